@@ -1,0 +1,45 @@
+# hark: `make demo` and `make test` work on a fresh Debian machine as root.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export ONNXRUNTIME_NODE_INSTALL := skip
+
+.PHONY: help system-deps install build build-ts build-native test lint demo bench clean
+
+help:
+	@echo "make demo   install what is missing, build, start hark with demo sensors"
+	@echo "make test   install what is missing, build, run every test suite"
+	@echo "make bench  run the benchmarks and update BENCHMARKS.md"
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+# npm ci only when the lock file changed since the last install.
+node_modules/.package-lock.json: package-lock.json package.json
+	npm ci
+	@touch $@
+
+install: system-deps node_modules/.package-lock.json
+
+build-native: install
+	npm run build:addon -w @hark/native
+
+build-ts: install
+	npm run build
+
+build: build-native build-ts
+
+test: build
+	@npm test --silent
+
+lint: install
+	npm run lint
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	npx hark bench dsp
+
+clean:
+	npm run clean
+	rm -rf native/build

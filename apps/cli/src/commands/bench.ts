@@ -1,0 +1,15 @@
+import type { Command } from 'commander';
+import { registerBenchDsp } from '../bench/dsp.js';
+import { registerBenchKnn } from '../bench/knn.js';
+
+/**
+ * `hark bench <what>`: measurements written to BENCHMARKS.md with the machine and the command.
+ * Each benchmark is a subcommand registered from `../bench/<what>.ts`.
+ */
+export function registerBench(program: Command): void {
+  const bench = program
+    .command('bench')
+    .description('measure throughput on this machine and record it in BENCHMARKS.md');
+  registerBenchDsp(bench);
+  registerBenchKnn(bench);
+}

@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { registerBench } from './commands/bench.js';
+import { registerSpectrogram } from './commands/spectrogram.js';
+
+/** The `hark` command tree. Each command lives in `commands/<name>.ts` and registers itself here. */
+export function buildProgram(): Command {
+  const program = new Command('hark')
+    .description('hark: real-time acoustic anomaly monitoring')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerSpectrogram(program);
+  registerBench(program);
+  return program;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hark needs, only those missing. Runs as root (or through sudo when present).
+set -euo pipefail
+
+packages=(
+  build-essential python3      # node-gyp toolchain
+  libfaiss-dev                 # FAISS 1.7.3 (static) for the k-NN addon
+  libopenblas0-openmp          # a fast BLAS; without it Debian may select the reference BLAS (10x slower)
+  liblapack-dev libblas-dev    # link-time BLAS/LAPACK for the addon
+  chromium                     # browser for the end-to-end tests
+  docker-compose               # validates docker-compose.yml without an engine
+  alsa-utils                   # arecord for `hark sensor --alsa`
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "hark: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "hark: need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
