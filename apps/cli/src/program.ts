@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerSpectrogram } from './commands/spectrogram.js';
+import { registerSynth } from './commands/synth.js';
 
 /** The `hark` command tree. Each command lives in `commands/<name>.ts` and registers itself here. */
 export function buildProgram(): Command {
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(str) });
   registerSpectrogram(program);
+  registerSynth(program);
   registerBench(program);
   return program;
 }

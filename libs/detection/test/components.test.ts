@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { avgPool3x3, patchEmbeddings, resizeBilinear, type FeatureMap } from '../src/components/feature-maps.js';
+import { gaussianBlur2d, gaussianKernel } from '../src/components/gaussian-blur.js';
+import { kCenterGreedy, sparseRandomProjection } from '../src/components/kcenter-greedy.js';
+import { MultivariateGaussian } from '../src/components/multivariate-gaussian.js';
+
+const golden = JSON.parse(readFileSync(new URL('./fixtures/components/components.json', import.meta.url), 'utf8'));
+const input: FeatureMap = {
+  data: Float32Array.from(golden.input.data),
+  channels: golden.input.shape[0],
+  height: golden.input.shape[1],
+  width: golden.input.shape[2],
+};
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe('feature maps (against torch)', () => {
+  it('avgPool3x3 equals AvgPool2d(3, 1, 1)', () => {
+    expect(maxAbsDiff(avgPool3x3(input).data, golden.avgPool3x3)).toBeLessThan(1e-6);
+  });
+
+  it('resizeBilinear equals F.interpolate(bilinear, align_corners=False), up and down', () => {
+    expect(maxAbsDiff(resizeBilinear(input, 11, 16).data, golden.resizeUp.data)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(resizeBilinear(input, 3, 4).data, golden.resizeDown.data)).toBeLessThan(1e-5);
+  });
+
+  it('patchEmbeddings concatenates pooled taps on the first tap grid, one row per patch', () => {
+    const deep: FeatureMap = { data: new Float32Array(2 * 2 * 3).fill(1), channels: 2, height: 2, width: 3 };
+    const e = patchEmbeddings([input, deep]);
+    expect([e.height, e.width, e.dim]).toEqual([5, 7, 5]);
+    const pooled = avgPool3x3(input).data;
+    // Patch (row 2, col 3): its first 3 values are the pooled shallow channels.
+    const p = 2 * 7 + 3;
+    for (let c = 0; c < 3; c++) expect(e.data[p * 5 + c]).toBeCloseTo(pooled[c * 35 + p], 6);
+    // The deep 2x3 map of ones pools to 6/9 in its middle column (zero padding counts), and patch (2, 3)
+    // samples exactly that column, between its two rows.
+    expect(e.data[p * 5 + 3]).toBeCloseTo(6 / 9, 6);
+    expect(e.data[0 * 5 + 3]).toBeCloseTo(4 / 9, 6);
+  });
+});
+
+describe('gaussianBlur2d (against scipy, mode mirror, truncate 4)', () => {
+  it('matches scipy.ndimage.gaussian_filter with different sigmas per axis', () => {
+    const { shape, input: m, output, sigmaY, sigmaX } = golden.blur;
+    const out = gaussianBlur2d(Float32Array.from(m), shape[0], shape[1], sigmaY, sigmaX);
+    expect(maxAbsDiff(out, output)).toBeLessThan(1e-5);
+  });
+
+  it('kernel sums to 1 and has radius floor(4 sigma + 0.5)', () => {
+    const k = gaussianKernel(4);
+    expect(k.length).toBe(2 * 16 + 1);
+    expect(k.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    expect(() => gaussianKernel(0)).toThrow(/sigma \(0\) must be > 0/);
+  });
+
+  it('rejects a map whose size does not match its shape', () => {
+    expect(() => gaussianBlur2d(new Float32Array(10), 3, 4, 1)).toThrow(/10 values but height \* width = 3 \* 4/);
+  });
+});
+
+describe('kCenterGreedy', () => {
+  it('picks one point per well-separated cluster before any second point of a cluster', () => {
+    const dim = 8;
+    const centres = 6;
+    const perCluster = 50;
+    const n = centres * perCluster;
+    const x = new Float32Array(n * dim);
+    let s = 1;
+    const rand = () => ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5) * 0.01;
+    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = (j === i % centres ? 10 : 0) + rand();
+    const picked = kCenterGreedy(x, n, dim, centres, { projectionDim: 0 });
+    expect(new Set(Array.from(picked, (i) => i % centres)).size).toBe(centres);
+  });
+
+  it('covers the data: the coreset radius shrinks as the coreset grows', () => {
+    const n = 400;
+    const dim = 32;
+    const x = new Float32Array(n * dim).map((_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+    const radius = (idx: Int32Array) => {
+      let worst = 0;
+      for (let p = 0; p < n; p++) {
+        let best = Infinity;
+        for (const c of idx) {
+          let d = 0;
+          for (let j = 0; j < dim; j++) d += (x[p * dim + j] - x[c * dim + j]) ** 2;
+          best = Math.min(best, d);
+        }
+        worst = Math.max(worst, best);
+      }
+      return worst;
+    };
+    const r10 = radius(kCenterGreedy(x, n, dim, 10, { projectionDim: 16 }));
+    const r80 = radius(kCenterGreedy(x, n, dim, 80, { projectionDim: 16 }));
+    expect(r80).toBeLessThan(r10);
+    expect(new Set(kCenterGreedy(x, n, dim, 80)).size).toBe(80);
+  });
+
+  it('returns every index when the coreset is as large as the data, and rejects bad sizes', () => {
+    expect(Array.from(kCenterGreedy(new Float32Array(6), 3, 2, 5))).toEqual([0, 1, 2]);
+    expect(() => kCenterGreedy(new Float32Array(6), 3, 2, 0)).toThrow(/coreset size \(0\)/);
+    expect(() => kCenterGreedy(new Float32Array(5), 3, 2, 1)).toThrow(/expected n \* dim = 6/);
+  });
+
+  it('sparse random projection roughly preserves distances', () => {
+    const n = 50;
+    const dim = 512;
+    const x = new Float32Array(n * dim).map((_, i) => Math.sin(i * 0.37) + Math.cos(i * 1.91));
+    const y = sparseRandomProjection(x, n, dim, 256, 5);
+    const d = (a: Float32Array, w: number, i: number, j: number) => {
+      let s = 0;
+      for (let k = 0; k < w; k++) s += (a[i * w + k] - a[j * w + k]) ** 2;
+      return s;
+    };
+    for (const [i, j] of [[0, 1], [3, 40], [10, 49]]) {
+      expect(d(y, 256, i, j) / d(x, dim, i, j)).toBeGreaterThan(0.6);
+      expect(d(y, 256, i, j) / d(x, dim, i, j)).toBeLessThan(1.4);
+    }
+  });
+});
+
+describe('MultivariateGaussian', () => {
+  it('gives the textbook Mahalanobis distance for a diagonal covariance', () => {
+    // Samples (±1, ±2) around (1, 2): variances 4/3 and 16/3 with n - 1 = 3.
+    const x = Float32Array.from([0, 0, 2, 0, 0, 4, 2, 4]);
+    const g = MultivariateGaussian.fit(x, 4, 2, 0);
+    expect(Array.from(g.mean)).toEqual([1, 2]);
+    const d2 = g.mahalanobis2(Float32Array.from([3, 2]));
+    expect(d2).toBeCloseTo(4 / (4 / 3), 6);
+  });
+
+  it('regularises a singular covariance with epsilon', () => {
+    const x = Float32Array.from([1, 1, 2, 2, 3, 3]);
+    expect(() => MultivariateGaussian.fit(x, 3, 2, 0)).toThrow(/not positive definite/);
+    const g = MultivariateGaussian.fit(x, 3, 2, 0.01);
+    expect(Number.isFinite(g.mahalanobis2(Float32Array.from([1, 3])))).toBe(true);
+    expect(g.mahalanobis2(Float32Array.from([1, 3]))).toBeGreaterThan(g.mahalanobis2(Float32Array.from([3, 3])));
+  });
+});
