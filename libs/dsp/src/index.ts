@@ -1,0 +1,2 @@
+export * from './wav-encode.js';
+export * from './synth/index.js';
