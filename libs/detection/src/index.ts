@@ -6,3 +6,4 @@ export * from './components/gaussian-blur.js';
 export * from './components/kcenter-greedy.js';
 export * from './components/multivariate-gaussian.js';
 export * from './windows.js';
+export * from './backbones/index.js';

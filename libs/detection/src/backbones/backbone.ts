@@ -1,0 +1,129 @@
+/**
+ * Loading a backbone: build (or read from the cache) its ONNX model and open an onnxruntime-node CPU session.
+ */
+import * as ort from 'onnxruntime-node';
+import { buildKey, cachedBuild, defaultCacheDir } from './cache.js';
+import type { TapInfo } from './convert-keras.js';
+import { backboneSpec, type BackboneId, type BackboneSpec } from './registry.js';
+
+/** A feature map the backbone returns. */
+export type BackboneTap = TapInfo;
+
+/** One tap's output for a batch: NCHW `[n, channels, h', w']`. */
+export interface TapOutput {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface Backbone {
+  readonly id: BackboneId;
+  /** Cache key of the built model: sha256 of builder version, weight files and taps. */
+  readonly hash: string;
+  readonly taps: readonly BackboneTap[];
+  /** What `x` must hold (value range, required height). */
+  readonly inputDoc: string;
+  /** The model file in the cache (`null` when the cache was not writable). */
+  readonly modelPath: string | null;
+  /** Whether the model was read from the cache rather than built. */
+  readonly fromCache: boolean;
+  /**
+   * Runs a batch off the event loop. `x`: `[n, 1, h, w]` float32, h = frequency, w = time, already scaled to the
+   * net's input (see {@link Backbone.inputDoc}). Returns one NCHW tensor per tap, in tap order.
+   */
+  run(x: Float32Array, n: number, h: number, w: number): Promise<TapOutput[]>;
+  /** Frees the session; `run` afterwards is an error. */
+  release(): Promise<void>;
+}
+
+export interface LoadBackboneOptions {
+  /** Layers to expose (default: the backbone's default pair); see `BACKBONES[id].tapNames()`. */
+  taps?: string[];
+  /** Default `HARK_CACHE_DIR` or `~/.cache/hark/backbones`. */
+  cacheDir?: string;
+  /** onnxruntime intra-op threads, default 1 (fastest per core on small machines; scale with workers). */
+  intraOpNumThreads?: number;
+}
+
+/** Checks `taps` against the backbone's valid taps, naming them all in the error. */
+export function resolveTaps(spec: BackboneSpec, taps: readonly string[] | undefined): string[] {
+  const chosen = [...(taps ?? spec.defaultTaps)];
+  if (chosen.length === 0)
+    throw new Error(`taps for ${spec.id} is empty; default: ${spec.defaultTaps.join(', ')}`);
+  const valid = spec.tapNames();
+  for (const t of chosen) {
+    if (!valid.includes(t))
+      throw new Error(`unknown tap '${t}' for backbone ${spec.id}; valid taps: ${valid.join(', ')}`);
+  }
+  if (new Set(chosen).size !== chosen.length)
+    throw new Error(`taps for ${spec.id} repeat a layer: ${chosen.join(', ')}`);
+  return chosen;
+}
+
+/** Builds or loads the backbone `id` and opens its session. */
+export async function loadBackbone(id: BackboneId, opts: LoadBackboneOptions = {}): Promise<Backbone> {
+  const spec = backboneSpec(id);
+  const taps = resolveTaps(spec, opts.taps);
+  const threads = opts.intraOpNumThreads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`intraOpNumThreads (${threads}) must be an integer >= 1`);
+  const dir = opts.cacheDir ?? defaultCacheDir();
+  const hash = await buildKey(spec.builderVersion, spec.id, spec.files(), taps);
+  const built = await cachedBuild(dir, spec.id, hash, () => spec.build(taps));
+  const session = await ort.InferenceSession.create(built.model.bytes, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  return new OnnxBackbone(spec, hash, built.model.taps, built.path, built.hit, session);
+}
+
+class OnnxBackbone implements Backbone {
+  readonly id: BackboneId;
+  readonly inputDoc: string;
+  private session: ort.InferenceSession | null;
+
+  constructor(
+    private readonly spec: BackboneSpec,
+    readonly hash: string,
+    readonly taps: readonly BackboneTap[],
+    readonly modelPath: string | null,
+    readonly fromCache: boolean,
+    session: ort.InferenceSession,
+  ) {
+    this.id = spec.id;
+    this.inputDoc = spec.inputDoc;
+    this.session = session;
+  }
+
+  async run(x: Float32Array, n: number, h: number, w: number): Promise<TapOutput[]> {
+    if (!this.session) throw new Error(`backbone ${this.id} was released; load it again`);
+    for (const [name, v] of [
+      ['n', n],
+      ['h', h],
+      ['w', w],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new Error(`${name} (${v}) must be an integer >= 1`);
+    }
+    if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array [n, 1, h, w]');
+    if (x.length !== n * h * w)
+      throw new Error(`x has ${x.length} values but [${n}, 1, ${h}, ${w}] needs ${n * h * w}`);
+    const bad = this.spec.checkSize(
+      h,
+      w,
+      this.taps.map((t) => t.name),
+    );
+    if (bad) throw new Error(bad);
+    const out = await this.session.run({ x: new ort.Tensor('float32', x, [n, 1, h, w]) });
+    return this.taps.map((t) => {
+      const y = out[t.name];
+      return { data: y.data as Float32Array, dims: y.dims.map(Number) };
+    });
+  }
+
+  async release(): Promise<void> {
+    const s = this.session;
+    this.session = null;
+    await s?.release();
+  }
+}
