@@ -13,7 +13,7 @@ const project = (name: string, root: string, extra: Record<string, unknown> = {}
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  ssr: { resolve: { conditions } },
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
