@@ -87,7 +87,9 @@ describe('writeSynthDataset', () => {
     const stream = JSON.parse(readFileSync(join(dir, 'stream.json'), 'utf8'));
     expect(stream.events.map((e: { onset: number }) => e.onset)).toEqual([12, 24]);
     expect(readFileSync(join(dir, 'stream.wav')).length).toBe(44 + 2 * 30 * 16000);
-    expect(JSON.parse(readFileSync(join(root, 'index.json'), 'utf8')).groups).toEqual([{ name: 'synth_fan', kind: 'machine' }]);
+    expect(JSON.parse(readFileSync(join(root, 'index.json'), 'utf8')).groups).toEqual([
+      { name: 'synth_fan', kind: 'machine' },
+    ]);
   });
 });
 
