@@ -153,10 +153,12 @@ function addAnomaly(out: Float32Array, a: AnomalySpec, opts: SynthOptions, sr: n
   switch (a.kind) {
     case 'whine': {
       const f = rng.uniform(0.3, 0.55) * nyquist;
+      let phase = 0;
       for (let i = i0; i < i1; i++) {
         const t = i / sr;
-        const vibrato = 1 + 0.002 * Math.sin(2 * Math.PI * 5 * t);
-        out[i] += level * ramp(t, a.onset, offset, 0.05) * Math.sin(2 * Math.PI * f * vibrato * t);
+        // Instantaneous frequency f ± 0.2 % at 5 Hz (a slight vibrato, as a real whine has).
+        phase += (2 * Math.PI * f * (1 + 0.002 * Math.sin(2 * Math.PI * 5 * t))) / sr;
+        out[i] += level * ramp(t, a.onset, offset, 0.05) * Math.sin(phase);
       }
       return { onset: a.onset, offset, lowHz: f * 0.97, highHz: f * 1.03, label: 'whine' };
     }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make demo`: what exists so far, end to end on demo sound the project synthesises itself.
+# The live server, demo sensors and dashboard join this script as they land (issues 5 and 6).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${HARK_DEMO_DIR:-demo-output}
+hark() { node apps/cli/bin/hark.js "$@"; }
+
+echo "== synthesising demo machines (pump, fan, gearbox) with known anomalies into $out/"
+hark synth "$out" --train 4 --test 2 --stream-seconds 60
+for m in pump fan gearbox; do
+  hark spectrogram "$out/synth_$m/stream.wav" --png "$out/synth_$m/stream.png"
+  echo "   $out/synth_$m/stream.png   (anomalies at: $(node -e "console.log(require(process.argv[1]).events.map(e => e.label + ' ' + e.onset + ' s').join(', '))" "$(realpath $out/synth_$m/stream.json)"))"
+done
+echo "== streaming log-mel throughput on this machine"
+hark bench dsp --no-write
