@@ -3,35 +3,28 @@
  * (mel bin m, frame t) is anomalous when the frame's centre time lies in [onset, offset] and the mel bin's
  * centre frequency lies in [lowHz, highHz] of some event.
  *
- * The mel formulas are librosa's (`hz_to_mel`, `mel_to_hz`, `mel_frequencies`), kept here on purpose so this
- * folder does not depend on `libs/dsp` while it is being written; they may later be deduplicated.
+ * The mel scale is libs/dsp's (the one the spectrograms are computed with), so the grid and the
+ * spectrogram agree by construction.
  */
+import { hzToMel as dspHzToMel, melCentreFrequencies, melToHz as dspMelToHz } from '@hark/dsp';
 import type { GroundTruthEvent } from './ground-truth.js';
 
-/** Slaney (Auditory Toolbox) scale: linear below 1 kHz (200/3 Hz per mel), logarithmic above. */
-const F_SP = 200 / 3;
-const MIN_LOG_HZ = 1000;
-const MIN_LOG_MEL = MIN_LOG_HZ / F_SP; // 15
-const LOG_STEP = Math.log(6.4) / 27;
+const scale = (htk: boolean) => (htk ? 'htk' : 'slaney');
 
 /** Hz to mel; Slaney by default, HTK (`2595 log10(1 + f / 700)`) when `htk`. */
 export function hzToMel(hz: number, htk = false): number {
-  if (htk) return 2595 * Math.log10(1 + hz / 700);
-  return hz >= MIN_LOG_HZ ? MIN_LOG_MEL + Math.log(hz / MIN_LOG_HZ) / LOG_STEP : hz / F_SP;
+  return dspHzToMel(hz, scale(htk));
 }
 
 /** Mel to Hz, inverse of `hzToMel`. */
 export function melToHz(mel: number, htk = false): number {
-  if (htk) return 700 * (10 ** (mel / 2595) - 1);
-  return mel >= MIN_LOG_MEL ? MIN_LOG_HZ * Math.exp(LOG_STEP * (mel - MIN_LOG_MEL)) : F_SP * mel;
+  return dspMelToHz(mel, scale(htk));
 }
 
 /** `n` frequencies in Hz evenly spaced on the mel scale from fMin to fMax inclusive (`librosa.mel_frequencies`). */
 export function melFrequencies(n: number, fMin: number, fMax: number, htk = false): Float64Array {
   const [lo, hi] = [hzToMel(fMin, htk), hzToMel(fMax, htk)];
-  return Float64Array.from({ length: n }, (_, k) =>
-    melToHz(n === 1 ? lo : lo + ((hi - lo) * k) / (n - 1), htk),
-  );
+  return Float64Array.from({ length: n }, (_, k) => melToHz(n === 1 ? lo : lo + ((hi - lo) * k) / (n - 1), htk));
 }
 
 /**
@@ -44,7 +37,7 @@ export function melBinCentres(nMels: number, fMin: number, fMax: number, htk = f
   if (!(Number.isInteger(nMels) && nMels > 0)) throw new Error(`nMels (${nMels}) must be a positive integer`);
   if (!(fMin >= 0 && fMax > fMin))
     throw new Error(`fMin (${fMin}) and fMax (${fMax}) must satisfy 0 <= fMin < fMax`);
-  return melFrequencies(nMels + 2, fMin, fMax, htk).subarray(1, nMels + 1);
+  return melCentreFrequencies({ nMels, fMin, fMax, melScale: scale(htk) });
 }
 
 /** STFT framing: window `nFft` samples, hop `hopLength` samples, at `sampleRate` Hz. */
