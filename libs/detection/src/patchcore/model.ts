@@ -1,0 +1,171 @@
+import { FlatIndex, KnnIndex } from '@hark/native';
+import { kCenterGreedy } from '../components/kcenter-greedy.js';
+import type { AnomalyMethod, MethodState, PatchGrid, WindowScores } from '../method.js';
+import { reweightedScore } from './reweight.js';
+
+/**
+ * PatchCore (Roth et al., "Towards Total Recall in Industrial Anomaly Detection", arXiv 2106.08265) on
+ * spectrogram patch embeddings. Fit: the memory bank M of every training patch is reduced to a coreset M_C by
+ * greedy k-center selection (Algorithm 1). Score: each test patch m^test gets
+ * s(m^test) = min_{m ∈ M_C} ‖m^test − m‖₂ (exact search in FAISS through @hark/native); the window's score is
+ * s* = max over its patches, re-weighted by eq. 7 (`scoreMode: 'reweighted'`) or taken as is (`'max'`).
+ */
+export interface PatchCoreOptions {
+  /** Fraction of training patches kept in the coreset (paper: 0.1, 0.01 for speed). */
+  coresetRatio?: number;
+  /** b, the neighbourhood of m* used by the re-weighting of eq. 7 (paper: 9). */
+  numNeighbors?: number;
+  scoreMode?: 'reweighted' | 'max';
+  /** Dimension of the random projection used by the coreset selection (0: none). */
+  projectionDim?: number;
+  seed?: number;
+}
+
+export const PATCHCORE_DEFAULTS: Required<PatchCoreOptions> = {
+  coresetRatio: 0.1,
+  numNeighbors: 9,
+  scoreMode: 'reweighted',
+  projectionDim: 128,
+  seed: 0,
+};
+
+/** Per-patch scores of one batch: Euclidean distance to the nearest bank patch, and that patch's row. */
+export interface PatchScores {
+  scores: Float32Array;
+  nearest: Int32Array;
+}
+
+export class PatchCore implements AnomalyMethod {
+  readonly name = 'patchcore' as const;
+  readonly options: Required<PatchCoreOptions>;
+  #bank: Float32Array | null = null;
+  #index: KnnIndex | null = null;
+  #dim = 0;
+
+  constructor(options: PatchCoreOptions = {}) {
+    this.options = { ...PATCHCORE_DEFAULTS, ...options };
+    const { coresetRatio, numNeighbors } = this.options;
+    if (!(coresetRatio > 0 && coresetRatio <= 1)) throw new RangeError(`coresetRatio (${coresetRatio}) must be in (0, 1]`);
+    if (!Number.isInteger(numNeighbors) || numNeighbors < 1) {
+      throw new RangeError(`numNeighbors (${numNeighbors}) must be a whole number >= 1`);
+    }
+  }
+
+  get fitted(): boolean {
+    return this.#bank !== null;
+  }
+
+  /** The coreset M_C, `[bankSize, dim]`. */
+  get bank(): Float32Array {
+    return this.#require().bank;
+  }
+
+  get dim(): number {
+    return this.#dim;
+  }
+
+  get bankSize(): number {
+    return this.#bank ? this.#bank.length / this.#dim : 0;
+  }
+
+  /** Builds M_C from the patches of `nWindows` normal windows (`[nWindows, height * width, dim]`). */
+  fit(embeddings: Float32Array, nWindows: number, grid: PatchGrid, onProgress?: (done: number, total: number) => void): void {
+    this.fitPatches(embeddings, nWindows * grid.height * grid.width, grid.dim, onProgress);
+  }
+
+  /** Scores one window: s(m^test) per patch and the window score. */
+  async score(embeddings: Float32Array): Promise<WindowScores> {
+    const n = embeddings.length / this.#require().dim;
+    const patch = await this.scorePatches(embeddings, n);
+    return { patchScores: patch.scores, windowScore: await this.windowScore(embeddings, patch) };
+  }
+
+  /** The coreset is the whole state: the exact index is rebuilt from it, so results are identical. */
+  state(): MethodState {
+    const { bank, dim } = this.#require();
+    return { json: { options: this.options, dim }, arrays: { bank } };
+  }
+
+  static fromState(state: MethodState): PatchCore {
+    const { options, dim } = state.json as { options: PatchCoreOptions; dim: number };
+    const bank = state.arrays.bank;
+    if (!(bank instanceof Float32Array)) throw new Error('PatchCore state has no Float32Array "bank"');
+    const model = new PatchCore(options);
+    model.setBank(bank, dim);
+    return model;
+  }
+
+  /** Builds M_C from `n` training patch embeddings (`[n, dim]`), whatever windows they came from. */
+  fitPatches(embeddings: Float32Array, n: number, dim: number, onProgress?: (done: number, total: number) => void): void {
+    if (n < 1 || embeddings.length !== n * dim) {
+      throw new RangeError(`embeddings has ${embeddings.length} values, expected n * dim = ${n} * ${dim} with n >= 1`);
+    }
+    const count = Math.max(1, Math.round(this.options.coresetRatio * n));
+    const picked =
+      count >= n
+        ? null
+        : kCenterGreedy(embeddings, n, dim, count, {
+            projectionDim: this.options.projectionDim,
+            seed: this.options.seed,
+            onProgress,
+          });
+    const bank = picked ? new Float32Array(picked.length * dim) : embeddings.slice();
+    if (picked) picked.forEach((row, i) => bank.set(embeddings.subarray(row * dim, (row + 1) * dim), i * dim));
+    this.setBank(bank, dim);
+  }
+
+  /** Installs a bank (from `fit`, a saved model, or operator feedback that extends it) and indexes it. */
+  setBank(bank: Float32Array, dim: number): void {
+    if (dim < 1 || bank.length === 0 || bank.length % dim !== 0) {
+      throw new RangeError(`bank has ${bank.length} values, not a whole number of rows of dim ${dim}`);
+    }
+    const index = new FlatIndex(dim);
+    index.add(bank);
+    this.#index?.dispose();
+    this.#index = index;
+    this.#bank = bank;
+    this.#dim = dim;
+  }
+
+  /** s(m^test) for `n` patches (`[n, dim]`), off the event loop. */
+  async scorePatches(embeddings: Float32Array, n: number): Promise<PatchScores> {
+    const { index, dim } = this.#require();
+    if (embeddings.length !== n * dim) throw new RangeError(`embeddings has ${embeddings.length} values, expected ${n} * ${dim}`);
+    const { distances, labels } = await index.searchAsync(embeddings, 1);
+    const scores = new Float32Array(n);
+    const nearest = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      scores[i] = Math.sqrt(Math.max(0, distances[i]));
+      nearest[i] = Number(labels[i]);
+    }
+    return { scores, nearest };
+  }
+
+  /** The window score from its patches' embeddings and scores (eq. 7, or the plain maximum). */
+  async windowScore(embeddings: Float32Array, patch: PatchScores): Promise<number> {
+    const { bank, index, dim } = this.#require();
+    let star = 0;
+    for (let i = 1; i < patch.scores.length; i++) if (patch.scores[i] > patch.scores[star]) star = i;
+    const sStar = patch.scores[star];
+    if (this.options.scoreMode === 'max' || this.bankSize === 1) return sStar;
+    const mStar = patch.nearest[star];
+    const b = Math.min(this.options.numNeighbors, this.bankSize);
+    const { labels } = await index.searchAsync(bank.subarray(mStar * dim, (mStar + 1) * dim), b);
+    const support = Array.from(labels, Number).filter((l) => l >= 0);
+    // m* is its own nearest neighbour; keep it first even when duplicates tie with it.
+    const ordered = [mStar, ...support.filter((l) => l !== mStar)].slice(0, b);
+    return reweightedScore(embeddings, star * dim, bank, dim, ordered, sStar);
+  }
+
+  /** Frees the FAISS index. */
+  dispose(): void {
+    this.#index?.dispose();
+    this.#index = null;
+    this.#bank = null;
+  }
+
+  #require(): { bank: Float32Array; index: KnnIndex; dim: number } {
+    if (!this.#bank || !this.#index) throw new Error('PatchCore is not fitted: call fit() (or load a model) before scoring');
+    return { bank: this.#bank, index: this.#index, dim: this.#dim };
+  }
+}

@@ -1,0 +1,83 @@
+// Hand-written typings of the compiled addon (build/Release/hark_faiss.node, sources in src/addon/): a
+// types-only module, so the emitted dist/addon.d.ts keeps the public declarations self-contained.
+// The TypeScript fallback (fallback/ts-index.ts) implements the same `NativeIndex` surface.
+
+import type { IndexKind, Metric, SearchResult } from './types.js';
+
+/** The spec `new Index(spec)` accepts; absent optional fields take FAISS's defaults. */
+export interface IndexSpec {
+  kind: 'flat' | 'hnsw' | 'ivf' | 'factory';
+  dim: number;
+  metric?: Metric;
+  M?: number;
+  efConstruction?: number;
+  efSearch?: number;
+  nlist?: number;
+  nprobe?: number;
+  description?: string;
+}
+
+/** Tunable parameters: efSearch, efConstruction (HNSW); nprobe (IVF). Read-only: M (HNSW), nlist (IVF). */
+export type ParamName = 'efSearch' | 'efConstruction' | 'M' | 'nprobe' | 'nlist';
+
+/** One FAISS index. Synchronous methods throw ERR_HARK_FAISS_BUSY while async work holds the index. */
+export interface NativeIndex {
+  readonly dim: number;
+  readonly ntotal: number;
+  readonly isTrained: boolean;
+  readonly metric: Metric | 'other';
+  readonly kind: IndexKind;
+  readonly disposed: boolean;
+  getParam(name: ParamName): number | undefined;
+  setParam(name: ParamName, value: number): void;
+  add(vectors: Float32Array): void;
+  train(vectors: Float32Array): void;
+  search(queries: Float32Array, k: number): SearchResult;
+  removeIds(ids: BigInt64Array): number;
+  reset(): void;
+  dispose(): void;
+  addAsync(vectors: Float32Array): Promise<void>;
+  trainAsync(vectors: Float32Array): Promise<void>;
+  searchAsync(queries: Float32Array, k: number): Promise<SearchResult>;
+  toBuffer(): Uint8Array;
+  save(path: string): void;
+  saveAsync(path: string): Promise<void>;
+}
+
+export interface SgemmTiming {
+  /** Best wall time of the repeats. */
+  seconds: number;
+  /** 2 m n k / seconds / 1e9. */
+  gflops: number;
+  threads: number;
+}
+
+export interface BlasInfo {
+  /** The file providing sgemm_ (Debian resolves libblas.so.3 through update-alternatives). */
+  library: string | null;
+  /** OpenBLAS only: the kernel family in use ('SkylakeX', 'Haswell', 'Prescott', ...). */
+  corename: string | null;
+  config: string | null;
+  parallel: 'sequential' | 'pthreads' | 'openmp' | null;
+}
+
+export interface BlasBlocking {
+  /** Searches with at least this many queries go through sgemm (FAISS default 20). */
+  threshold: number;
+  queryBlock: number;
+  databaseBlock: number;
+}
+
+export interface Addon {
+  Index: new (spec: IndexSpec) => NativeIndex;
+  fromBuffer(buffer: Uint8Array): NativeIndex;
+  load(path: string): NativeIndex;
+  loadAsync(path: string): Promise<NativeIndex>;
+  setNumThreads(threads: number): void;
+  getNumThreads(): number;
+  /** Times C[n x m] = Y[n x k] X[m x k]^T, the product exact search makes (m queries, n database rows). */
+  benchSgemm(m: number, n: number, k: number, repeats?: number): SgemmTiming;
+  blasInfo(): BlasInfo;
+  blasBlocking(set?: Partial<BlasBlocking>): BlasBlocking;
+  faissVersion: string;
+}

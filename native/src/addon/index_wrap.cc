@@ -1,0 +1,257 @@
+#include "index_wrap.h"
+
+#include <faiss/IndexFlatCodes.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/impl/IDSelector.h>
+
+#include "addon_data.h"
+#include "args.h"
+#include "errors.h"
+#include "index_build.h"
+#include "threads.h"
+
+namespace hark {
+
+using idx_t = faiss::Index::idx_t;
+
+namespace {
+// Marks the Externals Wrap() creates, so `new Index(external)` adopts only a faiss::Index of ours.
+constexpr napi_type_tag kIndexTag = {0x8e3f1c52a6d94b07ULL, 0xb1d2e4f6a8c0e2f4ULL};
+}  // namespace
+
+Napi::Function IndexWrap::Define(Napi::Env env) {
+  return DefineClass(env, "Index",
+                     {
+                         InstanceAccessor<&IndexWrap::Dim>("dim"),
+                         InstanceAccessor<&IndexWrap::Ntotal>("ntotal"),
+                         InstanceAccessor<&IndexWrap::IsTrained>("isTrained"),
+                         InstanceAccessor<&IndexWrap::Metric>("metric"),
+                         InstanceAccessor<&IndexWrap::Kind>("kind"),
+                         InstanceAccessor<&IndexWrap::Disposed>("disposed"),
+                         InstanceMethod<&IndexWrap::GetParam>("getParam"),
+                         InstanceMethod<&IndexWrap::SetParam>("setParam"),
+                         InstanceMethod<&IndexWrap::Add>("add"),
+                         InstanceMethod<&IndexWrap::Train>("train"),
+                         InstanceMethod<&IndexWrap::Search>("search"),
+                         InstanceMethod<&IndexWrap::RemoveIds>("removeIds"),
+                         InstanceMethod<&IndexWrap::Reset>("reset"),
+                         InstanceMethod<&IndexWrap::Dispose>("dispose"),
+                         InstanceMethod<&IndexWrap::AddAsync>("addAsync"),
+                         InstanceMethod<&IndexWrap::TrainAsync>("trainAsync"),
+                         InstanceMethod<&IndexWrap::SearchAsync>("searchAsync"),
+                         InstanceMethod<&IndexWrap::ToBuffer>("toBuffer"),
+                         InstanceMethod<&IndexWrap::Save>("save"),
+                         InstanceMethod<&IndexWrap::SaveAsync>("saveAsync"),
+                     });
+}
+
+Napi::Object IndexWrap::Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index) {
+  auto external = Napi::External<faiss::Index>::New(env, index.get());
+  external.TypeTag(&kIndexTag);
+  Napi::Object obj = AddonData::Of(env).indexClass.New({external});
+  index.release();  // adopted by the constructor
+  return obj;
+}
+
+IndexWrap::IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWrap>(info) {
+  Napi::Env env = info.Env();
+  Guard(env, [&] {
+    if (info[0].IsExternal()) {
+      auto external = info[0].As<Napi::External<faiss::Index>>();
+      if (!external.CheckTypeTag(&kIndexTag)) throw HarkError(code::kArg, "new Index(external): not an index from this addon", ErrorKind::Type);
+      index_.reset(external.Data());
+    } else if (info[0].IsObject()) {
+      index_ = BuildIndex(info[0].As<Napi::Object>());
+    } else {
+      throw HarkError(code::kArg, "new Index(spec): spec must be an object, got " + Describe(info[0]), ErrorKind::Type);
+    }
+    dim_ = index_->d;
+    Publish();
+  });
+}
+
+void IndexWrap::Publish() {
+  if (!index_) return;
+  ntotal_.store(index_->ntotal);
+  trained_.store(index_->is_trained);
+}
+
+faiss::Index* IndexWrap::Live() const {
+  if (!index_) throw HarkError(code::kDisposed, "the index was disposed; create or load a new one");
+  return index_.get();
+}
+
+std::shared_lock<std::shared_mutex> IndexWrap::ReadNow() {
+  std::shared_lock<std::shared_mutex> lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock())
+    throw HarkError(code::kBusy, "the index is busy with an asynchronous add or train; await it first");
+  return lock;
+}
+
+std::unique_lock<std::shared_mutex> IndexWrap::WriteNow() {
+  std::unique_lock<std::shared_mutex> lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock())
+    throw HarkError(code::kBusy, "the index is busy with asynchronous work; await it before changing the index");
+  return lock;
+}
+
+void IndexWrap::RequireTrained(faiss::Index* index, const char* what) const {
+  if (!index->is_trained)
+    throw HarkError(code::kNotTrained, std::string("cannot ") + what + " before the index is trained; call train() with a sample first");
+}
+
+Napi::Value IndexWrap::Dim(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(dim_)); }
+Napi::Value IndexWrap::Ntotal(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(ntotal_.load())); }
+Napi::Value IndexWrap::IsTrained(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), trained_.load()); }
+Napi::Value IndexWrap::Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed_.load()); }
+
+Napi::Value IndexWrap::Metric(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), MetricName(Live()->metric_type)); });
+}
+
+Napi::Value IndexWrap::Kind(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), KindOf(Live())); });
+}
+
+Napi::Value IndexWrap::GetParam(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    std::string name = GetString(info[0], "name");
+    auto lock = ReadNow();
+    faiss::Index* index = Live();
+    if (auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index)) {
+      if (name == "efSearch") return Napi::Number::New(env, hnsw->hnsw.efSearch);
+      if (name == "efConstruction") return Napi::Number::New(env, hnsw->hnsw.efConstruction);
+      if (name == "M") return Napi::Number::New(env, static_cast<double>(hnsw->hnsw.nb_neighbors(1)));
+    }
+    if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(index)) {
+      if (name == "nprobe") return Napi::Number::New(env, static_cast<double>(ivf->nprobe));
+      if (name == "nlist") return Napi::Number::New(env, static_cast<double>(ivf->nlist));
+    }
+    return env.Undefined();
+  });
+}
+
+void IndexWrap::SetParam(const Napi::CallbackInfo& info) {
+  Guard(info.Env(), [&] {
+    std::string name = GetString(info[0], "name");
+    auto lock = WriteNow();
+    faiss::Index* index = Live();
+    auto* hnsw = dynamic_cast<faiss::IndexHNSW*>(index);
+    auto* ivf = dynamic_cast<faiss::IndexIVF*>(index);
+    if (hnsw && name == "efSearch") {
+      hnsw->hnsw.efSearch = GetInt(info[1], "efSearch", 1, 1 << 16);
+    } else if (hnsw && name == "efConstruction") {
+      hnsw->hnsw.efConstruction = GetInt(info[1], "efConstruction", 1, 1 << 16);
+    } else if (ivf && name == "nprobe") {
+      ivf->nprobe = GetInt(info[1], "nprobe", 1, 1 << 24);
+    } else {
+      throw HarkError(code::kUnsupported, "parameter '" + name + "' cannot be set on a " + KindOf(index) + " index");
+    }
+  });
+}
+
+void IndexWrap::Add(const Napi::CallbackInfo& info) {
+  Guard(info.Env(), [&] {
+    int64_t n = 0;
+    Napi::Float32Array vectors = GetMatrix(info[0], "vectors", dim_, &n);
+    auto lock = WriteNow();
+    faiss::Index* index = Live();
+    RequireTrained(index, "add");
+    ApplyThreads();
+    if (n > 0) index->add(n, vectors.Data());
+    Publish();
+  });
+}
+
+void IndexWrap::Train(const Napi::CallbackInfo& info) {
+  Guard(info.Env(), [&] {
+    int64_t n = 0;
+    Napi::Float32Array vectors = GetMatrix(info[0], "vectors", dim_, &n);
+    auto lock = WriteNow();
+    faiss::Index* index = Live();
+    CheckTrainingSize(index, n);
+    ApplyThreads();
+    index->train(n, vectors.Data());
+    Publish();
+  });
+}
+
+Napi::Value IndexWrap::Search(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    int64_t n = 0;
+    Napi::Float32Array queries = GetMatrix(info[0], "queries", dim_, &n);
+    int64_t k = GetInt(info[1], "k", 1, kMaxK);
+    auto lock = ReadNow();
+    faiss::Index* index = Live();
+    RequireTrained(index, "search");
+    SearchResult out = SearchResult::Allocate(env, n, k);
+    ApplyThreads();
+    if (n > 0) index->search(n, queries.Data(), k, out.distances.Data(), reinterpret_cast<idx_t*>(out.labels.Data()));
+    return out.ToObject(env);
+  });
+}
+
+Napi::Value IndexWrap::RemoveIds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    Napi::BigInt64Array ids = GetIds(info[0], "ids");
+    auto lock = WriteNow();
+    faiss::Index* index = Live();
+    if (dynamic_cast<faiss::IndexHNSW*>(index))
+      throw HarkError(code::kUnsupported,
+                      "removeIds is not supported by HNSW indexes (FAISS cannot delete from the graph); rebuild the index without those vectors");
+    faiss::IDSelectorBatch selector(ids.ElementLength(), reinterpret_cast<const idx_t*>(ids.Data()));
+    size_t removed = 0;
+    try {
+      removed = index->remove_ids(selector);
+    } catch (...) {
+      throw Translate(std::current_exception(), code::kUnsupported, std::string("removeIds on a ") + KindOf(index) + " index");
+    }
+    Publish();
+    return Napi::Number::New(env, static_cast<double>(removed));
+  });
+}
+
+void IndexWrap::Reset(const Napi::CallbackInfo& info) {
+  Guard(info.Env(), [&] {
+    auto lock = WriteNow();
+    faiss::Index* index = Live();
+    index->reset();
+    if (auto* flat = dynamic_cast<faiss::IndexFlatCodes*>(index)) flat->codes.shrink_to_fit();
+    Publish();
+  });
+}
+
+void IndexWrap::Dispose(const Napi::CallbackInfo& info) {
+  Guard(info.Env(), [&] {
+    auto lock = WriteNow();
+    index_.reset();
+    ntotal_.store(0);
+    disposed_.store(true);
+  });
+}
+
+void CheckTrainingSize(faiss::Index* index, int64_t n) {
+  if (auto* ivf = dynamic_cast<faiss::IndexIVF*>(index)) {
+    if (n < static_cast<int64_t>(ivf->nlist))
+      throw HarkError(code::kArg,
+                      "train needs at least nlist (" + std::to_string(ivf->nlist) + ") vectors, got " + std::to_string(n),
+                      ErrorKind::Range);
+  }
+}
+
+SearchResult SearchResult::Allocate(Napi::Env env, int64_t n, int64_t k) {
+  return {Napi::Float32Array::New(env, static_cast<size_t>(n * k)), Napi::BigInt64Array::New(env, static_cast<size_t>(n * k))};
+}
+
+Napi::Object SearchResult::ToObject(Napi::Env env) const {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("distances", distances);
+  out.Set("labels", labels);
+  return out;
+}
+
+}  // namespace hark

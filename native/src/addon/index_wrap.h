@@ -1,0 +1,87 @@
+// The JS class `Index`: one FAISS index (Flat, HNSW, IVF or anything index_factory builds) behind a
+// reader-writer lock. Searches share the lock; add, train, remove, reset and parameter changes take it
+// alone. Synchronous calls never wait for it: they fail with ERR_HARK_FAISS_BUSY while async work holds it.
+#pragma once
+
+#include <faiss/Index.h>
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+namespace hark {
+
+// The two typed arrays a search fills, allocated on the JS thread before FAISS writes into them.
+struct SearchResult {
+  Napi::Float32Array distances;
+  Napi::BigInt64Array labels;
+  static SearchResult Allocate(Napi::Env env, int64_t n, int64_t k);
+  Napi::Object ToObject(Napi::Env env) const;
+};
+
+// IVF training needs at least nlist vectors (FAISS's k-means would throw); other types accept any n.
+void CheckTrainingSize(faiss::Index* index, int64_t n);
+
+class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  // A JS Index that owns `index` (from read_index).
+  static Napi::Object Wrap(Napi::Env env, std::unique_ptr<faiss::Index> index);
+
+  // new Index(spec): spec = {kind: 'flat'|'hnsw'|'ivf'|'factory', dim, metric, M, efConstruction,
+  // efSearch, nlist, nprobe, description}; new Index(External<faiss::Index>) adopts a loaded index.
+  explicit IndexWrap(const Napi::CallbackInfo& info);
+
+ private:
+  // Properties
+  Napi::Value Dim(const Napi::CallbackInfo& info);
+  Napi::Value Ntotal(const Napi::CallbackInfo& info);
+  Napi::Value IsTrained(const Napi::CallbackInfo& info);
+  Napi::Value Metric(const Napi::CallbackInfo& info);
+  Napi::Value Kind(const Napi::CallbackInfo& info);
+  Napi::Value Disposed(const Napi::CallbackInfo& info);
+  Napi::Value GetParam(const Napi::CallbackInfo& info);
+  void SetParam(const Napi::CallbackInfo& info);
+
+  // Synchronous methods
+  void Add(const Napi::CallbackInfo& info);
+  void Train(const Napi::CallbackInfo& info);
+  Napi::Value Search(const Napi::CallbackInfo& info);
+  Napi::Value RemoveIds(const Napi::CallbackInfo& info);
+  void Reset(const Napi::CallbackInfo& info);
+  void Dispose(const Napi::CallbackInfo& info);
+
+  // Asynchronous methods (index_async.cc)
+  Napi::Value AddAsync(const Napi::CallbackInfo& info);
+  Napi::Value TrainAsync(const Napi::CallbackInfo& info);
+  Napi::Value SearchAsync(const Napi::CallbackInfo& info);
+
+  // Serialisation (index_io.cc)
+  Napi::Value ToBuffer(const Napi::CallbackInfo& info);
+  void Save(const Napi::CallbackInfo& info);
+  Napi::Value SaveAsync(const Napi::CallbackInfo& info);
+
+  // The index, or ERR_HARK_FAISS_DISPOSED. Call with the lock held.
+  faiss::Index* Live() const;
+  // Try-locks for synchronous calls (ERR_HARK_FAISS_BUSY when async work holds the index).
+  std::shared_lock<std::shared_mutex> ReadNow();
+  std::unique_lock<std::shared_mutex> WriteNow();
+  // Shared checks before add/search: trained, and the row count.
+  void RequireTrained(faiss::Index* index, const char* what) const;
+
+  // Copies ntotal and is_trained into the atomics below. Call with the write lock held.
+  void Publish();
+
+  std::unique_ptr<faiss::Index> index_;
+  std::shared_mutex mutex_;
+  int64_t dim_ = 0;
+  // Readable while async work runs (the getters never wait for the lock).
+  std::atomic<int64_t> ntotal_{0};
+  std::atomic<bool> trained_{false};
+  std::atomic<bool> disposed_{false};
+};
+
+}  // namespace hark

@@ -1,0 +1,19 @@
+/** Which implementation serves an index: the FAISS addon, or the exact TypeScript fallback. */
+export type Backend = 'faiss' | 'typescript';
+
+/** Squared Euclidean distance (smaller is nearer) or inner product (larger is nearer). */
+export type Metric = 'l2' | 'ip';
+
+/** 'other' for indexes built by a factory string that are none of Flat, HNSW and IVF. */
+export type IndexKind = 'flat' | 'hnsw' | 'ivf' | 'other';
+
+/**
+ * `n * k` results, row-major by query: the neighbours of query `i` sit at `[i * k, (i + 1) * k)`, nearest
+ * first. Labels are FAISS ids (`idx_t`, int64): the insertion position for Flat and HNSW (Flat renumbers
+ * after `removeIds`), the id assigned at `add` for IVF. A missing neighbour (k > ntotal) has label -1n
+ * and distance +3.4028235e38 (l2) or -3.4028235e38 (ip).
+ */
+export interface SearchResult {
+  distances: Float32Array;
+  labels: BigInt64Array;
+}

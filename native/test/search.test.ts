@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { FlatIndex, HNSWIndex, IVFIndex, KnnIndex, type Metric } from '../src/index.js';
+import {
+  BACKENDS,
+  bruteForce,
+  clusteredVectors,
+  expectExact,
+  randomVectors,
+  recallAt1,
+  rows,
+} from './helpers.js';
+
+// Search results against a float64 brute force: exact for Flat, recall@1 reported for HNSW and IVF.
+
+const D = 24;
+const N = 3000;
+const data = randomVectors(N, D, 11);
+const queries = randomVectors(100, D, 12);
+
+describe.each(BACKENDS)('search vs brute force (%s)', (backend) => {
+  it.each([
+    ['l2', 100, 5], // >= 20 queries: FAISS goes through sgemm
+    ['l2', 7, 1], // < 20 queries: FAISS's direct loop
+    ['ip', 100, 3],
+    ['ip', 3, 4],
+  ] as [Metric, number, number][])('Flat %s with %i queries, k = %i, is exact', (metric, nq, k) => {
+    const index = new FlatIndex(D, { backend, metric });
+    index.add(data);
+    const q = rows(queries, D, 0, nq);
+    const result = index.search(q, k);
+    expect(result.distances).toHaveLength(nq * k);
+    expect(result.labels).toBeInstanceOf(BigInt64Array);
+    expectExact(result, bruteForce(data, q, D, k, metric), k);
+  });
+
+  it('returns label -1 and FLT_MAX for missing neighbours, and empty arrays for no queries', () => {
+    for (const metric of ['l2', 'ip'] as const) {
+      const index = new FlatIndex(D, { backend, metric });
+      index.add(rows(data, D, 0, 2));
+      const { labels, distances } = index.search(rows(queries, D, 0, 1), 4);
+      expect([...labels.slice(2)]).toEqual([-1n, -1n]);
+      expect([...distances.slice(2)]).toEqual(
+        Array(2).fill(metric === 'l2' ? 3.4028234663852886e38 : -3.4028234663852886e38),
+      );
+    }
+    const empty = new FlatIndex(D, { backend }).search(new Float32Array(0), 3);
+    expect(empty.labels).toHaveLength(0);
+    expect(empty.distances).toHaveLength(0);
+  });
+
+  it('HNSW reaches high recall@1 on clustered data and is exact on its own points', () => {
+    const bank = clusteredVectors(4000, D, 21);
+    const q = clusteredVectors(200, D, 22);
+    const index = new HNSWIndex(D, { backend, M: 16, efConstruction: 40, efSearch: 64 });
+    index.add(bank);
+    expect([index.M, index.efConstruction, index.efSearch]).toEqual([16, 40, 64]);
+    const recall = recallAt1(index.search(q, 1), bruteForce(bank, q, D, 1), 1);
+    console.info(
+      `HNSW recall@1 (${backend}, n 4000, d ${D}, M 16, efSearch 64, clustered): ${recall.toFixed(3)}`,
+    );
+    expect(recall).toBeGreaterThanOrEqual(0.95);
+    expect(index.search(rows(bank, D, 100, 101), 1).labels[0]).toBe(100n);
+  });
+
+  it('IVF recall@1 grows with nprobe and is exact with nprobe = nlist', () => {
+    const index = new IVFIndex(D, { backend, nlist: 16, nprobe: 1 });
+    index.train(data);
+    index.add(data);
+    const truth = bruteForce(data, queries, D, 1);
+    const recall = [1, 4, 16].map((nprobe) => {
+      index.nprobe = nprobe;
+      return recallAt1(index.search(queries, 1), truth, 1);
+    });
+    console.info(
+      `IVF recall@1 (${backend}, n ${N}, d ${D}, nlist 16, random) at nprobe 1/4/16: ${recall.map((r) => r.toFixed(2)).join(' / ')}`,
+    );
+    expect(recall[0]).toBeLessThanOrEqual(recall[1]);
+    expect(recall[2]).toBe(1);
+    expectExact(index.search(queries, 3), bruteForce(data, queries, D, 3), 3);
+  });
+
+  it('removeIds renumbers a Flat index and keeps an IVF index`s ids, as FAISS does', () => {
+    const small = rows(data, D, 0, 10);
+    const flat = new FlatIndex(D, { backend });
+    flat.add(small);
+    expect(flat.removeIds(new BigInt64Array([2n, 5n, 99n]))).toBe(2);
+    expect(flat.ntotal).toBe(8);
+    // row 6 moved to position 4 after two earlier rows went
+    expect(flat.search(rows(small, D, 6, 7), 1).labels[0]).toBe(4n);
+
+    const ivf = new IVFIndex(D, { backend, nlist: 2, nprobe: 2 });
+    ivf.train(data);
+    ivf.add(small);
+    expect(ivf.removeIds(new BigInt64Array([2n, 5n]))).toBe(2);
+    expect(ivf.ntotal).toBe(8);
+    expect(ivf.search(rows(small, D, 6, 7), 1).labels[0]).toBe(6n);
+    expect([...ivf.search(rows(small, D, 2, 3), 10).labels]).not.toContain(2n);
+  });
+
+  it('reset() empties the index; an IVF index stays trained', () => {
+    const ivf = new IVFIndex(D, { backend, nlist: 4 });
+    ivf.train(data);
+    ivf.add(data);
+    ivf.reset();
+    expect([ivf.ntotal, ivf.isTrained]).toEqual([0, true]);
+    ivf.add(rows(data, D, 0, 5));
+    expect(ivf.ntotal).toBe(5);
+  });
+
+  it('a factory string builds the matching class', () => {
+    const hnsw = KnnIndex.factory(D, 'HNSW8', { backend });
+    expect(hnsw).toBeInstanceOf(HNSWIndex);
+    expect((hnsw as HNSWIndex).M).toBe(8);
+    const ivf = KnnIndex.factory(D, 'IVF8,Flat', { backend, metric: 'ip' });
+    expect(ivf).toBeInstanceOf(IVFIndex);
+    expect([ivf.metric, (ivf as IVFIndex).nlist, ivf.isTrained]).toEqual(['ip', 8, false]);
+    expect(KnnIndex.factory(D, 'Flat', { backend })).toBeInstanceOf(FlatIndex);
+  });
+});
