@@ -7,3 +7,7 @@ export * from './components/kcenter-greedy.js';
 export * from './components/multivariate-gaussian.js';
 export * from './windows.js';
 export * from './backbones/index.js';
+export * from './padim/model.js';
+export * from './spade/model.js';
+export type { AnomalyMethod, MethodState, PatchGrid, WindowScores } from './method.js';
+export { PATCHCORE_DEFAULTS, PatchCore, type PatchCoreOptions } from './patchcore/model.js';
