@@ -21,6 +21,8 @@ describe.each(BACKENDS)('search vs brute force (%s)', (backend) => {
   it.each([
     ['l2', 100, 5], // >= 20 queries: FAISS goes through sgemm
     ['l2', 7, 1], // < 20 queries: FAISS's direct loop
+    ['l2', 100, 1], // k = 1 on the sgemm path: the addon searches k = 2 and keeps the first
+    ['ip', 64, 1],
     ['ip', 100, 3],
     ['ip', 3, 4],
   ] as [Metric, number, number][])('Flat %s with %i queries, k = %i, is exact', (metric, nq, k) => {
@@ -31,6 +33,12 @@ describe.each(BACKENDS)('search vs brute force (%s)', (backend) => {
     expect(result.distances).toHaveLength(nq * k);
     expect(result.labels).toBeInstanceOf(BigInt64Array);
     expectExact(result, bruteForce(data, q, D, k, metric), k);
+  });
+
+  it('k = 1 on a large batch is exact asynchronously too', async () => {
+    const index = new FlatIndex(D, { backend });
+    index.add(data);
+    expectExact(await index.searchAsync(queries, 1), bruteForce(data, queries, D, 1, 'l2'), 1);
   });
 
   it('returns label -1 and FLT_MAX for missing neighbours, and empty arrays for no queries', () => {

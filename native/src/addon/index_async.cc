@@ -64,7 +64,7 @@ Napi::Value IndexWrap::SearchAsync(const Napi::CallbackInfo& info) {
           std::shared_lock<std::shared_mutex> lock(mutex_);
           faiss::Index* index = Live();
           RequireTrained(index, "search");
-          if (n > 0) index->search(n, x, k, distances, labels);
+          RunSearch(index, n, x, k, distances, labels);
         },
         [](Napi::Env env, const Job::Kept& kept) -> Napi::Value {
           Napi::Object result = Napi::Object::New(env);
