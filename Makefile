@@ -39,6 +39,7 @@ demo: build
 
 bench: build
 	npx hark bench dsp
+	npx hark bench knn
 
 clean:
 	npm run clean

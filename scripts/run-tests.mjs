@@ -1,8 +1,18 @@
 #!/usr/bin/env node
-// Runs every workspace's tests in one vitest run and ends with the totals line CI reads:
-// `N passed, N failed, N skipped`. Extra arguments go to vitest (e.g. a project filter).
+// Type-checks sources and tests (one check: it counts as a test), then runs every workspace's tests in one
+// vitest run, and ends with the totals line CI reads: `N passed, N failed, N skipped`. Extra arguments go to
+// vitest (e.g. a project filter); HARK_SKIP_TYPECHECK=1 skips the type check.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+
+let typecheckFailed = 0;
+let typecheckPassed = 0;
+if (process.env.HARK_SKIP_TYPECHECK !== '1') {
+  console.log('type-checking sources and tests (tsc -p tsconfig.test.json)');
+  const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.test.json'], { stdio: 'inherit' });
+  if (tsc.status === 0) typecheckPassed = 1;
+  else typecheckFailed = 1;
+}
 
 const report = '.vitest-report.json';
 rmSync(report, { force: true });
@@ -22,7 +32,10 @@ if (existsSync(report)) {
 } else {
   failed = 1;
 }
-const code = run.status ?? 1;
+let code = run.status ?? 1;
 if (code !== 0 && failed === 0) failed = 1;
+passed += typecheckPassed;
+failed += typecheckFailed;
+if (typecheckFailed) code = code || 1;
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(code);

@@ -53,13 +53,13 @@ describe.each(BACKENDS)('arguments and errors (%s)', (backend) => {
   it('rejects vectors that are not a Float32Array, with a TypeError', async () => {
     const index = flat();
     for (const bad of [[1, 2, 3, 4, 5, 6, 7, 8], new Float64Array(D), Buffer.alloc(4 * D), null, 'x']) {
-      const err = await caught(() => index.add(bad as Float32Array));
+      const err = await caught(() => index.add(bad as unknown as Float32Array));
       expect(err).toBeInstanceOf(TypeError);
       expect(err.code).toBe(ErrorCode.ARG);
       expect(err.message).toMatch(
         /^vectors must be a Float32Array, got (an Array|a Float64Array|a Uint8Array|null|a string)$/,
       );
-      expect((await caught(() => index.search(bad as Float32Array, 1))).code).toBe(ErrorCode.ARG);
+      expect((await caught(() => index.search(bad as unknown as Float32Array, 1))).code).toBe(ErrorCode.ARG);
     }
     expect(index.ntotal).toBe(64);
   });

@@ -11,6 +11,7 @@ import {
   summary,
   type SpectrogramOptions,
 } from '../src/commands/spectrogram.js';
+import { CORPUS, corpusOrWarn } from '../../../test/support/corpus.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const bin = join(root, 'apps/cli/bin/hark.js');
@@ -152,11 +153,10 @@ describe('hark spectrogram (built CLI)', () => {
   });
 });
 
-const corpus = '/work/shared/corpus';
-if (!existsSync(corpus))
-  console.warn(`SKIPPED: ${corpus} is absent; hark spectrogram is not run on the development corpus`);
+const corpus = CORPUS;
+const hasCorpus = corpusOrWarn('spectrogram.test.ts (hark spectrogram on every corpus WAV)');
 
-describe.skipIf(!existsSync(corpus))('hark spectrogram on every WAV of the development corpus', () => {
+describe.skipIf(!hasCorpus)('hark spectrogram on every WAV of the development corpus', () => {
   it('decodes each file and gives a finite 128-band spectrogram', async () => {
     const files = spawnSync('find', [corpus, '-name', '*.wav'], { encoding: 'utf8' })
       .stdout.trim()

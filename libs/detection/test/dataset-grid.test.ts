@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   frameCentreTimes,
@@ -12,6 +10,7 @@ import {
   readDataset,
   type GroundTruthEvent,
 } from '../src/dataset/index.js';
+import { CORPUS, corpusOrWarn } from '../../../test/support/corpus.js';
 
 describe('mel scale', () => {
   it('Slaney: linear below 1 kHz, 27 mels per factor 6.4 above', () => {
@@ -100,9 +99,7 @@ describe('groundTruthMask', () => {
   });
 });
 
-const CORPUS = '/work/shared/corpus';
-const hasCorpus = existsSync(join(CORPUS, 'index.json'));
-if (!hasCorpus) console.warn(`dataset-grid.test.ts: ${CORPUS} not found, skipping the real-corpus tests`);
+const hasCorpus = corpusOrWarn('dataset-grid.test.ts');
 
 describe.skipIf(!hasCorpus)('real corpus masks (128 mels, nFft 1024, hop 256, 16 kHz, 5 s clips)', () => {
   it('gives every anomalous clip a non-empty mask that covers its events and nothing else', async () => {

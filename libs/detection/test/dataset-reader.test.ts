@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listGroups, readDataset, readGroup, readIndex, type GroundTruth } from '../src/dataset/index.js';
 import { makeDataset, wav16 } from './dataset-helpers.js';
+import { CORPUS, corpusOrWarn } from '../../../test/support/corpus.js';
 
 const toneEvent = { onset: 0.1, offset: 0.3, lowHz: 400, highHz: 500, label: 'whine' };
 const roots: string[] = [];
@@ -153,11 +154,9 @@ describe('dataset errors name the file and the field', () => {
   });
 });
 
-const CORPUS = '/work/shared/corpus';
-const hasCorpus = existsSync(join(CORPUS, 'index.json'));
-if (!hasCorpus) console.warn(`dataset-reader.test.ts: ${CORPUS} not found, skipping the real-corpus tests`);
+const hasCorpus = corpusOrWarn('dataset-reader.test.ts');
 
-describe.skipIf(!hasCorpus)('real corpus (/work/shared/corpus)', () => {
+describe.skipIf(!hasCorpus)('real corpus (../shared/corpus)', () => {
   it('reads all 9 groups from index.json with their files', async () => {
     const index = JSON.parse(readFileSync(join(CORPUS, 'index.json'), 'utf8')) as {
       groups: { name: string }[];

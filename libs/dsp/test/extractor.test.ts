@@ -22,15 +22,13 @@ const params = fc.record({
   nMels: fc.integer({ min: 4, max: 20 }),
   melScale: fc.constantFrom('slaney' as const, 'htk' as const),
 });
-const resolve = (
-  q: fc.RecordValue<{
-    nFft: number;
-    hopFraction: number;
-    winFraction: number;
-    nMels: number;
-    melScale: 'slaney' | 'htk';
-  }>,
-) => ({
+const resolve = (q: {
+  nFft: number;
+  hopFraction: number;
+  winFraction: number;
+  nMels: number;
+  melScale: 'slaney' | 'htk';
+}) => ({
   nFft: q.nFft,
   hopLength: Math.max(1, Math.round(q.nFft * q.hopFraction)),
   winLength: Math.max(1, Math.round(q.nFft * q.winFraction)),
