@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
  * the developers' workplace and CI, not in a user's clone). Tests that need it skip, with a visible message,
  * when it is absent; the project's own fixtures and synthetic sound cover the same code.
  */
-export const CORPUS = process.env.HARK_CORPUS ?? fileURLToPath(new URL('../../../shared/corpus', import.meta.url));
+export const CORPUS =
+  process.env.HARK_CORPUS ?? fileURLToPath(new URL('../../../shared/corpus', import.meta.url));
 
 export const hasCorpus = existsSync(`${CORPUS}/index.json`);
 

@@ -30,7 +30,12 @@ export interface AnomalyMethod {
    * Fits on `nWindows` windows of normal embeddings, `[nWindows, height * width, dim]` concatenated.
    * `onProgress(done, total)` reports the slow part.
    */
-  fit(embeddings: Float32Array, nWindows: number, grid: PatchGrid, onProgress?: (done: number, total: number) => void): void;
+  fit(
+    embeddings: Float32Array,
+    nWindows: number,
+    grid: PatchGrid,
+    onProgress?: (done: number, total: number) => void,
+  ): void;
   /** Scores the patches of one window (`[height * width, dim]`). Throws a clear error before fit. */
   score(embeddings: Float32Array): Promise<WindowScores>;
   state(): MethodState;

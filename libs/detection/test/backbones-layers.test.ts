@@ -65,7 +65,8 @@ function buildModel(): tfl.LayersModel {
     layer.setWeights(
       layer.getWeights().map((w) => {
         seed += 1;
-        const positive = layer.name.startsWith('bn') && (w as unknown as { name: string }).name.includes('variance');
+        const positive =
+          layer.name.startsWith('bn') && (w as unknown as { name: string }).name.includes('variance');
         return positive
           ? tf.randomUniform(w.shape, 0.5, 2, 'float32', seed)
           : tf.randomUniform(w.shape, -0.8, 0.8, 'float32', seed);

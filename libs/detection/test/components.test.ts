@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { avgPool3x3, patchEmbeddings, resizeBilinear, type FeatureMap } from '../src/components/feature-maps.js';
+import {
+  avgPool3x3,
+  patchEmbeddings,
+  resizeBilinear,
+  type FeatureMap,
+} from '../src/components/feature-maps.js';
 import { gaussianBlur2d, gaussianKernel } from '../src/components/gaussian-blur.js';
 import { kCenterGreedy, sparseRandomProjection } from '../src/components/kcenter-greedy.js';
 import { MultivariateGaussian } from '../src/components/multivariate-gaussian.js';
 
-const golden = JSON.parse(readFileSync(new URL('./fixtures/components/components.json', import.meta.url), 'utf8'));
+const golden = JSON.parse(
+  readFileSync(new URL('./fixtures/components/components.json', import.meta.url), 'utf8'),
+);
 const input: FeatureMap = {
   data: Float32Array.from(golden.input.data),
   channels: golden.input.shape[0],
@@ -60,7 +67,9 @@ describe('gaussianBlur2d (against scipy, mode mirror, truncate 4)', () => {
   });
 
   it('rejects a map whose size does not match its shape', () => {
-    expect(() => gaussianBlur2d(new Float32Array(10), 3, 4, 1)).toThrow(/10 values but height \* width = 3 \* 4/);
+    expect(() => gaussianBlur2d(new Float32Array(10), 3, 4, 1)).toThrow(
+      /10 values but height \* width = 3 \* 4/,
+    );
   });
 });
 
@@ -73,7 +82,8 @@ describe('kCenterGreedy', () => {
     const x = new Float32Array(n * dim);
     let s = 1;
     const rand = () => ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5) * 0.01;
-    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = (j === i % centres ? 10 : 0) + rand();
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < dim; j++) x[i * dim + j] = (j === i % centres ? 10 : 0) + rand();
     const picked = kCenterGreedy(x, n, dim, centres, { projectionDim: 0 });
     expect(new Set(Array.from(picked, (i) => i % centres)).size).toBe(centres);
   });
@@ -81,7 +91,7 @@ describe('kCenterGreedy', () => {
   it('covers the data: the coreset radius shrinks as the coreset grows', () => {
     const n = 400;
     const dim = 32;
-    const x = new Float32Array(n * dim).map((_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+    const x = new Float32Array(n * dim).map((_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
     const radius = (idx: Int32Array) => {
       let worst = 0;
       for (let p = 0; p < n; p++) {
@@ -117,7 +127,11 @@ describe('kCenterGreedy', () => {
       for (let k = 0; k < w; k++) s += (a[i * w + k] - a[j * w + k]) ** 2;
       return s;
     };
-    for (const [i, j] of [[0, 1], [3, 40], [10, 49]]) {
+    for (const [i, j] of [
+      [0, 1],
+      [3, 40],
+      [10, 49],
+    ]) {
       expect(d(y, 256, i, j) / d(x, dim, i, j)).toBeGreaterThan(0.6);
       expect(d(y, 256, i, j) / d(x, dim, i, j)).toBeLessThan(1.4);
     }
@@ -139,6 +153,8 @@ describe('MultivariateGaussian', () => {
     expect(() => MultivariateGaussian.fit(x, 3, 2, 0)).toThrow(/not positive definite/);
     const g = MultivariateGaussian.fit(x, 3, 2, 0.01);
     expect(Number.isFinite(g.mahalanobis2(Float32Array.from([1, 3])))).toBe(true);
-    expect(g.mahalanobis2(Float32Array.from([1, 3]))).toBeGreaterThan(g.mahalanobis2(Float32Array.from([3, 3])));
+    expect(g.mahalanobis2(Float32Array.from([1, 3]))).toBeGreaterThan(
+      g.mahalanobis2(Float32Array.from([3, 3])),
+    );
   });
 });

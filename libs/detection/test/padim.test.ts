@@ -6,12 +6,20 @@ import { Padim, chooseChannels } from '../src/padim/model.js';
  * `nWindows` windows of `[height * width, dim]` whose row r patches lie around `rowCentre(r)` (spread 0.3),
  * whatever the column: a spectrogram whose bands differ but whose statistics do not change over time.
  */
-function bands(nWindows: number, height: number, width: number, dim: number, seed: number, rowCentre = (r: number) => 4 * r): Float32Array {
+function bands(
+  nWindows: number,
+  height: number,
+  width: number,
+  dim: number,
+  seed: number,
+  rowCentre = (r: number) => 4 * r,
+): Float32Array {
   const rng = new Random(seed);
   const x = new Float32Array(nWindows * height * width * dim);
   for (let p = 0; p < nWindows * height * width; p++) {
     const row = Math.floor(p / width) % height;
-    for (let j = 0; j < dim; j++) x[p * dim + j] = rowCentre(row) + (j % 2 ? 1 : -1) * row + 0.3 * rng.gaussian();
+    for (let j = 0; j < dim; j++)
+      x[p * dim + j] = rowCentre(row) + (j % 2 ? 1 : -1) * row + 0.3 * rng.gaussian();
   }
   return x;
 }
@@ -66,10 +74,13 @@ describe('PaDiM', () => {
     model.fit(bands(10, 3, 5, 4, 3), 10, { height: 3, width: 5, dim: 4 });
     const window = bands(1, 3, 5, 4, 4);
     const shifted = new Float32Array(window.length);
-    for (let r = 0; r < 3; r++) for (let c = 0; c < 5; c++) shifted.set(window.subarray((r * 5 + c) * 4, (r * 5 + c + 1) * 4), (r * 5 + ((c + 2) % 5)) * 4);
+    for (let r = 0; r < 3; r++)
+      for (let c = 0; c < 5; c++)
+        shifted.set(window.subarray((r * 5 + c) * 4, (r * 5 + c + 1) * 4), (r * 5 + ((c + 2) % 5)) * 4);
     const a = (await model.score(window)).patchScores;
     const b = (await model.score(shifted)).patchScores;
-    for (let r = 0; r < 3; r++) for (let c = 0; c < 5; c++) expect(b[r * 5 + ((c + 2) % 5)]).toBe(a[r * 5 + c]);
+    for (let r = 0; r < 3; r++)
+      for (let c = 0; c < 5; c++) expect(b[r * 5 + ((c + 2) % 5)]).toBe(a[r * 5 + c]);
   });
 
   it('gives an injected odd patch the highest score with either pooling', async () => {
@@ -99,7 +110,8 @@ describe('PaDiM', () => {
     expect(Array.from(kept)).toEqual(Array.from(kept).sort((a, b) => a - b));
     expect(kept.every((c) => c >= 0 && c < 10)).toBe(true);
     expect(chooseChannels(10, 4, 4)).not.toEqual(kept);
-    const pick = (x: Float32Array) => Float32Array.from({ length: (x.length / 10) * 4 }, (_, i) => x[Math.floor(i / 4) * 10 + kept[i % 4]]);
+    const pick = (x: Float32Array) =>
+      Float32Array.from({ length: (x.length / 10) * 4 }, (_, i) => x[Math.floor(i / 4) * 10 + kept[i % 4]]);
     const reduced = new Padim();
     reduced.fit(pick(train), 8, { ...grid, dim: 4 });
     expect((await model.score(window)).patchScores).toEqual((await reduced.score(pick(window))).patchScores);
@@ -123,18 +135,30 @@ describe('PaDiM', () => {
   it('refuses to score before fit and rejects bad options, shapes and states', async () => {
     expect(() => new Padim({ channels: 0 })).toThrow(/channels \(0\) must be a whole number >= 1/);
     expect(() => new Padim({ epsilon: -1 })).toThrow(/epsilon \(-1\)/);
-    expect(() => new Padim({ pooling: 'column' as 'position' })).toThrow(/pooling \('column'\) must be 'frequency-row' or 'position'/);
+    expect(() => new Padim({ pooling: 'column' as 'position' })).toThrow(
+      /pooling \('column'\) must be 'frequency-row' or 'position'/,
+    );
     const model = new Padim({ pooling: 'position' });
     await expect(model.score(new Float32Array(4))).rejects.toThrow(/not fitted: call fit\(\)/);
     expect(() => model.state()).toThrow(/not fitted/);
     const grid = { height: 2, width: 2, dim: 3 };
-    expect(() => model.fit(new Float32Array(11), 1, grid)).toThrow(/expected nWindows \* height \* width \* dim = 1 \* 2 \* 2 \* 3/);
+    expect(() => model.fit(new Float32Array(11), 1, grid)).toThrow(
+      /expected nWindows \* height \* width \* dim = 1 \* 2 \* 2 \* 3/,
+    );
     expect(() => model.fit(new Float32Array(12), 1, { ...grid, width: 0 })).toThrow(/grid.width \(0\)/);
-    expect(() => model.fit(new Float32Array(12), 1, grid)).toThrow(/needs >= 2 samples per Gaussian, got 1; fit on more windows/);
+    expect(() => model.fit(new Float32Array(12), 1, grid)).toThrow(
+      /needs >= 2 samples per Gaussian, got 1; fit on more windows/,
+    );
     model.fit(bands(4, 2, 2, 3, 12), 4, grid);
-    await expect(model.score(new Float32Array(13))).rejects.toThrow(/13 values, expected height \* width \* dim = 2 \* 2 \* 3/);
+    await expect(model.score(new Float32Array(13))).rejects.toThrow(
+      /13 values, expected height \* width \* dim = 2 \* 2 \* 3/,
+    );
     const { json, arrays } = model.state();
-    expect(() => Padim.fromState({ json, arrays: { ...arrays, means: new Float32Array(12) } })).toThrow(/no Float64Array "means"/);
-    expect(() => Padim.fromState({ json, arrays: { ...arrays, means: new Float64Array(5) } })).toThrow(/expected 4 Gaussians of d = 3/);
+    expect(() => Padim.fromState({ json, arrays: { ...arrays, means: new Float32Array(12) } })).toThrow(
+      /no Float64Array "means"/,
+    );
+    expect(() => Padim.fromState({ json, arrays: { ...arrays, means: new Float64Array(5) } })).toThrow(
+      /expected 4 Gaussians of d = 3/,
+    );
   });
 });

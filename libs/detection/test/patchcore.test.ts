@@ -8,7 +8,8 @@ function clusters(n: number, dim: number, centres: number, seed: number): Float3
   const rng = new Random(seed);
   const c = Float32Array.from({ length: centres * dim }, () => rng.gaussian() * 3);
   const x = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = c[(i % centres) * dim + j] + 0.1 * rng.gaussian();
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < dim; j++) x[i * dim + j] = c[(i % centres) * dim + j] + 0.1 * rng.gaussian();
   return x;
 }
 

@@ -12,7 +12,8 @@ function windows(nWindows: number, n: number, dim: number, seed: number, centres
   for (let w = 0; w < nWindows; w++) {
     for (let p = 0; p < n; p++) {
       const row = (w * n + p) * dim;
-      for (let j = 0; j < dim; j++) x[row + j] = c[(p % centres) * dim + j] + state[(w % 2) * dim + j] + 0.1 * noise.gaussian();
+      for (let j = 0; j < dim; j++)
+        x[row + j] = c[(p % centres) * dim + j] + state[(w % 2) * dim + j] + 0.1 * noise.gaussian();
     }
   }
   return x;
@@ -110,17 +111,27 @@ describe('SPADE', () => {
   it('refuses to score before fit and rejects bad options, shapes and states', async () => {
     expect(() => new Spade({ topK: 0 })).toThrow(/topK \(0\) must be a whole number >= 1/);
     expect(() => new Spade({ patchNeighbors: 1.5 })).toThrow(/patchNeighbors \(1.5\)/);
-    expect(() => new Spade({ windowScore: 'mean' as 'global' })).toThrow(/windowScore \('mean'\) must be 'max-patch' or 'global'/);
+    expect(() => new Spade({ windowScore: 'mean' as 'global' })).toThrow(
+      /windowScore \('mean'\) must be 'max-patch' or 'global'/,
+    );
     const model = new Spade();
     await expect(model.score(new Float32Array(2))).rejects.toThrow(/not fitted: call fit\(\)/);
     expect(() => model.state()).toThrow(/not fitted/);
-    expect(() => model.fit(train, 3, grid)).toThrow(/expected nWindows \* height \* width \* dim = 3 \* 1 \* 2 \* 1/);
+    expect(() => model.fit(train, 3, grid)).toThrow(
+      /expected nWindows \* height \* width \* dim = 3 \* 1 \* 2 \* 1/,
+    );
     expect(() => model.fit(train, 4, { ...grid, dim: 0 })).toThrow(/grid.dim \(0\)/);
     model.fit(train, 4, grid);
-    await expect(model.score(new Float32Array(3))).rejects.toThrow(/3 values, expected height \* width \* dim = 1 \* 2 \* 1/);
+    await expect(model.score(new Float32Array(3))).rejects.toThrow(
+      /3 values, expected height \* width \* dim = 1 \* 2 \* 1/,
+    );
     const { json, arrays } = model.state();
-    expect(() => Spade.fromState({ json, arrays: { ...arrays, patches: new Float64Array(8) } })).toThrow(/no Float32Array "patches"/);
-    expect(() => Spade.fromState({ json, arrays: { ...arrays, globals: new Float32Array(3) } })).toThrow(/expected 4 windows of 1 \* 2 \* 1/);
+    expect(() => Spade.fromState({ json, arrays: { ...arrays, patches: new Float64Array(8) } })).toThrow(
+      /no Float32Array "patches"/,
+    );
+    expect(() => Spade.fromState({ json, arrays: { ...arrays, globals: new Float32Array(3) } })).toThrow(
+      /expected 4 windows of 1 \* 2 \* 1/,
+    );
     model.dispose();
     await expect(model.score(y)).rejects.toThrow(/not fitted/);
   });

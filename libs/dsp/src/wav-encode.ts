@@ -8,7 +8,11 @@ export type WavSampleFormat = 's16' | 'f32';
  * Encodes mono samples in [-1, 1] as a WAV file.
  * `s16`: 16-bit PCM, values clipped to [-1, 1] and rounded; `f32`: IEEE float, bit-exact.
  */
-export function encodeWav(samples: Float32Array, sampleRate: number, format: WavSampleFormat = 's16'): Uint8Array {
+export function encodeWav(
+  samples: Float32Array,
+  sampleRate: number,
+  format: WavSampleFormat = 's16',
+): Uint8Array {
   if (!Number.isInteger(sampleRate) || sampleRate <= 0) {
     throw new RangeError(`sampleRate (${sampleRate}) must be a positive integer`);
   }

@@ -21,7 +21,8 @@ export function benchmarksPath(): string {
   let dir = process.cwd();
   for (;;) {
     const pkg = resolve(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'hark') return resolve(dir, 'BENCHMARKS.md');
+    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'hark')
+      return resolve(dir, 'BENCHMARKS.md');
     const up = resolve(dir, '..');
     if (up === dir) return resolve(process.cwd(), 'BENCHMARKS.md');
     dir = up;
@@ -32,7 +33,12 @@ export function benchmarksPath(): string {
  * Replaces (or appends) the section `## <title>` of BENCHMARKS.md, delimited by markers so reruns of one
  * benchmark never touch another's figures. `body` is Markdown without the heading.
  */
-export function writeBenchmarkSection(id: string, title: string, body: string, path = benchmarksPath()): string {
+export function writeBenchmarkSection(
+  id: string,
+  title: string,
+  body: string,
+  path = benchmarksPath(),
+): string {
   const begin = `<!-- bench:${id} -->`;
   const end = `<!-- /bench:${id} -->`;
   const date = new Date().toISOString().slice(0, 10);
@@ -59,7 +65,10 @@ export function writeBenchmarkSection(id: string, title: string, body: string, p
 }
 
 /** A Markdown table from a header row and data rows. */
-export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+export function markdownTable(
+  header: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+): string {
   const line = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }

@@ -23,7 +23,8 @@ export function registerSynth(program: Command): void {
         .map((s) => s.trim())
         .filter(Boolean);
       for (const m of machines) {
-        if (!(m in MACHINE_VOICES)) throw new Error(`unknown machine '${m}'; choose from ${names.join(', ')}`);
+        if (!(m in MACHINE_VOICES))
+          throw new Error(`unknown machine '${m}'; choose from ${names.join(', ')}`);
       }
       const root = resolve(dir);
       const { groups } = writeSynthDataset(root, {

@@ -79,7 +79,12 @@ export function resizeBilinear(m: FeatureMap, height: number, width: number): Fe
  * tap, and the channels are concatenated. Returns `[height * width, sum(channels)]` row-major: one row per
  * patch, patches in row-major grid order (row = frequency, column = time).
  */
-export function patchEmbeddings(taps: readonly FeatureMap[]): { data: Float32Array; dim: number; height: number; width: number } {
+export function patchEmbeddings(taps: readonly FeatureMap[]): {
+  data: Float32Array;
+  dim: number;
+  height: number;
+  width: number;
+} {
   if (taps.length === 0) throw new RangeError('patchEmbeddings needs at least one feature map');
   const { height, width } = taps[0];
   const maps = taps.map((t) => resizeBilinear(avgPool3x3(t), height, width));

@@ -17,7 +17,13 @@ export interface KCenterOptions {
  * Sparse random projection (Achlioptas / Li et al., density 1 / sqrt(dim), as scikit-learn's
  * SparseRandomProjection): `[n, dim]` to `[n, outDim]`.
  */
-export function sparseRandomProjection(x: Float32Array, n: number, dim: number, outDim: number, seed = 0): Float32Array {
+export function sparseRandomProjection(
+  x: Float32Array,
+  n: number,
+  dim: number,
+  outDim: number,
+  seed = 0,
+): Float32Array {
   const rng = new Random(seed + 1);
   const density = 1 / Math.sqrt(dim);
   const value = Math.sqrt(1 / density / outDim);
@@ -57,8 +63,10 @@ export function kCenterGreedy(
   count: number,
   opts: KCenterOptions = {},
 ): Int32Array {
-  if (features.length !== n * dim) throw new RangeError(`features has ${features.length} values, expected n * dim = ${n * dim}`);
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`coreset size (${count}) must be a whole number >= 1`);
+  if (features.length !== n * dim)
+    throw new RangeError(`features has ${features.length} values, expected n * dim = ${n * dim}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new RangeError(`coreset size (${count}) must be a whole number >= 1`);
   if (count >= n) return Int32Array.from({ length: n }, (_, i) => i);
   const projDim = opts.projectionDim ?? 128;
   const useProjection = projDim > 0 && projDim < dim;

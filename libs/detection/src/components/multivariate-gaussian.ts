@@ -69,7 +69,8 @@ export function choleskyDecompose(a: Float64Array, n: number): Float64Array {
       let s = a[i * n + j];
       for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
       if (i === j) {
-        if (!(s > 0)) throw new RangeError(`covariance is not positive definite at row ${i} (pivot ${s}); raise epsilon`);
+        if (!(s > 0))
+          throw new RangeError(`covariance is not positive definite at row ${i} (pivot ${s}); raise epsilon`);
         L[i * n + i] = Math.sqrt(s);
       } else {
         L[i * n + j] = s / L[j * n + j];

@@ -24,7 +24,9 @@ export function melToHz(mel: number, htk = false): number {
 /** `n` frequencies in Hz evenly spaced on the mel scale from fMin to fMax inclusive (`librosa.mel_frequencies`). */
 export function melFrequencies(n: number, fMin: number, fMax: number, htk = false): Float64Array {
   const [lo, hi] = [hzToMel(fMin, htk), hzToMel(fMax, htk)];
-  return Float64Array.from({ length: n }, (_, k) => melToHz(n === 1 ? lo : lo + ((hi - lo) * k) / (n - 1), htk));
+  return Float64Array.from({ length: n }, (_, k) =>
+    melToHz(n === 1 ? lo : lo + ((hi - lo) * k) / (n - 1), htk),
+  );
 }
 
 /**

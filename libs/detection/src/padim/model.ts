@@ -52,8 +52,10 @@ export class Padim implements AnomalyMethod {
   constructor(options: PadimOptions = {}) {
     this.options = { ...PADIM_DEFAULTS, ...options };
     const { channels, epsilon, seed, pooling } = this.options;
-    if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`channels (${channels}) must be a whole number >= 1`);
-    if (!(epsilon >= 0 && Number.isFinite(epsilon))) throw new RangeError(`epsilon (${epsilon}) must be a finite number >= 0`);
+    if (!Number.isInteger(channels) || channels < 1)
+      throw new RangeError(`channels (${channels}) must be a whole number >= 1`);
+    if (!(epsilon >= 0 && Number.isFinite(epsilon)))
+      throw new RangeError(`epsilon (${epsilon}) must be a finite number >= 0`);
     if (!Number.isInteger(seed)) throw new RangeError(`seed (${seed}) must be a whole number`);
     if (pooling !== 'frequency-row' && pooling !== 'position') {
       throw new RangeError(`pooling ('${String(pooling)}') must be 'frequency-row' or 'position'`);
@@ -70,7 +72,12 @@ export class Padim implements AnomalyMethod {
   }
 
   /** Fits a Gaussian per frequency row (or per position) on `nWindows` normal windows. */
-  fit(embeddings: Float32Array, nWindows: number, grid: PatchGrid, onProgress?: (done: number, total: number) => void): void {
+  fit(
+    embeddings: Float32Array,
+    nWindows: number,
+    grid: PatchGrid,
+    onProgress?: (done: number, total: number) => void,
+  ): void {
     checkGrid(grid);
     const { height, width, dim } = grid;
     const perWindow = height * width;
@@ -82,7 +89,9 @@ export class Padim implements AnomalyMethod {
     const byRow = this.options.pooling === 'frequency-row';
     const samples = byRow ? nWindows * width : nWindows;
     if (samples < 2) {
-      throw new RangeError(`PaDiM with pooling '${this.options.pooling}' needs >= 2 samples per Gaussian, got ${samples}; fit on more windows`);
+      throw new RangeError(
+        `PaDiM with pooling '${this.options.pooling}' needs >= 2 samples per Gaussian, got ${samples}; fit on more windows`,
+      );
     }
     const channels = chooseChannels(dim, this.options.channels, this.options.seed);
     const d = channels.length;
@@ -111,7 +120,8 @@ export class Padim implements AnomalyMethod {
   async score(embeddings: Float32Array): Promise<WindowScores> {
     const patchScores = this.scorePatches(embeddings);
     let windowScore = -Infinity;
-    for (let i = 0; i < patchScores.length; i++) if (patchScores[i] > windowScore) windowScore = patchScores[i];
+    for (let i = 0; i < patchScores.length; i++)
+      if (patchScores[i] > windowScore) windowScore = patchScores[i];
     return { patchScores, windowScore };
   }
 
@@ -121,7 +131,9 @@ export class Padim implements AnomalyMethod {
     const { height, width, dim } = grid;
     const n = height * width;
     if (embeddings.length !== n * dim) {
-      throw new RangeError(`embeddings has ${embeddings.length} values, expected height * width * dim = ${height} * ${width} * ${dim}`);
+      throw new RangeError(
+        `embeddings has ${embeddings.length} values, expected height * width * dim = ${height} * ${width} * ${dim}`,
+      );
     }
     const byRow = this.options.pooling === 'frequency-row';
     const d = channels.length;
@@ -164,10 +176,16 @@ export class Padim implements AnomalyMethod {
         `PaDiM state holds ${means.length} means and ${cholesky.length} Cholesky values, expected ${groups} Gaussians of d = ${d}`,
       );
     }
-    if (channels.some((c) => c < 0 || c >= grid.dim)) throw new RangeError(`PaDiM state has channel indices outside [0, ${grid.dim})`);
+    if (channels.some((c) => c < 0 || c >= grid.dim))
+      throw new RangeError(`PaDiM state has channel indices outside [0, ${grid.dim})`);
     const gaussians = Array.from(
       { length: groups },
-      (_, i) => new MultivariateGaussian(d, means.slice(i * d, (i + 1) * d), cholesky.slice(i * d * d, (i + 1) * d * d)),
+      (_, i) =>
+        new MultivariateGaussian(
+          d,
+          means.slice(i * d, (i + 1) * d),
+          cholesky.slice(i * d * d, (i + 1) * d * d),
+        ),
     );
     model.#install({ grid: { ...grid }, channels, gaussians });
     return model;

@@ -45,7 +45,8 @@ export class PatchCore implements AnomalyMethod {
   constructor(options: PatchCoreOptions = {}) {
     this.options = { ...PATCHCORE_DEFAULTS, ...options };
     const { coresetRatio, numNeighbors } = this.options;
-    if (!(coresetRatio > 0 && coresetRatio <= 1)) throw new RangeError(`coresetRatio (${coresetRatio}) must be in (0, 1]`);
+    if (!(coresetRatio > 0 && coresetRatio <= 1))
+      throw new RangeError(`coresetRatio (${coresetRatio}) must be in (0, 1]`);
     if (!Number.isInteger(numNeighbors) || numNeighbors < 1) {
       throw new RangeError(`numNeighbors (${numNeighbors}) must be a whole number >= 1`);
     }
@@ -69,7 +70,12 @@ export class PatchCore implements AnomalyMethod {
   }
 
   /** Builds M_C from the patches of `nWindows` normal windows (`[nWindows, height * width, dim]`). */
-  fit(embeddings: Float32Array, nWindows: number, grid: PatchGrid, onProgress?: (done: number, total: number) => void): void {
+  fit(
+    embeddings: Float32Array,
+    nWindows: number,
+    grid: PatchGrid,
+    onProgress?: (done: number, total: number) => void,
+  ): void {
     this.fitPatches(embeddings, nWindows * grid.height * grid.width, grid.dim, onProgress);
   }
 
@@ -96,9 +102,16 @@ export class PatchCore implements AnomalyMethod {
   }
 
   /** Builds M_C from `n` training patch embeddings (`[n, dim]`), whatever windows they came from. */
-  fitPatches(embeddings: Float32Array, n: number, dim: number, onProgress?: (done: number, total: number) => void): void {
+  fitPatches(
+    embeddings: Float32Array,
+    n: number,
+    dim: number,
+    onProgress?: (done: number, total: number) => void,
+  ): void {
     if (n < 1 || embeddings.length !== n * dim) {
-      throw new RangeError(`embeddings has ${embeddings.length} values, expected n * dim = ${n} * ${dim} with n >= 1`);
+      throw new RangeError(
+        `embeddings has ${embeddings.length} values, expected n * dim = ${n} * ${dim} with n >= 1`,
+      );
     }
     const count = Math.max(1, Math.round(this.options.coresetRatio * n));
     const picked =
@@ -110,7 +123,8 @@ export class PatchCore implements AnomalyMethod {
             onProgress,
           });
     const bank = picked ? new Float32Array(picked.length * dim) : embeddings.slice();
-    if (picked) picked.forEach((row, i) => bank.set(embeddings.subarray(row * dim, (row + 1) * dim), i * dim));
+    if (picked)
+      picked.forEach((row, i) => bank.set(embeddings.subarray(row * dim, (row + 1) * dim), i * dim));
     this.setBank(bank, dim);
   }
 
@@ -130,7 +144,8 @@ export class PatchCore implements AnomalyMethod {
   /** s(m^test) for `n` patches (`[n, dim]`), off the event loop. */
   async scorePatches(embeddings: Float32Array, n: number): Promise<PatchScores> {
     const { index, dim } = this.#require();
-    if (embeddings.length !== n * dim) throw new RangeError(`embeddings has ${embeddings.length} values, expected ${n} * ${dim}`);
+    if (embeddings.length !== n * dim)
+      throw new RangeError(`embeddings has ${embeddings.length} values, expected ${n} * ${dim}`);
     const { distances, labels } = await index.searchAsync(embeddings, 1);
     const scores = new Float32Array(n);
     const nearest = new Int32Array(n);
@@ -165,7 +180,8 @@ export class PatchCore implements AnomalyMethod {
   }
 
   #require(): { bank: Float32Array; index: KnnIndex; dim: number } {
-    if (!this.#bank || !this.#index) throw new Error('PatchCore is not fitted: call fit() (or load a model) before scoring');
+    if (!this.#bank || !this.#index)
+      throw new Error('PatchCore is not fitted: call fit() (or load a model) before scoring');
     return { bank: this.#bank, index: this.#index, dim: this.#dim };
   }
 }

@@ -61,7 +61,8 @@ export class Spade implements AnomalyMethod {
   constructor(options: SpadeOptions = {}) {
     this.options = { ...SPADE_DEFAULTS, ...options };
     const { topK, patchNeighbors, windowScore } = this.options;
-    if (!Number.isInteger(topK) || topK < 1) throw new RangeError(`topK (${topK}) must be a whole number >= 1`);
+    if (!Number.isInteger(topK) || topK < 1)
+      throw new RangeError(`topK (${topK}) must be a whole number >= 1`);
     if (!Number.isInteger(patchNeighbors) || patchNeighbors < 1) {
       throw new RangeError(`patchNeighbors (${patchNeighbors}) must be a whole number >= 1`);
     }
@@ -80,10 +81,19 @@ export class Spade implements AnomalyMethod {
   }
 
   /** Stores the patches of `nWindows` normal windows and indexes their global features. */
-  fit(embeddings: Float32Array, nWindows: number, grid: PatchGrid, onProgress?: (done: number, total: number) => void): void {
+  fit(
+    embeddings: Float32Array,
+    nWindows: number,
+    grid: PatchGrid,
+    onProgress?: (done: number, total: number) => void,
+  ): void {
     checkGrid(grid);
     const { height, width, dim } = grid;
-    if (!Number.isInteger(nWindows) || nWindows < 1 || embeddings.length !== nWindows * height * width * dim) {
+    if (
+      !Number.isInteger(nWindows) ||
+      nWindows < 1 ||
+      embeddings.length !== nWindows * height * width * dim
+    ) {
       throw new RangeError(
         `embeddings has ${embeddings.length} values, expected nWindows * height * width * dim = ${nWindows} * ${height} * ${width} * ${dim}`,
       );
@@ -103,7 +113,9 @@ export class Spade implements AnomalyMethod {
     const { dim } = grid;
     const n = grid.height * grid.width;
     if (embeddings.length !== n * dim) {
-      throw new RangeError(`embeddings has ${embeddings.length} values, expected height * width * dim = ${grid.height} * ${grid.width} * ${dim}`);
+      throw new RangeError(
+        `embeddings has ${embeddings.length} values, expected height * width * dim = ${grid.height} * ${grid.width} * ${dim}`,
+      );
     }
     const K = this.k;
     const fy = new Float32Array(dim);
@@ -141,13 +153,22 @@ export class Spade implements AnomalyMethod {
   }
 
   static fromState(state: MethodState): Spade {
-    const { options, grid, nWindows } = state.json as { options: SpadeOptions; grid: PatchGrid; nWindows: number };
+    const { options, grid, nWindows } = state.json as {
+      options: SpadeOptions;
+      grid: PatchGrid;
+      nWindows: number;
+    };
     const { patches, globals } = state.arrays;
     if (!(patches instanceof Float32Array)) throw new Error('SPADE state has no Float32Array "patches"');
     if (!(globals instanceof Float32Array)) throw new Error('SPADE state has no Float32Array "globals"');
     checkGrid(grid);
     const { height, width, dim } = grid;
-    if (!Number.isInteger(nWindows) || nWindows < 1 || patches.length !== nWindows * height * width * dim || globals.length !== nWindows * dim) {
+    if (
+      !Number.isInteger(nWindows) ||
+      nWindows < 1 ||
+      patches.length !== nWindows * height * width * dim ||
+      globals.length !== nWindows * dim
+    ) {
       throw new RangeError(
         `SPADE state holds ${patches.length} patch and ${globals.length} global values, expected ${nWindows} windows of ${height} * ${width} * ${dim}`,
       );
@@ -177,7 +198,14 @@ export class Spade implements AnomalyMethod {
 }
 
 /** f = the mean of `n` patch embeddings of `x` (`[n, dim]` from row `first`), written to `out` at `offset`. */
-function globalFeature(x: Float32Array, first: number, n: number, dim: number, out: Float32Array, offset: number): void {
+function globalFeature(
+  x: Float32Array,
+  first: number,
+  n: number,
+  dim: number,
+  out: Float32Array,
+  offset: number,
+): void {
   const acc = new Float64Array(dim);
   for (let p = first; p < first + n; p++) {
     const row = p * dim;

@@ -1,7 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeWav } from '../wav-encode.js';
-import { ANOMALY_KINDS, MACHINE_VOICES, synthMachine, type AnomalySpec, type GroundTruthEvent, type MachineName } from './machine.js';
+import {
+  ANOMALY_KINDS,
+  MACHINE_VOICES,
+  synthMachine,
+  type AnomalySpec,
+  type GroundTruthEvent,
+  type MachineName,
+} from './machine.js';
 import { Random } from './random.js';
 
 /**
@@ -26,7 +33,10 @@ export function writeSynthDataset(root: string, opts: SynthDatasetOptions = {}):
   const rng = new Random(opts.seed ?? 7);
   mkdirSync(root, { recursive: true });
   const groups = machines.map((m) => `synth_${m}`);
-  writeJson(join(root, 'index.json'), { sampleRate: sr, groups: groups.map((name) => ({ name, kind: 'machine' })) });
+  writeJson(join(root, 'index.json'), {
+    sampleRate: sr,
+    groups: groups.map((name) => ({ name, kind: 'machine' })),
+  });
   machines.forEach((machine, g) => {
     const dir = join(root, groups[g]);
     mkdirSync(join(dir, 'train'), { recursive: true });
@@ -54,7 +64,11 @@ export function writeSynthDataset(root: string, opts: SynthDatasetOptions = {}):
       const onset = rng.uniform(0.3, seconds - duration - 0.3);
       const { samples, events } = clip([{ kind, onset, duration, levelDb: rng.uniform(-12, -4) }]);
       writeFileSync(join(dir, 'test', `anomaly_${name(i)}.wav`), encodeWav(samples, sr));
-      writeJson(join(dir, 'test', `anomaly_${name(i)}.json`), { type: kind, detail: { machine }, events: rounded(events) });
+      writeJson(join(dir, 'test', `anomaly_${name(i)}.json`), {
+        type: kind,
+        detail: { machine },
+        events: rounded(events),
+      });
     }
     const streamSeconds = opts.streamSeconds ?? 60;
     const anomalies = streamAnomalies(streamSeconds);
@@ -76,7 +90,13 @@ export function streamAnomalies(seconds: number): AnomalySpec[] {
 
 function rounded(events: GroundTruthEvent[]): GroundTruthEvent[] {
   const r = (v: number) => Math.round(v * 1e4) / 1e4;
-  return events.map((e) => ({ ...e, onset: r(e.onset), offset: r(e.offset), lowHz: r(e.lowHz), highHz: r(e.highHz) }));
+  return events.map((e) => ({
+    ...e,
+    onset: r(e.onset),
+    offset: r(e.offset),
+    lowHz: r(e.lowHz),
+    highHz: r(e.highHz),
+  }));
 }
 
 function writeJson(path: string, value: unknown): void {

@@ -109,7 +109,8 @@ export function synthMachine(opts: SynthOptions): { samples: Float32Array; event
     if (phase > 2 * Math.PI * 1e4) phase -= 2 * Math.PI * 1e4;
     let x = 0;
     let amp = 1;
-    for (let h = 1; h <= v.harmonics && h * f0 < nyquist; h++, amp *= v.harmonicDecay) x += amp * Math.sin(h * phase);
+    for (let h = 1; h <= v.harmonics && h * f0 < nyquist; h++, amp *= v.harmonicDecay)
+      x += amp * Math.sin(h * phase);
     if (v.meshOrder > 0 && v.meshOrder * f0 < nyquist) {
       const mesh = Math.sin(v.meshOrder * phase);
       x += 0.5 * mesh * (1 + 0.3 * Math.sin(phase));
@@ -143,7 +144,13 @@ function ramp(t: number, t0: number, t1: number, edge: number): number {
   return Math.min(1, (t - t0) / edge, (t1 - t) / edge);
 }
 
-function addAnomaly(out: Float32Array, a: AnomalySpec, opts: SynthOptions, sr: number, rng: Random): GroundTruthEvent {
+function addAnomaly(
+  out: Float32Array,
+  a: AnomalySpec,
+  opts: SynthOptions,
+  sr: number,
+  rng: Random,
+): GroundTruthEvent {
   const v = opts.voice;
   const level = 0.25 * 10 ** ((a.levelDb ?? -6) / 20);
   const i0 = Math.max(0, Math.round(a.onset * sr));
