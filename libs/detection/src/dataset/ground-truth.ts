@@ -4,20 +4,10 @@
  * Each event is a time-frequency box in seconds and Hz, independent of any spectrogram's parameters.
  */
 import { readFile } from 'node:fs/promises';
+import type { GroundTruthEvent } from '@hark/dsp';
 
-/** One anomalous time-frequency box. */
-export interface GroundTruthEvent {
-  /** Start, in seconds from the start of the file. */
-  onset: number;
-  /** End, in seconds, >= onset. */
-  offset: number;
-  /** Lower band edge, in Hz. */
-  lowHz: number;
-  /** Upper band edge, in Hz, >= lowHz. */
-  highHz: number;
-  /** What happened (e.g. `door_knock`); '' when absent. */
-  label: string;
-}
+/** One anomalous time-frequency box (defined with the synthetic sound that also produces it). */
+export type { GroundTruthEvent };
 
 /** Parsed ground truth of one file. */
 export interface GroundTruth {

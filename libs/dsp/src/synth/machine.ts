@@ -68,12 +68,17 @@ export interface AnomalySpec {
   levelDb?: number;
 }
 
-/** A ground-truth event, as in DATASET.md. */
+/** A ground-truth event, as in DATASET.md: one anomalous time-frequency box. */
 export interface GroundTruthEvent {
+  /** Start, in seconds from the start of the file. */
   onset: number;
+  /** End, in seconds, >= onset. */
   offset: number;
+  /** Lower band edge, in Hz. */
   lowHz: number;
+  /** Upper band edge, in Hz, >= lowHz. */
   highHz: number;
+  /** What happened (e.g. `door_knock`); '' when absent. */
   label: string;
 }
 
