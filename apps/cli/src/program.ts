@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
+import { registerEvaluate } from './commands/evaluate.js';
+import { registerFit } from './commands/fit.js';
+import { registerScore } from './commands/score.js';
 import { registerSpectrogram } from './commands/spectrogram.js';
 import { registerSynth } from './commands/synth.js';
 
@@ -13,5 +16,8 @@ export function buildProgram(): Command {
   registerSpectrogram(program);
   registerSynth(program);
   registerBench(program);
+  registerFit(program);
+  registerScore(program);
+  registerEvaluate(program);
   return program;
 }

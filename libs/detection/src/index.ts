@@ -11,3 +11,4 @@ export * from './padim/model.js';
 export * from './spade/model.js';
 export type { AnomalyMethod, MethodState, PatchGrid, WindowScores } from './method.js';
 export { PATCHCORE_DEFAULTS, PatchCore, type PatchCoreOptions } from './patchcore/model.js';
+export * from './pipeline/index.js';

@@ -1,0 +1,136 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeSynthDataset } from '@hark/dsp';
+import { evaluationTable } from '../src/commands/evaluate.js';
+import { pngPath } from '../src/commands/score.js';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const bin = join(root, 'apps/cli/bin/hark.js');
+const tmp = mkdtempSync(join(tmpdir(), 'hark-fit-score-'));
+const data = join(tmp, 'data');
+const model = join(tmp, 'model');
+const hark = (...args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+
+describe('hark fit | score | evaluate', () => {
+  beforeAll(() => {
+    if (!existsSync(join(root, 'apps/cli/dist/main.js')))
+      throw new Error('build the CLI first: npm run build');
+    writeSynthDataset(data, {
+      machines: ['fan'],
+      trainClips: 7,
+      testClips: 4,
+      clipSeconds: 2,
+      streamSeconds: 4,
+      seed: 5,
+    });
+  });
+
+  it('fit writes a model directory and prints the documented JSON', () => {
+    const r = hark('fit', join(data, 'synth_fan'), '--out', model, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(Object.keys(doc)).toEqual(['model', 'method', 'backbone', 'threshold', 'training']);
+    expect(doc).toMatchObject({
+      model,
+      method: 'patchcore',
+      backbone: 'mobilenetv2',
+      training: { clips: 7, calibrationClips: 5 },
+    });
+    expect(doc.threshold).toBeGreaterThan(0);
+    expect(existsSync(join(model, 'model.json'))).toBe(true);
+  });
+
+  it('score gives clip scores, decisions and boxes as JSON, and a picture the size of the spectrogram', () => {
+    const test = join(data, 'synth_fan', 'test');
+    const files = [join(test, 'normal_0000.wav'), join(test, 'anomaly_0000.wav')];
+    const png = join(tmp, 'map.png');
+    const r = hark('score', '--model', model, ...files, '--json', '--png', png);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(Object.keys(doc)).toEqual(['model', 'threshold', 'files']);
+    expect(doc.files).toHaveLength(2);
+    for (const f of doc.files) {
+      expect(Object.keys(f)).toEqual(['file', 'score', 'normalised', 'overThreshold', 'seconds', 'boxes']);
+      expect(f.overThreshold).toBe(f.normalised > 1);
+      expect(f.boxes.length).toBeGreaterThan(0);
+      expect(Object.keys(f.boxes[0])).toEqual([
+        'onset',
+        'offset',
+        'lowHz',
+        'highHz',
+        'peak',
+        'overThreshold',
+      ]);
+    }
+    for (const f of files) {
+      const img = PNG.sync.read(readFileSync(pngPath(png, f, 2)));
+      expect([img.width, img.height]).toEqual([122, 128]); // 2 s at hop 256 with n_fft 1024, 128 mel bins
+    }
+    const text = hark('score', '--model', model, files[0]);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/normal_0000\.wav: (ANOMALY|normal) \(score \d+\.\d\d x threshold\)/);
+  });
+
+  it('evaluate prints the table and writes the documented JSON', () => {
+    const out = join(tmp, 'eval.json');
+    const r = hark('evaluate', data, '--json', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^group\s+auc\s+pauc\s+pixelAuc\s+aupro\s+fitSeconds\s+msPerClip\n/);
+    expect(r.stdout).toMatch(/\nsynth_fan /);
+    expect(r.stdout).toMatch(/\nmean /);
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    expect(Object.keys(doc)).toEqual(['groups', 'mean']);
+    expect(Object.keys(doc.groups[0])).toEqual([
+      'name',
+      'auc',
+      'pauc',
+      'pixelAuc',
+      'aupro',
+      'fitSeconds',
+      'msPerClip',
+    ]);
+    expect(Object.keys(doc.mean)).toEqual(['auc', 'pauc', 'pixelAuc', 'aupro', 'fitSeconds', 'msPerClip']);
+    expect(doc.groups[0].auc).toBeGreaterThan(0.5);
+  });
+
+  it('fails with exit code 1 and one clear line on bad input', () => {
+    const noModel = hark(
+      'score',
+      '--model',
+      join(tmp, 'missing'),
+      join(data, 'synth_fan', 'test', 'normal_0000.wav'),
+    );
+    expect(noModel.status).toBe(1);
+    expect(noModel.stderr).toMatch(/^hark: .*not a hark model directory/);
+    writeFileSync(join(model, 'model.json'), '{');
+    const corrupt = hark('score', '--model', model, join(data, 'synth_fan', 'test', 'normal_0000.wav'));
+    expect(corrupt.status).toBe(1);
+    expect(corrupt.stderr).toMatch(/model\.json is corrupt/);
+    const empty = hark('fit', tmp, '--out', join(tmp, 'm2'));
+    expect(empty.status).toBe(1);
+    expect(empty.stderr).toMatch(/has no \.wav files/);
+    const badMethod = hark('evaluate', data, '--method', 'knn');
+    expect(badMethod.status).not.toBe(0);
+    expect(badMethod.stderr).toMatch(/Allowed choices are patchcore, padim, spade/);
+  });
+
+  it('formats NaN pixel metrics as a dash in the table', () => {
+    const row = {
+      name: 'g',
+      auc: 1,
+      pauc: 1,
+      pixelAuc: Number.NaN,
+      aupro: Number.NaN,
+      fitSeconds: 2,
+      msPerClip: 30,
+    };
+    expect(evaluationTable({ groups: [row], mean: row }).split('\n')[1]).toMatch(
+      /^g\s+1\.000\s+1\.000\s+-\s+-\s+2\.0\s+30$/,
+    );
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * The strongest anomalous regions of a clip's normalised anomaly map as time-frequency boxes: the
+ * 8-connected regions of cells above 1.0 (the calibrated threshold), or, when no cell reaches it, the regions
+ * above `fallbackLevel` of the map's peak (so an operator still sees where the clip is least normal).
+ * Times are frame centre times in seconds; frequencies are the band edges of the mel filters in Hz.
+ */
+import { frameCentreTimes, melFrequencies } from '../dataset/grid.js';
+import { connectedComponents8 } from '../metrics/connected-components.js';
+import type { MelParams } from '@hark/dsp';
+
+export interface AnomalyBox {
+  /** Centre time of the region's first and last frame, seconds from the start of the clip. */
+  onset: number;
+  offset: number;
+  /** Lower edge of the lowest and upper edge of the highest mel filter of the region, Hz. */
+  lowHz: number;
+  highHz: number;
+  /** Largest normalised map value in the region (> 1 = over the threshold). */
+  peak: number;
+  /** Whether the region is over the threshold (false for the fallback regions of a normal-looking clip). */
+  overThreshold: boolean;
+}
+
+export interface BoxOptions {
+  /** Most boxes returned, strongest first. Default 5. */
+  maxBoxes?: number;
+  /** Share of the peak used as the level when nothing is over 1.0. Default 0.8. */
+  fallbackLevel?: number;
+  /** Seconds added to every time (for windows cut from a longer stream). Default 0. */
+  timeOffset?: number;
+}
+
+/** Boxes of `map` (`[nMels, nFrames]`, normalised so 1.0 is the threshold), strongest first. */
+export function anomalyBoxes(
+  map: Float32Array,
+  nFrames: number,
+  mel: MelParams,
+  opts: BoxOptions = {},
+): AnomalyBox[] {
+  const { nMels } = mel;
+  if (map.length !== nMels * nFrames)
+    throw new RangeError(`map has ${map.length} values, expected nMels * nFrames = ${nMels} * ${nFrames}`);
+  if (nFrames === 0) return [];
+  let peak = -Infinity;
+  for (const v of map) if (v > peak) peak = v;
+  const over = peak > 1;
+  const level = over ? 1 : peak * (opts.fallbackLevel ?? 0.8);
+  const mask = new Uint8Array(map.length);
+  for (let i = 0; i < map.length; i++) mask[i] = map[i] > level || (!over && map[i] === peak) ? 1 : 0;
+  const { labels, count } = connectedComponents8(mask, nMels, nFrames);
+  const box = Array.from({ length: count }, () => ({
+    mLo: nMels,
+    mHi: -1,
+    tLo: nFrames,
+    tHi: -1,
+    peak: -Infinity,
+  }));
+  for (let m = 0; m < nMels; m++) {
+    for (let t = 0; t < nFrames; t++) {
+      const k = labels[m * nFrames + t];
+      if (k === 0) continue;
+      const b = box[k - 1];
+      b.mLo = Math.min(b.mLo, m);
+      b.mHi = Math.max(b.mHi, m);
+      b.tLo = Math.min(b.tLo, t);
+      b.tHi = Math.max(b.tHi, t);
+      b.peak = Math.max(b.peak, map[m * nFrames + t]);
+    }
+  }
+  const times = frameCentreTimes(nFrames, mel);
+  const edges = melFrequencies(nMels + 2, mel.fMin, mel.fMax, mel.melScale === 'htk');
+  const offset = opts.timeOffset ?? 0;
+  return box
+    .sort((a, b) => b.peak - a.peak)
+    .slice(0, opts.maxBoxes ?? 5)
+    .map((b) => ({
+      onset: offset + times[b.tLo],
+      offset: offset + times[b.tHi],
+      lowHz: edges[b.mLo],
+      highHz: edges[b.mHi + 2],
+      peak: b.peak,
+      overThreshold: b.peak > 1,
+    }));
+}

@@ -1,0 +1,198 @@
+/**
+ * The detector's configuration: everything that decides how audio becomes an anomaly map. It is saved in the
+ * model directory, so a model scores exactly as it was fitted. `resolveDetectorConfig` fills the defaults
+ * (the best configuration found on the development corpus, see BENCHMARKS.md) and validates every field,
+ * quoting the bad value.
+ */
+import { resolveMelParams, type MelParams } from '@hark/dsp';
+import { BACKBONE_IDS, backboneSpec, MOBILENETV2_TAPS, type BackboneId } from '../backbones/index.js';
+
+export type MethodId = 'patchcore' | 'padim' | 'spade';
+export const METHOD_IDS: readonly MethodId[] = ['patchcore', 'padim', 'spade'];
+
+export interface DetectorConfig {
+  /** Log-mel front end (libs/dsp names); `center` is always false so streaming equals batch. */
+  mel: MelParams;
+  /** Window length in seconds; every window of a model has the same number of frames. */
+  windowSeconds: number;
+  /** Seconds between window starts for clips (overlap = windowSeconds - hopSeconds). */
+  hopSeconds: number;
+  /**
+   * Seconds between the windows of the clips the method is fitted on. Windows shifted by a whole number of
+   * patches give near-duplicate patches, so a hop of one window costs little and halves the memory bank.
+   */
+  fitHopSeconds: number;
+  backbone: BackboneId;
+  /** Backbone layers, shallow first (default: the backbone's default pair). */
+  taps: string[];
+  /** Size of the image a window is resized to before the backbone, `[height (mel), width (time)]`. */
+  imageHeight: number;
+  imageWidth: number;
+  /** Percentiles of the training log-mel values mapped to the image range [-1, 1] (stored as dB once fitted). */
+  dbPercentiles: [number, number];
+  /** Standardise each mel bin with its training mean and deviation before the backbone (see input-scaling.ts). */
+  standardiseBins: boolean;
+  method: MethodId;
+  /** Constructor options of the method (e.g. `{coresetRatio: 0.1}`). */
+  methodOptions: Record<string, unknown>;
+  /** Adaptive average pooling of the embedding channels down to this many (0: keep all). */
+  embeddingDim: number;
+  /**
+   * Frequency-aware matching: weight of the patch's frequency position (row / grid height, in [0, 1]) appended
+   * to each embedding, in units of the mean embedding norm of the training patches (0: off).
+   */
+  frequencyWeight: number;
+  /** Gaussian blur of the window map in spectrogram cells: along mel bins and along frames (0: none). */
+  blurSigmaMel: number;
+  blurSigmaTime: number;
+  /** Share of the normal training clips held out to calibrate the threshold (at least 5 clips are held). */
+  calibrationHoldout: number;
+  /** Quantile of the gamma fitted to held-out normal clip scores that becomes the threshold (normalised 1.0). */
+  calibrationQuantile: number;
+  /** Normalise the map per mel bin by the held-out normal maps' quantile (row-calibration.ts). */
+  rowCalibration: boolean;
+  /** Refit on every training clip after calibrating (the threshold stays the held-out one). */
+  refitAfterCalibration: boolean;
+  /** Windows per backbone batch. */
+  batchSize: number;
+}
+
+/** Defaults: the best configuration found on the development corpus (mean over groups, BENCHMARKS.md). */
+export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
+  windowSeconds: 1,
+  hopSeconds: 0.5,
+  fitHopSeconds: 0.5,
+  backbone: 'mobilenetv2',
+  imageHeight: 256,
+  imageWidth: 128,
+  dbPercentiles: [0.5, 99.5],
+  standardiseBins: true,
+  method: 'patchcore',
+  methodOptions: {},
+  embeddingDim: 0,
+  frequencyWeight: 1,
+  blurSigmaMel: 6,
+  blurSigmaTime: 3,
+  calibrationHoldout: 0.25,
+  calibrationQuantile: 0.99,
+  rowCalibration: false,
+  refitAfterCalibration: false,
+  batchSize: 16,
+};
+
+/**
+ * Method options the detector uses unless given: PatchCore keeps 5 % of the training patches (the paper uses
+ * 1-10 %): 2 % lost about 0.05 auc on the development corpus, 10 % doubles the fit time.
+ */
+export const METHOD_DEFAULTS: Record<MethodId, Record<string, unknown>> = {
+  patchcore: { coresetRatio: 0.05 },
+  padim: {},
+  spade: {},
+};
+
+/** Input to `resolveDetectorConfig`: any field may be left out. */
+export type DetectorConfigInput = Partial<Omit<DetectorConfig, 'mel'>> & { mel?: Partial<MelParams> };
+
+const MIN_SIZE: Record<BackboneId, number> = { mobilenetv2: 32, inceptionv3: 75, speech: 1 };
+
+/** Fills defaults and validates; errors quote the value and say what is allowed. */
+export function resolveDetectorConfig(input: DetectorConfigInput = {}): DetectorConfig {
+  const backbone = input.backbone ?? DETECTOR_DEFAULTS.backbone;
+  if (!BACKBONE_IDS.includes(backbone)) {
+    throw new Error(`backbone ('${String(backbone)}') must be one of ${BACKBONE_IDS.join(', ')}`);
+  }
+  const method = input.method ?? DETECTOR_DEFAULTS.method;
+  if (!METHOD_IDS.includes(method))
+    throw new Error(`method ('${String(method)}') must be one of ${METHOD_IDS.join(', ')}`);
+  const melInput = backbone === 'speech' ? { ...SPEECH_MEL, ...input.mel } : input.mel;
+  const mel = resolveMelParams({ ...melInput, center: false });
+  if (mel.center) throw new Error('mel.center (true) must be false: streaming needs whole frames');
+  const c: DetectorConfig = {
+    ...DETECTOR_DEFAULTS,
+    ...input,
+    backbone,
+    method,
+    mel,
+    taps: [...(input.taps ?? defaultTaps(backbone))],
+    methodOptions: { ...METHOD_DEFAULTS[method], ...(input.methodOptions ?? {}) },
+    dbPercentiles: [...(input.dbPercentiles ?? DETECTOR_DEFAULTS.dbPercentiles)] as [number, number],
+  };
+  if (backbone === 'speech') {
+    if (mel.nMels !== 32) throw new Error(`mel.nMels (${mel.nMels}) must be 32 for the speech backbone`);
+    c.imageHeight = 32;
+    c.imageWidth = windowFrames(c);
+  }
+  const positive = (name: keyof DetectorConfig, v: number) => {
+    if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} (${v}) must be a number > 0`);
+  };
+  const nonNegative = (name: keyof DetectorConfig, v: number) => {
+    if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${name} (${v}) must be a number >= 0`);
+  };
+  positive('windowSeconds', c.windowSeconds);
+  positive('hopSeconds', c.hopSeconds);
+  positive('fitHopSeconds', c.fitHopSeconds);
+  if (c.hopSeconds > c.windowSeconds) {
+    throw new Error(
+      `hopSeconds (${c.hopSeconds}) must be <= windowSeconds (${c.windowSeconds}) so windows cover every frame`,
+    );
+  }
+  if (windowFrames(c) < 4)
+    throw new Error(
+      `windowSeconds (${c.windowSeconds}) gives ${windowFrames(c)} frames; use a longer window`,
+    );
+  for (const [name, v] of [
+    ['imageHeight', c.imageHeight],
+    ['imageWidth', c.imageWidth],
+  ] as const) {
+    const min = MIN_SIZE[backbone];
+    if (!Number.isInteger(v) || v < min || (backbone === 'mobilenetv2' && v % 2)) {
+      throw new Error(
+        `${name} (${v}) must be ${backbone === 'mobilenetv2' ? 'an even' : 'a'} whole number >= ${min} for ${backbone}`,
+      );
+    }
+  }
+  const [lo, hi] = c.dbPercentiles;
+  if (!(lo >= 0 && hi <= 100 && lo < hi))
+    throw new Error(`dbPercentiles ([${lo}, ${hi}]) must satisfy 0 <= low < high <= 100`);
+  if (!Number.isInteger(c.embeddingDim) || c.embeddingDim < 0) {
+    throw new Error(`embeddingDim (${c.embeddingDim}) must be a whole number >= 0 (0 keeps every channel)`);
+  }
+  nonNegative('frequencyWeight', c.frequencyWeight);
+  nonNegative('blurSigmaMel', c.blurSigmaMel);
+  nonNegative('blurSigmaTime', c.blurSigmaTime);
+  if (!(c.calibrationHoldout > 0 && c.calibrationHoldout < 1)) {
+    throw new Error(`calibrationHoldout (${c.calibrationHoldout}) must be in (0, 1), e.g. 0.25`);
+  }
+  if (!(c.calibrationQuantile > 0 && c.calibrationQuantile < 1)) {
+    throw new Error(`calibrationQuantile (${c.calibrationQuantile}) must be in (0, 1), e.g. 0.99`);
+  }
+  if (!Number.isInteger(c.batchSize) || c.batchSize < 1)
+    throw new Error(`batchSize (${c.batchSize}) must be a whole number >= 1`);
+  return c;
+}
+
+/**
+ * Taps used unless given: MobileNetV2's narrow pair (block outputs, 32 + 64 channels) matched the wide pair
+ * (expansion activations, 192 + 384) on the development corpus at half the cost; others use their default.
+ */
+export function defaultTaps(backbone: BackboneId): string[] {
+  return backbone === 'mobilenetv2' ? [...MOBILENETV2_TAPS.narrow] : [...backboneSpec(backbone).defaultTaps];
+}
+
+/**
+ * Log-mel geometry for the speech backbone: openWakeWord's (32 mel bins, 10 ms hop, 512-sample window,
+ * 16 kHz), computed by libs/dsp so a stream feeds the detector the same columns whatever the backbone; the
+ * values are mapped onto the span of openWakeWord's scaled log-mel (see feature-extractor.ts), not computed by
+ * its `melspectrogram.onnx`.
+ */
+export const SPEECH_MEL: Partial<MelParams> = { sampleRate: 16000, nFft: 512, hopLength: 160, nMels: 32 };
+
+/** Frames per window: round(windowSeconds * sampleRate / hopLength). */
+export function windowFrames(c: Pick<DetectorConfig, 'mel' | 'windowSeconds'>): number {
+  return Math.round((c.windowSeconds * c.mel.sampleRate) / c.mel.hopLength);
+}
+
+/** Frames between window starts: max(1, round(hopSeconds * sampleRate / hopLength)). */
+export function hopFrames(c: Pick<DetectorConfig, 'mel' | 'hopSeconds'>): number {
+  return Math.max(1, Math.round((c.hopSeconds * c.mel.sampleRate) / c.mel.hopLength));
+}

@@ -1,0 +1,165 @@
+/**
+ * The detector: log-mel windows -> frozen backbone -> patch embeddings -> anomaly method -> anomaly map,
+ * calibrated so 1.0 is the decision threshold. A clip and a live stream go through the same code: a clip is
+ * cut into fixed windows (`windowStarts`), each scored by `scoreWindows`, and its map is the overlap-average
+ * of the window maps; a stream calls `scoreWindow` with its latest `windowFrames` columns.
+ */
+import { logMelSpectrogram, type LogMelSpectrogram } from '@hark/dsp';
+import type { Calibration } from '../calibration/index.js';
+import type { AnomalyMethod, PatchGrid } from '../method.js';
+import { copyWindow, OverlapAverager, windowStarts } from '../windows.js';
+import { windowAnomalyMap, type MapShape } from './anomaly-map.js';
+import { normaliseRows } from './row-calibration.js';
+import { anomalyBoxes, type AnomalyBox } from './boxes.js';
+import { hopFrames, windowFrames, type DetectorConfig } from './config.js';
+import type { FeatureExtractor } from './feature-extractor.js';
+import type { InputScaling } from './input-scaling.js';
+import { appendFrequencyPosition } from './frequency-position.js';
+
+/** What was learned at fit time besides the method's own state. */
+export interface FittedParams {
+  /** How windows are scaled to the backbone's input (learned from the training clips). */
+  input: InputScaling;
+  /** Scale of the appended frequency coordinate (0: none). */
+  frequencyScale: number;
+  /** Patch grid of a window; `dim` is the method's input dimension (frequency coordinate included). */
+  grid: PatchGrid;
+  calibration: Calibration;
+  /** Per-mel-bin levels of normal maps that the map is divided by (row-calibration.ts), or null: threshold. */
+  rowLevels: number[] | null;
+  training: TrainingSummary;
+}
+
+export interface TrainingSummary {
+  clips: number;
+  seconds: number;
+  windows: number;
+  /** Held-out clips whose scores fitted the threshold. */
+  calibrationClips: number;
+  fittedAt: string;
+  fitSeconds: number;
+}
+
+/** A log-mel spectrogram `[nMels, nFrames]` in dB (libs/dsp layout). */
+export type Spectrogram = Pick<LogMelSpectrogram, 'nMels' | 'nFrames' | 'data'>;
+
+export interface WindowResult {
+  /** The method's window score and the same divided by the threshold. */
+  windowScore: number;
+  normalised: number;
+  /** `[grid.height * grid.width]`, raw method scores. */
+  patchScores: Float32Array;
+  /** Normalised anomaly map `[nMels, windowFrames]` (1.0 = threshold). */
+  map: Float32Array;
+}
+
+export interface ClipResult {
+  /** Clip score: the largest window score. */
+  score: number;
+  normalised: number;
+  overThreshold: boolean;
+  /** Normalised anomaly map `[nMels, nFrames]`, overlap-average of the window maps. */
+  map: Float32Array;
+  nMels: number;
+  nFrames: number;
+  boxes: AnomalyBox[];
+  /** Window scores (normalised) in window order and their start frames. */
+  windowScores: number[];
+  windowStarts: number[];
+}
+
+/** The window map's shape and blur for `config`. */
+export function mapShape(config: DetectorConfig): MapShape {
+  const { mel, blurSigmaMel, blurSigmaTime } = config;
+  return { nMels: mel.nMels, windowFrames: windowFrames(config), blurSigmaMel, blurSigmaTime };
+}
+
+export class Detector {
+  readonly windowFrames: number;
+  readonly hopFrames: number;
+
+  constructor(
+    readonly config: DetectorConfig,
+    readonly extractor: FeatureExtractor,
+    readonly method: AnomalyMethod,
+    readonly fitted: FittedParams,
+  ) {
+    this.windowFrames = windowFrames(config);
+    this.hopFrames = hopFrames(config);
+  }
+
+  /** Log-mel of mono samples at `config.mel.sampleRate` (resample first). */
+  spectrogram(samples: Float32Array): LogMelSpectrogram {
+    return logMelSpectrogram(samples, this.config.mel);
+  }
+
+  /** Scores one window of `windowFrames` columns (`[nMels, windowFrames]` dB). */
+  async scoreWindow(window: Float32Array): Promise<WindowResult> {
+    return (await this.scoreWindows([window]))[0];
+  }
+
+  /** Scores windows in backbone batches; each is `[nMels, windowFrames]` dB. */
+  async scoreWindows(windows: readonly Float32Array[]): Promise<WindowResult[]> {
+    const { nMels } = this.config.mel;
+    for (const [i, w] of windows.entries()) {
+      if (w.length !== nMels * this.windowFrames) {
+        throw new RangeError(
+          `window ${i} has ${w.length} values; this model needs nMels x windowFrames = ${nMels} x ${this.windowFrames}`,
+        );
+      }
+    }
+    if (windows.length === 0) return [];
+    const e = await this.extractor.embed(windows, this.fitted.input);
+    const x = appendFrequencyPosition(e.data, e.nWindows, e.grid, this.fitted.frequencyScale);
+    const { grid, calibration } = this.fitted;
+    const per = grid.height * grid.width * grid.dim;
+    if (x.length !== per * windows.length)
+      throw new Error(
+        `backbone gave a ${e.grid.height} x ${e.grid.width} grid; the model was fitted on ${grid.height} x ${grid.width}`,
+      );
+    const shape = mapShape(this.config);
+    const out: WindowResult[] = [];
+    for (let i = 0; i < windows.length; i++) {
+      const { patchScores, windowScore } = await this.method.score(x.subarray(i * per, (i + 1) * per));
+      const map = windowAnomalyMap(patchScores, grid, shape);
+      if (this.fitted.rowLevels) normaliseRows(map, this.fitted.rowLevels);
+      else for (let k = 0; k < map.length; k++) map[k] = calibration.normalise(map[k]);
+      out.push({ windowScore, normalised: calibration.normalise(windowScore), patchScores, map });
+    }
+    return out;
+  }
+
+  /** Scores a whole clip given as samples (at `config.mel.sampleRate`) or as its log-mel spectrogram. */
+  async scoreClip(clip: Float32Array | Spectrogram): Promise<ClipResult> {
+    const spec = clip instanceof Float32Array ? this.spectrogram(clip) : clip;
+    const { nMels } = this.config.mel;
+    if (spec.nMels !== nMels)
+      throw new RangeError(`spectrogram has ${spec.nMels} mel bins; this model needs ${nMels}`);
+    if (spec.nFrames < 1) throw new RangeError('the clip is shorter than one FFT frame; nothing to score');
+    const starts = windowStarts(spec.nFrames, this.windowFrames, this.hopFrames);
+    const windows = starts.map((s) => copyWindow(spec.data, nMels, spec.nFrames, s, this.windowFrames));
+    const results = await this.scoreWindows(windows);
+    const avg = new OverlapAverager(nMels, spec.nFrames);
+    results.forEach((r, i) => avg.add(starts[i], r.map, this.windowFrames));
+    const map = avg.result();
+    const score = Math.max(...results.map((r) => r.windowScore));
+    const normalised = this.fitted.calibration.normalise(score);
+    return {
+      score,
+      normalised,
+      overThreshold: this.fitted.calibration.isAnomalous(score),
+      map,
+      nMels,
+      nFrames: spec.nFrames,
+      boxes: anomalyBoxes(map, spec.nFrames, this.config.mel),
+      windowScores: results.map((r) => r.normalised),
+      windowStarts: starts,
+    };
+  }
+
+  /** Frees the backbone session and the method's index. */
+  async release(): Promise<void> {
+    this.method.dispose();
+    await this.extractor.release();
+  }
+}

@@ -1,0 +1,19 @@
+/** The detector pipeline: config, windows -> embeddings -> method -> anomaly map, model directory, evaluation. */
+export * from './config.js';
+export { FeatureExtractor, poolChannels, type WindowEmbeddings } from './feature-extractor.js';
+export {
+  learnInputScaling,
+  MIN_BIN_STD,
+  percentile,
+  standardiseBins,
+  type InputScaling,
+} from './input-scaling.js';
+export { windowAnomalyMap, type MapShape } from './anomaly-map.js';
+export { anomalyBoxes, type AnomalyBox, type BoxOptions } from './boxes.js';
+export { appendFrequencyPosition, meanRowNorm } from './frequency-position.js';
+export { availableMethods, createMethod, methodFromState } from './methods.js';
+export { normaliseRows, RowLevels } from './row-calibration.js';
+export * from './detector.js';
+export * from './fit-detector.js';
+export * from './model-dir.js';
+export * from './evaluate.js';

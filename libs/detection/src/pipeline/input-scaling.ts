@@ -1,0 +1,92 @@
+/**
+ * The backbone's input scaling, learned from the training clips. With `standardiseBins` each mel bin is
+ * standardised with its training mean and standard deviation (the backbone then sees deviations from the
+ * normal spectrum, as the per-bin z-score baseline does, instead of the machine's own spectrum); the
+ * `dbPercentiles` of the (standardised) training values are then mapped to the backbone's input range.
+ */
+import type { DbRange } from '../backbones/index.js';
+import type { DetectorConfig } from './config.js';
+import type { Spectrogram } from './detector.js';
+
+/**
+ * How a window's dB values become the backbone's input: optionally standardised per mel bin with the training
+ * mean and standard deviation (the backbone then sees deviations from the normal spectrum, as the z-score
+ * baseline does), then `range` (training percentiles of those values) is mapped to the input range.
+ */
+export interface InputScaling {
+  range: DbRange;
+  /** Per-mel-bin training mean and standard deviation (dB), or null when not standardised. */
+  binMean: number[] | null;
+  binStd: number[] | null;
+}
+
+/** Standardises `x` (`[nMels, frames]`) per row in place with `scaling`'s bin statistics (no-op without them). */
+export function standardiseBins(
+  x: Float32Array,
+  nMels: number,
+  scaling: Pick<InputScaling, 'binMean' | 'binStd'>,
+): Float32Array {
+  const { binMean, binStd } = scaling;
+  if (!binMean || !binStd) return x;
+  const frames = x.length / nMels;
+  for (let m = 0; m < nMels; m++) {
+    const [mu, inv] = [binMean[m], 1 / binStd[m]];
+    for (let t = m * frames; t < (m + 1) * frames; t++) x[t] = (x[t] - mu) * inv;
+  }
+  return x;
+}
+
+/** Smallest per-bin standard deviation used (dB), so near-constant bins do not blow up. */
+export const MIN_BIN_STD = 0.5;
+
+/** Value at percentile `p` (0-100) of `x`, from at most ~1M evenly strided samples. */
+export function percentile(x: Float32Array, p: number): number {
+  const stride = Math.max(1, Math.floor(x.length / 1_000_000));
+  const s = new Float32Array(Math.ceil(x.length / stride));
+  for (let i = 0, j = 0; i < x.length; i += stride, j++) s[j] = x[i];
+  s.sort();
+  return s[Math.min(s.length - 1, Math.max(0, Math.round((p / 100) * (s.length - 1))))];
+}
+
+/** Learns the input scaling of `config` from the training spectrograms. */
+export function learnInputScaling(
+  specs: readonly Spectrogram[],
+  config: Pick<DetectorConfig, 'dbPercentiles' | 'standardiseBins'>,
+): InputScaling {
+  const nMels = specs[0].nMels;
+  let binMean: number[] | null = null;
+  let binStd: number[] | null = null;
+  if (config.standardiseBins) {
+    const sum = new Float64Array(nMels);
+    const sq = new Float64Array(nMels);
+    let frames = 0;
+    for (const s of specs) {
+      frames += s.nFrames;
+      for (let m = 0; m < nMels; m++) {
+        for (let t = m * s.nFrames; t < (m + 1) * s.nFrames; t++)
+          [sum[m], sq[m]] = [sum[m] + s.data[t], sq[m] + s.data[t] ** 2];
+      }
+    }
+    binMean = Array.from(sum, (v) => v / frames);
+    binStd = Array.from(sq, (v, m) =>
+      Math.max(MIN_BIN_STD, Math.sqrt(Math.max(0, v / frames - binMean![m] ** 2))),
+    );
+  }
+  const all = new Float32Array(specs.reduce((n, s) => n + s.data.length, 0));
+  let o = 0;
+  for (const s of specs) {
+    all.set(s.data, o);
+    standardiseBins(all.subarray(o, o + s.data.length), nMels, { binMean, binStd });
+    o += s.data.length;
+  }
+  const range: DbRange = {
+    min: percentile(all, config.dbPercentiles[0]),
+    max: percentile(all, config.dbPercentiles[1]),
+  };
+  if (!(range.max > range.min)) {
+    throw new Error(
+      `training clips are silent or constant (${range.min} dB); fit on recordings of the machine`,
+    );
+  }
+  return { range, binMean, binStd };
+}

@@ -1,0 +1,175 @@
+/**
+ * The model directory: everything needed to score, in one folder.
+ *
+ * ```
+ * MODEL_DIR/model.json          {format, version, config, backbone {id, taps, hash}, fitted {input,
+ *                               frequencyScale, grid, calibration, training}, method {name, json, arrays}}
+ * MODEL_DIR/method.<name>.<f32|f64|i32>   the method's arrays, little-endian, listed in model.json with
+ *                               their length and sha256
+ * ```
+ * Loading checks the format and version, the backbone hash (a backbone built from other weights or taps
+ * would give other embeddings), the arrays' sizes and checksums, and optionally the dsp parameters the caller
+ * expects; every mismatch is an error that says what differs and what to do. A loaded model scores
+ * bit-identically to the one that was saved.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MelParams } from '@hark/dsp';
+import { Calibration } from '../calibration/index.js';
+import type { MethodState } from '../method.js';
+import { resolveDetectorConfig, type DetectorConfig } from './config.js';
+import { Detector, type FittedParams } from './detector.js';
+import { FeatureExtractor } from './feature-extractor.js';
+import { methodFromState } from './methods.js';
+
+export const MODEL_FORMAT = 'hark-model';
+export const MODEL_VERSION = 1;
+
+type ArrayKind = 'f32' | 'f64' | 'i32';
+interface ArrayEntry {
+  file: string;
+  dtype: ArrayKind;
+  length: number;
+  sha256: string;
+}
+
+export interface ModelJson {
+  format: typeof MODEL_FORMAT;
+  version: number;
+  config: DetectorConfig;
+  backbone: { id: string; taps: string[]; hash: string };
+  fitted: Omit<FittedParams, 'calibration'> & { calibration: unknown };
+  method: { name: string; json: Record<string, unknown>; arrays: Record<string, ArrayEntry> };
+}
+
+const KIND = (a: MethodState['arrays'][string]): ArrayKind =>
+  a instanceof Float32Array ? 'f32' : a instanceof Float64Array ? 'f64' : 'i32';
+const CTOR = { f32: Float32Array, f64: Float64Array, i32: Int32Array } as const;
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Bytes of a typed array, little-endian (the platform order on every machine hark runs on; checked). */
+function bytesOf(a: Float32Array | Float64Array | Int32Array): Uint8Array {
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
+    throw new Error('big-endian machines are not supported');
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Writes `detector` to `dir` (created if needed); model.json is written last, so a half-written model never loads. */
+export async function saveModel(detector: Detector, dir: string): Promise<ModelJson> {
+  await mkdir(dir, { recursive: true });
+  const state = detector.method.state();
+  const arrays: Record<string, ArrayEntry> = {};
+  for (const [name, a] of Object.entries(state.arrays)) {
+    if (!/^[A-Za-z0-9_-]+$/.test(name))
+      throw new Error(`method array name '${name}' must be letters, digits, _ or -`);
+    const dtype = KIND(a);
+    const file = `method.${name}.${dtype}`;
+    const bytes = bytesOf(a);
+    await writeFile(join(dir, file), bytes);
+    arrays[name] = { file, dtype, length: a.length, sha256: sha256(bytes) };
+  }
+  const { extractor, config, fitted } = detector;
+  const json: ModelJson = {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    config,
+    backbone: { id: extractor.backbone.id, taps: config.taps, hash: extractor.backbone.hash },
+    fitted: { ...fitted, calibration: fitted.calibration.toJSON() },
+    method: { name: detector.method.name, json: state.json, arrays },
+  };
+  await writeFile(join(dir, 'model.json.tmp'), `${JSON.stringify(json, null, 1)}\n`);
+  await rename(join(dir, 'model.json.tmp'), join(dir, 'model.json'));
+  return json;
+}
+
+/** Reads and checks `dir/model.json` (format, version), without loading the backbone or arrays. */
+export async function readModelJson(dir: string): Promise<ModelJson> {
+  const path = join(dir, 'model.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new Error(`${path} not found: ${dir} is not a hark model directory (create one with 'hark fit')`);
+  }
+  let json: ModelJson;
+  try {
+    json = JSON.parse(text) as ModelJson;
+  } catch (err) {
+    throw new Error(`${path} is corrupt (${(err as Error).message}); fit the model again`);
+  }
+  if (json?.format !== MODEL_FORMAT)
+    throw new Error(`${path}: format (${JSON.stringify(json?.format)}) is not '${MODEL_FORMAT}'`);
+  if (json.version !== MODEL_VERSION) {
+    throw new Error(
+      `${path}: format version ${json.version} is not supported by this hark (version ${MODEL_VERSION}); fit the model again with this version`,
+    );
+  }
+  for (const key of ['config', 'backbone', 'fitted', 'method'] as const) {
+    if (typeof json[key] !== 'object' || json[key] === null)
+      throw new Error(`${path}: field '${key}' is missing; fit the model again`);
+  }
+  return json;
+}
+
+/** Differences between the model's dsp parameters and `expected` (e.g. what a sensor or server uses). */
+function melMismatch(model: MelParams, expected: Partial<MelParams>): string[] {
+  return (Object.keys(expected) as (keyof MelParams)[])
+    .filter((k) => expected[k] !== undefined && expected[k] !== model[k])
+    .map((k) => `${k} ${String(model[k])} (model) vs ${String(expected[k])} (expected)`);
+}
+
+export interface LoadModelOptions {
+  /** dsp parameters the caller will feed; any difference is an error. */
+  expectMel?: Partial<MelParams>;
+}
+
+/** Loads a model directory written by `saveModel`. */
+export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<Detector> {
+  const json = await readModelJson(dir);
+  const where = join(dir, 'model.json');
+  let config: DetectorConfig;
+  try {
+    config = resolveDetectorConfig(json.config);
+  } catch (err) {
+    throw new Error(`${where}: invalid config: ${(err as Error).message}`);
+  }
+  const diff = melMismatch(config.mel, opts.expectMel ?? {});
+  if (diff.length)
+    throw new Error(
+      `${dir} was fitted with other dsp parameters: ${diff.join(', ')}; fit a model with these parameters`,
+    );
+  if (json.method.name !== config.method)
+    throw new Error(`${where}: method '${json.method.name}' differs from config.method '${config.method}'`);
+  const arrays: MethodState['arrays'] = {};
+  for (const [name, e] of Object.entries(json.method.arrays ?? {})) {
+    const path = join(dir, e.file);
+    if (!(e.dtype in CTOR) || e.file !== `method.${name}.${e.dtype}`)
+      throw new Error(`${where}: array '${name}' has a bad entry ${JSON.stringify(e)}`);
+    const bytes = await readFile(path).catch(() => {
+      throw new Error(`${path} is missing; the model directory is incomplete, fit it again`);
+    });
+    const Ctor = CTOR[e.dtype];
+    if (bytes.length !== e.length * Ctor.BYTES_PER_ELEMENT || sha256(bytes) !== e.sha256) {
+      throw new Error(
+        `${path} is corrupt (${bytes.length} bytes, expected ${e.length * Ctor.BYTES_PER_ELEMENT} with sha256 ${e.sha256.slice(0, 12)}...); fit the model again`,
+      );
+    }
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    arrays[name] = new Ctor(copy.buffer);
+  }
+  const calibration = Calibration.fromJSON(json.fitted.calibration);
+  const method = methodFromState(config.method, { json: json.method.json, arrays });
+  const extractor = await FeatureExtractor.create(config);
+  if (extractor.backbone.hash !== json.backbone.hash) {
+    const have = extractor.backbone.hash.slice(0, 12);
+    await extractor.release();
+    method.dispose();
+    throw new Error(
+      `${dir} was fitted with backbone ${json.backbone.id} hash ${String(json.backbone.hash).slice(0, 12)}..., but this installation builds ${have}... ` +
+        '(other weights, taps or converter version); fit the model again',
+    );
+  }
+  return new Detector(config, extractor, method, { ...json.fitted, calibration });
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import {
+  anomalyBoxes,
+  appendFrequencyPosition,
+  fitDetector,
+  holdoutIndices,
+  learnInputScaling,
+  normaliseRows,
+  poolChannels,
+  RowLevels,
+  resolveDetectorConfig,
+  standardiseBins,
+} from '../src/index.js';
+
+const FAST = { imageHeight: 128, imageWidth: 64 } as const;
+
+describe('pipeline parts', () => {
+  it('validates the config, quoting the bad value', () => {
+    expect(() => resolveDetectorConfig({ hopSeconds: 2 })).toThrow(
+      /hopSeconds \(2\) must be <= windowSeconds \(1\)/,
+    );
+    expect(() => resolveDetectorConfig({ imageHeight: 33 })).toThrow(
+      /imageHeight \(33\) must be an even whole number >= 32/,
+    );
+    expect(() => resolveDetectorConfig({ method: 'knn' as never })).toThrow(
+      /method \('knn'\) must be one of patchcore, padim, spade/,
+    );
+    expect(() => resolveDetectorConfig({ dbPercentiles: [50, 10] })).toThrow(/dbPercentiles/);
+  });
+
+  it('holds out evenly spread clips for calibration and refuses too few clips', async () => {
+    expect(holdoutIndices(16, 5)).toEqual([1, 4, 8, 11, 14]);
+    await expect(fitDetector([new Float32Array(16000)], FAST)).rejects.toThrow(
+      /need at least 6 normal training clips/,
+    );
+  });
+
+  it('draws boxes around the regions over 1.0 in seconds and Hz, strongest first', () => {
+    const mel = resolveDetectorConfig().mel;
+    const nFrames = 100;
+    const map = new Float32Array(128 * nFrames).fill(0.2);
+    for (let m = 40; m < 50; m++) for (let t = 20; t < 30; t++) map[m * nFrames + t] = 1.5;
+    map[10 * nFrames + 80] = 3;
+    const boxes = anomalyBoxes(map, nFrames, mel);
+    expect(boxes).toHaveLength(2);
+    expect(boxes[0]).toMatchObject({ peak: 3, overThreshold: true });
+    expect(boxes[1].onset).toBeCloseTo((20 * 256 + 512) / 16000, 6);
+    expect(boxes[1].offset).toBeCloseTo((29 * 256 + 512) / 16000, 6);
+    expect(boxes[1].lowHz).toBeLessThan(boxes[1].highHz);
+    const quiet = anomalyBoxes(new Float32Array(128 * nFrames).fill(0.5).fill(0.9, 0, 3), nFrames, mel);
+    expect(quiet[0]).toMatchObject({ overThreshold: false, peak: Math.fround(0.9) });
+  });
+});
+
+describe('embeddings and input scaling', () => {
+  it('pools channels like adaptive_avg_pool1d and leaves them alone at 0', () => {
+    const x = Float32Array.from([1, 2, 3, 4, 5, 10, 20, 30, 40, 50]);
+    expect(Array.from(poolChannels(x, 2, 5, 2).data)).toEqual([2, 4, 20, 40]); // bins [0,3) and [2,5)
+    expect(poolChannels(x, 2, 5, 0).data).toBe(x);
+  });
+
+  it('appends the frequency row position, scaled, after each patch embedding', () => {
+    const grid = { height: 2, width: 3, dim: 1 };
+    const x = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    const out = appendFrequencyPosition(x, 1, grid, 4);
+    expect(Array.from(out)).toEqual([1, 1, 2, 1, 3, 1, 4, 3, 5, 3, 6, 3]); // 4 * (row + 0.5) / 2
+    expect(appendFrequencyPosition(x, 1, grid, 0)).toBe(x);
+  });
+
+  it('standardises each mel bin with the training statistics and maps the percentiles', () => {
+    // 2 mel bins x 4 frames: bin 0 around 10 dB (std 1), bin 1 constant 50 dB (std floored at 0.5).
+    const spec = { nMels: 2, nFrames: 4, data: Float32Array.from([9, 11, 9, 11, 50, 50, 50, 50]) };
+    const s = learnInputScaling([spec], { dbPercentiles: [0, 100], standardiseBins: true });
+    expect(s.binMean).toEqual([10, 50]);
+    expect(s.binStd).toEqual([1, 0.5]);
+    expect(s.range).toEqual({ min: -1, max: 1 });
+    expect(Array.from(standardiseBins(Float32Array.from([12, 10, 51, 49]), 2, s))).toEqual([2, 0, 2, -2]);
+    const raw = learnInputScaling([spec], { dbPercentiles: [0, 100], standardiseBins: false });
+    expect(raw).toEqual({ range: { min: 9, max: 50 }, binMean: null, binStd: null });
+    const silent = { nMels: 2, nFrames: 2, data: new Float32Array(4) };
+    expect(() => learnInputScaling([silent], { dbPercentiles: [1, 99], standardiseBins: false })).toThrow(
+      /silent or constant/,
+    );
+  });
+});
+
+describe('per-frequency map calibration', () => {
+  it("divides each mel bin by the quantile of its normal values, so 1.0 is the band's normal level", () => {
+    const rows = new RowLevels(2);
+    rows.add(Float32Array.from([1, 2, 3, 10, 20, 30])); // 2 bins x 3 frames
+    rows.add(Float32Array.from([4, 5, 0, 40, 50, 0]));
+    expect(rows.levels(0.5, 1e-6)).toEqual([2.5, 25]);
+    expect(rows.levels(1, 100)).toEqual([100, 100]);
+    expect(Array.from(normaliseRows(Float32Array.from([5, 2.5, 50, 25]), [2.5, 25]))).toEqual([2, 1, 2, 1]);
+    expect(() => new RowLevels(1).levels(0.5, 1)).toThrow(/no normal window maps/);
+  });
+});
