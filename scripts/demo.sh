@@ -7,7 +7,7 @@ out=${HARK_DEMO_DIR:-demo-output}
 hark() { node apps/cli/bin/hark.js "$@"; }
 
 echo "== synthesising demo machines (pump, fan, gearbox) with known anomalies into $out/"
-hark synth "$out" --train 8 --test 2 --stream-seconds 60
+hark synth "$out" --train 16 --test 2 --stream-seconds 60
 for m in pump fan gearbox; do
   hark spectrogram "$out/synth_$m/stream.wav" --png "$out/synth_$m/stream.png"
   events=$(node -e "console.log(require(process.argv[1]).events.map(e => e.label + ' ' + e.onset + ' s').join(', '))" \
