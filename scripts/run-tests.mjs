@@ -1,17 +1,25 @@
 #!/usr/bin/env node
-// Type-checks sources and tests (one check: it counts as a test), then runs every workspace's tests in one
-// vitest run, and ends with the totals line CI reads: `N passed, N failed, N skipped`. Extra arguments go to
-// vitest (e.g. a project filter); HARK_SKIP_TYPECHECK=1 skips the type check.
+// Type-checks sources and tests and lints them (two checks, each counted as a test), then runs every
+// workspace's tests in one vitest run, and ends with the totals line CI reads: `N passed, N failed, N skipped`.
+// Extra arguments go to vitest (e.g. a project filter); HARK_SKIP_CHECKS=1 skips the type check and lint.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 
-let typecheckFailed = 0;
-let typecheckPassed = 0;
-if (process.env.HARK_SKIP_TYPECHECK !== '1') {
-  console.log('type-checking sources and tests (tsc -p tsconfig.test.json)');
-  const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.test.json'], { stdio: 'inherit' });
-  if (tsc.status === 0) typecheckPassed = 1;
-  else typecheckFailed = 1;
+let checksFailed = 0;
+let checksPassed = 0;
+if (process.env.HARK_SKIP_CHECKS !== '1') {
+  for (const [what, cmd] of [
+    ['type check (tsc -p tsconfig.test.json)', ['npx', 'tsc', '-p', 'tsconfig.test.json']],
+    ['lint (eslint, prettier --check)', ['npm', 'run', 'lint', '--silent']],
+  ]) {
+    console.log(`== ${what}`);
+    const check = spawnSync(cmd[0], cmd.slice(1), { stdio: 'inherit' });
+    if (check.status === 0) checksPassed++;
+    else {
+      checksFailed++;
+      console.log(`== ${what} FAILED`);
+    }
+  }
 }
 
 const report = '.vitest-report.json';
@@ -34,8 +42,8 @@ if (existsSync(report)) {
 }
 let code = run.status ?? 1;
 if (code !== 0 && failed === 0) failed = 1;
-passed += typecheckPassed;
-failed += typecheckFailed;
-if (typecheckFailed) code = code || 1;
+passed += checksPassed;
+failed += checksFailed;
+if (checksFailed) code = code || 1;
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(code);
