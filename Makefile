@@ -20,8 +20,12 @@ node_modules/.package-lock.json: package-lock.json package.json
 
 install: system-deps node_modules/.package-lock.json
 
-build-native: install
+# The FAISS addon, rebuilt only when its sources change.
+ADDON := native/build/Release/hark_faiss.node
+$(ADDON): native/binding.gyp $(wildcard native/src/addon/*.cc native/src/addon/*.h) | install
 	npm run build:addon -w @hark/native
+
+build-native: install $(ADDON)
 
 build-ts: install
 	npm run build
