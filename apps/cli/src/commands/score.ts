@@ -1,7 +1,16 @@
 import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
-import { loadModel, readClip, type AnomalyBox, type ClipResult, type Detector } from '@hark/detection';
-import { blend, dbScale, heatmap, writePng } from '../render/index.js';
+import {
+  blend,
+  dbScale,
+  heatmap,
+  loadModel,
+  readClip,
+  writePng,
+  type AnomalyBox,
+  type ClipResult,
+  type Detector,
+} from '@hark/detection';
 
 /** Options of `hark score`, as parsed by commander. */
 export interface ScoreOptions {

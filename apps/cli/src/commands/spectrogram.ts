@@ -9,8 +9,8 @@ import {
   type LogMelSpectrogram,
   type WavAudio,
 } from '@hark/dsp';
+import { dbScale, heatmap, writePng } from '@hark/detection';
 import { nonNegativeNumber, positiveInt } from '../options.js';
-import { dbScale, heatmap, writePng } from '../render/index.js';
 
 /** Options of `hark spectrogram`, as parsed by commander. */
 export interface SpectrogramOptions {

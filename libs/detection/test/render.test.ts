@@ -1,6 +1,16 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { MAGMA_RGB, blend, dbScale, encodePng, heatmap } from '../src/render/index.js';
+import {
+  GREY_RGB,
+  MAGMA_RGB,
+  blend,
+  dbScale,
+  encodePng,
+  heatmap,
+  overlay,
+  readableScale,
+  upscale,
+} from '../src/render/index.js';
 
 const pixel = (img: { width: number; data: Uint8Array }, x: number, y: number) =>
   Array.from(img.data.subarray(4 * (y * img.width + x), 4 * (y * img.width + x) + 4));
@@ -48,5 +58,46 @@ describe('render', () => {
     const back = PNG.sync.read(encodePng(img));
     expect([back.width, back.height]).toEqual([4, 3]);
     expect(new Uint8Array(back.data)).toEqual(img.data);
+  });
+});
+
+describe('compose', () => {
+  it('upscale repeats each pixel sx by sy times', () => {
+    const img = { width: 2, height: 1, data: Uint8Array.of(1, 2, 3, 255, 4, 5, 6, 255) };
+    const big = upscale(img, 2, 3);
+    expect([big.width, big.height]).toEqual([4, 3]);
+    for (let y = 0; y < 3; y++) {
+      expect(pixel(big, 0, y)).toEqual([1, 2, 3, 255]);
+      expect(pixel(big, 1, y)).toEqual([1, 2, 3, 255]);
+      expect(pixel(big, 2, y)).toEqual([4, 5, 6, 255]);
+      expect(pixel(big, 3, y)).toEqual([4, 5, 6, 255]);
+    }
+    expect(upscale(img, 1, 1)).toBe(img);
+    expect(() => upscale(img, 0, 1)).toThrow('upscale: factors (0, 1) must be integers >= 1');
+  });
+
+  it('readableScale picks whole factors up to a cap', () => {
+    expect(readableScale(700, 64)).toEqual([1, 4]);
+    expect(readableScale(100, 128, 640, 256)).toEqual([7, 2]);
+    expect(readableScale(10, 10)).toEqual([8, 8]);
+  });
+
+  it('overlay shows grey below alphaFrom and magma at alphaTo and above', () => {
+    const spectrogram = { rows: 1, cols: 3, data: [0, 255, 128] };
+    const anomaly = { rows: 1, cols: 3, data: [0, 1, 2] };
+    const img = overlay(spectrogram, anomaly, {
+      spectrogramScale: { vmin: 0, vmax: 255 },
+      anomalyScale: { vmin: 0, vmax: 2 },
+      alphaFrom: 0.5,
+      alphaTo: 1,
+      maxAlpha: 1,
+    });
+    expect(pixel(img, 0, 0)).toEqual([0, 0, 0, 255]); // grey, no anomaly
+    expect(pixel(img, 1, 0)).toEqual([...MAGMA_RGB.subarray(3 * 128, 3 * 128 + 3), 255]); // at alphaTo
+    expect(pixel(img, 2, 0)).toEqual([252, 253, 191, 255]); // above: the top of magma
+    expect(Array.from(GREY_RGB.subarray(3 * 77, 3 * 78))).toEqual([77, 77, 77]);
+    expect(() => overlay(spectrogram, { rows: 3, cols: 1, data: [0, 0, 0] }, {} as never)).toThrow(
+      'overlay: spectrogram is 1x3 but the anomaly map is 3x1',
+    );
   });
 });

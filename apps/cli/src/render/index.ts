@@ -1,4 +1,0 @@
-/** Pictures of spectrograms and anomaly maps: colour maps, heatmaps, blending, PNG output. */
-export { blend, dbScale, heatmap, type ColourScale, type Grid, type RgbaImage } from './heatmap.js';
-export { MAGMA_RGB } from './magma.js';
-export { encodePng, writePng } from './png.js';
