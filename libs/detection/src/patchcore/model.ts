@@ -35,12 +35,21 @@ export interface PatchScores {
   nearest: Int32Array;
 }
 
+interface BankSnapshot {
+  bank: Float32Array;
+  index: KnnIndex;
+  dim: number;
+}
+
 export class PatchCore implements AnomalyMethod {
   readonly name = 'patchcore' as const;
   readonly options: Required<PatchCoreOptions>;
   #bank: Float32Array | null = null;
   #index: KnnIndex | null = null;
   #dim = 0;
+  /** Searches in flight per index, so a bank swapped during scoring frees the old index only when idle. */
+  readonly #inFlight = new Map<KnnIndex, number>();
+  readonly #retired = new Set<KnnIndex>();
 
   constructor(options: PatchCoreOptions = {}) {
     this.options = { ...PATCHCORE_DEFAULTS, ...options };
@@ -81,9 +90,11 @@ export class PatchCore implements AnomalyMethod {
 
   /** Scores one window: s(m^test) per patch and the window score. */
   async score(embeddings: Float32Array): Promise<WindowScores> {
-    const n = embeddings.length / this.#require().dim;
-    const patch = await this.scorePatches(embeddings, n);
-    return { patchScores: patch.scores, windowScore: await this.windowScore(embeddings, patch) };
+    // One snapshot of bank and index for both searches: a bank swapped meanwhile (feedback) cannot mix them.
+    const snap = this.#require();
+    const n = embeddings.length / snap.dim;
+    const patch = await this.#scorePatches(snap, embeddings, n);
+    return { patchScores: patch.scores, windowScore: await this.#windowScore(snap, embeddings, patch) };
   }
 
   /** The coreset is the whole state: the exact index is rebuilt from it, so results are identical. */
@@ -135,7 +146,7 @@ export class PatchCore implements AnomalyMethod {
     }
     const index = new FlatIndex(dim);
     index.add(bank);
-    this.#index?.dispose();
+    if (this.#index) this.#retire(this.#index);
     this.#index = index;
     this.#bank = bank;
     this.#dim = dim;
@@ -143,10 +154,14 @@ export class PatchCore implements AnomalyMethod {
 
   /** s(m^test) for `n` patches (`[n, dim]`), off the event loop. */
   async scorePatches(embeddings: Float32Array, n: number): Promise<PatchScores> {
-    const { index, dim } = this.#require();
+    return this.#scorePatches(this.#require(), embeddings, n);
+  }
+
+  async #scorePatches(snap: BankSnapshot, embeddings: Float32Array, n: number): Promise<PatchScores> {
+    const { index, dim } = snap;
     if (embeddings.length !== n * dim)
       throw new RangeError(`embeddings has ${embeddings.length} values, expected ${n} * ${dim}`);
-    const { distances, labels } = await index.searchAsync(embeddings, 1);
+    const { distances, labels } = await this.#search(index, embeddings, 1);
     const scores = new Float32Array(n);
     const nearest = new Int32Array(n);
     for (let i = 0; i < n; i++) {
@@ -158,28 +173,53 @@ export class PatchCore implements AnomalyMethod {
 
   /** The window score from its patches' embeddings and scores (eq. 7, or the plain maximum). */
   async windowScore(embeddings: Float32Array, patch: PatchScores): Promise<number> {
-    const { bank, index, dim } = this.#require();
+    return this.#windowScore(this.#require(), embeddings, patch);
+  }
+
+  async #windowScore(snap: BankSnapshot, embeddings: Float32Array, patch: PatchScores): Promise<number> {
+    const { bank, index, dim } = snap;
+    const bankSize = bank.length / dim;
     let star = 0;
     for (let i = 1; i < patch.scores.length; i++) if (patch.scores[i] > patch.scores[star]) star = i;
     const sStar = patch.scores[star];
-    if (this.options.scoreMode === 'max' || this.bankSize === 1) return sStar;
+    if (this.options.scoreMode === 'max' || bankSize === 1) return sStar;
     const mStar = patch.nearest[star];
-    const b = Math.min(this.options.numNeighbors, this.bankSize);
-    const { labels } = await index.searchAsync(bank.subarray(mStar * dim, (mStar + 1) * dim), b);
+    const b = Math.min(this.options.numNeighbors, bankSize);
+    const { labels } = await this.#search(index, bank.subarray(mStar * dim, (mStar + 1) * dim), b);
     const support = Array.from(labels, Number).filter((l) => l >= 0);
     // m* is its own nearest neighbour; keep it first even when duplicates tie with it.
     const ordered = [mStar, ...support.filter((l) => l !== mStar)].slice(0, b);
     return reweightedScore(embeddings, star * dim, bank, dim, ordered, sStar);
   }
 
-  /** Frees the FAISS index. */
+  /** Frees the FAISS index (once searches in flight have finished). */
   dispose(): void {
-    this.#index?.dispose();
+    if (this.#index) this.#retire(this.#index);
     this.#index = null;
     this.#bank = null;
   }
 
-  #require(): { bank: Float32Array; index: KnnIndex; dim: number } {
+  async #search(index: KnnIndex, queries: Float32Array, k: number) {
+    this.#inFlight.set(index, (this.#inFlight.get(index) ?? 0) + 1);
+    try {
+      return await index.searchAsync(queries, k);
+    } finally {
+      const left = (this.#inFlight.get(index) ?? 1) - 1;
+      if (left > 0) this.#inFlight.set(index, left);
+      else {
+        this.#inFlight.delete(index);
+        if (this.#retired.delete(index)) index.dispose();
+      }
+    }
+  }
+
+  /** Disposes `index` now if idle, else when its last search returns. */
+  #retire(index: KnnIndex): void {
+    if (this.#inFlight.has(index)) this.#retired.add(index);
+    else index.dispose();
+  }
+
+  #require(): BankSnapshot {
     if (!this.#bank || !this.#index)
       throw new Error('PatchCore is not fitted: call fit() (or load a model) before scoring');
     return { bank: this.#bank, index: this.#index, dim: this.#dim };

@@ -51,6 +51,8 @@ export interface WindowResult {
   patchScores: Float32Array;
   /** Normalised anomaly map `[nMels, windowFrames]` (1.0 = threshold). */
   map: Float32Array;
+  /** The patch embeddings the method scored, `[grid.height * grid.width, grid.dim]` (operator feedback). */
+  embeddings: Float32Array;
 }
 
 export interface ClipResult {
@@ -120,11 +122,12 @@ export class Detector {
     const shape = mapShape(this.config);
     const out: WindowResult[] = [];
     for (let i = 0; i < windows.length; i++) {
-      const { patchScores, windowScore } = await this.method.score(x.subarray(i * per, (i + 1) * per));
+      const embeddings = x.subarray(i * per, (i + 1) * per);
+      const { patchScores, windowScore } = await this.method.score(embeddings);
       const map = windowAnomalyMap(patchScores, grid, shape);
       if (this.fitted.rowLevels) normaliseRows(map, this.fitted.rowLevels);
       else for (let k = 0; k < map.length; k++) map[k] = calibration.normalise(map[k]);
-      out.push({ windowScore, normalised: calibration.normalise(windowScore), patchScores, map });
+      out.push({ windowScore, normalised: calibration.normalise(windowScore), patchScores, map, embeddings });
     }
     return out;
   }
