@@ -1,15 +1,32 @@
+import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 /**
  * One vitest run over every workspace. Workspace packages resolve to their TypeScript sources through the
  * `source` export condition, so tests never depend on a stale `dist/`.
  */
-const conditions = ['source', 'node', 'import', 'default'];
+const conditions = ['source', 'node', 'default'];
 
-const project = (name: string, root: string, extra: Record<string, unknown> = {}) => ({
+const project = (
+  name: string,
+  root: string,
+  extra: Record<string, unknown> = {},
+  plugins: unknown[] = [],
+) => ({
   extends: true as const,
+  plugins,
   test: { name, root, include: ['test/**/*.test.ts'], ...extra },
 });
+
+/** NestJS needs decorator metadata, which esbuild does not emit: swc compiles the server's TypeScript. */
+const swcPlugin = () =>
+  swc.vite({
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2023',
+    },
+  });
 
 export default defineConfig({
   resolve: { conditions },
@@ -22,6 +39,9 @@ export default defineConfig({
       project('native', 'native'),
       project('detection', 'libs/detection'),
       project('cli', 'apps/cli'),
+      project('server', 'apps/server', {}, [swcPlugin()]),
+      project('dashboard', 'apps/dashboard'),
+      project('e2e', 'test', { include: ['**/*.test.ts'], fileParallelism: false }, [swcPlugin()]),
     ],
   },
 });

@@ -1,0 +1,76 @@
+import type { CreatedToken, Role, TokenInfo } from '../contracts.js';
+import { InvalidArgumentError } from '../store/errors.js';
+import type { TokenRepository } from '../store/token.repository.js';
+import { generateToken, hashToken, isRole } from './tokens.js';
+
+export interface TokenServiceOptions {
+  /** Clock, ms (tests). */
+  now?: () => number;
+  /** `lastUsedAt` is written at most once per this interval, ms (default 60 s), to keep reads read-only. */
+  touchIntervalMs?: number;
+}
+
+/** Name of the token `ensureAdmin` creates on first start. */
+export const FIRST_ADMIN_NAME = 'first admin';
+
+/** Issues, checks and revokes API tokens. Secrets are shown once, at creation; only their hash is kept. */
+export class TokenService {
+  private readonly now: () => number;
+  private readonly touchIntervalMs: number;
+
+  constructor(
+    private readonly tokens: TokenRepository,
+    options: TokenServiceOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.touchIntervalMs = options.touchIntervalMs ?? 60_000;
+  }
+
+  /** Creates a token; the answer's `token` is the secret, which cannot be recovered later. */
+  create(role: Role, name: string): CreatedToken {
+    if (!isRole(role))
+      throw new InvalidArgumentError(`role '${String(role)}' must be one of sensor, operator, admin`);
+    const trimmed = typeof name === 'string' ? name.trim() : '';
+    if (trimmed.length === 0 || trimmed.length > 100) {
+      throw new InvalidArgumentError(`token name must be 1-100 characters, got ${JSON.stringify(name)}`);
+    }
+    const secret = generateToken();
+    const info = this.tokens.insert({ name: trimmed, role, hash: hashToken(secret), createdAt: this.now() });
+    return { ...info, token: secret };
+  }
+
+  /**
+   * The token a secret belongs to, or null when it is unknown or revoked. Records the use (at most once per
+   * `touchIntervalMs`).
+   */
+  verify(secret: string | null | undefined): TokenInfo | null {
+    if (typeof secret !== 'string' || secret.length === 0 || secret.length > 512) return null;
+    const token = this.tokens.findByHash(hashToken(secret));
+    if (!token || token.revokedAt !== null) return null;
+    const now = this.now();
+    if (token.lastUsedAt === null || now - token.lastUsedAt >= this.touchIntervalMs) {
+      this.tokens.touch(token.id, now);
+      return { ...token, lastUsedAt: now };
+    }
+    return token;
+  }
+
+  /** Every token (never the secrets), oldest first. */
+  list(): TokenInfo[] {
+    return this.tokens.list();
+  }
+
+  /** Revokes a token; `NotFoundError` for an unknown id. Revoking twice keeps the first time. */
+  revoke(id: number): TokenInfo {
+    return this.tokens.revoke(id, this.now());
+  }
+
+  /**
+   * On first start (no tokens at all), creates an admin token and returns its secret for the operator to
+   * copy from the log; otherwise null.
+   */
+  ensureAdmin(): string | null {
+    if (this.tokens.count() > 0) return null;
+    return this.create('admin', FIRST_ADMIN_NAME).token;
+  }
+}

@@ -1,0 +1,115 @@
+import { Controller, Get, Headers, Inject, Param, Query, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOperation,
+  ApiProduces,
+  ApiQuery,
+  ApiResponse,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { AlertSpectrogram } from '../contracts.js';
+import { AlertMediaStore } from '../media/alert-media.js';
+import { PICTURE_KINDS } from '../media/pictures.js';
+import { HarkStore } from '../store/store.js';
+import { AuthGuard, Roles } from './auth.guard.js';
+import { parsePictureKind } from './dto.js';
+import { ApiErrors } from './openapi.decorators.js';
+import { parseRange } from './range.js';
+import { ref } from './schemas.js';
+import type { HttpResponse } from './types.js';
+import { recordId } from './validate.js';
+
+/**
+ * What was kept of an alert: its audio clip (with byte ranges, so `<audio>` can seek), pictures and the
+ * spectrogram data. Media URLs may carry `?token=` since `<audio>` and `<img>` cannot send headers.
+ */
+@ApiTags('alerts')
+@ApiBearerAuth()
+@ApiSecurity('token')
+@UseGuards(AuthGuard)
+@Roles('operator')
+@Controller('api/alerts/:id')
+export class AlertMediaController {
+  constructor(
+    @Inject(HarkStore) private readonly store: HarkStore,
+    @Inject(AlertMediaStore) private readonly media: AlertMediaStore,
+  ) {}
+
+  @Get('audio')
+  @ApiOperation({ summary: "The alert's audio clip (16-bit WAV; HTTP Range supported)" })
+  @ApiProduces('audio/wav')
+  @ApiResponse({ status: 200, description: 'the whole clip', content: { 'audio/wav': {} } })
+  @ApiResponse({ status: 206, description: 'the requested byte range', content: { 'audio/wav': {} } })
+  @ApiErrors(400, 401, 403, 404)
+  async audio(
+    @Param('id') id: string,
+    @Headers('range') range: string | undefined,
+    @Res() res: HttpResponse,
+  ): Promise<void> {
+    const alertId = this.requireAlert(id);
+    const wav = await this.media.readClip(alertId);
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('Cache-Control', 'private, max-age=3600');
+    const answer = parseRange(range, wav.length);
+    if (answer.kind === 'unsatisfiable') {
+      res.setHeader('Content-Range', `bytes */${wav.length}`);
+      res.status(416).json({
+        statusCode: 416,
+        error: 'Range Not Satisfiable',
+        message: `range '${range}' is outside the clip's ${wav.length} bytes`,
+      });
+      return;
+    }
+    if (answer.kind === 'full') {
+      sendBytes(res, 200, 'audio/wav', wav);
+      return;
+    }
+    res.setHeader('Content-Range', `bytes ${answer.start}-${answer.end}/${wav.length}`);
+    sendBytes(res, 206, 'audio/wav', wav.subarray(answer.start, answer.end + 1));
+  }
+
+  @Get('picture')
+  @ApiOperation({ summary: "A PNG of the alert's spectrogram, anomaly map, or both overlaid" })
+  @ApiQuery({
+    name: 'kind',
+    required: false,
+    schema: { type: 'string', enum: [...PICTURE_KINDS], default: 'spectrogram' },
+  })
+  @ApiProduces('image/png')
+  @ApiResponse({ status: 200, content: { 'image/png': {} } })
+  @ApiErrors(400, 401, 403, 404)
+  async picture(
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Res() res: HttpResponse,
+  ): Promise<void> {
+    const kind = parsePictureKind(query);
+    const alertId = this.requireAlert(id);
+    const png = await this.media.picture(alertId, kind);
+    res.setHeader('Cache-Control', 'private, max-age=3600');
+    sendBytes(res, 200, 'image/png', png);
+  }
+
+  @Get('spectrogram')
+  @ApiOperation({
+    summary: "The clip's log-mel spectrogram and anomaly map, quantised like the live columns",
+  })
+  @ApiResponse({ status: 200, schema: ref('AlertSpectrogram') })
+  @ApiErrors(400, 401, 403, 404)
+  spectrogram(@Param('id') id: string): Promise<AlertSpectrogram> {
+    return this.media.readSpectrogram(this.requireAlert(id));
+  }
+
+  private requireAlert(id: string): number {
+    return this.store.alerts.require(recordId('alert id', id)).id;
+  }
+}
+
+/** Sends bytes as they are (no ETag or freshness logic, which would not fit partial answers). */
+function sendBytes(res: HttpResponse, status: number, type: string, bytes: Buffer): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', type);
+  res.setHeader('Content-Length', bytes.length);
+  res.end(bytes);
+}

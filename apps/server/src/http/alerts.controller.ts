@@ -1,0 +1,123 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ANNOTATION_LABELS, type Alert, type Page, type TokenInfo } from '../contracts.js';
+import { HarkEvents } from '../events.js';
+import { ModelRuntime } from '../runtime/ports.js';
+import { ALERT_KINDS, ALERT_STATES } from '../store/alert.filters.js';
+import { HarkStore } from '../store/store.js';
+import { AuthGuard, Caller, Roles } from './auth.guard.js';
+import { parseAlertQuery, parseAnnotation, parseFalseAlarm } from './dto.js';
+import { ApiErrors } from './openapi.decorators.js';
+import { BODIES, ref } from './schemas.js';
+import { recordId } from './validate.js';
+
+/** Alerts: the list, one alert, and what operators do with them. Every change is emitted as `alert:update`. */
+@ApiTags('alerts')
+@ApiBearerAuth()
+@UseGuards(AuthGuard)
+@Roles('operator')
+@Controller('api/alerts')
+export class AlertsController {
+  constructor(
+    @Inject(HarkStore) private readonly store: HarkStore,
+    @Inject(ModelRuntime) private readonly models: ModelRuntime,
+    @Inject(HarkEvents) private readonly events: HarkEvents,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'A page of alerts, open first, newest first' })
+  @ApiQuery({ name: 'sensorId', required: false, schema: { type: 'string' } })
+  @ApiQuery({
+    name: 'state',
+    required: false,
+    description: `comma-separated: ${ALERT_STATES.join(', ')}`,
+    schema: { type: 'string' },
+  })
+  @ApiQuery({ name: 'kind', required: false, schema: { type: 'string', enum: [...ALERT_KINDS] } })
+  @ApiQuery({
+    name: 'label',
+    required: false,
+    description: 'alerts with an annotation of this label',
+    schema: { type: 'string', enum: [...ANNOTATION_LABELS] },
+  })
+  @ApiQuery({ name: 'from', required: false, description: 'ms since the epoch', schema: { type: 'integer' } })
+  @ApiQuery({ name: 'to', required: false, description: 'ms since the epoch', schema: { type: 'integer' } })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+  })
+  @ApiQuery({ name: 'offset', required: false, schema: { type: 'integer', minimum: 0, default: 0 } })
+  @ApiResponse({ status: 200, schema: ref('AlertPage') })
+  @ApiErrors(400, 401, 403)
+  list(@Query() query: Record<string, unknown>): Page<Alert> {
+    const { filters, limit, offset } = parseAlertQuery(query);
+    return this.store.alerts.list(filters, limit, offset);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One alert with its annotations and feedback' })
+  @ApiResponse({ status: 200, schema: ref('Alert') })
+  @ApiErrors(400, 401, 403, 404)
+  get(@Param('id') id: string): Alert {
+    return this.store.alerts.require(recordId('alert id', id));
+  }
+
+  @Post(':id/ack')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Acknowledge an open alert' })
+  @ApiResponse({ status: 200, schema: ref('Alert') })
+  @ApiErrors(400, 401, 403, 404, 409)
+  acknowledge(@Param('id') id: string, @Caller() caller: TokenInfo): Alert {
+    return this.changed(this.store.alerts.acknowledge(recordId('alert id', id), caller.name));
+  }
+
+  @Post(':id/resolve')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Resolve an open or acknowledged alert (final)' })
+  @ApiResponse({ status: 200, schema: ref('Alert') })
+  @ApiErrors(400, 401, 403, 404, 409)
+  resolve(@Param('id') id: string, @Caller() caller: TokenInfo): Alert {
+    return this.changed(this.store.alerts.resolve(recordId('alert id', id), caller.name));
+  }
+
+  @Post(':id/annotations')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Add a labelled note to an alert' })
+  @ApiBody({ schema: BODIES.annotation })
+  @ApiResponse({ status: 200, schema: ref('Alert') })
+  @ApiErrors(400, 401, 403, 404)
+  annotate(@Param('id') id: string, @Body() body: unknown, @Caller() caller: TokenInfo): Alert {
+    const alertId = recordId('alert id', id);
+    const note = parseAnnotation(body);
+    return this.changed(this.store.alerts.annotate(alertId, { ...note, author: caller.name }));
+  }
+
+  @Post(':id/false-alarm')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Mark a false alarm; with teach, also add its sound to the sensor's model as normal (reversible)",
+  })
+  @ApiBody({ schema: BODIES.falseAlarm })
+  @ApiResponse({ status: 200, schema: ref('Alert') })
+  @ApiErrors(400, 401, 403, 404, 409)
+  async falseAlarm(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Caller() caller: TokenInfo,
+  ): Promise<Alert> {
+    const alertId = recordId('alert id', id);
+    const { teach, text } = parseFalseAlarm(body);
+    this.store.alerts.require(alertId);
+    // Teach first: when it fails (no model, no patches kept) nothing is recorded and the operator can retry.
+    if (teach) await this.models.teach(alertId, caller.name);
+    this.store.alerts.annotate(alertId, { label: 'false alarm', text, author: caller.name });
+    return this.changed(this.store.alerts.require(alertId));
+  }
+
+  private changed(alert: Alert): Alert {
+    this.events.emit('alert:update', alert);
+    return alert;
+  }
+}

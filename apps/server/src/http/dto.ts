@@ -1,0 +1,151 @@
+/**
+ * The bodies and queries of the REST API: each parser takes what Express parsed and returns a typed value or
+ * throws a 400 naming the field and the value. Limits here are the API's; the store and runtime check theirs.
+ */
+import { ANNOTATION_LABELS, ROLES, type AnnotationLabel, type Role } from '../contracts.js';
+import { PICTURE_KINDS, type PictureKind } from '../media/pictures.js';
+import { ALERT_KINDS, ALERT_STATES, type AlertFilters } from '../store/alert.filters.js';
+import { MAX_ALERT_PAGE } from '../store/alert.repository.js';
+import { DEFAULT_SCORE_LIMIT, MAX_SCORE_LIMIT } from '../store/score.repository.js';
+import {
+  bodyObject,
+  booleanField,
+  invalid,
+  numberField,
+  oneOf,
+  queryEnum,
+  queryInt,
+  queryList,
+  sensorId,
+  stringField,
+} from './validate.js';
+
+const MAX_MS = 8.64e15; // the largest JavaScript date
+const MAX_TEXT = 2000;
+const MAX_NAME = 100;
+const MAX_LABELS = 32;
+const MAX_LABEL_VALUE = 200;
+/** Snoozes last from 1 s to 30 days. */
+export const SNOOZE_MAX_SECONDS = 30 * 24 * 3600;
+/** Enrolment recordings; the model service checks its own narrower range. */
+export const ENROL_MAX_SECONDS = 24 * 3600;
+
+export interface AlertQuery {
+  filters: AlertFilters;
+  limit: number;
+  offset: number;
+}
+
+/** `GET /api/alerts?sensorId&state&kind&label&from&to&limit&offset`. */
+export function parseAlertQuery(query: Record<string, unknown>): AlertQuery {
+  const filters: AlertFilters = {};
+  if (query.sensorId !== undefined) filters.sensorId = sensorId(query.sensorId, 'sensorId');
+  const state = queryList(query, 'state', ALERT_STATES);
+  if (state) filters.state = state;
+  const kind = queryEnum(query, 'kind', ALERT_KINDS);
+  if (kind) filters.kind = kind;
+  const label = queryEnum(query, 'label', ANNOTATION_LABELS);
+  if (label) filters.label = label;
+  Object.assign(filters, parseTimeRange(query));
+  return {
+    filters,
+    limit: queryInt(query, 'limit', 1, MAX_ALERT_PAGE, 50) as number,
+    offset: queryInt(query, 'offset', 0, Number.MAX_SAFE_INTEGER, 0) as number,
+  };
+}
+
+/** `GET /api/sensors/:id/scores?from&to&limit`. */
+export function parseScoreQuery(query: Record<string, unknown>): {
+  from?: number;
+  to?: number;
+  limit: number;
+} {
+  return {
+    ...parseTimeRange(query),
+    limit: queryInt(query, 'limit', 1, MAX_SCORE_LIMIT, DEFAULT_SCORE_LIMIT) as number,
+  };
+}
+
+function parseTimeRange(query: Record<string, unknown>): { from?: number; to?: number } {
+  const out: { from?: number; to?: number } = {};
+  const from = queryInt(query, 'from', 0, MAX_MS);
+  const to = queryInt(query, 'to', 0, MAX_MS);
+  if (from !== undefined) out.from = from;
+  if (to !== undefined) out.to = to;
+  if (from !== undefined && to !== undefined && from > to) {
+    throw invalid('from', from, `must not be after to (${to})`);
+  }
+  return out;
+}
+
+/** `GET /api/alerts/:id/picture?kind=` (default `spectrogram`). */
+export function parsePictureKind(query: Record<string, unknown>): PictureKind {
+  return queryEnum(query, 'kind', PICTURE_KINDS) ?? 'spectrogram';
+}
+
+/** `PATCH /api/sensors/:id {name?, labels?}`. */
+export function parseSensorPatch(raw: unknown): { name?: string; labels?: Record<string, string> } {
+  const body = bodyObject(raw);
+  const patch: { name?: string; labels?: Record<string, string> } = {};
+  const name = stringField(body, 'name', { max: MAX_NAME });
+  if (name !== undefined) patch.name = name;
+  if (body.labels !== undefined) {
+    const labels = body.labels;
+    if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) {
+      throw invalid('labels', labels, 'must be an object of string values, e.g. {"site": "plant-1"}');
+    }
+    const entries = Object.entries(labels);
+    if (entries.length > MAX_LABELS)
+      throw invalid('labels', `${entries.length} keys`, `must have at most ${MAX_LABELS}`);
+    for (const [key, value] of entries) {
+      if (key.length < 1 || key.length > MAX_NAME)
+        throw invalid('labels key', key, `must be 1-${MAX_NAME} characters`);
+      if (typeof value !== 'string' || value.length > MAX_LABEL_VALUE) {
+        throw invalid(`labels.${key}`, value, `must be a string of at most ${MAX_LABEL_VALUE} characters`);
+      }
+    }
+    patch.labels = labels as Record<string, string>;
+  }
+  return patch;
+}
+
+/** `{seconds}` of snooze and enrol. */
+export function parseSeconds(raw: unknown, min: number, max: number): number {
+  return numberField(bodyObject(raw), 'seconds', min, max);
+}
+
+/** `POST /api/sensors/:id/feedback {alertId}`. */
+export function parseFeedbackBody(raw: unknown): number {
+  const alertId = bodyObject(raw).alertId;
+  if (typeof alertId !== 'number' || !Number.isSafeInteger(alertId) || alertId < 1) {
+    throw invalid('alertId', alertId, 'must be an alert id (an integer >= 1)');
+  }
+  return alertId;
+}
+
+/** `POST /api/alerts/:id/annotations {label, text}`. */
+export function parseAnnotation(raw: unknown): { label: AnnotationLabel; text: string } {
+  const body = bodyObject(raw);
+  return {
+    label: oneOf('label', body.label, ANNOTATION_LABELS),
+    text: stringField(body, 'text', { max: MAX_TEXT, allowEmpty: true }) ?? '',
+  };
+}
+
+/** `POST /api/alerts/:id/false-alarm {teach, text?}`. */
+export function parseFalseAlarm(raw: unknown): { teach: boolean; text: string } {
+  const body = bodyObject(raw);
+  return {
+    teach: booleanField(body, 'teach'),
+    text: stringField(body, 'text', { max: MAX_TEXT, allowEmpty: true }) ?? '',
+  };
+}
+
+/** `POST /api/tokens {role, name}`. */
+export function parseNewToken(raw: unknown): { role: Role; name: string } {
+  const body = bodyObject(raw);
+  return {
+    role: oneOf('role', body.role, ROLES),
+    name: stringField(body, 'name', { max: MAX_NAME, required: true }) as string,
+  };
+}

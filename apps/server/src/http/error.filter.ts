@@ -1,0 +1,65 @@
+/**
+ * Every error of the REST API as `ApiError` JSON `{statusCode, error, message}`: the store's `HarkError` and
+ * the runtime's `ModelError` with their own status, Nest's `HttpException`s (including those Nest maps from
+ * body-parser and multer: malformed JSON 400, body too large 413), anything else 500 with a generic message
+ * and the stack in the log.
+ */
+import { STATUS_CODES } from 'node:http';
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { ApiError } from '../contracts.js';
+import { ModelError } from '../runtime/models.js';
+import { HarkError } from '../store/errors.js';
+import type { HttpRequest, HttpResponse } from './types.js';
+
+/** The `ApiError` of any thrown value. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof HarkError || err instanceof ModelError) return apiError(err.status, err.message);
+  if (err instanceof HttpException) {
+    const body = bodyParserError(err.cause);
+    if (body) return apiError(err.getStatus(), body);
+    const status = err.getStatus();
+    const answer = err.getResponse();
+    let message: unknown = typeof answer === 'string' ? answer : (answer as { message?: unknown }).message;
+    if (Array.isArray(message)) message = message.join('; ');
+    return apiError(status, typeof message === 'string' && message ? message : err.message);
+  }
+  return apiError(500, 'internal server error (see the server log)');
+}
+
+/** A clearer message for body-parser's errors (which Nest wraps as the cause of an `HttpException`). */
+function bodyParserError(cause: unknown): string | null {
+  const e = cause as { type?: unknown; message?: string; length?: number; limit?: number } | undefined;
+  if (e?.type === 'entity.parse.failed') return `malformed JSON body: ${e.message}`;
+  if (e?.type === 'entity.too.large') {
+    return `request body of ${e.length ?? '?'} bytes is over the limit of ${e.limit ?? '?'} bytes`;
+  }
+  return null;
+}
+
+const apiError = (statusCode: number, message: string): ApiError => ({
+  statusCode,
+  error: STATUS_CODES[statusCode] ?? 'Error',
+  message,
+});
+
+@Catch()
+export class ApiErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const res = http.getResponse<HttpResponse>();
+    const req = http.getRequest<HttpRequest>();
+    const body = toApiError(err);
+    if (body.statusCode >= 500) {
+      this.logger.error(
+        `${req.method} ${req.path ?? req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      );
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(body.statusCode).json(body);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The REST API: controllers for every route of DESIGN.md, the token guard, input validation, the error filter,
+ * OpenAPI at `/api/docs`, `/metrics`, and the dashboard's static files.
+ *
+ * The app module provides, with `useValue`: `HarkStore`, `TokenService`, `AlertMediaStore`, `HarkMetrics`,
+ * `HarkEvents`, `SensorRuntime` and `ModelRuntime` (the classes are the injection tokens), lists
+ * `HTTP_CONTROLLERS` and `HTTP_PROVIDERS`, and calls `setupHttp(app, {dashboardDir})` before `listen`.
+ */
+import type { INestApplication, Provider, Type } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AlertMediaController } from './alert-media.controller.js';
+import { AlertsController } from './alerts.controller.js';
+import { AuthGuard } from './auth.guard.js';
+import { serveDashboard } from './dashboard.js';
+import { ApiErrorFilter } from './error.filter.js';
+import { MetricsController } from './metrics.controller.js';
+import { ModelsController } from './models.controller.js';
+import { setupOpenApi } from './openapi.js';
+import { SensorsController } from './sensors.controller.js';
+import { MeController, TokensController } from './tokens.controller.js';
+
+export { AuthGuard, Caller, Roles, requestToken } from './auth.guard.js';
+export { ApiErrorFilter, toApiError } from './error.filter.js';
+export { buildOpenApi, setupOpenApi, OPENAPI_JSON_PATH, OPENAPI_UI_PATH } from './openapi.js';
+export { parseRange } from './range.js';
+export { UPLOAD_MAX_FILE_BYTES, UPLOAD_MAX_FILES } from './models.controller.js';
+export {
+  AlertMediaController,
+  AlertsController,
+  MeController,
+  MetricsController,
+  ModelsController,
+  SensorsController,
+  TokensController,
+};
+
+export const HTTP_CONTROLLERS: Type[] = [
+  MeController,
+  SensorsController,
+  ModelsController,
+  AlertsController,
+  AlertMediaController,
+  TokensController,
+  MetricsController,
+];
+
+export const HTTP_PROVIDERS: Provider[] = [AuthGuard];
+
+/** Largest JSON body. */
+export const JSON_BODY_LIMIT = '1mb';
+
+export interface HttpSetupOptions {
+  /** The built dashboard (`apps/dashboard/dist`); null or a directory without `index.html` serves none. */
+  dashboardDir: string | null;
+}
+
+/**
+ * Installs the error filter, the JSON body limit, OpenAPI and the dashboard on an Express Nest app. Call it
+ * after `NestFactory.create` and before `init` / `listen`.
+ */
+export function setupHttp(app: INestApplication, options: HttpSetupOptions): { dashboard: boolean } {
+  app.useGlobalFilters(new ApiErrorFilter());
+  (app as NestExpressApplication).useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  setupOpenApi(app);
+  const dashboard = options.dashboardDir ? serveDashboard(app, options.dashboardDir) : false;
+  return { dashboard };
+}

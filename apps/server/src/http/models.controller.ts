@@ -1,0 +1,148 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  UploadedFiles,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import { FilesInterceptor } from '@nestjs/platform-express';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { ModelStatus, TokenInfo } from '../contracts.js';
+import { HarkEvents } from '../events.js';
+import { ModelRuntime, type FeedbackInfo } from '../runtime/ports.js';
+import { HarkStore } from '../store/store.js';
+import { AuthGuard, Caller, Roles } from './auth.guard.js';
+import { ENROL_MAX_SECONDS, parseFeedbackBody, parseSeconds } from './dto.js';
+import { ApiErrors } from './openapi.decorators.js';
+import { BODIES, arrayOf, ref } from './schemas.js';
+import type { MulterFile } from './types.js';
+import { recordId, sensorId } from './validate.js';
+
+/** Largest upload: this many WAV files of at most `UPLOAD_MAX_FILE_BYTES` each. */
+export const UPLOAD_MAX_FILES = 50;
+export const UPLOAD_MAX_FILE_BYTES = 50 * 1024 * 1024;
+
+/** A sensor's model: status, enrolment from the live stream, upload of normal clips, and feedback. */
+@ApiTags('models')
+@ApiBearerAuth()
+@UseGuards(AuthGuard)
+@Roles('operator')
+@Controller('api/sensors/:id')
+export class ModelsController {
+  constructor(
+    @Inject(ModelRuntime) private readonly models: ModelRuntime,
+    @Inject(HarkStore) private readonly store: HarkStore,
+    @Inject(HarkEvents) private readonly events: HarkEvents,
+  ) {}
+
+  @Get('model')
+  @ApiOperation({ summary: "The sensor's model: method, threshold, training, feedback, fit progress" })
+  @ApiResponse({ status: 200, schema: ref('ModelStatus') })
+  @ApiErrors(400, 401, 403)
+  status(@Param('id') id: string): ModelStatus {
+    return this.models.status(sensorId(id));
+  }
+
+  @Post('enroll')
+  @HttpCode(202)
+  @Roles('admin')
+  @ApiOperation({ summary: 'Record normal sound from the live stream for some seconds, then fit a model' })
+  @ApiBody({ schema: BODIES.seconds(1, ENROL_MAX_SECONDS) })
+  @ApiResponse({ status: 202, description: 'recording started', schema: ref('ModelStatus') })
+  @ApiErrors(400, 401, 403, 409)
+  enrol(@Param('id') id: string, @Body() body: unknown, @Caller() caller: TokenInfo): ModelStatus {
+    const seconds = parseSeconds(body, 1, ENROL_MAX_SECONDS);
+    return this.models.enrol(sensorId(id), seconds, caller.name);
+  }
+
+  @Post('model')
+  @HttpCode(202)
+  @Roles('admin')
+  @UseInterceptors(
+    FilesInterceptor('files', UPLOAD_MAX_FILES, {
+      limits: { files: UPLOAD_MAX_FILES, fileSize: UPLOAD_MAX_FILE_BYTES },
+      defParamCharset: 'utf8',
+    }),
+  )
+  @ApiOperation({
+    summary: 'Upload normal WAV clips (multipart field `files`, several) and fit a model on them',
+  })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ schema: BODIES.upload })
+  @ApiResponse({ status: 202, description: 'clips accepted, fitting', schema: ref('ModelStatus') })
+  @ApiErrors(400, 401, 403, 409, 413, 422)
+  async upload(
+    @Param('id') id: string,
+    @UploadedFiles() files: MulterFile[] | undefined,
+    @Caller() caller: TokenInfo,
+  ): Promise<ModelStatus> {
+    sensorId(id);
+    if (!files || files.length === 0) {
+      throw new BadRequestException(
+        "files (none) must be one or more WAV files in the multipart field 'files'",
+      );
+    }
+    return this.models.upload(
+      id,
+      files.map((f) => ({ name: f.originalname, data: f.buffer })),
+      caller.name,
+    );
+  }
+
+  @Get('feedback')
+  @ApiOperation({ summary: 'Alerts taught to the model as normal, and their reversals' })
+  @ApiResponse({ status: 200, schema: arrayOf('Feedback') })
+  @ApiErrors(400, 401, 403)
+  feedback(@Param('id') id: string): FeedbackInfo[] {
+    return this.models.listFeedback(sensorId(id));
+  }
+
+  @Post('feedback')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiOperation({
+    summary: 'Teach an alert of this sensor to its model as normal (adds it to the memory bank)',
+  })
+  @ApiBody({ schema: BODIES.feedback })
+  @ApiResponse({ status: 200, schema: ref('Feedback') })
+  @ApiErrors(400, 401, 403, 404, 409)
+  async teach(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Caller() caller: TokenInfo,
+  ): Promise<FeedbackInfo> {
+    const alertId = parseFeedbackBody(body);
+    const alert = this.store.alerts.require(alertId);
+    if (alert.sensorId !== sensorId(id)) {
+      throw new BadRequestException(
+        `alertId (${alertId}) is an alert of sensor '${alert.sensorId}', not '${id}'`,
+      );
+    }
+    const feedback = await this.models.teach(alertId, caller.name);
+    this.events.emit('alert:update', this.store.alerts.require(alertId));
+    return feedback;
+  }
+
+  @Delete('feedback/:feedbackId')
+  @Roles('admin')
+  @ApiOperation({ summary: 'Revert taught feedback (removes it from the memory bank)' })
+  @ApiResponse({ status: 200, schema: ref('Feedback') })
+  @ApiErrors(400, 401, 403, 404, 409)
+  async revert(
+    @Param('id') id: string,
+    @Param('feedbackId') feedbackId: string,
+    @Caller() caller: TokenInfo,
+  ): Promise<FeedbackInfo> {
+    const feedback = await this.models.revert(sensorId(id), recordId('feedbackId', feedbackId), caller.name);
+    const alert = this.store.alerts.get(feedback.alertId);
+    if (alert) this.events.emit('alert:update', alert);
+    return feedback;
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * JSON schemas of the wire contracts (`contracts.ts`) for the OpenAPI document, as plain objects rather than
+ * DTO classes. `setupOpenApi` puts them under `components.schemas`; decorators point at them with `ref()`.
+ */
+import { ANNOTATION_LABELS, ROLES } from '../contracts.js';
+import { ALERT_KINDS, ALERT_STATES } from '../store/alert.filters.js';
+
+type Schema = Record<string, unknown>;
+
+const int = { type: 'integer' };
+const num = { type: 'number' };
+const str = { type: 'string' };
+const bool = { type: 'boolean' };
+const nullable = (s: Schema): Schema => ({ ...s, nullable: true });
+const msNullable = nullable({ ...int, description: 'ms since the epoch' });
+const obj = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
+  type: 'object',
+  properties,
+  required: Object.keys(properties).filter((k) => !optional.includes(k)),
+});
+
+/** `{$ref}` of one of `SCHEMAS`. */
+export const ref = (name: keyof typeof SCHEMAS): Schema => ({ $ref: `#/components/schemas/${name}` });
+/** An array of one of `SCHEMAS`. */
+export const arrayOf = (name: keyof typeof SCHEMAS): Schema => ({ type: 'array', items: ref(name) });
+
+const fitProgress = obj(
+  {
+    sensorId: str,
+    stage: {
+      type: 'string',
+      enum: ['recording', 'spectrogram', 'embed', 'fit', 'calibrate', 'refit', 'saving', 'done', 'failed'],
+    },
+    done: num,
+    total: num,
+    message: str,
+  },
+  ['message'],
+);
+
+const modelStatus = obj({
+  sensorId: str,
+  state: { type: 'string', enum: ['none', 'recording', 'fitting', 'ready', 'failed'] },
+  method: nullable(str),
+  backbone: nullable(str),
+  bankSize: nullable(int),
+  threshold: nullable(num),
+  fittedAt: nullable(str),
+  trainingSeconds: nullable(num),
+  trainingClips: nullable(int),
+  source: nullable({ type: 'string', enum: ['enrol', 'upload', 'directory'] }),
+  feedbackWindows: int,
+  progress: nullable(fitProgress),
+  error: nullable(str),
+});
+
+const sensorStatus = obj({
+  id: str,
+  name: str,
+  labels: { type: 'object', additionalProperties: str },
+  state: {
+    type: 'string',
+    enum: ['connected', 'disconnected', 'no-model', 'enrolling', 'scoring', 'overloaded'],
+  },
+  connected: bool,
+  lastSeen: msNullable,
+  levelDbfs: nullable(num),
+  peakDbfs: nullable(num),
+  clipping: num,
+  clipped: bool,
+  silent: bool,
+  sampleRate: nullable(int),
+  streamStartedAt: msNullable,
+  windowsScored: int,
+  windowsDropped: int,
+  dropRate: num,
+  queueDepth: int,
+  lastScore: nullable(num),
+  threshold: num,
+  openAlerts: int,
+  activeAlertId: nullable(int),
+  snoozedUntil: msNullable,
+  model: { $ref: '#/components/schemas/ModelStatus' },
+});
+
+const annotation = obj({
+  id: int,
+  alertId: int,
+  label: { type: 'string', enum: [...ANNOTATION_LABELS] },
+  text: str,
+  author: str,
+  at: int,
+});
+
+const alert = obj({
+  id: int,
+  sensorId: str,
+  kind: { type: 'string', enum: [...ALERT_KINDS] },
+  state: { type: 'string', enum: [...ALERT_STATES] },
+  active: bool,
+  start: int,
+  end: msNullable,
+  peakScore: num,
+  peakAt: int,
+  threshold: num,
+  boxes: {
+    type: 'array',
+    items: obj({ t0: num, t1: num, fLow: num, fHigh: num, score: num }),
+  },
+  acknowledgedBy: nullable(str),
+  acknowledgedAt: msNullable,
+  resolvedBy: nullable(str),
+  resolvedAt: msNullable,
+  annotations: { type: 'array', items: { $ref: '#/components/schemas/Annotation' } },
+  clip: obj({ available: bool, start: msNullable, seconds: nullable(num) }),
+  feedback: nullable(obj({ id: int, taught: bool, revertedAt: msNullable })),
+});
+
+const tokenInfo = obj({
+  id: int,
+  name: str,
+  role: { type: 'string', enum: [...ROLES] },
+  createdAt: int,
+  lastUsedAt: msNullable,
+  revokedAt: msNullable,
+});
+
+export const SCHEMAS = {
+  ApiError: obj({ statusCode: int, error: str, message: str }),
+  Me: obj({ name: str, role: { type: 'string', enum: [...ROLES] } }),
+  ModelStatus: modelStatus,
+  FitProgress: fitProgress,
+  SensorStatus: sensorStatus,
+  ScorePoint: obj({ t: int, score: num }),
+  Annotation: annotation,
+  Alert: alert,
+  AlertPage: obj({
+    items: { type: 'array', items: { $ref: '#/components/schemas/Alert' } },
+    total: int,
+    limit: int,
+    offset: int,
+  }),
+  AlertSpectrogram: obj({
+    alertId: int,
+    t0: num,
+    hopSeconds: num,
+    nMels: int,
+    nFrames: int,
+    melHz: { type: 'array', items: num },
+    dbRange: { type: 'array', items: num, minItems: 2, maxItems: 2 },
+    anomalyScale: num,
+    spectrogram: { ...str, format: 'byte', description: 'base64 of [nFrames, nMels] bytes, frame-major' },
+    anomaly: { ...str, format: 'byte' },
+  }),
+  Feedback: obj({
+    id: int,
+    sensorId: str,
+    alertId: int,
+    windows: int,
+    patches: int,
+    createdAt: int,
+    createdBy: str,
+    revertedAt: msNullable,
+    revertedBy: nullable(str),
+  }),
+  TokenInfo: tokenInfo,
+  CreatedToken: {
+    allOf: [
+      { $ref: '#/components/schemas/TokenInfo' },
+      obj({ token: { ...str, description: 'the secret, shown once' } }),
+    ],
+  },
+} satisfies Record<string, Schema>;
+
+/** Request bodies. */
+export const BODIES = {
+  sensorPatch: obj(
+    {
+      name: { ...str, minLength: 1, maxLength: 100 },
+      labels: { type: 'object', additionalProperties: { ...str, maxLength: 200 } },
+    },
+    ['name', 'labels'],
+  ),
+  seconds: (min: number, max: number) => obj({ seconds: { ...num, minimum: min, maximum: max } }),
+  feedback: obj({ alertId: { ...int, minimum: 1 } }),
+  annotation: obj(
+    { label: { type: 'string', enum: [...ANNOTATION_LABELS] }, text: { ...str, maxLength: 2000 } },
+    ['text'],
+  ),
+  falseAlarm: obj(
+    {
+      teach: { ...bool, description: "also add the alert's sound to the sensor's normal memory bank" },
+      text: { ...str, maxLength: 2000 },
+    },
+    ['text'],
+  ),
+  token: obj({
+    role: { type: 'string', enum: [...ROLES] },
+    name: { ...str, minLength: 1, maxLength: 100 },
+  }),
+  upload: {
+    type: 'object',
+    properties: {
+      files: { type: 'array', items: { type: 'string', format: 'binary' }, description: 'normal WAV clips' },
+    },
+    required: ['files'],
+  },
+};

@@ -1,0 +1,106 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Patch,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { ScorePoint, SensorStatus } from '../contracts.js';
+import { SensorRuntime } from '../runtime/ports.js';
+import { HarkStore } from '../store/store.js';
+import { AuthGuard, Roles } from './auth.guard.js';
+import { SNOOZE_MAX_SECONDS, parseScoreQuery, parseSeconds, parseSensorPatch } from './dto.js';
+import { ApiErrors } from './openapi.decorators.js';
+import { BODIES, arrayOf, ref } from './schemas.js';
+import { sensorId } from './validate.js';
+
+/** Sensors: their live status, names and labels, score history and snoozes. */
+@ApiTags('sensors')
+@ApiBearerAuth()
+@UseGuards(AuthGuard)
+@Roles('operator')
+@Controller('api/sensors')
+export class SensorsController {
+  constructor(
+    @Inject(SensorRuntime) private readonly sensors: SensorRuntime,
+    @Inject(HarkStore) private readonly store: HarkStore,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Every sensor ever seen, with its live status' })
+  @ApiResponse({ status: 200, schema: arrayOf('SensorStatus') })
+  @ApiErrors(401, 403)
+  list(): SensorStatus[] {
+    return this.sensors.list();
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: "One sensor's status" })
+  @ApiResponse({ status: 200, schema: ref('SensorStatus') })
+  @ApiErrors(400, 401, 403, 404)
+  get(@Param('id') id: string): SensorStatus {
+    return this.require(id);
+  }
+
+  @Patch(':id')
+  @Roles('admin')
+  @ApiOperation({ summary: 'Rename and / or relabel a sensor (labels are replaced, not merged)' })
+  @ApiBody({ schema: BODIES.sensorPatch })
+  @ApiResponse({ status: 200, schema: ref('SensorStatus') })
+  @ApiErrors(400, 401, 403, 404)
+  update(@Param('id') id: string, @Body() body: unknown): SensorStatus {
+    const patch = parseSensorPatch(body);
+    this.require(id);
+    return this.sensors.update(id, patch);
+  }
+
+  @Get(':id/scores')
+  @ApiOperation({
+    summary: 'Score history (normalised, 1 = threshold); peaks kept when downsampled to limit',
+  })
+  @ApiQuery({ name: 'from', required: false, description: 'ms since the epoch', schema: { type: 'integer' } })
+  @ApiQuery({ name: 'to', required: false, description: 'ms since the epoch', schema: { type: 'integer' } })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 20000 } })
+  @ApiResponse({ status: 200, schema: arrayOf('ScorePoint') })
+  @ApiErrors(400, 401, 403, 404)
+  scores(@Param('id') id: string, @Query() query: Record<string, unknown>): ScorePoint[] {
+    const range = parseScoreQuery(query);
+    this.require(id);
+    return this.store.scores.range(id, range);
+  }
+
+  @Post(':id/snooze')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Mute a sensor's alerts for some seconds" })
+  @ApiBody({ schema: BODIES.seconds(1, SNOOZE_MAX_SECONDS) })
+  @ApiResponse({ status: 200, schema: ref('SensorStatus') })
+  @ApiErrors(400, 401, 403, 404)
+  snooze(@Param('id') id: string, @Body() body: unknown): SensorStatus {
+    const seconds = parseSeconds(body, 1, SNOOZE_MAX_SECONDS);
+    this.require(id);
+    return this.sensors.snooze(id, Date.now() + Math.round(seconds * 1000));
+  }
+
+  @Delete(':id/snooze')
+  @ApiOperation({ summary: 'Lift a snooze' })
+  @ApiResponse({ status: 200, schema: ref('SensorStatus') })
+  @ApiErrors(400, 401, 403, 404)
+  unsnooze(@Param('id') id: string): SensorStatus {
+    this.require(id);
+    return this.sensors.snooze(id, null);
+  }
+
+  private require(id: string): SensorStatus {
+    const status = this.sensors.status(sensorId(id));
+    if (!status) throw new NotFoundException(`sensor '${id}' not found`);
+    return status;
+  }
+}

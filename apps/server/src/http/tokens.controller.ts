@@ -1,0 +1,61 @@
+import { Body, Controller, Delete, Get, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { CreatedToken, Me, TokenInfo } from '../contracts.js';
+import { TokenService } from '../auth/token.service.js';
+import { AuthGuard, Caller, Roles } from './auth.guard.js';
+import { parseNewToken } from './dto.js';
+import { ApiErrors } from './openapi.decorators.js';
+import { BODIES, arrayOf, ref } from './schemas.js';
+import { recordId } from './validate.js';
+
+/** API tokens (admin only); secrets are shown once, at creation. */
+@ApiTags('tokens')
+@ApiBearerAuth()
+@UseGuards(AuthGuard)
+@Roles('admin')
+@Controller('api/tokens')
+export class TokensController {
+  constructor(@Inject(TokenService) private readonly tokens: TokenService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Every token (never the secrets), oldest first' })
+  @ApiResponse({ status: 200, schema: arrayOf('TokenInfo') })
+  @ApiErrors(401, 403)
+  list(): TokenInfo[] {
+    return this.tokens.list();
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create a token; the answer holds its secret, which cannot be shown again' })
+  @ApiBody({ schema: BODIES.token })
+  @ApiResponse({ status: 201, schema: ref('CreatedToken') })
+  @ApiErrors(400, 401, 403)
+  create(@Body() body: unknown): CreatedToken {
+    const { role, name } = parseNewToken(body);
+    return this.tokens.create(role, name);
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Revoke a token (at once: its next request gets 401)' })
+  @ApiResponse({ status: 200, schema: ref('TokenInfo') })
+  @ApiErrors(400, 401, 403, 404)
+  revoke(@Param('id') id: string): TokenInfo {
+    return this.tokens.revoke(recordId('token id', id));
+  }
+}
+
+/** Who the caller is (the dashboard shows it and hides what the role may not do). */
+@ApiTags('tokens')
+@ApiBearerAuth()
+@UseGuards(AuthGuard)
+@Roles('operator')
+@Controller('api/me')
+export class MeController {
+  @Get()
+  @ApiOperation({ summary: "The calling token's name and role" })
+  @ApiResponse({ status: 200, schema: ref('Me') })
+  @ApiErrors(401, 403)
+  me(@Caller() caller: TokenInfo): Me {
+    return { name: caller.name, role: caller.role };
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The few parts of Express's request and response the HTTP layer uses (the server does not depend on
+ * `@types/express`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TokenInfo } from '../contracts.js';
+
+export interface HttpRequest extends IncomingMessage {
+  method: string;
+  path: string;
+  query: Record<string, unknown>;
+  body?: unknown;
+  /** Set by `AuthGuard` once the token is verified. */
+  caller?: TokenInfo;
+}
+
+export interface HttpResponse extends ServerResponse {
+  status(code: number): this;
+  json(body: unknown): this;
+  send(body?: unknown): this;
+  sendFile(path: string, callback?: (err?: Error) => void): void;
+}
+
+export type NextFunction = (err?: unknown) => void;
+
+/** A file of a multipart upload, as multer keeps it in memory. */
+export interface MulterFile {
+  fieldname: string;
+  originalname: string;
+  mimetype: string;
+  size: number;
+  buffer: Buffer;
+}

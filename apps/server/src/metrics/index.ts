@@ -1,0 +1,2 @@
+/** Prometheus metrics of the server. */
+export * from './hark.metrics.js';

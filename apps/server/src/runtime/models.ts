@@ -1,0 +1,533 @@
+/**
+ * Models per sensor: loads `DATA/models/<sensorId>/` (written by `hark fit`, by enrolment or by an upload),
+ * notices directories placed or replaced by hand without a restart, fits new models in a worker thread and
+ * swaps them in atomically, and applies operator feedback (false-alarm patches added to a PatchCore bank).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import {
+  loadModel,
+  MIN_TRAINING_CLIPS,
+  PatchCore,
+  readModelJson,
+  resolveDetectorConfig,
+  type DetectorConfigInput,
+  type Detector,
+} from '@hark/detection';
+import { decodeWav, encodeWav } from '@hark/dsp';
+import type { FitProgressEvent, ModelStatus } from '../contracts.js';
+import type { HarkEvents } from '../events.js';
+
+/** A sensor id as accepted everywhere (also a safe directory name). */
+export const SENSOR_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export class ModelError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 404 | 409 | 422 = 400,
+  ) {
+    super(message);
+  }
+}
+
+export type ModelSource = 'enrol' | 'upload' | 'directory';
+
+/** Where a fitted model came from, kept beside it as `source.json`. */
+interface SourceJson {
+  source: ModelSource;
+  by: string | null;
+  files: number;
+  seconds: number;
+}
+
+/** Active feedback patches of a sensor: what `applyFeedback` adds to the bank. */
+export interface FeedbackPatches {
+  id: number;
+  /** `[n, dim]` patch embeddings; ignored when not a whole number of rows of the model's dimension. */
+  patches: Float32Array;
+}
+
+export interface ModelServiceOptions {
+  dataDir: string;
+  events: HarkEvents;
+  pollMs: number;
+  /** Records `seconds` of the sensor's live stream at the analysis rate (throws when it is not streaming). */
+  record: (
+    sensorId: string,
+    seconds: number,
+    progress: (done: number, total: number) => void,
+  ) => Promise<Float32Array>;
+  /** Active (not reverted) feedback of a sensor, read when a model is (re)loaded. */
+  activeFeedback: (sensorId: string) => Promise<FeedbackPatches[]>;
+  /** Detector parameters of models fitted by the server. */
+  fitConfig?: DetectorConfigInput;
+  log?: (line: string) => void;
+}
+
+interface Slot {
+  detector: Detector | null;
+  /** Bank of the model as fitted, before feedback. */
+  baseBank: Float32Array | null;
+  signature: string;
+  source: ModelSource | null;
+  trainingSeconds: number | null;
+  trainingClips: number | null;
+  feedbackWindows: number;
+  state: ModelStatus['state'];
+  progress: FitProgressEvent | null;
+  error: string | null;
+  busy: boolean;
+  /** Scoring calls using the detector now. */
+  users: Map<Detector, number>;
+  retired: Set<Detector>;
+  onChange: Set<(d: Detector | null) => void>;
+}
+
+/** What a scoring call holds while it uses a detector; release it when done. */
+export interface DetectorLease {
+  detector: Detector;
+  release(): void;
+}
+
+const ENROL_MIN_SECONDS = 10;
+const ENROL_MAX_SECONDS = 3600;
+
+export class ModelService {
+  readonly modelsDir: string;
+  readonly #slots = new Map<string, Slot>();
+  #timer: NodeJS.Timeout | null = null;
+  #polling: Promise<void> | null = null;
+  readonly #log: (line: string) => void;
+
+  constructor(readonly opts: ModelServiceOptions) {
+    this.modelsDir = join(opts.dataDir, 'models');
+    this.#log = opts.log ?? (() => {});
+  }
+
+  /** Loads every model directory, then keeps watching the folder. */
+  async start(): Promise<void> {
+    await mkdir(this.modelsDir, { recursive: true });
+    await this.#recoverSwaps();
+    await this.poll();
+    this.#timer = setInterval(() => void this.poll(), this.opts.pollMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#polling;
+    for (const slot of this.#slots.values()) {
+      if (slot.detector) await this.#retire(slot, slot.detector);
+      slot.detector = null;
+    }
+  }
+
+  /** Subscribes to model swaps of a sensor (the stream reconfigures itself when the parameters change). */
+  onChange(sensorId: string, cb: (d: Detector | null) => void): () => void {
+    const slot = this.#slot(sensorId);
+    slot.onChange.add(cb);
+    return () => slot.onChange.delete(cb);
+  }
+
+  /** The current detector, held until `release()` so a swap does not free it under a running score. */
+  acquire(sensorId: string): DetectorLease | null {
+    const slot = this.#slots.get(sensorId);
+    const detector = slot?.detector;
+    if (!slot || !detector) return null;
+    slot.users.set(detector, (slot.users.get(detector) ?? 0) + 1);
+    let done = false;
+    return {
+      detector,
+      release: () => {
+        if (done) return;
+        done = true;
+        const left = (slot.users.get(detector) ?? 1) - 1;
+        if (left > 0) slot.users.set(detector, left);
+        else {
+          slot.users.delete(detector);
+          if (slot.retired.delete(detector)) void detector.release();
+        }
+      },
+    };
+  }
+
+  /** Sensors with a model, or with an enrolment or fit under way. */
+  sensorIds(): string[] {
+    return [...this.#slots].filter(([, s]) => s.state !== 'none' || s.busy).map(([id]) => id);
+  }
+
+  detector(sensorId: string): Detector | null {
+    return this.#slots.get(sensorId)?.detector ?? null;
+  }
+
+  status(sensorId: string): ModelStatus {
+    const slot = this.#slots.get(sensorId);
+    const d = slot?.detector ?? null;
+    const bankSize = d && d.method instanceof PatchCore ? d.method.bankSize : null;
+    return {
+      sensorId,
+      state: slot?.state ?? 'none',
+      method: d?.config.method ?? null,
+      backbone: d?.config.backbone ?? null,
+      bankSize,
+      threshold: d?.fitted.calibration.threshold ?? null,
+      fittedAt: d?.fitted.training.fittedAt ?? null,
+      trainingSeconds: slot?.trainingSeconds ?? null,
+      trainingClips: slot?.trainingClips ?? null,
+      source: slot?.source ?? null,
+      feedbackWindows: slot?.feedbackWindows ?? 0,
+      progress: slot?.progress ?? null,
+      error: slot?.error ?? null,
+    };
+  }
+
+  /** Records `seconds` of the live stream, cuts it into clips, and fits on them in the background. */
+  enrol(sensorId: string, seconds: number, by: string): ModelStatus {
+    if (!Number.isFinite(seconds) || seconds < ENROL_MIN_SECONDS || seconds > ENROL_MAX_SECONDS)
+      throw new ModelError(
+        `seconds must be a number from ${ENROL_MIN_SECONDS} to ${ENROL_MAX_SECONDS} (got ${String(seconds)})`,
+      );
+    const slot = this.#claim(sensorId);
+    slot.state = 'recording';
+    this.#progress(sensorId, slot, { stage: 'recording', done: 0, total: seconds });
+    void (async () => {
+      try {
+        const audio = await this.opts.record(sensorId, seconds, (done, total) =>
+          this.#progress(sensorId, slot, { stage: 'recording', done, total }),
+        );
+        const rate = resolveDetectorConfig(this.opts.fitConfig ?? {}).mel.sampleRate;
+        const dir = await this.#stampDir('enrol', sensorId);
+        // Clips of about 5 s, at least MIN_TRAINING_CLIPS + 2 so some are held out for the threshold.
+        const n = Math.max(MIN_TRAINING_CLIPS + 2, Math.round(audio.length / rate / 5));
+        const len = Math.floor(audio.length / n);
+        const files: string[] = [];
+        for (let i = 0; i < n; i++) {
+          const f = join(dir, `clip-${String(i).padStart(3, '0')}.wav`);
+          await writeFile(f, encodeWav(audio.subarray(i * len, (i + 1) * len), rate, 'f32'));
+          files.push(f);
+        }
+        await this.#fit(sensorId, slot, files, {
+          source: 'enrol',
+          by,
+          files: n,
+          seconds: audio.length / rate,
+        });
+      } catch (err) {
+        this.#fail(sensorId, slot, err);
+      }
+    })();
+    return this.status(sensorId);
+  }
+
+  /** Checks the WAVs now (a clear error names the bad file), then fits on them in the background. */
+  async upload(sensorId: string, files: { name: string; data: Buffer }[], by: string): Promise<ModelStatus> {
+    if (files.length < MIN_TRAINING_CLIPS + 1)
+      throw new ModelError(
+        `upload at least ${MIN_TRAINING_CLIPS + 1} normal WAV clips (got ${files.length}): some are held out to set the threshold`,
+      );
+    let seconds = 0;
+    for (const f of files) {
+      try {
+        const w = decodeWav(new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength), f.name);
+        if (w.samples.length < w.sampleRate)
+          throw new Error(`${f.name}: ${(w.samples.length / w.sampleRate).toFixed(2)} s is shorter than 1 s`);
+        seconds += w.samples.length / w.sampleRate;
+      } catch (err) {
+        throw new ModelError((err as Error).message, 422);
+      }
+    }
+    const slot = this.#claim(sensorId);
+    try {
+      const dir = await this.#stampDir('uploads', sensorId);
+      const paths: string[] = [];
+      for (const [i, f] of files.entries()) {
+        const safe = f.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(-80);
+        const p = join(dir, `${String(i).padStart(3, '0')}-${safe}`);
+        await writeFile(p, f.data);
+        paths.push(p);
+      }
+      void this.#fit(sensorId, slot, paths, { source: 'upload', by, files: files.length, seconds }).catch(
+        (err) => this.#fail(sensorId, slot, err),
+      );
+    } catch (err) {
+      this.#fail(sensorId, slot, err);
+      throw err;
+    }
+    return this.status(sensorId);
+  }
+
+  /** Re-reads the sensor's active feedback and rebuilds its bank (after teach / revert). */
+  async applyFeedback(sensorId: string): Promise<number> {
+    const slot = this.#slots.get(sensorId);
+    if (!slot?.detector) throw new ModelError(`sensor ${sensorId} has no model`, 409);
+    return this.#applyFeedback(sensorId, slot, slot.detector);
+  }
+
+  /** Checks the models folder: loads new or changed model directories, unloads removed ones. */
+  poll(): Promise<void> {
+    this.#polling ??= this.#poll().finally(() => (this.#polling = null));
+    return this.#polling;
+  }
+
+  async #poll(): Promise<void> {
+    let names: string[];
+    try {
+      names = (await readdir(this.modelsDir, { withFileTypes: true }))
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.') && SENSOR_ID.test(e.name))
+        .map((e) => e.name);
+    } catch (err) {
+      this.#log(`models: cannot read ${this.modelsDir}: ${(err as Error).message}`);
+      return;
+    }
+    for (const id of names) {
+      const slot = this.#slot(id);
+      if (slot.busy) continue;
+      const sig = await this.#signature(join(this.modelsDir, id));
+      if (sig === slot.signature) continue;
+      slot.signature = sig;
+      await this.#load(id, slot, 'directory');
+    }
+    for (const [id, slot] of this.#slots) {
+      if (names.includes(id) || slot.busy || !slot.detector) continue;
+      this.#log(`models: ${id}: model directory removed; the sensor has no model now`);
+      await this.#retire(slot, slot.detector);
+      slot.detector = null;
+      slot.signature = '';
+      slot.state = 'none';
+      for (const cb of slot.onChange) cb(null);
+    }
+  }
+
+  async #load(sensorId: string, slot: Slot, fallbackSource: ModelSource): Promise<boolean> {
+    const dir = join(this.modelsDir, sensorId);
+    try {
+      const detector = await loadModel(dir);
+      const src = await readFile(join(dir, 'source.json'), 'utf8')
+        .then((t) => JSON.parse(t) as SourceJson)
+        .catch(() => null);
+      const old = slot.detector;
+      slot.baseBank = detector.method instanceof PatchCore ? detector.method.bank : null;
+      slot.source = src?.source ?? fallbackSource;
+      slot.trainingSeconds = src?.seconds ?? detector.fitted.training.seconds;
+      slot.trainingClips = src?.files ?? detector.fitted.training.clips;
+      slot.feedbackWindows = 0;
+      await this.#applyFeedback(sensorId, slot, detector).catch((err) =>
+        this.#log(`models: ${sensorId}: feedback not applied: ${(err as Error).message}`),
+      );
+      slot.detector = detector;
+      slot.state = 'ready';
+      slot.error = null;
+      if (old) await this.#retire(slot, old);
+      this.#log(
+        `models: ${sensorId}: loaded ${detector.config.method} / ${detector.config.backbone} from ${dir}`,
+      );
+      for (const cb of slot.onChange) cb(detector);
+      return true;
+    } catch (err) {
+      slot.error = (err as Error).message;
+      if (!slot.detector) slot.state = 'failed';
+      this.#log(`models: ${sensorId}: ${slot.error}`);
+      return false;
+    }
+  }
+
+  async #applyFeedback(sensorId: string, slot: Slot, detector: Detector): Promise<number> {
+    const method = detector.method;
+    if (!(method instanceof PatchCore) || !slot.baseBank) {
+      slot.feedbackWindows = 0;
+      return 0;
+    }
+    const all = await this.opts.activeFeedback(sensorId);
+    const items = all.filter((f) => f.patches.length > 0 && f.patches.length % method.dim === 0);
+    if (items.length < all.length)
+      this.#log(
+        `models: ${sensorId}: ${all.length - items.length} feedback item(s) do not fit this model's dimension`,
+      );
+    const extra = items.reduce((n, f) => n + f.patches.length, 0);
+    const bank = new Float32Array(slot.baseBank.length + extra);
+    bank.set(slot.baseBank);
+    let at = slot.baseBank.length;
+    for (const f of items) {
+      bank.set(f.patches, at);
+      at += f.patches.length;
+    }
+    method.setBank(bank, method.dim);
+    slot.feedbackWindows = items.length;
+    return items.length;
+  }
+
+  async #fit(sensorId: string, slot: Slot, files: string[], source: SourceJson): Promise<void> {
+    const staging = join(
+      this.modelsDir,
+      `.staging-${sensorId}-${Date.now()}-${randomBytes(3).toString('hex')}`,
+    );
+    await mkdir(staging, { recursive: true });
+    slot.state = 'fitting';
+    this.#progress(sensorId, slot, { stage: 'spectrogram', done: 0, total: files.length });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const worker = new Worker(new URL('../../workers/fit-worker.mjs', import.meta.url), {
+          workerData: { files, config: this.opts.fitConfig ?? {}, outDir: staging, source },
+          // The worker runs the built libraries: drop the `source` export condition a test runner may set.
+          execArgv: withoutConditions(process.execArgv),
+        });
+        let settled = false;
+        worker.on(
+          'message',
+          (m: { type: string; stage?: string; done?: number; total?: number; message?: string }) => {
+            if (m.type === 'progress')
+              this.#progress(sensorId, slot, {
+                stage: m.stage as FitProgressEvent['stage'],
+                done: m.done ?? 0,
+                total: m.total ?? 0,
+              });
+            else if (m.type === 'done') {
+              settled = true;
+              resolve();
+            } else if (m.type === 'error') {
+              settled = true;
+              reject(new Error(m.message));
+            }
+          },
+        );
+        worker.on('error', (err) => {
+          if (!settled) reject(err);
+          settled = true;
+        });
+        worker.on('exit', (code) => {
+          if (!settled) reject(new Error(`the fitting worker stopped with code ${code}`));
+          settled = true;
+        });
+      });
+      await this.#swapIn(sensorId, staging);
+      slot.signature = await this.#signature(join(this.modelsDir, sensorId));
+      if (!(await this.#load(sensorId, slot, source.source)))
+        throw new Error(slot.error ?? 'model did not load');
+      slot.busy = false;
+      this.#progress(sensorId, slot, { stage: 'done', done: 1, total: 1 });
+      slot.progress = null;
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Replaces `models/<id>` by `staging` with two renames; a crash between them is repaired at start. */
+  async #swapIn(sensorId: string, staging: string): Promise<void> {
+    const dir = join(this.modelsDir, sensorId);
+    const old = join(this.modelsDir, `.old-${sensorId}-${Date.now()}`);
+    const had = existsSync(dir);
+    if (had) await rename(dir, old);
+    await rename(staging, dir);
+    if (had) await rm(old, { recursive: true, force: true });
+  }
+
+  /** A model moved aside (`.old-*`) with no model in place is put back; staging leftovers are removed. */
+  async #recoverSwaps(): Promise<void> {
+    for (const name of await readdir(this.modelsDir)) {
+      const m = /^\.old-(.+)-\d+$/.exec(name);
+      if (m && !existsSync(join(this.modelsDir, m[1])))
+        await rename(join(this.modelsDir, name), join(this.modelsDir, m[1]));
+      else if (m || name.startsWith('.staging-'))
+        await rm(join(this.modelsDir, name), { recursive: true, force: true });
+    }
+  }
+
+  async #signature(dir: string): Promise<string> {
+    try {
+      const names = (await readdir(dir)).sort();
+      const parts = await Promise.all(
+        names.map(async (n) => {
+          const s = await stat(join(dir, n));
+          return `${n}:${s.size}:${s.mtimeMs}`;
+        }),
+      );
+      return names.includes('model.json') ? parts.join('|') : '';
+    } catch {
+      return '';
+    }
+  }
+
+  #claim(sensorId: string): Slot {
+    if (!SENSOR_ID.test(sensorId)) throw new ModelError(`sensor id ${JSON.stringify(sensorId)} is not valid`);
+    const slot = this.#slot(sensorId);
+    if (slot.busy)
+      throw new ModelError(
+        `sensor ${sensorId} is already ${slot.state === 'recording' ? 'enrolling' : 'fitting'}`,
+        409,
+      );
+    slot.busy = true;
+    slot.error = null;
+    return slot;
+  }
+
+  #fail(sensorId: string, slot: Slot, err: unknown): void {
+    slot.busy = false;
+    slot.error = err instanceof Error ? err.message : String(err);
+    slot.state = slot.detector ? 'ready' : 'failed';
+    this.#progress(sensorId, slot, { stage: 'failed', done: 0, total: 0, message: slot.error });
+    slot.progress = null;
+    this.#log(`models: ${sensorId}: ${slot.error}`);
+  }
+
+  #progress(sensorId: string, slot: Slot, p: Omit<FitProgressEvent, 'sensorId'>): void {
+    slot.progress = { sensorId, ...p };
+    this.opts.events.emit('model:progress', slot.progress);
+  }
+
+  async #stampDir(kind: 'enrol' | 'uploads', sensorId: string): Promise<string> {
+    const dir = join(this.opts.dataDir, kind, sensorId, new Date().toISOString().replace(/[:.]/g, '-'));
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  async #retire(slot: Slot, d: Detector): Promise<void> {
+    if (slot.users.has(d)) slot.retired.add(d);
+    else await d.release();
+  }
+
+  #slot(sensorId: string): Slot {
+    let s = this.#slots.get(sensorId);
+    if (!s) {
+      s = {
+        detector: null,
+        baseBank: null,
+        signature: '',
+        source: null,
+        trainingSeconds: null,
+        trainingClips: null,
+        feedbackWindows: 0,
+        state: 'none',
+        progress: null,
+        error: null,
+        busy: false,
+        users: new Map(),
+        retired: new Set(),
+        onChange: new Set(),
+      };
+      this.#slots.set(sensorId, s);
+    }
+    return s;
+  }
+}
+
+/** Reads a model directory's summary without loading it (for listings). */
+export async function modelSummary(dir: string) {
+  const json = await readModelJson(dir);
+  return { method: json.method.name, backbone: json.backbone.id, fittedAt: json.fitted.training.fittedAt };
+}
+
+/** `argv` without `--conditions X` / `--conditions=X` / `-C X` pairs. */
+export function withoutConditions(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--conditions' || a === '-C') i++;
+    else if (!a.startsWith('--conditions=')) out.push(a);
+  }
+  return out;
+}

@@ -1,0 +1,320 @@
+import type Database from 'better-sqlite3';
+import {
+  ANNOTATION_LABELS,
+  type Alert,
+  type AlertBox,
+  type AlertKind,
+  type AlertState,
+  type Annotation,
+  type AnnotationLabel,
+  type Page,
+} from '../contracts.js';
+import type { HarkDatabase } from './database.js';
+import { ALERT_KINDS, whereClause, type AlertFilters } from './alert.filters.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, checkInt } from './errors.js';
+
+/** Largest page of `list()`. */
+export const MAX_ALERT_PAGE = 500;
+
+/** What the alert tracker knows when an alert opens. */
+export interface NewAlert {
+  sensorId: string;
+  kind: AlertKind;
+  start: number;
+  peakScore: number;
+  peakAt: number;
+  threshold: number;
+  boxes?: AlertBox[];
+}
+
+/** Changes while an alert is active, and when its signal ends (`active: false`, `end`). */
+export interface AlertPatch {
+  active?: boolean;
+  end?: number | null;
+  peakScore?: number;
+  peakAt?: number;
+  boxes?: AlertBox[];
+}
+
+interface AlertRow {
+  id: number;
+  sensor_id: string;
+  kind: AlertKind;
+  state: AlertState;
+  active: number;
+  start_at: number;
+  end_at: number | null;
+  peak_score: number;
+  peak_at: number;
+  threshold: number;
+  boxes: string;
+  acknowledged_by: string | null;
+  acknowledged_at: number | null;
+  resolved_by: string | null;
+  resolved_at: number | null;
+  clip_start: number | null;
+  clip_seconds: number | null;
+  clip_available: number;
+}
+
+interface AnnotationRow {
+  id: number;
+  alert_id: number;
+  label: AnnotationLabel;
+  text: string;
+  author: string;
+  at: number;
+}
+
+interface FeedbackRow {
+  id: number;
+  alert_id: number;
+  reverted_at: number | null;
+}
+
+/**
+ * Alerts with their annotations and feedback. Reads return the `Alert` of the wire contract. Every write is
+ * one committed transaction when the call returns (the database runs `synchronous = FULL`), so an operator's
+ * acknowledgement or note survives a crash right after the answer.
+ */
+export class AlertRepository {
+  private readonly db: Database.Database;
+
+  constructor(database: HarkDatabase) {
+    this.db = database.db;
+  }
+
+  /** Stores a new open, active alert (creating the sensor row if the sensor is unknown). */
+  open(alert: NewAlert): Alert {
+    if (!ALERT_KINDS.includes(alert.kind)) {
+      throw new InvalidArgumentError(`alert kind '${alert.kind}' must be one of ${ALERT_KINDS.join(', ')}`);
+    }
+    const id = this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO sensors (id, name, first_seen, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        )
+        .run(alert.sensorId, alert.sensorId, alert.start, alert.start);
+      return this.db
+        .prepare(
+          `INSERT INTO alerts (sensor_id, kind, start_at, peak_score, peak_at, threshold, boxes)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          alert.sensorId,
+          alert.kind,
+          alert.start,
+          alert.peakScore,
+          alert.peakAt,
+          alert.threshold,
+          JSON.stringify(alert.boxes ?? []),
+        ).lastInsertRowid;
+    })();
+    return this.require(Number(id));
+  }
+
+  /** Updates the signal side of an alert (peak, boxes, end, active); the operator side is untouched. */
+  update(id: number, patch: AlertPatch): Alert {
+    this.require(id);
+    this.db
+      .prepare(
+        `UPDATE alerts SET
+           active = COALESCE(@active, active),
+           end_at = CASE WHEN @setEnd THEN @end ELSE end_at END,
+           peak_score = COALESCE(@peakScore, peak_score),
+           peak_at = COALESCE(@peakAt, peak_at),
+           boxes = COALESCE(@boxes, boxes)
+         WHERE id = @id`,
+      )
+      .run({
+        id,
+        active: patch.active === undefined ? null : patch.active ? 1 : 0,
+        setEnd: patch.end === undefined ? 0 : 1,
+        end: patch.end ?? null,
+        peakScore: patch.peakScore ?? null,
+        peakAt: patch.peakAt ?? null,
+        boxes: patch.boxes ? JSON.stringify(patch.boxes) : null,
+      });
+    return this.require(id);
+  }
+
+  /** Records that the alert's clip (`DATA/alerts/<id>/clip.wav`) was written. */
+  setClip(id: number, clip: { start: number; seconds: number }): Alert {
+    this.require(id);
+    this.db
+      .prepare('UPDATE alerts SET clip_start = ?, clip_seconds = ?, clip_available = 1 WHERE id = ?')
+      .run(clip.start, clip.seconds, id);
+    return this.require(id);
+  }
+
+  /**
+   * Marks every still-active alert inactive, ending it at `end` (or its peak time, if later): after a
+   * restart nothing is over the threshold any more until new windows say so. Returns the alerts changed.
+   */
+  deactivateAll(end: number): Alert[] {
+    const ids = (this.db.prepare('SELECT id FROM alerts WHERE active = 1').all() as { id: number }[]).map(
+      (r) => r.id,
+    );
+    this.db
+      .prepare('UPDATE alerts SET active = 0, end_at = COALESCE(end_at, MAX(?, peak_at)) WHERE active = 1')
+      .run(end);
+    return ids.map((id) => this.require(id));
+  }
+
+  get(id: number): Alert | null {
+    const row = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined;
+    return row ? this.hydrate([row])[0] : null;
+  }
+
+  /** Like `get`, throwing `NotFoundError` for an unknown id. */
+  require(id: number): Alert {
+    const alert = this.get(id);
+    if (!alert) throw new NotFoundError(`alert ${id} not found`);
+    return alert;
+  }
+
+  /** The sensor's alert that is still over the threshold, if any (the newest, should there be several). */
+  activeFor(sensorId: string, kind?: AlertKind): Alert | null {
+    const row = this.db
+      .prepare(
+        `SELECT * FROM alerts WHERE sensor_id = ? AND active = 1 AND (? IS NULL OR kind = ?)
+         ORDER BY start_at DESC, id DESC LIMIT 1`,
+      )
+      .get(sensorId, kind ?? null, kind ?? null) as AlertRow | undefined;
+    return row ? this.hydrate([row])[0] : null;
+  }
+
+  /** Alerts not yet resolved, per sensor id (sensors without any are absent). */
+  unresolvedCounts(): Map<string, number> {
+    const rows = this.db
+      .prepare(`SELECT sensor_id, COUNT(*) AS n FROM alerts WHERE state != 'resolved' GROUP BY sensor_id`)
+      .all() as { sensor_id: string; n: number }[];
+    return new Map(rows.map((r) => [r.sensor_id, r.n]));
+  }
+
+  /**
+   * One page of alerts matching `filters`: open first, then acknowledged, then resolved; newest first within
+   * each state. `limit` in 1..500, `offset` >= 0.
+   */
+  list(filters: AlertFilters = {}, limit = 50, offset = 0): Page<Alert> {
+    checkInt('limit', limit, 1, MAX_ALERT_PAGE);
+    checkInt('offset', offset, 0, Number.MAX_SAFE_INTEGER);
+    const { where, params } = whereClause(filters);
+    const total = (
+      this.db.prepare(`SELECT COUNT(*) AS n FROM alerts a ${where}`).get(params) as { n: number }
+    ).n;
+    const rows = this.db
+      .prepare(
+        `SELECT a.* FROM alerts a ${where}
+         ORDER BY CASE a.state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, a.start_at DESC, a.id DESC
+         LIMIT @limit OFFSET @offset`,
+      )
+      .all({ ...params, limit, offset }) as AlertRow[];
+    return { items: this.hydrate(rows), total, limit, offset };
+  }
+
+  /** open -> acknowledged. Acknowledging twice, or a resolved alert, is a `ConflictError`. */
+  acknowledge(id: number, by: string, at = Date.now()): Alert {
+    return this.transition(id, () => {
+      const alert = this.require(id);
+      if (alert.state === 'acknowledged') {
+        throw new ConflictError(
+          `alert ${id} is already acknowledged (by ${alert.acknowledgedBy} at ${iso(alert.acknowledgedAt)})`,
+        );
+      }
+      if (alert.state === 'resolved') {
+        throw new ConflictError(
+          `alert ${id} is resolved (by ${alert.resolvedBy}); it cannot be acknowledged`,
+        );
+      }
+      this.db
+        .prepare(
+          `UPDATE alerts SET state = 'acknowledged', acknowledged_by = ?, acknowledged_at = ? WHERE id = ?`,
+        )
+        .run(by, at, id);
+    });
+  }
+
+  /** open or acknowledged -> resolved (final). Resolving a resolved alert is a `ConflictError`. */
+  resolve(id: number, by: string, at = Date.now()): Alert {
+    return this.transition(id, () => {
+      const alert = this.require(id);
+      if (alert.state === 'resolved') {
+        throw new ConflictError(
+          `alert ${id} is already resolved (by ${alert.resolvedBy} at ${iso(alert.resolvedAt)})`,
+        );
+      }
+      this.db
+        .prepare(`UPDATE alerts SET state = 'resolved', resolved_by = ?, resolved_at = ? WHERE id = ?`)
+        .run(by, at, id);
+    });
+  }
+
+  /** Adds an operator's note; allowed in every state. */
+  annotate(id: number, note: { label: AnnotationLabel; text?: string; author: string; at?: number }): Alert {
+    if (!ANNOTATION_LABELS.includes(note.label)) {
+      throw new InvalidArgumentError(
+        `annotation label '${note.label}' must be one of ${ANNOTATION_LABELS.map((l) => `'${l}'`).join(', ')}`,
+      );
+    }
+    return this.transition(id, () => {
+      this.require(id);
+      this.db
+        .prepare('INSERT INTO annotations (alert_id, label, text, author, at) VALUES (?, ?, ?, ?, ?)')
+        .run(id, note.label, note.text ?? '', note.author, note.at ?? Date.now());
+    });
+  }
+
+  private transition(id: number, write: () => void): Alert {
+    this.db.transaction(write).immediate();
+    return this.require(id);
+  }
+
+  /** Rows to `Alert`s, joining annotations and the latest feedback in two queries. */
+  private hydrate(rows: AlertRow[]): Alert[] {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.id);
+    const marks = ids.map(() => '?').join(',');
+    const notes = this.db
+      .prepare(`SELECT * FROM annotations WHERE alert_id IN (${marks}) ORDER BY at, id`)
+      .all(...ids) as AnnotationRow[];
+    const feedback = this.db
+      .prepare(
+        `SELECT id, alert_id, reverted_at FROM feedback WHERE id IN
+           (SELECT MAX(id) FROM feedback WHERE alert_id IN (${marks}) GROUP BY alert_id)`,
+      )
+      .all(...ids) as FeedbackRow[];
+    const notesBy = new Map<number, Annotation[]>();
+    for (const n of notes) {
+      const list = notesBy.get(n.alert_id) ?? [];
+      list.push({ id: n.id, alertId: n.alert_id, label: n.label, text: n.text, author: n.author, at: n.at });
+      notesBy.set(n.alert_id, list);
+    }
+    const feedbackBy = new Map(feedback.map((f) => [f.alert_id, f]));
+    return rows.map((r) => {
+      const f = feedbackBy.get(r.id);
+      return {
+        id: r.id,
+        sensorId: r.sensor_id,
+        kind: r.kind,
+        state: r.state,
+        active: r.active === 1,
+        start: r.start_at,
+        end: r.end_at,
+        peakScore: r.peak_score,
+        peakAt: r.peak_at,
+        threshold: r.threshold,
+        boxes: JSON.parse(r.boxes) as AlertBox[],
+        acknowledgedBy: r.acknowledged_by,
+        acknowledgedAt: r.acknowledged_at,
+        resolvedBy: r.resolved_by,
+        resolvedAt: r.resolved_at,
+        annotations: notesBy.get(r.id) ?? [],
+        clip: { available: r.clip_available === 1, start: r.clip_start, seconds: r.clip_seconds },
+        feedback: f ? { id: f.id, taught: f.reverted_at === null, revertedAt: f.reverted_at } : null,
+      };
+    });
+  }
+}
+
+const iso = (t: number | null) => (t === null ? '?' : new Date(t).toISOString());

@@ -1,0 +1,123 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, type Migration } from './migrations.js';
+
+/** File name of the database inside the data directory. */
+export const DATABASE_FILE = 'hark.db';
+
+/** Default time a statement waits for a lock held by another connection, ms. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * The pragmas every connection runs, in order. Exported so a second process (a backup script, the
+ * crash-safety test) opens the file exactly as the server does.
+ *
+ * - `journal_mode = WAL`: readers never block the writer.
+ * - `synchronous = FULL`: a commit is fsynced before it returns, so an acknowledged operator action survives
+ *   a killed process and a power cut.
+ * - `foreign_keys = ON`: annotations and feedback cannot point at missing alerts.
+ */
+export const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON'] as const;
+
+export interface HarkDatabaseOptions {
+  /** Busy timeout, ms (default 5000). */
+  busyTimeoutMs?: number;
+  /** Migrations to apply (default the server's); tests pass their own lists. */
+  migrations?: readonly Migration[];
+}
+
+/**
+ * The server's SQLite database, `<dataDir>/hark.db`: opens (creating the directory), sets the pragmas and
+ * migrates to the latest schema version. Repositories take it in their constructors.
+ */
+export class HarkDatabase {
+  /** The better-sqlite3 connection. */
+  readonly db: Database.Database;
+  /** Absolute or relative path of the file. */
+  readonly path: string;
+
+  constructor(dataDir: string, options: HarkDatabaseOptions = {}) {
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+      throw new RangeError(`busyTimeoutMs (${busyTimeoutMs}) must be an integer >= 0`);
+    }
+    try {
+      mkdirSync(dataDir, { recursive: true });
+    } catch (err) {
+      throw new Error(`cannot create the data directory ${dataDir}: ${(err as Error).message}`);
+    }
+    this.path = join(dataDir, DATABASE_FILE);
+    try {
+      this.db = new Database(this.path, { timeout: busyTimeoutMs });
+    } catch (err) {
+      throw new Error(`cannot open the database ${this.path}: ${(err as Error).message}`);
+    }
+    for (const pragma of SQLITE_PRAGMAS) this.db.pragma(pragma);
+    this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    const mode = this.db.pragma('journal_mode', { simple: true });
+    if (mode !== 'wal') {
+      this.db.close();
+      throw new Error(
+        `${this.path}: cannot switch to WAL (journal_mode is '${String(mode)}'); is it on a network share?`,
+      );
+    }
+    migrate(this.db, options.migrations ?? MIGRATIONS, this.path);
+  }
+
+  /** The schema version the file is at. */
+  get schemaVersion(): number {
+    return currentVersion(this.db);
+  }
+
+  /** Runs `fn` in one transaction (nested calls become savepoints). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** True until `close()`. */
+  get open(): boolean {
+    return this.db.open;
+  }
+
+  /** Checkpoints the WAL and closes the connection; later calls do nothing. */
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.close();
+    }
+  }
+}
+
+function currentVersion(db: Database.Database): number {
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+/** Applies every migration above the file's version, each in its own transaction. */
+function migrate(db: Database.Database, migrations: readonly Migration[], path: string): void {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+  );
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new Error(
+        `migration '${m.name}' has version ${m.version}, expected ${i + 1} (versions run 1, 2, ...)`,
+      );
+    }
+  });
+  const at = currentVersion(db);
+  if (at > migrations.length) {
+    throw new Error(
+      `${path} is at schema version ${at} but this server knows only ${migrations.length}: it was written by a newer hark`,
+    );
+  }
+  for (const m of migrations.slice(at)) {
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+    })();
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The schema, as an append-only list of migrations: version n runs once, in a transaction, on a file at
+ * version n - 1. Never edit a released migration; add the next one. Times are ms since the epoch.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE tokens (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        name         TEXT    NOT NULL,
+        role         TEXT    NOT NULL CHECK (role IN ('sensor', 'operator', 'admin')),
+        hash         TEXT    NOT NULL UNIQUE, -- sha256 hex of the secret
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+      );
+
+      CREATE TABLE sensors (
+        id            TEXT    PRIMARY KEY,
+        name          TEXT    NOT NULL,
+        labels        TEXT    NOT NULL DEFAULT '{}', -- JSON object of strings
+        first_seen    INTEGER NOT NULL,
+        last_seen     INTEGER NOT NULL,
+        snoozed_until INTEGER
+      );
+
+      CREATE TABLE alerts (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        sensor_id       TEXT    NOT NULL REFERENCES sensors (id),
+        kind            TEXT    NOT NULL CHECK (kind IN ('anomaly', 'silence')),
+        state           TEXT    NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'acknowledged', 'resolved')),
+        active          INTEGER NOT NULL DEFAULT 1,
+        start_at        INTEGER NOT NULL,
+        end_at          INTEGER,
+        peak_score      REAL    NOT NULL,
+        peak_at         INTEGER NOT NULL,
+        threshold       REAL    NOT NULL,
+        boxes           TEXT    NOT NULL DEFAULT '[]', -- JSON AlertBox[]
+        acknowledged_by TEXT,
+        acknowledged_at INTEGER,
+        resolved_by     TEXT,
+        resolved_at     INTEGER,
+        clip_start      INTEGER,
+        clip_seconds    REAL,
+        clip_available  INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX alerts_by_state ON alerts (state, start_at DESC);
+      CREATE INDEX alerts_by_sensor ON alerts (sensor_id, start_at DESC);
+      CREATE INDEX alerts_active ON alerts (active) WHERE active = 1;
+
+      CREATE TABLE annotations (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+        label    TEXT    NOT NULL CHECK (label IN ('true fault', 'false alarm', 'maintenance', 'unknown')),
+        text     TEXT    NOT NULL DEFAULT '',
+        author   TEXT    NOT NULL,
+        at       INTEGER NOT NULL
+      );
+      CREATE INDEX annotations_by_alert ON annotations (alert_id, at);
+      CREATE INDEX annotations_by_label ON annotations (label, alert_id);
+
+      -- ~2 rows per second per sensor: clustered by (sensor, time), no rowid.
+      CREATE TABLE scores (
+        sensor_id TEXT    NOT NULL,
+        t         INTEGER NOT NULL,
+        score     REAL    NOT NULL,
+        PRIMARY KEY (sensor_id, t)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE feedback (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        sensor_id   TEXT    NOT NULL,
+        alert_id    INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+        windows     INTEGER NOT NULL,
+        patches     INTEGER NOT NULL,
+        path        TEXT    NOT NULL, -- the patch embeddings file (DATA/feedback/<sensor>/<id>.f32)
+        created_by  TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        reverted_by TEXT,
+        reverted_at INTEGER
+      );
+      CREATE INDEX feedback_by_sensor ON feedback (sensor_id, created_at);
+      CREATE INDEX feedback_by_alert ON feedback (alert_id, id);
+
+      CREATE TABLE models (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        sensor_id        TEXT    NOT NULL,
+        source           TEXT    NOT NULL CHECK (source IN ('enrol', 'upload', 'directory')),
+        fitted_at        TEXT,   -- ISO 8601, as in model.json
+        training_seconds REAL,
+        training_clips   INTEGER,
+        method           TEXT,
+        backbone         TEXT,
+        bank_size        INTEGER,
+        threshold        REAL,
+        error            TEXT,   -- set when the fit failed
+        recorded_at      INTEGER NOT NULL
+      );
+      CREATE INDEX models_by_sensor ON models (sensor_id, id);
+
+      CREATE TABLE webhook_outbox (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        event           TEXT    NOT NULL,
+        payload         TEXT    NOT NULL, -- JSON of the alert (or other subject)
+        created_at      INTEGER NOT NULL,
+        state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error      TEXT,
+        done_at         INTEGER
+      );
+      CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_attempt_at);
+    `,
+  },
+];

@@ -1,0 +1,106 @@
+import type Database from 'better-sqlite3';
+import type { HarkDatabase } from './database.js';
+import { NotFoundError } from './errors.js';
+
+/** A sensor as stored: what survives restarts. Live state (level, queue, ...) lives in the runtime. */
+export interface SensorRecord {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  firstSeen: number;
+  lastSeen: number;
+  snoozedUntil: number | null;
+}
+
+interface SensorRow {
+  id: string;
+  name: string;
+  labels: string;
+  first_seen: number;
+  last_seen: number;
+  snoozed_until: number | null;
+}
+
+const toRecord = (r: SensorRow): SensorRecord => ({
+  id: r.id,
+  name: r.name,
+  labels: JSON.parse(r.labels) as Record<string, string>,
+  firstSeen: r.first_seen,
+  lastSeen: r.last_seen,
+  snoozedUntil: r.snoozed_until,
+});
+
+/** Sensors ever seen, their names, labels and snoozes. */
+export class SensorRepository {
+  private readonly db: Database.Database;
+
+  constructor(database: HarkDatabase) {
+    this.db = database.db;
+  }
+
+  /**
+   * Records that a sensor said hello at `at`: creates it (named after its id unless `name` is given) or
+   * updates its last-seen time, and its name / labels when given.
+   */
+  upsert(
+    id: string,
+    at: number,
+    patch: { name?: string; labels?: Record<string, string> } = {},
+  ): SensorRecord {
+    this.db
+      .prepare(
+        `INSERT INTO sensors (id, name, labels, first_seen, last_seen) VALUES (@id, @name, @labels, @at, @at)
+         ON CONFLICT (id) DO UPDATE SET
+           last_seen = MAX(last_seen, @at),
+           name = COALESCE(@newName, name),
+           labels = COALESCE(@newLabels, labels)`,
+      )
+      .run({
+        id,
+        at,
+        name: patch.name ?? id,
+        labels: JSON.stringify(patch.labels ?? {}),
+        newName: patch.name ?? null,
+        newLabels: patch.labels ? JSON.stringify(patch.labels) : null,
+      });
+    return this.require(id);
+  }
+
+  /** Moves the last-seen time forward (never back). Unknown ids are ignored. */
+  touch(id: string, at: number): void {
+    this.db.prepare('UPDATE sensors SET last_seen = MAX(last_seen, ?) WHERE id = ?').run(at, id);
+  }
+
+  get(id: string): SensorRecord | null {
+    const row = this.db.prepare('SELECT * FROM sensors WHERE id = ?').get(id) as SensorRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  /** Like `get`, throwing `NotFoundError` for an unknown id. */
+  require(id: string): SensorRecord {
+    const sensor = this.get(id);
+    if (!sensor) throw new NotFoundError(`sensor '${id}' not found`);
+    return sensor;
+  }
+
+  /** Every sensor, by id. */
+  list(): SensorRecord[] {
+    return (this.db.prepare('SELECT * FROM sensors ORDER BY id').all() as SensorRow[]).map(toRecord);
+  }
+
+  /** Renames and / or relabels a known sensor (labels are replaced, not merged). */
+  update(id: string, patch: { name?: string; labels?: Record<string, string> }): SensorRecord {
+    this.require(id);
+    this.db
+      .prepare('UPDATE sensors SET name = COALESCE(?, name), labels = COALESCE(?, labels) WHERE id = ?')
+      .run(patch.name ?? null, patch.labels ? JSON.stringify(patch.labels) : null, id);
+    return this.require(id);
+  }
+
+  /** Mutes a known sensor's alerts until `until` (ms); null lifts the snooze. */
+  snooze(id: string, until: number | null): SensorRecord {
+    this.require(id);
+    this.db.prepare('UPDATE sensors SET snoozed_until = ? WHERE id = ?').run(until, id);
+    return this.require(id);
+  }
+}

@@ -1,0 +1,43 @@
+import { AlertRepository } from './alert.repository.js';
+import { HarkDatabase, type HarkDatabaseOptions } from './database.js';
+import { FeedbackRepository } from './feedback.repository.js';
+import { ModelRepository } from './model.repository.js';
+import { WebhookOutboxRepository } from './outbox.repository.js';
+import { ScoreRepository, type ScoreRepositoryOptions } from './score.repository.js';
+import { SensorRepository } from './sensor.repository.js';
+import { TokenRepository } from './token.repository.js';
+
+export interface HarkStoreOptions extends HarkDatabaseOptions {
+  scores?: ScoreRepositoryOptions;
+}
+
+/** The database and every repository over it, for wiring in one line. */
+export class HarkStore {
+  readonly database: HarkDatabase;
+  readonly tokens: TokenRepository;
+  readonly sensors: SensorRepository;
+  readonly alerts: AlertRepository;
+  readonly scores: ScoreRepository;
+  readonly feedback: FeedbackRepository;
+  readonly models: ModelRepository;
+  readonly outbox: WebhookOutboxRepository;
+
+  /** Opens (and migrates) `<dataDir>/hark.db`. */
+  constructor(dataDir: string, options: HarkStoreOptions = {}) {
+    this.database = new HarkDatabase(dataDir, options);
+    this.tokens = new TokenRepository(this.database);
+    this.sensors = new SensorRepository(this.database);
+    this.alerts = new AlertRepository(this.database);
+    this.scores = new ScoreRepository(this.database, options.scores);
+    this.feedback = new FeedbackRepository(this.database);
+    this.models = new ModelRepository(this.database);
+    this.outbox = new WebhookOutboxRepository(this.database);
+  }
+
+  /** Flushes buffered scores and closes the database; later calls do nothing. */
+  close(): void {
+    if (!this.database.open) return;
+    this.scores.flush();
+    this.database.close();
+  }
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { ROLES } from '../../src/contracts.js';
+import { TokenService, generateToken, hashToken, roleAllows } from '../../src/auth/index.js';
+import { tempStore } from '../store/helpers.js';
+
+describe('tokens', () => {
+  it('generates hark_ + 32 random bytes in base64url', () => {
+    const a = generateToken();
+    expect(a).toMatch(/^hark_[A-Za-z0-9_-]{43}$/);
+    expect(Buffer.from(a.slice(5), 'base64url')).toHaveLength(32);
+    expect(generateToken()).not.toBe(a);
+  });
+
+  it('hashes with sha256 hex', () => {
+    expect(hashToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  it('orders roles admin > operator > sensor', () => {
+    const allowed = ROLES.flatMap((have) =>
+      ROLES.filter((need) => roleAllows(have, need)).map((n) => `${have}>=${n}`),
+    );
+    expect(allowed.sort()).toEqual(
+      [
+        'admin>=admin',
+        'admin>=operator',
+        'admin>=sensor',
+        'operator>=operator',
+        'operator>=sensor',
+        'sensor>=sensor',
+      ].sort(),
+    );
+  });
+});
+
+describe('TokenService', () => {
+  const setup = (start = 1_000_000) => {
+    const { store } = tempStore();
+    let now = start;
+    const service = new TokenService(store.tokens, { now: () => now });
+    return { store, service, tick: (ms: number) => (now += ms) };
+  };
+
+  it('creates a token whose secret is shown once and stored only as a hash', () => {
+    const { store, service } = setup();
+    const created = service.create('operator', '  night shift ');
+    expect(created).toMatchObject({
+      name: 'night shift',
+      role: 'operator',
+      createdAt: 1_000_000,
+      revokedAt: null,
+    });
+    const raw = store.database.db.prepare('SELECT * FROM tokens').all();
+    expect(JSON.stringify(raw)).not.toContain(created.token);
+    expect(raw).toEqual([expect.objectContaining({ hash: hashToken(created.token) })]);
+    expect(service.list()).toEqual([expect.not.objectContaining({ token: expect.anything() })]);
+  });
+
+  it('verifies secrets, rejects unknown and revoked ones', () => {
+    const { service } = setup();
+    const created = service.create('sensor', 'pump');
+    expect(service.verify(created.token)).toMatchObject({ id: created.id, role: 'sensor' });
+    expect(service.verify(created.token + 'x')).toBeNull();
+    expect(service.verify('')).toBeNull();
+    expect(service.verify(undefined)).toBeNull();
+    expect(service.revoke(created.id).revokedAt).toBe(1_000_000);
+    expect(service.verify(created.token)).toBeNull();
+    expect(() => service.revoke(123)).toThrow('token 123 not found');
+  });
+
+  it('records the last use at most once a minute', () => {
+    const { store, service, tick } = setup();
+    const { id, token } = service.create('operator', 'x');
+    const lastUsed = () => store.tokens.require(id).lastUsedAt;
+    service.verify(token);
+    expect(lastUsed()).toBe(1_000_000);
+    tick(59_000);
+    expect(service.verify(token)?.lastUsedAt).toBe(1_000_000);
+    expect(lastUsed()).toBe(1_000_000);
+    tick(1000);
+    service.verify(token);
+    expect(lastUsed()).toBe(1_060_000);
+  });
+
+  it('validates role and name', () => {
+    const { service } = setup();
+    // @ts-expect-error: not a role
+    expect(() => service.create('root', 'x')).toThrow("role 'root' must be one of sensor, operator, admin");
+    expect(() => service.create('admin', '   ')).toThrow('token name must be 1-100 characters, got "   "');
+  });
+
+  it('creates the first admin only when there are no tokens', () => {
+    const { service } = setup();
+    const secret = service.ensureAdmin();
+    expect(secret).toMatch(/^hark_/);
+    expect(service.verify(secret)).toMatchObject({ role: 'admin', name: 'first admin' });
+    expect(service.ensureAdmin()).toBeNull();
+  });
+});

@@ -1,0 +1,287 @@
+/**
+ * Boots the REST API on a random port with the real plain classes (store on a temporary directory, tokens,
+ * alert media, metrics, events) and small in-test runtimes backed by the same store.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TokenService } from '../../src/auth/token.service.js';
+import type { Alert, ModelStatus, SensorStatus } from '../../src/contracts.js';
+import { HarkEvents } from '../../src/events.js';
+import { HTTP_CONTROLLERS, HTTP_PROVIDERS, setupHttp } from '../../src/http/index.js';
+import { AlertMediaStore } from '../../src/media/alert-media.js';
+import { HarkMetrics } from '../../src/metrics/hark.metrics.js';
+import { ModelError } from '../../src/runtime/models.js';
+import { ModelRuntime, SensorRuntime, type FeedbackInfo, type UploadedWav } from '../../src/runtime/ports.js';
+import type { FeedbackRecord } from '../../src/store/feedback.repository.js';
+import { HarkStore } from '../../src/store/store.js';
+
+const noModel = (sensorId: string): ModelStatus => ({
+  sensorId,
+  state: 'none',
+  method: null,
+  backbone: null,
+  bankSize: null,
+  threshold: null,
+  fittedAt: null,
+  trainingSeconds: null,
+  trainingClips: null,
+  source: null,
+  feedbackWindows: 0,
+  progress: null,
+  error: null,
+});
+
+const toInfo = ({ path: _path, ...info }: FeedbackRecord): FeedbackInfo => info;
+
+/** Models kept in memory; teaching records feedback in the store like the real service. */
+export class TestModelRuntime extends ModelRuntime {
+  readonly models = new Map<string, ModelStatus>();
+  readonly uploads: { sensorId: string; files: UploadedWav[]; by: string }[] = [];
+  readonly taught: { alertId: number; by: string }[] = [];
+
+  constructor(private readonly store: HarkStore) {
+    super();
+  }
+
+  /** Gives a sensor a ready model (teaching needs one). */
+  ready(sensorId: string): void {
+    this.models.set(sensorId, { ...noModel(sensorId), state: 'ready', method: 'patchcore', threshold: 1.5 });
+  }
+
+  status(sensorId: string): ModelStatus {
+    const model = this.models.get(sensorId) ?? noModel(sensorId);
+    return { ...model, feedbackWindows: this.store.feedback.activeWindows(sensorId) };
+  }
+
+  enrol(sensorId: string, seconds: number, _by: string): ModelStatus {
+    if (seconds < 10 || seconds > 3600)
+      throw new ModelError(`seconds must be a number from 10 to 3600 (got ${seconds})`);
+    const progress = { sensorId, stage: 'recording' as const, done: 0, total: seconds };
+    this.models.set(sensorId, { ...this.status(sensorId), state: 'recording', progress });
+    return this.status(sensorId);
+  }
+
+  async upload(sensorId: string, files: UploadedWav[], by: string): Promise<ModelStatus> {
+    if (files.length < 3) throw new ModelError(`upload at least 3 normal WAV clips (got ${files.length})`);
+    for (const f of files) {
+      if (f.data.subarray(0, 4).toString('latin1') !== 'RIFF')
+        throw new ModelError(`${f.name}: not a WAV file`, 422);
+    }
+    this.uploads.push({ sensorId, files, by });
+    this.models.set(sensorId, { ...this.status(sensorId), state: 'fitting', source: 'upload' });
+    return this.status(sensorId);
+  }
+
+  listFeedback(sensorId: string): FeedbackInfo[] {
+    if (sensorId === 'boom') throw new Error('disk on fire at /secret/path');
+    return this.store.feedback.listBySensor(sensorId).map(toInfo);
+  }
+
+  async teach(alertId: number, by: string): Promise<FeedbackInfo> {
+    const alert = this.store.alerts.require(alertId);
+    if (this.models.get(alert.sensorId)?.state !== 'ready') {
+      throw new ModelError(`sensor ${alert.sensorId} has no model`, 409);
+    }
+    this.taught.push({ alertId, by });
+    const record = this.store.feedback.create({
+      sensorId: alert.sensorId,
+      alertId,
+      windows: 4,
+      patches: 96,
+      path: `/feedback/${alertId}.f32`,
+      createdBy: by,
+    });
+    return toInfo(record);
+  }
+
+  async revert(sensorId: string, feedbackId: number, by: string): Promise<FeedbackInfo> {
+    return toInfo(this.store.feedback.revert(sensorId, feedbackId, by));
+  }
+}
+
+/** Sensors as stored, never connected. */
+export class TestSensorRuntime extends SensorRuntime {
+  constructor(
+    private readonly store: HarkStore,
+    private readonly models: ModelRuntime,
+  ) {
+    super();
+  }
+
+  list(): SensorStatus[] {
+    return this.store.sensors.list().map((s) => this.status(s.id) as SensorStatus);
+  }
+
+  status(sensorId: string): SensorStatus | null {
+    const s = this.store.sensors.get(sensorId);
+    if (!s) return null;
+    return {
+      id: s.id,
+      name: s.name,
+      labels: s.labels,
+      state: 'disconnected',
+      connected: false,
+      lastSeen: s.lastSeen,
+      levelDbfs: null,
+      peakDbfs: null,
+      clipping: 0,
+      clipped: false,
+      silent: false,
+      sampleRate: null,
+      streamStartedAt: null,
+      windowsScored: 0,
+      windowsDropped: 0,
+      dropRate: 0,
+      queueDepth: 0,
+      lastScore: null,
+      threshold: 1,
+      openAlerts: this.store.alerts.unresolvedCounts().get(s.id) ?? 0,
+      activeAlertId: this.store.alerts.activeFor(s.id)?.id ?? null,
+      snoozedUntil: s.snoozedUntil,
+      model: this.models.status(s.id),
+    };
+  }
+
+  update(sensorId: string, patch: { name?: string; labels?: Record<string, string> }): SensorStatus {
+    this.store.sensors.update(sensorId, patch);
+    return this.status(sensorId) as SensorStatus;
+  }
+
+  snooze(sensorId: string, until: number | null): SensorStatus {
+    this.store.sensors.snooze(sensorId, until);
+    return this.status(sensorId) as SensorStatus;
+  }
+}
+
+export interface Answer<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  /** The raw bytes of a non-JSON answer. */
+  bytes: Buffer;
+}
+
+export interface RequestOptions {
+  method?: string;
+  token?: string | null;
+  /** JSON-encoded unless a string, FormData or Buffer. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Harness {
+  app: INestApplication;
+  base: string;
+  dir: string;
+  store: HarkStore;
+  tokens: TokenService;
+  media: AlertMediaStore;
+  metrics: HarkMetrics;
+  events: HarkEvents;
+  models: TestModelRuntime;
+  sensors: TestSensorRuntime;
+  /** Secrets of an admin ('alice'), an operator ('olga') and a sensor token ('pump'). */
+  admin: string;
+  operator: string;
+  sensor: string;
+  /** `fetch` with the admin token unless `token` is given (null: none). */
+  call<T = unknown>(path: string, options?: RequestOptions): Promise<Answer<T>>;
+  /** A stored alert of `sensorId` (created with the sensor if new). */
+  alert(sensorId?: string, start?: number): Alert;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: { dashboardDir?: string | null } = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'hark-http-'));
+  const store = new HarkStore(dir);
+  const tokens = new TokenService(store.tokens);
+  const media = new AlertMediaStore(dir);
+  const metrics = new HarkMetrics({ defaultMetrics: false });
+  const events = new HarkEvents();
+  const models = new TestModelRuntime(store);
+  const sensors = new TestSensorRuntime(store, models);
+
+  @Module({
+    controllers: HTTP_CONTROLLERS,
+    providers: [
+      ...HTTP_PROVIDERS,
+      { provide: HarkStore, useValue: store },
+      { provide: TokenService, useValue: tokens },
+      { provide: AlertMediaStore, useValue: media },
+      { provide: HarkMetrics, useValue: metrics },
+      { provide: HarkEvents, useValue: events },
+      { provide: SensorRuntime, useValue: sensors },
+      { provide: ModelRuntime, useValue: models },
+    ],
+  })
+  class TestModule {}
+
+  const app = await NestFactory.create(TestModule, { logger: false });
+  setupHttp(app, { dashboardDir: options.dashboardDir ?? null });
+  await app.listen(0, '127.0.0.1');
+  const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
+  const base = `http://127.0.0.1:${port}`;
+
+  const admin = tokens.create('admin', 'alice').token;
+  const operator = tokens.create('operator', 'olga').token;
+  const sensor = tokens.create('sensor', 'pump').token;
+
+  let clock = 1_700_000_000_000;
+  return {
+    app,
+    base,
+    dir,
+    store,
+    tokens,
+    media,
+    metrics,
+    events,
+    models,
+    sensors,
+    admin,
+    operator,
+    sensor,
+    async call<T>(path: string, opts: RequestOptions = {}): Promise<Answer<T>> {
+      const headers: Record<string, string> = { ...opts.headers };
+      const token = opts.token === undefined ? admin : opts.token;
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      let body: RequestInit['body'];
+      if (typeof opts.body === 'string' || opts.body instanceof FormData) body = opts.body;
+      else if (Buffer.isBuffer(opts.body)) body = opts.body;
+      else if (opts.body !== undefined) {
+        body = JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(base + path, { method: opts.method ?? 'GET', headers, body });
+      const bytes = Buffer.from(await res.arrayBuffer());
+      const json = (res.headers.get('content-type') ?? '').includes('application/json');
+      return {
+        status: res.status,
+        headers: res.headers,
+        bytes,
+        body: (json ? JSON.parse(bytes.toString()) : null) as T,
+      };
+    },
+    alert(sensorId = 'pump-1', start?: number): Alert {
+      clock += 60_000;
+      const t = start ?? clock;
+      return store.alerts.open({
+        sensorId,
+        kind: 'anomaly',
+        start: t,
+        peakScore: 2.5,
+        peakAt: t + 500,
+        threshold: 1,
+      });
+    },
+    async close() {
+      await app.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeWav } from '@hark/dsp';
+import type { AlertSpectrogram, ApiError } from '../../src/contracts.js';
+import { parseRange } from '../../src/http/index.js';
+import { startHarness, type Harness } from './harness.js';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+describe('parseRange', () => {
+  it('reads single byte ranges and ignores what it does not serve', () => {
+    expect(parseRange(undefined, 100)).toEqual({ kind: 'full' });
+    expect(parseRange('bytes=0-9', 100)).toEqual({ kind: 'partial', start: 0, end: 9 });
+    expect(parseRange('bytes=90-', 100)).toEqual({ kind: 'partial', start: 90, end: 99 });
+    expect(parseRange('bytes=90-200', 100)).toEqual({ kind: 'partial', start: 90, end: 99 });
+    expect(parseRange('bytes=-10', 100)).toEqual({ kind: 'partial', start: 90, end: 99 });
+    expect(parseRange('bytes=-500', 100)).toEqual({ kind: 'partial', start: 0, end: 99 });
+    expect(parseRange('bytes=100-', 100)).toEqual({ kind: 'unsatisfiable' });
+    expect(parseRange('bytes=-0', 100)).toEqual({ kind: 'unsatisfiable' });
+    expect(parseRange('bytes=0-1,5-6', 100)).toEqual({ kind: 'full' });
+    expect(parseRange('bytes=9-3', 100)).toEqual({ kind: 'full' });
+    expect(parseRange('items=0-1', 100)).toEqual({ kind: 'full' });
+  });
+});
+
+describe('REST alert media', () => {
+  let h: Harness;
+  let id: number;
+  let bare: number;
+  beforeAll(async () => {
+    h = await startHarness();
+    id = h.alert().id;
+    bare = h.alert().id;
+    const samples = Float32Array.from({ length: 16000 }, (_, i) => 0.5 * Math.sin(i / 10));
+    await h.media.writeClip(id, samples, 16000);
+    h.store.alerts.setClip(id, { start: 0, seconds: 1 });
+    const nFrames = 50;
+    const nMels = 8;
+    await h.media.writeSpectrogram(id, {
+      t0: 1000,
+      hopSeconds: 0.016,
+      nFrames,
+      nMels,
+      melHz: Array.from({ length: nMels }, (_, i) => 100 * (i + 1)),
+      dbRange: [-80, 0],
+      anomalyScale: 4,
+      spectrogram: Uint8Array.from({ length: nFrames * nMels }, (_, i) => (i % nMels) * 30),
+      anomaly: Uint8Array.from({ length: nFrames * nMels }, (_, i) => (i > 200 ? 128 : 0)),
+    });
+  });
+  afterAll(() => h.close());
+
+  it('serves the clip as audio/wav, with ?token= for <audio>', async () => {
+    const res = await h.call(`/api/alerts/${id}/audio?token=${h.operator}`, { token: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('audio/wav');
+    expect(res.headers.get('accept-ranges')).toBe('bytes');
+    expect(res.bytes.equals(await h.media.readClip(id))).toBe(true);
+    expect(decodeWav(new Uint8Array(res.bytes), 'clip.wav').samples.length).toBe(16000);
+  });
+
+  it('answers byte ranges with 206 and Content-Range, and 416 outside the clip', async () => {
+    const whole = await h.media.readClip(id);
+    const part = await h.call(`/api/alerts/${id}/audio`, { headers: { range: 'bytes=100-199' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100-199/${whole.length}`);
+    expect(part.headers.get('content-length')).toBe('100');
+    expect(part.bytes.equals(whole.subarray(100, 200))).toBe(true);
+    const tail = await h.call(`/api/alerts/${id}/audio`, { headers: { range: 'bytes=-44' } });
+    expect(tail.status).toBe(206);
+    expect(tail.bytes.equals(whole.subarray(whole.length - 44))).toBe(true);
+    const outside = await h.call<ApiError>(`/api/alerts/${id}/audio`, {
+      headers: { range: `bytes=${whole.length}-` },
+    });
+    expect(outside.status).toBe(416);
+    expect(outside.headers.get('content-range')).toBe(`bytes */${whole.length}`);
+    expect(outside.body.statusCode).toBe(416);
+  });
+
+  it('renders pictures as PNG of each kind and rejects other kinds', async () => {
+    for (const kind of ['spectrogram', 'anomaly', 'overlay']) {
+      const res = await h.call(`/api/alerts/${id}/picture?kind=${kind}`);
+      expect(res.status, kind).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/png');
+      expect(res.bytes.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+    }
+    expect((await h.call(`/api/alerts/${id}/picture`)).status).toBe(200);
+    const bad = await h.call<ApiError>(`/api/alerts/${id}/picture?kind=rainbow`);
+    expect(bad.body.message).toBe("kind ('rainbow') must be one of 'spectrogram', 'anomaly', 'overlay'");
+  });
+
+  it('serves the spectrogram as JSON', async () => {
+    const res = await h.call<AlertSpectrogram>(`/api/alerts/${id}/spectrogram`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(await h.media.readSpectrogram(id));
+    expect(res.body).toMatchObject({ alertId: id, nFrames: 50, nMels: 8 });
+  });
+
+  it('answers 404 JSON when the alert or its media is not there (yet)', async () => {
+    const noClip = await h.call<ApiError>(`/api/alerts/${bare}/audio`);
+    expect(noClip.status).toBe(404);
+    expect(noClip.body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: `alert ${bare} has no audio clip (yet)`,
+    });
+    expect((await h.call<ApiError>(`/api/alerts/${bare}/picture`)).body.message).toBe(
+      `alert ${bare} has no spectrogram (yet)`,
+    );
+    expect((await h.call(`/api/alerts/${bare}/spectrogram`)).status).toBe(404);
+    const unknown = await h.call<ApiError>('/api/alerts/4242/audio');
+    expect(unknown.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'alert 4242 not found' });
+    expect((await h.call(`/api/alerts/${id}/audio`, { token: null })).status).toBe(401);
+  });
+});

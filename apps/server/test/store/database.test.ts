@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HarkDatabase, MIGRATIONS } from '../../src/store/index.js';
+import { tempDir } from './helpers.js';
+
+describe('HarkDatabase', () => {
+  it('opens DATA/hark.db in WAL with synchronous = FULL, foreign keys and a busy timeout', () => {
+    const dir = join(tempDir(), 'nested', 'data');
+    const database = new HarkDatabase(dir, { busyTimeoutMs: 1234 });
+    expect(database.path).toBe(join(dir, 'hark.db'));
+    expect(existsSync(database.path)).toBe(true);
+    const { db } = database;
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(1234);
+    database.close();
+    database.close(); // idempotent
+    expect(database.open).toBe(false);
+  });
+
+  it('migrates once to the latest version and records it', () => {
+    const dir = tempDir();
+    const first = new HarkDatabase(dir);
+    expect(first.schemaVersion).toBe(MIGRATIONS.length);
+    const tables = first.db
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+      .all()
+      .map((r) => (r as { name: string }).name);
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        'alerts',
+        'annotations',
+        'feedback',
+        'models',
+        'schema_version',
+        'scores',
+        'sensors',
+        'tokens',
+        'webhook_outbox',
+      ]),
+    );
+    first.close();
+    const again = new HarkDatabase(dir);
+    expect(again.db.prepare('SELECT COUNT(*) AS n FROM schema_version').get()).toEqual({
+      n: MIGRATIONS.length,
+    });
+    again.close();
+  });
+
+  it('applies only the new migrations of a longer list', () => {
+    const dir = tempDir();
+    new HarkDatabase(dir).close();
+    const extra = { version: MIGRATIONS.length + 1, name: 'extra', sql: 'CREATE TABLE extra (x INTEGER)' };
+    const database = new HarkDatabase(dir, { migrations: [...MIGRATIONS, extra] });
+    expect(database.schemaVersion).toBe(MIGRATIONS.length + 1);
+    database.close();
+  });
+
+  it('refuses a file written by a newer schema and a misnumbered migration list', () => {
+    const dir = tempDir();
+    const extra = { version: MIGRATIONS.length + 1, name: 'extra', sql: 'CREATE TABLE extra (x INTEGER)' };
+    new HarkDatabase(dir, { migrations: [...MIGRATIONS, extra] }).close();
+    expect(() => new HarkDatabase(dir)).toThrow(
+      /schema version 2 but this server knows only 1: .* newer hark/,
+    );
+    expect(() => new HarkDatabase(tempDir(), { migrations: [{ version: 3, name: 'x', sql: '' }] })).toThrow(
+      "migration 'x' has version 3, expected 1",
+    );
+  });
+
+  it('rolls back a failing migration as a whole', () => {
+    const dir = tempDir();
+    const bad = { version: 1, name: 'bad', sql: 'CREATE TABLE a (x INTEGER); CREATE TABLE a (y INTEGER);' };
+    expect(() => new HarkDatabase(dir, { migrations: [bad] })).toThrow(/already exists/);
+    const database = new HarkDatabase(dir, { migrations: [] });
+    expect(database.schemaVersion).toBe(0);
+    expect(database.db.prepare(`SELECT name FROM sqlite_master WHERE name = 'a'`).get()).toBeUndefined();
+    database.close();
+  });
+
+  it('rejects a bad busy timeout', () => {
+    expect(() => new HarkDatabase(tempDir(), { busyTimeoutMs: -1 })).toThrow(
+      'busyTimeoutMs (-1) must be an integer >= 0',
+    );
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * The `/sensor` namespace against bad input, over real socket.io with the real server: every rejection the
+ * contract names gets a clear error, changes nothing, and never disturbs another sensor.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { io, type Socket } from 'socket.io-client';
+import type { HelloAck, SensorAck } from '@hark/server';
+import { startServer, type TestServer } from '../support/server.js';
+
+let s: TestServer;
+let sensorToken: string;
+let operatorToken: string;
+const open: Socket[] = [];
+
+beforeAll(async () => {
+  s = await startServer({ maxChunkBytes: 64 * 1024 });
+  sensorToken = s.server.tokens.create('sensor', 'protocol test').token;
+  operatorToken = s.server.tokens.create('operator', 'op').token;
+});
+afterAll(async () => {
+  for (const c of open) c.close();
+  await s.close();
+});
+
+function connect(auth: Record<string, unknown>): Promise<Socket> {
+  const c = io(`${s.url}/sensor`, { auth, transports: ['websocket'], reconnection: false });
+  open.push(c);
+  return new Promise((resolve, reject) => {
+    c.once('connect', () => resolve(c));
+    c.once('connect_error', reject);
+  });
+}
+
+const hello = (c: Socket, m: unknown) => c.timeout(5000).emitWithAck('hello', m) as Promise<HelloAck>;
+const audio = (c: Socket, m: unknown) => c.timeout(5000).emitWithAck('audio', m) as Promise<SensorAck>;
+const s16 = (n: number, v = 1000) => Buffer.from(new Int16Array(n).fill(v).buffer);
+
+async function ready(id: string, h: Record<string, unknown> = {}) {
+  const c = await connect({ token: sensorToken, sensorId: id });
+  expect(
+    await hello(c, { sampleRate: 16000, channels: 1, format: 's16le', streamId: `${id}-1`, ...h }),
+  ).toMatchObject({
+    ok: true,
+    nextSeq: 0,
+  });
+  return c;
+}
+
+describe('handshake', () => {
+  test.each([
+    ['no token', { sensorId: 'a' }, /missing token/],
+    ['a bad token', { token: 'hark_nope', sensorId: 'a' }, /invalid or revoked token/],
+    ['an operator token', { token: '', sensorId: 'a' }, /cannot stream audio|missing token/],
+    ['a bad sensor id', { token: 'x', sensorId: 'a b/c' }, /sensorId must be/],
+  ])('refuses %s with a message', async (_what, auth, message) => {
+    const a = { ...auth } as Record<string, unknown>;
+    if (_what === 'an operator token') a.token = operatorToken;
+    await expect(connect(a)).rejects.toThrow(message);
+  });
+
+  test('a revoked token is refused', async () => {
+    const t = s.server.tokens.create('sensor', 'short-lived');
+    s.server.tokens.revoke(t.id);
+    await expect(connect({ token: t.token, sensorId: 'rev' })).rejects.toThrow(/invalid or revoked/);
+  });
+});
+
+describe('hello', () => {
+  test.each([
+    [{ sampleRate: 16000, channels: 1, format: 'mp3' }, 'BAD_FORMAT'],
+    [{ sampleRate: 4000, channels: 1, format: 's16le' }, 'BAD_SAMPLE_RATE'],
+    [{ sampleRate: 192000, channels: 1, format: 's16le' }, 'BAD_SAMPLE_RATE'],
+    [{ sampleRate: 16000, channels: 0, format: 's16le' }, 'BAD_CHANNELS'],
+    ['hello', 'BAD_MESSAGE'],
+  ])('%j is rejected with %s', async (msg, code) => {
+    const c = await connect({ token: sensorToken, sensorId: 'hello-test' });
+    const ack = await hello(c, msg);
+    expect(ack).toMatchObject({ ok: false, code });
+    expect((ack as { error: string }).error.length).toBeGreaterThan(10);
+  });
+});
+
+describe('audio', () => {
+  test('before hello: NO_HELLO', async () => {
+    const c = await connect({ token: sensorToken, sensorId: 'nohello' });
+    expect(await audio(c, { seq: 0, data: s16(160) })).toMatchObject({ ok: false, code: 'NO_HELLO' });
+  });
+
+  test('in order chunks are acked with their seq; duplicates and gaps are named and change nothing', async () => {
+    const c = await ready('seq');
+    expect(await audio(c, { seq: 0, data: s16(160) })).toEqual({ ok: true, seq: 0 });
+    expect(await audio(c, { seq: 1, data: s16(160) })).toEqual({ ok: true, seq: 1 });
+    const dup = await audio(c, { seq: 1, data: s16(160) });
+    expect(dup).toMatchObject({ ok: false, code: 'DUPLICATE_SEQ', expected: 2 });
+    expect((dup as { error: string }).error).toMatch(/already/);
+    const gap = await audio(c, { seq: 5, data: s16(160) });
+    expect(gap).toMatchObject({ ok: false, code: 'OUT_OF_ORDER_SEQ', expected: 2 });
+    expect(await audio(c, { seq: 2, data: s16(160) })).toEqual({ ok: true, seq: 2 });
+  });
+
+  test('partial samples, oversize chunks, malformed messages', async () => {
+    const c = await ready('bad-audio');
+    expect(await audio(c, { seq: 0, data: Buffer.alloc(3) })).toMatchObject({
+      ok: false,
+      code: 'PARTIAL_SAMPLE',
+    });
+    expect(await audio(c, { seq: 0, data: Buffer.alloc(64 * 1024 + 2) })).toMatchObject({
+      ok: false,
+      code: 'TOO_LARGE',
+    });
+    expect(await audio(c, { seq: 0, data: 'not bytes' })).toMatchObject({ ok: false, code: 'BAD_MESSAGE' });
+    expect(await audio(c, { seq: -1, data: s16(10) })).toMatchObject({ ok: false, code: 'BAD_MESSAGE' });
+    expect(await audio(c, null)).toMatchObject({ ok: false, code: 'BAD_MESSAGE' });
+    // None of it changed the stream: seq 0 is still expected.
+    expect(await audio(c, { seq: 0, data: s16(160) })).toEqual({ ok: true, seq: 0 });
+  });
+
+  test('a stereo f32 stream at 48 kHz is accepted; NaN samples are not', async () => {
+    const c = await ready('stereo', { sampleRate: 48000, channels: 2, format: 'f32le' });
+    const ok = new Float32Array(960).fill(0.1);
+    expect(await audio(c, { seq: 0, data: Buffer.from(ok.buffer) })).toEqual({ ok: true, seq: 0 });
+    const bad = new Float32Array(960).fill(Number.NaN);
+    expect(await audio(c, { seq: 1, data: Buffer.from(bad.buffer) })).toMatchObject({
+      ok: false,
+      code: 'BAD_MESSAGE',
+    });
+  });
+
+  test('a misbehaving sensor does not disturb another one', async () => {
+    const good = await ready('good');
+    const bad = await ready('bad');
+    const flood = Array.from({ length: 50 }, (_, i) =>
+      audio(bad, { seq: i % 3 ? 999 : 0, data: Buffer.alloc(i % 2 ? 3 : 5) }),
+    );
+    for (let i = 0; i < 50; i++)
+      expect(await audio(good, { seq: i, data: s16(320) })).toEqual({ ok: true, seq: i });
+    await Promise.all(flood);
+    const st = await s.api<{ connected: boolean; lastSeen: number }>('/api/sensors/good');
+    expect(st.connected).toBe(true);
+  });
+
+  test('a reconnect of the same stream continues its sequence; a resent chunk is a duplicate', async () => {
+    const a = await ready('recon', { streamId: 'recon-run' });
+    expect(await audio(a, { seq: 0, data: s16(160) })).toEqual({ ok: true, seq: 0 });
+    expect(await audio(a, { seq: 1, data: s16(160) })).toEqual({ ok: true, seq: 1 });
+    a.close();
+    const b = await connect({ token: sensorToken, sensorId: 'recon' });
+    expect(
+      await hello(b, { sampleRate: 16000, channels: 1, format: 's16le', streamId: 'recon-run' }),
+    ).toMatchObject({
+      ok: true,
+      nextSeq: 2,
+    });
+    expect(await audio(b, { seq: 1, data: s16(160) })).toMatchObject({ ok: false, code: 'DUPLICATE_SEQ' });
+    expect(await audio(b, { seq: 2, data: s16(160) })).toEqual({ ok: true, seq: 2 });
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * Boots the real hark server (in this process, or as a `hark serve` child process) on a random port with a
+ * fresh data directory, and talks to it as operators and sensors do: REST with tokens, socket.io, and the
+ * real `hark sensor` command.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { io, type Socket } from 'socket.io-client';
+import { createServer, type HarkServer, type Role, type ServerOptions } from '@hark/server';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const HARK_BIN = join(REPO, 'apps/cli/bin/hark.js');
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `hark-${prefix}-`));
+}
+
+export interface TestServer {
+  server: HarkServer;
+  url: string;
+  admin: string;
+  logs: string[];
+  token(role: Role, name?: string): Promise<string>;
+  api<T = unknown>(path: string, init?: RequestInit & { token?: string }): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Any non-2xx answer throws with the server's JSON message. */
+export async function apiCall<T>(
+  base: string,
+  token: string,
+  path: string,
+  init: RequestInit = {},
+): Promise<T> {
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${token}`);
+  if (init.body && typeof init.body === 'string') headers.set('content-type', 'application/json');
+  const res = await fetch(`${base}${path}`, { ...init, headers });
+  const type = res.headers.get('content-type') ?? '';
+  const body = type.includes('json') ? await res.json() : await res.arrayBuffer();
+  if (!res.ok) {
+    const msg = (body as { message?: string }).message ?? res.statusText;
+    throw Object.assign(new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${msg}`), {
+      status: res.status,
+      body,
+    });
+  }
+  return body as T;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  const logs: string[] = [];
+  const server = await createServer({
+    port: 0,
+    dataDir: tempDir('data'),
+    log: (l) => logs.push(l),
+    ...options,
+  });
+  const admin = server.adminToken;
+  if (!admin) throw new Error('a fresh data directory must give an admin token');
+  const api = <T>(path: string, init: RequestInit & { token?: string } = {}) =>
+    apiCall<T>(server.url, init.token ?? admin, path, init);
+  return {
+    server,
+    url: server.url,
+    admin,
+    logs,
+    api,
+    token: async (role, name = `${role}-${Math.random().toString(36).slice(2, 8)}`) =>
+      (await api<{ token: string }>('/api/tokens', { method: 'POST', body: JSON.stringify({ role, name }) }))
+        .token,
+    close: () => server.close(),
+  };
+}
+
+/** Uploads every WAV of `dir` as the sensor's normal sound and waits until the model is ready. */
+export async function fitFromFolder(s: TestServer, sensorId: string, dir: string, timeoutMs = 600_000) {
+  const form = new FormData();
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.wav'))
+    .sort()) {
+    form.append('files', new Blob([readFileSync(join(dir, f))], { type: 'audio/wav' }), f);
+  }
+  const res = await fetch(`${s.url}/api/sensors/${sensorId}/model`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${s.admin}` },
+    body: form,
+  });
+  if (res.status !== 202) throw new Error(`upload: ${res.status} ${await res.text()}`);
+  return waitForModel(s, sensorId, timeoutMs);
+}
+
+export async function waitForModel(s: TestServer, sensorId: string, timeoutMs = 600_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const m = await s.api<{ state: string; error: string | null }>(`/api/sensors/${sensorId}/model`);
+    if (m.state === 'ready') return m;
+    if (m.state === 'failed') throw new Error(`fit failed: ${m.error}`);
+    if (Date.now() > until) throw new Error(`model of ${sensorId} not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Runs the real `hark sensor` command; resolves with its exit code and output. */
+export function runSensor(args: string[], opts: { timeoutMs?: number } = {}) {
+  const child: ChildProcess = spawn(process.execPath, [HARK_BIN, 'sensor', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  const done = new Promise<{ code: number | null; out: string }>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+  return { child, done };
+}
+
+/** A dashboard connection on `/live`. */
+export async function liveClient(url: string, token: string): Promise<Socket> {
+  const s = io(`${url}/live`, { auth: { token }, transports: ['websocket'] });
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', () => resolve());
+    s.once('connect_error', (e) => reject(e));
+  });
+  return s;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
