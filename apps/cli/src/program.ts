@@ -3,6 +3,8 @@ import { registerBench } from './commands/bench.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerFit } from './commands/fit.js';
 import { registerScore } from './commands/score.js';
+import { registerServe } from './commands/serve.js';
+import { registerSensor } from './commands/sensor.js';
 import { registerSpectrogram } from './commands/spectrogram.js';
 import { registerSynth } from './commands/synth.js';
 
@@ -19,5 +21,7 @@ export function buildProgram(): Command {
   registerFit(program);
   registerScore(program);
   registerEvaluate(program);
+  registerServe(program);
+  registerSensor(program);
   return program;
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBenchDsp } from '../bench/dsp.js';
 import { registerBenchKnn } from '../bench/knn.js';
+import { registerBenchPipeline } from '../bench/pipeline.js';
 
 /**
  * `hark bench <what>`: measurements written to BENCHMARKS.md with the machine and the command.
@@ -12,4 +13,5 @@ export function registerBench(program: Command): void {
     .description('measure throughput on this machine and record it in BENCHMARKS.md');
   registerBenchDsp(bench);
   registerBenchKnn(bench);
+  registerBenchPipeline(bench);
 }

@@ -1,0 +1,86 @@
+/**
+ * Worker thread of `hark bench pipeline`: plays the sensors (real-time WAV loops through `SensorClient`) and
+ * one dashboard subscribed to every sensor's scores, on an event loop of its own so the server's is not
+ * shared. Reports, per step, the latency from the arrival of a window's last sample at the server
+ * (`ScoreEvent.arrivedAt`) to the `score` event at the dashboard.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { io } from 'socket.io-client';
+import { readWav } from '@hark/dsp';
+import { SensorClient } from '../sensor/client.js';
+import { encodePcm } from '../sensor/pcm.js';
+import { pacedSource } from '../sensor/sources/paced.js';
+
+export interface ClientsJob {
+  url: string;
+  sensorToken: string;
+  operatorToken: string;
+  sensorIds: string[];
+  wavs: string[];
+  seconds: number;
+  warmupSeconds: number;
+}
+
+export interface ClientsResult {
+  latenciesMs: number[];
+  scores: number;
+  errors: string[];
+}
+
+async function main(job: ClientsJob): Promise<ClientsResult> {
+  const errors: string[] = [];
+  const latencies: number[] = [];
+  let scores = 0;
+  let measuring = false;
+  const live = io(`${job.url}/live`, { auth: { token: job.operatorToken }, transports: ['websocket'] });
+  await new Promise<void>((resolve, reject) => {
+    live.once('connect', () => resolve());
+    live.once('connect_error', reject);
+  });
+  await live.emitWithAck('subscribe', { sensorId: '*' });
+  live.on('score', (e: { arrivedAt: number }) => {
+    if (!measuring) return;
+    scores++;
+    latencies.push(Date.now() - e.arrivedAt);
+  });
+  const pcm = await Promise.all(
+    job.wavs.map(async (w) => {
+      const a = await readWav(w);
+      return { bytes: encodePcm(a.samples, 's16le'), rate: a.sampleRate };
+    }),
+  );
+  const stop = new AbortController();
+  const clients = job.sensorIds.map((sensorId, i) => {
+    const c = new SensorClient({ server: job.url, sensorId, token: job.sensorToken });
+    c.on('warning', (w) => errors.push(`${sensorId}: ${w}`));
+    const { bytes, rate } = pcm[i % pcm.length];
+    // Sensors are not synchronised: start each at another offset within a window hop.
+    const delay = (i * 500) / job.sensorIds.length;
+    const run = new Promise((r) => setTimeout(r, delay)).then(() =>
+      c.run(
+        pacedSource(
+          bytes,
+          { sampleRate: rate, channels: 1, format: 's16le' },
+          { loop: true, signal: stop.signal },
+        ),
+      ),
+    );
+    return { c, run };
+  });
+  await new Promise((r) => setTimeout(r, job.warmupSeconds * 1000));
+  measuring = true;
+  await new Promise((r) => setTimeout(r, job.seconds * 1000));
+  measuring = false;
+  stop.abort();
+  await Promise.all(clients.map(({ c }) => c.stop()));
+  for (const { run } of clients) await run.catch((e: Error) => errors.push(e.message));
+  live.close();
+  return { latenciesMs: latencies, scores, errors };
+}
+
+if (parentPort) {
+  main(workerData as ClientsJob).then(
+    (r) => parentPort!.postMessage({ ok: true, result: r }),
+    (e: Error) => parentPort!.postMessage({ ok: false, error: e.stack ?? e.message }),
+  );
+}

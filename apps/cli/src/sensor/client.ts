@@ -1,0 +1,473 @@
+/**
+ * The sensor side of namespace `/sensor`: streams a `PcmSource` to a hark server and keeps streaming through
+ * disconnects.
+ *
+ * Protocol (apps/server/src/contracts.ts): connect with `auth {token, sensorId}`; after every (re)connect,
+ * `hello {sampleRate, channels, format, streamId}` acknowledged with `{nextSeq, maxChunkBytes}`; then
+ * `audio {seq, data, t}` acknowledged with `{ok, seq}` or an error code. `seq` counts from 0 per `streamId`
+ * and continues across reconnects: chunks not yet acknowledged are sent again in order, minus those the
+ * hello says the server already has. Up to `maxInFlight` chunks await their ack at once.
+ *
+ * Failures: a connection the server refuses (bad token or id) ends `run()` with a `SensorError` of exit code
+ * 2; a hello or chunk rejected as malformed (TOO_LARGE, BAD_FORMAT, ...) ends it with exit code 1; anything
+ * else (network, server restart, ack timeout, OUT_OF_ORDER_SEQ) reconnects with exponential backoff and jitter.
+ * While disconnected, audio is buffered up to `bufferSeconds`; beyond it the oldest is dropped, counted, and
+ * the rest continues as a new stream (a new `streamId`, seq from 0), since a stream's seq must be contiguous.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { io, type Socket } from 'socket.io-client';
+import { Backlog, type BacklogEntry, type Dropped } from './backlog.js';
+import {
+  backoffDelay,
+  SensorError,
+  type BackoffOptions,
+  type ConnectionState,
+  type SensorClientOptions,
+  type SensorEvents,
+  type SensorStats,
+  type SensorSummary,
+} from './client-api.js';
+import { LevelMeter } from './pcm.js';
+import {
+  bytesPerFrame,
+  checkStreamFormat,
+  SENSOR_ID_PATTERN,
+  type AudioMessage,
+  type HelloAck,
+  type HelloMessage,
+  type PcmChunk,
+  type PcmSource,
+  type SensorAck,
+  type SensorErrorCode,
+  type StreamFormat,
+} from './types.js';
+
+/** Ack codes that mean "this connection is out of step": reconnect and resend. Others are fatal. */
+const RETRYABLE: ReadonlySet<SensorErrorCode> = new Set(['NO_HELLO', 'OUT_OF_ORDER_SEQ', 'INTERNAL']);
+
+export class SensorClient extends EventEmitter<SensorEvents> {
+  readonly options: Required<Omit<SensorClientOptions, 'name' | 'labels' | 'socketOptions' | 'backoff'>> &
+    Pick<SensorClientOptions, 'name' | 'labels' | 'socketOptions'> & { backoff: BackoffOptions };
+  private socket: Socket | null = null;
+  private format: StreamFormat | null = null;
+  private backlog: Backlog | null = null;
+  private meter: LevelMeter | null = null;
+  private state: ConnectionState = { state: 'idle' };
+  private streamId = randomUUID();
+  private readonly streamIds: string[] = [];
+  /** Bumped on every (dis)connect: acks of an older connection are ignored. */
+  private epoch = 0;
+  private ready = false;
+  private maxChunkBytes = Infinity;
+  /** Failed connections since the last successful hello. */
+  private failures = 0;
+  private hellos = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  private stopping = false;
+  private stopRequested = false;
+  private finished = false;
+  private sourceDone = false;
+  private waiters: (() => void)[] = [];
+  private stopWaiter: (() => void) | null = null;
+  private readonly stopped = new Promise<void>((resolve) => (this.stopWaiter = resolve));
+  private settle: { resolve: (s: SensorSummary) => void; reject: (e: Error) => void } | null = null;
+  private readonly counts = {
+    chunksCaptured: 0,
+    framesCaptured: 0,
+    chunksSent: 0,
+    chunksResent: 0,
+    chunksAcked: 0,
+    framesAcked: 0,
+    droppedChunks: 0,
+    droppedFrames: 0,
+  };
+
+  constructor(options: SensorClientOptions) {
+    super();
+    if (!SENSOR_ID_PATTERN.test(options.sensorId))
+      throw new RangeError(`sensor id '${options.sensorId}' must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+    if (!options.token) throw new RangeError('token must not be empty');
+    let url: URL;
+    try {
+      url = new URL(options.server);
+    } catch {
+      throw new RangeError(`server '${options.server}' is not a URL (e.g. http://localhost:8080)`);
+    }
+    if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol))
+      throw new RangeError(`server '${options.server}' must be an http(s) or ws(s) URL`);
+    const o = {
+      bufferSeconds: 60,
+      maxInFlight: 8,
+      ackTimeoutMs: 10_000,
+      connectTimeoutMs: 10_000,
+      drainMs: 2_000,
+      ...options,
+      backoff: { minMs: 500, maxMs: 30_000, jitter: 0.5, ...options.backoff },
+    };
+    if (!(o.bufferSeconds >= 0)) throw new RangeError(`bufferSeconds (${o.bufferSeconds}) must be >= 0`);
+    if (!Number.isInteger(o.maxInFlight) || o.maxInFlight < 1)
+      throw new RangeError(`maxInFlight (${o.maxInFlight}) must be a whole number >= 1`);
+    this.options = o;
+  }
+
+  /** A snapshot for the status line. */
+  stats(): SensorStats {
+    const rate = this.format?.sampleRate ?? 1;
+    const c = this.counts;
+    return {
+      state: this.state,
+      streamId: this.streamId,
+      format: this.format,
+      chunksCaptured: c.chunksCaptured,
+      secondsCaptured: c.framesCaptured / rate,
+      chunksSent: c.chunksSent,
+      chunksResent: c.chunksResent,
+      chunksAcked: c.chunksAcked,
+      secondsAcked: c.framesAcked / rate,
+      backlogChunks: this.backlog?.length ?? 0,
+      backlogSeconds: this.backlog?.seconds ?? 0,
+      inFlight: this.backlog?.inFlight ?? 0,
+      dropped: { chunks: c.droppedChunks, seconds: c.droppedFrames / rate },
+      reconnects: Math.max(0, this.hellos - 1),
+      level: this.meter?.read() ?? null,
+    };
+  }
+
+  /**
+   * Streams `source` until it ends and every chunk is acknowledged, or until `stop()`. Resolves with a
+   * summary; rejects with a `SensorError` (refused connection, rejected chunk, failing source).
+   */
+  run(source: PcmSource): Promise<SensorSummary> {
+    if (this.running) return Promise.reject(new Error('SensorClient.run() was already called'));
+    this.running = true;
+    const format = checkStreamFormat(source.format);
+    this.format = format;
+    const maxFrames = Math.floor(this.options.bufferSeconds * format.sampleRate);
+    this.backlog = new Backlog(bytesPerFrame(format), format.sampleRate, maxFrames);
+    this.meter = new LevelMeter(format);
+    const done = new Promise<SensorSummary>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.newStream('start');
+    this.openSocket();
+    void this.pump(source);
+    return done;
+  }
+
+  /** Stops reading the source, waits up to `drainMs` for chunks in flight, disconnects; `run()` resolves. */
+  async stop(): Promise<void> {
+    if (!this.running || this.finished) return;
+    if (!this.stopping) {
+      this.stopping = true;
+      this.stopRequested = true;
+      this.stopWaiter?.();
+      this.clearReconnect();
+      const backlog = this.backlog!;
+      await this.waitUntil(() => !this.ready || backlog.inFlight === 0, this.options.drainMs);
+      this.finish();
+    }
+  }
+
+  // ---- source side ----
+
+  private async pump(source: PcmSource) {
+    const it = source[Symbol.asyncIterator]();
+    const stop = this.stopped.then(() => null);
+    try {
+      for (let n = 1; !this.stopping; n++) {
+        while (!this.stopping && !this.mayRead(source.live)) await Promise.race([this.changed(), stop]);
+        if (this.stopping) break;
+        const r = await Promise.race([it.next(), stop]);
+        if (r === null || r.done) break;
+        this.accept(r.value);
+        // A source that is always ready (a file far behind its schedule) must not starve timers and sockets.
+        if (n % 32 === 0) await yieldToLoop();
+      }
+    } catch (err) {
+      // Sources name themselves in their errors; an error while stopping (an aborted read) is not one.
+      if (!this.stopping) this.fail(new SensorError((err as Error).message, 'source'));
+      return;
+    } finally {
+      it.return?.().catch(() => undefined);
+    }
+    this.sourceDone = true;
+    this.maybeFinish();
+  }
+
+  /** Live sources are always read; others only while the send pipeline has room (or while disconnected). */
+  private mayRead(live: boolean) {
+    const b = this.backlog!;
+    const room = b.queued < this.options.maxInFlight && (b.frames < b.maxFrames || b.length === 0);
+    return live || !this.ready || room;
+  }
+
+  private accept(chunk: PcmChunk) {
+    const b = this.backlog!;
+    const frames = chunk.data.byteLength / b.bytesPerFrame;
+    if (!Number.isInteger(frames) || frames === 0)
+      throw new Error(`source sent a chunk of ${chunk.data.byteLength} bytes: not a whole number of frames`);
+    this.meter!.update(chunk.data);
+    this.counts.chunksCaptured++;
+    this.counts.framesCaptured += frames;
+    const dropped = b.push(chunk);
+    if (dropped) this.onDropped(dropped);
+    this.sendMore();
+  }
+
+  private onDropped(d: Dropped) {
+    const c = this.counts;
+    c.droppedChunks += d.chunks;
+    c.droppedFrames += d.frames;
+    const restarted = this.newStream('drop');
+    const rate = this.format!.sampleRate;
+    this.emit('dropped', {
+      chunks: d.chunks,
+      seconds: d.frames / rate,
+      totalChunks: c.droppedChunks,
+      totalSeconds: c.droppedFrames / rate,
+      streamId: this.streamId,
+    });
+    // A connected socket is in the old stream: a new hello is needed, which comes with a new connection.
+    if (restarted && this.ready) this.reconnect('new stream after dropping audio', 0);
+  }
+
+  /** Starts a new stream id (seq from 0) for what follows a drop; false if nothing of the current one was sent yet. */
+  private newStream(reason: 'start' | 'drop'): boolean {
+    if (reason === 'drop') {
+      if (this.backlog!.nextSeq === 0) return false;
+      this.streamId = randomUUID();
+    }
+    this.backlog!.restartSequence();
+    this.streamIds.push(this.streamId);
+    this.emit('stream', { streamId: this.streamId, reason });
+    return true;
+  }
+
+  // ---- socket side ----
+
+  private openSocket() {
+    const { server, token, sensorId, connectTimeoutMs } = this.options;
+    const socket = io(new URL('/sensor', server).href, {
+      auth: { token, sensorId },
+      reconnection: false,
+      autoConnect: false,
+      forceNew: true,
+      timeout: connectTimeoutMs,
+      ...this.options.socketOptions,
+    });
+    this.socket = socket;
+    socket.on('connect', () => this.onConnect());
+    socket.on('connect_error', (err: Error & { data?: unknown }) => {
+      if (this.finished) return;
+      if (!socket.active) {
+        // The server answered and refused (its middleware rejected the token or id): retrying cannot help.
+        this.fail(new SensorError(`server refused the connection: ${err.message}`, 'auth'));
+      } else {
+        this.reconnect(err.message || 'connection failed');
+      }
+    });
+    socket.on('disconnect', (reason) => {
+      if (this.finished || reason === 'io client disconnect') return;
+      this.reconnect(reason);
+    });
+    this.connectNow();
+  }
+
+  private connectNow() {
+    this.reconnectTimer = null;
+    this.setState({ state: 'connecting', attempt: this.failures + 1 });
+    this.socket!.connect();
+  }
+
+  private onConnect() {
+    const epoch = ++this.epoch;
+    const f = this.format!;
+    const hello: HelloMessage = {
+      sampleRate: f.sampleRate,
+      channels: f.channels,
+      format: f.format,
+      streamId: this.streamId,
+    };
+    if (this.options.name !== undefined) hello.name = this.options.name;
+    if (this.options.labels !== undefined) hello.labels = this.options.labels;
+    this.socket!.timeout(this.options.ackTimeoutMs).emit(
+      'hello',
+      hello,
+      (err: Error | null, ack: HelloAck) => {
+        if (epoch !== this.epoch || this.finished) return;
+        if (err) return this.reconnect(`no answer to hello within ${this.options.ackTimeoutMs} ms`);
+        // Audio was dropped while the hello was under way: the new stream needs its own hello.
+        if (hello.streamId !== this.streamId) return this.reconnect('new stream after dropping audio', 0);
+        if (!ack || typeof ack !== 'object')
+          return this.fail(new SensorError(`server answered hello with ${JSON.stringify(ack)}`, 'rejected'));
+        if (!ack.ok)
+          return this.fail(
+            new SensorError(`server refused the stream: ${ack.error} (${ack.code})`, 'rejected', ack.code),
+          );
+        this.onHello(ack);
+      },
+    );
+  }
+
+  private onHello(ack: Extract<HelloAck, { ok: true }>) {
+    const b = this.backlog!;
+    const ourNext = b.nextSeq;
+    const { skipped, renumbered } = b.resume(ack.nextSeq);
+    this.count(skipped.chunks, skipped.frames);
+    if (renumbered)
+      this.emit(
+        'warning',
+        `server expects seq ${ack.nextSeq} of stream ${this.streamId} where the client was at ${ourNext}: continuing from ${ack.nextSeq}`,
+      );
+    this.maxChunkBytes = ack.maxChunkBytes > 0 ? ack.maxChunkBytes : Infinity;
+    this.ready = true;
+    this.failures = 0;
+    this.hellos++;
+    this.setState({ state: 'connected', streamId: this.streamId, nextSeq: ack.nextSeq });
+    this.sendMore();
+    this.maybeFinish();
+  }
+
+  private sendMore() {
+    const b = this.backlog!;
+    while (this.ready && !this.stopping && b.inFlight < this.options.maxInFlight) {
+      const e = b.takeNext(this.maxChunkBytes);
+      if (!e) break;
+      this.send(e);
+    }
+  }
+
+  private send(e: BacklogEntry) {
+    const epoch = this.epoch;
+    const seq = e.seq!;
+    const streamId = this.streamId;
+    const msg: AudioMessage = {
+      seq,
+      data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength),
+      t: e.t,
+    };
+    this.counts.chunksSent++;
+    if (e.sends > 1) this.counts.chunksResent++;
+    this.socket!.timeout(this.options.ackTimeoutMs).emit(
+      'audio',
+      msg,
+      (err: Error | null, ack: SensorAck) => {
+        if (epoch !== this.epoch || this.finished) return;
+        if (err) return this.reconnect(`no ack for chunk ${seq} within ${this.options.ackTimeoutMs} ms`);
+        this.onAck(e, seq, streamId, ack);
+      },
+    );
+  }
+
+  private onAck(e: BacklogEntry, seq: number, streamId: string, ack: SensorAck) {
+    if (!ack || typeof ack !== 'object')
+      return this.fail(
+        new SensorError(`server answered chunk ${seq} with ${JSON.stringify(ack)}`, 'rejected'),
+      );
+    const duplicate = !ack.ok && ack.code === 'DUPLICATE_SEQ';
+    if (!ack.ok && !duplicate) {
+      if (RETRYABLE.has(ack.code))
+        return this.reconnect(
+          `server: ${ack.error} (${ack.code}${ack.expected !== undefined ? `, expected ${ack.expected}` : ''})`,
+        );
+      return this.fail(
+        new SensorError(`server rejected chunk ${seq}: ${ack.error} (${ack.code})`, 'rejected', ack.code),
+      );
+    }
+    if (!this.backlog!.ack(e)) return;
+    this.count(1, e.frames);
+    this.emit('ack', { streamId, seq, frames: e.frames, t: e.t, resent: e.sends > 1, duplicate });
+    this.sendMore();
+    this.notify();
+    this.maybeFinish();
+  }
+
+  private count(chunks: number, frames: number) {
+    this.counts.chunksAcked += chunks;
+    this.counts.framesAcked += frames;
+  }
+
+  private maybeFinish() {
+    if (this.sourceDone && !this.stopping && this.backlog!.length === 0) this.finish();
+  }
+
+  /** Drops the connection (if any) and connects again after `delayMs` (default: the backoff). */
+  private reconnect(reason: string, delayMs?: number) {
+    if (this.finished || this.stopping) {
+      this.ready = false;
+      this.notify();
+      return;
+    }
+    this.epoch++;
+    this.ready = false;
+    this.backlog!.requeue();
+    if (this.socket!.connected || this.socket!.active) this.socket!.disconnect();
+    this.clearReconnect();
+    const delay = delayMs ?? backoffDelay(++this.failures, this.options.backoff);
+    this.setState({
+      state: 'reconnecting',
+      attempt: this.failures + 1,
+      delayMs: delay,
+      retryAt: Date.now() + delay,
+      reason,
+    });
+    this.reconnectTimer = setTimeout(() => this.connectNow(), delay);
+    this.notify();
+  }
+
+  private clearReconnect() {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+  }
+
+  private fail(err: SensorError) {
+    if (this.finished) return;
+    this.finish(err);
+  }
+
+  private finish(err?: SensorError) {
+    if (this.finished) return;
+    this.finished = true;
+    this.stopping = true;
+    this.stopWaiter?.();
+    this.clearReconnect();
+    this.epoch++;
+    this.ready = false;
+    if (this.socket) {
+      this.socket.removeAllListeners();
+      this.socket.disconnect();
+    }
+    this.setState({ state: 'stopped' });
+    this.notify();
+    if (err) this.settle!.reject(err);
+    else
+      this.settle!.resolve({ ...this.stats(), stopped: this.stopRequested, streamIds: [...this.streamIds] });
+  }
+
+  private setState(s: ConnectionState) {
+    this.state = s;
+    this.emit('state', s);
+  }
+
+  // ---- waiting for changes (acks, connection) ----
+
+  private changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private notify() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve();
+  }
+
+  private async waitUntil(pred: () => boolean, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    let timedOut = false;
+    void timeout.then(() => (timedOut = true));
+    while (!pred() && !timedOut) await Promise.race([this.changed(), timeout]);
+    clearTimeout(timer);
+  }
+}

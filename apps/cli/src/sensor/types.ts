@@ -1,0 +1,96 @@
+/**
+ * Shapes shared by the sensor client and its sources. The wire types mirror `apps/server/src/contracts.ts`
+ * (namespace `/sensor`); the CLI does not depend on the server package, so they are repeated here and must
+ * keep the same names.
+ */
+
+export type SampleFormat = 's16le' | 'f32le';
+export const SAMPLE_FORMATS: readonly SampleFormat[] = ['s16le', 'f32le'];
+
+/** What a stream carries: interleaved PCM frames of `channels` samples at `sampleRate` Hz. */
+export interface StreamFormat {
+  sampleRate: number;
+  channels: number;
+  format: SampleFormat;
+}
+
+/** A piece of a stream: whole frames in the stream's format, and the capture time of its first sample. */
+export interface PcmChunk {
+  data: Uint8Array;
+  /** Capture time of the first sample, ms since the epoch. */
+  t: number;
+}
+
+/**
+ * Where audio comes from: an async iterable of whole-frame chunks in `format`.
+ * A `live` source (a microphone) is read as fast as it produces, and its audio is buffered (then dropped,
+ * oldest first) when the server cannot take it; a source that is not live (a file played at a pace, a pipe)
+ * is only read while the send pipeline has room, so a fast file never overflows the buffer while connected.
+ */
+export interface PcmSource extends AsyncIterable<PcmChunk> {
+  readonly format: StreamFormat;
+  readonly live: boolean;
+  /** For messages: `pump.wav`, `stdin`, `arecord -D hw:1`. */
+  readonly description: string;
+}
+
+export function bytesPerSample(format: SampleFormat): number {
+  return format === 's16le' ? 2 : 4;
+}
+
+export function bytesPerFrame(f: StreamFormat): number {
+  return bytesPerSample(f.format) * f.channels;
+}
+
+/** Checks a stream format at the edge, naming the bad value. */
+export function checkStreamFormat(f: StreamFormat): StreamFormat {
+  if (!Number.isInteger(f.sampleRate) || f.sampleRate <= 0)
+    throw new RangeError(`sample rate (${f.sampleRate}) must be a positive whole number of Hz`);
+  if (!Number.isInteger(f.channels) || f.channels <= 0)
+    throw new RangeError(`channels (${f.channels}) must be a positive whole number`);
+  if (!SAMPLE_FORMATS.includes(f.format))
+    throw new RangeError(`format '${f.format}' is not one of ${SAMPLE_FORMATS.join(', ')}`);
+  return f;
+}
+
+// ---- wire messages of namespace /sensor (see apps/server/src/contracts.ts) ----
+
+export interface SensorAuth {
+  token: string;
+  sensorId: string;
+}
+
+export interface HelloMessage extends StreamFormat {
+  streamId?: string;
+  name?: string;
+  labels?: Record<string, string>;
+}
+
+export interface AudioMessage {
+  seq: number;
+  data: ArrayBuffer | Uint8Array;
+  t?: number;
+}
+
+export type SensorErrorCode =
+  | 'BAD_MESSAGE'
+  | 'NO_HELLO'
+  | 'BAD_FORMAT'
+  | 'BAD_SAMPLE_RATE'
+  | 'BAD_CHANNELS'
+  | 'TOO_LARGE'
+  | 'PARTIAL_SAMPLE'
+  | 'DUPLICATE_SEQ'
+  | 'OUT_OF_ORDER_SEQ'
+  | 'INTERNAL';
+
+export type SensorAck =
+  | { ok: true; seq: number }
+  | { ok: false; error: string; code: SensorErrorCode; seq?: number; expected?: number };
+
+export type HelloAck =
+  | { ok: true; nextSeq: number; maxChunkBytes: number; analysisSampleRate: number }
+  | { ok: false; error: string; code: SensorErrorCode };
+
+/** Sensor ids the server accepts: 1-64 characters of `[A-Za-z0-9._-]`. */
+export const SENSOR_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
