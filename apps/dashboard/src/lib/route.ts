@@ -1,0 +1,57 @@
+/** A small hash router: `#/`, `#/sensors/:id`, `#/alerts?...`, `#/alerts/:id`, `#/models`. */
+
+export type Route =
+  | { name: 'overview' }
+  | { name: 'sensor'; sensorId: string }
+  | { name: 'alerts'; query: Record<string, string> }
+  | { name: 'alert'; alertId: number }
+  | { name: 'models'; sensorId?: string }
+  | { name: 'not-found'; path: string };
+
+export function parseRoute(hash: string): Route {
+  const raw = hash.replace(/^#/, '') || '/';
+  const [path, search = ''] = raw.split('?', 2);
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const query = Object.fromEntries(new URLSearchParams(search));
+  if (parts.length === 0) return { name: 'overview' };
+  if (parts[0] === 'sensors' && parts.length === 2) return { name: 'sensor', sensorId: parts[1] };
+  if (parts[0] === 'alerts' && parts.length === 1) return { name: 'alerts', query };
+  if (parts[0] === 'alerts' && parts.length === 2 && /^\d+$/.test(parts[1]))
+    return { name: 'alert', alertId: Number(parts[1]) };
+  if (parts[0] === 'models' && parts.length <= 2)
+    return parts[1] ? { name: 'models', sensorId: parts[1] } : { name: 'models' };
+  return { name: 'not-found', path };
+}
+
+/** The hash of a route (`#/...`); empty query values are left out. */
+export function routeHref(route: Route): string {
+  switch (route.name) {
+    case 'overview':
+      return '#/';
+    case 'sensor':
+      return `#/sensors/${encodeURIComponent(route.sensorId)}`;
+    case 'alerts': {
+      const q = new URLSearchParams(Object.entries(route.query).filter(([, v]) => v !== '' && v != null));
+      const s = q.toString();
+      return s ? `#/alerts?${s}` : '#/alerts';
+    }
+    case 'alert':
+      return `#/alerts/${route.alertId}`;
+    case 'models':
+      return route.sensorId ? `#/models/${encodeURIComponent(route.sensorId)}` : '#/models';
+    case 'not-found':
+      return `#${route.path}`;
+  }
+}
+
+/**
+ * A `?token=` in the page URL (from `make demo`): the token and the URL to put back in the address bar
+ * without it, or null when there is none.
+ */
+export function takeUrlToken(href: string): { token: string; cleanUrl: string } | null {
+  const url = new URL(href);
+  const token = url.searchParams.get('token');
+  if (!token) return null;
+  url.searchParams.delete('token');
+  return { token, cleanUrl: url.pathname + url.search + url.hash };
+}

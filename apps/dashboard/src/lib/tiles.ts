@@ -1,0 +1,112 @@
+/** The overview's tiles: sorting (problems first), filtering by text and state, grouping by site / line. */
+import type { Alert, SensorStatus } from './contracts';
+import { alertCounts, deriveTileState, stateRank, type TileState } from './sensor-state';
+
+export interface Tile {
+  status: SensorStatus;
+  state: TileState;
+  openAlerts: number;
+}
+
+export interface TileFilter {
+  /** Matched case-insensitively against id, name and label values. */
+  text?: string;
+  /** Empty or absent: every state. */
+  states?: readonly TileState[];
+}
+
+export interface TileGroup {
+  /** `site: plant-1 / line: A`, or '' when the sensors carry no grouping labels. */
+  key: string;
+  tiles: Tile[];
+  /** The most urgent state in the group. */
+  worst: TileState;
+}
+
+/** Labels that group tiles, in nesting order. */
+export const GROUP_LABELS = ['site', 'line'] as const;
+
+/** Problems first (by urgency), then more open alerts, then by name. */
+export function compareTiles(a: Tile, b: Tile): number {
+  return (
+    stateRank(a.state) - stateRank(b.state) ||
+    b.openAlerts - a.openAlerts ||
+    a.status.name.localeCompare(b.status.name) ||
+    a.status.id.localeCompare(b.status.id)
+  );
+}
+
+export function matchesFilter(tile: Tile, filter: TileFilter): boolean {
+  if (filter.states && filter.states.length > 0 && !filter.states.includes(tile.state)) return false;
+  const text = filter.text?.trim().toLowerCase();
+  if (!text) return true;
+  const { id, name, labels } = tile.status;
+  const haystack = [id, name, ...Object.entries(labels ?? {}).map(([k, v]) => `${k}:${v} ${v}`)]
+    .join(' ')
+    .toLowerCase();
+  return text.split(/\s+/).every((word) => haystack.includes(word));
+}
+
+export function groupKey(status: SensorStatus, labels: readonly string[] = GROUP_LABELS): string {
+  return labels
+    .filter((l) => status.labels?.[l])
+    .map((l) => `${l}: ${status.labels[l]}`)
+    .join(' / ');
+}
+
+/**
+ * Filters, sorts and groups. Groups are ordered by their most urgent tile (then by key); sensors without
+ * grouping labels form the group '' (shown last among equals).
+ */
+export function arrangeTiles(tiles: readonly Tile[], filter: TileFilter = {}): TileGroup[] {
+  const groups = new Map<string, Tile[]>();
+  for (const tile of tiles) {
+    if (!matchesFilter(tile, filter)) continue;
+    const key = groupKey(tile.status);
+    let list = groups.get(key);
+    if (!list) groups.set(key, (list = []));
+    list.push(tile);
+  }
+  const out: TileGroup[] = [];
+  for (const [key, list] of groups) {
+    list.sort(compareTiles);
+    out.push({ key, tiles: list, worst: list[0].state });
+  }
+  out.sort(
+    (a, b) =>
+      stateRank(a.worst) - stateRank(b.worst) ||
+      (a.key === '' ? 1 : 0) - (b.key === '' ? 1 : 0) ||
+      a.key.localeCompare(b.key),
+  );
+  return out;
+}
+
+/** How many tiles are in each state (for the filter chips). */
+export function countStates(tiles: readonly Tile[]): Record<TileState, number> {
+  const counts = {
+    alert: 0,
+    disconnected: 0,
+    overloaded: 0,
+    silent: 0,
+    acknowledged: 0,
+    enrolling: 0,
+    'no-model': 0,
+    ok: 0,
+  } satisfies Record<TileState, number>;
+  for (const t of tiles) counts[t.state]++;
+  return counts;
+}
+
+/** Tiles of every sensor; the open-alert count is the server's, or what the dashboard holds when larger. */
+export function buildTiles(sensors: Iterable<SensorStatus>, alerts: readonly Alert[]): Tile[] {
+  const out: Tile[] = [];
+  for (const status of sensors) {
+    const counts = alertCounts(status.id, alerts);
+    out.push({
+      status,
+      state: deriveTileState(status, alerts),
+      openAlerts: Math.max(status.openAlerts ?? 0, counts.open + counts.acknowledged),
+    });
+  }
+  return out;
+}
