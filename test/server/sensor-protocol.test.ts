@@ -155,3 +155,40 @@ describe('audio', () => {
     expect(await audio(b, { seq: 2, data: s16(160) })).toEqual({ ok: true, seq: 2 });
   });
 });
+
+describe('silence', () => {
+  test('a dead microphone opens a silence alert, and sound closes it', async () => {
+    const q = await startServer({ silenceSeconds: 2 });
+    try {
+      const token = q.server.tokens.create('sensor', 'mic').token;
+      const c = io(`${q.url}/sensor`, { auth: { token, sensorId: 'mic-1' }, transports: ['websocket'] });
+      open.push(c);
+      await new Promise<void>((r) => c.once('connect', () => r()));
+      expect(await hello(c, { sampleRate: 16000, channels: 1, format: 's16le' })).toMatchObject({ ok: true });
+      let seq = 0;
+      // 0.1 s chunks paced at 5x real time: the meter is read about every 0.5 s of wall-clock time.
+      const send = async (seconds: number, level: number) => {
+        for (let i = 0; i < seconds * 10; i++) {
+          const x = new Int16Array(1600).map(() => Math.round((Math.random() * 2 - 1) * level));
+          expect(await audio(c, { seq: seq++, data: Buffer.from(x.buffer) })).toMatchObject({ ok: true });
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      await send(1, 3000);
+      await send(4, 0);
+      const opened = await q.api<{ items: { kind: string; active: boolean }[] }>(
+        '/api/alerts?sensorId=mic-1',
+      );
+      expect(opened.items).toEqual([expect.objectContaining({ kind: 'silence', active: true })]);
+      const st = await q.api<{ silent: boolean }>('/api/sensors/mic-1');
+      expect(st.silent).toBe(true);
+      await send(2, 3000);
+      const closed = await q.api<{ items: { kind: string; active: boolean }[] }>(
+        '/api/alerts?sensorId=mic-1',
+      );
+      expect(closed.items).toEqual([expect.objectContaining({ kind: 'silence', active: false })]);
+    } finally {
+      await q.close();
+    }
+  }, 60_000);
+});

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import { createServer, type HarkServer, type Role, type ServerOptions } from '@hark/server';
+import { createServer, type HarkServer, type ModelStatus, type Role, type ServerOptions } from '@hark/server';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const HARK_BIN = join(REPO, 'apps/cli/bin/hark.js');
@@ -51,7 +51,8 @@ export async function apiCall<T>(
   return body as T;
 }
 
-export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+/** `admin`: the admin token of an earlier start on the same data directory (a restart prints none). */
+export async function startServer(options: ServerOptions = {}, adminOfDataDir?: string): Promise<TestServer> {
   const logs: string[] = [];
   const server = await createServer({
     port: 0,
@@ -59,8 +60,11 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     log: (l) => logs.push(l),
     ...options,
   });
-  const admin = server.adminToken;
-  if (!admin) throw new Error('a fresh data directory must give an admin token');
+  const admin = server.adminToken ?? adminOfDataDir;
+  if (!admin) {
+    await server.close();
+    throw new Error('a fresh data directory must give an admin token (pass the earlier one on a restart)');
+  }
   const api = <T>(path: string, init: RequestInit & { token?: string } = {}) =>
     apiCall<T>(server.url, init.token ?? admin, path, init);
   return {
@@ -93,10 +97,21 @@ export async function fitFromFolder(s: TestServer, sensorId: string, dir: string
   return waitForModel(s, sensorId, timeoutMs);
 }
 
+/** Waits until the sensor is connected (e.g. a `hark sensor` process just started). */
+export async function waitForConnected(s: TestServer, sensorId: string, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const st = await s.api<{ connected: boolean }>(`/api/sensors/${sensorId}`).catch(() => null);
+    if (st?.connected) return;
+    if (Date.now() > until) throw new Error(`sensor ${sensorId} did not connect within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function waitForModel(s: TestServer, sensorId: string, timeoutMs = 600_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const m = await s.api<{ state: string; error: string | null }>(`/api/sensors/${sensorId}/model`);
+    const m = await s.api<ModelStatus>(`/api/sensors/${sensorId}/model`);
     if (m.state === 'ready') return m;
     if (m.state === 'failed') throw new Error(`fit failed: ${m.error}`);
     if (Date.now() > until) throw new Error(`model of ${sensorId} not ready after ${timeoutMs} ms`);

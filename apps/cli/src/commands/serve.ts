@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { createServer, resolveServerConfig, TokenService, HarkStore, ROLES, type Role } from '@hark/server';
 
 /** Options of `hark serve`. */
@@ -59,13 +59,13 @@ export function runTokenCreate(o: { role: Role; name: string; data: string; json
 
 const port = (v: string) => {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 65535) throw new Error(`'${v}' is not a port number (0-65535)`);
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError(`'${v}' is not a port number (0-65535)`);
   return n;
 };
 
 const role = (v: string): Role => {
   if (!(ROLES as readonly string[]).includes(v))
-    throw new Error(`role '${v}' must be one of ${ROLES.join(', ')}`);
+    throw new InvalidArgumentError(`role '${v}' must be one of ${ROLES.join(', ')}`);
   return v as Role;
 };
 

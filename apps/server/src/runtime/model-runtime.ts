@@ -81,7 +81,7 @@ export class ModelRuntimeService extends ModelRuntime {
     const rec = this.store.feedback.create({
       sensorId: alert.sensorId,
       alertId,
-      windows: 1,
+      windows: Math.max(1, Math.round(patches.length / (dim * d.fitted.grid.height * d.fitted.grid.width))),
       patches: patches.length / dim,
       path: this.media.path(alertId, 'patches'),
       createdBy: by,

@@ -192,13 +192,23 @@ export class ModelService {
         `seconds must be a number from ${ENROL_MIN_SECONDS} to ${ENROL_MAX_SECONDS} (got ${String(seconds)})`,
       );
     const slot = this.#claim(sensorId);
+    const before = slot.state;
+    let recording: Promise<Float32Array>;
+    try {
+      // Throws at once when the sensor is not streaming.
+      recording = this.opts.record(sensorId, seconds, (done, total) =>
+        this.#progress(sensorId, slot, { stage: 'recording', done, total }),
+      );
+    } catch (err) {
+      slot.busy = false;
+      slot.state = before;
+      throw err instanceof ModelError ? err : new ModelError((err as Error).message, 409);
+    }
     slot.state = 'recording';
     this.#progress(sensorId, slot, { stage: 'recording', done: 0, total: seconds });
     void (async () => {
       try {
-        const audio = await this.opts.record(sensorId, seconds, (done, total) =>
-          this.#progress(sensorId, slot, { stage: 'recording', done, total }),
-        );
+        const audio = await recording;
         const rate = resolveDetectorConfig(this.opts.fitConfig ?? {}).mel.sampleRate;
         const dir = await this.#stampDir('enrol', sensorId);
         // Clips of about 5 s, at least MIN_TRAINING_CLIPS + 2 so some are held out for the threshold.
@@ -356,7 +366,8 @@ export class ModelService {
       at += f.patches.length;
     }
     method.setBank(bank, method.dim);
-    slot.feedbackWindows = items.length;
+    const perWindow = method.dim * detector.fitted.grid.height * detector.fitted.grid.width;
+    slot.feedbackWindows = Math.round(extra / perWindow);
     return items.length;
   }
 

@@ -63,10 +63,14 @@ interface SensorRt {
   lastSeen: number | null;
   anomalyAlertId: number | null;
   silenceAlertId: number | null;
-  /** Embeddings of the active anomaly alert's peak window (for feedback). */
-  peak: { score: number; embeddings: Float32Array } | null;
+  /** Patch embeddings of the over-threshold windows of the active anomaly alert (for feedback). */
+  alertPatches: Float32Array[];
+  /** Over-threshold windows just before an alert opens (they belong to it once it does). */
+  recentOver: Float32Array[];
   pendingClips: PendingClip[];
   lastScore: number | null;
+  /** End (stream ms) of the latest window scored or dropped: columns before it have their anomaly map. */
+  processedUpTo: number;
   lastMeterAt: number;
   statusKey: string;
   statusAt: number;
@@ -76,6 +80,8 @@ interface SensorRt {
 /** Drop rate over the last minute above which a sensor counts as overloaded. */
 const OVERLOADED_DROP_RATE = 0.02;
 const STATUS_MIN_INTERVAL_MS = 1000;
+/** Over-threshold windows of one alert kept for feedback (each ~200 kB with the default model). */
+const MAX_FEEDBACK_WINDOWS = 40;
 /** Longest alert clip kept (s), pre- and post-roll included. */
 const MAX_CLIP_SECONDS = 60;
 
@@ -320,6 +326,7 @@ export class SensorManager extends SensorRuntime {
 
   #scored(rt: SensorRt, w: ReadyWindow, r: ScoredResult, latencyMs: number): void {
     this.d.metrics.windowScored(rt.id, latencyMs / 1000);
+    rt.processedUpTo = Math.max(rt.processedUpTo, w.t1);
     this.#sendColumns(rt, rt.emitter.scored(w, r.map));
     rt.lastScore = r.normalised;
     this.d.hub.score({
@@ -341,14 +348,20 @@ export class SensorManager extends SensorRuntime {
     this.d.store.scores.append(rt.id, w.t1, r.normalised);
     rt.tracker.suppressed = this.#snoozed(rt.id);
     const events = rt.tracker.observe({ t0: w.t0, t1: w.t1, score: r.normalised, map: r.map });
-    if (rt.anomalyAlertId !== null || events.some((e) => e.type === 'opened')) {
-      if (!rt.peak || r.normalised > rt.peak.score)
-        rt.peak = { score: r.normalised, embeddings: r.embeddings.slice() };
-    }
+    if (r.normalised >= 1) {
+      const patches = r.embeddings.slice();
+      if (rt.anomalyAlertId !== null && rt.alertPatches.length < MAX_FEEDBACK_WINDOWS)
+        rt.alertPatches.push(patches);
+      else if (rt.anomalyAlertId === null)
+        rt.recentOver = [...rt.recentOver, patches].slice(-this.d.config.alertOpenWindows);
+    } else if (rt.anomalyAlertId === null) rt.recentOver = [];
     this.#handleAlertEvents(rt, events);
+    if (rt.pendingClips.length) void this.#flushClips(rt, false);
   }
 
   #sendColumns(rt: SensorRt, events: ColumnsEvent[]): void {
+    for (const ev of events)
+      rt.processedUpTo = Math.max(rt.processedUpTo, ev.t0 + ev.nColumns * ev.hopSeconds * 1000);
     if (events.length === 0) return;
     const hz = melHz(rt.stream.mel);
     for (const ev of events) {
@@ -387,6 +400,10 @@ export class SensorManager extends SensorRuntime {
         boxes: a.boxes,
       });
       rt[key] = stored.id;
+      if (a.kind === 'anomaly') {
+        rt.alertPatches = rt.recentOver;
+        rt.recentOver = [];
+      }
       this.d.metrics.alerts.inc({ sensor: rt.id, kind: a.kind });
       this.#publish(stored, 'alert');
       this.#status(rt, true);
@@ -423,19 +440,20 @@ export class SensorManager extends SensorRuntime {
       end + clipPostSeconds * 1000 - MAX_CLIP_SECONDS * 1000,
     );
     rt.pendingClips.push({ alertId: id, from, to: end + clipPostSeconds * 1000 });
-    if (a.kind === 'anomaly' && rt.peak) {
-      const patches = rt.peak.embeddings;
+    if (a.kind === 'anomaly' && rt.alertPatches.length > 0) {
+      const patches = concat(rt.alertPatches);
       void this.d.media
         .writePatches(id, patches)
         .catch((err) => this.d.log(`alert ${id}: patches not kept: ${(err as Error).message}`));
     }
-    if (a.kind === 'anomaly') rt.peak = null;
+    if (a.kind === 'anomaly') rt.alertPatches = [];
     this.#status(rt, true);
   }
 
   /** Writes the clips whose post-roll has arrived (or all of them, with what there is, when `force`). */
   async #flushClips(rt: SensorRt, force: boolean): Promise<void> {
-    const now = rt.stream.streamTime ?? -Infinity;
+    // A clip is written once its post-roll has arrived and been scored (its anomaly map is complete).
+    const now = Math.min(rt.stream.streamTime ?? -Infinity, rt.processedUpTo);
     const ready = rt.pendingClips.filter((c) => force || now >= c.to);
     if (ready.length === 0) return;
     rt.pendingClips = rt.pendingClips.filter((c) => !ready.includes(c));
@@ -622,9 +640,11 @@ export class SensorManager extends SensorRuntime {
       lastSeen: null,
       anomalyAlertId: null,
       silenceAlertId: null,
-      peak: null,
+      alertPatches: [],
+      recentOver: [],
       pendingClips: [],
       lastScore: null,
+      processedUpTo: -Infinity,
       lastMeterAt: 0,
       statusKey: '',
       statusAt: 0,
@@ -664,4 +684,14 @@ function isLabels(x: unknown): x is Record<string, string> {
     entries.length <= 20 &&
     entries.every(([k, v]) => k.length <= 40 && typeof v === 'string' && v.length <= 100)
   );
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
