@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { boxCoords, buildAlertOption } from '../src/charts/options/alert';
 import { liveLayout, stackGrids } from '../src/charts/options/layout';
 import { buildLiveFrame, buildLiveOption, frequencyAxis } from '../src/charts/options/live';
-import { buildSparklineOption, sparklineMax } from '../src/charts/options/sparkline';
+import { buildSparklineOption, sparklineMax, sparklineSpan } from '../src/charts/options/sparkline';
 import type { ChartOption } from '../src/charts/options/types';
 import { hzToBin } from '../src/lib/axes';
 import { melHz } from './helpers';
@@ -62,6 +62,14 @@ describe('sparkline option', () => {
     expect(series.data).toHaveLength(50);
     expect(series.markLine.data).toEqual([{ yAxis: 1 }]);
     expect(render(option)).toContain('<path');
+  });
+
+  it('spans the history held, from one to five minutes', () => {
+    const at = (ago: number): [number, number] => [T - ago, 1];
+    expect(sparklineSpan([], T, 300_000)).toBe(60_000);
+    expect(sparklineSpan([at(20_000), at(0)], T, 300_000)).toBe(60_000);
+    expect(sparklineSpan([at(150_000), at(0)], T, 300_000)).toBe(150_000);
+    expect(sparklineSpan([at(400_000), at(0)], T, 300_000)).toBe(300_000);
   });
 });
 

@@ -47,9 +47,10 @@ describe('tiles', () => {
   ];
   const tiles = buildTiles(sensors, alerts);
 
-  it('counts open alerts and sorts problems first', () => {
+  it('counts open and acknowledged alerts apart and sorts problems first', () => {
     const byId = Object.fromEntries(tiles.map((t) => [t.status.id, t]));
-    expect(byId['pump-1'].openAlerts).toBe(2);
+    expect(byId['pump-1'].openAlerts).toBe(1);
+    expect(byId['pump-1'].acknowledgedAlerts).toBe(1);
     expect(byId['pump-1'].state).toBe('alert');
     expect([...tiles].sort(compareTiles).map((t) => t.state)).toEqual([
       'alert',
@@ -57,6 +58,17 @@ describe('tiles', () => {
       'silent',
       'ok',
     ]);
+  });
+
+  it("takes the server's unresolved count as open only while it holds none of the sensor's alerts", () => {
+    const [unknown] = buildTiles([sensor({ id: 'fan-4', openAlerts: 2 })], alerts);
+    expect([unknown.openAlerts, unknown.acknowledgedAlerts]).toEqual([2, 0]);
+    // Acknowledged: the server still counts it as unresolved, the tile does not call it open.
+    const [acked] = buildTiles(
+      [sensor({ id: 'fan-4', openAlerts: 1 })],
+      [alert({ id: 7, sensorId: 'fan-4', state: 'acknowledged' })],
+    );
+    expect([acked.state, acked.openAlerts, acked.acknowledgedAlerts]).toEqual(['acknowledged', 0, 1]);
   });
 
   it('filters by text (id, name, label values) and by state', () => {

@@ -111,10 +111,17 @@ export function spectrogramLut(map: SpectrogramMap, littleEndian = LITTLE_ENDIAN
 }
 
 /**
+ * Fraction of the threshold below which the overlay is transparent. Normal sound's anomaly map sits well
+ * under the threshold but not near zero (a synthetic pump streamed live: median 0.65, 90th percentile 0.71
+ * of the threshold); a lower start tinted the whole spectrogram.
+ */
+export const OVERLAY_FROM = 0.8;
+
+/**
  * LUT of the anomaly bytes. Byte a is `a / 255 * anomalyScale` times the threshold.
  * - `heatmap`: opaque magma over 0 .. anomalyScale (a separate, aligned heatmap).
- * - `overlay`: transparent below half the threshold, then the bright half of magma with an alpha that
- *   reaches `maxAlpha` at the threshold, so normal sound leaves the spectrogram untouched.
+ * - `overlay`: transparent below `OVERLAY_FROM` times the threshold, then the bright half of magma with an
+ *   alpha that reaches `maxAlpha` at the threshold, so normal sound leaves the spectrogram untouched.
  */
 export function anomalyLut(
   anomalyScale: number,
@@ -131,7 +138,7 @@ export function anomalyLut(
         const [r, g, b] = samplePoints(MAGMA, a / 255);
         lut[a] = packRgba(r, g, b, 255, littleEndian);
       } else {
-        const alpha = Math.min(1, Math.max(0, (ratio - 0.5) / 0.5)) * maxAlpha;
+        const alpha = Math.min(1, Math.max(0, (ratio - OVERLAY_FROM) / (1 - OVERLAY_FROM))) * maxAlpha;
         const [r, g, b] = samplePoints(MAGMA, 0.5 + 0.5 * Math.min(1, ratio / Math.max(anomalyScale, 1)));
         lut[a] = packRgba(r, g, b, Math.round(alpha * 255), littleEndian);
       }

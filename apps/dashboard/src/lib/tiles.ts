@@ -5,7 +5,10 @@ import { alertCounts, deriveTileState, stateRank, type TileState } from './senso
 export interface Tile {
   status: SensorStatus;
   state: TileState;
+  /** Open (not yet acknowledged) alerts. */
   openAlerts: number;
+  /** Acknowledged, not yet resolved. */
+  acknowledgedAlerts: number;
 }
 
 export interface TileFilter {
@@ -97,15 +100,21 @@ export function countStates(tiles: readonly Tile[]): Record<TileState, number> {
   return counts;
 }
 
-/** Tiles of every sensor; the open-alert count is the server's, or what the dashboard holds when larger. */
+/**
+ * Tiles of every sensor. The alert counts are those of the alerts the dashboard holds (every unresolved
+ * one); the server's `openAlerts` counts open and acknowledged together, so it only decides (as open) when
+ * the dashboard holds none of the sensor's alerts yet.
+ */
 export function buildTiles(sensors: Iterable<SensorStatus>, alerts: readonly Alert[]): Tile[] {
   const out: Tile[] = [];
   for (const status of sensors) {
     const counts = alertCounts(status.id, alerts);
+    const known = counts.open + counts.acknowledged > 0;
     out.push({
       status,
       state: deriveTileState(status, alerts),
-      openAlerts: Math.max(status.openAlerts ?? 0, counts.open + counts.acknowledged),
+      openAlerts: known ? counts.open : (status.openAlerts ?? 0),
+      acknowledgedAlerts: counts.acknowledged,
     });
   }
   return out;

@@ -18,6 +18,20 @@ export function sparklineMax(points: readonly [number, number][]): number {
   return Math.ceil(max * 10) / 10;
 }
 
+/**
+ * The time span shown: the history held, between `minMs` and `maxMs`. A sensor that started streaming a
+ * minute ago fills its tile instead of drawing a sliver at the right of five empty minutes.
+ */
+export function sparklineSpan(
+  points: readonly [number, number][],
+  now: number,
+  maxMs: number,
+  minMs = 60_000,
+): number {
+  const held = points.length > 0 ? now - points[0][0] : 0;
+  return Math.min(maxMs, Math.max(minMs, held));
+}
+
 export function buildSparklineOption(input: SparklineInput): ChartOption {
   const { points, now, spanMs, alerting = false } = input;
   return {

@@ -1,0 +1,96 @@
+/**
+ * Real Chromium for the browser tests: Debian's `/usr/bin/chromium` driven by playwright-core (no browser
+ * download). `make test` installs it; on a machine without it the browser tests are skipped with a message
+ * saying so. The dashboard must be built (`apps/dashboard/dist`): `ensureDashboard()` builds it when missing.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { REPO } from './server.js';
+
+export const CHROMIUM = process.env.HARK_CHROMIUM ?? '/usr/bin/chromium';
+export const SCREENSHOTS = join(REPO, 'test-results/screenshots');
+const DASHBOARD_INDEX = join(REPO, 'apps/dashboard/dist/index.html');
+
+/** Whether Chromium is installed; warns (visibly, once per file) when it is not. */
+export function chromiumOrWarn(file: string): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  console.warn(
+    `${file}: SKIPPED: no Chromium at ${CHROMIUM} (apt-get install chromium, or set HARK_CHROMIUM); ` +
+      '`make test` installs it.',
+  );
+  return false;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      // The alert page plays its clip after a click; no sound card is needed or used.
+      '--autoplay-policy=no-user-gesture-required',
+      '--mute-audio',
+    ],
+  });
+}
+
+/** Builds the dashboard when `apps/dashboard/dist/index.html` is missing (the server serves it at `/`). */
+export function ensureDashboard(): void {
+  if (existsSync(DASHBOARD_INDEX)) return;
+  console.log('apps/dashboard/dist missing: building it (npm run build -w @hark/dashboard)');
+  try {
+    execFileSync('npm', ['run', 'build', '-w', '@hark/dashboard'], { cwd: REPO, stdio: 'pipe' });
+  } catch (e) {
+    const err = e as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(
+      `building the dashboard failed; run 'npm run build -w @hark/dashboard' and fix it:\n` +
+        `${err.stdout ?? ''}${err.stderr ?? ''}`,
+    );
+  }
+  if (!existsSync(DASHBOARD_INDEX)) throw new Error(`the dashboard build wrote no ${DASHBOARD_INDEX}`);
+}
+
+/** Saves a full-page screenshot as `test-results/screenshots/<name>.png`; returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/**
+ * With `HARK_UPDATE_SCREENSHOTS=1`, copies a saved screenshot to `docs/screenshots/<target>.png` (the
+ * README's pictures), so they are refreshed by running the test, not by hand.
+ */
+export function publishScreenshot(path: string, target: string): void {
+  if (!process.env.HARK_UPDATE_SCREENSHOTS) return;
+  const dir = join(REPO, 'docs/screenshots');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(path, join(dir, `${target}.png`));
+  console.log(`updated docs/screenshots/${target}.png`);
+}
+
+/**
+ * Collects the page's uncaught exceptions, console errors and failed HTTP answers (with their URL), for
+ * assertions and failure messages.
+ */
+export function pageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // Chromium's line for a failed answer names no URL: the `response` listener reports it instead.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+      errors.push(`console: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  return errors;
+}
