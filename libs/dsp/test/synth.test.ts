@@ -2,7 +2,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MACHINE_VOICES, synthMachine, writeSynthDataset, type AnomalyKind } from '../src/synth/index.js';
+import {
+  MACHINE_VOICES,
+  streamAnomalies,
+  synthMachine,
+  writeSynthDataset,
+  type AnomalyKind,
+} from '../src/synth/index.js';
 import { encodeWav } from '../src/wav-encode.js';
 
 /** Mean power of `x[i0, i1)` in the band [lo, hi] Hz, by a direct DFT on a coarse frequency grid. */
@@ -90,6 +96,15 @@ describe('writeSynthDataset', () => {
     expect(JSON.parse(readFileSync(join(root, 'index.json'), 'utf8')).groups).toEqual([
       { name: 'synth_fan', kind: 'machine' },
     ]);
+  });
+});
+
+describe('streamAnomalies', () => {
+  it('spaces the anomalies of a long stream as asked, kinds in turn', () => {
+    const a = streamAnomalies(300, 60, 20);
+    expect(a.map((x) => x.onset)).toEqual([20, 80, 140, 200, 260]);
+    expect(new Set(a.slice(0, 4).map((x) => x.kind)).size).toBe(4);
+    expect(streamAnomalies(30).map((x) => x.onset)).toEqual([12, 24]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { MACHINE_VOICES, writeSynthDataset, type MachineName } from '@hark/dsp';
-import { positiveInt, positiveNumber } from '../options.js';
+import { nonNegativeNumber, positiveInt, positiveNumber } from '../options.js';
 
 /** `hark synth DIR`: a synthetic dataset in the DATASET.md layout (demo sensors and self-contained tests). */
 export function registerSynth(program: Command): void {
@@ -15,6 +15,12 @@ export function registerSynth(program: Command): void {
     .option('--test <n>', 'normal and anomalous test clips per machine (each)', positiveInt, 8)
     .option('--seconds <s>', 'clip length in seconds', positiveNumber, 5)
     .option('--stream-seconds <s>', 'length of stream.wav in seconds', positiveNumber, 60)
+    .option('--anomaly-every <s>', "seconds between the stream's anomalies", positiveNumber, 12)
+    .option(
+      '--first-anomaly <s>',
+      "onset of the stream's first anomaly in seconds (default: --anomaly-every)",
+      nonNegativeNumber,
+    )
     .option('--sample-rate <hz>', 'sample rate in Hz', positiveInt, 16000)
     .option('--seed <n>', 'random seed (same seed, same files)', positiveInt, 7)
     .action((dir: string, o) => {
@@ -33,6 +39,8 @@ export function registerSynth(program: Command): void {
         testClips: o.test,
         clipSeconds: o.seconds,
         streamSeconds: o.streamSeconds,
+        anomalyEverySeconds: o.anomalyEvery,
+        firstAnomalySeconds: o.firstAnomaly,
         sampleRate: o.sampleRate,
         seed: o.seed,
       });

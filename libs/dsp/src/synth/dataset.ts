@@ -22,6 +22,9 @@ export interface SynthDatasetOptions {
   testClips?: number;
   clipSeconds?: number;
   streamSeconds?: number;
+  /** Seconds between the stream's anomalies (default 12), and the onset of the first (default: the same). */
+  anomalyEverySeconds?: number;
+  firstAnomalySeconds?: number;
   sampleRate?: number;
   seed?: number;
 }
@@ -71,7 +74,7 @@ export function writeSynthDataset(root: string, opts: SynthDatasetOptions = {}):
       });
     }
     const streamSeconds = opts.streamSeconds ?? 60;
-    const anomalies = streamAnomalies(streamSeconds);
+    const anomalies = streamAnomalies(streamSeconds, opts.anomalyEverySeconds, opts.firstAnomalySeconds);
     const stream = synthMachine({ voice, seconds: streamSeconds, sampleRate: sr, seed: 1000 + g, anomalies });
     writeFileSync(join(dir, 'stream.wav'), encodeWav(stream.samples, sr));
     writeJson(join(dir, 'stream.json'), { type: 'stream', events: rounded(stream.events) });
@@ -79,10 +82,11 @@ export function writeSynthDataset(root: string, opts: SynthDatasetOptions = {}):
   return { groups };
 }
 
-/** Anomalies in a long recording: none in the first 10 s, then one of each kind every ~12 s. */
-export function streamAnomalies(seconds: number): AnomalySpec[] {
+/** Anomalies in a long recording: 2 s long, the first at `first` s, then one every `every` s, kinds in turn. */
+export function streamAnomalies(seconds: number, every = 12, first = every): AnomalySpec[] {
+  if (!(every > 0)) throw new RangeError(`anomaly spacing ${every} s must be > 0`);
   const out: AnomalySpec[] = [];
-  for (let t = 12, k = 0; t + 3 < seconds; t += 12, k++) {
+  for (let t = first, k = 0; t + 3 < seconds; t += every, k++) {
     out.push({ kind: ANOMALY_KINDS[k % ANOMALY_KINDS.length], onset: t, duration: 2, levelDb: -6 });
   }
   return out;

@@ -1,0 +1,166 @@
+/**
+ * The deployment files, without a Docker engine: `docker-compose config` accepts docker-compose.yml and
+ * resolves the service, port, volume, healthcheck and webhook settings a user relies on; the Dockerfile
+ * installs every workspace before `npm ci`, runs `hark serve` with options the command really accepts, and
+ * keeps its data in the volume.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const HARK_BIN = join(REPO, 'apps/cli/bin/hark.js');
+
+const read = (p: string) => readFileSync(join(REPO, p), 'utf8');
+
+/** Runs docker-compose in the repository with a clean environment for the variables the file reads. */
+function compose(args: string[], env: Record<string, string> = {}) {
+  const clean = { ...process.env };
+  for (const k of [
+    'HARK_PORT',
+    'HARK_WEBHOOK_URL',
+    'HARK_WEBHOOK_SECRET',
+    'COMPOSE_FILE',
+    'COMPOSE_PROFILES',
+  ])
+    delete clean[k];
+  const r = spawnSync('docker-compose', args, { cwd: REPO, encoding: 'utf8', env: { ...clean, ...env } });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`docker-compose ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+  return r.stdout;
+}
+
+const hasCompose = !spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).error;
+if (!hasCompose) {
+  console.warn(
+    'test/deploy/compose.test.ts: docker-compose is not installed (scripts/install-system-deps.sh installs ' +
+      "it); skipping the checks of docker-compose.yml's resolved configuration",
+  );
+}
+
+/** The options `hark serve --help` lists. */
+function serveOptions(): Set<string> {
+  const r = spawnSync(process.execPath, [HARK_BIN, 'serve', '--help'], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  return new Set(r.stdout.match(/--[a-z][a-z-]*/g));
+}
+
+/** `[--opt, value]` pairs of a `hark serve` argument list; every option must be known and have a value. */
+function serveArgs(argv: string[]): Map<string, string> {
+  const known = serveOptions();
+  const i = argv.indexOf('serve');
+  expect(argv.slice(0, i + 1)).toEqual(['node', 'apps/cli/bin/hark.js', 'serve']);
+  const out = new Map<string, string>();
+  for (let k = i + 1; k < argv.length; k += 2) {
+    expect(known, `hark serve has no option ${argv[k]}`).toContain(argv[k]);
+    expect(argv[k + 1], `${argv[k]} needs a value`).toBeDefined();
+    expect(argv[k + 1]).not.toMatch(/^--/);
+    out.set(argv[k], argv[k + 1]);
+  }
+  return out;
+}
+
+/** The last stage of the Dockerfile (what runs), and the JSON-array value of one of its instructions. */
+const dockerfile = read('Dockerfile');
+const stages = dockerfile.split(/^FROM /m).slice(1);
+const runStage = stages[stages.length - 1];
+const instruction = (stage: string, name: string) =>
+  stage.match(new RegExp(`^${name} (.+)$`, 'm'))?.[1].trim();
+
+describe('Dockerfile', () => {
+  test('builds and runs on Node.js 20 on Debian bookworm', () => {
+    for (const s of stages) expect(s.split('\n')[0]).toMatch(/^node:20-bookworm-slim\b/);
+  });
+
+  test('copies every workspace package.json before npm ci, so the install layer matches the lock file', () => {
+    const build = stages[0];
+    const beforeCi = build.slice(0, build.indexOf('npm ci'));
+    const workspaces = JSON.parse(read('package.json')).workspaces as string[];
+    for (const w of workspaces) expect(beforeCi).toContain(`COPY ${w}/package.json ${w}/`);
+    expect(beforeCi).toMatch(/COPY package\.json package-lock\.json \.npmrc/);
+    for (const w of workspaces) expect(existsSync(join(REPO, w, 'package.json'))).toBe(true);
+  });
+
+  test('installs the Debian packages the FAISS addon needs to build and to run', () => {
+    for (const p of ['build-essential', 'python3', 'libfaiss-dev', 'libopenblas0-openmp', 'liblapack-dev'])
+      expect(stages[0]).toContain(p);
+    expect(runStage).toContain('libopenblas0-openmp');
+    expect(stages[0]).toMatch(/npm run build:addon -w @hark\/native/);
+    expect(stages[0]).toMatch(/npm run build\b/);
+  });
+
+  test('runs `hark serve` with options it accepts, on all interfaces, with its data in the volume', () => {
+    const cmd = JSON.parse(instruction(runStage, 'CMD') ?? '[]') as string[];
+    const opts = serveArgs(cmd);
+    expect(opts.get('--host')).toBe('0.0.0.0');
+    expect(instruction(runStage, 'EXPOSE')).toBe(opts.get('--port'));
+    expect(instruction(runStage, 'VOLUME')).toBe(opts.get('--data'));
+    expect(instruction(runStage, 'HEALTHCHECK')).toBeDefined();
+  });
+
+  test('runs as a user that is not root', () => {
+    const user = instruction(runStage, 'USER');
+    expect(user).toBeDefined();
+    expect(user).not.toMatch(/^(root|0)(:|$)/);
+  });
+
+  test('.dockerignore keeps host builds, installs and data out of the build context', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    for (const p of ['**/node_modules', '**/dist', 'native/build', 'data', 'demo-output', 'test-results'])
+      expect(ignored).toContain(p);
+  });
+});
+
+describe.skipIf(!hasCompose)('docker-compose.yml (docker-compose config)', () => {
+  test('is valid', () => {
+    expect(() => compose(['config', '-q'])).not.toThrow();
+  });
+
+  test('has the hark service and its named data volume; the demo sensor in the `demo` profile', () => {
+    expect(compose(['config', '--services']).split('\n')).toContain('hark');
+    expect(compose(['config', '--volumes']).split('\n')).toContain('hark-data');
+    const demo = compose(['--profile', 'demo', 'config']);
+    expect(demo).toMatch(/^ {2}demo-sensor:/m);
+    expect(demo).toMatch(/profiles:\s*\n\s*- demo/);
+    expect(existsSync(join(REPO, 'scripts/docker-demo-sensor.sh'))).toBe(true);
+  });
+
+  test('publishes port 8080 (HARK_PORT on the host), mounts the volume at /data, restarts, checks health', () => {
+    const text = compose(['config']);
+    const hark = text.slice(text.search(/^ {2}hark:/m)).split(/\n {2}\S/)[0];
+    expect(hark).toMatch(/build:/);
+    expect(hark).toMatch(/target: 8080/);
+    expect(hark).toMatch(/published: "?8080"?/);
+    expect(hark).toMatch(/- hark-data:\/data|source: hark-data\s*\n\s*target: \/data/);
+    expect(hark).toMatch(/restart: (always|unless-stopped)/);
+    expect(hark).toMatch(/healthcheck:[\s\S]*\/api\/docs-json/);
+    expect(compose(['config'], { HARK_PORT: '9090' })).toMatch(/published: "?9090"?/);
+  });
+
+  test('passes the webhook URL and secret to the server, under the names the server reads', () => {
+    const text = compose(['config'], {
+      HARK_WEBHOOK_URL: 'https://hooks.example.com/hark',
+      HARK_WEBHOOK_SECRET: 's3cret',
+    });
+    expect(text).toMatch(/HARK_WEBHOOK_URL: https:\/\/hooks\.example\.com\/hark/);
+    expect(text).toMatch(/HARK_WEBHOOK_SECRET: s3cret/);
+    const config = read('apps/server/src/config.ts');
+    expect(config).toContain('env.HARK_WEBHOOK_URL');
+    expect(config).toContain('env.HARK_WEBHOOK_SECRET');
+  });
+
+  test('runs the same `hark serve` command as the Dockerfile', () => {
+    const text = compose(['config']);
+    const block = text.slice(text.search(/^ {2}hark:/m)).match(/command:\n((?: {4}- .*\n)+)/)?.[1] ?? '';
+    const argv = block
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^\s*- /, '').replace(/^'(.*)'$/, '$1'));
+    expect(argv).toEqual(JSON.parse(instruction(runStage, 'CMD') ?? '[]'));
+  });
+});
