@@ -4,6 +4,7 @@
  * shared. Reports, per step, the latency from the arrival of a window's last sample at the server
  * (`ScoreEvent.arrivedAt`) to the `score` event at the dashboard.
  */
+import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import { io } from 'socket.io-client';
 import { readWav } from '@hark/dsp';
@@ -50,6 +51,8 @@ async function main(job: ClientsJob): Promise<ClientsResult> {
     }),
   );
   const stop = new AbortController();
+  // Every sensor's source listens on the one signal.
+  setMaxListeners(0, stop.signal);
   const clients = job.sensorIds.map((sensorId, i) => {
     const c = new SensorClient({ server: job.url, sensorId, token: job.sensorToken });
     c.on('warning', (w) => errors.push(`${sensorId}: ${w}`));

@@ -178,6 +178,7 @@ export function registerBenchPipeline(bench: Command): void {
         const at16 = steps.find((s) => s.sensors === 16);
         const summary = [
           `Sustained without dropping a window: **${best ? best.sensors : 0} sensors** (largest step tried with no drop).`,
+          `Largest step with no drop and p99 under 250 ms: **${steps.filter((x) => x.sustained && x.p99 < 250).at(-1)?.sensors ?? 0} sensors**.`,
           at16
             ? `At 16 sensors: p50 ${at16.p50} ms, p95 ${at16.p95} ms, p99 ${at16.p99} ms (target: p99 < 250 ms).`
             : '',
