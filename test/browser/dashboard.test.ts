@@ -308,6 +308,21 @@ describe.runIf(haveChromium)('dashboard in Chromium, live from hark sensor', () 
     ]);
   });
 
+  test("another operator's annotation appears on the open alert page without a reload", async () => {
+    const other = await s.token('operator', 'ops-ben');
+    await s.api(`/api/alerts/${alertId}/annotations`, {
+      method: 'POST',
+      token: other,
+      body: JSON.stringify({ label: 'unknown', text: 'heard it from the control room too' }),
+    });
+    await expect
+      .poll(() => page.getByTestId('annotation').allInnerTexts(), { timeout: 15_000 })
+      .toEqual([
+        expect.stringMatching(/^maintenance — Impeller rub/),
+        expect.stringMatching(/^unknown — heard it from the control room too \(ops-ben/),
+      ]);
+  });
+
   test('the alert list shows the acknowledged alert with its label', async () => {
     await page.getByTestId('nav-alerts').click();
     const row = page.locator(`[data-testid="alert-row"][data-alert-id="${alertId}"]`);
