@@ -4,7 +4,7 @@
  * model while the sensor keeps being scored, and a false alarm taught to the bank stops the same sound from
  * alerting again (and reverting it brings the alert back).
  */
-import { cpSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
@@ -126,6 +126,57 @@ describe('models on a running server', () => {
       const after = await s.api<{ windowsScored: number; state: string }>('/api/sensors/enrol-1');
       expect(after.windowsScored).toBeGreaterThan(before);
       expect(after.state).toBe('scoring');
+    } finally {
+      run.child.kill('SIGINT');
+      await run.done;
+    }
+  }, 600_000);
+
+  test('a refit replaces the model atomically while the sensor keeps being scored', async () => {
+    await fitFromFolder(s, 'refit-1', join(root, 'synth_pump', 'train'));
+    const first = await s.api<ModelStatus>('/api/sensors/refit-1/model');
+    const run = runSensor([
+      '--server',
+      s.url,
+      '--id',
+      'refit-1',
+      '--token',
+      sensorToken,
+      '--wav',
+      stream(),
+      '--loop',
+    ]);
+    try {
+      await waitForConnected(s, 'refit-1');
+      await sleep(2000);
+      const form = new FormData();
+      const train = join(root, 'synth_pump', 'train');
+      for (const f of readdirSync(train).sort())
+        form.append('files', new Blob([readFileSync(join(train, f))], { type: 'audio/wav' }), f);
+      const res = await fetch(`${s.url}/api/sensors/refit-1/model`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.admin}` },
+        body: form,
+      });
+      expect(res.status).toBe(202);
+      // While the new model is fitted, the old one keeps scoring the live stream.
+      const during: number[] = [];
+      for (;;) {
+        const st = await s.api<{ windowsScored: number; model: ModelStatus }>('/api/sensors/refit-1');
+        if (st.model.state !== 'fitting') break;
+        expect(st.model.fittedAt).toBe(first.fittedAt);
+        during.push(st.windowsScored);
+        await sleep(500);
+      }
+      expect(during.length).toBeGreaterThan(2);
+      expect(during.at(-1)!).toBeGreaterThan(during[0]);
+      const after = await waitForModel(s, 'refit-1');
+      expect(after.fittedAt).not.toBe(first.fittedAt);
+      const before = (await s.api<{ windowsScored: number }>('/api/sensors/refit-1')).windowsScored;
+      await sleep(2000);
+      const st = await s.api<{ windowsScored: number; windowsDropped: number }>('/api/sensors/refit-1');
+      expect(st.windowsScored).toBeGreaterThan(before);
+      expect(st.windowsDropped).toBe(0);
     } finally {
       run.child.kill('SIGINT');
       await run.done;
