@@ -159,6 +159,7 @@ describe('models on a running server', () => {
         body: form,
       });
       expect(res.status).toBe(202);
+      expect(((await res.json()) as ModelStatus).state).toBe('fitting');
       // While the new model is fitted, the old one keeps scoring the live stream.
       const during: number[] = [];
       for (;;) {

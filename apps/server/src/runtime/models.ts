@@ -251,6 +251,9 @@ export class ModelService {
       }
     }
     const slot = this.#claim(sensorId);
+    // Fitting from here on (the answer says so), while the current model, if any, keeps scoring.
+    slot.state = 'fitting';
+    this.#progress(sensorId, slot, { stage: 'spectrogram', done: 0, total: files.length });
     try {
       const dir = await this.#stampDir('uploads', sensorId);
       const paths: string[] = [];
