@@ -1,7 +1,6 @@
 /**
- * Shapes shared by the sensor client and its sources. The wire types mirror `apps/server/src/contracts.ts`
- * (namespace `/sensor`); the CLI does not depend on the server package, so they are repeated here and must
- * keep the same names.
+ * Shapes shared by the sensor client and its sources. The wire types of namespace `/sensor` are the
+ * server's own (`apps/server/src/contracts.ts`), imported as types only.
  */
 
 export type SampleFormat = 's16le' | 'f32le';
@@ -53,44 +52,16 @@ export function checkStreamFormat(f: StreamFormat): StreamFormat {
   return f;
 }
 
-// ---- wire messages of namespace /sensor (see apps/server/src/contracts.ts) ----
+// ---- wire messages of namespace /sensor: the server's contract (types only; nothing of the server loads) ----
 
-export interface SensorAuth {
-  token: string;
-  sensorId: string;
-}
-
-export interface HelloMessage extends StreamFormat {
-  streamId?: string;
-  name?: string;
-  labels?: Record<string, string>;
-}
-
-export interface AudioMessage {
-  seq: number;
-  data: ArrayBuffer | Uint8Array;
-  t?: number;
-}
-
-export type SensorErrorCode =
-  | 'BAD_MESSAGE'
-  | 'NO_HELLO'
-  | 'BAD_FORMAT'
-  | 'BAD_SAMPLE_RATE'
-  | 'BAD_CHANNELS'
-  | 'TOO_LARGE'
-  | 'PARTIAL_SAMPLE'
-  | 'DUPLICATE_SEQ'
-  | 'OUT_OF_ORDER_SEQ'
-  | 'INTERNAL';
-
-export type SensorAck =
-  | { ok: true; seq: number }
-  | { ok: false; error: string; code: SensorErrorCode; seq?: number; expected?: number };
-
-export type HelloAck =
-  | { ok: true; nextSeq: number; maxChunkBytes: number; analysisSampleRate: number }
-  | { ok: false; error: string; code: SensorErrorCode };
+export type {
+  AudioMessage,
+  HelloAck,
+  HelloMessage,
+  SensorAck,
+  SensorAuth,
+  SensorErrorCode,
+} from '@hark/server';
 
 /** Sensor ids the server accepts: 1-64 characters of `[A-Za-z0-9._-]`. */
 export const SENSOR_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
