@@ -5,7 +5,15 @@
  */
 import type { Detector } from '@hark/detection';
 import type { MelParams } from '@hark/dsp';
-import type { Alert, ColumnsEvent, HelloAck, SensorAck, SensorState, SensorStatus } from '../contracts.js';
+import type {
+  Alert,
+  ColumnsEvent,
+  HelloAck,
+  ScoreEvent,
+  SensorAck,
+  SensorState,
+  SensorStatus,
+} from '../contracts.js';
 import type { ServerConfig } from '../config.js';
 import type { HarkEvents } from '../events.js';
 import type { LiveHub } from '../live/live-hub.js';
@@ -18,6 +26,8 @@ import {
   DEFAULT_ANOMALY_SCALE,
   DEFAULT_DB_RANGE,
   melHz,
+  quantiseAnomaly,
+  quantiseDb,
   ScoringScheduler,
   SensorStream,
   SilenceTracker,
@@ -329,22 +339,16 @@ export class SensorManager extends SensorRuntime {
     rt.processedUpTo = Math.max(rt.processedUpTo, w.t1);
     this.#sendColumns(rt, rt.emitter.scored(w, r.map));
     rt.lastScore = r.normalised;
-    this.d.hub.score({
+    const score: ScoreEvent = {
       sensorId: rt.id,
       t: w.t1,
       score: r.normalised,
       threshold: 1,
       rawScore: r.raw,
       arrivedAt: w.arrivedAt,
-    });
-    this.d.events.emit('score', {
-      sensorId: rt.id,
-      t: w.t1,
-      score: r.normalised,
-      threshold: 1,
-      rawScore: r.raw,
-      arrivedAt: w.arrivedAt,
-    });
+    };
+    this.d.hub.score(score);
+    this.d.events.emit('score', score);
     this.d.store.scores.append(rt.id, w.t1, r.normalised);
     rt.tracker.suppressed = this.#snoozed(rt.id);
     const events = rt.tracker.observe({ t0: w.t0, t1: w.t1, score: r.normalised, map: r.map });
@@ -489,24 +493,23 @@ export class SensorManager extends SensorRuntime {
     for (let i = 0; i < read.times.length; i++) if (read.times[i] >= from && read.times[i] < to) keep.push(i);
     if (keep.length === 0) return null;
     const nMels = read.nMels;
-    const [lo, hi] = DEFAULT_DB_RANGE;
-    const spectrogram = new Uint8Array(keep.length * nMels);
-    const anomaly = new Uint8Array(keep.length * nMels);
+    // The kept columns, frame-major, with unscored columns at zero anomaly; quantised like `columns`.
+    const db = new Float32Array(keep.length * nMels);
+    const anomalyValues = new Float32Array(keep.length * nMels);
     keep.forEach((src, j) => {
-      for (let m = 0; m < nMels; m++) {
-        const db = read.db[src * nMels + m];
-        spectrogram[j * nMels + m] = Math.max(0, Math.min(255, Math.round(((db - lo) / (hi - lo)) * 255)));
-        const a = read.scored[src] ? read.anomaly[src * nMels + m] : 0;
-        anomaly[j * nMels + m] = Math.max(0, Math.min(255, Math.round((a / DEFAULT_ANOMALY_SCALE) * 255)));
-      }
+      db.set(read.db.subarray(src * nMels, (src + 1) * nMels), j * nMels);
+      if (read.scored[src])
+        anomalyValues.set(read.anomaly.subarray(src * nMels, (src + 1) * nMels), j * nMels);
     });
+    const spectrogram = quantiseDb(db, DEFAULT_DB_RANGE);
+    const anomaly = quantiseAnomaly(anomalyValues, DEFAULT_ANOMALY_SCALE);
     return {
       t0: read.times[keep[0]],
       hopSeconds: read.hopSeconds,
       nMels,
       nFrames: keep.length,
       melHz: melHz(rt.stream.mel),
-      dbRange: [lo, hi] as [number, number],
+      dbRange: [DEFAULT_DB_RANGE[0], DEFAULT_DB_RANGE[1]] as [number, number],
       anomalyScale: DEFAULT_ANOMALY_SCALE,
       spectrogram,
       anomaly,
