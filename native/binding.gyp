@@ -11,6 +11,7 @@
         "src/addon/args.cc",
         "src/addon/blas.cc",
         "src/addon/errors.cc",
+        "src/addon/flat_search.cc",
         "src/addon/index_async.cc",
         "src/addon/index_build.cc",
         "src/addon/index_io.cc",

@@ -21,9 +21,12 @@ describe.each(BACKENDS)('search vs brute force (%s)', (backend) => {
   it.each([
     ['l2', 100, 5], // >= 20 queries: FAISS goes through sgemm
     ['l2', 7, 1], // < 20 queries: FAISS's direct loop
-    ['l2', 100, 1], // k = 1 on the sgemm path: the addon searches k = 2 and keeps the first
+    ['l2', 100, 1], // >= 20 queries, k <= 32: hark's own tiled search (flat_search.cc)
+    ['l2', 100, 32], // the largest k of that path
+    ['l2', 100, 33], // beyond it: FAISS's search
     ['ip', 64, 1],
     ['ip', 100, 3],
+    ['ip', 100, 32],
     ['ip', 3, 4],
   ] as [Metric, number, number][])('Flat %s with %i queries, k = %i, is exact', (metric, nq, k) => {
     const index = new FlatIndex(D, { backend, metric });
@@ -33,6 +36,31 @@ describe.each(BACKENDS)('search vs brute force (%s)', (backend) => {
     expect(result.distances).toHaveLength(nq * k);
     expect(result.labels).toBeInstanceOf(BigInt64Array);
     expectExact(result, bruteForce(data, q, D, k, metric), k);
+  });
+
+  it.each(['l2', 'ip'] as Metric[])(
+    'Flat %s over several tiles of queries and of the bank (1100 x 3000, k = 1 and 7) is exact',
+    (metric) => {
+      // 1100 queries and 3000 vectors span two query tiles and three bank tiles of 1024, the last ones partial.
+      const many = randomVectors(1100, D, 13);
+      const index = new FlatIndex(D, { backend, metric });
+      index.add(data);
+      for (const k of [1, 7]) expectExact(index.search(many, k), bruteForce(data, many, D, k, metric), k);
+    },
+  );
+
+  it('Flat keeps the smaller label between exact duplicates, in every tile', () => {
+    // The bank twice over: rows i and i + N are equal, so every query has tied pairs, split across tiles.
+    const doubled = new Float32Array(2 * N * D);
+    doubled.set(data);
+    doubled.set(data, N * D);
+    const index = new FlatIndex(D, { backend });
+    index.add(doubled);
+    const { labels } = index.search(queries, 2);
+    for (let q = 0; q < 100; q++) {
+      expect(Number(labels[2 * q])).toBeLessThan(N);
+      expect(Number(labels[2 * q + 1])).toBe(Number(labels[2 * q]) + N);
+    }
   });
 
   it('k = 1 on a large batch is exact asynchronously too', async () => {

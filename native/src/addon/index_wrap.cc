@@ -1,4 +1,5 @@
 #include "index_wrap.h"
+
 #include <vector>
 
 #include <faiss/IndexFlatCodes.h>
@@ -9,6 +10,7 @@
 #include "addon_data.h"
 #include "args.h"
 #include "errors.h"
+#include "flat_search.h"
 #include "index_build.h"
 #include "threads.h"
 
@@ -102,23 +104,15 @@ void IndexWrap::RequireTrained(faiss::Index* index, const char* what) const {
     throw HarkError(code::kNotTrained, std::string("cannot ") + what + " before the index is trained; call train() with a sample first");
 }
 
-// FAISS 1.7.3's exact search of a batch (>= 20 queries: the BLAS path) keeps the k = 1 result in a
-// single-best handler that is markedly slower than its k-heap (hark bench knn: 47-67% of the sgemm ceiling at
-// d 128-384 against 63-75% for k = 3). For a flat index and such batches, search k = 2 and keep the first
-// column: the same nearest neighbour, nearest first, at the faster path's speed.
+// Flat indexes and batches of >= 20 queries go through hark's own tiled search (flat_search.h); the rest
+// through FAISS's search.
 void IndexWrap::RunSearch(faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels) {
   if (n == 0) return;
-  if (k != 1 || n < 20 || index->ntotal < 2 || dynamic_cast<faiss::IndexFlatCodes*>(index) == nullptr) {
-    index->search(n, x, k, distances, labels);
+  if (FlatSearchApplies(index, n, k)) {
+    FlatSearch(static_cast<const faiss::IndexFlat*>(index), n, x, k, distances, labels);
     return;
   }
-  std::vector<float> d2(static_cast<size_t>(n) * 2);
-  std::vector<faiss::Index::idx_t> l2(static_cast<size_t>(n) * 2);
-  index->search(n, x, 2, d2.data(), l2.data());
-  for (int64_t i = 0; i < n; i++) {
-    distances[i] = d2[2 * i];
-    labels[i] = l2[2 * i];
-  }
+  index->search(n, x, k, distances, labels);
 }
 
 Napi::Value IndexWrap::Dim(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(dim_)); }

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { runBenchKnn } from '../src/bench/knn.js';
+
+describe('bench knn', () => {
+  it('measures Flat, HNSW, IVF and the fallback against the sgemm ceiling and states each target', async () => {
+    const body = await runBenchKnn({
+      sizes: [4000],
+      dims: [32],
+      queries: 64,
+      k: [1, 3],
+      data: 'clustered',
+      M: 16,
+      efConstruction: 40,
+      hnsw: true,
+      ivf: true,
+      uniformCheck: false,
+      tsFlops: 1e6,
+      write: false,
+    });
+    const lines = body.split('\n');
+    const exact = lines.filter((l) => l.startsWith('| 4000 | 32 |'));
+    // One row per k in the exact table and one in the approximate table.
+    expect(exact).toHaveLength(4);
+    for (const row of exact.slice(0, 2)) {
+      const cells = row.split('|').map((c) => c.trim());
+      expect(Number(cells[5])).toBeGreaterThan(0); // Flat q/s
+      expect(cells[7]).toMatch(/^\d+%$/); // fraction of the ceiling
+      expect(cells[9]).toMatch(/^[\d.]+x$/); // Flat / TS
+    }
+    for (const row of exact.slice(2)) {
+      const cells = row.split('|').map((c) => c.trim());
+      expect(cells[4]).toMatch(/^16 \/ \d+$/); // M / efSearch
+      expect(Number(cells[5])).toBeGreaterThanOrEqual(0.9); // recall@1 on clustered data
+      expect(cells[9]).toMatch(/^\d+ \/ \d+$/); // nlist / nprobe
+    }
+    expect(body).toMatch(/- Exact Flat search >= 70% of the BLAS ceiling on large batches: lowest \d+%/);
+    expect(body).toMatch(/- Flat >= 50x the TypeScript fallback: lowest [\d.]+x \((met|not met)\)/);
+    expect(body).toMatch(/- An HNSW setting with recall@1 >= 0.99 at >= 5x Flat on the largest bank \(4000\): \d+ of 2 rows/);
+  }, 120_000);
+});
