@@ -79,5 +79,7 @@ export interface Addon {
   benchSgemm(m: number, n: number, k: number, repeats?: number): SgemmTiming;
   blasInfo(): BlasInfo;
   blasBlocking(set?: Partial<BlasBlocking>): BlasBlocking;
+  /** Greedy k-center: `count` row indices of `features` (`[n, dim]`) in selection order, from row `first`. */
+  kCenterGreedy(features: Float32Array, dim: number, count: number, first: number): Int32Array;
   faissVersion: string;
 }

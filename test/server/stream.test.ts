@@ -36,14 +36,21 @@ const haveCorpus = corpusOrWarn('test/server/stream.test.ts');
 const synthRoot = tempDir('synth');
 
 /**
- * `placement`: assert where alerts open. The corpus stream is recorded 15-23 dB (per band) below its train/
- * clips, and the default detector does not generalise across that channel change yet: it scores all of the
- * stream over the threshold. Until the detector is robust to it (issue 4), that case checks the live
- * pipeline (every window scored, nothing dropped, dashboard fed, clip kept) and reports where its alerts
- * opened; the synthetic stream also checks placement.
+ * `placement`: assert where alerts open (`checkPlacement`): none in the first 10 s, every one near a known
+ * anomaly, and at least `minFound` of the anomalies found. The corpus stream is recorded about 13 dB below its
+ * train/ clips with another spectral tilt; the detector's gain and tilt invariance bring its normal windows
+ * under the threshold (peak 0.99 in the first 10 s), the click at 22.5 s and the flaps at 36.1 s over it
+ * (1.23, 1.11), while the faint key click at 12.0 s (0.93) and the low hammer knocks at 46.4 s (1.02 in
+ * one window; an alert needs two) stay under it: two of the four are found. The synthetic stream finds all.
  */
 const cases = [
-  { name: 'corpus m16_factory', group: () => join(CORPUS, 'm16_factory'), run: haveCorpus, placement: false },
+  {
+    name: 'corpus m16_factory',
+    group: () => join(CORPUS, 'm16_factory'),
+    run: haveCorpus,
+    placement: true,
+    minFound: 0.5,
+  },
   {
     name: 'synthetic pump',
     group: () => {
@@ -58,6 +65,7 @@ const cases = [
     },
     run: true,
     placement: true,
+    minFound: 0.75,
   },
 ];
 
@@ -155,7 +163,7 @@ for (const c of cases) {
       );
 
       expect(alerts.length).toBeGreaterThan(0);
-      if (c.placement) checkPlacement(alerts, events);
+      if (c.placement) checkPlacement(alerts, events, c.minFound);
 
       // The dashboard saw it live: every window's score, the columns, each alert as it opened.
       expect(got.scores.length).toBe(status.windowsScored);
@@ -188,8 +196,12 @@ for (const c of cases) {
   });
 }
 
-/** No alert in the first 10 s, every alert near a known anomaly, and at least 3 of 4 anomalies found. */
-function checkPlacement(alerts: { startS: number; endS: number }[], events: GroundTruthEvent[]) {
+/** No alert in the first 10 s, every alert near a known anomaly, and at least `minFound` of the anomalies found. */
+function checkPlacement(
+  alerts: { startS: number; endS: number }[],
+  events: GroundTruthEvent[],
+  minFound: number,
+) {
   for (const a of alerts)
     expect(a.startS, `alert at ${a.startS.toFixed(2)} s during the first 10 s`).toBeGreaterThanOrEqual(10);
   const near = (a: { startS: number; endS: number }, e: GroundTruthEvent) =>
@@ -203,5 +215,5 @@ function checkPlacement(alerts: { startS: number; endS: number }[], events: Grou
   expect(
     found.length / events.length,
     `found ${found.map((e) => e.onset).join(', ')}`,
-  ).toBeGreaterThanOrEqual(0.75);
+  ).toBeGreaterThanOrEqual(minFound);
 }

@@ -111,6 +111,26 @@ describe('kCenterGreedy', () => {
     expect(new Set(kCenterGreedy(x, n, dim, 80)).size).toBe(80);
   });
 
+  it('selects the same points in the FAISS addon as in the TypeScript loop, across threads', () => {
+    // 9000 rows: the addon splits them over its threads, so the cross-thread argmax and ties are exercised.
+    const n = 9000;
+    const dim = 20;
+    let s = 7;
+    const x = new Float32Array(n * dim).map(() => (s = (s * 16807) % 2147483647) / 2147483647);
+    const native = kCenterGreedy(x, n, dim, 300, { projectionDim: 0 });
+    const ts = kCenterGreedy(x, n, dim, 300, { projectionDim: 0, native: false });
+    expect(Array.from(native)).toEqual(Array.from(ts));
+    // Exact duplicates of the first point: after it, their distance is 0 and none is picked.
+    const dup = new Float32Array(40 * dim);
+    for (let i = 0; i < 40; i++) dup.set(x.subarray(0, dim), i * dim);
+    dup.set(x.subarray(dim, 2 * dim), 39 * dim);
+    for (const native of [true, false]) {
+      const picked = Array.from(kCenterGreedy(dup, 40, dim, 3, { projectionDim: 0, native }));
+      expect(picked).toContain(39);
+      expect(picked.filter((i) => i !== 39)).toHaveLength(2);
+    }
+  });
+
   it('returns every index when the coreset is as large as the data, and rejects bad sizes', () => {
     expect(Array.from(kCenterGreedy(new Float32Array(6), 3, 2, 5))).toEqual([0, 1, 2]);
     expect(() => kCenterGreedy(new Float32Array(6), 3, 2, 0)).toThrow(/coreset size \(0\)/);

@@ -5,8 +5,11 @@ import {
   fitDetector,
   holdoutIndices,
   learnInputScaling,
+  median,
   normaliseRows,
   poolChannels,
+  removeWindowLevel,
+  removeWindowTilt,
   RowLevels,
   resolveDetectorConfig,
   standardiseBins,
@@ -81,6 +84,38 @@ describe('embeddings and input scaling', () => {
     expect(() => learnInputScaling([silent], { dbPercentiles: [1, 99], standardiseBins: false })).toThrow(
       /silent or constant/,
     );
+  });
+
+  it('gain invariance removes the window median level, so a gain change leaves the window unchanged', () => {
+    const w = Float32Array.from([-60, -40, -52, -45, -70, -41]);
+    expect(median(w)).toBe(-52); // lower middle of six values
+    expect(median(new Float32Array(0))).toBe(0);
+    const levelled = removeWindowLevel(w, true);
+    expect(Array.from(levelled)).toEqual([-8, 12, 0, 7, -18, 11]);
+    expect(Array.from(w)).toEqual([-60, -40, -52, -45, -70, -41]); // the copy left the input alone
+    const louder = removeWindowLevel(w.map((v) => v + 12.5));
+    expect(Array.from(louder)).toEqual(Array.from(levelled));
+    expect(Array.from(removeWindowLevel(levelled.slice()))).toEqual(Array.from(levelled)); // idempotent
+    // An event in a third of the cells moves the median little, so the event stays in the levelled window.
+    const event = Float32Array.from({ length: 30 }, (_, i) => (i < 10 ? -20 : -50 + (i % 3)));
+    const e = removeWindowLevel(event);
+    expect(e[0]).toBeGreaterThanOrEqual(28); // 30 dB over the background, within 2 dB
+  });
+
+  it('tilt invariance removes a level and a straight spectral slope, and keeps a local event', () => {
+    // 16 mel bins x 8 frames of a bumpy spectrum, with a 4-frame event in bins 5-6.
+    const nMels = 16;
+    const frames = 8;
+    const base = Float32Array.from({ length: nMels * frames }, (_, i) => {
+      const [m, t] = [Math.floor(i / frames), i % frames];
+      return -50 + 3 * Math.sin(m) + ((m * 7 + t * 3) % 5) * 0.2 + (m >= 5 && m <= 6 && t < 4 ? 20 : 0);
+    });
+    const tilted = base.map((v, i) => v - 9 + 0.8 * Math.floor(i / frames)); // -9 dB and +0.8 dB per bin
+    const a = removeWindowTilt(base, nMels, true);
+    const b = removeWindowTilt(tilted, nMels, true);
+    for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i], 4);
+    expect(a[5 * frames]).toBeGreaterThan(a[5 * frames + 7] + 15); // the event stands out in its bins
+    expect(Array.from(removeWindowTilt(a.slice(), nMels)).every((v, i) => Math.abs(v - a[i]) < 1e-4)).toBe(true);
   });
 });
 

@@ -89,6 +89,40 @@ describe('detector on a synthetic machine', () => {
   });
 });
 
+describe('gain invariance', () => {
+  it('scores a clip played 12 dB louder as the original; a model fitted without it does not', async () => {
+    const clip = await readClip(group.test.find((c) => c.label === 'normal')!.path, 16000);
+    const louder = clip.map((v) => v * 4); // +12.04 dB in every cell
+    const [a, b] = [await detector.scoreClip(clip), await detector.scoreClip(louder)];
+    expect(b.normalised).toBeCloseTo(a.normalised, 3);
+    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
+    const plain = await fitDetector(train, { ...FAST, gainInvariance: false, tiltInvariance: false });
+    try {
+      const [c, d] = [await plain.scoreClip(clip), await plain.scoreClip(louder)];
+      expect(d.normalised).toBeGreaterThan(1.5 * c.normalised);
+    } finally {
+      await plain.release();
+    }
+  });
+
+  it('loads a model saved before the option existed as fitted without it', async () => {
+    const dir = join(tmp, 'model-before-gain');
+    await saveModel(detector, dir);
+    const path = join(dir, 'model.json');
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    delete json.config.gainInvariance;
+    delete json.config.tiltInvariance;
+    writeFileSync(path, JSON.stringify(json));
+    const loaded = await loadModel(dir);
+    try {
+      expect(detector.config).toMatchObject({ gainInvariance: true, tiltInvariance: true });
+      expect(loaded.config).toMatchObject({ gainInvariance: false, tiltInvariance: false });
+    } finally {
+      await loaded.release();
+    }
+  });
+});
+
 describe('model directory', () => {
   it('round-trips: a loaded model scores bit-identically', async () => {
     const dir = join(tmp, 'model');

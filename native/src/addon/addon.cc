@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "index_io.h"
 #include "index_wrap.h"
+#include "kcenter.h"
 #include "threads.h"
 
 namespace hark {
@@ -58,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("benchSgemm", Napi::Function::New(env, BenchSgemm, "benchSgemm"));
   exports.Set("blasInfo", Napi::Function::New(env, BlasInfo, "blasInfo"));
   exports.Set("blasBlocking", Napi::Function::New(env, BlasBlocking, "blasBlocking"));
+  exports.Set("kCenterGreedy", Napi::Function::New(env, KCenterGreedy, "kCenterGreedy"));
   exports.Set("faissVersion", Napi::String::New(env, std::to_string(FAISS_VERSION_MAJOR) + "." + std::to_string(FAISS_VERSION_MINOR) +
                                                          "." + std::to_string(FAISS_VERSION_PATCH)));
   return exports;

@@ -166,7 +166,8 @@ async function benchCell(n: number, d: number, o: KnnBenchOptions): Promise<Row[
   const bank = gen(n, d, 1000 + d);
   const queries = gen(o.queries, d, 2000 + d);
   const recallQueries = queries.subarray(0, Math.min(RECALL_QUERIES, o.queries) * d);
-  const runs = n * d >= 100_000 * 384 ? 2 : 3;
+  // Best of 3 batches: a single slow batch (another process, page faults) once cost a row 25 points.
+  const runs = 3;
   log(`n ${n} d ${d}: data ready in ${(now() - t0).toFixed(1)} s`);
 
   // Measured before and after the Flat runs (best of both): the machine may be shared.
@@ -362,7 +363,7 @@ function report(rows: Row[], o: KnnBenchOptions, extra: string[], seconds: numbe
     exact,
     '',
     `The ceiling is sgemm of ${o.queries} x min(bank, ${CEILING_COLUMNS}) x d through the same BLAS and threads (exact L2 is ` +
-      'norms plus that product, then a top-k; hark computes it in tiles of 1024 x 1024 per thread, native/src/addon/flat_search.cc). Best of 2-3 batches. The TypeScript fallback is timed on the ' +
+      'norms plus that product, then a top-k; hark computes it in tiles of 1024 x 1024 per thread, native/src/addon/flat_search.cc). Best of 3 batches. The TypeScript fallback is timed on the ' +
       'number of queries shown (single-threaded; per-query cost does not depend on the batch) and reported per query.',
     '',
     '### Approximate search',

@@ -32,6 +32,16 @@ export interface DetectorConfig {
   dbPercentiles: [number, number];
   /** Standardise each mel bin with its training mean and deviation before the backbone (see input-scaling.ts). */
   standardiseBins: boolean;
+  /**
+   * Gain invariance: subtract each window's median level (dB over all its cells) before scaling
+   * (input-scaling.ts `removeWindowLevel`). A microphone's gain or distance moves every cell by the same dB.
+   */
+  gainInvariance: boolean;
+  /**
+   * Tilt invariance: also remove the straight line through the window's per-mel-bin median levels
+   * (input-scaling.ts `removeWindowTilt`): a microphone's tilt or placement changes the spectral balance smoothly.
+   */
+  tiltInvariance: boolean;
   method: MethodId;
   /** Constructor options of the method (e.g. `{coresetRatio: 0.1}`). */
   methodOptions: Record<string, unknown>;
@@ -67,12 +77,14 @@ export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   imageWidth: 128,
   dbPercentiles: [0.5, 99.5],
   standardiseBins: true,
+  gainInvariance: true,
+  tiltInvariance: true,
   method: 'patchcore',
   methodOptions: {},
   embeddingDim: 0,
   frequencyWeight: 1,
-  blurSigmaMel: 6,
-  blurSigmaTime: 3,
+  blurSigmaMel: 8,
+  blurSigmaTime: 4,
   calibrationHoldout: 0.25,
   calibrationQuantile: 0.99,
   rowCalibration: false,

@@ -9,7 +9,7 @@ import { loadBackbone, toBackboneInput, type Backbone, type DbRange } from '../b
 import { patchEmbeddings, resizeBilinear } from '../components/feature-maps.js';
 import type { PatchGrid } from '../method.js';
 import type { DetectorConfig } from './config.js';
-import { standardiseBins, type InputScaling } from './input-scaling.js';
+import { levelWindow, standardiseBins, type InputScaling } from './input-scaling.js';
 
 /** Embeddings of a batch of windows: `[nWindows, height * width, dim]` and the patch grid. */
 export interface WindowEmbeddings {
@@ -73,7 +73,12 @@ export class FeatureExtractor {
     const frames = window.length / mel.nMels;
     if (!Number.isInteger(frames))
       throw new Error(`window has ${window.length} values, not a multiple of nMels (${mel.nMels})`);
-    const std = standardiseBins(scaling.binMean ? window.slice() : window, mel.nMels, scaling);
+    const levelled = levelWindow(window, mel.nMels, this.config);
+    const std = standardiseBins(
+      scaling.binMean && levelled === window ? window.slice() : levelled,
+      mel.nMels,
+      scaling,
+    );
     const img = resizeBilinear(
       { data: std, channels: 1, height: mel.nMels, width: frames },
       imageHeight,

@@ -26,7 +26,7 @@ import {
 import { Detector, mapShape, type Spectrogram } from './detector.js';
 import { FeatureExtractor } from './feature-extractor.js';
 import { appendFrequencyPosition, meanRowNorm } from './frequency-position.js';
-import { learnInputScaling } from './input-scaling.js';
+import { learnInputScaling, levelWindow } from './input-scaling.js';
 import { windowAnomalyMap } from './anomaly-map.js';
 import { createMethod } from './methods.js';
 import { RowLevels } from './row-calibration.js';
@@ -61,8 +61,6 @@ export async function fitDetector(
     onProgress?.('spectrogram', i + 1, clips.length);
     return c instanceof Float32Array ? logMelSpectrogram(c, config.mel) : c;
   });
-  const scaling = learnInputScaling(specs, config);
-
   const wf = windowFrames(config);
   const windows: Float32Array[] = [];
   const clipOf: number[] = [];
@@ -72,10 +70,18 @@ export async function fitDetector(
     // Held-out clips are cut as clips are scored; the others with the fitting hop.
     const hop = hopFrames(held.has(c) ? config : { ...config, hopSeconds: config.fitHopSeconds });
     for (const st of windowStarts(s.nFrames, wf, hop)) {
-      windows.push(copyWindow(s.data, s.nMels, s.nFrames, st, wf));
+      const w = copyWindow(s.data, s.nMels, s.nFrames, st, wf);
+      windows.push(levelWindow(w, s.nMels, config));
       clipOf.push(c);
     }
   });
+  // With gain or tilt invariance the scaling is learned from the levelled windows, as the backbone sees them.
+  const scaling = learnInputScaling(
+    config.gainInvariance || config.tiltInvariance
+      ? windows.map((data) => ({ data, nMels: config.mel.nMels, nFrames: wf }))
+      : specs,
+    config,
+  );
   const extractor = await FeatureExtractor.create(config);
   try {
     const e = await extractor.embed(windows, scaling, (d, t) => onProgress?.('embed', d, t));

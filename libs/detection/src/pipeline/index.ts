@@ -3,8 +3,12 @@ export * from './config.js';
 export { FeatureExtractor, poolChannels, type WindowEmbeddings } from './feature-extractor.js';
 export {
   learnInputScaling,
+  levelWindow,
   MIN_BIN_STD,
+  median,
   percentile,
+  removeWindowLevel,
+  removeWindowTilt,
   standardiseBins,
   type InputScaling,
 } from './input-scaling.js';

@@ -36,6 +36,64 @@ export function standardiseBins(
   return x;
 }
 
+/**
+ * Gain invariance: subtracts the median of all cells of `window` (dB) in place, or of a copy when `copy`. A gain
+ * change moves every cell by the same number of dB and the median with them; an event or a lost band confined
+ * to part of the window moves the median little. Applying it twice changes nothing (the median is then 0).
+ */
+export function removeWindowLevel(window: Float32Array, copy = false): Float32Array {
+  const x = copy ? window.slice() : window;
+  const level = median(x);
+  for (let i = 0; i < x.length; i++) x[i] -= level;
+  return x;
+}
+
+/**
+ * Tilt invariance: removes the straight line (least squares over mel bins) through the per-bin median levels of
+ * `window` (`[nMels, frames]` dB), in place or on a copy. A microphone's tilt or placement changes the balance of
+ * low and high frequencies smoothly; an event, a tone or a lost band is local and stays.
+ */
+export function removeWindowTilt(window: Float32Array, nMels: number, copy = false): Float32Array {
+  const x = copy ? window.slice() : window;
+  const frames = x.length / nMels;
+  const level = new Float64Array(nMels);
+  for (let m = 0; m < nMels; m++) level[m] = median(x.subarray(m * frames, (m + 1) * frames));
+  const mid = (nMels - 1) / 2;
+  let [sxy, sxx, sy] = [0, 0, 0];
+  for (let m = 0; m < nMels; m++) {
+    sxy += (m - mid) * level[m];
+    sxx += (m - mid) ** 2;
+    sy += level[m];
+  }
+  const [slope, mean] = [sxx > 0 ? sxy / sxx : 0, sy / nMels];
+  for (let m = 0; m < nMels; m++) {
+    const line = mean + slope * (m - mid);
+    for (let t = m * frames; t < (m + 1) * frames; t++) x[t] -= line;
+  }
+  return x;
+}
+
+/** Median of `x` (the lower middle value for an even length). */
+export function median(x: Float32Array): number {
+  if (x.length === 0) return 0;
+  const s = Float32Array.from(x).sort();
+  return s[(s.length - 1) >> 1];
+}
+
+/**
+ * The window as the scaling sees it: its tilt (`tiltInvariance`) or its level (`gainInvariance`) removed, on a
+ * copy; `window` itself when neither is on.
+ */
+export function levelWindow(
+  window: Float32Array,
+  nMels: number,
+  config: Pick<DetectorConfig, 'gainInvariance' | 'tiltInvariance'>,
+): Float32Array {
+  if (config.tiltInvariance) return removeWindowTilt(window, nMels, true);
+  if (config.gainInvariance) return removeWindowLevel(window, true);
+  return window;
+}
+
 /** Smallest per-bin standard deviation used (dB), so near-constant bins do not blow up. */
 export const MIN_BIN_STD = 0.5;
 

@@ -130,7 +130,10 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
   const where = join(dir, 'model.json');
   let config: DetectorConfig;
   try {
-    config = resolveDetectorConfig(json.config);
+    // Models saved before gain and tilt invariance existed were fitted without them.
+    config = resolveDetectorConfig(
+      Object.assign({ gainInvariance: false, tiltInvariance: false }, json.config),
+    );
   } catch (err) {
     throw new Error(`${where}: invalid config: ${(err as Error).message}`);
   }
