@@ -94,7 +94,12 @@ export function kCenterGreedy(
     for (let p = 0; p < n; p++) {
       let m = minDist[p];
       if (m > 0) {
-        const acc = squaredDistance(x, p * d, c, d);
+        const row = p * d;
+        let acc = 0;
+        for (let j = 0; j < d; j++) {
+          const diff = x[row + j] - x[c + j];
+          acc += diff * diff;
+        }
         if (acc < m) m = minDist[p] = acc;
       }
       if (m > bestDist) {
@@ -109,29 +114,3 @@ export function kCenterGreedy(
   return selected;
 }
 
-/**
- * Squared distance between rows at offsets `a` and `b` of `x`, length `d`. Four independent sums: one running
- * sum waits on each addition's latency, four keep the adder busy (3x faster for the coreset's inner loop).
- */
-function squaredDistance(x: Float32Array, a: number, b: number, d: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let j = 0;
-  for (; j + 4 <= d; j += 4) {
-    const d0 = x[a + j] - x[b + j];
-    const d1 = x[a + j + 1] - x[b + j + 1];
-    const d2 = x[a + j + 2] - x[b + j + 2];
-    const d3 = x[a + j + 3] - x[b + j + 3];
-    s0 += d0 * d0;
-    s1 += d1 * d1;
-    s2 += d2 * d2;
-    s3 += d3 * d3;
-  }
-  for (; j < d; j++) {
-    const dj = x[a + j] - x[b + j];
-    s0 += dj * dj;
-  }
-  return s0 + s1 + (s2 + s3);
-}
