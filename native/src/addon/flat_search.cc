@@ -22,25 +22,28 @@ using idx_t = faiss::Index::idx_t;
 
 // Tile of queries x database vectors (a 4 MiB product per thread), folded right after its sgemm while it
 // is still in cache. Chosen with hark bench knn on the 2-core EPYC (d 128-1024); HARK_FLAT_TILE="rows,cols"
-// overrides it for experiments.
-int64_t g_query_block = 1024;
-int64_t g_database_block = 1024;
+// overrides it for experiments (read once, thread-safely, at the first search).
+struct Tile {
+  int64_t rows = 1024;
+  int64_t cols = 1024;
+};
 
-void ReadTileOverride() {
-  static bool done = false;
-  if (done) return;
-  done = true;
+Tile ReadTile() {
+  Tile tile;
   if (const char* s = std::getenv("HARK_FLAT_TILE")) {
     char* end = nullptr;
     long q = std::strtol(s, &end, 10);
     if (end && *end == ',') {
       long b = std::strtol(end + 1, nullptr, 10);
-      if (q > 0 && b > 0) {
-        g_query_block = q;
-        g_database_block = b;
-      }
+      if (q > 0 && b > 0) tile = {q, b};
     }
   }
+  return tile;
+}
+
+const Tile& TileSize() {
+  static const Tile tile = ReadTile();
+  return tile;
 }
 
 // keys/labs hold the k best (smallest key) of one query, sorted ascending. A candidate is inserted only
@@ -100,13 +103,13 @@ bool FlatSearchApplies(const faiss::Index* index, int64_t n, int64_t k) {
 }
 
 void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_t k, float* distances, idx_t* labels) {
-  ReadTileOverride();
+  const Tile& tile = TileSize();
   const bool l2 = index->metric_type == faiss::METRIC_L2;
   const int d = static_cast<int>(index->d);
   const int64_t nb = index->ntotal;
   const float* xb = index->get_xb();
-  const int64_t qb = std::min(g_query_block, n);
-  const int64_t bb = std::min(g_database_block, nb);
+  const int64_t qb = std::min(tile.rows, n);
+  const int64_t bb = std::min(tile.cols, nb);
   const int64_t tiles = (nb + bb - 1) / bb;
 
   std::vector<float> xn;
