@@ -43,7 +43,11 @@ describe('k-center greedy in the addon', () => {
       ],
       [() => nativeKCenterGreedy(x, 4, 0, 0), /count/, 'ERR_HARK_FAISS_ARG'],
       [() => nativeKCenterGreedy(x, 4, 1, 3), /first/, 'ERR_HARK_FAISS_ARG'],
-      [() => nativeKCenterGreedy([1, 2] as unknown as Float32Array, 2, 1, 0), /Float32Array/, 'ERR_HARK_FAISS_ARG'],
+      [
+        () => nativeKCenterGreedy([1, 2] as unknown as Float32Array, 2, 1, 0),
+        /Float32Array/,
+        'ERR_HARK_FAISS_ARG',
+      ],
     ] as const) {
       const err = await caught(call);
       expect(err.message).toMatch(message);

@@ -35,6 +35,8 @@ describe('bench knn', () => {
     }
     expect(body).toMatch(/- Exact Flat search >= 70% of the BLAS ceiling on large batches: lowest \d+%/);
     expect(body).toMatch(/- Flat >= 50x the TypeScript fallback: lowest [\d.]+x \((met|not met)\)/);
-    expect(body).toMatch(/- An HNSW setting with recall@1 >= 0.99 at >= 5x Flat on the largest bank \(4000\): \d+ of 2 rows/);
+    expect(body).toMatch(
+      /- An HNSW setting with recall@1 >= 0.99 at >= 5x Flat on the largest bank \(4000\): \d+ of 2 rows/,
+    );
   }, 120_000);
 });

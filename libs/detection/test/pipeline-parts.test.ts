@@ -115,7 +115,9 @@ describe('embeddings and input scaling', () => {
     const b = removeWindowTilt(tilted, nMels, true);
     for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i], 4);
     expect(a[5 * frames]).toBeGreaterThan(a[5 * frames + 7] + 15); // the event stands out in its bins
-    expect(Array.from(removeWindowTilt(a.slice(), nMels)).every((v, i) => Math.abs(v - a[i]) < 1e-4)).toBe(true);
+    expect(Array.from(removeWindowTilt(a.slice(), nMels)).every((v, i) => Math.abs(v - a[i]) < 1e-4)).toBe(
+      true,
+    );
   });
 });
 

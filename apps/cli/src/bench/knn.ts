@@ -349,9 +349,7 @@ function report(rows: Row[], o: KnnBenchOptions, extra: string[], seconds: numbe
   const big = rows.filter((r) => r.n === Math.max(...rows.map((x) => x.n)));
   const minFraction = Math.min(...(large.length ? large : rows).map((r) => r.flatGflops / r.ceiling));
   const minTs = Math.min(...rows.map((r) => r.flatQps / r.tsQps));
-  const hnswOk = big.filter(
-    (r) => r.hnsw && r.hnsw.recall >= TARGET_RECALL && r.hnsw.qps >= 5 * r.flatQps,
-  );
+  const hnswOk = big.filter((r) => r.hnsw && r.hnsw.recall >= TARGET_RECALL && r.hnsw.qps >= 5 * r.flatQps);
   const hnswDims = (rs: Row[]) => [...new Set(rs.map((r) => r.d))].join(', ') || 'none';
   const hnswMissed = big.filter((r) => r.hnsw && !hnswOk.includes(r));
   return [

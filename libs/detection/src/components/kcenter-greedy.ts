@@ -113,4 +113,3 @@ export function kCenterGreedy(
   opts.onProgress?.(count, count);
   return selected;
 }
-
