@@ -11,10 +11,6 @@
 #include "errors.h"
 #include "threads.h"
 
-extern "C" int sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
-                      const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
-                      const float* beta, float* c, const int* ldc);
-
 namespace hark {
 
 Napi::Value BenchSgemm(const Napi::CallbackInfo& info) {

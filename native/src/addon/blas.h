@@ -3,6 +3,11 @@
 
 #include <napi.h>
 
+// The BLAS single-precision product (Fortran interface, column-major), as FAISS links it.
+extern "C" int sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+                      const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
+                      const float* beta, float* c, const int* ldc);
+
 namespace hark {
 
 // benchSgemm(m, n, k, repeats?) -> {seconds, gflops, threads}: the best of `repeats` runs of the

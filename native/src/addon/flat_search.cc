@@ -8,11 +8,8 @@
 #include <limits>
 #include <vector>
 
+#include "blas.h"
 #include "threads.h"
-
-extern "C" int sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
-                      const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
-                      const float* beta, float* c, const int* ldc);
 
 namespace hark {
 
@@ -121,17 +118,20 @@ void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_
   ApplyThreads();
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(GetNumThreads(), tiles)));
   const float inf = std::numeric_limits<float>::infinity();
-  // Per-thread top-k of every query.
+  // Per-thread top-k of every query, tile products and bank norms. Allocated here, outside the parallel
+  // region: a std::bad_alloc inside it would terminate the process instead of reaching the caller as an error.
   std::vector<float> keys(static_cast<size_t>(nt) * n * k, inf);
   std::vector<idx_t> labs(static_cast<size_t>(nt) * n * k, -1);
+  std::vector<float> products(static_cast<size_t>(nt) * qb * bb);
+  std::vector<float> norms(l2 ? static_cast<size_t>(nt) * bb : 0);
 
 #pragma omp parallel num_threads(nt)
   {
     const int t = omp_get_thread_num();
     float* tkeys = keys.data() + static_cast<size_t>(t) * n * k;
     idx_t* tlabs = labs.data() + static_cast<size_t>(t) * n * k;
-    std::vector<float> c(static_cast<size_t>(qb) * bb);
-    std::vector<float> yn(l2 ? static_cast<size_t>(bb) : 0);
+    float* c = products.data() + static_cast<size_t>(t) * qb * bb;
+    float* yn = l2 ? norms.data() + static_cast<size_t>(t) * bb : nullptr;
     const float alpha = l2 ? -2.0f : -1.0f, beta = 0.0f;
     // Contiguous strips of the database per thread: each reads its own part of memory once per query block.
     const int64_t first = tiles * t / nt, last = tiles * (t + 1) / nt;
@@ -139,13 +139,13 @@ void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_
       const int64_t j0 = tile * bb;
       const int m = static_cast<int>(std::min(bb, nb - j0));
       const float* y = xb + j0 * d;
-      if (l2) faiss::fvec_norms_L2sqr(yn.data(), y, d, m);
+      if (l2) faiss::fvec_norms_L2sqr(yn, y, d, m);
       for (int64_t i0 = 0; i0 < n; i0 += qb) {
         const int rows = static_cast<int>(std::min(qb, n - i0));
-        sgemm_("Transpose", "Not transpose", &m, &rows, &d, &alpha, y, &d, x + i0 * d, &d, &beta, c.data(), &m);
+        sgemm_("Transpose", "Not transpose", &m, &rows, &d, &alpha, y, &d, x + i0 * d, &d, &beta, c, &m);
         for (int r = 0; r < rows; r++) {
           const int64_t i = i0 + r;
-          FoldRow(c.data() + static_cast<size_t>(r) * m, l2 ? yn.data() : nullptr, m, j0, tkeys + i * k, tlabs + i * k, k);
+          FoldRow(c + static_cast<size_t>(r) * m, yn, m, j0, tkeys + i * k, tlabs + i * k, k);
         }
       }
     }

@@ -75,8 +75,6 @@ export function kCenterGreedy(
   const useProjection = projDim > 0 && projDim < dim;
   const x = useProjection ? sparseRandomProjection(features, n, dim, projDim, opts.seed ?? 0) : features;
   const d = useProjection ? projDim : dim;
-  const minDist = new Float32Array(n).fill(Infinity);
-  const selected = new Int32Array(count);
   const rng = new Random((opts.seed ?? 0) + 17);
   let last = Math.floor(rng.next() * n);
   if (opts.native !== false) {
@@ -86,6 +84,8 @@ export function kCenterGreedy(
       return picked;
     }
   }
+  const minDist = new Float32Array(n).fill(Infinity);
+  const selected = new Int32Array(count);
   for (let s = 0; s < count; s++) {
     selected[s] = last;
     const c = last * d;
