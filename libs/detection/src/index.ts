@@ -11,5 +11,6 @@ export * from './padim/model.js';
 export * from './spade/model.js';
 export type { AnomalyMethod, MethodState, PatchGrid, WindowScores } from './method.js';
 export { PATCHCORE_DEFAULTS, PatchCore, type PatchCoreOptions } from './patchcore/model.js';
+export * from './logmel/index.js';
 export * from './pipeline/index.js';
 export * from './render/index.js';

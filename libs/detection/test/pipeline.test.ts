@@ -123,6 +123,82 @@ describe('gain invariance', () => {
   });
 });
 
+describe('parts fused with the method', () => {
+  it('fits a context memory and a tonal envelope, saved with the model; scores stay over the parts', async () => {
+    expect(detector.parts.context?.frames).toBe(9);
+    expect(detector.parts.tonal?.marginDb).toBe(3);
+    const f = detector.fitted.fusion!;
+    expect(f.method).toBeGreaterThan(0);
+    expect(f.context).toBeGreaterThan(0);
+    // Each held-out clip was fused on the others' scales, so the threshold lies above those scales (1.0).
+    expect(detector.fitted.calibration.threshold).toBeGreaterThan(1);
+    const clip = detector.spectrogram(await readClip(group.test[3].path, 16000));
+    const w = detector.windowFrames;
+    const win = new Float32Array(128 * w);
+    for (let m = 0; m < 128; m++) win.set(clip.data.subarray(m * clip.nFrames, m * clip.nFrames + w), m * w);
+    const [p] = await detector.scoreParts([win]);
+    const [r] = await detector.scoreWindows([win]);
+    const parts = [p.method.windowScore / f.method, p.context!.windowScore / f.context, p.tonal!.windowScore];
+    expect(r.windowScore).toBeCloseTo(Math.max(...parts), 10);
+  });
+
+  it('learns taught windows beside the method, and forgets them when the teaching is withdrawn', async () => {
+    const anomaly = group.test.find((c) => c.label === 'anomaly' && c.groundTruth)!;
+    const spec = detector.spectrogram(await readClip(anomaly.path, 16000));
+    const w = detector.windowFrames;
+    const at = Math.max(
+      0,
+      Math.min(spec.nFrames - w, Math.round((anomaly.groundTruth!.events[0].onset * 16000) / 256)),
+    );
+    const win = new Float32Array(128 * w);
+    for (let m = 0; m < 128; m++)
+      win.set(spec.data.subarray(m * spec.nFrames + at, m * spec.nFrames + at + w), m * w);
+    const [before] = await detector.scoreParts([win]);
+    detector.teachWindows([win]);
+    let after: Awaited<ReturnType<Detector['scoreParts']>>[number];
+    try {
+      [after] = await detector.scoreParts([win]);
+    } finally {
+      detector.teachWindows([]);
+    }
+    // Its own contexts are now in the memory: the distance is 0 up to the flat search's rounding.
+    expect(after.context!.windowScore).toBeLessThan(0.01 * before.context!.windowScore);
+    expect(after.tonal!.windowScore).toBeLessThanOrEqual(before.tonal!.windowScore);
+    expect(after.tonal!.windowScore).toBeCloseTo(1 / 4, 6);
+    const [again] = await detector.scoreParts([win]);
+    expect(again.context!.windowScore).toBe(before.context!.windowScore);
+    expect(again.tonal!.windowScore).toBe(before.tonal!.windowScore);
+    expect(() => detector.teachWindows([new Float32Array(3)])).toThrow(/taught window 0 has 3 values/);
+  });
+
+  it('loads a model saved before the parts existed as the method alone', async () => {
+    const dir = join(tmp, 'model-before-parts');
+    await saveModel(detector, dir);
+    const path = join(dir, 'model.json');
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    for (const k of ['contextFrames', 'tonalMarginDb', 'timeShare']) delete json.config[k];
+    delete json.parts;
+    delete json.fitted.fusion;
+    writeFileSync(path, JSON.stringify(json));
+    const loaded = await loadModel(dir);
+    try {
+      expect(loaded.config).toMatchObject({ contextFrames: 0, tonalMarginDb: 0, timeShare: 0 });
+      expect(loaded.parts).toEqual({ context: null, tonal: null });
+      const spec = loaded.spectrogram(await readClip(group.test[0].path, 16000));
+      const w = loaded.windowFrames;
+      const win = new Float32Array(128 * w);
+      for (let m = 0; m < 128; m++)
+        win.set(spec.data.subarray(m * spec.nFrames, m * spec.nFrames + w), m * w);
+      const [p] = await loaded.scoreParts([win]);
+      expect(p.context).toBeNull();
+      expect(p.tonal).toBeNull();
+      expect((await loaded.scoreWindow(win)).windowScore).toBe(p.method.windowScore);
+    } finally {
+      await loaded.release();
+    }
+  });
+});
+
 describe('model directory', () => {
   it('round-trips: a loaded model scores bit-identically', async () => {
     const dir = join(tmp, 'model');
@@ -209,6 +285,17 @@ describe('model directory', () => {
     expect(
       await loadError('short', (d) => writeFileSync(join(d, 'method.bank.f32'), Buffer.alloc(8))),
     ).toMatch(/is corrupt \(8 bytes/);
+    expect(
+      await loadError('context', (d) => {
+        const p = join(d, 'context.bank.f32');
+        const b = readFileSync(p);
+        b[7] ^= 0xff;
+        writeFileSync(p, b);
+      }),
+    ).toMatch(/context\.bank\.f32 is corrupt/);
+    expect(await loadError('parts', (d, j) => rewrite(d, { ...j, parts: undefined }))).toMatch(
+      /config\.contextFrames is 9 but parts\.context is missing; fit the model again/,
+    );
     await expect(loadModel(join(tmp, 'nothing-here'))).rejects.toThrow(/not a hark model directory/);
   });
 });

@@ -19,13 +19,14 @@ export const ALERT_FILES = {
   anomaly: 'anomaly.bin',
   meta: 'spectrogram.json',
   patches: 'patches.f32',
+  windows: 'windows.f32',
 } as const;
 
 type SpectrogramMeta = Omit<AlertSpectrogramData, 'spectrogram' | 'anomaly'>;
 
 /**
  * The files kept for each alert under `DATA/alerts/<alertId>/`: the audio clip, the quantised spectrogram and
- * anomaly map (with their metadata), and the patch embeddings for feedback. Every write goes to a temporary
+ * anomaly map (with their metadata), and for feedback the patch embeddings and log-mel windows the model scored. Every write goes to a temporary
  * file, is fsynced and renamed into place, so readers never see half a file.
  */
 export class AlertMediaStore {
@@ -112,21 +113,37 @@ export class AlertMediaStore {
   }
 
   /** Stores the alert's patch embeddings (float32, little-endian, as the model lays them out). */
-  async writePatches(alertId: number, patches: Float32Array): Promise<string> {
-    const path = this.path(alertId, 'patches');
-    await atomicWrite(path, new Uint8Array(patches.buffer, patches.byteOffset, patches.byteLength));
-    return path;
+  writePatches(alertId: number, patches: Float32Array): Promise<string> {
+    return this.#writeF32(alertId, 'patches', patches);
   }
 
   /** The alert's patch embeddings, or null when none were kept. */
-  async readPatches(alertId: number): Promise<Float32Array | null> {
-    if (!(await exists(this.path(alertId, 'patches')))) return null;
-    const bytes = await readFile(this.path(alertId, 'patches'));
-    if (bytes.byteLength % 4 !== 0) {
-      throw new Error(
-        `${this.path(alertId, 'patches')} is ${bytes.byteLength} bytes, not a whole number of float32`,
-      );
-    }
+  readPatches(alertId: number): Promise<Float32Array | null> {
+    return this.#readF32(alertId, 'patches');
+  }
+
+  /** Stores the log-mel windows (`[nMels, windowFrames]` dB each, back to back) whose patches were kept. */
+  writeWindows(alertId: number, windows: Float32Array): Promise<string> {
+    return this.#writeF32(alertId, 'windows', windows);
+  }
+
+  /** The alert's log-mel windows, or null when none were kept (alerts raised before they were). */
+  readWindows(alertId: number): Promise<Float32Array | null> {
+    return this.#readF32(alertId, 'windows');
+  }
+
+  async #writeF32(alertId: number, file: 'patches' | 'windows', data: Float32Array): Promise<string> {
+    const path = this.path(alertId, file);
+    await atomicWrite(path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return path;
+  }
+
+  async #readF32(alertId: number, file: 'patches' | 'windows'): Promise<Float32Array | null> {
+    const path = this.path(alertId, file);
+    if (!(await exists(path))) return null;
+    const bytes = await readFile(path);
+    if (bytes.byteLength % 4 !== 0)
+      throw new Error(`${path} is ${bytes.byteLength} bytes, not a whole number of float32`);
     const out = new Float32Array(bytes.byteLength / 4);
     new Uint8Array(out.buffer).set(bytes);
     return out;

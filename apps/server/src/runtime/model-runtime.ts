@@ -103,7 +103,8 @@ export class ModelRuntimeService extends ModelRuntime {
     const out: FeedbackPatches[] = [];
     for (const f of this.store.feedback.listBySensor(sensorId, true)) {
       const patches = await this.media.readPatches(f.alertId).catch(() => null);
-      if (patches) out.push({ id: f.id, patches });
+      const windows = await this.media.readWindows(f.alertId).catch(() => null);
+      if (patches) out.push({ id: f.id, patches, windows });
     }
     return out;
   }

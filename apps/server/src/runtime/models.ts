@@ -48,6 +48,11 @@ export interface FeedbackPatches {
   id: number;
   /** `[n, dim]` patch embeddings; ignored when not a whole number of rows of the model's dimension. */
   patches: Float32Array;
+  /**
+   * The log-mel windows those patches came from (`[nMels, windowFrames]` each, back to back), taught to the
+   * parts beside the method (context memory, tonal envelope); null for feedback kept before they existed.
+   */
+  windows: Float32Array | null;
 }
 
 export interface ModelServiceOptions {
@@ -369,6 +374,15 @@ export class ModelService {
       at += f.patches.length;
     }
     method.setBank(bank, method.dim);
+    const size = detector.config.mel.nMels * detector.windowFrames;
+    const windows = items.flatMap((f) =>
+      f.windows && f.windows.length % size === 0
+        ? Array.from({ length: f.windows.length / size }, (_, i) =>
+            f.windows!.subarray(i * size, (i + 1) * size),
+          )
+        : [],
+    );
+    detector.teachWindows(windows);
     const perWindow = method.dim * detector.fitted.grid.height * detector.fitted.grid.width;
     slot.feedbackWindows = Math.round(extra / perWindow);
     return items.length;

@@ -56,6 +56,12 @@ interface ScoredResult {
   mel: MelParams;
 }
 
+/** What feedback needs of one over-threshold window: the method's patch embeddings and the log-mel window. */
+interface KeptWindow {
+  patches: Float32Array;
+  window: Float32Array;
+}
+
 interface PendingClip {
   alertId: number;
   from: number;
@@ -73,10 +79,10 @@ interface SensorRt {
   lastSeen: number | null;
   anomalyAlertId: number | null;
   silenceAlertId: number | null;
-  /** Patch embeddings of the over-threshold windows of the active anomaly alert (for feedback). */
-  alertPatches: Float32Array[];
+  /** The over-threshold windows of the active anomaly alert (for feedback). */
+  alertPatches: KeptWindow[];
   /** Over-threshold windows just before an alert opens (they belong to it once it does). */
-  recentOver: Float32Array[];
+  recentOver: KeptWindow[];
   pendingClips: PendingClip[];
   lastScore: number | null;
   /** End (stream ms) of the latest window scored or dropped: columns before it have their anomaly map. */
@@ -353,11 +359,11 @@ export class SensorManager extends SensorRuntime {
     rt.tracker.suppressed = this.#snoozed(rt.id);
     const events = rt.tracker.observe({ t0: w.t0, t1: w.t1, score: r.normalised, map: r.map });
     if (r.normalised >= 1) {
-      const patches = r.embeddings.slice();
+      const kept = { patches: r.embeddings.slice(), window: w.data.slice() };
       if (rt.anomalyAlertId !== null && rt.alertPatches.length < MAX_FEEDBACK_WINDOWS)
-        rt.alertPatches.push(patches);
+        rt.alertPatches.push(kept);
       else if (rt.anomalyAlertId === null)
-        rt.recentOver = [...rt.recentOver, patches].slice(-this.d.config.alertOpenWindows);
+        rt.recentOver = [...rt.recentOver, kept].slice(-this.d.config.alertOpenWindows);
     } else if (rt.anomalyAlertId === null) rt.recentOver = [];
     this.#handleAlertEvents(rt, events);
     if (rt.pendingClips.length) void this.#flushClips(rt, false);
@@ -445,10 +451,13 @@ export class SensorManager extends SensorRuntime {
     );
     rt.pendingClips.push({ alertId: id, from, to: end + clipPostSeconds * 1000 });
     if (a.kind === 'anomaly' && rt.alertPatches.length > 0) {
-      const patches = concat(rt.alertPatches);
+      const patches = concat(rt.alertPatches.map((k) => k.patches));
+      const windows = concat(rt.alertPatches.map((k) => k.window));
+      // Windows first: an alert is teachable once its patches exist, and then its windows do too.
       void this.d.media
-        .writePatches(id, patches)
-        .catch((err) => this.d.log(`alert ${id}: patches not kept: ${(err as Error).message}`));
+        .writeWindows(id, windows)
+        .then(() => this.d.media.writePatches(id, patches))
+        .catch((err) => this.d.log(`alert ${id}: feedback windows not kept: ${(err as Error).message}`));
     }
     if (a.kind === 'anomaly') rt.alertPatches = [];
     this.#status(rt, true);

@@ -52,6 +52,18 @@ export interface DetectorConfig {
    * to each embedding, in units of the mean embedding norm of the training patches (0: off).
    */
   frequencyWeight: number;
+  /**
+   * Log-mel context memory fused with the backbone's scores (logmel/context-memory.ts, pipeline/fusion.ts):
+   * frames per context vector, odd (0: off).
+   */
+  contextFrames: number;
+  /** Tonal envelope fused with the backbone's scores (logmel/tonal-envelope.ts): its margin in dB (0: off). */
+  tonalMarginDb: number;
+  /**
+   * Share of each cell's map value taken from its frame's mean over mel bins, in [0, 1): a speed change or a
+   * modulation is anomalous across the band even where one bin shows little (pipeline/fusion.ts).
+   */
+  timeShare: number;
   /** Gaussian blur of the window map in spectrogram cells: along mel bins and along frames (0: none). */
   blurSigmaMel: number;
   blurSigmaTime: number;
@@ -83,6 +95,9 @@ export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   methodOptions: {},
   embeddingDim: 0,
   frequencyWeight: 1,
+  contextFrames: 9,
+  tonalMarginDb: 3,
+  timeShare: 0.6,
   blurSigmaMel: 8,
   blurSigmaTime: 4,
   calibrationHoldout: 0.25,
@@ -170,6 +185,17 @@ export function resolveDetectorConfig(input: DetectorConfigInput = {}): Detector
     throw new Error(`embeddingDim (${c.embeddingDim}) must be a whole number >= 0 (0 keeps every channel)`);
   }
   nonNegative('frequencyWeight', c.frequencyWeight);
+  if (!(
+    Number.isInteger(c.contextFrames) &&
+    c.contextFrames >= 0 &&
+    (c.contextFrames === 0 || c.contextFrames % 2 === 1)
+  ))
+    throw new Error(`contextFrames (${c.contextFrames}) must be 0 (off) or an odd whole number, e.g. 9`);
+  if (c.contextFrames > windowFrames(c))
+    throw new Error(`contextFrames (${c.contextFrames}) must be <= the window's ${windowFrames(c)} frames`);
+  nonNegative('tonalMarginDb', c.tonalMarginDb);
+  if (!(c.timeShare >= 0 && c.timeShare < 1))
+    throw new Error(`timeShare (${c.timeShare}) must be in [0, 1), e.g. 0.6`);
   nonNegative('blurSigmaMel', c.blurSigmaMel);
   nonNegative('blurSigmaTime', c.blurSigmaTime);
   if (!(c.calibrationHoldout > 0 && c.calibrationHoldout < 1)) {

@@ -15,6 +15,10 @@ import { hopFrames, windowFrames, type DetectorConfig } from './config.js';
 import type { FeatureExtractor } from './feature-extractor.js';
 import type { InputScaling } from './input-scaling.js';
 import { appendFrequencyPosition } from './frequency-position.js';
+import { fuseWindow, shareTime, type FusionScales, type WindowParts } from './fusion.js';
+import { levelWindow, standardiseBins } from './input-scaling.js';
+import type { ContextMemory } from '../logmel/context-memory.js';
+import type { TonalEnvelope } from '../logmel/tonal-envelope.js';
 
 /** What was learned at fit time besides the method's own state. */
 export interface FittedParams {
@@ -27,7 +31,21 @@ export interface FittedParams {
   calibration: Calibration;
   /** Per-mel-bin levels of normal maps that the map is divided by (row-calibration.ts), or null: threshold. */
   rowLevels: number[] | null;
+  /** Scales of the fused parts (fusion.ts), or null/absent when the method scores alone. */
+  fusion?: FusionScales | null;
   training: TrainingSummary;
+}
+
+/** The parts fused with the method (absent parts are null). */
+export interface DetectorParts {
+  context: ContextMemory | null;
+  tonal: TonalEnvelope | null;
+}
+
+/** What every part said of one window, with the method's patch scores and the embeddings they came from. */
+export interface WindowPartsResult extends WindowParts {
+  patchScores: Float32Array;
+  embeddings: Float32Array;
 }
 
 export interface TrainingSummary {
@@ -44,7 +62,7 @@ export interface TrainingSummary {
 export type Spectrogram = Pick<LogMelSpectrogram, 'nMels' | 'nFrames' | 'data'>;
 
 export interface WindowResult {
-  /** The method's window score and the same divided by the threshold. */
+  /** The window score (the method's, or the fused parts' when there are several) and the same divided by the threshold. */
   windowScore: number;
   normalised: number;
   /** `[grid.height * grid.width]`, raw method scores. */
@@ -85,6 +103,7 @@ export class Detector {
     readonly extractor: FeatureExtractor,
     readonly method: AnomalyMethod,
     readonly fitted: FittedParams,
+    readonly parts: DetectorParts = { context: null, tonal: null },
   ) {
     this.windowFrames = windowFrames(config);
     this.hopFrames = hopFrames(config);
@@ -102,6 +121,29 @@ export class Detector {
 
   /** Scores windows in backbone batches; each is `[nMels, windowFrames]` dB. */
   async scoreWindows(windows: readonly Float32Array[]): Promise<WindowResult[]> {
+    const parts = await this.scoreParts(windows);
+    const { calibration, fusion, rowLevels } = this.fitted;
+    const { nMels } = this.config.mel;
+    return parts.map((p) => {
+      const fused = fusion ? fuseWindow(p, fusion) : p.method;
+      const map = shareTime(fused.map, nMels, this.config.timeShare);
+      if (rowLevels) normaliseRows(map, rowLevels);
+      else for (let k = 0; k < map.length; k++) map[k] = calibration.normalise(map[k]);
+      return {
+        windowScore: fused.windowScore,
+        normalised: calibration.normalise(fused.windowScore),
+        patchScores: p.patchScores,
+        map,
+        embeddings: p.embeddings,
+      };
+    });
+  }
+
+  /**
+   * What each part says of each window, before fusion and threshold: the method's window score and map (raw
+   * units), and the context memory's and tonal envelope's when the model has them.
+   */
+  async scoreParts(windows: readonly Float32Array[]): Promise<WindowPartsResult[]> {
     const { nMels } = this.config.mel;
     for (const [i, w] of windows.entries()) {
       if (w.length !== nMels * this.windowFrames) {
@@ -113,23 +155,49 @@ export class Detector {
     if (windows.length === 0) return [];
     const e = await this.extractor.embed(windows, this.fitted.input);
     const x = appendFrequencyPosition(e.data, e.nWindows, e.grid, this.fitted.frequencyScale);
-    const { grid, calibration } = this.fitted;
+    const { grid } = this.fitted;
     const per = grid.height * grid.width * grid.dim;
     if (x.length !== per * windows.length)
       throw new Error(
         `backbone gave a ${e.grid.height} x ${e.grid.width} grid; the model was fitted on ${grid.height} x ${grid.width}`,
       );
     const shape = mapShape(this.config);
-    const out: WindowResult[] = [];
+    const { context, tonal } = this.parts;
+    const out: WindowPartsResult[] = [];
     for (let i = 0; i < windows.length; i++) {
       const embeddings = x.subarray(i * per, (i + 1) * per);
       const { patchScores, windowScore } = await this.method.score(embeddings);
-      const map = windowAnomalyMap(patchScores, grid, shape);
-      if (this.fitted.rowLevels) normaliseRows(map, this.fitted.rowLevels);
-      else for (let k = 0; k < map.length; k++) map[k] = calibration.normalise(map[k]);
-      out.push({ windowScore, normalised: calibration.normalise(windowScore), patchScores, map, embeddings });
+      out.push({
+        method: { windowScore, map: windowAnomalyMap(patchScores, grid, shape) },
+        context: context ? await context.score(this.standardised(windows[i])) : null,
+        tonal: tonal ? tonal.score(windows[i]) : null,
+        patchScores,
+        embeddings,
+      });
     }
     return out;
+  }
+
+  /** A window as the backbone and the context memory see it: levelled, standardised per mel bin (a copy). */
+  standardised(window: Float32Array): Float32Array {
+    const { nMels } = this.config.mel;
+    const levelled = levelWindow(window, nMels, this.config);
+    return standardiseBins(levelled === window ? window.slice() : levelled, nMels, this.fitted.input);
+  }
+
+  /**
+   * Operator feedback for the parts beside the method: the context memory and the tonal envelope learn
+   * `windows` (`[nMels, windowFrames]` dB, taught as normal) on top of what they were fitted on; `[]` restores
+   * the fitted state. (The method's own bank is extended by its owner, e.g. `PatchCore.setBank`.)
+   */
+  teachWindows(windows: readonly Float32Array[]): void {
+    for (const [i, w] of windows.entries())
+      if (w.length !== this.config.mel.nMels * this.windowFrames)
+        throw new RangeError(
+          `taught window ${i} has ${w.length} values; this model needs ${this.config.mel.nMels} x ${this.windowFrames}`,
+        );
+    this.parts.context?.teach(windows.map((w) => this.standardised(w)));
+    this.parts.tonal?.teach(windows);
   }
 
   /** Scores a whole clip given as samples (at `config.mel.sampleRate`) or as its log-mel spectrogram. */
@@ -160,9 +228,10 @@ export class Detector {
     };
   }
 
-  /** Frees the backbone session and the method's index. */
+  /** Frees the backbone session and the indexes. */
   async release(): Promise<void> {
     this.method.dispose();
+    this.parts.context?.dispose();
     await this.extractor.release();
   }
 }

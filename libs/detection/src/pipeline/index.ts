@@ -18,6 +18,7 @@ export { appendFrequencyPosition, meanRowNorm } from './frequency-position.js';
 export { availableMethods, createMethod, methodFromState } from './methods.js';
 export { normaliseRows, RowLevels } from './row-calibration.js';
 export * from './detector.js';
+export * from './fusion.js';
 export * from './fit-detector.js';
 export * from './model-dir.js';
 export * from './evaluate.js';

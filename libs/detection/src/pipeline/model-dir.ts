@@ -6,6 +6,8 @@
  *                               frequencyScale, grid, calibration, training}, method {name, json, arrays}}
  * MODEL_DIR/method.<name>.<f32|f64|i32>   the method's arrays, little-endian, listed in model.json with
  *                               their length and sha256
+ * MODEL_DIR/context.bank.f32    the log-mel context memory's vectors (when the config has one), listed in
+ *                               model.json `parts.context`; the tonal envelope's peaks are in `parts.tonal`
  * ```
  * Loading checks the format and version, the backbone hash (a backbone built from other weights or taps
  * would give other embeddings), the arrays' sizes and checksums, and optionally the dsp parameters the caller
@@ -19,7 +21,9 @@ import type { MelParams } from '@hark/dsp';
 import { Calibration } from '../calibration/index.js';
 import type { MethodState } from '../method.js';
 import { resolveDetectorConfig, type DetectorConfig } from './config.js';
-import { Detector, type FittedParams } from './detector.js';
+import { Detector, type DetectorParts, type FittedParams } from './detector.js';
+import { ContextMemory } from '../logmel/context-memory.js';
+import { TonalEnvelope } from '../logmel/tonal-envelope.js';
 import { FeatureExtractor } from './feature-extractor.js';
 import { methodFromState } from './methods.js';
 
@@ -41,12 +45,18 @@ export interface ModelJson {
   backbone: { id: string; taps: string[]; hash: string };
   fitted: Omit<FittedParams, 'calibration'> & { calibration: unknown };
   method: { name: string; json: Record<string, unknown>; arrays: Record<string, ArrayEntry> };
+  /** The parts fused with the method (absent in models saved before them). */
+  parts?: {
+    context: (ArrayEntry & { frames: number }) | null;
+    tonal: { peaks: number[]; marginDb: number } | null;
+  };
 }
 
 const KIND = (a: MethodState['arrays'][string]): ArrayKind =>
   a instanceof Float32Array ? 'f32' : a instanceof Float64Array ? 'f64' : 'i32';
 const CTOR = { f32: Float32Array, f64: Float64Array, i32: Int32Array } as const;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const CONTEXT_FILE = 'context.bank.f32';
 
 /** Bytes of a typed array, little-endian (the platform order on every machine hark runs on; checked). */
 function bytesOf(a: Float32Array | Float64Array | Int32Array): Uint8Array {
@@ -70,6 +80,21 @@ export async function saveModel(detector: Detector, dir: string): Promise<ModelJ
     arrays[name] = { file, dtype, length: a.length, sha256: sha256(bytes) };
   }
   const { extractor, config, fitted } = detector;
+  let context: (ArrayEntry & { frames: number }) | null = null;
+  if (detector.parts.context) {
+    const bytes = bytesOf(detector.parts.context.baseBank);
+    await writeFile(join(dir, CONTEXT_FILE), bytes);
+    context = {
+      file: CONTEXT_FILE,
+      dtype: 'f32',
+      length: detector.parts.context.baseBank.length,
+      sha256: sha256(bytes),
+      frames: detector.parts.context.frames,
+    };
+  }
+  const tonal = detector.parts.tonal
+    ? { peaks: Array.from(detector.parts.tonal.basePeaks), marginDb: detector.parts.tonal.marginDb }
+    : null;
   const json: ModelJson = {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
@@ -77,6 +102,7 @@ export async function saveModel(detector: Detector, dir: string): Promise<ModelJ
     backbone: { id: extractor.backbone.id, taps: config.taps, hash: extractor.backbone.hash },
     fitted: { ...fitted, calibration: fitted.calibration.toJSON() },
     method: { name: detector.method.name, json: state.json, arrays },
+    parts: { context, tonal },
   };
   await writeFile(join(dir, 'model.json.tmp'), `${JSON.stringify(json, null, 1)}\n`);
   await rename(join(dir, 'model.json.tmp'), join(dir, 'model.json'));
@@ -130,10 +156,15 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
   const where = join(dir, 'model.json');
   let config: DetectorConfig;
   try {
-    // Models saved before gain and tilt invariance existed were fitted without them.
-    config = resolveDetectorConfig(
-      Object.assign({ gainInvariance: false, tiltInvariance: false }, json.config),
-    );
+    // Models saved before gain and tilt invariance, or the fused parts, existed were fitted without them.
+    const before = {
+      gainInvariance: false,
+      tiltInvariance: false,
+      contextFrames: 0,
+      tonalMarginDb: 0,
+      timeShare: 0,
+    };
+    config = resolveDetectorConfig(Object.assign(before, json.config));
   } catch (err) {
     throw new Error(`${where}: invalid config: ${(err as Error).message}`);
   }
@@ -146,22 +177,11 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     throw new Error(`${where}: method '${json.method.name}' differs from config.method '${config.method}'`);
   const arrays: MethodState['arrays'] = {};
   for (const [name, e] of Object.entries(json.method.arrays ?? {})) {
-    const path = join(dir, e.file);
     if (!(e.dtype in CTOR) || e.file !== `method.${name}.${e.dtype}`)
       throw new Error(`${where}: array '${name}' has a bad entry ${JSON.stringify(e)}`);
-    const bytes = await readFile(path).catch(() => {
-      throw new Error(`${path} is missing; the model directory is incomplete, fit it again`);
-    });
-    const Ctor = CTOR[e.dtype];
-    if (bytes.length !== e.length * Ctor.BYTES_PER_ELEMENT || sha256(bytes) !== e.sha256) {
-      throw new Error(
-        `${path} is corrupt (${bytes.length} bytes, expected ${e.length * Ctor.BYTES_PER_ELEMENT} with sha256 ${e.sha256.slice(0, 12)}...); fit the model again`,
-      );
-    }
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
-    arrays[name] = new Ctor(copy.buffer);
+    arrays[name] = await readArray(dir, e);
   }
+  const parts = await loadParts(dir, json, config);
   const calibration = Calibration.fromJSON(json.fitted.calibration);
   const method = methodFromState(config.method, { json: json.method.json, arrays });
   const extractor = await FeatureExtractor.create(config);
@@ -169,10 +189,57 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     const have = extractor.backbone.hash.slice(0, 12);
     await extractor.release();
     method.dispose();
+    parts.context?.dispose();
     throw new Error(
       `${dir} was fitted with backbone ${json.backbone.id} hash ${String(json.backbone.hash).slice(0, 12)}..., but this installation builds ${have}... ` +
         '(other weights, taps or converter version); fit the model again',
     );
   }
-  return new Detector(config, extractor, method, { ...json.fitted, calibration });
+  return new Detector(config, extractor, method, { ...json.fitted, calibration }, parts);
+}
+
+/** Reads one array file and checks its size and checksum. */
+async function readArray(dir: string, e: ArrayEntry): Promise<Float32Array | Float64Array | Int32Array> {
+  const path = join(dir, e.file);
+  const bytes = await readFile(path).catch(() => {
+    throw new Error(`${path} is missing; the model directory is incomplete, fit it again`);
+  });
+  const Ctor = CTOR[e.dtype];
+  if (bytes.length !== e.length * Ctor.BYTES_PER_ELEMENT || sha256(bytes) !== e.sha256) {
+    throw new Error(
+      `${path} is corrupt (${bytes.length} bytes, expected ${e.length * Ctor.BYTES_PER_ELEMENT} with sha256 ${String(e.sha256).slice(0, 12)}...); fit the model again`,
+    );
+  }
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  return new Ctor(copy.buffer);
+}
+
+/** The context memory and tonal envelope the config names, from `model.json`'s `parts`. */
+async function loadParts(dir: string, json: ModelJson, config: DetectorConfig): Promise<DetectorParts> {
+  const where = join(dir, 'model.json');
+  const { context: c, tonal: t } = json.parts ?? { context: null, tonal: null };
+  if (config.contextFrames > 0 && !c)
+    throw new Error(
+      `${where}: config.contextFrames is ${config.contextFrames} but parts.context is missing; fit the model again`,
+    );
+  if (config.tonalMarginDb > 0 && !t)
+    throw new Error(
+      `${where}: config.tonalMarginDb is ${config.tonalMarginDb} but parts.tonal is missing; fit the model again`,
+    );
+  let context: ContextMemory | null = null;
+  if (config.contextFrames > 0 && c) {
+    if (c.file !== CONTEXT_FILE || c.dtype !== 'f32' || c.frames !== config.contextFrames)
+      throw new Error(`${where}: parts.context has a bad entry ${JSON.stringify(c)}`);
+    context = new ContextMemory(config.mel.nMels, c.frames, (await readArray(dir, c)) as Float32Array);
+  }
+  let tonal: TonalEnvelope | null = null;
+  if (config.tonalMarginDb > 0 && t) {
+    if (!Array.isArray(t.peaks) || t.peaks.length !== config.mel.nMels || t.marginDb !== config.tonalMarginDb)
+      throw new Error(
+        `${where}: parts.tonal does not match the config (${config.mel.nMels} mel bins, margin ${config.tonalMarginDb} dB)`,
+      );
+    tonal = new TonalEnvelope(Float32Array.from(t.peaks), t.marginDb);
+  }
+  return { context, tonal };
 }

@@ -1,0 +1,180 @@
+/**
+ * Log-mel context memory: a second opinion next to the backbone, on the same levelled, per-bin standardised
+ * window the backbone sees (input-scaling.ts).
+ *
+ * Each frame of a window with its neighbours (`frames` columns of `nMels` values, the frame in the middle) is a
+ * vector; the memory holds the vectors of the normal windows, and a frame's score is its root-mean-square
+ * distance to the nearest one (exact search in the native flat index). A cell's map value is the squared
+ * difference between the cell and the same cell of that nearest normal context, blurred. It is the 1-NN
+ * baseline of the development corpus's README made frequency-resolved: it sees what an image backbone's
+ * receptive field averages away (a one-bin change, a 20 ms click), and the fusion (fusion.ts) keeps what each
+ * sees best. The window score is the largest frame score.
+ */
+import { FlatIndex, type KnnIndex } from '@hark/native';
+import { gaussianBlur2d } from '../components/gaussian-blur.js';
+
+/** Blur of the context map in cells (mel bins and frames): a cell's residual is noisy on its own. */
+export const CONTEXT_BLUR = 2;
+/** Most context vectors the memory keeps; longer training sets are thinned evenly. */
+export const MAX_CONTEXT_ROWS = 60_000;
+
+export interface ContextScores {
+  /** Largest frame score of the window (RMS distance to the nearest normal context, standardised dB). */
+  windowScore: number;
+  /** `[nMels, windowFrames]` blurred squared residual of each cell against its nearest context. */
+  map: Float32Array;
+}
+
+export class ContextMemory {
+  readonly dim: number;
+  readonly #half: number;
+  #base: Float32Array;
+  #bank: Float32Array;
+  #index: KnnIndex;
+  readonly #inFlight = new Map<KnnIndex, number>();
+  readonly #retired = new Set<KnnIndex>();
+
+  /**
+   * @param nMels - rows of a window.
+   * @param frames - context length in frames, odd (the scored frame in the middle).
+   * @param bank - normal context vectors `[rows, nMels * frames]` (from `contexts`).
+   */
+  constructor(
+    readonly nMels: number,
+    readonly frames: number,
+    bank: Float32Array,
+  ) {
+    if (!Number.isInteger(frames) || frames < 1 || frames % 2 === 0)
+      throw new RangeError(`contextFrames (${frames}) must be an odd whole number >= 1`);
+    this.dim = nMels * frames;
+    this.#half = (frames - 1) / 2;
+    if (bank.length === 0 || bank.length % this.dim !== 0)
+      throw new RangeError(`context bank has ${bank.length} values, not whole rows of ${this.dim}`);
+    this.#base = bank;
+    this.#bank = bank;
+    this.#index = ContextMemory.#indexOf(bank, this.dim);
+  }
+
+  /** A memory of the contexts of `windows` (each `[nMels, windowFrames]`, standardised), thinned to the cap. */
+  static fit(windows: readonly Float32Array[], nMels: number, frames: number): ContextMemory {
+    return new ContextMemory(nMels, frames, thin(contextsOf(windows, nMels, frames), nMels * frames));
+  }
+
+  /** Rows in the memory. */
+  get size(): number {
+    return this.#bank.length / this.dim;
+  }
+
+  /** The fitted vectors (what a model directory saves). */
+  get baseBank(): Float32Array {
+    return this.#base;
+  }
+
+  /** Adds the contexts of `windows` (taught as normal) to the fitted memory; `[]` restores the fitted one. */
+  teach(windows: readonly Float32Array[]): void {
+    const extra = contextsOf(windows, this.nMels, this.frames);
+    const bank = new Float32Array(this.#base.length + extra.length);
+    bank.set(this.#base);
+    bank.set(extra, this.#base.length);
+    const old = this.#index;
+    this.#index = ContextMemory.#indexOf(bank, this.dim);
+    this.#bank = bank;
+    this.#retire(old);
+  }
+
+  /** Scores one standardised window `[nMels, windowFrames]`. */
+  async score(window: Float32Array): Promise<ContextScores> {
+    const { nMels, frames } = this;
+    const wf = window.length / nMels;
+    if (!Number.isInteger(wf) || wf < frames)
+      throw new RangeError(`window has ${window.length} values; need nMels (${nMels}) x >= ${frames} frames`);
+    const [index, bank, h, d] = [this.#index, this.#bank, this.#half, this.dim];
+    const n = wf - 2 * h;
+    const queries = new Float32Array(n * d);
+    writeContexts(window, nMels, wf, frames, queries, 0);
+    const { distances, labels } = await this.#search(index, queries);
+    const map = new Float32Array(nMels * wf);
+    let windowScore = 0;
+    for (let j = 0; j < n; j++) {
+      const t = j + h;
+      const row = Number(labels[j]) * d;
+      windowScore = Math.max(windowScore, Math.sqrt(Math.max(0, distances[j]) / d));
+      for (let m = 0; m < nMels; m++)
+        map[m * wf + t] = (window[m * wf + t] - bank[row + m * frames + h]) ** 2;
+    }
+    // The first and last h frames have no full context: they take their nearest scored frame's residual.
+    for (let m = 0; m < nMels; m++) {
+      for (let t = 0; t < h; t++) {
+        map[m * wf + t] = map[m * wf + h];
+        map[m * wf + wf - 1 - t] = map[m * wf + wf - 1 - h];
+      }
+    }
+    return { windowScore, map: gaussianBlur2d(map, nMels, wf, CONTEXT_BLUR, CONTEXT_BLUR) };
+  }
+
+  /** Frees the index (once searches in flight have finished). */
+  dispose(): void {
+    this.#retire(this.#index);
+  }
+
+  static #indexOf(bank: Float32Array, dim: number): KnnIndex {
+    const index = new FlatIndex(dim);
+    index.add(bank);
+    return index;
+  }
+
+  async #search(index: KnnIndex, queries: Float32Array) {
+    this.#inFlight.set(index, (this.#inFlight.get(index) ?? 0) + 1);
+    try {
+      return await index.searchAsync(queries, 1);
+    } finally {
+      const left = (this.#inFlight.get(index) ?? 1) - 1;
+      if (left > 0) this.#inFlight.set(index, left);
+      else {
+        this.#inFlight.delete(index);
+        if (this.#retired.delete(index)) index.dispose();
+      }
+    }
+  }
+
+  #retire(index: KnnIndex): void {
+    if (this.#inFlight.has(index)) this.#retired.add(index);
+    else index.dispose();
+  }
+}
+
+/** Context vectors of every full-context frame of `windows`, `[rows, nMels * frames]`, bin-major. */
+export function contextsOf(windows: readonly Float32Array[], nMels: number, frames: number): Float32Array {
+  const per = (w: Float32Array) => Math.max(0, w.length / nMels - frames + 1);
+  const out = new Float32Array(windows.reduce((n, w) => n + per(w), 0) * nMels * frames);
+  let at = 0;
+  for (const w of windows) at += writeContexts(w, nMels, w.length / nMels, frames, out, at);
+  return out;
+}
+
+/** Writes the contexts of one window at `out[at]`; returns the values written. */
+function writeContexts(
+  w: Float32Array,
+  nMels: number,
+  wf: number,
+  frames: number,
+  out: Float32Array,
+  at: number,
+): number {
+  const start = at;
+  for (let t = 0; t + frames <= wf; t++)
+    for (let m = 0; m < nMels; m++) for (let c = 0; c < frames; c++) out[at++] = w[m * wf + t + c];
+  return at - start;
+}
+
+/** At most `MAX_CONTEXT_ROWS` rows of `bank`, evenly strided. */
+function thin(bank: Float32Array, dim: number): Float32Array {
+  const rows = bank.length / dim;
+  if (rows <= MAX_CONTEXT_ROWS) return bank;
+  const out = new Float32Array(MAX_CONTEXT_ROWS * dim);
+  for (let i = 0; i < MAX_CONTEXT_ROWS; i++) {
+    const r = Math.floor((i * rows) / MAX_CONTEXT_ROWS);
+    out.set(bank.subarray(r * dim, (r + 1) * dim), i * dim);
+  }
+  return out;
+}

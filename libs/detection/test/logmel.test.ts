@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ContextMemory,
+  contextsOf,
+  fitFusionScales,
+  fuseWindow,
+  prominence,
+  resolveDetectorConfig,
+  shareTime,
+  TonalEnvelope,
+  type WindowParts,
+} from '../src/index.js';
+
+/** Seeded uniform noise in [-amp, amp] (mulberry32). */
+function noise(n: number, seed: number, amp = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * amp;
+  }
+  return out;
+}
+
+const [M, F] = [16, 20];
+
+describe('context memory', () => {
+  it('lays out one vector per full-context frame, bin-major', () => {
+    const w = Float32Array.from({ length: 2 * 4 }, (_, i) => i); // 2 bins x 4 frames: rows 0..3, 4..7
+    expect(Array.from(contextsOf([w], 2, 3))).toEqual([0, 1, 2, 4, 5, 6, 1, 2, 3, 5, 6, 7]);
+  });
+
+  it('scores a normal window 0 and puts a click where it is, in time and frequency', async () => {
+    const normal = [1, 2, 3].map((s) => noise(M * F, s));
+    const mem = ContextMemory.fit(normal, M, 5);
+    try {
+      expect(mem.size).toBe(3 * (F - 4));
+      const same = await mem.score(normal[1]);
+      expect(same.windowScore).toBe(0);
+      expect(Math.max(...same.map)).toBe(0);
+      const click = normal[1].slice();
+      for (const m of [10, 11]) click[m * F + 12] += 8; // bins 10-11, frame 12
+      const r = await mem.score(click);
+      expect(r.windowScore).toBeGreaterThan(0.5);
+      let best = 0;
+      for (let i = 1; i < r.map.length; i++) if (r.map[i] > r.map[best]) best = i;
+      expect(Math.floor(best / F)).toBeGreaterThanOrEqual(9);
+      expect(Math.floor(best / F)).toBeLessThanOrEqual(12);
+      expect(Math.abs((best % F) - 12)).toBeLessThanOrEqual(1);
+    } finally {
+      mem.dispose();
+    }
+  });
+
+  it('learns taught windows, and forgets them when the teaching is withdrawn', async () => {
+    const mem = ContextMemory.fit([noise(M * F, 1)], M, 3);
+    try {
+      const other = noise(M * F, 9, 3);
+      const before = (await mem.score(other)).windowScore;
+      expect(before).toBeGreaterThan(1);
+      mem.teach([other]);
+      expect((await mem.score(other)).windowScore).toBe(0);
+      mem.teach([]);
+      expect((await mem.score(other)).windowScore).toBe(before);
+    } finally {
+      mem.dispose();
+    }
+  });
+
+  it('refuses bad shapes with the value and the rule', async () => {
+    expect(() => new ContextMemory(M, 4, new Float32Array(M * 4))).toThrow(
+      /contextFrames \(4\) must be an odd/,
+    );
+    expect(() => new ContextMemory(M, 3, new Float32Array(10))).toThrow(/not whole rows of 48/);
+    const mem = ContextMemory.fit([noise(M * F, 1)], M, 3);
+    await expect(mem.score(new Float32Array(M * 2))).rejects.toThrow(/>= 3 frames/);
+    mem.dispose();
+  });
+});
+
+describe('tonal envelope', () => {
+  /** A window whose every frame has the spectrum `levels` (dB per bin) plus 0.5 dB of noise. */
+  const window = (levels: ArrayLike<number>, seed: number) => {
+    const n = noise(M * F, seed, 0.5);
+    for (let m = 0; m < M; m++) for (let t = 0; t < F; t++) n[m * F + t] += levels[m];
+    return n;
+  };
+  const flat = new Float32Array(M).fill(-40);
+  const withPeak = (bin: number, db: number) => flat.map((v, m) => (m === bin ? v + db : v));
+
+  it('measures a bin against its neighbours: 0 on a flat spectrum, the peak height on a one-bin peak', () => {
+    const p = prominence(window(withPeak(6, 8), 1), M);
+    expect(p[6]).toBeCloseTo(8, 0);
+    for (const m of [0, 3, 10, 15]) expect(Math.abs(p[m])).toBeLessThan(0.5);
+  });
+
+  it('scores a new tone by its dB above the normal envelope, whatever the gain, and ignores a normal peak that moved one bin', () => {
+    const normal = [1, 2, 3, 4].map((s) => window(withPeak(3, 10), s));
+    const env = TonalEnvelope.fit(normal, M, 3);
+    expect(env.score(normal[0]).windowScore).toBeCloseTo(1 / 4, 1);
+    const tone = window(
+      withPeak(3, 10).map((v, m) => (m === 11 ? v + 7 : v)),
+      5,
+    );
+    const r = env.score(tone);
+    expect(r.windowScore).toBeGreaterThan((1 + 6) / 4);
+    expect(r.windowScore).toBeLessThan((1 + 8) / 4);
+    expect(r.map[11 * F]).toBeCloseTo(r.map[11 * F + F - 1], 6); // the same in every frame
+    expect(r.map[11 * F]).toBeGreaterThan(2);
+    expect(r.map[8 * F]).toBe(0);
+    const louder = tone.map((v) => v + 20);
+    expect(env.score(louder).windowScore).toBeCloseTo(r.windowScore, 4);
+    expect(env.score(window(withPeak(4, 10), 6)).windowScore).toBeLessThan(1);
+  });
+
+  it('learns a taught tone and forgets it again', () => {
+    const env = TonalEnvelope.fit([window(flat, 1)], M, 3);
+    const tone = window(withPeak(9, 9), 2);
+    expect(env.score(tone).windowScore).toBeGreaterThan(2);
+    env.teach([tone]);
+    expect(env.score(tone).windowScore).toBeLessThan(0.5);
+    env.teach([]);
+    expect(env.score(tone).windowScore).toBeGreaterThan(2);
+    expect(() => new TonalEnvelope(new Float32Array(M), 0)).toThrow(/tonalMarginDb \(0\) must be > 0/);
+  });
+});
+
+describe('fusion', () => {
+  const parts = (method: number, context: number, tonal: number, cells: number[][]): WindowParts => ({
+    method: { windowScore: method, map: Float32Array.from(cells[0]) },
+    context: { windowScore: context, map: Float32Array.from(cells[1]) },
+    tonal: { windowScore: tonal, map: Float32Array.from(cells[2]) },
+  });
+
+  it('takes the largest part on the scale of normal sound, score and cells', () => {
+    const scales = { method: 10, context: 2, contextMap: 4 };
+    const p = parts(12, 1, 0.5, [
+      [10, 20, 0, 5],
+      [4, 0, 8, 0],
+      [0, 0, 0, 3],
+    ]);
+    const f = fuseWindow(p, scales);
+    expect(f.windowScore).toBeCloseTo(1.2, 10);
+    expect(Array.from(f.map)).toEqual([1, 2, 2, 3]);
+    expect(
+      fuseWindow({ ...p, tonal: { windowScore: 2, map: new Float32Array(4) } }, scales).windowScore,
+    ).toBe(2);
+  });
+
+  it("mixes a share of each frame's mean over bins into its cells", () => {
+    const map = Float32Array.from([0, 4, 2, 0]); // 2 bins x 2 frames: frame means 1 and 2
+    expect(Array.from(shareTime(map, 2, 0.5))).toEqual([0.5, 3, 1.5, 1]);
+    expect(Array.from(shareTime(Float32Array.from([1, 2]), 1, 0))).toEqual([1, 2]);
+  });
+
+  it('fits its scales on the held-out clips: the largest clip scores and a high quantile of the context cells', () => {
+    const cells = Array.from({ length: 1000 }, (_, i) => i + 1);
+    const clip1 = [parts(3, 0.5, 0.2, [[0], cells, [0]]), parts(5, 0.7, 0.2, [[0], [0], [0]])];
+    const clip2 = [parts(4, 0.9, 0.2, [[0], [0], [0]])];
+    const s = fitFusionScales([clip1, clip2]);
+    expect(s).toMatchObject({ method: 5, context: 0.9 });
+    expect(s.contextMap).toBeGreaterThan(990);
+    expect(() => fitFusionScales([[parts(0, 1, 1, [[0], [1], [0]])]])).toThrow(/method scale of 0/);
+  });
+
+  it('is configured with validated fields', () => {
+    expect(resolveDetectorConfig()).toMatchObject({ contextFrames: 9, tonalMarginDb: 3, timeShare: 0.6 });
+    expect(() => resolveDetectorConfig({ contextFrames: 4 })).toThrow(
+      /contextFrames \(4\) must be 0 \(off\) or an odd/,
+    );
+    expect(() => resolveDetectorConfig({ contextFrames: 99 })).toThrow(/must be <= the window's 63 frames/);
+    expect(() => resolveDetectorConfig({ tonalMarginDb: -1 })).toThrow(
+      /tonalMarginDb \(-1\) must be a number >= 0/,
+    );
+    expect(() => resolveDetectorConfig({ timeShare: 1 })).toThrow(/timeShare \(1\) must be in \[0, 1\)/);
+  });
+});
