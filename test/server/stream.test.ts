@@ -38,10 +38,10 @@ const synthRoot = tempDir('synth');
 /**
  * `placement`: assert where alerts open (`checkPlacement`): none in the first 10 s, every one near a known
  * anomaly, and at least `minFound` of the anomalies found. The corpus stream is recorded about 13 dB below its
- * train/ clips with another spectral tilt; the detector's gain and tilt invariance bring its normal windows
- * under the threshold (peak 0.99 in the first 10 s), the click at 22.5 s and the flaps at 36.1 s over it
- * (1.23, 1.11), while the faint key click at 12.0 s (0.93) and the low hammer knocks at 46.4 s (1.02 in
- * one window; an alert needs two) stay under it: two of the four are found. The synthetic stream finds all.
+ * train/ clips with another spectral tilt; the detector's gain and tilt invariance keep its normal windows
+ * under the threshold (peak 0.90 in the whole stream). The switch click at 22.5 s (1.29), the flaps at 36.1 s
+ * (1.94) and the hammer knocks at 46.4 s (1.07) go over it; the faint key click at 12.0 s peaks at 0.99 and
+ * is missed: three of the four are found. The synthetic stream finds all.
  */
 const cases = [
   {
@@ -49,7 +49,7 @@ const cases = [
     group: () => join(CORPUS, 'm16_factory'),
     run: haveCorpus,
     placement: true,
-    minFound: 0.5,
+    minFound: 0.75,
   },
   {
     name: 'synthetic pump',
