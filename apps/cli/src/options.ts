@@ -30,3 +30,19 @@ export function nonNegativeNumber(value: string): number {
     throw new InvalidArgumentError(`'${value}' is not a number >= 0`);
   return n;
 }
+
+/**
+ * `--config '{"contextFrames": 0}'`: detector configuration overrides (libs/detection `DetectorConfig` field
+ * names), a JSON object; the fields themselves are validated by `resolveDetectorConfig`.
+ */
+export function configOverrides(value: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`'${value}' is not JSON (${(err as Error).message})`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new InvalidArgumentError(`'${value}' must be a JSON object of detector config fields`);
+  return v as Record<string, unknown>;
+}

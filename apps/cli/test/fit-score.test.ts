@@ -98,6 +98,34 @@ describe('hark fit | score | evaluate', () => {
     expect(doc.groups[0].auc).toBeGreaterThan(0.5);
   });
 
+  it('fit takes detector configuration overrides with --config and saves them in the model', () => {
+    const out = join(tmp, 'model-config');
+    const r = hark(
+      'fit',
+      join(data, 'synth_fan'),
+      '--out',
+      out,
+      '--config',
+      '{"contextFrames": 0, "timeShare": 0.2}',
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    expect(json.config).toMatchObject({ contextFrames: 0, timeShare: 0.2, tonalMarginDb: 3 });
+    expect(json.parts).toMatchObject({ context: null, tonal: { marginDb: 3 } });
+    const unknown = hark('fit', join(data, 'synth_fan'), '--out', out, '--config', '{"contextFrame": 3}');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/--config: unknown field 'contextFrame'; fields: .*contextFrames/);
+    const invalid = hark('fit', join(data, 'synth_fan'), '--out', out, '--config', '{"contextFrames": 4}');
+    expect(invalid.status).toBe(1);
+    expect(invalid.stderr).toMatch(/contextFrames \(4\) must be 0 \(off\) or an odd whole number/);
+    const notJson = hark('evaluate', data, '--config', '{contextFrames');
+    expect(notJson.status).not.toBe(0);
+    expect(notJson.stderr).toMatch(/'\{contextFrames' is not JSON/);
+    const record = hark('evaluate', data, '--config', '{}', '--record');
+    expect(record.status).not.toBe(0);
+    expect(record.stderr).toMatch(/drop --config to record/);
+  });
+
   it('fails with exit code 1 and one clear line on bad input', () => {
     const noModel = hark(
       'score',

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   BACKBONE_IDS,
   evaluateDataset,
@@ -11,6 +11,8 @@ import {
   type MethodId,
 } from '@hark/detection';
 import { recordEvaluation } from '../bench/detection.js';
+import { configOverrides } from '../options.js';
+import { detectorInput } from './detector-input.js';
 import { stageProgress } from '../progress.js';
 
 /** Options of `hark evaluate`, as parsed by commander. */
@@ -20,6 +22,7 @@ export interface EvaluateOptions {
   json?: string;
   groups?: string;
   record?: boolean;
+  config?: Record<string, unknown>;
 }
 
 const COLUMNS = ['auc', 'pauc', 'pixelAuc', 'aupro', 'fitSeconds', 'msPerClip'] as const;
@@ -48,7 +51,7 @@ export function evaluationTable(report: EvaluationReport): string {
 
 /** Evaluates the dataset at `root`; the report is the `--json` document. */
 export async function runEvaluate(root: string, o: EvaluateOptions): Promise<EvaluationReport> {
-  const config = resolveDetectorConfig({ method: o.method, backbone: o.backbone });
+  const config = resolveDetectorConfig(detectorInput(o));
   const only = o.groups
     ?.split(',')
     .map((s) => s.trim())
@@ -74,12 +77,21 @@ export function registerEvaluate(program: Command): void {
     .addOption(new Option('--method <method>', 'anomaly method').choices(METHOD_IDS))
     .addOption(new Option('--backbone <backbone>', 'pretrained feature extractor').choices(BACKBONE_IDS))
     .option(
+      '--config <json>',
+      'detector configuration overrides as a JSON object, e.g. \'{"contextFrames": 0}\' (field names of DetectorConfig)',
+      configOverrides,
+    )
+    .option(
       '--json <out.json>',
       'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip}], mean: {...}}',
     )
     .option('--groups <names>', 'only these groups, comma-separated')
     .option('--record', 'record the mean row for this method x backbone in BENCHMARKS.md')
     .action(async (root: string, o: EvaluateOptions) => {
+      if (o.record && o.config)
+        throw new InvalidArgumentError(
+          '--record writes the method x backbone table of default configurations; drop --config to record',
+        );
       const t0 = performance.now();
       const report = await runEvaluate(root, o);
       console.log(evaluationTable(report));

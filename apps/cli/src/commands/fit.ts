@@ -11,6 +11,8 @@ import {
   type BackboneId,
   type MethodId,
 } from '@hark/detection';
+import { configOverrides } from '../options.js';
+import { detectorInput } from './detector-input.js';
 import { stageProgress } from '../progress.js';
 
 /** Options of `hark fit`, as parsed by commander. */
@@ -19,6 +21,7 @@ export interface FitOptions {
   method?: MethodId;
   backbone?: BackboneId;
   json?: boolean;
+  config?: Record<string, unknown>;
 }
 
 /** The training WAVs of `dir`: those in `dir/train/` when it exists, else those in `dir`, sorted by name. */
@@ -38,7 +41,7 @@ export async function trainingFiles(dir: string): Promise<string[]> {
 
 /** Fits a detector on the normal clips in `dir` and writes the model directory; returns the model summary. */
 export async function runFit(dir: string, o: FitOptions) {
-  const config = resolveDetectorConfig({ method: o.method, backbone: o.backbone });
+  const config = resolveDetectorConfig(detectorInput(o));
   const files = await trainingFiles(dir);
   const progress = stageProgress();
   try {
@@ -75,6 +78,11 @@ export function registerFit(program: Command): void {
     .requiredOption('--out <model-dir>', 'model directory to write (created if needed)')
     .addOption(new Option('--method <method>', 'anomaly method').choices(METHOD_IDS))
     .addOption(new Option('--backbone <backbone>', 'pretrained feature extractor').choices(BACKBONE_IDS))
+    .option(
+      '--config <json>',
+      'detector configuration overrides as a JSON object, e.g. \'{"contextFrames": 0}\' (field names of DetectorConfig)',
+      configOverrides,
+    )
     .option('--json', 'print {model, method, backbone, threshold, training} as JSON')
     .addHelpText(
       'after',

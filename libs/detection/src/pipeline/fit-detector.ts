@@ -92,6 +92,7 @@ export async function fitDetector(
     config,
   );
   const extractor = await FeatureExtractor.create(config);
+  let parts: DetectorParts | null = null;
   try {
     const e = await extractor.embed(windows, scaling, (d, t) => onProgress?.('embed', d, t));
     const perWindow = e.grid.height * e.grid.width;
@@ -118,7 +119,7 @@ export async function fitDetector(
       return m;
     };
     let method = fitOn(fitPart, 'fit');
-    const parts = fitParts(config, specs, held, windows, clipOf, scaling);
+    parts = fitParts(config, specs, held, windows, clipOf, scaling);
     const scores = new Map<number, number>();
     const heldPart = select((w) => held.has(clipOf[w]));
     const heldX = appendFrequencyPosition(heldPart.data, heldPart.n, e.grid, frequencyScale);
@@ -178,6 +179,7 @@ export async function fitDetector(
       parts,
     );
   } catch (err) {
+    parts?.context?.dispose();
     await extractor.release();
     throw err;
   }
