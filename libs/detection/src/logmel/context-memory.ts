@@ -12,11 +12,15 @@
  */
 import { FlatIndex, type KnnIndex } from '@hark/native';
 import { gaussianBlur2d } from '../components/gaussian-blur.js';
+import { SearchedIndexes } from '../components/searched-indexes.js';
 
 /** Blur of the context map in cells (mel bins and frames): a cell's residual is noisy on its own. */
 export const CONTEXT_BLUR = 2;
-/** Most context vectors the memory keeps; longer training sets are thinned evenly. */
-export const MAX_CONTEXT_ROWS = 60_000;
+/**
+ * Most context vectors the memory keeps (at the defaults, 128 x 9 values each: 92 MB, about 6 minutes of
+ * training sound); longer training sets are thinned evenly.
+ */
+export const MAX_CONTEXT_ROWS = 20_000;
 
 export interface ContextScores {
   /** Largest frame score of the window (RMS distance to the nearest normal context, standardised dB). */
@@ -31,8 +35,7 @@ export class ContextMemory {
   #base: Float32Array;
   #bank: Float32Array;
   #index: KnnIndex;
-  readonly #inFlight = new Map<KnnIndex, number>();
-  readonly #retired = new Set<KnnIndex>();
+  readonly #indexes = new SearchedIndexes();
 
   /**
    * @param nMels - rows of a window.
@@ -79,7 +82,7 @@ export class ContextMemory {
     const old = this.#index;
     this.#index = ContextMemory.#indexOf(bank, this.dim);
     this.#bank = bank;
-    this.#retire(old);
+    this.#indexes.retire(old);
   }
 
   /** Scores one standardised window `[nMels, windowFrames]`. */
@@ -92,7 +95,7 @@ export class ContextMemory {
     const n = wf - 2 * h;
     const queries = new Float32Array(n * d);
     writeContexts(window, nMels, wf, frames, queries, 0);
-    const { distances, labels } = await this.#search(index, queries);
+    const { distances, labels } = await this.#indexes.search(index, queries, 1);
     const map = new Float32Array(nMels * wf);
     let windowScore = 0;
     for (let j = 0; j < n; j++) {
@@ -114,32 +117,13 @@ export class ContextMemory {
 
   /** Frees the index (once searches in flight have finished). */
   dispose(): void {
-    this.#retire(this.#index);
+    this.#indexes.retire(this.#index);
   }
 
   static #indexOf(bank: Float32Array, dim: number): KnnIndex {
     const index = new FlatIndex(dim);
     index.add(bank);
     return index;
-  }
-
-  async #search(index: KnnIndex, queries: Float32Array) {
-    this.#inFlight.set(index, (this.#inFlight.get(index) ?? 0) + 1);
-    try {
-      return await index.searchAsync(queries, 1);
-    } finally {
-      const left = (this.#inFlight.get(index) ?? 1) - 1;
-      if (left > 0) this.#inFlight.set(index, left);
-      else {
-        this.#inFlight.delete(index);
-        if (this.#retired.delete(index)) index.dispose();
-      }
-    }
-  }
-
-  #retire(index: KnnIndex): void {
-    if (this.#inFlight.has(index)) this.#retired.add(index);
-    else index.dispose();
   }
 }
 

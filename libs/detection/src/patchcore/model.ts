@@ -1,5 +1,6 @@
 import { FlatIndex, KnnIndex } from '@hark/native';
 import { kCenterGreedy } from '../components/kcenter-greedy.js';
+import { SearchedIndexes } from '../components/searched-indexes.js';
 import type { AnomalyMethod, MethodState, PatchGrid, WindowScores } from '../method.js';
 import { reweightedScore } from './reweight.js';
 
@@ -48,8 +49,7 @@ export class PatchCore implements AnomalyMethod {
   #index: KnnIndex | null = null;
   #dim = 0;
   /** Searches in flight per index, so a bank swapped during scoring frees the old index only when idle. */
-  readonly #inFlight = new Map<KnnIndex, number>();
-  readonly #retired = new Set<KnnIndex>();
+  readonly #indexes = new SearchedIndexes();
 
   constructor(options: PatchCoreOptions = {}) {
     this.options = { ...PATCHCORE_DEFAULTS, ...options };
@@ -146,7 +146,7 @@ export class PatchCore implements AnomalyMethod {
     }
     const index = new FlatIndex(dim);
     index.add(bank);
-    if (this.#index) this.#retire(this.#index);
+    if (this.#index) this.#indexes.retire(this.#index);
     this.#index = index;
     this.#bank = bank;
     this.#dim = dim;
@@ -161,7 +161,7 @@ export class PatchCore implements AnomalyMethod {
     const { index, dim } = snap;
     if (embeddings.length !== n * dim)
       throw new RangeError(`embeddings has ${embeddings.length} values, expected ${n} * ${dim}`);
-    const { distances, labels } = await this.#search(index, embeddings, 1);
+    const { distances, labels } = await this.#indexes.search(index, embeddings, 1);
     const scores = new Float32Array(n);
     const nearest = new Int32Array(n);
     for (let i = 0; i < n; i++) {
@@ -185,7 +185,7 @@ export class PatchCore implements AnomalyMethod {
     if (this.options.scoreMode === 'max' || bankSize === 1) return sStar;
     const mStar = patch.nearest[star];
     const b = Math.min(this.options.numNeighbors, bankSize);
-    const { labels } = await this.#search(index, bank.subarray(mStar * dim, (mStar + 1) * dim), b);
+    const { labels } = await this.#indexes.search(index, bank.subarray(mStar * dim, (mStar + 1) * dim), b);
     const support = Array.from(labels, Number).filter((l) => l >= 0);
     // m* is its own nearest neighbour; keep it first even when duplicates tie with it.
     const ordered = [mStar, ...support.filter((l) => l !== mStar)].slice(0, b);
@@ -194,29 +194,9 @@ export class PatchCore implements AnomalyMethod {
 
   /** Frees the FAISS index (once searches in flight have finished). */
   dispose(): void {
-    if (this.#index) this.#retire(this.#index);
+    if (this.#index) this.#indexes.retire(this.#index);
     this.#index = null;
     this.#bank = null;
-  }
-
-  async #search(index: KnnIndex, queries: Float32Array, k: number) {
-    this.#inFlight.set(index, (this.#inFlight.get(index) ?? 0) + 1);
-    try {
-      return await index.searchAsync(queries, k);
-    } finally {
-      const left = (this.#inFlight.get(index) ?? 1) - 1;
-      if (left > 0) this.#inFlight.set(index, left);
-      else {
-        this.#inFlight.delete(index);
-        if (this.#retired.delete(index)) index.dispose();
-      }
-    }
-  }
-
-  /** Disposes `index` now if idle, else when its last search returns. */
-  #retire(index: KnnIndex): void {
-    if (this.#inFlight.has(index)) this.#retired.add(index);
-    else index.dispose();
   }
 
   #require(): BankSnapshot {

@@ -189,8 +189,9 @@ const EMPTY = new Float32Array(0);
 
 /**
  * The parts fused with the method, fitted on the clips that are not held out: the context memory on their
- * levelled, standardised windows (as the backbone sees them), the tonal envelope on their raw windows at an
- * eighth of a window's hop (its envelope is a maximum: denser windows see more of normal sound's peaks).
+ * levelled, standardised fitting windows (as the backbone sees them), the tonal envelope on their raw
+ * windows an eighth of a window apart (its envelope is a maximum: denser windows see more of normal sound's
+ * peaks).
  */
 function fitParts(
   config: DetectorConfig,
@@ -202,6 +203,15 @@ function fitParts(
 ): DetectorParts {
   const { nMels } = config.mel;
   const wf = windowFrames(config);
+  /** Raw windows of the clips that are not held out, `hop` frames apart. */
+  const fitWindows = (hop: number) =>
+    specs.flatMap((s, c) =>
+      held.has(c)
+        ? []
+        : windowStarts(s.nFrames, wf, hop).map((st) => copyWindow(s.data, nMels, s.nFrames, st, wf)),
+    );
+  // The fitting windows overlap (fitHopSeconds): each frame's context is kept as levelled in both windows,
+  // which scored better on the development corpus than windows side by side (0.939 against 0.930 auc).
   const context =
     config.contextFrames > 0
       ? ContextMemory.fit(
@@ -214,14 +224,7 @@ function fitParts(
       : null;
   let tonal: TonalEnvelope | null = null;
   if (config.tonalMarginDb > 0) {
-    const raw: Float32Array[] = [];
-    const hop = Math.max(1, Math.round(wf / 8));
-    specs.forEach((s, c) => {
-      if (!held.has(c))
-        for (const st of windowStarts(s.nFrames, wf, hop))
-          raw.push(copyWindow(s.data, nMels, s.nFrames, st, wf));
-    });
-    tonal = TonalEnvelope.fit(raw, nMels, config.tonalMarginDb);
+    tonal = TonalEnvelope.fit(fitWindows(Math.max(1, Math.round(wf / 8))), nMels, config.tonalMarginDb);
   }
   return { context, tonal };
 }
