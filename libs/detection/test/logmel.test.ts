@@ -166,7 +166,7 @@ describe('fusion', () => {
   });
 
   it('is configured with validated fields', () => {
-    expect(resolveDetectorConfig()).toMatchObject({ contextFrames: 9, tonalMarginDb: 3, timeShare: 0.6 });
+    expect(resolveDetectorConfig()).toMatchObject({ contextFrames: 5, tonalMarginDb: 3, timeShare: 0.6 });
     expect(() => resolveDetectorConfig({ contextFrames: 4 })).toThrow(
       /contextFrames \(4\) must be 0 \(off\) or an odd/,
     );

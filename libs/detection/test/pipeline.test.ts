@@ -125,7 +125,7 @@ describe('gain invariance', () => {
 
 describe('parts fused with the method', () => {
   it('fits a context memory and a tonal envelope, saved with the model; scores stay over the parts', async () => {
-    expect(detector.parts.context?.frames).toBe(9);
+    expect(detector.parts.context?.frames).toBe(5);
     expect(detector.parts.tonal?.marginDb).toBe(3);
     const f = detector.fitted.fusion!;
     expect(f.method).toBeGreaterThan(0);
@@ -294,7 +294,7 @@ describe('model directory', () => {
       }),
     ).toMatch(/context\.bank\.f32 is corrupt/);
     expect(await loadError('parts', (d, j) => rewrite(d, { ...j, parts: undefined }))).toMatch(
-      /config\.contextFrames is 9 but parts\.context is missing; fit the model again/,
+      /config\.contextFrames is 5 but parts\.context is missing; fit the model again/,
     );
     await expect(loadModel(join(tmp, 'nothing-here'))).rejects.toThrow(/not a hark model directory/);
   });

@@ -17,8 +17,8 @@ import { SearchedIndexes } from '../components/searched-indexes.js';
 /** Blur of the context map in cells (mel bins and frames): a cell's residual is noisy on its own. */
 export const CONTEXT_BLUR = 2;
 /**
- * Most context vectors the memory keeps (at the defaults, 128 x 9 values each: 92 MB, about 6 minutes of
- * training sound); longer training sets are thinned evenly.
+ * Most context vectors the memory keeps (at the defaults, 128 x 5 values each: 51 MB, about 3 minutes of
+ * training sound at the fitting windows' overlap); longer training sets are thinned evenly.
  */
 export const MAX_CONTEXT_ROWS = 20_000;
 

@@ -95,7 +95,7 @@ export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   methodOptions: {},
   embeddingDim: 0,
   frequencyWeight: 1,
-  contextFrames: 9,
+  contextFrames: 5,
   tonalMarginDb: 3,
   timeShare: 0.6,
   blurSigmaMel: 8,
@@ -190,7 +190,7 @@ export function resolveDetectorConfig(input: DetectorConfigInput = {}): Detector
     c.contextFrames >= 0 &&
     (c.contextFrames === 0 || c.contextFrames % 2 === 1)
   ))
-    throw new Error(`contextFrames (${c.contextFrames}) must be 0 (off) or an odd whole number, e.g. 9`);
+    throw new Error(`contextFrames (${c.contextFrames}) must be 0 (off) or an odd whole number, e.g. 5`);
   if (c.contextFrames > windowFrames(c))
     throw new Error(`contextFrames (${c.contextFrames}) must be <= the window's ${windowFrames(c)} frames`);
   nonNegative('tonalMarginDb', c.tonalMarginDb);
