@@ -375,6 +375,11 @@ export class ModelService {
     }
     method.setBank(bank, method.dim);
     const size = detector.config.mel.nMels * detector.windowFrames;
+    const misfit = items.filter((f) => f.windows && f.windows.length % size !== 0).length;
+    if (misfit)
+      this.#log(
+        `models: ${sensorId}: ${misfit} feedback item(s) kept log-mel windows of another size than this model's; only their patches are taught`,
+      );
     const windows = items.flatMap((f) =>
       f.windows && f.windows.length % size === 0
         ? Array.from({ length: f.windows.length / size }, (_, i) =>
