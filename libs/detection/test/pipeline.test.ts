@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthDataset } from '@hark/dsp';
 import { CORPUS, corpusOrWarn } from '../../../test/support/corpus.js';
 import {
+  copyWindow,
   evaluateGroup,
   fitDetector,
   listGroups,
@@ -79,9 +80,7 @@ describe('detector on a synthetic machine', () => {
     const spec = detector.spectrogram(clip);
     const whole = await detector.scoreClip(spec);
     const w = detector.windowFrames;
-    const first = new Float32Array(128 * w);
-    for (let m = 0; m < 128; m++)
-      first.set(spec.data.subarray(m * spec.nFrames, m * spec.nFrames + w), m * w);
+    const first = copyWindow(spec.data, 128, spec.nFrames, 0, w);
     const one = await detector.scoreWindow(first);
     expect(one.normalised).toBe(whole.windowScores[0]);
     expect(one.map).toHaveLength(128 * w);
@@ -134,8 +133,7 @@ describe('parts fused with the method', () => {
     expect(detector.fitted.calibration.threshold).toBeGreaterThan(1);
     const clip = detector.spectrogram(await readClip(group.test[3].path, 16000));
     const w = detector.windowFrames;
-    const win = new Float32Array(128 * w);
-    for (let m = 0; m < 128; m++) win.set(clip.data.subarray(m * clip.nFrames, m * clip.nFrames + w), m * w);
+    const win = copyWindow(clip.data, 128, clip.nFrames, 0, w);
     const [p] = await detector.scoreParts([win]);
     const [r] = await detector.scoreWindows([win]);
     const parts = [p.method.windowScore / f.method, p.context!.windowScore / f.context, p.tonal!.windowScore];
@@ -150,9 +148,7 @@ describe('parts fused with the method', () => {
       0,
       Math.min(spec.nFrames - w, Math.round((anomaly.groundTruth!.events[0].onset * 16000) / 256)),
     );
-    const win = new Float32Array(128 * w);
-    for (let m = 0; m < 128; m++)
-      win.set(spec.data.subarray(m * spec.nFrames + at, m * spec.nFrames + at + w), m * w);
+    const win = copyWindow(spec.data, 128, spec.nFrames, at, w);
     const [before] = await detector.scoreParts([win]);
     detector.teachWindows([win]);
     let after: Awaited<ReturnType<Detector['scoreParts']>>[number];
@@ -186,9 +182,7 @@ describe('parts fused with the method', () => {
       expect(loaded.parts).toEqual({ context: null, tonal: null });
       const spec = loaded.spectrogram(await readClip(group.test[0].path, 16000));
       const w = loaded.windowFrames;
-      const win = new Float32Array(128 * w);
-      for (let m = 0; m < 128; m++)
-        win.set(spec.data.subarray(m * spec.nFrames, m * spec.nFrames + w), m * w);
+      const win = copyWindow(spec.data, 128, spec.nFrames, 0, w);
       const [p] = await loaded.scoreParts([win]);
       expect(p.context).toBeNull();
       expect(p.tonal).toBeNull();

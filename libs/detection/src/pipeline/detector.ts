@@ -16,7 +16,6 @@ import type { FeatureExtractor } from './feature-extractor.js';
 import type { InputScaling } from './input-scaling.js';
 import { appendFrequencyPosition } from './frequency-position.js';
 import { fuseWindow, shareTime, type FusionScales, type WindowParts } from './fusion.js';
-import { levelWindow, standardiseBins } from './input-scaling.js';
 import type { ContextMemory } from '../logmel/context-memory.js';
 import type { TonalEnvelope } from '../logmel/tonal-envelope.js';
 
@@ -153,7 +152,9 @@ export class Detector {
       }
     }
     if (windows.length === 0) return [];
-    const e = await this.extractor.embed(windows, this.fitted.input);
+    // Levelled and standardised once: the backbone's image and the context memory both start from it.
+    const std = windows.map((w) => this.standardised(w));
+    const e = await this.extractor.embed(std, this.fitted.input, undefined, { standardised: true });
     const x = appendFrequencyPosition(e.data, e.nWindows, e.grid, this.fitted.frequencyScale);
     const { grid } = this.fitted;
     const per = grid.height * grid.width * grid.dim;
@@ -169,7 +170,7 @@ export class Detector {
       const { patchScores, windowScore } = await this.method.score(embeddings);
       out.push({
         method: { windowScore, map: windowAnomalyMap(patchScores, grid, shape) },
-        context: context ? await context.score(this.standardised(windows[i])) : null,
+        context: context ? await context.score(std[i]) : null,
         tonal: tonal ? tonal.score(windows[i]) : null,
         patchScores,
         embeddings,
@@ -180,9 +181,7 @@ export class Detector {
 
   /** A window as the backbone and the context memory see it: levelled, standardised per mel bin (a copy). */
   standardised(window: Float32Array): Float32Array {
-    const { nMels } = this.config.mel;
-    const levelled = levelWindow(window, nMels, this.config);
-    return standardiseBins(levelled === window ? window.slice() : levelled, nMels, this.fitted.input);
+    return this.extractor.standardise(window, this.fitted.input);
   }
 
   /**

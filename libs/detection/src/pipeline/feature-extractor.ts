@@ -9,7 +9,7 @@ import { loadBackbone, toBackboneInput, type Backbone, type DbRange } from '../b
 import { patchEmbeddings, resizeBilinear } from '../components/feature-maps.js';
 import type { PatchGrid } from '../method.js';
 import type { DetectorConfig } from './config.js';
-import { levelWindow, standardiseBins, type InputScaling } from './input-scaling.js';
+import { standardisedWindow, type InputScaling } from './input-scaling.js';
 
 /** Embeddings of a batch of windows: `[nWindows, height * width, dim]` and the patch grid. */
 export interface WindowEmbeddings {
@@ -30,13 +30,15 @@ export class FeatureExtractor {
   }
 
   /**
-   * Embeds `windows` (each `[nMels, windowFrames]` dB) with the input range `range`, `config.batchSize`
-   * windows per backbone run. `onBatch(done, total)` after each batch.
+   * Embeds `windows` (each `[nMels, windowFrames]` dB) with `scaling`, `config.batchSize` windows per backbone
+   * run. With `standardised` the windows are already levelled and standardised (`standardisedWindow`), as the
+   * detector keeps them for its context memory. `onBatch(done, total)` after each batch.
    */
   async embed(
     windows: readonly Float32Array[],
     scaling: InputScaling,
     onBatch?: (done: number, total: number) => void,
+    { standardised = false }: { standardised?: boolean } = {},
   ): Promise<WindowEmbeddings> {
     const { imageHeight: h, imageWidth: w, batchSize } = this.config;
     const parts: Float32Array[] = [];
@@ -44,7 +46,9 @@ export class FeatureExtractor {
     for (let b = 0; b < windows.length; b += batchSize) {
       const batch = windows.slice(b, b + batchSize);
       const x = new Float32Array(batch.length * h * w);
-      batch.forEach((win, i) => x.set(this.image(win, scaling), i * h * w));
+      batch.forEach((win, i) =>
+        x.set(this.image(standardised ? win : this.standardise(win, scaling), scaling), i * h * w),
+      );
       const taps = await this.backbone.run(x, batch.length, h, w);
       for (let i = 0; i < batch.length; i++) {
         const maps = taps.map(({ data, dims: [, c, th, tw] }) => ({
@@ -66,26 +70,24 @@ export class FeatureExtractor {
     return { data, nWindows: windows.length, grid };
   }
 
-  /** One window as the backbone's input `[imageHeight, imageWidth]`. */
-  image(window: Float32Array, scaling: InputScaling): Float32Array {
-    const { range } = scaling;
+  /** A window levelled and standardised (`standardisedWindow`) with this extractor's config. */
+  standardise(window: Float32Array, scaling: InputScaling): Float32Array {
+    const { nMels } = this.config.mel;
+    if (!Number.isInteger(window.length / nMels))
+      throw new Error(`window has ${window.length} values, not a multiple of nMels (${nMels})`);
+    return standardisedWindow(window, nMels, this.config, scaling);
+  }
+
+  /** A standardised window as the backbone's input `[imageHeight, imageWidth]`. */
+  image(std: Float32Array, scaling: InputScaling): Float32Array {
     const { mel, imageHeight, imageWidth } = this.config;
-    const frames = window.length / mel.nMels;
-    if (!Number.isInteger(frames))
-      throw new Error(`window has ${window.length} values, not a multiple of nMels (${mel.nMels})`);
-    const levelled = levelWindow(window, mel.nMels, this.config);
-    const std = standardiseBins(
-      scaling.binMean && levelled === window ? window.slice() : levelled,
-      mel.nMels,
-      scaling,
-    );
     const img = resizeBilinear(
-      { data: std, channels: 1, height: mel.nMels, width: frames },
+      { data: std, channels: 1, height: mel.nMels, width: std.length / mel.nMels },
       imageHeight,
       imageWidth,
     ).data;
-    if (this.config.backbone === 'speech') return speechInput(img, range);
-    return toBackboneInput(img, range);
+    if (this.config.backbone === 'speech') return speechInput(img, scaling.range);
+    return toBackboneInput(img, scaling.range);
   }
 
   release(): Promise<void> {

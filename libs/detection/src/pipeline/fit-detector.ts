@@ -11,9 +11,9 @@
  *    With parts beside the method (context memory, tonal envelope: `fitParts`), the held-out clips also give
  *    each part its scale (fusion.ts), and the threshold is fitted on the fused scores, each held-out clip
  *    fused on the scales of the others (leave one out).
- * 4. With `refitAfterCalibration` the method (not the parts) is fitted again on every clip (more normal data, slightly lower
- *    normal scores, so the held-out threshold errs towards fewer false alarms). Off by default: on the
- *    development corpus it gained ~0.005 auc for twice the fit time.
+ * 4. With `refitAfterCalibration` the method (not the parts) is fitted again on every clip (more normal
+ *    data, slightly lower normal scores, so the held-out threshold errs towards fewer false alarms). Off by
+ *    default: on the development corpus it gained ~0.005 auc for twice the fit time.
  */
 import { logMelSpectrogram } from '@hark/dsp';
 import { Calibration, MIN_NORMAL_SCORES } from '../calibration/index.js';
@@ -29,12 +29,11 @@ import {
 import { Detector, mapShape, type DetectorParts, type Spectrogram } from './detector.js';
 import { FeatureExtractor } from './feature-extractor.js';
 import { appendFrequencyPosition, meanRowNorm } from './frequency-position.js';
-import { learnInputScaling, levelWindow } from './input-scaling.js';
+import { learnInputScaling, levelWindow, standardiseBins } from './input-scaling.js';
 import { windowAnomalyMap } from './anomaly-map.js';
 import { createMethod } from './methods.js';
 import { RowLevels } from './row-calibration.js';
 import { fitFusionScales, fuseWindow, shareTime, type WindowParts } from './fusion.js';
-import { standardiseBins, type InputScaling } from './input-scaling.js';
 import { ContextMemory } from '../logmel/context-memory.js';
 import { TonalEnvelope } from '../logmel/tonal-envelope.js';
 
@@ -91,10 +90,15 @@ export async function fitDetector(
       : specs,
     config,
   );
+  // Standardised once, for the backbone and the context memory (a copy: without invariance a held-out
+  // window is also the tonal envelope's raw window).
+  const std = windows.map((w) => standardiseBins(w.slice(), config.mel.nMels, scaling));
   const extractor = await FeatureExtractor.create(config);
   let parts: DetectorParts | null = null;
   try {
-    const e = await extractor.embed(windows, scaling, (d, t) => onProgress?.('embed', d, t));
+    const e = await extractor.embed(std, scaling, (d, t) => onProgress?.('embed', d, t), {
+      standardised: true,
+    });
     const perWindow = e.grid.height * e.grid.width;
     const select = (keep: (w: number) => boolean) => {
       const idx = clipOf.map((c, w) => (keep(w) ? w : -1)).filter((w) => w >= 0);
@@ -119,23 +123,21 @@ export async function fitDetector(
       return m;
     };
     let method = fitOn(fitPart, 'fit');
-    parts = fitParts(config, specs, held, windows, clipOf, scaling);
+    parts = fitParts(config, specs, held, std, clipOf);
     const scores = new Map<number, number>();
     const heldPart = select((w) => held.has(clipOf[w]));
     const heldX = appendFrequencyPosition(heldPart.data, heldPart.n, e.grid, frequencyScale);
     const heldClips = clipOf.filter((c) => held.has(c));
     const per = perWindow * grid.dim;
     const rows = config.rowCalibration ? new RowLevels(config.mel.nMels) : null;
-    const heldWindows = windows.filter((_, w) => held.has(clipOf[w]));
+    const heldStd = std.filter((_, w) => held.has(clipOf[w]));
     const heldParts = new Map<number, WindowParts[]>();
     for (let i = 0; i < heldPart.n; i++) {
       const { windowScore, patchScores } = await method.score(heldX.subarray(i * per, (i + 1) * per));
       // The maps are only needed for per-bin levels; an empty map keeps the fused one empty too.
       const p: WindowParts = {
         method: { windowScore, map: rows ? windowAnomalyMap(patchScores, grid, mapShape(config)) : EMPTY },
-        context: parts.context
-          ? await parts.context.score(standardiseBins(heldWindows[i].slice(), config.mel.nMels, scaling))
-          : null,
+        context: parts.context ? await parts.context.score(heldStd[i]) : null,
         tonal: parts.tonal ? parts.tonal.score(heldRaw[i]) : null,
       };
       heldParts.set(heldClips[i], [...(heldParts.get(heldClips[i]) ?? []), p]);
@@ -197,35 +199,31 @@ function fitParts(
   config: DetectorConfig,
   specs: readonly Spectrogram[],
   held: ReadonlySet<number>,
-  levelled: readonly Float32Array[],
+  std: readonly Float32Array[],
   clipOf: readonly number[],
-  scaling: InputScaling,
 ): DetectorParts {
   const { nMels } = config.mel;
   const wf = windowFrames(config);
-  /** Raw windows of the clips that are not held out, `hop` frames apart. */
-  const fitWindows = (hop: number) =>
-    specs.flatMap((s, c) =>
-      held.has(c)
-        ? []
-        : windowStarts(s.nFrames, wf, hop).map((st) => copyWindow(s.data, nMels, s.nFrames, st, wf)),
-    );
   // The fitting windows overlap (fitHopSeconds): each frame's context is kept as levelled in both windows,
   // which scored better on the development corpus than windows side by side (9-frame contexts: 0.939
   // against 0.930 auc).
   const context =
     config.contextFrames > 0
       ? ContextMemory.fit(
-          levelled
-            .filter((_, w) => !held.has(clipOf[w]))
-            .map((w) => standardiseBins(w.slice(), nMels, scaling)),
+          std.filter((_, w) => !held.has(clipOf[w])),
           nMels,
           config.contextFrames,
         )
       : null;
   let tonal: TonalEnvelope | null = null;
   if (config.tonalMarginDb > 0) {
-    tonal = TonalEnvelope.fit(fitWindows(Math.max(1, Math.round(wf / 8))), nMels, config.tonalMarginDb);
+    const hop = Math.max(1, Math.round(wf / 8));
+    const raw = specs.flatMap((s, c) =>
+      held.has(c)
+        ? []
+        : windowStarts(s.nFrames, wf, hop).map((st) => copyWindow(s.data, nMels, s.nFrames, st, wf)),
+    );
+    tonal = TonalEnvelope.fit(raw, nMels, config.tonalMarginDb);
   }
   return { context, tonal };
 }

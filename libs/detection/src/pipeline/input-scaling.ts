@@ -94,6 +94,20 @@ export function levelWindow(
   return window;
 }
 
+/**
+ * A window as the backbone and the context memory see it (a new array): levelled (`levelWindow`), then
+ * standardised per mel bin with the training statistics (`standardiseBins`).
+ */
+export function standardisedWindow(
+  window: Float32Array,
+  nMels: number,
+  config: Pick<DetectorConfig, 'gainInvariance' | 'tiltInvariance'>,
+  scaling: Pick<InputScaling, 'binMean' | 'binStd'>,
+): Float32Array {
+  const levelled = levelWindow(window, nMels, config);
+  return standardiseBins(levelled === window ? window.slice() : levelled, nMels, scaling);
+}
+
 /** Smallest per-bin standard deviation used (dB), so near-constant bins do not blow up. */
 export const MIN_BIN_STD = 0.5;
 
