@@ -268,25 +268,17 @@ describe('model directory', () => {
     expect(
       await loadError('json', (d) => writeFileSync(join(d, 'model.json'), '{"format": "hark-mo')),
     ).toMatch(/model\.json is corrupt/);
-    expect(
-      await loadError('bank', (d) => {
-        const p = join(d, 'method.bank.f32');
-        const b = readFileSync(p);
-        b[100] ^= 0xff;
-        writeFileSync(p, b);
-      }),
-    ).toMatch(/method\.bank\.f32 is corrupt/);
+    /** Flips one byte of a file of the model directory. */
+    const flip = (file: string, at: number) => (d: string) => {
+      const b = readFileSync(join(d, file));
+      b[at] ^= 0xff;
+      writeFileSync(join(d, file), b);
+    };
+    expect(await loadError('bank', flip('method.bank.f32', 100))).toMatch(/method\.bank\.f32 is corrupt/);
     expect(
       await loadError('short', (d) => writeFileSync(join(d, 'method.bank.f32'), Buffer.alloc(8))),
     ).toMatch(/is corrupt \(8 bytes/);
-    expect(
-      await loadError('context', (d) => {
-        const p = join(d, 'context.bank.f32');
-        const b = readFileSync(p);
-        b[7] ^= 0xff;
-        writeFileSync(p, b);
-      }),
-    ).toMatch(/context\.bank\.f32 is corrupt/);
+    expect(await loadError('context', flip('context.bank.f32', 7))).toMatch(/context\.bank\.f32 is corrupt/);
     expect(await loadError('parts', (d, j) => rewrite(d, { ...j, parts: undefined }))).toMatch(
       /config\.contextFrames is 5 but parts\.context is missing; fit the model again/,
     );
