@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthDataset } from '@hark/dsp';
-import { evaluationTable } from '../src/commands/evaluate.js';
+import { byKindTables, evaluationTable } from '../src/commands/evaluate.js';
 import { pngPath } from '../src/commands/score.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -78,13 +78,16 @@ describe('hark fit | score | evaluate', () => {
 
   it('evaluate prints the table and writes the documented JSON', () => {
     const out = join(tmp, 'eval.json');
-    const r = hark('evaluate', data, '--json', out);
+    const r = hark('evaluate', data, '--json', out, '--by-kind');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^group\s+auc\s+pauc\s+pixelAuc\s+aupro\s+fitSeconds\s+msPerClip\n/);
     expect(r.stdout).toMatch(/\nsynth_fan /);
     expect(r.stdout).toMatch(/\nmean /);
+    // --by-kind: the synthetic fan's four kinds, one clip each, then the group's normal clips over the threshold.
+    expect(r.stdout).toMatch(/\nkind\s+clips\s+auc\s+recall\nimpacts\s+1\s/);
+    expect(r.stdout).toMatch(/\ngroup\s+normal>=1\s+impacts\s+rub\s+speed\s+whine\nsynth_fan\s+\d+%/);
     const doc = JSON.parse(readFileSync(out, 'utf8'));
-    expect(Object.keys(doc)).toEqual(['groups', 'mean']);
+    expect(Object.keys(doc)).toEqual(['groups', 'mean', 'byKind']);
     expect(Object.keys(doc.groups[0])).toEqual([
       'name',
       'auc',
@@ -93,9 +96,25 @@ describe('hark fit | score | evaluate', () => {
       'aupro',
       'fitSeconds',
       'msPerClip',
+      'normalOverThreshold',
+      'byKind',
     ]);
-    expect(Object.keys(doc.mean)).toEqual(['auc', 'pauc', 'pixelAuc', 'aupro', 'fitSeconds', 'msPerClip']);
+    expect(Object.keys(doc.mean)).toEqual([
+      'auc',
+      'pauc',
+      'pixelAuc',
+      'aupro',
+      'fitSeconds',
+      'msPerClip',
+      'normalOverThreshold',
+    ]);
     expect(doc.groups[0].auc).toBeGreaterThan(0.5);
+    expect(doc.byKind.map((k: { kind: string }) => k.kind)).toEqual(['impacts', 'rub', 'speed', 'whine']);
+    expect(Object.keys(doc.byKind[0])).toEqual(['kind', 'type', 'clips', 'auc', 'recall']);
+    expect(doc.groups[0].byKind).toEqual(doc.byKind);
+    // The clip-level auc is the mean of the clips' rank-AUCs when every clip is of its own kind.
+    const meanKindAuc = doc.byKind.reduce((s: number, k: { auc: number }) => s + k.auc, 0) / 4;
+    expect(meanKindAuc).toBeCloseTo(doc.groups[0].auc, 10);
   });
 
   it('fit takes detector configuration overrides with --config and saves them in the model', () => {
@@ -156,9 +175,34 @@ describe('hark fit | score | evaluate', () => {
       aupro: Number.NaN,
       fitSeconds: 2,
       msPerClip: 30,
+      normalOverThreshold: 0.25,
     };
     expect(evaluationTable({ groups: [row], mean: row }).split('\n')[1]).toMatch(
       /^g\s+1\.000\s+1\.000\s+-\s+-\s+2\.0\s+30$/,
     );
+  });
+
+  it('prints the by-kind tables with event labels under their row and a dash for a kind a group lacks', () => {
+    const base = { auc: 1, pauc: 1, pixelAuc: 1, aupro: 1, fitSeconds: 1, msPerClip: 1 };
+    const tone = { kind: 'tone', type: 'tone', clips: 2, auc: 0.75, recall: 0.5 };
+    const event = { kind: 'event', type: 'event', clips: 1, auc: 1, recall: 1 };
+    const knock = { kind: 'door_knock', type: 'event', clips: 1, auc: 1, recall: 1 };
+    const text = byKindTables({
+      groups: [
+        { name: 'm1', ...base, normalOverThreshold: 0.125, byKind: [tone] },
+        { name: 'e1', ...base, normalOverThreshold: 0, byKind: [event, knock] },
+      ],
+      mean: { ...base, normalOverThreshold: 0.0625 },
+      byKind: [tone, event, knock],
+    }).split('\n');
+    expect(text.slice(0, 4)).toEqual([
+      'kind         clips    auc  recall',
+      'tone             2  0.750     50%',
+      'event            1  1.000    100%',
+      '  door_knock     1  1.000    100%',
+    ]);
+    expect(text[6]).toMatch(/^m1\s+13%\s+0\.75\/50%\s+-$/);
+    expect(text[7]).toMatch(/^e1\s+0%\s+-\s+1\.00\/100%$/);
+    expect(text[8]).toMatch(/^mean\s+6%$/);
   });
 });

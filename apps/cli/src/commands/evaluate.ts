@@ -8,6 +8,7 @@ import {
   type BackboneId,
   type EvaluationReport,
   type GroupResult,
+  type KindResult,
   type MethodId,
 } from '@hark/detection';
 import { recordEvaluation } from '../bench/detection.js';
@@ -23,6 +24,7 @@ export interface EvaluateOptions {
   groups?: string;
   record?: boolean;
   config?: Record<string, unknown>;
+  byKind?: boolean;
 }
 
 const COLUMNS = ['auc', 'pauc', 'pixelAuc', 'aupro', 'fitSeconds', 'msPerClip'] as const;
@@ -46,6 +48,45 @@ export function evaluationTable(report: EvaluationReport): string {
     'group'.padEnd(width) + COLUMNS.map((k) => k.padStart(Math.max(k.length, 6) + 1)).join(''),
     ...report.groups.map(line),
     line(rows[rows.length - 1]),
+  ].join('\n');
+}
+
+/**
+ * The operating-point tables of `--by-kind`: per fault kind the mean rank-AUC of its clips against their
+ * group's normal test clips and the recall at the threshold (event labels indented under `event`); per group
+ * the share of normal test clips over the threshold and each kind's auc / recall in that group.
+ */
+export function byKindTables(report: EvaluationReport): string {
+  const kinds: KindResult[] = report.byKind ?? [];
+  const label = (k: KindResult) => (k.type === 'event' && k.kind !== 'event' ? `  ${k.kind}` : k.kind);
+  const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(100 * v).toFixed(0)}%`);
+  const kw = Math.max(4, ...kinds.map((k) => label(k).length));
+  const kindLines = kinds.map(
+    (k) =>
+      `${label(k).padEnd(kw)} ${String(k.clips).padStart(5)} ${k.auc.toFixed(3).padStart(6)} ${pct(k.recall).padStart(7)}`,
+  );
+  // Per group: the normal clips over the threshold, then auc/recall of each kind (events together).
+  const columns = kinds.filter((k) => k.type !== 'event' || k.kind === 'event').map((k) => k.kind);
+  const gw = Math.max(5, ...report.groups.map((g) => g.name.length));
+  const cw = Math.max(9, ...columns.map((c) => c.length));
+  const cell = (g: EvaluationReport['groups'][number], kind: string) => {
+    const k = g.byKind?.find((r) => r.kind === kind && (kind === 'event' || r.type !== 'event'));
+    return (k ? `${k.auc.toFixed(2)}/${pct(k.recall)}` : '-').padStart(cw);
+  };
+  const mean = report.mean.normalOverThreshold;
+  return [
+    `${'kind'.padEnd(kw)} ${'clips'.padStart(5)} ${'auc'.padStart(6)} ${'recall'.padStart(7)}`,
+    ...kindLines,
+    '',
+    `${'group'.padEnd(gw)} ${'normal>=1'.padStart(9)} ${columns.map((c) => c.padStart(cw)).join(' ')}`,
+    ...report.groups.map(
+      (g) =>
+        `${g.name.padEnd(gw)} ${pct(g.normalOverThreshold).padStart(9)} ${columns.map((c) => cell(g, c)).join(' ')}`,
+    ),
+    `${'mean'.padEnd(gw)} ${pct(mean ?? Number.NaN).padStart(9)}`,
+    '',
+    "auc: mean rank-AUC of a kind's clips against their group's normal test clips; recall and normal>=1: share of",
+    'clips whose normalised score is >= 1; group cells: auc/recall.',
   ].join('\n');
 }
 
@@ -83,7 +124,11 @@ export function registerEvaluate(program: Command): void {
     )
     .option(
       '--json <out.json>',
-      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip}], mean: {...}}',
+      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip, normalOverThreshold, byKind}], mean: {...}, byKind: [{kind, type, clips, auc, recall}]}',
+    )
+    .option(
+      '--by-kind',
+      "also print, per fault kind, the mean rank-AUC against the group's normal clips and the recall at the threshold, and per group the share of normal clips over it",
     )
     .option('--groups <names>', 'only these groups, comma-separated')
     .option('--record', 'record the mean row for this method x backbone in BENCHMARKS.md')
@@ -95,6 +140,7 @@ export function registerEvaluate(program: Command): void {
       const t0 = performance.now();
       const report = await runEvaluate(root, o);
       console.log(evaluationTable(report));
+      if (o.byKind) console.log(`\n${byKindTables(report)}`);
       console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       if (o.json) await writeFile(o.json, `${JSON.stringify(report, null, 1)}\n`);
       if (o.record) {

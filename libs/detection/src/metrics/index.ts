@@ -4,3 +4,12 @@ export { ClipMetricAccumulator, type ClipMetrics } from './clip-accumulator.js';
 export { PixelMetricAccumulator, type PixelMetrics } from './pixel-accumulator.js';
 export { aupro, pixelAuc, pixelMetrics, type PixelClip } from './pixel.js';
 export { connectedComponents8, type Components } from './connected-components.js';
+export {
+  clipRankAuc,
+  faultKind,
+  kindClips,
+  kindTable,
+  shareOverThreshold,
+  type KindClip,
+  type KindResult,
+} from './by-kind.js';

@@ -1,7 +1,9 @@
 /**
  * Evaluation on a dataset in the DATASET.md layout: per group, fit a detector on `train/` (normal clips only,
  * calibration included), score every `test/` clip, and compute clip metrics (auc, pauc) and pixel metrics
- * (pixelAuc, aupro against the ground-truth boxes on the spectrogram grid), with timings.
+ * (pixelAuc, aupro against the ground-truth boxes on the spectrogram grid), with timings. At the threshold:
+ * the share of normal test clips over it per group, and per fault kind the mean rank-AUC and the recall
+ * (metrics/by-kind.ts).
  */
 import { readWav, resample } from '@hark/dsp';
 import {
@@ -12,7 +14,15 @@ import {
   readGroup,
   type DatasetGroup,
 } from '../dataset/index.js';
-import { ClipMetricAccumulator, PixelMetricAccumulator } from '../metrics/index.js';
+import {
+  ClipMetricAccumulator,
+  kindTable,
+  kindClips,
+  PixelMetricAccumulator,
+  shareOverThreshold,
+  type KindClip,
+  type KindResult,
+} from '../metrics/index.js';
 import { resolveDetectorConfig, type DetectorConfig, type DetectorConfigInput } from './config.js';
 import { fitDetector, type FitProgress } from './fit-detector.js';
 
@@ -27,11 +37,21 @@ export interface GroupResult {
   fitSeconds: number;
   /** Mean wall time to score one test clip from its samples, milliseconds. */
   msPerClip: number;
+  /** Share of the normal test clips whose normalised score is >= 1 (false alarms at the threshold). */
+  normalOverThreshold: number;
+}
+
+/** A group's row with its anomalous clips by kind (`KindClip`: kind, rank-AUC, normalised score). */
+export interface GroupEvaluation extends GroupResult {
+  byKind: KindResult[];
+  clips: KindClip[];
 }
 
 export interface EvaluationReport {
-  groups: GroupResult[];
+  groups: (GroupResult & { byKind?: KindResult[] })[];
   mean: Omit<GroupResult, 'name'>;
+  /** Per fault kind over every group: mean rank-AUC against the group's normal clips, recall at 1. */
+  byKind?: KindResult[];
 }
 
 export type EvaluateProgress = (group: string, stage: string, done: number, total: number) => void;
@@ -47,7 +67,7 @@ export async function evaluateGroup(
   group: DatasetGroup,
   config: DetectorConfig,
   onProgress?: EvaluateProgress,
-): Promise<GroupResult> {
+): Promise<GroupEvaluation> {
   if (group.train.length === 0) throw new Error(`group '${group.name}' has no clips in ${group.dir}/train`);
   if (!group.test.some((c) => c.label === 'normal') || !group.test.some((c) => c.label === 'anomaly')) {
     throw new Error(`group '${group.name}' needs normal_ and anomaly_ clips in ${group.dir}/test`);
@@ -64,12 +84,17 @@ export async function evaluateGroup(
     const { mel } = config;
     const freqs = melBinCentres(mel.nMels, mel.fMin, mel.fMax, mel.melScale === 'htk');
     let scoringMs = 0;
+    const normal: { score: number; normalised: number }[] = [];
+    const anomalies: { gt: (typeof group.test)[number]['groundTruth']; score: number; normalised: number }[] =
+      [];
     for (const [i, clip] of group.test.entries()) {
       const samples = await readClip(clip.path, sr);
       const t = performance.now();
       const r = await detector.scoreClip(samples);
       scoringMs += performance.now() - t;
       clips.update(r.score, clip.label === 'anomaly');
+      if (clip.label === 'normal') normal.push(r);
+      else anomalies.push({ gt: clip.groundTruth, score: r.score, normalised: r.normalised });
       if (clip.label === 'normal') pixels.update(r.map, null, r.nMels, r.nFrames);
       else if (clip.groundTruth) {
         const mask = groundTruthMask(clip.groundTruth.events, {
@@ -83,6 +108,10 @@ export async function evaluateGroup(
     const c = clips.compute();
     const hasPixels = pixels.counts.anomalousCells > 0 && pixels.counts.normalCells > 0;
     const p = hasPixels ? pixels.compute() : { pixelAuc: Number.NaN, aupro: Number.NaN };
+    const ranked = kindClips(
+      normal.map((n) => n.score),
+      anomalies,
+    );
     return {
       name: group.name,
       auc: c.auc,
@@ -90,6 +119,9 @@ export async function evaluateGroup(
       ...p,
       fitSeconds,
       msPerClip: scoringMs / group.test.length,
+      normalOverThreshold: shareOverThreshold(normal.map((n) => n.normalised)),
+      byKind: kindTable(ranked),
+      clips: ranked,
     };
   } finally {
     await detector.release();
@@ -109,6 +141,7 @@ export function meanRow(groups: readonly GroupResult[]): EvaluationReport['mean'
     aupro: mean('aupro'),
     fitSeconds: mean('fitSeconds'),
     msPerClip: mean('msPerClip'),
+    normalOverThreshold: mean('normalOverThreshold'),
   };
 }
 
@@ -116,7 +149,11 @@ export function meanRow(groups: readonly GroupResult[]): EvaluationReport['mean'
 export async function evaluateDataset(
   root: string,
   input: DetectorConfigInput = {},
-  opts: { only?: readonly string[]; onProgress?: EvaluateProgress; onGroup?: (r: GroupResult) => void } = {},
+  opts: {
+    only?: readonly string[];
+    onProgress?: EvaluateProgress;
+    onGroup?: (r: GroupResult & { byKind: KindResult[] }) => void;
+  } = {},
 ): Promise<EvaluationReport> {
   const config = resolveDetectorConfig(input);
   let infos = await listGroups(root);
@@ -129,11 +166,13 @@ export async function evaluateDataset(
     infos = infos.filter((g) => opts.only!.includes(g.name));
   }
   if (infos.length === 0) throw new Error(`${root} has no groups (folders with train/ and test/)`);
-  const groups: GroupResult[] = [];
+  const groups: (GroupResult & { byKind: KindResult[] })[] = [];
+  const kinds: KindClip[] = [];
   for (const info of infos) {
-    const r = await evaluateGroup(await readGroup(info), config, opts.onProgress);
+    const { clips, ...r } = await evaluateGroup(await readGroup(info), config, opts.onProgress);
     groups.push(r);
+    kinds.push(...clips);
     opts.onGroup?.(r);
   }
-  return { groups, mean: meanRow(groups) };
+  return { groups, mean: meanRow(groups), byKind: kindTable(kinds) };
 }

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import {
+  auc,
+  clipRankAuc,
+  faultKind,
+  kindClips,
+  kindTable,
+  shareOverThreshold,
+  type GroundTruth,
+} from '../src/index.js';
+
+const gt = (type: string, label = '', detail: Record<string, unknown> = {}): GroundTruth => ({
+  type,
+  detail,
+  events: [{ onset: 1, offset: 2, lowHz: 0, highHz: 100, label }],
+});
+
+describe('faultKind', () => {
+  it("is the ground truth's type, or the event's label for an event", () => {
+    expect(faultKind(gt('tone', 'tone'))).toEqual({ kind: 'tone', type: 'tone' });
+    expect(faultKind(gt('event', 'door_knock'))).toEqual({ kind: 'door_knock', type: 'event' });
+    expect(faultKind(gt('event', '', { event: 'cough' }))).toEqual({ kind: 'cough', type: 'event' });
+    expect(faultKind(gt('event'))).toEqual({ kind: 'unlabelled event', type: 'event' });
+    expect(faultKind(null)).toEqual({ kind: 'unknown', type: 'unknown' });
+  });
+});
+
+describe('clipRankAuc', () => {
+  it('is the share of normal scores below the clip, a tie counting one half', () => {
+    expect(clipRankAuc(5, [1, 2, 3, 4])).toBe(1);
+    expect(clipRankAuc(0, [1, 2, 3, 4])).toBe(0);
+    expect(clipRankAuc(2.5, [1, 2, 3, 4])).toBe(0.5);
+    expect(clipRankAuc(3, [1, 2, 3, 4])).toBe(0.625); // 2 below + 1 tie / 2
+    expect(() => clipRankAuc(1, [])).toThrow(/at least one normal score/);
+  });
+
+  it("averages to the group's ROC AUC over its anomalous clips", () => {
+    const normal = [0.2, 0.9, 0.4, 0.7];
+    const anomalous = [0.8, 0.3, 1.2];
+    const mean = anomalous.reduce((s, a) => s + clipRankAuc(a, normal), 0) / anomalous.length;
+    const labels = [...normal.map(() => 0), ...anomalous.map(() => 1)];
+    expect(mean).toBeCloseTo(auc([...normal, ...anomalous], labels), 12);
+  });
+});
+
+describe('shareOverThreshold', () => {
+  it('counts normalised scores at or over 1', () => {
+    expect(shareOverThreshold([0.5, 1, 1.5, 0.99])).toBe(0.5);
+    expect(shareOverThreshold([])).toBeNaN();
+  });
+});
+
+describe('kindTable', () => {
+  it('pools clips of a kind over groups, each ranked against its own group, events after the other kinds', () => {
+    // Group A: normal scores 1..4 (raw); its threshold puts normalised = raw / 4.
+    const a = kindClips(
+      [1, 2, 3, 4],
+      [
+        { gt: gt('tone', 'tone'), score: 5, normalised: 1.25 }, // auc 1, detected
+        { gt: gt('tone', 'tone'), score: 2.5, normalised: 0.625 }, // auc 0.5, missed
+        { gt: gt('event', 'door_knock'), score: 4, normalised: 1 }, // auc 0.875, detected (>= 1)
+      ],
+    );
+    // Group B: other normal scores; the same kinds.
+    const b = kindClips(
+      [10, 20],
+      [
+        { gt: gt('tone', 'tone'), score: 15, normalised: 0.9 }, // auc 0.5
+        { gt: gt('event', 'glass_break'), score: 30, normalised: 2 }, // auc 1
+        { gt: gt('dropout', 'dropout'), score: 5, normalised: 0.1 }, // auc 0
+      ],
+    );
+    expect(kindTable([...a, ...b])).toEqual([
+      { kind: 'dropout', type: 'dropout', clips: 1, auc: 0, recall: 0 },
+      { kind: 'tone', type: 'tone', clips: 3, auc: (1 + 0.5 + 0.5) / 3, recall: 1 / 3 },
+      { kind: 'event', type: 'event', clips: 2, auc: (0.875 + 1) / 2, recall: 1 },
+      { kind: 'door_knock', type: 'event', clips: 1, auc: 0.875, recall: 1 },
+      { kind: 'glass_break', type: 'event', clips: 1, auc: 1, recall: 1 },
+    ]);
+    expect(kindTable([])).toEqual([]);
+  });
+});
