@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBenchDsp } from '../bench/dsp.js';
+import { registerBenchFalseAlarms } from '../bench/false-alarms.js';
 import { registerBenchKnn } from '../bench/knn.js';
 import { registerBenchPipeline } from '../bench/pipeline.js';
 
@@ -14,4 +15,5 @@ export function registerBench(program: Command): void {
   registerBenchDsp(bench);
   registerBenchKnn(bench);
   registerBenchPipeline(bench);
+  registerBenchFalseAlarms(bench);
 }
