@@ -16,6 +16,7 @@ import type { FeatureExtractor } from './feature-extractor.js';
 import type { InputScaling } from './input-scaling.js';
 import { appendFrequencyPosition } from './frequency-position.js';
 import { fuseWindow, shareTime, type FusionScales, type WindowParts } from './fusion.js';
+import type { Spectrogram } from './types.js';
 import type { ContextMemory } from '../logmel/context-memory.js';
 import type { TonalEnvelope } from '../logmel/tonal-envelope.js';
 
@@ -56,9 +57,6 @@ export interface TrainingSummary {
   fittedAt: string;
   fitSeconds: number;
 }
-
-/** A log-mel spectrogram `[nMels, nFrames]` in dB (libs/dsp layout). */
-export type Spectrogram = Pick<LogMelSpectrogram, 'nMels' | 'nFrames' | 'data'>;
 
 export interface WindowResult {
   /** The window score (the method's, or the fused parts' when there are several) and the same divided by the threshold. */

@@ -36,10 +36,10 @@ import {
   mapShape,
   type DetectorParts,
   type FittedParams,
-  type Spectrogram,
   type TrainingSummary,
 } from './detector.js';
 import { FeatureExtractor, type WindowEmbeddings } from './feature-extractor.js';
+import type { Spectrogram } from './types.js';
 import { appendFrequencyPosition, meanRowNorm } from './frequency-position.js';
 import { learnInputScaling, levelWindow, standardiseBins, type InputScaling } from './input-scaling.js';
 import { windowAnomalyMap } from './anomaly-map.js';

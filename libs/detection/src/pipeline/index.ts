@@ -1,5 +1,6 @@
 /** The detector pipeline: config, windows -> embeddings -> method -> anomaly map, model directory, evaluation. */
 export * from './config.js';
+export type { Spectrogram } from './types.js';
 export { FeatureExtractor, poolChannels, type WindowEmbeddings } from './feature-extractor.js';
 export {
   learnInputScaling,
