@@ -38,6 +38,13 @@ export interface AnomalyMethod {
   ): void;
   /** Scores the patches of one window (`[height * width, dim]`). Throws a clear error before fit. */
   score(embeddings: Float32Array): Promise<WindowScores>;
+  /** The fitted state, without what `teach` added. */
   state(): MethodState;
+  /**
+   * Operator feedback, for methods whose state is a memory of normal patches (PatchCore): `patches`
+   * (`[n, dim]`, taught as normal) join the fitted memory, replacing what was taught before; an empty array
+   * restores the fitted memory. Absent: the method cannot be taught (PaDiM, SPADE).
+   */
+  teach?(patches: Float32Array): void;
   dispose(): void;
 }

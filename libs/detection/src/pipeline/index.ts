@@ -20,6 +20,7 @@ export { availableMethods, createMethod, methodFromState } from './methods.js';
 export { normaliseRows, RowLevels } from './row-calibration.js';
 export * from './detector.js';
 export * from './fusion.js';
+export * from './feedback.js';
 export * from './fit-detector.js';
 export * from './model-dir.js';
 export * from './evaluate.js';
