@@ -65,5 +65,12 @@ export interface AnomalyMethod {
    * restores the fitted memory. Absent: the method cannot be taught (PaDiM, SPADE).
    */
   teach?(patches: Float32Array): void;
+  /**
+   * For methods whose fitted state is a selection of the training patches (PatchCore's coreset): a new model
+   * without the patches for which `drop(row)` is true (`row` = the patch's row in `fit`'s embeddings), as if
+   * fitted without them; null when the method cannot say (loaded or taught). Cross-fitting uses it to score
+   * a clip without the clip's own patches, without fitting again. Absent: fit again (PaDiM, SPADE).
+   */
+  without?(drop: (row: number) => boolean): AnomalyMethod | null;
   dispose(): void;
 }

@@ -110,6 +110,35 @@ describe('PatchCore taught by operator feedback', () => {
   });
 });
 
+describe('PatchCore without some training patches (cross-fitting)', () => {
+  it('keeps the coreset rows not dropped, scores with them, and says null once the rows are unknown', async () => {
+    const dim = 8;
+    // Two far-apart halves: rows 0-499 around one set of centres, rows 500-999 around another.
+    const a = clusters(500, dim, 5, 2);
+    const b = clusters(500, dim, 5, 3).map((v) => v + 50);
+    const train = new Float32Array(1000 * dim);
+    train.set(a);
+    train.set(b, 500 * dim);
+    const model = new PatchCore({ coresetRatio: 0.1 });
+    model.fitPatches(train, 1000, dim);
+    const onlyA = model.without((row) => row >= 500)!;
+    expect(onlyA.bankSize).toBeGreaterThan(0);
+    expect(onlyA.bankSize).toBeLessThan(model.bankSize);
+    expect(model.without(() => false)!.bankSize).toBe(model.bankSize);
+    for (let i = 0; i < onlyA.bankSize; i++) expect(onlyA.bank[i * dim]).toBeLessThan(25); // all from half a
+    // A patch of half b: near zero for the whole model, far for the model without half b.
+    const q = b.subarray(0, dim);
+    const whole = (await model.scorePatches(q, 1)).scores[0];
+    const without = (await onlyA.scorePatches(q, 1)).scores[0];
+    expect(whole).toBeLessThan(1);
+    expect(without).toBeGreaterThan(30);
+    expect(model.without(() => true)).toBeNull();
+    const loaded = PatchCore.fromState(model.state());
+    expect(loaded.without(() => false)).toBeNull();
+    for (const m of [model, onlyA, loaded]) m.dispose();
+  });
+});
+
 describe('reweightedScore (eq. 7)', () => {
   it('matches the formula on a hand-computed case', () => {
     // Test patch at 0; support patches at distances 1 (m*), 2 and 3.

@@ -55,6 +55,32 @@ describe('detector on a synthetic machine', () => {
     expect(Math.max(...r.windowScores)).toBeCloseTo(r.normalised, 10);
   });
 
+  it('sets the threshold for a false-alarm rate: every clip held out once, the model on all, saved and loaded', async () => {
+    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
+    const rated = await fitDetector(train, { ...FAST, falseAlarmsPerDay: 1 });
+    try {
+      const c = rated.fitted.calibration;
+      expect(c.method).toBe('rate');
+      expect(rated.fitted.training).toMatchObject({ clips: 8, calibrationClips: 8 });
+      // 3 s clips at a 0.5 s hop: 5 windows each, so 4 run minima of 2 windows; 172 800 windows a day.
+      expect(c.rate).toMatchObject({ perDay: 1, windowsPerDay: 172_800, alertWindows: 2, n: 32 });
+      expect(c.threshold).toBeGreaterThanOrEqual(c.rate!.estimate);
+      expect(c.threshold).toBeGreaterThan(c.rate!.u);
+      // The model is fitted on every clip: its bank is larger than the hold-out model's (fitted on 3 of 8).
+      expect(rated.method.state().arrays.bank.length).toBeGreaterThan(
+        detector.method.state().arrays.bank.length,
+      );
+      const dir = join(tmp, 'rated');
+      await saveModel(rated, dir);
+      const back = await loadModel(dir);
+      expect(back.fitted.calibration.toJSON()).toEqual(c.toJSON());
+      expect(back.config.falseAlarmsPerDay).toBe(1);
+      await back.release();
+    } finally {
+      await rated.release();
+    }
+  });
+
   it('detects the anomalies (auc well above chance) and its boxes overlap the ground truth', async () => {
     const result = await evaluateGroup(group, resolveDetectorConfig(FAST));
     expect(result.auc).toBeGreaterThan(0.75);

@@ -87,8 +87,11 @@ export function registerFit(program: Command): void {
     .addHelpText(
       'after',
       '\nA share of the clips (25 %, at least 5, evenly spread) is held out to set the alert threshold (gamma fit\n' +
-        'to their scores, 0.99 quantile, normalised to 1.0); the model is fitted on the others. Needs at least\n' +
-        '6 clips.\n\nExample:\n  hark fit pump/train --out models/pump',
+        'to their scores, 0.99 quantile, normalised to 1.0); the model is fitted on the others. With\n' +
+        '--config \'{"falseAlarmsPerDay": N}\' the threshold is set for at most N false alerts per sensor-day instead:\n' +
+        'each clip is scored by a model without it, the tail of those scores is extrapolated to the rate (an\n' +
+        'upper confidence bound), and the model is fitted on every clip. Needs at least 6 clips.\n\n' +
+        'Example:\n  hark fit pump/train --out models/pump',
     )
     .action(async (dir: string, o: FitOptions) => {
       const r = await runFit(dir, o);

@@ -1,15 +1,17 @@
 /**
- * Decision threshold from normal scores only, as in the DCASE anomalous-sound baselines: fit a gamma to the
- * anomaly scores of normal clips (held-out training clips) and take its `q` quantile (default 0.99), or take
- * the empirical `q` quantile of the scores.
+ * Decision threshold from normal scores only. `Calibration.forRate` sets it for a false-alarm rate (at most
+ * `perDay` false alerts per sensor-day, rate.ts: extreme-value tail of held-out window scores). The older
+ * methods, as in the DCASE anomalous-sound baselines: fit a gamma to the anomaly scores of normal clips
+ * (held-out training clips) and take its `q` quantile (default 0.99), or take the empirical `q` quantile.
  *
  * `normalise(score) = score / threshold` puts every model on one scale where the threshold is 1.0, so alerts
  * and dashboards need not know the model. It needs threshold > 0, which holds for non-negative scores
  * (distances) unless most normal scores are exactly 0; a score of 0 normalises to 0.
  */
 import { fitGamma, gammaQuantile, type GammaParams } from './gamma.js';
+import { fitRate, rateFor, type RateFit, type RateOptions } from './rate.js';
 
-export type CalibrationMethod = 'gamma' | 'empirical';
+export type CalibrationMethod = 'gamma' | 'empirical' | 'rate';
 
 /** Fewest normal scores a threshold is fitted on. */
 export const MIN_NORMAL_SCORES = 5;
@@ -37,6 +39,8 @@ export interface CalibrationData {
   /** Mean and population standard deviation (ddof 0) of the normal scores. */
   mean: number;
   std: number;
+  /** For 'rate': the fitted tail and the target it was set for (rate.ts); absent otherwise. */
+  rate?: RateFit;
 }
 
 /**
@@ -61,6 +65,7 @@ export class Calibration implements CalibrationData {
   readonly n: number;
   readonly mean: number;
   readonly std: number;
+  readonly rate?: RateFit;
 
   private constructor(data: CalibrationData) {
     if (!(Number.isFinite(data.threshold) && data.threshold > 0)) {
@@ -71,6 +76,29 @@ export class Calibration implements CalibrationData {
     }
     ({ method: this.method, q: this.q, threshold: this.threshold, params: this.params } = data);
     ({ n: this.n, mean: this.mean, std: this.std } = data);
+    if (data.rate) this.rate = data.rate;
+  }
+
+  /**
+   * A threshold for at most `o.perDay` false alerts per sensor-day (rate.ts). `clips[c]` holds the window
+   * scores of held-out normal clip c in time order, at the live hop.
+   */
+  static forRate(clips: readonly (readonly number[])[], o: RateOptions): Calibration {
+    const rate = fitRate(clips, o);
+    const all = clips.flat();
+    const mean = all.reduce((a, b) => a + b, 0) / all.length;
+    const std = Math.sqrt(all.reduce((a, b) => a + (b - mean) ** 2, 0) / all.length);
+    const q = 1 - o.perDay / o.windowsPerDay;
+    return new Calibration({
+      method: 'rate',
+      q,
+      threshold: rate.threshold,
+      params: null,
+      n: all.length,
+      mean,
+      std,
+      rate,
+    });
   }
 
   /**
@@ -81,7 +109,9 @@ export class Calibration implements CalibrationData {
   static fit(normalScores: ArrayLike<number>, options: CalibrationOptions = {}): Calibration {
     const { method = 'gamma', q = 0.99, loc = 0 } = options;
     if (method !== 'gamma' && method !== 'empirical') {
-      throw new Error(`method ('${String(method)}') must be 'gamma' or 'empirical'`);
+      throw new Error(
+        `method ('${String(method)}') must be 'gamma' or 'empirical' (a rate: Calibration.forRate)`,
+      );
     }
     if (!(q > 0 && q < 1)) throw new Error(`q (${q}) must be in (0, 1), e.g. 0.99`);
     const n = normalScores.length;
@@ -116,6 +146,24 @@ export class Calibration implements CalibrationData {
     return new Calibration({ method, q, threshold: gammaQuantile(q, params), params, n, mean, std });
   }
 
+  /**
+   * The same fitted tail set for another false-alarm rate (e.g. a sensor's own target): a new calibration.
+   * @throws for a calibration that was not set for a rate (a model fitted before it).
+   */
+  atRate(perDay: number): Calibration {
+    if (!this.rate)
+      throw new Error(
+        `this model's threshold was set as a ${this.method} quantile, not for a false-alarm rate; fit it again to set its rate`,
+      );
+    const rate = rateFor(this.rate, perDay);
+    return new Calibration({
+      ...this.toJSON(),
+      q: 1 - perDay / rate.windowsPerDay,
+      threshold: rate.threshold,
+      rate,
+    });
+  }
+
   /** Restores a calibration from `JSON.parse` output. @throws naming the missing or invalid field. */
   static fromJSON(json: unknown): Calibration {
     const o = json as Record<string, unknown> | null;
@@ -125,8 +173,10 @@ export class Calibration implements CalibrationData {
       return o[key];
     };
     const method = o.method;
-    if (method !== 'gamma' && method !== 'empirical') {
-      throw new Error(`calibration JSON field 'method' (${String(method)}) must be 'gamma' or 'empirical'`);
+    if (method !== 'gamma' && method !== 'empirical' && method !== 'rate') {
+      throw new Error(
+        `calibration JSON field 'method' (${String(method)}) must be 'gamma', 'empirical' or 'rate'`,
+      );
     }
     let params: GammaParams | null = null;
     if (method === 'gamma') {
@@ -143,7 +193,26 @@ export class Calibration implements CalibrationData {
       params = { shape: p.shape as number, loc: p.loc as number, scale: p.scale as number };
     }
     const [q, threshold, n, mean, std] = ['q', 'threshold', 'n', 'mean', 'std'].map(num);
-    return new Calibration({ method, q, threshold, params, n, mean, std });
+    let rate: RateFit | undefined;
+    if (method === 'rate') {
+      const r = o.rate as Record<string, unknown> | null;
+      const fields = [
+        'perDay',
+        'windowsPerDay',
+        'alertWindows',
+        'confidence',
+        'threshold',
+        'u',
+        'xi',
+        'sigma',
+      ];
+      if (typeof r !== 'object' || r === null || fields.some((k) => typeof r[k] !== 'number'))
+        throw new Error(
+          `calibration JSON field 'rate' must hold the numbers ${fields.join(', ')} for method 'rate'`,
+        );
+      rate = r as unknown as RateFit;
+    }
+    return new Calibration({ method, q, threshold, params, n, mean, std, ...(rate && { rate }) });
   }
 
   /** Score divided by the threshold: 1.0 at the threshold, above 1 = anomalous. */
@@ -157,7 +226,7 @@ export class Calibration implements CalibrationData {
   }
 
   toJSON(): CalibrationData {
-    const { method, q, threshold, params, n, mean, std } = this;
-    return { method, q, threshold, params, n, mean, std };
+    const { method, q, threshold, params, n, mean, std, rate } = this;
+    return { method, q, threshold, params, n, mean, std, ...(rate && { rate }) };
   }
 }

@@ -8,3 +8,15 @@ export {
 } from './calibration.js';
 export { fitGamma, gammaQuantile, type GammaParams } from './gamma.js';
 export { gammaP, gammaPInv, gammaQ, lnGamma } from './special.js';
+export {
+  countClusters,
+  fitRate,
+  gpdLogLikelihood,
+  gpdReturnLevel,
+  MIN_EXCESSES,
+  rateFor,
+  runMinima,
+  type RateFit,
+  type RateOptions,
+} from './rate.js';
+export { BurnIn, type BurnInOptions, type BurnInResult } from './burn-in.js';

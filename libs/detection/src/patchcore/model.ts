@@ -50,6 +50,8 @@ export class PatchCore implements AnomalyMethod {
   #base: Float32Array | null = null;
   #index: KnnIndex | null = null;
   #dim = 0;
+  /** Rows of `fit`'s embeddings that the coreset kept (null when loaded: the rows are not known). */
+  #picked: Int32Array | null = null;
   /** Searches in flight per index, so a bank swapped during scoring frees the old index only when idle. */
   readonly #indexes = new SearchedIndexes();
 
@@ -148,6 +150,26 @@ export class PatchCore implements AnomalyMethod {
     if (picked)
       picked.forEach((row, i) => bank.set(embeddings.subarray(row * dim, (row + 1) * dim), i * dim));
     this.setBank(bank, dim);
+    this.#picked = picked ? Int32Array.from(picked) : Int32Array.from({ length: n }, (_, i) => i);
+  }
+
+  /**
+   * The fitted coreset without the patches `drop` names (rows of `fit`'s embeddings): the memory of a model
+   * fitted without them, up to the k-center selection (their neighbours that the greedy selection left out
+   * because these patches covered them stay out, so scores without them err high). Null when loaded.
+   */
+  without(drop: (row: number) => boolean): PatchCore | null {
+    const picked = this.#picked;
+    const base = this.#base;
+    if (!picked || !base) return null;
+    const dim = this.#dim;
+    const keep = [...picked.keys()].filter((i) => !drop(picked[i]));
+    if (keep.length === 0) return null;
+    const bank = new Float32Array(keep.length * dim);
+    keep.forEach((i, j) => bank.set(base.subarray(i * dim, (i + 1) * dim), j * dim));
+    const model = new PatchCore(this.options);
+    model.setBank(bank, dim);
+    return model;
   }
 
   /** Installs a fitted bank (from `fit` or a saved model) and indexes it; taught patches are dropped. */
@@ -157,6 +179,7 @@ export class PatchCore implements AnomalyMethod {
     }
     this.#install(bank, dim);
     this.#base = bank;
+    this.#picked = null;
   }
 
   /**

@@ -1,23 +1,29 @@
 /**
  * Fitting a detector on normal clips only, stage by stage (`fitDetector`):
  *
- * 1. `heldOutClips`: a deterministic, evenly spread share of the clips (`calibrationHoldout`, at least 5) is
- *    held out for calibration.
- * 2. Log-mel of every clip; `cutWindows` cuts every clip into levelled windows, and `learnScaling` learns the
+ * 1. With a false-alarm rate (`falseAlarmsPerDay` > 0) every clip is held out once (leave one clip out) to
+ *    calibrate; without, the older single hold-out: an evenly spread share of the clips
+ *    (`calibrationHoldout`, at least 5, `heldOutClips`), and the model is fitted on the others only.
+ * 2. Log-mel of every clip; `cutWindows` cuts every clip into levelled windows (at the fitting hop to fit, at
+ *    the scoring hop to be scored; the same windows when the hops are equal), and `learnScaling` learns the
  *    backbone's input scaling from them (`learnInputScaling`).
- * 3. Every window is embedded once (`TrainingEmbeddings`, which also learns the frequency coordinate's scale).
- * 4. `fitMethod` fits the method on the windows of the clips not held out; `fitParts` fits the parts beside
- *    it (context memory, tonal envelope) on the same clips.
- * 5. Calibration (DCASE baselines' recipe): `scoreHeldOut` scores the held-out clips (clip score = max window
- *    score) and `calibrate` fits a gamma to those normal scores; its `calibrationQuantile` becomes the
- *    threshold (normalised 1.0). No anomalous data is needed.
- *    With `rowCalibration` the held-out window maps also give each mel bin its own map level.
- *    With parts beside the method, the held-out clips also give each part its scale (fusion.ts), and the
- *    threshold is fitted on the fused scores, each held-out clip fused on the scales of the others (leave one
- *    out).
- * 6. With `refitAfterCalibration` the method (not the parts) is fitted again on every clip (more normal
- *    data, slightly lower normal scores, so the held-out threshold errs towards fewer false alarms). Off by
- *    default: on the development corpus it gained ~0.005 auc for twice the fit time.
+ * 3. Every window is embedded once (`TrainingEmbeddings` selects rows and learns the frequency coordinate's
+ *    scale from the rows a method is fitted on).
+ * 4. The method (`fitMethod`) and the parts beside it (`fitParts`: context memory, tonal envelope) are fitted
+ *    on every clip (not held out): the model scores live sound with all the normal data.
+ * 5. Cross-fitting (`scoreLeftOut`, with a rate): each clip is scored by a model without it, as a new normal clip would
+ *    be: the parts fitted on the other clips; the method fitted on them too, or, for a memory of selected
+ *    training patches (PatchCore's coreset), the fitted memory without the clip's patches
+ *    (`AnomalyMethod.without`: no second k-center selection; the clip's neighbours that its own patches
+ *    covered stay out, so its scores err high, towards fewer false alarms). 16 clips give 16 clips of
+ *    held-out scores from models of 15, where a single hold-out gave 5 clips from models of 11.
+ * 6. Calibration (`calibrate`): the held-out clips give each part its scale (fusion.ts; each clip fused on
+ *    the scales of the others, leave one out) and the threshold (normalised 1.0) is set on the fused window
+ *    scores for `falseAlarmsPerDay` false alerts per sensor-day (calibration/rate.ts: extreme-value tail of
+ *    the run minima the alert rule sees, upper confidence bound). With `falseAlarmsPerDay` 0, the older
+ *    threshold: the `calibrationQuantile` of a gamma fitted to the clips' largest scores. With
+ *    `rowCalibration` the held-out window maps also give each mel bin its own map level. No anomalous data is
+ *    needed.
  * 7. The detector is assembled with its `trainingSummary`.
  */
 import { logMelSpectrogram } from '@hark/dsp';
@@ -52,7 +58,7 @@ import { TonalEnvelope } from '../logmel/tonal-envelope.js';
 export type FitStage = 'spectrogram' | 'embed' | 'fit' | 'calibrate' | 'refit';
 export type FitProgress = (stage: FitStage, done: number, total: number) => void;
 
-/** Clips needed: `MIN_NORMAL_SCORES` held out for the threshold and at least one to fit. */
+/** Clips needed: `MIN_NORMAL_SCORES` scored by the folds and at least one more, so every fold fits on some. */
 export const MIN_TRAINING_CLIPS = MIN_NORMAL_SCORES + 1;
 
 /** Indices of the `count` held-out clips among `n`, evenly spread: floor((k + 0.5) * n / count). */
@@ -60,7 +66,20 @@ export function holdoutIndices(n: number, count: number): number[] {
   return Array.from({ length: count }, (_, k) => Math.floor(((k + 0.5) * n) / count));
 }
 
-/** Fits a detector on normal clips: mono samples at `config.mel.sampleRate`, or their log-mel spectrograms. */
+/** The single hold-out (without a false-alarm rate): `calibrationHoldout` of the clips, at least 5. */
+function heldOutClips(nClips: number, config: DetectorConfig): Set<number> {
+  const nHeld = Math.max(MIN_NORMAL_SCORES, Math.round(config.calibrationHoldout * nClips));
+  if (nClips < nHeld + 1) {
+    throw new Error(
+      `need at least ${nHeld + 1} normal training clips (${nHeld} held out to calibrate the threshold), got ${nClips}; add clips or cut long recordings into ~5 s clips`,
+    );
+  }
+  return new Set(holdoutIndices(nClips, nHeld));
+}
+
+/** Seconds in a day: a sensor scores 86 400 / hopSeconds windows a day. */
+const SECONDS_PER_DAY = 86_400;
+
 /** Fits a detector on normal clips: mono samples at `config.mel.sampleRate`, or their log-mel spectrograms. */
 export async function fitDetector(
   clips: readonly (Float32Array | Spectrogram)[],
@@ -69,15 +88,18 @@ export async function fitDetector(
 ): Promise<Detector> {
   const t0 = performance.now();
   const config = resolveDetectorConfig(input);
-  const held = heldOutClips(clips.length, config);
+  if (clips.length < MIN_TRAINING_CLIPS) {
+    throw new Error(
+      `need at least ${MIN_TRAINING_CLIPS} normal training clips (each is held out once to calibrate the threshold), got ${clips.length}; add clips or cut long recordings into ~5 s clips`,
+    );
+  }
   const specs = clips.map((c, i) => {
     onProgress?.('spectrogram', i + 1, clips.length);
     return c instanceof Float32Array ? logMelSpectrogram(c, config.mel) : c;
   });
-  const cut = cutWindows(specs, held, config);
+  const cut = cutWindows(specs, config);
   const scaling = learnScaling(specs, cut, config);
-  // Standardised once, for the backbone and the context memory (a copy: without invariance a held-out
-  // window is also the tonal envelope's raw window).
+  // Standardised once, for the backbone and the context memory.
   const std = cut.levelled.map((w) => standardiseBins(w.slice(), config.mel.nMels, scaling));
   const extractor = await FeatureExtractor.create(config);
   let parts: DetectorParts | null = null;
@@ -85,17 +107,24 @@ export async function fitDetector(
     const e = await extractor.embed(std, scaling, (d, t) => onProgress?.('embed', d, t), {
       standardised: true,
     });
-    const training = new TrainingEmbeddings(e, cut.clipOf, held, config.frequencyWeight);
-    let method = fitMethod(config, training, training.fitRows, 'fit', onProgress);
-    parts = fitParts(config, specs, held, std, cut.clipOf);
-    const heldStd = std.filter((_, w) => held.has(cut.clipOf[w]));
-    const heldParts = await scoreHeldOut(config, training, method, parts, heldStd, cut.heldRaw, onProgress);
-    const { calibration, rowLevels, fusion } = calibrate(config, parts, heldParts);
-    if (config.refitAfterCalibration) {
-      method.dispose();
-      method = fitMethod(config, training, { data: e.data, n: cut.levelled.length }, 'refit', onProgress);
+    // With a false-alarm rate every clip is held out once and the model is fitted on all; without, the older
+    // single hold-out: the model is fitted on the clips not held out.
+    const held = config.falseAlarmsPerDay > 0 ? null : heldOutClips(specs.length, config);
+    const all = cut.clipOf.flatMap((c, w) => (cut.fit[w] && !held?.has(c) ? [w] : []));
+    const training = new TrainingEmbeddings(e, all, config.frequencyWeight);
+    const method = fitMethod(config, training, all, 'fit', onProgress);
+    parts = fitParts(config, specs, held ?? new Set(), std, cut);
+    const heldParts = new Map<number, WindowParts[]>();
+    const scored = held ? [...held] : specs.map((_, c) => c);
+    for (const [i, c] of scored.entries()) {
+      const ps = held
+        ? await scoreClip(config, training, method, parts, cut, std, c)
+        : await scoreLeftOut(config, training, method, all, specs, cut, std, c);
+      heldParts.set(c, ps);
+      onProgress?.('calibrate', i + 1, scored.length);
     }
-    const summary = trainingSummary(config, specs, cut.levelled.length, held.size, t0);
+    const { calibration, rowLevels, fusion } = calibrate(config, parts, heldParts);
+    const summary = trainingSummary(config, specs, all.length, heldParts.size, t0);
     const { frequencyScale, grid } = training;
     return new Detector(
       config,
@@ -111,44 +140,37 @@ export async function fitDetector(
   }
 }
 
-/** The held-out clips (`config.calibrationHoldout`, at least `MIN_NORMAL_SCORES`); throws when too few clips. */
-function heldOutClips(nClips: number, config: DetectorConfig): Set<number> {
-  const nHeld = Math.max(MIN_NORMAL_SCORES, Math.round(config.calibrationHoldout * nClips));
-  if (nClips < nHeld + 1) {
-    throw new Error(
-      `need at least ${nHeld + 1} normal training clips (${nHeld} held out to calibrate the threshold), got ${nClips}; add clips or cut long recordings into ~5 s clips`,
-    );
-  }
-  return new Set(holdoutIndices(nClips, nHeld));
-}
-
-/** Every training window, levelled, with the clip it came from. */
+/** Every training window, levelled, with the clip it came from and what it is used for. */
 interface CutWindows {
-  /** Levelled windows `[nMels, windowFrames]`, clip after clip. */
+  /** Levelled windows `[nMels, windowFrames]`, clip after clip, in time order within a clip. */
   levelled: Float32Array[];
+  /** The windows as cut (not levelled): what the tonal envelope scores. */
+  raw: Float32Array[];
   /** The clip of each window. */
   clipOf: number[];
-  /** The held-out clips' windows as cut (not levelled), in window order: what the tonal envelope scores. */
-  heldRaw: Float32Array[];
+  /** Whether each window is a fitting window (`fitHopSeconds`) and a scored one (`hopSeconds`). */
+  fit: boolean[];
+  score: boolean[];
 }
 
-function cutWindows(
-  specs: readonly Spectrogram[],
-  held: ReadonlySet<number>,
-  config: DetectorConfig,
-): CutWindows {
+function cutWindows(specs: readonly Spectrogram[], config: DetectorConfig): CutWindows {
   const wf = windowFrames(config);
-  const out: CutWindows = { levelled: [], clipOf: [], heldRaw: [] };
+  const out: CutWindows = { levelled: [], raw: [], clipOf: [], fit: [], score: [] };
   specs.forEach((s, c) => {
     if (s.nMels !== config.mel.nMels)
       throw new Error(`clip ${c} has ${s.nMels} mel bins, the config ${config.mel.nMels}`);
-    // Held-out clips are cut as clips are scored; the others with the fitting hop.
-    const hop = hopFrames(held.has(c) ? config : { ...config, hopSeconds: config.fitHopSeconds });
-    for (const st of windowStarts(s.nFrames, wf, hop)) {
+    // Scored windows are cut as clips are scored; fitting windows with the fitting hop.
+    const scored = new Set(windowStarts(s.nFrames, wf, hopFrames(config)));
+    const fitting = new Set(
+      windowStarts(s.nFrames, wf, hopFrames({ ...config, hopSeconds: config.fitHopSeconds })),
+    );
+    for (const st of [...new Set([...scored, ...fitting])].sort((a, b) => a - b)) {
       const w = copyWindow(s.data, s.nMels, s.nFrames, st, wf);
-      out.levelled.push(levelWindow(w, s.nMels, config));
+      out.raw.push(w);
+      out.levelled.push(levelWindow(w.slice(), s.nMels, config));
       out.clipOf.push(c);
-      if (held.has(c)) out.heldRaw.push(w);
+      out.fit.push(fitting.has(st));
+      out.score.push(scored.has(st));
     }
   });
   return out;
@@ -159,106 +181,122 @@ function learnScaling(specs: readonly Spectrogram[], cut: CutWindows, config: De
   const wf = windowFrames(config);
   return learnInputScaling(
     config.gainInvariance || config.tiltInvariance
-      ? cut.levelled.map((data) => ({ data, nMels: config.mel.nMels, nFrames: wf }))
+      ? cut.levelled
+          .filter((_, w) => cut.fit[w])
+          .map((data) => ({ data, nMels: config.mel.nMels, nFrames: wf }))
       : specs,
     config,
   );
 }
 
-/** Some windows' backbone embeddings, `[n, height * width, dim]` (no frequency coordinate yet). */
-interface EmbeddingRows {
-  data: Float32Array;
-  n: number;
-}
-
 /**
- * The training windows' embeddings, split into fitting and held-out windows, and the method's input grid:
- * the frequency coordinate's scale is learned from the fitting windows.
+ * The training windows' embeddings and the method's input grid for a model fitted on the windows `fitRows`:
+ * the frequency coordinate's scale is learned from them.
  */
 class TrainingEmbeddings {
   readonly perWindow: number;
-  /** The fitting windows' embeddings. */
-  readonly fitRows: EmbeddingRows;
   readonly frequencyScale: number;
   /** The method's grid: the backbone's, plus one dimension for the frequency coordinate when it is used. */
   readonly grid: PatchGrid;
 
   constructor(
     readonly e: WindowEmbeddings,
-    readonly clipOf: readonly number[],
-    readonly held: ReadonlySet<number>,
+    fitRows: readonly number[],
     frequencyWeight: number,
   ) {
     this.perWindow = e.grid.height * e.grid.width;
-    const fit = (this.fitRows = this.select(false));
-    this.frequencyScale = frequencyWeight * meanRowNorm(fit.data, fit.n * this.perWindow, e.grid.dim);
+    const fit = this.rows(fitRows);
+    this.frequencyScale = frequencyWeight * meanRowNorm(fit, fitRows.length * this.perWindow, e.grid.dim);
     this.grid = { ...e.grid, dim: e.grid.dim + (this.frequencyScale > 0 ? 1 : 0) };
   }
 
-  /** The held-out windows' embeddings (`heldOut`) or the fitting windows', in window order. */
-  select(heldOut: boolean): EmbeddingRows {
-    const { e, perWindow } = this;
-    const size = perWindow * e.grid.dim;
-    const idx = this.clipOf.map((c, w) => (this.held.has(c) === heldOut ? w : -1)).filter((w) => w >= 0);
+  /** The embeddings of windows `idx`, `[idx.length, height * width, dim]` (no frequency coordinate). */
+  rows(idx: readonly number[]): Float32Array {
+    const size = this.perWindow * this.e.grid.dim;
     const out = new Float32Array(idx.length * size);
-    idx.forEach((w, i) => out.set(e.data.subarray(w * size, (w + 1) * size), i * size));
-    return { data: out, n: idx.length };
+    idx.forEach((w, i) => out.set(this.e.data.subarray(w * size, (w + 1) * size), i * size));
+    return out;
   }
 
-  /** `rows` as the method sees them: with the frequency coordinate appended. */
-  methodInput(rows: EmbeddingRows): Float32Array {
-    return appendFrequencyPosition(rows.data, rows.n, this.e.grid, this.frequencyScale);
+  /** Windows `idx` as the method sees them: with the frequency coordinate appended. */
+  methodInput(idx: readonly number[]): Float32Array {
+    return appendFrequencyPosition(this.rows(idx), idx.length, this.e.grid, this.frequencyScale);
   }
 }
 
-/** A new method of `config.method` fitted on `rows`, reporting progress as `stage`. */
+/** A new method of `config.method` fitted on windows `idx`, reporting progress as `stage`. */
 function fitMethod(
   config: DetectorConfig,
   training: TrainingEmbeddings,
-  rows: EmbeddingRows,
+  idx: readonly number[],
   stage: FitStage,
   onProgress?: FitProgress,
 ): AnomalyMethod {
   const m = createMethod(config.method, config.methodOptions);
-  m.fit(training.methodInput(rows), rows.n, training.grid, (d, t) => onProgress?.(stage, d, t));
+  m.fit(training.methodInput(idx), idx.length, training.grid, (d, t) => onProgress?.(stage, d, t));
   return m;
 }
 
 /**
- * What the method and the parts say of each held-out window, by clip. `heldStd` and `heldRaw` are the
- * held-out windows standardised and as cut, in window order.
+ * Clip `c` scored by a model without it: the method without the clip's patches (`AnomalyMethod.without`) or
+ * fitted again without its windows, and the parts fitted on the other clips.
  */
-async function scoreHeldOut(
+async function scoreLeftOut(
+  config: DetectorConfig,
+  training: TrainingEmbeddings,
+  method: AnomalyMethod,
+  fitted: readonly number[],
+  specs: readonly Spectrogram[],
+  cut: CutWindows,
+  std: readonly Float32Array[],
+  c: number,
+): Promise<WindowParts[]> {
+  const perWindow = training.perWindow;
+  const others = fitted.filter((w) => cut.clipOf[w] !== c);
+  const alone =
+    method.without?.((row) => cut.clipOf[fitted[Math.floor(row / perWindow)]] === c) ??
+    fitMethod(config, training, others, 'calibrate');
+  const parts = fitParts(config, specs, new Set([c]), std, cut);
+  try {
+    return await scoreClip(config, training, alone, parts, cut, std, c);
+  } finally {
+    alone.dispose();
+    parts.context?.dispose();
+  }
+}
+
+/** What the method and the parts say of each scored window of clip `c`, in time order. */
+async function scoreClip(
   config: DetectorConfig,
   training: TrainingEmbeddings,
   method: AnomalyMethod,
   parts: DetectorParts,
-  heldStd: readonly Float32Array[],
-  heldRaw: readonly Float32Array[],
-  onProgress?: FitProgress,
-): Promise<Map<number, WindowParts[]>> {
+  cut: CutWindows,
+  std: readonly Float32Array[],
+  c: number,
+): Promise<WindowParts[]> {
   const { grid } = training;
-  const rows = training.select(true);
-  const x = training.methodInput(rows);
-  const clips = training.clipOf.filter((c) => training.held.has(c));
+  const scored = cut.clipOf.flatMap((k, w) => (k === c && cut.score[w] ? [w] : []));
+  const x = training.methodInput(scored);
   const per = training.perWindow * grid.dim;
-  const out = new Map<number, WindowParts[]>();
-  for (let i = 0; i < rows.n; i++) {
+  const out: WindowParts[] = [];
+  for (const [i, w] of scored.entries()) {
     const { windowScore, patchScores } = await method.score(x.subarray(i * per, (i + 1) * per));
     // The maps are only needed for per-bin levels; an empty map keeps the fused one empty too.
     const map = config.rowCalibration ? windowAnomalyMap(patchScores, grid, mapShape(config)) : EMPTY;
-    const p: WindowParts = {
+    out.push({
       method: { windowScore, map },
-      context: parts.context ? await parts.context.score(heldStd[i]) : null,
-      tonal: parts.tonal ? parts.tonal.score(heldRaw[i]) : null,
-    };
-    out.set(clips[i], [...(out.get(clips[i]) ?? []), p]);
-    onProgress?.('calibrate', i + 1, rows.n);
+      context: parts.context ? await parts.context.score(std[w]) : null,
+      tonal: parts.tonal ? parts.tonal.score(cut.raw[w]) : null,
+    });
   }
   return out;
 }
 
-/** The fusion scales, the threshold on the held-out clips' (fused) scores and, with `rowCalibration`, per-bin levels. */
+/**
+ * The fusion scales, the threshold on the held-out clips' (fused) window scores and, with `rowCalibration`,
+ * per-bin levels.
+ */
 function calibrate(
   config: DetectorConfig,
   parts: DetectorParts,
@@ -266,22 +304,32 @@ function calibrate(
 ): Pick<FittedParams, 'calibration' | 'rowLevels' | 'fusion'> {
   const fusion = parts.context || parts.tonal ? fitFusionScales([...heldParts.values()]) : null;
   const rows = config.rowCalibration ? new RowLevels(config.mel.nMels) : null;
-  const scores = new Map<number, number>();
+  const series: number[][] = [];
   for (const [clip, ps] of heldParts) {
     // Each held-out clip is fused on the scales of the other held-out clips, as a new normal clip would
     // be: scales fitted on it too would put every held-out score at or under 1 and the threshold with them.
     const others = [...heldParts].filter(([c]) => c !== clip).map(([, v]) => v);
     const own = fusion ? fitFusionScales(others) : null;
-    for (const p of ps) {
-      const f = own ? fuseWindow(p, own) : p.method;
-      if (rows) rows.add(shareTime(f.map, config.mel.nMels, config.timeShare));
-      scores.set(clip, Math.max(scores.get(clip) ?? -Infinity, f.windowScore));
-    }
+    series.push(
+      ps.map((p) => {
+        const f = own ? fuseWindow(p, own) : p.method;
+        if (rows) rows.add(shareTime(f.map, config.mel.nMels, config.timeShare));
+        return f.windowScore;
+      }),
+    );
   }
-  const calibration = Calibration.fit([...scores.values()], {
-    method: 'gamma',
-    q: config.calibrationQuantile,
-  });
+  const calibration =
+    config.falseAlarmsPerDay > 0
+      ? Calibration.forRate(series, {
+          perDay: config.falseAlarmsPerDay,
+          windowsPerDay: SECONDS_PER_DAY / config.hopSeconds,
+          alertWindows: config.alertWindows,
+          confidence: config.falseAlarmConfidence,
+        })
+      : Calibration.fit(
+          series.map((s) => Math.max(...s)),
+          { method: 'gamma', q: config.calibrationQuantile },
+        );
   const rowLevels = rows ? rows.levels(config.calibrationQuantile, calibration.threshold * 1e-6) : null;
   return { calibration, rowLevels, fusion };
 }
@@ -308,7 +356,7 @@ function trainingSummary(
 const EMPTY = new Float32Array(0);
 
 /**
- * The parts fused with the method, fitted on the clips that are not held out: the context memory on their
+ * The parts fused with the method, fitted on the clips that are not in `held`: the context memory on their
  * levelled, standardised fitting windows (as the backbone sees them), the tonal envelope on their raw
  * windows an eighth of a window apart (its envelope is a maximum: denser windows see more of normal sound's
  * peaks).
@@ -318,7 +366,7 @@ function fitParts(
   specs: readonly Spectrogram[],
   held: ReadonlySet<number>,
   std: readonly Float32Array[],
-  clipOf: readonly number[],
+  cut: CutWindows,
 ): DetectorParts {
   const { nMels } = config.mel;
   const wf = windowFrames(config);
@@ -328,7 +376,7 @@ function fitParts(
   const context =
     config.contextFrames > 0
       ? ContextMemory.fit(
-          std.filter((_, w) => !held.has(clipOf[w])),
+          std.filter((_, w) => cut.fit[w] && !held.has(cut.clipOf[w])),
           nMels,
           config.contextFrames,
         )

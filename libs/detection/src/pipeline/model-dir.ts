@@ -156,13 +156,15 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
   const where = join(dir, 'model.json');
   let config: DetectorConfig;
   try {
-    // Models saved before gain and tilt invariance, or the fused parts, existed were fitted without them.
+    // Models saved before gain and tilt invariance, or the fused parts, existed were fitted without them;
+    // those saved before the false-alarm rate keep their quantile threshold (their calibration says so too).
     const before = {
       gainInvariance: false,
       tiltInvariance: false,
       contextFrames: 0,
       tonalMarginDb: 0,
       timeShare: 0,
+      falseAlarmsPerDay: 0,
     };
     config = resolveDetectorConfig(Object.assign(before, json.config));
   } catch (err) {
