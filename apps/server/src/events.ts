@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Alert, ColumnsEvent, FitProgressEvent, ScoreEvent, SensorStatus } from './contracts.js';
+import type { Alert, ColumnsEvent, FitProgressEvent, ScoreEvent, SensorStatus } from '@hark/protocol';
 
 /** What happens inside the server, for the `/live` gateway, webhooks and metrics to pass on. */
 export interface HarkEventMap {

@@ -8,7 +8,7 @@ import {
   stdinSource,
   wavSource,
   SAMPLE_FORMATS,
-  SENSOR_ID_PATTERN,
+  sensorIdProblem,
   type PcmSource,
   type SampleFormat,
 } from '../sensor/index.js';
@@ -50,8 +50,8 @@ export function checkSensorOptions(o: SensorOptions): 'wav' | 'alsa' | 'stdin' {
         : `choose one source, not ${chosen.map((k) => `--${k}`).join(' and ')}`,
     );
   const kind = chosen[0];
-  if (!SENSOR_ID_PATTERN.test(o.id))
-    throw new Error(`--id '${o.id}' must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+  const idProblem = sensorIdProblem(o.id);
+  if (idProblem) throw new Error(`--id '${o.id}' ${idProblem}`);
   if (kind !== 'wav' && (o.loop || o.speed !== 1)) throw new Error('--loop and --speed apply to --wav only');
   if (kind === 'wav' && (o.rate !== undefined || o.channels !== undefined))
     throw new Error(

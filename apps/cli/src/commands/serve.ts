@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { createServer, resolveServerConfig, TokenService, HarkStore, ROLES, type Role } from '@hark/server';
+import { isRole, ROLES, type Role } from '@hark/protocol';
+import { createServer, resolveServerConfig, TokenService, HarkStore } from '@hark/server';
 
 /** Options of `hark serve`. */
 export interface ServeOptions {
@@ -64,8 +65,7 @@ const port = (v: string) => {
 };
 
 const role = (v: string): Role => {
-  if (!(ROLES as readonly string[]).includes(v))
-    throw new InvalidArgumentError(`role '${v}' must be one of ${ROLES.join(', ')}`);
+  if (!isRole(v)) throw new InvalidArgumentError(`role '${v}' must be one of ${ROLES.join(', ')}`);
   return v as Role;
 };
 

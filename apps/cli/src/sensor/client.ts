@@ -2,7 +2,7 @@
  * The sensor side of namespace `/sensor`: streams a `PcmSource` to a hark server and keeps streaming through
  * disconnects.
  *
- * Protocol (apps/server/src/contracts.ts): connect with `auth {token, sensorId}`; after every (re)connect,
+ * Protocol (`@hark/protocol`, libs/protocol/src/contracts.ts): connect with `auth {token, sensorId}`; after every (re)connect,
  * `hello {sampleRate, channels, format, streamId}` acknowledged with `{nextSeq, maxChunkBytes}`; then
  * `audio {seq, data, t}` acknowledged with `{ok, seq}` or an error code. `seq` counts from 0 per `streamId`
  * and continues across reconnects: chunks not yet acknowledged are sent again in order, minus those the
@@ -33,7 +33,7 @@ import { LevelMeter } from './pcm.js';
 import {
   bytesPerFrame,
   checkStreamFormat,
-  SENSOR_ID_PATTERN,
+  sensorIdProblem,
   type AudioMessage,
   type HelloAck,
   type HelloMessage,
@@ -87,8 +87,8 @@ export class SensorClient extends EventEmitter<SensorEvents> {
 
   constructor(options: SensorClientOptions) {
     super();
-    if (!SENSOR_ID_PATTERN.test(options.sensorId))
-      throw new RangeError(`sensor id '${options.sensorId}' must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+    const idProblem = sensorIdProblem(options.sensorId);
+    if (idProblem) throw new RangeError(`sensor id '${options.sensorId}' ${idProblem}`);
     if (!options.token) throw new RangeError('token must not be empty');
     let url: URL;
     try {

@@ -1,5 +1,5 @@
 /**
- * A real socket.io server speaking the `/sensor` protocol of apps/server/src/contracts.ts, small enough to
+ * A real socket.io server speaking the `/sensor` protocol of libs/protocol/src/contracts.ts, small enough to
  * reason about in tests: it checks the handshake auth, answers `hello` with the stream's next seq and
  * `audio` with the contract's errors (NO_HELLO, TOO_LARGE, PARTIAL_SAMPLE, DUPLICATE_SEQ, OUT_OF_ORDER_SEQ),
  * and records every accepted chunk per stream. Hooks let a test reject, swallow acks or cut connections.

@@ -1,7 +1,8 @@
-import type { CreatedToken, Role, TokenInfo } from '../contracts.js';
+import type { CreatedToken, Role, TokenInfo } from '@hark/protocol';
 import { InvalidArgumentError } from '../store/errors.js';
 import type { TokenRepository } from '../store/token.repository.js';
-import { generateToken, hashToken, isRole } from './tokens.js';
+import { isRole } from '@hark/protocol';
+import { generateToken, hashToken } from './tokens.js';
 
 export interface TokenServiceOptions {
   /** Clock, ms (tests). */

@@ -9,7 +9,7 @@ import {
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
-import type { SensorStatus } from '../contracts.js';
+import { DEFAULT_BACKFILL_SECONDS, MAX_BACKFILL_SECONDS, type SensorStatus } from '@hark/protocol';
 import { TokenService } from '../auth/token.service.js';
 import { LiveHub } from '../live/live-hub.js';
 import { SensorManager } from '../runtime/sensor-manager.js';
@@ -67,7 +67,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     const status = this.sensors.status(b.sensorId);
     if (!status) return { ok: false, error: `unknown sensor ${JSON.stringify(b.sensorId)}` };
     const seconds =
-      typeof b.backfillSeconds === 'number' && b.backfillSeconds >= 0 ? Math.min(300, b.backfillSeconds) : 30;
+      typeof b.backfillSeconds === 'number' && b.backfillSeconds >= 0
+        ? Math.min(MAX_BACKFILL_SECONDS, b.backfillSeconds)
+        : DEFAULT_BACKFILL_SECONDS;
     this.hub.subscribe(socket.id, b.sensorId);
     for (const ev of this.sensors.backfill(b.sensorId, seconds)) this.hub.sendColumns(socket.id, ev);
     return { ok: true, status };

@@ -9,9 +9,8 @@ import {
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
-import type { HelloAck, SensorAck } from '../contracts.js';
+import { sensorIdProblem, type HelloAck, type SensorAck } from '@hark/protocol';
 import { SensorManager } from '../runtime/sensor-manager.js';
-import { SENSOR_ID } from '../runtime/models.js';
 import { TokenService } from '../auth/token.service.js';
 import { HarkMetrics } from '../metrics/hark.metrics.js';
 
@@ -42,8 +41,8 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
       };
       if (typeof auth.token !== 'string' || auth.token === '')
         return fail('missing token: connect with auth {token, sensorId}');
-      if (typeof auth.sensorId !== 'string' || !SENSOR_ID.test(auth.sensorId))
-        return fail('sensorId must be 1-64 characters of letters, digits, ".", "_" or "-"');
+      const problem = sensorIdProblem(auth.sensorId);
+      if (problem || typeof auth.sensorId !== 'string') return fail(`sensorId ${problem}`);
       const info = this.tokens.verify(auth.token);
       if (!info) return fail('invalid or revoked token');
       if (!['sensor', 'admin'].includes(info.role))

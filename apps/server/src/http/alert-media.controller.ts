@@ -8,7 +8,7 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import type { AlertSpectrogram } from '../contracts.js';
+import type { AlertSpectrogram } from '@hark/protocol';
 import { AlertMediaStore } from '../media/alert-media.js';
 import { PICTURE_KINDS } from '../media/pictures.js';
 import { HarkStore } from '../store/store.js';

@@ -1,9 +1,15 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ANNOTATION_LABELS, type Alert, type Page, type TokenInfo } from '../contracts.js';
+import {
+  ALERT_STATES,
+  ALERT_KINDS,
+  ANNOTATION_LABELS,
+  type Alert,
+  type Page,
+  type TokenInfo,
+} from '@hark/protocol';
 import { HarkEvents } from '../events.js';
 import { ModelRuntime } from '../runtime/ports.js';
-import { ALERT_KINDS, ALERT_STATES } from '../store/alert.filters.js';
 import { HarkStore } from '../store/store.js';
 import { AuthGuard, Caller, Roles } from './auth.guard.js';
 import { parseAlertQuery, parseAnnotation, parseFalseAlarm } from './dto.js';

@@ -6,7 +6,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { ApiError } from '../contracts.js';
+import type { ApiError } from '@hark/protocol';
 import { ModelError } from '../runtime/models.js';
 import { HarkError } from '../store/errors.js';
 import type { HttpRequest, HttpResponse } from './types.js';

@@ -14,12 +14,12 @@ import {
 } from '@nestjs/common';
 import { FilesInterceptor } from '@nestjs/platform-express';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { ModelStatus, TokenInfo } from '../contracts.js';
+import { ENROL_MAX_SECONDS, ENROL_MIN_SECONDS, type ModelStatus, type TokenInfo } from '@hark/protocol';
 import { HarkEvents } from '../events.js';
 import { ModelRuntime, type FeedbackInfo } from '../runtime/ports.js';
 import { HarkStore } from '../store/store.js';
 import { AuthGuard, Caller, Roles } from './auth.guard.js';
-import { ENROL_MAX_SECONDS, parseFeedbackBody, parseSeconds } from './dto.js';
+import { parseEnrolSeconds, parseFeedbackBody } from './dto.js';
 import { ApiErrors } from './openapi.decorators.js';
 import { BODIES, arrayOf, ref } from './schemas.js';
 import type { MulterFile } from './types.js';
@@ -54,11 +54,11 @@ export class ModelsController {
   @HttpCode(202)
   @Roles('admin')
   @ApiOperation({ summary: 'Record normal sound from the live stream for some seconds, then fit a model' })
-  @ApiBody({ schema: BODIES.seconds(1, ENROL_MAX_SECONDS) })
+  @ApiBody({ schema: BODIES.seconds(ENROL_MIN_SECONDS, ENROL_MAX_SECONDS) })
   @ApiResponse({ status: 202, description: 'recording started', schema: ref('ModelStatus') })
   @ApiErrors(400, 401, 403, 409)
   enrol(@Param('id') id: string, @Body() body: unknown, @Caller() caller: TokenInfo): ModelStatus {
-    const seconds = parseSeconds(body, 1, ENROL_MAX_SECONDS);
+    const seconds = parseEnrolSeconds(body);
     return this.models.enrol(sensorId(id), seconds, caller.name);
   }
 

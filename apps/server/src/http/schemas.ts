@@ -1,9 +1,17 @@
 /**
- * JSON schemas of the wire contracts (`contracts.ts`) for the OpenAPI document, as plain objects rather than
+ * JSON schemas of the wire contracts (`@hark/protocol`) for the OpenAPI document, as plain objects rather than
  * DTO classes. `setupOpenApi` puts them under `components.schemas`; decorators point at them with `ref()`.
  */
-import { ANNOTATION_LABELS, ROLES } from '../contracts.js';
-import { ALERT_KINDS, ALERT_STATES } from '../store/alert.filters.js';
+import {
+  ALERT_STATES,
+  ALERT_KINDS,
+  ANNOTATION_LABELS,
+  MAX_LABEL_VALUE_LENGTH,
+  MAX_LABELS,
+  MAX_NAME_LENGTH,
+  MAX_TEXT_LENGTH,
+  ROLES,
+} from '@hark/protocol';
 
 type Schema = Record<string, unknown>;
 
@@ -176,27 +184,31 @@ export const SCHEMAS = {
 export const BODIES = {
   sensorPatch: obj(
     {
-      name: { ...str, minLength: 1, maxLength: 100 },
-      labels: { type: 'object', additionalProperties: { ...str, maxLength: 200 } },
+      name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
+      labels: {
+        type: 'object',
+        maxProperties: MAX_LABELS,
+        additionalProperties: { ...str, maxLength: MAX_LABEL_VALUE_LENGTH },
+      },
     },
     ['name', 'labels'],
   ),
   seconds: (min: number, max: number) => obj({ seconds: { ...num, minimum: min, maximum: max } }),
   feedback: obj({ alertId: { ...int, minimum: 1 } }),
   annotation: obj(
-    { label: { type: 'string', enum: [...ANNOTATION_LABELS] }, text: { ...str, maxLength: 2000 } },
+    { label: { type: 'string', enum: [...ANNOTATION_LABELS] }, text: { ...str, maxLength: MAX_TEXT_LENGTH } },
     ['text'],
   ),
   falseAlarm: obj(
     {
       teach: { ...bool, description: "also add the alert's sound to the sensor's normal memory bank" },
-      text: { ...str, maxLength: 2000 },
+      text: { ...str, maxLength: MAX_TEXT_LENGTH },
     },
     ['text'],
   ),
   token: obj({
     role: { type: 'string', enum: [...ROLES] },
-    name: { ...str, minLength: 1, maxLength: 100 },
+    name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
   }),
   upload: {
     type: 'object',

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Inject, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { CreatedToken, Me, TokenInfo } from '../contracts.js';
+import type { CreatedToken, Me, TokenInfo } from '@hark/protocol';
 import { TokenService } from '../auth/token.service.js';
 import { AuthGuard, Caller, Roles } from './auth.guard.js';
 import { parseNewToken } from './dto.js';

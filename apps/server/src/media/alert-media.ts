@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encodeWav } from '@hark/dsp';
-import type { AlertSpectrogram } from '../contracts.js';
+import type { AlertSpectrogram } from '@hark/protocol';
 import { NotFoundError } from '../store/errors.js';
 import {
   alertPicturePng,

@@ -7,7 +7,7 @@ import {
   type Grid,
   type RgbaImage,
 } from '@hark/detection';
-import type { AlertSpectrogram } from '../contracts.js';
+import type { AlertSpectrogram } from '@hark/protocol';
 
 /** What `GET /api/alerts/:id/picture?kind=` draws. */
 export type PictureKind = 'spectrogram' | 'anomaly' | 'overlay';

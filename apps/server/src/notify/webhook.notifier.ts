@@ -1,4 +1,4 @@
-import type { Alert } from '../contracts.js';
+import type { Alert } from '@hark/protocol';
 import type { HarkEvents } from '../events.js';
 import type { OutboxEntry, WebhookOutboxRepository } from '../store/outbox.repository.js';
 import { classifyUpdate, snapshotOf, type AlertSnapshot, type WebhookEvent } from './classify.js';

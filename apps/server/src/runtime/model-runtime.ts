@@ -3,7 +3,7 @@
  * service, the store and the alert media. Feedback is reversible: the bank is rebuilt from the fitted bank
  * plus the active feedback each time it changes.
  */
-import type { ModelStatus } from '../contracts.js';
+import type { ModelStatus } from '@hark/protocol';
 import type { HarkEvents } from '../events.js';
 import type { AlertMediaStore } from '../media/alert-media.js';
 import type { HarkStore } from '../store/store.js';

@@ -18,11 +18,8 @@ import {
   type Detector,
 } from '@hark/detection';
 import { decodeWav, encodeWav } from '@hark/dsp';
-import type { FitProgressEvent, ModelStatus } from '../contracts.js';
+import { enrolSecondsProblem, isSensorId, type FitProgressEvent, type ModelStatus } from '@hark/protocol';
 import type { HarkEvents } from '../events.js';
-
-/** A sensor id as accepted everywhere (also a safe directory name). */
-export const SENSOR_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export class ModelError extends Error {
   constructor(
@@ -96,9 +93,6 @@ export interface DetectorLease {
   detector: Detector;
   release(): void;
 }
-
-const ENROL_MIN_SECONDS = 10;
-const ENROL_MAX_SECONDS = 3600;
 
 export class ModelService {
   readonly modelsDir: string;
@@ -192,10 +186,8 @@ export class ModelService {
 
   /** Records `seconds` of the live stream, cuts it into clips, and fits on them in the background. */
   enrol(sensorId: string, seconds: number, by: string): ModelStatus {
-    if (!Number.isFinite(seconds) || seconds < ENROL_MIN_SECONDS || seconds > ENROL_MAX_SECONDS)
-      throw new ModelError(
-        `seconds must be a number from ${ENROL_MIN_SECONDS} to ${ENROL_MAX_SECONDS} (got ${String(seconds)})`,
-      );
+    const problem = enrolSecondsProblem(seconds);
+    if (problem) throw new ModelError(problem);
     const slot = this.#claim(sensorId);
     const before = slot.state;
     let recording: Promise<Float32Array>;
@@ -295,7 +287,7 @@ export class ModelService {
     let names: string[];
     try {
       names = (await readdir(this.modelsDir, { withFileTypes: true }))
-        .filter((e) => e.isDirectory() && !e.name.startsWith('.') && SENSOR_ID.test(e.name))
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.') && isSensorId(e.name))
         .map((e) => e.name);
     } catch (err) {
       this.#log(`models: cannot read ${this.modelsDir}: ${(err as Error).message}`);
@@ -486,7 +478,7 @@ export class ModelService {
   }
 
   #claim(sensorId: string): Slot {
-    if (!SENSOR_ID.test(sensorId)) throw new ModelError(`sensor id ${JSON.stringify(sensorId)} is not valid`);
+    if (!isSensorId(sensorId)) throw new ModelError(`sensor id ${JSON.stringify(sensorId)} is not valid`);
     const slot = this.#slot(sensorId);
     if (slot.busy)
       throw new ModelError(

@@ -2,7 +2,7 @@
  * What the REST controllers need from the live runtime (sensor streams and models). Abstract classes so they
  * double as Nest injection tokens; `runtime/` provides the implementations.
  */
-import type { ModelStatus, SensorStatus } from '../contracts.js';
+import type { ModelStatus, SensorStatus } from '@hark/protocol';
 
 export interface FeedbackInfo {
   id: number;

@@ -5,15 +5,18 @@
  */
 import type { Detector } from '@hark/detection';
 import type { MelParams } from '@hark/dsp';
-import type {
-  Alert,
-  ColumnsEvent,
-  HelloAck,
-  ScoreEvent,
-  SensorAck,
-  SensorState,
-  SensorStatus,
-} from '../contracts.js';
+import {
+  isSensorId,
+  labelsProblem,
+  MAX_NAME_LENGTH,
+  type Alert,
+  type ColumnsEvent,
+  type HelloAck,
+  type ScoreEvent,
+  type SensorAck,
+  type SensorState,
+  type SensorStatus,
+} from '@hark/protocol';
 import type { ServerConfig } from '../config.js';
 import type { HarkEvents } from '../events.js';
 import type { LiveHub } from '../live/live-hub.js';
@@ -34,7 +37,7 @@ import {
   type AlertTrackerEvent,
   type ReadyWindow,
 } from '../stream/index.js';
-import { ModelError, SENSOR_ID, type ModelService } from './models.js';
+import { ModelError, type ModelService } from './models.js';
 import { SensorRuntime } from './ports.js';
 
 export interface SensorManagerDeps {
@@ -180,8 +183,10 @@ export class SensorManager extends SensorRuntime {
     if (ack.ok) {
       const m = msg as { name?: unknown; labels?: unknown };
       const patch: { name?: string; labels?: Record<string, string> } = {};
-      if (typeof m.name === 'string' && m.name.trim()) patch.name = m.name.trim().slice(0, 100);
-      if (isLabels(m.labels)) patch.labels = m.labels;
+      if (typeof m.name === 'string' && m.name.trim()) patch.name = m.name.trim().slice(0, MAX_NAME_LENGTH);
+      // Labels beyond the protocol's limits are ignored (the hello is still accepted).
+      if (m.labels !== undefined && !labelsProblem(m.labels))
+        patch.labels = m.labels as Record<string, string>;
       this.d.store.sensors.upsert(sensorId, Date.now(), patch);
       this.#status(rt, true);
     } else this.d.metrics.ingestRejections.inc({ code: ack.code });
@@ -626,7 +631,7 @@ export class SensorManager extends SensorRuntime {
   #get(id: string): SensorRt {
     let rt = this.#rt.get(id);
     if (rt) return rt;
-    if (!SENSOR_ID.test(id)) throw new ModelError(`sensor id ${JSON.stringify(id)} is not valid`);
+    if (!isSensorId(id)) throw new ModelError(`sensor id ${JSON.stringify(id)} is not valid`);
     const { config } = this.d;
     const stream = new SensorStream({
       sensorId: id,
@@ -688,15 +693,6 @@ export class SensorManager extends SensorRuntime {
 }
 
 const round1 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10) / 10);
-
-function isLabels(x: unknown): x is Record<string, string> {
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
-  const entries = Object.entries(x);
-  return (
-    entries.length <= 20 &&
-    entries.every(([k, v]) => k.length <= 40 && typeof v === 'string' && v.length <= 100)
-  );
-}
 
 function concat(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ScorePoint } from '../contracts.js';
+import type { ScorePoint } from '@hark/protocol';
 import type { HarkDatabase } from './database.js';
 import { InvalidArgumentError, checkInt } from './errors.js';
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Role, TokenInfo } from '../contracts.js';
+import type { Role, TokenInfo } from '@hark/protocol';
 import type { HarkDatabase } from './database.js';
 import { NotFoundError } from './errors.js';
 

@@ -14,7 +14,7 @@
  */
 import { anomalyBoxes, type AnomalyBox } from '@hark/detection';
 import type { MelParams } from '@hark/dsp';
-import type { AlertBox, AlertKind } from '../contracts.js';
+import type { AlertBox, AlertKind } from '@hark/protocol';
 import type { MeterReading } from './meter.js';
 import { frameCentreOffsetMs } from './timing.js';
 

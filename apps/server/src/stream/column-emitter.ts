@@ -6,7 +6,7 @@
  * arrive late (an older window finishing after a newer one) emit nothing. The anomaly is written back into
  * the sensor's column ring, so a new subscriber's backfill shows the same picture.
  */
-import type { ColumnsEvent } from '../contracts.js';
+import type { ColumnsEvent } from '@hark/protocol';
 import { buildColumnsEvent, DEFAULT_ANOMALY_SCALE, DEFAULT_DB_RANGE } from './quantise.js';
 import type { ColumnRing } from './rings.js';
 import type { ColumnRead } from './sensor-stream.js';

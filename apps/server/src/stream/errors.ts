@@ -1,8 +1,8 @@
 /**
- * The one error type of the stream layer: a sentence for the sensor plus the wire code of `contracts.ts`, so
+ * The one error type of the stream layer: a sentence for the sensor plus the wire code of `@hark/protocol`, so
  * the gateway turns it into a `SensorAck` / `HelloAck` without parsing messages.
  */
-import type { SensorAck, SensorErrorCode } from '../contracts.js';
+import type { SensorAck, SensorErrorCode } from '@hark/protocol';
 
 export class StreamError extends Error {
   constructor(

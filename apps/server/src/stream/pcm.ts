@@ -2,7 +2,7 @@
  * The edge of the sensor protocol: `hello` validation and decoding of `audio.data` (interleaved PCM) to mono
  * float32. Everything is checked here, once per message, so the per-sample code after it trusts its input.
  */
-import { SAMPLE_FORMATS, type HelloMessage, type SampleFormat } from '../contracts.js';
+import { MAX_STREAM_ID_LENGTH, SAMPLE_FORMATS, type HelloMessage, type SampleFormat } from '@hark/protocol';
 import { StreamError } from './errors.js';
 
 /** Accepted `hello.sampleRate` range, Hz. */
@@ -61,11 +61,11 @@ export function validateHello(msg: unknown): HelloMessage {
   }
   if (
     streamId !== undefined &&
-    (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > 200)
+    (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > MAX_STREAM_ID_LENGTH)
   ) {
     throw new StreamError(
       'BAD_MESSAGE',
-      `streamId (${show(streamId)}) must be a string of 1 to 200 characters`,
+      `streamId (${show(streamId)}) must be a string of 1 to ${MAX_STREAM_ID_LENGTH} characters`,
     );
   }
   if (name !== undefined && typeof name !== 'string') {

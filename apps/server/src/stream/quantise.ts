@@ -9,7 +9,7 @@
  * times the threshold: with the default scale 2, the threshold (1.0) is byte 127.5 and twice the threshold
  * saturates at 255. Values outside a range are clamped.
  */
-import type { ColumnsEvent } from '../contracts.js';
+import type { ColumnsEvent } from '@hark/protocol';
 
 export const DEFAULT_DB_RANGE: readonly [number, number] = [-100, 40];
 export const DEFAULT_ANOMALY_SCALE = 2;

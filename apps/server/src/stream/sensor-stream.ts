@@ -12,7 +12,7 @@
  */
 import { LogMelExtractor, Resampler, resolveMelParams, type MelParams } from '@hark/dsp';
 import { DETECTOR_DEFAULTS, hopFrames, windowFrames } from '@hark/detection';
-import type { AudioMessage, HelloAck, HelloMessage, SensorAck } from '../contracts.js';
+import type { AudioMessage, HelloAck, HelloMessage, SensorAck } from '@hark/protocol';
 import { StreamError } from './errors.js';
 import { LevelMeter, type LevelMeterOptions, type MeterReading } from './meter.js';
 import { decodePcm, pcmBytes, validateHello, type PcmFormat } from './pcm.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ROLES } from '../../src/contracts.js';
-import { TokenService, generateToken, hashToken, roleAllows } from '../../src/auth/index.js';
+import { ROLES, roleAllows } from '@hark/protocol';
+import { TokenService, generateToken, hashToken } from '../../src/auth/index.js';
 import { tempStore } from '../store/helpers.js';
 
 describe('tokens', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TokenService } from '../../src/auth/token.service.js';
-import type { Alert, ModelStatus, SensorStatus } from '../../src/contracts.js';
+import type { Alert, ModelStatus, SensorStatus } from '@hark/protocol';
 import { HarkEvents } from '../../src/events.js';
 import { HTTP_CONTROLLERS, HTTP_PROVIDERS, setupHttp } from '../../src/http/index.js';
 import { AlertMediaStore } from '../../src/media/alert-media.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '@hark/dsp';
-import type { Alert, ApiError, ModelStatus, ScorePoint, SensorStatus } from '../../src/contracts.js';
+import type { Alert, ApiError, ModelStatus, ScorePoint, SensorStatus } from '@hark/protocol';
 import type { FeedbackInfo } from '../../src/runtime/ports.js';
 import { startHarness, type Harness } from './harness.js';
 

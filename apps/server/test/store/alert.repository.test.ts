@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Alert } from '../../src/contracts.js';
+import type { Alert } from '@hark/protocol';
 import { ConflictError, InvalidArgumentError, NotFoundError, type NewAlert } from '../../src/store/index.js';
 import { tempStore } from './helpers.js';
 

@@ -8,8 +8,7 @@
  * server's arrival time anchors the stream and sample counting carries it forward.
  */
 
-export type Role = 'sensor' | 'operator' | 'admin';
-export const ROLES: readonly Role[] = ['sensor', 'operator', 'admin'];
+import type { Role } from './roles.js';
 
 export type SampleFormat = 's16le' | 'f32le';
 export const SAMPLE_FORMATS: readonly SampleFormat[] = ['s16le', 'f32le'];
@@ -21,7 +20,7 @@ export const SAMPLE_FORMATS: readonly SampleFormat[] = ['s16le', 'f32le'];
 /** socket.io handshake `auth` of a sensor. A bad token or id fails the connection (`connect_error`). */
 export interface SensorAuth {
   token: string;
-  /** 1-64 characters of `[A-Za-z0-9._-]`. */
+  /** 1-64 characters of `[A-Za-z0-9._-]`, not only dots (`SENSOR_ID`). */
   sensorId: string;
 }
 
@@ -35,7 +34,10 @@ export interface HelloMessage {
    * (a chunk whose ack was lost and is sent again is a duplicate); a new stream id starts a new sequence.
    */
   streamId?: string;
-  /** Optional display name and labels (e.g. `{site: "plant-1", line: "A"}`) of the sensor. */
+  /**
+   * Optional display name and labels (e.g. `{site: "plant-1", line: "A"}`) of the sensor; labels beyond the
+   * limits (`MAX_LABELS`, `MAX_NAME_LENGTH`, `MAX_LABEL_VALUE_LENGTH`) are ignored.
+   */
   name?: string;
   labels?: Record<string, string>;
 }
@@ -141,7 +143,9 @@ export interface ScorePoint {
 // ---------------------------------------------------------------------------------------------------------
 
 export type AlertState = 'open' | 'acknowledged' | 'resolved';
+export const ALERT_STATES: readonly AlertState[] = ['open', 'acknowledged', 'resolved'];
 export type AlertKind = 'anomaly' | 'silence';
+export const ALERT_KINDS: readonly AlertKind[] = ['anomaly', 'silence'];
 export type AnnotationLabel = 'true fault' | 'false alarm' | 'maintenance' | 'unknown';
 export const ANNOTATION_LABELS: readonly AnnotationLabel[] = [
   'true fault',
@@ -226,7 +230,8 @@ export interface LiveAuth {
 
 /**
  * `subscribe {sensorId}`: columns and scores of one sensor; `sensorId: "*"` gives the scores of every sensor
- * (no columns), for the overview. `backfillSeconds` (default 30, up to 300) sends recent columns first.
+ * (no columns), for the overview. `backfillSeconds` (`DEFAULT_BACKFILL_SECONDS`, up to
+ * `MAX_BACKFILL_SECONDS`) sends recent columns first.
  * Acknowledged with `{ok: true, status}` or `{ok: false, error}`.
  */
 export interface SubscribeMessage {
