@@ -21,11 +21,11 @@ const str = { type: 'string' };
 const bool = { type: 'boolean' };
 const nullable = (s: Schema): Schema => ({ ...s, nullable: true });
 const msNullable = nullable({ ...int, description: 'ms since the epoch' });
-const obj = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
-  type: 'object',
-  properties,
-  required: Object.keys(properties).filter((k) => !optional.includes(k)),
-});
+/** An object schema; `required` is left out when every property is optional (OpenAPI 3.0 wants 1+ names). */
+const obj = (properties: Record<string, Schema>, optional: string[] = []): Schema => {
+  const required = Object.keys(properties).filter((k) => !optional.includes(k));
+  return { type: 'object', properties, ...(required.length > 0 ? { required } : {}) };
+};
 
 /** `{$ref}` of one of `SCHEMAS`. */
 export const ref = (name: keyof typeof SCHEMAS): Schema => ({ $ref: `#/components/schemas/${name}` });
