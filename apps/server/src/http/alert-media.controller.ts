@@ -9,8 +9,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { AlertSpectrogram } from '@hark/protocol';
-import { AlertMediaStore } from '../media/alert-media.js';
-import { PICTURE_KINDS } from '../media/pictures.js';
+import { AlertMediaStore } from '../alerts/alert-media.js';
+import { PICTURE_KINDS } from '../alerts/pictures.js';
 import { HarkStore } from '../store/store.js';
 import { AuthGuard, Roles } from './auth.guard.js';
 import { parsePictureKind } from './dto.js';

@@ -15,7 +15,7 @@ import {
   type AnnotationLabel,
   type Role,
 } from '@hark/protocol';
-import { PICTURE_KINDS, type PictureKind } from '../media/pictures.js';
+import { PICTURE_KINDS, type PictureKind } from '../alerts/pictures.js';
 import type { AlertFilters } from '../store/alert.filters.js';
 import { MAX_ALERT_PAGE } from '../store/alert.repository.js';
 import { DEFAULT_SCORE_LIMIT, MAX_SCORE_LIMIT } from '../store/score.repository.js';

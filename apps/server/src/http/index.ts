@@ -2,8 +2,8 @@
  * The REST API: controllers for every route of DESIGN.md, the token guard, input validation, the error filter,
  * OpenAPI at `/api/docs`, `/metrics`, and the dashboard's static files.
  *
- * The app module provides, with `useValue`: `HarkStore`, `TokenService`, `AlertMediaStore`, `HarkMetrics`,
- * `HarkEvents`, `SensorRuntime` and `ModelRuntime` (the classes are the injection tokens), lists
+ * The app module provides, with `useValue`: `HarkStore`, `TokenService`, `AlertMediaStore`, `AlertService`,
+ * `HarkMetrics`, `SensorsPort` and `ModelsPort` (the classes are the injection tokens), lists
  * `HTTP_CONTROLLERS` and `HTTP_PROVIDERS`, and calls `setupHttp(app, {dashboardDir})` before `listen`.
  */
 import type { INestApplication, Provider, Type } from '@nestjs/common';

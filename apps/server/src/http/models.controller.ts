@@ -15,9 +15,8 @@ import {
 import { FilesInterceptor } from '@nestjs/platform-express';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ENROL_MAX_SECONDS, ENROL_MIN_SECONDS, type ModelStatus, type TokenInfo } from '@hark/protocol';
-import { HarkEvents } from '../events.js';
-import { ModelRuntime, type FeedbackInfo } from '../runtime/ports.js';
-import { HarkStore } from '../store/store.js';
+import { AlertService } from '../alerts/alert.service.js';
+import { ModelsPort, type FeedbackInfo } from './ports.js';
 import { AuthGuard, Caller, Roles } from './auth.guard.js';
 import { parseEnrolSeconds, parseFeedbackBody } from './dto.js';
 import { ApiErrors } from './openapi.decorators.js';
@@ -37,9 +36,8 @@ export const UPLOAD_MAX_FILE_BYTES = 50 * 1024 * 1024;
 @Controller('api/sensors/:id')
 export class ModelsController {
   constructor(
-    @Inject(ModelRuntime) private readonly models: ModelRuntime,
-    @Inject(HarkStore) private readonly store: HarkStore,
-    @Inject(HarkEvents) private readonly events: HarkEvents,
+    @Inject(ModelsPort) private readonly models: ModelsPort,
+    @Inject(AlertService) private readonly alerts: AlertService,
   ) {}
 
   @Get('model')
@@ -119,14 +117,14 @@ export class ModelsController {
     @Caller() caller: TokenInfo,
   ): Promise<FeedbackInfo> {
     const alertId = parseFeedbackBody(body);
-    const alert = this.store.alerts.require(alertId);
+    const alert = this.alerts.get(alertId);
     if (alert.sensorId !== sensorId(id)) {
       throw new BadRequestException(
         `alertId (${alertId}) is an alert of sensor '${alert.sensorId}', not '${id}'`,
       );
     }
     const feedback = await this.models.teach(alertId, caller.name);
-    this.events.emit('alert:update', this.store.alerts.require(alertId));
+    this.alerts.publish(this.alerts.get(alertId));
     return feedback;
   }
 
@@ -141,8 +139,8 @@ export class ModelsController {
     @Caller() caller: TokenInfo,
   ): Promise<FeedbackInfo> {
     const feedback = await this.models.revert(sensorId(id), recordId('feedbackId', feedbackId), caller.name);
-    const alert = this.store.alerts.get(feedback.alertId);
-    if (alert) this.events.emit('alert:update', alert);
+    const alert = this.alerts.find(feedback.alertId);
+    if (alert) this.alerts.publish(alert);
     return feedback;
   }
 }

@@ -14,7 +14,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { SNOOZE_MAX_SECONDS, SNOOZE_MIN_SECONDS, type ScorePoint, type SensorStatus } from '@hark/protocol';
-import { SensorRuntime } from '../runtime/ports.js';
+import { SensorsPort } from './ports.js';
 import { HarkStore } from '../store/store.js';
 import { AuthGuard, Roles } from './auth.guard.js';
 import { parseScoreQuery, parseSeconds, parseSensorPatch } from './dto.js';
@@ -30,7 +30,7 @@ import { sensorId } from './validate.js';
 @Controller('api/sensors')
 export class SensorsController {
   constructor(
-    @Inject(SensorRuntime) private readonly sensors: SensorRuntime,
+    @Inject(SensorsPort) private readonly sensors: SensorsPort,
     @Inject(HarkStore) private readonly store: HarkStore,
   ) {}
 
