@@ -8,6 +8,8 @@ export default defineConfig({
   root: import.meta.dirname,
   base: '/',
   plugins: [vue()],
+  // The browser-test hooks (`src/lib/test-hooks.ts`) exist only in the browser tests' build.
+  define: { __HARK_TEST_HOOKS__: JSON.stringify(process.env.HARK_TEST_HOOKS === '1') },
   // Workspace libraries (`@hark/protocol`) resolve to their TypeScript sources, as in the tests.
   resolve: { conditions: ['source', ...defaultClientConditions] },
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 900 },

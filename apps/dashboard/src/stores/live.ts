@@ -57,7 +57,7 @@ export class LiveStore {
   private readonly columnListeners = new Set<Listener<ColumnsEvent>>();
   private readonly newAlertListeners = new Set<Listener<Alert>>();
   private readonly alertUpdateListeners = new Set<Listener<Alert>>();
-  /** Columns received since start (the browser tests read it as `window.__harkColumns`). */
+  /** Columns received since start (the browser tests' build exposes the store as `window.__harkLive`). */
   columnsReceived = 0;
 
   connect(socket: LiveSocket): void {
