@@ -12,6 +12,7 @@ import {
   PatchCore,
   resolveDetectorConfig,
   type DetectorConfigInput,
+  type FeedbackItem,
   type Detector,
 } from '@hark/detection';
 import { decodeWav, encodeWav } from '@hark/dsp';
@@ -32,18 +33,6 @@ interface SourceJson {
   seconds: number;
 }
 
-/** Active feedback patches of a sensor: what `applyFeedback` adds to the bank. */
-export interface FeedbackPatches {
-  id: number;
-  /** `[n, dim]` patch embeddings; ignored when not a whole number of rows of the model's dimension. */
-  patches: Float32Array;
-  /**
-   * The log-mel windows those patches came from (`[nMels, windowFrames]` each, back to back), taught to the
-   * parts beside the method (context memory, tonal envelope); null for feedback kept before they existed.
-   */
-  windows: Float32Array | null;
-}
-
 export interface ModelRegistryOptions {
   dataDir: string;
   events: HarkEvents;
@@ -55,7 +44,7 @@ export interface ModelRegistryOptions {
     progress: (done: number, total: number) => void,
   ) => Promise<Float32Array>;
   /** Active (not reverted) feedback of a sensor, read when a model is (re)loaded. */
-  activeFeedback: (sensorId: string) => Promise<FeedbackPatches[]>;
+  activeFeedback: (sensorId: string) => Promise<FeedbackItem[]>;
   /** Detector parameters of models fitted by the server. */
   fitConfig?: DetectorConfigInput;
   log?: (line: string) => void;
@@ -63,8 +52,6 @@ export interface ModelRegistryOptions {
 
 interface Slot {
   detector: Detector | null;
-  /** Bank of the model as fitted, before feedback. */
-  baseBank: Float32Array | null;
   signature: string;
   source: ModelSource | null;
   trainingSeconds: number | null;
@@ -289,7 +276,6 @@ export class ModelRegistry {
         .then((t) => JSON.parse(t) as SourceJson)
         .catch(() => null);
       const old = slot.detector;
-      slot.baseBank = detector.method instanceof PatchCore ? detector.method.bank : null;
       slot.source = src?.source ?? fallbackSource;
       slot.trainingSeconds = src?.seconds ?? detector.fitted.training.seconds;
       slot.trainingClips = src?.files ?? detector.fitted.training.clips;
@@ -314,44 +300,23 @@ export class ModelRegistry {
     }
   }
 
+  /** Teaches the detector the sensor's active feedback (detection's own API), from its fitted state. */
   async #applyFeedback(sensorId: string, slot: Slot, detector: Detector): Promise<number> {
-    const method = detector.method;
-    if (!(method instanceof PatchCore) || !slot.baseBank) {
+    if (!detector.teachable) {
       slot.feedbackWindows = 0;
       return 0;
     }
-    const all = await this.opts.activeFeedback(sensorId);
-    const items = all.filter((f) => f.patches.length > 0 && f.patches.length % method.dim === 0);
-    if (items.length < all.length)
+    const summary = detector.applyFeedback(await this.opts.activeFeedback(sensorId));
+    if (summary.refused.length)
       this.#log(
-        `models: ${sensorId}: ${all.length - items.length} feedback item(s) do not fit this model's dimension`,
+        `models: ${sensorId}: ${summary.refused.length} feedback item(s) do not fit this model's dimension`,
       );
-    const extra = items.reduce((n, f) => n + f.patches.length, 0);
-    const bank = new Float32Array(slot.baseBank.length + extra);
-    bank.set(slot.baseBank);
-    let at = slot.baseBank.length;
-    for (const f of items) {
-      bank.set(f.patches, at);
-      at += f.patches.length;
-    }
-    method.setBank(bank, method.dim);
-    const size = detector.config.mel.nMels * detector.windowFrames;
-    const misfit = items.filter((f) => f.windows && f.windows.length % size !== 0).length;
-    if (misfit)
+    if (summary.windowsRefused.length)
       this.#log(
-        `models: ${sensorId}: ${misfit} feedback item(s) kept log-mel windows of another size than this model's; only their patches are taught`,
+        `models: ${sensorId}: ${summary.windowsRefused.length} feedback item(s) kept log-mel windows of another size than this model's; only their patches are taught`,
       );
-    const windows = items.flatMap((f) =>
-      f.windows && f.windows.length % size === 0
-        ? Array.from({ length: f.windows.length / size }, (_, i) =>
-            f.windows!.subarray(i * size, (i + 1) * size),
-          )
-        : [],
-    );
-    detector.teachWindows(windows);
-    const perWindow = method.dim * detector.fitted.grid.height * detector.fitted.grid.width;
-    slot.feedbackWindows = Math.round(extra / perWindow);
-    return items.length;
+    slot.feedbackWindows = summary.windows;
+    return summary.used.length;
   }
 
   async #fit(sensorId: string, slot: Slot, files: string[], source: SourceJson): Promise<void> {
@@ -407,7 +372,6 @@ export class ModelRegistry {
     if (!s) {
       s = {
         detector: null,
-        baseBank: null,
         signature: '',
         source: null,
         trainingSeconds: null,

@@ -1,15 +1,16 @@
 /**
  * The models as the REST API sees them: status, enrolment, uploads and operator feedback, over the model
  * registry, the store and the alert media, and the record of each fit in the store. Feedback is reversible:
- * the model is rebuilt from the fitted model plus the active feedback each time it changes.
+ * the detector returns to its fitted state and is taught the active feedback each time it changes.
  */
+import type { FeedbackItem } from '@hark/detection';
 import type { ModelStatus } from '@hark/protocol';
 import type { HarkEvents } from '../events.js';
 import type { AlertMediaStore } from '../alerts/alert-media.js';
 import type { HarkStore } from '../store/store.js';
 import { ModelsPort, type FeedbackInfo, type UploadedWav } from '../http/ports.js';
 import { ModelError } from './errors.js';
-import type { FeedbackPatches, ModelRegistry } from './model-registry.js';
+import type { ModelRegistry } from './model-registry.js';
 
 export class ModelService extends ModelsPort {
   constructor(
@@ -62,7 +63,7 @@ export class ModelService extends ModelsPort {
       );
     const d = this.models.detector(alert.sensorId);
     if (!d) throw new ModelError(`sensor ${alert.sensorId} has no model to teach`, 'NO_MODEL');
-    if (d.config.method !== 'patchcore')
+    if (!d.teachable)
       throw new ModelError(
         `feedback extends a PatchCore memory bank; sensor ${alert.sensorId} uses ${d.config.method}`,
         'NOT_TEACHABLE',
@@ -103,8 +104,8 @@ export class ModelService extends ModelsPort {
   }
 
   /** Active feedback of a sensor as patch arrays (for the model registry). */
-  async activeFeedback(sensorId: string): Promise<FeedbackPatches[]> {
-    const out: FeedbackPatches[] = [];
+  async activeFeedback(sensorId: string): Promise<FeedbackItem[]> {
+    const out: FeedbackItem[] = [];
     for (const f of this.store.feedback.listBySensor(sensorId, true)) {
       const patches = await this.media.readPatches(f.alertId).catch(() => null);
       const windows = await this.media.readWindows(f.alertId).catch(() => null);
