@@ -8,6 +8,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
 import type { HelloAck, HelloMessage, SensorAck } from '../../src/sensor/index.js';
+import { isSensorId } from '@hark/protocol';
 
 export const GOOD_TOKEN = 'sensor-token-1';
 
@@ -77,7 +78,7 @@ export class FakeSensorServer {
     nsp.use((socket, next) => {
       const { token, sensorId } = (socket.handshake.auth ?? {}) as { token?: string; sensorId?: string };
       if (token !== GOOD_TOKEN) return next(new Error(`invalid token for sensor '${sensorId}'`));
-      if (!sensorId || !/^[A-Za-z0-9._-]{1,64}$/.test(sensorId)) return next(new Error('invalid sensor id'));
+      if (!sensorId || !isSensorId(sensorId)) return next(new Error('invalid sensor id'));
       next();
     });
     nsp.on('connection', (socket) => {

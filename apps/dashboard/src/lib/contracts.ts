@@ -24,4 +24,10 @@ export type {
   SubscribeMessage,
 } from '@hark/protocol';
 
-export { ALERT_STATES, ANNOTATION_LABELS } from '@hark/protocol';
+export {
+  ALERT_STATES,
+  ANNOTATION_LABELS,
+  DEFAULT_BACKFILL_SECONDS,
+  ENROL_MAX_SECONDS,
+  ENROL_MIN_SECONDS,
+} from '@hark/protocol';
