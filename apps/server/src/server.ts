@@ -81,10 +81,12 @@ interface Runtime {
 
 function buildRuntime(config: ServerConfig): Runtime {
   const log = config.log;
-  const store = new HarkStore(config.dataDir);
-  const tokens = new TokenService(store.tokens);
-  const events = new HarkEvents();
   const metrics = new HarkMetrics();
+  const store = new HarkStore(config.dataDir, {
+    health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
+  });
+  const tokens = new TokenService(store.tokens, { health: store.health });
+  const events = new HarkEvents();
   const hub = new LiveHub({ onDropped: (n) => metrics.liveDropped.inc(n) });
   const media = new AlertMediaStore(config.dataDir);
   const alerts = new AlertService({ store, media, events, hub, metrics, log });
@@ -118,6 +120,7 @@ function buildRuntime(config: ServerConfig): Runtime {
         secret: config.webhookSecret,
         outbox: store.outbox,
         onOutcome: (o) => metrics.webhookOutcome(o),
+        onStoreError: (err) => store.health.failed('webhook', err),
         log,
       })
     : null;
@@ -160,6 +163,11 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
   if (adminToken) config.log(`First start: created an admin token (shown once, keep it): ${adminToken}`);
+  if (rt.store.database.readOnlyReason)
+    config.log(
+      `STORAGE ERROR: started READ-ONLY: ${rt.store.database.path} takes no writes ` +
+        `(${rt.store.database.readOnlyReason}); free space on the disk of ${config.dataDir}: writes resume by themselves`,
+    );
   config.log(`hark server listening on ${url} (data: ${config.dataDir})`);
 
   let closed: Promise<void> | null = null;

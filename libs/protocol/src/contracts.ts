@@ -309,6 +309,27 @@ export interface Me {
   role: Role;
 }
 
+/** `GET /api/health` (no token): whether the server runs and its data directory takes writes. */
+export interface Health {
+  /** `degraded`: the server runs, but writes fail (a full disk) or wait to be retried. */
+  status: 'ok' | 'degraded';
+  storage: StorageHealthReport;
+}
+
+export interface StorageHealthReport {
+  /** False while writes fail (since `failingSince`). */
+  writable: boolean;
+  /** The server started on a disk that took no writes, read-only; it turns writable by itself. */
+  readOnly: boolean;
+  failingSince: number | null;
+  /** The last failed write: what was written, the error code and message. */
+  lastError: string | null;
+  /** Failed writes since start (`hark_storage_errors_total`). */
+  errors: number;
+  /** Writes kept in memory for a retry, by queue (e.g. `alerts`, `sensors`). */
+  waitingWrites: Record<string, number>;
+}
+
 /** Every error of the REST API. */
 export interface ApiError {
   statusCode: number;

@@ -11,6 +11,7 @@ import type { AlertFilters } from '../store/alert.filters.js';
 import type { AlertPatch, NewAlert } from '../store/alert.repository.js';
 import type { HarkStore } from '../store/store.js';
 import type { AlertMediaStore } from './alert-media.js';
+import { AlertWrites } from './alert-writes.js';
 import type { AlertSpectrogramData } from './pictures.js';
 
 export interface AlertServiceDeps {
@@ -27,33 +28,60 @@ export interface AlertTeacher {
   teach(alertId: number, by: string): Promise<unknown>;
 }
 
+/**
+ * The data path's writes never throw a storage error: while the store fails they wait in {@link AlertWrites}
+ * (an alert opened meanwhile has a provisional id < 0 until stored). Operators' actions do throw it: the
+ * operator sees the error and tries again.
+ */
 export class AlertService {
-  constructor(private readonly d: AlertServiceDeps) {}
+  readonly #writes: AlertWrites;
+
+  constructor(private readonly d: AlertServiceDeps) {
+    this.#writes = new AlertWrites({
+      store: d.store,
+      publish: (a, event) => this.publish(a, event),
+      onDropped: () => d.metrics.alertWritesDropped.inc(),
+      log: d.log,
+    });
+  }
 
   // ---- the data path ----
 
   /** Closes the alerts a crash left active (their signal is unknown since). */
   recover(now: number): void {
-    for (const a of this.d.store.alerts.deactivateAll(now)) this.publish(a);
+    this.#writes.recover(now);
   }
 
+  /** The stored alert, or while the store fails the alert under a provisional id (< 0), stored later. */
   opened(alert: NewAlert): Alert {
-    const stored = this.d.store.alerts.open(alert);
     this.d.metrics.alerts.inc({ sensor: alert.sensorId, kind: alert.kind });
-    return this.publish(stored, 'alert');
+    return this.#writes.open(alert);
   }
 
-  changed(id: number, patch: AlertPatch): Alert {
-    return this.publish(this.d.store.alerts.update(id, patch));
+  changed(id: number, patch: AlertPatch): void {
+    this.#writes.update(id, patch);
+  }
+
+  /** The stored id of an alert the data path opened (null while its opening waits for the store). */
+  storedId(id: number): number | null {
+    return this.#writes.storedId(id);
   }
 
   /** Keeps an anomaly alert's log-mel windows and patch embeddings for feedback (in the background). */
   keepFeedback(id: number, windows: Float32Array, patches: Float32Array): void {
+    const stored = this.storedId(id);
+    if (stored === null) {
+      this.d.log(`alert ${id}: feedback windows not kept: the alert is not stored yet (writes fail)`);
+      return;
+    }
     // Windows first: an alert is teachable once its patches exist, and then its windows do too.
     void this.d.media
-      .writeWindows(id, windows)
-      .then(() => this.d.media.writePatches(id, patches))
-      .catch((err) => this.d.log(`alert ${id}: feedback windows not kept: ${(err as Error).message}`));
+      .writeWindows(stored, windows)
+      .then(() => this.d.media.writePatches(stored, patches))
+      .catch((err) => {
+        this.d.store.health.failed('feedback', err);
+        this.d.log(`alert ${stored}: feedback windows not kept: ${(err as Error).message}`);
+      });
   }
 
   /** Keeps an alert's audio clip and its picture, then records the clip on the alert. */
@@ -62,10 +90,17 @@ export class AlertService {
     clip: { samples: Float32Array; sampleRate: number; start: number },
     picture: AlertSpectrogramData | null,
   ): Promise<void> {
-    await this.d.media.writeClip(id, clip.samples, clip.sampleRate);
-    if (picture) await this.d.media.writeSpectrogram(id, picture);
+    const stored = this.storedId(id);
+    if (stored === null) throw new Error('the alert is not stored yet (writes fail)');
+    try {
+      await this.d.media.writeClip(stored, clip.samples, clip.sampleRate);
+      if (picture) await this.d.media.writeSpectrogram(stored, picture);
+    } catch (err) {
+      this.d.store.health.failed('clip', err);
+      throw err;
+    }
     const seconds = clip.samples.length / clip.sampleRate;
-    this.publish(this.d.store.alerts.setClip(id, { start: clip.start, seconds }));
+    this.#writes.clip(stored, { start: clip.start, seconds });
   }
 
   /** Unresolved alerts per sensor. */

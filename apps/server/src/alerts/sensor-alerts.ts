@@ -68,7 +68,8 @@ export class SensorAlerts {
 
   /** The sensor's active alert (anomaly first), or null. */
   get activeAlertId(): number | null {
-    return this.anomalyAlertId ?? this.silenceAlertId;
+    const id = this.anomalyAlertId ?? this.silenceAlertId;
+    return id === null ? null : this.o.alerts.storedId(id);
   }
 
   /** The stream's analysis parameters changed (a new model). */

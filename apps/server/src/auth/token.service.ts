@@ -1,5 +1,6 @@
 import type { CreatedToken, Role, TokenInfo } from '@hark/protocol';
 import { InvalidArgumentError } from '../store/errors.js';
+import { StorageHealth } from '../store/storage-health.js';
 import type { TokenRepository } from '../store/token.repository.js';
 import { isRole } from '@hark/protocol';
 import { generateToken, hashToken } from './tokens.js';
@@ -9,6 +10,8 @@ export interface TokenServiceOptions {
   now?: () => number;
   /** `lastUsedAt` is written at most once per this interval, ms (default 60 s), to keep reads read-only. */
   touchIntervalMs?: number;
+  /** Where a failed `lastUsedAt` write is reported (it never fails the verification). */
+  health?: StorageHealth;
 }
 
 /** Name of the token `ensureAdmin` creates on first start. */
@@ -18,6 +21,7 @@ export const FIRST_ADMIN_NAME = 'first admin';
 export class TokenService {
   private readonly now: () => number;
   private readonly touchIntervalMs: number;
+  private readonly health: StorageHealth;
 
   constructor(
     private readonly tokens: TokenRepository,
@@ -25,6 +29,7 @@ export class TokenService {
   ) {
     this.now = options.now ?? Date.now;
     this.touchIntervalMs = options.touchIntervalMs ?? 60_000;
+    this.health = options.health ?? new StorageHealth();
   }
 
   /** Creates a token; the answer's `token` is the secret, which cannot be recovered later. */
@@ -42,7 +47,7 @@ export class TokenService {
 
   /**
    * The token a secret belongs to, or null when it is unknown or revoked. Records the use (at most once per
-   * `touchIntervalMs`).
+   * `touchIntervalMs`, best-effort: a failed write is reported to the storage health, not thrown).
    */
   verify(secret: string | null | undefined): TokenInfo | null {
     if (typeof secret !== 'string' || secret.length === 0 || secret.length > 512) return null;
@@ -50,7 +55,8 @@ export class TokenService {
     if (!token || token.revokedAt !== null) return null;
     const now = this.now();
     if (token.lastUsedAt === null || now - token.lastUsedAt >= this.touchIntervalMs) {
-      this.tokens.touch(token.id, now);
+      // Bookkeeping: a full disk must not refuse (or crash) a valid token; the use is recorded next time.
+      this.health.attempt('token', () => this.tokens.touch(token.id, now));
       return { ...token, lastUsedAt: now };
     }
     return token;

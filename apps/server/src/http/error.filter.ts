@@ -1,6 +1,7 @@
 /**
  * Every error of the REST API as `ApiError` JSON `{statusCode, error, message}`: the store's `HarkError` and
- * the model runtime's `ModelError` by their codes (the one place those codes become HTTP statuses), Nest's
+ * the model runtime's `ModelError` by their codes (the one place those codes become HTTP statuses), storage
+ * failures (a full disk) 503, Nest's
  * `HttpException`s (including those Nest maps from body-parser and multer: malformed JSON 400, body too large
  * 413), anything else 500 with a generic message and the stack in the log.
  */
@@ -9,6 +10,7 @@ import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter 
 import type { ApiError } from '@hark/protocol';
 import { ModelError, type ModelErrorCode } from '../models/errors.js';
 import { HarkError, type StoreErrorCode } from '../store/errors.js';
+import { isStorageFailure } from '../store/storage-health.js';
 import type { HttpRequest, HttpResponse } from './types.js';
 
 /** The HTTP status of each runtime error code. */
@@ -28,6 +30,12 @@ export const ERROR_STATUS: Record<StoreErrorCode | ModelErrorCode, number> = {
 export function toApiError(err: unknown): ApiError {
   if (err instanceof HarkError || err instanceof ModelError)
     return apiError(ERROR_STATUS[err.code], err.message);
+  if (isStorageFailure(err))
+    return apiError(
+      503,
+      `the data directory refuses writes (${(err as Error).message}); nothing was changed: try again ` +
+        'once space is freed (GET /api/health says when)',
+    );
   if (err instanceof HttpException) {
     const body = bodyParserError(err.cause);
     if (body) return apiError(err.getStatus(), body);

@@ -13,6 +13,7 @@ import { AlertsController } from './alerts.controller.js';
 import { AuthGuard } from './auth.guard.js';
 import { serveDashboard } from './dashboard.js';
 import { ApiErrorFilter } from './error.filter.js';
+import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { ModelsController } from './models.controller.js';
 import { setupOpenApi } from './openapi.js';
@@ -27,6 +28,7 @@ export { UPLOAD_MAX_FILE_BYTES, UPLOAD_MAX_FILES } from './models.controller.js'
 export {
   AlertMediaController,
   AlertsController,
+  HealthController,
   MeController,
   MetricsController,
   ModelsController,
@@ -42,6 +44,7 @@ export const HTTP_CONTROLLERS: Type[] = [
   AlertMediaController,
   TokensController,
   MetricsController,
+  HealthController,
 ];
 
 export const HTTP_PROVIDERS: Provider[] = [AuthGuard];

@@ -136,6 +136,17 @@ const tokenInfo = obj({
 export const SCHEMAS = {
   ApiError: obj({ statusCode: int, error: str, message: str }),
   Me: obj({ name: str, role: { type: 'string', enum: [...ROLES] } }),
+  Health: obj({
+    status: { type: 'string', enum: ['ok', 'degraded'] },
+    storage: obj({
+      writable: bool,
+      readOnly: bool,
+      failingSince: msNullable,
+      lastError: nullable(str),
+      errors: int,
+      waitingWrites: { type: 'object', additionalProperties: int },
+    }),
+  }),
   ModelStatus: modelStatus,
   FitProgress: fitProgress,
   SensorStatus: sensorStatus,

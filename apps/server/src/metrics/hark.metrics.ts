@@ -78,6 +78,18 @@ export class HarkMetrics {
     registers: [this.registry],
   });
 
+  readonly storageErrors = new Counter({
+    name: 'hark_storage_errors_total',
+    help: 'Writes to the data directory that failed (a full disk, an I/O error), by what was written.',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
+  readonly alertWritesDropped = new Counter({
+    name: 'hark_alert_writes_dropped_total',
+    help: 'Alert writes dropped because the queue kept while the disk refuses writes was full.',
+    registers: [this.registry],
+  });
+
   constructor(options: HarkMetricsOptions = {}) {
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: options.prefix ?? '' });

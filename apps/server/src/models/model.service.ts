@@ -23,18 +23,21 @@ export class ModelService extends ModelsPort {
     events.on('model:progress', (p) => {
       if (p.stage !== 'done' && p.stage !== 'failed') return;
       const s = this.models.status(p.sensorId);
-      this.store.models.record({
-        sensorId: p.sensorId,
-        source: s.source ?? 'directory',
-        fittedAt: p.stage === 'done' ? s.fittedAt : null,
-        trainingSeconds: s.trainingSeconds,
-        trainingClips: s.trainingClips,
-        method: s.method,
-        backbone: s.backbone,
-        bankSize: s.bankSize,
-        threshold: s.threshold,
-        error: p.stage === 'failed' ? (p.message ?? 'fit failed') : null,
-      });
+      // The model itself is on disk; its history row is bookkeeping (best-effort on a full disk).
+      this.store.health.attempt('model', () =>
+        this.store.models.record({
+          sensorId: p.sensorId,
+          source: s.source ?? 'directory',
+          fittedAt: p.stage === 'done' ? s.fittedAt : null,
+          trainingSeconds: s.trainingSeconds,
+          trainingClips: s.trainingClips,
+          method: s.method,
+          backbone: s.backbone,
+          bankSize: s.bankSize,
+          threshold: s.threshold,
+          error: p.stage === 'failed' ? (p.message ?? 'fit failed') : null,
+        }),
+      );
     });
   }
 

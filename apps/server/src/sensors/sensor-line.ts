@@ -92,7 +92,7 @@ export class SensorLine implements IngestSink, ScoreSink {
   scored(w: ReadyWindow, r: WindowResult): void {
     this.live.scored(w, r);
     this.lastScore = r.normalised;
-    this.d.store.scores.append(this.id, w.t1, r.normalised);
+    this.d.store.health.attempt('scores', () => this.d.store.scores.append(this.id, w.t1, r.normalised));
     this.alerts.scored(w, r);
   }
 

@@ -24,6 +24,8 @@ import type { HarkStore } from '../store/store.js';
 import { SensorLine } from './sensor-line.js';
 import { SensorStatusBoard } from './sensor-status.js';
 
+type SensorPatch = { name?: string; labels?: Record<string, string> };
+
 export interface SensorsDeps {
   config: ServerConfig;
   store: HarkStore;
@@ -38,6 +40,8 @@ export interface SensorsDeps {
 export class Sensors extends SensorsPort {
   readonly #lines = new Map<string, SensorLine>();
   readonly #status: SensorStatusBoard;
+  /** Registrations (and hello's name and labels) a failed write left unsaved, retried while degraded. */
+  readonly #unsaved = new Map<string, { at: number; patch: SensorPatch }>();
   #timer: NodeJS.Timeout | null = null;
 
   constructor(readonly d: SensorsDeps) {
@@ -52,6 +56,7 @@ export class Sensors extends SensorsPort {
 
   /** Closes alerts a crash left active, knows every stored sensor, starts the housekeeping tick. */
   start(): void {
+    this.d.store.health.addRetry('sensors', () => this.#saveRegistrations());
     this.d.alerts.recover(Date.now());
     for (const s of this.d.store.sensors.list()) this.#get(s.id);
     this.#timer = setInterval(() => this.#tick(), 1000);
@@ -64,7 +69,7 @@ export class Sensors extends SensorsPort {
     for (const line of this.#lines.values()) line.unsubscribeModel();
     await this.d.scorer.close(this.#lines.keys());
     for (const line of this.#lines.values()) await line.alerts.flushClips(true);
-    this.d.store.scores.flush();
+    this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
   }
 
   // ---- /sensor ----
@@ -73,7 +78,7 @@ export class Sensors extends SensorsPort {
   connect(sensorId: string, socketId: string, kick: (reason: string) => void): void {
     const line = this.#get(sensorId);
     line.ingest.connect(socketId, kick, Date.now());
-    this.d.store.sensors.upsert(sensorId, line.ingest.lastSeen as number);
+    this.#register(sensorId, line.ingest.lastSeen as number, {});
     this.d.metrics.sensorsConnected.set(this.#connectedCount());
     this.#status.publish(line, true);
   }
@@ -91,7 +96,7 @@ export class Sensors extends SensorsPort {
     const line = this.#get(sensorId);
     const { ack, patch } = line.ingest.hello(socketId, msg);
     if (patch) {
-      this.d.store.sensors.upsert(sensorId, Date.now(), patch);
+      this.#register(sensorId, Date.now(), patch);
       this.#status.publish(line, true);
     }
     return ack;
@@ -150,12 +155,32 @@ export class Sensors extends SensorsPort {
     return this.#status.of(line);
   }
 
-  #tick(): void {
-    try {
-      this.d.store.scores.flush();
-    } catch (err) {
-      this.d.log(`scores not saved: ${(err as Error).message}`);
+  /**
+   * Stores that the sensor connected (and what its hello said). Best-effort: when the write fails (a full
+   * disk) the sensor still streams and is scored; the registration is kept and written once writes succeed.
+   */
+  #register(sensorId: string, at: number, patch: SensorPatch): void {
+    const earlier = this.#unsaved.get(sensorId);
+    const merged = { at, patch: { ...earlier?.patch, ...patch } };
+    const saved = this.d.store.health.attempt('sensor', () =>
+      this.d.store.sensors.upsert(sensorId, merged.at, merged.patch),
+    );
+    if (saved) this.#unsaved.delete(sensorId);
+    else this.#unsaved.set(sensorId, merged);
+    this.d.store.health.setWaiting('sensors', this.#unsaved.size);
+  }
+
+  /** Writes the unsaved registrations; throws at the first that fails. Returns how many still wait. */
+  #saveRegistrations(): number {
+    for (const [id, r] of this.#unsaved) {
+      this.d.store.sensors.upsert(id, r.at, r.patch);
+      this.#unsaved.delete(id);
     }
+    return 0;
+  }
+
+  #tick(): void {
+    this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
     for (const line of this.#lines.values()) if (line.ingest.connected) this.#status.publish(line, false);
   }
 

@@ -120,4 +120,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_attempt_at);
     `,
   },
+  {
+    version: 2,
+    name: 'storage probe',
+    sql: `
+      -- One row, rewritten while writes fail, to learn when the disk takes writes again.
+      CREATE TABLE storage_probe (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

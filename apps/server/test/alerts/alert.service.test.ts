@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Alert } from '@hark/protocol';
 import { AlertMediaStore } from '../../src/alerts/alert-media.js';
 import { AlertService } from '../../src/alerts/alert.service.js';
+import { AlertWrites } from '../../src/alerts/alert-writes.js';
 import { HarkEvents } from '../../src/events.js';
 import { LiveHub, type LiveSocket } from '../../src/live/live-hub.js';
 import { HarkMetrics } from '../../src/metrics/hark.metrics.js';
@@ -148,5 +149,87 @@ describe('AlertService', () => {
     await expect.poll(() => s.media.readPatches(a.id)).toEqual(patches);
     expect(await s.media.readWindows(a.id)).toEqual(windows);
     expect(s.logged).toEqual([]);
+  });
+});
+
+describe('AlertService while the store refuses writes', () => {
+  const refuse = (store: ReturnType<typeof setup>['store'], on: boolean) =>
+    store.database.db.pragma(`query_only = ${on ? 'ON' : 'OFF'}`);
+
+  it('queues the data path’s writes in order and stores and publishes them once writes succeed', async () => {
+    const s = setup();
+    refuse(s.store, true);
+    const a = s.alerts.opened(opening);
+    expect(a.id).toBeLessThan(0);
+    s.alerts.changed(a.id, { peakScore: 3, peakAt: 1500 });
+    s.alerts.changed(a.id, { active: false, end: 4000 });
+    expect(s.alerts.storedId(a.id)).toBeNull();
+    expect(s.dashboard.sent).toEqual([]);
+    expect(s.store.health.report()).toMatchObject({ writable: false, waitingWrites: { alerts: 2 } });
+    expect(s.store.health.report().lastError).toMatch(/^alert: SQLITE_READONLY/);
+    expect((await s.metrics.text()).body).toMatch(/hark_alerts_total\{sensor="pump-1",kind="anomaly"\} 1/);
+    // A clip cannot be written for an alert that is not stored yet.
+    await expect(
+      s.alerts.keepClip(a.id, { samples: new Float32Array(16), sampleRate: 16000, start: 0 }, null),
+    ).rejects.toThrow('the alert is not stored yet (writes fail)');
+
+    s.store.health.retryNow();
+    expect(s.store.health.degraded).toBe(true);
+    refuse(s.store, false);
+    s.store.health.retryNow();
+    expect(s.store.health.degraded).toBe(false);
+    const id = s.alerts.storedId(a.id) as number;
+    expect(id).toBeGreaterThan(0);
+    expect(s.store.alerts.require(id)).toMatchObject({
+      active: false,
+      end: 4000,
+      peakScore: 3,
+      peakAt: 1500,
+    });
+    expect(s.dashboard.sent.map((m) => [m.event, (m.payload as Alert).id])).toEqual([
+      ['alert', id],
+      ['alert:update', id],
+    ]);
+    // Later writes go straight to the store again.
+    s.alerts.changed(a.id, { peakScore: 4 });
+    expect(s.store.alerts.require(id).peakScore).toBe(4);
+  });
+
+  it('keeps at most `max` writes, dropping the oldest loudly', () => {
+    const s = setup();
+    const dropped: number[] = [];
+    const writes = new AlertWrites({
+      store: s.store,
+      publish: () => {},
+      onDropped: () => dropped.push(1),
+      log: (l) => s.logged.push(l),
+      max: 2,
+    });
+    refuse(s.store, true);
+    const first = writes.open(opening);
+    writes.open({ ...opening, sensorId: 'pump-2' });
+    writes.open({ ...opening, sensorId: 'pump-3' });
+    writes.update(first.id, { active: false, end: 2000 });
+    expect(writes.waiting).toBe(2);
+    expect(dropped).toHaveLength(2);
+    expect(s.logged.filter((l) => l.includes('dropped the oldest'))).toEqual([
+      'STORAGE ERROR: 2 alert writes wait for the disk; dropped the oldest (open anomaly alert of pump-1 at 1000)',
+      'STORAGE ERROR: 2 alert writes wait for the disk; dropped the oldest (open anomaly alert of pump-2 at 1000)',
+    ]);
+    refuse(s.store, false);
+    expect(writes.drain()).toBe(0);
+    // pump-1's update had nothing to change: its opening was dropped.
+    expect(s.store.alerts.list().items.map((x) => x.sensorId)).toEqual(['pump-3']);
+  });
+
+  it('closes the alerts a crash left active once the store takes writes', () => {
+    const s = setup();
+    const a = s.alerts.opened(opening);
+    refuse(s.store, true);
+    s.alerts.recover(5000);
+    expect(s.store.alerts.require(a.id).active).toBe(true);
+    refuse(s.store, false);
+    s.store.health.retryNow();
+    expect(s.store.alerts.require(a.id)).toMatchObject({ active: false, end: 5000 });
   });
 });
