@@ -76,6 +76,89 @@ describe('Resampler: band limiting', () => {
   });
 });
 
+/** Least-squares fit of a * sin(w n) + b * cos(w n) to y, w = 2 pi f / rate: the tone's amplitude and phase. */
+function fitTone(y: Float32Array, f: number, rate: number): { amplitude: number; phase: number } {
+  let ss = 0,
+    cc = 0,
+    sc = 0,
+    ys = 0,
+    yc = 0;
+  for (let n = 0; n < y.length; n++) {
+    const s = Math.sin((2 * Math.PI * f * n) / rate);
+    const c = Math.cos((2 * Math.PI * f * n) / rate);
+    ss += s * s;
+    cc += c * c;
+    sc += s * c;
+    ys += y[n] * s;
+    yc += y[n] * c;
+  }
+  const det = ss * cc - sc * sc;
+  const a = (ys * cc - yc * sc) / det;
+  const b = (yc * ss - ys * sc) / det;
+  return { amplitude: Math.hypot(a, b), phase: Math.atan2(b, a) };
+}
+
+/** Fits on the steady part of y, with the sample index counted from the start of y. */
+function fitSteady(y: Float32Array, r: Resampler, f: number) {
+  const edge = Math.ceil((r.halfTaps * r.outRate) / r.inRate) + 2;
+  const fit = fitTone(y.subarray(edge, y.length - edge), f, r.outRate);
+  return { amplitude: fit.amplitude, phase: fit.phase - (2 * Math.PI * f * edge) / r.outRate };
+}
+
+describe('Resampler: the documented response (pass band 0.9 F, stop band from F = min(in, out) / 2)', () => {
+  const decimating = [22050, 32000, 44100, 48000, 96000];
+  const db = (v: number) => 20 * Math.log10(v);
+
+  it.each(decimating)(
+    '%i Hz -> 16 kHz: every tone from 8 kHz to the input Nyquist loses >= 80 dB',
+    (rate) => {
+      const r = new Resampler(rate, 16000);
+      // Dense just past the band edge, where a Kaiser design's largest side lobes are, then sparser.
+      const tones = [
+        ...Array.from({ length: 64 }, (_, k) => 8010 + 25 * k),
+        ...[10000, 12000, 15000, 20000, 0.45 * rate, 0.499 * rate],
+      ].filter((f) => f < rate / 2);
+      for (const f of tones) {
+        const y = resample(tone(f, rate, rate / 4, 0.3), rate, 16000);
+        const level = db(rms(steady(y, r)) * Math.SQRT2); // an amplitude, at most 1e-4 of the input's 1
+        expect(level, `${f} Hz`).toBeLessThanOrEqual(-80);
+      }
+    },
+  );
+
+  it.each(decimating)(
+    '%i Hz -> 16 kHz: tones up to 7.2 kHz keep their amplitude (+-0.002 dB) and phase',
+    (rate) => {
+      const r = new Resampler(rate, 16000);
+      for (const f of [50, 440, 1000, 3150, 5000, 6500, 7000, 7200]) {
+        const y = resample(tone(f, rate, rate / 4, 0.4), rate, 16000);
+        const { amplitude, phase } = fitSteady(y, r, f);
+        expect(Math.abs(db(amplitude)), `${f} Hz`).toBeLessThan(0.002);
+        const lag = Math.atan2(Math.sin(phase - 0.4), Math.cos(phase - 0.4)); // wrapped to (-pi, pi]
+        expect(Math.abs(lag), `${f} Hz`).toBeLessThan(1e-4);
+      }
+    },
+  );
+
+  it('8 kHz -> 16 kHz: tones up to 3.6 kHz pass within 0.002 dB and their images (>= 4.4 kHz) lose >= 80 dB', () => {
+    const r = new Resampler(8000, 16000);
+    for (const f of [50, 1000, 3150, 3600]) {
+      const y = resample(tone(f, 8000, 2000, 1), 8000, 16000);
+      const { amplitude, phase } = fitSteady(y, r, f);
+      expect(Math.abs(db(amplitude)), `${f} Hz`).toBeLessThan(0.002);
+      const ideal = Float32Array.from(
+        y,
+        (_, n) => amplitude * Math.sin((2 * Math.PI * f * n) / 16000 + phase),
+      );
+      const image = steady(
+        Float32Array.from(y, (v, n) => v - ideal[n]),
+        r,
+      );
+      expect(db(rms(image) * Math.SQRT2), `${f} Hz`).toBeLessThanOrEqual(-80);
+    }
+  });
+});
+
 describe('Resampler: streaming', () => {
   const rates = fc.constantFrom(
     [44100, 16000],
