@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Resampler, resample } from '../src/index.js';
-import { bits, concat, splitBySizes } from './chunks.js';
+import { bitDifference, concat, splitBySizes } from './chunks.js';
 
 /** One case of fixtures/resample/golden.json (written by scripts/make-resample-golden.py). */
 interface ResampleCase {
@@ -54,7 +54,7 @@ describe(`Resampler against scipy ${golden.scipy} resample_poly with the same fi
     for (const sizes of [[c.inRate / 50], [1, 7, 333, 4097, 10000]]) {
       const r = new Resampler(c.inRate, c.outRate);
       const parts = splitBySizes(x, sizes).map((chunk) => r.push(chunk));
-      expect(bits(concat([...parts, r.flush()]))).toEqual(bits(batch));
+      expect(bitDifference(concat([...parts, r.flush()]), batch)).toBe('same');
     }
   });
 });
