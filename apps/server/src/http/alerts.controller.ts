@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import {
   ALERT_STATES,
   ALERT_KINDS,
@@ -10,18 +10,14 @@ import {
 } from '@hark/protocol';
 import { AlertService } from '../alerts/alert.service.js';
 import { ModelsPort } from './ports.js';
-import { AuthGuard, Caller, Roles } from './auth.guard.js';
+import { Caller } from './auth.guard.js';
 import { parseAlertQuery, parseAnnotation, parseFalseAlarm } from './dto.js';
-import { ApiErrors } from './openapi.decorators.js';
+import { ApiController, ApiErrors } from './openapi.decorators.js';
 import { BODIES, ref } from './schemas.js';
 import { recordId } from './validate.js';
 
 /** Alerts: the list, one alert, and what operators do with them. Every change is emitted as `alert:update`. */
-@ApiTags('alerts')
-@ApiBearerAuth()
-@UseGuards(AuthGuard)
-@Roles('operator')
-@Controller('api/alerts')
+@ApiController('api/alerts', { tag: 'alerts', role: 'operator' })
 export class AlertsController {
   constructor(
     @Inject(AlertService) private readonly alerts: AlertService,

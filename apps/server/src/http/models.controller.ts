@@ -1,7 +1,6 @@
 import {
   BadRequestException,
   Body,
-  Controller,
   Delete,
   Get,
   HttpCode,
@@ -9,17 +8,16 @@ import {
   Param,
   Post,
   UploadedFiles,
-  UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import { FilesInterceptor } from '@nestjs/platform-express';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiResponse } from '@nestjs/swagger';
 import { ENROL_MAX_SECONDS, ENROL_MIN_SECONDS, type ModelStatus, type TokenInfo } from '@hark/protocol';
 import { AlertService } from '../alerts/alert.service.js';
 import { ModelsPort, type FeedbackInfo } from './ports.js';
-import { AuthGuard, Caller, Roles } from './auth.guard.js';
+import { Caller, Roles } from './auth.guard.js';
 import { parseEnrolSeconds, parseFeedbackBody } from './dto.js';
-import { ApiErrors } from './openapi.decorators.js';
+import { ApiController, ApiErrors } from './openapi.decorators.js';
 import { BODIES, arrayOf, ref } from './schemas.js';
 import type { MulterFile } from './types.js';
 import { recordId, sensorId } from './validate.js';
@@ -29,11 +27,7 @@ export const UPLOAD_MAX_FILES = 50;
 export const UPLOAD_MAX_FILE_BYTES = 50 * 1024 * 1024;
 
 /** A sensor's model: status, enrolment from the live stream, upload of normal clips, and feedback. */
-@ApiTags('models')
-@ApiBearerAuth()
-@UseGuards(AuthGuard)
-@Roles('operator')
-@Controller('api/sensors/:id')
+@ApiController('api/sensors/:id', { tag: 'models', role: 'operator' })
 export class ModelsController {
   constructor(
     @Inject(ModelsPort) private readonly models: ModelsPort,

@@ -1,6 +1,5 @@
 import {
   Body,
-  Controller,
   Delete,
   Get,
   HttpCode,
@@ -10,24 +9,19 @@ import {
   Patch,
   Post,
   Query,
-  UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { SNOOZE_MAX_SECONDS, SNOOZE_MIN_SECONDS, type ScorePoint, type SensorStatus } from '@hark/protocol';
 import { SensorsPort } from './ports.js';
 import { HarkStore } from '../store/store.js';
-import { AuthGuard, Roles } from './auth.guard.js';
+import { Roles } from './auth.guard.js';
 import { parseScoreQuery, parseSeconds, parseSensorPatch } from './dto.js';
-import { ApiErrors } from './openapi.decorators.js';
+import { ApiController, ApiErrors } from './openapi.decorators.js';
 import { BODIES, arrayOf, ref } from './schemas.js';
 import { sensorId } from './validate.js';
 
 /** Sensors: their live status, names and labels, score history and snoozes. */
-@ApiTags('sensors')
-@ApiBearerAuth()
-@UseGuards(AuthGuard)
-@Roles('operator')
-@Controller('api/sensors')
+@ApiController('api/sensors', { tag: 'sensors', role: 'operator' })
 export class SensorsController {
   constructor(
     @Inject(SensorsPort) private readonly sensors: SensorsPort,

@@ -16,11 +16,11 @@ import {
   type Detector,
 } from '@hark/detection';
 import { decodeWav, encodeWav } from '@hark/dsp';
+import { enrolSecondsProblem, isSensorId, type FitProgressEvent, type ModelStatus } from '@hark/protocol';
 import { DetectorLeases, type DetectorLease } from '../scoring/leases.js';
 import { ModelError } from './errors.js';
 import { runFitWorker } from './fit-worker.js';
 import { modelSignature, recoverSwaps, stagingDir, stampDir, swapIn } from './model-versions.js';
-import { enrolSecondsProblem, isSensorId, type FitProgressEvent, type ModelStatus } from '@hark/protocol';
 import type { HarkEvents } from '../events.js';
 
 export type ModelSource = 'enrol' | 'upload' | 'directory';

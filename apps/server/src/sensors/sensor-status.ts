@@ -2,27 +2,12 @@
  * A sensor's `SensorStatus` (connection, level, scoring counters, alerts, snooze, model), and its publication
  * as `sensor:status` to the dashboards when something an operator sees changed.
  */
-import type { ModelStatus, SensorState, SensorStatus } from '@hark/protocol';
-import type { Detector } from '@hark/detection';
-import type { AlertService } from '../alerts/alert.service.js';
-import type { LiveHub } from '../live/live-hub.js';
-import type { WindowScorer } from '../scoring/window-scorer.js';
-import type { HarkStore } from '../store/store.js';
+import type { SensorState, SensorStatus } from '@hark/protocol';
 import type { SensorLine } from './sensor-line.js';
+import type { SensorsDeps } from './sensors.js';
 
-/** What the status reads of the model registry. */
-export interface ModelStatusSource {
-  status(sensorId: string): ModelStatus;
-  detector(sensorId: string): Detector | null;
-}
-
-export interface SensorStatusDeps {
-  store: HarkStore;
-  models: ModelStatusSource;
-  scorer: WindowScorer;
-  alerts: AlertService;
-  hub: LiveHub;
-}
+/** What the status reads: the sensors' own dependencies (models for the model status, scorer for the counters). */
+export type SensorStatusDeps = Pick<SensorsDeps, 'store' | 'models' | 'scorer' | 'alerts' | 'hub'>;
 
 /** Drop rate over the last minute above which a sensor counts as overloaded. */
 const OVERLOADED_DROP_RATE = 0.02;
