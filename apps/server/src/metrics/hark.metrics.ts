@@ -53,17 +53,15 @@ export class HarkMetrics {
     ['outcome'],
   );
 
-  readonly storageErrors = new Counter({
-    name: 'hark_storage_errors_total',
-    help: 'Writes to the data directory that failed (a full disk, an I/O error), by what was written.',
-    labelNames: ['op'] as const,
-    registers: [this.registry],
-  });
-  readonly alertWritesDropped = new Counter({
-    name: 'hark_alert_writes_dropped_total',
-    help: 'Alert writes dropped because the queue kept while the disk refuses writes was full.',
-    registers: [this.registry],
-  });
+  readonly storageErrors = this.#counter(
+    'hark_storage_errors_total',
+    'Writes to the data directory that failed (a full disk, an I/O error), by what was written.',
+    ['op'],
+  );
+  readonly alertWritesDropped = this.#counter(
+    'hark_alert_writes_dropped_total',
+    'Alert writes dropped because the queue kept while the disk refuses writes was full.',
+  );
 
   constructor(options: HarkMetricsOptions = {}) {
     if (options.defaultMetrics ?? true) {
