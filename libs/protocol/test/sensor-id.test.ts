@@ -8,7 +8,7 @@ describe('the sensor-id rule', () => {
   });
 
   it('refuses other characters, empty and over-long ids, and non-strings, naming the rule', () => {
-    for (const id of ['', 'a b', 'a/b', 'pump$', 'é', 'x'.repeat(65), 3, null, undefined]) {
+    for (const id of ['', 'a b', 'a/b', 'pump$', 'é', 'x'.repeat(65), '%2e%2e', 3, null, undefined]) {
       expect(isSensorId(id), String(id)).toBe(false);
       expect(sensorIdProblem(id)).toBe(SENSOR_ID_RULE);
     }

@@ -11,6 +11,7 @@ import {
   type PictureKind,
   type PictureOptions,
 } from './pictures.js';
+import { pathInside } from '../paths.js';
 
 /** File names inside `DATA/alerts/<alertId>/`. */
 export const ALERT_FILES = {
@@ -41,7 +42,7 @@ export class AlertMediaStore {
   dir(alertId: number): string {
     if (!Number.isInteger(alertId) || alertId < 1)
       throw new RangeError(`alertId (${alertId}) must be an integer >= 1`);
-    return join(this.root, String(alertId));
+    return pathInside(this.root, String(alertId));
   }
 
   /** Path of one of the alert's files (whether or not it exists). */

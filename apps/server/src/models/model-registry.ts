@@ -22,6 +22,7 @@ import { ModelError } from './errors.js';
 import { runFitWorker } from './fit-worker.js';
 import { modelSignature, recoverSwaps, stagingDir, stampDir, swapIn } from './model-versions.js';
 import type { HarkEvents } from '../events.js';
+import { pathInside } from '../paths.js';
 
 export type ModelSource = 'enrol' | 'upload' | 'directory';
 
@@ -212,7 +213,7 @@ export class ModelRegistry {
       const paths: string[] = [];
       for (const [i, f] of files.entries()) {
         const safe = f.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(-80);
-        const p = join(dir, `${String(i).padStart(3, '0')}-${safe}`);
+        const p = pathInside(dir, `${String(i).padStart(3, '0')}-${safe}`);
         await writeFile(p, f.data);
         paths.push(p);
       }
@@ -252,7 +253,7 @@ export class ModelRegistry {
     for (const id of names) {
       const slot = this.#slot(id);
       if (slot.busy) continue;
-      const sig = await modelSignature(join(this.modelsDir, id));
+      const sig = await modelSignature(pathInside(this.modelsDir, id));
       if (sig === slot.signature) continue;
       slot.signature = sig;
       await this.#load(id, slot, 'directory');
@@ -269,7 +270,7 @@ export class ModelRegistry {
   }
 
   async #load(sensorId: string, slot: Slot, fallbackSource: ModelSource): Promise<boolean> {
-    const dir = join(this.modelsDir, sensorId);
+    const dir = pathInside(this.modelsDir, sensorId);
     try {
       const detector = await loadModel(dir);
       const src = await readFile(join(dir, 'source.json'), 'utf8')
@@ -328,7 +329,7 @@ export class ModelRegistry {
         this.#progress(sensorId, slot, p),
       );
       await swapIn(this.modelsDir, sensorId, staging);
-      slot.signature = await modelSignature(join(this.modelsDir, sensorId));
+      slot.signature = await modelSignature(pathInside(this.modelsDir, sensorId));
       if (!(await this.#load(sensorId, slot, source.source)))
         throw new Error(slot.error ?? 'model did not load');
       slot.busy = false;

@@ -7,18 +7,19 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathInside } from '../paths.js';
 
 /** A new, empty staging directory for a model of `sensorId` (hidden from the watcher by its dot). */
 export async function stagingDir(modelsDir: string, sensorId: string): Promise<string> {
-  const dir = join(modelsDir, `.staging-${sensorId}-${Date.now()}-${randomBytes(3).toString('hex')}`);
+  const dir = pathInside(modelsDir, `.staging-${sensorId}-${Date.now()}-${randomBytes(3).toString('hex')}`);
   await mkdir(dir, { recursive: true });
   return dir;
 }
 
 /** Replaces `models/<id>` by `staging` with two renames; a crash between them is repaired at start. */
 export async function swapIn(modelsDir: string, sensorId: string, staging: string): Promise<void> {
-  const dir = join(modelsDir, sensorId);
-  const old = join(modelsDir, `.old-${sensorId}-${Date.now()}`);
+  const dir = pathInside(modelsDir, sensorId);
+  const old = pathInside(modelsDir, `.old-${sensorId}-${Date.now()}`);
   const had = existsSync(dir);
   if (had) await rename(dir, old);
   await rename(staging, dir);
@@ -29,7 +30,8 @@ export async function swapIn(modelsDir: string, sensorId: string, staging: strin
 export async function recoverSwaps(modelsDir: string): Promise<void> {
   for (const name of await readdir(modelsDir)) {
     const m = /^\.old-(.+)-\d+$/.exec(name);
-    if (m && !existsSync(join(modelsDir, m[1]))) await rename(join(modelsDir, name), join(modelsDir, m[1]));
+    if (m && !existsSync(pathInside(modelsDir, m[1])))
+      await rename(join(modelsDir, name), pathInside(modelsDir, m[1]));
     else if (m || name.startsWith('.staging-'))
       await rm(join(modelsDir, name), { recursive: true, force: true });
   }
@@ -57,7 +59,7 @@ export async function stampDir(
   kind: 'enrol' | 'uploads',
   sensorId: string,
 ): Promise<string> {
-  const dir = join(dataDir, kind, sensorId, new Date().toISOString().replace(/[:.]/g, '-'));
+  const dir = pathInside(dataDir, kind, sensorId, new Date().toISOString().replace(/[:.]/g, '-'));
   await mkdir(dir, { recursive: true });
   return dir;
 }
