@@ -1,12 +1,19 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { isRole, ROLES, type Role } from '@hark/protocol';
-import { createServer, resolveServerConfig, TokenService, HarkStore } from '@hark/server';
+import {
+  createServer,
+  resolveServerConfig,
+  SERVER_DEFAULTS,
+  TokenService,
+  HarkStore,
+  type ServerOptions,
+} from '@hark/server';
 
-/** Options of `hark serve`. */
+/** Options of `hark serve` (unset ones come from `HARK_*` variables, then the server's defaults). */
 export interface ServeOptions {
-  port: number;
-  host: string;
-  data: string;
+  port?: number;
+  host?: string;
+  data?: string;
   webhookUrl?: string;
   webhookSecret?: string;
   hopSeconds?: number;
@@ -15,15 +22,7 @@ export interface ServeOptions {
 
 /** `hark serve`: runs the server until SIGINT / SIGTERM, then closes it cleanly. */
 export async function runServe(o: ServeOptions): Promise<void> {
-  const server = await createServer({
-    port: o.port,
-    host: o.host,
-    dataDir: o.data,
-    webhookUrl: o.webhookUrl,
-    webhookSecret: o.webhookSecret,
-    hopSeconds: o.hopSeconds,
-    ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
-  });
+  const server = await createServer(serverOptions(o));
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -40,8 +39,24 @@ export async function runServe(o: ServeOptions): Promise<void> {
   });
 }
 
+/**
+ * The server options the flags give. Flags left out stay undefined, so `HARK_PORT`, `HARK_HOST`, `HARK_DATA`
+ * (and the other variables) apply before the defaults: the flags carry no defaults of their own.
+ */
+export function serverOptions(o: ServeOptions): ServerOptions {
+  return {
+    port: o.port,
+    host: o.host,
+    dataDir: o.data,
+    webhookUrl: o.webhookUrl,
+    webhookSecret: o.webhookSecret,
+    hopSeconds: o.hopSeconds,
+    ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
+  };
+}
+
 /** `hark token create`: a new token in the data directory's database (the server may be running). */
-export function runTokenCreate(o: { role: Role; name: string; data: string; json?: boolean }): void {
+export function runTokenCreate(o: { role: Role; name: string; data?: string; json?: boolean }): void {
   const { dataDir } = resolveServerConfig({ dataDir: o.data });
   const store = new HarkStore(dataDir);
   try {
@@ -73,9 +88,9 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the hark server: sensor ingest, scoring, alerts, REST API and dashboard')
-    .option('--port <n>', 'TCP port', port, 8080)
-    .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--data <dir>', 'data directory (SQLite, models, alert clips)', './data')
+    .option('--port <n>', `TCP port (default: $HARK_PORT, else ${SERVER_DEFAULTS.port})`, port)
+    .option('--host <addr>', `address to listen on (default: $HARK_HOST, else ${SERVER_DEFAULTS.host})`)
+    .option('--data <dir>', 'data directory (SQLite, models, alert clips) (default: $HARK_DATA, else ./data)')
     .option('--webhook-url <url>', 'POST alert notifications here (JSON, signed)')
     .option('--webhook-secret <secret>', 'shared secret of the webhook signature')
     .option('--hop-seconds <s>', 'seconds between scored windows', Number)
@@ -88,7 +103,7 @@ export function registerServe(program: Command): void {
     .description('create a token (printed once)')
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, role)
     .requiredOption('--name <name>', 'who or what uses it')
-    .option('--data <dir>', 'data directory of the server', './data')
+    .option('--data <dir>', 'data directory of the server (default: $HARK_DATA, else ./data)')
     .option('--json', 'print JSON')
-    .action((o: { role: Role; name: string; data: string; json?: boolean }) => runTokenCreate(o));
+    .action((o: { role: Role; name: string; data?: string; json?: boolean }) => runTokenCreate(o));
 }
