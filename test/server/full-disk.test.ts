@@ -115,11 +115,19 @@ describe.skipIf(!mounted)('a full disk', () => {
     mkdirSync(dataDir);
     s = await startServer({ dataDir, silenceSeconds: 1, clipPostSeconds: 0.5 });
     const operator = await s.token('operator', 'ana');
-    const sensorToken = await s.token('sensor', 'mic-1');
+    const { token: sensorToken } = await s.api<{ token: string }>('/api/tokens', {
+      method: 'POST',
+      body: JSON.stringify({ role: 'sensor', name: 'mic-1', sensors: ['pump-9'] }),
+    });
+    const unbound = await s.token('sensor', 'mic-2');
     expect((await health(s)).status).toBe('ok');
 
     fillDisk();
 
+    // A token not bound to a sensor yet cannot be bound now: refused, clearly (the binding is no bookkeeping).
+    await expect(sensor(s.url, unbound, 'pump-8')).rejects.toThrow(
+      /token 'mic-2' is not bound to a sensor yet and the binding to 'pump-8' cannot be stored \(database or disk is full\)/,
+    );
     // Both tokens are due for their first `last_used_at` write, and `pump-9` is new: every write fails.
     const dash = await liveClient(s.url, operator);
     sockets.push(dash);

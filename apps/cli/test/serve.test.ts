@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { resolveServerConfig } from '@hark/server';
-import { serverOptions, type ServeOptions } from '../src/commands/serve.js';
+import { runTokenCreate, serverOptions, type ServeOptions } from '../src/commands/serve.js';
 import { buildProgram } from '../src/program.js';
 
 /** The options `hark serve <args>` parses to (its action replaced, so nothing starts). */
@@ -33,5 +36,38 @@ describe('hark serve options', () => {
     const plain = resolveServerConfig(serverOptions(parseServe([])), {});
     expect({ port: plain.port, host: plain.host }).toEqual({ port: 8080, host: '127.0.0.1' });
     expect(plain.dataDir).toMatch(/\/data$/);
+  });
+});
+
+describe('hark token create --sensor', () => {
+  const run = (args: string[]) => {
+    const out: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((l: string) => void out.push(l));
+    const program = buildProgram();
+    const create = program.commands.find((c) => c.name() === 'token')!.commands[0];
+    create.exitOverride().configureOutput({ writeErr: (s) => void out.push(s) });
+    try {
+      program.parse(['token', 'create', ...args], { from: 'user' });
+    } finally {
+      log.mockRestore();
+    }
+    return out.join('\n');
+  };
+
+  it('binds a sensor token to the listed ids', () => {
+    const data = mkdtempSync(join(tmpdir(), 'hark-token-'));
+    const created = JSON.parse(
+      run(['--role', 'sensor', '--name', 'line A', '--sensor', 'pump-1,pump-2', '--data', data, '--json']),
+    ) as { sensors: string[] };
+    expect(created.sensors).toEqual(['pump-1', 'pump-2']);
+    expect(run(['--role', 'sensor', '--name', 'free', '--data', data])).toMatch(
+      /bound to the first sensor id it streams as\); it is shown only once/,
+    );
+    expect(() => run(['--role', 'sensor', '--name', 'x', '--sensor', 'pump-1,..', '--data', data])).toThrow(
+      /sensor id '\.\.' must be 1-64 characters/,
+    );
+    expect(() => runTokenCreate({ role: 'operator', name: 'x', sensor: ['pump-1'], data })).toThrow(
+      'sensors bind sensor tokens only',
+    );
   });
 });

@@ -24,7 +24,10 @@ export interface SensorAuth {
   sensorId: string;
 }
 
-/** First message after connecting (and after every reconnect). Acknowledged with a `HelloAck`. */
+/**
+ * First message after connecting (and after every reconnect). Acknowledged with a `HelloAck`. Name and labels
+ * apply when the sensor is registered (its first hello); later only an admin changes them (REST PATCH).
+ */
 export interface HelloMessage {
   sampleRate: number;
   channels: number;
@@ -40,6 +43,12 @@ export interface HelloMessage {
    */
   name?: string;
   labels?: Record<string, string>;
+  /**
+   * Take the sensor over from another connection that still streams for it (the server logs it). Without it,
+   * a second connection of a sensor is refused with `SENSOR_BUSY` until the first disconnects or its ping
+   * times out. A client resuming its own stream after a reconnect sends it.
+   */
+  takeover?: boolean;
 }
 
 /** `audio` message: interleaved PCM in the hello's format, any whole number of frames. */
@@ -60,6 +69,7 @@ export type SensorErrorCode =
   | 'PARTIAL_SAMPLE'
   | 'DUPLICATE_SEQ'
   | 'OUT_OF_ORDER_SEQ'
+  | 'SENSOR_BUSY'
   | 'INTERNAL';
 
 export type SensorAck =
@@ -297,6 +307,11 @@ export interface TokenInfo {
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  /**
+   * The sensor ids a sensor token may stream as (`hark token create --sensor pump-1,pump-2`); null for a
+   * sensor token not bound yet (it is bound to the first id it streams as) and for the other roles.
+   */
+  sensors: string[] | null;
 }
 
 /** `POST /api/tokens` answer: the secret is shown once. */

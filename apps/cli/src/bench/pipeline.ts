@@ -54,7 +54,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const server = await createServer({ port: 0, dataDir, log: () => {}, dashboardDir: null });
     try {
       const tokens = {
-        sensorToken: server.tokens.create('sensor', 'bench sensors').token,
+        sensorToken: server.tokens.create('sensor', 'bench sensors', ids).token,
         operatorToken: server.tokens.create('operator', 'bench dashboard').token,
       };
       const steps: PipelineStep[] = [];

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { isRole, ROLES, type Role } from '@hark/protocol';
+import { isRole, ROLES, sensorIdProblem, type Role } from '@hark/protocol';
 import {
   createServer,
   resolveServerConfig,
@@ -55,16 +55,26 @@ export function serverOptions(o: ServeOptions): ServerOptions {
   };
 }
 
+export interface TokenCreateOptions {
+  role: Role;
+  name: string;
+  /** Sensor ids a sensor token may stream as (`--sensor pump-1,pump-2`). */
+  sensor?: string[];
+  data?: string;
+  json?: boolean;
+}
+
 /** `hark token create`: a new token in the data directory's database (the server may be running). */
-export function runTokenCreate(o: { role: Role; name: string; data?: string; json?: boolean }): void {
+export function runTokenCreate(o: TokenCreateOptions): void {
   const { dataDir } = resolveServerConfig({ dataDir: o.data });
   const store = new HarkStore(dataDir);
   try {
-    const created = new TokenService(store.tokens).create(o.role, o.name);
+    const created = new TokenService(store.tokens).create(o.role, o.name, o.sensor);
     if (o.json) console.log(JSON.stringify(created));
     else {
       console.log(
-        `created ${created.role} token "${created.name}" (id ${created.id}); it is shown only once:`,
+        `created ${created.role} token "${created.name}" (id ${created.id}` +
+          `${created.sensors ? `, streams as ${created.sensors.join(', ')}` : created.role === 'sensor' ? ', bound to the first sensor id it streams as' : ''}); it is shown only once:`,
       );
       console.log(created.token);
     }
@@ -82,6 +92,15 @@ const port = (v: string) => {
 const role = (v: string): Role => {
   if (!isRole(v)) throw new InvalidArgumentError(`role '${v}' must be one of ${ROLES.join(', ')}`);
   return v as Role;
+};
+
+const sensorIds = (v: string): string[] => {
+  const ids = v.split(',').map((id) => id.trim());
+  for (const id of ids) {
+    const problem = sensorIdProblem(id);
+    if (problem) throw new InvalidArgumentError(`sensor id '${id}' ${problem}`);
+  }
+  return ids;
 };
 
 export function registerServe(program: Command): void {
@@ -104,6 +123,11 @@ export function registerServe(program: Command): void {
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, role)
     .requiredOption('--name <name>', 'who or what uses it')
     .option('--data <dir>', 'data directory of the server (default: $HARK_DATA, else ./data)')
+    .option(
+      '--sensor <ids>',
+      'sensor tokens: the sensor ids it may stream as, comma-separated (default: the first id it streams as)',
+      sensorIds,
+    )
     .option('--json', 'print JSON')
-    .action((o: { role: Role; name: string; data?: string; json?: boolean }) => runTokenCreate(o));
+    .action((o: TokenCreateOptions) => runTokenCreate(o));
 }

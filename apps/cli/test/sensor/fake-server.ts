@@ -41,6 +41,8 @@ export interface FakeServerOptions {
   /** `received` (default): hello's nextSeq is every chunk accepted; `acked`: only those whose ack was sent. */
   nextSeqFrom?: 'received' | 'acked';
   audio?: AudioHook;
+  /** Answers a hello instead of the server (undefined: normal processing). */
+  hello?: (hello: HelloMessage, ctx: { connection: number }) => HelloAck | undefined;
 }
 
 export class FakeSensorServer {
@@ -87,6 +89,8 @@ export class FakeSensorServer {
       let stream: FakeStream | null = null;
       socket.on('hello', (hello: HelloMessage, ack: (a: HelloAck) => void) => {
         this.hellos.push(hello);
+        const hooked = this.options.hello?.(hello, { connection });
+        if (hooked) return ack(hooked);
         if (hello.format !== 's16le' && hello.format !== 'f32le')
           return ack({
             ok: false,

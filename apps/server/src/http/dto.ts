@@ -142,10 +142,16 @@ export function parseFalseAlarm(raw: unknown): { teach: boolean; text: string } 
 }
 
 /** `POST /api/tokens {role, name}`. */
-export function parseNewToken(raw: unknown): { role: Role; name: string } {
+export function parseNewToken(raw: unknown): { role: Role; name: string; sensors?: string[] } {
   const body = bodyObject(raw);
-  return {
+  const token = {
     role: oneOf('role', body.role, ROLES),
     name: stringField(body, 'name', { max: MAX_NAME_LENGTH, required: true }) as string,
   };
+  if (body.sensors === undefined) return token;
+  if (!Array.isArray(body.sensors))
+    throw new BadRequestException(
+      `sensors (${JSON.stringify(body.sensors)}) must be an array of sensor ids, e.g. ["pump-1"]`,
+    );
+  return { ...token, sensors: body.sensors.map((id, i) => sensorId(id, `sensors[${i}]`)) };
 }

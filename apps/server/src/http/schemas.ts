@@ -131,6 +131,10 @@ const tokenInfo = obj({
   createdAt: int,
   lastUsedAt: msNullable,
   revokedAt: msNullable,
+  sensors: {
+    ...nullable({ type: 'array', items: str }),
+    description: 'sensor ids a sensor token may stream as; null: bound to the first it streams as',
+  },
 });
 
 export const SCHEMAS = {
@@ -217,10 +221,19 @@ export const BODIES = {
     },
     ['text'],
   ),
-  token: obj({
-    role: { type: 'string', enum: [...ROLES] },
-    name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
-  }),
+  token: obj(
+    {
+      role: { type: 'string', enum: [...ROLES] },
+      name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
+      sensors: {
+        type: 'array',
+        items: str,
+        minItems: 1,
+        description: 'sensor tokens only: the sensor ids it may stream as (default: the first it streams as)',
+      },
+    },
+    ['sensors'],
+  ),
   upload: {
     type: 'object',
     properties: {

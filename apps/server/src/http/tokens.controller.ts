@@ -27,8 +27,8 @@ export class TokensController {
   @ApiResponse({ status: 201, schema: ref('CreatedToken') })
   @ApiErrors(400, 401, 403)
   create(@Body() body: unknown): CreatedToken {
-    const { role, name } = parseNewToken(body);
-    return this.tokens.create(role, name);
+    const { role, name, sensors } = parseNewToken(body);
+    return this.tokens.create(role, name, sensors);
   }
 
   @Delete(':id')

@@ -45,16 +45,16 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
       if (problem || typeof auth.sensorId !== 'string') return fail(`sensorId ${problem}`);
       const info = this.tokens.verify(auth.token);
       if (!info) return fail('invalid or revoked token');
-      if (!['sensor', 'admin'].includes(info.role))
-        return fail(`a ${info.role} token cannot stream audio; use a sensor token`);
+      const refused = this.tokens.streamAs(info, auth.sensorId);
+      if (refused) return fail(refused);
       (socket.data as SensorData) = { sensorId: auth.sensorId, tokenName: info.name };
       next();
     });
   }
 
   handleConnection(socket: Socket): void {
-    const { sensorId } = socket.data as SensorData;
-    this.sensors.connect(sensorId, socket.id, (reason) => socket.disconnect(true) && reason);
+    const { sensorId, tokenName } = socket.data as SensorData;
+    this.sensors.connect(sensorId, socket.id, (reason) => socket.disconnect(true) && reason, tokenName);
   }
 
   handleDisconnect(socket: Socket): void {

@@ -74,13 +74,12 @@ export class Sensors extends SensorsPort {
 
   // ---- /sensor ----
 
-  /** A sensor connected; an older connection of the same sensor is closed. */
-  connect(sensorId: string, socketId: string, kick: (reason: string) => void): void {
-    const line = this.#get(sensorId);
-    line.ingest.connect(socketId, kick, Date.now());
-    this.#register(sensorId, line.ingest.lastSeen as number, {});
-    this.d.metrics.sensorsConnected.set(this.#connectedCount());
-    this.#status.publish(line, true);
+  /**
+   * A sensor connected (with the token named `token`); it streams, and counts as connected, once its hello
+   * is accepted (see `SensorIngest`).
+   */
+  connect(sensorId: string, socketId: string, kick: (reason: string) => void, token = ''): void {
+    this.#get(sensorId).ingest.connect(socketId, kick, token);
   }
 
   disconnect(sensorId: string, socketId: string): void {
@@ -94,12 +93,26 @@ export class Sensors extends SensorsPort {
 
   hello(sensorId: string, socketId: string, msg: unknown): HelloAck {
     const line = this.#get(sensorId);
-    const { ack, patch } = line.ingest.hello(socketId, msg);
+    const { ack, patch, tookOver } = line.ingest.hello(socketId, msg);
+    if (tookOver) this.d.log(`sensor ${sensorId}: ${tookOver}`);
+    if (tookOver && !patch) {
+      // The taker's hello was refused: nobody streams for the sensor now.
+      this.d.metrics.sensorsConnected.set(this.#connectedCount());
+      line.alerts.disconnected();
+      this.#status.publish(line, true);
+    }
     if (patch) {
-      this.#register(sensorId, Date.now(), patch);
+      // Name and labels are the first registration's; later only an admin changes them (REST PATCH).
+      this.#register(sensorId, Date.now(), this.#known(sensorId) ? {} : patch);
+      this.d.metrics.sensorsConnected.set(this.#connectedCount());
       this.#status.publish(line, true);
     }
     return ack;
+  }
+
+  /** Registered already (stored, or waiting to be stored). */
+  #known(sensorId: string): boolean {
+    return this.#unsaved.has(sensorId) || this.d.store.sensors.get(sensorId) !== null;
   }
 
   audio(sensorId: string, socketId: string, msg: unknown): SensorAck {

@@ -131,4 +131,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'sensor tokens bound to sensor ids',
+    sql: `
+      -- JSON array of the sensor ids a sensor token may stream as; NULL: not bound yet (it is bound to the
+      -- first id it streams as). Tokens of the other roles keep NULL.
+      ALTER TABLE tokens ADD COLUMN sensors TEXT;
+    `,
+  },
 ];
