@@ -43,6 +43,9 @@ describe('hark fit | score | evaluate', () => {
     });
     expect(doc.threshold).toBeGreaterThan(0);
     expect(existsSync(join(model, 'model.json'))).toBe(true);
+    // stderr is a pipe here, not a terminal: progress comes as plain lines, each stage ending with its time.
+    for (const stage of ['read', 'spectrogram', 'embed', 'fit', 'calibrate'])
+      expect(r.stderr).toMatch(new RegExp(`^${stage} (\\d+)/\\1 \\(100 %\\) in \\d+\\.\\d s$`, 'm'));
   });
 
   it('score gives clip scores, decisions and boxes as JSON, and a readable picture', () => {
