@@ -109,6 +109,24 @@ describe('score figure', () => {
     expect(label.length).toBeGreaterThan(5);
   });
 
+  it('keeps the outline and label of a region at the top edge inside the plot', () => {
+    const top = clip();
+    top.result.map.fill(0.2);
+    for (let m = 120; m < 128; m++) for (let t = 40; t < 60; t++) top.result.map[m * 122 + t] = 2;
+    top.result.boxes = anomalyBoxes(top.result.map, 122, mel);
+    const f = scoreFigure(top);
+    const cyan = (x: number, y: number) => {
+      const i = 4 * (y * f.image.width + x);
+      return f.image.data[i] === BOX_RGB[0] && f.image.data[i + 2] === BOX_RGB[2];
+    };
+    const counts = { outside: 0, inside: 0 };
+    for (let y = 0; y < f.image.height; y++)
+      for (let x = 0; x < f.image.width; x++) if (cyan(x, y)) counts[y < f.plot.y ? 'outside' : 'inside']++;
+    const { outside, inside } = counts;
+    expect(outside).toBe(0);
+    expect(inside).toBeGreaterThan(100);
+  });
+
   it('keeps the overlay visible whatever the score, and never opaque', () => {
     expect(overlayAlpha(0.5)).toBe(0);
     expect(overlayAlpha(0.9)).toBeLessThanOrEqual(0.15);

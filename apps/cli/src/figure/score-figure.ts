@@ -210,19 +210,35 @@ function drawLegends(c: Canvas, input: ScoreFigureInput, spectrogram: Rect, anom
   c.fill(anomaly.x - 3, y, anomaly.width + 6, 1, WHITE);
 }
 
+/** `r` grown by `d` pixels on every side, then cut to the plot, so outlines at the plot's edges stay inside it. */
+function around(r: Rect, d: number, g: PlotGeometry): Rect {
+  const x = Math.max(g.x, r.x - d);
+  const y = Math.max(g.y, r.y - d);
+  const right = Math.min(g.x + g.width, r.x + r.width + d);
+  const bottom = Math.min(g.y + g.height, r.y + r.height + d);
+  return { x, y, width: right - x, height: bottom - y };
+}
+
 function drawBoxes(c: Canvas, g: PlotGeometry, boxes: readonly AnomalyBox[]): Rect[] {
   const rects = boxes.map((b) => boxRect(g, b));
   for (let i = boxes.length - 1; i >= 0; i--) {
-    const { x, y, width: w, height: h } = rects[i];
+    const r = rects[i];
     const dash = boxes[i].overThreshold ? 0 : 6;
-    // Outside the region's cells (3 px away), so the score colours inside stay visible.
-    c.outline(x - 4, y - 4, w + 8, h + 8, BLACK, 1, dash);
-    c.outline(x - 3, y - 3, w + 6, h + 6, BOX_RGB, 2, dash);
-    c.outline(x - 1, y - 1, w + 2, h + 2, BLACK, 1, dash);
+    // Outside the region's cells (3 px away), so the score colours inside stay visible; black edges on both
+    // sides keep the cyan readable over white.
+    const line = (d: number, colour: Rgb, thickness: number) => {
+      const a = around(r, d, g);
+      c.outline(a.x, a.y, a.width, a.height, colour, thickness, dash);
+    };
+    line(4, BLACK, 1);
+    line(3, BOX_RGB, 2);
+    line(1, BLACK, 1);
+    // The peak score above the box, or below it when the box touches the top of the plot.
     const label = boxes[i].peak.toFixed(2);
-    const above = y - TEXT - 8 >= g.y;
-    const left = Math.max(g.x + 2, Math.min(x - 2, g.x + g.width - textWidth(label, 2) - 2)); // inside the plot
-    c.text(label, left, above ? y - TEXT - 8 : y + 4, BOX_RGB, { background: BLACK });
+    const y =
+      r.y - TEXT - 8 >= g.y ? r.y - TEXT - 8 : Math.min(r.y + r.height + 8, g.y + g.height - TEXT - 2);
+    const x = Math.max(g.x + 2, Math.min(r.x - 2, g.x + g.width - textWidth(label, 2) - 2)); // inside the plot
+    c.text(label, x, y, BOX_RGB, { background: BLACK });
   }
   return rects;
 }
