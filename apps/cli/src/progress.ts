@@ -4,6 +4,7 @@
  * silent and a log stays short.
  */
 import cliProgress from 'cli-progress';
+import { startHeartbeat, type HeartbeatOptions } from './heartbeat.js';
 
 export interface StageProgress {
   /** Reports `done` of `total` in `stage` (e.g. 'embed', 'fit'); `label` prefixes the line (a group name). */
@@ -16,13 +17,26 @@ export interface LineProgressOptions {
   everySeconds?: number;
   /** The clock, in seconds. */
   now?: () => number;
+  /** Called on every report (the heartbeat's pulse). */
+  onReport?: () => void;
 }
 
+/**
+ * A bar on a terminal; otherwise lines, and a heartbeat line (`still working: 12 s since the last progress
+ * report`) when a step is quiet for `heartbeat.quietSeconds` (default 10).
+ */
 export function stageProgress(
   stream: NodeJS.WriteStream = process.stderr,
-  options: LineProgressOptions = {},
+  options: LineProgressOptions & { heartbeat?: HeartbeatOptions } = {},
 ): StageProgress {
-  return stream.isTTY ? barProgress(stream) : lineProgress(stream, options);
+  if (stream.isTTY) return barProgress(stream);
+  const fd = (stream as { fd?: unknown }).fd;
+  const heart = typeof fd === 'number' ? startHeartbeat(fd, options.heartbeat) : null;
+  const lines = lineProgress(stream, { ...options, onReport: () => heart?.beat() });
+  return {
+    update: lines.update,
+    stop: () => heart?.stop(),
+  };
 }
 
 function barProgress(stream: NodeJS.WriteStream): StageProgress {
@@ -52,7 +66,7 @@ function barProgress(stream: NodeJS.WriteStream): StageProgress {
  */
 export function lineProgress(
   stream: Pick<NodeJS.WritableStream, 'write'>,
-  { everySeconds = 2, now = () => performance.now() / 1000 }: LineProgressOptions = {},
+  { everySeconds = 2, now = () => performance.now() / 1000, onReport }: LineProgressOptions = {},
 ): StageProgress {
   let key = '';
   let start = now();
@@ -65,6 +79,7 @@ export function lineProgress(
       const k = `${label}/${stage}`;
       if (k !== key) [key, start, lastLine, finished] = [k, lastReport, -Infinity, false];
       lastReport = t;
+      onReport?.();
       const complete = done >= total;
       if (finished || (!complete && t - lastLine < everySeconds)) return;
       lastLine = t;

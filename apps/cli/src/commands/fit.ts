@@ -77,7 +77,8 @@ const fitHelp = `
 A share of the clips (${100 * calibrationHoldout} %, at least ${MIN_NORMAL_SCORES}, evenly spread) is held out to set the alert threshold
 (gamma fit to their scores, ${calibrationQuantile} quantile, normalised to 1.0); the model is fitted on the others.
 Needs at least ${MIN_TRAINING_CLIPS} clips (${MIN_NORMAL_SCORES} held out and one to fit; more if --config raises calibrationHoldout).
-Progress goes to stderr: a bar on a terminal, otherwise lines (at most one every 2 s per stage, and its end).
+Progress goes to stderr: a bar on a terminal, otherwise lines (at most one every 2 s per stage, its end,
+and 'still working' after 10 s without a report).
 
 Example:
   hark fit pump/train --out models/pump`;
