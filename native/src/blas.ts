@@ -1,6 +1,6 @@
 import type { BlasBlocking, BlasInfo, SgemmTiming } from './addon.js';
 import { ErrorCode, nativeError } from './errors.js';
-import { loaded } from './load.js';
+import { chooseCoretype, cpuFlags, loaded } from './load.js';
 
 /** Below this, exact search is starved: a reference BLAS, or OpenBLAS on the wrong kernels. */
 export const MIN_GFLOPS_PER_CORE = 30;
@@ -99,14 +99,32 @@ const FIX =
   'Install libopenblas0-openmp and check `update-alternatives --display libblas.so.3-x86_64-linux-gnu`, ' +
   'or set OPENBLAS_CORETYPE (Haswell, SkylakeX).';
 
+/** OpenBLAS kernel families with AVX2 and FMA or better; the others (Prescott, Nehalem, Sandybridge...) lack them. */
+const WIDE_KERNELS = new Set(['haswell', 'zen', 'skylakex', 'cooperlake', 'sapphirerapids']);
+
 /**
- * What is wrong with the BLAS under FAISS's exact search, or null when nothing is: the reference BLAS (known
- * by its path, no timing needed), or a self-test rate below MIN_GFLOPS_PER_CORE on every try. `selfTest` runs
- * only when the library is not the reference one.
+ * What is wrong with the BLAS under FAISS's exact search, or null when nothing is, judged by what it is before
+ * how fast it ran: the reference BLAS (known by its path); OpenBLAS on kernels without AVX2 on a CPU that has
+ * it (`best`, from its flags: several times slower, e.g. Prescott kernels when OPENBLAS_CORETYPE says so);
+ * else a self-test rate below MIN_GFLOPS_PER_CORE on every try. `selfTest` runs only in that last case.
  */
-export function blasProblem(info: BlasInfo, selfTest: () => SelfTest): string | null {
+export function blasProblem(
+  info: BlasInfo & Partial<Pick<BlasReport, 'coretype' | 'coretypeSetByHark'>>,
+  selfTest: () => SelfTest,
+  best: string | null = chooseCoretype(cpuFlags()),
+): string | null {
   if (isReferenceBlas(info.library))
     return `hark: FAISS uses the reference BLAS (${info.library}), about 10x slower than OpenBLAS; exact search will be slow. ${FIX}`;
+  if (info.corename && best && !WIDE_KERNELS.has(info.corename.toLowerCase())) {
+    const set =
+      info.coretype && !info.coretypeSetByHark
+        ? ` (OPENBLAS_CORETYPE=${info.coretype} in the environment)`
+        : '';
+    return (
+      `hark: OpenBLAS uses its ${info.corename} kernels${set} on a CPU that runs ${best}'s, several times faster; ` +
+      `exact search will be slow. Set OPENBLAS_CORETYPE=${best}, or unset it and hark chooses.`
+    );
+  }
   const { gflopsPerCore, ok } = selfTest();
   if (ok) return null;
   return (
