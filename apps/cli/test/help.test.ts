@@ -21,6 +21,7 @@ describe('hark --help', () => {
     for (const [name, cmd] of commands(buildProgram())) {
       for (const o of cmd.options) {
         if (!(o.required || o.optional)) continue; // a flag: off unless given
+        if (/<out[.>-]/.test(o.flags)) continue; // an output file (--png <out.png>): none unless given
         const stated = o.defaultValue !== undefined || o.mandatory || /\bdefault\b/.test(o.description);
         if (!stated) missing.push(`${name} ${o.flags}`);
       }

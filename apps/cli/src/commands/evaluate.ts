@@ -79,7 +79,7 @@ export function registerEvaluate(program: Command): void {
     .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option(
       '--json <out.json>',
-      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip}], mean: {...}} (default: none)',
+      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip}], mean: {...}}',
     )
     .option('--groups <names>', 'only these groups, comma-separated (default: every group)')
     .option('--record', 'record the mean row for this method x backbone in BENCHMARKS.md')

@@ -101,7 +101,7 @@ export function registerScore(program: Command): void {
     .option(
       '--png <out.png>',
       'picture: the spectrogram in grey with the anomaly score over it in colour, the regions boxed with their ' +
-        'scores, time and Hz axes and colour legends (several files: out-<name>.png; default: none)',
+        'scores, time and Hz axes and colour legends (several files: out-<name>.png)',
     )
     .addHelpText(
       'after',

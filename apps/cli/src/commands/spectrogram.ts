@@ -130,7 +130,7 @@ export function registerSpectrogram(program: Command): void {
     )
     .option(
       '--png <out.png>',
-      'write a picture: one pixel per frame and band, low frequencies at the bottom, magma colours (default: none)',
+      'write a picture: one pixel per frame and band, low frequencies at the bottom, magma colours',
     )
     .option('--top-db <db>', 'dynamic range of the picture below its maximum', nonNegativeNumber, 80)
     .option('--allow-truncated', 'decode what is present of a file cut short instead of failing')
