@@ -203,7 +203,8 @@ function drawLegends(c: Canvas, input: ScoreFigureInput, spectrogram: Rect, anom
     const a = overlayAlpha(v);
     const i =
       3 * Math.round(255 * Math.min(1, Math.max(0, (v - OVERLAY_FROM) / (OVERLAY_TOP - OVERLAY_FROM))));
-    return [0, 1, 2].map((ch) => Math.round(under * (1 - a) + OVERLAY_RGB[i + ch] * a)) as unknown as Rgb;
+    const mix = (ch: number) => Math.round(under * (1 - a) + OVERLAY_RGB[i + ch] * a);
+    return [mix(0), mix(1), mix(2)];
   });
   const y = Math.round(anomaly.y + ((OVERLAY_TOP - 1) / OVERLAY_TOP) * anomaly.height);
   c.outline(anomaly.x - 4, y - 1, anomaly.width + 8, 3, BLACK);
