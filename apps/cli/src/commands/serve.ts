@@ -1,21 +1,28 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { isRole, ROLES, type Role } from '@hark/protocol';
-import { createServer, resolveServerConfig, TokenService, HarkStore } from '@hark/server';
+import {
+  createServer,
+  HarkStore,
+  resolveServerConfig,
+  SERVER_DEFAULTS,
+  TokenService,
+  type ServerOptions,
+} from '@hark/server';
 
-/** Options of `hark serve`. */
+/** Options of `hark serve`; what is not given comes from `HARK_*` variables, else the server's defaults. */
 export interface ServeOptions {
-  port: number;
-  host: string;
-  data: string;
+  port?: number;
+  host?: string;
+  data?: string;
   webhookUrl?: string;
   webhookSecret?: string;
   hopSeconds?: number;
   dashboard?: string;
 }
 
-/** `hark serve`: runs the server until SIGINT / SIGTERM, then closes it cleanly. */
-export async function runServe(o: ServeOptions): Promise<void> {
-  const server = await createServer({
+/** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
+export function serveOptions(o: ServeOptions): ServerOptions {
+  return {
     port: o.port,
     host: o.host,
     dataDir: o.data,
@@ -23,7 +30,12 @@ export async function runServe(o: ServeOptions): Promise<void> {
     webhookSecret: o.webhookSecret,
     hopSeconds: o.hopSeconds,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
-  });
+  };
+}
+
+/** `hark serve`: runs the server until SIGINT / SIGTERM, then closes it cleanly. */
+export async function runServe(o: ServeOptions): Promise<void> {
+  const server = await createServer(serveOptions(o));
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -41,7 +53,7 @@ export async function runServe(o: ServeOptions): Promise<void> {
 }
 
 /** `hark token create`: a new token in the data directory's database (the server may be running). */
-export function runTokenCreate(o: { role: Role; name: string; data: string; json?: boolean }): void {
+export function runTokenCreate(o: { role: Role; name: string; data?: string; json?: boolean }): void {
   const { dataDir } = resolveServerConfig({ dataDir: o.data });
   const store = new HarkStore(dataDir);
   try {
@@ -73,9 +85,9 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the hark server: sensor ingest, scoring, alerts, REST API and dashboard')
-    .option('--port <n>', 'TCP port', port, 8080)
-    .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--data <dir>', 'data directory (SQLite, models, alert clips)', './data')
+    .option('--port <n>', `TCP port (default: $HARK_PORT, else ${SERVER_DEFAULTS.port})`, port)
+    .option('--host <addr>', `address to listen on (default: $HARK_HOST, else ${SERVER_DEFAULTS.host})`)
+    .option('--data <dir>', 'data directory: SQLite, models, alert clips (default: $HARK_DATA, else ./data)')
     .option(
       '--webhook-url <url>',
       'POST alert notifications here (JSON, signed; default: $HARK_WEBHOOK_URL, else none)',
@@ -86,7 +98,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--hop-seconds <s>',
-      `seconds between scored windows (default: $HARK_HOP_SECONDS, else ${resolveServerConfig({}, {}).hopSeconds})`,
+      `seconds between scored windows (default: $HARK_HOP_SECONDS, else ${SERVER_DEFAULTS.hopSeconds})`,
       Number,
     )
     .option('--dashboard <dir>', 'serve this built dashboard at / (default: apps/dashboard/dist)')
@@ -98,7 +110,7 @@ export function registerServe(program: Command): void {
     .description('create a token (printed once)')
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, role)
     .requiredOption('--name <name>', 'who or what uses it')
-    .option('--data <dir>', 'data directory of the server', './data')
+    .option('--data <dir>', 'data directory of the server (default: $HARK_DATA, else ./data)')
     .option('--json', 'print JSON')
     .action((o: { role: Role; name: string; data: string; json?: boolean }) => runTokenCreate(o));
 }
