@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeSynthDataset, type GroundTruthEvent } from '@hark/dsp';
-import type { Alert, Page as AlertPage, SensorStatus } from '@hark/server';
+import type { Alert, Page as AlertPage, SensorStatus } from '@hark/protocol';
 import {
   chromiumOrWarn,
   ensureDashboard,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
-import type { Alert, FitProgressEvent, ModelStatus, Page } from '@hark/server';
+import type { Alert, FitProgressEvent, ModelStatus, Page } from '@hark/protocol';
 import { readdirSync } from 'node:fs';
 import {
   fitFromFolder,

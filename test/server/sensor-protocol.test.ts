@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
-import type { HelloAck, SensorAck } from '@hark/server';
+import type { HelloAck, SensorAck } from '@hark/protocol';
 import { startServer, type TestServer } from '../support/server.js';
 
 let s: TestServer;

@@ -2,40 +2,30 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { resolveServerConfig } from '@hark/server';
-import { runTokenCreate, serverOptions, type ServeOptions } from '../src/commands/serve.js';
+import { resolveServerConfig, SERVER_DEFAULTS } from '@hark/server';
+import { runTokenCreate, serveOptions } from '../src/commands/serve.js';
 import { buildProgram } from '../src/program.js';
 
-/** The options `hark serve <args>` parses to (its action replaced, so nothing starts). */
-function parseServe(args: string[]): ServeOptions {
-  const program = buildProgram();
-  const serve = program.commands.find((c) => c.name() === 'serve')!;
-  let parsed: ServeOptions | null = null;
-  serve.action((o: ServeOptions) => {
-    parsed = o;
-  });
-  program.parse(['serve', ...args], { from: 'user' });
-  return parsed as unknown as ServeOptions;
-}
-
 describe('hark serve options', () => {
-  it('HARK_PORT, HARK_HOST and HARK_DATA apply when the flags are left out', () => {
+  it('gives the server only what is on the command line, so HARK_PORT / HARK_HOST / HARK_DATA apply', () => {
+    const serve = buildProgram().commands.find((c) => c.name() === 'serve')!;
+    for (const flag of ['--port', '--host', '--data'])
+      expect(serve.options.find((o) => o.long === flag)?.defaultValue, flag).toBeUndefined();
     const env = { HARK_PORT: '9000', HARK_HOST: '0.0.0.0', HARK_DATA: '/srv/hark' };
-    const c = resolveServerConfig(serverOptions(parseServe([])), env);
-    expect({ port: c.port, host: c.host, dataDir: c.dataDir }).toEqual({
+    expect(resolveServerConfig(serveOptions({}), env)).toMatchObject({
       port: 9000,
       host: '0.0.0.0',
       dataDir: '/srv/hark',
     });
-  });
-
-  it('flags win over the variables, and the defaults apply when neither is given', () => {
-    const env = { HARK_PORT: '9000', HARK_DATA: '/srv/hark' };
-    const flagged = resolveServerConfig(serverOptions(parseServe(['--port', '7000', '--data', '/d'])), env);
-    expect({ port: flagged.port, dataDir: flagged.dataDir }).toEqual({ port: 7000, dataDir: '/d' });
-    const plain = resolveServerConfig(serverOptions(parseServe([])), {});
-    expect({ port: plain.port, host: plain.host }).toEqual({ port: 8080, host: '127.0.0.1' });
-    expect(plain.dataDir).toMatch(/\/data$/);
+    expect(resolveServerConfig(serveOptions({ port: 8081, data: '/tmp/d' }), env)).toMatchObject({
+      port: 8081,
+      host: '0.0.0.0',
+      dataDir: '/tmp/d',
+    });
+    expect(resolveServerConfig(serveOptions({}), {})).toMatchObject({
+      port: SERVER_DEFAULTS.port,
+      host: SERVER_DEFAULTS.host,
+    });
   });
 });
 

@@ -2,14 +2,14 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { isRole, ROLES, sensorIdProblem, type Role } from '@hark/protocol';
 import {
   createServer,
+  HarkStore,
   resolveServerConfig,
   SERVER_DEFAULTS,
   TokenService,
-  HarkStore,
   type ServerOptions,
 } from '@hark/server';
 
-/** Options of `hark serve` (unset ones come from `HARK_*` variables, then the server's defaults). */
+/** Options of `hark serve`; what is not given comes from `HARK_*` variables, else the server's defaults. */
 export interface ServeOptions {
   port?: number;
   host?: string;
@@ -20,9 +20,22 @@ export interface ServeOptions {
   dashboard?: string;
 }
 
+/** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
+export function serveOptions(o: ServeOptions): ServerOptions {
+  return {
+    port: o.port,
+    host: o.host,
+    dataDir: o.data,
+    webhookUrl: o.webhookUrl,
+    webhookSecret: o.webhookSecret,
+    hopSeconds: o.hopSeconds,
+    ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
+  };
+}
+
 /** `hark serve`: runs the server until SIGINT / SIGTERM, then closes it cleanly. */
 export async function runServe(o: ServeOptions): Promise<void> {
-  const server = await createServer(serverOptions(o));
+  const server = await createServer(serveOptions(o));
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -37,22 +50,6 @@ export async function runServe(o: ServeOptions): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
-}
-
-/**
- * The server options the flags give. Flags left out stay undefined, so `HARK_PORT`, `HARK_HOST`, `HARK_DATA`
- * (and the other variables) apply before the defaults: the flags carry no defaults of their own.
- */
-export function serverOptions(o: ServeOptions): ServerOptions {
-  return {
-    port: o.port,
-    host: o.host,
-    dataDir: o.data,
-    webhookUrl: o.webhookUrl,
-    webhookSecret: o.webhookSecret,
-    hopSeconds: o.hopSeconds,
-    ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
-  };
 }
 
 export interface TokenCreateOptions {
@@ -109,10 +106,20 @@ export function registerServe(program: Command): void {
     .description('run the hark server: sensor ingest, scoring, alerts, REST API and dashboard')
     .option('--port <n>', `TCP port (default: $HARK_PORT, else ${SERVER_DEFAULTS.port})`, port)
     .option('--host <addr>', `address to listen on (default: $HARK_HOST, else ${SERVER_DEFAULTS.host})`)
-    .option('--data <dir>', 'data directory (SQLite, models, alert clips) (default: $HARK_DATA, else ./data)')
-    .option('--webhook-url <url>', 'POST alert notifications here (JSON, signed)')
-    .option('--webhook-secret <secret>', 'shared secret of the webhook signature')
-    .option('--hop-seconds <s>', 'seconds between scored windows', Number)
+    .option('--data <dir>', 'data directory: SQLite, models, alert clips (default: $HARK_DATA, else ./data)')
+    .option(
+      '--webhook-url <url>',
+      'POST alert notifications here (JSON, signed; default: $HARK_WEBHOOK_URL, else none)',
+    )
+    .option(
+      '--webhook-secret <secret>',
+      'shared secret of the webhook signature (default: $HARK_WEBHOOK_SECRET; needed with a webhook URL)',
+    )
+    .option(
+      '--hop-seconds <s>',
+      `seconds between scored windows (default: $HARK_HOP_SECONDS, else ${SERVER_DEFAULTS.hopSeconds})`,
+      Number,
+    )
     .option('--dashboard <dir>', 'serve this built dashboard at / (default: apps/dashboard/dist)')
     .action((o: ServeOptions) => runServe(o));
 

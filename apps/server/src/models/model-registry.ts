@@ -4,7 +4,7 @@
  * (the watcher), fits new models in a worker thread and swaps them in atomically (`model-versions.ts`), and
  * applies operator feedback. Detectors in use are held by scoring's leases until released.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   loadModel,
@@ -21,6 +21,7 @@ import { DetectorLeases, type DetectorLease } from '../scoring/leases.js';
 import { ModelError } from './errors.js';
 import { runFitWorker } from './fit-worker.js';
 import { modelSignature, recoverSwaps, stagingDir, stampDir, swapIn } from './model-versions.js';
+import { ModelWatcher } from './model-watcher.js';
 import type { HarkEvents } from '../events.js';
 import { pathInside } from '../paths.js';
 
@@ -69,28 +70,24 @@ export class ModelRegistry {
   readonly modelsDir: string;
   readonly #slots = new Map<string, Slot>();
   readonly #leases = new DetectorLeases();
-  #timer: NodeJS.Timeout | null = null;
-  #polling: Promise<void> | null = null;
+  readonly #watcher: ModelWatcher;
   readonly #log: (line: string) => void;
 
   constructor(readonly opts: ModelRegistryOptions) {
     this.modelsDir = join(opts.dataDir, 'models');
     this.#log = opts.log ?? (() => {});
+    this.#watcher = new ModelWatcher(this.modelsDir, opts.pollMs, (ids) => this.#sync(ids), this.#log);
   }
 
   /** Loads every model directory, then keeps watching the folder. */
   async start(): Promise<void> {
     await mkdir(this.modelsDir, { recursive: true });
     await recoverSwaps(this.modelsDir);
-    await this.poll();
-    this.#timer = setInterval(() => void this.poll(), this.opts.pollMs);
-    this.#timer.unref();
+    await this.#watcher.start();
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#polling;
+    await this.#watcher.stop();
     for (const slot of this.#slots.values()) {
       if (slot.detector) await this.#leases.retire(slot.detector);
       slot.detector = null;
@@ -235,21 +232,13 @@ export class ModelRegistry {
   }
 
   /** Checks the models folder: loads new or changed model directories, unloads removed ones. */
+  /** Checks the models folder now: loads new or changed model directories, unloads removed ones. */
   poll(): Promise<void> {
-    this.#polling ??= this.#poll().finally(() => (this.#polling = null));
-    return this.#polling;
+    return this.#watcher.poll();
   }
 
-  async #poll(): Promise<void> {
-    let names: string[];
-    try {
-      names = (await readdir(this.modelsDir, { withFileTypes: true }))
-        .filter((e) => e.isDirectory() && !e.name.startsWith('.') && isSensorId(e.name))
-        .map((e) => e.name);
-    } catch (err) {
-      this.#log(`models: cannot read ${this.modelsDir}: ${(err as Error).message}`);
-      return;
-    }
+  /** The watcher's list of model folders: load what is new or changed, unload what was removed. */
+  async #sync(names: string[]): Promise<void> {
     for (const id of names) {
       const slot = this.#slot(id);
       if (slot.busy) continue;
