@@ -9,5 +9,6 @@ export {
   type ServerOptions,
 } from './config.js';
 export { TokenService } from './auth/token.service.js';
+export { DataDirLockedError, LOCK_FILE } from './data-lock.js';
 export { HarkStore } from './store/store.js';
 export { verifySignature } from './notify/signature.js';

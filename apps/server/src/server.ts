@@ -15,6 +15,7 @@ import { AlertService } from './alerts/alert.service.js';
 import { TokenService } from './auth/token.service.js';
 import { AppModule } from './app.module.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { lockDataDir } from './data-lock.js';
 import { HarkEvents } from './events.js';
 import { setupHttp } from './http/index.js';
 import { ModelsPort, SensorsPort } from './http/ports.js';
@@ -154,19 +155,35 @@ async function startApp(config: ServerConfig, rt: Runtime): Promise<INestApplica
 export async function createServer(options: ServerOptions = {}): Promise<HarkServer> {
   const config = resolveServerConfig({ dashboardDir: defaultDashboardDir(), ...options });
   await mkdir(config.dataDir, { recursive: true });
-  const rt = buildRuntime(config);
-  const adminToken = rt.tokens.ensureAdmin();
-  rt.webhook?.start();
-  await rt.models.start();
-  rt.sensors.start();
-  const app = await startApp(config, rt);
+  // Before anything else touches the directory: a second server on it stops here, naming the first.
+  const lock = lockDataDir(config.dataDir);
+  if (lock.replaced)
+    config.log(
+      `took over the lock of ${config.dataDir} left by hark pid ${lock.replaced.pid} on ${lock.replaced.host}, which is gone`,
+    );
+  let rt: Runtime | null = null;
+  let app: INestApplication;
+  let adminToken: string | null;
+  try {
+    rt = buildRuntime(config);
+    adminToken = rt.tokens.ensureAdmin();
+    rt.webhook?.start();
+    await rt.models.start();
+    rt.sensors.start();
+    app = await startApp(config, rt);
+  } catch (err) {
+    rt?.store.close();
+    lock.release();
+    throw err;
+  }
+  const runtime = rt;
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
   if (adminToken) config.log(`First start: created an admin token (shown once, keep it): ${adminToken}`);
-  if (rt.store.database.readOnlyReason)
+  if (runtime.store.database.readOnlyReason)
     config.log(
-      `STORAGE ERROR: started READ-ONLY: ${rt.store.database.path} takes no writes ` +
-        `(${rt.store.database.readOnlyReason}); free space on the disk of ${config.dataDir}: writes resume by themselves`,
+      `STORAGE ERROR: started READ-ONLY: ${runtime.store.database.path} takes no writes ` +
+        `(${runtime.store.database.readOnlyReason}); free space on the disk of ${config.dataDir}: writes resume by themselves`,
     );
   config.log(`hark server listening on ${url} (data: ${config.dataDir})`);
 
@@ -177,19 +194,23 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     url,
     port: address.port,
     adminToken,
-    store: rt.store,
-    tokens: rt.tokens,
-    sensors: rt.sensors,
-    models: rt.models,
-    events: rt.events,
-    metrics: rt.metrics,
+    store: runtime.store,
+    tokens: runtime.tokens,
+    sensors: runtime.sensors,
+    models: runtime.models,
+    events: runtime.events,
+    metrics: runtime.metrics,
     close: () =>
       (closed ??= (async () => {
-        await app.close();
-        await rt.sensors.stop();
-        await rt.models.stop();
-        await rt.webhook?.stop();
-        rt.store.close();
+        try {
+          await app.close();
+          await runtime.sensors.stop();
+          await runtime.models.stop();
+          await runtime.webhook?.stop();
+          runtime.store.close();
+        } finally {
+          lock.release();
+        }
       })()),
   };
 }
