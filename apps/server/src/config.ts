@@ -22,6 +22,8 @@ export interface ServerConfig {
   /** RMS level under which a stream counts as silent, and for how long before a silence alert opens. */
   silenceDbfs: number;
   silenceSeconds: number;
+  /** Largest distance between a sensor's `audio.t` and the server clock where it anchors a stream, s. */
+  maxClockSkewSeconds: number;
   /** Audio kept around an alert. */
   clipPreSeconds: number;
   clipPostSeconds: number;
@@ -47,6 +49,7 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   queuePerSensor: 2,
   silenceDbfs: -70,
   silenceSeconds: 10,
+  maxClockSkewSeconds: 300,
   clipPreSeconds: 2,
   clipPostSeconds: 2,
   webhookUrl: '',
@@ -63,6 +66,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   dataDir: { flag: '--data', env: 'HARK_DATA' },
   maxChunkBytes: { env: 'HARK_MAX_CHUNK_BYTES' },
   hopSeconds: { flag: '--hop-seconds', env: 'HARK_HOP_SECONDS' },
+  maxClockSkewSeconds: { env: 'HARK_MAX_CLOCK_SKEW_SECONDS' },
   webhookUrl: { flag: '--webhook-url', env: 'HARK_WEBHOOK_URL' },
   webhookSecret: { flag: '--webhook-secret', env: 'HARK_WEBHOOK_SECRET' },
   dashboardDir: { flag: '--dashboard' },
@@ -98,6 +102,7 @@ export function resolveServerConfig(
     dataDir: env.HARK_DATA || undefined,
     maxChunkBytes: num('HARK_MAX_CHUNK_BYTES'),
     hopSeconds: num('HARK_HOP_SECONDS'),
+    maxClockSkewSeconds: num('HARK_MAX_CLOCK_SKEW_SECONDS'),
     webhookUrl: env.HARK_WEBHOOK_URL || undefined,
     webhookSecret: env.HARK_WEBHOOK_SECRET || undefined,
   };
@@ -140,6 +145,7 @@ export function resolveServerConfig(
     wholeAtLeast(key, 1);
   check('host', typeof c.host === 'string' && c.host !== '', 'must be an address, e.g. 127.0.0.1 or 0.0.0.0');
   check('modelPollMs', c.modelPollMs >= 10, 'must be at least 10 ms');
+  check('maxClockSkewSeconds', c.maxClockSkewSeconds >= 1, 'must be at least 1 second');
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (problems.length) throw new ConfigError(problems);
   return c;

@@ -39,6 +39,16 @@ describe('server configuration', () => {
     ]);
   });
 
+  it('reads HARK_MAX_CLOCK_SKEW_SECONDS (default 300 s) and refuses less than a second', () => {
+    expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).maxClockSkewSeconds).toBe(300);
+    expect(
+      resolveServerConfig({ dataDir: '/tmp/x' }, { HARK_MAX_CLOCK_SKEW_SECONDS: '30' }).maxClockSkewSeconds,
+    ).toBe(30);
+    expect(problems({}, { HARK_MAX_CLOCK_SKEW_SECONDS: '0' })).toEqual([
+      'HARK_MAX_CLOCK_SKEW_SECONDS (0) must be at least 1 second',
+    ]);
+  });
+
   it('names the variable when the value came from the environment, the flag when from an option', () => {
     expect(problems({}, { HARK_PORT: '-1' })).toEqual(['HARK_PORT (-1) must be a port number 0..65535']);
     expect(problems({ port: -1 }, { HARK_PORT: '80' })).toEqual([

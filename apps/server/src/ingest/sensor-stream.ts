@@ -34,7 +34,15 @@ export interface SensorStreamOptions extends LevelMeterOptions {
   audioRingSeconds?: number;
   /** Seconds of log-mel columns kept for backfill and alert pictures. Default 300. */
   columnRingSeconds?: number;
+  /**
+   * Largest distance between a sensor's `audio.t` and the server clock, ms, where `t` anchors a stream
+   * (the first chunk of a segment). Default 300 000 (5 min).
+   */
+  maxClockSkewMs?: number;
 }
+
+/** Default of `maxClockSkewMs`. */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 300_000;
 
 /** A window of `windowFrames` columns ready to score. */
 export interface ReadyWindow {
@@ -139,12 +147,16 @@ export class SensorStream {
   private resampler: Resampler | null = null;
   private windowCount = 0;
   private startedAt: number | null = null;
+  private readonly maxClockSkewMs: number;
 
   constructor(options: SensorStreamOptions) {
     this.sensorId = options.sensorId;
     this.maxChunkBytes = options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES;
     this.audioRingSeconds = options.audioRingSeconds ?? 60;
     this.columnRingSeconds = options.columnRingSeconds ?? 300;
+    this.maxClockSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+    if (!(this.maxClockSkewMs > 0))
+      throw new RangeError(`maxClockSkewMs (${this.maxClockSkewMs}) must be > 0`);
     if (!(Number.isInteger(this.maxChunkBytes) && this.maxChunkBytes > 0))
       throw new RangeError(`maxChunkBytes (${this.maxChunkBytes}) must be a whole number > 0`);
     this.meterState = new LevelMeter(options);
@@ -274,6 +286,16 @@ export class SensorStream {
           seq,
         );
       t = m.t;
+      // Only the chunk that anchors a segment gives the stream its time (sample counting carries it on):
+      // a sensor clock far off the server's would put its alerts and scores out of every range.
+      if (t !== undefined && this.current().anchor === null && Math.abs(t - now) > this.maxClockSkewMs)
+        throw new StreamError(
+          'BAD_MESSAGE',
+          `t (${t}) is ${((t - now) / 1000).toFixed(1)} s off the server clock (${now}); at most ` +
+            `${this.maxClockSkewMs / 1000} s is accepted (HARK_MAX_CLOCK_SKEW_SECONDS): set the sensor's ` +
+            'clock (NTP) or leave t out',
+          seq,
+        );
       ({ mono, framePeak } = decodePcm(pcmBytes(m.data, seq), fmt, this.maxChunkBytes, seq));
     } catch (e) {
       if (e instanceof StreamError) return { ack: e.toAck(), windows: [] };

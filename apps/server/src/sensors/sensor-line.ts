@@ -55,6 +55,7 @@ export class SensorLine implements IngestSink, ScoreSink {
       silenceSeconds: config.silenceSeconds,
       columnRingSeconds: COLUMN_RING_SECONDS,
       audioRingSeconds: AUDIO_RING_SECONDS,
+      maxClockSkewMs: config.maxClockSkewSeconds * 1000,
     });
     this.ingest = new SensorIngest(this.stream, this, d.metrics);
     this.live = new SensorLive(id, this.stream, d.hub);

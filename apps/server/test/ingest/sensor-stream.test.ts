@@ -98,12 +98,13 @@ describe('SensorStream windows', () => {
   it('anchors stream time at the first chunk t, and re-anchors a new stream', () => {
     const s = new SensorStream({ sensorId: 'p' });
     s.hello({ sampleRate: 16000, channels: 1, format: 'f32le', streamId: 'a' });
-    const first = s.audio({ seq: 3, data: f32Bytes(noise(17000)), t: 5_000 }, T0); // 63 frames
+    // (A server clock near the sensor's: a t far off it is refused, see 'the sensor clock' below.)
+    const first = s.audio({ seq: 3, data: f32Bytes(noise(17000)), t: 5_000 }, 5_100); // 63 frames
     expect(first.windows[0].t0).toBeCloseTo(5_032, 6);
     expect(s.streamStartedAt).toBe(5_000);
     expect(s.streamTime).toBeCloseTo(6_062.5, 6);
     // A later t on the same stream does not move the clock: sample counting carries it.
-    const second = s.audio({ seq: 4, data: f32Bytes(noise(8000)), t: 99_999 }, T0);
+    const second = s.audio({ seq: 4, data: f32Bytes(noise(8000)), t: 99_999 }, 6_200);
     expect(second.windows[0].t0).toBeCloseTo(5_032 + 31 * 16, 6);
     expect(s.hello({ sampleRate: 16000, channels: 1, format: 'f32le', streamId: 'b' })).toMatchObject({
       nextSeq: 0,
@@ -298,5 +299,31 @@ describe('SensorStream reconfigure', () => {
       'hopSeconds (2) must be > 0 with hopSeconds <= windowSeconds',
     );
     expect(s.mel.nMels).toBe(64);
+  });
+});
+
+describe('SensorStream: the sensor clock', () => {
+  const data = () => f32Bytes(noise(1600, 0.1));
+
+  it('refuses a t that anchors a stream far off the server clock, naming it and the fix; changes nothing', () => {
+    const s = new SensorStream({ sensorId: 'pump', maxClockSkewMs: 60_000 });
+    s.hello({ sampleRate: 16000, channels: 1, format: 'f32le' });
+    for (const t of [1e308, 0, T0 + 61_000, T0 / 1000]) {
+      const r = s.audio({ seq: 0, data: data(), t }, T0);
+      expect(r.ack).toMatchObject({ ok: false, code: 'BAD_MESSAGE', seq: 0 });
+      expect((r.ack as { error: string }).error).toMatch(
+        /^t \(.+\) is .+ s off the server clock \(1700000000000\); at most 60 s is accepted \(HARK_MAX_CLOCK_SKEW_SECONDS\): set the sensor's clock \(NTP\) or leave t out$/,
+      );
+    }
+    expect(s.streamTime).toBeNull();
+    expect(s.audio({ seq: 0, data: data(), t: T0 - 59_000 }, T0).ack).toEqual({ ok: true, seq: 0 });
+    expect(s.streamStartedAt).toBe(T0 - 59_000);
+  });
+
+  it('checks only the t that anchors: a replay faster than real time stamps later chunks ahead, and is fine', () => {
+    const s = new SensorStream({ sensorId: 'pump', maxClockSkewMs: 1000 });
+    s.hello({ sampleRate: 16000, channels: 1, format: 'f32le' });
+    expect(s.audio({ seq: 0, data: data(), t: T0 }, T0).ack).toMatchObject({ ok: true });
+    expect(s.audio({ seq: 1, data: data(), t: T0 + 3_600_000 }, T0 + 1).ack).toMatchObject({ ok: true });
   });
 });
