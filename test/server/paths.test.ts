@@ -74,3 +74,27 @@ describe('folder-like sensor ids in REST paths', () => {
     }
   });
 });
+
+describe('uploaded WAVs below 8 kHz', () => {
+  test('are refused with 422 naming the file (a 1 Hz header would make minutes of "audio")', async () => {
+    const form = new FormData();
+    const good = encodeWav(
+      new Float32Array(24000).map(() => Math.random() - 0.5),
+      16000,
+      'f32',
+    );
+    // Enough clips for a fit, so the rate is what is refused.
+    for (let i = 0; i < 12; i++) form.append('files', new Blob([good]), `n${i}.wav`);
+    form.append('files', new Blob([encodeWav(new Float32Array(120), 1, 's16')]), 'one-hertz.wav');
+    const res = await fetch(`${s.url}/api/sensors/pump-1/model`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.admin}` },
+      body: form,
+    });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { message: string }).message).toBe(
+      'one-hertz.wav: sample rate 1 Hz is below the 8000 Hz hark needs; record or convert it at 8000 Hz or more (16 kHz is analysed)',
+    );
+    expect((await s.api<{ state: string }>('/api/sensors/pump-1/model')).state).toBe('none');
+  });
+});

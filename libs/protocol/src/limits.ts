@@ -3,6 +3,20 @@
  * clients (which check before sending). Each is defined here once.
  */
 
+/**
+ * Lowest sample rate accepted anywhere audio enters (a sensor's hello, uploaded and fitted WAVs), Hz: below it
+ * the analysis band (up to 8 kHz at the 16 kHz analysis rate) would be mostly empty, and a header claiming
+ * 1 Hz turns a few bytes into minutes of "audio".
+ */
+export const MIN_SAMPLE_RATE = 8000;
+
+/** Null for a WAV sample rate that may be analysed, else what is wrong (to follow the file's name). */
+export function wavSampleRateProblem(sampleRate: number): string | null {
+  return sampleRate >= MIN_SAMPLE_RATE
+    ? null
+    : `sample rate ${sampleRate} Hz is below the ${MIN_SAMPLE_RATE} Hz hark needs; record or convert it at ${MIN_SAMPLE_RATE} Hz or more (16 kHz is analysed)`;
+}
+
 /** A sensor's display name (`hello.name`, `PATCH /api/sensors/:id`) and a token's name: characters. */
 export const MAX_NAME_LENGTH = 100;
 

@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   BACKBONE_IDS,
   evaluateDataset,
+  readDataset,
   METHOD_IDS,
   resolveDetectorConfig,
   type BackboneId,
@@ -13,6 +14,7 @@ import {
 import { recordEvaluation } from '../bench/detection.js';
 import { configOverrides } from '../options.js';
 import { DETECTOR_HELP, detectorInput } from './detector-input.js';
+import { checkWavRates } from './wav-input.js';
 import { stageProgress } from '../progress.js';
 
 /** Options of `hark evaluate`, as parsed by commander. */
@@ -56,6 +58,8 @@ export async function runEvaluate(root: string, o: EvaluateOptions): Promise<Eva
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  const groups = (await readDataset(root)).filter((g) => !only?.length || only.includes(g.name));
+  await checkWavRates(groups.flatMap((g) => [...g.train, ...g.test.map((c) => c.path)]));
   const progress = stageProgress();
   try {
     return await evaluateDataset(root, config, {

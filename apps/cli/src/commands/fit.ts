@@ -15,6 +15,7 @@ import {
 } from '@hark/detection';
 import { configOverrides } from '../options.js';
 import { DETECTOR_HELP, detectorInput } from './detector-input.js';
+import { checkWavRates } from './wav-input.js';
 import { stageProgress } from '../progress.js';
 
 /** Options of `hark fit`, as parsed by commander. */
@@ -45,6 +46,7 @@ export async function trainingFiles(dir: string): Promise<string[]> {
 export async function runFit(dir: string, o: FitOptions) {
   const config = resolveDetectorConfig(detectorInput(o));
   const files = await trainingFiles(dir);
+  await checkWavRates(files);
   const progress = stageProgress();
   try {
     const clips: Float32Array[] = [];

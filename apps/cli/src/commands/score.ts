@@ -2,6 +2,7 @@ import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { loadModel, readClip, writePng, type AnomalyBox, type Detector } from '@hark/detection';
 import { scoreFigure } from '../figure/score-figure.js';
+import { checkWavRates } from './wav-input.js';
 
 /** Options of `hark score`, as parsed by commander. */
 export interface ScoreOptions {
@@ -35,6 +36,7 @@ export async function scoreFiles(
   files: readonly string[],
   png?: string,
 ): Promise<ScoredFile[]> {
+  await checkWavRates(files);
   const out: ScoredFile[] = [];
   for (const file of files) {
     const samples = await readClip(file, detector.config.mel.sampleRate);

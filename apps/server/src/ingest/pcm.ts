@@ -2,11 +2,17 @@
  * The edge of the sensor protocol: `hello` validation and decoding of `audio.data` (interleaved PCM) to mono
  * float32. Everything is checked here, once per message, so the per-sample code after it trusts its input.
  */
-import { MAX_STREAM_ID_LENGTH, SAMPLE_FORMATS, type HelloMessage, type SampleFormat } from '@hark/protocol';
+import {
+  MAX_STREAM_ID_LENGTH,
+  MIN_SAMPLE_RATE,
+  SAMPLE_FORMATS,
+  type HelloMessage,
+  type SampleFormat,
+} from '@hark/protocol';
 import { StreamError } from './errors.js';
 
-/** Accepted `hello.sampleRate` range, Hz. */
-export const MIN_SAMPLE_RATE = 8000;
+/** Accepted `hello.sampleRate` range, Hz (the lowest is the protocol's, shared with uploaded WAVs). */
+export { MIN_SAMPLE_RATE };
 export const MAX_SAMPLE_RATE = 96000;
 /** Accepted `hello.channels` range. */
 export const MAX_CHANNELS = 8;

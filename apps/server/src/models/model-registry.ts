@@ -16,7 +16,13 @@ import {
   type Detector,
 } from '@hark/detection';
 import { decodeWav, encodeWav } from '@hark/dsp';
-import { enrolSecondsProblem, isSensorId, type FitProgressEvent, type ModelStatus } from '@hark/protocol';
+import {
+  enrolSecondsProblem,
+  isSensorId,
+  wavSampleRateProblem,
+  type FitProgressEvent,
+  type ModelStatus,
+} from '@hark/protocol';
 import { DetectorLeases, type DetectorLease } from '../scoring/leases.js';
 import { ModelError } from './errors.js';
 import { runFitWorker } from './fit-worker.js';
@@ -194,6 +200,8 @@ export class ModelRegistry {
     for (const f of files) {
       try {
         const w = decodeWav(new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength), f.name);
+        const rateProblem = wavSampleRateProblem(w.sampleRate);
+        if (rateProblem) throw new Error(`${f.name}: ${rateProblem}`);
         if (w.samples.length < w.sampleRate)
           throw new Error(`${f.name}: ${(w.samples.length / w.sampleRate).toFixed(2)} s is shorter than 1 s`);
         seconds += w.samples.length / w.sampleRate;
