@@ -76,6 +76,7 @@ describe('the FAISS addon', () => {
     expect(ok).toBe(gflopsPerCore >= MIN_GFLOPS_PER_CORE);
     const t = benchSgemm(256, 1024, 128, 2);
     expect(t.gflops).toBeCloseTo((2 * 256 * 1024 * 128) / t.seconds / 1e9, 6);
+    expect(t.cpuSeconds).toBeGreaterThan(0);
   });
 
   it('controls FAISS threads', async () => {

@@ -25,7 +25,9 @@ describe('bench knn', () => {
       const cells = row.split('|').map((c) => c.trim());
       expect(Number(cells[5])).toBeGreaterThan(0); // Flat q/s
       expect(cells[7]).toMatch(/^\d+%$/); // fraction of the ceiling
-      expect(cells[9]).toMatch(/^[\d.]+x$/); // Flat / TS
+      expect(Number(cells[8])).toBeGreaterThan(0); // ceiling per CPU-second
+      expect(cells[9]).toMatch(/^\d+%$/); // fraction of the ceiling in CPU time
+      expect(cells[11]).toMatch(/^[\d.]+x$/); // Flat / TS
     }
     for (const row of exact.slice(2)) {
       const cells = row.split('|').map((c) => c.trim());
