@@ -499,7 +499,7 @@ export async function runBenchKnn(o: KnnBenchOptions): Promise<string> {
  * --quick: exact search only (Flat, its ceiling and the fallback), banks of 10k and 100k at d = 128 and 384,
  * k = 1 and 3. It leaves out what made it take over 5 minutes (issue 12): HNSW builds (15-28 s per 100k
  * cell at efConstruction 80, plus a 100k uniform-data build for the recall check), IVF, and 4 GFLOP of
- * single-threaded TypeScript per row (about 8 s each). It took 16-30 s on the 2-core EPYC at load 5-7.
+ * single-threaded TypeScript per row (about 8 s each). It took 13-31 s on the 2-core EPYC at load 5-7 (default --runs 3).
  */
 export const QUICK: Partial<KnnBenchOptions> = {
   sizes: [10_000, 100_000],
