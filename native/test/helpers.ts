@@ -120,8 +120,8 @@ export function fixedOrderSearch(
 }
 
 /**
- * Exact agreement with the reference: same distances (float32 rounding and FAISS's BLAS form
- * |x|^2 + |y|^2 - 2xy allowed for), and the same labels except between near-equal distances.
+ * Exact agreement with the float64 reference: same distances (float32 rounding allowed for), and the same
+ * labels except between near-equal distances. Flat search is checked to the bit by fixedOrderSearch.
  */
 export function expectExact(
   result: SearchResult,

@@ -101,9 +101,10 @@ async function timeSearch(index: KnnIndex, queries: Float32Array, k: number, run
 }
 
 /**
- * The true nearest neighbour of each query: Flat's top 10 re-ranked in float64. Flat computes
- * |x|^2 + |y|^2 - 2xy in float32, whose rounding can swap near-equal neighbours; HNSW and IVF compute
- * distances directly, so judging them against Flat's own first label would count those swaps as misses.
+ * The true nearest neighbour of each query: Flat's top 10 re-ranked in float64. Flat ranks by the exact
+ * distance rounded to float32 (ties to the smaller label); HNSW and IVF sum their distances in float32 in
+ * their own order, so near-equal neighbours can swap between them, and judging them against Flat's own first
+ * label would count those swaps as misses.
  */
 async function groundTruth(
   flat: KnnIndex,
