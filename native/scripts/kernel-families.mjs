@@ -28,27 +28,23 @@ const AVX512 = ['avx512f', 'avx512bw', 'avx512vl', 'avx512dq'];
 export function kernelFamilies(flags = cpuFlags(), arch = process.arch) {
   const x64 = arch === 'x64';
   const has = (...names) => x64 && names.every((f) => flags.has(f));
+  // `why` is said only when the family is not available.
+  const family = (name, env, available, why) => ({ name, env, available, why: available ? '' : why });
+  const notX64 = (name) => `OpenBLAS's ${name} kernels are x86-64 only (this is ${arch})`;
   return [
-    {
-      name: 'unset',
-      env: { OPENBLAS_CORETYPE: undefined, OPENBLAS_L2_SIZE: undefined },
-      available: true,
-      why: '',
-    },
-    {
-      name: 'Haswell',
-      env: { OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '512' },
-      available: has('avx2', 'fma'),
-      why: x64 ? 'the CPU has no AVX2 + FMA' : `OpenBLAS's Haswell kernels are x86-64 only (this is ${arch})`,
-    },
-    {
-      name: 'SkylakeX',
-      env: { OPENBLAS_CORETYPE: 'SkylakeX', OPENBLAS_L2_SIZE: undefined },
-      available: has(...AVX512),
-      why: x64
-        ? 'the CPU has no AVX-512 (F, BW, VL, DQ)'
-        : `OpenBLAS's SkylakeX kernels are x86-64 only (this is ${arch})`,
-    },
+    family('unset', { OPENBLAS_CORETYPE: undefined, OPENBLAS_L2_SIZE: undefined }, true, ''),
+    family(
+      'Haswell',
+      { OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '512' },
+      has('avx2', 'fma'),
+      x64 ? 'the CPU has no AVX2 + FMA' : notX64('Haswell'),
+    ),
+    family(
+      'SkylakeX',
+      { OPENBLAS_CORETYPE: 'SkylakeX', OPENBLAS_L2_SIZE: undefined },
+      has(...AVX512),
+      x64 ? 'the CPU has no AVX-512 (F, BW, VL, DQ)' : notX64('SkylakeX'),
+    ),
   ];
 }
 
