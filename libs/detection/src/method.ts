@@ -12,6 +12,25 @@ export interface PatchGrid {
   dim: number;
 }
 
+/** Checks a grid read from a saved state or given to `fit`: every size a whole number >= 1. */
+export function checkGrid(grid: PatchGrid): void {
+  for (const key of ['height', 'width', 'dim'] as const) {
+    const v = grid?.[key];
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`grid.${key} (${v}) must be a whole number >= 1`);
+  }
+}
+
+/** Checks `fit`'s input: a valid grid and `embeddings` of `nWindows >= 1` windows on it. */
+export function checkFitInput(embeddings: Float32Array, nWindows: number, grid: PatchGrid): void {
+  checkGrid(grid);
+  const { height, width, dim } = grid;
+  if (!Number.isInteger(nWindows) || nWindows < 1 || embeddings.length !== nWindows * height * width * dim) {
+    throw new RangeError(
+      `embeddings has ${embeddings.length} values, expected nWindows * height * width * dim = ${nWindows} * ${height} * ${width} * ${dim}`,
+    );
+  }
+}
+
 /** Scores of one window: one per patch (`[height * width]`, larger is more anomalous) and the window's score. */
 export interface WindowScores {
   patchScores: Float32Array;
@@ -38,6 +57,13 @@ export interface AnomalyMethod {
   ): void;
   /** Scores the patches of one window (`[height * width, dim]`). Throws a clear error before fit. */
   score(embeddings: Float32Array): Promise<WindowScores>;
+  /** The fitted state, without what `teach` added. */
   state(): MethodState;
+  /**
+   * Operator feedback, for methods whose state is a memory of normal patches (PatchCore): `patches`
+   * (`[n, dim]`, taught as normal) join the fitted memory, replacing what was taught before; an empty array
+   * restores the fitted memory. Absent: the method cannot be taught (PaDiM, SPADE).
+   */
+  teach?(patches: Float32Array): void;
   dispose(): void;
 }

@@ -1,7 +1,11 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
-import { convertKerasModel } from '../src/backbones/convert-keras.js';
-import { loadTfjsLayersModel, nsfwjsModelDir, type TfjsLayersModel } from '../src/backbones/tfjs-layers.js';
+import { convertKerasModel } from '../src/backbones/convert/convert-keras.js';
+import {
+  loadTfjsLayersModel,
+  nsfwjsModelDir,
+  type TfjsLayersModel,
+} from '../src/backbones/convert/tfjs-layers.js';
 import { maxAbsDiff, testImage, tfjsReference } from './backbones-reference.js';
 
 const TOL = 1e-3;

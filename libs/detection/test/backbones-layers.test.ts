@@ -8,8 +8,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { expect, test } from 'vitest';
-import { convertKerasModel } from '../src/backbones/convert-keras.js';
-import type { KerasLayer, TfjsLayersModel, TfjsModelJson, Weight } from '../src/backbones/tfjs-layers.js';
+import { convertKerasModel } from '../src/backbones/convert/convert-keras.js';
+import type {
+  KerasLayer,
+  TfjsLayersModel,
+  TfjsModelJson,
+  Weight,
+} from '../src/backbones/convert/tfjs-layers.js';
 import { maxAbsDiff, testImage } from './backbones-reference.js';
 
 function buildModel(): tfl.LayersModel {

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { join } from 'node:path';
-import { readTfjsModelJson, readUmdExport, type KerasLayer } from '../src/backbones/tfjs-layers.js';
+import { readTfjsModelJson, readUmdExport, type KerasLayer } from '../src/backbones/convert/tfjs-layers.js';
 
 export interface NchwTensor {
   data: Float32Array;

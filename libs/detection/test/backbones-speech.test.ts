@@ -12,7 +12,7 @@ import {
   speechTapSize,
   type Backbone,
 } from '../src/backbones/index.js';
-import { decodeModel, encodeModel } from '../src/backbones/onnx-builder.js';
+import { decodeModel, encodeModel } from '../src/backbones/convert/onnx-builder.js';
 import { openWakeWordModelFile } from '../src/backbones/speech.js';
 import { maxAbsDiff } from './backbones-reference.js';
 

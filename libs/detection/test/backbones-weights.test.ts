@@ -1,8 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { describe, expect, test } from 'vitest';
-import { depthwiseToOihw, kernelToOihw, poolOrConvPads, poolPads } from '../src/backbones/keras-kernels.js';
-import { decodeWeights, halfToFloat, type WeightSpec } from '../src/backbones/tfjs-layers.js';
+import {
+  depthwiseToOihw,
+  kernelToOihw,
+  poolOrConvPads,
+  poolPads,
+} from '../src/backbones/convert/keras-kernels.js';
+import { decodeWeights, halfToFloat, type WeightSpec } from '../src/backbones/convert/tfjs-layers.js';
 
 describe('weight manifest decoding', () => {
   test('float16 by hand', () => {

@@ -79,6 +79,37 @@ describe('PatchCore as an AnomalyMethod', () => {
   });
 });
 
+describe('PatchCore taught by operator feedback', () => {
+  it('adds taught patches to the fitted coreset, replaces them when taught again, and restores it on []', async () => {
+    const dim = 16;
+    const model = new PatchCore({ coresetRatio: 0.1 });
+    model.fitPatches(clusters(1000, dim, 10, 6), 1000, dim);
+    const fitted = model.bank;
+    const far = new Float32Array(2 * dim).fill(9);
+    far.fill(-9, dim);
+    const before = await model.scorePatches(far, 2);
+    expect(Math.min(...before.scores)).toBeGreaterThan(10);
+    model.teach(far);
+    expect(model.bankSize).toBe(102);
+    expect(Array.from((await model.scorePatches(far, 2)).scores)).toEqual([0, 0]);
+    model.teach(far.subarray(0, dim)); // replaces the first teaching: only the first patch is known now
+    expect(model.bankSize).toBe(101);
+    const once = await model.scorePatches(far, 2);
+    expect(once.scores[0]).toBe(0);
+    expect(once.scores[1]).toBe(before.scores[1]);
+    // The state is the fitted coreset: a saved model does not carry the feedback.
+    expect(model.state().arrays.bank).toBe(fitted);
+    expect(model.baseBank).toBe(fitted);
+    model.teach(new Float32Array(0));
+    expect(model.bank).toBe(fitted);
+    expect(Array.from((await model.scorePatches(far, 2)).scores)).toEqual(Array.from(before.scores));
+    expect(() => model.teach(new Float32Array(dim + 1))).toThrow(
+      /17 values, not a whole number of rows of dim 16/,
+    );
+    expect(() => new PatchCore().teach(far)).toThrow(/not fitted/);
+  });
+});
+
 describe('reweightedScore (eq. 7)', () => {
   it('matches the formula on a hand-computed case', () => {
     // Test patch at 0; support patches at distances 1 (m*), 2 and 3.

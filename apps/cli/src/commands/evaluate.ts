@@ -12,7 +12,7 @@ import {
 } from '@hark/detection';
 import { recordEvaluation } from '../bench/detection.js';
 import { configOverrides } from '../options.js';
-import { detectorInput } from './detector-input.js';
+import { DETECTOR_HELP, detectorInput } from './detector-input.js';
 import { stageProgress } from '../progress.js';
 
 /** Options of `hark evaluate`, as parsed by commander. */
@@ -74,18 +74,14 @@ export function registerEvaluate(program: Command): void {
       'per group of a dataset: fit on train/, score test/, report auc, pauc, pixelAuc, aupro and timings',
     )
     .argument('<root>', 'dataset root in the DATASET.md layout (<group>/train, <group>/test)')
-    .addOption(new Option('--method <method>', 'anomaly method').choices(METHOD_IDS))
-    .addOption(new Option('--backbone <backbone>', 'pretrained feature extractor').choices(BACKBONE_IDS))
-    .option(
-      '--config <json>',
-      'detector configuration overrides as a JSON object, e.g. \'{"contextFrames": 0}\' (field names of DetectorConfig)',
-      configOverrides,
-    )
+    .addOption(new Option('--method <method>', DETECTOR_HELP.method).choices(METHOD_IDS))
+    .addOption(new Option('--backbone <backbone>', DETECTOR_HELP.backbone).choices(BACKBONE_IDS))
+    .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option(
       '--json <out.json>',
       'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip}], mean: {...}}',
     )
-    .option('--groups <names>', 'only these groups, comma-separated')
+    .option('--groups <names>', 'only these groups, comma-separated (default: every group)')
     .option('--record', 'record the mean row for this method x backbone in BENCHMARKS.md')
     .action(async (root: string, o: EvaluateOptions) => {
       if (o.record && o.config)

@@ -5,6 +5,8 @@ import {
   BACKBONE_IDS,
   fitDetector,
   METHOD_IDS,
+  MIN_NORMAL_SCORES,
+  MIN_TRAINING_CLIPS,
   readClip,
   resolveDetectorConfig,
   saveModel,
@@ -12,7 +14,7 @@ import {
   type MethodId,
 } from '@hark/detection';
 import { configOverrides } from '../options.js';
-import { detectorInput } from './detector-input.js';
+import { DETECTOR_HELP, detectorInput } from './detector-input.js';
 import { stageProgress } from '../progress.js';
 
 /** Options of `hark fit`, as parsed by commander. */
@@ -70,26 +72,28 @@ export async function runFit(dir: string, o: FitOptions) {
   }
 }
 
+const { calibrationHoldout, calibrationQuantile } = resolveDetectorConfig();
+const fitHelp = `
+A share of the clips (${100 * calibrationHoldout} %, at least ${MIN_NORMAL_SCORES}, evenly spread) is held out to set the alert threshold
+(gamma fit to their scores, ${calibrationQuantile} quantile, normalised to 1.0); the model is fitted on the others.
+Needs at least ${MIN_TRAINING_CLIPS} clips (${MIN_NORMAL_SCORES} held out and one to fit; more if --config raises calibrationHoldout).
+Progress goes to stderr: a bar on a terminal, otherwise lines (at most one every 2 s per stage, its end,
+and 'still working' after 10 s without a report).
+
+Example:
+  hark fit pump/train --out models/pump`;
+
 export function registerFit(program: Command): void {
   program
     .command('fit')
     .description('fit an anomaly detector on normal recordings and write a model directory')
     .argument('<dir>', 'folder of normal WAV clips, or a dataset group folder with train/')
     .requiredOption('--out <model-dir>', 'model directory to write (created if needed)')
-    .addOption(new Option('--method <method>', 'anomaly method').choices(METHOD_IDS))
-    .addOption(new Option('--backbone <backbone>', 'pretrained feature extractor').choices(BACKBONE_IDS))
-    .option(
-      '--config <json>',
-      'detector configuration overrides as a JSON object, e.g. \'{"contextFrames": 0}\' (field names of DetectorConfig)',
-      configOverrides,
-    )
+    .addOption(new Option('--method <method>', DETECTOR_HELP.method).choices(METHOD_IDS))
+    .addOption(new Option('--backbone <backbone>', DETECTOR_HELP.backbone).choices(BACKBONE_IDS))
+    .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option('--json', 'print {model, method, backbone, threshold, training} as JSON')
-    .addHelpText(
-      'after',
-      '\nA share of the clips (25 %, at least 5, evenly spread) is held out to set the alert threshold (gamma fit\n' +
-        'to their scores, 0.99 quantile, normalised to 1.0); the model is fitted on the others. Needs at least\n' +
-        '6 clips.\n\nExample:\n  hark fit pump/train --out models/pump',
-    )
+    .addHelpText('after', fitHelp)
     .action(async (dir: string, o: FitOptions) => {
       const r = await runFit(dir, o);
       if (o.json) console.log(JSON.stringify(r));

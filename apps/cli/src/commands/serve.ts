@@ -76,9 +76,19 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'TCP port', port, 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--data <dir>', 'data directory (SQLite, models, alert clips)', './data')
-    .option('--webhook-url <url>', 'POST alert notifications here (JSON, signed)')
-    .option('--webhook-secret <secret>', 'shared secret of the webhook signature')
-    .option('--hop-seconds <s>', 'seconds between scored windows', Number)
+    .option(
+      '--webhook-url <url>',
+      'POST alert notifications here (JSON, signed; default: $HARK_WEBHOOK_URL, else none)',
+    )
+    .option(
+      '--webhook-secret <secret>',
+      'shared secret of the webhook signature (default: $HARK_WEBHOOK_SECRET; needed with a webhook URL)',
+    )
+    .option(
+      '--hop-seconds <s>',
+      `seconds between scored windows (default: $HARK_HOP_SECONDS, else ${resolveServerConfig({}, {}).hopSeconds})`,
+      Number,
+    )
     .option('--dashboard <dir>', 'serve this built dashboard at / (default: apps/dashboard/dist)')
     .action((o: ServeOptions) => runServe(o));
 

@@ -3,7 +3,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { buildKey, cachedBuild, defaultCacheDir } from './cache.js';
-import type { TapInfo } from './convert-keras.js';
+import type { TapInfo } from './convert/convert-keras.js';
 import { backboneSpec, type BackboneId, type BackboneSpec } from './registry.js';
 
 /** A feature map the backbone returns. */

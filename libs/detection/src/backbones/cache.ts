@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { ConvertedModel, TapInfo } from './convert-keras.js';
+import type { ConvertedModel, TapInfo } from './convert/convert-keras.js';
 
 /** `HARK_CACHE_DIR` if set, else `~/.cache/hark/backbones`. */
 export function defaultCacheDir(): string {

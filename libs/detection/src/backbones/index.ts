@@ -29,6 +29,11 @@ export {
   type SpeechMel,
 } from './speech-frontend.js';
 export { SPEECH_MEL_BINS, SPEECH_TAP_TENSORS, SPEECH_WINDOW_FRAMES, speechTapSize } from './speech.js';
-export { CONVERTER_VERSION, convertKerasModel, type ConvertedModel, type TapInfo } from './convert-keras.js';
-export { loadTfjsLayersModel, nsfwjsModelDir, type TfjsLayersModel } from './tfjs-layers.js';
+export {
+  CONVERTER_VERSION,
+  convertKerasModel,
+  type ConvertedModel,
+  type TapInfo,
+} from './convert/convert-keras.js';
+export { loadTfjsLayersModel, nsfwjsModelDir, type TfjsLayersModel } from './convert/tfjs-layers.js';
 export { defaultCacheDir } from './cache.js';

@@ -1,7 +1,7 @@
 /**
  * The backbones hark ships: where their weights come from, which layers may be tapped, and how to build them.
  */
-import { CONVERTER_VERSION, convertKerasModel, type ConvertedModel } from './convert-keras.js';
+import { CONVERTER_VERSION, convertKerasModel, type ConvertedModel } from './convert/convert-keras.js';
 import {
   buildSpeechBackbone,
   openWakeWordModelFile,
@@ -15,7 +15,7 @@ import {
   readTfjsModelJson,
   tfjsModelFiles,
   type TfjsModelJson,
-} from './tfjs-layers.js';
+} from './convert/tfjs-layers.js';
 
 export type BackboneId = 'mobilenetv2' | 'inceptionv3' | 'speech';
 

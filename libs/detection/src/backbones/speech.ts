@@ -14,9 +14,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { ConvertedModel, TapInfo } from './convert-keras.js';
+import type { ConvertedModel, TapInfo } from './convert/convert-keras.js';
 import type * as onnxProto from 'onnx-proto';
-import { attribute, decodeModel, encodeModel, int64 } from './onnx-builder.js';
+import { attribute, decodeModel, encodeModel, int64 } from './convert/onnx-builder.js';
 
 /** Mel bins the speech network expects (input height). */
 export const SPEECH_MEL_BINS = 32;

@@ -1,6 +1,13 @@
 import { Random } from '@hark/dsp';
 import { MultivariateGaussian } from '../components/multivariate-gaussian.js';
-import type { AnomalyMethod, MethodState, PatchGrid, WindowScores } from '../method.js';
+import {
+  checkFitInput,
+  checkGrid,
+  type AnomalyMethod,
+  type MethodState,
+  type PatchGrid,
+  type WindowScores,
+} from '../method.js';
 
 /**
  * PaDiM (Defard et al., "PaDiM: a Patch Distribution Modeling Framework for Anomaly Detection and
@@ -78,14 +85,9 @@ export class Padim implements AnomalyMethod {
     grid: PatchGrid,
     onProgress?: (done: number, total: number) => void,
   ): void {
-    checkGrid(grid);
+    checkFitInput(embeddings, nWindows, grid);
     const { height, width, dim } = grid;
     const perWindow = height * width;
-    if (!Number.isInteger(nWindows) || nWindows < 1 || embeddings.length !== nWindows * perWindow * dim) {
-      throw new RangeError(
-        `embeddings has ${embeddings.length} values, expected nWindows * height * width * dim = ${nWindows} * ${height} * ${width} * ${dim}`,
-      );
-    }
     const byRow = this.options.pooling === 'frequency-row';
     const samples = byRow ? nWindows * width : nWindows;
     if (samples < 2) {
@@ -204,13 +206,6 @@ export class Padim implements AnomalyMethod {
   #require(): Fitted {
     if (!this.#fitted) throw new Error('PaDiM is not fitted: call fit() (or load a model) before scoring');
     return this.#fitted;
-  }
-}
-
-function checkGrid(grid: PatchGrid): void {
-  for (const key of ['height', 'width', 'dim'] as const) {
-    const v = grid?.[key];
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`grid.${key} (${v}) must be a whole number >= 1`);
   }
 }
 

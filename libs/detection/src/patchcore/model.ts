@@ -46,6 +46,8 @@ export class PatchCore implements AnomalyMethod {
   readonly name = 'patchcore' as const;
   readonly options: Required<PatchCoreOptions>;
   #bank: Float32Array | null = null;
+  /** The bank as fitted or loaded, before operator feedback (`teach`). */
+  #base: Float32Array | null = null;
   #index: KnnIndex | null = null;
   #dim = 0;
   /** Searches in flight per index, so a bank swapped during scoring frees the old index only when idle. */
@@ -65,9 +67,15 @@ export class PatchCore implements AnomalyMethod {
     return this.#bank !== null;
   }
 
-  /** The coreset M_C, `[bankSize, dim]`. */
+  /** The coreset M_C, `[bankSize, dim]`, with the patches taught by operator feedback. */
   get bank(): Float32Array {
     return this.#require().bank;
+  }
+
+  /** The coreset as fitted (or loaded), without taught patches: what a model directory saves. */
+  get baseBank(): Float32Array {
+    this.#require();
+    return this.#base!;
   }
 
   get dim(): number {
@@ -97,10 +105,13 @@ export class PatchCore implements AnomalyMethod {
     return { patchScores: patch.scores, windowScore: await this.#windowScore(snap, embeddings, patch) };
   }
 
-  /** The coreset is the whole state: the exact index is rebuilt from it, so results are identical. */
+  /**
+   * The fitted coreset is the whole state: the exact index is rebuilt from it, so results are identical.
+   * Taught patches are not part of it (like the context memory's): their owner teaches them again on load.
+   */
   state(): MethodState {
-    const { bank, dim } = this.#require();
-    return { json: { options: this.options, dim }, arrays: { bank } };
+    const { dim } = this.#require();
+    return { json: { options: this.options, dim }, arrays: { bank: this.#base! } };
   }
 
   static fromState(state: MethodState): PatchCore {
@@ -139,11 +150,37 @@ export class PatchCore implements AnomalyMethod {
     this.setBank(bank, dim);
   }
 
-  /** Installs a bank (from `fit`, a saved model, or operator feedback that extends it) and indexes it. */
+  /** Installs a fitted bank (from `fit` or a saved model) and indexes it; taught patches are dropped. */
   setBank(bank: Float32Array, dim: number): void {
     if (dim < 1 || bank.length === 0 || bank.length % dim !== 0) {
       throw new RangeError(`bank has ${bank.length} values, not a whole number of rows of dim ${dim}`);
     }
+    this.#install(bank, dim);
+    this.#base = bank;
+  }
+
+  /**
+   * Operator feedback: `patches` (`[n, dim]`, taught as normal) are added to the fitted coreset, replacing
+   * what was taught before; an empty array restores the fitted coreset.
+   */
+  teach(patches: Float32Array): void {
+    const { dim } = this.#require();
+    if (patches.length % dim !== 0)
+      throw new RangeError(
+        `taught patches have ${patches.length} values, not a whole number of rows of dim ${dim}`,
+      );
+    const base = this.#base!;
+    if (patches.length === 0) {
+      if (this.#bank !== base) this.#install(base, dim);
+      return;
+    }
+    const bank = new Float32Array(base.length + patches.length);
+    bank.set(base);
+    bank.set(patches, base.length);
+    this.#install(bank, dim);
+  }
+
+  #install(bank: Float32Array, dim: number): void {
     const index = new FlatIndex(dim);
     index.add(bank);
     if (this.#index) this.#indexes.retire(this.#index);
@@ -197,6 +234,7 @@ export class PatchCore implements AnomalyMethod {
     if (this.#index) this.#indexes.retire(this.#index);
     this.#index = null;
     this.#bank = null;
+    this.#base = null;
   }
 
   #require(): BankSnapshot {

@@ -149,12 +149,25 @@ export function resolveDetectorConfig(input: DetectorConfigInput = {}): Detector
     c.imageHeight = 32;
     c.imageWidth = windowFrames(c);
   }
-  const positive = (name: keyof DetectorConfig, v: number) => {
-    if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} (${v}) must be a number > 0`);
-  };
-  const nonNegative = (name: keyof DetectorConfig, v: number) => {
-    if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${name} (${v}) must be a number >= 0`);
-  };
+  checkWindows(c);
+  checkImage(c);
+  checkFeatures(c);
+  checkScoring(c);
+  if (!Number.isInteger(c.batchSize) || c.batchSize < 1)
+    throw new Error(`batchSize (${c.batchSize}) must be a whole number >= 1`);
+  return c;
+}
+
+function positive(name: keyof DetectorConfig, v: number): void {
+  if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} (${v}) must be a number > 0`);
+}
+
+function nonNegative(name: keyof DetectorConfig, v: number): void {
+  if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${name} (${v}) must be a number >= 0`);
+}
+
+/** Window length and hops. */
+function checkWindows(c: DetectorConfig): void {
   positive('windowSeconds', c.windowSeconds);
   positive('hopSeconds', c.hopSeconds);
   positive('fitHopSeconds', c.fitHopSeconds);
@@ -167,6 +180,11 @@ export function resolveDetectorConfig(input: DetectorConfigInput = {}): Detector
     throw new Error(
       `windowSeconds (${c.windowSeconds}) gives ${windowFrames(c)} frames; use a longer window`,
     );
+}
+
+/** The backbone's image: sizes it accepts, and the dB range mapped to its input. */
+function checkImage(c: DetectorConfig): void {
+  const { backbone } = c;
   for (const [name, v] of [
     ['imageHeight', c.imageHeight],
     ['imageWidth', c.imageWidth],
@@ -181,6 +199,10 @@ export function resolveDetectorConfig(input: DetectorConfigInput = {}): Detector
   const [lo, hi] = c.dbPercentiles;
   if (!(lo >= 0 && hi <= 100 && lo < hi))
     throw new Error(`dbPercentiles ([${lo}, ${hi}]) must satisfy 0 <= low < high <= 100`);
+}
+
+/** The embeddings and the parts beside the method. */
+function checkFeatures(c: DetectorConfig): void {
   if (!Number.isInteger(c.embeddingDim) || c.embeddingDim < 0) {
     throw new Error(`embeddingDim (${c.embeddingDim}) must be a whole number >= 0 (0 keeps every channel)`);
   }
@@ -194,6 +216,10 @@ export function resolveDetectorConfig(input: DetectorConfigInput = {}): Detector
   if (c.contextFrames > windowFrames(c))
     throw new Error(`contextFrames (${c.contextFrames}) must be <= the window's ${windowFrames(c)} frames`);
   nonNegative('tonalMarginDb', c.tonalMarginDb);
+}
+
+/** The map and the threshold. */
+function checkScoring(c: DetectorConfig): void {
   if (!(c.timeShare >= 0 && c.timeShare < 1))
     throw new Error(`timeShare (${c.timeShare}) must be in [0, 1), e.g. 0.6`);
   nonNegative('blurSigmaMel', c.blurSigmaMel);
@@ -204,9 +230,6 @@ export function resolveDetectorConfig(input: DetectorConfigInput = {}): Detector
   if (!(c.calibrationQuantile > 0 && c.calibrationQuantile < 1)) {
     throw new Error(`calibrationQuantile (${c.calibrationQuantile}) must be in (0, 1), e.g. 0.99`);
   }
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 1)
-    throw new Error(`batchSize (${c.batchSize}) must be a whole number >= 1`);
-  return c;
 }
 
 /**

@@ -16,6 +16,8 @@ import type { FeatureExtractor } from './feature-extractor.js';
 import type { InputScaling } from './input-scaling.js';
 import { appendFrequencyPosition } from './frequency-position.js';
 import { fuseWindow, shareTime, type FusionScales, type WindowParts } from './fusion.js';
+import type { Spectrogram } from './types.js';
+import { FeedbackError, planFeedback, type FeedbackItem, type FeedbackSummary } from './feedback.js';
 import type { ContextMemory } from '../logmel/context-memory.js';
 import type { TonalEnvelope } from '../logmel/tonal-envelope.js';
 
@@ -56,9 +58,6 @@ export interface TrainingSummary {
   fittedAt: string;
   fitSeconds: number;
 }
-
-/** A log-mel spectrogram `[nMels, nFrames]` in dB (libs/dsp layout). */
-export type Spectrogram = Pick<LogMelSpectrogram, 'nMels' | 'nFrames' | 'data'>;
 
 export interface WindowResult {
   /** The window score (the method's, or the fused parts' when there are several) and the same divided by the threshold. */
@@ -184,10 +183,43 @@ export class Detector {
     return this.extractor.standardise(window, this.fitted.input);
   }
 
+  /** Whether operator feedback can be taught: the method keeps a memory of normal patches (PatchCore). */
+  get teachable(): boolean {
+    return typeof this.method.teach === 'function';
+  }
+
   /**
-   * Operator feedback for the parts beside the method: the context memory and the tonal envelope learn
-   * `windows` (`[nMels, windowFrames]` dB, taught as normal) on top of what they were fitted on; `[]` restores
-   * the fitted state. (The method's own bank is extended by its owner, e.g. `PatchCore.setBank`.)
+   * Operator feedback: the detector returns to its fitted state and is taught every item of `items` as
+   * normal (patches to the method, log-mel windows to the context memory and tonal envelope). The result
+   * depends on `items` only: applying them again changes nothing, and a revert is an apply of the items
+   * that remain. Items that do not fit this model are left out and reported, not thrown. Throws a
+   * `FeedbackError` (`ERR_HARK_NOT_TEACHABLE`) when `items` is not empty and the method cannot be taught.
+   */
+  applyFeedback(items: readonly FeedbackItem[]): FeedbackSummary {
+    const { grid } = this.fitted;
+    const plan = planFeedback(items, {
+      dim: grid.dim,
+      patchesPerWindow: grid.height * grid.width,
+      nMels: this.config.mel.nMels,
+      windowFrames: this.windowFrames,
+    });
+    if (!this.method.teach && items.length > 0)
+      throw new FeedbackError(
+        `feedback extends a memory of normal patches (patchcore); this model uses ${this.config.method}`,
+      );
+    this.method.teach?.(plan.patches);
+    this.teachWindows(plan.logMel);
+    return plan.summary;
+  }
+
+  /** Returns to the fitted state, without any feedback (`applyFeedback([])`). */
+  revertFeedback(): FeedbackSummary {
+    return this.applyFeedback([]);
+  }
+
+  /**
+   * The parts beside the method learn `windows` (`[nMels, windowFrames]` dB, taught as normal) on top of what
+   * they were fitted on; `[]` restores the fitted state. `applyFeedback` teaches the method and the parts.
    */
   teachWindows(windows: readonly Float32Array[]): void {
     for (const [i, w] of windows.entries())

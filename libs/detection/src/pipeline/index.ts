@@ -1,5 +1,6 @@
 /** The detector pipeline: config, windows -> embeddings -> method -> anomaly map, model directory, evaluation. */
 export * from './config.js';
+export type { Spectrogram } from './types.js';
 export { FeatureExtractor, poolChannels, type WindowEmbeddings } from './feature-extractor.js';
 export {
   learnInputScaling,
@@ -19,6 +20,7 @@ export { availableMethods, createMethod, methodFromState } from './methods.js';
 export { normaliseRows, RowLevels } from './row-calibration.js';
 export * from './detector.js';
 export * from './fusion.js';
+export * from './feedback.js';
 export * from './fit-detector.js';
 export * from './model-dir.js';
 export * from './evaluate.js';

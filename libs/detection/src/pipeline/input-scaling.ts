@@ -6,7 +6,7 @@
  */
 import type { DbRange } from '../backbones/index.js';
 import type { DetectorConfig } from './config.js';
-import type { Spectrogram } from './detector.js';
+import type { Spectrogram } from './types.js';
 
 /**
  * How a window's dB values become the backbone's input: optionally standardised per mel bin with the training

@@ -1,5 +1,12 @@
 import { FlatIndex, KnnIndex } from '@hark/native';
-import type { AnomalyMethod, MethodState, PatchGrid, WindowScores } from '../method.js';
+import {
+  checkFitInput,
+  checkGrid,
+  type AnomalyMethod,
+  type MethodState,
+  type PatchGrid,
+  type WindowScores,
+} from '../method.js';
 
 /**
  * SPADE (Cohen & Hoshen, "Sub-Image Anomaly Detection with Deep Pyramid Correspondences", arXiv 2005.02357)
@@ -87,17 +94,8 @@ export class Spade implements AnomalyMethod {
     grid: PatchGrid,
     onProgress?: (done: number, total: number) => void,
   ): void {
-    checkGrid(grid);
+    checkFitInput(embeddings, nWindows, grid);
     const { height, width, dim } = grid;
-    if (
-      !Number.isInteger(nWindows) ||
-      nWindows < 1 ||
-      embeddings.length !== nWindows * height * width * dim
-    ) {
-      throw new RangeError(
-        `embeddings has ${embeddings.length} values, expected nWindows * height * width * dim = ${nWindows} * ${height} * ${width} * ${dim}`,
-      );
-    }
     const patches = embeddings.slice();
     const globals = new Float32Array(nWindows * dim);
     for (let w = 0; w < nWindows; w++) {
@@ -212,11 +210,4 @@ function globalFeature(
     for (let j = 0; j < dim; j++) acc[j] += x[row + j];
   }
   for (let j = 0; j < dim; j++) out[offset + j] = acc[j] / n;
-}
-
-function checkGrid(grid: PatchGrid): void {
-  for (const key of ['height', 'width', 'dim'] as const) {
-    const v = grid?.[key];
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`grid.${key} (${v}) must be a whole number >= 1`);
-  }
 }
