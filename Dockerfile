@@ -21,6 +21,7 @@ ENV npm_config_nodedir=/usr/local \
 WORKDIR /app
 # Dependencies first (a cached layer while package-lock.json is unchanged).
 COPY package.json package-lock.json .npmrc ./
+COPY libs/protocol/package.json libs/protocol/
 COPY libs/dsp/package.json libs/dsp/
 COPY libs/detection/package.json libs/detection/
 COPY native/package.json native/

@@ -35,6 +35,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     projects: [
+      project('protocol', 'libs/protocol'),
       project('dsp', 'libs/dsp'),
       project('native', 'native'),
       project('detection', 'libs/detection'),

@@ -2,7 +2,8 @@
   # hark's FAISS addon. Debian's libfaiss-dev ships only the static libfaiss.a: it is embedded here and
   # linked with the system BLAS/LAPACK (resolved at run time through Debian's alternatives, OpenBLAS when
   # libopenblas0-openmp is installed) and GNU OpenMP. --exclude-libs keeps FAISS's symbols private.
-  # No -march: the binary must run on any x86-64 machine of the CI kind.
+  # No -march: the binary must run on any x86-64 machine of the CI kind. -ffp-contract=off: no multiply-add
+  # is ever fused, so ExactDistance (flat_search.cc) rounds as the TypeScript fallback does.
   "targets": [
     {
       "target_name": "hark_faiss",
@@ -23,7 +24,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fopenmp", "-ffp-contract=off", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "ldflags": ["-fopenmp", "-Wl,--exclude-libs,ALL"],
       "libraries": ["-l:libfaiss.a", "-llapack", "-lblas", "-lgomp"]
     }

@@ -175,9 +175,15 @@ admin=$(sed -n 's/.*created an admin token.*: \(hark_[A-Za-z0-9_-]*\).*/\1/p' "$
   cat "$logs/server.log" >&2
   exit 1
 }
-token() { hark token create --role "$1" --name "$2" --data "$data" --json | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).token'; }
+token() { hark token create --role "$1" --name "$2" "${@:3}" --data "$data" --json | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).token'; }
 operator=$(token operator demo-operator)
-sensor_token=$(token sensor demo-sensors)
+# One sensor token for the demo's sensors, bound to their ids (a sensor token streams only as its sensors).
+demo_ids=""
+for s in "${sensors[@]}"; do
+  IFS='|' read -r id _ <<<"$s"
+  demo_ids+="${demo_ids:+,}$id"
+done
+sensor_token=$(token sensor demo-sensors --sensor "$demo_ids")
 
 # --- the sensors ----------------------------------------------------------------------------------------------
 ids=()

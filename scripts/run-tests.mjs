@@ -1,49 +1,110 @@
 #!/usr/bin/env node
-// Type-checks sources and tests and lints them (two checks, each counted as a test), then runs every
-// workspace's tests in one vitest run, and ends with the totals line CI reads: `N passed, N failed, N skipped`.
-// Extra arguments go to vitest (e.g. a project filter); HARK_SKIP_CHECKS=1 skips the type check and lint.
+// Type-checks sources and tests and lints them (two checks, each counted as a test), then runs the tests and
+// ends with the totals line CI reads: `N passed, N failed, N skipped`, summed over every run below.
+//
+// Runs: every project except `native` once, in the environment as given; then the `native` project (the
+// FAISS addon, its search and the fallback) once per OpenBLAS kernel family this CPU can run
+// (native/scripts/kernel-families.mjs: unset, Haswell with OPENBLAS_L2_SIZE=512, SkylakeX with AVX-512).
+// Exact search must answer the same on each (issue 12: a machine whose environment said Haswell once failed
+// `make test`), and OpenBLAS picks its kernels when it loads, so each family needs its own process. A family
+// the CPU lacks prints a SKIPPED line and counts as one skipped test, so the totals line shows it too.
+//
+// Extra arguments go to vitest: `--project <name>` selects projects as usual (`--project native` runs only
+// the matrix), anything else (file filters, -t) goes to every run. HARK_SKIP_CHECKS=1 skips type check and lint.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { familyEnv, kernelFamilies } from '../native/scripts/kernel-families.mjs';
 
-let checksFailed = 0;
-let checksPassed = 0;
-if (process.env.HARK_SKIP_CHECKS !== '1') {
+const totals = { passed: 0, failed: 0, skipped: 0 };
+let code = 0;
+
+function runChecks() {
   for (const [what, cmd] of [
     ['type check (tsc -p tsconfig.test.json)', ['npx', 'tsc', '-p', 'tsconfig.test.json']],
     ['lint (eslint, prettier --check)', ['npm', 'run', 'lint', '--silent']],
   ]) {
     console.log(`== ${what}`);
     const check = spawnSync(cmd[0], cmd.slice(1), { stdio: 'inherit' });
-    if (check.status === 0) checksPassed++;
+    if (check.status === 0) totals.passed++;
     else {
-      checksFailed++;
+      totals.failed++;
+      code = code || 1;
       console.log(`== ${what} FAILED`);
     }
   }
 }
 
-const report = '.vitest-report.json';
-rmSync(report, { force: true });
-const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
-const run = spawnSync('npx', [...args, ...process.argv.slice(2)], { stdio: 'inherit' });
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-if (existsSync(report)) {
-  const r = JSON.parse(readFileSync(report, 'utf8'));
-  passed = r.numPassedTests;
-  skipped = r.numPendingTests + r.numTodoTests;
-  // A file that fails to load has no tests of its own: count it as a failure so the line never hides it.
-  const brokenFiles = r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0);
-  failed = r.numFailedTests + brokenFiles.length;
-} else {
-  failed = 1;
+/** Splits vitest arguments into the projects asked for and everything else. */
+function parseArgs(argv) {
+  const projects = [];
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--project' && i + 1 < argv.length) projects.push(argv[++i]);
+    else if (a.startsWith('--project=')) projects.push(a.slice('--project='.length));
+    else rest.push(a);
+  }
+  return { projects, rest };
 }
-let code = run.status ?? 1;
-if (code !== 0 && failed === 0) failed = 1;
-passed += checksPassed;
-failed += checksFailed;
-if (checksFailed) code = code || 1;
-console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+
+/** One vitest run; adds its counts to the totals. */
+function vitest(label, args, env) {
+  console.log(`== ${label}`);
+  const report = '.vitest-report.json';
+  rmSync(report, { force: true });
+  const base = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
+  const run = spawnSync('npx', [...base, ...args], { stdio: 'inherit', env });
+  let counts = { passed: 0, failed: 1, skipped: 0 };
+  if (existsSync(report)) {
+    const r = JSON.parse(readFileSync(report, 'utf8'));
+    // A file that fails to load has no tests of its own: count it as a failure so the line never hides it.
+    const brokenFiles = r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0);
+    counts = {
+      passed: r.numPassedTests,
+      failed: r.numFailedTests + brokenFiles.length,
+      skipped: r.numPendingTests + r.numTodoTests,
+    };
+    rmSync(report, { force: true });
+  }
+  if (run.status !== 0 && counts.failed === 0) counts.failed = 1;
+  if (run.status !== 0) code = code || run.status || 1;
+  for (const key of Object.keys(totals)) totals[key] += counts[key];
+  console.log(`== ${label}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+}
+
+if (process.env.HARK_SKIP_CHECKS !== '1') runChecks();
+
+const { projects, rest } = parseArgs(process.argv.slice(2));
+const wantsNative = projects.length === 0 || projects.includes('native');
+const others = projects.filter((p) => p !== 'native');
+if (projects.length === 0 || others.length > 0) {
+  const select = projects.length === 0 ? ['!native'] : others;
+  vitest(
+    'tests (every project but native), environment as given',
+    [...select.flatMap((p) => ['--project', p]), ...rest],
+    process.env,
+  );
+}
+if (wantsNative) {
+  // File filters meant for other projects leave a native run with nothing to do: that is not a failure.
+  const filtered = rest.some((a) => !a.startsWith('-'));
+  for (const family of kernelFamilies()) {
+    const vars = Object.entries(family.env)
+      .map(([name, value]) => (value === undefined ? `${name} unset` : `${name}=${value}`))
+      .join(', ');
+    const label = `native tests, OpenBLAS kernels ${family.name} (${vars})`;
+    if (!family.available) {
+      console.log(`== ${label}: SKIPPED, ${family.why}`);
+      totals.skipped++;
+      continue;
+    }
+    vitest(
+      label,
+      ['--project', 'native', ...(filtered ? ['--passWithNoTests'] : []), ...rest],
+      familyEnv(family),
+    );
+  }
+}
+
+console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(code);

@@ -47,6 +47,8 @@ export interface NativeIndex {
 export interface SgemmTiming {
   /** Best wall time of the repeats. */
   seconds: number;
+  /** Smallest process CPU time of one repeat (all threads): near the work done even on a loaded machine. */
+  cpuSeconds: number;
   /** 2 m n k / seconds / 1e9. */
   gflops: number;
   threads: number;

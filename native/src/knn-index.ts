@@ -209,7 +209,10 @@ export class KnnIndex {
   }
 }
 
-/** Exact search: every query is compared with every vector (FAISS IndexFlat; sgemm for >= 20 queries). */
+/**
+ * Exact search: every query is compared with every vector (a FAISS IndexFlat, searched by hark's tiled sgemm
+ * and re-ranked by a fixed-order distance: the same answer on every BLAS, native/src/addon/flat_search.h).
+ */
 export class FlatIndex extends KnnIndex {
   constructor(dim: number, options?: IndexOptions) {
     const b = chooseBackend(options);

@@ -12,6 +12,7 @@ import {
   ErrorCode,
   faissVersion,
   getNumThreads,
+  MIN_GFLOPS_PER_CORE,
   setNumThreads,
 } from '../src/index.js';
 import { caught, randomVectors } from './helpers.js';
@@ -67,11 +68,15 @@ describe('the FAISS addon', () => {
     expect(info.library).toMatch(/openblas/);
     const expected = chooseCoretype(cpuFlags());
     if (expected && info.coretypeSetByHark) expect(info.corename).toBe(expected);
+    // The rate itself is a benchmark figure (hark bench knn), not a test: on a shared machine a 10 ms sgemm
+    // can fall below any threshold (it failed here at load 6 on 2 cores, once per few runs of the kernel matrix).
     const { gflopsPerCore, ok } = blasSelfTest();
     console.info(`sgemm self-test: ${gflopsPerCore.toFixed(1)} GFLOP/s per core`);
-    expect(ok).toBe(true);
+    expect(gflopsPerCore).toBeGreaterThan(0);
+    expect(ok).toBe(gflopsPerCore >= MIN_GFLOPS_PER_CORE);
     const t = benchSgemm(256, 1024, 128, 2);
     expect(t.gflops).toBeCloseTo((2 * 256 * 1024 * 128) / t.seconds / 1e9, 6);
+    expect(t.cpuSeconds).toBeGreaterThan(0);
   });
 
   it('controls FAISS threads', async () => {

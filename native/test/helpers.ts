@@ -73,8 +73,55 @@ export function bruteForce(
 }
 
 /**
- * Exact agreement with the reference: same distances (float32 rounding and FAISS's BLAS form
- * |x|^2 + |y|^2 - 2xy allowed for), and the same labels except between near-equal distances.
+ * The distance every flat search returns, written out independently of both backends: four interleaved
+ * double accumulators (element t to lane t % 4 below `dim - dim % 4`, the rest to lane 0), summed as
+ * ((s0 + s1) + s2) + s3 and rounded once to float (native/src/addon/flat_search.h, ExactDistance).
+ */
+export function fixedOrderDistance(a: Float32Array, b: Float32Array, metric: Metric): number {
+  const lanes = [0, 0, 0, 0];
+  const tail = a.length - (a.length % 4);
+  for (let t = 0; t < a.length; t++) {
+    const term = metric === 'l2' ? (a[t] - b[t]) * (a[t] - b[t]) : a[t] * b[t];
+    lanes[t < tail ? t % 4 : 0] += term;
+  }
+  return Math.fround(lanes[0] + lanes[1] + lanes[2] + lanes[3]);
+}
+
+/**
+ * What a flat search must return, to the bit: every row ranked by its fixed-order distance (nearest first),
+ * the smaller label first between equal distances, padded with -1 and FLT_MAX (-FLT_MAX for ip).
+ */
+export function fixedOrderSearch(
+  data: Float32Array,
+  queries: Float32Array,
+  dim: number,
+  k: number,
+  metric: Metric = 'l2',
+): SearchResult {
+  const n = data.length / dim;
+  const nq = queries.length / dim;
+  const distances = new Float32Array(nq * k).fill(
+    metric === 'l2' ? 3.4028234663852886e38 : -3.4028234663852886e38,
+  );
+  const labels = new BigInt64Array(nq * k).fill(-1n);
+  for (let q = 0; q < nq; q++) {
+    const query = rows(queries, dim, q, q + 1);
+    const scored = Array.from({ length: n }, (_, i) => ({
+      i,
+      d: fixedOrderDistance(query, rows(data, dim, i, i + 1), metric),
+    }));
+    scored.sort((x, y) => (metric === 'l2' ? x.d - y.d : y.d - x.d) || x.i - y.i);
+    scored.slice(0, k).forEach((s, r) => {
+      distances[q * k + r] = s.d;
+      labels[q * k + r] = BigInt(s.i);
+    });
+  }
+  return { distances, labels };
+}
+
+/**
+ * Exact agreement with the float64 reference: same distances (float32 rounding allowed for), and the same
+ * labels except between near-equal distances. Flat search is checked to the bit by fixedOrderSearch.
  */
 export function expectExact(
   result: SearchResult,

@@ -5,6 +5,7 @@ import {
   bruteForce,
   clusteredVectors,
   expectExact,
+  fixedOrderSearch,
   randomVectors,
   recallAt1,
   rows,
@@ -19,11 +20,11 @@ const queries = randomVectors(100, D, 12);
 
 describe.each(BACKENDS)('search vs brute force (%s)', (backend) => {
   it.each([
-    ['l2', 100, 5], // >= 20 queries: FAISS goes through sgemm
-    ['l2', 7, 1], // < 20 queries: FAISS's direct loop
-    ['l2', 100, 1], // >= 20 queries, k <= 32: hark's own tiled search (flat_search.cc)
-    ['l2', 100, 32], // the largest k of that path
-    ['l2', 100, 33], // beyond it: FAISS's search
+    ['l2', 100, 5],
+    ['l2', 7, 1], // < 20 queries: FAISS would take its direct loop; hark's tiled search answers every flat search
+    ['l2', 100, 1],
+    ['l2', 100, 32],
+    ['l2', 100, 33], // FAISS's heaps would answer k > 32
     ['ip', 64, 1],
     ['ip', 100, 3],
     ['ip', 100, 32],
@@ -46,6 +47,60 @@ describe.each(BACKENDS)('search vs brute force (%s)', (backend) => {
       const index = new FlatIndex(D, { backend, metric });
       index.add(data);
       for (const k of [1, 7]) expectExact(index.search(many, k), bruteForce(data, many, D, k, metric), k);
+    },
+  );
+
+  it.each([
+    ['l2', 100, 1],
+    ['l2', 100, 32],
+    ['l2', 100, 33],
+    ['l2', 7, 1],
+    ['l2', 7, 40],
+    ['ip', 100, 5],
+    ['ip', 3, 33],
+  ] as [Metric, number, number][])(
+    'Flat %s with %i queries, k = %i, returns the fixed-order distances, to the bit',
+    (metric, nq, k) => {
+      const index = new FlatIndex(D, { backend, metric });
+      index.add(data);
+      const q = rows(queries, D, 0, nq);
+      expect(index.search(q, k)).toEqual(fixedOrderSearch(data, q, D, k, metric));
+    },
+  );
+
+  it.each([1, 5, 40])(
+    'Flat ranks 400 exact duplicates by label, more than a shortlist holds (k = %i)',
+    (k) => {
+      // Every third row is the same vector: 400 exact ties, interleaved with the bank and spread over its
+      // tiles; a shortlist holds 2 k + 32 entries, so the addon must re-rank on the way.
+      const bank = new Float32Array(data.subarray(0, 1200 * D));
+      const copy = rows(data, D, 2000, 2001);
+      for (let i = 0; i < 1200; i += 3) bank.set(copy, i * D);
+      const near = new Float32Array(30 * D);
+      const noise = randomVectors(30, D, 31);
+      near.forEach((_, j) => (near[j] = copy[j % D] + 1e-3 * noise[j]));
+      const index = new FlatIndex(D, { backend });
+      index.add(bank);
+      for (const q of [near, rows(near, D, 0, 3)]) {
+        const result = index.search(q, k);
+        expect(result).toEqual(fixedOrderSearch(bank, q, D, k));
+        expect([...result.labels.subarray(0, k)]).toEqual(Array.from({ length: k }, (_, r) => BigInt(3 * r)));
+      }
+    },
+  );
+
+  it.each(['l2', 'ip'] as Metric[])(
+    'Flat %s stays exact, to the bit, when norms span six orders of magnitude',
+    (metric) => {
+      // Rows scaled by 10^-3 .. 10^3: the shortlist's rounding bound grows with the norms of each tile.
+      const scales = randomVectors(2500, 1, 41);
+      const bank = new Float32Array(data.subarray(0, 2500 * D));
+      bank.forEach((x, j) => (bank[j] = (x - 0.5) * 10 ** (6 * scales[Math.floor(j / D)] - 3)));
+      const q = new Float32Array(rows(bank, D, 0, 25));
+      q.forEach((x, j) => (q[j] = x * 1.01 + 1e-4));
+      const index = new FlatIndex(D, { backend, metric });
+      index.add(bank);
+      expect(index.search(q, 3)).toEqual(fixedOrderSearch(bank, q, D, 3, metric));
     },
   );
 

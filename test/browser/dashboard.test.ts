@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeSynthDataset, type GroundTruthEvent } from '@hark/dsp';
-import type { Alert, Page as AlertPage, SensorStatus } from '@hark/server';
+import type { Alert, Page as AlertPage, SensorStatus } from '@hark/protocol';
 import {
   chromiumOrWarn,
   ensureDashboard,
@@ -89,7 +89,7 @@ describe.runIf(haveChromium)('dashboard in Chromium, live from hark sensor', () 
   let alertId = 0;
 
   beforeAll(async () => {
-    ensureDashboard();
+    const dashboardDir = ensureDashboard();
     const root = tempDir('synth-browser');
     writeSynthDataset(root, {
       machines: ['pump'],
@@ -101,7 +101,7 @@ describe.runIf(haveChromium)('dashboard in Chromium, live from hark sensor', () 
     dir = join(root, 'synth_pump');
     events = (JSON.parse(readFileSync(join(dir, 'stream.json'), 'utf8')) as { events: GroundTruthEvent[] })
       .events;
-    s = await startServer();
+    s = await startServer({ dashboardDir });
     await fitFromFolder(s, SENSOR, join(dir, 'train'));
     operator = await s.token('operator', 'ops-anna');
     sensorToken = await s.token('sensor', 'pump-7-box');

@@ -14,7 +14,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
-import type { Alert, Page, SensorStatus } from '@hark/server';
+import type { Alert, Page, SensorStatus } from '@hark/protocol';
 import { CORPUS, corpusOrWarn } from '../support/corpus.js';
 import { runSensor, startServer, tempDir, type TestServer } from '../support/server.js';
 

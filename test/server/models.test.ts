@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
-import type { Alert, FitProgressEvent, ModelStatus, Page } from '@hark/server';
+import type { Alert, FitProgressEvent, ModelStatus, Page } from '@hark/protocol';
 import { readdirSync } from 'node:fs';
 import {
   fitFromFolder,
@@ -40,7 +40,7 @@ beforeAll(async () => {
     streamSeconds: 30,
   });
   s = await startServer({ modelPollMs: 500 });
-  sensorToken = await s.token('sensor');
+  sensorToken = s.server.tokens.create('sensor', 'models test', ['enrol-1', 'refit-1', 'teach-1']).token;
   live = await liveClient(s.url, await s.token('operator'));
   live.on('model:progress', (p: FitProgressEvent) => progress.push(p));
 }, 120_000);

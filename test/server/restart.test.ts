@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeSynthDataset } from '@hark/dsp';
-import type { Alert, ModelStatus, Page, SensorStatus } from '@hark/server';
+import type { Alert, ModelStatus, Page, SensorStatus } from '@hark/protocol';
 import {
   apiCall,
   fitFromFolder,

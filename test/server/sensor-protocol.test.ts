@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
-import type { HelloAck, SensorAck } from '@hark/server';
+import type { HelloAck, SensorAck } from '@hark/protocol';
 import { startServer, type TestServer } from '../support/server.js';
 
 let s: TestServer;
@@ -14,7 +14,18 @@ const open: Socket[] = [];
 
 beforeAll(async () => {
   s = await startServer({ maxChunkBytes: 64 * 1024 });
-  sensorToken = s.server.tokens.create('sensor', 'protocol test').token;
+  // Bound to every id the tests below stream as (a sensor token streams only as its sensors).
+  sensorToken = s.server.tokens.create('sensor', 'protocol test', [
+    'a',
+    'hello-test',
+    'nohello',
+    'seq',
+    'bad-audio',
+    'stereo',
+    'good',
+    'bad',
+    'recon',
+  ]).token;
   operatorToken = s.server.tokens.create('operator', 'op').token;
 });
 afterAll(async () => {
@@ -145,8 +156,15 @@ describe('audio', () => {
     expect(await audio(a, { seq: 1, data: s16(160) })).toEqual({ ok: true, seq: 1 });
     a.close();
     const b = await connect({ token: sensorToken, sensorId: 'recon' });
+    // As the `hark sensor` client does on a reconnect: the server may not have seen `a` go yet.
     expect(
-      await hello(b, { sampleRate: 16000, channels: 1, format: 's16le', streamId: 'recon-run' }),
+      await hello(b, {
+        sampleRate: 16000,
+        channels: 1,
+        format: 's16le',
+        streamId: 'recon-run',
+        takeover: true,
+      }),
     ).toMatchObject({
       ok: true,
       nextSeq: 2,
@@ -191,4 +209,105 @@ describe('silence', () => {
       await q.close();
     }
   }, 60_000);
+});
+
+describe('sensor tokens are bound to their sensors', () => {
+  const f = { sampleRate: 16000, channels: 1, format: 's16le' };
+  const sensorAs = (token: string, sensorId: string) => connect({ token, sensorId });
+
+  test("another sensor's token cannot stream as pump-1; the token bound to it can", async () => {
+    const own = await s.api<{ token: string; sensors: string[] }>('/api/tokens', {
+      method: 'POST',
+      body: JSON.stringify({ role: 'sensor', name: 'pump-1 box', sensors: ['pump-1'] }),
+    });
+    expect(own.sensors).toEqual(['pump-1']);
+    const other = s.server.tokens.create('sensor', 'pump-2 box');
+    expect(other.sensors).toBeNull();
+    // Unbound: bound to the first id it streams as, and kept so.
+    const c2 = await sensorAs(other.token, 'pump-2');
+    expect(await hello(c2, f)).toMatchObject({ ok: true });
+    const listed = await s.api<{ id: number; sensors: string[] | null }[]>('/api/tokens');
+    expect(listed.find((t) => t.id === other.id)?.sensors).toEqual(['pump-2']);
+    await expect(sensorAs(other.token, 'pump-1')).rejects.toThrow(
+      "token 'pump-2 box' is bound to sensor pump-2: it cannot stream as 'pump-1'",
+    );
+    await expect(sensorAs(own.token, 'pump-3')).rejects.toThrow(
+      /bound to sensor pump-1: it cannot stream as 'pump-3'/,
+    );
+    const c1 = await sensorAs(own.token, 'pump-1');
+    expect(await hello(c1, { ...f, name: 'Pump One', labels: { site: 'north' } })).toMatchObject({
+      ok: true,
+    });
+    expect(await audio(c1, { seq: 0, data: s16(160) })).toEqual({ ok: true, seq: 0 });
+    // Other roles take no binding.
+    await expect(
+      s.api('/api/tokens', {
+        method: 'POST',
+        body: JSON.stringify({ role: 'operator', name: 'x', sensors: ['pump-1'] }),
+      }),
+    ).rejects.toMatchObject({ status: 400 });
+  });
+
+  test('a second connection waits for the first (SENSOR_BUSY) or takes over with takeover: true, logged', async () => {
+    const { token } = s.server.tokens.create('sensor', 'fan box', ['fan-1']);
+    const first = await sensorAs(token, 'fan-1');
+    expect(await hello(first, { ...f, streamId: 'run-1' })).toMatchObject({ ok: true, nextSeq: 0 });
+    expect(await audio(first, { seq: 0, data: s16(160) })).toEqual({ ok: true, seq: 0 });
+
+    const second = await sensorAs(token, 'fan-1');
+    const busy = await hello(second, { ...f, streamId: 'run-2' });
+    expect(busy).toMatchObject({ ok: false, code: 'SENSOR_BUSY' });
+    expect((busy as { error: string }).error).toMatch(
+      /sensor fan-1 streams on another connection \(token 'fan box'/,
+    );
+    expect(await audio(second, { seq: 0, data: s16(160) })).toMatchObject({ ok: false, code: 'NO_HELLO' });
+    // The first streams on, undisturbed.
+    expect(await audio(first, { seq: 1, data: s16(160) })).toEqual({ ok: true, seq: 1 });
+
+    const gone = new Promise<void>((r) => first.once('disconnect', () => r()));
+    expect(await hello(second, { ...f, streamId: 'run-1', takeover: true })).toMatchObject({
+      ok: true,
+      nextSeq: 2,
+    });
+    await gone;
+    expect(await audio(second, { seq: 2, data: s16(160) })).toEqual({ ok: true, seq: 2 });
+    expect(s.logs.join('\n')).toMatch(
+      /sensor fan-1: connection \S+ \(token 'fan box'\) took over from connection \S+ \(token 'fan box'\)/,
+    );
+
+    // Once the streaming connection has gone, the next one needs no takeover.
+    const third = await sensorAs(token, 'fan-1');
+    const closed = new Promise<void>((r) => second.once('disconnect', () => r()));
+    second.close();
+    await closed;
+    await expect
+      .poll(async () => ((await hello(third, { ...f, streamId: 'run-3' })) as { ok: boolean }).ok)
+      .toBe(true);
+  });
+
+  test('name and labels come from the first hello only; later an admin changes them', async () => {
+    const { token } = s.server.tokens.create('sensor', 'valve box', ['valve-1']);
+    const a = await sensorAs(token, 'valve-1');
+    expect(await hello(a, { ...f, name: 'Valve One', labels: { site: 'north' } })).toMatchObject({
+      ok: true,
+    });
+    const closed = new Promise<void>((r) => a.once('disconnect', () => r()));
+    a.close();
+    await closed;
+    const b = await sensorAs(token, 'valve-1');
+    await expect
+      .poll(
+        async () => ((await hello(b, { ...f, name: 'Evil', labels: { site: 'x' } })) as { ok: boolean }).ok,
+      )
+      .toBe(true);
+    expect(await s.api('/api/sensors/valve-1')).toMatchObject({
+      name: 'Valve One',
+      labels: { site: 'north' },
+    });
+    await s.api('/api/sensors/valve-1', {
+      method: 'PATCH',
+      body: JSON.stringify({ name: 'Valve 1 (east)' }),
+    });
+    expect(await s.api('/api/sensors/valve-1')).toMatchObject({ name: 'Valve 1 (east)' });
+  });
 });

@@ -13,14 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { writeSynthDataset, type GroundTruthEvent } from '@hark/dsp';
-import {
-  verifySignature,
-  type Alert,
-  type ColumnsEvent,
-  type Page,
-  type ScoreEvent,
-  type SensorStatus,
-} from '@hark/server';
+import type { Alert, ColumnsEvent, Page, ScoreEvent, SensorStatus } from '@hark/protocol';
+import { verifySignature } from '@hark/server';
 import { CORPUS, corpusOrWarn } from '../support/corpus.js';
 import {
   fitFromFolder,

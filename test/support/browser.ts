@@ -1,17 +1,22 @@
 /**
  * Real Chromium for the browser tests: Debian's `/usr/bin/chromium` driven by playwright-core (no browser
  * download). `make test` installs it; on a machine without it the browser tests are skipped with a message
- * saying so. The dashboard must be built (`apps/dashboard/dist`): `ensureDashboard()` builds it when missing.
+ * saying so. The tests serve their own build of the dashboard, with the test hooks compiled in
+ * (`HARK_TEST_HOOKS=1`, `apps/dashboard/dist-test`): `ensureDashboard()` builds it when missing or older than the
+ * dashboard's sources.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO } from './server.js';
 
 export const CHROMIUM = process.env.HARK_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(REPO, 'test-results/screenshots');
-const DASHBOARD_INDEX = join(REPO, 'apps/dashboard/dist/index.html');
+const DASHBOARD = join(REPO, 'apps/dashboard');
+/** The browser tests' build of the dashboard (never shipped: the test hooks are compiled in). */
+const TEST_DASHBOARD = join(DASHBOARD, 'dist-test');
+const DASHBOARD_INDEX = join(TEST_DASHBOARD, 'index.html');
 
 /** Whether Chromium is installed; warns (visibly, once per file) when it is not. */
 export function chromiumOrWarn(file: string): boolean {
@@ -41,20 +46,41 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Builds the dashboard when `apps/dashboard/dist/index.html` is missing (the server serves it at `/`). */
-export function ensureDashboard(): void {
-  if (existsSync(DASHBOARD_INDEX)) return;
-  console.log('apps/dashboard/dist missing: building it (npm run build -w @hark/dashboard)');
+/** Newest modification time (ms) of the files under `dir`. */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) t = Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs);
+  return t;
+}
+
+/**
+ * Builds the browser tests' dashboard (`apps/dashboard/dist-test`, test hooks on) when it is missing or older
+ * than the dashboard's or the protocol's sources; returns its directory, for the server's `dashboardDir`.
+ */
+export function ensureDashboard(): string {
+  const sources = Math.max(
+    newest(join(DASHBOARD, 'src')),
+    newest(join(REPO, 'libs/protocol/src')),
+    statSync(join(DASHBOARD, 'vite.config.ts')).mtimeMs,
+  );
+  if (existsSync(DASHBOARD_INDEX) && statSync(DASHBOARD_INDEX).mtimeMs >= sources) return TEST_DASHBOARD;
+  console.log('building the dashboard with its test hooks (apps/dashboard/dist-test)');
   try {
-    execFileSync('npm', ['run', 'build', '-w', '@hark/dashboard'], { cwd: REPO, stdio: 'pipe' });
+    execFileSync('npx', ['vite', 'build', '--outDir', 'dist-test'], {
+      cwd: DASHBOARD,
+      env: { ...process.env, HARK_TEST_HOOKS: '1' },
+      stdio: 'pipe',
+    });
   } catch (e) {
     const err = e as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(
-      `building the dashboard failed; run 'npm run build -w @hark/dashboard' and fix it:\n` +
-        `${err.stdout ?? ''}${err.stderr ?? ''}`,
+      `building the dashboard failed; run 'HARK_TEST_HOOKS=1 npx vite build --outDir dist-test' in ` +
+        `apps/dashboard and fix it:\n${err.stdout ?? ''}${err.stderr ?? ''}`,
     );
   }
   if (!existsSync(DASHBOARD_INDEX)) throw new Error(`the dashboard build wrote no ${DASHBOARD_INDEX}`);
+  return TEST_DASHBOARD;
 }
 
 /** Saves a full-page screenshot as `test-results/screenshots/<name>.png`; returns its path. */

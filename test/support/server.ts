@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import { createServer, type HarkServer, type ModelStatus, type Role, type ServerOptions } from '@hark/server';
+import type { ModelStatus, Role } from '@hark/protocol';
+import { createServer, type HarkServer, type ServerOptions } from '@hark/server';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const HARK_BIN = join(REPO, 'apps/cli/bin/hark.js');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runBenchKnn } from '../src/bench/knn.js';
+import { QUICK, runBenchKnn } from '../src/bench/knn.js';
 
 describe('bench knn', () => {
   it('measures Flat, HNSW, IVF and the fallback against the sgemm ceiling and states each target', async () => {
@@ -25,7 +25,9 @@ describe('bench knn', () => {
       const cells = row.split('|').map((c) => c.trim());
       expect(Number(cells[5])).toBeGreaterThan(0); // Flat q/s
       expect(cells[7]).toMatch(/^\d+%$/); // fraction of the ceiling
-      expect(cells[9]).toMatch(/^[\d.]+x$/); // Flat / TS
+      expect(Number(cells[8])).toBeGreaterThan(0); // ceiling per CPU-second
+      expect(cells[9]).toMatch(/^\d+%$/); // fraction of the ceiling in CPU time
+      expect(cells[11]).toMatch(/^[\d.]+x$/); // Flat / TS
     }
     for (const row of exact.slice(2)) {
       const cells = row.split('|').map((c) => c.trim());
@@ -33,10 +35,30 @@ describe('bench knn', () => {
       expect(Number(cells[5])).toBeGreaterThanOrEqual(0.9); // recall@1 on clustered data
       expect(cells[9]).toMatch(/^\d+ \/ \d+$/); // nlist / nprobe
     }
-    expect(body).toMatch(/- Exact Flat search >= 70% of the BLAS ceiling on large batches: lowest \d+%/);
+    expect(body).toMatch(/- Exact Flat search >= 80% of the BLAS ceiling on large batches: lowest \d+%/);
     expect(body).toMatch(/- Flat >= 50x the TypeScript fallback: lowest [\d.]+x \((met|not met)\)/);
     expect(body).toMatch(
       /- An HNSW setting with recall@1 >= 0.99 at >= 5x Flat on the largest bank \(4000\): \d+ of 2 rows/,
     );
   }, 120_000);
+
+  it('--quick measures exact search only and says so', async () => {
+    expect([QUICK.hnsw, QUICK.ivf, QUICK.uniformCheck]).toEqual([false, false, false]);
+    const body = await runBenchKnn({
+      ...QUICK,
+      sizes: [3000],
+      dims: [16],
+      queries: 32,
+      k: [1],
+      data: 'uniform',
+      M: 16,
+      efConstruction: 40,
+      tsFlops: 1e6,
+      write: false,
+    } as Parameters<typeof runBenchKnn>[0]);
+    expect(body.split('\n').filter((l) => l.startsWith('| 3000 | 16 | 1 |'))).toHaveLength(1);
+    expect(body).toContain('Not measured (--no-hnsw, --no-ivf or --quick).');
+    expect(body).not.toContain('An HNSW setting');
+    expect(body).toMatch(/load average [\d.]+ at the start, [\d.]+ at the end/);
+  }, 60_000);
 });

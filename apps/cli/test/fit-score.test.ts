@@ -43,9 +43,12 @@ describe('hark fit | score | evaluate', () => {
     });
     expect(doc.threshold).toBeGreaterThan(0);
     expect(existsSync(join(model, 'model.json'))).toBe(true);
+    // stderr is a pipe here, not a terminal: progress comes as plain lines, each stage ending with its time.
+    for (const stage of ['read', 'spectrogram', 'embed', 'fit', 'calibrate'])
+      expect(r.stderr).toMatch(new RegExp(`^${stage} (\\d+)/\\1 \\(100 %\\) in \\d+\\.\\d s$`, 'm'));
   });
 
-  it('score gives clip scores, decisions and boxes as JSON, and a picture the size of the spectrogram', () => {
+  it('score gives clip scores, decisions and boxes as JSON, and a readable picture', () => {
     const test = join(data, 'synth_fan', 'test');
     const files = [join(test, 'normal_0000.wav'), join(test, 'anomaly_0000.wav')];
     const png = join(tmp, 'map.png');
@@ -69,11 +72,19 @@ describe('hark fit | score | evaluate', () => {
     }
     for (const f of files) {
       const img = PNG.sync.read(readFileSync(pngPath(png, f, 2)));
-      expect([img.width, img.height]).toEqual([122, 128]); // 2 s at hop 256 with n_fft 1024, 128 mel bins
+      // 2 s at hop 256 with n_fft 1024 = 122 frames at 7 px, 128 mel bins at 3 px, with axes and legends.
+      expect([img.width, img.height]).toEqual([1144, 540]);
     }
     const text = hark('score', '--model', model, files[0]);
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/normal_0000\.wav: (ANOMALY|normal) \(score \d+\.\d\d x threshold\)/);
+    // Its regions: time span, Hz span and score, the same as the JSON's strongest box.
+    const box = doc.files[0].boxes[0];
+    const span = `${box.onset.toFixed(2)}-${box.offset.toFixed(2)} s`;
+    expect(text.stdout).toContain(span);
+    expect(text.stdout).toMatch(
+      new RegExp(`${Math.round(box.lowHz)}-${Math.round(box.highHz)} Hz +score ${box.peak.toFixed(2)}`),
+    );
   });
 
   it('evaluate prints the table and writes the documented JSON', () => {

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { SensorGateway } from './gateways/sensor.gateway.js';
-import { LiveGateway } from './gateways/live.gateway.js';
+import { SensorGateway } from './ingest/sensor.gateway.js';
+import { LiveGateway } from './live/live.gateway.js';
 import { HTTP_CONTROLLERS, HTTP_PROVIDERS } from './http/index.js';
 
 /**

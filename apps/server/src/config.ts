@@ -22,6 +22,8 @@ export interface ServerConfig {
   /** RMS level under which a stream counts as silent, and for how long before a silence alert opens. */
   silenceDbfs: number;
   silenceSeconds: number;
+  /** Largest distance between a sensor's `audio.t` and the server clock where it anchors a stream, s. */
+  maxClockSkewSeconds: number;
   /** Audio kept around an alert. */
   clipPreSeconds: number;
   clipPostSeconds: number;
@@ -47,6 +49,7 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   queuePerSensor: 2,
   silenceDbfs: -70,
   silenceSeconds: 10,
+  maxClockSkewSeconds: 300,
   clipPreSeconds: 2,
   clipPostSeconds: 2,
   webhookUrl: '',
@@ -56,17 +59,42 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
 
 export type ServerOptions = Partial<ServerConfig>;
 
-/** Defaults, then `HARK_*` environment variables, then explicit options. */
+/** The names a setting is given by: its `hark serve` flag and its environment variable, where they exist. */
+export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; env?: string }>> = {
+  port: { flag: '--port', env: 'HARK_PORT' },
+  host: { flag: '--host', env: 'HARK_HOST' },
+  dataDir: { flag: '--data', env: 'HARK_DATA' },
+  maxChunkBytes: { env: 'HARK_MAX_CHUNK_BYTES' },
+  hopSeconds: { flag: '--hop-seconds', env: 'HARK_HOP_SECONDS' },
+  maxClockSkewSeconds: { env: 'HARK_MAX_CLOCK_SKEW_SECONDS' },
+  webhookUrl: { flag: '--webhook-url', env: 'HARK_WEBHOOK_URL' },
+  webhookSecret: { flag: '--webhook-secret', env: 'HARK_WEBHOOK_SECRET' },
+  dashboardDir: { flag: '--dashboard' },
+};
+
+/** Every bad setting at once, each named as it was given (flag, environment variable or option). */
+export class ConfigError extends RangeError {
+  constructor(readonly problems: string[]) {
+    super(`invalid server configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Defaults, then `HARK_*` environment variables, then explicit options (the `hark serve` flags). Every value
+ * is checked and all problems are reported together in one `ConfigError`.
+ */
 export function resolveServerConfig(
   opts: ServerOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ServerConfig {
+  const problems: string[] = [];
   const num = (name: string): number | undefined => {
     const v = env[name];
     if (v === undefined || v === '') return undefined;
     const n = Number(v);
-    if (!Number.isFinite(n)) throw new Error(`${name}=${JSON.stringify(v)} is not a number`);
-    return n;
+    if (!Number.isFinite(n)) problems.push(`${name} (${JSON.stringify(v)}) must be a number`);
+    return Number.isFinite(n) ? n : undefined;
   };
   const fromEnv: ServerOptions = {
     port: num('HARK_PORT'),
@@ -74,39 +102,59 @@ export function resolveServerConfig(
     dataDir: env.HARK_DATA || undefined,
     maxChunkBytes: num('HARK_MAX_CHUNK_BYTES'),
     hopSeconds: num('HARK_HOP_SECONDS'),
+    maxClockSkewSeconds: num('HARK_MAX_CLOCK_SKEW_SECONDS'),
     webhookUrl: env.HARK_WEBHOOK_URL || undefined,
     webhookSecret: env.HARK_WEBHOOK_SECRET || undefined,
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
+  const given = defined(opts);
   const c: ServerConfig = {
     ...SERVER_DEFAULTS,
     dataDir: path.resolve('data'),
     dashboardDir: null,
     log: (line) => console.log(line),
     ...defined(fromEnv),
-    ...defined(opts),
+    ...given,
   };
   c.dataDir = path.resolve(c.dataDir);
-  const check = (ok: boolean, what: string) => {
-    if (!ok) throw new RangeError(what);
+  /** How the user named `key`: the flag or option when given, else the environment variable. */
+  const named = (key: keyof ServerConfig): string => {
+    const names = CONFIG_NAMES[key];
+    if (key in given) return names?.flag ?? `option ${key}`;
+    return fromEnv[key] !== undefined && names?.env ? names.env : key;
   };
-  check(Number.isInteger(c.port) && c.port >= 0 && c.port < 65536, `port ${c.port} must be 0..65535`);
-  check(c.maxChunkBytes >= 1024, `maxChunkBytes ${c.maxChunkBytes} must be at least 1024`);
-  check(c.hopSeconds >= 0.05 && c.hopSeconds <= 10, `hopSeconds ${c.hopSeconds} must be 0.05..10`);
-  check(Number.isInteger(c.alertOpenWindows) && c.alertOpenWindows >= 1, 'alertOpenWindows must be >= 1');
-  check(Number.isInteger(c.alertCloseWindows) && c.alertCloseWindows >= 1, 'alertCloseWindows must be >= 1');
-  check(
-    Number.isInteger(c.scoringConcurrency) && c.scoringConcurrency >= 1,
-    'scoringConcurrency must be >= 1',
-  );
-  check(Number.isInteger(c.queuePerSensor) && c.queuePerSensor >= 1, 'queuePerSensor must be >= 1');
-  if (c.webhookUrl) {
-    try {
-      new URL(c.webhookUrl);
-    } catch {
-      throw new RangeError(`webhook URL ${JSON.stringify(c.webhookUrl)} is not a URL`);
-    }
-  }
+  const check = (key: keyof ServerConfig, ok: boolean, rule: string) => {
+    const v = c[key];
+    if (!ok)
+      problems.push(`${named(key)} (${typeof v === 'string' ? JSON.stringify(v) : String(v)}) ${rule}`);
+  };
+  const wholeAtLeast = (key: keyof ServerConfig, min: number) => {
+    const v = c[key] as number;
+    check(key, Number.isInteger(v) && v >= min, `must be a whole number >= ${min}`);
+  };
+  check('port', Number.isInteger(c.port) && c.port >= 0 && c.port < 65536, 'must be a port number 0..65535');
+  check('maxChunkBytes', c.maxChunkBytes >= 1024, 'must be at least 1024 bytes');
+  check('hopSeconds', c.hopSeconds >= 0.05 && c.hopSeconds <= 10, 'must be 0.05..10 seconds');
+  for (const key of [
+    'alertOpenWindows',
+    'alertCloseWindows',
+    'scoringConcurrency',
+    'queuePerSensor',
+  ] as const)
+    wholeAtLeast(key, 1);
+  check('host', typeof c.host === 'string' && c.host !== '', 'must be an address, e.g. 127.0.0.1 or 0.0.0.0');
+  check('modelPollMs', c.modelPollMs >= 10, 'must be at least 10 ms');
+  check('maxClockSkewSeconds', c.maxClockSkewSeconds >= 1, 'must be at least 1 second');
+  if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
+  if (problems.length) throw new ConfigError(problems);
   return c;
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(s).protocol);
+  } catch {
+    return false;
+  }
 }

@@ -1,14 +1,15 @@
 import { EventEmitter } from 'node:events';
-import type { Alert, ColumnsEvent, FitProgressEvent, ScoreEvent, SensorStatus } from './contracts.js';
+import type { Alert, FitProgressEvent } from '@hark/protocol';
 
-/** What happens inside the server, for the `/live` gateway, webhooks and metrics to pass on. */
+/**
+ * What happens inside the server for listeners off the data path: alert changes (webhooks) and fit progress
+ * (the fit record in the store, the dashboards). The data path itself hands on directly: columns, scores,
+ * alerts and status go to the live hub from the step that makes them.
+ */
 export interface HarkEventMap {
   alert: [Alert];
   'alert:update': [Alert];
-  'sensor:status': [SensorStatus];
   'model:progress': [FitProgressEvent];
-  columns: [ColumnsEvent];
-  score: [ScoreEvent];
 }
 
 /** The server's in-process event bus (one per server). */

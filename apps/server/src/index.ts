@@ -1,7 +1,14 @@
-/** @hark/server: the hark server (`createServer`) and its wire contracts. */
-export * from './contracts.js';
+/** @hark/server: the hark server (`createServer`), and its wire contracts re-exported from `@hark/protocol`. */
+export * from '@hark/protocol';
 export { createServer, defaultDashboardDir, type HarkServer } from './server.js';
-export { resolveServerConfig, SERVER_DEFAULTS, type ServerConfig, type ServerOptions } from './config.js';
+export {
+  ConfigError,
+  resolveServerConfig,
+  SERVER_DEFAULTS,
+  type ServerConfig,
+  type ServerOptions,
+} from './config.js';
 export { TokenService } from './auth/token.service.js';
+export { DataDirLockedError, LOCK_FILE } from './data-lock.js';
 export { HarkStore } from './store/store.js';
 export { verifySignature } from './notify/signature.js';

@@ -10,19 +10,22 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { ServerOptions as IoServerOptions } from 'socket.io';
+import { AlertMediaStore } from './alerts/alert-media.js';
+import { AlertService } from './alerts/alert.service.js';
 import { TokenService } from './auth/token.service.js';
 import { AppModule } from './app.module.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { lockDataDir } from './data-lock.js';
 import { HarkEvents } from './events.js';
 import { setupHttp } from './http/index.js';
+import { ModelsPort, SensorsPort } from './http/ports.js';
 import { LiveHub } from './live/live-hub.js';
-import { AlertMediaStore } from './media/alert-media.js';
 import { HarkMetrics } from './metrics/hark.metrics.js';
+import { ModelRegistry } from './models/model-registry.js';
+import { ModelService } from './models/model.service.js';
 import { WebhookNotifier } from './notify/webhook.notifier.js';
-import { ModelRuntimeService } from './runtime/model-runtime.js';
-import { ModelService } from './runtime/models.js';
-import { ModelRuntime, SensorRuntime } from './runtime/ports.js';
-import { SensorManager } from './runtime/sensor-manager.js';
+import { WindowScorer } from './scoring/window-scorer.js';
+import { Sensors } from './sensors/sensors.js';
 import { HarkStore } from './store/store.js';
 
 export interface HarkServer {
@@ -35,8 +38,8 @@ export interface HarkServer {
   adminToken: string | null;
   store: HarkStore;
   tokens: TokenService;
-  sensors: SensorManager;
-  models: ModelService;
+  sensors: Sensors;
+  models: ModelRegistry;
   events: HarkEvents;
   metrics: HarkMetrics;
   close(): Promise<void>;
@@ -62,64 +65,83 @@ class HarkIoAdapter extends IoAdapter {
   }
 }
 
-export async function createServer(options: ServerOptions = {}): Promise<HarkServer> {
-  const config = resolveServerConfig({ dashboardDir: defaultDashboardDir(), ...options });
+/** The plain objects of one server, built and wired along the data path (no Nest yet). */
+interface Runtime {
+  store: HarkStore;
+  tokens: TokenService;
+  events: HarkEvents;
+  metrics: HarkMetrics;
+  hub: LiveHub;
+  media: AlertMediaStore;
+  alerts: AlertService;
+  models: ModelRegistry;
+  modelService: ModelService;
+  sensors: Sensors;
+  webhook: WebhookNotifier | null;
+}
+
+function buildRuntime(config: ServerConfig): Runtime {
   const log = config.log;
-  await mkdir(config.dataDir, { recursive: true });
-  const store = new HarkStore(config.dataDir);
-  const tokens = new TokenService(store.tokens);
-  const adminToken = tokens.ensureAdmin();
-  const events = new HarkEvents();
   const metrics = new HarkMetrics();
+  const store = new HarkStore(config.dataDir, {
+    health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
+  });
+  const tokens = new TokenService(store.tokens, { health: store.health });
+  const events = new HarkEvents();
   const hub = new LiveHub({ onDropped: (n) => metrics.liveDropped.inc(n) });
   const media = new AlertMediaStore(config.dataDir);
-  // eslint-disable-next-line prefer-const -- the model service and the sensors refer to each other
-  let sensors: SensorManager;
+  const alerts = new AlertService({ store, media, events, hub, metrics, log });
+  // The registry records enrolments from the sensors' streams and reads the feedback the model service
+  // keeps; both are built after it.
   // eslint-disable-next-line prefer-const
-  let modelRuntime: ModelRuntimeService;
-  const models = new ModelService({
+  let sensors: Sensors;
+  // eslint-disable-next-line prefer-const
+  let modelService: ModelService;
+  const models = new ModelRegistry({
     dataDir: config.dataDir,
     events,
     pollMs: config.modelPollMs,
     record: (id, seconds, progress) => sensors.record(id, seconds, progress),
-    activeFeedback: (id) => modelRuntime.activeFeedback(id),
+    activeFeedback: (id) => modelService.activeFeedback(id),
     log,
   });
-  modelRuntime = new ModelRuntimeService(models, store, media, events);
-  sensors = new SensorManager({ config, store, models, events, hub, metrics, media, log });
-
-  events.on('alert', (a) => hub.broadcast('alert', a));
-  events.on('alert:update', (a) => hub.broadcast('alert:update', a));
-  events.on('sensor:status', (s) => hub.broadcast('sensor:status', s));
+  modelService = new ModelService(models, store, media, events);
   events.on('model:progress', (p) => hub.broadcast('model:progress', p));
+  const scorer = new WindowScorer({
+    concurrency: config.scoringConcurrency,
+    queuePerSensor: config.queuePerSensor,
+    models,
+    metrics,
+    log,
+  });
+  sensors = new Sensors({ config, store, models, scorer, alerts, hub, metrics, log });
+  const webhook = config.webhookUrl
+    ? new WebhookNotifier({
+        url: config.webhookUrl,
+        secret: config.webhookSecret,
+        outbox: store.outbox,
+        onOutcome: (o) => metrics.webhookOutcome(o),
+        onStoreError: (err) => store.health.failed('webhook', err),
+        log,
+      })
+    : null;
+  webhook?.attach(events);
+  return { store, tokens, events, metrics, hub, media, alerts, models, modelService, sensors, webhook };
+}
 
-  let webhook: WebhookNotifier | null = null;
-  if (config.webhookUrl) {
-    webhook = new WebhookNotifier({
-      url: config.webhookUrl,
-      secret: config.webhookSecret,
-      outbox: store.outbox,
-      onOutcome: (o) => metrics.webhookOutcome(o),
-      log,
-    });
-    webhook.attach(events);
-    webhook.start();
-  }
-
-  await models.start();
-  sensors.start();
-
+/** The Nest app (REST, `/sensor`, `/live`) over the runtime's objects, listening. */
+async function startApp(config: ServerConfig, rt: Runtime): Promise<INestApplication> {
   const app = await NestFactory.create(
     AppModule.forRoot([
-      { provide: HarkStore, useValue: store },
-      { provide: TokenService, useValue: tokens },
-      { provide: HarkEvents, useValue: events },
-      { provide: HarkMetrics, useValue: metrics },
-      { provide: LiveHub, useValue: hub },
-      { provide: AlertMediaStore, useValue: media },
-      { provide: SensorManager, useValue: sensors },
-      { provide: SensorRuntime, useValue: sensors },
-      { provide: ModelRuntime, useValue: modelRuntime },
+      { provide: HarkStore, useValue: rt.store },
+      { provide: TokenService, useValue: rt.tokens },
+      { provide: HarkMetrics, useValue: rt.metrics },
+      { provide: LiveHub, useValue: rt.hub },
+      { provide: AlertMediaStore, useValue: rt.media },
+      { provide: AlertService, useValue: rt.alerts },
+      { provide: Sensors, useValue: rt.sensors },
+      { provide: SensorsPort, useValue: rt.sensors },
+      { provide: ModelsPort, useValue: rt.modelService },
     ]),
     { logger: ['error', 'warn'], bodyParser: false },
   );
@@ -127,12 +149,43 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
   setupHttp(app, { dashboardDir: config.dashboardDir });
   app.enableShutdownHooks([]);
   await app.listen(config.port, config.host);
+  return app;
+}
+
+export async function createServer(options: ServerOptions = {}): Promise<HarkServer> {
+  const config = resolveServerConfig({ dashboardDir: defaultDashboardDir(), ...options });
+  await mkdir(config.dataDir, { recursive: true });
+  // Before anything else touches the directory: a second server on it stops here, naming the first.
+  const lock = lockDataDir(config.dataDir);
+  if (lock.replaced)
+    config.log(
+      `took over the lock of ${config.dataDir} left by hark pid ${lock.replaced.pid} on ${lock.replaced.host}, which is gone`,
+    );
+  let rt: Runtime | null = null;
+  let app: INestApplication;
+  let adminToken: string | null;
+  try {
+    rt = buildRuntime(config);
+    adminToken = rt.tokens.ensureAdmin();
+    rt.webhook?.start();
+    await rt.models.start();
+    rt.sensors.start();
+    app = await startApp(config, rt);
+  } catch (err) {
+    rt?.store.close();
+    lock.release();
+    throw err;
+  }
+  const runtime = rt;
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
-  if (adminToken) {
-    log(`First start: created an admin token (shown once, keep it): ${adminToken}`);
-  }
-  log(`hark server listening on ${url} (data: ${config.dataDir})`);
+  if (adminToken) config.log(`First start: created an admin token (shown once, keep it): ${adminToken}`);
+  if (runtime.store.database.readOnlyReason)
+    config.log(
+      `STORAGE ERROR: started READ-ONLY: ${runtime.store.database.path} takes no writes ` +
+        `(${runtime.store.database.readOnlyReason}); free space on the disk of ${config.dataDir}: writes resume by themselves`,
+    );
+  config.log(`hark server listening on ${url} (data: ${config.dataDir})`);
 
   let closed: Promise<void> | null = null;
   return {
@@ -141,19 +194,23 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     url,
     port: address.port,
     adminToken,
-    store,
-    tokens,
-    sensors,
-    models,
-    events,
-    metrics,
+    store: runtime.store,
+    tokens: runtime.tokens,
+    sensors: runtime.sensors,
+    models: runtime.models,
+    events: runtime.events,
+    metrics: runtime.metrics,
     close: () =>
       (closed ??= (async () => {
-        await app.close();
-        await sensors.stop();
-        await models.stop();
-        await webhook?.stop();
-        store.close();
+        try {
+          await app.close();
+          await runtime.sensors.stop();
+          await runtime.models.stop();
+          await runtime.webhook?.stop();
+          runtime.store.close();
+        } finally {
+          lock.release();
+        }
       })()),
   };
 }

@@ -1,3 +1,4 @@
+import { sharedKernel, TAP_MULTIPLE } from './resample-kernel.js';
 import { kaiser, kaiserBeta } from './window.js';
 
 export interface ResamplerOptions {
@@ -13,14 +14,32 @@ export interface ResamplerOptions {
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 const MAX_TABLE = 1 << 23;
+/** Input samples copied to the kernel per call: bounds the shared scratch area to ~taps + SLICE * (1 + up / down) floats. */
+const SLICE = 4096;
+/**
+ * Kaiser's formulas for beta and length are empirical fits, off by a few tenths of a dB: designed for exactly
+ * 80 dB, the measured stop band of these filters ranged 79.7-81.5 dB over 8-96 kHz -> 16 kHz. Designing
+ * for A + 0.5 dB keeps every one at or above A (checked by the frequency-response test).
+ */
+const DESIGN_MARGIN_DB = 0.5;
 
 /**
  * Streaming rational resampler: a Kaiser-windowed-sinc low-pass evaluated as a polyphase filter bank.
- * With up / down = outRate / inRate in lowest terms, output sample n sits at input time t = n * down / up
- * and is `sum_k x[k] * h(t - k)`, h the windowed sinc (zero phase: output and input stay aligned, no delay
- * in the batch result). Time and phase are exact integers, so the output of any chunking followed by
- * {@link flush} is bitwise equal to {@link resample} of the whole signal. Streaming latency is
- * `halfTaps` input samples. Equal rates pass samples through unchanged.
+ *
+ * With up / down = outRate / inRate in lowest terms, output sample n sits at input time t = n * down / up and
+ * is `sum_k x[k] * h(t - k)`, h the windowed sinc (zero phase: output and input stay aligned, no delay in
+ * the batch result). The `up` filter phases are precomputed once per design and shared by every resampler
+ * of that design; the dot products run in a WebAssembly SIMD kernel (see resample-kernel.ts).
+ *
+ * Frequency response (defaults, with F = min(inRate, outRate) / 2, e.g. 8 kHz for 16 kHz output):
+ * - pass band 0 .. 0.9 F (7.2 kHz): gain 1 within +-0.001 dB;
+ * - transition 0.9 F .. F (7.2 - 8 kHz);
+ * - stop band F and above: attenuated by at least 80 dB, so nothing aliases into the output by more than
+ *   -80 dB, and an upsampler's images are removed by as much.
+ *
+ * Time and phase are exact integers and each output is computed by the same instructions whatever the
+ * chunking, so the output of any chunking followed by {@link flush} is bitwise equal to {@link resample} of
+ * the whole signal. Streaming latency is `halfTaps` input samples. Equal rates pass samples through unchanged.
  */
 export class Resampler {
   readonly inRate: number;
@@ -29,13 +48,13 @@ export class Resampler {
   readonly down: number;
   /** Half the filter length in input samples; each output reads 2 * halfTaps inputs. */
   readonly halfTaps: number;
-  /** `[up, 2 * halfTaps]`: row p holds the taps for outputs whose time has fraction p / up. */
-  private readonly table: Float32Array;
-  private buffer: Float32Array;
-  /** Input index of buffer[0] (negative at the start: zeros before the signal). */
-  private bufferStart = 0;
-  private bufferLength = 0;
-  private received = 0;
+  private readonly taps: number;
+  /** Byte address of the `[up, taps]` table in the shared kernel memory: row p for output times i + p / up. */
+  private readonly table: number = 0;
+  /** The last input samples that future outputs still read, from input index `historyStart`. */
+  private readonly history: Float32Array;
+  private historyStart = 0;
+  private historyLength = 0;
   private produced = 0;
   private flushed = false;
 
@@ -60,26 +79,28 @@ export class Resampler {
     const stop = Math.min(inRate, outRate) / 2 / inRate; // cycles per input sample
     const transition = stop * (1 - passband);
     const cutoff = stop - transition / 2;
-    const length = (attenuation - 7.95) / (2.285 * 2 * Math.PI * transition) + 1;
-    this.halfTaps = inRate === outRate ? 0 : Math.ceil(length / 2);
-    const taps = 2 * this.halfTaps;
-    if (this.up * taps > MAX_TABLE) {
+    const design = attenuation + DESIGN_MARGIN_DB;
+    const length = (design - 7.95) / (2.285 * 2 * Math.PI * transition) + 1;
+    // Rounded up to the kernel's multiple: a slightly longer window only narrows the transition band.
+    const half = TAP_MULTIPLE / 2;
+    this.halfTaps = inRate === outRate ? 0 : Math.ceil(length / 2 / half) * half;
+    this.taps = 2 * this.halfTaps;
+    if (this.up * this.taps > MAX_TABLE) {
       throw new RangeError(
         `resampling ${inRate} Hz to ${outRate} Hz needs ${this.up} filter phases (the rates share no large ` +
           `common factor); resample to a rate with a larger common factor with ${outRate} Hz first`,
       );
     }
-    this.table = new Float32Array(this.up * taps);
-    const beta = kaiserBeta(attenuation);
-    for (let p = 0; p < this.up; p++) {
-      for (let m = 0; m < taps; m++) {
-        const t = this.halfTaps - 1 - m + p / this.up;
-        const x = 2 * cutoff * t;
-        const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
-        this.table[p * taps + m] = 2 * cutoff * sinc * kaiser(t / this.halfTaps, beta);
-      }
+    this.history = new Float32Array(this.taps);
+    if (this.taps > 0) {
+      const kernel = sharedKernel();
+      const key = `${inRate}:${outRate}:${attenuation}:${passband}`;
+      this.table = kernel.table(key, this.up * this.taps, () =>
+        polyphaseTable(this.up, this.halfTaps, cutoff, kaiserBeta(design)),
+      );
+      const outputs = Math.ceil(((this.taps + SLICE) * this.up) / this.down) + 1;
+      kernel.ensureScratch(4 * (this.taps + SLICE + outputs));
     }
-    this.buffer = new Float32Array(4096 + taps);
     this.reset();
   }
 
@@ -91,93 +112,111 @@ export class Resampler {
   /** Consumes a chunk; returns every output sample whose inputs have all arrived (a new array, maybe empty). */
   push(chunk: ArrayLike<number>): Float32Array {
     if (this.flushed) throw new Error('Resampler.push after flush(): call reset() to start a new stream');
-    this.append(chunk, chunk.length);
-    this.received += chunk.length;
-    return this.drain();
+    if (this.taps === 0) return Float32Array.from(chunk);
+    return this.consume(chunk, chunk.length);
   }
 
   /** Ends the stream: returns the remaining outputs, treating the input as zero after its end. */
   flush(): Float32Array {
     if (this.flushed) return new Float32Array(0);
     this.flushed = true;
-    this.append(null, this.halfTaps);
-    return this.drain();
+    if (this.taps === 0) return new Float32Array(0);
+    return this.consume(null, this.halfTaps);
   }
 
   /** Starts a new stream. */
   reset(): void {
-    const pre = Math.max(this.halfTaps - 1, 0);
-    this.buffer.fill(0, 0, pre);
-    this.bufferStart = -pre;
-    this.bufferLength = pre;
-    this.received = 0;
+    const pre = Math.max(this.halfTaps - 1, 0); // zeros before the signal, input indices -pre .. -1
+    this.history.fill(0, 0, pre);
+    this.historyStart = -pre;
+    this.historyLength = pre;
     this.produced = 0;
     this.flushed = false;
   }
 
-  /** Appends `n` samples of `chunk` (zeros when null), first dropping samples no future output reads. */
-  private append(chunk: ArrayLike<number> | null, n: number): void {
-    const keepFrom = Math.floor((this.produced * this.down) / this.up) - this.halfTaps + 1;
-    const drop = Math.min(Math.max(keepFrom - this.bufferStart, 0), this.bufferLength);
-    if (drop > 0) {
-      this.buffer.copyWithin(0, drop, this.bufferLength);
-      this.bufferStart += drop;
-      this.bufferLength -= drop;
-    }
-    if (this.bufferLength + n > this.buffer.length) {
-      const bigger = new Float32Array(Math.max(2 * this.buffer.length, this.bufferLength + n));
-      bigger.set(this.buffer.subarray(0, this.bufferLength));
-      this.buffer = bigger;
-    }
-    const b = this.buffer;
-    const at = this.bufferLength;
-    if (chunk) for (let j = 0; j < n; j++) b[at + j] = chunk[j];
-    else b.fill(0, at, at + n);
-    this.bufferLength += n;
+  /** Outputs whose last input index (floor(n * down / up) + halfTaps) is below `end`. */
+  private available(end: number): number {
+    return end > this.halfTaps ? Math.ceil(((end - this.halfTaps) * this.up) / this.down) : 0;
   }
 
-  /** Computes every output n with floor(n * down / up) + halfTaps inside the buffer. */
-  private drain(): Float32Array {
-    const { up, down, halfTaps, table, buffer } = this;
-    if (halfTaps === 0) {
-      const out = buffer.slice(0, this.bufferLength);
-      this.bufferStart += this.bufferLength;
-      this.bufferLength = 0;
-      this.produced += out.length;
-      return out;
-    }
-    const available = this.bufferStart + this.bufferLength - halfTaps; // = last index - halfTaps + 1
-    const end = available > 0 ? Math.ceil((available * up) / down) : 0;
-    const out = new Float32Array(Math.max(end - this.produced, 0));
-    const taps = 2 * halfTaps;
-    let i = Math.floor((this.produced * down) / up);
-    let p = this.produced * down - i * up;
-    for (let o = 0; o < out.length; o++) {
-      const row = p * taps;
-      const x0 = i - halfTaps + 1 - this.bufferStart;
-      // Four partial sums (taps is even, so the tail has 0 or 2 terms): ~1.8x faster in V8, same every run.
-      let a0 = 0,
-        a1 = 0,
-        a2 = 0,
-        a3 = 0;
-      let m = 0;
-      for (; m + 3 < taps; m += 4) {
-        a0 += table[row + m] * buffer[x0 + m];
-        a1 += table[row + m + 1] * buffer[x0 + m + 1];
-        a2 += table[row + m + 2] * buffer[x0 + m + 2];
-        a3 += table[row + m + 3] * buffer[x0 + m + 3];
-      }
-      for (; m < taps; m++) a0 += table[row + m] * buffer[x0 + m];
-      out[o] = a0 + a1 + (a2 + a3);
-      p += down;
-      if (p >= up) {
-        i += Math.floor(p / up);
-        p %= up;
-      }
-    }
-    this.produced += out.length;
+  /** Appends `n` samples of `chunk` (zeros when null) slice by slice, returning the outputs they complete. */
+  private consume(chunk: ArrayLike<number> | null, n: number): Float32Array {
+    const out = new Float32Array(this.available(this.historyStart + this.historyLength + n) - this.produced);
+    let written = 0;
+    for (let s = 0; s < n; s += SLICE) written += this.slice(chunk, s, Math.min(SLICE, n - s), out, written);
     return out;
   }
+
+  /**
+   * One kernel call: history and `n` new samples go to the shared scratch, the outputs they complete are
+   * computed into `out` at `at`, and the samples that later outputs read go back to the history.
+   */
+  private slice(
+    chunk: ArrayLike<number> | null,
+    from: number,
+    n: number,
+    out: Float32Array,
+    at: number,
+  ): number {
+    const { up, down, halfTaps, taps, history } = this;
+    const kernel = sharedKernel();
+    const heap = kernel.heapView;
+    const x = kernel.scratch;
+    heap.set(history.subarray(0, this.historyLength), x);
+    const fresh = x + this.historyLength;
+    if (chunk === null) heap.fill(0, fresh, fresh + n);
+    else if (ArrayBuffer.isView(chunk)) heap.set((chunk as Float32Array).subarray(from, from + n), fresh);
+    else for (let j = 0; j < n; j++) heap[fresh + j] = chunk[from + j];
+    const start = this.historyStart;
+    const length = this.historyLength + n;
+
+    const count = this.available(start + length) - this.produced;
+    if (count > 0) {
+      const i = Math.floor((this.produced * down) / up);
+      const p = this.produced * down - i * up;
+      const y = x + taps + SLICE;
+      kernel.run(
+        y,
+        count,
+        x + i - halfTaps + 1 - start,
+        this.table,
+        taps,
+        p,
+        up,
+        Math.floor(down / up),
+        down % up,
+      );
+      out.set(heap.subarray(y, y + count), at);
+      this.produced += count;
+    }
+    const next = Math.floor((this.produced * down) / up) - halfTaps + 1; // first input the next output reads
+    const keep = Math.min(Math.max(next, start), start + length);
+    history.set(heap.subarray(x + keep - start, x + length));
+    this.historyStart = keep;
+    this.historyLength = start + length - keep;
+    return Math.max(count, 0);
+  }
+}
+
+/**
+ * The `[up, 2 * halfTaps]` polyphase table: row p, tap m weighs input i - halfTaps + 1 + m for the output at
+ * input time i + p / up, i.e. h(t) at t = halfTaps - 1 - m + p / up, with h(t) = 2 fc sinc(2 fc t) w(t),
+ * fc the cut-off in cycles per input sample and w a Kaiser window of half-width halfTaps (zero at and beyond
+ * its ends, so the filter is exactly symmetric).
+ */
+function polyphaseTable(up: number, halfTaps: number, cutoff: number, beta: number): Float32Array {
+  const taps = 2 * halfTaps;
+  const table = new Float32Array(up * taps);
+  for (let p = 0; p < up; p++) {
+    for (let m = 0; m < taps; m++) {
+      const t = halfTaps - 1 - m + p / up;
+      if (Math.abs(t) >= halfTaps) continue;
+      const x = 2 * cutoff * t;
+      const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
+      table[p * taps + m] = 2 * cutoff * sinc * kaiser(t / halfTaps, beta);
+    }
+  }
+  return table;
 }
 
 /** Batch resampling of a whole signal: `push(signal)` then `flush()` of a new {@link Resampler}. */

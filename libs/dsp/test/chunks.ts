@@ -22,3 +22,13 @@ export function concat(parts: readonly Float32Array[]): Float32Array {
 
 /** The bytes of a float array, to compare bitwise. */
 export const bits = (x: Float32Array): Uint8Array => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+
+/** 'same' when two arrays are bitwise equal, else where they first differ (fast, unlike a deep equal). */
+export function bitDifference(actual: Float32Array, expected: Float32Array): string {
+  if (actual.length !== expected.length) return `lengths differ: ${actual.length} vs ${expected.length}`;
+  const a = bits(actual);
+  const b = bits(expected);
+  for (let i = 0; i < a.length; i++)
+    if (a[i] !== b[i]) return `sample ${i >> 2} differs: ${actual[i >> 2]} vs ${expected[i >> 2]}`;
+  return 'same';
+}

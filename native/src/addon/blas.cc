@@ -1,7 +1,9 @@
 #include "blas.h"
 
 #include <dlfcn.h>
+#include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -34,15 +36,24 @@ Napi::Value BenchSgemm(const Napi::CallbackInfo& info) {
     }
     const float one = 1.0f, zero = 0.0f;
     ApplyThreads();
-    double best = 1e300;
+    // CPU time of the whole process: on a shared machine it stays near the work done while wall time grows.
+    auto cpu = [] {
+      timespec ts;
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+      return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+    };
+    double best = 1e300, bestCpu = 1e300;
     for (int r = 0; r < repeats; r++) {
       auto t0 = std::chrono::steady_clock::now();
+      const double c0 = cpu();
       sgemm_("Transpose", "Not transpose", &n, &m, &k, &one, y.data(), &k, x.data(), &k, &zero, c.data(), &n);
       double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (s < best) best = s;
+      bestCpu = std::min(bestCpu, cpu() - c0);
     }
     Napi::Object out = Napi::Object::New(env);
     out.Set("seconds", best);
+    out.Set("cpuSeconds", bestCpu);
     out.Set("gflops", 2.0 * m * n * k / best / 1e9);
     out.Set("threads", GetNumThreads());
     return out;

@@ -10,7 +10,7 @@ extern "C" int sgemm_(const char* transa, const char* transb, const int* m, cons
 
 namespace hark {
 
-// benchSgemm(m, n, k, repeats?) -> {seconds, gflops, threads}: the best of `repeats` runs of the
+// benchSgemm(m, n, k, repeats?) -> {seconds, gflops, threads, cpuSeconds}: the best of `repeats` runs of the
 // product FAISS's exact search makes, C[n x m] = Y[n x k] * X[m x k]^T (m queries, n database vectors,
 // dimension k), with the addon's thread count.
 Napi::Value BenchSgemm(const Napi::CallbackInfo& info);

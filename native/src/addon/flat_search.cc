@@ -4,8 +4,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cfloat>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "blas.h"
@@ -16,6 +19,219 @@ namespace hark {
 namespace {
 
 using idx_t = faiss::Index::idx_t;
+using Ranked = std::pair<float, idx_t>;  // (key, label): ordered by key, then by the smaller label
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// ---- The rounding bound ------------------------------------------------------------------------------
+//
+// Notation for one query q and one database vector y (d floats each): Q = |q|^2, Y = |y|^2, P = q.y, all
+// exact reals; u = 2^-24 (float), v = 2^-53 (double), gamma_n(u) = n u / (1 - n u). F is ExactDistance
+// (the returned distance) and key = F for L2, -F for inner product: smaller keys are nearer.
+//
+// The sgemm pass computes K = fl(fl(-2 P) + fl(Y)) for L2 (alpha = -2 is an exact scaling, FAISS's
+// fvec_norms_L2sqr gives fl(Y)) and K = fl(-P) for inner product (alpha = -1). A dot product of d terms
+// summed in any order, with or without fused multiply-adds, is within gamma_d(u) sum |q_i y_i| <=
+// gamma_d(u) |q| |y| of P (Higham, Accuracy and Stability of Numerical Algorithms, 3.1), whichever kernel,
+// blocking or edge tile OpenBLAS uses. So, with B = (|q| + |y|)^2 >= 2 |q||y| + Y >= |Y - 2 P|:
+//   L2: |K - (Y - 2 P)| <= gamma_d(u) (2 |q||y| + Y) + u (1 + gamma_d(u)) (2 |q||y| + Y) <= gamma_{d+1}(u) B
+//   IP: |K + P| <= gamma_d(u) |q||y|
+// ExactDistance sums exact float-to-double differences' squares (or exact products) in double: each of the
+// d terms carries at most 3 roundings of v and the sum d - 1 more, so it is within gamma_{d+3}(v) of
+// D = Q + Y - 2 P (L2, a sum of non-negative terms) or of P (IP, against sum |q_i y_i| <= |q||y|); the
+// final rounding to float adds u of the result. So |F - D| <= (u + 2 gamma_{d+3}(v)) B, and for IP
+// |F - P| <= (u + 2 gamma_{d+3}(v)) |q||y|. Together, with c = Q for L2 and 0 for IP:
+//   |K - (key - c)| <= E = (gamma_{d+1}(u) + u + 2 gamma_{d+3}(v)) B          (L2)
+//                      (gamma_d(u) + u + 2 gamma_{d+3}(v)) |q||y|               (IP)
+// E is doubled for the roundings of the bound itself and of the norms it is computed from, and gets an
+// absolute (4 d + 4) 2^-149 for products that underflow to subnormals. |y| is taken as the largest norm
+// of the tile (from fl(Y) >= Y (1 - gamma_d(u))), so one E serves a query's whole row of a tile.
+//
+// Why the shortlist holds the answer: every vector seen so far gives an interval [K - E, K + E] that holds
+// key - c. Let T be the k-th smallest upper end K + E seen (a max-heap of k values per query). k real
+// vectors have key - c <= T, so the k-th smallest key of the whole database is <= T + c, and a vector whose
+// lower end K - E exceeds T has a key strictly larger: it can never be among the k smallest (distance,
+// label) pairs, ties included. T only decreases as the scan goes on, so testing each vector against the
+// current T keeps a superset of the answer; ranking the superset by (key, label) gives the answer exactly.
+//
+// The shortlist buffer is bounded (2 k + 32 entries). When it fills, entries above the current T go; if
+// that frees too little (many vectors within E of each other: duplicates), the buffer is re-ranked exactly
+// on the spot, keeps its k best and tightens T to the exact k-th key. Re-ranking costs d operations per
+// entry, no more than checking those near-ties exactly would, so no input makes the search fail or fall
+// back to another path; a bank of all-equal vectors costs one exact pass over it.
+
+constexpr double kUnitFloat = 0x1p-24;
+constexpr double kUnitDouble = 0x1p-53;
+
+double Gamma(double n, double unit) { return n * unit / (1 - n * unit); }
+
+// The smallest float >= x, and the largest float <= x.
+float RoundUp(double x) {
+  const float f = static_cast<float>(x);
+  return static_cast<double>(f) < x ? std::nextafter(f, kInf) : f;
+}
+float RoundDown(double x) {
+  const float f = static_cast<float>(x);
+  return static_cast<double>(f) > x ? std::nextafter(f, -kInf) : f;
+}
+
+// Per-problem coefficients of E (see above): E = scale * (|q| + |y|)^2 for L2, scale * |q||y| for IP.
+struct Bound {
+  double scale;
+  double absolute;
+  double normGamma;  // fl(Y) >= Y (1 - normGamma)
+  bool l2;
+
+  Bound(int d, bool isL2)
+      : scale(2 * ((isL2 ? Gamma(d + 1, kUnitFloat) : Gamma(d, kUnitFloat)) + kUnitFloat + 2 * Gamma(d + 3, kUnitDouble))),
+        absolute((4.0 * d + 4) * 0x1p-149),
+        normGamma(Gamma(d, kUnitFloat)),
+        l2(isL2) {}
+
+  // E for a query of norm at most qnorm against vectors whose computed squared norms are at most maxYn.
+  double Slack(double qnorm, float maxYn) const {
+    const double ynorm = std::sqrt(static_cast<double>(maxYn) / (1 - normGamma));
+    return (l2 ? scale * (qnorm + ynorm) * (qnorm + ynorm) : scale * qnorm * ynorm) + absolute;
+  }
+};
+
+// ---- Shortlists ---------------------------------------------------------------------------------------
+
+// The shape of one search.
+struct Context {
+  const float* xb;
+  int d;
+  bool l2;
+  int64_t k;
+  int64_t capacity;  // shortlist entries per query and thread
+};
+
+// One query's candidates in one thread.
+struct Shortlist {
+  float* bound;          // the k smallest upper ends K + E seen: a max-heap, bound[0] the largest
+  float* low;            // the candidates' lower ends K - E
+  idx_t* lab;            // and their labels
+  int64_t count = 0;
+  float exact = kInf;    // the exact k-th key - c after a re-rank (an upper end too)
+  const float* query;    // the query's d floats
+  double shift = 0;      // c = |q|^2 as computed (L2), 0 (IP)
+  double shiftSlack = 0; // |c computed - c exact| <= shiftSlack
+
+  float Threshold() const { return std::min(bound[0], exact); }
+};
+
+float Key(float distance, bool l2) { return l2 ? distance : -distance; }
+
+// Replaces a max-heap's top with v (v < heap[0]) and restores the heap.
+void ReplaceTop(float* heap, int64_t k, float v) {
+  int64_t i = 0;
+  for (;;) {
+    int64_t child = 2 * i + 1;
+    if (child >= k) break;
+    if (child + 1 < k && heap[child + 1] > heap[child]) child++;
+    if (heap[child] <= v) break;
+    heap[i] = heap[child];
+    i = child;
+  }
+  heap[i] = v;
+}
+
+// Ranks a shortlist exactly, keeps its k best and tightens its threshold to the exact k-th key.
+void Rerank(Shortlist& s, const Context& c, Ranked* scratch) {
+  for (int64_t i = 0; i < s.count; i++)
+    scratch[i] = {Key(ExactDistance(s.query, c.xb + s.lab[i] * c.d, c.d, c.l2), c.l2), s.lab[i]};
+  const int64_t keep = std::min(s.count, c.k);
+  std::partial_sort(scratch, scratch + keep, scratch + s.count);
+  for (int64_t i = 0; i < keep; i++) {
+    s.low[i] = RoundDown(scratch[i].first - s.shift - s.shiftSlack);
+    s.lab[i] = scratch[i].second;
+  }
+  if (keep == c.k) s.exact = std::min(s.exact, RoundUp(scratch[keep - 1].first - s.shift + s.shiftSlack));
+  s.count = keep;
+}
+
+// Frees room in a full shortlist: drops entries above the threshold, and re-ranks if that freed too little.
+// Afterwards count < capacity (capacity > k whenever a shortlist can fill: see FlatSearch).
+void MakeRoom(Shortlist& s, const Context& c, Ranked* scratch) {
+  const float threshold = s.Threshold();
+  int64_t m = 0;
+  for (int64_t i = 0; i < s.count; i++) {
+    if (s.low[i] <= threshold) {
+      s.low[m] = s.low[i];
+      s.lab[m] = s.lab[i];
+      m++;
+    }
+  }
+  s.count = m;
+  if (m > c.k + (c.capacity - c.k) / 2) Rerank(s, c, scratch);
+}
+
+// Offers a vector with sgemm key K = v and slack e to a shortlist.
+inline void Admit(Shortlist& s, const Context& c, float v, double e, idx_t label, Ranked* scratch) {
+  const float low = RoundDown(v - e);
+  if (low > s.Threshold()) return;
+  if (s.count == c.capacity) MakeRoom(s, c, scratch);
+  s.low[s.count] = low;
+  s.lab[s.count] = label;
+  s.count++;
+  const float up = RoundUp(v + e);
+  if (up < s.bound[0]) ReplaceTop(s.bound, c.k, up);
+}
+
+// The largest sgemm key that may still enter the shortlist.
+inline float Limit(const Shortlist& s, double e) { return RoundUp(s.Threshold() + e); }
+
+// Folds one row of a tile (m products of one query, already scaled by -2 for L2 or -1 for IP) into that
+// query's shortlist. Blocks of 16 are first tested against the limit with a branch-free, vectorisable
+// comparison; only blocks holding a candidate take the scalar path.
+__attribute__((target_clones("avx2", "default")))
+void FoldRow(const float* p, const float* yn, int64_t m, idx_t base, double e, Shortlist& s, const Context& c, Ranked* scratch) {
+  float limit = Limit(s, e);
+  int64_t j = 0;
+  float v[16];
+  for (; j + 16 <= m; j += 16) {
+    int below = 0;
+    if (c.l2) {
+      for (int l = 0; l < 16; l++) v[l] = p[j + l] + yn[j + l];
+    } else {
+      for (int l = 0; l < 16; l++) v[l] = p[j + l];
+    }
+    for (int l = 0; l < 16; l++) below |= v[l] <= limit;
+    if (!below) continue;
+    for (int l = 0; l < 16; l++) {
+      if (v[l] <= limit) {
+        Admit(s, c, v[l], e, base + j + l, scratch);
+        limit = Limit(s, e);
+      }
+    }
+  }
+  for (; j < m; j++) {
+    const float x = c.l2 ? p[j] + yn[j] : p[j];
+    if (x <= limit) {
+      Admit(s, c, x, e, base + j, scratch);
+      limit = Limit(s, e);
+    }
+  }
+}
+
+// Writes query i's answer from every thread's shortlist: the k smallest (key, label) pairs by exact key.
+void Answer(const std::vector<Shortlist>& lists, int nt, int64_t n, int64_t i, const Context& c, Ranked* scratch, float* distances, idx_t* labels) {
+  float threshold = kInf;
+  for (int t = 0; t < nt; t++) threshold = std::min(threshold, lists[t * n + i].Threshold());
+  int64_t m = 0;
+  for (int t = 0; t < nt; t++) {
+    const Shortlist& s = lists[t * n + i];
+    for (int64_t r = 0; r < s.count; r++)
+      if (s.low[r] <= threshold)
+        scratch[m++] = {Key(ExactDistance(s.query, c.xb + s.lab[r] * c.d, c.d, c.l2), c.l2), s.lab[r]};
+  }
+  const int64_t keep = std::min(m, c.k);
+  std::partial_sort(scratch, scratch + keep, scratch + m);
+  for (int64_t r = 0; r < c.k; r++) {
+    distances[i * c.k + r] = r < keep ? Key(scratch[r].first, c.l2) : (c.l2 ? FLT_MAX : -FLT_MAX);
+    labels[i * c.k + r] = r < keep ? scratch[r].second : -1;
+  }
+}
 
 // Tile of queries x database vectors (a 4 MiB product per thread), folded right after its sgemm while it
 // is still in cache. Chosen with hark bench knn on the 2-core EPYC (d 128-1024); HARK_FLAT_TILE="rows,cols"
@@ -43,60 +259,44 @@ const Tile& TileSize() {
   return tile;
 }
 
-// keys/labs hold the k best (smallest key) of one query, sorted ascending. A candidate is inserted only
-// when strictly better than the k-th: the database is scanned in label order within a thread, so on a tie
-// the earlier (smaller) label stays, as in FAISS.
-inline void Insert(float* keys, idx_t* labs, int64_t k, float v, idx_t label) {
-  int64_t p = k - 1;
-  while (p > 0 && keys[p - 1] > v) {
-    keys[p] = keys[p - 1];
-    labs[p] = labs[p - 1];
-    p--;
-  }
-  keys[p] = v;
-  labs[p] = label;
-}
-
-// Folds one row of a tile (m products of one query, already scaled by -2 for L2 or -1 for IP) into that
-// query's top-k. Blocks of 16 are first tested against the current k-th key with a branch-free,
-// vectorisable comparison; only blocks holding a better candidate take the scalar insertion path.
-__attribute__((target_clones("avx2", "default")))
-void FoldRow(const float* c, const float* yn, int64_t m, idx_t base, float* keys, idx_t* labs, int64_t k) {
-  float thr = keys[k - 1];
-  int64_t j = 0;
-  float v[16];
-  for (; j + 16 <= m; j += 16) {
-    int below = 0;
-    if (yn) {
-      for (int l = 0; l < 16; l++) v[l] = c[j + l] + yn[j + l];
-    } else {
-      for (int l = 0; l < 16; l++) v[l] = c[j + l];
-    }
-    for (int l = 0; l < 16; l++) below |= v[l] < thr;
-    if (!below) continue;
-    for (int l = 0; l < 16; l++) {
-      if (v[l] < thr) {
-        Insert(keys, labs, k, v[l], base + j + l);
-        thr = keys[k - 1];
-      }
-    }
-  }
-  for (; j < m; j++) {
-    float x = yn ? c[j] + yn[j] : c[j];
-    if (x < thr) {
-      Insert(keys, labs, k, x, base + j);
-      thr = keys[k - 1];
-    }
-  }
-}
-
 }  // namespace
 
-bool FlatSearchApplies(const faiss::Index* index, int64_t n, int64_t k) {
+float ExactDistance(const float* a, const float* b, int d, bool l2) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const int tail = d & ~3;
+  int t = 0;
+  if (l2) {
+    for (; t < tail; t += 4) {
+      const double d0 = static_cast<double>(a[t]) - b[t];
+      const double d1 = static_cast<double>(a[t + 1]) - b[t + 1];
+      const double d2 = static_cast<double>(a[t + 2]) - b[t + 2];
+      const double d3 = static_cast<double>(a[t + 3]) - b[t + 3];
+      s0 += d0 * d0;
+      s1 += d1 * d1;
+      s2 += d2 * d2;
+      s3 += d3 * d3;
+    }
+    for (; t < d; t++) {
+      const double e = static_cast<double>(a[t]) - b[t];
+      s0 += e * e;
+    }
+  } else {
+    for (; t < tail; t += 4) {
+      s0 += static_cast<double>(a[t]) * b[t];
+      s1 += static_cast<double>(a[t + 1]) * b[t + 1];
+      s2 += static_cast<double>(a[t + 2]) * b[t + 2];
+      s3 += static_cast<double>(a[t + 3]) * b[t + 3];
+    }
+    for (; t < d; t++) s0 += static_cast<double>(a[t]) * b[t];
+  }
+  return static_cast<float>(s0 + s1 + s2 + s3);
+}
+
+bool FlatSearchApplies(const faiss::Index* index) {
   auto* flat = dynamic_cast<const faiss::IndexFlat*>(index);
   if (!flat) return false;
   if (flat->metric_type != faiss::METRIC_L2 && flat->metric_type != faiss::METRIC_INNER_PRODUCT) return false;
-  return n >= kFlatSearchMinBatch && k >= 1 && k <= kFlatSearchMaxK && flat->ntotal >= k && flat->d <= (1 << 20);
+  return flat->d <= (1 << 20);
 }
 
 void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_t k, float* distances, idx_t* labels) {
@@ -104,79 +304,73 @@ void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_
   const bool l2 = index->metric_type == faiss::METRIC_L2;
   const int d = static_cast<int>(index->d);
   const int64_t nb = index->ntotal;
-  const float* xb = index->get_xb();
+  // A shortlist holds at most nb entries, so with capacity nb it never fills; otherwise capacity > k.
+  const Context context{index->get_xb(), d, l2, k, std::max<int64_t>(1, std::min<int64_t>(2 * k + 32, nb))};
+  const Bound bound(d, l2);
   const int64_t qb = std::min(tile.rows, n);
-  const int64_t bb = std::min(tile.cols, nb);
+  const int64_t bb = std::max<int64_t>(1, std::min(tile.cols, nb));
   const int64_t tiles = (nb + bb - 1) / bb;
-
-  std::vector<float> xn;
-  if (l2) {
-    xn.resize(static_cast<size_t>(n));
-    faiss::fvec_norms_L2sqr(xn.data(), x, d, n);
-  }
 
   ApplyThreads();
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(GetNumThreads(), tiles)));
-  const float inf = std::numeric_limits<float>::infinity();
-  // Per-thread top-k of every query, tile products and bank norms. Allocated here, outside the parallel
-  // region: a std::bad_alloc inside it would terminate the process instead of reaching the caller as an error.
-  std::vector<float> keys(static_cast<size_t>(nt) * n * k, inf);
-  std::vector<idx_t> labs(static_cast<size_t>(nt) * n * k, -1);
+  // Everything is allocated here, outside the parallel regions: a std::bad_alloc inside one would
+  // terminate the process instead of reaching the caller as an error.
+  const size_t lists = static_cast<size_t>(nt) * n;
+  std::vector<float> bounds(lists * k, kInf);
+  std::vector<float> lows(lists * context.capacity);
+  std::vector<idx_t> labs(lists * context.capacity);
+  std::vector<Shortlist> shortlists(lists);
+  std::vector<double> qnorm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; i++) {
+    const float* q = x + i * d;
+    double sq = 0;
+    for (int t = 0; t < d; t++) sq += static_cast<double>(q[t]) * q[t];
+    const double sqSlack = 2 * Gamma(d, kUnitDouble) * sq;  // |sq - |q|^2| <= gamma_d(v) |q|^2
+    qnorm[i] = std::sqrt(sq + sqSlack);
+    for (int t = 0; t < nt; t++) {
+      Shortlist& s = shortlists[t * n + i];
+      s.bound = bounds.data() + (t * n + i) * k;
+      s.low = lows.data() + (t * n + i) * context.capacity;
+      s.lab = labs.data() + (t * n + i) * context.capacity;
+      s.query = q;
+      s.shift = l2 ? sq : 0;
+      s.shiftSlack = l2 ? sqSlack : 0;
+    }
+  }
   std::vector<float> products(static_cast<size_t>(nt) * qb * bb);
-  std::vector<float> norms(l2 ? static_cast<size_t>(nt) * bb : 0);
+  std::vector<float> norms(static_cast<size_t>(nt) * bb);
+  const size_t scratchSize = static_cast<size_t>(nt) * context.capacity;
+  std::vector<Ranked> scratch(static_cast<size_t>(nt) * scratchSize);
 
 #pragma omp parallel num_threads(nt)
   {
     const int t = omp_get_thread_num();
-    float* tkeys = keys.data() + static_cast<size_t>(t) * n * k;
-    idx_t* tlabs = labs.data() + static_cast<size_t>(t) * n * k;
-    float* c = products.data() + static_cast<size_t>(t) * qb * bb;
-    float* yn = l2 ? norms.data() + static_cast<size_t>(t) * bb : nullptr;
+    float* p = products.data() + static_cast<size_t>(t) * qb * bb;
+    float* yn = norms.data() + static_cast<size_t>(t) * bb;
+    Ranked* tscratch = scratch.data() + t * scratchSize;
     const float alpha = l2 ? -2.0f : -1.0f, beta = 0.0f;
     // Contiguous strips of the database per thread: each reads its own part of memory once per query block.
     const int64_t first = tiles * t / nt, last = tiles * (t + 1) / nt;
     for (int64_t tile = first; tile < last; tile++) {
       const int64_t j0 = tile * bb;
       const int m = static_cast<int>(std::min(bb, nb - j0));
-      const float* y = xb + j0 * d;
-      if (l2) faiss::fvec_norms_L2sqr(yn, y, d, m);
+      const float* y = context.xb + j0 * d;
+      faiss::fvec_norms_L2sqr(yn, y, d, m);
+      const float maxYn = *std::max_element(yn, yn + m);
       for (int64_t i0 = 0; i0 < n; i0 += qb) {
         const int rows = static_cast<int>(std::min(qb, n - i0));
-        sgemm_("Transpose", "Not transpose", &m, &rows, &d, &alpha, y, &d, x + i0 * d, &d, &beta, c, &m);
+        sgemm_("Transpose", "Not transpose", &m, &rows, &d, &alpha, y, &d, x + i0 * d, &d, &beta, p, &m);
         for (int r = 0; r < rows; r++) {
           const int64_t i = i0 + r;
-          FoldRow(c + static_cast<size_t>(r) * m, yn, m, j0, tkeys + i * k, tlabs + i * k, k);
+          FoldRow(p + static_cast<size_t>(r) * m, yn, m, j0, bound.Slack(qnorm[i], maxYn), shortlists[t * n + i], context, tscratch);
         }
       }
     }
   }
 
-  // Merge the threads' lists: smallest key first, the smaller label on a tie.
-  std::vector<std::pair<float, idx_t>> cand(static_cast<size_t>(nt) * k);
-  for (int64_t i = 0; i < n; i++) {
-    size_t m = 0;
-    for (int t = 0; t < nt; t++) {
-      const size_t off = (static_cast<size_t>(t) * n + i) * k;
-      for (int64_t r = 0; r < k; r++)
-        if (labs[off + r] >= 0) cand[m++] = {keys[off + r], labs[off + r]};
-    }
-    std::partial_sort(cand.begin(), cand.begin() + std::min<size_t>(m, k), cand.begin() + m);
-    for (int64_t r = 0; r < k; r++) {
-      float* dout = distances + i * k + r;
-      idx_t* lout = labels + i * k + r;
-      if (static_cast<size_t>(r) >= m) {
-        *dout = l2 ? inf : -inf;
-        *lout = -1;
-      } else if (l2) {
-        const float dist = cand[r].first + xn[i];
-        *dout = dist < 0 ? 0 : dist;
-        *lout = cand[r].second;
-      } else {
-        *dout = -cand[r].first;
-        *lout = cand[r].second;
-      }
-    }
-  }
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t i = 0; i < n; i++)
+    Answer(shortlists, nt, n, i, context, scratch.data() + omp_get_thread_num() * scratchSize, distances, labels);
 }
 
 }  // namespace hark

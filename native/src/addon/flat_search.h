@@ -1,13 +1,23 @@
-// hark's exact search for flat indexes: the k-NN hot path of PatchCore scoring.
+// hark's exact search for flat indexes: the k-NN hot path of PatchCore scoring, and the only path that
+// answers a search of a flat index (every batch size, every k), so that its results are one function of
+// the data.
 //
-// FAISS 1.7.3 searches a flat index with sgemm on query x database tiles, then corrects every product
-// into a distance and feeds it to a result handler, with two OpenMP barriers per tile and a copy of the
-// database norms computed on every call. At d = 128 that bookkeeping costs 30-50% of the time of the
-// product itself (hark bench knn: 46-69% of the sgemm ceiling). Here each thread owns a strip of the
+// Speed. FAISS 1.7.3 searches a flat index with sgemm on query x database tiles, then corrects every
+// product into a distance and feeds it to a result handler, with two OpenMP barriers per tile and a copy
+// of the database norms computed on every call. At d = 128 that bookkeeping costs 30-50% of the time of
+// the product itself (hark bench knn: 46-69% of the sgemm ceiling). Here each thread owns a strip of the
 // database, runs single-threaded sgemm on its tiles (OpenBLAS runs serially inside an OpenMP region) and
-// folds each tile into its own top-k while the tile is still in cache; the per-thread lists are merged at
-// the end. Same distances as FAISS (L2: |x|^2 + |y|^2 - 2 x.y, clamped at 0; IP: x.y), same tie rule
-// (the smaller label wins).
+// folds each tile into its own shortlists while the tile is still in cache; the shortlists are merged at
+// the end.
+//
+// Determinism. sgemm's rounding depends on the BLAS kernel family (OpenBLAS's Haswell and SkylakeX
+// kernels differ, and so do their full and edge tiles), so its products only shortlist: each query keeps
+// every vector whose sgemm distance is within a proven rounding bound of the current k-th, and the
+// shortlist is ranked by ExactDistance, a fixed-order computation in double rounded once to float. The
+// answer is the k smallest (distance, label) pairs by that distance: identical to the bit on every BLAS,
+// thread count and tiling, equal to the TypeScript fallback's (src/fallback/exact.ts computes the same
+// sums in the same order), and an exact tie goes to the smaller label. The bound is derived in
+// flat_search.cc.
 #pragma once
 
 #include <faiss/IndexFlat.h>
@@ -16,17 +26,19 @@
 
 namespace hark {
 
-// Largest k served here; larger k (and tiny batches) go to FAISS's own search.
-constexpr int64_t kFlatSearchMaxK = 32;
-// Smallest batch worth the sgemm path (FAISS's distance_compute_blas_threshold is 20).
-constexpr int64_t kFlatSearchMinBatch = 20;
+// True when FlatSearch handles this index: a faiss::IndexFlat with the L2 or inner-product metric.
+bool FlatSearchApplies(const faiss::Index* index);
 
-// True when FlatSearch handles this index and request.
-bool FlatSearchApplies(const faiss::Index* index, int64_t n, int64_t k);
+// The distance every flat search returns: squared L2 (l2) or the inner product of a and b (d floats each).
+// Four interleaved double accumulators (element t goes to lane t % 4 below d - d % 4, the rest to lane 0),
+// summed as ((s0 + s1) + s2) + s3 and rounded once to float. Built with -ffp-contract=off (binding.gyp), so
+// no multiply-add is fused; src/fallback/exact.ts performs the same operations in the same order.
+float ExactDistance(const float* a, const float* b, int d, bool l2);
 
 // Exact k-NN of n queries x (n * d floats) against a faiss::IndexFlat (L2 or inner product). Results are
-// n * k, nearest first; rows with fewer than k database vectors are padded with label -1 and distance
-// +inf (L2) or -inf (IP), as FAISS does.
+// n * k, nearest first (smallest L2, largest inner product), the smaller label first on equal distances;
+// rows with fewer than k database vectors are padded with label -1 and distance FLT_MAX (L2) or -FLT_MAX
+// (IP), as FAISS does.
 void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels);
 
 }  // namespace hark

@@ -104,11 +104,15 @@ void IndexWrap::RequireTrained(faiss::Index* index, const char* what) const {
     throw HarkError(code::kNotTrained, std::string("cannot ") + what + " before the index is trained; call train() with a sample first");
 }
 
-// Flat indexes and batches of >= 20 queries go through hark's own tiled search (flat_search.h); the rest
-// through FAISS's search.
+// Every search of a flat index (any batch, any k) goes through hark's own tiled search (flat_search.h): its
+// answer is one function of the data, whatever the BLAS kernels, and equals the TypeScript fallback's.
+// FAISS's own flat paths (its k = 1 and small-batch loops, its sgemm heaps) round differently from each
+// other and from one OpenBLAS kernel family to the next. Other indexes go through FAISS's search, including
+// factory wrappers around a flat index ("IDMap,Flat", "PCA64,Flat"): their answers may differ in the last
+// bits between kernel families.
 void IndexWrap::RunSearch(faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels) {
   if (n == 0) return;
-  if (FlatSearchApplies(index, n, k)) {
+  if (FlatSearchApplies(index)) {
     FlatSearch(static_cast<const faiss::IndexFlat*>(index), n, x, k, distances, labels);
     return;
   }

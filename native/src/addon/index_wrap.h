@@ -71,7 +71,8 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   std::unique_lock<std::shared_mutex> WriteNow();
   // Shared checks before add/search: trained, and the row count.
   void RequireTrained(faiss::Index* index, const char* what) const;
-  // index->search, with FAISS 1.7.3's slow exact k = 1 path avoided (see index_wrap.cc).
+  // index->search, except that flat indexes are searched by hark's deterministic FlatSearch
+  // (flat_search.h), whatever the batch size and k (see index_wrap.cc).
   static void RunSearch(faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels);
 
   // Copies ntotal and is_trained into the atomics below. Call with the write lock held.

@@ -3,8 +3,13 @@ export const FLT_MAX = 3.4028234663852886e38;
 
 /**
  * Exact k-NN of queries `[q0, q1)` against the first `count` rows of `data`, written into `distances` and
- * `labels` at the query's row. Squared L2 (`ip` false) or inner product; ties keep the earlier row, as
- * FAISS's heaps do. `ids` maps rows to labels (IVF); rows are their own labels otherwise.
+ * `labels` at the query's row. Squared L2 (`ip` false) or inner product; ties keep the earlier row.
+ * `ids` maps rows to labels (IVF); rows are their own labels otherwise.
+ *
+ * The distance is the addon's ExactDistance (native/src/addon/flat_search.cc), operation for operation:
+ * four interleaved double accumulators (element t to lane t % 4 below `dim - dim % 4`, the rest to lane 0),
+ * summed as ((s0 + s1) + s2) + s3 and rounded once to float; neighbours are ranked by that float, then by
+ * the earlier row. So a flat index answers the same, to the bit, on both backends and every BLAS.
  */
 export function exactSearch(
   data: Float32Array,
@@ -58,7 +63,7 @@ export function exactSearch(
           s0 += d * d;
         }
       }
-      const sum = s0 + s1 + s2 + s3;
+      const sum = Math.fround(s0 + s1 + s2 + s3);
       const score = ip ? -sum : sum;
       if (score < worst) {
         let p = k - 1;

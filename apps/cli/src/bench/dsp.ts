@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import type { Command } from 'commander';
 import { LogMelExtractor, Resampler } from '@hark/dsp';
 import { positiveInt } from '../options.js';
@@ -59,12 +60,13 @@ function feed(x: Float32Array, size: number, sink: (chunk: Float32Array) => void
   for (let i = 0; i < x.length; i += size) sink(x.subarray(i, i + size));
 }
 
-/** Measures the streaming extractor (default parameters) and the 48 kHz -> 16 kHz resampler, single-threaded. */
+/** Measures the streaming extractor (default parameters) and the resampler (48, 44.1 -> 16 kHz), one thread. */
 export function runDspBench(options: DspBenchOptions = {}): DspBenchRow[] {
   const seconds = options.seconds ?? 60;
   const repeats = options.repeats ?? 3;
   const x16 = testSignal(16000, seconds);
   const x48 = testSignal(48000, seconds);
+  const x44 = testSignal(44100, seconds);
   const sink = (_column: Float32Array) => {};
   const cases: { name: string; chunk: string; work: () => void }[] = [
     {
@@ -96,6 +98,15 @@ export function runDspBench(options: DspBenchOptions = {}): DspBenchRow[] {
       work: () => {
         const rs = new Resampler(48000, 16000);
         feed(x48, 960, (c) => rs.push(c));
+        rs.flush();
+      },
+    },
+    {
+      name: 'resample 44.1 kHz -> 16 kHz only',
+      chunk: '20 ms (882 samples)',
+      work: () => {
+        const rs = new Resampler(44100, 16000);
+        feed(x44, 882, (c) => rs.push(c));
         rs.flush();
       },
     },
@@ -132,15 +143,19 @@ export function registerBenchDsp(bench: Command): void {
     .option('--no-write', 'print the table without updating BENCHMARKS.md')
     .addHelpText(
       'after',
-      '\nSingle-threaded. Default extractor parameters: n-fft 1024, hop 256, 128 mels, 16 kHz. Target: >= 500x real time.',
+      '\nSingle-threaded. Default extractor parameters: n-fft 1024, hop 256, 128 mels, 16 kHz. Targets: log-mel >= 500x, resampler >= 1500x real time.',
     )
     .action((o: { seconds: number; repeats: number; write: boolean }) => {
+      const load = loadavg()[0].toFixed(2); // other processes share the cores: the CPU column is the fair one
       const table = dspBenchTable(runDspBench(o));
       console.log(table);
       if (o.write) {
         const body =
           `${table}\n\nReal time = seconds of audio processed per second (wall clock, or CPU time of one core). ` +
-          'Default parameters: n-fft 1024, hop 256, 128 mels, 16 kHz; the resampler is a Kaiser-windowed sinc (80 dB).';
+          'Default parameters: n-fft 1024, hop 256, 128 mels, 16 kHz. The resampler is a polyphase Kaiser-windowed ' +
+          'sinc in a WebAssembly SIMD kernel: pass band to 7.2 kHz (+-0.001 dB), stop band from 8 kHz (>= 80 dB).\n\n' +
+          `Load average (1 min) when the run started: ${load} on ${availableParallelism()} cores; with other ` +
+          'processes running, wall-clock figures are lower than CPU-time figures.';
         const path = writeBenchmarkSection('dsp', 'DSP: streaming log-mel extraction and resampling', body);
         console.log(`\nwritten to ${path}`);
       }

@@ -18,7 +18,7 @@ import type { Command } from 'commander';
 import { fitDetector, listGroups, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
 import { readWav } from '@hark/dsp';
 import { configOverrides, positiveNumber } from '../options.js';
-import { detectorInput } from '../commands/detector-input.js';
+import { DETECTOR_HELP, detectorInput } from '../commands/detector-input.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
 
 const HARK_BIN = fileURLToPath(new URL('../../bin/hark.js', import.meta.url));
@@ -288,13 +288,12 @@ export function registerBenchFalseAlarms(bench: Command): void {
       'false alerts per sensor-hour: fit on train/, stream each normal_stream.wav live through hark serve and hark sensor',
     )
     .argument('<root>', 'dataset root (DATASET.md) whose groups may have a normal_stream.wav')
-    .option('--groups <names>', 'only these groups, comma-separated')
-    .option('--speed <x>', 'playback speed of hark sensor', positiveNumber, 8)
     .option(
-      '--config <json>',
-      'detector configuration overrides as a JSON object (field names of DetectorConfig)',
-      configOverrides,
+      '--groups <names>',
+      'only these groups, comma-separated (default: every group with a normal_stream.wav)',
     )
+    .option('--speed <x>', 'playback speed of hark sensor', positiveNumber, 8)
+    .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option('--json <out.json>', 'write the per-group results as JSON')
     .option('--no-write', 'print the table without updating BENCHMARKS.md')
     .action(

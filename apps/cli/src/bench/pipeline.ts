@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
 import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
-import { createServer } from '@hark/server';
+import { createServer, type HarkServer } from '@hark/server';
 import { positiveInt } from '../options.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
 import type { ClientsJob, ClientsResult } from './pipeline-clients.js';
@@ -49,80 +49,29 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
   const log = o.log ?? (() => {});
   const root = mkdtempSync(join(tmpdir(), 'hark-bench-pipeline-'));
   try {
-    log('synthesising sound and fitting the default model...');
-    writeSynthDataset(join(root, 'synth'), {
-      machines: ['pump', 'fan', 'gearbox'],
-      trainClips: 12,
-      testClips: 0,
-      clipSeconds: 5,
-      streamSeconds: 60,
-    });
-    const config = resolveDetectorConfig({});
-    const trainDir = join(root, 'synth', 'synth_pump', 'train');
-    const clips = await Promise.all(
-      readdirSync(trainDir)
-        .filter((f) => f.endsWith('.wav'))
-        .map((f) => readClip(join(trainDir, f), config.mel.sampleRate)),
-    );
-    const detector = await fitDetector(clips, config);
-    await saveModel(detector, join(root, 'model'));
-    await detector.release();
-    const max = Math.max(...o.sensors);
-    const ids = Array.from({ length: max }, (_, i) => `bench-${String(i + 1).padStart(2, '0')}`);
-    const dataDir = join(root, 'data');
-    mkdirSync(join(dataDir, 'models'), { recursive: true });
-    for (const id of ids) cpSync(join(root, 'model'), join(dataDir, 'models', id), { recursive: true });
-    log(`starting the server with ${max} sensor models...`);
+    const { dataDir, ids, wavs } = await prepareSensors(root, Math.max(...o.sensors), log);
+    log(`starting the server with ${ids.length} sensor models...`);
     const server = await createServer({ port: 0, dataDir, log: () => {}, dashboardDir: null });
     try {
-      const sensorToken = server.tokens.create('sensor', 'bench sensors').token;
-      const operatorToken = server.tokens.create('operator', 'bench dashboard').token;
-      const wavs = ['pump', 'fan', 'gearbox'].map((m) => join(root, 'synth', `synth_${m}`, 'stream.wav'));
+      const tokens = {
+        sensorToken: server.tokens.create('sensor', 'bench sensors', ids).token,
+        operatorToken: server.tokens.create('operator', 'bench dashboard').token,
+      };
       const steps: PipelineStep[] = [];
       for (const n of [...o.sensors].sort((a, b) => a - b)) {
-        const sensorIds = ids.slice(0, n);
-        const before = sensorIds.map((id) => server.sensors.scheduler.stats(id));
         log(`${n} sensors: ${o.warmup} s warm-up, ${o.seconds} s measured...`);
         const job: ClientsJob = {
           url: server.url,
-          sensorToken,
-          operatorToken,
-          sensorIds,
+          ...tokens,
+          sensorIds: ids.slice(0, n),
           wavs,
           seconds: o.seconds,
           warmupSeconds: o.warmup,
         };
-        const result = await new Promise<ClientsResult>((resolve, reject) => {
-          const w = new Worker(new URL('./pipeline-clients.js', import.meta.url), { workerData: job });
-          w.once('message', (m: { ok: boolean; result?: ClientsResult; error?: string }) =>
-            m.ok ? resolve(m.result!) : reject(new Error(m.error)),
-          );
-          w.once('error', reject);
-        });
-        await server.sensors.scheduler.idle();
-        const after = sensorIds.map((id) => server.sensors.scheduler.stats(id));
-        const scored = after.reduce((s, a, i) => s + a.scored - before[i].scored, 0);
-        const dropped = after.reduce(
-          (s, a, i) => s + a.dropped + a.failed - before[i].dropped - before[i].failed,
-          0,
-        );
-        const lat = result.latenciesMs.sort((a, b) => a - b);
-        const step: PipelineStep = {
-          sensors: n,
-          seconds: o.seconds,
-          windowsScored: scored,
-          windowsDropped: dropped,
-          scoreEvents: result.scores,
-          p50: pct(lat, 50),
-          p95: pct(lat, 95),
-          p99: pct(lat, 99),
-          max: lat.at(-1) ?? NaN,
-          sustained: dropped === 0 && result.errors.length === 0 && result.scores > 0,
-          errors: result.errors.slice(0, 5),
-        };
+        const step = await measureStep(server, job);
         steps.push(step);
         log(
-          `  scored ${scored}, dropped ${dropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
+          `  scored ${step.windowsScored}, dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
         );
         if (!step.sustained && !o.all) break;
         // Let queues and sockets settle between steps.
@@ -135,6 +84,75 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * Synthetic machine sound under `root`, the default detector fitted once on its pump and copied as the model
+ * of `count` sensors into a fresh data directory; the streams the sensors play.
+ */
+async function prepareSensors(
+  root: string,
+  count: number,
+  log: (line: string) => void,
+): Promise<{ dataDir: string; ids: string[]; wavs: string[] }> {
+  log('synthesising sound and fitting the default model...');
+  writeSynthDataset(join(root, 'synth'), {
+    machines: ['pump', 'fan', 'gearbox'],
+    trainClips: 12,
+    testClips: 0,
+    clipSeconds: 5,
+    streamSeconds: 60,
+  });
+  const config = resolveDetectorConfig({});
+  const trainDir = join(root, 'synth', 'synth_pump', 'train');
+  const clips = await Promise.all(
+    readdirSync(trainDir)
+      .filter((f) => f.endsWith('.wav'))
+      .map((f) => readClip(join(trainDir, f), config.mel.sampleRate)),
+  );
+  const detector = await fitDetector(clips, config);
+  await saveModel(detector, join(root, 'model'));
+  await detector.release();
+  const ids = Array.from({ length: count }, (_, i) => `bench-${String(i + 1).padStart(2, '0')}`);
+  const dataDir = join(root, 'data');
+  mkdirSync(join(dataDir, 'models'), { recursive: true });
+  for (const id of ids) cpSync(join(root, 'model'), join(dataDir, 'models', id), { recursive: true });
+  const wavs = ['pump', 'fan', 'gearbox'].map((m) => join(root, 'synth', `synth_${m}`, 'stream.wav'));
+  return { dataDir, ids, wavs };
+}
+
+/** One step: the job's sensors and dashboard run in a worker; the server's scheduler counts what it scored. */
+async function measureStep(server: HarkServer, job: ClientsJob): Promise<PipelineStep> {
+  const scheduler = server.sensors.scheduler;
+  const before = job.sensorIds.map((id) => scheduler.stats(id));
+  const result = await new Promise<ClientsResult>((resolve, reject) => {
+    const w = new Worker(new URL('./pipeline-clients.js', import.meta.url), { workerData: job });
+    w.once('message', (m: { ok: boolean; result?: ClientsResult; error?: string }) =>
+      m.ok ? resolve(m.result!) : reject(new Error(m.error)),
+    );
+    w.once('error', reject);
+  });
+  await scheduler.idle();
+  const after = job.sensorIds.map((id) => scheduler.stats(id));
+  const scored = after.reduce((s, a, i) => s + a.scored - before[i].scored, 0);
+  const dropped = after.reduce(
+    (s, a, i) => s + a.dropped + a.failed - before[i].dropped - before[i].failed,
+    0,
+  );
+  const lat = result.latenciesMs.sort((a, b) => a - b);
+  return {
+    sensors: job.sensorIds.length,
+    seconds: job.seconds,
+    windowsScored: scored,
+    windowsDropped: dropped,
+    scoreEvents: result.scores,
+    p50: pct(lat, 50),
+    p95: pct(lat, 95),
+    p99: pct(lat, 99),
+    max: lat.at(-1) ?? NaN,
+    sustained: dropped === 0 && result.errors.length === 0 && result.scores > 0,
+    errors: result.errors.slice(0, 5),
+  };
 }
 
 export function pipelineTable(steps: readonly PipelineStep[]): string {

@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   BACKBONE_IDS,
   evaluateDataset,
+  readDataset,
   METHOD_IDS,
   resolveDetectorConfig,
   type BackboneId,
@@ -13,7 +14,8 @@ import {
 } from '@hark/detection';
 import { recordEvaluation } from '../bench/detection.js';
 import { configOverrides } from '../options.js';
-import { detectorInput } from './detector-input.js';
+import { DETECTOR_HELP, detectorInput } from './detector-input.js';
+import { checkWavRates } from './wav-input.js';
 import { stageProgress } from '../progress.js';
 
 /** Options of `hark evaluate`, as parsed by commander. */
@@ -97,6 +99,8 @@ export async function runEvaluate(root: string, o: EvaluateOptions): Promise<Eva
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  const groups = (await readDataset(root)).filter((g) => !only?.length || only.includes(g.name));
+  await checkWavRates(groups.flatMap((g) => [...g.train, ...g.test.map((c) => c.path)]));
   const progress = stageProgress();
   try {
     return await evaluateDataset(root, config, {
@@ -115,13 +119,9 @@ export function registerEvaluate(program: Command): void {
       'per group of a dataset: fit on train/, score test/, report auc, pauc, pixelAuc, aupro and timings',
     )
     .argument('<root>', 'dataset root in the DATASET.md layout (<group>/train, <group>/test)')
-    .addOption(new Option('--method <method>', 'anomaly method').choices(METHOD_IDS))
-    .addOption(new Option('--backbone <backbone>', 'pretrained feature extractor').choices(BACKBONE_IDS))
-    .option(
-      '--config <json>',
-      'detector configuration overrides as a JSON object, e.g. \'{"contextFrames": 0}\' (field names of DetectorConfig)',
-      configOverrides,
-    )
+    .addOption(new Option('--method <method>', DETECTOR_HELP.method).choices(METHOD_IDS))
+    .addOption(new Option('--backbone <backbone>', DETECTOR_HELP.backbone).choices(BACKBONE_IDS))
+    .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option(
       '--json <out.json>',
       'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip, normalOverThreshold, byKind}], mean: {...}, byKind: [{kind, type, clips, auc, recall}]}',
@@ -130,7 +130,7 @@ export function registerEvaluate(program: Command): void {
       '--by-kind',
       "also print, per fault kind, the mean rank-AUC against the group's normal clips and the recall at the threshold, and per group the share of normal clips over it",
     )
-    .option('--groups <names>', 'only these groups, comma-separated')
+    .option('--groups <names>', 'only these groups, comma-separated (default: every group)')
     .option('--record', 'record the mean row for this method x backbone in BENCHMARKS.md')
     .action(async (root: string, o: EvaluateOptions) => {
       if (o.record && o.config)

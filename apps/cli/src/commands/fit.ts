@@ -5,6 +5,8 @@ import {
   BACKBONE_IDS,
   fitDetector,
   METHOD_IDS,
+  MIN_NORMAL_SCORES,
+  MIN_TRAINING_CLIPS,
   readClip,
   resolveDetectorConfig,
   saveModel,
@@ -12,7 +14,8 @@ import {
   type MethodId,
 } from '@hark/detection';
 import { configOverrides } from '../options.js';
-import { detectorInput } from './detector-input.js';
+import { DETECTOR_HELP, detectorInput } from './detector-input.js';
+import { checkWavRates } from './wav-input.js';
 import { stageProgress } from '../progress.js';
 
 /** Options of `hark fit`, as parsed by commander. */
@@ -43,6 +46,7 @@ export async function trainingFiles(dir: string): Promise<string[]> {
 export async function runFit(dir: string, o: FitOptions) {
   const config = resolveDetectorConfig(detectorInput(o));
   const files = await trainingFiles(dir);
+  await checkWavRates(files);
   const progress = stageProgress();
   try {
     const clips: Float32Array[] = [];
@@ -70,29 +74,31 @@ export async function runFit(dir: string, o: FitOptions) {
   }
 }
 
+const { calibrationHoldout, calibrationQuantile } = resolveDetectorConfig();
+const fitHelp = `
+A share of the clips (${100 * calibrationHoldout} %, at least ${MIN_NORMAL_SCORES}, evenly spread) is held out to set the alert threshold
+(gamma fit to their scores, ${calibrationQuantile} quantile, normalised to 1.0); the model is fitted on the others.
+Needs at least ${MIN_TRAINING_CLIPS} clips (${MIN_NORMAL_SCORES} held out and one to fit; more if --config raises calibrationHoldout).
+With --config '{"falseAlarmsPerDay": N}' the threshold is set for at most N false alerts per sensor-day instead:
+each clip is scored by a model without it, the tail of those scores is extrapolated to the rate (an upper
+confidence bound), and the model is fitted on every clip.
+Progress goes to stderr: a bar on a terminal, otherwise lines (at most one every 2 s per stage, its end,
+and 'still working' after 10 s without a report).
+
+Example:
+  hark fit pump/train --out models/pump`;
+
 export function registerFit(program: Command): void {
   program
     .command('fit')
     .description('fit an anomaly detector on normal recordings and write a model directory')
     .argument('<dir>', 'folder of normal WAV clips, or a dataset group folder with train/')
     .requiredOption('--out <model-dir>', 'model directory to write (created if needed)')
-    .addOption(new Option('--method <method>', 'anomaly method').choices(METHOD_IDS))
-    .addOption(new Option('--backbone <backbone>', 'pretrained feature extractor').choices(BACKBONE_IDS))
-    .option(
-      '--config <json>',
-      'detector configuration overrides as a JSON object, e.g. \'{"contextFrames": 0}\' (field names of DetectorConfig)',
-      configOverrides,
-    )
+    .addOption(new Option('--method <method>', DETECTOR_HELP.method).choices(METHOD_IDS))
+    .addOption(new Option('--backbone <backbone>', DETECTOR_HELP.backbone).choices(BACKBONE_IDS))
+    .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option('--json', 'print {model, method, backbone, threshold, training} as JSON')
-    .addHelpText(
-      'after',
-      '\nA share of the clips (25 %, at least 5, evenly spread) is held out to set the alert threshold (gamma fit\n' +
-        'to their scores, 0.99 quantile, normalised to 1.0); the model is fitted on the others. With\n' +
-        '--config \'{"falseAlarmsPerDay": N}\' the threshold is set for at most N false alerts per sensor-day instead:\n' +
-        'each clip is scored by a model without it, the tail of those scores is extrapolated to the rate (an\n' +
-        'upper confidence bound), and the model is fitted on every clip. Needs at least 6 clips.\n\n' +
-        'Example:\n  hark fit pump/train --out models/pump',
-    )
+    .addHelpText('after', fitHelp)
     .action(async (dir: string, o: FitOptions) => {
       const r = await runFit(dir, o);
       if (o.json) console.log(JSON.stringify(r));

@@ -1,16 +1,8 @@
 import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
-import {
-  blend,
-  dbScale,
-  heatmap,
-  loadModel,
-  readClip,
-  writePng,
-  type AnomalyBox,
-  type ClipResult,
-  type Detector,
-} from '@hark/detection';
+import { loadModel, readClip, writePng, type AnomalyBox, type Detector } from '@hark/detection';
+import { scoreFigure } from '../figure/score-figure.js';
+import { checkWavRates } from './wav-input.js';
 
 /** Options of `hark score`, as parsed by commander. */
 export interface ScoreOptions {
@@ -38,45 +30,22 @@ export function pngPath(out: string, file: string, n: number): string {
   return `${stem}-${basename(file, extname(file))}.png`;
 }
 
-/**
- * The spectrogram in grey with the normalised anomaly map in magma over it: transparent below 0.6, 2/3 opaque
- * at the threshold (1.0), 85 % from 1.1 up.
- */
-export function overlayImage(spec: { data: Float32Array; nMels: number; nFrames: number }, r: ClipResult) {
-  const base = heatmap(
-    { rows: spec.nMels, cols: spec.nFrames, data: spec.data },
-    { ...dbScale(spec.data), colormap: grey() },
-  );
-  const top = heatmap(
-    { rows: r.nMels, cols: r.nFrames, data: r.map },
-    { vmin: 0, vmax: Math.max(1.5, r.normalised) },
-  );
-  const alpha = new Float32Array(r.nMels * r.nFrames);
-  for (let m = 0; m < r.nMels; m++) {
-    const y = r.nMels - 1 - m;
-    for (let t = 0; t < r.nFrames; t++)
-      alpha[y * r.nFrames + t] = Math.min(0.85, Math.max(0, (r.map[m * r.nFrames + t] - 0.6) / 0.6));
-  }
-  return blend(base, top, alpha);
-}
-
-let greyLut: Uint8Array | null = null;
-function grey(): Uint8Array {
-  return (greyLut ??= Uint8Array.from({ length: 768 }, (_, i) => Math.floor(i / 3)));
-}
-
 /** Scores each file with `detector`, writing pictures when `png` is given. */
 export async function scoreFiles(
   detector: Detector,
   files: readonly string[],
   png?: string,
 ): Promise<ScoredFile[]> {
+  await checkWavRates(files);
   const out: ScoredFile[] = [];
   for (const file of files) {
     const samples = await readClip(file, detector.config.mel.sampleRate);
     const spec = detector.spectrogram(samples);
     const r = await detector.scoreClip(spec);
-    if (png) await writePng(pngPath(png, file, files.length), overlayImage(spec, r));
+    if (png) {
+      const figure = scoreFigure({ title: basename(file), spectrogram: spec, result: r });
+      await writePng(pngPath(png, file, files.length), figure.image);
+    }
     const { score, normalised, overThreshold, boxes } = r;
     out.push({
       file,
@@ -90,8 +59,36 @@ export async function scoreFiles(
   return out;
 }
 
-const fmtBox = (b: AnomalyBox) =>
-  `${b.onset.toFixed(2)}-${b.offset.toFixed(2)} s, ${Math.round(b.lowHz)}-${Math.round(b.highHz)} Hz (peak ${b.peak.toFixed(2)})`;
+/** A region as a line: time span, frequency span and peak score on the normalised scale (1 = threshold). */
+export function regionLine(b: AnomalyBox): string {
+  const time = `${b.onset.toFixed(2)}-${b.offset.toFixed(2)} s`;
+  const hz = `${Math.round(b.lowHz)}-${Math.round(b.highHz)} Hz`;
+  return `${time.padEnd(13)} ${hz.padEnd(14)} score ${b.peak.toFixed(2)}`;
+}
+
+/**
+ * The text report: per file its decision and clip score, then its regions over the threshold (or, for a
+ * normal clip, the strongest region below it), all on the normalised scale where 1 is the threshold.
+ */
+export function scoreText(results: readonly ScoredFile[]): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    lines.push(
+      `${r.file}: ${r.overThreshold ? 'ANOMALY' : 'normal'} (score ${r.normalised.toFixed(2)} x threshold)`,
+    );
+    const over = r.boxes.filter((b) => b.overThreshold);
+    if (over.length) {
+      lines.push(
+        `  ${over.length} region${over.length === 1 ? '' : 's'} over the threshold (score x threshold, 1 = threshold):`,
+      );
+      for (const b of over) lines.push(`    ${regionLine(b)}`);
+    } else if (r.boxes.length) {
+      lines.push('  no region over the threshold (1); the strongest:');
+      lines.push(`    ${regionLine(r.boxes[0])}`);
+    } else lines.push('  no regions (no frames were scored)');
+  }
+  return lines.join('\n');
+}
 
 export function registerScore(program: Command): void {
   program
@@ -105,7 +102,8 @@ export function registerScore(program: Command): void {
     )
     .option(
       '--png <out.png>',
-      'picture of the spectrogram with the anomaly map over it (several files: out-<name>.png)',
+      'picture: the spectrogram in grey with the anomaly score over it in colour, the regions boxed with their ' +
+        'scores, time and Hz axes and colour legends (several files: out-<name>.png)',
     )
     .addHelpText(
       'after',
@@ -125,12 +123,7 @@ export function registerScore(program: Command): void {
           );
           return;
         }
-        for (const r of results) {
-          console.log(
-            `${r.file}: ${r.overThreshold ? 'ANOMALY' : 'normal'} (score ${r.normalised.toFixed(2)} x threshold)`,
-          );
-          for (const b of r.boxes.filter((x) => x.overThreshold)) console.log(`  ${fmtBox(b)}`);
-        }
+        console.log(scoreText(results));
       } finally {
         await detector.release();
       }

@@ -8,7 +8,7 @@ import {
   stdinSource,
   wavSource,
   SAMPLE_FORMATS,
-  SENSOR_ID_PATTERN,
+  sensorIdProblem,
   type PcmSource,
   type SampleFormat,
 } from '../sensor/index.js';
@@ -50,8 +50,8 @@ export function checkSensorOptions(o: SensorOptions): 'wav' | 'alsa' | 'stdin' {
         : `choose one source, not ${chosen.map((k) => `--${k}`).join(' and ')}`,
     );
   const kind = chosen[0];
-  if (!SENSOR_ID_PATTERN.test(o.id))
-    throw new Error(`--id '${o.id}' must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+  const idProblem = sensorIdProblem(o.id);
+  if (idProblem) throw new Error(`--id '${o.id}' ${idProblem}`);
   if (kind !== 'wav' && (o.loop || o.speed !== 1)) throw new Error('--loop and --speed apply to --wav only');
   if (kind === 'wav' && (o.rate !== undefined || o.channels !== undefined))
     throw new Error(
@@ -124,10 +124,16 @@ export function registerSensor(program: Command): void {
     .requiredOption('--server <url>', 'server base URL, e.g. http://localhost:8080 (namespace /sensor)')
     .requiredOption('--id <sensor-id>', 'sensor id: 1-64 characters of A-Z a-z 0-9 . _ -')
     .addOption(new Option('--token <token>', 'sensor token').env('HARK_TOKEN').makeOptionMandatory())
-    .option('--wav <file>', 'stream a WAV file (mono mix, at its own rate)')
+    .option(
+      '--wav <file>',
+      'stream a WAV file (mono mix, at its own rate); the source is one of --wav, --alsa, --stdin (no default)',
+    )
     .option('--loop', 'with --wav: start again at the end, forever')
     .option('--speed <x>', 'with --wav: play x times faster than real time', positiveNumber, 1)
-    .option('--alsa <device>', "capture a microphone with 'arecord -D DEVICE' (e.g. default, hw:1,0)")
+    .option(
+      '--alsa <device>',
+      "capture a microphone with 'arecord -D DEVICE', e.g. default or hw:1,0 (no default device)",
+    )
     .option('--stdin', 'read raw interleaved PCM from stdin (needs --rate; --format, --channels)')
     .option('--rate <hz>', 'with --alsa (default 16000) or --stdin: sample rate', positiveInt)
     .option('--channels <n>', 'with --alsa or --stdin: channels (default 1)', positiveInt)
@@ -144,8 +150,11 @@ export function registerSensor(program: Command): void {
       60,
     )
     .option('--max-in-flight <n>', 'chunks sent ahead of their acknowledgement', positiveInt, 8)
-    .option('--name <name>', 'display name sent to the server')
-    .option('--label <key=value>', 'a label sent to the server (repeatable)', label)
+    .option(
+      '--name <name>',
+      'display name sent to the server (default: the name the server has, else the sensor id)',
+    )
+    .option('--label <key=value>', 'a label sent to the server (repeatable; default: none)', label)
     .option('--json', 'log JSON lines (state changes, drops, summary) instead of text')
     .addHelpText(
       'after',

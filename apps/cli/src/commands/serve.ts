@@ -1,20 +1,28 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { createServer, resolveServerConfig, TokenService, HarkStore, ROLES, type Role } from '@hark/server';
+import { isRole, ROLES, sensorIdProblem, type Role } from '@hark/protocol';
+import {
+  createServer,
+  HarkStore,
+  resolveServerConfig,
+  SERVER_DEFAULTS,
+  TokenService,
+  type ServerOptions,
+} from '@hark/server';
 
-/** Options of `hark serve`. */
+/** Options of `hark serve`; what is not given comes from `HARK_*` variables, else the server's defaults. */
 export interface ServeOptions {
-  port: number;
-  host: string;
-  data: string;
+  port?: number;
+  host?: string;
+  data?: string;
   webhookUrl?: string;
   webhookSecret?: string;
   hopSeconds?: number;
   dashboard?: string;
 }
 
-/** `hark serve`: runs the server until SIGINT / SIGTERM, then closes it cleanly. */
-export async function runServe(o: ServeOptions): Promise<void> {
-  const server = await createServer({
+/** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
+export function serveOptions(o: ServeOptions): ServerOptions {
+  return {
     port: o.port,
     host: o.host,
     dataDir: o.data,
@@ -22,7 +30,12 @@ export async function runServe(o: ServeOptions): Promise<void> {
     webhookSecret: o.webhookSecret,
     hopSeconds: o.hopSeconds,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
-  });
+  };
+}
+
+/** `hark serve`: runs the server until SIGINT / SIGTERM, then closes it cleanly. */
+export async function runServe(o: ServeOptions): Promise<void> {
+  const server = await createServer(serveOptions(o));
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -39,16 +52,26 @@ export async function runServe(o: ServeOptions): Promise<void> {
   });
 }
 
+export interface TokenCreateOptions {
+  role: Role;
+  name: string;
+  /** Sensor ids a sensor token may stream as (`--sensor pump-1,pump-2`). */
+  sensor?: string[];
+  data?: string;
+  json?: boolean;
+}
+
 /** `hark token create`: a new token in the data directory's database (the server may be running). */
-export function runTokenCreate(o: { role: Role; name: string; data: string; json?: boolean }): void {
+export function runTokenCreate(o: TokenCreateOptions): void {
   const { dataDir } = resolveServerConfig({ dataDir: o.data });
   const store = new HarkStore(dataDir);
   try {
-    const created = new TokenService(store.tokens).create(o.role, o.name);
+    const created = new TokenService(store.tokens).create(o.role, o.name, o.sensor);
     if (o.json) console.log(JSON.stringify(created));
     else {
       console.log(
-        `created ${created.role} token "${created.name}" (id ${created.id}); it is shown only once:`,
+        `created ${created.role} token "${created.name}" (id ${created.id}` +
+          `${created.sensors ? `, streams as ${created.sensors.join(', ')}` : created.role === 'sensor' ? ', bound to the first sensor id it streams as' : ''}); it is shown only once:`,
       );
       console.log(created.token);
     }
@@ -64,21 +87,39 @@ const port = (v: string) => {
 };
 
 const role = (v: string): Role => {
-  if (!(ROLES as readonly string[]).includes(v))
-    throw new InvalidArgumentError(`role '${v}' must be one of ${ROLES.join(', ')}`);
+  if (!isRole(v)) throw new InvalidArgumentError(`role '${v}' must be one of ${ROLES.join(', ')}`);
   return v as Role;
+};
+
+const sensorIds = (v: string): string[] => {
+  const ids = v.split(',').map((id) => id.trim());
+  for (const id of ids) {
+    const problem = sensorIdProblem(id);
+    if (problem) throw new InvalidArgumentError(`sensor id '${id}' ${problem}`);
+  }
+  return ids;
 };
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the hark server: sensor ingest, scoring, alerts, REST API and dashboard')
-    .option('--port <n>', 'TCP port', port, 8080)
-    .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--data <dir>', 'data directory (SQLite, models, alert clips)', './data')
-    .option('--webhook-url <url>', 'POST alert notifications here (JSON, signed)')
-    .option('--webhook-secret <secret>', 'shared secret of the webhook signature')
-    .option('--hop-seconds <s>', 'seconds between scored windows', Number)
+    .option('--port <n>', `TCP port (default: $HARK_PORT, else ${SERVER_DEFAULTS.port})`, port)
+    .option('--host <addr>', `address to listen on (default: $HARK_HOST, else ${SERVER_DEFAULTS.host})`)
+    .option('--data <dir>', 'data directory: SQLite, models, alert clips (default: $HARK_DATA, else ./data)')
+    .option(
+      '--webhook-url <url>',
+      'POST alert notifications here (JSON, signed; default: $HARK_WEBHOOK_URL, else none)',
+    )
+    .option(
+      '--webhook-secret <secret>',
+      'shared secret of the webhook signature (default: $HARK_WEBHOOK_SECRET; needed with a webhook URL)',
+    )
+    .option(
+      '--hop-seconds <s>',
+      `seconds between scored windows (default: $HARK_HOP_SECONDS, else ${SERVER_DEFAULTS.hopSeconds})`,
+      Number,
+    )
     .option('--dashboard <dir>', 'serve this built dashboard at / (default: apps/dashboard/dist)')
     .action((o: ServeOptions) => runServe(o));
 
@@ -88,7 +129,12 @@ export function registerServe(program: Command): void {
     .description('create a token (printed once)')
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, role)
     .requiredOption('--name <name>', 'who or what uses it')
-    .option('--data <dir>', 'data directory of the server', './data')
+    .option('--data <dir>', 'data directory of the server (default: $HARK_DATA, else ./data)')
+    .option(
+      '--sensor <ids>',
+      'sensor tokens: the sensor ids it may stream as, comma-separated (default: the first id it streams as)',
+      sensorIds,
+    )
     .option('--json', 'print JSON')
-    .action((o: { role: Role; name: string; data: string; json?: boolean }) => runTokenCreate(o));
+    .action((o: TokenCreateOptions) => runTokenCreate(o));
 }

@@ -2,7 +2,7 @@
  * The sensor side of namespace `/sensor`: streams a `PcmSource` to a hark server and keeps streaming through
  * disconnects.
  *
- * Protocol (apps/server/src/contracts.ts): connect with `auth {token, sensorId}`; after every (re)connect,
+ * Protocol (`@hark/protocol`, libs/protocol/src/contracts.ts): connect with `auth {token, sensorId}`; after every (re)connect,
  * `hello {sampleRate, channels, format, streamId}` acknowledged with `{nextSeq, maxChunkBytes}`; then
  * `audio {seq, data, t}` acknowledged with `{ok, seq}` or an error code. `seq` counts from 0 per `streamId`
  * and continues across reconnects: chunks not yet acknowledged are sent again in order, minus those the
@@ -10,7 +10,9 @@
  *
  * Failures: a connection the server refuses (bad token or id) ends `run()` with a `SensorError` of exit code
  * 2; a hello or chunk rejected as malformed (TOO_LARGE, BAD_FORMAT, ...) ends it with exit code 1; anything
- * else (network, server restart, ack timeout, OUT_OF_ORDER_SEQ) reconnects with exponential backoff and jitter.
+ * else (network, server restart, ack timeout, OUT_OF_ORDER_SEQ, SENSOR_BUSY: another connection streams for
+ * the sensor) reconnects with exponential backoff and jitter. After its first hello the client's hellos say
+ * `takeover: true`: a reconnect resumes its own stream, which the server may still hold on a dead connection.
  * While disconnected, audio is buffered up to `bufferSeconds`; beyond it the oldest is dropped, counted, and
  * the rest continues as a new stream (a new `streamId`, seq from 0), since a stream's seq must be contiguous.
  */
@@ -33,7 +35,7 @@ import { LevelMeter } from './pcm.js';
 import {
   bytesPerFrame,
   checkStreamFormat,
-  SENSOR_ID_PATTERN,
+  sensorIdProblem,
   type AudioMessage,
   type HelloAck,
   type HelloMessage,
@@ -87,8 +89,8 @@ export class SensorClient extends EventEmitter<SensorEvents> {
 
   constructor(options: SensorClientOptions) {
     super();
-    if (!SENSOR_ID_PATTERN.test(options.sensorId))
-      throw new RangeError(`sensor id '${options.sensorId}' must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+    const idProblem = sensorIdProblem(options.sensorId);
+    if (idProblem) throw new RangeError(`sensor id '${options.sensorId}' ${idProblem}`);
     if (!options.token) throw new RangeError('token must not be empty');
     let url: URL;
     try {
@@ -291,6 +293,9 @@ export class SensorClient extends EventEmitter<SensorEvents> {
     };
     if (this.options.name !== undefined) hello.name = this.options.name;
     if (this.options.labels !== undefined) hello.labels = this.options.labels;
+    // Resuming our own stream after a reconnect: the server may not have noticed yet that our old
+    // connection is gone (until its ping times out), so this hello takes the sensor over (the server logs it).
+    if (this.hellos > 0) hello.takeover = true;
     this.socket!.timeout(this.options.ackTimeoutMs).emit(
       'hello',
       hello,
@@ -301,6 +306,9 @@ export class SensorClient extends EventEmitter<SensorEvents> {
         if (hello.streamId !== this.streamId) return this.reconnect('new stream after dropping audio', 0);
         if (!ack || typeof ack !== 'object')
           return this.fail(new SensorError(`server answered hello with ${JSON.stringify(ack)}`, 'rejected'));
+        // Another connection (another process with this id and token) streams for the sensor: wait for it
+        // to stop or for the server to notice it is gone.
+        if (!ack.ok && ack.code === 'SENSOR_BUSY') return this.reconnect(ack.error);
         if (!ack.ok)
           return this.fail(
             new SensorError(`server refused the stream: ${ack.error} (${ack.code})`, 'rejected', ack.code),

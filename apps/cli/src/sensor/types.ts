@@ -1,10 +1,10 @@
 /**
- * Shapes shared by the sensor client and its sources. The wire types of namespace `/sensor` are the
- * server's own (`apps/server/src/contracts.ts`), imported as types only.
+ * Shapes shared by the sensor client and its sources. The wire types of namespace `/sensor`, the sample
+ * formats and the sensor-id rule are the protocol's (`@hark/protocol`).
  */
+import { SAMPLE_FORMATS, type SampleFormat } from '@hark/protocol';
 
-export type SampleFormat = 's16le' | 'f32le';
-export const SAMPLE_FORMATS: readonly SampleFormat[] = ['s16le', 'f32le'];
+export { SAMPLE_FORMATS, type SampleFormat };
 
 /** What a stream carries: interleaved PCM frames of `channels` samples at `sampleRate` Hz. */
 export interface StreamFormat {
@@ -52,7 +52,7 @@ export function checkStreamFormat(f: StreamFormat): StreamFormat {
   return f;
 }
 
-// ---- wire messages of namespace /sensor: the server's contract (types only; nothing of the server loads) ----
+// ---- wire messages of namespace /sensor and the sensor-id rule: the protocol's ----
 
 export type {
   AudioMessage,
@@ -61,7 +61,5 @@ export type {
   SensorAck,
   SensorAuth,
   SensorErrorCode,
-} from '@hark/server';
-
-/** Sensor ids the server accepts: 1-64 characters of `[A-Za-z0-9._-]`. */
-export const SENSOR_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+} from '@hark/protocol';
+export { sensorIdProblem } from '@hark/protocol';

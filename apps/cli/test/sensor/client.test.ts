@@ -127,6 +127,23 @@ describe('SensorClient', () => {
     expect(summary.chunksAcked).toBe(200);
     expect(states).toContain('reconnecting');
     expect(states.filter((s) => s === 'connected')).toHaveLength(2);
+    // Resuming its own stream, it takes the sensor over (the server may still hold the old connection).
+    expect(server.hellos.map((h) => h.takeover)).toEqual([undefined, true]);
+  });
+
+  it('a hello refused with SENSOR_BUSY (another connection streams) is retried, without takeover', async () => {
+    const server = await startServer({
+      hello: (_h, { connection }) =>
+        connection === 1
+          ? { ok: false, code: 'SENSOR_BUSY', error: 'sensor pump-1 streams on another connection' }
+          : undefined,
+    });
+    const wav = writeTestWav('busy.wav', 0.5);
+    const summary = await client(server).run(await wavSource(wav.path, { speed: 1000 }));
+    expect(server.connections).toBe(2);
+    expect(server.hellos.map((h) => h.takeover)).toEqual([undefined, undefined]);
+    expect(streamBytes(server.streamsOf('pump-1')[0]).equals(wav.pcm)).toBe(true);
+    expect(summary.chunksAcked).toBeGreaterThan(0);
   });
 
   it('resends chunks whose ack was lost; the server answers DUPLICATE_SEQ and the client moves on', async () => {

@@ -1,5 +1,5 @@
 /**
- * A real socket.io server speaking the `/sensor` protocol of apps/server/src/contracts.ts, small enough to
+ * A real socket.io server speaking the `/sensor` protocol of libs/protocol/src/contracts.ts, small enough to
  * reason about in tests: it checks the handshake auth, answers `hello` with the stream's next seq and
  * `audio` with the contract's errors (NO_HELLO, TOO_LARGE, PARTIAL_SAMPLE, DUPLICATE_SEQ, OUT_OF_ORDER_SEQ),
  * and records every accepted chunk per stream. Hooks let a test reject, swallow acks or cut connections.
@@ -8,6 +8,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, type Socket } from 'socket.io';
 import type { HelloAck, HelloMessage, SensorAck } from '../../src/sensor/index.js';
+import { isSensorId } from '@hark/protocol';
 
 export const GOOD_TOKEN = 'sensor-token-1';
 
@@ -40,6 +41,8 @@ export interface FakeServerOptions {
   /** `received` (default): hello's nextSeq is every chunk accepted; `acked`: only those whose ack was sent. */
   nextSeqFrom?: 'received' | 'acked';
   audio?: AudioHook;
+  /** Answers a hello instead of the server (undefined: normal processing). */
+  hello?: (hello: HelloMessage, ctx: { connection: number }) => HelloAck | undefined;
 }
 
 export class FakeSensorServer {
@@ -77,7 +80,7 @@ export class FakeSensorServer {
     nsp.use((socket, next) => {
       const { token, sensorId } = (socket.handshake.auth ?? {}) as { token?: string; sensorId?: string };
       if (token !== GOOD_TOKEN) return next(new Error(`invalid token for sensor '${sensorId}'`));
-      if (!sensorId || !/^[A-Za-z0-9._-]{1,64}$/.test(sensorId)) return next(new Error('invalid sensor id'));
+      if (!sensorId || !isSensorId(sensorId)) return next(new Error('invalid sensor id'));
       next();
     });
     nsp.on('connection', (socket) => {
@@ -86,6 +89,8 @@ export class FakeSensorServer {
       let stream: FakeStream | null = null;
       socket.on('hello', (hello: HelloMessage, ack: (a: HelloAck) => void) => {
         this.hellos.push(hello);
+        const hooked = this.options.hello?.(hello, { connection });
+        if (hooked) return ack(hooked);
         if (hello.format !== 's16le' && hello.format !== 'f32le')
           return ack({
             ok: false,

@@ -1,8 +1,9 @@
 /**
- * Frames per second sampled with requestAnimationFrame while a view is open, for the browser tests:
- * `window.__harkFps` (frames in the last second) and `window.__harkFpsStats`.
+ * Frames per second sampled with requestAnimationFrame while a view is open; the browser tests' build also
+ * exposes them as `window.__harkFps` (frames in the last second) and `window.__harkFpsStats`.
  */
 import { onBeforeUnmount, onMounted, ref } from 'vue';
+import { TEST_HOOKS } from '../lib/test-hooks';
 
 export interface FpsStats {
   /** Frames counted since the view opened. */
@@ -47,8 +48,10 @@ export function useFps() {
       }
       stats.seconds = (now - start) / 1000;
       stats.mean = stats.seconds > 0 ? stats.frames / stats.seconds : 0;
-      window.__harkFps = fps.value;
-      window.__harkFpsStats = { ...stats };
+      if (TEST_HOOKS) {
+        window.__harkFps = fps.value;
+        window.__harkFpsStats = { ...stats };
+      }
     }
     raf = requestAnimationFrame(tick);
   };

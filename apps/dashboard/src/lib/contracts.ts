@@ -1,6 +1,6 @@
 /**
- * The server's wire contract, types only (nothing of the server is bundled). Runtime constants the dashboard
- * needs are repeated here and checked against the contract's types.
+ * The wire contract the dashboard reads, from `@hark/protocol` (the same definitions the server sends by;
+ * nothing of the server is bundled).
  */
 export type {
   Alert,
@@ -22,15 +22,12 @@ export type {
   SensorState,
   SensorStatus,
   SubscribeMessage,
-} from '../../../server/src/contracts';
+} from '@hark/protocol';
 
-import type { AlertState, AnnotationLabel } from '../../../server/src/contracts';
-
-export const ANNOTATION_LABELS = [
-  'true fault',
-  'false alarm',
-  'maintenance',
-  'unknown',
-] as const satisfies readonly AnnotationLabel[];
-
-export const ALERT_STATES = ['open', 'acknowledged', 'resolved'] as const satisfies readonly AlertState[];
+export {
+  ALERT_STATES,
+  ANNOTATION_LABELS,
+  DEFAULT_BACKFILL_SECONDS,
+  ENROL_MAX_SECONDS,
+  ENROL_MIN_SECONDS,
+} from '@hark/protocol';

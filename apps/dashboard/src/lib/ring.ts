@@ -7,15 +7,13 @@
  * than the newest one already held (an overlapping backfill after a re-subscription) are skipped, so the
  * slot positions stay a linear function of wall-clock time.
  */
+import type { ColumnsEvent } from './contracts';
 
-export interface ColumnBatch {
-  t0: number;
-  hopSeconds: number;
-  nMels: number;
-  nColumns: number;
-  spectrogram: Uint8Array;
-  anomaly: Uint8Array;
-}
+/** The part of a `columns` event the ring keeps. */
+export type ColumnBatch = Pick<
+  ColumnsEvent,
+  't0' | 'hopSeconds' | 'nMels' | 'nColumns' | 'spectrogram' | 'anomaly'
+>;
 
 /** At most this many slots (pixels across) per ring, whatever the window. */
 export const MAX_SLOTS = 4096;

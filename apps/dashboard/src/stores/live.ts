@@ -7,7 +7,14 @@
  */
 import { reactive, shallowReactive } from 'vue';
 import type { Api } from '../lib/api';
-import type { Alert, ColumnsEvent, FitProgressEvent, ScoreEvent, SensorStatus } from '../lib/contracts';
+import {
+  DEFAULT_BACKFILL_SECONDS,
+  type Alert,
+  type ColumnsEvent,
+  type FitProgressEvent,
+  type ScoreEvent,
+  type SensorStatus,
+} from '../lib/contracts';
 import { asBytes } from '../lib/paint';
 import { ScoreBuffer } from '../lib/scores';
 
@@ -57,7 +64,7 @@ export class LiveStore {
   private readonly columnListeners = new Set<Listener<ColumnsEvent>>();
   private readonly newAlertListeners = new Set<Listener<Alert>>();
   private readonly alertUpdateListeners = new Set<Listener<Alert>>();
-  /** Columns received since start (the browser tests read it as `window.__harkColumns`). */
+  /** Columns received since start (the browser tests' build exposes the store as `window.__harkLive`). */
   columnsReceived = 0;
 
   connect(socket: LiveSocket): void {
@@ -155,7 +162,7 @@ export class LiveStore {
   // ---- subscriptions and listeners ----------------------------------------------------------------
 
   /** Subscribes to a sensor's columns and scores (`'*'`: every sensor's scores); returns the unsubscribe. */
-  subscribe(sensorId: string, backfillSeconds = 30): () => void {
+  subscribe(sensorId: string, backfillSeconds = DEFAULT_BACKFILL_SECONDS): () => void {
     const sub = this.subscriptions.get(sensorId);
     if (sub) {
       sub.refs++;

@@ -1,13 +1,17 @@
-import type { CreatedToken, Role, TokenInfo } from '../contracts.js';
+import type { CreatedToken, Role, TokenInfo } from '@hark/protocol';
 import { InvalidArgumentError } from '../store/errors.js';
+import { StorageHealth } from '../store/storage-health.js';
 import type { TokenRepository } from '../store/token.repository.js';
-import { generateToken, hashToken, isRole } from './tokens.js';
+import { isRole, sensorIdProblem } from '@hark/protocol';
+import { generateToken, hashToken } from './tokens.js';
 
 export interface TokenServiceOptions {
   /** Clock, ms (tests). */
   now?: () => number;
   /** `lastUsedAt` is written at most once per this interval, ms (default 60 s), to keep reads read-only. */
   touchIntervalMs?: number;
+  /** Where a failed `lastUsedAt` write is reported (it never fails the verification). */
+  health?: StorageHealth;
 }
 
 /** Name of the token `ensureAdmin` creates on first start. */
@@ -17,6 +21,7 @@ export const FIRST_ADMIN_NAME = 'first admin';
 export class TokenService {
   private readonly now: () => number;
   private readonly touchIntervalMs: number;
+  private readonly health: StorageHealth;
 
   constructor(
     private readonly tokens: TokenRepository,
@@ -24,24 +29,59 @@ export class TokenService {
   ) {
     this.now = options.now ?? Date.now;
     this.touchIntervalMs = options.touchIntervalMs ?? 60_000;
+    this.health = options.health ?? new StorageHealth();
   }
 
-  /** Creates a token; the answer's `token` is the secret, which cannot be recovered later. */
-  create(role: Role, name: string): CreatedToken {
+  /**
+   * Creates a token; the answer's `token` is the secret, which cannot be recovered later. A sensor token
+   * may be bound to the sensor ids it streams as (`sensors`); without them it is bound to the first it uses.
+   */
+  create(role: Role, name: string, sensors?: readonly string[]): CreatedToken {
     if (!isRole(role))
       throw new InvalidArgumentError(`role '${String(role)}' must be one of sensor, operator, admin`);
     const trimmed = typeof name === 'string' ? name.trim() : '';
     if (trimmed.length === 0 || trimmed.length > 100) {
       throw new InvalidArgumentError(`token name must be 1-100 characters, got ${JSON.stringify(name)}`);
     }
+    const bound = sensors === undefined ? null : checkBinding(role, sensors);
     const secret = generateToken();
-    const info = this.tokens.insert({ name: trimmed, role, hash: hashToken(secret), createdAt: this.now() });
+    const info = this.tokens.insert({
+      name: trimmed,
+      role,
+      hash: hashToken(secret),
+      createdAt: this.now(),
+      sensors: bound,
+    });
     return { ...info, token: secret };
   }
 
   /**
+   * Null when `token` may stream as `sensorId`, else why not. Admin tokens stream as any sensor; a sensor
+   * token as the ids it is bound to, and one not bound yet is bound to `sensorId` now (a write: when the
+   * store refuses it, the stream is refused too, so that the binding cannot be skipped).
+   */
+  streamAs(token: TokenInfo, sensorId: string): string | null {
+    if (token.role === 'admin') return null;
+    if (token.role !== 'sensor') return `a ${token.role} token cannot stream audio; use a sensor token`;
+    let sensors = token.sensors;
+    if (sensors === null) {
+      try {
+        sensors = this.tokens.bindSensor(token.id, sensorId).sensors ?? [];
+      } catch (err) {
+        this.health.failed('token', err);
+        return `token '${token.name}' is not bound to a sensor yet and the binding to '${sensorId}' cannot be stored (${(err as Error).message}); try again later`;
+      }
+    }
+    if (sensors.includes(sensorId)) return null;
+    return (
+      `token '${token.name}' is bound to sensor${sensors.length > 1 ? 's' : ''} ${sensors.join(', ')}: ` +
+      `it cannot stream as '${sensorId}' (create a token for it: hark token create --role sensor --sensor ${sensorId})`
+    );
+  }
+
+  /**
    * The token a secret belongs to, or null when it is unknown or revoked. Records the use (at most once per
-   * `touchIntervalMs`).
+   * `touchIntervalMs`, best-effort: a failed write is reported to the storage health, not thrown).
    */
   verify(secret: string | null | undefined): TokenInfo | null {
     if (typeof secret !== 'string' || secret.length === 0 || secret.length > 512) return null;
@@ -49,7 +89,8 @@ export class TokenService {
     if (!token || token.revokedAt !== null) return null;
     const now = this.now();
     if (token.lastUsedAt === null || now - token.lastUsedAt >= this.touchIntervalMs) {
-      this.tokens.touch(token.id, now);
+      // Bookkeeping: a full disk must not refuse (or crash) a valid token; the use is recorded next time.
+      this.health.attempt('token', () => this.tokens.touch(token.id, now));
       return { ...token, lastUsedAt: now };
     }
     return token;
@@ -73,4 +114,17 @@ export class TokenService {
     if (this.tokens.count() > 0) return null;
     return this.create('admin', FIRST_ADMIN_NAME).token;
   }
+}
+
+/** The checked, de-duplicated sensor ids of a new token's binding. */
+function checkBinding(role: Role, sensors: readonly string[]): string[] {
+  if (role !== 'sensor')
+    throw new InvalidArgumentError(`sensors bind sensor tokens only; a ${role} token takes none`);
+  if (!Array.isArray(sensors) || sensors.length === 0 || sensors.length > 1000)
+    throw new InvalidArgumentError(`sensors must list 1 to 1000 sensor ids, e.g. ["pump-1", "pump-2"]`);
+  for (const id of sensors) {
+    const problem = sensorIdProblem(id);
+    if (problem) throw new InvalidArgumentError(`sensors: ${JSON.stringify(id)} ${problem}`);
+  }
+  return [...new Set(sensors)];
 }

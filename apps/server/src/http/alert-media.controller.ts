@@ -1,20 +1,11 @@
-import { Controller, Get, Headers, Inject, Param, Query, Res, UseGuards } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiOperation,
-  ApiProduces,
-  ApiQuery,
-  ApiResponse,
-  ApiSecurity,
-  ApiTags,
-} from '@nestjs/swagger';
-import type { AlertSpectrogram } from '../contracts.js';
-import { AlertMediaStore } from '../media/alert-media.js';
-import { PICTURE_KINDS } from '../media/pictures.js';
+import { Get, Headers, Inject, Param, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import type { AlertSpectrogram } from '@hark/protocol';
+import { AlertMediaStore } from '../alerts/alert-media.js';
+import { PICTURE_KINDS } from '../alerts/pictures.js';
 import { HarkStore } from '../store/store.js';
-import { AuthGuard, Roles } from './auth.guard.js';
 import { parsePictureKind } from './dto.js';
-import { ApiErrors } from './openapi.decorators.js';
+import { ApiController, ApiErrors } from './openapi.decorators.js';
 import { parseRange } from './range.js';
 import { ref } from './schemas.js';
 import type { HttpResponse } from './types.js';
@@ -24,12 +15,7 @@ import { recordId } from './validate.js';
  * What was kept of an alert: its audio clip (with byte ranges, so `<audio>` can seek), pictures and the
  * spectrogram data. Media URLs may carry `?token=` since `<audio>` and `<img>` cannot send headers.
  */
-@ApiTags('alerts')
-@ApiBearerAuth()
-@ApiSecurity('token')
-@UseGuards(AuthGuard)
-@Roles('operator')
-@Controller('api/alerts/:id')
+@ApiController('api/alerts/:id', { tag: 'alerts', role: 'operator', mediaToken: true })
 export class AlertMediaController {
   constructor(
     @Inject(HarkStore) private readonly store: HarkStore,

@@ -1,27 +1,27 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ANNOTATION_LABELS, type Alert, type Page, type TokenInfo } from '../contracts.js';
-import { HarkEvents } from '../events.js';
-import { ModelRuntime } from '../runtime/ports.js';
-import { ALERT_KINDS, ALERT_STATES } from '../store/alert.filters.js';
-import { HarkStore } from '../store/store.js';
-import { AuthGuard, Caller, Roles } from './auth.guard.js';
+import { Body, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import {
+  ALERT_STATES,
+  ALERT_KINDS,
+  ANNOTATION_LABELS,
+  type Alert,
+  type Page,
+  type TokenInfo,
+} from '@hark/protocol';
+import { AlertService } from '../alerts/alert.service.js';
+import { ModelsPort } from './ports.js';
+import { Caller } from './auth.guard.js';
 import { parseAlertQuery, parseAnnotation, parseFalseAlarm } from './dto.js';
-import { ApiErrors } from './openapi.decorators.js';
+import { ApiController, ApiErrors } from './openapi.decorators.js';
 import { BODIES, ref } from './schemas.js';
 import { recordId } from './validate.js';
 
 /** Alerts: the list, one alert, and what operators do with them. Every change is emitted as `alert:update`. */
-@ApiTags('alerts')
-@ApiBearerAuth()
-@UseGuards(AuthGuard)
-@Roles('operator')
-@Controller('api/alerts')
+@ApiController('api/alerts', { tag: 'alerts', role: 'operator' })
 export class AlertsController {
   constructor(
-    @Inject(HarkStore) private readonly store: HarkStore,
-    @Inject(ModelRuntime) private readonly models: ModelRuntime,
-    @Inject(HarkEvents) private readonly events: HarkEvents,
+    @Inject(AlertService) private readonly alerts: AlertService,
+    @Inject(ModelsPort) private readonly models: ModelsPort,
   ) {}
 
   @Get()
@@ -52,7 +52,7 @@ export class AlertsController {
   @ApiErrors(400, 401, 403)
   list(@Query() query: Record<string, unknown>): Page<Alert> {
     const { filters, limit, offset } = parseAlertQuery(query);
-    return this.store.alerts.list(filters, limit, offset);
+    return this.alerts.list(filters, limit, offset);
   }
 
   @Get(':id')
@@ -60,7 +60,7 @@ export class AlertsController {
   @ApiResponse({ status: 200, schema: ref('Alert') })
   @ApiErrors(400, 401, 403, 404)
   get(@Param('id') id: string): Alert {
-    return this.store.alerts.require(recordId('alert id', id));
+    return this.alerts.get(recordId('alert id', id));
   }
 
   @Post(':id/ack')
@@ -69,7 +69,7 @@ export class AlertsController {
   @ApiResponse({ status: 200, schema: ref('Alert') })
   @ApiErrors(400, 401, 403, 404, 409)
   acknowledge(@Param('id') id: string, @Caller() caller: TokenInfo): Alert {
-    return this.changed(this.store.alerts.acknowledge(recordId('alert id', id), caller.name));
+    return this.alerts.acknowledge(recordId('alert id', id), caller.name);
   }
 
   @Post(':id/resolve')
@@ -78,7 +78,7 @@ export class AlertsController {
   @ApiResponse({ status: 200, schema: ref('Alert') })
   @ApiErrors(400, 401, 403, 404, 409)
   resolve(@Param('id') id: string, @Caller() caller: TokenInfo): Alert {
-    return this.changed(this.store.alerts.resolve(recordId('alert id', id), caller.name));
+    return this.alerts.resolve(recordId('alert id', id), caller.name);
   }
 
   @Post(':id/annotations')
@@ -89,8 +89,7 @@ export class AlertsController {
   @ApiErrors(400, 401, 403, 404)
   annotate(@Param('id') id: string, @Body() body: unknown, @Caller() caller: TokenInfo): Alert {
     const alertId = recordId('alert id', id);
-    const note = parseAnnotation(body);
-    return this.changed(this.store.alerts.annotate(alertId, { ...note, author: caller.name }));
+    return this.alerts.annotate(alertId, parseAnnotation(body), caller.name);
   }
 
   @Post(':id/false-alarm')
@@ -108,16 +107,6 @@ export class AlertsController {
     @Caller() caller: TokenInfo,
   ): Promise<Alert> {
     const alertId = recordId('alert id', id);
-    const { teach, text } = parseFalseAlarm(body);
-    this.store.alerts.require(alertId);
-    // Teach first: when it fails (no model, no patches kept) nothing is recorded and the operator can retry.
-    if (teach) await this.models.teach(alertId, caller.name);
-    this.store.alerts.annotate(alertId, { label: 'false alarm', text, author: caller.name });
-    return this.changed(this.store.alerts.require(alertId));
-  }
-
-  private changed(alert: Alert): Alert {
-    this.events.emit('alert:update', alert);
-    return alert;
+    return this.alerts.falseAlarm(alertId, parseFalseAlarm(body), caller.name, this.models);
   }
 }

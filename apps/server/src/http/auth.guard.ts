@@ -14,9 +14,9 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Role, TokenInfo } from '../contracts.js';
+import type { Role, TokenInfo } from '@hark/protocol';
 import { TokenService } from '../auth/token.service.js';
-import { roleAllows } from '../auth/tokens.js';
+import { roleAllows } from '@hark/protocol';
 import type { HttpRequest } from './types.js';
 
 const ROLE_KEY = 'hark:role';

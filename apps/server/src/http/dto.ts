@@ -2,9 +2,21 @@
  * The bodies and queries of the REST API: each parser takes what Express parsed and returns a typed value or
  * throws a 400 naming the field and the value. Limits here are the API's; the store and runtime check theirs.
  */
-import { ANNOTATION_LABELS, ROLES, type AnnotationLabel, type Role } from '../contracts.js';
-import { PICTURE_KINDS, type PictureKind } from '../media/pictures.js';
-import { ALERT_KINDS, ALERT_STATES, type AlertFilters } from '../store/alert.filters.js';
+import { BadRequestException } from '@nestjs/common';
+import {
+  ALERT_STATES,
+  ALERT_KINDS,
+  ANNOTATION_LABELS,
+  enrolSecondsProblem,
+  labelsProblem,
+  MAX_NAME_LENGTH,
+  MAX_TEXT_LENGTH,
+  ROLES,
+  type AnnotationLabel,
+  type Role,
+} from '@hark/protocol';
+import { PICTURE_KINDS, type PictureKind } from '../alerts/pictures.js';
+import type { AlertFilters } from '../store/alert.filters.js';
 import { MAX_ALERT_PAGE } from '../store/alert.repository.js';
 import { DEFAULT_SCORE_LIMIT, MAX_SCORE_LIMIT } from '../store/score.repository.js';
 import {
@@ -21,14 +33,6 @@ import {
 } from './validate.js';
 
 const MAX_MS = 8.64e15; // the largest JavaScript date
-const MAX_TEXT = 2000;
-const MAX_NAME = 100;
-const MAX_LABELS = 32;
-const MAX_LABEL_VALUE = 200;
-/** Snoozes last from 1 s to 30 days. */
-export const SNOOZE_MAX_SECONDS = 30 * 24 * 3600;
-/** Enrolment recordings; the model service checks its own narrower range. */
-export const ENROL_MAX_SECONDS = 24 * 3600;
 
 export interface AlertQuery {
   filters: AlertFilters;
@@ -87,24 +91,12 @@ export function parsePictureKind(query: Record<string, unknown>): PictureKind {
 export function parseSensorPatch(raw: unknown): { name?: string; labels?: Record<string, string> } {
   const body = bodyObject(raw);
   const patch: { name?: string; labels?: Record<string, string> } = {};
-  const name = stringField(body, 'name', { max: MAX_NAME });
+  const name = stringField(body, 'name', { max: MAX_NAME_LENGTH });
   if (name !== undefined) patch.name = name;
   if (body.labels !== undefined) {
-    const labels = body.labels;
-    if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) {
-      throw invalid('labels', labels, 'must be an object of string values, e.g. {"site": "plant-1"}');
-    }
-    const entries = Object.entries(labels);
-    if (entries.length > MAX_LABELS)
-      throw invalid('labels', `${entries.length} keys`, `must have at most ${MAX_LABELS}`);
-    for (const [key, value] of entries) {
-      if (key.length < 1 || key.length > MAX_NAME)
-        throw invalid('labels key', key, `must be 1-${MAX_NAME} characters`);
-      if (typeof value !== 'string' || value.length > MAX_LABEL_VALUE) {
-        throw invalid(`labels.${key}`, value, `must be a string of at most ${MAX_LABEL_VALUE} characters`);
-      }
-    }
-    patch.labels = labels as Record<string, string>;
+    const problem = labelsProblem(body.labels);
+    if (problem) throw invalid(problem.field, problem.value, problem.rule);
+    patch.labels = body.labels as Record<string, string>;
   }
   return patch;
 }
@@ -112,6 +104,14 @@ export function parseSensorPatch(raw: unknown): { name?: string; labels?: Record
 /** `{seconds}` of snooze and enrol. */
 export function parseSeconds(raw: unknown, min: number, max: number): number {
   return numberField(bodyObject(raw), 'seconds', min, max);
+}
+
+/** `POST /api/sensors/:id/enroll {seconds}`: the protocol's enrolment limits (the runtime's own). */
+export function parseEnrolSeconds(raw: unknown): number {
+  const seconds = bodyObject(raw).seconds;
+  const problem = enrolSecondsProblem(seconds);
+  if (problem) throw new BadRequestException(problem);
+  return seconds as number;
 }
 
 /** `POST /api/sensors/:id/feedback {alertId}`. */
@@ -128,7 +128,7 @@ export function parseAnnotation(raw: unknown): { label: AnnotationLabel; text: s
   const body = bodyObject(raw);
   return {
     label: oneOf('label', body.label, ANNOTATION_LABELS),
-    text: stringField(body, 'text', { max: MAX_TEXT, allowEmpty: true }) ?? '',
+    text: stringField(body, 'text', { max: MAX_TEXT_LENGTH, allowEmpty: true }) ?? '',
   };
 }
 
@@ -137,15 +137,21 @@ export function parseFalseAlarm(raw: unknown): { teach: boolean; text: string } 
   const body = bodyObject(raw);
   return {
     teach: booleanField(body, 'teach'),
-    text: stringField(body, 'text', { max: MAX_TEXT, allowEmpty: true }) ?? '',
+    text: stringField(body, 'text', { max: MAX_TEXT_LENGTH, allowEmpty: true }) ?? '',
   };
 }
 
 /** `POST /api/tokens {role, name}`. */
-export function parseNewToken(raw: unknown): { role: Role; name: string } {
+export function parseNewToken(raw: unknown): { role: Role; name: string; sensors?: string[] } {
   const body = bodyObject(raw);
-  return {
+  const token = {
     role: oneOf('role', body.role, ROLES),
-    name: stringField(body, 'name', { max: MAX_NAME, required: true }) as string,
+    name: stringField(body, 'name', { max: MAX_NAME_LENGTH, required: true }) as string,
   };
+  if (body.sensors === undefined) return token;
+  if (!Array.isArray(body.sensors))
+    throw new BadRequestException(
+      `sensors (${JSON.stringify(body.sensors)}) must be an array of sensor ids, e.g. ["pump-1"]`,
+    );
+  return { ...token, sensors: body.sensors.map((id, i) => sensorId(id, `sensors[${i}]`)) };
 }

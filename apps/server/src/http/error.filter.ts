@@ -1,19 +1,41 @@
 /**
  * Every error of the REST API as `ApiError` JSON `{statusCode, error, message}`: the store's `HarkError` and
- * the runtime's `ModelError` with their own status, Nest's `HttpException`s (including those Nest maps from
- * body-parser and multer: malformed JSON 400, body too large 413), anything else 500 with a generic message
- * and the stack in the log.
+ * the model runtime's `ModelError` by their codes (the one place those codes become HTTP statuses), storage
+ * failures (a full disk) 503, Nest's
+ * `HttpException`s (including those Nest maps from body-parser and multer: malformed JSON 400, body too large
+ * 413), anything else 500 with a generic message and the stack in the log.
  */
 import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { ApiError } from '../contracts.js';
-import { ModelError } from '../runtime/models.js';
-import { HarkError } from '../store/errors.js';
+import type { ApiError } from '@hark/protocol';
+import { ModelError, type ModelErrorCode } from '../models/errors.js';
+import { HarkError, type StoreErrorCode } from '../store/errors.js';
+import { isStorageFailure } from '../store/storage-health.js';
 import type { HttpRequest, HttpResponse } from './types.js';
+
+/** The HTTP status of each runtime error code. */
+export const ERROR_STATUS: Record<StoreErrorCode | ModelErrorCode, number> = {
+  INVALID: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  BAD_AUDIO: 422,
+  BUSY: 409,
+  NOT_STREAMING: 409,
+  NO_MODEL: 409,
+  NOT_TEACHABLE: 409,
+  ALREADY_TAUGHT: 409,
+};
 
 /** The `ApiError` of any thrown value. */
 export function toApiError(err: unknown): ApiError {
-  if (err instanceof HarkError || err instanceof ModelError) return apiError(err.status, err.message);
+  if (err instanceof HarkError || err instanceof ModelError)
+    return apiError(ERROR_STATUS[err.code], err.message);
+  if (isStorageFailure(err))
+    return apiError(
+      503,
+      `the data directory refuses writes (${(err as Error).message}); nothing was changed: try again ` +
+        'once space is freed (GET /api/health says when)',
+    );
   if (err instanceof HttpException) {
     const body = bodyParserError(err.cause);
     if (body) return apiError(err.getStatus(), body);

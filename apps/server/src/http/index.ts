@@ -2,8 +2,8 @@
  * The REST API: controllers for every route of DESIGN.md, the token guard, input validation, the error filter,
  * OpenAPI at `/api/docs`, `/metrics`, and the dashboard's static files.
  *
- * The app module provides, with `useValue`: `HarkStore`, `TokenService`, `AlertMediaStore`, `HarkMetrics`,
- * `HarkEvents`, `SensorRuntime` and `ModelRuntime` (the classes are the injection tokens), lists
+ * The app module provides, with `useValue`: `HarkStore`, `TokenService`, `AlertMediaStore`, `AlertService`,
+ * `HarkMetrics`, `SensorsPort` and `ModelsPort` (the classes are the injection tokens), lists
  * `HTTP_CONTROLLERS` and `HTTP_PROVIDERS`, and calls `setupHttp(app, {dashboardDir})` before `listen`.
  */
 import type { INestApplication, Provider, Type } from '@nestjs/common';
@@ -13,6 +13,7 @@ import { AlertsController } from './alerts.controller.js';
 import { AuthGuard } from './auth.guard.js';
 import { serveDashboard } from './dashboard.js';
 import { ApiErrorFilter } from './error.filter.js';
+import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { ModelsController } from './models.controller.js';
 import { setupOpenApi } from './openapi.js';
@@ -27,6 +28,7 @@ export { UPLOAD_MAX_FILE_BYTES, UPLOAD_MAX_FILES } from './models.controller.js'
 export {
   AlertMediaController,
   AlertsController,
+  HealthController,
   MeController,
   MetricsController,
   ModelsController,
@@ -42,6 +44,7 @@ export const HTTP_CONTROLLERS: Type[] = [
   AlertMediaController,
   TokensController,
   MetricsController,
+  HealthController,
 ];
 
 export const HTTP_PROVIDERS: Provider[] = [AuthGuard];

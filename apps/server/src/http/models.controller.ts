@@ -1,7 +1,6 @@
 import {
   BadRequestException,
   Body,
-  Controller,
   Delete,
   Get,
   HttpCode,
@@ -9,18 +8,16 @@ import {
   Param,
   Post,
   UploadedFiles,
-  UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import { FilesInterceptor } from '@nestjs/platform-express';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { ModelStatus, TokenInfo } from '../contracts.js';
-import { HarkEvents } from '../events.js';
-import { ModelRuntime, type FeedbackInfo } from '../runtime/ports.js';
-import { HarkStore } from '../store/store.js';
-import { AuthGuard, Caller, Roles } from './auth.guard.js';
-import { ENROL_MAX_SECONDS, parseFeedbackBody, parseSeconds } from './dto.js';
-import { ApiErrors } from './openapi.decorators.js';
+import { ApiBody, ApiConsumes, ApiOperation, ApiResponse } from '@nestjs/swagger';
+import { ENROL_MAX_SECONDS, ENROL_MIN_SECONDS, type ModelStatus, type TokenInfo } from '@hark/protocol';
+import { AlertService } from '../alerts/alert.service.js';
+import { ModelsPort, type FeedbackInfo } from './ports.js';
+import { Caller, Roles } from './auth.guard.js';
+import { parseEnrolSeconds, parseFeedbackBody } from './dto.js';
+import { ApiController, ApiErrors } from './openapi.decorators.js';
 import { BODIES, arrayOf, ref } from './schemas.js';
 import type { MulterFile } from './types.js';
 import { recordId, sensorId } from './validate.js';
@@ -30,16 +27,11 @@ export const UPLOAD_MAX_FILES = 50;
 export const UPLOAD_MAX_FILE_BYTES = 50 * 1024 * 1024;
 
 /** A sensor's model: status, enrolment from the live stream, upload of normal clips, and feedback. */
-@ApiTags('models')
-@ApiBearerAuth()
-@UseGuards(AuthGuard)
-@Roles('operator')
-@Controller('api/sensors/:id')
+@ApiController('api/sensors/:id', { tag: 'models', role: 'operator' })
 export class ModelsController {
   constructor(
-    @Inject(ModelRuntime) private readonly models: ModelRuntime,
-    @Inject(HarkStore) private readonly store: HarkStore,
-    @Inject(HarkEvents) private readonly events: HarkEvents,
+    @Inject(ModelsPort) private readonly models: ModelsPort,
+    @Inject(AlertService) private readonly alerts: AlertService,
   ) {}
 
   @Get('model')
@@ -54,11 +46,11 @@ export class ModelsController {
   @HttpCode(202)
   @Roles('admin')
   @ApiOperation({ summary: 'Record normal sound from the live stream for some seconds, then fit a model' })
-  @ApiBody({ schema: BODIES.seconds(1, ENROL_MAX_SECONDS) })
+  @ApiBody({ schema: BODIES.seconds(ENROL_MIN_SECONDS, ENROL_MAX_SECONDS) })
   @ApiResponse({ status: 202, description: 'recording started', schema: ref('ModelStatus') })
   @ApiErrors(400, 401, 403, 409)
   enrol(@Param('id') id: string, @Body() body: unknown, @Caller() caller: TokenInfo): ModelStatus {
-    const seconds = parseSeconds(body, 1, ENROL_MAX_SECONDS);
+    const seconds = parseEnrolSeconds(body);
     return this.models.enrol(sensorId(id), seconds, caller.name);
   }
 
@@ -119,14 +111,14 @@ export class ModelsController {
     @Caller() caller: TokenInfo,
   ): Promise<FeedbackInfo> {
     const alertId = parseFeedbackBody(body);
-    const alert = this.store.alerts.require(alertId);
+    const alert = this.alerts.get(alertId);
     if (alert.sensorId !== sensorId(id)) {
       throw new BadRequestException(
         `alertId (${alertId}) is an alert of sensor '${alert.sensorId}', not '${id}'`,
       );
     }
     const feedback = await this.models.teach(alertId, caller.name);
-    this.events.emit('alert:update', this.store.alerts.require(alertId));
+    this.alerts.publish(this.alerts.get(alertId));
     return feedback;
   }
 
@@ -141,8 +133,8 @@ export class ModelsController {
     @Caller() caller: TokenInfo,
   ): Promise<FeedbackInfo> {
     const feedback = await this.models.revert(sensorId(id), recordId('feedbackId', feedbackId), caller.name);
-    const alert = this.store.alerts.get(feedback.alertId);
-    if (alert) this.events.emit('alert:update', alert);
+    const alert = this.alerts.find(feedback.alertId);
+    if (alert) this.alerts.publish(alert);
     return feedback;
   }
 }

@@ -1,5 +1,7 @@
-import { applyDecorators } from '@nestjs/common';
-import { ApiResponse } from '@nestjs/swagger';
+import { applyDecorators, Controller, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { Role } from '@hark/protocol';
+import { AuthGuard, Roles } from './auth.guard.js';
 import { ref } from './schemas.js';
 
 const WHY: Record<number, string> = {
@@ -16,4 +18,18 @@ const WHY: Record<number, string> = {
 export const ApiErrors = (...statuses: number[]) =>
   applyDecorators(
     ...statuses.map((status) => ApiResponse({ status, description: WHY[status], schema: ref('ApiError') })),
+  );
+
+/**
+ * A REST controller under `path`: documented under `tag`, behind the token guard, open to `role` and above
+ * (routes may ask more with `@Roles`); `mediaToken` also documents `?token=` (media URLs used by `<audio>`).
+ */
+export const ApiController = (path: string, o: { tag: string; role: Role; mediaToken?: boolean }) =>
+  applyDecorators(
+    ApiTags(o.tag),
+    ApiBearerAuth(),
+    ...(o.mediaToken ? [ApiSecurity('token')] : []),
+    UseGuards(AuthGuard),
+    Roles(o.role),
+    Controller(path),
   );

@@ -1,9 +1,17 @@
 /**
- * JSON schemas of the wire contracts (`contracts.ts`) for the OpenAPI document, as plain objects rather than
+ * JSON schemas of the wire contracts (`@hark/protocol`) for the OpenAPI document, as plain objects rather than
  * DTO classes. `setupOpenApi` puts them under `components.schemas`; decorators point at them with `ref()`.
  */
-import { ANNOTATION_LABELS, ROLES } from '../contracts.js';
-import { ALERT_KINDS, ALERT_STATES } from '../store/alert.filters.js';
+import {
+  ALERT_STATES,
+  ALERT_KINDS,
+  ANNOTATION_LABELS,
+  MAX_LABEL_VALUE_LENGTH,
+  MAX_LABELS,
+  MAX_NAME_LENGTH,
+  MAX_TEXT_LENGTH,
+  ROLES,
+} from '@hark/protocol';
 
 type Schema = Record<string, unknown>;
 
@@ -13,11 +21,11 @@ const str = { type: 'string' };
 const bool = { type: 'boolean' };
 const nullable = (s: Schema): Schema => ({ ...s, nullable: true });
 const msNullable = nullable({ ...int, description: 'ms since the epoch' });
-const obj = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
-  type: 'object',
-  properties,
-  required: Object.keys(properties).filter((k) => !optional.includes(k)),
-});
+/** An object schema; `required` is left out when every property is optional (OpenAPI 3.0 wants 1+ names). */
+const obj = (properties: Record<string, Schema>, optional: string[] = []): Schema => {
+  const required = Object.keys(properties).filter((k) => !optional.includes(k));
+  return { type: 'object', properties, ...(required.length > 0 ? { required } : {}) };
+};
 
 /** `{$ref}` of one of `SCHEMAS`. */
 export const ref = (name: keyof typeof SCHEMAS): Schema => ({ $ref: `#/components/schemas/${name}` });
@@ -123,11 +131,26 @@ const tokenInfo = obj({
   createdAt: int,
   lastUsedAt: msNullable,
   revokedAt: msNullable,
+  sensors: {
+    ...nullable({ type: 'array', items: str }),
+    description: 'sensor ids a sensor token may stream as; null: bound to the first it streams as',
+  },
 });
 
 export const SCHEMAS = {
   ApiError: obj({ statusCode: int, error: str, message: str }),
   Me: obj({ name: str, role: { type: 'string', enum: [...ROLES] } }),
+  Health: obj({
+    status: { type: 'string', enum: ['ok', 'degraded'] },
+    storage: obj({
+      writable: bool,
+      readOnly: bool,
+      failingSince: msNullable,
+      lastError: nullable(str),
+      errors: int,
+      waitingWrites: { type: 'object', additionalProperties: int },
+    }),
+  }),
   ModelStatus: modelStatus,
   FitProgress: fitProgress,
   SensorStatus: sensorStatus,
@@ -176,28 +199,41 @@ export const SCHEMAS = {
 export const BODIES = {
   sensorPatch: obj(
     {
-      name: { ...str, minLength: 1, maxLength: 100 },
-      labels: { type: 'object', additionalProperties: { ...str, maxLength: 200 } },
+      name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
+      labels: {
+        type: 'object',
+        maxProperties: MAX_LABELS,
+        additionalProperties: { ...str, maxLength: MAX_LABEL_VALUE_LENGTH },
+      },
     },
     ['name', 'labels'],
   ),
   seconds: (min: number, max: number) => obj({ seconds: { ...num, minimum: min, maximum: max } }),
   feedback: obj({ alertId: { ...int, minimum: 1 } }),
   annotation: obj(
-    { label: { type: 'string', enum: [...ANNOTATION_LABELS] }, text: { ...str, maxLength: 2000 } },
+    { label: { type: 'string', enum: [...ANNOTATION_LABELS] }, text: { ...str, maxLength: MAX_TEXT_LENGTH } },
     ['text'],
   ),
   falseAlarm: obj(
     {
       teach: { ...bool, description: "also add the alert's sound to the sensor's normal memory bank" },
-      text: { ...str, maxLength: 2000 },
+      text: { ...str, maxLength: MAX_TEXT_LENGTH },
     },
     ['text'],
   ),
-  token: obj({
-    role: { type: 'string', enum: [...ROLES] },
-    name: { ...str, minLength: 1, maxLength: 100 },
-  }),
+  token: obj(
+    {
+      role: { type: 'string', enum: [...ROLES] },
+      name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
+      sensors: {
+        type: 'array',
+        items: str,
+        minItems: 1,
+        description: 'sensor tokens only: the sensor ids it may stream as (default: the first it streams as)',
+      },
+    },
+    ['sensors'],
+  ),
   upload: {
     type: 'object',
     properties: {

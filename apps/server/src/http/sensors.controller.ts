@@ -1,6 +1,5 @@
 import {
   Body,
-  Controller,
   Delete,
   Get,
   HttpCode,
@@ -10,27 +9,22 @@ import {
   Patch,
   Post,
   Query,
-  UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { ScorePoint, SensorStatus } from '../contracts.js';
-import { SensorRuntime } from '../runtime/ports.js';
+import { ApiBody, ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { SNOOZE_MAX_SECONDS, SNOOZE_MIN_SECONDS, type ScorePoint, type SensorStatus } from '@hark/protocol';
+import { SensorsPort } from './ports.js';
 import { HarkStore } from '../store/store.js';
-import { AuthGuard, Roles } from './auth.guard.js';
-import { SNOOZE_MAX_SECONDS, parseScoreQuery, parseSeconds, parseSensorPatch } from './dto.js';
-import { ApiErrors } from './openapi.decorators.js';
+import { Roles } from './auth.guard.js';
+import { parseScoreQuery, parseSeconds, parseSensorPatch } from './dto.js';
+import { ApiController, ApiErrors } from './openapi.decorators.js';
 import { BODIES, arrayOf, ref } from './schemas.js';
 import { sensorId } from './validate.js';
 
 /** Sensors: their live status, names and labels, score history and snoozes. */
-@ApiTags('sensors')
-@ApiBearerAuth()
-@UseGuards(AuthGuard)
-@Roles('operator')
-@Controller('api/sensors')
+@ApiController('api/sensors', { tag: 'sensors', role: 'operator' })
 export class SensorsController {
   constructor(
-    @Inject(SensorRuntime) private readonly sensors: SensorRuntime,
+    @Inject(SensorsPort) private readonly sensors: SensorsPort,
     @Inject(HarkStore) private readonly store: HarkStore,
   ) {}
 
@@ -80,11 +74,11 @@ export class SensorsController {
   @Post(':id/snooze')
   @HttpCode(200)
   @ApiOperation({ summary: "Mute a sensor's alerts for some seconds" })
-  @ApiBody({ schema: BODIES.seconds(1, SNOOZE_MAX_SECONDS) })
+  @ApiBody({ schema: BODIES.seconds(SNOOZE_MIN_SECONDS, SNOOZE_MAX_SECONDS) })
   @ApiResponse({ status: 200, schema: ref('SensorStatus') })
   @ApiErrors(400, 401, 403, 404)
   snooze(@Param('id') id: string, @Body() body: unknown): SensorStatus {
-    const seconds = parseSeconds(body, 1, SNOOZE_MAX_SECONDS);
+    const seconds = parseSeconds(body, SNOOZE_MIN_SECONDS, SNOOZE_MAX_SECONDS);
     this.require(id);
     return this.sensors.snooze(id, Date.now() + Math.round(seconds * 1000));
   }

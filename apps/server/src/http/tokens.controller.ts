@@ -1,19 +1,15 @@
-import { Body, Controller, Delete, Get, Inject, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { CreatedToken, Me, TokenInfo } from '../contracts.js';
+import { Body, Delete, Get, Inject, Param, Post } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiResponse } from '@nestjs/swagger';
+import type { CreatedToken, Me, TokenInfo } from '@hark/protocol';
 import { TokenService } from '../auth/token.service.js';
-import { AuthGuard, Caller, Roles } from './auth.guard.js';
+import { Caller } from './auth.guard.js';
 import { parseNewToken } from './dto.js';
-import { ApiErrors } from './openapi.decorators.js';
+import { ApiController, ApiErrors } from './openapi.decorators.js';
 import { BODIES, arrayOf, ref } from './schemas.js';
 import { recordId } from './validate.js';
 
 /** API tokens (admin only); secrets are shown once, at creation. */
-@ApiTags('tokens')
-@ApiBearerAuth()
-@UseGuards(AuthGuard)
-@Roles('admin')
-@Controller('api/tokens')
+@ApiController('api/tokens', { tag: 'tokens', role: 'admin' })
 export class TokensController {
   constructor(@Inject(TokenService) private readonly tokens: TokenService) {}
 
@@ -31,8 +27,8 @@ export class TokensController {
   @ApiResponse({ status: 201, schema: ref('CreatedToken') })
   @ApiErrors(400, 401, 403)
   create(@Body() body: unknown): CreatedToken {
-    const { role, name } = parseNewToken(body);
-    return this.tokens.create(role, name);
+    const { role, name, sensors } = parseNewToken(body);
+    return this.tokens.create(role, name, sensors);
   }
 
   @Delete(':id')
@@ -45,11 +41,7 @@ export class TokensController {
 }
 
 /** Who the caller is (the dashboard shows it and hides what the role may not do). */
-@ApiTags('tokens')
-@ApiBearerAuth()
-@UseGuards(AuthGuard)
-@Roles('operator')
-@Controller('api/me')
+@ApiController('api/me', { tag: 'tokens', role: 'operator' })
 export class MeController {
   @Get()
   @ApiOperation({ summary: "The calling token's name and role" })

@@ -3,7 +3,7 @@
  * `@types/express`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TokenInfo } from '../contracts.js';
+import type { TokenInfo } from '@hark/protocol';
 
 export interface HttpRequest extends IncomingMessage {
   method: string;

@@ -3,7 +3,7 @@
  * and the value it got, e.g. `limit ('abc') must be an integer in 1..500`.
  */
 import { BadRequestException } from '@nestjs/common';
-import { SENSOR_ID } from '../runtime/models.js';
+import { sensorIdProblem } from '@hark/protocol';
 
 const show = (value: unknown) =>
   typeof value === 'string' ? `'${value}'` : value === undefined ? 'missing' : JSON.stringify(value);
@@ -69,10 +69,9 @@ export function oneOf<T extends string>(name: string, value: unknown, allowed: r
 
 /** A sensor id (path or query). */
 export function sensorId(raw: unknown, name = 'sensor id'): string {
-  if (typeof raw !== 'string' || !SENSOR_ID.test(raw)) {
-    throw invalid(name, raw, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
-  }
-  return raw;
+  const problem = sensorIdProblem(raw);
+  if (problem) throw invalid(name, raw, problem);
+  return raw as string;
 }
 
 /** A numeric record id in a path (`/api/alerts/:id`). */

@@ -4,7 +4,7 @@
  * its `score` events thinned, while alerts and status changes always go through. Other clients and the
  * ingest path never wait for a slow one.
  */
-import type { ColumnsEvent, ScoreEvent } from '../contracts.js';
+import type { ColumnsEvent, ScoreEvent } from '@hark/protocol';
 
 /** The part of a socket.io server socket the hub uses (so it can be driven by a real socket or a test double). */
 export interface LiveSocket {

@@ -19,18 +19,14 @@ export interface HarkMetricsOptions {
 export class HarkMetrics {
   readonly registry = new Registry();
 
-  readonly windowsScored = new Counter({
-    name: 'hark_windows_scored_total',
-    help: 'Spectrogram windows scored.',
-    labelNames: ['sensor'] as const,
-    registers: [this.registry],
-  });
-  readonly windowsDropped = new Counter({
-    name: 'hark_windows_dropped_total',
-    help: 'Windows dropped unscored because the scoring queue was full.',
-    labelNames: ['sensor'] as const,
-    registers: [this.registry],
-  });
+  readonly windowsScored = this.#counter('hark_windows_scored_total', 'Spectrogram windows scored.', [
+    'sensor',
+  ]);
+  readonly windowsDropped = this.#counter(
+    'hark_windows_dropped_total',
+    'Windows dropped unscored because the scoring queue was full.',
+    ['sensor'],
+  );
   readonly scoringLatency = new Histogram({
     name: 'hark_scoring_latency_seconds',
     help: 'From the arrival of the last sample of a window to its score.',
@@ -38,45 +34,34 @@ export class HarkMetrics {
     buckets: SCORING_LATENCY_BUCKETS,
     registers: [this.registry],
   });
-  readonly alerts = new Counter({
-    name: 'hark_alerts_total',
-    help: 'Alerts opened.',
-    labelNames: ['sensor', 'kind'] as const,
-    registers: [this.registry],
-  });
-  readonly sensorsConnected = new Gauge({
-    name: 'hark_sensors_connected',
-    help: 'Sensors connected to /sensor now.',
-    registers: [this.registry],
-  });
-  readonly audioSeconds = new Counter({
-    name: 'hark_audio_seconds_total',
-    help: 'Seconds of audio received.',
-    labelNames: ['sensor'] as const,
-    registers: [this.registry],
-  });
-  readonly ingestRejections = new Counter({
-    name: 'hark_ingest_rejections_total',
-    help: 'Sensor messages rejected, by error code.',
-    labelNames: ['code'] as const,
-    registers: [this.registry],
-  });
-  readonly liveClients = new Gauge({
-    name: 'hark_live_clients',
-    help: 'Dashboards connected to /live now.',
-    registers: [this.registry],
-  });
-  readonly liveDropped = new Counter({
-    name: 'hark_live_dropped_messages_total',
-    help: 'Messages to /live clients dropped because the client was too slow.',
-    registers: [this.registry],
-  });
-  readonly webhookDeliveries = new Counter({
-    name: 'hark_webhook_deliveries_total',
-    help: 'Webhook delivery attempts, by outcome (delivered, retry, failed).',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly alerts = this.#counter('hark_alerts_total', 'Alerts opened.', ['sensor', 'kind']);
+  readonly sensorsConnected = this.#gauge('hark_sensors_connected', 'Sensors connected to /sensor now.');
+  readonly audioSeconds = this.#counter('hark_audio_seconds_total', 'Seconds of audio received.', ['sensor']);
+  readonly ingestRejections = this.#counter(
+    'hark_ingest_rejections_total',
+    'Sensor messages rejected, by error code.',
+    ['code'],
+  );
+  readonly liveClients = this.#gauge('hark_live_clients', 'Dashboards connected to /live now.');
+  readonly liveDropped = this.#counter(
+    'hark_live_dropped_messages_total',
+    'Messages to /live clients dropped because the client was too slow.',
+  );
+  readonly webhookDeliveries = this.#counter(
+    'hark_webhook_deliveries_total',
+    'Webhook delivery attempts, by outcome (delivered, retry, failed).',
+    ['outcome'],
+  );
+
+  readonly storageErrors = this.#counter(
+    'hark_storage_errors_total',
+    'Writes to the data directory that failed (a full disk, an I/O error), by what was written.',
+    ['op'],
+  );
+  readonly alertWritesDropped = this.#counter(
+    'hark_alert_writes_dropped_total',
+    'Alert writes dropped because the queue kept while the disk refuses writes was full.',
+  );
 
   constructor(options: HarkMetricsOptions = {}) {
     if (options.defaultMetrics ?? true) {
@@ -94,6 +79,14 @@ export class HarkMetrics {
   /** For `WebhookNotifier`'s `onOutcome`. */
   webhookOutcome(outcome: WebhookOutcome): void {
     this.webhookDeliveries.inc({ outcome });
+  }
+
+  #counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter<L>({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  #gauge(name: string, help: string): Gauge {
+    return new Gauge({ name, help, registers: [this.registry] });
   }
 
   /** The Prometheus exposition text and its `Content-Type`. */

@@ -1,4 +1,4 @@
-import type { Alert } from '../contracts.js';
+import type { Alert } from '@hark/protocol';
 
 /** What a webhook tells: the alert's lifecycle, as the receiver sees it. */
 export type WebhookEvent =

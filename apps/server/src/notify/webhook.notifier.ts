@@ -1,4 +1,4 @@
-import type { Alert } from '../contracts.js';
+import type { Alert } from '@hark/protocol';
 import type { HarkEvents } from '../events.js';
 import type { OutboxEntry, WebhookOutboxRepository } from '../store/outbox.repository.js';
 import { classifyUpdate, snapshotOf, type AlertSnapshot, type WebhookEvent } from './classify.js';
@@ -37,6 +37,8 @@ export interface WebhookNotifierOptions {
   onOutcome?: (outcome: WebhookOutcome, entry: OutboxEntry) => void;
   /** Called with a line to log when an attempt fails. */
   log?: (message: string) => void;
+  /** The outbox refused an event (a full disk): the event is not sent. Without it the error is thrown. */
+  onStoreError?: (err: unknown) => void;
   /** Clock, ms (tests). */
   now?: () => number;
   /** Uniform [0, 1) for the jitter (tests). */
@@ -69,8 +71,8 @@ class Retryable extends Error {
  * (honouring `Retry-After`) up to `maxAttempts`; other answers give up at once. Deliveries run one at a time.
  */
 export class WebhookNotifier {
-  private readonly opts: Required<Omit<WebhookNotifierOptions, 'onOutcome' | 'log'>> &
-    Pick<WebhookNotifierOptions, 'onOutcome' | 'log'>;
+  private readonly opts: Required<Omit<WebhookNotifierOptions, 'onOutcome' | 'log' | 'onStoreError'>> &
+    Pick<WebhookNotifierOptions, 'onOutcome' | 'log' | 'onStoreError'>;
   private running = false;
   private draining: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -125,10 +127,21 @@ export class WebhookNotifier {
    * clip) as the matching event; peak-only updates are not sent. Returns the function that detaches.
    */
   attach(events: HarkEvents): () => void {
-    const opened = (alert: Alert) => void this.enqueue('alert.opened', alert);
+    // A listener that throws would throw into whoever published the alert: a refused outbox write is
+    // reported (when `onStoreError` is given) and the event is not sent.
+    const enqueue = (event: WebhookEvent, alert: Alert) => {
+      try {
+        this.enqueue(event, alert);
+      } catch (err) {
+        if (!this.opts.onStoreError) throw err;
+        this.opts.log?.(`webhook ${event} of alert ${alert.id} not queued: ${(err as Error).message}`);
+        this.opts.onStoreError(err);
+      }
+    };
+    const opened = (alert: Alert) => enqueue('alert.opened', alert);
     const updated = (alert: Alert) => {
       const event = classifyUpdate(this.snapshots.get(alert.id), alert);
-      if (event) this.enqueue(event, alert);
+      if (event) enqueue(event, alert);
       if (alert.state === 'resolved' && !alert.active) this.snapshots.delete(alert.id);
       else if (this.snapshots.size > 10_000)
         this.snapshots.delete(this.snapshots.keys().next().value as number);

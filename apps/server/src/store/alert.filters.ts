@@ -1,8 +1,12 @@
-import { ANNOTATION_LABELS, type AlertKind, type AlertState, type AnnotationLabel } from '../contracts.js';
+import {
+  ALERT_KINDS,
+  ALERT_STATES,
+  ANNOTATION_LABELS,
+  type AlertKind,
+  type AlertState,
+  type AnnotationLabel,
+} from '@hark/protocol';
 import { InvalidArgumentError } from './errors.js';
-
-export const ALERT_STATES: readonly AlertState[] = ['open', 'acknowledged', 'resolved'];
-export const ALERT_KINDS: readonly AlertKind[] = ['anomaly', 'silence'];
 
 /** Filters of `GET /api/alerts`; all optional, combined with AND. */
 export interface AlertFilters {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import {
+  ALERT_KINDS,
   ANNOTATION_LABELS,
   type Alert,
   type AlertBox,
@@ -8,9 +9,9 @@ import {
   type Annotation,
   type AnnotationLabel,
   type Page,
-} from '../contracts.js';
+} from '@hark/protocol';
 import type { HarkDatabase } from './database.js';
-import { ALERT_KINDS, whereClause, type AlertFilters } from './alert.filters.js';
+import { whereClause, type AlertFilters } from './alert.filters.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, checkInt } from './errors.js';
 
 /** Largest page of `list()`. */

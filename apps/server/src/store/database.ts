@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import { isStorageFailure } from './storage-health.js';
 
 /** File name of the database inside the data directory. */
 export const DATABASE_FILE = 'hark.db';
@@ -36,6 +37,12 @@ export class HarkDatabase {
   readonly db: Database.Database;
   /** Absolute or relative path of the file. */
   readonly path: string;
+  /**
+   * Set when the file could not be opened for writing (a full disk): the connection reads, its writes fail
+   * until space returns. Null otherwise.
+   */
+  readonly readOnlyReason: string | null = null;
+  #probe: Database.Statement | null = null;
 
   constructor(dataDir: string, options: HarkDatabaseOptions = {}) {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
@@ -49,20 +56,57 @@ export class HarkDatabase {
     }
     this.path = join(dataDir, DATABASE_FILE);
     try {
-      this.db = new Database(this.path, { timeout: busyTimeoutMs });
+      this.db = this.#connect(busyTimeoutMs, false);
     } catch (err) {
-      throw new Error(`cannot open the database ${this.path}: ${(err as Error).message}`);
+      if (!isStorageFailure(err)) throw err;
+      // A full disk cannot hold the shared-memory index (`hark.db-shm`) a WAL reader needs. In exclusive
+      // locking mode SQLite keeps that index in memory instead, so the server can start and serve what is
+      // stored; its writes fail until space returns, then succeed on the same connection.
+      this.db = this.#connect(busyTimeoutMs, true);
+      this.readOnlyReason = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
     }
-    for (const pragma of SQLITE_PRAGMAS) this.db.pragma(pragma);
-    this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    const mode = this.db.pragma('journal_mode', { simple: true });
-    if (mode !== 'wal') {
+    try {
+      migrate(this.db, options.migrations ?? MIGRATIONS, this.path);
+    } catch (err) {
       this.db.close();
+      if (!isStorageFailure(err)) throw err;
       throw new Error(
-        `${this.path}: cannot switch to WAL (journal_mode is '${String(mode)}'); is it on a network share?`,
+        `cannot bring ${this.path} to schema version ${(options.migrations ?? MIGRATIONS).length}: ` +
+          `${(err as Error).message}; free space on the disk of ${dataDir} and start again`,
       );
     }
-    migrate(this.db, options.migrations ?? MIGRATIONS, this.path);
+  }
+
+  #connect(busyTimeoutMs: number, exclusive: boolean): Database.Database {
+    let db: Database.Database;
+    try {
+      db = new Database(this.path, { timeout: busyTimeoutMs });
+    } catch (err) {
+      throw Object.assign(new Error(`cannot open the database ${this.path}: ${(err as Error).message}`), {
+        code: (err as { code?: unknown }).code,
+      });
+    }
+    try {
+      if (exclusive) db.pragma('locking_mode = EXCLUSIVE');
+      for (const pragma of SQLITE_PRAGMAS) db.pragma(pragma);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      const mode = db.pragma('journal_mode', { simple: true });
+      if (mode !== 'wal') {
+        throw new Error(
+          `${this.path}: cannot switch to WAL (journal_mode is '${String(mode)}'); is it on a network share?`,
+        );
+      }
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return db;
+  }
+
+  /** A small write that proves the file takes writes (the storage health's probe while degraded). */
+  probe(at: number): void {
+    this.#probe ??= this.db.prepare('INSERT OR REPLACE INTO storage_probe (id, at) VALUES (1, ?)');
+    this.#probe.run(at);
   }
 
   /** The schema version the file is at. */
@@ -80,11 +124,13 @@ export class HarkDatabase {
     return this.db.open;
   }
 
-  /** Checkpoints the WAL and closes the connection; later calls do nothing. */
+  /** Checkpoints the WAL (when the disk lets it) and closes the connection; later calls do nothing. */
   close(): void {
     if (!this.db.open) return;
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // A full disk can refuse the checkpoint; the WAL stays and the next open replays it.
     } finally {
       this.db.close();
     }

@@ -1,12 +1,13 @@
 /**
- * Errors of the stores and services below the HTTP layer. Each carries the HTTP status it maps to, so the
- * error filter translates without knowing every class; messages name the value and what to do.
+ * Errors of the stores below the HTTP layer. Each carries a code of its own (`http/error.filter.ts` maps codes
+ * to HTTP statuses); messages name the value and what to do.
  */
+export type StoreErrorCode = 'NOT_FOUND' | 'CONFLICT' | 'INVALID';
+
 export class HarkError extends Error {
   constructor(
     message: string,
-    /** The HTTP status the REST API answers with. */
-    readonly status: 400 | 404 | 409,
+    readonly code: StoreErrorCode,
   ) {
     super(message);
     this.name = new.target.name;
@@ -16,21 +17,21 @@ export class HarkError extends Error {
 /** A record that does not exist (`alert 42 not found`). */
 export class NotFoundError extends HarkError {
   constructor(message: string) {
-    super(message, 404);
+    super(message, 'NOT_FOUND');
   }
 }
 
 /** A request that clashes with the record's state (`alert 42 is already acknowledged by ...`). */
 export class ConflictError extends HarkError {
   constructor(message: string) {
-    super(message, 409);
+    super(message, 'CONFLICT');
   }
 }
 
 /** A bad argument (`limit (0) must be an integer in 1..500`). */
 export class InvalidArgumentError extends HarkError {
   constructor(message: string) {
-    super(message, 400);
+    super(message, 'INVALID');
   }
 }
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { FeedbackInfo } from '../runtime/ports.js';
+import type { FeedbackInfo } from '../http/ports.js';
 import type { HarkDatabase } from './database.js';
 import { ConflictError, NotFoundError } from './errors.js';
 

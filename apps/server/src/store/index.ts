@@ -11,3 +11,4 @@ export * from './score.repository.js';
 export * from './sensor.repository.js';
 export * from './store.js';
 export * from './token.repository.js';
+export * from './storage-health.js';

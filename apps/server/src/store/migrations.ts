@@ -120,4 +120,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_attempt_at);
     `,
   },
+  {
+    version: 2,
+    name: 'storage probe',
+    sql: `
+      -- One row, rewritten while writes fail, to learn when the disk takes writes again.
+      CREATE TABLE storage_probe (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'sensor tokens bound to sensor ids',
+    sql: `
+      -- JSON array of the sensor ids a sensor token may stream as; NULL: not bound yet (it is bound to the
+      -- first id it streams as). Tokens of the other roles keep NULL.
+      ALTER TABLE tokens ADD COLUMN sensors TEXT;
+    `,
+  },
 ];

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ModelStatus } from '../contracts.js';
+import type { ModelStatus } from '@hark/protocol';
 import type { HarkDatabase } from './database.js';
 
 export type ModelSource = NonNullable<ModelStatus['source']>;

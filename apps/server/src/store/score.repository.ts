@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ScorePoint } from '../contracts.js';
+import type { ScorePoint } from '@hark/protocol';
 import type { HarkDatabase } from './database.js';
 import { InvalidArgumentError, checkInt } from './errors.js';
 
@@ -38,7 +38,10 @@ export class ScoreRepository {
     this.insert = this.db.prepare('INSERT OR REPLACE INTO scores (sensor_id, t, score) VALUES (?, ?, ?)');
   }
 
-  /** Buffers one point (`t` is rounded to whole ms; non-finite scores are skipped). */
+  /**
+   * Buffers one point (`t` is rounded to whole ms; non-finite scores are skipped), flushing when `maxBuffered`
+   * wait; that flush's error is thrown after the point was buffered.
+   */
   append(sensorId: string, t: number, score: number): void {
     if (!Number.isFinite(score) || !Number.isFinite(t)) return;
     this.buffer.push({ sensorId, t: Math.round(t), score });
@@ -50,14 +53,23 @@ export class ScoreRepository {
     return this.buffer.length;
   }
 
-  /** Writes the buffered points in one transaction; returns how many. */
+  /**
+   * Writes the buffered points in one transaction; returns how many. When the write fails the points stay
+   * buffered (the newest `maxBuffered`) and the error is thrown.
+   */
   flush(): number {
     if (this.buffer.length === 0 || !this.db.open) return 0;
     const points = this.buffer;
     this.buffer = [];
-    this.db.transaction(() => {
-      for (const p of points) this.insert.run(p.sensorId, p.t, p.score);
-    })();
+    try {
+      this.db.transaction(() => {
+        for (const p of points) this.insert.run(p.sensorId, p.t, p.score);
+      })();
+    } catch (err) {
+      // Kept for the next flush (a full disk may free up), the newest `maxBuffered` points at most.
+      this.buffer = [...points, ...this.buffer].slice(-this.maxBuffered);
+      throw err;
+    }
     return points.length;
   }
 

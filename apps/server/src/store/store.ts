@@ -5,10 +5,13 @@ import { ModelRepository } from './model.repository.js';
 import { WebhookOutboxRepository } from './outbox.repository.js';
 import { ScoreRepository, type ScoreRepositoryOptions } from './score.repository.js';
 import { SensorRepository } from './sensor.repository.js';
+import { StorageHealth, type StorageHealthOptions } from './storage-health.js';
 import { TokenRepository } from './token.repository.js';
 
 export interface HarkStoreOptions extends HarkDatabaseOptions {
   scores?: ScoreRepositoryOptions;
+  /** Logging and counting of failed writes. */
+  health?: StorageHealthOptions;
 }
 
 /** The database and every repository over it, for wiring in one line. */
@@ -21,6 +24,8 @@ export class HarkStore {
   readonly feedback: FeedbackRepository;
   readonly models: ModelRepository;
   readonly outbox: WebhookOutboxRepository;
+  /** Whether writes succeed; the data path's writes report to it (`attempt`). */
+  readonly health: StorageHealth;
 
   /** Opens (and migrates) `<dataDir>/hark.db`. */
   constructor(dataDir: string, options: HarkStoreOptions = {}) {
@@ -32,12 +37,19 @@ export class HarkStore {
     this.feedback = new FeedbackRepository(this.database);
     this.models = new ModelRepository(this.database);
     this.outbox = new WebhookOutboxRepository(this.database);
+    this.health = new StorageHealth(options.health);
+    this.health.addRetry('probe', () => {
+      this.database.probe(Date.now());
+      return 0;
+    });
+    if (this.database.readOnlyReason) this.health.startedReadOnly(this.database.readOnlyReason);
   }
 
   /** Flushes buffered scores and closes the database; later calls do nothing. */
   close(): void {
     if (!this.database.open) return;
-    this.scores.flush();
+    this.health.close();
+    this.health.attempt('scores', () => this.scores.flush());
     this.database.close();
   }
 }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Role, TokenInfo } from '../contracts.js';
+import type { Role, TokenInfo } from '@hark/protocol';
 import type { HarkDatabase } from './database.js';
 import { NotFoundError } from './errors.js';
 
@@ -11,6 +11,7 @@ interface TokenRow {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  sensors: string | null;
 }
 
 const toInfo = (r: TokenRow): TokenInfo => ({
@@ -20,6 +21,7 @@ const toInfo = (r: TokenRow): TokenInfo => ({
   createdAt: r.created_at,
   lastUsedAt: r.last_used_at,
   revokedAt: r.revoked_at,
+  sensors: r.sensors === null ? null : (JSON.parse(r.sensors) as string[]),
 });
 
 /** API tokens. Only the sha256 of a secret is stored; `auth/TokenService` makes and checks secrets. */
@@ -31,10 +33,22 @@ export class TokenRepository {
   }
 
   /** Stores a new token by the hash of its secret. */
-  insert(token: { name: string; role: Role; hash: string; createdAt: number }): TokenInfo {
+  insert(token: {
+    name: string;
+    role: Role;
+    hash: string;
+    createdAt: number;
+    sensors?: string[] | null;
+  }): TokenInfo {
     const { lastInsertRowid } = this.db
-      .prepare('INSERT INTO tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)')
-      .run(token.name, token.role, token.hash, token.createdAt);
+      .prepare('INSERT INTO tokens (name, role, hash, created_at, sensors) VALUES (?, ?, ?, ?, ?)')
+      .run(
+        token.name,
+        token.role,
+        token.hash,
+        token.createdAt,
+        token.sensors ? JSON.stringify(token.sensors) : null,
+      );
     return this.require(Number(lastInsertRowid));
   }
 
@@ -69,6 +83,17 @@ export class TokenRepository {
   /** Records a use. */
   touch(id: number, at: number): void {
     this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(at, id);
+  }
+
+  /**
+   * Binds a token that is not bound yet to `sensorId`; returns the token as it is now (bound to `sensorId`,
+   * or to whatever another connection bound it to first).
+   */
+  bindSensor(id: number, sensorId: string): TokenInfo {
+    this.db
+      .prepare('UPDATE tokens SET sensors = ? WHERE id = ? AND sensors IS NULL')
+      .run(JSON.stringify([sensorId]), id);
+    return this.require(id);
   }
 
   /** Revokes a token (revoking twice keeps the first time). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ROLES } from '../../src/contracts.js';
-import { TokenService, generateToken, hashToken, roleAllows } from '../../src/auth/index.js';
+import { ROLES, roleAllows } from '@hark/protocol';
+import { TokenService, generateToken, hashToken } from '../../src/auth/index.js';
 import { tempStore } from '../store/helpers.js';
 
 describe('tokens', () => {
@@ -94,5 +94,56 @@ describe('TokenService', () => {
     expect(secret).toMatch(/^hark_/);
     expect(service.verify(secret)).toMatchObject({ role: 'admin', name: 'first admin' });
     expect(service.ensureAdmin()).toBeNull();
+  });
+});
+
+describe('TokenService: sensor tokens bound to sensor ids', () => {
+  it('binds a token to the ids given at creation, checking them', () => {
+    const { store } = tempStore();
+    const service = new TokenService(store.tokens);
+    const t = service.create('sensor', 'line A', ['pump-1', 'pump-2', 'pump-1']);
+    expect(t.sensors).toEqual(['pump-1', 'pump-2']);
+    expect(service.streamAs(t, 'pump-2')).toBeNull();
+    expect(service.streamAs(t, 'pump-3')).toBe(
+      "token 'line A' is bound to sensors pump-1, pump-2: it cannot stream as 'pump-3' (create a token for it: hark token create --role sensor --sensor pump-3)",
+    );
+    expect(() => service.create('sensor', 'x', ['..'])).toThrow(`sensors: ".." must be 1-64 characters`);
+    expect(() => service.create('sensor', 'x', [])).toThrow('sensors must list 1 to 1000 sensor ids');
+    expect(() => service.create('operator', 'x', ['pump-1'])).toThrow(
+      'sensors bind sensor tokens only; a operator token takes none',
+    );
+  });
+
+  it('binds an unbound token to the first id it streams as, for good (the database keeps it)', () => {
+    const { store } = tempStore();
+    const service = new TokenService(store.tokens);
+    const t = service.create('sensor', 'box');
+    expect(t.sensors).toBeNull();
+    expect(service.streamAs(t, 'fan-1')).toBeNull();
+    // The caller's copy is stale (still unbound): the stored binding decides.
+    expect(service.streamAs(t, 'fan-2')).toMatch(/bound to sensor fan-1: it cannot stream as 'fan-2'/);
+    expect(service.list().find((x) => x.id === t.id)?.sensors).toEqual(['fan-1']);
+    expect(service.streamAs(service.verify(t.token)!, 'fan-1')).toBeNull();
+  });
+
+  it('lets admin tokens stream as any sensor and no operator token stream at all', () => {
+    const { store } = tempStore();
+    const service = new TokenService(store.tokens);
+    expect(service.streamAs(service.create('admin', 'root'), 'any-1')).toBeNull();
+    expect(service.streamAs(service.create('operator', 'ana'), 'any-1')).toBe(
+      'a operator token cannot stream audio; use a sensor token',
+    );
+  });
+
+  it('refuses to stream when the binding of an unbound token cannot be stored', () => {
+    const { store } = tempStore();
+    const service = new TokenService(store.tokens, { health: store.health });
+    const t = service.create('sensor', 'box');
+    store.database.db.pragma('query_only = ON');
+    expect(service.streamAs(t, 'fan-1')).toMatch(
+      /^token 'box' is not bound to a sensor yet and the binding to 'fan-1' cannot be stored/,
+    );
+    store.database.db.pragma('query_only = OFF');
+    expect(service.streamAs(t, 'fan-1')).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert, ApiError, Page } from '../../src/contracts.js';
+import type { Alert, ApiError, Page } from '@hark/protocol';
 import { startHarness, type Harness } from './harness.js';
 
 describe('REST alerts', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiError } from '../../src/contracts.js';
+import type { ApiError } from '@hark/protocol';
 import { startHarness, type Harness } from './harness.js';
 
 const DESIGN = join(dirname(fileURLToPath(import.meta.url)), '../../DESIGN.md');

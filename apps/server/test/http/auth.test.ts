@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiError, CreatedToken, Me, TokenInfo } from '../../src/contracts.js';
+import type { ApiError, CreatedToken, Me, TokenInfo } from '@hark/protocol';
 import { startHarness, type Harness } from './harness.js';
 
 describe('REST auth and tokens', () => {

@@ -9,13 +9,15 @@ import { join } from 'node:path';
 import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TokenService } from '../../src/auth/token.service.js';
-import type { Alert, ModelStatus, SensorStatus } from '../../src/contracts.js';
+import type { Alert, ModelStatus, SensorStatus } from '@hark/protocol';
 import { HarkEvents } from '../../src/events.js';
 import { HTTP_CONTROLLERS, HTTP_PROVIDERS, setupHttp } from '../../src/http/index.js';
-import { AlertMediaStore } from '../../src/media/alert-media.js';
+import { AlertMediaStore } from '../../src/alerts/alert-media.js';
+import { AlertService } from '../../src/alerts/alert.service.js';
+import { LiveHub } from '../../src/live/live-hub.js';
 import { HarkMetrics } from '../../src/metrics/hark.metrics.js';
-import { ModelError } from '../../src/runtime/models.js';
-import { ModelRuntime, SensorRuntime, type FeedbackInfo, type UploadedWav } from '../../src/runtime/ports.js';
+import { ModelError } from '../../src/models/errors.js';
+import { ModelsPort, SensorsPort, type FeedbackInfo, type UploadedWav } from '../../src/http/ports.js';
 import type { FeedbackRecord } from '../../src/store/feedback.repository.js';
 import { HarkStore } from '../../src/store/store.js';
 
@@ -38,7 +40,7 @@ const noModel = (sensorId: string): ModelStatus => ({
 const toInfo = ({ path: _path, ...info }: FeedbackRecord): FeedbackInfo => info;
 
 /** Models kept in memory; teaching records feedback in the store like the real service. */
-export class TestModelRuntime extends ModelRuntime {
+export class TestModels extends ModelsPort {
   readonly models = new Map<string, ModelStatus>();
   readonly uploads: { sensorId: string; files: UploadedWav[]; by: string }[] = [];
   readonly taught: { alertId: number; by: string }[] = [];
@@ -69,7 +71,7 @@ export class TestModelRuntime extends ModelRuntime {
     if (files.length < 3) throw new ModelError(`upload at least 3 normal WAV clips (got ${files.length})`);
     for (const f of files) {
       if (f.data.subarray(0, 4).toString('latin1') !== 'RIFF')
-        throw new ModelError(`${f.name}: not a WAV file`, 422);
+        throw new ModelError(`${f.name}: not a WAV file`, 'BAD_AUDIO');
     }
     this.uploads.push({ sensorId, files, by });
     this.models.set(sensorId, { ...this.status(sensorId), state: 'fitting', source: 'upload' });
@@ -84,7 +86,7 @@ export class TestModelRuntime extends ModelRuntime {
   async teach(alertId: number, by: string): Promise<FeedbackInfo> {
     const alert = this.store.alerts.require(alertId);
     if (this.models.get(alert.sensorId)?.state !== 'ready') {
-      throw new ModelError(`sensor ${alert.sensorId} has no model`, 409);
+      throw new ModelError(`sensor ${alert.sensorId} has no model`, 'NO_MODEL');
     }
     this.taught.push({ alertId, by });
     const record = this.store.feedback.create({
@@ -104,10 +106,10 @@ export class TestModelRuntime extends ModelRuntime {
 }
 
 /** Sensors as stored, never connected. */
-export class TestSensorRuntime extends SensorRuntime {
+export class TestSensors extends SensorsPort {
   constructor(
     private readonly store: HarkStore,
-    private readonly models: ModelRuntime,
+    private readonly models: ModelsPort,
   ) {
     super();
   }
@@ -182,8 +184,8 @@ export interface Harness {
   media: AlertMediaStore;
   metrics: HarkMetrics;
   events: HarkEvents;
-  models: TestModelRuntime;
-  sensors: TestSensorRuntime;
+  models: TestModels;
+  sensors: TestSensors;
   /** Secrets of an admin ('alice'), an operator ('olga') and a sensor token ('pump'). */
   admin: string;
   operator: string;
@@ -202,8 +204,9 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
   const media = new AlertMediaStore(dir);
   const metrics = new HarkMetrics({ defaultMetrics: false });
   const events = new HarkEvents();
-  const models = new TestModelRuntime(store);
-  const sensors = new TestSensorRuntime(store, models);
+  const alerts = new AlertService({ store, media, events, hub: new LiveHub(), metrics, log: () => {} });
+  const models = new TestModels(store);
+  const sensors = new TestSensors(store, models);
 
   @Module({
     controllers: HTTP_CONTROLLERS,
@@ -212,10 +215,11 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
       { provide: HarkStore, useValue: store },
       { provide: TokenService, useValue: tokens },
       { provide: AlertMediaStore, useValue: media },
+      { provide: AlertService, useValue: alerts },
       { provide: HarkMetrics, useValue: metrics },
       { provide: HarkEvents, useValue: events },
-      { provide: SensorRuntime, useValue: sensors },
-      { provide: ModelRuntime, useValue: models },
+      { provide: SensorsPort, useValue: sensors },
+      { provide: ModelsPort, useValue: models },
     ],
   })
   class TestModule {}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '@hark/dsp';
-import type { AlertSpectrogram, ApiError } from '../../src/contracts.js';
+import type { AlertSpectrogram, ApiError } from '@hark/protocol';
 import { parseRange } from '../../src/http/index.js';
 import { startHarness, type Harness } from './harness.js';
 

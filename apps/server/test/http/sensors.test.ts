@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '@hark/dsp';
-import type { Alert, ApiError, ModelStatus, ScorePoint, SensorStatus } from '../../src/contracts.js';
-import type { FeedbackInfo } from '../../src/runtime/ports.js';
+import type { Alert, ApiError, ModelStatus, ScorePoint, SensorStatus } from '@hark/protocol';
+import type { FeedbackInfo } from '../../src/http/ports.js';
 import { startHarness, type Harness } from './harness.js';
 
 const wav = () => Buffer.from(encodeWav(new Float32Array(1600), 16000, 's16'));

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { ColumnsEvent, ScoreEvent } from '../../src/contracts.js';
+import type { ColumnsEvent, ScoreEvent } from '@hark/protocol';
 import { LiveHub, type LiveSocket } from '../../src/live/live-hub.js';
 
 /** A socket whose transport backlog the test controls, recording what was emitted. */

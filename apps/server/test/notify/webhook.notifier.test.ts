@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Alert } from '../../src/contracts.js';
+import type { Alert } from '@hark/protocol';
 import { HarkEvents } from '../../src/events.js';
 import {
   WebhookNotifier,

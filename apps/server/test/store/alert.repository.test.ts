@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Alert } from '../../src/contracts.js';
+import type { Alert } from '@hark/protocol';
 import { ConflictError, InvalidArgumentError, NotFoundError, type NewAlert } from '../../src/store/index.js';
+import { ERROR_STATUS } from '../../src/http/error.filter.js';
 import { tempStore } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 1);
@@ -88,7 +89,7 @@ describe('AlertRepository', () => {
     expect(() => store.alerts.resolve(b.id, 'bob')).toThrow(`alert ${b.id} is already resolved`);
     expect(() => store.alerts.acknowledge(b.id, 'bob')).toThrow(`alert ${b.id} is resolved (by bob)`);
     expect(() => store.alerts.acknowledge(404, 'bob')).toThrow('alert 404 not found');
-    expect(new ConflictError('x').status).toBe(409);
+    expect(ERROR_STATUS[new ConflictError('x').code]).toBe(409); // mapped to HTTP in http/
   });
 
   it('annotates in any state and rejects unknown labels', () => {

@@ -14,19 +14,26 @@ import { HarkStore } from '../../src/store/index.js';
 import { tempDir } from './helpers.js';
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '../../src');
+const PROTOCOL = join(SRC, '../../../libs/protocol/src');
 
-/** Compiles `src/contracts.ts` and `src/store/*.ts` to ES modules under `out`, with node_modules reachable. */
+/**
+ * Compiles `src/store/*.ts` and the protocol library's sources (`@hark/protocol`, imported by the store) to ES
+ * modules under `out`, with node_modules reachable.
+ */
 function buildStore(out: string): void {
-  const files = ['contracts.ts', ...readdirSync(join(SRC, 'store')).map((f) => `store/${f}`)];
-  for (const file of files.filter((f) => f.endsWith('.ts'))) {
-    const { code } = transformFileSync(join(SRC, file), {
+  const files = [
+    ...readdirSync(PROTOCOL).map((f) => ({ from: join(PROTOCOL, f), to: `protocol/${f}` })),
+    ...readdirSync(join(SRC, 'store')).map((f) => ({ from: join(SRC, 'store', f), to: `store/${f}` })),
+  ];
+  for (const file of files.filter((f) => f.to.endsWith('.ts'))) {
+    const { code } = transformFileSync(file.from, {
       jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
       module: { type: 'es6' },
       sourceMaps: false,
     });
-    const target = join(out, 'src', file.replace(/\.ts$/, '.js'));
+    const target = join(out, 'src', file.to.replace(/\.ts$/, '.js'));
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, code);
+    writeFileSync(target, code.replaceAll("'@hark/protocol'", "'../protocol/index.js'"));
   }
   writeFileSync(join(out, 'package.json'), '{"type": "module"}');
   const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');

@@ -15,6 +15,7 @@ describe('TokenRepository', () => {
       createdAt: T0,
       lastUsedAt: null,
       revokedAt: null,
+      sensors: null,
     });
     expect(store.tokens.findByHash('ab'.repeat(32))?.id).toBe(t.id);
     expect(store.tokens.findByHash('cd'.repeat(32))).toBeNull();

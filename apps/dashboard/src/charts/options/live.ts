@@ -98,6 +98,24 @@ export function regionMarkArea(regions: readonly Region[], filled: boolean) {
   };
 }
 
+/** The score's y axis: from 0 to at least 1.5 (the threshold 1 always in view), a tenth above the peak. */
+function scoreAxis(gridIndex: number, fontSize: number) {
+  return {
+    type: 'value' as const,
+    gridIndex,
+    min: 0,
+    max: (v: { max: number }) => Math.max(1.5, Math.ceil(v.max * 11) / 10),
+    name: 'score',
+    nameLocation: 'middle' as const,
+    nameGap: 56,
+    nameTextStyle: { color: palette.muted, fontSize },
+    splitNumber: 3,
+    axisLine: { show: true, lineStyle: { color: palette.axis } },
+    splitLine: { lineStyle: { color: palette.grid } },
+    axisLabel: { color: palette.text, fontSize, formatter: (v: number) => v.toFixed(1) },
+  };
+}
+
 /** The whole option (on mount, on resize, when the mel axis or the display mode changes). */
 export function buildLiveOption(input: LiveChartInput): ChartOption {
   const { grids, melHz, split, fontSize = 12 } = input;
@@ -107,20 +125,7 @@ export function buildLiveOption(input: LiveChartInput): ChartOption {
   const yAxis = [
     frequencyAxis(melHz, 0, split ? 'spectrogram' : 'spectrogram + anomaly', fontSize),
     ...(split ? [frequencyAxis(melHz, 1, 'anomaly', fontSize)] : []),
-    {
-      type: 'value' as const,
-      gridIndex: scoreGrid,
-      min: 0,
-      max: (v: { max: number }) => Math.max(1.5, Math.ceil(v.max * 11) / 10),
-      name: 'score',
-      nameLocation: 'middle' as const,
-      nameGap: 56,
-      nameTextStyle: { color: palette.muted, fontSize },
-      splitNumber: 3,
-      axisLine: { show: true, lineStyle: { color: palette.axis } },
-      splitLine: { lineStyle: { color: palette.grid } },
-      axisLabel: { color: palette.text, fontSize, formatter: (v: number) => v.toFixed(1) },
-    },
+    scoreAxis(scoreGrid, fontSize),
   ];
   const markSeries = Array.from({ length: specGrids }, (_, i) => ({
     id: `regions-${i}`,

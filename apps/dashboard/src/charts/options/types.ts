@@ -7,6 +7,7 @@ import type {
   TooltipComponentOption,
 } from 'echarts/components';
 import type { ComposeOption } from 'echarts/core';
+import type { AlertState } from '../../lib/contracts';
 
 /** The option type of exactly the parts registered in `charts/echarts.ts`. */
 export type ChartOption = ComposeOption<
@@ -23,6 +24,6 @@ export interface Region {
   start: number;
   end: number;
   /** Open alerts are drawn stronger than acknowledged or resolved ones. */
-  state: 'open' | 'acknowledged' | 'resolved';
+  state: AlertState;
   id?: number;
 }

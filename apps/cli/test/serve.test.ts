@@ -1,0 +1,63 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { resolveServerConfig, SERVER_DEFAULTS } from '@hark/server';
+import { runTokenCreate, serveOptions } from '../src/commands/serve.js';
+import { buildProgram } from '../src/program.js';
+
+describe('hark serve options', () => {
+  it('gives the server only what is on the command line, so HARK_PORT / HARK_HOST / HARK_DATA apply', () => {
+    const serve = buildProgram().commands.find((c) => c.name() === 'serve')!;
+    for (const flag of ['--port', '--host', '--data'])
+      expect(serve.options.find((o) => o.long === flag)?.defaultValue, flag).toBeUndefined();
+    const env = { HARK_PORT: '9000', HARK_HOST: '0.0.0.0', HARK_DATA: '/srv/hark' };
+    expect(resolveServerConfig(serveOptions({}), env)).toMatchObject({
+      port: 9000,
+      host: '0.0.0.0',
+      dataDir: '/srv/hark',
+    });
+    expect(resolveServerConfig(serveOptions({ port: 8081, data: '/tmp/d' }), env)).toMatchObject({
+      port: 8081,
+      host: '0.0.0.0',
+      dataDir: '/tmp/d',
+    });
+    expect(resolveServerConfig(serveOptions({}), {})).toMatchObject({
+      port: SERVER_DEFAULTS.port,
+      host: SERVER_DEFAULTS.host,
+    });
+  });
+});
+
+describe('hark token create --sensor', () => {
+  const run = (args: string[]) => {
+    const out: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((l: string) => void out.push(l));
+    const program = buildProgram();
+    const create = program.commands.find((c) => c.name() === 'token')!.commands[0];
+    create.exitOverride().configureOutput({ writeErr: (s) => void out.push(s) });
+    try {
+      program.parse(['token', 'create', ...args], { from: 'user' });
+    } finally {
+      log.mockRestore();
+    }
+    return out.join('\n');
+  };
+
+  it('binds a sensor token to the listed ids', () => {
+    const data = mkdtempSync(join(tmpdir(), 'hark-token-'));
+    const created = JSON.parse(
+      run(['--role', 'sensor', '--name', 'line A', '--sensor', 'pump-1,pump-2', '--data', data, '--json']),
+    ) as { sensors: string[] };
+    expect(created.sensors).toEqual(['pump-1', 'pump-2']);
+    expect(run(['--role', 'sensor', '--name', 'free', '--data', data])).toMatch(
+      /bound to the first sensor id it streams as\); it is shown only once/,
+    );
+    expect(() => run(['--role', 'sensor', '--name', 'x', '--sensor', 'pump-1,..', '--data', data])).toThrow(
+      /sensor id '\.\.' must be 1-64 characters/,
+    );
+    expect(() => runTokenCreate({ role: 'operator', name: 'x', sensor: ['pump-1'], data })).toThrow(
+      'sensors bind sensor tokens only',
+    );
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * The data path's alert writes (open, signal updates, clip, recovery at start), kept in order in a bounded
+ * in-memory queue while the store fails (a full disk) and written by the storage health's retry once it
+ * takes writes again. An alert opened while the store fails gets a provisional id (< 0) that the sensor's
+ * tracker carries on with; it is published to dashboards and webhooks once it is stored, with its real id.
+ */
+import type { Alert } from '@hark/protocol';
+import type { AlertPatch, NewAlert } from '../store/alert.repository.js';
+import { isStorageFailure } from '../store/storage-health.js';
+import type { HarkStore } from '../store/store.js';
+
+/**
+ * Most writes kept while the store fails. Updates of one alert merge into one queued write, so an alert
+ * needs at most three (open, signal, clip): this holds the alerts of a long outage in well under 1 MB.
+ */
+export const MAX_QUEUED_ALERT_WRITES = 1000;
+
+type AlertWrite =
+  | { type: 'open'; key: number; alert: NewAlert }
+  | { type: 'update'; id: number; patch: AlertPatch }
+  | { type: 'clip'; id: number; clip: { start: number; seconds: number } }
+  | { type: 'recover'; end: number };
+
+export interface AlertWritesDeps {
+  store: HarkStore;
+  /** A stored alert goes to the dashboards and the bus (`alert` when new). */
+  publish: (alert: Alert, event: 'alert' | 'alert:update') => void;
+  /** A queued write was dropped (the queue was full). */
+  onDropped?: () => void;
+  log: (line: string) => void;
+  max?: number;
+}
+
+export class AlertWrites {
+  readonly #queue: AlertWrite[] = [];
+  /** Provisional id -> stored id. */
+  readonly #ids = new Map<number, number>();
+  #nextKey = 0;
+  readonly #max: number;
+
+  constructor(private readonly d: AlertWritesDeps) {
+    this.#max = d.max ?? MAX_QUEUED_ALERT_WRITES;
+    d.store.health.addRetry('alerts', () => this.drain());
+  }
+
+  /** Writes waiting. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /** The stored id of `id` (itself when stored, the real id of a provisional one), or null while queued. */
+  storedId(id: number): number | null {
+    return id > 0 ? id : (this.#ids.get(id) ?? null);
+  }
+
+  /** Stores a new alert, or queues it and returns it under a provisional id (< 0, not published). */
+  open(alert: NewAlert): Alert {
+    const stored = this.#now('alert', () => this.d.store.alerts.open(alert));
+    if (stored) {
+      this.d.publish(stored, 'alert');
+      return stored;
+    }
+    const key = --this.#nextKey;
+    this.#push({ type: 'open', key, alert });
+    return provisional(key, alert);
+  }
+
+  update(id: number, patch: AlertPatch): void {
+    const real = this.storedId(id);
+    const stored = real === null ? null : this.#now('alert', () => this.d.store.alerts.update(real, patch));
+    if (stored) return this.d.publish(stored, 'alert:update');
+    const queued = this.#queue.find((w) => w.type === 'update' && w.id === id);
+    if (queued?.type === 'update') queued.patch = { ...queued.patch, ...patch };
+    else this.#push({ type: 'update', id, patch });
+  }
+
+  /** Records that the alert's clip was written. */
+  clip(id: number, clip: { start: number; seconds: number }): void {
+    const real = this.storedId(id);
+    const stored = real === null ? null : this.#now('alert', () => this.d.store.alerts.setClip(real, clip));
+    if (stored) this.d.publish(stored, 'alert:update');
+    else this.#push({ type: 'clip', id, clip });
+  }
+
+  /** Closes the alerts a crash left active. */
+  recover(end: number): void {
+    const changed = this.#now('alert', () => this.d.store.alerts.deactivateAll(end));
+    if (changed) for (const a of changed) this.d.publish(a, 'alert:update');
+    else this.#push({ type: 'recover', end });
+  }
+
+  /** Writes what waits, in order; throws (keeping the rest) when the store still fails. Returns 0. */
+  drain(): number {
+    while (this.#queue.length > 0) {
+      const w = this.#queue[0];
+      let out: { alerts: Alert[]; event: 'alert' | 'alert:update' };
+      try {
+        out = this.#write(w);
+      } catch (err) {
+        if (isStorageFailure(err)) throw err;
+        this.d.log(`alert write dropped (${describe(w)}): ${(err as Error).message}`);
+        out = { alerts: [], event: 'alert:update' };
+      }
+      this.#queue.shift();
+      this.d.store.health.setWaiting('alerts', this.#queue.length);
+      for (const a of out.alerts) this.d.publish(a, out.event);
+    }
+    return 0;
+  }
+
+  #write(w: AlertWrite): { alerts: Alert[]; event: 'alert' | 'alert:update' } {
+    const repo = this.d.store.alerts;
+    if (w.type === 'open') {
+      const stored = repo.open(w.alert);
+      this.#ids.set(w.key, stored.id);
+      return { alerts: [stored], event: 'alert' };
+    }
+    if (w.type === 'recover') return { alerts: repo.deactivateAll(w.end), event: 'alert:update' };
+    const id = this.storedId(w.id);
+    // The alert's opening was dropped from a full queue: nothing to change.
+    if (id === null) return { alerts: [], event: 'alert:update' };
+    const stored = w.type === 'update' ? repo.update(id, w.patch) : repo.setClip(id, w.clip);
+    return { alerts: [stored], event: 'alert:update' };
+  }
+
+  /** Runs `write` now when nothing waits before it; a storage failure is reported and gives null. */
+  #now<T>(op: string, write: () => T): T | null {
+    if (this.#queue.length > 0) return null;
+    try {
+      return write();
+    } catch (err) {
+      if (!isStorageFailure(err)) throw err;
+      this.d.store.health.failed(op, err);
+      return null;
+    }
+  }
+
+  #push(w: AlertWrite): void {
+    this.#queue.push(w);
+    if (this.#queue.length > this.#max) {
+      const dropped = this.#queue.shift() as AlertWrite;
+      this.d.onDropped?.();
+      this.d.log(
+        `STORAGE ERROR: ${this.#max} alert writes wait for the disk; dropped the oldest (${describe(dropped)})`,
+      );
+    }
+    this.d.store.health.setWaiting('alerts', this.#queue.length);
+  }
+}
+
+function describe(w: AlertWrite): string {
+  if (w.type === 'open') return `open ${w.alert.kind} alert of ${w.alert.sensorId} at ${w.alert.start}`;
+  if (w.type === 'recover') return 'close the alerts left active';
+  return `${w.type} of alert ${w.id}`;
+}
+
+/** What an alert will look like once stored, under a provisional id. */
+function provisional(id: number, a: NewAlert): Alert {
+  return {
+    id,
+    sensorId: a.sensorId,
+    kind: a.kind,
+    state: 'open',
+    active: true,
+    start: a.start,
+    end: null,
+    peakScore: a.peakScore,
+    peakAt: a.peakAt,
+    threshold: a.threshold,
+    boxes: a.boxes ?? [],
+    acknowledgedBy: null,
+    acknowledgedAt: null,
+    resolvedBy: null,
+    resolvedAt: null,
+    annotations: [],
+    clip: { available: false, start: null, seconds: null },
+    feedback: null,
+  };
+}

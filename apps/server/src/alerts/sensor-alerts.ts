@@ -1,0 +1,211 @@
+/**
+ * One sensor's alerts: the anomaly tracker (hysteresis over scored windows) and the silence tracker (over the
+ * level meter), the over-threshold windows kept for feedback, and the clips written once their post-roll has
+ * arrived. What they decide goes to the {@link AlertService}.
+ */
+import type { MelParams } from '@hark/dsp';
+import type { MeterReading } from '../ingest/meter.js';
+import type { ReadyWindow, SensorStream } from '../ingest/sensor-stream.js';
+import type { WindowResult } from '../scoring/window-scorer.js';
+import { alertPicture } from './alert-picture.js';
+import { AlertTracker, SilenceTracker, type AlertTrackerEvent } from './alert-tracker.js';
+import type { AlertService } from './alert.service.js';
+
+export interface SensorAlertsOptions {
+  sensorId: string;
+  stream: SensorStream;
+  alerts: AlertService;
+  /** Windows over the threshold that open an alert, and under it that close one. */
+  openWindows: number;
+  closeWindows: number;
+  /** Audio kept around an alert, s. */
+  clipPreSeconds: number;
+  clipPostSeconds: number;
+  /** Whether the sensor is snoozed now (no new alerts). */
+  snoozed: () => boolean;
+  /** End (stream ms) of the latest window scored or dropped: a clip waits until its post-roll is scored. */
+  processedUpTo: () => number;
+  /** An alert opened or closed (the sensor's status changed). */
+  onChange: () => void;
+  log: (line: string) => void;
+}
+
+/** What feedback needs of one over-threshold window: the method's patch embeddings and the log-mel window. */
+interface KeptWindow {
+  patches: Float32Array;
+  window: Float32Array;
+}
+
+interface PendingClip {
+  alertId: number;
+  from: number;
+  to: number;
+}
+
+/** Over-threshold windows of one alert kept for feedback (each ~200 kB with the default model). */
+const MAX_FEEDBACK_WINDOWS = 40;
+/** Longest alert clip kept (s), pre- and post-roll included. */
+const MAX_CLIP_SECONDS = 60;
+
+export class SensorAlerts {
+  readonly tracker: AlertTracker;
+  readonly silence = new SilenceTracker();
+  anomalyAlertId: number | null = null;
+  silenceAlertId: number | null = null;
+  /** The over-threshold windows of the active anomaly alert (for feedback). */
+  #alertPatches: KeptWindow[] = [];
+  /** Over-threshold windows just before an alert opens (they belong to it once it does). */
+  #recentOver: KeptWindow[] = [];
+  #pendingClips: PendingClip[] = [];
+
+  constructor(private readonly o: SensorAlertsOptions) {
+    this.tracker = new AlertTracker({
+      mel: o.stream.mel,
+      openWindows: o.openWindows,
+      closeWindows: o.closeWindows,
+    });
+  }
+
+  /** The sensor's active alert (anomaly first), or null. */
+  get activeAlertId(): number | null {
+    const id = this.anomalyAlertId ?? this.silenceAlertId;
+    return id === null ? null : this.o.alerts.storedId(id);
+  }
+
+  /** The stream's analysis parameters changed (a new model). */
+  reconfigure(mel: MelParams): void {
+    this.tracker.reconfigure(mel);
+  }
+
+  scored(w: ReadyWindow, r: WindowResult): void {
+    this.tracker.suppressed = this.o.snoozed();
+    const events = this.tracker.observe({ t0: w.t0, t1: w.t1, score: r.normalised, map: r.map });
+    if (r.normalised >= 1) {
+      const kept = { patches: r.embeddings.slice(), window: w.data.slice() };
+      if (this.anomalyAlertId !== null && this.#alertPatches.length < MAX_FEEDBACK_WINDOWS)
+        this.#alertPatches.push(kept);
+      else if (this.anomalyAlertId === null)
+        this.#recentOver = [...this.#recentOver, kept].slice(-this.o.openWindows);
+    } else if (this.anomalyAlertId === null) this.#recentOver = [];
+    this.#handle(events);
+    this.flushClips(false);
+  }
+
+  /** A window dropped under overload: the tracker counts it as neither over nor under. */
+  dropped(): void {
+    this.#handle(this.tracker.dropped());
+  }
+
+  /** A level meter reading at stream time `t` (silence alerts). */
+  level(reading: MeterReading, t: number): void {
+    this.#handle(this.silence.observe(reading, t));
+  }
+
+  /** The sensor disconnected: what is open closes at the last audio, and pending clips are written. */
+  disconnected(): void {
+    const t = this.o.stream.streamTime;
+    this.#handle(this.tracker.close());
+    if (t !== null) this.#handle(this.silence.close(t));
+    this.flushClips(true);
+  }
+
+  /** Writes the clips whose post-roll has arrived (or all of them, with what there is, when `force`). */
+  flushClips(force: boolean): Promise<void> {
+    if (this.#pendingClips.length === 0) return Promise.resolve();
+    return this.#flushClips(force);
+  }
+
+  #handle(events: AlertTrackerEvent[]): void {
+    for (const e of events) {
+      try {
+        this.#handleOne(e);
+      } catch (err) {
+        this.o.log(`sensor ${this.o.sensorId}: alert bookkeeping failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  #handleOne(e: AlertTrackerEvent): void {
+    const { alert: a } = e;
+    const key = a.kind === 'silence' ? 'silenceAlertId' : 'anomalyAlertId';
+    if (e.type === 'opened') {
+      if (a.kind === 'silence' && this.o.snoozed()) return;
+      const stored = this.o.alerts.opened({
+        sensorId: this.o.sensorId,
+        kind: a.kind,
+        start: a.start,
+        peakScore: a.peakScore,
+        peakAt: a.peakAt,
+        threshold: 1,
+        boxes: a.boxes,
+      });
+      this[key] = stored.id;
+      if (a.kind === 'anomaly') {
+        this.#alertPatches = this.#recentOver;
+        this.#recentOver = [];
+      }
+      this.o.onChange();
+      return;
+    }
+    const id = this[key];
+    if (id === null) return;
+    if (e.type === 'updated') {
+      this.o.alerts.changed(id, { peakScore: a.peakScore, peakAt: a.peakAt, boxes: a.boxes, end: a.end });
+      return;
+    }
+    // closed
+    const end = a.end ?? this.o.stream.streamTime ?? a.start;
+    this.o.alerts.changed(id, {
+      active: false,
+      end,
+      peakScore: a.peakScore,
+      peakAt: a.peakAt,
+      boxes: a.boxes,
+    });
+    this[key] = null;
+    const { clipPreSeconds, clipPostSeconds } = this.o;
+    const from = Math.max(
+      a.start - clipPreSeconds * 1000,
+      end + clipPostSeconds * 1000 - MAX_CLIP_SECONDS * 1000,
+    );
+    this.#pendingClips.push({ alertId: id, from, to: end + clipPostSeconds * 1000 });
+    if (a.kind === 'anomaly' && this.#alertPatches.length > 0) {
+      this.o.alerts.keepFeedback(
+        id,
+        concat(this.#alertPatches.map((k) => k.window)),
+        concat(this.#alertPatches.map((k) => k.patches)),
+      );
+    }
+    if (a.kind === 'anomaly') this.#alertPatches = [];
+    this.o.onChange();
+  }
+
+  async #flushClips(force: boolean): Promise<void> {
+    // A clip is written once its post-roll has arrived and been scored (its anomaly map is complete).
+    const stream = this.o.stream;
+    const now = Math.min(stream.streamTime ?? -Infinity, this.o.processedUpTo());
+    const ready = this.#pendingClips.filter((c) => force || now >= c.to);
+    if (ready.length === 0) return;
+    this.#pendingClips = this.#pendingClips.filter((c) => !ready.includes(c));
+    for (const c of ready) {
+      try {
+        const audio = stream.readAudio(c.from, c.to);
+        if (audio.samples.length === 0) continue;
+        const to = audio.start + (audio.samples.length / audio.sampleRate) * 1000;
+        await this.o.alerts.keepClip(c.alertId, audio, alertPicture(stream, audio.start, to));
+      } catch (err) {
+        this.o.log(`alert ${c.alertId}: clip not kept: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,84 @@
+import { Inject } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import { sensorIdProblem, type HelloAck, type SensorAck } from '@hark/protocol';
+import { Sensors } from '../sensors/sensors.js';
+import { TokenService } from '../auth/token.service.js';
+import { HarkMetrics } from '../metrics/hark.metrics.js';
+
+interface SensorData {
+  sensorId: string;
+  tokenName: string;
+}
+
+/**
+ * Namespace `/sensor`: a sensor authenticates in the handshake (`auth: {token, sensorId}`), says `hello`, then
+ * streams `audio` chunks; every message is acknowledged. Any error is caught here and answered to that sensor
+ * only.
+ */
+@WebSocketGateway({ namespace: '/sensor' })
+export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  constructor(
+    @Inject(Sensors) private readonly sensors: Sensors,
+    @Inject(TokenService) private readonly tokens: TokenService,
+    @Inject(HarkMetrics) private readonly metrics: HarkMetrics,
+  ) {}
+
+  afterInit(nsp: Namespace): void {
+    nsp.use((socket, next) => {
+      const auth = (socket.handshake.auth ?? {}) as { token?: unknown; sensorId?: unknown };
+      const fail = (message: string) => {
+        this.metrics.ingestRejections.inc({ code: 'BAD_TOKEN' });
+        next(Object.assign(new Error(message), { data: { code: 'UNAUTHORIZED' } }));
+      };
+      if (typeof auth.token !== 'string' || auth.token === '')
+        return fail('missing token: connect with auth {token, sensorId}');
+      const problem = sensorIdProblem(auth.sensorId);
+      if (problem || typeof auth.sensorId !== 'string') return fail(`sensorId ${problem}`);
+      const info = this.tokens.verify(auth.token);
+      if (!info) return fail('invalid or revoked token');
+      const refused = this.tokens.streamAs(info, auth.sensorId);
+      if (refused) return fail(refused);
+      (socket.data as SensorData) = { sensorId: auth.sensorId, tokenName: info.name };
+      next();
+    });
+  }
+
+  handleConnection(socket: Socket): void {
+    const { sensorId, tokenName } = socket.data as SensorData;
+    this.sensors.connect(sensorId, socket.id, (reason) => socket.disconnect(true) && reason, tokenName);
+  }
+
+  handleDisconnect(socket: Socket): void {
+    const data = socket.data as SensorData | undefined;
+    if (data?.sensorId) this.sensors.disconnect(data.sensorId, socket.id);
+  }
+
+  @SubscribeMessage('hello')
+  hello(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): HelloAck {
+    const { sensorId } = socket.data as SensorData;
+    try {
+      return this.sensors.hello(sensorId, socket.id, body);
+    } catch (err) {
+      return { ok: false, code: 'INTERNAL', error: `server error: ${(err as Error).message}` };
+    }
+  }
+
+  @SubscribeMessage('audio')
+  audio(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): SensorAck {
+    const { sensorId } = socket.data as SensorData;
+    try {
+      return this.sensors.audio(sensorId, socket.id, body);
+    } catch (err) {
+      return { ok: false, code: 'INTERNAL', error: `server error: ${(err as Error).message}` };
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { Inject } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import { DEFAULT_BACKFILL_SECONDS, MAX_BACKFILL_SECONDS, type SensorStatus } from '@hark/protocol';
+import { TokenService } from '../auth/token.service.js';
+import { LiveHub } from './live-hub.js';
+import { Sensors } from '../sensors/sensors.js';
+import { HarkMetrics } from '../metrics/hark.metrics.js';
+
+type SubscribeAck = { ok: true; status: SensorStatus | null } | { ok: false; error: string };
+
+/** Namespace `/live`: dashboards (operator or admin tokens) receive status, alerts, scores and columns. */
+@WebSocketGateway({ namespace: '/live' })
+export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  constructor(
+    @Inject(LiveHub) private readonly hub: LiveHub,
+    @Inject(Sensors) private readonly sensors: Sensors,
+    @Inject(TokenService) private readonly tokens: TokenService,
+    @Inject(HarkMetrics) private readonly metrics: HarkMetrics,
+  ) {}
+
+  afterInit(nsp: Namespace): void {
+    nsp.use((socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      const info = typeof token === 'string' ? this.tokens.verify(token) : null;
+      if (!info)
+        return next(Object.assign(new Error('invalid or missing token'), { data: { code: 'UNAUTHORIZED' } }));
+      if (info.role === 'sensor')
+        return next(new Error('a sensor token cannot open the dashboard; use an operator token'));
+      socket.data = { name: info.name, role: info.role };
+      next();
+    });
+  }
+
+  handleConnection(socket: Socket): void {
+    this.hub.add({
+      id: socket.id,
+      emit: (event, payload) => socket.emit(event, payload),
+      backlog: () => (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0,
+      onDrain: (cb) => socket.conn?.on('drain', cb),
+    });
+    this.metrics.liveClients.set(this.hub.clients);
+  }
+
+  handleDisconnect(socket: Socket): void {
+    this.hub.remove(socket.id);
+    this.metrics.liveClients.set(this.hub.clients);
+  }
+
+  @SubscribeMessage('subscribe')
+  subscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): SubscribeAck {
+    const b = (body ?? {}) as { sensorId?: unknown; backfillSeconds?: unknown };
+    if (typeof b.sensorId !== 'string' || b.sensorId === '')
+      return { ok: false, error: 'subscribe needs {sensorId}' };
+    if (b.sensorId === '*') {
+      this.hub.subscribe(socket.id, '*');
+      return { ok: true, status: null };
+    }
+    const status = this.sensors.status(b.sensorId);
+    if (!status) return { ok: false, error: `unknown sensor ${JSON.stringify(b.sensorId)}` };
+    const seconds =
+      typeof b.backfillSeconds === 'number' && b.backfillSeconds >= 0
+        ? Math.min(MAX_BACKFILL_SECONDS, b.backfillSeconds)
+        : DEFAULT_BACKFILL_SECONDS;
+    this.hub.subscribe(socket.id, b.sensorId);
+    for (const ev of this.sensors.backfill(b.sensorId, seconds)) this.hub.sendColumns(socket.id, ev);
+    return { ok: true, status };
+  }
+
+  @SubscribeMessage('unsubscribe')
+  unsubscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): { ok: true } {
+    const id = (body as { sensorId?: unknown } | undefined)?.sensorId;
+    this.hub.unsubscribe(socket.id, typeof id === 'string' ? id : undefined);
+    return { ok: true };
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The watcher: lists the model folders (`DATA/models/<sensorId>/`, not the hidden `.staging-*` / `.old-*`)
+ * every `pollMs` and hands the list to the registry, which loads what is new or changed and unloads what
+ * was removed. Model folders may be placed or replaced by hand while the server runs.
+ */
+import { readdir } from 'node:fs/promises';
+import { isSensorId } from '@hark/protocol';
+
+export class ModelWatcher {
+  #timer: NodeJS.Timeout | null = null;
+  #polling: Promise<void> | null = null;
+
+  constructor(
+    private readonly modelsDir: string,
+    private readonly pollMs: number,
+    /** Reconciles the registry with the sensor ids that have a model folder now. */
+    private readonly sync: (sensorIds: string[]) => Promise<void>,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Polls once, then every `pollMs`. */
+  async start(): Promise<void> {
+    await this.poll();
+    this.#timer = setInterval(() => void this.poll(), this.pollMs);
+    this.#timer.unref();
+  }
+
+  /** Stops polling and waits for a poll under way. */
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#polling;
+  }
+
+  /** Checks the folder now (a poll under way is joined, not repeated). */
+  poll(): Promise<void> {
+    this.#polling ??= this.#poll().finally(() => (this.#polling = null));
+    return this.#polling;
+  }
+
+  async #poll(): Promise<void> {
+    let names: string[];
+    try {
+      names = (await readdir(this.modelsDir, { withFileTypes: true }))
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.') && isSensorId(e.name))
+        .map((e) => e.name);
+    } catch (err) {
+      this.log(`models: cannot read ${this.modelsDir}: ${(err as Error).message}`);
+      return;
+    }
+    await this.sync(names);
+  }
+}

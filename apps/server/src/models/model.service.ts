@@ -1,0 +1,119 @@
+/**
+ * The models as the REST API sees them: status, enrolment, uploads and operator feedback, over the model
+ * registry, the store and the alert media, and the record of each fit in the store. Feedback is reversible:
+ * the detector returns to its fitted state and is taught the active feedback each time it changes.
+ */
+import type { FeedbackItem } from '@hark/detection';
+import type { ModelStatus } from '@hark/protocol';
+import type { HarkEvents } from '../events.js';
+import type { AlertMediaStore } from '../alerts/alert-media.js';
+import type { HarkStore } from '../store/store.js';
+import { ModelsPort, type FeedbackInfo, type UploadedWav } from '../http/ports.js';
+import { ModelError } from './errors.js';
+import type { ModelRegistry } from './model-registry.js';
+
+export class ModelService extends ModelsPort {
+  constructor(
+    readonly models: ModelRegistry,
+    readonly store: HarkStore,
+    readonly media: AlertMediaStore,
+    readonly events: HarkEvents,
+  ) {
+    super();
+    events.on('model:progress', (p) => {
+      if (p.stage !== 'done' && p.stage !== 'failed') return;
+      const s = this.models.status(p.sensorId);
+      // The model itself is on disk; its history row is bookkeeping (best-effort on a full disk).
+      this.store.health.attempt('model', () =>
+        this.store.models.record({
+          sensorId: p.sensorId,
+          source: s.source ?? 'directory',
+          fittedAt: p.stage === 'done' ? s.fittedAt : null,
+          trainingSeconds: s.trainingSeconds,
+          trainingClips: s.trainingClips,
+          method: s.method,
+          backbone: s.backbone,
+          bankSize: s.bankSize,
+          threshold: s.threshold,
+          error: p.stage === 'failed' ? (p.message ?? 'fit failed') : null,
+        }),
+      );
+    });
+  }
+
+  status(sensorId: string): ModelStatus {
+    return this.models.status(sensorId);
+  }
+
+  enrol(sensorId: string, seconds: number, by: string): ModelStatus {
+    return this.models.enrol(sensorId, seconds, by);
+  }
+
+  upload(sensorId: string, files: UploadedWav[], by: string): Promise<ModelStatus> {
+    return this.models.upload(sensorId, files, by);
+  }
+
+  listFeedback(sensorId: string): FeedbackInfo[] {
+    return this.store.feedback.listBySensor(sensorId).map(({ path: _path, ...info }) => info);
+  }
+
+  async teach(alertId: number, by: string): Promise<FeedbackInfo> {
+    const alert = this.store.alerts.require(alertId);
+    if (alert.kind !== 'anomaly')
+      throw new ModelError(
+        `alert ${alertId} is a ${alert.kind} alert: there is no sound to learn`,
+        'NOT_TEACHABLE',
+      );
+    const d = this.models.detector(alert.sensorId);
+    if (!d) throw new ModelError(`sensor ${alert.sensorId} has no model to teach`, 'NO_MODEL');
+    if (!d.teachable)
+      throw new ModelError(
+        `feedback extends a PatchCore memory bank; sensor ${alert.sensorId} uses ${d.config.method}`,
+        'NOT_TEACHABLE',
+      );
+    const existing = this.store.feedback.latestForAlert(alertId);
+    if (existing && existing.revertedAt === null)
+      throw new ModelError(`alert ${alertId} was already taught (feedback ${existing.id})`, 'ALREADY_TAUGHT');
+    const patches = await this.media.readPatches(alertId);
+    if (!patches || patches.length === 0)
+      throw new ModelError(
+        `alert ${alertId} has no kept patches (it is still active, or was raised before a restart)`,
+        'NOT_TEACHABLE',
+      );
+    const dim = d.fitted.grid.dim;
+    if (patches.length % dim !== 0)
+      throw new ModelError(
+        `alert ${alertId}'s patches (${patches.length} values) do not fit this model (dim ${dim}); the model changed since`,
+        'NOT_TEACHABLE',
+      );
+    const rec = this.store.feedback.create({
+      sensorId: alert.sensorId,
+      alertId,
+      windows: Math.max(1, Math.round(patches.length / (dim * d.fitted.grid.height * d.fitted.grid.width))),
+      patches: patches.length / dim,
+      path: this.media.path(alertId, 'patches'),
+      createdBy: by,
+    });
+    await this.models.applyFeedback(alert.sensorId);
+    const { path: _path, ...info } = rec;
+    return info;
+  }
+
+  async revert(sensorId: string, feedbackId: number, by: string): Promise<FeedbackInfo> {
+    const rec = this.store.feedback.revert(sensorId, feedbackId, by);
+    if (this.models.detector(sensorId)) await this.models.applyFeedback(sensorId);
+    const { path: _path, ...info } = rec;
+    return info;
+  }
+
+  /** Active feedback of a sensor as patch arrays (for the model registry). */
+  async activeFeedback(sensorId: string): Promise<FeedbackItem[]> {
+    const out: FeedbackItem[] = [];
+    for (const f of this.store.feedback.listBySensor(sensorId, true)) {
+      const patches = await this.media.readPatches(f.alertId).catch(() => null);
+      const windows = await this.media.readWindows(f.alertId).catch(() => null);
+      if (patches) out.push({ id: f.id, patches, windows });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * One sensor's data path, wired once and kept across reconnects: ingest (its stream) hands windows to
+ * scoring, scoring hands each outcome to the dashboards (columns, score), the score history and the alerts.
+ * Each step's per-sensor state lives in that step's own class; this one only connects them.
+ */
+import type { Detector } from '@hark/detection';
+import type { MelParams } from '@hark/dsp';
+import type { AlertService } from '../alerts/alert.service.js';
+import { SensorAlerts } from '../alerts/sensor-alerts.js';
+import type { ServerConfig } from '../config.js';
+import type { MeterReading } from '../ingest/meter.js';
+import { SensorIngest, type IngestSink } from '../ingest/sensor-ingest.js';
+import { SensorStream, type ReadyWindow } from '../ingest/sensor-stream.js';
+import type { LiveHub } from '../live/live-hub.js';
+import { SensorLive } from '../live/sensor-live.js';
+import type { HarkMetrics } from '../metrics/hark.metrics.js';
+import type { DropCause, ScoreSink, WindowResult, WindowScorer } from '../scoring/window-scorer.js';
+import type { HarkStore } from '../store/store.js';
+
+export interface SensorLineDeps {
+  config: ServerConfig;
+  store: HarkStore;
+  scorer: WindowScorer;
+  alerts: AlertService;
+  hub: LiveHub;
+  metrics: HarkMetrics;
+  /** Something an operator sees changed (`now`: publish at once). */
+  onChange: (line: SensorLine, now: boolean) => void;
+  log: (line: string) => void;
+}
+
+/** Seconds of log-mel columns (backfill, alert pictures) and of audio (clips, enrolment) kept per sensor. */
+const COLUMN_RING_SECONDS = 120;
+const AUDIO_RING_SECONDS = 90;
+
+export class SensorLine implements IngestSink, ScoreSink {
+  readonly stream: SensorStream;
+  readonly ingest: SensorIngest;
+  readonly live: SensorLive;
+  readonly alerts: SensorAlerts;
+  lastScore: number | null = null;
+  /** Stops following the sensor's model. */
+  unsubscribeModel: () => void = () => {};
+
+  constructor(
+    readonly id: string,
+    private readonly d: SensorLineDeps,
+  ) {
+    const { config } = d;
+    this.stream = new SensorStream({
+      sensorId: id,
+      hopSeconds: config.hopSeconds,
+      maxChunkBytes: config.maxChunkBytes,
+      silenceDbfs: config.silenceDbfs,
+      silenceSeconds: config.silenceSeconds,
+      columnRingSeconds: COLUMN_RING_SECONDS,
+      audioRingSeconds: AUDIO_RING_SECONDS,
+      maxClockSkewMs: config.maxClockSkewSeconds * 1000,
+    });
+    this.ingest = new SensorIngest(this.stream, this, d.metrics);
+    this.live = new SensorLive(id, this.stream, d.hub);
+    this.alerts = new SensorAlerts({
+      sensorId: id,
+      stream: this.stream,
+      alerts: d.alerts,
+      openWindows: config.alertOpenWindows,
+      closeWindows: config.alertCloseWindows,
+      clipPreSeconds: config.clipPreSeconds,
+      clipPostSeconds: config.clipPostSeconds,
+      snoozed: () => this.snoozed(),
+      processedUpTo: () => this.live.processedUpTo,
+      onChange: () => d.onChange(this, true),
+      log: d.log,
+    });
+  }
+
+  // ---- ingest hands on ----
+
+  window(w: ReadyWindow): void {
+    this.d.scorer.submit(this.id, w, this);
+  }
+
+  level(reading: MeterReading, t: number): void {
+    this.alerts.level(reading, t);
+  }
+
+  audio(): void {
+    void this.alerts.flushClips(false);
+  }
+
+  // ---- scoring hands on ----
+
+  scored(w: ReadyWindow, r: WindowResult): void {
+    this.live.scored(w, r);
+    this.lastScore = r.normalised;
+    this.d.store.health.attempt('scores', () => this.d.store.scores.append(this.id, w.t1, r.normalised));
+    this.alerts.scored(w, r);
+  }
+
+  dropped(w: ReadyWindow, cause: DropCause): void {
+    if (cause === 'overload') this.alerts.dropped();
+    this.live.dropped(w);
+  }
+
+  // ---- the sensor's model ----
+
+  /** A model was loaded or swapped: the stream follows its dsp parameters and window length. */
+  modelChanged(det: Detector | null): void {
+    if (det) {
+      const cur = this.stream.mel;
+      const want = det.config.mel;
+      const same =
+        (Object.keys(want) as (keyof MelParams)[]).every((k) => want[k] === cur[k]) &&
+        det.config.windowSeconds === this.stream.windowSeconds;
+      if (!same) {
+        this.stream.reconfigure(want, det.config.windowSeconds, this.d.config.hopSeconds);
+        this.alerts.reconfigure(this.stream.mel);
+      }
+    }
+    this.d.onChange(this, true);
+  }
+
+  snoozed(): boolean {
+    const until = this.d.store.sensors.get(this.id)?.snoozedUntil;
+    return until !== null && until !== undefined && until > Date.now();
+  }
+}

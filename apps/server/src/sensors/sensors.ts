@@ -1,0 +1,219 @@
+/**
+ * Every sensor the server knows, each with its {@link SensorLine} (kept across reconnects for the server's
+ * lifetime): the `/sensor` gateway's entry points, the REST view of the sensors, enrolment recordings, and
+ * the housekeeping tick (score history flush, status).
+ */
+import {
+  isSensorId,
+  type ColumnsEvent,
+  type HelloAck,
+  type SensorAck,
+  type SensorStatus,
+} from '@hark/protocol';
+import type { AlertService } from '../alerts/alert.service.js';
+import type { ServerConfig } from '../config.js';
+import { SensorsPort } from '../http/ports.js';
+import { recordStream } from '../ingest/recorder.js';
+import type { LiveHub } from '../live/live-hub.js';
+import type { HarkMetrics } from '../metrics/hark.metrics.js';
+import type { ModelRegistry } from '../models/model-registry.js';
+import { ModelError } from '../models/errors.js';
+import type { ScoringScheduler } from '../scoring/scheduler.js';
+import type { WindowScorer } from '../scoring/window-scorer.js';
+import type { HarkStore } from '../store/store.js';
+import { SensorLine } from './sensor-line.js';
+import { SensorStatusBoard } from './sensor-status.js';
+
+type SensorPatch = { name?: string; labels?: Record<string, string> };
+
+export interface SensorsDeps {
+  config: ServerConfig;
+  store: HarkStore;
+  models: ModelRegistry;
+  scorer: WindowScorer;
+  alerts: AlertService;
+  hub: LiveHub;
+  metrics: HarkMetrics;
+  log: (line: string) => void;
+}
+
+export class Sensors extends SensorsPort {
+  readonly #lines = new Map<string, SensorLine>();
+  readonly #status: SensorStatusBoard;
+  /** Registrations (and hello's name and labels) a failed write left unsaved, retried while degraded. */
+  readonly #unsaved = new Map<string, { at: number; patch: SensorPatch }>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(readonly d: SensorsDeps) {
+    super();
+    this.#status = new SensorStatusBoard(d);
+  }
+
+  /** The scoring scheduler (its counters and `idle()`, for benchmarks and tests). */
+  get scheduler(): ScoringScheduler {
+    return this.d.scorer.scheduler;
+  }
+
+  /** Closes alerts a crash left active, knows every stored sensor, starts the housekeeping tick. */
+  start(): void {
+    this.d.store.health.addRetry('sensors', () => this.#saveRegistrations());
+    this.d.alerts.recover(Date.now());
+    for (const s of this.d.store.sensors.list()) this.#get(s.id);
+    this.#timer = setInterval(() => this.#tick(), 1000);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    for (const line of this.#lines.values()) line.unsubscribeModel();
+    await this.d.scorer.close(this.#lines.keys());
+    for (const line of this.#lines.values()) await line.alerts.flushClips(true);
+    this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
+  }
+
+  // ---- /sensor ----
+
+  /**
+   * A sensor connected (with the token named `token`); it streams, and counts as connected, once its hello
+   * is accepted (see `SensorIngest`).
+   */
+  connect(sensorId: string, socketId: string, kick: (reason: string) => void, token = ''): void {
+    this.#get(sensorId).ingest.connect(socketId, kick, token);
+  }
+
+  disconnect(sensorId: string, socketId: string): void {
+    const line = this.#lines.get(sensorId);
+    if (!line?.ingest.disconnect(socketId)) return;
+    this.d.metrics.sensorsConnected.set(this.#connectedCount());
+    // The signal is unknown from here: close what is open at the last audio.
+    line.alerts.disconnected();
+    this.#status.publish(line, true);
+  }
+
+  hello(sensorId: string, socketId: string, msg: unknown): HelloAck {
+    const line = this.#get(sensorId);
+    const { ack, patch, tookOver } = line.ingest.hello(socketId, msg);
+    if (tookOver) this.d.log(`sensor ${sensorId}: ${tookOver}`);
+    if (tookOver && !patch) {
+      // The taker's hello was refused: nobody streams for the sensor now.
+      this.d.metrics.sensorsConnected.set(this.#connectedCount());
+      line.alerts.disconnected();
+      this.#status.publish(line, true);
+    }
+    if (patch) {
+      // Name and labels are the first registration's; later only an admin changes them (REST PATCH).
+      this.#register(sensorId, Date.now(), this.#known(sensorId) ? {} : patch);
+      this.d.metrics.sensorsConnected.set(this.#connectedCount());
+      this.#status.publish(line, true);
+    }
+    return ack;
+  }
+
+  /** Registered already (stored, or waiting to be stored). */
+  #known(sensorId: string): boolean {
+    return this.#unsaved.has(sensorId) || this.d.store.sensors.get(sensorId) !== null;
+  }
+
+  audio(sensorId: string, socketId: string, msg: unknown): SensorAck {
+    return this.#get(sensorId).ingest.audio(socketId, msg, Date.now());
+  }
+
+  /** Recent columns for a new subscriber. */
+  backfill(sensorId: string, seconds: number): ColumnsEvent[] {
+    return this.#lines.get(sensorId)?.live.backfill(seconds) ?? [];
+  }
+
+  /** Records `seconds` of the sensor's live audio at the analysis rate (enrolment). */
+  record(
+    sensorId: string,
+    seconds: number,
+    progress: (done: number, total: number) => void,
+  ): Promise<Float32Array> {
+    const line = this.#lines.get(sensorId);
+    if (!line?.ingest.connected)
+      throw new ModelError(
+        `sensor ${sensorId} is not connected: enrolment records its live stream`,
+        'NOT_STREAMING',
+      );
+    return recordStream(sensorId, line.stream, seconds, progress);
+  }
+
+  // ---- REST ----
+
+  list(): SensorStatus[] {
+    for (const s of this.d.store.sensors.list()) this.#get(s.id);
+    for (const id of this.d.models.sensorIds()) this.#get(id);
+    return [...this.#lines.values()].map((line) => this.#status.of(line));
+  }
+
+  status(sensorId: string): SensorStatus | null {
+    const known = this.d.store.sensors.get(sensorId) || this.d.models.status(sensorId).state !== 'none';
+    const line = this.#lines.get(sensorId) ?? (known ? this.#get(sensorId) : null);
+    return line ? this.#status.of(line) : null;
+  }
+
+  update(sensorId: string, patch: { name?: string; labels?: Record<string, string> }): SensorStatus {
+    this.d.store.sensors.update(sensorId, patch);
+    return this.#changed(this.#get(sensorId));
+  }
+
+  snooze(sensorId: string, until: number | null): SensorStatus {
+    this.d.store.sensors.snooze(sensorId, until);
+    return this.#changed(this.#get(sensorId));
+  }
+
+  #changed(line: SensorLine): SensorStatus {
+    this.#status.publish(line, true);
+    return this.#status.of(line);
+  }
+
+  /**
+   * Stores that the sensor connected (and what its hello said). Best-effort: when the write fails (a full
+   * disk) the sensor still streams and is scored; the registration is kept and written once writes succeed.
+   */
+  #register(sensorId: string, at: number, patch: SensorPatch): void {
+    const earlier = this.#unsaved.get(sensorId);
+    const merged = { at, patch: { ...earlier?.patch, ...patch } };
+    const saved = this.d.store.health.attempt('sensor', () =>
+      this.d.store.sensors.upsert(sensorId, merged.at, merged.patch),
+    );
+    if (saved) this.#unsaved.delete(sensorId);
+    else this.#unsaved.set(sensorId, merged);
+    this.d.store.health.setWaiting('sensors', this.#unsaved.size);
+  }
+
+  /** Writes the unsaved registrations; throws at the first that fails. Returns how many still wait. */
+  #saveRegistrations(): number {
+    for (const [id, r] of this.#unsaved) {
+      this.d.store.sensors.upsert(id, r.at, r.patch);
+      this.#unsaved.delete(id);
+    }
+    return 0;
+  }
+
+  #tick(): void {
+    this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
+    for (const line of this.#lines.values()) if (line.ingest.connected) this.#status.publish(line, false);
+  }
+
+  #connectedCount(): number {
+    let n = 0;
+    for (const line of this.#lines.values()) if (line.ingest.connected) n++;
+    return n;
+  }
+
+  #get(id: string): SensorLine {
+    const existing = this.#lines.get(id);
+    if (existing) return existing;
+    if (!isSensorId(id)) throw new ModelError(`sensor id ${JSON.stringify(id)} is not valid`, 'INVALID');
+    const line = new SensorLine(id, {
+      ...this.d,
+      onChange: (l, now) => this.#status.publish(l, now),
+    });
+    this.#lines.set(id, line);
+    line.unsubscribeModel = this.d.models.onChange(id, (det) => line.modelChanged(det));
+    line.modelChanged(this.d.models.detector(id));
+    return line;
+  }
+}

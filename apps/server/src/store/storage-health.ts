@@ -1,0 +1,177 @@
+/**
+ * Whether the data directory takes writes. No storage error ends the process: every write made on the data
+ * path goes through {@link StorageHealth.attempt} (or reports to `failed` / `succeeded`), which logs, counts
+ * and remembers failures; `/api/health` reports `degraded` while they last. While degraded, a probe write and
+ * every registered retry (queued alert writes, unsaved sensor registrations) run each `retryMs`, so writes
+ * resume by themselves once space returns; the outage ends when all of them succeed.
+ */
+import type { StorageHealthReport } from '@hark/protocol';
+
+export interface StorageHealthOptions {
+  /** Start-up and outage lines. */
+  log?: (line: string) => void;
+  /** Each failed write, by what was written (`alert`, `token`, `sensor`, `scores`, `clip`, ...): a metric. */
+  onError?: (op: string) => void;
+  /** Time between retries while writes fail, ms (default 1000). */
+  retryMs?: number;
+  now?: () => number;
+}
+
+/** A write retried while degraded: returns how many writes still wait; throws when the store still fails. */
+export type StorageRetry = () => number;
+
+/** SQLite and file-system errors that say the disk (not the request) is at fault. */
+const STORAGE_CODES = /^(SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|PROTOCOL)|ENOSPC|EDQUOT|EIO|EROFS)/;
+
+/** True for an error of the storage itself (a full disk, an I/O error, a lock), not of the request. */
+export function isStorageFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && STORAGE_CODES.test(code);
+}
+
+export class StorageHealth {
+  readonly #log: (line: string) => void;
+  readonly #onError: (op: string) => void;
+  readonly #retryMs: number;
+  readonly #now: () => number;
+  readonly #retries = new Map<string, StorageRetry>();
+  readonly #waiting = new Map<string, number>();
+  #failingSince: number | null = null;
+  #lastError: string | null = null;
+  readonly #failedOps = new Set<string>();
+  #readOnly: string | null = null;
+  #errors = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(options: StorageHealthOptions = {}) {
+    this.#log = options.log ?? (() => {});
+    this.#onError = options.onError ?? (() => {});
+    this.#retryMs = options.retryMs ?? 1000;
+    this.#now = options.now ?? Date.now;
+    if (!(this.#retryMs >= 1)) throw new RangeError(`retryMs (${this.#retryMs}) must be >= 1 ms`);
+  }
+
+  /**
+   * Registers a retry run each `retryMs` while degraded (`name` also names its waiting writes in the
+   * report). The probe (`name` 'probe') is a small write that proves the disk takes writes again.
+   */
+  addRetry(name: string, retry: StorageRetry): void {
+    this.#retries.set(name, retry);
+  }
+
+  /** The database was opened read-only because writes failed at start (`reason`: the error). */
+  startedReadOnly(reason: string): void {
+    this.#readOnly = reason;
+    this.#failingSince ??= this.#now();
+    this.#lastError = reason;
+    this.#schedule();
+  }
+
+  /**
+   * Runs a best-effort write: a failure is logged, counted and remembered, never thrown. A success ends no
+   * outage (a statement that changed nothing wrote nothing): only the probe and the retries do.
+   */
+  attempt<T>(op: string, write: () => T): T | undefined {
+    try {
+      return write();
+    } catch (err) {
+      this.failed(op, err);
+      return undefined;
+    }
+  }
+
+  /** A write of `op` failed: counted (`onError`), logged loudly once per op and outage, retried later. */
+  failed(op: string, err: unknown): void {
+    this.#errors++;
+    this.#onError(op);
+    const message = err instanceof Error ? err.message : String(err);
+    const code = (err as { code?: unknown } | null)?.code;
+    this.#lastError = `${op}: ${typeof code === 'string' ? `${code} ` : ''}${message}`;
+    if (this.#failingSince === null) this.#failingSince = this.#now();
+    if (!this.#failedOps.has(op)) {
+      this.#failedOps.add(op);
+      this.#log(
+        `STORAGE ERROR: ${op} write failed (${this.#lastError}); the server keeps running, ` +
+          `retries every ${this.#retryMs} ms and reports degraded on /api/health until writes succeed`,
+      );
+    }
+    this.#schedule();
+  }
+
+  /** The probe and every retry succeeded: an outage (or a read-only start) ends once nothing waits. */
+  #succeeded(): void {
+    if (this.#failingSince === null) return;
+    if (this.waiting > 0) return;
+    const seconds = ((this.#now() - this.#failingSince) / 1000).toFixed(1);
+    this.#log(
+      `storage: writes resumed after ${seconds} s` +
+        `${this.#readOnly ? ' (the server had started read-only)' : ''}; ${this.#errors} failed writes in all`,
+    );
+    this.#failingSince = null;
+    this.#readOnly = null;
+    this.#failedOps.clear();
+  }
+
+  /** `name`'s queue holds `n` writes waiting (the queue reports it whenever it changes). */
+  setWaiting(name: string, n: number): void {
+    if (n > 0) {
+      this.#waiting.set(name, n);
+      this.#schedule();
+    } else this.#waiting.delete(name);
+  }
+
+  /** Writes waiting in retry queues (as their retries last reported). */
+  get waiting(): number {
+    let n = 0;
+    for (const v of this.#waiting.values()) n += v;
+    return n;
+  }
+
+  get degraded(): boolean {
+    return this.#failingSince !== null || this.waiting > 0;
+  }
+
+  report(): StorageHealthReport {
+    return {
+      writable: this.#failingSince === null,
+      readOnly: this.#readOnly !== null,
+      failingSince: this.#failingSince,
+      lastError: this.#lastError,
+      errors: this.#errors,
+      waitingWrites: Object.fromEntries(this.#waiting),
+    };
+  }
+
+  /** Runs the probe and every retry once (the timer does this while degraded; tests call it). */
+  retryNow(): void {
+    let failed = false;
+    for (const [name, retry] of this.#retries) {
+      if (failed) break;
+      try {
+        this.setWaiting(name, retry());
+      } catch (err) {
+        failed = true;
+        this.failed(name, err);
+      }
+    }
+    if (!failed) this.#succeeded();
+  }
+
+  /** Stops retrying (the store closes). */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.retryNow();
+      if (this.degraded) this.#schedule();
+    }, this.#retryMs);
+    this.#timer.unref();
+  }
+}

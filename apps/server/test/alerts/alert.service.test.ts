@@ -1,0 +1,235 @@
+import { describe, expect, it } from 'vitest';
+import type { Alert } from '@hark/protocol';
+import { AlertMediaStore } from '../../src/alerts/alert-media.js';
+import { AlertService } from '../../src/alerts/alert.service.js';
+import { AlertWrites } from '../../src/alerts/alert-writes.js';
+import { HarkEvents } from '../../src/events.js';
+import { LiveHub, type LiveSocket } from '../../src/live/live-hub.js';
+import { HarkMetrics } from '../../src/metrics/hark.metrics.js';
+import { tempStore } from '../store/helpers.js';
+
+/** A dashboard connection that keeps what it was sent. */
+class Dashboard implements LiveSocket {
+  sent: { event: string; payload: unknown }[] = [];
+  constructor(readonly id: string) {}
+  emit(event: string, payload: unknown) {
+    this.sent.push({ event, payload });
+    return true;
+  }
+  backlog() {
+    return 0;
+  }
+  onDrain() {}
+}
+
+function setup() {
+  const { store, dir } = tempStore();
+  const media = new AlertMediaStore(dir);
+  const events = new HarkEvents();
+  const hub = new LiveHub();
+  const dashboard = new Dashboard('d1');
+  hub.add(dashboard);
+  const metrics = new HarkMetrics({ defaultMetrics: false });
+  const logged: string[] = [];
+  const alerts = new AlertService({ store, media, events, hub, metrics, log: (l) => logged.push(l) });
+  const bus: { event: string; alert: Alert }[] = [];
+  events.on('alert', (a) => bus.push({ event: 'alert', alert: a }));
+  events.on('alert:update', (a) => bus.push({ event: 'alert:update', alert: a }));
+  return { store, media, alerts, dashboard, bus, metrics, logged };
+}
+
+const opening = {
+  sensorId: 'pump-1',
+  kind: 'anomaly' as const,
+  start: 1000,
+  peakScore: 1.5,
+  peakAt: 1200,
+  threshold: 1,
+};
+
+describe('AlertService', () => {
+  it('stores an opened alert and sends it to the dashboards and the bus as `alert`, counting it', async () => {
+    const s = setup();
+    const a = s.alerts.opened(opening);
+    expect(s.store.alerts.require(a.id)).toMatchObject({ sensorId: 'pump-1', state: 'open', active: true });
+    expect(s.dashboard.sent).toEqual([{ event: 'alert', payload: a }]);
+    expect(s.bus).toEqual([{ event: 'alert', alert: a }]);
+    expect((await s.metrics.text()).body).toMatch(/hark_alerts_total\{sensor="pump-1",kind="anomaly"\} 1/);
+  });
+
+  it('sends every change as `alert:update`: the data path, acknowledge, annotate, resolve', () => {
+    const s = setup();
+    const a = s.alerts.opened(opening);
+    s.alerts.changed(a.id, { active: false, end: 3000, peakScore: 2, peakAt: 2000 });
+    s.alerts.acknowledge(a.id, 'ana');
+    s.alerts.annotate(a.id, { label: 'true fault', text: 'bearing' }, 'ana');
+    const resolved = s.alerts.resolve(a.id, 'bob');
+    expect(resolved).toMatchObject({ state: 'resolved', resolvedBy: 'bob', active: false, end: 3000 });
+    expect(resolved.annotations).toMatchObject([{ label: 'true fault', text: 'bearing', author: 'ana' }]);
+    const updates = s.dashboard.sent.filter((m) => m.event === 'alert:update').map((m) => m.payload as Alert);
+    expect(updates.map((u) => [u.state, u.active])).toEqual([
+      ['open', false],
+      ['acknowledged', false],
+      ['acknowledged', false],
+      ['resolved', false],
+    ]);
+    expect(s.bus.filter((b) => b.event === 'alert:update').map((b) => b.alert)).toEqual(updates);
+    expect(() => s.alerts.acknowledge(a.id, 'ana')).toThrow(`alert ${a.id} is resolved`);
+  });
+
+  it('closes the alerts a crash left active, and says so', () => {
+    const s = setup();
+    const a = s.alerts.opened(opening);
+    s.dashboard.sent = [];
+    s.alerts.recover(5000);
+    expect(s.store.alerts.require(a.id)).toMatchObject({ active: false, end: 5000, state: 'open' });
+    expect(s.dashboard.sent).toMatchObject([{ event: 'alert:update', payload: { id: a.id, active: false } }]);
+  });
+
+  it('teaches a false alarm before recording it; a refused teach records nothing', async () => {
+    const s = setup();
+    const a = s.alerts.opened(opening);
+    const taught: number[] = [];
+    const teacher = {
+      teach: async (id: number) => {
+        if (taught.length === 0) {
+          taught.push(-id);
+          throw new Error('no patches kept');
+        }
+        taught.push(id);
+      },
+    };
+    await expect(s.alerts.falseAlarm(a.id, { teach: true, text: 'door' }, 'ana', teacher)).rejects.toThrow(
+      'no patches kept',
+    );
+    expect(s.alerts.get(a.id).annotations).toEqual([]);
+    const marked = await s.alerts.falseAlarm(a.id, { teach: true, text: 'door' }, 'ana', teacher);
+    expect(taught).toEqual([-a.id, a.id]);
+    expect(marked.annotations).toMatchObject([{ label: 'false alarm', text: 'door', author: 'ana' }]);
+    const plain = await s.alerts.falseAlarm(a.id, { teach: false, text: '' }, 'bob', teacher);
+    expect(taught).toHaveLength(2);
+    expect(plain.annotations).toHaveLength(2);
+    await expect(s.alerts.falseAlarm(999, { teach: true, text: '' }, 'ana', teacher)).rejects.toThrow(
+      'alert 999 not found',
+    );
+    expect(taught).toHaveLength(2);
+  });
+
+  it("keeps an alert's clip with its picture and its feedback windows and patches", async () => {
+    const s = setup();
+    const a = s.alerts.opened(opening);
+    const samples = new Float32Array(16000).map((_, i) => Math.sin(i / 10) / 2);
+    const picture = {
+      t0: 1000,
+      hopSeconds: 0.016,
+      nMels: 2,
+      nFrames: 3,
+      melHz: [100, 200],
+      dbRange: [-100, 40] as [number, number],
+      anomalyScale: 2,
+      spectrogram: new Uint8Array([1, 2, 3, 4, 5, 6]),
+      anomaly: new Uint8Array([0, 0, 9, 9, 0, 0]),
+    };
+    s.dashboard.sent = [];
+    await s.alerts.keepClip(a.id, { samples, sampleRate: 16000, start: 900 }, picture);
+    expect(s.alerts.get(a.id).clip).toEqual({ available: true, start: 900, seconds: 1 });
+    expect(s.dashboard.sent).toMatchObject([
+      { event: 'alert:update', payload: { clip: { available: true } } },
+    ]);
+    expect((await s.media.readClip(a.id)).subarray(0, 4).toString('latin1')).toBe('RIFF');
+    expect(await s.media.readSpectrogram(a.id)).toMatchObject({
+      alertId: a.id,
+      nFrames: 3,
+      melHz: [100, 200],
+    });
+
+    const windows = new Float32Array([1, 2, 3, 4]);
+    const patches = new Float32Array([5, 6]);
+    s.alerts.keepFeedback(a.id, windows, patches);
+    await expect.poll(() => s.media.readPatches(a.id)).toEqual(patches);
+    expect(await s.media.readWindows(a.id)).toEqual(windows);
+    expect(s.logged).toEqual([]);
+  });
+});
+
+describe('AlertService while the store refuses writes', () => {
+  const refuse = (store: ReturnType<typeof setup>['store'], on: boolean) =>
+    store.database.db.pragma(`query_only = ${on ? 'ON' : 'OFF'}`);
+
+  it('queues the data path’s writes in order and stores and publishes them once writes succeed', async () => {
+    const s = setup();
+    refuse(s.store, true);
+    const a = s.alerts.opened(opening);
+    expect(a.id).toBeLessThan(0);
+    s.alerts.changed(a.id, { peakScore: 3, peakAt: 1500 });
+    s.alerts.changed(a.id, { active: false, end: 4000 });
+    expect(s.alerts.storedId(a.id)).toBeNull();
+    expect(s.dashboard.sent).toEqual([]);
+    expect(s.store.health.report()).toMatchObject({ writable: false, waitingWrites: { alerts: 2 } });
+    expect(s.store.health.report().lastError).toMatch(/^alert: SQLITE_READONLY/);
+    expect((await s.metrics.text()).body).toMatch(/hark_alerts_total\{sensor="pump-1",kind="anomaly"\} 1/);
+    // A clip cannot be written for an alert that is not stored yet.
+    await expect(
+      s.alerts.keepClip(a.id, { samples: new Float32Array(16), sampleRate: 16000, start: 0 }, null),
+    ).rejects.toThrow('the alert is not stored yet (writes fail)');
+
+    s.store.health.retryNow();
+    expect(s.store.health.degraded).toBe(true);
+    refuse(s.store, false);
+    s.store.health.retryNow();
+    expect(s.store.health.degraded).toBe(false);
+    const id = s.alerts.storedId(a.id) as number;
+    expect(id).toBeGreaterThan(0);
+    expect(s.store.alerts.require(id)).toMatchObject({
+      active: false,
+      end: 4000,
+      peakScore: 3,
+      peakAt: 1500,
+    });
+    expect(s.dashboard.sent.map((m) => [m.event, (m.payload as Alert).id])).toEqual([
+      ['alert', id],
+      ['alert:update', id],
+    ]);
+    // Later writes go straight to the store again.
+    s.alerts.changed(a.id, { peakScore: 4 });
+    expect(s.store.alerts.require(id).peakScore).toBe(4);
+  });
+
+  it('keeps at most `max` writes, dropping the oldest loudly', () => {
+    const s = setup();
+    const dropped: number[] = [];
+    const writes = new AlertWrites({
+      store: s.store,
+      publish: () => {},
+      onDropped: () => dropped.push(1),
+      log: (l) => s.logged.push(l),
+      max: 2,
+    });
+    refuse(s.store, true);
+    const first = writes.open(opening);
+    writes.open({ ...opening, sensorId: 'pump-2' });
+    writes.open({ ...opening, sensorId: 'pump-3' });
+    writes.update(first.id, { active: false, end: 2000 });
+    expect(writes.waiting).toBe(2);
+    expect(dropped).toHaveLength(2);
+    expect(s.logged.filter((l) => l.includes('dropped the oldest'))).toEqual([
+      'STORAGE ERROR: 2 alert writes wait for the disk; dropped the oldest (open anomaly alert of pump-1 at 1000)',
+      'STORAGE ERROR: 2 alert writes wait for the disk; dropped the oldest (open anomaly alert of pump-2 at 1000)',
+    ]);
+    refuse(s.store, false);
+    expect(writes.drain()).toBe(0);
+    // pump-1's update had nothing to change: its opening was dropped.
+    expect(s.store.alerts.list().items.map((x) => x.sensorId)).toEqual(['pump-3']);
+  });
+
+  it('closes the alerts a crash left active once the store takes writes', () => {
+    const s = setup();
+    const a = s.alerts.opened(opening);
+    refuse(s.store, true);
+    s.alerts.recover(5000);
+    expect(s.store.alerts.require(a.id).active).toBe(true);
+    refuse(s.store, false);
+    s.store.health.retryNow();
+    expect(s.store.alerts.require(a.id)).toMatchObject({ active: false, end: 5000 });
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, resolveServerConfig, SERVER_DEFAULTS } from '../src/config.js';
+
+const problems = (opts: Parameters<typeof resolveServerConfig>[0], env: NodeJS.ProcessEnv = {}) => {
+  try {
+    resolveServerConfig(opts, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toBeInstanceOf(RangeError);
+    return (err as ConfigError).problems;
+  }
+  return [];
+};
+
+describe('server configuration', () => {
+  it('takes defaults, then HARK_* variables, then options', () => {
+    const c = resolveServerConfig({ host: '0.0.0.0' }, { HARK_PORT: '9090', HARK_HOST: '10.0.0.1' });
+    expect(c).toMatchObject({ ...SERVER_DEFAULTS, port: 9090, host: '0.0.0.0' });
+    expect(resolveServerConfig({ port: 0 }, { HARK_PORT: '9090' }).port).toBe(0);
+  });
+
+  it('reports every bad value at once, each by its flag or environment variable', () => {
+    const list = problems(
+      { port: 70000, hopSeconds: Number.NaN, queuePerSensor: 0 },
+      {
+        HARK_MAX_CHUNK_BYTES: '12',
+        HARK_WEBHOOK_URL: 'ftp://example.com',
+        HARK_DATA: '/tmp/x',
+        HARK_HOP_SECONDS: 'fast',
+      },
+    );
+    expect(list).toEqual([
+      'HARK_HOP_SECONDS ("fast") must be a number',
+      '--port (70000) must be a port number 0..65535',
+      'HARK_MAX_CHUNK_BYTES (12) must be at least 1024 bytes',
+      '--hop-seconds (NaN) must be 0.05..10 seconds',
+      'option queuePerSensor (0) must be a whole number >= 1',
+      'HARK_WEBHOOK_URL ("ftp://example.com") is not an http(s) URL',
+    ]);
+  });
+
+  it('reads HARK_MAX_CLOCK_SKEW_SECONDS (default 300 s) and refuses less than a second', () => {
+    expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).maxClockSkewSeconds).toBe(300);
+    expect(
+      resolveServerConfig({ dataDir: '/tmp/x' }, { HARK_MAX_CLOCK_SKEW_SECONDS: '30' }).maxClockSkewSeconds,
+    ).toBe(30);
+    expect(problems({}, { HARK_MAX_CLOCK_SKEW_SECONDS: '0' })).toEqual([
+      'HARK_MAX_CLOCK_SKEW_SECONDS (0) must be at least 1 second',
+    ]);
+  });
+
+  it('names the variable when the value came from the environment, the flag when from an option', () => {
+    expect(problems({}, { HARK_PORT: '-1' })).toEqual(['HARK_PORT (-1) must be a port number 0..65535']);
+    expect(problems({ port: -1 }, { HARK_PORT: '80' })).toEqual([
+      '--port (-1) must be a port number 0..65535',
+    ]);
+    expect(problems({ webhookUrl: 'not a url' })).toEqual([
+      '--webhook-url ("not a url") is not an http(s) URL',
+    ]);
+    expect(() => resolveServerConfig({ hopSeconds: 20, alertOpenWindows: 1.5 }, {})).toThrow(
+      'invalid server configuration:\n  --hop-seconds (20) must be 0.05..10 seconds\n  option alertOpenWindows (1.5) must be a whole number >= 1',
+    );
+  });
+});

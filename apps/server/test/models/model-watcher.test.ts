@@ -1,0 +1,56 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ModelWatcher } from '../../src/models/model-watcher.js';
+import { tempDir } from '../store/helpers.js';
+
+describe('ModelWatcher', () => {
+  it('hands on the model folders named by a sensor id, not hidden swaps, files or other names', async () => {
+    const dir = tempDir();
+    for (const name of ['pump-1', 'fan.2', '.staging-pump-1-1-abc', '.old-fan.2-1', 'a b', '...'])
+      mkdirSync(join(dir, name));
+    writeFileSync(join(dir, 'notes.txt'), '');
+    const seen: string[][] = [];
+    const watcher = new ModelWatcher(
+      dir,
+      60_000,
+      async (ids) => void seen.push(ids.sort()),
+      () => {},
+    );
+    await watcher.start();
+    expect(seen).toEqual([['fan.2', 'pump-1']]);
+    await watcher.stop();
+  });
+
+  it('joins a poll under way instead of starting a second one, and logs an unreadable folder', async () => {
+    const dir = tempDir();
+    let release: () => void = () => {};
+    let calls = 0;
+    const logged: string[] = [];
+    const watcher = new ModelWatcher(
+      dir,
+      60_000,
+      () => {
+        calls++;
+        return new Promise<void>((r) => (release = r));
+      },
+      (l) => logged.push(l),
+    );
+    const a = watcher.poll();
+    const b = watcher.poll();
+    expect(b).toBe(a);
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await a;
+    expect(calls).toBe(1);
+    const missing = new ModelWatcher(
+      join(dir, 'none'),
+      60_000,
+      async () => void calls++,
+      (l) => logged.push(l),
+    );
+    await missing.poll();
+    expect(calls).toBe(1);
+    expect(logged).toEqual([expect.stringMatching(/^models: cannot read .*none: ENOENT/)]);
+  });
+});

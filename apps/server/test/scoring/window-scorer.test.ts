@@ -1,0 +1,201 @@
+/**
+ * Scoring with model leases, without Nest: the real scheduler, leases and metrics around a small detector
+ * whose scoring the test releases window by window (the real detectors need a fitted model and a backbone).
+ */
+import { describe, expect, it } from 'vitest';
+import type { Detector } from '@hark/detection';
+import type { ReadyWindow } from '../../src/ingest/sensor-stream.js';
+import { HarkMetrics } from '../../src/metrics/hark.metrics.js';
+import { DetectorLeases } from '../../src/scoring/leases.js';
+import {
+  WindowScorer,
+  type DetectorSource,
+  type DropCause,
+  type ScoreSink,
+  type WindowResult,
+} from '../../src/scoring/window-scorer.js';
+
+/** A detector whose `scoreWindow` waits until the test finishes it, and which counts its releases. */
+class GatedDetector {
+  pending: { data: Float32Array; finish: (score: number) => void; fail: (e: Error) => void }[] = [];
+  released = 0;
+  scoreWindow(data: Float32Array) {
+    return new Promise((resolve, reject) => {
+      this.pending.push({
+        data,
+        finish: (score) =>
+          resolve({
+            normalised: score,
+            windowScore: score * 3,
+            map: new Float32Array([score]),
+            embeddings: new Float32Array([1, 2]),
+          }),
+        fail: reject,
+      });
+    });
+  }
+  async release() {
+    this.released++;
+  }
+  get asDetector(): Detector {
+    return this as unknown as Detector;
+  }
+}
+
+/** The registry's side of scoring: one current detector per sensor, leased through the real leases. */
+class Models implements DetectorSource {
+  readonly leases = new DetectorLeases();
+  readonly current = new Map<string, Detector>();
+  detector(id: string) {
+    return this.current.get(id) ?? null;
+  }
+  acquire(id: string) {
+    const d = this.current.get(id);
+    return d ? this.leases.acquire(d) : null;
+  }
+  /** Swaps the sensor's model; the old one is retired through the leases. */
+  async swap(id: string, next: Detector | null) {
+    const old = this.current.get(id);
+    if (next) this.current.set(id, next);
+    else this.current.delete(id);
+    if (old) await this.leases.retire(old);
+  }
+}
+
+class Sink implements ScoreSink {
+  scoredWindows: { index: number; r: WindowResult }[] = [];
+  droppedWindows: { index: number; cause: DropCause }[] = [];
+  scored(w: ReadyWindow, r: WindowResult) {
+    this.scoredWindows.push({ index: w.index, r });
+  }
+  dropped(w: ReadyWindow, cause: DropCause) {
+    this.droppedWindows.push({ index: w.index, cause });
+  }
+}
+
+const win = (index: number): ReadyWindow => ({
+  index,
+  startFrame: index * 31,
+  endFrame: index * 31 + 62,
+  t0: index * 500,
+  t1: index * 500 + 1000,
+  data: new Float32Array([index]),
+  arrivedAt: 0,
+});
+
+const settle = () => new Promise((r) => setTimeout(r, 5));
+
+function setup(queuePerSensor = 2) {
+  const models = new Models();
+  const metrics = new HarkMetrics({ defaultMetrics: false });
+  const logged: string[] = [];
+  const scorer = new WindowScorer({
+    concurrency: 1,
+    queuePerSensor,
+    models,
+    metrics,
+    log: (l) => logged.push(l),
+  });
+  return { models, metrics, logged, scorer, sink: new Sink() };
+}
+
+describe('WindowScorer', () => {
+  it("scores a window with the sensor's model and hands the result on, counting it", async () => {
+    const s = setup();
+    const det = new GatedDetector();
+    await s.models.swap('pump-1', det.asDetector);
+    s.scorer.submit('pump-1', win(0), s.sink);
+    await settle();
+    expect(det.pending.map((p) => p.data)).toEqual([new Float32Array([0])]);
+    det.pending[0].finish(0.5);
+    await s.scorer.scheduler.idle();
+    expect(s.sink.scoredWindows).toEqual([
+      {
+        index: 0,
+        r: { normalised: 0.5, raw: 1.5, map: new Float32Array([0.5]), embeddings: new Float32Array([1, 2]) },
+      },
+    ]);
+    expect((await s.metrics.text()).body).toMatch(/hark_windows_scored_total\{sensor="pump-1"\} 1/);
+    expect(s.scorer.stats('pump-1')).toMatchObject({ scored: 1, dropped: 0 });
+  });
+
+  it('drops a window of a sensor without a model at once, and one whose model went away meanwhile', async () => {
+    const s = setup();
+    s.scorer.submit('fan-2', win(0), s.sink);
+    expect(s.sink.droppedWindows).toEqual([{ index: 0, cause: 'no-model' }]);
+    const det = new GatedDetector();
+    await s.models.swap('fan-2', det.asDetector);
+    s.scorer.submit('fan-2', win(1), s.sink); // running
+    s.scorer.submit('fan-2', win(2), s.sink); // waiting
+    await settle();
+    await s.models.swap('fan-2', null);
+    det.pending[0].finish(2);
+    await s.scorer.scheduler.idle();
+    expect(s.sink.scoredWindows.map((x) => x.index)).toEqual([1]);
+    expect(s.sink.droppedWindows).toEqual([
+      { index: 0, cause: 'no-model' },
+      { index: 2, cause: 'no-model' },
+    ]);
+  });
+
+  it('keeps a swapped-out model until the score using it is done, then frees it once', async () => {
+    const s = setup();
+    const old = new GatedDetector();
+    const next = new GatedDetector();
+    await s.models.swap('pump-1', old.asDetector);
+    s.scorer.submit('pump-1', win(0), s.sink);
+    await settle();
+    await s.models.swap('pump-1', next.asDetector);
+    expect(old.released).toBe(0); // still scoring window 0
+    s.scorer.submit('pump-1', win(1), s.sink);
+    old.pending[0].finish(0.1);
+    await settle();
+    expect(old.released).toBe(1);
+    expect(next.pending).toHaveLength(1); // window 1 took the new model
+    next.pending[0].finish(0.2);
+    await s.scorer.scheduler.idle();
+    expect(s.sink.scoredWindows.map((x) => [x.index, x.r.normalised])).toEqual([
+      [0, 0.1],
+      [1, 0.2],
+    ]);
+    await s.models.swap('pump-1', null);
+    expect([old.released, next.released]).toEqual([1, 1]);
+  });
+
+  it('drops the oldest waiting window when a sensor falls behind, and reports failures', async () => {
+    const s = setup(1);
+    const det = new GatedDetector();
+    await s.models.swap('pump-1', det.asDetector);
+    for (let i = 0; i < 3; i++) s.scorer.submit('pump-1', win(i), s.sink);
+    await settle();
+    expect(s.sink.droppedWindows).toEqual([{ index: 1, cause: 'overload' }]);
+    det.pending[0].fail(new Error('backbone exploded'));
+    await settle();
+    det.pending[1].finish(0.3);
+    await s.scorer.scheduler.idle();
+    expect(s.sink.droppedWindows).toEqual([
+      { index: 1, cause: 'overload' },
+      { index: 0, cause: 'failed' },
+    ]);
+    expect(s.sink.scoredWindows.map((x) => x.index)).toEqual([2]);
+    expect(s.logged).toEqual(['sensor pump-1: scoring a window failed: backbone exploded']);
+    expect((await s.metrics.text()).body).toMatch(/hark_windows_dropped_total\{sensor="pump-1"\} 2/);
+  });
+
+  it('hands nothing on after close, and waits for the running score', async () => {
+    const s = setup();
+    const det = new GatedDetector();
+    await s.models.swap('pump-1', det.asDetector);
+    s.scorer.submit('pump-1', win(0), s.sink);
+    s.scorer.submit('pump-1', win(1), s.sink);
+    await settle();
+    let closed = false;
+    const closing = s.scorer.close(['pump-1']).then(() => (closed = true));
+    await settle();
+    expect(closed).toBe(false);
+    expect(s.sink.droppedWindows).toEqual([{ index: 1, cause: 'overload' }]); // the waiting one
+    det.pending[0].finish(0.4);
+    await closing;
+    expect(s.sink.scoredWindows).toEqual([]);
+  });
+});

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { TokenService } from '../../src/auth/token.service.js';
+import { isStorageFailure, StorageHealth } from '../../src/store/storage-health.js';
+import { tempStore } from './helpers.js';
+
+/** SQLite's own refusal of writes (`query_only`): a real SQLITE_READONLY from the real file, switchable. */
+const refuseWrites = (store: { database: { db: { pragma: (s: string) => unknown } } }, on: boolean) =>
+  store.database.db.pragma(`query_only = ${on ? 'ON' : 'OFF'}`);
+
+describe('StorageHealth', () => {
+  it('turns a failed write into a logged, counted, remembered failure, and never throws', () => {
+    const logged: string[] = [];
+    const counted: string[] = [];
+    let t = 1000;
+    const health = new StorageHealth({
+      log: (l) => logged.push(l),
+      onError: (op) => counted.push(op),
+      now: () => t,
+    });
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    expect(
+      health.attempt('token', () => {
+        throw full;
+      }),
+    ).toBeUndefined();
+    health.attempt('token', () => {
+      throw full;
+    });
+    expect(counted).toEqual(['token', 'token']);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(
+      /^STORAGE ERROR: token write failed \(token: SQLITE_FULL database or disk is full\)/,
+    );
+    expect(health.degraded).toBe(true);
+    expect(health.report()).toEqual({
+      writable: false,
+      readOnly: false,
+      failingSince: 1000,
+      lastError: 'token: SQLITE_FULL database or disk is full',
+      errors: 2,
+      waitingWrites: {},
+    });
+    t = 3500;
+    // A success of its own ends no outage (it may have written nothing); the probe's does.
+    expect(health.attempt('token', () => 7)).toBe(7);
+    expect(health.degraded).toBe(true);
+    health.addRetry('probe', () => 0);
+    health.retryNow();
+    expect(health.degraded).toBe(false);
+    expect(logged[1]).toBe('storage: writes resumed after 2.5 s; 2 failed writes in all');
+    health.close();
+  });
+
+  it('stays degraded while writes wait in a queue, even after another write succeeded', () => {
+    const health = new StorageHealth();
+    health.failed('alert', Object.assign(new Error('full'), { code: 'SQLITE_FULL' }));
+    health.setWaiting('alerts', 3);
+    expect(health.degraded).toBe(true);
+    expect(health.report().waitingWrites).toEqual({ alerts: 3 });
+    health.addRetry('alerts', () => 0);
+    health.retryNow();
+    expect(health.degraded).toBe(false);
+    expect(health.report()).toMatchObject({ writable: true, waitingWrites: {} });
+    health.close();
+  });
+
+  it('knows storage failures from request errors', () => {
+    for (const code of ['SQLITE_FULL', 'SQLITE_IOERR_SHMSIZE', 'SQLITE_READONLY', 'ENOSPC', 'EIO'])
+      expect(isStorageFailure(Object.assign(new Error(code), { code })), code).toBe(true);
+    for (const err of [new Error('x'), Object.assign(new Error('c'), { code: 'SQLITE_CONSTRAINT' }), null])
+      expect(isStorageFailure(err)).toBe(false);
+  });
+
+  it("on a store that refuses writes, a token's use is not recorded but the token still verifies", () => {
+    const logged: string[] = [];
+    const { store } = tempStore({ health: { log: (l) => logged.push(l), retryMs: 60_000 } });
+    const tokens = new TokenService(store.tokens, { health: store.health });
+    const { token, id } = tokens.create('sensor', 'mic');
+    refuseWrites(store, true);
+    expect(tokens.verify(token)).toMatchObject({ id, role: 'sensor' });
+    expect(store.tokens.get(id)?.lastUsedAt).toBeNull();
+    expect(store.health.report()).toMatchObject({ writable: false, errors: 1 });
+    expect(logged[0]).toMatch(/STORAGE ERROR: token write failed .*SQLITE_READONLY/);
+    // The probe finds out by itself that writes work again.
+    store.health.retryNow();
+    expect(store.health.degraded).toBe(true);
+    refuseWrites(store, false);
+    store.health.retryNow();
+    expect(store.health.degraded).toBe(false);
+  });
+
+  it('keeps score points whose flush failed and writes them later', () => {
+    const { store } = tempStore({ scores: { maxBuffered: 3 } });
+    refuseWrites(store, true);
+    store.scores.append('pump-1', 1, 0.5);
+    expect(() => store.scores.flush()).toThrow(/readonly/);
+    store.scores.append('pump-1', 2, 0.6);
+    expect(() => store.scores.append('pump-1', 3, 0.7)).toThrow(/readonly/);
+    expect(() => store.scores.append('pump-1', 4, 0.8)).toThrow(/readonly/);
+    expect(store.scores.buffered).toBe(3);
+    refuseWrites(store, false);
+    expect(store.scores.flush()).toBe(3);
+    expect(store.scores.range('pump-1').map((p) => p.t)).toEqual([2, 3, 4]);
+  });
+});
