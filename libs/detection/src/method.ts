@@ -12,12 +12,15 @@ export interface PatchGrid {
   dim: number;
 }
 
+/** Checks a count (an option or a size): a whole number >= 1, or a RangeError naming it. */
+export function checkCount(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} (${value}) must be a whole number >= 1`);
+}
+
 /** Checks a grid read from a saved state or given to `fit`: every size a whole number >= 1. */
 export function checkGrid(grid: PatchGrid): void {
-  for (const key of ['height', 'width', 'dim'] as const) {
-    const v = grid?.[key];
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`grid.${key} (${v}) must be a whole number >= 1`);
-  }
+  for (const key of ['height', 'width', 'dim'] as const) checkCount(`grid.${key}`, grid?.[key]);
 }
 
 /** Checks `fit`'s input: a valid grid and `embeddings` of `nWindows >= 1` windows on it. */
@@ -43,18 +46,21 @@ export interface MethodState {
   arrays: Record<string, Float32Array | Float64Array | Int32Array>;
 }
 
+/** `onProgress(done, total)` of a fit: how much of its slow part is done. */
+export type FitProgress = (done: number, total: number) => void;
+
 export interface AnomalyMethod {
   readonly name: 'patchcore' | 'padim' | 'spade';
+  /**
+   * Rows of the memory bank of normal patches that scoring searches and feedback extends (PatchCore's
+   * coreset with the taught patches). Absent: the method keeps no such bank (PaDiM, SPADE).
+   */
+  readonly bankSize?: number;
   /**
    * Fits on `nWindows` windows of normal embeddings, `[nWindows, height * width, dim]` concatenated.
    * `onProgress(done, total)` reports the slow part.
    */
-  fit(
-    embeddings: Float32Array,
-    nWindows: number,
-    grid: PatchGrid,
-    onProgress?: (done: number, total: number) => void,
-  ): void;
+  fit(embeddings: Float32Array, nWindows: number, grid: PatchGrid, onProgress?: FitProgress): void;
   /** Scores the patches of one window (`[height * width, dim]`). Throws a clear error before fit. */
   score(embeddings: Float32Array): Promise<WindowScores>;
   /** The fitted state, without what `teach` added. */

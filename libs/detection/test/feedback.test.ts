@@ -55,7 +55,7 @@ afterAll(async () => {
 async function state(d: Detector) {
   const parts = await d.scoreParts(alarms);
   return {
-    bankSize: (d.method as PatchCore).bankSize,
+    bankSize: d.bankSize!,
     method: parts.map((p) => p.method.windowScore),
     context: parts.map((p) => p.context!.windowScore),
     tonal: parts.map((p) => p.tonal!.windowScore),
@@ -79,6 +79,7 @@ describe('operator feedback (Detector.applyFeedback)', () => {
       });
       const taught = await state(detector);
       expect(taught.bankSize).toBe(fitted.bankSize + 2 * height * width);
+      expect(taught.bankSize).toBe((detector.method as PatchCore).bankSize);
       // Its own patches and contexts are in the memories now: 0 up to the flat search's rounding.
       for (let i = 0; i < 2; i++) {
         expect(taught.method[i]).toBeLessThan(0.01 * fitted.method[i]);
@@ -175,6 +176,7 @@ describe('a method that cannot be taught', () => {
     const padim = await fitDetector(train, { ...FAST, method: 'padim', contextFrames: 0, tonalMarginDb: 0 });
     try {
       expect(padim.teachable).toBe(false);
+      expect(padim.bankSize).toBeNull();
       const before = await padim.scoreWindows(alarms);
       let err: unknown;
       try {

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import {
   loadModel,
   MIN_TRAINING_CLIPS,
-  PatchCore,
   resolveDetectorConfig,
   type DetectorConfigInput,
   type FeedbackItem,
@@ -126,13 +125,12 @@ export class ModelRegistry {
   status(sensorId: string): ModelStatus {
     const slot = this.#slots.get(sensorId);
     const d = slot?.detector ?? null;
-    const bankSize = d && d.method instanceof PatchCore ? d.method.bankSize : null;
     return {
       sensorId,
       state: slot?.state ?? 'none',
       method: d?.config.method ?? null,
       backbone: d?.config.backbone ?? null,
-      bankSize,
+      bankSize: d?.bankSize ?? null,
       threshold: d?.fitted.calibration.threshold ?? null,
       fittedAt: d?.fitted.training.fittedAt ?? null,
       trainingSeconds: slot?.trainingSeconds ?? null,

@@ -1,13 +1,7 @@
 import { Random } from '@hark/dsp';
 import { MultivariateGaussian } from '../components/multivariate-gaussian.js';
-import {
-  checkFitInput,
-  checkGrid,
-  type AnomalyMethod,
-  type MethodState,
-  type PatchGrid,
-  type WindowScores,
-} from '../method.js';
+import { checkCount, checkFitInput, checkGrid } from '../method.js';
+import type { AnomalyMethod, FitProgress, MethodState, PatchGrid, WindowScores } from '../method.js';
 
 /**
  * PaDiM (Defard et al., "PaDiM: a Patch Distribution Modeling Framework for Anomaly Detection and
@@ -59,8 +53,7 @@ export class Padim implements AnomalyMethod {
   constructor(options: PadimOptions = {}) {
     this.options = { ...PADIM_DEFAULTS, ...options };
     const { channels, epsilon, seed, pooling } = this.options;
-    if (!Number.isInteger(channels) || channels < 1)
-      throw new RangeError(`channels (${channels}) must be a whole number >= 1`);
+    checkCount('channels', channels);
     if (!(epsilon >= 0 && Number.isFinite(epsilon)))
       throw new RangeError(`epsilon (${epsilon}) must be a finite number >= 0`);
     if (!Number.isInteger(seed)) throw new RangeError(`seed (${seed}) must be a whole number`);
@@ -79,12 +72,7 @@ export class Padim implements AnomalyMethod {
   }
 
   /** Fits a Gaussian per frequency row (or per position) on `nWindows` normal windows. */
-  fit(
-    embeddings: Float32Array,
-    nWindows: number,
-    grid: PatchGrid,
-    onProgress?: (done: number, total: number) => void,
-  ): void {
+  fit(embeddings: Float32Array, nWindows: number, grid: PatchGrid, onProgress?: FitProgress): void {
     checkFitInput(embeddings, nWindows, grid);
     const { height, width, dim } = grid;
     const perWindow = height * width;

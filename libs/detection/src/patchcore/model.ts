@@ -1,7 +1,8 @@
 import { FlatIndex, KnnIndex } from '@hark/native';
 import { kCenterGreedy } from '../components/kcenter-greedy.js';
 import { SearchedIndexes } from '../components/searched-indexes.js';
-import type { AnomalyMethod, MethodState, PatchGrid, WindowScores } from '../method.js';
+import { checkCount } from '../method.js';
+import type { AnomalyMethod, FitProgress, MethodState, PatchGrid, WindowScores } from '../method.js';
 import { reweightedScore } from './reweight.js';
 
 /**
@@ -60,9 +61,7 @@ export class PatchCore implements AnomalyMethod {
     const { coresetRatio, numNeighbors } = this.options;
     if (!(coresetRatio > 0 && coresetRatio <= 1))
       throw new RangeError(`coresetRatio (${coresetRatio}) must be in (0, 1]`);
-    if (!Number.isInteger(numNeighbors) || numNeighbors < 1) {
-      throw new RangeError(`numNeighbors (${numNeighbors}) must be a whole number >= 1`);
-    }
+    checkCount('numNeighbors', numNeighbors);
   }
 
   get fitted(): boolean {
@@ -89,12 +88,7 @@ export class PatchCore implements AnomalyMethod {
   }
 
   /** Builds M_C from the patches of `nWindows` normal windows (`[nWindows, height * width, dim]`). */
-  fit(
-    embeddings: Float32Array,
-    nWindows: number,
-    grid: PatchGrid,
-    onProgress?: (done: number, total: number) => void,
-  ): void {
+  fit(embeddings: Float32Array, nWindows: number, grid: PatchGrid, onProgress?: FitProgress): void {
     this.fitPatches(embeddings, nWindows * grid.height * grid.width, grid.dim, onProgress);
   }
 
@@ -126,12 +120,7 @@ export class PatchCore implements AnomalyMethod {
   }
 
   /** Builds M_C from `n` training patch embeddings (`[n, dim]`), whatever windows they came from. */
-  fitPatches(
-    embeddings: Float32Array,
-    n: number,
-    dim: number,
-    onProgress?: (done: number, total: number) => void,
-  ): void {
+  fitPatches(embeddings: Float32Array, n: number, dim: number, onProgress?: FitProgress): void {
     if (n < 1 || embeddings.length !== n * dim) {
       throw new RangeError(
         `embeddings has ${embeddings.length} values, expected n * dim = ${n} * ${dim} with n >= 1`,

@@ -183,6 +183,14 @@ export class Detector {
     return this.extractor.standardise(window, this.fitted.input);
   }
 
+  /**
+   * Rows of the method's memory bank of normal patches, taught patches included (PatchCore's coreset), or
+   * null when the method keeps no bank (PaDiM, SPADE). Method-agnostic, for status reports.
+   */
+  get bankSize(): number | null {
+    return this.method.bankSize ?? null;
+  }
+
   /** Whether operator feedback can be taught: the method keeps a memory of normal patches (PatchCore). */
   get teachable(): boolean {
     return typeof this.method.teach === 'function';

@@ -1,12 +1,6 @@
 import { FlatIndex, KnnIndex } from '@hark/native';
-import {
-  checkFitInput,
-  checkGrid,
-  type AnomalyMethod,
-  type MethodState,
-  type PatchGrid,
-  type WindowScores,
-} from '../method.js';
+import { checkCount, checkFitInput, checkGrid } from '../method.js';
+import type { AnomalyMethod, FitProgress, MethodState, PatchGrid, WindowScores } from '../method.js';
 
 /**
  * SPADE (Cohen & Hoshen, "Sub-Image Anomaly Detection with Deep Pyramid Correspondences", arXiv 2005.02357)
@@ -68,11 +62,8 @@ export class Spade implements AnomalyMethod {
   constructor(options: SpadeOptions = {}) {
     this.options = { ...SPADE_DEFAULTS, ...options };
     const { topK, patchNeighbors, windowScore } = this.options;
-    if (!Number.isInteger(topK) || topK < 1)
-      throw new RangeError(`topK (${topK}) must be a whole number >= 1`);
-    if (!Number.isInteger(patchNeighbors) || patchNeighbors < 1) {
-      throw new RangeError(`patchNeighbors (${patchNeighbors}) must be a whole number >= 1`);
-    }
+    checkCount('topK', topK);
+    checkCount('patchNeighbors', patchNeighbors);
     if (windowScore !== 'max-patch' && windowScore !== 'global') {
       throw new RangeError(`windowScore ('${String(windowScore)}') must be 'max-patch' or 'global'`);
     }
@@ -88,12 +79,7 @@ export class Spade implements AnomalyMethod {
   }
 
   /** Stores the patches of `nWindows` normal windows and indexes their global features. */
-  fit(
-    embeddings: Float32Array,
-    nWindows: number,
-    grid: PatchGrid,
-    onProgress?: (done: number, total: number) => void,
-  ): void {
+  fit(embeddings: Float32Array, nWindows: number, grid: PatchGrid, onProgress?: FitProgress): void {
     checkFitInput(embeddings, nWindows, grid);
     const { height, width, dim } = grid;
     const patches = embeddings.slice();
