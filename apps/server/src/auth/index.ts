@@ -1,3 +1,4 @@
-/** Token secrets, hashing, roles, and the service that issues and checks them. */
+/** Token secrets, hashing, roles, the service that issues and checks them, and the socket handshake's refusal. */
 export * from './token.service.js';
 export * from './tokens.js';
+export * from './handshake.js';

@@ -1,17 +1,11 @@
 import { Inject } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  SubscribeMessage,
-  WebSocketGateway,
-  type OnGatewayConnection,
-  type OnGatewayDisconnect,
-  type OnGatewayInit,
-} from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import type { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { sensorIdProblem, type HelloAck, type SensorAck } from '@hark/protocol';
 import { Sensors } from '../sensors/sensors.js';
 import { TokenService } from '../auth/token.service.js';
+import { unauthorized } from '../auth/handshake.js';
 import { HarkMetrics } from '../metrics/hark.metrics.js';
 
 interface SensorData {
@@ -37,7 +31,7 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
       const auth = (socket.handshake.auth ?? {}) as { token?: unknown; sensorId?: unknown };
       const fail = (message: string) => {
         this.metrics.ingestRejections.inc({ code: 'BAD_TOKEN' });
-        next(Object.assign(new Error(message), { data: { code: 'UNAUTHORIZED' } }));
+        next(unauthorized(message));
       };
       if (typeof auth.token !== 'string' || auth.token === '')
         return fail('missing token: connect with auth {token, sensorId}');

@@ -1,16 +1,10 @@
 import { Inject } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  SubscribeMessage,
-  WebSocketGateway,
-  type OnGatewayConnection,
-  type OnGatewayDisconnect,
-  type OnGatewayInit,
-} from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import type { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { DEFAULT_BACKFILL_SECONDS, MAX_BACKFILL_SECONDS, type SensorStatus } from '@hark/protocol';
 import { TokenService } from '../auth/token.service.js';
+import { unauthorized } from '../auth/handshake.js';
 import { LiveHub } from './live-hub.js';
 import { Sensors } from '../sensors/sensors.js';
 import { HarkMetrics } from '../metrics/hark.metrics.js';
@@ -31,8 +25,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     nsp.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       const info = typeof token === 'string' ? this.tokens.verify(token) : null;
-      if (!info)
-        return next(Object.assign(new Error('invalid or missing token'), { data: { code: 'UNAUTHORIZED' } }));
+      if (!info) return next(unauthorized('invalid or missing token'));
       if (info.role === 'sensor')
         return next(new Error('a sensor token cannot open the dashboard; use an operator token'));
       socket.data = { name: info.name, role: info.role };

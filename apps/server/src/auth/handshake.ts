@@ -1,0 +1,7 @@
+/**
+ * A socket.io handshake refused for its token (`/sensor`, `/live`): the client's `connect_error` carries
+ * `message` and `data.code` = `UNAUTHORIZED`, which sensors and dashboards read to stop retrying.
+ */
+export function unauthorized(message: string): Error {
+  return Object.assign(new Error(message), { data: { code: 'UNAUTHORIZED' } });
+}
