@@ -5,7 +5,7 @@ import { AlertMediaStore } from '../alerts/alert-media.js';
 import { PICTURE_KINDS } from '../alerts/pictures.js';
 import { HarkStore } from '../store/store.js';
 import { parsePictureKind } from './dto.js';
-import { ApiController, ApiErrors } from './openapi.decorators.js';
+import { ApiController, ApiErrors, ApiRoute } from './openapi.decorators.js';
 import { parseRange } from './range.js';
 import { ref } from './schemas.js';
 import type { HttpResponse } from './types.js';
@@ -78,11 +78,11 @@ export class AlertMediaController {
   }
 
   @Get('spectrogram')
-  @ApiOperation({
+  @ApiRoute({
     summary: "The clip's log-mel spectrogram and anomaly map, quantised like the live columns",
+    ok: ref('AlertSpectrogram'),
+    errors: [400, 401, 403, 404],
   })
-  @ApiResponse({ status: 200, schema: ref('AlertSpectrogram') })
-  @ApiErrors(400, 401, 403, 404)
   spectrogram(@Param('id') id: string): Promise<AlertSpectrogram> {
     return this.media.readSpectrogram(this.requireAlert(id));
   }

@@ -1,5 +1,5 @@
 import { Body, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiQuery } from '@nestjs/swagger';
 import {
   ALERT_STATES,
   ALERT_KINDS,
@@ -12,7 +12,7 @@ import { AlertService } from '../alerts/alert.service.js';
 import { ModelsPort } from './ports.js';
 import { Caller } from './auth.guard.js';
 import { parseAlertQuery, parseAnnotation, parseFalseAlarm } from './dto.js';
-import { ApiController, ApiErrors } from './openapi.decorators.js';
+import { ApiController, ApiRoute } from './openapi.decorators.js';
 import { BODIES, ref } from './schemas.js';
 import { recordId } from './validate.js';
 
@@ -25,7 +25,11 @@ export class AlertsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'A page of alerts, open first, newest first' })
+  @ApiRoute({
+    summary: 'A page of alerts, open first, newest first',
+    ok: ref('AlertPage'),
+    errors: [400, 401, 403],
+  })
   @ApiQuery({ name: 'sensorId', required: false, schema: { type: 'string' } })
   @ApiQuery({
     name: 'state',
@@ -48,45 +52,47 @@ export class AlertsController {
     schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
   })
   @ApiQuery({ name: 'offset', required: false, schema: { type: 'integer', minimum: 0, default: 0 } })
-  @ApiResponse({ status: 200, schema: ref('AlertPage') })
-  @ApiErrors(400, 401, 403)
   list(@Query() query: Record<string, unknown>): Page<Alert> {
     const { filters, limit, offset } = parseAlertQuery(query);
     return this.alerts.list(filters, limit, offset);
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One alert with its annotations and feedback' })
-  @ApiResponse({ status: 200, schema: ref('Alert') })
-  @ApiErrors(400, 401, 403, 404)
+  @ApiRoute({
+    summary: 'One alert with its annotations and feedback',
+    ok: ref('Alert'),
+    errors: [400, 401, 403, 404],
+  })
   get(@Param('id') id: string): Alert {
     return this.alerts.get(recordId('alert id', id));
   }
 
   @Post(':id/ack')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Acknowledge an open alert' })
-  @ApiResponse({ status: 200, schema: ref('Alert') })
-  @ApiErrors(400, 401, 403, 404, 409)
+  @ApiRoute({ summary: 'Acknowledge an open alert', ok: ref('Alert'), errors: [400, 401, 403, 404, 409] })
   acknowledge(@Param('id') id: string, @Caller() caller: TokenInfo): Alert {
     return this.alerts.acknowledge(recordId('alert id', id), caller.name);
   }
 
   @Post(':id/resolve')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Resolve an open or acknowledged alert (final)' })
-  @ApiResponse({ status: 200, schema: ref('Alert') })
-  @ApiErrors(400, 401, 403, 404, 409)
+  @ApiRoute({
+    summary: 'Resolve an open or acknowledged alert (final)',
+    ok: ref('Alert'),
+    errors: [400, 401, 403, 404, 409],
+  })
   resolve(@Param('id') id: string, @Caller() caller: TokenInfo): Alert {
     return this.alerts.resolve(recordId('alert id', id), caller.name);
   }
 
   @Post(':id/annotations')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Add a labelled note to an alert' })
-  @ApiBody({ schema: BODIES.annotation })
-  @ApiResponse({ status: 200, schema: ref('Alert') })
-  @ApiErrors(400, 401, 403, 404)
+  @ApiRoute({
+    summary: 'Add a labelled note to an alert',
+    body: BODIES.annotation,
+    ok: ref('Alert'),
+    errors: [400, 401, 403, 404],
+  })
   annotate(@Param('id') id: string, @Body() body: unknown, @Caller() caller: TokenInfo): Alert {
     const alertId = recordId('alert id', id);
     return this.alerts.annotate(alertId, parseAnnotation(body), caller.name);
@@ -94,13 +100,13 @@ export class AlertsController {
 
   @Post(':id/false-alarm')
   @HttpCode(200)
-  @ApiOperation({
+  @ApiRoute({
     summary:
       "Mark a false alarm; with teach, also add its sound to the sensor's model as normal (reversible)",
+    body: BODIES.falseAlarm,
+    ok: ref('Alert'),
+    errors: [400, 401, 403, 404, 409],
   })
-  @ApiBody({ schema: BODIES.falseAlarm })
-  @ApiResponse({ status: 200, schema: ref('Alert') })
-  @ApiErrors(400, 401, 403, 404, 409)
   async falseAlarm(
     @Param('id') id: string,
     @Body() body: unknown,

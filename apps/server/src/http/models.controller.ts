@@ -17,7 +17,7 @@ import { AlertService } from '../alerts/alert.service.js';
 import { ModelsPort, type FeedbackInfo } from './ports.js';
 import { Caller, Roles } from './auth.guard.js';
 import { parseEnrolSeconds, parseFeedbackBody } from './dto.js';
-import { ApiController, ApiErrors } from './openapi.decorators.js';
+import { ApiController, ApiErrors, ApiRoute } from './openapi.decorators.js';
 import { BODIES, arrayOf, ref } from './schemas.js';
 import type { MulterFile } from './types.js';
 import { recordId, sensorId } from './validate.js';
@@ -35,9 +35,11 @@ export class ModelsController {
   ) {}
 
   @Get('model')
-  @ApiOperation({ summary: "The sensor's model: method, threshold, training, feedback, fit progress" })
-  @ApiResponse({ status: 200, schema: ref('ModelStatus') })
-  @ApiErrors(400, 401, 403)
+  @ApiRoute({
+    summary: "The sensor's model: method, threshold, training, feedback, fit progress",
+    ok: ref('ModelStatus'),
+    errors: [400, 401, 403],
+  })
   status(@Param('id') id: string): ModelStatus {
     return this.models.status(sensorId(id));
   }
@@ -45,10 +47,14 @@ export class ModelsController {
   @Post('enroll')
   @HttpCode(202)
   @Roles('admin')
-  @ApiOperation({ summary: 'Record normal sound from the live stream for some seconds, then fit a model' })
-  @ApiBody({ schema: BODIES.seconds(ENROL_MIN_SECONDS, ENROL_MAX_SECONDS) })
-  @ApiResponse({ status: 202, description: 'recording started', schema: ref('ModelStatus') })
-  @ApiErrors(400, 401, 403, 409)
+  @ApiRoute({
+    summary: 'Record normal sound from the live stream for some seconds, then fit a model',
+    body: BODIES.seconds(ENROL_MIN_SECONDS, ENROL_MAX_SECONDS),
+    ok: ref('ModelStatus'),
+    status: 202,
+    description: 'recording started',
+    errors: [400, 401, 403, 409],
+  })
   enrol(@Param('id') id: string, @Body() body: unknown, @Caller() caller: TokenInfo): ModelStatus {
     const seconds = parseEnrolSeconds(body);
     return this.models.enrol(sensorId(id), seconds, caller.name);
@@ -89,9 +95,11 @@ export class ModelsController {
   }
 
   @Get('feedback')
-  @ApiOperation({ summary: 'Alerts taught to the model as normal, and their reversals' })
-  @ApiResponse({ status: 200, schema: arrayOf('Feedback') })
-  @ApiErrors(400, 401, 403)
+  @ApiRoute({
+    summary: 'Alerts taught to the model as normal, and their reversals',
+    ok: arrayOf('Feedback'),
+    errors: [400, 401, 403],
+  })
   feedback(@Param('id') id: string): FeedbackInfo[] {
     return this.models.listFeedback(sensorId(id));
   }
@@ -99,12 +107,12 @@ export class ModelsController {
   @Post('feedback')
   @HttpCode(200)
   @Roles('admin')
-  @ApiOperation({
+  @ApiRoute({
     summary: 'Teach an alert of this sensor to its model as normal (adds it to the memory bank)',
+    body: BODIES.feedback,
+    ok: ref('Feedback'),
+    errors: [400, 401, 403, 404, 409],
   })
-  @ApiBody({ schema: BODIES.feedback })
-  @ApiResponse({ status: 200, schema: ref('Feedback') })
-  @ApiErrors(400, 401, 403, 404, 409)
   async teach(
     @Param('id') id: string,
     @Body() body: unknown,
@@ -124,9 +132,11 @@ export class ModelsController {
 
   @Delete('feedback/:feedbackId')
   @Roles('admin')
-  @ApiOperation({ summary: 'Revert taught feedback (removes it from the memory bank)' })
-  @ApiResponse({ status: 200, schema: ref('Feedback') })
-  @ApiErrors(400, 401, 403, 404, 409)
+  @ApiRoute({
+    summary: 'Revert taught feedback (removes it from the memory bank)',
+    ok: ref('Feedback'),
+    errors: [400, 401, 403, 404, 409],
+  })
   async revert(
     @Param('id') id: string,
     @Param('feedbackId') feedbackId: string,

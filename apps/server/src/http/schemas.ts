@@ -13,7 +13,7 @@ import {
   ROLES,
 } from '@hark/protocol';
 
-type Schema = Record<string, unknown>;
+export type Schema = Record<string, unknown>;
 
 const int = { type: 'integer' };
 const num = { type: 'number' };

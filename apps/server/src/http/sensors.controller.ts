@@ -10,13 +10,13 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiQuery } from '@nestjs/swagger';
 import { SNOOZE_MAX_SECONDS, SNOOZE_MIN_SECONDS, type ScorePoint, type SensorStatus } from '@hark/protocol';
 import { SensorsPort } from './ports.js';
 import { HarkStore } from '../store/store.js';
 import { Roles } from './auth.guard.js';
 import { parseScoreQuery, parseSeconds, parseSensorPatch } from './dto.js';
-import { ApiController, ApiErrors } from './openapi.decorators.js';
+import { ApiController, ApiRoute } from './openapi.decorators.js';
 import { BODIES, arrayOf, ref } from './schemas.js';
 import { sensorId } from './validate.js';
 
@@ -29,27 +29,29 @@ export class SensorsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Every sensor ever seen, with its live status' })
-  @ApiResponse({ status: 200, schema: arrayOf('SensorStatus') })
-  @ApiErrors(401, 403)
+  @ApiRoute({
+    summary: 'Every sensor ever seen, with its live status',
+    ok: arrayOf('SensorStatus'),
+    errors: [401, 403],
+  })
   list(): SensorStatus[] {
     return this.sensors.list();
   }
 
   @Get(':id')
-  @ApiOperation({ summary: "One sensor's status" })
-  @ApiResponse({ status: 200, schema: ref('SensorStatus') })
-  @ApiErrors(400, 401, 403, 404)
+  @ApiRoute({ summary: "One sensor's status", ok: ref('SensorStatus'), errors: [400, 401, 403, 404] })
   get(@Param('id') id: string): SensorStatus {
     return this.require(id);
   }
 
   @Patch(':id')
   @Roles('admin')
-  @ApiOperation({ summary: 'Rename and / or relabel a sensor (labels are replaced, not merged)' })
-  @ApiBody({ schema: BODIES.sensorPatch })
-  @ApiResponse({ status: 200, schema: ref('SensorStatus') })
-  @ApiErrors(400, 401, 403, 404)
+  @ApiRoute({
+    summary: 'Rename and / or relabel a sensor (labels are replaced, not merged)',
+    body: BODIES.sensorPatch,
+    ok: ref('SensorStatus'),
+    errors: [400, 401, 403, 404],
+  })
   update(@Param('id') id: string, @Body() body: unknown): SensorStatus {
     const patch = parseSensorPatch(body);
     this.require(id);
@@ -57,14 +59,14 @@ export class SensorsController {
   }
 
   @Get(':id/scores')
-  @ApiOperation({
+  @ApiRoute({
     summary: 'Score history (normalised, 1 = threshold); peaks kept when downsampled to limit',
+    ok: arrayOf('ScorePoint'),
+    errors: [400, 401, 403, 404],
   })
   @ApiQuery({ name: 'from', required: false, description: 'ms since the epoch', schema: { type: 'integer' } })
   @ApiQuery({ name: 'to', required: false, description: 'ms since the epoch', schema: { type: 'integer' } })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 20000 } })
-  @ApiResponse({ status: 200, schema: arrayOf('ScorePoint') })
-  @ApiErrors(400, 401, 403, 404)
   scores(@Param('id') id: string, @Query() query: Record<string, unknown>): ScorePoint[] {
     const range = parseScoreQuery(query);
     this.require(id);
@@ -73,10 +75,12 @@ export class SensorsController {
 
   @Post(':id/snooze')
   @HttpCode(200)
-  @ApiOperation({ summary: "Mute a sensor's alerts for some seconds" })
-  @ApiBody({ schema: BODIES.seconds(SNOOZE_MIN_SECONDS, SNOOZE_MAX_SECONDS) })
-  @ApiResponse({ status: 200, schema: ref('SensorStatus') })
-  @ApiErrors(400, 401, 403, 404)
+  @ApiRoute({
+    summary: "Mute a sensor's alerts for some seconds",
+    body: BODIES.seconds(SNOOZE_MIN_SECONDS, SNOOZE_MAX_SECONDS),
+    ok: ref('SensorStatus'),
+    errors: [400, 401, 403, 404],
+  })
   snooze(@Param('id') id: string, @Body() body: unknown): SensorStatus {
     const seconds = parseSeconds(body, SNOOZE_MIN_SECONDS, SNOOZE_MAX_SECONDS);
     this.require(id);
@@ -84,9 +88,7 @@ export class SensorsController {
   }
 
   @Delete(':id/snooze')
-  @ApiOperation({ summary: 'Lift a snooze' })
-  @ApiResponse({ status: 200, schema: ref('SensorStatus') })
-  @ApiErrors(400, 401, 403, 404)
+  @ApiRoute({ summary: 'Lift a snooze', ok: ref('SensorStatus'), errors: [400, 401, 403, 404] })
   unsnooze(@Param('id') id: string): SensorStatus {
     this.require(id);
     return this.sensors.snooze(id, null);
