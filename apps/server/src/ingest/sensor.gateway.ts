@@ -13,6 +13,15 @@ interface SensorData {
   tokenName: string;
 }
 
+/** Runs a message's handler; an unexpected error is answered to that sensor as `INTERNAL`, never thrown. */
+function answer<A>(handle: () => A): A | { ok: false; code: 'INTERNAL'; error: string } {
+  try {
+    return handle();
+  } catch (err) {
+    return { ok: false, code: 'INTERNAL', error: `server error: ${(err as Error).message}` };
+  }
+}
+
 /**
  * Namespace `/sensor`: a sensor authenticates in the handshake (`auth: {token, sensorId}`), says `hello`, then
  * streams `audio` chunks; every message is acknowledged. Any error is caught here and answered to that sensor
@@ -59,20 +68,12 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   @SubscribeMessage('hello')
   hello(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): HelloAck {
     const { sensorId } = socket.data as SensorData;
-    try {
-      return this.sensors.hello(sensorId, socket.id, body);
-    } catch (err) {
-      return { ok: false, code: 'INTERNAL', error: `server error: ${(err as Error).message}` };
-    }
+    return answer(() => this.sensors.hello(sensorId, socket.id, body));
   }
 
   @SubscribeMessage('audio')
   audio(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): SensorAck {
     const { sensorId } = socket.data as SensorData;
-    try {
-      return this.sensors.audio(sensorId, socket.id, body);
-    } catch (err) {
-      return { ok: false, code: 'INTERNAL', error: `server error: ${(err as Error).message}` };
-    }
+    return answer(() => this.sensors.audio(sensorId, socket.id, body));
   }
 }
