@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import {
   ALERT_KINDS,
   ANNOTATION_LABELS,
@@ -10,7 +9,7 @@ import {
   type AnnotationLabel,
   type Page,
 } from '@hark/protocol';
-import type { HarkDatabase } from './database.js';
+import { Repository } from './database.js';
 import { whereClause, type AlertFilters } from './alert.filters.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, checkInt } from './errors.js';
 
@@ -78,13 +77,7 @@ interface FeedbackRow {
  * one committed transaction when the call returns (the database runs `synchronous = FULL`), so an operator's
  * acknowledgement or note survives a crash right after the answer.
  */
-export class AlertRepository {
-  private readonly db: Database.Database;
-
-  constructor(database: HarkDatabase) {
-    this.db = database.db;
-  }
-
+export class AlertRepository extends Repository {
   /** Stores a new open, active alert (creating the sensor row if the sensor is unknown). */
   open(alert: NewAlert): Alert {
     if (!ALERT_KINDS.includes(alert.kind)) {

@@ -167,3 +167,12 @@ function migrate(db: Database.Database, migrations: readonly Migration[], path: 
     })();
   }
 }
+
+/** A repository: queries over the store's one connection, given the opened database. */
+export abstract class Repository {
+  protected readonly db: Database.Database;
+
+  constructor(database: HarkDatabase) {
+    this.db = database.db;
+  }
+}

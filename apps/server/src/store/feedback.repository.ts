@@ -1,6 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { FeedbackInfo } from '../http/ports.js';
-import type { HarkDatabase } from './database.js';
+import { Repository } from './database.js';
 import { ConflictError, NotFoundError } from './errors.js';
 
 /** A feedback record: `FeedbackInfo` plus where its patch embeddings are. */
@@ -35,13 +34,7 @@ const toRecord = (r: FeedbackRow): FeedbackRecord => ({
 });
 
 /** Alerts taught to a sensor's memory bank as normal ("false alarm, learn it"), and their reversals. */
-export class FeedbackRepository {
-  private readonly db: Database.Database;
-
-  constructor(database: HarkDatabase) {
-    this.db = database.db;
-  }
-
+export class FeedbackRepository extends Repository {
   /** Records taught feedback. The alert must exist. */
   create(feedback: {
     sensorId: string;

@@ -1,6 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { ModelStatus } from '@hark/protocol';
-import type { HarkDatabase } from './database.js';
+import { Repository } from './database.js';
 
 export type ModelSource = NonNullable<ModelStatus['source']>;
 
@@ -56,13 +55,7 @@ const toRecord = (r: ModelRow): ModelRecord => ({
 });
 
 /** The history of each sensor's model fits; the latest record describes the model in use (or the failure). */
-export class ModelRepository {
-  private readonly db: Database.Database;
-
-  constructor(database: HarkDatabase) {
-    this.db = database.db;
-  }
-
+export class ModelRepository extends Repository {
   /** Appends a record. */
   record(model: NewModelRecord): ModelRecord {
     const { lastInsertRowid } = this.db

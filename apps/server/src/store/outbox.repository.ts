@@ -1,5 +1,4 @@
-import type Database from 'better-sqlite3';
-import type { HarkDatabase } from './database.js';
+import { Repository } from './database.js';
 
 export type OutboxState = 'pending' | 'delivered' | 'failed';
 
@@ -43,13 +42,7 @@ const toEntry = (r: OutboxRow): OutboxEntry => ({
 });
 
 /** The durable webhook outbox: pending deliveries survive restarts. Used by `notify/WebhookNotifier`. */
-export class WebhookOutboxRepository {
-  private readonly db: Database.Database;
-
-  constructor(database: HarkDatabase) {
-    this.db = database.db;
-  }
-
+export class WebhookOutboxRepository extends Repository {
   /** Queues a delivery, due at `at`. */
   enqueue(event: string, payload: string, at = Date.now()): OutboxEntry {
     const { lastInsertRowid } = this.db

@@ -1,5 +1,4 @@
-import type Database from 'better-sqlite3';
-import type { HarkDatabase } from './database.js';
+import { Repository } from './database.js';
 import { NotFoundError } from './errors.js';
 
 /** A sensor as stored: what survives restarts. Live state (level, queue, ...) lives in the runtime. */
@@ -31,13 +30,7 @@ const toRecord = (r: SensorRow): SensorRecord => ({
 });
 
 /** Sensors ever seen, their names, labels and snoozes. */
-export class SensorRepository {
-  private readonly db: Database.Database;
-
-  constructor(database: HarkDatabase) {
-    this.db = database.db;
-  }
-
+export class SensorRepository extends Repository {
   /**
    * Records that a sensor said hello at `at`: creates it (named after its id unless `name` is given) or
    * updates its last-seen time, and its name / labels when given.

@@ -1,6 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { Role, TokenInfo } from '@hark/protocol';
-import type { HarkDatabase } from './database.js';
+import { Repository } from './database.js';
 import { NotFoundError } from './errors.js';
 
 interface TokenRow {
@@ -25,13 +24,7 @@ const toInfo = (r: TokenRow): TokenInfo => ({
 });
 
 /** API tokens. Only the sha256 of a secret is stored; `auth/TokenService` makes and checks secrets. */
-export class TokenRepository {
-  private readonly db: Database.Database;
-
-  constructor(database: HarkDatabase) {
-    this.db = database.db;
-  }
-
+export class TokenRepository extends Repository {
   /** Stores a new token by the hash of its secret. */
   insert(token: {
     name: string;
