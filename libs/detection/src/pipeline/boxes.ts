@@ -41,8 +41,8 @@ export interface BoxOptions {
 /**
  * The mel bins of the anomaly in frames `tLo..tHi` of `local` (`[nMels, nFrames]`): each bin's largest value
  * over those frames forms a profile; the extent is the contiguous run of bins around the profile's peak
- * that stay at or above half of it (the full width at half maximum, the usual width of a peak, so a tone
- * gives a few bins and broadband noise gives the whole band without any tuned constant).
+ * that stay over the threshold (1), or, for a peak under 2, at or above half of it (the full width at half
+ * maximum, the usual width of a peak). A tone gives a few bins, a broadband event the whole band.
  */
 export function frequencyExtent(
   local: Float32Array,
@@ -56,7 +56,8 @@ export function frequencyExtent(
     for (let t = tLo; t <= tHi; t++) profile[m] = Math.max(profile[m], local[m * nFrames + t]);
   let at = 0;
   for (let m = 1; m < nMels; m++) if (profile[m] > profile[at]) at = m;
-  const half = profile[at] / 2;
+  // Over the threshold (1) is anomalous by the detector's own definition; half the peak bounds a weak one.
+  const half = Math.min(1, profile[at] / 2);
   let mLo = at;
   let mHi = at;
   while (mLo > 0 && profile[mLo - 1] >= half) mLo--;
