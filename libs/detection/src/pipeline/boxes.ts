@@ -17,7 +17,11 @@ export interface AnomalyBox {
   /** Lower edge of the lowest and upper edge of the highest mel filter of the region, Hz. */
   lowHz: number;
   highHz: number;
-  /** Largest normalised map value in the region (> 1 = over the threshold). */
+  /**
+   * Largest normalised map value in the region (> 1 = over the threshold). The map's rows are each divided by
+   * their own level on normal sound, so this is not on the scale of the clip's `normalised` window score: a
+   * box can read above the clip peak, or below 1 in a clip over the threshold (issue 13 item 6, open).
+   */
   peak: number;
   /** Whether the region is over the threshold (false for the fallback regions of a normal-looking clip). */
   overThreshold: boolean;
