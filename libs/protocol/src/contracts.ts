@@ -178,9 +178,9 @@ export interface AlertBox {
   fHigh: number;
   /**
    * The largest value of the normalised anomaly map in the region (1 = the map's threshold). Not yet on the
-   * scale of `Alert.peakScore`: that is the window score divided by the clip threshold, while the map's rows
-   * are each divided by their own level fitted on normal sound, so a region can read higher or lower than
-   * the alert's peak (issue 13 item 6, open).
+   * scale of `Alert.peakScore`: that is the window score divided by the clip threshold, while the map is
+   * blurred, overlap-averaged and (when the model has row levels) each row divided by its own level fitted
+   * on normal sound, so a region can read higher or lower than the alert's peak (issue 13 item 6, open).
    */
   score: number;
 }

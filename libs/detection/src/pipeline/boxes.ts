@@ -18,9 +18,10 @@ export interface AnomalyBox {
   lowHz: number;
   highHz: number;
   /**
-   * Largest normalised map value in the region (> 1 = over the threshold). The map's rows are each divided by
-   * their own level on normal sound, so this is not on the scale of the clip's `normalised` window score: a
-   * box can read above the clip peak, or below 1 in a clip over the threshold (issue 13 item 6, open).
+   * Largest normalised map value in the region (> 1 = over the threshold). The map is blurred,
+   * overlap-averaged and (when the model has row levels) each row divided by its own level on normal sound,
+   * so this is not on the scale of the clip's `normalised` window score: a box can read above the clip
+   * peak, or below 1 in a clip over the threshold (issue 13 item 6, open).
    */
   peak: number;
   /** Whether the region is over the threshold (false for the fallback regions of a normal-looking clip). */
