@@ -195,9 +195,25 @@ describe('hark fit | score | evaluate', () => {
 
   it('prints the by-kind tables with event labels under their row and a dash for a kind a group lacks', () => {
     const base = { auc: 1, pauc: 1, pixelAuc: 1, aupro: 1, fitSeconds: 1, msPerClip: 1 };
-    const tone = { kind: 'tone', type: 'tone', clips: 2, auc: 0.75, recall: 0.5 };
-    const event = { kind: 'event', type: 'event', clips: 1, auc: 1, recall: 1 };
-    const knock = { kind: 'door_knock', type: 'event', clips: 1, auc: 1, recall: 1 };
+    const tone = {
+      kind: 'tone',
+      type: 'tone',
+      clips: 2,
+      auc: 0.75,
+      recall: 0.5,
+      boxIoU: 0.25,
+      boxIoUClips: 2,
+    };
+    const event = { kind: 'event', type: 'event', clips: 1, auc: 1, recall: 1, boxIoU: null, boxIoUClips: 0 };
+    const knock = {
+      kind: 'door_knock',
+      type: 'event',
+      clips: 1,
+      auc: 1,
+      recall: 1,
+      boxIoU: null,
+      boxIoUClips: 0,
+    };
     const text = byKindTables({
       groups: [
         { name: 'm1', ...base, normalOverThreshold: 0.125, byKind: [tone] },
@@ -207,10 +223,10 @@ describe('hark fit | score | evaluate', () => {
       byKind: [tone, event, knock],
     }).split('\n');
     expect(text.slice(0, 4)).toEqual([
-      'kind         clips    auc  recall',
-      'tone             2  0.750     50%',
-      'event            1  1.000    100%',
-      '  door_knock     1  1.000    100%',
+      'kind         clips    auc  recall boxIoU',
+      'tone             2  0.750     50%   0.25',
+      'event            1  1.000    100%      -',
+      '  door_knock     1  1.000    100%      -',
     ]);
     expect(text[6]).toMatch(/^m1\s+13%\s+0\.75\/50%\s+-$/);
     expect(text[7]).toMatch(/^e1\s+0%\s+-\s+1\.00\/100%$/);

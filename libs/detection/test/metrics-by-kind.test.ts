@@ -56,8 +56,8 @@ describe('kindTable', () => {
     const a = kindClips(
       [1, 2, 3, 4],
       [
-        { gt: gt('tone', 'tone'), score: 5, normalised: 1.25 }, // auc 1, detected
-        { gt: gt('tone', 'tone'), score: 2.5, normalised: 0.625 }, // auc 0.5, missed
+        { gt: gt('tone', 'tone'), score: 5, normalised: 1.25, box: { lowHz: 50, highHz: 150 } }, // auc 1, detected; band IoU 50/150
+        { gt: gt('tone', 'tone'), score: 2.5, normalised: 0.625, box: { lowHz: 200, highHz: 300 } }, // auc 0.5, missed; IoU 0
         { gt: gt('event', 'door_knock'), score: 4, normalised: 1 }, // auc 0.875, detected (>= 1)
       ],
     );
@@ -65,18 +65,47 @@ describe('kindTable', () => {
     const b = kindClips(
       [10, 20],
       [
-        { gt: gt('tone', 'tone'), score: 15, normalised: 0.9 }, // auc 0.5
+        { gt: gt('tone', 'tone'), score: 15, normalised: 0.9, box: { lowHz: 0, highHz: 100 } }, // auc 0.5; band IoU 1
         { gt: gt('event', 'glass_break'), score: 30, normalised: 2 }, // auc 1
         { gt: gt('dropout', 'dropout'), score: 5, normalised: 0.1 }, // auc 0
       ],
     );
     expect(kindTable([...a, ...b])).toEqual([
-      { kind: 'dropout', type: 'dropout', clips: 1, auc: 0, recall: 0 },
-      { kind: 'tone', type: 'tone', clips: 3, auc: (1 + 0.5 + 0.5) / 3, recall: 1 / 3 },
-      { kind: 'event', type: 'event', clips: 2, auc: (0.875 + 1) / 2, recall: 1 },
-      { kind: 'door_knock', type: 'event', clips: 1, auc: 0.875, recall: 1 },
-      { kind: 'glass_break', type: 'event', clips: 1, auc: 1, recall: 1 },
+      { kind: 'dropout', type: 'dropout', clips: 1, auc: 0, recall: 0, boxIoU: null, boxIoUClips: 0 },
+      {
+        kind: 'tone',
+        type: 'tone',
+        clips: 3,
+        auc: (1 + 0.5 + 0.5) / 3,
+        recall: 1 / 3,
+        boxIoU: 1 / 3,
+        boxIoUClips: 3,
+      },
+      {
+        kind: 'event',
+        type: 'event',
+        clips: 2,
+        auc: (0.875 + 1) / 2,
+        recall: 1,
+        boxIoU: null,
+        boxIoUClips: 0,
+      },
+      { kind: 'door_knock', type: 'event', clips: 1, auc: 0.875, recall: 1, boxIoU: null, boxIoUClips: 0 },
+      { kind: 'glass_break', type: 'event', clips: 1, auc: 1, recall: 1, boxIoU: null, boxIoUClips: 0 },
     ]);
     expect(kindTable([])).toEqual([]);
+  });
+
+  it('takes the median band IoU over the clips with a box, skipping the others', () => {
+    const [noBox, narrow] = kindClips(
+      [1],
+      [
+        { gt: gt('tone', 'tone'), score: 2, normalised: 2, box: null },
+        { gt: gt('tone', 'tone'), score: 2, normalised: 2, box: { lowHz: 25, highHz: 75 } },
+      ],
+    );
+    expect(noBox.boxIoU).toBeNull();
+    expect(narrow.boxIoU).toBe(0.5);
+    expect(kindTable([noBox, narrow])[0]).toMatchObject({ boxIoU: 0.5, boxIoUClips: 1 });
   });
 });

@@ -165,11 +165,23 @@ export const ANNOTATION_LABELS: readonly AnnotationLabel[] = [
 ];
 
 /** A time-frequency region of an alert: stream times and Hz. */
+/**
+ * A time-frequency region of an alert (detection's `AnomalyBox`): where in the alert the anomaly map is over
+ * the threshold, strongest first.
+ */
 export interface AlertBox {
+  /** Seconds (frame centre times) of the region's first and last frame. */
   t0: number;
   t1: number;
+  /** Band of the region in Hz (mel filter edges). */
   fLow: number;
   fHigh: number;
+  /**
+   * The largest value of the normalised anomaly map in the region (1 = the map's threshold). Not yet on the
+   * scale of `Alert.peakScore`: that is the window score divided by the clip threshold, while the map is
+   * blurred, overlap-averaged and (when the model has row levels) each row divided by its own level fitted
+   * on normal sound, so a region can read higher or lower than the alert's peak (issue 13 item 6, open).
+   */
   score: number;
 }
 

@@ -65,7 +65,7 @@ export function byKindTables(report: EvaluationReport): string {
   const kw = Math.max(4, ...kinds.map((k) => label(k).length));
   const kindLines = kinds.map(
     (k) =>
-      `${label(k).padEnd(kw)} ${String(k.clips).padStart(5)} ${k.auc.toFixed(3).padStart(6)} ${pct(k.recall).padStart(7)}`,
+      `${label(k).padEnd(kw)} ${String(k.clips).padStart(5)} ${k.auc.toFixed(3).padStart(6)} ${pct(k.recall).padStart(7)} ${(k.boxIoU === null || k.boxIoU === undefined ? '-' : k.boxIoU.toFixed(2)).padStart(6)}`,
   );
   // Per group: the normal clips over the threshold, then auc/recall of each kind (events together).
   const columns = kinds.filter((k) => k.type !== 'event' || k.kind === 'event').map((k) => k.kind);
@@ -77,7 +77,7 @@ export function byKindTables(report: EvaluationReport): string {
   };
   const mean = report.mean.normalOverThreshold;
   return [
-    `${'kind'.padEnd(kw)} ${'clips'.padStart(5)} ${'auc'.padStart(6)} ${'recall'.padStart(7)}`,
+    `${'kind'.padEnd(kw)} ${'clips'.padStart(5)} ${'auc'.padStart(6)} ${'recall'.padStart(7)} ${'boxIoU'.padStart(6)}`,
     ...kindLines,
     '',
     `${'group'.padEnd(gw)} ${'normal>=1'.padStart(9)} ${columns.map((c) => c.padStart(cw)).join(' ')}`,
@@ -88,7 +88,8 @@ export function byKindTables(report: EvaluationReport): string {
     `${'mean'.padEnd(gw)} ${pct(mean ?? Number.NaN).padStart(9)}`,
     '',
     "auc: mean rank-AUC of a kind's clips against their group's normal test clips; recall and normal>=1: share of",
-    'clips whose normalised score is >= 1; group cells: auc/recall.',
+    'clips whose normalised score is >= 1; boxIoU: median IoU on the Hz axis of the strongest box with the',
+    "ground truth's band (clips without a box are skipped); group cells: auc/recall.",
   ].join('\n');
 }
 
@@ -124,7 +125,7 @@ export function registerEvaluate(program: Command): void {
     .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option(
       '--json <out.json>',
-      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip, normalOverThreshold, byKind}], mean: {...}, byKind: [{kind, type, clips, auc, recall}]}',
+      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip, normalOverThreshold, byKind}], mean: {...}, byKind: [{kind, type, clips, auc, recall, boxIoU, boxIoUClips}]}',
     )
     .option(
       '--by-kind',

@@ -21,6 +21,14 @@ export interface KindResult {
   auc: number;
   /** Share of the clips whose normalised score is >= 1. */
   recall: number;
+  /**
+   * Median frequency IoU, on the Hz axis, of each clip's strongest box with its ground truth's band (the
+   * lowest `lowHz` to the highest `highHz` of its events); clips whose events give no band are skipped.
+   * `null` when no clip of the kind has a band or a box.
+   */
+  boxIoU: number | null;
+  /** Clips the median `boxIoU` is taken over. */
+  boxIoUClips: number;
 }
 
 /** The kind of an anomalous clip: its ground truth's `type`, the label of its first event for `event`. */
@@ -53,7 +61,29 @@ export interface KindClip {
   auc: number;
   /** Normalised clip score (1 = threshold). */
   normalised: number;
+  /** Frequency IoU (Hz) of the strongest box with the ground truth's band; null without a band or a box. */
+  boxIoU: number | null;
 }
+
+/** The band of a ground truth's events, lowest `lowHz` to highest `highHz`; null when no event has both. */
+export function truthBand(gt: GroundTruth | null): { lowHz: number; highHz: number } | null {
+  const banded = (gt?.events ?? []).filter((e) => Number.isFinite(e.lowHz) && Number.isFinite(e.highHz));
+  if (banded.length === 0) return null;
+  return { lowHz: Math.min(...banded.map((e) => e.lowHz)), highHz: Math.max(...banded.map((e) => e.highHz)) };
+}
+
+/** Intersection over union of two frequency intervals in Hz (0 when they do not overlap). */
+export function bandIoU(a: { lowHz: number; highHz: number }, b: { lowHz: number; highHz: number }): number {
+  const inter = Math.max(0, Math.min(a.highHz, b.highHz) - Math.max(a.lowHz, b.lowHz));
+  const union = Math.max(a.highHz, b.highHz) - Math.min(a.lowHz, b.lowHz);
+  return union > 0 ? inter / union : 0;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+};
 
 /**
  * The anomalous clips of one group with their kind, their rank-AUC against the group's normal test clips
@@ -61,13 +91,22 @@ export interface KindClip {
  */
 export function kindClips(
   normalScores: readonly number[],
-  anomalies: readonly { gt: GroundTruth | null; score: number; normalised: number }[],
+  anomalies: readonly {
+    gt: GroundTruth | null;
+    score: number;
+    normalised: number;
+    box?: { lowHz: number; highHz: number } | null;
+  }[],
 ): KindClip[] {
-  return anomalies.map((a) => ({
-    ...faultKind(a.gt),
-    auc: clipRankAuc(a.score, normalScores),
-    normalised: a.normalised,
-  }));
+  return anomalies.map((a) => {
+    const band = truthBand(a.gt);
+    return {
+      ...faultKind(a.gt),
+      auc: clipRankAuc(a.score, normalScores),
+      normalised: a.normalised,
+      boxIoU: band && a.box ? bandIoU(a.box, band) : null,
+    };
+  });
 }
 
 /**
@@ -75,13 +114,18 @@ export function kindClips(
  * together (when there are any), then each event label by name.
  */
 export function kindTable(clips: readonly KindClip[]): KindResult[] {
-  const row = (kind: string, type: string, of: readonly KindClip[]): KindResult => ({
-    kind,
-    type,
-    clips: of.length,
-    auc: of.reduce((s, c) => s + c.auc, 0) / of.length,
-    recall: of.filter((c) => c.normalised >= 1).length / of.length,
-  });
+  const row = (kind: string, type: string, of: readonly KindClip[]): KindResult => {
+    const ious = of.flatMap((c) => (c.boxIoU === null || c.boxIoU === undefined ? [] : [c.boxIoU]));
+    return {
+      kind,
+      type,
+      clips: of.length,
+      auc: of.reduce((s, c) => s + c.auc, 0) / of.length,
+      recall: of.filter((c) => c.normalised >= 1).length / of.length,
+      boxIoU: ious.length ? median(ious) : null,
+      boxIoUClips: ious.length,
+    };
+  };
   const key = (c: { type: string; kind: string }) => `${c.type === 'event' ? 1 : 0}|${c.kind}`;
   const kinds = [...new Map(clips.map((c) => [key(c), c])).values()].sort((a, b) =>
     key(a).localeCompare(key(b)),

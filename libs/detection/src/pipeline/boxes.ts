@@ -2,7 +2,9 @@
  * The strongest anomalous regions of a clip's normalised anomaly map as time-frequency boxes: the
  * 8-connected regions of cells above 1.0 (the calibrated threshold), or, when no cell reaches it, the regions
  * above `fallbackLevel` of the map's peak (so an operator still sees where the clip is least normal).
- * Times are frame centre times in seconds; frequencies are the band edges of the mel filters in Hz.
+ * Times are frame centre times in seconds; frequencies are the band edges of the mel filters in Hz. With a
+ * `localMap` (the map before time-share mixing) a box's frequency extent is taken from it (see
+ * `frequencyExtent`): the mixed map spreads every anomaly over all mel bins.
  */
 import { frameCentreTimes, melFrequencies } from '../dataset/grid.js';
 import { connectedComponents8 } from '../metrics/connected-components.js';
@@ -15,7 +17,12 @@ export interface AnomalyBox {
   /** Lower edge of the lowest and upper edge of the highest mel filter of the region, Hz. */
   lowHz: number;
   highHz: number;
-  /** Largest normalised map value in the region (> 1 = over the threshold). */
+  /**
+   * Largest normalised map value in the region (> 1 = over the threshold). The map is blurred,
+   * overlap-averaged and (when the model has row levels) each row divided by its own level on normal sound,
+   * so this is not on the scale of the clip's `normalised` window score: a box can read above the clip
+   * peak, or below 1 in a clip over the threshold (issue 13 item 6, open).
+   */
   peak: number;
   /** Whether the region is over the threshold (false for the fallback regions of a normal-looking clip). */
   overThreshold: boolean;
@@ -28,6 +35,39 @@ export interface BoxOptions {
   fallbackLevel?: number;
   /** Seconds added to every time (for windows cut from a longer stream). Default 0. */
   timeOffset?: number;
+  /**
+   * The map before time-share mixing (`[nMels, nFrames]`, same scale), which says where in frequency the
+   * anomaly is. When given, a box keeps its time extent and peak from `map` and takes its frequency extent
+   * from this map (`frequencyExtent`). Without it, the box spans the region's mel bins in `map`.
+   */
+  localMap?: Float32Array;
+}
+
+/**
+ * The mel bins of the anomaly in frames `tLo..tHi` of `local` (`[nMels, nFrames]`): each bin's largest value
+ * over those frames forms a profile; the extent is the contiguous run of bins around the profile's peak
+ * that stay over the threshold (1), or, for a peak under 2, at or above half of it (the full width at half
+ * maximum, the usual width of a peak). A tone gives a few bins, a broadband event the whole band.
+ */
+export function frequencyExtent(
+  local: Float32Array,
+  nMels: number,
+  nFrames: number,
+  tLo: number,
+  tHi: number,
+): { mLo: number; mHi: number } {
+  const profile = new Float64Array(nMels).fill(-Infinity);
+  for (let m = 0; m < nMels; m++)
+    for (let t = tLo; t <= tHi; t++) profile[m] = Math.max(profile[m], local[m * nFrames + t]);
+  let at = 0;
+  for (let m = 1; m < nMels; m++) if (profile[m] > profile[at]) at = m;
+  // Over the threshold (1) is anomalous by the detector's own definition; half the peak bounds a weak one.
+  const half = Math.min(1, profile[at] / 2);
+  let mLo = at;
+  let mHi = at;
+  while (mLo > 0 && profile[mLo - 1] >= half) mLo--;
+  while (mHi < nMels - 1 && profile[mHi + 1] >= half) mHi++;
+  return { mLo, mHi };
 }
 
 /** Boxes of `map` (`[nMels, nFrames]`, normalised so 1.0 is the threshold), strongest first. */
@@ -41,6 +81,9 @@ export function anomalyBoxes(
   if (map.length !== nMels * nFrames)
     throw new RangeError(`map has ${map.length} values, expected nMels * nFrames = ${nMels} * ${nFrames}`);
   if (nFrames === 0) return [];
+  const local = opts.localMap;
+  if (local && local.length !== map.length)
+    throw new RangeError(`localMap has ${local.length} values; it must have the map's ${map.length}`);
   let peak = -Infinity;
   for (const v of map) if (v > peak) peak = v;
   const over = peak > 1;
@@ -73,6 +116,7 @@ export function anomalyBoxes(
   return box
     .sort((a, b) => b.peak - a.peak)
     .slice(0, opts.maxBoxes ?? 5)
+    .map((b) => (local ? { ...b, ...frequencyExtent(local, nMels, nFrames, b.tLo, b.tHi) } : b))
     .map((b) => ({
       onset: offset + times[b.tLo],
       offset: offset + times[b.tHi],

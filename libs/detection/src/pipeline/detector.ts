@@ -67,6 +67,13 @@ export interface WindowResult {
   patchScores: Float32Array;
   /** Normalised anomaly map `[nMels, windowFrames]` (1.0 = threshold). */
   map: Float32Array;
+  /**
+   * The fused map before `timeShare` mixing, `[nMels, windowFrames]`, on the scale of `map` (its rows divided
+   * by the same levels; not a score: the mixed `map` is the one calibrated): where in frequency the
+   * window is anomalous. Boxes take their frequency extent from it, since the mixed `map` spreads every cell
+   * over all mel bins by its frame's mean.
+   */
+  localMap: Float32Array;
   /** The patch embeddings the method scored, `[grid.height * grid.width, grid.dim]` (operator feedback). */
   embeddings: Float32Array;
 }
@@ -124,14 +131,18 @@ export class Detector {
     const { nMels } = this.config.mel;
     return parts.map((p) => {
       const fused = fusion ? fuseWindow(p, fusion) : p.method;
+      const localMap = Float32Array.from(fused.map);
       const map = shareTime(fused.map, nMels, this.config.timeShare);
-      if (rowLevels) normaliseRows(map, rowLevels);
-      else for (let k = 0; k < map.length; k++) map[k] = calibration.normalise(map[k]);
+      for (const m of [map, localMap]) {
+        if (rowLevels) normaliseRows(m, rowLevels);
+        else for (let k = 0; k < m.length; k++) m[k] = calibration.normalise(m[k]);
+      }
       return {
         windowScore: fused.windowScore,
         normalised: calibration.normalise(fused.windowScore),
         patchScores: p.patchScores,
         map,
+        localMap,
         embeddings: p.embeddings,
       };
     });
@@ -252,6 +263,9 @@ export class Detector {
     const avg = new OverlapAverager(nMels, spec.nFrames);
     results.forEach((r, i) => avg.add(starts[i], r.map, this.windowFrames));
     const map = avg.result();
+    const local = new OverlapAverager(nMels, spec.nFrames);
+    results.forEach((r, i) => local.add(starts[i], r.localMap, this.windowFrames));
+    const localMap = local.result();
     const score = Math.max(...results.map((r) => r.windowScore));
     const normalised = this.fitted.calibration.normalise(score);
     return {
@@ -261,7 +275,7 @@ export class Detector {
       map,
       nMels,
       nFrames: spec.nFrames,
-      boxes: anomalyBoxes(map, spec.nFrames, this.config.mel),
+      boxes: anomalyBoxes(map, spec.nFrames, this.config.mel, { localMap }),
       windowScores: results.map((r) => r.normalised),
       windowStarts: starts,
     };

@@ -25,6 +25,7 @@ import {
 } from '../metrics/index.js';
 import { resolveDetectorConfig, type DetectorConfig, type DetectorConfigInput } from './config.js';
 import { fitDetector, type FitProgress } from './fit-detector.js';
+import type { AnomalyBox } from './boxes.js';
 
 /** One row of the evaluation table (the `--json` shape of `hark evaluate`). */
 export interface GroupResult {
@@ -85,8 +86,12 @@ export async function evaluateGroup(
     const freqs = melBinCentres(mel.nMels, mel.fMin, mel.fMax, mel.melScale === 'htk');
     let scoringMs = 0;
     const normal: { score: number; normalised: number }[] = [];
-    const anomalies: { gt: (typeof group.test)[number]['groundTruth']; score: number; normalised: number }[] =
-      [];
+    const anomalies: {
+      gt: (typeof group.test)[number]['groundTruth'];
+      score: number;
+      normalised: number;
+      box: AnomalyBox | null;
+    }[] = [];
     for (const [i, clip] of group.test.entries()) {
       const samples = await readClip(clip.path, sr);
       const t = performance.now();
@@ -94,7 +99,13 @@ export async function evaluateGroup(
       scoringMs += performance.now() - t;
       clips.update(r.score, clip.label === 'anomaly');
       if (clip.label === 'normal') normal.push(r);
-      else anomalies.push({ gt: clip.groundTruth, score: r.score, normalised: r.normalised });
+      else
+        anomalies.push({
+          gt: clip.groundTruth,
+          score: r.score,
+          normalised: r.normalised,
+          box: r.boxes[0] ?? null,
+        });
       if (clip.label === 'normal') pixels.update(r.map, null, r.nMels, r.nFrames);
       else if (clip.groundTruth) {
         const mask = groundTruthMask(clip.groundTruth.events, {
