@@ -181,6 +181,11 @@ describe('hark sensor', () => {
     expect([r.code, r.stderr]).toEqual([1, `hark: ${missing}: no such file\n`]);
     const noToken = await hark([...base(), '--id', 'x', '--wav', wavPath]);
     expect(noToken.code).toBe(1);
-    expect(noToken.stderr).toMatch(/required option '--token <token>' not specified/);
+    expect(noToken.stderr).toMatch(/give the sensor token: --token-file FILE or HARK_TOKEN/);
+    const emptyFile = join(tmp, 'empty-token');
+    writeFileSync(emptyFile, '');
+    const empty = await hark([...base(), '--id', 'x', '--token-file', emptyFile, '--wav', wavPath]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain(`--token-file '${emptyFile}' is empty`);
   });
 });
