@@ -120,3 +120,21 @@ export function pageErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/**
+ * Content-Security-Policy violations of `page` from its first document on (the `securitypolicyviolation`
+ * event, and Chromium's "Refused to ..." console line): kept apart from `pageErrors`, which tests reset.
+ */
+export function cspViolations(page: Page): string[] {
+  const found: string[] = [];
+  // A string: this runs in the page (the test project has no DOM types).
+  void page.addInitScript(
+    `document.addEventListener('securitypolicyviolation', (e) =>
+      console.error('csp-violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')));`,
+  );
+  page.on('console', (m) => {
+    const text = m.text();
+    if (text.startsWith('csp-violation:') || text.includes('Content Security Policy')) found.push(text);
+  });
+  return found;
+}

@@ -32,6 +32,11 @@ export interface ServerConfig {
   webhookSecret: string;
   /** Directory of the built dashboard served at `/` (none when missing). */
   dashboardDir: string | null;
+  /**
+   * Seconds a SIGTERM / SIGINT may take to stop cleanly (finish in-flight windows, flush scores and clips,
+   * checkpoint the WAL) before `hark serve` gives up and exits non-zero.
+   */
+  shutdownGraceSeconds: number;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /** Print the first admin token (and other start-up lines) here. */
@@ -55,6 +60,7 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   webhookUrl: '',
   webhookSecret: '',
   modelPollMs: 2000,
+  shutdownGraceSeconds: 10,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -70,6 +76,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   webhookUrl: { flag: '--webhook-url', env: 'HARK_WEBHOOK_URL' },
   webhookSecret: { flag: '--webhook-secret', env: 'HARK_WEBHOOK_SECRET' },
   dashboardDir: { flag: '--dashboard' },
+  shutdownGraceSeconds: { flag: '--shutdown-grace', env: 'HARK_SHUTDOWN_GRACE_SECONDS' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -105,6 +112,7 @@ export function resolveServerConfig(
     maxClockSkewSeconds: num('HARK_MAX_CLOCK_SKEW_SECONDS'),
     webhookUrl: env.HARK_WEBHOOK_URL || undefined,
     webhookSecret: env.HARK_WEBHOOK_SECRET || undefined,
+    shutdownGraceSeconds: num('HARK_SHUTDOWN_GRACE_SECONDS'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -146,6 +154,11 @@ export function resolveServerConfig(
   check('host', typeof c.host === 'string' && c.host !== '', 'must be an address, e.g. 127.0.0.1 or 0.0.0.0');
   check('modelPollMs', c.modelPollMs >= 10, 'must be at least 10 ms');
   check('maxClockSkewSeconds', c.maxClockSkewSeconds >= 1, 'must be at least 1 second');
+  check(
+    'shutdownGraceSeconds',
+    c.shutdownGraceSeconds > 0 && c.shutdownGraceSeconds <= 3600,
+    'must be more than 0 and at most 3600 seconds',
+  );
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (problems.length) throw new ConfigError(problems);
   return c;

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import type { ServerOptions as IoServerOptions } from 'socket.io';
+import { SERVER_SHUTDOWN_EVENT, type ServerShutdown } from '@hark/protocol';
+import type { Server as IoServer, ServerOptions as IoServerOptions } from 'socket.io';
 import { AlertMediaStore } from './alerts/alert-media.js';
 import { AlertService } from './alerts/alert.service.js';
 import { TokenService } from './auth/token.service.js';
@@ -42,7 +43,12 @@ export interface HarkServer {
   models: ModelRegistry;
   events: HarkEvents;
   metrics: HarkMetrics;
-  close(): Promise<void>;
+  /**
+   * Stops cleanly: stops accepting (HTTP and socket.io), tells sensors to reconnect (`server:shutdown`),
+   * finishes in-flight windows, flushes scores and pending alert clips, checkpoints the WAL and closes the
+   * database. `reason` is shown to the sensors (e.g. `SIGTERM`).
+   */
+  close(reason?: string): Promise<void>;
 }
 
 /** The built dashboard beside this package (apps/dashboard/dist), if it was built. */
@@ -51,8 +57,13 @@ export function defaultDashboardDir(): string | null {
   return existsSync(`${dir}/index.html`) ? dir : null;
 }
 
-/** socket.io with a transport message limit above the largest accepted chunk, so oversize chunks get an ack. */
+/**
+ * socket.io with a transport message limit above the largest accepted chunk, so oversize chunks get an ack;
+ * it keeps the io server so a clean stop can tell the sensors before it disconnects them.
+ */
 class HarkIoAdapter extends IoAdapter {
+  io: IoServer | null = null;
+
   constructor(
     app: INestApplication,
     private readonly maxBytes: number,
@@ -61,7 +72,12 @@ class HarkIoAdapter extends IoAdapter {
   }
 
   override createIOServer(port: number, options?: IoServerOptions) {
-    return super.createIOServer(port, { ...options, maxHttpBufferSize: this.maxBytes } as IoServerOptions);
+    const io = super.createIOServer(port, {
+      ...options,
+      maxHttpBufferSize: this.maxBytes,
+    } as IoServerOptions) as IoServer;
+    this.io ??= io;
+    return io;
   }
 }
 
@@ -130,7 +146,10 @@ function buildRuntime(config: ServerConfig): Runtime {
 }
 
 /** The Nest app (REST, `/sensor`, `/live`) over the runtime's objects, listening. */
-async function startApp(config: ServerConfig, rt: Runtime): Promise<INestApplication> {
+async function startApp(
+  config: ServerConfig,
+  rt: Runtime,
+): Promise<{ app: INestApplication; io: HarkIoAdapter }> {
   const app = await NestFactory.create(
     AppModule.forRoot([
       { provide: HarkStore, useValue: rt.store },
@@ -145,11 +164,13 @@ async function startApp(config: ServerConfig, rt: Runtime): Promise<INestApplica
     ]),
     { logger: ['error', 'warn'], bodyParser: false },
   );
-  app.useWebSocketAdapter(new HarkIoAdapter(app, config.maxChunkBytes * 4 + 65536));
+  const io = new HarkIoAdapter(app, config.maxChunkBytes * 4 + 65536);
+  app.useWebSocketAdapter(io);
   setupHttp(app, { dashboardDir: config.dashboardDir });
-  app.enableShutdownHooks([]);
+  // No Nest shutdown hooks: they re-raise the signal after closing (exit 143, no flush); `hark serve` owns
+  // SIGTERM / SIGINT and calls `close()`, which stops in data-path order.
   await app.listen(config.port, config.host);
-  return app;
+  return { app, io };
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<HarkServer> {
@@ -163,6 +184,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     );
   let rt: Runtime | null = null;
   let app: INestApplication;
+  let io: HarkIoAdapter;
   let adminToken: string | null;
   try {
     rt = buildRuntime(config);
@@ -170,7 +192,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     rt.webhook?.start();
     await rt.models.start();
     rt.sensors.start();
-    app = await startApp(config, rt);
+    ({ app, io } = await startApp(config, rt));
   } catch (err) {
     rt?.store.close();
     lock.release();
@@ -200,9 +222,23 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     models: runtime.models,
     events: runtime.events,
     metrics: runtime.metrics,
-    close: () =>
+    close: (reason = 'close') =>
       (closed ??= (async () => {
         try {
+          // Stop accepting: no new HTTP connections (open keep-alive ones are closed by app.close below).
+          const http = app.getHttpServer() as import('node:http').Server;
+          http.close();
+          // Tell the sensors first, so they take the disconnect as "reconnect" and keep their audio.
+          const sensorNs = io.io?.of('/sensor');
+          if (sensorNs) {
+            const notice: ServerShutdown = {
+              reason: 'shutdown',
+              message: `server shutting down (${reason})`,
+            };
+            sensorNs.emit(SERVER_SHUTDOWN_EVENT, notice);
+            sensorNs.disconnectSockets(true);
+          }
+          http.closeIdleConnections?.();
           await app.close();
           await runtime.sensors.stop();
           await runtime.models.stop();

@@ -39,6 +39,21 @@ describe('server configuration', () => {
     ]);
   });
 
+  it('reads the shutdown grace from --shutdown-grace or HARK_SHUTDOWN_GRACE_SECONDS (default 10 s)', () => {
+    expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).shutdownGraceSeconds).toBe(10);
+    const env = { HARK_SHUTDOWN_GRACE_SECONDS: '30' };
+    expect(resolveServerConfig({ dataDir: '/tmp/x' }, env).shutdownGraceSeconds).toBe(30);
+    expect(
+      resolveServerConfig({ dataDir: '/tmp/x', shutdownGraceSeconds: 2 }, env).shutdownGraceSeconds,
+    ).toBe(2);
+    expect(() => resolveServerConfig({ dataDir: '/tmp/x' }, { HARK_SHUTDOWN_GRACE_SECONDS: '0' })).toThrow(
+      'HARK_SHUTDOWN_GRACE_SECONDS (0) must be more than 0 and at most 3600 seconds',
+    );
+    expect(() => resolveServerConfig({ dataDir: '/tmp/x', shutdownGraceSeconds: -1 }, {})).toThrow(
+      '--shutdown-grace (-1) must be more than 0',
+    );
+  });
+
   it('reads HARK_MAX_CLOCK_SKEW_SECONDS (default 300 s) and refuses less than a second', () => {
     expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).maxClockSkewSeconds).toBe(300);
     expect(

@@ -363,3 +363,18 @@ export interface ApiError {
   error: string;
   message: string;
 }
+
+/**
+ * `/sensor` event `server:shutdown`, sent to every sensor before a clean stop (SIGTERM / SIGINT) disconnects
+ * it: the server is going away on purpose, the sensor keeps its audio and reconnects (to this address, which a
+ * restarted server or a load balancer's next backend answers). `hark sensor` reports `reason` as its
+ * reconnect reason.
+ */
+export const SERVER_SHUTDOWN_EVENT = 'server:shutdown';
+
+export interface ServerShutdown {
+  /** Always `'shutdown'`: the disconnect that follows is a planned stop, not an error. */
+  reason: 'shutdown';
+  /** What the operator sees, e.g. `server shutting down (SIGTERM)`. */
+  message: string;
+}

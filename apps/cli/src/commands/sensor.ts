@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { nonNegativeNumber, positiveInt, positiveNumber } from '../options.js';
 import {
@@ -17,7 +18,9 @@ import {
 export interface SensorOptions {
   server: string;
   id: string;
-  token: string;
+  /** From `--token` or `HARK_TOKEN`; `--token-file` fills it in `sensorToken`. */
+  token?: string;
+  tokenFile?: string;
   wav?: string;
   loop?: boolean;
   speed: number;
@@ -38,6 +41,29 @@ function label(value: string, previous: Record<string, string> = {}): Record<str
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`label '${value}' must be key=value`);
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+/**
+ * The sensor token: from `--token-file` (first line; keeps it out of `ps` and shell history), else
+ * `HARK_TOKEN` / `--token`.
+ */
+export function sensorToken(o: Pick<SensorOptions, 'token' | 'tokenFile'>): string {
+  if (o.tokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(o.tokenFile, 'utf8');
+    } catch (err) {
+      throw new Error(`--token-file '${o.tokenFile}' cannot be read: ${(err as Error).message}`);
+    }
+    const token = text.split(/\r?\n/)[0].trim();
+    if (!token)
+      throw new Error(`--token-file '${o.tokenFile}' is empty: write the sensor token on its first line`);
+    return token;
+  }
+  if (o.token) return o.token;
+  throw new Error(
+    'give the sensor token: --token-file FILE or HARK_TOKEN (or --token, which other users can see in ps)',
+  );
 }
 
 /** Checks the combination of options, naming the fix; returns the source to open. */
@@ -74,6 +100,7 @@ async function openSource(kind: 'wav' | 'alsa' | 'stdin', o: SensorOptions, sign
 /** Runs the sensor; resolves with the exit code (0, 1 for a rejected stream or failing source, 2 for a refused connection). */
 export async function runSensor(o: SensorOptions): Promise<number> {
   const kind = checkSensorOptions(o);
+  const token = sensorToken(o);
   const abort = new AbortController();
   let source: PcmSource;
   try {
@@ -85,7 +112,7 @@ export async function runSensor(o: SensorOptions): Promise<number> {
   const client = new SensorClient({
     server: o.server,
     sensorId: o.id,
-    token: o.token,
+    token,
     name: o.name,
     labels: o.label,
     bufferSeconds: o.bufferSeconds,
@@ -123,7 +150,16 @@ export function registerSensor(program: Command): void {
     )
     .requiredOption('--server <url>', 'server base URL, e.g. http://localhost:8080 (namespace /sensor)')
     .requiredOption('--id <sensor-id>', 'sensor id: 1-64 characters of A-Z a-z 0-9 . _ -')
-    .addOption(new Option('--token <token>', 'sensor token').env('HARK_TOKEN').makeOptionMandatory())
+    .addOption(
+      new Option(
+        '--token <token>',
+        'sensor token (default: $HARK_TOKEN; visible in ps: prefer HARK_TOKEN or --token-file)',
+      ).env('HARK_TOKEN'),
+    )
+    .option(
+      '--token-file <file>',
+      'read the sensor token from the first line of this file (default: --token / $HARK_TOKEN)',
+    )
     .option(
       '--wav <file>',
       'stream a WAV file (mono mix, at its own rate); the source is one of --wav, --alsa, --stdin (no default)',

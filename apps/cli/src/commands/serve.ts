@@ -18,6 +18,7 @@ export interface ServeOptions {
   webhookSecret?: string;
   hopSeconds?: number;
   dashboard?: string;
+  shutdownGrace?: number;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -29,27 +30,55 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     webhookUrl: o.webhookUrl,
     webhookSecret: o.webhookSecret,
     hopSeconds: o.hopSeconds,
+    shutdownGraceSeconds: o.shutdownGrace,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
 
-/** `hark serve`: runs the server until SIGINT / SIGTERM, then closes it cleanly. */
+/**
+ * `hark serve`: runs the server until SIGINT / SIGTERM, then stops it cleanly and exits 0 (see
+ * `HarkServer.close`). A second signal, or a stop that outlasts the grace period, exits 1 at once with a line
+ * saying so (the database then replays its WAL at the next start).
+ */
 export async function runServe(o: ServeOptions): Promise<void> {
   const server = await createServer(serveOptions(o));
+  const graceSeconds = server.config.shutdownGraceSeconds;
   await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      console.log(`${signal}: stopping the server...`);
-      server.close().then(resolve, (err: unknown) => {
-        console.error(`error while stopping: ${(err as Error).message}`);
-        resolve();
-      });
+    let stopping: string | null = null;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        console.error(`${signal} during the stop after ${stopping}: exiting now, without a clean stop`);
+        process.exit(1);
+      }
+      stopping = signal;
+      console.log(
+        `${signal}: stopping the server (grace ${graceSeconds} s; a second signal exits at once)...`,
+      );
+      const grace = setTimeout(() => {
+        console.error(
+          `the server did not stop within ${graceSeconds} s of ${signal} (--shutdown-grace): exiting without a clean stop`,
+        );
+        process.exit(1);
+      }, graceSeconds * 1000);
+      server.close(signal).then(
+        () => {
+          clearTimeout(grace);
+          console.log('server stopped cleanly');
+          resolve();
+        },
+        (err: unknown) => {
+          clearTimeout(grace);
+          console.error(`error while stopping: ${(err as Error).message}`);
+          process.exitCode = 1;
+          resolve();
+        },
+      );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+  // Everything is closed; a handle some library left open must not keep a stopped server alive.
+  process.exit(process.exitCode ?? 0);
 }
 
 export interface TokenCreateOptions {
@@ -121,6 +150,11 @@ export function registerServe(program: Command): void {
       Number,
     )
     .option('--dashboard <dir>', 'serve this built dashboard at / (default: apps/dashboard/dist)')
+    .option(
+      '--shutdown-grace <s>',
+      `seconds a SIGTERM / SIGINT may take to stop cleanly before exiting 1 (default: $HARK_SHUTDOWN_GRACE_SECONDS, else ${SERVER_DEFAULTS.shutdownGraceSeconds})`,
+      Number,
+    )
     .action((o: ServeOptions) => runServe(o));
 
   const token = program.command('token').description('manage access tokens');

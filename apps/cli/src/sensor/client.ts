@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { io, type Socket } from 'socket.io-client';
+import { SERVER_SHUTDOWN_EVENT, type ServerShutdown } from '@hark/protocol';
 import { Backlog, type BacklogEntry, type Dropped } from './backlog.js';
 import {
   backoffDelay,
@@ -268,6 +269,12 @@ export class SensorClient extends EventEmitter<SensorEvents> {
       } else {
         this.reconnect(err.message || 'connection failed');
       }
+    });
+    // A server stopping cleanly says so before it disconnects us: reconnect (keeping the audio), and report
+    // its reason rather than socket.io's generic 'io server disconnect'.
+    socket.on(SERVER_SHUTDOWN_EVENT, (notice: ServerShutdown) => {
+      if (this.finished) return;
+      this.reconnect(notice?.message || 'server shutting down');
     });
     socket.on('disconnect', (reason) => {
       if (this.finished || reason === 'io client disconnect') return;

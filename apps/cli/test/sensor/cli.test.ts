@@ -88,11 +88,23 @@ describe('hark sensor', () => {
     expect(streamBytes(stream).equals(wavPcm)).toBe(true);
   });
 
-  it('reads --stdin with frames split across writes, logs JSON lines with --json', async () => {
+  it('reads --stdin with frames split across writes, logs JSON lines with --json (token from --token-file)', async () => {
+    const tokenFile = join(tmp, 'sensor-token');
+    writeFileSync(tokenFile, `${GOOD_TOKEN}\n`, { mode: 0o600 });
     // Stereo f32le at 8 kHz (8-byte frames): 0.25 s, written in odd pieces with pauses between them.
     const pcm = Buffer.alloc(2000 * 8);
     for (let i = 0; i < 4000; i++) pcm.writeFloatLE(Math.sin(i / 3) * 0.25, 4 * i);
-    const args = ['--id', 'cli-stdin', '--token', GOOD_TOKEN, '--stdin', '--rate', '8000', '--channels', '2'];
+    const args = [
+      '--id',
+      'cli-stdin',
+      '--token-file',
+      tokenFile,
+      '--stdin',
+      '--rate',
+      '8000',
+      '--channels',
+      '2',
+    ];
     const r = await hark([...base(), ...args, '--format', 'f32le', '--json'], {
       drive: async (child) => {
         for (let off = 0, k = 0; off < pcm.length; k++) {
@@ -181,6 +193,11 @@ describe('hark sensor', () => {
     expect([r.code, r.stderr]).toEqual([1, `hark: ${missing}: no such file\n`]);
     const noToken = await hark([...base(), '--id', 'x', '--wav', wavPath]);
     expect(noToken.code).toBe(1);
-    expect(noToken.stderr).toMatch(/required option '--token <token>' not specified/);
+    expect(noToken.stderr).toMatch(/give the sensor token: --token-file FILE or HARK_TOKEN/);
+    const emptyFile = join(tmp, 'empty-token');
+    writeFileSync(emptyFile, '');
+    const empty = await hark([...base(), '--id', 'x', '--token-file', emptyFile, '--wav', wavPath]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain(`--token-file '${emptyFile}' is empty`);
   });
 });

@@ -1,6 +1,9 @@
 import { Writable } from 'node:stream';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkSensorOptions, type SensorOptions } from '../../src/commands/sensor.js';
+import { checkSensorOptions, sensorToken, type SensorOptions } from '../../src/commands/sensor.js';
 import {
   Backlog,
   backoffDelay,
@@ -192,6 +195,22 @@ describe('checkSensorOptions', () => {
     );
     expect(() => checkSensorOptions(o({ wav: 'a', id: 'bad id' }))).toThrow(
       "--id 'bad id' must be 1-64 characters",
+    );
+  });
+});
+
+describe('sensorToken', () => {
+  it('reads --token-file (first line), else --token / HARK_TOKEN, and names the fix when neither is given', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hark-token-file-'));
+    const file = join(dir, 'token');
+    writeFileSync(file, 'hark_s_abc\n');
+    expect(sensorToken({ tokenFile: file, token: 'from-env' })).toBe('hark_s_abc');
+    expect(sensorToken({ token: 'from-env' })).toBe('from-env');
+    expect(() => sensorToken({})).toThrow('give the sensor token: --token-file FILE or HARK_TOKEN');
+    writeFileSync(file, '\n');
+    expect(() => sensorToken({ tokenFile: file })).toThrow(`--token-file '${file}' is empty`);
+    expect(() => sensorToken({ tokenFile: join(dir, 'missing') })).toThrow(
+      /--token-file '.*missing' cannot be read/,
     );
   });
 });

@@ -17,6 +17,7 @@ import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { ModelsController } from './models.controller.js';
 import { setupOpenApi } from './openapi.js';
+import { setupSecurityHeaders } from './security.js';
 import { SensorsController } from './sensors.controller.js';
 import { MeController, TokensController } from './tokens.controller.js';
 
@@ -58,10 +59,11 @@ export interface HttpSetupOptions {
 }
 
 /**
- * Installs the error filter, the JSON body limit, OpenAPI and the dashboard on an Express Nest app. Call it
+ * Installs the security headers (helmet, `security.ts`), the error filter, the JSON body limit, OpenAPI and the dashboard on an Express Nest app. Call it
  * after `NestFactory.create` and before `init` / `listen`.
  */
 export function setupHttp(app: INestApplication, options: HttpSetupOptions): { dashboard: boolean } {
+  setupSecurityHeaders(app);
   app.useGlobalFilters(new ApiErrorFilter());
   (app as NestExpressApplication).useBodyParser('json', { limit: JSON_BODY_LIMIT });
   setupOpenApi(app);
