@@ -95,7 +95,7 @@ describe('hark fit | score | evaluate', () => {
     expect(r.stdout).toMatch(/\nsynth_fan /);
     expect(r.stdout).toMatch(/\nmean /);
     // --by-kind: the synthetic fan's four kinds, one clip each, then the group's normal clips over the threshold.
-    expect(r.stdout).toMatch(/\nkind\s+clips\s+auc\s+recall\nimpacts\s+1\s/);
+    expect(r.stdout).toMatch(/\nkind\s+clips\s+auc\s+recall\s+boxIoU\nimpacts\s+1\s/);
     expect(r.stdout).toMatch(/\ngroup\s+normal>=1\s+impacts\s+rub\s+speed\s+whine\nsynth_fan\s+\d+%/);
     const doc = JSON.parse(readFileSync(out, 'utf8'));
     expect(Object.keys(doc)).toEqual(['groups', 'mean', 'byKind']);
@@ -121,7 +121,15 @@ describe('hark fit | score | evaluate', () => {
     ]);
     expect(doc.groups[0].auc).toBeGreaterThan(0.5);
     expect(doc.byKind.map((k: { kind: string }) => k.kind)).toEqual(['impacts', 'rub', 'speed', 'whine']);
-    expect(Object.keys(doc.byKind[0])).toEqual(['kind', 'type', 'clips', 'auc', 'recall']);
+    expect(Object.keys(doc.byKind[0])).toEqual([
+      'kind',
+      'type',
+      'clips',
+      'auc',
+      'recall',
+      'boxIoU',
+      'boxIoUClips',
+    ]);
     expect(doc.groups[0].byKind).toEqual(doc.byKind);
     // The clip-level auc is the mean of the clips' rank-AUCs when every clip is of its own kind.
     const meanKindAuc = doc.byKind.reduce((s: number, k: { auc: number }) => s + k.auc, 0) / 4;
