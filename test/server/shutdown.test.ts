@@ -3,13 +3,13 @@
  * within the grace period, leaves no WAL behind, keeps the scores written up to the signal, and the sensor
  * takes the stop as "reconnect" (it says why) and finishes its stream on the server started again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeSynthDataset } from '@hark/dsp';
-import { fitFromFolder, HARK_BIN, runSensor, startServer, tempDir } from '../support/server.js';
+import { fitFromFolder, runSensor, serveChild, startServer, tempDir } from '../support/server.js';
 
 const root = tempDir('shutdown-synth');
 const dataDir = tempDir('shutdown-data');
@@ -31,27 +31,9 @@ afterAll(() => {
 
 /** Starts `hark serve` on the data directory; resolves with its URL, its exit and its output so far. */
 async function serve(port: number) {
-  const child = spawn(process.execPath, [HARK_BIN, 'serve', '--port', String(port), '--data', dataDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hark serve did not start: ${out}`)), 60_000);
-    const onData = (d: Buffer) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then((code) => reject(new Error(`hark serve exited (${code}): ${out}`)));
-  });
-  return { child, url, exited, out: () => out };
+  const served = await serveChild(['--port', String(port), '--data', dataDir]);
+  children.push(served.child);
+  return served;
 }
 
 const scoreRows = (): number => {

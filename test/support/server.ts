@@ -149,3 +149,28 @@ export async function liveClient(url: string, token: string): Promise<Socket> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts `hark serve ARGS` as a child process; resolves once it prints its URL, with the child, its exit
+ * code (a promise) and its output so far. Rejects if it exits first or has not started within a minute.
+ */
+export async function serveChild(args: string[]) {
+  const child = spawn(process.execPath, [HARK_BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hark serve did not start: ${out}`)), 60_000);
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then((code) => reject(new Error(`hark serve exited (${code}): ${out}`)));
+  });
+  return { child, url, exited, out: () => out };
+}
