@@ -5,20 +5,23 @@
  *
  * The server runs in this process (embedded default: SQLite, models on disk) with one model per sensor
  * (the default detector fitted once on synthetic pump sound, copied per sensor). Sensors (`SensorClient`
- * playing synthetic machine recordings in real time, looped) and the dashboard run in a worker thread.
- * The number of sensors is stepped up; each step warms up, then measures.
+ * playing synthetic machine recordings in real time, looped) and the dashboard run in a child process.
+ * The number of sensors is stepped up; each step warms up, then measures. With `--profile`, each measured
+ * span also gets a stage table (stage-profile.ts): CPU ms per scored window of each stage, event-loop lag.
  */
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
 import { createServer, type HarkServer } from '@hark/server';
 import { positiveInt } from '../options.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
-import type { ClientsJob, ClientsResult } from './pipeline-clients.js';
+import type { ClientsJob, ClientsMessage, ClientsResult } from './pipeline-clients.js';
+import { StageProfiler, type StageProfileResult } from './stage-profile.js';
 
 export interface PipelineStep {
   sensors: number;
@@ -32,6 +35,10 @@ export interface PipelineStep {
   max: number;
   sustained: boolean;
   errors: string[];
+  /** The server process's resident set at the end of the step, MB. */
+  rssMb: number;
+  /** With `--profile`: the stage table of the measured span. */
+  profile?: StageProfileResult;
 }
 
 export interface PipelineBenchOptions {
@@ -39,6 +46,8 @@ export interface PipelineBenchOptions {
   seconds: number;
   warmup: number;
   all: boolean;
+  /** Profile the measured span of every step (stage-profile.ts). */
+  profile?: boolean;
   log?: (line: string) => void;
 }
 
@@ -68,7 +77,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
           seconds: o.seconds,
           warmupSeconds: o.warmup,
         };
-        const step = await measureStep(server, job);
+        const step = await measureStep(server, job, !!o.profile);
         steps.push(step);
         log(
           `  scored ${step.windowsScored}, dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
@@ -121,19 +130,41 @@ async function prepareSensors(
   return { dataDir, ids, wavs };
 }
 
-/** One step: the job's sensors and dashboard run in a worker; the server's scheduler counts what it scored. */
-async function measureStep(server: HarkServer, job: ClientsJob): Promise<PipelineStep> {
+/**
+ * One step: the job's sensors and dashboard run in a child process; the server's scheduler counts what it
+ * scored between the end of the warm-up and the end of the measured span (the profile covers the same span).
+ */
+async function measureStep(server: HarkServer, job: ClientsJob, profile: boolean): Promise<PipelineStep> {
   const scheduler = server.sensors.scheduler;
-  const before = job.sensorIds.map((id) => scheduler.stats(id));
+  const stats = () => job.sensorIds.map((id) => scheduler.stats(id));
+  let before = stats();
+  const profiler = profile ? new StageProfiler() : null;
+  let profiling: Promise<void> | null = null;
   const result = await new Promise<ClientsResult>((resolve, reject) => {
-    const w = new Worker(new URL('./pipeline-clients.js', import.meta.url), { workerData: job });
-    w.once('message', (m: { ok: boolean; result?: ClientsResult; error?: string }) =>
-      m.ok ? resolve(m.result!) : reject(new Error(m.error)),
+    const child = fork(fileURLToPath(new URL('./pipeline-clients.js', import.meta.url)), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.on('message', (m: ClientsMessage) => {
+      if (m.type === 'measuring') {
+        before = stats();
+        profiling = profiler?.start() ?? null;
+        return;
+      }
+      child.disconnect();
+      if (m.ok) resolve(m.result);
+      else reject(new Error(m.error));
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      reject(new Error(`the sensors' process exited (code ${code}) before reporting`)),
     );
-    w.once('error', reject);
+    child.send(job);
   });
+  await profiling;
+  const measuredScored = stats().reduce((s, a, i) => s + a.scored - before[i].scored, 0);
+  const stageProfile = profiler ? await profiler.stop(measuredScored) : undefined;
   await scheduler.idle();
-  const after = job.sensorIds.map((id) => scheduler.stats(id));
+  const after = stats();
   const scored = after.reduce((s, a, i) => s + a.scored - before[i].scored, 0);
   const dropped = after.reduce(
     (s, a, i) => s + a.dropped + a.failed - before[i].dropped - before[i].failed,
@@ -152,12 +183,14 @@ async function measureStep(server: HarkServer, job: ClientsJob): Promise<Pipelin
     max: lat.at(-1) ?? NaN,
     sustained: dropped === 0 && result.errors.length === 0 && result.scores > 0,
     errors: result.errors.slice(0, 5),
+    rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    ...(stageProfile ? { profile: stageProfile } : {}),
   };
 }
 
 export function pipelineTable(steps: readonly PipelineStep[]): string {
   return markdownTable(
-    ['sensors', 'windows scored', 'dropped', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'sustained'],
+    ['sensors', 'windows scored', 'dropped', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'RSS MB', 'sustained'],
     steps.map((s) => [
       s.sensors,
       s.windowsScored,
@@ -166,8 +199,38 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
       s.p95,
       s.p99,
       s.max,
+      s.rssMb,
       s.sustained ? 'yes' : 'no',
     ]),
+  );
+}
+
+/** The stage tables of profiled steps: one column per step, CPU ms per scored window, and the loop's lag. */
+export function profileTable(steps: readonly PipelineStep[]): string {
+  const profiled = steps.filter((s) => s.profile);
+  if (profiled.length === 0) return '';
+  const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+  const pc = (v: number) => `${(v * 100).toFixed(0)} %`;
+  const stages = profiled[0].profile!.rows.map((r) => r.stage);
+  const rows: (string | number)[][] = stages.map((stage, i) => [
+    stage,
+    ...profiled.flatMap((s) => [ms(s.profile!.rows[i].msPerWindow), pc(s.profile!.rows[i].share)]),
+  ]);
+  rows.push(['**all threads**', ...profiled.flatMap((s) => [ms(s.profile!.cpuMsPerWindow), '100 %'])]);
+  rows.push([
+    'event loop busy (share of one core)',
+    ...profiled.flatMap((s) => [pc(s.profile!.eventLoopBusy), '']),
+  ]);
+  rows.push([
+    'event-loop lag p50 / p99 / max, ms',
+    ...profiled.flatMap((s) => {
+      const l = s.profile!.lagMs;
+      return [`${l.p50.toFixed(1)} / ${l.p99.toFixed(1)} / ${l.max.toFixed(1)}`, ''];
+    }),
+  ]);
+  return markdownTable(
+    ['stage (CPU ms per scored window)', ...profiled.flatMap((s) => [`${s.sensors} sensors`, 'share'])],
+    rows,
   );
 }
 
@@ -187,11 +250,29 @@ export function registerBenchPipeline(bench: Command): void {
     .option('--seconds <s>', 'measured seconds per step', positiveInt, 30)
     .option('--warmup <s>', 'seconds before measuring, per step', positiveInt, 5)
     .option('--all', 'keep stepping after a step drops windows')
+    .option(
+      '--profile',
+      "also report, per step, each stage's CPU ms per scored window (V8's sampling profiler on the event loop, " +
+        'the kernel for thread CPU) and the event-loop lag; written to its own section (default: off)',
+    )
     .option('--no-write', 'print the table without updating BENCHMARKS.md')
     .action(
-      async (o: { sensors: number[]; seconds: number; warmup: number; all?: boolean; write: boolean }) => {
-        const steps = await runPipelineBench({ ...o, all: !!o.all, log: (l) => console.log(l) });
+      async (o: {
+        sensors: number[];
+        seconds: number;
+        warmup: number;
+        all?: boolean;
+        profile?: boolean;
+        write: boolean;
+      }) => {
+        const steps = await runPipelineBench({
+          ...o,
+          all: !!o.all,
+          profile: !!o.profile,
+          log: (l) => console.log(l),
+        });
         const table = pipelineTable(steps);
+        const stages = profileTable(steps);
         const best = steps.filter((s) => s.sustained).at(-1);
         const at16 = steps.find((s) => s.sensors === 16);
         const summary = [
@@ -204,13 +285,40 @@ export function registerBenchPipeline(bench: Command): void {
           .filter(Boolean)
           .join('  \n');
         console.log(`\n${table}\n\n${summary}`);
+        if (stages) console.log(`\n${stages}`);
+        for (const s of steps.filter((x) => x.profile)) {
+          console.log(
+            `\nBusiest functions on the event loop, ${s.sensors} sensors (own ms per scored window):`,
+          );
+          for (const h of s.profile!.hot.slice(0, 15))
+            console.log(
+              `  ${(h.ms / s.profile!.windows).toFixed(2).padStart(6)}  ${h.stage.padEnd(38)} ${h.functionName} ${h.where}`,
+            );
+        }
+        if (o.write && stages) {
+          const body =
+            `${stages}\n\n` +
+            "Per measured span of each step: the event loop is sampled by V8's CPU profiler (500 us) and every sample " +
+            'is charged to the innermost frame a rule of `apps/cli/src/bench/stage-profile.ts` recognises; the shares ' +
+            'are scaled to the event loop thread\'s CPU time from `/proc`. "Off the event loop" is the rest of the ' +
+            "process's CPU: FAISS searches of the method and the context memory on libuv's pool, and V8's helper " +
+            'threads. Sensors and the dashboard run in a child process and are not counted. Shares are of the ' +
+            "process's CPU. Load average (1, 5, 15 min) at the end: " +
+            `${loadavg()
+              .map((x) => x.toFixed(2))
+              .join(', ')} on ${cpus().length} cores.`;
+          console.log(
+            `written to ${writeBenchmarkSection('pipeline-profile', 'Pipeline: CPU per stage of a live window (`hark bench pipeline --profile`)', body)}`,
+          );
+        }
         if (o.write) {
           const body =
             `${summary}\n\n${table}\n\n` +
             'Each sensor streams 16 kHz s16le in 20 ms chunks in real time (synthetic pump / fan / gearbox, looped) ' +
             'through `SensorClient`; one model per sensor (default detector: PatchCore, MobileNetV2, 1 s windows every 0.5 s). ' +
             'Latency: from the arrival at the server of the chunk completing a window to the `score` event at a dashboard ' +
-            'subscribed to every sensor (same machine). Sensors and dashboard run in a worker thread of the benchmark process.';
+            'subscribed to every sensor (same machine). Sensors and dashboard run in a child process; RSS is the server ' +
+            "process's at the end of the step.";
           console.log(
             `written to ${writeBenchmarkSection('pipeline', 'Pipeline: concurrent live sensors per server process', body)}`,
           );
