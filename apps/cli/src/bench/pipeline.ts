@@ -9,15 +9,16 @@
  * The number of sensors is stepped up; each step warms up, then measures. With `--profile`, each measured
  * span also gets a stage table (stage-profile.ts): CPU ms per scored window of each stage, event-loop lag.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
-import { writeSynthDataset } from '@hark/dsp';
+import { encodeWav, readWav, resample, writeSynthDataset } from '@hark/dsp';
 import { createServer, type HarkServer } from '@hark/server';
+import { MIN_SAMPLE_RATE } from '@hark/protocol';
 import { positiveInt } from '../options.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
 import type { ClientsJob, ClientsMessage, ClientsResult } from './pipeline-clients.js';
@@ -25,6 +26,8 @@ import { StageProfiler, type StageProfileResult } from './stage-profile.js';
 
 export interface PipelineStep {
   sensors: number;
+  /** The rate every sensor streams at (Hz); the server resamples what is not its analysis rate. */
+  rate: number;
   seconds: number;
   windowsScored: number;
   windowsDropped: number;
@@ -43,6 +46,8 @@ export interface PipelineStep {
 
 export interface PipelineBenchOptions {
   sensors: number[];
+  /** Sensor sample rates to run the steps at, each in turn (default: the analysis rate, 16 kHz). */
+  rates?: number[];
   seconds: number;
   warmup: number;
   all: boolean;
@@ -51,6 +56,9 @@ export interface PipelineBenchOptions {
   log?: (line: string) => void;
 }
 
+/** The default detector's analysis rate: what the synthetic streams are written at. */
+const ANALYSIS_RATE = 16000;
+
 const pct = (sorted: number[], p: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 
@@ -58,7 +66,8 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
   const log = o.log ?? (() => {});
   const root = mkdtempSync(join(tmpdir(), 'hark-bench-pipeline-'));
   try {
-    const { dataDir, ids, wavs } = await prepareSensors(root, Math.max(...o.sensors), log);
+    const rates = o.rates ?? [ANALYSIS_RATE];
+    const { dataDir, ids, wavs } = await prepareSensors(root, Math.max(...o.sensors), rates, log);
     log(`starting the server with ${ids.length} sensor models...`);
     const server = await createServer({ port: 0, dataDir, log: () => {}, dashboardDir: null });
     try {
@@ -67,24 +76,26 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
         operatorToken: server.tokens.create('operator', 'bench dashboard').token,
       };
       const steps: PipelineStep[] = [];
-      for (const n of [...o.sensors].sort((a, b) => a - b)) {
-        log(`${n} sensors: ${o.warmup} s warm-up, ${o.seconds} s measured...`);
-        const job: ClientsJob = {
-          url: server.url,
-          ...tokens,
-          sensorIds: ids.slice(0, n),
-          wavs,
-          seconds: o.seconds,
-          warmupSeconds: o.warmup,
-        };
-        const step = await measureStep(server, job, !!o.profile);
-        steps.push(step);
-        log(
-          `  scored ${step.windowsScored}, dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
-        );
-        if (!step.sustained && !o.all) break;
-        // Let queues and sockets settle between steps.
-        await new Promise((r) => setTimeout(r, 2000));
+      for (const rate of rates) {
+        for (const n of [...o.sensors].sort((a, b) => a - b)) {
+          log(`${n} sensors at ${rate} Hz: ${o.warmup} s warm-up, ${o.seconds} s measured...`);
+          const job: ClientsJob = {
+            url: server.url,
+            ...tokens,
+            sensorIds: ids.slice(0, n),
+            wavs: wavs.get(rate)!,
+            seconds: o.seconds,
+            warmupSeconds: o.warmup,
+          };
+          const step = { ...(await measureStep(server, job, !!o.profile)), rate };
+          steps.push(step);
+          log(
+            `  scored ${step.windowsScored}, dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms, RSS ${step.rssMb} MB${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
+          );
+          // Let queues and sockets settle between steps.
+          await new Promise((r) => setTimeout(r, 2000));
+          if (!step.sustained && !o.all) break;
+        }
       }
       return steps;
     } finally {
@@ -102,8 +113,9 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
 async function prepareSensors(
   root: string,
   count: number,
+  rates: readonly number[],
   log: (line: string) => void,
-): Promise<{ dataDir: string; ids: string[]; wavs: string[] }> {
+): Promise<{ dataDir: string; ids: string[]; wavs: Map<number, string[]> }> {
   log('synthesising sound and fitting the default model...');
   writeSynthDataset(join(root, 'synth'), {
     machines: ['pump', 'fan', 'gearbox'],
@@ -126,7 +138,26 @@ async function prepareSensors(
   const dataDir = join(root, 'data');
   mkdirSync(join(dataDir, 'models'), { recursive: true });
   for (const id of ids) cpSync(join(root, 'model'), join(dataDir, 'models', id), { recursive: true });
-  const wavs = ['pump', 'fan', 'gearbox'].map((m) => join(root, 'synth', `synth_${m}`, 'stream.wav'));
+  const streams = ['pump', 'fan', 'gearbox'].map((m) => join(root, 'synth', `synth_${m}`, 'stream.wav'));
+  const wavs = new Map<number, string[]>();
+  for (const rate of rates) {
+    if (rate === ANALYSIS_RATE) {
+      wavs.set(rate, streams);
+      continue;
+    }
+    // The same sound at the sensor's rate (resampled here, once), so only the server's resampling differs.
+    wavs.set(
+      rate,
+      await Promise.all(
+        streams.map(async (path, i) => {
+          const clip = await readWav(path);
+          const out = join(root, `stream-${i}-${rate}.wav`);
+          writeFileSync(out, encodeWav(resample(clip.samples, clip.sampleRate, rate), rate));
+          return out;
+        }),
+      ),
+    );
+  }
   return { dataDir, ids, wavs };
 }
 
@@ -134,7 +165,11 @@ async function prepareSensors(
  * One step: the job's sensors and dashboard run in a child process; the server's scheduler counts what it
  * scored between the end of the warm-up and the end of the measured span (the profile covers the same span).
  */
-async function measureStep(server: HarkServer, job: ClientsJob, profile: boolean): Promise<PipelineStep> {
+async function measureStep(
+  server: HarkServer,
+  job: ClientsJob,
+  profile: boolean,
+): Promise<Omit<PipelineStep, 'rate'>> {
   const scheduler = server.sensors.scheduler;
   const stats = () => job.sensorIds.map((id) => scheduler.stats(id));
   let before = stats();
@@ -190,9 +225,21 @@ async function measureStep(server: HarkServer, job: ClientsJob, profile: boolean
 
 export function pipelineTable(steps: readonly PipelineStep[]): string {
   return markdownTable(
-    ['sensors', 'windows scored', 'dropped', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'RSS MB', 'sustained'],
+    [
+      'sensors',
+      'rate Hz',
+      'windows scored',
+      'dropped',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'max ms',
+      'RSS MB',
+      'sustained',
+    ],
     steps.map((s) => [
       s.sensors,
+      s.rate,
       s.windowsScored,
       s.windowsDropped,
       s.p50,
@@ -203,6 +250,27 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
       s.sustained ? 'yes' : 'no',
     ]),
   );
+}
+
+/** The capacity found, per sensor rate (one line each when several rates ran). */
+export function pipelineSummary(steps: readonly PipelineStep[], rates: readonly number[]): string {
+  return rates
+    .flatMap((rate) => {
+      const at = steps.filter((s) => s.rate === rate);
+      const on = rates.length > 1 ? ` (sensors at ${rate} Hz)` : '';
+      const best = at.filter((s) => s.sustained).at(-1);
+      const fast = at.filter((x) => x.sustained && x.p99 < 250).at(-1);
+      const at16 = at.find((s) => s.sensors === 16);
+      return [
+        `Sustained without dropping a window${on}: **${best ? best.sensors : 0} sensors** (largest step tried with no drop).`,
+        `Largest step with no drop and p99 under 250 ms${on}: **${fast?.sensors ?? 0} sensors**.`,
+        at16
+          ? `At 16 sensors${on}: p50 ${at16.p50} ms, p95 ${at16.p95} ms, p99 ${at16.p99} ms (target: p99 < 250 ms).`
+          : '',
+      ];
+    })
+    .filter(Boolean)
+    .join('  \n');
 }
 
 /** The stage tables of profiled steps: one column per step, CPU ms per scored window, and the loop's lag. */
@@ -229,7 +297,10 @@ export function profileTable(steps: readonly PipelineStep[]): string {
     }),
   ]);
   return markdownTable(
-    ['stage (CPU ms per scored window)', ...profiled.flatMap((s) => [`${s.sensors} sensors`, 'share'])],
+    [
+      'stage (CPU ms per scored window)',
+      ...profiled.flatMap((s) => [`${s.sensors} sensors, ${s.rate / 1000} kHz`, 'share']),
+    ],
     rows,
   );
 }
@@ -242,11 +313,25 @@ const list = (v: string) =>
     return n;
   });
 
+const rateList = (v: string) =>
+  v.split(',').map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n < MIN_SAMPLE_RATE || n > 384000)
+      throw new Error(`'${x}' is not a sample rate in Hz (${MIN_SAMPLE_RATE}-384000)`);
+    return n;
+  });
+
 export function registerBenchPipeline(bench: Command): void {
   bench
     .command('pipeline')
     .description('concurrent real-time sensors one server process sustains, and score latency at a dashboard')
     .option('--sensors <list>', 'numbers of sensors to try, in order', list, [4, 8, 12, 16, 20, 24, 28, 32])
+    .option(
+      '--rates <list>',
+      'sample rates (Hz) the sensors stream at; the steps run once per rate (other rates go through the resampler)',
+      rateList,
+      [ANALYSIS_RATE],
+    )
     .option('--seconds <s>', 'measured seconds per step', positiveInt, 30)
     .option('--warmup <s>', 'seconds before measuring, per step', positiveInt, 5)
     .option('--all', 'keep stepping after a step drops windows')
@@ -259,6 +344,7 @@ export function registerBenchPipeline(bench: Command): void {
     .action(
       async (o: {
         sensors: number[];
+        rates: number[];
         seconds: number;
         warmup: number;
         all?: boolean;
@@ -273,17 +359,7 @@ export function registerBenchPipeline(bench: Command): void {
         });
         const table = pipelineTable(steps);
         const stages = profileTable(steps);
-        const best = steps.filter((s) => s.sustained).at(-1);
-        const at16 = steps.find((s) => s.sensors === 16);
-        const summary = [
-          `Sustained without dropping a window: **${best ? best.sensors : 0} sensors** (largest step tried with no drop).`,
-          `Largest step with no drop and p99 under 250 ms: **${steps.filter((x) => x.sustained && x.p99 < 250).at(-1)?.sensors ?? 0} sensors**.`,
-          at16
-            ? `At 16 sensors: p50 ${at16.p50} ms, p95 ${at16.p95} ms, p99 ${at16.p99} ms (target: p99 < 250 ms).`
-            : '',
-        ]
-          .filter(Boolean)
-          .join('  \n');
+        const summary = pipelineSummary(steps, o.rates);
         console.log(`\n${table}\n\n${summary}`);
         if (stages) console.log(`\n${stages}`);
         for (const s of steps.filter((x) => x.profile)) {
@@ -315,7 +391,7 @@ export function registerBenchPipeline(bench: Command): void {
         if (o.write && !stages) {
           const body =
             `${summary}\n\n${table}\n\n` +
-            'Each sensor streams 16 kHz s16le in 20 ms chunks in real time (synthetic pump / fan / gearbox, looped) ' +
+            'Each sensor streams s16le at the rate in the table in 20 ms chunks in real time (synthetic pump / fan / gearbox, looped) ' +
             'through `SensorClient`; one model per sensor (default detector: PatchCore, MobileNetV2, 1 s windows every 0.5 s). ' +
             'Latency: from the arrival at the server of the chunk completing a window to the `score` event at a dashboard ' +
             'subscribed to every sensor (same machine). Sensors and dashboard run in a child process; RSS is the server ' +
