@@ -96,6 +96,30 @@ export class TestSensor {
     }
   }
 
+  /**
+   * Streams `samples` (mono, 16 kHz, looped) in real time, one 100 ms chunk per 100 ms of the wall clock
+   * (late chunks are sent at once to catch up), until `stop()` is called on the returned handle. A refused
+   * chunk ends the stream with that error in `done`.
+   */
+  realTime(samples: Float32Array): { stop(): void; done: Promise<{ chunks: number; seconds: number }> } {
+    let stopped = false;
+    const started = Date.now();
+    const done = (async () => {
+      let chunks = 0;
+      for (; !stopped; chunks++) {
+        const from = (chunks * CHUNK_FRAMES) % (samples.length - CHUNK_FRAMES);
+        const chunk = new Int16Array(CHUNK_FRAMES);
+        for (let i = 0; i < CHUNK_FRAMES; i++)
+          chunk[i] = Math.round(Math.max(-1, Math.min(1, samples[from + i])) * 32767);
+        await this.send(Buffer.from(chunk.buffer));
+        const wait = started + (chunks + 1) * 100 - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      return { chunks, seconds: chunks / 10 };
+    })();
+    return { stop: () => (stopped = true), done };
+  }
+
   close(): void {
     this.socket.close();
   }
