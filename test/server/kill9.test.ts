@@ -62,9 +62,9 @@ function integrity(): string {
 function present(alerts: Map<number, Alert>, w: Write): boolean {
   const a = alerts.get(w.alertId);
   if (!a) return false;
+  if (w.kind === 'note') return a.annotations.some((n) => n.text === w.text);
   if (w.kind === 'ack') return a.state === 'acknowledged' && a.acknowledgedBy !== null;
-  if (w.kind === 'resolve') return a.state === 'resolved' && a.resolvedBy !== null;
-  return a.annotations.some((n) => n.text === w.text);
+  return a.state === 'resolved' && a.resolvedBy !== null;
 }
 
 describe('kill -9 during alert writes', () => {
