@@ -121,100 +121,104 @@ afterAll(() => {
 });
 
 describe('a corrupt model', () => {
-  test('is refused with an error naming the file; the server runs on and scores the sound ones', async () => {
-    const served = await serveChild(['--port', '0', '--data', dataDir]);
-    children.push(served.child);
-    const api = <T>(path: string) => apiCall<T>(served.url, admin, path);
-    const modelOf = (id: string) => api<ModelStatus>(`/api/sensors/${id}/model`);
-    /** Waits until the watcher (2 s) has tried the model of `id`. */
-    const settled = async (id: string): Promise<ModelStatus> => {
-      for (let i = 0; i < 150; i++) {
-        const m = await modelOf(id);
-        if (m.state === 'ready' || m.state === 'failed') return m;
-        await sleep(200);
+  test(
+    'is refused with an error naming the file; the server runs on and scores the sound ones',
+    async () => {
+      const served = await serveChild(['--port', '0', '--data', dataDir]);
+      children.push(served.child);
+      const api = <T>(path: string) => apiCall<T>(served.url, admin, path);
+      const modelOf = (id: string) => api<ModelStatus>(`/api/sensors/${id}/model`);
+      /** Waits until the watcher (2 s) has tried the model of `id`. */
+      const settled = async (id: string): Promise<ModelStatus> => {
+        for (let i = 0; i < 150; i++) {
+          const m = await modelOf(id);
+          if (m.state === 'ready' || m.state === 'failed') return m;
+          await sleep(200);
+        }
+        throw new Error(`the model of ${id} was neither loaded nor refused within 30 s`);
+      };
+      expect((await modelOf(GOOD)).state).toBe('ready');
+
+      const clip = decodeWav(readFileSync(join(root, 'synth_pump', 'train', 'normal_0000.wav')), 'clip');
+      const good = await TestSensor.open(served.url, sensorToken, GOOD);
+      const stream = good.realTime(clip.samples);
+
+      for (const d of DAMAGES) place(d.id, d.damage);
+      for (const d of DAMAGES) {
+        const m = await settled(d.id);
+        expect(m.state, d.id).toBe('failed');
+        expect(m.error, d.id).toContain(join(models, d.id, d.file));
       }
-      throw new Error(`the model of ${id} was neither loaded nor refused within 30 s`);
-    };
-    expect((await modelOf(GOOD)).state).toBe('ready');
 
-    const clip = decodeWav(readFileSync(join(root, 'synth_pump', 'train', 'normal_0000.wav')), 'clip');
-    const good = await TestSensor.open(served.url, sensorToken, GOOD);
-    const stream = good.realTime(clip.samples);
-
-    for (const d of DAMAGES) place(d.id, d.damage);
-    for (const d of DAMAGES) {
-      const m = await settled(d.id);
-      expect(m.state, d.id).toBe('failed');
-      expect(m.error, d.id).toContain(join(models, d.id, d.file));
-    }
-
-    // Mutations of single fields: refused with a message naming the directory, or loaded and then survived.
-    const sound = JSON.parse(readFileSync(join(models, GOOD, 'model.json'), 'utf8')) as unknown;
-    const paths = fieldPaths(sound);
-    const outcomes: { path: string; value: string; state: string; error: string | null }[] = [];
-    const mutation = fc.record({
-      path: fc.constantFrom(...paths),
-      value: fc.oneof(
-        fc.jsonValue({ maxDepth: 2 }),
-        fc.constantFrom(0, -1, 1e308, -1e308, 2 ** 31, '', null, [], {}),
-      ),
-    });
-    const cases = fc.sample(mutation, { numRuns: MUTATIONS, seed: SEED });
-    cases.forEach((c, i) =>
-      place(`mut-${i}`, (dir) => {
-        const json = structuredClone(sound);
-        setAt(json, c.path, c.value);
-        writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
-      }),
-    );
-    for (const [i, c] of cases.entries()) {
-      const id = `mut-${i}`;
-      const m = await settled(id);
-      outcomes.push({
-        path: c.path.join('.'),
-        value: JSON.stringify(c.value),
-        state: m.state,
-        error: m.error,
+      // Mutations of single fields: refused with a message naming the directory, or loaded and then survived.
+      const sound = JSON.parse(readFileSync(join(models, GOOD, 'model.json'), 'utf8')) as unknown;
+      const paths = fieldPaths(sound);
+      const outcomes: { path: string; value: string; state: string; error: string | null }[] = [];
+      const mutation = fc.record({
+        path: fc.constantFrom(...paths),
+        value: fc.oneof(
+          fc.jsonValue({ maxDepth: 2 }),
+          fc.constantFrom(0, -1, 1e308, -1e308, 2 ** 31, '', null, [], {}),
+        ),
       });
-      if (m.state === 'failed') {
-        expect(m.error, `${id} (${c.path.join('.')})`).toContain(join(models, id));
-        continue;
+      const cases = fc.sample(mutation, { numRuns: MUTATIONS, seed: SEED });
+      cases.forEach((c, i) =>
+        place(`mut-${i}`, (dir) => {
+          const json = structuredClone(sound);
+          setAt(json, c.path, c.value);
+          writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+        }),
+      );
+      for (const [i, c] of cases.entries()) {
+        const id = `mut-${i}`;
+        const m = await settled(id);
+        outcomes.push({
+          path: c.path.join('.'),
+          value: JSON.stringify(c.value),
+          state: m.state,
+          error: m.error,
+        });
+        if (m.state === 'failed') {
+          expect(m.error, `${id} (${c.path.join('.')})`).toContain(join(models, id));
+          continue;
+        }
+        // Loaded: stream to it (as an admin may, for any sensor) and make sure the server lives on.
+        const s = await TestSensor.open(served.url, admin, id);
+        await s.stream(3, 0.2);
+        s.close();
+        await sleep(500);
+        expect(served.child.exitCode, served.out()).toBeNull();
+        await api<SensorStatus>(`/api/sensors/${id}`);
       }
-      // Loaded: stream to it (as an admin may, for any sensor) and make sure the server lives on.
-      const s = await TestSensor.open(served.url, admin, id);
-      await s.stream(3, 0.2);
-      s.close();
-      await sleep(500);
-      expect(served.child.exitCode, served.out()).toBeNull();
-      await api<SensorStatus>(`/api/sensors/${id}`);
-    }
-    console.log(
-      `corrupt model figures: ${JSON.stringify({ seed: SEED, damages: DAMAGES.length, outcomes })}`,
-    );
+      console.log(
+        `corrupt model figures: ${JSON.stringify({ seed: SEED, damages: DAMAGES.length, outcomes })}`,
+      );
 
-    stream.stop();
-    await stream.done;
-    good.close();
-    const st = await api<SensorStatus>(`/api/sensors/${GOOD}`);
-    expect(st.model.state).toBe('ready');
-    expect(st.windowsScored).toBeGreaterThan(0);
-    expect(st.windowsDropped).toBe(0);
-    expect(served.child.exitCode).toBeNull();
-    expect(serverErrorLines(served.out()).filter((l) => /uncaught|unhandled|^\s+at /i.test(l))).toEqual([]);
-    served.child.kill('SIGTERM');
-    expect(await served.exited, served.out()).toBe(0);
+      stream.stop();
+      await stream.done;
+      good.close();
+      const st = await api<SensorStatus>(`/api/sensors/${GOOD}`);
+      expect(st.model.state).toBe('ready');
+      expect(st.windowsScored).toBeGreaterThan(0);
+      expect(st.windowsDropped).toBe(0);
+      expect(served.child.exitCode).toBeNull();
+      expect(serverErrorLines(served.out()).filter((l) => /uncaught|unhandled|^\s+at /i.test(l))).toEqual([]);
+      served.child.kill('SIGTERM');
+      expect(await served.exited, served.out()).toBe(0);
 
-    // A restart with every damaged directory in place: it starts, and refuses the same ones.
-    const again = await serveChild(['--port', '0', '--data', dataDir]);
-    children.push(again.child);
-    const api2 = <T>(path: string) => apiCall<T>(again.url, admin, path);
-    expect((await api2<ModelStatus>(`/api/sensors/${GOOD}/model`)).state).toBe('ready');
-    for (const d of DAMAGES)
-      expect((await api2<ModelStatus>(`/api/sensors/${d.id}/model`)).state, d.id).toBe('failed');
-    for (const [i, o] of outcomes.entries())
-      expect((await api2<ModelStatus>(`/api/sensors/mut-${i}/model`)).state, o.path).toBe(o.state);
-    expect(readdirSync(models)).toContain(GOOD);
-    again.child.kill('SIGTERM');
-    expect(await again.exited, again.out()).toBe(0);
-  }, 600_000);
+      // A restart with every damaged directory in place: it starts, and refuses the same ones.
+      const again = await serveChild(['--port', '0', '--data', dataDir]);
+      children.push(again.child);
+      const api2 = <T>(path: string) => apiCall<T>(again.url, admin, path);
+      expect((await api2<ModelStatus>(`/api/sensors/${GOOD}/model`)).state).toBe('ready');
+      for (const d of DAMAGES)
+        expect((await api2<ModelStatus>(`/api/sensors/${d.id}/model`)).state, d.id).toBe('failed');
+      for (const [i, o] of outcomes.entries())
+        expect((await api2<ModelStatus>(`/api/sensors/mut-${i}/model`)).state, o.path).toBe(o.state);
+      expect(readdirSync(models)).toContain(GOOD);
+      again.child.kill('SIGTERM');
+      expect(await again.exited, again.out()).toBe(0);
+    },
+    Math.max(600_000, MUTATIONS * 20_000),
+  );
 });

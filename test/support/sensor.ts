@@ -101,11 +101,16 @@ export class TestSensor {
    * (late chunks are sent at once to catch up), until `stop()` is called on the returned handle. A refused
    * chunk ends the stream with that error in `done`.
    */
-  realTime(samples: Float32Array): { stop(): void; done: Promise<{ chunks: number; seconds: number }> } {
+  realTime(samples: Float32Array): {
+    stop(): void;
+    /** Chunks acknowledged so far. */
+    chunks(): number;
+    done: Promise<{ chunks: number; seconds: number }>;
+  } {
     let stopped = false;
+    let chunks = 0;
     const started = Date.now();
     const done = (async () => {
-      let chunks = 0;
       for (; !stopped; chunks++) {
         const from = (chunks * CHUNK_FRAMES) % (samples.length - CHUNK_FRAMES);
         const chunk = new Int16Array(CHUNK_FRAMES);
@@ -117,7 +122,7 @@ export class TestSensor {
       }
       return { chunks, seconds: chunks / 10 };
     })();
-    return { stop: () => (stopped = true), done };
+    return { stop: () => (stopped = true), chunks: () => chunks, done };
   }
 
   close(): void {
