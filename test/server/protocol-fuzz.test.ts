@@ -30,9 +30,10 @@ const SEED = Number(process.env.HARK_FUZZ_SEED ?? Math.floor(Math.random() * 2 *
 /** Messages sent at once (spread over the fuzzing connections). */
 const BATCH = 50;
 /**
- * Growth allowed from the RSS measured with every fuzzing sensor connected and streaming: the rings of the
- * sensors are allocated by then, and what a message allocates is garbage once answered; a leak of even
- * 10 kB per message would pass this after 10,000 messages, so the soak run (20x more) is the sharper check.
+ * Growth allowed from the RSS measured with every fuzzing sensor connected: their rings (13.7 MB a sensor:
+ * 60 s of audio, 300 s of columns) fill page by page as audio arrives, 5 sensors here, and what a message
+ * allocates is garbage once answered. A leak of 5 kB a message would pass this after 10,000 messages: the
+ * soak run (200,000) is the sharper check, as the rings are full after 300 s of stream time.
  */
 const RSS_GROWTH_MB = 150;
 

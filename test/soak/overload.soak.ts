@@ -13,9 +13,12 @@
  * - every sensor stays live: connected, every chunk acknowledged `ok`, and its windows accounted for, each
  *   either scored or reported dropped (`windowsScored + windowsDropped`), with some scored for every one
  *   (no sensor starved);
- * - RSS stays bounded: the last quarter of the overload is within `RSS_TREND_MB` of the first quarter;
- * - recovery: once the load is back at the sustainable count, the remaining sensors drop no window in the
- *   last `RECOVERY_QUIET_SECONDS` and leave the `overloaded` state.
+ * - RSS stays bounded: from a quarter into the overload (every model has run once) to the end, it grows by
+ *   at most what the sensors' rings hold (`RING_MB` each: their pages are touched as audio arrives) plus
+ *   `RSS_MARGIN_MB`; with `HARK_SOAK_SECONDS` over 300 the rings are full and the bound is sharper;
+ * - recovery: once the load is back at `HARK_SOAK_RECOVERY_SENSORS` (default: the sustainable count), they
+ *   drop no window in the last `RECOVERY_QUIET_SECONDS` and leave the `overloaded` state. On a machine
+ *   shared with other work the sustainable count is lower than the benchmark's: give a lower one.
  *
  * The figures are printed as one `overload figures:` JSON line for docs/reliability.md.
  */
@@ -44,8 +47,14 @@ const SECONDS = Number(process.env.HARK_SOAK_SECONDS ?? 60);
 const RECOVERY_SECONDS = Number(process.env.HARK_SOAK_RECOVERY_SECONDS ?? 80);
 /** The recovery's last seconds must be free of drops (the first ones drain the overload's queues). */
 const RECOVERY_QUIET_SECONDS = 20;
-/** Allowed RSS growth from the first to the last quarter of the overload (no trend: a leak would show). */
-const RSS_TREND_MB = 100;
+const RECOVERY_SENSORS = Number(process.env.HARK_SOAK_RECOVERY_SENSORS ?? SUSTAINABLE);
+/**
+ * A sensor's rings at the defaults: 60 s of 16 kHz float audio (3.84 MB) and 300 s of 128-mel columns at a
+ * 256-sample hop (9.6 MB); issue 18 measured 13.7 MB per sensor id.
+ */
+const RING_MB = 13.7;
+/** Beyond the rings: socket buffers and the JavaScript heap under load. */
+const RSS_MARGIN_MB = 200;
 
 const ids = Array.from({ length: SENSORS }, (_, i) => `soak-${i + 1}`);
 const root = tempDir('soak-synth');
@@ -84,7 +93,7 @@ afterAll(() => {
 });
 
 describe('overload', () => {
-  test(`${SENSORS} sensors (3x the ${SUSTAINABLE} sustained) for ${SECONDS} s, then ${SUSTAINABLE}`, async () => {
+  test(`${SENSORS} sensors (3x the ${SUSTAINABLE} sustained) for ${SECONDS} s, then ${RECOVERY_SENSORS}`, async () => {
     const served = await serveChild(['--port', '0', '--data', dataDir]);
     child = served.child;
     const api = <T>(path: string) => apiCall<T>(served.url, admin, path);
@@ -106,17 +115,21 @@ describe('overload', () => {
     const clip = decodeWav(readFileSync(join(root, 'synth_pump', 'train', 'normal_0000.wav')), 'clip');
     const sensors = await Promise.all(ids.map((id) => TestSensor.open(served.url, sensorToken, id)));
     const rss = new RssSampler(served.child.pid as number, 500);
+    const beforeStreams = rss.sample();
     const streams = sensors.map((s) => s.realTime(clip.samples));
     const failures: string[] = [];
     for (const [i, st] of streams.entries()) void st.done.catch((err) => failures.push(`${ids[i]}: ${err}`));
 
-    await sleep(SECONDS * 1000);
+    // Warm: every model has scored (ONNX sessions allocate their buffers at their first run).
+    await sleep((SECONDS * 1000) / 4);
+    const warmRss = rss.sample();
+    await sleep((SECONDS * 1000 * 3) / 4);
     const sentAtSnapshot = streams.map((st) => st.chunks());
     const overload = await statuses();
     const overloadRss = [...rss.samples];
 
     // The load drops to the sustainable count.
-    const keep = SUSTAINABLE;
+    const keep = RECOVERY_SENSORS;
     for (const st of streams.slice(keep)) st.stop();
     await Promise.all(streams.slice(keep).map((st) => st.done));
     for (const s of sensors.slice(keep)) s.close();
@@ -166,6 +179,8 @@ describe('overload', () => {
         overloadedAtEnd: ids.slice(0, keep).filter((id) => recovered.get(id)?.state === 'overloaded').length,
       },
       rssMb: {
+        beforeStreams: Math.round(beforeStreams),
+        warm: Math.round(warmRss),
         firstQuarter: Math.round(q(0, 0.25)),
         lastQuarter: Math.round(q(0.75, 1)),
         peak: Math.round(peak),
@@ -187,7 +202,7 @@ describe('overload', () => {
       const expected = Math.floor((sentAtSnapshot[i] / 10 - 1) / 0.5) + 1;
       expect(st.windowsScored + st.windowsDropped + st.queueDepth, id).toBeGreaterThanOrEqual(expected - 4);
     }
-    expect(figures.rssMb.lastQuarter - figures.rssMb.firstQuarter).toBeLessThan(RSS_TREND_MB);
+    expect(peak - warmRss).toBeLessThan(SENSORS * RING_MB + RSS_MARGIN_MB);
     // Recovery.
     expect(figures.recovery.droppedInQuietPart).toBe(0);
     expect(figures.recovery.overloadedAtEnd).toBe(0);
