@@ -87,6 +87,7 @@ export interface ClipResult {
   map: Float32Array;
   nMels: number;
   nFrames: number;
+  /** Strongest first; each scores as the strongest window it spans (`AnomalyBox.peak`, the scale of `normalised`). */
   boxes: AnomalyBox[];
   /** Window scores (normalised) in window order and their start frames. */
   windowScores: number[];
@@ -268,6 +269,7 @@ export class Detector {
     const localMap = local.result();
     const score = Math.max(...results.map((r) => r.windowScore));
     const normalised = this.fitted.calibration.normalise(score);
+    const windowScores = results.map((r) => r.normalised);
     return {
       score,
       normalised,
@@ -275,8 +277,11 @@ export class Detector {
       map,
       nMels,
       nFrames: spec.nFrames,
-      boxes: anomalyBoxes(map, spec.nFrames, this.config.mel, { localMap }),
-      windowScores: results.map((r) => r.normalised),
+      boxes: anomalyBoxes(map, spec.nFrames, this.config.mel, {
+        localMap,
+        windows: { starts, frames: this.windowFrames, scores: windowScores },
+      }),
+      windowScores,
       windowStarts: starts,
     };
   }
