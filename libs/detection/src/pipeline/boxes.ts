@@ -156,7 +156,8 @@ export function anomalyBoxes(
     return { ...b, score: w ?? b.peak, over: w === null ? b.peak > 1 : w >= 1 };
   });
   return scored
-    .sort((a, b) => b.score - a.score || b.peak - a.peak)
+    // Strongest first by the map (where the anomaly is clearest); boxes of one window share its score.
+    .sort((a, b) => b.peak - a.peak)
     .slice(0, opts.maxBoxes ?? 5)
     .map((b) => (local ? { ...b, ...frequencyExtent(local, nMels, nFrames, b.tLo, b.tHi) } : b))
     .map((b) => ({
