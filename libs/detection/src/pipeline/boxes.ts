@@ -155,20 +155,18 @@ export function anomalyBoxes(
     const w = win ? spannedWindowScore(win, b.tLo, b.tHi) : null;
     return { ...b, score: w ?? b.peak, over: w === null ? b.peak > 1 : w >= 1 };
   });
-  return (
-    scored
-      // Strongest first by the map (where the anomaly is clearest); boxes of one window share its score.
-      .sort((a, b) => b.peak - a.peak)
-      .slice(0, opts.maxBoxes ?? 5)
-      .map((b) => (local ? { ...b, ...frequencyExtent(local, nMels, nFrames, b.tLo, b.tHi) } : b))
-      .map((b) => ({
-        onset: offset + times[b.tLo],
-        offset: offset + times[b.tHi],
-        lowHz: edges[b.mLo],
-        highHz: edges[b.mHi + 2],
-        peak: b.score,
-        mapPeak: b.peak,
-        overThreshold: b.over,
-      }))
-  );
+  // Strongest first by the map (where the anomaly is clearest); boxes of one window share its score.
+  return scored
+    .sort((a, b) => b.peak - a.peak)
+    .slice(0, opts.maxBoxes ?? 5)
+    .map((b) => (local ? { ...b, ...frequencyExtent(local, nMels, nFrames, b.tLo, b.tHi) } : b))
+    .map((b) => ({
+      onset: offset + times[b.tLo],
+      offset: offset + times[b.tHi],
+      lowHz: edges[b.mLo],
+      highHz: edges[b.mHi + 2],
+      peak: b.score,
+      mapPeak: b.peak,
+      overThreshold: b.over,
+    }));
 }
