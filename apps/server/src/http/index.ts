@@ -3,7 +3,7 @@
  * OpenAPI at `/api/docs`, `/metrics`, and the dashboard's static files.
  *
  * The app module provides, with `useValue`: `HarkStore`, `TokenService`, `AlertMediaStore`, `AlertService`,
- * `HarkMetrics`, `SensorsPort` and `ModelsPort` (the classes are the injection tokens), lists
+ * `HarkMetrics`, `NotificationService`, `SensorsPort` and `ModelsPort` (the classes are the injection tokens), lists
  * `HTTP_CONTROLLERS` and `HTTP_PROVIDERS`, and calls `setupHttp(app, {dashboardDir})` before `listen`.
  */
 import type { INestApplication, Provider, Type } from '@nestjs/common';
@@ -16,6 +16,7 @@ import { ApiErrorFilter } from './error.filter.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { ModelsController } from './models.controller.js';
+import { NotificationsController } from './notifications.controller.js';
 import { setupOpenApi } from './openapi.js';
 import { setupSecurityHeaders } from './security.js';
 import { SensorsController } from './sensors.controller.js';
@@ -33,6 +34,7 @@ export {
   MeController,
   MetricsController,
   ModelsController,
+  NotificationsController,
   SensorsController,
   TokensController,
 };
@@ -44,6 +46,7 @@ export const HTTP_CONTROLLERS: Type[] = [
   AlertsController,
   AlertMediaController,
   TokensController,
+  NotificationsController,
   MetricsController,
   HealthController,
 ];
