@@ -4,8 +4,14 @@ import type {
   AlertSpectrogram,
   AnnotationLabel,
   ApiError,
+  ChannelTestResult,
   Me,
   ModelStatus,
+  NotificationChannel,
+  NotificationChannelInput,
+  NotificationDelivery,
+  NotificationRule,
+  NotificationRuleInput,
   Page,
   ScorePoint,
   SensorStatus,
@@ -127,6 +133,47 @@ export class Api {
 
   alertSpectrogram(id: number): Promise<AlertSpectrogram> {
     return this.request('GET', `/api/alerts/${id}/spectrogram`);
+  }
+
+  channels(): Promise<NotificationChannel[]> {
+    return this.request('GET', '/api/notifications/channels');
+  }
+
+  createChannel(input: NotificationChannelInput): Promise<NotificationChannel> {
+    return this.request('POST', '/api/notifications/channels', input);
+  }
+
+  updateChannel(id: number, input: NotificationChannelInput): Promise<NotificationChannel> {
+    return this.request('PATCH', `/api/notifications/channels/${id}`, input);
+  }
+
+  deleteChannel(id: number): Promise<NotificationChannel> {
+    return this.request('DELETE', `/api/notifications/channels/${id}`);
+  }
+
+  testChannel(id: number): Promise<ChannelTestResult> {
+    return this.request('POST', `/api/notifications/channels/${id}/test`);
+  }
+
+  rules(): Promise<NotificationRule[]> {
+    return this.request('GET', '/api/notifications/rules');
+  }
+
+  createRule(input: NotificationRuleInput): Promise<NotificationRule> {
+    return this.request('POST', '/api/notifications/rules', input);
+  }
+
+  updateRule(id: number, input: NotificationRuleInput): Promise<NotificationRule> {
+    return this.request('PATCH', `/api/notifications/rules/${id}`, input);
+  }
+
+  deleteRule(id: number): Promise<NotificationRule> {
+    return this.request('DELETE', `/api/notifications/rules/${id}`);
+  }
+
+  /** Deliveries of one alert, newest first. */
+  deliveries(alertId: number): Promise<Page<NotificationDelivery>> {
+    return this.request('GET', `/api/notifications/deliveries?${qs({ alertId, limit: 100 })}`);
   }
 
   /** For `<audio src>`: media URLs take the token in the query. */
