@@ -13,6 +13,7 @@ import { AlertsController } from './alerts.controller.js';
 import { AuthGuard } from './auth.guard.js';
 import { serveDashboard } from './dashboard.js';
 import { ApiErrorFilter } from './error.filter.js';
+import { ExportController } from './export.controller.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { ModelsController } from './models.controller.js';
@@ -30,6 +31,7 @@ export { UPLOAD_MAX_FILE_BYTES, UPLOAD_MAX_FILES } from './models.controller.js'
 export {
   AlertMediaController,
   AlertsController,
+  ExportController,
   HealthController,
   MeController,
   MetricsController,
@@ -45,6 +47,7 @@ export const HTTP_CONTROLLERS: Type[] = [
   ModelsController,
   AlertsController,
   AlertMediaController,
+  ExportController,
   TokensController,
   NotificationsController,
   MetricsController,
