@@ -176,6 +176,21 @@ export class Api {
     return this.request('GET', `/api/notifications/deliveries?${qs({ alertId, limit: 100 })}`);
   }
 
+  /** Download links (a link cannot send a header: the token goes in the query). */
+  alertsCsvUrl(filter: AlertFilter): string {
+    const { limit: _l, offset: _o, ...filters } = alertFilterQuery(filter);
+    return `${this.base}/api/export/alerts.csv?${new URLSearchParams({ ...filters, token: this.token })}`;
+  }
+
+  bundleUrl(id: number): string {
+    return `${this.base}/api/export/alerts/${id}/bundle.zip?token=${encodeURIComponent(this.token)}`;
+  }
+
+  /** The printable shift report of `[from, to]`, times in `tz`. */
+  shiftReportUrl(from: number, to: number, tz: string): string {
+    return `${this.base}/api/export/shift-report?${qs({ from, to, tz, token: this.token })}`;
+  }
+
   /** For `<audio src>`: media URLs take the token in the query. */
   audioUrl(id: number): string {
     return `${this.base}/api/alerts/${id}/audio?token=${encodeURIComponent(this.token)}`;

@@ -1,14 +1,21 @@
 /**
- * Notification settings in real Chromium: an admin creates an MQTT channel (Debian's mosquitto, started here)
- * and a rule for a label group on the settings page; a real sensor stream goes silent and opens an alert; the
- * alert arrives at mosquitto (an mqtt.js subscriber reads it) and the alert page lists the delivery.
+ * Notifications and exports in real Chromium: an admin creates an MQTT channel (Debian's mosquitto, started
+ * here) and a rule for a label group on the settings page; a real sensor stream goes silent and opens an
+ * alert; the alert arrives at mosquitto (an mqtt.js subscriber reads it) and the alert page lists the
+ * delivery. Then the sound returns, the alert closes with its clip, and the alert list's CSV (with a filter)
+ * and the alert's bundle are downloaded: the bundle holds a valid WAV.
  *
- * Skipped, with a message, without Chromium or mosquitto.
+ * The steps share one page and run in order. Skipped, with a message, without Chromium or mosquitto.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { decodeWav } from '@hark/dsp';
 import type { Alert, HelloAck, Page as AlertPage } from '@hark/protocol';
 import {
   chromiumOrWarn,
@@ -25,7 +32,7 @@ const ready =
   chromiumOrWarn('test/browser/notifications.test.ts') &&
   mosquittoOrWarn('test/browser/notifications.test.ts');
 
-describe.runIf(ready)('notification settings in Chromium', () => {
+describe.runIf(ready)('notifications and exports in Chromium', () => {
   let s: TestServer;
   let broker: Broker;
   let browser: Browser;
@@ -33,12 +40,14 @@ describe.runIf(ready)('notification settings in Chromium', () => {
   let errors: string[] = [];
   let sub: MqttClient;
   let sensor: Socket | null = null;
+  let seq = 0;
+  let alert: Alert | undefined;
   const messages: { topic: string; body: { event: string; alert: Alert } }[] = [];
 
   beforeAll(async () => {
     const dashboardDir = ensureDashboard();
     broker = await startMosquitto();
-    s = await startServer({ dashboardDir, silenceSeconds: 1 });
+    s = await startServer({ dashboardDir, silenceSeconds: 1, clipPostSeconds: 0.5 });
     sub = await connectAsync(broker.url, { reconnectPeriod: 0 });
     sub.on('message', (topic, payload) =>
       messages.push({ topic, body: JSON.parse(payload.toString()) as (typeof messages)[number]['body'] }),
@@ -98,8 +107,6 @@ describe.runIf(ready)('notification settings in Chromium', () => {
       labels: { site: 'plant-1', line: 'B' },
     })) as HelloAck;
     expect(hello).toMatchObject({ ok: true });
-    let seq = 0;
-    let alert: Alert | undefined;
     for (let i = 0; i < 300 && !alert; i++) {
       await c.timeout(5000).emitWithAck('audio', { seq: seq++, data: Buffer.alloc(3200) });
       await sleep(20);
@@ -125,5 +132,60 @@ describe.runIf(ready)('notification settings in Chromium', () => {
     expect(await delivery.innerText()).toContain('alert.opened to plant broker (mqtt)');
     await screenshot(page, 'notifications-alert-deliveries');
     expect(errors).toEqual([]);
+  }, 180_000);
+
+  test('the alert closes; the CSV of the filtered list and the alert bundle download, with a valid WAV', async () => {
+    const c = sensor!;
+    // Sound returns: the silence alert closes and its clip is kept.
+    let closed: Alert | undefined;
+    for (let i = 0; i < 400 && !closed?.clip.available; i++) {
+      const x = new Int16Array(1600).map(() => Math.round((Math.random() * 2 - 1) * 3000));
+      await c.timeout(5000).emitWithAck('audio', { seq: seq++, data: Buffer.from(x.buffer) });
+      await sleep(20);
+      if (i % 5 === 4) closed = await s.api<Alert>(`/api/alerts/${alert!.id}`);
+    }
+    expect(closed).toMatchObject({ active: false, clip: { available: true } });
+
+    const dir = mkdtempSync(join(tmpdir(), 'hark-downloads-'));
+    try {
+      await page.goto(`${s.url}/#/alerts?sensorId=press-4`);
+      await page.locator(`[data-testid="alert-row"][data-alert-id="${alert!.id}"]`).waitFor();
+      const [csv] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByTestId('export-csv').click(),
+      ]);
+      expect(csv.suggestedFilename()).toMatch(/^hark-alerts-.*\.csv$/);
+      const rows = readFileSync((await csv.path())!, 'utf8')
+        .trim()
+        .split('\r\n');
+      expect(rows).toHaveLength(2); // the header and the one alert of press-4
+      expect(rows[1]).toMatch(
+        new RegExp(`^${alert!.id},press-4,press-4,site=plant-1; line=B,silence,warning,open,false,`),
+      );
+
+      await page.goto(`${s.url}/#/alerts/${alert!.id}`);
+      const [bundle] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByTestId('alert-bundle').click(),
+      ]);
+      expect(bundle.suggestedFilename()).toBe(`hark-alert-${alert!.id}.zip`);
+      const zipPath = join(dir, 'bundle.zip');
+      await bundle.saveAs(zipPath);
+      execFileSync('unzip', ['-q', zipPath, '-d', join(dir, 'out')]);
+      const wav = decodeWav(new Uint8Array(readFileSync(join(dir, 'out', 'clip.wav'))), 'clip.wav');
+      expect(wav.sampleRate).toBe(16000);
+      expect(wav.samples.length).toBeGreaterThan(16000); // over a second of audio around the alert
+      const json = JSON.parse(readFileSync(join(dir, 'out', 'alert.json'), 'utf8')) as {
+        alert: Alert;
+        deliveries: { channelName: string; state: string }[];
+      };
+      expect(json.alert.id).toBe(alert!.id);
+      expect(json.deliveries).toContainEqual(
+        expect.objectContaining({ channelName: 'plant broker', state: 'delivered' }),
+      );
+      expect(errors).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 180_000);
 });
