@@ -183,6 +183,15 @@ describe.runIf(ready)('notifications and exports in Chromium', () => {
       expect(json.deliveries).toContainEqual(
         expect.objectContaining({ channelName: 'plant broker', state: 'delivered' }),
       );
+
+      // The shift report of the list's period opens as a printable page with the alert and its picture.
+      await page.goto(`${s.url}/#/alerts?sensorId=press-4`);
+      const report = await page.getByTestId('shift-report').getAttribute('href');
+      await page.goto(new URL(report!, s.url).href);
+      const machine = page.locator('section.machine[data-sensor-id="press-4"]');
+      await machine.waitFor();
+      expect(await machine.locator(`article[data-alert-id="${alert!.id}"] img`).count()).toBe(1);
+      publishScreenshot(await screenshot(page, 'shift-report'), 'shift-report');
       expect(errors).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
