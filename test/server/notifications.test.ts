@@ -169,6 +169,10 @@ describe.runIf(haveBroker)('notifications to real servers', () => {
       ['maintenance mail', 'alert.escalated'],
       ['plant MQTT', 'alert.opened'],
     ]);
+    // Attempts are counted by kind and outcome (the channel test is recorded but not counted: it is no alert).
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toContain('hark_notification_deliveries_total{kind="mqtt",outcome="delivered"} 1');
+    expect(metrics).toContain('hark_notification_deliveries_total{kind="email",outcome="delivered"} 1');
     // Channels are admin-only (they hold addresses and secrets).
     await expect(s.api('/api/notifications/channels', { token: operator })).rejects.toMatchObject({
       status: 403,

@@ -147,7 +147,11 @@ function buildRuntime(config: ServerConfig): Runtime {
     : null;
   webhook?.attach(events);
   // Channels and rules stored by admins; the env webhook above keeps working beside them.
-  const notifications = new NotificationService({ store, log });
+  const notifications = new NotificationService({
+    store,
+    onOutcome: (outcome, d) => metrics.notificationDeliveries.inc({ kind: d.channelKind, outcome }),
+    log,
+  });
   notifications.attach(events);
   return {
     store,

@@ -58,12 +58,18 @@ export class DeliveryDispatcher {
     this.schedule(0);
   }
 
-  /** Stops; an attempt in flight finishes (each is bounded by `timeoutMs`). */
-  async stop(): Promise<void> {
+  /**
+   * Stops. Waits up to `graceMs` (default 5 s) for an attempt in flight; one still running then stays pending
+   * (its attempt is not counted) and is sent again after the next start.
+   */
+  async stop(graceMs = 5000): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.draining;
+    if (!this.draining) return;
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([this.draining, new Promise<void>((r) => (grace = setTimeout(r, graceMs)))]);
+    clearTimeout(grace);
   }
 
   /** Something new is due: look now. */

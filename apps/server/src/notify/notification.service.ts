@@ -192,8 +192,9 @@ export class NotificationService {
     this.dispatcher.start();
   }
 
-  stop(): Promise<void> {
-    return this.dispatcher.stop();
+  /** Stops sending; waits up to `graceMs` for an attempt in flight (`DeliveryDispatcher.stop`). */
+  stop(graceMs?: number): Promise<void> {
+    return this.dispatcher.stop(graceMs);
   }
 
   /** A listener must not throw into whoever published the alert: a failed store write is logged. */

@@ -97,7 +97,8 @@ describe('NotificationService', () => {
     rule(ch.id, { labels: { site: 'plant-1' } });
     const other = open('press-2');
     const mine = open('press-1');
-    await until(() => hook.received.length === 1);
+    // The record is written once the receiver's answer is in, a moment after the request arrives.
+    await until(() => deliveries(store, mine.id)[0]?.state === 'delivered');
     const r = hook.received[0];
     expect(r.body).toMatchObject({ event: 'alert.opened', attempt: 1, alert: { id: mine.id } });
     expect(r.headers['x-hark-event']).toBe('alert.opened');
