@@ -49,6 +49,7 @@ describe('notification forms', () => {
       sensorIds: ['a', 'b'],
       labels: {},
       severities: ['warning', 'critical'],
+      events: ['alert.opened'],
       quietHours: null,
       escalation: null,
     });

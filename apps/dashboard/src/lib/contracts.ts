@@ -20,6 +20,7 @@ export type {
   NotificationChannel,
   NotificationChannelInput,
   NotificationDelivery,
+  NotificationEvent,
   NotificationRule,
   NotificationRuleInput,
   NotificationSeverity,
@@ -40,5 +41,6 @@ export {
   ENROL_MAX_SECONDS,
   ENROL_MIN_SECONDS,
   NOTIFICATION_SEVERITIES,
+  RULE_EVENTS,
   SMTP_SECURITY,
 } from '@hark/protocol';

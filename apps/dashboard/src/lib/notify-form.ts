@@ -6,6 +6,7 @@ import type {
   ChannelKind,
   NotificationChannel,
   NotificationChannelInput,
+  NotificationEvent,
   NotificationRuleInput,
   NotificationSeverity,
 } from './contracts';
@@ -123,6 +124,7 @@ export interface RuleFormState {
   /** `key=value` pairs, comma-separated: a label group */
   labels: string;
   severities: NotificationSeverity[];
+  events: NotificationEvent[];
   quiet: boolean;
   quietStart: string;
   quietEnd: string;
@@ -138,6 +140,7 @@ export const emptyRuleForm = (timeZone: string): RuleFormState => ({
   sensorIds: '',
   labels: '',
   severities: ['warning', 'critical'],
+  events: ['alert.opened'],
   quiet: false,
   quietStart: '22:00',
   quietEnd: '06:00',
@@ -168,6 +171,7 @@ export function ruleInput(f: RuleFormState): NotificationRuleInput {
     sensorIds: splitList(f.sensorIds),
     labels: parseLabels(f.labels),
     severities: f.severities,
+    events: f.events,
     quietHours: f.quiet ? { start: f.quietStart, end: f.quietEnd, timeZone: f.timeZone } : null,
     escalation: escalate
       ? { afterMinutes: f.escalateMinutes as number, channelId: f.escalateChannelId as number }
