@@ -84,7 +84,9 @@ describe.runIf(ready)('notifications and exports in Chromium', () => {
     await page.getByTestId('rule-create').click();
     const rule = page.locator('[data-testid="rule-row"]', { hasText: 'plant 1 line B' });
     await rule.waitFor();
-    expect(await rule.innerText()).toMatch(/site=plant-1, line=B\s+warning, critical\s+opened\s+plant broker/);
+    expect(await rule.innerText()).toMatch(
+      /site=plant-1, line=B\s+warning, critical\s+opened\s+plant broker/,
+    );
     publishScreenshot(await screenshot(page, 'notifications-settings'), 'notifications');
 
     // The channel test reaches the broker too.
