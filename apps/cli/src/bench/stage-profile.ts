@@ -9,7 +9,7 @@
  *   thread's real CPU time, read from the kernel (`/proc/self/task/<pid>/stat`), so time the process spent
  *   descheduled is not counted.
  * - **Off the event loop** the process's other threads are FAISS searches (the method's and the context
- *   memory's `searchAsync`, on libuv's pool) and V8's helper threads (concurrent GC). Linux names them all
+ *   memory's `searchAsync`, on libuv's pool, OpenMP threads inside) and V8's helper threads (concurrent GC). Linux names them all
  *   `node`, so they are reported as one row: the process's CPU (`process.cpuUsage`) less the event loop's.
  *   Sensors and dashboard must therefore run in another process (they do: `pipeline-clients`).
  * - **Event-loop lag** is `perf_hooks.monitorEventLoopDelay` over the same span.
@@ -24,8 +24,9 @@ export const PROFILE_STAGES = [
   'log-mel',
   'window standardisation',
   'backbone (ONNX) and patch features',
-  'method search (FAISS, event-loop part)',
-  'context memory search (event-loop part)',
+  'method scoring',
+  'k-NN search binding (event-loop part)',
+  'context memory',
   'tonal envelope',
   'fusion and map',
   'column quantisation and emit',
@@ -63,14 +64,12 @@ const RULES: readonly Rule[] = [
     stage: 'backbone (ONNX) and patch features',
     url: /onnxruntime|\/backbones\/|\/feature-extractor\.|\/feature-maps\./,
   },
-  { stage: 'context memory search (event-loop part)', url: /\/context-memory\./ },
+  { stage: 'context memory', url: /\/context-memory\./ },
   { stage: 'tonal envelope', url: /\/tonal-envelope\./ },
-  {
-    stage: 'method search (FAISS, event-loop part)',
-    // The k-NN binding (native/, searched-indexes) serves the context memory too: its frames walk up to
-    // whichever part called them.
-    url: /\/(patchcore|padim|spade)\/|\/frequency-position\./,
-  },
+  { stage: 'method scoring', url: /\/(patchcore|padim|spade)\/|\/frequency-position\./ },
+  // The binding's own work on the loop (copying queries in, results out): for the method and the context
+  // memory alike, since a search's completion runs from the loop with no caller on the stack.
+  { stage: 'k-NN search binding (event-loop part)', url: /\/native\/(dist|src)\/|\/searched-indexes\./ },
   {
     stage: 'fusion and map',
     url: /\/pipeline\/(fusion|anomaly-map|row-calibration|boxes|detector)\.|\/gaussian-blur\.|\/calibration\//,
@@ -107,7 +106,7 @@ export function attributeSamples(profile: CpuProfile): Map<ProfileStage, number>
 export interface HotFunction {
   stage: ProfileStage;
   functionName: string;
-  /** Script URL and line (1-based), or '' for built-ins and native code. */
+  /** Script path and line (1-based); for built-ins and native code, the nearest caller's (or ''). */
   where: string;
   ms: number;
 }
@@ -134,6 +133,22 @@ function attribute(profile: CpuProfile): { byStage: Map<ProfileStage, number>; h
     stageOf.set(id, stage);
     return stage;
   };
+  const at = (url: string, line: number | undefined) =>
+    `${url.replace(/^file:\/\//, '')}:${(line ?? -1) + 1}`;
+  // Native and built-in frames have no script: name the nearest caller that has one.
+  const calledFrom = (id: number): string => {
+    for (let up = parent.get(id); up !== undefined; up = parent.get(up)) {
+      const f = byId.get(up)!.callFrame;
+      if (f.url) return `called from ${f.functionName || '(anonymous)'} ${at(f.url, f.lineNumber)}`;
+    }
+    return '';
+  };
+  // The profiler's own work (collecting the profile at the end) is not the server's.
+  const profilerOwn = (id: number): boolean => {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at))
+      if (byId.get(at)!.callFrame.url.startsWith('node:inspector')) return true;
+    return false;
+  };
   const ms = new Map<ProfileStage, number>();
   const self = new Map<string, HotFunction>();
   const samples = profile.samples ?? [];
@@ -141,13 +156,13 @@ function attribute(profile: CpuProfile): { byStage: Map<ProfileStage, number>; h
   // A sample's delta is the time since the previous sample: it belongs to the sample that follows it.
   for (let i = 0; i < samples.length; i++) {
     const node = byId.get(samples[i]);
-    if (!node || node.callFrame.functionName === '(idle)') continue;
+    if (!node || node.callFrame.functionName === '(idle)' || profilerOwn(samples[i])) continue;
     const stage = classify(samples[i]);
     if (!stage) continue;
     const d = Math.max(0, deltas[i] ?? 0) / 1000;
     ms.set(stage, (ms.get(stage) ?? 0) + d);
     const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? `${url.replace(/^file:\/\//, '')}:${(lineNumber ?? -1) + 1}` : '';
+    const where = url ? at(url, lineNumber) : calledFrom(samples[i]);
     const key = `${stage}|${functionName}|${where}`;
     const hot = self.get(key) ?? { stage, functionName: functionName || '(anonymous)', where, ms: 0 };
     hot.ms += d;
