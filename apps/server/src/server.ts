@@ -270,7 +270,8 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           await runtime.sensors.stop();
           await runtime.models.stop();
           await runtime.webhook?.stop();
-          await runtime.notifications.stop();
+          // A short grace: an attempt cut off stays pending and is sent after the next start.
+          await runtime.notifications.stop(2000);
           runtime.store.close();
         } finally {
           lock.release();
