@@ -1,6 +1,6 @@
 /**
  * Notifications and exports in real Chromium: an admin creates an MQTT channel (Debian's mosquitto, started
- * here) and a rule for a label group on the settings page; a real sensor stream goes silent and opens an
+ * here), changes its topic, and creates a rule for a label group on the settings page; a real sensor stream goes silent and opens an
  * alert; the alert arrives at mosquitto (an mqtt.js subscriber reads it) and the alert page lists the
  * delivery. Then the sound returns, the alert closes with its clip, and the alert list's CSV (with a filter)
  * and the alert's bundle are downloaded: the bundle holds a valid WAV.
@@ -72,10 +72,18 @@ describe.runIf(ready)('notifications and exports in Chromium', () => {
     await page.getByTestId('channel-name').fill('plant broker');
     await page.getByTestId('channel-kind').selectOption('mqtt');
     await page.getByTestId('channel-url').fill(broker.url);
-    await page.getByTestId('channel-topic').fill('plant/{severity}/{sensorId}');
+    await page.getByTestId('channel-topic').fill('plant/typo');
     await page.getByTestId('channel-create').click();
     const row = page.locator('[data-testid="channel-row"]', { hasText: 'plant broker' });
     await row.waitFor();
+    // Changed in place: the form comes back filled with the channel's settings.
+    await row.getByTestId('channel-edit').click();
+    await expect.poll(() => page.getByTestId('channel-url').inputValue()).toBe(broker.url);
+    await page.getByTestId('channel-topic').fill('plant/{severity}/{sensorId}');
+    await page.getByTestId('channel-create').click();
+    await expect.poll(() => row.innerText()).toContain('plant/{severity}/{sensorId}');
+    await page.getByTestId('channel-name').waitFor();
+    expect(await page.getByTestId('channel-name').inputValue()).toBe('');
     expect(await row.innerText()).toContain(`${broker.url} topic plant/{severity}/{sensorId}`);
 
     await page.getByTestId('rule-name').fill('plant 1 line B');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NotificationChannel } from '../src/lib/contracts';
 import {
+  channelFormOf,
   channelInput,
   channelTarget,
   emptyChannelForm,
@@ -81,5 +82,42 @@ describe('notification forms', () => {
         config: { url: 'mqtt://b', topic: 't', qos: 1, retain: false, username: null },
       } as NotificationChannel),
     ).toBe('mqtt://b topic t');
+  });
+
+  it('edit a stored channel: its settings come back as they were, secrets empty (kept)', () => {
+    const base = {
+      id: 1,
+      name: 'c',
+      enabled: true,
+      hasSecret: true,
+      secretFields: ['password'],
+      createdAt: 0,
+      updatedAt: 0,
+    };
+    const mqtt = { url: 'mqtt://b:1883', topic: 'plant/{sensorId}', qos: 2, retain: true, username: 'hark' };
+    const mail = {
+      host: 'smtp.plant',
+      port: 465,
+      security: 'tls',
+      user: 'hark',
+      from: 'h@p.example',
+      to: ['a@p.example'],
+    };
+    expect(
+      channelInput(channelFormOf({ ...base, kind: 'mqtt', config: mqtt } as NotificationChannel)),
+    ).toEqual({
+      name: 'c',
+      kind: 'mqtt',
+      config: mqtt,
+    });
+    expect(
+      channelInput(channelFormOf({ ...base, kind: 'email', config: mail } as NotificationChannel)).config,
+    ).toEqual(mail);
+    const slack = channelFormOf({
+      ...base,
+      kind: 'slack',
+      config: { host: 'hooks.slack.com' },
+    } as NotificationChannel);
+    expect(channelInput(slack).config).toEqual({ url: '' }); // an empty URL keeps the stored one
   });
 });

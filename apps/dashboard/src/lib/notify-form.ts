@@ -100,6 +100,42 @@ export function channelInput(f: ChannelFormState): NotificationChannelInput {
   };
 }
 
+/**
+ * The form of a stored channel, to edit it: its settings; secret fields empty (they are never shown, and a
+ * change that leaves them empty keeps them).
+ */
+export function channelFormOf(c: NotificationChannel): ChannelFormState {
+  const k = c.config as unknown as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  const f: ChannelFormState = { ...emptyChannelForm(), name: c.name, kind: c.kind, topic: '' };
+  switch (c.kind) {
+    case 'webhook':
+      return { ...f, url: text(k.url) };
+    case 'slack':
+    case 'teams':
+      return f;
+    case 'email':
+      return {
+        ...f,
+        host: text(k.host),
+        port: typeof k.port === 'number' ? k.port : null,
+        security: k.security as ChannelFormState['security'],
+        user: text(k.user),
+        from: text(k.from),
+        to: ((k.to as string[] | undefined) ?? []).join(', '),
+      };
+    case 'mqtt':
+      return {
+        ...f,
+        url: text(k.url),
+        topic: text(k.topic),
+        qos: k.qos as ChannelFormState['qos'],
+        retain: k.retain === true,
+        username: text(k.username),
+      };
+  }
+}
+
 /** Where a channel sends, in one line (no secrets: the API never returns them). */
 export function channelTarget(c: NotificationChannel): string {
   const k = c.config as unknown as Record<string, unknown>;
