@@ -9,6 +9,7 @@ describe('page title', () => {
     expect(pageTitle({ name: 'sensor', sensorId: 'pump-7' }, 0, 'Pump 7')).toBe('Pump 7 · hark');
     expect(pageTitle({ name: 'sensor', sensorId: 'pump-7' }, 0)).toBe('pump-7 · hark');
     expect(pageTitle({ name: 'models', sensorId: 'pump-7' }, 0, 'Pump 7')).toBe('Models · Pump 7 · hark');
+    expect(pageTitle({ name: 'notifications' }, 0)).toBe('Notifications · hark');
     expect(pageTitle({ name: 'not-found', path: '/x' }, 0)).toBe('Not found · hark');
   });
 });

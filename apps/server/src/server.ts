@@ -24,6 +24,7 @@ import { LiveHub } from './live/live-hub.js';
 import { HarkMetrics } from './metrics/hark.metrics.js';
 import { ModelRegistry } from './models/model-registry.js';
 import { ModelService } from './models/model.service.js';
+import { NotificationService } from './notify/notification.service.js';
 import { WebhookNotifier } from './notify/webhook.notifier.js';
 import { WindowScorer } from './scoring/window-scorer.js';
 import { Sensors } from './sensors/sensors.js';
@@ -43,6 +44,8 @@ export interface HarkServer {
   models: ModelRegistry;
   events: HarkEvents;
   metrics: HarkMetrics;
+  /** Notification channels, rules, deliveries and escalations. */
+  notifications: NotificationService;
   /**
    * Stops cleanly: stops accepting (HTTP and socket.io), tells sensors to reconnect (`server:shutdown`),
    * finishes in-flight windows, flushes scores and pending alert clips, checkpoints the WAL and closes the
@@ -94,6 +97,7 @@ interface Runtime {
   modelService: ModelService;
   sensors: Sensors;
   webhook: WebhookNotifier | null;
+  notifications: NotificationService;
 }
 
 function buildRuntime(config: ServerConfig): Runtime {
@@ -142,7 +146,27 @@ function buildRuntime(config: ServerConfig): Runtime {
       })
     : null;
   webhook?.attach(events);
-  return { store, tokens, events, metrics, hub, media, alerts, models, modelService, sensors, webhook };
+  // Channels and rules stored by admins; the env webhook above keeps working beside them.
+  const notifications = new NotificationService({
+    store,
+    onOutcome: (outcome, d) => metrics.notificationDeliveries.inc({ kind: d.channelKind, outcome }),
+    log,
+  });
+  notifications.attach(events);
+  return {
+    store,
+    tokens,
+    events,
+    metrics,
+    hub,
+    media,
+    alerts,
+    models,
+    modelService,
+    sensors,
+    webhook,
+    notifications,
+  };
 }
 
 /** The Nest app (REST, `/sensor`, `/live`) over the runtime's objects, listening. */
@@ -161,6 +185,7 @@ async function startApp(
       { provide: Sensors, useValue: rt.sensors },
       { provide: SensorsPort, useValue: rt.sensors },
       { provide: ModelsPort, useValue: rt.modelService },
+      { provide: NotificationService, useValue: rt.notifications },
     ]),
     { logger: ['error', 'warn'], bodyParser: false },
   );
@@ -190,6 +215,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     rt = buildRuntime(config);
     adminToken = rt.tokens.ensureAdmin();
     rt.webhook?.start();
+    rt.notifications.start();
     await rt.models.start();
     rt.sensors.start();
     ({ app, io } = await startApp(config, rt));
@@ -222,6 +248,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     models: runtime.models,
     events: runtime.events,
     metrics: runtime.metrics,
+    notifications: runtime.notifications,
     close: (reason = 'close') =>
       (closed ??= (async () => {
         try {
@@ -243,6 +270,8 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           await runtime.sensors.stop();
           await runtime.models.stop();
           await runtime.webhook?.stop();
+          // A short grace: an attempt cut off stays pending and is sent after the next start.
+          await runtime.notifications.stop(2000);
           runtime.store.close();
         } finally {
           lock.release();

@@ -17,6 +17,8 @@ export function pageTitle(route: Route, waiting: number, sensorName?: string): s
         return `Alert #${route.alertId}`;
       case 'models':
         return route.sensorId ? `Models · ${sensorName || route.sensorId}` : 'Models';
+      case 'notifications':
+        return 'Notifications';
       default:
         return 'Not found';
     }

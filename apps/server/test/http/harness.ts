@@ -19,6 +19,7 @@ import { HarkMetrics } from '../../src/metrics/hark.metrics.js';
 import { ModelError } from '../../src/models/errors.js';
 import { ModelsPort, SensorsPort, type FeedbackInfo, type UploadedWav } from '../../src/http/ports.js';
 import type { FeedbackRecord } from '../../src/store/feedback.repository.js';
+import { NotificationService } from '../../src/notify/notification.service.js';
 import { HarkStore } from '../../src/store/store.js';
 
 const noModel = (sensorId: string): ModelStatus => ({
@@ -207,6 +208,7 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
   const alerts = new AlertService({ store, media, events, hub: new LiveHub(), metrics, log: () => {} });
   const models = new TestModels(store);
   const sensors = new TestSensors(store, models);
+  const notifications = new NotificationService({ store, log: () => {} });
 
   @Module({
     controllers: HTTP_CONTROLLERS,
@@ -220,6 +222,7 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
       { provide: HarkEvents, useValue: events },
       { provide: SensorsPort, useValue: sensors },
       { provide: ModelsPort, useValue: models },
+      { provide: NotificationService, useValue: notifications },
     ],
   })
   class TestModule {}
