@@ -58,15 +58,16 @@ export function defaultDashboardDir(): string | null {
 }
 
 /**
- * socket.io with a transport message limit above the largest accepted chunk, so oversize chunks get an ack;
- * it keeps the io server so a clean stop can tell the sensors before it disconnects them.
+ * socket.io with a transport message limit above the largest accepted chunk, so oversize chunks get an ack,
+ * and the configured heartbeat (socket.io's 25 s + 20 s default left a dead sensor "connected" for ~40 s); it
+ * keeps the io server so a clean stop can tell the sensors before it disconnects them.
  */
 class HarkIoAdapter extends IoAdapter {
   io: IoServer | null = null;
 
   constructor(
     app: INestApplication,
-    private readonly maxBytes: number,
+    private readonly options: { maxBytes: number; pingIntervalMs: number; pingTimeoutMs: number },
   ) {
     super(app);
   }
@@ -74,7 +75,9 @@ class HarkIoAdapter extends IoAdapter {
   override createIOServer(port: number, options?: IoServerOptions) {
     const io = super.createIOServer(port, {
       ...options,
-      maxHttpBufferSize: this.maxBytes,
+      maxHttpBufferSize: this.options.maxBytes,
+      pingInterval: this.options.pingIntervalMs,
+      pingTimeout: this.options.pingTimeoutMs,
     } as IoServerOptions) as IoServer;
     this.io ??= io;
     return io;
@@ -164,7 +167,11 @@ async function startApp(
     ]),
     { logger: ['error', 'warn'], bodyParser: false },
   );
-  const io = new HarkIoAdapter(app, config.maxChunkBytes * 4 + 65536);
+  const io = new HarkIoAdapter(app, {
+    maxBytes: config.maxChunkBytes * 4 + 65536,
+    pingIntervalMs: config.pingIntervalSeconds * 1000,
+    pingTimeoutMs: config.pingTimeoutSeconds * 1000,
+  });
   app.useWebSocketAdapter(io);
   setupHttp(app, { dashboardDir: config.dashboardDir });
   // No Nest shutdown hooks: they re-raise the signal after closing (exit 143, no flush); `hark serve` owns

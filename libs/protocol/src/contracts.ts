@@ -119,8 +119,15 @@ export interface SensorStatus {
   name: string;
   labels: Record<string, string>;
   state: SensorState;
+  /**
+   * Streaming now: connected and sending audio. A connection whose pings stop (`hark serve --ping-interval`,
+   * `--ping-timeout`) or that sends no audio for `--data-timeout` reads false, `state: 'disconnected'`.
+   */
   connected: boolean;
+  /** The last audio (or hello) received, server ms: "last seen". */
   lastSeen: number | null;
+  /** Server ms since when `state` has held (for a sensor disconnected before the server started: `lastSeen`). */
+  stateSince: number | null;
   /** RMS level of the last half second in dBFS (-Infinity sent as null), and its peak. */
   levelDbfs: number | null;
   peakDbfs: number | null;
@@ -137,8 +144,14 @@ export interface SensorStatus {
   queueDepth: number;
   lastScore: number | null;
   threshold: number;
+  /** Unresolved alerts (open or acknowledged). */
   openAlerts: number;
+  /** Alerts that need a person: open, neither acknowledged nor resolved (auto-resolved ones do not count). */
+  needsAttention: number;
+  /** The alert whose condition holds now (anomaly first), or null. */
   activeAlertId: number | null;
+  /** Stream ms when the condition of the active alert began (this occurrence), or null. */
+  activeSince: number | null;
   snoozedUntil: number | null;
   model: ModelStatus;
 }

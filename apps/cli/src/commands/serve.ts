@@ -19,6 +19,9 @@ export interface ServeOptions {
   hopSeconds?: number;
   dashboard?: string;
   shutdownGrace?: number;
+  pingInterval?: number;
+  pingTimeout?: number;
+  dataTimeout?: number;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -31,6 +34,9 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     webhookSecret: o.webhookSecret,
     hopSeconds: o.hopSeconds,
     shutdownGraceSeconds: o.shutdownGrace,
+    pingIntervalSeconds: o.pingInterval,
+    pingTimeoutSeconds: o.pingTimeout,
+    dataTimeoutSeconds: o.dataTimeout,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
@@ -153,6 +159,21 @@ export function registerServe(program: Command): void {
     .option(
       '--shutdown-grace <s>',
       `seconds a SIGTERM / SIGINT may take to stop cleanly before exiting 1 (default: $HARK_SHUTDOWN_GRACE_SECONDS, else ${SERVER_DEFAULTS.shutdownGraceSeconds})`,
+      Number,
+    )
+    .option(
+      '--ping-interval <s>',
+      `seconds between socket.io pings of sensors and dashboards (default: $HARK_PING_INTERVAL_SECONDS, else ${SERVER_DEFAULTS.pingIntervalSeconds})`,
+      Number,
+    )
+    .option(
+      '--ping-timeout <s>',
+      `seconds without a pong before a connection counts as dropped (default: $HARK_PING_TIMEOUT_SECONDS, else ${SERVER_DEFAULTS.pingTimeoutSeconds})`,
+      Number,
+    )
+    .option(
+      '--data-timeout <s>',
+      `seconds without audio before a connected sensor counts as disconnected (default: $HARK_DATA_TIMEOUT_SECONDS, else ${SERVER_DEFAULTS.dataTimeoutSeconds})`,
       Number,
     )
     .action((o: ServeOptions) => runServe(o));

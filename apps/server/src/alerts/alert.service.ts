@@ -108,6 +108,11 @@ export class AlertService {
     return this.d.store.alerts.unresolvedCounts();
   }
 
+  /** Alerts that need a person (open: neither acknowledged nor resolved) per sensor. */
+  attentionCounts(): Map<string, number> {
+    return this.d.store.alerts.attentionCounts();
+  }
+
   // ---- operators ----
 
   list(filters: AlertFilters, limit: number, offset: number): Page<Alert> {

@@ -72,6 +72,14 @@ export class SensorAlerts {
     return id === null ? null : this.o.alerts.storedId(id);
   }
 
+  /** Stream ms when the condition alerting now began (the earliest active alert's start), or null. */
+  get activeSince(): number | null {
+    const starts: number[] = [];
+    if (this.anomalyAlertId !== null && this.tracker.open) starts.push(this.tracker.open.start);
+    if (this.silenceAlertId !== null && this.silence.open) starts.push(this.silence.open.start);
+    return starts.length ? Math.min(...starts) : null;
+  }
+
   /** The stream's analysis parameters changed (a new model). */
   reconfigure(mel: MelParams): void {
     this.tracker.reconfigure(mel);

@@ -116,7 +116,14 @@ export class Sensors extends SensorsPort {
   }
 
   audio(sensorId: string, socketId: string, msg: unknown): SensorAck {
-    return this.#get(sensorId).ingest.audio(socketId, msg, Date.now());
+    const line = this.#get(sensorId);
+    const wasStale = line.ingest.stale;
+    const ack = line.ingest.audio(socketId, msg, Date.now());
+    if (wasStale && !line.ingest.stale) {
+      this.d.log(`sensor ${sensorId}: audio resumed`);
+      this.#status.publish(line, true);
+    }
+    return ack;
   }
 
   /** Recent columns for a new subscriber. */
@@ -194,7 +201,25 @@ export class Sensors extends SensorsPort {
 
   #tick(): void {
     this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
-    for (const line of this.#lines.values()) if (line.ingest.connected) this.#status.publish(line, false);
+    const now = Date.now();
+    const timeoutMs = this.d.config.dataTimeoutSeconds * 1000;
+    for (const line of this.#lines.values()) {
+      if (!line.ingest.connected) continue;
+      const { lastSeen } = line.ingest;
+      if (!line.ingest.stale && lastSeen !== null && now - lastSeen > timeoutMs) {
+        // The connection stands (its pings answer) but no audio comes: to an operator it is gone, and the
+        // signal is unknown from its last audio on.
+        line.ingest.stale = true;
+        this.d.log(
+          `sensor ${line.id}: no audio for ${((now - lastSeen) / 1000).toFixed(1)} s (--data-timeout ` +
+            `${this.d.config.dataTimeoutSeconds} s): counted as disconnected until audio resumes`,
+        );
+        line.alerts.disconnected();
+        this.#status.publish(line, true);
+        continue;
+      }
+      this.#status.publish(line, false);
+    }
   }
 
   #connectedCount(): number {

@@ -186,6 +186,14 @@ export class AlertRepository extends Repository {
     return new Map(rows.map((r) => [r.sensor_id, r.n]));
   }
 
+  /** Alerts that need a person (state `open`: neither acknowledged nor resolved), per sensor id. */
+  attentionCounts(): Map<string, number> {
+    const rows = this.db
+      .prepare(`SELECT sensor_id, COUNT(*) AS n FROM alerts WHERE state = 'open' GROUP BY sensor_id`)
+      .all() as { sensor_id: string; n: number }[];
+    return new Map(rows.map((r) => [r.sensor_id, r.n]));
+  }
+
   /**
    * One page of alerts matching `filters`: open first, then acknowledged, then resolved; newest first within
    * each state. `limit` in 1..500, `offset` >= 0.

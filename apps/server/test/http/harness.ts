@@ -128,6 +128,7 @@ export class TestSensors extends SensorsPort {
       state: 'disconnected',
       connected: false,
       lastSeen: s.lastSeen,
+      stateSince: s.lastSeen,
       levelDbfs: null,
       peakDbfs: null,
       clipping: 0,
@@ -142,7 +143,9 @@ export class TestSensors extends SensorsPort {
       lastScore: null,
       threshold: 1,
       openAlerts: this.store.alerts.unresolvedCounts().get(s.id) ?? 0,
+      needsAttention: this.store.alerts.attentionCounts().get(s.id) ?? 0,
       activeAlertId: this.store.alerts.activeFor(s.id)?.id ?? null,
+      activeSince: this.store.alerts.activeFor(s.id)?.start ?? null,
       snoozedUntil: s.snoozedUntil,
       model: this.models.status(s.id),
     };
