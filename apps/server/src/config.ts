@@ -51,6 +51,16 @@ export interface ServerConfig {
    * capture stalled, or a proxy keeps a dead connection's pings alive). Checked every second.
    */
   dataTimeoutSeconds: number;
+  /** An alert whose condition cleared resolves by itself after this many quiet seconds. */
+  alertQuietSeconds: number;
+  /** A new alert within this many seconds of the last one of the same sensor and kind folds into it. */
+  alertRepeatSeconds: number;
+  /**
+   * Default severity thresholds (a sensor may set its own): an alert is `critical` once its peak reaches
+   * `criticalPeak` (normalised, 1 = threshold) or one occurrence lasts `criticalSeconds`, else `warning`.
+   */
+  criticalPeak: number;
+  criticalSeconds: number;
   /** Print the first admin token (and other start-up lines) here. */
   log: (line: string) => void;
 }
@@ -79,6 +89,15 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   pingTimeoutSeconds: 5,
   // Sensors send a chunk every 100-500 ms: 5 s of nothing is ten missed chunks, not jitter.
   dataTimeoutSeconds: 5,
+  // Two minutes of quiet: longer than the gaps inside one fault (a bearing knocking every few seconds), short
+  // enough that an inbox after a shift holds what still matters.
+  alertQuietSeconds: 120,
+  // Ten minutes: a machine that faults again within the next few quiet periods is one problem, not several.
+  alertRepeatSeconds: 600,
+  // Twice the threshold, or half a minute over it: the scale on which the detector's threshold was set
+  // (its false-alarm rate on normal sound) makes 2x a clear departure rather than a marginal one.
+  criticalPeak: 2,
+  criticalSeconds: 30,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -98,6 +117,10 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   pingIntervalSeconds: { flag: '--ping-interval', env: 'HARK_PING_INTERVAL_SECONDS' },
   pingTimeoutSeconds: { flag: '--ping-timeout', env: 'HARK_PING_TIMEOUT_SECONDS' },
   dataTimeoutSeconds: { flag: '--data-timeout', env: 'HARK_DATA_TIMEOUT_SECONDS' },
+  alertQuietSeconds: { flag: '--alert-quiet', env: 'HARK_ALERT_QUIET_SECONDS' },
+  alertRepeatSeconds: { flag: '--alert-repeat', env: 'HARK_ALERT_REPEAT_SECONDS' },
+  criticalPeak: { flag: '--critical-peak', env: 'HARK_CRITICAL_PEAK' },
+  criticalSeconds: { flag: '--critical-seconds', env: 'HARK_CRITICAL_SECONDS' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -137,6 +160,10 @@ export function resolveServerConfig(
     pingIntervalSeconds: num('HARK_PING_INTERVAL_SECONDS'),
     pingTimeoutSeconds: num('HARK_PING_TIMEOUT_SECONDS'),
     dataTimeoutSeconds: num('HARK_DATA_TIMEOUT_SECONDS'),
+    alertQuietSeconds: num('HARK_ALERT_QUIET_SECONDS'),
+    alertRepeatSeconds: num('HARK_ALERT_REPEAT_SECONDS'),
+    criticalPeak: num('HARK_CRITICAL_PEAK'),
+    criticalSeconds: num('HARK_CRITICAL_SECONDS'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -190,6 +217,10 @@ export function resolveServerConfig(
   seconds('pingIntervalSeconds', 0.1, 300);
   seconds('pingTimeoutSeconds', 0.1, 300);
   seconds('dataTimeoutSeconds', 0.5, 3600);
+  seconds('alertQuietSeconds', 0, 7 * 86400);
+  seconds('alertRepeatSeconds', 0, 7 * 86400);
+  seconds('criticalSeconds', 0, 86400);
+  check('criticalPeak', c.criticalPeak >= 1 && c.criticalPeak <= 1000, 'must be 1..1000 (1 = the threshold)');
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (problems.length) throw new ConfigError(problems);
   return c;

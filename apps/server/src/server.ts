@@ -109,7 +109,7 @@ function buildRuntime(config: ServerConfig): Runtime {
   const events = new HarkEvents();
   const hub = new LiveHub({ onDropped: (n) => metrics.liveDropped.inc(n) });
   const media = new AlertMediaStore(config.dataDir);
-  const alerts = new AlertService({ store, media, events, hub, metrics, log });
+  const alerts = new AlertService({ store, media, events, hub, metrics, log, policy: config });
   // The registry records enrolments from the sensors' streams and reads the feedback the model service
   // keeps; both are built after it.
   // eslint-disable-next-line prefer-const

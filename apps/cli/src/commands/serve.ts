@@ -22,6 +22,10 @@ export interface ServeOptions {
   pingInterval?: number;
   pingTimeout?: number;
   dataTimeout?: number;
+  alertQuiet?: number;
+  alertRepeat?: number;
+  criticalPeak?: number;
+  criticalSeconds?: number;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -37,6 +41,10 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     pingIntervalSeconds: o.pingInterval,
     pingTimeoutSeconds: o.pingTimeout,
     dataTimeoutSeconds: o.dataTimeout,
+    alertQuietSeconds: o.alertQuiet,
+    alertRepeatSeconds: o.alertRepeat,
+    criticalPeak: o.criticalPeak,
+    criticalSeconds: o.criticalSeconds,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
@@ -174,6 +182,26 @@ export function registerServe(program: Command): void {
     .option(
       '--data-timeout <s>',
       `seconds without audio before a connected sensor counts as disconnected (default: $HARK_DATA_TIMEOUT_SECONDS, else ${SERVER_DEFAULTS.dataTimeoutSeconds})`,
+      Number,
+    )
+    .option(
+      '--alert-quiet <s>',
+      `an alert whose condition cleared resolves by itself after this many quiet seconds (default: $HARK_ALERT_QUIET_SECONDS, else ${SERVER_DEFAULTS.alertQuietSeconds})`,
+      Number,
+    )
+    .option(
+      '--alert-repeat <s>',
+      `a new alert within this many seconds of the last one of the same sensor and kind folds into it (default: $HARK_ALERT_REPEAT_SECONDS, else ${SERVER_DEFAULTS.alertRepeatSeconds})`,
+      Number,
+    )
+    .option(
+      '--critical-peak <x>',
+      `default severity: critical from this peak score, 1 = threshold (default: $HARK_CRITICAL_PEAK, else ${SERVER_DEFAULTS.criticalPeak}; per sensor: PATCH /api/sensors/:id)`,
+      Number,
+    )
+    .option(
+      '--critical-seconds <s>',
+      `default severity: critical once one occurrence lasts this long (default: $HARK_CRITICAL_SECONDS, else ${SERVER_DEFAULTS.criticalSeconds}; per sensor: PATCH /api/sensors/:id)`,
       Number,
     )
     .action((o: ServeOptions) => runServe(o));

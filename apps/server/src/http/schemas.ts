@@ -5,6 +5,7 @@
 import {
   ALERT_STATES,
   ALERT_KINDS,
+  ALERT_SEVERITIES,
   ANNOTATION_LABELS,
   MAX_LABEL_VALUE_LENGTH,
   MAX_LABELS,
@@ -91,6 +92,11 @@ const sensorStatus = obj({
   activeAlertId: nullable(int),
   activeSince: { ...msNullable, description: "when the active alert's condition began" },
   snoozedUntil: msNullable,
+  severityThresholds: obj({
+    criticalPeak: { ...num, description: 'critical from this normalised peak (1 = threshold)' },
+    criticalSeconds: { ...num, description: 'critical once one occurrence lasts this long' },
+    custom: { ...bool, description: "the sensor's own values; false: the server's defaults" },
+  }),
   model: { $ref: '#/components/schemas/ModelStatus' },
 });
 
@@ -125,6 +131,27 @@ const alert = obj({
   annotations: { type: 'array', items: { $ref: '#/components/schemas/Annotation' } },
   clip: obj({ available: bool, start: msNullable, seconds: nullable(num) }),
   feedback: nullable(obj({ id: int, taught: bool, revertedAt: msNullable })),
+  severity: { type: 'string', enum: [...ALERT_SEVERITIES] },
+  count: { ...int, description: 'occurrences folded into this alert (repeats within --alert-repeat)' },
+  occurrences: {
+    type: 'array',
+    items: obj({
+      start: int,
+      end: msNullable,
+      peakScore: num,
+      peakAt: int,
+      openedAt: { ...int, description: 'server ms' },
+      clearedAt: { ...msNullable, description: 'server ms its condition was seen to clear' },
+    }),
+  },
+  clearedAt: {
+    ...msNullable,
+    description: 'when the condition was last seen to clear (null: active, or the signal was lost)',
+  },
+  autoResolved: {
+    ...bool,
+    description: "resolved by itself after --alert-quiet seconds clear (resolvedBy 'auto')",
+  },
 });
 
 const tokenInfo = obj({
@@ -165,6 +192,10 @@ export const SCHEMAS = {
     total: int,
     limit: int,
     offset: int,
+  }),
+  BulkAlertResult: obj({
+    changed: { type: 'array', items: { $ref: '#/components/schemas/Alert' } },
+    skipped: { type: 'array', items: obj({ id: int, reason: str }) },
   }),
   AlertSpectrogram: obj({
     alertId: int,
@@ -208,8 +239,15 @@ export const BODIES = {
         maxProperties: MAX_LABELS,
         additionalProperties: { ...str, maxLength: MAX_LABEL_VALUE_LENGTH },
       },
+      severityThresholds: obj(
+        {
+          criticalPeak: nullable({ ...num, minimum: 1, maximum: 1000, description: 'null: the default' }),
+          criticalSeconds: nullable({ ...num, minimum: 0, maximum: 86400, description: 'null: the default' }),
+        },
+        ['criticalPeak', 'criticalSeconds'],
+      ),
     },
-    ['name', 'labels'],
+    ['name', 'labels', 'severityThresholds'],
   ),
   seconds: (min: number, max: number) => obj({ seconds: { ...num, minimum: min, maximum: max } }),
   feedback: obj({ alertId: { ...int, minimum: 1 } }),
@@ -219,10 +257,23 @@ export const BODIES = {
   ),
   falseAlarm: obj(
     {
-      teach: { ...bool, description: "also add the alert's sound to the sensor's normal memory bank" },
+      teach: {
+        ...bool,
+        default: false,
+        description: "also add the alert's sound to the sensor's normal memory bank (undo: DELETE feedback)",
+      },
       text: { ...str, maxLength: MAX_TEXT_LENGTH },
     },
-    ['text'],
+    ['teach', 'text'],
+  ),
+  bulkAlerts: obj(
+    {
+      ids: { type: 'array', items: { ...int, minimum: 1 }, minItems: 1, maxItems: 500 },
+      sensorId: str,
+      kind: { type: 'string', enum: [...ALERT_KINDS] },
+      severity: { type: 'string', enum: [...ALERT_SEVERITIES] },
+    },
+    ['ids', 'sensorId', 'kind', 'severity'],
   ),
   token: obj(
     {

@@ -70,6 +70,7 @@ export class SensorStatusBoard {
       activeAlertId: line.alerts.activeAlertId,
       activeSince: line.alerts.activeAlertId === null ? null : line.alerts.activeSince,
       snoozedUntil,
+      severityThresholds: d.alerts.thresholds(line.id),
       model,
     };
   }

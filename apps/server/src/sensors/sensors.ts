@@ -20,11 +20,10 @@ import type { ModelRegistry } from '../models/model-registry.js';
 import { ModelError } from '../models/errors.js';
 import type { ScoringScheduler } from '../scoring/scheduler.js';
 import type { WindowScorer } from '../scoring/window-scorer.js';
+import type { SensorPatch } from '../store/sensor.repository.js';
 import type { HarkStore } from '../store/store.js';
 import { SensorLine } from './sensor-line.js';
 import { SensorStatusBoard } from './sensor-status.js';
-
-type SensorPatch = { name?: string; labels?: Record<string, string> };
 
 export interface SensorsDeps {
   config: ServerConfig;
@@ -160,7 +159,7 @@ export class Sensors extends SensorsPort {
     return line ? this.#status.of(line) : null;
   }
 
-  update(sensorId: string, patch: { name?: string; labels?: Record<string, string> }): SensorStatus {
+  update(sensorId: string, patch: SensorPatch): SensorStatus {
     this.d.store.sensors.update(sensorId, patch);
     return this.#changed(this.#get(sensorId));
   }
@@ -202,6 +201,15 @@ export class Sensors extends SensorsPort {
   #tick(): void {
     this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
     const now = Date.now();
+    try {
+      // Auto-resolve and escalation: the sensors whose alerts changed show it at once.
+      for (const a of this.d.alerts.sweep(now)) {
+        const line = this.#lines.get(a.sensorId);
+        if (line) this.#status.publish(line, true);
+      }
+    } catch (err) {
+      this.d.log(`alert lifecycle sweep failed: ${(err as Error).message}`);
+    }
     const timeoutMs = this.d.config.dataTimeoutSeconds * 1000;
     for (const line of this.#lines.values()) {
       if (!line.ingest.connected) continue;

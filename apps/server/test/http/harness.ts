@@ -19,6 +19,7 @@ import { HarkMetrics } from '../../src/metrics/hark.metrics.js';
 import { ModelError } from '../../src/models/errors.js';
 import { ModelsPort, SensorsPort, type FeedbackInfo, type UploadedWav } from '../../src/http/ports.js';
 import type { FeedbackRecord } from '../../src/store/feedback.repository.js';
+import type { SensorPatch } from '../../src/store/sensor.repository.js';
 import { HarkStore } from '../../src/store/store.js';
 
 const noModel = (sensorId: string): ModelStatus => ({
@@ -110,6 +111,7 @@ export class TestSensors extends SensorsPort {
   constructor(
     private readonly store: HarkStore,
     private readonly models: ModelsPort,
+    private readonly alerts: AlertService,
   ) {
     super();
   }
@@ -147,11 +149,12 @@ export class TestSensors extends SensorsPort {
       activeAlertId: this.store.alerts.activeFor(s.id)?.id ?? null,
       activeSince: this.store.alerts.activeFor(s.id)?.start ?? null,
       snoozedUntil: s.snoozedUntil,
+      severityThresholds: this.alerts.thresholds(s.id),
       model: this.models.status(s.id),
     };
   }
 
-  update(sensorId: string, patch: { name?: string; labels?: Record<string, string> }): SensorStatus {
+  update(sensorId: string, patch: SensorPatch): SensorStatus {
     this.store.sensors.update(sensorId, patch);
     return this.status(sensorId) as SensorStatus;
   }
@@ -209,7 +212,7 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
   const events = new HarkEvents();
   const alerts = new AlertService({ store, media, events, hub: new LiveHub(), metrics, log: () => {} });
   const models = new TestModels(store);
-  const sensors = new TestSensors(store, models);
+  const sensors = new TestSensors(store, models, alerts);
 
   @Module({
     controllers: HTTP_CONTROLLERS,
