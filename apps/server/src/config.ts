@@ -53,7 +53,7 @@ export interface ServerConfig {
   dataTimeoutSeconds: number;
   /** An alert whose condition cleared resolves by itself after this many quiet seconds. */
   alertQuietSeconds: number;
-  /** A new alert within this many seconds of the last one of the same sensor and kind folds into it. */
+  /** A new alert within this many seconds of the last one of the same sensor and kind folds into it (0: never). */
   alertRepeatSeconds: number;
   /**
    * Default severity thresholds (a sensor may set its own): an alert is `critical` once its peak reaches

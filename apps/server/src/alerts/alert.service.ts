@@ -95,6 +95,7 @@ export class AlertService {
 
   /** The latest alert a new one folds into, or null (also when the store cannot be read). */
   #foldTarget(alert: NewAlert, now: number): Alert | null {
+    if (this.policy.alertRepeatSeconds <= 0) return null; // 0: folding off
     try {
       const since = now - this.policy.alertRepeatSeconds * 1000;
       return this.d.store.alerts.foldTarget(alert.sensorId, alert.kind, since);
