@@ -242,3 +242,76 @@ describe.runIf(haveChromium)("the operators' day: true sensor state and the aler
     expect(errors, errors.join('\n')).toEqual([]);
   }, 60_000);
 });
+
+describe.runIf(haveChromium)('the wall screen', () => {
+  let s: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    s = await startServer({ dashboardDir: ensureDashboard() });
+    // 24 sensors known to the server (registered, not streaming: their tiles read disconnected).
+    for (let i = 1; i <= 24; i++)
+      s.server.store.sensors.upsert(`line-${String(i).padStart(2, '0')}`, Date.now(), { name: `Press ${i}` });
+    browser = await launchChromium();
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  test('fills 1920x1080 with 24 sensors, only tiles, text readable from 3 m', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 1920, height: 1080 },
+      deviceScaleFactor: 1,
+    });
+    const page = await context.newPage();
+    const errors = pageErrors(page);
+    const operator = await s.token('operator', 'wall');
+    await page.goto(`${s.url}/?token=${operator}`);
+    await page.getByTestId('wall-link').click();
+    await page.getByTestId('wall').waitFor();
+    await expect.poll(() => page.getByTestId('wall-tile').count(), { timeout: 20_000 }).toBe(24);
+    // Only tiles: no header, filters or toasts.
+    expect(await page.locator('.app-header').count()).toBe(0);
+    expect(await page.getByTestId('tile-filter').count()).toBe(0);
+    const m = await page.evaluate(() => {
+      const g = globalThis as unknown as {
+        innerWidth: number;
+        innerHeight: number;
+        document: {
+          documentElement: { scrollWidth: number; scrollHeight: number };
+          querySelectorAll(
+            q: string,
+          ): ArrayLike<{ getBoundingClientRect(): { width: number; height: number } }>;
+        };
+        getComputedStyle(el: unknown): { fontSize: string };
+      };
+      const tiles = Array.from(g.document.querySelectorAll('[data-testid="wall-tile"]'));
+      const area = tiles.reduce(
+        (n, t) => n + t.getBoundingClientRect().width * t.getBoundingClientRect().height,
+        0,
+      );
+      const states = Array.from(g.document.querySelectorAll('[data-testid="wall-state"]'));
+      return {
+        covered: area / (g.innerWidth * g.innerHeight),
+        scrollW: g.document.documentElement.scrollWidth,
+        scrollH: g.document.documentElement.scrollHeight,
+        stateFont: Math.min(...states.map((e) => parseFloat(g.getComputedStyle(e).fontSize))),
+      };
+    });
+    console.log(
+      `wall screen, 24 sensors at 1920x1080: tiles cover ${(m.covered * 100).toFixed(0)} %, state words ${m.stateFont.toFixed(0)} px`,
+    );
+    // 24 of a 5x5 grid's 25 cells, less the gaps.
+    expect(m.covered).toBeGreaterThan(0.85);
+    expect(m.scrollW).toBeLessThanOrEqual(1920);
+    expect(m.scrollH).toBeLessThanOrEqual(1080);
+    // 40 px on a 55-inch 1080p screen (0.63 mm pixels) is 25 mm: 1 inch per 10 feet of viewing distance.
+    expect(m.stateFont).toBeGreaterThanOrEqual(40);
+    await screenshot(page, 'ops-6-wall-screen');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('tile-filter').waitFor();
+    expect(errors, errors.join('\n')).toEqual([]);
+    await context.close();
+  }, 120_000);
+});

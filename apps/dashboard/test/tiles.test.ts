@@ -130,3 +130,15 @@ describe('tiles', () => {
     });
   });
 });
+
+describe('wall grid', () => {
+  it('fills a 1920x1080 screen with 24 tiles in a grid of wide cells, and grows with the count', async () => {
+    const { wallGrid } = await import('../src/lib/wall');
+    expect(wallGrid(24, 1920, 1080)).toEqual({ columns: 5, rows: 5 });
+    expect(wallGrid(1, 1920, 1080)).toEqual({ columns: 1, rows: 1 });
+    expect(wallGrid(4, 1920, 1080)).toEqual({ columns: 2, rows: 2 });
+    expect(wallGrid(0, 1920, 1080)).toEqual({ columns: 1, rows: 1 });
+    const { columns, rows } = wallGrid(12, 1080, 1920); // a portrait screen
+    expect(rows).toBeGreaterThan(columns);
+  });
+});

@@ -1,4 +1,4 @@
-/** A small hash router: `#/`, `#/sensors/:id`, `#/alerts?...`, `#/alerts/:id`, `#/models`. */
+/** A small hash router: `#/`, `#/sensors/:id`, `#/alerts?...`, `#/alerts/:id`, `#/models`, `#/wall`. */
 
 export type Route =
   | { name: 'overview' }
@@ -6,6 +6,7 @@ export type Route =
   | { name: 'alerts'; query: Record<string, string> }
   | { name: 'alert'; alertId: number }
   | { name: 'models'; sensorId?: string }
+  | { name: 'wall' }
   | { name: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -14,6 +15,7 @@ export function parseRoute(hash: string): Route {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   const query = Object.fromEntries(new URLSearchParams(search));
   if (parts.length === 0) return { name: 'overview' };
+  if (parts[0] === 'wall' && parts.length === 1) return { name: 'wall' };
   if (parts[0] === 'sensors' && parts.length === 2) return { name: 'sensor', sensorId: parts[1] };
   if (parts[0] === 'alerts' && parts.length === 1) return { name: 'alerts', query };
   if (parts[0] === 'alerts' && parts.length === 2 && /^\d+$/.test(parts[1]))
@@ -28,6 +30,8 @@ export function routeHref(route: Route): string {
   switch (route.name) {
     case 'overview':
       return '#/';
+    case 'wall':
+      return '#/wall';
     case 'sensor':
       return `#/sensors/${encodeURIComponent(route.sensorId)}`;
     case 'alerts': {

@@ -34,7 +34,12 @@ export const GROUP_LABELS = ['site', 'line'] as const;
  * colour and the state word say what is wrong; the state chips filter).
  */
 export function compareTiles(a: Tile, b: Tile): number {
-  return a.status.name.localeCompare(b.status.name) || a.status.id.localeCompare(b.status.id);
+  // Numeric: "Press 2" before "Press 10".
+  const opts = { numeric: true } as const;
+  return (
+    a.status.name.localeCompare(b.status.name, undefined, opts) ||
+    a.status.id.localeCompare(b.status.id, undefined, opts)
+  );
 }
 
 export function matchesFilter(tile: Tile, filter: TileFilter): boolean {
