@@ -239,6 +239,17 @@ describe.runIf(haveChromium)("the operators' day: true sensor state and the aler
         acknowledgedBy: 'ops-olga',
       });
     await screenshot(page, 'ops-5-bulk-acknowledged');
+  }, 60_000);
+
+  test('the live view has a colour legend for both maps and the hatching of unscored columns', async () => {
+    await page.goto(`${s.url}/#/sensors/quiet-3`);
+    const legend = page.getByTestId('color-legend');
+    await legend.waitFor({ timeout: 20_000 });
+    const text = await legend.innerText();
+    expect(text).toMatch(/spectrogram[\s\S]*dB/);
+    expect(text).toMatch(/anomaly[\s\S]*× threshold/);
+    expect(await page.getByTestId('legend-unscored').innerText()).toMatch(/not scored: server overloaded/);
+    await screenshot(page, 'ops-7-legend');
     expect(errors, errors.join('\n')).toEqual([]);
   }, 60_000);
 });
