@@ -129,6 +129,9 @@ const MATRIX: Record<string, Row> = {
 
   'GET /api/alerts': { expect: operatorUp(200), request: (f) => ({ query: `sensorId=${f.sensorId}` }) },
   'GET /api/alerts/{id}': { expect: operatorUp(200), request: (f) => ({ params: { id: f.alertId } }) },
+  // Bulk steps: an unknown id is skipped with its reason (200), after the role check; nothing changes.
+  'POST /api/alerts/ack': { expect: operatorUp(200), request: () => ({ json: { ids: [999999] } }) },
+  'POST /api/alerts/resolve': { expect: operatorUp(200), request: () => ({ json: { ids: [999999] } }) },
   'POST /api/alerts/{id}/ack': {
     expect: operatorUp(200),
     request: (f) => ({ params: { id: f.freshAlert() } }),

@@ -59,6 +59,10 @@ export async function startServer(options: ServerOptions = {}, adminOfDataDir?: 
     port: 0,
     dataDir: tempDir('data'),
     log: (l) => logs.push(l),
+    // Tests count one alert per injected anomaly and act on alerts minutes after they clear: the lifecycle's
+    // folding of repeats and auto-resolve are off unless a test asks for them (presence, operations).
+    alertRepeatSeconds: 0,
+    alertQuietSeconds: 7 * 86400,
     ...options,
   });
   const admin = server.adminToken ?? adminOfDataDir;

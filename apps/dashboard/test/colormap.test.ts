@@ -31,17 +31,19 @@ describe('colour maps', () => {
       expect(luma(cividis[i])).toBeGreaterThanOrEqual(luma(cividis[i - 8]) - 1);
   });
 
-  it('the anomaly overlay leaves normal sound transparent and is strong at the threshold', () => {
+  it('the anomaly overlay leaves normal sound transparent, grows with the score and never hides the spectrogram', () => {
     const scale = 4;
-    const lut = anomalyLut(scale, 'overlay', 0.85, true);
+    const lut = anomalyLut(scale, 'overlay', 0.55, true);
     const at = thresholdByte(scale);
     expect(at).toBe(64);
     expect(unpackRgba(lut[0], true)[3]).toBe(0);
     // Normal sound's map sits around 0.6-0.7 of the threshold: untouched.
     expect(unpackRgba(lut[Math.floor(at * 0.75)], true)[3]).toBe(0);
     expect(unpackRgba(lut[Math.floor(at * 0.9)], true)[3]).toBeGreaterThan(0);
-    expect(unpackRgba(lut[at], true)[3]).toBeGreaterThanOrEqual(Math.round(0.85 * 255) - 2);
-    expect(unpackRgba(lut[255], true)[3]).toBe(Math.round(0.85 * 255));
+    expect(unpackRgba(lut[at], true)[3]).toBeGreaterThanOrEqual(Math.round(0.35 * 255) - 2);
+    expect(unpackRgba(lut[Math.floor(at * 2.5)], true)[3]).toBeGreaterThan(unpackRgba(lut[at], true)[3]);
+    // The strongest (broadband) anomaly: at most 55 % overlay, the spectrogram stays visible under it.
+    expect(unpackRgba(lut[255], true)[3]).toBe(Math.round(0.55 * 255));
   });
 
   it('the anomaly heatmap is opaque magma', () => {

@@ -28,6 +28,7 @@ export function sensor(patch: Partial<SensorStatus> = {}): SensorStatus {
     state: 'scoring',
     connected: true,
     lastSeen: 1_700_000_000_000,
+    stateSince: 1_700_000_000_000,
     levelDbfs: -30,
     peakDbfs: -12,
     clipping: 0,
@@ -42,8 +43,11 @@ export function sensor(patch: Partial<SensorStatus> = {}): SensorStatus {
     lastScore: 0.4,
     threshold: 2.5,
     openAlerts: 0,
+    needsAttention: 0,
     activeAlertId: null,
+    activeSince: null,
     snoozedUntil: null,
+    severityThresholds: { criticalPeak: 2, criticalSeconds: 30, custom: false },
     model: model({ sensorId: id }),
     ...patch,
   };
@@ -69,6 +73,20 @@ export function alert(patch: Partial<Alert> = {}): Alert {
     annotations: [],
     clip: { available: true, start: 1_699_999_998_000, seconds: 7 },
     feedback: null,
+    severity: 'critical',
+    count: 1,
+    occurrences: [
+      {
+        start: 1_700_000_000_000,
+        end: 1_700_000_003_000,
+        peakScore: 2.1,
+        peakAt: 1_700_000_001_000,
+        openedAt: 1_700_000_000_500,
+        clearedAt: 1_700_000_003_500,
+      },
+    ],
+    clearedAt: 1_700_000_003_500,
+    autoResolved: false,
     ...patch,
   };
 }

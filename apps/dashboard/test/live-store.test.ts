@@ -137,6 +137,20 @@ describe('live store', () => {
     ]);
   });
 
+  it("puts each live score on its sensor's status (tiles show the live score, not the last status')", () => {
+    const { store, socket } = setup();
+    socket.fire('sensor:status', sensor({ lastScore: 0.97 }));
+    socket.fire('score', {
+      sensorId: 'pump-1',
+      t: 5000,
+      score: 8.71,
+      threshold: 2,
+      rawScore: 17.42,
+      arrivedAt: 5000,
+    } satisfies ScoreEvent);
+    expect(store.state.sensors['pump-1'].lastScore).toBe(8.71);
+  });
+
   it('hands columns to listeners as bytes and counts them', () => {
     const { store, socket } = setup();
     const got: ColumnsEvent[] = [];

@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { asBytes, base64ToBytes, canvasSize, paintColumns } from '../src/lib/paint';
+import { asBytes, base64ToBytes, canvasSize, hatchUnscored, paintColumns } from '../src/lib/paint';
 
 describe('painting columns', () => {
+  it('hatches only the unscored columns, in diagonal stripes', () => {
+    const nMels = 6;
+    const width = 3;
+    const out = new Uint32Array(width * nMels).fill(7);
+    hatchUnscored(Uint8Array.from([1, 0, 1]), nMels, 0, 3, 9, out, width);
+    const column = (c: number) => Array.from({ length: nMels }, (_, row) => out[row * width + c]);
+    expect(column(0)).toEqual([7, 7, 7, 7, 7, 7]);
+    expect(column(2)).toEqual([7, 7, 7, 7, 7, 7]);
+    // Rows top to bottom are mels 5..0: stripes where (column + mel) % 6 < 2, i.e. mels 0 and 5.
+    expect(column(1)).toEqual([9, 7, 7, 7, 7, 9]);
+  });
+
   it('puts mel bin 0 on the bottom row and columns left to right', () => {
     const nMels = 3;
     const bytes = Uint8Array.from([1, 2, 3, 4, 5, 6]); // two columns

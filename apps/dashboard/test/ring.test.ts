@@ -17,6 +17,16 @@ function batch(first: number, n: number, nMels = 2): ColumnBatch {
 const specAt = (ring: ColumnRing, age: number) => ring.spectrogram[ring.slotAt(age) * ring.nMels];
 
 describe('ColumnRing', () => {
+  it('marks the slots of unscored columns (dropped under overload), and a slot pooling one of them', () => {
+    const ring = new ColumnRing(8, 2, HOP);
+    ring.push(batch(0, 2));
+    ring.push({ ...batch(2, 2), scored: false });
+    ring.push({ ...batch(4, 1), scored: true });
+    expect([0, 1, 2, 3, 4].map((i) => ring.scored[i])).toEqual([1, 1, 0, 0, 1]);
+    ring.clear();
+    expect([...ring.scored].every((x) => x === 1)).toBe(true);
+  });
+
   it('appends columns, wraps, and keeps the newest', () => {
     const ring = new ColumnRing(4, 2, HOP);
     expect(ring.push(batch(0, 3))).toBe(3);

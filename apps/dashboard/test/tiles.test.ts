@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { deriveTileState } from '../src/lib/sensor-state';
+import { deriveTileState, formatAge, tileSince } from '../src/lib/sensor-state';
 import { arrangeTiles, buildTiles, compareTiles, countStates, matchesFilter } from '../src/lib/tiles';
 import { alert, model, sensor } from './helpers';
 
 describe('tile state', () => {
   it('derives every state from the status and the alerts held', () => {
     expect(deriveTileState(sensor())).toBe('ok');
-    expect(deriveTileState(sensor(), [alert({ state: 'open' })])).toBe('alert');
-    expect(deriveTileState(sensor({ openAlerts: 1 }))).toBe('alert');
+    // The condition holds now: alert, whatever the alert's state.
+    expect(deriveTileState(sensor({ activeAlertId: 1 }), [alert({ active: true })])).toBe('alert');
+    expect(deriveTileState(sensor({ activeAlertId: 1 }), [alert({ state: 'acknowledged' })])).toBe('alert');
+    // Cleared, nobody has looked: to review.
+    expect(deriveTileState(sensor(), [alert({ state: 'open' })])).toBe('review');
+    expect(deriveTileState(sensor({ openAlerts: 1, needsAttention: 1 }))).toBe('review');
     expect(deriveTileState(sensor(), [alert({ state: 'acknowledged' })])).toBe('acknowledged');
     expect(deriveTileState(sensor({ openAlerts: 1 }), [alert({ state: 'acknowledged' })])).toBe(
       'acknowledged',
@@ -26,11 +30,26 @@ describe('tile state', () => {
     expect(deriveTileState(sensor({ state: 'no-model', model: model({ state: 'none' }) }))).toBe('no-model');
   });
 
-  it('an open alert outranks a disconnection; a disconnection outranks silence', () => {
-    expect(deriveTileState(sensor({ connected: false, state: 'disconnected' }), [alert()])).toBe('alert');
+  it('connectivity outranks the live condition and alert history; the live condition outranks silence', () => {
+    const gone = sensor({ connected: false, state: 'disconnected', activeAlertId: 1, needsAttention: 1 });
+    expect(deriveTileState(gone, [alert()])).toBe('disconnected');
     expect(deriveTileState(sensor({ connected: false, state: 'disconnected', silent: true }))).toBe(
       'disconnected',
     );
+    expect(deriveTileState(sensor({ activeAlertId: 3, silent: true }))).toBe('alert');
+  });
+
+  it('says since when: the condition for an alert, else the state', () => {
+    const s = sensor({ stateSince: 1000, activeSince: 5000, activeAlertId: 2 });
+    expect(tileSince(s, 'alert')).toBe(5000);
+    expect(tileSince(s, 'ok')).toBe(1000);
+    expect(tileSince(sensor({ stateSince: null }), 'ok')).toBeNull();
+    expect([
+      formatAge(42_400),
+      formatAge(5 * 60_000),
+      formatAge(200 * 60_000),
+      formatAge(50 * 3600_000),
+    ]).toEqual(['42 s', '5 min', '3 h 20 min', '2 d 2 h']);
   });
 });
 
@@ -47,21 +66,32 @@ describe('tiles', () => {
   ];
   const tiles = buildTiles(sensors, alerts);
 
-  it('counts open and acknowledged alerts apart and sorts problems first', () => {
+  it('counts open and acknowledged alerts apart and keeps a stable order (by name), whatever the states', () => {
     const byId = Object.fromEntries(tiles.map((t) => [t.status.id, t]));
     expect(byId['pump-1'].openAlerts).toBe(1);
     expect(byId['pump-1'].acknowledgedAlerts).toBe(1);
-    expect(byId['pump-1'].state).toBe('alert');
-    expect([...tiles].sort(compareTiles).map((t) => t.state)).toEqual([
-      'alert',
-      'disconnected',
-      'silent',
-      'ok',
+    expect(byId['pump-1'].state).toBe('review');
+    expect([...tiles].sort(compareTiles).map((t) => t.status.id)).toEqual([
+      'fan-2',
+      'pump-1',
+      'pump-3',
+      'valve-9',
+    ]);
+    const [alerting] = buildTiles(
+      [{ ...sensors[3], connected: true, state: 'scoring', activeAlertId: 9 }],
+      [],
+    );
+    expect(alerting.state).toBe('alert');
+    expect([alerting, ...tiles.slice(0, 3)].sort(compareTiles).map((t) => t.status.id)).toEqual([
+      'fan-2',
+      'pump-1',
+      'pump-3',
+      'valve-9',
     ]);
   });
 
-  it("takes the server's unresolved count as open only while it holds none of the sensor's alerts", () => {
-    const [unknown] = buildTiles([sensor({ id: 'fan-4', openAlerts: 2 })], alerts);
+  it("takes the server's needsAttention count as open only while it holds none of the sensor's alerts", () => {
+    const [unknown] = buildTiles([sensor({ id: 'fan-4', openAlerts: 3, needsAttention: 2 })], alerts);
     expect([unknown.openAlerts, unknown.acknowledgedAlerts]).toEqual([2, 0]);
     // Acknowledged: the server still counts it as unresolved, the tile does not call it open.
     const [acked] = buildTiles(
@@ -77,24 +107,38 @@ describe('tiles', () => {
     expect(matchesFilter(t, { text: 'plant-1 a' })).toBe(true);
     expect(matchesFilter(t, { text: 'line:A' })).toBe(true);
     expect(matchesFilter(t, { text: 'pump' })).toBe(false);
-    expect(matchesFilter(t, { states: ['alert'] })).toBe(false);
-    expect(matchesFilter(t, { states: ['ok', 'alert'] })).toBe(true);
+    expect(matchesFilter(t, { states: ['review'] })).toBe(false);
+    expect(matchesFilter(t, { states: ['ok', 'review'] })).toBe(true);
   });
 
-  it('groups by site and line, the group with the worst tile first, unlabelled sensors last among equals', () => {
+  it("groups by site and line in a stable order (unlabelled sensors last), naming each group's worst state", () => {
     const groups = arrangeTiles(tiles);
-    expect(groups.map((g) => g.key)).toEqual(['site: plant-1 / line: A', '', 'site: plant-2']);
-    expect(groups[0].tiles.map((t) => t.status.id)).toEqual(['pump-1', 'fan-2']);
+    expect(groups.map((g) => g.key)).toEqual(['site: plant-1 / line: A', 'site: plant-2', '']);
+    expect(groups[0].tiles.map((t) => t.status.id)).toEqual(['fan-2', 'pump-1']);
+    expect(groups.map((g) => g.worst)).toEqual(['review', 'silent', 'disconnected']);
     expect(arrangeTiles(tiles, { states: ['silent'] }).map((g) => g.key)).toEqual(['site: plant-2']);
   });
 
   it('counts states for the filter chips', () => {
     expect(countStates(tiles)).toMatchObject({
-      alert: 1,
+      alert: 0,
+      review: 1,
       disconnected: 1,
       silent: 1,
       ok: 1,
       acknowledged: 0,
     });
+  });
+});
+
+describe('wall grid', () => {
+  it('fills a 1920x1080 screen with 24 tiles in a grid of wide cells, and grows with the count', async () => {
+    const { wallGrid } = await import('../src/lib/wall');
+    expect(wallGrid(24, 1920, 1080)).toEqual({ columns: 5, rows: 5 });
+    expect(wallGrid(1, 1920, 1080)).toEqual({ columns: 1, rows: 1 });
+    expect(wallGrid(4, 1920, 1080)).toEqual({ columns: 2, rows: 2 });
+    expect(wallGrid(0, 1920, 1080)).toEqual({ columns: 1, rows: 1 });
+    const { columns, rows } = wallGrid(12, 1080, 1920); // a portrait screen
+    expect(rows).toBeGreaterThan(columns);
   });
 });

@@ -61,15 +61,16 @@ export function defaultDashboardDir(): string | null {
 }
 
 /**
- * socket.io with a transport message limit above the largest accepted chunk, so oversize chunks get an ack;
- * it keeps the io server so a clean stop can tell the sensors before it disconnects them.
+ * socket.io with a transport message limit above the largest accepted chunk, so oversize chunks get an ack,
+ * and the configured heartbeat (socket.io's 25 s + 20 s default left a dead sensor "connected" for ~40 s); it
+ * keeps the io server so a clean stop can tell the sensors before it disconnects them.
  */
 class HarkIoAdapter extends IoAdapter {
   io: IoServer | null = null;
 
   constructor(
     app: INestApplication,
-    private readonly maxBytes: number,
+    private readonly options: { maxBytes: number; pingIntervalMs: number; pingTimeoutMs: number },
   ) {
     super(app);
   }
@@ -77,7 +78,9 @@ class HarkIoAdapter extends IoAdapter {
   override createIOServer(port: number, options?: IoServerOptions) {
     const io = super.createIOServer(port, {
       ...options,
-      maxHttpBufferSize: this.maxBytes,
+      maxHttpBufferSize: this.options.maxBytes,
+      pingInterval: this.options.pingIntervalMs,
+      pingTimeout: this.options.pingTimeoutMs,
     } as IoServerOptions) as IoServer;
     this.io ??= io;
     return io;
@@ -110,7 +113,7 @@ function buildRuntime(config: ServerConfig): Runtime {
   const events = new HarkEvents();
   const hub = new LiveHub({ onDropped: (n) => metrics.liveDropped.inc(n) });
   const media = new AlertMediaStore(config.dataDir);
-  const alerts = new AlertService({ store, media, events, hub, metrics, log });
+  const alerts = new AlertService({ store, media, events, hub, metrics, log, policy: config });
   // The registry records enrolments from the sensors' streams and reads the feedback the model service
   // keeps; both are built after it.
   // eslint-disable-next-line prefer-const
@@ -189,7 +192,11 @@ async function startApp(
     ]),
     { logger: ['error', 'warn'], bodyParser: false },
   );
-  const io = new HarkIoAdapter(app, config.maxChunkBytes * 4 + 65536);
+  const io = new HarkIoAdapter(app, {
+    maxBytes: config.maxChunkBytes * 4 + 65536,
+    pingIntervalMs: config.pingIntervalSeconds * 1000,
+    pingTimeoutMs: config.pingTimeoutSeconds * 1000,
+  });
   app.useWebSocketAdapter(io);
   setupHttp(app, { dashboardDir: config.dashboardDir });
   // No Nest shutdown hooks: they re-raise the signal after closing (exit 143, no flush); `hark serve` owns

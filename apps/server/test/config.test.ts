@@ -76,4 +76,46 @@ describe('server configuration', () => {
       'invalid server configuration:\n  --hop-seconds (20) must be 0.05..10 seconds\n  option alertOpenWindows (1.5) must be a whole number >= 1',
     );
   });
+  it('reads the heartbeat, data timeout and alert lifecycle settings from flags or HARK_* (with defaults)', () => {
+    const c = resolveServerConfig({ dataDir: '/tmp/x' }, {});
+    expect(c).toMatchObject({
+      pingIntervalSeconds: 3,
+      pingTimeoutSeconds: 5,
+      dataTimeoutSeconds: 5,
+      alertQuietSeconds: 120,
+      alertRepeatSeconds: 600,
+      criticalPeak: 2,
+      criticalSeconds: 30,
+    });
+    // The promise to operators: a dead connection is dropped within 10 s by default.
+    expect(c.pingIntervalSeconds + c.pingTimeoutSeconds).toBeLessThan(10);
+    const env = {
+      HARK_PING_INTERVAL_SECONDS: '1',
+      HARK_PING_TIMEOUT_SECONDS: '2',
+      HARK_DATA_TIMEOUT_SECONDS: '4',
+      HARK_ALERT_QUIET_SECONDS: '30',
+      HARK_ALERT_REPEAT_SECONDS: '90',
+      HARK_CRITICAL_PEAK: '3',
+      HARK_CRITICAL_SECONDS: '10',
+    };
+    expect(resolveServerConfig({ dataDir: '/tmp/x', alertQuietSeconds: 5 }, env)).toMatchObject({
+      pingIntervalSeconds: 1,
+      pingTimeoutSeconds: 2,
+      dataTimeoutSeconds: 4,
+      alertQuietSeconds: 5,
+      alertRepeatSeconds: 90,
+      criticalPeak: 3,
+      criticalSeconds: 10,
+    });
+    expect(
+      problems(
+        { dataDir: '/tmp/x', dataTimeoutSeconds: 0, criticalPeak: 0.5 },
+        { HARK_PING_TIMEOUT_SECONDS: '0' },
+      ),
+    ).toEqual([
+      'HARK_PING_TIMEOUT_SECONDS (0) must be 0.1..300 seconds',
+      '--data-timeout (0) must be 0.5..3600 seconds',
+      '--critical-peak (0.5) must be 1..1000 (1 = the threshold)',
+    ]);
+  });
 });

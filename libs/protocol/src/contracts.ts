@@ -119,8 +119,15 @@ export interface SensorStatus {
   name: string;
   labels: Record<string, string>;
   state: SensorState;
+  /**
+   * Streaming now: connected and sending audio. A connection whose pings stop (`hark serve --ping-interval`,
+   * `--ping-timeout`) or that sends no audio for `--data-timeout` reads false, `state: 'disconnected'`.
+   */
   connected: boolean;
+  /** The last audio (or hello) received, server ms: "last seen". */
   lastSeen: number | null;
+  /** Server ms since when `state` has held (for a sensor disconnected before the server started: `lastSeen`). */
+  stateSince: number | null;
   /** RMS level of the last half second in dBFS (-Infinity sent as null), and its peak. */
   levelDbfs: number | null;
   peakDbfs: number | null;
@@ -137,9 +144,20 @@ export interface SensorStatus {
   queueDepth: number;
   lastScore: number | null;
   threshold: number;
+  /** Unresolved alerts (open or acknowledged). */
   openAlerts: number;
+  /** Alerts that need a person: open, neither acknowledged nor resolved (auto-resolved ones do not count). */
+  needsAttention: number;
+  /** The alert whose condition holds now (anomaly first), or null. */
   activeAlertId: number | null;
+  /** Stream ms when the condition of the active alert began (this occurrence), or null. */
+  activeSince: number | null;
   snoozedUntil: number | null;
+  /**
+   * When this sensor's alerts turn `critical` (the sensor's own, set by `PATCH /api/sensors/:id
+   * {severityThresholds}`, else the server's `--critical-peak` / `--critical-seconds`).
+   */
+  severityThresholds: SeverityThresholds;
   model: ModelStatus;
 }
 
@@ -155,6 +173,31 @@ export interface ScorePoint {
 export type AlertState = 'open' | 'acknowledged' | 'resolved';
 export const ALERT_STATES: readonly AlertState[] = ['open', 'acknowledged', 'resolved'];
 export type AlertKind = 'anomaly' | 'silence';
+/** `critical`: the peak reached the sensor's `criticalPeak` or one occurrence lasted `criticalSeconds`. */
+export type AlertSeverity = 'warning' | 'critical';
+export const ALERT_SEVERITIES: readonly AlertSeverity[] = ['warning', 'critical'];
+
+/** When a sensor's alerts turn critical. */
+export interface SeverityThresholds {
+  /** Normalised peak score (1 = the detection threshold) from which an alert is critical. */
+  criticalPeak: number;
+  /** Seconds one occurrence must last to make its alert critical. */
+  criticalSeconds: number;
+  /** True when the sensor has its own values; false: the server's defaults. */
+  custom: boolean;
+}
+
+/** One time an alert's condition held: the first opened the alert, later ones folded into it (repeats). */
+export interface AlertOccurrence {
+  /** Stream ms: first and last over-threshold window (silence: where it began / ended; end null while on). */
+  start: number;
+  end: number | null;
+  peakScore: number;
+  peakAt: number;
+  /** Server ms when it was recorded, and when its condition was seen to clear (null: on, or unknown). */
+  openedAt: number;
+  clearedAt: number | null;
+}
 export const ALERT_KINDS: readonly AlertKind[] = ['anomaly', 'silence'];
 export type AnnotationLabel = 'true fault' | 'false alarm' | 'maintenance' | 'unknown';
 export const ANNOTATION_LABELS: readonly AnnotationLabel[] = [
@@ -215,6 +258,41 @@ export interface Alert {
   clip: { available: boolean; start: number | null; seconds: number | null };
   /** Feedback taught to the model from this alert, if any. */
   feedback: { id: number; taught: boolean; revertedAt: number | null } | null;
+  /** From the peak and the longest occurrence; only ever rises (warning -> critical). */
+  severity: AlertSeverity;
+  /**
+   * Occurrences folded into this alert: a repeat on the same sensor (and kind) within the server's
+   * `--alert-repeat` seconds of the last one adds an occurrence here instead of a new alert. `peakScore`,
+   * `peakAt`, `boxes` and the clip are those of the strongest occurrence; `start` is the first's, `end` the
+   * last's.
+   */
+  count: number;
+  occurrences: AlertOccurrence[];
+  /**
+   * Server ms when the condition was last seen to clear (null while active, or when the signal was lost: a
+   * disconnect). An alert cleared for `--alert-quiet` seconds resolves by itself: `state: 'resolved'`,
+   * `autoResolved: true`, `resolvedBy: 'auto'`; `acknowledgedAt` null then reads "auto-resolved, not
+   * acknowledged". A repeat within `--alert-repeat` reopens it.
+   */
+  clearedAt: number | null;
+  autoResolved: boolean;
+}
+
+/**
+ * `POST /api/alerts/ack` and `POST /api/alerts/resolve`: the alerts named by `ids`, or every alert matching
+ * the filter that can take the step (ack: open ones; resolve: open and acknowledged ones), at most 500.
+ */
+export interface BulkAlertRequest {
+  ids?: number[];
+  sensorId?: string;
+  kind?: AlertKind;
+  severity?: AlertSeverity;
+}
+
+/** What a bulk step did: the alerts changed, and those it skipped with why (not found, already done). */
+export interface BulkAlertResult {
+  changed: Alert[];
+  skipped: { id: number; reason: string }[];
 }
 
 export interface Page<T> {

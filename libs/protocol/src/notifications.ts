@@ -17,9 +17,14 @@ export const CHANNEL_KINDS: readonly ChannelKind[] = ['webhook', 'slack', 'teams
 export type NotificationSeverity = 'warning' | 'critical';
 export const NOTIFICATION_SEVERITIES: readonly NotificationSeverity[] = ['warning', 'critical'];
 
-/** What a message tells about an alert. `alert.escalated` is sent only by a rule's escalation. */
+/**
+ * What a message tells about an alert. `alert.escalated` is sent only by a rule's escalation; a rise to
+ * critical is announced as `alert.opened` to the rules that take critical alerts only (once), and as
+ * `alert.critical` to the environment's webhook.
+ */
 export type NotificationEvent =
   | 'alert.opened'
+  | 'alert.repeated'
   | 'alert.updated'
   | 'alert.acknowledged'
   | 'alert.resolved'
@@ -28,6 +33,7 @@ export type NotificationEvent =
   | 'alert.escalated';
 export const NOTIFICATION_EVENTS: readonly NotificationEvent[] = [
   'alert.opened',
+  'alert.repeated',
   'alert.updated',
   'alert.acknowledged',
   'alert.resolved',

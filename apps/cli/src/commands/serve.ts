@@ -19,6 +19,13 @@ export interface ServeOptions {
   hopSeconds?: number;
   dashboard?: string;
   shutdownGrace?: number;
+  pingInterval?: number;
+  pingTimeout?: number;
+  dataTimeout?: number;
+  alertQuiet?: number;
+  alertRepeat?: number;
+  criticalPeak?: number;
+  criticalSeconds?: number;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -31,6 +38,13 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     webhookSecret: o.webhookSecret,
     hopSeconds: o.hopSeconds,
     shutdownGraceSeconds: o.shutdownGrace,
+    pingIntervalSeconds: o.pingInterval,
+    pingTimeoutSeconds: o.pingTimeout,
+    dataTimeoutSeconds: o.dataTimeout,
+    alertQuietSeconds: o.alertQuiet,
+    alertRepeatSeconds: o.alertRepeat,
+    criticalPeak: o.criticalPeak,
+    criticalSeconds: o.criticalSeconds,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
@@ -167,6 +181,41 @@ export function registerServe(program: Command): void {
     .option(
       '--shutdown-grace <s>',
       `seconds a SIGTERM / SIGINT may take to stop cleanly before exiting 1 (default: $HARK_SHUTDOWN_GRACE_SECONDS, else ${SERVER_DEFAULTS.shutdownGraceSeconds})`,
+      Number,
+    )
+    .option(
+      '--ping-interval <s>',
+      `seconds between socket.io pings of sensors and dashboards (default: $HARK_PING_INTERVAL_SECONDS, else ${SERVER_DEFAULTS.pingIntervalSeconds})`,
+      Number,
+    )
+    .option(
+      '--ping-timeout <s>',
+      `seconds without a pong before a connection counts as dropped (default: $HARK_PING_TIMEOUT_SECONDS, else ${SERVER_DEFAULTS.pingTimeoutSeconds})`,
+      Number,
+    )
+    .option(
+      '--data-timeout <s>',
+      `seconds without audio before a connected sensor counts as disconnected (default: $HARK_DATA_TIMEOUT_SECONDS, else ${SERVER_DEFAULTS.dataTimeoutSeconds})`,
+      Number,
+    )
+    .option(
+      '--alert-quiet <s>',
+      `an alert whose condition cleared resolves by itself after this many quiet seconds (default: $HARK_ALERT_QUIET_SECONDS, else ${SERVER_DEFAULTS.alertQuietSeconds})`,
+      Number,
+    )
+    .option(
+      '--alert-repeat <s>',
+      `a new alert within this many seconds of the last one of the same sensor and kind folds into it (default: $HARK_ALERT_REPEAT_SECONDS, else ${SERVER_DEFAULTS.alertRepeatSeconds})`,
+      Number,
+    )
+    .option(
+      '--critical-peak <x>',
+      `default severity: critical from this peak score, 1 = threshold (default: $HARK_CRITICAL_PEAK, else ${SERVER_DEFAULTS.criticalPeak}; per sensor: PATCH /api/sensors/:id)`,
+      Number,
+    )
+    .option(
+      '--critical-seconds <s>',
+      `default severity: critical once one occurrence lasts this long (default: $HARK_CRITICAL_SECONDS, else ${SERVER_DEFAULTS.criticalSeconds}; per sensor: PATCH /api/sensors/:id)`,
       Number,
     )
     .action((o: ServeOptions) => runServe(o));

@@ -3,15 +3,20 @@
  * bin, painting only the slots written since the last call; then draws them, oldest to newest, into the
  * visible canvases. No chart re-render is involved: this is the scrolling part of the live view.
  */
-import { anomalyLut, spectrogramLut, type SpectrogramMap } from '../lib/colormap';
-import { paintColumns } from '../lib/paint';
+import { anomalyLut, packRgba, spectrogramLut, type SpectrogramMap } from '../lib/colormap';
+import { hatchUnscored, paintColumns } from '../lib/paint';
 import { chronologicalRuns, newestRuns, type ColumnRing } from '../lib/ring';
 
 export interface PaintStyle {
   map: SpectrogramMap;
   anomaly: 'overlay' | 'heatmap';
   anomalyScale: number;
+  /** Hatch unscored columns (off for a sensor without a model: nothing of it is scored). */
+  hatch: boolean;
 }
+
+/** Stripes over unscored columns: light grey, half transparent (visible on the overlay and the heatmap). */
+const HATCH = packRgba(200, 200, 200, 140);
 
 export class RingPainter {
   readonly spec: HTMLCanvasElement;
@@ -34,7 +39,7 @@ export class RingPainter {
 
   /** Paints what changed; returns whether anything did. */
   update(style: PaintStyle): boolean {
-    const key = `${style.map}:${style.anomaly}:${style.anomalyScale}`;
+    const key = `${style.map}:${style.anomaly}:${style.anomalyScale}:${style.hatch}`;
     const ring = this.ring;
     let runs;
     if (key !== this.styleKey) {
@@ -50,9 +55,16 @@ export class RingPainter {
     const anomLut = anomalyLut(style.anomalyScale, style.anomaly);
     for (const { start, length } of runs) {
       this.paintRun(this.specCtx, ring.spectrogram, specLut, start, length);
-      this.paintRun(this.anomCtx, ring.anomaly, anomLut, start, length);
+      this.paintRun(this.anomCtx, ring.anomaly, anomLut, start, length, style.hatch);
     }
     return true;
+  }
+
+  /** Whether the slot under horizontal fraction `f` (0 = left, oldest) of the drawn chart was scored. */
+  scoredAt(f: number): boolean {
+    const { capacity, head } = this.ring;
+    const i = Math.min(capacity - 1, Math.max(0, Math.floor(f * capacity)));
+    return this.ring.scored[(head + i) % capacity] !== 0;
   }
 
   private paintRun(
@@ -61,10 +73,13 @@ export class RingPainter {
     lut: Uint32Array,
     start: number,
     length: number,
+    hatch = false,
   ) {
     const n = this.ring.nMels;
     const image = ctx.createImageData(length, n);
-    paintColumns(bytes, n, start, length, lut, new Uint32Array(image.data.buffer), length, 0);
+    const pixels = new Uint32Array(image.data.buffer);
+    paintColumns(bytes, n, start, length, lut, pixels, length, 0);
+    if (hatch) hatchUnscored(this.ring.scored, n, start, length, HATCH, pixels, length, 0);
     ctx.putImageData(image, start, 0);
   }
 

@@ -5,6 +5,7 @@ import type {
   AnnotationLabel,
   ApiError,
   ChannelTestResult,
+  BulkAlertResult,
   Me,
   ModelStatus,
   NotificationChannel,
@@ -121,6 +122,16 @@ export class Api {
 
   resolve(id: number): Promise<Alert> {
     return this.request('POST', `/api/alerts/${id}/resolve`);
+  }
+
+  /** Acknowledges or resolves the alerts `ids` at once (`POST /api/alerts/ack` or `/resolve`). */
+  bulkAlerts(step: 'ack' | 'resolve', ids: readonly number[]): Promise<BulkAlertResult> {
+    return this.request('POST', `/api/alerts/${step}`, { ids });
+  }
+
+  /** Undoes taught feedback (admin): the sound leaves the sensor's memory bank. */
+  revertFeedback(sensorId: string, feedbackId: number): Promise<unknown> {
+    return this.request('DELETE', `/api/sensors/${encodeURIComponent(sensorId)}/feedback/${feedbackId}`);
   }
 
   annotate(id: number, label: AnnotationLabel, text: string): Promise<Alert> {

@@ -117,16 +117,21 @@ export function spectrogramLut(map: SpectrogramMap, littleEndian = LITTLE_ENDIAN
  */
 export const OVERLAY_FROM = 0.8;
 
+/** Overlay alpha at the threshold; it grows with the score to `maxAlpha` at `anomalyScale`. */
+export const OVERLAY_ALPHA_AT_THRESHOLD = 0.35;
+
 /**
  * LUT of the anomaly bytes. Byte a is `a / 255 * anomalyScale` times the threshold.
  * - `heatmap`: opaque magma over 0 .. anomalyScale (a separate, aligned heatmap).
  * - `overlay`: transparent below `OVERLAY_FROM` times the threshold, then the bright half of magma with an
- *   alpha that reaches `maxAlpha` at the threshold, so normal sound leaves the spectrogram untouched.
+ *   alpha by score: `OVERLAY_ALPHA_AT_THRESHOLD` at the threshold, `maxAlpha` (0.55) at the top of the
+ *   scale. Normal sound leaves the spectrogram untouched, and under the strongest broadband anomaly the
+ *   spectrogram still makes 45 % of every pixel, so its structure stays visible (0.85 hid it).
  */
 export function anomalyLut(
   anomalyScale: number,
   mode: 'heatmap' | 'overlay',
-  maxAlpha = 0.85,
+  maxAlpha = 0.55,
   littleEndian = LITTLE_ENDIAN,
 ): Uint32Array {
   if (!(anomalyScale > 0)) throw new Error(`anomalyScale (${anomalyScale}) must be > 0`);
@@ -138,7 +143,11 @@ export function anomalyLut(
         const [r, g, b] = samplePoints(MAGMA, a / 255);
         lut[a] = packRgba(r, g, b, 255, littleEndian);
       } else {
-        const alpha = Math.min(1, Math.max(0, (ratio - OVERLAY_FROM) / (1 - OVERLAY_FROM))) * maxAlpha;
+        const ramp = (x: number) => Math.min(1, Math.max(0, x));
+        const base = Math.min(OVERLAY_ALPHA_AT_THRESHOLD, maxAlpha);
+        const alpha =
+          ramp((ratio - OVERLAY_FROM) / (1 - OVERLAY_FROM)) * base +
+          (anomalyScale > 1 ? ramp((ratio - 1) / (anomalyScale - 1)) * (maxAlpha - base) : 0);
         const [r, g, b] = samplePoints(MAGMA, 0.5 + 0.5 * Math.min(1, ratio / Math.max(anomalyScale, 1)));
         lut[a] = packRgba(r, g, b, Math.round(alpha * 255), littleEndian);
       }

@@ -19,6 +19,8 @@ export function pageTitle(route: Route, waiting: number, sensorName?: string): s
         return route.sensorId ? `Models · ${sensorName || route.sensorId}` : 'Models';
       case 'notifications':
         return 'Notifications';
+      case 'wall':
+        return 'Wall screen';
       default:
         return 'Not found';
     }

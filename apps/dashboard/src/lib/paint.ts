@@ -31,6 +31,35 @@ export function paintColumns(
 }
 
 /**
+ * Tooltip and legend text of a hatched (unscored) column. Columns go out unscored when their window was
+ * dropped under overload (or failed); a sensor without a model has no scores at all, and is not hatched.
+ */
+export const UNSCORED_TEXT = 'not scored: server overloaded';
+
+/**
+ * Hatches, with diagonal stripes of `stripe`, the columns `from .. from + length` of the anomaly image whose
+ * slot in `scored` is 0 (windows dropped under overload: their anomaly is unknown, not zero). Other pixels
+ * are left as painted.
+ */
+export function hatchUnscored(
+  scored: Uint8Array,
+  nMels: number,
+  from: number,
+  length: number,
+  stripe: number,
+  out: Uint32Array,
+  width: number,
+  x = 0,
+): void {
+  for (let c = 0; c < length; c++) {
+    if (scored[from + c] !== 0) continue;
+    for (let m = 0; m < nMels; m++) {
+      if ((from + c + m) % 6 < 2) out[(nMels - 1 - m) * width + x + c] = stripe;
+    }
+  }
+}
+
+/**
  * The backing size of a canvas drawn under `rect` in a chart container `containerWidth` CSS pixels wide: its
  * CSS box times the device pixel ratio, capped at 2 (the images drawn into it have far fewer columns than
  * the screen has pixels, so more would only paint more interpolated pixels), and at least 1 by 1.

@@ -13,7 +13,7 @@ import type { ColumnsEvent } from './contracts';
 export type ColumnBatch = Pick<
   ColumnsEvent,
   't0' | 'hopSeconds' | 'nMels' | 'nColumns' | 'spectrogram' | 'anomaly'
->;
+> & { scored?: boolean };
 
 /** At most this many slots (pixels across) per ring, whatever the window. */
 export const MAX_SLOTS = 4096;
@@ -21,6 +21,8 @@ export const MAX_SLOTS = 4096;
 export class ColumnRing {
   readonly spectrogram: Uint8Array;
   readonly anomaly: Uint8Array;
+  /** Per slot: 0 when a column pooled into it was not scored (dropped under overload), else 1. */
+  readonly scored: Uint8Array;
   /** Next slot to write. */
   head = 0;
   /** Complete slots held (up to `capacity`). */
@@ -48,6 +50,7 @@ export class ColumnRing {
       throw new Error(`decimation (${decimation}) must be an integer >= 1`);
     this.spectrogram = new Uint8Array(capacity * nMels);
     this.anomaly = new Uint8Array(capacity * nMels);
+    this.scored = new Uint8Array(capacity).fill(1);
   }
 
   /** A ring covering `windowSeconds` of columns of `hopSeconds`, pooled so that it stays within `maxSlots`. */
@@ -100,7 +103,7 @@ export class ColumnRing {
       const windowColumns = this.capacity * this.decimation;
       if (offset > 0) {
         const blanks = Math.min(offset, windowColumns + this.decimation);
-        for (let i = 0; i < blanks; i++) this.pushColumn(null, null, 0);
+        for (let i = 0; i < blanks; i++) this.pushColumn(null, null, 0, true);
         this.nextT = batch.t0;
       } else if (offset < 0) {
         if (-offset > windowColumns * 4) {
@@ -112,7 +115,9 @@ export class ColumnRing {
       }
     }
     if (this.nextT === null) this.nextT = batch.t0;
-    for (let c = skip; c < nColumns; c++) this.pushColumn(batch.spectrogram, batch.anomaly, c * nMels);
+    const scored = batch.scored !== false;
+    for (let c = skip; c < nColumns; c++)
+      this.pushColumn(batch.spectrogram, batch.anomaly, c * nMels, scored);
     this.nextT = (this.nextT as number) + (nColumns - skip) * hopMs;
     return this.writes - before;
   }
@@ -121,6 +126,7 @@ export class ColumnRing {
   clear(): void {
     this.spectrogram.fill(0);
     this.anomaly.fill(0);
+    this.scored.fill(1);
     this.head = 0;
     this.count = 0;
     this.partial = 0;
@@ -132,9 +138,16 @@ export class ColumnRing {
     return (((this.head - 1 - age) % this.capacity) + this.capacity) % this.capacity;
   }
 
-  private pushColumn(spec: Uint8Array | null, anom: Uint8Array | null, offset: number): void {
+  private pushColumn(
+    spec: Uint8Array | null,
+    anom: Uint8Array | null,
+    offset: number,
+    scored: boolean,
+  ): void {
     const n = this.nMels;
     const base = this.head * n;
+    if (this.partial === 0) this.scored[this.head] = scored ? 1 : 0;
+    else if (!scored) this.scored[this.head] = 0;
     if (this.partial === 0) {
       for (let m = 0; m < n; m++) {
         this.spectrogram[base + m] = spec ? spec[offset + m] : 0;

@@ -1,5 +1,5 @@
 /**
- * A small hash router: `#/`, `#/sensors/:id`, `#/alerts?...`, `#/alerts/:id`, `#/models`,
+ * A small hash router: `#/`, `#/sensors/:id`, `#/alerts?...`, `#/alerts/:id`, `#/models`, `#/wall`,
  * `#/settings/notifications`.
  */
 
@@ -10,6 +10,7 @@ export type Route =
   | { name: 'alert'; alertId: number }
   | { name: 'models'; sensorId?: string }
   | { name: 'notifications' }
+  | { name: 'wall' }
   | { name: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -18,6 +19,7 @@ export function parseRoute(hash: string): Route {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   const query = Object.fromEntries(new URLSearchParams(search));
   if (parts.length === 0) return { name: 'overview' };
+  if (parts[0] === 'wall' && parts.length === 1) return { name: 'wall' };
   if (parts[0] === 'sensors' && parts.length === 2) return { name: 'sensor', sensorId: parts[1] };
   if (parts[0] === 'alerts' && parts.length === 1) return { name: 'alerts', query };
   if (parts[0] === 'alerts' && parts.length === 2 && /^\d+$/.test(parts[1]))
@@ -34,6 +36,8 @@ export function routeHref(route: Route): string {
   switch (route.name) {
     case 'overview':
       return '#/';
+    case 'wall':
+      return '#/wall';
     case 'sensor':
       return `#/sensors/${encodeURIComponent(route.sensorId)}`;
     case 'alerts': {

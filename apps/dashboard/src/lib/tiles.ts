@@ -29,13 +29,16 @@ export interface TileGroup {
 /** Labels that group tiles, in nesting order. */
 export const GROUP_LABELS = ['site', 'line'] as const;
 
-/** Problems first (by urgency), then more open alerts, then by name. */
+/**
+ * By name, then id: a stable order, so a tile stays where the operator last saw it while states change (the
+ * colour and the state word say what is wrong; the state chips filter).
+ */
 export function compareTiles(a: Tile, b: Tile): number {
+  // Numeric: "Press 2" before "Press 10".
+  const opts = { numeric: true } as const;
   return (
-    stateRank(a.state) - stateRank(b.state) ||
-    b.openAlerts - a.openAlerts ||
-    a.status.name.localeCompare(b.status.name) ||
-    a.status.id.localeCompare(b.status.id)
+    a.status.name.localeCompare(b.status.name, undefined, opts) ||
+    a.status.id.localeCompare(b.status.id, undefined, opts)
   );
 }
 
@@ -58,8 +61,8 @@ export function groupKey(status: SensorStatus, labels: readonly string[] = GROUP
 }
 
 /**
- * Filters, sorts and groups. Groups are ordered by their most urgent tile (then by key); sensors without
- * grouping labels form the group '' (shown last among equals).
+ * Filters, sorts and groups, in a stable order: groups by key (sensors without grouping labels, the group
+ * '', last), tiles by name. `worst` is the group's most urgent state (for its heading).
  */
 export function arrangeTiles(tiles: readonly Tile[], filter: TileFilter = {}): TileGroup[] {
   const groups = new Map<string, Tile[]>();
@@ -73,14 +76,10 @@ export function arrangeTiles(tiles: readonly Tile[], filter: TileFilter = {}): T
   const out: TileGroup[] = [];
   for (const [key, list] of groups) {
     list.sort(compareTiles);
-    out.push({ key, tiles: list, worst: list[0].state });
+    const worst = list.reduce((w, t) => (stateRank(t.state) < stateRank(w) ? t.state : w), list[0].state);
+    out.push({ key, tiles: list, worst });
   }
-  out.sort(
-    (a, b) =>
-      stateRank(a.worst) - stateRank(b.worst) ||
-      (a.key === '' ? 1 : 0) - (b.key === '' ? 1 : 0) ||
-      a.key.localeCompare(b.key),
-  );
+  out.sort((a, b) => (a.key === '' ? 1 : 0) - (b.key === '' ? 1 : 0) || a.key.localeCompare(b.key));
   return out;
 }
 
@@ -91,6 +90,7 @@ export function countStates(tiles: readonly Tile[]): Record<TileState, number> {
     disconnected: 0,
     overloaded: 0,
     silent: 0,
+    review: 0,
     acknowledged: 0,
     enrolling: 0,
     'no-model': 0,
@@ -102,8 +102,8 @@ export function countStates(tiles: readonly Tile[]): Record<TileState, number> {
 
 /**
  * Tiles of every sensor. The alert counts are those of the alerts the dashboard holds (every unresolved
- * one); the server's `openAlerts` counts open and acknowledged together, so it only decides (as open) when
- * the dashboard holds none of the sensor's alerts yet.
+ * one); until it holds any of the sensor's alerts, the server's `needsAttention` (open, not acknowledged)
+ * stands in for the open count.
  */
 export function buildTiles(sensors: Iterable<SensorStatus>, alerts: readonly Alert[]): Tile[] {
   const out: Tile[] = [];
@@ -113,7 +113,7 @@ export function buildTiles(sensors: Iterable<SensorStatus>, alerts: readonly Ale
     out.push({
       status,
       state: deriveTileState(status, alerts),
-      openAlerts: known ? counts.open : (status.openAlerts ?? 0),
+      openAlerts: known ? counts.open : (status.needsAttention ?? status.openAlerts ?? 0),
       acknowledgedAlerts: counts.acknowledged,
     });
   }

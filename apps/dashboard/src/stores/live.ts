@@ -144,6 +144,9 @@ export class LiveStore {
 
   onScore(e: ScoreEvent): void {
     this.buffer(e.sensorId).push(e.t, e.score);
+    // Tiles show the live score: status messages are sent only when a state changes.
+    const s = this.state.sensors[e.sensorId];
+    if (s) s.lastScore = e.score;
     this.bump(e.sensorId);
   }
 

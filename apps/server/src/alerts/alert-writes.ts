@@ -5,7 +5,7 @@
  * tracker carries on with; it is published to dashboards and webhooks once it is stored, with its real id.
  */
 import type { Alert } from '@hark/protocol';
-import type { AlertPatch, NewAlert } from '../store/alert.repository.js';
+import type { AlertPatch, NewAlert, NewOccurrence } from '../store/alert.repository.js';
 import { isStorageFailure } from '../store/storage-health.js';
 import type { HarkStore } from '../store/store.js';
 
@@ -18,6 +18,7 @@ export const MAX_QUEUED_ALERT_WRITES = 1000;
 type AlertWrite =
   | { type: 'open'; key: number; alert: NewAlert }
   | { type: 'update'; id: number; patch: AlertPatch }
+  | { type: 'recur'; id: number; occurrence: NewOccurrence }
   | { type: 'clip'; id: number; clip: { start: number; seconds: number } }
   | { type: 'recover'; end: number };
 
@@ -65,11 +66,26 @@ export class AlertWrites {
     return provisional(key, alert);
   }
 
+  /**
+   * Folds a repeat into stored alert `target` (see `AlertRepository.recur`); while the store fails it is
+   * queued and `target` is returned as it will be (active again).
+   */
+  recur(target: Alert, occurrence: NewOccurrence): Alert {
+    const stored = this.#now('alert', () => this.d.store.alerts.recur(target.id, occurrence));
+    if (stored) {
+      this.d.publish(stored, 'alert:update');
+      return stored;
+    }
+    this.#push({ type: 'recur', id: target.id, occurrence });
+    return { ...target, active: true, end: null, clearedAt: null, count: target.count + 1 };
+  }
+
   update(id: number, patch: AlertPatch): void {
     const real = this.storedId(id);
     const stored = real === null ? null : this.#now('alert', () => this.d.store.alerts.update(real, patch));
     if (stored) return this.d.publish(stored, 'alert:update');
-    const queued = this.#queue.find((w) => w.type === 'update' && w.id === id);
+    // Merge into the alert's last queued write when that is an update (never across a queued repeat).
+    const queued = this.#queue.findLast((w) => w.type !== 'open' && w.type !== 'recover' && w.id === id);
     if (queued?.type === 'update') queued.patch = { ...queued.patch, ...patch };
     else this.#push({ type: 'update', id, patch });
   }
@@ -119,7 +135,12 @@ export class AlertWrites {
     const id = this.storedId(w.id);
     // The alert's opening was dropped from a full queue: nothing to change.
     if (id === null) return { alerts: [], event: 'alert:update' };
-    const stored = w.type === 'update' ? repo.update(id, w.patch) : repo.setClip(id, w.clip);
+    const stored =
+      w.type === 'update'
+        ? repo.update(id, w.patch)
+        : w.type === 'recur'
+          ? repo.recur(id, w.occurrence)
+          : repo.setClip(id, w.clip);
     return { alerts: [stored], event: 'alert:update' };
   }
 
@@ -175,5 +196,19 @@ function provisional(id: number, a: NewAlert): Alert {
     annotations: [],
     clip: { available: false, start: null, seconds: null },
     feedback: null,
+    severity: a.severity ?? 'warning',
+    count: 1,
+    occurrences: [
+      {
+        start: a.start,
+        end: null,
+        peakScore: a.peakScore,
+        peakAt: a.peakAt,
+        openedAt: a.openedAt ?? Date.now(),
+        clearedAt: null,
+      },
+    ],
+    clearedAt: null,
+    autoResolved: false,
   };
 }

@@ -3,12 +3,21 @@
  * each (clip, picture, feedback windows). Every change goes the same way: to the store, then to the
  * dashboards (`/live`) and to the in-process bus (webhooks).
  */
-import type { Alert, AnnotationLabel, Page } from '@hark/protocol';
+import type {
+  Alert,
+  AlertSeverity,
+  AnnotationLabel,
+  BulkAlertResult,
+  Page,
+  SeverityThresholds,
+} from '@hark/protocol';
+import { SERVER_DEFAULTS } from '../config.js';
 import type { HarkEvents } from '../events.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { AlertFilters } from '../store/alert.filters.js';
 import type { AlertPatch, NewAlert } from '../store/alert.repository.js';
+import { ConflictError, NotFoundError } from '../store/errors.js';
 import type { HarkStore } from '../store/store.js';
 import type { AlertMediaStore } from './alert-media.js';
 import { AlertWrites } from './alert-writes.js';
@@ -21,7 +30,20 @@ export interface AlertServiceDeps {
   hub: LiveHub;
   metrics: HarkMetrics;
   log: (line: string) => void;
+  /** The lifecycle: quiet time, repeat window, default severity thresholds (default: the server's defaults). */
+  policy?: Partial<AlertPolicy>;
 }
+
+/** How alerts live: see `ServerConfig` (`--alert-quiet`, `--alert-repeat`, `--critical-peak`, `--critical-seconds`). */
+export interface AlertPolicy {
+  alertQuietSeconds: number;
+  alertRepeatSeconds: number;
+  criticalPeak: number;
+  criticalSeconds: number;
+}
+
+/** Most alerts one bulk step changes. */
+export const MAX_BULK_ALERTS = 500;
 
 /** What teaching an alert's sound to its sensor's model needs (the model service). */
 export interface AlertTeacher {
@@ -35,8 +57,11 @@ export interface AlertTeacher {
  */
 export class AlertService {
   readonly #writes: AlertWrites;
+  readonly policy: AlertPolicy;
 
   constructor(private readonly d: AlertServiceDeps) {
+    const { alertQuietSeconds, alertRepeatSeconds, criticalPeak, criticalSeconds } = SERVER_DEFAULTS;
+    this.policy = { alertQuietSeconds, alertRepeatSeconds, criticalPeak, criticalSeconds, ...d.policy };
     this.#writes = new AlertWrites({
       store: d.store,
       publish: (a, event) => this.publish(a, event),
@@ -52,10 +77,68 @@ export class AlertService {
     this.#writes.recover(now);
   }
 
-  /** The stored alert, or while the store fails the alert under a provisional id (< 0), stored later. */
-  opened(alert: NewAlert): Alert {
+  /**
+   * A condition began. A repeat (the sensor's latest alert of the kind ended within the repeat window and no
+   * person resolved it) folds into that alert as a new occurrence; otherwise a new alert opens. Returns the
+   * stored alert, or while the store fails the alert under a provisional id (< 0), stored later.
+   */
+  opened(alert: NewAlert, now = Date.now()): Alert {
     this.d.metrics.alerts.inc({ sensor: alert.sensorId, kind: alert.kind });
-    return this.#writes.open(alert);
+    const input = {
+      ...alert,
+      openedAt: now,
+      severity: alert.severity ?? this.severity(alert.sensorId, alert.peakScore, 0),
+    };
+    const target = this.#foldTarget(alert, now);
+    return target ? this.#writes.recur(target, input) : this.#writes.open(input);
+  }
+
+  /** The latest alert a new one folds into, or null (also when the store cannot be read). */
+  #foldTarget(alert: NewAlert, now: number): Alert | null {
+    if (this.policy.alertRepeatSeconds <= 0) return null; // 0: folding off
+    try {
+      const since = now - this.policy.alertRepeatSeconds * 1000;
+      return this.d.store.alerts.foldTarget(alert.sensorId, alert.kind, since);
+    } catch (err) {
+      this.d.log(`sensor ${alert.sensorId}: repeat not folded: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  /** The sensor's severity thresholds: its own where set, else the server's defaults. */
+  thresholds(sensorId: string): SeverityThresholds {
+    const rec = this.d.store.sensors.get(sensorId);
+    return {
+      criticalPeak: rec?.criticalPeak ?? this.policy.criticalPeak,
+      criticalSeconds: rec?.criticalSeconds ?? this.policy.criticalSeconds,
+      custom: rec?.criticalPeak != null || rec?.criticalSeconds != null,
+    };
+  }
+
+  /** `critical` when the peak (normalised) or the duration (ms) of an occurrence reaches the sensor's thresholds. */
+  severity(sensorId: string, peakScore: number, durationMs: number): AlertSeverity {
+    const t = this.thresholds(sensorId);
+    return peakScore >= t.criticalPeak || durationMs >= t.criticalSeconds * 1000 ? 'critical' : 'warning';
+  }
+
+  /**
+   * The lifecycle's clock, once a second: alerts cleared for the quiet time resolve by themselves, and active
+   * warnings that have lasted the sensor's `criticalSeconds` turn critical. Returns the alerts changed.
+   */
+  sweep(now = Date.now()): Alert[] {
+    const changed: Alert[] = [];
+    const store = this.d.store;
+    const resolved = store.health.attempt('alert', () =>
+      store.alerts.autoResolve(now - this.policy.alertQuietSeconds * 1000, now),
+    );
+    changed.push(...(resolved ?? []));
+    for (const w of store.alerts.activeWarnings()) {
+      if (now - w.openedAt < this.thresholds(w.sensorId).criticalSeconds * 1000) continue;
+      const raised = store.health.attempt('alert', () => store.alerts.escalate(w.id));
+      if (raised) changed.push(raised);
+    }
+    for (const a of changed) this.publish(a);
+    return changed;
   }
 
   changed(id: number, patch: AlertPatch): void {
@@ -108,6 +191,11 @@ export class AlertService {
     return this.d.store.alerts.unresolvedCounts();
   }
 
+  /** Alerts that need a person (open: neither acknowledged nor resolved) per sensor. */
+  attentionCounts(): Map<string, number> {
+    return this.d.store.alerts.attentionCounts();
+  }
+
   // ---- operators ----
 
   list(filters: AlertFilters, limit: number, offset: number): Page<Alert> {
@@ -131,11 +219,42 @@ export class AlertService {
     return this.publish(this.d.store.alerts.resolve(id, by));
   }
 
+  /**
+   * Acknowledges or resolves many alerts: `ids`, or (without ids) every alert matching `filters` that can
+   * take the step. Alerts that cannot (unknown, already done) are skipped with the reason, not an error.
+   */
+  bulk(
+    step: 'acknowledge' | 'resolve',
+    target: { ids: number[] } | { filters: AlertFilters },
+    by: string,
+  ): BulkAlertResult {
+    const ids =
+      'ids' in target
+        ? target.ids
+        : this.d.store.alerts.ids(
+            { ...target.filters, state: step === 'acknowledge' ? 'open' : ['open', 'acknowledged'] },
+            MAX_BULK_ALERTS,
+          );
+    const out: BulkAlertResult = { changed: [], skipped: [] };
+    for (const id of ids) {
+      try {
+        out.changed.push(step === 'acknowledge' ? this.acknowledge(id, by) : this.resolve(id, by));
+      } catch (err) {
+        if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+        out.skipped.push({ id, reason: err.message });
+      }
+    }
+    return out;
+  }
+
   annotate(id: number, note: { label: AnnotationLabel; text: string }, by: string): Alert {
     return this.publish(this.d.store.alerts.annotate(id, { ...note, author: by }));
   }
 
-  /** Marks a false alarm; with `teach`, its sound is first taught to the model as normal. */
+  /**
+   * Marks a false alarm, which resolves the alert (a person looked at it and nothing is left to do; one that
+   * is resolved already stays as it is); with `teach`, its sound is first taught to the model as normal.
+   */
   async falseAlarm(
     id: number,
     input: { teach: boolean; text: string },
@@ -145,8 +264,9 @@ export class AlertService {
     this.d.store.alerts.require(id);
     // Teach first: when it fails (no model, no patches kept) nothing is recorded and the operator can retry.
     if (input.teach) await models.teach(id, by);
-    this.d.store.alerts.annotate(id, { label: 'false alarm', text: input.text, author: by });
-    return this.publish(this.d.store.alerts.require(id));
+    const alert = this.d.store.alerts.annotate(id, { label: 'false alarm', text: input.text, author: by });
+    if (alert.state === 'resolved') return this.publish(alert);
+    return this.publish(this.d.store.alerts.resolve(id, by));
   }
 
   /** Sends an alert (new: `alert`, changed: `alert:update`) to the dashboards and the bus. */

@@ -57,6 +57,14 @@ export class SensorAlerts {
   /** Over-threshold windows just before an alert opens (they belong to it once it does). */
   #recentOver: KeptWindow[] = [];
   #pendingClips: PendingClip[] = [];
+  /**
+   * Per kind: the peak the current occurrence must reach to hold its alert's peak (0 for a new alert; the
+   * earlier occurrences' peak for a repeat folded into one). Only the strongest occurrence keeps the clip,
+   * picture and feedback windows, so they match the alert's peak and boxes.
+   */
+  #toBeat = { anomaly: 0, silence: 0 };
+  /** While true, a closing alert's signal was lost (disconnect), not seen to clear: no auto-resolve. */
+  #signalLost = false;
 
   constructor(private readonly o: SensorAlertsOptions) {
     this.tracker = new AlertTracker({
@@ -70,6 +78,14 @@ export class SensorAlerts {
   get activeAlertId(): number | null {
     const id = this.anomalyAlertId ?? this.silenceAlertId;
     return id === null ? null : this.o.alerts.storedId(id);
+  }
+
+  /** Stream ms when the condition alerting now began (the earliest active alert's start), or null. */
+  get activeSince(): number | null {
+    const starts: number[] = [];
+    if (this.anomalyAlertId !== null && this.tracker.open) starts.push(this.tracker.open.start);
+    if (this.silenceAlertId !== null && this.silence.open) starts.push(this.silence.open.start);
+    return starts.length ? Math.min(...starts) : null;
   }
 
   /** The stream's analysis parameters changed (a new model). */
@@ -105,8 +121,13 @@ export class SensorAlerts {
   /** The sensor disconnected: what is open closes at the last audio, and pending clips are written. */
   disconnected(): void {
     const t = this.o.stream.streamTime;
-    this.#handle(this.tracker.close());
-    if (t !== null) this.#handle(this.silence.close(t));
+    this.#signalLost = true;
+    try {
+      this.#handle(this.tracker.close());
+      if (t !== null) this.#handle(this.silence.close(t));
+    } finally {
+      this.#signalLost = false;
+    }
     this.flushClips(true);
   }
 
@@ -141,6 +162,8 @@ export class SensorAlerts {
         boxes: a.boxes,
       });
       this[key] = stored.id;
+      // A repeat: the earlier occurrences' peak (stored.peakScore may already be this one's, if higher).
+      this.#toBeat[a.kind] = stored.count > 1 ? stored.peakScore : 0;
       if (a.kind === 'anomaly') {
         this.#alertPatches = this.#recentOver;
         this.#recentOver = [];
@@ -150,20 +173,39 @@ export class SensorAlerts {
     }
     const id = this[key];
     if (id === null) return;
+    const severity = (end: number | null) =>
+      this.o.alerts.severity(this.o.sensorId, a.peakScore, (end ?? a.start) - a.start);
     if (e.type === 'updated') {
-      this.o.alerts.changed(id, { peakScore: a.peakScore, peakAt: a.peakAt, boxes: a.boxes, end: a.end });
+      this.o.alerts.changed(id, {
+        peakScore: a.peakScore,
+        peakAt: a.peakAt,
+        boxes: a.boxes,
+        end: a.end,
+        severity: severity(a.end),
+      });
       return;
     }
     // closed
     const end = a.end ?? this.o.stream.streamTime ?? a.start;
+    const now = Date.now();
     this.o.alerts.changed(id, {
       active: false,
       end,
       peakScore: a.peakScore,
       peakAt: a.peakAt,
       boxes: a.boxes,
+      severity: severity(end),
+      closedAt: now,
+      clearedAt: this.#signalLost ? null : now,
     });
     this[key] = null;
+    const strongest = a.peakScore >= this.#toBeat[a.kind];
+    this.#toBeat[a.kind] = 0;
+    if (!strongest) {
+      if (a.kind === 'anomaly') this.#alertPatches = [];
+      this.o.onChange();
+      return;
+    }
     const { clipPreSeconds, clipPostSeconds } = this.o;
     const from = Math.max(
       a.start - clipPreSeconds * 1000,

@@ -3,15 +3,17 @@ import { ApiQuery } from '@nestjs/swagger';
 import {
   ALERT_STATES,
   ALERT_KINDS,
+  ALERT_SEVERITIES,
   ANNOTATION_LABELS,
   type Alert,
+  type BulkAlertResult,
   type Page,
   type TokenInfo,
 } from '@hark/protocol';
 import { AlertService } from '../alerts/alert.service.js';
 import { ModelsPort } from './ports.js';
 import { Caller } from './auth.guard.js';
-import { parseAlertQuery, parseAnnotation, parseFalseAlarm } from './dto.js';
+import { parseAlertQuery, parseAnnotation, parseBulkAlerts, parseFalseAlarm } from './dto.js';
 import { ApiController, ApiRoute } from './openapi.decorators.js';
 import { BODIES, ref } from './schemas.js';
 import { recordId } from './validate.js';
@@ -38,6 +40,7 @@ export class AlertsController {
     schema: { type: 'string' },
   })
   @ApiQuery({ name: 'kind', required: false, schema: { type: 'string', enum: [...ALERT_KINDS] } })
+  @ApiQuery({ name: 'severity', required: false, schema: { type: 'string', enum: [...ALERT_SEVERITIES] } })
   @ApiQuery({
     name: 'label',
     required: false,
@@ -55,6 +58,32 @@ export class AlertsController {
   list(@Query() query: Record<string, unknown>): Page<Alert> {
     const { filters, limit, offset } = parseAlertQuery(query);
     return this.alerts.list(filters, limit, offset);
+  }
+
+  @Post('ack')
+  @HttpCode(200)
+  @ApiRoute({
+    summary:
+      'Acknowledge many alerts: the ids given, or every open alert matching the filter (skipped ones say why)',
+    body: BODIES.bulkAlerts,
+    ok: ref('BulkAlertResult'),
+    errors: [400, 401, 403],
+  })
+  acknowledgeMany(@Body() body: unknown, @Caller() caller: TokenInfo): BulkAlertResult {
+    return this.alerts.bulk('acknowledge', parseBulkAlerts(body), caller.name);
+  }
+
+  @Post('resolve')
+  @HttpCode(200)
+  @ApiRoute({
+    summary:
+      'Resolve many alerts: the ids given, or every unresolved alert matching the filter (skipped ones say why)',
+    body: BODIES.bulkAlerts,
+    ok: ref('BulkAlertResult'),
+    errors: [400, 401, 403],
+  })
+  resolveMany(@Body() body: unknown, @Caller() caller: TokenInfo): BulkAlertResult {
+    return this.alerts.bulk('resolve', parseBulkAlerts(body), caller.name);
   }
 
   @Get(':id')
@@ -102,7 +131,7 @@ export class AlertsController {
   @HttpCode(200)
   @ApiRoute({
     summary:
-      "Mark a false alarm; with teach, also add its sound to the sensor's model as normal (reversible)",
+      "Mark a false alarm, which resolves the alert; with teach (default false), also add its sound to the sensor's model as normal (reversible)",
     body: BODIES.falseAlarm,
     ok: ref('Alert'),
     errors: [400, 401, 403, 404, 409],

@@ -6,6 +6,7 @@ import { BadRequestException } from '@nestjs/common';
 import {
   ALERT_STATES,
   ALERT_KINDS,
+  ALERT_SEVERITIES,
   ANNOTATION_LABELS,
   enrolSecondsProblem,
   labelsProblem,
@@ -18,6 +19,8 @@ import {
 import { PICTURE_KINDS, type PictureKind } from '../alerts/pictures.js';
 import type { AlertFilters } from '../store/alert.filters.js';
 import { MAX_ALERT_PAGE } from '../store/alert.repository.js';
+import type { SensorPatch } from '../store/sensor.repository.js';
+import { MAX_BULK_ALERTS } from '../alerts/alert.service.js';
 import { DEFAULT_SCORE_LIMIT, MAX_SCORE_LIMIT } from '../store/score.repository.js';
 import {
   bodyObject,
@@ -48,6 +51,8 @@ export function parseAlertQuery(query: Record<string, unknown>): AlertQuery {
   if (state) filters.state = state;
   const kind = queryEnum(query, 'kind', ALERT_KINDS);
   if (kind) filters.kind = kind;
+  const severity = queryEnum(query, 'severity', ALERT_SEVERITIES);
+  if (severity) filters.severity = severity;
   const label = queryEnum(query, 'label', ANNOTATION_LABELS);
   if (label) filters.label = label;
   Object.assign(filters, parseTimeRange(query));
@@ -87,10 +92,38 @@ export function parsePictureKind(query: Record<string, unknown>): PictureKind {
   return queryEnum(query, 'kind', PICTURE_KINDS) ?? 'spectrogram';
 }
 
-/** `PATCH /api/sensors/:id {name?, labels?}`. */
-export function parseSensorPatch(raw: unknown): { name?: string; labels?: Record<string, string> } {
+/** Bounds of a sensor's own severity thresholds (`PATCH /api/sensors/:id {severityThresholds}`). */
+export const CRITICAL_PEAK_RANGE = [1, 1000] as const;
+export const CRITICAL_SECONDS_RANGE = [0, 86400] as const;
+
+/** `PATCH /api/sensors/:id {name?, labels?, severityThresholds?: {criticalPeak?, criticalSeconds?}}`. */
+export function parseSensorPatch(raw: unknown): SensorPatch {
   const body = bodyObject(raw);
-  const patch: { name?: string; labels?: Record<string, string> } = {};
+  const patch: SensorPatch = {};
+  if (body.severityThresholds !== undefined) {
+    const t = body.severityThresholds;
+    if (typeof t !== 'object' || t === null || Array.isArray(t))
+      throw invalid('severityThresholds', t, 'must be an object {criticalPeak?, criticalSeconds?}');
+    const fields = t as Record<string, unknown>;
+    for (const k of Object.keys(fields)) {
+      if (k !== 'criticalPeak' && k !== 'criticalSeconds')
+        throw invalid(
+          `severityThresholds.${k}`,
+          fields[k],
+          'is not a setting: use criticalPeak or criticalSeconds',
+        );
+    }
+    patch.severityThresholds = {};
+    const [pMin, pMax] = CRITICAL_PEAK_RANGE;
+    const [sMin, sMax] = CRITICAL_SECONDS_RANGE;
+    // null: back to the server's default.
+    if (fields.criticalPeak !== undefined)
+      patch.severityThresholds.criticalPeak =
+        fields.criticalPeak === null ? null : numberField(fields, 'criticalPeak', pMin, pMax);
+    if (fields.criticalSeconds !== undefined)
+      patch.severityThresholds.criticalSeconds =
+        fields.criticalSeconds === null ? null : numberField(fields, 'criticalSeconds', sMin, sMax);
+  }
   const name = stringField(body, 'name', { max: MAX_NAME_LENGTH });
   if (name !== undefined) patch.name = name;
   if (body.labels !== undefined) {
@@ -136,9 +169,39 @@ export function parseAnnotation(raw: unknown): { label: AnnotationLabel; text: s
 export function parseFalseAlarm(raw: unknown): { teach: boolean; text: string } {
   const body = bodyObject(raw);
   return {
-    teach: booleanField(body, 'teach'),
+    teach: booleanField(body, 'teach', false),
     text: stringField(body, 'text', { max: MAX_TEXT_LENGTH, allowEmpty: true }) ?? '',
   };
+}
+
+/**
+ * `POST /api/alerts/ack` and `/resolve`: `{ids: [...]}` (1..500 alert ids), or a filter `{sensorId?, kind?,
+ * severity?}` (at least one of them: a bulk step over every alert is spelt out, not implied by an empty body).
+ */
+export function parseBulkAlerts(raw: unknown): { ids: number[] } | { filters: AlertFilters } {
+  const body = bodyObject(raw);
+  if (body.ids !== undefined) {
+    const ids = body.ids;
+    if (!Array.isArray(ids) || ids.length < 1 || ids.length > MAX_BULK_ALERTS)
+      throw invalid('ids', ids, `must be an array of 1..${MAX_BULK_ALERTS} alert ids`);
+    ids.forEach((id, i) => {
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)
+        throw invalid(`ids[${i}]`, id, 'must be an alert id (an integer >= 1)');
+    });
+    for (const k of ['sensorId', 'kind', 'severity'])
+      if (body[k] !== undefined) throw invalid(k, body[k], 'cannot be combined with ids');
+    return { ids: [...new Set(ids as number[])] };
+  }
+  const filters: AlertFilters = {};
+  if (body.sensorId !== undefined) filters.sensorId = sensorId(body.sensorId, 'sensorId');
+  if (body.kind !== undefined) filters.kind = oneOf('kind', body.kind, ALERT_KINDS);
+  if (body.severity !== undefined) filters.severity = oneOf('severity', body.severity, ALERT_SEVERITIES);
+  if (Object.keys(filters).length === 0)
+    throw new BadRequestException(
+      'give ids ({"ids": [1, 2]}) or a filter ({"sensorId": "pump-1"}, "kind", "severity"); ' +
+        'to act on every alert, list their ids',
+    );
+  return { filters };
 }
 
 /** `POST /api/tokens {role, name}`. */

@@ -3,6 +3,7 @@
  * double as Nest injection tokens; `sensors/` (`Sensors`) and `models/` (`ModelService`) implement them.
  */
 import type { ModelStatus, SensorStatus } from '@hark/protocol';
+import type { SensorPatch } from '../store/sensor.repository.js';
 
 export interface FeedbackInfo {
   id: number;
@@ -25,7 +26,7 @@ export abstract class SensorsPort {
   abstract list(): SensorStatus[];
   /** Null for a sensor never seen. */
   abstract status(sensorId: string): SensorStatus | null;
-  abstract update(sensorId: string, patch: { name?: string; labels?: Record<string, string> }): SensorStatus;
+  abstract update(sensorId: string, patch: SensorPatch): SensorStatus;
   /** `until` null lifts the snooze. */
   abstract snooze(sensorId: string, until: number | null): SensorStatus;
 }

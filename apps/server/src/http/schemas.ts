@@ -11,6 +11,7 @@ import {
   SMTP_SECURITY,
   ALERT_STATES,
   ALERT_KINDS,
+  ALERT_SEVERITIES,
   ANNOTATION_LABELS,
   MAX_LABEL_VALUE_LENGTH,
   MAX_LABELS,
@@ -76,8 +77,9 @@ const sensorStatus = obj({
     type: 'string',
     enum: ['connected', 'disconnected', 'no-model', 'enrolling', 'scoring', 'overloaded'],
   },
-  connected: bool,
-  lastSeen: msNullable,
+  connected: { ...bool, description: 'connected and sending audio' },
+  lastSeen: { ...msNullable, description: 'the last audio (or hello) received, ms since the epoch' },
+  stateSince: { ...msNullable, description: 'since when `state` has held' },
   levelDbfs: nullable(num),
   peakDbfs: nullable(num),
   clipping: num,
@@ -91,9 +93,16 @@ const sensorStatus = obj({
   queueDepth: int,
   lastScore: nullable(num),
   threshold: num,
-  openAlerts: int,
+  openAlerts: { ...int, description: 'unresolved alerts (open or acknowledged)' },
+  needsAttention: { ...int, description: 'open alerts: neither acknowledged nor resolved' },
   activeAlertId: nullable(int),
+  activeSince: { ...msNullable, description: "when the active alert's condition began" },
   snoozedUntil: msNullable,
+  severityThresholds: obj({
+    criticalPeak: { ...num, description: 'critical from this normalised peak (1 = threshold)' },
+    criticalSeconds: { ...num, description: 'critical once one occurrence lasts this long' },
+    custom: { ...bool, description: "the sensor's own values; false: the server's defaults" },
+  }),
   model: { $ref: '#/components/schemas/ModelStatus' },
 });
 
@@ -128,6 +137,27 @@ const alert = obj({
   annotations: { type: 'array', items: { $ref: '#/components/schemas/Annotation' } },
   clip: obj({ available: bool, start: msNullable, seconds: nullable(num) }),
   feedback: nullable(obj({ id: int, taught: bool, revertedAt: msNullable })),
+  severity: { type: 'string', enum: [...ALERT_SEVERITIES] },
+  count: { ...int, description: 'occurrences folded into this alert (repeats within --alert-repeat)' },
+  occurrences: {
+    type: 'array',
+    items: obj({
+      start: int,
+      end: msNullable,
+      peakScore: num,
+      peakAt: int,
+      openedAt: { ...int, description: 'server ms' },
+      clearedAt: { ...msNullable, description: 'server ms its condition was seen to clear' },
+    }),
+  },
+  clearedAt: {
+    ...msNullable,
+    description: 'when the condition was last seen to clear (null: active, or the signal was lost)',
+  },
+  autoResolved: {
+    ...bool,
+    description: "resolved by itself after --alert-quiet seconds clear (resolvedBy 'auto')",
+  },
 });
 
 const tokenInfo = obj({
@@ -227,6 +257,10 @@ export const SCHEMAS = {
     limit: int,
     offset: int,
   }),
+  BulkAlertResult: obj({
+    changed: { type: 'array', items: { $ref: '#/components/schemas/Alert' } },
+    skipped: { type: 'array', items: obj({ id: int, reason: str }) },
+  }),
   AlertSpectrogram: obj({
     alertId: int,
     t0: num,
@@ -313,8 +347,15 @@ export const BODIES = {
         maxProperties: MAX_LABELS,
         additionalProperties: { ...str, maxLength: MAX_LABEL_VALUE_LENGTH },
       },
+      severityThresholds: obj(
+        {
+          criticalPeak: nullable({ ...num, minimum: 1, maximum: 1000, description: 'null: the default' }),
+          criticalSeconds: nullable({ ...num, minimum: 0, maximum: 86400, description: 'null: the default' }),
+        },
+        ['criticalPeak', 'criticalSeconds'],
+      ),
     },
-    ['name', 'labels'],
+    ['name', 'labels', 'severityThresholds'],
   ),
   seconds: (min: number, max: number) => obj({ seconds: { ...num, minimum: min, maximum: max } }),
   feedback: obj({ alertId: { ...int, minimum: 1 } }),
@@ -324,10 +365,23 @@ export const BODIES = {
   ),
   falseAlarm: obj(
     {
-      teach: { ...bool, description: "also add the alert's sound to the sensor's normal memory bank" },
+      teach: {
+        ...bool,
+        default: false,
+        description: "also add the alert's sound to the sensor's normal memory bank (undo: DELETE feedback)",
+      },
       text: { ...str, maxLength: MAX_TEXT_LENGTH },
     },
-    ['text'],
+    ['teach', 'text'],
+  ),
+  bulkAlerts: obj(
+    {
+      ids: { type: 'array', items: { ...int, minimum: 1 }, minItems: 1, maxItems: 500 },
+      sensorId: str,
+      kind: { type: 'string', enum: [...ALERT_KINDS] },
+      severity: { type: 'string', enum: [...ALERT_SEVERITIES] },
+    },
+    ['ids', 'sensorId', 'kind', 'severity'],
   ),
   token: obj(
     {

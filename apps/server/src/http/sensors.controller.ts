@@ -47,7 +47,8 @@ export class SensorsController {
   @Patch(':id')
   @Roles('admin')
   @ApiRoute({
-    summary: 'Rename and / or relabel a sensor (labels are replaced, not merged)',
+    summary:
+      'Rename, relabel (labels are replaced, not merged) and / or set the severity thresholds of a sensor',
     body: BODIES.sensorPatch,
     ok: ref('SensorStatus'),
     errors: [400, 401, 403, 404],

@@ -35,6 +35,11 @@ export class SensorIngest {
   lastSeen: number | null = null;
   /** Name of the token the streaming connection authenticated with. */
   token: string | null = null;
+  /**
+   * The connection stands but no audio came for the data timeout (marked by `Sensors`' tick): the sensor
+   * counts as disconnected until its next accepted chunk.
+   */
+  stale = false;
   #since = 0;
   /** Every connection of the sensor, streaming or waiting for its hello. */
   readonly #connections = new Map<string, Connection>();
@@ -48,6 +53,11 @@ export class SensorIngest {
 
   get connected(): boolean {
     return this.socketId !== null;
+  }
+
+  /** Connected and sending audio (not {@link SensorIngest.stale}): what operators see as connected. */
+  get streaming(): boolean {
+    return this.socketId !== null && !this.stale;
   }
 
   /**
@@ -65,6 +75,7 @@ export class SensorIngest {
     if (this.socketId !== socketId) return false;
     this.socketId = null;
     this.token = null;
+    this.stale = false;
     this.stream.disconnect();
     return true;
   }
@@ -133,6 +144,7 @@ export class SensorIngest {
       return ack;
     }
     this.lastSeen = now;
+    this.stale = false;
     for (const w of windows) this.sink.window(w);
     if (now - this.#lastMeterAt >= METER_INTERVAL_MS) {
       this.#lastMeterAt = now;

@@ -20,6 +20,7 @@ export interface MessageContext {
 
 const WHAT: Record<MessageContext['event'], string> = {
   'alert.opened': 'opened',
+  'alert.repeated': 'happened again',
   'alert.updated': 'updated',
   'alert.acknowledged': 'acknowledged',
   'alert.resolved': 'resolved',

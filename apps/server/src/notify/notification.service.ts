@@ -45,6 +45,11 @@ const testAlert = (now: number): Alert => ({
   peakAt: now,
   threshold: 1,
   boxes: [],
+  severity: 'warning',
+  count: 1,
+  occurrences: [{ start: now, end: null, peakScore: 1.5, peakAt: now, openedAt: now, clearedAt: null }],
+  clearedAt: null,
+  autoResolved: false,
   acknowledgedBy: null,
   acknowledgedAt: null,
   resolvedBy: null,
@@ -175,7 +180,8 @@ export class NotificationService {
         // An alert still open that a rule takes now but did not at its opening (its severity rose, or the
         // rule is new) is announced to that rule's channel once.
         if (alert.state === 'open') this.route(alert, 'alert.opened');
-        if (event && event !== 'alert.opened') this.route(alert, event);
+        // A rise to critical was announced just above to the rules it now reaches.
+        if (event && event !== 'alert.opened' && event !== 'alert.critical') this.route(alert, event);
         if (alert.state === 'resolved' && !alert.active) this.snapshots.delete(alert.id);
         else if (this.snapshots.size > 10_000)
           this.snapshots.delete(this.snapshots.keys().next().value as number);

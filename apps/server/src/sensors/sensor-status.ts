@@ -16,6 +16,8 @@ const STATUS_MIN_INTERVAL_MS = 1000;
 
 export class SensorStatusBoard {
   readonly #sent = new Map<string, { key: string; at: number }>();
+  /** Each sensor's `state` and since when (server ms) it has held. */
+  readonly #since = new Map<string, { state: SensorState; at: number }>();
 
   constructor(private readonly d: SensorStatusDeps) {}
 
@@ -25,7 +27,7 @@ export class SensorStatusBoard {
     const model = d.models.status(line.id);
     const stats = d.scorer.stats(line.id);
     const meter = line.stream.meter();
-    const connected = line.ingest.connected;
+    const connected = line.ingest.streaming;
     let state: SensorState;
     if (!connected) state = 'disconnected';
     else if (model.state === 'recording' || model.state === 'fitting') state = 'enrolling';
@@ -33,14 +35,23 @@ export class SensorStatusBoard {
     else if (stats.dropRate > OVERLOADED_DROP_RATE) state = 'overloaded';
     else if (stats.scored > 0) state = 'scoring';
     else state = 'connected';
-    const snoozedUntil = rec?.snoozedUntil && rec.snoozedUntil > Date.now() ? rec.snoozedUntil : null;
+    const now = Date.now();
+    const snoozedUntil = rec?.snoozedUntil && rec.snoozedUntil > now ? rec.snoozedUntil : null;
+    const lastSeen = line.ingest.lastSeen ?? rec?.lastSeen ?? null;
+    let since = this.#since.get(line.id);
+    if (since?.state !== state) {
+      // First look at a sensor not connected since the server started: disconnected since it was last seen.
+      const at = !since && state === 'disconnected' ? (lastSeen ?? now) : now;
+      this.#since.set(line.id, (since = { state, at }));
+    }
     return {
       id: line.id,
       name: rec?.name ?? line.id,
       labels: rec?.labels ?? {},
       state,
       connected,
-      lastSeen: line.ingest.lastSeen ?? rec?.lastSeen ?? null,
+      lastSeen,
+      stateSince: since.at,
       levelDbfs: round1(meter.levelDbfs),
       peakDbfs: round1(meter.peakDbfs),
       clipping: meter.clipping,
@@ -55,8 +66,11 @@ export class SensorStatusBoard {
       lastScore: line.lastScore,
       threshold: 1,
       openAlerts: d.alerts.unresolvedCounts().get(line.id) ?? 0,
+      needsAttention: d.alerts.attentionCounts().get(line.id) ?? 0,
       activeAlertId: line.alerts.activeAlertId,
+      activeSince: line.alerts.activeAlertId === null ? null : line.alerts.activeSince,
       snoozedUntil,
+      severityThresholds: d.alerts.thresholds(line.id),
       model,
     };
   }
@@ -72,6 +86,7 @@ export class SensorStatusBoard {
       s.silent,
       s.windowsDropped,
       s.openAlerts,
+      s.needsAttention,
       s.activeAlertId,
       s.snoozedUntil,
       s.model.state,

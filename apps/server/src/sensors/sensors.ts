@@ -20,11 +20,10 @@ import type { ModelRegistry } from '../models/model-registry.js';
 import { ModelError } from '../models/errors.js';
 import type { ScoringScheduler } from '../scoring/scheduler.js';
 import type { WindowScorer } from '../scoring/window-scorer.js';
+import type { SensorPatch } from '../store/sensor.repository.js';
 import type { HarkStore } from '../store/store.js';
 import { SensorLine } from './sensor-line.js';
 import { SensorStatusBoard } from './sensor-status.js';
-
-type SensorPatch = { name?: string; labels?: Record<string, string> };
 
 export interface SensorsDeps {
   config: ServerConfig;
@@ -116,7 +115,14 @@ export class Sensors extends SensorsPort {
   }
 
   audio(sensorId: string, socketId: string, msg: unknown): SensorAck {
-    return this.#get(sensorId).ingest.audio(socketId, msg, Date.now());
+    const line = this.#get(sensorId);
+    const wasStale = line.ingest.stale;
+    const ack = line.ingest.audio(socketId, msg, Date.now());
+    if (wasStale && !line.ingest.stale) {
+      this.d.log(`sensor ${sensorId}: audio resumed`);
+      this.#status.publish(line, true);
+    }
+    return ack;
   }
 
   /** Recent columns for a new subscriber. */
@@ -153,7 +159,7 @@ export class Sensors extends SensorsPort {
     return line ? this.#status.of(line) : null;
   }
 
-  update(sensorId: string, patch: { name?: string; labels?: Record<string, string> }): SensorStatus {
+  update(sensorId: string, patch: SensorPatch): SensorStatus {
     this.d.store.sensors.update(sensorId, patch);
     return this.#changed(this.#get(sensorId));
   }
@@ -194,7 +200,34 @@ export class Sensors extends SensorsPort {
 
   #tick(): void {
     this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
-    for (const line of this.#lines.values()) if (line.ingest.connected) this.#status.publish(line, false);
+    const now = Date.now();
+    try {
+      // Auto-resolve and escalation: the sensors whose alerts changed show it at once.
+      for (const a of this.d.alerts.sweep(now)) {
+        const line = this.#lines.get(a.sensorId);
+        if (line) this.#status.publish(line, true);
+      }
+    } catch (err) {
+      this.d.log(`alert lifecycle sweep failed: ${(err as Error).message}`);
+    }
+    const timeoutMs = this.d.config.dataTimeoutSeconds * 1000;
+    for (const line of this.#lines.values()) {
+      if (!line.ingest.connected) continue;
+      const { lastSeen } = line.ingest;
+      if (!line.ingest.stale && lastSeen !== null && now - lastSeen > timeoutMs) {
+        // The connection stands (its pings answer) but no audio comes: to an operator it is gone, and the
+        // signal is unknown from its last audio on.
+        line.ingest.stale = true;
+        this.d.log(
+          `sensor ${line.id}: no audio for ${((now - lastSeen) / 1000).toFixed(1)} s (--data-timeout ` +
+            `${this.d.config.dataTimeoutSeconds} s): counted as disconnected until audio resumes`,
+        );
+        line.alerts.disconnected();
+        this.#status.publish(line, true);
+        continue;
+      }
+      this.#status.publish(line, false);
+    }
   }
 
   #connectedCount(): number {

@@ -1,8 +1,10 @@
 import {
   ALERT_KINDS,
+  ALERT_SEVERITIES,
   ALERT_STATES,
   ANNOTATION_LABELS,
   type AlertKind,
+  type AlertSeverity,
   type AlertState,
   type AnnotationLabel,
 } from '@hark/protocol';
@@ -13,6 +15,7 @@ export interface AlertFilters {
   sensorId?: string;
   state?: AlertState | AlertState[];
   kind?: AlertKind;
+  severity?: AlertSeverity;
   /** Alerts with at least one annotation of this label. */
   label?: AnnotationLabel;
   /** Alerts overlapping `[from, to]`: started at or before `to`, not ended before `from`. */
@@ -45,6 +48,14 @@ export function whereClause(f: AlertFilters): { where: string; params: Record<st
       throw new InvalidArgumentError(`kind '${f.kind}' must be one of ${ALERT_KINDS.join(', ')}`);
     terms.push('a.kind = @kind');
     params.kind = f.kind;
+  }
+  if (f.severity !== undefined) {
+    if (!ALERT_SEVERITIES.includes(f.severity))
+      throw new InvalidArgumentError(
+        `severity '${f.severity}' must be one of ${ALERT_SEVERITIES.join(', ')}`,
+      );
+    terms.push('a.severity = @severity');
+    params.severity = f.severity;
   }
   if (f.label !== undefined) {
     if (!ANNOTATION_LABELS.includes(f.label)) {

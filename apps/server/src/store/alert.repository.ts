@@ -4,6 +4,8 @@ import {
   type Alert,
   type AlertBox,
   type AlertKind,
+  type AlertOccurrence,
+  type AlertSeverity,
   type AlertState,
   type Annotation,
   type AnnotationLabel,
@@ -25,15 +27,33 @@ export interface NewAlert {
   peakAt: number;
   threshold: number;
   boxes?: AlertBox[];
+  /** Default `warning`. */
+  severity?: AlertSeverity;
+  /** Server ms of the first occurrence (default now). */
+  openedAt?: number;
 }
 
-/** Changes while an alert is active, and when its signal ends (`active: false`, `end`). */
+/** A repeat folded into an alert: its new occurrence as the tracker opened it. */
+export type NewOccurrence = Pick<
+  NewAlert,
+  'start' | 'peakScore' | 'peakAt' | 'boxes' | 'severity' | 'openedAt'
+>;
+
+/**
+ * Changes while an alert is active, and when its signal ends (`active: false`, `end`). Peak, peak time and
+ * boxes are those of the current occurrence: the alert keeps them only while they are its strongest.
+ */
 export interface AlertPatch {
   active?: boolean;
   end?: number | null;
   peakScore?: number;
   peakAt?: number;
   boxes?: AlertBox[];
+  /** `critical` raises the alert's severity; `warning` changes nothing (severity never falls). */
+  severity?: AlertSeverity;
+  /** Server ms: the occurrence ended (any reason), and its condition was seen to clear (not: signal lost). */
+  closedAt?: number;
+  clearedAt?: number | null;
 }
 
 interface AlertRow {
@@ -55,7 +75,25 @@ interface AlertRow {
   clip_start: number | null;
   clip_seconds: number | null;
   clip_available: number;
+  severity: AlertSeverity;
+  occurrences: number;
+  closed_at: number | null;
+  cleared_at: number | null;
+  auto_resolved: number;
 }
+
+interface OccurrenceRow {
+  alert_id: number;
+  start_at: number;
+  end_at: number | null;
+  peak_score: number;
+  peak_at: number;
+  opened_at: number;
+  cleared_at: number | null;
+}
+
+/** Who resolves an alert whose condition stayed clear for the quiet time. */
+export const AUTO_RESOLVER = 'auto';
 
 interface AnnotationRow {
   id: number;
@@ -89,10 +127,10 @@ export class AlertRepository extends Repository {
           `INSERT INTO sensors (id, name, first_seen, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
         )
         .run(alert.sensorId, alert.sensorId, alert.start, alert.start);
-      return this.db
+      const id = this.db
         .prepare(
-          `INSERT INTO alerts (sensor_id, kind, start_at, peak_score, peak_at, threshold, boxes)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO alerts (sensor_id, kind, start_at, peak_score, peak_at, threshold, boxes, severity)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           alert.sensorId,
@@ -102,33 +140,170 @@ export class AlertRepository extends Repository {
           alert.peakAt,
           alert.threshold,
           JSON.stringify(alert.boxes ?? []),
+          alert.severity ?? 'warning',
         ).lastInsertRowid;
+      this.insertOccurrence(Number(id), alert);
+      return id;
     })();
     return this.require(Number(id));
+  }
+
+  /**
+   * Folds a repeat into alert `id`: a new occurrence, the alert active again (and, when it had resolved by
+   * itself, open again: acknowledged if someone had acknowledged it). Its peak, boxes and severity follow the
+   * strongest occurrence.
+   */
+  recur(id: number, occ: NewOccurrence): Alert {
+    this.require(id);
+    this.db.transaction(() => {
+      this.insertOccurrence(id, occ);
+      this.db
+        .prepare(
+          `UPDATE alerts SET
+             occurrences = occurrences + 1,
+             active = 1, end_at = NULL, closed_at = NULL, cleared_at = NULL,
+             peak_at = CASE WHEN @peakScore >= peak_score THEN @peakAt ELSE peak_at END,
+             boxes = CASE WHEN @peakScore >= peak_score THEN @boxes ELSE boxes END,
+             peak_score = MAX(peak_score, @peakScore),
+             severity = CASE WHEN @severity = 'critical' THEN 'critical' ELSE severity END,
+             state = CASE WHEN auto_resolved = 1
+               THEN CASE WHEN acknowledged_at IS NULL THEN 'open' ELSE 'acknowledged' END ELSE state END,
+             resolved_by = CASE WHEN auto_resolved = 1 THEN NULL ELSE resolved_by END,
+             resolved_at = CASE WHEN auto_resolved = 1 THEN NULL ELSE resolved_at END,
+             auto_resolved = 0
+           WHERE id = @id`,
+        )
+        .run({
+          id,
+          peakScore: occ.peakScore,
+          peakAt: occ.peakAt,
+          boxes: JSON.stringify(occ.boxes ?? []),
+          severity: occ.severity ?? 'warning',
+        });
+    })();
+    return this.require(id);
+  }
+
+  /**
+   * The alert a new one of `sensorId` and `kind` folds into: the sensor's latest alert of that kind, when it
+   * ended at or after `since` (server ms) and no person resolved it (open, acknowledged or auto-resolved).
+   */
+  foldTarget(sensorId: string, kind: AlertKind, since: number): Alert | null {
+    const row = this.db
+      .prepare(`SELECT * FROM alerts WHERE sensor_id = ? AND kind = ? ORDER BY id DESC LIMIT 1`)
+      .get(sensorId, kind) as AlertRow | undefined;
+    if (!row || row.active === 1 || row.closed_at === null || row.closed_at < since) return null;
+    if (row.state === 'resolved' && row.auto_resolved === 0) return null;
+    return this.hydrate([row])[0];
+  }
+
+  /**
+   * Resolves, as {@link AUTO_RESOLVER}, every unresolved alert whose condition was seen to clear at or before
+   * `clearedBy` (server ms) and has not come back. Returns the alerts changed.
+   */
+  autoResolve(clearedBy: number, now = Date.now()): Alert[] {
+    const ids = this.db.transaction(() => {
+      const found = (
+        this.db
+          .prepare(
+            `SELECT id FROM alerts WHERE state != 'resolved' AND active = 0
+               AND cleared_at IS NOT NULL AND cleared_at <= ?`,
+          )
+          .all(clearedBy) as { id: number }[]
+      ).map((r) => r.id);
+      const set = this.db.prepare(
+        `UPDATE alerts SET state = 'resolved', auto_resolved = 1, resolved_by = ?, resolved_at = ? WHERE id = ?`,
+      );
+      for (const id of found) set.run(AUTO_RESOLVER, now, id);
+      return found;
+    })();
+    return ids.map((id) => this.require(id));
+  }
+
+  /** Active `warning` alerts, with the server ms their current occurrence opened (for escalation by time). */
+  activeWarnings(): { id: number; sensorId: string; openedAt: number }[] {
+    return this.db
+      .prepare(
+        `SELECT a.id, a.sensor_id AS sensorId,
+           (SELECT o.opened_at FROM alert_occurrences o WHERE o.alert_id = a.id ORDER BY o.id DESC LIMIT 1)
+             AS openedAt
+         FROM alerts a WHERE a.active = 1 AND a.severity = 'warning'`,
+      )
+      .all() as { id: number; sensorId: string; openedAt: number }[];
+  }
+
+  /** Raises the alert to `critical`. */
+  escalate(id: number): Alert {
+    this.require(id);
+    this.db.prepare(`UPDATE alerts SET severity = 'critical' WHERE id = ?`).run(id);
+    return this.require(id);
+  }
+
+  /** Ids of the alerts matching `filters` (oldest first), at most `limit`. */
+  ids(filters: AlertFilters, limit: number): number[] {
+    const { where, params } = whereClause(filters);
+    return (
+      this.db.prepare(`SELECT a.id FROM alerts a ${where} ORDER BY a.id LIMIT @limit`).all({
+        ...params,
+        limit,
+      }) as { id: number }[]
+    ).map((r) => r.id);
+  }
+
+  private insertOccurrence(alertId: number, occ: NewOccurrence): void {
+    this.db
+      .prepare(
+        `INSERT INTO alert_occurrences (alert_id, start_at, peak_score, peak_at, opened_at)
+         VALUES (?, ?, ?, ?, ?)`,
+      )
+      .run(alertId, occ.start, occ.peakScore, occ.peakAt, occ.openedAt ?? Date.now());
   }
 
   /** Updates the signal side of an alert (peak, boxes, end, active); the operator side is untouched. */
   update(id: number, patch: AlertPatch): Alert {
     this.require(id);
-    this.db
-      .prepare(
-        `UPDATE alerts SET
-           active = COALESCE(@active, active),
-           end_at = CASE WHEN @setEnd THEN @end ELSE end_at END,
-           peak_score = COALESCE(@peakScore, peak_score),
-           peak_at = COALESCE(@peakAt, peak_at),
-           boxes = COALESCE(@boxes, boxes)
-         WHERE id = @id`,
-      )
-      .run({
-        id,
-        active: patch.active === undefined ? null : patch.active ? 1 : 0,
-        setEnd: patch.end === undefined ? 0 : 1,
-        end: patch.end ?? null,
-        peakScore: patch.peakScore ?? null,
-        peakAt: patch.peakAt ?? null,
-        boxes: patch.boxes ? JSON.stringify(patch.boxes) : null,
-      });
+    const params = {
+      id,
+      active: patch.active === undefined ? null : patch.active ? 1 : 0,
+      setEnd: patch.end === undefined ? 0 : 1,
+      end: patch.end ?? null,
+      peakScore: patch.peakScore ?? null,
+      peakAt: patch.peakAt ?? null,
+      boxes: patch.boxes ? JSON.stringify(patch.boxes) : null,
+      severity: patch.severity ?? null,
+      closedAt: patch.closedAt ?? null,
+      setCleared: patch.clearedAt === undefined ? 0 : 1,
+      clearedAt: patch.clearedAt ?? null,
+    };
+    // Expressions on the right read the row as it was: the peak comparisons see the old peak.
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE alerts SET
+             active = COALESCE(@active, active),
+             end_at = CASE WHEN @setEnd THEN @end ELSE end_at END,
+             peak_at = CASE WHEN @peakScore IS NOT NULL AND @peakScore >= peak_score
+               THEN COALESCE(@peakAt, peak_at) ELSE peak_at END,
+             boxes = CASE WHEN @boxes IS NOT NULL AND (@peakScore IS NULL OR @peakScore >= peak_score)
+               THEN @boxes ELSE boxes END,
+             peak_score = MAX(peak_score, COALESCE(@peakScore, peak_score)),
+             severity = CASE WHEN @severity = 'critical' THEN 'critical' ELSE severity END,
+             closed_at = COALESCE(@closedAt, closed_at),
+             cleared_at = CASE WHEN @setCleared THEN @clearedAt ELSE cleared_at END
+           WHERE id = @id`,
+        )
+        .run(params);
+      this.db
+        .prepare(
+          `UPDATE alert_occurrences SET
+             end_at = CASE WHEN @setEnd THEN @end ELSE end_at END,
+             peak_at = CASE WHEN @peakScore > peak_score THEN COALESCE(@peakAt, peak_at) ELSE peak_at END,
+             peak_score = MAX(peak_score, COALESCE(@peakScore, peak_score)),
+             cleared_at = CASE WHEN @setCleared THEN @clearedAt ELSE cleared_at END
+           WHERE id = (SELECT MAX(id) FROM alert_occurrences WHERE alert_id = @id)`,
+        )
+        .run(params);
+    })();
     return this.require(id);
   }
 
@@ -149,9 +324,21 @@ export class AlertRepository extends Repository {
     const ids = (this.db.prepare('SELECT id FROM alerts WHERE active = 1').all() as { id: number }[]).map(
       (r) => r.id,
     );
-    this.db
-      .prepare('UPDATE alerts SET active = 0, end_at = COALESCE(end_at, MAX(?, peak_at)) WHERE active = 1')
-      .run(end);
+    // The signal is unknown since the crash: ended (a repeat may fold in), not seen to clear (no auto-resolve).
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE alert_occurrences SET end_at = MAX(?, peak_at) WHERE end_at IS NULL AND alert_id IN
+             (SELECT id FROM alerts WHERE active = 1)`,
+        )
+        .run(end);
+      this.db
+        .prepare(
+          `UPDATE alerts SET active = 0, end_at = COALESCE(end_at, MAX(?, peak_at)), closed_at = ?
+           WHERE active = 1`,
+        )
+        .run(end, Date.now());
+    })();
     return ids.map((id) => this.require(id));
   }
 
@@ -182,6 +369,14 @@ export class AlertRepository extends Repository {
   unresolvedCounts(): Map<string, number> {
     const rows = this.db
       .prepare(`SELECT sensor_id, COUNT(*) AS n FROM alerts WHERE state != 'resolved' GROUP BY sensor_id`)
+      .all() as { sensor_id: string; n: number }[];
+    return new Map(rows.map((r) => [r.sensor_id, r.n]));
+  }
+
+  /** Alerts that need a person (state `open`: neither acknowledged nor resolved), per sensor id. */
+  attentionCounts(): Map<string, number> {
+    const rows = this.db
+      .prepare(`SELECT sensor_id, COUNT(*) AS n FROM alerts WHERE state = 'open' GROUP BY sensor_id`)
       .all() as { sensor_id: string; n: number }[];
     return new Map(rows.map((r) => [r.sensor_id, r.n]));
   }
@@ -278,6 +473,22 @@ export class AlertRepository extends Repository {
            (SELECT MAX(id) FROM feedback WHERE alert_id IN (${marks}) GROUP BY alert_id)`,
       )
       .all(...ids) as FeedbackRow[];
+    const occurrences = this.db
+      .prepare(`SELECT * FROM alert_occurrences WHERE alert_id IN (${marks}) ORDER BY id`)
+      .all(...ids) as OccurrenceRow[];
+    const occurrencesBy = new Map<number, AlertOccurrence[]>();
+    for (const o of occurrences) {
+      const list = occurrencesBy.get(o.alert_id) ?? [];
+      list.push({
+        start: o.start_at,
+        end: o.end_at,
+        peakScore: o.peak_score,
+        peakAt: o.peak_at,
+        openedAt: o.opened_at,
+        clearedAt: o.cleared_at,
+      });
+      occurrencesBy.set(o.alert_id, list);
+    }
     const notesBy = new Map<number, Annotation[]>();
     for (const n of notes) {
       const list = notesBy.get(n.alert_id) ?? [];
@@ -306,6 +517,11 @@ export class AlertRepository extends Repository {
         annotations: notesBy.get(r.id) ?? [],
         clip: { available: r.clip_available === 1, start: r.clip_start, seconds: r.clip_seconds },
         feedback: f ? { id: f.id, taught: f.reverted_at === null, revertedAt: f.reverted_at } : null,
+        severity: r.severity,
+        count: r.occurrences,
+        occurrences: occurrencesBy.get(r.id) ?? [],
+        clearedAt: r.cleared_at,
+        autoResolved: r.auto_resolved === 1,
       };
     });
   }

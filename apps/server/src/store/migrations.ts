@@ -209,4 +209,39 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX notify_escalations_due ON notify_escalations (state, due_at);
     `,
   },
+  {
+    version: 5,
+    name: 'alert lifecycle: severity, repeats folded into occurrences, auto-resolve',
+    sql: `
+      -- Only ever rises; set from the peak and the longest occurrence against the sensor's thresholds.
+      ALTER TABLE alerts ADD COLUMN severity TEXT NOT NULL DEFAULT 'warning'
+        CHECK (severity IN ('warning', 'critical'));
+      ALTER TABLE alerts ADD COLUMN occurrences INTEGER NOT NULL DEFAULT 1; -- rows in alert_occurrences
+      ALTER TABLE alerts ADD COLUMN closed_at INTEGER;  -- server ms: the last occurrence ended (any reason)
+      ALTER TABLE alerts ADD COLUMN cleared_at INTEGER; -- server ms: ... and its condition was seen to clear
+      ALTER TABLE alerts ADD COLUMN auto_resolved INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX alerts_by_sensor_kind ON alerts (sensor_id, kind, id);
+      CREATE INDEX alerts_cleared ON alerts (cleared_at) WHERE state != 'resolved' AND active = 0;
+
+      -- Every time an alert's condition held; repeats within the repeat window fold into one alert.
+      CREATE TABLE alert_occurrences (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id   INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+        start_at   INTEGER NOT NULL, -- stream ms
+        end_at     INTEGER,
+        peak_score REAL    NOT NULL,
+        peak_at    INTEGER NOT NULL,
+        opened_at  INTEGER NOT NULL, -- server ms
+        cleared_at INTEGER
+      );
+      CREATE INDEX alert_occurrences_by_alert ON alert_occurrences (alert_id, id);
+      -- Alerts stored before: one occurrence each (server times unknown: their stream times stand in).
+      INSERT INTO alert_occurrences (alert_id, start_at, end_at, peak_score, peak_at, opened_at)
+        SELECT id, start_at, end_at, peak_score, peak_at, start_at FROM alerts ORDER BY id;
+
+      -- A sensor's own severity thresholds (NULL: the server's defaults).
+      ALTER TABLE sensors ADD COLUMN critical_peak REAL;
+      ALTER TABLE sensors ADD COLUMN critical_seconds REAL;
+    `,
+  },
 ];

@@ -9,6 +9,16 @@ export interface SensorRecord {
   firstSeen: number;
   lastSeen: number;
   snoozedUntil: number | null;
+  /** The sensor's own severity thresholds (null: the server's defaults). */
+  criticalPeak: number | null;
+  criticalSeconds: number | null;
+}
+
+/** `PATCH /api/sensors/:id`: name, labels (replaced), severity thresholds (null: back to the defaults). */
+export interface SensorPatch {
+  name?: string;
+  labels?: Record<string, string>;
+  severityThresholds?: { criticalPeak?: number | null; criticalSeconds?: number | null };
 }
 
 interface SensorRow {
@@ -18,6 +28,8 @@ interface SensorRow {
   first_seen: number;
   last_seen: number;
   snoozed_until: number | null;
+  critical_peak: number | null;
+  critical_seconds: number | null;
 }
 
 const toRecord = (r: SensorRow): SensorRecord => ({
@@ -27,6 +39,8 @@ const toRecord = (r: SensorRow): SensorRecord => ({
   firstSeen: r.first_seen,
   lastSeen: r.last_seen,
   snoozedUntil: r.snoozed_until,
+  criticalPeak: r.critical_peak,
+  criticalSeconds: r.critical_seconds,
 });
 
 /** Sensors ever seen, their names, labels and snoozes. */
@@ -81,12 +95,28 @@ export class SensorRepository extends Repository {
     return (this.db.prepare('SELECT * FROM sensors ORDER BY id').all() as SensorRow[]).map(toRecord);
   }
 
-  /** Renames and / or relabels a known sensor (labels are replaced, not merged). */
-  update(id: string, patch: { name?: string; labels?: Record<string, string> }): SensorRecord {
+  /** Renames, relabels (labels are replaced, not merged) and / or sets the severity thresholds of a known sensor. */
+  update(id: string, patch: SensorPatch): SensorRecord {
     this.require(id);
+    const t = patch.severityThresholds ?? {};
     this.db
-      .prepare('UPDATE sensors SET name = COALESCE(?, name), labels = COALESCE(?, labels) WHERE id = ?')
-      .run(patch.name ?? null, patch.labels ? JSON.stringify(patch.labels) : null, id);
+      .prepare(
+        `UPDATE sensors SET
+           name = COALESCE(@name, name),
+           labels = COALESCE(@labels, labels),
+           critical_peak = CASE WHEN @setPeak THEN @peak ELSE critical_peak END,
+           critical_seconds = CASE WHEN @setSeconds THEN @seconds ELSE critical_seconds END
+         WHERE id = @id`,
+      )
+      .run({
+        id,
+        name: patch.name ?? null,
+        labels: patch.labels ? JSON.stringify(patch.labels) : null,
+        setPeak: t.criticalPeak === undefined ? 0 : 1,
+        peak: t.criticalPeak ?? null,
+        setSeconds: t.criticalSeconds === undefined ? 0 : 1,
+        seconds: t.criticalSeconds ?? null,
+      });
     return this.require(id);
   }
 

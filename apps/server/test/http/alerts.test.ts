@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert, ApiError, Page } from '@hark/protocol';
+import type { Alert, ApiError, BulkAlertResult, Page } from '@hark/protocol';
 import { startHarness, type Harness } from './harness.js';
 
 describe('REST alerts', () => {
@@ -144,6 +144,8 @@ describe('REST alerts', () => {
       { label: 'false alarm', text: 'forklift passing', author: 'olga' },
     ]);
     expect(res.body.feedback).toEqual({ id: expect.any(Number), taught: true, revertedAt: null });
+    // Marking a false alarm resolves the alert (issue 14 item 4).
+    expect(res.body).toMatchObject({ state: 'resolved', resolvedBy: 'olga' });
     expect(updates).toEqual([res.body]);
 
     const b = h.alert('pump-1');
@@ -153,7 +155,53 @@ describe('REST alerts', () => {
     });
     expect(plain.body.annotations).toMatchObject([{ label: 'false alarm', text: '' }]);
     expect(plain.body.feedback).toBeNull();
+    expect(plain.body.state).toBe('resolved');
     expect(h.models.taught).toHaveLength(1);
+    // teach is false unless given.
+    const c = h.alert('pump-1');
+    const untaught = await h.call<Alert>(`/api/alerts/${c.id}/false-alarm`, { method: 'POST', body: {} });
+    expect(untaught.body).toMatchObject({ state: 'resolved', feedback: null });
+    expect(h.models.taught).toHaveLength(1);
+  });
+
+  it('acknowledges and resolves in bulk, by ids or by filter, each change sent as alert:update', async () => {
+    const a = h.alert('bulk-1');
+    const b = h.alert('bulk-1');
+    const c = h.alert('bulk-2');
+    h.store.alerts.resolve(c.id, 'x');
+    updates.length = 0;
+    const ack = await h.call<BulkAlertResult>('/api/alerts/ack', {
+      method: 'POST',
+      token: h.operator,
+      body: { ids: [a.id, b.id, c.id] },
+    });
+    expect(ack.status).toBe(200);
+    expect(ack.body.changed.map((x) => [x.id, x.state, x.acknowledgedBy])).toEqual([
+      [a.id, 'acknowledged', 'olga'],
+      [b.id, 'acknowledged', 'olga'],
+    ]);
+    expect(ack.body.skipped).toEqual([{ id: c.id, reason: expect.stringMatching(/is resolved/) }]);
+    expect(updates.map((x) => x.id)).toEqual([a.id, b.id]);
+    const res = await h.call<BulkAlertResult>('/api/alerts/resolve', {
+      method: 'POST',
+      body: { sensorId: 'bulk-1' },
+    });
+    expect(res.body.changed.map((x) => x.id)).toEqual([a.id, b.id]);
+    expect(h.store.alerts.require(b.id).state).toBe('resolved');
+    expect((await h.call<Page<Alert>>('/api/alerts?severity=critical')).body.total).toBe(0);
+  });
+
+  it('answers 400 for a bulk body without ids or filter, or with bad ids', async () => {
+    const message = async (body: unknown) => {
+      const res = await h.call<ApiError>('/api/alerts/ack', { method: 'POST', body });
+      expect(res.status).toBe(400);
+      return res.body.message;
+    };
+    expect(await message({})).toMatch(/^give ids/);
+    expect(await message({ ids: [] })).toBe('ids ([]) must be an array of 1..500 alert ids');
+    expect(await message({ ids: [1, 'x'] })).toBe("ids[1] ('x') must be an alert id (an integer >= 1)");
+    expect(await message({ ids: [1], sensorId: 'a' })).toBe("sensorId ('a') cannot be combined with ids");
+    expect(await message({ severity: 'bad' })).toBe("severity ('bad') must be one of 'warning', 'critical'");
   });
 
   it('records nothing when teaching fails, and checks the body', async () => {

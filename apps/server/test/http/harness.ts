@@ -20,6 +20,7 @@ import { ModelError } from '../../src/models/errors.js';
 import { ModelsPort, SensorsPort, type FeedbackInfo, type UploadedWav } from '../../src/http/ports.js';
 import type { FeedbackRecord } from '../../src/store/feedback.repository.js';
 import { NotificationService } from '../../src/notify/notification.service.js';
+import type { SensorPatch } from '../../src/store/sensor.repository.js';
 import { HarkStore } from '../../src/store/store.js';
 
 const noModel = (sensorId: string): ModelStatus => ({
@@ -111,6 +112,7 @@ export class TestSensors extends SensorsPort {
   constructor(
     private readonly store: HarkStore,
     private readonly models: ModelsPort,
+    private readonly alerts: AlertService,
   ) {
     super();
   }
@@ -129,6 +131,7 @@ export class TestSensors extends SensorsPort {
       state: 'disconnected',
       connected: false,
       lastSeen: s.lastSeen,
+      stateSince: s.lastSeen,
       levelDbfs: null,
       peakDbfs: null,
       clipping: 0,
@@ -143,13 +146,16 @@ export class TestSensors extends SensorsPort {
       lastScore: null,
       threshold: 1,
       openAlerts: this.store.alerts.unresolvedCounts().get(s.id) ?? 0,
+      needsAttention: this.store.alerts.attentionCounts().get(s.id) ?? 0,
       activeAlertId: this.store.alerts.activeFor(s.id)?.id ?? null,
+      activeSince: this.store.alerts.activeFor(s.id)?.start ?? null,
       snoozedUntil: s.snoozedUntil,
+      severityThresholds: this.alerts.thresholds(s.id),
       model: this.models.status(s.id),
     };
   }
 
-  update(sensorId: string, patch: { name?: string; labels?: Record<string, string> }): SensorStatus {
+  update(sensorId: string, patch: SensorPatch): SensorStatus {
     this.store.sensors.update(sensorId, patch);
     return this.status(sensorId) as SensorStatus;
   }
@@ -207,7 +213,7 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
   const events = new HarkEvents();
   const alerts = new AlertService({ store, media, events, hub: new LiveHub(), metrics, log: () => {} });
   const models = new TestModels(store);
-  const sensors = new TestSensors(store, models);
+  const sensors = new TestSensors(store, models, alerts);
   const notifications = new NotificationService({ store, log: () => {} });
 
   @Module({

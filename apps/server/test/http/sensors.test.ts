@@ -44,6 +44,23 @@ describe('REST sensors and models', () => {
     expect(empty.body.message).toBe("name (' ') must be a string of 1-100 characters");
   });
 
+  it("sets a sensor's own severity thresholds, and null returns to the defaults", async () => {
+    const patch = (body: unknown) =>
+      h.call<SensorStatus & ApiError>('/api/sensors/fan-2', { method: 'PATCH', body });
+    const own = await patch({ severityThresholds: { criticalPeak: 4, criticalSeconds: 10 } });
+    expect(own.body.severityThresholds).toEqual({ criticalPeak: 4, criticalSeconds: 10, custom: true });
+    const half = await patch({ severityThresholds: { criticalPeak: null } });
+    expect(half.body.severityThresholds).toEqual({ criticalPeak: 2, criticalSeconds: 10, custom: true });
+    const back = await patch({ severityThresholds: { criticalSeconds: null } });
+    expect(back.body.severityThresholds).toEqual({ criticalPeak: 2, criticalSeconds: 30, custom: false });
+    expect((await patch({ severityThresholds: { criticalPeak: 0.5 } })).body.message).toBe(
+      'criticalPeak (0.5) must be a number from 1 to 1000',
+    );
+    expect((await patch({ severityThresholds: { peak: 3 } })).body.message).toBe(
+      'severityThresholds.peak (3) is not a setting: use criticalPeak or criticalSeconds',
+    );
+  });
+
   it('returns the score history with validated ranges', async () => {
     for (let i = 0; i < 10; i++) h.store.scores.append('pump-1', 1000 + i * 500, i / 10);
     const all = await h.call<ScorePoint[]>('/api/sensors/pump-1/scores?from=2000&to=3000');

@@ -74,6 +74,11 @@ const alert = (over: Partial<Alert> = {}): Alert => ({
   annotations: [],
   clip: { available: false, start: null, seconds: null },
   feedback: null,
+  severity: 'warning',
+  count: 1,
+  occurrences: [{ start: 1000, end: null, peakScore: 1.5, peakAt: 1200, openedAt: 1000, clearedAt: null }],
+  clearedAt: null,
+  autoResolved: false,
   ...over,
 });
 

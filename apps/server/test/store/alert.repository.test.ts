@@ -19,7 +19,7 @@ const anomaly = (over: Partial<NewAlert> = {}): NewAlert => ({
 describe('AlertRepository', () => {
   it('opens an alert as the exact Alert of the contract', () => {
     const { store } = tempStore();
-    const alert = store.alerts.open(anomaly({ boxes: [box] }));
+    const alert = store.alerts.open(anomaly({ boxes: [box], openedAt: T0 + 1000 }));
     const expected: Alert = {
       id: alert.id,
       sensorId: 'pump-1',
@@ -39,6 +39,13 @@ describe('AlertRepository', () => {
       annotations: [],
       clip: { available: false, start: null, seconds: null },
       feedback: null,
+      severity: 'warning',
+      count: 1,
+      occurrences: [
+        { start: T0, end: null, peakScore: 1.2, peakAt: T0 + 200, openedAt: T0 + 1000, clearedAt: null },
+      ],
+      clearedAt: null,
+      autoResolved: false,
     };
     expect(alert).toStrictEqual(expected);
     expect(store.alerts.get(alert.id)).toStrictEqual(expected);

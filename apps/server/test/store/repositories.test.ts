@@ -40,6 +40,8 @@ describe('SensorRepository', () => {
       firstSeen: T0,
       lastSeen: T0,
       snoozedUntil: null,
+      criticalPeak: null,
+      criticalSeconds: null,
     });
     store.sensors.upsert('pump-1', T0 + 10, { name: 'Pump 1', labels: { site: 'plant-1' } });
     const again = store.sensors.upsert('pump-1', T0 + 5);
