@@ -43,6 +43,8 @@ export interface HarkServer {
   models: ModelRegistry;
   events: HarkEvents;
   metrics: HarkMetrics;
+  /** The `/live` fan-out (broadcasts to dashboards, per-client flow control). */
+  hub: LiveHub;
   /**
    * Stops cleanly: stops accepting (HTTP and socket.io), tells sensors to reconnect (`server:shutdown`),
    * finishes in-flight windows, flushes scores and pending alert clips, checkpoints the WAL and closes the
@@ -222,6 +224,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     models: runtime.models,
     events: runtime.events,
     metrics: runtime.metrics,
+    hub: runtime.hub,
     close: (reason = 'close') =>
       (closed ??= (async () => {
         try {
