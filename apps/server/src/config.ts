@@ -37,6 +37,10 @@ export interface ServerConfig {
    * checkpoint the WAL) before `hark serve` gives up and exits non-zero.
    */
   shutdownGraceSeconds: number;
+  /** Minutes between the rolling backups of `hark.db` into `DATA/backups/` (0: none). */
+  backupIntervalMinutes: number;
+  /** Rolling backups kept (the oldest is deleted after each new one). */
+  backupKeep: number;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /** Print the first admin token (and other start-up lines) here. */
@@ -61,6 +65,9 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   webhookSecret: '',
   modelPollMs: 2000,
   shutdownGraceSeconds: 10,
+  // Daily, a week kept: an operator's annotations and tokens of a day are what a bad disk can cost.
+  backupIntervalMinutes: 24 * 60,
+  backupKeep: 7,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -77,6 +84,8 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   webhookSecret: { flag: '--webhook-secret', env: 'HARK_WEBHOOK_SECRET' },
   dashboardDir: { flag: '--dashboard' },
   shutdownGraceSeconds: { flag: '--shutdown-grace', env: 'HARK_SHUTDOWN_GRACE_SECONDS' },
+  backupIntervalMinutes: { flag: '--backup-interval', env: 'HARK_BACKUP_INTERVAL_MINUTES' },
+  backupKeep: { flag: '--backup-keep', env: 'HARK_BACKUP_KEEP' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -113,6 +122,8 @@ export function resolveServerConfig(
     webhookUrl: env.HARK_WEBHOOK_URL || undefined,
     webhookSecret: env.HARK_WEBHOOK_SECRET || undefined,
     shutdownGraceSeconds: num('HARK_SHUTDOWN_GRACE_SECONDS'),
+    backupIntervalMinutes: num('HARK_BACKUP_INTERVAL_MINUTES'),
+    backupKeep: num('HARK_BACKUP_KEEP'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -159,6 +170,12 @@ export function resolveServerConfig(
     c.shutdownGraceSeconds > 0 && c.shutdownGraceSeconds <= 3600,
     'must be more than 0 and at most 3600 seconds',
   );
+  check(
+    'backupIntervalMinutes',
+    c.backupIntervalMinutes === 0 || (c.backupIntervalMinutes >= 1 && c.backupIntervalMinutes <= 525600),
+    'must be 0 (no backups) or 1..525600 minutes',
+  );
+  wholeAtLeast('backupKeep', 1);
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (problems.length) throw new ConfigError(problems);
   return c;

@@ -27,6 +27,7 @@ import { ModelService } from './models/model.service.js';
 import { WebhookNotifier } from './notify/webhook.notifier.js';
 import { WindowScorer } from './scoring/window-scorer.js';
 import { Sensors } from './sensors/sensors.js';
+import { BackupSchedule, type BackupResult } from './store/backup.js';
 import { HarkStore } from './store/store.js';
 
 export interface HarkServer {
@@ -43,6 +44,8 @@ export interface HarkServer {
   models: ModelRegistry;
   events: HarkEvents;
   metrics: HarkMetrics;
+  /** Takes a rolling backup now (as the schedule does), into `DATA/backups/`; null when it failed (logged). */
+  backup(): Promise<BackupResult | null>;
   /** The `/live` fan-out (broadcasts to dashboards, per-client flow control). */
   hub: LiveHub;
   /**
@@ -96,6 +99,7 @@ interface Runtime {
   modelService: ModelService;
   sensors: Sensors;
   webhook: WebhookNotifier | null;
+  backups: BackupSchedule;
 }
 
 function buildRuntime(config: ServerConfig): Runtime {
@@ -144,7 +148,28 @@ function buildRuntime(config: ServerConfig): Runtime {
       })
     : null;
   webhook?.attach(events);
-  return { store, tokens, events, metrics, hub, media, alerts, models, modelService, sensors, webhook };
+  const backups = new BackupSchedule({
+    db: store.database.db,
+    dataDir: config.dataDir,
+    intervalMs: config.backupIntervalMinutes * 60_000,
+    keep: config.backupKeep,
+    log,
+    onError: () => metrics.storageErrors.inc({ op: 'backup' }),
+  });
+  return {
+    store,
+    tokens,
+    events,
+    metrics,
+    hub,
+    media,
+    alerts,
+    models,
+    modelService,
+    sensors,
+    webhook,
+    backups,
+  };
 }
 
 /** The Nest app (REST, `/sensor`, `/live`) over the runtime's objects, listening. */
@@ -192,10 +217,12 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     rt = buildRuntime(config);
     adminToken = rt.tokens.ensureAdmin();
     rt.webhook?.start();
+    rt.backups.start();
     await rt.models.start();
     rt.sensors.start();
     ({ app, io } = await startApp(config, rt));
   } catch (err) {
+    await rt?.backups.stop();
     rt?.store.close();
     lock.release();
     throw err;
@@ -225,6 +252,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     events: runtime.events,
     metrics: runtime.metrics,
     hub: runtime.hub,
+    backup: () => runtime.backups.run(),
     close: (reason = 'close') =>
       (closed ??= (async () => {
         try {
@@ -246,6 +274,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           await runtime.sensors.stop();
           await runtime.models.stop();
           await runtime.webhook?.stop();
+          await runtime.backups.stop();
           runtime.store.close();
         } finally {
           lock.release();

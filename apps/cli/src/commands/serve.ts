@@ -19,6 +19,8 @@ export interface ServeOptions {
   hopSeconds?: number;
   dashboard?: string;
   shutdownGrace?: number;
+  backupInterval?: number;
+  backupKeep?: number;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -31,6 +33,8 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     webhookSecret: o.webhookSecret,
     hopSeconds: o.hopSeconds,
     shutdownGraceSeconds: o.shutdownGrace,
+    backupIntervalMinutes: o.backupInterval,
+    backupKeep: o.backupKeep,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
@@ -153,6 +157,16 @@ export function registerServe(program: Command): void {
     .option(
       '--shutdown-grace <s>',
       `seconds a SIGTERM / SIGINT may take to stop cleanly before exiting 1 (default: $HARK_SHUTDOWN_GRACE_SECONDS, else ${SERVER_DEFAULTS.shutdownGraceSeconds})`,
+      Number,
+    )
+    .option(
+      '--backup-interval <minutes>',
+      `minutes between the rolling backups of the database into DATA/backups, 0 for none (default: $HARK_BACKUP_INTERVAL_MINUTES, else ${SERVER_DEFAULTS.backupIntervalMinutes})`,
+      Number,
+    )
+    .option(
+      '--backup-keep <n>',
+      `rolling backups kept (default: $HARK_BACKUP_KEEP, else ${SERVER_DEFAULTS.backupKeep})`,
       Number,
     )
     .action((o: ServeOptions) => runServe(o));
