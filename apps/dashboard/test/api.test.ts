@@ -29,7 +29,21 @@ describe('REST client', () => {
     expect(headers.Authorization).toBe('Bearer secret');
     expect(JSON.parse(calls[0].init?.body as string)).toEqual({ label: 'maintenance', text: 'belt changed' });
     expect(JSON.parse(calls[3].init?.body as string)).toEqual({ teach: true });
-    expect(api.audioUrl(3)).toBe('/api/alerts/3/audio?token=secret');
+  });
+
+  it('gets media URLs with tickets, never the token in a URL', async () => {
+    const urls = {
+      alertId: 3,
+      expiresAt: 1,
+      audio: '/api/alerts/3/audio?ticket=t1',
+      picture: '/api/alerts/3/picture?ticket=t2',
+      spectrogram: '/api/alerts/3/spectrogram?ticket=t3',
+    };
+    const { fn, calls } = fakeFetch(200, urls);
+    const got = await new Api('secret', fn).mediaUrls(3);
+    expect(calls.map((c) => `${c.init?.method} ${c.url}`)).toEqual(['POST /api/alerts/3/media-tickets']);
+    expect(got).toEqual(urls);
+    expect(JSON.stringify(got)).not.toContain('secret');
   });
 
   it('turns API errors into HttpError with the server message', async () => {

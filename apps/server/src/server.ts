@@ -13,6 +13,7 @@ import { SERVER_SHUTDOWN_EVENT, type ServerShutdown } from '@hark/protocol';
 import type { Server as IoServer, ServerOptions as IoServerOptions } from 'socket.io';
 import { AlertMediaStore } from './alerts/alert-media.js';
 import { AlertService } from './alerts/alert.service.js';
+import { MediaTickets } from './auth/media-tickets.js';
 import { TokenService } from './auth/token.service.js';
 import { AppModule } from './app.module.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
@@ -90,6 +91,7 @@ class HarkIoAdapter extends IoAdapter {
 interface Runtime {
   store: HarkStore;
   tokens: TokenService;
+  tickets: MediaTickets;
   events: HarkEvents;
   metrics: HarkMetrics;
   hub: LiveHub;
@@ -109,6 +111,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
   });
   const tokens = new TokenService(store.tokens, { health: store.health });
+  const tickets = new MediaTickets({ dataDir: config.dataDir, log });
   const events = new HarkEvents();
   const hub = new LiveHub({ onDropped: (n) => metrics.liveDropped.inc(n) });
   const media = new AlertMediaStore(config.dataDir);
@@ -159,6 +162,7 @@ function buildRuntime(config: ServerConfig): Runtime {
   return {
     store,
     tokens,
+    tickets,
     events,
     metrics,
     hub,
@@ -181,6 +185,7 @@ async function startApp(
     AppModule.forRoot([
       { provide: HarkStore, useValue: rt.store },
       { provide: TokenService, useValue: rt.tokens },
+      { provide: MediaTickets, useValue: rt.tickets },
       { provide: HarkMetrics, useValue: rt.metrics },
       { provide: LiveHub, useValue: rt.hub },
       { provide: AlertMediaStore, useValue: rt.media },

@@ -225,6 +225,22 @@ export interface Page<T> {
   offset: number;
 }
 
+/**
+ * `POST /api/alerts/:id/media-tickets`: the alert's media URLs for `<audio src>` / `<img src>`, each carrying a
+ * short-lived `?ticket=` bound to the alert and the route (tokens are never accepted in URLs).
+ */
+export interface MediaTicketUrls {
+  alertId: number;
+  /** When the tickets stop working (ms since the epoch); ask for new ones after. */
+  expiresAt: number;
+  /** `/api/alerts/:id/audio?ticket=...` (HTTP Range works under the same ticket). */
+  audio: string;
+  /** `/api/alerts/:id/picture?ticket=...` (add `&kind=`). */
+  picture: string;
+  /** `/api/alerts/:id/spectrogram?ticket=...` */
+  spectrogram: string;
+}
+
 /** `GET /api/alerts/:id/spectrogram`: the clip's log-mel and anomaly map, quantised like `columns`. */
 export interface AlertSpectrogram {
   alertId: number;

@@ -4,6 +4,7 @@ import type {
   AlertSpectrogram,
   AnnotationLabel,
   ApiError,
+  MediaTicketUrls,
   Me,
   ModelStatus,
   Page,
@@ -129,9 +130,18 @@ export class Api {
     return this.request('GET', `/api/alerts/${id}/spectrogram`);
   }
 
-  /** For `<audio src>`: media URLs take the token in the query. */
-  audioUrl(id: number): string {
-    return `${this.base}/api/alerts/${id}/audio?token=${encodeURIComponent(this.token)}`;
+  /**
+   * URLs of an alert's media for `<audio src>` / `<img src>` (which cannot send the token): each carries a
+   * ticket for this alert and route that expires in minutes (`expiresAt`).
+   */
+  async mediaUrls(id: number): Promise<MediaTicketUrls> {
+    const t = await this.request<MediaTicketUrls>('POST', `/api/alerts/${id}/media-tickets`);
+    return {
+      ...t,
+      audio: this.base + t.audio,
+      picture: this.base + t.picture,
+      spectrogram: this.base + t.spectrogram,
+    };
   }
 }
 

@@ -13,6 +13,7 @@ export type {
   ApiError,
   ColumnsEvent,
   FitProgressEvent,
+  MediaTicketUrls,
   Me,
   ModelStatus,
   Page,

@@ -163,6 +163,13 @@ export const SCHEMAS = {
     limit: int,
     offset: int,
   }),
+  MediaTicketUrls: obj({
+    alertId: int,
+    expiresAt: { ...int, description: 'ms since the epoch; ask for new tickets after' },
+    audio: { ...str, description: '/api/alerts/{id}/audio?ticket=...' },
+    picture: { ...str, description: '/api/alerts/{id}/picture?ticket=... (add &kind=)' },
+    spectrogram: { ...str, description: '/api/alerts/{id}/spectrogram?ticket=...' },
+  }),
   AlertSpectrogram: obj({
     alertId: int,
     t0: num,

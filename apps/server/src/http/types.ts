@@ -9,6 +9,7 @@ export interface HttpRequest extends IncomingMessage {
   method: string;
   path: string;
   query: Record<string, unknown>;
+  params?: Record<string, string>;
   body?: unknown;
   /** Set by `AuthGuard` once the token is verified. */
   caller?: TokenInfo;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { MediaTickets } from '../../src/auth/media-tickets.js';
 import { TokenService } from '../../src/auth/token.service.js';
 import type { Alert, ModelStatus, SensorStatus } from '@hark/protocol';
 import { HarkEvents } from '../../src/events.js';
@@ -181,6 +182,9 @@ export interface Harness {
   dir: string;
   store: HarkStore;
   tokens: TokenService;
+  tickets: MediaTickets;
+  /** Moves the media tickets' clock forward (`offset` ms). */
+  ticketClock: { offset: number };
   media: AlertMediaStore;
   metrics: HarkMetrics;
   events: HarkEvents;
@@ -201,6 +205,9 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
   const dir = mkdtempSync(join(tmpdir(), 'hark-http-'));
   const store = new HarkStore(dir);
   const tokens = new TokenService(store.tokens);
+  // The media tickets' clock: real time plus what a test adds (`ticketClock.skip`).
+  const ticketClock = { offset: 0 };
+  const tickets = new MediaTickets({ dataDir: dir, now: () => Date.now() + ticketClock.offset });
   const media = new AlertMediaStore(dir);
   const metrics = new HarkMetrics({ defaultMetrics: false });
   const events = new HarkEvents();
@@ -214,6 +221,7 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
       ...HTTP_PROVIDERS,
       { provide: HarkStore, useValue: store },
       { provide: TokenService, useValue: tokens },
+      { provide: MediaTickets, useValue: tickets },
       { provide: AlertMediaStore, useValue: media },
       { provide: AlertService, useValue: alerts },
       { provide: HarkMetrics, useValue: metrics },
@@ -241,6 +249,8 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
     dir,
     store,
     tokens,
+    tickets,
+    ticketClock,
     media,
     metrics,
     events,
