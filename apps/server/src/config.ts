@@ -37,6 +37,9 @@ export interface ServerConfig {
    * checkpoint the WAL) before `hark serve` gives up and exits non-zero.
    */
   shutdownGraceSeconds: number;
+  /** Largest uploaded file, and largest upload (all its files), MB. */
+  uploadMaxFileMb: number;
+  uploadMaxTotalMb: number;
   /** Minutes between the rolling backups of `hark.db` into `DATA/backups/` (0: none). */
   backupIntervalMinutes: number;
   /** Rolling backups kept (the oldest is deleted after each new one). */
@@ -68,6 +71,9 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   // Daily, a week kept: an operator's annotations and tokens of a day are what a bad disk can cost.
   backupIntervalMinutes: 24 * 60,
   backupKeep: 7,
+  // 50 MB is 26 min of 16 kHz 16-bit mono; a whole upload of 1 GB is 20 such files (uploads are on disk).
+  uploadMaxFileMb: 50,
+  uploadMaxTotalMb: 1024,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -86,6 +92,8 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   shutdownGraceSeconds: { flag: '--shutdown-grace', env: 'HARK_SHUTDOWN_GRACE_SECONDS' },
   backupIntervalMinutes: { flag: '--backup-interval', env: 'HARK_BACKUP_INTERVAL_MINUTES' },
   backupKeep: { flag: '--backup-keep', env: 'HARK_BACKUP_KEEP' },
+  uploadMaxFileMb: { env: 'HARK_UPLOAD_MAX_FILE_MB' },
+  uploadMaxTotalMb: { env: 'HARK_UPLOAD_MAX_TOTAL_MB' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -124,6 +132,8 @@ export function resolveServerConfig(
     shutdownGraceSeconds: num('HARK_SHUTDOWN_GRACE_SECONDS'),
     backupIntervalMinutes: num('HARK_BACKUP_INTERVAL_MINUTES'),
     backupKeep: num('HARK_BACKUP_KEEP'),
+    uploadMaxFileMb: num('HARK_UPLOAD_MAX_FILE_MB'),
+    uploadMaxTotalMb: num('HARK_UPLOAD_MAX_TOTAL_MB'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -176,6 +186,12 @@ export function resolveServerConfig(
     'must be 0 (no backups) or 1..525600 minutes',
   );
   wholeAtLeast('backupKeep', 1);
+  check('uploadMaxFileMb', c.uploadMaxFileMb > 0, 'must be more than 0 MB');
+  check(
+    'uploadMaxTotalMb',
+    c.uploadMaxTotalMb >= c.uploadMaxFileMb,
+    'must be at least the per-file limit (HARK_UPLOAD_MAX_FILE_MB)',
+  );
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (problems.length) throw new ConfigError(problems);
   return c;

@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -198,7 +199,14 @@ async function startApp(
   );
   const io = new HarkIoAdapter(app, config.maxChunkBytes * 4 + 65536);
   app.useWebSocketAdapter(io);
-  setupHttp(app, { dashboardDir: config.dashboardDir });
+  setupHttp(app, {
+    dashboardDir: config.dashboardDir,
+    uploads: {
+      dir: join(config.dataDir, 'tmp', 'uploads'),
+      maxFileBytes: config.uploadMaxFileMb * 1024 * 1024,
+      maxTotalBytes: config.uploadMaxTotalMb * 1024 * 1024,
+    },
+  });
   // No Nest shutdown hooks: they re-raise the signal after closing (exit 143, no flush); `hark serve` owns
   // SIGTERM / SIGINT and calls `close()`, which stops in data-path order.
   await app.listen(config.port, config.host);

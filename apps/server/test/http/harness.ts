@@ -3,6 +3,7 @@
  * alert media, metrics, events) and small in-test runtimes backed by the same store.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +44,8 @@ const toInfo = ({ path: _path, ...info }: FeedbackRecord): FeedbackInfo => info;
 /** Models kept in memory; teaching records feedback in the store like the real service. */
 export class TestModels extends ModelsPort {
   readonly models = new Map<string, ModelStatus>();
-  readonly uploads: { sensorId: string; files: UploadedWav[]; by: string }[] = [];
+  /** What was uploaded, read back from the temporary files (which the controller removes afterwards). */
+  readonly uploads: { sensorId: string; files: (UploadedWav & { data: Buffer })[]; by: string }[] = [];
   readonly taught: { alertId: number; by: string }[] = [];
 
   constructor(private readonly store: HarkStore) {
@@ -70,11 +72,12 @@ export class TestModels extends ModelsPort {
 
   async upload(sensorId: string, files: UploadedWav[], by: string): Promise<ModelStatus> {
     if (files.length < 3) throw new ModelError(`upload at least 3 normal WAV clips (got ${files.length})`);
-    for (const f of files) {
+    const read = await Promise.all(files.map(async (f) => ({ ...f, data: await readFile(f.path) })));
+    for (const f of read) {
       if (f.data.subarray(0, 4).toString('latin1') !== 'RIFF')
         throw new ModelError(`${f.name}: not a WAV file`, 'BAD_AUDIO');
     }
-    this.uploads.push({ sensorId, files, by });
+    this.uploads.push({ sensorId, files: read, by });
     this.models.set(sensorId, { ...this.status(sensorId), state: 'fitting', source: 'upload' });
     return this.status(sensorId);
   }
@@ -201,7 +204,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { dashboardDir?: string | null } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { dashboardDir?: string | null; maxFileBytes?: number; maxTotalBytes?: number } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'hark-http-'));
   const store = new HarkStore(dir);
   const tokens = new TokenService(store.tokens);
@@ -233,7 +238,14 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
   class TestModule {}
 
   const app = await NestFactory.create(TestModule, { logger: false });
-  setupHttp(app, { dashboardDir: options.dashboardDir ?? null });
+  setupHttp(app, {
+    dashboardDir: options.dashboardDir ?? null,
+    uploads: {
+      dir: join(dir, 'tmp', 'uploads'),
+      maxFileBytes: options.maxFileBytes ?? 50 * 1024 * 1024,
+      maxTotalBytes: options.maxTotalBytes ?? 1024 * 1024 * 1024,
+    },
+  });
   await app.listen(0, '127.0.0.1');
   const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
   const base = `http://127.0.0.1:${port}`;
