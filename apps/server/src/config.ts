@@ -37,6 +37,10 @@ export interface ServerConfig {
    * checkpoint the WAL) before `hark serve` gives up and exits non-zero.
    */
   shutdownGraceSeconds: number;
+  /**
+   * Sensor ids the server knows at most (stored or streaming); a new id past it is refused at the handshake.
+   */
+  maxSensors: number;
   /** Largest uploaded file, and largest upload (all its files), MB. */
   uploadMaxFileMb: number;
   uploadMaxTotalMb: number;
@@ -72,6 +76,9 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   backupIntervalMinutes: 24 * 60,
   backupKeep: 7,
   // 50 MB is 26 min of 16 kHz 16-bit mono; a whole upload of 1 GB is 20 such files (uploads are on disk).
+  // Each known sensor id holds its rings (about 13.7 MB, issue 18 M2): 100 ids are 1.4 GB, more than a 2-core
+  // server scores live anyway. Raise it with the memory.
+  maxSensors: 100,
   uploadMaxFileMb: 50,
   uploadMaxTotalMb: 1024,
 };
@@ -92,6 +99,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   shutdownGraceSeconds: { flag: '--shutdown-grace', env: 'HARK_SHUTDOWN_GRACE_SECONDS' },
   backupIntervalMinutes: { flag: '--backup-interval', env: 'HARK_BACKUP_INTERVAL_MINUTES' },
   backupKeep: { flag: '--backup-keep', env: 'HARK_BACKUP_KEEP' },
+  maxSensors: { env: 'HARK_MAX_SENSORS' },
   uploadMaxFileMb: { env: 'HARK_UPLOAD_MAX_FILE_MB' },
   uploadMaxTotalMb: { env: 'HARK_UPLOAD_MAX_TOTAL_MB' },
 };
@@ -132,6 +140,7 @@ export function resolveServerConfig(
     shutdownGraceSeconds: num('HARK_SHUTDOWN_GRACE_SECONDS'),
     backupIntervalMinutes: num('HARK_BACKUP_INTERVAL_MINUTES'),
     backupKeep: num('HARK_BACKUP_KEEP'),
+    maxSensors: num('HARK_MAX_SENSORS'),
     uploadMaxFileMb: num('HARK_UPLOAD_MAX_FILE_MB'),
     uploadMaxTotalMb: num('HARK_UPLOAD_MAX_TOTAL_MB'),
   };
@@ -186,6 +195,7 @@ export function resolveServerConfig(
     'must be 0 (no backups) or 1..525600 minutes',
   );
   wholeAtLeast('backupKeep', 1);
+  wholeAtLeast('maxSensors', 1);
   check('uploadMaxFileMb', c.uploadMaxFileMb > 0, 'must be more than 0 MB');
   check(
     'uploadMaxTotalMb',

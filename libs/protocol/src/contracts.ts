@@ -59,6 +59,12 @@ export interface AudioMessage {
   t?: number;
 }
 
+/**
+ * `data.code` of a refused `/sensor` handshake (socket.io `connect_error`): `UNAUTHORIZED` (token or sensor id),
+ * `TOO_MANY_SENSORS` (a new sensor id while the server knows its limit of sensors, `HARK_MAX_SENSORS`).
+ */
+export type HandshakeErrorCode = 'UNAUTHORIZED' | 'TOO_MANY_SENSORS';
+
 export type SensorErrorCode =
   | 'BAD_MESSAGE'
   | 'NO_HELLO'
