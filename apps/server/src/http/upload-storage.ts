@@ -40,8 +40,12 @@ const humanSize = (bytes: number) =>
  * first: what is in it was left by a process that ended during an upload.
  */
 export function setUploadLimits(app: INestApplication, limits: UploadLimits): void {
-  rmSync(limits.dir, { recursive: true, force: true });
-  mkdirSync(limits.dir, { recursive: true });
+  try {
+    rmSync(limits.dir, { recursive: true, force: true });
+    mkdirSync(limits.dir, { recursive: true });
+  } catch {
+    // A full disk (the server starts read-only): each upload makes the folder again, or fails with the reason.
+  }
   (app.getHttpAdapter().getInstance() as { locals: Record<string, unknown> }).locals.harkUploads = limits;
 }
 
@@ -55,6 +59,11 @@ export const diskUploadStorage = {
     const limits = req.app?.locals?.harkUploads;
     if (!limits) return cb(new Error('uploads are not set up (setUploadLimits)'));
     const path = join(limits.dir, `${Date.now()}-${randomBytes(6).toString('hex')}.part`);
+    try {
+      mkdirSync(limits.dir, { recursive: true });
+    } catch (err) {
+      return cb(err as Error);
+    }
     const out = createWriteStream(path, { flags: 'wx' });
     let size = 0;
     let failed = false;
