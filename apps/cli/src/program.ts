@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBackup } from './commands/backup.js';
 import { registerBench } from './commands/bench.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerFit } from './commands/fit.js';
@@ -23,5 +24,6 @@ export function buildProgram(): Command {
   registerEvaluate(program);
   registerServe(program);
   registerSensor(program);
+  registerBackup(program);
   return program;
 }

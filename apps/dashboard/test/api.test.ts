@@ -29,17 +29,55 @@ describe('REST client', () => {
     expect(headers.Authorization).toBe('Bearer secret');
     expect(JSON.parse(calls[0].init?.body as string)).toEqual({ label: 'maintenance', text: 'belt changed' });
     expect(JSON.parse(calls[3].init?.body as string)).toEqual({ teach: true });
-    expect(api.audioUrl(3)).toBe('/api/alerts/3/audio?token=secret');
   });
 
-  it('builds the export links with the list filters (no paging) and the token', () => {
+  it('gets media URLs with tickets, never the token in a URL', async () => {
+    const urls = {
+      alertId: 3,
+      expiresAt: 1,
+      audio: '/api/alerts/3/audio?ticket=t1',
+      picture: '/api/alerts/3/picture?ticket=t2',
+      spectrogram: '/api/alerts/3/spectrogram?ticket=t3',
+    };
+    const { fn, calls } = fakeFetch(200, urls);
+    const got = await new Api('secret', fn).mediaUrls(3);
+    expect(calls.map((c) => `${c.init?.method} ${c.url}`)).toEqual(['POST /api/alerts/3/media-tickets']);
+    expect(got).toEqual(urls);
+    expect(JSON.stringify(got)).not.toContain('secret');
+  });
+
+  it('builds the export paths with the list filters (no paging) and never a token', () => {
     const api = new Api('s e', undefined);
-    expect(api.alertsCsvUrl({ sensorId: 'pump-1', state: 'open', from: 5, limit: 25, offset: 50 })).toBe(
-      '/api/export/alerts.csv?sensorId=pump-1&state=open&from=5&token=s+e',
+    expect(api.alertsCsvPath({ sensorId: 'pump-1', state: 'open', from: 5, limit: 25, offset: 50 })).toBe(
+      '/api/export/alerts.csv?sensorId=pump-1&state=open&from=5',
     );
-    expect(api.bundleUrl(7)).toBe('/api/export/alerts/7/bundle.zip?token=s%20e');
-    expect(api.shiftReportUrl(1, 2, 'Europe/Berlin')).toBe(
-      '/api/export/shift-report?from=1&to=2&tz=Europe%2FBerlin&token=s+e',
+    expect(api.bundlePath(7)).toBe('/api/export/alerts/7/bundle.zip');
+    expect(api.shiftReportPath(1, 2, 'Europe/Berlin')).toBe(
+      '/api/export/shift-report?from=1&to=2&tz=Europe%2FBerlin',
+    );
+  });
+
+  it('downloads with the token in the header and takes the file name from Content-Disposition', async () => {
+    const calls: { url: string; init?: RequestInit }[] = [];
+    const fn = async (url: string, init?: RequestInit) => {
+      calls.push({ url, init });
+      return new Response('a,b\r\n', {
+        status: 200,
+        headers: { 'Content-Disposition': 'attachment; filename="hark-alerts-20261204-1200.csv"' },
+      });
+    };
+    const got = await new Api('secret', fn).download('/api/export/alerts.csv?state=open');
+    expect(calls[0].url).toBe('/api/export/alerts.csv?state=open');
+    expect((calls[0].init?.headers as Record<string, string>).Authorization).toBe('Bearer secret');
+    expect(got.filename).toBe('hark-alerts-20261204-1200.csv');
+    expect(await got.blob.text()).toBe('a,b\r\n');
+    const { fn: refused } = fakeFetch(401, {
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'token revoked',
+    });
+    await expect(new Api('t', refused).download('/api/export/alerts/7/bundle.zip')).rejects.toThrow(
+      'GET /api/export/alerts/7/bundle.zip: 401 token revoked',
     );
   });
 

@@ -37,6 +37,17 @@ export interface ServerConfig {
    * checkpoint the WAL) before `hark serve` gives up and exits non-zero.
    */
   shutdownGraceSeconds: number;
+  /**
+   * Sensor ids the server knows at most (stored or streaming); a new id past it is refused at the handshake.
+   */
+  maxSensors: number;
+  /** Largest uploaded file, and largest upload (all its files), MB. */
+  uploadMaxFileMb: number;
+  uploadMaxTotalMb: number;
+  /** Minutes between the rolling backups of `hark.db` into `DATA/backups/` (0: none). */
+  backupIntervalMinutes: number;
+  /** Rolling backups kept (the oldest is deleted after each new one). */
+  backupKeep: number;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /**
@@ -98,6 +109,15 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   // (its false-alarm rate on normal sound) makes 2x a clear departure rather than a marginal one.
   criticalPeak: 2,
   criticalSeconds: 30,
+  // Daily, a week kept: an operator's annotations and tokens of a day are what a bad disk can cost.
+  backupIntervalMinutes: 24 * 60,
+  backupKeep: 7,
+  // 50 MB is 26 min of 16 kHz 16-bit mono; a whole upload of 1 GB is 20 such files (uploads are on disk).
+  // Each known sensor id holds its rings (about 13.7 MB, issue 18 M2): 100 ids are 1.4 GB, more than a 2-core
+  // server scores live anyway. Raise it with the memory.
+  maxSensors: 100,
+  uploadMaxFileMb: 50,
+  uploadMaxTotalMb: 1024,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -121,6 +141,11 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   alertRepeatSeconds: { flag: '--alert-repeat', env: 'HARK_ALERT_REPEAT_SECONDS' },
   criticalPeak: { flag: '--critical-peak', env: 'HARK_CRITICAL_PEAK' },
   criticalSeconds: { flag: '--critical-seconds', env: 'HARK_CRITICAL_SECONDS' },
+  backupIntervalMinutes: { flag: '--backup-interval', env: 'HARK_BACKUP_INTERVAL_MINUTES' },
+  backupKeep: { flag: '--backup-keep', env: 'HARK_BACKUP_KEEP' },
+  maxSensors: { env: 'HARK_MAX_SENSORS' },
+  uploadMaxFileMb: { env: 'HARK_UPLOAD_MAX_FILE_MB' },
+  uploadMaxTotalMb: { env: 'HARK_UPLOAD_MAX_TOTAL_MB' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -164,6 +189,11 @@ export function resolveServerConfig(
     alertRepeatSeconds: num('HARK_ALERT_REPEAT_SECONDS'),
     criticalPeak: num('HARK_CRITICAL_PEAK'),
     criticalSeconds: num('HARK_CRITICAL_SECONDS'),
+    backupIntervalMinutes: num('HARK_BACKUP_INTERVAL_MINUTES'),
+    backupKeep: num('HARK_BACKUP_KEEP'),
+    maxSensors: num('HARK_MAX_SENSORS'),
+    uploadMaxFileMb: num('HARK_UPLOAD_MAX_FILE_MB'),
+    uploadMaxTotalMb: num('HARK_UPLOAD_MAX_TOTAL_MB'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -221,6 +251,19 @@ export function resolveServerConfig(
   seconds('alertRepeatSeconds', 0, 7 * 86400);
   seconds('criticalSeconds', 0, 86400);
   check('criticalPeak', c.criticalPeak >= 1 && c.criticalPeak <= 1000, 'must be 1..1000 (1 = the threshold)');
+  check(
+    'backupIntervalMinutes',
+    c.backupIntervalMinutes === 0 || (c.backupIntervalMinutes >= 1 && c.backupIntervalMinutes <= 525600),
+    'must be 0 (no backups) or 1..525600 minutes',
+  );
+  wholeAtLeast('backupKeep', 1);
+  wholeAtLeast('maxSensors', 1);
+  check('uploadMaxFileMb', c.uploadMaxFileMb > 0, 'must be more than 0 MB');
+  check(
+    'uploadMaxTotalMb',
+    c.uploadMaxTotalMb >= c.uploadMaxFileMb,
+    'must be at least the per-file limit (HARK_UPLOAD_MAX_FILE_MB)',
+  );
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (problems.length) throw new ConfigError(problems);
   return c;

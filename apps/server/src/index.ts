@@ -9,6 +9,17 @@ export {
   type ServerOptions,
 } from './config.js';
 export { TokenService } from './auth/token.service.js';
+export { LIVE_HUB_DEFAULTS, type LiveHub, type LiveClientStats } from './live/live-hub.js';
 export { DataDirLockedError, LOCK_FILE } from './data-lock.js';
 export { HarkStore } from './store/store.js';
+export { CorruptDatabaseError } from './store/database.js';
+export {
+  backupDataDir,
+  checkDatabaseFile,
+  listBackups,
+  restoreDatabase,
+  BACKUP_DIR,
+  type BackupResult,
+  type RestoreResult,
+} from './store/backup.js';
 export { verifySignature } from './notify/signature.js';

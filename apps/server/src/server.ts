@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -13,6 +14,7 @@ import { SERVER_SHUTDOWN_EVENT, type ServerShutdown } from '@hark/protocol';
 import type { Server as IoServer, ServerOptions as IoServerOptions } from 'socket.io';
 import { AlertMediaStore } from './alerts/alert-media.js';
 import { AlertService } from './alerts/alert.service.js';
+import { MediaTickets } from './auth/media-tickets.js';
 import { TokenService } from './auth/token.service.js';
 import { AppModule } from './app.module.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
@@ -28,6 +30,7 @@ import { NotificationService } from './notify/notification.service.js';
 import { WebhookNotifier } from './notify/webhook.notifier.js';
 import { WindowScorer } from './scoring/window-scorer.js';
 import { Sensors } from './sensors/sensors.js';
+import { BackupSchedule, type BackupResult } from './store/backup.js';
 import { HarkStore } from './store/store.js';
 
 export interface HarkServer {
@@ -46,6 +49,10 @@ export interface HarkServer {
   metrics: HarkMetrics;
   /** Notification channels, rules, deliveries and escalations. */
   notifications: NotificationService;
+  /** Takes a rolling backup now (as the schedule does), into `DATA/backups/`; null when it failed (logged). */
+  backup(): Promise<BackupResult | null>;
+  /** The `/live` fan-out (broadcasts to dashboards, per-client flow control). */
+  hub: LiveHub;
   /**
    * Stops cleanly: stops accepting (HTTP and socket.io), tells sensors to reconnect (`server:shutdown`),
    * finishes in-flight windows, flushes scores and pending alert clips, checkpoints the WAL and closes the
@@ -91,6 +98,7 @@ class HarkIoAdapter extends IoAdapter {
 interface Runtime {
   store: HarkStore;
   tokens: TokenService;
+  tickets: MediaTickets;
   events: HarkEvents;
   metrics: HarkMetrics;
   hub: LiveHub;
@@ -101,6 +109,7 @@ interface Runtime {
   sensors: Sensors;
   webhook: WebhookNotifier | null;
   notifications: NotificationService;
+  backups: BackupSchedule;
 }
 
 function buildRuntime(config: ServerConfig): Runtime {
@@ -110,6 +119,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
   });
   const tokens = new TokenService(store.tokens, { health: store.health });
+  const tickets = new MediaTickets({ dataDir: config.dataDir, log });
   const events = new HarkEvents();
   const hub = new LiveHub({ onDropped: (n) => metrics.liveDropped.inc(n) });
   const media = new AlertMediaStore(config.dataDir);
@@ -156,9 +166,18 @@ function buildRuntime(config: ServerConfig): Runtime {
     log,
   });
   notifications.attach(events);
+  const backups = new BackupSchedule({
+    db: store.database.db,
+    dataDir: config.dataDir,
+    intervalMs: config.backupIntervalMinutes * 60_000,
+    keep: config.backupKeep,
+    log,
+    onError: () => metrics.storageErrors.inc({ op: 'backup' }),
+  });
   return {
     store,
     tokens,
+    tickets,
     events,
     metrics,
     hub,
@@ -169,6 +188,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     sensors,
     webhook,
     notifications,
+    backups,
   };
 }
 
@@ -181,6 +201,7 @@ async function startApp(
     AppModule.forRoot([
       { provide: HarkStore, useValue: rt.store },
       { provide: TokenService, useValue: rt.tokens },
+      { provide: MediaTickets, useValue: rt.tickets },
       { provide: HarkMetrics, useValue: rt.metrics },
       { provide: LiveHub, useValue: rt.hub },
       { provide: AlertMediaStore, useValue: rt.media },
@@ -198,7 +219,14 @@ async function startApp(
     pingTimeoutMs: config.pingTimeoutSeconds * 1000,
   });
   app.useWebSocketAdapter(io);
-  setupHttp(app, { dashboardDir: config.dashboardDir });
+  setupHttp(app, {
+    dashboardDir: config.dashboardDir,
+    uploads: {
+      dir: join(config.dataDir, 'tmp', 'uploads'),
+      maxFileBytes: config.uploadMaxFileMb * 1024 * 1024,
+      maxTotalBytes: config.uploadMaxTotalMb * 1024 * 1024,
+    },
+  });
   // No Nest shutdown hooks: they re-raise the signal after closing (exit 143, no flush); `hark serve` owns
   // SIGTERM / SIGINT and calls `close()`, which stops in data-path order.
   await app.listen(config.port, config.host);
@@ -223,10 +251,12 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     adminToken = rt.tokens.ensureAdmin();
     rt.webhook?.start();
     rt.notifications.start();
+    rt.backups.start();
     await rt.models.start();
     rt.sensors.start();
     ({ app, io } = await startApp(config, rt));
   } catch (err) {
+    await rt?.backups.stop();
     rt?.store.close();
     lock.release();
     throw err;
@@ -256,6 +286,8 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     events: runtime.events,
     metrics: runtime.metrics,
     notifications: runtime.notifications,
+    hub: runtime.hub,
+    backup: () => runtime.backups.run(),
     close: (reason = 'close') =>
       (closed ??= (async () => {
         try {
@@ -279,6 +311,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           await runtime.webhook?.stop();
           // A short grace: an attempt cut off stays pending and is sent after the next start.
           await runtime.notifications.stop(2000);
+          await runtime.backups.stop();
           runtime.store.close();
         } finally {
           lock.release();

@@ -59,6 +59,12 @@ export interface AudioMessage {
   t?: number;
 }
 
+/**
+ * `data.code` of a refused `/sensor` handshake (socket.io `connect_error`): `UNAUTHORIZED` (token or sensor id),
+ * `TOO_MANY_SENSORS` (a new sensor id while the server knows its limit of sensors, `HARK_MAX_SENSORS`).
+ */
+export type HandshakeErrorCode = 'UNAUTHORIZED' | 'TOO_MANY_SENSORS';
+
 export type SensorErrorCode =
   | 'BAD_MESSAGE'
   | 'NO_HELLO'
@@ -300,6 +306,22 @@ export interface Page<T> {
   total: number;
   limit: number;
   offset: number;
+}
+
+/**
+ * `POST /api/alerts/:id/media-tickets`: the alert's media URLs for `<audio src>` / `<img src>`, each carrying a
+ * short-lived `?ticket=` bound to the alert and the route (tokens are never accepted in URLs).
+ */
+export interface MediaTicketUrls {
+  alertId: number;
+  /** When the tickets stop working (ms since the epoch); ask for new ones after. */
+  expiresAt: number;
+  /** `/api/alerts/:id/audio?ticket=...` (HTTP Range works under the same ticket). */
+  audio: string;
+  /** `/api/alerts/:id/picture?ticket=...` (add `&kind=`). */
+  picture: string;
+  /** `/api/alerts/:id/spectrogram?ticket=...` */
+  spectrogram: string;
 }
 
 /** `GET /api/alerts/:id/spectrogram`: the clip's log-mel and anomaly map, quantised like `columns`. */

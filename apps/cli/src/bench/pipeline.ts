@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
 import { encodeWav, readWav, resample, writeSynthDataset } from '@hark/dsp';
-import { createServer, type HarkServer } from '@hark/server';
+import { createServer, SERVER_DEFAULTS, type HarkServer } from '@hark/server';
 import { MIN_SAMPLE_RATE } from '@hark/protocol';
 import { positiveInt } from '../options.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
@@ -73,7 +73,9 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const rates = o.rates ?? [ANALYSIS_RATE];
     const { dataDir, ids, wavs } = await prepareSensors(root, Math.max(...o.sensors), rates, log);
     log(`starting the server with ${ids.length} sensor models...`);
-    const server = await createServer({ port: 0, dataDir, log: () => {}, dashboardDir: null });
+    // As many sensors as the bench asks for, past the server's default bound.
+    const maxSensors = Math.max(SERVER_DEFAULTS.maxSensors, ids.length);
+    const server = await createServer({ port: 0, dataDir, log: () => {}, dashboardDir: null, maxSensors });
     try {
       const tokens = {
         sensorToken: server.tokens.create('sensor', 'bench sensors', ids).token,

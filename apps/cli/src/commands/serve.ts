@@ -26,6 +26,8 @@ export interface ServeOptions {
   alertRepeat?: number;
   criticalPeak?: number;
   criticalSeconds?: number;
+  backupInterval?: number;
+  backupKeep?: number;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -45,6 +47,8 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     alertRepeatSeconds: o.alertRepeat,
     criticalPeak: o.criticalPeak,
     criticalSeconds: o.criticalSeconds,
+    backupIntervalMinutes: o.backupInterval,
+    backupKeep: o.backupKeep,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
@@ -216,6 +220,16 @@ export function registerServe(program: Command): void {
     .option(
       '--critical-seconds <s>',
       `default severity: critical once one occurrence lasts this long (default: $HARK_CRITICAL_SECONDS, else ${SERVER_DEFAULTS.criticalSeconds}; per sensor: PATCH /api/sensors/:id)`,
+      Number,
+    )
+    .option(
+      '--backup-interval <minutes>',
+      `minutes between the rolling backups of the database into DATA/backups, 0 for none (default: $HARK_BACKUP_INTERVAL_MINUTES, else ${SERVER_DEFAULTS.backupIntervalMinutes})`,
+      Number,
+    )
+    .option(
+      '--backup-keep <n>',
+      `rolling backups kept (default: $HARK_BACKUP_KEEP, else ${SERVER_DEFAULTS.backupKeep})`,
       Number,
     )
     .action((o: ServeOptions) => runServe(o));

@@ -6,6 +6,7 @@ import type {
   ApiError,
   ChannelTestResult,
   BulkAlertResult,
+  MediaTicketUrls,
   Me,
   ModelStatus,
   NotificationChannel,
@@ -187,24 +188,57 @@ export class Api {
     return this.request('GET', `/api/notifications/deliveries?${qs({ alertId, limit: 100 })}`);
   }
 
-  /** Download links (a link cannot send a header: the token goes in the query). */
-  alertsCsvUrl(filter: AlertFilter): string {
-    const { limit: _l, offset: _o, ...filters } = alertFilterQuery(filter);
-    return `${this.base}/api/export/alerts.csv?${new URLSearchParams({ ...filters, token: this.token })}`;
+  /**
+   * A download (CSV, alert bundle, shift report). Links cannot send the token's header and tokens never go
+   * in URLs, so the dashboard fetches the file with the header and hands the browser the bytes.
+   */
+  async download(path: string): Promise<{ blob: Blob; filename: string | null }> {
+    const res = await this.fetchImpl(this.base + path, {
+      method: 'GET',
+      headers: { Authorization: `Bearer ${this.token}` },
+    });
+    if (!res.ok) {
+      const text = await res.text();
+      let message = text || res.statusText;
+      try {
+        message = (JSON.parse(text) as ApiError).message?.toString() ?? message;
+      } catch {
+        // not JSON: the text as it is
+      }
+      throw new HttpError(res.status, `GET ${path}: ${res.status} ${message}`, null);
+    }
+    const disposition = res.headers.get('Content-Disposition') ?? '';
+    const filename = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? null;
+    return { blob: await res.blob(), filename };
   }
 
-  bundleUrl(id: number): string {
-    return `${this.base}/api/export/alerts/${id}/bundle.zip?token=${encodeURIComponent(this.token)}`;
+  /** The alerts matching `filter` as CSV (every match, not one page). */
+  alertsCsvPath(filter: AlertFilter): string {
+    const { limit: _l, offset: _o, ...filters } = alertFilterQuery(filter);
+    return `/api/export/alerts.csv?${new URLSearchParams(filters)}`;
+  }
+
+  bundlePath(id: number): string {
+    return `/api/export/alerts/${id}/bundle.zip`;
   }
 
   /** The printable shift report of `[from, to]`, times in `tz`. */
-  shiftReportUrl(from: number, to: number, tz: string): string {
-    return `${this.base}/api/export/shift-report?${qs({ from, to, tz, token: this.token })}`;
+  shiftReportPath(from: number, to: number, tz: string): string {
+    return `/api/export/shift-report?${qs({ from, to, tz })}`;
   }
 
-  /** For `<audio src>`: media URLs take the token in the query. */
-  audioUrl(id: number): string {
-    return `${this.base}/api/alerts/${id}/audio?token=${encodeURIComponent(this.token)}`;
+  /**
+   * URLs of an alert's media for `<audio src>` / `<img src>` (which cannot send the token): each carries a
+   * ticket for this alert and route that expires in minutes (`expiresAt`).
+   */
+  async mediaUrls(id: number): Promise<MediaTicketUrls> {
+    const t = await this.request<MediaTicketUrls>('POST', `/api/alerts/${id}/media-tickets`);
+    return {
+      ...t,
+      audio: this.base + t.audio,
+      picture: this.base + t.picture,
+      spectrogram: this.base + t.spectrogram,
+    };
   }
 }
 

@@ -18,6 +18,7 @@ export type {
   BulkAlertResult,
   ColumnsEvent,
   FitProgressEvent,
+  MediaTicketUrls,
   Me,
   ModelStatus,
   NotificationChannel,

@@ -5,3 +5,8 @@
 export function unauthorized(message: string): Error {
   return Object.assign(new Error(message), { data: { code: 'UNAUTHORIZED' } });
 }
+
+/** A `/sensor` handshake refused because the server knows as many sensors as it may (`HARK_MAX_SENSORS`). */
+export function tooManySensors(message: string): Error {
+  return Object.assign(new Error(message), { data: { code: 'TOO_MANY_SENSORS' } });
+}

@@ -96,6 +96,12 @@ export class TokenService {
     return token;
   }
 
+  /** Token `id` while it is not revoked (a media ticket's issuer), else null. No use is recorded. */
+  active(id: number): TokenInfo | null {
+    const token = this.tokens.get(id);
+    return token && token.revokedAt === null ? token : null;
+  }
+
   /** Every token (never the secrets), oldest first. */
   list(): TokenInfo[] {
     return this.tokens.list();

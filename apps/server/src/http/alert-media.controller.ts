@@ -1,9 +1,11 @@
-import { Get, Headers, Inject, Param, Query, Res } from '@nestjs/common';
+import { Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
-import type { AlertSpectrogram } from '@hark/protocol';
+import type { AlertSpectrogram, MediaTicketUrls, TokenInfo } from '@hark/protocol';
 import { AlertMediaStore } from '../alerts/alert-media.js';
+import { MEDIA_ROUTES, MediaTickets } from '../auth/media-tickets.js';
 import { PICTURE_KINDS } from '../alerts/pictures.js';
 import { HarkStore } from '../store/store.js';
+import { Caller, MediaTicket } from './auth.guard.js';
 import { parsePictureKind } from './dto.js';
 import { ApiController, ApiErrors, ApiRoute } from './openapi.decorators.js';
 import { parseRange } from './range.js';
@@ -13,16 +15,38 @@ import { recordId } from './validate.js';
 
 /**
  * What was kept of an alert: its audio clip (with byte ranges, so `<audio>` can seek), pictures and the
- * spectrogram data. Media URLs may carry `?token=` since `<audio>` and `<img>` cannot send headers.
+ * spectrogram data. Since `<audio>` and `<img>` cannot send headers, their URLs carry a short-lived
+ * `?ticket=` from `POST .../media-tickets` (bound to the alert and the route), never a token.
  */
-@ApiController('api/alerts/:id', { tag: 'alerts', role: 'operator', mediaToken: true })
+@ApiController('api/alerts/:id', { tag: 'alerts', role: 'operator', mediaTicket: true })
 export class AlertMediaController {
   constructor(
     @Inject(HarkStore) private readonly store: HarkStore,
     @Inject(AlertMediaStore) private readonly media: AlertMediaStore,
+    @Inject(MediaTickets) private readonly tickets: MediaTickets,
   ) {}
 
+  @Post('media-tickets')
+  @HttpCode(200)
+  @ApiRoute({
+    summary: "URLs of the alert's media with short-lived tickets, for <audio src> and <img src>",
+    ok: ref('MediaTicketUrls'),
+    errors: [400, 401, 403, 404],
+  })
+  mediaTickets(@Param('id') id: string, @Caller() caller: TokenInfo): MediaTicketUrls {
+    const alertId = this.requireAlert(id);
+    const now = this.tickets.now();
+    const urls = Object.fromEntries(
+      MEDIA_ROUTES.map((route) => [
+        route,
+        `/api/alerts/${alertId}/${route}?ticket=${this.tickets.issue(alertId, route, caller.id, now).ticket}`,
+      ]),
+    ) as Record<(typeof MEDIA_ROUTES)[number], string>;
+    return { alertId, expiresAt: now + this.tickets.ttlMs, ...urls };
+  }
+
   @Get('audio')
+  @MediaTicket('audio')
   @ApiOperation({ summary: "The alert's audio clip (16-bit WAV; HTTP Range supported)" })
   @ApiProduces('audio/wav')
   @ApiResponse({ status: 200, description: 'the whole clip', content: { 'audio/wav': {} } })
@@ -56,6 +80,7 @@ export class AlertMediaController {
   }
 
   @Get('picture')
+  @MediaTicket('picture')
   @ApiOperation({ summary: "A PNG of the alert's spectrogram, anomaly map, or both overlaid" })
   @ApiQuery({
     name: 'kind',
@@ -78,6 +103,7 @@ export class AlertMediaController {
   }
 
   @Get('spectrogram')
+  @MediaTicket('spectrogram')
   @ApiRoute({
     summary: "The clip's log-mel spectrogram and anomaly map, quantised like the live columns",
     ok: ref('AlertSpectrogram'),

@@ -47,10 +47,10 @@ const stamp = (t: number) => new Date(t).toISOString().slice(0, 16).replace(/[-:
 
 /**
  * Exports for maintenance: the alert list as CSV (the list's filters), one alert as a zip bundle (clip,
- * pictures, JSON of the alert with its annotations and deliveries), and the printable shift report. Downloads
- * may carry `?token=` (a link cannot send a header).
+ * pictures, JSON of the alert with its annotations and deliveries), and the printable shift report. Like every
+ * route, they take the token in the header only; the dashboard fetches them and hands the bytes to the browser.
  */
-@ApiController('api/export', { tag: 'alerts', role: 'operator', mediaToken: true })
+@ApiController('api/export', { tag: 'alerts', role: 'operator' })
 export class ExportController {
   constructor(
     @Inject(HarkStore) private readonly store: HarkStore,

@@ -23,11 +23,13 @@ import { setupSecurityHeaders } from './security.js';
 import { SensorsController } from './sensors.controller.js';
 import { MeController, TokensController } from './tokens.controller.js';
 
+import { setUploadLimits, type UploadLimits } from './upload-storage.js';
 export { AuthGuard, Caller, Roles, requestToken } from './auth.guard.js';
 export { ApiErrorFilter, toApiError } from './error.filter.js';
 export { buildOpenApi, setupOpenApi, OPENAPI_JSON_PATH, OPENAPI_UI_PATH } from './openapi.js';
 export { parseRange } from './range.js';
-export { UPLOAD_MAX_FILE_BYTES, UPLOAD_MAX_FILES } from './models.controller.js';
+export { UPLOAD_MAX_FILES } from './models.controller.js';
+export { diskUploadStorage, setUploadLimits, type UploadLimits } from './upload-storage.js';
 export {
   AlertMediaController,
   AlertsController,
@@ -62,6 +64,8 @@ export const JSON_BODY_LIMIT = '1mb';
 export interface HttpSetupOptions {
   /** The built dashboard (`apps/dashboard/dist`); null or a directory without `index.html` serves none. */
   dashboardDir: string | null;
+  /** Where uploads are streamed and how large they may be. */
+  uploads: UploadLimits;
 }
 
 /**
@@ -73,6 +77,7 @@ export function setupHttp(app: INestApplication, options: HttpSetupOptions): { d
   app.useGlobalFilters(new ApiErrorFilter());
   (app as NestExpressApplication).useBodyParser('json', { limit: JSON_BODY_LIMIT });
   setupOpenApi(app);
+  setUploadLimits(app, options.uploads);
   const dashboard = options.dashboardDir ? serveDashboard(app, options.dashboardDir) : false;
   return { dashboard };
 }

@@ -10,6 +10,7 @@ import {
   UploadedFiles,
   UseInterceptors,
 } from '@nestjs/common';
+import { rm } from 'node:fs/promises';
 import { FilesInterceptor } from '@nestjs/platform-express';
 import { ApiBody, ApiConsumes, ApiOperation, ApiResponse } from '@nestjs/swagger';
 import { ENROL_MAX_SECONDS, ENROL_MIN_SECONDS, type ModelStatus, type TokenInfo } from '@hark/protocol';
@@ -20,11 +21,11 @@ import { parseEnrolSeconds, parseFeedbackBody } from './dto.js';
 import { ApiController, ApiErrors, ApiRoute } from './openapi.decorators.js';
 import { BODIES, arrayOf, ref } from './schemas.js';
 import type { MulterFile } from './types.js';
+import { diskUploadStorage } from './upload-storage.js';
 import { recordId, sensorId } from './validate.js';
 
-/** Largest upload: this many WAV files of at most `UPLOAD_MAX_FILE_BYTES` each. */
+/** Most WAV files in one upload (their sizes are bounded by the server's upload limits). */
 export const UPLOAD_MAX_FILES = 50;
-export const UPLOAD_MAX_FILE_BYTES = 50 * 1024 * 1024;
 
 /** A sensor's model: status, enrolment from the live stream, upload of normal clips, and feedback. */
 @ApiController('api/sensors/:id', { tag: 'models', role: 'operator' })
@@ -65,7 +66,9 @@ export class ModelsController {
   @Roles('admin')
   @UseInterceptors(
     FilesInterceptor('files', UPLOAD_MAX_FILES, {
-      limits: { files: UPLOAD_MAX_FILES, fileSize: UPLOAD_MAX_FILE_BYTES },
+      // Streamed to temporary files; the engine enforces the per-file and total limits with clear 413s.
+      storage: diskUploadStorage,
+      limits: { files: UPLOAD_MAX_FILES },
       defParamCharset: 'utf8',
     }),
   )
@@ -81,17 +84,22 @@ export class ModelsController {
     @UploadedFiles() files: MulterFile[] | undefined,
     @Caller() caller: TokenInfo,
   ): Promise<ModelStatus> {
-    sensorId(id);
-    if (!files || files.length === 0) {
-      throw new BadRequestException(
-        "files (none) must be one or more WAV files in the multipart field 'files'",
+    try {
+      sensorId(id);
+      if (!files || files.length === 0) {
+        throw new BadRequestException(
+          "files (none) must be one or more WAV files in the multipart field 'files'",
+        );
+      }
+      return await this.models.upload(
+        id,
+        files.map((f) => ({ name: f.originalname, path: f.path, size: f.size })),
+        caller.name,
       );
+    } finally {
+      // Whatever the service did not move into the model's folder (all of them when it refused the upload).
+      await Promise.all((files ?? []).map((f) => rm(f.path, { force: true })));
     }
-    return this.models.upload(
-      id,
-      files.map((f) => ({ name: f.originalname, data: f.buffer })),
-      caller.name,
-    );
   }
 
   @Get('feedback')

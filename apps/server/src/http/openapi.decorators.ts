@@ -48,13 +48,13 @@ export const ApiRoute = (o: RouteDoc) =>
 
 /**
  * A REST controller under `path`: documented under `tag`, behind the token guard, open to `role` and above
- * (routes may ask more with `@Roles`); `mediaToken` also documents `?token=` (media URLs used by `<audio>`).
+ * (routes may ask more with `@Roles`); `mediaTicket` also documents `?ticket=` (media URLs used by `<audio>`).
  */
-export const ApiController = (path: string, o: { tag: string; role: Role; mediaToken?: boolean }) =>
+export const ApiController = (path: string, o: { tag: string; role: Role; mediaTicket?: boolean }) =>
   applyDecorators(
     ApiTags(o.tag),
     ApiBearerAuth(),
-    ...(o.mediaToken ? [ApiSecurity('token')] : []),
+    ...(o.mediaTicket ? [ApiSecurity('ticket')] : []),
     UseGuards(AuthGuard),
     Roles(o.role),
     Controller(path),

@@ -10,15 +10,21 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('hark')
     .setDescription(
-      'Real-time acoustic anomaly monitoring. Send `Authorization: Bearer <token>`; media URLs also take ' +
-        '`?token=`. Roles: admin > operator > sensor (sensor tokens only stream on the socket.io namespace ' +
+      'Real-time acoustic anomaly monitoring. Send `Authorization: Bearer <token>` (tokens in URLs are ' +
+        'refused); media URLs for `<audio>`/`<img>` take a short-lived `?ticket=` from ' +
+        '`POST /api/alerts/{id}/media-tickets` instead. Roles: admin > operator > sensor (sensor tokens only stream on the socket.io namespace ' +
         '`/sensor`). Errors are `{statusCode, error, message}`; times are ms since the epoch.',
     )
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an operator or admin token (hark_...)' })
     .addApiKey(
-      { type: 'apiKey', in: 'query', name: 'token', description: 'the token, for media URLs' },
-      'token',
+      {
+        type: 'apiKey',
+        in: 'query',
+        name: 'ticket',
+        description: 'a media ticket (POST /api/alerts/{id}/media-tickets): one alert and route, minutes',
+      },
+      'ticket',
     )
     .addTag('sensors', 'live status, names, score history, snoozes')
     .addTag('models', 'enrolment, uploads and feedback of the per-sensor models')
@@ -45,7 +51,7 @@ export function setupOpenApi(app: INestApplication): OpenAPIObject {
     jsonDocumentUrl: OPENAPI_JSON_PATH,
     raw: ['json'],
     customSiteTitle: 'hark API',
-    swaggerOptions: { persistAuthorization: true },
+    // No persistAuthorization: a token typed into the page must not stay in the browser's localStorage.
   });
   return document;
 }

@@ -17,9 +17,11 @@ export interface FeedbackInfo {
   revertedBy: string | null;
 }
 
+/** An uploaded file, streamed to a temporary file (the service moves or reads it; the controller removes what is left). */
 export interface UploadedWav {
   name: string;
-  data: Buffer;
+  path: string;
+  size: number;
 }
 
 export abstract class SensorsPort {

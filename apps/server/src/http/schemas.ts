@@ -261,6 +261,13 @@ export const SCHEMAS = {
     changed: { type: 'array', items: { $ref: '#/components/schemas/Alert' } },
     skipped: { type: 'array', items: obj({ id: int, reason: str }) },
   }),
+  MediaTicketUrls: obj({
+    alertId: int,
+    expiresAt: { ...int, description: 'ms since the epoch; ask for new tickets after' },
+    audio: { ...str, description: '/api/alerts/{id}/audio?ticket=...' },
+    picture: { ...str, description: '/api/alerts/{id}/picture?ticket=... (add &kind=)' },
+    spectrogram: { ...str, description: '/api/alerts/{id}/spectrogram?ticket=...' },
+  }),
   AlertSpectrogram: obj({
     alertId: int,
     t0: num,

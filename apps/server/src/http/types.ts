@@ -9,6 +9,7 @@ export interface HttpRequest extends IncomingMessage {
   method: string;
   path: string;
   query: Record<string, unknown>;
+  params?: Record<string, string>;
   body?: unknown;
   /** Set by `AuthGuard` once the token is verified. */
   caller?: TokenInfo;
@@ -23,11 +24,11 @@ export interface HttpResponse extends ServerResponse {
 
 export type NextFunction = (err?: unknown) => void;
 
-/** A file of a multipart upload, as multer keeps it in memory. */
+/** A file of a multipart upload, as the disk storage engine (`upload-storage.ts`) keeps it. */
 export interface MulterFile {
   fieldname: string;
   originalname: string;
   mimetype: string;
   size: number;
-  buffer: Buffer;
+  path: string;
 }

@@ -5,7 +5,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { sensorIdProblem, type HelloAck, type SensorAck } from '@hark/protocol';
 import { Sensors } from '../sensors/sensors.js';
 import { TokenService } from '../auth/token.service.js';
-import { unauthorized } from '../auth/handshake.js';
+import { tooManySensors, unauthorized } from '../auth/handshake.js';
 import { HarkMetrics } from '../metrics/hark.metrics.js';
 
 interface SensorData {
@@ -50,6 +50,11 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
       if (!info) return fail('invalid or revoked token');
       const refused = this.tokens.streamAs(info, auth.sensorId);
       if (refused) return fail(refused);
+      const full = this.sensors.admissionProblem(auth.sensorId);
+      if (full) {
+        this.metrics.ingestRejections.inc({ code: 'TOO_MANY_SENSORS' });
+        return next(tooManySensors(full));
+      }
       (socket.data as SensorData) = { sensorId: auth.sensorId, tokenName: info.name };
       next();
     });

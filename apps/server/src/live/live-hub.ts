@@ -1,8 +1,11 @@
 /**
  * Fan-out to dashboards on `/live` with per-client flow control: a client whose connection is not keeping up
- * gets its `columns` coalesced into larger messages (and, past a bound, the oldest dropped and counted) and
- * its `score` events thinned, while alerts and status changes always go through. Other clients and the
- * ingest path never wait for a slow one.
+ * gets its `columns` coalesced into larger messages (and, past a bound, the oldest dropped and counted), its
+ * `score` events thinned, and its broadcasts (alerts, status, model progress) coalesced: each carries the
+ * whole current state of one thing (an alert, a sensor, a sensor's fit), so a newer one replaces the one still
+ * waiting for the same thing, and a client that catches up sees every alert and sensor in its latest state.
+ * Other clients and the ingest path never wait for a slow one, and a client that never reads costs a bounded
+ * amount of memory.
  */
 import type { ColumnsEvent, ScoreEvent } from '@hark/protocol';
 
@@ -22,6 +25,11 @@ export interface LiveHubOptions {
   maxPendingColumns: number;
   /** Score events kept per sensor for a slow client. */
   maxPendingScores: number;
+  /**
+   * Broadcasts kept (after coalescing) for a slow client before the oldest are dropped: one per alert,
+   * sensor and fit changed while it was slow, so reaching it takes a client that has not read for a long time.
+   */
+  maxPendingBroadcasts: number;
   onDropped?: (messages: number) => void;
 }
 
@@ -29,7 +37,26 @@ export const LIVE_HUB_DEFAULTS: LiveHubOptions = {
   maxBacklog: 32,
   maxPendingColumns: 3000,
   maxPendingScores: 240,
+  maxPendingBroadcasts: 1000,
 };
+
+/**
+ * What a broadcast is the latest state of (a newer one with the same key replaces it while it waits), or null
+ * when it cannot be coalesced. `alert` and `alert:update` carry the whole alert, `sensor:status` the whole
+ * status, `model:progress` a fit's latest progress (libs/protocol `contracts.ts`).
+ */
+export function broadcastKey(event: string, payload: unknown): string | null {
+  const p = (payload ?? {}) as { id?: unknown; sensorId?: unknown };
+  if ((event === 'alert' || event === 'alert:update') && p.id !== undefined) return `alert:${String(p.id)}`;
+  if (event === 'sensor:status' && typeof p.id === 'string') return `status:${p.id}`;
+  if (event === 'model:progress' && typeof p.sensorId === 'string') return `progress:${p.sensorId}`;
+  return null;
+}
+
+interface PendingBroadcast {
+  event: string;
+  payload: unknown;
+}
 
 interface Client {
   socket: LiveSocket;
@@ -37,13 +64,26 @@ interface Client {
   subs: Set<string>;
   columns: Map<string, ColumnsEvent[]>;
   scores: Map<string, ScoreEvent[]>;
+  /** Broadcasts waiting, in order, by {@link broadcastKey} (or a unique key when it has none). */
+  broadcasts: Map<string, PendingBroadcast>;
   dropped: number;
+  coalesced: number;
+}
+
+/** One client's flow-control counters (for tests and diagnostics). */
+export interface LiveClientStats {
+  pendingBroadcasts: number;
+  pendingColumns: number;
+  pendingScores: number;
+  dropped: number;
+  coalesced: number;
 }
 
 export class LiveHub {
   readonly #clients = new Map<string, Client>();
   readonly opts: LiveHubOptions;
   #dropped = 0;
+  #unique = 0;
 
   constructor(opts: Partial<LiveHubOptions> = {}) {
     this.opts = { ...LIVE_HUB_DEFAULTS, ...opts };
@@ -58,7 +98,15 @@ export class LiveHub {
   }
 
   add(socket: LiveSocket): void {
-    const c: Client = { socket, subs: new Set(), columns: new Map(), scores: new Map(), dropped: 0 };
+    const c: Client = {
+      socket,
+      subs: new Set(),
+      columns: new Map(),
+      scores: new Map(),
+      broadcasts: new Map(),
+      dropped: 0,
+      coalesced: 0,
+    };
     this.#clients.set(socket.id, c);
     socket.onDrain(() => this.#flush(c));
   }
@@ -83,9 +131,46 @@ export class LiveHub {
     return this.#clients.get(id)?.subs.has(sensorId) ?? false;
   }
 
-  /** To every client (alerts, status, model progress): never dropped. */
+  stats(id: string): LiveClientStats | null {
+    const c = this.#clients.get(id);
+    if (!c) return null;
+    const count = <T>(m: Map<string, T[]>, n: (x: T) => number) =>
+      [...m.values()].reduce((sum, list) => sum + list.reduce((k, x) => k + n(x), 0), 0);
+    return {
+      pendingBroadcasts: c.broadcasts.size,
+      pendingColumns: count(c.columns, (e) => e.nColumns),
+      pendingScores: count(c.scores, () => 1),
+      dropped: c.dropped,
+      coalesced: c.coalesced,
+    };
+  }
+
+  /**
+   * To every client (alerts, status, model progress). A slow client's wait in order; a newer state of the
+   * same alert, sensor or fit replaces the waiting one (a new alert stays an `alert` event, with the newer
+   * content); past `maxPendingBroadcasts` the oldest is dropped and counted.
+   */
   broadcast(event: string, payload: unknown): void {
-    for (const c of this.#clients.values()) c.socket.emit(event, payload);
+    const key = broadcastKey(event, payload);
+    for (const c of this.#clients.values()) {
+      if (c.broadcasts.size === 0 && c.socket.backlog() < this.opts.maxBacklog) {
+        c.socket.emit(event, payload);
+        continue;
+      }
+      const waiting = key === null ? undefined : c.broadcasts.get(key);
+      if (waiting) {
+        waiting.payload = payload;
+        if (waiting.event !== 'alert') waiting.event = event;
+        c.coalesced++;
+        continue;
+      }
+      c.broadcasts.set(key ?? `#${this.#unique++}`, { event, payload });
+      if (c.broadcasts.size > this.opts.maxPendingBroadcasts) {
+        const oldest = c.broadcasts.keys().next().value as string;
+        c.broadcasts.delete(oldest);
+        this.#drop(c, 1);
+      }
+    }
   }
 
   /** Columns to the subscribers of the sensor. */
@@ -142,6 +227,14 @@ export class LiveHub {
 
   #flush(c: Client): void {
     if (!this.#clients.has(c.socket.id)) return;
+    // Broadcasts first (and all at once: they are few after coalescing), so that alerts and status are not
+    // held behind spectrogram columns.
+    if (c.broadcasts.size > 0) {
+      if (c.socket.backlog() >= this.opts.maxBacklog) return;
+      const list = [...c.broadcasts.values()];
+      c.broadcasts.clear();
+      for (const b of list) c.socket.emit(b.event, b.payload);
+    }
     for (const [sensor, list] of c.columns) {
       if (c.socket.backlog() >= this.opts.maxBacklog) return;
       c.columns.delete(sensor);

@@ -4,7 +4,7 @@
  * (the watcher), fits new models in a worker thread and swaps them in atomically (`model-versions.ts`), and
  * applies operator feedback. Detectors in use are held by scoring's leases until released.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   loadModel,
@@ -189,15 +189,17 @@ export class ModelRegistry {
   }
 
   /** Checks the WAVs now (a clear error names the bad file), then fits on them in the background. */
-  async upload(sensorId: string, files: { name: string; data: Buffer }[], by: string): Promise<ModelStatus> {
+  async upload(sensorId: string, files: { name: string; path: string }[], by: string): Promise<ModelStatus> {
     if (files.length < MIN_TRAINING_CLIPS + 1)
       throw new ModelError(
         `upload at least ${MIN_TRAINING_CLIPS + 1} normal WAV clips (got ${files.length}): some are held out to set the threshold`,
       );
     let seconds = 0;
+    // One file in memory at a time: the upload itself is on disk (temporary files).
     for (const f of files) {
       try {
-        const w = decodeWav(new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength), f.name);
+        const data = await readFile(f.path);
+        const w = decodeWav(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), f.name);
         const rateProblem = wavSampleRateProblem(w.sampleRate);
         if (rateProblem) throw new Error(`${f.name}: ${rateProblem}`);
         if (w.samples.length < w.sampleRate)
@@ -217,7 +219,7 @@ export class ModelRegistry {
       for (const [i, f] of files.entries()) {
         const safe = f.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(-80);
         const p = pathInside(dir, `${String(i).padStart(3, '0')}-${safe}`);
-        await writeFile(p, f.data);
+        await rename(f.path, p);
         paths.push(p);
       }
       void this.#fit(sensorId, slot, paths, { source: 'upload', by, files: files.length, seconds }).catch(

@@ -90,6 +90,20 @@ export class Sensors extends SensorsPort {
     this.#status.publish(line, true);
   }
 
+  /**
+   * Why a connection as `sensorId` is refused at the handshake, or null: a new id while the server knows
+   * `maxSensors` sensors already.
+   */
+  admissionProblem(sensorId: string): string | null {
+    if (this.#lines.has(sensorId) || this.#known(sensorId)) return null;
+    const known = this.#lines.size;
+    if (known < this.d.config.maxSensors) return null;
+    return (
+      `the server knows ${known} sensors, its limit (HARK_MAX_SENSORS = ${this.d.config.maxSensors}): ` +
+      `'${sensorId}' is a new one; stream as a known id, or raise the limit (each sensor costs memory)`
+    );
+  }
+
   hello(sensorId: string, socketId: string, msg: unknown): HelloAck {
     const line = this.#get(sensorId);
     const { ack, patch, tookOver } = line.ingest.hello(socketId, msg);

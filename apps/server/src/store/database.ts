@@ -1,11 +1,45 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { listBackups } from './backup.js';
+import { BACKUP_DIR, DATABASE_FILE } from './files.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import { isStorageFailure } from './storage-health.js';
 
-/** File name of the database inside the data directory. */
-export const DATABASE_FILE = 'hark.db';
+export { DATABASE_FILE };
+
+/** SQLite's codes for a file that is damaged or not a database at all. */
+const CORRUPT_CODES = /^SQLITE_(CORRUPT|NOTADB)/;
+
+/**
+ * `hark.db` is damaged: the start stops here, naming the file and the way back (the newest backup, or an
+ * empty database).
+ */
+export class CorruptDatabaseError extends Error {
+  readonly code = 'ERR_HARK_CORRUPT_DATABASE';
+
+  constructor(
+    readonly path: string,
+    dataDir: string,
+    cause: string,
+  ) {
+    const newest = listBackups(dataDir)[0];
+    const restore = newest
+      ? `restore the newest backup with \`hark restore --data ${dataDir} ${newest}\` (it checks the copy first; ` +
+        `older ones are in ${dirname(newest)})`
+      : `no backup is in ${join(dataDir, BACKUP_DIR)}: restore one kept elsewhere with \`hark restore --data ${dataDir} FILE\``;
+    super(
+      `the database ${path} is damaged (${cause}). Stop and ${restore}; or move ${path} aside (with its -wal ` +
+        `and -shm) to start with an empty database (tokens, sensors and alerts are then gone; models and clips stay).`,
+    );
+    this.name = 'CorruptDatabaseError';
+  }
+}
+
+function corruptCause(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CORRUPT_CODES.test(code) ? `${code}: ${(err as Error).message}` : null;
+}
 
 /** Default time a statement waits for a lock held by another connection, ms. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -58,6 +92,8 @@ export class HarkDatabase {
     try {
       this.db = this.#connect(busyTimeoutMs, false);
     } catch (err) {
+      const corrupt = corruptCause(err);
+      if (corrupt) throw new CorruptDatabaseError(this.path, dataDir, corrupt);
       if (!isStorageFailure(err)) throw err;
       // A full disk cannot hold the shared-memory index (`hark.db-shm`) a WAL reader needs. In exclusive
       // locking mode SQLite keeps that index in memory instead, so the server can start and serve what is
@@ -66,9 +102,16 @@ export class HarkDatabase {
       this.readOnlyReason = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
     }
     try {
+      // Damage anywhere in the file (not only in the pages the start reads) stops the start here, with a
+      // message, rather than as a malformed-image error in the middle of serving. quick_check reads every page
+      // once (about a second per GB).
+      const check = (this.db.pragma('quick_check(3)') as { quick_check: string }[]).map((r) => r.quick_check);
+      if (check.join() !== 'ok') throw Object.assign(new Error(check.join('; ')), { code: 'SQLITE_CORRUPT' });
       migrate(this.db, options.migrations ?? MIGRATIONS, this.path);
     } catch (err) {
       this.db.close();
+      const corrupt = corruptCause(err);
+      if (corrupt) throw new CorruptDatabaseError(this.path, dataDir, corrupt);
       if (!isStorageFailure(err)) throw err;
       throw new Error(
         `cannot bring ${this.path} to schema version ${(options.migrations ?? MIGRATIONS).length}: ` +

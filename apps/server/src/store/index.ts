@@ -1,6 +1,7 @@
 /** Persistence: the SQLite database, its migrations and one repository per table. */
 export * from './alert.filters.js';
 export * from './alert.repository.js';
+export * from './backup.js';
 export * from './database.js';
 export * from './errors.js';
 export * from './feedback.repository.js';

@@ -35,7 +35,7 @@ describe('REST app: OpenAPI, metrics, body errors', () => {
     for (const [method, path] of designRoutes()) {
       expect(res.body.paths[path]?.[method]?.summary, `${method} ${path}`).toEqual(expect.any(String));
     }
-    expect(Object.keys(res.body.components.securitySchemes).sort()).toEqual(['bearer', 'token']);
+    expect(Object.keys(res.body.components.securitySchemes).sort()).toEqual(['bearer', 'ticket']);
     expect(res.body.components.schemas).toHaveProperty('Alert');
   });
 

@@ -15,7 +15,7 @@ describe('REST auth and tokens', () => {
     expect(none.body).toEqual({
       statusCode: 401,
       error: 'Unauthorized',
-      message: "missing token: send 'Authorization: Bearer <token>' (or ?token=<token> on media URLs)",
+      message: "missing token: send 'Authorization: Bearer <token>'",
     });
     const bad = await h.call<ApiError>('/api/me', { token: 'hark_nope' });
     expect(bad.status).toBe(401);
@@ -25,11 +25,34 @@ describe('REST auth and tokens', () => {
     expect(basic.body.message).toMatch(/malformed Authorization header/);
   });
 
-  it('accepts ?token= and tells the caller who they are', async () => {
-    const me = await h.call<Me>(`/api/me?token=${h.operator}`, { token: null });
+  it('tells the caller who they are', async () => {
+    const me = await h.call<Me>('/api/me', { token: h.operator });
     expect(me.status).toBe(200);
     expect(me.body).toEqual({ name: 'olga', role: 'operator' });
     expect((await h.call<Me>('/api/me')).body).toEqual({ name: 'alice', role: 'admin' });
+  });
+
+  it('refuses a token in the URL on every route, even with a good header (L5)', async () => {
+    const alert = h.alert();
+    for (const path of [
+      '/api/me',
+      '/api/tokens',
+      '/api/alerts',
+      `/api/alerts/${alert.id}`,
+      `/api/alerts/${alert.id}/audio`,
+      `/api/alerts/${alert.id}/picture`,
+      `/api/alerts/${alert.id}/spectrogram`,
+    ]) {
+      for (const header of [null, h.admin]) {
+        const res = await h.call<ApiError>(`${path}?token=${h.admin}`, { token: header });
+        expect(res.status, `${path} ${header ? 'with' : 'without'} a header`).toBe(401);
+        expect(res.body.message).toMatch(
+          /^tokens are not accepted in URLs \(they end up in logs and browser history\)/,
+        );
+      }
+    }
+    const media = await h.call<ApiError>(`/api/alerts/${alert.id}/audio?token=${h.admin}`, { token: null });
+    expect(media.body.message).toContain(`or ?ticket= from POST /api/alerts/${alert.id}/media-tickets`);
   });
 
   it('answers 403 to an operator on admin routes and to a sensor token everywhere', async () => {

@@ -3,11 +3,13 @@
  * alert media, metrics, events) and small in-test runtimes backed by the same store.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { MediaTickets } from '../../src/auth/media-tickets.js';
 import { TokenService } from '../../src/auth/token.service.js';
 import type { Alert, ModelStatus, SensorStatus } from '@hark/protocol';
 import { HarkEvents } from '../../src/events.js';
@@ -44,7 +46,8 @@ const toInfo = ({ path: _path, ...info }: FeedbackRecord): FeedbackInfo => info;
 /** Models kept in memory; teaching records feedback in the store like the real service. */
 export class TestModels extends ModelsPort {
   readonly models = new Map<string, ModelStatus>();
-  readonly uploads: { sensorId: string; files: UploadedWav[]; by: string }[] = [];
+  /** What was uploaded, read back from the temporary files (which the controller removes afterwards). */
+  readonly uploads: { sensorId: string; files: (UploadedWav & { data: Buffer })[]; by: string }[] = [];
   readonly taught: { alertId: number; by: string }[] = [];
 
   constructor(private readonly store: HarkStore) {
@@ -71,11 +74,12 @@ export class TestModels extends ModelsPort {
 
   async upload(sensorId: string, files: UploadedWav[], by: string): Promise<ModelStatus> {
     if (files.length < 3) throw new ModelError(`upload at least 3 normal WAV clips (got ${files.length})`);
-    for (const f of files) {
+    const read = await Promise.all(files.map(async (f) => ({ ...f, data: await readFile(f.path) })));
+    for (const f of read) {
       if (f.data.subarray(0, 4).toString('latin1') !== 'RIFF')
         throw new ModelError(`${f.name}: not a WAV file`, 'BAD_AUDIO');
     }
-    this.uploads.push({ sensorId, files, by });
+    this.uploads.push({ sensorId, files: read, by });
     this.models.set(sensorId, { ...this.status(sensorId), state: 'fitting', source: 'upload' });
     return this.status(sensorId);
   }
@@ -188,6 +192,9 @@ export interface Harness {
   dir: string;
   store: HarkStore;
   tokens: TokenService;
+  tickets: MediaTickets;
+  /** Moves the media tickets' clock forward (`offset` ms). */
+  ticketClock: { offset: number };
   media: AlertMediaStore;
   metrics: HarkMetrics;
   events: HarkEvents;
@@ -204,10 +211,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { dashboardDir?: string | null } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { dashboardDir?: string | null; maxFileBytes?: number; maxTotalBytes?: number } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'hark-http-'));
   const store = new HarkStore(dir);
   const tokens = new TokenService(store.tokens);
+  // The media tickets' clock: real time plus what a test adds (`ticketClock.skip`).
+  const ticketClock = { offset: 0 };
+  const tickets = new MediaTickets({ dataDir: dir, now: () => Date.now() + ticketClock.offset });
   const media = new AlertMediaStore(dir);
   const metrics = new HarkMetrics({ defaultMetrics: false });
   const events = new HarkEvents();
@@ -222,6 +234,7 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
       ...HTTP_PROVIDERS,
       { provide: HarkStore, useValue: store },
       { provide: TokenService, useValue: tokens },
+      { provide: MediaTickets, useValue: tickets },
       { provide: AlertMediaStore, useValue: media },
       { provide: AlertService, useValue: alerts },
       { provide: HarkMetrics, useValue: metrics },
@@ -234,7 +247,14 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
   class TestModule {}
 
   const app = await NestFactory.create(TestModule, { logger: false });
-  setupHttp(app, { dashboardDir: options.dashboardDir ?? null });
+  setupHttp(app, {
+    dashboardDir: options.dashboardDir ?? null,
+    uploads: {
+      dir: join(dir, 'tmp', 'uploads'),
+      maxFileBytes: options.maxFileBytes ?? 50 * 1024 * 1024,
+      maxTotalBytes: options.maxTotalBytes ?? 1024 * 1024 * 1024,
+    },
+  });
   await app.listen(0, '127.0.0.1');
   const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
   const base = `http://127.0.0.1:${port}`;
@@ -250,6 +270,8 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
     dir,
     store,
     tokens,
+    tickets,
+    ticketClock,
     media,
     metrics,
     events,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '@hark/dsp';
-import type { AlertSpectrogram, ApiError } from '@hark/protocol';
+import type { AlertSpectrogram, ApiError, MediaTicketUrls } from '@hark/protocol';
 import { parseRange } from '../../src/http/index.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -49,8 +49,13 @@ describe('REST alert media', () => {
   });
   afterAll(() => h.close());
 
-  it('serves the clip as audio/wav, with ?token= for <audio>', async () => {
-    const res = await h.call(`/api/alerts/${id}/audio?token=${h.operator}`, { token: null });
+  it('serves the clip as audio/wav, with a media ticket for <audio>', async () => {
+    const urls = await h.call<MediaTicketUrls>(`/api/alerts/${id}/media-tickets`, {
+      method: 'POST',
+      token: h.operator,
+    });
+    expect(urls.status).toBe(200);
+    const res = await h.call(urls.body.audio, { token: null });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('audio/wav');
     expect(res.headers.get('accept-ranges')).toBe('bytes');
@@ -110,5 +115,81 @@ describe('REST alert media', () => {
     const unknown = await h.call<ApiError>('/api/alerts/4242/audio');
     expect(unknown.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'alert 4242 not found' });
     expect((await h.call(`/api/alerts/${id}/audio`, { token: null })).status).toBe(401);
+  });
+});
+
+describe('media tickets (L5)', () => {
+  let h: Harness;
+  let a: number;
+  let b: number;
+  beforeAll(async () => {
+    h = await startHarness();
+    [a, b] = [h.alert('pump-1').id, h.alert('pump-2').id];
+    for (const id of [a, b]) {
+      await h.media.writeClip(id, new Float32Array(1600), 16000);
+      h.store.alerts.setClip(id, { start: 0, seconds: 0.1 });
+    }
+  });
+  afterAll(() => h.close());
+
+  const tickets = async (id: number, token = h.operator) =>
+    (await h.call<MediaTicketUrls>(`/api/alerts/${id}/media-tickets`, { method: 'POST', token })).body;
+
+  it('open their own route of their own alert until they expire, and nothing else', async () => {
+    const t = await tickets(a);
+    expect(t.alertId).toBe(a);
+    expect(t.expiresAt - Date.now()).toBeGreaterThan(60_000);
+    expect(t.audio).toMatch(new RegExp(`^/api/alerts/${a}/audio\\?ticket=`));
+    expect((await h.call(t.audio, { token: null })).status).toBe(200);
+    // Range requests (seeking) work under the same ticket.
+    expect((await h.call(t.audio, { token: null, headers: { range: 'bytes=0-43' } })).status).toBe(206);
+    const ticketOf = (url: string) => new URL(url, 'http://x').searchParams.get('ticket')!;
+    // Another alert, another route: refused, saying why.
+    const other = await h.call<ApiError>(`/api/alerts/${b}/audio?ticket=${ticketOf(t.audio)}`, {
+      token: null,
+    });
+    expect(other.status).toBe(401);
+    expect(other.body.message).toBe(`the ticket is for the audio of alert ${a}, not the audio of alert ${b}`);
+    const route = await h.call<ApiError>(`/api/alerts/${a}/spectrogram?ticket=${ticketOf(t.audio)}`, {
+      token: null,
+    });
+    expect(route.status).toBe(401);
+    expect(route.body.message).toMatch(/not the spectrogram of alert/);
+    // Not on any other route, not even of the same alert.
+    for (const path of [`/api/alerts/${a}`, '/api/me', '/api/alerts'])
+      expect((await h.call(`${path}?ticket=${ticketOf(t.audio)}`, { token: null })).status, path).toBe(401);
+    // Tampered: the alert id changed in the ticket.
+    const forged = ticketOf(t.audio).replace(/^\d+\./, `${b}.`);
+    const bad = await h.call<ApiError>(`/api/alerts/${b}/audio?ticket=${forged}`, { token: null });
+    expect(bad.body.message).toBe('the ticket is not valid (bad signature)');
+    // Picture and spectrogram tickets open theirs.
+    expect((await h.call(t.spectrogram, { token: null })).status).not.toBe(401);
+    expect((await h.call(`${t.picture}&kind=spectrogram`, { token: null })).status).not.toBe(401);
+    // Expired: a minute past its end.
+    h.ticketClock.offset = t.expiresAt - Date.now() + 60_000;
+    try {
+      const late = await h.call<ApiError>(t.audio, { token: null });
+      expect(late.status).toBe(401);
+      expect(late.body.message).toMatch(
+        /^the ticket expired at .*: ask for new ones \(POST \/api\/alerts\/\d+\/media-tickets\)$/,
+      );
+    } finally {
+      h.ticketClock.offset = 0;
+    }
+    expect((await h.call(t.audio, { token: null })).status).toBe(200);
+  });
+
+  it('stop with the token that asked for them; a sensor token gets none', async () => {
+    const created = h.tokens.create('operator', 'short');
+    const t = await tickets(a, created.token);
+    expect((await h.call(t.audio, { token: null })).status).toBe(200);
+    h.tokens.revoke(created.id);
+    const res = await h.call<ApiError>(t.audio, { token: null });
+    expect(res.status).toBe(401);
+    expect(res.body.message).toBe('the token that asked for this ticket was revoked');
+    expect((await h.call(`/api/alerts/${a}/media-tickets`, { method: 'POST', token: h.sensor })).status).toBe(
+      403,
+    );
+    expect((await h.call(`/api/alerts/999999/media-tickets`, { method: 'POST' })).status).toBe(404);
   });
 });

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '@hark/dsp';
 import type { Alert, ApiError, ModelStatus, ScorePoint, SensorStatus } from '@hark/protocol';
@@ -220,5 +222,62 @@ describe('REST sensors and models', () => {
       error: 'Internal Server Error',
       message: 'internal server error (see the server log)',
     });
+  });
+});
+
+describe('uploads stream to disk, with limits (L1)', () => {
+  let h: Harness;
+  const KB = 1024;
+  beforeAll(async () => {
+    h = await startHarness({ maxFileBytes: 64 * KB, maxTotalBytes: 160 * KB });
+  });
+  afterAll(() => h.close());
+
+  const temp = () => readdirSync(join(h.dir, 'tmp', 'uploads'));
+  const form = (sizes: number[]) => {
+    const f = new FormData();
+    sizes.forEach((bytes, i) => {
+      const samples = Math.floor((bytes - 44) / 2);
+      f.append(
+        'files',
+        new Blob([Buffer.from(encodeWav(new Float32Array(samples), 16000, 's16'))]),
+        `c-${i}.wav`,
+      );
+    });
+    return f;
+  };
+  const upload = (body: FormData) => h.call<ApiError>('/api/sensors/fan-9/model', { method: 'POST', body });
+
+  it('accepts an upload within the limits and leaves no temporary file', async () => {
+    const res = await upload(form([60 * KB, 50 * KB, 40 * KB]));
+    expect(res.status).toBe(202);
+    expect(h.models.uploads.at(-1)?.files.map((f) => f.size)).toEqual([60 * KB, 50 * KB, 40 * KB]);
+    expect(temp()).toEqual([]);
+  });
+
+  it('refuses a file over the per-file limit with 413 naming it and the setting; nothing is left', async () => {
+    const res = await upload(form([10 * KB, 70 * KB, 10 * KB]));
+    expect(res.status).toBe(413);
+    expect(res.body.message).toBe(
+      "file 'c-1.wav' is larger than 64 KB, the limit per file (HARK_UPLOAD_MAX_FILE_MB)",
+    );
+    expect(temp()).toEqual([]);
+  });
+
+  it('refuses an upload over the total with 413; the files already stored are removed', async () => {
+    const res = await upload(form([60 * KB, 60 * KB, 60 * KB]));
+    expect(res.status).toBe(413);
+    expect(res.body.message).toBe(
+      'the upload is larger than 160 KB, the limit per upload (HARK_UPLOAD_MAX_TOTAL_MB): send fewer or shorter clips',
+    );
+    expect(temp()).toEqual([]);
+  });
+
+  it('removes the temporary files when the service refuses the upload', async () => {
+    const bad = form([10 * KB, 10 * KB]);
+    bad.append('files', new Blob(['not a wav']), 'notes.txt');
+    const res = await upload(bad);
+    expect(res.status).toBe(422);
+    expect(temp()).toEqual([]);
   });
 });

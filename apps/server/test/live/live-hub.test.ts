@@ -74,8 +74,10 @@ describe('LiveHub', () => {
     expect(fast.sent).toHaveLength(5);
     expect(slow.sent).toHaveLength(0);
     hub.broadcast('alert:update', { id: 2 });
-    expect(slow.sent.map((m) => m.event)).toEqual(['alert:update']);
+    expect(fast.sent.at(-1)?.event).toBe('alert:update');
+    expect(slow.sent).toHaveLength(0);
     slow.drain();
+    expect(slow.sent[0].event).toBe('alert:update');
     const merged = slow.sent.filter((m) => m.event === 'columns').map((m) => m.payload as ColumnsEvent);
     expect(merged).toHaveLength(1);
     expect(merged[0].nColumns).toBe(50);
@@ -117,5 +119,52 @@ describe('LiveHub', () => {
     hub.columns(cols(0, 10, 1));
     hub.score(score(1));
     expect(o.sent.map((m) => m.event)).toEqual(['score']);
+  });
+
+  test("a slow client's broadcasts wait in order, each alert, sensor and fit coalesced to its latest state", () => {
+    const hub = new LiveHub({ maxBacklog: 2 });
+    const slow = new FakeTransport('slow');
+    hub.add(slow);
+    slow.queued = 5;
+    hub.broadcast('alert', { id: 1, v: 0 });
+    for (let v = 1; v <= 50; v++) {
+      hub.broadcast('alert:update', { id: 1, v });
+      hub.broadcast('sensor:status', { id: 's1', v });
+      hub.broadcast('model:progress', { sensorId: 's1', done: v });
+    }
+    hub.broadcast('alert', { id: 2, v: 0 });
+    hub.broadcast('sensor:status', { id: 's2', v: 0 });
+    hub.broadcast('server:notice', { text: 'a' });
+    hub.broadcast('server:notice', { text: 'b' });
+    expect(slow.sent).toHaveLength(0);
+    expect(hub.stats('slow')).toMatchObject({ pendingBroadcasts: 7, coalesced: 148, dropped: 0 });
+    slow.drain();
+    expect(slow.sent).toEqual([
+      // A new alert stays a new alert, with its latest content.
+      { event: 'alert', payload: { id: 1, v: 50 } },
+      { event: 'sensor:status', payload: { id: 's1', v: 50 } },
+      { event: 'model:progress', payload: { sensorId: 's1', done: 50 } },
+      { event: 'alert', payload: { id: 2, v: 0 } },
+      { event: 'sensor:status', payload: { id: 's2', v: 0 } },
+      { event: 'server:notice', payload: { text: 'a' } },
+      { event: 'server:notice', payload: { text: 'b' } },
+    ]);
+    expect(hub.stats('slow')?.pendingBroadcasts).toBe(0);
+    // Caught up: the next goes straight out.
+    hub.broadcast('alert:update', { id: 2, v: 1 });
+    expect(slow.sent.at(-1)).toEqual({ event: 'alert:update', payload: { id: 2, v: 1 } });
+  });
+
+  test("past its bound a slow client's oldest broadcasts are dropped, counted", () => {
+    const dropped: number[] = [];
+    const hub = new LiveHub({ maxBacklog: 1, maxPendingBroadcasts: 3, onDropped: (n) => dropped.push(n) });
+    const slow = new FakeTransport('slow');
+    hub.add(slow);
+    slow.queued = 1;
+    for (let id = 1; id <= 5; id++) hub.broadcast('alert', { id });
+    expect(hub.dropped).toBe(2);
+    expect(dropped).toEqual([1, 1]);
+    slow.drain();
+    expect(slow.sent.map((m) => (m.payload as { id: number }).id)).toEqual([3, 4, 5]);
   });
 });

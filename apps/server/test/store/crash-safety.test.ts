@@ -17,13 +17,15 @@ const SRC = join(dirname(fileURLToPath(import.meta.url)), '../../src');
 const PROTOCOL = join(SRC, '../../../libs/protocol/src');
 
 /**
- * Compiles `src/store/*.ts` and the protocol library's sources (`@hark/protocol`, imported by the store) to ES
+ * Compiles `src/store/*.ts` (with `src/data-lock.ts`, which it imports) and the protocol library's sources (`@hark/protocol`, imported by the store) to ES
  * modules under `out`, with node_modules reachable.
  */
 function buildStore(out: string): void {
   const files = [
     ...readdirSync(PROTOCOL).map((f) => ({ from: join(PROTOCOL, f), to: `protocol/${f}` })),
     ...readdirSync(join(SRC, 'store')).map((f) => ({ from: join(SRC, 'store', f), to: `store/${f}` })),
+    // `hark restore` (store/backup.ts) takes the data directory's lock.
+    { from: join(SRC, 'data-lock.ts'), to: 'data-lock.ts' },
   ];
   for (const file of files.filter((f) => f.to.endsWith('.ts'))) {
     const { code } = transformFileSync(file.from, {
