@@ -39,6 +39,10 @@ export interface ServerConfig {
   shutdownGraceSeconds: number;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
+  /** Model versions kept on disk per sensor, the active and shadow ones included (never deleted). */
+  modelVersionsKept: number;
+  /** Sensors that may run a shadow model (a new version on trial) at once: each holds a second model. */
+  maxShadowModels: number;
   /** Print the first admin token (and other start-up lines) here. */
   log: (line: string) => void;
 }
@@ -60,6 +64,8 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   webhookUrl: '',
   webhookSecret: '',
   modelPollMs: 2000,
+  modelVersionsKept: 10,
+  maxShadowModels: 2,
   shutdownGraceSeconds: 10,
 };
 
@@ -77,6 +83,8 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   webhookSecret: { flag: '--webhook-secret', env: 'HARK_WEBHOOK_SECRET' },
   dashboardDir: { flag: '--dashboard' },
   shutdownGraceSeconds: { flag: '--shutdown-grace', env: 'HARK_SHUTDOWN_GRACE_SECONDS' },
+  modelVersionsKept: { env: 'HARK_MODEL_VERSIONS_KEPT' },
+  maxShadowModels: { env: 'HARK_MAX_SHADOW_MODELS' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -113,6 +121,8 @@ export function resolveServerConfig(
     webhookUrl: env.HARK_WEBHOOK_URL || undefined,
     webhookSecret: env.HARK_WEBHOOK_SECRET || undefined,
     shutdownGraceSeconds: num('HARK_SHUTDOWN_GRACE_SECONDS'),
+    modelVersionsKept: num('HARK_MODEL_VERSIONS_KEPT'),
+    maxShadowModels: num('HARK_MAX_SHADOW_MODELS'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -153,6 +163,9 @@ export function resolveServerConfig(
     wholeAtLeast(key, 1);
   check('host', typeof c.host === 'string' && c.host !== '', 'must be an address, e.g. 127.0.0.1 or 0.0.0.0');
   check('modelPollMs', c.modelPollMs >= 10, 'must be at least 10 ms');
+  // Two versions: the active one and one to roll back to (or a shadow on trial).
+  wholeAtLeast('modelVersionsKept', 2);
+  wholeAtLeast('maxShadowModels', 0);
   check('maxClockSkewSeconds', c.maxClockSkewSeconds >= 1, 'must be at least 1 second');
   check(
     'shutdownGraceSeconds',

@@ -25,6 +25,7 @@ import { HarkMetrics } from './metrics/hark.metrics.js';
 import { ModelRegistry } from './models/model-registry.js';
 import { ModelService } from './models/model.service.js';
 import { WebhookNotifier } from './notify/webhook.notifier.js';
+import { ShadowScorer } from './scoring/shadow-scorer.js';
 import { WindowScorer } from './scoring/window-scorer.js';
 import { Sensors } from './sensors/sensors.js';
 import { HarkStore } from './store/store.js';
@@ -119,6 +120,11 @@ function buildRuntime(config: ServerConfig): Runtime {
     pollMs: config.modelPollMs,
     record: (id, seconds, progress) => sensors.record(id, seconds, progress),
     activeFeedback: (id) => modelService.activeFeedback(id),
+    alertsDuring: (id, from, to) =>
+      store.alerts.list({ sensorId: id, kind: 'anomaly', from, to }, 100).items.map((a) => a.id),
+    keepVersions: config.modelVersionsKept,
+    maxShadowModels: config.maxShadowModels,
+    alertRule: { openWindows: config.alertOpenWindows, closeWindows: config.alertCloseWindows },
     log,
   });
   modelService = new ModelService(models, store, media, events);
@@ -130,7 +136,8 @@ function buildRuntime(config: ServerConfig): Runtime {
     metrics,
     log,
   });
-  sensors = new Sensors({ config, store, models, scorer, alerts, hub, metrics, log });
+  const shadow = new ShadowScorer(scorer.scheduler, models, log);
+  sensors = new Sensors({ config, store, models, scorer, shadow, alerts, hub, metrics, log });
   const webhook = config.webhookUrl
     ? new WebhookNotifier({
         url: config.webhookUrl,

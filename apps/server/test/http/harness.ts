@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TokenService } from '../../src/auth/token.service.js';
-import type { Alert, ModelStatus, SensorStatus } from '@hark/protocol';
+import type { Alert, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
 import { HarkEvents } from '../../src/events.js';
 import { HTTP_CONTROLLERS, HTTP_PROVIDERS, setupHttp } from '../../src/http/index.js';
 import { AlertMediaStore } from '../../src/alerts/alert-media.js';
@@ -35,6 +35,10 @@ const noModel = (sensorId: string): ModelStatus => ({
   feedbackWindows: 0,
   progress: null,
   error: null,
+  version: null,
+  shadowVersion: null,
+  minTrainingClips: 6,
+  recommendedEnrolSeconds: 100,
 });
 
 const toInfo = ({ path: _path, ...info }: FeedbackRecord): FeedbackInfo => info;
@@ -42,7 +46,7 @@ const toInfo = ({ path: _path, ...info }: FeedbackRecord): FeedbackInfo => info;
 /** Models kept in memory; teaching records feedback in the store like the real service. */
 export class TestModels extends ModelsPort {
   readonly models = new Map<string, ModelStatus>();
-  readonly uploads: { sensorId: string; files: UploadedWav[]; by: string }[] = [];
+  readonly uploads: { sensorId: string; files: UploadedWav[]; by: string; activateNow: boolean }[] = [];
   readonly taught: { alertId: number; by: string }[] = [];
 
   constructor(private readonly store: HarkStore) {
@@ -67,13 +71,18 @@ export class TestModels extends ModelsPort {
     return this.status(sensorId);
   }
 
-  async upload(sensorId: string, files: UploadedWav[], by: string): Promise<ModelStatus> {
+  async upload(
+    sensorId: string,
+    files: UploadedWav[],
+    by: string,
+    o: { activateNow?: boolean } = {},
+  ): Promise<ModelStatus> {
     if (files.length < 3) throw new ModelError(`upload at least 3 normal WAV clips (got ${files.length})`);
     for (const f of files) {
       if (f.data.subarray(0, 4).toString('latin1') !== 'RIFF')
         throw new ModelError(`${f.name}: not a WAV file`, 'BAD_AUDIO');
     }
-    this.uploads.push({ sensorId, files, by });
+    this.uploads.push({ sensorId, files, by, activateNow: !!o.activateNow });
     this.models.set(sensorId, { ...this.status(sensorId), state: 'fitting', source: 'upload' });
     return this.status(sensorId);
   }
@@ -102,6 +111,19 @@ export class TestModels extends ModelsPort {
 
   async revert(sensorId: string, feedbackId: number, by: string): Promise<FeedbackInfo> {
     return toInfo(this.store.feedback.revert(sensorId, feedbackId, by));
+  }
+
+  /** Versions are the real registry's (test/server/models.test.ts); none here. */
+  async versions(_sensorId: string): Promise<ModelVersion[]> {
+    return [];
+  }
+
+  async activate(sensorId: string, version: number): Promise<ModelVersion> {
+    throw new ModelError(`sensor ${sensorId} has no model version ${version}`, 'NO_VERSION');
+  }
+
+  async discard(sensorId: string, version: number): Promise<ModelVersion> {
+    throw new ModelError(`sensor ${sensorId} has no model version ${version}`, 'NO_VERSION');
   }
 }
 
