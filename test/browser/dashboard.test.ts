@@ -333,6 +333,22 @@ describe.runIf(haveChromium)('dashboard in Chromium, live from hark sensor', () 
     await expect(row.getAttribute('data-state')).resolves.toBe('acknowledged');
     expect(await row.innerText()).toMatch(/maintenance/);
     await screenshot(page, '4-alerts');
+
+    // The filters: the sensor is offered by name; a state filter goes into the address and the list.
+    expect(await page.getByTestId('filter-sensor').locator('option').allInnerTexts()).toEqual(['all', NAME]);
+    await page.getByTestId('filter-state').selectOption('open');
+    await page.getByTestId('filter-apply').click();
+    await expect.poll(() => new URL(page.url()).hash).toMatch(/state=open/);
+    await expect.poll(() => row.count()).toBe(0);
+    await page.getByTestId('filter-state').selectOption('acknowledged');
+    await page.getByTestId('filter-apply').click();
+    await row.waitFor();
+    const states = await page
+      .getByTestId('alert-row')
+      .evaluateAll((rows) =>
+        rows.map((r) => (r as unknown as { dataset: { state?: string } }).dataset.state),
+      );
+    expect(new Set(states)).toEqual(new Set(['acknowledged']));
   });
 
   test('the overview shows the sensor alerting or acknowledged, with its score history', async () => {
@@ -379,6 +395,13 @@ describe.runIf(haveChromium)('dashboard in Chromium, live from hark sensor', () 
     expect(lit).toBeGreaterThan(0.8);
     await dismissToasts(page);
     publishScreenshot(await screenshot(page, '3-sensor-view-full'), 'sensor-view');
+
+    // The anomaly map as a second heatmap gets its own canvas, painted; back to the overlay removes it.
+    await page.getByTestId('display-select').selectOption('split');
+    await page.getByTestId('anomaly-canvas').waitFor();
+    await expect.poll(() => litFraction(page, 'anomaly-canvas')).toBeGreaterThan(0.5);
+    await page.getByTestId('display-select').selectOption('overlay');
+    await page.getByTestId('anomaly-canvas').waitFor({ state: 'detached' });
   });
 
   test('the models page shows the fitted model', async () => {

@@ -4,6 +4,7 @@
  *
  * Images are `width` columns by `nMels` rows with mel bin 0 (the lowest frequency) on the bottom row.
  */
+import type { GridRect } from '../charts/options/layout';
 
 /**
  * Paints `length` frame-major columns of `bytes` (`[columns, nMels]`) starting at column `from` into `out`
@@ -27,6 +28,23 @@ export function paintColumns(
       dst -= width;
     }
   }
+}
+
+/**
+ * The backing size of a canvas drawn under `rect` in a chart container `containerWidth` CSS pixels wide: its
+ * CSS box times the device pixel ratio, capped at 2 (the images drawn into it have far fewer columns than
+ * the screen has pixels, so more would only paint more interpolated pixels), and at least 1 by 1.
+ */
+export function canvasSize(
+  rect: GridRect,
+  containerWidth: number,
+  devicePixelRatio: number,
+): { width: number; height: number } {
+  const dpr = Math.min(2, devicePixelRatio || 1);
+  return {
+    width: Math.max(1, Math.round((containerWidth - rect.left - rect.right) * dpr)),
+    height: Math.max(1, Math.round(rect.height * dpr)),
+  };
 }
 
 /** Decodes base64 (as sent in `AlertSpectrogram`) to bytes. */
