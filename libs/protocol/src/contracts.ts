@@ -125,6 +125,19 @@ export interface ModelStatus {
   recommendedEnrolSeconds: number;
 }
 
+/** `GET /api/sensors/:id/feedback`: an alert taught to the model as normal, and whether it was reverted. */
+export interface FeedbackInfo {
+  id: number;
+  sensorId: string;
+  alertId: number;
+  windows: number;
+  patches: number;
+  createdAt: number;
+  createdBy: string;
+  revertedAt: number | null;
+  revertedBy: string | null;
+}
+
 /** What a shadow version would have alerted on during its trial (recorded, never raised). */
 export interface WouldBeAlert {
   /** Stream ms, as an alert's. */

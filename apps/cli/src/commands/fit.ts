@@ -10,6 +10,7 @@ import {
   readClip,
   resolveDetectorConfig,
   saveModel,
+  trainingNeeds,
   type BackboneId,
   type MethodId,
 } from '@hark/detection';
@@ -75,10 +76,12 @@ export async function runFit(dir: string, o: FitOptions) {
 }
 
 const { calibrationHoldout, calibrationQuantile } = resolveDetectorConfig();
+const needs = trainingNeeds();
 const fitHelp = `
 A share of the clips (${100 * calibrationHoldout} %, at least ${MIN_NORMAL_SCORES}, evenly spread) is held out to set the alert threshold
 (gamma fit to their scores, ${calibrationQuantile} quantile, normalised to 1.0); the model is fitted on the others.
-Needs at least ${MIN_TRAINING_CLIPS} clips (${MIN_NORMAL_SCORES} held out and one to fit; more if --config raises calibrationHoldout).
+Needs at least ${MIN_TRAINING_CLIPS} clips (${MIN_NORMAL_SCORES} held out and one to fit; more if --config raises calibrationHoldout);
+the server's uploads need the same. ${needs.recommendedClips} or more are recommended: ${needs.reason}.
 With --config '{"falseAlarmsPerDay": N}' the threshold is set for at most N false alerts per sensor-day instead:
 each clip is scored by a model without it, the tail of those scores is extrapolated to the rate (an upper
 confidence bound), and the model is fitted on every clip.

@@ -12,16 +12,20 @@ export type {
   AnnotationLabel,
   ApiError,
   ColumnsEvent,
+  FeedbackInfo,
   FitProgressEvent,
   Me,
   ModelStatus,
+  ModelVersion,
   Page,
   Role,
   ScoreEvent,
   ScorePoint,
   SensorState,
   SensorStatus,
+  ShadowTrial,
   SubscribeMessage,
+  WouldBeAlert,
 } from '@hark/protocol';
 
 export {

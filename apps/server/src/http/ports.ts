@@ -2,19 +2,9 @@
  * What the REST controllers need from the live runtime (sensor streams and models). Abstract classes so they
  * double as Nest injection tokens; `sensors/` (`Sensors`) and `models/` (`ModelService`) implement them.
  */
-import type { ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
+import type { FeedbackInfo, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
 
-export interface FeedbackInfo {
-  id: number;
-  sensorId: string;
-  alertId: number;
-  windows: number;
-  patches: number;
-  createdAt: number;
-  createdBy: string;
-  revertedAt: number | null;
-  revertedBy: string | null;
-}
+export type { FeedbackInfo } from '@hark/protocol';
 
 export interface UploadedWav {
   name: string;
