@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import { SERVER_SHUTDOWN_EVENT, type ServerShutdown } from '@hark/protocol';
+import { SERVER_SHUTDOWN_EVENT, type Alert, type ServerShutdown } from '@hark/protocol';
 import type { Server as IoServer, ServerOptions as IoServerOptions } from 'socket.io';
 import { AlertMediaStore } from './alerts/alert-media.js';
 import { AlertService } from './alerts/alert.service.js';
@@ -120,8 +120,23 @@ function buildRuntime(config: ServerConfig): Runtime {
     pollMs: config.modelPollMs,
     record: (id, seconds, progress) => sensors.record(id, seconds, progress),
     activeFeedback: (id) => modelService.activeFeedback(id),
-    alertsDuring: (id, from, to) =>
-      store.alerts.list({ sensorId: id, kind: 'anomaly', from, to }, 100).items.map((a) => a.id),
+    watchAlerts: (id) => {
+      // The anomaly alerts of the sensor open during a recording: the one open at its start and every one
+      // that opens (or, folded, occurs again) before it ends.
+      const seen = new Set<number>();
+      const open = store.alerts.activeFor(id, 'anomaly');
+      if (open) seen.add(open.id);
+      const on = (a: Alert) => {
+        if (a.sensorId === id && a.kind === 'anomaly' && a.active) seen.add(a.id);
+      };
+      events.on('alert', on);
+      events.on('alert:update', on);
+      return () => {
+        events.off('alert', on);
+        events.off('alert:update', on);
+        return [...seen];
+      };
+    },
     keepVersions: config.modelVersionsKept,
     maxShadowModels: config.maxShadowModels,
     alertRule: { openWindows: config.alertOpenWindows, closeWindows: config.alertCloseWindows },

@@ -29,6 +29,7 @@ import {
   type FitProgressEvent,
   type ModelStatus,
   type ModelVersion,
+  type ShadowTrial as ShadowTrialJson,
 } from '@hark/protocol';
 import { DetectorLeases, type DetectorLease } from '../scoring/leases.js';
 import { ModelError } from './errors.js';
@@ -65,8 +66,11 @@ export interface ModelRegistryOptions {
   ) => Promise<Float32Array>;
   /** Active (not reverted) feedback of a sensor, read when a model is (re)loaded. */
   activeFeedback: (sensorId: string) => Promise<FeedbackItem[]>;
-  /** Ids of the sensor's anomaly alerts overlapping `[from, to]` (server ms): they flag an enrolment. */
-  alertsDuring?: (sensorId: string, from: number, to: number) => number[];
+  /**
+   * Starts collecting the sensor's anomaly alerts (open now, or opening later); the function it returns
+   * stops and gives their ids. An enrolment watches its recording: such alerts flag it.
+   */
+  watchAlerts?: (sensorId: string) => () => number[];
   /** Detector parameters of models fitted by the server. */
   fitConfig?: DetectorConfigInput;
   /** Versions kept per sensor, the active and shadow ones included (never deleted). Default 10. */
@@ -147,7 +151,7 @@ export class ModelRegistry {
         (v) => v.meta.trial?.outcome === 'running' && v.meta.version !== slot.version,
       );
       const last = running.at(-1);
-      if (last) await this.#startShadow(sensorId, slot, last.meta.version, last.meta.trial!.since);
+      if (last) await this.#startShadow(sensorId, slot, last.meta.version, last.meta.trial!);
     }
   }
 
@@ -278,7 +282,7 @@ export class ModelRegistry {
     this.#checkShadowRoom(sensorId, o);
     const slot = this.#claim(sensorId);
     const before = slot.state;
-    const startedAt = Date.now();
+    const alertsDuring = this.#watchAlerts(sensorId);
     let recording: Promise<Float32Array>;
     try {
       // Throws at once when the sensor is not streaming.
@@ -286,18 +290,18 @@ export class ModelRegistry {
         this.#progress(sensorId, slot, { stage: 'recording', done, total }),
       );
     } catch (err) {
+      alertsDuring();
       slot.busy = false;
       slot.state = before;
       throw err instanceof ModelError ? err : new ModelError((err as Error).message, 'NOT_STREAMING');
     }
     slot.state = 'recording';
     this.#progress(sensorId, slot, { stage: 'recording', done: 0, total: seconds });
+    let alerts: number[] = [];
     void (async () => {
       try {
-        const audio = await recording;
-        const plan = this.#plan(seconds, this.needs().recommendedSeconds, 's', o, () =>
-          this.#alertsDuring(sensorId, startedAt, Date.now()),
-        );
+        const audio = await recording.finally(() => (alerts = alertsDuring()));
+        const plan = this.#plan(seconds, this.needs().recommendedSeconds, 's', o, alerts);
         const rate = resolveDetectorConfig(this.opts.fitConfig ?? {}).mel.sampleRate;
         const dir = await stampDir(this.opts.dataDir, 'enrol', sensorId);
         // Clips of about 5 s, at least MIN_TRAINING_CLIPS + 2 so some are held out for the threshold.
@@ -350,7 +354,7 @@ export class ModelRegistry {
     this.#checkShadowRoom(sensorId, o);
     const slot = this.#claim(sensorId);
     const needs = this.needs(seconds / files.length);
-    const plan = this.#plan(files.length, needs.recommendedClips, 'clips', o, () => []);
+    const plan = this.#plan(files.length, needs.recommendedClips, 'clips', o, []);
     // Fitting from here on (the answer says so), while the current model, if any, keeps scoring.
     slot.state = 'fitting';
     this.#progress(sensorId, slot, { stage: 'spectrogram', done: 0, total: files.length });
@@ -506,7 +510,7 @@ export class ModelRegistry {
   }
 
   /** Loads kept `version` as the sensor's shadow, replacing a shadow it had (that trial ends 'replaced'). */
-  async #startShadow(sensorId: string, slot: Slot, version: number, since?: number): Promise<void> {
+  async #startShadow(sensorId: string, slot: Slot, version: number, saved?: ShadowTrialJson): Promise<void> {
     if (slot.shadow) await this.#endShadow(sensorId, slot, 'replaced', null);
     const detector = await loadModel(this.versions.dir(sensorId, version));
     const active = slot.detector;
@@ -524,12 +528,15 @@ export class ModelRegistry {
       return;
     }
     await this.#teachShadow(sensorId, detector);
-    const trial = new ShadowTrial(version, {
-      mel: detector.config.mel,
-      openWindows: this.opts.alertRule?.openWindows ?? 2,
-      closeWindows: this.opts.alertRule?.closeWindows ?? 2,
-      now: since,
-    });
+    const trial = new ShadowTrial(
+      version,
+      {
+        mel: detector.config.mel,
+        openWindows: this.opts.alertRule?.openWindows ?? 2,
+        closeWindows: this.opts.alertRule?.closeWindows ?? 2,
+      },
+      saved,
+    );
     slot.shadow = { version, detector, trial };
     await this.versions.update(sensorId, version, { trial: trial.toJSON() });
     this.#log(`models: ${sensorId}: version ${version} runs in shadow beside version ${slot.version}`);
@@ -582,10 +589,9 @@ export class ModelRegistry {
     recommended: number,
     unit: 's' | 'clips',
     o: NewVersionOptions,
-    alertsDuring: () => number[],
+    alerts: number[],
   ): VersionPlan {
     const needs = this.needs();
-    const alerts = alertsDuring();
     const short = amount < recommended;
     const warnings: string[] = [];
     if (short)
@@ -606,12 +612,13 @@ export class ModelRegistry {
     };
   }
 
-  #alertsDuring(sensorId: string, from: number, to: number): number[] {
+  /** `opts.watchAlerts` for `sensorId`, or nothing to watch; a failure is logged, not fatal. */
+  #watchAlerts(sensorId: string): () => number[] {
     try {
-      return this.opts.alertsDuring?.(sensorId, from, to) ?? [];
+      return this.opts.watchAlerts?.(sensorId) ?? (() => []);
     } catch (err) {
-      this.#log(`models: ${sensorId}: alerts during the enrolment not checked: ${(err as Error).message}`);
-      return [];
+      this.#log(`models: ${sensorId}: alerts during the enrolment not watched: ${(err as Error).message}`);
+      return () => [];
     }
   }
 

@@ -23,6 +23,8 @@ export class ModelService extends ModelsPort {
     events.on('model:progress', (p) => {
       if (p.stage !== 'done' && p.stage !== 'failed') return;
       const s = this.models.status(p.sensorId);
+      // A fit that went to shadow (the newest version) is recorded when it is activated, not now.
+      if (p.stage === 'done' && s.shadowVersion !== null && s.shadowVersion > (s.version ?? 0)) return;
       // The model itself is on disk; its history row is bookkeeping (best-effort on a full disk).
       this.store.health.attempt('model', () =>
         this.store.models.record({

@@ -43,8 +43,21 @@ export class ShadowTrial {
   constructor(
     readonly version: number,
     o: { mel: MelParams; openWindows: number; closeWindows: number; now?: number },
+    /** A trial saved by a stopping server, continued (its counts go on; a would-be alert open then ended). */
+    saved?: ShadowTrialJson,
   ) {
-    this.since = o.now ?? Date.now();
+    this.since = saved?.since ?? o.now ?? Date.now();
+    if (saved) {
+      this.#windows = saved.windows;
+      this.#skipped = saved.skipped;
+      this.#shadowOver = saved.shadowOver;
+      this.#activeOver = saved.activeOver;
+      this.#shadowSum = (saved.shadowMean ?? 0) * saved.windows;
+      this.#activeSum = (saved.activeMean ?? 0) * saved.windows;
+      this.#shadowAlerts = saved.shadowAlertCount;
+      this.#activeAlerts = saved.activeAlertCount;
+      this.#listed.push(...saved.wouldBeAlerts);
+    }
     const rule = { mel: o.mel, openWindows: o.openWindows, closeWindows: o.closeWindows };
     this.#shadow = new AlertTracker(rule);
     this.#active = new AlertTracker(rule);

@@ -29,8 +29,16 @@ export class ShadowScorer {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** The active model scored `w` as `active`: the shadow scores it too, if the scheduler has slack. */
+  /**
+   * The active model scored `w` as `active`: the shadow scores it too, if the scheduler has slack. Called from
+   * the active job's outcome, while that job still counts as running: the check waits for the next turn of
+   * the event loop, when it no longer does.
+   */
   offer(sensorId: string, w: ReadyWindow, active: WindowResult): void {
+    setImmediate(() => this.#offer(sensorId, w, active));
+  }
+
+  #offer(sensorId: string, w: ReadyWindow, active: WindowResult): void {
     const held = this.source.acquireShadow(sensorId);
     if (!held) return;
     const { lease, trial } = held;

@@ -98,18 +98,43 @@ describe('shadow scoring', () => {
     scheduler.submit('pump-1', () => new Promise<void>((r) => (finishLive = r)));
     await new Promise((r) => setImmediate(r));
     scorer.offer('pump-1', w(0), active);
+    await new Promise((r) => setImmediate(r));
     expect(t.toJSON()).toMatchObject({ windows: 0, skipped: 1 });
     finishLive();
     await scheduler.idle();
     // Free: the shadow scores; a second offer while it runs is skipped.
     scorer.offer('pump-1', w(1), active);
     await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
     expect(scheduler.stats(shadowKey('pump-1')).running).toBe(1);
     scorer.offer('pump-1', w(2), active);
+    await new Promise((r) => setImmediate(r));
     expect(t.toJSON().skipped).toBe(2);
     shadow.pending.shift()!();
     await scheduler.idle();
     expect(t.toJSON()).toMatchObject({ windows: 1, skipped: 2, shadowOver: 1, activeOver: 0 });
     expect(leases.users(shadow as unknown as Detector)).toBe(0);
+  });
+
+  it("runs right after the active model's window, even with one scoring slot", async () => {
+    const scheduler = new ScoringScheduler({ concurrency: 1, queuePerSensor: 2 });
+    const leases = new DetectorLeases();
+    const shadow = new Gated();
+    const t = trial();
+    const scorer = new ShadowScorer(
+      scheduler,
+      { acquireShadow: () => ({ lease: leases.acquire(shadow as unknown as Detector), trial: t }) },
+      () => {},
+    );
+    // As the window scorer does: the shadow is offered from the live job's outcome.
+    scheduler.submit('pump-1', async () => active, { onDone: (r) => scorer.offer('pump-1', w(0), r) });
+    await scheduler.idle();
+    // The offer's turn, then the shadow job's start.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(shadow.pending).toHaveLength(1);
+    shadow.pending.shift()!();
+    await scheduler.idle();
+    expect(t.toJSON()).toMatchObject({ windows: 1, skipped: 0 });
   });
 });
