@@ -573,6 +573,11 @@ export class ModelRegistry {
   #checkShadowRoom(sensorId: string, o: NewVersionOptions): void {
     const slot = this.#slots.get(sensorId);
     if (o.activateNow || !slot?.detector || slot.shadow) return;
+    if (this.#maxShadows === 0)
+      throw new ModelError(
+        'shadow trials are off (HARK_MAX_SHADOW_MODELS=0): add ?activate=now to replace the model without a trial',
+        'SHADOW_LIMIT',
+      );
     const running = [...this.#slots].filter(([, s]) => s.shadow).map(([id]) => id);
     if (running.length >= this.#maxShadows)
       throw new ModelError(
