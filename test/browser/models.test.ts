@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
+import { fitDetector, readClip, resolveDetectorConfig, saveModel, trainingNeeds } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
 import type { ModelStatus, ModelVersion } from '@hark/protocol';
 import {
@@ -129,6 +129,10 @@ describe.runIf(haveChromium)('model versions in Chromium: shadow, promote, roll 
       .toBe(String(v2.trial!.shadowAlertCount));
     await expect(card(2).getByTestId('version-warnings').innerText()).resolves.toMatch(/recommended/);
     await expect(page.getByTestId('replace-text').innerText()).resolves.toMatch(/shadow beside version 1/);
+    // The enrolment form's 60 s is under the calibration's recommendation: it says so, and why.
+    await expect(page.getByTestId('enrol-short').innerText()).resolves.toMatch(
+      new RegExp(`recommended ${trainingNeeds().recommendedSeconds} s.*false alarms`, 's'),
+    );
     await card(2).locator('details summary').click();
     await expect
       .poll(() => card(2).getByTestId('would-be-alerts').locator('li').count())
