@@ -80,6 +80,19 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 0' INT TERM HUP
 
+# Exits (stopping the rest through the EXIT trap) when the server or a sensor has ended: says which with $1,
+# and shows the last $2 lines of every log.
+exit_if_one_ended() {
+  local pid
+  for pid in "$server_pid" "${sensor_pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || {
+      echo "hark demo: process $pid $1" >&2
+      tail -n "$2" "$logs"/*.log >&2
+      exit 1
+    }
+  done
+}
+
 # Children run in their own session: Ctrl-C reaches this script only, which stops each of them once, in order.
 spawn() { setsid "$@" & }
 
@@ -216,13 +229,7 @@ if [ -n "$check_seconds" ]; then
   echo "== check mode: running for $check_seconds s"
   end=$(($(now) + check_seconds))
   while (($(now) < end)); do
-    for pid in "$server_pid" "${sensor_pids[@]}"; do
-      kill -0 "$pid" 2>/dev/null || {
-        echo "hark demo: process $pid ended early; logs:" >&2
-        tail -n 20 "$logs"/*.log >&2
-        exit 1
-      }
-    done
+    exit_if_one_ended 'ended early; logs:' 20
     sleep 1
   done
   status=0
@@ -264,11 +271,5 @@ fi
 while :; do
   # Returns when a child ends (it should not) or when Ctrl-C runs the trap.
   wait -n "$server_pid" "${sensor_pids[@]}" || true
-  for pid in "$server_pid" "${sensor_pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null || {
-      echo "hark demo: process $pid ended unexpectedly; last lines of the logs:" >&2
-      tail -n 5 "$logs"/*.log >&2
-      exit 1
-    }
-  done
+  exit_if_one_ended 'ended unexpectedly; last lines of the logs:' 5
 done

@@ -8,6 +8,5 @@ export interface KernelFamily {
   /** Why not, when it cannot. */
   why: string;
 }
-export function cpuFlags(cpuinfo?: string): Set<string>;
 export function kernelFamilies(flags?: ReadonlySet<string>, arch?: string): KernelFamily[];
 export function familyEnv(family: KernelFamily, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { chooseCoretype, cpuFlags } from '../scripts/cpu.mjs';
 import type { Addon } from './addon.js';
 
 /**
@@ -19,27 +19,11 @@ export interface LoadResult {
   coretypeSet: string | null;
 }
 
-/** The OpenBLAS kernel family for a /proc/cpuinfo `flags` set: SkylakeX (AVX-512), Haswell (AVX2+FMA). */
-export function chooseCoretype(flags: ReadonlySet<string>): string | null {
-  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq'].every((f) => flags.has(f))) return 'SkylakeX';
-  if (flags.has('avx2') && flags.has('fma')) return 'Haswell';
-  return null;
-}
-
-/** The flags of the first CPU in /proc/cpuinfo (empty off Linux). */
-export function cpuFlags(
-  cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '',
-): Set<string> {
-  const line = cpuinfo.split('\n').find((l) => /^flags\s*:/.test(l));
-  return new Set(
-    line
-      ? line
-          .slice(line.indexOf(':') + 1)
-          .trim()
-          .split(/\s+/)
-      : [],
-  );
-}
+/**
+ * The CPU rule (`cpuFlags`, `chooseCoretype`) is plain JavaScript in scripts/cpu.mjs, shared with the
+ * kernel-family matrix of `make test`, which runs before this file is built.
+ */
+export { chooseCoretype, cpuFlags };
 
 function setCoretype(): string | null {
   if (process.env.OPENBLAS_CORETYPE !== undefined || process.arch !== 'x64') return null;

@@ -2,7 +2,7 @@
  * Nothing an operator did is lost across restarts, clean or not: the server is stopped and started again on
  * the same data directory, and a `hark serve` process is killed with SIGKILL right after it answered.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeSynthDataset } from '@hark/dsp';
@@ -12,6 +12,7 @@ import {
   fitFromFolder,
   HARK_BIN,
   runSensor,
+  serveChild,
   startServer,
   tempDir,
   type TestServer,
@@ -93,24 +94,7 @@ describe('restarts', () => {
 
   test('a hard kill right after an answer loses nothing', async () => {
     expect(alertId).toBeGreaterThan(0);
-    const child = spawn(process.execPath, [HARK_BIN, 'serve', '--port', '0', '--data', dataDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`hark serve did not start: ${out}`)), 60_000);
-      const onData = (d: Buffer) => {
-        out += d;
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', (code) => reject(new Error(`hark serve exited (${code}): ${out}`)));
-    });
+    const { child, url, exited } = await serveChild(['--port', '0', '--data', dataDir]);
     // `hark token create` writes to the same database while the server runs; the token works at once.
     const created = JSON.parse(
       execFileSync(
@@ -137,9 +121,8 @@ describe('restarts', () => {
       body: JSON.stringify({ label: 'true fault', text: 'confirmed on site' }),
     });
     await apiCall(url, operator, `/api/alerts/${alertId}/resolve`, { method: 'POST' });
-    const killed = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
-    await killed;
+    await exited;
 
     s = await startServer({ dataDir }, admin);
     const a = await apiCall<Alert>(s.url, operator, `/api/alerts/${alertId}`);

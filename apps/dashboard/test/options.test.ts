@@ -1,14 +1,7 @@
-import { LineChart } from 'echarts/charts';
-import {
-  AriaComponent,
-  GridComponent,
-  MarkAreaComponent,
-  MarkLineComponent,
-  TooltipComponent,
-} from 'echarts/components';
 import { init, use } from 'echarts/core';
 import { SVGRenderer } from 'echarts/renderers';
 import { describe, expect, it } from 'vitest';
+import { CHART_PARTS } from '../src/charts/echarts';
 import { boxCoords, buildAlertOption } from '../src/charts/options/alert';
 import { liveLayout, stackGrids } from '../src/charts/options/layout';
 import { buildLiveFrame, buildLiveOption, frequencyAxis } from '../src/charts/options/live';
@@ -17,15 +10,7 @@ import type { ChartOption } from '../src/charts/options/types';
 import { hzToBin } from '../src/lib/axes';
 import { melHz } from './helpers';
 
-use([
-  LineChart,
-  GridComponent,
-  MarkLineComponent,
-  MarkAreaComponent,
-  TooltipComponent,
-  AriaComponent,
-  SVGRenderer,
-]);
+use([...CHART_PARTS, SVGRenderer]);
 
 /** Renders an option server-side (ECharts SSR, SVG): proves ECharts accepts it. */
 function render(option: ChartOption, update?: ChartOption): string {

@@ -66,6 +66,59 @@ describe('gaussianBlur2d (against scipy, mode mirror, truncate 4)', () => {
     expect(() => gaussianKernel(0)).toThrow(/sigma \(0\) must be > 0/);
   });
 
+  it('gives bit for bit what the direct per-cell sum gives (same terms, same order), edges and small maps included', () => {
+    // The plain form: every cell sums k[j + r] * src[reflect(p + j)] for j = -r..r in double.
+    const reflect = (i: number, n: number) => {
+      if (n === 1) return 0;
+      const period = 2 * (n - 1);
+      i = ((i % period) + period) % period;
+      return i < n ? i : period - i;
+    };
+    const plain = (m: Float32Array, h: number, w: number, sy: number, sx: number) => {
+      let src = m;
+      if (sx > 0) {
+        const k = gaussianKernel(sx);
+        const r = (k.length - 1) / 2;
+        const dst = new Float32Array(m.length);
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++) {
+            let s = 0;
+            for (let j = -r; j <= r; j++) s += k[j + r] * src[y * w + reflect(x + j, w)];
+            dst[y * w + x] = s;
+          }
+        src = dst;
+      }
+      if (sy > 0) {
+        const k = gaussianKernel(sy);
+        const r = (k.length - 1) / 2;
+        const dst = new Float32Array(m.length);
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++) {
+            let s = 0;
+            for (let j = -r; j <= r; j++) s += k[j + r] * src[reflect(y + j, h) * w + x];
+            dst[y * w + x] = s;
+          }
+        src = dst;
+      }
+      return src === m ? m.slice() : src;
+    };
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 10 - 3;
+    for (const [h, w, sy, sx] of [
+      [64, 101, 4, 2],
+      [64, 63, 2, 4],
+      [5, 7, 4, 4],
+      [1, 40, 1.5, 0],
+      [33, 1, 0, 3],
+      [16, 16, 0, 0],
+    ]) {
+      const m = Float32Array.from({ length: h * w }, rand);
+      expect(Buffer.from(gaussianBlur2d(m, h, w, sy, sx).buffer)).toEqual(
+        Buffer.from(plain(m, h, w, sy, sx).buffer),
+      );
+    }
+  });
+
   it('rejects a map whose size does not match its shape', () => {
     expect(() => gaussianBlur2d(new Float32Array(10), 3, 4, 1)).toThrow(
       /10 values but height \* width = 3 \* 4/,

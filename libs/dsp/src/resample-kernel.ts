@@ -85,6 +85,7 @@ const KERNEL = {
 /** Taps per output are padded to a multiple of this (the kernel's 16-float turn). */
 export const TAP_MULTIPLE = 16;
 
+/** The kernel's `run` (see the top of this file): pointers are byte addresses into the instance's memory. */
 type Run = (
   out: number,
   n: number,
@@ -170,19 +171,12 @@ class SharedKernel {
     return this.heap;
   }
 
-  /** Runs the kernel; `out` and `x` are float indices into {@link heapView}, `table` a byte address. */
-  run(
-    out: number,
-    n: number,
-    x: number,
-    table: number,
-    taps: number,
-    p: number,
-    up: number,
-    dI: number,
-    dP: number,
-  ) {
-    this.runKernel(4 * out, n, 4 * x, table, taps, p, up, dI, dP);
+  /**
+   * Runs the kernel with the arguments of {@link Run}, except that `out` and `x` are float indices into
+   * {@link heapView} here (`table` stays a byte address).
+   */
+  run(...[out, n, x, ...rest]: Parameters<Run>): void {
+    this.runKernel(4 * out, n, 4 * x, ...rest);
   }
 
   private reserve(bytes: number): void {

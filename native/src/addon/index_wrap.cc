@@ -170,44 +170,54 @@ void IndexWrap::SetParam(const Napi::CallbackInfo& info) {
   });
 }
 
-void IndexWrap::Add(const Napi::CallbackInfo& info) {
+void IndexWrap::AddLocked(int64_t n, const float* x) {
+  faiss::Index* index = Live();
+  RequireTrained(index, "add");
+  if (n > 0) index->add(n, x);
+  Publish();
+}
+
+void IndexWrap::TrainLocked(int64_t n, const float* x) {
+  faiss::Index* index = Live();
+  CheckTrainingSize(index, n);
+  index->train(n, x);
+  Publish();
+}
+
+void IndexWrap::SearchLocked(int64_t n, const float* x, int64_t k, float* distances, idx_t* labels) {
+  faiss::Index* index = Live();
+  RequireTrained(index, "search");
+  RunSearch(index, n, x, k, distances, labels);
+}
+
+void IndexWrap::WriteSync(const Napi::CallbackInfo& info, Write write) {
   Guard(info.Env(), [&] {
     int64_t n = 0;
     Napi::Float32Array vectors = GetMatrix(info[0], "vectors", dim_, &n);
     auto lock = WriteNow();
-    faiss::Index* index = Live();
-    RequireTrained(index, "add");
     ApplyThreads();
-    if (n > 0) index->add(n, vectors.Data());
-    Publish();
+    (this->*write)(n, vectors.Data());
   });
 }
 
-void IndexWrap::Train(const Napi::CallbackInfo& info) {
-  Guard(info.Env(), [&] {
-    int64_t n = 0;
-    Napi::Float32Array vectors = GetMatrix(info[0], "vectors", dim_, &n);
-    auto lock = WriteNow();
-    faiss::Index* index = Live();
-    CheckTrainingSize(index, n);
-    ApplyThreads();
-    index->train(n, vectors.Data());
-    Publish();
-  });
+IndexWrap::SearchArgs IndexWrap::GetSearchArgs(const Napi::CallbackInfo& info) const {
+  SearchArgs args{{}, 0, 0};
+  args.queries = GetMatrix(info[0], "queries", dim_, &args.n);
+  args.k = GetInt(info[1], "k", 1, kMaxK);
+  return args;
 }
+
+void IndexWrap::Add(const Napi::CallbackInfo& info) { WriteSync(info, &IndexWrap::AddLocked); }
+void IndexWrap::Train(const Napi::CallbackInfo& info) { WriteSync(info, &IndexWrap::TrainLocked); }
 
 Napi::Value IndexWrap::Search(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, [&]() -> Napi::Value {
-    int64_t n = 0;
-    Napi::Float32Array queries = GetMatrix(info[0], "queries", dim_, &n);
-    int64_t k = GetInt(info[1], "k", 1, kMaxK);
+    SearchArgs args = GetSearchArgs(info);
     auto lock = ReadNow();
-    faiss::Index* index = Live();
-    RequireTrained(index, "search");
-    SearchResult out = SearchResult::Allocate(env, n, k);
+    SearchResult out = SearchResult::Allocate(env, args.n, args.k);
     ApplyThreads();
-    RunSearch(index, n, queries.Data(), k, out.distances.Data(), reinterpret_cast<idx_t*>(out.labels.Data()));
+    SearchLocked(args.n, args.queries.Data(), args.k, out.distances.Data(), reinterpret_cast<idx_t*>(out.labels.Data()));
     return out.ToObject(env);
   });
 }

@@ -75,6 +75,23 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   // (flat_search.h), whatever the batch size and k (see index_wrap.cc).
   static void RunSearch(faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels);
 
+  // The work of add, train and search, the same for the synchronous and the asynchronous methods: the
+  // checks on the index's state, then FAISS. Call with the lock held (the write lock for add and train).
+  void AddLocked(int64_t n, const float* x);
+  void TrainLocked(int64_t n, const float* x);
+  void SearchLocked(int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels);
+  // add and train (sync, and async in index_async.cc): `vectors` checked on the JS thread, then `write`.
+  using Write = void (IndexWrap::*)(int64_t n, const float* x);
+  void WriteSync(const Napi::CallbackInfo& info, Write write);
+  Napi::Value WriteAsync(const Napi::CallbackInfo& info, Write write);
+  // The arguments of search and searchAsync: queries [n, dim] and k.
+  struct SearchArgs {
+    Napi::Float32Array queries;
+    int64_t n;
+    int64_t k;
+  };
+  SearchArgs GetSearchArgs(const Napi::CallbackInfo& info) const;
+
   // Copies ntotal and is_trained into the atomics below. Call with the write lock held.
   void Publish();
 

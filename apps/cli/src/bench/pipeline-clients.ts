@@ -1,11 +1,12 @@
 /**
- * Worker thread of `hark bench pipeline`: plays the sensors (real-time WAV loops through `SensorClient`) and
- * one dashboard subscribed to every sensor's scores, on an event loop of its own so the server's is not
- * shared. Reports, per step, the latency from the arrival of a window's last sample at the server
- * (`ScoreEvent.arrivedAt`) to the `score` event at the dashboard.
+ * Child process of `hark bench pipeline`: plays the sensors (real-time WAV loops through `SensorClient`) and
+ * one dashboard subscribed to every sensor's scores, in a process of its own so that neither the server's
+ * event loop nor its CPU figures (`--profile`) are shared with them. Reports, per step, the latency from the
+ * arrival of a window's last sample at the server (`ScoreEvent.arrivedAt`) to the `score` event at the
+ * dashboard. Messages over the IPC channel: the parent sends one `ClientsJob`; the child answers
+ * `{type: 'measuring'}` when the warm-up ends, then `{type: 'done', ok, result | error}`.
  */
 import { setMaxListeners } from 'node:events';
-import { parentPort, workerData } from 'node:worker_threads';
 import { io } from 'socket.io-client';
 import { readWav } from '@hark/dsp';
 import { SensorClient } from '../sensor/client.js';
@@ -22,13 +23,19 @@ export interface ClientsJob {
   warmupSeconds: number;
 }
 
+/** What the child sends over IPC. */
+export type ClientsMessage =
+  | { type: 'measuring' }
+  | { type: 'done'; ok: true; result: ClientsResult }
+  | { type: 'done'; ok: false; error: string };
+
 export interface ClientsResult {
   latenciesMs: number[];
   scores: number;
   errors: string[];
 }
 
-async function main(job: ClientsJob): Promise<ClientsResult> {
+async function main(job: ClientsJob, onMeasuring: () => void): Promise<ClientsResult> {
   const errors: string[] = [];
   const latencies: number[] = [];
   let scores = 0;
@@ -72,6 +79,7 @@ async function main(job: ClientsJob): Promise<ClientsResult> {
   });
   await new Promise((r) => setTimeout(r, job.warmupSeconds * 1000));
   measuring = true;
+  onMeasuring();
   await new Promise((r) => setTimeout(r, job.seconds * 1000));
   measuring = false;
   stop.abort();
@@ -81,9 +89,12 @@ async function main(job: ClientsJob): Promise<ClientsResult> {
   return { latenciesMs: latencies, scores, errors };
 }
 
-if (parentPort) {
-  main(workerData as ClientsJob).then(
-    (r) => parentPort!.postMessage({ ok: true, result: r }),
-    (e: Error) => parentPort!.postMessage({ ok: false, error: e.stack ?? e.message }),
-  );
+if (process.send) {
+  const send = (m: ClientsMessage) => process.send!(m);
+  process.once('message', (job: ClientsJob) => {
+    main(job, () => send({ type: 'measuring' })).then(
+      (result) => send({ type: 'done', ok: true, result }),
+      (e: Error) => send({ type: 'done', ok: false, error: e.stack ?? e.message }),
+    );
+  });
 }

@@ -4,24 +4,31 @@
  * its `score` event at a subscribed dashboard (p50 / p95 / p99).
  *
  * The server runs in this process (embedded default: SQLite, models on disk) with one model per sensor
- * (the default detector fitted once on synthetic pump sound, copied per sensor). Sensors (`SensorClient`
- * playing synthetic machine recordings in real time, looped) and the dashboard run in a worker thread.
- * The number of sensors is stepped up; each step warms up, then measures.
+ * (the default detector fitted once per synthetic machine, pump / fan / gearbox, copied to the sensors that
+ * play that machine). Sensors (`SensorClient`
+ * playing synthetic machine recordings in real time, looped) and the dashboard run in a child process.
+ * The number of sensors is stepped up; each step warms up, then measures. With `--profile`, each measured
+ * span also gets a stage table (stage-profile.ts): CPU ms per scored window of each stage, event-loop lag.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
-import { writeSynthDataset } from '@hark/dsp';
+import { encodeWav, readWav, resample, writeSynthDataset } from '@hark/dsp';
 import { createServer, type HarkServer } from '@hark/server';
+import { MIN_SAMPLE_RATE } from '@hark/protocol';
 import { positiveInt } from '../options.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
-import type { ClientsJob, ClientsResult } from './pipeline-clients.js';
+import type { ClientsJob, ClientsMessage, ClientsResult } from './pipeline-clients.js';
+import { StageProfiler, type StageProfileResult } from './stage-profile.js';
 
 export interface PipelineStep {
   sensors: number;
+  /** The rate every sensor streams at (Hz); the server resamples what is not its analysis rate. */
+  rate: number;
   seconds: number;
   windowsScored: number;
   windowsDropped: number;
@@ -32,15 +39,29 @@ export interface PipelineStep {
   max: number;
   sustained: boolean;
   errors: string[];
+  /** The server process's resident set at the end of the step, MB. */
+  rssMb: number;
+  /** With `--profile`: the stage table of the measured span. */
+  profile?: StageProfileResult;
 }
 
 export interface PipelineBenchOptions {
   sensors: number[];
+  /** Sensor sample rates to run the steps at, each in turn (default: the analysis rate, 16 kHz). */
+  rates?: number[];
   seconds: number;
   warmup: number;
   all: boolean;
+  /** Profile the measured span of every step (stage-profile.ts). */
+  profile?: boolean;
   log?: (line: string) => void;
 }
+
+/** The synthetic machines the sensors play, each with its own model. */
+const MACHINES = ['pump', 'fan', 'gearbox'] as const;
+
+/** The default detector's analysis rate: what the synthetic streams are written at. */
+const ANALYSIS_RATE = 16000;
 
 const pct = (sorted: number[], p: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
@@ -49,7 +70,8 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
   const log = o.log ?? (() => {});
   const root = mkdtempSync(join(tmpdir(), 'hark-bench-pipeline-'));
   try {
-    const { dataDir, ids, wavs } = await prepareSensors(root, Math.max(...o.sensors), log);
+    const rates = o.rates ?? [ANALYSIS_RATE];
+    const { dataDir, ids, wavs } = await prepareSensors(root, Math.max(...o.sensors), rates, log);
     log(`starting the server with ${ids.length} sensor models...`);
     const server = await createServer({ port: 0, dataDir, log: () => {}, dashboardDir: null });
     try {
@@ -58,24 +80,26 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
         operatorToken: server.tokens.create('operator', 'bench dashboard').token,
       };
       const steps: PipelineStep[] = [];
-      for (const n of [...o.sensors].sort((a, b) => a - b)) {
-        log(`${n} sensors: ${o.warmup} s warm-up, ${o.seconds} s measured...`);
-        const job: ClientsJob = {
-          url: server.url,
-          ...tokens,
-          sensorIds: ids.slice(0, n),
-          wavs,
-          seconds: o.seconds,
-          warmupSeconds: o.warmup,
-        };
-        const step = await measureStep(server, job);
-        steps.push(step);
-        log(
-          `  scored ${step.windowsScored}, dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
-        );
-        if (!step.sustained && !o.all) break;
-        // Let queues and sockets settle between steps.
-        await new Promise((r) => setTimeout(r, 2000));
+      for (const rate of rates) {
+        for (const n of [...o.sensors].sort((a, b) => a - b)) {
+          log(`${n} sensors at ${rate} Hz: ${o.warmup} s warm-up, ${o.seconds} s measured...`);
+          const job: ClientsJob = {
+            url: server.url,
+            ...tokens,
+            sensorIds: ids.slice(0, n),
+            wavs: wavs.get(rate)!,
+            seconds: o.seconds,
+            warmupSeconds: o.warmup,
+          };
+          const step = { ...(await measureStep(server, job, !!o.profile)), rate };
+          steps.push(step);
+          log(
+            `  scored ${step.windowsScored}, dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms, RSS ${step.rssMb} MB${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
+          );
+          // Let queues and sockets settle between steps.
+          await new Promise((r) => setTimeout(r, 2000));
+          if (!step.sustained && !o.all) break;
+        }
       }
       return steps;
     } finally {
@@ -87,53 +111,107 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
 }
 
 /**
- * Synthetic machine sound under `root`, the default detector fitted once on its pump and copied as the model
+ * Synthetic machine sound under `root`, the default detector fitted once per machine and copied as the model
  * of `count` sensors into a fresh data directory; the streams the sensors play.
  */
 async function prepareSensors(
   root: string,
   count: number,
+  rates: readonly number[],
   log: (line: string) => void,
-): Promise<{ dataDir: string; ids: string[]; wavs: string[] }> {
-  log('synthesising sound and fitting the default model...');
+): Promise<{ dataDir: string; ids: string[]; wavs: Map<number, string[]> }> {
+  log('synthesising sound and fitting the default model on each machine...');
   writeSynthDataset(join(root, 'synth'), {
-    machines: ['pump', 'fan', 'gearbox'],
+    machines: [...MACHINES],
     trainClips: 12,
     testClips: 0,
     clipSeconds: 5,
     streamSeconds: 60,
   });
   const config = resolveDetectorConfig({});
-  const trainDir = join(root, 'synth', 'synth_pump', 'train');
-  const clips = await Promise.all(
-    readdirSync(trainDir)
-      .filter((f) => f.endsWith('.wav'))
-      .map((f) => readClip(join(trainDir, f), config.mel.sampleRate)),
-  );
-  const detector = await fitDetector(clips, config);
-  await saveModel(detector, join(root, 'model'));
-  await detector.release();
+  for (const machine of MACHINES) {
+    const trainDir = join(root, 'synth', `synth_${machine}`, 'train');
+    const clips = await Promise.all(
+      readdirSync(trainDir)
+        .filter((f) => f.endsWith('.wav'))
+        .map((f) => readClip(join(trainDir, f), config.mel.sampleRate)),
+    );
+    const detector = await fitDetector(clips, config);
+    await saveModel(detector, join(root, 'model', machine));
+    await detector.release();
+  }
   const ids = Array.from({ length: count }, (_, i) => `bench-${String(i + 1).padStart(2, '0')}`);
   const dataDir = join(root, 'data');
   mkdirSync(join(dataDir, 'models'), { recursive: true });
-  for (const id of ids) cpSync(join(root, 'model'), join(dataDir, 'models', id), { recursive: true });
-  const wavs = ['pump', 'fan', 'gearbox'].map((m) => join(root, 'synth', `synth_${m}`, 'stream.wav'));
+  // Sensor i plays machine i % 3 (pipeline-clients) and has that machine's model, as a plant would: its
+  // windows are mostly normal, so alert writes do not dominate the figures.
+  ids.forEach((id, i) =>
+    cpSync(join(root, 'model', MACHINES[i % MACHINES.length]), join(dataDir, 'models', id), {
+      recursive: true,
+    }),
+  );
+  const streams = MACHINES.map((m) => join(root, 'synth', `synth_${m}`, 'stream.wav'));
+  const wavs = new Map<number, string[]>();
+  for (const rate of rates) {
+    if (rate === ANALYSIS_RATE) {
+      wavs.set(rate, streams);
+      continue;
+    }
+    // The same sound at the sensor's rate (resampled here, once), so only the server's resampling differs.
+    wavs.set(
+      rate,
+      await Promise.all(
+        streams.map(async (path, i) => {
+          const clip = await readWav(path);
+          const out = join(root, `stream-${i}-${rate}.wav`);
+          writeFileSync(out, encodeWav(resample(clip.samples, clip.sampleRate, rate), rate));
+          return out;
+        }),
+      ),
+    );
+  }
   return { dataDir, ids, wavs };
 }
 
-/** One step: the job's sensors and dashboard run in a worker; the server's scheduler counts what it scored. */
-async function measureStep(server: HarkServer, job: ClientsJob): Promise<PipelineStep> {
+/**
+ * One step: the job's sensors and dashboard run in a child process; the server's scheduler counts what it
+ * scored between the end of the warm-up and the end of the measured span (the profile covers the same span).
+ */
+async function measureStep(
+  server: HarkServer,
+  job: ClientsJob,
+  profile: boolean,
+): Promise<Omit<PipelineStep, 'rate'>> {
   const scheduler = server.sensors.scheduler;
-  const before = job.sensorIds.map((id) => scheduler.stats(id));
+  const stats = () => job.sensorIds.map((id) => scheduler.stats(id));
+  let before = stats();
+  const profiler = profile ? new StageProfiler() : null;
+  let profiling: Promise<void> | null = null;
   const result = await new Promise<ClientsResult>((resolve, reject) => {
-    const w = new Worker(new URL('./pipeline-clients.js', import.meta.url), { workerData: job });
-    w.once('message', (m: { ok: boolean; result?: ClientsResult; error?: string }) =>
-      m.ok ? resolve(m.result!) : reject(new Error(m.error)),
+    const child = fork(fileURLToPath(new URL('./pipeline-clients.js', import.meta.url)), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.on('message', (m: ClientsMessage) => {
+      if (m.type === 'measuring') {
+        before = stats();
+        profiling = profiler?.start() ?? null;
+        return;
+      }
+      child.disconnect();
+      if (m.ok) resolve(m.result);
+      else reject(new Error(m.error));
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      reject(new Error(`the sensors' process exited (code ${code}) before reporting`)),
     );
-    w.once('error', reject);
+    child.send(job);
   });
+  await profiling;
+  const measuredScored = stats().reduce((s, a, i) => s + a.scored - before[i].scored, 0);
+  const stageProfile = profiler ? await profiler.stop(measuredScored) : undefined;
   await scheduler.idle();
-  const after = job.sensorIds.map((id) => scheduler.stats(id));
+  const after = stats();
   const scored = after.reduce((s, a, i) => s + a.scored - before[i].scored, 0);
   const dropped = after.reduce(
     (s, a, i) => s + a.dropped + a.failed - before[i].dropped - before[i].failed,
@@ -152,22 +230,90 @@ async function measureStep(server: HarkServer, job: ClientsJob): Promise<Pipelin
     max: lat.at(-1) ?? NaN,
     sustained: dropped === 0 && result.errors.length === 0 && result.scores > 0,
     errors: result.errors.slice(0, 5),
+    rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    ...(stageProfile ? { profile: stageProfile } : {}),
   };
 }
 
 export function pipelineTable(steps: readonly PipelineStep[]): string {
   return markdownTable(
-    ['sensors', 'windows scored', 'dropped', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'sustained'],
+    [
+      'sensors',
+      'rate Hz',
+      'windows scored',
+      'dropped',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'max ms',
+      'RSS MB',
+      'sustained',
+    ],
     steps.map((s) => [
       s.sensors,
+      s.rate,
       s.windowsScored,
       s.windowsDropped,
       s.p50,
       s.p95,
       s.p99,
       s.max,
+      s.rssMb,
       s.sustained ? 'yes' : 'no',
     ]),
+  );
+}
+
+/** The capacity found, per sensor rate (one line each when several rates ran). */
+export function pipelineSummary(steps: readonly PipelineStep[], rates: readonly number[]): string {
+  return rates
+    .flatMap((rate) => {
+      const at = steps.filter((s) => s.rate === rate);
+      const on = rates.length > 1 ? ` (sensors at ${rate} Hz)` : '';
+      const best = at.filter((s) => s.sustained).at(-1);
+      const fast = at.filter((x) => x.sustained && x.p99 < 250).at(-1);
+      const at16 = at.find((s) => s.sensors === 16);
+      return [
+        `Sustained without dropping a window${on}: **${best ? best.sensors : 0} sensors** (largest step tried with no drop).`,
+        `Largest step with no drop and p99 under 250 ms${on}: **${fast?.sensors ?? 0} sensors**.`,
+        at16
+          ? `At 16 sensors${on}: p50 ${at16.p50} ms, p95 ${at16.p95} ms, p99 ${at16.p99} ms (target: p99 < 250 ms).`
+          : '',
+      ];
+    })
+    .filter(Boolean)
+    .join('  \n');
+}
+
+/** The stage tables of profiled steps: one column per step, CPU ms per scored window, and the loop's lag. */
+export function profileTable(steps: readonly PipelineStep[]): string {
+  const profiled = steps.filter((s) => s.profile);
+  if (profiled.length === 0) return '';
+  const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+  const pc = (v: number) => `${(v * 100).toFixed(0)} %`;
+  const stages = profiled[0].profile!.rows.map((r) => r.stage);
+  const rows: (string | number)[][] = stages.map((stage, i) => [
+    stage,
+    ...profiled.flatMap((s) => [ms(s.profile!.rows[i].msPerWindow), pc(s.profile!.rows[i].share)]),
+  ]);
+  rows.push(['**all threads**', ...profiled.flatMap((s) => [ms(s.profile!.cpuMsPerWindow), '100 %'])]);
+  rows.push([
+    'event loop busy (share of one core)',
+    ...profiled.flatMap((s) => [pc(s.profile!.eventLoopBusy), '']),
+  ]);
+  rows.push([
+    'event-loop lag p50 / p99 / max, ms',
+    ...profiled.flatMap((s) => {
+      const l = s.profile!.lagMs;
+      return [`${l.p50.toFixed(1)} / ${l.p99.toFixed(1)} / ${l.max.toFixed(1)}`, ''];
+    }),
+  ]);
+  return markdownTable(
+    [
+      'stage (CPU ms per scored window)',
+      ...profiled.flatMap((s) => [`${s.sensors} sensors, ${s.rate / 1000} kHz`, 'share']),
+    ],
+    rows,
   );
 }
 
@@ -179,38 +325,90 @@ const list = (v: string) =>
     return n;
   });
 
+const rateList = (v: string) =>
+  v.split(',').map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n < MIN_SAMPLE_RATE || n > 384000)
+      throw new Error(`'${x}' is not a sample rate in Hz (${MIN_SAMPLE_RATE}-384000)`);
+    return n;
+  });
+
 export function registerBenchPipeline(bench: Command): void {
   bench
     .command('pipeline')
     .description('concurrent real-time sensors one server process sustains, and score latency at a dashboard')
     .option('--sensors <list>', 'numbers of sensors to try, in order', list, [4, 8, 12, 16, 20, 24, 28, 32])
+    .option(
+      '--rates <list>',
+      'sample rates (Hz) the sensors stream at; the steps run once per rate (other rates go through the resampler)',
+      rateList,
+      [ANALYSIS_RATE],
+    )
     .option('--seconds <s>', 'measured seconds per step', positiveInt, 30)
     .option('--warmup <s>', 'seconds before measuring, per step', positiveInt, 5)
     .option('--all', 'keep stepping after a step drops windows')
+    .option(
+      '--profile',
+      "also report, per step, each stage's CPU ms per scored window (V8's sampling profiler on the event loop, " +
+        'the kernel for thread CPU) and the event-loop lag; written to its own section, instead of the capacity table (default: off)',
+    )
     .option('--no-write', 'print the table without updating BENCHMARKS.md')
     .action(
-      async (o: { sensors: number[]; seconds: number; warmup: number; all?: boolean; write: boolean }) => {
-        const steps = await runPipelineBench({ ...o, all: !!o.all, log: (l) => console.log(l) });
+      async (o: {
+        sensors: number[];
+        rates: number[];
+        seconds: number;
+        warmup: number;
+        all?: boolean;
+        profile?: boolean;
+        write: boolean;
+      }) => {
+        const steps = await runPipelineBench({
+          ...o,
+          all: !!o.all,
+          profile: !!o.profile,
+          log: (l) => console.log(l),
+        });
         const table = pipelineTable(steps);
-        const best = steps.filter((s) => s.sustained).at(-1);
-        const at16 = steps.find((s) => s.sensors === 16);
-        const summary = [
-          `Sustained without dropping a window: **${best ? best.sensors : 0} sensors** (largest step tried with no drop).`,
-          `Largest step with no drop and p99 under 250 ms: **${steps.filter((x) => x.sustained && x.p99 < 250).at(-1)?.sensors ?? 0} sensors**.`,
-          at16
-            ? `At 16 sensors: p50 ${at16.p50} ms, p95 ${at16.p95} ms, p99 ${at16.p99} ms (target: p99 < 250 ms).`
-            : '',
-        ]
-          .filter(Boolean)
-          .join('  \n');
+        const stages = profileTable(steps);
+        const summary = pipelineSummary(steps, o.rates);
         console.log(`\n${table}\n\n${summary}`);
-        if (o.write) {
+        if (stages) console.log(`\n${stages}`);
+        for (const s of steps.filter((x) => x.profile)) {
+          console.log(
+            `\nBusiest functions on the event loop, ${s.sensors} sensors (own ms per scored window):`,
+          );
+          for (const h of s.profile!.hot.slice(0, 15))
+            console.log(
+              `  ${(h.ms / s.profile!.windows).toFixed(2).padStart(6)}  ${h.stage.padEnd(38)} ${h.functionName} ${h.where}`,
+            );
+        }
+        if (o.write && stages) {
+          const body =
+            `${stages}\n\n` +
+            "Per measured span of each step: the event loop is sampled by V8's CPU profiler (500 us) and every sample " +
+            'is charged to the innermost frame a rule of `apps/cli/src/bench/stage-profile.ts` recognises; the shares ' +
+            'are scaled to the event loop thread\'s CPU time from `/proc`. "Off the event loop" is the rest of the ' +
+            "process's CPU: FAISS searches of the method and the context memory on libuv's pool, and V8's helper " +
+            'threads. Sensors and the dashboard run in a child process and are not counted. Shares are of the ' +
+            "process's CPU. Load average (1, 5, 15 min) at the end: " +
+            `${loadavg()
+              .map((x) => x.toFixed(2))
+              .join(', ')} on ${cpus().length} cores.`;
+          console.log(
+            `written to ${writeBenchmarkSection('pipeline-profile', 'Pipeline: CPU per stage of a live window (`hark bench pipeline --profile`)', body)}`,
+          );
+        }
+        // A profiled run writes only its stage table: the sampler's own cost would bias the capacity figures.
+        if (o.write && !stages) {
           const body =
             `${summary}\n\n${table}\n\n` +
-            'Each sensor streams 16 kHz s16le in 20 ms chunks in real time (synthetic pump / fan / gearbox, looped) ' +
-            'through `SensorClient`; one model per sensor (default detector: PatchCore, MobileNetV2, 1 s windows every 0.5 s). ' +
+            'Each sensor streams s16le at the rate in the table in 20 ms chunks in real time (synthetic pump / fan / gearbox, looped) ' +
+            'through `SensorClient`; one model per sensor, fitted on the machine it plays (default detector: PatchCore, MobileNetV2, ' +
+            '1 s windows every 0.5 s). ' +
             'Latency: from the arrival at the server of the chunk completing a window to the `score` event at a dashboard ' +
-            'subscribed to every sensor (same machine). Sensors and dashboard run in a worker thread of the benchmark process.';
+            'subscribed to every sensor (same machine). Sensors and dashboard run in a child process; RSS is the server ' +
+            "process's at the end of the step.";
           console.log(
             `written to ${writeBenchmarkSection('pipeline', 'Pipeline: concurrent live sensors per server process', body)}`,
           );

@@ -52,6 +52,11 @@ export function checkStreamFormat(f: StreamFormat): StreamFormat {
   return f;
 }
 
+/** Bytes per frame of a format checked at the edge (checkStreamFormat): what every source cuts its PCM by. */
+export function checkedBytesPerFrame(f: StreamFormat): number {
+  return bytesPerFrame(checkStreamFormat(f));
+}
+
 // ---- wire messages of namespace /sensor and the sensor-id rule: the protocol's ----
 
 export type {

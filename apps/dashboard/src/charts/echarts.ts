@@ -10,15 +10,17 @@ import {
 import { init, use, type EChartsType } from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
 
-use([
+/** The chart and components, without a renderer (the tests render the same parts with SVG). */
+export const CHART_PARTS = [
   LineChart,
   GridComponent,
   MarkLineComponent,
   MarkAreaComponent,
   TooltipComponent,
   AriaComponent,
-  CanvasRenderer,
-]);
+];
+
+use([...CHART_PARTS, CanvasRenderer]);
 
 export { init };
 export type { EChartsType };

@@ -20,6 +20,49 @@ function reflect(i: number, n: number): number {
   return i < n ? i : period - i;
 }
 
+/** Kernels by sigma: a live map is blurred several times per window with the same few sigmas. */
+const kernels = new Map<number, Float32Array>();
+
+function cachedKernel(sigma: number): Float32Array {
+  let k = kernels.get(sigma);
+  if (!k) {
+    k = gaussianKernel(sigma);
+    if (kernels.size > 64) kernels.clear();
+    kernels.set(sigma, k);
+  }
+  return k;
+}
+
+/**
+ * One axis of the blur over `lines` lines of `n` cells (`stride` apart; line `l` starts at `l * lineStep`).
+ * Every output is the sum over j = -r..r, in that order, of k[j + r] * src[reflect(p + j)], in double: the
+ * interior (no reflection) reads its cells directly, only the `r` cells at each end go through `reflect`.
+ */
+function blurAxis(
+  src: Float32Array,
+  dst: Float32Array,
+  lines: number,
+  lineStep: number,
+  n: number,
+  stride: number,
+  k: Float32Array,
+): void {
+  const r = (k.length - 1) / 2;
+  for (let l = 0; l < lines; l++) {
+    const base = l * lineStep;
+    for (let p = 0; p < n; p++) {
+      let s = 0;
+      if (p - r >= 0 && p + r < n) {
+        let at = base + (p - r) * stride;
+        for (let t = 0; t < k.length; t++, at += stride) s += k[t] * src[at];
+      } else {
+        for (let j = -r; j <= r; j++) s += k[j + r] * src[base + reflect(p + j, n) * stride];
+      }
+      dst[base + p * stride] = s;
+    }
+  }
+}
+
 /**
  * Blurs `map` (`[height, width]`, row-major) with independent sigmas along rows and columns (in cells).
  * A sigma of 0 leaves that axis untouched. Returns a new array.
@@ -36,30 +79,13 @@ export function gaussianBlur2d(
   }
   let src = map;
   if (sigmaX > 0) {
-    const k = gaussianKernel(sigmaX);
-    const r = (k.length - 1) / 2;
     const dst = new Float32Array(map.length);
-    for (let y = 0; y < height; y++) {
-      const row = y * width;
-      for (let x = 0; x < width; x++) {
-        let s = 0;
-        for (let j = -r; j <= r; j++) s += k[j + r] * src[row + reflect(x + j, width)];
-        dst[row + x] = s;
-      }
-    }
+    blurAxis(src, dst, height, width, width, 1, cachedKernel(sigmaX));
     src = dst;
   }
   if (sigmaY > 0) {
-    const k = gaussianKernel(sigmaY);
-    const r = (k.length - 1) / 2;
     const dst = new Float32Array(map.length);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        let s = 0;
-        for (let j = -r; j <= r; j++) s += k[j + r] * src[reflect(y + j, height) * width + x];
-        dst[y * width + x] = s;
-      }
-    }
+    blurAxis(src, dst, width, 1, height, width, cachedKernel(sigmaY));
     src = dst;
   }
   return src === map ? map.slice() : src;

@@ -16,8 +16,7 @@ import { basename } from 'node:path';
 import { readWav } from '@hark/dsp';
 import { encodePcm } from '../pcm.js';
 import {
-  bytesPerFrame,
-  checkStreamFormat,
+  checkedBytesPerFrame,
   type PcmChunk,
   type PcmSource,
   type SampleFormat,
@@ -45,11 +44,10 @@ export function pacedSource(
   format: StreamFormat,
   options: PacedOptions & { description?: string } = {},
 ): PcmSource {
-  checkStreamFormat(format);
+  const bpf = checkedBytesPerFrame(format);
   const { chunkMs = 20, speed = 1, loop = false, clock = monotonicClock, signal } = options;
   if (!(chunkMs > 0)) throw new RangeError(`chunkMs (${chunkMs}) must be > 0`);
   if (!(speed > 0)) throw new RangeError(`speed (${speed}) must be > 0`);
-  const bpf = bytesPerFrame(format);
   if (pcm.byteLength % bpf !== 0)
     throw new RangeError(`PCM of ${pcm.byteLength} bytes is not a whole number of ${bpf}-byte frames`);
   const totalFrames = pcm.byteLength / bpf;

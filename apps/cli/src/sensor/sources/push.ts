@@ -1,11 +1,5 @@
 /** A source fed by code: `push()` chunks as they are produced (synthetic sensors, benchmarks, tests). */
-import {
-  bytesPerFrame,
-  checkStreamFormat,
-  type PcmChunk,
-  type PcmSource,
-  type StreamFormat,
-} from '../types.js';
+import { checkedBytesPerFrame, type PcmChunk, type PcmSource, type StreamFormat } from '../types.js';
 
 export class PushSource implements PcmSource {
   readonly live = true;
@@ -19,7 +13,7 @@ export class PushSource implements PcmSource {
     readonly format: StreamFormat,
     readonly description = 'push',
   ) {
-    this.bpf = bytesPerFrame(checkStreamFormat(format));
+    this.bpf = checkedBytesPerFrame(format);
   }
 
   /** Queues whole frames captured at `t` (ms epoch of the first sample). */

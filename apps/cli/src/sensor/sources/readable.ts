@@ -9,13 +9,7 @@
  */
 import { addAbortSignal, type Readable } from 'node:stream';
 import { FrameChunker } from '../pcm.js';
-import {
-  bytesPerFrame,
-  checkStreamFormat,
-  type PcmChunk,
-  type PcmSource,
-  type StreamFormat,
-} from '../types.js';
+import { checkedBytesPerFrame, type PcmChunk, type PcmSource, type StreamFormat } from '../types.js';
 
 export interface ReadableSourceOptions {
   /** Chunk length in ms (default 20). */
@@ -39,10 +33,9 @@ export function readableSource(
   format: StreamFormat,
   options: ReadableSourceOptions = {},
 ): PcmSource {
-  checkStreamFormat(format);
+  const bpf = checkedBytesPerFrame(format);
   const { chunkMs = 20, signal, now = Date.now } = options;
   if (!(chunkMs > 0)) throw new RangeError(`chunkMs (${chunkMs}) must be > 0`);
-  const bpf = bytesPerFrame(format);
   const rate = format.sampleRate;
   const chunkFrames = Math.max(1, Math.round((chunkMs * rate) / 1000));
   const description = options.description ?? 'stream';
