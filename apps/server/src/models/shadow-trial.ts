@@ -19,6 +19,8 @@ export interface ShadowWindow {
 export interface ShadowScores {
   normalised: number;
   map: Float32Array;
+  /** The map before time-share mixing: the boxes' frequency extent, as in the live alerts. */
+  localMap?: Float32Array;
 }
 
 export class ShadowTrial {
@@ -75,9 +77,19 @@ export class ShadowTrial {
     this.#activeSum += active.normalised;
     if (shadow.normalised >= 1) this.#shadowOver++;
     if (active.normalised >= 1) this.#activeOver++;
-    for (const e of this.#active.observe({ ...w, score: active.normalised, map: active.map }))
+    for (const e of this.#active.observe({
+      ...w,
+      score: active.normalised,
+      map: active.map,
+      localMap: active.localMap,
+    }))
       if (e.type === 'opened') this.#activeAlerts++;
-    for (const e of this.#shadow.observe({ ...w, score: shadow.normalised, map: shadow.map })) {
+    for (const e of this.#shadow.observe({
+      ...w,
+      score: shadow.normalised,
+      map: shadow.map,
+      localMap: shadow.localMap,
+    })) {
       if (e.type === 'opened') {
         this.#shadowAlerts++;
         this.#open = toWouldBe(e.alert);
