@@ -153,7 +153,7 @@ describe('models on a running server', () => {
       const train = join(root, 'synth_pump', 'train');
       for (const f of readdirSync(train).sort())
         form.append('files', new Blob([readFileSync(join(train, f))], { type: 'audio/wav' }), f);
-      const res = await fetch(`${s.url}/api/sensors/refit-1/model`, {
+      const res = await fetch(`${s.url}/api/sensors/refit-1/model?activate=now`, {
         method: 'POST',
         headers: { authorization: `Bearer ${s.admin}` },
         body: form,

@@ -113,6 +113,19 @@ const MATRIX: Record<string, Row> = {
     expect: adminOnly(202),
     request: (f) => ({ params: { id: f.sensorId }, json: { seconds: 3600 } }),
   },
+  'GET /api/sensors/{id}/models': {
+    expect: operatorUp(200),
+    request: (f) => ({ params: { id: f.sensorId } }),
+  },
+  // The sensor has no model version 999999: 404 (versions themselves: test/server/model-versions.test.ts).
+  'POST /api/sensors/{id}/models/{version}/activate': {
+    expect: adminOnly(404),
+    request: (f) => ({ params: { id: f.sensorId, version: 999999 } }),
+  },
+  'POST /api/sensors/{id}/models/{version}/discard': {
+    expect: adminOnly(404),
+    request: (f) => ({ params: { id: f.sensorId, version: 999999 } }),
+  },
   'GET /api/sensors/{id}/feedback': {
     expect: operatorUp(200),
     request: (f) => ({ params: { id: f.sensorId } }),

@@ -15,6 +15,10 @@ export function model(patch: Partial<ModelStatus> = {}): ModelStatus {
     feedbackWindows: 0,
     progress: null,
     error: null,
+    version: 1,
+    shadowVersion: null,
+    minTrainingClips: 6,
+    recommendedEnrolSeconds: 100,
     ...patch,
   };
 }

@@ -72,6 +72,10 @@ export interface ServerConfig {
    */
   criticalPeak: number;
   criticalSeconds: number;
+  /** Model versions kept on disk per sensor, the active and shadow ones included (never deleted). */
+  modelVersionsKept: number;
+  /** Sensors that may run a shadow model (a new version on trial) at once: each holds a second model. */
+  maxShadowModels: number;
   /** Print the first admin token (and other start-up lines) here. */
   log: (line: string) => void;
 }
@@ -93,6 +97,8 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   webhookUrl: '',
   webhookSecret: '',
   modelPollMs: 2000,
+  modelVersionsKept: 10,
+  maxShadowModels: 2,
   shutdownGraceSeconds: 10,
   // 3 + 5 s: a dead connection is closed within 8 s, inside the 10 s an operator is promised (issue 14),
   // with 5 s of slack for a loaded server's event loop before a live sensor is dropped by mistake.
@@ -146,6 +152,8 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   maxSensors: { env: 'HARK_MAX_SENSORS' },
   uploadMaxFileMb: { env: 'HARK_UPLOAD_MAX_FILE_MB' },
   uploadMaxTotalMb: { env: 'HARK_UPLOAD_MAX_TOTAL_MB' },
+  modelVersionsKept: { env: 'HARK_MODEL_VERSIONS_KEPT' },
+  maxShadowModels: { env: 'HARK_MAX_SHADOW_MODELS' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -194,6 +202,8 @@ export function resolveServerConfig(
     maxSensors: num('HARK_MAX_SENSORS'),
     uploadMaxFileMb: num('HARK_UPLOAD_MAX_FILE_MB'),
     uploadMaxTotalMb: num('HARK_UPLOAD_MAX_TOTAL_MB'),
+    modelVersionsKept: num('HARK_MODEL_VERSIONS_KEPT'),
+    maxShadowModels: num('HARK_MAX_SHADOW_MODELS'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -234,6 +244,9 @@ export function resolveServerConfig(
     wholeAtLeast(key, 1);
   check('host', typeof c.host === 'string' && c.host !== '', 'must be an address, e.g. 127.0.0.1 or 0.0.0.0');
   check('modelPollMs', c.modelPollMs >= 10, 'must be at least 10 ms');
+  // Two versions: the active one and one to roll back to (or a shadow on trial).
+  wholeAtLeast('modelVersionsKept', 2);
+  wholeAtLeast('maxShadowModels', 0);
   check('maxClockSkewSeconds', c.maxClockSkewSeconds >= 1, 'must be at least 1 second');
   check(
     'shutdownGraceSeconds',

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import { SERVER_SHUTDOWN_EVENT, type ServerShutdown } from '@hark/protocol';
+import { SERVER_SHUTDOWN_EVENT, type Alert, type ServerShutdown } from '@hark/protocol';
 import type { Server as IoServer, ServerOptions as IoServerOptions } from 'socket.io';
 import { AlertMediaStore } from './alerts/alert-media.js';
 import { AlertService } from './alerts/alert.service.js';
@@ -28,6 +28,7 @@ import { ModelRegistry } from './models/model-registry.js';
 import { ModelService } from './models/model.service.js';
 import { NotificationService } from './notify/notification.service.js';
 import { WebhookNotifier } from './notify/webhook.notifier.js';
+import { ShadowScorer } from './scoring/shadow-scorer.js';
 import { WindowScorer } from './scoring/window-scorer.js';
 import { Sensors } from './sensors/sensors.js';
 import { BackupSchedule, type BackupResult } from './store/backup.js';
@@ -136,6 +137,26 @@ function buildRuntime(config: ServerConfig): Runtime {
     pollMs: config.modelPollMs,
     record: (id, seconds, progress) => sensors.record(id, seconds, progress),
     activeFeedback: (id) => modelService.activeFeedback(id),
+    watchAlerts: (id) => {
+      // The anomaly alerts of the sensor open during a recording: the one open at its start and every one
+      // that opens (or, folded, occurs again) before it ends.
+      const seen = new Set<number>();
+      const open = store.alerts.activeFor(id, 'anomaly');
+      if (open) seen.add(open.id);
+      const on = (a: Alert) => {
+        if (a.sensorId === id && a.kind === 'anomaly' && a.active) seen.add(a.id);
+      };
+      events.on('alert', on);
+      events.on('alert:update', on);
+      return () => {
+        events.off('alert', on);
+        events.off('alert:update', on);
+        return [...seen];
+      };
+    },
+    keepVersions: config.modelVersionsKept,
+    maxShadowModels: config.maxShadowModels,
+    alertRule: { openWindows: config.alertOpenWindows, closeWindows: config.alertCloseWindows },
     log,
   });
   modelService = new ModelService(models, store, media, events);
@@ -147,7 +168,8 @@ function buildRuntime(config: ServerConfig): Runtime {
     metrics,
     log,
   });
-  sensors = new Sensors({ config, store, models, scorer, alerts, hub, metrics, log });
+  const shadow = new ShadowScorer(scorer.scheduler, models, log);
+  sensors = new Sensors({ config, store, models, scorer, shadow, alerts, hub, metrics, log });
   const webhook = config.webhookUrl
     ? new WebhookNotifier({
         url: config.webhookUrl,

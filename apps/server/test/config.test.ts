@@ -54,6 +54,22 @@ describe('server configuration', () => {
     );
   });
 
+  it('reads HARK_MODEL_VERSIONS_KEPT (default 10, at least 2) and HARK_MAX_SHADOW_MODELS (default 2)', () => {
+    const c = resolveServerConfig({ dataDir: '/tmp/x' }, {});
+    expect([c.modelVersionsKept, c.maxShadowModels]).toEqual([10, 2]);
+    const env = { HARK_MODEL_VERSIONS_KEPT: '4', HARK_MAX_SHADOW_MODELS: '0' };
+    const e = resolveServerConfig({ dataDir: '/tmp/x' }, env);
+    expect([e.modelVersionsKept, e.maxShadowModels]).toEqual([4, 0]);
+    expect(() =>
+      resolveServerConfig(
+        { dataDir: '/tmp/x' },
+        { HARK_MODEL_VERSIONS_KEPT: '1', HARK_MAX_SHADOW_MODELS: '-1' },
+      ),
+    ).toThrow(
+      /HARK_MODEL_VERSIONS_KEPT \(1\) must be a whole number >= 2[^]*HARK_MAX_SHADOW_MODELS \(-1\) must be a whole number >= 0/,
+    );
+  });
+
   it('reads HARK_MAX_CLOCK_SKEW_SECONDS (default 300 s) and refuses less than a second', () => {
     expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).maxClockSkewSeconds).toBe(300);
     expect(

@@ -118,6 +118,109 @@ export interface ModelStatus {
   /** Progress of an enrolment or fit in progress. */
   progress: FitProgressEvent | null;
   error: string | null;
+  /** The numbered version in use (`GET /api/sensors/:id/models`), null without a model. */
+  version: number | null;
+  /** The version on trial beside it (scored on the same windows, alerts recorded, not raised), or null. */
+  shadowVersion: number | null;
+  /** Fewest clips a fit takes (`hark fit` says the same): every clip must be scorable by the folds. */
+  minTrainingClips: number;
+  /**
+   * Shortest enrolment (s) whose threshold rests on the share of held-out sound the calibration is configured
+   * for; a shorter one is accepted with a warning (the threshold is set from too few scores: false alarms).
+   */
+  recommendedEnrolSeconds: number;
+}
+
+/** `GET /api/sensors/:id/feedback`: an alert taught to the model as normal, and whether it was reverted. */
+export interface FeedbackInfo {
+  id: number;
+  sensorId: string;
+  alertId: number;
+  windows: number;
+  patches: number;
+  createdAt: number;
+  createdBy: string;
+  revertedAt: number | null;
+  revertedBy: string | null;
+}
+
+/** What a shadow version would have alerted on during its trial (recorded, never raised). */
+export interface WouldBeAlert {
+  /** Stream ms, as an alert's. */
+  start: number;
+  end: number | null;
+  peakScore: number;
+  peakAt: number;
+  windows: number;
+  boxes: AlertBox[];
+}
+
+/**
+ * A shadow trial: a version scored beside the active one on the same live windows. Windows are skipped (not
+ * scored by the shadow) while the scorer has live windows waiting, so the trial never delays live scoring.
+ */
+export interface ShadowTrial {
+  /** Server ms when it started, and when it ended (null while it runs). */
+  since: number;
+  until: number | null;
+  outcome: 'running' | 'promoted' | 'discarded' | 'replaced';
+  /** Who promoted or discarded it (null while it runs, or when a newer version replaced it). */
+  endedBy: string | null;
+  /** Windows scored by both models, and live windows the shadow skipped (scorer busy). */
+  windows: number;
+  skipped: number;
+  /** Of the windows scored by both: how many each model put over its threshold, and the mean scores. */
+  shadowOver: number;
+  activeOver: number;
+  shadowMean: number | null;
+  activeMean: number | null;
+  /** Alerts each model would have opened on those windows (the live alert rule); the shadow's listed. */
+  shadowAlertCount: number;
+  activeAlertCount: number;
+  /** The shadow's would-be alerts, newest last (the last 100). */
+  wouldBeAlerts: WouldBeAlert[];
+}
+
+/** One numbered model version of a sensor, kept on disk with what it was trained on. */
+export interface ModelVersion {
+  sensorId: string;
+  version: number;
+  active: boolean;
+  shadow: boolean;
+  /** Server ms when the version was made. */
+  createdAt: number;
+  source: 'enrol' | 'upload' | 'directory';
+  /** Token name that made it (null for a model placed by hand). */
+  by: string | null;
+  method: string;
+  backbone: string;
+  /** Raw threshold (normalised 1.0). */
+  threshold: number;
+  fittedAt: string;
+  trainingSeconds: number;
+  trainingClips: number;
+  trainingWindows: number;
+  calibration: {
+    /** 'gamma' / 'empirical' (a quantile of held-out clip scores) or 'rate' (false alerts per day). */
+    method: string;
+    /** Held-out clips whose scores set the threshold, and how many scores were fitted. */
+    clips: number;
+    scores: number;
+    mean: number;
+    std: number;
+    q: number;
+    /** The false-alarm rate it was set for ('rate' only). */
+    perDay: number | null;
+  };
+  /** Why the training audio may not be enough or not normal: shorter than recommended, alerts during it. */
+  flags: { short: boolean; alertsDuring: number[] };
+  /** The flags in words, for people. */
+  warnings: string[];
+  /** Last time it was made the active version (ms), null if never, and by whom (null: the server). */
+  activatedAt: number | null;
+  activatedBy: string | null;
+  /** Its latest shadow trial, if it had one. */
+  trial: ShadowTrial | null;
 }
 
 export interface SensorStatus {

@@ -10,6 +10,7 @@ import {
   readClip,
   resolveDetectorConfig,
   saveModel,
+  trainingNeeds,
   type BackboneId,
   type MethodId,
 } from '@hark/detection';
@@ -74,11 +75,26 @@ export async function runFit(dir: string, o: FitOptions) {
   }
 }
 
+/** `text` broken at spaces into lines of at most `width` characters. */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join('\n');
+}
+
 const { calibrationHoldout, calibrationQuantile } = resolveDetectorConfig();
+const needs = trainingNeeds();
 const fitHelp = `
 A share of the clips (${100 * calibrationHoldout} %, at least ${MIN_NORMAL_SCORES}, evenly spread) is held out to set the alert threshold
 (gamma fit to their scores, ${calibrationQuantile} quantile, normalised to 1.0); the model is fitted on the others.
-Needs at least ${MIN_TRAINING_CLIPS} clips (${MIN_NORMAL_SCORES} held out and one to fit; more if --config raises calibrationHoldout).
+Needs at least ${MIN_TRAINING_CLIPS} clips (${MIN_NORMAL_SCORES} held out and one to fit; more if --config raises calibrationHoldout);
+${wrap(`the server's uploads need the same. ${needs.recommendedClips} or more are recommended: ${needs.reason}.`, 110)}
 With --config '{"falseAlarmsPerDay": N}' the threshold is set for at most N false alerts per sensor-day instead:
 each clip is scored by a model without it, the tail of those scores is extrapolated to the rate (an upper
 confidence bound), and the model is fitted on every clip.

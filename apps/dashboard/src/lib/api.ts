@@ -4,11 +4,13 @@ import type {
   AlertSpectrogram,
   AnnotationLabel,
   ApiError,
-  ChannelTestResult,
   BulkAlertResult,
-  MediaTicketUrls,
+  ChannelTestResult,
+  FeedbackInfo,
   Me,
+  MediaTicketUrls,
   ModelStatus,
+  ModelVersion,
   NotificationChannel,
   NotificationChannelInput,
   NotificationDelivery,
@@ -99,14 +101,35 @@ export class Api {
     return this.request('GET', `/api/sensors/${encodeURIComponent(id)}/model`);
   }
 
-  enroll(id: string, seconds: number): Promise<ModelStatus> {
-    return this.request('POST', `/api/sensors/${encodeURIComponent(id)}/enroll`, { seconds });
+  /** `activateNow`: replace the model at once instead of a shadow trial first. */
+  enroll(id: string, seconds: number, activateNow = false): Promise<ModelStatus> {
+    return this.request('POST', `${sensorPath(id)}/enroll${activateNow ? '?activate=now' : ''}`, { seconds });
   }
 
-  uploadModel(id: string, files: readonly File[]): Promise<ModelStatus> {
+  uploadModel(id: string, files: readonly File[], activateNow = false): Promise<ModelStatus> {
     const form = new FormData();
     for (const f of files) form.append('files', f, f.name);
-    return this.request('POST', `/api/sensors/${encodeURIComponent(id)}/model`, form);
+    return this.request('POST', `${sensorPath(id)}/model${activateNow ? '?activate=now' : ''}`, form);
+  }
+
+  modelVersions(id: string): Promise<ModelVersion[]> {
+    return this.request('GET', `${sensorPath(id)}/models`);
+  }
+
+  activateVersion(id: string, version: number): Promise<ModelVersion> {
+    return this.request('POST', `${sensorPath(id)}/models/${version}/activate`);
+  }
+
+  discardVersion(id: string, version: number): Promise<ModelVersion> {
+    return this.request('POST', `${sensorPath(id)}/models/${version}/discard`);
+  }
+
+  feedback(id: string): Promise<FeedbackInfo[]> {
+    return this.request('GET', `${sensorPath(id)}/feedback`);
+  }
+
+  revertFeedback(id: string, feedbackId: number): Promise<FeedbackInfo> {
+    return this.request('DELETE', `${sensorPath(id)}/feedback/${feedbackId}`);
   }
 
   alerts(filter: AlertFilter): Promise<Page<Alert>> {
@@ -128,11 +151,6 @@ export class Api {
   /** Acknowledges or resolves the alerts `ids` at once (`POST /api/alerts/ack` or `/resolve`). */
   bulkAlerts(step: 'ack' | 'resolve', ids: readonly number[]): Promise<BulkAlertResult> {
     return this.request('POST', `/api/alerts/${step}`, { ids });
-  }
-
-  /** Undoes taught feedback (admin): the sound leaves the sensor's memory bank. */
-  revertFeedback(sensorId: string, feedbackId: number): Promise<unknown> {
-    return this.request('DELETE', `/api/sensors/${encodeURIComponent(sensorId)}/feedback/${feedbackId}`);
   }
 
   annotate(id: number, label: AnnotationLabel, text: string): Promise<Alert> {
@@ -240,6 +258,13 @@ export class Api {
       spectrogram: this.base + t.spectrogram,
     };
   }
+}
+
+const sensorPath = (id: string) => `/api/sensors/${encodeURIComponent(id)}`;
+
+/** What to show of a failed request: the server's own message, without the method, path and status. */
+export function errorText(e: unknown): string {
+  return e instanceof HttpError && e.body?.message ? e.body.message : (e as Error).message;
 }
 
 function qs(params: Record<string, number | string | undefined>): string {

@@ -17,10 +17,12 @@ export type {
   ChannelTestResult,
   BulkAlertResult,
   ColumnsEvent,
+  FeedbackInfo,
   FitProgressEvent,
   MediaTicketUrls,
   Me,
   ModelStatus,
+  ModelVersion,
   NotificationChannel,
   NotificationChannelInput,
   NotificationDelivery,
@@ -34,7 +36,9 @@ export type {
   ScorePoint,
   SensorState,
   SensorStatus,
+  ShadowTrial,
   SubscribeMessage,
+  WouldBeAlert,
 } from '@hark/protocol';
 
 export {

@@ -147,6 +147,21 @@ export function parseEnrolSeconds(raw: unknown): number {
   return seconds as number;
 }
 
+/**
+ * `?activate=now` of `POST /api/sensors/:id/enroll` and `POST /api/sensors/:id/model`: the new version replaces
+ * the model at once instead of running in shadow first (true), or not given (false).
+ */
+export function parseActivate(query: Record<string, unknown>): boolean {
+  const v = query.activate;
+  if (v === undefined) return false;
+  if (v === 'now') return true;
+  throw invalid(
+    'activate',
+    v,
+    "must be 'now' (replace the model at once, skipping the shadow trial) or left out (a shadow trial first)",
+  );
+}
+
 /** `POST /api/sensors/:id/feedback {alertId}`. */
 export function parseFeedbackBody(raw: unknown): number {
   const alertId = bodyObject(raw).alertId;

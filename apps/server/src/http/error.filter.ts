@@ -24,6 +24,9 @@ export const ERROR_STATUS: Record<StoreErrorCode | ModelErrorCode, number> = {
   NO_MODEL: 409,
   NOT_TEACHABLE: 409,
   ALREADY_TAUGHT: 409,
+  NO_VERSION: 404,
+  NOT_SHADOW: 409,
+  SHADOW_LIMIT: 409,
 };
 
 /** The `ApiError` of any thrown value. */

@@ -7,17 +7,24 @@ import {
   Inject,
   Param,
   Post,
+  Query,
   UploadedFiles,
   UseInterceptors,
 } from '@nestjs/common';
 import { rm } from 'node:fs/promises';
 import { FilesInterceptor } from '@nestjs/platform-express';
-import { ApiBody, ApiConsumes, ApiOperation, ApiResponse } from '@nestjs/swagger';
-import { ENROL_MAX_SECONDS, ENROL_MIN_SECONDS, type ModelStatus, type TokenInfo } from '@hark/protocol';
+import { ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import {
+  ENROL_MAX_SECONDS,
+  ENROL_MIN_SECONDS,
+  type ModelStatus,
+  type ModelVersion,
+  type TokenInfo,
+} from '@hark/protocol';
 import { AlertService } from '../alerts/alert.service.js';
 import { ModelsPort, type FeedbackInfo } from './ports.js';
 import { Caller, Roles } from './auth.guard.js';
-import { parseEnrolSeconds, parseFeedbackBody } from './dto.js';
+import { parseActivate, parseEnrolSeconds, parseFeedbackBody } from './dto.js';
 import { ApiController, ApiErrors, ApiRoute } from './openapi.decorators.js';
 import { BODIES, arrayOf, ref } from './schemas.js';
 import type { MulterFile } from './types.js';
@@ -27,7 +34,22 @@ import { recordId, sensorId } from './validate.js';
 /** Most WAV files in one upload (their sizes are bounded by the server's upload limits). */
 export const UPLOAD_MAX_FILES = 50;
 
-/** A sensor's model: status, enrolment from the live stream, upload of normal clips, and feedback. */
+/** `?activate=now`: the new version replaces the model at once (no shadow trial). */
+const ActivateQuery = () =>
+  ApiQuery({
+    name: 'activate',
+    required: false,
+    description:
+      "'now': the new version replaces the model at once, skipping the shadow trial (an enrolment during " +
+      'which an alert was open still goes to shadow); left out: it runs in shadow beside the active model ' +
+      'until promoted (POST .../models/:version/activate). A sensor without a model takes it at once.',
+    schema: { type: 'string', enum: ['now'] },
+  });
+
+/**
+ * A sensor's model: status, enrolment from the live stream, upload of normal clips, the numbered versions
+ * (activate = roll back or forward, or promote a shadow; discard a shadow), and feedback.
+ */
 @ApiController('api/sensors/:id', { tag: 'models', role: 'operator' })
 export class ModelsController {
   constructor(
@@ -49,16 +71,24 @@ export class ModelsController {
   @HttpCode(202)
   @Roles('admin')
   @ApiRoute({
-    summary: 'Record normal sound from the live stream for some seconds, then fit a model',
+    summary:
+      'Record normal sound from the live stream for some seconds, then fit a new model version (shadow first)',
     body: BODIES.seconds(ENROL_MIN_SECONDS, ENROL_MAX_SECONDS),
     ok: ref('ModelStatus'),
     status: 202,
     description: 'recording started',
     errors: [400, 401, 403, 409],
   })
-  enrol(@Param('id') id: string, @Body() body: unknown, @Caller() caller: TokenInfo): ModelStatus {
+  @ActivateQuery()
+  enrol(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Query() query: Record<string, unknown>,
+    @Caller() caller: TokenInfo,
+  ): ModelStatus {
     const seconds = parseEnrolSeconds(body);
-    return this.models.enrol(sensorId(id), seconds, caller.name);
+    const activateNow = parseActivate(query);
+    return this.models.enrol(sensorId(id), seconds, caller.name, { activateNow });
   }
 
   @Post('model')
@@ -73,8 +103,10 @@ export class ModelsController {
     }),
   )
   @ApiOperation({
-    summary: 'Upload normal WAV clips (multipart field `files`, several) and fit a model on them',
+    summary:
+      'Upload normal WAV clips (multipart field `files`, several) and fit a new model version on them (shadow first)',
   })
+  @ActivateQuery()
   @ApiConsumes('multipart/form-data')
   @ApiBody({ schema: BODIES.upload })
   @ApiResponse({ status: 202, description: 'clips accepted, fitting', schema: ref('ModelStatus') })
@@ -82,10 +114,12 @@ export class ModelsController {
   async upload(
     @Param('id') id: string,
     @UploadedFiles() files: MulterFile[] | undefined,
+    @Query() query: Record<string, unknown>,
     @Caller() caller: TokenInfo,
   ): Promise<ModelStatus> {
     try {
       sensorId(id);
+      const activateNow = parseActivate(query);
       if (!files || files.length === 0) {
         throw new BadRequestException(
           "files (none) must be one or more WAV files in the multipart field 'files'",
@@ -95,11 +129,55 @@ export class ModelsController {
         id,
         files.map((f) => ({ name: f.originalname, path: f.path, size: f.size })),
         caller.name,
+        { activateNow },
       );
     } finally {
       // Whatever the service did not move into the model's folder (all of them when it refused the upload).
       await Promise.all((files ?? []).map((f) => rm(f.path, { force: true })));
     }
+  }
+
+  @Get('models')
+  @ApiRoute({
+    summary:
+      "The sensor's kept model versions, newest first: training summary, active and shadow flags, trials",
+    ok: arrayOf('ModelVersion'),
+    errors: [400, 401, 403],
+  })
+  versions(@Param('id') id: string): Promise<ModelVersion[]> {
+    return this.models.versions(sensorId(id));
+  }
+
+  @Post('models/:version/activate')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiRoute({
+    summary: 'Make a kept version the model in use: roll back or forward, or promote the shadow on trial',
+    ok: ref('ModelVersion'),
+    errors: [400, 401, 403, 404, 409],
+  })
+  activate(
+    @Param('id') id: string,
+    @Param('version') version: string,
+    @Caller() caller: TokenInfo,
+  ): Promise<ModelVersion> {
+    return this.models.activate(sensorId(id), recordId('version', version), caller.name);
+  }
+
+  @Post('models/:version/discard')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiRoute({
+    summary: 'End the shadow trial of a version without using it (the version is kept)',
+    ok: ref('ModelVersion'),
+    errors: [400, 401, 403, 404, 409],
+  })
+  discard(
+    @Param('id') id: string,
+    @Param('version') version: string,
+    @Caller() caller: TokenInfo,
+  ): Promise<ModelVersion> {
+    return this.models.discard(sensorId(id), recordId('version', version), caller.name);
   }
 
   @Get('feedback')

@@ -2,20 +2,10 @@
  * What the REST controllers need from the live runtime (sensor streams and models). Abstract classes so they
  * double as Nest injection tokens; `sensors/` (`Sensors`) and `models/` (`ModelService`) implement them.
  */
-import type { ModelStatus, SensorStatus } from '@hark/protocol';
+import type { FeedbackInfo, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
 import type { SensorPatch } from '../store/sensor.repository.js';
 
-export interface FeedbackInfo {
-  id: number;
-  sensorId: string;
-  alertId: number;
-  windows: number;
-  patches: number;
-  createdAt: number;
-  createdBy: string;
-  revertedAt: number | null;
-  revertedBy: string | null;
-}
+export type { FeedbackInfo } from '@hark/protocol';
 
 /** An uploaded file, streamed to a temporary file (the service moves or reads it; the controller removes what is left). */
 export interface UploadedWav {
@@ -35,10 +25,24 @@ export abstract class SensorsPort {
 
 export abstract class ModelsPort {
   abstract status(sensorId: string): ModelStatus;
-  /** Starts recording `seconds` of the live stream, then fits in the background. */
-  abstract enrol(sensorId: string, seconds: number, by: string): ModelStatus;
-  /** Validates the WAVs now (throws a clear error), fits in the background. */
-  abstract upload(sensorId: string, files: UploadedWav[], by: string): Promise<ModelStatus>;
+  /**
+   * Starts recording `seconds` of the live stream, then fits in the background. The new version runs in
+   * shadow beside the active model unless `activateNow` (or the sensor has no model yet).
+   */
+  abstract enrol(sensorId: string, seconds: number, by: string, o?: { activateNow?: boolean }): ModelStatus;
+  /** Validates the WAVs now (throws a clear error), fits in the background (a new version, as `enrol`). */
+  abstract upload(
+    sensorId: string,
+    files: UploadedWav[],
+    by: string,
+    o?: { activateNow?: boolean },
+  ): Promise<ModelStatus>;
+  /** The sensor's kept model versions, newest first. */
+  abstract versions(sensorId: string): Promise<ModelVersion[]>;
+  /** Makes a kept version the model in use (a shadow of it is promoted). */
+  abstract activate(sensorId: string, version: number, by: string): Promise<ModelVersion>;
+  /** Ends the shadow trial of a version without using it. */
+  abstract discard(sensorId: string, version: number, by: string): Promise<ModelVersion>;
   abstract listFeedback(sensorId: string): FeedbackInfo[];
   /** Adds the alert's patches to the sensor's memory bank. */
   abstract teach(alertId: number, by: string): Promise<FeedbackInfo>;

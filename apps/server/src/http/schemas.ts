@@ -67,6 +67,69 @@ const modelStatus = obj({
   feedbackWindows: int,
   progress: nullable(fitProgress),
   error: nullable(str),
+  version: nullable(int),
+  shadowVersion: nullable(int),
+  minTrainingClips: int,
+  recommendedEnrolSeconds: num,
+});
+
+const alertBox = obj({ t0: num, t1: num, fLow: num, fHigh: num, score: num });
+
+const shadowTrial = obj({
+  since: int,
+  until: msNullable,
+  outcome: { type: 'string', enum: ['running', 'promoted', 'discarded', 'replaced'] },
+  endedBy: nullable(str),
+  windows: int,
+  skipped: int,
+  shadowOver: int,
+  activeOver: int,
+  shadowMean: nullable(num),
+  activeMean: nullable(num),
+  shadowAlertCount: int,
+  activeAlertCount: int,
+  wouldBeAlerts: {
+    type: 'array',
+    items: obj({
+      start: num,
+      end: nullable(num),
+      peakScore: num,
+      peakAt: num,
+      windows: int,
+      boxes: { type: 'array', items: alertBox },
+    }),
+  },
+});
+
+const modelVersion = obj({
+  sensorId: str,
+  version: int,
+  active: bool,
+  shadow: bool,
+  createdAt: int,
+  source: { type: 'string', enum: ['enrol', 'upload', 'directory'] },
+  by: nullable(str),
+  method: str,
+  backbone: str,
+  threshold: num,
+  fittedAt: str,
+  trainingSeconds: num,
+  trainingClips: int,
+  trainingWindows: int,
+  calibration: obj({
+    method: str,
+    clips: int,
+    scores: int,
+    mean: num,
+    std: num,
+    q: num,
+    perDay: nullable(num),
+  }),
+  flags: obj({ short: bool, alertsDuring: { type: 'array', items: int } }),
+  warnings: { type: 'array', items: str },
+  activatedAt: msNullable,
+  activatedBy: nullable(str),
+  trial: nullable(shadowTrial),
 });
 
 const sensorStatus = obj({
@@ -246,6 +309,8 @@ export const SCHEMAS = {
     }),
   }),
   ModelStatus: modelStatus,
+  ModelVersion: modelVersion,
+  ShadowTrial: shadowTrial,
   FitProgress: fitProgress,
   SensorStatus: sensorStatus,
   ScorePoint: obj({ t: int, score: num }),

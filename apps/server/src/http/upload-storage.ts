@@ -72,9 +72,17 @@ export const diskUploadStorage = {
       failed = true;
       file.stream.unpipe(out);
       file.stream.resume();
-      out.destroy();
-      rmSync(path, { force: true });
-      cb(err);
+      // The file is opened asynchronously: a limit hit before the open completes would leave it behind if
+      // it were removed now. It is removed once the stream has closed, and only then is the upload refused.
+      const done = () => {
+        rmSync(path, { force: true });
+        cb(err);
+      };
+      if (out.closed) done();
+      else {
+        out.once('close', done);
+        out.destroy();
+      }
     };
     file.stream.on('data', (chunk: Buffer) => {
       size += chunk.length;

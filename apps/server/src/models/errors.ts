@@ -16,7 +16,13 @@ export type ModelErrorCode =
   /** The alert or the model cannot take this feedback. */
   | 'NOT_TEACHABLE'
   /** The alert was already taught. */
-  | 'ALREADY_TAUGHT';
+  | 'ALREADY_TAUGHT'
+  /** The sensor has no model version of that number. */
+  | 'NO_VERSION'
+  /** The version is not the sensor's shadow (to discard). */
+  | 'NOT_SHADOW'
+  /** As many sensors as allowed run a shadow model already. */
+  | 'SHADOW_LIMIT';
 
 export class ModelError extends Error {
   constructor(

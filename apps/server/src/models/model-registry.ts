@@ -3,13 +3,20 @@
  * `hark fit`, by enrolment or by an upload), notices directories placed or replaced by hand without a restart
  * (the watcher), fits new models in a worker thread and swaps them in atomically (`model-versions.ts`), and
  * applies operator feedback. Detectors in use are held by scoring's leases until released.
+ *
+ * Every model a sensor gets (a fit, an upload, an enrolment, a folder placed by hand) becomes a numbered
+ * version kept on disk (`version-store.ts`). A new version does not replace a working model at once: it runs
+ * in **shadow** beside it (`shadow-trial.ts`, scored by `scoring/shadow-scorer.ts`) until an admin activates
+ * it, unless the request asks to activate it now. Any kept version can be activated again (roll back or
+ * forward).
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   loadModel,
   MIN_TRAINING_CLIPS,
   resolveDetectorConfig,
+  trainingNeeds,
   type DetectorConfigInput,
   type FeedbackItem,
   type Detector,
@@ -21,12 +28,16 @@ import {
   wavSampleRateProblem,
   type FitProgressEvent,
   type ModelStatus,
+  type ModelVersion,
+  type ShadowTrial as ShadowTrialJson,
 } from '@hark/protocol';
 import { DetectorLeases, type DetectorLease } from '../scoring/leases.js';
 import { ModelError } from './errors.js';
 import { runFitWorker } from './fit-worker.js';
 import { modelSignature, recoverSwaps, stagingDir, stampDir, swapIn } from './model-versions.js';
 import { ModelWatcher } from './model-watcher.js';
+import { ShadowTrial } from './shadow-trial.js';
+import { readVersionJson, VersionStore, writeVersionJson, type StoredVersion } from './version-store.js';
 import type { HarkEvents } from '../events.js';
 import { pathInside } from '../paths.js';
 
@@ -40,6 +51,9 @@ interface SourceJson {
   seconds: number;
 }
 
+/** Enrolment cuts its recording into clips of about this many seconds. */
+export const ENROL_CLIP_SECONDS = 5;
+
 export interface ModelRegistryOptions {
   dataDir: string;
   events: HarkEvents;
@@ -52,9 +66,32 @@ export interface ModelRegistryOptions {
   ) => Promise<Float32Array>;
   /** Active (not reverted) feedback of a sensor, read when a model is (re)loaded. */
   activeFeedback: (sensorId: string) => Promise<FeedbackItem[]>;
+  /**
+   * Starts collecting the sensor's anomaly alerts (open now, or opening later); the function it returns
+   * stops and gives their ids. An enrolment watches its recording: such alerts flag it.
+   */
+  watchAlerts?: (sensorId: string) => () => number[];
   /** Detector parameters of models fitted by the server. */
   fitConfig?: DetectorConfigInput;
+  /** Versions kept per sensor, the active and shadow ones included (never deleted). Default 10. */
+  keepVersions?: number;
+  /** Sensors that may run a shadow model at once (each holds a second model in memory). Default 2. */
+  maxShadowModels?: number;
+  /** The live alert rule, which shadow trials replay on both models. */
+  alertRule?: { openWindows: number; closeWindows: number };
   log?: (line: string) => void;
+}
+
+/** How a new version is put to use: on trial beside the active model (default), or at once. */
+export interface NewVersionOptions {
+  /** Skip the shadow trial and replace the active model now (`?activate=now`). */
+  activateNow?: boolean;
+}
+
+interface Shadow {
+  version: number;
+  detector: Detector;
+  trial: ShadowTrial;
 }
 
 interface Slot {
@@ -68,32 +105,66 @@ interface Slot {
   progress: FitProgressEvent | null;
   error: string | null;
   busy: boolean;
+  /** The version in use (from its `version.json`), null without one. */
+  version: number | null;
+  shadow: Shadow | null;
   onChange: Set<(d: Detector | null) => void>;
+}
+
+/** What a fit's version records of its training audio besides the model's own summary. */
+interface VersionPlan {
+  flags: ModelVersion['flags'];
+  warnings: string[];
+  activateNow: boolean;
 }
 
 export class ModelRegistry {
   readonly modelsDir: string;
+  readonly versions: VersionStore;
   readonly #slots = new Map<string, Slot>();
   readonly #leases = new DetectorLeases();
   readonly #watcher: ModelWatcher;
   readonly #log: (line: string) => void;
+  readonly #maxShadows: number;
 
   constructor(readonly opts: ModelRegistryOptions) {
     this.modelsDir = join(opts.dataDir, 'models');
+    this.versions = new VersionStore(opts.dataDir, opts.keepVersions ?? 10);
+    this.#maxShadows = opts.maxShadowModels ?? 2;
     this.#log = opts.log ?? (() => {});
     this.#watcher = new ModelWatcher(this.modelsDir, opts.pollMs, (ids) => this.#sync(ids), this.#log);
   }
 
-  /** Loads every model directory, then keeps watching the folder. */
+  /**
+   * Loads every model directory (a model without a version becomes the next version of its sensor: an
+   * existing single model is version 1), resumes the shadow trials a stop left running, then keeps watching.
+   */
   async start(): Promise<void> {
     await mkdir(this.modelsDir, { recursive: true });
     await recoverSwaps(this.modelsDir);
+    await this.versions.start();
     await this.#watcher.start();
+    for (const sensorId of await readdir(this.versions.root)) {
+      const slot = this.#slots.get(sensorId);
+      if (!slot?.detector) continue;
+      const running = (await this.versions.list(sensorId)).filter(
+        (v) => v.meta.trial?.outcome === 'running' && v.meta.version !== slot.version,
+      );
+      const last = running.at(-1);
+      if (last) await this.#startShadow(sensorId, slot, last.meta.version, last.meta.trial!);
+    }
   }
 
   async stop(): Promise<void> {
     await this.#watcher.stop();
-    for (const slot of this.#slots.values()) {
+    for (const [id, slot] of this.#slots) {
+      if (slot.shadow) {
+        // Left running on disk: the next start resumes the trial.
+        const { version, detector, trial } = slot.shadow;
+        slot.shadow = null;
+        await this.versions.update(id, version, { trial: trial.toJSON() }).catch(() => null);
+        await this.#leases.retire(detector);
+      }
       if (slot.detector) await this.#leases.retire(slot.detector);
       slot.detector = null;
     }
@@ -113,6 +184,12 @@ export class ModelRegistry {
     return detector ? this.#leases.acquire(detector) : null;
   }
 
+  /** The sensor's shadow detector (held like `acquire`) and its trial, or null. */
+  acquireShadow(sensorId: string): { lease: DetectorLease; trial: ShadowTrial } | null {
+    const shadow = this.#slots.get(sensorId)?.shadow;
+    return shadow ? { lease: this.#leases.acquire(shadow.detector), trial: shadow.trial } : null;
+  }
+
   /** Sensors with a model, or with an enrolment or fit under way. */
   sensorIds(): string[] {
     return [...this.#slots].filter(([, s]) => s.state !== 'none' || s.busy).map(([id]) => id);
@@ -122,9 +199,15 @@ export class ModelRegistry {
     return this.#slots.get(sensorId)?.detector ?? null;
   }
 
+  /** What a fit needs, for clips of `clipSeconds` (enrolment's by default). */
+  needs(clipSeconds = ENROL_CLIP_SECONDS) {
+    return trainingNeeds(this.opts.fitConfig ?? {}, clipSeconds);
+  }
+
   status(sensorId: string): ModelStatus {
     const slot = this.#slots.get(sensorId);
     const d = slot?.detector ?? null;
+    const needs = this.needs();
     return {
       sensorId,
       state: slot?.state ?? 'none',
@@ -139,15 +222,67 @@ export class ModelRegistry {
       feedbackWindows: slot?.feedbackWindows ?? 0,
       progress: slot?.progress ?? null,
       error: slot?.error ?? null,
+      version: d ? (slot?.version ?? null) : null,
+      shadowVersion: slot?.shadow?.version ?? null,
+      minTrainingClips: needs.minClips,
+      recommendedEnrolSeconds: needs.recommendedSeconds,
     };
   }
 
+  /** The sensor's kept versions, newest first, with which is active and which on trial. */
+  async listVersions(sensorId: string): Promise<ModelVersion[]> {
+    const slot = this.#slots.get(sensorId);
+    return (await this.versions.list(sensorId)).reverse().map((v) => this.#toVersion(sensorId, slot, v));
+  }
+
+  async version(sensorId: string, version: number): Promise<ModelVersion> {
+    const v = await this.versions.get(sensorId, version);
+    if (!v)
+      throw new ModelError(
+        `sensor ${sensorId} has no model version ${version} (GET /api/sensors/${sensorId}/models lists them)`,
+        'NO_VERSION',
+      );
+    return this.#toVersion(sensorId, this.#slots.get(sensorId), v);
+  }
+
+  /**
+   * Makes `version` the model in use (roll back or forward); a shadow of that version is promoted (its trial
+   * ends as such). The sensor must not be fitting or enrolling meanwhile.
+   */
+  async activate(sensorId: string, version: number, by: string): Promise<ModelVersion> {
+    await this.version(sensorId, version);
+    const slot = this.#claim(sensorId);
+    try {
+      if (slot.version !== version || !slot.detector) await this.#install(sensorId, slot, version, by);
+      if (slot.shadow?.version === version) await this.#endShadow(sensorId, slot, 'promoted', by);
+      await this.#prune(sensorId, slot);
+    } finally {
+      slot.busy = false;
+    }
+    return this.version(sensorId, version);
+  }
+
+  /** Ends the shadow trial of `version` without activating it (the version is kept). */
+  async discard(sensorId: string, version: number, by: string): Promise<ModelVersion> {
+    await this.version(sensorId, version);
+    const slot = this.#slots.get(sensorId);
+    if (slot?.shadow?.version !== version)
+      throw new ModelError(
+        `version ${version} of sensor ${sensorId} is not on trial (the shadow is ${slot?.shadow?.version ?? 'none'})`,
+        'NOT_SHADOW',
+      );
+    await this.#endShadow(sensorId, slot, 'discarded', by);
+    return this.version(sensorId, version);
+  }
+
   /** Records `seconds` of the live stream, cuts it into clips, and fits on them in the background. */
-  enrol(sensorId: string, seconds: number, by: string): ModelStatus {
+  enrol(sensorId: string, seconds: number, by: string, o: NewVersionOptions = {}): ModelStatus {
     const problem = enrolSecondsProblem(seconds);
     if (problem) throw new ModelError(problem);
+    this.#checkShadowRoom(sensorId, o);
     const slot = this.#claim(sensorId);
     const before = slot.state;
+    const alertsDuring = this.#watchAlerts(sensorId);
     let recording: Promise<Float32Array>;
     try {
       // Throws at once when the sensor is not streaming.
@@ -155,19 +290,22 @@ export class ModelRegistry {
         this.#progress(sensorId, slot, { stage: 'recording', done, total }),
       );
     } catch (err) {
+      alertsDuring();
       slot.busy = false;
       slot.state = before;
       throw err instanceof ModelError ? err : new ModelError((err as Error).message, 'NOT_STREAMING');
     }
     slot.state = 'recording';
     this.#progress(sensorId, slot, { stage: 'recording', done: 0, total: seconds });
+    let alerts: number[] = [];
     void (async () => {
       try {
-        const audio = await recording;
+        const audio = await recording.finally(() => (alerts = alertsDuring()));
+        const plan = this.#plan(seconds, this.needs().recommendedSeconds, 's', o, alerts);
         const rate = resolveDetectorConfig(this.opts.fitConfig ?? {}).mel.sampleRate;
         const dir = await stampDir(this.opts.dataDir, 'enrol', sensorId);
         // Clips of about 5 s, at least MIN_TRAINING_CLIPS + 2 so some are held out for the threshold.
-        const n = Math.max(MIN_TRAINING_CLIPS + 2, Math.round(audio.length / rate / 5));
+        const n = Math.max(MIN_TRAINING_CLIPS + 2, Math.round(audio.length / rate / ENROL_CLIP_SECONDS));
         const len = Math.floor(audio.length / n);
         const files: string[] = [];
         for (let i = 0; i < n; i++) {
@@ -175,12 +313,13 @@ export class ModelRegistry {
           await writeFile(f, encodeWav(audio.subarray(i * len, (i + 1) * len), rate, 'f32'));
           files.push(f);
         }
-        await this.#fit(sensorId, slot, files, {
-          source: 'enrol',
-          by,
-          files: n,
-          seconds: audio.length / rate,
-        });
+        await this.#fit(
+          sensorId,
+          slot,
+          files,
+          { source: 'enrol', by, files: n, seconds: audio.length / rate },
+          plan,
+        );
       } catch (err) {
         this.#fail(sensorId, slot, err);
       }
@@ -189,10 +328,15 @@ export class ModelRegistry {
   }
 
   /** Checks the WAVs now (a clear error names the bad file), then fits on them in the background. */
-  async upload(sensorId: string, files: { name: string; path: string }[], by: string): Promise<ModelStatus> {
-    if (files.length < MIN_TRAINING_CLIPS + 1)
+  async upload(
+    sensorId: string,
+    files: { name: string; path: string }[],
+    by: string,
+    o: NewVersionOptions = {},
+  ): Promise<ModelStatus> {
+    if (files.length < MIN_TRAINING_CLIPS)
       throw new ModelError(
-        `upload at least ${MIN_TRAINING_CLIPS + 1} normal WAV clips (got ${files.length}): some are held out to set the threshold`,
+        `upload at least ${MIN_TRAINING_CLIPS} normal WAV clips (got ${files.length}): each is held out once to calibrate the threshold (hark fit needs the same); cut long recordings into ~5 s clips`,
       );
     let seconds = 0;
     // One file in memory at a time: the upload itself is on disk (temporary files).
@@ -209,7 +353,10 @@ export class ModelRegistry {
         throw new ModelError((err as Error).message, 'BAD_AUDIO');
       }
     }
+    this.#checkShadowRoom(sensorId, o);
     const slot = this.#claim(sensorId);
+    const needs = this.needs(seconds / files.length);
+    const plan = this.#plan(files.length, needs.recommendedClips, 'clips', o, []);
     // Fitting from here on (the answer says so), while the current model, if any, keeps scoring.
     slot.state = 'fitting';
     this.#progress(sensorId, slot, { stage: 'spectrogram', done: 0, total: files.length });
@@ -222,9 +369,13 @@ export class ModelRegistry {
         await rename(f.path, p);
         paths.push(p);
       }
-      void this.#fit(sensorId, slot, paths, { source: 'upload', by, files: files.length, seconds }).catch(
-        (err) => this.#fail(sensorId, slot, err),
-      );
+      void this.#fit(
+        sensorId,
+        slot,
+        paths,
+        { source: 'upload', by, files: files.length, seconds },
+        plan,
+      ).catch((err) => this.#fail(sensorId, slot, err));
     } catch (err) {
       this.#fail(sensorId, slot, err);
       throw err;
@@ -232,14 +383,14 @@ export class ModelRegistry {
     return this.status(sensorId);
   }
 
-  /** Re-reads the sensor's active feedback and rebuilds its bank (after teach / revert). */
+  /** Re-reads the sensor's active feedback and rebuilds its bank (after teach / revert), and the shadow's. */
   async applyFeedback(sensorId: string): Promise<number> {
     const slot = this.#slots.get(sensorId);
     if (!slot?.detector) throw new ModelError(`sensor ${sensorId} has no model`, 'NO_MODEL');
+    if (slot.shadow) await this.#teachShadow(sensorId, slot.shadow.detector);
     return this.#applyFeedback(sensorId, slot, slot.detector);
   }
 
-  /** Checks the models folder: loads new or changed model directories, unloads removed ones. */
   /** Checks the models folder now: loads new or changed model directories, unloads removed ones. */
   poll(): Promise<void> {
     return this.#watcher.poll();
@@ -262,6 +413,7 @@ export class ModelRegistry {
       slot.detector = null;
       slot.signature = '';
       slot.state = 'none';
+      slot.version = null;
       for (const cb of slot.onChange) cb(null);
     }
   }
@@ -278,6 +430,10 @@ export class ModelRegistry {
       slot.trainingSeconds = src?.seconds ?? detector.fitted.training.seconds;
       slot.trainingClips = src?.files ?? detector.fitted.training.clips;
       slot.feedbackWindows = 0;
+      slot.version = await this.#versionOf(sensorId, slot, dir, detector, src).catch((err) => {
+        this.#log(`models: ${sensorId}: the model was not kept as a version: ${(err as Error).message}`);
+        return null;
+      });
       await this.#applyFeedback(sensorId, slot, detector).catch((err) =>
         this.#log(`models: ${sensorId}: feedback not applied: ${(err as Error).message}`),
       );
@@ -286,7 +442,8 @@ export class ModelRegistry {
       slot.error = null;
       if (old) await this.#leases.retire(old);
       this.#log(
-        `models: ${sensorId}: loaded ${detector.config.method} / ${detector.config.backbone} from ${dir}`,
+        `models: ${sensorId}: loaded ${detector.config.method} / ${detector.config.backbone} from ${dir}` +
+          (slot.version ? ` (version ${slot.version})` : ''),
       );
       for (const cb of slot.onChange) cb(detector);
       return true;
@@ -298,6 +455,225 @@ export class ModelRegistry {
       this.#log(`models: ${sensorId}: ${slot.error}`);
       return false;
     }
+  }
+
+  /**
+   * The version number of the model in `dir` (the active folder): its `version.json` when that names a kept
+   * version of this sensor with the same fit; otherwise (a model placed by hand, or the single model of an
+   * older data directory) the model is kept as the sensor's next version first.
+   */
+  async #versionOf(
+    sensorId: string,
+    slot: Slot,
+    dir: string,
+    detector: Detector,
+    src: SourceJson | null,
+  ): Promise<number> {
+    const fittedAt = detector.fitted.training.fittedAt;
+    const meta = await readVersionJson(dir);
+    if (meta?.sensorId === sensorId) {
+      const kept = await this.versions.get(sensorId, meta.version);
+      if (kept?.meta.fittedAt === fittedAt) return meta.version;
+    }
+    const now = Date.now();
+    const v = await this.versions.add(sensorId, dir, {
+      createdAt: now,
+      source: src?.source ?? 'directory',
+      by: src?.by ?? null,
+      flags: { short: false, alertsDuring: [] },
+      warnings: [],
+      activatedAt: now,
+      activatedBy: null,
+      trial: null,
+    });
+    await writeVersionJson(dir, v);
+    slot.signature = await modelSignature(dir);
+    this.#log(`models: ${sensorId}: the model in use is kept as version ${v.version}`);
+    await this.#prune(sensorId, { ...slot, version: v.version });
+    return v.version;
+  }
+
+  /** Copies kept `version` into the active folder (staging, then the atomic swap) and loads it. */
+  async #install(sensorId: string, slot: Slot, version: number, by: string | null): Promise<void> {
+    const staging = await stagingDir(this.modelsDir, sensorId);
+    try {
+      await cp(this.versions.dir(sensorId, version), staging, { recursive: true });
+      const meta = await this.versions.update(sensorId, version, {
+        activatedAt: Date.now(),
+        activatedBy: by,
+      });
+      if (meta) await writeVersionJson(staging, meta);
+      await swapIn(this.modelsDir, sensorId, staging);
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      throw err;
+    }
+    slot.signature = await modelSignature(pathInside(this.modelsDir, sensorId));
+    if (!(await this.#load(sensorId, slot, 'directory')))
+      throw new Error(slot.error ?? `version ${version} did not load`);
+  }
+
+  /** Loads kept `version` as the sensor's shadow, replacing a shadow it had (that trial ends 'replaced'). */
+  async #startShadow(sensorId: string, slot: Slot, version: number, saved?: ShadowTrialJson): Promise<void> {
+    if (slot.shadow) await this.#endShadow(sensorId, slot, 'replaced', null);
+    const detector = await loadModel(this.versions.dir(sensorId, version));
+    const active = slot.detector;
+    const same =
+      !active ||
+      (active.config.windowSeconds === detector.config.windowSeconds &&
+        JSON.stringify(active.config.mel) === JSON.stringify(detector.config.mel));
+    if (!same) {
+      await detector.release();
+      const warning =
+        'not run in shadow: its analysis parameters (window, log-mel) differ from the active model, so it cannot score the same windows; activate it to use it';
+      const meta = (await this.versions.get(sensorId, version))?.meta;
+      await this.versions.update(sensorId, version, { warnings: [...(meta?.warnings ?? []), warning] });
+      this.#log(`models: ${sensorId}: version ${version} ${warning}`);
+      return;
+    }
+    await this.#teachShadow(sensorId, detector);
+    const trial = new ShadowTrial(
+      version,
+      {
+        mel: detector.config.mel,
+        openWindows: this.opts.alertRule?.openWindows ?? 2,
+        closeWindows: this.opts.alertRule?.closeWindows ?? 2,
+      },
+      saved,
+    );
+    slot.shadow = { version, detector, trial };
+    await this.versions.update(sensorId, version, { trial: trial.toJSON() });
+    this.#log(`models: ${sensorId}: version ${version} runs in shadow beside version ${slot.version}`);
+    for (const cb of slot.onChange) cb(slot.detector);
+  }
+
+  async #endShadow(
+    sensorId: string,
+    slot: Slot,
+    outcome: 'promoted' | 'discarded' | 'replaced',
+    by: string | null,
+  ): Promise<void> {
+    const shadow = slot.shadow;
+    if (!shadow) return;
+    slot.shadow = null;
+    const trial = shadow.trial.end(outcome, by);
+    await this.#leases.retire(shadow.detector);
+    await this.versions.update(sensorId, shadow.version, { trial });
+    this.#log(`models: ${sensorId}: the shadow trial of version ${shadow.version} ended: ${outcome}`);
+    for (const cb of slot.onChange) cb(slot.detector);
+  }
+
+  /** The shadow learns the sensor's feedback too, so the trial compares like with like. */
+  async #teachShadow(sensorId: string, detector: Detector): Promise<void> {
+    if (!detector.teachable) return;
+    try {
+      detector.applyFeedback(await this.opts.activeFeedback(sensorId));
+    } catch (err) {
+      this.#log(`models: ${sensorId}: feedback not applied to the shadow: ${(err as Error).message}`);
+    }
+  }
+
+  /** A new version needs a shadow slot unless it is activated now or is the sensor's first model. */
+  #checkShadowRoom(sensorId: string, o: NewVersionOptions): void {
+    const slot = this.#slots.get(sensorId);
+    if (o.activateNow || !slot?.detector || slot.shadow) return;
+    if (this.#maxShadows === 0)
+      throw new ModelError(
+        'shadow trials are off (HARK_MAX_SHADOW_MODELS=0): add ?activate=now to replace the model without a trial',
+        'SHADOW_LIMIT',
+      );
+    const running = [...this.#slots].filter(([, s]) => s.shadow).map(([id]) => id);
+    if (running.length >= this.#maxShadows)
+      throw new ModelError(
+        `${running.length} sensor(s) already run a shadow model (${running.join(', ')}), the most at once ` +
+          `(HARK_MAX_SHADOW_MODELS=${this.#maxShadows}): promote or discard one first, or add ?activate=now ` +
+          'to replace the model without a trial',
+        'SHADOW_LIMIT',
+      );
+  }
+
+  /** Flags and warnings of a new version's training audio, and whether it may replace the model at once. */
+  #plan(
+    amount: number,
+    recommended: number,
+    unit: 's' | 'clips',
+    o: NewVersionOptions,
+    alerts: number[],
+  ): VersionPlan {
+    const needs = this.needs();
+    const short = amount < recommended;
+    const warnings: string[] = [];
+    if (short)
+      warnings.push(
+        `trained on ${amount} ${unit}, less than the recommended ${recommended} ${unit}: ${needs.reason}`,
+      );
+    if (alerts.length)
+      warnings.push(
+        `${alerts.length} alert(s) were open during the enrolment (${alerts.map((a) => `#${a}`).join(', ')}): ` +
+          'the recording may hold the fault it should detect; it runs in shadow first' +
+          (o.activateNow ? ' although ?activate=now was asked' : ''),
+      );
+    return {
+      flags: { short, alertsDuring: alerts },
+      warnings,
+      // A recording that held an alert is never put in use without a trial.
+      activateNow: !!o.activateNow && alerts.length === 0,
+    };
+  }
+
+  /** `opts.watchAlerts` for `sensorId`, or nothing to watch; a failure is logged, not fatal. */
+  #watchAlerts(sensorId: string): () => number[] {
+    try {
+      return this.opts.watchAlerts?.(sensorId) ?? (() => []);
+    } catch (err) {
+      this.#log(`models: ${sensorId}: alerts during the enrolment not watched: ${(err as Error).message}`);
+      return () => [];
+    }
+  }
+
+  async #prune(sensorId: string, slot: Pick<Slot, 'version' | 'shadow'>): Promise<void> {
+    const gone = await this.versions.prune(sensorId, [slot.version, slot.shadow?.version ?? null]);
+    if (gone.length)
+      this.#log(
+        `models: ${sensorId}: removed old version(s) ${gone.join(', ')} (keeping ${this.versions.keep})`,
+      );
+  }
+
+  #toVersion(sensorId: string, slot: Slot | undefined, v: StoredVersion): ModelVersion {
+    const { meta, model } = v;
+    const c = model.fitted.calibration;
+    const t = model.fitted.training;
+    const shadow = slot?.shadow?.version === meta.version ? slot.shadow : null;
+    return {
+      sensorId,
+      version: meta.version,
+      active: !!slot?.detector && slot.version === meta.version,
+      shadow: !!shadow,
+      createdAt: meta.createdAt,
+      source: meta.source,
+      by: meta.by,
+      method: model.config.method,
+      backbone: model.config.backbone,
+      threshold: c.threshold,
+      fittedAt: t.fittedAt,
+      trainingSeconds: t.seconds,
+      trainingClips: t.clips,
+      trainingWindows: t.windows,
+      calibration: {
+        method: c.method,
+        clips: t.calibrationClips,
+        scores: c.n,
+        mean: c.mean,
+        std: c.std,
+        q: c.q,
+        perDay: c.rate?.perDay ?? null,
+      },
+      flags: meta.flags,
+      warnings: meta.warnings,
+      activatedAt: meta.activatedAt,
+      activatedBy: meta.activatedBy ?? null,
+      trial: shadow ? shadow.trial.toJSON() : meta.trial,
+    };
   }
 
   /** Teaches the detector the sensor's active feedback (detection's own API), from its fitted state. */
@@ -319,25 +695,53 @@ export class ModelRegistry {
     return summary.used.length;
   }
 
-  async #fit(sensorId: string, slot: Slot, files: string[], source: SourceJson): Promise<void> {
+  /**
+   * Fits in the worker into a staging folder, keeps the result as the sensor's next version, then puts it in
+   * use (no model yet, or `activateNow`) or on trial in shadow.
+   */
+  async #fit(
+    sensorId: string,
+    slot: Slot,
+    files: string[],
+    source: SourceJson,
+    plan: VersionPlan,
+  ): Promise<void> {
     const staging = await stagingDir(this.modelsDir, sensorId);
     slot.state = 'fitting';
     this.#progress(sensorId, slot, { stage: 'spectrogram', done: 0, total: files.length });
+    let version: number;
     try {
       await runFitWorker({ files, config: this.opts.fitConfig ?? {}, outDir: staging, source }, (p) =>
         this.#progress(sensorId, slot, p),
       );
-      await swapIn(this.modelsDir, sensorId, staging);
-      slot.signature = await modelSignature(pathInside(this.modelsDir, sensorId));
-      if (!(await this.#load(sensorId, slot, source.source)))
-        throw new Error(slot.error ?? 'model did not load');
-      slot.busy = false;
-      this.#progress(sensorId, slot, { stage: 'done', done: 1, total: 1 });
-      slot.progress = null;
+      version = (
+        await this.versions.add(
+          sensorId,
+          staging,
+          {
+            createdAt: Date.now(),
+            source: source.source,
+            by: source.by,
+            flags: plan.flags,
+            warnings: plan.warnings,
+            activatedAt: null,
+            activatedBy: null,
+            trial: null,
+          },
+          true,
+        )
+      ).version;
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
       throw err;
     }
+    if (plan.activateNow || !slot.detector) await this.#install(sensorId, slot, version, source.by);
+    else await this.#startShadow(sensorId, slot, version);
+    await this.#prune(sensorId, slot);
+    slot.busy = false;
+    slot.state = slot.detector ? 'ready' : 'failed';
+    this.#progress(sensorId, slot, { stage: 'done', done: 1, total: 1 });
+    slot.progress = null;
   }
 
   #claim(sensorId: string): Slot {
@@ -381,6 +785,8 @@ export class ModelRegistry {
         progress: null,
         error: null,
         busy: false,
+        version: null,
+        shadow: null,
         onChange: new Set(),
       };
       this.#slots.set(sensorId, s);

@@ -1,6 +1,7 @@
 /**
- * Model versions on disk: `DATA/models/<sensorId>/` is the model in use; a new one is written to a staging
- * directory and swapped in with two renames, and a crash between them is repaired at start. A directory's
+ * The model in use on disk: `DATA/models/<sensorId>/`; a new one is written to a staging directory and
+ * swapped in with two renames, and a crash between them is repaired at start (the numbered versions kept
+ * beside it are `version-store.ts`'s). A directory's
  * signature (its files' names, sizes and times) tells the watcher when one was placed or replaced by hand.
  */
 import { randomBytes } from 'node:crypto';

@@ -4,7 +4,7 @@
  * the detector returns to its fitted state and is taught the active feedback each time it changes.
  */
 import type { FeedbackItem } from '@hark/detection';
-import type { ModelStatus } from '@hark/protocol';
+import type { ModelStatus, ModelVersion } from '@hark/protocol';
 import type { HarkEvents } from '../events.js';
 import type { AlertMediaStore } from '../alerts/alert-media.js';
 import type { HarkStore } from '../store/store.js';
@@ -23,6 +23,8 @@ export class ModelService extends ModelsPort {
     events.on('model:progress', (p) => {
       if (p.stage !== 'done' && p.stage !== 'failed') return;
       const s = this.models.status(p.sensorId);
+      // A fit that went to shadow (the newest version) is recorded when it is activated, not now.
+      if (p.stage === 'done' && s.shadowVersion !== null && s.shadowVersion > (s.version ?? 0)) return;
       // The model itself is on disk; its history row is bookkeeping (best-effort on a full disk).
       this.store.health.attempt('model', () =>
         this.store.models.record({
@@ -45,12 +47,43 @@ export class ModelService extends ModelsPort {
     return this.models.status(sensorId);
   }
 
-  enrol(sensorId: string, seconds: number, by: string): ModelStatus {
-    return this.models.enrol(sensorId, seconds, by);
+  enrol(sensorId: string, seconds: number, by: string, o: { activateNow?: boolean } = {}): ModelStatus {
+    return this.models.enrol(sensorId, seconds, by, o);
   }
 
-  upload(sensorId: string, files: UploadedWav[], by: string): Promise<ModelStatus> {
-    return this.models.upload(sensorId, files, by);
+  upload(
+    sensorId: string,
+    files: UploadedWav[],
+    by: string,
+    o: { activateNow?: boolean } = {},
+  ): Promise<ModelStatus> {
+    return this.models.upload(sensorId, files, by, o);
+  }
+
+  versions(sensorId: string): Promise<ModelVersion[]> {
+    return this.models.listVersions(sensorId);
+  }
+
+  async activate(sensorId: string, version: number, by: string): Promise<ModelVersion> {
+    const v = await this.models.activate(sensorId, version, by);
+    this.store.health.attempt('model', () =>
+      this.store.models.record({
+        sensorId,
+        source: v.source,
+        fittedAt: v.fittedAt,
+        trainingSeconds: v.trainingSeconds,
+        trainingClips: v.trainingClips,
+        method: v.method,
+        backbone: v.backbone,
+        bankSize: this.models.status(sensorId).bankSize,
+        threshold: v.threshold,
+      }),
+    );
+    return v;
+  }
+
+  discard(sensorId: string, version: number, by: string): Promise<ModelVersion> {
+    return this.models.discard(sensorId, version, by);
   }
 
   listFeedback(sensorId: string): FeedbackInfo[] {

@@ -143,6 +143,11 @@ export class ScoringScheduler {
     return this.running;
   }
 
+  /** Every slot is running, or some job waits: optional work (a shadow model's windows) should not start. */
+  get behind(): boolean {
+    return this.running >= this.concurrency || this.turn.length > 0;
+  }
+
   /** Resolves when no job is running or waiting. */
   idle(): Promise<void> {
     if (this.running === 0 && this.turn.length === 0) return Promise.resolve();

@@ -14,6 +14,7 @@ import { SensorStream, type ReadyWindow } from '../ingest/sensor-stream.js';
 import type { LiveHub } from '../live/live-hub.js';
 import { SensorLive } from '../live/sensor-live.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
+import type { ShadowScorer } from '../scoring/shadow-scorer.js';
 import type { DropCause, ScoreSink, WindowResult, WindowScorer } from '../scoring/window-scorer.js';
 import type { HarkStore } from '../store/store.js';
 
@@ -21,6 +22,8 @@ export interface SensorLineDeps {
   config: ServerConfig;
   store: HarkStore;
   scorer: WindowScorer;
+  /** Scores the same windows with the sensor's shadow model, if it has one. */
+  shadow?: ShadowScorer;
   alerts: AlertService;
   hub: LiveHub;
   metrics: HarkMetrics;
@@ -95,6 +98,7 @@ export class SensorLine implements IngestSink, ScoreSink {
     this.lastScore = r.normalised;
     this.d.store.health.attempt('scores', () => this.d.store.scores.append(this.id, w.t1, r.normalised));
     this.alerts.scored(w, r);
+    this.d.shadow?.offer(this.id, w, r);
   }
 
   dropped(w: ReadyWindow, cause: DropCause): void {

@@ -19,6 +19,7 @@ import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import { ModelError } from '../models/errors.js';
 import type { ScoringScheduler } from '../scoring/scheduler.js';
+import type { ShadowScorer } from '../scoring/shadow-scorer.js';
 import type { WindowScorer } from '../scoring/window-scorer.js';
 import type { SensorPatch } from '../store/sensor.repository.js';
 import type { HarkStore } from '../store/store.js';
@@ -30,6 +31,8 @@ export interface SensorsDeps {
   store: HarkStore;
   models: ModelRegistry;
   scorer: WindowScorer;
+  /** Scores the windows again with a sensor's shadow model, when it has one (absent: no shadows). */
+  shadow?: ShadowScorer;
   alerts: AlertService;
   hub: LiveHub;
   metrics: HarkMetrics;

@@ -11,7 +11,7 @@ import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MediaTickets } from '../../src/auth/media-tickets.js';
 import { TokenService } from '../../src/auth/token.service.js';
-import type { Alert, ModelStatus, SensorStatus } from '@hark/protocol';
+import type { Alert, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
 import { HarkEvents } from '../../src/events.js';
 import { HTTP_CONTROLLERS, HTTP_PROVIDERS, setupHttp } from '../../src/http/index.js';
 import { AlertMediaStore } from '../../src/alerts/alert-media.js';
@@ -39,6 +39,10 @@ const noModel = (sensorId: string): ModelStatus => ({
   feedbackWindows: 0,
   progress: null,
   error: null,
+  version: null,
+  shadowVersion: null,
+  minTrainingClips: 6,
+  recommendedEnrolSeconds: 100,
 });
 
 const toInfo = ({ path: _path, ...info }: FeedbackRecord): FeedbackInfo => info;
@@ -47,7 +51,12 @@ const toInfo = ({ path: _path, ...info }: FeedbackRecord): FeedbackInfo => info;
 export class TestModels extends ModelsPort {
   readonly models = new Map<string, ModelStatus>();
   /** What was uploaded, read back from the temporary files (which the controller removes afterwards). */
-  readonly uploads: { sensorId: string; files: (UploadedWav & { data: Buffer })[]; by: string }[] = [];
+  readonly uploads: {
+    sensorId: string;
+    files: (UploadedWav & { data: Buffer })[];
+    by: string;
+    activateNow: boolean;
+  }[] = [];
   readonly taught: { alertId: number; by: string }[] = [];
 
   constructor(private readonly store: HarkStore) {
@@ -72,14 +81,19 @@ export class TestModels extends ModelsPort {
     return this.status(sensorId);
   }
 
-  async upload(sensorId: string, files: UploadedWav[], by: string): Promise<ModelStatus> {
+  async upload(
+    sensorId: string,
+    files: UploadedWav[],
+    by: string,
+    o: { activateNow?: boolean } = {},
+  ): Promise<ModelStatus> {
     if (files.length < 3) throw new ModelError(`upload at least 3 normal WAV clips (got ${files.length})`);
     const read = await Promise.all(files.map(async (f) => ({ ...f, data: await readFile(f.path) })));
     for (const f of read) {
       if (f.data.subarray(0, 4).toString('latin1') !== 'RIFF')
         throw new ModelError(`${f.name}: not a WAV file`, 'BAD_AUDIO');
     }
-    this.uploads.push({ sensorId, files: read, by });
+    this.uploads.push({ sensorId, files: read, by, activateNow: !!o.activateNow });
     this.models.set(sensorId, { ...this.status(sensorId), state: 'fitting', source: 'upload' });
     return this.status(sensorId);
   }
@@ -108,6 +122,19 @@ export class TestModels extends ModelsPort {
 
   async revert(sensorId: string, feedbackId: number, by: string): Promise<FeedbackInfo> {
     return toInfo(this.store.feedback.revert(sensorId, feedbackId, by));
+  }
+
+  /** Versions are the real registry's (test/server/models.test.ts); none here. */
+  async versions(_sensorId: string): Promise<ModelVersion[]> {
+    return [];
+  }
+
+  async activate(sensorId: string, version: number): Promise<ModelVersion> {
+    throw new ModelError(`sensor ${sensorId} has no model version ${version}`, 'NO_VERSION');
+  }
+
+  async discard(sensorId: string, version: number): Promise<ModelVersion> {
+    throw new ModelError(`sensor ${sensorId} has no model version ${version}`, 'NO_VERSION');
   }
 }
 

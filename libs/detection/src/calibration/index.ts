@@ -10,6 +10,7 @@ export { fitGamma, gammaQuantile, type GammaParams } from './gamma.js';
 export { gammaP, gammaPInv, gammaQ, lnGamma } from './special.js';
 export {
   countClusters,
+  DEFAULT_TAIL_SHARE,
   fitRate,
   gpdLogLikelihood,
   gpdReturnLevel,

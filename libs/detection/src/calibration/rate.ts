@@ -65,6 +65,8 @@ export interface RateOptions {
   tailShare?: number;
 }
 
+/** Share of the run minima modelled as the tail unless `tailShare` says otherwise. */
+export const DEFAULT_TAIL_SHARE = 0.25;
 /** Fewest excesses a tail is fitted on (small training sets use more of their run minima). */
 export const MIN_EXCESSES = 10;
 /** Bounds of the GPD shape (see the header). */
@@ -160,7 +162,7 @@ function bestSigma(excesses: readonly number[], xi: number): { sigma: number; ll
  * the live hop; runs never cross clips.
  */
 export function fitRate(clips: readonly (readonly number[])[], o: RateOptions): RateFit {
-  const { perDay, windowsPerDay, alertWindows, confidence, tailShare = 0.25 } = o;
+  const { perDay, windowsPerDay, alertWindows, confidence, tailShare = DEFAULT_TAIL_SHARE } = o;
   if (!(perDay > 0)) throw new Error(`falseAlarmsPerDay (${perDay}) must be > 0, e.g. 1`);
   if (!(confidence >= 0.5 && confidence < 1))
     throw new Error(`falseAlarmConfidence (${confidence}) must be in [0.5, 1), e.g. 0.9`);

@@ -24,3 +24,4 @@ export * from './feedback.js';
 export * from './fit-detector.js';
 export * from './model-dir.js';
 export * from './evaluate.js';
+export * from './training-needs.js';
