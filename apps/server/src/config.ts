@@ -37,6 +37,15 @@ export interface ServerConfig {
    * checkpoint the WAL) before `hark serve` gives up and exits non-zero.
    */
   shutdownGraceSeconds: number;
+  /**
+   * Spectrogram history: full-resolution columns are kept `historyFullSeconds`, the reduced ones (the max per
+   * mel band over each `historyReduceSeconds` window) `historyReducedSeconds`; beyond `historyBudgetBytes`
+   * stored bytes the oldest blocks are deleted first.
+   */
+  historyFullSeconds: number;
+  historyReducedSeconds: number;
+  historyReduceSeconds: number;
+  historyBudgetBytes: number;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /** Print the first admin token (and other start-up lines) here. */
@@ -61,6 +70,12 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   webhookSecret: '',
   modelPollMs: 2000,
   shutdownGraceSeconds: 10,
+  historyFullSeconds: 3600,
+  historyReducedSeconds: 7 * 24 * 3600,
+  historyReduceSeconds: 0.5,
+  // At the default mel layout (128 bands, 62.5 columns/s) a sensor stores 57.6 MB per full-resolution hour
+  // and 44 MB per reduced day: 16 sensors at the default retentions take 5.9 GB.
+  historyBudgetBytes: 8e9,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -77,6 +92,10 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   webhookSecret: { flag: '--webhook-secret', env: 'HARK_WEBHOOK_SECRET' },
   dashboardDir: { flag: '--dashboard' },
   shutdownGraceSeconds: { flag: '--shutdown-grace', env: 'HARK_SHUTDOWN_GRACE_SECONDS' },
+  historyFullSeconds: { env: 'HARK_HISTORY_FULL_SECONDS' },
+  historyReducedSeconds: { env: 'HARK_HISTORY_REDUCED_SECONDS' },
+  historyReduceSeconds: { env: 'HARK_HISTORY_REDUCE_SECONDS' },
+  historyBudgetBytes: { env: 'HARK_HISTORY_BUDGET_BYTES' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -113,6 +132,10 @@ export function resolveServerConfig(
     webhookUrl: env.HARK_WEBHOOK_URL || undefined,
     webhookSecret: env.HARK_WEBHOOK_SECRET || undefined,
     shutdownGraceSeconds: num('HARK_SHUTDOWN_GRACE_SECONDS'),
+    historyFullSeconds: num('HARK_HISTORY_FULL_SECONDS'),
+    historyReducedSeconds: num('HARK_HISTORY_REDUCED_SECONDS'),
+    historyReduceSeconds: num('HARK_HISTORY_REDUCE_SECONDS'),
+    historyBudgetBytes: num('HARK_HISTORY_BUDGET_BYTES'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -159,6 +182,18 @@ export function resolveServerConfig(
     c.shutdownGraceSeconds > 0 && c.shutdownGraceSeconds <= 3600,
     'must be more than 0 and at most 3600 seconds',
   );
+  check('historyFullSeconds', c.historyFullSeconds >= 60, 'must be at least 60 seconds');
+  check(
+    'historyReduceSeconds',
+    c.historyReduceSeconds >= 0.05 && c.historyReduceSeconds <= 3600,
+    'must be 0.05..3600 seconds',
+  );
+  check(
+    'historyReducedSeconds',
+    c.historyReducedSeconds >= c.historyFullSeconds,
+    `must be at least historyFullSeconds (${c.historyFullSeconds}): the reduced tier reaches further back`,
+  );
+  check('historyBudgetBytes', c.historyBudgetBytes >= 1e6, 'must be at least 1000000 bytes');
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (problems.length) throw new ConfigError(problems);
   return c;

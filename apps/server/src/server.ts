@@ -18,6 +18,7 @@ import { AppModule } from './app.module.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { lockDataDir } from './data-lock.js';
 import { HarkEvents } from './events.js';
+import { HistoryService } from './history/history.service.js';
 import { setupHttp } from './http/index.js';
 import { ModelsPort, SensorsPort } from './http/ports.js';
 import { LiveHub } from './live/live-hub.js';
@@ -43,6 +44,8 @@ export interface HarkServer {
   models: ModelRegistry;
   events: HarkEvents;
   metrics: HarkMetrics;
+  /** The stored spectrogram history. */
+  history: HistoryService;
   /**
    * Stops cleanly: stops accepting (HTTP and socket.io), tells sensors to reconnect (`server:shutdown`),
    * finishes in-flight windows, flushes scores and pending alert clips, checkpoints the WAL and closes the
@@ -93,6 +96,7 @@ interface Runtime {
   models: ModelRegistry;
   modelService: ModelService;
   sensors: Sensors;
+  history: HistoryService;
   webhook: WebhookNotifier | null;
 }
 
@@ -103,6 +107,16 @@ function buildRuntime(config: ServerConfig): Runtime {
     health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
   });
   const tokens = new TokenService(store.tokens, { health: store.health });
+  const history = new HistoryService({
+    store,
+    metrics,
+    config: {
+      fullSeconds: config.historyFullSeconds,
+      reducedSeconds: config.historyReducedSeconds,
+      reduceSeconds: config.historyReduceSeconds,
+      budgetBytes: config.historyBudgetBytes,
+    },
+  });
   const events = new HarkEvents();
   const hub = new LiveHub({ onDropped: (n) => metrics.liveDropped.inc(n) });
   const media = new AlertMediaStore(config.dataDir);
@@ -130,7 +144,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     metrics,
     log,
   });
-  sensors = new Sensors({ config, store, models, scorer, alerts, hub, metrics, log });
+  sensors = new Sensors({ config, store, models, scorer, alerts, hub, metrics, history, log });
   const webhook = config.webhookUrl
     ? new WebhookNotifier({
         url: config.webhookUrl,
@@ -142,7 +156,20 @@ function buildRuntime(config: ServerConfig): Runtime {
       })
     : null;
   webhook?.attach(events);
-  return { store, tokens, events, metrics, hub, media, alerts, models, modelService, sensors, webhook };
+  return {
+    store,
+    tokens,
+    events,
+    metrics,
+    hub,
+    media,
+    alerts,
+    models,
+    modelService,
+    sensors,
+    history,
+    webhook,
+  };
 }
 
 /** The Nest app (REST, `/sensor`, `/live`) over the runtime's objects, listening. */
@@ -160,6 +187,7 @@ async function startApp(
       { provide: AlertService, useValue: rt.alerts },
       { provide: Sensors, useValue: rt.sensors },
       { provide: SensorsPort, useValue: rt.sensors },
+      { provide: HistoryService, useValue: rt.history },
       { provide: ModelsPort, useValue: rt.modelService },
     ]),
     { logger: ['error', 'warn'], bodyParser: false },
@@ -192,6 +220,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     rt.webhook?.start();
     await rt.models.start();
     rt.sensors.start();
+    rt.history.start();
     ({ app, io } = await startApp(config, rt));
   } catch (err) {
     rt?.store.close();
@@ -222,6 +251,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     models: runtime.models,
     events: runtime.events,
     metrics: runtime.metrics,
+    history: runtime.history,
     close: (reason = 'close') =>
       (closed ??= (async () => {
         try {
@@ -241,6 +271,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           http.closeIdleConnections?.();
           await app.close();
           await runtime.sensors.stop();
+          runtime.history.stop();
           await runtime.models.stop();
           await runtime.webhook?.stop();
           runtime.store.close();

@@ -7,3 +7,4 @@ export * from './contracts.js';
 export * from './roles.js';
 export * from './sensor-id.js';
 export * from './limits.js';
+export * from './history.js';

@@ -14,6 +14,7 @@ import { AuthGuard } from './auth.guard.js';
 import { serveDashboard } from './dashboard.js';
 import { ApiErrorFilter } from './error.filter.js';
 import { HealthController } from './health.controller.js';
+import { HistoryController } from './history.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { ModelsController } from './models.controller.js';
 import { setupOpenApi } from './openapi.js';
@@ -30,6 +31,7 @@ export {
   AlertMediaController,
   AlertsController,
   HealthController,
+  HistoryController,
   MeController,
   MetricsController,
   ModelsController,
@@ -40,6 +42,7 @@ export {
 export const HTTP_CONTROLLERS: Type[] = [
   MeController,
   SensorsController,
+  HistoryController,
   ModelsController,
   AlertsController,
   AlertMediaController,

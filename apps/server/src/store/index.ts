@@ -4,6 +4,7 @@ export * from './alert.repository.js';
 export * from './database.js';
 export * from './errors.js';
 export * from './feedback.repository.js';
+export * from './history.repository.js';
 export * from './migrations.js';
 export * from './model.repository.js';
 export * from './outbox.repository.js';

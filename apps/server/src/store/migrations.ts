@@ -140,4 +140,31 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE tokens ADD COLUMN sensors TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'spectrogram history',
+    sql: `
+      -- Quantised log-mel and anomaly columns (one byte per cell, frame-major [n_columns, n_mels], the live
+      -- encoding of live/quantise.ts), one row per sensor, tier and block of consecutive columns. Tier 0 is
+      -- full resolution, tier 1 the reduced one (max per mel band over each reduce window).
+      CREATE TABLE history_blocks (
+        id            INTEGER PRIMARY KEY,
+        sensor_id     TEXT    NOT NULL,
+        tier          INTEGER NOT NULL CHECK (tier IN (0, 1)),
+        t0            REAL    NOT NULL, -- time of the first column, ms
+        t1            REAL    NOT NULL, -- end of the last column (t0 + n_columns * hop_ms), ms
+        hop_ms        REAL    NOT NULL,
+        n_mels        INTEGER NOT NULL,
+        n_columns     INTEGER NOT NULL,
+        db_lo         REAL    NOT NULL,
+        db_hi         REAL    NOT NULL,
+        anomaly_scale REAL    NOT NULL,
+        spectrogram   BLOB    NOT NULL,
+        anomaly       BLOB    NOT NULL
+      );
+      CREATE INDEX history_by_sensor ON history_blocks (sensor_id, tier, t0);
+      -- Retention and the disk budget delete the oldest blocks first.
+      CREATE INDEX history_by_end ON history_blocks (t1);
+    `,
+  },
 ];

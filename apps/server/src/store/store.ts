@@ -1,6 +1,7 @@
 import { AlertRepository } from './alert.repository.js';
 import { HarkDatabase, type HarkDatabaseOptions } from './database.js';
 import { FeedbackRepository } from './feedback.repository.js';
+import { HistoryRepository } from './history.repository.js';
 import { ModelRepository } from './model.repository.js';
 import { WebhookOutboxRepository } from './outbox.repository.js';
 import { ScoreRepository, type ScoreRepositoryOptions } from './score.repository.js';
@@ -24,6 +25,7 @@ export class HarkStore {
   readonly feedback: FeedbackRepository;
   readonly models: ModelRepository;
   readonly outbox: WebhookOutboxRepository;
+  readonly history: HistoryRepository;
   /** Whether writes succeed; the data path's writes report to it (`attempt`). */
   readonly health: StorageHealth;
 
@@ -37,6 +39,7 @@ export class HarkStore {
     this.feedback = new FeedbackRepository(this.database);
     this.models = new ModelRepository(this.database);
     this.outbox = new WebhookOutboxRepository(this.database);
+    this.history = new HistoryRepository(this.database);
     this.health = new StorageHealth(options.health);
     this.health.addRetry('probe', () => {
       this.database.probe(Date.now());

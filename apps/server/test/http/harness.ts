@@ -10,7 +10,9 @@ import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TokenService } from '../../src/auth/token.service.js';
 import type { Alert, ModelStatus, SensorStatus } from '@hark/protocol';
+import { SERVER_DEFAULTS } from '../../src/config.js';
 import { HarkEvents } from '../../src/events.js';
+import { HistoryService } from '../../src/history/history.service.js';
 import { HTTP_CONTROLLERS, HTTP_PROVIDERS, setupHttp } from '../../src/http/index.js';
 import { AlertMediaStore } from '../../src/alerts/alert-media.js';
 import { AlertService } from '../../src/alerts/alert.service.js';
@@ -186,6 +188,8 @@ export interface Harness {
   events: HarkEvents;
   models: TestModels;
   sensors: TestSensors;
+  /** The real spectrogram history over the store (not started: tests flush and prune by hand). */
+  history: HistoryService;
   /** Secrets of an admin ('alice'), an operator ('olga') and a sensor token ('pump'). */
   admin: string;
   operator: string;
@@ -207,6 +211,16 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
   const alerts = new AlertService({ store, media, events, hub: new LiveHub(), metrics, log: () => {} });
   const models = new TestModels(store);
   const sensors = new TestSensors(store, models);
+  const history = new HistoryService({
+    store,
+    metrics,
+    config: {
+      fullSeconds: SERVER_DEFAULTS.historyFullSeconds,
+      reducedSeconds: SERVER_DEFAULTS.historyReducedSeconds,
+      reduceSeconds: SERVER_DEFAULTS.historyReduceSeconds,
+      budgetBytes: SERVER_DEFAULTS.historyBudgetBytes,
+    },
+  });
 
   @Module({
     controllers: HTTP_CONTROLLERS,
@@ -220,6 +234,7 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
       { provide: HarkEvents, useValue: events },
       { provide: SensorsPort, useValue: sensors },
       { provide: ModelsPort, useValue: models },
+      { provide: HistoryService, useValue: history },
     ],
   })
   class TestModule {}
@@ -245,6 +260,7 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
     metrics,
     events,
     models,
+    history,
     sensors,
     admin,
     operator,

@@ -1,0 +1,166 @@
+/**
+ * The stored spectrogram history: records the live columns (through a {@link HistoryRecorder}), writes the
+ * finished blocks once a second in one transaction, enforces each tier's retention and the disk budget, and
+ * answers range reads from the tier that fits the range.
+ */
+import type { ColumnsEvent, HistoryAlertMark, SensorHistory } from '@hark/protocol';
+import type { HarkMetrics } from '../metrics/hark.metrics.js';
+import type { HistoryRepository, HistoryTier } from '../store/history.repository.js';
+import type { HarkStore } from '../store/store.js';
+import { bytesToBase64 } from '../live/quantise.js';
+import { downsample } from './downsample.js';
+import { HistoryRecorder } from './history-recorder.js';
+
+export interface HistoryConfig {
+  /** Full-resolution columns are kept this long, s. */
+  fullSeconds: number;
+  /** Reduced columns are kept this long, s. */
+  reducedSeconds: number;
+  /** The reduce window (the reduced tier's column spacing), s. */
+  reduceSeconds: number;
+  /** Largest number of stored bytes (both tiers); the oldest blocks go first beyond it. */
+  budgetBytes: number;
+}
+
+/**
+ * Blocks of 10 s (full) and 120 reduce windows (60 s at 0.5 s): short enough that a crash loses little and a
+ * range read decodes little outside the range, long enough that a day is a few thousand rows.
+ */
+const FULL_BLOCK_MS = 10_000;
+const REDUCED_BLOCK_COLUMNS = 120;
+/** Retention and the budget are enforced this often, ms. */
+const PRUNE_EVERY_MS = 60_000;
+
+const TIER_NAMES = ['full', 'reduced'] as const;
+
+export interface HistoryServiceDeps {
+  store: HarkStore;
+  metrics: HarkMetrics;
+  config: HistoryConfig;
+}
+
+export class HistoryService {
+  readonly recorder: HistoryRecorder;
+  readonly config: HistoryConfig;
+  private readonly repo: HistoryRepository;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly d: HistoryServiceDeps) {
+    this.config = d.config;
+    this.repo = d.store.history;
+    this.recorder = new HistoryRecorder({
+      reduceMs: d.config.reduceSeconds * 1000,
+      fullBlockMs: FULL_BLOCK_MS,
+      reducedBlockColumns: REDUCED_BLOCK_COLUMNS,
+    });
+    d.metrics.historyBudget.set(d.config.budgetBytes);
+    this.#publish();
+  }
+
+  /** Records the columns sent to dashboards. */
+  columns(ev: ColumnsEvent): void {
+    this.recorder.columns(ev);
+  }
+
+  start(): void {
+    this.flushTimer = setInterval(() => this.flush(), 1000);
+    this.flushTimer.unref();
+    this.pruneTimer = setInterval(() => this.prune(Date.now()), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
+    this.prune(Date.now());
+  }
+
+  /** Writes what is recorded, the unfinished blocks too (at shutdown). */
+  stop(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.flushTimer = this.pruneTimer = null;
+    this.recorder.finishAll();
+    this.flush();
+  }
+
+  /** Writes the finished blocks in one transaction; returns how many. Kept for the next try when it fails. */
+  flush(): number {
+    const blocks = this.recorder.take();
+    if (blocks.length === 0) return 0;
+    const ok = this.d.store.health.attempt('history', () => {
+      this.repo.insert(blocks);
+      return true;
+    });
+    if (!ok) {
+      this.recorder.giveBack(blocks);
+      return 0;
+    }
+    this.#publish();
+    return blocks.length;
+  }
+
+  /** Deletes blocks past each tier's retention, then the oldest beyond the budget; returns the bytes freed. */
+  prune(now: number): number {
+    this.flush();
+    const freed =
+      this.d.store.health.attempt('history', () => {
+        const { fullSeconds, reducedSeconds, budgetBytes } = this.config;
+        return (
+          this.repo.deleteEndedBefore(0, now - fullSeconds * 1000) +
+          this.repo.deleteEndedBefore(1, now - reducedSeconds * 1000) +
+          this.repo.trimTo(budgetBytes)
+        );
+      }) ?? 0;
+    this.#publish();
+    return freed;
+  }
+
+  /**
+   * The sensor's history over `[from, to)` in at most `maxColumns` columns. Full resolution answers when the
+   * columns asked for are narrower than a reduce window (wider ones are the same max over reduced columns,
+   * read 30x cheaper) and the full tier reaches back as far into the range as the reduced one.
+   */
+  query(
+    sensorId: string,
+    from: number,
+    to: number,
+    maxColumns: number,
+    alerts: HistoryAlertMark[],
+  ): SensorHistory {
+    const fullSince = this.#oldest(sensorId, 0);
+    const reducedSince = this.#oldest(sensorId, 1);
+    const narrow = (to - from) / maxColumns < this.recorder.reduceMs;
+    const tier: HistoryTier =
+      narrow && fullSince !== null && fullSince <= Math.max(from, reducedSince ?? -Infinity) ? 0 : 1;
+    const blocks = [
+      ...this.repo.range(sensorId, tier, from, to),
+      ...this.recorder.partial(sensorId, tier).filter((b) => b.t0 < to && b.t0 + b.nColumns * b.hopMs > from),
+    ];
+    const d = downsample(blocks, from, to, maxColumns);
+    const tierHopMs = tier === 0 ? (blocks.at(-1)?.hopMs ?? 0) : this.recorder.reduceMs;
+    return {
+      sensorId,
+      from,
+      to,
+      tier: TIER_NAMES[tier],
+      tierHopMs,
+      columnMs: d?.columnMs ?? tierHopMs,
+      times: d?.times ?? [],
+      nMels: d?.nMels ?? 0,
+      dbRange: d?.dbRange ?? [0, 1],
+      anomalyScale: d?.anomalyScale ?? 1,
+      spectrogram: d ? bytesToBase64(d.spectrogram) : '',
+      anomaly: d ? bytesToBase64(d.anomaly) : '',
+      fullSince,
+      reducedSince,
+      alerts,
+    };
+  }
+
+  /** The oldest column of a tier: stored, or recorded and not yet written. */
+  #oldest(sensorId: string, tier: HistoryTier): number | null {
+    return this.repo.oldest(sensorId, tier) ?? this.recorder.partial(sensorId, tier)[0]?.t0 ?? null;
+  }
+
+  #publish(): void {
+    for (const tier of [0, 1] as const)
+      this.d.metrics.historyBytes.set({ tier: TIER_NAMES[tier] }, this.repo.bytes(tier));
+  }
+}

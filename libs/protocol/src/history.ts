@@ -1,0 +1,49 @@
+/**
+ * `GET /api/sensors/:id/history`: a sensor's stored spectrogram and anomaly map over a time range, at the
+ * resolution the range allows, with the alerts of the range.
+ */
+import type { AlertKind, AlertState } from './contracts.js';
+
+/** Default and largest `maxColumns` of a history request. */
+export const HISTORY_DEFAULT_COLUMNS = 1500;
+export const HISTORY_MAX_COLUMNS = 8000;
+
+/** Which stored resolution answered: every log-mel column, or the max over each reduce window. */
+export type HistoryTierName = 'full' | 'reduced';
+
+/** An alert on the history's time line (open it with `GET /api/alerts/:id`). */
+export interface HistoryAlertMark {
+  id: number;
+  kind: AlertKind;
+  state: AlertState;
+  start: number;
+  end: number | null;
+  peakScore: number;
+  peakAt: number;
+}
+
+export interface SensorHistory {
+  sensorId: string;
+  /** The range asked for, ms since the epoch. */
+  from: number;
+  to: number;
+  tier: HistoryTierName;
+  /** Spacing of the tier's stored columns, ms. */
+  tierHopMs: number;
+  /** Width of each returned column, ms (the tier's hop, or more when the range was downsampled). */
+  columnMs: number;
+  /** Start of each returned column, ms, ascending; time without stored columns has none. */
+  times: number[];
+  nMels: number;
+  /** Byte scales as in `ColumnsEvent`: spectrogram byte b is dbRange[0] + b / 255 * (dbRange[1] - dbRange[0]) dB. */
+  dbRange: [number, number];
+  anomalyScale: number;
+  /** Base64 of `[times.length, nMels]` bytes, frame-major, each the max over the stored columns it covers. */
+  spectrogram: string;
+  anomaly: string;
+  /** Oldest stored column of each tier for the sensor, ms (null: none yet). */
+  fullSince: number | null;
+  reducedSince: number | null;
+  /** Alerts overlapping the range (the newest 500). */
+  alerts: HistoryAlertMark[];
+}
