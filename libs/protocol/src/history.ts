@@ -8,8 +8,11 @@ import type { AlertKind, AlertState } from './contracts.js';
 export const HISTORY_DEFAULT_COLUMNS = 1500;
 export const HISTORY_MAX_COLUMNS = 8000;
 
-/** Which stored resolution answered: every log-mel column, or the max over each reduce window. */
-export type HistoryTierName = 'full' | 'reduced';
+/**
+ * Which stored resolution answered: every log-mel column (`full`), the max over each reduce window
+ * (`reduced`, 0.5 s by default) or over windows 60 times wider (`coarse`, for ranges of many hours).
+ */
+export type HistoryTierName = 'full' | 'reduced' | 'coarse';
 
 /** An alert on the history's time line (open it with `GET /api/alerts/:id`). */
 export interface HistoryAlertMark {
@@ -44,6 +47,7 @@ export interface SensorHistory {
   /** Oldest stored column of each tier for the sensor, ms (null: none yet). */
   fullSince: number | null;
   reducedSince: number | null;
+  coarseSince: number | null;
   /** Alerts overlapping the range (the newest 500). */
   alerts: HistoryAlertMark[];
 }

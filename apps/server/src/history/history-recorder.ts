@@ -1,6 +1,6 @@
 /**
- * Turns the quantised columns sent to dashboards (`ColumnsEvent`) into history blocks at two tiers: the
- * columns as they are (full resolution) and the max per mel band over each reduce window (reduced). The max
+ * Turns the quantised columns sent to dashboards (`ColumnsEvent`) into history blocks at several tiers: the
+ * columns as they are (full resolution) and the max per mel band over each tier's reduce window. The max
  * keeps what an operator looks for far back, a short loud event or a hot anomaly patch, which a mean would
  * dilute. Blocks cut where the columns stop being consecutive (a gap, a new mel layout or byte scale); the
  * reduce windows are aligned to the epoch, so the reduced columns of two runs never overlap. Finished
@@ -9,13 +9,18 @@
 import type { ColumnsEvent } from '@hark/protocol';
 import type { HistoryBlock, HistoryTier } from '../store/history.repository.js';
 
+/** A reduced tier: the max per mel band over each `windowMs`, stored in blocks of `blockColumns`. */
+export interface ReducedTier {
+  tier: HistoryTier;
+  windowMs: number;
+  blockColumns: number;
+}
+
 export interface HistoryRecorderOptions {
-  /** Reduce window, ms (the reduced tier's column spacing). */
-  reduceMs: number;
   /** Length of a full-resolution block, ms. */
   fullBlockMs: number;
-  /** Columns of a reduced block. */
-  reducedBlockColumns: number;
+  /** The reduced tiers, finest first. */
+  reduced: readonly ReducedTier[];
   /** Finished blocks kept while writes fail; the oldest are dropped beyond it. */
   maxPending?: number;
 }
@@ -83,22 +88,38 @@ const sameLayout = (a: Layout, b: Layout): boolean =>
   a.dbRange[1] === b.dbRange[1] &&
   a.anomalyScale === b.anomalyScale;
 
+/** One reduced tier of one sensor: the reduce window being maxed and the block being filled. */
+class Reduction {
+  block: BlockBuilder | null = null;
+  /** Index (time / windowMs) of the window being maxed; -1: none. */
+  bucket = -1;
+  spec: Uint8Array;
+  anom: Uint8Array;
+
+  constructor(
+    readonly tier: HistoryTier,
+    readonly windowMs: number,
+    readonly blockColumns: number,
+    nMels: number,
+  ) {
+    this.spec = new Uint8Array(nMels);
+    this.anom = new Uint8Array(nMels);
+  }
+}
+
 /** One sensor's builders. */
 class SensorHistory {
-  constructor(readonly sensorId: string) {}
   full: BlockBuilder | null = null;
-  reduced: BlockBuilder | null = null;
-  /** The reduce window being maxed: its index (time / reduceMs) and running maxima. */
-  bucket = -1;
-  bucketSpec: Uint8Array = new Uint8Array(0);
-  bucketAnom: Uint8Array = new Uint8Array(0);
-  layout: Layout | null = null;
+  reductions: Reduction[] = [];
+  constructor(
+    readonly sensorId: string,
+    readonly layout: Layout,
+  ) {}
 }
 
 export class HistoryRecorder {
-  readonly reduceMs: number;
   private readonly fullBlockMs: number;
-  private readonly reducedBlockColumns: number;
+  private readonly reduced: readonly ReducedTier[];
   private readonly maxPending: number;
   private readonly sensors = new Map<string, SensorHistory>();
   private pending: HistoryBlock[] = [];
@@ -106,29 +127,35 @@ export class HistoryRecorder {
   dropped = 0;
 
   constructor(options: HistoryRecorderOptions) {
-    this.reduceMs = options.reduceMs;
     this.fullBlockMs = options.fullBlockMs;
-    this.reducedBlockColumns = options.reducedBlockColumns;
+    this.reduced = options.reduced;
     this.maxPending = options.maxPending ?? 10_000;
-    if (!(this.reduceMs > 0)) throw new RangeError(`reduceMs (${this.reduceMs}) must be > 0`);
     if (!(this.fullBlockMs > 0)) throw new RangeError(`fullBlockMs (${this.fullBlockMs}) must be > 0`);
-    if (!(this.reducedBlockColumns >= 1))
-      throw new RangeError(`reducedBlockColumns (${this.reducedBlockColumns}) must be >= 1`);
+    for (const r of this.reduced) {
+      if (!(r.windowMs > 0)) throw new RangeError(`reduce window (${r.windowMs} ms) must be > 0`);
+      if (!(r.blockColumns >= 1)) throw new RangeError(`blockColumns (${r.blockColumns}) must be >= 1`);
+    }
+  }
+
+  /** Reduce window of a reduced tier, ms. */
+  windowMs(tier: HistoryTier): number | null {
+    return this.reduced.find((r) => r.tier === tier)?.windowMs ?? null;
   }
 
   /** Records the columns of one event (the columns a dashboard is sent, in time order). */
   columns(ev: ColumnsEvent): void {
     let s = this.sensors.get(ev.sensorId);
-    if (!s) this.sensors.set(ev.sensorId, (s = new SensorHistory(ev.sensorId)));
     const layout: Layout = { nMels: ev.nMels, dbRange: ev.dbRange, anomalyScale: ev.anomalyScale };
-    if (!s.layout || !sameLayout(s.layout, layout)) {
-      this.#close(s, true);
-      s.layout = layout;
-      s.bucketSpec = new Uint8Array(layout.nMels);
-      s.bucketAnom = new Uint8Array(layout.nMels);
+    if (!s || !sameLayout(s.layout, layout)) {
+      if (s) this.#close(s);
+      s = new SensorHistory(ev.sensorId, layout);
+      s.reductions = this.reduced.map((r) => new Reduction(r.tier, r.windowMs, r.blockColumns, ev.nMels));
+      this.sensors.set(ev.sensorId, s);
     }
     const hopMs = ev.hopSeconds * 1000;
     const m = ev.nMels;
+    const spec = ev.spectrogram;
+    const anom = ev.anomaly;
     for (let i = 0; i < ev.nColumns; i++) {
       const t = ev.t0 + i * hopMs;
       // Full resolution.
@@ -141,19 +168,23 @@ export class HistoryRecorder {
         const capacity = Math.max(1, Math.round(this.fullBlockMs / hopMs));
         f = s.full = new BlockBuilder(ev.sensorId, 0, t, hopMs, layout, capacity);
       }
-      f.push(ev.spectrogram, ev.anomaly, i);
+      f.push(spec, anom, i);
       // Reduced: max per mel band over the reduce window holding t.
-      const k = Math.floor(t / this.reduceMs);
-      if (k !== s.bucket) {
-        if (s.bucket >= 0) this.#endBucket(s);
-        s.bucket = k;
-        s.bucketSpec.fill(0);
-        s.bucketAnom.fill(0);
-      }
       const o = i * m;
-      for (let j = 0; j < m; j++) {
-        if (ev.spectrogram[o + j] > s.bucketSpec[j]) s.bucketSpec[j] = ev.spectrogram[o + j];
-        if (ev.anomaly[o + j] > s.bucketAnom[j]) s.bucketAnom[j] = ev.anomaly[o + j];
+      for (const r of s.reductions) {
+        const k = Math.floor(t / r.windowMs);
+        if (k !== r.bucket) {
+          if (r.bucket >= 0) this.#endBucket(s, r);
+          r.bucket = k;
+          r.spec.fill(0);
+          r.anom.fill(0);
+        }
+        const rs = r.spec;
+        const ra = r.anom;
+        for (let j = 0; j < m; j++) {
+          if (spec[o + j] > rs[j]) rs[j] = spec[o + j];
+          if (anom[o + j] > ra[j]) ra[j] = anom[o + j];
+        }
       }
     }
     this.#bound();
@@ -172,54 +203,59 @@ export class HistoryRecorder {
     this.#bound();
   }
 
-  /** Finishes every sensor's blocks (at shutdown), the current reduce window included. */
+  /** Finishes every sensor's blocks (at shutdown), the current reduce windows included. */
   finishAll(): void {
-    for (const s of this.sensors.values()) this.#close(s, true);
+    for (const s of this.sensors.values()) this.#close(s);
+    this.sensors.clear();
   }
 
   /** Copies of the sensor's unfinished block of `tier` (the current reduce window included), for reads. */
   partial(sensorId: string, tier: HistoryTier): HistoryBlock[] {
     const s = this.sensors.get(sensorId);
-    if (!s?.layout) return [];
+    if (!s) return [];
+    if (tier === 0) return s.full && s.full.n > 0 ? [s.full.block(true)] : [];
+    const r = s.reductions.find((x) => x.tier === tier);
+    if (!r) return [];
     const out: HistoryBlock[] = [];
-    const b = tier === 0 ? s.full : s.reduced;
-    if (b && b.n > 0) out.push(b.block(true));
-    if (tier === 1 && s.bucket >= 0) {
+    if (r.block && r.block.n > 0) out.push(r.block.block(true));
+    if (r.bucket >= 0) {
       out.push({
         sensorId,
-        tier: 1,
-        t0: s.bucket * this.reduceMs,
-        hopMs: this.reduceMs,
+        tier,
+        t0: r.bucket * r.windowMs,
+        hopMs: r.windowMs,
         nMels: s.layout.nMels,
         nColumns: 1,
         dbRange: s.layout.dbRange,
         anomalyScale: s.layout.anomalyScale,
-        spectrogram: s.bucketSpec.slice(),
-        anomaly: s.bucketAnom.slice(),
+        spectrogram: r.spec.slice(),
+        anomaly: r.anom.slice(),
       });
     }
     return out;
   }
 
-  /** The current reduce window goes into the sensor's reduced block. */
-  #endBucket(s: SensorHistory): void {
-    const t = s.bucket * this.reduceMs;
-    let r = s.reduced;
-    if (r && (Math.abs(t - r.next) > GAP_TOLERANCE * this.reduceMs || r.n === r.capacity)) {
-      this.pending.push(r.block(false));
-      r = s.reduced = null;
+  /** The current reduce window goes into its tier's block. */
+  #endBucket(s: SensorHistory, r: Reduction): void {
+    const t = r.bucket * r.windowMs;
+    let b = r.block;
+    if (b && (Math.abs(t - b.next) > GAP_TOLERANCE * r.windowMs || b.n === b.capacity)) {
+      this.pending.push(b.block(false));
+      b = r.block = null;
     }
-    if (!r) {
-      r = s.reduced = new BlockBuilder(s.sensorId, 1, t, this.reduceMs, s.layout!, this.reducedBlockColumns);
-    }
-    r.push(s.bucketSpec, s.bucketAnom, 0);
+    if (!b) b = r.block = new BlockBuilder(s.sensorId, r.tier, t, r.windowMs, s.layout, r.blockColumns);
+    b.push(r.spec, r.anom, 0);
   }
 
-  #close(s: SensorHistory, withBucket: boolean): void {
-    if (withBucket && s.bucket >= 0 && s.layout) this.#endBucket(s);
-    s.bucket = -1;
-    for (const b of [s.full, s.reduced]) if (b && b.n > 0) this.pending.push(b.block(false));
-    s.full = s.reduced = null;
+  #close(s: SensorHistory): void {
+    if (s.full && s.full.n > 0) this.pending.push(s.full.block(false));
+    s.full = null;
+    for (const r of s.reductions) {
+      if (r.bucket >= 0) this.#endBucket(s, r);
+      r.bucket = -1;
+      if (r.block && r.block.n > 0) this.pending.push(r.block.block(false));
+      r.block = null;
+    }
   }
 
   #bound(): void {

@@ -5,7 +5,7 @@
  */
 import type { ColumnsEvent, HistoryAlertMark, SensorHistory } from '@hark/protocol';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
-import type { HistoryRepository, HistoryTier } from '../store/history.repository.js';
+import { HISTORY_TIERS, type HistoryRepository, type HistoryTier } from '../store/history.repository.js';
 import type { HarkStore } from '../store/store.js';
 import { bytesToBase64 } from '../live/quantise.js';
 import { downsample } from './downsample.js';
@@ -28,10 +28,17 @@ export interface HistoryConfig {
  */
 const FULL_BLOCK_MS = 10_000;
 const REDUCED_BLOCK_COLUMNS = 120;
+/**
+ * The coarse tier's window is this many reduce windows (30 s at 0.5 s), so a range read touches at most about
+ * 60x fewer bytes than the tier below it: a 24 h range of 1500 columns (58 s each) reads 2880 coarse
+ * columns instead of 172 800 reduced ones. Its blocks of 20 windows (10 min) bound what a crash loses of it.
+ */
+const COARSE_FACTOR = 60;
+const COARSE_BLOCK_COLUMNS = 20;
 /** Retention and the budget are enforced this often, ms. */
 const PRUNE_EVERY_MS = 60_000;
 
-const TIER_NAMES = ['full', 'reduced'] as const;
+const TIER_NAMES = ['full', 'reduced', 'coarse'] as const;
 
 export interface HistoryServiceDeps {
   store: HarkStore;
@@ -49,10 +56,13 @@ export class HistoryService {
   constructor(private readonly d: HistoryServiceDeps) {
     this.config = d.config;
     this.repo = d.store.history;
+    const reduceMs = d.config.reduceSeconds * 1000;
     this.recorder = new HistoryRecorder({
-      reduceMs: d.config.reduceSeconds * 1000,
       fullBlockMs: FULL_BLOCK_MS,
-      reducedBlockColumns: REDUCED_BLOCK_COLUMNS,
+      reduced: [
+        { tier: 1, windowMs: reduceMs, blockColumns: REDUCED_BLOCK_COLUMNS },
+        { tier: 2, windowMs: reduceMs * COARSE_FACTOR, blockColumns: COARSE_BLOCK_COLUMNS },
+      ],
     });
     d.metrics.historyBudget.set(d.config.budgetBytes);
     this.#publish();
@@ -105,6 +115,7 @@ export class HistoryService {
         return (
           this.repo.deleteEndedBefore(0, now - fullSeconds * 1000) +
           this.repo.deleteEndedBefore(1, now - reducedSeconds * 1000) +
+          this.repo.deleteEndedBefore(2, now - reducedSeconds * 1000) +
           this.repo.trimTo(budgetBytes)
         );
       }) ?? 0;
@@ -113,9 +124,11 @@ export class HistoryService {
   }
 
   /**
-   * The sensor's history over `[from, to)` in at most `maxColumns` columns. Full resolution answers when the
-   * columns asked for are narrower than a reduce window (wider ones are the same max over reduced columns,
-   * read 30x cheaper) and the full tier reaches back as far into the range as the reduced one.
+   * The sensor's history over `[from, to)` in at most `maxColumns` columns, from the coarsest tier whose
+   * windows are no wider than the columns asked for: a column's max over the windows of a coarser tier equals
+   * its max over the finer tier's columns (up to where a window straddles two columns: it counts in the one it
+   * starts in), read for a fraction of the bytes. A tier that does not reach back as far into the range as the
+   * next coarser one (full resolution older than its retention, a tier added since) gives way to it.
    */
   query(
     sensorId: string,
@@ -124,17 +137,27 @@ export class HistoryService {
     maxColumns: number,
     alerts: HistoryAlertMark[],
   ): SensorHistory {
-    const fullSince = this.#oldest(sensorId, 0);
-    const reducedSince = this.#oldest(sensorId, 1);
-    const narrow = (to - from) / maxColumns < this.recorder.reduceMs;
-    const tier: HistoryTier =
-      narrow && fullSince !== null && fullSince <= Math.max(from, reducedSince ?? -Infinity) ? 0 : 1;
+    const since = HISTORY_TIERS.map((t) => this.#oldest(sensorId, t));
+    const width = (to - from) / maxColumns;
+    let tier: HistoryTier = 0;
+    for (const t of [2, 1] as const) {
+      if ((this.recorder.windowMs(t) as number) <= width) {
+        tier = t;
+        break;
+      }
+    }
+    while (tier < 2) {
+      const s = since[tier];
+      const next = since[tier + 1];
+      if (s !== null && s <= Math.max(from, next ?? -Infinity)) break;
+      tier = (tier + 1) as HistoryTier;
+    }
     const blocks = [
       ...this.repo.range(sensorId, tier, from, to),
       ...this.recorder.partial(sensorId, tier).filter((b) => b.t0 < to && b.t0 + b.nColumns * b.hopMs > from),
     ];
     const d = downsample(blocks, from, to, maxColumns);
-    const tierHopMs = tier === 0 ? (blocks.at(-1)?.hopMs ?? 0) : this.recorder.reduceMs;
+    const tierHopMs = this.recorder.windowMs(tier) ?? blocks.at(-1)?.hopMs ?? 0;
     return {
       sensorId,
       from,
@@ -148,8 +171,9 @@ export class HistoryService {
       anomalyScale: d?.anomalyScale ?? 1,
       spectrogram: d ? bytesToBase64(d.spectrogram) : '',
       anomaly: d ? bytesToBase64(d.anomaly) : '',
-      fullSince,
-      reducedSince,
+      fullSince: since[0],
+      reducedSince: since[1],
+      coarseSince: since[2],
       alerts,
     };
   }
@@ -160,7 +184,7 @@ export class HistoryService {
   }
 
   #publish(): void {
-    for (const tier of [0, 1] as const)
+    for (const tier of HISTORY_TIERS)
       this.d.metrics.historyBytes.set({ tier: TIER_NAMES[tier] }, this.repo.bytes(tier));
   }
 }

@@ -65,7 +65,7 @@ export class HarkMetrics {
 
   readonly historyBytes = new Gauge({
     name: 'hark_history_bytes',
-    help: 'Bytes of stored spectrogram history (log-mel and anomaly columns), by tier (full, reduced).',
+    help: 'Bytes of stored spectrogram history (log-mel and anomaly columns), by tier (full, reduced, coarse).',
     labelNames: ['tier'] as const,
     registers: [this.registry],
   });

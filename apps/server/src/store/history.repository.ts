@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { HarkDatabase } from './database.js';
 
-/** Tier 0 holds full-resolution columns, tier 1 the reduced ones. */
-export type HistoryTier = 0 | 1;
-export const HISTORY_TIERS: readonly HistoryTier[] = [0, 1];
+/** Tier 0 holds full-resolution columns, tiers 1 and 2 reduced ones (the max over windows, 2 the wider). */
+export type HistoryTier = 0 | 1 | 2;
+export const HISTORY_TIERS: readonly HistoryTier[] = [0, 1, 2];
 
 /** A run of consecutive quantised columns of one sensor at one tier (the `live/quantise.ts` encoding). */
 export interface HistoryBlock {
@@ -44,7 +44,7 @@ export const blockBytes = (b: Pick<HistoryBlock, 'nMels' | 'nColumns'>): number 
  */
 export class HistoryRepository {
   private readonly db: Database.Database;
-  private readonly totals: [number, number] = [0, 0];
+  private readonly totals: [number, number, number] = [0, 0, 0];
   private readonly insertStmt: Database.Statement;
 
   constructor(database: HarkDatabase) {
@@ -150,12 +150,12 @@ export class HistoryRepository {
       'SELECT id, tier, 2 * n_mels * n_columns AS bytes FROM history_blocks ORDER BY t1 LIMIT 256',
     );
     const del = this.db.prepare('DELETE FROM history_blocks WHERE id = ?');
-    while (this.totals[0] + this.totals[1] > budget) {
+    while (this.#total() > budget) {
       const rows = oldest.all() as { id: number; tier: HistoryTier; bytes: number }[];
       if (rows.length === 0) break;
       this.db.transaction(() => {
         for (const r of rows) {
-          if (this.totals[0] + this.totals[1] <= budget) break;
+          if (this.#total() <= budget) break;
           del.run(r.id);
           this.totals[r.tier] -= r.bytes;
           freed += r.bytes;
@@ -163,6 +163,10 @@ export class HistoryRepository {
       })();
     }
     return freed;
+  }
+
+  #total(): number {
+    return this.totals[0] + this.totals[1] + this.totals[2];
   }
 }
 

@@ -146,11 +146,12 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       -- Quantised log-mel and anomaly columns (one byte per cell, frame-major [n_columns, n_mels], the live
       -- encoding of live/quantise.ts), one row per sensor, tier and block of consecutive columns. Tier 0 is
-      -- full resolution, tier 1 the reduced one (max per mel band over each reduce window).
+      -- full resolution, tiers 1 and 2 reduced ones (the max per mel band over each reduce window; 2's are
+      -- 60 times wider).
       CREATE TABLE history_blocks (
         id            INTEGER PRIMARY KEY,
         sensor_id     TEXT    NOT NULL,
-        tier          INTEGER NOT NULL CHECK (tier IN (0, 1)),
+        tier          INTEGER NOT NULL CHECK (tier IN (0, 1, 2)),
         t0            REAL    NOT NULL, -- time of the first column, ms
         t1            REAL    NOT NULL, -- end of the last column (t0 + n_columns * hop_ms), ms
         hop_ms        REAL    NOT NULL,
