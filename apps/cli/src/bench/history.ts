@@ -210,6 +210,12 @@ export async function runHistoryBench(o: Options): Promise<string> {
             '7 d',
             `${(reducedDayMB * 7).toFixed(0)} MB`,
           ],
+          [
+            'coarse (max over 30 s)',
+            `${coarseDayMB.toFixed(2)} MB`,
+            '7 d',
+            `${(coarseDayMB * 7).toFixed(1)} MB`,
+          ],
         ],
       ),
       '',

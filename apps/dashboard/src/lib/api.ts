@@ -8,6 +8,7 @@ import type {
   ModelStatus,
   Page,
   ScorePoint,
+  SensorHistory,
   SensorStatus,
 } from './contracts';
 import { alertFilterQuery, type AlertFilter } from './alert-query';
@@ -77,6 +78,14 @@ export class Api {
 
   scores(id: string, from: number, to?: number, limit?: number): Promise<ScorePoint[]> {
     return this.request('GET', `/api/sensors/${encodeURIComponent(id)}/scores?${qs({ from, to, limit })}`);
+  }
+
+  /** The stored spectrogram and anomaly map over `[from, to)`, at most `maxColumns` columns, with the alerts. */
+  history(id: string, from: number, to: number, maxColumns: number): Promise<SensorHistory> {
+    return this.request(
+      'GET',
+      `/api/sensors/${encodeURIComponent(id)}/history?${qs({ from, to, maxColumns })}`,
+    );
   }
 
   snooze(id: string, seconds: number): Promise<SensorStatus> {

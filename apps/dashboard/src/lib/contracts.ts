@@ -19,6 +19,7 @@ export type {
   Role,
   ScoreEvent,
   ScorePoint,
+  SensorHistory,
   SensorState,
   SensorStatus,
   SubscribeMessage,
