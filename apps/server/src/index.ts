@@ -12,4 +12,5 @@ export { TokenService } from './auth/token.service.js';
 export { DataDirLockedError, LOCK_FILE } from './data-lock.js';
 export { HarkStore } from './store/store.js';
 export type { HistoryBlock } from './store/history.repository.js';
+export { HistoryService } from './history/history.service.js';
 export { verifySignature } from './notify/signature.js';

@@ -1,6 +1,6 @@
 /**
- * The history view's time range: presets, zoom and pan, kept inside what can be stored (not after now, not
- * before the reduced tier's retention) and no narrower than a few seconds. Pure, for tests without a browser.
+ * The history view's time range: presets, zoom and pan, kept before now, within a month back, and no
+ * narrower than a few seconds. Pure, for tests without a browser.
  */
 
 export interface TimeRange {
@@ -17,8 +17,11 @@ export type PresetId = (typeof PRESETS)[number]['id'];
 
 /** The narrowest view, ms: a few hundred full-resolution columns. */
 export const MIN_SPAN_MS = 5000;
-/** The widest view, ms (the default reduced retention). */
-export const MAX_SPAN_MS = 7 * 24 * 3600_000;
+/**
+ * The widest view and how far back a view may go, ms: a month, beyond the default 7-day retention (it is
+ * configurable), so a 7-day view can still be panned; where nothing is stored the view is empty.
+ */
+export const MAX_SPAN_MS = 31 * 24 * 3600_000;
 
 /** The last `preset` up to `now`. */
 export function presetRange(id: PresetId, now: number): TimeRange {
