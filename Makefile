@@ -3,11 +3,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export ONNXRUNTIME_NODE_INSTALL := skip
 
-.PHONY: help system-deps install build build-ts build-native test lint demo bench clean
+.PHONY: help system-deps install build build-ts build-native test soak lint demo bench clean
 
 help:
 	@echo "make demo   install what is missing, build, start hark with demo sensors"
 	@echo "make test   install what is missing, build, run every test suite"
+	@echo "make soak   the long reliability runs: overload (SOAK_SENSORS=48 for SOAK_SECONDS=60), 200k-message fuzz"
 	@echo "make bench  run the benchmarks and update BENCHMARKS.md"
 
 system-deps:
@@ -34,6 +35,15 @@ build: build-native build-ts
 
 test: build
 	@npm test --silent
+
+# Long reliability runs, not part of `make test`: 3x the sustainable sensors (BENCHMARKS.md's pipeline bench,
+# 16 here) for a minute, then back to 16; the protocol fuzzer with 200,000 messages; 100 model mutations.
+SOAK_SUSTAINABLE ?= 16
+SOAK_SENSORS ?= $(shell echo $$((3 * $(SOAK_SUSTAINABLE))))
+SOAK_SECONDS ?= 60
+soak: build
+	HARK_SOAK_SUSTAINABLE=$(SOAK_SUSTAINABLE) HARK_SOAK_SENSORS=$(SOAK_SENSORS) HARK_SOAK_SECONDS=$(SOAK_SECONDS) \
+		npx vitest run --config vitest.soak.config.ts
 
 lint: install
 	npm run lint

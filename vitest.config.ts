@@ -19,7 +19,7 @@ const project = (
 });
 
 /** NestJS needs decorator metadata, which esbuild does not emit: swc compiles the server's TypeScript. */
-const swcPlugin = () =>
+export const swcPlugin = () =>
   swc.vite({
     jsc: {
       parser: { syntax: 'typescript', decorators: true },

@@ -9,6 +9,7 @@ const box = (onset: number, offset: number, lowHz: number, highHz: number, peak:
   lowHz,
   highHz,
   peak,
+  mapPeak: peak,
   overThreshold: peak > 1,
 });
 const file = (name: string, normalised: number, boxes: ScoredFile['boxes']): ScoredFile => ({

@@ -43,6 +43,31 @@ describe('anomalyBoxes', () => {
     expect(top.highHz).toBeGreaterThanOrEqual(mel.fMax - 1);
   });
 
+  it('scores a box as the strongest window it spans, so an over-threshold clip has an over-threshold box at its peak', () => {
+    // The blurred, averaged map stays under 1 everywhere, while the second window's score is over it.
+    const map = new Float32Array(nMels * nFrames).fill(0.2);
+    for (let m = 40; m < 50; m++) for (let t = 40; t < 60; t++) map[m * nFrames + t] = 0.9;
+    const windows = { starts: [0, 31, 62], frames: 38, scores: [0.4, 1.3, 0.7] };
+    const [top] = anomalyBoxes(map, nFrames, mel, { windows });
+    expect(top.peak).toBe(1.3);
+    expect(top.mapPeak).toBeCloseTo(0.9, 6);
+    expect(top.overThreshold).toBe(true);
+    // A region only in the last window reads that window's score, under the threshold.
+    const late = new Float32Array(nMels * nFrames).fill(0.2);
+    for (let m = 40; m < 50; m++) for (let t = 80; t < 95; t++) late[m * nFrames + t] = 2;
+    const [quiet] = anomalyBoxes(late, nFrames, mel, { windows });
+    expect([quiet.peak, quiet.mapPeak, quiet.overThreshold]).toEqual([0.7, 2, false]);
+    // Without windows the map value is the score.
+    expect(anomalyBoxes(late, nFrames, mel)[0]).toMatchObject({ peak: 2, mapPeak: 2, overThreshold: true });
+  });
+
+  it('rejects windows without one score per start', () => {
+    const { mixed } = whine();
+    expect(() =>
+      anomalyBoxes(mixed, nFrames, mel, { windows: { starts: [0, 50], frames: 50, scores: [1] } }),
+    ).toThrow(/2 starts and 1 scores/);
+  });
+
   it('rejects a local map of another shape', () => {
     const { mixed } = whine();
     expect(() => anomalyBoxes(mixed, nFrames, mel, { localMap: new Float32Array(3) })).toThrow(

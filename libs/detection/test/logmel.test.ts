@@ -4,6 +4,7 @@ import {
   contextsOf,
   fitFusionScales,
   fuseWindow,
+  ModulationSpectrum,
   prominence,
   resolveDetectorConfig,
   shareTime,
@@ -127,6 +128,65 @@ describe('tonal envelope', () => {
   });
 });
 
+describe('modulation spectrum', () => {
+  // 1 s windows of 64 frames at 64 frames/s: DFT bin k is k Hz. 8 bands of 4 mel bins.
+  const grid = { nMels: 32, windowFrames: 64, bands: 8, frameRate: 64 };
+  /** A window of noise (+-1 dB) with an optional rhythm of `depthDb` at `hz` in mel bins [m0, m1). */
+  const window = (seed: number, rhythm?: { hz: number; depthDb: number; m0: number; m1: number }) => {
+    const w = noise(32 * 64, seed);
+    for (let m = 0; m < 32; m++)
+      for (let t = 0; t < 64; t++) {
+        w[m * 64 + t] += -20 + 0.05 * t; // a level and a slow drift, which the features remove
+        if (rhythm && m >= rhythm.m0 && m < rhythm.m1)
+          w[m * 64 + t] += rhythm.depthDb * Math.sin((2 * Math.PI * rhythm.hz * t) / 64);
+      }
+    return w;
+  };
+  const normal = Array.from({ length: 40 }, (_, i) => window(100 + i));
+
+  it('scores a new rhythm in a band by its z-score against normal windows, and puts it on that band', () => {
+    const mod = ModulationSpectrum.fit(normal, grid);
+    const quiet = mod.score(window(7));
+    expect(quiet.windowScore).toBeLessThan(5);
+    // Impact-like: 12 Hz, 3 dB, in mel bins 8..11 (band 2).
+    const hit = mod.score(window(7, { hz: 12, depthDb: 3, m0: 8, m1: 12 }));
+    expect(hit.windowScore).toBeGreaterThan(4 * quiet.windowScore);
+    const band = (b: number) => hit.map[b * 4 * 64 + 10];
+    expect(band(2)).toBeCloseTo(hit.windowScore, 5);
+    expect(band(0)).toBeLessThan(hit.windowScore / 4);
+    // Gain and drift change nothing: the features remove each band's level and slope.
+    const louder = normal[3].map((v, i) => v + 12 + 0.1 * (i % 64));
+    expect(mod.score(louder).windowScore).toBeCloseTo(mod.score(normal[3]).windowScore, 3);
+  });
+
+  it('learns a taught rhythm and forgets it again', () => {
+    const mod = ModulationSpectrum.fit(normal, grid);
+    const fault = Array.from({ length: 60 }, (_, i) => window(300 + i, { hz: 5, depthDb: 4, m0: 0, m1: 32 }));
+    const before = mod.score(fault[0]).windowScore;
+    mod.teach(fault.slice(1));
+    expect(mod.score(fault[0]).windowScore).toBeLessThan(before / 4);
+    mod.teach([]);
+    expect(mod.score(fault[0]).windowScore).toBe(before);
+  });
+
+  it('refuses bad shapes with the value and the rule', () => {
+    expect(() => ModulationSpectrum.fit(normal, { ...grid, bands: 0 })).toThrow(
+      /modulationBands \(0\) must be a whole number in \[1, nMels = 32\]/,
+    );
+    expect(() => ModulationSpectrum.fit(normal, { ...grid, windowFrames: 3 })).toThrow(
+      /resolves no modulation/,
+    );
+    expect(() => ModulationSpectrum.fit([], grid)).toThrow(/at least one normal window/);
+    expect(() => ModulationSpectrum.fit(normal, grid).score(new Float32Array(5))).toThrow(
+      /window has 5 values; need nMels x windowFrames = 32 x 64/,
+    );
+    expect(() => resolveDetectorConfig({ modulationBands: 1.5 })).toThrow(/modulationBands \(1.5\)/);
+    expect(() => resolveDetectorConfig({ fusion: 'mean' as never })).toThrow(
+      /fusion \('mean'\) must be one of sum, max/,
+    );
+  });
+});
+
 describe('fusion', () => {
   const parts = (method: number, context: number, tonal: number, cells: number[][]): WindowParts => ({
     method: { windowScore: method, map: Float32Array.from(cells[0]) },
@@ -149,6 +209,24 @@ describe('fusion', () => {
     ).toBe(2);
   });
 
+  it('adds the parts on their scales with the sum rule; the map stays the cell-wise largest', () => {
+    const scales = { method: 10, context: 2, contextMap: 4, tonal: 0.5, modulation: 4 };
+    const p: WindowParts = {
+      ...parts(12, 1, 0.5, [
+        [10, 20, 0, 5],
+        [4, 0, 8, 0],
+        [0, 0, 0, 3],
+      ]),
+      modulation: { windowScore: 6, map: Float32Array.from([0, 0, 16, 0]) },
+    };
+    const f = fuseWindow(p, scales, 'sum');
+    expect(f.windowScore).toBeCloseTo(1.2 + 0.5 + 1 + 1.5, 10);
+    expect(Array.from(f.map)).toEqual([1, 2, 4, 3]);
+    expect(() => fuseWindow(p, { method: 10, context: 2, contextMap: 4 }, 'sum')).toThrow(
+      /no tonal scale \(undefined\); fit the model again/,
+    );
+  });
+
   it("mixes a share of each frame's mean over bins into its cells", () => {
     const map = Float32Array.from([0, 4, 2, 0]); // 2 bins x 2 frames: frame means 1 and 2
     expect(Array.from(shareTime(map, 2, 0.5))).toEqual([0.5, 3, 1.5, 1]);
@@ -160,13 +238,19 @@ describe('fusion', () => {
     const clip1 = [parts(3, 0.5, 0.2, [[0], cells, [0]]), parts(5, 0.7, 0.2, [[0], [0], [0]])];
     const clip2 = [parts(4, 0.9, 0.2, [[0], [0], [0]])];
     const s = fitFusionScales([clip1, clip2]);
-    expect(s).toMatchObject({ method: 5, context: 0.9 });
+    expect(s).toMatchObject({ method: 5, context: 0.9, tonal: 0.2, modulation: 0 });
     expect(s.contextMap).toBeGreaterThan(990);
     expect(() => fitFusionScales([[parts(0, 1, 1, [[0], [1], [0]])]])).toThrow(/method scale of 0/);
   });
 
   it('is configured with validated fields', () => {
-    expect(resolveDetectorConfig()).toMatchObject({ contextFrames: 5, tonalMarginDb: 3, timeShare: 0.6 });
+    expect(resolveDetectorConfig()).toMatchObject({
+      contextFrames: 5,
+      tonalMarginDb: 3,
+      modulationBands: 16,
+      fusion: 'sum',
+      timeShare: 0.6,
+    });
     expect(() => resolveDetectorConfig({ contextFrames: 4 })).toThrow(
       /contextFrames \(4\) must be 0 \(off\) or an odd/,
     );

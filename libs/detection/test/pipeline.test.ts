@@ -149,12 +149,15 @@ describe('gain invariance', () => {
 });
 
 describe('parts fused with the method', () => {
-  it('fits a context memory and a tonal envelope, saved with the model; scores stay over the parts', async () => {
+  it('fits a context memory, a tonal envelope and a modulation spectrum; the window score is their scaled sum', async () => {
     expect(detector.parts.context?.frames).toBe(5);
     expect(detector.parts.tonal?.marginDb).toBe(3);
+    expect(detector.parts.modulation?.grid.bands).toBe(16);
     const f = detector.fitted.fusion!;
     expect(f.method).toBeGreaterThan(0);
     expect(f.context).toBeGreaterThan(0);
+    expect(f.tonal).toBeGreaterThan(0);
+    expect(f.modulation).toBeGreaterThanOrEqual(1);
     // Each held-out clip was fused on the others' scales, so the threshold lies above those scales (1.0).
     expect(detector.fitted.calibration.threshold).toBeGreaterThan(1);
     const clip = detector.spectrogram(await readClip(group.test[3].path, 16000));
@@ -162,8 +165,16 @@ describe('parts fused with the method', () => {
     const win = copyWindow(clip.data, 128, clip.nFrames, 0, w);
     const [p] = await detector.scoreParts([win]);
     const [r] = await detector.scoreWindows([win]);
-    const parts = [p.method.windowScore / f.method, p.context!.windowScore / f.context, p.tonal!.windowScore];
-    expect(r.windowScore).toBeCloseTo(Math.max(...parts), 10);
+    const parts = [
+      p.method.windowScore / f.method,
+      p.context!.windowScore / f.context,
+      p.tonal!.windowScore / f.tonal!,
+      p.modulation!.windowScore / f.modulation!,
+    ];
+    expect(r.windowScore).toBeCloseTo(
+      parts.reduce((a, b) => a + b),
+      10,
+    );
   });
 
   it('learns taught windows beside the method, and forgets them when the teaching is withdrawn', async () => {
@@ -190,6 +201,9 @@ describe('parts fused with the method', () => {
     const [again] = await detector.scoreParts([win]);
     expect(again.context!.windowScore).toBe(before.context!.windowScore);
     expect(again.tonal!.windowScore).toBe(before.tonal!.windowScore);
+    // The modulation spectrum refits its median and spread on the taught window too, and back without it.
+    expect(after.modulation!.windowScore).toBeLessThanOrEqual(before.modulation!.windowScore);
+    expect(again.modulation!.windowScore).toBe(before.modulation!.windowScore);
     expect(() => detector.teachWindows([new Float32Array(3)])).toThrow(/taught window 0 has 3 values/);
   });
 
@@ -198,14 +212,21 @@ describe('parts fused with the method', () => {
     await saveModel(detector, dir);
     const path = join(dir, 'model.json');
     const json = JSON.parse(readFileSync(path, 'utf8'));
-    for (const k of ['contextFrames', 'tonalMarginDb', 'timeShare']) delete json.config[k];
+    for (const k of ['contextFrames', 'tonalMarginDb', 'timeShare', 'modulationBands', 'fusion'])
+      delete json.config[k];
     delete json.parts;
     delete json.fitted.fusion;
     writeFileSync(path, JSON.stringify(json));
     const loaded = await loadModel(dir);
     try {
-      expect(loaded.config).toMatchObject({ contextFrames: 0, tonalMarginDb: 0, timeShare: 0 });
-      expect(loaded.parts).toEqual({ context: null, tonal: null });
+      expect(loaded.config).toMatchObject({
+        contextFrames: 0,
+        tonalMarginDb: 0,
+        timeShare: 0,
+        modulationBands: 0,
+        fusion: 'max',
+      });
+      expect(loaded.parts).toEqual({ context: null, tonal: null, modulation: null });
       const spec = loaded.spectrogram(await readClip(group.test[0].path, 16000));
       const w = loaded.windowFrames;
       const win = copyWindow(spec.data, 128, spec.nFrames, 0, w);
@@ -213,6 +234,38 @@ describe('parts fused with the method', () => {
       expect(p.context).toBeNull();
       expect(p.tonal).toBeNull();
       expect((await loaded.scoreWindow(win)).windowScore).toBe(p.method.windowScore);
+    } finally {
+      await loaded.release();
+    }
+  });
+});
+
+describe('parts fused with the method, older models', () => {
+  it('loads a model saved before the modulation spectrum with the largest-part rule it was fitted with', async () => {
+    const dir = join(tmp, 'model-before-modulation');
+    await saveModel(detector, dir);
+    const path = join(dir, 'model.json');
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    delete json.config.modulationBands;
+    delete json.config.fusion;
+    delete json.parts.modulation;
+    delete json.fitted.fusion.tonal;
+    delete json.fitted.fusion.modulation;
+    writeFileSync(path, JSON.stringify(json));
+    const loaded = await loadModel(dir);
+    try {
+      expect(loaded.config).toMatchObject({ modulationBands: 0, fusion: 'max', tonalMarginDb: 3 });
+      expect(loaded.parts.modulation).toBeNull();
+      const spec = loaded.spectrogram(await readClip(group.test[2].path, 16000));
+      const win = copyWindow(spec.data, 128, spec.nFrames, 0, loaded.windowFrames);
+      const [p] = await loaded.scoreParts([win]);
+      const f = loaded.fitted.fusion!;
+      const largest = Math.max(
+        p.method.windowScore / f.method,
+        p.context!.windowScore / f.context,
+        p.tonal!.windowScore,
+      );
+      expect((await loaded.scoreWindow(win)).windowScore).toBeCloseTo(largest, 10);
     } finally {
       await loaded.release();
     }

@@ -1,5 +1,6 @@
 import { sharedKernel, TAP_MULTIPLE } from './resample-kernel.js';
 import { kaiser, kaiserBeta } from './window.js';
+import { concatSamples } from './concat.js';
 
 export interface ResamplerOptions {
   /** Stop-band attenuation of the anti-aliasing filter in dB. Default 80. */
@@ -227,10 +228,5 @@ export function resample(
   options?: ResamplerOptions,
 ): Float32Array {
   const r = new Resampler(inRate, outRate, options);
-  const head = r.push(signal);
-  const tail = r.flush();
-  const out = new Float32Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
-  return out;
+  return concatSamples([r.push(signal), r.flush()]);
 }

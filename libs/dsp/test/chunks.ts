@@ -9,16 +9,8 @@ export function splitBySizes(x: Float32Array, sizes: readonly number[]): Float32
   return out;
 }
 
-/** Concatenates arrays. */
-export function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** Joins blocks (the library's own `concatSamples`). */
+export { concatSamples as concat } from '../src/concat.js';
 
 /** The bytes of a float array, to compare bitwise. */
 export const bits = (x: Float32Array): Uint8Array => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);

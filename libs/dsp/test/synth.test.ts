@@ -99,6 +99,36 @@ describe('writeSynthDataset', () => {
   });
 });
 
+describe('writeSynthDataset on short clips', () => {
+  it('keeps every anomaly inside its clip, whatever the clip length', () => {
+    for (const clipSeconds of [0.5, 1, 1.5, 3]) {
+      const root = mkdtempSync(join(tmpdir(), 'hark-synth-short-'));
+      try {
+        writeSynthDataset(root, {
+          machines: ['pump'],
+          trainClips: 0,
+          testClips: 12,
+          clipSeconds,
+          streamSeconds: 1,
+        });
+        const test = join(root, 'synth_pump', 'test');
+        for (const f of readdirSync(test).filter((x) => x.endsWith('.json'))) {
+          for (const e of JSON.parse(readFileSync(join(test, f), 'utf8')).events) {
+            expect(e.onset, `${clipSeconds} s, ${f}`).toBeGreaterThanOrEqual(0);
+            expect(e.offset, `${clipSeconds} s, ${f}`).toBeLessThanOrEqual(clipSeconds);
+            expect(e.offset).toBeGreaterThan(e.onset);
+          }
+        }
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    }
+    expect(() => writeSynthDataset(join(tmpdir(), 'never'), { clipSeconds: 0.4 })).toThrow(
+      /clipSeconds \(0.4\) must be at least 0.5/,
+    );
+  });
+});
+
 describe('streamAnomalies', () => {
   it('spaces the anomalies of a long stream as asked, kinds in turn', () => {
     const a = streamAnomalies(300, 60, 20);

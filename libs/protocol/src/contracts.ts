@@ -164,7 +164,6 @@ export const ANNOTATION_LABELS: readonly AnnotationLabel[] = [
   'unknown',
 ];
 
-/** A time-frequency region of an alert: stream times and Hz. */
 /**
  * A time-frequency region of an alert (detection's `AnomalyBox`): where in the alert the anomaly map is over
  * the threshold, strongest first.
@@ -177,10 +176,10 @@ export interface AlertBox {
   fLow: number;
   fHigh: number;
   /**
-   * The largest value of the normalised anomaly map in the region (1 = the map's threshold). Not yet on the
-   * scale of `Alert.peakScore`: that is the window score divided by the clip threshold, while the map is
-   * blurred, overlap-averaged and (when the model has row levels) each row divided by its own level fitted
-   * on normal sound, so a region can read higher or lower than the alert's peak (issue 13 item 6, open).
+   * The region's score on the scale of `Alert.peakScore` (1 = the threshold): the normalised score of the
+   * strongest window the region was found in (detection's `AnomalyBox.peak` with its windows), so a box of an
+   * over-threshold window is itself over the threshold and no box reads above the alert's peak. The anomaly
+   * map (blurred, overlap-averaged) only says where: which cells form the region and its band.
    */
   score: number;
 }

@@ -19,7 +19,7 @@ export interface ScoredFile {
   normalised: number;
   overThreshold: boolean;
   seconds: number;
-  /** Strongest regions, strongest first: seconds and Hz, `peak` normalised (> 1 = over the threshold). */
+  /** Strongest regions, strongest first: seconds and Hz, `peak` the score of the strongest window each spans (>= 1 = over the threshold), `mapPeak` its map value. */
   boxes: AnomalyBox[];
 }
 

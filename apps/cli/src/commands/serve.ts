@@ -41,6 +41,20 @@ export function serveOptions(o: ServeOptions): ServerOptions {
  * saying so (the database then replays its WAL at the next start).
  */
 export async function runServe(o: ServeOptions): Promise<void> {
+  // Signals are ours from the first moment: without a handler, one that arrived between "listening on" and
+  // the handlers below ended the process at once (no clean stop). One that arrives while the server starts
+  // stops it as soon as it has started; a second one exits at once.
+  let early: NodeJS.Signals | null = null;
+  let onSignal = (signal: NodeJS.Signals) => {
+    if (early) {
+      console.error(`${signal} during the start after ${early}: exiting now`);
+      process.exit(1);
+    }
+    early = signal;
+  };
+  const handler = (signal: NodeJS.Signals) => onSignal(signal);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
   const server = await createServer(serveOptions(o));
   const graceSeconds = server.config.shutdownGraceSeconds;
   await new Promise<void>((resolve) => {
@@ -74,8 +88,8 @@ export async function runServe(o: ServeOptions): Promise<void> {
         },
       );
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    onSignal = stop;
+    if (early) stop(early);
   });
   // Everything is closed; a handle some library left open must not keep a stopped server alive.
   process.exit(process.exitCode ?? 0);

@@ -51,6 +51,8 @@ export interface ScoredWindow {
   boxes?: readonly AnomalyBox[];
   /** Normalised window map `[nMels, windowFrames]` (`WindowResult.map`), used when `boxes` is absent. */
   map?: Float32Array;
+  /** The map before time-share mixing (`WindowResult.localMap`): the boxes' frequency extent, as in the CLI. */
+  localMap?: Float32Array;
 }
 
 export interface AlertTrackerOptions {
@@ -224,20 +226,25 @@ export class AlertTracker {
       c.peakScore = w.score;
       c.peakAt = w.t1;
     }
-    const boxes = w.boxes ?? (w.map ? this.boxesOf(w.map) : []);
+    const boxes = w.boxes ?? (w.map ? this.boxesOf(w.map, w) : []);
     if (boxes.length) {
       const converted = boxes.map((b) => toAlertBox(b, w.t0, this.mel));
       c.boxes = mergeBoxes(c.boxes, converted, this.maxBoxes);
     }
   }
 
-  private boxesOf(map: Float32Array): AnomalyBox[] {
+  /** The window's boxes by the CLI's rule; each scores as the window (`AnomalyBox.peak`), so <= the alert's peak. */
+  private boxesOf(map: Float32Array, { localMap, score }: ScoredWindow): AnomalyBox[] {
     const frames = map.length / this.mel.nMels;
     if (!Number.isInteger(frames))
       throw new RangeError(
         `map has ${map.length} values, not a whole number of ${this.mel.nMels}-mel columns`,
       );
-    return anomalyBoxes(map, frames, this.mel, { maxBoxes: this.maxBoxes });
+    return anomalyBoxes(map, frames, this.mel, {
+      maxBoxes: this.maxBoxes,
+      localMap,
+      windows: { starts: [0], frames, scores: [score] },
+    });
   }
 }
 

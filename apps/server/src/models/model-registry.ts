@@ -289,7 +289,9 @@ export class ModelRegistry {
       for (const cb of slot.onChange) cb(detector);
       return true;
     } catch (err) {
-      slot.error = (err as Error).message;
+      // Some loader errors (a bad calibration or method field) do not say which model they are about.
+      const message = (err as Error).message;
+      slot.error = message.includes(dir) ? message : `${dir}: ${message}`;
       if (!slot.detector) slot.state = 'failed';
       this.#log(`models: ${sensorId}: ${slot.error}`);
       return false;

@@ -22,6 +22,8 @@ export interface WindowResult {
   raw: number;
   /** `[nMels, windowFrames]` anomaly map. */
   map: Float32Array;
+  /** The map before time-share mixing (detection's `WindowResult.localMap`): a box's frequency extent. */
+  localMap: Float32Array;
   /** The method's patch embeddings (what feedback teaches). */
   embeddings: Float32Array;
 }
@@ -92,7 +94,13 @@ export class WindowScorer {
     if (!lease) return null;
     try {
       const r = await lease.detector.scoreWindow(w.data);
-      return { normalised: r.normalised, raw: r.windowScore, map: r.map, embeddings: r.embeddings };
+      return {
+        normalised: r.normalised,
+        raw: r.windowScore,
+        map: r.map,
+        localMap: r.localMap,
+        embeddings: r.embeddings,
+      };
     } finally {
       lease.release();
     }

@@ -67,22 +67,25 @@ describe('AlertTracker', () => {
     expect(types(t.observe(win(6, 0.1)))).toEqual(['closed']);
   });
 
-  it('converts map regions to stream-time boxes and merges overlapping ones', () => {
+  it('converts map regions to stream-time boxes scored as their windows, and merges overlapping ones', () => {
     const t = new AlertTracker({ mel });
     t.observe(win(0, 1.4, blob(20, 30, 10, 20, 3)));
     const [e] = t.observe(win(1, 1.2, blob(25, 35, 0, 5, 2)));
     const hz = melCentreFrequencies(mel);
     // Window 0: frames 10..20 -> [t0 + 160, t0 + 21 * 16) ms; mels 20..30 -> edges 20 and 32 of the filters.
-    const first = { t0: 32 + 160, t1: 32 + 21 * 16, fLow: hz[19], fHigh: hz[31], score: 3 };
+    // A box scores as its window (one scale with the alert's peak), not as its map cells (3 and 2).
+    const first = { t0: 32 + 160, t1: 32 + 21 * 16, fLow: hz[19], fHigh: hz[31], score: 1.4 };
     // Window 1 starts 496 ms later; frames 0..5 -> [528, 528 + 96); mels 25..35.
-    const second = { t0: 528, t1: 528 + 96, fLow: hz[24], fHigh: hz[36], score: 2 };
+    const second = { t0: 528, t1: 528 + 96, fLow: hz[24], fHigh: hz[36], score: 1.2 };
     expect(e.type).toBe('opened');
     expect(e.alert.boxes).toHaveLength(2); // disjoint in time: kept apart
     expect(e.alert.boxes[0].t0).toBeCloseTo(first.t0, 9);
     expect(e.alert.boxes[0].t1).toBeCloseTo(first.t1, 9);
     expect(e.alert.boxes[0].fLow).toBeCloseTo(first.fLow, 6);
     expect(e.alert.boxes[0].fHigh).toBeCloseTo(first.fHigh, 6);
-    expect(e.alert.boxes[0].score).toBeCloseTo(3, 6);
+    expect(e.alert.boxes[0].score).toBeCloseTo(first.score, 6);
+    expect(e.alert.boxes[0].score).toBe(e.alert.peakScore);
+    expect(e.alert.boxes[1].score).toBeCloseTo(second.score, 6);
     expect(e.alert.boxes[1].t0).toBeCloseTo(second.t0, 9);
     expect(e.alert.boxes[1].fHigh).toBeCloseTo(second.fHigh, 6);
     // The next window's region overlaps the second box in time and frequency: they merge into their hull.
@@ -90,10 +93,23 @@ describe('AlertTracker', () => {
     expect(u.type).toBe('updated');
     expect(u.alert.boxes).toHaveLength(2);
     const merged = u.alert.boxes[1];
-    expect(merged.score).toBeCloseTo(2, 6);
+    expect(merged.score).toBeCloseTo(1.2, 6);
     expect(merged.fLow).toBeCloseTo(hz[24], 6);
     expect(merged.fHigh).toBeCloseTo(hz[41], 6);
     expect([merged.t0, merged.t1]).toEqual([second.t0, second.t1]);
+  });
+
+  it("takes a box's band from the window's local map, as the CLI does", () => {
+    const t = new AlertTracker({ mel });
+    // Time-share mixing spreads the region over mels 0..127; the local map keeps it at mels 60..64.
+    const mixed = blob(0, 127, 10, 20, 1.5);
+    const local = blob(60, 64, 10, 20, 3);
+    t.observe({ ...win(0, 1.5, mixed), localMap: local });
+    const [e] = t.observe({ ...win(1, 1.1, mixed), localMap: local });
+    const hz = melCentreFrequencies(mel);
+    expect(e.alert.boxes[0].fLow).toBeCloseTo(hz[59], 6);
+    expect(e.alert.boxes[0].fHigh).toBeCloseTo(hz[65], 6);
+    expect(e.alert.boxes[0].score).toBe(1.5);
   });
 
   it('keeps the strongest boxes only', () => {

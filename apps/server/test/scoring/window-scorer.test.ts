@@ -28,6 +28,7 @@ class GatedDetector {
             normalised: score,
             windowScore: score * 3,
             map: new Float32Array([score]),
+            localMap: new Float32Array([score]),
             embeddings: new Float32Array([1, 2]),
           }),
         fail: reject,
@@ -112,7 +113,13 @@ describe('WindowScorer', () => {
     expect(s.sink.scoredWindows).toEqual([
       {
         index: 0,
-        r: { normalised: 0.5, raw: 1.5, map: new Float32Array([0.5]), embeddings: new Float32Array([1, 2]) },
+        r: {
+          normalised: 0.5,
+          raw: 1.5,
+          map: new Float32Array([0.5]),
+          localMap: new Float32Array([0.5]),
+          embeddings: new Float32Array([1, 2]),
+        },
       },
     ]);
     expect((await s.metrics.text()).body).toMatch(/hark_windows_scored_total\{sensor="pump-1"\} 1/);

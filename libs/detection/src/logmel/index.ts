@@ -1,3 +1,4 @@
-/** Log-mel parts fused with the backbone's method: the context memory and the tonal envelope. */
+/** Log-mel parts fused with the backbone's method: the context memory, the tonal envelope, the modulation spectrum. */
 export * from './context-memory.js';
 export * from './tonal-envelope.js';
+export * from './modulation-spectrum.js';

@@ -5,6 +5,12 @@
  * Times are frame centre times in seconds; frequencies are the band edges of the mel filters in Hz. With a
  * `localMap` (the map before time-share mixing) a box's frequency extent is taken from it (see
  * `frequencyExtent`): the mixed map spreads every anomaly over all mel bins.
+ *
+ * One scale (issue 13 item 6): with `windows` (the normalised scores of the windows the map was made of) a
+ * box's `peak` is the largest normalised score of the windows it spans in time, the number the clip's or
+ * alert's peak is, so a box of an over-threshold window is over the threshold and no box reads above the clip
+ * or alert. The map says where; the windows say how strong. Without `windows` (a bare map) `peak` is the
+ * region's largest map value, which is blurred and overlap-averaged and so on no window's scale.
  */
 import { frameCentreTimes, melFrequencies } from '../dataset/grid.js';
 import { connectedComponents8 } from '../metrics/connected-components.js';
@@ -18,14 +24,26 @@ export interface AnomalyBox {
   lowHz: number;
   highHz: number;
   /**
-   * Largest normalised map value in the region (> 1 = over the threshold). The map is blurred,
-   * overlap-averaged and (when the model has row levels) each row divided by its own level on normal sound,
-   * so this is not on the scale of the clip's `normalised` window score: a box can read above the clip
-   * peak, or below 1 in a clip over the threshold (issue 13 item 6, open).
+   * The box's score on the window scale (1 = the threshold): with `BoxOptions.windows`, the largest
+   * normalised score of the windows the box spans in time, so the box of a clip's or alert's strongest window
+   * reads the clip's or alert's peak exactly. Without windows, the region's largest map value (`mapPeak`).
    */
   peak: number;
-  /** Whether the region is over the threshold (false for the fallback regions of a normal-looking clip). */
+  /**
+   * Largest value of the normalised anomaly map in the region. The map is blurred and overlap-averaged (and,
+   * with row levels, divided per mel bin), so it orders boxes within a window but is not a window score.
+   */
+  mapPeak: number;
+  /** Whether the box is over the threshold: `peak >= 1` (false for the fallback regions of a normal-looking clip). */
   overThreshold: boolean;
+}
+
+/** The windows a map was made of: their first frames (in the map's frames), length and normalised scores. */
+export interface BoxWindows {
+  starts: readonly number[];
+  frames: number;
+  /** Normalised window scores (1 = threshold), one per start. */
+  scores: readonly number[];
 }
 
 export interface BoxOptions {
@@ -41,6 +59,20 @@ export interface BoxOptions {
    * from this map (`frequencyExtent`). Without it, the box spans the region's mel bins in `map`.
    */
   localMap?: Float32Array;
+  /**
+   * The windows the map was made of (a clip's windows; one window at 0 for a live window's map). Each box
+   * then scores as the strongest window it spans, on the threshold's scale; see `AnomalyBox.peak`.
+   */
+  windows?: BoxWindows;
+}
+
+/** The largest score of the windows overlapping frames `tLo..tHi`, or null when none does. */
+export function spannedWindowScore(w: BoxWindows, tLo: number, tHi: number): number | null {
+  let best: number | null = null;
+  w.starts.forEach((s, i) => {
+    if (s <= tHi && s + w.frames - 1 >= tLo) best = Math.max(best ?? -Infinity, w.scores[i]);
+  });
+  return best;
 }
 
 /**
@@ -84,6 +116,11 @@ export function anomalyBoxes(
   const local = opts.localMap;
   if (local && local.length !== map.length)
     throw new RangeError(`localMap has ${local.length} values; it must have the map's ${map.length}`);
+  const win = opts.windows;
+  if (win && win.starts.length !== win.scores.length)
+    throw new RangeError(
+      `windows has ${win.starts.length} starts and ${win.scores.length} scores; give one score per window`,
+    );
   let peak = -Infinity;
   for (const v of map) if (v > peak) peak = v;
   const over = peak > 1;
@@ -113,7 +150,13 @@ export function anomalyBoxes(
   const times = frameCentreTimes(nFrames, mel);
   const edges = melFrequencies(nMels + 2, mel.fMin, mel.fMax, mel.melScale === 'htk');
   const offset = opts.timeOffset ?? 0;
-  return box
+  // Without windows the map value is the score and its own threshold (a cell over 1).
+  const scored = box.map((b) => {
+    const w = win ? spannedWindowScore(win, b.tLo, b.tHi) : null;
+    return { ...b, score: w ?? b.peak, over: w === null ? b.peak > 1 : w >= 1 };
+  });
+  // Strongest first by the map (where the anomaly is clearest); boxes of one window share its score.
+  return scored
     .sort((a, b) => b.peak - a.peak)
     .slice(0, opts.maxBoxes ?? 5)
     .map((b) => (local ? { ...b, ...frequencyExtent(local, nMels, nFrames, b.tLo, b.tHi) } : b))
@@ -122,7 +165,8 @@ export function anomalyBoxes(
       offset: offset + times[b.tHi],
       lowHz: edges[b.mLo],
       highHz: edges[b.mHi + 2],
-      peak: b.peak,
-      overThreshold: b.peak > 1,
+      peak: b.score,
+      mapPeak: b.peak,
+      overThreshold: b.over,
     }));
 }

@@ -5,9 +5,12 @@
  * quoting the bad value.
  */
 import { resolveMelParams, type MelParams } from '@hark/dsp';
+import type { ModulationGrid } from '../logmel/modulation-spectrum.js';
 import { BACKBONE_IDS, backboneSpec, MOBILENETV2_TAPS, type BackboneId } from '../backbones/index.js';
 
 export type MethodId = 'patchcore' | 'padim' | 'spade';
+export type FusionRule = 'sum' | 'max';
+export const FUSION_RULES: readonly FusionRule[] = ['sum', 'max'];
 export const METHOD_IDS: readonly MethodId[] = ['patchcore', 'padim', 'spade'];
 
 export interface DetectorConfig {
@@ -59,6 +62,17 @@ export interface DetectorConfig {
   contextFrames: number;
   /** Tonal envelope fused with the backbone's scores (logmel/tonal-envelope.ts): its margin in dB (0: off). */
   tonalMarginDb: number;
+  /**
+   * Modulation spectrum fused with the backbone's scores (logmel/modulation-spectrum.ts): bands of adjacent
+   * mel bins whose envelope's rhythm (2-25 Hz) is compared with normal sound's (0: off).
+   */
+  modulationBands: number;
+  /**
+   * How the parts' window scores, each divided by its held-out normal scale, are fused (pipeline/fusion.ts):
+   * 'sum' adds them (evidence from several parts adds up), 'max' keeps the largest (models fitted before the
+   * modulation spectrum).
+   */
+  fusion: FusionRule;
   /**
    * Share of each cell's map value taken from its frame's mean over mel bins, in [0, 1): a speed change or a
    * modulation is anomalous across the band even where one bin shows little (pipeline/fusion.ts).
@@ -118,6 +132,8 @@ export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   frequencyWeight: 1,
   contextFrames: 5,
   tonalMarginDb: 3,
+  modulationBands: 16,
+  fusion: 'sum',
   timeShare: 0.6,
   blurSigmaMel: 8,
   blurSigmaTime: 4,
@@ -240,6 +256,12 @@ function checkFeatures(c: DetectorConfig): void {
   if (c.contextFrames > windowFrames(c))
     throw new Error(`contextFrames (${c.contextFrames}) must be <= the window's ${windowFrames(c)} frames`);
   nonNegative('tonalMarginDb', c.tonalMarginDb);
+  if (!(Number.isInteger(c.modulationBands) && c.modulationBands >= 0 && c.modulationBands <= c.mel.nMels))
+    throw new Error(
+      `modulationBands (${c.modulationBands}) must be 0 (off) or a whole number up to nMels (${c.mel.nMels}), e.g. 16`,
+    );
+  if (!FUSION_RULES.includes(c.fusion))
+    throw new Error(`fusion ('${String(c.fusion)}') must be one of ${FUSION_RULES.join(', ')}`);
 }
 
 /** The map and the threshold. */
@@ -287,4 +309,15 @@ export function windowFrames(c: Pick<DetectorConfig, 'mel' | 'windowSeconds'>): 
 /** Frames between window starts: max(1, round(hopSeconds * sampleRate / hopLength)). */
 export function hopFrames(c: Pick<DetectorConfig, 'mel' | 'hopSeconds'>): number {
   return Math.max(1, Math.round((c.hopSeconds * c.mel.sampleRate) / c.mel.hopLength));
+}
+
+/** The modulation spectrum's layout for `config`. */
+export function modulationGrid(config: DetectorConfig): ModulationGrid {
+  const { nMels, sampleRate, hopLength } = config.mel;
+  return {
+    nMels,
+    windowFrames: windowFrames(config),
+    bands: config.modulationBands,
+    frameRate: sampleRate / hopLength,
+  };
 }

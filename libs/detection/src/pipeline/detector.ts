@@ -20,6 +20,7 @@ import type { Spectrogram } from './types.js';
 import { FeedbackError, planFeedback, type FeedbackItem, type FeedbackSummary } from './feedback.js';
 import type { ContextMemory } from '../logmel/context-memory.js';
 import type { TonalEnvelope } from '../logmel/tonal-envelope.js';
+import type { ModulationSpectrum } from '../logmel/modulation-spectrum.js';
 
 /** What was learned at fit time besides the method's own state. */
 export interface FittedParams {
@@ -41,6 +42,8 @@ export interface FittedParams {
 export interface DetectorParts {
   context: ContextMemory | null;
   tonal: TonalEnvelope | null;
+  /** Absent or null when the model has none (`modulationBands` 0, or fitted before it existed). */
+  modulation?: ModulationSpectrum | null;
 }
 
 /** What every part said of one window, with the method's patch scores and the embeddings they came from. */
@@ -87,6 +90,7 @@ export interface ClipResult {
   map: Float32Array;
   nMels: number;
   nFrames: number;
+  /** Strongest first; each scores as the strongest window it spans (`AnomalyBox.peak`, the scale of `normalised`). */
   boxes: AnomalyBox[];
   /** Window scores (normalised) in window order and their start frames. */
   windowScores: number[];
@@ -130,7 +134,7 @@ export class Detector {
     const { calibration, fusion, rowLevels } = this.fitted;
     const { nMels } = this.config.mel;
     return parts.map((p) => {
-      const fused = fusion ? fuseWindow(p, fusion) : p.method;
+      const fused = fusion ? fuseWindow(p, fusion, this.config.fusion) : p.method;
       const localMap = Float32Array.from(fused.map);
       const map = shareTime(fused.map, nMels, this.config.timeShare);
       for (const m of [map, localMap]) {
@@ -150,7 +154,7 @@ export class Detector {
 
   /**
    * What each part says of each window, before fusion and threshold: the method's window score and map (raw
-   * units), and the context memory's and tonal envelope's when the model has them.
+   * units), and the context memory's, tonal envelope's and modulation spectrum's when the model has them.
    */
   async scoreParts(windows: readonly Float32Array[]): Promise<WindowPartsResult[]> {
     const { nMels } = this.config.mel;
@@ -173,7 +177,7 @@ export class Detector {
         `backbone gave a ${e.grid.height} x ${e.grid.width} grid; the model was fitted on ${grid.height} x ${grid.width}`,
       );
     const shape = mapShape(this.config);
-    const { context, tonal } = this.parts;
+    const { context, tonal, modulation } = this.parts;
     const out: WindowPartsResult[] = [];
     for (let i = 0; i < windows.length; i++) {
       const embeddings = x.subarray(i * per, (i + 1) * per);
@@ -182,6 +186,7 @@ export class Detector {
         method: { windowScore, map: windowAnomalyMap(patchScores, grid, shape) },
         context: context ? await context.score(std[i]) : null,
         tonal: tonal ? tonal.score(windows[i]) : null,
+        modulation: modulation ? modulation.score(windows[i]) : null,
         patchScores,
         embeddings,
       });
@@ -209,7 +214,7 @@ export class Detector {
 
   /**
    * Operator feedback: the detector returns to its fitted state and is taught every item of `items` as
-   * normal (patches to the method, log-mel windows to the context memory and tonal envelope). The result
+   * normal (patches to the method, log-mel windows to the parts beside it). The result
    * depends on `items` only: applying them again changes nothing, and a revert is an apply of the items
    * that remain. Items that do not fit this model are left out and reported, not thrown. Throws a
    * `FeedbackError` (`ERR_HARK_NOT_TEACHABLE`) when `items` is not empty and the method cannot be taught.
@@ -248,6 +253,7 @@ export class Detector {
         );
     this.parts.context?.teach(windows.map((w) => this.standardised(w)));
     this.parts.tonal?.teach(windows);
+    this.parts.modulation?.teach(windows);
   }
 
   /** Scores a whole clip given as samples (at `config.mel.sampleRate`) or as its log-mel spectrogram. */
@@ -268,6 +274,7 @@ export class Detector {
     const localMap = local.result();
     const score = Math.max(...results.map((r) => r.windowScore));
     const normalised = this.fitted.calibration.normalise(score);
+    const windowScores = results.map((r) => r.normalised);
     return {
       score,
       normalised,
@@ -275,8 +282,11 @@ export class Detector {
       map,
       nMels,
       nFrames: spec.nFrames,
-      boxes: anomalyBoxes(map, spec.nFrames, this.config.mel, { localMap }),
-      windowScores: results.map((r) => r.normalised),
+      boxes: anomalyBoxes(map, spec.nFrames, this.config.mel, {
+        localMap,
+        windows: { starts, frames: this.windowFrames, scores: windowScores },
+      }),
+      windowScores,
       windowStarts: starts,
     };
   }

@@ -9,7 +9,8 @@
  *    backbone's input scaling from them (`learnInputScaling`).
  * 3. Every window is embedded once (`TrainingEmbeddings` selects rows and learns the frequency coordinate's
  *    scale from the rows a method is fitted on).
- * 4. The method (`fitMethod`) and the parts beside it (`fitParts`: context memory, tonal envelope) are fitted
+ * 4. The method (`fitMethod`) and the parts beside it (`fitParts`: context memory, tonal envelope,
+ *    modulation spectrum) are fitted
  *    on every clip (not held out): the model scores live sound with all the normal data.
  * 5. Cross-fitting (`scoreLeftOut`, with a rate): each clip is scored by a model without it, as a new normal clip would
  *    be: the parts fitted on the other clips; the method fitted on them too, or, for a memory of selected
@@ -32,6 +33,7 @@ import type { AnomalyMethod, PatchGrid } from '../method.js';
 import { copyWindow, windowStarts } from '../windows.js';
 import {
   hopFrames,
+  modulationGrid,
   resolveDetectorConfig,
   windowFrames,
   type DetectorConfig,
@@ -54,6 +56,7 @@ import { RowLevels } from './row-calibration.js';
 import { fitFusionScales, fuseWindow, shareTime, type WindowParts } from './fusion.js';
 import { ContextMemory } from '../logmel/context-memory.js';
 import { TonalEnvelope } from '../logmel/tonal-envelope.js';
+import { ModulationSpectrum } from '../logmel/modulation-spectrum.js';
 
 export type FitStage = 'spectrogram' | 'embed' | 'fit' | 'calibrate' | 'refit';
 export type FitProgress = (stage: FitStage, done: number, total: number) => void;
@@ -144,7 +147,7 @@ export async function fitDetector(
 interface CutWindows {
   /** Levelled windows `[nMels, windowFrames]`, clip after clip, in time order within a clip. */
   levelled: Float32Array[];
-  /** The windows as cut (not levelled): what the tonal envelope scores. */
+  /** The windows as cut (not levelled): what the tonal envelope and the modulation spectrum score. */
   raw: Float32Array[];
   /** The clip of each window. */
   clipOf: number[];
@@ -288,6 +291,7 @@ async function scoreClip(
       method: { windowScore, map },
       context: parts.context ? await parts.context.score(std[w]) : null,
       tonal: parts.tonal ? parts.tonal.score(cut.raw[w]) : null,
+      modulation: parts.modulation ? parts.modulation.score(cut.raw[w]) : null,
     });
   }
   return out;
@@ -302,7 +306,8 @@ function calibrate(
   parts: DetectorParts,
   heldParts: ReadonlyMap<number, WindowParts[]>,
 ): Pick<FittedParams, 'calibration' | 'rowLevels' | 'fusion'> {
-  const fusion = parts.context || parts.tonal ? fitFusionScales([...heldParts.values()]) : null;
+  const fusion =
+    parts.context || parts.tonal || parts.modulation ? fitFusionScales([...heldParts.values()]) : null;
   const rows = config.rowCalibration ? new RowLevels(config.mel.nMels) : null;
   const series: number[][] = [];
   for (const [clip, ps] of heldParts) {
@@ -312,7 +317,7 @@ function calibrate(
     const own = fusion ? fitFusionScales(others) : null;
     series.push(
       ps.map((p) => {
-        const f = own ? fuseWindow(p, own) : p.method;
+        const f = own ? fuseWindow(p, own, config.fusion) : p.method;
         if (rows) rows.add(shareTime(f.map, config.mel.nMels, config.timeShare));
         return f.windowScore;
       }),
@@ -359,7 +364,7 @@ const EMPTY = new Float32Array(0);
  * The parts fused with the method, fitted on the clips that are not in `held`: the context memory on their
  * levelled, standardised fitting windows (as the backbone sees them), the tonal envelope on their raw
  * windows an eighth of a window apart (its envelope is a maximum: denser windows see more of normal sound's
- * peaks).
+ * peaks), the modulation spectrum on their scored windows as cut.
  */
 function fitParts(
   config: DetectorConfig,
@@ -391,5 +396,14 @@ function fitParts(
     );
     tonal = TonalEnvelope.fit(raw, nMels, config.tonalMarginDb);
   }
-  return { context, tonal };
+  // The modulation spectrum's median and spread per cell, from the scored windows as cut (its features
+  // remove each band's level and slope themselves).
+  const modulation =
+    config.modulationBands > 0
+      ? ModulationSpectrum.fit(
+          cut.raw.filter((_, w) => cut.score[w] && !held.has(cut.clipOf[w])),
+          modulationGrid(config),
+        )
+      : null;
+  return { context, tonal, modulation };
 }

@@ -1,17 +1,30 @@
 /**
  * Fusion of the detector's parts into one window score and one map.
  *
- * The backbone's method (PatchCore, PaDiM or SPADE), the log-mel context memory and the tonal envelope each
- * see some anomalies best (BENCHMARKS.md, "fusion"): the method a change of texture, the context memory a
- * short event or a one-bin change, the envelope a new tone. Each is put on the scale of normal sound first:
- * the method's and the memory's scores are divided by the largest score of the held-out normal clips
- * (`FusionScales`, fitted with the threshold), the envelope's is already 1 at its margin. The window score is
- * the largest of them: an anomaly need only convince one part, and a normal window convinces none. The map is
- * the cell-wise largest of their maps on the same scales; then `timeShare` of each cell comes from its frame's
- * mean over mel bins (`shareTime`). The threshold is fitted on the fused scores of the held-out clips.
+ * The backbone's method (PatchCore, PaDiM or SPADE), the log-mel context memory, the tonal envelope and the
+ * modulation spectrum each see some anomalies best (BENCHMARKS.md, "fusion"): the method a change of texture,
+ * the context memory a short event or a one-bin change, the envelope a new tone, the modulation spectrum a
+ * rhythm (impacts, amplitude modulation). Each is put on the scale of normal sound first: its window score is
+ * divided by the largest window score of the held-out normal clips (`FusionScales`, fitted with the
+ * threshold), so about 1 is "as high as normal sound went".
+ *
+ * The window score (rule 'sum', the default) is the sum of the scaled parts. Each part is a separate piece of
+ * evidence: a fault that lifts two or three parts a little (a whine raises the envelope and the patches, a
+ * rhythm the modulation spectrum and the contexts) adds up, while a normal window that is high in one part by
+ * chance is rarely high in the others, and one part far over its scale still decides alone. With rule 'max'
+ * (models fitted before the modulation spectrum) the window score is the largest of the method's and the
+ * memory's scaled scores and the envelope's own (1 at its margin): an anomaly need only convince one part.
+ * On the development corpus the sum ranked better (BENCHMARKS.md, issue 13).
+ *
+ * The map says where: the cell-wise largest of the parts' maps on their scales (a sum would add the envelope's
+ * and the modulation spectrum's maps, flat in time, to every frame); then `timeShare` of each cell comes from
+ * its frame's mean over mel bins (`shareTime`). The threshold is fitted on the fused scores of the held-out
+ * clips, and a box takes its score from its windows (boxes.ts), so the map's scale is not the score's.
  */
 import type { ContextScores } from '../logmel/context-memory.js';
+import type { ModulationScores } from '../logmel/modulation-spectrum.js';
 import type { TonalScores } from '../logmel/tonal-envelope.js';
+import type { FusionRule } from './config.js';
 
 /** Scales of normal sound, from the held-out clips (a part's score divided by its scale is ~1 at most). */
 export interface FusionScales {
@@ -21,6 +34,10 @@ export interface FusionScales {
   context: number;
   /** The 99.9th percentile of the context memory's held-out map cells (0 when it is off). */
   contextMap: number;
+  /** Largest held-out window score of the tonal envelope (rule 'sum'; absent in older models, 0 when off). */
+  tonal?: number;
+  /** The same for the modulation spectrum (absent in older models, 0 when off). */
+  modulation?: number;
 }
 
 /** What each part said of one window. */
@@ -28,31 +45,58 @@ export interface WindowParts {
   method: { windowScore: number; map: Float32Array };
   context: ContextScores | null;
   tonal: TonalScores | null;
+  /** Absent in parts scored before the modulation spectrum existed. */
+  modulation?: ModulationScores | null;
 }
+
+/** Least scale of the modulation spectrum (a z-score): one robust deviation. */
+export const MIN_MODULATION_SCALE = 1;
 
 /** Quantile of the held-out context map cells that its map is divided by. */
 export const CONTEXT_MAP_QUANTILE = 0.999;
 
-/** The fused window score and map (before the threshold). */
+/** The fused window score and map (before the threshold), by `rule` (see the header). */
 export function fuseWindow(
   parts: WindowParts,
   scales: FusionScales,
+  rule: FusionRule = 'max',
 ): { windowScore: number; map: Float32Array } {
-  const { method, context, tonal } = parts;
-  let windowScore = method.windowScore / scales.method;
+  const { method, context, tonal, modulation } = parts;
+  const scaled = [method.windowScore / scales.method];
   const map = method.map.slice();
   const inv = 1 / scales.method;
   for (let i = 0; i < map.length; i++) map[i] *= inv;
+  const cellMax = (part: Float32Array, k: number) => {
+    for (let i = 0; i < map.length; i++) map[i] = Math.max(map[i], part[i] * k);
+  };
   if (context) {
-    windowScore = Math.max(windowScore, context.windowScore / scales.context);
-    const k = 1 / scales.contextMap;
-    for (let i = 0; i < map.length; i++) map[i] = Math.max(map[i], context.map[i] * k);
+    scaled.push(context.windowScore / scales.context);
+    cellMax(context.map, 1 / scales.contextMap);
+  }
+  if (rule === 'max') {
+    if (tonal) {
+      scaled.push(tonal.windowScore);
+      cellMax(tonal.map, 1);
+    }
+    return { windowScore: Math.max(...scaled), map };
   }
   if (tonal) {
-    windowScore = Math.max(windowScore, tonal.windowScore);
-    for (let i = 0; i < map.length; i++) map[i] = Math.max(map[i], tonal.map[i]);
+    scaled.push(tonal.windowScore / scaleOf(scales, 'tonal'));
+    cellMax(tonal.map, 1);
   }
-  return { windowScore, map };
+  if (modulation) {
+    const k = 1 / scaleOf(scales, 'modulation');
+    scaled.push(modulation.windowScore * k);
+    cellMax(modulation.map, k);
+  }
+  return { windowScore: scaled.reduce((a, b) => a + b, 0), map };
+}
+
+function scaleOf(scales: FusionScales, part: 'tonal' | 'modulation'): number {
+  const v = scales[part];
+  if (!(v !== undefined && v > 0))
+    throw new Error(`the fusion has no ${part} scale (${v}); fit the model again`);
+  return v;
 }
 
 /** Mixes `share` of each frame's mean over mel bins into its cells, in place (`map` is `[nMels, frames]`). */
@@ -71,9 +115,19 @@ export function shareTime(map: Float32Array, nMels: number, share: number): Floa
 /** Scales from the held-out clips' parts (`clips[c]` = the parts of clip c's windows). */
 export function fitFusionScales(clips: readonly (readonly WindowParts[])[]): FusionScales {
   const largest = (f: (p: WindowParts) => number) => Math.max(...clips.map((ws) => Math.max(...ws.map(f))));
+  const has = (f: (p: WindowParts) => unknown) => clips.some((ws) => ws.some((p) => f(p)));
   const method = largest((p) => p.method.windowScore);
-  const hasContext = clips.some((ws) => ws.some((p) => p.context));
+  const hasContext = has((p) => p.context);
   const context = hasContext ? largest((p) => p.context?.windowScore ?? 0) : 0;
+  const tonal = has((p) => p.tonal) ? largest((p) => p.tonal?.windowScore ?? 0) : 0;
+  // The modulation score is a largest z-score, several units on normal sound; at least 1 keeps perfectly
+  // steady normal sound (every z-score 0) from dividing by 0.
+  const modulation = has((p) => p.modulation)
+    ? Math.max(
+        MIN_MODULATION_SCALE,
+        largest((p) => p.modulation?.windowScore ?? 0),
+      )
+    : 0;
   let contextMap = 0;
   if (hasContext) {
     const cells = clips.flatMap((ws) => ws.map((p) => p.context!.map));
@@ -96,5 +150,5 @@ export function fitFusionScales(clips: readonly (readonly WindowParts[])[]): Fus
         `the held-out normal clips give a ${name} scale of ${v}; they are silent or identical to the training clips`,
       );
   }
-  return { method, context, contextMap };
+  return { method, context, contextMap, tonal, modulation };
 }

@@ -8,6 +8,7 @@
  *                               their length and sha256
  * MODEL_DIR/context.bank.f32    the log-mel context memory's vectors (when the config has one), listed in
  *                               model.json `parts.context`; the tonal envelope's peaks are in `parts.tonal`
+ * MODEL_DIR/modulation.features.f32  the modulation spectrum's normal features (`parts.modulation`)
  * ```
  * Loading checks the format and version, the backbone hash (a backbone built from other weights or taps
  * would give other embeddings), the arrays' sizes and checksums, and optionally the dsp parameters the caller
@@ -20,10 +21,11 @@ import { join } from 'node:path';
 import type { MelParams } from '@hark/dsp';
 import { Calibration } from '../calibration/index.js';
 import type { MethodState } from '../method.js';
-import { resolveDetectorConfig, type DetectorConfig } from './config.js';
+import { modulationGrid, resolveDetectorConfig, type DetectorConfig } from './config.js';
 import { Detector, type DetectorParts, type FittedParams } from './detector.js';
 import { ContextMemory } from '../logmel/context-memory.js';
 import { TonalEnvelope } from '../logmel/tonal-envelope.js';
+import { ModulationSpectrum } from '../logmel/modulation-spectrum.js';
 import { FeatureExtractor } from './feature-extractor.js';
 import { methodFromState } from './methods.js';
 
@@ -49,6 +51,8 @@ export interface ModelJson {
   parts?: {
     context: (ArrayEntry & { frames: number }) | null;
     tonal: { peaks: number[]; marginDb: number } | null;
+    /** Absent in models saved before the modulation spectrum. */
+    modulation?: (ArrayEntry & { bands: number }) | null;
   };
 }
 
@@ -57,6 +61,7 @@ const KIND = (a: MethodState['arrays'][string]): ArrayKind =>
 const CTOR = { f32: Float32Array, f64: Float64Array, i32: Int32Array } as const;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const CONTEXT_FILE = 'context.bank.f32';
+const MODULATION_FILE = 'modulation.features.f32';
 
 /** Bytes of a typed array, little-endian (the platform order on every machine hark runs on; checked). */
 function bytesOf(a: Float32Array | Float64Array | Int32Array): Uint8Array {
@@ -95,6 +100,19 @@ export async function saveModel(detector: Detector, dir: string): Promise<ModelJ
   const tonal = detector.parts.tonal
     ? { peaks: Array.from(detector.parts.tonal.basePeaks), marginDb: detector.parts.tonal.marginDb }
     : null;
+  let modulation: (ArrayEntry & { bands: number }) | null = null;
+  if (detector.parts.modulation) {
+    const features = detector.parts.modulation.baseFeatures;
+    const bytes = bytesOf(features);
+    await writeFile(join(dir, MODULATION_FILE), bytes);
+    modulation = {
+      file: MODULATION_FILE,
+      dtype: 'f32',
+      length: features.length,
+      sha256: sha256(bytes),
+      bands: detector.parts.modulation.grid.bands,
+    };
+  }
   const json: ModelJson = {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
@@ -102,7 +120,7 @@ export async function saveModel(detector: Detector, dir: string): Promise<ModelJ
     backbone: { id: extractor.backbone.id, taps: config.taps, hash: extractor.backbone.hash },
     fitted: { ...fitted, calibration: fitted.calibration.toJSON() },
     method: { name: detector.method.name, json: state.json, arrays },
-    parts: { context, tonal },
+    parts: { context, tonal, modulation },
   };
   await writeFile(join(dir, 'model.json.tmp'), `${JSON.stringify(json, null, 1)}\n`);
   await rename(join(dir, 'model.json.tmp'), join(dir, 'model.json'));
@@ -165,6 +183,8 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
       tonalMarginDb: 0,
       timeShare: 0,
       falseAlarmsPerDay: 0,
+      modulationBands: 0,
+      fusion: 'max' as const,
     };
     config = resolveDetectorConfig(Object.assign(before, json.config));
   } catch (err) {
@@ -217,7 +237,7 @@ async function readArray(dir: string, e: ArrayEntry): Promise<Float32Array | Flo
   return new Ctor(copy.buffer);
 }
 
-/** The context memory and tonal envelope the config names, from `model.json`'s `parts`. */
+/** The context memory, tonal envelope and modulation spectrum the config names, from `model.json`'s `parts`. */
 async function loadParts(dir: string, json: ModelJson, config: DetectorConfig): Promise<DetectorParts> {
   const where = join(dir, 'model.json');
   const { context: c, tonal: t } = json.parts ?? { context: null, tonal: null };
@@ -243,5 +263,16 @@ async function loadParts(dir: string, json: ModelJson, config: DetectorConfig): 
       );
     tonal = new TonalEnvelope(Float32Array.from(t.peaks), t.marginDb);
   }
-  return { context, tonal };
+  const mod = json.parts?.modulation ?? null;
+  if (config.modulationBands > 0 && !mod)
+    throw new Error(
+      `${where}: config.modulationBands is ${config.modulationBands} but parts.modulation is missing; fit the model again`,
+    );
+  let modulation: ModulationSpectrum | null = null;
+  if (config.modulationBands > 0 && mod) {
+    if (mod.file !== MODULATION_FILE || mod.dtype !== 'f32' || mod.bands !== config.modulationBands)
+      throw new Error(`${where}: parts.modulation has a bad entry ${JSON.stringify(mod)}`);
+    modulation = new ModulationSpectrum(modulationGrid(config), (await readArray(dir, mod)) as Float32Array);
+  }
+  return { context, tonal, modulation };
 }

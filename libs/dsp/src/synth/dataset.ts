@@ -33,6 +33,7 @@ export function writeSynthDataset(root: string, opts: SynthDatasetOptions = {}):
   const machines = opts.machines ?? (Object.keys(MACHINE_VOICES) as MachineName[]);
   const sr = opts.sampleRate ?? 16000;
   const seconds = opts.clipSeconds ?? 5;
+  if (!(seconds >= 0.5)) throw new RangeError(`clipSeconds (${seconds}) must be at least 0.5`);
   const rng = new Random(opts.seed ?? 7);
   mkdirSync(root, { recursive: true });
   const groups = machines.map((m) => `synth_${m}`);
@@ -63,8 +64,10 @@ export function writeSynthDataset(root: string, opts: SynthDatasetOptions = {}):
     for (let i = 0; i < nTest; i++) {
       writeFileSync(join(dir, 'test', `normal_${name(i)}.wav`), encodeWav(clip().samples, sr));
       const kind = ANOMALY_KINDS[i % ANOMALY_KINDS.length];
-      const duration = rng.uniform(0.6, 1.8);
-      const onset = rng.uniform(0.3, seconds - duration - 0.3);
+      // 0.6-1.8 s inside a 0.3 s margin; short clips scale both so the anomaly always lies in the clip.
+      const margin = Math.min(0.3, seconds * 0.1);
+      const duration = rng.uniform(Math.min(0.6, seconds * 0.3), Math.min(1.8, seconds - 2 * margin));
+      const onset = rng.uniform(margin, seconds - duration - margin);
       const { samples, events } = clip([{ kind, onset, duration, levelDb: rng.uniform(-12, -4) }]);
       writeFileSync(join(dir, 'test', `anomaly_${name(i)}.wav`), encodeWav(samples, sr));
       writeJson(join(dir, 'test', `anomaly_${name(i)}.json`), {
