@@ -51,3 +51,27 @@ export interface SensorHistory {
   /** Alerts overlapping the range (the newest 500). */
   alerts: HistoryAlertMark[];
 }
+
+/** Default and largest `days` of a trends request. */
+export const TRENDS_DEFAULT_DAYS = 30;
+export const TRENDS_MAX_DAYS = 366;
+
+/** One UTC day of a sensor's normalised score (1 = threshold) and its alerts. */
+export interface TrendDay {
+  /** Midnight (UTC) starting the day, ms since the epoch. */
+  day: number;
+  /** Score points the percentiles were taken over (0: none stored that day; the percentiles are then null). */
+  n: number;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+  /** Alerts that started that day. */
+  alerts: number;
+}
+
+/** `GET /api/sensors/:id/trends?days=`: the last `days` UTC days, oldest first, today included. */
+export interface SensorTrends {
+  sensorId: string;
+  days: TrendDay[];
+}

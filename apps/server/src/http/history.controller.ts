@@ -1,18 +1,29 @@
 import { Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import { ApiQuery } from '@nestjs/swagger';
-import { HISTORY_DEFAULT_COLUMNS, HISTORY_MAX_COLUMNS, type SensorHistory } from '@hark/protocol';
+import {
+  HISTORY_DEFAULT_COLUMNS,
+  HISTORY_MAX_COLUMNS,
+  TRENDS_DEFAULT_DAYS,
+  TRENDS_MAX_DAYS,
+  type SensorHistory,
+  type SensorTrends,
+} from '@hark/protocol';
 import { HistoryService } from '../history/history.service.js';
 import { HarkStore } from '../store/store.js';
+import { DAY_MS } from '../store/trend.repository.js';
 import { parseHistoryQuery } from './dto.js';
 import { ApiController, ApiRoute } from './openapi.decorators.js';
 import { SensorsPort } from './ports.js';
 import { ref } from './schemas.js';
-import { sensorId } from './validate.js';
+import { queryInt, sensorId } from './validate.js';
 
 /** Most alerts marked on one history range (the newest). */
 const MAX_ALERT_MARKS = 500;
 
-/** A sensor's stored spectrogram and anomaly map over a time range (the same role as its score history). */
+/**
+ * A sensor's stored spectrogram and anomaly map over a time range, and its daily score trends (the same role
+ * as its score history).
+ */
 @ApiController('api/sensors', { tag: 'sensors', role: 'operator' })
 export class HistoryController {
   constructor(
@@ -61,5 +72,43 @@ export class HistoryController {
         peakAt,
       }));
     return this.history.query(id, from, to, maxColumns, alerts);
+  }
+
+  @Get(':id/trends')
+  @ApiRoute({
+    summary:
+      'Daily percentiles (50, 90, 99, max) of the normalised score and the alert count per UTC day, ' +
+      'for the last `days` days (today included)',
+    ok: ref('SensorTrends'),
+    errors: [400, 401, 403, 404],
+  })
+  @ApiQuery({
+    name: 'days',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: TRENDS_MAX_DAYS, default: TRENDS_DEFAULT_DAYS },
+  })
+  trends(@Param('id') id: string, @Query() query: Record<string, unknown>): SensorTrends {
+    const days = queryInt(query, 'days', 1, TRENDS_MAX_DAYS, TRENDS_DEFAULT_DAYS) as number;
+    if (!this.sensors.status(sensorId(id))) throw new NotFoundException(`sensor '${id}' not found`);
+    const now = Date.now();
+    const toDay = Math.floor(now / DAY_MS) * DAY_MS;
+    const fromDay = toDay - (days - 1) * DAY_MS;
+    this.store.scores.flush();
+    const scored = new Map(this.store.trends.days(id, fromDay, toDay, now).map((d) => [d.day, d]));
+    const alerts = this.store.trends.alertsPerDay(id, fromDay, toDay);
+    const out: SensorTrends = { sensorId: id, days: [] };
+    for (let day = fromDay; day <= toDay; day += DAY_MS) {
+      const d = scored.get(day);
+      out.days.push({
+        day,
+        n: d?.n ?? 0,
+        p50: d?.p50 ?? null,
+        p90: d?.p90 ?? null,
+        p99: d?.p99 ?? null,
+        max: d?.max ?? null,
+        alerts: alerts.get(day) ?? 0,
+      });
+    }
+    return out;
   }
 }

@@ -164,6 +164,19 @@ export const SCHEMAS = {
     peakScore: num,
     peakAt: int,
   }),
+  TrendDay: obj({
+    day: { ...int, description: 'UTC midnight starting the day, ms since the epoch' },
+    n: int,
+    p50: nullable(num),
+    p90: nullable(num),
+    p99: nullable(num),
+    max: nullable(num),
+    alerts: int,
+  }),
+  SensorTrends: obj({
+    sensorId: str,
+    days: { type: 'array', items: { $ref: '#/components/schemas/TrendDay' } },
+  }),
   SensorHistory: obj({
     sensorId: str,
     from: int,

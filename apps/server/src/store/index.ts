@@ -12,4 +12,5 @@ export * from './score.repository.js';
 export * from './sensor.repository.js';
 export * from './store.js';
 export * from './token.repository.js';
+export * from './trend.repository.js';
 export * from './storage-health.js';

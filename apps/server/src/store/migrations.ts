@@ -168,4 +168,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX history_by_end ON history_blocks (t1);
     `,
   },
+  {
+    version: 5,
+    name: 'daily score percentiles',
+    sql: `
+      -- One row per sensor and whole UTC day (day = its midnight, ms): percentiles of the normalised score,
+      -- kept after the day's points are pruned from scores, so trends reach back further than they do.
+      CREATE TABLE score_days (
+        sensor_id TEXT    NOT NULL,
+        day       INTEGER NOT NULL,
+        n         INTEGER NOT NULL,
+        p50       REAL    NOT NULL,
+        p90       REAL    NOT NULL,
+        p99       REAL    NOT NULL,
+        max       REAL    NOT NULL,
+        PRIMARY KEY (sensor_id, day)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

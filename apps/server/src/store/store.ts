@@ -2,6 +2,7 @@ import { AlertRepository } from './alert.repository.js';
 import { HarkDatabase, type HarkDatabaseOptions } from './database.js';
 import { FeedbackRepository } from './feedback.repository.js';
 import { HistoryRepository } from './history.repository.js';
+import { TrendRepository } from './trend.repository.js';
 import { ModelRepository } from './model.repository.js';
 import { WebhookOutboxRepository } from './outbox.repository.js';
 import { ScoreRepository, type ScoreRepositoryOptions } from './score.repository.js';
@@ -26,6 +27,7 @@ export class HarkStore {
   readonly models: ModelRepository;
   readonly outbox: WebhookOutboxRepository;
   readonly history: HistoryRepository;
+  readonly trends: TrendRepository;
   /** Whether writes succeed; the data path's writes report to it (`attempt`). */
   readonly health: StorageHealth;
 
@@ -40,6 +42,7 @@ export class HarkStore {
     this.models = new ModelRepository(this.database);
     this.outbox = new WebhookOutboxRepository(this.database);
     this.history = new HistoryRepository(this.database);
+    this.trends = new TrendRepository(this.database);
     this.health = new StorageHealth(options.health);
     this.health.addRetry('probe', () => {
       this.database.probe(Date.now());

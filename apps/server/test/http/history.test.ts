@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiError, SensorHistory } from '@hark/protocol';
+import type { ApiError, SensorHistory, SensorTrends } from '@hark/protocol';
 import { startHarness, type Harness } from './harness.js';
 
 const M = 8;
@@ -64,5 +64,43 @@ describe('GET /api/sensors/:id/history', () => {
     expect(many.body.message).toBe("maxColumns ('100000') must be an integer in 1..8000");
     expect((await h.call('/api/sensors/nope/history')).status).toBe(404);
     expect((await h.call('/api/sensors/pump-1/history', { token: h.sensor })).status).toBe(403);
+  });
+});
+
+describe('GET /api/sensors/:id/trends', () => {
+  let h: Harness;
+  const DAY = 24 * 3600_000;
+  const today = Math.floor(Date.now() / DAY) * DAY;
+  beforeAll(async () => {
+    h = await startHarness();
+    h.store.sensors.upsert('fan-2', 1000);
+    // Two days ago: 0.1 .. 1.0; yesterday: 0.2 .. 1.1 (drifting up); nothing today.
+    for (let i = 1; i <= 10; i++) {
+      h.store.scores.append('fan-2', today - 2 * DAY + i * 1000, i / 10);
+      h.store.scores.append('fan-2', today - DAY + i * 1000, i / 10 + 0.1);
+    }
+  });
+  afterAll(() => h.close());
+
+  it('answers daily percentiles and alert counts, and keeps whole days after their points are pruned', async () => {
+    h.alert('fan-2', today - DAY + 5000);
+    h.alert('fan-2', today - DAY + 9000);
+    const res = await h.call<SensorTrends>('/api/sensors/fan-2/trends?days=3', { token: h.operator });
+    expect(res.status).toBe(200);
+    expect(res.body.days.map((d) => d.day)).toEqual([today - 2 * DAY, today - DAY, today]);
+    const [d2, d1, d0] = res.body.days;
+    expect(d2).toMatchObject({ n: 10, p50: 0.5, p90: 0.9, p99: 1, max: 1, alerts: 0 });
+    expect(d1.p50).toBeCloseTo(0.6);
+    expect(d1.max).toBeCloseTo(1.1);
+    expect(d1.alerts).toBe(2);
+    expect(d0).toEqual({ day: today, n: 0, p50: null, p90: null, p99: null, max: null, alerts: 0 });
+
+    h.store.database.db.prepare('DELETE FROM scores').run();
+    const again = await h.call<SensorTrends>('/api/sensors/fan-2/trends?days=3');
+    expect(again.body.days.slice(0, 2)).toEqual([d2, d1]);
+
+    const bad = await h.call<ApiError>('/api/sensors/fan-2/trends?days=0');
+    expect(bad.body.message).toBe("days ('0') must be an integer in 1..366");
+    expect((await h.call('/api/sensors/nope/trends')).status).toBe(404);
   });
 });
