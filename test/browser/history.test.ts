@@ -193,4 +193,20 @@ describe.runIf(haveChromium)('history view in Chromium', () => {
     await screenshot(page, 'history-7d');
     expect(errors).toEqual([]);
   });
+
+  test('the trend on the sensor page and the 24 h sparkline on the overview tile render', async () => {
+    await page.goto(`${s.url}/#/sensors/${SENSOR}`);
+    const trends = page.getByTestId('sensor-trends');
+    // The stored day spans two UTC days at most: both have percentiles.
+    await expect.poll(() => trends.getAttribute('data-days'), { timeout: 20_000 }).toMatch(/^[12]$/);
+    await expect.poll(() => trends.locator('canvas').count()).toBeGreaterThan(0);
+    await screenshot(page, 'history-sensor-trends');
+    await page.goto(`${s.url}/#/`);
+    const spark = page.locator(
+      `[data-testid="sensor-tile"][data-sensor-id="${SENSOR}"] [data-testid="day-sparkline"]`,
+    );
+    await expect.poll(() => spark.getAttribute('data-points'), { timeout: 20_000 }).toBe('240');
+    await screenshot(page, 'history-overview-day-sparklines');
+    expect(errors).toEqual([]);
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildHistoryOption } from '../src/charts/options/history';
+import { buildTrendsOption } from '../src/charts/options/trends';
 import {
   clampRange,
   columnRuns,
@@ -80,5 +81,29 @@ describe('history chart option', () => {
     const series = option.series as { id: string; markArea: { data: unknown[] } }[];
     // Only the alert inside the range is marked, on each grid.
     expect(series.map((s) => s.markArea.data.length)).toEqual([1, 1, 1]);
+  });
+});
+
+describe('trends chart option', () => {
+  it('draws each day at its middle, gaps where no score was stored, and the alerts per day', () => {
+    const DAY = 24 * H;
+    const day0 = Math.floor(NOW / DAY) * DAY;
+    const option = buildTrendsOption({
+      days: [
+        { day: day0 - DAY, n: 100, p50: 0.3, p90: 0.6, p99: 0.9, max: 1.4, alerts: 2 },
+        { day: day0, n: 0, p50: null, p90: null, p99: null, max: null, alerts: 0 },
+      ],
+    });
+    const series = option.series as { id: string; data: [number, number | null][] }[];
+    const p99 = series.find((x) => x.id === 'p99')!;
+    expect(p99.data).toEqual([
+      [day0 - DAY / 2, 0.9],
+      [day0 + DAY / 2, null],
+    ]);
+    expect(series.find((x) => x.id === 'alerts')!.data.map(([, n]) => n)).toEqual([2, 0]);
+    const yAxis = option.yAxis as { max?: number }[];
+    expect(yAxis[0].max).toBeCloseTo(1.6);
+    const xAxis = option.xAxis as { min: number; max: number }[];
+    expect([xAxis[0].min, xAxis[0].max]).toEqual([day0 - DAY, day0 + DAY]);
   });
 });

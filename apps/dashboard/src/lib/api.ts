@@ -9,6 +9,7 @@ import type {
   Page,
   ScorePoint,
   SensorHistory,
+  SensorTrends,
   SensorStatus,
 } from './contracts';
 import { alertFilterQuery, type AlertFilter } from './alert-query';
@@ -86,6 +87,11 @@ export class Api {
       'GET',
       `/api/sensors/${encodeURIComponent(id)}/history?${qs({ from, to, maxColumns })}`,
     );
+  }
+
+  /** Daily score percentiles and alert counts of the last `days` UTC days. */
+  trends(id: string, days: number): Promise<SensorTrends> {
+    return this.request('GET', `/api/sensors/${encodeURIComponent(id)}/trends?${qs({ days })}`);
   }
 
   snooze(id: string, seconds: number): Promise<SensorStatus> {

@@ -20,9 +20,11 @@ export type {
   ScoreEvent,
   ScorePoint,
   SensorHistory,
+  SensorTrends,
   SensorState,
   SensorStatus,
   SubscribeMessage,
+  TrendDay,
 } from '@hark/protocol';
 
 export {
