@@ -13,6 +13,7 @@ import {
   ensureDashboard,
   launchChromium,
   pageErrors,
+  publishScreenshot,
   screenshot,
 } from '../support/browser.js';
 import { startServer, type TestServer } from '../support/server.js';
@@ -138,7 +139,7 @@ describe.runIf(haveChromium)('history view in Chromium', () => {
     await expect.poll(() => status.getAttribute('data-tier'), { timeout: 20_000 }).toBe('coarse');
     await expect.poll(() => page.getByTestId('history-alert-mark').count()).toBe(3);
     await expect.poll(() => litFraction(page, 'history-spectrogram-canvas')).toBeGreaterThan(0.9);
-    await screenshot(page, 'history-24h');
+    publishScreenshot(await screenshot(page, 'history-24h'), 'history');
   });
 
   test('zoom into one alert (drag over it): refetched at a finer tier, then open it from its mark', async () => {

@@ -21,7 +21,10 @@ export interface HistoryRecorderOptions {
   fullBlockMs: number;
   /** The reduced tiers, finest first. */
   reduced: readonly ReducedTier[];
-  /** Finished blocks kept while writes fail; the oldest are dropped beyond it. */
+  /**
+   * Finished blocks kept while writes fail; the oldest are dropped beyond it. Default 600: about 6 minutes
+   * of 16 sensors' blocks, at most 100 MB (a full-resolution block is 160 KB at the default layout).
+   */
   maxPending?: number;
 }
 
@@ -129,7 +132,7 @@ export class HistoryRecorder {
   constructor(options: HistoryRecorderOptions) {
     this.fullBlockMs = options.fullBlockMs;
     this.reduced = options.reduced;
-    this.maxPending = options.maxPending ?? 10_000;
+    this.maxPending = options.maxPending ?? 600;
     if (!(this.fullBlockMs > 0)) throw new RangeError(`fullBlockMs (${this.fullBlockMs}) must be > 0`);
     for (const r of this.reduced) {
       if (!(r.windowMs > 0)) throw new RangeError(`reduce window (${r.windowMs} ms) must be > 0`);
