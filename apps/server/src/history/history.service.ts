@@ -137,6 +137,8 @@ export class HistoryService {
     maxColumns: number,
     alerts: HistoryAlertMark[],
   ): SensorHistory {
+    // Finished blocks waiting for the next write are written first, so the answer has no hole where they are.
+    this.flush();
     const since = HISTORY_TIERS.map((t) => this.#oldest(sensorId, t));
     const width = (to - from) / maxColumns;
     let tier: HistoryTier = 0;
@@ -149,7 +151,11 @@ export class HistoryService {
     while (tier < 2) {
       const s = since[tier];
       const next = since[tier + 1];
-      if (s !== null && s <= Math.max(from, next ?? -Infinity)) break;
+      // The next tier's first window starts at or before the first column it holds: a finer tier starting
+      // inside that window reaches back as far as the coarser one can show.
+      const reach =
+        next === null ? -Infinity : next + (this.recorder.windowMs((tier + 1) as HistoryTier) as number);
+      if (s !== null && s <= Math.max(from, reach)) break;
       tier = (tier + 1) as HistoryTier;
     }
     const blocks = [

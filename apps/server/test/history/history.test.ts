@@ -169,6 +169,15 @@ describe('HistoryService (real SQLite)', () => {
     expect(store.history.oldest('pump-1', 1)).toBe(NOW - 120_000);
   });
 
+  it('answers full resolution for a sensor that started streaming inside a reduce window', () => {
+    const { history } = setup();
+    // 20 s starting 130 ms into a reduce window and 3.1 s into a coarse one: nothing stored yet.
+    feed(history, 'pump-1', NOW + 130 + 20_000 - 30_000 + 3000, 20);
+    const h = history.query('pump-1', NOW - 60_000, NOW + 60_000, 1500, []);
+    expect(h.tier).toBe('full');
+    expect(h.times.length).toBe(200);
+  });
+
   it('trims the oldest blocks first to stay within the budget', () => {
     const { store, history } = setup({ ...config, fullSeconds: 3600, budgetBytes: 20_000 });
     feed(history, 'fan-2', NOW - 300_000, 200);
