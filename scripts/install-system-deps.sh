@@ -10,6 +10,8 @@ packages=(
   chromium                     # browser for the end-to-end tests
   docker-compose               # validates docker-compose.yml without an engine
   alsa-utils                   # arecord for `hark sensor --alsa`
+  mosquitto                    # MQTT broker the notification tests start on loopback
+  unzip                        # checks the alert bundle (zip) in the export test
 )
 
 missing=()

@@ -416,6 +416,43 @@ describe.runIf(haveChromium)('dashboard in Chromium, live from hark sensor', () 
     expect(csp, csp.join('\n')).toEqual([]);
   });
 
+  test('the tab says where and what waits, ? lists the shortcuts, times name their zone, toasts keep off the live axis', async () => {
+    await page.getByTestId('nav-alerts').click();
+    const count = page.getByTestId('open-alert-count');
+    const waiting = (await count.count()) ? Number(await count.innerText()) : 0;
+    await expect.poll(() => page.title()).toBe(`${waiting ? `(${waiting}) ` : ''}Alerts · hark`);
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.svg');
+    const icon = await page.request.get(`${s.url}/favicon.svg`);
+    expect(icon.status()).toBe(200);
+    expect(icon.headers()['content-type']).toMatch(/image\/svg\+xml/);
+
+    await expect(page.getByTestId('time-zone').innerText()).resolves.toMatch(
+      /^Times: (.+ \()?UTC[+-]\d\d:\d\d\)?$/,
+    );
+
+    const help = page.getByTestId('shortcut-help');
+    expect(await help.isVisible()).toBe(false);
+    await page.keyboard.press('?');
+    await help.waitFor({ state: 'visible' });
+    const listed = await help.innerText();
+    for (const what of ['Keyboard shortcuts', 'search the sensors', 'acknowledge', 'play or pause the clip'])
+      expect(listed).toContain(what);
+    await screenshot(page, '7-shortcuts');
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'hidden' });
+
+    // Toasts sit on the left: the newest seconds of the live spectrogram are on the right.
+    const place = await page.getByTestId('toasts').evaluate((el) => {
+      const css = (
+        globalThis as unknown as { getComputedStyle(e: unknown): { left: string; right: string } }
+      ).getComputedStyle(el);
+      return { left: css.left, right: css.right };
+    });
+    expect(place.left).toBe('16px');
+    expect(parseFloat(place.right)).toBeGreaterThan(1440 / 2);
+    expect(errors, errors.join('\n')).toEqual([]);
+  });
+
   test('a ?token= link signs in directly and leaves the address bar without it', async () => {
     const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {

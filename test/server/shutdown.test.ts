@@ -14,7 +14,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeSynthDataset } from '@hark/dsp';
-import { fitFromFolder, runSensor, serveChild, sleep, startServer, tempDir } from '../support/server.js';
+import type { SensorStatus } from '@hark/protocol';
+import {
+  apiCall,
+  fitFromFolder,
+  runSensor,
+  serveChild,
+  sleep,
+  startServer,
+  tempDir,
+} from '../support/server.js';
 
 const root = tempDir('shutdown-synth');
 const dataDir = tempDir('shutdown-data');
@@ -55,6 +64,7 @@ describe('clean shutdown', () => {
     const s = await startServer({ dataDir });
     await fitFromFolder(s, 'pump-1', join(root, 'synth_pump', 'train'));
     const sensorToken = await s.token('sensor');
+    const admin = s.admin;
     await s.close();
 
     const first = await serve(0);
@@ -71,8 +81,14 @@ describe('clean shutdown', () => {
       '--speed',
       '2',
     ]);
-    // Let it stream and score for a while (the stream lasts 15 s at this speed).
-    await new Promise((r) => setTimeout(r, 5000));
+    // Let it stream until some windows are scored (the stream lasts 15 s at this speed); a fixed wait was
+    // too short on a loaded machine, where the sensor process itself takes seconds to start.
+    for (let i = 0; ; i++) {
+      const st = await apiCall<SensorStatus>(first.url, admin, '/api/sensors/pump-1').catch(() => null);
+      if (st && st.windowsScored >= 4) break;
+      if (i > 300) throw new Error(`pump-1 scored no 4 windows within 60 s: ${JSON.stringify(st)}`);
+      await sleep(200);
+    }
     expect(sensor.child.exitCode).toBeNull();
     first.child.kill('SIGTERM');
     const code = await first.exited;

@@ -61,8 +61,10 @@ function newest(dir: string): number {
 export function ensureDashboard(): string {
   const sources = Math.max(
     newest(join(DASHBOARD, 'src')),
+    newest(join(DASHBOARD, 'public')),
     newest(join(REPO, 'libs/protocol/src')),
     statSync(join(DASHBOARD, 'vite.config.ts')).mtimeMs,
+    statSync(join(DASHBOARD, 'index.html')).mtimeMs,
   );
   if (existsSync(DASHBOARD_INDEX) && statSync(DASHBOARD_INDEX).mtimeMs >= sources) return TEST_DASHBOARD;
   console.log('building the dashboard with its test hooks (apps/dashboard/dist-test)');

@@ -32,6 +32,17 @@ describe('REST client', () => {
     expect(api.audioUrl(3)).toBe('/api/alerts/3/audio?token=secret');
   });
 
+  it('builds the export links with the list filters (no paging) and the token', () => {
+    const api = new Api('s e', undefined);
+    expect(api.alertsCsvUrl({ sensorId: 'pump-1', state: 'open', from: 5, limit: 25, offset: 50 })).toBe(
+      '/api/export/alerts.csv?sensorId=pump-1&state=open&from=5&token=s+e',
+    );
+    expect(api.bundleUrl(7)).toBe('/api/export/alerts/7/bundle.zip?token=s%20e');
+    expect(api.shiftReportUrl(1, 2, 'Europe/Berlin')).toBe(
+      '/api/export/shift-report?from=1&to=2&tz=Europe%2FBerlin&token=s+e',
+    );
+  });
+
   it('turns API errors into HttpError with the server message', async () => {
     const { fn } = fakeFetch(404, { statusCode: 404, error: 'Not Found', message: 'alert 9 not found' });
     const err = await new Api('t', fn).alert(9).catch((e: unknown) => e);

@@ -14,6 +14,7 @@ describe('hash routes', () => {
     expect(parseRoute('#/models')).toEqual({ name: 'models' });
     expect(parseRoute('#/models/pump-1')).toEqual({ name: 'models', sensorId: 'pump-1' });
     expect(parseRoute('#/alerts/x')).toEqual({ name: 'not-found', path: '/alerts/x' });
+    expect(parseRoute('#/settings/notifications')).toEqual({ name: 'notifications' });
   });
 
   it('round-trips', () => {
@@ -23,6 +24,7 @@ describe('hash routes', () => {
       { name: 'alerts', query: { sensorId: 'pump-1', state: 'open' } },
       { name: 'alert', alertId: 7 },
       { name: 'models', sensorId: 'pump-1' },
+      { name: 'notifications' },
     ];
     for (const r of routes) expect(parseRoute(routeHref(r))).toEqual(r);
     expect(routeHref({ name: 'alerts', query: { state: '' } })).toBe('#/alerts');

@@ -25,6 +25,7 @@ import { LiveHub } from './live/live-hub.js';
 import { HarkMetrics } from './metrics/hark.metrics.js';
 import { ModelRegistry } from './models/model-registry.js';
 import { ModelService } from './models/model.service.js';
+import { NotificationService } from './notify/notification.service.js';
 import { WebhookNotifier } from './notify/webhook.notifier.js';
 import { WindowScorer } from './scoring/window-scorer.js';
 import { Sensors } from './sensors/sensors.js';
@@ -46,6 +47,8 @@ export interface HarkServer {
   metrics: HarkMetrics;
   /** The stored spectrogram history. */
   history: HistoryService;
+  /** Notification channels, rules, deliveries and escalations. */
+  notifications: NotificationService;
   /**
    * Stops cleanly: stops accepting (HTTP and socket.io), tells sensors to reconnect (`server:shutdown`),
    * finishes in-flight windows, flushes scores and pending alert clips, checkpoints the WAL and closes the
@@ -98,6 +101,7 @@ interface Runtime {
   sensors: Sensors;
   history: HistoryService;
   webhook: WebhookNotifier | null;
+  notifications: NotificationService;
 }
 
 function buildRuntime(config: ServerConfig): Runtime {
@@ -156,6 +160,13 @@ function buildRuntime(config: ServerConfig): Runtime {
       })
     : null;
   webhook?.attach(events);
+  // Channels and rules stored by admins; the env webhook above keeps working beside them.
+  const notifications = new NotificationService({
+    store,
+    onOutcome: (outcome, d) => metrics.notificationDeliveries.inc({ kind: d.channelKind, outcome }),
+    log,
+  });
+  notifications.attach(events);
   return {
     store,
     tokens,
@@ -169,6 +180,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     sensors,
     history,
     webhook,
+    notifications,
   };
 }
 
@@ -189,6 +201,7 @@ async function startApp(
       { provide: SensorsPort, useValue: rt.sensors },
       { provide: HistoryService, useValue: rt.history },
       { provide: ModelsPort, useValue: rt.modelService },
+      { provide: NotificationService, useValue: rt.notifications },
     ]),
     { logger: ['error', 'warn'], bodyParser: false },
   );
@@ -218,6 +231,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     rt = buildRuntime(config);
     adminToken = rt.tokens.ensureAdmin();
     rt.webhook?.start();
+    rt.notifications.start();
     await rt.models.start();
     rt.sensors.start();
     rt.history.start();
@@ -252,6 +266,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     events: runtime.events,
     metrics: runtime.metrics,
     history: runtime.history,
+    notifications: runtime.notifications,
     close: (reason = 'close') =>
       (closed ??= (async () => {
         try {
@@ -274,6 +289,8 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           runtime.history.stop();
           await runtime.models.stop();
           await runtime.webhook?.stop();
+          // A short grace: an attempt cut off stays pending and is sent after the next start.
+          await runtime.notifications.stop(2000);
           runtime.store.close();
         } finally {
           lock.release();

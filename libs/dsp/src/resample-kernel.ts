@@ -109,6 +109,8 @@ interface WasmApi {
 }
 
 const PAGE = 65536;
+/** Table bytes past which tables no resampler uses are dropped before another is stored. */
+export const TABLE_CACHE_BYTES = 32 * 2 ** 20;
 const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
 
 /**
@@ -116,12 +118,17 @@ const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
  * own): filter tables are stored once per design and shared by every resampler of that design (64 sensors
  * at 48 kHz share one table), and one scratch area after the tables holds a call's input and output. A
  * WebAssembly memory per resampler would reserve gigabytes of address space each.
+ *
+ * Tables are counted by their users ({@link acquire} / {@link release}). A table no resampler uses stays as a
+ * cache until storing a new one would pass {@link TABLE_CACHE_BYTES}; then the unused tables are dropped and
+ * the used ones moved down ({@link address} follows them). A WebAssembly memory never shrinks, so without
+ * this every sample rate a sensor ever declared would keep its table (MBs for rates with few common factors).
  */
 class SharedKernel {
   private readonly memory: WasmMemory;
   private readonly runKernel: Run;
   private heap: Float32Array;
-  private readonly tables = new Map<string, number>();
+  private readonly tables = new Map<string, { at: number; floats: number; users: number }>();
   private tablesEnd = 0;
   private scratchBytes = 0;
 
@@ -143,16 +150,52 @@ class SharedKernel {
     this.heap = new Float32Array(this.memory.buffer);
   }
 
-  /** Byte address of the table stored under `key`, building it with `make` the first time. */
-  table(key: string, floats: number, make: () => Float32Array): number {
-    const known = this.tables.get(key);
-    if (known !== undefined) return known;
-    const at = this.tablesEnd;
-    this.tablesEnd = align64(at + 4 * floats);
-    this.reserve(this.tablesEnd + this.scratchBytes);
-    this.heap.set(make(), at / 4);
-    this.tables.set(key, at);
-    return at;
+  /** One more user of the table stored under `key`, building it with `make` the first time. */
+  acquire(key: string, floats: number, make: () => Float32Array): void {
+    let t = this.tables.get(key);
+    if (!t) {
+      if (this.tablesEnd + 4 * floats > TABLE_CACHE_BYTES) this.compact();
+      t = { at: this.tablesEnd, floats, users: 0 };
+      this.tablesEnd = align64(t.at + 4 * floats);
+      this.reserve(this.tablesEnd + this.scratchBytes);
+      this.heap.set(make(), t.at / 4);
+      this.tables.set(key, t);
+    }
+    t.users++;
+  }
+
+  /** One user fewer; the table stays cached until space is needed. */
+  release(key: string): void {
+    const t = this.tables.get(key);
+    if (t && t.users > 0) t.users--;
+  }
+
+  /** Byte address of an acquired table (it may move when another is stored: read it for each call). */
+  address(key: string): number {
+    const t = this.tables.get(key);
+    if (!t || t.users === 0) throw new Error(`resampler table ${key} is not acquired`);
+    return t.at;
+  }
+
+  /** Bytes of tables stored (used and cached), for tests and reports. */
+  get tableBytes(): number {
+    return this.tablesEnd;
+  }
+
+  /** Drops unused tables and moves the used ones down, in address order. */
+  private compact(): void {
+    let end = 0;
+    const live = [...this.tables.entries()].sort((a, b) => a[1].at - b[1].at);
+    for (const [key, t] of live) {
+      if (t.users === 0) {
+        this.tables.delete(key);
+        continue;
+      }
+      if (t.at !== end) this.heap.copyWithin(end / 4, t.at / 4, t.at / 4 + t.floats);
+      t.at = end;
+      end = align64(end + 4 * t.floats);
+    }
+    this.tablesEnd = end;
   }
 
   /** Makes the scratch area (after the tables) at least `bytes` long. */
@@ -186,6 +229,8 @@ class SharedKernel {
     this.heap = new Float32Array(this.memory.buffer); // growing detaches the old buffer
   }
 }
+
+export type { SharedKernel };
 
 let shared: SharedKernel | null = null;
 

@@ -42,6 +42,9 @@ const DESIGN_MARGIN_DB = 0.5;
  * chunking, so the output of any chunking followed by {@link flush} is bitwise equal to {@link resample} of
  * the whole signal. Streaming latency is `halfTaps` input samples. Equal rates pass samples through unchanged.
  */
+/** Tables of resamplers collected without {@link Resampler.dispose}. */
+const unreleased = new FinalizationRegistry<string>((key) => sharedKernel().release(key));
+
 export class Resampler {
   readonly inRate: number;
   readonly outRate: number;
@@ -50,14 +53,15 @@ export class Resampler {
   /** Half the filter length in input samples; each output reads 2 * halfTaps inputs. */
   readonly halfTaps: number;
   private readonly taps: number;
-  /** Byte address of the `[up, taps]` table in the shared kernel memory: row p for output times i + p / up. */
-  private readonly table: number = 0;
+  /** Key of the `[up, taps]` table in the shared kernel memory (row p for output times i + p / up), or null. */
+  private readonly tableKey: string | null = null;
   /** The last input samples that future outputs still read, from input index `historyStart`. */
   private readonly history: Float32Array;
   private historyStart = 0;
   private historyLength = 0;
   private produced = 0;
   private flushed = false;
+  private disposed = false;
 
   constructor(inRate: number, outRate: number, options: ResamplerOptions = {}) {
     for (const [name, rate] of [
@@ -96,9 +100,12 @@ export class Resampler {
     if (this.taps > 0) {
       const kernel = sharedKernel();
       const key = `${inRate}:${outRate}:${attenuation}:${passband}`;
-      this.table = kernel.table(key, this.up * this.taps, () =>
+      kernel.acquire(key, this.up * this.taps, () =>
         polyphaseTable(this.up, this.halfTaps, cutoff, kaiserBeta(design)),
       );
+      this.tableKey = key;
+      // A resampler dropped without dispose() still gives its table back once collected.
+      unreleased.register(this, key, this);
       const outputs = Math.ceil(((this.taps + SLICE) * this.up) / this.down) + 1;
       kernel.ensureScratch(4 * (this.taps + SLICE + outputs));
     }
@@ -110,8 +117,22 @@ export class Resampler {
     return Math.ceil((inputLength * this.up) / this.down);
   }
 
+  /**
+   * Gives the filter table back to the shared kernel (it stays cached while space allows). The resampler
+   * cannot be used after; calling it again does nothing.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.tableKey) {
+      unreleased.unregister(this);
+      sharedKernel().release(this.tableKey);
+    }
+  }
+
   /** Consumes a chunk; returns every output sample whose inputs have all arrived (a new array, maybe empty). */
   push(chunk: ArrayLike<number>): Float32Array {
+    if (this.disposed) throw new Error('Resampler.push after dispose()');
     if (this.flushed) throw new Error('Resampler.push after flush(): call reset() to start a new stream');
     if (this.taps === 0) return Float32Array.from(chunk);
     return this.consume(chunk, chunk.length);
@@ -119,6 +140,7 @@ export class Resampler {
 
   /** Ends the stream: returns the remaining outputs, treating the input as zero after its end. */
   flush(): Float32Array {
+    if (this.disposed) throw new Error('Resampler.flush after dispose()');
     if (this.flushed) return new Float32Array(0);
     this.flushed = true;
     if (this.taps === 0) return new Float32Array(0);
@@ -180,7 +202,7 @@ export class Resampler {
         y,
         count,
         x + i - halfTaps + 1 - start,
-        this.table,
+        kernel.address(this.tableKey!),
         taps,
         p,
         up,
@@ -220,6 +242,14 @@ function polyphaseTable(up: number, halfTaps: number, cutoff: number, beta: numb
   return table;
 }
 
+/**
+ * Bytes of filter tables the process keeps for its resamplers (used, and cached while there is room): one
+ * per design, shared; bounded by `TABLE_CACHE_BYTES` plus the tables in use.
+ */
+export function resamplerTableBytes(): number {
+  return sharedKernel().tableBytes;
+}
+
 /** Batch resampling of a whole signal: `push(signal)` then `flush()` of a new {@link Resampler}. */
 export function resample(
   signal: ArrayLike<number>,
@@ -228,5 +258,9 @@ export function resample(
   options?: ResamplerOptions,
 ): Float32Array {
   const r = new Resampler(inRate, outRate, options);
-  return concatSamples([r.push(signal), r.flush()]);
+  try {
+    return concatSamples([r.push(signal), r.flush()]);
+  } finally {
+    r.dispose();
+  }
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Resampler, resample } from '../src/index.js';
 import { bitDifference, concat, splitBySizes } from './chunks.js';
+import { sharedKernel, TABLE_CACHE_BYTES } from '../src/resample-kernel.js';
 
 const tone = (f: number, rate: number, n: number, phase = 0) =>
   Float32Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * f * i) / rate + phase));
@@ -238,5 +239,39 @@ describe('Resampler: streaming', () => {
     r.reset();
     const again = [...r.push(x), ...r.flush()];
     expect(Float32Array.from(again)).toEqual(resample(x, 48000, 16000));
+  });
+});
+
+describe('Resampler filter tables', () => {
+  it('are given back on dispose, so declaring ever new rates keeps memory bounded', () => {
+    const kernel = sharedKernel();
+    const before = kernel.tableBytes;
+    // Rates with few common factors with 16 kHz: MBs of table each.
+    for (let k = 0; k < 40; k++) {
+      const r = new Resampler(44_101 + 2 * k, 16_000);
+      r.push(new Float32Array(4410));
+      r.dispose();
+      r.dispose(); // twice is harmless
+      expect(() => r.push(new Float32Array(10))).toThrow(/after dispose/);
+    }
+    expect(kernel.tableBytes).toBeLessThanOrEqual(Math.max(before, TABLE_CACHE_BYTES));
+  });
+
+  it('a table in use survives the others being dropped and moved, with the same output bit for bit', () => {
+    const x = Float32Array.from(
+      { length: 48_000 },
+      (_, i) => Math.sin(i * 0.013) * 0.5 + ((i * 7919) % 97) / 400,
+    );
+    const whole = resample(x, 44_100, 16_000);
+    const live = new Resampler(44_100, 16_000);
+    const parts = [live.push(x.subarray(0, 20_000))];
+    for (let k = 0; k < 30; k++) {
+      const r = new Resampler(47_003 + 2 * k, 16_000);
+      r.push(x.subarray(0, 1000));
+      r.dispose();
+    }
+    parts.push(live.push(x.subarray(20_000)), live.flush());
+    expect(bitDifference(concat(parts), whole)).toBe('same');
+    live.dispose();
   });
 });

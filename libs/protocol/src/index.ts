@@ -8,3 +8,4 @@ export * from './roles.js';
 export * from './sensor-id.js';
 export * from './limits.js';
 export * from './history.js';
+export * from './notifications.js';

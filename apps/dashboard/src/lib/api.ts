@@ -4,8 +4,14 @@ import type {
   AlertSpectrogram,
   AnnotationLabel,
   ApiError,
+  ChannelTestResult,
   Me,
   ModelStatus,
+  NotificationChannel,
+  NotificationChannelInput,
+  NotificationDelivery,
+  NotificationRule,
+  NotificationRuleInput,
   Page,
   ScorePoint,
   SensorHistory,
@@ -142,6 +148,62 @@ export class Api {
 
   alertSpectrogram(id: number): Promise<AlertSpectrogram> {
     return this.request('GET', `/api/alerts/${id}/spectrogram`);
+  }
+
+  channels(): Promise<NotificationChannel[]> {
+    return this.request('GET', '/api/notifications/channels');
+  }
+
+  createChannel(input: NotificationChannelInput): Promise<NotificationChannel> {
+    return this.request('POST', '/api/notifications/channels', input);
+  }
+
+  updateChannel(id: number, input: NotificationChannelInput): Promise<NotificationChannel> {
+    return this.request('PATCH', `/api/notifications/channels/${id}`, input);
+  }
+
+  deleteChannel(id: number): Promise<NotificationChannel> {
+    return this.request('DELETE', `/api/notifications/channels/${id}`);
+  }
+
+  testChannel(id: number): Promise<ChannelTestResult> {
+    return this.request('POST', `/api/notifications/channels/${id}/test`);
+  }
+
+  rules(): Promise<NotificationRule[]> {
+    return this.request('GET', '/api/notifications/rules');
+  }
+
+  createRule(input: NotificationRuleInput): Promise<NotificationRule> {
+    return this.request('POST', '/api/notifications/rules', input);
+  }
+
+  updateRule(id: number, input: NotificationRuleInput): Promise<NotificationRule> {
+    return this.request('PATCH', `/api/notifications/rules/${id}`, input);
+  }
+
+  deleteRule(id: number): Promise<NotificationRule> {
+    return this.request('DELETE', `/api/notifications/rules/${id}`);
+  }
+
+  /** Deliveries of one alert, newest first. */
+  deliveries(alertId: number): Promise<Page<NotificationDelivery>> {
+    return this.request('GET', `/api/notifications/deliveries?${qs({ alertId, limit: 100 })}`);
+  }
+
+  /** Download links (a link cannot send a header: the token goes in the query). */
+  alertsCsvUrl(filter: AlertFilter): string {
+    const { limit: _l, offset: _o, ...filters } = alertFilterQuery(filter);
+    return `${this.base}/api/export/alerts.csv?${new URLSearchParams({ ...filters, token: this.token })}`;
+  }
+
+  bundleUrl(id: number): string {
+    return `${this.base}/api/export/alerts/${id}/bundle.zip?token=${encodeURIComponent(this.token)}`;
+  }
+
+  /** The printable shift report of `[from, to]`, times in `tz`. */
+  shiftReportUrl(from: number, to: number, tz: string): string {
+    return `${this.base}/api/export/shift-report?${qs({ from, to, tz, token: this.token })}`;
   }
 
   /** For `<audio src>`: media URLs take the token in the query. */

@@ -1,4 +1,7 @@
-/** A small hash router: `#/`, `#/sensors/:id`, `#/sensors/:id/history?range=`, `#/alerts?...`, `#/alerts/:id`, `#/models`. */
+/**
+ * A small hash router: `#/`, `#/sensors/:id`, `#/sensors/:id/history?range=`, `#/alerts?...`, `#/alerts/:id`,
+ * `#/models`, `#/settings/notifications`.
+ */
 
 export type Route =
   | { name: 'overview' }
@@ -7,6 +10,7 @@ export type Route =
   | { name: 'alerts'; query: Record<string, string> }
   | { name: 'alert'; alertId: number }
   | { name: 'models'; sensorId?: string }
+  | { name: 'notifications' }
   | { name: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -23,6 +27,8 @@ export function parseRoute(hash: string): Route {
     return { name: 'alert', alertId: Number(parts[1]) };
   if (parts[0] === 'models' && parts.length <= 2)
     return parts[1] ? { name: 'models', sensorId: parts[1] } : { name: 'models' };
+  if (parts[0] === 'settings' && parts[1] === 'notifications' && parts.length === 2)
+    return { name: 'notifications' };
   return { name: 'not-found', path };
 }
 
@@ -47,6 +53,8 @@ export function routeHref(route: Route): string {
       return `#/alerts/${route.alertId}`;
     case 'models':
       return route.sensorId ? `#/models/${encodeURIComponent(route.sensorId)}` : '#/models';
+    case 'notifications':
+      return '#/settings/notifications';
     case 'not-found':
       return `#${route.path}`;
   }

@@ -3,7 +3,7 @@
  * OpenAPI at `/api/docs`, `/metrics`, and the dashboard's static files.
  *
  * The app module provides, with `useValue`: `HarkStore`, `TokenService`, `AlertMediaStore`, `AlertService`,
- * `HarkMetrics`, `SensorsPort` and `ModelsPort` (the classes are the injection tokens), lists
+ * `HarkMetrics`, `NotificationService`, `SensorsPort` and `ModelsPort` (the classes are the injection tokens), lists
  * `HTTP_CONTROLLERS` and `HTTP_PROVIDERS`, and calls `setupHttp(app, {dashboardDir})` before `listen`.
  */
 import type { INestApplication, Provider, Type } from '@nestjs/common';
@@ -13,10 +13,12 @@ import { AlertsController } from './alerts.controller.js';
 import { AuthGuard } from './auth.guard.js';
 import { serveDashboard } from './dashboard.js';
 import { ApiErrorFilter } from './error.filter.js';
+import { ExportController } from './export.controller.js';
 import { HealthController } from './health.controller.js';
 import { HistoryController } from './history.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { ModelsController } from './models.controller.js';
+import { NotificationsController } from './notifications.controller.js';
 import { setupOpenApi } from './openapi.js';
 import { setupSecurityHeaders } from './security.js';
 import { SensorsController } from './sensors.controller.js';
@@ -30,11 +32,13 @@ export { UPLOAD_MAX_FILE_BYTES, UPLOAD_MAX_FILES } from './models.controller.js'
 export {
   AlertMediaController,
   AlertsController,
+  ExportController,
   HealthController,
   HistoryController,
   MeController,
   MetricsController,
   ModelsController,
+  NotificationsController,
   SensorsController,
   TokensController,
 };
@@ -46,7 +50,9 @@ export const HTTP_CONTROLLERS: Type[] = [
   ModelsController,
   AlertsController,
   AlertMediaController,
+  ExportController,
   TokensController,
+  NotificationsController,
   MetricsController,
   HealthController,
 ];

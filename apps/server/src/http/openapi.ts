@@ -24,6 +24,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .addTag('models', 'enrolment, uploads and feedback of the per-sensor models')
     .addTag('alerts', 'alerts, operator actions and the kept media')
     .addTag('tokens', 'API tokens and the caller')
+    .addTag('notifications', 'channels, rules and the record of deliveries')
     .addTag('metrics', 'Prometheus metrics')
     .build();
   const document = SwaggerModule.createDocument(app, config);

@@ -3,6 +3,12 @@
  * DTO classes. `setupOpenApi` puts them under `components.schemas`; decorators point at them with `ref()`.
  */
 import {
+  CHANNEL_KINDS,
+  DELIVERY_STATES,
+  NOTIFICATION_EVENTS,
+  NOTIFICATION_SEVERITIES,
+  RULE_EVENTS,
+  SMTP_SECURITY,
   ALERT_STATES,
   ALERT_KINDS,
   ANNOTATION_LABELS,
@@ -137,6 +143,64 @@ const tokenInfo = obj({
   },
 });
 
+const channelKind = { type: 'string', enum: [...CHANNEL_KINDS] };
+const severities = {
+  type: 'array',
+  items: { type: 'string', enum: [...NOTIFICATION_SEVERITIES] },
+  minItems: 1,
+};
+const ruleEvents = { type: 'array', items: { type: 'string', enum: [...RULE_EVENTS] }, minItems: 1 };
+const quietHours = nullable({
+  ...obj({
+    start: { ...str, pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', example: '22:00' },
+    end: { ...str, pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', example: '06:00' },
+    timeZone: { ...str, example: 'Europe/Berlin', description: 'IANA time zone' },
+  }),
+  description: 'no message from start to end (local time; over midnight when end < start)',
+});
+const escalation = nullable({
+  ...obj({ afterMinutes: { ...num, exclusiveMinimum: true, minimum: 0 }, channelId: int }),
+  description:
+    'send alert.escalated to channelId when the alert is still open afterMinutes after it was notified',
+});
+/** A channel's settings: the kind's fields; secret fields (write-only) marked. */
+const channelConfigIn = {
+  type: 'object',
+  description:
+    'webhook: url, secret (write-only); slack / teams: url (write-only); email: host, port, security, user, ' +
+    'password (write-only), from, to[]; mqtt: url, topic ({sensorId} {event} {kind} {severity}), qos, retain, ' +
+    'username, password (write-only)',
+  properties: {
+    url: str,
+    secret: { ...str, writeOnly: true },
+    password: { ...str, writeOnly: true },
+    host: str,
+    port: int,
+    security: { type: 'string', enum: [...SMTP_SECURITY] },
+    user: str,
+    from: str,
+    to: { type: 'array', items: str },
+    topic: str,
+    qos: { type: 'integer', enum: [0, 1, 2] },
+    retain: bool,
+    username: str,
+  },
+};
+const notificationDelivery = obj({
+  id: int,
+  alertId: nullable({ ...int, description: 'null for a channel test' }),
+  channelId: nullable({ ...int, description: 'null once the channel is deleted' }),
+  channelName: str,
+  channelKind: channelKind,
+  ruleId: nullable(int),
+  event: { type: 'string', enum: [...NOTIFICATION_EVENTS, 'test'] },
+  state: { type: 'string', enum: [...DELIVERY_STATES] },
+  attempts: int,
+  createdAt: int,
+  doneAt: msNullable,
+  error: nullable(str),
+});
+
 export const SCHEMAS = {
   ApiError: obj({ statusCode: int, error: str, message: str }),
   Me: obj({ name: str, role: { type: 'string', enum: [...ROLES] } }),
@@ -231,6 +295,50 @@ export const SCHEMAS = {
     revertedBy: nullable(str),
   }),
   TokenInfo: tokenInfo,
+  NotificationChannel: obj({
+    id: int,
+    name: str,
+    kind: channelKind,
+    enabled: bool,
+    config: {
+      type: 'object',
+      description: "the kind's settings without secrets (slack / teams: the URL's host)",
+    },
+    hasSecret: bool,
+    secretFields: { type: 'array', items: str },
+    createdAt: int,
+    updatedAt: int,
+  }),
+  NotificationRule: obj({
+    id: int,
+    name: str,
+    enabled: bool,
+    channelId: int,
+    sensorIds: { type: 'array', items: str, description: 'with labels: [] and {} cover every sensor' },
+    labels: {
+      type: 'object',
+      additionalProperties: str,
+      description: 'a label group: every label must match',
+    },
+    severities,
+    events: ruleEvents,
+    quietHours,
+    escalation,
+    createdAt: int,
+    updatedAt: int,
+  }),
+  NotificationDelivery: notificationDelivery,
+  NotificationDeliveryPage: obj({
+    items: { type: 'array', items: { $ref: '#/components/schemas/NotificationDelivery' } },
+    total: int,
+    limit: int,
+    offset: int,
+  }),
+  ChannelTestResult: obj({
+    ok: bool,
+    error: nullable(str),
+    delivery: { $ref: '#/components/schemas/NotificationDelivery' },
+  }),
   CreatedToken: {
     allOf: [
       { $ref: '#/components/schemas/TokenInfo' },
@@ -277,6 +385,57 @@ export const BODIES = {
       },
     },
     ['sensors'],
+  ),
+  channel: obj(
+    {
+      name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
+      kind: channelKind,
+      enabled: bool,
+      config: channelConfigIn,
+    },
+    ['enabled'],
+  ),
+  channelPatch: obj(
+    { name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH }, enabled: bool, config: channelConfigIn },
+    ['name', 'enabled', 'config'],
+  ),
+  rule: obj(
+    {
+      name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
+      channelId: int,
+      enabled: bool,
+      sensorIds: { type: 'array', items: str },
+      labels: { type: 'object', additionalProperties: str },
+      severities,
+      events: ruleEvents,
+      quietHours,
+      escalation,
+    },
+    ['enabled', 'sensorIds', 'labels', 'severities', 'events', 'quietHours', 'escalation'],
+  ),
+  rulePatch: obj(
+    {
+      name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
+      channelId: int,
+      enabled: bool,
+      sensorIds: { type: 'array', items: str },
+      labels: { type: 'object', additionalProperties: str },
+      severities,
+      events: ruleEvents,
+      quietHours,
+      escalation,
+    },
+    [
+      'name',
+      'channelId',
+      'enabled',
+      'sensorIds',
+      'labels',
+      'severities',
+      'events',
+      'quietHours',
+      'escalation',
+    ],
   ),
   upload: {
     type: 'object',

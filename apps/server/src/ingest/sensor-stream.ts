@@ -242,7 +242,7 @@ export class SensorStream {
     const old = this.segmentFormat;
     if (newStream || !old || old.sampleRate !== fmt.sampleRate || old.format !== fmt.format) {
       this.endSegment(newStream);
-      if (resampler) this.resampler = resampler;
+      if (resampler) this.replaceResampler(resampler);
       if (newStream) {
         this.startedAt = null;
         this.meterState.reset();
@@ -332,8 +332,19 @@ export class SensorStream {
     if (rateChanged) {
       this.audioRing = new AudioRing(Math.ceil(this.audioRingSeconds * p.sampleRate));
       this.segments = [this.newSegment(anchor)];
-      this.resampler = resampler;
+      this.replaceResampler(resampler);
     }
+  }
+
+  /** The sensor is gone for good: gives its resampler's filter table back. */
+  dispose(): void {
+    this.replaceResampler(null);
+  }
+
+  /** A new resampler; the old one gives its table back to the process-wide kernel. */
+  private replaceResampler(next: Resampler | null): void {
+    if (this.resampler !== next) this.resampler?.dispose();
+    this.resampler = next;
   }
 
   /** Columns [fromFrame, toFrame) still in the ring (clamped), frame-major `[n, nMels]` dB with their times. */

@@ -52,6 +52,11 @@ export class HarkMetrics {
     'Webhook delivery attempts, by outcome (delivered, retry, failed).',
     ['outcome'],
   );
+  readonly notificationDeliveries = this.#counter(
+    'hark_notification_deliveries_total',
+    'Attempts to deliver to stored notification channels, by channel kind and outcome (delivered, retry, failed).',
+    ['kind', 'outcome'],
+  );
 
   readonly storageErrors = this.#counter(
     'hark_storage_errors_total',

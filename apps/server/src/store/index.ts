@@ -7,6 +7,7 @@ export * from './feedback.repository.js';
 export * from './history.repository.js';
 export * from './migrations.js';
 export * from './model.repository.js';
+export * from './notification.repository.js';
 export * from './outbox.repository.js';
 export * from './score.repository.js';
 export * from './sensor.repository.js';

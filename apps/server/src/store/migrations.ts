@@ -142,6 +142,75 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
+    name: 'notification channels, rules, deliveries and escalations',
+    sql: `
+      -- Where messages go. config: JSON of the kind's settings without secrets; secret: JSON of the secret
+      -- fields (webhook secret, Slack / Teams URL, SMTP / MQTT password), never returned by the API.
+      CREATE TABLE notify_channels (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        name       TEXT    NOT NULL UNIQUE,
+        kind       TEXT    NOT NULL CHECK (kind IN ('webhook', 'slack', 'teams', 'email', 'mqtt')),
+        config     TEXT    NOT NULL DEFAULT '{}',
+        secret     TEXT    NOT NULL DEFAULT '{}',
+        enabled    INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+
+      -- Which alerts go to which channel. JSON: sensor_ids string[], labels {key: value}, severities and
+      -- events string[], quiet_hours {start, end, timeZone} or NULL.
+      CREATE TABLE notify_rules (
+        id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+        name                TEXT    NOT NULL,
+        enabled             INTEGER NOT NULL DEFAULT 1,
+        channel_id          INTEGER NOT NULL REFERENCES notify_channels (id) ON DELETE CASCADE,
+        sensor_ids          TEXT    NOT NULL DEFAULT '[]',
+        labels              TEXT    NOT NULL DEFAULT '{}',
+        severities          TEXT    NOT NULL DEFAULT '["warning","critical"]',
+        events              TEXT    NOT NULL DEFAULT '["alert.opened"]',
+        quiet_hours         TEXT,
+        escalate_minutes    REAL,
+        escalate_channel_id INTEGER REFERENCES notify_channels (id) ON DELETE SET NULL,
+        created_at          INTEGER NOT NULL,
+        updated_at          INTEGER NOT NULL
+      );
+
+      -- Every message to a channel: the outbox (pending ones are sent, retried) and the record shown on the
+      -- alert's page. Channel name and kind are copied so the record outlives the channel.
+      CREATE TABLE notify_deliveries (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id        INTEGER REFERENCES alerts (id) ON DELETE CASCADE, -- NULL: a channel test
+        channel_id      INTEGER REFERENCES notify_channels (id) ON DELETE SET NULL,
+        channel_name    TEXT    NOT NULL,
+        channel_kind    TEXT    NOT NULL,
+        rule_id         INTEGER REFERENCES notify_rules (id) ON DELETE SET NULL,
+        event           TEXT    NOT NULL,
+        payload         TEXT    NOT NULL, -- JSON of the alert as it was
+        state           TEXT    NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'delivered', 'failed', 'suppressed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        created_at      INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        done_at         INTEGER,
+        error           TEXT
+      );
+      CREATE INDEX notify_deliveries_by_alert ON notify_deliveries (alert_id, id);
+      CREATE INDEX notify_deliveries_due ON notify_deliveries (state, next_attempt_at);
+
+      -- An escalation waiting for its time: sent then if the alert is still open, else cancelled.
+      CREATE TABLE notify_escalations (
+        alert_id INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+        rule_id  INTEGER NOT NULL REFERENCES notify_rules (id) ON DELETE CASCADE,
+        due_at   INTEGER NOT NULL,
+        state    TEXT    NOT NULL DEFAULT 'waiting' CHECK (state IN ('waiting', 'sent', 'cancelled')),
+        done_at  INTEGER,
+        PRIMARY KEY (alert_id, rule_id)
+      );
+      CREATE INDEX notify_escalations_due ON notify_escalations (state, due_at);
+    `,
+  },
+  {
+    version: 5,
     name: 'spectrogram history',
     sql: `
       -- Quantised log-mel and anomaly columns (one byte per cell, frame-major [n_columns, n_mels], the live
@@ -169,7 +238,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 5,
+    version: 6,
     name: 'daily score percentiles',
     sql: `
       -- One row per sensor and whole UTC day (day = its midnight, ms): percentiles of the normalised score,

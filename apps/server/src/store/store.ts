@@ -4,6 +4,7 @@ import { FeedbackRepository } from './feedback.repository.js';
 import { HistoryRepository } from './history.repository.js';
 import { TrendRepository } from './trend.repository.js';
 import { ModelRepository } from './model.repository.js';
+import { NotificationRepository } from './notification.repository.js';
 import { WebhookOutboxRepository } from './outbox.repository.js';
 import { ScoreRepository, type ScoreRepositoryOptions } from './score.repository.js';
 import { SensorRepository } from './sensor.repository.js';
@@ -28,6 +29,7 @@ export class HarkStore {
   readonly outbox: WebhookOutboxRepository;
   readonly history: HistoryRepository;
   readonly trends: TrendRepository;
+  readonly notifications: NotificationRepository;
   /** Whether writes succeed; the data path's writes report to it (`attempt`). */
   readonly health: StorageHealth;
 
@@ -43,6 +45,7 @@ export class HarkStore {
     this.outbox = new WebhookOutboxRepository(this.database);
     this.history = new HistoryRepository(this.database);
     this.trends = new TrendRepository(this.database);
+    this.notifications = new NotificationRepository(this.database);
     this.health = new StorageHealth(options.health);
     this.health.addRetry('probe', () => {
       this.database.probe(Date.now());

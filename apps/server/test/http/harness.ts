@@ -21,6 +21,7 @@ import { HarkMetrics } from '../../src/metrics/hark.metrics.js';
 import { ModelError } from '../../src/models/errors.js';
 import { ModelsPort, SensorsPort, type FeedbackInfo, type UploadedWav } from '../../src/http/ports.js';
 import type { FeedbackRecord } from '../../src/store/feedback.repository.js';
+import { NotificationService } from '../../src/notify/notification.service.js';
 import { HarkStore } from '../../src/store/store.js';
 
 const noModel = (sensorId: string): ModelStatus => ({
@@ -221,6 +222,7 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
       budgetBytes: SERVER_DEFAULTS.historyBudgetBytes,
     },
   });
+  const notifications = new NotificationService({ store, log: () => {} });
 
   @Module({
     controllers: HTTP_CONTROLLERS,
@@ -235,6 +237,7 @@ export async function startHarness(options: { dashboardDir?: string | null } = {
       { provide: SensorsPort, useValue: sensors },
       { provide: ModelsPort, useValue: models },
       { provide: HistoryService, useValue: history },
+      { provide: NotificationService, useValue: notifications },
     ],
   })
   class TestModule {}

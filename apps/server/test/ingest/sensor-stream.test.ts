@@ -1,5 +1,5 @@
 import { copyWindow } from '@hark/detection';
-import { logMelSpectrogram, resample, transpose } from '@hark/dsp';
+import { logMelSpectrogram, resample, resamplerTableBytes, transpose } from '@hark/dsp';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SensorStream, type ReadyWindow } from '../../src/ingest/sensor-stream.js';
@@ -325,5 +325,22 @@ describe('SensorStream: the sensor clock', () => {
     s.hello({ sampleRate: 16000, channels: 1, format: 'f32le' });
     expect(s.audio({ seq: 0, data: data(), t: T0 }, T0).ack).toMatchObject({ ok: true });
     expect(s.audio({ seq: 1, data: data(), t: T0 + 3_600_000 }, T0 + 1).ack).toMatchObject({ ok: true });
+  });
+});
+
+describe('SensorStream resamplers', () => {
+  it('a sensor that declares ever new rates does not grow the process: each replaced resampler gives its table back', () => {
+    const s = new SensorStream({ sensorId: 'rates' });
+    const bytes: number[] = [];
+    for (let k = 0; k < 60; k++) {
+      const sampleRate = 44_101 + 2 * k; // few common factors with 16 kHz: MBs of filter table each
+      const ack = s.hello({ sampleRate, channels: 1, format: 's16le', streamId: 'r' });
+      if (!ack.ok) throw new Error(ack.error);
+      send(s, [s16Bytes(noise(sampleRate / 10, 0.2))], ack.nextSeq);
+      bytes.push(resamplerTableBytes());
+    }
+    // 60 tables of ~3.7 MB would be over 200 MB; the cache keeps them to its bound.
+    expect(Math.max(...bytes)).toBeLessThan(40 * 2 ** 20);
+    s.dispose();
   });
 });
