@@ -12,5 +12,11 @@ export { TokenService } from './auth/token.service.js';
 export { DataDirLockedError, LOCK_FILE } from './data-lock.js';
 export { HarkStore } from './store/store.js';
 export type { HistoryBlock } from './store/history.repository.js';
-export { HistoryService } from './history/history.service.js';
+export {
+  COARSE_BLOCK_COLUMNS,
+  COARSE_FACTOR,
+  FULL_BLOCK_MS,
+  HistoryService,
+  REDUCED_BLOCK_COLUMNS,
+} from './history/history.service.js';
 export { verifySignature } from './notify/signature.js';

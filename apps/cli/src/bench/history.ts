@@ -8,7 +8,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
+  COARSE_BLOCK_COLUMNS,
+  COARSE_FACTOR,
   createServer,
+  FULL_BLOCK_MS,
+  REDUCED_BLOCK_COLUMNS,
   HarkStore,
   SERVER_DEFAULTS,
   type HistoryBlock,
@@ -20,11 +24,6 @@ import { markdownTable, writeBenchmarkSection } from './report.js';
 /** The default mel layout: 128 bands, 256-sample hop at 16 kHz (libs/dsp `MEL_DEFAULTS`). */
 const N_MELS = 128;
 const HOP_MS = (256 / 16000) * 1000;
-const FULL_BLOCK_MS = 10_000;
-const REDUCED_BLOCK_COLUMNS = 120;
-/** The coarse tier: windows of 60 reduce windows, blocks of 20 (as `HistoryService` writes them). */
-const COARSE_FACTOR = 60;
-const COARSE_BLOCK_COLUMNS = 20;
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 

@@ -14,11 +14,11 @@ import { HistoryRecorder } from './history-recorder.js';
 export interface HistoryConfig {
   /** Full-resolution columns are kept this long, s. */
   fullSeconds: number;
-  /** Reduced columns are kept this long, s. */
+  /** Reduced and coarse columns are kept this long, s. */
   reducedSeconds: number;
   /** The reduce window (the reduced tier's column spacing), s. */
   reduceSeconds: number;
-  /** Largest number of stored bytes (both tiers); the oldest blocks go first beyond it. */
+  /** Largest number of stored bytes (every tier); the oldest blocks go first beyond it. */
   budgetBytes: number;
 }
 
@@ -26,15 +26,15 @@ export interface HistoryConfig {
  * Blocks of 10 s (full) and 120 reduce windows (60 s at 0.5 s): short enough that a crash loses little and a
  * range read decodes little outside the range, long enough that a day is a few thousand rows.
  */
-const FULL_BLOCK_MS = 10_000;
-const REDUCED_BLOCK_COLUMNS = 120;
+export const FULL_BLOCK_MS = 10_000;
+export const REDUCED_BLOCK_COLUMNS = 120;
 /**
  * The coarse tier's window is this many reduce windows (30 s at 0.5 s), so a range read touches at most about
  * 60x fewer bytes than the tier below it: a 24 h range of 1500 columns (58 s each) reads 2880 coarse
  * columns instead of 172 800 reduced ones. Its blocks of 20 windows (10 min) bound what a crash loses of it.
  */
-const COARSE_FACTOR = 60;
-const COARSE_BLOCK_COLUMNS = 20;
+export const COARSE_FACTOR = 60;
+export const COARSE_BLOCK_COLUMNS = 20;
 /** Retention and the budget are enforced this often, ms. */
 const PRUNE_EVERY_MS = 60_000;
 
