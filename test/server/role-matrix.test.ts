@@ -90,6 +90,14 @@ const MATRIX: Record<string, Row> = {
     expect: operatorUp(200),
     request: (f) => ({ params: { id: f.sensorId }, query: 'limit=10' }),
   },
+  'GET /api/sensors/{id}/history': {
+    expect: operatorUp(200),
+    request: (f) => ({ params: { id: f.sensorId }, query: 'maxColumns=10' }),
+  },
+  'GET /api/sensors/{id}/trends': {
+    expect: operatorUp(200),
+    request: (f) => ({ params: { id: f.sensorId }, query: 'days=3' }),
+  },
   'POST /api/sensors/{id}/snooze': {
     expect: operatorUp(200),
     request: (f) => ({ params: { id: f.sensorId }, json: { seconds: 60 } }),

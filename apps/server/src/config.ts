@@ -48,6 +48,15 @@ export interface ServerConfig {
   backupIntervalMinutes: number;
   /** Rolling backups kept (the oldest is deleted after each new one). */
   backupKeep: number;
+  /**
+   * Spectrogram history: full-resolution columns are kept `historyFullSeconds`, the reduced ones (the max per
+   * mel band over each `historyReduceSeconds` window) `historyReducedSeconds`; beyond `historyBudgetBytes`
+   * stored bytes the oldest blocks are deleted first.
+   */
+  historyFullSeconds: number;
+  historyReducedSeconds: number;
+  historyReduceSeconds: number;
+  historyBudgetBytes: number;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /**
@@ -124,6 +133,12 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   maxSensors: 100,
   uploadMaxFileMb: 50,
   uploadMaxTotalMb: 1024,
+  historyFullSeconds: 3600,
+  historyReducedSeconds: 7 * 24 * 3600,
+  historyReduceSeconds: 0.5,
+  // At the default mel layout (128 bands, 62.5 columns/s) a sensor stores 57.6 MB per full-resolution hour
+  // and 44 MB per reduced day: 16 sensors at the default retentions take 5.9 GB.
+  historyBudgetBytes: 8e9,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -154,6 +169,10 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   uploadMaxTotalMb: { env: 'HARK_UPLOAD_MAX_TOTAL_MB' },
   modelVersionsKept: { env: 'HARK_MODEL_VERSIONS_KEPT' },
   maxShadowModels: { env: 'HARK_MAX_SHADOW_MODELS' },
+  historyFullSeconds: { env: 'HARK_HISTORY_FULL_SECONDS' },
+  historyReducedSeconds: { env: 'HARK_HISTORY_REDUCED_SECONDS' },
+  historyReduceSeconds: { env: 'HARK_HISTORY_REDUCE_SECONDS' },
+  historyBudgetBytes: { env: 'HARK_HISTORY_BUDGET_BYTES' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -204,6 +223,10 @@ export function resolveServerConfig(
     uploadMaxTotalMb: num('HARK_UPLOAD_MAX_TOTAL_MB'),
     modelVersionsKept: num('HARK_MODEL_VERSIONS_KEPT'),
     maxShadowModels: num('HARK_MAX_SHADOW_MODELS'),
+    historyFullSeconds: num('HARK_HISTORY_FULL_SECONDS'),
+    historyReducedSeconds: num('HARK_HISTORY_REDUCED_SECONDS'),
+    historyReduceSeconds: num('HARK_HISTORY_REDUCE_SECONDS'),
+    historyBudgetBytes: num('HARK_HISTORY_BUDGET_BYTES'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -277,6 +300,18 @@ export function resolveServerConfig(
     c.uploadMaxTotalMb >= c.uploadMaxFileMb,
     'must be at least the per-file limit (HARK_UPLOAD_MAX_FILE_MB)',
   );
+  check('historyFullSeconds', c.historyFullSeconds >= 60, 'must be at least 60 seconds');
+  check(
+    'historyReduceSeconds',
+    c.historyReduceSeconds >= 0.05 && c.historyReduceSeconds <= 3600,
+    'must be 0.05..3600 seconds',
+  );
+  check(
+    'historyReducedSeconds',
+    c.historyReducedSeconds >= c.historyFullSeconds,
+    `must be at least historyFullSeconds (${c.historyFullSeconds}): the reduced tier reaches further back`,
+  );
+  check('historyBudgetBytes', c.historyBudgetBytes >= 1e6, 'must be at least 1000000 bytes');
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (problems.length) throw new ConfigError(problems);
   return c;

@@ -22,4 +22,12 @@ export {
   type BackupResult,
   type RestoreResult,
 } from './store/backup.js';
+export type { HistoryBlock } from './store/history.repository.js';
+export {
+  COARSE_BLOCK_COLUMNS,
+  COARSE_FACTOR,
+  FULL_BLOCK_MS,
+  HistoryService,
+  REDUCED_BLOCK_COLUMNS,
+} from './history/history.service.js';
 export { verifySignature } from './notify/signature.js';

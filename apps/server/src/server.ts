@@ -20,6 +20,7 @@ import { AppModule } from './app.module.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { lockDataDir } from './data-lock.js';
 import { HarkEvents } from './events.js';
+import { HistoryService } from './history/history.service.js';
 import { setupHttp } from './http/index.js';
 import { ModelsPort, SensorsPort } from './http/ports.js';
 import { LiveHub } from './live/live-hub.js';
@@ -48,6 +49,8 @@ export interface HarkServer {
   models: ModelRegistry;
   events: HarkEvents;
   metrics: HarkMetrics;
+  /** The stored spectrogram history. */
+  history: HistoryService;
   /** Notification channels, rules, deliveries and escalations. */
   notifications: NotificationService;
   /** Takes a rolling backup now (as the schedule does), into `DATA/backups/`; null when it failed (logged). */
@@ -108,6 +111,7 @@ interface Runtime {
   models: ModelRegistry;
   modelService: ModelService;
   sensors: Sensors;
+  history: HistoryService;
   webhook: WebhookNotifier | null;
   notifications: NotificationService;
   backups: BackupSchedule;
@@ -121,6 +125,16 @@ function buildRuntime(config: ServerConfig): Runtime {
   });
   const tokens = new TokenService(store.tokens, { health: store.health });
   const tickets = new MediaTickets({ dataDir: config.dataDir, log });
+  const history = new HistoryService({
+    store,
+    metrics,
+    config: {
+      fullSeconds: config.historyFullSeconds,
+      reducedSeconds: config.historyReducedSeconds,
+      reduceSeconds: config.historyReduceSeconds,
+      budgetBytes: config.historyBudgetBytes,
+    },
+  });
   const events = new HarkEvents();
   const hub = new LiveHub({ onDropped: (n) => metrics.liveDropped.inc(n) });
   const media = new AlertMediaStore(config.dataDir);
@@ -169,7 +183,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     log,
   });
   const shadow = new ShadowScorer(scorer.scheduler, models, log);
-  sensors = new Sensors({ config, store, models, scorer, shadow, alerts, hub, metrics, log });
+  sensors = new Sensors({ config, store, models, scorer, shadow, alerts, hub, metrics, history, log });
   const webhook = config.webhookUrl
     ? new WebhookNotifier({
         url: config.webhookUrl,
@@ -208,6 +222,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     models,
     modelService,
     sensors,
+    history,
     webhook,
     notifications,
     backups,
@@ -230,6 +245,7 @@ async function startApp(
       { provide: AlertService, useValue: rt.alerts },
       { provide: Sensors, useValue: rt.sensors },
       { provide: SensorsPort, useValue: rt.sensors },
+      { provide: HistoryService, useValue: rt.history },
       { provide: ModelsPort, useValue: rt.modelService },
       { provide: NotificationService, useValue: rt.notifications },
     ]),
@@ -276,6 +292,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     rt.backups.start();
     await rt.models.start();
     rt.sensors.start();
+    rt.history.start();
     ({ app, io } = await startApp(config, rt));
   } catch (err) {
     await rt?.backups.stop();
@@ -307,6 +324,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     models: runtime.models,
     events: runtime.events,
     metrics: runtime.metrics,
+    history: runtime.history,
     notifications: runtime.notifications,
     hub: runtime.hub,
     backup: () => runtime.backups.run(),
@@ -329,6 +347,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           http.closeIdleConnections?.();
           await app.close();
           await runtime.sensors.stop();
+          runtime.history.stop();
           await runtime.models.stop();
           await runtime.webhook?.stop();
           // A short grace: an attempt cut off stays pending and is sent after the next start.

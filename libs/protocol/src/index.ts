@@ -7,4 +7,5 @@ export * from './contracts.js';
 export * from './roles.js';
 export * from './sensor-id.js';
 export * from './limits.js';
+export * from './history.js';
 export * from './notifications.js';

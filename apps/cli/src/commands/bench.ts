@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBenchDsp } from '../bench/dsp.js';
 import { registerBenchFalseAlarms } from '../bench/false-alarms.js';
+import { registerBenchHistory } from '../bench/history.js';
 import { registerBenchKnn } from '../bench/knn.js';
 import { registerBenchPipeline } from '../bench/pipeline.js';
 
@@ -16,4 +17,5 @@ export function registerBench(program: Command): void {
   registerBenchKnn(bench);
   registerBenchPipeline(bench);
   registerBenchFalseAlarms(bench);
+  registerBenchHistory(bench);
 }

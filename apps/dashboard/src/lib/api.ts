@@ -18,6 +18,8 @@ import type {
   NotificationRuleInput,
   Page,
   ScorePoint,
+  SensorHistory,
+  SensorTrends,
   SensorStatus,
 } from './contracts';
 import { alertFilterQuery, type AlertFilter } from './alert-query';
@@ -87,6 +89,19 @@ export class Api {
 
   scores(id: string, from: number, to?: number, limit?: number): Promise<ScorePoint[]> {
     return this.request('GET', `/api/sensors/${encodeURIComponent(id)}/scores?${qs({ from, to, limit })}`);
+  }
+
+  /** The stored spectrogram and anomaly map over `[from, to)`, at most `maxColumns` columns, with the alerts. */
+  history(id: string, from: number, to: number, maxColumns: number): Promise<SensorHistory> {
+    return this.request(
+      'GET',
+      `/api/sensors/${encodeURIComponent(id)}/history?${qs({ from, to, maxColumns })}`,
+    );
+  }
+
+  /** Daily score percentiles and alert counts of the last `days` UTC days. */
+  trends(id: string, days: number): Promise<SensorTrends> {
+    return this.request('GET', `/api/sensors/${encodeURIComponent(id)}/trends?${qs({ days })}`);
   }
 
   snooze(id: string, seconds: number): Promise<SensorStatus> {

@@ -34,11 +34,14 @@ export type {
   Role,
   ScoreEvent,
   ScorePoint,
+  SensorHistory,
+  SensorTrends,
   SensorState,
   SensorStatus,
   ShadowTrial,
   SubscribeMessage,
   WouldBeAlert,
+  TrendDay,
 } from '@hark/protocol';
 
 export {

@@ -1,11 +1,12 @@
 /**
- * A small hash router: `#/`, `#/sensors/:id`, `#/alerts?...`, `#/alerts/:id`, `#/models`, `#/wall`,
- * `#/settings/notifications`.
+ * A small hash router: `#/`, `#/sensors/:id`, `#/sensors/:id/history?range=`, `#/alerts?...`, `#/alerts/:id`,
+ * `#/models`, `#/wall`, `#/settings/notifications`.
  */
 
 export type Route =
   | { name: 'overview' }
   | { name: 'sensor'; sensorId: string }
+  | { name: 'history'; sensorId: string; query: Record<string, string> }
   | { name: 'alerts'; query: Record<string, string> }
   | { name: 'alert'; alertId: number }
   | { name: 'models'; sensorId?: string }
@@ -21,6 +22,8 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 0) return { name: 'overview' };
   if (parts[0] === 'wall' && parts.length === 1) return { name: 'wall' };
   if (parts[0] === 'sensors' && parts.length === 2) return { name: 'sensor', sensorId: parts[1] };
+  if (parts[0] === 'sensors' && parts.length === 3 && parts[2] === 'history')
+    return { name: 'history', sensorId: parts[1], query };
   if (parts[0] === 'alerts' && parts.length === 1) return { name: 'alerts', query };
   if (parts[0] === 'alerts' && parts.length === 2 && /^\d+$/.test(parts[1]))
     return { name: 'alert', alertId: Number(parts[1]) };
@@ -40,6 +43,11 @@ export function routeHref(route: Route): string {
       return '#/wall';
     case 'sensor':
       return `#/sensors/${encodeURIComponent(route.sensorId)}`;
+    case 'history': {
+      const q = new URLSearchParams(Object.entries(route.query).filter(([, v]) => v !== '' && v != null));
+      const s = q.toString();
+      return `#/sensors/${encodeURIComponent(route.sensorId)}/history${s ? `?${s}` : ''}`;
+    }
     case 'alerts': {
       const q = new URLSearchParams(Object.entries(route.query).filter(([, v]) => v !== '' && v != null));
       const s = q.toString();

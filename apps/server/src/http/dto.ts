@@ -9,6 +9,8 @@ import {
   ALERT_SEVERITIES,
   ANNOTATION_LABELS,
   enrolSecondsProblem,
+  HISTORY_DEFAULT_COLUMNS,
+  HISTORY_MAX_COLUMNS,
   labelsProblem,
   MAX_NAME_LENGTH,
   MAX_TEXT_LENGTH,
@@ -72,6 +74,24 @@ export function parseScoreQuery(query: Record<string, unknown>): {
   return {
     ...parseTimeRange(query),
     limit: queryInt(query, 'limit', 1, MAX_SCORE_LIMIT, DEFAULT_SCORE_LIMIT) as number,
+  };
+}
+
+/**
+ * `GET /api/sensors/:id/history?from&to&maxColumns`: `to` defaults to `now`, `from` to an hour before `to`;
+ * `from` must be before `to`.
+ */
+export function parseHistoryQuery(
+  query: Record<string, unknown>,
+  now: number,
+): { from: number; to: number; maxColumns: number } {
+  const to = queryInt(query, 'to', 1, MAX_MS) ?? now;
+  const from = queryInt(query, 'from', 0, MAX_MS) ?? Math.max(0, to - 3600_000);
+  if (from >= to) throw invalid('from', from, `must be before to (${to})`);
+  return {
+    from,
+    to,
+    maxColumns: queryInt(query, 'maxColumns', 1, HISTORY_MAX_COLUMNS, HISTORY_DEFAULT_COLUMNS) as number,
   };
 }
 

@@ -15,6 +15,7 @@ import { serveDashboard } from './dashboard.js';
 import { ApiErrorFilter } from './error.filter.js';
 import { ExportController } from './export.controller.js';
 import { HealthController } from './health.controller.js';
+import { HistoryController } from './history.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { ModelsController } from './models.controller.js';
 import { NotificationsController } from './notifications.controller.js';
@@ -35,6 +36,7 @@ export {
   AlertsController,
   ExportController,
   HealthController,
+  HistoryController,
   MeController,
   MetricsController,
   ModelsController,
@@ -46,6 +48,7 @@ export {
 export const HTTP_CONTROLLERS: Type[] = [
   MeController,
   SensorsController,
+  HistoryController,
   ModelsController,
   AlertsController,
   AlertMediaController,

@@ -18,6 +18,8 @@ export class SensorLive {
     readonly sensorId: string,
     private readonly stream: SensorStream,
     private readonly hub: LiveHub,
+    /** Where the emitted columns are also recorded (the spectrogram history), if anywhere. */
+    private readonly record: ((ev: ColumnsEvent) => void) | null = null,
   ) {
     this.emitter = new ColumnEmitter({ sensorId, source: stream });
   }
@@ -52,6 +54,7 @@ export class SensorLive {
     for (const ev of events)
       this.processedUpTo = Math.max(this.processedUpTo, ev.t0 + ev.nColumns * ev.hopSeconds * 1000);
     if (events.length === 0) return;
+    if (this.record) for (const ev of events) this.record(ev);
     const hz = melHz(this.stream.mel);
     for (const ev of events) this.hub.columns({ ...ev, melHz: hz });
   }

@@ -68,6 +68,17 @@ export class HarkMetrics {
     'Alert writes dropped because the queue kept while the disk refuses writes was full.',
   );
 
+  readonly historyBytes = new Gauge({
+    name: 'hark_history_bytes',
+    help: 'Bytes of stored spectrogram history (log-mel and anomaly columns), by tier (full, reduced, coarse).',
+    labelNames: ['tier'] as const,
+    registers: [this.registry],
+  });
+  readonly historyBudget = this.#gauge(
+    'hark_history_budget_bytes',
+    'Disk budget of the spectrogram history: beyond it the oldest blocks are deleted first.',
+  );
+
   constructor(options: HarkMetricsOptions = {}) {
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: options.prefix ?? '' });

@@ -4,6 +4,7 @@
  * Each step's per-sensor state lives in that step's own class; this one only connects them.
  */
 import type { Detector } from '@hark/detection';
+import type { ColumnsEvent } from '@hark/protocol';
 import type { MelParams } from '@hark/dsp';
 import type { AlertService } from '../alerts/alert.service.js';
 import { SensorAlerts } from '../alerts/sensor-alerts.js';
@@ -27,6 +28,8 @@ export interface SensorLineDeps {
   alerts: AlertService;
   hub: LiveHub;
   metrics: HarkMetrics;
+  /** Records the columns sent to dashboards (the spectrogram history), if given. */
+  history?: { columns(ev: ColumnsEvent): void };
   /** Something an operator sees changed (`now`: publish at once). */
   onChange: (line: SensorLine, now: boolean) => void;
   log: (line: string) => void;
@@ -61,7 +64,7 @@ export class SensorLine implements IngestSink, ScoreSink {
       maxClockSkewMs: config.maxClockSkewSeconds * 1000,
     });
     this.ingest = new SensorIngest(this.stream, this, d.metrics);
-    this.live = new SensorLive(id, this.stream, d.hub);
+    this.live = new SensorLive(id, this.stream, d.hub, d.history ? (ev) => d.history!.columns(ev) : null);
     this.alerts = new SensorAlerts({
       sensorId: id,
       stream: this.stream,

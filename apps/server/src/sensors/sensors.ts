@@ -36,6 +36,8 @@ export interface SensorsDeps {
   alerts: AlertService;
   hub: LiveHub;
   metrics: HarkMetrics;
+  /** Records the columns sent to dashboards (the spectrogram history), if given. */
+  history?: { columns(ev: ColumnsEvent): void };
   log: (line: string) => void;
 }
 

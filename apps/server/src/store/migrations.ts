@@ -244,4 +244,50 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sensors ADD COLUMN critical_seconds REAL;
     `,
   },
+  {
+    version: 6,
+    name: 'spectrogram history',
+    sql: `
+      -- Quantised log-mel and anomaly columns (one byte per cell, frame-major [n_columns, n_mels], the live
+      -- encoding of live/quantise.ts), one row per sensor, tier and block of consecutive columns. Tier 0 is
+      -- full resolution, tiers 1 and 2 reduced ones (the max per mel band over each reduce window; 2's are
+      -- 60 times wider).
+      CREATE TABLE history_blocks (
+        id            INTEGER PRIMARY KEY,
+        sensor_id     TEXT    NOT NULL,
+        tier          INTEGER NOT NULL CHECK (tier IN (0, 1, 2)),
+        t0            REAL    NOT NULL, -- time of the first column, ms
+        t1            REAL    NOT NULL, -- end of the last column (t0 + n_columns * hop_ms), ms
+        hop_ms        REAL    NOT NULL,
+        n_mels        INTEGER NOT NULL,
+        n_columns     INTEGER NOT NULL,
+        db_lo         REAL    NOT NULL,
+        db_hi         REAL    NOT NULL,
+        anomaly_scale REAL    NOT NULL,
+        spectrogram   BLOB    NOT NULL,
+        anomaly       BLOB    NOT NULL
+      );
+      CREATE INDEX history_by_sensor ON history_blocks (sensor_id, tier, t0);
+      -- Retention and the disk budget delete the oldest blocks first.
+      CREATE INDEX history_by_end ON history_blocks (t1);
+    `,
+  },
+  {
+    version: 7,
+    name: 'daily score percentiles',
+    sql: `
+      -- One row per sensor and whole UTC day (day = its midnight, ms): percentiles of the normalised score,
+      -- kept after the day's points are pruned from scores, so trends reach back further than they do.
+      CREATE TABLE score_days (
+        sensor_id TEXT    NOT NULL,
+        day       INTEGER NOT NULL,
+        n         INTEGER NOT NULL,
+        p50       REAL    NOT NULL,
+        p90       REAL    NOT NULL,
+        p99       REAL    NOT NULL,
+        max       REAL    NOT NULL,
+        PRIMARY KEY (sensor_id, day)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

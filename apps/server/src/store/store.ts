@@ -1,6 +1,8 @@
 import { AlertRepository } from './alert.repository.js';
 import { HarkDatabase, type HarkDatabaseOptions } from './database.js';
 import { FeedbackRepository } from './feedback.repository.js';
+import { HistoryRepository } from './history.repository.js';
+import { TrendRepository } from './trend.repository.js';
 import { ModelRepository } from './model.repository.js';
 import { NotificationRepository } from './notification.repository.js';
 import { WebhookOutboxRepository } from './outbox.repository.js';
@@ -25,6 +27,8 @@ export class HarkStore {
   readonly feedback: FeedbackRepository;
   readonly models: ModelRepository;
   readonly outbox: WebhookOutboxRepository;
+  readonly history: HistoryRepository;
+  readonly trends: TrendRepository;
   readonly notifications: NotificationRepository;
   /** Whether writes succeed; the data path's writes report to it (`attempt`). */
   readonly health: StorageHealth;
@@ -39,6 +43,8 @@ export class HarkStore {
     this.feedback = new FeedbackRepository(this.database);
     this.models = new ModelRepository(this.database);
     this.outbox = new WebhookOutboxRepository(this.database);
+    this.history = new HistoryRepository(this.database);
+    this.trends = new TrendRepository(this.database);
     this.notifications = new NotificationRepository(this.database);
     this.health = new StorageHealth(options.health);
     this.health.addRetry('probe', () => {

@@ -12,7 +12,9 @@ import { NestFactory } from '@nestjs/core';
 import { MediaTickets } from '../../src/auth/media-tickets.js';
 import { TokenService } from '../../src/auth/token.service.js';
 import type { Alert, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
+import { SERVER_DEFAULTS } from '../../src/config.js';
 import { HarkEvents } from '../../src/events.js';
+import { HistoryService } from '../../src/history/history.service.js';
 import { HTTP_CONTROLLERS, HTTP_PROVIDERS, setupHttp } from '../../src/http/index.js';
 import { AlertMediaStore } from '../../src/alerts/alert-media.js';
 import { AlertService } from '../../src/alerts/alert.service.js';
@@ -227,6 +229,8 @@ export interface Harness {
   events: HarkEvents;
   models: TestModels;
   sensors: TestSensors;
+  /** The real spectrogram history over the store (not started: tests flush and prune by hand). */
+  history: HistoryService;
   /** Secrets of an admin ('alice'), an operator ('olga') and a sensor token ('pump'). */
   admin: string;
   operator: string;
@@ -253,6 +257,16 @@ export async function startHarness(
   const alerts = new AlertService({ store, media, events, hub: new LiveHub(), metrics, log: () => {} });
   const models = new TestModels(store);
   const sensors = new TestSensors(store, models, alerts);
+  const history = new HistoryService({
+    store,
+    metrics,
+    config: {
+      fullSeconds: SERVER_DEFAULTS.historyFullSeconds,
+      reducedSeconds: SERVER_DEFAULTS.historyReducedSeconds,
+      reduceSeconds: SERVER_DEFAULTS.historyReduceSeconds,
+      budgetBytes: SERVER_DEFAULTS.historyBudgetBytes,
+    },
+  });
   const notifications = new NotificationService({ store, log: () => {} });
 
   @Module({
@@ -268,6 +282,7 @@ export async function startHarness(
       { provide: HarkEvents, useValue: events },
       { provide: SensorsPort, useValue: sensors },
       { provide: ModelsPort, useValue: models },
+      { provide: HistoryService, useValue: history },
       { provide: NotificationService, useValue: notifications },
     ],
   })
@@ -303,6 +318,7 @@ export async function startHarness(
     metrics,
     events,
     models,
+    history,
     sensors,
     admin,
     operator,
