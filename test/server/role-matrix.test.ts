@@ -169,6 +169,10 @@ const MATRIX: Record<string, Row> = {
     expect: operatorUp(200),
     request: (f) => ({ params: { id: f.freshAlert() }, json: { teach: false, text: 'door slam' } }),
   },
+  'POST /api/alerts/{id}/media-tickets': {
+    expect: operatorUp(200),
+    request: (f) => ({ params: { id: f.alertId } }),
+  },
   'GET /api/alerts/{id}/audio': { expect: operatorUp(200), request: (f) => ({ params: { id: f.alertId } }) },
   'GET /api/alerts/{id}/picture': {
     expect: operatorUp(200),
