@@ -67,8 +67,14 @@ describe('hark fit | score | evaluate', () => {
         'lowHz',
         'highHz',
         'peak',
+        'mapPeak',
         'overThreshold',
       ]);
+      // One scale: a box scores as the strongest window it spans, so none reads above the clip's peak.
+      for (const b of f.boxes) {
+        expect(b.peak).toBeLessThanOrEqual(f.normalised);
+        expect(b.overThreshold).toBe(b.peak >= 1);
+      }
     }
     for (const f of files) {
       const img = PNG.sync.read(readFileSync(pngPath(png, f, 2)));

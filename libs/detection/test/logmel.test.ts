@@ -247,8 +247,8 @@ describe('fusion', () => {
     expect(resolveDetectorConfig()).toMatchObject({
       contextFrames: 5,
       tonalMarginDb: 3,
-      modulationBands: 16,
-      fusion: 'sum',
+      modulationBands: 0,
+      fusion: 'max',
       timeShare: 0.6,
     });
     expect(() => resolveDetectorConfig({ contextFrames: 4 })).toThrow(

@@ -20,6 +20,8 @@ import {
 
 /** A fast configuration for the small synthetic set (the defaults are for 5 s clips of real machines). */
 const FAST = { imageHeight: 128, imageWidth: 64, hopSeconds: 0.5 } as const;
+/** The opt-in fusion: the parts' scaled sum with the modulation spectrum (the shared detector uses it). */
+const SUMMED = { fusion: 'sum', modulationBands: 16 } as const;
 const tmp = mkdtempSync(join(tmpdir(), 'hark-pipeline-'));
 let group: DatasetGroup;
 let detector: Detector;
@@ -35,7 +37,7 @@ beforeAll(async () => {
   });
   group = await readGroup((await listGroups(tmp))[0]);
   const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
-  detector = await fitDetector(train, FAST);
+  detector = await fitDetector(train, { ...FAST, ...SUMMED });
 });
 
 afterAll(async () => {

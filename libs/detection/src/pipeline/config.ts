@@ -64,13 +64,15 @@ export interface DetectorConfig {
   tonalMarginDb: number;
   /**
    * Modulation spectrum fused with the backbone's scores (logmel/modulation-spectrum.ts): bands of adjacent
-   * mel bins whose envelope's rhythm (2-25 Hz) is compared with normal sound's (0: off).
+   * mel bins whose envelope's rhythm (2-25 Hz) is compared with normal sound's (0: off). Opt-in with
+   * `fusion: 'sum'` (e.g. 16): it lifts the weak fault kinds' ranking on the development corpus, but with the
+   * quantile threshold the m16_factory stream's two quietest clicks fall under it (BENCHMARKS.md, issue 13).
    */
   modulationBands: number;
   /**
    * How the parts' window scores, each divided by its held-out normal scale, are fused (pipeline/fusion.ts):
-   * 'sum' adds them (evidence from several parts adds up), 'max' keeps the largest (models fitted before the
-   * modulation spectrum).
+   * 'sum' adds them (evidence from several parts adds up; the modulation spectrum takes part only in it),
+   * 'max' keeps the largest (the default, and every model fitted before 'sum' existed).
    */
   fusion: FusionRule;
   /**
@@ -132,8 +134,8 @@ export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   frequencyWeight: 1,
   contextFrames: 5,
   tonalMarginDb: 3,
-  modulationBands: 16,
-  fusion: 'sum',
+  modulationBands: 0,
+  fusion: 'max',
   timeShare: 0.6,
   blurSigmaMel: 8,
   blurSigmaTime: 4,

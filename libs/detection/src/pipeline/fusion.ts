@@ -8,13 +8,14 @@
  * divided by the largest window score of the held-out normal clips (`FusionScales`, fitted with the
  * threshold), so about 1 is "as high as normal sound went".
  *
- * The window score (rule 'sum', the default) is the sum of the scaled parts. Each part is a separate piece of
+ * With rule 'sum' (opt-in, `DetectorConfig.fusion`) the window score is the sum of the scaled parts. Each part is a separate piece of
  * evidence: a fault that lifts two or three parts a little (a whine raises the envelope and the patches, a
  * rhythm the modulation spectrum and the contexts) adds up, while a normal window that is high in one part by
  * chance is rarely high in the others, and one part far over its scale still decides alone. With rule 'max'
- * (models fitted before the modulation spectrum) the window score is the largest of the method's and the
- * memory's scaled scores and the envelope's own (1 at its margin): an anomaly need only convince one part.
- * On the development corpus the sum ranked better (BENCHMARKS.md, issue 13).
+ * (the default) the window score is the largest of the method's and the memory's scaled scores and the
+ * envelope's own (1 at its margin): an anomaly need only convince one part. On the development corpus the
+ * sum ranked better (auc 0.956 against 0.940, tones 0.98 against 0.78), but the quantile threshold on summed
+ * scores left two quiet clicks of the m16_factory stream under it (BENCHMARKS.md, issue 13).
  *
  * The map says where: the cell-wise largest of the parts' maps on their scales (a sum would add the envelope's
  * and the modulation spectrum's maps, flat in time, to every frame); then `timeShare` of each cell comes from
