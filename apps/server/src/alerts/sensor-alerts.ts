@@ -3,7 +3,7 @@
  * level meter), the over-threshold windows kept for feedback, and the clips written once their post-roll has
  * arrived. What they decide goes to the {@link AlertService}.
  */
-import type { MelParams } from '@hark/dsp';
+import { concatSamples, type MelParams } from '@hark/dsp';
 import type { MeterReading } from '../ingest/meter.js';
 import type { ReadyWindow, SensorStream } from '../ingest/sensor-stream.js';
 import type { WindowResult } from '../scoring/window-scorer.js';
@@ -215,8 +215,8 @@ export class SensorAlerts {
     if (a.kind === 'anomaly' && this.#alertPatches.length > 0) {
       this.o.alerts.keepFeedback(
         id,
-        concat(this.#alertPatches.map((k) => k.window)),
-        concat(this.#alertPatches.map((k) => k.patches)),
+        concatSamples(this.#alertPatches.map((k) => k.window)),
+        concatSamples(this.#alertPatches.map((k) => k.patches)),
       );
     }
     if (a.kind === 'anomaly') this.#alertPatches = [];
@@ -241,14 +241,4 @@ export class SensorAlerts {
       }
     }
   }
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
