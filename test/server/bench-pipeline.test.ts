@@ -1,24 +1,50 @@
 /**
- * `hark bench pipeline` runs end to end (a short step, not written to BENCHMARKS.md): the real server, the
- * sensor clients and the dashboard in its worker thread. Figures are not asserted: speed is measured by the
- * benchmark itself, on a quiet machine.
+ * `hark bench pipeline` runs end to end (short steps, not written to BENCHMARKS.md): the real server, the
+ * sensor clients and the dashboard in their child process, sensors at 16 and 48 kHz, with the stage profile.
+ * Figures are not asserted: speed is measured by the benchmark itself, on a quiet machine.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
+import { PROFILE_STAGES } from '../../apps/cli/src/bench/stage-profile.js';
 import { HARK_BIN } from '../support/server.js';
 
-test('hark bench pipeline --no-write prints a table of steps', async () => {
+test('hark bench pipeline --no-write --profile prints the steps per rate and a stage table', async () => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [HARK_BIN, 'bench', 'pipeline', '--sensors', '2', '--seconds', '3', '--warmup', '2', '--no-write'],
+    [
+      HARK_BIN,
+      'bench',
+      'pipeline',
+      '--sensors',
+      '2',
+      '--rates',
+      '16000,48000',
+      '--seconds',
+      '3',
+      '--warmup',
+      '2',
+      '--profile',
+      '--no-write',
+    ],
     { timeout: 300_000 },
   );
   expect(stdout).toMatch(
-    /\| sensors \| windows scored \| dropped \| p50 ms \| p95 ms \| p99 ms \| max ms \| sustained \|/,
+    /\| sensors \| rate Hz \| windows scored \| dropped \| p50 ms \| p95 ms \| p99 ms \| max ms \| RSS MB \| sustained \|/,
   );
-  const row = /\n\| 2 \| (\d+) \| (\d+) \|/.exec(stdout);
-  expect(row, stdout).not.toBeNull();
-  expect(Number(row![1])).toBeGreaterThan(10);
+  for (const rate of [16000, 48000]) {
+    const row = new RegExp(`\\n\\| 2 \\| ${rate} \\| (\\d+) \\| (\\d+) \\|`).exec(stdout);
+    expect(row, stdout).not.toBeNull();
+    expect(Number(row![1])).toBeGreaterThan(10);
+  }
+  // One row per stage, each with CPU ms per window for both steps, and the process total.
+  expect(stdout).toMatch(
+    /\| stage \(CPU ms per scored window\) \| 2 sensors, 16 kHz \| share \| 2 sensors, 48 kHz \| share \|/,
+  );
+  for (const stage of PROFILE_STAGES)
+    expect(stdout).toMatch(
+      new RegExp(`\\n\\| ${stage.replace(/[()]/g, '\\$&')} \\| \\d+\\.\\d\\d \\| \\d+ % \\|`),
+    );
+  expect(stdout).toMatch(/\n\| \*\*all threads\*\* \| \d+\.\d\d \| 100 % \|/);
   expect(stdout).not.toMatch(/written to/);
 }, 300_000);
