@@ -6,7 +6,7 @@
 import { formatClock } from '../../lib/axes';
 import { palette } from '../theme';
 import type { GridRect } from './layout';
-import { regionMarkArea } from './live';
+import { regionMarkArea, thresholdMarkLine } from './live';
 import type { ChartOption, Region } from './types';
 
 export interface HistoryChartInput {
@@ -114,19 +114,7 @@ export function buildHistoryOption(input: HistoryChartInput): ChartOption {
         showSymbol: false,
         lineStyle: { width: 1.2, color: palette.score },
         itemStyle: { color: palette.score },
-        markLine: {
-          silent: true,
-          symbol: 'none',
-          label: {
-            show: true,
-            formatter: 'threshold',
-            color: palette.threshold,
-            position: 'insideEndTop',
-            fontSize,
-          },
-          lineStyle: { color: palette.threshold, type: 'dashed', width: 1.2 },
-          data: [{ yAxis: 1 }],
-        },
+        markLine: thresholdMarkLine(fontSize, 1.2),
         markArea: regionMarkArea(clipped, true),
       },
     ],

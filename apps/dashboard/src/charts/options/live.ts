@@ -7,6 +7,7 @@
 import { binToHz, formatClock, melTicks } from '../../lib/axes';
 import { palette } from '../theme';
 import type { GridRect } from './layout';
+import type { MarkLineComponentOption } from 'echarts/components';
 import type { ChartOption, Region } from './types';
 
 export interface LiveChartInput {
@@ -72,6 +73,23 @@ function timeAxis(gridIndex: number, showLabels: boolean, fontSize: number) {
 
 /** A two-point markArea item (a tuple, as ECharts' types want). */
 export const pair = <A, B>(a: A, b: B): [A, B] => [a, b];
+
+/** The dashed line at the threshold (a normalised score of 1) on a score axis, labelled. */
+export function thresholdMarkLine(fontSize: number, width: number): MarkLineComponentOption {
+  return {
+    silent: true,
+    symbol: 'none',
+    label: {
+      show: true,
+      formatter: 'threshold',
+      color: palette.threshold,
+      position: 'insideEndTop',
+      fontSize,
+    },
+    lineStyle: { color: palette.threshold, type: 'dashed', width },
+    data: [{ yAxis: 1 }],
+  };
+}
 
 /** Alert regions as a markArea: open alerts filled, others outlined only. */
 export function regionMarkArea(regions: readonly Region[], filled: boolean) {
@@ -168,19 +186,7 @@ export function buildLiveOption(input: LiveChartInput): ChartOption {
         sampling: 'lttb',
         lineStyle: { width: 1.5, color: palette.score },
         itemStyle: { color: palette.score },
-        markLine: {
-          silent: true,
-          symbol: 'none',
-          label: {
-            show: true,
-            formatter: 'threshold',
-            color: palette.threshold,
-            position: 'insideEndTop',
-            fontSize,
-          },
-          lineStyle: { color: palette.threshold, type: 'dashed', width: 1.5 },
-          data: [{ yAxis: 1 }],
-        },
+        markLine: thresholdMarkLine(fontSize, 1.5),
         markArea: regionMarkArea([], true),
       },
     ],

@@ -5,6 +5,7 @@
  */
 import type { TrendDay } from '../../lib/contracts';
 import { palette } from '../theme';
+import { thresholdMarkLine } from './live';
 import type { ChartOption } from './types';
 
 const DAY_MS = 24 * 3600_000;
@@ -96,19 +97,7 @@ export function buildTrendsOption(input: TrendsChartInput): ChartOption {
       line('p90', '90th percentile', palette.score),
       {
         ...line('p99', '99th percentile', palette.acknowledged),
-        markLine: {
-          silent: true,
-          symbol: 'none',
-          label: {
-            show: true,
-            formatter: 'threshold',
-            color: palette.threshold,
-            position: 'insideEndTop',
-            fontSize,
-          },
-          lineStyle: { color: palette.threshold, type: 'dashed', width: 1.2 },
-          data: [{ yAxis: 1 }],
-        },
+        markLine: thresholdMarkLine(fontSize, 1.2),
       },
       line('max', 'max', palette.muted, true),
       {
