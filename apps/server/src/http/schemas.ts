@@ -454,6 +454,19 @@ export const SCHEMAS = {
 } satisfies Record<string, Schema>;
 
 /** Request bodies. */
+/** A notification rule's fields: all of them on create (some required), any of them on change. */
+const ruleFields = {
+  name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
+  channelId: int,
+  enabled: bool,
+  sensorIds: { type: 'array', items: str },
+  labels: { type: 'object', additionalProperties: str },
+  severities,
+  events: ruleEvents,
+  quietHours,
+  escalation,
+};
+
 export const BODIES = {
   sensorPatch: obj(
     {
@@ -525,44 +538,26 @@ export const BODIES = {
     { name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH }, enabled: bool, config: channelConfigIn },
     ['name', 'enabled', 'config'],
   ),
-  rule: obj(
-    {
-      name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
-      channelId: int,
-      enabled: bool,
-      sensorIds: { type: 'array', items: str },
-      labels: { type: 'object', additionalProperties: str },
-      severities,
-      events: ruleEvents,
-      quietHours,
-      escalation,
-    },
-    ['enabled', 'sensorIds', 'labels', 'severities', 'events', 'quietHours', 'escalation'],
-  ),
-  rulePatch: obj(
-    {
-      name: { ...str, minLength: 1, maxLength: MAX_NAME_LENGTH },
-      channelId: int,
-      enabled: bool,
-      sensorIds: { type: 'array', items: str },
-      labels: { type: 'object', additionalProperties: str },
-      severities,
-      events: ruleEvents,
-      quietHours,
-      escalation,
-    },
-    [
-      'name',
-      'channelId',
-      'enabled',
-      'sensorIds',
-      'labels',
-      'severities',
-      'events',
-      'quietHours',
-      'escalation',
-    ],
-  ),
+  rule: obj(ruleFields, [
+    'enabled',
+    'sensorIds',
+    'labels',
+    'severities',
+    'events',
+    'quietHours',
+    'escalation',
+  ]),
+  rulePatch: obj(ruleFields, [
+    'name',
+    'channelId',
+    'enabled',
+    'sensorIds',
+    'labels',
+    'severities',
+    'events',
+    'quietHours',
+    'escalation',
+  ]),
   upload: {
     type: 'object',
     properties: {
