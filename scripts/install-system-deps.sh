@@ -11,6 +11,7 @@ packages=(
   docker-compose               # validates docker-compose.yml without an engine
   alsa-utils                   # arecord for `hark sensor --alsa`
   mosquitto                    # MQTT broker the notification tests start on loopback
+  postgresql                   # PostgreSQL 15 the store tests start in a temp directory (the optional shared store)
   unzip                        # checks the alert bundle (zip) in the export test
 )
 
