@@ -59,7 +59,7 @@ describe.runIf(haveChromium)('history view in Chromium', () => {
   beforeAll(async () => {
     s = await startServer({ dashboardDir: ensureDashboard() });
     const { store, history } = s.server;
-    store.sensors.upsert(SENSOR, now - 25 * H, { name: 'Press 3' });
+    await store.sensors.upsert(SENSOR, now - 25 * H, { name: 'Press 3' });
     const peaks = [now - 20 * H, now - 9 * H, now - 3 * H];
     // A day of columns, 120 per event: a slow daily swell, bright and anomalous for 10 s at each peak.
     const n = (24 * H) / (HOP_S * 1000);
@@ -87,16 +87,16 @@ describe.runIf(haveChromium)('history view in Chromium', () => {
         anomalyScale: 2,
         scored: true,
       });
-      if (i % 7200 === 0) history.flush();
+      if (i % 7200 === 0) await history.flush();
     }
-    history.flush();
+    await history.flush();
     for (let t = t0; t < now; t += 2000) {
       const hot = peaks.some((p) => Math.abs(t - p) < 5000);
-      store.scores.append(SENSOR, t, hot ? 2.5 : 0.3 + 0.1 * Math.sin(t / H));
+      await store.scores.append(SENSOR, t, hot ? 2.5 : 0.3 + 0.1 * Math.sin(t / H));
     }
-    store.scores.flush();
+    await store.scores.flush();
     for (const p of peaks) {
-      const a = store.alerts.open({
+      const a = await store.alerts.open({
         sensorId: SENSOR,
         kind: 'anomaly',
         start: p - 5000,
@@ -104,7 +104,7 @@ describe.runIf(haveChromium)('history view in Chromium', () => {
         peakAt: p,
         threshold: 1,
       });
-      alerts.push(store.alerts.update(a.id, { active: false, end: p + 5000 }));
+      alerts.push(await store.alerts.update(a.id, { active: false, end: p + 5000 }));
     }
     operator = await s.token('operator', 'ops-history');
     browser = await launchChromium();

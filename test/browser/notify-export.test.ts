@@ -102,7 +102,7 @@ describe.runIf(ready)('notifications and exports in Chromium', () => {
     await expect.poll(() => messages.some((m) => m.body.event === 'test')).toBe(true);
 
     // A sensor of that label group goes silent.
-    const token = s.server.tokens.create('sensor', 'press-mic').token;
+    const token = (await s.server.tokens.create('sensor', 'press-mic')).token;
     sensor = io(`${s.url}/sensor`, {
       auth: { token, sensorId: 'press-4' },
       transports: ['websocket'],

@@ -87,12 +87,9 @@ describe.runIf(haveChromium)("the operators' day: true sensor state and the aler
       alertRepeatSeconds: 600,
     });
     operator = await s.token('operator', 'ops-olga');
-    sensorToken = s.server.tokens.create('sensor', 'line-b', [
-      'stuck-1',
-      'quiet-2',
-      'quiet-3',
-      'flap-1',
-    ]).token;
+    sensorToken = (
+      await s.server.tokens.create('sensor', 'line-b', ['stuck-1', 'quiet-2', 'quiet-3', 'flap-1'])
+    ).token;
     live = await liveClient(s.url, operator);
     live.on('alert:update', (a: Alert) => {
       if (a.sensorId === 'flap-1') flapUpdates.push(a);
@@ -262,7 +259,9 @@ describe.runIf(haveChromium)('the wall screen', () => {
     s = await startServer({ dashboardDir: ensureDashboard() });
     // 24 sensors known to the server (registered, not streaming: their tiles read disconnected).
     for (let i = 1; i <= 24; i++)
-      s.server.store.sensors.upsert(`line-${String(i).padStart(2, '0')}`, Date.now(), { name: `Press ${i}` });
+      await s.server.store.sensors.upsert(`line-${String(i).padStart(2, '0')}`, Date.now(), {
+        name: `Press ${i}`,
+      });
     browser = await launchChromium();
   }, 300_000);
   afterAll(async () => {

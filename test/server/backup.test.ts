@@ -40,24 +40,31 @@ function damage(file: string, offset: number, bytes: number): void {
 }
 
 function addAlerts(s: TestServer, n: number, sensorId = 'pump-1'): number[] {
-  const ids: number[] = [];
-  // One transaction: one fsync, not two per alert.
-  s.server.store.database.transaction(() => {
+  // Straight into the file in one transaction (one fsync, not two per alert): the backup copies rows, it
+  // does not care how they came. Ended alerts, as the alert repository leaves them.
+  const db = s.server.store.database.sqlite;
+  const sensor = db.prepare(
+    'INSERT INTO sensors (id, name, first_seen, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+  );
+  const alert = db.prepare(
+    `INSERT INTO alerts (sensor_id, kind, start_at, end_at, peak_score, peak_at, threshold, active, closed_at)
+     VALUES (?, 'anomaly', ?, ?, 2, ?, 1, 0, ?) RETURNING id`,
+  );
+  const occurrence = db.prepare(
+    `INSERT INTO alert_occurrences (alert_id, start_at, end_at, peak_score, peak_at, opened_at)
+     VALUES (?, ?, ?, 2, ?, ?)`,
+  );
+  return db.transaction(() => {
+    const ids: number[] = [];
     for (let i = 0; i < n; i++) {
       const t = Date.parse('2026-12-01T00:00:00Z') + i * 60_000;
-      const a = s.server.store.alerts.open({
-        sensorId,
-        kind: 'anomaly',
-        start: t,
-        peakScore: 2,
-        peakAt: t,
-        threshold: 1,
-      });
-      s.server.store.alerts.update(a.id, { active: false, end: t + 5000 });
-      ids.push(a.id);
+      sensor.run(sensorId, sensorId, t, t);
+      const { id } = alert.get(sensorId, t, t + 5000, t, Date.now()) as { id: number };
+      occurrence.run(id, t, t + 5000, t, t);
+      ids.push(id);
     }
-  });
-  return ids;
+    return ids;
+  })();
 }
 
 const startFails = (dataDir: string) => createServer({ port: 0, dataDir, log: () => {} });

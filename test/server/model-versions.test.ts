@@ -47,7 +47,7 @@ beforeAll(async () => {
   dataDir = tempDir('versions-data');
   cpSync(handDir, join(dataDir, 'models', 'pump-1'), { recursive: true });
   s = await startServer({ dataDir, modelPollMs: 300, modelVersionsKept: 3, maxShadowModels: 1 });
-  sensorToken = s.server.tokens.create('sensor', 'versions test', ['pump-1']).token;
+  sensorToken = (await s.server.tokens.create('sensor', 'versions test', ['pump-1'])).token;
 }, 300_000);
 
 afterAll(async () => {

@@ -40,7 +40,8 @@ beforeAll(async () => {
     streamSeconds: 30,
   });
   s = await startServer({ modelPollMs: 500 });
-  sensorToken = s.server.tokens.create('sensor', 'models test', ['enrol-1', 'refit-1', 'teach-1']).token;
+  sensorToken = (await s.server.tokens.create('sensor', 'models test', ['enrol-1', 'refit-1', 'teach-1']))
+    .token;
   live = await liveClient(s.url, await s.token('operator'));
   live.on('model:progress', (p: FitProgressEvent) => progress.push(p));
 }, 120_000);

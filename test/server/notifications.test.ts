@@ -110,7 +110,7 @@ describe.runIf(haveBroker)('notifications to real servers', () => {
     expect(rule).toMatchObject({ severities: ['warning', 'critical'], events: ['alert.opened'] });
 
     // A sensor of the label group goes silent: a silence alert opens (silenceSeconds 1).
-    const token = s.server.tokens.create('sensor', 'press-mic').token;
+    const token = (await s.server.tokens.create('sensor', 'press-mic')).token;
     sensor = io(`${s.url}/sensor`, {
       auth: { token, sensorId: 'press-4' },
       transports: ['websocket'],

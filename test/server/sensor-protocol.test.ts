@@ -15,18 +15,20 @@ const open: Socket[] = [];
 beforeAll(async () => {
   s = await startServer({ maxChunkBytes: 64 * 1024 });
   // Bound to every id the tests below stream as (a sensor token streams only as its sensors).
-  sensorToken = s.server.tokens.create('sensor', 'protocol test', [
-    'a',
-    'hello-test',
-    'nohello',
-    'seq',
-    'bad-audio',
-    'stereo',
-    'good',
-    'bad',
-    'recon',
-  ]).token;
-  operatorToken = s.server.tokens.create('operator', 'op').token;
+  sensorToken = (
+    await s.server.tokens.create('sensor', 'protocol test', [
+      'a',
+      'hello-test',
+      'nohello',
+      'seq',
+      'bad-audio',
+      'stereo',
+      'good',
+      'bad',
+      'recon',
+    ])
+  ).token;
+  operatorToken = (await s.server.tokens.create('operator', 'op')).token;
 });
 afterAll(async () => {
   for (const c of open) c.close();
@@ -70,8 +72,8 @@ describe('handshake', () => {
   });
 
   test('a revoked token is refused', async () => {
-    const t = s.server.tokens.create('sensor', 'short-lived');
-    s.server.tokens.revoke(t.id);
+    const t = await s.server.tokens.create('sensor', 'short-lived');
+    await s.server.tokens.revoke(t.id);
     await expect(connect({ token: t.token, sensorId: 'rev' })).rejects.toThrow(/invalid or revoked/);
   });
 });
@@ -178,7 +180,7 @@ describe('silence', () => {
   test('a dead microphone opens a silence alert, and sound closes it', async () => {
     const q = await startServer({ silenceSeconds: 2 });
     try {
-      const token = q.server.tokens.create('sensor', 'mic').token;
+      const token = (await q.server.tokens.create('sensor', 'mic')).token;
       const c = io(`${q.url}/sensor`, { auth: { token, sensorId: 'mic-1' }, transports: ['websocket'] });
       open.push(c);
       await new Promise<void>((r) => c.once('connect', () => r()));
@@ -221,7 +223,7 @@ describe('sensor tokens are bound to their sensors', () => {
       body: JSON.stringify({ role: 'sensor', name: 'pump-1 box', sensors: ['pump-1'] }),
     });
     expect(own.sensors).toEqual(['pump-1']);
-    const other = s.server.tokens.create('sensor', 'pump-2 box');
+    const other = await s.server.tokens.create('sensor', 'pump-2 box');
     expect(other.sensors).toBeNull();
     // Unbound: bound to the first id it streams as, and kept so.
     const c2 = await sensorAs(other.token, 'pump-2');
@@ -249,7 +251,7 @@ describe('sensor tokens are bound to their sensors', () => {
   });
 
   test('a second connection waits for the first (SENSOR_BUSY) or takes over with takeover: true, logged', async () => {
-    const { token } = s.server.tokens.create('sensor', 'fan box', ['fan-1']);
+    const { token } = await s.server.tokens.create('sensor', 'fan box', ['fan-1']);
     const first = await sensorAs(token, 'fan-1');
     expect(await hello(first, { ...f, streamId: 'run-1' })).toMatchObject({ ok: true, nextSeq: 0 });
     expect(await audio(first, { seq: 0, data: s16(160) })).toEqual({ ok: true, seq: 0 });
@@ -286,7 +288,7 @@ describe('sensor tokens are bound to their sensors', () => {
   });
 
   test('name and labels come from the first hello only; later an admin changes them', async () => {
-    const { token } = s.server.tokens.create('sensor', 'valve box', ['valve-1']);
+    const { token } = await s.server.tokens.create('sensor', 'valve box', ['valve-1']);
     const a = await sensorAs(token, 'valve-1');
     expect(await hello(a, { ...f, name: 'Valve One', labels: { site: 'north' } })).toMatchObject({
       ok: true,

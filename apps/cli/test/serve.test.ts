@@ -30,33 +30,43 @@ describe('hark serve options', () => {
 });
 
 describe('hark token create --sensor', () => {
-  const run = (args: string[]) => {
+  const run = async (args: string[]) => {
     const out: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((l: string) => void out.push(l));
     const program = buildProgram();
     const create = program.commands.find((c) => c.name() === 'token')!.commands[0];
     create.exitOverride().configureOutput({ writeErr: (s) => void out.push(s) });
     try {
-      program.parse(['token', 'create', ...args], { from: 'user' });
+      await program.parseAsync(['token', 'create', ...args], { from: 'user' });
     } finally {
       log.mockRestore();
     }
     return out.join('\n');
   };
 
-  it('binds a sensor token to the listed ids', () => {
+  it('binds a sensor token to the listed ids', async () => {
     const data = mkdtempSync(join(tmpdir(), 'hark-token-'));
     const created = JSON.parse(
-      run(['--role', 'sensor', '--name', 'line A', '--sensor', 'pump-1,pump-2', '--data', data, '--json']),
+      await run([
+        '--role',
+        'sensor',
+        '--name',
+        'line A',
+        '--sensor',
+        'pump-1,pump-2',
+        '--data',
+        data,
+        '--json',
+      ]),
     ) as { sensors: string[] };
     expect(created.sensors).toEqual(['pump-1', 'pump-2']);
-    expect(run(['--role', 'sensor', '--name', 'free', '--data', data])).toMatch(
+    expect(await run(['--role', 'sensor', '--name', 'free', '--data', data])).toMatch(
       /bound to the first sensor id it streams as\); it is shown only once/,
     );
-    expect(() => run(['--role', 'sensor', '--name', 'x', '--sensor', 'pump-1,..', '--data', data])).toThrow(
-      /sensor id '\.\.' must be 1-64 characters/,
-    );
-    expect(() => runTokenCreate({ role: 'operator', name: 'x', sensor: ['pump-1'], data })).toThrow(
+    await expect(
+      run(['--role', 'sensor', '--name', 'x', '--sensor', 'pump-1,..', '--data', data]),
+    ).rejects.toThrow(/sensor id '\.\.' must be 1-64 characters/);
+    await expect(runTokenCreate({ role: 'operator', name: 'x', sensor: ['pump-1'], data })).rejects.toThrow(
       'sensors bind sensor tokens only',
     );
   });

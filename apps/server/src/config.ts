@@ -27,6 +27,11 @@ export interface ServerConfig {
   /** Audio kept around an alert. */
   clipPreSeconds: number;
   clipPostSeconds: number;
+  /**
+   * Where the store lives: empty for SQLite in `<dataDir>/hark.db` (the embedded default), or a
+   * `postgres://USER@HOST:PORT/DB` URL (several servers may share it).
+   */
+  database: string;
   /** Outbound webhook (none when url is empty). */
   webhookUrl: string;
   webhookSecret: string;
@@ -103,6 +108,7 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   maxClockSkewSeconds: 300,
   clipPreSeconds: 2,
   clipPostSeconds: 2,
+  database: '',
   webhookUrl: '',
   webhookSecret: '',
   modelPollMs: 2000,
@@ -148,6 +154,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   port: { flag: '--port', env: 'HARK_PORT' },
   host: { flag: '--host', env: 'HARK_HOST' },
   dataDir: { flag: '--data', env: 'HARK_DATA' },
+  database: { flag: '--database', env: 'HARK_DATABASE_URL' },
   maxChunkBytes: { env: 'HARK_MAX_CHUNK_BYTES' },
   hopSeconds: { flag: '--hop-seconds', env: 'HARK_HOP_SECONDS' },
   maxClockSkewSeconds: { env: 'HARK_MAX_CLOCK_SKEW_SECONDS' },
@@ -203,6 +210,7 @@ export function resolveServerConfig(
     port: num('HARK_PORT'),
     host: env.HARK_HOST || undefined,
     dataDir: env.HARK_DATA || undefined,
+    database: env.HARK_DATABASE_URL || undefined,
     maxChunkBytes: num('HARK_MAX_CHUNK_BYTES'),
     hopSeconds: num('HARK_HOP_SECONDS'),
     maxClockSkewSeconds: num('HARK_MAX_CLOCK_SKEW_SECONDS'),
@@ -313,6 +321,12 @@ export function resolveServerConfig(
   );
   check('historyBudgetBytes', c.historyBudgetBytes >= 1e6, 'must be at least 1000000 bytes');
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
+  if (c.database)
+    check(
+      'database',
+      /^postgres(ql)?:\/\//.test(c.database),
+      'must be a postgres://USER@HOST:PORT/DB URL (leave it out for SQLite in the data directory)',
+    );
   if (problems.length) throw new ConfigError(problems);
   return c;
 }

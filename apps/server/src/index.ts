@@ -15,6 +15,7 @@ export { HarkStore } from './store/store.js';
 export { CorruptDatabaseError } from './store/database.js';
 export {
   backupDataDir,
+  sqliteOnly,
   checkDatabaseFile,
   listBackups,
   restoreDatabase,

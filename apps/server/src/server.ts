@@ -117,12 +117,15 @@ interface Runtime {
   backups: BackupSchedule;
 }
 
-function buildRuntime(config: ServerConfig): Runtime {
+async function buildRuntime(config: ServerConfig): Promise<Runtime> {
   const log = config.log;
   const metrics = new HarkMetrics();
-  const store = new HarkStore(config.dataDir, {
-    health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
-  });
+  const store = await HarkStore.open(
+    config.database
+      ? { engine: 'postgres', url: config.database }
+      : { engine: 'sqlite', dataDir: config.dataDir },
+    { health: { log, onError: (op) => metrics.storageErrors.inc({ op }) } },
+  );
   const tokens = new TokenService(store.tokens, { health: store.health });
   const tickets = new MediaTickets({ dataDir: config.dataDir, log });
   const history = new HistoryService({
@@ -155,8 +158,10 @@ function buildRuntime(config: ServerConfig): Runtime {
       // The anomaly alerts of the sensor open during a recording: the one open at its start and every one
       // that opens (or, folded, occurs again) before it ends.
       const seen = new Set<number>();
-      const open = store.alerts.activeFor(id, 'anomaly');
-      if (open) seen.add(open.id);
+      void store.alerts
+        .activeFor(id, 'anomaly')
+        .then((open) => open && seen.add(open.id))
+        .catch(() => {});
       const on = (a: Alert) => {
         if (a.sensorId === id && a.kind === 'anomaly' && a.active) seen.add(a.id);
       };
@@ -202,10 +207,11 @@ function buildRuntime(config: ServerConfig): Runtime {
     log,
   });
   notifications.attach(events);
+  // Rolling backups are SQLite's (its online backup API); PostgreSQL is backed up with its own tools.
   const backups = new BackupSchedule({
-    db: store.database.db,
+    db: store.engine === 'sqlite' ? store.database.sqlite : null,
     dataDir: config.dataDir,
-    intervalMs: config.backupIntervalMinutes * 60_000,
+    intervalMs: store.engine === 'sqlite' ? config.backupIntervalMinutes * 60_000 : 0,
     keep: config.backupKeep,
     log,
     onError: () => metrics.storageErrors.inc({ op: 'backup' }),
@@ -285,18 +291,19 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
   let io: HarkIoAdapter;
   let adminToken: string | null;
   try {
-    rt = buildRuntime(config);
-    adminToken = rt.tokens.ensureAdmin();
+    rt = await buildRuntime(config);
+    adminToken = await rt.tokens.ensureAdmin();
+    await rt.alerts.refreshCounts();
     rt.webhook?.start();
     rt.notifications.start();
     rt.backups.start();
     await rt.models.start();
-    rt.sensors.start();
+    await rt.sensors.start();
     rt.history.start();
     ({ app, io } = await startApp(config, rt));
   } catch (err) {
     await rt?.backups.stop();
-    rt?.store.close();
+    await rt?.store.close();
     lock.release();
     throw err;
   }
@@ -309,7 +316,9 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
       `STORAGE ERROR: started READ-ONLY: ${runtime.store.database.path} takes no writes ` +
         `(${runtime.store.database.readOnlyReason}); free space on the disk of ${config.dataDir}: writes resume by themselves`,
     );
-  config.log(`hark server listening on ${url} (data: ${config.dataDir})`);
+  config.log(
+    `hark server listening on ${url} (data: ${config.dataDir}; store: ${runtime.store.engine} ${runtime.store.database.path})`,
+  );
 
   let closed: Promise<void> | null = null;
   return {
@@ -347,13 +356,13 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           http.closeIdleConnections?.();
           await app.close();
           await runtime.sensors.stop();
-          runtime.history.stop();
+          await runtime.history.stop();
           await runtime.models.stop();
           await runtime.webhook?.stop();
           // A short grace: an attempt cut off stays pending and is sent after the next start.
           await runtime.notifications.stop(2000);
           await runtime.backups.stop();
-          runtime.store.close();
+          await runtime.store.close();
         } finally {
           lock.release();
         }

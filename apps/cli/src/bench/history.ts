@@ -47,7 +47,13 @@ function noise(n: number, seed: number): Uint8Array {
 }
 
 /** Writes `days` of reduced and the last hour of full-resolution history for each sensor, ending `now`. */
-function populate(dataDir: string, ids: string[], days: number, now: number, reduceMs: number): void {
+async function populate(
+  dataDir: string,
+  ids: string[],
+  days: number,
+  now: number,
+  reduceMs: number,
+): Promise<void> {
   const store = new HarkStore(dataDir);
   try {
     const base = { nMels: N_MELS, dbRange: [-100, 40] as const, anomalyScale: 2 };
@@ -55,7 +61,7 @@ function populate(dataDir: string, ids: string[], days: number, now: number, red
     const fullCols = Math.round(FULL_BLOCK_MS / HOP_MS);
     const fullPool = Array.from({ length: 16 }, (_, i) => noise(fullCols * N_MELS, i + 100));
     for (const [s, sensorId] of ids.entries()) {
-      store.sensors.upsert(sensorId, now - days * DAY);
+      await store.sensors.upsert(sensorId, now - days * DAY);
       const reducedMs = REDUCED_BLOCK_COLUMNS * reduceMs;
       let batch: HistoryBlock[] = [];
       let k = 0;
@@ -72,7 +78,7 @@ function populate(dataDir: string, ids: string[], days: number, now: number, red
           anomaly: pool[(k + s + 7) % pool.length],
         });
         if (batch.length >= 500) {
-          store.history.insert(batch);
+          await store.history.insert(batch);
           batch = [];
         }
       }
@@ -109,16 +115,16 @@ function populate(dataDir: string, ids: string[], days: number, now: number, red
           anomaly: fullPool[(k + s + 3) % fullPool.length],
         });
         if (batch.length >= 100) {
-          store.history.insert(batch);
+          await store.history.insert(batch);
           batch = [];
         }
       }
-      store.history.insert(batch);
+      await store.history.insert(batch);
       process.stderr.write(`\rwrote the history of ${s + 1} / ${ids.length} sensors`);
     }
     process.stderr.write('\n');
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -131,7 +137,7 @@ export async function runHistoryBench(o: Options): Promise<string> {
   const now = Date.now();
   try {
     const t0 = performance.now();
-    populate(dataDir, ids, o.days, now, reduceMs);
+    await populate(dataDir, ids, o.days, now, reduceMs);
     const writeSeconds = (performance.now() - t0) / 1000;
     const dbBytes = ['hark.db', 'hark.db-wal'].reduce((n, f) => {
       try {
@@ -151,7 +157,7 @@ export async function runHistoryBench(o: Options): Promise<string> {
     const rows: (string | number)[][] = [];
     const loadStart = loadavg()[0].toFixed(1);
     try {
-      const token = server.tokens.create('operator', 'bench history').token;
+      const token = (await server.tokens.create('operator', 'bench history')).token;
       const ranges: [string, number][] = [
         ['1 h', HOUR],
         ['24 h', DAY],

@@ -78,8 +78,8 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const server = await createServer({ port: 0, dataDir, log: () => {}, dashboardDir: null, maxSensors });
     try {
       const tokens = {
-        sensorToken: server.tokens.create('sensor', 'bench sensors', ids).token,
-        operatorToken: server.tokens.create('operator', 'bench dashboard').token,
+        sensorToken: (await server.tokens.create('sensor', 'bench sensors', ids)).token,
+        operatorToken: (await server.tokens.create('operator', 'bench dashboard')).token,
       };
       const steps: PipelineStep[] = [];
       for (const rate of rates) {

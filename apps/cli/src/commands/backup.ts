@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backupDataDir, resolveServerConfig, restoreDatabase } from '@hark/server';
+import { backupDataDir, resolveServerConfig, restoreDatabase, sqliteOnly } from '@hark/server';
 
 export interface BackupOptions {
   data?: string;
@@ -8,7 +8,8 @@ export interface BackupOptions {
 
 /** `hark backup`: an online copy of the data directory's database (the server may be running). */
 export async function runBackup(o: BackupOptions): Promise<void> {
-  const { dataDir } = resolveServerConfig({ dataDir: o.data });
+  const { dataDir, database } = resolveServerConfig({ dataDir: o.data });
+  if (database) throw new Error(sqliteOnly('hark backup', database));
   const r = await backupDataDir(dataDir, o.out);
   console.log(`backed up ${dataDir}/hark.db to ${r.path} (${(r.bytes / 1e6).toFixed(2)} MB)`);
 }
@@ -19,7 +20,8 @@ export interface RestoreOptions {
 
 /** `hark restore FILE`: checks the backup, then replaces the database (only while no server runs). */
 export function runRestore(file: string, o: RestoreOptions): void {
-  const { dataDir } = resolveServerConfig({ dataDir: o.data });
+  const { dataDir, database } = resolveServerConfig({ dataDir: o.data });
+  if (database) throw new Error(sqliteOnly('hark restore', database));
   const r = restoreDatabase(dataDir, file);
   console.log(
     `restored ${dataDir}/hark.db from ${file} (integrity check ok, schema version ${r.schemaVersion}, ` +

@@ -14,6 +14,7 @@ export interface ServeOptions {
   port?: number;
   host?: string;
   data?: string;
+  database?: string;
   webhookUrl?: string;
   webhookSecret?: string;
   hopSeconds?: number;
@@ -36,6 +37,7 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     port: o.port,
     host: o.host,
     dataDir: o.data,
+    database: o.database,
     webhookUrl: o.webhookUrl,
     webhookSecret: o.webhookSecret,
     hopSeconds: o.hopSeconds,
@@ -119,15 +121,18 @@ export interface TokenCreateOptions {
   /** Sensor ids a sensor token may stream as (`--sensor pump-1,pump-2`). */
   sensor?: string[];
   data?: string;
+  database?: string;
   json?: boolean;
 }
 
 /** `hark token create`: a new token in the data directory's database (the server may be running). */
-export function runTokenCreate(o: TokenCreateOptions): void {
-  const { dataDir } = resolveServerConfig({ dataDir: o.data });
-  const store = new HarkStore(dataDir);
+export async function runTokenCreate(o: TokenCreateOptions): Promise<void> {
+  const { dataDir, database } = resolveServerConfig({ dataDir: o.data, database: o.database });
+  const store = await HarkStore.open(
+    database ? { engine: 'postgres', url: database } : { engine: 'sqlite', dataDir },
+  );
   try {
-    const created = new TokenService(store.tokens).create(o.role, o.name, o.sensor);
+    const created = await new TokenService(store.tokens).create(o.role, o.name, o.sensor);
     if (o.json) console.log(JSON.stringify(created));
     else {
       console.log(
@@ -137,7 +142,7 @@ export function runTokenCreate(o: TokenCreateOptions): void {
       console.log(created.token);
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -168,6 +173,11 @@ export function registerServe(program: Command): void {
     .option('--port <n>', `TCP port (default: $HARK_PORT, else ${SERVER_DEFAULTS.port})`, port)
     .option('--host <addr>', `address to listen on (default: $HARK_HOST, else ${SERVER_DEFAULTS.host})`)
     .option('--data <dir>', 'data directory: SQLite, models, alert clips (default: $HARK_DATA, else ./data)')
+    .option(
+      '--database <url>',
+      'keep the store in PostgreSQL, postgres://USER@HOST:PORT/DB, shared by several servers ' +
+        '(default: $HARK_DATABASE_URL, else SQLite in the data directory)',
+    )
     .option(
       '--webhook-url <url>',
       'POST alert notifications here (JSON, signed; default: $HARK_WEBHOOK_URL, else none)',
@@ -241,6 +251,10 @@ export function registerServe(program: Command): void {
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, role)
     .requiredOption('--name <name>', 'who or what uses it')
     .option('--data <dir>', 'data directory of the server (default: $HARK_DATA, else ./data)')
+    .option(
+      '--database <url>',
+      "the server's PostgreSQL store, when it has one (default: $HARK_DATABASE_URL)",
+    )
     .option(
       '--sensor <ids>',
       'sensor tokens: the sensor ids it may stream as, comma-separated (default: the first id it streams as)',

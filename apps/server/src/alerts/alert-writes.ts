@@ -1,7 +1,7 @@
 /**
- * The data path's alert writes (open, signal updates, clip, recovery at start), kept in order in a bounded
- * in-memory queue while the store fails (a full disk) and written by the storage health's retry once it
- * takes writes again. An alert opened while the store fails gets a provisional id (< 0) that the sensor's
+ * The data path's alert writes (open, signal updates, clip, recovery at start), run one after another in the
+ * order they were made, kept in order in a bounded in-memory queue while the store fails (a full disk, a lost
+ * database) and written by the storage health's retry once it takes writes again. An alert opened while the store fails gets a provisional id (< 0) that the sensor's
  * tracker carries on with; it is published to dashboards and webhooks once it is stored, with its real id.
  */
 import type { Alert } from '@hark/protocol';
@@ -25,7 +25,7 @@ type AlertWrite =
 export interface AlertWritesDeps {
   store: HarkStore;
   /** A stored alert goes to the dashboards and the bus (`alert` when new). */
-  publish: (alert: Alert, event: 'alert' | 'alert:update') => void;
+  publish: (alert: Alert, event: 'alert' | 'alert:update') => unknown;
   /** A queued write was dropped (the queue was full). */
   onDropped?: () => void;
   log: (line: string) => void;
@@ -38,6 +38,8 @@ export class AlertWrites {
   readonly #ids = new Map<number, number>();
   #nextKey = 0;
   readonly #max: number;
+  /** The write in progress: each write starts once the one before it ended, so they commit in order. */
+  #tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly d: AlertWritesDeps) {
     this.#max = d.max ?? MAX_QUEUED_ALERT_WRITES;
@@ -49,16 +51,36 @@ export class AlertWrites {
     return this.#queue.length;
   }
 
+  /** Resolves once every write made so far has ended (stored, or queued for the retry). */
+  settled(): Promise<void> {
+    return this.#tail.then(() => {});
+  }
+
   /** The stored id of `id` (itself when stored, the real id of a provisional one), or null while queued. */
   storedId(id: number): number | null {
     return id > 0 ? id : (this.#ids.get(id) ?? null);
   }
 
-  /** Stores a new alert, or queues it and returns it under a provisional id (< 0, not published). */
-  open(alert: NewAlert): Alert {
-    const stored = this.#now('alert', () => this.d.store.alerts.open(alert));
+  /**
+   * A condition began: folds it into the alert `findTarget` names (read after every earlier write, so it sees
+   * the close that came just before) or opens a new one.
+   */
+  opened(alert: NewAlert, findTarget: () => Promise<Alert | null>): Promise<Alert> {
+    return this.#serial(async () => {
+      const target = await findTarget();
+      return target ? this.#recur(target, alert) : this.#open(alert);
+    });
+  }
+
+  /** Stores a new alert, or queues it and resolves to it under a provisional id (< 0, not published). */
+  open(alert: NewAlert): Promise<Alert> {
+    return this.#serial(() => this.#open(alert));
+  }
+
+  async #open(alert: NewAlert): Promise<Alert> {
+    const stored = await this.#now('alert', () => this.d.store.alerts.open(alert));
     if (stored) {
-      this.d.publish(stored, 'alert');
+      await this.d.publish(stored, 'alert');
       return stored;
     }
     const key = --this.#nextKey;
@@ -70,48 +92,74 @@ export class AlertWrites {
    * Folds a repeat into stored alert `target` (see `AlertRepository.recur`); while the store fails it is
    * queued and `target` is returned as it will be (active again).
    */
-  recur(target: Alert, occurrence: NewOccurrence): Alert {
-    const stored = this.#now('alert', () => this.d.store.alerts.recur(target.id, occurrence));
+  recur(target: Alert, occurrence: NewOccurrence): Promise<Alert> {
+    return this.#serial(() => this.#recur(target, occurrence));
+  }
+
+  async #recur(target: Alert, occurrence: NewOccurrence): Promise<Alert> {
+    const stored = await this.#now('alert', () => this.d.store.alerts.recur(target.id, occurrence));
     if (stored) {
-      this.d.publish(stored, 'alert:update');
+      await this.d.publish(stored, 'alert:update');
       return stored;
     }
     this.#push({ type: 'recur', id: target.id, occurrence });
     return { ...target, active: true, end: null, clearedAt: null, count: target.count + 1 };
   }
 
-  update(id: number, patch: AlertPatch): void {
-    const real = this.storedId(id);
-    const stored = real === null ? null : this.#now('alert', () => this.d.store.alerts.update(real, patch));
-    if (stored) return this.d.publish(stored, 'alert:update');
-    // Merge into the alert's last queued write when that is an update (never across a queued repeat).
-    const queued = this.#queue.findLast((w) => w.type !== 'open' && w.type !== 'recover' && w.id === id);
-    if (queued?.type === 'update') queued.patch = { ...queued.patch, ...patch };
-    else this.#push({ type: 'update', id, patch });
+  update(id: number, patch: AlertPatch): Promise<void> {
+    return this.#serial(async () => {
+      const real = this.storedId(id);
+      const stored =
+        real === null ? null : await this.#now('alert', () => this.d.store.alerts.update(real, patch));
+      if (stored) {
+        await this.d.publish(stored, 'alert:update');
+        return;
+      }
+      // Merge into the alert's last queued write when that is an update (never across a queued repeat).
+      const queued = this.#queue.findLast((w) => w.type !== 'open' && w.type !== 'recover' && w.id === id);
+      if (queued?.type === 'update') queued.patch = { ...queued.patch, ...patch };
+      else this.#push({ type: 'update', id, patch });
+    });
   }
 
   /** Records that the alert's clip was written. */
-  clip(id: number, clip: { start: number; seconds: number }): void {
-    const real = this.storedId(id);
-    const stored = real === null ? null : this.#now('alert', () => this.d.store.alerts.setClip(real, clip));
-    if (stored) this.d.publish(stored, 'alert:update');
-    else this.#push({ type: 'clip', id, clip });
+  clip(id: number, clip: { start: number; seconds: number }): Promise<void> {
+    return this.#serial(async () => {
+      const real = this.storedId(id);
+      const stored =
+        real === null ? null : await this.#now('alert', () => this.d.store.alerts.setClip(real, clip));
+      if (stored) await this.d.publish(stored, 'alert:update');
+      else this.#push({ type: 'clip', id, clip });
+    });
   }
 
   /** Closes the alerts a crash left active. */
-  recover(end: number): void {
-    const changed = this.#now('alert', () => this.d.store.alerts.deactivateAll(end));
-    if (changed) for (const a of changed) this.d.publish(a, 'alert:update');
-    else this.#push({ type: 'recover', end });
+  recover(end: number): Promise<void> {
+    return this.#serial(async () => {
+      const changed = await this.#now('alert', () => this.d.store.alerts.deactivateAll(end));
+      if (changed) for (const a of changed) await this.d.publish(a, 'alert:update');
+      else this.#push({ type: 'recover', end });
+    });
   }
 
-  /** Writes what waits, in order; throws (keeping the rest) when the store still fails. Returns 0. */
-  drain(): number {
+  /** Runs `write` after every write made before it. */
+  #serial<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(write);
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  /** Writes what waits, in order, after the writes under way; rejects (keeping the rest) when the store still fails. */
+  drain(): Promise<number> {
+    return this.#serial(() => this.#drain());
+  }
+
+  async #drain(): Promise<number> {
     while (this.#queue.length > 0) {
       const w = this.#queue[0];
       let out: { alerts: Alert[]; event: 'alert' | 'alert:update' };
       try {
-        out = this.#write(w);
+        out = await this.#write(w);
       } catch (err) {
         if (isStorageFailure(err)) throw err;
         this.d.log(`alert write dropped (${describe(w)}): ${(err as Error).message}`);
@@ -119,36 +167,36 @@ export class AlertWrites {
       }
       this.#queue.shift();
       this.d.store.health.setWaiting('alerts', this.#queue.length);
-      for (const a of out.alerts) this.d.publish(a, out.event);
+      for (const a of out.alerts) await this.d.publish(a, out.event);
     }
     return 0;
   }
 
-  #write(w: AlertWrite): { alerts: Alert[]; event: 'alert' | 'alert:update' } {
+  async #write(w: AlertWrite): Promise<{ alerts: Alert[]; event: 'alert' | 'alert:update' }> {
     const repo = this.d.store.alerts;
     if (w.type === 'open') {
-      const stored = repo.open(w.alert);
+      const stored = await repo.open(w.alert);
       this.#ids.set(w.key, stored.id);
       return { alerts: [stored], event: 'alert' };
     }
-    if (w.type === 'recover') return { alerts: repo.deactivateAll(w.end), event: 'alert:update' };
+    if (w.type === 'recover') return { alerts: await repo.deactivateAll(w.end), event: 'alert:update' };
     const id = this.storedId(w.id);
     // The alert's opening was dropped from a full queue: nothing to change.
     if (id === null) return { alerts: [], event: 'alert:update' };
     const stored =
       w.type === 'update'
-        ? repo.update(id, w.patch)
+        ? await repo.update(id, w.patch)
         : w.type === 'recur'
-          ? repo.recur(id, w.occurrence)
-          : repo.setClip(id, w.clip);
+          ? await repo.recur(id, w.occurrence)
+          : await repo.setClip(id, w.clip);
     return { alerts: [stored], event: 'alert:update' };
   }
 
   /** Runs `write` now when nothing waits before it; a storage failure is reported and gives null. */
-  #now<T>(op: string, write: () => T): T | null {
+  async #now<T>(op: string, write: () => Promise<T>): Promise<T | null> {
     if (this.#queue.length > 0) return null;
     try {
-      return write();
+      return await write();
     } catch (err) {
       if (!isStorageFailure(err)) throw err;
       this.d.store.health.failed(op, err);

@@ -73,8 +73,13 @@ export class AlertService {
   // ---- the data path ----
 
   /** Closes the alerts a crash left active (their signal is unknown since). */
-  recover(now: number): void {
-    this.#writes.recover(now);
+  recover(now: number): Promise<void> {
+    return this.#writes.recover(now);
+  }
+
+  /** Resolves once every data-path write made so far has ended (stored, or queued while the store fails). */
+  settled(): Promise<void> {
+    return this.#writes.settled();
   }
 
   /**
@@ -82,23 +87,22 @@ export class AlertService {
    * person resolved it) folds into that alert as a new occurrence; otherwise a new alert opens. Returns the
    * stored alert, or while the store fails the alert under a provisional id (< 0), stored later.
    */
-  opened(alert: NewAlert, now = Date.now()): Alert {
+  opened(alert: NewAlert, now = Date.now()): Promise<Alert> {
     this.d.metrics.alerts.inc({ sensor: alert.sensorId, kind: alert.kind });
     const input = {
       ...alert,
       openedAt: now,
       severity: alert.severity ?? this.severity(alert.sensorId, alert.peakScore, 0),
     };
-    const target = this.#foldTarget(alert, now);
-    return target ? this.#writes.recur(target, input) : this.#writes.open(input);
+    return this.#writes.opened(input, () => this.#foldTarget(alert, now));
   }
 
   /** The latest alert a new one folds into, or null (also when the store cannot be read). */
-  #foldTarget(alert: NewAlert, now: number): Alert | null {
+  async #foldTarget(alert: NewAlert, now: number): Promise<Alert | null> {
     if (this.policy.alertRepeatSeconds <= 0) return null; // 0: folding off
     try {
       const since = now - this.policy.alertRepeatSeconds * 1000;
-      return this.d.store.alerts.foldTarget(alert.sensorId, alert.kind, since);
+      return await this.d.store.alerts.foldTarget(alert.sensorId, alert.kind, since);
     } catch (err) {
       this.d.log(`sensor ${alert.sensorId}: repeat not folded: ${(err as Error).message}`);
       return null;
@@ -107,7 +111,7 @@ export class AlertService {
 
   /** The sensor's severity thresholds: its own where set, else the server's defaults. */
   thresholds(sensorId: string): SeverityThresholds {
-    const rec = this.d.store.sensors.get(sensorId);
+    const rec = this.d.store.sensors.cached(sensorId);
     return {
       criticalPeak: rec?.criticalPeak ?? this.policy.criticalPeak,
       criticalSeconds: rec?.criticalSeconds ?? this.policy.criticalSeconds,
@@ -125,24 +129,24 @@ export class AlertService {
    * The lifecycle's clock, once a second: alerts cleared for the quiet time resolve by themselves, and active
    * warnings that have lasted the sensor's `criticalSeconds` turn critical. Returns the alerts changed.
    */
-  sweep(now = Date.now()): Alert[] {
+  async sweep(now = Date.now()): Promise<Alert[]> {
     const changed: Alert[] = [];
     const store = this.d.store;
-    const resolved = store.health.attempt('alert', () =>
+    const resolved = await store.health.attempt('alert', () =>
       store.alerts.autoResolve(now - this.policy.alertQuietSeconds * 1000, now),
     );
     changed.push(...(resolved ?? []));
-    for (const w of store.alerts.activeWarnings()) {
+    for (const w of await store.alerts.activeWarnings()) {
       if (now - w.openedAt < this.thresholds(w.sensorId).criticalSeconds * 1000) continue;
-      const raised = store.health.attempt('alert', () => store.alerts.escalate(w.id));
+      const raised = await store.health.attempt('alert', () => store.alerts.escalate(w.id));
       if (raised) changed.push(raised);
     }
-    for (const a of changed) this.publish(a);
+    for (const a of changed) await this.publish(a);
     return changed;
   }
 
-  changed(id: number, patch: AlertPatch): void {
-    this.#writes.update(id, patch);
+  changed(id: number, patch: AlertPatch): Promise<void> {
+    return this.#writes.update(id, patch);
   }
 
   /** The stored id of an alert the data path opened (null while its opening waits for the store). */
@@ -183,62 +187,75 @@ export class AlertService {
       throw err;
     }
     const seconds = clip.samples.length / clip.sampleRate;
-    this.#writes.clip(stored, { start: clip.start, seconds });
+    await this.#writes.clip(stored, { start: clip.start, seconds });
   }
 
-  /** Unresolved alerts per sensor. */
-  unresolvedCounts(): Map<string, number> {
-    return this.d.store.alerts.unresolvedCounts();
-  }
+  /**
+   * Per sensor: alerts not resolved, and alerts that need a person (open: neither acknowledged nor resolved),
+   * as of the last alert change this service published (sensor statuses read them synchronously).
+   */
+  counts: { unresolved: Map<string, number>; attention: Map<string, number> } = {
+    unresolved: new Map(),
+    attention: new Map(),
+  };
 
-  /** Alerts that need a person (open: neither acknowledged nor resolved) per sensor. */
-  attentionCounts(): Map<string, number> {
-    return this.d.store.alerts.attentionCounts();
+  /** Reads the counts again (before every publish; at start). A failed read keeps the last counts. */
+  async refreshCounts(): Promise<void> {
+    try {
+      const [unresolved, attention] = await Promise.all([
+        this.d.store.alerts.unresolvedCounts(),
+        this.d.store.alerts.attentionCounts(),
+      ]);
+      this.counts = { unresolved, attention };
+    } catch (err) {
+      this.d.log(`alert counts not refreshed: ${(err as Error).message}`);
+    }
   }
 
   // ---- operators ----
 
-  list(filters: AlertFilters, limit: number, offset: number): Page<Alert> {
+  list(filters: AlertFilters, limit: number, offset: number): Promise<Page<Alert>> {
     return this.d.store.alerts.list(filters, limit, offset);
   }
 
   /** The alert, or a `NotFoundError`. */
-  get(id: number): Alert {
+  get(id: number): Promise<Alert> {
     return this.d.store.alerts.require(id);
   }
 
-  find(id: number): Alert | null {
+  find(id: number): Promise<Alert | null> {
     return this.d.store.alerts.get(id);
   }
 
-  acknowledge(id: number, by: string): Alert {
-    return this.publish(this.d.store.alerts.acknowledge(id, by));
+  /** Answers once the step is committed (and published). */
+  async acknowledge(id: number, by: string): Promise<Alert> {
+    return this.publish(await this.d.store.alerts.acknowledge(id, by));
   }
 
-  resolve(id: number, by: string): Alert {
-    return this.publish(this.d.store.alerts.resolve(id, by));
+  async resolve(id: number, by: string): Promise<Alert> {
+    return this.publish(await this.d.store.alerts.resolve(id, by));
   }
 
   /**
    * Acknowledges or resolves many alerts: `ids`, or (without ids) every alert matching `filters` that can
    * take the step. Alerts that cannot (unknown, already done) are skipped with the reason, not an error.
    */
-  bulk(
+  async bulk(
     step: 'acknowledge' | 'resolve',
     target: { ids: number[] } | { filters: AlertFilters },
     by: string,
-  ): BulkAlertResult {
+  ): Promise<BulkAlertResult> {
     const ids =
       'ids' in target
         ? target.ids
-        : this.d.store.alerts.ids(
+        : await this.d.store.alerts.ids(
             { ...target.filters, state: step === 'acknowledge' ? 'open' : ['open', 'acknowledged'] },
             MAX_BULK_ALERTS,
           );
     const out: BulkAlertResult = { changed: [], skipped: [] };
     for (const id of ids) {
       try {
-        out.changed.push(step === 'acknowledge' ? this.acknowledge(id, by) : this.resolve(id, by));
+        out.changed.push(await (step === 'acknowledge' ? this.acknowledge(id, by) : this.resolve(id, by)));
       } catch (err) {
         if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
         out.skipped.push({ id, reason: err.message });
@@ -247,8 +264,8 @@ export class AlertService {
     return out;
   }
 
-  annotate(id: number, note: { label: AnnotationLabel; text: string }, by: string): Alert {
-    return this.publish(this.d.store.alerts.annotate(id, { ...note, author: by }));
+  async annotate(id: number, note: { label: AnnotationLabel; text: string }, by: string): Promise<Alert> {
+    return this.publish(await this.d.store.alerts.annotate(id, { ...note, author: by }));
   }
 
   /**
@@ -261,16 +278,24 @@ export class AlertService {
     by: string,
     models: AlertTeacher,
   ): Promise<Alert> {
-    this.d.store.alerts.require(id);
+    await this.d.store.alerts.require(id);
     // Teach first: when it fails (no model, no patches kept) nothing is recorded and the operator can retry.
     if (input.teach) await models.teach(id, by);
-    const alert = this.d.store.alerts.annotate(id, { label: 'false alarm', text: input.text, author: by });
+    const alert = await this.d.store.alerts.annotate(id, {
+      label: 'false alarm',
+      text: input.text,
+      author: by,
+    });
     if (alert.state === 'resolved') return this.publish(alert);
-    return this.publish(this.d.store.alerts.resolve(id, by));
+    return this.publish(await this.d.store.alerts.resolve(id, by));
   }
 
-  /** Sends an alert (new: `alert`, changed: `alert:update`) to the dashboards and the bus. */
-  publish(alert: Alert, event: 'alert' | 'alert:update' = 'alert:update'): Alert {
+  /**
+   * Sends an alert (new: `alert`, changed: `alert:update`) to the dashboards and the bus, once the per-sensor
+   * counts include it.
+   */
+  async publish(alert: Alert, event: 'alert' | 'alert:update' = 'alert:update'): Promise<Alert> {
+    if (alert.id > 0) await this.refreshCounts();
     this.d.hub.broadcast(event, alert);
     this.d.events.emit(event, alert);
     return alert;

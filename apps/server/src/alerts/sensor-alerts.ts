@@ -65,6 +65,13 @@ export class SensorAlerts {
   #toBeat = { anomaly: 0, silence: 0 };
   /** While true, a closing alert's signal was lost (disconnect), not seen to clear: no auto-resolve. */
   #signalLost = false;
+  /** Whether the tracker's anomaly alert is open (as of the events handed on so far). */
+  #anomalyOpen = false;
+  /**
+   * The alert events handed to the service, one after another: an event's writes start once the one before
+   * it has ended (an update needs the id its opening got).
+   */
+  #chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: SensorAlertsOptions) {
     this.tracker = new AlertTracker({
@@ -99,13 +106,25 @@ export class SensorAlerts {
     const events = this.tracker.observe({ t0: w.t0, t1: w.t1, score, map, localMap });
     if (r.normalised >= 1) {
       const kept = { patches: r.embeddings.slice(), window: w.data.slice() };
-      if (this.anomalyAlertId !== null && this.#alertPatches.length < MAX_FEEDBACK_WINDOWS)
+      if (this.#anomalyOpen && this.#alertPatches.length < MAX_FEEDBACK_WINDOWS)
         this.#alertPatches.push(kept);
-      else if (this.anomalyAlertId === null)
-        this.#recentOver = [...this.#recentOver, kept].slice(-this.o.openWindows);
-    } else if (this.anomalyAlertId === null) this.#recentOver = [];
+      else if (!this.#anomalyOpen) this.#recentOver = [...this.#recentOver, kept].slice(-this.o.openWindows);
+    } else if (!this.#anomalyOpen) this.#recentOver = [];
     this.#handle(events);
-    this.flushClips(false);
+    // The clips wait for nothing on the chain but the events before them (their ids).
+    void this.#after(async () => void this.flushClips(false));
+  }
+
+  /** Resolves once the alert events handed on so far are written (or their failure logged). */
+  settled(): Promise<void> {
+    return this.#chain;
+  }
+
+  #after(step: () => Promise<void>): Promise<void> {
+    this.#chain = this.#chain.then(step).catch((err: unknown) => {
+      this.o.log(`sensor ${this.o.sensorId}: alert bookkeeping failed: ${(err as Error).message}`);
+    });
+    return this.#chain;
   }
 
   /** A window dropped under overload: the tracker counts it as neither over nor under. */
@@ -128,7 +147,7 @@ export class SensorAlerts {
     } finally {
       this.#signalLost = false;
     }
-    this.flushClips(true);
+    void this.#after(async () => void this.flushClips(true));
   }
 
   /** Writes the clips whose post-roll has arrived (or all of them, with what there is, when `force`). */
@@ -137,22 +156,33 @@ export class SensorAlerts {
     return this.#flushClips(force);
   }
 
+  /**
+   * Hands the tracker's events on: what the kept windows need is decided now, in the order of the windows;
+   * the writes follow on the chain.
+   */
   #handle(events: AlertTrackerEvent[]): void {
     for (const e of events) {
-      try {
-        this.#handleOne(e);
-      } catch (err) {
-        this.o.log(`sensor ${this.o.sensorId}: alert bookkeeping failed: ${(err as Error).message}`);
+      const signalLost = this.#signalLost;
+      let windows: KeptWindow[] = [];
+      if (e.alert.kind === 'anomaly' && e.type === 'opened') {
+        this.#anomalyOpen = true;
+        this.#alertPatches = this.#recentOver;
+        this.#recentOver = [];
+      } else if (e.alert.kind === 'anomaly' && e.type === 'closed') {
+        this.#anomalyOpen = false;
+        windows = this.#alertPatches;
+        this.#alertPatches = [];
       }
+      void this.#after(() => this.#handleOne(e, windows, signalLost));
     }
   }
 
-  #handleOne(e: AlertTrackerEvent): void {
+  async #handleOne(e: AlertTrackerEvent, windows: KeptWindow[], signalLost: boolean): Promise<void> {
     const { alert: a } = e;
     const key = a.kind === 'silence' ? 'silenceAlertId' : 'anomalyAlertId';
     if (e.type === 'opened') {
       if (a.kind === 'silence' && this.o.snoozed()) return;
-      const stored = this.o.alerts.opened({
+      const stored = await this.o.alerts.opened({
         sensorId: this.o.sensorId,
         kind: a.kind,
         start: a.start,
@@ -164,10 +194,6 @@ export class SensorAlerts {
       this[key] = stored.id;
       // A repeat: the earlier occurrences' peak (stored.peakScore may already be this one's, if higher).
       this.#toBeat[a.kind] = stored.count > 1 ? stored.peakScore : 0;
-      if (a.kind === 'anomaly') {
-        this.#alertPatches = this.#recentOver;
-        this.#recentOver = [];
-      }
       this.o.onChange();
       return;
     }
@@ -176,7 +202,7 @@ export class SensorAlerts {
     const severity = (end: number | null) =>
       this.o.alerts.severity(this.o.sensorId, a.peakScore, (end ?? a.start) - a.start);
     if (e.type === 'updated') {
-      this.o.alerts.changed(id, {
+      await this.o.alerts.changed(id, {
         peakScore: a.peakScore,
         peakAt: a.peakAt,
         boxes: a.boxes,
@@ -188,7 +214,7 @@ export class SensorAlerts {
     // closed
     const end = a.end ?? this.o.stream.streamTime ?? a.start;
     const now = Date.now();
-    this.o.alerts.changed(id, {
+    await this.o.alerts.changed(id, {
       active: false,
       end,
       peakScore: a.peakScore,
@@ -196,13 +222,12 @@ export class SensorAlerts {
       boxes: a.boxes,
       severity: severity(end),
       closedAt: now,
-      clearedAt: this.#signalLost ? null : now,
+      clearedAt: signalLost ? null : now,
     });
     this[key] = null;
     const strongest = a.peakScore >= this.#toBeat[a.kind];
     this.#toBeat[a.kind] = 0;
     if (!strongest) {
-      if (a.kind === 'anomaly') this.#alertPatches = [];
       this.o.onChange();
       return;
     }
@@ -212,14 +237,13 @@ export class SensorAlerts {
       end + clipPostSeconds * 1000 - MAX_CLIP_SECONDS * 1000,
     );
     this.#pendingClips.push({ alertId: id, from, to: end + clipPostSeconds * 1000 });
-    if (a.kind === 'anomaly' && this.#alertPatches.length > 0) {
+    if (a.kind === 'anomaly' && windows.length > 0) {
       this.o.alerts.keepFeedback(
         id,
-        concatSamples(this.#alertPatches.map((k) => k.window)),
-        concatSamples(this.#alertPatches.map((k) => k.patches)),
+        concatSamples(windows.map((k) => k.window)),
+        concatSamples(windows.map((k) => k.patches)),
       );
     }
-    if (a.kind === 'anomaly') this.#alertPatches = [];
     this.o.onChange();
   }
 

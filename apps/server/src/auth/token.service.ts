@@ -36,7 +36,7 @@ export class TokenService {
    * Creates a token; the answer's `token` is the secret, which cannot be recovered later. A sensor token
    * may be bound to the sensor ids it streams as (`sensors`); without them it is bound to the first it uses.
    */
-  create(role: Role, name: string, sensors?: readonly string[]): CreatedToken {
+  async create(role: Role, name: string, sensors?: readonly string[]): Promise<CreatedToken> {
     if (!isRole(role))
       throw new InvalidArgumentError(`role '${String(role)}' must be one of sensor, operator, admin`);
     const trimmed = typeof name === 'string' ? name.trim() : '';
@@ -45,7 +45,7 @@ export class TokenService {
     }
     const bound = sensors === undefined ? null : checkBinding(role, sensors);
     const secret = generateToken();
-    const info = this.tokens.insert({
+    const info = await this.tokens.insert({
       name: trimmed,
       role,
       hash: hashToken(secret),
@@ -60,13 +60,13 @@ export class TokenService {
    * token as the ids it is bound to, and one not bound yet is bound to `sensorId` now (a write: when the
    * store refuses it, the stream is refused too, so that the binding cannot be skipped).
    */
-  streamAs(token: TokenInfo, sensorId: string): string | null {
+  async streamAs(token: TokenInfo, sensorId: string): Promise<string | null> {
     if (token.role === 'admin') return null;
     if (token.role !== 'sensor') return `a ${token.role} token cannot stream audio; use a sensor token`;
     let sensors = token.sensors;
     if (sensors === null) {
       try {
-        sensors = this.tokens.bindSensor(token.id, sensorId).sensors ?? [];
+        sensors = (await this.tokens.bindSensor(token.id, sensorId)).sensors ?? [];
       } catch (err) {
         this.health.failed('token', err);
         return `token '${token.name}' is not bound to a sensor yet and the binding to '${sensorId}' cannot be stored (${(err as Error).message}); try again later`;
@@ -83,32 +83,32 @@ export class TokenService {
    * The token a secret belongs to, or null when it is unknown or revoked. Records the use (at most once per
    * `touchIntervalMs`, best-effort: a failed write is reported to the storage health, not thrown).
    */
-  verify(secret: string | null | undefined): TokenInfo | null {
+  async verify(secret: string | null | undefined): Promise<TokenInfo | null> {
     if (typeof secret !== 'string' || secret.length === 0 || secret.length > 512) return null;
-    const token = this.tokens.findByHash(hashToken(secret));
+    const token = await this.tokens.findByHash(hashToken(secret));
     if (!token || token.revokedAt !== null) return null;
     const now = this.now();
     if (token.lastUsedAt === null || now - token.lastUsedAt >= this.touchIntervalMs) {
       // Bookkeeping: a full disk must not refuse (or crash) a valid token; the use is recorded next time.
-      this.health.attempt('token', () => this.tokens.touch(token.id, now));
+      void this.health.attempt('token', () => this.tokens.touch(token.id, now));
       return { ...token, lastUsedAt: now };
     }
     return token;
   }
 
   /** Token `id` while it is not revoked (a media ticket's issuer), else null. No use is recorded. */
-  active(id: number): TokenInfo | null {
-    const token = this.tokens.get(id);
+  async active(id: number): Promise<TokenInfo | null> {
+    const token = await this.tokens.get(id);
     return token && token.revokedAt === null ? token : null;
   }
 
   /** Every token (never the secrets), oldest first. */
-  list(): TokenInfo[] {
+  list(): Promise<TokenInfo[]> {
     return this.tokens.list();
   }
 
   /** Revokes a token; `NotFoundError` for an unknown id. Revoking twice keeps the first time. */
-  revoke(id: number): TokenInfo {
+  revoke(id: number): Promise<TokenInfo> {
     return this.tokens.revoke(id, this.now());
   }
 
@@ -116,9 +116,9 @@ export class TokenService {
    * On first start (no tokens at all), creates an admin token and returns its secret for the operator to
    * copy from the log; otherwise null.
    */
-  ensureAdmin(): string | null {
-    if (this.tokens.count() > 0) return null;
-    return this.create('admin', FIRST_ADMIN_NAME).token;
+  async ensureAdmin(): Promise<string | null> {
+    if ((await this.tokens.count()) > 0) return null;
+    return (await this.create('admin', FIRST_ADMIN_NAME)).token;
   }
 }
 

@@ -74,28 +74,28 @@ export class HistoryService {
   }
 
   start(): void {
-    this.flushTimer = setInterval(() => this.flush(), 1000);
+    this.flushTimer = setInterval(() => void this.flush(), 1000);
     this.flushTimer.unref();
-    this.pruneTimer = setInterval(() => this.prune(Date.now()), PRUNE_EVERY_MS);
+    this.pruneTimer = setInterval(() => void this.prune(Date.now()), PRUNE_EVERY_MS);
     this.pruneTimer.unref();
-    this.prune(Date.now());
+    void this.prune(Date.now());
   }
 
   /** Writes what is recorded, the unfinished blocks too (at shutdown). */
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.flushTimer = this.pruneTimer = null;
     this.recorder.finishAll();
-    this.flush();
+    await this.flush();
   }
 
   /** Writes the finished blocks in one transaction; returns how many. Kept for the next try when it fails. */
-  flush(): number {
+  async flush(): Promise<number> {
     const blocks = this.recorder.take();
     if (blocks.length === 0) return 0;
-    const ok = this.d.store.health.attempt('history', () => {
-      this.repo.insert(blocks);
+    const ok = await this.d.store.health.attempt('history', async () => {
+      await this.repo.insert(blocks);
       return true;
     });
     if (!ok) {
@@ -107,18 +107,18 @@ export class HistoryService {
   }
 
   /** Deletes blocks past each tier's retention, then the oldest beyond the budget; returns the bytes freed. */
-  prune(now: number): number {
-    this.flush();
+  async prune(now: number): Promise<number> {
+    await this.flush();
     const freed =
-      this.d.store.health.attempt('history', () => {
+      (await this.d.store.health.attempt('history', async () => {
         const { fullSeconds, reducedSeconds, budgetBytes } = this.config;
         return (
-          this.repo.deleteEndedBefore(0, now - fullSeconds * 1000) +
-          this.repo.deleteEndedBefore(1, now - reducedSeconds * 1000) +
-          this.repo.deleteEndedBefore(2, now - reducedSeconds * 1000) +
-          this.repo.trimTo(budgetBytes)
+          (await this.repo.deleteEndedBefore(0, now - fullSeconds * 1000)) +
+          (await this.repo.deleteEndedBefore(1, now - reducedSeconds * 1000)) +
+          (await this.repo.deleteEndedBefore(2, now - reducedSeconds * 1000)) +
+          (await this.repo.trimTo(budgetBytes))
         );
-      }) ?? 0;
+      })) ?? 0;
     this.#publish();
     return freed;
   }
@@ -130,16 +130,16 @@ export class HistoryService {
    * starts in), read for a fraction of the bytes. A tier that does not reach back as far into the range as the
    * next coarser one (full resolution older than its retention, a tier added since) gives way to it.
    */
-  query(
+  async query(
     sensorId: string,
     from: number,
     to: number,
     maxColumns: number,
     alerts: HistoryAlertMark[],
-  ): SensorHistory {
+  ): Promise<SensorHistory> {
     // Finished blocks waiting for the next write are written first, so the answer has no hole where they are.
-    this.flush();
-    const since = HISTORY_TIERS.map((t) => this.#oldest(sensorId, t));
+    await this.flush();
+    const since = await Promise.all(HISTORY_TIERS.map((t) => this.#oldest(sensorId, t)));
     const width = (to - from) / maxColumns;
     let tier: HistoryTier = 0;
     for (const t of [2, 1] as const) {
@@ -159,7 +159,7 @@ export class HistoryService {
       tier = (tier + 1) as HistoryTier;
     }
     const blocks = [
-      ...this.repo.range(sensorId, tier, from, to),
+      ...(await this.repo.range(sensorId, tier, from, to)),
       ...this.recorder.partial(sensorId, tier).filter((b) => b.t0 < to && b.t0 + b.nColumns * b.hopMs > from),
     ];
     const d = downsample(blocks, from, to, maxColumns);
@@ -185,8 +185,8 @@ export class HistoryService {
   }
 
   /** The oldest column of a tier: stored, or recorded and not yet written. */
-  #oldest(sensorId: string, tier: HistoryTier): number | null {
-    return this.repo.oldest(sensorId, tier) ?? this.recorder.partial(sensorId, tier)[0]?.t0 ?? null;
+  async #oldest(sensorId: string, tier: HistoryTier): Promise<number | null> {
+    return (await this.repo.oldest(sensorId, tier)) ?? this.recorder.partial(sensorId, tier)[0]?.t0 ?? null;
   }
 
   #publish(): void {

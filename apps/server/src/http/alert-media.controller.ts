@@ -33,8 +33,8 @@ export class AlertMediaController {
     ok: ref('MediaTicketUrls'),
     errors: [400, 401, 403, 404],
   })
-  mediaTickets(@Param('id') id: string, @Caller() caller: TokenInfo): MediaTicketUrls {
-    const alertId = this.requireAlert(id);
+  async mediaTickets(@Param('id') id: string, @Caller() caller: TokenInfo): Promise<MediaTicketUrls> {
+    const alertId = await this.requireAlert(id);
     const now = this.tickets.now();
     const urls = Object.fromEntries(
       MEDIA_ROUTES.map((route) => [
@@ -57,7 +57,7 @@ export class AlertMediaController {
     @Headers('range') range: string | undefined,
     @Res() res: HttpResponse,
   ): Promise<void> {
-    const alertId = this.requireAlert(id);
+    const alertId = await this.requireAlert(id);
     const wav = await this.media.readClip(alertId);
     res.setHeader('Accept-Ranges', 'bytes');
     res.setHeader('Cache-Control', 'private, max-age=3600');
@@ -96,7 +96,7 @@ export class AlertMediaController {
     @Res() res: HttpResponse,
   ): Promise<void> {
     const kind = parsePictureKind(query);
-    const alertId = this.requireAlert(id);
+    const alertId = await this.requireAlert(id);
     const png = await this.media.picture(alertId, kind);
     res.setHeader('Cache-Control', 'private, max-age=3600');
     sendBytes(res, 200, 'image/png', png);
@@ -109,12 +109,12 @@ export class AlertMediaController {
     ok: ref('AlertSpectrogram'),
     errors: [400, 401, 403, 404],
   })
-  spectrogram(@Param('id') id: string): Promise<AlertSpectrogram> {
-    return this.media.readSpectrogram(this.requireAlert(id));
+  async spectrogram(@Param('id') id: string): Promise<AlertSpectrogram> {
+    return this.media.readSpectrogram(await this.requireAlert(id));
   }
 
-  private requireAlert(id: string): number {
-    return this.store.alerts.require(recordId('alert id', id)).id;
+  private async requireAlert(id: string): Promise<number> {
+    return (await this.store.alerts.require(recordId('alert id', id))).id;
   }
 }
 

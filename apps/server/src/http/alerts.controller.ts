@@ -55,7 +55,7 @@ export class AlertsController {
     schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
   })
   @ApiQuery({ name: 'offset', required: false, schema: { type: 'integer', minimum: 0, default: 0 } })
-  list(@Query() query: Record<string, unknown>): Page<Alert> {
+  list(@Query() query: Record<string, unknown>): Promise<Page<Alert>> {
     const { filters, limit, offset } = parseAlertQuery(query);
     return this.alerts.list(filters, limit, offset);
   }
@@ -69,7 +69,7 @@ export class AlertsController {
     ok: ref('BulkAlertResult'),
     errors: [400, 401, 403],
   })
-  acknowledgeMany(@Body() body: unknown, @Caller() caller: TokenInfo): BulkAlertResult {
+  acknowledgeMany(@Body() body: unknown, @Caller() caller: TokenInfo): Promise<BulkAlertResult> {
     return this.alerts.bulk('acknowledge', parseBulkAlerts(body), caller.name);
   }
 
@@ -82,7 +82,7 @@ export class AlertsController {
     ok: ref('BulkAlertResult'),
     errors: [400, 401, 403],
   })
-  resolveMany(@Body() body: unknown, @Caller() caller: TokenInfo): BulkAlertResult {
+  resolveMany(@Body() body: unknown, @Caller() caller: TokenInfo): Promise<BulkAlertResult> {
     return this.alerts.bulk('resolve', parseBulkAlerts(body), caller.name);
   }
 
@@ -92,14 +92,14 @@ export class AlertsController {
     ok: ref('Alert'),
     errors: [400, 401, 403, 404],
   })
-  get(@Param('id') id: string): Alert {
+  get(@Param('id') id: string): Promise<Alert> {
     return this.alerts.get(recordId('alert id', id));
   }
 
   @Post(':id/ack')
   @HttpCode(200)
   @ApiRoute({ summary: 'Acknowledge an open alert', ok: ref('Alert'), errors: [400, 401, 403, 404, 409] })
-  acknowledge(@Param('id') id: string, @Caller() caller: TokenInfo): Alert {
+  acknowledge(@Param('id') id: string, @Caller() caller: TokenInfo): Promise<Alert> {
     return this.alerts.acknowledge(recordId('alert id', id), caller.name);
   }
 
@@ -110,7 +110,7 @@ export class AlertsController {
     ok: ref('Alert'),
     errors: [400, 401, 403, 404, 409],
   })
-  resolve(@Param('id') id: string, @Caller() caller: TokenInfo): Alert {
+  resolve(@Param('id') id: string, @Caller() caller: TokenInfo): Promise<Alert> {
     return this.alerts.resolve(recordId('alert id', id), caller.name);
   }
 
@@ -122,7 +122,7 @@ export class AlertsController {
     ok: ref('Alert'),
     errors: [400, 401, 403, 404],
   })
-  annotate(@Param('id') id: string, @Body() body: unknown, @Caller() caller: TokenInfo): Alert {
+  annotate(@Param('id') id: string, @Body() body: unknown, @Caller() caller: TokenInfo): Promise<Alert> {
     const alertId = recordId('alert id', id);
     return this.alerts.annotate(alertId, parseAnnotation(body), caller.name);
   }

@@ -55,7 +55,7 @@ export class AuthGuard implements CanActivate {
     @Inject(MediaTickets) private readonly tickets: MediaTickets,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<HttpRequest>();
     const ticketRoute = this.reflector.get<MediaRoute | undefined>(TICKET_KEY, context.getHandler());
     const ticketHint = ticketRoute
@@ -65,7 +65,7 @@ export class AuthGuard implements CanActivate {
       throw new UnauthorizedException(
         `tokens are not accepted in URLs (they end up in logs and browser history): send 'Authorization: Bearer <token>'${ticketHint}`,
       );
-    const caller = this.#caller(req, ticketRoute, ticketHint);
+    const caller = await this.#caller(req, ticketRoute, ticketHint);
     const need =
       this.reflector.getAllAndOverride<Role | undefined>(ROLE_KEY, [
         context.getHandler(),
@@ -82,7 +82,11 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  #caller(req: HttpRequest, ticketRoute: MediaRoute | undefined, ticketHint: string): TokenInfo {
+  async #caller(
+    req: HttpRequest,
+    ticketRoute: MediaRoute | undefined,
+    ticketHint: string,
+  ): Promise<TokenInfo> {
     const header = req.headers.authorization;
     if (typeof header === 'string' && header.length > 0) {
       const secret = requestToken(req);
@@ -90,7 +94,7 @@ export class AuthGuard implements CanActivate {
         throw new UnauthorizedException(
           "malformed Authorization header: send 'Authorization: Bearer <token>'",
         );
-      const caller = this.tokens.verify(secret);
+      const caller = await this.tokens.verify(secret);
       if (!caller) throw new UnauthorizedException('invalid or revoked token');
       return caller;
     }
@@ -98,7 +102,7 @@ export class AuthGuard implements CanActivate {
     if (ticketRoute && typeof ticket === 'string' && ticket.length > 0) {
       const checked = this.tickets.verify(ticket, Number(req.params?.id), ticketRoute);
       if (typeof checked === 'string') throw new UnauthorizedException(checked);
-      const caller = this.tokens.active(checked.tokenId);
+      const caller = await this.tokens.active(checked.tokenId);
       if (!caller) throw new UnauthorizedException('the token that asked for this ticket was revoked');
       return caller;
     }

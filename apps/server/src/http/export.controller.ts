@@ -65,9 +65,9 @@ export class ExportController {
   @ApiProduces('text/csv')
   @ApiResponse({ status: 200, content: { 'text/csv': {} } })
   @ApiErrors(400, 401, 403)
-  csv(@Query() query: Record<string, unknown>, @Res() res: HttpResponse): void {
+  async csv(@Query() query: Record<string, unknown>, @Res() res: HttpResponse): Promise<void> {
     const { filters } = parseAlertQuery({ ...query, limit: undefined, offset: undefined });
-    const first = this.store.alerts.list(filters, 500, 0);
+    const first = await this.store.alerts.list(filters, 500, 0);
     if (first.total > MAX_CSV_ALERTS)
       throw invalid(
         'the filters',
@@ -76,10 +76,11 @@ export class ExportController {
       );
     const alerts: Alert[] = [...first.items];
     while (alerts.length < first.total) {
-      const page = this.store.alerts.list(filters, 500, alerts.length);
+      const page = await this.store.alerts.list(filters, 500, alerts.length);
       if (page.items.length === 0) break;
       alerts.push(...page.items);
     }
+    await this.store.sensors.list(); // fresh names for `sensor()`
     const body = Buffer.from(
       alertsCsv(alerts, (id) => this.sensor(id)),
       'utf8',
@@ -96,16 +97,16 @@ export class ExportController {
   @ApiResponse({ status: 200, content: { 'application/zip': {} } })
   @ApiErrors(400, 401, 403, 404)
   async bundle(@Param('id') id: string, @Res() res: HttpResponse): Promise<void> {
-    const alert = this.store.alerts.require(recordId('alert id', id));
-    const s = this.store.sensors.get(alert.sensorId);
+    const alert = await this.store.alerts.require(recordId('alert id', id));
+    const s = await this.store.sensors.get(alert.sensorId);
     const date = new Date(alert.start);
     const entries: ZipEntry[] = [];
     const json = {
       alert,
       sensor: { id: alert.sensorId, name: s?.name ?? alert.sensorId, labels: s?.labels ?? {} },
-      deliveries: this.store.notifications
-        .deliveries({ alertId: alert.id }, 500, 0)
-        .items.map(publicDelivery),
+      deliveries: (await this.store.notifications.deliveries({ alertId: alert.id }, 500, 0)).items.map(
+        publicDelivery,
+      ),
       exportedAt: new Date().toISOString(),
     };
     entries.push({ name: 'alert.json', data: Buffer.from(JSON.stringify(json, null, 2) + '\n'), date });
@@ -158,7 +159,8 @@ export class ExportController {
     const tz = query.tz === undefined ? 'UTC' : query.tz;
     if (typeof tz !== 'string' || !isTimeZone(tz))
       throw invalid('tz', tz, 'must be an IANA time zone such as Europe/Berlin');
-    const page = this.store.alerts.list({ from, to }, MAX_REPORT_ALERTS, 0);
+    const page = await this.store.alerts.list({ from, to }, MAX_REPORT_ALERTS, 0);
+    await this.store.sensors.list(); // fresh names for `sensor()`
     const pictures = new Map<number, Buffer>();
     for (const a of page.items) {
       const png = await this.media.picture(a.id, 'overlay').catch(() => null);
@@ -181,8 +183,9 @@ export class ExportController {
     res.end(html);
   }
 
+  /** The sensor's name and labels as last read (the handlers read every sensor first). */
   private sensor(id: string): SensorInfo | undefined {
-    const s = this.store.sensors.get(id);
+    const s = this.store.sensors.cached(id);
     return s ? { name: s.name, labels: s.labels } : undefined;
   }
 }

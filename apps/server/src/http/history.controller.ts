@@ -57,12 +57,11 @@ export class HistoryController {
     required: false,
     schema: { type: 'integer', minimum: 1, maximum: HISTORY_MAX_COLUMNS, default: HISTORY_DEFAULT_COLUMNS },
   })
-  get(@Param('id') id: string, @Query() query: Record<string, unknown>): SensorHistory {
+  async get(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<SensorHistory> {
     const { from, to, maxColumns } = parseHistoryQuery(query, Date.now());
-    if (!this.sensors.status(sensorId(id))) throw new NotFoundException(`sensor '${id}' not found`);
-    const alerts = this.store.alerts
-      .list({ sensorId: id, from, to }, MAX_ALERT_MARKS)
-      .items.map(({ id: alertId, kind, state, start, end, peakScore, peakAt }) => ({
+    if (!(await this.sensors.status(sensorId(id)))) throw new NotFoundException(`sensor '${id}' not found`);
+    const alerts = (await this.store.alerts.list({ sensorId: id, from, to }, MAX_ALERT_MARKS)).items.map(
+      ({ id: alertId, kind, state, start, end, peakScore, peakAt }) => ({
         id: alertId,
         kind,
         state,
@@ -70,7 +69,8 @@ export class HistoryController {
         end,
         peakScore,
         peakAt,
-      }));
+      }),
+    );
     return this.history.query(id, from, to, maxColumns, alerts);
   }
 
@@ -87,15 +87,15 @@ export class HistoryController {
     required: false,
     schema: { type: 'integer', minimum: 1, maximum: TRENDS_MAX_DAYS, default: TRENDS_DEFAULT_DAYS },
   })
-  trends(@Param('id') id: string, @Query() query: Record<string, unknown>): SensorTrends {
+  async trends(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<SensorTrends> {
     const days = queryInt(query, 'days', 1, TRENDS_MAX_DAYS, TRENDS_DEFAULT_DAYS) as number;
-    if (!this.sensors.status(sensorId(id))) throw new NotFoundException(`sensor '${id}' not found`);
+    if (!(await this.sensors.status(sensorId(id)))) throw new NotFoundException(`sensor '${id}' not found`);
     const now = Date.now();
     const toDay = Math.floor(now / DAY_MS) * DAY_MS;
     const fromDay = toDay - (days - 1) * DAY_MS;
-    this.store.scores.flush();
-    const scored = new Map(this.store.trends.days(id, fromDay, toDay, now).map((d) => [d.day, d]));
-    const alerts = this.store.trends.alertsPerDay(id, fromDay, toDay);
+    await this.store.scores.flush();
+    const scored = new Map((await this.store.trends.days(id, fromDay, toDay, now)).map((d) => [d.day, d]));
+    const alerts = await this.store.trends.alertsPerDay(id, fromDay, toDay);
     const out: SensorTrends = { sensorId: id, days: [] };
     for (let day = fromDay; day <= toDay; day += DAY_MS) {
       const d = scored.get(day);

@@ -186,7 +186,7 @@ export class ModelsController {
     ok: arrayOf('Feedback'),
     errors: [400, 401, 403],
   })
-  feedback(@Param('id') id: string): FeedbackInfo[] {
+  feedback(@Param('id') id: string): Promise<FeedbackInfo[]> {
     return this.models.listFeedback(sensorId(id));
   }
 
@@ -205,14 +205,14 @@ export class ModelsController {
     @Caller() caller: TokenInfo,
   ): Promise<FeedbackInfo> {
     const alertId = parseFeedbackBody(body);
-    const alert = this.alerts.get(alertId);
+    const alert = await this.alerts.get(alertId);
     if (alert.sensorId !== sensorId(id)) {
       throw new BadRequestException(
         `alertId (${alertId}) is an alert of sensor '${alert.sensorId}', not '${id}'`,
       );
     }
     const feedback = await this.models.teach(alertId, caller.name);
-    this.alerts.publish(this.alerts.get(alertId));
+    await this.alerts.publish(await this.alerts.get(alertId));
     return feedback;
   }
 
@@ -229,8 +229,8 @@ export class ModelsController {
     @Caller() caller: TokenInfo,
   ): Promise<FeedbackInfo> {
     const feedback = await this.models.revert(sensorId(id), recordId('feedbackId', feedbackId), caller.name);
-    const alert = this.alerts.find(feedback.alertId);
-    if (alert) this.alerts.publish(alert);
+    const alert = await this.alerts.find(feedback.alertId);
+    if (alert) await this.alerts.publish(alert);
     return feedback;
   }
 }

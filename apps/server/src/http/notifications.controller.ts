@@ -31,7 +31,7 @@ export class NotificationsController {
     ok: arrayOf('NotificationChannel'),
     errors: [401, 403],
   })
-  channels(): NotificationChannel[] {
+  channels(): Promise<NotificationChannel[]> {
     return this.notify.channels();
   }
 
@@ -43,13 +43,13 @@ export class NotificationsController {
     status: 201,
     errors: [400, 401, 403, 409],
   })
-  createChannel(@Body() body: unknown): NotificationChannel {
+  createChannel(@Body() body: unknown): Promise<NotificationChannel> {
     return this.notify.createChannel(bodyObject(body));
   }
 
   @Get('channels/:id')
   @ApiRoute({ summary: 'One channel', ok: ref('NotificationChannel'), errors: [400, 401, 403, 404] })
-  channel(@Param('id') id: string): NotificationChannel {
+  channel(@Param('id') id: string): Promise<NotificationChannel> {
     return this.notify.channel(recordId('channel id', id));
   }
 
@@ -60,7 +60,7 @@ export class NotificationsController {
     ok: ref('NotificationChannel'),
     errors: [400, 401, 403, 404, 409],
   })
-  updateChannel(@Param('id') id: string, @Body() body: unknown): NotificationChannel {
+  updateChannel(@Param('id') id: string, @Body() body: unknown): Promise<NotificationChannel> {
     return this.notify.updateChannel(recordId('channel id', id), bodyObject(body));
   }
 
@@ -70,9 +70,9 @@ export class NotificationsController {
     ok: ref('NotificationChannel'),
     errors: [400, 401, 403, 404],
   })
-  deleteChannel(@Param('id') id: string): NotificationChannel {
-    const channel = this.notify.channel(recordId('channel id', id));
-    this.notify.deleteChannel(channel.id);
+  async deleteChannel(@Param('id') id: string): Promise<NotificationChannel> {
+    const channel = await this.notify.channel(recordId('channel id', id));
+    await this.notify.deleteChannel(channel.id);
     return channel;
   }
 
@@ -89,7 +89,7 @@ export class NotificationsController {
 
   @Get('rules')
   @ApiRoute({ summary: 'Every rule', ok: arrayOf('NotificationRule'), errors: [401, 403] })
-  rules(): NotificationRule[] {
+  rules(): Promise<NotificationRule[]> {
     return this.notify.rules();
   }
 
@@ -101,13 +101,13 @@ export class NotificationsController {
     status: 201,
     errors: [400, 401, 403],
   })
-  createRule(@Body() body: unknown): NotificationRule {
+  createRule(@Body() body: unknown): Promise<NotificationRule> {
     return this.notify.createRule(bodyObject(body));
   }
 
   @Get('rules/:id')
   @ApiRoute({ summary: 'One rule', ok: ref('NotificationRule'), errors: [400, 401, 403, 404] })
-  rule(@Param('id') id: string): NotificationRule {
+  rule(@Param('id') id: string): Promise<NotificationRule> {
     return this.notify.rule(recordId('rule id', id));
   }
 
@@ -118,15 +118,15 @@ export class NotificationsController {
     ok: ref('NotificationRule'),
     errors: [400, 401, 403, 404],
   })
-  updateRule(@Param('id') id: string, @Body() body: unknown): NotificationRule {
+  updateRule(@Param('id') id: string, @Body() body: unknown): Promise<NotificationRule> {
     return this.notify.updateRule(recordId('rule id', id), bodyObject(body));
   }
 
   @Delete('rules/:id')
   @ApiRoute({ summary: 'Delete a rule', ok: ref('NotificationRule'), errors: [400, 401, 403, 404] })
-  deleteRule(@Param('id') id: string): NotificationRule {
-    const rule = this.notify.rule(recordId('rule id', id));
-    this.notify.deleteRule(rule.id);
+  async deleteRule(@Param('id') id: string): Promise<NotificationRule> {
+    const rule = await this.notify.rule(recordId('rule id', id));
+    await this.notify.deleteRule(rule.id);
     return rule;
   }
 
@@ -146,7 +146,7 @@ export class NotificationsController {
     schema: { type: 'integer', minimum: 1, maximum: MAX_DELIVERY_PAGE, default: 100 },
   })
   @ApiQuery({ name: 'offset', required: false, schema: { type: 'integer', minimum: 0, default: 0 } })
-  deliveries(@Query() query: Record<string, unknown>): Page<NotificationDelivery> {
+  deliveries(@Query() query: Record<string, unknown>): Promise<Page<NotificationDelivery>> {
     const alertId = queryInt(query, 'alertId', 1, Number.MAX_SAFE_INTEGER);
     const channelId = queryInt(query, 'channelId', 1, Number.MAX_SAFE_INTEGER);
     const state = queryEnum(query, 'state', DELIVERY_STATES);

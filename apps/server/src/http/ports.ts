@@ -15,12 +15,12 @@ export interface UploadedWav {
 }
 
 export abstract class SensorsPort {
-  abstract list(): SensorStatus[];
+  abstract list(): Promise<SensorStatus[]>;
   /** Null for a sensor never seen. */
-  abstract status(sensorId: string): SensorStatus | null;
-  abstract update(sensorId: string, patch: SensorPatch): SensorStatus;
+  abstract status(sensorId: string): Promise<SensorStatus | null>;
+  abstract update(sensorId: string, patch: SensorPatch): Promise<SensorStatus>;
   /** `until` null lifts the snooze. */
-  abstract snooze(sensorId: string, until: number | null): SensorStatus;
+  abstract snooze(sensorId: string, until: number | null): Promise<SensorStatus>;
 }
 
 export abstract class ModelsPort {
@@ -43,7 +43,7 @@ export abstract class ModelsPort {
   abstract activate(sensorId: string, version: number, by: string): Promise<ModelVersion>;
   /** Ends the shadow trial of a version without using it. */
   abstract discard(sensorId: string, version: number, by: string): Promise<ModelVersion>;
-  abstract listFeedback(sensorId: string): FeedbackInfo[];
+  abstract listFeedback(sensorId: string): Promise<FeedbackInfo[]>;
   /** Adds the alert's patches to the sensor's memory bank. */
   abstract teach(alertId: number, by: string): Promise<FeedbackInfo>;
   abstract revert(sensorId: string, feedbackId: number, by: string): Promise<FeedbackInfo>;

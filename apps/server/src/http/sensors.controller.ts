@@ -34,14 +34,14 @@ export class SensorsController {
     ok: arrayOf('SensorStatus'),
     errors: [401, 403],
   })
-  list(): SensorStatus[] {
+  list(): Promise<SensorStatus[]> {
     return this.sensors.list();
   }
 
   @Get(':id')
   @ApiRoute({ summary: "One sensor's status", ok: ref('SensorStatus'), errors: [400, 401, 403, 404] })
-  get(@Param('id') id: string): SensorStatus {
-    return this.require(id);
+  async get(@Param('id') id: string): Promise<SensorStatus> {
+    return await this.require(id);
   }
 
   @Patch(':id')
@@ -53,9 +53,9 @@ export class SensorsController {
     ok: ref('SensorStatus'),
     errors: [400, 401, 403, 404],
   })
-  update(@Param('id') id: string, @Body() body: unknown): SensorStatus {
+  async update(@Param('id') id: string, @Body() body: unknown): Promise<SensorStatus> {
     const patch = parseSensorPatch(body);
-    this.require(id);
+    await this.require(id);
     return this.sensors.update(id, patch);
   }
 
@@ -68,9 +68,9 @@ export class SensorsController {
   @ApiQuery({ name: 'from', required: false, description: 'ms since the epoch', schema: { type: 'integer' } })
   @ApiQuery({ name: 'to', required: false, description: 'ms since the epoch', schema: { type: 'integer' } })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 20000 } })
-  scores(@Param('id') id: string, @Query() query: Record<string, unknown>): ScorePoint[] {
+  async scores(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<ScorePoint[]> {
     const range = parseScoreQuery(query);
-    this.require(id);
+    await this.require(id);
     return this.store.scores.range(id, range);
   }
 
@@ -82,21 +82,21 @@ export class SensorsController {
     ok: ref('SensorStatus'),
     errors: [400, 401, 403, 404],
   })
-  snooze(@Param('id') id: string, @Body() body: unknown): SensorStatus {
+  async snooze(@Param('id') id: string, @Body() body: unknown): Promise<SensorStatus> {
     const seconds = parseSeconds(body, SNOOZE_MIN_SECONDS, SNOOZE_MAX_SECONDS);
-    this.require(id);
+    await this.require(id);
     return this.sensors.snooze(id, Date.now() + Math.round(seconds * 1000));
   }
 
   @Delete(':id/snooze')
   @ApiRoute({ summary: 'Lift a snooze', ok: ref('SensorStatus'), errors: [400, 401, 403, 404] })
-  unsnooze(@Param('id') id: string): SensorStatus {
-    this.require(id);
+  async unsnooze(@Param('id') id: string): Promise<SensorStatus> {
+    await this.require(id);
     return this.sensors.snooze(id, null);
   }
 
-  private require(id: string): SensorStatus {
-    const status = this.sensors.status(sensorId(id));
+  private async require(id: string): Promise<SensorStatus> {
+    const status = await this.sensors.status(sensorId(id));
     if (!status) throw new NotFoundException(`sensor '${id}' not found`);
     return status;
   }

@@ -19,7 +19,7 @@ export class TokensController {
     ok: arrayOf('TokenInfo'),
     errors: [401, 403],
   })
-  list(): TokenInfo[] {
+  list(): Promise<TokenInfo[]> {
     return this.tokens.list();
   }
 
@@ -31,7 +31,7 @@ export class TokensController {
     status: 201,
     errors: [400, 401, 403],
   })
-  create(@Body() body: unknown): CreatedToken {
+  create(@Body() body: unknown): Promise<CreatedToken> {
     const { role, name, sensors } = parseNewToken(body);
     return this.tokens.create(role, name, sensors);
   }
@@ -42,7 +42,7 @@ export class TokensController {
     ok: ref('TokenInfo'),
     errors: [400, 401, 403, 404],
   })
-  revoke(@Param('id') id: string): TokenInfo {
+  revoke(@Param('id') id: string): Promise<TokenInfo> {
     return this.tokens.revoke(recordId('token id', id));
   }
 }

@@ -36,28 +36,31 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   ) {}
 
   afterInit(nsp: Namespace): void {
-    nsp.use((socket, next) => {
-      const auth = (socket.handshake.auth ?? {}) as { token?: unknown; sensorId?: unknown };
-      const fail = (message: string) => {
-        this.metrics.ingestRejections.inc({ code: 'BAD_TOKEN' });
-        next(unauthorized(message));
-      };
-      if (typeof auth.token !== 'string' || auth.token === '')
-        return fail('missing token: connect with auth {token, sensorId}');
-      const problem = sensorIdProblem(auth.sensorId);
-      if (problem || typeof auth.sensorId !== 'string') return fail(`sensorId ${problem}`);
-      const info = this.tokens.verify(auth.token);
-      if (!info) return fail('invalid or revoked token');
-      const refused = this.tokens.streamAs(info, auth.sensorId);
-      if (refused) return fail(refused);
-      const full = this.sensors.admissionProblem(auth.sensorId);
-      if (full) {
-        this.metrics.ingestRejections.inc({ code: 'TOO_MANY_SENSORS' });
-        return next(tooManySensors(full));
-      }
-      (socket.data as SensorData) = { sensorId: auth.sensorId, tokenName: info.name };
-      next();
-    });
+    nsp.use((socket, next) => void this.#admit(socket, next).catch((err: Error) => next(err)));
+  }
+
+  /** The handshake: a valid token that may stream as the sensor id, and room for the sensor. */
+  async #admit(socket: Socket, next: (err?: Error) => void): Promise<void> {
+    const auth = (socket.handshake.auth ?? {}) as { token?: unknown; sensorId?: unknown };
+    const fail = (message: string) => {
+      this.metrics.ingestRejections.inc({ code: 'BAD_TOKEN' });
+      next(unauthorized(message));
+    };
+    if (typeof auth.token !== 'string' || auth.token === '')
+      return fail('missing token: connect with auth {token, sensorId}');
+    const problem = sensorIdProblem(auth.sensorId);
+    if (problem || typeof auth.sensorId !== 'string') return fail(`sensorId ${problem}`);
+    const info = await this.tokens.verify(auth.token);
+    if (!info) return fail('invalid or revoked token');
+    const refused = await this.tokens.streamAs(info, auth.sensorId);
+    if (refused) return fail(refused);
+    const full = this.sensors.admissionProblem(auth.sensorId);
+    if (full) {
+      this.metrics.ingestRejections.inc({ code: 'TOO_MANY_SENSORS' });
+      return next(tooManySensors(full));
+    }
+    (socket.data as SensorData) = { sensorId: auth.sensorId, tokenName: info.name };
+    next();
   }
 
   handleConnection(socket: Socket): void {

@@ -24,12 +24,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   afterInit(nsp: Namespace): void {
     nsp.use((socket, next) => {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      const info = typeof token === 'string' ? this.tokens.verify(token) : null;
-      if (!info) return next(unauthorized('invalid or missing token'));
-      if (info.role === 'sensor')
-        return next(new Error('a sensor token cannot open the dashboard; use an operator token'));
-      socket.data = { name: info.name, role: info.role };
-      next();
+      void (typeof token === 'string' ? this.tokens.verify(token) : Promise.resolve(null)).then((info) => {
+        if (!info) return next(unauthorized('invalid or missing token'));
+        if (info.role === 'sensor')
+          return next(new Error('a sensor token cannot open the dashboard; use an operator token'));
+        socket.data = { name: info.name, role: info.role };
+        next();
+      }, next);
     });
   }
 
@@ -49,7 +50,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
   }
 
   @SubscribeMessage('subscribe')
-  subscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): SubscribeAck {
+  async subscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<SubscribeAck> {
     const b = (body ?? {}) as { sensorId?: unknown; backfillSeconds?: unknown };
     if (typeof b.sensorId !== 'string' || b.sensorId === '')
       return { ok: false, error: 'subscribe needs {sensorId}' };
@@ -57,7 +58,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       this.hub.subscribe(socket.id, '*');
       return { ok: true, status: null };
     }
-    const status = this.sensors.status(b.sensorId);
+    const status = await this.sensors.status(b.sensorId);
     if (!status) return { ok: false, error: `unknown sensor ${JSON.stringify(b.sensorId)}` };
     const seconds =
       typeof b.backfillSeconds === 'number' && b.backfillSeconds >= 0

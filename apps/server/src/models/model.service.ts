@@ -26,7 +26,7 @@ export class ModelService extends ModelsPort {
       // A fit that went to shadow (the newest version) is recorded when it is activated, not now.
       if (p.stage === 'done' && s.shadowVersion !== null && s.shadowVersion > (s.version ?? 0)) return;
       // The model itself is on disk; its history row is bookkeeping (best-effort on a full disk).
-      this.store.health.attempt('model', () =>
+      void this.store.health.attempt('model', () =>
         this.store.models.record({
           sensorId: p.sensorId,
           source: s.source ?? 'directory',
@@ -66,7 +66,7 @@ export class ModelService extends ModelsPort {
 
   async activate(sensorId: string, version: number, by: string): Promise<ModelVersion> {
     const v = await this.models.activate(sensorId, version, by);
-    this.store.health.attempt('model', () =>
+    await this.store.health.attempt('model', () =>
       this.store.models.record({
         sensorId,
         source: v.source,
@@ -86,12 +86,12 @@ export class ModelService extends ModelsPort {
     return this.models.discard(sensorId, version, by);
   }
 
-  listFeedback(sensorId: string): FeedbackInfo[] {
-    return this.store.feedback.listBySensor(sensorId).map(({ path: _path, ...info }) => info);
+  async listFeedback(sensorId: string): Promise<FeedbackInfo[]> {
+    return (await this.store.feedback.listBySensor(sensorId)).map(({ path: _path, ...info }) => info);
   }
 
   async teach(alertId: number, by: string): Promise<FeedbackInfo> {
-    const alert = this.store.alerts.require(alertId);
+    const alert = await this.store.alerts.require(alertId);
     if (alert.kind !== 'anomaly')
       throw new ModelError(
         `alert ${alertId} is a ${alert.kind} alert: there is no sound to learn`,
@@ -104,7 +104,7 @@ export class ModelService extends ModelsPort {
         `feedback extends a PatchCore memory bank; sensor ${alert.sensorId} uses ${d.config.method}`,
         'NOT_TEACHABLE',
       );
-    const existing = this.store.feedback.latestForAlert(alertId);
+    const existing = await this.store.feedback.latestForAlert(alertId);
     if (existing && existing.revertedAt === null)
       throw new ModelError(`alert ${alertId} was already taught (feedback ${existing.id})`, 'ALREADY_TAUGHT');
     const patches = await this.media.readPatches(alertId);
@@ -119,7 +119,7 @@ export class ModelService extends ModelsPort {
         `alert ${alertId}'s patches (${patches.length} values) do not fit this model (dim ${dim}); the model changed since`,
         'NOT_TEACHABLE',
       );
-    const rec = this.store.feedback.create({
+    const rec = await this.store.feedback.create({
       sensorId: alert.sensorId,
       alertId,
       windows: Math.max(1, Math.round(patches.length / (dim * d.fitted.grid.height * d.fitted.grid.width))),
@@ -133,7 +133,7 @@ export class ModelService extends ModelsPort {
   }
 
   async revert(sensorId: string, feedbackId: number, by: string): Promise<FeedbackInfo> {
-    const rec = this.store.feedback.revert(sensorId, feedbackId, by);
+    const rec = await this.store.feedback.revert(sensorId, feedbackId, by);
     if (this.models.detector(sensorId)) await this.models.applyFeedback(sensorId);
     const { path: _path, ...info } = rec;
     return info;
@@ -142,7 +142,7 @@ export class ModelService extends ModelsPort {
   /** Active feedback of a sensor as patch arrays (for the model registry). */
   async activeFeedback(sensorId: string): Promise<FeedbackItem[]> {
     const out: FeedbackItem[] = [];
-    for (const f of this.store.feedback.listBySensor(sensorId, true)) {
+    for (const f of await this.store.feedback.listBySensor(sensorId, true)) {
       const patches = await this.media.readPatches(f.alertId).catch(() => null);
       const windows = await this.media.readWindows(f.alertId).catch(() => null);
       if (patches) out.push({ id: f.id, patches, windows });

@@ -17,9 +17,9 @@ export interface DispatcherOptions {
   /** Per-attempt timeout, ms (default 10 s). */
   timeoutMs?: number;
   /** Due escalations: called by the same timer as deliveries, before them. */
-  escalate?: (now: number) => void;
+  escalate?: (now: number) => unknown;
   /** When the next escalation is due, or null. */
-  nextEscalationAt?: () => number | null;
+  nextEscalationAt?: () => Promise<number | null> | number | null;
   onOutcome?: (outcome: DeliveryOutcome, d: DeliveryRecord) => void;
   log?: (line: string) => void;
   now?: () => number;
@@ -89,11 +89,11 @@ export class DeliveryDispatcher {
     const { notifications } = this.o.store;
     try {
       await this.sendOne(d, channel, sensorName);
-      notifications.markDelivered(d.id, 1, this.o.now());
+      await notifications.markDelivered(d.id, 1, this.o.now());
     } catch (err) {
-      notifications.markFailed(d.id, 1, (err as Error).message, this.o.now());
+      await notifications.markFailed(d.id, 1, (err as Error).message, this.o.now());
     }
-    return publicDelivery(notifications.requireDelivery(d.id));
+    return publicDelivery(await notifications.requireDelivery(d.id));
   }
 
   private schedule(delayMs: number): void {
@@ -106,17 +106,22 @@ export class DeliveryDispatcher {
           .catch((err: unknown) =>
             this.o.log?.(`notifications: sender stopped on an error: ${(err as Error).message}`),
           )
-          .finally(() => {
-            this.draining = null;
+          .then(async () => {
             if (!this.running) return;
             try {
-              const next = [this.o.store.notifications.nextDeliveryAt(), this.o.nextEscalationAt?.() ?? null]
+              const next = [
+                await this.o.store.notifications.nextDeliveryAt(),
+                (await this.o.nextEscalationAt?.()) ?? null,
+              ]
                 .filter((t): t is number => t !== null)
                 .reduce((a, b) => Math.min(a, b), Infinity);
               if (next !== Infinity) this.schedule(next - this.o.now());
             } catch (err) {
               this.o.log?.(`notifications: cannot read the outbox: ${(err as Error).message}`);
             }
+          })
+          .finally(() => {
+            this.draining = null;
           });
       },
       Math.max(0, Math.min(delayMs, 2 ** 31 - 1)),
@@ -126,8 +131,8 @@ export class DeliveryDispatcher {
 
   private async drain(): Promise<void> {
     while (this.running) {
-      this.o.escalate?.(this.o.now());
-      const due = this.o.store.notifications.due(this.o.now(), 20);
+      await this.o.escalate?.(this.o.now());
+      const due = await this.o.store.notifications.due(this.o.now(), 20);
       if (due.length === 0) return;
       for (const d of due) {
         if (!this.running) return;
@@ -139,29 +144,29 @@ export class DeliveryDispatcher {
   private async deliver(d: DeliveryRecord): Promise<void> {
     const { notifications, sensors } = this.o.store;
     const attempt = d.attempts + 1;
-    const channel = d.channelId === null ? null : notifications.channel(d.channelId);
+    const channel = d.channelId === null ? null : await notifications.channel(d.channelId);
     if (!channel) {
-      notifications.markFailed(d.id, attempt, 'the channel was deleted', this.o.now());
+      await notifications.markFailed(d.id, attempt, 'the channel was deleted', this.o.now());
       return;
     }
     const alert = JSON.parse(d.payload) as Alert;
-    const sensorName = sensors.get(alert.sensorId)?.name ?? alert.sensorId;
+    const sensorName = (await sensors.get(alert.sensorId))?.name ?? alert.sensorId;
     try {
       await this.sendOne({ ...d, attempts: attempt - 1 }, channel, sensorName);
-      notifications.markDelivered(d.id, attempt, this.o.now());
+      await notifications.markDelivered(d.id, attempt, this.o.now());
       this.o.onOutcome?.('delivered', d);
     } catch (err) {
       const e = err instanceof SendError ? err : new SendError((err as Error).message, true);
       const now = this.o.now();
       if (e.retryable && attempt < this.o.maxAttempts) {
         const delay = this.backoff(attempt, e.retryAfterMs);
-        notifications.markRetry(d.id, attempt, e.message, now + delay);
+        await notifications.markRetry(d.id, attempt, e.message, now + delay);
         this.o.log?.(
           `notification #${d.id} to ${channel.kind} '${channel.name}' attempt ${attempt}: ${e.message}; retrying in ${delay} ms`,
         );
         this.o.onOutcome?.('retry', d);
       } else {
-        notifications.markFailed(d.id, attempt, e.message, now);
+        await notifications.markFailed(d.id, attempt, e.message, now);
         this.o.log?.(
           `notification #${d.id} to ${channel.kind} '${channel.name}': ${e.message}; gave up after ${attempt} attempt(s)`,
         );

@@ -79,34 +79,34 @@ export class NotificationService {
 
   // ---- channels ----
 
-  channels(): NotificationChannel[] {
-    return this.store.notifications.channels().map(publicChannel);
+  async channels(): Promise<NotificationChannel[]> {
+    return (await this.store.notifications.channels()).map(publicChannel);
   }
 
-  channel(id: number): NotificationChannel {
-    return publicChannel(this.store.notifications.requireChannel(id));
+  async channel(id: number): Promise<NotificationChannel> {
+    return publicChannel(await this.store.notifications.requireChannel(id));
   }
 
-  createChannel(input: NotificationChannelInput): NotificationChannel {
-    return publicChannel(this.store.notifications.createChannel(parseNewChannel(input), this.now()));
+  async createChannel(input: NotificationChannelInput): Promise<NotificationChannel> {
+    return publicChannel(await this.store.notifications.createChannel(parseNewChannel(input), this.now()));
   }
 
-  updateChannel(id: number, input: NotificationChannelInput): NotificationChannel {
-    const stored = this.store.notifications.requireChannel(id);
+  async updateChannel(id: number, input: NotificationChannelInput): Promise<NotificationChannel> {
+    const stored = await this.store.notifications.requireChannel(id);
     return publicChannel(
-      this.store.notifications.updateChannel(id, parseChannelPatch(stored, input), this.now()),
+      await this.store.notifications.updateChannel(id, parseChannelPatch(stored, input), this.now()),
     );
   }
 
   /** Deletes a channel and the rules that send to it; its deliveries stay on the alerts' pages. */
-  deleteChannel(id: number): void {
-    this.store.notifications.deleteChannel(id);
+  deleteChannel(id: number): Promise<void> {
+    return this.store.notifications.deleteChannel(id);
   }
 
   /** Sends a test message to a channel now (one attempt, recorded as a delivery without an alert). */
   async testChannel(id: number): Promise<ChannelTestResult> {
-    const channel = this.store.notifications.requireChannel(id);
-    const record = this.store.notifications.enqueue(
+    const channel = await this.store.notifications.requireChannel(id);
+    const record = await this.store.notifications.enqueue(
       {
         alertId: null,
         channel,
@@ -123,46 +123,49 @@ export class NotificationService {
 
   // ---- rules ----
 
-  rules(): NotificationRule[] {
+  rules(): Promise<NotificationRule[]> {
     return this.store.notifications.rules();
   }
 
-  rule(id: number): NotificationRule {
+  rule(id: number): Promise<NotificationRule> {
     return this.store.notifications.requireRule(id);
   }
 
-  createRule(input: NotificationRuleInput): NotificationRule {
+  async createRule(input: NotificationRuleInput): Promise<NotificationRule> {
+    const channels = await this.channelIds();
     return this.store.notifications.createRule(
-      parseRule(input, null, (id) => this.exists(id)),
+      parseRule(input, null, (id) => channels.has(id)),
       this.now(),
     );
   }
 
-  updateRule(id: number, input: NotificationRuleInput): NotificationRule {
-    const base = ruleBase(this.store.notifications.requireRule(id));
+  async updateRule(id: number, input: NotificationRuleInput): Promise<NotificationRule> {
+    const base = ruleBase(await this.store.notifications.requireRule(id));
+    const channels = await this.channelIds();
     return this.store.notifications.updateRule(
       id,
-      parseRule(input, base, (c) => this.exists(c)),
+      parseRule(input, base, (c) => channels.has(c)),
       this.now(),
     );
   }
 
-  deleteRule(id: number): void {
-    this.store.notifications.deleteRule(id);
+  deleteRule(id: number): Promise<void> {
+    return this.store.notifications.deleteRule(id);
   }
 
-  private exists(channelId: number): boolean {
-    return this.store.notifications.channel(channelId) !== null;
+  /** Ids of the channels that exist (a rule's channels are checked against them). */
+  private async channelIds(): Promise<Set<number>> {
+    return new Set((await this.store.notifications.channels()).map((c) => c.id));
   }
 
   // ---- deliveries ----
 
-  deliveries(
+  async deliveries(
     filters: { alertId?: number; channelId?: number; state?: DeliveryState },
     limit: number,
     offset: number,
-  ): Page<NotificationDelivery> {
-    const page = this.store.notifications.deliveries(filters, limit, offset);
+  ): Promise<Page<NotificationDelivery>> {
+    const page = await this.store.notifications.deliveries(filters, limit, offset);
     return { ...page, items: page.items.map(publicDelivery) };
   }
 
@@ -171,21 +174,23 @@ export class NotificationService {
   /** Routes `alert` (new) and `alert:update` (changes) by the rules. Returns the function that detaches. */
   attach(events: HarkEvents): () => void {
     const opened = (alert: Alert) => this.guard(alert, () => this.route(alert, 'alert.opened'));
-    const updated = (alert: Alert) =>
-      this.guard(alert, () => {
-        const event = classifyUpdate(this.snapshots.get(alert.id), alert);
-        this.snapshots.set(alert.id, snapshotOf(alert));
+    const updated = (alert: Alert) => {
+      // Classified now, in the order the changes were published; routed on the chain.
+      const event = classifyUpdate(this.snapshots.get(alert.id), alert);
+      if (alert.id > 0) this.snapshots.set(alert.id, snapshotOf(alert));
+      this.guard(alert, async () => {
         if (alert.state !== 'open')
-          this.store.notifications.finishEscalation(alert.id, null, 'cancelled', this.now());
+          await this.store.notifications.finishEscalation(alert.id, null, 'cancelled', this.now());
         // An alert still open that a rule takes now but did not at its opening (its severity rose, or the
         // rule is new) is announced to that rule's channel once.
-        if (alert.state === 'open') this.route(alert, 'alert.opened');
+        if (alert.state === 'open') await this.route(alert, 'alert.opened');
         // A rise to critical was announced just above to the rules it now reaches.
-        if (event && event !== 'alert.opened' && event !== 'alert.critical') this.route(alert, event);
-        if (alert.state === 'resolved' && !alert.active) this.snapshots.delete(alert.id);
-        else if (this.snapshots.size > 10_000)
-          this.snapshots.delete(this.snapshots.keys().next().value as number);
+        if (event && event !== 'alert.opened' && event !== 'alert.critical') await this.route(alert, event);
       });
+      if (alert.state === 'resolved' && !alert.active) this.snapshots.delete(alert.id);
+      else if (this.snapshots.size > 10_000)
+        this.snapshots.delete(this.snapshots.keys().next().value as number);
+    };
     events.on('alert', opened);
     events.on('alert:update', updated);
     return () => {
@@ -203,34 +208,42 @@ export class NotificationService {
     return this.dispatcher.stop(graceMs);
   }
 
-  /** A listener must not throw into whoever published the alert: a failed store write is logged. */
-  private guard(alert: Alert, fn: () => void): void {
-    if (alert.id <= 0) return; // not stored yet: published again with its id once it is
-    try {
-      fn();
-    } catch (err) {
-      this.log?.(`notifications for alert ${alert.id} not queued: ${(err as Error).message}`);
-    }
+  /** Resolves once every alert published so far is routed (its deliveries queued). */
+  routed(): Promise<void> {
+    return this.#routing;
   }
 
+  /**
+   * Routes on a chain, one alert change after another (an alert's opening is queued before its updates). A
+   * listener must not throw into whoever published the alert: a failed store write is logged.
+   */
+  private guard(alert: Alert, fn: () => Promise<void>): void {
+    if (alert.id <= 0) return; // not stored yet: published again with its id once it is
+    this.#routing = this.#routing.then(fn).catch((err: unknown) => {
+      this.log?.(`notifications for alert ${alert.id} not queued: ${(err as Error).message}`);
+    });
+  }
+
+  #routing: Promise<void> = Promise.resolve();
+
   /** Queues `event` of `alert` to the channel of every rule that takes it (recorded as suppressed in quiet hours). */
-  private route(alert: Alert, event: NotificationEvent): void {
+  private async route(alert: Alert, event: NotificationEvent): Promise<void> {
     const n = this.store.notifications;
-    const stored = this.store.sensors.get(alert.sensorId);
+    const stored = await this.store.sensors.get(alert.sensorId);
     const sensor: SensorRef = { id: alert.sensorId, labels: stored?.labels ?? {} };
     const now = this.now();
     let queued = false;
-    for (const rule of n.rules()) {
+    for (const rule of await n.rules()) {
       if (!ruleMatches(rule, alert, sensor)) continue;
       if (event === 'alert.opened') {
-        if (n.hasDelivery(alert.id, rule.id, 'alert.opened')) continue;
+        if (await n.hasDelivery(alert.id, rule.id, 'alert.opened')) continue;
         if (rule.escalation) {
-          n.scheduleEscalation(alert.id, rule.id, now + rule.escalation.afterMinutes * 60_000);
+          await n.scheduleEscalation(alert.id, rule.id, now + rule.escalation.afterMinutes * 60_000);
           queued = true; // the sender's timer learns the new due time
         }
       }
       if (!rule.events.includes(event)) continue;
-      const channel = n.channel(rule.channelId);
+      const channel = await n.channel(rule.channelId);
       if (!channel) continue;
       const quiet = rule.quietHours && inQuietHours(rule.quietHours, now) ? rule.quietHours : null;
       const why = !channel.enabled
@@ -238,20 +251,20 @@ export class NotificationService {
         : quiet
           ? `not sent: quiet hours ${quiet.start}-${quiet.end} ${quiet.timeZone}`
           : null;
-      this.record(alert, channel, rule.id, event, why);
+      await this.record(alert, channel, rule.id, event, why);
       queued ||= why === null;
     }
     if (queued) this.dispatcher.wake();
   }
 
-  private record(
+  private async record(
     alert: Alert,
     channel: ChannelRecord,
     ruleId: number,
     event: NotificationEvent,
     suppressed: string | null,
-  ): void {
-    this.store.notifications.enqueue(
+  ): Promise<void> {
+    await this.store.notifications.enqueue(
       {
         alertId: alert.id,
         channel,
@@ -269,25 +282,25 @@ export class NotificationService {
    * rule's escalation channel as `alert.escalated`, whatever the quiet hours (an alert nobody handled is
    * what an escalation is for); otherwise the escalation is cancelled.
    */
-  private escalateDue(now: number): void {
+  private async escalateDue(now: number): Promise<void> {
     const n = this.store.notifications;
-    for (const e of n.dueEscalations(now)) {
+    for (const e of await n.dueEscalations(now)) {
       try {
-        const alert = this.store.alerts.get(e.alertId);
-        const rule = n.rule(e.ruleId);
-        const channel = rule?.escalation ? n.channel(rule.escalation.channelId) : null;
+        const alert = await this.store.alerts.get(e.alertId);
+        const rule = await n.rule(e.ruleId);
+        const channel = rule?.escalation ? await n.channel(rule.escalation.channelId) : null;
         if (!alert || alert.state !== 'open' || !rule?.enabled || !channel) {
-          n.finishEscalation(e.alertId, e.ruleId, 'cancelled', now);
+          await n.finishEscalation(e.alertId, e.ruleId, 'cancelled', now);
           continue;
         }
-        this.record(
+        await this.record(
           alert,
           channel,
           rule.id,
           'alert.escalated',
           channel.enabled ? null : 'not sent: the channel is disabled',
         );
-        n.finishEscalation(e.alertId, e.ruleId, 'sent', now);
+        await n.finishEscalation(e.alertId, e.ruleId, 'sent', now);
       } catch (err) {
         this.log?.(`escalation of alert ${e.alertId} by rule ${e.ruleId}: ${(err as Error).message}`);
       }

@@ -115,12 +115,24 @@ export class WebhookNotifier {
   }
 
   /** Queues a delivery (durably) and wakes the sender. Returns the outbox entry. */
-  enqueue(event: WebhookEvent, alert: Alert): OutboxEntry {
-    const entry = this.opts.outbox.enqueue(event, JSON.stringify(alert), this.opts.now());
+  async enqueue(event: WebhookEvent, alert: Alert): Promise<OutboxEntry> {
     this.snapshots.set(alert.id, snapshotOf(alert));
+    // In the order of the events: each write starts once the one before it ended.
+    const write = this.#queued.then(() =>
+      this.opts.outbox.enqueue(event, JSON.stringify(alert), this.opts.now()),
+    );
+    this.#queued = write.catch(() => {});
+    const entry = await write;
     if (this.running && !this.draining) this.schedule(0);
     return entry;
   }
+
+  /** Resolves once every delivery queued so far is in the outbox (or its failure reported). */
+  queued(): Promise<void> {
+    return this.#queued.then(() => {});
+  }
+
+  #queued: Promise<unknown> = Promise.resolve();
 
   /**
    * Sends `alert` as `alert.opened` and meaningful `alert:update`s (state, end of signal, annotation, feedback,
@@ -130,13 +142,10 @@ export class WebhookNotifier {
     // A listener that throws would throw into whoever published the alert: a refused outbox write is
     // reported (when `onStoreError` is given) and the event is not sent.
     const enqueue = (event: WebhookEvent, alert: Alert) => {
-      try {
-        this.enqueue(event, alert);
-      } catch (err) {
-        if (!this.opts.onStoreError) throw err;
+      this.enqueue(event, alert).catch((err: unknown) => {
         this.opts.log?.(`webhook ${event} of alert ${alert.id} not queued: ${(err as Error).message}`);
-        this.opts.onStoreError(err);
-      }
+        this.opts.onStoreError?.(err);
+      });
     };
     const opened = (alert: Alert) => enqueue('alert.opened', alert);
     const updated = (alert: Alert) => {
@@ -179,9 +188,9 @@ export class WebhookNotifier {
     await draining;
   }
 
-  stats(): WebhookStats {
+  async stats(): Promise<WebhookStats> {
     return {
-      pending: this.opts.outbox.pendingCount(),
+      pending: await this.opts.outbox.pendingCount(),
       ...this.counts,
       inFlight: this.inFlight !== null,
       lastError: this.lastError,
@@ -199,15 +208,17 @@ export class WebhookNotifier {
           .catch((err: unknown) =>
             this.opts.log?.(`webhook sender stopped on an error: ${(err as Error).message}`),
           )
-          .finally(() => {
-            this.draining = null;
+          .then(async () => {
             if (!this.running) return;
             try {
-              const next = this.opts.outbox.nextDueAt();
+              const next = await this.opts.outbox.nextDueAt();
               if (next !== null) this.schedule(next - this.opts.now());
             } catch (err) {
               this.opts.log?.(`webhook sender cannot read the outbox: ${(err as Error).message}`);
             }
+          })
+          .finally(() => {
+            this.draining = null;
           });
       },
       Math.max(0, Math.min(delayMs, 2 ** 31 - 1)),
@@ -217,7 +228,7 @@ export class WebhookNotifier {
 
   private async drain(): Promise<void> {
     while (this.running) {
-      const due = this.opts.outbox.due(this.opts.now(), 20);
+      const due = await this.opts.outbox.due(this.opts.now(), 20);
       if (due.length === 0) return;
       for (const entry of due) {
         if (!this.running) return;
@@ -244,14 +255,14 @@ export class WebhookNotifier {
     );
     try {
       await this.post(body, entry, sentAt, controller.signal);
-      this.opts.outbox.markDelivered(entry.id, attempt, this.opts.now());
+      await this.opts.outbox.markDelivered(entry.id, attempt, this.opts.now());
       this.counts.delivered++;
       this.lastDeliveredAt = this.opts.now();
       this.opts.onOutcome?.('delivered', { ...entry, attempts: attempt, state: 'delivered' });
     } catch (err) {
       if (controller.signal.aborted && !(controller.signal.reason instanceof Retryable)) return; // stopped
       const reason = controller.signal.reason instanceof Retryable ? controller.signal.reason : err;
-      this.failed(entry, attempt, reason);
+      await this.failed(entry, attempt, reason);
     } finally {
       clearTimeout(timeout);
       this.inFlight = null;
@@ -290,20 +301,20 @@ export class WebhookNotifier {
     throw new Error(`${message}; giving up (fix the receiver, then re-send)`);
   }
 
-  private failed(entry: OutboxEntry, attempt: number, err: unknown): void {
+  private async failed(entry: OutboxEntry, attempt: number, err: unknown): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     this.lastError = message;
     const now = this.opts.now();
     if (err instanceof Retryable && attempt < this.opts.maxAttempts) {
       const delay = this.backoff(attempt, err.retryAfterMs);
-      this.opts.outbox.markRetry(entry.id, attempt, message, now + delay);
+      await this.opts.outbox.markRetry(entry.id, attempt, message, now + delay);
       this.counts.retried++;
       this.opts.log?.(
         `webhook ${entry.event} #${entry.id} attempt ${attempt}: ${message}; retrying in ${delay} ms`,
       );
       this.opts.onOutcome?.('retry', { ...entry, attempts: attempt, lastError: message });
     } else {
-      this.opts.outbox.markFailed(entry.id, attempt, message, now);
+      await this.opts.outbox.markFailed(entry.id, attempt, message, now);
       this.counts.failed++;
       const why = err instanceof Retryable ? `gave up after ${attempt} attempts` : 'gave up';
       this.opts.log?.(`webhook ${entry.event} #${entry.id}: ${message}; ${why}`);

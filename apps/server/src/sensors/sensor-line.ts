@@ -99,7 +99,7 @@ export class SensorLine implements IngestSink, ScoreSink {
   scored(w: ReadyWindow, r: WindowResult): void {
     this.live.scored(w, r);
     this.lastScore = r.normalised;
-    this.d.store.health.attempt('scores', () => this.d.store.scores.append(this.id, w.t1, r.normalised));
+    void this.d.store.health.attempt('scores', () => this.d.store.scores.append(this.id, w.t1, r.normalised));
     this.alerts.scored(w, r);
     this.d.shadow?.offer(this.id, w, r);
   }
@@ -128,7 +128,7 @@ export class SensorLine implements IngestSink, ScoreSink {
   }
 
   snoozed(): boolean {
-    const until = this.d.store.sensors.get(this.id)?.snoozedUntil;
+    const until = this.d.store.sensors.cached(this.id)?.snoozedUntil;
     return until !== null && until !== undefined && until > Date.now();
   }
 }

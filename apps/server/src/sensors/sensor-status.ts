@@ -23,7 +23,7 @@ export class SensorStatusBoard {
 
   of(line: SensorLine): SensorStatus {
     const { d } = this;
-    const rec = d.store.sensors.get(line.id);
+    const rec = d.store.sensors.cached(line.id);
     const model = d.models.status(line.id);
     const stats = d.scorer.stats(line.id);
     const meter = line.stream.meter();
@@ -65,8 +65,8 @@ export class SensorStatusBoard {
       queueDepth: stats.queueDepth,
       lastScore: line.lastScore,
       threshold: 1,
-      openAlerts: d.alerts.unresolvedCounts().get(line.id) ?? 0,
-      needsAttention: d.alerts.attentionCounts().get(line.id) ?? 0,
+      openAlerts: d.alerts.counts.unresolved.get(line.id) ?? 0,
+      needsAttention: d.alerts.counts.attention.get(line.id) ?? 0,
       activeAlertId: line.alerts.activeAlertId,
       activeSince: line.alerts.activeAlertId === null ? null : line.alerts.activeSince,
       snoozedUntil,

@@ -46,7 +46,10 @@ export class Sensors extends SensorsPort {
   readonly #status: SensorStatusBoard;
   /** Registrations (and hello's name and labels) a failed write left unsaved, retried while degraded. */
   readonly #unsaved = new Map<string, { at: number; patch: SensorPatch }>();
+  /** Registrations being written. */
+  readonly #saving = new Map<string, { at: number; patch: SensorPatch }>();
   #timer: NodeJS.Timeout | null = null;
+  #sweeping: Promise<void> | null = null;
 
   constructor(readonly d: SensorsDeps) {
     super();
@@ -59,10 +62,10 @@ export class Sensors extends SensorsPort {
   }
 
   /** Closes alerts a crash left active, knows every stored sensor, starts the housekeeping tick. */
-  start(): void {
+  async start(): Promise<void> {
     this.d.store.health.addRetry('sensors', () => this.#saveRegistrations());
-    this.d.alerts.recover(Date.now());
-    for (const s of this.d.store.sensors.list()) this.#get(s.id);
+    await this.d.alerts.recover(Date.now());
+    for (const s of await this.d.store.sensors.list()) this.#get(s.id);
     this.#timer = setInterval(() => this.#tick(), 1000);
     this.#timer.unref();
   }
@@ -72,8 +75,12 @@ export class Sensors extends SensorsPort {
     this.#timer = null;
     for (const line of this.#lines.values()) line.unsubscribeModel();
     await this.d.scorer.close(this.#lines.keys());
-    for (const line of this.#lines.values()) await line.alerts.flushClips(true);
-    this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
+    for (const line of this.#lines.values()) {
+      await line.alerts.settled();
+      await line.alerts.flushClips(true);
+    }
+    await this.d.alerts.settled();
+    await this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
   }
 
   // ---- /sensor ----
@@ -130,7 +137,11 @@ export class Sensors extends SensorsPort {
 
   /** Registered already (stored, or waiting to be stored). */
   #known(sensorId: string): boolean {
-    return this.#unsaved.has(sensorId) || this.d.store.sensors.get(sensorId) !== null;
+    return (
+      this.#unsaved.has(sensorId) ||
+      this.#saving.has(sensorId) ||
+      this.d.store.sensors.cached(sensorId) !== null
+    );
   }
 
   audio(sensorId: string, socketId: string, msg: unknown): SensorAck {
@@ -166,25 +177,26 @@ export class Sensors extends SensorsPort {
 
   // ---- REST ----
 
-  list(): SensorStatus[] {
-    for (const s of this.d.store.sensors.list()) this.#get(s.id);
+  async list(): Promise<SensorStatus[]> {
+    for (const s of await this.d.store.sensors.list()) this.#get(s.id);
     for (const id of this.d.models.sensorIds()) this.#get(id);
     return [...this.#lines.values()].map((line) => this.#status.of(line));
   }
 
-  status(sensorId: string): SensorStatus | null {
-    const known = this.d.store.sensors.get(sensorId) || this.d.models.status(sensorId).state !== 'none';
+  async status(sensorId: string): Promise<SensorStatus | null> {
+    const known =
+      (await this.d.store.sensors.get(sensorId)) !== null || this.d.models.status(sensorId).state !== 'none';
     const line = this.#lines.get(sensorId) ?? (known ? this.#get(sensorId) : null);
     return line ? this.#status.of(line) : null;
   }
 
-  update(sensorId: string, patch: SensorPatch): SensorStatus {
-    this.d.store.sensors.update(sensorId, patch);
+  async update(sensorId: string, patch: SensorPatch): Promise<SensorStatus> {
+    await this.d.store.sensors.update(sensorId, patch);
     return this.#changed(this.#get(sensorId));
   }
 
-  snooze(sensorId: string, until: number | null): SensorStatus {
-    this.d.store.sensors.snooze(sensorId, until);
+  async snooze(sensorId: string, until: number | null): Promise<SensorStatus> {
+    await this.d.store.sensors.snooze(sensorId, until);
     return this.#changed(this.#get(sensorId));
   }
 
@@ -200,34 +212,43 @@ export class Sensors extends SensorsPort {
   #register(sensorId: string, at: number, patch: SensorPatch): void {
     const earlier = this.#unsaved.get(sensorId);
     const merged = { at, patch: { ...earlier?.patch, ...patch } };
-    const saved = this.d.store.health.attempt('sensor', () =>
-      this.d.store.sensors.upsert(sensorId, merged.at, merged.patch),
-    );
-    if (saved) this.#unsaved.delete(sensorId);
-    else this.#unsaved.set(sensorId, merged);
-    this.d.store.health.setWaiting('sensors', this.#unsaved.size);
+    // Known from its hello on, while the write is under way.
+    this.#unsaved.delete(sensorId);
+    this.#saving.set(sensorId, merged);
+    void this.d.store.health
+      .attempt('sensor', () => this.d.store.sensors.upsert(sensorId, merged.at, merged.patch))
+      .then((saved) => {
+        if (this.#saving.get(sensorId) !== merged) return; // a later registration took over
+        this.#saving.delete(sensorId);
+        if (!saved) this.#unsaved.set(sensorId, merged);
+        this.d.store.health.setWaiting('sensors', this.#unsaved.size);
+      });
   }
 
   /** Writes the unsaved registrations; throws at the first that fails. Returns how many still wait. */
-  #saveRegistrations(): number {
+  async #saveRegistrations(): Promise<number> {
     for (const [id, r] of this.#unsaved) {
-      this.d.store.sensors.upsert(id, r.at, r.patch);
-      this.#unsaved.delete(id);
+      await this.d.store.sensors.upsert(id, r.at, r.patch);
+      if (this.#unsaved.get(id) === r) this.#unsaved.delete(id);
     }
     return 0;
   }
 
   #tick(): void {
-    this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
+    void this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
     const now = Date.now();
-    try {
-      // Auto-resolve and escalation: the sensors whose alerts changed show it at once.
-      for (const a of this.d.alerts.sweep(now)) {
-        const line = this.#lines.get(a.sensorId);
-        if (line) this.#status.publish(line, true);
-      }
-    } catch (err) {
-      this.d.log(`alert lifecycle sweep failed: ${(err as Error).message}`);
+    // Auto-resolve and escalation: the sensors whose alerts changed show it at once. One sweep at a time.
+    if (!this.#sweeping) {
+      this.#sweeping = this.d.alerts
+        .sweep(now)
+        .then((changed) => {
+          for (const a of changed) {
+            const line = this.#lines.get(a.sensorId);
+            if (line) this.#status.publish(line, true);
+          }
+        })
+        .catch((err: unknown) => this.d.log(`alert lifecycle sweep failed: ${(err as Error).message}`))
+        .finally(() => (this.#sweeping = null));
     }
     const timeoutMs = this.d.config.dataTimeoutSeconds * 1000;
     for (const line of this.#lines.values()) {

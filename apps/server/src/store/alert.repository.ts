@@ -11,8 +11,10 @@ import {
   type AnnotationLabel,
   type Page,
 } from '@hark/protocol';
+import { sql } from 'kysely';
 import { Repository } from './database.js';
-import { whereClause, type AlertFilters } from './alert.filters.js';
+import { alertWhere, type AlertFilters } from './alert.filters.js';
+import { forUpdate, greatest, type Db } from './dialect.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, checkInt } from './errors.js';
 
 /** Largest page of `list()`. */
@@ -83,6 +85,7 @@ interface AlertRow {
 }
 
 interface OccurrenceRow {
+  id: number;
   alert_id: number;
   start_at: number;
   end_at: number | null;
@@ -112,40 +115,39 @@ interface FeedbackRow {
 
 /**
  * Alerts with their annotations and feedback. Reads return the `Alert` of the wire contract. Every write is
- * one committed transaction when the call returns (the database runs `synchronous = FULL`), so an operator's
- * acknowledgement or note survives a crash right after the answer.
+ * one committed transaction when its promise resolves (SQLite runs `synchronous = FULL`; PostgreSQL commits
+ * durably by default), so an operator's acknowledgement or note survives a crash right after the answer.
  */
 export class AlertRepository extends Repository {
   /** Stores a new open, active alert (creating the sensor row if the sensor is unknown). */
-  open(alert: NewAlert): Alert {
+  async open(alert: NewAlert): Promise<Alert> {
     if (!ALERT_KINDS.includes(alert.kind)) {
       throw new InvalidArgumentError(`alert kind '${alert.kind}' must be one of ${ALERT_KINDS.join(', ')}`);
     }
-    const id = this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO sensors (id, name, first_seen, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-        )
-        .run(alert.sensorId, alert.sensorId, alert.start, alert.start);
-      const id = this.db
-        .prepare(
-          `INSERT INTO alerts (sensor_id, kind, start_at, peak_score, peak_at, threshold, boxes, severity)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          alert.sensorId,
-          alert.kind,
-          alert.start,
-          alert.peakScore,
-          alert.peakAt,
-          alert.threshold,
-          JSON.stringify(alert.boxes ?? []),
-          alert.severity ?? 'warning',
-        ).lastInsertRowid;
-      this.insertOccurrence(Number(id), alert);
+    const id = await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('sensors')
+        .values({ id: alert.sensorId, name: alert.sensorId, first_seen: alert.start, last_seen: alert.start })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+      const { id } = await trx
+        .insertInto('alerts')
+        .values({
+          sensor_id: alert.sensorId,
+          kind: alert.kind,
+          start_at: alert.start,
+          peak_score: alert.peakScore,
+          peak_at: alert.peakAt,
+          threshold: alert.threshold,
+          boxes: JSON.stringify(alert.boxes ?? []),
+          severity: alert.severity ?? 'warning',
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await this.insertOccurrence(trx, id, alert);
       return id;
-    })();
-    return this.require(Number(id));
+    });
+    return this.require(id);
   }
 
   /**
@@ -153,34 +155,32 @@ export class AlertRepository extends Repository {
    * itself, open again: acknowledged if someone had acknowledged it). Its peak, boxes and severity follow the
    * strongest occurrence.
    */
-  recur(id: number, occ: NewOccurrence): Alert {
-    this.require(id);
-    this.db.transaction(() => {
-      this.insertOccurrence(id, occ);
-      this.db
-        .prepare(
-          `UPDATE alerts SET
-             occurrences = occurrences + 1,
-             active = 1, end_at = NULL, closed_at = NULL, cleared_at = NULL,
-             peak_at = CASE WHEN @peakScore >= peak_score THEN @peakAt ELSE peak_at END,
-             boxes = CASE WHEN @peakScore >= peak_score THEN @boxes ELSE boxes END,
-             peak_score = MAX(peak_score, @peakScore),
-             severity = CASE WHEN @severity = 'critical' THEN 'critical' ELSE severity END,
-             state = CASE WHEN auto_resolved = 1
-               THEN CASE WHEN acknowledged_at IS NULL THEN 'open' ELSE 'acknowledged' END ELSE state END,
-             resolved_by = CASE WHEN auto_resolved = 1 THEN NULL ELSE resolved_by END,
-             resolved_at = CASE WHEN auto_resolved = 1 THEN NULL ELSE resolved_at END,
-             auto_resolved = 0
-           WHERE id = @id`,
-        )
-        .run({
-          id,
-          peakScore: occ.peakScore,
-          peakAt: occ.peakAt,
-          boxes: JSON.stringify(occ.boxes ?? []),
-          severity: occ.severity ?? 'warning',
-        });
-    })();
+  async recur(id: number, occ: NewOccurrence): Promise<Alert> {
+    await this.db.transaction().execute(async (trx) => {
+      const row = await this.lockRow(trx, id);
+      await this.insertOccurrence(trx, id, occ);
+      const stronger = occ.peakScore >= row.peak_score;
+      const auto = row.auto_resolved === 1;
+      await trx
+        .updateTable('alerts')
+        .set({
+          occurrences: row.occurrences + 1,
+          active: 1,
+          end_at: null,
+          closed_at: null,
+          cleared_at: null,
+          peak_at: stronger ? occ.peakAt : row.peak_at,
+          boxes: stronger ? JSON.stringify(occ.boxes ?? []) : row.boxes,
+          peak_score: Math.max(row.peak_score, occ.peakScore),
+          severity: occ.severity === 'critical' ? 'critical' : row.severity,
+          state: auto ? (row.acknowledged_at === null ? 'open' : 'acknowledged') : row.state,
+          resolved_by: auto ? null : row.resolved_by,
+          resolved_at: auto ? null : row.resolved_at,
+          auto_resolved: 0,
+        })
+        .where('id', '=', id)
+        .execute();
+    });
     return this.require(id);
   }
 
@@ -188,131 +188,165 @@ export class AlertRepository extends Repository {
    * The alert a new one of `sensorId` and `kind` folds into: the sensor's latest alert of that kind, when it
    * ended at or after `since` (server ms) and no person resolved it (open, acknowledged or auto-resolved).
    */
-  foldTarget(sensorId: string, kind: AlertKind, since: number): Alert | null {
-    const row = this.db
-      .prepare(`SELECT * FROM alerts WHERE sensor_id = ? AND kind = ? ORDER BY id DESC LIMIT 1`)
-      .get(sensorId, kind) as AlertRow | undefined;
+  async foldTarget(sensorId: string, kind: AlertKind, since: number): Promise<Alert | null> {
+    const row = (await this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('sensor_id', '=', sensorId)
+      .where('kind', '=', kind)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst()) as AlertRow | undefined;
     if (!row || row.active === 1 || row.closed_at === null || row.closed_at < since) return null;
     if (row.state === 'resolved' && row.auto_resolved === 0) return null;
-    return this.hydrate([row])[0];
+    return (await this.hydrate(this.db, [row]))[0];
   }
 
   /**
    * Resolves, as {@link AUTO_RESOLVER}, every unresolved alert whose condition was seen to clear at or before
    * `clearedBy` (server ms) and has not come back. Returns the alerts changed.
    */
-  autoResolve(clearedBy: number, now = Date.now()): Alert[] {
-    const ids = this.db.transaction(() => {
+  async autoResolve(clearedBy: number, now = Date.now()): Promise<Alert[]> {
+    const ids = await this.db.transaction().execute(async (trx) => {
       const found = (
-        this.db
-          .prepare(
-            `SELECT id FROM alerts WHERE state != 'resolved' AND active = 0
-               AND cleared_at IS NOT NULL AND cleared_at <= ?`,
-          )
-          .all(clearedBy) as { id: number }[]
+        await trx
+          .selectFrom('alerts')
+          .select('id')
+          .where('state', '!=', 'resolved')
+          .where('active', '=', 0)
+          .where('cleared_at', 'is not', null)
+          .where('cleared_at', '<=', clearedBy)
+          .orderBy('id')
+          .execute()
       ).map((r) => r.id);
-      const set = this.db.prepare(
-        `UPDATE alerts SET state = 'resolved', auto_resolved = 1, resolved_by = ?, resolved_at = ? WHERE id = ?`,
-      );
-      for (const id of found) set.run(AUTO_RESOLVER, now, id);
+      if (found.length > 0) {
+        await trx
+          .updateTable('alerts')
+          .set({ state: 'resolved', auto_resolved: 1, resolved_by: AUTO_RESOLVER, resolved_at: now })
+          .where('id', 'in', found)
+          .execute();
+      }
       return found;
-    })();
-    return ids.map((id) => this.require(id));
+    });
+    return this.many(ids);
   }
 
   /** Active `warning` alerts, with the server ms their current occurrence opened (for escalation by time). */
-  activeWarnings(): { id: number; sensorId: string; openedAt: number }[] {
-    return this.db
-      .prepare(
-        `SELECT a.id, a.sensor_id AS sensorId,
-           (SELECT o.opened_at FROM alert_occurrences o WHERE o.alert_id = a.id ORDER BY o.id DESC LIMIT 1)
-             AS openedAt
-         FROM alerts a WHERE a.active = 1 AND a.severity = 'warning'`,
-      )
-      .all() as { id: number; sensorId: string; openedAt: number }[];
+  async activeWarnings(): Promise<{ id: number; sensorId: string; openedAt: number }[]> {
+    const rows = await this.db
+      .selectFrom('alerts as a')
+      .select((eb) => [
+        'a.id',
+        'a.sensor_id as sensorId',
+        eb
+          .selectFrom('alert_occurrences as o')
+          .select('o.opened_at')
+          .whereRef('o.alert_id', '=', 'a.id')
+          .orderBy('o.id', 'desc')
+          .limit(1)
+          .as('openedAt'),
+      ])
+      .where('a.active', '=', 1)
+      .where('a.severity', '=', 'warning')
+      .execute();
+    return rows as { id: number; sensorId: string; openedAt: number }[];
   }
 
   /** Raises the alert to `critical`. */
-  escalate(id: number): Alert {
-    this.require(id);
-    this.db.prepare(`UPDATE alerts SET severity = 'critical' WHERE id = ?`).run(id);
+  async escalate(id: number): Promise<Alert> {
+    await this.require(id);
+    await this.db.updateTable('alerts').set({ severity: 'critical' }).where('id', '=', id).execute();
     return this.require(id);
   }
 
   /** Ids of the alerts matching `filters` (oldest first), at most `limit`. */
-  ids(filters: AlertFilters, limit: number): number[] {
-    const { where, params } = whereClause(filters);
-    return (
-      this.db.prepare(`SELECT a.id FROM alerts a ${where} ORDER BY a.id LIMIT @limit`).all({
-        ...params,
-        limit,
-      }) as { id: number }[]
-    ).map((r) => r.id);
+  async ids(filters: AlertFilters, limit: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('alerts as a')
+      .select('a.id')
+      .where(alertWhere(filters))
+      .orderBy('a.id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
   }
 
-  private insertOccurrence(alertId: number, occ: NewOccurrence): void {
-    this.db
-      .prepare(
-        `INSERT INTO alert_occurrences (alert_id, start_at, peak_score, peak_at, opened_at)
-         VALUES (?, ?, ?, ?, ?)`,
-      )
-      .run(alertId, occ.start, occ.peakScore, occ.peakAt, occ.openedAt ?? Date.now());
+  private async insertOccurrence(db: Db, alertId: number, occ: NewOccurrence): Promise<void> {
+    await db
+      .insertInto('alert_occurrences')
+      .values({
+        alert_id: alertId,
+        start_at: occ.start,
+        peak_score: occ.peakScore,
+        peak_at: occ.peakAt,
+        opened_at: occ.openedAt ?? Date.now(),
+      })
+      .execute();
+  }
+
+  /** The alert's row, locked for the rest of the transaction `trx`; `NotFoundError` for an unknown id. */
+  private async lockRow(trx: Db, id: number): Promise<AlertRow> {
+    const row = await forUpdate(
+      this.engine,
+      trx.selectFrom('alerts').selectAll().where('id', '=', id),
+    ).executeTakeFirst();
+    if (!row) throw new NotFoundError(`alert ${id} not found`);
+    return row as AlertRow;
   }
 
   /** Updates the signal side of an alert (peak, boxes, end, active); the operator side is untouched. */
-  update(id: number, patch: AlertPatch): Alert {
-    this.require(id);
-    const params = {
-      id,
-      active: patch.active === undefined ? null : patch.active ? 1 : 0,
-      setEnd: patch.end === undefined ? 0 : 1,
-      end: patch.end ?? null,
-      peakScore: patch.peakScore ?? null,
-      peakAt: patch.peakAt ?? null,
-      boxes: patch.boxes ? JSON.stringify(patch.boxes) : null,
-      severity: patch.severity ?? null,
-      closedAt: patch.closedAt ?? null,
-      setCleared: patch.clearedAt === undefined ? 0 : 1,
-      clearedAt: patch.clearedAt ?? null,
-    };
-    // Expressions on the right read the row as it was: the peak comparisons see the old peak.
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `UPDATE alerts SET
-             active = COALESCE(@active, active),
-             end_at = CASE WHEN @setEnd THEN @end ELSE end_at END,
-             peak_at = CASE WHEN @peakScore IS NOT NULL AND @peakScore >= peak_score
-               THEN COALESCE(@peakAt, peak_at) ELSE peak_at END,
-             boxes = CASE WHEN @boxes IS NOT NULL AND (@peakScore IS NULL OR @peakScore >= peak_score)
-               THEN @boxes ELSE boxes END,
-             peak_score = MAX(peak_score, COALESCE(@peakScore, peak_score)),
-             severity = CASE WHEN @severity = 'critical' THEN 'critical' ELSE severity END,
-             closed_at = COALESCE(@closedAt, closed_at),
-             cleared_at = CASE WHEN @setCleared THEN @clearedAt ELSE cleared_at END
-           WHERE id = @id`,
-        )
-        .run(params);
-      this.db
-        .prepare(
-          `UPDATE alert_occurrences SET
-             end_at = CASE WHEN @setEnd THEN @end ELSE end_at END,
-             peak_at = CASE WHEN @peakScore > peak_score THEN COALESCE(@peakAt, peak_at) ELSE peak_at END,
-             peak_score = MAX(peak_score, COALESCE(@peakScore, peak_score)),
-             cleared_at = CASE WHEN @setCleared THEN @clearedAt ELSE cleared_at END
-           WHERE id = (SELECT MAX(id) FROM alert_occurrences WHERE alert_id = @id)`,
-        )
-        .run(params);
-    })();
+  async update(id: number, patch: AlertPatch): Promise<Alert> {
+    await this.db.transaction().execute(async (trx) => {
+      // Every new value is computed from the row as it was: the peak comparisons see the old peak.
+      const row = await this.lockRow(trx, id);
+      const peak = patch.peakScore;
+      await trx
+        .updateTable('alerts')
+        .set({
+          active: patch.active === undefined ? row.active : patch.active ? 1 : 0,
+          end_at: patch.end === undefined ? row.end_at : patch.end,
+          peak_at: peak !== undefined && peak >= row.peak_score ? (patch.peakAt ?? row.peak_at) : row.peak_at,
+          boxes:
+            patch.boxes && (peak === undefined || peak >= row.peak_score)
+              ? JSON.stringify(patch.boxes)
+              : row.boxes,
+          peak_score: Math.max(row.peak_score, peak ?? row.peak_score),
+          severity: patch.severity === 'critical' ? 'critical' : row.severity,
+          closed_at: patch.closedAt ?? row.closed_at,
+          cleared_at: patch.clearedAt === undefined ? row.cleared_at : patch.clearedAt,
+        })
+        .where('id', '=', id)
+        .execute();
+      const occ = (await trx
+        .selectFrom('alert_occurrences')
+        .selectAll()
+        .where('alert_id', '=', id)
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst()) as OccurrenceRow | undefined;
+      if (!occ) return;
+      await trx
+        .updateTable('alert_occurrences')
+        .set({
+          end_at: patch.end === undefined ? occ.end_at : patch.end,
+          peak_at: peak !== undefined && peak > occ.peak_score ? (patch.peakAt ?? occ.peak_at) : occ.peak_at,
+          peak_score: Math.max(occ.peak_score, peak ?? occ.peak_score),
+          cleared_at: patch.clearedAt === undefined ? occ.cleared_at : patch.clearedAt,
+        })
+        .where('id', '=', occ.id)
+        .execute();
+    });
     return this.require(id);
   }
 
   /** Records that the alert's clip (`DATA/alerts/<id>/clip.wav`) was written. */
-  setClip(id: number, clip: { start: number; seconds: number }): Alert {
-    this.require(id);
-    this.db
-      .prepare('UPDATE alerts SET clip_start = ?, clip_seconds = ?, clip_available = 1 WHERE id = ?')
-      .run(clip.start, clip.seconds, id);
+  async setClip(id: number, clip: { start: number; seconds: number }): Promise<Alert> {
+    await this.require(id);
+    await this.db
+      .updateTable('alerts')
+      .set({ clip_start: clip.start, clip_seconds: clip.seconds, clip_available: 1 })
+      .where('id', '=', id)
+      .execute();
     return this.require(id);
   }
 
@@ -320,162 +354,214 @@ export class AlertRepository extends Repository {
    * Marks every still-active alert inactive, ending it at `end` (or its peak time, if later): after a
    * restart nothing is over the threshold any more until new windows say so. Returns the alerts changed.
    */
-  deactivateAll(end: number): Alert[] {
-    const ids = (this.db.prepare('SELECT id FROM alerts WHERE active = 1').all() as { id: number }[]).map(
-      (r) => r.id,
-    );
+  async deactivateAll(end: number): Promise<Alert[]> {
     // The signal is unknown since the crash: ended (a repeat may fold in), not seen to clear (no auto-resolve).
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `UPDATE alert_occurrences SET end_at = MAX(?, peak_at) WHERE end_at IS NULL AND alert_id IN
-             (SELECT id FROM alerts WHERE active = 1)`,
-        )
-        .run(end);
-      this.db
-        .prepare(
-          `UPDATE alerts SET active = 0, end_at = COALESCE(end_at, MAX(?, peak_at)), closed_at = ?
-           WHERE active = 1`,
-        )
-        .run(end, Date.now());
-    })();
-    return ids.map((id) => this.require(id));
+    const ids = await this.db.transaction().execute(async (trx) => {
+      const ids = (
+        await trx.selectFrom('alerts').select('id').where('active', '=', 1).orderBy('id').execute()
+      ).map((r) => r.id);
+      if (ids.length === 0) return ids;
+      await trx
+        .updateTable('alert_occurrences')
+        .set((eb) => ({ end_at: greatest(this.engine, eb.val(end), eb.ref('peak_at')) }))
+        .where('end_at', 'is', null)
+        .where('alert_id', 'in', ids)
+        .execute();
+      await trx
+        .updateTable('alerts')
+        .set((eb) => ({
+          active: 0,
+          end_at: eb.fn.coalesce('end_at', greatest(this.engine, eb.val(end), eb.ref('peak_at'))),
+          closed_at: Date.now(),
+        }))
+        .where('id', 'in', ids)
+        .execute();
+      return ids;
+    });
+    return this.many(ids);
   }
 
-  get(id: number): Alert | null {
-    const row = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined;
-    return row ? this.hydrate([row])[0] : null;
+  async get(id: number): Promise<Alert | null> {
+    const row = await this.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? (await this.hydrate(this.db, [row as AlertRow]))[0] : null;
   }
 
   /** Like `get`, throwing `NotFoundError` for an unknown id. */
-  require(id: number): Alert {
-    const alert = this.get(id);
+  async require(id: number): Promise<Alert> {
+    const alert = await this.get(id);
     if (!alert) throw new NotFoundError(`alert ${id} not found`);
     return alert;
   }
 
+  /** The alerts of `ids`, in that order. */
+  private async many(ids: number[]): Promise<Alert[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('id', 'in', ids)
+      .execute()) as AlertRow[];
+    const byId = new Map((await this.hydrate(this.db, rows)).map((a) => [a.id, a]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
   /** The sensor's alert that is still over the threshold, if any (the newest, should there be several). */
-  activeFor(sensorId: string, kind?: AlertKind): Alert | null {
-    const row = this.db
-      .prepare(
-        `SELECT * FROM alerts WHERE sensor_id = ? AND active = 1 AND (? IS NULL OR kind = ?)
-         ORDER BY start_at DESC, id DESC LIMIT 1`,
-      )
-      .get(sensorId, kind ?? null, kind ?? null) as AlertRow | undefined;
-    return row ? this.hydrate([row])[0] : null;
+  async activeFor(sensorId: string, kind?: AlertKind): Promise<Alert | null> {
+    let q = this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('sensor_id', '=', sensorId)
+      .where('active', '=', 1)
+      .orderBy('start_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1);
+    if (kind !== undefined) q = q.where('kind', '=', kind);
+    const row = await q.executeTakeFirst();
+    return row ? (await this.hydrate(this.db, [row as AlertRow]))[0] : null;
   }
 
   /** Alerts not yet resolved, per sensor id (sensors without any are absent). */
-  unresolvedCounts(): Map<string, number> {
-    const rows = this.db
-      .prepare(`SELECT sensor_id, COUNT(*) AS n FROM alerts WHERE state != 'resolved' GROUP BY sensor_id`)
-      .all() as { sensor_id: string; n: number }[];
-    return new Map(rows.map((r) => [r.sensor_id, r.n]));
+  async unresolvedCounts(): Promise<Map<string, number>> {
+    return this.countsBySensor('!=', 'resolved');
   }
 
   /** Alerts that need a person (state `open`: neither acknowledged nor resolved), per sensor id. */
-  attentionCounts(): Map<string, number> {
-    const rows = this.db
-      .prepare(`SELECT sensor_id, COUNT(*) AS n FROM alerts WHERE state = 'open' GROUP BY sensor_id`)
-      .all() as { sensor_id: string; n: number }[];
-    return new Map(rows.map((r) => [r.sensor_id, r.n]));
+  async attentionCounts(): Promise<Map<string, number>> {
+    return this.countsBySensor('=', 'open');
+  }
+
+  private async countsBySensor(op: '=' | '!=', state: AlertState): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('alerts')
+      .select((eb) => ['sensor_id', eb.fn.countAll<number>().as('n')])
+      .where('state', op, state)
+      .groupBy('sensor_id')
+      .execute();
+    return new Map(rows.map((r) => [r.sensor_id, Number(r.n)]));
   }
 
   /**
    * One page of alerts matching `filters`: open first, then acknowledged, then resolved; newest first within
    * each state. `limit` in 1..500, `offset` >= 0.
    */
-  list(filters: AlertFilters = {}, limit = 50, offset = 0): Page<Alert> {
+  async list(filters: AlertFilters = {}, limit = 50, offset = 0): Promise<Page<Alert>> {
     checkInt('limit', limit, 1, MAX_ALERT_PAGE);
     checkInt('offset', offset, 0, Number.MAX_SAFE_INTEGER);
-    const { where, params } = whereClause(filters);
-    const total = (
-      this.db.prepare(`SELECT COUNT(*) AS n FROM alerts a ${where}`).get(params) as { n: number }
-    ).n;
-    const rows = this.db
-      .prepare(
-        `SELECT a.* FROM alerts a ${where}
-         ORDER BY CASE a.state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, a.start_at DESC, a.id DESC
-         LIMIT @limit OFFSET @offset`,
-      )
-      .all({ ...params, limit, offset }) as AlertRow[];
-    return { items: this.hydrate(rows), total, limit, offset };
+    const where = alertWhere(filters);
+    const { n } = await this.db
+      .selectFrom('alerts as a')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where(where)
+      .executeTakeFirstOrThrow();
+    const rows = await this.db
+      .selectFrom('alerts as a')
+      .selectAll('a')
+      .where(where)
+      .orderBy(sql`CASE a.state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END`)
+      .orderBy('a.start_at', 'desc')
+      .orderBy('a.id', 'desc')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+    return { items: await this.hydrate(this.db, rows as AlertRow[]), total: Number(n), limit, offset };
   }
 
   /** open -> acknowledged. Acknowledging twice, or a resolved alert, is a `ConflictError`. */
-  acknowledge(id: number, by: string, at = Date.now()): Alert {
-    return this.transition(id, () => {
-      const alert = this.require(id);
-      if (alert.state === 'acknowledged') {
+  async acknowledge(id: number, by: string, at = Date.now()): Promise<Alert> {
+    return this.transition(id, async (trx, row) => {
+      if (row.state === 'acknowledged') {
         throw new ConflictError(
-          `alert ${id} is already acknowledged (by ${alert.acknowledgedBy} at ${iso(alert.acknowledgedAt)})`,
+          `alert ${id} is already acknowledged (by ${row.acknowledged_by} at ${iso(row.acknowledged_at)})`,
         );
       }
-      if (alert.state === 'resolved') {
-        throw new ConflictError(
-          `alert ${id} is resolved (by ${alert.resolvedBy}); it cannot be acknowledged`,
-        );
+      if (row.state === 'resolved') {
+        throw new ConflictError(`alert ${id} is resolved (by ${row.resolved_by}); it cannot be acknowledged`);
       }
-      this.db
-        .prepare(
-          `UPDATE alerts SET state = 'acknowledged', acknowledged_by = ?, acknowledged_at = ? WHERE id = ?`,
-        )
-        .run(by, at, id);
+      await trx
+        .updateTable('alerts')
+        .set({ state: 'acknowledged', acknowledged_by: by, acknowledged_at: at })
+        .where('id', '=', id)
+        .execute();
     });
   }
 
   /** open or acknowledged -> resolved (final). Resolving a resolved alert is a `ConflictError`. */
-  resolve(id: number, by: string, at = Date.now()): Alert {
-    return this.transition(id, () => {
-      const alert = this.require(id);
-      if (alert.state === 'resolved') {
+  async resolve(id: number, by: string, at = Date.now()): Promise<Alert> {
+    return this.transition(id, async (trx, row) => {
+      if (row.state === 'resolved') {
         throw new ConflictError(
-          `alert ${id} is already resolved (by ${alert.resolvedBy} at ${iso(alert.resolvedAt)})`,
+          `alert ${id} is already resolved (by ${row.resolved_by} at ${iso(row.resolved_at)})`,
         );
       }
-      this.db
-        .prepare(`UPDATE alerts SET state = 'resolved', resolved_by = ?, resolved_at = ? WHERE id = ?`)
-        .run(by, at, id);
+      await trx
+        .updateTable('alerts')
+        .set({ state: 'resolved', resolved_by: by, resolved_at: at })
+        .where('id', '=', id)
+        .execute();
     });
   }
 
   /** Adds an operator's note; allowed in every state. */
-  annotate(id: number, note: { label: AnnotationLabel; text?: string; author: string; at?: number }): Alert {
+  async annotate(
+    id: number,
+    note: { label: AnnotationLabel; text?: string; author: string; at?: number },
+  ): Promise<Alert> {
     if (!ANNOTATION_LABELS.includes(note.label)) {
       throw new InvalidArgumentError(
         `annotation label '${note.label}' must be one of ${ANNOTATION_LABELS.map((l) => `'${l}'`).join(', ')}`,
       );
     }
-    return this.transition(id, () => {
-      this.require(id);
-      this.db
-        .prepare('INSERT INTO annotations (alert_id, label, text, author, at) VALUES (?, ?, ?, ?, ?)')
-        .run(id, note.label, note.text ?? '', note.author, note.at ?? Date.now());
+    return this.transition(id, async (trx) => {
+      await trx
+        .insertInto('annotations')
+        .values({
+          alert_id: id,
+          label: note.label,
+          text: note.text ?? '',
+          author: note.author,
+          at: note.at ?? Date.now(),
+        })
+        .execute();
     });
   }
 
-  private transition(id: number, write: () => void): Alert {
-    this.db.transaction(write).immediate();
+  /**
+   * Runs an operator's step on the alert's locked row in one transaction (two operators on two instances take
+   * turns: the second sees the first one's state), then returns the alert as committed.
+   */
+  private async transition(id: number, write: (trx: Db, row: AlertRow) => Promise<void>): Promise<Alert> {
+    await this.db.transaction().execute(async (trx) => write(trx, await this.lockRow(trx, id)));
     return this.require(id);
   }
 
-  /** Rows to `Alert`s, joining annotations and the latest feedback in two queries. */
-  private hydrate(rows: AlertRow[]): Alert[] {
+  /** Rows to `Alert`s, joining annotations, occurrences and the latest feedback in three queries. */
+  private async hydrate(db: Db, rows: AlertRow[]): Promise<Alert[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.id);
-    const marks = ids.map(() => '?').join(',');
-    const notes = this.db
-      .prepare(`SELECT * FROM annotations WHERE alert_id IN (${marks}) ORDER BY at, id`)
-      .all(...ids) as AnnotationRow[];
-    const feedback = this.db
-      .prepare(
-        `SELECT id, alert_id, reverted_at FROM feedback WHERE id IN
-           (SELECT MAX(id) FROM feedback WHERE alert_id IN (${marks}) GROUP BY alert_id)`,
+    const notes = (await db
+      .selectFrom('annotations')
+      .selectAll()
+      .where('alert_id', 'in', ids)
+      .orderBy('at')
+      .orderBy('id')
+      .execute()) as AnnotationRow[];
+    const feedback = (await db
+      .selectFrom('feedback')
+      .select(['id', 'alert_id', 'reverted_at'])
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('feedback')
+          .select((e) => e.fn.max('id').as('id'))
+          .where('alert_id', 'in', ids)
+          .groupBy('alert_id'),
       )
-      .all(...ids) as FeedbackRow[];
-    const occurrences = this.db
-      .prepare(`SELECT * FROM alert_occurrences WHERE alert_id IN (${marks}) ORDER BY id`)
-      .all(...ids) as OccurrenceRow[];
+      .execute()) as FeedbackRow[];
+    const occurrences = (await db
+      .selectFrom('alert_occurrences')
+      .selectAll()
+      .where('alert_id', 'in', ids)
+      .orderBy('id')
+      .execute()) as OccurrenceRow[];
     const occurrencesBy = new Map<number, AlertOccurrence[]>();
     for (const o of occurrences) {
       const list = occurrencesBy.get(o.alert_id) ?? [];

@@ -21,8 +21,18 @@ import Database from 'better-sqlite3';
 import { DataDirLockedError, lockDataDir } from '../data-lock.js';
 import { BACKUP_DIR, DATABASE_FILE } from './files.js';
 import { MIGRATIONS } from './migrations.js';
+import { redactUrl } from './url.js';
 
 export { BACKUP_DIR };
+
+/** What `command` says when the store is PostgreSQL (`url`): it applies to SQLite's `DATA/hark.db` only. */
+export function sqliteOnly(command: string, url: string): string {
+  return (
+    `${command} applies to the SQLite store (DATA/hark.db); this server's store is PostgreSQL ` +
+    `(HARK_DATABASE_URL / --database = ${redactUrl(url)}): back it up and restore it with PostgreSQL's own tools ` +
+    `(pg_dump, pg_restore), or unset HARK_DATABASE_URL to work on the data directory's SQLite file`
+  );
+}
 const BACKUP_NAME = /^hark-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:-\d{3})?Z)\.db$/;
 
 /** `hark-2026-12-04T11-40-00-123Z.db`: sorts by time, no `:` (not allowed in Windows file names). */
@@ -196,7 +206,8 @@ export function restoreDatabase(dataDir: string, file: string, now = Date.now())
 }
 
 export interface BackupScheduleOptions {
-  db: Database.Database;
+  /** The SQLite connection; null (PostgreSQL) takes no backups. */
+  db: Database.Database | null;
   dataDir: string;
   /** Between backups, ms (0: none). */
   intervalMs: number;
@@ -226,7 +237,7 @@ export class BackupSchedule {
   }
 
   start(): void {
-    if (this.#o.intervalMs <= 0) return;
+    if (this.#o.intervalMs <= 0 || !this.#o.db) return;
     const newest = listBackups(this.#o.dataDir)[0];
     const first = newest
       ? Math.max(60_000, statSync(newest).mtimeMs + this.#o.intervalMs - this.#now())
@@ -248,6 +259,10 @@ export class BackupSchedule {
     this.#running ??= (async () => {
       const dir = join(this.#o.dataDir, BACKUP_DIR);
       try {
+        if (!this.#o.db)
+          throw new Error(
+            'backups are of SQLite (DATA/hark.db); this store is PostgreSQL: back it up with pg_dump',
+          );
         const r = await backupDatabase(this.#o.db, join(dir, backupName(this.#now())));
         for (const old of listBackups(this.#o.dataDir).slice(this.#o.keep)) rmSync(old, { force: true });
         this.#o.log(`backup: ${r.path} (${(r.bytes / 1e6).toFixed(1)} MB)`);

@@ -1,9 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
 import { listBackups } from './backup.js';
+import { redactUrl } from './url.js';
+import { sqliteDialect, type Db, type Engine } from './dialect.js';
 import { BACKUP_DIR, DATABASE_FILE } from './files.js';
-import { MIGRATIONS, type Migration } from './migrations.js';
+import { MIGRATIONS, checkMigrations, migratePostgres, type Migration } from './migrations.js';
+import type { Schema } from './schema.js';
 import { isStorageFailure } from './storage-health.js';
 
 export { DATABASE_FILE };
@@ -62,23 +67,72 @@ export interface HarkDatabaseOptions {
   migrations?: readonly Migration[];
 }
 
+/** Where the store lives: `DATA/hark.db` (the embedded default) or a PostgreSQL database. */
+export type DatabaseLocation = { engine: 'sqlite'; dataDir: string } | { engine: 'postgres'; url: string };
+
+/** Largest number of connections one server opens to PostgreSQL. */
+export const POSTGRES_POOL_SIZE = 10;
+
 /**
- * The server's SQLite database, `<dataDir>/hark.db`: opens (creating the directory), sets the pragmas and
- * migrates to the latest schema version. Repositories take it in their constructors.
+ * PostgreSQL returns BIGINT (COUNT, ms times, ids) and NUMERIC (SUM of BIGINT) as strings, because they can
+ * exceed 2^53; hark's values never do (ms times reach 2^53 in the year 287396), so they are read as numbers.
+ */
+const PG_TYPES = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20 || oid === 1700
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * The server's database behind one Kysely instance (`db`): SQLite in `<dataDir>/hark.db` (the constructor:
+ * opens, creating the directory, sets the pragmas and migrates to the latest schema version), or PostgreSQL
+ * ({@link HarkDatabase.open} with a `postgres://` location: migrates under an advisory lock). Repositories take
+ * it in their constructors and are written once for both engines.
  */
 export class HarkDatabase {
-  /** The better-sqlite3 connection. */
-  readonly db: Database.Database;
-  /** Absolute or relative path of the file. */
+  /** The query layer every repository uses. */
+  readonly db: Db;
+  readonly engine: Engine;
+  /** The file's path (SQLite), or the URL without its password (PostgreSQL). */
   readonly path: string;
+  readonly #sqlite: Database.Database | null;
+  #open = true;
   /**
    * Set when the file could not be opened for writing (a full disk): the connection reads, its writes fail
    * until space returns. Null otherwise.
    */
   readonly readOnlyReason: string | null = null;
-  #probe: Database.Statement | null = null;
 
-  constructor(dataDir: string, options: HarkDatabaseOptions = {}) {
+  /** Opens the database at `location` (SQLite or PostgreSQL) and migrates it. */
+  static async open(location: DatabaseLocation, options: HarkDatabaseOptions = {}): Promise<HarkDatabase> {
+    if (location.engine === 'sqlite') return new HarkDatabase(location.dataDir, options);
+    const pool = new pg.Pool({ connectionString: location.url, max: POSTGRES_POOL_SIZE, types: PG_TYPES });
+    // An idle connection that the server drops (a restart of PostgreSQL) must not crash the process.
+    pool.on('error', () => {});
+    const database = new HarkDatabase({ url: location.url, pool }, options);
+    try {
+      await migratePostgres(pool, options.migrations ?? MIGRATIONS, database.path);
+    } catch (err) {
+      await database.close();
+      throw err;
+    }
+    return database;
+  }
+
+  /** SQLite in `<dataDir>/hark.db` (synchronous: the file is opened and migrated before this returns). */
+  constructor(dataDir: string, options?: HarkDatabaseOptions);
+  constructor(postgres: { url: string; pool: pg.Pool }, options?: HarkDatabaseOptions);
+  constructor(source: string | { url: string; pool: pg.Pool }, options: HarkDatabaseOptions = {}) {
+    if (typeof source !== 'string') {
+      this.engine = 'postgres';
+      this.path = redactUrl(source.url);
+      this.#sqlite = null;
+      this.db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: source.pool }) });
+      return;
+    }
+    const dataDir = source;
+    this.engine = 'sqlite';
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
       throw new RangeError(`busyTimeoutMs (${busyTimeoutMs}) must be an integer >= 0`);
@@ -89,8 +143,9 @@ export class HarkDatabase {
       throw new Error(`cannot create the data directory ${dataDir}: ${(err as Error).message}`);
     }
     this.path = join(dataDir, DATABASE_FILE);
+    let db: Database.Database;
     try {
-      this.db = this.#connect(busyTimeoutMs, false);
+      db = this.#connect(busyTimeoutMs, false);
     } catch (err) {
       const corrupt = corruptCause(err);
       if (corrupt) throw new CorruptDatabaseError(this.path, dataDir, corrupt);
@@ -98,18 +153,18 @@ export class HarkDatabase {
       // A full disk cannot hold the shared-memory index (`hark.db-shm`) a WAL reader needs. In exclusive
       // locking mode SQLite keeps that index in memory instead, so the server can start and serve what is
       // stored; its writes fail until space returns, then succeed on the same connection.
-      this.db = this.#connect(busyTimeoutMs, true);
+      db = this.#connect(busyTimeoutMs, true);
       this.readOnlyReason = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
     }
     try {
       // Damage anywhere in the file (not only in the pages the start reads) stops the start here, with a
       // message, rather than as a malformed-image error in the middle of serving. quick_check reads every page
       // once (about a second per GB).
-      const check = (this.db.pragma('quick_check(3)') as { quick_check: string }[]).map((r) => r.quick_check);
+      const check = (db.pragma('quick_check(3)') as { quick_check: string }[]).map((r) => r.quick_check);
       if (check.join() !== 'ok') throw Object.assign(new Error(check.join('; ')), { code: 'SQLITE_CORRUPT' });
-      migrate(this.db, options.migrations ?? MIGRATIONS, this.path);
+      migrate(db, options.migrations ?? MIGRATIONS, this.path);
     } catch (err) {
-      this.db.close();
+      db.close();
       const corrupt = corruptCause(err);
       if (corrupt) throw new CorruptDatabaseError(this.path, dataDir, corrupt);
       if (!isStorageFailure(err)) throw err;
@@ -118,6 +173,21 @@ export class HarkDatabase {
           `${(err as Error).message}; free space on the disk of ${dataDir} and start again`,
       );
     }
+    this.#sqlite = db;
+    this.db = new Kysely<Schema>({ dialect: sqliteDialect(db) });
+  }
+
+  /**
+   * The better-sqlite3 connection, for what only SQLite has (online backup, pragmas, checkpoints). On
+   * PostgreSQL this is an error that says to use PostgreSQL's own tools.
+   */
+  get sqlite(): Database.Database {
+    if (!this.#sqlite) {
+      throw new Error(
+        `this is SQLite-only; the store is PostgreSQL (${this.path}): use PostgreSQL's own tools (pg_dump, pg_restore)`,
+      );
+    }
+    return this.#sqlite;
   }
 
   #connect(busyTimeoutMs: number, exclusive: boolean): Database.Database {
@@ -146,37 +216,44 @@ export class HarkDatabase {
     return db;
   }
 
-  /** A small write that proves the file takes writes (the storage health's probe while degraded). */
-  probe(at: number): void {
-    this.#probe ??= this.db.prepare('INSERT OR REPLACE INTO storage_probe (id, at) VALUES (1, ?)');
-    this.#probe.run(at);
+  /** A small write that proves the database takes writes (the storage health's probe while degraded). */
+  async probe(at: number): Promise<void> {
+    await this.db
+      .insertInto('storage_probe')
+      .values({ id: 1, at })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ at }))
+      .execute();
   }
 
-  /** The schema version the file is at. */
-  get schemaVersion(): number {
-    return currentVersion(this.db);
-  }
-
-  /** Runs `fn` in one transaction (nested calls become savepoints). */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  /** The schema version the database is at. */
+  async schemaVersion(): Promise<number> {
+    const row = await this.db
+      .selectFrom('schema_version')
+      .select((eb) => eb.fn.max('version').as('v'))
+      .executeTakeFirst();
+    return row?.v ?? 0;
   }
 
   /** True until `close()`. */
   get open(): boolean {
-    return this.db.open;
+    return this.#open;
   }
 
-  /** Checkpoints the WAL (when the disk lets it) and closes the connection; later calls do nothing. */
-  close(): void {
-    if (!this.db.open) return;
-    try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      // A full disk can refuse the checkpoint; the WAL stays and the next open replays it.
-    } finally {
-      this.db.close();
+  /**
+   * Closes the connection (SQLite: checkpoints the WAL first, when the disk lets it; PostgreSQL: ends the
+   * pool); later calls do nothing.
+   */
+  async close(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    if (this.#sqlite) {
+      try {
+        this.#sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // A full disk can refuse the checkpoint; the WAL stays and the next open replays it.
+      }
     }
+    await this.db.destroy();
   }
 }
 
@@ -190,19 +267,8 @@ function migrate(db: Database.Database, migrations: readonly Migration[], path: 
   db.exec(
     'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
   );
-  migrations.forEach((m, i) => {
-    if (m.version !== i + 1) {
-      throw new Error(
-        `migration '${m.name}' has version ${m.version}, expected ${i + 1} (versions run 1, 2, ...)`,
-      );
-    }
-  });
   const at = currentVersion(db);
-  if (at > migrations.length) {
-    throw new Error(
-      `${path} is at schema version ${at} but this server knows only ${migrations.length}: it was written by a newer hark`,
-    );
-  }
+  checkMigrations(migrations, at, path);
   for (const m of migrations.slice(at)) {
     db.transaction(() => {
       db.exec(m.sql);
@@ -211,11 +277,13 @@ function migrate(db: Database.Database, migrations: readonly Migration[], path: 
   }
 }
 
-/** A repository: queries over the store's one connection, given the opened database. */
+/** A repository: queries over the store's one Kysely instance, given the opened database. */
 export abstract class Repository {
-  protected readonly db: Database.Database;
+  protected readonly db: Db;
+  protected readonly engine: Engine;
 
   constructor(database: HarkDatabase) {
     this.db = database.db;
+    this.engine = database.engine;
   }
 }

@@ -3,7 +3,20 @@
  * Kysely and asks here when the engines disagree. Everything else (upserts with ON CONFLICT, RETURNING,
  * integer division of integers, recursive CTEs, partial indexes) is written the same for both.
  */
-import { sql, type Expression, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import type Database from 'better-sqlite3';
+import {
+  SqliteAdapter,
+  SqliteDriver,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  sql,
+  type DatabaseConnection,
+  type Dialect,
+  type Expression,
+  type Kysely,
+  type RawBuilder,
+  type SelectQueryBuilder,
+} from 'kysely';
 import type { Schema } from './schema.js';
 
 /** The database engines the store runs on. */
@@ -11,6 +24,31 @@ export type Engine = 'sqlite' | 'postgres';
 
 /** A connection or an open transaction: repositories run their queries on either. */
 export type Db = Kysely<Schema>;
+
+/**
+ * SQLite rolls a transaction back by itself when a statement in it fails for a full disk or an I/O error
+ * (SQLITE_FULL, SQLITE_IOERR); Kysely's ROLLBACK after it then fails with "no transaction is active" and would
+ * hide the error that says what happened. This driver lets the first error through.
+ */
+class SqliteFaultDriver extends SqliteDriver {
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await super.rollbackTransaction(connection);
+    } catch (err) {
+      if (!/no transaction is active/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+/** Kysely's SQLite dialect over one better-sqlite3 connection, with {@link SqliteFaultDriver}. */
+export function sqliteDialect(database: Database.Database): Dialect {
+  return {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => new SqliteFaultDriver({ database }),
+    createIntrospector: (db) => new SqliteIntrospector(db),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+  };
+}
 
 /** The larger of two non-null values: SQLite's two-argument `MAX`, PostgreSQL's `GREATEST`. */
 export function greatest<T>(engine: Engine, a: Expression<T>, b: Expression<T>): RawBuilder<T> {

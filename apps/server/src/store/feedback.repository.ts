@@ -36,7 +36,7 @@ const toRecord = (r: FeedbackRow): FeedbackRecord => ({
 /** Alerts taught to a sensor's memory bank as normal ("false alarm, learn it"), and their reversals. */
 export class FeedbackRepository extends Repository {
   /** Records taught feedback. The alert must exist. */
-  create(feedback: {
+  async create(feedback: {
     sensorId: string;
     alertId: number;
     windows: number;
@@ -44,69 +44,74 @@ export class FeedbackRepository extends Repository {
     path: string;
     createdBy: string;
     createdAt?: number;
-  }): FeedbackRecord {
-    const exists = this.db.prepare('SELECT 1 FROM alerts WHERE id = ?').get(feedback.alertId);
+  }): Promise<FeedbackRecord> {
+    const exists = await this.db
+      .selectFrom('alerts')
+      .select('id')
+      .where('id', '=', feedback.alertId)
+      .executeTakeFirst();
     if (!exists) throw new NotFoundError(`alert ${feedback.alertId} not found`);
-    const { lastInsertRowid } = this.db
-      .prepare(
-        `INSERT INTO feedback (sensor_id, alert_id, windows, patches, path, created_by, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        feedback.sensorId,
-        feedback.alertId,
-        feedback.windows,
-        feedback.patches,
-        feedback.path,
-        feedback.createdBy,
-        feedback.createdAt ?? Date.now(),
-      );
-    return this.require(Number(lastInsertRowid));
+    const row = await this.db
+      .insertInto('feedback')
+      .values({
+        sensor_id: feedback.sensorId,
+        alert_id: feedback.alertId,
+        windows: feedback.windows,
+        patches: feedback.patches,
+        path: feedback.path,
+        created_by: feedback.createdBy,
+        created_at: feedback.createdAt ?? Date.now(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toRecord(row);
   }
 
-  get(id: number): FeedbackRecord | null {
-    const row = this.db.prepare('SELECT * FROM feedback WHERE id = ?').get(id) as FeedbackRow | undefined;
+  async get(id: number): Promise<FeedbackRecord | null> {
+    const row = await this.db.selectFrom('feedback').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toRecord(row) : null;
   }
 
   /** Like `get`, throwing `NotFoundError` for an unknown id. */
-  require(id: number): FeedbackRecord {
-    const record = this.get(id);
+  async require(id: number): Promise<FeedbackRecord> {
+    const record = await this.get(id);
     if (!record) throw new NotFoundError(`feedback ${id} not found`);
     return record;
   }
 
   /** The sensor's feedback, oldest first; `activeOnly` leaves out reverted records. */
-  listBySensor(sensorId: string, activeOnly = false): FeedbackRecord[] {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM feedback WHERE sensor_id = ? ${activeOnly ? 'AND reverted_at IS NULL' : ''} ORDER BY id`,
-      )
-      .all(sensorId) as FeedbackRow[];
-    return rows.map(toRecord);
+  async listBySensor(sensorId: string, activeOnly = false): Promise<FeedbackRecord[]> {
+    let q = this.db.selectFrom('feedback').selectAll().where('sensor_id', '=', sensorId).orderBy('id');
+    if (activeOnly) q = q.where('reverted_at', 'is', null);
+    return (await q.execute()).map(toRecord);
   }
 
   /** The latest feedback from an alert, or null. */
-  latestForAlert(alertId: number): FeedbackRecord | null {
-    const row = this.db
-      .prepare('SELECT * FROM feedback WHERE alert_id = ? ORDER BY id DESC LIMIT 1')
-      .get(alertId) as FeedbackRow | undefined;
+  async latestForAlert(alertId: number): Promise<FeedbackRecord | null> {
+    const row = await this.db
+      .selectFrom('feedback')
+      .selectAll()
+      .where('alert_id', '=', alertId)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     return row ? toRecord(row) : null;
   }
 
   /** Windows taught to the sensor and not reverted (`ModelStatus.feedbackWindows`). */
-  activeWindows(sensorId: string): number {
-    const row = this.db
-      .prepare(
-        'SELECT COALESCE(SUM(windows), 0) AS n FROM feedback WHERE sensor_id = ? AND reverted_at IS NULL',
-      )
-      .get(sensorId) as { n: number };
-    return row.n;
+  async activeWindows(sensorId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('feedback')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('windows'), eb.lit(0)).as('n'))
+      .where('sensor_id', '=', sensorId)
+      .where('reverted_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   /** Marks feedback reverted. It must belong to `sensorId`; reverting twice is a `ConflictError`. */
-  revert(sensorId: string, id: number, by: string, at = Date.now()): FeedbackRecord {
-    const record = this.get(id);
+  async revert(sensorId: string, id: number, by: string, at = Date.now()): Promise<FeedbackRecord> {
+    const record = await this.get(id);
     if (!record || record.sensorId !== sensorId) {
       throw new NotFoundError(`feedback ${id} of sensor '${sensorId}' not found`);
     }
@@ -115,7 +120,12 @@ export class FeedbackRepository extends Repository {
         `feedback ${id} was already reverted by ${record.revertedBy} at ${new Date(record.revertedAt).toISOString()}`,
       );
     }
-    this.db.prepare('UPDATE feedback SET reverted_by = ?, reverted_at = ? WHERE id = ?').run(by, at, id);
+    await this.db
+      .updateTable('feedback')
+      .set({ reverted_by: by, reverted_at: at })
+      .where('id', '=', id)
+      .where('reverted_at', 'is', null)
+      .execute();
     return this.require(id);
   }
 }

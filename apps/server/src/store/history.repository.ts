@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { HarkDatabase } from './database.js';
+import type { Db } from './dialect.js';
 
 /** Tier 0 holds full-resolution columns, tiers 1 and 2 reduced ones (the max over windows, 2 the wider). */
 export type HistoryTier = 0 | 1 | 2;
@@ -40,73 +40,104 @@ export const blockBytes = (b: Pick<HistoryBlock, 'nMels' | 'nColumns'>): number 
 /**
  * The stored spectrogram history (`history_blocks`): blocks are written in batches (one transaction per
  * `insert`), read by range, deleted by age (retention) and oldest first (disk budget). It keeps the stored
- * bytes per tier as running totals, counted once at start.
+ * bytes per tier as running totals, counted once, before the first call that needs them.
  */
 export class HistoryRepository {
-  private readonly db: Database.Database;
+  private readonly db: Db;
   private readonly totals: [number, number, number] = [0, 0, 0];
-  private readonly insertStmt: Database.Statement;
+  #counted: Promise<void> | null = null;
 
   constructor(database: HarkDatabase) {
     this.db = database.db;
-    this.insertStmt = this.db.prepare(
-      `INSERT INTO history_blocks
-         (sensor_id, tier, t0, t1, hop_ms, n_mels, n_columns, db_lo, db_hi, anomaly_scale, spectrogram, anomaly)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const rows = this.db
-      .prepare('SELECT tier, SUM(2 * n_mels * n_columns) AS bytes FROM history_blocks GROUP BY tier')
-      .all() as { tier: HistoryTier; bytes: number }[];
-    for (const r of rows) this.totals[r.tier] = r.bytes;
   }
 
-  /** Stored bytes of a tier. */
+  /** Counts the stored bytes per tier (once; every method below waits for it). */
+  load(): Promise<void> {
+    this.#counted ??= (async () => {
+      const rows = await this.db
+        .selectFrom('history_blocks')
+        .select((eb) => ['tier', eb.fn.sum<number>(eb('n_mels', '*', eb('n_columns', '*', 2))).as('bytes')])
+        .groupBy('tier')
+        .execute();
+      for (const r of rows) this.totals[r.tier as HistoryTier] = Number(r.bytes);
+    })().catch((err: unknown) => {
+      this.#counted = null;
+      throw err;
+    });
+    return this.#counted;
+  }
+
+  /** Stored bytes of a tier (0 until `load` has counted them). */
   bytes(tier: HistoryTier): number {
     return this.totals[tier];
   }
 
   /** Writes blocks in one transaction. */
-  insert(blocks: readonly HistoryBlock[]): void {
+  async insert(blocks: readonly HistoryBlock[]): Promise<void> {
     if (blocks.length === 0) return;
-    this.db.transaction(() => {
-      for (const b of blocks) {
-        const n = b.nMels * b.nColumns;
-        if (b.spectrogram.length !== n || b.anomaly.length !== n)
-          throw new RangeError(
-            `history block of ${b.nColumns} x ${b.nMels} has ${b.spectrogram.length} / ${b.anomaly.length} bytes`,
-          );
-        this.insertStmt.run(
-          b.sensorId,
-          b.tier,
-          b.t0,
-          b.t0 + b.nColumns * b.hopMs,
-          b.hopMs,
-          b.nMels,
-          b.nColumns,
-          b.dbRange[0],
-          b.dbRange[1],
-          b.anomalyScale,
-          bufferOf(b.spectrogram),
-          bufferOf(b.anomaly),
+    for (const b of blocks) {
+      const n = b.nMels * b.nColumns;
+      if (b.spectrogram.length !== n || b.anomaly.length !== n)
+        throw new RangeError(
+          `history block of ${b.nColumns} x ${b.nMels} has ${b.spectrogram.length} / ${b.anomaly.length} bytes`,
         );
+    }
+    await this.load();
+    await this.db.transaction().execute(async (trx) => {
+      for (const b of blocks) {
+        await trx
+          .insertInto('history_blocks')
+          .values({
+            sensor_id: b.sensorId,
+            tier: b.tier,
+            t0: b.t0,
+            t1: b.t0 + b.nColumns * b.hopMs,
+            hop_ms: b.hopMs,
+            n_mels: b.nMels,
+            n_columns: b.nColumns,
+            db_lo: b.dbRange[0],
+            db_hi: b.dbRange[1],
+            anomaly_scale: b.anomalyScale,
+            spectrogram: bufferOf(b.spectrogram),
+            anomaly: bufferOf(b.anomaly),
+          })
+          .execute();
       }
-    })();
+    });
     for (const b of blocks) this.totals[b.tier] += blockBytes(b);
   }
 
   /** The sensor's blocks of `tier` overlapping `[from, to)`, oldest first. */
-  range(sensorId: string, tier: HistoryTier, from: number, to: number): HistoryBlock[] {
+  async range(sensorId: string, tier: HistoryTier, from: number, to: number): Promise<HistoryBlock[]> {
     // Blocks of one sensor and tier do not overlap, so the last one starting at or before `from` is the only
     // earlier one that may reach into the range: start there and walk the index.
-    const first = this.db
-      .prepare('SELECT MAX(t0) AS t0 FROM history_blocks WHERE sensor_id = ? AND tier = ? AND t0 <= ?')
-      .get(sensorId, tier, from) as { t0: number | null };
-    const rows = this.db
-      .prepare(
-        `SELECT t0, hop_ms, n_mels, n_columns, db_lo, db_hi, anomaly_scale, spectrogram, anomaly
-         FROM history_blocks WHERE sensor_id = ? AND tier = ? AND t0 >= ? AND t0 < ? AND t1 > ? ORDER BY t0`,
-      )
-      .all(sensorId, tier, first.t0 ?? from, to, from) as BlockRow[];
+    const first = await this.db
+      .selectFrom('history_blocks')
+      .select((eb) => eb.fn.max('t0').as('t0'))
+      .where('sensor_id', '=', sensorId)
+      .where('tier', '=', tier)
+      .where('t0', '<=', from)
+      .executeTakeFirst();
+    const rows = (await this.db
+      .selectFrom('history_blocks')
+      .select([
+        't0',
+        'hop_ms',
+        'n_mels',
+        'n_columns',
+        'db_lo',
+        'db_hi',
+        'anomaly_scale',
+        'spectrogram',
+        'anomaly',
+      ])
+      .where('sensor_id', '=', sensorId)
+      .where('tier', '=', tier)
+      .where('t0', '>=', first?.t0 ?? from)
+      .where('t0', '<', to)
+      .where('t1', '>', from)
+      .orderBy('t0')
+      .execute()) as BlockRow[];
     return rows.map((r) => ({
       sensorId,
       tier,
@@ -122,45 +153,57 @@ export class HistoryRepository {
   }
 
   /** Start of the sensor's oldest block of `tier` (ms), null when it has none. */
-  oldest(sensorId: string, tier: HistoryTier): number | null {
-    const row = this.db
-      .prepare('SELECT MIN(t0) AS t0 FROM history_blocks WHERE sensor_id = ? AND tier = ?')
-      .get(sensorId, tier) as { t0: number | null };
-    return row.t0;
+  async oldest(sensorId: string, tier: HistoryTier): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('history_blocks')
+      .select((eb) => eb.fn.min('t0').as('t0'))
+      .where('sensor_id', '=', sensorId)
+      .where('tier', '=', tier)
+      .executeTakeFirst();
+    return row?.t0 ?? null;
   }
 
   /** Deletes the blocks of `tier` that ended at or before `cutoff` (ms); returns the bytes freed. */
-  deleteEndedBefore(tier: HistoryTier, cutoff: number): number {
-    return this.db.transaction(() => {
-      const { bytes } = this.db
-        .prepare(
-          'SELECT COALESCE(SUM(2 * n_mels * n_columns), 0) AS bytes FROM history_blocks WHERE t1 <= ? AND tier = ?',
-        )
-        .get(cutoff, tier) as { bytes: number };
-      this.db.prepare('DELETE FROM history_blocks WHERE t1 <= ? AND tier = ?').run(cutoff, tier);
-      this.totals[tier] -= bytes;
-      return bytes;
-    })();
+  async deleteEndedBefore(tier: HistoryTier, cutoff: number): Promise<number> {
+    await this.load();
+    const bytes = await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('history_blocks')
+        .select((eb) => eb.fn.sum<number>(eb('n_mels', '*', eb('n_columns', '*', 2))).as('bytes'))
+        .where('t1', '<=', cutoff)
+        .where('tier', '=', tier)
+        .executeTakeFirst();
+      await trx.deleteFrom('history_blocks').where('t1', '<=', cutoff).where('tier', '=', tier).execute();
+      return Number(row?.bytes ?? 0);
+    });
+    this.totals[tier] -= bytes;
+    return bytes;
   }
 
   /** Deletes the oldest blocks (by end, any tier and sensor) until at most `budget` bytes remain; returns the bytes freed. */
-  trimTo(budget: number): number {
+  async trimTo(budget: number): Promise<number> {
+    await this.load();
     let freed = 0;
-    const oldest = this.db.prepare(
-      'SELECT id, tier, 2 * n_mels * n_columns AS bytes FROM history_blocks ORDER BY t1 LIMIT 256',
-    );
-    const del = this.db.prepare('DELETE FROM history_blocks WHERE id = ?');
     while (this.#total() > budget) {
-      const rows = oldest.all() as { id: number; tier: HistoryTier; bytes: number }[];
+      const rows = await this.db
+        .selectFrom('history_blocks')
+        .select((eb) => ['id', 'tier', eb('n_mels', '*', eb('n_columns', '*', 2)).as('bytes')])
+        .orderBy('t1')
+        .limit(256)
+        .execute();
       if (rows.length === 0) break;
-      this.db.transaction(() => {
-        for (const r of rows) {
-          if (this.#total() <= budget) break;
-          del.run(r.id);
-          this.totals[r.tier] -= r.bytes;
-          freed += r.bytes;
-        }
-      })();
+      const gone: number[] = [];
+      let total = this.#total();
+      for (const r of rows) {
+        if (total <= budget) break;
+        gone.push(r.id);
+        total -= Number(r.bytes);
+      }
+      await this.db.deleteFrom('history_blocks').where('id', 'in', gone).execute();
+      for (const r of rows.slice(0, gone.length)) {
+        this.totals[r.tier as HistoryTier] -= Number(r.bytes);
+        freed += Number(r.bytes);
+      }
     }
     return freed;
   }

@@ -1,8 +1,10 @@
-/** Persistence: the SQLite database, its migrations and one repository per table. */
+/** Persistence: the database (SQLite or PostgreSQL, through Kysely), its migrations and one repository per table. */
 export * from './alert.filters.js';
 export * from './alert.repository.js';
 export * from './backup.js';
 export * from './database.js';
+export * from './dialect.js';
+export * from './schema.js';
 export * from './errors.js';
 export * from './feedback.repository.js';
 export * from './history.repository.js';
@@ -15,4 +17,5 @@ export * from './sensor.repository.js';
 export * from './store.js';
 export * from './token.repository.js';
 export * from './trend.repository.js';
+export * from './url.js';
 export * from './storage-health.js';

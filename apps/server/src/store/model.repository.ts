@@ -57,49 +57,60 @@ const toRecord = (r: ModelRow): ModelRecord => ({
 /** The history of each sensor's model fits; the latest record describes the model in use (or the failure). */
 export class ModelRepository extends Repository {
   /** Appends a record. */
-  record(model: NewModelRecord): ModelRecord {
-    const { lastInsertRowid } = this.db
-      .prepare(
-        `INSERT INTO models (sensor_id, source, fitted_at, training_seconds, training_clips, method, backbone,
-           bank_size, threshold, error, recorded_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        model.sensorId,
-        model.source,
-        model.fittedAt ?? null,
-        model.trainingSeconds,
-        model.trainingClips,
-        model.method,
-        model.backbone,
-        model.bankSize,
-        model.threshold,
-        model.error ?? null,
-        model.recordedAt ?? Date.now(),
-      );
-    return toRecord(this.db.prepare('SELECT * FROM models WHERE id = ?').get(lastInsertRowid) as ModelRow);
+  async record(model: NewModelRecord): Promise<ModelRecord> {
+    const row = await this.db
+      .insertInto('models')
+      .values({
+        sensor_id: model.sensorId,
+        source: model.source,
+        fitted_at: model.fittedAt ?? null,
+        training_seconds: model.trainingSeconds,
+        training_clips: model.trainingClips,
+        method: model.method,
+        backbone: model.backbone,
+        bank_size: model.bankSize,
+        threshold: model.threshold,
+        error: model.error ?? null,
+        recorded_at: model.recordedAt ?? Date.now(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toRecord(row as ModelRow);
   }
 
   /** The sensor's newest record, or null. */
-  latest(sensorId: string): ModelRecord | null {
-    const row = this.db
-      .prepare('SELECT * FROM models WHERE sensor_id = ? ORDER BY id DESC LIMIT 1')
-      .get(sensorId) as ModelRow | undefined;
-    return row ? toRecord(row) : null;
+  async latest(sensorId: string): Promise<ModelRecord | null> {
+    const row = await this.db
+      .selectFrom('models')
+      .selectAll()
+      .where('sensor_id', '=', sensorId)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toRecord(row as ModelRow) : null;
   }
 
   /** The sensor's newest successful fit, or null. */
-  latestFitted(sensorId: string): ModelRecord | null {
-    const row = this.db
-      .prepare('SELECT * FROM models WHERE sensor_id = ? AND error IS NULL ORDER BY id DESC LIMIT 1')
-      .get(sensorId) as ModelRow | undefined;
-    return row ? toRecord(row) : null;
+  async latestFitted(sensorId: string): Promise<ModelRecord | null> {
+    const row = await this.db
+      .selectFrom('models')
+      .selectAll()
+      .where('sensor_id', '=', sensorId)
+      .where('error', 'is', null)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toRecord(row as ModelRow) : null;
   }
 
   /** Every record of the sensor, oldest first. */
-  history(sensorId: string): ModelRecord[] {
-    return (
-      this.db.prepare('SELECT * FROM models WHERE sensor_id = ? ORDER BY id').all(sensorId) as ModelRow[]
-    ).map(toRecord);
+  async history(sensorId: string): Promise<ModelRecord[]> {
+    const rows = await this.db
+      .selectFrom('models')
+      .selectAll()
+      .where('sensor_id', '=', sensorId)
+      .orderBy('id')
+      .execute();
+    return (rows as ModelRow[]).map(toRecord);
   }
 }

@@ -166,55 +166,73 @@ const ruleParams = (rule: NewRule) => ({
 export class NotificationRepository extends Repository {
   // ---- channels ----
 
-  createChannel(c: NewChannel, at = Date.now()): ChannelRecord {
-    this.uniqueName(c.name, null);
-    const { lastInsertRowid } = this.db
-      .prepare(
-        `INSERT INTO notify_channels (name, kind, config, secret, enabled, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(c.name, c.kind, JSON.stringify(c.config), JSON.stringify(c.secret), c.enabled ? 1 : 0, at, at);
-    return this.requireChannel(Number(lastInsertRowid));
+  async createChannel(c: NewChannel, at = Date.now()): Promise<ChannelRecord> {
+    await this.uniqueName(c.name, null);
+    const { id } = await this.db
+      .insertInto('notify_channels')
+      .values({
+        name: c.name,
+        kind: c.kind,
+        config: JSON.stringify(c.config),
+        secret: JSON.stringify(c.secret),
+        enabled: c.enabled ? 1 : 0,
+        created_at: at,
+        updated_at: at,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return this.requireChannel(id);
   }
 
-  updateChannel(id: number, c: NewChannel, at = Date.now()): ChannelRecord {
-    this.requireChannel(id);
-    this.uniqueName(c.name, id);
-    this.db
-      .prepare(
-        `UPDATE notify_channels SET name = ?, config = ?, secret = ?, enabled = ?, updated_at = ? WHERE id = ?`,
-      )
-      .run(c.name, JSON.stringify(c.config), JSON.stringify(c.secret), c.enabled ? 1 : 0, at, id);
+  async updateChannel(id: number, c: NewChannel, at = Date.now()): Promise<ChannelRecord> {
+    await this.requireChannel(id);
+    await this.uniqueName(c.name, id);
+    await this.db
+      .updateTable('notify_channels')
+      .set({
+        name: c.name,
+        config: JSON.stringify(c.config),
+        secret: JSON.stringify(c.secret),
+        enabled: c.enabled ? 1 : 0,
+        updated_at: at,
+      })
+      .where('id', '=', id)
+      .execute();
     return this.requireChannel(id);
   }
 
   /** Deletes a channel with the rules that send to it; its deliveries stay (without the channel id). */
-  deleteChannel(id: number): void {
-    this.requireChannel(id);
-    this.db.prepare('DELETE FROM notify_channels WHERE id = ?').run(id);
+  async deleteChannel(id: number): Promise<void> {
+    await this.requireChannel(id);
+    await this.db.deleteFrom('notify_channels').where('id', '=', id).execute();
   }
 
-  channel(id: number): ChannelRecord | null {
-    const row = this.db.prepare('SELECT * FROM notify_channels WHERE id = ?').get(id) as
-      ChannelRow | undefined;
-    return row ? toChannel(row) : null;
+  async channel(id: number): Promise<ChannelRecord | null> {
+    const row = await this.db
+      .selectFrom('notify_channels')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? toChannel(row as ChannelRow) : null;
   }
 
-  requireChannel(id: number): ChannelRecord {
-    const c = this.channel(id);
+  async requireChannel(id: number): Promise<ChannelRecord> {
+    const c = await this.channel(id);
     if (!c) throw new NotFoundError(`notification channel ${id} not found`);
     return c;
   }
 
-  channels(): ChannelRecord[] {
-    return (this.db.prepare('SELECT * FROM notify_channels ORDER BY id').all() as ChannelRow[]).map(
-      toChannel,
-    );
+  async channels(): Promise<ChannelRecord[]> {
+    const rows = await this.db.selectFrom('notify_channels').selectAll().orderBy('id').execute();
+    return (rows as ChannelRow[]).map(toChannel);
   }
 
-  private uniqueName(name: string, self: number | null): void {
-    const row = this.db.prepare('SELECT id FROM notify_channels WHERE name = ?').get(name) as
-      { id: number } | undefined;
+  private async uniqueName(name: string, self: number | null): Promise<void> {
+    const row = await this.db
+      .selectFrom('notify_channels')
+      .select('id')
+      .where('name', '=', name)
+      .executeTakeFirst();
     if (row && row.id !== self)
       throw new ConflictError(
         `a notification channel named '${name}' exists (id ${row.id}); pick another name`,
@@ -223,198 +241,204 @@ export class NotificationRepository extends Repository {
 
   // ---- rules ----
 
-  createRule(rule: NewRule, at = Date.now()): NotificationRule {
-    const { lastInsertRowid } = this.db
-      .prepare(
-        `INSERT INTO notify_rules (name, enabled, channel_id, sensor_ids, labels, severities, events,
-           quiet_hours, escalate_minutes, escalate_channel_id, created_at, updated_at)
-         VALUES (@name, @enabled, @channel_id, @sensor_ids, @labels, @severities, @events, @quiet_hours,
-           @escalate_minutes, @escalate_channel_id, @at, @at)`,
-      )
-      .run({ ...ruleParams(rule), at });
-    return this.requireRule(Number(lastInsertRowid));
-  }
-
-  updateRule(id: number, rule: NewRule, at = Date.now()): NotificationRule {
-    this.requireRule(id);
-    this.db
-      .prepare(
-        `UPDATE notify_rules SET name = @name, enabled = @enabled, channel_id = @channel_id,
-           sensor_ids = @sensor_ids, labels = @labels, severities = @severities, events = @events,
-           quiet_hours = @quiet_hours, escalate_minutes = @escalate_minutes,
-           escalate_channel_id = @escalate_channel_id, updated_at = @at
-         WHERE id = @id`,
-      )
-      .run({ ...ruleParams(rule), at, id });
+  async createRule(rule: NewRule, at = Date.now()): Promise<NotificationRule> {
+    const { id } = await this.db
+      .insertInto('notify_rules')
+      .values({ ...ruleParams(rule), created_at: at, updated_at: at })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     return this.requireRule(id);
   }
 
-  deleteRule(id: number): void {
-    this.requireRule(id);
-    this.db.prepare('DELETE FROM notify_rules WHERE id = ?').run(id);
+  async updateRule(id: number, rule: NewRule, at = Date.now()): Promise<NotificationRule> {
+    await this.requireRule(id);
+    await this.db
+      .updateTable('notify_rules')
+      .set({ ...ruleParams(rule), updated_at: at })
+      .where('id', '=', id)
+      .execute();
+    return this.requireRule(id);
   }
 
-  rule(id: number): NotificationRule | null {
-    const row = this.db.prepare('SELECT * FROM notify_rules WHERE id = ?').get(id) as RuleRow | undefined;
+  async deleteRule(id: number): Promise<void> {
+    await this.requireRule(id);
+    await this.db.deleteFrom('notify_rules').where('id', '=', id).execute();
+  }
+
+  async rule(id: number): Promise<NotificationRule | null> {
+    const row = await this.db.selectFrom('notify_rules').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toRule(row) : null;
   }
 
-  requireRule(id: number): NotificationRule {
-    const r = this.rule(id);
+  async requireRule(id: number): Promise<NotificationRule> {
+    const r = await this.rule(id);
     if (!r) throw new NotFoundError(`notification rule ${id} not found`);
     return r;
   }
 
-  rules(): NotificationRule[] {
-    return (this.db.prepare('SELECT * FROM notify_rules ORDER BY id').all() as RuleRow[]).map(toRule);
+  async rules(): Promise<NotificationRule[]> {
+    return (await this.db.selectFrom('notify_rules').selectAll().orderBy('id').execute()).map(toRule);
   }
 
   // ---- deliveries ----
 
-  enqueue(d: NewDelivery, at = Date.now()): DeliveryRecord {
+  async enqueue(d: NewDelivery, at = Date.now()): Promise<DeliveryRecord> {
     const state = d.state ?? 'pending';
-    const { lastInsertRowid } = this.db
-      .prepare(
-        `INSERT INTO notify_deliveries (alert_id, channel_id, channel_name, channel_kind, rule_id, event, payload,
-           state, created_at, next_attempt_at, done_at, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        d.alertId,
-        d.channel.id,
-        d.channel.name,
-        d.channel.kind,
-        d.ruleId,
-        d.event,
-        d.payload,
+    const row = await this.db
+      .insertInto('notify_deliveries')
+      .values({
+        alert_id: d.alertId,
+        channel_id: d.channel.id,
+        channel_name: d.channel.name,
+        channel_kind: d.channel.kind,
+        rule_id: d.ruleId,
+        event: d.event,
+        payload: d.payload,
         state,
-        at,
-        d.dueAt ?? at,
-        state === 'pending' ? null : at,
-        d.error ?? null,
-      );
-    return this.requireDelivery(Number(lastInsertRowid));
+        created_at: at,
+        next_attempt_at: d.dueAt ?? at,
+        done_at: state === 'pending' ? null : at,
+        error: d.error ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toDelivery(row as DeliveryRow);
   }
 
-  delivery(id: number): DeliveryRecord | null {
-    const row = this.db.prepare('SELECT * FROM notify_deliveries WHERE id = ?').get(id) as
-      DeliveryRow | undefined;
-    return row ? toDelivery(row) : null;
+  async delivery(id: number): Promise<DeliveryRecord | null> {
+    const row = await this.db
+      .selectFrom('notify_deliveries')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? toDelivery(row as DeliveryRow) : null;
   }
 
-  requireDelivery(id: number): DeliveryRecord {
-    const d = this.delivery(id);
+  async requireDelivery(id: number): Promise<DeliveryRecord> {
+    const d = await this.delivery(id);
     if (!d) throw new NotFoundError(`notification delivery ${id} not found`);
     return d;
   }
 
   /** Whether a rule already sent (or recorded) `event` for an alert. */
-  hasDelivery(alertId: number, ruleId: number, event: NotificationEvent): boolean {
-    return (
-      this.db
-        .prepare('SELECT 1 FROM notify_deliveries WHERE alert_id = ? AND rule_id = ? AND event = ? LIMIT 1')
-        .get(alertId, ruleId, event) !== undefined
-    );
+  async hasDelivery(alertId: number, ruleId: number, event: NotificationEvent): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('notify_deliveries')
+      .select('id')
+      .where('alert_id', '=', alertId)
+      .where('rule_id', '=', ruleId)
+      .where('event', '=', event)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Deliveries newest first, of one alert and / or channel when given. */
-  deliveries(
+  async deliveries(
     filters: { alertId?: number; channelId?: number; state?: DeliveryState },
     limit = 100,
     offset = 0,
-  ): Page<DeliveryRecord> {
-    const where = `WHERE (@alertId IS NULL OR alert_id = @alertId) AND (@channelId IS NULL OR channel_id = @channelId)
-      AND (@state IS NULL OR state = @state)`;
-    const params = {
-      alertId: filters.alertId ?? null,
-      channelId: filters.channelId ?? null,
-      state: filters.state ?? null,
-    };
-    const total = (
-      this.db.prepare(`SELECT COUNT(*) AS n FROM notify_deliveries ${where}`).get(params) as { n: number }
-    ).n;
-    const rows = this.db
-      .prepare(`SELECT * FROM notify_deliveries ${where} ORDER BY id DESC LIMIT @limit OFFSET @offset`)
-      .all({ ...params, limit, offset }) as DeliveryRow[];
-    return { items: rows.map(toDelivery), total, limit, offset };
+  ): Promise<Page<DeliveryRecord>> {
+    let q = this.db.selectFrom('notify_deliveries');
+    if (filters.alertId !== undefined) q = q.where('alert_id', '=', filters.alertId);
+    if (filters.channelId !== undefined) q = q.where('channel_id', '=', filters.channelId);
+    if (filters.state !== undefined) q = q.where('state', '=', filters.state);
+    const { n } = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const rows = await q.selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
+    return { items: (rows as DeliveryRow[]).map(toDelivery), total: Number(n), limit, offset };
   }
 
   /** Pending deliveries due at `now`, oldest first. */
-  due(now: number, limit = 20): DeliveryRecord[] {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM notify_deliveries WHERE state = 'pending' AND next_attempt_at <= ?
-         ORDER BY next_attempt_at, id LIMIT ?`,
-      )
-      .all(now, limit) as DeliveryRow[];
-    return rows.map(toDelivery);
+  async due(now: number, limit = 20): Promise<DeliveryRecord[]> {
+    const rows = await this.db
+      .selectFrom('notify_deliveries')
+      .selectAll()
+      .where('state', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return (rows as DeliveryRow[]).map(toDelivery);
   }
 
-  nextDeliveryAt(): number | null {
-    return (
-      this.db
-        .prepare(`SELECT MIN(next_attempt_at) AS t FROM notify_deliveries WHERE state = 'pending'`)
-        .get() as { t: number | null }
-    ).t;
+  async nextDeliveryAt(): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('notify_deliveries')
+      .select((eb) => eb.fn.min('next_attempt_at').as('t'))
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return row?.t ?? null;
   }
 
-  markDelivered(id: number, attempts: number, at: number): void {
-    this.db
-      .prepare(
-        `UPDATE notify_deliveries SET state = 'delivered', attempts = ?, done_at = ?, error = NULL WHERE id = ?`,
-      )
-      .run(attempts, at, id);
+  async markDelivered(id: number, attempts: number, at: number): Promise<void> {
+    await this.db
+      .updateTable('notify_deliveries')
+      .set({ state: 'delivered', attempts, done_at: at, error: null })
+      .where('id', '=', id)
+      .execute();
   }
 
-  markRetry(id: number, attempts: number, error: string, nextAttemptAt: number): void {
-    this.db
-      .prepare('UPDATE notify_deliveries SET attempts = ?, error = ?, next_attempt_at = ? WHERE id = ?')
-      .run(attempts, error, nextAttemptAt, id);
+  async markRetry(id: number, attempts: number, error: string, nextAttemptAt: number): Promise<void> {
+    await this.db
+      .updateTable('notify_deliveries')
+      .set({ attempts, error, next_attempt_at: nextAttemptAt })
+      .where('id', '=', id)
+      .execute();
   }
 
-  markFailed(id: number, attempts: number, error: string, at: number): void {
-    this.db
-      .prepare(
-        `UPDATE notify_deliveries SET state = 'failed', attempts = ?, error = ?, done_at = ? WHERE id = ?`,
-      )
-      .run(attempts, error, at, id);
+  async markFailed(id: number, attempts: number, error: string, at: number): Promise<void> {
+    await this.db
+      .updateTable('notify_deliveries')
+      .set({ state: 'failed', attempts, error, done_at: at })
+      .where('id', '=', id)
+      .execute();
   }
 
   // ---- escalations ----
 
   /** Waits to escalate an alert by a rule at `dueAt` (once per alert and rule). */
-  scheduleEscalation(alertId: number, ruleId: number, dueAt: number): void {
-    this.db
-      .prepare('INSERT OR IGNORE INTO notify_escalations (alert_id, rule_id, due_at) VALUES (?, ?, ?)')
-      .run(alertId, ruleId, dueAt);
+  async scheduleEscalation(alertId: number, ruleId: number, dueAt: number): Promise<void> {
+    await this.db
+      .insertInto('notify_escalations')
+      .values({ alert_id: alertId, rule_id: ruleId, due_at: dueAt })
+      .onConflict((oc) => oc.columns(['alert_id', 'rule_id']).doNothing())
+      .execute();
   }
 
-  dueEscalations(now: number): EscalationRecord[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT alert_id, rule_id, due_at FROM notify_escalations WHERE state = 'waiting' AND due_at <= ?
-           ORDER BY due_at`,
-        )
-        .all(now) as { alert_id: number; rule_id: number; due_at: number }[]
-    ).map((r) => ({ alertId: r.alert_id, ruleId: r.rule_id, dueAt: r.due_at }));
+  async dueEscalations(now: number): Promise<EscalationRecord[]> {
+    const rows = await this.db
+      .selectFrom('notify_escalations')
+      .select(['alert_id', 'rule_id', 'due_at'])
+      .where('state', '=', 'waiting')
+      .where('due_at', '<=', now)
+      .orderBy('due_at')
+      .execute();
+    return rows.map((r) => ({ alertId: r.alert_id, ruleId: r.rule_id, dueAt: r.due_at }));
   }
 
-  nextEscalationAt(): number | null {
-    return (
-      this.db.prepare(`SELECT MIN(due_at) AS t FROM notify_escalations WHERE state = 'waiting'`).get() as {
-        t: number | null;
-      }
-    ).t;
+  async nextEscalationAt(): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('notify_escalations')
+      .select((eb) => eb.fn.min('due_at').as('t'))
+      .where('state', '=', 'waiting')
+      .executeTakeFirst();
+    return row?.t ?? null;
   }
 
   /** Ends a waiting escalation as `sent` or `cancelled`; every waiting one of the alert when `ruleId` is null. */
-  finishEscalation(alertId: number, ruleId: number | null, state: 'sent' | 'cancelled', at: number): void {
-    this.db
-      .prepare(
-        `UPDATE notify_escalations SET state = ?, done_at = ?
-         WHERE alert_id = ? AND (? IS NULL OR rule_id = ?) AND state = 'waiting'`,
-      )
-      .run(state, at, alertId, ruleId, ruleId);
+  async finishEscalation(
+    alertId: number,
+    ruleId: number | null,
+    state: 'sent' | 'cancelled',
+    at: number,
+  ): Promise<void> {
+    let q = this.db
+      .updateTable('notify_escalations')
+      .set({ state, done_at: at })
+      .where('alert_id', '=', alertId)
+      .where('state', '=', 'waiting');
+    if (ruleId !== null) q = q.where('rule_id', '=', ruleId);
+    await q.execute();
   }
 }

@@ -44,80 +44,98 @@ const toEntry = (r: OutboxRow): OutboxEntry => ({
 /** The durable webhook outbox: pending deliveries survive restarts. Used by `notify/WebhookNotifier`. */
 export class WebhookOutboxRepository extends Repository {
   /** Queues a delivery, due at `at`. */
-  enqueue(event: string, payload: string, at = Date.now()): OutboxEntry {
-    const { lastInsertRowid } = this.db
-      .prepare('INSERT INTO webhook_outbox (event, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?)')
-      .run(event, payload, at, at);
-    return this.get(Number(lastInsertRowid)) as OutboxEntry;
+  async enqueue(event: string, payload: string, at = Date.now()): Promise<OutboxEntry> {
+    const row = await this.db
+      .insertInto('webhook_outbox')
+      .values({ event, payload, created_at: at, next_attempt_at: at })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toEntry(row as OutboxRow);
   }
 
-  get(id: number): OutboxEntry | null {
-    const row = this.db.prepare('SELECT * FROM webhook_outbox WHERE id = ?').get(id) as OutboxRow | undefined;
-    return row ? toEntry(row) : null;
+  async get(id: number): Promise<OutboxEntry | null> {
+    const row = await this.db
+      .selectFrom('webhook_outbox')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? toEntry(row as OutboxRow) : null;
   }
 
   /** Pending deliveries due at `now`, oldest first. */
-  due(now: number, limit = 20): OutboxEntry[] {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
-      )
-      .all(now, limit) as OutboxRow[];
-    return rows.map(toEntry);
+  async due(now: number, limit = 20): Promise<OutboxEntry[]> {
+    const rows = await this.db
+      .selectFrom('webhook_outbox')
+      .selectAll()
+      .where('state', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return (rows as OutboxRow[]).map(toEntry);
   }
 
   /** When the next pending delivery is due, or null when none is pending. */
-  nextDueAt(): number | null {
-    const row = this.db
-      .prepare(`SELECT MIN(next_attempt_at) AS t FROM webhook_outbox WHERE state = 'pending'`)
-      .get() as { t: number | null };
-    return row.t;
+  async nextDueAt(): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('webhook_outbox')
+      .select((eb) => eb.fn.min('next_attempt_at').as('t'))
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return row?.t ?? null;
   }
 
   /** Pending deliveries. */
-  pendingCount(): number {
-    return (
-      this.db.prepare(`SELECT COUNT(*) AS n FROM webhook_outbox WHERE state = 'pending'`).get() as {
-        n: number;
-      }
-    ).n;
+  async pendingCount(): Promise<number> {
+    const row = await this.db
+      .selectFrom('webhook_outbox')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('state', '=', 'pending')
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   /** Every delivery in a state, oldest first (for tests and diagnostics). */
-  list(state?: OutboxState): OutboxEntry[] {
-    const rows = this.db
-      .prepare('SELECT * FROM webhook_outbox WHERE (? IS NULL OR state = ?) ORDER BY id')
-      .all(state ?? null, state ?? null) as OutboxRow[];
-    return rows.map(toEntry);
+  async list(state?: OutboxState): Promise<OutboxEntry[]> {
+    let q = this.db.selectFrom('webhook_outbox').selectAll().orderBy('id');
+    if (state) q = q.where('state', '=', state);
+    return ((await q.execute()) as OutboxRow[]).map(toEntry);
   }
 
-  markDelivered(id: number, attempts: number, at: number): void {
-    this.db
-      .prepare(
-        `UPDATE webhook_outbox SET state = 'delivered', attempts = ?, done_at = ?, last_error = NULL WHERE id = ?`,
-      )
-      .run(attempts, at, id);
+  async markDelivered(id: number, attempts: number, at: number): Promise<void> {
+    await this.db
+      .updateTable('webhook_outbox')
+      .set({ state: 'delivered', attempts, done_at: at, last_error: null })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Records a failed attempt to retry at `nextAttemptAt`. */
-  markRetry(id: number, attempts: number, error: string, nextAttemptAt: number): void {
-    this.db
-      .prepare('UPDATE webhook_outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?')
-      .run(attempts, error, nextAttemptAt, id);
+  async markRetry(id: number, attempts: number, error: string, nextAttemptAt: number): Promise<void> {
+    await this.db
+      .updateTable('webhook_outbox')
+      .set({ attempts, last_error: error, next_attempt_at: nextAttemptAt })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Gives up on a delivery. */
-  markFailed(id: number, attempts: number, error: string, at: number): void {
-    this.db
-      .prepare(
-        `UPDATE webhook_outbox SET state = 'failed', attempts = ?, last_error = ?, done_at = ? WHERE id = ?`,
-      )
-      .run(attempts, error, at, id);
+  async markFailed(id: number, attempts: number, error: string, at: number): Promise<void> {
+    await this.db
+      .updateTable('webhook_outbox')
+      .set({ state: 'failed', attempts, last_error: error, done_at: at })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Deletes delivered and failed entries finished before `before`; returns how many. */
-  prune(before: number): number {
-    return this.db.prepare(`DELETE FROM webhook_outbox WHERE state != 'pending' AND done_at < ?`).run(before)
-      .changes;
+  async prune(before: number): Promise<number> {
+    const r = await this.db
+      .deleteFrom('webhook_outbox')
+      .where('state', '!=', 'pending')
+      .where('done_at', '<', before)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 }

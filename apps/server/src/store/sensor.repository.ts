@@ -1,4 +1,5 @@
 import { Repository } from './database.js';
+import { greatest } from './dialect.js';
 import { NotFoundError } from './errors.js';
 
 /** A sensor as stored: what survives restarts. Live state (level, queue, ...) lives in the runtime. */
@@ -43,87 +44,104 @@ const toRecord = (r: SensorRow): SensorRecord => ({
   criticalSeconds: r.critical_seconds,
 });
 
-/** Sensors ever seen, their names, labels and snoozes. */
+/**
+ * Sensors ever seen, their names, labels and snoozes. Every record read or written passes through a cache that
+ * the data path reads synchronously ({@link SensorRepository.cached}: snoozes and severity thresholds per
+ * scored window); `list()` refreshes all of it.
+ */
 export class SensorRepository extends Repository {
+  readonly #cache = new Map<string, SensorRecord>();
+
+  /** The sensor as this process last read or wrote it, or null (never seen, or not read yet). */
+  cached(id: string): SensorRecord | null {
+    return this.#cache.get(id) ?? null;
+  }
+
+  #remember(r: SensorRecord): SensorRecord {
+    this.#cache.set(r.id, r);
+    return r;
+  }
+
   /**
    * Records that a sensor said hello at `at`: creates it (named after its id unless `name` is given) or
    * updates its last-seen time, and its name / labels when given.
    */
-  upsert(
+  async upsert(
     id: string,
     at: number,
     patch: { name?: string; labels?: Record<string, string> } = {},
-  ): SensorRecord {
-    this.db
-      .prepare(
-        `INSERT INTO sensors (id, name, labels, first_seen, last_seen) VALUES (@id, @name, @labels, @at, @at)
-         ON CONFLICT (id) DO UPDATE SET
-           last_seen = MAX(last_seen, @at),
-           name = COALESCE(@newName, name),
-           labels = COALESCE(@newLabels, labels)`,
-      )
-      .run({
+  ): Promise<SensorRecord> {
+    await this.db
+      .insertInto('sensors')
+      .values({
         id,
-        at,
         name: patch.name ?? id,
         labels: JSON.stringify(patch.labels ?? {}),
-        newName: patch.name ?? null,
-        newLabels: patch.labels ? JSON.stringify(patch.labels) : null,
-      });
+        first_seen: at,
+        last_seen: at,
+      })
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet((eb) => ({
+          last_seen: greatest(this.engine, eb.ref('sensors.last_seen'), eb.val(at)),
+          ...(patch.name !== undefined && { name: patch.name }),
+          ...(patch.labels && { labels: JSON.stringify(patch.labels) }),
+        })),
+      )
+      .execute();
     return this.require(id);
   }
 
   /** Moves the last-seen time forward (never back). Unknown ids are ignored. */
-  touch(id: string, at: number): void {
-    this.db.prepare('UPDATE sensors SET last_seen = MAX(last_seen, ?) WHERE id = ?').run(at, id);
+  async touch(id: string, at: number): Promise<void> {
+    await this.db
+      .updateTable('sensors')
+      .set((eb) => ({ last_seen: greatest(this.engine, eb.ref('last_seen'), eb.val(at)) }))
+      .where('id', '=', id)
+      .execute();
   }
 
-  get(id: string): SensorRecord | null {
-    const row = this.db.prepare('SELECT * FROM sensors WHERE id = ?').get(id) as SensorRow | undefined;
-    return row ? toRecord(row) : null;
+  async get(id: string): Promise<SensorRecord | null> {
+    const row = await this.db.selectFrom('sensors').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) {
+      this.#cache.delete(id);
+      return null;
+    }
+    return this.#remember(toRecord(row));
   }
 
   /** Like `get`, throwing `NotFoundError` for an unknown id. */
-  require(id: string): SensorRecord {
-    const sensor = this.get(id);
+  async require(id: string): Promise<SensorRecord> {
+    const sensor = await this.get(id);
     if (!sensor) throw new NotFoundError(`sensor '${id}' not found`);
     return sensor;
   }
 
   /** Every sensor, by id. */
-  list(): SensorRecord[] {
-    return (this.db.prepare('SELECT * FROM sensors ORDER BY id').all() as SensorRow[]).map(toRecord);
+  async list(): Promise<SensorRecord[]> {
+    const rows = await this.db.selectFrom('sensors').selectAll().orderBy('id').execute();
+    this.#cache.clear();
+    return rows.map((r) => this.#remember(toRecord(r)));
   }
 
   /** Renames, relabels (labels are replaced, not merged) and / or sets the severity thresholds of a known sensor. */
-  update(id: string, patch: SensorPatch): SensorRecord {
-    this.require(id);
+  async update(id: string, patch: SensorPatch): Promise<SensorRecord> {
+    await this.require(id);
     const t = patch.severityThresholds ?? {};
-    this.db
-      .prepare(
-        `UPDATE sensors SET
-           name = COALESCE(@name, name),
-           labels = COALESCE(@labels, labels),
-           critical_peak = CASE WHEN @setPeak THEN @peak ELSE critical_peak END,
-           critical_seconds = CASE WHEN @setSeconds THEN @seconds ELSE critical_seconds END
-         WHERE id = @id`,
-      )
-      .run({
-        id,
-        name: patch.name ?? null,
-        labels: patch.labels ? JSON.stringify(patch.labels) : null,
-        setPeak: t.criticalPeak === undefined ? 0 : 1,
-        peak: t.criticalPeak ?? null,
-        setSeconds: t.criticalSeconds === undefined ? 0 : 1,
-        seconds: t.criticalSeconds ?? null,
-      });
+    const set = {
+      ...(patch.name !== undefined && { name: patch.name }),
+      ...(patch.labels && { labels: JSON.stringify(patch.labels) }),
+      ...(t.criticalPeak !== undefined && { critical_peak: t.criticalPeak }),
+      ...(t.criticalSeconds !== undefined && { critical_seconds: t.criticalSeconds }),
+    };
+    if (Object.keys(set).length > 0)
+      await this.db.updateTable('sensors').set(set).where('id', '=', id).execute();
     return this.require(id);
   }
 
   /** Mutes a known sensor's alerts until `until` (ms); null lifts the snooze. */
-  snooze(id: string, until: number | null): SensorRecord {
-    this.require(id);
-    this.db.prepare('UPDATE sensors SET snoozed_until = ? WHERE id = ?').run(until, id);
+  async snooze(id: string, until: number | null): Promise<SensorRecord> {
+    await this.require(id);
+    await this.db.updateTable('sensors').set({ snoozed_until: until }).where('id', '=', id).execute();
     return this.require(id);
   }
 }

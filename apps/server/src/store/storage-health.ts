@@ -17,16 +17,27 @@ export interface StorageHealthOptions {
   now?: () => number;
 }
 
-/** A write retried while degraded: returns how many writes still wait; throws when the store still fails. */
-export type StorageRetry = () => number;
+/** A write retried while degraded: resolves to how many writes still wait; rejects when the store still fails. */
+export type StorageRetry = () => number | Promise<number>;
 
-/** SQLite and file-system errors that say the disk (not the request) is at fault. */
-const STORAGE_CODES = /^(SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|PROTOCOL)|ENOSPC|EDQUOT|EIO|EROFS)/;
+/**
+ * Errors that say the storage (not the request) is at fault: SQLite's and the file system's (a full disk, an
+ * I/O error, a lock), PostgreSQL's SQLSTATE classes 08 (connection), 53 (insufficient resources: disk full,
+ * out of memory, too many connections), 57P (shut down, cannot connect now) and 58 (system / I/O error), and
+ * the socket errors of a database server that cannot be reached.
+ */
+const STORAGE_CODES =
+  /^(SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|PROTOCOL)|ENOSPC|EDQUOT|EIO|EROFS|08...$|53...$|57P0.$|58...$|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH)/;
 
-/** True for an error of the storage itself (a full disk, an I/O error, a lock), not of the request. */
+/** The pg client's errors for a connection that ended under it carry no code; their messages say so. */
+const LOST_CONNECTION =
+  /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect/;
+
+/** True for an error of the storage itself (a full disk, an I/O error, a lock, a lost database), not of the request. */
 export function isStorageFailure(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && STORAGE_CODES.test(code);
+  if (typeof code === 'string') return STORAGE_CODES.test(code);
+  return err instanceof Error && LOST_CONNECTION.test(err.message);
 }
 
 export class StorageHealth {
@@ -42,6 +53,7 @@ export class StorageHealth {
   #readOnly: string | null = null;
   #errors = 0;
   #timer: NodeJS.Timeout | null = null;
+  #round: Promise<void> | null = null;
   #closed = false;
 
   constructor(options: StorageHealthOptions = {}) {
@@ -72,9 +84,9 @@ export class StorageHealth {
    * Runs a best-effort write: a failure is logged, counted and remembered, never thrown. A success ends no
    * outage (a statement that changed nothing wrote nothing): only the probe and the retries do.
    */
-  attempt<T>(op: string, write: () => T): T | undefined {
+  async attempt<T>(op: string, write: () => T | Promise<T>): Promise<T | undefined> {
     try {
-      return write();
+      return await write();
     } catch (err) {
       this.failed(op, err);
       return undefined;
@@ -143,19 +155,25 @@ export class StorageHealth {
     };
   }
 
-  /** Runs the probe and every retry once (the timer does this while degraded; tests call it). */
-  retryNow(): void {
-    let failed = false;
-    for (const [name, retry] of this.#retries) {
-      if (failed) break;
-      try {
-        this.setWaiting(name, retry());
-      } catch (err) {
-        failed = true;
-        this.failed(name, err);
+  /**
+   * Runs the probe and every retry once, in order (the timer does this while degraded; tests call it). Calls
+   * made while a round runs share that round.
+   */
+  retryNow(): Promise<void> {
+    this.#round ??= (async () => {
+      let failed = false;
+      for (const [name, retry] of this.#retries) {
+        if (failed) break;
+        try {
+          this.setWaiting(name, await retry());
+        } catch (err) {
+          failed = true;
+          this.failed(name, err);
+        }
       }
-    }
-    if (!failed) this.#succeeded();
+      if (!failed) this.#succeeded();
+    })().finally(() => (this.#round = null));
+    return this.#round;
   }
 
   /** Stops retrying (the store closes). */
@@ -168,9 +186,10 @@ export class StorageHealth {
   #schedule(): void {
     if (this.#timer || this.#closed) return;
     this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.retryNow();
-      if (this.degraded) this.#schedule();
+      void this.retryNow().then(() => {
+        this.#timer = null;
+        if (this.degraded) this.#schedule();
+      });
     }, this.#retryMs);
     this.#timer.unref();
   }

@@ -1,5 +1,5 @@
 import { AlertRepository } from './alert.repository.js';
-import { HarkDatabase, type HarkDatabaseOptions } from './database.js';
+import { HarkDatabase, type DatabaseLocation, type HarkDatabaseOptions } from './database.js';
 import { FeedbackRepository } from './feedback.repository.js';
 import { HistoryRepository } from './history.repository.js';
 import { TrendRepository } from './trend.repository.js';
@@ -33,9 +33,14 @@ export class HarkStore {
   /** Whether writes succeed; the data path's writes report to it (`attempt`). */
   readonly health: StorageHealth;
 
-  /** Opens (and migrates) `<dataDir>/hark.db`. */
-  constructor(dataDir: string, options: HarkStoreOptions = {}) {
-    this.database = new HarkDatabase(dataDir, options);
+  /** Opens (and migrates) the store at `location`: SQLite in a data directory, or PostgreSQL. */
+  static async open(location: DatabaseLocation, options: HarkStoreOptions = {}): Promise<HarkStore> {
+    return new HarkStore(await HarkDatabase.open(location, options), options);
+  }
+
+  /** Opens (and migrates) `<dataDir>/hark.db`; or takes a database opened with `HarkDatabase.open`. */
+  constructor(source: string | HarkDatabase, options: HarkStoreOptions = {}) {
+    this.database = typeof source === 'string' ? new HarkDatabase(source, options) : source;
     this.tokens = new TokenRepository(this.database);
     this.sensors = new SensorRepository(this.database);
     this.alerts = new AlertRepository(this.database);
@@ -47,18 +52,26 @@ export class HarkStore {
     this.trends = new TrendRepository(this.database);
     this.notifications = new NotificationRepository(this.database);
     this.health = new StorageHealth(options.health);
-    this.health.addRetry('probe', () => {
-      this.database.probe(Date.now());
+    this.health.addRetry('probe', async () => {
+      await this.database.probe(Date.now());
       return 0;
     });
     if (this.database.readOnlyReason) this.health.startedReadOnly(this.database.readOnlyReason);
   }
 
-  /** Flushes buffered scores and closes the database; later calls do nothing. */
-  close(): void {
-    if (!this.database.open) return;
-    this.health.close();
-    this.health.attempt('scores', () => this.scores.flush());
-    this.database.close();
+  get engine(): 'sqlite' | 'postgres' {
+    return this.database.engine;
   }
+
+  /** Flushes buffered scores and closes the database; later calls do nothing (and wait for the first). */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.health.close();
+      await this.health.attempt('scores', () => this.scores.flush());
+      await this.database.close();
+    })();
+    return this.#closing;
+  }
+
+  #closing: Promise<void> | null = null;
 }

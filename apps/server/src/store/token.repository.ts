@@ -26,73 +26,87 @@ const toInfo = (r: TokenRow): TokenInfo => ({
 /** API tokens. Only the sha256 of a secret is stored; `auth/TokenService` makes and checks secrets. */
 export class TokenRepository extends Repository {
   /** Stores a new token by the hash of its secret. */
-  insert(token: {
+  async insert(token: {
     name: string;
     role: Role;
     hash: string;
     createdAt: number;
     sensors?: string[] | null;
-  }): TokenInfo {
-    const { lastInsertRowid } = this.db
-      .prepare('INSERT INTO tokens (name, role, hash, created_at, sensors) VALUES (?, ?, ?, ?, ?)')
-      .run(
-        token.name,
-        token.role,
-        token.hash,
-        token.createdAt,
-        token.sensors ? JSON.stringify(token.sensors) : null,
-      );
-    return this.require(Number(lastInsertRowid));
+  }): Promise<TokenInfo> {
+    const { id } = await this.db
+      .insertInto('tokens')
+      .values({
+        name: token.name,
+        role: token.role,
+        hash: token.hash,
+        created_at: token.createdAt,
+        sensors: token.sensors ? JSON.stringify(token.sensors) : null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return this.require(id);
   }
 
   /** The token whose secret hashes to `hash` (revoked ones included), or null. */
-  findByHash(hash: string): TokenInfo | null {
-    const row = this.db.prepare('SELECT * FROM tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
-    return row ? toInfo(row) : null;
+  async findByHash(hash: string): Promise<TokenInfo | null> {
+    const row = await this.db.selectFrom('tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return row ? toInfo(row as TokenRow) : null;
   }
 
-  get(id: number): TokenInfo | null {
-    const row = this.db.prepare('SELECT * FROM tokens WHERE id = ?').get(id) as TokenRow | undefined;
-    return row ? toInfo(row) : null;
+  async get(id: number): Promise<TokenInfo | null> {
+    const row = await this.db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toInfo(row as TokenRow) : null;
   }
 
   /** Like `get`, throwing `NotFoundError` for an unknown id. */
-  require(id: number): TokenInfo {
-    const token = this.get(id);
+  async require(id: number): Promise<TokenInfo> {
+    const token = await this.get(id);
     if (!token) throw new NotFoundError(`token ${id} not found`);
     return token;
   }
 
   /** Every token, oldest first. */
-  list(): TokenInfo[] {
-    return (this.db.prepare('SELECT * FROM tokens ORDER BY id').all() as TokenRow[]).map(toInfo);
+  async list(): Promise<TokenInfo[]> {
+    const rows = await this.db.selectFrom('tokens').selectAll().orderBy('id').execute();
+    return (rows as TokenRow[]).map(toInfo);
   }
 
   /** Number of tokens, revoked or not. */
-  count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM tokens').get() as { n: number }).n;
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom('tokens')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   /** Records a use. */
-  touch(id: number, at: number): void {
-    this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(at, id);
+  async touch(id: number, at: number): Promise<void> {
+    await this.db.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
   }
 
   /**
    * Binds a token that is not bound yet to `sensorId`; returns the token as it is now (bound to `sensorId`,
    * or to whatever another connection bound it to first).
    */
-  bindSensor(id: number, sensorId: string): TokenInfo {
-    this.db
-      .prepare('UPDATE tokens SET sensors = ? WHERE id = ? AND sensors IS NULL')
-      .run(JSON.stringify([sensorId]), id);
+  async bindSensor(id: number, sensorId: string): Promise<TokenInfo> {
+    await this.db
+      .updateTable('tokens')
+      .set({ sensors: JSON.stringify([sensorId]) })
+      .where('id', '=', id)
+      .where('sensors', 'is', null)
+      .execute();
     return this.require(id);
   }
 
   /** Revokes a token (revoking twice keeps the first time). */
-  revoke(id: number, at: number): TokenInfo {
-    this.require(id);
-    this.db.prepare('UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?').run(at, id);
+  async revoke(id: number, at: number): Promise<TokenInfo> {
+    await this.require(id);
+    await this.db
+      .updateTable('tokens')
+      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
+      .where('id', '=', id)
+      .execute();
     return this.require(id);
   }
 }

@@ -1,5 +1,6 @@
-import type Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import type { HarkDatabase } from './database.js';
+import type { Db } from './dialect.js';
 
 export const DAY_MS = 24 * 3600_000;
 
@@ -26,7 +27,7 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
  * are still kept, and read from here afterwards; the day in progress is computed on each read and not stored.
  */
 export class TrendRepository {
-  private readonly db: Database.Database;
+  private readonly db: Db;
 
   constructor(database: HarkDatabase) {
     this.db = database.db;
@@ -36,21 +37,17 @@ export class TrendRepository {
    * The days of `[fromDay, toDay]` (UTC midnights) that have points, oldest first: stored rollups, else rolled
    * up now from `scores` (whole days before `now` are stored, the current one is not).
    */
-  days(sensorId: string, fromDay: number, toDay: number, now: number): ScoreDay[] {
+  async days(sensorId: string, fromDay: number, toDay: number, now: number): Promise<ScoreDay[]> {
     const stored = new Map(
       (
-        this.db
-          .prepare(
-            'SELECT day, n, p50, p90, p99, max FROM score_days WHERE sensor_id = ? AND day BETWEEN ? AND ?',
-          )
-          .all(sensorId, fromDay, toDay) as ScoreDay[]
+        await this.db
+          .selectFrom('score_days')
+          .select(['day', 'n', 'p50', 'p90', 'p99', 'max'])
+          .where('sensor_id', '=', sensorId)
+          .where('day', '>=', fromDay)
+          .where('day', '<=', toDay)
+          .execute()
       ).map((d) => [d.day, d]),
-    );
-    const points = this.db.prepare(
-      'SELECT score FROM scores WHERE sensor_id = ? AND t >= ? AND t < ? ORDER BY score',
-    );
-    const save = this.db.prepare(
-      'INSERT OR REPLACE INTO score_days (sensor_id, day, n, p50, p90, p99, max) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const out: ScoreDay[] = [];
     for (let day = fromDay; day <= toDay; day += DAY_MS) {
@@ -59,9 +56,15 @@ export class TrendRepository {
         out.push(known);
         continue;
       }
-      const scores = Float64Array.from(
-        (points.raw().all(sensorId, day, day + DAY_MS) as [number][]).map((r) => r[0]),
-      );
+      const rows = await this.db
+        .selectFrom('scores')
+        .select('score')
+        .where('sensor_id', '=', sensorId)
+        .where('t', '>=', day)
+        .where('t', '<', day + DAY_MS)
+        .orderBy('score')
+        .execute();
+      const scores = Float64Array.from(rows, (r) => r.score);
       if (scores.length === 0) continue;
       const d: ScoreDay = {
         day,
@@ -71,20 +74,30 @@ export class TrendRepository {
         p99: quantile(scores, 0.99),
         max: scores[scores.length - 1],
       };
-      if (day + DAY_MS <= now) save.run(sensorId, d.day, d.n, d.p50, d.p90, d.p99, d.max);
+      if (day + DAY_MS <= now) {
+        const { day: _day, ...values } = d;
+        await this.db
+          .insertInto('score_days')
+          .values({ sensor_id: sensorId, ...d })
+          .onConflict((oc) => oc.columns(['sensor_id', 'day']).doUpdateSet(values))
+          .execute();
+      }
       out.push(d);
     }
     return out;
   }
 
   /** Alerts of the sensor started in each day of `[fromDay, toDay]`, by day (UTC midnight). */
-  alertsPerDay(sensorId: string, fromDay: number, toDay: number): Map<number, number> {
-    const rows = this.db
-      .prepare(
-        `SELECT CAST(start_at / ${DAY_MS} AS INTEGER) * ${DAY_MS} AS day, COUNT(*) AS n FROM alerts
-         WHERE sensor_id = ? AND start_at >= ? AND start_at < ? GROUP BY day`,
-      )
-      .all(sensorId, fromDay, toDay + DAY_MS) as { day: number; n: number }[];
-    return new Map(rows.map((r) => [r.day, r.n]));
+  async alertsPerDay(sensorId: string, fromDay: number, toDay: number): Promise<Map<number, number>> {
+    const day = sql<number>`FLOOR(start_at / ${sql.lit(DAY_MS)}) * ${sql.lit(DAY_MS)}`;
+    const rows = await this.db
+      .selectFrom('alerts')
+      .select((eb) => [day.as('day'), eb.fn.countAll<number>().as('n')])
+      .where('sensor_id', '=', sensorId)
+      .where('start_at', '>=', fromDay)
+      .where('start_at', '<', toDay + DAY_MS)
+      .groupBy(day)
+      .execute();
+    return new Map(rows.map((r) => [Number(r.day), Number(r.n)]));
   }
 }

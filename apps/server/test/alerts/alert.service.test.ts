@@ -50,20 +50,24 @@ const opening = {
 describe('AlertService', () => {
   it('stores an opened alert and sends it to the dashboards and the bus as `alert`, counting it', async () => {
     const s = setup();
-    const a = s.alerts.opened(opening);
-    expect(s.store.alerts.require(a.id)).toMatchObject({ sensorId: 'pump-1', state: 'open', active: true });
+    const a = await s.alerts.opened(opening);
+    expect(await s.store.alerts.require(a.id)).toMatchObject({
+      sensorId: 'pump-1',
+      state: 'open',
+      active: true,
+    });
     expect(s.dashboard.sent).toEqual([{ event: 'alert', payload: a }]);
     expect(s.bus).toEqual([{ event: 'alert', alert: a }]);
     expect((await s.metrics.text()).body).toMatch(/hark_alerts_total\{sensor="pump-1",kind="anomaly"\} 1/);
   });
 
-  it('sends every change as `alert:update`: the data path, acknowledge, annotate, resolve', () => {
+  it('sends every change as `alert:update`: the data path, acknowledge, annotate, resolve', async () => {
     const s = setup();
-    const a = s.alerts.opened(opening);
-    s.alerts.changed(a.id, { active: false, end: 3000, peakScore: 2, peakAt: 2000 });
-    s.alerts.acknowledge(a.id, 'ana');
-    s.alerts.annotate(a.id, { label: 'true fault', text: 'bearing' }, 'ana');
-    const resolved = s.alerts.resolve(a.id, 'bob');
+    const a = await s.alerts.opened(opening);
+    await s.alerts.changed(a.id, { active: false, end: 3000, peakScore: 2, peakAt: 2000 });
+    await s.alerts.acknowledge(a.id, 'ana');
+    await s.alerts.annotate(a.id, { label: 'true fault', text: 'bearing' }, 'ana');
+    const resolved = await s.alerts.resolve(a.id, 'bob');
     expect(resolved).toMatchObject({ state: 'resolved', resolvedBy: 'bob', active: false, end: 3000 });
     expect(resolved.annotations).toMatchObject([{ label: 'true fault', text: 'bearing', author: 'ana' }]);
     const updates = s.dashboard.sent.filter((m) => m.event === 'alert:update').map((m) => m.payload as Alert);
@@ -74,21 +78,21 @@ describe('AlertService', () => {
       ['resolved', false],
     ]);
     expect(s.bus.filter((b) => b.event === 'alert:update').map((b) => b.alert)).toEqual(updates);
-    expect(() => s.alerts.acknowledge(a.id, 'ana')).toThrow(`alert ${a.id} is resolved`);
+    await expect(async () => s.alerts.acknowledge(a.id, 'ana')).rejects.toThrow(`alert ${a.id} is resolved`);
   });
 
-  it('closes the alerts a crash left active, and says so', () => {
+  it('closes the alerts a crash left active, and says so', async () => {
     const s = setup();
-    const a = s.alerts.opened(opening);
+    const a = await s.alerts.opened(opening);
     s.dashboard.sent = [];
-    s.alerts.recover(5000);
-    expect(s.store.alerts.require(a.id)).toMatchObject({ active: false, end: 5000, state: 'open' });
+    await s.alerts.recover(5000);
+    expect(await s.store.alerts.require(a.id)).toMatchObject({ active: false, end: 5000, state: 'open' });
     expect(s.dashboard.sent).toMatchObject([{ event: 'alert:update', payload: { id: a.id, active: false } }]);
   });
 
   it('teaches a false alarm before recording it; a refused teach records nothing', async () => {
     const s = setup();
-    const a = s.alerts.opened(opening);
+    const a = await s.alerts.opened(opening);
     const taught: number[] = [];
     const teacher = {
       teach: async (id: number) => {
@@ -102,7 +106,7 @@ describe('AlertService', () => {
     await expect(s.alerts.falseAlarm(a.id, { teach: true, text: 'door' }, 'ana', teacher)).rejects.toThrow(
       'no patches kept',
     );
-    expect(s.alerts.get(a.id).annotations).toEqual([]);
+    expect((await s.alerts.get(a.id)).annotations).toEqual([]);
     const marked = await s.alerts.falseAlarm(a.id, { teach: true, text: 'door' }, 'ana', teacher);
     expect(taught).toEqual([-a.id, a.id]);
     expect(marked.annotations).toMatchObject([{ label: 'false alarm', text: 'door', author: 'ana' }]);
@@ -117,7 +121,7 @@ describe('AlertService', () => {
 
   it("keeps an alert's clip with its picture and its feedback windows and patches", async () => {
     const s = setup();
-    const a = s.alerts.opened(opening);
+    const a = await s.alerts.opened(opening);
     const samples = new Float32Array(16000).map((_, i) => Math.sin(i / 10) / 2);
     const picture = {
       t0: 1000,
@@ -132,7 +136,7 @@ describe('AlertService', () => {
     };
     s.dashboard.sent = [];
     await s.alerts.keepClip(a.id, { samples, sampleRate: 16000, start: 900 }, picture);
-    expect(s.alerts.get(a.id).clip).toEqual({ available: true, start: 900, seconds: 1 });
+    expect((await s.alerts.get(a.id)).clip).toEqual({ available: true, start: 900, seconds: 1 });
     expect(s.dashboard.sent).toMatchObject([
       { event: 'alert:update', payload: { clip: { available: true } } },
     ]);
@@ -154,15 +158,15 @@ describe('AlertService', () => {
 
 describe('AlertService while the store refuses writes', () => {
   const refuse = (store: ReturnType<typeof setup>['store'], on: boolean) =>
-    store.database.db.pragma(`query_only = ${on ? 'ON' : 'OFF'}`);
+    store.database.sqlite.pragma(`query_only = ${on ? 'ON' : 'OFF'}`);
 
   it('queues the data path’s writes in order and stores and publishes them once writes succeed', async () => {
     const s = setup();
     refuse(s.store, true);
-    const a = s.alerts.opened(opening);
+    const a = await s.alerts.opened(opening);
     expect(a.id).toBeLessThan(0);
-    s.alerts.changed(a.id, { peakScore: 3, peakAt: 1500 });
-    s.alerts.changed(a.id, { active: false, end: 4000 });
+    await s.alerts.changed(a.id, { peakScore: 3, peakAt: 1500 });
+    await s.alerts.changed(a.id, { active: false, end: 4000 });
     expect(s.alerts.storedId(a.id)).toBeNull();
     expect(s.dashboard.sent).toEqual([]);
     expect(s.store.health.report()).toMatchObject({ writable: false, waitingWrites: { alerts: 2 } });
@@ -173,14 +177,14 @@ describe('AlertService while the store refuses writes', () => {
       s.alerts.keepClip(a.id, { samples: new Float32Array(16), sampleRate: 16000, start: 0 }, null),
     ).rejects.toThrow('the alert is not stored yet (writes fail)');
 
-    s.store.health.retryNow();
+    await s.store.health.retryNow();
     expect(s.store.health.degraded).toBe(true);
     refuse(s.store, false);
-    s.store.health.retryNow();
+    await s.store.health.retryNow();
     expect(s.store.health.degraded).toBe(false);
     const id = s.alerts.storedId(a.id) as number;
     expect(id).toBeGreaterThan(0);
-    expect(s.store.alerts.require(id)).toMatchObject({
+    expect(await s.store.alerts.require(id)).toMatchObject({
       active: false,
       end: 4000,
       peakScore: 3,
@@ -191,11 +195,11 @@ describe('AlertService while the store refuses writes', () => {
       ['alert:update', id],
     ]);
     // Later writes go straight to the store again.
-    s.alerts.changed(a.id, { peakScore: 4 });
-    expect(s.store.alerts.require(id).peakScore).toBe(4);
+    await s.alerts.changed(a.id, { peakScore: 4 });
+    expect((await s.store.alerts.require(id)).peakScore).toBe(4);
   });
 
-  it('keeps at most `max` writes, dropping the oldest loudly', () => {
+  it('keeps at most `max` writes, dropping the oldest loudly', async () => {
     const s = setup();
     const dropped: number[] = [];
     const writes = new AlertWrites({
@@ -206,10 +210,10 @@ describe('AlertService while the store refuses writes', () => {
       max: 2,
     });
     refuse(s.store, true);
-    const first = writes.open(opening);
-    writes.open({ ...opening, sensorId: 'pump-2' });
-    writes.open({ ...opening, sensorId: 'pump-3' });
-    writes.update(first.id, { active: false, end: 2000 });
+    const first = await writes.open(opening);
+    await writes.open({ ...opening, sensorId: 'pump-2' });
+    await writes.open({ ...opening, sensorId: 'pump-3' });
+    await writes.update(first.id, { active: false, end: 2000 });
     expect(writes.waiting).toBe(2);
     expect(dropped).toHaveLength(2);
     expect(s.logged.filter((l) => l.includes('dropped the oldest'))).toEqual([
@@ -217,19 +221,19 @@ describe('AlertService while the store refuses writes', () => {
       'STORAGE ERROR: 2 alert writes wait for the disk; dropped the oldest (open anomaly alert of pump-2 at 1000)',
     ]);
     refuse(s.store, false);
-    expect(writes.drain()).toBe(0);
+    expect(await writes.drain()).toBe(0);
     // pump-1's update had nothing to change: its opening was dropped.
-    expect(s.store.alerts.list().items.map((x) => x.sensorId)).toEqual(['pump-3']);
+    expect((await s.store.alerts.list()).items.map((x) => x.sensorId)).toEqual(['pump-3']);
   });
 
-  it('closes the alerts a crash left active once the store takes writes', () => {
+  it('closes the alerts a crash left active once the store takes writes', async () => {
     const s = setup();
-    const a = s.alerts.opened(opening);
+    const a = await s.alerts.opened(opening);
     refuse(s.store, true);
-    s.alerts.recover(5000);
-    expect(s.store.alerts.require(a.id).active).toBe(true);
+    await s.alerts.recover(5000);
+    expect((await s.store.alerts.require(a.id)).active).toBe(true);
     refuse(s.store, false);
-    s.store.health.retryNow();
-    expect(s.store.alerts.require(a.id)).toMatchObject({ active: false, end: 5000 });
+    await s.store.health.retryNow();
+    expect(await s.store.alerts.require(a.id)).toMatchObject({ active: false, end: 5000 });
   });
 });

@@ -40,110 +40,118 @@ describe('TokenService', () => {
     return { store, service, tick: (ms: number) => (now += ms) };
   };
 
-  it('creates a token whose secret is shown once and stored only as a hash', () => {
+  it('creates a token whose secret is shown once and stored only as a hash', async () => {
     const { store, service } = setup();
-    const created = service.create('operator', '  night shift ');
+    const created = await service.create('operator', '  night shift ');
     expect(created).toMatchObject({
       name: 'night shift',
       role: 'operator',
       createdAt: 1_000_000,
       revokedAt: null,
     });
-    const raw = store.database.db.prepare('SELECT * FROM tokens').all();
+    const raw = store.database.sqlite.prepare('SELECT * FROM tokens').all();
     expect(JSON.stringify(raw)).not.toContain(created.token);
     expect(raw).toEqual([expect.objectContaining({ hash: hashToken(created.token) })]);
-    expect(service.list()).toEqual([expect.not.objectContaining({ token: expect.anything() })]);
+    expect(await service.list()).toEqual([expect.not.objectContaining({ token: expect.anything() })]);
   });
 
-  it('verifies secrets, rejects unknown and revoked ones', () => {
+  it('verifies secrets, rejects unknown and revoked ones', async () => {
     const { service } = setup();
-    const created = service.create('sensor', 'pump');
-    expect(service.verify(created.token)).toMatchObject({ id: created.id, role: 'sensor' });
-    expect(service.verify(created.token + 'x')).toBeNull();
-    expect(service.verify('')).toBeNull();
-    expect(service.verify(undefined)).toBeNull();
-    expect(service.revoke(created.id).revokedAt).toBe(1_000_000);
-    expect(service.verify(created.token)).toBeNull();
-    expect(() => service.revoke(123)).toThrow('token 123 not found');
+    const created = await service.create('sensor', 'pump');
+    expect(await service.verify(created.token)).toMatchObject({ id: created.id, role: 'sensor' });
+    expect(await service.verify(created.token + 'x')).toBeNull();
+    expect(await service.verify('')).toBeNull();
+    expect(await service.verify(undefined)).toBeNull();
+    expect((await service.revoke(created.id)).revokedAt).toBe(1_000_000);
+    expect(await service.verify(created.token)).toBeNull();
+    await expect(async () => service.revoke(123)).rejects.toThrow('token 123 not found');
   });
 
-  it('records the last use at most once a minute', () => {
+  it('records the last use at most once a minute', async () => {
     const { store, service, tick } = setup();
-    const { id, token } = service.create('operator', 'x');
-    const lastUsed = () => store.tokens.require(id).lastUsedAt;
-    service.verify(token);
-    expect(lastUsed()).toBe(1_000_000);
+    const { id, token } = await service.create('operator', 'x');
+    const lastUsed = async () => (await store.tokens.require(id)).lastUsedAt;
+    await service.verify(token);
+    expect(await lastUsed()).toBe(1_000_000);
     tick(59_000);
-    expect(service.verify(token)?.lastUsedAt).toBe(1_000_000);
-    expect(lastUsed()).toBe(1_000_000);
+    expect((await service.verify(token))?.lastUsedAt).toBe(1_000_000);
+    expect(await lastUsed()).toBe(1_000_000);
     tick(1000);
-    service.verify(token);
-    expect(lastUsed()).toBe(1_060_000);
+    await service.verify(token);
+    expect(await lastUsed()).toBe(1_060_000);
   });
 
-  it('validates role and name', () => {
+  it('validates role and name', async () => {
     const { service } = setup();
     // @ts-expect-error: not a role
-    expect(() => service.create('root', 'x')).toThrow("role 'root' must be one of sensor, operator, admin");
-    expect(() => service.create('admin', '   ')).toThrow('token name must be 1-100 characters, got "   "');
+    await expect(async () => service.create('root', 'x')).rejects.toThrow(
+      "role 'root' must be one of sensor, operator, admin",
+    );
+    await expect(async () => service.create('admin', '   ')).rejects.toThrow(
+      'token name must be 1-100 characters, got "   "',
+    );
   });
 
-  it('creates the first admin only when there are no tokens', () => {
+  it('creates the first admin only when there are no tokens', async () => {
     const { service } = setup();
-    const secret = service.ensureAdmin();
+    const secret = await service.ensureAdmin();
     expect(secret).toMatch(/^hark_/);
-    expect(service.verify(secret)).toMatchObject({ role: 'admin', name: 'first admin' });
-    expect(service.ensureAdmin()).toBeNull();
+    expect(await service.verify(secret)).toMatchObject({ role: 'admin', name: 'first admin' });
+    expect(await service.ensureAdmin()).toBeNull();
   });
 });
 
 describe('TokenService: sensor tokens bound to sensor ids', () => {
-  it('binds a token to the ids given at creation, checking them', () => {
+  it('binds a token to the ids given at creation, checking them', async () => {
     const { store } = tempStore();
     const service = new TokenService(store.tokens);
-    const t = service.create('sensor', 'line A', ['pump-1', 'pump-2', 'pump-1']);
+    const t = await service.create('sensor', 'line A', ['pump-1', 'pump-2', 'pump-1']);
     expect(t.sensors).toEqual(['pump-1', 'pump-2']);
-    expect(service.streamAs(t, 'pump-2')).toBeNull();
-    expect(service.streamAs(t, 'pump-3')).toBe(
+    expect(await service.streamAs(t, 'pump-2')).toBeNull();
+    expect(await service.streamAs(t, 'pump-3')).toBe(
       "token 'line A' is bound to sensors pump-1, pump-2: it cannot stream as 'pump-3' (create a token for it: hark token create --role sensor --sensor pump-3)",
     );
-    expect(() => service.create('sensor', 'x', ['..'])).toThrow(`sensors: ".." must be 1-64 characters`);
-    expect(() => service.create('sensor', 'x', [])).toThrow('sensors must list 1 to 1000 sensor ids');
-    expect(() => service.create('operator', 'x', ['pump-1'])).toThrow(
+    await expect(async () => service.create('sensor', 'x', ['..'])).rejects.toThrow(
+      `sensors: ".." must be 1-64 characters`,
+    );
+    await expect(async () => service.create('sensor', 'x', [])).rejects.toThrow(
+      'sensors must list 1 to 1000 sensor ids',
+    );
+    await expect(async () => service.create('operator', 'x', ['pump-1'])).rejects.toThrow(
       'sensors bind sensor tokens only; a operator token takes none',
     );
   });
 
-  it('binds an unbound token to the first id it streams as, for good (the database keeps it)', () => {
+  it('binds an unbound token to the first id it streams as, for good (the database keeps it)', async () => {
     const { store } = tempStore();
     const service = new TokenService(store.tokens);
-    const t = service.create('sensor', 'box');
+    const t = await service.create('sensor', 'box');
     expect(t.sensors).toBeNull();
-    expect(service.streamAs(t, 'fan-1')).toBeNull();
+    expect(await service.streamAs(t, 'fan-1')).toBeNull();
     // The caller's copy is stale (still unbound): the stored binding decides.
-    expect(service.streamAs(t, 'fan-2')).toMatch(/bound to sensor fan-1: it cannot stream as 'fan-2'/);
-    expect(service.list().find((x) => x.id === t.id)?.sensors).toEqual(['fan-1']);
-    expect(service.streamAs(service.verify(t.token)!, 'fan-1')).toBeNull();
+    expect(await service.streamAs(t, 'fan-2')).toMatch(/bound to sensor fan-1: it cannot stream as 'fan-2'/);
+    expect((await service.list()).find((x) => x.id === t.id)?.sensors).toEqual(['fan-1']);
+    expect(await service.streamAs((await service.verify(t.token))!, 'fan-1')).toBeNull();
   });
 
-  it('lets admin tokens stream as any sensor and no operator token stream at all', () => {
+  it('lets admin tokens stream as any sensor and no operator token stream at all', async () => {
     const { store } = tempStore();
     const service = new TokenService(store.tokens);
-    expect(service.streamAs(service.create('admin', 'root'), 'any-1')).toBeNull();
-    expect(service.streamAs(service.create('operator', 'ana'), 'any-1')).toBe(
+    expect(await service.streamAs(await service.create('admin', 'root'), 'any-1')).toBeNull();
+    expect(await service.streamAs(await service.create('operator', 'ana'), 'any-1')).toBe(
       'a operator token cannot stream audio; use a sensor token',
     );
   });
 
-  it('refuses to stream when the binding of an unbound token cannot be stored', () => {
+  it('refuses to stream when the binding of an unbound token cannot be stored', async () => {
     const { store } = tempStore();
     const service = new TokenService(store.tokens, { health: store.health });
-    const t = service.create('sensor', 'box');
-    store.database.db.pragma('query_only = ON');
-    expect(service.streamAs(t, 'fan-1')).toMatch(
+    const t = await service.create('sensor', 'box');
+    store.database.sqlite.pragma('query_only = ON');
+    expect(await service.streamAs(t, 'fan-1')).toMatch(
       /^token 'box' is not bound to a sensor yet and the binding to 'fan-1' cannot be stored/,
     );
-    store.database.db.pragma('query_only = OFF');
-    expect(service.streamAs(t, 'fan-1')).toBeNull();
+    store.database.sqlite.pragma('query_only = OFF');
+    expect(await service.streamAs(t, 'fan-1')).toBeNull();
   });
 });

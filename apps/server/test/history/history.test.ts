@@ -128,31 +128,31 @@ describe('HistoryService (real SQLite)', () => {
     const { store, metrics, history } = setup();
     // 10 minutes of columns ending now.
     feed(history, 'pump-1', NOW, 600);
-    expect(history.flush()).toBeGreaterThan(0);
+    expect(await history.flush()).toBeGreaterThan(0);
     // 59 finished blocks of 100 columns (the 60th waits for the next column to finish it).
     expect(store.history.bytes(0)).toBe(59 * 100 * M * 2);
-    history.prune(NOW);
+    await history.prune(NOW);
     // Full resolution: the stored blocks that end within the last 120 s.
     expect(store.history.bytes(0)).toBe(11 * 100 * M * 2);
-    expect(store.history.oldest('pump-1', 0)).toBe(NOW - 120_000);
-    expect(store.history.oldest('pump-1', 1)).toBe(NOW - 600_000);
+    expect(await store.history.oldest('pump-1', 0)).toBe(NOW - 120_000);
+    expect(await store.history.oldest('pump-1', 1)).toBe(NOW - 600_000);
 
     // Short and recent: full resolution, every column.
-    const recent = history.query('pump-1', NOW - 60_000, NOW, 1500, []);
+    const recent = await history.query('pump-1', NOW - 60_000, NOW, 1500, []);
     expect(recent.tier).toBe('full');
     expect(recent.times.length).toBe(600);
     expect(recent.columnMs).toBe(100);
     // Columns wider than a reduce window: reduced, downsampled.
-    const wide = history.query('pump-1', NOW - 600_000, NOW, 100, []);
+    const wide = await history.query('pump-1', NOW - 600_000, NOW, 100, []);
     expect(wide.tier).toBe('reduced');
     expect(wide.times.length).toBe(100);
     expect(wide.columnMs).toBe(6000);
     // Columns of a minute: the coarse tier (max over 30 s), 20 windows for 10 columns.
-    const coarse = history.query('pump-1', NOW - 600_000, NOW, 10, []);
+    const coarse = await history.query('pump-1', NOW - 600_000, NOW, 10, []);
     expect(coarse).toMatchObject({ tier: 'coarse', tierHopMs: 30_000, columnMs: 60_000 });
     expect(coarse.times.length).toBe(10);
     // Short but older than the full tier: reduced, every reduce window.
-    const old = history.query('pump-1', NOW - 500_000, NOW - 440_000, 1500, []);
+    const old = await history.query('pump-1', NOW - 500_000, NOW - 440_000, 1500, []);
     expect(old.tier).toBe('reduced');
     expect(old.times.length).toBe(120);
     expect(old.fullSince).toBe(NOW - 120_000);
@@ -164,43 +164,44 @@ describe('HistoryService (real SQLite)', () => {
     expect(text).toContain('hark_history_budget_bytes 1000000000');
 
     // The reduced retention: an hour later only the newest reduced blocks remain.
-    history.prune(NOW + 3600_000 - 120_000);
+    await history.prune(NOW + 3600_000 - 120_000);
     expect(store.history.bytes(0)).toBe(0);
-    expect(store.history.oldest('pump-1', 1)).toBe(NOW - 120_000);
+    expect(await store.history.oldest('pump-1', 1)).toBe(NOW - 120_000);
   });
 
-  it('answers full resolution for a sensor that started streaming inside a reduce window', () => {
+  it('answers full resolution for a sensor that started streaming inside a reduce window', async () => {
     const { history } = setup();
     // 20 s starting 130 ms into a reduce window and 3.1 s into a coarse one: nothing stored yet.
     feed(history, 'pump-1', NOW + 130 + 20_000 - 30_000 + 3000, 20);
-    const h = history.query('pump-1', NOW - 60_000, NOW + 60_000, 1500, []);
+    const h = await history.query('pump-1', NOW - 60_000, NOW + 60_000, 1500, []);
     expect(h.tier).toBe('full');
     expect(h.times.length).toBe(200);
   });
 
-  it('trims the oldest blocks first to stay within the budget', () => {
+  it('trims the oldest blocks first to stay within the budget', async () => {
     const { store, history } = setup({ ...config, fullSeconds: 3600, budgetBytes: 20_000 });
     feed(history, 'fan-2', NOW - 300_000, 200);
     feed(history, 'pump-1', NOW, 100);
-    history.flush();
+    await history.flush();
     expect(store.history.bytes(0) + store.history.bytes(1)).toBeGreaterThan(20_000);
-    const freed = history.prune(NOW);
+    const freed = await history.prune(NOW);
     expect(freed).toBeGreaterThan(0);
     expect(store.history.bytes(0) + store.history.bytes(1)).toBeLessThanOrEqual(20_000);
     // fan-2's older columns went first: pump-1 keeps everything it wrote.
-    expect(store.history.oldest('pump-1', 0)).toBe(NOW - 100_000);
-    expect(store.history.oldest('pump-1', 1)).toBe(NOW - 100_000);
-    expect(store.history.oldest('fan-2', 0)).toBeGreaterThan(NOW - 500_000);
+    expect(await store.history.oldest('pump-1', 0)).toBe(NOW - 100_000);
+    expect(await store.history.oldest('pump-1', 1)).toBe(NOW - 100_000);
+    expect(await store.history.oldest('fan-2', 0)).toBeGreaterThan(NOW - 500_000);
   });
 
-  it('writes the unfinished blocks at stop; a restart counts the totals again from the file', () => {
+  it('writes the unfinished blocks at stop; a restart counts the totals again from the file', async () => {
     const { store, dir, history } = setup();
     feed(history, 'pump-1', NOW, 30);
-    history.stop();
-    store.close();
+    await history.stop();
+    await store.close();
     const reopened = new HarkStore(dir);
     try {
       // 30 s ending at NOW touch two 30 s coarse windows (NOW is 20 s into one).
+      await reopened.history.load();
       const bytes = [0, 1, 2].map((t) => reopened.history.bytes(t as 0 | 1 | 2));
       expect(bytes).toEqual([300 * M * 2, 60 * M * 2, 2 * M * 2]);
       const again = new HistoryService({
@@ -208,9 +209,9 @@ describe('HistoryService (real SQLite)', () => {
         metrics: new HarkMetrics({ defaultMetrics: false }),
         config,
       });
-      expect(again.query('pump-1', NOW - 30_000, NOW, 1500, []).times.length).toBe(300);
+      expect((await again.query('pump-1', NOW - 30_000, NOW, 1500, [])).times.length).toBe(300);
     } finally {
-      reopened.close();
+      await reopened.close();
     }
   });
 });

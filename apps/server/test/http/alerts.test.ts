@@ -12,17 +12,17 @@ describe('REST alerts', () => {
   afterAll(() => h.close());
 
   it('lists open alerts first, newest first, with filters and paging', async () => {
-    const a = h.alert('pump-1', 1000);
-    h.store.alerts.update(a.id, { active: false, end: 1200 });
-    const b = h.alert('pump-1', 2000);
-    const c = h.alert('fan-2', 3000);
-    h.store.alerts.resolve(c.id, 'x');
-    h.store.alerts.annotate(a.id, { label: 'maintenance', author: 'x' });
+    const a = await h.alert('pump-1', 1000);
+    await h.store.alerts.update(a.id, { active: false, end: 1200 });
+    const b = await h.alert('pump-1', 2000);
+    const c = await h.alert('fan-2', 3000);
+    await h.store.alerts.resolve(c.id, 'x');
+    await h.store.alerts.annotate(a.id, { label: 'maintenance', author: 'x' });
 
     const all = await h.call<Page<Alert>>('/api/alerts', { token: h.operator });
     expect(all.status).toBe(200);
     expect(all.body.items.map((x) => x.id)).toEqual([b.id, a.id, c.id]);
-    expect(all.body.items[1]).toEqual(h.store.alerts.require(a.id));
+    expect(all.body.items[1]).toEqual(await h.store.alerts.require(a.id));
     expect(all.body).toMatchObject({ total: 3, limit: 50, offset: 0 });
 
     const page = await h.call<Page<Alert>>('/api/alerts?limit=1&offset=1');
@@ -65,7 +65,7 @@ describe('REST alerts', () => {
   });
 
   it('gets one alert; unknown ids are 404 JSON, bad ids 400', async () => {
-    const a = h.alert();
+    const a = await h.alert();
     expect((await h.call<Alert>(`/api/alerts/${a.id}`)).body).toEqual(a);
     const missing = await h.call<ApiError>('/api/alerts/9999');
     expect(missing.status).toBe(404);
@@ -76,7 +76,7 @@ describe('REST alerts', () => {
   });
 
   it('acknowledges once (409 JSON the second time), records who, and emits alert:update', async () => {
-    const a = h.alert();
+    const a = await h.alert();
     updates.length = 0;
     const ack = await h.call<Alert>(`/api/alerts/${a.id}/ack`, { method: 'POST', token: h.operator });
     expect(ack.status).toBe(200);
@@ -90,7 +90,7 @@ describe('REST alerts', () => {
   });
 
   it('resolves (final) and annotates in any state, persisting the note', async () => {
-    const a = h.alert();
+    const a = await h.alert();
     const resolved = await h.call<Alert>(`/api/alerts/${a.id}/resolve`, { method: 'POST' });
     expect(resolved.body).toMatchObject({ state: 'resolved', resolvedBy: 'alice' });
     expect((await h.call(`/api/alerts/${a.id}/resolve`, { method: 'POST' })).status).toBe(409);
@@ -113,7 +113,7 @@ describe('REST alerts', () => {
         at: expect.any(Number),
       },
     ]);
-    expect(h.store.alerts.require(a.id).annotations).toEqual(noted.body.annotations);
+    expect((await h.store.alerts.require(a.id)).annotations).toEqual(noted.body.annotations);
     expect(updates).toEqual([noted.body]);
 
     const bad = await h.call<ApiError>(`/api/alerts/${a.id}/annotations`, {
@@ -131,7 +131,7 @@ describe('REST alerts', () => {
 
   it('marks a false alarm and teaches it to the model when asked', async () => {
     h.models.ready('pump-1');
-    const a = h.alert('pump-1');
+    const a = await h.alert('pump-1');
     updates.length = 0;
     const res = await h.call<Alert>(`/api/alerts/${a.id}/false-alarm`, {
       method: 'POST',
@@ -148,7 +148,7 @@ describe('REST alerts', () => {
     expect(res.body).toMatchObject({ state: 'resolved', resolvedBy: 'olga' });
     expect(updates).toEqual([res.body]);
 
-    const b = h.alert('pump-1');
+    const b = await h.alert('pump-1');
     const plain = await h.call<Alert>(`/api/alerts/${b.id}/false-alarm`, {
       method: 'POST',
       body: { teach: false },
@@ -158,17 +158,17 @@ describe('REST alerts', () => {
     expect(plain.body.state).toBe('resolved');
     expect(h.models.taught).toHaveLength(1);
     // teach is false unless given.
-    const c = h.alert('pump-1');
+    const c = await h.alert('pump-1');
     const untaught = await h.call<Alert>(`/api/alerts/${c.id}/false-alarm`, { method: 'POST', body: {} });
     expect(untaught.body).toMatchObject({ state: 'resolved', feedback: null });
     expect(h.models.taught).toHaveLength(1);
   });
 
   it('acknowledges and resolves in bulk, by ids or by filter, each change sent as alert:update', async () => {
-    const a = h.alert('bulk-1');
-    const b = h.alert('bulk-1');
-    const c = h.alert('bulk-2');
-    h.store.alerts.resolve(c.id, 'x');
+    const a = await h.alert('bulk-1');
+    const b = await h.alert('bulk-1');
+    const c = await h.alert('bulk-2');
+    await h.store.alerts.resolve(c.id, 'x');
     updates.length = 0;
     const ack = await h.call<BulkAlertResult>('/api/alerts/ack', {
       method: 'POST',
@@ -187,7 +187,7 @@ describe('REST alerts', () => {
       body: { sensorId: 'bulk-1' },
     });
     expect(res.body.changed.map((x) => x.id)).toEqual([a.id, b.id]);
-    expect(h.store.alerts.require(b.id).state).toBe('resolved');
+    expect((await h.store.alerts.require(b.id)).state).toBe('resolved');
     expect((await h.call<Page<Alert>>('/api/alerts?severity=critical')).body.total).toBe(0);
   });
 
@@ -205,7 +205,7 @@ describe('REST alerts', () => {
   });
 
   it('records nothing when teaching fails, and checks the body', async () => {
-    const a = h.alert('no-model-3');
+    const a = await h.alert('no-model-3');
     const res = await h.call<ApiError>(`/api/alerts/${a.id}/false-alarm`, {
       method: 'POST',
       body: { teach: true },
@@ -216,7 +216,7 @@ describe('REST alerts', () => {
       error: 'Conflict',
       message: 'sensor no-model-3 has no model',
     });
-    expect(h.store.alerts.require(a.id).annotations).toEqual([]);
+    expect((await h.store.alerts.require(a.id)).annotations).toEqual([]);
     const bad = await h.call<ApiError>(`/api/alerts/${a.id}/false-alarm`, {
       method: 'POST',
       body: { teach: 'yes' },

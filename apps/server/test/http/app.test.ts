@@ -62,7 +62,7 @@ describe('REST app: OpenAPI, metrics, body errors', () => {
   });
 
   it('answers malformed JSON with 400 and bodies over 1 MB with 413, as JSON', async () => {
-    const alert = h.alert();
+    const alert = await h.alert();
     const bad = await h.call<ApiError>(`/api/alerts/${alert.id}/annotations`, {
       method: 'POST',
       body: '{"label": ',

@@ -33,7 +33,7 @@ describe('REST auth and tokens', () => {
   });
 
   it('refuses a token in the URL on every route, even with a good header (L5)', async () => {
-    const alert = h.alert();
+    const alert = await h.alert();
     for (const path of [
       '/api/me',
       '/api/tokens',
@@ -63,7 +63,7 @@ describe('REST auth and tokens', () => {
       error: 'Forbidden',
       message: "token 'olga' has role operator; this needs admin",
     });
-    h.store.sensors.upsert('pump-1', 1);
+    await h.store.sensors.upsert('pump-1', 1);
     const patch = await h.call('/api/sensors/pump-1', {
       method: 'PATCH',
       token: h.operator,

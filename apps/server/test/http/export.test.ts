@@ -56,19 +56,19 @@ describe('/api/export', () => {
   let other: Alert;
   beforeAll(async () => {
     h = await startHarness();
-    h.store.sensors.upsert('press-1', 1, { name: 'Press 1', labels: { site: 'plant-1', line: 'A' } });
-    kept = h.alert('press-1');
-    other = h.alert('pump-2');
-    h.store.alerts.annotate(kept.id, {
+    await h.store.sensors.upsert('press-1', 1, { name: 'Press 1', labels: { site: 'plant-1', line: 'A' } });
+    kept = await h.alert('press-1');
+    other = await h.alert('pump-2');
+    await h.store.alerts.annotate(kept.id, {
       label: 'true fault',
       text: 'bearing, "loud", left side',
       author: 'olga',
     });
-    h.store.alerts.annotate(kept.id, { label: 'maintenance', text: '=HYPERLINK("x")', author: 'olga' });
-    h.store.alerts.acknowledge(other.id, 'olga');
+    await h.store.alerts.annotate(kept.id, { label: 'maintenance', text: '=HYPERLINK("x")', author: 'olga' });
+    await h.store.alerts.acknowledge(other.id, 'olga');
     const samples = Float32Array.from({ length: 16000 }, (_, i) => 0.5 * Math.sin(i / 10));
     await h.media.writeClip(kept.id, samples, 16000);
-    h.store.alerts.setClip(kept.id, { start: kept.start - 2000, seconds: 1 });
+    await h.store.alerts.setClip(kept.id, { start: kept.start - 2000, seconds: 1 });
     const nFrames = 50;
     const nMels = 8;
     await h.media.writeSpectrogram(kept.id, {

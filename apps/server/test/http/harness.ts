@@ -72,7 +72,14 @@ export class TestModels extends ModelsPort {
 
   status(sensorId: string): ModelStatus {
     const model = this.models.get(sensorId) ?? noModel(sensorId);
-    return { ...model, feedbackWindows: this.store.feedback.activeWindows(sensorId) };
+    return { ...model, feedbackWindows: this.feedbackWindows.get(sensorId) ?? 0 };
+  }
+
+  /** Taught windows per sensor, as the store counts them after each teach and revert. */
+  readonly feedbackWindows = new Map<string, number>();
+
+  async #countFeedback(sensorId: string): Promise<void> {
+    this.feedbackWindows.set(sensorId, await this.store.feedback.activeWindows(sensorId));
   }
 
   enrol(sensorId: string, seconds: number, _by: string): ModelStatus {
@@ -100,18 +107,18 @@ export class TestModels extends ModelsPort {
     return this.status(sensorId);
   }
 
-  listFeedback(sensorId: string): FeedbackInfo[] {
+  async listFeedback(sensorId: string): Promise<FeedbackInfo[]> {
     if (sensorId === 'boom') throw new Error('disk on fire at /secret/path');
-    return this.store.feedback.listBySensor(sensorId).map(toInfo);
+    return (await this.store.feedback.listBySensor(sensorId)).map(toInfo);
   }
 
   async teach(alertId: number, by: string): Promise<FeedbackInfo> {
-    const alert = this.store.alerts.require(alertId);
+    const alert = await this.store.alerts.require(alertId);
     if (this.models.get(alert.sensorId)?.state !== 'ready') {
       throw new ModelError(`sensor ${alert.sensorId} has no model`, 'NO_MODEL');
     }
     this.taught.push({ alertId, by });
-    const record = this.store.feedback.create({
+    const record = await this.store.feedback.create({
       sensorId: alert.sensorId,
       alertId,
       windows: 4,
@@ -119,11 +126,14 @@ export class TestModels extends ModelsPort {
       path: `/feedback/${alertId}.f32`,
       createdBy: by,
     });
+    await this.#countFeedback(alert.sensorId);
     return toInfo(record);
   }
 
   async revert(sensorId: string, feedbackId: number, by: string): Promise<FeedbackInfo> {
-    return toInfo(this.store.feedback.revert(sensorId, feedbackId, by));
+    const record = await this.store.feedback.revert(sensorId, feedbackId, by);
+    await this.#countFeedback(sensorId);
+    return toInfo(record);
   }
 
   /** Versions are the real registry's (test/server/models.test.ts); none here. */
@@ -150,12 +160,14 @@ export class TestSensors extends SensorsPort {
     super();
   }
 
-  list(): SensorStatus[] {
-    return this.store.sensors.list().map((s) => this.status(s.id) as SensorStatus);
+  async list(): Promise<SensorStatus[]> {
+    const out: SensorStatus[] = [];
+    for (const s of await this.store.sensors.list()) out.push((await this.status(s.id)) as SensorStatus);
+    return out;
   }
 
-  status(sensorId: string): SensorStatus | null {
-    const s = this.store.sensors.get(sensorId);
+  async status(sensorId: string): Promise<SensorStatus | null> {
+    const s = await this.store.sensors.get(sensorId);
     if (!s) return null;
     return {
       id: s.id,
@@ -178,24 +190,24 @@ export class TestSensors extends SensorsPort {
       queueDepth: 0,
       lastScore: null,
       threshold: 1,
-      openAlerts: this.store.alerts.unresolvedCounts().get(s.id) ?? 0,
-      needsAttention: this.store.alerts.attentionCounts().get(s.id) ?? 0,
-      activeAlertId: this.store.alerts.activeFor(s.id)?.id ?? null,
-      activeSince: this.store.alerts.activeFor(s.id)?.start ?? null,
+      openAlerts: (await this.store.alerts.unresolvedCounts()).get(s.id) ?? 0,
+      needsAttention: (await this.store.alerts.attentionCounts()).get(s.id) ?? 0,
+      activeAlertId: (await this.store.alerts.activeFor(s.id))?.id ?? null,
+      activeSince: (await this.store.alerts.activeFor(s.id))?.start ?? null,
       snoozedUntil: s.snoozedUntil,
       severityThresholds: this.alerts.thresholds(s.id),
       model: this.models.status(s.id),
     };
   }
 
-  update(sensorId: string, patch: SensorPatch): SensorStatus {
-    this.store.sensors.update(sensorId, patch);
-    return this.status(sensorId) as SensorStatus;
+  async update(sensorId: string, patch: SensorPatch): Promise<SensorStatus> {
+    await this.store.sensors.update(sensorId, patch);
+    return (await this.status(sensorId)) as SensorStatus;
   }
 
-  snooze(sensorId: string, until: number | null): SensorStatus {
-    this.store.sensors.snooze(sensorId, until);
-    return this.status(sensorId) as SensorStatus;
+  async snooze(sensorId: string, until: number | null): Promise<SensorStatus> {
+    await this.store.sensors.snooze(sensorId, until);
+    return (await this.status(sensorId)) as SensorStatus;
   }
 }
 
@@ -238,7 +250,7 @@ export interface Harness {
   /** `fetch` with the admin token unless `token` is given (null: none). */
   call<T = unknown>(path: string, options?: RequestOptions): Promise<Answer<T>>;
   /** A stored alert of `sensorId` (created with the sensor if new). */
-  alert(sensorId?: string, start?: number): Alert;
+  alert(sensorId?: string, start?: number): Promise<Alert>;
   close(): Promise<void>;
 }
 
@@ -301,9 +313,9 @@ export async function startHarness(
   const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
   const base = `http://127.0.0.1:${port}`;
 
-  const admin = tokens.create('admin', 'alice').token;
-  const operator = tokens.create('operator', 'olga').token;
-  const sensor = tokens.create('sensor', 'pump').token;
+  const admin = (await tokens.create('admin', 'alice')).token;
+  const operator = (await tokens.create('operator', 'olga')).token;
+  const sensor = (await tokens.create('sensor', 'pump')).token;
 
   let clock = 1_700_000_000_000;
   return {
@@ -344,7 +356,7 @@ export async function startHarness(
         body: (json ? JSON.parse(bytes.toString()) : null) as T,
       };
     },
-    alert(sensorId = 'pump-1', start?: number): Alert {
+    alert(sensorId = 'pump-1', start?: number): Promise<Alert> {
       clock += 60_000;
       const t = start ?? clock;
       return store.alerts.open({
@@ -358,7 +370,7 @@ export async function startHarness(
     },
     async close() {
       await app.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -9,7 +9,7 @@ describe('GET /api/sensors/:id/history', () => {
   const end = Math.floor(Date.now() / 1000) * 1000;
   beforeAll(async () => {
     h = await startHarness();
-    h.store.sensors.upsert('pump-1', 1000);
+    await h.store.sensors.upsert('pump-1', 1000);
     // Five minutes at 50 ms per column, one hot column at 200 s.
     for (let i = 0; i < 6000; i += 10) {
       const spectrogram = new Uint8Array(10 * M).fill(100);
@@ -28,12 +28,12 @@ describe('GET /api/sensors/:id/history', () => {
         scored: true,
       });
     }
-    h.history.flush();
+    await h.history.flush();
   });
   afterAll(() => h.close());
 
   it('answers full resolution for a short range and the reduced tier for a long one, with the alerts', async () => {
-    const alert = h.alert('pump-1', end - 100_000);
+    const alert = await h.alert('pump-1', end - 100_000);
     const short = await h.call<SensorHistory>(
       `/api/sensors/pump-1/history?from=${end - 110_000}&to=${end - 90_000}`,
       { token: h.operator },
@@ -73,18 +73,18 @@ describe('GET /api/sensors/:id/trends', () => {
   const today = Math.floor(Date.now() / DAY) * DAY;
   beforeAll(async () => {
     h = await startHarness();
-    h.store.sensors.upsert('fan-2', 1000);
+    await h.store.sensors.upsert('fan-2', 1000);
     // Two days ago: 0.1 .. 1.0; yesterday: 0.2 .. 1.1 (drifting up); nothing today.
     for (let i = 1; i <= 10; i++) {
-      h.store.scores.append('fan-2', today - 2 * DAY + i * 1000, i / 10);
-      h.store.scores.append('fan-2', today - DAY + i * 1000, i / 10 + 0.1);
+      await h.store.scores.append('fan-2', today - 2 * DAY + i * 1000, i / 10);
+      await h.store.scores.append('fan-2', today - DAY + i * 1000, i / 10 + 0.1);
     }
   });
   afterAll(() => h.close());
 
   it('answers daily percentiles and alert counts, and keeps whole days after their points are pruned', async () => {
-    h.alert('fan-2', today - DAY + 5000);
-    h.alert('fan-2', today - DAY + 9000);
+    await h.alert('fan-2', today - DAY + 5000);
+    await h.alert('fan-2', today - DAY + 9000);
     const res = await h.call<SensorTrends>('/api/sensors/fan-2/trends?days=3', { token: h.operator });
     expect(res.status).toBe(200);
     expect(res.body.days.map((d) => d.day)).toEqual([today - 2 * DAY, today - DAY, today]);
@@ -95,7 +95,7 @@ describe('GET /api/sensors/:id/trends', () => {
     expect(d1.alerts).toBe(2);
     expect(d0).toEqual({ day: today, n: 0, p50: null, p90: null, p99: null, max: null, alerts: 0 });
 
-    h.store.database.db.prepare('DELETE FROM scores').run();
+    h.store.database.sqlite.prepare('DELETE FROM scores').run();
     const again = await h.call<SensorTrends>('/api/sensors/fan-2/trends?days=3');
     expect(again.body.days.slice(0, 2)).toEqual([d2, d1]);
 

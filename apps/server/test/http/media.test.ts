@@ -28,11 +28,11 @@ describe('REST alert media', () => {
   let bare: number;
   beforeAll(async () => {
     h = await startHarness();
-    id = h.alert().id;
-    bare = h.alert().id;
+    id = (await h.alert()).id;
+    bare = (await h.alert()).id;
     const samples = Float32Array.from({ length: 16000 }, (_, i) => 0.5 * Math.sin(i / 10));
     await h.media.writeClip(id, samples, 16000);
-    h.store.alerts.setClip(id, { start: 0, seconds: 1 });
+    await h.store.alerts.setClip(id, { start: 0, seconds: 1 });
     const nFrames = 50;
     const nMels = 8;
     await h.media.writeSpectrogram(id, {
@@ -124,10 +124,10 @@ describe('media tickets (L5)', () => {
   let b: number;
   beforeAll(async () => {
     h = await startHarness();
-    [a, b] = [h.alert('pump-1').id, h.alert('pump-2').id];
+    [a, b] = [(await h.alert('pump-1')).id, (await h.alert('pump-2')).id];
     for (const id of [a, b]) {
       await h.media.writeClip(id, new Float32Array(1600), 16000);
-      h.store.alerts.setClip(id, { start: 0, seconds: 0.1 });
+      await h.store.alerts.setClip(id, { start: 0, seconds: 0.1 });
     }
   });
   afterAll(() => h.close());
@@ -180,10 +180,10 @@ describe('media tickets (L5)', () => {
   });
 
   it('stop with the token that asked for them; a sensor token gets none', async () => {
-    const created = h.tokens.create('operator', 'short');
+    const created = await h.tokens.create('operator', 'short');
     const t = await tickets(a, created.token);
     expect((await h.call(t.audio, { token: null })).status).toBe(200);
-    h.tokens.revoke(created.id);
+    await h.tokens.revoke(created.id);
     const res = await h.call<ApiError>(t.audio, { token: null });
     expect(res.status).toBe(401);
     expect(res.body.message).toBe('the token that asked for this ticket was revoked');

@@ -82,7 +82,7 @@ describe('/api/notifications', () => {
       expect(answer.bytes.toString()).not.toContain('mq-pass-1');
     expect((await h.call('/api/notifications/channels')).bytes.toString()).not.toContain('mq-pass-1');
     // Stored all the same.
-    expect(h.store.notifications.requireChannel(id).secret).toEqual({ password: 'mq-pass-1' });
+    expect((await h.store.notifications.requireChannel(id)).secret).toEqual({ password: 'mq-pass-1' });
   });
 
   it('a patch without the secret keeps it: the test message is still signed with it', async () => {
@@ -150,7 +150,7 @@ describe('/api/notifications', () => {
       config: { url: 'https://hooks.slack.com/services/x' },
     });
     expect(dup.status).toBe(409);
-    const channel = h.store.notifications.channels()[0];
+    const channel = (await h.store.notifications.channels())[0];
     const kind = await h.call<{ message: string }>(`/api/notifications/channels/${channel.id}`, {
       method: 'PATCH',
       body: { kind: 'email' },
@@ -233,9 +233,9 @@ describe('/api/notifications', () => {
   });
 
   it('operators read deliveries but not channels or rules; sensors nothing', async () => {
-    const a = h.alert('pump-1');
-    const channel = h.store.notifications.channels()[0];
-    h.store.notifications.enqueue({
+    const a = await h.alert('pump-1');
+    const channel = (await h.store.notifications.channels())[0];
+    await h.store.notifications.enqueue({
       alertId: a.id,
       channel,
       ruleId: null,

@@ -12,8 +12,8 @@ describe('REST sensors and models', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness();
-    h.store.sensors.upsert('pump-1', 1000, { name: 'Pump 1', labels: { site: 'plant-1' } });
-    h.store.sensors.upsert('fan-2', 1000);
+    await h.store.sensors.upsert('pump-1', 1000, { name: 'Pump 1', labels: { site: 'plant-1' } });
+    await h.store.sensors.upsert('fan-2', 1000);
   });
   afterAll(() => h.close());
 
@@ -36,7 +36,7 @@ describe('REST sensors and models', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ name: 'Fan 2', labels: { line: 'B' } });
-    expect(h.store.sensors.require('fan-2').name).toBe('Fan 2');
+    expect((await h.store.sensors.require('fan-2')).name).toBe('Fan 2');
     const bad = await h.call<ApiError>('/api/sensors/fan-2', {
       method: 'PATCH',
       body: { labels: { line: 3 } },
@@ -64,7 +64,7 @@ describe('REST sensors and models', () => {
   });
 
   it('returns the score history with validated ranges', async () => {
-    for (let i = 0; i < 10; i++) h.store.scores.append('pump-1', 1000 + i * 500, i / 10);
+    for (let i = 0; i < 10; i++) await h.store.scores.append('pump-1', 1000 + i * 500, i / 10);
     const all = await h.call<ScorePoint[]>('/api/sensors/pump-1/scores?from=2000&to=3000');
     expect(all.body).toEqual([
       { t: 2000, score: 0.2 },
@@ -172,8 +172,8 @@ describe('REST sensors and models', () => {
 
   it('teaches, lists and reverts feedback, emitting alert:update', async () => {
     h.models.ready('pump-1');
-    const alert = h.alert('pump-1');
-    const other = h.alert('fan-2');
+    const alert = await h.alert('pump-1');
+    const other = await h.alert('fan-2');
     const updates: Alert[] = [];
     h.events.on('alert:update', (a) => updates.push(a));
 

@@ -49,18 +49,18 @@ describe('ModelService', () => {
   it('refuses to teach what cannot be taught, each with its code', async () => {
     const s = setup();
     await s.registry.start();
-    const silence = s.alert('silence');
+    const silence = await s.alert('silence');
     expect(await codeOf(s.service.teach(silence.id, 'ana'))).toEqual([
       'NOT_TEACHABLE',
       `alert ${silence.id} is a silence alert: there is no sound to learn`,
     ]);
-    const anomaly = s.alert();
+    const anomaly = await s.alert();
     expect(await codeOf(s.service.teach(anomaly.id, 'ana'))).toEqual([
       'NO_MODEL',
       'sensor pump-1 has no model to teach',
     ]);
     expect(await codeOf(s.service.teach(999, 'ana'))).toEqual(['NOT_FOUND', 'alert 999 not found']);
-    expect(s.store.feedback.listBySensor('pump-1')).toEqual([]);
+    expect(await s.store.feedback.listBySensor('pump-1')).toEqual([]);
     await s.registry.stop();
   });
 
@@ -84,12 +84,12 @@ describe('ModelService', () => {
 
   it('hands the registry the active feedback (patches and windows), and reverts it', async () => {
     const s = setup();
-    const a = s.alert();
-    const b = s.alert();
+    const a = await s.alert();
+    const b = await s.alert();
     await s.media.writeWindows(a.id, new Float32Array([1, 2]));
     await s.media.writePatches(a.id, new Float32Array([3, 4, 5, 6]));
     await s.media.writePatches(b.id, new Float32Array([7, 8]));
-    const fa = s.store.feedback.create({
+    const fa = await s.store.feedback.create({
       sensorId: 'pump-1',
       alertId: a.id,
       windows: 1,
@@ -97,7 +97,7 @@ describe('ModelService', () => {
       path: s.media.path(a.id, 'patches'),
       createdBy: 'ana',
     });
-    const fb = s.store.feedback.create({
+    const fb = await s.store.feedback.create({
       sensorId: 'pump-1',
       alertId: b.id,
       windows: 1,
@@ -113,17 +113,17 @@ describe('ModelService', () => {
     expect(reverted).toMatchObject({ id: fa.id, alertId: a.id, revertedBy: 'bob' });
     expect(reverted).not.toHaveProperty('path');
     expect((await s.service.activeFeedback('pump-1')).map((f) => f.id)).toEqual([fb.id]);
-    expect(s.service.listFeedback('pump-1').map((f) => [f.id, f.revertedBy])).toEqual([
+    expect((await s.service.listFeedback('pump-1')).map((f) => [f.id, f.revertedBy])).toEqual([
       [fa.id, 'bob'],
       [fb.id, null],
     ]);
     await expect(s.service.revert('pump-1', fa.id, 'bob')).rejects.toThrow(/already reverted/);
   });
 
-  it('records the end of every fit in the store, failures with their message', () => {
+  it('records the end of every fit in the store, failures with their message', async () => {
     const s = setup();
     s.events.emit('model:progress', { sensorId: 'pump-1', stage: 'fit', done: 1, total: 2 });
-    expect(s.store.models.latest('pump-1')).toBeNull();
+    expect(await s.store.models.latest('pump-1')).toBeNull();
     s.events.emit('model:progress', {
       sensorId: 'pump-1',
       stage: 'failed',
@@ -131,7 +131,7 @@ describe('ModelService', () => {
       total: 0,
       message: 'no audio',
     });
-    expect(s.store.models.latest('pump-1')).toMatchObject({
+    expect(await s.store.models.latest('pump-1')).toMatchObject({
       sensorId: 'pump-1',
       error: 'no audio',
       fittedAt: null,

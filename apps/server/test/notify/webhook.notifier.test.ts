@@ -99,9 +99,9 @@ function notifier(store: HarkStore, url: string, over: Partial<WebhookNotifierOp
   return { n, outcomes };
 }
 
-async function until(check: () => boolean, ms = 5000): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -113,7 +113,7 @@ describe('WebhookNotifier', () => {
     const hook = await receiver([503, 503, 200]);
     const { n, outcomes } = notifier(store, hook.url);
     n.start();
-    const entry = n.enqueue('alert.opened', alert());
+    const entry = await n.enqueue('alert.opened', alert());
     await until(() => outcomes.length === 3);
 
     expect(outcomes).toEqual(['retry', 'retry', 'delivered']);
@@ -134,8 +134,18 @@ describe('WebhookNotifier', () => {
         ),
       ).toBe(true);
     }
-    expect(store.outbox.get(entry.id)).toMatchObject({ state: 'delivered', attempts: 3, lastError: null });
-    expect(n.stats()).toMatchObject({ pending: 0, delivered: 1, retried: 2, failed: 0, inFlight: false });
+    expect(await store.outbox.get(entry.id)).toMatchObject({
+      state: 'delivered',
+      attempts: 3,
+      lastError: null,
+    });
+    expect(await n.stats()).toMatchObject({
+      pending: 0,
+      delivered: 1,
+      retried: 2,
+      failed: 0,
+      inFlight: false,
+    });
   });
 
   it('gives up at once on a 4xx other than 408 / 429', async () => {
@@ -143,13 +153,13 @@ describe('WebhookNotifier', () => {
     const hook = await receiver([404]);
     const { n, outcomes } = notifier(store, hook.url);
     n.start();
-    const { id } = n.enqueue('alert.resolved', alert({ state: 'resolved' }));
+    const { id } = await n.enqueue('alert.resolved', alert({ state: 'resolved' }));
     await until(() => outcomes.length === 1);
     await new Promise((r) => setTimeout(r, 60));
     expect(hook.received).toHaveLength(1);
     expect(outcomes).toEqual(['failed']);
-    expect(store.outbox.get(id)).toMatchObject({ state: 'failed', attempts: 1 });
-    expect(store.outbox.get(id)?.lastError).toMatch(/answered 404 Not Found; giving up/);
+    expect(await store.outbox.get(id)).toMatchObject({ state: 'failed', attempts: 1 });
+    expect((await store.outbox.get(id))?.lastError).toMatch(/answered 404 Not Found; giving up/);
   });
 
   it('retries 429 and gives up after maxAttempts of 5xx', async () => {
@@ -157,11 +167,11 @@ describe('WebhookNotifier', () => {
     const hook = await receiver([429, 500]);
     const { n, outcomes } = notifier(store, hook.url, { maxAttempts: 3 });
     n.start();
-    const { id } = n.enqueue('alert.opened', alert());
+    const { id } = await n.enqueue('alert.opened', alert());
     await until(() => outcomes.length === 3);
     expect(outcomes).toEqual(['retry', 'retry', 'failed']);
-    expect(store.outbox.get(id)).toMatchObject({ state: 'failed', attempts: 3 });
-    expect(n.stats()).toMatchObject({ failed: 1, retried: 2 });
+    expect(await store.outbox.get(id)).toMatchObject({ state: 'failed', attempts: 3 });
+    expect(await n.stats()).toMatchObject({ failed: 1, retried: 2 });
   });
 
   it('backs off exponentially with jitter, capped', async () => {
@@ -174,17 +184,17 @@ describe('WebhookNotifier', () => {
       now: () => now,
       random: () => 1, // the top of the jitter range
     });
-    const { id } = n.enqueue('alert.opened', alert());
+    const { id } = await n.enqueue('alert.opened', alert());
     n.start();
     const delays: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const before = store.outbox.get(id)?.attempts ?? 0;
-      await until(() => (store.outbox.get(id)?.attempts ?? 0) > before);
-      delays.push((store.outbox.get(id)?.nextAttemptAt ?? 0) - now);
-      now = store.outbox.get(id)?.nextAttemptAt ?? 0; // jump the clock to the next attempt
+      const before = (await store.outbox.get(id))?.attempts ?? 0;
+      await until(async () => ((await store.outbox.get(id))?.attempts ?? 0) > before);
+      delays.push(((await store.outbox.get(id))?.nextAttemptAt ?? 0) - now);
+      now = (await store.outbox.get(id))?.nextAttemptAt ?? 0; // jump the clock to the next attempt
     }
     expect(delays).toEqual([10, 20, 40, 50, 50]);
-    expect(store.outbox.get(id)?.lastError).toMatch(/ECONNREFUSED/);
+    expect((await store.outbox.get(id))?.lastError).toMatch(/ECONNREFUSED/);
   });
 
   it('resumes pending deliveries after a restart', async () => {
@@ -192,22 +202,22 @@ describe('WebhookNotifier', () => {
     const first = new HarkStore(dir);
     const down = notifier(first, await deadUrl(), { baseDelayMs: 10_000, maxDelayMs: 10_000 });
     down.n.start();
-    const { id } = down.n.enqueue('alert.opened', alert());
+    const { id } = await down.n.enqueue('alert.opened', alert());
     await until(() => down.outcomes.length === 1);
     expect(down.outcomes).toEqual(['retry']);
     await down.n.stop();
-    first.close();
+    await first.close();
 
     const second = new HarkStore(dir);
     afterEach(() => second.close());
-    expect(second.outbox.get(id)).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(await second.outbox.get(id)).toMatchObject({ state: 'pending', attempts: 1 });
     const hook = await receiver([200]);
     let now = Date.now() + 20_000; // past the retry time
     const up = notifier(second, hook.url, { now: () => now++ });
     up.n.start();
     await until(() => up.outcomes.length === 1);
     expect(hook.received[0].body).toMatchObject({ deliveryId: id, attempt: 2, event: 'alert.opened' });
-    expect(second.outbox.get(id)?.state).toBe('delivered');
+    expect((await second.outbox.get(id))?.state).toBe('delivered');
   });
 
   it('stop() waits for a request in flight, then aborts it without counting the attempt', async () => {
@@ -215,15 +225,15 @@ describe('WebhookNotifier', () => {
     const hook = await receiver(() => null); // never answers
     const { n, outcomes } = notifier(store, hook.url);
     n.start();
-    const { id } = n.enqueue('alert.opened', alert());
+    const { id } = await n.enqueue('alert.opened', alert());
     await until(() => hook.received.length === 1);
-    expect(n.stats().inFlight).toBe(true);
+    expect((await n.stats()).inFlight).toBe(true);
     const t = Date.now();
     await n.stop(50);
     expect(Date.now() - t).toBeLessThan(1000);
     expect(outcomes).toEqual([]);
-    expect(store.outbox.get(id)).toMatchObject({ state: 'pending', attempts: 0 });
-    expect(n.stats().inFlight).toBe(false);
+    expect(await store.outbox.get(id)).toMatchObject({ state: 'pending', attempts: 0 });
+    expect((await n.stats()).inFlight).toBe(false);
   });
 
   it('times out a silent receiver and retries', async () => {
@@ -231,10 +241,10 @@ describe('WebhookNotifier', () => {
     const hook = await receiver((i) => (i === 0 ? null : 200));
     const { n, outcomes } = notifier(store, hook.url, { timeoutMs: 100 });
     n.start();
-    const { id } = n.enqueue('alert.opened', alert());
+    const { id } = await n.enqueue('alert.opened', alert());
     await until(() => outcomes.length === 2);
     expect(outcomes).toEqual(['retry', 'delivered']);
-    expect(store.outbox.get(id)?.attempts).toBe(2);
+    expect((await store.outbox.get(id))?.attempts).toBe(2);
   });
 
   it('sends lifecycle events from the event bus but not peak-only updates', async () => {

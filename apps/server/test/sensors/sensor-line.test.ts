@@ -119,14 +119,15 @@ describe('SensorLine', () => {
     expect(s.line.lastScore).toBe(0.25);
     expect(s.line.live.backfill(30).length).toBeGreaterThan(0);
     expect(s.dashboard.of<Alert>('alert')).toEqual([]);
-    s.store.scores.flush();
-    expect(s.store.scores.range('pump-1', {}).length).toBe(scores.length);
+    await s.store.scores.flush();
+    expect((await s.store.scores.range('pump-1', {})).length).toBe(scores.length);
   });
 
   it('opens an alert after the windows over the threshold, keeps it on disconnect, then closes it', async () => {
     const s = setup((n) => (n >= 2 ? 3 : 0.1));
     stream(s.line, 4);
     await s.scorer.scheduler.idle();
+    await s.line.alerts.settled();
     const opened = s.dashboard.of<Alert>('alert');
     expect(opened).toMatchObject([{ sensorId: 'pump-1', kind: 'anomaly', active: true, state: 'open' }]);
     expect(s.line.alerts.activeAlertId).toBe(opened[0].id);
@@ -134,8 +135,9 @@ describe('SensorLine', () => {
     expect(s.line.ingest.disconnect('sock-other')).toBe(false);
     expect(s.line.ingest.disconnect('sock-1')).toBe(true);
     s.line.alerts.disconnected();
+    await s.line.alerts.settled();
     await s.line.alerts.flushClips(true);
-    const closed = s.store.alerts.require(opened[0].id);
+    const closed = await s.store.alerts.require(opened[0].id);
     expect(closed).toMatchObject({ active: false, peakScore: 3 });
     expect(closed.end).not.toBeNull();
     expect(s.line.alerts.activeAlertId).toBeNull();

@@ -17,9 +17,9 @@ const anomaly = (over: Partial<NewAlert> = {}): NewAlert => ({
 });
 
 describe('AlertRepository', () => {
-  it('opens an alert as the exact Alert of the contract', () => {
+  it('opens an alert as the exact Alert of the contract', async () => {
     const { store } = tempStore();
-    const alert = store.alerts.open(anomaly({ boxes: [box], openedAt: T0 + 1000 }));
+    const alert = await store.alerts.open(anomaly({ boxes: [box], openedAt: T0 + 1000 }));
     const expected: Alert = {
       id: alert.id,
       sensorId: 'pump-1',
@@ -48,15 +48,15 @@ describe('AlertRepository', () => {
       autoResolved: false,
     };
     expect(alert).toStrictEqual(expected);
-    expect(store.alerts.get(alert.id)).toStrictEqual(expected);
-    expect(store.sensors.get('pump-1')?.name).toBe('pump-1'); // created on the fly
+    expect(await store.alerts.get(alert.id)).toStrictEqual(expected);
+    expect((await store.sensors.get('pump-1'))?.name).toBe('pump-1'); // created on the fly
   });
 
-  it('updates the signal side, closes and records the clip', () => {
+  it('updates the signal side, closes and records the clip', async () => {
     const { store } = tempStore();
-    const { id } = store.alerts.open(anomaly());
-    store.alerts.update(id, { peakScore: 2.5, peakAt: T0 + 900, boxes: [box] });
-    const closed = store.alerts.update(id, { active: false, end: T0 + 3000 });
+    const { id } = await store.alerts.open(anomaly());
+    await store.alerts.update(id, { peakScore: 2.5, peakAt: T0 + 900, boxes: [box] });
+    const closed = await store.alerts.update(id, { active: false, end: T0 + 3000 });
     expect(closed).toMatchObject({
       active: false,
       end: T0 + 3000,
@@ -64,47 +64,56 @@ describe('AlertRepository', () => {
       peakAt: T0 + 900,
       boxes: [box],
     });
-    expect(store.alerts.setClip(id, { start: T0 - 2000, seconds: 7 }).clip).toEqual({
+    expect((await store.alerts.setClip(id, { start: T0 - 2000, seconds: 7 })).clip).toEqual({
       available: true,
       start: T0 - 2000,
       seconds: 7,
     });
-    expect(() => store.alerts.update(999, { active: false })).toThrow(
+    await expect(async () => store.alerts.update(999, { active: false })).rejects.toThrow(
       new NotFoundError('alert 999 not found'),
     );
   });
 
-  it('acknowledges once, resolves from open or acknowledged, and resolved is final', () => {
+  it('acknowledges once, resolves from open or acknowledged, and resolved is final', async () => {
     const { store } = tempStore();
-    const a = store.alerts.open(anomaly());
-    const b = store.alerts.open(anomaly({ start: T0 + 1 }));
+    const a = await store.alerts.open(anomaly());
+    const b = await store.alerts.open(anomaly({ start: T0 + 1 }));
 
-    const acked = store.alerts.acknowledge(a.id, 'ana', T0 + 10);
+    const acked = await store.alerts.acknowledge(a.id, 'ana', T0 + 10);
     expect(acked).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'ana', acknowledgedAt: T0 + 10 });
-    expect(() => store.alerts.acknowledge(a.id, 'bob')).toThrow(ConflictError);
-    expect(() => store.alerts.acknowledge(a.id, 'bob')).toThrow(
+    await expect(async () => store.alerts.acknowledge(a.id, 'bob')).rejects.toThrow(ConflictError);
+    await expect(async () => store.alerts.acknowledge(a.id, 'bob')).rejects.toThrow(
       `alert ${a.id} is already acknowledged (by ana at 2025-01-01T00:00:00.010Z)`,
     );
 
-    expect(store.alerts.resolve(a.id, 'bob', T0 + 20)).toMatchObject({
+    expect(await store.alerts.resolve(a.id, 'bob', T0 + 20)).toMatchObject({
       state: 'resolved',
       acknowledgedBy: 'ana',
       resolvedBy: 'bob',
       resolvedAt: T0 + 20,
     });
-    expect(store.alerts.resolve(b.id, 'bob', T0 + 30).state).toBe('resolved'); // straight from open
-    expect(() => store.alerts.resolve(b.id, 'bob')).toThrow(`alert ${b.id} is already resolved`);
-    expect(() => store.alerts.acknowledge(b.id, 'bob')).toThrow(`alert ${b.id} is resolved (by bob)`);
-    expect(() => store.alerts.acknowledge(404, 'bob')).toThrow('alert 404 not found');
+    expect((await store.alerts.resolve(b.id, 'bob', T0 + 30)).state).toBe('resolved'); // straight from open
+    await expect(async () => store.alerts.resolve(b.id, 'bob')).rejects.toThrow(
+      `alert ${b.id} is already resolved`,
+    );
+    await expect(async () => store.alerts.acknowledge(b.id, 'bob')).rejects.toThrow(
+      `alert ${b.id} is resolved (by bob)`,
+    );
+    await expect(async () => store.alerts.acknowledge(404, 'bob')).rejects.toThrow('alert 404 not found');
     expect(ERROR_STATUS[new ConflictError('x').code]).toBe(409); // mapped to HTTP in http/
   });
 
-  it('annotates in any state and rejects unknown labels', () => {
+  it('annotates in any state and rejects unknown labels', async () => {
     const { store } = tempStore();
-    const { id } = store.alerts.open(anomaly());
-    store.alerts.annotate(id, { label: 'maintenance', text: 'bearing swap', author: 'ana', at: T0 + 5 });
-    store.alerts.resolve(id, 'ana');
-    const alert = store.alerts.annotate(id, { label: 'true fault', author: 'bob', at: T0 + 6 });
+    const { id } = await store.alerts.open(anomaly());
+    await store.alerts.annotate(id, {
+      label: 'maintenance',
+      text: 'bearing swap',
+      author: 'ana',
+      at: T0 + 5,
+    });
+    await store.alerts.resolve(id, 'ana');
+    const alert = await store.alerts.annotate(id, { label: 'true fault', author: 'bob', at: T0 + 6 });
     expect(alert.annotations).toEqual([
       {
         id: expect.any(Number),
@@ -117,16 +126,18 @@ describe('AlertRepository', () => {
       { id: expect.any(Number), alertId: id, label: 'true fault', text: '', author: 'bob', at: T0 + 6 },
     ]);
     // @ts-expect-error: not a label
-    expect(() => store.alerts.annotate(id, { label: 'bogus', author: 'x' })).toThrow(
+    await expect(async () => store.alerts.annotate(id, { label: 'bogus', author: 'x' })).rejects.toThrow(
       "annotation label 'bogus' must be one of 'true fault', 'false alarm', 'maintenance', 'unknown'",
     );
-    expect(() => store.alerts.annotate(77, { label: 'unknown', author: 'x' })).toThrow(NotFoundError);
+    await expect(async () => store.alerts.annotate(77, { label: 'unknown', author: 'x' })).rejects.toThrow(
+      NotFoundError,
+    );
   });
 
-  it('joins the latest feedback of the alert', () => {
+  it('joins the latest feedback of the alert', async () => {
     const { store } = tempStore();
-    const { id } = store.alerts.open(anomaly());
-    const first = store.feedback.create({
+    const { id } = await store.alerts.open(anomaly());
+    const first = await store.feedback.create({
       sensorId: 'pump-1',
       alertId: id,
       windows: 4,
@@ -134,87 +145,109 @@ describe('AlertRepository', () => {
       path: 'feedback/pump-1/1.f32',
       createdBy: 'ana',
     });
-    expect(store.alerts.require(id).feedback).toEqual({ id: first.id, taught: true, revertedAt: null });
+    expect((await store.alerts.require(id)).feedback).toEqual({
+      id: first.id,
+      taught: true,
+      revertedAt: null,
+    });
     store.feedback.revert('pump-1', first.id, 'bob', T0 + 9);
-    expect(store.alerts.require(id).feedback).toEqual({ id: first.id, taught: false, revertedAt: T0 + 9 });
-    const second = store.feedback.create({ ...first, createdBy: 'ana' });
-    expect(store.alerts.require(id).feedback).toEqual({ id: second.id, taught: true, revertedAt: null });
+    expect((await store.alerts.require(id)).feedback).toEqual({
+      id: first.id,
+      taught: false,
+      revertedAt: T0 + 9,
+    });
+    const second = await store.feedback.create({ ...first, createdBy: 'ana' });
+    expect((await store.alerts.require(id)).feedback).toEqual({
+      id: second.id,
+      taught: true,
+      revertedAt: null,
+    });
   });
 
-  it('lists open first, then acknowledged, then resolved, newest first within each', () => {
+  it('lists open first, then acknowledged, then resolved, newest first within each', async () => {
     const { store } = tempStore();
-    const ids = Array.from({ length: 6 }, (_, i) => store.alerts.open(anomaly({ start: T0 + i * 1000 })).id);
-    store.alerts.acknowledge(ids[1], 'a');
-    store.alerts.acknowledge(ids[4], 'a');
-    store.alerts.resolve(ids[5], 'a');
-    store.alerts.resolve(ids[0], 'a');
-    const page = store.alerts.list({}, 10, 0);
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await store.alerts.open(anomaly({ start: T0 + i * 1000 }))).id);
+    await store.alerts.acknowledge(ids[1], 'a');
+    await store.alerts.acknowledge(ids[4], 'a');
+    await store.alerts.resolve(ids[5], 'a');
+    await store.alerts.resolve(ids[0], 'a');
+    const page = await store.alerts.list({}, 10, 0);
     expect(page.items.map((a) => a.id)).toEqual([ids[3], ids[2], ids[4], ids[1], ids[5], ids[0]]);
     expect(page).toMatchObject({ total: 6, limit: 10, offset: 0 });
 
-    const second = store.alerts.list({}, 2, 2);
+    const second = await store.alerts.list({}, 2, 2);
     expect(second.items.map((a) => a.id)).toEqual([ids[4], ids[1]]);
     expect(second.total).toBe(6);
   });
 
-  it('filters by sensor, state(s), kind, label and overlapping time range', () => {
+  it('filters by sensor, state(s), kind, label and overlapping time range', async () => {
     const { store } = tempStore();
-    const a = store.alerts.open(anomaly({ start: T0 }));
-    store.alerts.update(a.id, { active: false, end: T0 + 1000 });
-    const b = store.alerts.open(anomaly({ sensorId: 'fan-2', kind: 'silence', start: T0 + 5000 }));
-    const c = store.alerts.open(anomaly({ start: T0 + 10_000 }));
-    store.alerts.annotate(c.id, { label: 'false alarm', author: 'ana' });
-    store.alerts.acknowledge(b.id, 'ana');
-    const ids = (f: Parameters<typeof store.alerts.list>[0]) =>
-      store.alerts.list(f, 50).items.map((x) => x.id);
+    const a = await store.alerts.open(anomaly({ start: T0 }));
+    await store.alerts.update(a.id, { active: false, end: T0 + 1000 });
+    const b = await store.alerts.open(anomaly({ sensorId: 'fan-2', kind: 'silence', start: T0 + 5000 }));
+    const c = await store.alerts.open(anomaly({ start: T0 + 10_000 }));
+    await store.alerts.annotate(c.id, { label: 'false alarm', author: 'ana' });
+    await store.alerts.acknowledge(b.id, 'ana');
+    const ids = async (f: Parameters<typeof store.alerts.list>[0]) =>
+      (await store.alerts.list(f, 50)).items.map((x) => x.id);
 
-    expect(ids({ sensorId: 'pump-1' })).toEqual([c.id, a.id]);
-    expect(ids({ state: 'acknowledged' })).toEqual([b.id]);
-    expect(ids({ state: ['open', 'acknowledged'] })).toEqual([c.id, a.id, b.id]);
-    expect(ids({ kind: 'silence' })).toEqual([b.id]);
-    expect(ids({ label: 'false alarm' })).toEqual([c.id]);
-    expect(ids({ label: 'true fault' })).toEqual([]);
-    expect(ids({ from: T0 + 2000 })).toEqual([c.id, b.id]); // a ended at T0 + 1000
-    expect(ids({ to: T0 + 5000 })).toEqual([a.id, b.id]);
-    expect(ids({ from: T0 + 500, to: T0 + 600 })).toEqual([a.id]);
-    expect(store.alerts.list({ sensorId: 'nobody' })).toEqual({ items: [], total: 0, limit: 50, offset: 0 });
+    expect(await ids({ sensorId: 'pump-1' })).toEqual([c.id, a.id]);
+    expect(await ids({ state: 'acknowledged' })).toEqual([b.id]);
+    expect(await ids({ state: ['open', 'acknowledged'] })).toEqual([c.id, a.id, b.id]);
+    expect(await ids({ kind: 'silence' })).toEqual([b.id]);
+    expect(await ids({ label: 'false alarm' })).toEqual([c.id]);
+    expect(await ids({ label: 'true fault' })).toEqual([]);
+    expect(await ids({ from: T0 + 2000 })).toEqual([c.id, b.id]); // a ended at T0 + 1000
+    expect(await ids({ to: T0 + 5000 })).toEqual([a.id, b.id]);
+    expect(await ids({ from: T0 + 500, to: T0 + 600 })).toEqual([a.id]);
+    expect(await store.alerts.list({ sensorId: 'nobody' })).toEqual({
+      items: [],
+      total: 0,
+      limit: 50,
+      offset: 0,
+    });
   });
 
-  it('validates page sizes and filters with clear messages', () => {
+  it('validates page sizes and filters with clear messages', async () => {
     const { store } = tempStore();
-    expect(() => store.alerts.list({}, 0)).toThrow(
+    await expect(async () => store.alerts.list({}, 0)).rejects.toThrow(
       new InvalidArgumentError('limit (0) must be an integer in 1..500'),
     );
-    expect(() => store.alerts.list({}, 501)).toThrow('limit (501) must be an integer in 1..500');
-    expect(() => store.alerts.list({}, 10, -1)).toThrow('offset (-1) must be an integer');
+    await expect(async () => store.alerts.list({}, 501)).rejects.toThrow(
+      'limit (501) must be an integer in 1..500',
+    );
+    await expect(async () => store.alerts.list({}, 10, -1)).rejects.toThrow('offset (-1) must be an integer');
     // @ts-expect-error: not a state
-    expect(() => store.alerts.list({ state: 'closed' })).toThrow(
+    await expect(async () => store.alerts.list({ state: 'closed' })).rejects.toThrow(
       "state 'closed' must be one of open, acknowledged",
     );
-    expect(() => store.alerts.list({ from: 10, to: 5 })).toThrow('from (10) must not be after to (5)');
-    expect(store.alerts.list({}, 500).limit).toBe(500);
+    await expect(async () => store.alerts.list({ from: 10, to: 5 })).rejects.toThrow(
+      'from (10) must not be after to (5)',
+    );
+    expect((await store.alerts.list({}, 500)).limit).toBe(500);
   });
 
-  it('finds the active alert, counts unresolved ones and deactivates all after a restart', () => {
+  it('finds the active alert, counts unresolved ones and deactivates all after a restart', async () => {
     const { store } = tempStore();
-    const a = store.alerts.open(anomaly());
-    const s = store.alerts.open(anomaly({ kind: 'silence', start: T0 + 1 }));
-    store.alerts.open(anomaly({ sensorId: 'fan-2' }));
-    expect(store.alerts.activeFor('pump-1')?.id).toBe(s.id);
-    expect(store.alerts.activeFor('pump-1', 'anomaly')?.id).toBe(a.id);
-    store.alerts.resolve(a.id, 'x');
-    expect(store.alerts.unresolvedCounts()).toEqual(
+    const a = await store.alerts.open(anomaly());
+    const s = await store.alerts.open(anomaly({ kind: 'silence', start: T0 + 1 }));
+    await store.alerts.open(anomaly({ sensorId: 'fan-2' }));
+    expect((await store.alerts.activeFor('pump-1'))?.id).toBe(s.id);
+    expect((await store.alerts.activeFor('pump-1', 'anomaly'))?.id).toBe(a.id);
+    await store.alerts.resolve(a.id, 'x');
+    expect(await store.alerts.unresolvedCounts()).toEqual(
       new Map([
         ['pump-1', 1],
         ['fan-2', 1],
       ]),
     );
-    const changed = store.alerts.deactivateAll(T0 + 60_000);
+    const changed = await store.alerts.deactivateAll(T0 + 60_000);
     expect(changed.map((x) => [x.active, x.end])).toEqual([
       [false, T0 + 60_000],
       [false, T0 + 60_000],
       [false, T0 + 60_000],
     ]);
-    expect(store.alerts.activeFor('pump-1')).toBeNull();
+    expect(await store.alerts.activeFor('pump-1')).toBeNull();
   });
 });

@@ -50,23 +50,23 @@ import { writeSync } from 'node:fs';
 import { HarkStore } from './src/store/index.js';
 const [dataDir, alertId, tokenId] = process.argv.slice(2);
 const store = new HarkStore(dataDir);
-const db = store.database.db;
+const db = store.database.sqlite;
 const pragmas = {
   journal: db.pragma('journal_mode', { simple: true }),
   synchronous: db.pragma('synchronous', { simple: true }),
   foreignKeys: db.pragma('foreign_keys', { simple: true }),
 };
-store.scores.append('pump-1', 5000, 1.5); // buffered, never flushed: must be lost
-store.alerts.acknowledge(Number(alertId), 'ana', 1000);
-store.alerts.annotate(Number(alertId), { label: 'true fault', text: 'bearing noise', author: 'ana', at: 1001 });
-store.sensors.snooze('pump-1', 99_000);
-store.tokens.revoke(Number(tokenId), 1002);
+void store.scores.append('pump-1', 5000, 1.5); // buffered, never flushed: must be lost
+await store.alerts.acknowledge(Number(alertId), 'ana', 1000);
+await store.alerts.annotate(Number(alertId), { label: 'true fault', text: 'bearing noise', author: 'ana', at: 1001 });
+await store.sensors.snooze('pump-1', 99_000);
+await store.tokens.revoke(Number(tokenId), 1002);
 writeSync(1, JSON.stringify(pragmas));
 process.kill(process.pid, 'SIGKILL');
 `;
 
 describe('crash safety', () => {
-  it("keeps an operator's acknowledgement, note, snooze and revocation after kill -9", () => {
+  it("keeps an operator's acknowledgement, note, snooze and revocation after kill -9", async () => {
     const dir = tempDir();
     const dataDir = join(dir, 'data');
     const build = join(dir, 'build');
@@ -74,7 +74,7 @@ describe('crash safety', () => {
     writeFileSync(join(build, 'child.mjs'), CHILD);
 
     const setup = new HarkStore(dataDir);
-    const alert = setup.alerts.open({
+    const alert = await setup.alerts.open({
       sensorId: 'pump-1',
       kind: 'anomaly',
       start: 500,
@@ -82,8 +82,8 @@ describe('crash safety', () => {
       peakAt: 600,
       threshold: 1,
     });
-    const token = setup.tokens.insert({ name: 'x', role: 'operator', hash: 'h', createdAt: 1 });
-    setup.close();
+    const token = await setup.tokens.insert({ name: 'x', role: 'operator', hash: 'h', createdAt: 1 });
+    await setup.close();
 
     const child = spawnSync(
       process.execPath,
@@ -101,17 +101,17 @@ describe('crash safety', () => {
 
     const after = new HarkStore(dataDir);
     try {
-      expect(after.alerts.require(alert.id)).toMatchObject({
+      expect(await after.alerts.require(alert.id)).toMatchObject({
         state: 'acknowledged',
         acknowledgedBy: 'ana',
         acknowledgedAt: 1000,
         annotations: [{ label: 'true fault', text: 'bearing noise', author: 'ana', at: 1001 }],
       });
-      expect(after.sensors.require('pump-1').snoozedUntil).toBe(99_000);
-      expect(after.tokens.require(token.id).revokedAt).toBe(1002);
-      expect(after.scores.range('pump-1')).toEqual([]); // the kill really was abrupt
+      expect((await after.sensors.require('pump-1')).snoozedUntil).toBe(99_000);
+      expect((await after.tokens.require(token.id)).revokedAt).toBe(1002);
+      expect(await after.scores.range('pump-1')).toEqual([]); // the kill really was abrupt
     } finally {
-      after.close();
+      await after.close();
     }
   });
 });

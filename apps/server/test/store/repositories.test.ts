@@ -5,9 +5,14 @@ import { tempStore } from './helpers.js';
 const T0 = Date.UTC(2025, 0, 1);
 
 describe('TokenRepository', () => {
-  it('stores hashes, finds by hash, touches and revokes once', () => {
+  it('stores hashes, finds by hash, touches and revokes once', async () => {
     const { store } = tempStore();
-    const t = store.tokens.insert({ name: 'ci', role: 'operator', hash: 'ab'.repeat(32), createdAt: T0 });
+    const t = await store.tokens.insert({
+      name: 'ci',
+      role: 'operator',
+      hash: 'ab'.repeat(32),
+      createdAt: T0,
+    });
     expect(t).toEqual({
       id: t.id,
       name: 'ci',
@@ -17,23 +22,25 @@ describe('TokenRepository', () => {
       revokedAt: null,
       sensors: null,
     });
-    expect(store.tokens.findByHash('ab'.repeat(32))?.id).toBe(t.id);
-    expect(store.tokens.findByHash('cd'.repeat(32))).toBeNull();
-    store.tokens.touch(t.id, T0 + 1);
-    expect(store.tokens.revoke(t.id, T0 + 2)).toMatchObject({ lastUsedAt: T0 + 1, revokedAt: T0 + 2 });
-    expect(store.tokens.revoke(t.id, T0 + 3).revokedAt).toBe(T0 + 2);
-    expect(() => store.tokens.revoke(99, T0)).toThrow(new NotFoundError('token 99 not found'));
-    expect(store.tokens.count()).toBe(1);
-    expect(() =>
+    expect((await store.tokens.findByHash('ab'.repeat(32)))?.id).toBe(t.id);
+    expect(await store.tokens.findByHash('cd'.repeat(32))).toBeNull();
+    await store.tokens.touch(t.id, T0 + 1);
+    expect(await store.tokens.revoke(t.id, T0 + 2)).toMatchObject({ lastUsedAt: T0 + 1, revokedAt: T0 + 2 });
+    expect((await store.tokens.revoke(t.id, T0 + 3)).revokedAt).toBe(T0 + 2);
+    await expect(async () => store.tokens.revoke(99, T0)).rejects.toThrow(
+      new NotFoundError('token 99 not found'),
+    );
+    expect(await store.tokens.count()).toBe(1);
+    await expect(async () =>
       store.tokens.insert({ name: 'dup', role: 'admin', hash: 'ab'.repeat(32), createdAt: T0 }),
-    ).toThrow(/UNIQUE/);
+    ).rejects.toThrow(/UNIQUE/);
   });
 });
 
 describe('SensorRepository', () => {
-  it('creates on first hello, keeps first seen, updates name and labels only when given', () => {
+  it('creates on first hello, keeps first seen, updates name and labels only when given', async () => {
     const { store } = tempStore();
-    expect(store.sensors.upsert('pump-1', T0)).toEqual({
+    expect(await store.sensors.upsert('pump-1', T0)).toEqual({
       id: 'pump-1',
       name: 'pump-1',
       labels: {},
@@ -43,32 +50,32 @@ describe('SensorRepository', () => {
       criticalPeak: null,
       criticalSeconds: null,
     });
-    store.sensors.upsert('pump-1', T0 + 10, { name: 'Pump 1', labels: { site: 'plant-1' } });
-    const again = store.sensors.upsert('pump-1', T0 + 5);
+    await store.sensors.upsert('pump-1', T0 + 10, { name: 'Pump 1', labels: { site: 'plant-1' } });
+    const again = await store.sensors.upsert('pump-1', T0 + 5);
     expect(again).toMatchObject({
       name: 'Pump 1',
       labels: { site: 'plant-1' },
       firstSeen: T0,
       lastSeen: T0 + 10,
     });
-    store.sensors.touch('pump-1', T0 + 20);
-    expect(store.sensors.update('pump-1', { labels: { line: 'A' } })).toMatchObject({
+    await store.sensors.touch('pump-1', T0 + 20);
+    expect(await store.sensors.update('pump-1', { labels: { line: 'A' } })).toMatchObject({
       name: 'Pump 1',
       labels: { line: 'A' },
       lastSeen: T0 + 20,
     });
-    expect(store.sensors.snooze('pump-1', T0 + 3600_000).snoozedUntil).toBe(T0 + 3600_000);
-    expect(store.sensors.snooze('pump-1', null).snoozedUntil).toBeNull();
-    expect(() => store.sensors.snooze('nope', 1)).toThrow("sensor 'nope' not found");
-    store.sensors.upsert('fan-2', T0);
-    expect(store.sensors.list().map((s) => s.id)).toEqual(['fan-2', 'pump-1']);
+    expect((await store.sensors.snooze('pump-1', T0 + 3600_000)).snoozedUntil).toBe(T0 + 3600_000);
+    expect((await store.sensors.snooze('pump-1', null)).snoozedUntil).toBeNull();
+    await expect(async () => store.sensors.snooze('nope', 1)).rejects.toThrow("sensor 'nope' not found");
+    await store.sensors.upsert('fan-2', T0);
+    expect((await store.sensors.list()).map((s) => s.id)).toEqual(['fan-2', 'pump-1']);
   });
 });
 
 describe('FeedbackRepository', () => {
-  it('creates, lists, counts active windows and reverts once', () => {
+  it('creates, lists, counts active windows and reverts once', async () => {
     const { store } = tempStore();
-    const alert = store.alerts.open({
+    const alert = await store.alerts.open({
       sensorId: 's',
       kind: 'anomaly',
       start: T0,
@@ -86,8 +93,8 @@ describe('FeedbackRepository', () => {
         createdBy: 'ana',
         createdAt: T0,
       });
-    const a = make(3);
-    const b = make(5);
+    const a = await make(3);
+    const b = await make(5);
     expect(a).toEqual({
       id: a.id,
       sensorId: 's',
@@ -100,27 +107,29 @@ describe('FeedbackRepository', () => {
       revertedBy: null,
       revertedAt: null,
     });
-    expect(store.feedback.activeWindows('s')).toBe(8);
-    expect(store.feedback.revert('s', a.id, 'bob', T0 + 1)).toMatchObject({
+    expect(await store.feedback.activeWindows('s')).toBe(8);
+    expect(await store.feedback.revert('s', a.id, 'bob', T0 + 1)).toMatchObject({
       revertedBy: 'bob',
       revertedAt: T0 + 1,
     });
-    expect(store.feedback.activeWindows('s')).toBe(5);
-    expect(store.feedback.listBySensor('s').map((f) => f.id)).toEqual([a.id, b.id]);
-    expect(store.feedback.listBySensor('s', true).map((f) => f.id)).toEqual([b.id]);
-    expect(store.feedback.latestForAlert(alert.id)?.id).toBe(b.id);
-    expect(() => store.feedback.revert('s', a.id, 'bob')).toThrow(ConflictError);
-    expect(() => store.feedback.revert('other', b.id, 'bob')).toThrow(
+    expect(await store.feedback.activeWindows('s')).toBe(5);
+    expect((await store.feedback.listBySensor('s')).map((f) => f.id)).toEqual([a.id, b.id]);
+    expect((await store.feedback.listBySensor('s', true)).map((f) => f.id)).toEqual([b.id]);
+    expect((await store.feedback.latestForAlert(alert.id))?.id).toBe(b.id);
+    await expect(async () => store.feedback.revert('s', a.id, 'bob')).rejects.toThrow(ConflictError);
+    await expect(async () => store.feedback.revert('other', b.id, 'bob')).rejects.toThrow(
       'feedback ' + b.id + " of sensor 'other' not found",
     );
-    expect(() => store.feedback.create({ ...a, alertId: 999 })).toThrow('alert 999 not found');
+    await expect(async () => store.feedback.create({ ...a, alertId: 999 })).rejects.toThrow(
+      'alert 999 not found',
+    );
   });
 });
 
 describe('ModelRepository', () => {
-  it('keeps the history and answers the latest and latest successful fit', () => {
+  it('keeps the history and answers the latest and latest successful fit', async () => {
     const { store } = tempStore();
-    expect(store.models.latest('s')).toBeNull();
+    expect(await store.models.latest('s')).toBeNull();
     const fit = {
       sensorId: 's',
       source: 'enrol' as const,
@@ -132,9 +141,9 @@ describe('ModelRepository', () => {
       bankSize: 4096,
       threshold: 0.42,
     };
-    const ok = store.models.record({ ...fit, recordedAt: T0 });
+    const ok = await store.models.record({ ...fit, recordedAt: T0 });
     expect(ok).toEqual({ ...fit, id: ok.id, error: null, recordedAt: T0 });
-    const failed = store.models.record({
+    const failed = await store.models.record({
       ...fit,
       source: 'upload',
       fittedAt: null,
@@ -142,29 +151,33 @@ describe('ModelRepository', () => {
       threshold: null,
       error: 'clip 2: 8000 Hz, expected 16000 Hz',
     });
-    expect(store.models.latest('s')?.id).toBe(failed.id);
-    expect(store.models.latestFitted('s')?.id).toBe(ok.id);
-    expect(store.models.history('s')).toHaveLength(2);
+    expect((await store.models.latest('s'))?.id).toBe(failed.id);
+    expect((await store.models.latestFitted('s'))?.id).toBe(ok.id);
+    expect(await store.models.history('s')).toHaveLength(2);
   });
 });
 
 describe('WebhookOutboxRepository', () => {
-  it('queues, hands out due entries in order, retries, finishes and prunes', () => {
+  it('queues, hands out due entries in order, retries, finishes and prunes', async () => {
     const { store } = tempStore();
-    const a = store.outbox.enqueue('alert.opened', '{"id":1}', T0);
-    const b = store.outbox.enqueue('alert.closed', '{"id":1}', T0 + 10);
-    expect(store.outbox.due(T0).map((e) => e.id)).toEqual([a.id]);
-    expect(store.outbox.due(T0 + 10).map((e) => e.id)).toEqual([a.id, b.id]);
-    store.outbox.markRetry(a.id, 1, 'HTTP 503', T0 + 1000);
-    expect(store.outbox.due(T0 + 10).map((e) => e.id)).toEqual([b.id]);
-    expect(store.outbox.nextDueAt()).toBe(T0 + 10);
-    store.outbox.markDelivered(b.id, 1, T0 + 20);
-    expect(store.outbox.nextDueAt()).toBe(T0 + 1000);
-    store.outbox.markFailed(a.id, 2, 'HTTP 404', T0 + 1000);
-    expect(store.outbox.pendingCount()).toBe(0);
-    expect(store.outbox.get(a.id)).toMatchObject({ state: 'failed', attempts: 2, lastError: 'HTTP 404' });
-    expect(store.outbox.list('delivered').map((e) => e.id)).toEqual([b.id]);
-    expect(store.outbox.prune(T0 + 500)).toBe(1);
-    expect(store.outbox.list().map((e) => e.id)).toEqual([a.id]);
+    const a = await store.outbox.enqueue('alert.opened', '{"id":1}', T0);
+    const b = await store.outbox.enqueue('alert.closed', '{"id":1}', T0 + 10);
+    expect((await store.outbox.due(T0)).map((e) => e.id)).toEqual([a.id]);
+    expect((await store.outbox.due(T0 + 10)).map((e) => e.id)).toEqual([a.id, b.id]);
+    await store.outbox.markRetry(a.id, 1, 'HTTP 503', T0 + 1000);
+    expect((await store.outbox.due(T0 + 10)).map((e) => e.id)).toEqual([b.id]);
+    expect(await store.outbox.nextDueAt()).toBe(T0 + 10);
+    await store.outbox.markDelivered(b.id, 1, T0 + 20);
+    expect(await store.outbox.nextDueAt()).toBe(T0 + 1000);
+    await store.outbox.markFailed(a.id, 2, 'HTTP 404', T0 + 1000);
+    expect(await store.outbox.pendingCount()).toBe(0);
+    expect(await store.outbox.get(a.id)).toMatchObject({
+      state: 'failed',
+      attempts: 2,
+      lastError: 'HTTP 404',
+    });
+    expect((await store.outbox.list('delivered')).map((e) => e.id)).toEqual([b.id]);
+    expect(await store.outbox.prune(T0 + 500)).toBe(1);
+    expect((await store.outbox.list()).map((e) => e.id)).toEqual([a.id]);
   });
 });

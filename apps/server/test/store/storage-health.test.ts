@@ -4,11 +4,11 @@ import { isStorageFailure, StorageHealth } from '../../src/store/storage-health.
 import { tempStore } from './helpers.js';
 
 /** SQLite's own refusal of writes (`query_only`): a real SQLITE_READONLY from the real file, switchable. */
-const refuseWrites = (store: { database: { db: { pragma: (s: string) => unknown } } }, on: boolean) =>
-  store.database.db.pragma(`query_only = ${on ? 'ON' : 'OFF'}`);
+const refuseWrites = (store: { database: { sqlite: { pragma: (s: string) => unknown } } }, on: boolean) =>
+  store.database.sqlite.pragma(`query_only = ${on ? 'ON' : 'OFF'}`);
 
 describe('StorageHealth', () => {
-  it('turns a failed write into a logged, counted, remembered failure, and never throws', () => {
+  it('turns a failed write into a logged, counted, remembered failure, and never throws', async () => {
     const logged: string[] = [];
     const counted: string[] = [];
     let t = 1000;
@@ -19,11 +19,11 @@ describe('StorageHealth', () => {
     });
     const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
     expect(
-      health.attempt('token', () => {
+      await health.attempt('token', () => {
         throw full;
       }),
     ).toBeUndefined();
-    health.attempt('token', () => {
+    await health.attempt('token', () => {
       throw full;
     });
     expect(counted).toEqual(['token', 'token']);
@@ -42,23 +42,23 @@ describe('StorageHealth', () => {
     });
     t = 3500;
     // A success of its own ends no outage (it may have written nothing); the probe's does.
-    expect(health.attempt('token', () => 7)).toBe(7);
+    expect(await health.attempt('token', () => 7)).toBe(7);
     expect(health.degraded).toBe(true);
     health.addRetry('probe', () => 0);
-    health.retryNow();
+    await health.retryNow();
     expect(health.degraded).toBe(false);
     expect(logged[1]).toBe('storage: writes resumed after 2.5 s; 2 failed writes in all');
     health.close();
   });
 
-  it('stays degraded while writes wait in a queue, even after another write succeeded', () => {
+  it('stays degraded while writes wait in a queue, even after another write succeeded', async () => {
     const health = new StorageHealth();
     health.failed('alert', Object.assign(new Error('full'), { code: 'SQLITE_FULL' }));
     health.setWaiting('alerts', 3);
     expect(health.degraded).toBe(true);
     expect(health.report().waitingWrites).toEqual({ alerts: 3 });
     health.addRetry('alerts', () => 0);
-    health.retryNow();
+    await health.retryNow();
     expect(health.degraded).toBe(false);
     expect(health.report()).toMatchObject({ writable: true, waitingWrites: {} });
     health.close();
@@ -71,35 +71,35 @@ describe('StorageHealth', () => {
       expect(isStorageFailure(err)).toBe(false);
   });
 
-  it("on a store that refuses writes, a token's use is not recorded but the token still verifies", () => {
+  it("on a store that refuses writes, a token's use is not recorded but the token still verifies", async () => {
     const logged: string[] = [];
     const { store } = tempStore({ health: { log: (l) => logged.push(l), retryMs: 60_000 } });
     const tokens = new TokenService(store.tokens, { health: store.health });
-    const { token, id } = tokens.create('sensor', 'mic');
+    const { token, id } = await tokens.create('sensor', 'mic');
     refuseWrites(store, true);
-    expect(tokens.verify(token)).toMatchObject({ id, role: 'sensor' });
-    expect(store.tokens.get(id)?.lastUsedAt).toBeNull();
+    expect(await tokens.verify(token)).toMatchObject({ id, role: 'sensor' });
+    expect((await store.tokens.get(id))?.lastUsedAt).toBeNull();
     expect(store.health.report()).toMatchObject({ writable: false, errors: 1 });
     expect(logged[0]).toMatch(/STORAGE ERROR: token write failed .*SQLITE_READONLY/);
     // The probe finds out by itself that writes work again.
-    store.health.retryNow();
+    await store.health.retryNow();
     expect(store.health.degraded).toBe(true);
     refuseWrites(store, false);
-    store.health.retryNow();
+    await store.health.retryNow();
     expect(store.health.degraded).toBe(false);
   });
 
-  it('keeps score points whose flush failed and writes them later', () => {
+  it('keeps score points whose flush failed and writes them later', async () => {
     const { store } = tempStore({ scores: { maxBuffered: 3 } });
     refuseWrites(store, true);
-    store.scores.append('pump-1', 1, 0.5);
-    expect(() => store.scores.flush()).toThrow(/readonly/);
-    store.scores.append('pump-1', 2, 0.6);
-    expect(() => store.scores.append('pump-1', 3, 0.7)).toThrow(/readonly/);
-    expect(() => store.scores.append('pump-1', 4, 0.8)).toThrow(/readonly/);
+    await store.scores.append('pump-1', 1, 0.5);
+    await expect(async () => store.scores.flush()).rejects.toThrow(/readonly/);
+    await store.scores.append('pump-1', 2, 0.6);
+    await expect(async () => store.scores.append('pump-1', 3, 0.7)).rejects.toThrow(/readonly/);
+    await expect(async () => store.scores.append('pump-1', 4, 0.8)).rejects.toThrow(/readonly/);
     expect(store.scores.buffered).toBe(3);
     refuseWrites(store, false);
-    expect(store.scores.flush()).toBe(3);
-    expect(store.scores.range('pump-1').map((p) => p.t)).toEqual([2, 3, 4]);
+    expect(await store.scores.flush()).toBe(3);
+    expect((await store.scores.range('pump-1')).map((p) => p.t)).toEqual([2, 3, 4]);
   });
 });
