@@ -4,9 +4,7 @@
  */
 import { BadRequestException } from '@nestjs/common';
 import { sensorIdProblem } from '@hark/protocol';
-
-const show = (value: unknown) =>
-  typeof value === 'string' ? `'${value}'` : value === undefined ? 'missing' : JSON.stringify(value);
+import { showValue as show } from '../show.js';
 
 export function invalid(name: string, value: unknown, rule: string): BadRequestException {
   return new BadRequestException(`${name} (${show(value)}) ${rule}`);
