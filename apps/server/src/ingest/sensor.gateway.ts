@@ -50,7 +50,7 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
       if (!info) return fail('invalid or revoked token');
       const refused = this.tokens.streamAs(info, auth.sensorId);
       if (refused) return fail(refused);
-      const full = this.sensors.admissionProblem(auth.sensorId);
+      const full = this.sensors.admissionProblem(auth.sensorId, info);
       if (full) {
         this.metrics.ingestRejections.inc({ code: 'TOO_MANY_SENSORS' });
         return next(tooManySensors(full));

@@ -9,6 +9,7 @@ import {
   type HelloAck,
   type SensorAck,
   type SensorStatus,
+  type TokenInfo,
 } from '@hark/protocol';
 import type { AlertService } from '../alerts/alert.service.js';
 import type { ServerConfig } from '../config.js';
@@ -47,6 +48,8 @@ export class Sensors extends SensorsPort {
   /** Registrations (and hello's name and labels) a failed write left unsaved, retried while degraded. */
   readonly #unsaved = new Map<string, { at: number; patch: SensorPatch }>();
   #timer: NodeJS.Timeout | null = null;
+  /** Sensors whose rings are being freed (their pending clips are being written first). */
+  readonly #freeing = new Set<string>();
 
   constructor(readonly d: SensorsDeps) {
     super();
@@ -97,16 +100,29 @@ export class Sensors extends SensorsPort {
 
   /**
    * Why a connection as `sensorId` is refused at the handshake, or null: a new id while the server knows
-   * `maxSensors` sensors already.
+   * `maxSensors` sensors already, or while the sensor token's bound ids it knows reach `maxSensorsPerToken`
+   * (a binding longer than the limit: made before the limit was lowered).
    */
-  admissionProblem(sensorId: string): string | null {
+  admissionProblem(sensorId: string, token?: Pick<TokenInfo, 'name' | 'role' | 'sensors'>): string | null {
     if (this.#lines.has(sensorId) || this.#known(sensorId)) return null;
+    const { maxSensors, maxSensorsPerToken } = this.d.config;
     const known = this.#lines.size;
-    if (known < this.d.config.maxSensors) return null;
-    return (
-      `the server knows ${known} sensors, its limit (HARK_MAX_SENSORS = ${this.d.config.maxSensors}): ` +
-      `'${sensorId}' is a new one; stream as a known id, or raise the limit (each sensor costs memory)`
-    );
+    if (known >= maxSensors)
+      return (
+        `the server knows ${known} sensors, its limit (HARK_MAX_SENSORS = ${maxSensors}): ` +
+        `'${sensorId}' is a new one; stream as a known id, delete one (DELETE /api/sensors/:id), or raise ` +
+        'the limit (each streaming sensor costs about 14 MB)'
+      );
+    if (token?.role === 'sensor' && token.sensors) {
+      const mine = token.sensors.filter((id) => this.#lines.has(id) || this.#known(id)).length;
+      if (mine >= maxSensorsPerToken)
+        return (
+          `token '${token.name}' has registered ${mine} sensors, the limit of one token ` +
+          `(HARK_MAX_SENSORS_PER_TOKEN = ${maxSensorsPerToken}): '${sensorId}' is a new one; use another ` +
+          'token for it, or raise the limit'
+        );
+    }
+    return null;
   }
 
   hello(sensorId: string, socketId: string, msg: unknown): HelloAck {
@@ -229,6 +245,7 @@ export class Sensors extends SensorsPort {
     } catch (err) {
       this.d.log(`alert lifecycle sweep failed: ${(err as Error).message}`);
     }
+    this.#freeIdle(now);
     const timeoutMs = this.d.config.dataTimeoutSeconds * 1000;
     for (const line of this.#lines.values()) {
       if (!line.ingest.connected) continue;
@@ -247,6 +264,37 @@ export class Sensors extends SensorsPort {
       }
       this.#status.publish(line, false);
     }
+  }
+
+  /**
+   * Gives back the rings of sensors without audio for `sensorIdleFreeSeconds` (disconnected, or connected
+   * and silent); their next audio takes them again. Pending alert clips are written first, with the audio
+   * the ring still has.
+   */
+  #freeIdle(now: number): void {
+    const idleMs = this.d.config.sensorIdleFreeSeconds * 1000;
+    let bytes = 0;
+    for (const line of this.#lines.values()) {
+      const held = line.stream.ringBytes;
+      if (held === 0) continue;
+      const last = line.ingest.lastSeen ?? 0;
+      bytes += held;
+      if (now - last < idleMs || this.#freeing.has(line.id)) continue;
+      this.#freeing.add(line.id);
+      void line.alerts.flushClips(true).finally(() => {
+        this.#freeing.delete(line.id);
+        // Audio may have come back while the clips were written: then the rings are in use again.
+        if (Date.now() - (line.ingest.lastSeen ?? 0) < idleMs) return;
+        line.stream.release();
+        this.d.log(
+          `sensor ${line.id}: no audio for ${Math.round((Date.now() - last) / 1000)} s ` +
+            `(--sensor-idle-free ${this.d.config.sensorIdleFreeSeconds} s): its rings ` +
+            `(${(held / 1e6).toFixed(1)} MB) are freed until it streams again`,
+        );
+      });
+    }
+    this.d.metrics.sensorRingBytes.set(bytes);
+    this.d.metrics.sensorsKnown.set(this.#lines.size);
   }
 
   #connectedCount(): number {
