@@ -37,8 +37,8 @@ export interface SensorsDeps {
   alerts: AlertService;
   hub: LiveHub;
   metrics: HarkMetrics;
-  /** Records the columns sent to dashboards (the spectrogram history), if given. */
-  history?: { columns(ev: ColumnsEvent): void };
+  /** Records the columns sent to dashboards (the spectrogram history), if given; forgets a purged sensor. */
+  history?: { columns(ev: ColumnsEvent): void; forget?(sensorId: string): void };
   log: (line: string) => void;
 }
 
@@ -144,9 +144,14 @@ export class Sensors extends SensorsPort {
     return ack;
   }
 
-  /** Registered already (stored, or waiting to be stored). */
+  /** Registered already (stored and not deleted, or waiting to be stored). */
   #known(sensorId: string): boolean {
-    return this.#unsaved.has(sensorId) || this.d.store.sensors.get(sensorId) !== null;
+    return this.#unsaved.has(sensorId) || this.#stored(sensorId);
+  }
+
+  #stored(sensorId: string): boolean {
+    const rec = this.d.store.sensors.get(sensorId);
+    return rec !== null && rec.deletedAt === null;
   }
 
   audio(sensorId: string, socketId: string, msg: unknown): SensorAck {
@@ -189,7 +194,7 @@ export class Sensors extends SensorsPort {
   }
 
   status(sensorId: string): SensorStatus | null {
-    const known = this.d.store.sensors.get(sensorId) || this.d.models.status(sensorId).state !== 'none';
+    const known = this.#stored(sensorId) || this.d.models.status(sensorId).state !== 'none';
     const line = this.#lines.get(sensorId) ?? (known ? this.#get(sensorId) : null);
     return line ? this.#status.of(line) : null;
   }
@@ -202,6 +207,61 @@ export class Sensors extends SensorsPort {
   snooze(sensorId: string, until: number | null): SensorStatus {
     this.d.store.sensors.snooze(sensorId, until);
     return this.#changed(this.#get(sensorId));
+  }
+
+  /**
+   * An admin deletes a sensor (`DELETE /api/sensors/:id`): its connections are closed with `reason`, its open
+   * alerts close at its last audio, its rings and queued windows go, and it leaves the list. Its model and
+   * versions are kept under `DATA/retired/` and its alerts, scores and history stay (for the record), unless
+   * `purge`, which removes them too. Its next connection is a new registration. False for an unknown id;
+   * `ModelError` `BUSY` while it enrols or fits.
+   */
+  async remove(sensorId: string, o: { purge: boolean; by: string }): Promise<boolean> {
+    const line = this.#lines.get(sensorId);
+    const known = this.#known(sensorId) || this.d.models.status(sensorId).state !== 'none';
+    if (!line && !known) return false;
+    const at = Date.now();
+    // First the models (refused while a fit runs: nothing is changed then).
+    if (line) line.unsubscribeModel();
+    let retired: string | null;
+    try {
+      retired = await this.d.models.remove(sensorId, { purge: o.purge, at });
+    } catch (err) {
+      if (line) line.unsubscribeModel = this.d.models.onChange(sensorId, (det) => line.modelChanged(det));
+      throw err;
+    }
+    this.#lines.delete(sensorId);
+    this.#unsaved.delete(sensorId);
+    this.d.store.health.setWaiting('sensors', this.#unsaved.size);
+    if (line) {
+      const reason = `sensor ${sensorId} was deleted by an admin (${o.by}); connecting again registers it anew`;
+      line.ingest.closeAll(reason);
+      line.alerts.disconnected();
+      this.d.scorer.scheduler.removeSensor(sensorId);
+      await line.alerts.flushClips(true);
+      await this.d.scorer.scheduler.idle();
+      line.stream.dispose();
+      this.d.metrics.sensorsConnected.set(this.#connectedCount());
+    }
+    this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
+    if (o.purge) {
+      this.d.history?.forget?.(sensorId);
+      const alerts = this.d.store.sensors.purge(sensorId);
+      await this.d.alerts.removeMedia(alerts);
+      this.d.metrics.forgetSensor(sensorId);
+      this.d.log(
+        `sensor ${sensorId}: deleted with its data by ${o.by} (${alerts.length} alerts, scores, history, models)`,
+      );
+    } else {
+      this.d.store.sensors.markDeleted(sensorId, at);
+      this.d.log(
+        `sensor ${sensorId}: deleted by ${o.by}; its alerts, scores and history are kept` +
+          (retired ? `, its model in ${retired}` : ''),
+      );
+    }
+    this.d.metrics.sensorsKnown.set(this.#lines.size);
+    this.d.hub.broadcast('sensor:deleted', { sensorId });
+    return true;
   }
 
   #changed(line: SensorLine): SensorStatus {
