@@ -123,7 +123,10 @@ function buildRuntime(config: ServerConfig): Runtime {
   const store = new HarkStore(config.dataDir, {
     health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
   });
-  const tokens = new TokenService(store.tokens, { health: store.health });
+  const tokens = new TokenService(store.tokens, {
+    health: store.health,
+    maxSensorsPerToken: config.maxSensorsPerToken,
+  });
   const tickets = new MediaTickets({ dataDir: config.dataDir, log });
   const history = new HistoryService({
     store,

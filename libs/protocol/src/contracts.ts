@@ -501,6 +501,14 @@ export interface ScoreEvent {
 export type AlertEvent = Alert;
 export type SensorStatusEvent = SensorStatus;
 
+/**
+ * `sensor:deleted` to every dashboard when an admin deletes a sensor (`DELETE /api/sensors/:id`): drop it from
+ * the list. It comes back as a new `sensor:status` if it registers again.
+ */
+export interface SensorDeletedEvent {
+  sensorId: string;
+}
+
 /** `model:progress` to every dashboard while a sensor's model is recorded or fitted. */
 export interface FitProgressEvent {
   sensorId: string;
@@ -578,5 +586,17 @@ export interface ServerShutdown {
   /** Always `'shutdown'`: the disconnect that follows is a planned stop, not an error. */
   reason: 'shutdown';
   /** What the operator sees, e.g. `server shutting down (SIGTERM)`. */
+  message: string;
+}
+
+/**
+ * `/sensor` event `server:closed`, sent to a sensor's connection just before the server closes it on purpose
+ * (not at shutdown, which sends `server:shutdown`): the sensor was deleted by an admin, or another connection
+ * took it over. `message` says which, for the sensor's log.
+ */
+export const SERVER_CLOSED_EVENT = 'server:closed';
+
+export interface ServerClosed {
+  /** What the operator sees, e.g. `sensor pump-1 was deleted by an admin (admin); connecting again registers it anew`. */
   message: string;
 }

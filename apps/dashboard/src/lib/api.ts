@@ -112,6 +112,11 @@ export class Api {
     return this.request('DELETE', `/api/sensors/${encodeURIComponent(id)}/snooze`);
   }
 
+  /** Deletes a sensor (admin): it is disconnected and unlisted; `purge` removes its alerts and data too. */
+  async deleteSensor(id: string, purge = false): Promise<void> {
+    await this.request('DELETE', `/api/sensors/${encodeURIComponent(id)}${purge ? '?purge=true' : ''}`);
+  }
+
   model(id: string): Promise<ModelStatus> {
     return this.request('GET', `/api/sensors/${encodeURIComponent(id)}/model`);
   }

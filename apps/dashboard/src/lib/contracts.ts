@@ -37,6 +37,7 @@ export type {
   SensorHistory,
   SensorTrends,
   SensorState,
+  SensorDeletedEvent,
   SensorStatus,
   ShadowTrial,
   SubscribeMessage,

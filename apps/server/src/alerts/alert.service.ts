@@ -105,6 +105,11 @@ export class AlertService {
     }
   }
 
+  /** Deletes the media files (clip, pictures, patches) of alerts removed from the store. */
+  async removeMedia(alertIds: readonly number[]): Promise<void> {
+    for (const id of alertIds) await this.d.media.remove(id);
+  }
+
   /** The sensor's severity thresholds: its own where set, else the server's defaults. */
   thresholds(sensorId: string): SeverityThresholds {
     const rec = this.d.store.sensors.get(sensorId);

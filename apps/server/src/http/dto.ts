@@ -182,6 +182,18 @@ export function parseActivate(query: Record<string, unknown>): boolean {
   );
 }
 
+/** `DELETE /api/sensors/:id?purge=true`: whether the sensor's data goes too. */
+export function parsePurge(query: Record<string, unknown>): boolean {
+  const v = query.purge;
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') return true;
+  throw invalid(
+    'purge',
+    v,
+    "must be 'true' (remove the sensor's alerts, scores, history and models too) or 'false' / left out (keep them)",
+  );
+}
+
 /** `POST /api/sensors/:id/feedback {alertId}`. */
 export function parseFeedbackBody(raw: unknown): number {
   const alertId = bodyObject(raw).alertId;
