@@ -28,6 +28,7 @@ export interface ServeOptions {
   criticalSeconds?: number;
   backupInterval?: number;
   backupKeep?: number;
+  scoreRetention?: number;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -49,6 +50,7 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     criticalSeconds: o.criticalSeconds,
     backupIntervalMinutes: o.backupInterval,
     backupKeep: o.backupKeep,
+    scoreRetentionDays: o.scoreRetention,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
@@ -230,6 +232,11 @@ export function registerServe(program: Command): void {
     .option(
       '--backup-keep <n>',
       `rolling backups kept (default: $HARK_BACKUP_KEEP, else ${SERVER_DEFAULTS.backupKeep})`,
+      Number,
+    )
+    .option(
+      '--score-retention <days>',
+      `days the score history keeps its points, at least 1; whole days stay in the trends (default: $HARK_SCORE_RETENTION_DAYS, else ${SERVER_DEFAULTS.scoreRetentionDays})`,
       Number,
     )
     .action((o: ServeOptions) => runServe(o));
