@@ -21,6 +21,8 @@ export abstract class SensorsPort {
   abstract update(sensorId: string, patch: SensorPatch): SensorStatus;
   /** `until` null lifts the snooze. */
   abstract snooze(sensorId: string, until: number | null): SensorStatus;
+  /** Centre frequencies (Hz) of the sensor's analysis mel bands; null for a sensor never seen. */
+  abstract melHz(sensorId: string): number[] | null;
 }
 
 export abstract class ModelsPort {

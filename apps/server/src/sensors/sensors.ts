@@ -14,6 +14,7 @@ import type { AlertService } from '../alerts/alert.service.js';
 import type { ServerConfig } from '../config.js';
 import { SensorsPort } from '../http/ports.js';
 import { recordStream } from '../ingest/recorder.js';
+import { melHz } from '../ingest/timing.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { ModelRegistry } from '../models/model-registry.js';
@@ -186,6 +187,11 @@ export class Sensors extends SensorsPort {
   snooze(sensorId: string, until: number | null): SensorStatus {
     this.d.store.sensors.snooze(sensorId, until);
     return this.#changed(this.#get(sensorId));
+  }
+
+  melHz(sensorId: string): number[] | null {
+    const line = this.#lines.get(sensorId);
+    return line ? melHz(line.stream.mel) : null;
   }
 
   #changed(line: SensorLine): SensorStatus {
