@@ -2,13 +2,13 @@
  * Enforces the score history's retention (`scores`, about two points per second per sensor): points older
  * than `ScoreRepository.retentionMs` are deleted a slice at a time, yielding to the event loop between slices,
  * so a backlog (a first start after an upgrade, a retention shortened) never holds the live path for long.
- * A day's points are rolled up into the trends (`score_days`) before the first of them goes, so the trends
- * still show days whose points are gone.
+ * A day's points are rolled up into the trends (`score_days`, read a slice at a time too) before the first of
+ * them goes, so the trends still show days whose points are gone.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { HarkStore } from '../store/store.js';
-import { DAY_MS } from '../store/trend.repository.js';
+import { DAY_MS, summariseDay } from '../store/trend.repository.js';
 
 /**
  * Points deleted per slice: a slice of one sensor's oldest points is a range of the primary key, deleted in a
@@ -68,15 +68,16 @@ export class ScoreRetention {
     for (const id of ids) {
       for (;;) {
         if (this.stopped) return deleted;
-        const n = store.health.attempt('scores', () => {
-          const oldest = store.scores.oldest(id);
-          if (oldest === null || oldest >= cutoff) return 0;
-          // The oldest point's day is rolled up (stored once whole: the retention is at least a day, so every
-          // day with points before the cutoff is over) before any of its points is deleted.
-          const day = Math.floor(oldest / DAY_MS) * DAY_MS;
-          store.trends.days(id, day, day, now);
-          return store.scores.pruneBatch(id, Math.min(cutoff, day + DAY_MS), batch);
-        });
+        const oldest = store.health.attempt('scores', () => store.scores.oldest(id));
+        if (oldest === undefined) return deleted;
+        if (oldest === null || oldest >= cutoff) break;
+        // The oldest point's day is rolled up (stored once whole: the retention is at least a day, so every
+        // day with points before the cutoff is over) before any of its points is deleted.
+        const day = Math.floor(oldest / DAY_MS) * DAY_MS;
+        if (!(await this.#rollUp(id, day, batch))) return deleted;
+        const n = store.health.attempt('scores', () =>
+          store.scores.pruneBatch(id, Math.min(cutoff, day + DAY_MS), batch),
+        );
         if (n === undefined) return deleted;
         if (n === 0) break;
         deleted += n;
@@ -85,5 +86,28 @@ export class ScoreRetention {
       }
     }
     return deleted;
+  }
+
+  /**
+   * Stores the percentiles of the sensor's whole `day` unless they are stored already, reading its points a
+   * page at a time (a day is about 170 000 points: one read and sort in SQL held the loop for 0.8 s on a loaded
+   * machine). False when a read or the write failed (reported to the store's health).
+   */
+  async #rollUp(id: string, day: number, page: number): Promise<boolean> {
+    const { store } = this.d;
+    const known = store.health.attempt('scores', () => store.trends.has(id, day));
+    if (known !== false) return known === true;
+    const scores: number[] = [];
+    let after = day - 1;
+    for (;;) {
+      const points = store.health.attempt('scores', () => store.scores.page(id, after, day + DAY_MS, page));
+      if (points === undefined) return false;
+      for (const p of points) scores.push(p.score);
+      if (points.length < page) break;
+      after = points[points.length - 1].t;
+      await yieldToLoop();
+    }
+    const d = summariseDay(day, Float64Array.from(scores).sort());
+    return !d || store.health.attempt('scores', () => (store.trends.save(id, d), true)) === true;
   }
 }

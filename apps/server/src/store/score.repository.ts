@@ -147,6 +147,17 @@ export class ScoreRepository {
   }
 
   /**
+   * The sensor's points with `after < t < before`, oldest first, at most `limit` (no downsampling): a page of a
+   * walk through a long span (the next page starts after the last `t`). Does not flush.
+   */
+  page(sensorId: string, after: number, before: number, limit: number): ScorePoint[] {
+    checkInt('limit', limit, 1, 10_000_000);
+    return this.db
+      .prepare('SELECT t, score FROM scores WHERE sensor_id = ? AND t > ? AND t < ? ORDER BY t LIMIT ?')
+      .all(sensorId, after, before, limit) as ScorePoint[];
+  }
+
+  /**
    * Deletes the sensor's oldest points before `before` (ms), at most `limit` of them; returns how many. A bounded
    * delete for pruning a large backlog a slice at a time (the caller yields between slices).
    */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScoreRetention } from '../../src/history/score-retention.js';
 import { HarkMetrics } from '../../src/metrics/hark.metrics.js';
-import { DAY_MS } from '../../src/store/trend.repository.js';
+import { DAY_MS, summariseDay } from '../../src/store/trend.repository.js';
 import { tempStore } from '../store/helpers.js';
 
 const NOW = Date.UTC(2026, 11, 4, 12);
@@ -22,6 +22,15 @@ describe('ScoreRetention', () => {
         store.scores.append(id, t, 0.1 + ((t / 60_000) % 10) / 100);
     store.scores.flush();
     const before = count(store, 'a');
+    // What the rollup of the first whole day must hold, from its points before they go.
+    const firstDay = Math.floor((NOW - 5 * DAY_MS) / DAY_MS) * DAY_MS;
+    const dayScores = (
+      store.database.db
+        .prepare('SELECT score FROM scores WHERE sensor_id = ? AND t >= ? AND t < ?')
+        .raw()
+        .all('a', firstDay + DAY_MS, firstDay + 2 * DAY_MS) as [number][]
+    ).map((r) => r[0]);
+    const expected = summariseDay(firstDay + DAY_MS, Float64Array.from(dayScores).sort());
     const retention = new ScoreRetention({ store, metrics, batch: 500 });
     const slices: number[] = [];
     // Counts the event-loop turns the run yields: one per slice of at most 500 points.
@@ -37,11 +46,12 @@ describe('ScoreRetention', () => {
     // Yielded between slices: the loop ran while the run went on.
     expect(new Set(slices).size).toBeGreaterThan(5);
     // The deleted whole days were rolled up first: the trends still hold them, each with its 1440 points.
-    const firstDay = Math.floor((NOW - 5 * DAY_MS) / DAY_MS) * DAY_MS;
     const days = store.trends.days('a', firstDay, firstDay + 2 * DAY_MS, NOW);
     expect(days.map((d) => d.day)).toEqual([firstDay, firstDay + DAY_MS, firstDay + 2 * DAY_MS]);
     expect(days.slice(1).map((d) => d.n)).toEqual([1440, 1440]);
     expect(days[0].p50).toBeGreaterThan(0.1);
+    // Read a page at a time, rolled up as the trends roll up a day at once.
+    expect(days[1]).toEqual(expected);
     const text = await metrics.registry.metrics();
     expect(text).toContain(`hark_score_points_pruned_total ${deleted}`);
     expect(text).toContain(`hark_score_retention_seconds ${2 * 86400}`);
@@ -59,6 +69,8 @@ describe('ScoreRetention', () => {
     expect(store.scores.oldest('a')).toBe(1008);
     expect(store.scores.pruneBatch('a', 1008, 100)).toBe(0);
     expect(store.scores.sensorIds()).toEqual(['a']);
+    expect(store.scores.page('a', 1008, 2000, 1).map((p) => p.t)).toEqual([1009]);
+    expect(store.scores.page('a', 0, 1009, 10).map((p) => p.t)).toEqual([1008]);
     expect(() => store.scores.pruneBatch('a', 1008, 0)).toThrow('limit (0) must be an integer');
   });
 });
