@@ -104,6 +104,11 @@ export class Api {
     return this.request('GET', `/api/sensors/${encodeURIComponent(id)}/trends?${qs({ days })}`);
   }
 
+  /** Renames and / or relabels a sensor (admin; labels are replaced, not merged). */
+  updateSensor(id: string, patch: { name?: string; labels?: Record<string, string> }): Promise<SensorStatus> {
+    return this.request('PATCH', `/api/sensors/${encodeURIComponent(id)}`, patch);
+  }
+
   snooze(id: string, seconds: number): Promise<SensorStatus> {
     return this.request('POST', `/api/sensors/${encodeURIComponent(id)}/snooze`, { seconds });
   }

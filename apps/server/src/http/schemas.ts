@@ -345,6 +345,12 @@ export const SCHEMAS = {
     columnMs: num,
     times: { type: 'array', items: num, description: 'start of each column, ms since the epoch' },
     nMels: int,
+    melHz: {
+      type: 'array',
+      items: num,
+      description:
+        "centre frequency (Hz) of each band, from the sensor's analysis layout; empty when unknown or of another band count",
+    },
     dbRange: { type: 'array', items: num, minItems: 2, maxItems: 2 },
     anomalyScale: num,
     spectrogram: {

@@ -96,6 +96,15 @@ export class HarkMetrics {
     'Disk budget of the spectrogram history: beyond it the oldest blocks are deleted first.',
   );
 
+  readonly scoresPruned = this.#counter(
+    'hark_score_points_pruned_total',
+    'Score history points deleted because they were older than the retention (HARK_SCORE_RETENTION_DAYS).',
+  );
+  readonly scoreRetention = this.#gauge(
+    'hark_score_retention_seconds',
+    'Retention of the score history: older points are deleted (their days stay in the trends).',
+  );
+
   constructor(options: HarkMetricsOptions = {}) {
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: options.prefix ?? '' });

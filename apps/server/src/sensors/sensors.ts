@@ -15,6 +15,7 @@ import type { AlertService } from '../alerts/alert.service.js';
 import type { ServerConfig } from '../config.js';
 import { SensorsPort } from '../http/ports.js';
 import { recordStream } from '../ingest/recorder.js';
+import { melHz } from '../ingest/timing.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { ModelRegistry } from '../models/model-registry.js';
@@ -262,6 +263,11 @@ export class Sensors extends SensorsPort {
     this.d.metrics.sensorsKnown.set(this.#lines.size);
     this.d.hub.broadcast('sensor:deleted', { sensorId });
     return true;
+  }
+
+  melHz(sensorId: string): number[] | null {
+    const line = this.#lines.get(sensorId);
+    return line ? melHz(line.stream.mel) : null;
   }
 
   #changed(line: SensorLine): SensorStatus {

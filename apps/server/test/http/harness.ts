@@ -13,7 +13,9 @@ import { MediaTickets } from '../../src/auth/media-tickets.js';
 import { TokenService } from '../../src/auth/token.service.js';
 import type { Alert, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
 import { SERVER_DEFAULTS } from '../../src/config.js';
+import { resolveMelParams } from '@hark/dsp';
 import { HarkEvents } from '../../src/events.js';
+import { melHz } from '../../src/ingest/timing.js';
 import { HistoryService } from '../../src/history/history.service.js';
 import { HTTP_CONTROLLERS, HTTP_PROVIDERS, setupHttp } from '../../src/http/index.js';
 import { AlertMediaStore } from '../../src/alerts/alert-media.js';
@@ -204,6 +206,11 @@ export class TestSensors extends SensorsPort {
     if (o.purge) this.store.sensors.purge(sensorId);
     else this.store.sensors.markDeleted(sensorId, Date.now());
     return true;
+  }
+
+  /** The default analysis layout's bands (a stored sensor streams at the defaults). */
+  melHz(sensorId: string): number[] | null {
+    return this.store.sensors.get(sensorId) ? melHz(resolveMelParams({})) : null;
   }
 }
 
