@@ -412,6 +412,43 @@ export interface Page<T> {
 }
 
 /**
+ * The columns `GET /api/alerts?sort=` orders by, each with its default `order` (what a reader wants first: the
+ * newest, the strongest, the most repeated; names and states A to Z). Ties go by id in the same direction, so
+ * paging and next / previous are stable. Without `sort`: open first, then acknowledged, then resolved, newest
+ * first within each.
+ */
+export const ALERT_SORTS = {
+  start: 'desc',
+  peakScore: 'desc',
+  count: 'desc',
+  severity: 'desc',
+  id: 'desc',
+  sensor: 'asc',
+  state: 'asc',
+  kind: 'asc',
+} as const satisfies Record<string, SortOrder>;
+export type AlertSort = keyof typeof ALERT_SORTS;
+export type SortOrder = 'asc' | 'desc';
+export const SORT_ORDERS: readonly SortOrder[] = ['asc', 'desc'];
+/** Longest `q` of `GET /api/alerts` (characters), and most words in it. */
+export const MAX_ALERT_SEARCH_LENGTH = 200;
+export const MAX_ALERT_SEARCH_TERMS = 8;
+
+/**
+ * `GET /api/alerts/:id/neighbours` (same filters and sort as the list): the alerts before and after this one in
+ * that order (null at either end), and its 1-based place in the list (null when it no longer matches the
+ * filters, e.g. acknowledged while the list shows open alerts: its neighbours are still those around where it
+ * was).
+ */
+export interface AlertNeighbours {
+  id: number;
+  previous: number | null;
+  next: number | null;
+  position: number | null;
+  total: number;
+}
+
+/**
  * `POST /api/alerts/:id/media-tickets`: the alert's media URLs for `<audio src>` / `<img src>`, each carrying a
  * short-lived `?ticket=` bound to the alert and the route (tokens are never accepted in URLs).
  */

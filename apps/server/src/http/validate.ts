@@ -126,3 +126,10 @@ function single(query: Record<string, unknown>, name: string): unknown {
   if (Array.isArray(raw)) throw invalid(name, raw, 'must be given once');
   return raw;
 }
+
+/** An optional query string, given once. */
+export function queryString(query: Record<string, unknown>, name: string): string | undefined {
+  const raw = single(query, name);
+  if (raw !== undefined && typeof raw !== 'string') throw invalid(name, raw, 'must be a string');
+  return raw;
+}
