@@ -362,8 +362,8 @@ describe('SensorStream memory: rings taken on first audio, given back when idle'
   });
 
   it('released, a sensor streams on as before: sequence, stream time and window timing carry on', () => {
-    const x = noise(144_000, 0.3, 5);
-    const parts = chunk(f32Bytes(x), 4, [16000, 32000]);
+    const x = noise(192_000, 0.3, 5);
+    const parts = chunk(f32Bytes(x), 4, [48000, 96000]);
     const s = new SensorStream({ sensorId: 'idle', ...RINGS });
     s.hello({ sampleRate: 48000, channels: 1, format: 'f32le', streamId: 'a' });
     const before = send(s, parts.slice(0, 2));
@@ -380,7 +380,7 @@ describe('SensorStream memory: rings taken on first audio, given back when idle'
     });
     expect(s.audio({ seq: 1, data: parts[1] }, T0).ack).toMatchObject({ ok: false, code: 'DUPLICATE_SEQ' });
     const after = send(s, parts.slice(2), 2, T0 + 600_000);
-    expect(s.streamTime).toBeCloseTo(T0 + 3000, 6); // all of x, as if never released
+    expect(s.streamTime).toBeCloseTo(T0 + 4000, 6); // all of x, as if never released
     expect(s.ringBytes).toBeGreaterThan(0);
     // A new segment from the release on: windows keep counting and start where the stream time is.
     expect(after.length).toBeGreaterThan(0);
