@@ -42,6 +42,16 @@ export interface ServerConfig {
    * Sensor ids the server knows at most (stored or streaming); a new id past it is refused at the handshake.
    */
   maxSensors: number;
+  /**
+   * Sensor ids one sensor token may be bound to (and so register) at most: a token stands for one device or
+   * gateway, and must not fill the server's list alone. Admin tokens are bounded by `maxSensors` only.
+   */
+  maxSensorsPerToken: number;
+  /**
+   * Seconds without audio after which a sensor's rings (about 13.7 MB) are given back; the next audio takes
+   * them again. The sensor stays known, with its model, sequence and stream time.
+   */
+  sensorIdleFreeSeconds: number;
   /** Largest uploaded file, and largest upload (all its files), MB. */
   uploadMaxFileMb: number;
   uploadMaxTotalMb: number;
@@ -137,6 +147,12 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   // Each known sensor id holds its rings (about 13.7 MB, issue 18 M2): 100 ids are 1.4 GB, more than a 2-core
   // server scores live anyway. Raise it with the memory.
   maxSensors: 100,
+  // 16: the channels of the larger multi-channel audio interfaces a gateway box forwards; a device with more
+  // takes more tokens (or the limit is raised).
+  maxSensorsPerToken: 16,
+  // Five minutes: longer than a sensor's reconnect after a network blip or a restart (its rings, and the
+  // backfill and clips they hold, survive those), short enough that ids that went away stop costing memory.
+  sensorIdleFreeSeconds: 300,
   uploadMaxFileMb: 50,
   uploadMaxTotalMb: 1024,
   historyFullSeconds: 3600,
@@ -174,6 +190,8 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   backupIntervalMinutes: { flag: '--backup-interval', env: 'HARK_BACKUP_INTERVAL_MINUTES' },
   backupKeep: { flag: '--backup-keep', env: 'HARK_BACKUP_KEEP' },
   maxSensors: { env: 'HARK_MAX_SENSORS' },
+  maxSensorsPerToken: { env: 'HARK_MAX_SENSORS_PER_TOKEN' },
+  sensorIdleFreeSeconds: { flag: '--sensor-idle-free', env: 'HARK_SENSOR_IDLE_FREE_SECONDS' },
   uploadMaxFileMb: { env: 'HARK_UPLOAD_MAX_FILE_MB' },
   uploadMaxTotalMb: { env: 'HARK_UPLOAD_MAX_TOTAL_MB' },
   modelVersionsKept: { env: 'HARK_MODEL_VERSIONS_KEPT' },
@@ -229,6 +247,8 @@ export function resolveServerConfig(
     backupIntervalMinutes: num('HARK_BACKUP_INTERVAL_MINUTES'),
     backupKeep: num('HARK_BACKUP_KEEP'),
     maxSensors: num('HARK_MAX_SENSORS'),
+    maxSensorsPerToken: num('HARK_MAX_SENSORS_PER_TOKEN'),
+    sensorIdleFreeSeconds: num('HARK_SENSOR_IDLE_FREE_SECONDS'),
     uploadMaxFileMb: num('HARK_UPLOAD_MAX_FILE_MB'),
     uploadMaxTotalMb: num('HARK_UPLOAD_MAX_TOTAL_MB'),
     modelVersionsKept: num('HARK_MODEL_VERSIONS_KEPT'),
@@ -305,6 +325,8 @@ export function resolveServerConfig(
   );
   wholeAtLeast('backupKeep', 1);
   wholeAtLeast('maxSensors', 1);
+  wholeAtLeast('maxSensorsPerToken', 1);
+  seconds('sensorIdleFreeSeconds', 1, 7 * 86400);
   check('uploadMaxFileMb', c.uploadMaxFileMb > 0, 'must be more than 0 MB');
   check(
     'uploadMaxTotalMb',

@@ -126,7 +126,10 @@ function buildRuntime(config: ServerConfig): Runtime {
     scores: { retentionMs: config.scoreRetentionDays * 86_400_000 },
     health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
   });
-  const tokens = new TokenService(store.tokens, { health: store.health });
+  const tokens = new TokenService(store.tokens, {
+    health: store.health,
+    maxSensorsPerToken: config.maxSensorsPerToken,
+  });
   const tickets = new MediaTickets({ dataDir: config.dataDir, log });
   const history = new HistoryService({
     store,

@@ -90,6 +90,11 @@ export class HistoryService {
     this.flush();
   }
 
+  /** A sensor deleted with its data (`?purge=true`): what it had not written yet is dropped. */
+  forget(sensorId: string): void {
+    this.recorder.forget(sensorId);
+  }
+
   /** Writes the finished blocks in one transaction; returns how many. Kept for the next try when it fails. */
   flush(): number {
     const blocks = this.recorder.take();

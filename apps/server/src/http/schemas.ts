@@ -407,6 +407,13 @@ export const SCHEMAS = {
     limit: int,
     offset: int,
   }),
+  AlertNeighbours: obj({
+    id: int,
+    previous: { ...nullable(int), description: 'the alert before this one in the list; null at the start' },
+    next: { ...nullable(int), description: 'the alert after this one; null at the end' },
+    position: { ...nullable(int), description: '1-based; null when the alert no longer matches the filters' },
+    total: { ...int, description: 'alerts matching the filters' },
+  }),
   BulkAlertResult: obj({
     changed: { type: 'array', items: { $ref: '#/components/schemas/Alert' } },
     skipped: { type: 'array', items: obj({ id: int, reason: str }) },

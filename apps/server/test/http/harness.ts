@@ -158,7 +158,7 @@ export class TestSensors extends SensorsPort {
 
   status(sensorId: string): SensorStatus | null {
     const s = this.store.sensors.get(sensorId);
-    if (!s) return null;
+    if (!s || s.deletedAt !== null) return null;
     return {
       id: s.id,
       name: s.name,
@@ -198,6 +198,14 @@ export class TestSensors extends SensorsPort {
   snooze(sensorId: string, until: number | null): SensorStatus {
     this.store.sensors.snooze(sensorId, until);
     return this.status(sensorId) as SensorStatus;
+  }
+
+  /** The store's part of a delete (the live part is the real server's, test/server/sensor-delete.test.ts). */
+  async remove(sensorId: string, o: { purge: boolean }): Promise<boolean> {
+    if (!this.status(sensorId)) return false;
+    if (o.purge) this.store.sensors.purge(sensorId);
+    else this.store.sensors.markDeleted(sensorId, Date.now());
+    return true;
   }
 
   /** The default analysis layout's bands (a stored sensor streams at the defaults). */
