@@ -189,6 +189,53 @@ describe('WindowScorer', () => {
     expect((await s.metrics.text()).body).toMatch(/hark_windows_dropped_total\{sensor="pump-1"\} 2/);
   });
 
+  it('past capacity skips windows at a wider hop, handing each on after the windows before it', async () => {
+    const clock = { t: 0 };
+    const models = new Models();
+    const metrics = new HarkMetrics({ defaultMetrics: false });
+    const scorer = new WindowScorer({
+      concurrency: 1,
+      queuePerSensor: 5,
+      hopSeconds: 0.5,
+      governorPeriodMs: 1000,
+      now: () => clock.t,
+      models,
+      metrics,
+      log: () => {},
+    });
+    const sink = new Sink();
+    const det = new GatedDetector();
+    await models.swap('pump-1', det.asDetector);
+    const order: string[] = [];
+    sink.scored = (w) => void order.push(`scored ${w.index}`);
+    sink.dropped = (w, cause) => void order.push(`${cause} ${w.index}`);
+    // Two windows at once, 600 ms each: the second waits 600 ms, longer than half a hop.
+    scorer.submit('pump-1', win(0), sink);
+    scorer.submit('pump-1', win(1), sink);
+    await settle();
+    clock.t = 600;
+    det.pending[0].finish(0.1);
+    await settle();
+    clock.t = 1200;
+    det.pending[1].finish(0.2);
+    await settle();
+    // The period is over: 1.7 windows/s offered, 1.7/s served at most: one window in two from now on.
+    scorer.submit('pump-1', win(2), sink); // skipped, nothing in flight: handed on at once
+    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2']);
+    scorer.submit('pump-1', win(3), sink);
+    scorer.submit('pump-1', win(4), sink); // skipped while 3 is scored: held until 3 is done
+    await settle();
+    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2']);
+    det.pending[2].finish(0.3);
+    await scorer.scheduler.idle();
+    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2', 'scored 3', 'skipped 4']);
+    expect(scorer.stats('pump-1')).toMatchObject({ scored: 3, dropped: 0, skipped: 2, scoringHopSeconds: 1 });
+    const text = (await metrics.text()).body;
+    expect(text).toMatch(/hark_windows_skipped_total\{sensor="pump-1"\} 2/);
+    expect(text).toMatch(/hark_scoring_hop_seconds\{sensor="pump-1"\} 1/);
+    expect(text).toMatch(/hark_scoring_capacity_windows_per_second 1\.66/);
+  });
+
   it('hands nothing on after close, and waits for the running score', async () => {
     const s = setup();
     const det = new GatedDetector();
