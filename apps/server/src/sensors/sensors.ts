@@ -58,6 +58,11 @@ export class Sensors extends SensorsPort {
     return this.d.scorer.scheduler;
   }
 
+  /** The window scorer (its per-sensor counters with skipped windows and the scoring hop, for benchmarks). */
+  get scorer(): WindowScorer {
+    return this.d.scorer;
+  }
+
   /** Closes alerts a crash left active, knows every stored sensor, starts the housekeeping tick. */
   start(): void {
     this.d.store.health.addRetry('sensors', () => this.#saveRegistrations());
