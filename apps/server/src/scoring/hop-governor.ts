@@ -12,9 +12,11 @@
  *   ingest, the dashboards and the rest of the machine, so C already counts what those take;
  * - the stride that keeps the scorer's utilisation at `UTILISATION`: ceil(D / (UTILISATION * C)).
  *
- * It widens only when the scorer is behind (a window dropped in the period, or windows waited on average longer
- * than half a hop: at that rate the queues grow until they overflow) and then at once, to the larger of one
- * step more and the stride the estimate asks for; a slow model on an idle machine is never thinned. It narrows
+ * It widens only when the scorer is behind, and then at once, to the larger of one step more and the stride the
+ * estimate asks for; a slow model on an idle machine is never thinned. Behind means a window was dropped in the
+ * period, or windows waited on average longer than `queuePerSensor` hops: a real-time sensor's own queue would
+ * have overflowed by then, but with many sensors taking turns no single queue overflows while all of them wait
+ * longer and longer, so the wait is the signal that sees it. It narrows
  * one step at a time, once the narrower stride has fitted the estimate for `NARROW_PERIODS` periods in a row:
  * the estimate comes from a lighter load than the narrower stride will give, so a quick return would flap.
  */
@@ -41,6 +43,8 @@ export interface HopGovernorOptions {
   concurrency: number;
   /** The streams' hop between windows, ms. */
   hopMs: number;
+  /** Waiting windows the scheduler keeps per sensor (default 2, the server's default). */
+  queuePerSensor?: number;
   /** Length of a period, ms. Default 5000: ten hops, enough windows from every sensor for a mean. */
   periodMs?: number;
   /** Clock (ms). Default `Date.now`. */
@@ -61,6 +65,8 @@ export class HopGovernor {
   readonly concurrency: number;
   readonly hopMs: number;
   readonly periodMs: number;
+  /** Mean wait (ms) beyond which the scorer is behind. */
+  readonly behindWaitMs: number;
   #stride = 1;
   #now: () => number;
   /** The last admitted window index of each sensor. */
@@ -79,6 +85,7 @@ export class HopGovernor {
     this.concurrency = o.concurrency;
     this.hopMs = o.hopMs;
     this.periodMs = o.periodMs ?? 5000;
+    this.behindWaitMs = (o.queuePerSensor ?? 2) * o.hopMs;
     this.#now = o.now ?? Date.now;
     this.#periodStart = this.#now();
     if (!(Number.isInteger(o.concurrency) && o.concurrency >= 1))
@@ -152,7 +159,7 @@ export class HopGovernor {
         ? (this.concurrency * 1000) / (this.#serviceMs / this.#served)
         : this.#reading.capacity;
     const want = capacity ? Math.max(1, Math.ceil(demand / (UTILISATION * capacity))) : this.#stride;
-    const behind = this.#dropped > 0 || (this.#waited > 0 && this.#waitMs / this.#waited > this.hopMs / 2);
+    const behind = this.#dropped > 0 || (this.#waited > 0 && this.#waitMs / this.#waited > this.behindWaitMs);
     if (behind) {
       this.#stride = Math.min(MAX_STRIDE, Math.max(this.#stride + 1, want));
       this.#fitted = 0;

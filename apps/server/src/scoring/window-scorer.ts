@@ -84,6 +84,7 @@ export class WindowScorer {
     this.governor = new HopGovernor({
       concurrency: o.concurrency,
       hopMs: (o.hopSeconds ?? 0.5) * 1000,
+      queuePerSensor: o.queuePerSensor,
       periodMs: o.governorPeriodMs,
       now: this.#now,
     });

@@ -37,8 +37,8 @@ describe('HopGovernor', () => {
   it('scores every window while the scorer keeps up, however slow a window is', () => {
     const clock = { t: 0 };
     const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
-    // 4 sensors, 8 windows/s offered, 400 ms each: Little's law says 5 windows/s, but nothing waits.
-    const { scored, strides } = run(g, clock, 4, 4, 400, 0);
+    // 4 sensors, 8 windows/s offered, 400 ms each: Little's law says 5 windows/s, but nothing waits long.
+    const { scored, strides } = run(g, clock, 4, 4, 400, 900);
     expect(strides).toEqual([1, 1, 1, 1]);
     expect(scored).toEqual([40, 40, 40, 40]);
   });
@@ -47,7 +47,7 @@ describe('HopGovernor', () => {
     const clock = { t: 0 };
     const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
     // 64 sensors offer 128 windows/s; 2 slots at 40 ms serve 50/s: at 80 % utilisation one window in 4.
-    const first = run(g, clock, 64, 1, 40, 600);
+    const first = run(g, clock, 64, 1, 40, 1200);
     expect(first.strides).toEqual([4]);
     expect(g.reading.demand).toBeCloseTo(128, 0);
     expect(g.reading.capacity).toBeCloseTo(50, 6);
@@ -59,7 +59,7 @@ describe('HopGovernor', () => {
   it('narrows one step at a time, only after the narrower hop has fitted for several periods', () => {
     const clock = { t: 0 };
     const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
-    run(g, clock, 64, 1, 40, 600);
+    run(g, clock, 64, 1, 40, 1200);
     expect(g.stride).toBe(4);
     // Windows got cheap (10 ms: 200/s): stride 1 fits; it comes down by one per NARROW_PERIODS periods.
     const { strides } = run(g, clock, 64, 3 * NARROW_PERIODS + 1, 10, 0);
@@ -82,7 +82,7 @@ describe('HopGovernor', () => {
   it('admits the first window of a stream that started again, and rejects bad options', () => {
     const clock = { t: 0 };
     const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
-    run(g, clock, 64, 1, 40, 600);
+    run(g, clock, 64, 1, 40, 1200);
     expect(g.admit('s0', 1000)).toBe(true);
     expect(g.admit('s0', 1001)).toBe(false);
     expect(g.admit('s0', 3)).toBe(true); // lower number: the stream started over

@@ -195,9 +195,9 @@ describe('WindowScorer', () => {
     const metrics = new HarkMetrics({ defaultMetrics: false });
     const scorer = new WindowScorer({
       concurrency: 1,
-      queuePerSensor: 5,
+      queuePerSensor: 1,
       hopSeconds: 0.5,
-      governorPeriodMs: 1000,
+      governorPeriodMs: 2000,
       now: () => clock.t,
       models,
       metrics,
@@ -209,17 +209,19 @@ describe('WindowScorer', () => {
     const order: string[] = [];
     sink.scored = (w) => void order.push(`scored ${w.index}`);
     sink.dropped = (w, cause) => void order.push(`${cause} ${w.index}`);
-    // Two windows at once, 600 ms each: the second waits 600 ms, longer than half a hop.
+    // Two windows at once, 1200 and 600 ms: the second waits 1200 ms, the mean wait is longer than the queue's
+    // one hop.
     scorer.submit('pump-1', win(0), sink);
     scorer.submit('pump-1', win(1), sink);
     await settle();
-    clock.t = 600;
+    clock.t = 1200;
     det.pending[0].finish(0.1);
     await settle();
-    clock.t = 1200;
+    clock.t = 1800;
     det.pending[1].finish(0.2);
     await settle();
-    // The period is over: 1.7 windows/s offered, 1.7/s served at most: one window in two from now on.
+    // The period is over: 1 window/s offered, 1.1/s served at most: one window in two from now on.
+    clock.t = 2000;
     scorer.submit('pump-1', win(2), sink); // skipped, nothing in flight: handed on at once
     expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2']);
     scorer.submit('pump-1', win(3), sink);
@@ -233,7 +235,7 @@ describe('WindowScorer', () => {
     const text = (await metrics.text()).body;
     expect(text).toMatch(/hark_windows_skipped_total\{sensor="pump-1"\} 2/);
     expect(text).toMatch(/hark_scoring_hop_seconds\{sensor="pump-1"\} 1/);
-    expect(text).toMatch(/hark_scoring_capacity_windows_per_second 1\.66/);
+    expect(text).toMatch(/hark_scoring_capacity_windows_per_second 1\.11/);
   });
 
   it('hands nothing on after close, and waits for the running score', async () => {
