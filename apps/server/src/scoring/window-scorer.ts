@@ -64,10 +64,14 @@ export interface WindowScorerOptions {
   now?: () => number;
 }
 
-/** A sensor's windows in the scorer: admitted and not yet settled, and the last skipped one not yet handed on. */
+/**
+ * A sensor's windows in the scorer: admitted and not yet settled, the last admitted one, and the last skipped one
+ * not yet handed on.
+ */
 interface SensorWindows {
   pending: number;
   skipped: number;
+  last: Pick<ReadyWindow, 'index' | 'startFrame'> | null;
   held: { w: ReadyWindow; sink: ScoreSink } | null;
 }
 
@@ -106,10 +110,12 @@ export class WindowScorer {
       this.o.metrics.windowsSkipped.inc({ sensor: sensorId });
       // Handed on at once when nothing of the sensor is in flight; else after it, so that the columns of a window
       // scored before it are not sent unscored ahead of their map (the live emitter ignores late results).
-      if (s.pending === 0) sink.dropped(w, 'skipped');
-      else s.held = { w, sink };
+      const frames = this.#skippedFrames(s, w);
+      if (s.pending === 0) sink.dropped(frames, 'skipped');
+      else s.held = { w: frames, sink };
       return;
     }
+    s.last = { index: w.index, startFrame: w.startFrame };
     this.o.metrics.scoringHop.set({ sensor: sensorId }, this.governor.scoringHopMs / 1000);
     s.pending++;
     const submittedAt = this.#now();
@@ -156,8 +162,20 @@ export class WindowScorer {
 
   #windows(sensorId: string): SensorWindows {
     let s = this.#sensors.get(sensorId);
-    if (!s) this.#sensors.set(sensorId, (s = { pending: 0, skipped: 0, held: null }));
+    if (!s) this.#sensors.set(sensorId, (s = { pending: 0, skipped: 0, last: null, held: null }));
     return s;
+  }
+
+  /**
+   * A skipped window cut short where the next admitted window will start (`stride` windows after the last
+   * admitted one), so that its columns go out unscored only where no scored window will cover them.
+   */
+  #skippedFrames(s: SensorWindows, w: ReadyWindow): ReadyWindow {
+    if (!s.last || w.index <= s.last.index) return w;
+    const hopFrames = (w.startFrame - s.last.startFrame) / (w.index - s.last.index);
+    if (!(hopFrames > 0)) return w;
+    const next = s.last.startFrame + this.governor.stride * hopFrames;
+    return next < w.endFrame ? { ...w, endFrame: Math.max(w.startFrame, next) } : w;
   }
 
   /** Stops handing results on, drops what waits, and resolves when running jobs have finished. */

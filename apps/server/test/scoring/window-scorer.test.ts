@@ -208,7 +208,7 @@ describe('WindowScorer', () => {
     await models.swap('pump-1', det.asDetector);
     const order: string[] = [];
     sink.scored = (w) => void order.push(`scored ${w.index}`);
-    sink.dropped = (w, cause) => void order.push(`${cause} ${w.index}`);
+    sink.dropped = (w, cause) => void order.push(`${cause} ${w.index} to ${w.endFrame}`);
     // Two windows at once, 1200 and 600 ms: the second waits 1200 ms, the mean wait is longer than the queue's
     // one hop.
     scorer.submit('pump-1', win(0), sink);
@@ -222,15 +222,16 @@ describe('WindowScorer', () => {
     await settle();
     // The period is over: 1 window/s offered, 1.1/s served at most: one window in two from now on.
     clock.t = 2000;
-    scorer.submit('pump-1', win(2), sink); // skipped, nothing in flight: handed on at once
-    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2']);
+    // Skipped, nothing in flight: handed on at once, up to where window 3 (scored) starts (frame 93 of 62-124).
+    scorer.submit('pump-1', win(2), sink);
+    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2 to 93']);
     scorer.submit('pump-1', win(3), sink);
     scorer.submit('pump-1', win(4), sink); // skipped while 3 is scored: held until 3 is done
     await settle();
-    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2']);
+    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2 to 93']);
     det.pending[2].finish(0.3);
     await scorer.scheduler.idle();
-    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2', 'scored 3', 'skipped 4']);
+    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2 to 93', 'scored 3', 'skipped 4 to 155']);
     expect(scorer.stats('pump-1')).toMatchObject({ scored: 3, dropped: 0, skipped: 2, scoringHopSeconds: 1 });
     const text = (await metrics.text()).body;
     expect(text).toMatch(/hark_windows_skipped_total\{sensor="pump-1"\} 2/);
