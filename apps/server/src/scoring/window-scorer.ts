@@ -160,6 +160,16 @@ export class WindowScorer {
     };
   }
 
+  /**
+   * Forgets a deleted sensor: its waiting windows are dropped (the scheduler's `removeSensor`, which keeps its
+   * counters), its skipped count and its last admitted window go. Its labelled metrics are the metrics' to forget.
+   */
+  forget(sensorId: string): void {
+    this.scheduler.removeSensor(sensorId);
+    this.#sensors.delete(sensorId);
+    this.governor.forget(sensorId);
+  }
+
   #windows(sensorId: string): SensorWindows {
     let s = this.#sensors.get(sensorId);
     if (!s) this.#sensors.set(sensorId, (s = { pending: 0, skipped: 0, last: null, held: null }));

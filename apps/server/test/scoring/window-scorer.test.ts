@@ -237,6 +237,9 @@ describe('WindowScorer', () => {
     expect(text).toMatch(/hark_windows_skipped_total\{sensor="pump-1"\} 2/);
     expect(text).toMatch(/hark_scoring_hop_seconds\{sensor="pump-1"\} 1/);
     expect(text).toMatch(/hark_scoring_capacity_windows_per_second 1\.11/);
+    // A deleted sensor's skipped count goes (the scheduler keeps its own counters); the hop stays the fleet's.
+    scorer.forget('pump-1');
+    expect(scorer.stats('pump-1')).toMatchObject({ scored: 3, skipped: 0, scoringHopSeconds: 1 });
   });
 
   it('hands nothing on after close, and waits for the running score', async () => {
