@@ -184,6 +184,7 @@ function buildRuntime(config: ServerConfig): Runtime {
   const scorer = new WindowScorer({
     concurrency: config.scoringConcurrency,
     queuePerSensor: config.queuePerSensor,
+    hopSeconds: config.hopSeconds,
     models,
     metrics,
     log,

@@ -251,6 +251,16 @@ export interface SensorStatus {
   /** Dropped / (scored + dropped) over the last minute. */
   dropRate: number;
   queueDepth: number;
+  /**
+   * Windows not scored because the server widened the scoring hop past capacity (not counted in
+   * `windowsDropped`: their columns still go out, unscored).
+   */
+  windowsSkipped: number;
+  /**
+   * Seconds between the starts of this sensor's scored windows: the server's hop (`--hop-seconds`), or wider
+   * when more sensors stream than it can score (every sensor gets the same hop, none starves).
+   */
+  scoringHopSeconds: number;
   lastScore: number | null;
   threshold: number;
   /** Unresolved alerts (open or acknowledged). */

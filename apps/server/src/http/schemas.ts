@@ -156,6 +156,15 @@ const sensorStatus = obj({
   windowsDropped: int,
   dropRate: num,
   queueDepth: int,
+  windowsSkipped: {
+    ...int,
+    description:
+      'windows not scored because the scoring hop was widened past capacity (not in windowsDropped)',
+  },
+  scoringHopSeconds: {
+    ...num,
+    description: 'seconds between scored windows: the hop, widened for every sensor alike past capacity',
+  },
   lastScore: nullable(num),
   threshold: num,
   openAlerts: { ...int, description: 'unresolved alerts (open or acknowledged)' },

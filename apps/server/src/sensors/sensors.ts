@@ -62,6 +62,11 @@ export class Sensors extends SensorsPort {
     return this.d.scorer.scheduler;
   }
 
+  /** The window scorer (its per-sensor counters with skipped windows and the scoring hop, for benchmarks). */
+  get scorer(): WindowScorer {
+    return this.d.scorer;
+  }
+
   /** Closes alerts a crash left active, knows every stored sensor, starts the housekeeping tick. */
   start(): void {
     this.d.store.health.addRetry('sensors', () => this.#saveRegistrations());
@@ -238,7 +243,7 @@ export class Sensors extends SensorsPort {
       const reason = `sensor ${sensorId} was deleted by an admin (${o.by}); connecting again registers it anew`;
       line.ingest.closeAll(reason);
       line.alerts.disconnected();
-      this.d.scorer.scheduler.removeSensor(sensorId);
+      this.d.scorer.forget(sensorId);
       await line.alerts.flushClips(true);
       await this.d.scorer.scheduler.idle();
       line.stream.dispose();

@@ -178,6 +178,8 @@ export class TestSensors extends SensorsPort {
       windowsDropped: 0,
       dropRate: 0,
       queueDepth: 0,
+      windowsSkipped: 0,
+      scoringHopSeconds: 0.5,
       lastScore: null,
       threshold: 1,
       openAlerts: this.store.alerts.unresolvedCounts().get(s.id) ?? 0,
