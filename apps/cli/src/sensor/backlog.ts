@@ -148,6 +148,19 @@ export class Backlog {
     return { skipped, renumbered };
   }
 
+  /**
+   * The sequence number the oldest held chunk has (or the next one sent will get): where a server that holds
+   * none of the stream (a hello answered `nextSeq: 0`) takes it up without renumbering.
+   */
+  firstHeldSeq(): number {
+    for (let i = this.head; i < this.items.length; i++) {
+      const e = this.items[i];
+      if (e.state === 'acked') continue;
+      return e.seq ?? this.nextSeq;
+    }
+    return this.nextSeq;
+  }
+
   /** For a new stream: every chunk held is queued again without a number, and numbering restarts at 0. */
   restartSequence(): void {
     this.requeue();
