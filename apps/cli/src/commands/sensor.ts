@@ -36,6 +36,7 @@ export interface SensorOptions {
   name?: string;
   label?: Record<string, string>;
   json?: boolean;
+  inOrder?: boolean;
 }
 
 function label(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -121,6 +122,7 @@ export async function runSensor(o: SensorOptions): Promise<number> {
     token,
     name: o.name,
     labels: o.label,
+    shuffleServers: !o.inOrder,
     bufferSeconds: o.bufferSeconds,
     maxInFlight: o.maxInFlight,
   });
@@ -158,6 +160,10 @@ export function registerSensor(program: Command): void {
       '--server <url[,url...]>',
       'server base URL, e.g. http://localhost:8080 (namespace /sensor); several, comma-separated, are one ' +
         'cluster: tried in a shuffled order, failing over from one to the next',
+    )
+    .option(
+      '--in-order',
+      'with several --server URLs: try them in the order given (a primary and its backups), not shuffled',
     )
     .requiredOption('--id <sensor-id>', 'sensor id: 1-64 characters of A-Z a-z 0-9 . _ -')
     .addOption(

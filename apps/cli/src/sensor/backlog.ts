@@ -153,12 +153,14 @@ export class Backlog {
    * none of the stream (a hello answered `nextSeq: 0`) takes it up without renumbering.
    */
   firstHeldSeq(): number {
-    for (let i = this.head; i < this.items.length; i++) {
-      const e = this.items[i];
-      if (e.state === 'acked') continue;
-      return e.seq ?? this.nextSeq;
-    }
-    return this.nextSeq;
+    return this.firstHeld()?.seq ?? this.nextSeq;
+  }
+
+  /** The oldest chunk not acknowledged, if any. */
+  firstHeld(): BacklogEntry | undefined {
+    for (let i = this.head; i < this.items.length; i++)
+      if (this.items[i].state !== 'acked') return this.items[i];
+    return undefined;
   }
 
   /** For a new stream: every chunk held is queued again without a number, and numbering restarts at 0. */

@@ -77,6 +77,9 @@ export interface FailoverInfo {
   /** Chunks and seconds held, not acknowledged: all of them go to `to`, in order. */
   backlogChunks: number;
   backlogSeconds: number;
+  /** The first of them: its seq and capture time (null with an empty backlog). */
+  resendFromSeq: number | null;
+  resendFromT: number | null;
   /** Wait before connecting to `to`: 0 until every server failed once in a row, then the backoff. */
   delayMs: number;
 }

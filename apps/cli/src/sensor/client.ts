@@ -519,12 +519,15 @@ export class SensorClient extends EventEmitter<SensorEvents> {
         this.roundRetryAfterMs = 0;
       }
       const b = this.backlog!;
+      const first = b.firstHeld();
       this.emit('failover', {
         from,
         to: this.server,
         reason,
         backlogChunks: b.length,
         backlogSeconds: b.seconds,
+        resendFromSeq: first ? b.firstHeldSeq() : null,
+        resendFromT: first?.t ?? null,
         delayMs: delay,
       });
     } else {

@@ -53,7 +53,7 @@ export function failoverLine(f: FailoverInfo): string {
   const wait = f.delayMs > 0 ? `, next try in ${(f.delayMs / 1000).toFixed(1)} s` : '';
   return (
     `failover from ${f.from} to ${f.to} (${f.reason}): backlog ${f.backlogChunks} chunks ` +
-    `(${f.backlogSeconds.toFixed(2)} s)${wait}`
+    `(${f.backlogSeconds.toFixed(2)} s${f.resendFromSeq !== null ? ` from seq ${f.resendFromSeq}` : ''})${wait}`
   );
 }
 

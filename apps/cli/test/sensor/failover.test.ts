@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  failoverLine,
   parseServers,
   PushSource,
   SensorClient,
@@ -85,7 +86,14 @@ describe('SensorClient with several servers', () => {
     expect(b.hellos.map((h) => h.takeover)).toEqual([true]);
     expect(failovers).toHaveLength(1);
     // The backlog: the 8 chunks in flight on A and the 62 not sent yet.
-    expect(failovers[0]).toMatchObject({ from: a.url, to: b.url, backlogChunks: 70, delayMs: 0 });
+    expect(failovers[0]).toMatchObject({
+      from: a.url,
+      to: b.url,
+      backlogChunks: 70,
+      resendFromSeq: 30,
+      resendFromT: T0 + 20 * 30,
+      delayMs: 0,
+    });
     expect(failovers[0].backlogSeconds).toBeCloseTo(1.4, 9);
     expect(summary).toMatchObject({ chunksAcked: 100, reconnects: 1, dropped: { chunks: 0 } });
   });
@@ -180,6 +188,27 @@ describe('server lists', () => {
       format: 's16le',
     } as SensorOptions;
     expect(() => checkSensorOptions(o)).toThrow("--server: server list 'http://a:8080,' has an empty entry");
+  });
+
+  it('logs a failover as one line: from, to, why, backlog', () => {
+    const f: FailoverInfo = {
+      from: 'http://a:8080',
+      to: 'http://b:8080',
+      reason: 'transport close',
+      backlogChunks: 12,
+      backlogSeconds: 0.24,
+      resendFromSeq: 30,
+      resendFromT: T0,
+      delayMs: 0,
+    };
+    expect(failoverLine(f)).toBe(
+      'failover from http://a:8080 to http://b:8080 (transport close): backlog 12 chunks (0.24 s from seq 30)',
+    );
+    expect(
+      failoverLine({ ...f, backlogChunks: 0, backlogSeconds: 0, resendFromSeq: null, delayMs: 1500 }),
+    ).toBe(
+      'failover from http://a:8080 to http://b:8080 (transport close): backlog 0 chunks (0.00 s), next try in 1.5 s',
+    );
   });
 
   it('shuffles into a permutation', () => {
