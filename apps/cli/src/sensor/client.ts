@@ -72,8 +72,8 @@ export class SensorClient extends EventEmitter<SensorEvents> {
   /** Servers that failed in a row since the last accepted hello, and how many of them refused the token or id. */
   private roundFailures = 0;
   private roundRefusals: string[] = [];
-  /** Longest `retryAfterMs` a refusal of this round asked for. */
-  private roundRetryAfterMs = 0;
+  /** Longest `retryAfterMs` a refusal of this round asked for; null when none did. */
+  private roundRetryAfterMs: number | null = null;
   /** The server whose hello accepted the current stream id; null until one did. */
   private streamServer: string | null = null;
   /** Chunks acknowledged in the current stream. */
@@ -404,7 +404,7 @@ export class SensorClient extends EventEmitter<SensorEvents> {
     this.failures = 0;
     this.roundFailures = 0;
     this.roundRefusals = [];
-    this.roundRetryAfterMs = 0;
+    this.roundRetryAfterMs = null;
     this.streamServer = this.server;
     this.hellos++;
     this.setState({ state: 'connected', streamId: this.streamId, nextSeq: ack.nextSeq, server: this.server });
@@ -479,8 +479,9 @@ export class SensorClient extends EventEmitter<SensorEvents> {
   /**
    * Drops the connection (if any) and connects again after `delayMs` (default: the backoff). With several
    * servers a failure (`failover`, the default) moves to the next server, at once until every server failed
-   * in a row; then the backoff (at least the longest `retryAfterMs` asked for) applies, or, when every one of
-   * them refused the token or id, the run ends (exit code 2).
+   * in a row; then the backoff applies, or, when every one of them refused the token or id, the run ends
+   * (exit code 2). A refusal that says when to try again (`retryAfterMs`: another instance's lease runs out)
+   * is retried then, without growing the backoff: the server knows, and waiting longer only delays scoring.
    */
   private reconnect(
     reason: string,
@@ -502,7 +503,8 @@ export class SensorClient extends EventEmitter<SensorEvents> {
       const from = this.server;
       this.roundFailures++;
       if (o.refused) this.roundRefusals.push(`${from}: ${reason}`);
-      this.roundRetryAfterMs = Math.max(this.roundRetryAfterMs, o.retryAfterMs ?? 0);
+      if (o.retryAfterMs !== undefined)
+        this.roundRetryAfterMs = Math.max(this.roundRetryAfterMs ?? 0, o.retryAfterMs);
       if (this.roundRefusals.length >= this.servers.length)
         return this.fail(
           new SensorError(`every server refused the connection: ${this.roundRefusals.join('; ')}`, 'auth'),
@@ -510,13 +512,14 @@ export class SensorClient extends EventEmitter<SensorEvents> {
       this.serverIndex = (this.serverIndex + 1) % this.servers.length;
       if (this.roundFailures < this.servers.length) delay = delayMs ?? 0;
       else {
-        delay = Math.max(
-          delayMs ?? backoffDelay(++this.failures, this.options.backoff),
-          this.roundRetryAfterMs,
-        );
+        delay =
+          delayMs ??
+          (this.roundRetryAfterMs !== null
+            ? this.hintedDelay(this.roundRetryAfterMs)
+            : backoffDelay(++this.failures, this.options.backoff));
         this.roundFailures = 0;
         this.roundRefusals = [];
-        this.roundRetryAfterMs = 0;
+        this.roundRetryAfterMs = null;
       }
       const b = this.backlog!;
       const first = b.firstHeld();
@@ -531,7 +534,11 @@ export class SensorClient extends EventEmitter<SensorEvents> {
         delayMs: delay,
       });
     } else {
-      delay = delayMs ?? Math.max(backoffDelay(++this.failures, this.options.backoff), o.retryAfterMs ?? 0);
+      delay =
+        delayMs ??
+        (o.retryAfterMs !== undefined
+          ? this.hintedDelay(o.retryAfterMs)
+          : backoffDelay(++this.failures, this.options.backoff));
     }
     this.setState({
       state: 'reconnecting',
@@ -542,6 +549,15 @@ export class SensorClient extends EventEmitter<SensorEvents> {
     });
     this.reconnectTimer = setTimeout(() => this.openSocket(), delay);
     this.notify();
+  }
+
+  /**
+   * The wait a server asked for (`retryAfterMs`), at least the first backoff step (a hint of 0 must not make
+   * a tight loop), plus up to `jitter` of that step so that sensors refused together do not return together.
+   */
+  private hintedDelay(retryAfterMs: number): number {
+    const { minMs, jitter } = this.options.backoff;
+    return Math.round(Math.max(minMs, retryAfterMs) + Math.random() * jitter * minMs);
   }
 
   private clearReconnect() {

@@ -161,6 +161,25 @@ describe('SensorClient with several servers', () => {
     expect(one.streamsOf('pump-1')[0].chunks).toHaveLength(10);
     expect(summary.chunksAcked).toBe(10);
   });
+
+  it('while every server refuses for a lease, it retries when they say, without growing the backoff', async () => {
+    const lease = (attempt: number) =>
+      attempt <= 4
+        ? { message: 'sensor pump-1 is scored by hark-c', data: { code: 'SENSOR_LEASED', retryAfterMs: 30 } }
+        : undefined;
+    const a = await startServer({ refuse: lease });
+    const b = await startServer({ refuse: lease });
+    // An exponential backoff from 20 ms would wait 20, 40, 80, 160 ms (+-50 %) after each round.
+    const c = client([a.url, b.url], { backoff: { minMs: 20, maxMs: 10_000, jitter: 0.5 } });
+    const failovers: FailoverInfo[] = [];
+    c.on('failover', (f) => failovers.push(f));
+    const summary = await c.run(chunks(10));
+    const roundEnds = failovers.filter((f) => f.delayMs > 0).map((f) => f.delayMs);
+    expect(roundEnds).toHaveLength(4);
+    for (const d of roundEnds) expect(d).toBeGreaterThanOrEqual(30);
+    for (const d of roundEnds) expect(d).toBeLessThanOrEqual(40); // 30 + up to half the 20 ms step
+    expect(summary.chunksAcked).toBe(10);
+  });
 });
 
 describe('server lists', () => {
