@@ -3,6 +3,7 @@
  * (one process, SQLite in the data directory, models on disk).
  */
 import path from 'node:path';
+import { DEFAULT_SCORE_RETENTION_MS } from './store/score.repository.js';
 
 export interface ServerConfig {
   port: number;
@@ -41,6 +42,16 @@ export interface ServerConfig {
    * Sensor ids the server knows at most (stored or streaming); a new id past it is refused at the handshake.
    */
   maxSensors: number;
+  /**
+   * Sensor ids one sensor token may be bound to (and so register) at most: a token stands for one device or
+   * gateway, and must not fill the server's list alone. Admin tokens are bounded by `maxSensors` only.
+   */
+  maxSensorsPerToken: number;
+  /**
+   * Seconds without audio after which a sensor's rings (about 13.7 MB) are given back; the next audio takes
+   * them again. The sensor stays known, with its model, sequence and stream time.
+   */
+  sensorIdleFreeSeconds: number;
   /** Largest uploaded file, and largest upload (all its files), MB. */
   uploadMaxFileMb: number;
   uploadMaxTotalMb: number;
@@ -57,6 +68,11 @@ export interface ServerConfig {
   historyReducedSeconds: number;
   historyReduceSeconds: number;
   historyBudgetBytes: number;
+  /**
+   * Days the score history (`GET /api/sensors/:id/scores`) keeps its points; older ones are deleted in slices.
+   * Whole days are rolled up into the trends first, so the trends reach further back.
+   */
+  scoreRetentionDays: number;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /**
@@ -131,6 +147,12 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   // Each known sensor id holds its rings (about 13.7 MB, issue 18 M2): 100 ids are 1.4 GB, more than a 2-core
   // server scores live anyway. Raise it with the memory.
   maxSensors: 100,
+  // 16: the channels of the larger multi-channel audio interfaces a gateway box forwards; a device with more
+  // takes more tokens (or the limit is raised).
+  maxSensorsPerToken: 16,
+  // Five minutes: longer than a sensor's reconnect after a network blip or a restart (its rings, and the
+  // backfill and clips they hold, survive those), short enough that ids that went away stop costing memory.
+  sensorIdleFreeSeconds: 300,
   uploadMaxFileMb: 50,
   uploadMaxTotalMb: 1024,
   historyFullSeconds: 3600,
@@ -139,6 +161,9 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   // At the default mel layout (128 bands, 62.5 columns/s) a sensor stores 57.6 MB per full-resolution hour
   // and 44 MB per reduced day: 16 sensors at the default retentions take 5.9 GB.
   historyBudgetBytes: 8e9,
+  // The trends' default span (30 days): the score line can be drawn as far back as the trends chart shows. At
+  // two points per second a sensor stores about 5.2 M points (~130 MB) in 30 days.
+  scoreRetentionDays: DEFAULT_SCORE_RETENTION_MS / 86_400_000,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -165,6 +190,8 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   backupIntervalMinutes: { flag: '--backup-interval', env: 'HARK_BACKUP_INTERVAL_MINUTES' },
   backupKeep: { flag: '--backup-keep', env: 'HARK_BACKUP_KEEP' },
   maxSensors: { env: 'HARK_MAX_SENSORS' },
+  maxSensorsPerToken: { env: 'HARK_MAX_SENSORS_PER_TOKEN' },
+  sensorIdleFreeSeconds: { flag: '--sensor-idle-free', env: 'HARK_SENSOR_IDLE_FREE_SECONDS' },
   uploadMaxFileMb: { env: 'HARK_UPLOAD_MAX_FILE_MB' },
   uploadMaxTotalMb: { env: 'HARK_UPLOAD_MAX_TOTAL_MB' },
   modelVersionsKept: { env: 'HARK_MODEL_VERSIONS_KEPT' },
@@ -173,6 +200,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   historyReducedSeconds: { env: 'HARK_HISTORY_REDUCED_SECONDS' },
   historyReduceSeconds: { env: 'HARK_HISTORY_REDUCE_SECONDS' },
   historyBudgetBytes: { env: 'HARK_HISTORY_BUDGET_BYTES' },
+  scoreRetentionDays: { flag: '--score-retention', env: 'HARK_SCORE_RETENTION_DAYS' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -219,6 +247,8 @@ export function resolveServerConfig(
     backupIntervalMinutes: num('HARK_BACKUP_INTERVAL_MINUTES'),
     backupKeep: num('HARK_BACKUP_KEEP'),
     maxSensors: num('HARK_MAX_SENSORS'),
+    maxSensorsPerToken: num('HARK_MAX_SENSORS_PER_TOKEN'),
+    sensorIdleFreeSeconds: num('HARK_SENSOR_IDLE_FREE_SECONDS'),
     uploadMaxFileMb: num('HARK_UPLOAD_MAX_FILE_MB'),
     uploadMaxTotalMb: num('HARK_UPLOAD_MAX_TOTAL_MB'),
     modelVersionsKept: num('HARK_MODEL_VERSIONS_KEPT'),
@@ -227,6 +257,7 @@ export function resolveServerConfig(
     historyReducedSeconds: num('HARK_HISTORY_REDUCED_SECONDS'),
     historyReduceSeconds: num('HARK_HISTORY_REDUCE_SECONDS'),
     historyBudgetBytes: num('HARK_HISTORY_BUDGET_BYTES'),
+    scoreRetentionDays: num('HARK_SCORE_RETENTION_DAYS'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -294,6 +325,8 @@ export function resolveServerConfig(
   );
   wholeAtLeast('backupKeep', 1);
   wholeAtLeast('maxSensors', 1);
+  wholeAtLeast('maxSensorsPerToken', 1);
+  seconds('sensorIdleFreeSeconds', 1, 7 * 86400);
   check('uploadMaxFileMb', c.uploadMaxFileMb > 0, 'must be more than 0 MB');
   check(
     'uploadMaxTotalMb',
@@ -312,6 +345,12 @@ export function resolveServerConfig(
     `must be at least historyFullSeconds (${c.historyFullSeconds}): the reduced tier reaches further back`,
   );
   check('historyBudgetBytes', c.historyBudgetBytes >= 1e6, 'must be at least 1000000 bytes');
+  // At least a day: a day's points are rolled up into the trends only once the day is over.
+  check(
+    'scoreRetentionDays',
+    c.scoreRetentionDays >= 1 && c.scoreRetentionDays <= 36500,
+    'must be 1..36500 days',
+  );
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (problems.length) throw new ConfigError(problems);
   return c;

@@ -416,6 +416,43 @@ export interface Page<T> {
 }
 
 /**
+ * The columns `GET /api/alerts?sort=` orders by, each with its default `order` (what a reader wants first: the
+ * newest, the strongest, the most repeated; names and states A to Z). Ties go by id in the same direction, so
+ * paging and next / previous are stable. Without `sort`: open first, then acknowledged, then resolved, newest
+ * first within each.
+ */
+export const ALERT_SORTS = {
+  start: 'desc',
+  peakScore: 'desc',
+  count: 'desc',
+  severity: 'desc',
+  id: 'desc',
+  sensor: 'asc',
+  state: 'asc',
+  kind: 'asc',
+} as const satisfies Record<string, SortOrder>;
+export type AlertSort = keyof typeof ALERT_SORTS;
+export type SortOrder = 'asc' | 'desc';
+export const SORT_ORDERS: readonly SortOrder[] = ['asc', 'desc'];
+/** Longest `q` of `GET /api/alerts` (characters), and most words in it. */
+export const MAX_ALERT_SEARCH_LENGTH = 200;
+export const MAX_ALERT_SEARCH_TERMS = 8;
+
+/**
+ * `GET /api/alerts/:id/neighbours` (same filters and sort as the list): the alerts before and after this one in
+ * that order (null at either end), and its 1-based place in the list (null when it no longer matches the
+ * filters, e.g. acknowledged while the list shows open alerts: its neighbours are still those around where it
+ * was).
+ */
+export interface AlertNeighbours {
+  id: number;
+  previous: number | null;
+  next: number | null;
+  position: number | null;
+  total: number;
+}
+
+/**
  * `POST /api/alerts/:id/media-tickets`: the alert's media URLs for `<audio src>` / `<img src>`, each carrying a
  * short-lived `?ticket=` bound to the alert and the route (tokens are never accepted in URLs).
  */
@@ -505,6 +542,14 @@ export interface ScoreEvent {
 export type AlertEvent = Alert;
 export type SensorStatusEvent = SensorStatus;
 
+/**
+ * `sensor:deleted` to every dashboard when an admin deletes a sensor (`DELETE /api/sensors/:id`): drop it from
+ * the list. It comes back as a new `sensor:status` if it registers again.
+ */
+export interface SensorDeletedEvent {
+  sensorId: string;
+}
+
 /** `model:progress` to every dashboard while a sensor's model is recorded or fitted. */
 export interface FitProgressEvent {
   sensorId: string;
@@ -582,5 +627,17 @@ export interface ServerShutdown {
   /** Always `'shutdown'`: the disconnect that follows is a planned stop, not an error. */
   reason: 'shutdown';
   /** What the operator sees, e.g. `server shutting down (SIGTERM)`. */
+  message: string;
+}
+
+/**
+ * `/sensor` event `server:closed`, sent to a sensor's connection just before the server closes it on purpose
+ * (not at shutdown, which sends `server:shutdown`): the sensor was deleted by an admin, or another connection
+ * took it over. `message` says which, for the sensor's log.
+ */
+export const SERVER_CLOSED_EVENT = 'server:closed';
+
+export interface ServerClosed {
+  /** What the operator sees, e.g. `sensor pump-1 was deleted by an admin (admin); connecting again registers it anew`. */
   message: string;
 }

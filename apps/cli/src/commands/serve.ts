@@ -28,6 +28,8 @@ export interface ServeOptions {
   criticalSeconds?: number;
   backupInterval?: number;
   backupKeep?: number;
+  sensorIdleFree?: number;
+  scoreRetention?: number;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -49,6 +51,8 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     criticalSeconds: o.criticalSeconds,
     backupIntervalMinutes: o.backupInterval,
     backupKeep: o.backupKeep,
+    sensorIdleFreeSeconds: o.sensorIdleFree,
+    scoreRetentionDays: o.scoreRetention,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
@@ -124,10 +128,10 @@ export interface TokenCreateOptions {
 
 /** `hark token create`: a new token in the data directory's database (the server may be running). */
 export function runTokenCreate(o: TokenCreateOptions): void {
-  const { dataDir } = resolveServerConfig({ dataDir: o.data });
+  const { dataDir, maxSensorsPerToken } = resolveServerConfig({ dataDir: o.data });
   const store = new HarkStore(dataDir);
   try {
-    const created = new TokenService(store.tokens).create(o.role, o.name, o.sensor);
+    const created = new TokenService(store.tokens, { maxSensorsPerToken }).create(o.role, o.name, o.sensor);
     if (o.json) console.log(JSON.stringify(created));
     else {
       console.log(
@@ -230,6 +234,16 @@ export function registerServe(program: Command): void {
     .option(
       '--backup-keep <n>',
       `rolling backups kept (default: $HARK_BACKUP_KEEP, else ${SERVER_DEFAULTS.backupKeep})`,
+      Number,
+    )
+    .option(
+      '--sensor-idle-free <s>',
+      `seconds without audio after which a sensor's rings (~13.7 MB) are freed; its next audio takes them again (default: $HARK_SENSOR_IDLE_FREE_SECONDS, else ${SERVER_DEFAULTS.sensorIdleFreeSeconds})`,
+      Number,
+    )
+    .option(
+      '--score-retention <days>',
+      `days the score history keeps its points, at least 1; whole days stay in the trends (default: $HARK_SCORE_RETENTION_DAYS, else ${SERVER_DEFAULTS.scoreRetentionDays})`,
       Number,
     )
     .action((o: ServeOptions) => runServe(o));

@@ -42,11 +42,15 @@ export const TILE_STATE_LABELS: Record<TileState, string> = {
   ok: 'ok',
 };
 
-/** Glyphs that carry the state without colour (colour-blind operators, monochrome wall screens). */
+/**
+ * Glyphs that carry the state without colour (colour-blind operators, monochrome wall screens). Each is in
+ * DejaVu Sans, the fallback font of a bare Debian: a glyph no installed font has draws as an empty box (the
+ * hourglass U+29D7 once did, for `overloaded`).
+ */
 export const TILE_STATE_ICONS: Record<TileState, string> = {
   alert: '\u25B2',
   disconnected: '\u2715',
-  overloaded: '\u29D7',
+  overloaded: '\u25D4',
   silent: '\u2205',
   review: '!',
   acknowledged: '\u2713',

@@ -345,6 +345,12 @@ export const SCHEMAS = {
     columnMs: num,
     times: { type: 'array', items: num, description: 'start of each column, ms since the epoch' },
     nMels: int,
+    melHz: {
+      type: 'array',
+      items: num,
+      description:
+        "centre frequency (Hz) of each band, from the sensor's analysis layout; empty when unknown or of another band count",
+    },
     dbRange: { type: 'array', items: num, minItems: 2, maxItems: 2 },
     anomalyScale: num,
     spectrogram: {
@@ -365,6 +371,13 @@ export const SCHEMAS = {
     total: int,
     limit: int,
     offset: int,
+  }),
+  AlertNeighbours: obj({
+    id: int,
+    previous: { ...nullable(int), description: 'the alert before this one in the list; null at the start' },
+    next: { ...nullable(int), description: 'the alert after this one; null at the end' },
+    position: { ...nullable(int), description: '1-based; null when the alert no longer matches the filters' },
+    total: { ...int, description: 'alerts matching the filters' },
   }),
   BulkAlertResult: obj({
     changed: { type: 'array', items: { $ref: '#/components/schemas/Alert' } },

@@ -80,6 +80,19 @@ export class SensorIngest {
     return true;
   }
 
+  /** Closes every connection of the sensor, telling each `reason` (the sensor was deleted). */
+  closeAll(reason: string): void {
+    const kicks = [...this.#connections.values()].map((c) => c.kick);
+    this.#connections.clear();
+    if (this.socketId !== null) {
+      this.socketId = null;
+      this.token = null;
+      this.stale = false;
+      this.stream.disconnect();
+    }
+    for (const kick of kicks) kick(reason);
+  }
+
   /**
    * The hello's ack, the name and labels it gave (labels beyond the protocol's limits are ignored), and,
    * when it took the sensor over from another connection, what to log.

@@ -2,7 +2,13 @@ import { Inject } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
-import { sensorIdProblem, type HelloAck, type SensorAck } from '@hark/protocol';
+import {
+  SERVER_CLOSED_EVENT,
+  sensorIdProblem,
+  type HelloAck,
+  type SensorAck,
+  type ServerClosed,
+} from '@hark/protocol';
 import { Sensors } from '../sensors/sensors.js';
 import { TokenService } from '../auth/token.service.js';
 import { tooManySensors, unauthorized } from '../auth/handshake.js';
@@ -50,7 +56,7 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
       if (!info) return fail('invalid or revoked token');
       const refused = this.tokens.streamAs(info, auth.sensorId);
       if (refused) return fail(refused);
-      const full = this.sensors.admissionProblem(auth.sensorId);
+      const full = this.sensors.admissionProblem(auth.sensorId, info);
       if (full) {
         this.metrics.ingestRejections.inc({ code: 'TOO_MANY_SENSORS' });
         return next(tooManySensors(full));
@@ -62,7 +68,11 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
 
   handleConnection(socket: Socket): void {
     const { sensorId, tokenName } = socket.data as SensorData;
-    this.sensors.connect(sensorId, socket.id, (reason) => socket.disconnect(true) && reason, tokenName);
+    const kick = (message: string) => {
+      socket.emit(SERVER_CLOSED_EVENT, { message } satisfies ServerClosed);
+      socket.disconnect(true);
+    };
+    this.sensors.connect(sensorId, socket.id, kick, tokenName);
   }
 
   handleDisconnect(socket: Socket): void {

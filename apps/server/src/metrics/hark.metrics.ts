@@ -68,6 +68,23 @@ export class HarkMetrics {
     'Alert writes dropped because the queue kept while the disk refuses writes was full.',
   );
 
+  readonly sensorsKnown = this.#gauge(
+    'hark_sensors_known',
+    'Sensor ids the server knows (stored, streaming or with a model); new ids past HARK_MAX_SENSORS are refused.',
+  );
+  readonly sensorRingBytes = this.#gauge(
+    'hark_sensor_ring_bytes',
+    "Bytes the sensors' audio and column rings hold now (taken on first audio, given back after --sensor-idle-free).",
+  );
+
+  /** Forgets a deleted sensor's labelled series (its counters would otherwise be exported for good). */
+  forgetSensor(sensor: string): void {
+    for (const m of [this.windowsScored, this.windowsDropped, this.audioSeconds]) m.remove({ sensor });
+    this.scoringLatency.remove({ sensor });
+    for (const kind of ['anomaly', 'silence', 'clipping', 'disconnected'])
+      this.alerts.remove({ sensor, kind });
+  }
+
   readonly historyBytes = new Gauge({
     name: 'hark_history_bytes',
     help: 'Bytes of stored spectrogram history (log-mel and anomaly columns), by tier (full, reduced, coarse).',
@@ -77,6 +94,15 @@ export class HarkMetrics {
   readonly historyBudget = this.#gauge(
     'hark_history_budget_bytes',
     'Disk budget of the spectrogram history: beyond it the oldest blocks are deleted first.',
+  );
+
+  readonly scoresPruned = this.#counter(
+    'hark_score_points_pruned_total',
+    'Score history points deleted because they were older than the retention (HARK_SCORE_RETENTION_DAYS).',
+  );
+  readonly scoreRetention = this.#gauge(
+    'hark_score_retention_seconds',
+    'Retention of the score history: older points are deleted (their days stay in the trends).',
   );
 
   constructor(options: HarkMetricsOptions = {}) {

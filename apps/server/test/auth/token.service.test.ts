@@ -108,7 +108,7 @@ describe('TokenService: sensor tokens bound to sensor ids', () => {
       "token 'line A' is bound to sensors pump-1, pump-2: it cannot stream as 'pump-3' (create a token for it: hark token create --role sensor --sensor pump-3)",
     );
     expect(() => service.create('sensor', 'x', ['..'])).toThrow(`sensors: ".." must be 1-64 characters`);
-    expect(() => service.create('sensor', 'x', [])).toThrow('sensors must list 1 to 1000 sensor ids');
+    expect(() => service.create('sensor', 'x', [])).toThrow('sensors must list 1 to 16 sensor ids');
     expect(() => service.create('operator', 'x', ['pump-1'])).toThrow(
       'sensors bind sensor tokens only; a operator token takes none',
     );

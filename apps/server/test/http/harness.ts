@@ -13,7 +13,9 @@ import { MediaTickets } from '../../src/auth/media-tickets.js';
 import { TokenService } from '../../src/auth/token.service.js';
 import type { Alert, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
 import { SERVER_DEFAULTS } from '../../src/config.js';
+import { resolveMelParams } from '@hark/dsp';
 import { HarkEvents } from '../../src/events.js';
+import { melHz } from '../../src/ingest/timing.js';
 import { HistoryService } from '../../src/history/history.service.js';
 import { HTTP_CONTROLLERS, HTTP_PROVIDERS, setupHttp } from '../../src/http/index.js';
 import { AlertMediaStore } from '../../src/alerts/alert-media.js';
@@ -156,7 +158,7 @@ export class TestSensors extends SensorsPort {
 
   status(sensorId: string): SensorStatus | null {
     const s = this.store.sensors.get(sensorId);
-    if (!s) return null;
+    if (!s || s.deletedAt !== null) return null;
     return {
       id: s.id,
       name: s.name,
@@ -196,6 +198,19 @@ export class TestSensors extends SensorsPort {
   snooze(sensorId: string, until: number | null): SensorStatus {
     this.store.sensors.snooze(sensorId, until);
     return this.status(sensorId) as SensorStatus;
+  }
+
+  /** The store's part of a delete (the live part is the real server's, test/server/sensor-delete.test.ts). */
+  async remove(sensorId: string, o: { purge: boolean }): Promise<boolean> {
+    if (!this.status(sensorId)) return false;
+    if (o.purge) this.store.sensors.purge(sensorId);
+    else this.store.sensors.markDeleted(sensorId, Date.now());
+    return true;
+  }
+
+  /** The default analysis layout's bands (a stored sensor streams at the defaults). */
+  melHz(sensorId: string): number[] | null {
+    return this.store.sensors.get(sensorId) ? melHz(resolveMelParams({})) : null;
   }
 }
 

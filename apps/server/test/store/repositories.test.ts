@@ -42,6 +42,7 @@ describe('SensorRepository', () => {
       snoozedUntil: null,
       criticalPeak: null,
       criticalSeconds: null,
+      deletedAt: null,
     });
     store.sensors.upsert('pump-1', T0 + 10, { name: 'Pump 1', labels: { site: 'plant-1' } });
     const again = store.sensors.upsert('pump-1', T0 + 5);
@@ -62,6 +63,58 @@ describe('SensorRepository', () => {
     expect(() => store.sensors.snooze('nope', 1)).toThrow("sensor 'nope' not found");
     store.sensors.upsert('fan-2', T0);
     expect(store.sensors.list().map((s) => s.id)).toEqual(['fan-2', 'pump-1']);
+  });
+
+  it('a deleted sensor leaves the list, keeps its row for its alerts, and registers anew', () => {
+    const { store } = tempStore();
+    store.sensors.upsert('pump-1', T0, { name: 'Pump 1', labels: { line: 'A' } });
+    store.sensors.snooze('pump-1', T0 + 3600_000);
+    store.sensors.update('pump-1', { severityThresholds: { criticalPeak: 3 } });
+    const alert = store.alerts.open({
+      sensorId: 'pump-1',
+      kind: 'anomaly',
+      start: T0,
+      peakScore: 2,
+      peakAt: T0,
+      threshold: 1,
+    });
+    expect(store.sensors.markDeleted('pump-1', T0 + 100)).toBe(true);
+    expect(store.sensors.markDeleted('pump-1', T0 + 200)).toBe(false);
+    expect(store.sensors.list()).toEqual([]);
+    expect(store.sensors.get('pump-1')).toMatchObject({ name: 'Pump 1', deletedAt: T0 + 100 });
+    expect(() => store.sensors.update('pump-1', { name: 'x' })).toThrow("sensor 'pump-1' not found");
+    expect(store.alerts.get(alert.id)?.sensorId).toBe('pump-1');
+    // Registered again: the hello's name (or the id), no labels, snooze or thresholds, a new first-seen time.
+    expect(store.sensors.upsert('pump-1', T0 + 500)).toEqual({
+      id: 'pump-1',
+      name: 'pump-1',
+      labels: {},
+      firstSeen: T0 + 500,
+      lastSeen: T0 + 500,
+      snoozedUntil: null,
+      criticalPeak: null,
+      criticalSeconds: null,
+      deletedAt: null,
+    });
+  });
+
+  it('purge removes the sensor and everything stored of it, in one go', () => {
+    const { store } = tempStore();
+    store.sensors.upsert('pump-1', T0);
+    store.sensors.upsert('fan-2', T0);
+    const open = (sensorId: string) =>
+      store.alerts.open({ sensorId, kind: 'anomaly', start: T0, peakScore: 2, peakAt: T0, threshold: 1 });
+    const mine = [open('pump-1').id, open('pump-1').id];
+    const other = open('fan-2').id;
+    store.scores.append('pump-1', T0, 0.5);
+    store.scores.append('fan-2', T0, 0.5);
+    store.scores.flush();
+    expect(store.sensors.purge('pump-1')).toEqual(mine);
+    expect(store.sensors.get('pump-1')).toBeNull();
+    expect(store.alerts.get(mine[0])).toBeNull();
+    expect(store.alerts.get(other)?.sensorId).toBe('fan-2');
+    expect(store.scores.range('pump-1', { from: 0, to: T0 + 1, limit: 10 })).toEqual([]);
+    expect(store.scores.range('fan-2', { from: 0, to: T0 + 1, limit: 10 })).toHaveLength(1);
   });
 });
 
