@@ -84,6 +84,7 @@ const MATRIX: Record<string, Row> = {
   'GET /api/me': { expect: operatorUp(200), request: () => ({}) },
 
   'GET /api/sensors': { expect: operatorUp(200), request: () => ({}) },
+  'GET /api/assets': { expect: operatorUp(200), request: () => ({}) },
   'GET /api/sensors/{id}': { expect: operatorUp(200), request: (f) => ({ params: { id: f.sensorId } }) },
   'PATCH /api/sensors/{id}': {
     expect: adminOnly(200),

@@ -155,7 +155,7 @@ describe('asset groups', () => {
     // Sites by value (numeric), unassigned last.
     expect(tree.map((g) => g.value)).toEqual(['plant-1', 'yard 2', 'yard 10', null]);
     const plant = tree[0];
-    expect(plant.tiles.map((t) => t.status.id)).toEqual(['hall-mic']);
+    expect(plant.sensors.map((t) => t.status.id)).toEqual(['hall-mic']);
     expect(plant.children.map((g) => [g.level, g.value])).toEqual([
       ['line', 'A'],
       ['line', 'B'],
@@ -167,11 +167,11 @@ describe('asset groups', () => {
       key: 'site=plant-1/line=A/machine=press',
     });
     // Numeric order inside a group: Press 2 before Press 10.
-    expect(plant.children[0].children[0].tiles.map((t) => t.status.id)).toEqual(['press-2', 'press-10']);
-    expect(plant.children[2].children[0].tiles.map((t) => t.status.id)).toEqual(['pump-9']);
+    expect(plant.children[0].children[0].sensors.map((t) => t.status.id)).toEqual(['press-2', 'press-10']);
+    expect(plant.children[2].children[0].sensors.map((t) => t.status.id)).toEqual(['pump-9']);
     const unassigned = tree[3];
-    expect(unassigned.tiles.map((t) => t.status.id)).toEqual(['bare']);
-    expect(unassigned.children.map((g) => [g.key, g.tiles[0].status.id])).toEqual([
+    expect(unassigned.sensors.map((t) => t.status.id)).toEqual(['bare']);
+    expect(unassigned.children.map((g) => [g.key, g.sensors[0].status.id])).toEqual([
       ['site=/line=C', 'orphan'],
     ]);
     expect(tree.flatMap(allTiles)).toHaveLength(sensors.length);

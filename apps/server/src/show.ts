@@ -6,9 +6,12 @@
 const MAX_SHOWN = 80;
 
 export function showValue(value: unknown): string {
+  if (typeof value === 'string')
+    return value.length > MAX_SHOWN
+      ? `'${value.slice(0, MAX_SHOWN)}…' (${value.length} characters)`
+      : `'${value}'`;
   let shown: string;
-  if (typeof value === 'string') shown = `'${value}'`;
-  else if (value === undefined) shown = 'missing';
+  if (value === undefined) shown = 'missing';
   else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
     shown = String(value);
   else if (typeof value === 'function' || typeof value === 'symbol') shown = `a ${typeof value}`;

@@ -30,7 +30,12 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { io, type Socket } from 'socket.io-client';
-import { SERVER_SHUTDOWN_EVENT, type ServerShutdown } from '@hark/protocol';
+import {
+  SERVER_CLOSED_EVENT,
+  SERVER_SHUTDOWN_EVENT,
+  type ServerClosed,
+  type ServerShutdown,
+} from '@hark/protocol';
 import { Backlog, type BacklogEntry, type Dropped } from './backlog.js';
 import { parseServers, shuffled } from './servers.js';
 import {
@@ -326,6 +331,11 @@ export class SensorClient extends EventEmitter<SensorEvents> {
     socket.on(SERVER_SHUTDOWN_EVENT, (notice: ServerShutdown) => {
       if (this.finished) return;
       this.reconnect(notice?.message || 'server shutting down');
+    });
+    // Closed on purpose (deleted by an admin, taken over by another connection): report why.
+    socket.on(SERVER_CLOSED_EVENT, (notice: ServerClosed) => {
+      if (this.finished) return;
+      this.reconnect(notice?.message || 'closed by the server');
     });
     socket.on('disconnect', (reason) => {
       if (this.finished || reason === 'io client disconnect') return;

@@ -1,6 +1,7 @@
 /** The overview's tiles: a stable order, filtering by text and state, counts and the worst state (asset groups: `assets.ts`). */
+import { compareSensors } from '@hark/protocol';
 import type { Alert, SensorStatus } from './contracts';
-import { alertCounts, deriveTileState, stateRank, type TileState } from './sensor-state';
+import { alertCounts, deriveTileState, stateCounts, worstOf, type TileState } from './sensor-state';
 
 export interface Tile {
   status: SensorStatus;
@@ -23,12 +24,7 @@ export interface TileFilter {
  * colour and the state word say what is wrong; the state chips filter).
  */
 export function compareTiles(a: Tile, b: Tile): number {
-  // Numeric: "Press 2" before "Press 10".
-  const opts = { numeric: true } as const;
-  return (
-    a.status.name.localeCompare(b.status.name, undefined, opts) ||
-    a.status.id.localeCompare(b.status.id, undefined, opts)
-  );
+  return compareSensors(a.status, b.status);
 }
 
 export function matchesFilter(tile: Tile, filter: TileFilter): boolean {
@@ -49,24 +45,12 @@ export function filterTiles(tiles: readonly Tile[], filter: TileFilter = {}): Ti
 
 /** The most urgent state among `tiles` by the tiles' ranking (`TILE_STATES`); `ok` for none. */
 export function worstState(tiles: readonly Tile[]): TileState {
-  return tiles.reduce<TileState>((w, t) => (stateRank(t.state) < stateRank(w) ? t.state : w), 'ok');
+  return worstOf(tiles.map((t) => t.state));
 }
 
 /** How many tiles are in each state (for the filter chips). */
 export function countStates(tiles: readonly Tile[]): Record<TileState, number> {
-  const counts = {
-    alert: 0,
-    disconnected: 0,
-    overloaded: 0,
-    silent: 0,
-    review: 0,
-    acknowledged: 0,
-    enrolling: 0,
-    'no-model': 0,
-    ok: 0,
-  } satisfies Record<TileState, number>;
-  for (const t of tiles) counts[t.state]++;
-  return counts;
+  return stateCounts(tiles.map((t) => t.state));
 }
 
 /**

@@ -18,6 +18,8 @@ import {
   MAX_NAME_LENGTH,
   MAX_TEXT_LENGTH,
   ROLES,
+  ASSET_LEVELS,
+  TILE_STATES,
 } from '@hark/protocol';
 
 export type Schema = Record<string, unknown>;
@@ -331,6 +333,39 @@ export const SCHEMAS = {
     p99: nullable(num),
     max: nullable(num),
     alerts: int,
+  }),
+  AssetSensor: obj({
+    id: str,
+    name: str,
+    state: { type: 'string', enum: [...TILE_STATES] },
+    labels: { type: 'object', additionalProperties: str },
+  }),
+  AssetGroup: obj({
+    level: { type: 'string', enum: [...ASSET_LEVELS] },
+    value: nullable({ ...str, description: "the label's value; null for the level's 'unassigned' group" }),
+    key: { ...str, description: 'path of the group, e.g. site=plant-1/line=A (site= for unassigned)' },
+    children: { type: 'array', items: { $ref: '#/components/schemas/AssetGroup' } },
+    sensors: {
+      type: 'array',
+      items: { $ref: '#/components/schemas/AssetSensor' },
+      description: "sensors whose deepest site / line / machine label is this group's",
+    },
+    worst: {
+      type: 'string',
+      enum: [...TILE_STATES],
+      description: 'the most urgent state of its sensors, nested groups included',
+    },
+    counts: {
+      type: 'object',
+      properties: Object.fromEntries(TILE_STATES.map((s) => [s, int])),
+      required: [...TILE_STATES],
+      description: 'sensors of the group (nested included) in each state',
+    },
+    total: int,
+  }),
+  AssetTree: obj({
+    groups: { type: 'array', items: { $ref: '#/components/schemas/AssetGroup' } },
+    total: int,
   }),
   SensorTrends: obj({
     sensorId: str,

@@ -6,6 +6,18 @@
  * it back: the ring then holds nothing, its positions carry on, and the next push allocates again.
  */
 
+/**
+ * Ring storage, left uninitialised: no slot is read before a push wrote it (reads clamp to what was pushed).
+ * A zeroed array would be worse: memory the allocator recycles (another sensor's freed rings) is zeroed, and so
+ * made resident, whole, at once; uninitialised, it becomes resident as pushes write it.
+ */
+function uninitialised<T>(
+  Kind: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
+  return new Kind(Buffer.allocUnsafeSlow(length * Kind.BYTES_PER_ELEMENT).buffer as ArrayBuffer, 0, length);
+}
+
 /** The last `capacity` samples of a signal, addressed by absolute sample index. */
 export class AudioRing {
   private data: Float32Array | null = null;
@@ -41,7 +53,7 @@ export class AudioRing {
 
   push(samples: Float32Array): void {
     const cap = this.capacity;
-    const data = (this.data ??= new Float32Array(cap));
+    const data = (this.data ??= uninitialised(Float32Array, cap));
     const src = samples.length > cap ? samples.subarray(samples.length - cap) : samples;
     this.endIndex += samples.length - src.length;
     let at = this.endIndex % cap;
@@ -121,10 +133,10 @@ export class ColumnRing {
   /** The storage, allocated on first use. */
   private storage(): ColumnStorage {
     return (this.store ??= {
-      db: new Float32Array(this.capacity * this.nMels),
-      anomaly: new Float32Array(this.capacity * this.nMels),
-      scored: new Uint8Array(this.capacity),
-      times: new Float64Array(this.capacity),
+      db: uninitialised(Float32Array, this.capacity * this.nMels),
+      anomaly: uninitialised(Float32Array, this.capacity * this.nMels),
+      scored: uninitialised(Uint8Array, this.capacity),
+      times: uninitialised(Float64Array, this.capacity),
     });
   }
 
