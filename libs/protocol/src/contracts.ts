@@ -85,7 +85,11 @@ export type SensorAck =
 export type HelloAck =
   | {
       ok: true;
-      /** The next sequence number the server expects (0 for a new stream). */
+      /**
+       * The next sequence number the server expects. 0 for a stream the server holds no chunk of (new to it):
+       * its first chunk may then carry any seq >= 0, later ones follow on. A sensor failing over from another
+       * server opens a new stream id there and keeps its numbering (`hark sensor --server A,B`).
+       */
       nextSeq: number;
       /** Largest accepted `audio.data` in bytes. */
       maxChunkBytes: number;

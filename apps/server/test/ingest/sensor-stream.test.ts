@@ -101,6 +101,7 @@ describe('SensorStream windows', () => {
     // (A server clock near the sensor's: a t far off it is refused, see 'the sensor clock' below.)
     const first = s.audio({ seq: 3, data: f32Bytes(noise(17000)), t: 5_000 }, 5_100); // 63 frames
     expect(first.windows[0].t0).toBeCloseTo(5_032, 6);
+    expect(first.seconds).toBe(17000 / 16000); // what hark_audio_seconds_total counts
     expect(s.streamStartedAt).toBe(5_000);
     expect(s.streamTime).toBeCloseTo(6_062.5, 6);
     // A later t on the same stream does not move the clock: sample counting carries it.
