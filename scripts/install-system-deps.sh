@@ -11,6 +11,7 @@ packages=(
   docker-compose               # validates docker-compose.yml without an engine
   alsa-utils                   # arecord for `hark sensor --alsa`
   mosquitto                    # MQTT broker the notification tests start on loopback
+  redis-server                 # Redis the cluster tests (hark serve --redis) start on loopback
   unzip                        # checks the alert bundle (zip) in the export test
 )
 

@@ -28,6 +28,8 @@ export interface ServeOptions {
   criticalSeconds?: number;
   backupInterval?: number;
   backupKeep?: number;
+  instance?: string;
+  redis?: string;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -49,6 +51,8 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     criticalSeconds: o.criticalSeconds,
     backupIntervalMinutes: o.backupInterval,
     backupKeep: o.backupKeep,
+    instance: o.instance,
+    redisUrl: o.redis,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
@@ -231,6 +235,14 @@ export function registerServe(program: Command): void {
       '--backup-keep <n>',
       `rolling backups kept (default: $HARK_BACKUP_KEEP, else ${SERVER_DEFAULTS.backupKeep})`,
       Number,
+    )
+    .option(
+      '--redis <url>',
+      'redis://HOST:PORT of a cluster of hark servers: dashboards on any instance see every sensor, one instance at a time scores each (default: $HARK_REDIS_URL, else this server alone)',
+    )
+    .option(
+      '--instance <name>',
+      "this server's name among several, in /metrics, sensor:status, /api/health and log lines (default: $HARK_INSTANCE, else host name and port)",
     )
     .action((o: ServeOptions) => runServe(o));
 
