@@ -4,8 +4,10 @@
  * streaming to A and B; a second connection of a sensor to B while A holds its lease is refused with
  * `SENSOR_LEASED` and no window is scored twice; a clean disconnect lets B take the sensor at once; a model
  * change on A makes B reload; Redis killed: every instance keeps scoring its own sensors and says `degraded`,
- * new sensors are refused `LEASE_UNAVAILABLE`, and all of it comes back when Redis returns, without a restart.
+ * new sensors are refused `LEASE_UNAVAILABLE`, and all of it comes back when Redis returns, without a restart;
+ * an instance whose lease another one took drops the sensor; a `kill -9`ed instance's lease expires by itself.
  */
+import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -15,7 +17,7 @@ import { writeSynthDataset } from '@hark/dsp';
 import type { Alert, ColumnsEvent, Health, LeaseRefusal, ScoreEvent, SensorStatus } from '@hark/protocol';
 import { redisOrWarn, startRedis, type TestRedis } from '../support/redis.js';
 import { connectSensor, TestSensor } from '../support/sensor.js';
-import { liveClient, sleep, startServer, tempDir, type TestServer } from '../support/server.js';
+import { liveClient, serveChild, sleep, startServer, tempDir, type TestServer } from '../support/server.js';
 
 const HAVE_REDIS = redisOrWarn('cluster.test.ts');
 const SENSORS = ['ca-1', 'cb-1', 'cd-1'];
@@ -239,4 +241,69 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
     await moved.stream(4, 0.3);
     await until('C gets B scores again', () => onC.score.slice(after).some((s) => s.sensorId === 'ca-1'));
   }, 120_000);
+
+  test('an instance whose lease is taken drops the sensor at its next renewal', async () => {
+    const b = open.find((x): x is TestSensor => x instanceof TestSensor && x.socket.connected)!;
+    const dropped = new Promise<string>((r) => b.socket.once('disconnect', r));
+    // Another holder, as if B's renewals had not reached Redis in time and another instance took the sensor.
+    const set = spawnSync('redis-cli', [
+      '-p',
+      String(redis.port),
+      'SET',
+      'hark:lease:cb-1',
+      'Z#00',
+      'PX',
+      '10000',
+    ]);
+    expect(set.stdout.toString().trim()).toBe('OK');
+    expect(await Promise.race([dropped, sleep(LEASE_SECONDS * 1000).then(() => 'still connected')])).toBe(
+      'io server disconnect',
+    );
+    expect(servers.B.logs.some((l) => /lost the lease of sensor cb-1 to Z#00/.test(l))).toBe(true);
+  }, 30_000);
+
+  test('a kill -9ed instance holds its sensors only until its lease expires', async () => {
+    process.env.HARK_LEASE_SECONDS = String(LEASE_SECONDS);
+    const k = await serveChild([
+      '--port',
+      '0',
+      '--data',
+      tempDir('cluster-K'),
+      '--redis',
+      redis.url,
+      '--instance',
+      'K',
+    ]).finally(() => delete process.env.HARK_LEASE_SECONDS);
+    try {
+      expect(k.out()).toMatch(/\[K\] hark server listening on .*instance K, cluster through Redis/);
+      const admin = /created an admin token[^:]*: (\S+)/.exec(k.out())![1];
+      await until(
+        'K reaches Redis',
+        async () => (await health({ url: k.url } as TestServer)).cluster.redis === 'up',
+      );
+      const sensor = await TestSensor.open(k.url, admin, 'ck-1');
+      open.push(sensor);
+      await sensor.stream(1, 0.3);
+      k.child.kill('SIGKILL');
+      await k.exited;
+      const killedAt = Date.now();
+      const refused = await connectSensor(servers.B.url, servers.B.admin, 'ck-1').then(
+        (c) => (c.close(), null),
+        (err: Error & { data?: LeaseRefusal }) => err,
+      );
+      expect(refused?.data).toMatchObject({ code: 'SENSOR_LEASED', instance: 'K' });
+      await until(
+        'B takes ck-1',
+        () =>
+          connectSensor(servers.B.url, servers.B.admin, 'ck-1').then(
+            (c) => (open.push(c), true),
+            () => false,
+          ),
+        LEASE_SECONDS * 1000 + 2000,
+      );
+      expect(Date.now() - killedAt).toBeLessThan(LEASE_SECONDS * 1000 + 1000);
+    } finally {
+      if (k.child.exitCode === null) k.child.kill('SIGKILL');
+    }
+  }, 90_000);
 });
