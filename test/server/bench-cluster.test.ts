@@ -17,8 +17,10 @@ test.skipIf(!redisOrWarn('bench-cluster.test.ts'))(
       [HARK_BIN, 'bench', 'cluster', '--sensors', '4', '--seconds', '2', '--warmup', '1', '--no-write'],
       { timeout: 120_000 },
     );
-    expect(stdout).toMatch(/\| sensors \| sent events\/s \(A\) \| received events\/s \(B\) \|/);
-    const row = /\n\| 4 \| (\d+) \| (\d+) \|/.exec(stdout);
+    expect(stdout).toMatch(
+      /\| sensors \| offered events\/s \| sent events\/s \(A\) \| received events\/s \(B\) \|/,
+    );
+    const row = /\n\| 4 \| 16 \| (\d+) \| (\d+) \|/.exec(stdout);
     expect(row, stdout).not.toBeNull();
     // 4 sensors: a columns and a score event each per 0.5 s.
     expect(Number(row![1])).toBeGreaterThan(10);
