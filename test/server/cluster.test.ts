@@ -222,6 +222,12 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
       (err: Error & { data?: LeaseRefusal }) => err,
     );
     expect(refused?.data?.code).toBe('LEASE_UNAVAILABLE');
+    // An alert opened while Redis is away: B's dashboard sees it at once, C's once Redis returns.
+    await moved.silenceAlert();
+    await until('B opened an alert', () => onB.alert.some((a) => a.sensorId === 'ca-1'));
+    const opened = onB.alert.find((a) => a.sensorId === 'ca-1')!;
+    expect(onC.alert.some((a) => a.sensorId === 'ca-1')).toBe(false);
+    const statusesBefore = onC.status.length;
 
     await redis.restart();
     await until('B is ok again', async () => (await health(servers.B)).status === 'ok', 20_000);
@@ -237,6 +243,12 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
       (err: Error & { data?: LeaseRefusal }) => err,
     );
     expect(again?.data).toMatchObject({ code: 'SENSOR_LEASED', instance: 'B' });
+    await until('C got the alert opened on B while Redis was down', () =>
+      onC.alert.some((a) => a.sensorId === 'ca-1' && a.id === opened.id),
+    );
+    await until("C got the status of B's sensors again", () =>
+      onC.status.slice(statusesBefore).some((st) => st.id === 'ca-1' && st.instance === 'B'),
+    );
     const after = onC.score.length;
     await moved.stream(4, 0.3);
     await until('C gets B scores again', () => onC.score.slice(after).some((s) => s.sensorId === 'ca-1'));
