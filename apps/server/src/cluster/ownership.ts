@@ -71,6 +71,8 @@ export class SensorOwnership {
   readonly #uid = randomBytes(6).toString('hex');
   /** Sensors we hold, with the connections (socket id -> when it claimed) holding them here. */
   readonly #held = new Map<string, Map<string, number>>();
+  /** Claims under way per sensor: a release meanwhile must not delete the key the claim just set. */
+  readonly #claiming = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   #renewing = false;
 
@@ -110,6 +112,7 @@ export class SensorOwnership {
         retryAfterMs: 1000,
       };
     let res: Array<{ ok: boolean; holder: string; ttl: number }>;
+    this.#claiming.set(sensorId, (this.#claiming.get(sensorId) ?? 0) + 1);
     try {
       res = await this.#claimKeys([sensorId]);
     } catch (err) {
@@ -119,6 +122,10 @@ export class SensorOwnership {
         error: `instance ${this.o.instance()} could not lease sensor '${sensorId}' in Redis: ${(err as Error).message}`,
         retryAfterMs: 1000,
       };
+    } finally {
+      const n = (this.#claiming.get(sensorId) ?? 1) - 1;
+      if (n > 0) this.#claiming.set(sensorId, n);
+      else this.#claiming.delete(sensorId);
     }
     const [r] = res;
     if (!r.ok)
@@ -134,7 +141,8 @@ export class SensorOwnership {
     const set = this.#held.get(sensorId);
     if (!set?.delete(socketId) || set.size > 0) return;
     this.#held.delete(sensorId);
-    if (!this.o.up()) return; // it expires by itself
+    // A claim under way (a reconnect of the sensor here) keeps the key; if it fails, the key expires.
+    if (!this.o.up() || this.#claiming.has(sensorId)) return; // it expires by itself
     await this.o.redis
       .eval(RELEASE_SCRIPT, { keys: [leaseKey(sensorId)], arguments: [this.owner] })
       .catch(() => undefined);
