@@ -219,6 +219,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     log,
   });
   cluster.republish = () => sensors.publishAll();
+  cluster.backfillHere = (id, seconds) => sensors.backfill(id, seconds);
   const webhook = config.webhookUrl
     ? new WebhookNotifier({
         url: config.webhookUrl,

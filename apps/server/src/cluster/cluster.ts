@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import type { ClusterHealthReport, SensorStatus } from '@hark/protocol';
+import type { ClusterHealthReport, ColumnsEvent, SensorStatus } from '@hark/protocol';
 import { Counter, Gauge } from 'prom-client';
 import type { Server as IoServer } from 'socket.io';
 import type { HarkEvents, ModelChanged } from '../events.js';
@@ -18,6 +18,8 @@ import { RedisLink } from './redis-link.js';
 
 /** The server-side event on `/live` that carries a model-change notice ({@link ModelChanged} + instance). */
 export const MODEL_NOTICE_EVENT = 'hark:model';
+/** The server-side request on `/live` for a sensor's recent columns, answered by the instance that holds it. */
+export const BACKFILL_EVENT = 'hark:backfill';
 
 export interface ClusterOptions {
   /** `--instance`; empty: host name and port, known once the server listens. */
@@ -43,6 +45,8 @@ export class Cluster {
   dropSensor: (sensorId: string, reason: string) => void = () => {};
   /** Whether a `/sensor` connection still stands (set by the gateway; a lease of a vanished one is let go). */
   connectionAlive: (socketId: string) => boolean = () => true;
+  /** The recent columns of a sensor streaming here (set by the sensors; another instance's subscriber wants them). */
+  backfillHere: (sensorId: string, seconds: number) => ColumnsEvent[] = () => [];
   /** Publishes the status of every sensor streaming here (set by the sensors; used when Redis returns). */
   republish: () => void = () => {};
   readonly #redisUp: Gauge | null = null;
@@ -169,6 +173,27 @@ export class Cluster {
         .reloadModels()
         .catch((err: Error) => this.o.log(`cluster: model reload failed: ${err.message}`));
     });
+    nsp.on(
+      BACKFILL_EVENT,
+      (req: { sensorId: string; seconds: number }, ack: (events: ColumnsEvent[]) => void) =>
+        ack(this.ownership?.holds(req.sensorId) ? this.backfillHere(req.sensorId, req.seconds) : []),
+    );
+  }
+
+  /**
+   * A sensor's recent columns from the instance that holds it (for a subscriber here), or none: Redis away,
+   * nobody holds it, or no answer within the adapter's 5 s.
+   */
+  async backfill(sensorId: string, seconds: number): Promise<ColumnsEvent[]> {
+    if (!this.#io || !this.link?.up) return [];
+    try {
+      const answers = (await this.#io
+        .of('/live')
+        .serverSideEmitWithAck(BACKFILL_EVENT, { sensorId, seconds })) as ColumnsEvent[][];
+      return answers.find((a) => Array.isArray(a) && a.length > 0) ?? [];
+    } catch {
+      return [];
+    }
   }
 
   /** Claims the sensor for connection `socketId` (always granted alone). */
