@@ -301,6 +301,13 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
       const sensor = await TestSensor.open(k.url, admin, 'ck-1');
       open.push(sensor);
       await sensor.stream(1, 0.3);
+      // C has never heard of ck-1 (no record, no model): it lists it all the same, streaming on K.
+      await until('C lists ck-1 on K', async () =>
+        (await servers.C.api<SensorStatus[]>('/api/sensors')).some(
+          (st) => st.id === 'ck-1' && st.connected && st.instance === 'K',
+        ),
+      );
+      expect(await servers.C.api<SensorStatus>('/api/sensors/ck-1')).toMatchObject({ instance: 'K' });
       k.child.kill('SIGKILL');
       await k.exited;
       const killedAt = Date.now();

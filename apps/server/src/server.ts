@@ -216,6 +216,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     history,
     instance: () => cluster.instance,
     remoteStatus: (id) => cluster.remoteStatus(id),
+    remoteStatuses: () => cluster.remoteStatuses(),
     log,
   });
   cluster.republish = () => sensors.publishAll();

@@ -214,6 +214,11 @@ export class Cluster {
     return this.relay?.remoteStatus(sensorId) ?? null;
   }
 
+  /** The sensors streaming on other instances now, with their latest status. */
+  remoteStatuses(): SensorStatus[] {
+    return this.relay?.remoteStatuses() ?? [];
+  }
+
   health(): ClusterHealthReport {
     return {
       instance: this.instance,

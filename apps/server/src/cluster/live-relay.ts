@@ -65,6 +65,14 @@ export class LiveRelay {
     return r && Date.now() - r.at <= this.o.staleMs ? r.status : null;
   }
 
+  /** The sensors another instance vouches for now (streaming there), with their latest status. */
+  remoteStatuses(): SensorStatus[] {
+    const now = Date.now();
+    return [...this.#remote.values()]
+      .filter((r) => now - r.at <= this.o.staleMs && r.status.connected)
+      .map((r) => r.status);
+  }
+
   /** Redis is back: the alerts kept meanwhile go out. */
   flush(): void {
     const list = [...this.#pending.values()];

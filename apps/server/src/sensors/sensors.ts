@@ -45,6 +45,8 @@ export interface SensorsDeps {
    * this instance's view of it, in which it is disconnected.
    */
   remoteStatus?: (sensorId: string) => SensorStatus | null;
+  /** Every sensor streaming to another instance now (listed here too, though this instance may not know it). */
+  remoteStatuses?: () => SensorStatus[];
   log: (line: string) => void;
 }
 
@@ -176,10 +178,12 @@ export class Sensors extends SensorsPort {
   list(): SensorStatus[] {
     for (const s of this.d.store.sensors.list()) this.#get(s.id);
     for (const id of this.d.models.sensorIds()) this.#get(id);
-    return [...this.#lines.values()].map((line) => {
+    const here = [...this.#lines.values()].map((line) => {
       const local = this.#status.of(line);
       return this.#view(local) ?? local;
     });
+    const elsewhere = (this.d.remoteStatuses?.() ?? []).filter((r) => !this.#lines.has(r.id));
+    return [...here, ...elsewhere];
   }
 
   status(sensorId: string): SensorStatus | null {
