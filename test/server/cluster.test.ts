@@ -5,7 +5,8 @@
  * `SENSOR_LEASED` and no window is scored twice; a clean disconnect lets B take the sensor at once; a model
  * change on A makes B reload; Redis killed: every instance keeps scoring its own sensors and says `degraded`,
  * new sensors are refused `LEASE_UNAVAILABLE`, and all of it comes back when Redis returns, without a restart;
- * an instance whose lease another one took drops the sensor; a `kill -9`ed instance's lease expires by itself.
+ * an instance whose lease another one took drops the sensor; a `kill -9`ed instance's lease expires by itself;
+ * an instance started while Redis is down starts degraded and joins when Redis comes up.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync } from 'node:fs';
@@ -331,4 +332,30 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
       if (k.child.exitCode === null) k.child.kill('SIGKILL');
     }
   }, 90_000);
+});
+
+describe.skipIf(!HAVE_REDIS)('an instance started while Redis is down', () => {
+  test('starts degraded, refuses new sensors LEASE_UNAVAILABLE, and joins when Redis comes up', async () => {
+    const r = await startRedis();
+    await r.kill();
+    const s = await startServer({ redisUrl: r.url, instance: 'late', leaseSeconds: LEASE_SECONDS });
+    try {
+      expect(await health(s)).toMatchObject({
+        status: 'degraded',
+        cluster: { instance: 'late', redis: 'down' },
+      });
+      const refused = await connectSensor(s.url, s.admin, 'late-1').then(
+        (c) => (c.close(), null),
+        (err: Error & { data?: LeaseRefusal }) => err,
+      );
+      expect(refused?.data).toMatchObject({ code: 'LEASE_UNAVAILABLE', instance: null });
+      await r.restart();
+      await until('it reaches Redis', async () => (await health(s)).status === 'ok');
+      const sensor = await TestSensor.open(s.url, s.admin, 'late-1');
+      sensor.close();
+    } finally {
+      await s.close();
+      await r.stop();
+    }
+  }, 60_000);
 });
