@@ -59,6 +59,14 @@ async function sensorOn(s: TestServer, id: string): Promise<TestSensor> {
   return sensor;
 }
 
+/** Instances subscribed to the `/live` relay channel of socket.io's adapter. */
+const liveSubscribers = () =>
+  Number(
+    spawnSync('redis-cli', ['-p', String(redis.port), 'PUBSUB', 'NUMSUB', 'socket.io#/live#'])
+      .stdout.toString()
+      .trim()
+      .split('\n')[1],
+  );
 const health = (s: TestServer) => fetch(`${s.url}/api/health`).then((r) => r.json() as Promise<Health>);
 const metrics = (s: TestServer) => s.api<ArrayBuffer>('/metrics').then((b) => Buffer.from(b).toString());
 
@@ -98,6 +106,8 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
     await until('every instance reaches Redis', async () =>
       (await Promise.all(Object.values(servers).map(health))).every((h) => h.cluster.redis === 'up'),
     );
+    // And listens: the adapter's subscriber connects a moment after the clients the health reports on.
+    await until('every instance subscribed to the relay', () => liveSubscribers() === 3);
   }, 300_000);
 
   afterAll(async () => {
@@ -122,6 +132,8 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
     // Columns go to the subscribers of a sensor: C's dashboard subscribes to sensors streaming elsewhere, and
     // gets their recent columns first from the instance that holds them (the sensors are idle now).
     expect(got.columns).toHaveLength(0);
+    // Columns go out as their windows are scored: wait until A and B have scored what the sensors sent.
+    await Promise.all([servers.A.server.sensors.scheduler.idle(), servers.B.server.sensors.scheduler.idle()]);
     for (const id of ['ca-1', 'cb-1']) {
       const ack = (await dash.emitWithAck('subscribe', { sensorId: id })) as {
         ok: boolean;
@@ -146,6 +158,14 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
     // A silence alert on A reaches C.
     await a.silenceAlert();
     await until('C got the alert opened on A', () => got.alert.some((x) => x.sensorId === 'ca-1'));
+    // An acknowledgement on A shows at once on C.
+    const updates: Alert[] = [];
+    dash.on('alert:update', (x: Alert) => updates.push(x));
+    const opened = got.alert.find((x) => x.sensorId === 'ca-1')!;
+    await servers.A.api(`/api/alerts/${opened.id}/ack`, { method: 'POST', body: '{}' });
+    await until('C saw the acknowledgement made on A', () =>
+      updates.some((x) => x.id === opened.id && x.sensorId === 'ca-1' && x.acknowledgedBy !== null),
+    );
     const m = await metrics(servers.A);
     expect(m).toMatch(/hark_instance_info\{instance="A"\} 1/);
     expect(m).toMatch(/hark_redis_up 1/);
