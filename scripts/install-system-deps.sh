@@ -12,6 +12,7 @@ packages=(
   haproxy                      # checks the cluster profile's load-balancer config (haproxy -c)
   alsa-utils                   # arecord for `hark sensor --alsa`
   mosquitto                    # MQTT broker the notification tests start on loopback
+  redis-server                 # Redis the cluster tests (hark serve --redis) start on loopback
   unzip                        # checks the alert bundle (zip) in the export test
 )
 

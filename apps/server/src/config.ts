@@ -101,12 +101,29 @@ export interface ServerConfig {
   modelVersionsKept: number;
   /** Sensors that may run a shadow model (a new version on trial) at once: each holds a second model. */
   maxShadowModels: number;
+  /**
+   * This server's name among several (`/metrics`, `sensor:status`, `/api/health`, log lines); empty: the host
+   * name and the port it listens on (filled in at start).
+   */
+  instance: string;
+  /**
+   * Redis of a cluster of servers (`redis://HOST:PORT`; empty: this server alone): dashboards on any instance
+   * see every sensor, and a per-sensor lease lets one instance at a time score a sensor.
+   */
+  redisUrl: string;
+  /** Time to live of a sensor's ownership lease in Redis, s (renewed three times per period). */
+  leaseSeconds: number;
   /** Print the first admin token (and other start-up lines) here. */
   log: (line: string) => void;
 }
 
 export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'log'> = {
   port: 8080,
+  instance: '',
+  redisUrl: '',
+  // 5 s: a killed instance's sensors can be taken over after 5 s (the failover budget of issue 17), renewed
+  // every 1.7 s, so two missed renewals in a row (a loaded event loop) still do not lose it.
+  leaseSeconds: 5,
   host: '127.0.0.1',
   maxChunkBytes: 1 << 20,
   hopSeconds: 0.5,
@@ -171,6 +188,9 @@ export type ServerOptions = Partial<ServerConfig>;
 /** The names a setting is given by: its `hark serve` flag and its environment variable, where they exist. */
 export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; env?: string }>> = {
   port: { flag: '--port', env: 'HARK_PORT' },
+  instance: { flag: '--instance', env: 'HARK_INSTANCE' },
+  redisUrl: { flag: '--redis', env: 'HARK_REDIS_URL' },
+  leaseSeconds: { env: 'HARK_LEASE_SECONDS' },
   host: { flag: '--host', env: 'HARK_HOST' },
   dataDir: { flag: '--data', env: 'HARK_DATA' },
   maxChunkBytes: { env: 'HARK_MAX_CHUNK_BYTES' },
@@ -229,6 +249,9 @@ export function resolveServerConfig(
   };
   const fromEnv: ServerOptions = {
     port: num('HARK_PORT'),
+    instance: env.HARK_INSTANCE || undefined,
+    redisUrl: env.HARK_REDIS_URL || undefined,
+    leaseSeconds: num('HARK_LEASE_SECONDS'),
     host: env.HARK_HOST || undefined,
     dataDir: env.HARK_DATA || undefined,
     maxChunkBytes: num('HARK_MAX_CHUNK_BYTES'),
@@ -352,8 +375,26 @@ export function resolveServerConfig(
     'must be 1..36500 days',
   );
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
+  if (c.instance)
+    check(
+      'instance',
+      /^[A-Za-z0-9._:-]{1,64}$/.test(c.instance),
+      'must be 1-64 characters of letters, digits, ".", "_", ":" and "-"',
+    );
+  if (c.redisUrl)
+    check('redisUrl', isRedisUrl(c.redisUrl), 'is not a Redis URL, e.g. redis://127.0.0.1:6379');
+  seconds('leaseSeconds', 1, 60);
   if (problems.length) throw new ConfigError(problems);
   return c;
+}
+
+function isRedisUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return ['redis:', 'rediss:'].includes(u.protocol) && u.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 function isHttpUrl(s: string): boolean {

@@ -19,6 +19,7 @@ import { TokenService } from './auth/token.service.js';
 import { AppModule } from './app.module.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { lockDataDir } from './data-lock.js';
+import { Cluster } from './cluster/cluster.js';
 import { HarkEvents } from './events.js';
 import { HistoryService } from './history/history.service.js';
 import { ScoreRetention } from './history/score-retention.js';
@@ -58,6 +59,8 @@ export interface HarkServer {
   backup(): Promise<BackupResult | null>;
   /** The `/live` fan-out (broadcasts to dashboards, per-client flow control). */
   hub: LiveHub;
+  /** This instance among several (`--redis`, `--instance`): leases, relay, Redis health. */
+  cluster: Cluster;
   /**
    * Stops cleanly: stops accepting (HTTP and socket.io), tells sensors to reconnect (`server:shutdown`),
    * finishes in-flight windows, flushes scores and pending alert clips, checkpoints the WAL and closes the
@@ -82,7 +85,13 @@ class HarkIoAdapter extends IoAdapter {
 
   constructor(
     app: INestApplication,
-    private readonly options: { maxBytes: number; pingIntervalMs: number; pingTimeoutMs: number },
+    private readonly options: {
+      maxBytes: number;
+      pingIntervalMs: number;
+      pingTimeoutMs: number;
+      /** socket.io's Redis adapter of a cluster (`--redis`), else its in-memory one. */
+      adapter?: IoServerOptions['adapter'];
+    },
   ) {
     super(app);
   }
@@ -93,6 +102,7 @@ class HarkIoAdapter extends IoAdapter {
       maxHttpBufferSize: this.options.maxBytes,
       pingInterval: this.options.pingIntervalMs,
       pingTimeout: this.options.pingTimeoutMs,
+      ...(this.options.adapter ? { adapter: this.options.adapter } : {}),
     } as IoServerOptions) as IoServer;
     this.io ??= io;
     return io;
@@ -117,6 +127,7 @@ interface Runtime {
   notifications: NotificationService;
   backups: BackupSchedule;
   scoreRetention: ScoreRetention;
+  cluster: Cluster;
 }
 
 function buildRuntime(config: ServerConfig): Runtime {
@@ -180,6 +191,16 @@ function buildRuntime(config: ServerConfig): Runtime {
     log,
   });
   modelService = new ModelService(models, store, media, events);
+  const cluster = new Cluster({
+    instance: config.instance,
+    redisUrl: config.redisUrl,
+    leaseSeconds: config.leaseSeconds,
+    hub,
+    events,
+    metrics,
+    reloadModels: () => models.poll(),
+    log,
+  });
   events.on('model:progress', (p) => hub.broadcast('model:progress', p));
   const scorer = new WindowScorer({
     concurrency: config.scoringConcurrency,
@@ -190,7 +211,23 @@ function buildRuntime(config: ServerConfig): Runtime {
     log,
   });
   const shadow = new ShadowScorer(scorer.scheduler, models, log);
-  sensors = new Sensors({ config, store, models, scorer, shadow, alerts, hub, metrics, history, log });
+  sensors = new Sensors({
+    config,
+    store,
+    models,
+    scorer,
+    shadow,
+    alerts,
+    hub,
+    metrics,
+    history,
+    instance: () => cluster.instance,
+    remoteStatus: (id) => cluster.remoteStatus(id),
+    remoteStatuses: () => cluster.remoteStatuses(),
+    log,
+  });
+  cluster.republish = () => sensors.publishAll();
+  cluster.backfillHere = (id, seconds) => sensors.backfill(id, seconds);
   const webhook = config.webhookUrl
     ? new WebhookNotifier({
         url: config.webhookUrl,
@@ -235,6 +272,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     notifications,
     backups,
     scoreRetention,
+    cluster,
   };
 }
 
@@ -257,6 +295,7 @@ async function startApp(
       { provide: HistoryService, useValue: rt.history },
       { provide: ModelsPort, useValue: rt.modelService },
       { provide: NotificationService, useValue: rt.notifications },
+      { provide: Cluster, useValue: rt.cluster },
     ]),
     { logger: ['error', 'warn'], bodyParser: false },
   );
@@ -264,6 +303,7 @@ async function startApp(
     maxBytes: config.maxChunkBytes * 4 + 65536,
     pingIntervalMs: config.pingIntervalSeconds * 1000,
     pingTimeoutMs: config.pingTimeoutSeconds * 1000,
+    adapter: rt.cluster.adapter(),
   });
   app.useWebSocketAdapter(io);
   setupHttp(app, {
@@ -277,11 +317,19 @@ async function startApp(
   // No Nest shutdown hooks: they re-raise the signal after closing (exit 143, no flush); `hark serve` owns
   // SIGTERM / SIGINT and calls `close()`, which stops in data-path order.
   await app.listen(config.port, config.host);
+  rt.cluster.start((app.getHttpServer().address() as { port: number }).port);
+  if (io.io) rt.cluster.attach(io.io);
   return { app, io };
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<HarkServer> {
   const config = resolveServerConfig({ dashboardDir: defaultDashboardDir(), ...options });
+  let rt: Runtime | null = null;
+  if (config.redisUrl || config.instance) {
+    // Among several instances every line says which one wrote it (the name is known once it listens).
+    const base = config.log;
+    config.log = (line) => base(`[${rt?.cluster.instance || config.instance || 'starting'}] ${line}`);
+  }
   await mkdir(config.dataDir, { recursive: true });
   // Before anything else touches the directory: a second server on it stops here, naming the first.
   const lock = lockDataDir(config.dataDir);
@@ -289,7 +337,6 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     config.log(
       `took over the lock of ${config.dataDir} left by hark pid ${lock.replaced.pid} on ${lock.replaced.host}, which is gone`,
     );
-  let rt: Runtime | null = null;
   let app: INestApplication;
   let io: HarkIoAdapter;
   let adminToken: string | null;
@@ -306,6 +353,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     ({ app, io } = await startApp(config, rt));
   } catch (err) {
     await rt?.scoreRetention.stop();
+    await rt?.cluster.stop();
     await rt?.backups.stop();
     rt?.store.close();
     lock.release();
@@ -320,7 +368,10 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
       `STORAGE ERROR: started READ-ONLY: ${runtime.store.database.path} takes no writes ` +
         `(${runtime.store.database.readOnlyReason}); free space on the disk of ${config.dataDir}: writes resume by themselves`,
     );
-  config.log(`hark server listening on ${url} (data: ${config.dataDir})`);
+  config.log(
+    `hark server listening on ${url} (data: ${config.dataDir}; instance ${runtime.cluster.instance}` +
+      `${config.redisUrl ? ', cluster through Redis' : ''})`,
+  );
 
   let closed: Promise<void> | null = null;
   return {
@@ -338,6 +389,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     history: runtime.history,
     notifications: runtime.notifications,
     hub: runtime.hub,
+    cluster: runtime.cluster,
     backup: () => runtime.backups.run(),
     close: (reason = 'close') =>
       (closed ??= (async () => {
@@ -352,12 +404,15 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
               reason: 'shutdown',
               message: `server shutting down (${reason})`,
             };
-            sensorNs.emit(SERVER_SHUTDOWN_EVENT, notice);
-            sensorNs.disconnectSockets(true);
+            // `local`: with a cluster adapter, a namespace-wide emit or disconnect reaches every instance.
+            sensorNs.local.emit(SERVER_SHUTDOWN_EVENT, notice);
+            sensorNs.local.disconnectSockets(true);
           }
           http.closeIdleConnections?.();
           await app.close();
           await runtime.sensors.stop();
+          // After the sensors stopped: their leases are released for the other instances to take at once.
+          await runtime.cluster.stop();
           runtime.history.stop();
           await runtime.scoreRetention.stop();
           await runtime.models.stop();

@@ -104,6 +104,26 @@ describe('server configuration', () => {
       'invalid server configuration:\n  --hop-seconds (20) must be 0.05..10 seconds\n  option alertOpenWindows (1.5) must be a whole number >= 1',
     );
   });
+  it('reads the cluster settings (--redis, --instance, HARK_LEASE_SECONDS), off by default, and checks them', () => {
+    expect(resolveServerConfig({ dataDir: '/tmp/x' }, {})).toMatchObject({
+      redisUrl: '',
+      instance: '',
+      leaseSeconds: 5,
+    });
+    expect(
+      resolveServerConfig(
+        { dataDir: '/tmp/x' },
+        { HARK_REDIS_URL: 'redis://10.0.0.5:6379', HARK_INSTANCE: 'hark-b', HARK_LEASE_SECONDS: '3' },
+      ),
+    ).toMatchObject({ redisUrl: 'redis://10.0.0.5:6379', instance: 'hark-b', leaseSeconds: 3 });
+    expect(
+      problems({ redisUrl: 'http://10.0.0.5:6379', instance: 'a b' }, { HARK_LEASE_SECONDS: '0.5' }),
+    ).toEqual([
+      '--instance ("a b") must be 1-64 characters of letters, digits, ".", "_", ":" and "-"',
+      '--redis ("http://10.0.0.5:6379") is not a Redis URL, e.g. redis://127.0.0.1:6379',
+      'HARK_LEASE_SECONDS (0.5) must be 1..60 seconds',
+    ]);
+  });
   it('reads the heartbeat, data timeout and alert lifecycle settings from flags or HARK_* (with defaults)', () => {
     const c = resolveServerConfig({ dataDir: '/tmp/x' }, {});
     expect(c).toMatchObject({

@@ -62,8 +62,21 @@ export interface AudioMessage {
 /**
  * `data.code` of a refused `/sensor` handshake (socket.io `connect_error`): `UNAUTHORIZED` (token or sensor id),
  * `TOO_MANY_SENSORS` (a new sensor id while the server knows its limit of sensors, `HARK_MAX_SENSORS`).
+ * With several servers on one Redis (`hark serve --redis`): `SENSOR_LEASED` (another instance scores the sensor
+ * now: `data.instance` names it, `data.retryAfterMs` is what is left of its lease) and `LEASE_UNAVAILABLE`
+ * (this instance cannot reach Redis, so it cannot prove nobody else scores the sensor). A sensor may try another
+ * server, or this one again later, on both.
  */
-export type HandshakeErrorCode = 'UNAUTHORIZED' | 'TOO_MANY_SENSORS';
+export type HandshakeErrorCode = 'UNAUTHORIZED' | 'TOO_MANY_SENSORS' | 'SENSOR_LEASED' | 'LEASE_UNAVAILABLE';
+
+/** `data` of a `SENSOR_LEASED` or `LEASE_UNAVAILABLE` refusal. */
+export interface LeaseRefusal {
+  code: 'SENSOR_LEASED' | 'LEASE_UNAVAILABLE';
+  /** The instance holding the sensor's lease (`hark serve --instance`), null when unknown. */
+  instance: string | null;
+  /** When trying this server again may succeed, ms (the lease's time left; Redis's reconnect delay). */
+  retryAfterMs: number;
+}
 
 export type SensorErrorCode =
   | 'BAD_MESSAGE'
@@ -282,6 +295,11 @@ export interface SensorStatus {
    */
   severityThresholds: SeverityThresholds;
   model: ModelStatus;
+  /**
+   * The server instance that receives and scores the sensor's stream now (`hark serve --instance`, default
+   * host name and port); null while no instance streams it.
+   */
+  instance: string | null;
 }
 
 export interface ScorePoint {
@@ -599,9 +617,24 @@ export interface Me {
 
 /** `GET /api/health` (no token): whether the server runs and its data directory takes writes. */
 export interface Health {
-  /** `degraded`: the server runs, but writes fail (a full disk) or wait to be retried. */
+  /**
+   * `degraded`: the server runs, but writes fail (a full disk) or wait to be retried, or it was started with
+   * `--redis` and cannot reach Redis (it scores its own sensors; dashboards see only this instance's).
+   */
   status: 'ok' | 'degraded';
   storage: StorageHealthReport;
+  cluster: ClusterHealthReport;
+}
+
+export interface ClusterHealthReport {
+  /** This server's instance name (`hark serve --instance`, default host name and port). */
+  instance: string;
+  /** `off`: no `--redis` (one server alone); `up` / `down`: whether Redis answers now. */
+  redis: 'off' | 'up' | 'down';
+  /** Server ms since when Redis has been unreachable, else null. */
+  downSince: number | null;
+  /** Sensors whose ownership lease this instance holds (it scores them). */
+  leasesHeld: number;
 }
 
 export interface StorageHealthReport {

@@ -30,6 +30,8 @@ export interface ServeOptions {
   backupKeep?: number;
   sensorIdleFree?: number;
   scoreRetention?: number;
+  instance?: string;
+  redis?: string;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -53,6 +55,8 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     backupKeep: o.backupKeep,
     sensorIdleFreeSeconds: o.sensorIdleFree,
     scoreRetentionDays: o.scoreRetention,
+    instance: o.instance,
+    redisUrl: o.redis,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
@@ -245,6 +249,14 @@ export function registerServe(program: Command): void {
       '--score-retention <days>',
       `days the score history keeps its points, at least 1; whole days stay in the trends (default: $HARK_SCORE_RETENTION_DAYS, else ${SERVER_DEFAULTS.scoreRetentionDays})`,
       Number,
+    )
+    .option(
+      '--redis <url>',
+      'redis://HOST:PORT of a cluster of hark servers: dashboards on any instance see every sensor, one instance at a time scores each (default: $HARK_REDIS_URL, else this server alone)',
+    )
+    .option(
+      '--instance <name>',
+      "this server's name among several, in /metrics, sensor:status, /api/health and log lines (default: $HARK_INSTANCE, else host name and port)",
     )
     .action((o: ServeOptions) => runServe(o));
 

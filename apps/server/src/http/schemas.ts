@@ -178,6 +178,10 @@ const sensorStatus = obj({
     custom: { ...bool, description: "the sensor's own values; false: the server's defaults" },
   }),
   model: { $ref: '#/components/schemas/ModelStatus' },
+  instance: {
+    ...nullable(str),
+    description: 'the server instance that receives and scores the stream now (`hark serve --instance`)',
+  },
 });
 
 const annotation = obj({
@@ -317,6 +321,16 @@ export const SCHEMAS = {
       lastError: nullable(str),
       errors: int,
       waitingWrites: { type: 'object', additionalProperties: int },
+    }),
+    cluster: obj({
+      instance: { ...str, description: '`hark serve --instance` (default host name and port)' },
+      redis: {
+        type: 'string',
+        enum: ['off', 'up', 'down'],
+        description: 'off: no `--redis`; down: this instance scores its own sensors only',
+      },
+      downSince: msNullable,
+      leasesHeld: { ...int, description: 'sensors whose ownership lease this instance holds' },
     }),
   }),
   ModelStatus: modelStatus,

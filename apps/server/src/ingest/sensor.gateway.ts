@@ -11,7 +11,9 @@ import {
 } from '@hark/protocol';
 import { Sensors } from '../sensors/sensors.js';
 import { TokenService } from '../auth/token.service.js';
-import { tooManySensors, unauthorized } from '../auth/handshake.js';
+import { leaseRefused, tooManySensors, unauthorized } from '../auth/handshake.js';
+import { Cluster } from '../cluster/cluster.js';
+import { holderInstance } from '../cluster/ownership.js';
 import { HarkMetrics } from '../metrics/hark.metrics.js';
 
 interface SensorData {
@@ -39,9 +41,20 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     @Inject(Sensors) private readonly sensors: Sensors,
     @Inject(TokenService) private readonly tokens: TokenService,
     @Inject(HarkMetrics) private readonly metrics: HarkMetrics,
+    @Inject(Cluster) private readonly cluster: Cluster,
   ) {}
 
   afterInit(nsp: Namespace): void {
+    // An instance that lost a sensor's lease stops receiving it: the sensor reconnects (to whichever instance
+    // holds or may take it).
+    this.cluster.dropSensor = (sensorId, reason) => {
+      for (const socket of nsp.sockets.values())
+        if ((socket.data as SensorData | undefined)?.sensorId === sensorId) {
+          this.sensors.d.log(`sensor ${sensorId}: ${reason}`);
+          socket.disconnect(true);
+        }
+    };
+    this.cluster.connectionAlive = (socketId) => nsp.sockets.has(socketId);
     nsp.use((socket, next) => {
       const auth = (socket.handshake.auth ?? {}) as { token?: unknown; sensorId?: unknown };
       const fail = (message: string) => {
@@ -61,8 +74,28 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
         this.metrics.ingestRejections.inc({ code: 'TOO_MANY_SENSORS' });
         return next(tooManySensors(full));
       }
-      (socket.data as SensorData) = { sensorId: auth.sensorId, tokenName: info.name };
-      next();
+      const sensorId = auth.sensorId;
+      // Last, once everything else admits it: only one instance of a cluster scores a sensor at a time.
+      this.cluster.claim(sensorId, socket.id).then(
+        (claim) => {
+          if (!claim.ok) {
+            this.metrics.ingestRejections.inc({ code: claim.code });
+            const instance = claim.code === 'SENSOR_LEASED' ? holderInstance(claim.holder) : null;
+            return next(
+              leaseRefused(
+                claim.code === 'SENSOR_LEASED'
+                  ? `sensor '${sensorId}' is streaming to instance ${instance} (its lease ends in ` +
+                      `${(claim.retryAfterMs / 1000).toFixed(1)} s unless renewed): connect there, or retry`
+                  : `${claim.error}: retry, or connect to another instance`,
+                { code: claim.code, instance, retryAfterMs: claim.retryAfterMs },
+              ),
+            );
+          }
+          (socket.data as SensorData) = { sensorId, tokenName: info.name };
+          next();
+        },
+        (err: Error) => next(new Error(`server error while leasing sensor '${sensorId}': ${err.message}`)),
+      );
     });
   }
 
@@ -77,7 +110,9 @@ export class SensorGateway implements OnGatewayInit, OnGatewayConnection, OnGate
 
   handleDisconnect(socket: Socket): void {
     const data = socket.data as SensorData | undefined;
-    if (data?.sensorId) this.sensors.disconnect(data.sensorId, socket.id);
+    if (!data?.sensorId) return;
+    this.sensors.disconnect(data.sensorId, socket.id);
+    this.cluster.release(data.sensorId, socket.id);
   }
 
   @SubscribeMessage('hello')

@@ -830,6 +830,16 @@ export class ModelRegistry {
         shadow: null,
         onChange: new Set(),
       };
+      const slot = s;
+      // Every swap (a load, a fit done, an activation, a shadow started or ended, a folder removed) is told
+      // to listeners off the data path too: other instances of a cluster reload the sensor's model.
+      s.onChange.add(() =>
+        this.opts.events.emit('model:changed', {
+          sensorId,
+          version: slot.detector ? slot.version : null,
+          shadowVersion: slot.shadow?.version ?? null,
+        }),
+      );
       this.#slots.set(sensorId, s);
     }
     return s;

@@ -40,6 +40,15 @@ export interface SensorsDeps {
   metrics: HarkMetrics;
   /** Records the columns sent to dashboards (the spectrogram history), if given; forgets a purged sensor. */
   history?: { columns(ev: ColumnsEvent): void; forget?(sensorId: string): void };
+  /** This instance's name (`sensor:status.instance` of the sensors streaming here). */
+  instance?: () => string;
+  /**
+   * The latest status of a sensor that streams to another instance of the cluster, if any: shown instead of
+   * this instance's view of it, in which it is disconnected.
+   */
+  remoteStatus?: (sensorId: string) => SensorStatus | null;
+  /** Every sensor streaming to another instance now (listed here too, though this instance may not know it). */
+  remoteStatuses?: () => SensorStatus[];
   log: (line: string) => void;
 }
 
@@ -196,13 +205,30 @@ export class Sensors extends SensorsPort {
   list(): SensorStatus[] {
     for (const s of this.d.store.sensors.list()) this.#get(s.id);
     for (const id of this.d.models.sensorIds()) this.#get(id);
-    return [...this.#lines.values()].map((line) => this.#status.of(line));
+    const here = [...this.#lines.values()].map((line) => {
+      const local = this.#status.of(line);
+      return this.#view(local) ?? local;
+    });
+    const elsewhere = (this.d.remoteStatuses?.() ?? []).filter((r) => !this.#lines.has(r.id));
+    return [...here, ...elsewhere];
   }
 
   status(sensorId: string): SensorStatus | null {
     const known = this.#stored(sensorId) || this.d.models.status(sensorId).state !== 'none';
     const line = this.#lines.get(sensorId) ?? (known ? this.#get(sensorId) : null);
-    return line ? this.#status.of(line) : null;
+    return line ? this.#view(this.#status.of(line)) : this.#view(null, sensorId);
+  }
+
+  /** Publishes the status of every sensor connected here (Redis returned: the other instances see them again). */
+  publishAll(): void {
+    for (const line of this.#lines.values()) if (line.ingest.connected) this.#status.publish(line, true);
+  }
+
+  /** The status seen here, or the streaming instance's when the sensor streams elsewhere. */
+  #view(local: SensorStatus | null, id = local?.id ?? ''): SensorStatus | null {
+    if (local?.connected) return local;
+    const remote = this.d.remoteStatus?.(id) ?? null;
+    return remote?.connected ? remote : local;
   }
 
   update(sensorId: string, patch: SensorPatch): SensorStatus {

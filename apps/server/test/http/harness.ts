@@ -28,6 +28,7 @@ import type { FeedbackRecord } from '../../src/store/feedback.repository.js';
 import { NotificationService } from '../../src/notify/notification.service.js';
 import type { SensorPatch } from '../../src/store/sensor.repository.js';
 import { HarkStore } from '../../src/store/store.js';
+import { Cluster } from '../../src/cluster/cluster.js';
 
 const noModel = (sensorId: string): ModelStatus => ({
   sensorId,
@@ -189,6 +190,7 @@ export class TestSensors extends SensorsPort {
       snoozedUntil: s.snoozedUntil,
       severityThresholds: this.alerts.thresholds(s.id),
       model: this.models.status(s.id),
+      instance: null,
     };
   }
 
@@ -301,6 +303,19 @@ export async function startHarness(
       { provide: ModelsPort, useValue: models },
       { provide: HistoryService, useValue: history },
       { provide: NotificationService, useValue: notifications },
+      {
+        provide: Cluster,
+        useValue: new Cluster({
+          instance: 'harness',
+          redisUrl: '',
+          leaseSeconds: 5,
+          hub: new LiveHub(),
+          events,
+          metrics,
+          reloadModels: async () => {},
+          log: () => {},
+        }),
+      },
     ],
   })
   class TestModule {}
