@@ -110,6 +110,20 @@ describe('a corrupt hark.db', () => {
     120_000,
   );
 
+  test('`hark serve` on it exits 1 with one line naming the file and the backup to restore', async () => {
+    const s = await startServer();
+    const dataDir = s.server.config.dataDir;
+    const backup = await s.server.backup();
+    await s.close();
+    damage(join(dataDir, 'hark.db'), 0, 100);
+    const r = await hark('serve', '--data', dataDir, '--port', '0');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`hark: the database ${join(dataDir, 'hark.db')} is damaged`);
+    expect(r.out).toContain(`hark restore --data ${dataDir} ${backup!.path}`);
+    // One clear line, no stack (HARK_DEBUG=1 adds it).
+    expect(r.out).not.toMatch(/\n\s+at /);
+  }, 120_000);
+
   test('without a backup, the message says to restore one kept elsewhere or start empty', async () => {
     const s = await startServer({ backupIntervalMinutes: 0 });
     const dataDir = s.server.config.dataDir;

@@ -74,6 +74,9 @@ function lowRateUpload(): FormData {
   return form;
 }
 
+/** Sensors made for `DELETE /api/sensors/{id}` so far. */
+let deleted = 0;
+
 /** The one table: every route and namespace, every credential, the expected answer. */
 const MATRIX: Record<string, Row> = {
   'GET /api/health': { expect: open(200), request: () => ({}) },
@@ -81,10 +84,20 @@ const MATRIX: Record<string, Row> = {
   'GET /api/me': { expect: operatorUp(200), request: () => ({}) },
 
   'GET /api/sensors': { expect: operatorUp(200), request: () => ({}) },
+  'GET /api/assets': { expect: operatorUp(200), request: () => ({}) },
   'GET /api/sensors/{id}': { expect: operatorUp(200), request: (f) => ({ params: { id: f.sensorId } }) },
   'PATCH /api/sensors/{id}': {
     expect: adminOnly(200),
     request: (f) => ({ params: { id: f.sensorId }, json: { name: 'Mic one', labels: { line: 'A' } } }),
+  },
+  'DELETE /api/sensors/{id}': {
+    // A new stored sensor each call: the one that streams for the other rows stays.
+    expect: adminOnly(204),
+    request: (f) => {
+      const id = `gone-${++deleted}`;
+      f.s.server.store.sensors.upsert(id, Date.now());
+      return { params: { id } };
+    },
   },
   'GET /api/sensors/{id}/scores': {
     expect: operatorUp(200),
@@ -150,6 +163,10 @@ const MATRIX: Record<string, Row> = {
 
   'GET /api/alerts': { expect: operatorUp(200), request: (f) => ({ query: `sensorId=${f.sensorId}` }) },
   'GET /api/alerts/{id}': { expect: operatorUp(200), request: (f) => ({ params: { id: f.alertId } }) },
+  'GET /api/alerts/{id}/neighbours': {
+    expect: operatorUp(200),
+    request: (f) => ({ params: { id: f.alertId }, query: 'state=open&sort=peakScore' }),
+  },
   // Bulk steps: an unknown id is skipped with its reason (200), after the role check; nothing changes.
   'POST /api/alerts/ack': { expect: operatorUp(200), request: () => ({ json: { ids: [999999] } }) },
   'POST /api/alerts/resolve': { expect: operatorUp(200), request: () => ({ json: { ids: [999999] } }) },

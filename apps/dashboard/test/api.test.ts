@@ -19,11 +19,15 @@ describe('REST client', () => {
     await api.alerts({ sensorId: 'pump-1', state: 'open', limit: 25, offset: 50 });
     await api.snooze('pump 1', 900);
     await api.falseAlarm(3, true);
+    await api.deleteSensor('pump 1');
+    await api.deleteSensor('test-9', true);
     expect(calls.map((c) => `${c.init?.method} ${c.url}`)).toEqual([
       'POST /api/alerts/3/annotations',
       'GET /api/alerts?sensorId=pump-1&state=open&limit=25&offset=50',
       'POST /api/sensors/pump%201/snooze',
       'POST /api/alerts/3/false-alarm',
+      'DELETE /api/sensors/pump%201',
+      'DELETE /api/sensors/test-9?purge=true',
     ]);
     const headers = calls[0].init?.headers as Record<string, string>;
     expect(headers.Authorization).toBe('Bearer secret');

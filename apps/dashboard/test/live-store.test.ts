@@ -92,6 +92,14 @@ describe('live store', () => {
     expect(store.state.sensors['pump-2'].name).toBe('from ack');
   });
 
+  it('drops a sensor an admin deleted (sensor:deleted)', () => {
+    const { store, socket } = setup();
+    socket.fire('sensor:status', sensor({ id: 'fan-1' }));
+    socket.fire('sensor:status', sensor({ id: 'pump-2' }));
+    socket.fire('sensor:deleted', { sensorId: 'fan-1' });
+    expect(Object.keys(store.state.sensors)).toEqual(['pump-2']);
+  });
+
   it('reports connection errors', () => {
     const { store, socket } = setup();
     socket.fire('connect_error', new Error('invalid token'));

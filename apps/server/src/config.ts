@@ -3,6 +3,7 @@
  * (one process, SQLite in the data directory, models on disk).
  */
 import path from 'node:path';
+import { DEFAULT_SCORE_RETENTION_MS } from './store/score.repository.js';
 
 export interface ServerConfig {
   port: number;
@@ -46,6 +47,16 @@ export interface ServerConfig {
    * Sensor ids the server knows at most (stored or streaming); a new id past it is refused at the handshake.
    */
   maxSensors: number;
+  /**
+   * Sensor ids one sensor token may be bound to (and so register) at most: a token stands for one device or
+   * gateway, and must not fill the server's list alone. Admin tokens are bounded by `maxSensors` only.
+   */
+  maxSensorsPerToken: number;
+  /**
+   * Seconds without audio after which a sensor's rings (about 13.7 MB) are given back; the next audio takes
+   * them again. The sensor stays known, with its model, sequence and stream time.
+   */
+  sensorIdleFreeSeconds: number;
   /** Largest uploaded file, and largest upload (all its files), MB. */
   uploadMaxFileMb: number;
   uploadMaxTotalMb: number;
@@ -62,6 +73,11 @@ export interface ServerConfig {
   historyReducedSeconds: number;
   historyReduceSeconds: number;
   historyBudgetBytes: number;
+  /**
+   * Days the score history (`GET /api/sensors/:id/scores`) keeps its points; older ones are deleted in slices.
+   * Whole days are rolled up into the trends first, so the trends reach further back.
+   */
+  scoreRetentionDays: number;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /**
@@ -90,12 +106,29 @@ export interface ServerConfig {
   modelVersionsKept: number;
   /** Sensors that may run a shadow model (a new version on trial) at once: each holds a second model. */
   maxShadowModels: number;
+  /**
+   * This server's name among several (`/metrics`, `sensor:status`, `/api/health`, log lines); empty: the host
+   * name and the port it listens on (filled in at start).
+   */
+  instance: string;
+  /**
+   * Redis of a cluster of servers (`redis://HOST:PORT`; empty: this server alone): dashboards on any instance
+   * see every sensor, and a per-sensor lease lets one instance at a time score a sensor.
+   */
+  redisUrl: string;
+  /** Time to live of a sensor's ownership lease in Redis, s (renewed three times per period). */
+  leaseSeconds: number;
   /** Print the first admin token (and other start-up lines) here. */
   log: (line: string) => void;
 }
 
 export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'log'> = {
   port: 8080,
+  instance: '',
+  redisUrl: '',
+  // 5 s: a killed instance's sensors can be taken over after 5 s (the failover budget of issue 17), renewed
+  // every 1.7 s, so two missed renewals in a row (a loaded event loop) still do not lose it.
+  leaseSeconds: 5,
   host: '127.0.0.1',
   maxChunkBytes: 1 << 20,
   hopSeconds: 0.5,
@@ -137,6 +170,12 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   // Each known sensor id holds its rings (about 13.7 MB, issue 18 M2): 100 ids are 1.4 GB, more than a 2-core
   // server scores live anyway. Raise it with the memory.
   maxSensors: 100,
+  // 16: the channels of the larger multi-channel audio interfaces a gateway box forwards; a device with more
+  // takes more tokens (or the limit is raised).
+  maxSensorsPerToken: 16,
+  // Five minutes: longer than a sensor's reconnect after a network blip or a restart (its rings, and the
+  // backfill and clips they hold, survive those), short enough that ids that went away stop costing memory.
+  sensorIdleFreeSeconds: 300,
   uploadMaxFileMb: 50,
   uploadMaxTotalMb: 1024,
   historyFullSeconds: 3600,
@@ -145,6 +184,9 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   // At the default mel layout (128 bands, 62.5 columns/s) a sensor stores 57.6 MB per full-resolution hour
   // and 44 MB per reduced day: 16 sensors at the default retentions take 5.9 GB.
   historyBudgetBytes: 8e9,
+  // The trends' default span (30 days): the score line can be drawn as far back as the trends chart shows. At
+  // two points per second a sensor stores about 5.2 M points (~130 MB) in 30 days.
+  scoreRetentionDays: DEFAULT_SCORE_RETENTION_MS / 86_400_000,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -152,6 +194,9 @@ export type ServerOptions = Partial<ServerConfig>;
 /** The names a setting is given by: its `hark serve` flag and its environment variable, where they exist. */
 export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; env?: string }>> = {
   port: { flag: '--port', env: 'HARK_PORT' },
+  instance: { flag: '--instance', env: 'HARK_INSTANCE' },
+  redisUrl: { flag: '--redis', env: 'HARK_REDIS_URL' },
+  leaseSeconds: { env: 'HARK_LEASE_SECONDS' },
   host: { flag: '--host', env: 'HARK_HOST' },
   dataDir: { flag: '--data', env: 'HARK_DATA' },
   database: { flag: '--database', env: 'HARK_DATABASE_URL' },
@@ -172,6 +217,8 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   backupIntervalMinutes: { flag: '--backup-interval', env: 'HARK_BACKUP_INTERVAL_MINUTES' },
   backupKeep: { flag: '--backup-keep', env: 'HARK_BACKUP_KEEP' },
   maxSensors: { env: 'HARK_MAX_SENSORS' },
+  maxSensorsPerToken: { env: 'HARK_MAX_SENSORS_PER_TOKEN' },
+  sensorIdleFreeSeconds: { flag: '--sensor-idle-free', env: 'HARK_SENSOR_IDLE_FREE_SECONDS' },
   uploadMaxFileMb: { env: 'HARK_UPLOAD_MAX_FILE_MB' },
   uploadMaxTotalMb: { env: 'HARK_UPLOAD_MAX_TOTAL_MB' },
   modelVersionsKept: { env: 'HARK_MODEL_VERSIONS_KEPT' },
@@ -180,6 +227,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   historyReducedSeconds: { env: 'HARK_HISTORY_REDUCED_SECONDS' },
   historyReduceSeconds: { env: 'HARK_HISTORY_REDUCE_SECONDS' },
   historyBudgetBytes: { env: 'HARK_HISTORY_BUDGET_BYTES' },
+  scoreRetentionDays: { flag: '--score-retention', env: 'HARK_SCORE_RETENTION_DAYS' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -208,6 +256,9 @@ export function resolveServerConfig(
   };
   const fromEnv: ServerOptions = {
     port: num('HARK_PORT'),
+    instance: env.HARK_INSTANCE || undefined,
+    redisUrl: env.HARK_REDIS_URL || undefined,
+    leaseSeconds: num('HARK_LEASE_SECONDS'),
     host: env.HARK_HOST || undefined,
     dataDir: env.HARK_DATA || undefined,
     database: env.HARK_DATABASE_URL || undefined,
@@ -227,6 +278,8 @@ export function resolveServerConfig(
     backupIntervalMinutes: num('HARK_BACKUP_INTERVAL_MINUTES'),
     backupKeep: num('HARK_BACKUP_KEEP'),
     maxSensors: num('HARK_MAX_SENSORS'),
+    maxSensorsPerToken: num('HARK_MAX_SENSORS_PER_TOKEN'),
+    sensorIdleFreeSeconds: num('HARK_SENSOR_IDLE_FREE_SECONDS'),
     uploadMaxFileMb: num('HARK_UPLOAD_MAX_FILE_MB'),
     uploadMaxTotalMb: num('HARK_UPLOAD_MAX_TOTAL_MB'),
     modelVersionsKept: num('HARK_MODEL_VERSIONS_KEPT'),
@@ -235,6 +288,7 @@ export function resolveServerConfig(
     historyReducedSeconds: num('HARK_HISTORY_REDUCED_SECONDS'),
     historyReduceSeconds: num('HARK_HISTORY_REDUCE_SECONDS'),
     historyBudgetBytes: num('HARK_HISTORY_BUDGET_BYTES'),
+    scoreRetentionDays: num('HARK_SCORE_RETENTION_DAYS'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -302,6 +356,8 @@ export function resolveServerConfig(
   );
   wholeAtLeast('backupKeep', 1);
   wholeAtLeast('maxSensors', 1);
+  wholeAtLeast('maxSensorsPerToken', 1);
+  seconds('sensorIdleFreeSeconds', 1, 7 * 86400);
   check('uploadMaxFileMb', c.uploadMaxFileMb > 0, 'must be more than 0 MB');
   check(
     'uploadMaxTotalMb',
@@ -320,6 +376,12 @@ export function resolveServerConfig(
     `must be at least historyFullSeconds (${c.historyFullSeconds}): the reduced tier reaches further back`,
   );
   check('historyBudgetBytes', c.historyBudgetBytes >= 1e6, 'must be at least 1000000 bytes');
+  // At least a day: a day's points are rolled up into the trends only once the day is over.
+  check(
+    'scoreRetentionDays',
+    c.scoreRetentionDays >= 1 && c.scoreRetentionDays <= 36500,
+    'must be 1..36500 days',
+  );
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (c.database)
     check(
@@ -327,8 +389,26 @@ export function resolveServerConfig(
       /^postgres(ql)?:\/\//.test(c.database),
       'must be a postgres://USER@HOST:PORT/DB URL (leave it out for SQLite in the data directory)',
     );
+  if (c.instance)
+    check(
+      'instance',
+      /^[A-Za-z0-9._:-]{1,64}$/.test(c.instance),
+      'must be 1-64 characters of letters, digits, ".", "_", ":" and "-"',
+    );
+  if (c.redisUrl)
+    check('redisUrl', isRedisUrl(c.redisUrl), 'is not a Redis URL, e.g. redis://127.0.0.1:6379');
+  seconds('leaseSeconds', 1, 60);
   if (problems.length) throw new ConfigError(problems);
   return c;
+}
+
+function isRedisUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return ['redis:', 'rediss:'].includes(u.protocol) && u.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 function isHttpUrl(s: string): boolean {

@@ -19,8 +19,10 @@ import { TokenService } from './auth/token.service.js';
 import { AppModule } from './app.module.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { lockDataDir } from './data-lock.js';
+import { Cluster } from './cluster/cluster.js';
 import { HarkEvents } from './events.js';
 import { HistoryService } from './history/history.service.js';
+import { ScoreRetention } from './history/score-retention.js';
 import { setupHttp } from './http/index.js';
 import { ModelsPort, SensorsPort } from './http/ports.js';
 import { LiveHub } from './live/live-hub.js';
@@ -57,6 +59,8 @@ export interface HarkServer {
   backup(): Promise<BackupResult | null>;
   /** The `/live` fan-out (broadcasts to dashboards, per-client flow control). */
   hub: LiveHub;
+  /** This instance among several (`--redis`, `--instance`): leases, relay, Redis health. */
+  cluster: Cluster;
   /**
    * Stops cleanly: stops accepting (HTTP and socket.io), tells sensors to reconnect (`server:shutdown`),
    * finishes in-flight windows, flushes scores and pending alert clips, checkpoints the WAL and closes the
@@ -81,7 +85,13 @@ class HarkIoAdapter extends IoAdapter {
 
   constructor(
     app: INestApplication,
-    private readonly options: { maxBytes: number; pingIntervalMs: number; pingTimeoutMs: number },
+    private readonly options: {
+      maxBytes: number;
+      pingIntervalMs: number;
+      pingTimeoutMs: number;
+      /** socket.io's Redis adapter of a cluster (`--redis`), else its in-memory one. */
+      adapter?: IoServerOptions['adapter'];
+    },
   ) {
     super(app);
   }
@@ -92,6 +102,7 @@ class HarkIoAdapter extends IoAdapter {
       maxHttpBufferSize: this.options.maxBytes,
       pingInterval: this.options.pingIntervalMs,
       pingTimeout: this.options.pingTimeoutMs,
+      ...(this.options.adapter ? { adapter: this.options.adapter } : {}),
     } as IoServerOptions) as IoServer;
     this.io ??= io;
     return io;
@@ -115,6 +126,8 @@ interface Runtime {
   webhook: WebhookNotifier | null;
   notifications: NotificationService;
   backups: BackupSchedule;
+  scoreRetention: ScoreRetention;
+  cluster: Cluster;
 }
 
 async function buildRuntime(config: ServerConfig): Promise<Runtime> {
@@ -124,9 +137,15 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     config.database
       ? { engine: 'postgres', url: config.database }
       : { engine: 'sqlite', dataDir: config.dataDir },
-    { health: { log, onError: (op) => metrics.storageErrors.inc({ op }) } },
+    {
+      scores: { retentionMs: config.scoreRetentionDays * 86_400_000 },
+      health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
+    },
   );
-  const tokens = new TokenService(store.tokens, { health: store.health });
+  const tokens = new TokenService(store.tokens, {
+    health: store.health,
+    maxSensorsPerToken: config.maxSensorsPerToken,
+  });
   const tickets = new MediaTickets({ dataDir: config.dataDir, log });
   const history = new HistoryService({
     store,
@@ -179,16 +198,43 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     log,
   });
   modelService = new ModelService(models, store, media, events);
+  const cluster = new Cluster({
+    instance: config.instance,
+    redisUrl: config.redisUrl,
+    leaseSeconds: config.leaseSeconds,
+    hub,
+    events,
+    metrics,
+    reloadModels: () => models.poll(),
+    log,
+  });
   events.on('model:progress', (p) => hub.broadcast('model:progress', p));
   const scorer = new WindowScorer({
     concurrency: config.scoringConcurrency,
     queuePerSensor: config.queuePerSensor,
+    hopSeconds: config.hopSeconds,
     models,
     metrics,
     log,
   });
   const shadow = new ShadowScorer(scorer.scheduler, models, log);
-  sensors = new Sensors({ config, store, models, scorer, shadow, alerts, hub, metrics, history, log });
+  sensors = new Sensors({
+    config,
+    store,
+    models,
+    scorer,
+    shadow,
+    alerts,
+    hub,
+    metrics,
+    history,
+    instance: () => cluster.instance,
+    remoteStatus: (id) => cluster.remoteStatus(id),
+    remoteStatuses: () => cluster.remoteStatuses(),
+    log,
+  });
+  cluster.republish = () => sensors.publishAll();
+  cluster.backfillHere = (id, seconds) => sensors.backfill(id, seconds);
   const webhook = config.webhookUrl
     ? new WebhookNotifier({
         url: config.webhookUrl,
@@ -216,6 +262,7 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     log,
     onError: () => metrics.storageErrors.inc({ op: 'backup' }),
   });
+  const scoreRetention = new ScoreRetention({ store, metrics });
   return {
     store,
     tokens,
@@ -232,6 +279,8 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     webhook,
     notifications,
     backups,
+    scoreRetention,
+    cluster,
   };
 }
 
@@ -254,6 +303,7 @@ async function startApp(
       { provide: HistoryService, useValue: rt.history },
       { provide: ModelsPort, useValue: rt.modelService },
       { provide: NotificationService, useValue: rt.notifications },
+      { provide: Cluster, useValue: rt.cluster },
     ]),
     { logger: ['error', 'warn'], bodyParser: false },
   );
@@ -261,6 +311,7 @@ async function startApp(
     maxBytes: config.maxChunkBytes * 4 + 65536,
     pingIntervalMs: config.pingIntervalSeconds * 1000,
     pingTimeoutMs: config.pingTimeoutSeconds * 1000,
+    adapter: rt.cluster.adapter(),
   });
   app.useWebSocketAdapter(io);
   setupHttp(app, {
@@ -274,11 +325,19 @@ async function startApp(
   // No Nest shutdown hooks: they re-raise the signal after closing (exit 143, no flush); `hark serve` owns
   // SIGTERM / SIGINT and calls `close()`, which stops in data-path order.
   await app.listen(config.port, config.host);
+  rt.cluster.start((app.getHttpServer().address() as { port: number }).port);
+  if (io.io) rt.cluster.attach(io.io);
   return { app, io };
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<HarkServer> {
   const config = resolveServerConfig({ dashboardDir: defaultDashboardDir(), ...options });
+  let rt: Runtime | null = null;
+  if (config.redisUrl || config.instance) {
+    // Among several instances every line says which one wrote it (the name is known once it listens).
+    const base = config.log;
+    config.log = (line) => base(`[${rt?.cluster.instance || config.instance || 'starting'}] ${line}`);
+  }
   await mkdir(config.dataDir, { recursive: true });
   // Before anything else touches the directory: a second server on it stops here, naming the first.
   const lock = lockDataDir(config.dataDir);
@@ -286,7 +345,6 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     config.log(
       `took over the lock of ${config.dataDir} left by hark pid ${lock.replaced.pid} on ${lock.replaced.host}, which is gone`,
     );
-  let rt: Runtime | null = null;
   let app: INestApplication;
   let io: HarkIoAdapter;
   let adminToken: string | null;
@@ -300,8 +358,11 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     await rt.models.start();
     await rt.sensors.start();
     rt.history.start();
+    rt.scoreRetention.start();
     ({ app, io } = await startApp(config, rt));
   } catch (err) {
+    await rt?.scoreRetention.stop();
+    await rt?.cluster.stop();
     await rt?.backups.stop();
     await rt?.store.close();
     lock.release();
@@ -317,7 +378,9 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
         `(${runtime.store.database.readOnlyReason}); free space on the disk of ${config.dataDir}: writes resume by themselves`,
     );
   config.log(
-    `hark server listening on ${url} (data: ${config.dataDir}; store: ${runtime.store.engine} ${runtime.store.database.path})`,
+    `hark server listening on ${url} (data: ${config.dataDir}; store: ${runtime.store.engine} ` +
+      `${runtime.store.database.path}; instance ${runtime.cluster.instance}` +
+      `${config.redisUrl ? ', cluster through Redis' : ''})`,
   );
 
   let closed: Promise<void> | null = null;
@@ -336,6 +399,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     history: runtime.history,
     notifications: runtime.notifications,
     hub: runtime.hub,
+    cluster: runtime.cluster,
     backup: () => runtime.backups.run(),
     close: (reason = 'close') =>
       (closed ??= (async () => {
@@ -350,13 +414,17 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
               reason: 'shutdown',
               message: `server shutting down (${reason})`,
             };
-            sensorNs.emit(SERVER_SHUTDOWN_EVENT, notice);
-            sensorNs.disconnectSockets(true);
+            // `local`: with a cluster adapter, a namespace-wide emit or disconnect reaches every instance.
+            sensorNs.local.emit(SERVER_SHUTDOWN_EVENT, notice);
+            sensorNs.local.disconnectSockets(true);
           }
           http.closeIdleConnections?.();
           await app.close();
           await runtime.sensors.stop();
+          // After the sensors stopped: their leases are released for the other instances to take at once.
+          await runtime.cluster.stop();
           await runtime.history.stop();
+          await runtime.scoreRetention.stop();
           await runtime.models.stop();
           await runtime.webhook?.stop();
           // A short grace: an attempt cut off stays pending and is sent after the next start.

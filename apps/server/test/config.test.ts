@@ -70,6 +70,18 @@ describe('server configuration', () => {
     );
   });
 
+  it('reads the score retention from --score-retention or HARK_SCORE_RETENTION_DAYS (default 30, at least a day)', () => {
+    expect(resolveServerConfig({}, {}).scoreRetentionDays).toBe(30);
+    expect(resolveServerConfig({}, { HARK_SCORE_RETENTION_DAYS: '90' }).scoreRetentionDays).toBe(90);
+    expect(
+      resolveServerConfig({ scoreRetentionDays: 2 }, { HARK_SCORE_RETENTION_DAYS: '90' }).scoreRetentionDays,
+    ).toBe(2);
+    expect(problems({}, { HARK_SCORE_RETENTION_DAYS: '0.5' })).toEqual([
+      'HARK_SCORE_RETENTION_DAYS (0.5) must be 1..36500 days',
+    ]);
+    expect(problems({ scoreRetentionDays: 0 })).toEqual(['--score-retention (0) must be 1..36500 days']);
+  });
+
   it('reads HARK_MAX_CLOCK_SKEW_SECONDS (default 300 s) and refuses less than a second', () => {
     expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).maxClockSkewSeconds).toBe(300);
     expect(
@@ -91,6 +103,26 @@ describe('server configuration', () => {
     expect(() => resolveServerConfig({ hopSeconds: 20, alertOpenWindows: 1.5 }, {})).toThrow(
       'invalid server configuration:\n  --hop-seconds (20) must be 0.05..10 seconds\n  option alertOpenWindows (1.5) must be a whole number >= 1',
     );
+  });
+  it('reads the cluster settings (--redis, --instance, HARK_LEASE_SECONDS), off by default, and checks them', () => {
+    expect(resolveServerConfig({ dataDir: '/tmp/x' }, {})).toMatchObject({
+      redisUrl: '',
+      instance: '',
+      leaseSeconds: 5,
+    });
+    expect(
+      resolveServerConfig(
+        { dataDir: '/tmp/x' },
+        { HARK_REDIS_URL: 'redis://10.0.0.5:6379', HARK_INSTANCE: 'hark-b', HARK_LEASE_SECONDS: '3' },
+      ),
+    ).toMatchObject({ redisUrl: 'redis://10.0.0.5:6379', instance: 'hark-b', leaseSeconds: 3 });
+    expect(
+      problems({ redisUrl: 'http://10.0.0.5:6379', instance: 'a b' }, { HARK_LEASE_SECONDS: '0.5' }),
+    ).toEqual([
+      '--instance ("a b") must be 1-64 characters of letters, digits, ".", "_", ":" and "-"',
+      '--redis ("http://10.0.0.5:6379") is not a Redis URL, e.g. redis://127.0.0.1:6379',
+      'HARK_LEASE_SECONDS (0.5) must be 1..60 seconds',
+    ]);
   });
   it('reads the heartbeat, data timeout and alert lifecycle settings from flags or HARK_* (with defaults)', () => {
     const c = resolveServerConfig({ dataDir: '/tmp/x' }, {});

@@ -62,8 +62,21 @@ export interface AudioMessage {
 /**
  * `data.code` of a refused `/sensor` handshake (socket.io `connect_error`): `UNAUTHORIZED` (token or sensor id),
  * `TOO_MANY_SENSORS` (a new sensor id while the server knows its limit of sensors, `HARK_MAX_SENSORS`).
+ * With several servers on one Redis (`hark serve --redis`): `SENSOR_LEASED` (another instance scores the sensor
+ * now: `data.instance` names it, `data.retryAfterMs` is what is left of its lease) and `LEASE_UNAVAILABLE`
+ * (this instance cannot reach Redis, so it cannot prove nobody else scores the sensor). A sensor may try another
+ * server, or this one again later, on both.
  */
-export type HandshakeErrorCode = 'UNAUTHORIZED' | 'TOO_MANY_SENSORS';
+export type HandshakeErrorCode = 'UNAUTHORIZED' | 'TOO_MANY_SENSORS' | 'SENSOR_LEASED' | 'LEASE_UNAVAILABLE';
+
+/** `data` of a `SENSOR_LEASED` or `LEASE_UNAVAILABLE` refusal. */
+export interface LeaseRefusal {
+  code: 'SENSOR_LEASED' | 'LEASE_UNAVAILABLE';
+  /** The instance holding the sensor's lease (`hark serve --instance`), null when unknown. */
+  instance: string | null;
+  /** When trying this server again may succeed, ms (the lease's time left; Redis's reconnect delay). */
+  retryAfterMs: number;
+}
 
 export type SensorErrorCode =
   | 'BAD_MESSAGE'
@@ -85,7 +98,11 @@ export type SensorAck =
 export type HelloAck =
   | {
       ok: true;
-      /** The next sequence number the server expects (0 for a new stream). */
+      /**
+       * The next sequence number the server expects. 0 for a stream the server holds no chunk of (new to it):
+       * its first chunk may then carry any seq >= 0, later ones follow on. A sensor failing over from another
+       * server opens a new stream id there and keeps its numbering (`hark sensor --server A,B`).
+       */
       nextSeq: number;
       /** Largest accepted `audio.data` in bytes. */
       maxChunkBytes: number;
@@ -251,6 +268,16 @@ export interface SensorStatus {
   /** Dropped / (scored + dropped) over the last minute. */
   dropRate: number;
   queueDepth: number;
+  /**
+   * Windows not scored because the server widened the scoring hop past capacity (not counted in
+   * `windowsDropped`: their columns still go out, unscored).
+   */
+  windowsSkipped: number;
+  /**
+   * Seconds between the starts of this sensor's scored windows: the server's hop (`--hop-seconds`), or wider
+   * when more sensors stream than it can score (every sensor gets the same hop, none starves).
+   */
+  scoringHopSeconds: number;
   lastScore: number | null;
   threshold: number;
   /** Unresolved alerts (open or acknowledged). */
@@ -268,6 +295,11 @@ export interface SensorStatus {
    */
   severityThresholds: SeverityThresholds;
   model: ModelStatus;
+  /**
+   * The server instance that receives and scores the sensor's stream now (`hark serve --instance`, default
+   * host name and port); null while no instance streams it.
+   */
+  instance: string | null;
 }
 
 export interface ScorePoint {
@@ -412,6 +444,43 @@ export interface Page<T> {
 }
 
 /**
+ * The columns `GET /api/alerts?sort=` orders by, each with its default `order` (what a reader wants first: the
+ * newest, the strongest, the most repeated; names and states A to Z). Ties go by id in the same direction, so
+ * paging and next / previous are stable. Without `sort`: open first, then acknowledged, then resolved, newest
+ * first within each.
+ */
+export const ALERT_SORTS = {
+  start: 'desc',
+  peakScore: 'desc',
+  count: 'desc',
+  severity: 'desc',
+  id: 'desc',
+  sensor: 'asc',
+  state: 'asc',
+  kind: 'asc',
+} as const satisfies Record<string, SortOrder>;
+export type AlertSort = keyof typeof ALERT_SORTS;
+export type SortOrder = 'asc' | 'desc';
+export const SORT_ORDERS: readonly SortOrder[] = ['asc', 'desc'];
+/** Longest `q` of `GET /api/alerts` (characters), and most words in it. */
+export const MAX_ALERT_SEARCH_LENGTH = 200;
+export const MAX_ALERT_SEARCH_TERMS = 8;
+
+/**
+ * `GET /api/alerts/:id/neighbours` (same filters and sort as the list): the alerts before and after this one in
+ * that order (null at either end), and its 1-based place in the list (null when it no longer matches the
+ * filters, e.g. acknowledged while the list shows open alerts: its neighbours are still those around where it
+ * was).
+ */
+export interface AlertNeighbours {
+  id: number;
+  previous: number | null;
+  next: number | null;
+  position: number | null;
+  total: number;
+}
+
+/**
  * `POST /api/alerts/:id/media-tickets`: the alert's media URLs for `<audio src>` / `<img src>`, each carrying a
  * short-lived `?ticket=` bound to the alert and the route (tokens are never accepted in URLs).
  */
@@ -501,6 +570,14 @@ export interface ScoreEvent {
 export type AlertEvent = Alert;
 export type SensorStatusEvent = SensorStatus;
 
+/**
+ * `sensor:deleted` to every dashboard when an admin deletes a sensor (`DELETE /api/sensors/:id`): drop it from
+ * the list. It comes back as a new `sensor:status` if it registers again.
+ */
+export interface SensorDeletedEvent {
+  sensorId: string;
+}
+
 /** `model:progress` to every dashboard while a sensor's model is recorded or fitted. */
 export interface FitProgressEvent {
   sensorId: string;
@@ -540,9 +617,24 @@ export interface Me {
 
 /** `GET /api/health` (no token): whether the server runs and its data directory takes writes. */
 export interface Health {
-  /** `degraded`: the server runs, but writes fail (a full disk) or wait to be retried. */
+  /**
+   * `degraded`: the server runs, but writes fail (a full disk) or wait to be retried, or it was started with
+   * `--redis` and cannot reach Redis (it scores its own sensors; dashboards see only this instance's).
+   */
   status: 'ok' | 'degraded';
   storage: StorageHealthReport;
+  cluster: ClusterHealthReport;
+}
+
+export interface ClusterHealthReport {
+  /** This server's instance name (`hark serve --instance`, default host name and port). */
+  instance: string;
+  /** `off`: no `--redis` (one server alone); `up` / `down`: whether Redis answers now. */
+  redis: 'off' | 'up' | 'down';
+  /** Server ms since when Redis has been unreachable, else null. */
+  downSince: number | null;
+  /** Sensors whose ownership lease this instance holds (it scores them). */
+  leasesHeld: number;
 }
 
 export interface StorageHealthReport {
@@ -578,5 +670,17 @@ export interface ServerShutdown {
   /** Always `'shutdown'`: the disconnect that follows is a planned stop, not an error. */
   reason: 'shutdown';
   /** What the operator sees, e.g. `server shutting down (SIGTERM)`. */
+  message: string;
+}
+
+/**
+ * `/sensor` event `server:closed`, sent to a sensor's connection just before the server closes it on purpose
+ * (not at shutdown, which sends `server:shutdown`): the sensor was deleted by an admin, or another connection
+ * took it over. `message` says which, for the sensor's log.
+ */
+export const SERVER_CLOSED_EVENT = 'server:closed';
+
+export interface ServerClosed {
+  /** What the operator sees, e.g. `sensor pump-1 was deleted by an admin (admin); connecting again registers it anew`. */
   message: string;
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBenchCluster } from '../bench/cluster.js';
 import { registerBenchDsp } from '../bench/dsp.js';
 import { registerBenchFalseAlarms } from '../bench/false-alarms.js';
 import { registerBenchHistory } from '../bench/history.js';
@@ -18,4 +19,5 @@ export function registerBench(program: Command): void {
   registerBenchPipeline(bench);
   registerBenchFalseAlarms(bench);
   registerBenchHistory(bench);
+  registerBenchCluster(bench);
 }

@@ -29,6 +29,10 @@ export interface ServeOptions {
   criticalSeconds?: number;
   backupInterval?: number;
   backupKeep?: number;
+  sensorIdleFree?: number;
+  scoreRetention?: number;
+  instance?: string;
+  redis?: string;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -51,6 +55,10 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     criticalSeconds: o.criticalSeconds,
     backupIntervalMinutes: o.backupInterval,
     backupKeep: o.backupKeep,
+    sensorIdleFreeSeconds: o.sensorIdleFree,
+    scoreRetentionDays: o.scoreRetention,
+    instance: o.instance,
+    redisUrl: o.redis,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
@@ -127,12 +135,19 @@ export interface TokenCreateOptions {
 
 /** `hark token create`: a new token in the data directory's database (the server may be running). */
 export async function runTokenCreate(o: TokenCreateOptions): Promise<void> {
-  const { dataDir, database } = resolveServerConfig({ dataDir: o.data, database: o.database });
+  const { dataDir, database, maxSensorsPerToken } = resolveServerConfig({
+    dataDir: o.data,
+    database: o.database,
+  });
   const store = await HarkStore.open(
     database ? { engine: 'postgres', url: database } : { engine: 'sqlite', dataDir },
   );
   try {
-    const created = await new TokenService(store.tokens).create(o.role, o.name, o.sensor);
+    const created = await new TokenService(store.tokens, { maxSensorsPerToken }).create(
+      o.role,
+      o.name,
+      o.sensor,
+    );
     if (o.json) console.log(JSON.stringify(created));
     else {
       console.log(
@@ -241,6 +256,24 @@ export function registerServe(program: Command): void {
       '--backup-keep <n>',
       `rolling backups kept (default: $HARK_BACKUP_KEEP, else ${SERVER_DEFAULTS.backupKeep})`,
       Number,
+    )
+    .option(
+      '--sensor-idle-free <s>',
+      `seconds without audio after which a sensor's rings (~13.7 MB) are freed; its next audio takes them again (default: $HARK_SENSOR_IDLE_FREE_SECONDS, else ${SERVER_DEFAULTS.sensorIdleFreeSeconds})`,
+      Number,
+    )
+    .option(
+      '--score-retention <days>',
+      `days the score history keeps its points, at least 1; whole days stay in the trends (default: $HARK_SCORE_RETENTION_DAYS, else ${SERVER_DEFAULTS.scoreRetentionDays})`,
+      Number,
+    )
+    .option(
+      '--redis <url>',
+      'redis://HOST:PORT of a cluster of hark servers: dashboards on any instance see every sensor, one instance at a time scores each (default: $HARK_REDIS_URL, else this server alone)',
+    )
+    .option(
+      '--instance <name>',
+      "this server's name among several, in /metrics, sensor:status, /api/health and log lines (default: $HARK_INSTANCE, else host name and port)",
     )
     .action((o: ServeOptions) => runServe(o));
 

@@ -131,6 +131,29 @@ describe('SensorClient', () => {
     expect(server.hellos.map((h) => h.takeover)).toEqual([undefined, true]);
   });
 
+  it('closed on purpose by the server (server:closed), it reports the reason, reconnects and loses nothing', async () => {
+    const message = 'sensor pump-1 was deleted by an admin (ana); connecting again registers it anew';
+    let closed = false;
+    const server = await startServer({
+      audio: (msg, ctx) => {
+        if (msg.seq !== 30 || closed) return undefined;
+        closed = true;
+        ctx.socket.emit('server:closed', { message });
+        ctx.socket.disconnect(true);
+        return 'accept-silently';
+      },
+    });
+    const wav = writeTestWav('closed.wav', 2);
+    const c = client(server);
+    const reasons: string[] = [];
+    c.on('state', (st: ConnectionState) => st.state === 'reconnecting' && reasons.push(st.reason));
+    const summary = await c.run(await wavSource(wav.path, { speed: 1000 }));
+    expect(reasons).toEqual([message]);
+    expect(summary.reconnects).toBe(1);
+    const [stream] = server.streamsOf('pump-1');
+    expect(streamBytes(stream).equals(wav.pcm)).toBe(true);
+  });
+
   it('a hello refused with SENSOR_BUSY (another connection streams) is retried, without takeover', async () => {
     const server = await startServer({
       hello: (_h, { connection }) =>

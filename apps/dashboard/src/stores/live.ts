@@ -13,6 +13,7 @@ import {
   type ColumnsEvent,
   type FitProgressEvent,
   type ScoreEvent,
+  type SensorDeletedEvent,
   type SensorStatus,
 } from '../lib/contracts';
 import { asBytes } from '../lib/paint';
@@ -85,6 +86,7 @@ export class LiveStore {
       this.state.error = err?.message ?? String(err);
     });
     socket.on('sensor:status', (s: SensorStatus) => this.onStatus(s));
+    socket.on('sensor:deleted', (e: SensorDeletedEvent) => this.onDeleted(e.sensorId));
     socket.on('alert', (a: Alert) => this.onAlert(a, true));
     socket.on('alert:update', (a: Alert) => this.onAlert(a, false));
     socket.on('score', (e: ScoreEvent) => this.onScore(e));
@@ -132,6 +134,11 @@ export class LiveStore {
 
   onStatus(s: SensorStatus): void {
     this.state.sensors[s.id] = s;
+  }
+
+  /** An admin deleted the sensor: it leaves the list (its alerts stay, as on the server). */
+  onDeleted(sensorId: string): void {
+    delete this.state.sensors[sensorId];
   }
 
   onAlert(a: Alert, isNew: boolean): void {

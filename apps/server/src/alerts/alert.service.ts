@@ -5,6 +5,7 @@
  */
 import type {
   Alert,
+  AlertNeighbours,
   AlertSeverity,
   AnnotationLabel,
   BulkAlertResult,
@@ -16,6 +17,7 @@ import type { HarkEvents } from '../events.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { AlertFilters } from '../store/alert.filters.js';
+import type { AlertOrder } from '../store/alert.order.js';
 import type { AlertPatch, NewAlert } from '../store/alert.repository.js';
 import { ConflictError, NotFoundError } from '../store/errors.js';
 import type { HarkStore } from '../store/store.js';
@@ -107,6 +109,11 @@ export class AlertService {
       this.d.log(`sensor ${alert.sensorId}: repeat not folded: ${(err as Error).message}`);
       return null;
     }
+  }
+
+  /** Deletes the media files (clip, pictures, patches) of alerts removed from the store. */
+  async removeMedia(alertIds: readonly number[]): Promise<void> {
+    for (const id of alertIds) await this.d.media.remove(id);
   }
 
   /** The sensor's severity thresholds: its own where set, else the server's defaults. */
@@ -214,8 +221,13 @@ export class AlertService {
 
   // ---- operators ----
 
-  list(filters: AlertFilters, limit: number, offset: number): Promise<Page<Alert>> {
-    return this.d.store.alerts.list(filters, limit, offset);
+  list(filters: AlertFilters, limit: number, offset: number, order: AlertOrder = {}): Promise<Page<Alert>> {
+    return this.d.store.alerts.list(filters, limit, offset, order);
+  }
+
+  /** The alerts before and after `id` in the list of `filters` and `order` (next / previous). */
+  neighbours(id: number, filters: AlertFilters, order: AlertOrder): Promise<AlertNeighbours> {
+    return this.d.store.alerts.neighbours(id, filters, order);
   }
 
   /** The alert, or a `NotFoundError`. */

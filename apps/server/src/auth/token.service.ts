@@ -12,7 +12,12 @@ export interface TokenServiceOptions {
   touchIntervalMs?: number;
   /** Where a failed `lastUsedAt` write is reported (it never fails the verification). */
   health?: StorageHealth;
+  /** Sensor ids a sensor token may be bound to (`HARK_MAX_SENSORS_PER_TOKEN`; default the server's, 16). */
+  maxSensorsPerToken?: number;
 }
+
+/** Default of {@link TokenServiceOptions.maxSensorsPerToken} (the server's `maxSensorsPerToken`). */
+const MAX_SENSORS_PER_TOKEN = 16;
 
 /** Name of the token `ensureAdmin` creates on first start. */
 export const FIRST_ADMIN_NAME = 'first admin';
@@ -22,6 +27,7 @@ export class TokenService {
   private readonly now: () => number;
   private readonly touchIntervalMs: number;
   private readonly health: StorageHealth;
+  readonly maxSensorsPerToken: number;
 
   constructor(
     private readonly tokens: TokenRepository,
@@ -30,6 +36,7 @@ export class TokenService {
     this.now = options.now ?? Date.now;
     this.touchIntervalMs = options.touchIntervalMs ?? 60_000;
     this.health = options.health ?? new StorageHealth();
+    this.maxSensorsPerToken = options.maxSensorsPerToken ?? MAX_SENSORS_PER_TOKEN;
   }
 
   /**
@@ -43,7 +50,7 @@ export class TokenService {
     if (trimmed.length === 0 || trimmed.length > 100) {
       throw new InvalidArgumentError(`token name must be 1-100 characters, got ${JSON.stringify(name)}`);
     }
-    const bound = sensors === undefined ? null : checkBinding(role, sensors);
+    const bound = sensors === undefined ? null : checkBinding(role, sensors, this.maxSensorsPerToken);
     const secret = generateToken();
     const info = await this.tokens.insert({
       name: trimmed,
@@ -123,14 +130,21 @@ export class TokenService {
 }
 
 /** The checked, de-duplicated sensor ids of a new token's binding. */
-function checkBinding(role: Role, sensors: readonly string[]): string[] {
+function checkBinding(role: Role, sensors: readonly string[], max: number): string[] {
   if (role !== 'sensor')
     throw new InvalidArgumentError(`sensors bind sensor tokens only; a ${role} token takes none`);
-  if (!Array.isArray(sensors) || sensors.length === 0 || sensors.length > 1000)
-    throw new InvalidArgumentError(`sensors must list 1 to 1000 sensor ids, e.g. ["pump-1", "pump-2"]`);
+  if (!Array.isArray(sensors) || sensors.length === 0)
+    throw new InvalidArgumentError(`sensors must list 1 to ${max} sensor ids, e.g. ["pump-1", "pump-2"]`);
   for (const id of sensors) {
     const problem = sensorIdProblem(id);
     if (problem) throw new InvalidArgumentError(`sensors: ${JSON.stringify(id)} ${problem}`);
   }
-  return [...new Set(sensors)];
+  const ids = [...new Set(sensors)];
+  // Each id a token is bound to is one it can register: the per-token bound on known sensors.
+  if (ids.length > max)
+    throw new InvalidArgumentError(
+      `sensors lists ${ids.length} ids, more than one token may stream as (HARK_MAX_SENSORS_PER_TOKEN = ` +
+        `${max}): split them over several tokens, or raise the limit`,
+    );
+  return ids;
 }

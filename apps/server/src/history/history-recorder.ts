@@ -206,6 +206,12 @@ export class HistoryRecorder {
     this.#bound();
   }
 
+  /** Drops a sensor's unfinished and unwritten blocks (it was deleted with its data). */
+  forget(sensorId: string): void {
+    this.sensors.delete(sensorId);
+    this.pending = this.pending.filter((b) => b.sensorId !== sensorId);
+  }
+
   /** Finishes every sensor's blocks (at shutdown), the current reduce windows included. */
   finishAll(): void {
     for (const s of this.sensors.values()) this.#close(s);

@@ -90,6 +90,11 @@ export class HistoryService {
     await this.flush();
   }
 
+  /** A sensor deleted with its data (`?purge=true`): what it had not written yet is dropped. */
+  forget(sensorId: string): void {
+    this.recorder.forget(sensorId);
+  }
+
   /** Writes the finished blocks in one transaction; returns how many. Kept for the next try when it fails. */
   async flush(): Promise<number> {
     const blocks = this.recorder.take();
@@ -136,6 +141,8 @@ export class HistoryService {
     to: number,
     maxColumns: number,
     alerts: HistoryAlertMark[],
+    /** The sensor's band centres (Hz), given with the answer when they match its band count. */
+    melHz: readonly number[] | null = null,
   ): Promise<SensorHistory> {
     // Finished blocks waiting for the next write are written first, so the answer has no hole where they are.
     await this.flush();
@@ -173,6 +180,7 @@ export class HistoryService {
       columnMs: d?.columnMs ?? tierHopMs,
       times: d?.times ?? [],
       nMels: d?.nMels ?? 0,
+      melHz: d && melHz?.length === d.nMels ? [...melHz] : [],
       dbRange: d?.dbRange ?? [0, 1],
       anomalyScale: d?.anomalyScale ?? 1,
       spectrogram: d ? bytesToBase64(d.spectrogram) : '',

@@ -21,6 +21,10 @@ export abstract class SensorsPort {
   abstract update(sensorId: string, patch: SensorPatch): Promise<SensorStatus>;
   /** `until` null lifts the snooze. */
   abstract snooze(sensorId: string, until: number | null): Promise<SensorStatus>;
+  /** Deletes a sensor (and with `purge` its data); false for an unknown id. */
+  abstract remove(sensorId: string, o: { purge: boolean; by: string }): Promise<boolean>;
+  /** Centre frequencies (Hz) of the sensor's analysis mel bands; null for a sensor never seen. */
+  abstract melHz(sensorId: string): number[] | null;
 }
 
 export abstract class ModelsPort {

@@ -10,13 +10,19 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
-import { ApiQuery } from '@nestjs/swagger';
-import { SNOOZE_MAX_SECONDS, SNOOZE_MIN_SECONDS, type ScorePoint, type SensorStatus } from '@hark/protocol';
+import { ApiOperation, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import {
+  SNOOZE_MAX_SECONDS,
+  SNOOZE_MIN_SECONDS,
+  type ScorePoint,
+  type SensorStatus,
+  type TokenInfo,
+} from '@hark/protocol';
 import { SensorsPort } from './ports.js';
 import { HarkStore } from '../store/store.js';
-import { Roles } from './auth.guard.js';
-import { parseScoreQuery, parseSeconds, parseSensorPatch } from './dto.js';
-import { ApiController, ApiRoute } from './openapi.decorators.js';
+import { Caller, Roles } from './auth.guard.js';
+import { parsePurge, parseScoreQuery, parseSeconds, parseSensorPatch } from './dto.js';
+import { ApiController, ApiErrors, ApiRoute } from './openapi.decorators.js';
 import { BODIES, arrayOf, ref } from './schemas.js';
 import { sensorId } from './validate.js';
 
@@ -57,6 +63,36 @@ export class SensorsController {
     const patch = parseSensorPatch(body);
     await this.require(id);
     return this.sensors.update(id, patch);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @Roles('admin')
+  @ApiOperation({
+    summary:
+      'Delete a sensor: its connections are closed with the reason, its rings freed, and it leaves the list; ' +
+      'its alerts, scores and history are kept for the record and its model and versions moved to ' +
+      'DATA/retired/, unless purge=true. Connecting again registers it anew. Tokens bound to it stay bound ' +
+      '(revoke them to keep the device away).',
+  })
+  @ApiQuery({
+    name: 'purge',
+    required: false,
+    description:
+      "'true': also remove its alerts (with clips, pictures, annotations, feedback), scores, spectrogram " +
+      "history and models. Left out or 'false': keep them.",
+    schema: { type: 'string', enum: ['true', 'false'] },
+  })
+  @ApiResponse({ status: 204, description: 'deleted' })
+  @ApiErrors(400, 401, 403, 404, 409)
+  async remove(
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Caller() caller: TokenInfo,
+  ): Promise<void> {
+    const purge = parsePurge(query);
+    if (!(await this.sensors.remove(sensorId(id), { purge, by: caller.name })))
+      throw new NotFoundException(`sensor '${id}' not found`);
   }
 
   @Get(':id/scores')

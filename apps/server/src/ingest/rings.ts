@@ -1,23 +1,49 @@
 /**
  * Fixed-capacity rings indexed by absolute position (sample or frame number since the sensor's stream object
  * was created): the recent audio at the analysis rate and the recent log-mel columns with their anomaly.
- * Reads clamp to what is still held.
+ * Reads clamp to what is still held. Storage is allocated by the first push, not by the constructor (a sensor
+ * that is only known, never heard, costs nothing), and {@link AudioRing.free} / {@link ColumnRing.free} give
+ * it back: the ring then holds nothing, its positions carry on, and the next push allocates again.
  */
+
+/**
+ * Ring storage, left uninitialised: no slot is read before a push wrote it (reads clamp to what was pushed).
+ * A zeroed array would be worse: memory the allocator recycles (another sensor's freed rings) is zeroed, and so
+ * made resident, whole, at once; uninitialised, it becomes resident as pushes write it.
+ */
+function uninitialised<T>(
+  Kind: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
+  return new Kind(Buffer.allocUnsafeSlow(length * Kind.BYTES_PER_ELEMENT).buffer as ArrayBuffer, 0, length);
+}
 
 /** The last `capacity` samples of a signal, addressed by absolute sample index. */
 export class AudioRing {
-  private readonly data: Float32Array;
+  private data: Float32Array | null = null;
   private endIndex = 0;
+  /** Nothing before this index is held (where the ring was last freed). */
+  private floor = 0;
 
   constructor(readonly capacity: number) {
     if (!(Number.isInteger(capacity) && capacity > 0))
       throw new RangeError(`audio ring capacity (${capacity}) must be a whole number of samples > 0`);
-    this.data = new Float32Array(capacity);
+  }
+
+  /** Bytes of storage held (0 before the first push and after {@link free}). */
+  get bytes(): number {
+    return this.data?.byteLength ?? 0;
+  }
+
+  /** Gives the storage back; nothing is held until the next push, and indices carry on. */
+  free(): void {
+    this.data = null;
+    this.floor = this.endIndex;
   }
 
   /** Absolute index of the oldest sample held. */
   get start(): number {
-    return Math.max(0, this.endIndex - this.capacity);
+    return Math.max(this.floor, this.endIndex - this.capacity);
   }
 
   /** Absolute index one past the newest sample. */
@@ -27,13 +53,14 @@ export class AudioRing {
 
   push(samples: Float32Array): void {
     const cap = this.capacity;
+    const data = (this.data ??= uninitialised(Float32Array, cap));
     const src = samples.length > cap ? samples.subarray(samples.length - cap) : samples;
     this.endIndex += samples.length - src.length;
     let at = this.endIndex % cap;
     let i = 0;
     while (i < src.length) {
       const n = Math.min(src.length - i, cap - at);
-      this.data.set(src.subarray(i, i + n), at);
+      data.set(src.subarray(i, i + n), at);
       i += n;
       at = (at + n) % cap;
     }
@@ -45,7 +72,8 @@ export class AudioRing {
     const a = Math.max(from, this.start);
     const b = Math.min(to, this.endIndex);
     const out = new Float32Array(Math.max(b - a, 0));
-    for (let i = 0; i < out.length; i++) out[i] = this.data[(a + i) % this.capacity];
+    const data = this.data;
+    if (data) for (let i = 0; i < out.length; i++) out[i] = data[(a + i) % this.capacity];
     return { start: a, samples: out };
   }
 }
@@ -66,11 +94,15 @@ export interface ColumnSlice {
 }
 
 /** The last `capacity` log-mel columns with their stream time and anomaly values. */
+interface ColumnStorage {
+  db: Float32Array;
+  anomaly: Float32Array;
+  scored: Uint8Array;
+  times: Float64Array;
+}
+
 export class ColumnRing {
-  private readonly db: Float32Array;
-  private readonly anomaly: Float32Array;
-  private readonly scored: Uint8Array;
-  private readonly times: Float64Array;
+  private store: ColumnStorage | null = null;
   private endFrame: number;
   private floor: number;
 
@@ -82,12 +114,30 @@ export class ColumnRing {
   ) {
     if (!(Number.isInteger(capacity) && capacity > 0))
       throw new RangeError(`column ring capacity (${capacity}) must be a whole number of frames > 0`);
-    this.db = new Float32Array(capacity * nMels);
-    this.anomaly = new Float32Array(capacity * nMels);
-    this.scored = new Uint8Array(capacity);
-    this.times = new Float64Array(capacity);
     this.endFrame = firstFrame;
     this.floor = firstFrame;
+  }
+
+  /** Bytes of storage held (0 before the first push and after {@link free}). */
+  get bytes(): number {
+    const s = this.store;
+    return s ? s.db.byteLength + s.anomaly.byteLength + s.scored.byteLength + s.times.byteLength : 0;
+  }
+
+  /** Gives the storage back; nothing is held until the next push, and frame numbers carry on. */
+  free(): void {
+    this.store = null;
+    this.floor = this.endFrame;
+  }
+
+  /** The storage, allocated on first use. */
+  private storage(): ColumnStorage {
+    return (this.store ??= {
+      db: uninitialised(Float32Array, this.capacity * this.nMels),
+      anomaly: uninitialised(Float32Array, this.capacity * this.nMels),
+      scored: uninitialised(Uint8Array, this.capacity),
+      times: uninitialised(Float64Array, this.capacity),
+    });
   }
 
   /** Absolute frame number of the oldest column held. */
@@ -102,12 +152,13 @@ export class ColumnRing {
 
   /** Appends one `[nMels]` dB column stamped `timeMs`; its anomaly starts at 0, unscored. */
   push(column: ArrayLike<number>, timeMs: number): void {
+    const { db, anomaly, scored, times } = this.storage();
     const slot = this.endFrame % this.capacity;
     const o = slot * this.nMels;
-    for (let m = 0; m < this.nMels; m++) this.db[o + m] = column[m];
-    this.anomaly.fill(0, o, o + this.nMels);
-    this.scored[slot] = 0;
-    this.times[slot] = timeMs;
+    for (let m = 0; m < this.nMels; m++) db[o + m] = column[m];
+    anomaly.fill(0, o, o + this.nMels);
+    scored[slot] = 0;
+    times[slot] = timeMs;
     this.endFrame++;
   }
 
@@ -120,7 +171,7 @@ export class ColumnRing {
   time(f: number): number {
     if (!this.has(f))
       throw new RangeError(`frame ${f} is not held (ring holds [${this.start}, ${this.endFrame}))`);
-    return this.times[f % this.capacity];
+    return this.store!.times[f % this.capacity];
   }
 
   /**
@@ -129,10 +180,11 @@ export class ColumnRing {
    */
   setAnomaly(f: number, map: Float32Array | null, t: number, windowFrames: number, scored: boolean): void {
     if (!this.has(f)) return;
+    const s = this.store!;
     const slot = f % this.capacity;
     const o = slot * this.nMels;
-    for (let m = 0; m < this.nMels; m++) this.anomaly[o + m] = map ? map[m * windowFrames + t] : 0;
-    this.scored[slot] = scored ? 1 : 0;
+    for (let m = 0; m < this.nMels; m++) s.anomaly[o + m] = map ? map[m * windowFrames + t] : 0;
+    s.scored[slot] = scored ? 1 : 0;
   }
 
   /** Copies columns [from, to) of `nMels` dB values, mel-major `[nMels, to - from]`, into `out`. */
@@ -142,9 +194,11 @@ export class ColumnRing {
       throw new RangeError(
         `frames [${from}, ${to}) are not all held (ring holds [${this.start}, ${this.endFrame}))`,
       );
+    if (n <= 0) return;
+    const { db } = this.store!;
     for (let t = 0; t < n; t++) {
       const o = ((from + t) % this.capacity) * this.nMels;
-      for (let m = 0; m < this.nMels; m++) out[m * n + t] = this.db[o + m];
+      for (let m = 0; m < this.nMels; m++) out[m * n + t] = db[o + m];
     }
   }
 
@@ -163,12 +217,13 @@ export class ColumnRing {
       scored: new Uint8Array(n),
       times: new Float64Array(n),
     };
-    for (let i = 0; i < n; i++) {
+    const s = this.store;
+    for (let i = 0; s && i < n; i++) {
       const slot = (a + i) % this.capacity;
-      slice.db.set(this.db.subarray(slot * nMels, (slot + 1) * nMels), i * nMels);
-      slice.anomaly.set(this.anomaly.subarray(slot * nMels, (slot + 1) * nMels), i * nMels);
-      slice.scored[i] = this.scored[slot];
-      slice.times[i] = this.times[slot];
+      slice.db.set(s.db.subarray(slot * nMels, (slot + 1) * nMels), i * nMels);
+      slice.anomaly.set(s.anomaly.subarray(slot * nMels, (slot + 1) * nMels), i * nMels);
+      slice.scored[i] = s.scored[slot];
+      slice.times[i] = s.times[slot];
     }
     return slice;
   }

@@ -80,6 +80,19 @@ export class SensorIngest {
     return true;
   }
 
+  /** Closes every connection of the sensor, telling each `reason` (the sensor was deleted). */
+  closeAll(reason: string): void {
+    const kicks = [...this.#connections.values()].map((c) => c.kick);
+    this.#connections.clear();
+    if (this.socketId !== null) {
+      this.socketId = null;
+      this.token = null;
+      this.stale = false;
+      this.stream.disconnect();
+    }
+    for (const kick of kicks) kick(reason);
+  }
+
   /**
    * The hello's ack, the name and labels it gave (labels beyond the protocol's limits are ignored), and,
    * when it took the sensor over from another connection, what to log.
@@ -138,11 +151,12 @@ export class SensorIngest {
           : 'another connection streams for this sensor: say hello with takeover: true to take it over';
       return { ok: false, code: 'NO_HELLO', error };
     }
-    const { ack, windows } = this.stream.audio(msg, now);
+    const { ack, windows, seconds } = this.stream.audio(msg, now);
     if (!ack.ok) {
       this.metrics.ingestRejections.inc({ code: ack.code });
       return ack;
     }
+    this.metrics.audioSeconds.inc({ sensor: this.stream.sensorId }, seconds);
     this.lastSeen = now;
     this.stale = false;
     for (const w of windows) this.sink.window(w);

@@ -9,6 +9,11 @@
  * last partial hop of any stream); windows never span two segments. Frame and sample numbers are absolute
  * (they keep counting across segments), so ring positions and window frames stay unique for the sensor's
  * lifetime. Times follow `timing.ts` (a column is stamped with the centre of its FFT frame).
+ *
+ * The rings take their memory on the first audio, not when the stream is made; {@link SensorStream.release}
+ * gives it back (and the resampler's table) when the sensor has been idle: that ends the segment, like a
+ * reconfiguration, and keeps everything else (sequence rules, stream time, analysis parameters), so a sensor
+ * that comes back streams on as before.
  */
 import { LogMelExtractor, Resampler, resolveMelParams, type MelParams } from '@hark/dsp';
 import { DETECTOR_DEFAULTS, hopFrames, windowFrames } from '@hark/detection';
@@ -64,6 +69,8 @@ export interface ReadyWindow {
 export interface AudioResult {
   ack: SensorAck;
   windows: ReadyWindow[];
+  /** Seconds of audio the chunk carried (0 when it was rejected). */
+  seconds: number;
 }
 
 /** Columns copied out of the ring, with the time of the first and the column spacing. */
@@ -297,8 +304,10 @@ export class SensorStream {
           seq,
         );
       ({ mono, framePeak } = decodePcm(pcmBytes(m.data, seq), fmt, this.maxChunkBytes, seq));
+      // Released while idle (see `release`): the segment's resampler comes back with its audio.
+      if (!this.resampler) this.replaceResampler(this.makeResampler(fmt.sampleRate));
     } catch (e) {
-      if (e instanceof StreamError) return { ack: e.toAck(), windows: [] };
+      if (e instanceof StreamError) return { ack: e.toAck(), windows: [], seconds: 0 };
       throw e;
     }
     this.sequence.accept(seq);
@@ -313,7 +322,7 @@ export class SensorStream {
     this.meterState.push(mono, framePeak, fmt.sampleRate, inputT0);
     const windows: ReadyWindow[] = [];
     this.ingest(this.resampler!.push(mono), now, windows);
-    return { ack: { ok: true, seq }, windows };
+    return { ack: { ok: true, seq }, windows, seconds: mono.length / fmt.sampleRate };
   }
 
   /**
@@ -326,7 +335,9 @@ export class SensorStream {
     checkWindowing(p, windowSeconds, hopSeconds, this.columnRingSeconds); // throws before any change
     const rateChanged = p.sampleRate !== this.melParams.sampleRate;
     const resampler =
-      rateChanged && this.segmentFormat ? this.makeResampler(this.segmentFormat.sampleRate, p) : null;
+      rateChanged && this.segmentFormat && this.resampler
+        ? this.makeResampler(this.segmentFormat.sampleRate, p)
+        : null;
     const anchor = this.endSegment(false);
     this.configure(p, windowSeconds, hopSeconds);
     if (rateChanged) {
@@ -336,9 +347,27 @@ export class SensorStream {
     }
   }
 
-  /** The sensor is gone for good: gives its resampler's filter table back. */
-  dispose(): void {
+  /** Bytes the rings hold now (0 before the first audio and after {@link release}). */
+  get ringBytes(): number {
+    return this.audioRing.bytes + this.columnRing.bytes;
+  }
+
+  /**
+   * Gives the rings' memory and the resampler's filter table back (an idle sensor). Ends the segment (its
+   * resampler tail and last partial window are dropped with the rings); sequence rules, stream time and the
+   * analysis parameters are kept, and the next audio allocates again. Reads return nothing until then.
+   */
+  release(): void {
     this.replaceResampler(null);
+    const anchor = this.endSegment(false);
+    this.audioRing.free();
+    this.columnRing.free();
+    this.segments = [this.newSegment(anchor)];
+  }
+
+  /** The sensor is gone for good (deleted): the same as {@link release}. */
+  dispose(): void {
+    this.release();
   }
 
   /** A new resampler; the old one gives its table back to the process-wide kernel. */

@@ -79,9 +79,18 @@ export interface LiveClientStats {
   coalesced: number;
 }
 
+/** The events that leave one instance for the dashboards of the others (`cluster/live-relay.ts`). */
+export type RelayedEvent =
+  'columns' | 'score' | 'alert' | 'alert:update' | 'sensor:status' | 'model:progress';
+
 export class LiveHub {
   readonly #clients = new Map<string, Client>();
   readonly opts: LiveHubOptions;
+  /**
+   * Where the events made here also go (the other instances of a cluster), or null alone. What comes from
+   * there enters through {@link receive} and is not sent on again.
+   */
+  relay: ((event: RelayedEvent, payload: unknown) => void) | null = null;
   #dropped = 0;
   #unique = 0;
 
@@ -151,6 +160,18 @@ export class LiveHub {
    * content); past `maxPendingBroadcasts` the oldest is dropped and counted.
    */
   broadcast(event: string, payload: unknown): void {
+    this.#broadcast(event, payload);
+    if (isRelayed(event)) this.relay?.(event, payload);
+  }
+
+  /** An event of another instance (its dashboards got it there): to the clients here, like one made here. */
+  receive(event: RelayedEvent, payload: unknown): void {
+    if (event === 'columns') this.#columns(payload as ColumnsEvent);
+    else if (event === 'score') this.#score(payload as ScoreEvent);
+    else this.#broadcast(event, payload);
+  }
+
+  #broadcast(event: string, payload: unknown): void {
     const key = broadcastKey(event, payload);
     for (const c of this.#clients.values()) {
       if (c.broadcasts.size === 0 && c.socket.backlog() < this.opts.maxBacklog) {
@@ -175,6 +196,11 @@ export class LiveHub {
 
   /** Columns to the subscribers of the sensor. */
   columns(ev: ColumnsEvent): void {
+    this.#columns(ev);
+    this.relay?.('columns', ev);
+  }
+
+  #columns(ev: ColumnsEvent): void {
     for (const c of this.#clients.values()) if (c.subs.has(ev.sensorId)) this.sendColumns(c.socket.id, ev);
   }
 
@@ -208,6 +234,11 @@ export class LiveHub {
   }
 
   score(ev: ScoreEvent): void {
+    this.#score(ev);
+    this.relay?.('score', ev);
+  }
+
+  #score(ev: ScoreEvent): void {
     for (const c of this.#clients.values()) {
       if (!c.subs.has(ev.sensorId) && !c.subs.has('*')) continue;
       const pending = c.scores.get(ev.sensorId);
@@ -253,6 +284,9 @@ export class LiveHub {
     this.opts.onDropped?.(n);
   }
 }
+
+const RELAYED = new Set<string>(['alert', 'alert:update', 'sensor:status', 'model:progress']);
+const isRelayed = (event: string): event is RelayedEvent => RELAYED.has(event);
 
 const sameShape = (a: ColumnsEvent, b: ColumnsEvent) =>
   a.sensorId === b.sensorId &&

@@ -8,6 +8,7 @@ import { unauthorized } from '../auth/handshake.js';
 import { LiveHub } from './live-hub.js';
 import { Sensors } from '../sensors/sensors.js';
 import { HarkMetrics } from '../metrics/hark.metrics.js';
+import { Cluster } from '../cluster/cluster.js';
 
 type SubscribeAck = { ok: true; status: SensorStatus | null } | { ok: false; error: string };
 
@@ -19,6 +20,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     @Inject(Sensors) private readonly sensors: Sensors,
     @Inject(TokenService) private readonly tokens: TokenService,
     @Inject(HarkMetrics) private readonly metrics: HarkMetrics,
+    @Inject(Cluster) private readonly cluster: Cluster,
   ) {}
 
   afterInit(nsp: Namespace): void {
@@ -64,8 +66,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
       typeof b.backfillSeconds === 'number' && b.backfillSeconds >= 0
         ? Math.min(MAX_BACKFILL_SECONDS, b.backfillSeconds)
         : DEFAULT_BACKFILL_SECONDS;
+    // A sensor streaming to another instance of a cluster: its recent columns come from there, before the
+    // subscription starts (so they never follow newer live ones).
+    const remote = status.instance !== null && status.instance !== this.cluster.instance;
+    const backfill = remote ? await this.cluster.backfill(b.sensorId, seconds) : [];
     this.hub.subscribe(socket.id, b.sensorId);
-    for (const ev of this.sensors.backfill(b.sensorId, seconds)) this.hub.sendColumns(socket.id, ev);
+    for (const ev of remote ? backfill : this.sensors.backfill(b.sensorId, seconds))
+      this.hub.sendColumns(socket.id, ev);
     return { ok: true, status };
   }
 

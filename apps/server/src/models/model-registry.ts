@@ -10,7 +10,7 @@
  * it, unless the request asks to activate it now. Any kept version can be activated again (roll back or
  * forward).
  */
-import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   loadModel,
@@ -168,6 +168,47 @@ export class ModelRegistry {
       if (slot.detector) await this.#leases.retire(slot.detector);
       slot.detector = null;
     }
+  }
+
+  /**
+   * A deleted sensor: its model and shadow are unloaded and its folders (`models/<id>`, `model-versions/<id>`)
+   * leave the registry's view. Kept (for the record: which model raised its alerts) under
+   * `DATA/retired/<id>-<time>/`, or removed when `purge`. Returns where they were kept (null: nothing, or
+   * purged). Refused (`BUSY`) while the sensor enrols or fits.
+   */
+  async remove(sensorId: string, o: { purge: boolean; at: number }): Promise<string | null> {
+    const slot = this.#slots.get(sensorId);
+    if (slot?.busy)
+      throw new ModelError(
+        `sensor ${sensorId} is ${slot.state === 'recording' ? 'enrolling' : 'fitting'}: delete it when that ends`,
+        'BUSY',
+      );
+    if (slot) {
+      this.#slots.delete(sensorId);
+      if (slot.shadow) await this.#leases.retire(slot.shadow.detector);
+      if (slot.detector) await this.#leases.retire(slot.detector);
+      slot.shadow = null;
+      slot.detector = null;
+      for (const cb of slot.onChange) cb(null);
+    }
+    const dirs = [
+      { from: pathInside(this.modelsDir, sensorId), name: 'models' },
+      { from: pathInside(this.versions.root, sensorId), name: 'model-versions' },
+    ];
+    const present = [];
+    for (const d of dirs) if (await stat(d.from).catch(() => null)) present.push(d);
+    if (present.length === 0) return null;
+    if (o.purge) {
+      for (const d of present) await rm(d.from, { recursive: true, force: true });
+      this.#log(`models: ${sensorId}: deleted with the sensor (purge)`);
+      return null;
+    }
+    const stamp = new Date(o.at).toISOString().replace(/[:.]/g, '-');
+    const kept = pathInside(join(this.opts.dataDir, 'retired'), `${sensorId}-${stamp}`);
+    await mkdir(kept, { recursive: true });
+    for (const d of present) await rename(d.from, join(kept, d.name));
+    this.#log(`models: ${sensorId}: the sensor was deleted; its model and versions are kept in ${kept}`);
+    return kept;
   }
 
   /** Subscribes to model swaps of a sensor (the stream reconfigures itself when the parameters change). */
@@ -789,6 +830,16 @@ export class ModelRegistry {
         shadow: null,
         onChange: new Set(),
       };
+      const slot = s;
+      // Every swap (a load, a fit done, an activation, a shadow started or ended, a folder removed) is told
+      // to listeners off the data path too: other instances of a cluster reload the sensor's model.
+      s.onChange.add(() =>
+        this.opts.events.emit('model:changed', {
+          sensorId,
+          version: slot.detector ? slot.version : null,
+          shadowVersion: slot.shadow?.version ?? null,
+        }),
+      );
       this.#slots.set(sensorId, s);
     }
     return s;

@@ -7,7 +7,10 @@ import type { SensorLine } from './sensor-line.js';
 import type { SensorsDeps } from './sensors.js';
 
 /** What the status reads: the sensors' own dependencies (models for the model status, scorer for the counters). */
-export type SensorStatusDeps = Pick<SensorsDeps, 'store' | 'models' | 'scorer' | 'alerts' | 'hub'>;
+export type SensorStatusDeps = Pick<
+  SensorsDeps,
+  'store' | 'models' | 'scorer' | 'alerts' | 'hub' | 'instance'
+>;
 
 /** Drop rate over the last minute above which a sensor counts as overloaded. */
 const OVERLOADED_DROP_RATE = 0.02;
@@ -63,6 +66,8 @@ export class SensorStatusBoard {
       windowsDropped: stats.dropped,
       dropRate: stats.dropRate,
       queueDepth: stats.queueDepth,
+      windowsSkipped: stats.skipped,
+      scoringHopSeconds: stats.scoringHopSeconds,
       lastScore: line.lastScore,
       threshold: 1,
       openAlerts: d.alerts.counts.unresolved.get(line.id) ?? 0,
@@ -72,6 +77,7 @@ export class SensorStatusBoard {
       snoozedUntil,
       severityThresholds: d.alerts.thresholds(line.id),
       model,
+      instance: line.ingest.connected ? (d.instance?.() ?? null) : null,
     };
   }
 
@@ -85,6 +91,7 @@ export class SensorStatusBoard {
       s.clipped,
       s.silent,
       s.windowsDropped,
+      s.scoringHopSeconds,
       s.openAlerts,
       s.needsAttention,
       s.activeAlertId,

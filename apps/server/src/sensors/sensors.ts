@@ -9,11 +9,13 @@ import {
   type HelloAck,
   type SensorAck,
   type SensorStatus,
+  type TokenInfo,
 } from '@hark/protocol';
 import type { AlertService } from '../alerts/alert.service.js';
 import type { ServerConfig } from '../config.js';
 import { SensorsPort } from '../http/ports.js';
 import { recordStream } from '../ingest/recorder.js';
+import { melHz } from '../ingest/timing.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { ModelRegistry } from '../models/model-registry.js';
@@ -36,8 +38,17 @@ export interface SensorsDeps {
   alerts: AlertService;
   hub: LiveHub;
   metrics: HarkMetrics;
-  /** Records the columns sent to dashboards (the spectrogram history), if given. */
-  history?: { columns(ev: ColumnsEvent): void };
+  /** Records the columns sent to dashboards (the spectrogram history), if given; forgets a purged sensor. */
+  history?: { columns(ev: ColumnsEvent): void; forget?(sensorId: string): void };
+  /** This instance's name (`sensor:status.instance` of the sensors streaming here). */
+  instance?: () => string;
+  /**
+   * The latest status of a sensor that streams to another instance of the cluster, if any: shown instead of
+   * this instance's view of it, in which it is disconnected.
+   */
+  remoteStatus?: (sensorId: string) => SensorStatus | null;
+  /** Every sensor streaming to another instance now (listed here too, though this instance may not know it). */
+  remoteStatuses?: () => SensorStatus[];
   log: (line: string) => void;
 }
 
@@ -50,6 +61,8 @@ export class Sensors extends SensorsPort {
   readonly #saving = new Map<string, { at: number; patch: SensorPatch }>();
   #timer: NodeJS.Timeout | null = null;
   #sweeping: Promise<void> | null = null;
+  /** Sensors whose rings are being freed (their pending clips are being written first). */
+  readonly #freeing = new Set<string>();
 
   constructor(readonly d: SensorsDeps) {
     super();
@@ -59,6 +72,11 @@ export class Sensors extends SensorsPort {
   /** The scoring scheduler (its counters and `idle()`, for benchmarks and tests). */
   get scheduler(): ScoringScheduler {
     return this.d.scorer.scheduler;
+  }
+
+  /** The window scorer (its per-sensor counters with skipped windows and the scoring hop, for benchmarks). */
+  get scorer(): WindowScorer {
+    return this.d.scorer;
   }
 
   /** Closes alerts a crash left active, knows every stored sensor, starts the housekeeping tick. */
@@ -104,16 +122,29 @@ export class Sensors extends SensorsPort {
 
   /**
    * Why a connection as `sensorId` is refused at the handshake, or null: a new id while the server knows
-   * `maxSensors` sensors already.
+   * `maxSensors` sensors already, or while the sensor token's bound ids it knows reach `maxSensorsPerToken`
+   * (a binding longer than the limit: made before the limit was lowered).
    */
-  admissionProblem(sensorId: string): string | null {
+  admissionProblem(sensorId: string, token?: Pick<TokenInfo, 'name' | 'role' | 'sensors'>): string | null {
     if (this.#lines.has(sensorId) || this.#known(sensorId)) return null;
+    const { maxSensors, maxSensorsPerToken } = this.d.config;
     const known = this.#lines.size;
-    if (known < this.d.config.maxSensors) return null;
-    return (
-      `the server knows ${known} sensors, its limit (HARK_MAX_SENSORS = ${this.d.config.maxSensors}): ` +
-      `'${sensorId}' is a new one; stream as a known id, or raise the limit (each sensor costs memory)`
-    );
+    if (known >= maxSensors)
+      return (
+        `the server knows ${known} sensors, its limit (HARK_MAX_SENSORS = ${maxSensors}): ` +
+        `'${sensorId}' is a new one; stream as a known id, delete one (DELETE /api/sensors/:id), or raise ` +
+        'the limit (each streaming sensor costs about 14 MB)'
+      );
+    if (token?.role === 'sensor' && token.sensors) {
+      const mine = token.sensors.filter((id) => this.#lines.has(id) || this.#known(id)).length;
+      if (mine >= maxSensorsPerToken)
+        return (
+          `token '${token.name}' has registered ${mine} sensors, the limit of one token ` +
+          `(HARK_MAX_SENSORS_PER_TOKEN = ${maxSensorsPerToken}): '${sensorId}' is a new one; use another ` +
+          'token for it, or raise the limit'
+        );
+    }
+    return null;
   }
 
   hello(sensorId: string, socketId: string, msg: unknown): HelloAck {
@@ -135,13 +166,15 @@ export class Sensors extends SensorsPort {
     return ack;
   }
 
-  /** Registered already (stored, or waiting to be stored). */
+  /** Registered already (stored and not deleted, or waiting to be stored). */
   #known(sensorId: string): boolean {
-    return (
-      this.#unsaved.has(sensorId) ||
-      this.#saving.has(sensorId) ||
-      this.d.store.sensors.cached(sensorId) !== null
-    );
+    return this.#unsaved.has(sensorId) || this.#saving.has(sensorId) || this.#stored(sensorId);
+  }
+
+  /** Stored and not deleted (as this process last read or wrote it). */
+  #stored(sensorId: string): boolean {
+    const rec = this.d.store.sensors.cached(sensorId);
+    return rec !== null && rec.deletedAt === null;
   }
 
   audio(sensorId: string, socketId: string, msg: unknown): SensorAck {
@@ -180,14 +213,31 @@ export class Sensors extends SensorsPort {
   async list(): Promise<SensorStatus[]> {
     for (const s of await this.d.store.sensors.list()) this.#get(s.id);
     for (const id of this.d.models.sensorIds()) this.#get(id);
-    return [...this.#lines.values()].map((line) => this.#status.of(line));
+    const here = [...this.#lines.values()].map((line) => {
+      const local = this.#status.of(line);
+      return this.#view(local) ?? local;
+    });
+    const elsewhere = (this.d.remoteStatuses?.() ?? []).filter((r) => !this.#lines.has(r.id));
+    return [...here, ...elsewhere];
   }
 
   async status(sensorId: string): Promise<SensorStatus | null> {
-    const known =
-      (await this.d.store.sensors.get(sensorId)) !== null || this.d.models.status(sensorId).state !== 'none';
+    await this.d.store.sensors.get(sensorId); // fresh in the cache
+    const known = this.#stored(sensorId) || this.d.models.status(sensorId).state !== 'none';
     const line = this.#lines.get(sensorId) ?? (known ? this.#get(sensorId) : null);
-    return line ? this.#status.of(line) : null;
+    return line ? this.#view(this.#status.of(line)) : this.#view(null, sensorId);
+  }
+
+  /** Publishes the status of every sensor connected here (Redis returned: the other instances see them again). */
+  publishAll(): void {
+    for (const line of this.#lines.values()) if (line.ingest.connected) this.#status.publish(line, true);
+  }
+
+  /** The status seen here, or the streaming instance's when the sensor streams elsewhere. */
+  #view(local: SensorStatus | null, id = local?.id ?? ''): SensorStatus | null {
+    if (local?.connected) return local;
+    const remote = this.d.remoteStatus?.(id) ?? null;
+    return remote?.connected ? remote : local;
   }
 
   async update(sensorId: string, patch: SensorPatch): Promise<SensorStatus> {
@@ -198,6 +248,66 @@ export class Sensors extends SensorsPort {
   async snooze(sensorId: string, until: number | null): Promise<SensorStatus> {
     await this.d.store.sensors.snooze(sensorId, until);
     return this.#changed(this.#get(sensorId));
+  }
+
+  /**
+   * An admin deletes a sensor (`DELETE /api/sensors/:id`): its connections are closed with `reason`, its open
+   * alerts close at its last audio, its rings and queued windows go, and it leaves the list. Its model and
+   * versions are kept under `DATA/retired/` and its alerts, scores and history stay (for the record), unless
+   * `purge`, which removes them too. Its next connection is a new registration. False for an unknown id;
+   * `ModelError` `BUSY` while it enrols or fits.
+   */
+  async remove(sensorId: string, o: { purge: boolean; by: string }): Promise<boolean> {
+    const line = this.#lines.get(sensorId);
+    const known = this.#known(sensorId) || this.d.models.status(sensorId).state !== 'none';
+    if (!line && !known) return false;
+    const at = Date.now();
+    // First the models (refused while a fit runs: nothing is changed then).
+    if (line) line.unsubscribeModel();
+    let retired: string | null;
+    try {
+      retired = await this.d.models.remove(sensorId, { purge: o.purge, at });
+    } catch (err) {
+      if (line) line.unsubscribeModel = this.d.models.onChange(sensorId, (det) => line.modelChanged(det));
+      throw err;
+    }
+    this.#lines.delete(sensorId);
+    this.#unsaved.delete(sensorId);
+    this.d.store.health.setWaiting('sensors', this.#unsaved.size);
+    if (line) {
+      const reason = `sensor ${sensorId} was deleted by an admin (${o.by}); connecting again registers it anew`;
+      line.ingest.closeAll(reason);
+      line.alerts.disconnected();
+      this.d.scorer.forget(sensorId);
+      await line.alerts.flushClips(true);
+      await this.d.scorer.scheduler.idle();
+      line.stream.dispose();
+      this.d.metrics.sensorsConnected.set(this.#connectedCount());
+    }
+    await this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
+    if (o.purge) {
+      this.d.history?.forget?.(sensorId);
+      const alerts = await this.d.store.sensors.purge(sensorId);
+      await this.d.alerts.removeMedia(alerts);
+      this.d.metrics.forgetSensor(sensorId);
+      this.d.log(
+        `sensor ${sensorId}: deleted with its data by ${o.by} (${alerts.length} alerts, scores, history, models)`,
+      );
+    } else {
+      await this.d.store.sensors.markDeleted(sensorId, at);
+      this.d.log(
+        `sensor ${sensorId}: deleted by ${o.by}; its alerts, scores and history are kept` +
+          (retired ? `, its model in ${retired}` : ''),
+      );
+    }
+    this.d.metrics.sensorsKnown.set(this.#lines.size);
+    this.d.hub.broadcast('sensor:deleted', { sensorId });
+    return true;
+  }
+
+  melHz(sensorId: string): number[] | null {
+    const line = this.#lines.get(sensorId);
+    return line ? melHz(line.stream.mel) : null;
   }
 
   #changed(line: SensorLine): SensorStatus {
@@ -250,6 +360,7 @@ export class Sensors extends SensorsPort {
         .catch((err: unknown) => this.d.log(`alert lifecycle sweep failed: ${(err as Error).message}`))
         .finally(() => (this.#sweeping = null));
     }
+    this.#freeIdle(now);
     const timeoutMs = this.d.config.dataTimeoutSeconds * 1000;
     for (const line of this.#lines.values()) {
       if (!line.ingest.connected) continue;
@@ -268,6 +379,37 @@ export class Sensors extends SensorsPort {
       }
       this.#status.publish(line, false);
     }
+  }
+
+  /**
+   * Gives back the rings of sensors without audio for `sensorIdleFreeSeconds` (disconnected, or connected
+   * and silent); their next audio takes them again. Pending alert clips are written first, with the audio
+   * the ring still has.
+   */
+  #freeIdle(now: number): void {
+    const idleMs = this.d.config.sensorIdleFreeSeconds * 1000;
+    let bytes = 0;
+    for (const line of this.#lines.values()) {
+      const held = line.stream.ringBytes;
+      if (held === 0) continue;
+      const last = line.ingest.lastSeen ?? 0;
+      bytes += held;
+      if (now - last < idleMs || this.#freeing.has(line.id)) continue;
+      this.#freeing.add(line.id);
+      void line.alerts.flushClips(true).finally(() => {
+        this.#freeing.delete(line.id);
+        // Audio may have come back while the clips were written: then the rings are in use again.
+        if (Date.now() - (line.ingest.lastSeen ?? 0) < idleMs) return;
+        line.stream.release();
+        this.d.log(
+          `sensor ${line.id}: no audio for ${Math.round((Date.now() - last) / 1000)} s ` +
+            `(--sensor-idle-free ${this.d.config.sensorIdleFreeSeconds} s): its rings ` +
+            `(${(held / 1e6).toFixed(1)} MB) are freed until it streams again`,
+        );
+      });
+    }
+    this.d.metrics.sensorRingBytes.set(bytes);
+    this.d.metrics.sensorsKnown.set(this.#lines.size);
   }
 
   #connectedCount(): number {

@@ -3,6 +3,7 @@ import {
   ANNOTATION_LABELS,
   type Alert,
   type AlertBox,
+  type AlertNeighbours,
   type AlertKind,
   type AlertOccurrence,
   type AlertSeverity,
@@ -11,9 +12,10 @@ import {
   type AnnotationLabel,
   type Page,
 } from '@hark/protocol';
-import { sql } from 'kysely';
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { Repository } from './database.js';
 import { alertWhere, type AlertFilters } from './alert.filters.js';
+import { keyColumns, keysetCondition, orderBy, sortKeys, type AlertOrder } from './alert.order.js';
 import { forUpdate, greatest, type Db } from './dialect.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, checkInt } from './errors.js';
 
@@ -264,7 +266,7 @@ export class AlertRepository extends Repository {
     const rows = await this.db
       .selectFrom('alerts as a')
       .select('a.id')
-      .where(alertWhere(filters))
+      .where(alertWhere(await this.withLabels(filters)))
       .orderBy('a.id')
       .limit(limit)
       .execute();
@@ -441,13 +443,18 @@ export class AlertRepository extends Repository {
   }
 
   /**
-   * One page of alerts matching `filters`: open first, then acknowledged, then resolved; newest first within
-   * each state. `limit` in 1..500, `offset` >= 0.
+   * One page of alerts matching `filters`, in `order` (default: open first, then acknowledged, then resolved;
+   * newest first within each state). `limit` in 1..500, `offset` >= 0.
    */
-  async list(filters: AlertFilters = {}, limit = 50, offset = 0): Promise<Page<Alert>> {
+  async list(
+    filters: AlertFilters = {},
+    limit = 50,
+    offset = 0,
+    order: AlertOrder = {},
+  ): Promise<Page<Alert>> {
     checkInt('limit', limit, 1, MAX_ALERT_PAGE);
     checkInt('offset', offset, 0, Number.MAX_SAFE_INTEGER);
-    const where = alertWhere(filters);
+    const where = alertWhere(await this.withLabels(filters));
     const { n } = await this.db
       .selectFrom('alerts as a')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -457,13 +464,72 @@ export class AlertRepository extends Repository {
       .selectFrom('alerts as a')
       .selectAll('a')
       .where(where)
-      .orderBy(sql`CASE a.state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END`)
-      .orderBy('a.start_at', 'desc')
-      .orderBy('a.id', 'desc')
+      .orderBy(orderBy(sortKeys(order)))
       .limit(limit)
       .offset(offset)
       .execute();
     return { items: await this.hydrate(this.db, rows as AlertRow[]), total: Number(n), limit, offset };
+  }
+
+  /**
+   * The alerts just before and after alert `id` in the list of `filters` and `order`, and its place in that
+   * list (null when it does not match the filters). Found by the alert's own sort values (keyset), so they
+   * are right even when the alert has left the list since the reader opened it.
+   */
+  async neighbours(id: number, filters: AlertFilters = {}, order: AlertOrder = {}): Promise<AlertNeighbours> {
+    const keys = sortKeys(order);
+    const found = await sql<
+      Record<string, unknown>
+    >`SELECT ${keyColumns(keys)} FROM alerts a WHERE a.id = ${id}`.execute(this.db);
+    const row = found.rows[0];
+    if (!row) throw new NotFoundError(`alert ${id} not found`);
+    const at = keys.map((_, i) => row[`k${i}`]);
+    const where = alertWhere(await this.withLabels(filters));
+    const step = async (before: boolean) =>
+      (
+        await this.db
+          .selectFrom('alerts as a')
+          .select('a.id')
+          .where(where)
+          .where(keysetCondition(keys, at, before))
+          .orderBy(orderBy(keys, before))
+          .limit(1)
+          .executeTakeFirst()
+      )?.id ?? null;
+    const count = async (cond?: RawBuilder<SqlBool>) => {
+      let q = this.db
+        .selectFrom('alerts as a')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where(where);
+      if (cond) q = q.where(cond);
+      return Number((await q.executeTakeFirstOrThrow()).n);
+    };
+    const listed = (await count(sql<SqlBool>`a.id = ${id}`)) === 1;
+    return {
+      id,
+      previous: await step(true),
+      next: await step(false),
+      position: listed ? (await count(keysetCondition(keys, at, true))) + 1 : null,
+      total: await count(),
+    };
+  }
+
+  /**
+   * The filters with a label group turned into the ids of the sensors that carry it (labels are JSON, whose
+   * operators differ between SQLite and PostgreSQL; a plant has hundreds of sensors at most).
+   */
+  private async withLabels(filters: AlertFilters): Promise<AlertFilters> {
+    if (filters.labels === undefined) return filters;
+    const group = Object.entries(filters.labels);
+    const sensors = await this.db.selectFrom('sensors').select(['id', 'labels']).execute();
+    const ids = sensors
+      .filter((s) => {
+        const labels = JSON.parse(s.labels) as Record<string, string>;
+        return group.every(([k, v]) => labels[k] === v);
+      })
+      .map((s) => s.id);
+    const inGroup = filters.sensorIds ? ids.filter((id) => filters.sensorIds!.includes(id)) : ids;
+    return { ...filters, labels: undefined, sensorIds: inGroup };
   }
 
   /** open -> acknowledged. Acknowledging twice, or a resolved alert, is a `ConflictError`. */

@@ -382,4 +382,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 8,
+    name: 'deleted sensors',
+    sql: `
+      -- DELETE /api/sensors/:id: the sensor leaves the list, while its alerts (which reference it) keep its
+      -- name and labels for the record. A new registration of the id clears it.
+      ALTER TABLE sensors ADD COLUMN deleted_at INTEGER;
+    `,
+  },
 ];

@@ -28,6 +28,7 @@ export interface SensorsTable {
   snoozed_until: number | null;
   critical_peak: number | null;
   critical_seconds: number | null;
+  deleted_at: number | null;
 }
 
 export interface AlertsTable {

@@ -4,14 +4,18 @@ import type { HarkDatabase } from './database.js';
 import { bucketMaxima } from './dialect.js';
 import { InvalidArgumentError, checkInt } from './errors.js';
 
-/** Default retention of the score history: 7 days, ms. */
-export const DEFAULT_SCORE_RETENTION_MS = 7 * 24 * 3600 * 1000;
+/**
+ * Default retention of the score history: 30 days, ms, the trends' default span (`TRENDS_DEFAULT_DAYS`), so the
+ * score line reaches as far back as the trends chart shows. Whole days are rolled up into `score_days` before
+ * their points go, so the trends reach further back than this.
+ */
+export const DEFAULT_SCORE_RETENTION_MS = 30 * 24 * 3600 * 1000;
 /** Default and largest number of points `range()` returns. */
 export const DEFAULT_SCORE_LIMIT = 2000;
 export const MAX_SCORE_LIMIT = 20_000;
 
 export interface ScoreRepositoryOptions {
-  /** Points older than this are pruned, ms (default 7 days). */
+  /** Points older than this are pruned, ms (default 30 days). */
   retentionMs?: number;
   /** `append` flushes by itself once this many points wait (default 5000). */
   maxBuffered?: number;
@@ -147,27 +151,85 @@ export class ScoreRepository {
     });
   }
 
-  /** Deletes points older than `now - retentionMs`; returns how many. Flushes first. */
+  /** Deletes points older than `now - retentionMs`; returns how many. Flushes first. One transaction: see `pruneBatch`. */
   async prune(now = Date.now()): Promise<number> {
     await this.flush();
     const cutoff = now - this.retentionMs;
-    const db = this.database.db;
-    // Distinct sensors by skipping through the primary key, without scanning the table.
-    const { rows: sensors } = await sql<{ id: string }>`WITH RECURSIVE ids (id) AS (
-        SELECT MIN(sensor_id) FROM scores
-        UNION ALL SELECT (SELECT MIN(sensor_id) FROM scores WHERE sensor_id > ids.id) FROM ids WHERE ids.id IS NOT NULL
-      ) SELECT id FROM ids WHERE id IS NOT NULL`.execute(db);
-    return db.transaction().execute(async (trx) => {
+    const sensors = await this.sensorIds();
+    return this.database.db.transaction().execute(async (trx) => {
       let n = 0;
-      for (const s of sensors) {
+      for (const id of sensors) {
         const r = await trx
           .deleteFrom('scores')
-          .where('sensor_id', '=', s.id)
+          .where('sensor_id', '=', id)
           .where('t', '<', cutoff)
           .executeTakeFirst();
         n += Number(r.numDeletedRows);
       }
       return n;
     });
+  }
+
+  /** The sensors that have points, by id. */
+  async sensorIds(): Promise<string[]> {
+    // Distinct sensors by skipping through the primary key, without scanning the table.
+    const { rows } = await sql<{ id: string }>`WITH RECURSIVE ids (id) AS (
+        SELECT MIN(sensor_id) FROM scores
+        UNION ALL SELECT (SELECT MIN(sensor_id) FROM scores WHERE sensor_id > ids.id) FROM ids WHERE ids.id IS NOT NULL
+      ) SELECT id FROM ids WHERE id IS NOT NULL`.execute(this.database.db);
+    return rows.map((r) => r.id);
+  }
+
+  /** Time of the sensor's oldest stored point (ms), null when it has none. */
+  async oldest(sensorId: string): Promise<number | null> {
+    const row = await this.database.db
+      .selectFrom('scores')
+      .select((eb) => eb.fn.min('t').as('t'))
+      .where('sensor_id', '=', sensorId)
+      .executeTakeFirst();
+    return row?.t ?? null;
+  }
+
+  /**
+   * The sensor's points with `after < t < before`, oldest first, at most `limit` (no downsampling): a page of a
+   * walk through a long span (the next page starts after the last `t`). Does not flush.
+   */
+  async page(sensorId: string, after: number, before: number, limit: number): Promise<ScorePoint[]> {
+    checkInt('limit', limit, 1, 10_000_000);
+    return this.database.db
+      .selectFrom('scores')
+      .select(['t', 'score'])
+      .where('sensor_id', '=', sensorId)
+      .where('t', '>', after)
+      .where('t', '<', before)
+      .orderBy('t')
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * Deletes the sensor's oldest points before `before` (ms), at most `limit` of them; returns how many. A bounded
+   * delete for pruning a large backlog a slice at a time (the caller yields between slices).
+   */
+  async pruneBatch(sensorId: string, before: number, limit: number): Promise<number> {
+    checkInt('limit', limit, 1, 10_000_000);
+    const db = this.database.db;
+    // The primary key (sensor_id, t) orders the points: the limit-th oldest one bounds the slice.
+    const last = await db
+      .selectFrom('scores')
+      .select('t')
+      .where('sensor_id', '=', sensorId)
+      .where('t', '<', before)
+      .orderBy('t')
+      .limit(1)
+      .offset(limit - 1)
+      .executeTakeFirst();
+    const bound = last ? last.t + 1 : before;
+    const r = await db
+      .deleteFrom('scores')
+      .where('sensor_id', '=', sensorId)
+      .where('t', '<', bound)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 }

@@ -13,6 +13,8 @@ export interface SensorRecord {
   /** The sensor's own severity thresholds (null: the server's defaults). */
   criticalPeak: number | null;
   criticalSeconds: number | null;
+  /** When an admin deleted it (it is no longer listed; its alerts keep its name), else null. */
+  deletedAt: number | null;
 }
 
 /** `PATCH /api/sensors/:id`: name, labels (replaced), severity thresholds (null: back to the defaults). */
@@ -31,6 +33,7 @@ interface SensorRow {
   snoozed_until: number | null;
   critical_peak: number | null;
   critical_seconds: number | null;
+  deleted_at: number | null;
 }
 
 const toRecord = (r: SensorRow): SensorRecord => ({
@@ -42,6 +45,7 @@ const toRecord = (r: SensorRow): SensorRecord => ({
   snoozedUntil: r.snoozed_until,
   criticalPeak: r.critical_peak,
   criticalSeconds: r.critical_seconds,
+  deletedAt: r.deleted_at,
 });
 
 /**
@@ -64,13 +68,38 @@ export class SensorRepository extends Repository {
 
   /**
    * Records that a sensor said hello at `at`: creates it (named after its id unless `name` is given) or
-   * updates its last-seen time, and its name / labels when given.
+   * updates its last-seen time, and its name / labels when given. A deleted sensor's id registers anew: name,
+   * labels, first-seen time, snooze and thresholds start over.
    */
   async upsert(
     id: string,
     at: number,
     patch: { name?: string; labels?: Record<string, string> } = {},
   ): Promise<SensorRecord> {
+    const before = await this.db
+      .selectFrom('sensors')
+      .select('deleted_at')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (before && before.deleted_at !== null) {
+      // Only where it was deleted, so that a registration racing this one keeps its own.
+      await this.db
+        .updateTable('sensors')
+        .set({
+          name: patch.name ?? id,
+          labels: JSON.stringify(patch.labels ?? {}),
+          first_seen: at,
+          last_seen: at,
+          snoozed_until: null,
+          critical_peak: null,
+          critical_seconds: null,
+          deleted_at: null,
+        })
+        .where('id', '=', id)
+        .where('deleted_at', 'is not', null)
+        .execute();
+      return this.require(id);
+    }
     await this.db
       .insertInto('sensors')
       .values({
@@ -112,13 +141,18 @@ export class SensorRepository extends Repository {
   /** Like `get`, throwing `NotFoundError` for an unknown id. */
   async require(id: string): Promise<SensorRecord> {
     const sensor = await this.get(id);
-    if (!sensor) throw new NotFoundError(`sensor '${id}' not found`);
+    if (!sensor || sensor.deletedAt !== null) throw new NotFoundError(`sensor '${id}' not found`);
     return sensor;
   }
 
   /** Every sensor, by id. */
   async list(): Promise<SensorRecord[]> {
-    const rows = await this.db.selectFrom('sensors').selectAll().orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('sensors')
+      .selectAll()
+      .where('deleted_at', 'is', null)
+      .orderBy('id')
+      .execute();
     this.#cache.clear();
     return rows.map((r) => this.#remember(toRecord(r)));
   }
@@ -143,5 +177,44 @@ export class SensorRepository extends Repository {
     await this.require(id);
     await this.db.updateTable('sensors').set({ snoozed_until: until }).where('id', '=', id).execute();
     return this.require(id);
+  }
+
+  /**
+   * Deletes a sensor from the list, keeping its row (name, labels) for the alerts that reference it. False
+   * when the id is unknown or deleted already.
+   */
+  async markDeleted(id: string, at: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('sensors')
+      .set({ deleted_at: at })
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    await this.get(id);
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Removes everything stored of a sensor, in one transaction: its alerts (with their annotations,
+   * occurrences, feedback and notification deliveries, by cascade), score points and daily percentiles,
+   * spectrogram history, model records and its own row. Returns the ids of the alerts removed (their media
+   * files are the caller's).
+   */
+  async purge(id: string): Promise<number[]> {
+    const alerts = await this.db.transaction().execute(async (trx) => {
+      const ids = (
+        await trx.selectFrom('alerts').select('id').where('sensor_id', '=', id).orderBy('id').execute()
+      ).map((r) => r.id);
+      await trx.deleteFrom('feedback').where('sensor_id', '=', id).execute();
+      await trx.deleteFrom('alerts').where('sensor_id', '=', id).execute();
+      await trx.deleteFrom('scores').where('sensor_id', '=', id).execute();
+      await trx.deleteFrom('score_days').where('sensor_id', '=', id).execute();
+      await trx.deleteFrom('history_blocks').where('sensor_id', '=', id).execute();
+      await trx.deleteFrom('models').where('sensor_id', '=', id).execute();
+      await trx.deleteFrom('sensors').where('id', '=', id).execute();
+      return ids;
+    });
+    this.#cache.delete(id);
+    return alerts;
   }
 }

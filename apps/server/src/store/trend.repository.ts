@@ -22,6 +22,19 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
+/** The percentiles of one day's scores, ascending (`sorted`); null for a day without points. */
+export function summariseDay(day: number, sorted: Float64Array): ScoreDay | null {
+  if (sorted.length === 0) return null;
+  return {
+    day,
+    n: sorted.length,
+    p50: quantile(sorted, 0.5),
+    p90: quantile(sorted, 0.9),
+    p99: quantile(sorted, 0.99),
+    max: sorted[sorted.length - 1],
+  };
+}
+
 /**
  * Daily score percentiles (`score_days`): a whole day is rolled up once from the score history, while its points
  * are still kept, and read from here afterwards; the day in progress is computed on each read and not stored.
@@ -85,6 +98,27 @@ export class TrendRepository {
       out.push(d);
     }
     return out;
+  }
+
+  /** Whether the sensor's day (UTC midnight) is rolled up already. */
+  async has(sensorId: string, day: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('score_days')
+      .select('day')
+      .where('sensor_id', '=', sensorId)
+      .where('day', '=', day)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Stores a whole day's rollup (replacing one stored before). */
+  async save(sensorId: string, d: ScoreDay): Promise<void> {
+    const { day: _day, ...values } = d;
+    await this.db
+      .insertInto('score_days')
+      .values({ sensor_id: sensorId, ...d })
+      .onConflict((oc) => oc.columns(['sensor_id', 'day']).doUpdateSet(values))
+      .execute();
   }
 
   /** Alerts of the sensor started in each day of `[fromDay, toDay]`, by day (UTC midnight). */

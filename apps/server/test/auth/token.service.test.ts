@@ -115,7 +115,7 @@ describe('TokenService: sensor tokens bound to sensor ids', () => {
       `sensors: ".." must be 1-64 characters`,
     );
     await expect(async () => service.create('sensor', 'x', [])).rejects.toThrow(
-      'sensors must list 1 to 1000 sensor ids',
+      'sensors must list 1 to 16 sensor ids',
     );
     await expect(async () => service.create('operator', 'x', ['pump-1'])).rejects.toThrow(
       'sensors bind sensor tokens only; a operator token takes none',

@@ -13,7 +13,9 @@ import { MediaTickets } from '../../src/auth/media-tickets.js';
 import { TokenService } from '../../src/auth/token.service.js';
 import type { Alert, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
 import { SERVER_DEFAULTS } from '../../src/config.js';
+import { resolveMelParams } from '@hark/dsp';
 import { HarkEvents } from '../../src/events.js';
+import { melHz } from '../../src/ingest/timing.js';
 import { HistoryService } from '../../src/history/history.service.js';
 import { HTTP_CONTROLLERS, HTTP_PROVIDERS, setupHttp } from '../../src/http/index.js';
 import { AlertMediaStore } from '../../src/alerts/alert-media.js';
@@ -26,6 +28,7 @@ import type { FeedbackRecord } from '../../src/store/feedback.repository.js';
 import { NotificationService } from '../../src/notify/notification.service.js';
 import type { SensorPatch } from '../../src/store/sensor.repository.js';
 import { HarkStore } from '../../src/store/store.js';
+import { Cluster } from '../../src/cluster/cluster.js';
 
 const noModel = (sensorId: string): ModelStatus => ({
   sensorId,
@@ -168,7 +171,7 @@ export class TestSensors extends SensorsPort {
 
   async status(sensorId: string): Promise<SensorStatus | null> {
     const s = await this.store.sensors.get(sensorId);
-    if (!s) return null;
+    if (!s || s.deletedAt !== null) return null;
     return {
       id: s.id,
       name: s.name,
@@ -188,6 +191,8 @@ export class TestSensors extends SensorsPort {
       windowsDropped: 0,
       dropRate: 0,
       queueDepth: 0,
+      windowsSkipped: 0,
+      scoringHopSeconds: 0.5,
       lastScore: null,
       threshold: 1,
       openAlerts: (await this.store.alerts.unresolvedCounts()).get(s.id) ?? 0,
@@ -197,6 +202,7 @@ export class TestSensors extends SensorsPort {
       snoozedUntil: s.snoozedUntil,
       severityThresholds: this.alerts.thresholds(s.id),
       model: this.models.status(s.id),
+      instance: null,
     };
   }
 
@@ -208,6 +214,19 @@ export class TestSensors extends SensorsPort {
   async snooze(sensorId: string, until: number | null): Promise<SensorStatus> {
     await this.store.sensors.snooze(sensorId, until);
     return (await this.status(sensorId)) as SensorStatus;
+  }
+
+  /** The store's part of a delete (the live part is the real server's, test/server/sensor-delete.test.ts). */
+  async remove(sensorId: string, o: { purge: boolean }): Promise<boolean> {
+    if (!this.status(sensorId)) return false;
+    if (o.purge) await this.store.sensors.purge(sensorId);
+    else await this.store.sensors.markDeleted(sensorId, Date.now());
+    return true;
+  }
+
+  /** The default analysis layout's bands (a stored sensor streams at the defaults). */
+  melHz(sensorId: string): number[] | null {
+    return this.store.sensors.cached(sensorId) ? melHz(resolveMelParams({})) : null;
   }
 }
 
@@ -296,6 +315,19 @@ export async function startHarness(
       { provide: ModelsPort, useValue: models },
       { provide: HistoryService, useValue: history },
       { provide: NotificationService, useValue: notifications },
+      {
+        provide: Cluster,
+        useValue: new Cluster({
+          instance: 'harness',
+          redisUrl: '',
+          leaseSeconds: 5,
+          hub: new LiveHub(),
+          events,
+          metrics,
+          reloadModels: async () => {},
+          log: () => {},
+        }),
+      },
     ],
   })
   class TestModule {}

@@ -101,6 +101,7 @@ describe('SensorStream windows', () => {
     // (A server clock near the sensor's: a t far off it is refused, see 'the sensor clock' below.)
     const first = s.audio({ seq: 3, data: f32Bytes(noise(17000)), t: 5_000 }, 5_100); // 63 frames
     expect(first.windows[0].t0).toBeCloseTo(5_032, 6);
+    expect(first.seconds).toBe(17000 / 16000); // what hark_audio_seconds_total counts
     expect(s.streamStartedAt).toBe(5_000);
     expect(s.streamTime).toBeCloseTo(6_062.5, 6);
     // A later t on the same stream does not move the clock: sample counting carries it.
@@ -332,15 +333,78 @@ describe('SensorStream resamplers', () => {
   it('a sensor that declares ever new rates does not grow the process: each replaced resampler gives its table back', () => {
     const s = new SensorStream({ sensorId: 'rates' });
     const bytes: number[] = [];
-    for (let k = 0; k < 60; k++) {
+    // 20 rates: without the bound they would hold ~74 MB, well over the 40 MB asserted (each table costs
+    // seconds of CPU to build, so more rates only slow the test).
+    for (let k = 0; k < 20; k++) {
       const sampleRate = 44_101 + 2 * k; // few common factors with 16 kHz: MBs of filter table each
       const ack = s.hello({ sampleRate, channels: 1, format: 's16le', streamId: 'r' });
       if (!ack.ok) throw new Error(ack.error);
       send(s, [s16Bytes(noise(sampleRate / 10, 0.2))], ack.nextSeq);
       bytes.push(resamplerTableBytes());
     }
-    // 60 tables of ~3.7 MB would be over 200 MB; the cache keeps them to its bound.
+    // 20 tables of ~3.7 MB would be over 70 MB; the cache keeps them to its bound.
     expect(Math.max(...bytes)).toBeLessThan(40 * 2 ** 20);
+    s.dispose();
+  });
+});
+
+describe('SensorStream memory: rings taken on first audio, given back when idle', () => {
+  const RINGS = { audioRingSeconds: 90, columnRingSeconds: 120 };
+
+  it('a stream made, greeted and read holds no ring until audio comes', () => {
+    const s = new SensorStream({ sensorId: 'lazy', ...RINGS });
+    s.hello({ sampleRate: 16000, channels: 1, format: 's16le', streamId: 'a' });
+    expect(s.ringBytes).toBe(0);
+    expect(s.columns(0, 100).db.length).toBe(0);
+    expect(s.readAudio(0, Infinity).samples.length).toBe(0);
+    send(s, [s16Bytes(noise(1600, 0.2))]);
+    // 90 s of 16 kHz float audio, 120 s of 128-band dB and anomaly columns with their times and flags.
+    const columns = Math.ceil((120 * 16000) / 256);
+    expect(s.ringBytes).toBe(90 * 16000 * 4 + columns * (128 * 4 * 2 + 8 + 1));
+    expect(s.ringBytes / 1e6).toBeCloseTo(13.5, 1);
+  });
+
+  it('released, a sensor streams on as before: sequence, stream time and window timing carry on', () => {
+    const x = noise(192_000, 0.3, 5);
+    const parts = chunk(f32Bytes(x), 4, [48000, 96000]);
+    const s = new SensorStream({ sensorId: 'idle', ...RINGS });
+    s.hello({ sampleRate: 48000, channels: 1, format: 'f32le', streamId: 'a' });
+    const before = send(s, parts.slice(0, 2));
+    const time = s.streamTime;
+    s.disconnect();
+    s.release();
+    expect(s.ringBytes).toBe(0);
+    expect(s.readAudio(T0 - 1e6, T0 + 1e6).samples.length).toBe(0);
+    expect(s.frameRange[0]).toBe(s.frameRange[1]);
+    // The same stream comes back: the next seq is expected, a replayed one is a duplicate.
+    expect(s.hello({ sampleRate: 48000, channels: 1, format: 'f32le', streamId: 'a' })).toMatchObject({
+      ok: true,
+      nextSeq: 2,
+    });
+    expect(s.audio({ seq: 1, data: parts[1] }, T0).ack).toMatchObject({ ok: false, code: 'DUPLICATE_SEQ' });
+    const after = send(s, parts.slice(2), 2, T0 + 600_000);
+    expect(s.streamTime).toBeCloseTo(T0 + 4000, 6); // all of x, as if never released
+    expect(s.ringBytes).toBeGreaterThan(0);
+    // A new segment from the release on: windows keep counting and start where the stream time is.
+    expect(after.length).toBeGreaterThan(0);
+    expect(after[0].index).toBe(before.length);
+    expect(after[0].startFrame).toBeGreaterThanOrEqual(before.at(-1)!.endFrame);
+    expect(after[0].t0).toBeGreaterThanOrEqual(time!);
+    expect(after[0].t0).toBeLessThan(time! + 100);
+    // Its audio is readable again at its own times.
+    expect(s.readAudio(time!, time! + 200).samples.length).toBeGreaterThan(0);
+    s.dispose();
+  });
+
+  it('released while connected (a silent sensor), the next chunk takes a resampler and the rings again', () => {
+    const s = new SensorStream({ sensorId: 'quiet', ...RINGS });
+    s.hello({ sampleRate: 44100, channels: 1, format: 's16le', streamId: 'q' });
+    send(s, [s16Bytes(noise(44100, 0.2))]);
+    s.release();
+    expect(s.ringBytes).toBe(0);
+    const w = send(s, [s16Bytes(noise(44100, 0.2)), s16Bytes(noise(44100, 0.2))], 1);
+    expect(w.length).toBeGreaterThan(0);
+    expect(s.ringBytes).toBeGreaterThan(0);
     s.dispose();
   });
 });

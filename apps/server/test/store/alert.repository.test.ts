@@ -209,6 +209,115 @@ describe('AlertRepository', () => {
     });
   });
 
+  it('searches the notes: every word, case-insensitive, as substrings; % and _ are plain characters', async () => {
+    const { store } = tempStore();
+    const a = await store.alerts.open(anomaly({ start: T0 }));
+    const b = await store.alerts.open(anomaly({ start: T0 + 1000 }));
+    const c = await store.alerts.open(anomaly({ start: T0 + 2000 }));
+    await store.alerts.annotate(a.id, { label: 'true fault', text: 'Bearing B-12 worn', author: 'ana' });
+    await store.alerts.annotate(b.id, { label: 'maintenance', text: 'greased the bearing', author: 'ana' });
+    await store.alerts.annotate(b.id, { label: 'maintenance', text: 'valve at 50% open', author: 'ana' });
+    await store.alerts.annotate(c.id, { label: 'false alarm', text: 'forklift passing', author: 'ana' });
+    const ids = async (q: string) => (await store.alerts.list({ q }, 50)).items.map((x) => x.id);
+
+    expect(await ids('bear')).toEqual([b.id, a.id]);
+    expect(await ids('BEARING b-12')).toEqual([a.id]);
+    expect(await ids('bearing valve')).toEqual([b.id]); // words may sit in different notes of one alert
+    expect(await ids('50%')).toEqual([b.id]);
+    expect(await ids('5_%')).toEqual([]); // not a wildcard
+    expect(await ids('conveyor')).toEqual([]);
+    await expect(async () => store.alerts.list({ q: 'a b c d e f g h i' })).rejects.toThrow(
+      "q ('a b c d e f g h i') has 9 words; search with at most 8",
+    );
+  });
+
+  it('filters by a label group of the sensors', async () => {
+    const { store } = tempStore();
+    await store.sensors.upsert('pump-1', T0, { labels: { site: 'plant-a', line: '1' } });
+    await store.sensors.upsert('fan-2', T0, { labels: { site: 'plant-a', line: '2' } });
+    await store.sensors.upsert('mill-3', T0, { labels: { site: 'plant-b' } });
+    const a = await store.alerts.open(anomaly({ sensorId: 'pump-1', start: T0 }));
+    const b = await store.alerts.open(anomaly({ sensorId: 'fan-2', start: T0 + 1000 }));
+    await store.alerts.open(anomaly({ sensorId: 'mill-3', start: T0 + 2000 }));
+    const ids = async (f: Parameters<typeof store.alerts.list>[0]) =>
+      (await store.alerts.list(f, 50)).items.map((x) => x.id);
+    expect(await ids({ labels: { site: 'plant-a' } })).toEqual([b.id, a.id]);
+    expect(await ids({ labels: { site: 'plant-a', line: '1' } })).toEqual([a.id]);
+    expect(await ids({ labels: { site: 'plant-a' }, sensorId: 'fan-2' })).toEqual([b.id]);
+    expect(await ids({ labels: { site: 'plant-c' } })).toEqual([]);
+    expect(await store.alerts.ids({ labels: { line: '2' } }, 10)).toEqual([b.id]);
+  });
+
+  it('sorts by a whitelisted column, ties by id, and finds the neighbours of an alert in that order', async () => {
+    const { store } = tempStore();
+    await store.sensors.upsert('b-pump', T0, { name: 'Pump B' });
+    await store.sensors.upsert('a-fan', T0, { name: 'Zeta fan' });
+    const peaks = [1.5, 3, 1.5, 2, 9];
+    const ids: number[] = [];
+    for (const [i, p] of peaks.entries())
+      ids.push(
+        (
+          await store.alerts.open(
+            anomaly({ sensorId: i % 2 ? 'a-fan' : 'b-pump', start: T0 + i * 1000, peakScore: p }),
+          )
+        ).id,
+      );
+    await store.alerts.acknowledge(ids[4], 'ana');
+    const order = async (o: Parameters<typeof store.alerts.list>[3]) =>
+      (await store.alerts.list({}, 50, 0, o)).items.map((x) => x.id);
+
+    expect(await order({})).toEqual([ids[3], ids[2], ids[1], ids[0], ids[4]]); // open first, newest first
+    expect(await order({ sort: 'peakScore' })).toEqual([ids[4], ids[1], ids[3], ids[2], ids[0]]);
+    expect(await order({ sort: 'peakScore', order: 'asc' })).toEqual([
+      ids[0],
+      ids[2],
+      ids[3],
+      ids[1],
+      ids[4],
+    ]);
+    expect(await order({ sort: 'start', order: 'asc' })).toEqual(ids);
+    // By display name: 'Pump B' before 'Zeta fan'.
+    expect(await order({ sort: 'sensor' })).toEqual([ids[0], ids[2], ids[4], ids[1], ids[3]]);
+    expect((await order({ sort: 'state', order: 'desc' }))[0]).toBe(ids[4]);
+    expect((await store.alerts.list({}, 2, 1, { sort: 'peakScore' })).items.map((x) => x.id)).toEqual([
+      ids[1],
+      ids[3],
+    ]);
+
+    // Walking the list by neighbours visits it in order, both ways, for every sort.
+    for (const o of [{}, { sort: 'peakScore' }, { sort: 'sensor', order: 'desc' }] as const) {
+      const list = await order(o);
+      for (const [i, id] of list.entries()) {
+        expect(await store.alerts.neighbours(id, {}, o), JSON.stringify(o)).toEqual({
+          id,
+          previous: list[i - 1] ?? null,
+          next: list[i + 1] ?? null,
+          position: i + 1,
+          total: 5,
+        });
+      }
+    }
+    // An alert that left the filtered list still has the neighbours around where it was.
+    expect(await store.alerts.neighbours(ids[2], { state: 'acknowledged' }, {})).toEqual({
+      id: ids[2],
+      previous: null,
+      next: ids[4],
+      position: null,
+      total: 1,
+    });
+    expect(
+      await store.alerts.neighbours(ids[2], { sensorId: 'b-pump' }, { sort: 'peakScore' }),
+    ).toMatchObject({
+      previous: ids[4],
+      next: ids[0],
+      position: 2,
+      total: 3,
+    });
+    await expect(async () => store.alerts.neighbours(999, {}, {})).rejects.toThrow(
+      new NotFoundError('alert 999 not found'),
+    );
+  });
+
   it('validates page sizes and filters with clear messages', async () => {
     const { store } = tempStore();
     await expect(async () => store.alerts.list({}, 0)).rejects.toThrow(

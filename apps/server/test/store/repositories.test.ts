@@ -49,6 +49,7 @@ describe('SensorRepository', () => {
       snoozedUntil: null,
       criticalPeak: null,
       criticalSeconds: null,
+      deletedAt: null,
     });
     await store.sensors.upsert('pump-1', T0 + 10, { name: 'Pump 1', labels: { site: 'plant-1' } });
     const again = await store.sensors.upsert('pump-1', T0 + 5);
@@ -69,6 +70,60 @@ describe('SensorRepository', () => {
     await expect(async () => store.sensors.snooze('nope', 1)).rejects.toThrow("sensor 'nope' not found");
     await store.sensors.upsert('fan-2', T0);
     expect((await store.sensors.list()).map((s) => s.id)).toEqual(['fan-2', 'pump-1']);
+  });
+
+  it('a deleted sensor leaves the list, keeps its row for its alerts, and registers anew', async () => {
+    const { store } = tempStore();
+    await store.sensors.upsert('pump-1', T0, { name: 'Pump 1', labels: { line: 'A' } });
+    await store.sensors.snooze('pump-1', T0 + 3600_000);
+    await store.sensors.update('pump-1', { severityThresholds: { criticalPeak: 3 } });
+    const alert = await store.alerts.open({
+      sensorId: 'pump-1',
+      kind: 'anomaly',
+      start: T0,
+      peakScore: 2,
+      peakAt: T0,
+      threshold: 1,
+    });
+    expect(await store.sensors.markDeleted('pump-1', T0 + 100)).toBe(true);
+    expect(await store.sensors.markDeleted('pump-1', T0 + 200)).toBe(false);
+    expect(await store.sensors.list()).toEqual([]);
+    expect(await store.sensors.get('pump-1')).toMatchObject({ name: 'Pump 1', deletedAt: T0 + 100 });
+    await expect(async () => store.sensors.update('pump-1', { name: 'x' })).rejects.toThrow(
+      "sensor 'pump-1' not found",
+    );
+    expect((await store.alerts.get(alert.id))?.sensorId).toBe('pump-1');
+    // Registered again: the hello's name (or the id), no labels, snooze or thresholds, a new first-seen time.
+    expect(await store.sensors.upsert('pump-1', T0 + 500)).toEqual({
+      id: 'pump-1',
+      name: 'pump-1',
+      labels: {},
+      firstSeen: T0 + 500,
+      lastSeen: T0 + 500,
+      snoozedUntil: null,
+      criticalPeak: null,
+      criticalSeconds: null,
+      deletedAt: null,
+    });
+  });
+
+  it('purge removes the sensor and everything stored of it, in one go', async () => {
+    const { store } = tempStore();
+    await store.sensors.upsert('pump-1', T0);
+    await store.sensors.upsert('fan-2', T0);
+    const open = (sensorId: string) =>
+      store.alerts.open({ sensorId, kind: 'anomaly', start: T0, peakScore: 2, peakAt: T0, threshold: 1 });
+    const mine = [(await open('pump-1')).id, (await open('pump-1')).id];
+    const other = (await open('fan-2')).id;
+    await store.scores.append('pump-1', T0, 0.5);
+    await store.scores.append('fan-2', T0, 0.5);
+    await store.scores.flush();
+    expect(await store.sensors.purge('pump-1')).toEqual(mine);
+    expect(await store.sensors.get('pump-1')).toBeNull();
+    expect(await store.alerts.get(mine[0])).toBeNull();
+    expect((await store.alerts.get(other))?.sensorId).toBe('fan-2');
+    expect(await store.scores.range('pump-1', { from: 0, to: T0 + 1, limit: 10 })).toEqual([]);
+    expect(await store.scores.range('fan-2', { from: 0, to: T0 + 1, limit: 10 })).toHaveLength(1);
   });
 });
 
