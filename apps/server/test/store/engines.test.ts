@@ -1,0 +1,232 @@
+/**
+ * The repositories on both engines: the same calls against SQLite in a temporary directory and against a real
+ * PostgreSQL 15 (started by `test/support/postgres.ts`; skipped, visibly, where it is not installed).
+ */
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HarkStore, type DatabaseLocation } from '../../src/store/index.js';
+import { postgresOrWarn, startPostgres, type Postgres } from '../../../../test/support/postgres.js';
+import { tempDir } from './helpers.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const hasPostgres = postgresOrWarn('the store on PostgreSQL');
+let pg: Postgres | null = null;
+let databases = 0;
+
+beforeAll(async () => {
+  if (hasPostgres) pg = await startPostgres();
+}, 60_000);
+afterAll(() => pg?.stop());
+
+/** A fresh database of the engine: a new directory, or a new PostgreSQL database. */
+async function open(engine: 'sqlite' | 'postgres'): Promise<HarkStore> {
+  if (engine === 'sqlite') return HarkStore.open({ engine: 'sqlite', dataDir: tempDir() });
+  const admin = await HarkStore.open({ engine: 'postgres', url: pg!.url });
+  const name = `hark_${++databases}`;
+  await sql.raw(`CREATE DATABASE ${name}`).execute(admin.database.db);
+  await admin.close();
+  const location: DatabaseLocation = { engine: 'postgres', url: pg!.url.replace(/\/hark$/, `/${name}`) };
+  return HarkStore.open(location);
+}
+
+const ENGINES: ('sqlite' | 'postgres')[] = hasPostgres ? ['sqlite', 'postgres'] : ['sqlite'];
+
+describe.each(ENGINES)('the store on %s', (engine) => {
+  it('alerts: open, repeat, ack, resolve, notes, filters, order, neighbours, counts', async () => {
+    const store = await open(engine);
+    try {
+      const opening = {
+        kind: 'anomaly' as const,
+        peakScore: 2.5,
+        peakAt: T0 + 500.5,
+        threshold: 1,
+        boxes: [],
+      };
+      const a = await store.alerts.open({ sensorId: 'pump-1', start: T0 + 0.25, ...opening });
+      expect(a).toMatchObject({ id: 1, state: 'open', active: true, start: T0 + 0.25, count: 1 });
+      await store.alerts.update(a.id, {
+        active: false,
+        end: T0 + 4000,
+        closedAt: T0 + 4000,
+        clearedAt: T0 + 4000,
+      });
+      const again = await store.alerts.recur(a.id, { start: T0 + 9000, peakScore: 3, peakAt: T0 + 9100 });
+      expect(again).toMatchObject({ count: 2, active: true, peakScore: 3, end: null });
+      const b = await store.alerts.open({ sensorId: 'fan-2', start: T0 + 1000, ...opening });
+      expect((await store.alerts.acknowledge(b.id, 'ana')).state).toBe('acknowledged');
+      await expect(store.alerts.acknowledge(b.id, 'bob')).rejects.toThrow(/already acknowledged \(by ana/);
+      await store.alerts.annotate(b.id, { label: 'true fault', text: 'Bearing B-12 worn', author: 'ana' });
+      expect((await store.alerts.list({ q: 'bear b-12' })).items.map((x) => x.id)).toEqual([b.id]);
+      expect((await store.alerts.list({ label: 'true fault' })).total).toBe(1);
+      expect((await store.alerts.list({}, 50, 0, { sort: 'peakScore' })).items.map((x) => x.id)).toEqual([
+        a.id,
+        b.id,
+      ]);
+      expect(await store.alerts.neighbours(b.id, {}, {})).toEqual({
+        id: b.id,
+        previous: a.id,
+        next: null,
+        position: 2,
+        total: 2,
+      });
+      expect(await store.alerts.unresolvedCounts()).toEqual(
+        new Map([
+          ['fan-2', 1],
+          ['pump-1', 1],
+        ]),
+      );
+      expect((await store.alerts.resolve(a.id, 'ana')).state).toBe('resolved');
+      // After a restart nothing is over the threshold any more: both close, ending at the given time.
+      expect((await store.alerts.deactivateAll(T0 + 20_000)).map((x) => [x.id, x.active, x.end])).toEqual([
+        [a.id, false, T0 + 20_000],
+        [b.id, false, T0 + 20_000],
+      ]);
+      expect(await store.trends.alertsPerDay('pump-1', T0, T0)).toEqual(new Map([[T0, 1]]));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('tokens, sensors, feedback, models, the outbox and notifications', async () => {
+    const store = await open(engine);
+    try {
+      const t = await store.tokens.insert({ name: 'x', role: 'sensor', hash: 'h', createdAt: T0 });
+      expect((await store.tokens.bindSensor(t.id, 'pump-1')).sensors).toEqual(['pump-1']);
+      expect(await store.tokens.count()).toBe(1);
+      expect((await store.tokens.revoke(t.id, T0 + 1)).revokedAt).toBe(T0 + 1);
+      await store.sensors.upsert('pump-1', T0, { name: 'Pump 1', labels: { site: 'a' } });
+      expect(await store.sensors.upsert('pump-1', T0 - 5)).toMatchObject({ name: 'Pump 1', lastSeen: T0 });
+      expect(await store.sensors.markDeleted('pump-1', T0 + 1)).toBe(true);
+      expect(await store.sensors.list()).toEqual([]);
+      expect(await store.sensors.upsert('pump-1', T0 + 2)).toMatchObject({ name: 'pump-1', deletedAt: null });
+      const a = await store.alerts.open({
+        sensorId: 'pump-1',
+        kind: 'anomaly',
+        start: T0,
+        peakScore: 2,
+        peakAt: T0,
+        threshold: 1,
+      });
+      const f = await store.feedback.create({
+        sensorId: 'pump-1',
+        alertId: a.id,
+        windows: 3,
+        patches: 9,
+        path: '/p',
+        createdBy: 'ana',
+      });
+      expect(await store.feedback.activeWindows('pump-1')).toBe(3);
+      await store.feedback.revert('pump-1', f.id, 'bob');
+      expect(await store.feedback.activeWindows('pump-1')).toBe(0);
+      const m = await store.models.record({
+        sensorId: 'pump-1',
+        source: 'enrol',
+        trainingSeconds: 60,
+        trainingClips: 1,
+        method: 'patchcore',
+        backbone: 'b',
+        bankSize: 10,
+        threshold: 1.5,
+      });
+      expect(await store.models.latestFitted('pump-1')).toEqual(m);
+      const o = await store.outbox.enqueue('alert.opened', '{}', T0);
+      await store.outbox.markFailed(o.id, 1, 'no', T0 + 1);
+      expect(await store.outbox.prune(T0 + 2)).toBe(1);
+      const ch = await store.notifications.createChannel({
+        name: 'c',
+        kind: 'webhook',
+        enabled: true,
+        config: {},
+        secret: {},
+      });
+      await store.notifications.scheduleEscalation(
+        a.id,
+        (
+          await store.notifications.createRule({
+            name: 'r',
+            enabled: true,
+            channelId: ch.id,
+            sensorIds: [],
+            labels: {},
+            severities: ['warning'],
+            events: ['alert.opened'],
+            quietHours: null,
+            escalation: null,
+          })
+        ).id,
+        T0,
+      );
+      expect(await store.notifications.nextEscalationAt()).toBe(T0);
+      expect((await store.sensors.purge('pump-1')).length).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('scores and history: flush, downsample to the peaks, prune, trends, blocks', async () => {
+    const store = await open(engine);
+    try {
+      for (let i = 0; i < 100; i++) await store.scores.append('s', T0 + i * 500, i === 37 ? 9 : 0.1);
+      await store.scores.append('s', T0, 0.2); // the later point of one ms wins
+      expect(await store.scores.flush()).toBe(101);
+      const all = await store.scores.range('s');
+      expect(all).toHaveLength(100);
+      expect(all[0]).toEqual({ t: T0, score: 0.2 });
+      const ten = await store.scores.range('s', { limit: 10 });
+      expect(ten).toHaveLength(10);
+      expect(ten.map((p) => p.score)).toContain(9);
+      expect(await store.trends.days('s', T0, T0, T0 + 86_400_000)).toMatchObject([
+        { day: T0, n: 100, max: 9 },
+      ]);
+      expect(await store.scores.prune(T0 + store.scores.retentionMs + 25_000)).toBe(50);
+      const bytes = new Uint8Array(8).fill(7);
+      await store.history.insert([
+        {
+          sensorId: 's',
+          tier: 0,
+          t0: T0,
+          hopMs: 10,
+          nMels: 2,
+          nColumns: 4,
+          dbRange: [-80, 0],
+          anomalyScale: 2,
+          spectrogram: bytes,
+          anomaly: bytes,
+        },
+      ]);
+      const [block] = await store.history.range('s', 0, T0, T0 + 100);
+      expect(Buffer.from(block.spectrogram)).toEqual(Buffer.from(bytes));
+      expect(store.history.bytes(0)).toBe(16);
+      expect(await store.history.trimTo(0)).toBe(16);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe.runIf(hasPostgres)('several servers on one PostgreSQL', () => {
+  it('open it at the same time: the migrations run once, under the advisory lock', async () => {
+    const url = pg!.url;
+    const stores = await Promise.all([1, 2, 3].map(() => HarkStore.open({ engine: 'postgres', url })));
+    try {
+      expect(await Promise.all(stores.map((s) => s.database.schemaVersion()))).toEqual([8, 8, 8]);
+      const a = await stores[0].alerts.open({
+        sensorId: 'p',
+        kind: 'anomaly',
+        start: T0,
+        peakScore: 2,
+        peakAt: T0,
+        threshold: 1,
+      });
+      // Two operators on two instances at once: one wins, the other is told who did it first.
+      const results = await Promise.allSettled([
+        stores[1].alerts.acknowledge(a.id, 'ana'),
+        stores[2].alerts.acknowledge(a.id, 'bob'),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+});
