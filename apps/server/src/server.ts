@@ -142,6 +142,7 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
       health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
     },
   );
+  metrics.storeInfo.set({ engine: store.engine }, 1);
   const tokens = new TokenService(store.tokens, {
     health: store.health,
     maxSensorsPerToken: config.maxSensorsPerToken,

@@ -638,6 +638,8 @@ export interface ClusterHealthReport {
 }
 
 export interface StorageHealthReport {
+  /** The store's engine: SQLite in the data directory (the default) or PostgreSQL (`--database`). */
+  engine: 'sqlite' | 'postgres';
   /** False while writes fail (since `failingSince`). */
   writable: boolean;
   /** The server started on a disk that took no writes, read-only; it turns writable by itself. */

@@ -315,6 +315,7 @@ export const SCHEMAS = {
   Health: obj({
     status: { type: 'string', enum: ['ok', 'degraded'] },
     storage: obj({
+      engine: { type: 'string', enum: ['sqlite', 'postgres'] },
       writable: bool,
       readOnly: bool,
       failingSince: msNullable,

@@ -82,6 +82,12 @@ export class HarkMetrics {
     'Writes to the data directory that failed (a full disk, an I/O error), by what was written.',
     ['op'],
   );
+  readonly storeInfo = new Gauge<'engine'>({
+    name: 'hark_store_info',
+    help: "The store's engine: 1 with engine=sqlite (the data directory's hark.db) or engine=postgres (--database).",
+    labelNames: ['engine'],
+    registers: [this.registry],
+  });
   readonly alertWritesDropped = this.#counter(
     'hark_alert_writes_dropped_total',
     'Alert writes dropped because the queue kept while the disk refuses writes was full.',

@@ -8,6 +8,8 @@
 import type { StorageHealthReport } from '@hark/protocol';
 
 export interface StorageHealthOptions {
+  /** The store's engine, for the report (default SQLite). */
+  engine?: 'sqlite' | 'postgres';
   /** Start-up and outage lines. */
   log?: (line: string) => void;
   /** Each failed write, by what was written (`alert`, `token`, `sensor`, `scores`, `clip`, ...): a metric. */
@@ -44,6 +46,7 @@ export class StorageHealth {
   readonly #log: (line: string) => void;
   readonly #onError: (op: string) => void;
   readonly #retryMs: number;
+  readonly #engine: 'sqlite' | 'postgres';
   readonly #now: () => number;
   readonly #retries = new Map<string, StorageRetry>();
   readonly #waiting = new Map<string, number>();
@@ -60,6 +63,7 @@ export class StorageHealth {
     this.#log = options.log ?? (() => {});
     this.#onError = options.onError ?? (() => {});
     this.#retryMs = options.retryMs ?? 1000;
+    this.#engine = options.engine ?? 'sqlite';
     this.#now = options.now ?? Date.now;
     if (!(this.#retryMs >= 1)) throw new RangeError(`retryMs (${this.#retryMs}) must be >= 1 ms`);
   }
@@ -146,6 +150,7 @@ export class StorageHealth {
 
   report(): StorageHealthReport {
     return {
+      engine: this.#engine,
       writable: this.#failingSince === null,
       readOnly: this.#readOnly !== null,
       failingSince: this.#failingSince,

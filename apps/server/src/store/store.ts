@@ -51,7 +51,7 @@ export class HarkStore {
     this.history = new HistoryRepository(this.database);
     this.trends = new TrendRepository(this.database);
     this.notifications = new NotificationRepository(this.database);
-    this.health = new StorageHealth(options.health);
+    this.health = new StorageHealth({ ...options.health, engine: this.database.engine });
     this.health.addRetry('probe', async () => {
       await this.database.probe(Date.now());
       return 0;

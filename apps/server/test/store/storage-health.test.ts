@@ -33,6 +33,7 @@ describe('StorageHealth', () => {
     );
     expect(health.degraded).toBe(true);
     expect(health.report()).toEqual({
+      engine: 'sqlite',
       writable: false,
       readOnly: false,
       failingSince: 1000,
