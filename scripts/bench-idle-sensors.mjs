@@ -16,7 +16,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+
+const { fetch, gc } = globalThis;
 
 const { values: o } = parseArgs({
   options: {
@@ -32,18 +35,17 @@ const N = Number(o.sensors);
 const SECONDS = Number(o.seconds);
 const IDLE = Number(o['idle-free']);
 const WAIT = o.wait === undefined ? IDLE + 3 : Number(o.wait);
-if (!global.gc) throw new Error('run with node --expose-gc (RSS is read after a full GC)');
+if (!gc) throw new Error('run with node --expose-gc (RSS is read after a full GC)');
 
 const req = createRequire(join(o.root, 'package.json'));
 const { createServer } = await import(pathToFileURL(req.resolve('@hark/server')).href);
 const { io } = await import(pathToFileURL(req.resolve('socket.io-client')).href);
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** RSS after a full GC and a moment for V8 to give freed ArrayBuffer memory back (it does so off-thread). */
 async function mb() {
-  global.gc();
+  gc();
   await sleep(500);
-  global.gc();
+  gc();
   return (process.memoryUsage().rss / 1e6).toFixed(0);
 }
 /** What the server says its rings hold (`hark_sensor_ring_bytes`; absent in builds before the gauge). */
