@@ -8,7 +8,8 @@ export ONNXRUNTIME_NODE_INSTALL := skip
 help:
 	@echo "make demo   install what is missing, build, start hark with demo sensors"
 	@echo "make test   install what is missing, build, run every test suite"
-	@echo "make soak   the long reliability runs: overload (SOAK_SENSORS=48 for SOAK_SECONDS=60), 200k-message fuzz"
+	@echo "make soak   the long reliability runs: overload (SOAK_SENSORS=48 for SOAK_SECONDS=60), 200k-message fuzz,"
+	@echo "            the demo's alerts over 10 minutes of its sound at 4x"
 	@echo "make bench  run the benchmarks and update BENCHMARKS.md"
 
 system-deps:
@@ -37,7 +38,8 @@ test: build
 	@npm test --silent
 
 # Long reliability runs, not part of `make test`: 3x the sustainable sensors (BENCHMARKS.md's pipeline bench,
-# 16 here) for a minute, then back to 16; the protocol fuzzer with 200,000 messages; 100 model mutations.
+# 16 here) for a minute, then back to 16; the protocol fuzzer with 200,000 messages; 100 model mutations; the
+# demo at 4x for 10 minutes of its sound, checking that alerts do not pile up (test/soak/demo-alerts.soak.ts).
 SOAK_SUSTAINABLE ?= 16
 SOAK_SENSORS ?= $(shell echo $$((3 * $(SOAK_SUSTAINABLE))))
 SOAK_SECONDS ?= 60

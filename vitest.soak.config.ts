@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 import { swcPlugin } from './vitest.config.js';
 
 /**
- * `make soak`: the long reliability runs, never part of `make test` (issue 18). The overload soak
- * (`test/soak/*.soak.ts`), and the fuzzers of `make test` with many more inputs: 200,000 protocol messages
+ * `make soak`: the long reliability runs, never part of `make test` (issue 18). The overload soak and the
+ * demo's alerts at 4x (`test/soak/*.soak.ts`), and the fuzzers of `make test` with many more inputs: 200,000 protocol messages
  * and 100 model-file mutations, unless `HARK_FUZZ_MESSAGES` / `HARK_MODEL_MUTATIONS` say otherwise.
  */
 const conditions = ['source', 'node', 'default'];

@@ -12,7 +12,9 @@
 #                                        alert when N >= 30), stop, verify nothing is left
 #
 # Environment: HARK_PORT (default 8080), HARK_DEMO_DIR (default demo-output; its data/ is wiped each start),
-# HARK_DEMO_REFIT=1 (fit the detectors again even when the sound and the detection code are unchanged).
+# HARK_DEMO_REFIT=1 (fit the detectors again even when the sound and the detection code are unchanged),
+# HARK_DEMO_SPEED (default 1: real time; 4 plays the recordings four times faster, an anomaly every 15 s per
+# machine). The server reads its own variables too, e.g. HARK_ALERT_QUIET_SECONDS, HARK_ALERT_REPEAT_SECONDS.
 set -euo pipefail
 shopt -s globstar
 cd "$(dirname "$0")/.."
@@ -47,6 +49,11 @@ sensors=(
 )
 stream_seconds=300
 anomaly_every=60
+speed=${HARK_DEMO_SPEED:-1}
+[[ "$speed" =~ ^[0-9]+([.][0-9]+)?$ ]] && [ "$speed" != 0 ] || {
+  echo "hark demo: HARK_DEMO_SPEED ($speed) must be a number > 0, e.g. 1 or 4" >&2
+  exit 2
+}
 
 # Every process this script starts in the background; stopped (sensors first, then the server) on exit.
 server_pid=""
@@ -206,12 +213,13 @@ for s in "${sensors[@]}"; do
   label_args=()
   for l in $labels; do label_args+=(--label "$l"); done
   HARK_TOKEN=$sensor_token spawn node apps/cli/bin/hark.js sensor --server "$url" --id "$id" --name "$name" \
-    "${label_args[@]}" --wav "$sound/$id.wav" --loop >"$logs/sensor-$id.log" 2>&1
+    "${label_args[@]}" --wav "$sound/$id.wav" --loop --speed "$speed" >"$logs/sensor-$id.log" 2>&1
   sensor_pids+=($!)
   ids+=("$id")
   firsts+="${firsts:+, }$id at ${first} s"
 done
-echo "== ${#ids[@]} sensors streaming in real time: ${ids[*]} (logs in $logs/)"
+if [ "$speed" = 1 ]; then pace="in real time"; else pace="at ${speed}x real time"; fi
+echo "== ${#ids[@]} sensors streaming $pace: ${ids[*]} (logs in $logs/)"
 
 cat <<EOF
 
@@ -219,7 +227,8 @@ cat <<EOF
    Admin token: $admin
    (operator sign-in link above; the admin token manages tokens and models: $url/api/docs)
 
-   Ready in $(($(now) - t0)) s. Each machine has an anomaly every $anomaly_every s; the first ones: $firsts.
+   Ready in $(($(now) - t0)) s. Each machine has an anomaly every $anomaly_every s of its recording; the first
+   ones: $firsts.
    Press Ctrl-C to stop.
 
 EOF

@@ -9,6 +9,7 @@ packages=(
   liblapack-dev libblas-dev    # link-time BLAS/LAPACK for the addon
   chromium                     # browser for the end-to-end tests
   docker-compose               # validates docker-compose.yml without an engine
+  haproxy                      # checks the cluster profile's load-balancer config (haproxy -c)
   alsa-utils                   # arecord for `hark sensor --alsa`
   mosquitto                    # MQTT broker the notification tests start on loopback
   unzip                        # checks the alert bundle (zip) in the export test

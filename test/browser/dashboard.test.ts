@@ -20,7 +20,6 @@ import {
   launchChromium,
   cspViolations,
   pageErrors,
-  publishScreenshot,
   screenshot,
 } from '../support/browser.js';
 import { fitFromFolder, runSensor, startServer, tempDir, type TestServer } from '../support/server.js';
@@ -289,7 +288,7 @@ describe.runIf(haveChromium)('dashboard in Chromium, live from hark sensor', () 
       .poll(() => page.getByTestId('annotation').allInnerTexts())
       .toEqual([expect.stringMatching(/^maintenance — Impeller rub, valve 3 checked by the browser test/)]);
     await dismissToasts(page);
-    publishScreenshot(await screenshot(page, '5-alert'), 'alert');
+    await screenshot(page, '5-alert');
 
     await page.reload();
     await page.locator('#alert-title').waitFor();
@@ -395,7 +394,7 @@ describe.runIf(haveChromium)('dashboard in Chromium, live from hark sensor', () 
     console.log(`sensor view after a 30 s backfill: ${(lit * 100).toFixed(0)} % of the spectrogram painted`);
     expect(lit).toBeGreaterThan(0.8);
     await dismissToasts(page);
-    publishScreenshot(await screenshot(page, '3-sensor-view-full'), 'sensor-view');
+    await screenshot(page, '3-sensor-view-full');
 
     // The anomaly map as a second heatmap gets its own canvas, painted; back to the overlay removes it.
     await page.getByTestId('display-select').selectOption('split');

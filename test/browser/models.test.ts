@@ -3,8 +3,8 @@
  * version 1; an upload runs in shadow beside it while the real `hark sensor` streams, and the model page
  * shows the versions with the trial's would-be alerts. An admin promotes the shadow and rolls back in the UI
  * (each after a confirmation), then the same over REST with the page following live. The screen is saved as
- * `test-results/screenshots/models-versions.png` (and, with `HARK_UPDATE_SCREENSHOTS=1`, as the README's
- * `docs/screenshots/model-versions.png`).
+ * `test-results/screenshots/models-versions.png` (the README's picture is taken from the demo by
+ * `scripts/screenshots.mjs`).
  *
  * The steps share one page and run in order: a failing step fails the ones after it.
  */
@@ -20,7 +20,6 @@ import {
   ensureDashboard,
   launchChromium,
   pageErrors,
-  publishScreenshot,
   screenshot,
 } from '../support/browser.js';
 import { runSensor, sleep, startServer, tempDir, type TestServer } from '../support/server.js';
@@ -137,7 +136,7 @@ describe.runIf(haveChromium)('model versions in Chromium: shadow, promote, roll 
     await expect
       .poll(() => card(2).getByTestId('would-be-alerts').locator('li').count())
       .toBe(v2.trial!.wouldBeAlerts.length);
-    publishScreenshot(await screenshot(page, 'models-versions'), 'model-versions');
+    await screenshot(page, 'models-versions');
   });
 
   test('an admin promotes the shadow in the UI after confirming, then rolls back to version 1', async () => {

@@ -44,6 +44,11 @@ describe('history from the live path', () => {
       .toBeGreaterThan(150);
     expect(h!).toMatchObject({ tier: 'full', nMels: 128 });
     expect(h!.tierHopMs).toBeCloseTo(16, 6);
+    // The band centres of the sensor's layout (16 kHz, 128 mels up to 8 kHz), for the axis in Hz.
+    expect(h!.melHz).toHaveLength(128);
+    expect(h!.melHz[0]).toBeGreaterThanOrEqual(0);
+    expect(h!.melHz[127]).toBeLessThanOrEqual(8000);
+    expect(h!.melHz.every((hz, i) => i === 0 || hz > h!.melHz[i - 1])).toBe(true);
     // Real sound, not an empty picture: noise at 0.3 of full scale is far above the byte scale's floor.
     const spec = Buffer.from(h!.spectrogram, 'base64');
     expect(spec.reduce((a, b) => a + b, 0) / spec.length).toBeGreaterThan(100);

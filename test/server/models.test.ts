@@ -16,6 +16,7 @@ import {
   fitFromFolder,
   liveClient,
   runSensor,
+  SCORE_EVERY_WINDOW,
   sleep,
   startServer,
   tempDir,
@@ -39,7 +40,7 @@ beforeAll(async () => {
     clipSeconds: 5,
     streamSeconds: 30,
   });
-  s = await startServer({ modelPollMs: 500 });
+  s = await startServer({ modelPollMs: 500, ...SCORE_EVERY_WINDOW });
   sensorToken = s.server.tokens.create('sensor', 'models test', ['enrol-1', 'refit-1', 'teach-1']).token;
   live = await liveClient(s.url, await s.token('operator'));
   live.on('model:progress', (p: FitProgressEvent) => progress.push(p));

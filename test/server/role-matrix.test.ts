@@ -84,6 +84,7 @@ const MATRIX: Record<string, Row> = {
   'GET /api/me': { expect: operatorUp(200), request: () => ({}) },
 
   'GET /api/sensors': { expect: operatorUp(200), request: () => ({}) },
+  'GET /api/assets': { expect: operatorUp(200), request: () => ({}) },
   'GET /api/sensors/{id}': { expect: operatorUp(200), request: (f) => ({ params: { id: f.sensorId } }) },
   'PATCH /api/sensors/{id}': {
     expect: adminOnly(200),
@@ -162,6 +163,10 @@ const MATRIX: Record<string, Row> = {
 
   'GET /api/alerts': { expect: operatorUp(200), request: (f) => ({ query: `sensorId=${f.sensorId}` }) },
   'GET /api/alerts/{id}': { expect: operatorUp(200), request: (f) => ({ params: { id: f.alertId } }) },
+  'GET /api/alerts/{id}/neighbours': {
+    expect: operatorUp(200),
+    request: (f) => ({ params: { id: f.alertId }, query: 'state=open&sort=peakScore' }),
+  },
   // Bulk steps: an unknown id is skipped with its reason (200), after the role check; nothing changes.
   'POST /api/alerts/ack': { expect: operatorUp(200), request: () => ({ json: { ids: [999999] } }) },
   'POST /api/alerts/resolve': { expect: operatorUp(200), request: () => ({ json: { ids: [999999] } }) },

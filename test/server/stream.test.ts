@@ -21,6 +21,7 @@ import {
   liveClient,
   runSensor,
   sleep,
+  SCORE_EVERY_WINDOW,
   startServer,
   tempDir,
   type TestServer,
@@ -97,7 +98,11 @@ for (const c of cases) {
       });
       await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
       const { port } = hook.address() as { port: number };
-      s = await startServer({ webhookUrl: `http://127.0.0.1:${port}/hook`, webhookSecret: 's3cret' });
+      s = await startServer({
+        ...SCORE_EVERY_WINDOW,
+        webhookUrl: `http://127.0.0.1:${port}/hook`,
+        webhookSecret: 's3cret',
+      });
       await fitFromFolder(s, sensorId, join(dir, 'train'));
       const operator = await s.token('operator');
       live = await liveClient(s.url, operator);

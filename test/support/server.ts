@@ -52,6 +52,14 @@ export async function apiCall<T>(
   return body as T;
 }
 
+/**
+ * Server options for tests that check *what* is scored, not how fast: a per-sensor queue long enough that a
+ * loaded machine scores every window late instead of dropping some (and the hop governor, which widens the hop
+ * only when windows wait longer than that queue or are dropped, never engages). Capacity is measured by
+ * `hark bench pipeline`, not by tests. A queued window holds its own columns, so a long queue costs memory only.
+ */
+export const SCORE_EVERY_WINDOW = { queuePerSensor: 100_000 } as const;
+
 /** `admin`: the admin token of an earlier start on the same data directory (a restart prints none). */
 export async function startServer(options: ServerOptions = {}, adminOfDataDir?: string): Promise<TestServer> {
   const logs: string[] = [];

@@ -3,13 +3,53 @@ import {
   alertFilterQuery,
   applyAlertToPage,
   compareAlerts,
+  listQuery,
   matchesAlertFilter,
+  nextSort,
   parseAlertFilter,
 } from '../src/lib/alert-query';
 import type { Alert, Page } from '../src/lib/contracts';
 import { alert } from './helpers';
 
 describe('alert filters', () => {
+  it('reads search, label group and a whitelisted sort; order only with a sort', () => {
+    const f = parseAlertFilter({ q: ' bearing ', group: 'site:plant-a', sort: 'peakScore', order: 'asc' });
+    expect(f).toMatchObject({ q: 'bearing', group: 'site:plant-a', sort: 'peakScore', order: 'asc' });
+    expect(parseAlertFilter({ sort: 'loudness', order: 'asc' })).toEqual({ limit: 25, offset: 0 });
+    expect(parseAlertFilter({ order: 'desc' }).order).toBeUndefined();
+    expect(listQuery({ ...f, offset: 50 })).toEqual({
+      q: 'bearing',
+      group: 'site:plant-a',
+      sort: 'peakScore',
+      order: 'asc',
+    });
+  });
+
+  it('sorts a clicked column by its own order first, then the other way', () => {
+    const none = parseAlertFilter({});
+    expect(nextSort(none, 'peakScore')).toEqual({ sort: 'peakScore', order: 'desc' });
+    expect(nextSort(none, 'sensor')).toEqual({ sort: 'sensor', order: 'asc' });
+    expect(nextSort(parseAlertFilter({ sort: 'peakScore' }), 'peakScore').order).toBe('asc');
+    expect(nextSort(parseAlertFilter({ sort: 'peakScore', order: 'asc' }), 'peakScore').order).toBe('desc');
+    expect(nextSort(parseAlertFilter({ sort: 'start', order: 'asc' }), 'peakScore').order).toBe('desc');
+  });
+
+  it('matches words of the notes and a label group as the server does', () => {
+    const a = alert({
+      annotations: [
+        { id: 1, alertId: 1, label: 'maintenance', text: 'Greased the Bearing', author: 'x', at: 0 },
+        { id: 2, alertId: 1, label: 'maintenance', text: 'valve B-12', author: 'x', at: 0 },
+      ],
+    });
+    const m = (q: Record<string, string>, labels?: Record<string, string>) =>
+      matchesAlertFilter(a, parseAlertFilter(q), labels);
+    expect(m({ q: 'bear b-12' })).toBe(true);
+    expect(m({ q: 'bear pump' })).toBe(false);
+    expect(m({ group: 'site:plant-a' }, { site: 'plant-a', line: '1' })).toBe(true);
+    expect(m({ group: 'site:plant-a,line:2' }, { site: 'plant-a', line: '1' })).toBe(false);
+    expect(m({ group: 'site:plant-a' })).toBe(false);
+  });
+
   it('parses the route query with defaults and bounds', () => {
     expect(parseAlertFilter({})).toEqual({ limit: 25, offset: 0 });
     const f = parseAlertFilter({

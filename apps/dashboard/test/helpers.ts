@@ -44,6 +44,8 @@ export function sensor(patch: Partial<SensorStatus> = {}): SensorStatus {
     windowsDropped: 0,
     dropRate: 0,
     queueDepth: 0,
+    windowsSkipped: 0,
+    scoringHopSeconds: 0.5,
     lastScore: 0.4,
     threshold: 2.5,
     openAlerts: 0,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildHistoryOption } from '../src/charts/options/history';
+import { stackGrids } from '../src/charts/options/layout';
+import { buildLiveOption } from '../src/charts/options/live';
 import { buildTrendsOption } from '../src/charts/options/trends';
 import {
   clampRange,
@@ -81,6 +83,24 @@ describe('history chart option', () => {
     const series = option.series as { id: string; markArea: { data: unknown[] } }[];
     // Only the alert inside the range is marked, on each grid.
     expect(series.map((s) => s.markArea.data.length)).toEqual([1, 1, 1]);
+  });
+
+  it('labels the spectrogram axes in Hz when the band centres are known, in mel bands otherwise', () => {
+    const grids = stackGrids(480, [0.4, 0.3, 0.3]);
+    const melHz = Array.from({ length: 64 }, (_, i) => 50 * 1.07 ** i);
+    const base = { grids, from: NOW - H, to: NOW, nMels: 64, scores: [], regions: [] };
+    type Axis = { name: string; axisLabel: { customValues?: number[]; formatter?: (v: number) => string } };
+    const inHz = buildHistoryOption({ ...base, melHz }).yAxis as Axis[];
+    const live = buildLiveOption({ grids, melHz, split: true }).yAxis as Axis[];
+    // The live view's axis: the same ticks at the same band positions, labelled in Hz.
+    expect(inHz[0].axisLabel.customValues).toEqual(live[0].axisLabel.customValues);
+    const labels = (inHz[0].axisLabel.customValues ?? []).map((v) => inHz[0].axisLabel.formatter?.(v));
+    expect(labels).toContain('1 kHz');
+    expect(labels.every((l) => /Hz$/.test(l ?? ''))).toBe(true);
+    expect(inHz.map((a) => a.name)).toEqual(['spectrogram', 'anomaly', 'score']);
+    const bands = buildHistoryOption({ ...base, melHz: [] }).yAxis as Axis[];
+    expect(bands[0].name).toBe('spectrogram (mel band)');
+    expect(bands[0].axisLabel.customValues).toBeUndefined();
   });
 });
 

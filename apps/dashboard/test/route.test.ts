@@ -11,6 +11,11 @@ describe('hash routes', () => {
       query: { state: 'open', offset: '25' },
     });
     expect(parseRoute('#/alerts/42')).toEqual({ name: 'alert', alertId: 42 });
+    expect(parseRoute('#/alerts/42?sort=start&q=gear')).toEqual({
+      name: 'alert',
+      alertId: 42,
+      query: { sort: 'start', q: 'gear' },
+    });
     expect(parseRoute('#/models')).toEqual({ name: 'models' });
     expect(parseRoute('#/models/pump-1')).toEqual({ name: 'models', sensorId: 'pump-1' });
     expect(parseRoute('#/alerts/x')).toEqual({ name: 'not-found', path: '/alerts/x' });
@@ -23,6 +28,7 @@ describe('hash routes', () => {
       { name: 'sensor', sensorId: 'a.b-c_d' },
       { name: 'alerts', query: { sensorId: 'pump-1', state: 'open' } },
       { name: 'alert', alertId: 7 },
+      { name: 'alert', alertId: 7, query: { group: 'site:plant-a', sort: 'peakScore' } },
       { name: 'models', sensorId: 'pump-1' },
       { name: 'notifications' },
     ];

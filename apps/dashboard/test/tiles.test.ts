@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deriveTileState, formatAge, tileSince } from '../src/lib/sensor-state';
-import { arrangeTiles, buildTiles, compareTiles, countStates, matchesFilter } from '../src/lib/tiles';
+import { allTiles, assetPath, buildAssetTree, labelFormOf, labelsOfForm } from '../src/lib/assets';
+import { buildTiles, compareTiles, countStates, matchesFilter, worstState } from '../src/lib/tiles';
 import { alert, model, sensor } from './helpers';
 
 describe('tile state', () => {
@@ -111,12 +112,10 @@ describe('tiles', () => {
     expect(matchesFilter(t, { states: ['ok', 'review'] })).toBe(true);
   });
 
-  it("groups by site and line in a stable order (unlabelled sensors last), naming each group's worst state", () => {
-    const groups = arrangeTiles(tiles);
-    expect(groups.map((g) => g.key)).toEqual(['site: plant-1 / line: A', 'site: plant-2', '']);
-    expect(groups[0].tiles.map((t) => t.status.id)).toEqual(['fan-2', 'pump-1']);
-    expect(groups.map((g) => g.worst)).toEqual(['review', 'silent', 'disconnected']);
-    expect(arrangeTiles(tiles, { states: ['silent'] }).map((g) => g.key)).toEqual(['site: plant-2']);
+  it("names the worst state by the tiles' ranking, ok for none", () => {
+    expect(worstState(tiles)).toBe('disconnected');
+    expect(worstState(tiles.filter((t) => t.status.id !== 'valve-9'))).toBe('silent');
+    expect(worstState([])).toBe('ok');
   });
 
   it('counts states for the filter chips', () => {
@@ -128,6 +127,83 @@ describe('tiles', () => {
       ok: 1,
       acknowledged: 0,
     });
+  });
+});
+
+describe('asset groups', () => {
+  const sensors = [
+    sensor({ id: 'press-10', name: 'Press 10', labels: { site: 'plant-1', line: 'A', machine: 'press' } }),
+    sensor({ id: 'press-2', name: 'Press 2', labels: { site: 'plant-1', line: 'A', machine: 'press' } }),
+    sensor({ id: 'hall-mic', name: 'Hall mic', labels: { site: 'plant-1' }, silent: true }),
+    sensor({ id: 'fan-1', name: 'Fan 1', labels: { site: 'plant-1', line: 'B' } }),
+    sensor({ id: 'pump-9', name: 'Pump 9', labels: { site: 'plant-1', machine: 'pump' } }),
+    sensor({ id: 'orphan', name: 'Orphan', labels: { line: 'C' } }),
+    sensor({ id: 'bare', name: 'Bare', labels: { room: 'cellar' }, connected: false, state: 'disconnected' }),
+    sensor({ id: 'kiln', name: 'Kiln', labels: { site: 'yard 10' } }),
+    sensor({ id: 'saw', name: 'Saw', labels: { site: 'yard 2' } }),
+  ];
+  const alerts = [alert({ id: 1, sensorId: 'press-2' })];
+  const tiles = buildTiles(sensors, alerts);
+
+  it('places a sensor at its deepest label, missing levels above it in "unassigned", none at all at the top', () => {
+    expect(assetPath({ site: 'p', line: 'A', machine: 'm' })).toEqual(['p', 'A', 'm']);
+    expect(assetPath({ site: 'p', machine: 'm' })).toEqual(['p', null, 'm']);
+    expect(assetPath({ line: ' C ' })).toEqual([null, 'C']);
+    expect(assetPath({ site: 'p', line: '  ' })).toEqual(['p']);
+    expect(assetPath({ room: 'x' })).toEqual([]);
+    const tree = buildAssetTree(tiles);
+    // Sites by value (numeric), unassigned last.
+    expect(tree.map((g) => g.value)).toEqual(['plant-1', 'yard 2', 'yard 10', null]);
+    const plant = tree[0];
+    expect(plant.sensors.map((t) => t.status.id)).toEqual(['hall-mic']);
+    expect(plant.children.map((g) => [g.level, g.value])).toEqual([
+      ['line', 'A'],
+      ['line', 'B'],
+      ['line', null],
+    ]);
+    expect(plant.children[0].children[0]).toMatchObject({
+      level: 'machine',
+      value: 'press',
+      key: 'site=plant-1/line=A/machine=press',
+    });
+    // Numeric order inside a group: Press 2 before Press 10.
+    expect(plant.children[0].children[0].sensors.map((t) => t.status.id)).toEqual(['press-2', 'press-10']);
+    expect(plant.children[2].children[0].sensors.map((t) => t.status.id)).toEqual(['pump-9']);
+    const unassigned = tree[3];
+    expect(unassigned.sensors.map((t) => t.status.id)).toEqual(['bare']);
+    expect(unassigned.children.map((g) => [g.key, g.sensors[0].status.id])).toEqual([
+      ['site=/line=C', 'orphan'],
+    ]);
+    expect(tree.flatMap(allTiles)).toHaveLength(sensors.length);
+  });
+
+  it('rolls every group up: the worst state of its sensors, nested ones included, and the count in each state', () => {
+    const [plant, , , unassigned] = buildAssetTree(tiles);
+    expect(plant.total).toBe(5);
+    // press-2 waits for review, the hall mic is silent: silent ranks above review.
+    expect(plant.worst).toBe('silent');
+    expect(plant.counts).toMatchObject({ silent: 1, review: 1, ok: 3, alert: 0 });
+    expect(plant.children[0]).toMatchObject({ worst: 'review', total: 2 });
+    expect(plant.children[1]).toMatchObject({ worst: 'ok', total: 1 });
+    expect(unassigned).toMatchObject({ worst: 'disconnected', total: 2 });
+    // A filtered tree keeps only the groups with matching sensors.
+    const onlyOk = buildAssetTree(tiles.filter((t) => t.state === 'review'));
+    expect(onlyOk.map((g) => g.key)).toEqual(['site=plant-1']);
+    expect(onlyOk[0].children[0].children[0].total).toBe(1);
+  });
+
+  it('turns the settings form into labels and back, refusing a line that is not key=value', () => {
+    const form = labelFormOf({ site: 'plant-1', machine: 'press', room: 'north', bay: '3' });
+    expect(form).toEqual({ site: 'plant-1', line: '', machine: 'press', other: 'room=north\nbay=3' });
+    expect(labelsOfForm({ ...form, line: ' B ', other: 'room = north\n\nbay=3' })).toEqual({
+      site: 'plant-1',
+      line: 'B',
+      machine: 'press',
+      room: 'north',
+      bay: '3',
+    });
+    expect(() => labelsOfForm({ ...form, other: 'north' })).toThrow("label line 'north' must be key=value");
+    expect(() => labelsOfForm({ ...form, other: 'site=x' })).toThrow("label 'site' has its own field");
   });
 });
 

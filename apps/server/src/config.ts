@@ -3,6 +3,7 @@
  * (one process, SQLite in the data directory, models on disk).
  */
 import path from 'node:path';
+import { DEFAULT_SCORE_RETENTION_MS } from './store/score.repository.js';
 
 export interface ServerConfig {
   port: number;
@@ -67,6 +68,11 @@ export interface ServerConfig {
   historyReducedSeconds: number;
   historyReduceSeconds: number;
   historyBudgetBytes: number;
+  /**
+   * Days the score history (`GET /api/sensors/:id/scores`) keeps its points; older ones are deleted in slices.
+   * Whole days are rolled up into the trends first, so the trends reach further back.
+   */
+  scoreRetentionDays: number;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /**
@@ -155,6 +161,9 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   // At the default mel layout (128 bands, 62.5 columns/s) a sensor stores 57.6 MB per full-resolution hour
   // and 44 MB per reduced day: 16 sensors at the default retentions take 5.9 GB.
   historyBudgetBytes: 8e9,
+  // The trends' default span (30 days): the score line can be drawn as far back as the trends chart shows. At
+  // two points per second a sensor stores about 5.2 M points (~130 MB) in 30 days.
+  scoreRetentionDays: DEFAULT_SCORE_RETENTION_MS / 86_400_000,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -191,6 +200,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   historyReducedSeconds: { env: 'HARK_HISTORY_REDUCED_SECONDS' },
   historyReduceSeconds: { env: 'HARK_HISTORY_REDUCE_SECONDS' },
   historyBudgetBytes: { env: 'HARK_HISTORY_BUDGET_BYTES' },
+  scoreRetentionDays: { flag: '--score-retention', env: 'HARK_SCORE_RETENTION_DAYS' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -247,6 +257,7 @@ export function resolveServerConfig(
     historyReducedSeconds: num('HARK_HISTORY_REDUCED_SECONDS'),
     historyReduceSeconds: num('HARK_HISTORY_REDUCE_SECONDS'),
     historyBudgetBytes: num('HARK_HISTORY_BUDGET_BYTES'),
+    scoreRetentionDays: num('HARK_SCORE_RETENTION_DAYS'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -334,6 +345,12 @@ export function resolveServerConfig(
     `must be at least historyFullSeconds (${c.historyFullSeconds}): the reduced tier reaches further back`,
   );
   check('historyBudgetBytes', c.historyBudgetBytes >= 1e6, 'must be at least 1000000 bytes');
+  // At least a day: a day's points are rolled up into the trends only once the day is over.
+  check(
+    'scoreRetentionDays',
+    c.scoreRetentionDays >= 1 && c.scoreRetentionDays <= 36500,
+    'must be 1..36500 days',
+  );
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (problems.length) throw new ConfigError(problems);
   return c;

@@ -21,6 +21,7 @@ import { resolveServerConfig, type ServerConfig, type ServerOptions } from './co
 import { lockDataDir } from './data-lock.js';
 import { HarkEvents } from './events.js';
 import { HistoryService } from './history/history.service.js';
+import { ScoreRetention } from './history/score-retention.js';
 import { setupHttp } from './http/index.js';
 import { ModelsPort, SensorsPort } from './http/ports.js';
 import { LiveHub } from './live/live-hub.js';
@@ -115,12 +116,14 @@ interface Runtime {
   webhook: WebhookNotifier | null;
   notifications: NotificationService;
   backups: BackupSchedule;
+  scoreRetention: ScoreRetention;
 }
 
 function buildRuntime(config: ServerConfig): Runtime {
   const log = config.log;
   const metrics = new HarkMetrics();
   const store = new HarkStore(config.dataDir, {
+    scores: { retentionMs: config.scoreRetentionDays * 86_400_000 },
     health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
   });
   const tokens = new TokenService(store.tokens, {
@@ -181,6 +184,7 @@ function buildRuntime(config: ServerConfig): Runtime {
   const scorer = new WindowScorer({
     concurrency: config.scoringConcurrency,
     queuePerSensor: config.queuePerSensor,
+    hopSeconds: config.hopSeconds,
     models,
     metrics,
     log,
@@ -213,6 +217,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     log,
     onError: () => metrics.storageErrors.inc({ op: 'backup' }),
   });
+  const scoreRetention = new ScoreRetention({ store, metrics });
   return {
     store,
     tokens,
@@ -229,6 +234,7 @@ function buildRuntime(config: ServerConfig): Runtime {
     webhook,
     notifications,
     backups,
+    scoreRetention,
   };
 }
 
@@ -296,8 +302,10 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     await rt.models.start();
     rt.sensors.start();
     rt.history.start();
+    rt.scoreRetention.start();
     ({ app, io } = await startApp(config, rt));
   } catch (err) {
+    await rt?.scoreRetention.stop();
     await rt?.backups.stop();
     rt?.store.close();
     lock.release();
@@ -351,6 +359,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           await app.close();
           await runtime.sensors.stop();
           runtime.history.stop();
+          await runtime.scoreRetention.stop();
           await runtime.models.stop();
           await runtime.webhook?.stop();
           // A short grace: an attempt cut off stays pending and is sent after the next start.

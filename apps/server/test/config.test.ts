@@ -70,6 +70,18 @@ describe('server configuration', () => {
     );
   });
 
+  it('reads the score retention from --score-retention or HARK_SCORE_RETENTION_DAYS (default 30, at least a day)', () => {
+    expect(resolveServerConfig({}, {}).scoreRetentionDays).toBe(30);
+    expect(resolveServerConfig({}, { HARK_SCORE_RETENTION_DAYS: '90' }).scoreRetentionDays).toBe(90);
+    expect(
+      resolveServerConfig({ scoreRetentionDays: 2 }, { HARK_SCORE_RETENTION_DAYS: '90' }).scoreRetentionDays,
+    ).toBe(2);
+    expect(problems({}, { HARK_SCORE_RETENTION_DAYS: '0.5' })).toEqual([
+      'HARK_SCORE_RETENTION_DAYS (0.5) must be 1..36500 days',
+    ]);
+    expect(problems({ scoreRetentionDays: 0 })).toEqual(['--score-retention (0) must be 1..36500 days']);
+  });
+
   it('reads HARK_MAX_CLOCK_SKEW_SECONDS (default 300 s) and refuses less than a second', () => {
     expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).maxClockSkewSeconds).toBe(300);
     expect(

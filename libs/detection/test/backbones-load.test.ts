@@ -6,6 +6,7 @@ import {
   BACKBONES,
   loadBackbone,
   MOBILENETV2_TAPS,
+  openBackboneSessions,
   toBackboneInput,
   type BackboneId,
 } from '../src/backbones/index.js';
@@ -134,6 +135,28 @@ describe('build cache', () => {
     const f = await loadBackbone('mobilenetv2', { cacheDir: dir, taps: ['block_5_add'] });
     expect(f.fromCache).toBe(true);
     await Promise.all([a, b, c, d, e, f].map((m) => m.release()));
+  });
+});
+
+describe('shared sessions', () => {
+  test('loads of one model share a session, run concurrently as alone, and free it with the last', async () => {
+    const open = openBackboneSessions();
+    const a = await loadBackbone('mobilenetv2', { cacheDir, taps: ['block_5_add'] });
+    const b = await loadBackbone('mobilenetv2', { cacheDir, taps: ['block_5_add'] });
+    const c = await loadBackbone('mobilenetv2', { cacheDir, taps: ['block_5_add'], intraOpNumThreads: 2 });
+    expect(openBackboneSessions()).toBe(open + 2); // a and b share; c has its own thread count
+    const [x, y] = [testImage(1, 64, 64), testImage(2, 64, 64).subarray(64 * 64)];
+    const alone = [(await a.run(x, 1, 64, 64))[0].data, (await a.run(y, 1, 64, 64))[0].data];
+    const both = await Promise.all([a.run(x, 1, 64, 64), b.run(y, 1, 64, 64), a.run(y, 1, 64, 64)]);
+    expect(both.map((o) => o[0].data)).toEqual([alone[0], alone[1], alone[1]]);
+    await a.release();
+    await a.release(); // a second release of the same backbone gives back nothing more
+    await expect(a.run(x, 1, 64, 64)).rejects.toThrow(/was released; load it again/);
+    expect((await b.run(x, 1, 64, 64))[0].data).toEqual(alone[0]);
+    expect(openBackboneSessions()).toBe(open + 2);
+    await b.release();
+    await c.release();
+    expect(openBackboneSessions()).toBe(open);
   });
 });
 

@@ -85,7 +85,11 @@ export type SensorAck =
 export type HelloAck =
   | {
       ok: true;
-      /** The next sequence number the server expects (0 for a new stream). */
+      /**
+       * The next sequence number the server expects. 0 for a stream the server holds no chunk of (new to it):
+       * its first chunk may then carry any seq >= 0, later ones follow on. A sensor failing over from another
+       * server opens a new stream id there and keeps its numbering (`hark sensor --server A,B`).
+       */
       nextSeq: number;
       /** Largest accepted `audio.data` in bytes. */
       maxChunkBytes: number;
@@ -251,6 +255,16 @@ export interface SensorStatus {
   /** Dropped / (scored + dropped) over the last minute. */
   dropRate: number;
   queueDepth: number;
+  /**
+   * Windows not scored because the server widened the scoring hop past capacity (not counted in
+   * `windowsDropped`: their columns still go out, unscored).
+   */
+  windowsSkipped: number;
+  /**
+   * Seconds between the starts of this sensor's scored windows: the server's hop (`--hop-seconds`), or wider
+   * when more sensors stream than it can score (every sensor gets the same hop, none starves).
+   */
+  scoringHopSeconds: number;
   lastScore: number | null;
   threshold: number;
   /** Unresolved alerts (open or acknowledged). */
@@ -409,6 +423,43 @@ export interface Page<T> {
   total: number;
   limit: number;
   offset: number;
+}
+
+/**
+ * The columns `GET /api/alerts?sort=` orders by, each with its default `order` (what a reader wants first: the
+ * newest, the strongest, the most repeated; names and states A to Z). Ties go by id in the same direction, so
+ * paging and next / previous are stable. Without `sort`: open first, then acknowledged, then resolved, newest
+ * first within each.
+ */
+export const ALERT_SORTS = {
+  start: 'desc',
+  peakScore: 'desc',
+  count: 'desc',
+  severity: 'desc',
+  id: 'desc',
+  sensor: 'asc',
+  state: 'asc',
+  kind: 'asc',
+} as const satisfies Record<string, SortOrder>;
+export type AlertSort = keyof typeof ALERT_SORTS;
+export type SortOrder = 'asc' | 'desc';
+export const SORT_ORDERS: readonly SortOrder[] = ['asc', 'desc'];
+/** Longest `q` of `GET /api/alerts` (characters), and most words in it. */
+export const MAX_ALERT_SEARCH_LENGTH = 200;
+export const MAX_ALERT_SEARCH_TERMS = 8;
+
+/**
+ * `GET /api/alerts/:id/neighbours` (same filters and sort as the list): the alerts before and after this one in
+ * that order (null at either end), and its 1-based place in the list (null when it no longer matches the
+ * filters, e.g. acknowledged while the list shows open alerts: its neighbours are still those around where it
+ * was).
+ */
+export interface AlertNeighbours {
+  id: number;
+  previous: number | null;
+  next: number | null;
+  position: number | null;
+  total: number;
 }
 
 /**

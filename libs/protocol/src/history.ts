@@ -38,6 +38,12 @@ export interface SensorHistory {
   /** Start of each returned column, ms, ascending; time without stored columns has none. */
   times: number[];
   nMels: number;
+  /**
+   * Centre frequency (Hz) of each of the `nMels` bands, from the sensor's analysis layout (as `ColumnsEvent`'s
+   * `melHz`); empty when unknown (the sensor's layout is not known, or has another band count than the stored
+   * columns).
+   */
+  melHz: number[];
   /** Byte scales as in `ColumnsEvent`: spectrogram byte b is dbRange[0] + b / 255 * (dbRange[1] - dbRange[0]) dB. */
   dbRange: [number, number];
   anomalyScale: number;

@@ -9,3 +9,5 @@ export * from './sensor-id.js';
 export * from './limits.js';
 export * from './history.js';
 export * from './notifications.js';
+export * from './sensor-state.js';
+export * from './assets.js';

@@ -32,6 +32,10 @@ export interface PipelineStep {
   seconds: number;
   windowsScored: number;
   windowsDropped: number;
+  /** Windows not scored because the server widened the scoring hop past capacity (issue 16). */
+  windowsSkipped: number;
+  /** The widest scoring hop of the step's sensors at its end, seconds (0.5: every window). */
+  scoringHopSeconds: number;
   scoreEvents: number;
   p50: number;
   p95: number;
@@ -185,7 +189,7 @@ async function measureStep(
   profile: boolean,
 ): Promise<Omit<PipelineStep, 'rate'>> {
   const scheduler = server.sensors.scheduler;
-  const stats = () => job.sensorIds.map((id) => scheduler.stats(id));
+  const stats = () => job.sensorIds.map((id) => server.sensors.scorer.stats(id));
   let before = stats();
   const profiler = profile ? new StageProfiler() : null;
   let profiling: Promise<void> | null = null;
@@ -219,18 +223,23 @@ async function measureStep(
     (s, a, i) => s + a.dropped + a.failed - before[i].dropped - before[i].failed,
     0,
   );
+  const skipped = after.reduce((s, a, i) => s + a.skipped - before[i].skipped, 0);
   const lat = result.latenciesMs.sort((a, b) => a - b);
   return {
     sensors: job.sensorIds.length,
     seconds: job.seconds,
     windowsScored: scored,
     windowsDropped: dropped,
+    windowsSkipped: skipped,
+    scoringHopSeconds: Math.max(...after.map((a) => a.scoringHopSeconds)),
     scoreEvents: result.scores,
     p50: pct(lat, 50),
     p95: pct(lat, 95),
     p99: pct(lat, 99),
     max: lat.at(-1) ?? NaN,
-    sustained: dropped === 0 && result.errors.length === 0 && result.scores > 0,
+    // Real time at the full rate: past capacity the server scores every sensor at a wider hop instead of
+    // dropping windows (issue 16), and such a step is graceful degradation, not sustained.
+    sustained: dropped === 0 && skipped === 0 && result.errors.length === 0 && result.scores > 0,
     errors: result.errors.slice(0, 5),
     rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
     ...(stageProfile ? { profile: stageProfile } : {}),
@@ -244,6 +253,8 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
       'rate Hz',
       'windows scored',
       'dropped',
+      'skipped (wider hop)',
+      'scoring hop s',
       'p50 ms',
       'p95 ms',
       'p99 ms',
@@ -256,6 +267,8 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
       s.rate,
       s.windowsScored,
       s.windowsDropped,
+      s.windowsSkipped,
+      s.scoringHopSeconds,
       s.p50,
       s.p95,
       s.p99,
@@ -276,7 +289,7 @@ export function pipelineSummary(steps: readonly PipelineStep[], rates: readonly 
       const fast = at.filter((x) => x.sustained && x.p99 < 250).at(-1);
       const at16 = at.find((s) => s.sensors === 16);
       return [
-        `Sustained without dropping a window${on}: **${best ? best.sensors : 0} sensors** (largest step tried with no drop).`,
+        `Sustained without dropping or skipping a window${on}: **${best ? best.sensors : 0} sensors** (largest step tried with every window scored).`,
         `Largest step with no drop and p99 under 250 ms${on}: **${fast?.sensors ?? 0} sensors**.`,
         at16
           ? `At 16 sensors${on}: p50 ${at16.p50} ms, p95 ${at16.p95} ms, p99 ${at16.p99} ms (target: p99 < 250 ms).`

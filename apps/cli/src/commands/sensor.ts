@@ -4,6 +4,7 @@ import { nonNegativeNumber, positiveInt, positiveNumber } from '../options.js';
 import {
   alsaSource,
   SensorClient,
+  parseServers,
   SensorError,
   showStatus,
   stdinSource,
@@ -35,6 +36,7 @@ export interface SensorOptions {
   name?: string;
   label?: Record<string, string>;
   json?: boolean;
+  inOrder?: boolean;
 }
 
 function label(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -76,6 +78,11 @@ export function checkSensorOptions(o: SensorOptions): 'wav' | 'alsa' | 'stdin' {
         : `choose one source, not ${chosen.map((k) => `--${k}`).join(' and ')}`,
     );
   const kind = chosen[0];
+  try {
+    parseServers(o.server);
+  } catch (err) {
+    throw new Error(`--server: ${(err as Error).message}`);
+  }
   const idProblem = sensorIdProblem(o.id);
   if (idProblem) throw new Error(`--id '${o.id}' ${idProblem}`);
   if (kind !== 'wav' && (o.loop || o.speed !== 1)) throw new Error('--loop and --speed apply to --wav only');
@@ -110,11 +117,12 @@ export async function runSensor(o: SensorOptions): Promise<number> {
     return 1;
   }
   const client = new SensorClient({
-    server: o.server,
+    server: parseServers(o.server),
     sensorId: o.id,
     token,
     name: o.name,
     labels: o.label,
+    shuffleServers: !o.inOrder,
     bufferSeconds: o.bufferSeconds,
     maxInFlight: o.maxInFlight,
   });
@@ -148,7 +156,15 @@ export function registerSensor(program: Command): void {
     .description(
       'stream audio to a hark server as a sensor: a WAV file, a microphone (arecord) or raw PCM on stdin',
     )
-    .requiredOption('--server <url>', 'server base URL, e.g. http://localhost:8080 (namespace /sensor)')
+    .requiredOption(
+      '--server <url[,url...]>',
+      'server base URL, e.g. http://localhost:8080 (namespace /sensor); several, comma-separated, are one ' +
+        'cluster: tried in a shuffled order, failing over from one to the next',
+    )
+    .option(
+      '--in-order',
+      'with several --server URLs: try them in the order given (a primary and its backups), not shuffled',
+    )
     .requiredOption('--id <sensor-id>', 'sensor id: 1-64 characters of A-Z a-z 0-9 . _ -')
     .addOption(
       new Option(
@@ -181,7 +197,8 @@ export function registerSensor(program: Command): void {
     .option('--chunk-ms <ms>', 'audio per message in ms', positiveNumber, 20)
     .option(
       '--buffer-seconds <s>',
-      'audio held while disconnected; beyond it the oldest is dropped',
+      'audio held while no server takes it (with several servers: while none answers); beyond it the oldest ' +
+        'is dropped',
       nonNegativeNumber,
       60,
     )
@@ -202,6 +219,14 @@ the input pauses.
 
 It reconnects with backoff (0.5 s to 30 s) and resends what the server has not acknowledged. Without --loop,
 --wav and --stdin end once everything is acknowledged. Ctrl-C stops cleanly.
+
+Several servers (--server http://a:8080,http://b:8080,...): it tries them in a shuffled order. A disconnect,
+a refusal by one server (wrong token there, its sensor limit, another instance holding the sensor's lease), or
+a timeout moves it to the next server at once, and each failover is logged (from, to, why, backlog). After
+every server failed in a row it waits with the backoff, still buffering: up to --buffer-seconds of audio
+(60 s by default) is held while none answers, the oldest dropped beyond it. Whichever server takes the
+sensor gets the backlog in order: every chunk the previous server did not acknowledge. It exits with code 2
+only if every server refused the token or id.
 Exit codes: 0 done or stopped, 1 a rejected stream or failing source, 2 the server refused the token or id.`,
     )
     .action(async (o: SensorOptions) => {

@@ -29,6 +29,7 @@ export interface ServeOptions {
   backupInterval?: number;
   backupKeep?: number;
   sensorIdleFree?: number;
+  scoreRetention?: number;
 }
 
 /** The server options `hark serve` gives: only those on its command line (the server fills in the rest). */
@@ -51,6 +52,7 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     backupIntervalMinutes: o.backupInterval,
     backupKeep: o.backupKeep,
     sensorIdleFreeSeconds: o.sensorIdleFree,
+    scoreRetentionDays: o.scoreRetention,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
   };
 }
@@ -237,6 +239,11 @@ export function registerServe(program: Command): void {
     .option(
       '--sensor-idle-free <s>',
       `seconds without audio after which a sensor's rings (~13.5 MB) are freed; its next audio takes them again (default: $HARK_SENSOR_IDLE_FREE_SECONDS, else ${SERVER_DEFAULTS.sensorIdleFreeSeconds})`,
+      Number,
+    )
+    .option(
+      '--score-retention <days>',
+      `days the score history keeps its points, at least 1; whole days stay in the trends (default: $HARK_SCORE_RETENTION_DAYS, else ${SERVER_DEFAULTS.scoreRetentionDays})`,
       Number,
     )
     .action((o: ServeOptions) => runServe(o));

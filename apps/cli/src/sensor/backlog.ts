@@ -148,6 +148,21 @@ export class Backlog {
     return { skipped, renumbered };
   }
 
+  /**
+   * The sequence number the oldest held chunk has (or the next one sent will get): where a server that holds
+   * none of the stream (a hello answered `nextSeq: 0`) takes it up without renumbering.
+   */
+  firstHeldSeq(): number {
+    return this.firstHeld()?.seq ?? this.nextSeq;
+  }
+
+  /** The oldest chunk not acknowledged, if any. */
+  firstHeld(): BacklogEntry | undefined {
+    for (let i = this.head; i < this.items.length; i++)
+      if (this.items[i].state !== 'acked') return this.items[i];
+    return undefined;
+  }
+
   /** For a new stream: every chunk held is queued again without a number, and numbering restarts at 0. */
   restartSequence(): void {
     this.requeue();

@@ -12,8 +12,14 @@ export interface BackoffOptions {
 }
 
 export interface SensorClientOptions {
-  /** Server base URL, e.g. `http://hark.local:8080`; the client connects to its `/sensor` namespace. */
-  server: string;
+  /**
+   * Server base URL, e.g. `http://hark.local:8080`; the client connects to its `/sensor` namespace. Several
+   * (an array) are servers of one cluster: the client tries them in a shuffled order and fails over to the
+   * next on a disconnect, a refusal or a timeout (see `SensorClient`).
+   */
+  server: string | readonly string[];
+  /** With several servers: try them in a random order (default true), so that sensors spread over them. */
+  shuffleServers?: boolean;
   sensorId: string;
   token: string;
   /** Display name and labels sent with the hello. */
@@ -37,8 +43,8 @@ export interface SensorClientOptions {
 export type ConnectionState =
   | { state: 'idle' }
   /** Connecting, or connected and waiting for the hello's ack. */
-  | { state: 'connecting'; attempt: number }
-  | { state: 'connected'; streamId: string; nextSeq: number }
+  | { state: 'connecting'; attempt: number; server: string }
+  | { state: 'connected'; streamId: string; nextSeq: number; server: string }
   | { state: 'reconnecting'; attempt: number; delayMs: number; retryAt: number; reason: string }
   | { state: 'stopped' };
 
@@ -62,6 +68,22 @@ export interface DropInfo {
   streamId: string;
 }
 
+/** The client left one server for the next (several servers only). */
+export interface FailoverInfo {
+  from: string;
+  to: string;
+  /** Why `from` was left: `transport close`, `server refused the connection: ...`, `no ack for chunk 7 ...`. */
+  reason: string;
+  /** Chunks and seconds held, not acknowledged: all of them go to `to`, in order. */
+  backlogChunks: number;
+  backlogSeconds: number;
+  /** The first of them: its seq and capture time (null with an empty backlog). */
+  resendFromSeq: number | null;
+  resendFromT: number | null;
+  /** Wait before connecting to `to`: 0 until every server failed once in a row, then the backoff. */
+  delayMs: number;
+}
+
 export interface SensorEvents {
   state: [ConnectionState];
   /** A chunk acknowledged by the server. */
@@ -69,7 +91,9 @@ export interface SensorEvents {
   /** Audio dropped because the buffer was full. */
   dropped: [DropInfo];
   /** A new stream id: at the start and after a drop. */
-  stream: [{ streamId: string; reason: 'start' | 'drop' }];
+  stream: [{ streamId: string; reason: 'start' | 'drop' | 'failover' }];
+  /** Left one server for another (several servers only). */
+  failover: [FailoverInfo];
   warning: [string];
 }
 

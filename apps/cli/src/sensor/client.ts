@@ -15,6 +15,16 @@
  * `takeover: true`: a reconnect resumes its own stream, which the server may still hold on a dead connection.
  * While disconnected, audio is buffered up to `bufferSeconds`; beyond it the oldest is dropped, counted, and
  * the rest continues as a new stream (a new `streamId`, seq from 0), since a stream's seq must be contiguous.
+ *
+ * Several servers (a cluster): they are tried in a shuffled order. A disconnect, a refused handshake (bad
+ * token on that server, its sensor limit, another instance's lease), a hello or ack timeout, or SENSOR_BUSY
+ * moves to the next server at once; only after every server failed in a row does the backoff apply (and a
+ * refusal's `retryAfterMs`). `run()` fails with exit code 2 only when every server refused the token or id in
+ * one round. The backlog goes to the next server in order: every chunk the last server did not acknowledge.
+ * On a server that did not hold the current stream, the client opens a new stream id there but keeps its
+ * numbering (a hello answered `nextSeq: 0` takes the first chunk at any seq), so the server anchors the
+ * stream's time at the first chunk's capture time `t` and never counts samples across audio another server
+ * took.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -27,6 +37,7 @@ import {
   type ServerShutdown,
 } from '@hark/protocol';
 import { Backlog, type BacklogEntry, type Dropped } from './backlog.js';
+import { parseServers, shuffled } from './servers.js';
 import {
   backoffDelay,
   SensorError,
@@ -56,9 +67,24 @@ import {
 const RETRYABLE: ReadonlySet<SensorErrorCode> = new Set(['NO_HELLO', 'OUT_OF_ORDER_SEQ', 'INTERNAL']);
 
 export class SensorClient extends EventEmitter<SensorEvents> {
-  readonly options: Required<Omit<SensorClientOptions, 'name' | 'labels' | 'socketOptions' | 'backoff'>> &
+  readonly options: Required<
+    Omit<SensorClientOptions, 'server' | 'name' | 'labels' | 'socketOptions' | 'backoff'>
+  > &
     Pick<SensorClientOptions, 'name' | 'labels' | 'socketOptions'> & { backoff: BackoffOptions };
+  /** The servers in the order they are tried (shuffled when there are several). */
+  readonly servers: readonly string[];
+  private serverIndex = 0;
+  /** Servers that failed in a row since the last accepted hello, and how many of them refused the token or id. */
+  private roundFailures = 0;
+  private roundRefusals: string[] = [];
+  /** Longest `retryAfterMs` a refusal of this round asked for; null when none did. */
+  private roundRetryAfterMs: number | null = null;
+  /** The server whose hello accepted the current stream id; null until one did. */
+  private streamServer: string | null = null;
+  /** Chunks acknowledged in the current stream. */
+  private streamAcks = 0;
   private socket: Socket | null = null;
+  private socketServer: string | null = null;
   private format: StreamFormat | null = null;
   private backlog: Backlog | null = null;
   private meter: LevelMeter | null = null;
@@ -98,20 +124,15 @@ export class SensorClient extends EventEmitter<SensorEvents> {
     const idProblem = sensorIdProblem(options.sensorId);
     if (idProblem) throw new RangeError(`sensor id '${options.sensorId}' ${idProblem}`);
     if (!options.token) throw new RangeError('token must not be empty');
-    let url: URL;
-    try {
-      url = new URL(options.server);
-    } catch {
-      throw new RangeError(`server '${options.server}' is not a URL (e.g. http://localhost:8080)`);
-    }
-    if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol))
-      throw new RangeError(`server '${options.server}' must be an http(s) or ws(s) URL`);
+    const servers = parseServers(options.server);
+    this.servers = servers.length > 1 && options.shuffleServers !== false ? shuffled(servers) : servers;
     const o = {
       bufferSeconds: 60,
       maxInFlight: 8,
       ackTimeoutMs: 10_000,
       connectTimeoutMs: 10_000,
       drainMs: 2_000,
+      shuffleServers: true,
       ...options,
       backoff: { minMs: 500, maxMs: 30_000, jitter: 0.5, ...options.backoff },
     };
@@ -237,7 +258,7 @@ export class SensorClient extends EventEmitter<SensorEvents> {
       streamId: this.streamId,
     });
     // A connected socket is in the old stream: a new hello is needed, which comes with a new connection.
-    if (restarted && this.ready) this.reconnect('new stream after dropping audio', 0);
+    if (restarted && this.ready) this.reconnect('new stream after dropping audio', 0, { failover: false });
   }
 
   /** Starts a new stream id (seq from 0) for what follows a drop; false if nothing of the current one was sent yet. */
@@ -247,15 +268,39 @@ export class SensorClient extends EventEmitter<SensorEvents> {
       this.streamId = randomUUID();
     }
     this.backlog!.restartSequence();
+    this.streamServer = null;
+    this.streamAcks = 0;
     this.streamIds.push(this.streamId);
     this.emit('stream', { streamId: this.streamId, reason });
     return true;
   }
 
+  /**
+   * Connected to a server other than the one that holds the current stream: a new stream id there, numbering
+   * kept. The new server anchors it at the first chunk's capture time; had it continued the old id (a server
+   * that took an earlier part of it), it would count samples on from its own end, over the audio another
+   * server took in between.
+   */
+  private failoverStream() {
+    this.streamId = randomUUID();
+    this.streamServer = null;
+    this.streamAcks = 0;
+    this.streamIds.push(this.streamId);
+    this.emit('stream', { streamId: this.streamId, reason: 'failover' });
+  }
+
   // ---- socket side ----
 
+  private get server(): string {
+    return this.servers[this.serverIndex];
+  }
+
+  /** A socket for the current server (a new one when the server changed), connecting now. */
   private openSocket() {
-    const { server, token, sensorId, connectTimeoutMs } = this.options;
+    const server = this.server;
+    if (this.socket && this.socketServer === server) return this.connectNow();
+    this.closeSocket();
+    const { token, sensorId, connectTimeoutMs } = this.options;
     const socket = io(new URL('/sensor', server).href, {
       auth: { token, sensorId },
       reconnection: false,
@@ -265,15 +310,21 @@ export class SensorClient extends EventEmitter<SensorEvents> {
       ...this.options.socketOptions,
     });
     this.socket = socket;
+    this.socketServer = server;
     socket.on('connect', () => this.onConnect());
     socket.on('connect_error', (err: Error & { data?: unknown }) => {
       if (this.finished) return;
-      if (!socket.active) {
-        // The server answered and refused (its middleware rejected the token or id): retrying cannot help.
-        this.fail(new SensorError(`server refused the connection: ${err.message}`, 'auth'));
-      } else {
-        this.reconnect(err.message || 'connection failed');
-      }
+      const data = (err.data ?? {}) as { code?: unknown; retryAfterMs?: unknown };
+      const message = err.message || 'connection failed';
+      if (socket.active) return this.reconnect(message);
+      // The server answered and refused. A refusal that says when to try again (another instance holds the
+      // sensor's lease) is retried; a bad token or id cannot get better on this server: it ends the run,
+      // unless other servers remain to be tried.
+      const reason = `server refused the connection: ${message}`;
+      if (typeof data.retryAfterMs === 'number' && data.retryAfterMs >= 0)
+        return this.reconnect(reason, undefined, { retryAfterMs: data.retryAfterMs });
+      if (this.servers.length === 1) return this.fail(new SensorError(reason, 'auth'));
+      this.reconnect(reason, undefined, { refused: true });
     });
     // A server stopping cleanly says so before it disconnects us: reconnect (keeping the audio), and report
     // its reason rather than socket.io's generic 'io server disconnect'.
@@ -293,15 +344,24 @@ export class SensorClient extends EventEmitter<SensorEvents> {
     this.connectNow();
   }
 
+  private closeSocket() {
+    if (!this.socket) return;
+    this.socket.removeAllListeners();
+    this.socket.disconnect();
+    this.socket = null;
+    this.socketServer = null;
+  }
+
   private connectNow() {
     this.reconnectTimer = null;
-    this.setState({ state: 'connecting', attempt: this.failures + 1 });
+    this.setState({ state: 'connecting', attempt: this.failures + 1, server: this.server });
     this.socket!.connect();
   }
 
   private onConnect() {
     const epoch = ++this.epoch;
     const f = this.format!;
+    if (this.streamServer !== null && this.streamServer !== this.server) this.failoverStream();
     const hello: HelloMessage = {
       sampleRate: f.sampleRate,
       channels: f.channels,
@@ -320,12 +380,13 @@ export class SensorClient extends EventEmitter<SensorEvents> {
         if (epoch !== this.epoch || this.finished) return;
         if (err) return this.reconnect(`no answer to hello within ${this.options.ackTimeoutMs} ms`);
         // Audio was dropped while the hello was under way: the new stream needs its own hello.
-        if (hello.streamId !== this.streamId) return this.reconnect('new stream after dropping audio', 0);
+        if (hello.streamId !== this.streamId)
+          return this.reconnect('new stream after dropping audio', 0, { failover: false });
         if (!ack || typeof ack !== 'object')
           return this.fail(new SensorError(`server answered hello with ${JSON.stringify(ack)}`, 'rejected'));
         // Another connection (another process with this id and token) streams for the sensor: wait for it
         // to stop or for the server to notice it is gone.
-        if (!ack.ok && ack.code === 'SENSOR_BUSY') return this.reconnect(ack.error);
+        if (!ack.ok && ack.code === 'SENSOR_BUSY') return this.reconnect(`${ack.error} (SENSOR_BUSY)`);
         if (!ack.ok)
           return this.fail(
             new SensorError(`server refused the stream: ${ack.error} (${ack.code})`, 'rejected', ack.code),
@@ -338,7 +399,10 @@ export class SensorClient extends EventEmitter<SensorEvents> {
   private onHello(ack: Extract<HelloAck, { ok: true }>) {
     const b = this.backlog!;
     const ourNext = b.nextSeq;
-    const { skipped, renumbered } = b.resume(ack.nextSeq);
+    // `nextSeq: 0` is a server that holds none of this stream (a stream new to it): it takes the first chunk
+    // at any seq, so the numbering carries on (after a failover, the held chunks keep their numbers).
+    const holdsNone = ack.nextSeq === 0 && this.streamAcks === 0;
+    const { skipped, renumbered } = b.resume(holdsNone ? b.firstHeldSeq() : ack.nextSeq);
     this.count(skipped.chunks, skipped.frames);
     if (renumbered)
       this.emit(
@@ -348,8 +412,12 @@ export class SensorClient extends EventEmitter<SensorEvents> {
     this.maxChunkBytes = ack.maxChunkBytes > 0 ? ack.maxChunkBytes : Infinity;
     this.ready = true;
     this.failures = 0;
+    this.roundFailures = 0;
+    this.roundRefusals = [];
+    this.roundRetryAfterMs = null;
+    this.streamServer = this.server;
     this.hellos++;
-    this.setState({ state: 'connected', streamId: this.streamId, nextSeq: ack.nextSeq });
+    this.setState({ state: 'connected', streamId: this.streamId, nextSeq: ack.nextSeq, server: this.server });
     this.sendMore();
     this.maybeFinish();
   }
@@ -401,6 +469,7 @@ export class SensorClient extends EventEmitter<SensorEvents> {
       );
     }
     if (!this.backlog!.ack(e)) return;
+    if (streamId === this.streamId) this.streamAcks++;
     this.count(1, e.frames);
     this.emit('ack', { streamId, seq, frames: e.frames, t: e.t, resent: e.sends > 1, duplicate });
     this.sendMore();
@@ -417,8 +486,18 @@ export class SensorClient extends EventEmitter<SensorEvents> {
     if (this.sourceDone && !this.stopping && this.backlog!.length === 0) this.finish();
   }
 
-  /** Drops the connection (if any) and connects again after `delayMs` (default: the backoff). */
-  private reconnect(reason: string, delayMs?: number) {
+  /**
+   * Drops the connection (if any) and connects again after `delayMs` (default: the backoff). With several
+   * servers a failure (`failover`, the default) moves to the next server, at once until every server failed
+   * in a row; then the backoff applies, or, when every one of them refused the token or id, the run ends
+   * (exit code 2). A refusal that says when to try again (`retryAfterMs`: another instance's lease runs out)
+   * is retried then, without growing the backoff: the server knows, and waiting longer only delays scoring.
+   */
+  private reconnect(
+    reason: string,
+    delayMs?: number,
+    o: { failover?: boolean; refused?: boolean; retryAfterMs?: number } = {},
+  ) {
     if (this.finished || this.stopping) {
       this.ready = false;
       this.notify();
@@ -429,7 +508,48 @@ export class SensorClient extends EventEmitter<SensorEvents> {
     this.backlog!.requeue();
     if (this.socket!.connected || this.socket!.active) this.socket!.disconnect();
     this.clearReconnect();
-    const delay = delayMs ?? backoffDelay(++this.failures, this.options.backoff);
+    let delay: number;
+    if (this.servers.length > 1 && o.failover !== false) {
+      const from = this.server;
+      this.roundFailures++;
+      if (o.refused) this.roundRefusals.push(`${from}: ${reason}`);
+      if (o.retryAfterMs !== undefined)
+        this.roundRetryAfterMs = Math.max(this.roundRetryAfterMs ?? 0, o.retryAfterMs);
+      if (this.roundRefusals.length >= this.servers.length)
+        return this.fail(
+          new SensorError(`every server refused the connection: ${this.roundRefusals.join('; ')}`, 'auth'),
+        );
+      this.serverIndex = (this.serverIndex + 1) % this.servers.length;
+      if (this.roundFailures < this.servers.length) delay = delayMs ?? 0;
+      else {
+        delay =
+          delayMs ??
+          (this.roundRetryAfterMs !== null
+            ? this.hintedDelay(this.roundRetryAfterMs)
+            : backoffDelay(++this.failures, this.options.backoff));
+        this.roundFailures = 0;
+        this.roundRefusals = [];
+        this.roundRetryAfterMs = null;
+      }
+      const b = this.backlog!;
+      const first = b.firstHeld();
+      this.emit('failover', {
+        from,
+        to: this.server,
+        reason,
+        backlogChunks: b.length,
+        backlogSeconds: b.seconds,
+        resendFromSeq: first ? b.firstHeldSeq() : null,
+        resendFromT: first?.t ?? null,
+        delayMs: delay,
+      });
+    } else {
+      delay =
+        delayMs ??
+        (o.retryAfterMs !== undefined
+          ? this.hintedDelay(o.retryAfterMs)
+          : backoffDelay(++this.failures, this.options.backoff));
+    }
     this.setState({
       state: 'reconnecting',
       attempt: this.failures + 1,
@@ -437,8 +557,17 @@ export class SensorClient extends EventEmitter<SensorEvents> {
       retryAt: Date.now() + delay,
       reason,
     });
-    this.reconnectTimer = setTimeout(() => this.connectNow(), delay);
+    this.reconnectTimer = setTimeout(() => this.openSocket(), delay);
     this.notify();
+  }
+
+  /**
+   * The wait a server asked for (`retryAfterMs`), at least the first backoff step (a hint of 0 must not make
+   * a tight loop), plus up to `jitter` of that step so that sensors refused together do not return together.
+   */
+  private hintedDelay(retryAfterMs: number): number {
+    const { minMs, jitter } = this.options.backoff;
+    return Math.round(Math.max(minMs, retryAfterMs) + Math.random() * jitter * minMs);
   }
 
   private clearReconnect() {
@@ -459,10 +588,7 @@ export class SensorClient extends EventEmitter<SensorEvents> {
     this.clearReconnect();
     this.epoch++;
     this.ready = false;
-    if (this.socket) {
-      this.socket.removeAllListeners();
-      this.socket.disconnect();
-    }
+    this.closeSocket();
     this.setState({ state: 'stopped' });
     this.notify();
     if (err) this.settle!.reject(err);

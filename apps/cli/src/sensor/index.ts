@@ -11,6 +11,7 @@ export {
   type BackoffOptions,
   type ConnectionState,
   type DropInfo,
+  type FailoverInfo,
   type SensorClientOptions,
   type SensorErrorKind,
   type SensorEvents,
@@ -22,10 +23,12 @@ export { encodePcm, FrameChunker, LevelMeter, type Level } from './pcm.js';
 export * from './sources/index.js';
 export {
   describeState,
+  failoverLine,
   showStatus,
   statusLine,
   summaryLine,
   type StatusDisplay,
   type StatusOptions,
 } from './status.js';
+export { parseServers, shuffled } from './servers.js';
 export * from './types.js';

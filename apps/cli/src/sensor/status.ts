@@ -1,9 +1,10 @@
 /**
  * What `hark sensor` shows. On a terminal: one status line, redrawn about four times a second (connection
  * state, level, clipping, chunks, seconds streamed). Otherwise: one line per state change, drop or warning,
- * as text or (`json`) as JSON lines `{"event", "time", ...}`.
+ * as text or (`json`) as JSON lines `{"event", "time", ...}`. With several servers, every failover is logged
+ * (from, to, why, backlog) and the connected line names the server.
  */
-import type { ConnectionState, SensorStats, SensorSummary } from './client-api.js';
+import type { ConnectionState, FailoverInfo, SensorStats, SensorSummary } from './client-api.js';
 import type { SensorClient } from './client.js';
 
 const db = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-inf');
@@ -45,6 +46,15 @@ export function summaryLine(s: SensorSummary): string {
   ];
   if (s.backlogChunks > 0) parts.push(`${s.backlogChunks} chunks not acknowledged`);
   return `${s.stopped ? 'stopped' : 'done'}: ${parts.join(', ')}`;
+}
+
+/** `failover from http://a:8080 to http://b:8080 (transport close): backlog 12 chunks (0.24 s)` */
+export function failoverLine(f: FailoverInfo): string {
+  const wait = f.delayMs > 0 ? `, next try in ${(f.delayMs / 1000).toFixed(1)} s` : '';
+  return (
+    `failover from ${f.from} to ${f.to} (${f.reason}): backlog ${f.backlogChunks} chunks ` +
+    `(${f.backlogSeconds.toFixed(2)} s${f.resendFromSeq !== null ? ` from seq ${f.resendFromSeq}` : ''})${wait}`
+  );
 }
 
 export interface StatusOptions {
@@ -91,10 +101,12 @@ export function showStatus(client: SensorClient, o: StatusOptions = {}): StatusD
     const key = s.state === 'connecting' ? `connecting` : s.state;
     if (key === last) return;
     last = key;
-    if (s.state === 'connected')
-      emitLine('state', `connected (stream ${s.streamId}, next seq ${s.nextSeq})`, { ...s });
-    else emitLine('state', describeState(s), { ...s });
+    if (s.state === 'connected') {
+      const to = client.servers.length > 1 ? ` to ${s.server}` : '';
+      emitLine('state', `connected${to} (stream ${s.streamId}, next seq ${s.nextSeq})`, { ...s });
+    } else emitLine('state', describeState(s), { ...s });
   };
+  const onFailover = (f: FailoverInfo) => emitLine('failover', failoverLine(f), { ...f });
   const onDropped: Parameters<typeof client.on<'dropped'>>[1] = (d) =>
     emitLine(
       'dropped',
@@ -105,6 +117,7 @@ export function showStatus(client: SensorClient, o: StatusOptions = {}): StatusD
   client.on('state', onState);
   client.on('dropped', onDropped);
   client.on('warning', onWarning);
+  client.on('failover', onFailover);
   const timer = tty ? setInterval(draw, o.refreshMs ?? 250) : null;
   timer?.unref();
 
@@ -115,6 +128,7 @@ export function showStatus(client: SensorClient, o: StatusOptions = {}): StatusD
       client.off('state', onState);
       client.off('dropped', onDropped);
       client.off('warning', onWarning);
+      client.off('failover', onFailover);
       if (tty) {
         clearLine();
       }

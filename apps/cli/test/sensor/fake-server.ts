@@ -2,7 +2,8 @@
  * A real socket.io server speaking the `/sensor` protocol of libs/protocol/src/contracts.ts, small enough to
  * reason about in tests: it checks the handshake auth, answers `hello` with the stream's next seq and
  * `audio` with the contract's errors (NO_HELLO, TOO_LARGE, PARTIAL_SAMPLE, DUPLICATE_SEQ, OUT_OF_ORDER_SEQ),
- * and records every accepted chunk per stream. Hooks let a test reject, swallow acks or cut connections.
+ * and records every accepted chunk per stream. As the real server does, a stream's first chunk may carry any
+ * seq (its hello said `nextSeq: 0`); later ones must follow on. Hooks let a test reject, swallow acks or cut connections.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,7 +23,7 @@ export interface FakeStream {
   sensorId: string;
   streamId: string;
   hello: HelloMessage;
-  /** Accepted chunks, in order: seq 0, 1, 2, ... */
+  /** Accepted chunks, in order: seq n, n + 1, n + 2, ... (n is 0 unless the client failed over to here). */
   chunks: Received[];
   /** Highest seq acknowledged + 1 (chunks can be accepted but their ack swallowed). */
   ackedNext: number;
@@ -37,6 +38,10 @@ export type AudioHook = (
 ) => SensorAck | 'accept-silently' | 'accept-and-disconnect' | undefined;
 
 export interface FakeServerOptions {
+  /** The token this server takes (default GOOD_TOKEN). */
+  token?: string;
+  /** Refuses handshake number `attempt` (1-based) with this message and `data`, as a server's middleware does. */
+  refuse?: (attempt: number) => { message: string; data: Record<string, unknown> } | undefined;
   maxChunkBytes?: number;
   /** `received` (default): hello's nextSeq is every chunk accepted; `acked`: only those whose ack was sent. */
   nextSeqFrom?: 'received' | 'acked';
@@ -48,8 +53,9 @@ export interface FakeServerOptions {
 export class FakeSensorServer {
   readonly streams = new Map<string, FakeStream>();
   readonly hellos: HelloMessage[] = [];
-  /** Connections accepted so far. */
+  /** Connections accepted so far, and handshakes tried (refused ones too). */
   connections = 0;
+  handshakes = 0;
   private constructor(
     readonly http: HttpServer,
     readonly io: Server,
@@ -79,7 +85,10 @@ export class FakeSensorServer {
     const nsp = this.io.of('/sensor');
     nsp.use((socket, next) => {
       const { token, sensorId } = (socket.handshake.auth ?? {}) as { token?: string; sensorId?: string };
-      if (token !== GOOD_TOKEN) return next(new Error(`invalid token for sensor '${sensorId}'`));
+      const refusal = this.options.refuse?.(++this.handshakes);
+      if (refusal) return next(Object.assign(new Error(refusal.message), { data: refusal.data }));
+      if (token !== (this.options.token ?? GOOD_TOKEN))
+        return next(new Error(`invalid token for sensor '${sensorId}'`));
       if (!sensorId || !isSensorId(sensorId)) return next(new Error('invalid sensor id'));
       next();
     });
@@ -104,7 +113,7 @@ export class FakeSensorServer {
           stream = { sensorId, streamId, hello, chunks: [], ackedNext: 0, duplicates: 0, outOfOrder: 0 };
           this.streams.set(key, stream);
         }
-        const nextSeq = this.options.nextSeqFrom === 'acked' ? stream.ackedNext : stream.chunks.length;
+        const nextSeq = this.options.nextSeqFrom === 'acked' ? stream.ackedNext : (expectedSeq(stream) ?? 0);
         ack({
           ok: true,
           nextSeq,
@@ -132,7 +141,7 @@ export class FakeSensorServer {
             error: `${msg.data.length} bytes is not whole frames`,
             code: 'PARTIAL_SAMPLE',
           });
-        const next = stream.chunks.length;
+        const next = expectedSeq(stream) ?? msg.seq;
         if (msg.seq < next) {
           stream.duplicates++;
           return ack({
@@ -179,6 +188,12 @@ export class FakeSensorServer {
   async close(): Promise<void> {
     await this.io.close();
   }
+}
+
+/** The seq a stream's next chunk must carry; null before its first (any seq is taken). */
+function expectedSeq(s: FakeStream): number | null {
+  const last = s.chunks.at(-1);
+  return last ? last.seq + 1 : null;
 }
 
 /** Concatenation of a stream's accepted chunks. */

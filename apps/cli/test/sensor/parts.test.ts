@@ -152,7 +152,7 @@ describe('status display', () => {
     const out = new Writable({ write: (c, _e, cb) => ((text += c), cb()) });
     const client = new SensorClient({ server: 'http://localhost:1', sensorId: 'a', token: 't' });
     const display = showStatus(client, { out, tty: true });
-    client.emit('state', { state: 'connecting', attempt: 1 });
+    client.emit('state', { state: 'connecting', attempt: 1, server: 'http://localhost:1' });
     expect(text).toBe('\r\x1b[2Kidle | level - | chunks 0 sent / 0 acked | 0.0 s streamed');
     display.close({ ...client.stats(), stopped: true, streamIds: [] });
     expect(

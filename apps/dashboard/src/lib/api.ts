@@ -1,6 +1,7 @@
 /** The REST client (`/api`, bearer token). One method per path of apps/server/DESIGN.md that the dashboard uses. */
 import type {
   Alert,
+  AlertNeighbours,
   AlertSpectrogram,
   AnnotationLabel,
   ApiError,
@@ -22,7 +23,7 @@ import type {
   SensorTrends,
   SensorStatus,
 } from './contracts';
-import { alertFilterQuery, type AlertFilter } from './alert-query';
+import { alertFilterQuery, listQuery, type AlertFilter } from './alert-query';
 
 export class HttpError extends Error {
   constructor(
@@ -104,6 +105,11 @@ export class Api {
     return this.request('GET', `/api/sensors/${encodeURIComponent(id)}/trends?${qs({ days })}`);
   }
 
+  /** Renames and / or relabels a sensor (admin; labels are replaced, not merged). */
+  updateSensor(id: string, patch: { name?: string; labels?: Record<string, string> }): Promise<SensorStatus> {
+    return this.request('PATCH', `/api/sensors/${encodeURIComponent(id)}`, patch);
+  }
+
   snooze(id: string, seconds: number): Promise<SensorStatus> {
     return this.request('POST', `/api/sensors/${encodeURIComponent(id)}/snooze`, { seconds });
   }
@@ -154,6 +160,11 @@ export class Api {
 
   alerts(filter: AlertFilter): Promise<Page<Alert>> {
     return this.request('GET', `/api/alerts?${new URLSearchParams(alertFilterQuery(filter))}`);
+  }
+
+  /** The alerts before and after `id` in the list of `filter`'s filters and sort (paging ignored). */
+  alertNeighbours(id: number, filter: AlertFilter): Promise<AlertNeighbours> {
+    return this.request('GET', `/api/alerts/${id}/neighbours?${new URLSearchParams(listQuery(filter))}`);
   }
 
   alert(id: number): Promise<Alert> {

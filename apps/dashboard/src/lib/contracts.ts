@@ -6,8 +6,10 @@ export type {
   Alert,
   AlertBox,
   AlertKind,
+  AlertNeighbours,
   AlertOccurrence,
   AlertSeverity,
+  AlertSort,
   AlertSpectrogram,
   AlertState,
   Annotation,
@@ -43,9 +45,11 @@ export type {
   SubscribeMessage,
   WouldBeAlert,
   TrendDay,
+  SortOrder,
 } from '@hark/protocol';
 
 export {
+  ALERT_SORTS,
   ALERT_STATES,
   ANNOTATION_LABELS,
   CHANNEL_KINDS,
@@ -55,4 +59,5 @@ export {
   NOTIFICATION_SEVERITIES,
   RULE_EVENTS,
   SMTP_SECURITY,
+  SORT_ORDERS,
 } from '@hark/protocol';

@@ -1,5 +1,5 @@
 /**
- * A small hash router: `#/`, `#/sensors/:id`, `#/sensors/:id/history?range=`, `#/alerts?...`, `#/alerts/:id`,
+ * A small hash router: `#/`, `#/sensors/:id`, `#/sensors/:id/history?range=`, `#/alerts?...`, `#/alerts/:id?...`,
  * `#/models`, `#/wall`, `#/settings/notifications`.
  */
 
@@ -8,7 +8,8 @@ export type Route =
   | { name: 'sensor'; sensorId: string }
   | { name: 'history'; sensorId: string; query: Record<string, string> }
   | { name: 'alerts'; query: Record<string, string> }
-  | { name: 'alert'; alertId: number }
+  /** `query`: the alert list's filters and sort it was opened from (next / previous walk that list). */
+  | { name: 'alert'; alertId: number; query?: Record<string, string> }
   | { name: 'models'; sensorId?: string }
   | { name: 'notifications' }
   | { name: 'wall' }
@@ -26,7 +27,9 @@ export function parseRoute(hash: string): Route {
     return { name: 'history', sensorId: parts[1], query };
   if (parts[0] === 'alerts' && parts.length === 1) return { name: 'alerts', query };
   if (parts[0] === 'alerts' && parts.length === 2 && /^\d+$/.test(parts[1]))
-    return { name: 'alert', alertId: Number(parts[1]) };
+    return Object.keys(query).length
+      ? { name: 'alert', alertId: Number(parts[1]), query }
+      : { name: 'alert', alertId: Number(parts[1]) };
   if (parts[0] === 'models' && parts.length <= 2)
     return parts[1] ? { name: 'models', sensorId: parts[1] } : { name: 'models' };
   if (parts[0] === 'settings' && parts[1] === 'notifications' && parts.length === 2)
@@ -53,8 +56,13 @@ export function routeHref(route: Route): string {
       const s = q.toString();
       return s ? `#/alerts?${s}` : '#/alerts';
     }
-    case 'alert':
-      return `#/alerts/${route.alertId}`;
+    case 'alert': {
+      const q = new URLSearchParams(
+        Object.entries(route.query ?? {}).filter(([, v]) => v !== '' && v != null),
+      );
+      const s = q.toString();
+      return `#/alerts/${route.alertId}${s ? `?${s}` : ''}`;
+    }
     case 'models':
       return route.sensorId ? `#/models/${encodeURIComponent(route.sensorId)}` : '#/models';
     case 'notifications':

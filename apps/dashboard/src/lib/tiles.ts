@@ -1,6 +1,7 @@
-/** The overview's tiles: sorting (problems first), filtering by text and state, grouping by site / line. */
+/** The overview's tiles: a stable order, filtering by text and state, counts and the worst state (asset groups: `assets.ts`). */
+import { compareSensors } from '@hark/protocol';
 import type { Alert, SensorStatus } from './contracts';
-import { alertCounts, deriveTileState, stateRank, type TileState } from './sensor-state';
+import { alertCounts, deriveTileState, stateCounts, worstOf, type TileState } from './sensor-state';
 
 export interface Tile {
   status: SensorStatus;
@@ -18,28 +19,12 @@ export interface TileFilter {
   states?: readonly TileState[];
 }
 
-export interface TileGroup {
-  /** `site: plant-1 / line: A`, or '' when the sensors carry no grouping labels. */
-  key: string;
-  tiles: Tile[];
-  /** The most urgent state in the group. */
-  worst: TileState;
-}
-
-/** Labels that group tiles, in nesting order. */
-export const GROUP_LABELS = ['site', 'line'] as const;
-
 /**
  * By name, then id: a stable order, so a tile stays where the operator last saw it while states change (the
  * colour and the state word say what is wrong; the state chips filter).
  */
 export function compareTiles(a: Tile, b: Tile): number {
-  // Numeric: "Press 2" before "Press 10".
-  const opts = { numeric: true } as const;
-  return (
-    a.status.name.localeCompare(b.status.name, undefined, opts) ||
-    a.status.id.localeCompare(b.status.id, undefined, opts)
-  );
+  return compareSensors(a.status, b.status);
 }
 
 export function matchesFilter(tile: Tile, filter: TileFilter): boolean {
@@ -53,51 +38,19 @@ export function matchesFilter(tile: Tile, filter: TileFilter): boolean {
   return text.split(/\s+/).every((word) => haystack.includes(word));
 }
 
-export function groupKey(status: SensorStatus, labels: readonly string[] = GROUP_LABELS): string {
-  return labels
-    .filter((l) => status.labels?.[l])
-    .map((l) => `${l}: ${status.labels[l]}`)
-    .join(' / ');
+/** The tiles that pass the filter, in their order. */
+export function filterTiles(tiles: readonly Tile[], filter: TileFilter = {}): Tile[] {
+  return tiles.filter((t) => matchesFilter(t, filter));
 }
 
-/**
- * Filters, sorts and groups, in a stable order: groups by key (sensors without grouping labels, the group
- * '', last), tiles by name. `worst` is the group's most urgent state (for its heading).
- */
-export function arrangeTiles(tiles: readonly Tile[], filter: TileFilter = {}): TileGroup[] {
-  const groups = new Map<string, Tile[]>();
-  for (const tile of tiles) {
-    if (!matchesFilter(tile, filter)) continue;
-    const key = groupKey(tile.status);
-    let list = groups.get(key);
-    if (!list) groups.set(key, (list = []));
-    list.push(tile);
-  }
-  const out: TileGroup[] = [];
-  for (const [key, list] of groups) {
-    list.sort(compareTiles);
-    const worst = list.reduce((w, t) => (stateRank(t.state) < stateRank(w) ? t.state : w), list[0].state);
-    out.push({ key, tiles: list, worst });
-  }
-  out.sort((a, b) => (a.key === '' ? 1 : 0) - (b.key === '' ? 1 : 0) || a.key.localeCompare(b.key));
-  return out;
+/** The most urgent state among `tiles` by the tiles' ranking (`TILE_STATES`); `ok` for none. */
+export function worstState(tiles: readonly Tile[]): TileState {
+  return worstOf(tiles.map((t) => t.state));
 }
 
 /** How many tiles are in each state (for the filter chips). */
 export function countStates(tiles: readonly Tile[]): Record<TileState, number> {
-  const counts = {
-    alert: 0,
-    disconnected: 0,
-    overloaded: 0,
-    silent: 0,
-    review: 0,
-    acknowledged: 0,
-    enrolling: 0,
-    'no-model': 0,
-    ok: 0,
-  } satisfies Record<TileState, number>;
-  for (const t of tiles) counts[t.state]++;
-  return counts;
+  return stateCounts(tiles.map((t) => t.state));
 }
 
 /**

@@ -9,6 +9,8 @@ export interface Settings {
   spectrogramMap: SpectrogramMap;
   anomalyDisplay: 'overlay' | 'split';
   windowSeconds: number;
+  /** Keys of the asset groups folded on the overview (`AssetGroup.key`). */
+  collapsedGroups: string[];
 }
 
 const KEY = 'hark.settings';
@@ -18,6 +20,7 @@ const DEFAULTS: Settings = {
   spectrogramMap: 'grey',
   anomalyDisplay: 'overlay',
   windowSeconds: 30,
+  collapsedGroups: [],
 };
 
 function load(storage: Storage | undefined): Settings {

@@ -5,6 +5,7 @@
  */
 import type {
   Alert,
+  AlertNeighbours,
   AlertSeverity,
   AnnotationLabel,
   BulkAlertResult,
@@ -16,6 +17,7 @@ import type { HarkEvents } from '../events.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { AlertFilters } from '../store/alert.filters.js';
+import type { AlertOrder } from '../store/alert.order.js';
 import type { AlertPatch, NewAlert } from '../store/alert.repository.js';
 import { ConflictError, NotFoundError } from '../store/errors.js';
 import type { HarkStore } from '../store/store.js';
@@ -203,8 +205,13 @@ export class AlertService {
 
   // ---- operators ----
 
-  list(filters: AlertFilters, limit: number, offset: number): Page<Alert> {
-    return this.d.store.alerts.list(filters, limit, offset);
+  list(filters: AlertFilters, limit: number, offset: number, order: AlertOrder = {}): Page<Alert> {
+    return this.d.store.alerts.list(filters, limit, offset, order);
+  }
+
+  /** The alerts before and after `id` in the list of `filters` and `order` (next / previous). */
+  neighbours(id: number, filters: AlertFilters, order: AlertOrder): AlertNeighbours {
+    return this.d.store.alerts.neighbours(id, filters, order);
   }
 
   /** The alert, or a `NotFoundError`. */

@@ -141,6 +141,8 @@ export class HistoryService {
     to: number,
     maxColumns: number,
     alerts: HistoryAlertMark[],
+    /** The sensor's band centres (Hz), given with the answer when they match its band count. */
+    melHz: readonly number[] | null = null,
   ): SensorHistory {
     // Finished blocks waiting for the next write are written first, so the answer has no hole where they are.
     this.flush();
@@ -178,6 +180,7 @@ export class HistoryService {
       columnMs: d?.columnMs ?? tierHopMs,
       times: d?.times ?? [],
       nMels: d?.nMels ?? 0,
+      melHz: d && melHz?.length === d.nMels ? [...melHz] : [],
       dbRange: d?.dbRange ?? [0, 1],
       anomalyScale: d?.anomalyScale ?? 1,
       spectrogram: d ? bytesToBase64(d.spectrogram) : '',

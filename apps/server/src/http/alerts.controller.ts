@@ -1,16 +1,14 @@
 import { Body, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiQuery } from '@nestjs/swagger';
 import {
-  ALERT_STATES,
-  ALERT_KINDS,
-  ALERT_SEVERITIES,
-  ANNOTATION_LABELS,
   type Alert,
+  type AlertNeighbours,
   type BulkAlertResult,
   type Page,
   type TokenInfo,
 } from '@hark/protocol';
 import { AlertService } from '../alerts/alert.service.js';
+import { AlertListQueries } from './alert-queries.js';
 import { ModelsPort } from './ports.js';
 import { Caller } from './auth.guard.js';
 import { parseAlertQuery, parseAnnotation, parseBulkAlerts, parseFalseAlarm } from './dto.js';
@@ -28,27 +26,11 @@ export class AlertsController {
 
   @Get()
   @ApiRoute({
-    summary: 'A page of alerts, open first, newest first',
+    summary: 'A page of alerts matching the filters: open first, newest first, or in the order of sort',
     ok: ref('AlertPage'),
     errors: [400, 401, 403],
   })
-  @ApiQuery({ name: 'sensorId', required: false, schema: { type: 'string' } })
-  @ApiQuery({
-    name: 'state',
-    required: false,
-    description: `comma-separated: ${ALERT_STATES.join(', ')}`,
-    schema: { type: 'string' },
-  })
-  @ApiQuery({ name: 'kind', required: false, schema: { type: 'string', enum: [...ALERT_KINDS] } })
-  @ApiQuery({ name: 'severity', required: false, schema: { type: 'string', enum: [...ALERT_SEVERITIES] } })
-  @ApiQuery({
-    name: 'label',
-    required: false,
-    description: 'alerts with an annotation of this label',
-    schema: { type: 'string', enum: [...ANNOTATION_LABELS] },
-  })
-  @ApiQuery({ name: 'from', required: false, description: 'ms since the epoch', schema: { type: 'integer' } })
-  @ApiQuery({ name: 'to', required: false, description: 'ms since the epoch', schema: { type: 'integer' } })
+  @AlertListQueries()
   @ApiQuery({
     name: 'limit',
     required: false,
@@ -56,8 +38,8 @@ export class AlertsController {
   })
   @ApiQuery({ name: 'offset', required: false, schema: { type: 'integer', minimum: 0, default: 0 } })
   list(@Query() query: Record<string, unknown>): Page<Alert> {
-    const { filters, limit, offset } = parseAlertQuery(query);
-    return this.alerts.list(filters, limit, offset);
+    const { filters, order, limit, offset } = parseAlertQuery(query);
+    return this.alerts.list(filters, limit, offset, order);
   }
 
   @Post('ack')
@@ -94,6 +76,19 @@ export class AlertsController {
   })
   get(@Param('id') id: string): Alert {
     return this.alerts.get(recordId('alert id', id));
+  }
+
+  @Get(':id/neighbours')
+  @ApiRoute({
+    summary:
+      "The alerts before and after this one in the list of the same filters and sort (the alert page's next / previous), and its place in it",
+    ok: ref('AlertNeighbours'),
+    errors: [400, 401, 403, 404],
+  })
+  @AlertListQueries()
+  neighbours(@Param('id') id: string, @Query() query: Record<string, unknown>): AlertNeighbours {
+    const { filters, order } = parseAlertQuery({ ...query, limit: undefined, offset: undefined });
+    return this.alerts.neighbours(recordId('alert id', id), filters, order);
   }
 
   @Post(':id/ack')

@@ -7,19 +7,24 @@ import {
   ALERT_STATES,
   ALERT_KINDS,
   ALERT_SEVERITIES,
+  ALERT_SORTS,
   ANNOTATION_LABELS,
   enrolSecondsProblem,
   HISTORY_DEFAULT_COLUMNS,
   HISTORY_MAX_COLUMNS,
   labelsProblem,
+  MAX_ALERT_SEARCH_LENGTH,
   MAX_NAME_LENGTH,
   MAX_TEXT_LENGTH,
   ROLES,
+  SORT_ORDERS,
+  type AlertSort,
   type AnnotationLabel,
   type Role,
 } from '@hark/protocol';
 import { PICTURE_KINDS, type PictureKind } from '../alerts/pictures.js';
 import type { AlertFilters } from '../store/alert.filters.js';
+import type { AlertOrder } from '../store/alert.order.js';
 import { MAX_ALERT_PAGE } from '../store/alert.repository.js';
 import type { SensorPatch } from '../store/sensor.repository.js';
 import { MAX_BULK_ALERTS } from '../alerts/alert.service.js';
@@ -33,6 +38,7 @@ import {
   queryEnum,
   queryInt,
   queryList,
+  queryString,
   sensorId,
   stringField,
 } from './validate.js';
@@ -41,11 +47,17 @@ const MAX_MS = 8.64e15; // the largest JavaScript date
 
 export interface AlertQuery {
   filters: AlertFilters;
+  order: AlertOrder;
   limit: number;
   offset: number;
 }
 
-/** `GET /api/alerts?sensorId&state&kind&label&from&to&limit&offset`. */
+const ALERT_SORT_KEYS = Object.keys(ALERT_SORTS) as AlertSort[];
+
+/**
+ * `GET /api/alerts?sensorId&state&kind&severity&label&group&q&from&to&sort&order&limit&offset`: `group` is a
+ * label group, `key:value` pairs separated by commas (`site:plant-a,line:2`), every pair required.
+ */
 export function parseAlertQuery(query: Record<string, unknown>): AlertQuery {
   const filters: AlertFilters = {};
   if (query.sensorId !== undefined) filters.sensorId = sensorId(query.sensorId, 'sensorId');
@@ -57,12 +69,39 @@ export function parseAlertQuery(query: Record<string, unknown>): AlertQuery {
   if (severity) filters.severity = severity;
   const label = queryEnum(query, 'label', ANNOTATION_LABELS);
   if (label) filters.label = label;
+  const group = queryString(query, 'group');
+  if (group !== undefined) filters.labels = parseLabelGroup(group);
+  const q = queryString(query, 'q');
+  if (q !== undefined && q.trim() !== '') {
+    if (q.length > MAX_ALERT_SEARCH_LENGTH)
+      throw invalid('q', `${q.length} characters`, `must be at most ${MAX_ALERT_SEARCH_LENGTH}`);
+    filters.q = q.trim();
+  }
   Object.assign(filters, parseTimeRange(query));
+  const sort = queryEnum(query, 'sort', ALERT_SORT_KEYS);
+  const order = queryEnum(query, 'order', SORT_ORDERS);
+  if (order && !sort) throw invalid('order', order, `needs a sort (one of ${ALERT_SORT_KEYS.join(', ')})`);
   return {
     filters,
+    order: { sort, order },
     limit: queryInt(query, 'limit', 1, MAX_ALERT_PAGE, 50) as number,
     offset: queryInt(query, 'offset', 0, Number.MAX_SAFE_INTEGER, 0) as number,
   };
+}
+
+/** `site:plant-a,line:2` -> `{site: 'plant-a', line: '2'}` (a label group of the sensors' labels). */
+export function parseLabelGroup(raw: string): Record<string, string> {
+  const group: Record<string, string> = {};
+  for (const pair of raw.split(',')) {
+    const at = pair.indexOf(':');
+    const key = pair.slice(0, at).trim();
+    if (at < 1 || key === '')
+      throw invalid('group', raw, "must be key:value pairs separated by commas, e.g. 'site:plant-a,line:2'");
+    group[key] = pair.slice(at + 1).trim();
+  }
+  const problem = labelsProblem(group);
+  if (problem) throw invalid('group', raw, `${problem.field} (${String(problem.value)}) ${problem.rule}`);
+  return group;
 }
 
 /** `GET /api/sensors/:id/scores?from&to&limit`. */

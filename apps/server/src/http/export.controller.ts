@@ -1,12 +1,13 @@
-import { applyDecorators, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import { Get, Inject, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiQuery, ApiResponse } from '@nestjs/swagger';
-import { ALERT_KINDS, ALERT_STATES, ANNOTATION_LABELS, type Alert, type TokenInfo } from '@hark/protocol';
+import type { Alert, TokenInfo } from '@hark/protocol';
 import { AlertMediaStore } from '../alerts/alert-media.js';
 import type { PictureKind } from '../alerts/pictures.js';
 import { alertsCsv, shiftReportHtml, zip, type SensorInfo, type ZipEntry } from '../export/index.js';
 import { isTimeZone } from '../notify/rules.js';
 import { publicDelivery } from '../store/notification.repository.js';
 import { HarkStore } from '../store/store.js';
+import { AlertListQueries } from './alert-queries.js';
 import { Caller } from './auth.guard.js';
 import { parseAlertQuery } from './dto.js';
 import { ApiController, ApiErrors } from './openapi.decorators.js';
@@ -21,27 +22,6 @@ export const MAX_REPORT_ALERTS = 300;
 export const MAX_REPORT_MS = 31 * 24 * 3600 * 1000;
 /** Default shift-report period: the last 12 hours. */
 export const DEFAULT_REPORT_MS = 12 * 3600 * 1000;
-
-/** The alert list's filters (`GET /api/alerts`). */
-const FilterQueries = () =>
-  applyDecorators(
-    ApiQuery({ name: 'sensorId', required: false, schema: { type: 'string' } }),
-    ApiQuery({
-      name: 'state',
-      required: false,
-      description: `comma-separated: ${ALERT_STATES.join(', ')}`,
-      schema: { type: 'string' },
-    }),
-    ApiQuery({ name: 'kind', required: false, schema: { type: 'string', enum: [...ALERT_KINDS] } }),
-    ApiQuery({ name: 'label', required: false, schema: { type: 'string', enum: [...ANNOTATION_LABELS] } }),
-    ApiQuery({
-      name: 'from',
-      required: false,
-      description: 'ms since the epoch',
-      schema: { type: 'integer' },
-    }),
-    ApiQuery({ name: 'to', required: false, description: 'ms since the epoch', schema: { type: 'integer' } }),
-  );
 
 const stamp = (t: number) => new Date(t).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
 
@@ -61,13 +41,13 @@ export class ExportController {
   @ApiOperation({
     summary: "Every alert matching the alert list's filters, as CSV (open first, newest first)",
   })
-  @FilterQueries()
+  @AlertListQueries()
   @ApiProduces('text/csv')
   @ApiResponse({ status: 200, content: { 'text/csv': {} } })
   @ApiErrors(400, 401, 403)
   csv(@Query() query: Record<string, unknown>, @Res() res: HttpResponse): void {
-    const { filters } = parseAlertQuery({ ...query, limit: undefined, offset: undefined });
-    const first = this.store.alerts.list(filters, 500, 0);
+    const { filters, order } = parseAlertQuery({ ...query, limit: undefined, offset: undefined });
+    const first = this.store.alerts.list(filters, 500, 0, order);
     if (first.total > MAX_CSV_ALERTS)
       throw invalid(
         'the filters',
@@ -76,7 +56,7 @@ export class ExportController {
       );
     const alerts: Alert[] = [...first.items];
     while (alerts.length < first.total) {
-      const page = this.store.alerts.list(filters, 500, alerts.length);
+      const page = this.store.alerts.list(filters, 500, alerts.length, order);
       if (page.items.length === 0) break;
       alerts.push(...page.items);
     }

@@ -71,7 +71,7 @@ export class HistoryController {
         peakScore,
         peakAt,
       }));
-    return this.history.query(id, from, to, maxColumns, alerts);
+    return this.history.query(id, from, to, maxColumns, alerts, this.sensors.melHz(id));
   }
 
   @Get(':id/trends')

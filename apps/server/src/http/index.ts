@@ -10,6 +10,7 @@ import type { INestApplication, Provider, Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AlertMediaController } from './alert-media.controller.js';
 import { AlertsController } from './alerts.controller.js';
+import { AssetsController } from './assets.controller.js';
 import { AuthGuard } from './auth.guard.js';
 import { serveDashboard } from './dashboard.js';
 import { ApiErrorFilter } from './error.filter.js';
@@ -34,6 +35,7 @@ export { diskUploadStorage, setUploadLimits, type UploadLimits } from './upload-
 export {
   AlertMediaController,
   AlertsController,
+  AssetsController,
   ExportController,
   HealthController,
   HistoryController,
@@ -49,6 +51,7 @@ export const HTTP_CONTROLLERS: Type[] = [
   MeController,
   SensorsController,
   HistoryController,
+  AssetsController,
   ModelsController,
   AlertsController,
   AlertMediaController,

@@ -23,6 +23,8 @@ export abstract class SensorsPort {
   abstract snooze(sensorId: string, until: number | null): SensorStatus;
   /** Deletes a sensor (and with `purge` its data); false for an unknown id. */
   abstract remove(sensorId: string, o: { purge: boolean; by: string }): Promise<boolean>;
+  /** Centre frequencies (Hz) of the sensor's analysis mel bands; null for a sensor never seen. */
+  abstract melHz(sensorId: string): number[] | null;
 }
 
 export abstract class ModelsPort {

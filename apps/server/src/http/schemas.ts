@@ -18,6 +18,8 @@ import {
   MAX_NAME_LENGTH,
   MAX_TEXT_LENGTH,
   ROLES,
+  ASSET_LEVELS,
+  TILE_STATES,
 } from '@hark/protocol';
 
 export type Schema = Record<string, unknown>;
@@ -154,6 +156,15 @@ const sensorStatus = obj({
   windowsDropped: int,
   dropRate: num,
   queueDepth: int,
+  windowsSkipped: {
+    ...int,
+    description:
+      'windows not scored because the scoring hop was widened past capacity (not in windowsDropped)',
+  },
+  scoringHopSeconds: {
+    ...num,
+    description: 'seconds between scored windows: the hop, widened for every sensor alike past capacity',
+  },
   lastScore: nullable(num),
   threshold: num,
   openAlerts: { ...int, description: 'unresolved alerts (open or acknowledged)' },
@@ -332,6 +343,39 @@ export const SCHEMAS = {
     max: nullable(num),
     alerts: int,
   }),
+  AssetSensor: obj({
+    id: str,
+    name: str,
+    state: { type: 'string', enum: [...TILE_STATES] },
+    labels: { type: 'object', additionalProperties: str },
+  }),
+  AssetGroup: obj({
+    level: { type: 'string', enum: [...ASSET_LEVELS] },
+    value: nullable({ ...str, description: "the label's value; null for the level's 'unassigned' group" }),
+    key: { ...str, description: 'path of the group, e.g. site=plant-1/line=A (site= for unassigned)' },
+    children: { type: 'array', items: { $ref: '#/components/schemas/AssetGroup' } },
+    sensors: {
+      type: 'array',
+      items: { $ref: '#/components/schemas/AssetSensor' },
+      description: "sensors whose deepest site / line / machine label is this group's",
+    },
+    worst: {
+      type: 'string',
+      enum: [...TILE_STATES],
+      description: 'the most urgent state of its sensors, nested groups included',
+    },
+    counts: {
+      type: 'object',
+      properties: Object.fromEntries(TILE_STATES.map((s) => [s, int])),
+      required: [...TILE_STATES],
+      description: 'sensors of the group (nested included) in each state',
+    },
+    total: int,
+  }),
+  AssetTree: obj({
+    groups: { type: 'array', items: { $ref: '#/components/schemas/AssetGroup' } },
+    total: int,
+  }),
   SensorTrends: obj({
     sensorId: str,
     days: { type: 'array', items: { $ref: '#/components/schemas/TrendDay' } },
@@ -345,6 +389,12 @@ export const SCHEMAS = {
     columnMs: num,
     times: { type: 'array', items: num, description: 'start of each column, ms since the epoch' },
     nMels: int,
+    melHz: {
+      type: 'array',
+      items: num,
+      description:
+        "centre frequency (Hz) of each band, from the sensor's analysis layout; empty when unknown or of another band count",
+    },
     dbRange: { type: 'array', items: num, minItems: 2, maxItems: 2 },
     anomalyScale: num,
     spectrogram: {
@@ -365,6 +415,13 @@ export const SCHEMAS = {
     total: int,
     limit: int,
     offset: int,
+  }),
+  AlertNeighbours: obj({
+    id: int,
+    previous: { ...nullable(int), description: 'the alert before this one in the list; null at the start' },
+    next: { ...nullable(int), description: 'the alert after this one; null at the end' },
+    position: { ...nullable(int), description: '1-based; null when the alert no longer matches the filters' },
+    total: { ...int, description: 'alerts matching the filters' },
   }),
   BulkAlertResult: obj({
     changed: { type: 'array', items: { $ref: '#/components/schemas/Alert' } },

@@ -4,9 +4,7 @@
  */
 import { BadRequestException } from '@nestjs/common';
 import { sensorIdProblem } from '@hark/protocol';
-
-const show = (value: unknown) =>
-  typeof value === 'string' ? `'${value}'` : value === undefined ? 'missing' : JSON.stringify(value);
+import { showValue as show } from '../show.js';
 
 export function invalid(name: string, value: unknown, rule: string): BadRequestException {
   return new BadRequestException(`${name} (${show(value)}) ${rule}`);
@@ -126,5 +124,12 @@ export function booleanField(body: Record<string, unknown>, name: string, fallba
 function single(query: Record<string, unknown>, name: string): unknown {
   const raw = query[name];
   if (Array.isArray(raw)) throw invalid(name, raw, 'must be given once');
+  return raw;
+}
+
+/** An optional query string, given once. */
+export function queryString(query: Record<string, unknown>, name: string): string | undefined {
+  const raw = single(query, name);
+  if (raw !== undefined && typeof raw !== 'string') throw invalid(name, raw, 'must be a string');
   return raw;
 }

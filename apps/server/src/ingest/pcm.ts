@@ -10,6 +10,7 @@ import {
   type SampleFormat,
 } from '@hark/protocol';
 import { StreamError } from './errors.js';
+import { showValue as show } from '../show.js';
 
 /** Accepted `hello.sampleRate` range, Hz (the lowest is the protocol's, shared with uploaded WAVs). */
 export { MIN_SAMPLE_RATE };
@@ -29,8 +30,6 @@ export const bytesPerSample = (format: SampleFormat): number => (format === 's16
 
 const isRecord = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x);
-
-const show = (x: unknown): string => (typeof x === 'string' ? `'${x}'` : String(x));
 
 /**
  * Validates a `hello` message and returns it typed. Throws a {@link StreamError}: `BAD_MESSAGE` for a

@@ -151,11 +151,12 @@ export class SensorIngest {
           : 'another connection streams for this sensor: say hello with takeover: true to take it over';
       return { ok: false, code: 'NO_HELLO', error };
     }
-    const { ack, windows } = this.stream.audio(msg, now);
+    const { ack, windows, seconds } = this.stream.audio(msg, now);
     if (!ack.ok) {
       this.metrics.ingestRejections.inc({ code: ack.code });
       return ack;
     }
+    this.metrics.audioSeconds.inc({ sensor: this.stream.sensorId }, seconds);
     this.lastSeen = now;
     this.stale = false;
     for (const w of windows) this.sink.window(w);

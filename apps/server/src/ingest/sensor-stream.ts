@@ -69,6 +69,8 @@ export interface ReadyWindow {
 export interface AudioResult {
   ack: SensorAck;
   windows: ReadyWindow[];
+  /** Seconds of audio the chunk carried (0 when it was rejected). */
+  seconds: number;
 }
 
 /** Columns copied out of the ring, with the time of the first and the column spacing. */
@@ -305,7 +307,7 @@ export class SensorStream {
       // Released while idle (see `release`): the segment's resampler comes back with its audio.
       if (!this.resampler) this.replaceResampler(this.makeResampler(fmt.sampleRate));
     } catch (e) {
-      if (e instanceof StreamError) return { ack: e.toAck(), windows: [] };
+      if (e instanceof StreamError) return { ack: e.toAck(), windows: [], seconds: 0 };
       throw e;
     }
     this.sequence.accept(seq);
@@ -320,7 +322,7 @@ export class SensorStream {
     this.meterState.push(mono, framePeak, fmt.sampleRate, inputT0);
     const windows: ReadyWindow[] = [];
     this.ingest(this.resampler!.push(mono), now, windows);
-    return { ack: { ok: true, seq }, windows };
+    return { ack: { ok: true, seq }, windows, seconds: mono.length / fmt.sampleRate };
   }
 
   /**

@@ -34,6 +34,25 @@ export class HarkMetrics {
     buckets: SCORING_LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  readonly windowsSkipped = this.#counter(
+    'hark_windows_skipped_total',
+    'Windows not scored because the scoring hop was widened past capacity (their columns still go out unscored).',
+    ['sensor'],
+  );
+  readonly scoringHop = new Gauge({
+    name: 'hark_scoring_hop_seconds',
+    help: "Seconds between the sensor's scored windows: the streams' hop, widened fairly for all sensors past capacity.",
+    labelNames: ['sensor'] as const,
+    registers: [this.registry],
+  });
+  readonly scoringDemand = this.#gauge(
+    'hark_scoring_demand_windows_per_second',
+    "Windows per second the sensors' streams offered over the scorer's last period (skipped ones included).",
+  );
+  readonly scoringCapacity = this.#gauge(
+    'hark_scoring_capacity_windows_per_second',
+    "Windows per second the scorer can score, by Little's law (slots / mean service time) over its last period.",
+  );
   readonly alerts = this.#counter('hark_alerts_total', 'Alerts opened.', ['sensor', 'kind']);
   readonly sensorsConnected = this.#gauge('hark_sensors_connected', 'Sensors connected to /sensor now.');
   readonly audioSeconds = this.#counter('hark_audio_seconds_total', 'Seconds of audio received.', ['sensor']);
@@ -79,8 +98,10 @@ export class HarkMetrics {
 
   /** Forgets a deleted sensor's labelled series (its counters would otherwise be exported for good). */
   forgetSensor(sensor: string): void {
-    for (const m of [this.windowsScored, this.windowsDropped, this.audioSeconds]) m.remove({ sensor });
+    for (const m of [this.windowsScored, this.windowsDropped, this.windowsSkipped, this.audioSeconds])
+      m.remove({ sensor });
     this.scoringLatency.remove({ sensor });
+    this.scoringHop.remove({ sensor });
     for (const kind of ['anomaly', 'silence', 'clipping', 'disconnected'])
       this.alerts.remove({ sensor, kind });
   }
@@ -94,6 +115,15 @@ export class HarkMetrics {
   readonly historyBudget = this.#gauge(
     'hark_history_budget_bytes',
     'Disk budget of the spectrogram history: beyond it the oldest blocks are deleted first.',
+  );
+
+  readonly scoresPruned = this.#counter(
+    'hark_score_points_pruned_total',
+    'Score history points deleted because they were older than the retention (HARK_SCORE_RETENTION_DAYS).',
+  );
+  readonly scoreRetention = this.#gauge(
+    'hark_score_retention_seconds',
+    'Retention of the score history: older points are deleted (their days stay in the trends).',
   );
 
   constructor(options: HarkMetricsOptions = {}) {

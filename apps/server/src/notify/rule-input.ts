@@ -16,14 +16,13 @@ import {
 import { InvalidArgumentError } from '../store/errors.js';
 import type { NewRule } from '../store/notification.repository.js';
 import { isTimeZone, minutesOf } from './rules.js';
+import { showValue as show } from '../show.js';
 
 /** Longest escalation wait: a week, in minutes. */
 export const MAX_ESCALATION_MINUTES = 7 * 24 * 60;
 /** Most sensor ids one rule lists. */
 export const MAX_RULE_SENSORS = 500;
 
-const show = (v: unknown) =>
-  typeof v === 'string' ? `'${v}'` : v === undefined ? 'missing' : JSON.stringify(v);
 const bad = (field: string, value: unknown, rule: string) =>
   new InvalidArgumentError(`${field} (${show(value)}) ${rule}`);
 

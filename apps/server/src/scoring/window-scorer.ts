@@ -1,12 +1,14 @@
 /**
  * Scoring: every window a sensor's stream cuts is scored by the sensor's model off the event loop, under the
  * scheduler's bounds, holding a lease on the model so that a swap never frees it mid-score. Each outcome goes on
- * to one place, the sensor's {@link ScoreSink}: scored, or dropped (no model, overload, failure).
+ * to one place, the sensor's {@link ScoreSink}: scored, or dropped (no model, overload, failure), or skipped
+ * (past capacity the {@link HopGovernor} scores every sensor at a wider hop).
  */
 import type { Detector } from '@hark/detection';
 import type { ReadyWindow } from '../ingest/sensor-stream.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { DetectorLease } from './leases.js';
+import { HopGovernor } from './hop-governor.js';
 import { ScoringScheduler, type SensorSchedulerStats } from './scheduler.js';
 
 /** Where the scorer takes each sensor's current model from (the model registry). */
@@ -28,8 +30,19 @@ export interface WindowResult {
   embeddings: Float32Array;
 }
 
-/** Why a window was not scored: no model, the sensor's queue overflowed (or was removed), or scoring failed. */
-export type DropCause = 'no-model' | 'overload' | 'failed';
+/**
+ * Why a window was not scored: no model, the sensor's queue overflowed (or was removed), scoring failed, or the
+ * hop was widened past capacity ('skipped': its columns go out unscored, in order after the windows before it).
+ */
+export type DropCause = 'no-model' | 'overload' | 'failed' | 'skipped';
+
+/** A sensor's scoring counters: the scheduler's, and the hop it is scored at. */
+export interface SensorScoringStats extends SensorSchedulerStats {
+  /** Windows not scored because the hop was widened past capacity (not counted in `dropped`). */
+  skipped: number;
+  /** Seconds between the starts of the windows scored: the streams' hop, widened past capacity. */
+  scoringHopSeconds: number;
+}
 
 /** The next step after scoring, one per sensor. */
 export interface ScoreSink {
@@ -43,14 +56,42 @@ export interface WindowScorerOptions {
   models: DetectorSource;
   metrics: HarkMetrics;
   log: (line: string) => void;
+  /** The streams' hop between windows, seconds (default 0.5, the server's default). */
+  hopSeconds?: number;
+  /** The governor's period, ms (default 5000; tests shorten it). */
+  governorPeriodMs?: number;
+  /** Clock (ms) of the governor and the wait and service times. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * A sensor's windows in the scorer: admitted and not yet settled, the last admitted one, and the last skipped one
+ * not yet handed on.
+ */
+interface SensorWindows {
+  pending: number;
+  skipped: number;
+  last: Pick<ReadyWindow, 'index' | 'startFrame'> | null;
+  held: { w: ReadyWindow; sink: ScoreSink } | null;
 }
 
 export class WindowScorer {
   readonly scheduler: ScoringScheduler;
+  readonly governor: HopGovernor;
+  readonly #sensors = new Map<string, SensorWindows>();
+  readonly #now: () => number;
   #closing = false;
 
   constructor(private readonly o: WindowScorerOptions) {
     this.scheduler = new ScoringScheduler({ concurrency: o.concurrency, queuePerSensor: o.queuePerSensor });
+    this.#now = o.now ?? Date.now;
+    this.governor = new HopGovernor({
+      concurrency: o.concurrency,
+      hopMs: (o.hopSeconds ?? 0.5) * 1000,
+      queuePerSensor: o.queuePerSensor,
+      periodMs: o.governorPeriodMs,
+      now: this.#now,
+    });
   }
 
   /** Queues `w` for scoring; its outcome goes to `sink` (never after `close`). */
@@ -59,27 +100,92 @@ export class WindowScorer {
       sink.dropped(w, 'no-model');
       return;
     }
-    this.scheduler.submit<WindowResult | null>(sensorId, () => this.#score(sensorId, w), {
+    const s = this.#windows(sensorId);
+    const admitted = this.governor.admit(sensorId, w.index);
+    const { demand, capacity } = this.governor.reading;
+    this.o.metrics.scoringDemand.set(demand);
+    if (capacity !== null) this.o.metrics.scoringCapacity.set(capacity);
+    if (!admitted) {
+      s.skipped++;
+      this.o.metrics.windowsSkipped.inc({ sensor: sensorId });
+      // Handed on at once when nothing of the sensor is in flight; else after it, so that the columns of a window
+      // scored before it are not sent unscored ahead of their map (the live emitter ignores late results).
+      const frames = this.#skippedFrames(s, w);
+      if (s.pending === 0) sink.dropped(frames, 'skipped');
+      else s.held = { w: frames, sink };
+      return;
+    }
+    s.last = { index: w.index, startFrame: w.startFrame };
+    this.o.metrics.scoringHop.set({ sensor: sensorId }, this.governor.scoringHopMs / 1000);
+    s.pending++;
+    const submittedAt = this.#now();
+    const settled = () => {
+      s.pending--;
+      if (s.pending > 0 || !s.held) return;
+      const { w: held, sink: to } = s.held;
+      s.held = null;
+      if (!this.#closing) to.dropped(held, 'skipped');
+    };
+    this.scheduler.submit<WindowResult | null>(sensorId, () => this.#score(sensorId, w, submittedAt), {
       onDone: (r, latencyMs) => {
-        if (this.#closing) return;
-        if (!r) return sink.dropped(w, 'no-model');
-        this.o.metrics.windowScored(sensorId, latencyMs / 1000);
-        sink.scored(w, r, latencyMs);
+        if (!this.#closing) {
+          if (!r) sink.dropped(w, 'no-model');
+          else {
+            this.o.metrics.windowScored(sensorId, latencyMs / 1000);
+            sink.scored(w, r, latencyMs);
+          }
+        }
+        settled();
       },
       onDrop: () => {
+        this.governor.dropped();
         this.o.metrics.windowsDropped.inc({ sensor: sensorId });
         sink.dropped(w, 'overload');
+        settled();
       },
       onError: (err) => {
         this.o.log(`sensor ${sensorId}: scoring a window failed: ${(err as Error).message}`);
         this.o.metrics.windowsDropped.inc({ sensor: sensorId });
         sink.dropped(w, 'failed');
+        settled();
       },
     });
   }
 
-  stats(sensorId: string): SensorSchedulerStats {
-    return this.scheduler.stats(sensorId);
+  stats(sensorId: string): SensorScoringStats {
+    return {
+      ...this.scheduler.stats(sensorId),
+      skipped: this.#sensors.get(sensorId)?.skipped ?? 0,
+      scoringHopSeconds: this.governor.scoringHopMs / 1000,
+    };
+  }
+
+  /**
+   * Forgets a deleted sensor: its waiting windows are dropped (the scheduler's `removeSensor`, which keeps its
+   * counters), its skipped count and its last admitted window go. Its labelled metrics are the metrics' to forget.
+   */
+  forget(sensorId: string): void {
+    this.scheduler.removeSensor(sensorId);
+    this.#sensors.delete(sensorId);
+    this.governor.forget(sensorId);
+  }
+
+  #windows(sensorId: string): SensorWindows {
+    let s = this.#sensors.get(sensorId);
+    if (!s) this.#sensors.set(sensorId, (s = { pending: 0, skipped: 0, last: null, held: null }));
+    return s;
+  }
+
+  /**
+   * A skipped window cut short where the next admitted window will start (`stride` windows after the last
+   * admitted one), so that its columns go out unscored only where no scored window will cover them.
+   */
+  #skippedFrames(s: SensorWindows, w: ReadyWindow): ReadyWindow {
+    if (!s.last || w.index <= s.last.index) return w;
+    const hopFrames = (w.startFrame - s.last.startFrame) / (w.index - s.last.index);
+    if (!(hopFrames > 0)) return w;
+    const next = s.last.startFrame + this.governor.stride * hopFrames;
+    return next < w.endFrame ? { ...w, endFrame: Math.max(w.startFrame, next) } : w;
   }
 
   /** Stops handing results on, drops what waits, and resolves when running jobs have finished. */
@@ -89,11 +195,14 @@ export class WindowScorer {
     await this.scheduler.idle();
   }
 
-  async #score(sensorId: string, w: ReadyWindow): Promise<WindowResult | null> {
+  async #score(sensorId: string, w: ReadyWindow, submittedAt: number): Promise<WindowResult | null> {
     const lease = this.o.models.acquire(sensorId);
     if (!lease) return null;
+    const startedAt = this.#now();
+    this.governor.started(startedAt - submittedAt);
     try {
       const r = await lease.detector.scoreWindow(w.data);
+      this.governor.served(this.#now() - startedAt);
       return {
         normalised: r.normalised,
         raw: r.windowScore,

@@ -15,6 +15,7 @@ import type { AlertService } from '../alerts/alert.service.js';
 import type { ServerConfig } from '../config.js';
 import { SensorsPort } from '../http/ports.js';
 import { recordStream } from '../ingest/recorder.js';
+import { melHz } from '../ingest/timing.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { ModelRegistry } from '../models/model-registry.js';
@@ -62,6 +63,11 @@ export class Sensors extends SensorsPort {
   /** The scoring scheduler (its counters and `idle()`, for benchmarks and tests). */
   get scheduler(): ScoringScheduler {
     return this.d.scorer.scheduler;
+  }
+
+  /** The window scorer (its per-sensor counters with skipped windows and the scoring hop, for benchmarks). */
+  get scorer(): WindowScorer {
+    return this.d.scorer;
   }
 
   /** Closes alerts a crash left active, knows every stored sensor, starts the housekeeping tick. */
@@ -245,7 +251,7 @@ export class Sensors extends SensorsPort {
       const reason = `sensor ${sensorId} was deleted by an admin (${o.by}); connecting again registers it anew`;
       line.ingest.closeAll(reason);
       line.alerts.disconnected();
-      this.d.scorer.scheduler.removeSensor(sensorId);
+      this.d.scorer.forget(sensorId);
       await line.alerts.flushClips(true);
       await this.d.scorer.scheduler.idle();
       line.stream.dispose();
@@ -269,6 +275,11 @@ export class Sensors extends SensorsPort {
     this.d.metrics.sensorsKnown.set(this.#lines.size);
     this.d.hub.broadcast('sensor:deleted', { sensorId });
     return true;
+  }
+
+  melHz(sensorId: string): number[] | null {
+    const line = this.#lines.get(sensorId);
+    return line ? melHz(line.stream.mel) : null;
   }
 
   #changed(line: SensorLine): SensorStatus {

@@ -3,6 +3,8 @@ import {
   ALERT_SEVERITIES,
   ALERT_STATES,
   ANNOTATION_LABELS,
+  MAX_ALERT_SEARCH_LENGTH,
+  MAX_ALERT_SEARCH_TERMS,
   type AlertKind,
   type AlertSeverity,
   type AlertState,
@@ -21,6 +23,42 @@ export interface AlertFilters {
   /** Alerts overlapping `[from, to]`: started at or before `to`, not ended before `from`. */
   from?: number;
   to?: number;
+  /**
+   * Words that must each appear in one of the alert's notes (annotation texts), case-insensitive, as
+   * substrings ("bear" finds "bearing"). See {@link searchTerms} for why this is LIKE and not FTS5.
+   */
+  q?: string;
+  /**
+   * A label group: alerts of sensors carrying every one of these labels (`{site: 'plant-a'}`). The
+   * repository turns it into `sensorIds` (labels are stored as JSON, whose operators differ between SQLite
+   * and PostgreSQL; a plant has hundreds of sensors at most, so matching them in JS costs nothing).
+   */
+  labels?: Record<string, string>;
+  /** Alerts of these sensors only (an empty list matches nothing). */
+  sensorIds?: string[];
+}
+
+/**
+ * The words of a notes search, lower-cased, as `LIKE` patterns (`%`, `_` and `\` escaped).
+ *
+ * Why `LIKE` and not SQLite's FTS5: notes are short operator texts, a few per alert, so a scan of the
+ * matching alerts' annotations is cheap at the sizes a plant reaches (tens of thousands of alerts); the same
+ * SQL runs on PostgreSQL (FTS5 would need a second index kept in step, and PostgreSQL its own tsvector); and
+ * operators search for parts of words and part numbers ("bear", "B-12"), which a word index does not find.
+ * `LOWER(text) LIKE lower(pattern)` is case-insensitive on both (SQLite's `LIKE` alone is, PostgreSQL's not);
+ * SQLite's `LOWER` folds ASCII letters only, so there 'Ü' and 'ü' stay different.
+ */
+export function searchTerms(q: string): string[] {
+  if (q.length > MAX_ALERT_SEARCH_LENGTH)
+    throw new InvalidArgumentError(
+      `q (${q.length} characters) must be at most ${MAX_ALERT_SEARCH_LENGTH} characters`,
+    );
+  const words = q.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length > MAX_ALERT_SEARCH_TERMS)
+    throw new InvalidArgumentError(
+      `q ('${q}') has ${words.length} words; search with at most ${MAX_ALERT_SEARCH_TERMS}`,
+    );
+  return words.map((w) => `%${w.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
 }
 
 /** The SQL `WHERE` of `filters` over `alerts a`, validating each filter. */
@@ -63,6 +101,21 @@ export function whereClause(f: AlertFilters): { where: string; params: Record<st
     }
     terms.push('EXISTS (SELECT 1 FROM annotations n WHERE n.alert_id = a.id AND n.label = @label)');
     params.label = f.label;
+  }
+  if (f.q !== undefined) {
+    searchTerms(f.q).forEach((pattern, i) => {
+      terms.push(
+        `EXISTS (SELECT 1 FROM annotations n WHERE n.alert_id = a.id AND LOWER(n.text) LIKE @q${i} ESCAPE '\\')`,
+      );
+      params[`q${i}`] = pattern;
+    });
+  }
+  if (f.sensorIds !== undefined) {
+    if (f.sensorIds.length === 0) terms.push('1 = 0');
+    else {
+      terms.push(`a.sensor_id IN (${f.sensorIds.map((_, i) => `@sensor${i}`).join(',')})`);
+      f.sensorIds.forEach((id, i) => (params[`sensor${i}`] = id));
+    }
   }
   for (const key of ['from', 'to'] as const) {
     const v = f[key];

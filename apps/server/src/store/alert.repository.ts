@@ -3,6 +3,7 @@ import {
   ANNOTATION_LABELS,
   type Alert,
   type AlertBox,
+  type AlertNeighbours,
   type AlertKind,
   type AlertOccurrence,
   type AlertSeverity,
@@ -13,6 +14,7 @@ import {
 } from '@hark/protocol';
 import { Repository } from './database.js';
 import { whereClause, type AlertFilters } from './alert.filters.js';
+import { keyColumns, keysetCondition, orderBy, sortKeys, type AlertOrder } from './alert.order.js';
 import { ConflictError, InvalidArgumentError, NotFoundError, checkInt } from './errors.js';
 
 /** Largest page of `list()`. */
@@ -241,7 +243,7 @@ export class AlertRepository extends Repository {
 
   /** Ids of the alerts matching `filters` (oldest first), at most `limit`. */
   ids(filters: AlertFilters, limit: number): number[] {
-    const { where, params } = whereClause(filters);
+    const { where, params } = this.where(filters);
     return (
       this.db.prepare(`SELECT a.id FROM alerts a ${where} ORDER BY a.id LIMIT @limit`).all({
         ...params,
@@ -382,24 +384,75 @@ export class AlertRepository extends Repository {
   }
 
   /**
-   * One page of alerts matching `filters`: open first, then acknowledged, then resolved; newest first within
-   * each state. `limit` in 1..500, `offset` >= 0.
+   * One page of alerts matching `filters`, in `order` (default: open first, then acknowledged, then resolved;
+   * newest first within each state). `limit` in 1..500, `offset` >= 0.
    */
-  list(filters: AlertFilters = {}, limit = 50, offset = 0): Page<Alert> {
+  list(filters: AlertFilters = {}, limit = 50, offset = 0, order: AlertOrder = {}): Page<Alert> {
     checkInt('limit', limit, 1, MAX_ALERT_PAGE);
     checkInt('offset', offset, 0, Number.MAX_SAFE_INTEGER);
-    const { where, params } = whereClause(filters);
+    const { where, params } = this.where(filters);
     const total = (
       this.db.prepare(`SELECT COUNT(*) AS n FROM alerts a ${where}`).get(params) as { n: number }
     ).n;
     const rows = this.db
-      .prepare(
-        `SELECT a.* FROM alerts a ${where}
-         ORDER BY CASE a.state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, a.start_at DESC, a.id DESC
-         LIMIT @limit OFFSET @offset`,
-      )
+      .prepare(`SELECT a.* FROM alerts a ${where} ${orderBy(sortKeys(order))} LIMIT @limit OFFSET @offset`)
       .all({ ...params, limit, offset }) as AlertRow[];
     return { items: this.hydrate(rows), total, limit, offset };
+  }
+
+  /**
+   * The alerts just before and after alert `id` in the list of `filters` and `order`, and its place in that
+   * list (null when it does not match the filters). Found by the alert's own sort values (keyset), so they
+   * are right even when the alert has left the list since the reader opened it.
+   */
+  neighbours(id: number, filters: AlertFilters = {}, order: AlertOrder = {}): AlertNeighbours {
+    const keys = sortKeys(order);
+    const at = this.db.prepare(`SELECT ${keyColumns(keys)} FROM alerts a WHERE a.id = ?`).get(id) as
+      Record<string, string | number> | undefined;
+    if (!at) throw new NotFoundError(`alert ${id} not found`);
+    const { where, params } = this.where(filters);
+    const and = (cond: string) => (where ? `${where} AND ${cond}` : `WHERE ${cond}`);
+    const all = { ...params, ...at, id };
+    const step = (before: boolean) =>
+      (
+        this.db
+          .prepare(
+            `SELECT a.id FROM alerts a ${and(keysetCondition(keys, before))} ${orderBy(keys, before)} LIMIT 1`,
+          )
+          .get(all) as { id: number } | undefined
+      )?.id ?? null;
+    const count = (cond?: string) =>
+      (
+        this.db.prepare(`SELECT COUNT(*) AS n FROM alerts a ${cond ? and(cond) : where}`).get(all) as {
+          n: number;
+        }
+      ).n;
+    const listed = count('a.id = @id') === 1;
+    return {
+      id,
+      previous: step(true),
+      next: step(false),
+      position: listed ? count(keysetCondition(keys, true)) + 1 : null,
+      total: count(),
+    };
+  }
+
+  /** `whereClause` with a label group turned into the ids of the sensors that carry it. */
+  private where(filters: AlertFilters): ReturnType<typeof whereClause> {
+    if (filters.labels === undefined) return whereClause(filters);
+    const group = Object.entries(filters.labels);
+    const sensors = this.db.prepare('SELECT id, labels FROM sensors').all() as {
+      id: string;
+      labels: string;
+    }[];
+    const ids = sensors
+      .filter((s) => {
+        const labels = JSON.parse(s.labels) as Record<string, string>;
+        return group.every(([k, v]) => labels[k] === v);
+      })
+      .map((s) => s.id);
+    const inGroup = filters.sensorIds ? ids.filter((id) => filters.sensorIds!.includes(id)) : ids;
+    return whereClause({ ...filters, labels: undefined, sensorIds: inGroup });
   }
 
   /** open -> acknowledged. Acknowledging twice, or a resolved alert, is a `ConflictError`. */

@@ -3,14 +3,18 @@ import type { ScorePoint } from '@hark/protocol';
 import type { HarkDatabase } from './database.js';
 import { InvalidArgumentError, checkInt } from './errors.js';
 
-/** Default retention of the score history: 7 days, ms. */
-export const DEFAULT_SCORE_RETENTION_MS = 7 * 24 * 3600 * 1000;
+/**
+ * Default retention of the score history: 30 days, ms, the trends' default span (`TRENDS_DEFAULT_DAYS`), so the
+ * score line reaches as far back as the trends chart shows. Whole days are rolled up into `score_days` before
+ * their points go, so the trends reach further back than this.
+ */
+export const DEFAULT_SCORE_RETENTION_MS = 30 * 24 * 3600 * 1000;
 /** Default and largest number of points `range()` returns. */
 export const DEFAULT_SCORE_LIMIT = 2000;
 export const MAX_SCORE_LIMIT = 20_000;
 
 export interface ScoreRepositoryOptions {
-  /** Points older than this are pruned, ms (default 7 days). */
+  /** Points older than this are pruned, ms (default 30 days). */
   retentionMs?: number;
   /** `append` flushes by itself once this many points wait (default 5000). */
   maxBuffered?: number;
@@ -110,12 +114,20 @@ export class ScoreRepository {
       .all({ sensorId, from: lo, to: stats.hi, lo, limit, span }) as ScorePoint[];
   }
 
-  /** Deletes points older than `now - retentionMs`; returns how many. Flushes first. */
+  /** Deletes points older than `now - retentionMs`; returns how many. Flushes first. One transaction: see `pruneBatch`. */
   prune(now = Date.now()): number {
     this.flush();
     const cutoff = now - this.retentionMs;
+    const del = this.db.prepare('DELETE FROM scores WHERE sensor_id = ? AND t < ?');
+    return this.db.transaction(() =>
+      this.sensorIds().reduce((n, id) => n + del.run(id, cutoff).changes, 0),
+    )();
+  }
+
+  /** The sensors that have points, by id. */
+  sensorIds(): string[] {
     // Distinct sensors by skipping through the primary key, without scanning the table.
-    const sensors = this.db
+    const rows = this.db
       .prepare(
         `WITH RECURSIVE ids (id) AS (
            SELECT MIN(sensor_id) FROM scores
@@ -123,7 +135,39 @@ export class ScoreRepository {
          ) SELECT id FROM ids WHERE id IS NOT NULL`,
       )
       .all() as { id: string }[];
-    const del = this.db.prepare('DELETE FROM scores WHERE sensor_id = ? AND t < ?');
-    return this.db.transaction(() => sensors.reduce((n, s) => n + del.run(s.id, cutoff).changes, 0))();
+    return rows.map((r) => r.id);
+  }
+
+  /** Time of the sensor's oldest stored point (ms), null when it has none. */
+  oldest(sensorId: string): number | null {
+    const row = this.db.prepare('SELECT MIN(t) AS t FROM scores WHERE sensor_id = ?').get(sensorId) as {
+      t: number | null;
+    };
+    return row.t;
+  }
+
+  /**
+   * The sensor's points with `after < t < before`, oldest first, at most `limit` (no downsampling): a page of a
+   * walk through a long span (the next page starts after the last `t`). Does not flush.
+   */
+  page(sensorId: string, after: number, before: number, limit: number): ScorePoint[] {
+    checkInt('limit', limit, 1, 10_000_000);
+    return this.db
+      .prepare('SELECT t, score FROM scores WHERE sensor_id = ? AND t > ? AND t < ? ORDER BY t LIMIT ?')
+      .all(sensorId, after, before, limit) as ScorePoint[];
+  }
+
+  /**
+   * Deletes the sensor's oldest points before `before` (ms), at most `limit` of them; returns how many. A bounded
+   * delete for pruning a large backlog a slice at a time (the caller yields between slices).
+   */
+  pruneBatch(sensorId: string, before: number, limit: number): number {
+    checkInt('limit', limit, 1, 10_000_000);
+    // The primary key (sensor_id, t) orders the points: the limit-th oldest one bounds the slice.
+    const last = this.db
+      .prepare('SELECT t FROM scores WHERE sensor_id = ? AND t < ? ORDER BY t LIMIT 1 OFFSET ?')
+      .get(sensorId, before, limit - 1) as { t: number } | undefined;
+    const bound = last ? last.t + 1 : before;
+    return this.db.prepare('DELETE FROM scores WHERE sensor_id = ? AND t < ?').run(sensorId, bound).changes;
   }
 }

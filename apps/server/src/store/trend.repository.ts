@@ -21,6 +21,19 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
+/** The percentiles of one day's scores, ascending (`sorted`); null for a day without points. */
+export function summariseDay(day: number, sorted: Float64Array): ScoreDay | null {
+  if (sorted.length === 0) return null;
+  return {
+    day,
+    n: sorted.length,
+    p50: quantile(sorted, 0.5),
+    p90: quantile(sorted, 0.9),
+    p99: quantile(sorted, 0.99),
+    max: sorted[sorted.length - 1],
+  };
+}
+
 /**
  * Daily score percentiles (`score_days`): a whole day is rolled up once from the score history, while its points
  * are still kept, and read from here afterwards; the day in progress is computed on each read and not stored.
@@ -62,19 +75,29 @@ export class TrendRepository {
       const scores = Float64Array.from(
         (points.raw().all(sensorId, day, day + DAY_MS) as [number][]).map((r) => r[0]),
       );
-      if (scores.length === 0) continue;
-      const d: ScoreDay = {
-        day,
-        n: scores.length,
-        p50: quantile(scores, 0.5),
-        p90: quantile(scores, 0.9),
-        p99: quantile(scores, 0.99),
-        max: scores[scores.length - 1],
-      };
+      const d = summariseDay(day, scores);
+      if (!d) continue;
       if (day + DAY_MS <= now) save.run(sensorId, d.day, d.n, d.p50, d.p90, d.p99, d.max);
       out.push(d);
     }
     return out;
+  }
+
+  /** Whether the sensor's day (UTC midnight) is rolled up already. */
+  has(sensorId: string, day: number): boolean {
+    return (
+      this.db.prepare('SELECT 1 FROM score_days WHERE sensor_id = ? AND day = ?').get(sensorId, day) !==
+      undefined
+    );
+  }
+
+  /** Stores a whole day's rollup (replacing one stored before). */
+  save(sensorId: string, d: ScoreDay): void {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO score_days (sensor_id, day, n, p50, p90, p99, max) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(sensorId, d.day, d.n, d.p50, d.p90, d.p99, d.max);
   }
 
   /** Alerts of the sensor started in each day of `[fromDay, toDay]`, by day (UTC midnight). */

@@ -140,6 +140,12 @@ describe('HistoryService (real SQLite)', () => {
     // Short and recent: full resolution, every column.
     const recent = history.query('pump-1', NOW - 60_000, NOW, 1500, []);
     expect(recent.tier).toBe('full');
+    // Band centres are given when they match the stored band count (the axis is then labelled in Hz).
+    expect(recent.melHz).toEqual([]);
+    expect(history.query('pump-1', NOW - 60_000, NOW, 1500, [], [100, 200, 400, 800]).melHz).toEqual([
+      100, 200, 400, 800,
+    ]);
+    expect(history.query('pump-1', NOW - 60_000, NOW, 1500, [], [100, 200]).melHz).toEqual([]);
     expect(recent.times.length).toBe(600);
     expect(recent.columnMs).toBe(100);
     // Columns wider than a reduce window: reduced, downsampled.

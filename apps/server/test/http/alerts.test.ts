@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert, ApiError, BulkAlertResult, Page } from '@hark/protocol';
+import type { Alert, AlertNeighbours, ApiError, BulkAlertResult, Page } from '@hark/protocol';
 import { startHarness, type Harness } from './harness.js';
 
 describe('REST alerts', () => {
@@ -40,6 +40,37 @@ describe('REST alerts', () => {
     expect(await ids('from=1500&to=2500')).toEqual([b.id]);
   });
 
+  it("searches notes, filters by label group, sorts, and answers an alert's neighbours in that list", async () => {
+    h.store.sensors.upsert('grp-1', 0, { labels: { site: 'plant-q', line: '1' } });
+    h.store.sensors.upsert('grp-2', 0, { labels: { site: 'plant-q', line: '2' } });
+    const a = h.alert('grp-1', 10_000);
+    const b = h.alert('grp-2', 11_000);
+    const c = h.alert('grp-2', 12_000);
+    h.store.alerts.update(b.id, { peakScore: 7 });
+    h.store.alerts.annotate(a.id, { label: 'true fault', text: 'Gearbox whine, plant Q', author: 'x' });
+    h.store.alerts.annotate(c.id, { label: 'maintenance', text: 'gearbox oil changed', author: 'x' });
+    const ids = async (q: string) =>
+      (await h.call<Page<Alert>>(`/api/alerts?${q}`)).body.items.map((x) => x.id);
+
+    expect(await ids('q=GEARBOX')).toEqual([c.id, a.id]);
+    expect(await ids('q=gearbox%20whine')).toEqual([a.id]);
+    expect(await ids('group=site:plant-q')).toEqual([c.id, b.id, a.id]);
+    expect(await ids('group=site:plant-q,line:2')).toEqual([c.id, b.id]);
+    expect(await ids('group=site:plant-q&q=gearbox&sort=start&order=asc')).toEqual([a.id, c.id]);
+    expect((await ids('group=site:plant-q&sort=peakScore'))[0]).toBe(b.id);
+
+    const n = await h.call<AlertNeighbours>(`/api/alerts/${c.id}/neighbours?group=site:plant-q&sort=start`, {
+      token: h.operator,
+    });
+    expect(n.status).toBe(200);
+    expect(n.body).toEqual({ id: c.id, previous: null, next: b.id, position: 1, total: 3 });
+    const last = await h.call<AlertNeighbours>(
+      `/api/alerts/${a.id}/neighbours?group=site:plant-q&sort=start`,
+    );
+    expect(last.body).toEqual({ id: a.id, previous: b.id, next: null, position: 3, total: 3 });
+    expect((await h.call<ApiError>('/api/alerts/99999/neighbours')).status).toBe(404);
+  });
+
   it('answers 400 naming the bad query parameter and its value', async () => {
     const message = async (q: string) => {
       const res = await h.call<ApiError>(`/api/alerts?${q}`);
@@ -62,6 +93,20 @@ describe('REST alerts', () => {
       "sensorId ('a b') must be 1-64 characters of A-Z a-z 0-9 . _ -",
     );
     expect(await message('limit=1&limit=2')).toBe('limit (["1","2"]) must be given once');
+    expect(await message('sort=loudness')).toMatch(
+      /^sort \('loudness'\) must be one of 'start', 'peakScore'/,
+    );
+    expect(await message('sort=start&order=up')).toBe("order ('up') must be one of 'asc', 'desc'");
+    expect(await message('order=asc')).toBe(
+      "order ('asc') needs a sort (one of start, peakScore, count, severity, id, sensor, state, kind)",
+    );
+    expect(await message('group=plant-a')).toBe(
+      "group ('plant-a') must be key:value pairs separated by commas, e.g. 'site:plant-a,line:2'",
+    );
+    expect(await message(`q=${'x'.repeat(201)}`)).toBe("q ('201 characters') must be at most 200");
+    expect(await message('q=a%20b%20c%20d%20e%20f%20g%20h%20i')).toBe(
+      "q ('a b c d e f g h i') has 9 words; search with at most 8",
+    );
   });
 
   it('gets one alert; unknown ids are 404 JSON, bad ids 400', async () => {
@@ -126,7 +171,9 @@ describe('REST alerts', () => {
       method: 'POST',
       body: { label: 'unknown', text: 'x'.repeat(2001) },
     });
-    expect(long.body.message).toMatch(/^text \('x+'\) must be a string of 0-2000 characters$/);
+    expect(long.body.message).toMatch(
+      /^text \('x{80}…' \(2001 characters\)\) must be a string of 0-2000 characters$/,
+    );
   });
 
   it('marks a false alarm and teaches it to the model when asked', async () => {

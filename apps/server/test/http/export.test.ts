@@ -116,6 +116,18 @@ describe('/api/export', () => {
     expect(csvText('-2+3')).toBe("'-2+3");
     expect(csvText('@SUM(A1)')).toBe("'@SUM(A1)");
     expect(csvText('pump 1')).toBe('pump 1');
+    // The list's notes search, label group and order hold for the CSV too.
+    const ids = async (q: string) =>
+      (await h.call(`/api/export/alerts.csv?${q}`)).bytes
+        .toString()
+        .trim()
+        .split('\r\n')
+        .slice(1)
+        .map((l) => Number(l.split(',')[0]));
+    expect(await ids('q=LOUD')).toEqual([kept.id]);
+    expect(await ids('group=line:A')).toEqual([kept.id]);
+    expect(await ids('sort=id&order=asc')).toEqual([...(await ids('sort=id'))].reverse());
+    expect(await ids('sort=id&order=asc')).toHaveLength(2);
     const bad = await h.call<{ message: string }>('/api/export/alerts.csv?state=lost');
     expect(bad.status).toBe(400);
     expect(bad.body.message).toMatch(/state \('lost'\) must be one of/);

@@ -13,7 +13,9 @@ import { MediaTickets } from '../../src/auth/media-tickets.js';
 import { TokenService } from '../../src/auth/token.service.js';
 import type { Alert, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
 import { SERVER_DEFAULTS } from '../../src/config.js';
+import { resolveMelParams } from '@hark/dsp';
 import { HarkEvents } from '../../src/events.js';
+import { melHz } from '../../src/ingest/timing.js';
 import { HistoryService } from '../../src/history/history.service.js';
 import { HTTP_CONTROLLERS, HTTP_PROVIDERS, setupHttp } from '../../src/http/index.js';
 import { AlertMediaStore } from '../../src/alerts/alert-media.js';
@@ -176,6 +178,8 @@ export class TestSensors extends SensorsPort {
       windowsDropped: 0,
       dropRate: 0,
       queueDepth: 0,
+      windowsSkipped: 0,
+      scoringHopSeconds: 0.5,
       lastScore: null,
       threshold: 1,
       openAlerts: this.store.alerts.unresolvedCounts().get(s.id) ?? 0,
@@ -204,6 +208,11 @@ export class TestSensors extends SensorsPort {
     if (o.purge) this.store.sensors.purge(sensorId);
     else this.store.sensors.markDeleted(sensorId, Date.now());
     return true;
+  }
+
+  /** The default analysis layout's bands (a stored sensor streams at the defaults). */
+  melHz(sensorId: string): number[] | null {
+    return this.store.sensors.get(sensorId) ? melHz(resolveMelParams({})) : null;
   }
 }
 

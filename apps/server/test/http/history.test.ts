@@ -41,6 +41,8 @@ describe('GET /api/sensors/:id/history', () => {
     expect(short.status).toBe(200);
     expect(short.body).toMatchObject({ tier: 'full', columnMs: 50, nMels: M, tierHopMs: 50 });
     expect(short.body.times).toHaveLength(400);
+    // The stored columns have 8 bands, the sensor's (default) layout 128: no band centres to label them with.
+    expect(short.body.melHz).toEqual([]);
     const anomaly = Buffer.from(short.body.anomaly, 'base64');
     expect(anomaly[200 * M]).toBe(255);
     expect(short.body.alerts.map((a) => a.id)).toEqual([alert.id]);

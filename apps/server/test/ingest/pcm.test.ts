@@ -54,6 +54,15 @@ describe('validateHello', () => {
       "BAD_FORMAT: format ('s24le') must be one of 's16le', 'f32le'",
     ],
     [
+      // an object String() cannot print (its toString is not a function): found by the protocol fuzzer
+      { sampleRate: 16000, channels: 1, format: { toString: 'b&X' } },
+      `BAD_FORMAT: format ({"toString":"b&X"}) must be one of 's16le', 'f32le'`,
+    ],
+    [
+      { sampleRate: 16000, channels: 1, format: Object.create(null) as object },
+      "BAD_FORMAT: format ({}) must be one of 's16le', 'f32le'",
+    ],
+    [
       { sampleRate: 16000, channels: 1, format: 'f32le', streamId: 5 },
       'BAD_MESSAGE: streamId (5) must be a string of 1 to 200 characters',
     ],

@@ -189,6 +189,59 @@ describe('WindowScorer', () => {
     expect((await s.metrics.text()).body).toMatch(/hark_windows_dropped_total\{sensor="pump-1"\} 2/);
   });
 
+  it('past capacity skips windows at a wider hop, handing each on after the windows before it', async () => {
+    const clock = { t: 0 };
+    const models = new Models();
+    const metrics = new HarkMetrics({ defaultMetrics: false });
+    const scorer = new WindowScorer({
+      concurrency: 1,
+      queuePerSensor: 1,
+      hopSeconds: 0.5,
+      governorPeriodMs: 2000,
+      now: () => clock.t,
+      models,
+      metrics,
+      log: () => {},
+    });
+    const sink = new Sink();
+    const det = new GatedDetector();
+    await models.swap('pump-1', det.asDetector);
+    const order: string[] = [];
+    sink.scored = (w) => void order.push(`scored ${w.index}`);
+    sink.dropped = (w, cause) => void order.push(`${cause} ${w.index} to ${w.endFrame}`);
+    // Two windows at once, 1200 and 600 ms: the second waits 1200 ms, the mean wait is longer than the queue's
+    // one hop.
+    scorer.submit('pump-1', win(0), sink);
+    scorer.submit('pump-1', win(1), sink);
+    await settle();
+    clock.t = 1200;
+    det.pending[0].finish(0.1);
+    await settle();
+    clock.t = 1800;
+    det.pending[1].finish(0.2);
+    await settle();
+    // The period is over: 1 window/s offered, 1.1/s served at most: one window in two from now on.
+    clock.t = 2000;
+    // Skipped, nothing in flight: handed on at once, up to where window 3 (scored) starts (frame 93 of 62-124).
+    scorer.submit('pump-1', win(2), sink);
+    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2 to 93']);
+    scorer.submit('pump-1', win(3), sink);
+    scorer.submit('pump-1', win(4), sink); // skipped while 3 is scored: held until 3 is done
+    await settle();
+    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2 to 93']);
+    det.pending[2].finish(0.3);
+    await scorer.scheduler.idle();
+    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2 to 93', 'scored 3', 'skipped 4 to 155']);
+    expect(scorer.stats('pump-1')).toMatchObject({ scored: 3, dropped: 0, skipped: 2, scoringHopSeconds: 1 });
+    const text = (await metrics.text()).body;
+    expect(text).toMatch(/hark_windows_skipped_total\{sensor="pump-1"\} 2/);
+    expect(text).toMatch(/hark_scoring_hop_seconds\{sensor="pump-1"\} 1/);
+    expect(text).toMatch(/hark_scoring_capacity_windows_per_second 1\.11/);
+    // A deleted sensor's skipped count goes (the scheduler keeps its own counters); the hop stays the fleet's.
+    scorer.forget('pump-1');
+    expect(scorer.stats('pump-1')).toMatchObject({ scored: 3, skipped: 0, scoringHopSeconds: 1 });
+  });
+
   it('hands nothing on after close, and waits for the running score', async () => {
     const s = setup();
     const det = new GatedDetector();

@@ -180,6 +180,102 @@ describe('AlertRepository', () => {
     expect(store.alerts.list({ sensorId: 'nobody' })).toEqual({ items: [], total: 0, limit: 50, offset: 0 });
   });
 
+  it('searches the notes: every word, case-insensitive, as substrings; % and _ are plain characters', () => {
+    const { store } = tempStore();
+    const a = store.alerts.open(anomaly({ start: T0 }));
+    const b = store.alerts.open(anomaly({ start: T0 + 1000 }));
+    const c = store.alerts.open(anomaly({ start: T0 + 2000 }));
+    store.alerts.annotate(a.id, { label: 'true fault', text: 'Bearing B-12 worn', author: 'ana' });
+    store.alerts.annotate(b.id, { label: 'maintenance', text: 'greased the bearing', author: 'ana' });
+    store.alerts.annotate(b.id, { label: 'maintenance', text: 'valve at 50% open', author: 'ana' });
+    store.alerts.annotate(c.id, { label: 'false alarm', text: 'forklift passing', author: 'ana' });
+    const ids = (q: string) => store.alerts.list({ q }, 50).items.map((x) => x.id);
+
+    expect(ids('bear')).toEqual([b.id, a.id]);
+    expect(ids('BEARING b-12')).toEqual([a.id]);
+    expect(ids('bearing valve')).toEqual([b.id]); // words may sit in different notes of one alert
+    expect(ids('50%')).toEqual([b.id]);
+    expect(ids('5_%')).toEqual([]); // not a wildcard
+    expect(ids('conveyor')).toEqual([]);
+    expect(() => store.alerts.list({ q: 'a b c d e f g h i' })).toThrow(
+      "q ('a b c d e f g h i') has 9 words; search with at most 8",
+    );
+  });
+
+  it('filters by a label group of the sensors', () => {
+    const { store } = tempStore();
+    store.sensors.upsert('pump-1', T0, { labels: { site: 'plant-a', line: '1' } });
+    store.sensors.upsert('fan-2', T0, { labels: { site: 'plant-a', line: '2' } });
+    store.sensors.upsert('mill-3', T0, { labels: { site: 'plant-b' } });
+    const a = store.alerts.open(anomaly({ sensorId: 'pump-1', start: T0 }));
+    const b = store.alerts.open(anomaly({ sensorId: 'fan-2', start: T0 + 1000 }));
+    store.alerts.open(anomaly({ sensorId: 'mill-3', start: T0 + 2000 }));
+    const ids = (f: Parameters<typeof store.alerts.list>[0]) =>
+      store.alerts.list(f, 50).items.map((x) => x.id);
+    expect(ids({ labels: { site: 'plant-a' } })).toEqual([b.id, a.id]);
+    expect(ids({ labels: { site: 'plant-a', line: '1' } })).toEqual([a.id]);
+    expect(ids({ labels: { site: 'plant-a' }, sensorId: 'fan-2' })).toEqual([b.id]);
+    expect(ids({ labels: { site: 'plant-c' } })).toEqual([]);
+    expect(store.alerts.ids({ labels: { line: '2' } }, 10)).toEqual([b.id]);
+  });
+
+  it('sorts by a whitelisted column, ties by id, and finds the neighbours of an alert in that order', () => {
+    const { store } = tempStore();
+    store.sensors.upsert('b-pump', T0, { name: 'Pump B' });
+    store.sensors.upsert('a-fan', T0, { name: 'Zeta fan' });
+    const peaks = [1.5, 3, 1.5, 2, 9];
+    const ids = peaks.map(
+      (p, i) =>
+        store.alerts.open(
+          anomaly({ sensorId: i % 2 ? 'a-fan' : 'b-pump', start: T0 + i * 1000, peakScore: p }),
+        ).id,
+    );
+    store.alerts.acknowledge(ids[4], 'ana');
+    const order = (o: Parameters<typeof store.alerts.list>[3]) =>
+      store.alerts.list({}, 50, 0, o).items.map((x) => x.id);
+
+    expect(order({})).toEqual([ids[3], ids[2], ids[1], ids[0], ids[4]]); // open first, newest first
+    expect(order({ sort: 'peakScore' })).toEqual([ids[4], ids[1], ids[3], ids[2], ids[0]]);
+    expect(order({ sort: 'peakScore', order: 'asc' })).toEqual([ids[0], ids[2], ids[3], ids[1], ids[4]]);
+    expect(order({ sort: 'start', order: 'asc' })).toEqual(ids);
+    // By display name: 'Pump B' before 'Zeta fan'.
+    expect(order({ sort: 'sensor' })).toEqual([ids[0], ids[2], ids[4], ids[1], ids[3]]);
+    expect(order({ sort: 'state', order: 'desc' })[0]).toBe(ids[4]);
+    expect(store.alerts.list({}, 2, 1, { sort: 'peakScore' }).items.map((x) => x.id)).toEqual([
+      ids[1],
+      ids[3],
+    ]);
+
+    // Walking the list by neighbours visits it in order, both ways, for every sort.
+    for (const o of [{}, { sort: 'peakScore' }, { sort: 'sensor', order: 'desc' }] as const) {
+      const list = order(o);
+      list.forEach((id, i) => {
+        expect(store.alerts.neighbours(id, {}, o), JSON.stringify(o)).toEqual({
+          id,
+          previous: list[i - 1] ?? null,
+          next: list[i + 1] ?? null,
+          position: i + 1,
+          total: 5,
+        });
+      });
+    }
+    // An alert that left the filtered list still has the neighbours around where it was.
+    expect(store.alerts.neighbours(ids[2], { state: 'acknowledged' }, {})).toEqual({
+      id: ids[2],
+      previous: null,
+      next: ids[4],
+      position: null,
+      total: 1,
+    });
+    expect(store.alerts.neighbours(ids[2], { sensorId: 'b-pump' }, { sort: 'peakScore' })).toMatchObject({
+      previous: ids[4],
+      next: ids[0],
+      position: 2,
+      total: 3,
+    });
+    expect(() => store.alerts.neighbours(999, {}, {})).toThrow(new NotFoundError('alert 999 not found'));
+  });
+
   it('validates page sizes and filters with clear messages', () => {
     const { store } = tempStore();
     expect(() => store.alerts.list({}, 0)).toThrow(

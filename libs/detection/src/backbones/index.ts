@@ -4,6 +4,7 @@
  */
 export {
   loadBackbone,
+  openBackboneSessions,
   resolveTaps,
   type Backbone,
   type BackboneTap,

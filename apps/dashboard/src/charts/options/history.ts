@@ -6,7 +6,7 @@
 import { formatClock } from '../../lib/axes';
 import { palette } from '../theme';
 import type { GridRect } from './layout';
-import { regionMarkArea, thresholdMarkLine } from './live';
+import { frequencyAxis, regionMarkArea, thresholdMarkLine } from './live';
 import type { ChartOption, Region } from './types';
 
 export interface HistoryChartInput {
@@ -14,6 +14,8 @@ export interface HistoryChartInput {
   from: number;
   to: number;
   nMels: number;
+  /** Centre frequency (Hz) of each band (`SensorHistory.melHz`); empty: the axis counts mel bands. */
+  melHz?: readonly number[];
   scores: [number, number][];
   regions: readonly Region[];
   fontSize?: number;
@@ -26,6 +28,7 @@ export function historyTimeLabel(t: number, span: number): string {
   return `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
+/** Mel band numbers, for columns whose band frequencies the server did not know. */
 function bandAxis(gridIndex: number, nMels: number, name: string, fontSize: number) {
   return {
     type: 'value' as const,
@@ -44,7 +47,11 @@ function bandAxis(gridIndex: number, nMels: number, name: string, fontSize: numb
 }
 
 export function buildHistoryOption(input: HistoryChartInput): ChartOption {
-  const { grids, from, to, nMels, scores, regions, fontSize = 12 } = input;
+  const { grids, from, to, nMels, melHz = [], scores, regions, fontSize = 12 } = input;
+  // In Hz as the live view, where the band centres are known.
+  const inHz = nMels > 0 && melHz.length === nMels;
+  const spectrumAxis = (i: number, name: string) =>
+    inHz ? frequencyAxis(melHz, i, name, fontSize) : bandAxis(i, nMels, `${name} (mel band)`, fontSize);
   const span = to - from;
   const clipped = regions
     .filter((r) => r.end >= from && r.start <= to)
@@ -77,8 +84,8 @@ export function buildHistoryOption(input: HistoryChartInput): ChartOption {
       },
     })),
     yAxis: [
-      bandAxis(0, nMels, 'mel band', fontSize),
-      bandAxis(1, nMels, 'anomaly', fontSize),
+      spectrumAxis(0, 'spectrogram'),
+      spectrumAxis(1, 'anomaly'),
       {
         type: 'value' as const,
         gridIndex: 2,

@@ -1,0 +1,177 @@
+/**
+ * Graceful degradation past capacity (issue 16): when the sensors offer more windows than the scorer can score,
+ * every sensor is scored at a wider hop, one window in `stride`, instead of losing windows wherever a queue
+ * overflows. The stride is the same for every sensor, so none starves and all are scored at the same rate;
+ * the windows in between are skipped, not dropped: their columns still reach the dashboards (unscored), so
+ * every sensor stays live. The scheduler's queue bound and drop counting stay as the last resort.
+ *
+ * Once per period the governor compares what the streams offer with what the scorer can do:
+ * - demand D, windows per second cut by the streams of sensors with a model (skipped ones included);
+ * - capacity C, windows per second, by Little's law: `concurrency` slots each busy for the mean service time
+ *   (start to end, wall clock) of the windows scored in the period. Jobs share the event loop and the cores with
+ *   ingest, the dashboards and the rest of the machine, so C already counts what those take;
+ * - the stride that keeps the scorer's utilisation at `UTILISATION`: ceil(D / (UTILISATION * C)).
+ *
+ * It widens only when the scorer is behind, and then at once, to the larger of one step more and the stride the
+ * estimate asks for; a slow model on an idle machine is never thinned. Behind means a window was dropped in the
+ * period, or windows waited on average longer than `queuePerSensor` hops: a real-time sensor's own queue would
+ * have overflowed by then, but with many sensors taking turns no single queue overflows while all of them wait
+ * longer and longer, so the wait is the signal that sees it. It narrows
+ * one step at a time, once the narrower stride has fitted the estimate for `NARROW_PERIODS` periods in a row:
+ * the estimate comes from a lighter load than the narrower stride will give, so a quick return would flap.
+ */
+
+/**
+ * Target utilisation of the scorer's slots. Queueing delay grows without bound as utilisation nears 1, and the
+ * load varies (garbage collection, bursts of chunks, other processes on the machine); 0.8 keeps a fifth of the
+ * slots' time for that.
+ */
+export const UTILISATION = 0.8;
+/** Periods in a row the narrower stride must fit before the hop narrows one step. */
+export const NARROW_PERIODS = 3;
+/**
+ * Widest stride: one window in 120, a score a minute at the default 0.5 s hop; a sensor scored more rarely is
+ * not watched in any useful sense, and the scheduler's drops and wait times take over and say so. A lower cap
+ * would leave the scorer behind while every sensor's queue still holds its few windows: nothing is dropped, but
+ * all the queues together wait longer and longer (measured: 64 sensors on a 2-core machine at load 22 with a cap
+ * of 20 scored 2.4 windows/s against the 6.4/s the cap let in, and a score reached the dashboard 21 s late).
+ */
+export const MAX_STRIDE = 120;
+
+export interface HopGovernorOptions {
+  /** Jobs the scheduler runs at once. */
+  concurrency: number;
+  /** The streams' hop between windows, ms. */
+  hopMs: number;
+  /** Waiting windows the scheduler keeps per sensor (default 2, the server's default). */
+  queuePerSensor?: number;
+  /** Length of a period, ms. Default 5000: ten hops, enough windows from every sensor for a mean. */
+  periodMs?: number;
+  /** Clock (ms). Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What the governor measured over its last full period. */
+export interface GovernorReading {
+  /** One window in `stride` is scored. */
+  stride: number;
+  /** Windows per second the streams offer (0 before the first period). */
+  demand: number;
+  /** Windows per second the scorer can score, by Little's law (null before any window was scored). */
+  capacity: number | null;
+}
+
+export class HopGovernor {
+  readonly concurrency: number;
+  readonly hopMs: number;
+  readonly periodMs: number;
+  /** Mean wait (ms) beyond which the scorer is behind. */
+  readonly behindWaitMs: number;
+  #stride = 1;
+  #now: () => number;
+  /** The last admitted window index of each sensor. */
+  readonly #last = new Map<string, number>();
+  #periodStart: number;
+  #offered = 0;
+  #served = 0;
+  #serviceMs = 0;
+  #waited = 0;
+  #waitMs = 0;
+  #dropped = 0;
+  #fitted = 0;
+  #reading: GovernorReading = { stride: 1, demand: 0, capacity: null };
+
+  constructor(o: HopGovernorOptions) {
+    this.concurrency = o.concurrency;
+    this.hopMs = o.hopMs;
+    this.periodMs = o.periodMs ?? 5000;
+    this.behindWaitMs = (o.queuePerSensor ?? 2) * o.hopMs;
+    this.#now = o.now ?? Date.now;
+    this.#periodStart = this.#now();
+    if (!(Number.isInteger(o.concurrency) && o.concurrency >= 1))
+      throw new RangeError(`concurrency (${o.concurrency}) must be a whole number >= 1`);
+    if (!(o.hopMs > 0)) throw new RangeError(`hopMs (${o.hopMs}) must be > 0`);
+    if (!(this.periodMs > 0)) throw new RangeError(`periodMs (${this.periodMs}) must be > 0`);
+  }
+
+  /** One window in `stride` is scored (1: every window). */
+  get stride(): number {
+    this.#tick();
+    return this.#stride;
+  }
+
+  /** The hop between scored windows, ms. */
+  get scoringHopMs(): number {
+    return this.stride * this.hopMs;
+  }
+
+  get reading(): GovernorReading {
+    this.#tick();
+    return this.#reading;
+  }
+
+  /**
+   * Whether window `index` (the stream's running number) of `sensorId` is scored: the first window, and each
+   * one at least `stride` windows after the last admitted one. A lower number (the stream started again)
+   * starts over.
+   */
+  admit(sensorId: string, index: number): boolean {
+    this.#tick();
+    this.#offered++;
+    const last = this.#last.get(sensorId);
+    if (last !== undefined && index > last && index - last < this.#stride) return false;
+    this.#last.set(sensorId, index);
+    return true;
+  }
+
+  /** An admitted window started after waiting `waitMs` in the queue. */
+  started(waitMs: number): void {
+    this.#tick();
+    this.#waited++;
+    this.#waitMs += waitMs;
+  }
+
+  /** A window was scored in `serviceMs` (start to end). */
+  served(serviceMs: number): void {
+    this.#tick();
+    this.#served++;
+    this.#serviceMs += serviceMs;
+  }
+
+  /** An admitted window was dropped (its sensor's queue overflowed). */
+  dropped(): void {
+    this.#tick();
+    this.#dropped++;
+  }
+
+  /** Forgets a removed sensor. */
+  forget(sensorId: string): void {
+    this.#last.delete(sensorId);
+  }
+
+  #tick(): void {
+    const now = this.#now();
+    const elapsed = now - this.#periodStart;
+    if (elapsed < this.periodMs) return;
+    const demand = (this.#offered * 1000) / elapsed;
+    const capacity =
+      this.#served > 0
+        ? (this.concurrency * 1000) / (this.#serviceMs / this.#served)
+        : this.#reading.capacity;
+    const want = capacity ? Math.max(1, Math.ceil(demand / (UTILISATION * capacity))) : this.#stride;
+    const behind = this.#dropped > 0 || (this.#waited > 0 && this.#waitMs / this.#waited > this.behindWaitMs);
+    if (behind) {
+      this.#stride = Math.min(MAX_STRIDE, Math.max(this.#stride + 1, want));
+      this.#fitted = 0;
+    } else if (want < this.#stride) {
+      if (++this.#fitted >= NARROW_PERIODS) {
+        this.#stride--;
+        this.#fitted = 0;
+      }
+    } else this.#fitted = 0;
+    this.#reading = { stride: this.#stride, demand, capacity };
+    this.#periodStart = now;
+    this.#offered = this.#served = this.#waited = this.#dropped = 0;
+    this.#serviceMs = this.#waitMs = 0;
+  }
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { HopGovernor, MAX_STRIDE, NARROW_PERIODS } from '../../src/scoring/hop-governor.js';
+
+/**
+ * A fleet of `sensors` streams cutting a window every hop (500 ms), run for `periods` periods of 5 s on a fake
+ * clock; every admitted window waits `waitMs` and is served in `serviceMs`. Returns how many windows each sensor
+ * had scored and the stride after each period.
+ */
+function run(
+  g: HopGovernor,
+  clock: { t: number },
+  sensors: number,
+  periods: number,
+  serviceMs: number,
+  waitMs = 0,
+) {
+  const scored = new Array<number>(sensors).fill(0);
+  const strides: number[] = [];
+  const index = new Array<number>(sensors).fill(0);
+  for (let p = 0; p < periods; p++) {
+    for (let hop = 0; hop < 10; hop++) {
+      for (let s = 0; s < sensors; s++) {
+        if (g.admit(`s${s}`, index[s]++)) {
+          g.started(waitMs);
+          g.served(serviceMs);
+          scored[s]++;
+        }
+      }
+      clock.t += 500;
+    }
+    strides.push(g.stride);
+  }
+  return { scored, strides };
+}
+
+describe('HopGovernor', () => {
+  it('scores every window while the scorer keeps up, however slow a window is', () => {
+    const clock = { t: 0 };
+    const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
+    // 4 sensors, 8 windows/s offered, 400 ms each: Little's law says 5 windows/s, but nothing waits long.
+    const { scored, strides } = run(g, clock, 4, 4, 400, 900);
+    expect(strides).toEqual([1, 1, 1, 1]);
+    expect(scored).toEqual([40, 40, 40, 40]);
+  });
+
+  it('widens the hop for every sensor alike when windows wait, to what the measured capacity holds', () => {
+    const clock = { t: 0 };
+    const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
+    // 64 sensors offer 128 windows/s; 2 slots at 40 ms serve 50/s: at 80 % utilisation one window in 4.
+    const first = run(g, clock, 64, 1, 40, 1200);
+    expect(first.strides).toEqual([4]);
+    expect(g.reading.demand).toBeCloseTo(128, 0);
+    expect(g.reading.capacity).toBeCloseTo(50, 6);
+    const { scored } = run(g, clock, 64, 2, 40, 0);
+    // Fair: every sensor is scored at the same rate (one window in 4 of its 20 in two periods).
+    expect(new Set(scored)).toEqual(new Set([5]));
+  });
+
+  it('narrows one step at a time, only after the narrower hop has fitted for several periods', () => {
+    const clock = { t: 0 };
+    const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
+    run(g, clock, 64, 1, 40, 1200);
+    expect(g.stride).toBe(4);
+    // Windows got cheap (10 ms: 200/s): stride 1 fits; it comes down by one per NARROW_PERIODS periods.
+    const { strides } = run(g, clock, 64, 3 * NARROW_PERIODS + 1, 10, 0);
+    expect(NARROW_PERIODS).toBe(3);
+    expect(strides).toEqual([4, 4, 3, 3, 3, 2, 2, 2, 1, 1]);
+  });
+
+  it('widens at least one step when windows are dropped, up to the widest stride', () => {
+    const clock = { t: 0 };
+    const g = new HopGovernor({ concurrency: 1, hopMs: 500, now: () => clock.t });
+    for (let p = 0; p < MAX_STRIDE + 5; p++) {
+      g.admit('a', p);
+      g.dropped();
+      clock.t += 5000;
+    }
+    g.admit('a', 1000);
+    expect(g.stride).toBe(MAX_STRIDE);
+  });
+
+  it('admits the first window of a stream that started again, and rejects bad options', () => {
+    const clock = { t: 0 };
+    const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
+    run(g, clock, 64, 1, 40, 1200);
+    expect(g.admit('s0', 1000)).toBe(true);
+    expect(g.admit('s0', 1001)).toBe(false);
+    expect(g.admit('s0', 3)).toBe(true); // lower number: the stream started over
+    expect(() => new HopGovernor({ concurrency: 0, hopMs: 500 })).toThrow(/concurrency \(0\)/);
+    expect(() => new HopGovernor({ concurrency: 1, hopMs: 0 })).toThrow(/hopMs \(0\)/);
+  });
+});
