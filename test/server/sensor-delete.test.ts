@@ -112,6 +112,22 @@ test('a streaming sensor deleted: told why and disconnected, freed, unlisted; al
     /sensor del-1: deleted by first admin; its alerts, scores and history are kept, its model in .*retired/,
   );
 
+  // A message still in flight from the closed connection is answered and does not bring the sensor back.
+  expect(
+    s.server.sensors.audio('del-1', sensor.socket.id ?? 'gone', { seq: 99, data: Buffer.alloc(3200) }),
+  ).toEqual({
+    ok: false,
+    code: 'BAD_MESSAGE',
+    error: 'this connection was closed: its sensor was deleted; connect again to register it anew',
+  });
+  expect(
+    s.server.sensors.hello('del-1', 'gone', { sampleRate: 16000, channels: 1, format: 's16le' }),
+  ).toMatchObject({
+    ok: false,
+    code: 'BAD_MESSAGE',
+  });
+  expect((await s.api<SensorStatus[]>('/api/sensors')).map((x) => x.id)).not.toContain('del-1');
+
   // It connects again: a new registration (the hello's name applies; the first-seen time is new).
   const before = Date.now();
   const again = await TestSensor.open(s.url, s.admin, 'del-1', { name: 'Pump one (new)', streamId: 'a' });

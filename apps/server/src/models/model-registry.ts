@@ -170,6 +170,16 @@ export class ModelRegistry {
     }
   }
 
+  /** Throws `BUSY` while the sensor enrols or fits (it cannot be deleted then). */
+  checkRemovable(sensorId: string): void {
+    const slot = this.#slots.get(sensorId);
+    if (slot?.busy)
+      throw new ModelError(
+        `sensor ${sensorId} is ${slot.state === 'recording' ? 'enrolling' : 'fitting'}: delete it when that ends`,
+        'BUSY',
+      );
+  }
+
   /**
    * A deleted sensor: its model and shadow are unloaded and its folders (`models/<id>`, `model-versions/<id>`)
    * leave the registry's view. Kept (for the record: which model raised its alerts) under
@@ -177,12 +187,8 @@ export class ModelRegistry {
    * purged). Refused (`BUSY`) while the sensor enrols or fits.
    */
   async remove(sensorId: string, o: { purge: boolean; at: number }): Promise<string | null> {
+    this.checkRemovable(sensorId);
     const slot = this.#slots.get(sensorId);
-    if (slot?.busy)
-      throw new ModelError(
-        `sensor ${sensorId} is ${slot.state === 'recording' ? 'enrolling' : 'fitting'}: delete it when that ends`,
-        'BUSY',
-      );
     if (slot) {
       this.#slots.delete(sensorId);
       if (slot.shadow) await this.#leases.retire(slot.shadow.detector);

@@ -52,6 +52,9 @@ export interface SensorsDeps {
   log: (line: string) => void;
 }
 
+/** The answer to a message of a connection whose sensor was deleted meanwhile. */
+const DELETED = 'this connection was closed: its sensor was deleted; connect again to register it anew';
+
 export class Sensors extends SensorsPort {
   readonly #lines = new Map<string, SensorLine>();
   readonly #status: SensorStatusBoard;
@@ -148,7 +151,9 @@ export class Sensors extends SensorsPort {
   }
 
   hello(sensorId: string, socketId: string, msg: unknown): HelloAck {
-    const line = this.#get(sensorId);
+    // Every connection made its line (`connect`); none here: the sensor was deleted since.
+    const line = this.#lines.get(sensorId);
+    if (!line) return { ok: false, code: 'BAD_MESSAGE', error: DELETED };
     const { ack, patch, tookOver } = line.ingest.hello(socketId, msg);
     if (tookOver) this.d.log(`sensor ${sensorId}: ${tookOver}`);
     if (tookOver && !patch) {
@@ -178,7 +183,8 @@ export class Sensors extends SensorsPort {
   }
 
   audio(sensorId: string, socketId: string, msg: unknown): SensorAck {
-    const line = this.#get(sensorId);
+    const line = this.#lines.get(sensorId);
+    if (!line) return { ok: false, code: 'BAD_MESSAGE', error: DELETED };
     const wasStale = line.ingest.stale;
     const ack = line.ingest.audio(socketId, msg, Date.now());
     if (wasStale && !line.ingest.stale) {
@@ -262,7 +268,9 @@ export class Sensors extends SensorsPort {
     const known = this.#known(sensorId) || this.d.models.status(sensorId).state !== 'none';
     if (!line && !known) return false;
     const at = Date.now();
-    // First the models (refused while a fit runs: nothing is changed then).
+    // Refused while a fit runs, and the record written first: either fails with nothing changed.
+    this.d.models.checkRemovable(sensorId);
+    if (!o.purge) await this.d.store.sensors.markDeleted(sensorId, at);
     if (line) line.unsubscribeModel();
     let retired: string | null;
     try {
@@ -294,7 +302,6 @@ export class Sensors extends SensorsPort {
         `sensor ${sensorId}: deleted with its data by ${o.by} (${alerts.length} alerts, scores, history, models)`,
       );
     } else {
-      await this.d.store.sensors.markDeleted(sensorId, at);
       this.d.log(
         `sensor ${sensorId}: deleted by ${o.by}; its alerts, scores and history are kept` +
           (retired ? `, its model in ${retired}` : ''),
