@@ -58,9 +58,10 @@ describe('history from the live path', () => {
     closed = true;
     const store = new HarkStore(s.server.config.dataDir);
     try {
+      await store.history.load();
       for (const tier of [0, 1, 2] as const) expect(store.history.bytes(tier)).toBeGreaterThan(0);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });
