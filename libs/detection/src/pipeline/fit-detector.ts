@@ -314,14 +314,14 @@ function calibrate(
   parts: DetectorParts,
   heldParts: ReadonlyMap<number, WindowParts[]>,
 ): Pick<FittedParams, 'calibration' | 'rowLevels' | 'fusion'> {
-  // Rule 'union' also needs each statistic's level on the same scales (fusion.ts), at one false-alarm rate:
-  // the point estimate of its return level (confidence 0.5). The levels only put the statistics on one
-  // scale; the small sample's uncertainty is carried once, by the threshold fitted on the fused scores below.
-  // Upper bounds in the levels too would count it twice, and would weigh each part by how uncertain its tail
-  // is (how few clusters it had) rather than by how high it goes.
+  // Rule 'union' also needs each statistic's level on the same scales (fusion.ts), at one false-alarm rate
+  // and with the threshold's confidence: in a union of tests a part decides alone, so its level must be one
+  // that its normal tail reaches by chance less often than the rate at that confidence, and a part whose tail
+  // is poorly known (few clusters of excesses) gets a higher level. With the point estimate instead, the
+  // context memory alone raised 21 alerts on e07_traffic's normal stream (BENCHMARKS.md, issue 13).
   const scalesOf = (clips: WindowParts[][]): FusionScales => {
     const scales = fitFusionScales(clips);
-    const level = (s: number[][]) => rateThreshold(config, s, POINT_ESTIMATE).threshold;
+    const level = (s: number[][]) => rateThreshold(config, s).threshold;
     return config.fusion === 'union' ? { ...scales, levels: fitFusionLevels(clips, scales, level) } : scales;
   };
   const fusion = parts.context || parts.tonal || parts.modulation ? scalesOf([...heldParts.values()]) : null;
@@ -357,21 +357,14 @@ function calibrate(
  * `falseAlarmsPerDay` false alerts per sensor-day (rate.ts). Without a configured rate (the quantile
  * threshold) the levels of rule 'union' still need one rate to put every statistic at: `REFERENCE_PER_DAY`.
  */
-function rateThreshold(
-  config: DetectorConfig,
-  series: number[][],
-  confidence = config.falseAlarmConfidence,
-): Calibration {
+function rateThreshold(config: DetectorConfig, series: number[][]): Calibration {
   return Calibration.forRate(series, {
     perDay: config.falseAlarmsPerDay > 0 ? config.falseAlarmsPerDay : REFERENCE_PER_DAY,
     windowsPerDay: SECONDS_PER_DAY / config.hopSeconds,
     alertWindows: config.alertWindows,
-    confidence,
+    confidence: config.falseAlarmConfidence,
   });
 }
-
-/** A one-sided confidence of 0.5: the return level's maximum-likelihood estimate itself (rate.ts). */
-const POINT_ESTIMATE = 0.5;
 
 /**
  * The rate at which rule 'union' levels its statistics when the threshold is a quantile: issue 13's target of

@@ -22,8 +22,9 @@
  * envelope and the patches a little, a normal window high in one part by chance and ordinary in the others),
  * and a part alone keeps a transient that only it sees (a 100 ms click lifts the context memory far over its
  * scale but is a small share of a sum of four parts). The levels (`FusionLevels`) put every statistic at the
- * same false-alarm rate: each is the estimated return level of that statistic alone for `falseAlarmsPerDay`
- * (calibration/rate.ts) on the held-out normal clips, and never under its held-out maximum (fit-detector.ts),
+ * same false-alarm rate: each is the threshold `falseAlarmsPerDay` gives that statistic alone on the held-out
+ * normal clips (calibration/rate.ts, the same upper confidence bound), and never under its held-out maximum
+ * (fit-detector.ts),
  * so a part whose normal tail is long (it reaches far over its maximum now and then) needs more before it
  * decides, and one whose tail is short less. A window is then anomalous when any statistic passes its level,
  * a union of tests: the union alarms more often than each test, so the detector's threshold is fitted again
