@@ -65,8 +65,9 @@ export interface DetectorConfig {
   /**
    * Modulation spectrum fused with the backbone's scores (logmel/modulation-spectrum.ts): bands of adjacent
    * mel bins whose envelope's rhythm (2-25 Hz) is compared with normal sound's (0: off). Opt-in with
-   * `fusion: 'sum'` (e.g. 16): it lifts the weak fault kinds' ranking on the development corpus, but with the
-   * quantile threshold the m16_factory stream's two quietest clicks fall under it (BENCHMARKS.md, issue 13).
+   * `fusion: 'union'` or 'sum' (e.g. 16): it lifts the weak fault kinds' ranking on the development corpus,
+   * but with either the m16_factory stream's two quietest clicks stay under the threshold (BENCHMARKS.md,
+   * issue 13).
    */
   modulationBands: number;
   /**
