@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ContextMemory,
   contextsOf,
+  fitFusionLevels,
   fitFusionScales,
   fuseWindow,
   ModulationSpectrum,
@@ -225,6 +226,50 @@ describe('fusion', () => {
     expect(() => fuseWindow(p, { method: 10, context: 2, contextMap: 4 }, 'sum')).toThrow(
       /no tonal scale \(undefined\); fit the model again/,
     );
+  });
+
+  it('with the union rule takes the largest of the sum and each part, each over its level', () => {
+    const levels = { sum: 3, method: 1.5, context: 2, tonal: 1.2, modulation: 1.1 };
+    const scales = { method: 10, context: 2, contextMap: 4, tonal: 0.5, modulation: 4, levels };
+    const p: WindowParts = {
+      ...parts(12, 1, 0.5, [
+        [10, 20, 0, 5],
+        [4, 0, 8, 0],
+        [0, 0, 0, 3],
+      ]),
+      modulation: { windowScore: 6, map: Float32Array.from([0, 0, 16, 0]) },
+    };
+    // Scaled parts 1.2, 0.5, 1, 1.5 (sum 4.2): over their levels 0.8, 0.25, 0.83, 1.36 and 1.4.
+    expect(fuseWindow(p, scales, 'union').windowScore).toBeCloseTo(4.2 / 3, 10);
+    // A click that lifts the context memory alone (8 / 2 = 4, the others 0.5 each): the sum, 5.5, is 1.83
+    // of its level, the memory alone 2.
+    const click: WindowParts = {
+      method: { windowScore: 5, map: new Float32Array(4) },
+      context: { windowScore: 8, map: new Float32Array(4) },
+      tonal: { windowScore: 0.25, map: new Float32Array(4) },
+      modulation: { windowScore: 2, map: new Float32Array(4) },
+    };
+    expect(fuseWindow(click, scales, 'union').windowScore).toBeCloseTo(2, 10);
+    expect(Array.from(fuseWindow(p, scales, 'union').map)).toEqual([1, 2, 4, 3]);
+    expect(() => fuseWindow(p, { ...scales, levels: undefined }, 'union')).toThrow(
+      /no levels for rule 'union'; fit the model again/,
+    );
+  });
+
+  it("fits the union's levels with the threshold rule, never under a statistic's held-out maximum", () => {
+    const clip = (m: number, c: number) => [parts(m, c, 0.5, [[0], [1], [0]])];
+    const clips = [clip(4, 1), clip(5, 2), clip(2, 0.5)];
+    const scales = fitFusionScales(clips);
+    const seen: number[][][] = [];
+    const levels = fitFusionLevels(clips, scales, (s) => {
+      seen.push(s);
+      return 0;
+    });
+    // Each statistic of a part the model has, per clip in time order; a rule under the held-out maximum
+    // gives way to it (a part's is 1 on its own scale; the sum's is clip 2's 1 + 1 + 1).
+    expect(seen.map((s) => s.length)).toEqual([3, 3, 3, 3]);
+    expect(levels).toEqual({ sum: 3, method: 1, context: 1, tonal: 1, modulation: 0 });
+    expect(fitFusionLevels(clips, scales, () => 7)).toMatchObject({ sum: 7, method: 7, modulation: 0 });
   });
 
   it("mixes a share of each frame's mean over bins into its cells", () => {

@@ -8,6 +8,7 @@ import {
   copyWindow,
   evaluateGroup,
   fitDetector,
+  fusionStatistics,
   listGroups,
   loadModel,
   readClip,
@@ -238,6 +239,41 @@ describe('parts fused with the method', () => {
       expect((await loaded.scoreWindow(win)).windowScore).toBe(p.method.windowScore);
     } finally {
       await loaded.release();
+    }
+  });
+});
+
+describe('the union of the sum and each part', () => {
+  it('divides each statistic by its level, scores the largest, and keeps the levels through save and load', async () => {
+    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
+    const union = await fitDetector(train, { ...FAST, fusion: 'union', modulationBands: 16 });
+    const dir = join(tmp, 'model-union');
+    try {
+      const f = union.fitted.fusion!;
+      const levels = f.levels!;
+      // Every statistic's level is at least its held-out maximum (1 for a part on its own scale).
+      for (const k of ['method', 'context', 'tonal', 'modulation'] as const)
+        expect(levels[k], k).toBeGreaterThanOrEqual(1);
+      expect(levels.sum).toBeGreaterThanOrEqual(1);
+      const clip = union.spectrogram(await readClip(group.test[3].path, 16000));
+      const win = copyWindow(clip.data, 128, clip.nFrames, 0, union.windowFrames);
+      const [p] = await union.scoreParts([win]);
+      const stats = fusionStatistics(p, f);
+      const largest = Math.max(
+        ...(['sum', 'method', 'context', 'tonal', 'modulation'] as const).map((k) => stats[k] / levels[k]),
+      );
+      const [r] = await union.scoreWindows([win]);
+      expect(r.windowScore).toBeCloseTo(largest, 10);
+      await saveModel(union, dir);
+      const loaded = await loadModel(dir);
+      try {
+        expect(loaded.fitted.fusion!.levels).toEqual(levels);
+        expect((await loaded.scoreWindow(win)).normalised).toBeCloseTo(r.normalised, 10);
+      } finally {
+        await loaded.release();
+      }
+    } finally {
+      await union.release();
     }
   });
 });

@@ -187,7 +187,13 @@ export async function runFalseAlarmBench(o: FalseAlarmBenchOptions): Promise<Fal
     try {
       const { token } = await api<{ token: string }>(server.url, server.admin, '/api/tokens', {
         method: 'POST',
-        body: JSON.stringify({ role: 'sensor', name: 'bench false-alarms' }),
+        // A sensor token is bound to the ids it streams as (the first it uses unless told): one token for
+        // every group's stream.
+        body: JSON.stringify({
+          role: 'sensor',
+          name: 'bench false-alarms',
+          sensors: groups.map((g) => g.name),
+        }),
       });
       const results: FalseAlarmResult[] = [];
       for (const g of groups) {

@@ -23,8 +23,9 @@
  *    scores for `falseAlarmsPerDay` false alerts per sensor-day (calibration/rate.ts: extreme-value tail of
  *    the run minima the alert rule sees, upper confidence bound). With `falseAlarmsPerDay` 0, the older
  *    threshold: the `calibrationQuantile` of a gamma fitted to the clips' largest scores. With
- *    `rowCalibration` the held-out window maps also give each mel bin its own map level. No anomalous data is
- *    needed.
+ *    `rowCalibration` the held-out window maps also give each mel bin its own map level. With fusion 'union'
+ *    each clip's statistics (the sum and each part) are first divided by their levels, fitted on the other
+ *    clips too, and the threshold is set on the largest. No anomalous data is needed.
  * 7. The detector is assembled with its `trainingSummary`.
  */
 import { logMelSpectrogram } from '@hark/dsp';
@@ -53,7 +54,14 @@ import { learnInputScaling, levelWindow, standardiseBins, type InputScaling } fr
 import { windowAnomalyMap } from './anomaly-map.js';
 import { createMethod } from './methods.js';
 import { RowLevels } from './row-calibration.js';
-import { fitFusionScales, fuseWindow, shareTime, type WindowParts } from './fusion.js';
+import {
+  fitFusionLevels,
+  fitFusionScales,
+  fuseWindow,
+  shareTime,
+  type FusionScales,
+  type WindowParts,
+} from './fusion.js';
 import { ContextMemory } from '../logmel/context-memory.js';
 import { TonalEnvelope } from '../logmel/tonal-envelope.js';
 import { ModulationSpectrum } from '../logmel/modulation-spectrum.js';
@@ -306,15 +314,25 @@ function calibrate(
   parts: DetectorParts,
   heldParts: ReadonlyMap<number, WindowParts[]>,
 ): Pick<FittedParams, 'calibration' | 'rowLevels' | 'fusion'> {
-  const fusion =
-    parts.context || parts.tonal || parts.modulation ? fitFusionScales([...heldParts.values()]) : null;
+  // Rule 'union' also needs each statistic's level on the same scales (fusion.ts), at one false-alarm rate
+  // and with the threshold's confidence: in a union of tests a part decides alone, so its level must be one
+  // that its normal tail reaches by chance less often than the rate at that confidence, and a part whose tail
+  // is poorly known (few clusters of excesses) gets a higher level. With the point estimate instead, the
+  // context memory alone raised 21 alerts on e07_traffic's normal stream (BENCHMARKS.md, issue 13).
+  const scalesOf = (clips: WindowParts[][]): FusionScales => {
+    const scales = fitFusionScales(clips);
+    const level = (s: number[][]) => rateThreshold(config, s).threshold;
+    return config.fusion === 'union' ? { ...scales, levels: fitFusionLevels(clips, scales, level) } : scales;
+  };
+  const fusion = parts.context || parts.tonal || parts.modulation ? scalesOf([...heldParts.values()]) : null;
   const rows = config.rowCalibration ? new RowLevels(config.mel.nMels) : null;
   const series: number[][] = [];
   for (const [clip, ps] of heldParts) {
-    // Each held-out clip is fused on the scales of the other held-out clips, as a new normal clip would
-    // be: scales fitted on it too would put every held-out score at or under 1 and the threshold with them.
+    // Each held-out clip is fused on the scales (and levels) of the other held-out clips, as a new normal
+    // clip would be: scales fitted on it too would put every held-out score at or under 1 and the threshold
+    // with them.
     const others = [...heldParts].filter(([c]) => c !== clip).map(([, v]) => v);
-    const own = fusion ? fitFusionScales(others) : null;
+    const own = fusion ? scalesOf(others) : null;
     series.push(
       ps.map((p) => {
         const f = own ? fuseWindow(p, own, config.fusion) : p.method;
@@ -325,12 +343,7 @@ function calibrate(
   }
   const calibration =
     config.falseAlarmsPerDay > 0
-      ? Calibration.forRate(series, {
-          perDay: config.falseAlarmsPerDay,
-          windowsPerDay: SECONDS_PER_DAY / config.hopSeconds,
-          alertWindows: config.alertWindows,
-          confidence: config.falseAlarmConfidence,
-        })
+      ? rateThreshold(config, series)
       : Calibration.fit(
           series.map((s) => Math.max(...s)),
           { method: 'gamma', q: config.calibrationQuantile },
@@ -338,6 +351,27 @@ function calibrate(
   const rowLevels = rows ? rows.levels(config.calibrationQuantile, calibration.threshold * 1e-6) : null;
   return { calibration, rowLevels, fusion };
 }
+
+/**
+ * The threshold of held-out normal series (`series[c]` = clip c's window scores in time order) for
+ * `falseAlarmsPerDay` false alerts per sensor-day (rate.ts). Without a configured rate (the quantile
+ * threshold) the levels of rule 'union' still need one rate to put every statistic at: `REFERENCE_PER_DAY`.
+ */
+function rateThreshold(config: DetectorConfig, series: number[][]): Calibration {
+  return Calibration.forRate(series, {
+    perDay: config.falseAlarmsPerDay > 0 ? config.falseAlarmsPerDay : REFERENCE_PER_DAY,
+    windowsPerDay: SECONDS_PER_DAY / config.hopSeconds,
+    alertWindows: config.alertWindows,
+    confidence: config.falseAlarmConfidence,
+  });
+}
+
+/**
+ * The rate at which rule 'union' levels its statistics when the threshold is a quantile: issue 13's target of
+ * one false alert per sensor-day. Only the levels' ratios matter then (the quantile sets the threshold on
+ * the fused scores), and those change little with the rate.
+ */
+const REFERENCE_PER_DAY = 1;
 
 /** What the detector was fitted on, as saved with it. */
 function trainingSummary(

@@ -17,6 +17,19 @@
  * sum ranked better (auc 0.956 against 0.940, tones 0.98 against 0.78), but the quantile threshold on summed
  * scores left two quiet clicks of the m16_factory stream under it (BENCHMARKS.md, issue 13).
  *
+ * With rule 'union' the window score is the largest of several statistics, each over its own level: the sum
+ * above, and each part alone on its scale. The sum keeps what adding evidence gains (a whine that lifts the
+ * envelope and the patches a little, a normal window high in one part by chance and ordinary in the others),
+ * and a part alone keeps a transient that only it sees (a 100 ms click lifts the context memory far over its
+ * scale but is a small share of a sum of four parts). The levels (`FusionLevels`) put every statistic at the
+ * same false-alarm rate: each is the threshold `falseAlarmsPerDay` gives that statistic alone on the held-out
+ * normal clips (calibration/rate.ts, the same upper confidence bound), and never under its held-out maximum
+ * (fit-detector.ts),
+ * so a part whose normal tail is long (it reaches far over its maximum now and then) needs more before it
+ * decides, and one whose tail is short less. A window is then anomalous when any statistic passes its level,
+ * a union of tests: the union alarms more often than each test, so the detector's threshold is fitted again
+ * on the fused (largest) scores of the held-out clips, which measures that inflation instead of assuming it.
+ *
  * The map says where: the cell-wise largest of the parts' maps on their scales (a sum would add the envelope's
  * and the modulation spectrum's maps, flat in time, to every frame); then `timeShare` of each cell comes from
  * its frame's mean over mel bins (`shareTime`). The threshold is fitted on the fused scores of the held-out
@@ -39,7 +52,28 @@ export interface FusionScales {
   tonal?: number;
   /** The same for the modulation spectrum (absent in older models, 0 when off). */
   modulation?: number;
+  /** Rule 'union': each statistic's level (absent for the other rules and older models). */
+  levels?: FusionLevels;
 }
+
+/** The statistics of rule 'union', each on the scale of `FusionScales` (a part's held-out maximum is 1). */
+export interface FusionStatistics {
+  /** The sum of the scaled parts (rule 'sum'). */
+  sum: number;
+  method: number;
+  /** 0 for a part the model does not have. */
+  context: number;
+  tonal: number;
+  modulation: number;
+}
+
+/**
+ * Rule 'union': the level each statistic is divided by, the detector's threshold rule applied to that
+ * statistic alone on the held-out clips (`fitFusionLevels`); 0 for a part the model does not have.
+ */
+export type FusionLevels = FusionStatistics;
+
+export const FUSION_STATISTICS = ['sum', 'method', 'context', 'tonal', 'modulation'] as const;
 
 /** What each part said of one window. */
 export interface WindowParts {
@@ -74,6 +108,16 @@ export function fuseWindow(
     scaled.push(context.windowScore / scales.context);
     cellMax(context.map, 1 / scales.contextMap);
   }
+  if (rule === 'union') {
+    const stats = fusionStatistics(parts, scales);
+    const levels = scales.levels;
+    if (!levels) throw new Error("the fusion has no levels for rule 'union'; fit the model again");
+    let score = 0;
+    for (const k of FUSION_STATISTICS) if (levels[k] > 0) score = Math.max(score, stats[k] / levels[k]);
+    if (tonal) cellMax(tonal.map, 1);
+    if (modulation) cellMax(modulation.map, 1 / scaleOf(scales, 'modulation'));
+    return { windowScore: score, map };
+  }
   if (rule === 'max') {
     if (tonal) {
       scaled.push(tonal.windowScore);
@@ -91,6 +135,55 @@ export function fuseWindow(
     cellMax(modulation.map, k);
   }
   return { windowScore: scaled.reduce((a, b) => a + b, 0), map };
+}
+
+/** The statistics of rule 'union' for one window: each part on its scale, and their sum. */
+export function fusionStatistics(parts: WindowParts, scales: FusionScales): FusionStatistics {
+  const { context, tonal, modulation } = parts;
+  const s: FusionStatistics = {
+    sum: 0,
+    method: parts.method.windowScore / scales.method,
+    context: context ? context.windowScore / scales.context : 0,
+    tonal: tonal ? tonal.windowScore / scaleOf(scales, 'tonal') : 0,
+    modulation: modulation ? modulation.windowScore / scaleOf(scales, 'modulation') : 0,
+  };
+  s.sum = s.method + s.context + s.tonal + s.modulation;
+  return s;
+}
+
+/**
+ * Rule 'union': each statistic's level from the held-out clips (`clips[c]` = the parts of clip c's windows,
+ * on `scales`). `threshold` is the detector's threshold rule for a set of held-out series (the rate or the
+ * quantile, fit-detector.ts), applied to each statistic alone so all stand at the same false-alarm rate. A
+ * level is at least the statistic's largest held-out value: under it the held-out normal clips themselves
+ * would pass (a rule extrapolated from few clips can fall there on a part that is flat on normal sound).
+ */
+export function fitFusionLevels(
+  clips: readonly (readonly WindowParts[])[],
+  scales: FusionScales,
+  threshold: (series: number[][]) => number,
+): FusionLevels {
+  const stats = clips.map((ws) => ws.map((p) => fusionStatistics(p, scales)));
+  const has: Record<keyof FusionStatistics, boolean> = {
+    sum: true,
+    method: true,
+    context: clips.some((ws) => ws.some((p) => p.context)),
+    tonal: clips.some((ws) => ws.some((p) => p.tonal)),
+    modulation: clips.some((ws) => ws.some((p) => p.modulation)),
+  };
+  const levels: FusionLevels = { sum: 0, method: 0, context: 0, tonal: 0, modulation: 0 };
+  for (const k of FUSION_STATISTICS) {
+    if (!has[k]) continue;
+    const series = stats.map((ws) => ws.map((s) => s[k]));
+    const top = Math.max(...series.flat());
+    const level = Math.max(top, threshold(series));
+    if (!(Number.isFinite(level) && level > 0))
+      throw new Error(
+        `the held-out normal clips give the ${k} statistic a level of ${level}; they are silent or identical to the training clips`,
+      );
+    levels[k] = level;
+  }
+  return levels;
 }
 
 function scaleOf(scales: FusionScales, part: 'tonal' | 'modulation'): number {
