@@ -339,6 +339,9 @@ export class Sensors extends SensorsPort {
         this.#saving.delete(sensorId);
         if (!saved) this.#unsaved.set(sensorId, merged);
         this.d.store.health.setWaiting('sensors', this.#unsaved.size);
+        // The status read the record before the write answered (the id as name): send the stored one now.
+        const line = this.#lines.get(sensorId);
+        if (saved && line) this.#status.publish(line, true);
       });
   }
 
