@@ -188,8 +188,10 @@ describe('hark sensor --server A,B', () => {
     const step = ts[1] - ts[0];
     expect(Math.abs(step - hopSeconds * 1000)).toBeLessThan(0.05 * hopSeconds * 1000);
     for (let i = 1; i < ts.length; i++) expect(ts[i] - ts[i - 1], `window ${i}`).toBeCloseTo(step, 3);
+    // The last window is within a hop of the audio's end, plus the last column the audio did not complete
+    // (16 ms: 10 % of the hop covers it; 504 ms was seen).
     expect(f.resendFromT + (wavSeconds - f.resendFromSeq * chunkSeconds) * 1000 - ts.at(-1)!).toBeLessThan(
-      hopSeconds * 1000,
+      1.1 * hopSeconds * 1000,
     );
     // The killed server had scored up to (about) where the other took over: nothing scored twice.
     expect(from.got.at(-1)!.t).toBeLessThanOrEqual(ts[0]);
