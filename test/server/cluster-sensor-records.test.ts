@@ -5,12 +5,14 @@
  * where the sensor streams, at once through a Redis notice, without any list or status read on A; a deleted
  * sensor's connection on A closes.
  */
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { postgresOrWarn, startPostgres, type Postgres } from '../support/postgres.js';
 import { redisOrWarn, startRedis, type TestRedis } from '../support/redis.js';
 import { TestSensor } from '../support/sensor.js';
-import { sleep, startServer, type TestServer } from '../support/server.js';
+import { liveClient, sleep, startServer, type TestServer } from '../support/server.js';
 
+let redis: TestRedis;
 const enabled =
   redisOrWarn('cluster-sensor-records.test.ts') && postgresOrWarn('cluster-sensor-records.test.ts');
 
@@ -22,9 +24,17 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10
   }
 }
 
+/** Instances subscribed to the `/live` channel of socket.io's adapter (where the notices travel). */
+const liveSubscribers = () =>
+  Number(
+    spawnSync('redis-cli', ['-p', String(redis.port), 'PUBSUB', 'NUMSUB', 'socket.io#/live#'])
+      .stdout.toString()
+      .trim()
+      .split('\n')[1],
+  );
+
 describe.runIf(enabled)('sensor records changed on one instance, seen on another', () => {
   let pg: Postgres;
-  let redis: TestRedis;
   let A: TestServer;
   let B: TestServer;
   let sensor: TestSensor;
@@ -38,12 +48,9 @@ describe.runIf(enabled)('sensor records changed on one instance, seen on another
     );
     const token = (await A.server.tokens.create('sensor', 'records', ['rec-1'])).token;
     sensor = await TestSensor.open(A.url, token, 'rec-1', { name: 'first name' });
-    await until(
-      'A stored the registration',
-      async () => (await B.server.store.sensors.get('rec-1')) !== null,
-    );
-    // The notice needs B's adapter to be subscribed as well as connected.
-    await sleep(500);
+    await until('A stored the registration', () => A.server.store.sensors.cached('rec-1') !== null);
+    // The notices need the adapters subscribed as well as connected.
+    await until('both instances subscribed to the relay', () => liveSubscribers() === 2);
   }, 120_000);
 
   afterAll(async () => {
@@ -77,7 +84,30 @@ describe.runIf(enabled)('sensor records changed on one instance, seen on another
     await until('A has the snooze lifted', () => onA()?.snoozedUntil === null);
   });
 
-  test('a delete on B closes the sensor on A and takes it off A', async () => {
+  test('a change made while Redis was away reaches A when Redis returns', async () => {
+    await redis.kill();
+    try {
+      await until('both instances see Redis gone', () =>
+        [A, B].every((s) => s.server.cluster.health().redis === 'down'),
+      );
+      await B.api('/api/sensors/rec-1', {
+        method: 'PATCH',
+        body: JSON.stringify({ name: 'renamed offline' }),
+      });
+      await sleep(300);
+      expect(onA()?.name).toBe('Pump 3'); // no notice without Redis
+    } finally {
+      await redis.restart();
+    }
+    await until('A read its records again', () => onA()?.name === 'renamed offline', 20_000);
+    expect(sensor.socket.connected).toBe(true);
+    // Both listen again before the next notice (the adapter's subscriber reconnects a moment after).
+    await until('both instances subscribed to the relay again', () => liveSubscribers() === 2);
+  });
+
+  test('a delete on B closes the sensor on A and takes it off A and its dashboards', async () => {
+    const dash = await liveClient(A.url, await A.token('operator'));
+    const deleted = new Promise<{ sensorId: string }>((r) => dash.once('sensor:deleted', r));
     const closed = new Promise<string>((r) => sensor.socket.once('disconnect', r));
     await B.api('/api/sensors/rec-1', { method: 'DELETE' });
     expect(await Promise.race([closed, sleep(10_000).then(() => 'still connected')])).toBe(
@@ -86,5 +116,7 @@ describe.runIf(enabled)('sensor records changed on one instance, seen on another
     expect(onA()?.deletedAt).not.toBeNull();
     expect(A.logs.some((l) => /sensor rec-1: deleted on instance B: closed here/.test(l))).toBe(true);
     expect(A.server.sensors.melHz('rec-1')).toBeNull();
+    expect(await deleted).toEqual({ sensorId: 'rec-1' });
+    dash.close();
   });
 });

@@ -265,17 +265,20 @@ export class Sensors extends SensorsPort {
    * Another instance changed the sensor's stored record (a notice through Redis): the record is read again at
    * once, so the windows scored here use the new snooze and thresholds, and the status sent from here carries
    * the new name and labels. A deleted (or purged) sensor leaves this instance as it leaves the one where it
-   * was deleted: its connections here close, its rings go, it leaves the list. `where`: where it changed
-   * (`on instance C`).
+   * was deleted: its connections here close, its rings go, it leaves the list, and the dashboards here are told
+   * (`sensor:deleted` is not relayed). `where`: where it changed (`on instance C`). `gone`: what a missing
+   * record means, purged (a notice names the sensor) or maybe not stored yet (a registration still unsaved).
    */
-  async recordChanged(sensorId: string, where: string): Promise<void> {
+  async recordChanged(sensorId: string, where: string, gone: 'purged' | 'unknown' = 'purged'): Promise<void> {
     const rec = await this.d.store.sensors.get(sensorId);
+    const deleted = rec ? rec.deletedAt !== null : gone === 'purged';
     const line = this.#lines.get(sensorId);
-    if (!line) return;
-    if (rec && rec.deletedAt === null) {
-      if (line.ingest.connected) this.#status.publish(line, true);
+    if (!deleted) {
+      if (line?.ingest.connected) this.#status.publish(line, true);
       return;
     }
+    this.d.hub.broadcast('sensor:deleted', { sensorId });
+    if (!line) return;
     this.#lines.delete(sensorId);
     this.#unsaved.delete(sensorId);
     this.d.store.health.setWaiting('sensors', this.#unsaved.size);
@@ -290,7 +293,7 @@ export class Sensors extends SensorsPort {
 
   /** Reads every sensor record this instance uses again (Redis returned: notices may have been missed). */
   async reloadRecords(where: string): Promise<void> {
-    for (const id of [...this.#lines.keys()]) await this.recordChanged(id, where);
+    for (const id of [...this.#lines.keys()]) await this.recordChanged(id, where, 'unknown');
   }
 
   /**
