@@ -232,10 +232,13 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     instance: () => cluster.instance,
     remoteStatus: (id) => cluster.remoteStatus(id),
     remoteStatuses: () => cluster.remoteStatuses(),
+    events,
     log,
   });
   cluster.republish = () => sensors.publishAll();
   cluster.backfillHere = (id, seconds) => sensors.backfill(id, seconds);
+  cluster.reloadSensor = (id, where) =>
+    id === null ? sensors.reloadRecords(where) : sensors.recordChanged(id, where);
   const webhook = config.webhookUrl
     ? new WebhookNotifier({
         url: config.webhookUrl,
