@@ -85,7 +85,10 @@ export class ApiErrorFilter implements ExceptionFilter {
     const res = http.getResponse<HttpResponse>();
     const req = http.getRequest<HttpRequest>();
     const body = toApiError(err);
-    if (body.statusCode >= 500) {
+    if (body.statusCode === 503) {
+      // The store's failure is logged once per outage (StorageHealth); each refused request is one line.
+      this.logger.warn(`${req.method} ${req.path ?? req.url}: 503 ${body.message}`);
+    } else if (body.statusCode >= 500) {
       this.logger.error(
         `${req.method} ${req.path ?? req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
       );
