@@ -5,7 +5,7 @@
  * are still scored, the open alert closes and a second one opens and closes, all queued in memory; an
  * operator's acknowledgement is refused with 503 and a Retry-After (nothing acknowledged), reads answer 503;
  * `/api/health` says degraded (storage unreachable) and `/metrics` says `hark_store_up 0` and the queue
- * depths. PostgreSQL is started again on the same port: the same server process writes the queue in order
+ * depths; the sensor reconnects and a dashboard connects meanwhile (tokens verified before the outage). PostgreSQL is started again on the same port: the same server process writes the queue in order
  * (both alerts and their updates, the score points of the outage), reports ok, and takes the acknowledgement.
  * Skipped, visibly, where PostgreSQL is not installed.
  */
@@ -15,7 +15,14 @@ import { writeSynthDataset } from '@hark/dsp';
 import type { Alert, Health, Page } from '@hark/protocol';
 import { postgresOrWarn, startPostgres, type Postgres } from '../support/postgres.js';
 import { TestSensor } from '../support/sensor.js';
-import { fitFromFolder, sleep, startServer, tempDir, type TestServer } from '../support/server.js';
+import {
+  fitFromFolder,
+  liveClient,
+  sleep,
+  startServer,
+  tempDir,
+  type TestServer,
+} from '../support/server.js';
 
 const enabled = postgresOrWarn('PostgreSQL down while a sensor streams');
 
@@ -78,7 +85,10 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
     s = await startServer({ database: pg.url, silenceSeconds: 1, clipPostSeconds: 0.5 });
     await fitFromFolder(s, 'pump-1', join(root, 'synth_pump', 'train'));
     const operator = await s.token('operator', 'ana');
-    sensor = await TestSensor.open(s.url, await s.token('sensor', 'mic-1'), 'pump-1');
+    const sensorToken = await s.token('sensor', 'mic-1');
+    sensor = await TestSensor.open(s.url, sensorToken, 'pump-1');
+    // A dashboard, so that the operator's token was verified before the outage.
+    (await liveClient(s.url, operator)).close();
     // Silence until the alert opens (stored: PostgreSQL is up).
     await sensor.stream(1.2, 0);
     await sleep(550);
@@ -104,6 +114,16 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
     await sensor.silenceAlert();
     await sensor.stream(3, 0.3);
     await s.server.sensors.scheduler.idle();
+    // The sensor reconnects and a dashboard connects meanwhile: their tokens, verified before the outage,
+    // are taken as they were (TOKEN_FALLBACK_MS), and the sensor is scored again.
+    sensor.socket.close();
+    sensor = await TestSensor.open(s.url, sensorToken, 'pump-1');
+    const dash = await liveClient(s.url, operator);
+    dash.close();
+    const scoredReconnected = await metric(s, SCORED);
+    await sensor.stream(2, 0.3);
+    await s.server.sensors.scheduler.idle();
+    expect(await metric(s, SCORED)).toBeGreaterThan(scoredReconnected);
 
     const down = await until(
       'health degraded',
