@@ -153,7 +153,11 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
       ? { engine: 'postgres', url: config.database }
       : { engine: 'sqlite', dataDir: config.dataDir },
     {
-      scores: { retentionMs: config.scoreRetentionDays * 86_400_000, onDropped: scoresDropped },
+      scores: {
+        retentionMs: config.scoreRetentionDays * 86_400_000,
+        maxQueued: config.writeQueueMax,
+        onDropped: scoresDropped,
+      },
       health: {
         log,
         onError: (op) => metrics.storageErrors.inc({ op }),
