@@ -29,6 +29,10 @@ export interface Postgres {
   /** `postgres://hark@127.0.0.1:PORT/hark` */
   url: string;
   port: number;
+  /** Stops the server at once (`pg_ctl stop -m immediate`: connections cut, as in a crash); its data stays. */
+  halt(): void;
+  /** Starts it again on the same port and data (after `halt`); resolves once it takes connections. */
+  restart(): void;
   stop(): Promise<void>;
 }
 
@@ -45,12 +49,15 @@ export async function startPostgres(): Promise<Postgres> {
   if (asRoot) execFileSync('chown', ['postgres:postgres', dir]);
   const port = await freePort();
   const data = join(dir, 'db');
-  try {
-    run(`${PG_BIN}/initdb -D ${data} -A trust -U hark --no-sync >/dev/null`);
+  const start = () =>
     run(
       `${PG_BIN}/pg_ctl -D ${data} -o "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off" ` +
         `-l ${dir}/log -w start >/dev/null`,
     );
+  const halt = () => run(`${PG_BIN}/pg_ctl -D ${data} stop -m immediate >/dev/null`);
+  try {
+    run(`${PG_BIN}/initdb -D ${data} -A trust -U hark --no-sync >/dev/null`);
+    start();
     run(`${PG_BIN}/createdb -h 127.0.0.1 -p ${port} -U hark hark`);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
@@ -59,9 +66,11 @@ export async function startPostgres(): Promise<Postgres> {
   return {
     url: `postgres://hark@127.0.0.1:${port}/hark`,
     port,
+    halt,
+    restart: start,
     stop: async () => {
       try {
-        run(`${PG_BIN}/pg_ctl -D ${data} stop -m immediate >/dev/null`);
+        if (existsSync(join(data, 'postmaster.pid'))) halt();
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -3,7 +3,7 @@
  * (one process, SQLite in the data directory, models on disk).
  */
 import path from 'node:path';
-import { DEFAULT_SCORE_RETENTION_MS } from './store/score.repository.js';
+import { DEFAULT_MAX_QUEUED_SCORES, DEFAULT_SCORE_RETENTION_MS } from './store/score.repository.js';
 
 export interface ServerConfig {
   port: number;
@@ -78,6 +78,11 @@ export interface ServerConfig {
    * Whole days are rolled up into the trends first, so the trends reach further back.
    */
   scoreRetentionDays: number;
+  /**
+   * Score points kept in memory while the store fails (PostgreSQL unreachable, a full disk); the oldest are
+   * dropped beyond it, counted and logged. Alert writes are never dropped (they have their own queue).
+   */
+  writeQueueMax: number;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /**
@@ -187,6 +192,8 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   // The trends' default span (30 days): the score line can be drawn as far back as the trends chart shows. At
   // two points per second a sensor stores about 5.2 M points (~130 MB) in 30 days.
   scoreRetentionDays: DEFAULT_SCORE_RETENTION_MS / 86_400_000,
+  // ~100 bytes a point: 10 MB, 52 minutes of 16 sensors' points (see DEFAULT_MAX_QUEUED_SCORES).
+  writeQueueMax: DEFAULT_MAX_QUEUED_SCORES,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -228,6 +235,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   historyReduceSeconds: { env: 'HARK_HISTORY_REDUCE_SECONDS' },
   historyBudgetBytes: { env: 'HARK_HISTORY_BUDGET_BYTES' },
   scoreRetentionDays: { flag: '--score-retention', env: 'HARK_SCORE_RETENTION_DAYS' },
+  writeQueueMax: { flag: '--write-queue-max', env: 'HARK_WRITE_QUEUE_MAX' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -289,6 +297,7 @@ export function resolveServerConfig(
     historyReduceSeconds: num('HARK_HISTORY_REDUCE_SECONDS'),
     historyBudgetBytes: num('HARK_HISTORY_BUDGET_BYTES'),
     scoreRetentionDays: num('HARK_SCORE_RETENTION_DAYS'),
+    writeQueueMax: num('HARK_WRITE_QUEUE_MAX'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -381,6 +390,12 @@ export function resolveServerConfig(
     'scoreRetentionDays',
     c.scoreRetentionDays >= 1 && c.scoreRetentionDays <= 36500,
     'must be 1..36500 days',
+  );
+  // At least one flush's worth (ScoreRepository's 5000 buffered points); at most ~10 GB of points.
+  check(
+    'writeQueueMax',
+    Number.isInteger(c.writeQueueMax) && c.writeQueueMax >= 5000 && c.writeQueueMax <= 100_000_000,
+    'must be an integer 5000..100000000 (score points kept while the store fails)',
   );
   if (c.webhookUrl) check('webhookUrl', isHttpUrl(c.webhookUrl), 'is not an http(s) URL');
   if (c.database)

@@ -133,16 +133,40 @@ interface Runtime {
 async function buildRuntime(config: ServerConfig): Promise<Runtime> {
   const log = config.log;
   const metrics = new HarkMetrics();
+  // Score points dropped from the full queue while the store fails: counted, and one ERROR line a minute.
+  let scoresDroppedLoggedAt = -Infinity;
+  let scoresDroppedUnlogged = 0;
+  const scoresDropped = (n: number) => {
+    metrics.writeQueueDropped.inc({ queue: 'scores' }, n);
+    scoresDroppedUnlogged += n;
+    if (Date.now() - scoresDroppedLoggedAt < 60_000) return;
+    scoresDroppedLoggedAt = Date.now();
+    log(
+      `STORAGE ERROR: the score points kept while the store fails reached their bound of ` +
+        `${store.scores.maxQueued}; dropped the oldest ${scoresDroppedUnlogged} since the last line ` +
+        `(alerts are kept regardless)`,
+    );
+    scoresDroppedUnlogged = 0;
+  };
   const store = await HarkStore.open(
     config.database
       ? { engine: 'postgres', url: config.database }
       : { engine: 'sqlite', dataDir: config.dataDir },
     {
-      scores: { retentionMs: config.scoreRetentionDays * 86_400_000 },
-      health: { log, onError: (op) => metrics.storageErrors.inc({ op }) },
+      scores: {
+        retentionMs: config.scoreRetentionDays * 86_400_000,
+        maxQueued: config.writeQueueMax,
+        onDropped: scoresDropped,
+      },
+      health: {
+        log,
+        onError: (op) => metrics.storageErrors.inc({ op }),
+        onChange: (writable) => metrics.storeUp.set(writable ? 1 : 0),
+      },
     },
   );
   metrics.storeInfo.set({ engine: store.engine }, 1);
+  metrics.storeUp.set(store.health.report().writable ? 1 : 0);
   const tokens = new TokenService(store.tokens, {
     health: store.health,
     maxSensorsPerToken: config.maxSensorsPerToken,
@@ -159,6 +183,13 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     },
   });
   const events = new HarkEvents();
+  metrics.writeQueues = () => ({
+    alerts: 0,
+    sensors: 0,
+    ...store.health.report().waitingWrites,
+    scores: store.scores.buffered,
+    history: history.recorder.waiting,
+  });
   const hub = new LiveHub({ onDropped: (n) => metrics.liveDropped.inc(n) });
   const media = new AlertMediaStore(config.dataDir);
   const alerts = new AlertService({ store, media, events, hub, metrics, log, policy: config });

@@ -82,6 +82,17 @@ describe('server configuration', () => {
     expect(problems({ scoreRetentionDays: 0 })).toEqual(['--score-retention (0) must be 1..36500 days']);
   });
 
+  it('reads the score points kept while the store fails from --write-queue-max or HARK_WRITE_QUEUE_MAX (default 100000)', () => {
+    expect(resolveServerConfig({}, {}).writeQueueMax).toBe(100_000);
+    expect(resolveServerConfig({}, { HARK_WRITE_QUEUE_MAX: '500000' }).writeQueueMax).toBe(500_000);
+    expect(problems({}, { HARK_WRITE_QUEUE_MAX: '100' })).toEqual([
+      'HARK_WRITE_QUEUE_MAX (100) must be an integer 5000..100000000 (score points kept while the store fails)',
+    ]);
+    expect(problems({ writeQueueMax: 1e9 })).toEqual([
+      '--write-queue-max (1000000000) must be an integer 5000..100000000 (score points kept while the store fails)',
+    ]);
+  });
+
   it('reads HARK_MAX_CLOCK_SKEW_SECONDS (default 300 s) and refuses less than a second', () => {
     expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).maxClockSkewSeconds).toBe(300);
     expect(

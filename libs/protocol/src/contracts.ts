@@ -642,6 +642,12 @@ export interface StorageHealthReport {
   engine: 'sqlite' | 'postgres';
   /** False while writes fail (since `failingSince`). */
   writable: boolean;
+  /**
+   * Why the store is degraded: `storage unreachable` (PostgreSQL down, restarting or not answering),
+   * `storage refuses writes` (a full disk, an I/O error), `writes wait` (writable again, queued writes still
+   * being written); null when not degraded.
+   */
+  reason: 'storage unreachable' | 'storage refuses writes' | 'writes wait' | null;
   /** The server started on a disk that took no writes, read-only; it turns writable by itself. */
   readOnly: boolean;
   failingSince: number | null;

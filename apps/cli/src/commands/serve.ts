@@ -31,6 +31,7 @@ export interface ServeOptions {
   backupKeep?: number;
   sensorIdleFree?: number;
   scoreRetention?: number;
+  writeQueueMax?: number;
   instance?: string;
   redis?: string;
 }
@@ -57,6 +58,7 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     backupKeep: o.backupKeep,
     sensorIdleFreeSeconds: o.sensorIdleFree,
     scoreRetentionDays: o.scoreRetention,
+    writeQueueMax: o.writeQueueMax,
     instance: o.instance,
     redisUrl: o.redis,
     ...(o.dashboard ? { dashboardDir: o.dashboard } : {}),
@@ -265,6 +267,11 @@ export function registerServe(program: Command): void {
     .option(
       '--score-retention <days>',
       `days the score history keeps its points, at least 1; whole days stay in the trends (default: $HARK_SCORE_RETENTION_DAYS, else ${SERVER_DEFAULTS.scoreRetentionDays})`,
+      Number,
+    )
+    .option(
+      '--write-queue-max <points>',
+      `score points kept in memory while the store fails (PostgreSQL unreachable, a full disk), ~100 bytes each; the oldest are dropped beyond it, counted; alerts are never dropped (default: $HARK_WRITE_QUEUE_MAX, else ${SERVER_DEFAULTS.writeQueueMax})`,
       Number,
     )
     .option(

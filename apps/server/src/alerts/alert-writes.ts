@@ -1,7 +1,8 @@
 /**
  * The data path's alert writes (open, signal updates, clip, recovery at start), run one after another in the
- * order they were made, kept in order in a bounded in-memory queue while the store fails (a full disk, a lost
- * database) and written by the storage health's retry once it takes writes again. An alert opened while the store fails gets a provisional id (< 0) that the sensor's
+ * order they were made, kept in order in an in-memory queue while the store fails (a full disk, a lost
+ * database) and written by the storage health's retry once it takes writes again. Past its bound the queue
+ * keeps growing with a loud error each minute: an alert is never dropped. An alert opened while the store fails gets a provisional id (< 0) that the sensor's
  * tracker carries on with; it is published to dashboards and webhooks once it is stored, with its real id.
  */
 import type { Alert } from '@hark/protocol';
@@ -10,10 +11,15 @@ import { isStorageFailure } from '../store/storage-health.js';
 import type { HarkStore } from '../store/store.js';
 
 /**
- * Most writes kept while the store fails. Updates of one alert merge into one queued write, so an alert
- * needs at most three (open, signal, clip): this holds the alerts of a long outage in well under 1 MB.
+ * Writes the queue is meant to hold while the store fails. Updates of one alert merge into one queued write, so
+ * an alert needs at most three (open, signal, clip; about 1 KB each): 1000 hold the alerts of a long outage
+ * (hundreds of alerts) in about 1 MB. Past it writes are still kept (an alert is what an operator must not
+ * lose) and an ERROR is logged each `OVER_BOUND_LOG_MS` and counted.
  */
 export const MAX_QUEUED_ALERT_WRITES = 1000;
+
+/** Least time between two over-bound ERROR lines, ms: loud, not a flood. */
+const OVER_BOUND_LOG_MS = 60_000;
 
 type AlertWrite =
   | { type: 'open'; key: number; alert: NewAlert }
@@ -26,10 +32,13 @@ export interface AlertWritesDeps {
   store: HarkStore;
   /** A stored alert goes to the dashboards and the bus (`alert` when new). */
   publish: (alert: Alert, event: 'alert' | 'alert:update') => unknown;
-  /** A queued write was dropped (the queue was full). */
+  /** A queued write was refused for good by the store (not a storage failure) and left out: logged. */
   onDropped?: () => void;
+  /** A write was queued past the bound (kept in memory): `hark_alert_writes_over_bound_total`. */
+  onOverBound?: () => void;
   log: (line: string) => void;
   max?: number;
+  now?: () => number;
 }
 
 export class AlertWrites {
@@ -38,6 +47,7 @@ export class AlertWrites {
   readonly #ids = new Map<number, number>();
   #nextKey = 0;
   readonly #max: number;
+  #overBoundLoggedAt = -Infinity;
   /** The write in progress: each write starts once the one before it ended, so they commit in order. */
   #tail: Promise<unknown> = Promise.resolve();
 
@@ -162,6 +172,7 @@ export class AlertWrites {
         out = await this.#write(w);
       } catch (err) {
         if (isStorageFailure(err)) throw err;
+        this.d.onDropped?.();
         this.d.log(`alert write dropped (${describe(w)}): ${(err as Error).message}`);
         out = { alerts: [], event: 'alert:update' };
       }
@@ -181,7 +192,7 @@ export class AlertWrites {
     }
     if (w.type === 'recover') return { alerts: await repo.deactivateAll(w.end), event: 'alert:update' };
     const id = this.storedId(w.id);
-    // The alert's opening was dropped from a full queue: nothing to change.
+    // The alert's opening failed for good (a non-storage error, logged): nothing to change.
     if (id === null) return { alerts: [], event: 'alert:update' };
     const stored =
       w.type === 'update'
@@ -207,11 +218,15 @@ export class AlertWrites {
   #push(w: AlertWrite): void {
     this.#queue.push(w);
     if (this.#queue.length > this.#max) {
-      const dropped = this.#queue.shift() as AlertWrite;
-      this.d.onDropped?.();
-      this.d.log(
-        `STORAGE ERROR: ${this.#max} alert writes wait for the disk; dropped the oldest (${describe(dropped)})`,
-      );
+      this.d.onOverBound?.();
+      const now = (this.d.now ?? Date.now)();
+      if (now - this.#overBoundLoggedAt >= OVER_BOUND_LOG_MS) {
+        this.#overBoundLoggedAt = now;
+        this.d.log(
+          `STORAGE ERROR: ${this.#queue.length} alert writes wait for the store, past the bound of ${this.#max}; ` +
+            `all are kept in memory (never dropped) and written in order once it takes writes (latest: ${describe(w)})`,
+        );
+      }
     }
     this.d.store.health.setWaiting('alerts', this.#queue.length);
   }

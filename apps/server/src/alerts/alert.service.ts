@@ -68,6 +68,7 @@ export class AlertService {
       store: d.store,
       publish: (a, event) => this.publish(a, event),
       onDropped: () => d.metrics.alertWritesDropped.inc(),
+      onOverBound: () => d.metrics.alertWritesOverBound.inc(),
       log: d.log,
     });
   }

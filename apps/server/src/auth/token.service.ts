@@ -1,6 +1,6 @@
 import type { CreatedToken, Role, TokenInfo } from '@hark/protocol';
 import { InvalidArgumentError } from '../store/errors.js';
-import { StorageHealth } from '../store/storage-health.js';
+import { isStorageFailure, StorageHealth } from '../store/storage-health.js';
 import type { TokenRepository } from '../store/token.repository.js';
 import { isRole, sensorIdProblem } from '@hark/protocol';
 import { generateToken, hashToken } from './tokens.js';
@@ -19,6 +19,16 @@ export interface TokenServiceOptions {
 /** Default of {@link TokenServiceOptions.maxSensorsPerToken} (the server's `maxSensorsPerToken`). */
 const MAX_SENSORS_PER_TOKEN = 16;
 
+/**
+ * While the store cannot answer (PostgreSQL down), a token this process verified against it within this
+ * time is taken as it was then, so that a dashboard or a sensor that reconnects (or fails over from another
+ * instance) during a short outage gets in. No revocation can be stored while the store is down, so the only
+ * staleness is a revocation made shortly before the outage on another instance: it shows within this time.
+ */
+export const TOKEN_FALLBACK_MS = 10 * 60_000;
+/** Tokens remembered for the fallback (the most recently verified): far more than one server's clients. */
+const MAX_REMEMBERED_TOKENS = 10_000;
+
 /** Name of the token `ensureAdmin` creates on first start. */
 export const FIRST_ADMIN_NAME = 'first admin';
 
@@ -28,6 +38,8 @@ export class TokenService {
   private readonly touchIntervalMs: number;
   private readonly health: StorageHealth;
   readonly maxSensorsPerToken: number;
+  /** Tokens verified against the store, by hash, with when (oldest first): the fallback while it is down. */
+  readonly #verified = new Map<string, { token: TokenInfo; at: number }>();
 
   constructor(
     private readonly tokens: TokenRepository,
@@ -74,6 +86,8 @@ export class TokenService {
     if (sensors === null) {
       try {
         sensors = (await this.tokens.bindSensor(token.id, sensorId)).sensors ?? [];
+        for (const v of this.#verified.values())
+          if (v.token.id === token.id) v.token = { ...v.token, sensors };
       } catch (err) {
         this.health.failed('token', err);
         return `token '${token.name}' is not bound to a sensor yet and the binding to '${sensorId}' cannot be stored (${(err as Error).message}); try again later`;
@@ -92,9 +106,22 @@ export class TokenService {
    */
   async verify(secret: string | null | undefined): Promise<TokenInfo | null> {
     if (typeof secret !== 'string' || secret.length === 0 || secret.length > 512) return null;
-    const token = await this.tokens.findByHash(hashToken(secret));
-    if (!token || token.revokedAt !== null) return null;
+    const hash = hashToken(secret);
     const now = this.now();
+    let token: TokenInfo | null;
+    try {
+      token = await this.tokens.findByHash(hash);
+    } catch (err) {
+      const known = this.#verified.get(hash);
+      if (!isStorageFailure(err) || !known || now - known.at > TOKEN_FALLBACK_MS) throw err;
+      this.health.failed('token', err);
+      return known.token;
+    }
+    this.#verified.delete(hash);
+    if (!token || token.revokedAt !== null) return null;
+    this.#verified.set(hash, { token, at: now });
+    if (this.#verified.size > MAX_REMEMBERED_TOKENS)
+      this.#verified.delete(this.#verified.keys().next().value!);
     if (token.lastUsedAt === null || now - token.lastUsedAt >= this.touchIntervalMs) {
       // Bookkeeping: a full disk must not refuse (or crash) a valid token; the use is recorded next time.
       void this.health.attempt('token', () => this.tokens.touch(token.id, now));
@@ -115,8 +142,10 @@ export class TokenService {
   }
 
   /** Revokes a token; `NotFoundError` for an unknown id. Revoking twice keeps the first time. */
-  revoke(id: number): Promise<TokenInfo> {
-    return this.tokens.revoke(id, this.now());
+  async revoke(id: number): Promise<TokenInfo> {
+    const revoked = await this.tokens.revoke(id, this.now());
+    for (const [hash, v] of this.#verified) if (v.token.id === id) this.#verified.delete(hash);
+    return revoked;
   }
 
   /**

@@ -193,6 +193,11 @@ export class HistoryRecorder {
     this.#bound();
   }
 
+  /** Finished blocks waiting to be written. */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
   /** The finished blocks, handed over once. */
   take(): HistoryBlock[] {
     const out = this.pending;

@@ -105,10 +105,21 @@ export class HistoryService {
     });
     if (!ok) {
       this.recorder.giveBack(blocks);
+      this.#countDropped();
       return 0;
     }
     this.#publish();
     return blocks.length;
+  }
+
+  #droppedCounted = 0;
+
+  /** Blocks the recorder dropped from its full queue since the last count go to `hark_write_queue_dropped_total`. */
+  #countDropped(): void {
+    const n = this.recorder.dropped - this.#droppedCounted;
+    if (n <= 0) return;
+    this.#droppedCounted = this.recorder.dropped;
+    this.d.metrics.writeQueueDropped.inc({ queue: 'history' }, n);
   }
 
   /** Deletes blocks past each tier's retention, then the oldest beyond the budget; returns the bytes freed. */

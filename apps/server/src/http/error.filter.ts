@@ -10,8 +10,11 @@ import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter 
 import type { ApiError } from '@hark/protocol';
 import { ModelError, type ModelErrorCode } from '../models/errors.js';
 import { HarkError, type StoreErrorCode } from '../store/errors.js';
-import { isStorageFailure } from '../store/storage-health.js';
+import { isStorageFailure, isUnreachable } from '../store/storage-health.js';
 import type { HttpRequest, HttpResponse } from './types.js';
+
+/** `Retry-After` of a 503 for a storage failure, s: a few of the store's 1 s retry rounds. */
+const RETRY_AFTER_SECONDS = 5;
 
 /** The HTTP status of each runtime error code. */
 export const ERROR_STATUS: Record<StoreErrorCode | ModelErrorCode, number> = {
@@ -33,6 +36,12 @@ export const ERROR_STATUS: Record<StoreErrorCode | ModelErrorCode, number> = {
 export function toApiError(err: unknown): ApiError {
   if (err instanceof HarkError || err instanceof ModelError)
     return apiError(ERROR_STATUS[err.code], err.message);
+  if (isUnreachable(err))
+    return apiError(
+      503,
+      `the database cannot be reached (${(err as Error).message}); nothing was changed: try again in a few ` +
+        `seconds (Retry-After), once GET /api/health says storage.writable`,
+    );
   if (isStorageFailure(err))
     return apiError(
       503,
@@ -76,7 +85,10 @@ export class ApiErrorFilter implements ExceptionFilter {
     const res = http.getResponse<HttpResponse>();
     const req = http.getRequest<HttpRequest>();
     const body = toApiError(err);
-    if (body.statusCode >= 500) {
+    if (body.statusCode === 503) {
+      // The store's failure is logged once per outage (StorageHealth); each refused request is one line.
+      this.logger.warn(`${req.method} ${req.path ?? req.url}: 503 ${body.message}`);
+    } else if (body.statusCode >= 500) {
       this.logger.error(
         `${req.method} ${req.path ?? req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
       );
@@ -85,6 +97,8 @@ export class ApiErrorFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
+    // The store retries each second while degraded (StorageHealth): a client may try again soon after.
+    if (body.statusCode === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(body.statusCode).json(body);
   }
 }

@@ -317,6 +317,11 @@ export const SCHEMAS = {
     storage: obj({
       engine: { type: 'string', enum: ['sqlite', 'postgres'] },
       writable: bool,
+      reason: nullable({
+        type: 'string',
+        enum: ['storage unreachable', 'storage refuses writes', 'writes wait'],
+        description: 'why the store is degraded (unreachable: PostgreSQL down or not answering)',
+      }),
       readOnly: bool,
       failingSince: msNullable,
       lastError: nullable(str),

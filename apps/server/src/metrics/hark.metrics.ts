@@ -90,7 +90,31 @@ export class HarkMetrics {
   });
   readonly alertWritesDropped = this.#counter(
     'hark_alert_writes_dropped_total',
-    'Alert writes dropped because the queue kept while the disk refuses writes was full.',
+    'Queued alert writes the store refused for good once writable (not a storage failure; logged). A full queue drops none.',
+  );
+  readonly alertWritesOverBound = this.#counter(
+    'hark_alert_writes_over_bound_total',
+    'Alert writes queued past the queue bound while the store fails: kept in memory all the same (an ERROR is logged).',
+  );
+  readonly storeUp = this.#gauge(
+    'hark_store_up',
+    '1 while the store takes writes; 0 while they fail (PostgreSQL unreachable, a full disk): data-path writes queue.',
+  );
+  /** The write queues' depths, read at each scrape (the server sets it once its queues exist). */
+  writeQueues: () => Record<string, number> = () => ({});
+  readonly writeQueueDepth = new Gauge<'queue'>({
+    name: 'hark_write_queue_depth',
+    help: 'Writes waiting in memory, by queue: alerts and sensors while the store fails; scores and history also between their flushes.',
+    labelNames: ['queue'],
+    registers: [this.registry],
+    collect: () => {
+      for (const [queue, n] of Object.entries(this.writeQueues())) this.writeQueueDepth.set({ queue }, n);
+    },
+  });
+  readonly writeQueueDropped = this.#counter(
+    'hark_write_queue_dropped_total',
+    'Writes dropped from a full queue while the store fails, by queue (scores: points, history: blocks); alerts never.',
+    ['queue'],
   );
 
   readonly sensorsKnown = this.#gauge(

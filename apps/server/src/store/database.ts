@@ -74,6 +74,20 @@ export type DatabaseLocation = { engine: 'sqlite'; dataDir: string } | { engine:
 export const POSTGRES_POOL_SIZE = 10;
 
 /**
+ * How long a new connection to PostgreSQL may take, ms. A reachable server on a LAN answers in milliseconds,
+ * a loaded one in well under a second; without a limit a host that drops packets (gone without a reset) holds
+ * each connect for the kernel's SYN retries (~2 min) while writes wait behind it.
+ */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * How long a query may go without an answer, ms, before it counts as a storage failure (and the data path's
+ * writes queue). It is far above any query hark makes (the longest, a migration or a month's export, take
+ * seconds) and far below TCP's own give-up on a silent peer (~15 min).
+ */
+export const POSTGRES_QUERY_TIMEOUT_MS = 60_000;
+
+/**
  * PostgreSQL returns BIGINT (COUNT, ms times, ids) and NUMERIC (SUM of BIGINT) as strings, because they can
  * exceed 2^53; hark's values never do (ms times reach 2^53 in the year 287396), so they are read as numbers.
  */
@@ -107,8 +121,17 @@ export class HarkDatabase {
   /** Opens the database at `location` (SQLite or PostgreSQL) and migrates it. */
   static async open(location: DatabaseLocation, options: HarkDatabaseOptions = {}): Promise<HarkDatabase> {
     if (location.engine === 'sqlite') return new HarkDatabase(location.dataDir, options);
-    const pool = new pg.Pool({ connectionString: location.url, max: POSTGRES_POOL_SIZE, types: PG_TYPES });
-    // An idle connection that the server drops (a restart of PostgreSQL) must not crash the process.
+    const pool = new pg.Pool({
+      connectionString: location.url,
+      max: POSTGRES_POOL_SIZE,
+      types: PG_TYPES,
+      connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
+      query_timeout: POSTGRES_QUERY_TIMEOUT_MS,
+      // TCP keepalives find a dead peer under an idle connection, so the pool drops it before it is used.
+      keepAlive: true,
+    });
+    // An idle connection that the server drops (a restart of PostgreSQL) must not crash the process: the pool
+    // removes it and opens new ones on demand, so writes resume by themselves once PostgreSQL answers again.
     pool.on('error', () => {});
     const database = new HarkDatabase({ url: location.url, pool }, options);
     try {

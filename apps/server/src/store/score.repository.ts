@@ -19,7 +19,21 @@ export interface ScoreRepositoryOptions {
   retentionMs?: number;
   /** `append` flushes by itself once this many points wait (default 5000). */
   maxBuffered?: number;
+  /**
+   * Points kept while writes fail (PostgreSQL unreachable, a full disk); the oldest are dropped beyond it
+   * (default {@link DEFAULT_MAX_QUEUED_SCORES}). At least `maxBuffered`.
+   */
+  maxQueued?: number;
+  /** `n` points were dropped from a full queue (counted; the caller logs). */
+  onDropped?: (n: number) => void;
 }
+
+/**
+ * Default bound of the points kept while writes fail: 100,000 points of about 100 bytes each in memory (10 MB)
+ * hold 16 sensors' points (2 per second each) for 52 minutes, long enough for a database restart or a failover;
+ * the score line of a longer outage keeps its last 52 minutes, and its alerts are kept regardless.
+ */
+export const DEFAULT_MAX_QUEUED_SCORES = 100_000;
 
 /** Points per INSERT statement (3 parameters each: well inside SQLite's and PostgreSQL's limits). */
 const INSERT_ROWS = 1000;
@@ -33,9 +47,17 @@ const INSERT_ROWS = 1000;
 export class ScoreRepository {
   readonly retentionMs: number;
   private readonly maxBuffered: number;
+  readonly maxQueued: number;
+  readonly #onDropped: (n: number) => void;
+  /** Points dropped from a full queue since start. */
+  dropped = 0;
   private buffer: { sensorId: string; t: number; score: number }[] = [];
   /** The flush in progress: flushes run one after another, so points are written in order. */
   #flushing: Promise<unknown> = Promise.resolve();
+  /** A flush queued behind the one in progress, not started yet: later calls share it (a failing store is not asked once per point). */
+  #next: Promise<number> | null = null;
+  /** Points appended since `append` last asked for a flush. */
+  #appended = 0;
 
   constructor(
     private readonly database: HarkDatabase,
@@ -43,8 +65,11 @@ export class ScoreRepository {
   ) {
     this.retentionMs = options.retentionMs ?? DEFAULT_SCORE_RETENTION_MS;
     this.maxBuffered = options.maxBuffered ?? 5000;
+    this.maxQueued = options.maxQueued ?? Math.max(DEFAULT_MAX_QUEUED_SCORES, this.maxBuffered);
+    this.#onDropped = options.onDropped ?? (() => {});
     if (!(this.retentionMs > 0)) throw new RangeError(`retentionMs (${this.retentionMs}) must be > 0`);
     checkInt('maxBuffered', this.maxBuffered, 1, 10_000_000);
+    checkInt('maxQueued', this.maxQueued, this.maxBuffered, 100_000_000);
   }
 
   /**
@@ -54,7 +79,18 @@ export class ScoreRepository {
   async append(sensorId: string, t: number, score: number): Promise<void> {
     if (!Number.isFinite(score) || !Number.isFinite(t)) return;
     this.buffer.push({ sensorId, t: Math.round(t), score });
-    if (this.buffer.length >= this.maxBuffered) await this.flush();
+    if (this.buffer.length > this.maxQueued) this.#drop(this.buffer.length - this.maxQueued);
+    // Each `maxBuffered` points appended (not on every point past it: while writes fail the points pile up).
+    if (++this.#appended >= this.maxBuffered) {
+      this.#appended = 0;
+      await this.flush();
+    }
+  }
+
+  #drop(n: number): void {
+    this.buffer = this.buffer.slice(n);
+    this.dropped += n;
+    this.#onDropped(n);
   }
 
   /** Points waiting for `flush`. */
@@ -67,10 +103,12 @@ export class ScoreRepository {
    * buffered (the newest `maxBuffered`) and the promise rejects.
    */
   flush(): Promise<number> {
+    if (this.#next) return this.#next;
     const run = this.#flushing.then(
-      () => this.#flush(),
-      () => this.#flush(),
+      () => ((this.#next = null), this.#flush()),
+      () => ((this.#next = null), this.#flush()),
     );
+    this.#next = run;
     this.#flushing = run.catch(() => {});
     return run;
   }
@@ -99,8 +137,10 @@ export class ScoreRepository {
         }
       });
     } catch (err) {
-      // Kept for the next flush (a full disk may free up), the newest `maxBuffered` points at most.
-      this.buffer = [...points, ...this.buffer].slice(-this.maxBuffered);
+      // Kept, in order, for the next flush (a full disk may free up, PostgreSQL come back), the newest
+      // `maxQueued` points at most.
+      this.buffer = [...points, ...this.buffer];
+      if (this.buffer.length > this.maxQueued) this.#drop(this.buffer.length - this.maxQueued);
       throw err;
     }
     return points.length;

@@ -14,6 +14,8 @@ export interface StorageHealthOptions {
   log?: (line: string) => void;
   /** Each failed write, by what was written (`alert`, `token`, `sensor`, `scores`, `clip`, ...): a metric. */
   onError?: (op: string) => void;
+  /** Writes began failing (false) or succeed again (true): `hark_store_up`. */
+  onChange?: (writable: boolean) => void;
   /** Time between retries while writes fail, ms (default 1000). */
   retryMs?: number;
   now?: () => number;
@@ -31,9 +33,15 @@ export type StorageRetry = () => number | Promise<number>;
 const STORAGE_CODES =
   /^(SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|PROTOCOL)|ENOSPC|EDQUOT|EIO|EROFS|08...$|53...$|57P0.$|58...$|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH)/;
 
-/** The pg client's errors for a connection that ended under it carry no code; their messages say so. */
+/**
+ * The pg client's errors for a connection that ended under it, or that never came or never answered
+ * (`connectionTimeoutMillis`, `query_timeout`), carry no code; their messages say so.
+ */
 const LOST_CONNECTION =
-  /^Connection terminated|^Client has encountered a connection error|timeout exceeded when trying to connect/;
+  /^Connection terminated|^Client has encountered a connection error|^Client was closed and is not queryable|timeout exceeded when trying to connect|^timeout expired|^Query read timeout/;
+
+/** Of those, the codes of a database server that cannot be reached (rather than of a disk that refuses writes). */
+const UNREACHABLE_CODES = /^(08...|57P0.|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH)$/;
 
 /** True for an error of the storage itself (a full disk, an I/O error, a lock, a lost database), not of the request. */
 export function isStorageFailure(err: unknown): boolean {
@@ -42,9 +50,17 @@ export function isStorageFailure(err: unknown): boolean {
   return err instanceof Error && LOST_CONNECTION.test(err.message);
 }
 
+/** True for a storage failure that says the database server cannot be reached (down, restarting, no answer). */
+export function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return UNREACHABLE_CODES.test(code);
+  return err instanceof Error && LOST_CONNECTION.test(err.message);
+}
+
 export class StorageHealth {
   readonly #log: (line: string) => void;
   readonly #onError: (op: string) => void;
+  readonly #onChange: (writable: boolean) => void;
   readonly #retryMs: number;
   readonly #engine: 'sqlite' | 'postgres';
   readonly #now: () => number;
@@ -52,6 +68,8 @@ export class StorageHealth {
   readonly #waiting = new Map<string, number>();
   #failingSince: number | null = null;
   #lastError: string | null = null;
+  /** The last failure said the database cannot be reached (rather than that the disk refuses writes). */
+  #unreachable = false;
   readonly #failedOps = new Set<string>();
   #readOnly: string | null = null;
   #errors = 0;
@@ -62,6 +80,7 @@ export class StorageHealth {
   constructor(options: StorageHealthOptions = {}) {
     this.#log = options.log ?? (() => {});
     this.#onError = options.onError ?? (() => {});
+    this.#onChange = options.onChange ?? (() => {});
     this.#retryMs = options.retryMs ?? 1000;
     this.#engine = options.engine ?? 'sqlite';
     this.#now = options.now ?? Date.now;
@@ -79,6 +98,7 @@ export class StorageHealth {
   /** The database was opened read-only because writes failed at start (`reason`: the error). */
   startedReadOnly(reason: string): void {
     this.#readOnly = reason;
+    if (this.#failingSince === null) this.#onChange(false);
     this.#failingSince ??= this.#now();
     this.#lastError = reason;
     this.#schedule();
@@ -104,7 +124,11 @@ export class StorageHealth {
     const message = err instanceof Error ? err.message : String(err);
     const code = (err as { code?: unknown } | null)?.code;
     this.#lastError = `${op}: ${typeof code === 'string' ? `${code} ` : ''}${message}`;
-    if (this.#failingSince === null) this.#failingSince = this.#now();
+    this.#unreachable = isUnreachable(err);
+    if (this.#failingSince === null) {
+      this.#failingSince = this.#now();
+      this.#onChange(false);
+    }
     if (!this.#failedOps.has(op)) {
       this.#failedOps.add(op);
       this.#log(
@@ -126,7 +150,9 @@ export class StorageHealth {
     );
     this.#failingSince = null;
     this.#readOnly = null;
+    this.#unreachable = false;
     this.#failedOps.clear();
+    this.#onChange(true);
   }
 
   /** `name`'s queue holds `n` writes waiting (the queue reports it whenever it changes). */
@@ -152,6 +178,14 @@ export class StorageHealth {
     return {
       engine: this.#engine,
       writable: this.#failingSince === null,
+      reason:
+        this.#failingSince === null
+          ? this.waiting > 0
+            ? 'writes wait'
+            : null
+          : this.#unreachable
+            ? 'storage unreachable'
+            : 'storage refuses writes',
       readOnly: this.#readOnly !== null,
       failingSince: this.#failingSince,
       lastError: this.#lastError,

@@ -199,31 +199,54 @@ describe('AlertService while the store refuses writes', () => {
     expect((await s.store.alerts.require(id)).peakScore).toBe(4);
   });
 
-  it('keeps at most `max` writes, dropping the oldest loudly', async () => {
+  it('keeps every write past `max` (an alert is never dropped), loudly, and writes them in order', async () => {
     const s = setup();
-    const dropped: number[] = [];
+    const over: number[] = [];
+    let now = 0;
+    const published: string[] = [];
     const writes = new AlertWrites({
       store: s.store,
-      publish: () => {},
-      onDropped: () => dropped.push(1),
+      publish: (a, event) => void published.push(`${event} ${a.sensorId} ${a.active ? 'active' : 'closed'}`),
+      onOverBound: () => over.push(1),
       log: (l) => s.logged.push(l),
       max: 2,
+      now: () => now,
     });
     refuse(s.store, true);
     const first = await writes.open(opening);
     await writes.open({ ...opening, sensorId: 'pump-2' });
     await writes.open({ ...opening, sensorId: 'pump-3' });
+    now += 1000;
     await writes.update(first.id, { active: false, end: 2000 });
-    expect(writes.waiting).toBe(2);
-    expect(dropped).toHaveLength(2);
-    expect(s.logged.filter((l) => l.includes('dropped the oldest'))).toEqual([
-      'STORAGE ERROR: 2 alert writes wait for the disk; dropped the oldest (open anomaly alert of pump-1 at 1000)',
-      'STORAGE ERROR: 2 alert writes wait for the disk; dropped the oldest (open anomaly alert of pump-2 at 1000)',
+    expect(writes.waiting).toBe(4);
+    expect(s.store.health.report().waitingWrites.alerts).toBe(4);
+    expect(over).toHaveLength(2);
+    // One ERROR line per minute, not one per write.
+    expect(s.logged.filter((l) => l.includes('past the bound'))).toEqual([
+      'STORAGE ERROR: 3 alert writes wait for the store, past the bound of 2; all are kept in memory ' +
+        '(never dropped) and written in order once it takes writes (latest: open anomaly alert of pump-3 at 1000)',
     ]);
+    now += 60_000;
+    await writes.open({ ...opening, sensorId: 'pump-4' });
+    expect(s.logged.filter((l) => l.includes('past the bound'))).toHaveLength(2);
     refuse(s.store, false);
     expect(await writes.drain()).toBe(0);
-    // pump-1's update had nothing to change: its opening was dropped.
-    expect((await s.store.alerts.list()).items.map((x) => x.sensorId)).toEqual(['pump-3']);
+    expect(writes.waiting).toBe(0);
+    const stored = (await s.store.alerts.list()).items;
+    expect(stored.map((x) => x.sensorId).sort()).toEqual(['pump-1', 'pump-2', 'pump-3', 'pump-4']);
+    // Stored in the order made (ids ascend), pump-1's close after its opening.
+    const id = (sensor: string) => stored.find((x) => x.sensorId === sensor)?.id as number;
+    expect([id('pump-1'), id('pump-2'), id('pump-3'), id('pump-4')]).toEqual(
+      [id('pump-1'), id('pump-2'), id('pump-3'), id('pump-4')].sort((a, b) => a - b),
+    );
+    expect(await s.store.alerts.require(id('pump-1'))).toMatchObject({ active: false, end: 2000 });
+    expect(published).toEqual([
+      'alert pump-1 active',
+      'alert pump-2 active',
+      'alert pump-3 active',
+      'alert:update pump-1 closed',
+      'alert pump-4 active',
+    ]);
   });
 
   it('closes the alerts a crash left active once the store takes writes', async () => {

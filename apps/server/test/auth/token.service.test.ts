@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ROLES, roleAllows } from '@hark/protocol';
+import { TOKEN_FALLBACK_MS } from '../../src/auth/token.service.js';
 import { TokenService, generateToken, hashToken } from '../../src/auth/index.js';
 import { tempStore } from '../store/helpers.js';
 
@@ -65,6 +66,35 @@ describe('TokenService', () => {
     expect((await service.revoke(created.id)).revokedAt).toBe(1_000_000);
     expect(await service.verify(created.token)).toBeNull();
     await expect(async () => service.revoke(123)).rejects.toThrow('token 123 not found');
+  });
+
+  it('while the store cannot be reached, takes a token as it was last verified (within TOKEN_FALLBACK_MS)', async () => {
+    const { store, service, tick } = setup();
+    const ok = await service.create('sensor', 'mic');
+    const revoked = await service.create('operator', 'old');
+    const unseen = await service.create('operator', 'new');
+    await service.verify(ok.token);
+    expect(await service.streamAs((await service.verify(ok.token))!, 'pump-1')).toBeNull();
+    await service.verify(revoked.token);
+    await service.revoke(revoked.id);
+    // The database goes away (what pg says of a server that refuses connections).
+    const findByHash = store.tokens.findByHash.bind(store.tokens);
+    store.tokens.findByHash = () =>
+      Promise.reject(
+        Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      );
+    // Known and valid: admitted, with the binding made before the outage (no write needed).
+    const known = await service.verify(ok.token);
+    expect(known).toMatchObject({ id: ok.id, sensors: ['pump-1'] });
+    expect(await service.streamAs(known!, 'pump-1')).toBeNull();
+    // Revoked here, or never verified here: the store's failure goes on (the caller answers 503).
+    await expect(service.verify(revoked.token)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(service.verify(unseen.token)).rejects.toThrow(/ECONNREFUSED/);
+    // Verified too long ago: not taken on trust.
+    tick(TOKEN_FALLBACK_MS + 1);
+    await expect(service.verify(ok.token)).rejects.toThrow(/ECONNREFUSED/);
+    store.tokens.findByHash = findByHash;
+    expect(await service.verify(ok.token)).toMatchObject({ id: ok.id });
   });
 
   it('records the last use at most once a minute', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TokenService } from '../../src/auth/token.service.js';
-import { isStorageFailure, StorageHealth } from '../../src/store/storage-health.js';
+import { isStorageFailure, isUnreachable, StorageHealth } from '../../src/store/storage-health.js';
 import { tempStore } from './helpers.js';
 
 /** SQLite's own refusal of writes (`query_only`): a real SQLITE_READONLY from the real file, switchable. */
@@ -35,6 +35,7 @@ describe('StorageHealth', () => {
     expect(health.report()).toEqual({
       engine: 'sqlite',
       writable: false,
+      reason: 'storage refuses writes',
       readOnly: false,
       failingSince: 1000,
       lastError: 'token: SQLITE_FULL database or disk is full',
@@ -72,6 +73,36 @@ describe('StorageHealth', () => {
       expect(isStorageFailure(err)).toBe(false);
   });
 
+  it('knows a database that cannot be reached (the 503 and the health reason say so) from a disk that refuses writes', () => {
+    // What pg and the socket say of a PostgreSQL that is down, restarting (57P01: terminated by
+    // `pg_ctl stop`, 57P03: starting up) or silent (the pool's connect and query timeouts).
+    const lost = [
+      ...['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '08006'].map((code) =>
+        Object.assign(new Error(code), { code }),
+      ),
+      new Error('Connection terminated unexpectedly'),
+      new Error('Connection terminated due to connection timeout'),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Query read timeout'),
+    ];
+    for (const err of lost) {
+      expect(isStorageFailure(err), err.message).toBe(true);
+      expect(isUnreachable(err), err.message).toBe(true);
+    }
+    for (const code of ['SQLITE_FULL', 'ENOSPC', '53100'])
+      expect(isUnreachable(Object.assign(new Error(code), { code })), code).toBe(false);
+    // A constraint violation (23505) is the request's fault: neither.
+    expect(isStorageFailure(Object.assign(new Error('dup'), { code: '23505' }))).toBe(false);
+
+    const changes: boolean[] = [];
+    const health = new StorageHealth({ engine: 'postgres', onChange: (up) => changes.push(up) });
+    health.failed('alert', lost[0]);
+    health.failed('scores', lost[5]);
+    expect(health.report()).toMatchObject({ writable: false, reason: 'storage unreachable' });
+    expect(changes).toEqual([false]);
+    health.close();
+  });
+
   it("on a store that refuses writes, a token's use is not recorded but the token still verifies", async () => {
     const logged: string[] = [];
     const { store } = tempStore({ health: { log: (l) => logged.push(l), retryMs: 60_000 } });
@@ -90,17 +121,24 @@ describe('StorageHealth', () => {
     expect(store.health.degraded).toBe(false);
   });
 
-  it('keeps score points whose flush failed and writes them later', async () => {
-    const { store } = tempStore({ scores: { maxBuffered: 3 } });
+  it('keeps score points whose flush failed, up to `maxQueued` (the oldest dropped, counted), and writes them later', async () => {
+    const dropped: number[] = [];
+    const { store } = tempStore({
+      scores: { maxBuffered: 3, maxQueued: 4, onDropped: (n) => dropped.push(n) },
+    });
     refuseWrites(store, true);
     await store.scores.append('pump-1', 1, 0.5);
     await expect(async () => store.scores.flush()).rejects.toThrow(/readonly/);
     await store.scores.append('pump-1', 2, 0.6);
+    // The third point appended asks for a flush; the fourth and fifth do not (one attempt per `maxBuffered`).
     await expect(async () => store.scores.append('pump-1', 3, 0.7)).rejects.toThrow(/readonly/);
-    await expect(async () => store.scores.append('pump-1', 4, 0.8)).rejects.toThrow(/readonly/);
-    expect(store.scores.buffered).toBe(3);
+    await store.scores.append('pump-1', 4, 0.8);
+    await store.scores.append('pump-1', 5, 0.9);
+    expect(store.scores.buffered).toBe(4);
+    expect(store.scores.dropped).toBe(1);
+    expect(dropped).toEqual([1]);
     refuseWrites(store, false);
-    expect(await store.scores.flush()).toBe(3);
-    expect((await store.scores.range('pump-1')).map((p) => p.t)).toEqual([2, 3, 4]);
+    expect(await store.scores.flush()).toBe(4);
+    expect((await store.scores.range('pump-1')).map((p) => p.t)).toEqual([2, 3, 4, 5]);
   });
 });
