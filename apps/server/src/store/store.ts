@@ -1,4 +1,5 @@
 import { AlertRepository } from './alert.repository.js';
+import { BlobRepository } from './blob.repository.js';
 import { HarkDatabase, type DatabaseLocation, type HarkDatabaseOptions } from './database.js';
 import { FeedbackRepository } from './feedback.repository.js';
 import { HistoryRepository } from './history.repository.js';
@@ -30,6 +31,8 @@ export class HarkStore {
   readonly history: HistoryRepository;
   readonly trends: TrendRepository;
   readonly notifications: NotificationRepository;
+  /** Content-addressed bytes: model files and alert media. */
+  readonly blobs: BlobRepository;
   /** Whether writes succeed; the data path's writes report to it (`attempt`). */
   readonly health: StorageHealth;
 
@@ -51,6 +54,7 @@ export class HarkStore {
     this.history = new HistoryRepository(this.database);
     this.trends = new TrendRepository(this.database);
     this.notifications = new NotificationRepository(this.database);
+    this.blobs = new BlobRepository(this.database);
     this.health = new StorageHealth({ ...options.health, engine: this.database.engine });
     this.health.addRetry('probe', async () => {
       await this.database.probe(Date.now());
