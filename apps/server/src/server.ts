@@ -35,6 +35,7 @@ import { ShadowScorer } from './scoring/shadow-scorer.js';
 import { WindowScorer } from './scoring/window-scorer.js';
 import { Sensors } from './sensors/sensors.js';
 import { BackupSchedule, type BackupResult } from './store/backup.js';
+import { BlobCache } from './store/blob-cache.js';
 import { HarkStore } from './store/store.js';
 
 export interface HarkServer {
@@ -168,8 +169,10 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
   let sensors: Sensors;
   // eslint-disable-next-line prefer-const
   let modelService: ModelService;
+  const blobCache = new BlobCache(config.dataDir, store.blobs, log);
   const models = new ModelRegistry({
     dataDir: config.dataDir,
+    versionStore: { versions: store.modelVersions, cache: blobCache },
     events,
     pollMs: config.modelPollMs,
     record: (id, seconds, progress) => sensors.record(id, seconds, progress),

@@ -16,6 +16,8 @@ export class ModelWatcher {
     /** Reconciles the registry with the sensor ids that have a model folder now. */
     private readonly sync: (sensorIds: string[]) => Promise<void>,
     private readonly log: (line: string) => void,
+    /** Runs before each look (the registry installs the database's active versions then). */
+    private readonly before: () => Promise<void> = async () => {},
   ) {}
 
   /** Polls once, then every `pollMs`. */
@@ -39,6 +41,12 @@ export class ModelWatcher {
   }
 
   async #poll(): Promise<void> {
+    try {
+      await this.before();
+    } catch (err) {
+      // The database away: the models here keep scoring; the next poll tries again.
+      this.log(`models: cannot read the model versions in the database: ${(err as Error).message}`);
+    }
     let names: string[];
     try {
       names = (await readdir(this.modelsDir, { withFileTypes: true }))

@@ -12,6 +12,7 @@ export * from './feedback.repository.js';
 export * from './history.repository.js';
 export * from './migrations.js';
 export * from './model.repository.js';
+export * from './model-version.repository.js';
 export * from './notification.repository.js';
 export * from './outbox.repository.js';
 export * from './score.repository.js';

@@ -5,6 +5,7 @@ import { FeedbackRepository } from './feedback.repository.js';
 import { HistoryRepository } from './history.repository.js';
 import { TrendRepository } from './trend.repository.js';
 import { ModelRepository } from './model.repository.js';
+import { ModelVersionRepository } from './model-version.repository.js';
 import { NotificationRepository } from './notification.repository.js';
 import { WebhookOutboxRepository } from './outbox.repository.js';
 import { ScoreRepository, type ScoreRepositoryOptions } from './score.repository.js';
@@ -33,6 +34,8 @@ export class HarkStore {
   readonly notifications: NotificationRepository;
   /** Content-addressed bytes: model files and alert media. */
   readonly blobs: BlobRepository;
+  /** Model versions (their files as blobs) and each sensor's active one, for every instance. */
+  readonly modelVersions: ModelVersionRepository;
   /** Whether writes succeed; the data path's writes report to it (`attempt`). */
   readonly health: StorageHealth;
 
@@ -55,6 +58,7 @@ export class HarkStore {
     this.trends = new TrendRepository(this.database);
     this.notifications = new NotificationRepository(this.database);
     this.blobs = new BlobRepository(this.database);
+    this.modelVersions = new ModelVersionRepository(this.database, this.blobs);
     this.health = new StorageHealth({ ...options.health, engine: this.database.engine });
     this.health.addRetry('probe', async () => {
       await this.database.probe(Date.now());

@@ -8,6 +8,7 @@ import { HarkEvents } from '../../src/events.js';
 import { ModelError } from '../../src/models/errors.js';
 import { ModelRegistry } from '../../src/models/model-registry.js';
 import { ModelService } from '../../src/models/model.service.js';
+import { BlobCache } from '../../src/store/blob-cache.js';
 import { tempStore } from '../store/helpers.js';
 
 function setup() {
@@ -19,6 +20,7 @@ function setup() {
   let service: ModelService;
   const registry = new ModelRegistry({
     dataDir: dir,
+    versionStore: { versions: store.modelVersions, cache: new BlobCache(dir, store.blobs) },
     events,
     pollMs: 60_000,
     record: (id) => {
