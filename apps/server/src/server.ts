@@ -50,6 +50,8 @@ export interface HarkServer {
   tokens: TokenService;
   sensors: Sensors;
   models: ModelRegistry;
+  /** Each alert's clip, pictures and feedback arrays (blobs in the database, read through the cache). */
+  media: AlertMediaStore;
   events: HarkEvents;
   metrics: HarkMetrics;
   /** The stored spectrogram history. */
@@ -161,7 +163,9 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
   });
   const events = new HarkEvents();
   const hub = new LiveHub({ onDropped: (n) => metrics.liveDropped.inc(n) });
-  const media = new AlertMediaStore(config.dataDir);
+  const media = new AlertMediaStore(config.dataDir, store, log);
+  // An older data directory's alert files go to the database once.
+  await media.start();
   const alerts = new AlertService({ store, media, events, hub, metrics, log, policy: config });
   // The registry records enrolments from the sensors' streams and reads the feedback the model service
   // keeps; both are built after it.
@@ -398,6 +402,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     tokens: runtime.tokens,
     sensors: runtime.sensors,
     models: runtime.models,
+    media: runtime.media,
     events: runtime.events,
     metrics: runtime.metrics,
     history: runtime.history,

@@ -1,4 +1,5 @@
 /** Persistence: the database (SQLite or PostgreSQL, through Kysely), its migrations and one repository per table. */
+export * from './alert-media.repository.js';
 export * from './alert.filters.js';
 export * from './alert.repository.js';
 export * from './backup.js';

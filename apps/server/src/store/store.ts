@@ -1,3 +1,4 @@
+import { AlertMediaRepository } from './alert-media.repository.js';
 import { AlertRepository } from './alert.repository.js';
 import { BlobRepository } from './blob.repository.js';
 import { HarkDatabase, type DatabaseLocation, type HarkDatabaseOptions } from './database.js';
@@ -36,6 +37,8 @@ export class HarkStore {
   readonly blobs: BlobRepository;
   /** Model versions (their files as blobs) and each sensor's active one, for every instance. */
   readonly modelVersions: ModelVersionRepository;
+  /** Which blobs hold each alert's clip, pictures and feedback arrays. */
+  readonly alertMedia: AlertMediaRepository;
   /** Whether writes succeed; the data path's writes report to it (`attempt`). */
   readonly health: StorageHealth;
 
@@ -59,6 +62,7 @@ export class HarkStore {
     this.notifications = new NotificationRepository(this.database);
     this.blobs = new BlobRepository(this.database);
     this.modelVersions = new ModelVersionRepository(this.database, this.blobs);
+    this.alertMedia = new AlertMediaRepository(this.database, this.blobs);
     this.health = new StorageHealth({ ...options.health, engine: this.database.engine });
     this.health.addRetry('probe', async () => {
       await this.database.probe(Date.now());

@@ -13,7 +13,7 @@ import { tempStore } from '../store/helpers.js';
 
 function setup() {
   const { store, dir } = tempStore();
-  const media = new AlertMediaStore(dir);
+  const media = new AlertMediaStore(dir, store);
   const events = new HarkEvents();
   const recorded: string[] = [];
   // eslint-disable-next-line prefer-const
@@ -96,7 +96,7 @@ describe('ModelService', () => {
       alertId: a.id,
       windows: 1,
       patches: 2,
-      path: s.media.path(a.id, 'patches'),
+      path: s.media.ref(a.id, 'patches'),
       createdBy: 'ana',
     });
     const fb = await s.store.feedback.create({
@@ -104,7 +104,7 @@ describe('ModelService', () => {
       alertId: b.id,
       windows: 1,
       patches: 1,
-      path: s.media.path(b.id, 'patches'),
+      path: s.media.ref(b.id, 'patches'),
       createdBy: 'ana',
     });
     expect(await s.service.activeFeedback('pump-1')).toEqual([
