@@ -1,8 +1,9 @@
 /**
  * Two hark servers on one real PostgreSQL 15, each with its own data directory and no shared volume (and no
  * Redis: the database alone carries models and media): a model fitted from an upload on A is fetched by hash
- * on B when a sensor connects there, and B scores with it; an alert clip recorded on A downloads from B,
- * byte for byte, through B's blob cache. Skipped, visibly, where PostgreSQL is not installed.
+ * on B when a sensor connects there, and B scores with it; the sensor deleted on B is retired on A too; an
+ * alert clip recorded on A downloads from B, byte for byte, through B's blob cache, and a purge sweeps its
+ * blob. Skipped, visibly, where PostgreSQL is not installed.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,6 +110,26 @@ describe.runIf(enabled)('two instances on one PostgreSQL, separate data director
     );
     expect(scores.every((s) => Number.isFinite(s.score))).toBe(true);
     sensor.close();
+
+    // Deleted on B (kept, not purged): B keeps its versions under DATA/retired/, the database forgets them,
+    // and A retires its copy at its next look (a notice would say so at once with Redis).
+    const del = await fetch(`${b.url}/api/sensors/bl-1`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${b.admin}` },
+    });
+    expect(del.status).toBe(204);
+    const retiredOnB = readdirSync(join(b.server.config.dataDir, 'retired'));
+    expect(
+      existsSync(
+        join(b.server.config.dataDir, 'retired', retiredOnB[0], 'model-versions', '1', 'model.json'),
+      ),
+    ).toBe(true);
+    expect(await a.server.store.modelVersions.numbers('bl-1')).toEqual([]);
+    await a.server.models.poll();
+    expect((await a.api<ModelStatus>('/api/sensors/bl-1/model').catch(() => null))?.state ?? 'none').toBe(
+      'none',
+    );
+    expect(a.logs.join('\n')).toMatch(/bl-1: version 1 is no longer in the database .*kept in .*retired/);
   }, 900_000);
 
   it('an alert clip recorded on A downloads from B, byte for byte, through B’s cache', async () => {

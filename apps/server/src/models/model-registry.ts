@@ -219,6 +219,15 @@ export class ModelRegistry {
       slot.detector = null;
       for (const cb of slot.onChange) cb(null);
     }
+    if (!o.purge) {
+      // Kept for the record here: the versions made on other instances come to this disk first.
+      for (const n of await this.versions.numbers(sensorId))
+        await this.versions
+          .materialise(sensorId, n)
+          .catch((err: Error) =>
+            this.#log(`models: ${sensorId}: version ${n} could not be kept: ${err.message}`),
+          );
+    }
     await this.versions.removeSensor(sensorId);
     const dirs = [
       { from: pathInside(this.modelsDir, sensorId), name: 'models' },
