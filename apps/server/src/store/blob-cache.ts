@@ -93,9 +93,10 @@ export class BlobCache {
   async #fetch(hash: string): Promise<string> {
     const path = this.path(hash);
     await mkdir(this.dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-      throw Object.assign(new Error(`cannot create the blob cache ${this.dir}: ${err.message}`), {
-        code: err.code,
-      });
+      throw Object.assign(
+        new Error(`cannot create the blob cache ${this.dir}: ${err.message}; free space on its disk`),
+        { code: err.code },
+      );
     });
     const onDisk = (err: unknown) =>
       Object.assign(
