@@ -54,6 +54,13 @@ interface SourceJson {
   seconds: number;
 }
 
+/**
+ * Longest wait of a poll for the pull of the database's models, ms: a fetch of a few MB takes well under a
+ * second on a LAN, and a sensor's handshake (which polls) must stay well inside socket.io's 20 s connect
+ * timeout.
+ */
+export const PULL_WAIT_MS = 5000;
+
 /** Enrolment cuts its recording into clips of about this many seconds. */
 export const ENROL_CLIP_SECONDS = 5;
 
@@ -133,6 +140,7 @@ export class ModelRegistry {
   readonly #maxShadows: number;
   /** Each sensor's active version in the database at the last pull (`model-sync.ts`). */
   readonly #seenActive = new Map<string, string>();
+  #pulling: Promise<void> | null = null;
 
   constructor(readonly opts: ModelRegistryOptions) {
     this.modelsDir = join(opts.dataDir, 'models');
@@ -178,6 +186,7 @@ export class ModelRegistry {
 
   async stop(): Promise<void> {
     await this.#watcher.stop();
+    await this.#pulling?.catch(() => undefined);
     for (const [id, slot] of this.#slots) {
       if (slot.shadow) {
         // Left running on disk: the next start resumes the trial.
@@ -478,16 +487,33 @@ export class ModelRegistry {
     return this.#watcher.poll();
   }
 
-  /** The database's active versions installed here, models deleted elsewhere retired (`model-sync.ts`). */
+  /**
+   * The database's active versions installed here, models deleted elsewhere retired (`model-sync.ts`). One
+   * pull at a time; a poll (and a sensor's handshake, which polls) waits for it at most `PULL_WAIT_MS`, so a
+   * database that does not answer (a network partition) holds neither: the pull goes on behind, and the
+   * next poll loads what it installed.
+   */
   async #pull(): Promise<void> {
-    await pullModels({
+    this.#pulling ??= pullModels({
       modelsDir: this.modelsDir,
       dataDir: this.opts.dataDir,
       versions: this.versions,
       busy: (id) => this.#slots.get(id)?.busy ?? false,
       seen: this.#seenActive,
       log: this.#log,
+    })
+      .then(() => undefined)
+      .finally(() => (this.#pulling = null));
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, PULL_WAIT_MS);
+      timer.unref();
     });
+    try {
+      await Promise.race([this.#pulling, waited]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The watcher's list of model folders: load what is new or changed, unload what was removed. */

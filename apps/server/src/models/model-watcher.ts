@@ -9,6 +9,8 @@ import { isSensorId } from '@hark/protocol';
 export class ModelWatcher {
   #timer: NodeJS.Timeout | null = null;
   #polling: Promise<void> | null = null;
+  /** The last error of `before`, while it fails. */
+  #beforeFailed: string | null = null;
 
   constructor(
     private readonly modelsDir: string,
@@ -43,9 +45,14 @@ export class ModelWatcher {
   async #poll(): Promise<void> {
     try {
       await this.before();
+      if (this.#beforeFailed) this.log('models: the model versions in the database can be read again');
+      this.#beforeFailed = null;
     } catch (err) {
-      // The database away: the models here keep scoring; the next poll tries again.
-      this.log(`models: cannot read the model versions in the database: ${(err as Error).message}`);
+      // The database away: the models here keep scoring; the next poll tries again (said once, not per poll).
+      const message = (err as Error).message;
+      if (message !== this.#beforeFailed)
+        this.log(`models: cannot read the model versions in the database: ${message}`);
+      this.#beforeFailed = message;
     }
     let names: string[];
     try {
