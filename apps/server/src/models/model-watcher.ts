@@ -9,6 +9,7 @@ import { isSensorId } from '@hark/protocol';
 export class ModelWatcher {
   #timer: NodeJS.Timeout | null = null;
   #polling: Promise<void> | null = null;
+  #again: Promise<void> | null = null;
   /** The last error of `before`, while it fails. */
   #beforeFailed: string | null = null;
 
@@ -29,16 +30,28 @@ export class ModelWatcher {
     this.#timer.unref();
   }
 
-  /** Stops polling and waits for a poll under way. */
+  /** Stops polling and waits for the polls under way. */
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     await this.#polling;
+    await this.#again;
   }
 
-  /** Checks the folder now (a poll under way is joined, not repeated). */
+  /**
+   * Checks the folder now. Asked while a poll is under way, one more poll follows it (shared by everyone who
+   * asks meanwhile): what made them ask (a notice of another instance's change, a sensor taken over) may have
+   * come after that poll's look.
+   */
   poll(): Promise<void> {
-    this.#polling ??= this.#poll().finally(() => (this.#polling = null));
+    if (this.#polling) {
+      this.#again ??= this.#polling.then(() => {
+        this.#again = null;
+        return this.poll();
+      });
+      return this.#again;
+    }
+    this.#polling = this.#poll().finally(() => (this.#polling = null));
     return this.#polling;
   }
 
