@@ -174,6 +174,11 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
   // eslint-disable-next-line prefer-const
   let modelService: ModelService;
   const blobCache = new BlobCache(config.dataDir, store.blobs, log);
+  // Copies of blobs swept while this instance was away (in the background: disk only, never a wrong read).
+  void blobCache
+    .prune()
+    .then((n) => n > 0 && log(`blob cache: removed ${n} stale file(s) from ${blobCache.dir}`))
+    .catch((err: Error) => log(`blob cache: not pruned: ${err.message}`));
   const models = new ModelRegistry({
     dataDir: config.dataDir,
     versionStore: { versions: store.modelVersions, cache: blobCache },

@@ -189,10 +189,15 @@ export class ModelRegistry {
     await this.#pulling?.catch(() => undefined);
     for (const [id, slot] of this.#slots) {
       if (slot.shadow) {
-        // Left running on disk: the next start resumes the trial.
+        // Left running in the store: the next start resumes the trial. Every instance of a cluster resumes it
+        // at its start, but only the one scoring the sensor advances it: the record with more windows wins,
+        // so an instance that merely held the shadow does not set the trial back.
         const { version, detector, trial } = slot.shadow;
         slot.shadow = null;
-        await this.versions.update(id, version, { trial: trial.toJSON() }).catch(() => null);
+        const mine = trial.toJSON();
+        const stored = (await this.versions.get(id, version).catch(() => null))?.meta.trial;
+        if (!stored || stored.outcome !== 'running' || mine.windows >= stored.windows)
+          await this.versions.update(id, version, { trial: mine }).catch(() => null);
         await this.#leases.retire(detector);
       }
       if (slot.detector) await this.#leases.retire(slot.detector);

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkSha256, sha256Hex, type BlobRepository } from './blob.repository.js';
 import { isStorageFailure } from './storage-health.js';
@@ -74,6 +74,25 @@ export class BlobCache {
   /** Removes the copies of `hashes` (the blobs were swept). */
   async forget(hashes: readonly string[]): Promise<void> {
     for (const h of hashes) await rm(this.path(h), { force: true });
+  }
+
+  /**
+   * Removes the copies of blobs the database no longer holds (swept by another instance) and temporary files
+   * a crash left; returns how many files went. Run at start: a copy is only ever read by its hash, so a stale
+   * one costs disk, never a wrong answer.
+   */
+  async prune(): Promise<number> {
+    let removed = 0;
+    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+      // A temporary file is a crash's leftover once it is older than any fill (a fill in progress is younger).
+      const stale = /\.tmp-[0-9a-f]+$/.test(name)
+        ? ((await stat(join(this.dir, name)).catch(() => null))?.mtimeMs ?? Infinity) < Date.now() - 3_600_000
+        : /^[0-9a-f]{64}$/.test(name) && !(await this.blobs.has(name));
+      if (!stale) continue;
+      await rm(join(this.dir, name), { force: true });
+      removed++;
+    }
+    return removed;
   }
 
   /** Hashes of the copies here. */

@@ -4,7 +4,8 @@
  * what rows name, and the local cache filled on demand and checked on use.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -161,6 +162,15 @@ describe.each(ENGINES)('blobs on %s', (engine) => {
       expect((await cache.read(hash)).equals(bytes)).toBe(true);
       await writeFile(path, bad);
       expect((await readFile(await cache.file(hash))).equals(bytes)).toBe(true);
+      // Copies of blobs swept meanwhile (by another instance) and old temporary files are pruned; the rest stay.
+      const other = await store.blobs.put(randomBytes(10));
+      await cache.file(other);
+      writeFileSync(`${cache.path(other)}.tmp-0a1b`, 'half');
+      utimesSync(`${cache.path(other)}.tmp-0a1b`, new Date(0), new Date(0));
+      writeFileSync(`${cache.path(hash)}.tmp-0a1c`, 'a fill in progress');
+      await store.blobs.sweep([other]);
+      expect(await cache.prune()).toBe(2);
+      expect((await readdir(cache.dir)).sort()).toEqual([hash, `${hash}.tmp-0a1c`]);
       // A blob damaged in the database never reaches the cache.
       await store.database.db
         .updateTable('blob_chunks')
