@@ -6,8 +6,7 @@
  *
  * Mounting a tmpfs needs root: without it the test is skipped, visibly.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { AlertMediaStore } from '../../apps/server/src/alerts/alert-media.js';
@@ -15,37 +14,10 @@ import { VersionStore } from '../../apps/server/src/models/version-store.js';
 import { BlobCache } from '../../apps/server/src/store/blob-cache.js';
 import { HarkStore } from '../../apps/server/src/store/index.js';
 import { tempDir } from '../support/server.js';
+import { smallDisk } from '../support/tmpfs.js';
 
-const DISK = '8m';
-const mountPoint = tempDir('full-disk-blobs');
-let mounted = false;
-try {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK}`, 'tmpfs', mountPoint], { stdio: 'pipe' });
-  mounted = true;
-} catch (err) {
-  console.warn(
-    `SKIPPED full-disk blob tests: cannot mount a ${DISK} tmpfs at ${mountPoint} ` +
-      `(${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}); run them as root`,
-  );
-}
-const filler = join(mountPoint, 'filler');
-
-/** Writes `filler` until the disk refuses a single byte more. */
-function fillDisk(): void {
-  const fd = openSync(filler, 'w');
-  try {
-    for (const size of [1 << 20, 65536, 4096, 512, 1]) {
-      const block = Buffer.alloc(size, 1);
-      try {
-        for (;;) writeSync(fd, block);
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ENOSPC') throw err;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
+const disk = smallDisk('full-disk-blobs', '8m', 'full-disk blob tests');
+const { mounted, mountPoint } = disk;
 
 /** A model directory with what a version lists and a bank of `bytes` bytes. */
 function model(dir: string, fittedAt: string, bytes: number): string {
@@ -77,7 +49,7 @@ describe.skipIf(!mounted)('blobs on a full disk', () => {
   const stores: HarkStore[] = [];
   afterAll(async () => {
     for (const s of stores) await s.close();
-    if (mounted) execFileSync('umount', ['-l', mountPoint]);
+    disk.unmount();
   });
 
   test('a clip or a version stored in a database on a full disk is a clear error, and works once space returns', async () => {
@@ -100,14 +72,14 @@ describe.skipIf(!mounted)('blobs on a full disk', () => {
       new BlobCache(dataDir, store.blobs),
     );
     const bank = model(join(tempDir('full-disk-model'), 'm'), 't1', 2 << 20);
-    fillDisk();
+    disk.fill();
     await expect(media.writeClip(alert.id, new Float32Array(16000).fill(0.2), 16000)).rejects.toThrow(
       new RegExp(`cannot store alerts/${alert.id}/clip.wav: .*(disk is full|SQLITE_FULL)`),
     );
     await expect(versions.add('pump-1', bank, meta)).rejects.toThrow(/database or disk is full/);
     expect(await versions.numbers('pump-1')).toEqual([]);
     expect(await store.blobs.totals()).toEqual({ blobs: 0, bytes: 0 });
-    unlinkSync(filler);
+    disk.free();
     await media.writeClip(alert.id, new Float32Array(16000).fill(0.2), 16000);
     expect((await media.readClip(alert.id)).subarray(0, 4).toString()).toBe('RIFF');
     expect((await versions.add('pump-1', bank, meta)).version).toBe(1);
@@ -140,7 +112,7 @@ describe.skipIf(!mounted)('blobs on a full disk', () => {
     const logs: string[] = [];
     const reader = new AlertMediaStore(onFull, store, (l) => logs.push(l));
     const b = new VersionStore(onFull, 10, store.modelVersions, new BlobCache(onFull, store.blobs));
-    fillDisk();
+    disk.fill();
     try {
       expect((await reader.readClip(alert.id)).equals(await writer.readClip(alert.id))).toBe(true);
       expect(logs.join('\n')).toMatch(
@@ -150,7 +122,7 @@ describe.skipIf(!mounted)('blobs on a full disk', () => {
         /^cannot (create the blob cache|write the blob cache file) \S+: ENOSPC.*; free space on (its disk|the disk of \S+)$/,
       );
     } finally {
-      unlinkSync(filler);
+      disk.free();
     }
     expect((await b.materialise('pump-2', 1)).startsWith(onFull)).toBe(true);
   });
