@@ -15,8 +15,10 @@ import {
   type PictureOptions,
 } from './pictures.js';
 
-/** The names of an alert's files (`alert_media.name`; also the file names under `DATA/alerts/<alertId>/` of
- * data directories from before the database held them). */
+/**
+ * The names of an alert's files (`alert_media.name`; also the file names under `DATA/alerts/<alertId>/` of data
+ * directories from before the database held them).
+ */
 export const ALERT_FILES = {
   clip: 'clip.wav',
   spectrogram: 'spectrogram.bin',

@@ -35,18 +35,21 @@ export async function pullModels(o: ModelSyncOptions): Promise<string[]> {
   for (const [sensorId, { version, changedAt }] of active) {
     if (o.busy(sensorId)) continue;
     const key = `${version}@${changedAt}`;
-    const before = o.seen.get(sensorId);
-    o.seen.set(sensorId, key);
     const dir = pathInside(o.modelsDir, sensorId);
     const here = await readVersionJson(dir);
     const present = existsSync(join(dir, 'model.json'));
     // A model placed by hand: the watcher keeps it as the sensor's next version (and makes it active).
     if (!here && present) continue;
-    if (!present && before === key) continue;
+    // Installed here once (the key seen), then removed by hand: left removed.
+    if (!present && o.seen.get(sensorId) === key) continue;
     const wanted = await o.versions.get(sensorId, version);
     if (!wanted) continue;
-    if (here?.sensorId === sensorId && here.version === version && here.fittedAt === wanted.meta.fittedAt)
+    if (here?.sensorId === sensorId && here.version === version && here.fittedAt === wanted.meta.fittedAt) {
+      o.seen.set(sensorId, key);
       continue;
+    }
+    // Not seen until installed: a fetch that fails is tried again at the next pull.
+    o.seen.delete(sensorId);
     try {
       const source = await o.versions.materialise(sensorId, version);
       const staging = await stagingDir(o.modelsDir, sensorId);
@@ -58,6 +61,7 @@ export async function pullModels(o: ModelSyncOptions): Promise<string[]> {
         throw err;
       }
       o.log(`models: ${sensorId}: version ${version} is the active one in the database: installed here`);
+      o.seen.set(sensorId, key);
       changed.push(sensorId);
     } catch (err) {
       o.log(`models: ${sensorId}: version ${version} could not be fetched: ${(err as Error).message}`);

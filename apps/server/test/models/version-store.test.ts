@@ -195,6 +195,15 @@ describe('model versions', () => {
       seen: new Map<string, string>(),
       log: (l: string) => logs.push(l),
     };
+    // A fetch that fails (a chunk missing in the database) installs nothing and is tried again at the next pull.
+    const bankBlob = (await store.modelVersions.files('pump-1', 1)).find(
+      (f) => f.name === 'method.bank.f32',
+    )!;
+    await store.database.db.deleteFrom('blob_chunks').where('sha256', '=', bankBlob.sha256).execute();
+    expect(await pullModels(sync)).toEqual([]);
+    expect(logs.join('\n')).toMatch(/pump-1: version 1 could not be fetched: blob [0-9a-f]{64} is damaged/);
+    expect(existsSync(join(modelsDir, 'pump-1'))).toBe(false);
+    await store.blobs.put(Buffer.from('the bank')); // written again: the missing chunk comes back
     expect(await pullModels(sync)).toEqual(['pump-1']);
     expect(readFileSync(join(modelsDir, 'pump-1', 'method.bank.f32'), 'utf8')).toBe('the bank');
     expect(JSON.parse(readFileSync(join(modelsDir, 'pump-1', 'version.json'), 'utf8'))).toMatchObject({
