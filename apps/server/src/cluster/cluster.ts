@@ -213,11 +213,13 @@ export class Cluster {
     }
   }
 
-  /** Claims the sensor for connection `socketId` (always granted alone). */
+  /**
+   * Claims the sensor for connection `socketId` (always granted without Redis). Taking a sensor: its model as
+   * the database names it (set on any instance, fetched by hash if this one never had it), before the first
+   * window is scored.
+   */
   async claim(sensorId: string, socketId: string): Promise<ClaimResult> {
-    if (!this.ownership) return { ok: true };
-    const r = await this.ownership.claim(sensorId, socketId);
-    // Taking a sensor over: its model as the others left it, before the first window is scored.
+    const r = this.ownership ? await this.ownership.claim(sensorId, socketId) : { ok: true as const };
     if (r.ok) await this.o.reloadModels().catch(() => undefined);
     return r;
   }
