@@ -4,7 +4,8 @@
  * run in this process.
  *
  * - A model fitted on B is fetched by hash from the database by A when its sensor connects there.
- * - A dashboard on C gets the columns and scores of sensors on A and B; an acknowledgement made on B shows on C
+ * - Nine sensors, three on each instance: a dashboard on C gets the columns of all of them (and the scores of
+ *   the one with a model, on A); an acknowledgement made on B shows on C
  *   at once; two operators resolving the same alert on A and on C at the same moment: one wins, both
  *   dashboards see it, and the alert's actions record both.
  * - `kill -9` of A while its sensor streams: the sensor is taken by C (which never saw it: the model comes
@@ -133,7 +134,7 @@ describe.runIf(enabled)('three instances on one PostgreSQL and one Redis', () =>
     await pg?.stop();
   });
 
-  test('a dashboard on C gets A and B; an ack on B shows on C; two operators at once: one wins, both recorded', async () => {
+  test('nine sensors on three instances reach a dashboard on C; an ack on B shows on C; two operators at once: one wins, both recorded', async () => {
     // A model fitted on B; A gets it from the database when the sensor connects there.
     const root = tempDir('pgr-synth');
     const config = resolveDetectorConfig({});
@@ -155,37 +156,48 @@ describe.runIf(enabled)('three instances on one PostgreSQL and one Redis', () =>
     await dashC.emitWithAck('subscribe', { sensorId: '*' });
     await dashA.emitWithAck('subscribe', { sensorId: '*' });
 
-    const onA = await TestSensor.open(a.url, admin, 'pa-1');
-    const onB = await TestSensor.open(b.url, admin, 'pb-1');
-    open.push(onA, onB);
+    // Nine sensors, three on each instance; pa-1 (on A) has the model fitted on B, the others stream unscored.
+    const placed: [string, string, string][] = [
+      ['pa-1', 'A', a.url],
+      ['pa-2', 'A', a.url],
+      ['pa-3', 'A', a.url],
+      ['pb-1', 'B', b.url],
+      ['pb-2', 'B', b.url],
+      ['pb-3', 'B', b.url],
+      ['pc-1', 'C', c.url],
+      ['pc-2', 'C', c.url],
+      ['pc-3', 'C', c.url],
+    ];
+    const sensors = new Map<string, TestSensor>();
+    for (const [id, , url] of placed) {
+      const sensor = await TestSensor.open(url, admin, id);
+      sensors.set(id, sensor);
+      open.push(sensor);
+    }
+    const onB = sensors.get('pb-1')!;
     // Once each streams somewhere, C's dashboard follows it there.
-    for (const [id, instance] of [
-      ['pa-1', 'A'],
-      ['pb-1', 'B'],
-    ]) {
+    for (const [id, instance] of placed) {
       await until(`C knows ${id} streams on ${instance}`, () =>
         gotC.status.some((x) => x.id === id && x.connected && x.instance === instance),
       );
       expect(await dashC.emitWithAck('subscribe', { sensorId: id })).toMatchObject({ ok: true });
     }
-    await Promise.all([onA.stream(3, 0.3, 20), onB.stream(3, 0.3, 20)]);
+    await Promise.all([...sensors.values()].map((x) => x.stream(3, 0.3, 20)));
+    const n = (xs: { sensorId: string }[], id: string) => xs.filter((x) => x.sensorId === id).length;
     await until(
-      'C has columns of both and scores of pa-1, scored on A with the model fetched there',
-      () =>
-        ['pa-1', 'pb-1'].every((id) => gotC.columns.some((x) => x.sensorId === id)) &&
-        gotC.score.some((x) => x.sensorId === 'pa-1'),
+      'C has columns of all nine and scores of pa-1, scored on A with the model fetched there',
+      () => placed.every(([id]) => n(gotC.columns, id) > 0) && n(gotC.score, 'pa-1') > 0,
       60_000,
     ).catch((err: Error) => {
-      const n = (xs: { sensorId: string }[], id: string) => xs.filter((x) => x.sensorId === id).length;
       throw new Error(
-        `${err.message}: columns pa-1 ${n(gotC.columns, 'pa-1')}, pb-1 ${n(gotC.columns, 'pb-1')}, ` +
+        `${err.message}: columns ${placed.map(([id]) => `${id} ${n(gotC.columns, id)}`).join(', ')}, ` +
           `scores pa-1 ${n(gotC.score, 'pa-1')}; A's log:\n${a.out().slice(-3000)}`,
       );
     });
     expect(a.out()).toMatch(/pa-1: version 1 fetched from the database/);
     const list = (await (await call(c.url, '/api/sensors')).json()) as SensorStatus[];
-    expect(list.find((s) => s.id === 'pa-1')).toMatchObject({ connected: true, instance: 'A' });
-    expect(list.find((s) => s.id === 'pb-1')).toMatchObject({ connected: true, instance: 'B' });
+    for (const [id, instance] of placed)
+      expect(list.find((s) => s.id === id)).toMatchObject({ connected: true, instance });
 
     // A silence alert on B reaches C; an acknowledgement on B shows on C.
     await onB.silenceAlert();
@@ -284,12 +296,12 @@ describe.runIf(enabled)('three instances on one PostgreSQL and one Redis', () =>
       const h = (await (await fetch(`${a.url}/api/health`)).json()) as { cluster: { redis: string } };
       return h.cluster.redis === 'up';
     });
-    const fresh = await TestSensor.open(a.url, admin, 'pa-2');
+    const fresh = await TestSensor.open(a.url, admin, 'pa-9');
     open.push(fresh);
     await fresh.stream(1, 0.3, 20);
-    await until('C lists pa-2 streaming on A', async () =>
+    await until('C lists pa-9 streaming on A', async () =>
       ((await (await call(c.url, '/api/sensors')).json()) as SensorStatus[]).some(
-        (x) => x.id === 'pa-2' && x.connected && x.instance === 'A',
+        (x) => x.id === 'pa-9' && x.connected && x.instance === 'A',
       ),
     );
   }, 120_000);
