@@ -14,6 +14,7 @@ import {
   chromiumOrWarn,
   ensureDashboard,
   launchChromium,
+  openPage,
   pageErrors,
   screenshot,
 } from '../support/browser.js';
@@ -84,8 +85,7 @@ describe.runIf(haveChromium)('alert list and phone layout in Chromium', () => {
     await note(of('kiln-2')[0], 'maintenance', 'greased the bearing of the fan');
     await note(of('mill-9')[0], 'false alarm', 'forklift passing');
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-    errors = pageErrors(page);
+    ({ page, errors } = await openPage(browser));
     await page.goto(`${s.url}/?token=${operator}#/alerts`);
     await page.getByTestId('alert-row').first().waitFor();
   }, 300_000);

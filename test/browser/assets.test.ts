@@ -11,6 +11,7 @@ import {
   chromiumOrWarn,
   ensureDashboard,
   launchChromium,
+  openPage,
   pageErrors,
   screenshot,
 } from '../support/browser.js';
@@ -53,12 +54,7 @@ describe.runIf(haveChromium)('asset groups in Chromium', () => {
     const token = (await s.server.tokens.create('sensor', 'hall', ['hall-1'])).token;
     hall = await TestSensor.open(s.url, token, 'hall-1', { name: 'Hall 1', labels: { site: 'plant-2' } });
     browser = await launchChromium();
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      deviceScaleFactor: 1,
-    });
-    page = await context.newPage();
-    errors = pageErrors(page);
+    ({ page, errors } = await openPage(browser));
   }, 300_000);
 
   afterAll(async () => {

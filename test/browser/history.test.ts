@@ -12,7 +12,7 @@ import {
   chromiumOrWarn,
   ensureDashboard,
   launchChromium,
-  pageErrors,
+  openPage,
   publishScreenshot,
   screenshot,
 } from '../support/browser.js';
@@ -108,12 +108,7 @@ describe.runIf(haveChromium)('history view in Chromium', () => {
     }
     operator = await s.token('operator', 'ops-history');
     browser = await launchChromium();
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      deviceScaleFactor: 1,
-    });
-    page = await context.newPage();
-    errors = pageErrors(page);
+    ({ page, errors } = await openPage(browser));
   }, 600_000);
 
   afterAll(async () => {

@@ -15,13 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fitDetector, readClip, resolveDetectorConfig, saveModel, trainingNeeds } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
 import type { ModelStatus, ModelVersion } from '@hark/protocol';
-import {
-  chromiumOrWarn,
-  ensureDashboard,
-  launchChromium,
-  pageErrors,
-  screenshot,
-} from '../support/browser.js';
+import { chromiumOrWarn, ensureDashboard, launchChromium, openPage, screenshot } from '../support/browser.js';
 import { runSensor, sleep, startServer, tempDir, type TestServer } from '../support/server.js';
 
 const haveChromium = chromiumOrWarn('test/browser/models.test.ts');
@@ -99,12 +93,7 @@ describe.runIf(haveChromium)('model versions in Chromium: shadow, promote, roll 
     expect(r.code, r.out).toBe(0);
     await s.server.sensors.scheduler.idle();
     browser = await launchChromium();
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      deviceScaleFactor: 1,
-    });
-    page = await context.newPage();
-    errors = pageErrors(page);
+    ({ page, errors } = await openPage(browser));
   }, 900_000);
 
   afterAll(async () => {

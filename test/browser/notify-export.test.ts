@@ -21,7 +21,7 @@ import {
   chromiumOrWarn,
   ensureDashboard,
   launchChromium,
-  pageErrors,
+  openPage,
   publishScreenshot,
   screenshot,
 } from '../support/browser.js';
@@ -54,8 +54,7 @@ describe.runIf(ready)('notifications and exports in Chromium', () => {
     );
     await sub.subscribeAsync('plant/#', { qos: 1 });
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-    errors = pageErrors(page);
+    ({ page, errors } = await openPage(browser));
   }, 600_000);
 
   afterAll(async () => {

@@ -21,6 +21,7 @@ import {
   chromiumOrWarn,
   ensureDashboard,
   launchChromium,
+  openPage,
   pageErrors,
   screenshot,
 } from '../support/browser.js';
@@ -95,12 +96,7 @@ describe.runIf(haveChromium)("the operators' day: true sensor state and the aler
       if (a.sensorId === 'flap-1') flapUpdates.push(a);
     });
     browser = await launchChromium();
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      deviceScaleFactor: 1,
-    });
-    page = await context.newPage();
-    errors = pageErrors(page);
+    ({ page, errors } = await openPage(browser));
   }, 300_000);
 
   afterAll(async () => {

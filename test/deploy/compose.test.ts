@@ -238,6 +238,22 @@ describe.skipIf(!hasCompose)('docker-compose.yml profile `cluster`', () => {
     expect(serviceBlock(text, 'postgres')).toMatch(/POSTGRES_PASSWORD: pw/);
   });
 
+  test('no shared volume: each instance keeps its data directory (its blob cache) in a volume of its own', () => {
+    const text = compose(['--profile', 'cluster', 'config'], { HARK_POSTGRES_PASSWORD: 'pw' });
+    const sources = INSTANCES.map((name) => {
+      // The volumes list may end the block (no newline after it): read it with its own pattern.
+      const list = /\n {4}volumes:\n((?: {4}- .*(?:\n|$))+)/.exec(serviceBlock(text, name))?.[1] ?? '';
+      const mounts = list
+        .split('\n')
+        .map((l) => l.replace(/^\s*- /, ''))
+        .filter((v) => /:\/data(:|$)/.test(v));
+      expect(mounts, `${name} mounts one volume at /data`).toHaveLength(1);
+      return mounts[0].split(':')[0];
+    });
+    expect(new Set(sources).size).toBe(INSTANCES.length);
+    expect(sources).not.toContain('hark-data');
+  });
+
   test('the balancer is the official HAProxy image with the repository config, published on 8081', () => {
     const text = compose(['--profile', 'cluster', 'config']);
     const lb = serviceBlock(text, 'hark-lb');

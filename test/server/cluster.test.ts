@@ -16,6 +16,7 @@ import type { Socket } from 'socket.io-client';
 import { fitDetector, readClip, resolveDetectorConfig, saveModel, trainingNeeds } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
 import type { Alert, ColumnsEvent, Health, LeaseRefusal, ScoreEvent, SensorStatus } from '@hark/protocol';
+import { leaseKey } from '../../apps/server/src/cluster/ownership.js';
 import { redisOrWarn, startRedis, type TestRedis } from '../support/redis.js';
 import { connectSensor, TestSensor } from '../support/sensor.js';
 import { liveClient, serveChild, sleep, startServer, tempDir, type TestServer } from '../support/server.js';
@@ -288,7 +289,7 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
       '-p',
       String(redis.port),
       'SET',
-      'hark:lease:cb-1',
+      leaseKey('cb-1'),
       'Z#00',
       'PX',
       '10000',

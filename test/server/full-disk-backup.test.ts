@@ -7,46 +7,17 @@
  *
  * Mounting a tmpfs needs root: without it the test is skipped, visibly.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { listBackups } from '@hark/server';
-import { sleep, startServer, tempDir, type TestServer } from '../support/server.js';
+import { sleep, startServer, type TestServer } from '../support/server.js';
+import { smallDisk } from '../support/tmpfs.js';
 
 /** Room for the server's files and one backup of its small database, and quick to fill. */
 const DISK = '12m';
-const mountPoint = tempDir('full-disk-backup');
-let mounted = false;
-try {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK}`, 'tmpfs', mountPoint], { stdio: 'pipe' });
-  mounted = true;
-} catch (err) {
-  console.warn(
-    `SKIPPED full-disk backup test: cannot mount a ${DISK} tmpfs at ${mountPoint} ` +
-      `(${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}); run it as root`,
-  );
-}
-
-const dataDir = join(mountPoint, 'data');
-const filler = join(mountPoint, 'filler');
-
-/** Writes `filler` until the disk refuses a single byte more. */
-function fillDisk(): void {
-  const fd = openSync(filler, 'w');
-  try {
-    for (const size of [1 << 20, 65536, 4096, 512, 1]) {
-      const block = Buffer.alloc(size, 1);
-      try {
-        for (;;) writeSync(fd, block);
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ENOSPC') throw err;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
+const disk = smallDisk('full-disk-backup', DISK, 'full-disk backup test');
+const { mounted, dataDir } = disk;
 
 async function backupErrors(s: TestServer): Promise<number> {
   const text = await (await fetch(`${s.url}/metrics`)).text();
@@ -62,7 +33,7 @@ describe.skipIf(!mounted)('the rolling backup on a full disk', () => {
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
     await s?.close();
-    if (mounted) execFileSync('umount', ['-l', mountPoint]);
+    disk.unmount();
   });
 
   test('fails without a crash, is logged and counted, keeps the older backup, and resumes when space returns', async () => {
@@ -74,7 +45,7 @@ describe.skipIf(!mounted)('the rolling backup on a full disk', () => {
     expect(first?.path).toBe(listBackups(dataDir)[0]);
     const firstBytes = statSync(first!.path).size;
 
-    fillDisk();
+    disk.fill();
     await sleep(10); // a new backup name (they are stamped to the millisecond)
     expect(await s.server.backup()).toBeNull();
     expect(s.logs.join('\n')).toMatch(
@@ -90,7 +61,7 @@ describe.skipIf(!mounted)('the rolling backup on a full disk', () => {
     // The server itself is up.
     expect((await fetch(`${s.url}/api/health`)).status).toBe(200);
 
-    unlinkSync(filler);
+    disk.free();
     await sleep(10);
     const second = await s.server.backup();
     expect(second).not.toBeNull();

@@ -7,47 +7,17 @@
  *
  * Mounting a tmpfs needs root: without it the test is skipped, visibly.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { Alert, HelloAck, Page, SensorAck, SensorStatus } from '@hark/server';
-import { liveClient, sleep, startServer, tempDir, type TestServer } from '../support/server.js';
+import { liveClient, sleep, startServer, type TestServer } from '../support/server.js';
+import { smallDisk } from '../support/tmpfs.js';
 
 /** Room for the server's files at start, and small enough to fill in a moment. */
 const DISK = '8m';
-const mountPoint = tempDir('full-disk');
-let mounted = false;
-try {
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK}`, 'tmpfs', mountPoint], { stdio: 'pipe' });
-  mounted = true;
-} catch (err) {
-  console.warn(
-    `SKIPPED full-disk tests: cannot mount a ${DISK} tmpfs at ${mountPoint} ` +
-      `(${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}); run them as root`,
-  );
-}
-
-const dataDir = join(mountPoint, 'data');
-const filler = join(mountPoint, 'filler');
-
-/** Writes `filler` until the disk refuses a single byte more. */
-function fillDisk(): void {
-  const fd = openSync(filler, 'w');
-  try {
-    for (const size of [1 << 20, 65536, 4096, 512, 1]) {
-      const block = Buffer.alloc(size, 1);
-      try {
-        for (;;) writeSync(fd, block);
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ENOSPC') throw err;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
+const disk = smallDisk('full-disk', DISK, 'full-disk tests');
+const { mounted, dataDir } = disk;
 
 /** Errors that would end a plain `hark serve` process. */
 const fatal: unknown[] = [];
@@ -106,7 +76,7 @@ describe.skipIf(!mounted)('a full disk', () => {
     process.off('unhandledRejection', onFatal);
     for (const c of sockets) c.close();
     await s?.close();
-    if (mounted) execFileSync('umount', ['-l', mountPoint]);
+    disk.unmount();
   });
 
   test('costs no crash, reports degraded, counts the errors and writes what waited once space returns', async () => {
@@ -122,7 +92,7 @@ describe.skipIf(!mounted)('a full disk', () => {
     const unbound = await s.token('sensor', 'mic-2');
     expect((await health(s)).status).toBe('ok');
 
-    fillDisk();
+    disk.fill();
 
     // A token not bound to a sensor yet cannot be bound now: refused, clearly (the binding is no bookkeeping).
     await expect(sensor(s.url, unbound, 'pump-8')).rejects.toThrow(
@@ -160,7 +130,7 @@ describe.skipIf(!mounted)('a full disk', () => {
       s.api('/api/tokens', { method: 'POST', body: JSON.stringify({ role: 'operator', name: 'bob' }) }),
     ).rejects.toMatchObject({ status: 503 });
 
-    unlinkSync(filler);
+    disk.free();
     await until(
       'health ok',
       () => health(s as TestServer),
@@ -182,7 +152,7 @@ describe.skipIf(!mounted)('a full disk', () => {
     for (const c of sockets.splice(0)) c.close();
     await s?.close();
     s = null;
-    fillDisk();
+    disk.fill();
     s = await startServer({ dataDir }, admin);
     expect(s.logs.join('\n')).toMatch(/STORAGE ERROR: started READ-ONLY: .*hark\.db takes no writes/);
     expect(await health(s)).toMatchObject({
@@ -192,7 +162,7 @@ describe.skipIf(!mounted)('a full disk', () => {
     expect((await s.api<Page<Alert>>('/api/alerts?sensorId=pump-9')).total).toBe(1);
     await expect(s.token('operator', 'bob')).rejects.toMatchObject({ status: 503 });
 
-    unlinkSync(filler);
+    disk.free();
     await until(
       'health ok',
       () => health(s as TestServer),

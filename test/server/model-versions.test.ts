@@ -279,7 +279,7 @@ describe('model versions on a running server', () => {
       await until(
         'a new version',
         () => versions('pump-2'),
-        (l) => l[0]?.version === i + 2,
+        (l) => l[0]?.version === i + 2 && l[0].active,
       );
     }
     const list = await versions('pump-2');

@@ -16,6 +16,8 @@ import { sleep, startServer, type TestServer } from '../support/server.js';
 let s: TestServer;
 let live: Socket;
 const deletedEvents: string[] = [];
+/** The blob of each stored alert's clip. */
+const clips = new Map<number, string>();
 beforeAll(async () => {
   s = await startServer();
   // A connection of its own: a sensor socket closed by the server closes the engine it shares (forceNew).
@@ -46,9 +48,16 @@ async function storedAlert(sensorId: string): Promise<number> {
     threshold: 1,
   });
   await s.server.store.alerts.update(a.id, { active: false, end: t + 5000 });
-  const media = join(s.server.config.dataDir, 'alerts', String(a.id));
-  mkdirSync(media, { recursive: true });
-  writeFileSync(join(media, 'note.txt'), 'media');
+  clips.set(
+    a.id,
+    (
+      await s.server.media.writeClip(
+        a.id,
+        Float32Array.from({ length: 1600 }, () => Math.random() - 0.5),
+        16000,
+      )
+    ).sha256,
+  );
   return a.id;
 }
 
@@ -99,7 +108,8 @@ test('a streaming sensor deleted: told why and disconnected, freed, unlisted; al
   const alert = await s.api<Alert>(`/api/alerts/${alertId}`);
   expect(alert.sensorId).toBe('del-1');
   expect((await s.server.store.sensors.get('del-1'))?.name).toBe('Pump one');
-  expect(existsSync(join(s.server.config.dataDir, 'alerts', String(alertId), 'note.txt'))).toBe(true);
+  expect(await s.server.media.hasClip(alertId)).toBe(true);
+  expect(await s.server.store.blobs.has(clips.get(alertId)!)).toBe(true);
   // The model versions left the registry's folders for DATA/retired/del-1-<time>/.
   expect(existsSync(join(s.server.config.dataDir, 'model-versions', 'del-1'))).toBe(false);
   const retired = readdirSync(join(s.server.config.dataDir, 'retired'));
@@ -155,7 +165,9 @@ test('?purge=true removes its alerts with their media, scores and history too', 
   expect(res.status).toBe(404);
   expect(await s.server.store.sensors.get('del-2')).toBeNull();
   expect(await s.server.store.scores.range('del-2', { from: 0, to: Date.now(), limit: 100 })).toEqual([]);
-  expect(existsSync(join(s.server.config.dataDir, 'alerts', String(alertId)))).toBe(false);
+  // The clip's blob is swept with it, and this instance's cached copy.
+  expect(await s.server.media.hasClip(alertId)).toBe(false);
+  expect(await s.server.store.blobs.has(clips.get(alertId)!)).toBe(false);
   expect(s.logs.join('\n')).toMatch(/sensor del-2: deleted with its data by first admin \(1 alerts/);
   sensor.close();
 });

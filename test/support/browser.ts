@@ -105,6 +105,18 @@ export function publishScreenshot(path: string, target: string): void {
   console.log(`updated docs/screenshots/${target}.png`);
 }
 
+/** The browser tests' desktop viewport: the README's screenshots' size, at a device scale of 1. */
+export const DESKTOP = { width: 1440, height: 900 };
+
+/** A page in a fresh browser context (its own storage, so its own sign-in) and the errors it raises. */
+export async function openPage(
+  browser: Browser,
+  viewport: { width: number; height: number } = DESKTOP,
+): Promise<{ page: Page; errors: string[] }> {
+  const page = await (await browser.newContext({ viewport, deviceScaleFactor: 1 })).newPage();
+  return { page, errors: pageErrors(page) };
+}
+
 /**
  * Collects the page's uncaught exceptions, console errors and failed HTTP answers (with their URL), for
  * assertions and failure messages.

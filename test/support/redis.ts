@@ -34,7 +34,12 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/**
+ * `cluster`: Redis Cluster mode with one node holding all 16384 slots. It answers every key itself (no
+ * redirections, so a plain client works) but enforces cluster rules: a command or script whose keys hash to
+ * different slots fails with CROSSSLOT, as on a cluster of many nodes.
+ */
+export async function startRedis(o: { cluster?: boolean } = {}): Promise<TestRedis> {
   if (!REDIS_SERVER) throw new Error('redis-server is not installed');
   const bin = REDIS_SERVER;
   const dir = mkdtempSync(join(tmpdir(), 'hark-redis-'));
@@ -55,6 +60,7 @@ export async function startRedis(): Promise<TestRedis> {
       '',
       '--appendonly',
       'no',
+      ...(o.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] : []),
     ];
     const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
@@ -71,6 +77,7 @@ export async function startRedis(): Promise<TestRedis> {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+    if (o.cluster) await ownAllSlots(port);
   };
   const kill = async (signal: NodeJS.Signals) => {
     if (!child) return;
@@ -101,4 +108,22 @@ function accepts(port: number): Promise<boolean> {
     });
     c.once('error', () => resolve(false));
   });
+}
+
+/** Gives the one node every slot (kept in its nodes.conf across restarts) and waits for `cluster_state:ok`. */
+async function ownAllSlots(port: number): Promise<void> {
+  const cli = (...args: string[]) =>
+    spawnSync('redis-cli', ['-p', String(port), ...args])
+      .stdout.toString()
+      .trim();
+  if (/cluster_slots_assigned:0\b/.test(cli('CLUSTER', 'INFO'))) {
+    const r = cli('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    if (r !== 'OK') throw new Error(`CLUSTER ADDSLOTSRANGE answered ${r}`);
+  }
+  const until = Date.now() + 10_000;
+  while (!/cluster_state:ok/.test(cli('CLUSTER', 'INFO'))) {
+    if (Date.now() > until)
+      throw new Error(`the one-node Redis Cluster on ${port} is not ok: ${cli('CLUSTER', 'INFO')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

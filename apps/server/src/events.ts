@@ -3,7 +3,8 @@ import type { Alert, FitProgressEvent } from '@hark/protocol';
 
 /**
  * What happens inside the server for listeners off the data path: alert changes (webhooks), fit progress
- * (the fit record in the store, the dashboards) and model swaps (the other instances of a cluster). The data path itself hands on directly: columns, scores,
+ * (the fit record in the store, the dashboards), model swaps and sensor-record changes (the other instances of
+ * a cluster). The data path itself hands on directly: columns, scores,
  * alerts and status go to the live hub from the step that makes them.
  */
 export interface HarkEventMap {
@@ -12,6 +13,12 @@ export interface HarkEventMap {
   'model:progress': [FitProgressEvent];
   /** A sensor's model in use or on trial changed here (see `ModelRegistry`). */
   'model:changed': [ModelChanged];
+  /** An admin changed a sensor's stored record here (name, labels, thresholds, snooze) or deleted it. */
+  'sensor:changed': [SensorChanged];
+}
+
+export interface SensorChanged {
+  sensorId: string;
 }
 
 export interface ModelChanged {

@@ -35,6 +35,7 @@ import { ShadowScorer } from './scoring/shadow-scorer.js';
 import { WindowScorer } from './scoring/window-scorer.js';
 import { Sensors } from './sensors/sensors.js';
 import { BackupSchedule, type BackupResult } from './store/backup.js';
+import { BlobCache } from './store/blob-cache.js';
 import { HarkStore } from './store/store.js';
 
 export interface HarkServer {
@@ -49,6 +50,8 @@ export interface HarkServer {
   tokens: TokenService;
   sensors: Sensors;
   models: ModelRegistry;
+  /** Each alert's clip, pictures and feedback arrays (blobs in the database, read through the cache). */
+  media: AlertMediaStore;
   events: HarkEvents;
   metrics: HarkMetrics;
   /** The stored spectrogram history. */
@@ -191,7 +194,9 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     history: history.recorder.waiting,
   });
   const hub = new LiveHub({ onDropped: (n) => metrics.liveDropped.inc(n) });
-  const media = new AlertMediaStore(config.dataDir);
+  const media = new AlertMediaStore(config.dataDir, store, log);
+  // An older data directory's alert files go to the database once.
+  await media.start();
   const alerts = new AlertService({ store, media, events, hub, metrics, log, policy: config });
   // The registry records enrolments from the sensors' streams and reads the feedback the model service
   // keeps; both are built after it.
@@ -199,8 +204,15 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
   let sensors: Sensors;
   // eslint-disable-next-line prefer-const
   let modelService: ModelService;
+  const blobCache = new BlobCache(config.dataDir, store.blobs, log);
+  // Copies of blobs swept while this instance was away (in the background: disk only, never a wrong read).
+  void blobCache
+    .prune()
+    .then((n) => n > 0 && log(`blob cache: removed ${n} stale file(s) from ${blobCache.dir}`))
+    .catch((err: Error) => log(`blob cache: not pruned: ${err.message}`));
   const models = new ModelRegistry({
     dataDir: config.dataDir,
+    versionStore: { versions: store.modelVersions, cache: blobCache },
     events,
     pollMs: config.modelPollMs,
     record: (id, seconds, progress) => sensors.record(id, seconds, progress),
@@ -263,10 +275,13 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     instance: () => cluster.instance,
     remoteStatus: (id) => cluster.remoteStatus(id),
     remoteStatuses: () => cluster.remoteStatuses(),
+    events,
     log,
   });
   cluster.republish = () => sensors.publishAll();
   cluster.backfillHere = (id, seconds) => sensors.backfill(id, seconds);
+  cluster.reloadSensor = (id, where) =>
+    id === null ? sensors.reloadRecords(where) : sensors.recordChanged(id, where);
   const webhook = config.webhookUrl
     ? new WebhookNotifier({
         url: config.webhookUrl,
@@ -426,6 +441,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     tokens: runtime.tokens,
     sensors: runtime.sensors,
     models: runtime.models,
+    media: runtime.media,
     events: runtime.events,
     metrics: runtime.metrics,
     history: runtime.history,

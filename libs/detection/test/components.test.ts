@@ -9,6 +9,7 @@ import {
 import { gaussianBlur2d, gaussianKernel } from '../src/components/gaussian-blur.js';
 import { kCenterGreedy, sparseRandomProjection } from '../src/components/kcenter-greedy.js';
 import { MultivariateGaussian } from '../src/components/multivariate-gaussian.js';
+import { windowAnomalyMap } from '../src/pipeline/anomaly-map.js';
 
 const golden = JSON.parse(
   readFileSync(new URL('./fixtures/components/components.json', import.meta.url), 'utf8'),
@@ -122,6 +123,45 @@ describe('gaussianBlur2d (against scipy, mode mirror, truncate 4)', () => {
   it('rejects a map whose size does not match its shape', () => {
     expect(() => gaussianBlur2d(new Float32Array(10), 3, 4, 1)).toThrow(
       /10 values but height \* width = 3 \* 4/,
+    );
+  });
+});
+
+describe('windowAnomalyMap (upsampling and blur folded into one matrix per axis)', () => {
+  it('gives the map of resizeBilinear then gaussianBlur2d within float rounding, defaults and edge cases', () => {
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 4;
+    for (const [gh, gw, nMels, frames, sy, sx] of [
+      [32, 16, 128, 63, 8, 4], // the defaults (256 x 128 image, stride 8)
+      [16, 8, 128, 63, 8, 4], // the window's native size
+      [4, 3, 6, 5, 4, 4], // kernels wider than the map: reflected taps add up
+      [8, 8, 8, 8, 2, 0], // same size (no upsampling), one axis unblurred
+      [1, 5, 9, 20, 0, 0], // no blur at all
+    ]) {
+      const p = Float32Array.from({ length: gh * gw }, rand);
+      const up = resizeBilinear({ data: p, channels: 1, height: gh, width: gw }, nMels, frames).data;
+      const want = gaussianBlur2d(up, nMels, frames, sy, sx);
+      const got = windowAnomalyMap(
+        p,
+        { height: gh, width: gw },
+        {
+          nMels,
+          windowFrames: frames,
+          blurSigmaMel: sy,
+          blurSigmaTime: sx,
+        },
+      );
+      let peak = 0;
+      for (const v of want) peak = Math.max(peak, Math.abs(v));
+      // Float32 storage of the old path's intermediate maps: a few ulps of the map's largest value.
+      expect(maxAbsDiff(got, want)).toBeLessThan(4e-7 * peak);
+    }
+  });
+
+  it('rejects patch scores that do not fill the grid', () => {
+    const shape = { nMels: 8, windowFrames: 8, blurSigmaMel: 1, blurSigmaTime: 1 };
+    expect(() => windowAnomalyMap(new Float32Array(5), { height: 2, width: 3 }, shape)).toThrow(
+      /5 values, the grid 2 x 3/,
     );
   });
 });

@@ -11,9 +11,7 @@
  * receives what A sends (under 99 %) or the p95 latency passes 1 s. A, B and the dashboard share this
  * process's event loop: the figure is a floor for instances on machines of their own.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer as netServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -22,6 +20,7 @@ import type { ColumnsEvent, ScoreEvent, SensorStatus } from '@hark/protocol';
 import { createServer, type HarkServer } from '@hark/server';
 import { positiveInt } from '../options.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
+import { startRedis } from './services.js';
 
 export interface ClusterStep {
   sensors: number;
@@ -198,47 +197,6 @@ async function subscribeAll(dash: Socket, ids: string[]): Promise<void> {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-}
-
-/** `redis-server` on a free loopback port in a temporary directory, without persistence. */
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const bin = ['/usr/bin/redis-server', '/usr/sbin/redis-server'].find(
-    (p) => spawnSync(p, ['--version']).error === undefined,
-  );
-  if (!bin)
-    throw new Error(
-      'redis-server is not installed: apt-get install redis-server, or pass --redis redis://HOST:PORT',
-    );
-  const dir = mkdtempSync(join(tmpdir(), 'hark-bench-redis-'));
-  const s = netServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  const child: ChildProcess = spawn(
-    bin,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const until = Date.now() + 10_000;
-  while (
-    !(await new Promise<boolean>((resolve) => {
-      const c = connect(port, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    }))
-  ) {
-    if (Date.now() > until) throw new Error(`redis-server did not listen on ${port} within 10 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 const list = (v: string) =>

@@ -5,6 +5,7 @@ import { registerBenchFalseAlarms } from '../bench/false-alarms.js';
 import { registerBenchHistory } from '../bench/history.js';
 import { registerBenchKnn } from '../bench/knn.js';
 import { registerBenchPipeline } from '../bench/pipeline.js';
+import { registerBenchStore } from '../bench/store.js';
 
 /**
  * `hark bench <what>`: measurements written to BENCHMARKS.md with the machine and the command.
@@ -20,4 +21,5 @@ export function registerBench(program: Command): void {
   registerBenchFalseAlarms(bench);
   registerBenchHistory(bench);
   registerBenchCluster(bench);
+  registerBenchStore(bench);
 }

@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { encodeWav } from '@hark/dsp';
 import type { AlertSpectrogram } from '@hark/protocol';
+import type { AlertMediaRepository } from '../store/alert-media.repository.js';
+import { BlobCache } from '../store/blob-cache.js';
+import type { BlobRepository } from '../store/blob.repository.js';
 import { NotFoundError } from '../store/errors.js';
 import {
   alertPicturePng,
@@ -11,9 +14,11 @@ import {
   type PictureKind,
   type PictureOptions,
 } from './pictures.js';
-import { pathInside } from '../paths.js';
 
-/** File names inside `DATA/alerts/<alertId>/`. */
+/**
+ * The names of an alert's files (`alert_media.name`; also the file names under `DATA/alerts/<alertId>/` of data
+ * directories from before the database held them).
+ */
 export const ALERT_FILES = {
   clip: 'clip.wav',
   spectrogram: 'spectrogram.bin',
@@ -25,40 +30,75 @@ export const ALERT_FILES = {
 
 type SpectrogramMeta = Omit<AlertSpectrogramData, 'spectrogram' | 'anomaly'>;
 
+/** Written in `DATA/alerts` once the files found there were stored in the database. */
+export const ALERTS_IMPORTED_MARKER = '.imported-to-database';
+
 /**
- * The files kept for each alert under `DATA/alerts/<alertId>/`: the audio clip, the quantised spectrogram and
- * anomaly map (with their metadata), and for feedback the patch embeddings and log-mel windows the model scored. Every write goes to a temporary
- * file, is fsynced and renamed into place, so readers never see half a file.
+ * What is kept for each alert: the audio clip, the quantised spectrogram and anomaly map (with their
+ * metadata), and for feedback the patch embeddings and log-mel windows the model scored. Each is a blob in the
+ * database (`store/alert-media.repository.ts`), so any instance serves it; reads go through this instance's
+ * blob cache (`DATA/cache/blobs`), which checks every copy against its hash.
  */
 export class AlertMediaStore {
-  /** `DATA/alerts`. */
-  readonly root: string;
+  readonly #cache: BlobCache;
+  readonly #repo: AlertMediaRepository;
 
-  constructor(dataDir: string) {
-    this.root = join(dataDir, 'alerts');
+  constructor(
+    readonly dataDir: string,
+    store: { alertMedia: AlertMediaRepository; blobs: BlobRepository },
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    this.#repo = store.alertMedia;
+    this.#cache = new BlobCache(dataDir, store.blobs, log);
   }
 
-  /** The alert's directory. */
-  dir(alertId: number): string {
-    if (!Number.isInteger(alertId) || alertId < 1)
-      throw new RangeError(`alertId (${alertId}) must be an integer >= 1`);
-    return pathInside(this.root, String(alertId));
+  /** `alerts/<alertId>/<file>`: how the alert's file is named in records (feedback) and logs. */
+  ref(alertId: number, file: keyof typeof ALERT_FILES): string {
+    return `alerts/${checkAlertId(alertId)}/${ALERT_FILES[file]}`;
   }
 
-  /** Path of one of the alert's files (whether or not it exists). */
-  path(alertId: number, file: keyof typeof ALERT_FILES): string {
-    return join(this.dir(alertId), ALERT_FILES[file]);
+  /**
+   * The upgrade of a data directory from before the database held alert media: the files under
+   * `DATA/alerts/<id>/` of alerts the store knows are stored as blobs, once (idempotent; the files stay).
+   */
+  async start(): Promise<void> {
+    const root = join(this.dataDir, 'alerts');
+    const marker = join(root, ALERTS_IMPORTED_MARKER);
+    if (!existsSync(root) || existsSync(marker)) return;
+    let stored = 0;
+    for (const name of await readdir(root)) {
+      if (!/^[1-9]\d*$/.test(name)) continue;
+      const alertId = Number(name);
+      const have = new Set(await this.#repo.names(alertId));
+      for (const file of Object.values(ALERT_FILES)) {
+        if (have.has(file)) continue;
+        const bytes = await readFile(join(root, name, file)).catch(() => null);
+        if (!bytes) continue;
+        try {
+          await this.#repo.put(alertId, file, bytes);
+          stored++;
+        } catch (err) {
+          // An alert deleted since (its row is gone: the foreign key refuses it): nothing to keep.
+          if (!/foreign key/i.test((err as Error).message)) throw err;
+          this.log(`alerts: ${join(root, name, file)}: alert ${alertId} is not in the store; not imported`);
+        }
+      }
+    }
+    await writeFile(marker, `${new Date().toISOString()}\n`);
+    if (stored)
+      this.log(
+        `alerts: ${stored} media file(s) under ${root} stored in the database; the folder is no longer read and may be removed`,
+      );
   }
 
-  /** Writes the clip as 16-bit mono WAV; returns its path and length in seconds. */
+  /** Writes the clip as 16-bit mono WAV; returns its blob's hash and its length in seconds. */
   async writeClip(
     alertId: number,
     samples: Float32Array,
     sampleRate: number,
-  ): Promise<{ path: string; seconds: number }> {
-    const path = this.path(alertId, 'clip');
-    await atomicWrite(path, encodeWav(samples, sampleRate, 's16'));
-    return { path, seconds: samples.length / sampleRate };
+  ): Promise<{ sha256: string; seconds: number }> {
+    const sha256 = await this.#put(alertId, 'clip', encodeWav(samples, sampleRate, 's16'));
+    return { sha256, seconds: samples.length / sampleRate };
   }
 
   /** The clip's WAV bytes; `NotFoundError` when there is none. */
@@ -66,18 +106,19 @@ export class AlertMediaStore {
     return this.read(alertId, 'clip', `alert ${alertId} has no audio clip (yet)`);
   }
 
-  /** True when the clip file exists. */
+  /** True when the alert has a clip. */
   async hasClip(alertId: number): Promise<boolean> {
-    return exists(this.path(alertId, 'clip'));
+    return (await this.#repo.get(checkAlertId(alertId), ALERT_FILES.clip)) !== null;
   }
 
   /** Stores the alert's spectrogram and anomaly map (checked for shape). */
   async writeSpectrogram(alertId: number, data: AlertSpectrogramData): Promise<void> {
     checkSpectrogramData(data);
     const { spectrogram, anomaly, ...meta } = data;
-    await atomicWrite(this.path(alertId, 'spectrogram'), spectrogram);
-    await atomicWrite(this.path(alertId, 'anomaly'), anomaly);
-    await atomicWrite(this.path(alertId, 'meta'), Buffer.from(JSON.stringify(meta)));
+    await this.#put(alertId, 'spectrogram', spectrogram);
+    await this.#put(alertId, 'anomaly', anomaly);
+    // The metadata last: a reader finds it only once both arrays are there.
+    await this.#put(alertId, 'meta', Buffer.from(JSON.stringify(meta)));
   }
 
   /** The stored spectrogram with raw bytes; `NotFoundError` when there is none. */
@@ -134,62 +175,44 @@ export class AlertMediaStore {
   }
 
   async #writeF32(alertId: number, file: 'patches' | 'windows', data: Float32Array): Promise<string> {
-    const path = this.path(alertId, file);
-    await atomicWrite(path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    return path;
+    return this.#put(alertId, file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
   async #readF32(alertId: number, file: 'patches' | 'windows'): Promise<Float32Array | null> {
-    const path = this.path(alertId, file);
-    if (!(await exists(path))) return null;
-    const bytes = await readFile(path);
+    const row = await this.#repo.get(checkAlertId(alertId), ALERT_FILES[file]);
+    if (!row) return null;
+    const bytes = await this.#cache.read(row.sha256);
     if (bytes.byteLength % 4 !== 0)
-      throw new Error(`${path} is ${bytes.byteLength} bytes, not a whole number of float32`);
+      throw new Error(
+        `${this.ref(alertId, file)} is ${bytes.byteLength} bytes, not a whole number of float32`,
+      );
     const out = new Float32Array(bytes.byteLength / 4);
     new Uint8Array(out.buffer).set(bytes);
     return out;
   }
 
-  /** Deletes everything kept for the alert. */
-  async remove(alertId: number): Promise<void> {
-    await rm(this.dir(alertId), { recursive: true, force: true });
+  /** Deletes everything kept for the alerts (their blobs, unless something else names them). */
+  async remove(...alertIds: number[]): Promise<void> {
+    await this.#cache.forget(await this.#repo.remove(alertIds.map(checkAlertId)));
   }
 
   private async read(alertId: number, file: keyof typeof ALERT_FILES, missing: string): Promise<Buffer> {
-    try {
-      return await readFile(this.path(alertId, file));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(missing);
-      throw err;
-    }
+    const row = await this.#repo.get(checkAlertId(alertId), ALERT_FILES[file]);
+    if (!row) throw new NotFoundError(missing);
+    return this.#cache.read(row.sha256);
+  }
+
+  #put(alertId: number, file: keyof typeof ALERT_FILES, bytes: Uint8Array): Promise<string> {
+    return this.#repo.put(checkAlertId(alertId), ALERT_FILES[file], bytes).catch((err: Error) => {
+      throw Object.assign(new Error(`cannot store ${this.ref(alertId, file)}: ${err.message}`), {
+        code: (err as NodeJS.ErrnoException).code,
+      });
+    });
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Writes `bytes` to a temporary sibling, fsyncs it and renames it over `path` (creating the directory). */
-async function atomicWrite(path: string, bytes: Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  try {
-    const file = await open(tmp, 'w');
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
-  }
+function checkAlertId(alertId: number): number {
+  if (!Number.isInteger(alertId) || alertId < 1)
+    throw new RangeError(`alertId (${alertId}) must be an integer >= 1`);
+  return alertId;
 }

@@ -112,9 +112,9 @@ export class AlertService {
     }
   }
 
-  /** Deletes the media files (clip, pictures, patches) of alerts removed from the store. */
+  /** Deletes the media (clip, pictures, patches) of alerts removed from the store. */
   async removeMedia(alertIds: readonly number[]): Promise<void> {
-    for (const id of alertIds) await this.d.media.remove(id);
+    await this.d.media.remove(...alertIds);
   }
 
   /** The sensor's severity thresholds: its own where set, else the server's defaults. */

@@ -1,7 +1,7 @@
 /**
  * This server among several (`hark serve --redis URL --instance NAME`): socket.io's Redis streams adapter,
  * the live relay to the other instances' dashboards, per-sensor ownership leases, and notices of model
- * changes. Without `--redis` only the instance name is used (metrics, status, health) and everything else
+ * changes and of sensor-record changes (each instance caches the records its data path reads). Without `--redis` only the instance name is used (metrics, status, health) and everything else
  * is off: the server behaves as it always did.
  */
 import { hostname } from 'node:os';
@@ -9,7 +9,7 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { ClusterHealthReport, ColumnsEvent, SensorStatus } from '@hark/protocol';
 import { Counter, Gauge } from 'prom-client';
 import type { Server as IoServer } from 'socket.io';
-import type { HarkEvents, ModelChanged } from '../events.js';
+import type { HarkEvents, ModelChanged, SensorChanged } from '../events.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import { LiveRelay } from './live-relay.js';
@@ -18,6 +18,11 @@ import { RedisLink } from './redis-link.js';
 
 /** The server-side event on `/live` that carries a model-change notice ({@link ModelChanged} + instance). */
 export const MODEL_NOTICE_EVENT = 'hark:model';
+/**
+ * The server-side event on `/live` that carries a sensor-record notice ({@link SensorChanged} + instance): an
+ * admin changed or deleted the sensor there; every other instance reads its record again at once.
+ */
+export const SENSOR_NOTICE_EVENT = 'hark:sensor';
 /** The server-side request on `/live` for a sensor's recent columns, answered by the instance that holds it. */
 export const BACKFILL_EVENT = 'hark:backfill';
 
@@ -49,6 +54,11 @@ export class Cluster {
   backfillHere: (sensorId: string, seconds: number) => ColumnsEvent[] = () => [];
   /** Publishes the status of every sensor streaming here (set by the sensors; used when Redis returns). */
   republish: () => void = () => {};
+  /**
+   * Reads a sensor's record again (set by the sensors): another instance changed it (`where`: `on instance
+   * C`), or, with no sensor id, every record in use here (Redis returned: notices sent meanwhile were missed).
+   */
+  reloadSensor: (sensorId: string | null, where: string) => Promise<void> = async () => {};
   readonly #redisUp: Gauge | null = null;
   readonly #relayed: Counter<'direction'> | null = null;
 
@@ -119,8 +129,10 @@ export class Cluster {
       this.republish();
       void this.ownership?.renew();
       void o.reloadModels().catch(() => undefined);
+      void this.reloadSensor(null, 'on another instance while Redis was away').catch(() => undefined);
     });
-    o.events.on('model:changed', (m) => this.#notice(m));
+    o.events.on('model:changed', (m) => this.#notice(MODEL_NOTICE_EVENT, m));
+    o.events.on('sensor:changed', (m) => this.#notice(SENSOR_NOTICE_EVENT, m));
   }
 
   /** This instance's name. */
@@ -173,6 +185,11 @@ export class Cluster {
         .reloadModels()
         .catch((err: Error) => this.o.log(`cluster: model reload failed: ${err.message}`));
     });
+    nsp.on(SENSOR_NOTICE_EVENT, (m: SensorChanged & { instance: string }) => {
+      void this.reloadSensor(m.sensorId, `on instance ${m.instance}`).catch((err: Error) =>
+        this.o.log(`cluster: reading sensor ${m.sensorId} again failed: ${err.message}`),
+      );
+    });
     nsp.on(
       BACKFILL_EVENT,
       (req: { sensorId: string; seconds: number }, ack: (events: ColumnsEvent[]) => void) =>
@@ -196,11 +213,13 @@ export class Cluster {
     }
   }
 
-  /** Claims the sensor for connection `socketId` (always granted alone). */
+  /**
+   * Claims the sensor for connection `socketId` (always granted without Redis). Taking a sensor: its model as
+   * the database names it (set on any instance, fetched by hash if this one never had it), before the first
+   * window is scored.
+   */
   async claim(sensorId: string, socketId: string): Promise<ClaimResult> {
-    if (!this.ownership) return { ok: true };
-    const r = await this.ownership.claim(sensorId, socketId);
-    // Taking a sensor over: its model as the others left it, before the first window is scored.
+    const r = this.ownership ? await this.ownership.claim(sensorId, socketId) : { ok: true as const };
     if (r.ok) await this.o.reloadModels().catch(() => undefined);
     return r;
   }
@@ -237,8 +256,9 @@ export class Cluster {
     this.#io = null;
   }
 
-  #notice(m: ModelChanged): void {
+  /** Tells the other instances (lost while Redis is away: they read everything again when it returns). */
+  #notice(event: string, m: ModelChanged | SensorChanged): void {
     if (!this.#io || !this.link?.up) return;
-    this.#io.of('/live').serverSideEmit(MODEL_NOTICE_EVENT, { ...m, instance: this.instance });
+    this.#io.of('/live').serverSideEmit(event, { ...m, instance: this.instance });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Per-sensor ownership leases in Redis: exactly one instance receives and scores a sensor at any time.
  *
- * Key `hark:lease:<sensorId>` holds the owner, `<instance>#<process uid>` (the uid tells a restarted
+ * Key `{hark:lease}:<sensorId>` holds the owner, `<instance>#<process uid>` (the uid tells a restarted
  * instance of the same name from the one that died), with a time to live of `ttlMs`. An instance claims the
  * lease when a sensor connects (the `/sensor` handshake) and renews it every `ttlMs / 3` while one of its
  * connections for that sensor stands; it deletes it when the last one closes, so the next instance may take
@@ -64,7 +64,19 @@ export interface OwnershipOptions {
   log: (line: string) => void;
 }
 
-export const leaseKey = (sensorId: string) => `hark:lease:${sensorId}`;
+/**
+ * A sensor's lease key. Every lease key carries the one hash tag `{hark:lease}`, so on Redis Cluster they all
+ * fall in one slot: the renewal is a single script over every lease an instance holds (one round trip per
+ * renewal period, whatever the number of sensors), and a script may only touch keys of one slot. A tag per
+ * sensor (`{sensorId}`) would spread the leases over the shards but cost one script per sensor per renewal;
+ * the whole family is small for one shard (10,000 sensors at the default 5 s TTL, renewed every 1.7 s: 6,000
+ * key updates/s in one script per instance per renewal, a few percent of one Redis core; docs/scale.md). The tag comes first, so a `{` in a sensor
+ * id cannot change the slot.
+ *
+ * Rolling upgrade: builds before this tag used `hark:lease:<sensorId>`; the two do not see each other's
+ * leases, so stop every instance of the older build before starting this one (apps/server/DESIGN.md, "Redis Cluster").
+ */
+export const leaseKey = (sensorId: string) => `{hark:lease}:${sensorId}`;
 
 export class SensorOwnership {
   /** Our value in Redis: the instance's name and this process's uid. */

@@ -10,7 +10,7 @@
  * it, unless the request asks to activate it now. Any kept version can be activated again (roll back or
  * forward).
  */
-import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   loadModel,
@@ -35,11 +35,14 @@ import { DetectorLeases, type DetectorLease } from '../scoring/leases.js';
 import { ModelError } from './errors.js';
 import { runFitWorker } from './fit-worker.js';
 import { modelSignature, recoverSwaps, stagingDir, stampDir, swapIn } from './model-versions.js';
+import { pullModels } from './model-sync.js';
 import { ModelWatcher } from './model-watcher.js';
 import { ShadowTrial } from './shadow-trial.js';
 import { readVersionJson, VersionStore, writeVersionJson, type StoredVersion } from './version-store.js';
 import type { HarkEvents } from '../events.js';
 import { pathInside } from '../paths.js';
+import type { BlobCache } from '../store/blob-cache.js';
+import type { ModelVersionRepository } from '../store/model-version.repository.js';
 
 export type ModelSource = 'enrol' | 'upload' | 'directory';
 
@@ -51,11 +54,20 @@ interface SourceJson {
   seconds: number;
 }
 
+/**
+ * Longest wait of a poll for the pull of the database's models, ms: a fetch of a few MB takes well under a
+ * second on a LAN, and a sensor's handshake (which polls) must stay well inside socket.io's 20 s connect
+ * timeout.
+ */
+export const PULL_WAIT_MS = 5000;
+
 /** Enrolment cuts its recording into clips of about this many seconds. */
 export const ENROL_CLIP_SECONDS = 5;
 
 export interface ModelRegistryOptions {
   dataDir: string;
+  /** Where versions are kept for every instance (the database), and this instance's copies of their files. */
+  versionStore: { versions: ModelVersionRepository; cache: BlobCache };
   events: HarkEvents;
   pollMs: number;
   /** Records `seconds` of the sensor's live stream at the analysis rate (throws when it is not streaming). */
@@ -126,25 +138,42 @@ export class ModelRegistry {
   readonly #watcher: ModelWatcher;
   readonly #log: (line: string) => void;
   readonly #maxShadows: number;
+  /** Each sensor's active version in the database at the last pull (`model-sync.ts`). */
+  readonly #seenActive = new Map<string, string>();
+  #pulling: Promise<void> | null = null;
 
   constructor(readonly opts: ModelRegistryOptions) {
     this.modelsDir = join(opts.dataDir, 'models');
-    this.versions = new VersionStore(opts.dataDir, opts.keepVersions ?? 10);
-    this.#maxShadows = opts.maxShadowModels ?? 2;
     this.#log = opts.log ?? (() => {});
-    this.#watcher = new ModelWatcher(this.modelsDir, opts.pollMs, (ids) => this.#sync(ids), this.#log);
+    this.versions = new VersionStore(
+      opts.dataDir,
+      opts.keepVersions ?? 10,
+      opts.versionStore.versions,
+      opts.versionStore.cache,
+      this.#log,
+    );
+    this.#maxShadows = opts.maxShadowModels ?? 2;
+    this.#watcher = new ModelWatcher(
+      this.modelsDir,
+      opts.pollMs,
+      (ids) => this.#sync(ids),
+      this.#log,
+      () => this.#pull(),
+    );
   }
 
   /**
-   * Loads every model directory (a model without a version becomes the next version of its sensor: an
-   * existing single model is version 1), resumes the shadow trials a stop left running, then keeps watching.
+   * Stores the versions of an older data directory in the database (once), installs the versions the
+   * database names active, loads every model directory (a model without a version becomes the next version of
+   * its sensor: an existing single model is version 1), resumes the shadow trials a stop left running, then
+   * keeps watching (and pulling the database's changes before each look).
    */
   async start(): Promise<void> {
     await mkdir(this.modelsDir, { recursive: true });
     await recoverSwaps(this.modelsDir);
     await this.versions.start();
     await this.#watcher.start();
-    for (const sensorId of await readdir(this.versions.root)) {
+    for (const sensorId of await this.versions.sensorIds()) {
       const slot = this.#slots.get(sensorId);
       if (!slot?.detector) continue;
       const running = (await this.versions.list(sensorId)).filter(
@@ -157,12 +186,18 @@ export class ModelRegistry {
 
   async stop(): Promise<void> {
     await this.#watcher.stop();
+    await this.#pulling?.catch(() => undefined);
     for (const [id, slot] of this.#slots) {
       if (slot.shadow) {
-        // Left running on disk: the next start resumes the trial.
+        // Left running in the store: the next start resumes the trial. Every instance of a cluster resumes it
+        // at its start, but only the one scoring the sensor advances it: the record with more windows wins,
+        // so an instance that merely held the shadow does not set the trial back.
         const { version, detector, trial } = slot.shadow;
         slot.shadow = null;
-        await this.versions.update(id, version, { trial: trial.toJSON() }).catch(() => null);
+        const mine = trial.toJSON();
+        const stored = (await this.versions.get(id, version).catch(() => null))?.meta.trial;
+        if (!stored || stored.outcome !== 'running' || mine.windows >= stored.windows)
+          await this.versions.update(id, version, { trial: mine }).catch(() => null);
         await this.#leases.retire(detector);
       }
       if (slot.detector) await this.#leases.retire(slot.detector);
@@ -181,10 +216,11 @@ export class ModelRegistry {
   }
 
   /**
-   * A deleted sensor: its model and shadow are unloaded and its folders (`models/<id>`, `model-versions/<id>`)
-   * leave the registry's view. Kept (for the record: which model raised its alerts) under
-   * `DATA/retired/<id>-<time>/`, or removed when `purge`. Returns where they were kept (null: nothing, or
-   * purged). Refused (`BUSY`) while the sensor enrols or fits.
+   * A deleted sensor: its model and shadow are unloaded, its versions leave the database (and their blobs,
+   * unless another version names them; other instances retire their copies at their next pull) and its folders
+   * (`models/<id>`, `model-versions/<id>`) leave the registry's view. Kept here (for the record: which model
+   * raised its alerts) under `DATA/retired/<id>-<time>/`, or removed when `purge`. Returns where they were
+   * kept (null: nothing, or purged). Refused (`BUSY`) while the sensor enrols or fits.
    */
   async remove(sensorId: string, o: { purge: boolean; at: number }): Promise<string | null> {
     this.checkRemovable(sensorId);
@@ -197,6 +233,16 @@ export class ModelRegistry {
       slot.detector = null;
       for (const cb of slot.onChange) cb(null);
     }
+    if (!o.purge) {
+      // Kept for the record here: the versions made on other instances come to this disk first.
+      for (const n of await this.versions.numbers(sensorId))
+        await this.versions
+          .materialise(sensorId, n)
+          .catch((err: Error) =>
+            this.#log(`models: ${sensorId}: version ${n} could not be kept: ${err.message}`),
+          );
+    }
+    await this.versions.removeSensor(sensorId);
     const dirs = [
       { from: pathInside(this.modelsDir, sensorId), name: 'models' },
       { from: pathInside(this.versions.root, sensorId), name: 'model-versions' },
@@ -438,9 +484,41 @@ export class ModelRegistry {
     return this.#applyFeedback(sensorId, slot, slot.detector);
   }
 
-  /** Checks the models folder now: loads new or changed model directories, unloads removed ones. */
+  /**
+   * Checks now: installs the versions the database names active (set on another instance too), then loads
+   * new or changed model directories and unloads removed ones.
+   */
   poll(): Promise<void> {
     return this.#watcher.poll();
+  }
+
+  /**
+   * The database's active versions installed here, models deleted elsewhere retired (`model-sync.ts`). One
+   * pull at a time; a poll (and a sensor's handshake, which polls) waits for it at most `PULL_WAIT_MS`, so a
+   * database that does not answer (a network partition) holds neither: the pull goes on behind, and the
+   * next poll loads what it installed.
+   */
+  async #pull(): Promise<void> {
+    this.#pulling ??= pullModels({
+      modelsDir: this.modelsDir,
+      dataDir: this.opts.dataDir,
+      versions: this.versions,
+      busy: (id) => this.#slots.get(id)?.busy ?? false,
+      seen: this.#seenActive,
+      log: this.#log,
+    })
+      .then(() => undefined)
+      .finally(() => (this.#pulling = null));
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, PULL_WAIT_MS);
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.#pulling, waited]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The watcher's list of model folders: load what is new or changed, unload what was removed. */
@@ -481,6 +559,15 @@ export class ModelRegistry {
         this.#log(`models: ${sensorId}: the model was not kept as a version: ${(err as Error).message}`);
         return null;
       });
+      // Every instance installs it (`pullModels`): the one in use here is the sensor's model everywhere.
+      if (slot.version !== null)
+        await this.versions
+          .setActive(sensorId, slot.version)
+          .catch((err) =>
+            this.#log(
+              `models: ${sensorId}: version ${slot.version} not made active in the database: ${(err as Error).message}`,
+            ),
+          );
       await this.#applyFeedback(sensorId, slot, detector).catch((err) =>
         this.#log(`models: ${sensorId}: feedback not applied: ${(err as Error).message}`),
       );
@@ -544,7 +631,7 @@ export class ModelRegistry {
   async #install(sensorId: string, slot: Slot, version: number, by: string | null): Promise<void> {
     const staging = await stagingDir(this.modelsDir, sensorId);
     try {
-      await cp(this.versions.dir(sensorId, version), staging, { recursive: true });
+      await cp(await this.versions.materialise(sensorId, version), staging, { recursive: true });
       const meta = await this.versions.update(sensorId, version, {
         activatedAt: Date.now(),
         activatedBy: by,
@@ -563,7 +650,7 @@ export class ModelRegistry {
   /** Loads kept `version` as the sensor's shadow, replacing a shadow it had (that trial ends 'replaced'). */
   async #startShadow(sensorId: string, slot: Slot, version: number, saved?: ShadowTrialJson): Promise<void> {
     if (slot.shadow) await this.#endShadow(sensorId, slot, 'replaced', null);
-    const detector = await loadModel(this.versions.dir(sensorId, version));
+    const detector = await loadModel(await this.versions.materialise(sensorId, version));
     const active = slot.detector;
     const same =
       !active ||

@@ -124,7 +124,7 @@ export class ModelService extends ModelsPort {
       alertId,
       windows: Math.max(1, Math.round(patches.length / (dim * d.fitted.grid.height * d.fitted.grid.width))),
       patches: patches.length / dim,
-      path: this.media.path(alertId, 'patches'),
+      path: this.media.ref(alertId, 'patches'),
       createdBy: by,
     });
     await this.models.applyFeedback(alert.sensorId);

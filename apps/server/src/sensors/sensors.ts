@@ -13,6 +13,7 @@ import {
 } from '@hark/protocol';
 import type { AlertService } from '../alerts/alert.service.js';
 import type { ServerConfig } from '../config.js';
+import type { HarkEvents } from '../events.js';
 import { SensorsPort } from '../http/ports.js';
 import { recordStream } from '../ingest/recorder.js';
 import { melHz } from '../ingest/timing.js';
@@ -50,6 +51,8 @@ export interface SensorsDeps {
   remoteStatus?: (sensorId: string) => SensorStatus | null;
   /** Every sensor streaming to another instance now (listed here too, though this instance may not know it). */
   remoteStatuses?: () => SensorStatus[];
+  /** Told of every change an admin makes here to a sensor's record (the other instances reload theirs). */
+  events?: HarkEvents;
   log: (line: string) => void;
 }
 
@@ -249,12 +252,49 @@ export class Sensors extends SensorsPort {
 
   async update(sensorId: string, patch: SensorPatch): Promise<SensorStatus> {
     await this.d.store.sensors.update(sensorId, patch);
+    this.d.events?.emit('sensor:changed', { sensorId });
     return this.#changed(this.#get(sensorId));
   }
 
   async snooze(sensorId: string, until: number | null): Promise<SensorStatus> {
     await this.d.store.sensors.snooze(sensorId, until);
+    this.d.events?.emit('sensor:changed', { sensorId });
     return this.#changed(this.#get(sensorId));
+  }
+
+  /**
+   * Another instance changed the sensor's stored record (a notice through Redis): the record is read again at
+   * once, so the windows scored here use the new snooze and thresholds, and the status sent from here carries
+   * the new name and labels. A deleted (or purged) sensor leaves this instance as it leaves the one where it
+   * was deleted: its connections here close, its rings go, it leaves the list, and the dashboards here are told
+   * (`sensor:deleted` is not relayed). `where`: where it changed (`on instance C`). `gone`: what a missing
+   * record means, purged (a notice names the sensor) or maybe not stored yet (a registration still unsaved).
+   */
+  async recordChanged(sensorId: string, where: string, gone: 'purged' | 'unknown' = 'purged'): Promise<void> {
+    const rec = await this.d.store.sensors.get(sensorId);
+    const deleted = rec ? rec.deletedAt !== null : gone === 'purged';
+    const line = this.#lines.get(sensorId);
+    if (!deleted) {
+      if (line?.ingest.connected) this.#status.publish(line, true);
+      return;
+    }
+    this.d.hub.broadcast('sensor:deleted', { sensorId });
+    if (!line) return;
+    this.#lines.delete(sensorId);
+    this.#unsaved.delete(sensorId);
+    this.d.store.health.setWaiting('sensors', this.#unsaved.size);
+    line.unsubscribeModel();
+    await this.#closeLine(
+      line,
+      `sensor ${sensorId} was deleted ${where}; connecting again registers it anew`,
+    );
+    this.d.metrics.sensorsKnown.set(this.#lines.size);
+    this.d.log(`sensor ${sensorId}: deleted ${where}: closed here`);
+  }
+
+  /** Reads every sensor record this instance uses again (Redis returned: notices may have been missed). */
+  async reloadRecords(where: string): Promise<void> {
+    for (const id of [...this.#lines.keys()]) await this.recordChanged(id, where, 'unknown');
   }
 
   /**
@@ -283,16 +323,11 @@ export class Sensors extends SensorsPort {
     this.#lines.delete(sensorId);
     this.#unsaved.delete(sensorId);
     this.d.store.health.setWaiting('sensors', this.#unsaved.size);
-    if (line) {
-      const reason = `sensor ${sensorId} was deleted by an admin (${o.by}); connecting again registers it anew`;
-      line.ingest.closeAll(reason);
-      line.alerts.disconnected();
-      this.d.scorer.forget(sensorId);
-      await line.alerts.flushClips(true);
-      await this.d.scorer.scheduler.idle();
-      line.stream.dispose();
-      this.d.metrics.sensorsConnected.set(this.#connectedCount());
-    }
+    if (line)
+      await this.#closeLine(
+        line,
+        `sensor ${sensorId} was deleted by an admin (${o.by}); connecting again registers it anew`,
+      );
     await this.d.store.health.attempt('scores', () => this.d.store.scores.flush());
     if (o.purge) {
       this.d.history?.forget?.(sensorId);
@@ -310,7 +345,19 @@ export class Sensors extends SensorsPort {
     }
     this.d.metrics.sensorsKnown.set(this.#lines.size);
     this.d.hub.broadcast('sensor:deleted', { sensorId });
+    this.d.events?.emit('sensor:changed', { sensorId });
     return true;
+  }
+
+  /** A deleted sensor's line, out of `#lines` already: its connections close with `reason`, its rings go. */
+  async #closeLine(line: SensorLine, reason: string): Promise<void> {
+    line.ingest.closeAll(reason);
+    line.alerts.disconnected();
+    this.d.scorer.forget(line.id);
+    await line.alerts.flushClips(true);
+    await this.d.scorer.scheduler.idle();
+    line.stream.dispose();
+    this.d.metrics.sensorsConnected.set(this.#connectedCount());
   }
 
   melHz(sensorId: string): number[] | null {

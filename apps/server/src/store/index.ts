@@ -1,7 +1,10 @@
 /** Persistence: the database (SQLite or PostgreSQL, through Kysely), its migrations and one repository per table. */
+export * from './alert-media.repository.js';
 export * from './alert.filters.js';
 export * from './alert.repository.js';
 export * from './backup.js';
+export * from './blob-cache.js';
+export * from './blob.repository.js';
 export * from './database.js';
 export * from './dialect.js';
 export * from './schema.js';
@@ -10,6 +13,7 @@ export * from './feedback.repository.js';
 export * from './history.repository.js';
 export * from './migrations.js';
 export * from './model.repository.js';
+export * from './model-version.repository.js';
 export * from './notification.repository.js';
 export * from './outbox.repository.js';
 export * from './score.repository.js';

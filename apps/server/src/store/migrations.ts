@@ -391,4 +391,63 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sensors ADD COLUMN deleted_at INTEGER;
     `,
   },
+  {
+    version: 9,
+    name: 'blobs: model versions and alert media in the database',
+    sql: `
+      -- Content-addressed bytes (store/blob.repository.ts): written once, named by the sha256 of their
+      -- content, split into chunks of at most BLOB_CHUNK_BYTES. Rows below that name a blob reference it by a
+      -- foreign key, so a blob still named cannot be deleted; the sweep deletes the ones nothing names.
+      CREATE TABLE blobs (
+        sha256     TEXT    PRIMARY KEY, -- lower-case hex of the content's SHA-256
+        size       INTEGER NOT NULL,    -- bytes
+        chunks     INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE blob_chunks (
+        sha256 TEXT    NOT NULL REFERENCES blobs (sha256) ON DELETE CASCADE,
+        idx    INTEGER NOT NULL, -- 0, 1, ... in content order
+        bytes  BLOB    NOT NULL,
+        PRIMARY KEY (sha256, idx)
+      );
+
+      -- A sensor's kept model versions (models/version-store.ts): version.json as meta, model.json's summary
+      -- (what the version list shows without loading the model), and its files as blobs.
+      CREATE TABLE model_versions (
+        sensor_id  TEXT    NOT NULL,
+        version    INTEGER NOT NULL,
+        meta       TEXT    NOT NULL, -- JSON: VersionJson
+        summary    TEXT    NOT NULL, -- JSON: model.json's config and fitted summary
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (sensor_id, version)
+      );
+      CREATE TABLE model_files (
+        sensor_id TEXT    NOT NULL,
+        version   INTEGER NOT NULL,
+        name      TEXT    NOT NULL, -- the file's name inside the model directory
+        sha256    TEXT    NOT NULL REFERENCES blobs (sha256),
+        size      INTEGER NOT NULL,
+        PRIMARY KEY (sensor_id, version, name),
+        FOREIGN KEY (sensor_id, version) REFERENCES model_versions (sensor_id, version) ON DELETE CASCADE
+      );
+      CREATE INDEX model_files_by_blob ON model_files (sha256);
+      -- The version each sensor scores with, on every instance.
+      CREATE TABLE model_active (
+        sensor_id  TEXT    PRIMARY KEY,
+        version    INTEGER NOT NULL,
+        changed_at INTEGER NOT NULL,
+        FOREIGN KEY (sensor_id, version) REFERENCES model_versions (sensor_id, version) ON DELETE CASCADE
+      );
+
+      -- What is kept of an alert (alerts/alert-media.ts: clip, spectrogram, anomaly map, patches, windows).
+      CREATE TABLE alert_media (
+        alert_id INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+        name     TEXT    NOT NULL, -- clip.wav, spectrogram.bin, ...
+        sha256   TEXT    NOT NULL REFERENCES blobs (sha256),
+        size     INTEGER NOT NULL,
+        PRIMARY KEY (alert_id, name)
+      );
+      CREATE INDEX alert_media_by_blob ON alert_media (sha256);
+    `,
+  },
 ];

@@ -8,6 +8,7 @@ import type {
 } from '@hark/protocol';
 import { Repository } from './database.js';
 import { ConflictError, NotFoundError } from './errors.js';
+import { RetryQueue } from './retry-queue.js';
 
 /** A channel as stored, secrets included (`notify/` keeps them out of every answer). */
 export interface ChannelRecord {
@@ -164,6 +165,9 @@ const ruleParams = (rule: NewRule) => ({
 
 /** Notification channels, rules, the delivery outbox / record, and waiting escalations. */
 export class NotificationRepository extends Repository {
+  /** The deliveries' retry queue (shared with the webhook outbox: `retry-queue.ts`). */
+  readonly #queue = new RetryQueue(this.db, 'notify_deliveries');
+
   // ---- channels ----
 
   async createChannel(c: NewChannel, at = Date.now()): Promise<ChannelRecord> {
@@ -350,49 +354,23 @@ export class NotificationRepository extends Repository {
 
   /** Pending deliveries due at `now`, oldest first. */
   async due(now: number, limit = 20): Promise<DeliveryRecord[]> {
-    const rows = await this.db
-      .selectFrom('notify_deliveries')
-      .selectAll()
-      .where('state', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
-      .orderBy('next_attempt_at')
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return (rows as DeliveryRow[]).map(toDelivery);
+    return ((await this.#queue.due(now, limit)) as DeliveryRow[]).map(toDelivery);
   }
 
-  async nextDeliveryAt(): Promise<number | null> {
-    const row = await this.db
-      .selectFrom('notify_deliveries')
-      .select((eb) => eb.fn.min('next_attempt_at').as('t'))
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return row?.t ?? null;
+  nextDeliveryAt(): Promise<number | null> {
+    return this.#queue.nextDueAt();
   }
 
-  async markDelivered(id: number, attempts: number, at: number): Promise<void> {
-    await this.db
-      .updateTable('notify_deliveries')
-      .set({ state: 'delivered', attempts, done_at: at, error: null })
-      .where('id', '=', id)
-      .execute();
+  markDelivered(id: number, attempts: number, at: number): Promise<void> {
+    return this.#queue.markDelivered(id, attempts, at);
   }
 
-  async markRetry(id: number, attempts: number, error: string, nextAttemptAt: number): Promise<void> {
-    await this.db
-      .updateTable('notify_deliveries')
-      .set({ attempts, error, next_attempt_at: nextAttemptAt })
-      .where('id', '=', id)
-      .execute();
+  markRetry(id: number, attempts: number, error: string, nextAttemptAt: number): Promise<void> {
+    return this.#queue.markRetry(id, attempts, error, nextAttemptAt);
   }
 
-  async markFailed(id: number, attempts: number, error: string, at: number): Promise<void> {
-    await this.db
-      .updateTable('notify_deliveries')
-      .set({ state: 'failed', attempts, error, done_at: at })
-      .where('id', '=', id)
-      .execute();
+  markFailed(id: number, attempts: number, error: string, at: number): Promise<void> {
+    return this.#queue.markFailed(id, attempts, error, at);
   }
 
   // ---- escalations ----

@@ -1,4 +1,5 @@
 import { Repository } from './database.js';
+import { RetryQueue } from './retry-queue.js';
 
 export type OutboxState = 'pending' | 'delivered' | 'failed';
 
@@ -43,6 +44,8 @@ const toEntry = (r: OutboxRow): OutboxEntry => ({
 
 /** The durable webhook outbox: pending deliveries survive restarts. Used by `notify/WebhookNotifier`. */
 export class WebhookOutboxRepository extends Repository {
+  readonly #queue = new RetryQueue(this.db, 'webhook_outbox');
+
   /** Queues a delivery, due at `at`. */
   async enqueue(event: string, payload: string, at = Date.now()): Promise<OutboxEntry> {
     const row = await this.db
@@ -64,36 +67,17 @@ export class WebhookOutboxRepository extends Repository {
 
   /** Pending deliveries due at `now`, oldest first. */
   async due(now: number, limit = 20): Promise<OutboxEntry[]> {
-    const rows = await this.db
-      .selectFrom('webhook_outbox')
-      .selectAll()
-      .where('state', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
-      .orderBy('next_attempt_at')
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return (rows as OutboxRow[]).map(toEntry);
+    return ((await this.#queue.due(now, limit)) as OutboxRow[]).map(toEntry);
   }
 
   /** When the next pending delivery is due, or null when none is pending. */
-  async nextDueAt(): Promise<number | null> {
-    const row = await this.db
-      .selectFrom('webhook_outbox')
-      .select((eb) => eb.fn.min('next_attempt_at').as('t'))
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    return row?.t ?? null;
+  nextDueAt(): Promise<number | null> {
+    return this.#queue.nextDueAt();
   }
 
   /** Pending deliveries. */
-  async pendingCount(): Promise<number> {
-    const row = await this.db
-      .selectFrom('webhook_outbox')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('state', '=', 'pending')
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  pendingCount(): Promise<number> {
+    return this.#queue.pendingCount();
   }
 
   /** Every delivery in a state, oldest first (for tests and diagnostics). */
@@ -103,30 +87,18 @@ export class WebhookOutboxRepository extends Repository {
     return ((await q.execute()) as OutboxRow[]).map(toEntry);
   }
 
-  async markDelivered(id: number, attempts: number, at: number): Promise<void> {
-    await this.db
-      .updateTable('webhook_outbox')
-      .set({ state: 'delivered', attempts, done_at: at, last_error: null })
-      .where('id', '=', id)
-      .execute();
+  markDelivered(id: number, attempts: number, at: number): Promise<void> {
+    return this.#queue.markDelivered(id, attempts, at);
   }
 
   /** Records a failed attempt to retry at `nextAttemptAt`. */
-  async markRetry(id: number, attempts: number, error: string, nextAttemptAt: number): Promise<void> {
-    await this.db
-      .updateTable('webhook_outbox')
-      .set({ attempts, last_error: error, next_attempt_at: nextAttemptAt })
-      .where('id', '=', id)
-      .execute();
+  markRetry(id: number, attempts: number, error: string, nextAttemptAt: number): Promise<void> {
+    return this.#queue.markRetry(id, attempts, error, nextAttemptAt);
   }
 
   /** Gives up on a delivery. */
-  async markFailed(id: number, attempts: number, error: string, at: number): Promise<void> {
-    await this.db
-      .updateTable('webhook_outbox')
-      .set({ state: 'failed', attempts, last_error: error, done_at: at })
-      .where('id', '=', id)
-      .execute();
+  markFailed(id: number, attempts: number, error: string, at: number): Promise<void> {
+    return this.#queue.markFailed(id, attempts, error, at);
   }
 
   /** Deletes delivered and failed entries finished before `before`; returns how many. */

@@ -206,6 +206,48 @@ export interface HistoryBlocksTable {
   anomaly: Buffer;
 }
 
+export interface BlobsTable {
+  sha256: string;
+  size: number;
+  chunks: number;
+  created_at: number;
+}
+
+export interface BlobChunksTable {
+  sha256: string;
+  idx: number;
+  bytes: Buffer;
+}
+
+export interface ModelVersionsTable {
+  sensor_id: string;
+  version: number;
+  meta: string;
+  summary: string;
+  created_at: number;
+}
+
+export interface ModelFilesTable {
+  sensor_id: string;
+  version: number;
+  name: string;
+  sha256: string;
+  size: number;
+}
+
+export interface ModelActiveTable {
+  sensor_id: string;
+  version: number;
+  changed_at: number;
+}
+
+export interface AlertMediaTable {
+  alert_id: number;
+  name: string;
+  sha256: string;
+  size: number;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied_at: number;
@@ -228,5 +270,11 @@ export interface Schema {
   notify_deliveries: NotifyDeliveriesTable;
   notify_escalations: NotifyEscalationsTable;
   history_blocks: HistoryBlocksTable;
+  blobs: BlobsTable;
+  blob_chunks: BlobChunksTable;
+  model_versions: ModelVersionsTable;
+  model_files: ModelFilesTable;
+  model_active: ModelActiveTable;
+  alert_media: AlertMediaTable;
   schema_version: SchemaVersionTable;
 }

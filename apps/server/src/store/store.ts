@@ -1,9 +1,12 @@
+import { AlertMediaRepository } from './alert-media.repository.js';
 import { AlertRepository } from './alert.repository.js';
+import { BlobRepository } from './blob.repository.js';
 import { HarkDatabase, type DatabaseLocation, type HarkDatabaseOptions } from './database.js';
 import { FeedbackRepository } from './feedback.repository.js';
 import { HistoryRepository } from './history.repository.js';
 import { TrendRepository } from './trend.repository.js';
 import { ModelRepository } from './model.repository.js';
+import { ModelVersionRepository } from './model-version.repository.js';
 import { NotificationRepository } from './notification.repository.js';
 import { WebhookOutboxRepository } from './outbox.repository.js';
 import { ScoreRepository, type ScoreRepositoryOptions } from './score.repository.js';
@@ -30,6 +33,12 @@ export class HarkStore {
   readonly history: HistoryRepository;
   readonly trends: TrendRepository;
   readonly notifications: NotificationRepository;
+  /** Content-addressed bytes: model files and alert media. */
+  readonly blobs: BlobRepository;
+  /** Model versions (their files as blobs) and each sensor's active one, for every instance. */
+  readonly modelVersions: ModelVersionRepository;
+  /** Which blobs hold each alert's clip, pictures and feedback arrays. */
+  readonly alertMedia: AlertMediaRepository;
   /** Whether writes succeed; the data path's writes report to it (`attempt`). */
   readonly health: StorageHealth;
 
@@ -51,6 +60,9 @@ export class HarkStore {
     this.history = new HistoryRepository(this.database);
     this.trends = new TrendRepository(this.database);
     this.notifications = new NotificationRepository(this.database);
+    this.blobs = new BlobRepository(this.database);
+    this.modelVersions = new ModelVersionRepository(this.database, this.blobs);
+    this.alertMedia = new AlertMediaRepository(this.database, this.blobs);
     this.health = new StorageHealth({ ...options.health, engine: this.database.engine });
     this.health.addRetry('probe', async () => {
       await this.database.probe(Date.now());

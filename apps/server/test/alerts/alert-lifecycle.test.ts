@@ -28,7 +28,7 @@ function setup(policy: Partial<AlertPolicy> = {}) {
   events.on('alert:update', (a) => updates.push(a));
   const alerts = new AlertService({
     store,
-    media: new AlertMediaStore(dir),
+    media: new AlertMediaStore(dir, store),
     events,
     hub: new LiveHub(),
     metrics: new HarkMetrics({ defaultMetrics: false }),

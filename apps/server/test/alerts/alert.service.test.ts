@@ -24,7 +24,7 @@ class Dashboard implements LiveSocket {
 
 function setup() {
   const { store, dir } = tempStore();
-  const media = new AlertMediaStore(dir);
+  const media = new AlertMediaStore(dir, store);
   const events = new HarkEvents();
   const hub = new LiveHub();
   const dashboard = new Dashboard('d1');

@@ -282,7 +282,7 @@ export async function startHarness(
   // The media tickets' clock: real time plus what a test adds (`ticketClock.skip`).
   const ticketClock = { offset: 0 };
   const tickets = new MediaTickets({ dataDir: dir, now: () => Date.now() + ticketClock.offset });
-  const media = new AlertMediaStore(dir);
+  const media = new AlertMediaStore(dir, store);
   const metrics = new HarkMetrics({ defaultMetrics: false });
   const events = new HarkEvents();
   const alerts = new AlertService({ store, media, events, hub: new LiveHub(), metrics, log: () => {} });

@@ -22,7 +22,7 @@ describe('ModelWatcher', () => {
     await watcher.stop();
   });
 
-  it('joins a poll under way instead of starting a second one, and logs an unreadable folder', async () => {
+  it('asked during a poll, runs one more after it (shared by all who ask meanwhile), and logs an unreadable folder', async () => {
     const dir = tempDir();
     let release: () => void = () => {};
     let calls = 0;
@@ -38,11 +38,18 @@ describe('ModelWatcher', () => {
     );
     const a = watcher.poll();
     const b = watcher.poll();
-    expect(b).toBe(a);
+    const c = watcher.poll();
+    expect(b).not.toBe(a);
+    expect(c).toBe(b);
     await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toBe(1);
     release();
     await a;
-    expect(calls).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toBe(2); // the second look, for what was asked during the first
+    release();
+    await b;
+    expect(calls).toBe(2);
     const missing = new ModelWatcher(
       join(dir, 'none'),
       60_000,
@@ -50,7 +57,7 @@ describe('ModelWatcher', () => {
       (l) => logged.push(l),
     );
     await missing.poll();
-    expect(calls).toBe(1);
+    expect(calls).toBe(2);
     expect(logged).toEqual([expect.stringMatching(/^models: cannot read .*none: ENOENT/)]);
   });
 });

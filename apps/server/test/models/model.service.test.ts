@@ -8,17 +8,19 @@ import { HarkEvents } from '../../src/events.js';
 import { ModelError } from '../../src/models/errors.js';
 import { ModelRegistry } from '../../src/models/model-registry.js';
 import { ModelService } from '../../src/models/model.service.js';
+import { BlobCache } from '../../src/store/blob-cache.js';
 import { tempStore } from '../store/helpers.js';
 
 function setup() {
   const { store, dir } = tempStore();
-  const media = new AlertMediaStore(dir);
+  const media = new AlertMediaStore(dir, store);
   const events = new HarkEvents();
   const recorded: string[] = [];
   // eslint-disable-next-line prefer-const
   let service: ModelService;
   const registry = new ModelRegistry({
     dataDir: dir,
+    versionStore: { versions: store.modelVersions, cache: new BlobCache(dir, store.blobs) },
     events,
     pollMs: 60_000,
     record: (id) => {
@@ -94,7 +96,7 @@ describe('ModelService', () => {
       alertId: a.id,
       windows: 1,
       patches: 2,
-      path: s.media.path(a.id, 'patches'),
+      path: s.media.ref(a.id, 'patches'),
       createdBy: 'ana',
     });
     const fb = await s.store.feedback.create({
@@ -102,7 +104,7 @@ describe('ModelService', () => {
       alertId: b.id,
       windows: 1,
       patches: 1,
-      path: s.media.path(b.id, 'patches'),
+      path: s.media.ref(b.id, 'patches'),
       createdBy: 'ana',
     });
     expect(await s.service.activeFeedback('pump-1')).toEqual([

@@ -56,7 +56,7 @@ class ScriptedDetector {
 function setup(score: (n: number) => number) {
   const { store, dir } = tempStore();
   const config = resolveServerConfig({ dataDir: dir, log: () => {} }, {});
-  const media = new AlertMediaStore(dir);
+  const media = new AlertMediaStore(dir, store);
   const events = new HarkEvents();
   const hub = new LiveHub();
   const dashboard = new Dashboard('d1');

@@ -4,7 +4,7 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HarkStore, type DatabaseLocation } from '../../src/store/index.js';
+import { HarkStore, MIGRATIONS, type DatabaseLocation } from '../../src/store/index.js';
 import { postgresOrWarn, startPostgres, type Postgres } from '../../../../test/support/postgres.js';
 import { tempDir } from './helpers.js';
 
@@ -163,6 +163,72 @@ describe.each(ENGINES)('the store on %s', (engine) => {
     }
   });
 
+  it('the two retry queues, webhook outbox and notification deliveries: due, next due, retry, deliver, fail', async () => {
+    const store = await open(engine);
+    try {
+      const channel = await store.notifications.createChannel({
+        name: 'ops',
+        kind: 'webhook',
+        enabled: true,
+        config: {},
+        secret: {},
+      });
+      const delivery = (dueAt: number) =>
+        store.notifications.enqueue(
+          { alertId: null, channel, ruleId: null, event: 'alert.opened', payload: '{}', dueAt },
+          T0,
+        );
+      // One script for both queues, through each repository's own names.
+      const queues = [
+        {
+          add: async (at: number) => (await store.outbox.enqueue('alert.opened', '{}', at)).id,
+          due: async (now: number) => (await store.outbox.due(now)).map((e) => e.id),
+          next: () => store.outbox.nextDueAt(),
+          get: async (id: number) => {
+            const e = (await store.outbox.get(id))!;
+            return { state: e.state, attempts: e.attempts, error: e.lastError, doneAt: e.doneAt };
+          },
+          q: store.outbox,
+        },
+        {
+          add: async (at: number) => (await delivery(at)).id,
+          due: async (now: number) => (await store.notifications.due(now)).map((d) => d.id),
+          next: () => store.notifications.nextDeliveryAt(),
+          get: async (id: number) => {
+            const d = await store.notifications.requireDelivery(id);
+            return { state: d.state, attempts: d.attempts, error: d.error, doneAt: d.doneAt };
+          },
+          q: store.notifications,
+        },
+      ];
+      for (const { add, due, next, get, q } of queues) {
+        expect(await next()).toBeNull();
+        const a = await add(T0);
+        const b = await add(T0 + 10);
+        const c = await add(T0 + 10);
+        expect(await due(T0)).toEqual([a]);
+        expect(await due(T0 + 10)).toEqual([a, b, c]);
+        await q.markRetry(a, 1, 'HTTP 503', T0 + 1000);
+        expect(await get(a)).toEqual({ state: 'pending', attempts: 1, error: 'HTTP 503', doneAt: null });
+        expect(await due(T0 + 10)).toEqual([b, c]);
+        expect(await next()).toBe(T0 + 10);
+        await q.markDelivered(b, 1, T0 + 20);
+        await q.markFailed(c, 3, 'HTTP 404', T0 + 20);
+        expect(await get(b)).toEqual({ state: 'delivered', attempts: 1, error: null, doneAt: T0 + 20 });
+        expect(await get(c)).toEqual({ state: 'failed', attempts: 3, error: 'HTTP 404', doneAt: T0 + 20 });
+        expect(await next()).toBe(T0 + 1000);
+        expect(await due(T0 + 999)).toEqual([]);
+        expect(await due(T0 + 1000)).toEqual([a]);
+        await q.markDelivered(a, 2, T0 + 1000);
+        expect(await get(a)).toEqual({ state: 'delivered', attempts: 2, error: null, doneAt: T0 + 1000 });
+        expect(await next()).toBeNull();
+      }
+      expect(await store.outbox.pendingCount()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('scores and history: flush, downsample to the peaks, prune, trends, blocks', async () => {
     const store = await open(engine);
     try {
@@ -209,7 +275,11 @@ describe.runIf(hasPostgres)('several servers on one PostgreSQL', () => {
     const url = pg!.url;
     const stores = await Promise.all([1, 2, 3].map(() => HarkStore.open({ engine: 'postgres', url })));
     try {
-      expect(await Promise.all(stores.map((s) => s.database.schemaVersion()))).toEqual([8, 8, 8]);
+      expect(await Promise.all(stores.map((s) => s.database.schemaVersion()))).toEqual([
+        MIGRATIONS.length,
+        MIGRATIONS.length,
+        MIGRATIONS.length,
+      ]);
       const a = await stores[0].alerts.open({
         sensorId: 'p',
         kind: 'anomaly',

@@ -35,7 +35,10 @@ export function avgPool3x3(m: FeatureMap): FeatureMap {
 }
 
 /** Source coordinate and weights for align_corners=False bilinear sampling along one axis. */
-function axisTaps(outSize: number, inSize: number): { i0: Int32Array; i1: Int32Array; w1: Float32Array } {
+export function axisTaps(
+  outSize: number,
+  inSize: number,
+): { i0: Int32Array; i1: Int32Array; w1: Float32Array } {
   const i0 = new Int32Array(outSize);
   const i1 = new Int32Array(outSize);
   const w1 = new Float32Array(outSize);

@@ -90,3 +90,16 @@ export function gaussianBlur2d(
   }
   return src === map ? map.slice() : src;
 }
+
+/**
+ * The blur of one axis of `n` cells as a matrix `[n, n]` (row-major, double): `out = B in` equals `blurAxis`
+ * with the same sigma (reflected taps that land on one cell add up in its entry). Lets a caller fold the blur
+ * into another linear map of the same axis (anomaly-map.ts folds it into the upsampling).
+ */
+export function blurMatrix(n: number, sigma: number): Float64Array {
+  const b = new Float64Array(n * n);
+  const k = cachedKernel(sigma);
+  const r = (k.length - 1) / 2;
+  for (let p = 0; p < n; p++) for (let j = -r; j <= r; j++) b[p * n + reflect(p + j, n)] += k[j + r];
+  return b;
+}
