@@ -297,6 +297,21 @@ describe.runIf(haveChromium)('dashboard in Chromium, live from hark sensor', () 
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatch(/maintenance — Impeller rub, valve 3 checked by the browser test \(ops-anna/);
     expect(await page.getByTestId('ack-button').isDisabled()).toBe(true);
+    // The record of steps: this operator's acknowledgement, then a second one asked over REST, refused.
+    await expect
+      .poll(() => page.getByTestId('alert-action').allInnerTexts())
+      .toEqual([expect.stringMatching(/^acknowledged by ops-anna/)]);
+    const again = await fetch(`${s.url}/api/alerts/${alertId}/ack`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}` },
+    });
+    expect(again.status).toBe(409);
+    await page.reload();
+    await expect
+      .poll(() => page.locator('[data-testid="alert-action"][data-outcome="refused"]').allInnerTexts())
+      .toEqual([
+        expect.stringMatching(/^acknowledge asked, refused by ops-anna .*already acknowledged \(by ops-anna/),
+      ]);
     await page.getByTestId('alert-spectrogram-canvas').waitFor();
     await page.waitForTimeout(500);
     await dismissToasts(page);

@@ -167,6 +167,10 @@ const MATRIX: Record<string, Row> = {
     expect: operatorUp(200),
     request: (f) => ({ params: { id: f.alertId }, query: 'state=open&sort=peakScore' }),
   },
+  'GET /api/alerts/{id}/actions': {
+    expect: operatorUp(200),
+    request: (f) => ({ params: { id: f.alertId } }),
+  },
   // Bulk steps: an unknown id is skipped with its reason (200), after the role check; nothing changes.
   'POST /api/alerts/ack': { expect: operatorUp(200), request: () => ({ json: { ids: [999999] } }) },
   'POST /api/alerts/resolve': { expect: operatorUp(200), request: () => ({ json: { ids: [999999] } }) },

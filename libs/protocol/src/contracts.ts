@@ -481,6 +481,23 @@ export interface AlertNeighbours {
 }
 
 /**
+ * `GET /api/alerts/:id/actions`: every acknowledge or resolve an operator asked of the alert, oldest first, with
+ * what came of it. `refused` when the alert had already taken the step (another operator, perhaps on another
+ * instance, came first): `detail` says who and when. Notes are the alert's `annotations`.
+ */
+export interface AlertAction {
+  id: number;
+  alertId: number;
+  action: 'acknowledge' | 'resolve';
+  outcome: 'applied' | 'refused';
+  /** The token's name. */
+  by: string;
+  /** Server time (ms since the epoch). */
+  at: number;
+  detail: string | null;
+}
+
+/**
  * `POST /api/alerts/:id/media-tickets`: the alert's media URLs for `<audio src>` / `<img src>`, each carrying a
  * short-lived `?ticket=` bound to the alert and the route (tokens are never accepted in URLs).
  */

@@ -1,6 +1,7 @@
 /** The REST client (`/api`, bearer token). One method per path of apps/server/DESIGN.md that the dashboard uses. */
 import type {
   Alert,
+  AlertAction,
   AlertNeighbours,
   AlertSpectrogram,
   AnnotationLabel,
@@ -165,6 +166,11 @@ export class Api {
   /** The alerts before and after `id` in the list of `filter`'s filters and sort (paging ignored). */
   alertNeighbours(id: number, filter: AlertFilter): Promise<AlertNeighbours> {
     return this.request('GET', `/api/alerts/${id}/neighbours?${new URLSearchParams(listQuery(filter))}`);
+  }
+
+  /** Every acknowledge or resolve asked of the alert, applied or refused, oldest first. */
+  alertActions(id: number): Promise<AlertAction[]> {
+    return this.request('GET', `/api/alerts/${id}/actions`);
   }
 
   alert(id: number): Promise<Alert> {

@@ -4,6 +4,7 @@
  */
 export type {
   Alert,
+  AlertAction,
   AlertBox,
   AlertKind,
   AlertNeighbours,

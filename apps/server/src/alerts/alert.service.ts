@@ -5,6 +5,7 @@
  */
 import type {
   Alert,
+  AlertAction,
   AlertNeighbours,
   AlertSeverity,
   AnnotationLabel,
@@ -286,6 +287,11 @@ export class AlertService {
   /** The alerts before and after `id` in the list of `filters` and `order` (next / previous). */
   neighbours(id: number, filters: AlertFilters, order: AlertOrder): Promise<AlertNeighbours> {
     return this.d.store.alerts.neighbours(id, filters, order);
+  }
+
+  /** Every acknowledge or resolve asked of the alert, applied or refused, oldest first. */
+  actions(id: number): Promise<AlertAction[]> {
+    return this.d.store.alerts.actions(id);
   }
 
   /** The alert, or a `NotFoundError`. */

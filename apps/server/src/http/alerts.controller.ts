@@ -2,6 +2,7 @@ import { Body, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common'
 import { ApiQuery } from '@nestjs/swagger';
 import {
   type Alert,
+  type AlertAction,
   type AlertNeighbours,
   type BulkAlertResult,
   type Page,
@@ -13,7 +14,7 @@ import { ModelsPort } from './ports.js';
 import { Caller } from './auth.guard.js';
 import { parseAlertQuery, parseAnnotation, parseBulkAlerts, parseFalseAlarm } from './dto.js';
 import { ApiController, ApiRoute } from './openapi.decorators.js';
-import { BODIES, ref } from './schemas.js';
+import { BODIES, arrayOf, ref } from './schemas.js';
 import { recordId } from './validate.js';
 
 /** Alerts: the list, one alert, and what operators do with them. Every change is emitted as `alert:update`. */
@@ -89,6 +90,17 @@ export class AlertsController {
   neighbours(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<AlertNeighbours> {
     const { filters, order } = parseAlertQuery({ ...query, limit: undefined, offset: undefined });
     return this.alerts.neighbours(recordId('alert id', id), filters, order);
+  }
+
+  @Get(':id/actions')
+  @ApiRoute({
+    summary:
+      'Every acknowledge or resolve asked of the alert, oldest first, applied or refused (two operators at once: both kept)',
+    ok: arrayOf('AlertAction'),
+    errors: [400, 401, 403, 404],
+  })
+  actions(@Param('id') id: string): Promise<AlertAction[]> {
+    return this.alerts.actions(recordId('alert id', id));
   }
 
   @Post(':id/ack')

@@ -443,6 +443,19 @@ export const SCHEMAS = {
     position: { ...nullable(int), description: '1-based; null when the alert no longer matches the filters' },
     total: { ...int, description: 'alerts matching the filters' },
   }),
+  AlertAction: obj({
+    id: int,
+    alertId: int,
+    action: { type: 'string', enum: ['acknowledge', 'resolve'] },
+    outcome: {
+      type: 'string',
+      enum: ['applied', 'refused'],
+      description: 'refused: the alert had already taken the step (detail says by whom and when)',
+    },
+    by: { ...str, description: "the token's name" },
+    at: { ...int, description: 'server time, ms since the epoch' },
+    detail: nullable(str),
+  }),
   BulkAlertResult: obj({
     changed: { type: 'array', items: { $ref: '#/components/schemas/Alert' } },
     skipped: { type: 'array', items: obj({ id: int, reason: str }) },

@@ -2,6 +2,7 @@ import {
   ALERT_KINDS,
   ANNOTATION_LABELS,
   type Alert,
+  type AlertAction,
   type AlertBox,
   type AlertNeighbours,
   type AlertKind,
@@ -532,9 +533,13 @@ export class AlertRepository extends Repository {
     return { ...filters, labels: undefined, sensorIds: inGroup };
   }
 
-  /** open -> acknowledged. Acknowledging twice, or a resolved alert, is a `ConflictError`. */
+  /**
+   * open -> acknowledged. Acknowledging twice, or a resolved alert, is a `ConflictError`. Either way the
+   * request is recorded in the alert's actions (`actions`): applied in the same transaction as the step,
+   * refused after it rolled back.
+   */
   async acknowledge(id: number, by: string, at = Date.now()): Promise<Alert> {
-    return this.transition(id, async (trx, row) => {
+    return this.step(id, 'acknowledge', by, at, async (trx, row) => {
       if (row.state === 'acknowledged') {
         throw new ConflictError(
           `alert ${id} is already acknowledged (by ${row.acknowledged_by} at ${iso(row.acknowledged_at)})`,
@@ -551,9 +556,9 @@ export class AlertRepository extends Repository {
     });
   }
 
-  /** open or acknowledged -> resolved (final). Resolving a resolved alert is a `ConflictError`. */
+  /** open or acknowledged -> resolved (final). Resolving a resolved alert is a `ConflictError`. Recorded too. */
   async resolve(id: number, by: string, at = Date.now()): Promise<Alert> {
-    return this.transition(id, async (trx, row) => {
+    return this.step(id, 'resolve', by, at, async (trx, row) => {
       if (row.state === 'resolved') {
         throw new ConflictError(
           `alert ${id} is already resolved (by ${row.resolved_by} at ${iso(row.resolved_at)})`,
@@ -565,6 +570,50 @@ export class AlertRepository extends Repository {
         .where('id', '=', id)
         .execute();
     });
+  }
+
+  /** Every acknowledge or resolve asked of alert `id`, oldest first (a `NotFoundError` for an unknown alert). */
+  async actions(id: number): Promise<AlertAction[]> {
+    await this.require(id);
+    const rows = await this.db
+      .selectFrom('alert_actions')
+      .selectAll()
+      .where('alert_id', '=', id)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      alertId: Number(r.alert_id),
+      action: r.action as AlertAction['action'],
+      outcome: r.outcome as AlertAction['outcome'],
+      by: r.actor,
+      at: Number(r.at),
+      detail: r.detail,
+    }));
+  }
+
+  /** A step recorded as applied with its write, or as refused (with the reason) when its check refuses it. */
+  private async step(
+    id: number,
+    action: AlertAction['action'],
+    by: string,
+    at: number,
+    write: (trx: Db, row: AlertRow) => Promise<void>,
+  ): Promise<Alert> {
+    const record = (db: Db, outcome: AlertAction['outcome'], detail: string | null) =>
+      db
+        .insertInto('alert_actions')
+        .values({ alert_id: id, action, outcome, actor: by, at, detail })
+        .execute();
+    try {
+      return await this.transition(id, async (trx, row) => {
+        await write(trx, row);
+        await record(trx, 'applied', null);
+      });
+    } catch (err) {
+      if (err instanceof ConflictError) await record(this.db, 'refused', err.message);
+      throw err;
+    }
   }
 
   /** Adds an operator's note; allowed in every state. */

@@ -450,4 +450,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_media_by_blob ON alert_media (sha256);
     `,
   },
+  {
+    version: 10,
+    name: 'alert actions: every operator step asked for, applied or refused',
+    sql: `
+      -- The record of who asked an alert for which step and what came of it, the refused ones too (two
+      -- operators on two instances acknowledging at once: one applied, one refused, both kept).
+      CREATE TABLE alert_actions (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+        action   TEXT    NOT NULL, -- acknowledge | resolve
+        outcome  TEXT    NOT NULL, -- applied | refused
+        actor    TEXT    NOT NULL,
+        at       INTEGER NOT NULL, -- server ms
+        detail   TEXT              -- why a refused step was refused
+      );
+      CREATE INDEX alert_actions_by_alert ON alert_actions (alert_id, id);
+    `,
+  },
 ];

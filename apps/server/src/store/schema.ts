@@ -77,6 +77,16 @@ export interface AnnotationsTable {
   at: number;
 }
 
+export interface AlertActionsTable {
+  id: Generated<number>;
+  alert_id: number;
+  action: string;
+  outcome: string;
+  actor: string;
+  at: number;
+  detail: string | null;
+}
+
 export interface ScoresTable {
   sensor_id: string;
   t: number;
@@ -259,6 +269,7 @@ export interface Schema {
   alerts: AlertsTable;
   alert_occurrences: AlertOccurrencesTable;
   annotations: AnnotationsTable;
+  alert_actions: AlertActionsTable;
   scores: ScoresTable;
   score_days: ScoreDaysTable;
   feedback: FeedbackTable;

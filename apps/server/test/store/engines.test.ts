@@ -55,6 +55,13 @@ describe.each(ENGINES)('the store on %s', (engine) => {
       const b = await store.alerts.open({ sensorId: 'fan-2', start: T0 + 1000, ...opening });
       expect((await store.alerts.acknowledge(b.id, 'ana')).state).toBe('acknowledged');
       await expect(store.alerts.acknowledge(b.id, 'bob')).rejects.toThrow(/already acknowledged \(by ana/);
+      expect(
+        (await store.alerts.actions(b.id)).map(({ action, outcome, by }) => ({ action, outcome, by })),
+      ).toEqual([
+        { action: 'acknowledge', outcome: 'applied', by: 'ana' },
+        { action: 'acknowledge', outcome: 'refused', by: 'bob' },
+      ]);
+      await expect(store.alerts.actions(999_999)).rejects.toThrow(/alert 999999 not found/);
       await store.alerts.annotate(b.id, { label: 'true fault', text: 'Bearing B-12 worn', author: 'ana' });
       expect((await store.alerts.list({ q: 'bear b-12' })).items.map((x) => x.id)).toEqual([b.id]);
       expect((await store.alerts.list({ label: 'true fault' })).total).toBe(1);
@@ -295,6 +302,18 @@ describe.runIf(hasPostgres)('several servers on one PostgreSQL', () => {
       ]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+      // Both are in the alert's record, seen alike from a third instance: the winner applied, the other refused.
+      const winner = (await stores[0].alerts.require(a.id)).acknowledgedBy!;
+      const actions = await stores[0].alerts.actions(a.id);
+      expect(actions.map((x) => [x.action, x.by, x.outcome]).sort()).toEqual(
+        [
+          ['acknowledge', winner, 'applied'],
+          ['acknowledge', winner === 'ana' ? 'bob' : 'ana', 'refused'],
+        ].sort(),
+      );
+      expect(actions.find((x) => x.outcome === 'refused')!.detail).toMatch(
+        new RegExp(`already acknowledged \\(by ${winner}`),
+      );
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
