@@ -5,9 +5,10 @@
  * are still scored, the open alert closes and a second one opens and closes, all queued in memory; an
  * operator's acknowledgement is refused with 503 and a Retry-After (nothing acknowledged), reads answer 503;
  * `/api/health` says degraded (storage unreachable) and `/metrics` says `hark_store_up 0` and the queue
- * depths; the sensor reconnects and a dashboard connects meanwhile (tokens verified before the outage). PostgreSQL is started again on the same port: the same server process writes the queue in order
- * (both alerts and their updates, the score points of the outage), reports ok, and takes the acknowledgement.
- * Skipped, visibly, where PostgreSQL is not installed.
+ * depths; the sensor reconnects and a dashboard connects meanwhile (tokens verified before the outage).
+ * PostgreSQL is started again on the same port: the same server process writes the queue in order (both
+ * alerts and their updates, the second one's clip, the score points of the outage), reports ok, and takes the
+ * acknowledgement. Skipped, visibly, where PostgreSQL is not installed.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +179,12 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
     expect(b.id).toBeGreaterThan(a.id);
     expect(b.start).toBeGreaterThanOrEqual(a.end as number);
     expect(b).toMatchObject({ active: false });
+    // The second alert's clip, cut while PostgreSQL was down, waited in memory and is stored with it.
+    await until(
+      'clip of the alert opened during the outage',
+      () => s!.api<Alert>(`/api/alerts/${b.id}`, { token: operator }),
+      (x) => x.clip.available,
+    );
     // The score points of the outage were kept and written.
     await s.server.store.scores.flush();
     const points = await s.server.store.scores.range('pump-1', { limit: 20_000 });

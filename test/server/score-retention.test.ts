@@ -18,10 +18,11 @@ test('points older than the retention are deleted at start, newer ones kept, old
   const now = Date.now();
   // Seeded before the start: one point a minute over the last 4 days for pump-1.
   const seed = new HarkStore(dataDir);
-  seed.sensors.upsert('pump-1', now - 4 * DAY);
+  await seed.sensors.upsert('pump-1', now - 4 * DAY);
   let seeded = 0;
-  for (let t = now - 4 * DAY; t < now - 60_000; t += 60_000, seeded++) seed.scores.append('pump-1', t, 0.5);
-  seed.close();
+  for (let t = now - 4 * DAY; t < now - 60_000; t += 60_000, seeded++)
+    await seed.scores.append('pump-1', t, 0.5);
+  await seed.close();
 
   const s = await startServer({ dataDir, scoreRetentionDays: 1 });
   open.push(s);

@@ -32,6 +32,8 @@ export interface AlertWritesDeps {
   store: HarkStore;
   /** A stored alert goes to the dashboards and the bus (`alert` when new). */
   publish: (alert: Alert, event: 'alert' | 'alert:update') => unknown;
+  /** An alert opened while the store failed is stored: its provisional id and its real one. */
+  onStored?: (provisional: number, id: number) => void;
   /** A queued write was refused for good by the store (not a storage failure) and left out: logged. */
   onDropped?: () => void;
   /** A write was queued past the bound (kept in memory): `hark_alert_writes_over_bound_total`. */
@@ -188,6 +190,7 @@ export class AlertWrites {
     if (w.type === 'open') {
       const stored = await repo.open(w.alert);
       this.#ids.set(w.key, stored.id);
+      this.d.onStored?.(w.key, stored.id);
       return { alerts: [stored], event: 'alert' };
     }
     if (w.type === 'recover') return { alerts: await repo.deactivateAll(w.end), event: 'alert:update' };

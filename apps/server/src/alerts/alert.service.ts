@@ -58,6 +58,14 @@ export interface AlertTeacher {
  * (an alert opened meanwhile has a provisional id < 0 until stored). Operators' actions do throw it: the
  * operator sees the error and tries again.
  */
+/**
+ * Bytes of media (clips, pictures, feedback windows) kept in memory for alerts opened while the store fails,
+ * until they are stored. A clip is ~0.3-2 MB (its seconds x 16 kHz x 4 bytes): 64 MB hold the media of
+ * dozens of alerts, more than an outage of minutes opens; past it an alert's media are dropped (logged), never
+ * the alert.
+ */
+export const MAX_WAITING_MEDIA_BYTES = 64e6;
+
 export class AlertService {
   readonly #writes: AlertWrites;
   readonly policy: AlertPolicy;
@@ -70,8 +78,44 @@ export class AlertService {
       publish: (a, event) => this.publish(a, event),
       onDropped: () => d.metrics.alertWritesDropped.inc(),
       onOverBound: () => d.metrics.alertWritesOverBound.inc(),
+      onStored: (provisional, id) => this.#mediaStored(provisional, id),
       log: d.log,
     });
+  }
+
+  /** Media (clip and picture, feedback windows) of alerts opened while the store failed, by provisional id. */
+  readonly #waitingMedia = new Map<number, { bytes: number; write: (id: number) => Promise<void> }[]>();
+  #waitingMediaBytes = 0;
+  /** Those media being written, now that their alert is stored. */
+  readonly #mediaWrites = new Set<Promise<unknown>>();
+
+  /** Keeps `write` of an alert not stored yet until it is (within {@link MAX_WAITING_MEDIA_BYTES}). */
+  #holdMedia(id: number, what: string, bytes: number, write: (id: number) => Promise<void>): void {
+    if (this.#waitingMediaBytes + bytes > MAX_WAITING_MEDIA_BYTES) {
+      this.d.log(
+        `STORAGE ERROR: alert ${id}: ${what} not kept: ${(this.#waitingMediaBytes / 1e6).toFixed(0)} MB of ` +
+          `alert media already wait for the store (bound ${MAX_WAITING_MEDIA_BYTES / 1e6} MB); the alert itself is kept`,
+      );
+      return;
+    }
+    this.#waitingMediaBytes += bytes;
+    const jobs = this.#waitingMedia.get(id) ?? [];
+    jobs.push({ bytes, write });
+    this.#waitingMedia.set(id, jobs);
+  }
+
+  /** The alert opened as `provisional` is stored as `id`: its media are written now (in the background). */
+  #mediaStored(provisional: number, id: number): void {
+    const jobs = this.#waitingMedia.get(provisional) ?? [];
+    this.#waitingMedia.delete(provisional);
+    for (const job of jobs) {
+      this.#waitingMediaBytes -= job.bytes;
+      const write = job
+        .write(id)
+        .catch((err: unknown) => this.d.log(`alert ${id}: media not kept: ${(err as Error).message}`))
+        .finally(() => this.#mediaWrites.delete(write));
+      this.#mediaWrites.add(write);
+    }
   }
 
   // ---- the data path ----
@@ -81,9 +125,14 @@ export class AlertService {
     return this.#writes.recover(now);
   }
 
-  /** Resolves once every data-path write made so far has ended (stored, or queued while the store fails). */
-  settled(): Promise<void> {
-    return this.#writes.settled();
+  /**
+   * Resolves once every data-path write made so far has ended (stored, or queued while the store fails),
+   * the media of alerts stored late included.
+   */
+  async settled(): Promise<void> {
+    await this.#writes.settled();
+    await Promise.all(this.#mediaWrites);
+    await this.#writes.settled();
   }
 
   /**
@@ -167,7 +216,9 @@ export class AlertService {
   keepFeedback(id: number, windows: Float32Array, patches: Float32Array): void {
     const stored = this.storedId(id);
     if (stored === null) {
-      this.d.log(`alert ${id}: feedback windows not kept: the alert is not stored yet (writes fail)`);
+      this.#holdMedia(id, 'feedback windows', windows.byteLength + patches.byteLength, async (real) =>
+        this.keepFeedback(real, windows, patches),
+      );
       return;
     }
     // Windows first: an alert is teachable once its patches exist, and then its windows do too.
@@ -187,7 +238,13 @@ export class AlertService {
     picture: AlertSpectrogramData | null,
   ): Promise<void> {
     const stored = this.storedId(id);
-    if (stored === null) throw new Error('the alert is not stored yet (writes fail)');
+    if (stored === null) {
+      // Written once the alert is stored (its opening waits in the queue, e.g. while PostgreSQL is down).
+      const bytes =
+        clip.samples.byteLength + (picture ? picture.spectrogram.byteLength + picture.anomaly.byteLength : 0);
+      this.#holdMedia(id, 'clip', bytes, (real) => this.keepClip(real, clip, picture));
+      return;
+    }
     try {
       await this.d.media.writeClip(stored, clip.samples, clip.sampleRate);
       if (picture) await this.d.media.writeSpectrogram(stored, picture);

@@ -25,6 +25,7 @@ import type { ScoringScheduler } from '../scoring/scheduler.js';
 import type { ShadowScorer } from '../scoring/shadow-scorer.js';
 import type { WindowScorer } from '../scoring/window-scorer.js';
 import type { SensorPatch } from '../store/sensor.repository.js';
+import { isStorageFailure } from '../store/storage-health.js';
 import type { HarkStore } from '../store/store.js';
 import { SensorLine } from './sensor-line.js';
 import { SensorStatusBoard } from './sensor-status.js';
@@ -414,7 +415,13 @@ export class Sensors extends SensorsPort {
             if (line) this.#status.publish(line, true);
           }
         })
-        .catch((err: unknown) => this.d.log(`alert lifecycle sweep failed: ${(err as Error).message}`))
+        .catch((err: unknown) =>
+          // A store that fails (PostgreSQL down, a full disk) is logged once per outage by its health, not
+          // once a second here.
+          isStorageFailure(err)
+            ? this.d.store.health.failed('sweep', err)
+            : this.d.log(`alert lifecycle sweep failed: ${(err as Error).message}`),
+        )
         .finally(() => (this.#sweeping = null));
     }
     this.#freeIdle(now);

@@ -133,6 +133,10 @@ export class HarkDatabase {
     // An idle connection that the server drops (a restart of PostgreSQL) must not crash the process: the pool
     // removes it and opens new ones on demand, so writes resume by themselves once PostgreSQL answers again.
     pool.on('error', () => {});
+    // Nor one in use: the pool takes its own error listener off a client it hands out, and a client whose
+    // connection ends emits 'error' (besides failing its query), which with no listener is an uncaught
+    // exception. The query's own rejection reports the failure; the pool drops the client when released.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const database = new HarkDatabase({ url: location.url, pool }, options);
     try {
       await migratePostgres(pool, options.migrations ?? MIGRATIONS, database.path);

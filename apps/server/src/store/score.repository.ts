@@ -54,7 +54,10 @@ export class ScoreRepository {
   private buffer: { sensorId: string; t: number; score: number }[] = [];
   /** The flush in progress: flushes run one after another, so points are written in order. */
   #flushing: Promise<unknown> = Promise.resolve();
-  /** A flush queued behind the one in progress, not started yet: later calls share it (a failing store is not asked once per point). */
+  /**
+   * A flush queued behind the one in progress, not started yet: later calls share it (a failing store is not
+   * asked once per point).
+   */
   #next: Promise<number> | null = null;
   /** Points appended since `append` last asked for a flush. */
   #appended = 0;
@@ -79,7 +82,9 @@ export class ScoreRepository {
   async append(sensorId: string, t: number, score: number): Promise<void> {
     if (!Number.isFinite(score) || !Number.isFinite(t)) return;
     this.buffer.push({ sensorId, t: Math.round(t), score });
-    if (this.buffer.length > this.maxQueued) this.#drop(this.buffer.length - this.maxQueued);
+    // Past the bound the oldest 1 % go at once, so that a full queue is not copied again for every point.
+    if (this.buffer.length > this.maxQueued)
+      this.#drop(this.buffer.length - this.maxQueued + Math.floor(this.maxQueued / 100));
     // Each `maxBuffered` points appended (not on every point past it: while writes fail the points pile up).
     if (++this.#appended >= this.maxBuffered) {
       this.#appended = 0;
@@ -100,7 +105,7 @@ export class ScoreRepository {
 
   /**
    * Writes the buffered points in one transaction; resolves to how many. When the write fails the points stay
-   * buffered (the newest `maxBuffered`) and the promise rejects.
+   * buffered (the newest `maxQueued`) and the promise rejects.
    */
   flush(): Promise<number> {
     if (this.#next) return this.#next;

@@ -172,10 +172,8 @@ describe('AlertService while the store refuses writes', () => {
     expect(s.store.health.report()).toMatchObject({ writable: false, waitingWrites: { alerts: 2 } });
     expect(s.store.health.report().lastError).toMatch(/^alert: SQLITE_READONLY/);
     expect((await s.metrics.text()).body).toMatch(/hark_alerts_total\{sensor="pump-1",kind="anomaly"\} 1/);
-    // A clip cannot be written for an alert that is not stored yet.
-    await expect(
-      s.alerts.keepClip(a.id, { samples: new Float32Array(16), sampleRate: 16000, start: 0 }, null),
-    ).rejects.toThrow('the alert is not stored yet (writes fail)');
+    // A clip of an alert not stored yet waits in memory with it.
+    await s.alerts.keepClip(a.id, { samples: new Float32Array(16000), sampleRate: 16000, start: 900 }, null);
 
     await s.store.health.retryNow();
     expect(s.store.health.degraded).toBe(true);
@@ -190,8 +188,12 @@ describe('AlertService while the store refuses writes', () => {
       peakScore: 3,
       peakAt: 1500,
     });
+    // The clip, written once the alert was stored, is recorded on it (after its queued updates).
+    await s.alerts.settled();
+    expect((await s.alerts.get(id)).clip).toEqual({ available: true, start: 900, seconds: 1 });
     expect(s.dashboard.sent.map((m) => [m.event, (m.payload as Alert).id])).toEqual([
       ['alert', id],
+      ['alert:update', id],
       ['alert:update', id],
     ]);
     // Later writes go straight to the store again.
