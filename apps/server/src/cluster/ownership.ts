@@ -69,7 +69,7 @@ export interface OwnershipOptions {
  * fall in one slot: the renewal is a single script over every lease an instance holds (one round trip per
  * renewal period, whatever the number of sensors), and a script may only touch keys of one slot. A tag per
  * sensor (`{sensorId}`) would spread the leases over the shards but cost one script per sensor per renewal;
- * the whole family is small for one shard (10,000 sensors at the default 5 s TTL, renewed every 1.7 s: 6,000
+ * the whole family is small for one shard (10,000 sensors at the default 3 s TTL, renewed every 1 s: 10,000
  * key updates/s in one script per instance per renewal, a few percent of one Redis core; docs/scale.md). The tag comes first, so a `{` in a sensor
  * id cannot change the slot.
  *
