@@ -119,14 +119,14 @@ describe('server configuration', () => {
     expect(resolveServerConfig({ dataDir: '/tmp/x' }, {})).toMatchObject({
       redisUrl: '',
       instance: '',
-      leaseSeconds: 5,
+      leaseSeconds: 3,
     });
     expect(
       resolveServerConfig(
         { dataDir: '/tmp/x' },
-        { HARK_REDIS_URL: 'redis://10.0.0.5:6379', HARK_INSTANCE: 'hark-b', HARK_LEASE_SECONDS: '3' },
+        { HARK_REDIS_URL: 'redis://10.0.0.5:6379', HARK_INSTANCE: 'hark-b', HARK_LEASE_SECONDS: '7' },
       ),
-    ).toMatchObject({ redisUrl: 'redis://10.0.0.5:6379', instance: 'hark-b', leaseSeconds: 3 });
+    ).toMatchObject({ redisUrl: 'redis://10.0.0.5:6379', instance: 'hark-b', leaseSeconds: 7 });
     expect(
       problems({ redisUrl: 'http://10.0.0.5:6379', instance: 'a b' }, { HARK_LEASE_SECONDS: '0.5' }),
     ).toEqual([
