@@ -6,38 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { utimesSync, writeFileSync } from 'node:fs';
-import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BLOB_CHUNK_BYTES,
-  BlobCache,
-  HarkStore,
-  sha256Hex,
-  type DatabaseLocation,
-} from '../../src/store/index.js';
-import { postgresOrWarn, startPostgres, type Postgres } from '../../../../test/support/postgres.js';
-import { tempDir } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BLOB_CHUNK_BYTES, BlobCache, sha256Hex } from '../../src/store/index.js';
+import { storeEngines, tempDir } from './helpers.js';
 
-const hasPostgres = postgresOrWarn('blobs on PostgreSQL');
-let pg: Postgres | null = null;
-let databases = 0;
-
-beforeAll(async () => {
-  if (hasPostgres) pg = await startPostgres();
-}, 60_000);
-afterAll(() => pg?.stop());
-
-async function open(engine: 'sqlite' | 'postgres'): Promise<HarkStore> {
-  if (engine === 'sqlite') return HarkStore.open({ engine: 'sqlite', dataDir: tempDir() });
-  const admin = await HarkStore.open({ engine: 'postgres', url: pg!.url });
-  const name = `blobs_${++databases}`;
-  await sql.raw(`CREATE DATABASE ${name}`).execute(admin.database.db);
-  await admin.close();
-  const location: DatabaseLocation = { engine: 'postgres', url: pg!.url.replace(/\/hark$/, `/${name}`) };
-  return HarkStore.open(location);
-}
-
-const ENGINES: ('sqlite' | 'postgres')[] = hasPostgres ? ['sqlite', 'postgres'] : ['sqlite'];
+const { engines: ENGINES, open } = storeEngines('blobs on PostgreSQL');
 
 describe.each(ENGINES)('blobs on %s', (engine) => {
   it('round trip over chunk boundaries, idempotent by hash, empty blobs too', async () => {

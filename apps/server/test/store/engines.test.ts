@@ -2,34 +2,12 @@
  * The repositories on both engines: the same calls against SQLite in a temporary directory and against a real
  * PostgreSQL 15 (started by `test/support/postgres.ts`; skipped, visibly, where it is not installed).
  */
-import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HarkStore, MIGRATIONS, type DatabaseLocation } from '../../src/store/index.js';
-import { postgresOrWarn, startPostgres, type Postgres } from '../../../../test/support/postgres.js';
-import { tempDir } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { HarkStore, MIGRATIONS } from '../../src/store/index.js';
+import { storeEngines } from './helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
-const hasPostgres = postgresOrWarn('the store on PostgreSQL');
-let pg: Postgres | null = null;
-let databases = 0;
-
-beforeAll(async () => {
-  if (hasPostgres) pg = await startPostgres();
-}, 60_000);
-afterAll(() => pg?.stop());
-
-/** A fresh database of the engine: a new directory, or a new PostgreSQL database. */
-async function open(engine: 'sqlite' | 'postgres'): Promise<HarkStore> {
-  if (engine === 'sqlite') return HarkStore.open({ engine: 'sqlite', dataDir: tempDir() });
-  const admin = await HarkStore.open({ engine: 'postgres', url: pg!.url });
-  const name = `hark_${++databases}`;
-  await sql.raw(`CREATE DATABASE ${name}`).execute(admin.database.db);
-  await admin.close();
-  const location: DatabaseLocation = { engine: 'postgres', url: pg!.url.replace(/\/hark$/, `/${name}`) };
-  return HarkStore.open(location);
-}
-
-const ENGINES: ('sqlite' | 'postgres')[] = hasPostgres ? ['sqlite', 'postgres'] : ['sqlite'];
+const { engines: ENGINES, hasPostgres, postgresUrl, open } = storeEngines('the store on PostgreSQL');
 
 describe.each(ENGINES)('the store on %s', (engine) => {
   it('alerts: open, repeat, ack, resolve, notes, filters, order, neighbours, counts', async () => {
@@ -279,7 +257,7 @@ describe.each(ENGINES)('the store on %s', (engine) => {
 
 describe.runIf(hasPostgres)('several servers on one PostgreSQL', () => {
   it('open it at the same time: the migrations run once, under the advisory lock', async () => {
-    const url = pg!.url;
+    const url = postgresUrl();
     const stores = await Promise.all([1, 2, 3].map(() => HarkStore.open({ engine: 'postgres', url })));
     try {
       expect(await Promise.all(stores.map((s) => s.database.schemaVersion()))).toEqual([
