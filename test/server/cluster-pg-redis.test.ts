@@ -27,10 +27,10 @@ import {
   fitFromFolder,
   liveClient,
   serveChild,
-  sleep,
   startServer,
   tempDir,
   type TestServer,
+  until,
 } from '../support/server.js';
 
 const enabled =
@@ -38,14 +38,6 @@ const enabled =
   redisOrWarn('cluster-pg-redis.test.ts (three instances on PostgreSQL and Redis)');
 /** The issue's bound for a killed instance's sensors to be scored elsewhere. */
 const FAILOVER_MS = 5000;
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Everything a dashboard receives, by event. */
 function record(c: Socket) {
@@ -76,16 +68,9 @@ describe.runIf(enabled)('three instances on one PostgreSQL and one Redis', () =>
   /** The silence alert of the first test, acknowledged on B. */
   let acked: Alert;
 
-  /** An instance's REST API with the admin token. */
-  const call = (url: string, path: string, init: RequestInit = {}) =>
-    fetch(`${url}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    });
-
-  beforeAll(async () => {
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-    a = await serveChild([
+  /** Instance A, a `hark serve` process on its own data directory (the same one when started again). */
+  const startA = () =>
+    serveChild([
       '--port',
       '0',
       '--data',
@@ -97,6 +82,17 @@ describe.runIf(enabled)('three instances on one PostgreSQL and one Redis', () =>
       '--instance',
       'A',
     ]);
+
+  /** An instance's REST API with the admin token. */
+  const call = (url: string, path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    });
+
+  beforeAll(async () => {
+    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    a = await startA();
     admin = /created an admin token[^:]*: (\S+)/.exec(a.out())![1];
     const options = {
       database: pg.url,
@@ -274,18 +270,7 @@ describe.runIf(enabled)('three instances on one PostgreSQL and one Redis', () =>
   }, 300_000);
 
   test('A restarted joins again and takes new sensors', async () => {
-    a = await serveChild([
-      '--port',
-      '0',
-      '--data',
-      aData,
-      '--database',
-      pg.url,
-      '--redis',
-      redis.url,
-      '--instance',
-      'A',
-    ]);
+    a = await startA();
     await until('A back on Redis', async () => {
       const h = (await (await fetch(`${a.url}/api/health`)).json()) as { cluster: { redis: string } };
       return h.cluster.redis === 'up';

@@ -10,19 +10,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { postgresOrWarn, startPostgres, type Postgres } from '../support/postgres.js';
 import { redisOrWarn, startRedis, type TestRedis } from '../support/redis.js';
 import { TestSensor } from '../support/sensor.js';
-import { liveClient, sleep, startServer, type TestServer } from '../support/server.js';
+import { liveClient, sleep, startServer, type TestServer, until as waitUntil } from '../support/server.js';
+
+const until = (what: string, ok: () => boolean | Promise<boolean>, ms = 10_000) => waitUntil(what, ok, ms);
 
 let redis: TestRedis;
 const enabled =
   redisOrWarn('cluster-sensor-records.test.ts') && postgresOrWarn('cluster-sensor-records.test.ts');
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await sleep(20);
-  }
-}
 
 /** Instances subscribed to the `/live` channel of socket.io's adapter (where the notices travel). */
 const liveSubscribers = () =>

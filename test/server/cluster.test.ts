@@ -19,7 +19,17 @@ import type { Alert, ColumnsEvent, Health, LeaseRefusal, ScoreEvent, SensorStatu
 import { leaseKey } from '../../apps/server/src/cluster/ownership.js';
 import { redisOrWarn, startRedis, type TestRedis } from '../support/redis.js';
 import { connectSensor, TestSensor } from '../support/sensor.js';
-import { liveClient, serveChild, sleep, startServer, tempDir, type TestServer } from '../support/server.js';
+import {
+  liveClient,
+  serveChild,
+  sleep,
+  startServer,
+  tempDir,
+  type TestServer,
+  until as waitUntil,
+} from '../support/server.js';
+
+const until = (what: string, ok: () => boolean | Promise<boolean>, ms = 20_000) => waitUntil(what, ok, ms);
 
 const HAVE_REDIS = redisOrWarn('cluster.test.ts');
 const SENSORS = ['ca-1', 'cb-1', 'cd-1'];
@@ -43,14 +53,6 @@ function record(c: Socket) {
   c.on('sensor:status', (e: SensorStatus) => got.status.push(e));
   c.on('alert', (e: Alert) => got.alert.push(e));
   return got;
-}
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await sleep(50);
-  }
 }
 
 async function sensorOn(s: TestServer, id: string): Promise<TestSensor> {

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
-import { startServer, type TestServer } from '../support/server.js';
+import { startServer, type TestServer, until } from '../support/server.js';
 
 let s: TestServer;
 const open: Socket[] = [];
@@ -80,14 +80,6 @@ async function metric(name: string): Promise<number> {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   if (!m) throw new Error(`${name} is not in /metrics`);
   return Number(m[1]);
-}
-
-async function until(what: string, ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test('rings are taken on first audio, freed after --sensor-idle-free, and taken again when the sensor comes back', async () => {

@@ -162,6 +162,15 @@ export async function liveClient(url: string, token: string): Promise<Socket> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until `ok()` holds, checking every 50 ms; fails naming `what` after `ms`. */
+export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
+    await sleep(50);
+  }
+}
+
 /**
  * Starts `hark serve ARGS` as a child process; resolves once it prints its URL, with the child, its exit
  * code (a promise) and its output so far. Rejects if it exits first or has not started within a minute.
