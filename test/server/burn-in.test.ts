@@ -2,14 +2,14 @@
  * Live burn-in on a running server (issue 13, item 1), end to end with the real `hark sensor`: an uploaded
  * model collects its first `--burn-in-windows` (100) scored windows, waits while an alert in them is open and
  * unlabelled, leaves out the span an operator marks as a fault, applies the factor (every score the dashboards
- * get is divided by it: score / rawScore = 1 / (threshold x factor)), records it in the database, and an admin's
- * revert brings the fitted threshold back.
+ * get is divided by it: score / rawScore = 1 / (threshold x factor)), records it in the database and shows it on
+ * REST, and an admin's revert brings the fitted threshold back; a restart collects again.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { writeSynthDataset } from '@hark/dsp';
-import type { Alert, ModelBurnIn, Page, ScoreEvent } from '@hark/protocol';
+import type { Alert, ModelBurnIn, ModelVersion, Page, ScoreEvent } from '@hark/protocol';
 import {
   fitFromFolder,
   liveClient,
@@ -76,7 +76,7 @@ async function streamOnce(): Promise<ScoreEvent[]> {
 /** score / rawScore of each window: 1 / the threshold it was normalised by. */
 const scales = (xs: ScoreEvent[]) => xs.filter((e) => e.rawScore > 0).map((e) => e.score / e.rawScore);
 
-const burnIn = () => s.server.burnIn.get(SENSOR, 1);
+const burnIn = () => s.api<ModelBurnIn>(`/api/sensors/${SENSOR}/models/1/burn-in`);
 
 describe('live burn-in', () => {
   test('an uploaded version burns in: waits for the open alert, leaves out the fault, applies, reverts', async () => {
@@ -122,11 +122,33 @@ describe('live burn-in', () => {
     const second = await streamOnce();
     for (const k of scales(second)) expect(k).toBeCloseTo(1 / (threshold * applied.factor!), 6);
 
-    // An admin's revert: the fitted threshold again, recorded who and when.
-    const reverted = await s.server.burnIn.revert(SENSOR, 1, 'ana');
+    // The model page's list of versions carries it.
+    const versions = await s.api<ModelVersion[]>(`/api/sensors/${SENSOR}/models`);
+    expect(versions.find((v) => v.version === 1)?.burnIn).toMatchObject({ state: 'applied' });
+
+    // An admin's revert: the fitted threshold again, recorded who and when; operators may only look.
+    const operator = await s.token('operator', 'olga');
+    await expect(
+      s.api(`/api/sensors/${SENSOR}/models/1/burn-in/revert`, { method: 'POST', token: operator }),
+    ).rejects.toMatchObject({ status: 403 });
+    const admin = await s.token('admin', 'ana');
+    const reverted = await s.api<ModelBurnIn>(`/api/sensors/${SENSOR}/models/1/burn-in/revert`, {
+      method: 'POST',
+      token: admin,
+    });
     expect(reverted).toMatchObject({ state: 'reverted', revertedBy: 'ana' });
+    await expect(
+      s.api(`/api/sensors/${SENSOR}/models/1/burn-in/revert`, { method: 'POST', token: admin }),
+    ).rejects.toMatchObject({ status: 409 });
     expect((await s.server.store.burnIns.get(SENSOR, 1))!.revertedAt).toBeGreaterThan(applied.appliedAt!);
     const third = await streamOnce();
     for (const k of scales(third)) expect(k).toBeCloseTo(1 / threshold, 6);
+
+    // A restart collects again from the next windows, on the fitted threshold meanwhile.
+    const restarted = await s.api<ModelBurnIn>(`/api/sensors/${SENSOR}/models/1/burn-in/restart`, {
+      method: 'POST',
+      token: admin,
+    });
+    expect(restarted).toMatchObject({ state: 'collecting', windows: 0, startedBy: 'ana', factor: null });
   }, 600_000);
 });

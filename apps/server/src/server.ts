@@ -245,7 +245,16 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     alertRule: { openWindows: config.alertOpenWindows, closeWindows: config.alertCloseWindows },
     log,
   });
-  modelService = new ModelService(models, store, media, events);
+  const burnIn = new BurnInService({
+    store,
+    events,
+    models,
+    windows: config.burnInWindows,
+    hopSeconds: config.hopSeconds,
+    alertWindows: config.alertOpenWindows,
+    log,
+  });
+  modelService = new ModelService(models, store, media, events, burnIn);
   const cluster = new Cluster({
     instance: config.instance,
     redisUrl: config.redisUrl,
@@ -266,15 +275,6 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     log,
   });
   const shadow = new ShadowScorer(scorer.scheduler, models, log);
-  const burnIn = new BurnInService({
-    store,
-    events,
-    models,
-    windows: config.burnInWindows,
-    hopSeconds: config.hopSeconds,
-    alertWindows: config.alertOpenWindows,
-    log,
-  });
   cluster.reloadBurnIn = (id) => burnIn.sync(id);
   sensors = new Sensors({
     config,

@@ -298,6 +298,8 @@ export interface ModelVersion {
   activatedBy: string | null;
   /** Its latest shadow trial, if it had one. */
   trial: ShadowTrial | null;
+  /** Its live burn-in (`GET .../models/:version/burn-in`), null when it has none. */
+  burnIn: ModelBurnIn | null;
 }
 
 export interface SensorStatus {

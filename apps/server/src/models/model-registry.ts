@@ -818,6 +818,7 @@ export class ModelRegistry {
       activatedAt: meta.activatedAt,
       activatedBy: meta.activatedBy ?? null,
       trial: shadow ? shadow.trial.toJSON() : meta.trial,
+      burnIn: null, // the model service adds it (models/burn-in.service.ts)
     };
   }
 
