@@ -11,6 +11,7 @@ import type {
   FeedbackInfo,
   Me,
   MediaTicketUrls,
+  ModelBurnIn,
   ModelStatus,
   ModelVersion,
   NotificationChannel,
@@ -149,6 +150,18 @@ export class Api {
 
   discardVersion(id: string, version: number): Promise<ModelVersion> {
     return this.request('POST', `${sensorPath(id)}/models/${version}/discard`);
+  }
+
+  burnIn(id: string, version: number): Promise<ModelBurnIn> {
+    return this.request('GET', `${sensorPath(id)}/models/${version}/burn-in`);
+  }
+
+  revertBurnIn(id: string, version: number): Promise<ModelBurnIn> {
+    return this.request('POST', `${sensorPath(id)}/models/${version}/burn-in/revert`);
+  }
+
+  restartBurnIn(id: string, version: number): Promise<ModelBurnIn> {
+    return this.request('POST', `${sensorPath(id)}/models/${version}/burn-in/restart`);
   }
 
   feedback(id: string): Promise<FeedbackInfo[]> {

@@ -24,6 +24,7 @@ export type {
   FitProgressEvent,
   MediaTicketUrls,
   Me,
+  ModelBurnIn,
   ModelStatus,
   ModelVersion,
   NotificationChannel,
