@@ -53,6 +53,13 @@ describe.runIf(haveChromium)('live burn-in on the model page in Chromium', () =>
   });
 
   test('an uploaded version collects its first live windows, then shows the applied factor', async () => {
+    // Started as the server loads the new version (just after the fit reports it ready).
+    await until('the burn-in is recorded', () =>
+      burnIn().then(
+        () => true,
+        () => false,
+      ),
+    );
     await page.goto(`${s.url}/#/models/${SENSOR}`);
     await page.getByTestId('token-input').fill(s.admin);
     await page.getByTestId('sign-in-button').click();

@@ -80,6 +80,13 @@ const burnIn = () => s.api<ModelBurnIn>(`/api/sensors/${SENSOR}/models/1/burn-in
 
 describe('live burn-in', () => {
   test('an uploaded version burns in: waits for the open alert, leaves out the fault, applies, reverts', async () => {
+    // Started as the server loads the new version (just after the fit reports it ready).
+    await until('the burn-in is recorded', () =>
+      burnIn().then(
+        () => true,
+        () => false,
+      ),
+    );
     expect(await burnIn()).toMatchObject({ state: 'collecting', target: 100, windows: 0, startedBy: null });
     const first = await streamOnce();
     expect(first.length).toBeGreaterThan(100);

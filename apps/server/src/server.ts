@@ -486,6 +486,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           http.closeIdleConnections?.();
           await app.close();
           await runtime.sensors.stop();
+          await runtime.burnIn.stop();
           // After the sensors stopped: their leases are released for the other instances to take at once.
           await runtime.cluster.stop();
           await runtime.history.stop();

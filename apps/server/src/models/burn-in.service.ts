@@ -106,10 +106,29 @@ export class BurnInService {
   /** Per-sensor chain of record reads and writes, so two never interleave. */
   readonly #chains = new Map<string, Promise<void>>();
   readonly #now: () => number;
+  /** Looks again at full collections that wait (a label may come on another instance, after the stream). */
+  readonly #recheck: NodeJS.Timeout;
+  #stopped = false;
 
   constructor(private readonly o: BurnInServiceOptions) {
     this.#now = o.now ?? Date.now;
     o.events.on('alert:update', (a) => this.#alertChanged(a));
+    // Every model swap of every sensor (the registry's, on each instance), streaming here or not.
+    o.events.on('model:changed', (m) => void this.sync(m.sensorId));
+    this.#recheck = setInterval(() => {
+      for (const [id, l] of this.#local) {
+        const c = l.collect;
+        if (c && c.collected >= c.target && !c.busy && this.#now() >= c.checkAfter) void this.#finish(id, c);
+      }
+    }, RECHECK_MS);
+    this.#recheck.unref();
+  }
+
+  /** Stops looking again (the server stops; the store closes after). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#recheck);
+    await Promise.all([...this.#chains.values()]);
   }
 
   /** The sensor's threshold factor (1: the fitted threshold). Normalised scores are divided by it. */
@@ -376,6 +395,7 @@ export class BurnInService {
 
   /** A full collection: waits for open unlabelled alerts, then fits, records and applies (or skips). */
   async #finish(sensorId: string, c: Collect): Promise<void> {
+    if (this.#stopped) return;
     c.busy = true;
     try {
       const local = this.#local.get(sensorId);

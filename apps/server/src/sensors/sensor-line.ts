@@ -144,7 +144,6 @@ export class SensorLine implements IngestSink, ScoreSink {
         this.alerts.reconfigure(this.stream.mel);
       }
     }
-    void this.d.burnIn?.sync(this.id);
     this.d.onChange(this, true);
   }
 
