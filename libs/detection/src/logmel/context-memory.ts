@@ -54,9 +54,10 @@ export class ContextMemory {
     this.#half = (frames - 1) / 2;
     if (bank.length === 0 || bank.length % this.dim !== 0)
       throw new RangeError(`context bank has ${bank.length} values, not whole rows of ${this.dim}`);
-    this.#base = bank;
-    this.#bank = bank;
     this.#index = ContextMemory.#indexOf(bank, this.dim);
+    // The index's own storage, viewed without a copy: the memory is held once (`bank` can be collected).
+    this.#base = this.#index.vectors();
+    this.#bank = this.#base;
   }
 
   /**
@@ -90,7 +91,9 @@ export class ContextMemory {
     bank.set(extra, this.#base.length);
     const old = this.#index;
     this.#index = ContextMemory.#indexOf(bank, this.dim);
-    this.#bank = bank;
+    this.#bank = this.#index.vectors();
+    // Nothing taught: the new index is the fitted memory, and the old one's storage can go.
+    if (extra.length === 0) this.#base = this.#bank;
     this.#indexes.retire(old);
   }
 
