@@ -119,7 +119,7 @@ describe('degraded banner texts', () => {
   });
 
   it('since when, how long ago (never negative), and that it clears by itself', () => {
-    expect(sinceText(T, true)).toBe('since 22:41:05');
+    expect(sinceText(T, true)).toBe('Since 22:41:05');
     expect(agoText(T, T + 195_000)).toBe('(3 min ago)');
     expect(agoText(T, T + 12_000)).toBe('(12 s ago)');
     // The server's clock a little ahead of the browser's.

@@ -67,9 +67,9 @@ export function degradedNotices(health: Health | null): DegradedNotice[] {
   return out;
 }
 
-/** `since 22:41:05`, in the browser's time zone (`utc` for tests). */
+/** `Since 22:41:05` (a sentence of its own after the title), in the browser's time zone (`utc` for tests). */
 export function sinceText(since: number, utc = false): string {
-  return `since ${formatClock(since, utc)}`;
+  return `Since ${formatClock(since, utc)}`;
 }
 
 /** `(3 min ago)`; never negative (the server's clock may run ahead of the browser's). */
