@@ -100,7 +100,7 @@ describe('degraded banner texts', () => {
       title: 'The cluster link (Redis) is down.',
       detail:
         "Only this instance's sensors (north:8080) are shown and scored here; sensors streaming to other " +
-        'instances are missing from this page until it returns.',
+        'instances are missing from this page, and sensors that connect meanwhile wait, until it returns.',
       since: T,
     });
   });

@@ -60,7 +60,8 @@ export function degradedNotices(health: Health | null): DegradedNotice[] {
       title: 'The cluster link (Redis) is down.',
       detail:
         `Only this instance's sensors (${health.cluster.instance}) are shown and scored here; sensors ` +
-        'streaming to other instances are missing from this page until it returns.',
+        'streaming to other instances are missing from this page, and sensors that connect meanwhile wait, ' +
+        'until it returns.',
       since: health.cluster.downSince,
     });
   }
