@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Api } from '../src/lib/api';
 import type { Health } from '../src/lib/contracts';
-import { HealthStore } from '../src/stores/health';
+import { followHealth, HealthStore } from '../src/stores/health';
+import { LiveStore } from '../src/stores/live';
 
 const OK = { status: 'ok' } as Health;
 const DOWN = { status: 'degraded' } as Health;
@@ -100,5 +102,83 @@ describe('health store', () => {
     expect(s.get).toHaveBeenCalledTimes(1);
     await store.check();
     expect(s.get).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('following a session', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  /** A REST client whose `/api/health` answers `health` and whose other paths answer `status`. */
+  function session(status: number) {
+    const paths: string[] = [];
+    const fetchImpl = async (url: string, init?: RequestInit) => {
+      paths.push(`${init?.method} ${url}`);
+      if (url === '/api/health') return new Response(JSON.stringify(OK), { status: 200 });
+      return new Response(JSON.stringify({ statusCode: status, error: 'x', message: 'store down' }), {
+        status,
+        headers: { 'Retry-After': '5' },
+      });
+    };
+    return {
+      api: new Api('t', fetchImpl),
+      paths,
+      healthCalls: () => paths.filter((p) => p.endsWith('/api/health')).length,
+    };
+  }
+
+  it('asks at once after a 503 and after a socket reconnect; tells only refused changes', async () => {
+    const { api, healthCalls } = session(503);
+    const live = new LiveStore();
+    const store = new HealthStore();
+    const refused: string[] = [];
+    const stop = followHealth(store, api, live, (e) => refused.push(e.message));
+    await flush();
+    expect(healthCalls()).toBe(1);
+    expect(store.state.health).toEqual(OK);
+
+    await api.ack(3).catch(() => undefined);
+    await flush();
+    expect(healthCalls()).toBe(2);
+    await api.alerts({ limit: 25, offset: 0 }).catch(() => undefined);
+    await flush();
+    expect(healthCalls()).toBe(3);
+    expect(refused).toEqual([
+      'Not applied: the server cannot store changes right now, so nothing was changed (see the notice at the top). Retry in 5 s.',
+    ]);
+
+    // The first connect after signing in asks nothing more; a reconnect after a drop does.
+    live.state.connection = 'connecting';
+    await flush();
+    live.state.connection = 'connected';
+    await flush();
+    expect(healthCalls()).toBe(3);
+    live.state.connection = 'disconnected';
+    await flush();
+    live.state.connection = 'connected';
+    await flush();
+    expect(healthCalls()).toBe(4);
+
+    stop();
+    expect(store.state.health).toBeNull();
+    await api.ack(3).catch(() => undefined);
+    live.state.connection = 'error';
+    await flush();
+    live.state.connection = 'connected';
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(healthCalls()).toBe(4);
+    expect(refused).toHaveLength(1);
+  });
+
+  it('other errors ask nothing', async () => {
+    const { api, healthCalls } = session(409);
+    const stop = followHealth(new HealthStore(), api, new LiveStore(), () => {
+      throw new Error('not a 503');
+    });
+    await flush();
+    await api.ack(3).catch(() => undefined);
+    await flush();
+    expect(healthCalls()).toBe(1);
+    stop();
   });
 });

@@ -3,9 +3,11 @@
  * {@link HEALTH_POLL_MS}, and again at once when asked (`check`: a socket reconnect, an action answering 503).
  * The degraded banner reads `state.health`.
  */
-import { shallowReactive } from 'vue';
+import { shallowReactive, watch } from 'vue';
+import type { Api, HttpError } from '../lib/api';
 import { HEALTH_POLL_MS } from '../lib/degraded';
 import type { Health } from '../lib/contracts';
+import type { LiveStore } from './live';
 
 export interface HealthState {
   /** The last answer (null before the first, and after `stop`). */
@@ -84,6 +86,37 @@ export class HealthStore {
   get degraded(): boolean {
     return this.state.health?.status === 'degraded';
   }
+}
+
+/**
+ * Follows a signed-in session: polls `api.health()`; asks again at once when the server answers 503 (the store
+ * failed under the request: the banner should not wait for the next poll) and when the live socket connects
+ * again (it may follow an outage); `onRefused` hears each change (any method but GET) refused with 503.
+ * Returns the stop (signed out).
+ */
+export function followHealth(
+  store: HealthStore,
+  api: Api,
+  live: LiveStore,
+  onRefused: (e: HttpError) => void,
+): () => void {
+  void store.start(() => api.health());
+  const offUnavailable = api.onUnavailable((e, method) => {
+    void store.check();
+    if (method !== 'GET') onRefused(e);
+  });
+  const offConnection = watch(
+    () => live.state.connection,
+    (c, before) => {
+      // A reconnect (socket.io's own, after a drop), not the first connect after signing in (`start` asked).
+      if (c === 'connected' && (before === 'disconnected' || before === 'error')) void store.check();
+    },
+  );
+  return () => {
+    offUnavailable();
+    offConnection();
+    store.stop();
+  };
 }
 
 export const health = new HealthStore();
