@@ -60,6 +60,11 @@ export interface DetectorConfig {
    * frames per context vector, odd (0: off).
    */
   contextFrames: number;
+  /**
+   * Share of the context memory's vectors kept, in (0, 1]: a greedy k-center coreset (logmel/context-memory.ts
+   * `coresetOf`), as PatchCore reduces its bank; the search's cost scales with it. 1 keeps every vector.
+   */
+  contextCoreset: number;
   /** Tonal envelope fused with the backbone's scores (logmel/tonal-envelope.ts): its margin in dB (0: off). */
   tonalMarginDb: number;
   /**
@@ -136,6 +141,7 @@ export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   embeddingDim: 0,
   frequencyWeight: 1,
   contextFrames: 5,
+  contextCoreset: 1,
   tonalMarginDb: 3,
   modulationBands: 0,
   fusion: 'max',
@@ -258,6 +264,10 @@ function checkFeatures(c: DetectorConfig): void {
     (c.contextFrames === 0 || c.contextFrames % 2 === 1)
   ))
     throw new Error(`contextFrames (${c.contextFrames}) must be 0 (off) or an odd whole number, e.g. 5`);
+  if (!(c.contextCoreset > 0 && c.contextCoreset <= 1))
+    throw new Error(
+      `contextCoreset (${c.contextCoreset}) must be in (0, 1], e.g. 0.25 (1 keeps every context)`,
+    );
   if (c.contextFrames > windowFrames(c))
     throw new Error(`contextFrames (${c.contextFrames}) must be <= the window's ${windowFrames(c)} frames`);
   nonNegative('tonalMarginDb', c.tonalMarginDb);
