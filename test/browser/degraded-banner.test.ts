@@ -10,6 +10,7 @@
  *   goes and the same click snoozes.
  * Each part is skipped, visibly, where Chromium, Redis or PostgreSQL is not installed.
  */
+import { loadavg } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Health, SensorStatus } from '@hark/protocol';
@@ -30,6 +31,14 @@ const havePostgres = haveChromium && postgresOrWarn(`${FILE} (PostgreSQL down)`)
  * A bound for a loaded machine, not a measured figure.
  */
 const BANNER_MS = 45_000;
+
+/** Prints (never asserts) how long the banner took to come and go: a figure for the report, not a check. */
+function report(engine: string, appeared: number, went: number): void {
+  console.log(
+    `degraded banner, ${engine}: shown ${(appeared / 1000).toFixed(1)} s after the stop, gone ` +
+      `${(went / 1000).toFixed(1)} s after the restart (polled every 10 s; load ${loadavg()[0].toFixed(1)})`,
+  );
+}
 
 async function health(s: TestServer): Promise<Health> {
   return (await fetch(`${s.url}/api/health`)).json() as Promise<Health>;
@@ -79,9 +88,11 @@ describe.runIf(haveRedis)('the degraded banner while the cluster Redis is down',
     expect(await page.getByRole('status').filter({ hasText: 'cluster' }).count()).toBe(0);
     expect(await page.getByTestId('degraded-banner').count()).toBe(0);
 
+    let t = Date.now();
     await redis.kill();
     const banner = page.getByTestId('degraded-banner');
     await banner.waitFor({ timeout: BANNER_MS });
+    const appeared = Date.now() - t;
     expect(await banner.getAttribute('data-parts')).toBe('cluster');
     const text = await bannerText(page);
     expect(text).toMatch(
@@ -105,8 +116,10 @@ describe.runIf(haveRedis)('the degraded banner while the cluster Redis is down',
     expect(await bannerText(page)).toContain('The cluster link (Redis) is down.');
     await screenshot(page, 'degraded-redis-wall');
 
+    t = Date.now();
     await redis.restart();
     await page.getByTestId('degraded-banner').waitFor({ state: 'detached', timeout: BANNER_MS });
+    report('Redis', appeared, Date.now() - t);
     expect((await health(s)).cluster.redis).toBe('up');
     expect(errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
     await page.context().close();
@@ -141,9 +154,11 @@ describe.runIf(havePostgres)('the degraded banner while PostgreSQL is down', () 
     await page.locator('#sensor-title', { hasText: 'Pump 9' }).waitFor();
     expect(await page.getByTestId('degraded-banner').count()).toBe(0);
 
+    let t = Date.now();
     pg.halt();
     const banner = page.getByTestId('degraded-banner');
     await banner.waitFor({ timeout: BANNER_MS });
+    const appeared = Date.now() - t;
     expect(await banner.getAttribute('data-parts')).toBe('storage');
     const text = await bannerText(page);
     expect(text).toMatch(
@@ -165,8 +180,10 @@ describe.runIf(havePostgres)('the degraded banner while PostgreSQL is down', () 
     expect(await refused.count()).toBe(1);
     expect(errors.some((e) => /^HTTP 503 POST .*\/api\/sensors\/pump-9\/snooze$/.test(e))).toBe(true);
 
+    t = Date.now();
     pg.restart();
     await page.getByTestId('degraded-banner').waitFor({ state: 'detached', timeout: BANNER_MS });
+    report('PostgreSQL', appeared, Date.now() - t);
     expect((await health(s)).status).toBe('ok');
     // Nothing was snoozed by the refused click; the same click now does.
     expect((await s.api<SensorStatus>('/api/sensors/pump-9')).snoozedUntil).toBeNull();
