@@ -694,7 +694,11 @@ export interface Me {
   role: Role;
 }
 
-/** `GET /api/health` (no token): whether the server runs and its data directory takes writes. */
+/**
+ * `GET /api/health` (no token): whether the server runs, its store takes writes and the cluster's Redis answers.
+ * The dashboard's degraded banner reads `status`, `storage.engine`, `reason`, `readOnly`, `failingSince` and
+ * `waitingWrites`, and `cluster.redis`, `downSince` and `instance`.
+ */
 export interface Health {
   /**
    * `degraded`: the server runs, but writes fail (a full disk) or wait to be retried, or it was started with

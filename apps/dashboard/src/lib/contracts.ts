@@ -17,11 +17,13 @@ export type {
   AnnotationLabel,
   ApiError,
   ChannelKind,
+  ClusterHealthReport,
   ChannelTestResult,
   BulkAlertResult,
   ColumnsEvent,
   FeedbackInfo,
   FitProgressEvent,
+  Health,
   MediaTicketUrls,
   Me,
   ModelBurnIn,
@@ -48,6 +50,7 @@ export type {
   WouldBeAlert,
   TrendDay,
   SortOrder,
+  StorageHealthReport,
 } from '@hark/protocol';
 
 export {
