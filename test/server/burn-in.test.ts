@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { writeSynthDataset } from '@hark/dsp';
-import type { Alert, ModelBurnIn, ModelVersion, Page, ScoreEvent } from '@hark/protocol';
+import type { Alert, ModelBurnIn, ModelVersion, Page, ScoreEvent, SensorStatus } from '@hark/protocol';
 import {
   fitFromFolder,
   liveClient,
@@ -122,6 +122,14 @@ describe('live burn-in', () => {
     // In the database, for every instance, with the series a later fault mark would be refitted from.
     const stored = (await s.server.store.burnIns.get(SENSOR, 1)) as ModelBurnIn;
     expect(stored).toMatchObject({ state: 'applied', factor: applied.factor, excluded: applied.excluded });
+    // The sensor's status carries it too.
+    expect((await s.api<SensorStatus>(`/api/sensors/${SENSOR}`)).burnIn).toEqual({
+      version: 1,
+      state: 'applied',
+      windows: applied.windows,
+      target: 100,
+      factor: applied.factor,
+    });
     const series = (await s.server.store.burnIns.series(SENSOR, 1))!;
     expect(series.filter((p) => p !== null)).toHaveLength(100);
 

@@ -219,6 +219,16 @@ export interface BurnInFit {
   clusters: number;
 }
 
+/** A sensor's burn-in as its status carries it (`SensorStatus.burnIn`). */
+export interface SensorBurnIn {
+  version: number;
+  state: ModelBurnIn['state'];
+  windows: number;
+  target: number;
+  /** Applied: the factor in use; otherwise null (the fitted threshold). */
+  factor: number | null;
+}
+
 /**
  * `GET /api/sensors/:id/models/:version/burn-in`: the live burn-in of an enrolled or uploaded version (issue 13,
  * `hark serve --burn-in-windows`). It collects the version's first `target` scored windows (normalised scores
@@ -357,6 +367,12 @@ export interface SensorStatus {
    */
   severityThresholds: SeverityThresholds;
   model: ModelStatus;
+  /**
+   * The live burn-in of the version in use (`ModelBurnIn` in brief), null when it has none: collecting
+   * `windows` of `target`, or applied (`factor`: the threshold in units of the fitted one; 1 = threshold in
+   * `lastScore` and every score already includes it), reverted, skipped.
+   */
+  burnIn: SensorBurnIn | null;
   /**
    * The server instance that receives and scores the sensor's stream now (`hark serve --instance`, default
    * host name and port); null while no instance streams it.

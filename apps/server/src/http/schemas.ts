@@ -219,6 +219,15 @@ const sensorStatus = obj({
     custom: { ...bool, description: "the sensor's own values; false: the server's defaults" },
   }),
   model: { $ref: '#/components/schemas/ModelStatus' },
+  burnIn: nullable(
+    obj({
+      version: int,
+      state: { type: 'string', enum: ['collecting', 'applied', 'reverted', 'skipped'] },
+      windows: { ...int, description: 'windows collected (collecting), or fitted on' },
+      target: int,
+      factor: nullable({ ...num, description: 'applied: the threshold in units of the fitted one' }),
+    }),
+  ),
   instance: {
     ...nullable(str),
     description: 'the server instance that receives and scores the stream now (`hark serve --instance`)',

@@ -30,7 +30,7 @@
  *   again. Another instance hears of every change through the cluster's burn-in notice and reads the record.
  */
 import { BurnIn } from '@hark/detection';
-import type { Alert, AnnotationLabel, ModelBurnIn, ModelStatus } from '@hark/protocol';
+import type { Alert, AnnotationLabel, ModelBurnIn, ModelStatus, SensorBurnIn } from '@hark/protocol';
 import type { HarkEvents } from '../events.js';
 import type { BurnInOutcome, BurnInSeries } from '../store/burn-in.repository.js';
 import { ConflictError } from '../store/errors.js';
@@ -96,6 +96,10 @@ interface Collect {
 
 interface Local {
   version: number | null;
+  /** The record's state and windows (null: the version has no burn-in), for the sensor's status. */
+  state: ModelBurnIn['state'] | null;
+  windows: number;
+  target: number;
   /** The threshold in units of the fitted one: 1 unless a burn-in is applied. */
   factor: number;
   collect: Collect | null;
@@ -134,6 +138,19 @@ export class BurnInService {
   /** The sensor's threshold factor (1: the fitted threshold). Normalised scores are divided by it. */
   factor(sensorId: string): number {
     return this.#local.get(sensorId)?.factor ?? 1;
+  }
+
+  /** The burn-in of the version in use, as the sensor's status carries it (null: none). */
+  summary(sensorId: string): SensorBurnIn | null {
+    const l = this.#local.get(sensorId);
+    if (!l || l.version === null || l.state === null) return null;
+    return {
+      version: l.version,
+      state: l.state,
+      windows: l.collect ? l.collect.collected : l.windows,
+      target: l.collect ? l.collect.target : l.target,
+      factor: l.state === 'applied' ? l.factor : null,
+    };
   }
 
   /** A scored window of the sensor (its normalised score in units of the fitted threshold). */
@@ -251,8 +268,12 @@ export class BurnInService {
     const status = this.o.models.status(sensorId);
     const version = this.o.models.detector(sensorId) ? status.version : null;
     let local = this.#local.get(sensorId);
-    if (!local) this.#local.set(sensorId, (local = { version: null, factor: 1, collect: null }));
-    if (local.version !== version) Object.assign(local, { version, factor: 1, collect: null });
+    if (!local)
+      this.#local.set(
+        sensorId,
+        (local = { version: null, state: null, windows: 0, target: 0, factor: 1, collect: null }),
+      );
+    if (local.version !== version) Object.assign(local, { version, state: null, factor: 1, collect: null });
     if (version === null) return;
     let record = await this.o.store.burnIns.get(sensorId, version);
     if (!record && this.o.windows > 0 && this.#eligible(sensorId, status.source)) {
@@ -268,9 +289,10 @@ export class BurnInService {
     }
     if (local.version !== version) return; // swapped meanwhile: the next sync follows the new one
     if (!record) {
-      Object.assign(local, { factor: 1, collect: null });
+      Object.assign(local, { state: null, factor: 1, collect: null });
       return;
     }
+    Object.assign(local, { state: record.state, windows: record.windows, target: record.target });
     if (record.state === 'collecting' && this.o.windows === 0) {
       // Switched off while one was collecting: say so in its record rather than leave it collecting forever.
       await this.o.store.burnIns.finish(sensorId, version, record.startedAt, {
@@ -281,7 +303,7 @@ export class BurnInService {
         spanEnd: null,
         collected: 0,
       });
-      Object.assign(local, { factor: 1, collect: null });
+      Object.assign(local, { state: 'skipped', factor: 1, collect: null });
       return;
     }
     local.factor = record.state === 'applied' && record.factor !== null ? record.factor : 1;
@@ -431,6 +453,8 @@ export class BurnInService {
       if (ok && local.collect === c) {
         local.collect = null;
         local.factor = outcome?.factor ?? 1;
+        local.state = outcome ? 'applied' : 'skipped';
+        local.windows = outcome ? outcome.windows : c.collected;
         this.o.log(
           outcome
             ? `burn-in: ${sensorId} version ${version}: applied, threshold x${outcome.factor.toFixed(3)} ` +
@@ -490,7 +514,11 @@ export class BurnInService {
             : `skipped now: ${reason}`),
       );
       const local = this.#local.get(a.sensorId);
-      if (local?.version === r.version) local.factor = outcome?.factor ?? 1;
+      if (local?.version === r.version) {
+        local.factor = outcome?.factor ?? 1;
+        local.state = after.state;
+        local.windows = after.windows;
+      }
       this.o.events.emit('burn-in:changed', { sensorId: a.sensorId, version: r.version });
     }
   }

@@ -207,6 +207,7 @@ export class TestSensors extends SensorsPort {
       queueDepth: 0,
       windowsSkipped: 0,
       scoringHopSeconds: 0.5,
+      burnIn: null,
       lastScore: null,
       threshold: 1,
       openAlerts: (await this.store.alerts.unresolvedCounts()).get(s.id) ?? 0,

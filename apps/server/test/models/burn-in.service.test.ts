@@ -75,6 +75,13 @@ describe('BurnInService', () => {
     expect(await s.burnIn.get('pump-1', 3)).toMatchObject({ state: 'collecting', target: 100, windows: 0 });
     s.feed(scores(60, 1));
     expect(await s.burnIn.get('pump-1', 3)).toMatchObject({ state: 'collecting', windows: 60 });
+    expect(s.burnIn.summary('pump-1')).toEqual({
+      version: 3,
+      state: 'collecting',
+      windows: 60,
+      target: 100,
+      factor: null,
+    });
     expect(s.burnIn.factor('pump-1')).toBe(1);
     s.feed(scores(40, 2), 60 * HOP);
     const r = await settle(s.burnIn);
@@ -90,6 +97,13 @@ describe('BurnInService', () => {
     expect(r.spanStart).toBe(0);
     expect(r.spanEnd).toBe(99 * HOP + WINDOW);
     expect(s.burnIn.factor('pump-1')).toBe(r.factor);
+    expect(s.burnIn.summary('pump-1')).toEqual({
+      version: 3,
+      state: 'applied',
+      windows: 100,
+      target: 100,
+      factor: r.factor,
+    });
     expect(s.notices).toEqual([{ sensorId: 'pump-1', version: 3 }]);
     // Later windows change nothing.
     s.feed(scores(50, 3), 100 * HOP);
@@ -211,6 +225,7 @@ describe('BurnInService', () => {
     const reverted = await s.burnIn.revert('pump-1', 3, 'ana');
     expect(reverted).toMatchObject({ state: 'reverted', revertedBy: 'ana', factor: applied.factor });
     expect(s.burnIn.factor('pump-1')).toBe(1);
+    expect(s.burnIn.summary('pump-1')).toMatchObject({ state: 'reverted', factor: null });
     await expect(s.burnIn.revert('pump-1', 3, 'bob')).rejects.toThrow(/already reverted by ana/);
     await expect(s.burnIn.restart('pump-1', 2, 'ana')).rejects.toThrow(/scores with version 3, not 2/);
     const restarted = await s.burnIn.restart('pump-1', 3, 'ana');
