@@ -53,6 +53,8 @@ export interface ScoredWindow {
   map?: Float32Array;
   /** The map before time-share mixing (`WindowResult.localMap`): the boxes' frequency extent, as in the CLI. */
   localMap?: Float32Array;
+  /** Where a tone carries the window (`WindowResult.toneMap`), or null: a tone's box takes its bins, as in the CLI. */
+  toneMap?: Float32Array | null;
 }
 
 export interface AlertTrackerOptions {
@@ -234,7 +236,7 @@ export class AlertTracker {
   }
 
   /** The window's boxes by the CLI's rule; each scores as the window (`AnomalyBox.peak`), so <= the alert's peak. */
-  private boxesOf(map: Float32Array, { localMap, score }: ScoredWindow): AnomalyBox[] {
+  private boxesOf(map: Float32Array, { localMap, toneMap, score }: ScoredWindow): AnomalyBox[] {
     const frames = map.length / this.mel.nMels;
     if (!Number.isInteger(frames))
       throw new RangeError(
@@ -243,6 +245,7 @@ export class AlertTracker {
     return anomalyBoxes(map, frames, this.mel, {
       maxBoxes: this.maxBoxes,
       localMap,
+      toneMap: toneMap ?? undefined,
       windows: { starts: [0], frames, scores: [score] },
     });
   }

@@ -21,6 +21,8 @@ export interface ShadowScores {
   map: Float32Array;
   /** The map before time-share mixing: the boxes' frequency extent, as in the live alerts. */
   localMap?: Float32Array;
+  /** Where a tone carries the window (detection's `WindowResult.toneMap`), or null. */
+  toneMap?: Float32Array | null;
 }
 
 export class ShadowTrial {
@@ -82,6 +84,7 @@ export class ShadowTrial {
       score: active.normalised,
       map: active.map,
       localMap: active.localMap,
+      toneMap: active.toneMap,
     }))
       if (e.type === 'opened') this.#activeAlerts++;
     for (const e of this.#shadow.observe({
@@ -89,6 +92,7 @@ export class ShadowTrial {
       score: shadow.normalised,
       map: shadow.map,
       localMap: shadow.localMap,
+      toneMap: shadow.toneMap,
     })) {
       if (e.type === 'opened') {
         this.#shadowAlerts++;

@@ -26,6 +26,8 @@ export interface WindowResult {
   map: Float32Array;
   /** The map before time-share mixing (detection's `WindowResult.localMap`): a box's frequency extent. */
   localMap: Float32Array;
+  /** Where a tone carries the window (detection's `WindowResult.toneMap`), or null: a tone's box extent. */
+  toneMap: Float32Array | null;
   /** The method's patch embeddings (what feedback teaches). */
   embeddings: Float32Array;
 }
@@ -208,6 +210,7 @@ export class WindowScorer {
         raw: r.windowScore,
         map: r.map,
         localMap: r.localMap,
+        toneMap: r.toneMap,
         embeddings: r.embeddings,
       };
     } finally {
