@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveMelParams } from '@hark/dsp';
 import { anomalyBoxes } from '../src/pipeline/boxes.js';
 import { shareTime, type FusionScales, type WindowParts } from '../src/pipeline/fusion.js';
-import { binLevelRise, toneMap } from '../src/pipeline/tone-map.js';
+import { binLevelRise, toneEvidence } from '../src/pipeline/tone-map.js';
 import { gaussianBlur2d } from '../src/components/gaussian-blur.js';
 import { melFrequencies } from '../src/dataset/grid.js';
 
@@ -56,12 +56,31 @@ describe('anomalyBoxes', () => {
     const whine = (boxes: ReturnType<typeof anomalyBoxes>) => boxes.find((b) => b.offset < times(75))!;
     const wide = whine(anomalyBoxes(mixed, nFrames, mel, { localMap: blurred }));
     expect(octaves(wide)).toBeGreaterThan(1 / 3);
-    const boxes = anomalyBoxes(mixed, nFrames, mel, { localMap: blurred, toneMap: tone });
+    // Windows of 38 frames at a hop of 19; the tonal envelope carries those over the whine (scaled 3 against 1).
+    const starts = [0, 19, 38, 57];
+    const windows = (others: number[]) => ({
+      starts,
+      frames: 38,
+      scores: [0.5, 2, 2, 1.5],
+      tonal: [0.5, 3, 3, 0.5],
+      others,
+    });
+    const carried = windows([0.5, 1, 1, 1.5]);
+    const boxes = anomalyBoxes(mixed, nFrames, mel, { localMap: blurred, toneMap: tone, windows: carried });
     const narrow = whine(boxes);
     expect(narrow.lowHz).toBeLessThan(3000);
     expect(narrow.highHz).toBeGreaterThan(3000);
     expect(octaves(narrow)).toBeLessThanOrEqual(1 / 3);
-    expect([narrow.onset, narrow.offset, narrow.peak]).toEqual([wide.onset, wide.offset, wide.peak]);
+    expect([narrow.onset, narrow.offset, narrow.mapPeak]).toEqual([wide.onset, wide.offset, wide.mapPeak]);
+    // Another part further over its normal maximum in a window the box spans: the tone does not carry it.
+    const speed = windows([0.5, 4, 1, 1.5]);
+    const kept = whine(
+      anomalyBoxes(mixed, nFrames, mel, { localMap: blurred, toneMap: tone, windows: speed }),
+    );
+    expect(octaves(kept)).toBeCloseTo(octaves(wide), 10);
+    // Without the parts' scores nothing says the tone carries the box.
+    const bare = whine(anomalyBoxes(mixed, nFrames, mel, { localMap: blurred, toneMap: tone }));
+    expect(octaves(bare)).toBeCloseTo(octaves(wide), 10);
     // The broadband event spans no tone frames: it keeps the blurred map's extent, most of the band.
     const event = boxes.find((b) => b.onset >= times(70))!;
     expect(event.lowHz).toBeLessThan(300);
@@ -113,7 +132,7 @@ describe('anomalyBoxes', () => {
   });
 });
 
-describe('toneMap', () => {
+describe('toneEvidence', () => {
   const frames = 8;
   const scales: FusionScales = { method: 2, context: 4, contextMap: 1, tonal: 0.5, modulation: 0 };
   /** A window whose tonal envelope stands `excessDb` over its envelope in bin 60 (margin 3 dB). */
@@ -133,29 +152,24 @@ describe('toneMap', () => {
     return r;
   };
 
-  it('is the tonal map when the tone carries the window and its bin rose', () => {
-    // Tonal 1.75 / 0.5 = 3.5 over its held-out maximum; the method 0.5, the memory 0.5.
-    const p = parts(6);
-    expect(toneMap(p, scales, rise(60, 6), 3)).toBe(p.tonal!.map);
+  it("is the tonal map where the peak bin rose, with each part's score over its normal maximum", () => {
+    const p = parts(6, 1, 6);
+    // Tonal 1.75 / 0.5; the method 1 / 2, the memory 6 / 4.
+    expect(toneEvidence(p, scales, rise(60, 6), 3)).toEqual({ map: p.tonal!.map, tonal: 3.5, others: 1.5 });
     // Half the excess is enough: the tone's power is shared with the bin's own sound.
-    expect(toneMap(p, scales, rise(60, 3), 3)).toBe(p.tonal!.map);
+    expect(toneEvidence(p, scales, rise(60, 3), 3)!.map).toBe(p.tonal!.map);
   });
 
-  it('is null beside a lost band: the bin stands out but did not rise', () => {
-    expect(toneMap(parts(6), scales, rise(60, 0.5), 3)).toBeNull();
-    expect(toneMap(parts(6), scales, rise(59, 6), 3)).toBeNull();
+  it('has no map beside a lost band: the bin stands out but did not rise', () => {
+    expect(toneEvidence(parts(6), scales, rise(60, 0.5), 3)!.map).toBeNull();
+    expect(toneEvidence(parts(6), scales, rise(59, 6), 3)!.map).toBeNull();
+    expect(toneEvidence(parts(0), scales, rise(60, 6), 3)!.map).toBeNull();
   });
 
-  it('is null when another part is further over its normal maximum (a speed change moves harmonics)', () => {
-    expect(toneMap(parts(6, 8), scales, rise(60, 6), 3)).toBeNull();
-    expect(toneMap(parts(6, 1, 16), scales, rise(60, 6), 3)).toBeNull();
-  });
-
-  it('is null without an excess, a tonal part, its scale or per-bin statistics', () => {
-    expect(toneMap(parts(0), scales, rise(60, 6), 3)).toBeNull();
-    expect(toneMap({ ...parts(6), tonal: null }, scales, rise(60, 6), 3)).toBeNull();
-    expect(toneMap(parts(6), { ...scales, tonal: undefined }, rise(60, 6), 3)).toBeNull();
-    expect(toneMap(parts(6), scales, null, 3)).toBeNull();
+  it('is null without a tonal part, its scale or per-bin statistics', () => {
+    expect(toneEvidence({ ...parts(6), tonal: null }, scales, rise(60, 6), 3)).toBeNull();
+    expect(toneEvidence(parts(6), { ...scales, tonal: undefined }, rise(60, 6), 3)).toBeNull();
+    expect(toneEvidence(parts(6), scales, null, 3)).toBeNull();
   });
 
   it("measures a bin's rise as its mean standardised level times its deviation", () => {

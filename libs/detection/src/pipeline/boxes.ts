@@ -46,6 +46,13 @@ export interface BoxWindows {
   frames: number;
   /** Normalised window scores (1 = threshold), one per start. */
   scores: readonly number[];
+  /**
+   * Each window's tonal envelope score over its held-out normal maximum, and the largest of the other parts'
+   * over theirs (`ToneEvidence`, tone-map.ts), one per start. A box uses `BoxOptions.toneMap` only when, over
+   * the windows it spans, the largest `tonal` is at least the largest `others`; without them it never does.
+   */
+  tonal?: readonly number[];
+  others?: readonly number[];
 }
 
 export interface BoxOptions {
@@ -62,9 +69,9 @@ export interface BoxOptions {
    */
   localMap?: Float32Array;
   /**
-   * Where a tone carries a window (`[nMels, nFrames]`, the overlap-average of the windows' `toneMap`s, 0 in
-   * windows without a tone; tone-map.ts). A box over frames where it is positive takes its frequency extent from
-   * it (`toneExtent`), before `localMap`.
+   * Where a tone is (`[nMels, nFrames]`, the overlap-average of the windows' `ToneEvidence.map`s, 0 in windows
+   * without one; tone-map.ts). A box that the tonal envelope carries (`BoxWindows.tonal` and `others`) and
+   * whose frames have a positive value takes its frequency extent from it (`toneExtent`), before `localMap`.
    */
   toneMap?: Float32Array;
   /**
@@ -76,11 +83,24 @@ export interface BoxOptions {
 
 /** The largest score of the windows overlapping frames `tLo..tHi`, or null when none does. */
 export function spannedWindowScore(w: BoxWindows, tLo: number, tHi: number): number | null {
+  return spannedMax(w, w.scores, tLo, tHi);
+}
+
+/** The largest of `values` (one per window of `w`) over the windows overlapping frames `tLo..tHi`, or null. */
+function spannedMax(w: BoxWindows, values: readonly number[], tLo: number, tHi: number): number | null {
   let best: number | null = null;
   w.starts.forEach((s, i) => {
-    if (s <= tHi && s + w.frames - 1 >= tLo) best = Math.max(best ?? -Infinity, w.scores[i]);
+    if (s <= tHi && s + w.frames - 1 >= tLo) best = Math.max(best ?? -Infinity, values[i]);
   });
   return best;
+}
+
+/** Whether the tonal envelope carries frames `tLo..tHi`: its largest scaled score there is the parts' largest. */
+function toneCarries(w: BoxWindows | undefined, tLo: number, tHi: number): boolean {
+  if (!w?.tonal || !w.others) return false;
+  const tonal = spannedMax(w, w.tonal, tLo, tHi);
+  const others = spannedMax(w, w.others, tLo, tHi);
+  return tonal !== null && others !== null && tonal >= others;
 }
 
 /**
@@ -157,6 +177,11 @@ export function anomalyBoxes(
     throw new RangeError(
       `windows has ${win.starts.length} starts and ${win.scores.length} scores; give one score per window`,
     );
+  for (const k of ['tonal', 'others'] as const)
+    if (win?.[k] && win[k].length !== win.starts.length)
+      throw new RangeError(
+        `windows has ${win.starts.length} starts and ${win[k].length} ${k} values; give one per window`,
+      );
   let peak = -Infinity;
   for (const v of map) if (v > peak) peak = v;
   const over = peak > 1;
@@ -197,8 +222,9 @@ export function anomalyBoxes(
     .slice(0, opts.maxBoxes ?? 5)
     .map((b) => {
       const extent =
-        (tone && toneExtent(tone, nMels, nFrames, b.tLo, b.tHi)) ??
-        (local && frequencyExtent(local, nMels, nFrames, b.tLo, b.tHi));
+        (tone && toneCarries(win, b.tLo, b.tHi) && toneExtent(tone, nMels, nFrames, b.tLo, b.tHi)) ||
+        (local && frequencyExtent(local, nMels, nFrames, b.tLo, b.tHi)) ||
+        null;
       return extent ? { ...b, ...extent } : b;
     })
     .map((b) => ({

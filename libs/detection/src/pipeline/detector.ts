@@ -16,7 +16,7 @@ import type { FeatureExtractor } from './feature-extractor.js';
 import type { InputScaling } from './input-scaling.js';
 import { appendFrequencyPosition } from './frequency-position.js';
 import { fuseWindow, shareTime, type FusionScales, type WindowParts } from './fusion.js';
-import { binLevelRise, toneMap } from './tone-map.js';
+import { binLevelRise, toneEvidence, type ToneEvidence } from './tone-map.js';
 import type { Spectrogram } from './types.js';
 import { FeedbackError, planFeedback, type FeedbackItem, type FeedbackSummary } from './feedback.js';
 import type { ContextMemory } from '../logmel/context-memory.js';
@@ -84,11 +84,11 @@ export interface WindowResult {
    */
   localMap: Float32Array;
   /**
-   * Where a tone carries the window, `[nMels, windowFrames]` at the spectrogram's own mel resolution (not
-   * blurred): the tonal envelope's excess / margin per bin; null when the window's anomaly is not a tone
-   * (tone-map.ts). A box whose windows have one takes its frequency extent from it instead of `localMap`.
+   * What the tonal envelope says of the window (tone-map.ts): its map at the spectrogram's own mel resolution
+   * where a bin rose, and its score and the other parts' over their held-out maxima. A box over a tone that
+   * carries it takes its frequency extent from the map instead of `localMap`. Null when the model cannot say.
    */
-  toneMap: Float32Array | null;
+  tone: ToneEvidence | null;
   /** The patch embeddings the method scored, `[grid.height * grid.width, grid.dim]` (operator feedback). */
   embeddings: Float32Array;
 }
@@ -159,7 +159,7 @@ export class Detector {
         patchScores: p.patchScores,
         map,
         localMap,
-        toneMap: toneMap(p, fusion, p.levelRise, this.parts.tonal?.marginDb ?? 0),
+        tone: toneEvidence(p, fusion, p.levelRise, this.parts.tonal?.marginDb ?? 0),
         embeddings: p.embeddings,
       };
     });
@@ -288,9 +288,10 @@ export class Detector {
     results.forEach((r, i) => local.add(starts[i], r.localMap, this.windowFrames));
     const localMap = local.result();
     // Windows without a tone add zeros, so a box spanning a tone window and others still finds the tone.
-    const tones = results.some((r) => r.toneMap) ? new OverlapAverager(nMels, spec.nFrames) : null;
+    const tones = results.some((r) => r.tone?.map) ? new OverlapAverager(nMels, spec.nFrames) : null;
     const silent = new Float32Array(nMels * this.windowFrames);
-    results.forEach((r, i) => tones?.add(starts[i], r.toneMap ?? silent, this.windowFrames));
+    results.forEach((r, i) => tones?.add(starts[i], r.tone?.map ?? silent, this.windowFrames));
+    const told = results.every((r) => r.tone);
     const score = Math.max(...results.map((r) => r.windowScore));
     const normalised = this.fitted.calibration.normalise(score);
     const windowScores = results.map((r) => r.normalised);
@@ -304,7 +305,15 @@ export class Detector {
       boxes: anomalyBoxes(map, spec.nFrames, this.config.mel, {
         localMap,
         toneMap: tones?.result(),
-        windows: { starts, frames: this.windowFrames, scores: windowScores },
+        windows: {
+          starts,
+          frames: this.windowFrames,
+          scores: windowScores,
+          ...(told && {
+            tonal: results.map((r) => r.tone!.tonal),
+            others: results.map((r) => r.tone!.others),
+          }),
+        },
       }),
       windowScores,
       windowStarts: starts,
