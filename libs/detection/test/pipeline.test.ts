@@ -104,6 +104,26 @@ describe('detector on a synthetic machine', () => {
     expect(hits / anomalies.length).toBeGreaterThanOrEqual(0.5);
   });
 
+  it('gives a whine a box within a third of an octave around it, and a broadband burst a wide one', async () => {
+    const normal = await readClip(group.test.find((c) => c.label === 'normal')!.path, 16000);
+    const rms = Math.sqrt(normal.reduce((s, x) => s + x * x, 0) / normal.length);
+    // Faint whines (-33 dB of the clip's power): the fused map, blurred over 8 mel bins, gave them 0.69 and 0.42
+    // octaves; the tone map one or two mel filters.
+    for (const hz of [1200, 5000]) {
+      const whine = normal.map((x, i) => x + 0.03 * rms * Math.sin((2 * Math.PI * hz * i) / 16000));
+      const [top] = (await detector.scoreClip(whine)).boxes;
+      expect(top.lowHz).toBeLessThan(hz);
+      expect(top.highHz).toBeGreaterThan(hz);
+      expect(Math.log2(top.highHz / top.lowHz)).toBeLessThanOrEqual(1 / 3);
+    }
+    // White noise from 1.0 to 1.5 s: no bin stands out from its neighbours, so the box keeps the fused extent.
+    let seed = 7;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    const burst = normal.map((x, i) => (i >= 16000 && i < 24000 ? x + 2 * rms * noise() : x));
+    const [wide] = (await detector.scoreClip(burst)).boxes;
+    expect(Math.log2(wide.highHz / wide.lowHz)).toBeGreaterThan(2);
+  });
+
   it('scores a stream window by window with the same numbers as the clip windows', async () => {
     const clip = await readClip(group.test[0].path, 16000);
     const spec = detector.spectrogram(clip);
