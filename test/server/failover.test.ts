@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { readWav, writeSynthDataset } from '@hark/dsp';
 import type { ScoreEvent, SensorStatus } from '@hark/protocol';
+import { DEFAULT_CHUNK_MS } from '../../apps/cli/src/sensor/types.js';
 import {
   apiCall,
   fitFromFolder,
@@ -43,7 +44,7 @@ let admin = '';
 let sensorToken = '';
 let wavPath = '';
 let wavSeconds = 0;
-/** `hark sensor`'s chunk: --chunk-ms 20 (default) in whole frames of the file's rate. */
+/** `hark sensor`'s chunk: --chunk-ms (default `DEFAULT_CHUNK_MS`) in whole frames of the file's rate. */
 let chunkSeconds = 0;
 let hopSeconds = 0;
 
@@ -85,7 +86,7 @@ beforeAll(async () => {
   wavPath = join(root, 'synth_pump', 'stream.wav');
   const wav = await readWav(wavPath);
   wavSeconds = wav.samples.length / wav.sampleRate;
-  chunkSeconds = Math.round(0.02 * wav.sampleRate) / wav.sampleRate;
+  chunkSeconds = Math.round((DEFAULT_CHUNK_MS / 1000) * wav.sampleRate) / wav.sampleRate;
   // One data directory: the model fitted once, a sensor token; then copied, so both servers know both.
   const prep = await startServer({ dataDir: dataA, dashboardDir: null });
   try {

@@ -1,3 +1,4 @@
+import { showValue } from '@hark/dsp';
 import { FlatIndex, KnnIndex } from '@hark/native';
 import { kCenterGreedy } from '../components/kcenter-greedy.js';
 import { SearchedIndexes } from '../components/searched-indexes.js';
@@ -58,10 +59,17 @@ export class PatchCore implements AnomalyMethod {
 
   constructor(options: PatchCoreOptions = {}) {
     this.options = { ...PATCHCORE_DEFAULTS, ...options };
-    const { coresetRatio, numNeighbors } = this.options;
-    if (!(coresetRatio > 0 && coresetRatio <= 1))
-      throw new RangeError(`coresetRatio (${coresetRatio}) must be in (0, 1]`);
+    const { coresetRatio, numNeighbors, scoreMode, projectionDim, seed } = this.options;
+    if (!(typeof coresetRatio === 'number' && coresetRatio > 0 && coresetRatio <= 1))
+      throw new RangeError(`coresetRatio (${showValue(coresetRatio)}) must be in (0, 1]`);
     checkCount('numNeighbors', numNeighbors);
+    if (scoreMode !== 'reweighted' && scoreMode !== 'max')
+      throw new RangeError(`scoreMode (${showValue(scoreMode)}) must be 'reweighted' or 'max'`);
+    if (!(Number.isInteger(projectionDim) && projectionDim >= 0))
+      throw new RangeError(
+        `projectionDim (${showValue(projectionDim)}) must be a whole number >= 0 (0: none)`,
+      );
+    if (!Number.isInteger(seed)) throw new RangeError(`seed (${showValue(seed)}) must be a whole number`);
   }
 
   get fitted(): boolean {

@@ -1,3 +1,4 @@
+import { showValue } from '@hark/dsp';
 import { FlatIndex, KnnIndex } from '@hark/native';
 import { checkCount, checkFitInput, checkGrid } from '../method.js';
 import type { AnomalyMethod, FitProgress, MethodState, PatchGrid, WindowScores } from '../method.js';
@@ -65,7 +66,7 @@ export class Spade implements AnomalyMethod {
     checkCount('topK', topK);
     checkCount('patchNeighbors', patchNeighbors);
     if (windowScore !== 'max-patch' && windowScore !== 'global') {
-      throw new RangeError(`windowScore ('${String(windowScore)}') must be 'max-patch' or 'global'`);
+      throw new RangeError(`windowScore (${showValue(windowScore)}) must be 'max-patch' or 'global'`);
     }
   }
 
