@@ -162,6 +162,23 @@ describe('hark fit | score | evaluate', () => {
     const invalid = hark('fit', join(data, 'synth_fan'), '--out', out, '--config', '{"contextFrames": 4}');
     expect(invalid.status).toBe(1);
     expect(invalid.stderr).toMatch(/contextFrames \(4\) must be 0 \(off\) or an odd whole number/);
+    // A nested value is named as JSON, never as [object Object].
+    const option = hark(
+      'fit',
+      join(data, 'synth_fan'),
+      '--out',
+      out,
+      '--config',
+      '{"methodOptions":{"x":{}}}',
+    );
+    expect(option.status).toBe(1);
+    expect(option.stderr).toMatch(
+      /methodOptions has 'x', not an option of patchcore; its options: coresetRatio/,
+    );
+    const nested = hark('evaluate', data, '--config', '{"methodOptions":{"coresetRatio":{"a":[1]}}}');
+    expect(nested.status).toBe(1);
+    expect(nested.stderr).toMatch(/coresetRatio \(\{"a":\[1\]\}\) must be in \(0, 1\]/);
+    for (const r of [option, nested]) expect(r.stderr).not.toMatch(/\[object/);
     const notJson = hark('evaluate', data, '--config', '{contextFrames');
     expect(notJson.status).not.toBe(0);
     expect(notJson.stderr).toMatch(/'\{contextFrames' is not JSON/);

@@ -6,6 +6,7 @@
  * is a frequency band (row 0 = lowest frequencies) and a column a time step. Every window of a model has the
  * same grid, so methods may keep per-position statistics (PaDiM) while PatchCore ignores position.
  */
+import { showValue } from '@hark/dsp';
 export interface PatchGrid {
   height: number;
   width: number;
@@ -15,7 +16,7 @@ export interface PatchGrid {
 /** Checks a count (an option or a size): a whole number >= 1, or a RangeError naming it. */
 export function checkCount(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1)
-    throw new RangeError(`${name} (${value}) must be a whole number >= 1`);
+    throw new RangeError(`${name} (${showValue(value)}) must be a whole number >= 1`);
 }
 
 /** Checks a grid read from a saved state or given to `fit`: every size a whole number >= 1. */

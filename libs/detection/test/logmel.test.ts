@@ -71,6 +71,42 @@ describe('context memory', () => {
     }
   });
 
+  it('keeps a k-center coreset of its contexts: one per kind of normal sound before a second of any', async () => {
+    // Four kinds of normal sound, each steady over time (a fixed level per bin, plus a little noise): the
+    // contexts of one window lie close together, those of two windows far apart.
+    const steady = (seed: number) => {
+      const level = noise(M, seed, 3);
+      const fine = noise(M * F, seed + 100, 0.01);
+      return Float32Array.from(fine, (v, i) => v + level[Math.floor(i / F)]);
+    };
+    const normal = [1, 2, 3, 4].map(steady);
+    const rows = 4 * (F - 4);
+    const all = ContextMemory.fit(normal, M, 5);
+    const mem = ContextMemory.fit(normal, M, 5, 4 / rows);
+    try {
+      expect(mem.size).toBe(4);
+      // Every kept vector is one of the memory's, in the memory's order.
+      const kept = Array.from({ length: 4 }, (_, r) => mem.baseBank.subarray(r * M * 5, (r + 1) * M * 5));
+      const at = kept.map((v) =>
+        Array.from({ length: rows }).findIndex((_, r) =>
+          all.baseBank.subarray(r * M * 5, (r + 1) * M * 5).every((x, i) => x === v[i]),
+        ),
+      );
+      expect(at.every((i) => i >= 0)).toBe(true);
+      expect(at).toEqual([...at].sort((a, b) => a - b));
+      // One per kind: every normal window stays within its own noise, a fifth kind does not.
+      for (const w of normal) expect((await mem.score(w)).windowScore).toBeLessThan(0.05);
+      expect((await mem.score(steady(5))).windowScore).toBeGreaterThan(1);
+      expect(() => ContextMemory.fit(normal, M, 5, 0)).toThrow(/contextCoreset \(0\) must be in \(0, 1\]/);
+      expect(() => resolveDetectorConfig({ contextCoreset: 1.5 })).toThrow(
+        /contextCoreset \(1.5\) must be in \(0, 1\], e.g. 0.25/,
+      );
+    } finally {
+      all.dispose();
+      mem.dispose();
+    }
+  });
+
   it('refuses bad shapes with the value and the rule', async () => {
     expect(() => new ContextMemory(M, 4, new Float32Array(M * 4))).toThrow(
       /contextFrames \(4\) must be an odd/,

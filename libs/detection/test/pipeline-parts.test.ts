@@ -31,6 +31,41 @@ describe('pipeline parts', () => {
     expect(() => resolveDetectorConfig({ dbPercentiles: [50, 10] })).toThrow(/dbPercentiles/);
   });
 
+  it('names a bad value of any type readably, never [object Object]', () => {
+    const bad = (input: Record<string, unknown>) => {
+      try {
+        resolveDetectorConfig(input);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error(`${JSON.stringify(input)} was accepted`);
+    };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ methodOptions: { coresetRatio: {} } }, 'coresetRatio ({}) must be in (0, 1]'],
+      [{ methodOptions: { x: {} } }, "methodOptions has 'x', not an option of patchcore; its options:"],
+      [{ methodOptions: [1] }, 'methodOptions ([1]) must be an object'],
+      [{ method: 'padim', methodOptions: { pooling: { a: 1 } } }, 'pooling ({"a":1}) must be'],
+      [{ mel: { nMels: { n: 64 } } }, 'nMels ({"n":64}) must be > 0'],
+      [{ mel: 'big' }, "mel ('big') must be an object"],
+      [{ fusion: { a: 1 } }, 'fusion ({"a":1}) must be one of sum, max, union'],
+      [{ backbone: ['mobilenetv2'] }, 'backbone (["mobilenetv2"]) must be one of'],
+      [{ taps: [{}] }, 'taps ([{}]) must be an array of layer names'],
+      [{ dbPercentiles: [{}, 1] }, 'dbPercentiles ([{},1]) must be two numbers'],
+      [{ dbPercentiles: [50, 10] }, 'dbPercentiles ([50,10]) must satisfy'],
+      [{ timeShare: '0.5' }, "timeShare ('0.5') must be in [0, 1)"],
+      [{ blurSigmaMel: { sigma: 8 } }, 'blurSigmaMel ({"sigma":8}) must be a number >= 0'],
+      [{ standardiseBins: 'no' }, "standardiseBins ('no') must be true or false"],
+      [{ contextFrames: [5] }, 'contextFrames ([5]) must be 0 (off) or an odd whole number'],
+    ];
+    for (const [input, message] of cases) {
+      const m = bad(input);
+      expect(m, JSON.stringify(input)).toContain(message);
+      expect(m).not.toContain('[object');
+    }
+    const long = bad({ methodOptions: { coresetRatio: { bank: new Array(500).fill(1) } } });
+    expect(long.length).toBeLessThan(140);
+  });
+
   it('holds out evenly spread clips for calibration and refuses too few clips', async () => {
     expect(holdoutIndices(16, 5)).toEqual([1, 4, 8, 11, 14]);
     await expect(fitDetector([new Float32Array(16000)], FAST)).rejects.toThrow(

@@ -40,3 +40,4 @@ export { LogMelExtractor, type ColumnCallback } from './extractor.js';
 export { column, logMelSpectrogram, transpose, type LogMelSpectrogram } from './spectrogram.js';
 export * from './wav-encode.js';
 export * from './synth/index.js';
+export { showValue, SHOW_VALUE_MAX_CHARS } from './show-value.js';

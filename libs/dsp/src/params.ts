@@ -1,3 +1,5 @@
+import { showValue } from './show-value.js';
+
 /** Mel frequency scale: Slaney's (librosa's and torchaudio's `norm='slaney'` default) or HTK's. */
 export type MelScale = 'slaney' | 'htk';
 
@@ -41,8 +43,9 @@ export const MEL_DEFAULTS = {
 } as const;
 
 const positiveInteger = (name: string, value: number): void => {
-  if (typeof value !== 'number' || !(value > 0)) throw new RangeError(`${name} (${value}) must be > 0`);
-  if (!Number.isInteger(value)) throw new RangeError(`${name} (${value}) must be a whole number`);
+  if (typeof value !== 'number' || !(value > 0))
+    throw new RangeError(`${name} (${showValue(value)}) must be > 0`);
+  if (!Number.isInteger(value)) throw new RangeError(`${name} (${showValue(value)}) must be a whole number`);
 };
 
 /**
@@ -67,21 +70,24 @@ export function resolveMelParams(options: Partial<MelParams> = {}): MelParams {
   positiveInteger('sampleRate', p.sampleRate);
   positiveInteger('nFft', p.nFft);
   if (p.nFft < 4 || (p.nFft & (p.nFft - 1)) !== 0) {
-    throw new RangeError(`nFft (${p.nFft}) must be a power of two >= 4 (e.g. 512, 1024, 2048)`);
+    throw new RangeError(`nFft (${showValue(p.nFft)}) must be a power of two >= 4 (e.g. 512, 1024, 2048)`);
   }
   positiveInteger('winLength', p.winLength);
-  if (p.winLength > p.nFft) throw new RangeError(`winLength (${p.winLength}) must be <= nFft (${p.nFft})`);
+  if (p.winLength > p.nFft)
+    throw new RangeError(`winLength (${showValue(p.winLength)}) must be <= nFft (${p.nFft})`);
   positiveInteger('hopLength', p.hopLength);
   positiveInteger('nMels', p.nMels);
-  if (!Number.isFinite(p.fMin) || p.fMin < 0) throw new RangeError(`fMin (${p.fMin}) must be >= 0 Hz`);
+  if (!Number.isFinite(p.fMin) || p.fMin < 0)
+    throw new RangeError(`fMin (${showValue(p.fMin)}) must be >= 0 Hz`);
   if (!Number.isFinite(p.fMax) || p.fMax > p.sampleRate / 2) {
-    throw new RangeError(`fMax (${p.fMax}) must be <= sampleRate / 2 (${p.sampleRate / 2})`);
+    throw new RangeError(`fMax (${showValue(p.fMax)}) must be <= sampleRate / 2 (${p.sampleRate / 2})`);
   }
-  if (p.fMax <= p.fMin) throw new RangeError(`fMax (${p.fMax}) must be > fMin (${p.fMin})`);
+  if (p.fMax <= p.fMin)
+    throw new RangeError(`fMax (${showValue(p.fMax)}) must be > fMin (${showValue(p.fMin)})`);
   if (typeof p.center !== 'boolean')
-    throw new TypeError(`center (${String(p.center)}) must be true or false`);
+    throw new TypeError(`center (${showValue(p.center)}) must be true or false`);
   if (p.melScale !== 'slaney' && p.melScale !== 'htk') {
-    throw new RangeError(`melScale ('${String(p.melScale)}') must be 'slaney' or 'htk'`);
+    throw new RangeError(`melScale (${showValue(p.melScale)}) must be 'slaney' or 'htk'`);
   }
   return p;
 }

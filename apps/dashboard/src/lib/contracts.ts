@@ -17,11 +17,13 @@ export type {
   AnnotationLabel,
   ApiError,
   ChannelKind,
+  ClusterHealthReport,
   ChannelTestResult,
   BulkAlertResult,
   ColumnsEvent,
   FeedbackInfo,
   FitProgressEvent,
+  Health,
   MediaTicketUrls,
   Me,
   ModelStatus,
@@ -47,6 +49,7 @@ export type {
   WouldBeAlert,
   TrendDay,
   SortOrder,
+  StorageHealthReport,
 } from '@hark/protocol';
 
 export {

@@ -1,6 +1,7 @@
 /**
  * Loading a backbone: build (or read from the cache) its ONNX model and open an onnxruntime-node CPU session.
  */
+import { showValue } from '@hark/dsp';
 import * as ort from 'onnxruntime-node';
 import { buildKey, cachedBuild, defaultCacheDir } from './cache.js';
 import type { TapInfo } from './convert/convert-keras.js';
@@ -52,7 +53,7 @@ export function resolveTaps(spec: BackboneSpec, taps: readonly string[] | undefi
   const valid = spec.tapNames();
   for (const t of chosen) {
     if (!valid.includes(t))
-      throw new Error(`unknown tap '${t}' for backbone ${spec.id}; valid taps: ${valid.join(', ')}`);
+      throw new Error(`unknown tap ${showValue(t)} for backbone ${spec.id}; valid taps: ${valid.join(', ')}`);
   }
   if (new Set(chosen).size !== chosen.length)
     throw new Error(`taps for ${spec.id} repeat a layer: ${chosen.join(', ')}`);

@@ -1,4 +1,4 @@
-import { Random } from '@hark/dsp';
+import { Random, showValue } from '@hark/dsp';
 import { MultivariateGaussian } from '../components/multivariate-gaussian.js';
 import { checkCount, checkFitInput, checkGrid } from '../method.js';
 import type { AnomalyMethod, FitProgress, MethodState, PatchGrid, WindowScores } from '../method.js';
@@ -55,10 +55,10 @@ export class Padim implements AnomalyMethod {
     const { channels, epsilon, seed, pooling } = this.options;
     checkCount('channels', channels);
     if (!(epsilon >= 0 && Number.isFinite(epsilon)))
-      throw new RangeError(`epsilon (${epsilon}) must be a finite number >= 0`);
-    if (!Number.isInteger(seed)) throw new RangeError(`seed (${seed}) must be a whole number`);
+      throw new RangeError(`epsilon (${showValue(epsilon)}) must be a finite number >= 0`);
+    if (!Number.isInteger(seed)) throw new RangeError(`seed (${showValue(seed)}) must be a whole number`);
     if (pooling !== 'frequency-row' && pooling !== 'position') {
-      throw new RangeError(`pooling ('${String(pooling)}') must be 'frequency-row' or 'position'`);
+      throw new RangeError(`pooling (${showValue(pooling)}) must be 'frequency-row' or 'position'`);
     }
   }
 

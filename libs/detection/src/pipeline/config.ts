@@ -4,8 +4,12 @@
  * (the best configuration found on the development corpus, see BENCHMARKS.md) and validates every field,
  * quoting the bad value.
  */
-import { resolveMelParams, type MelParams } from '@hark/dsp';
+import { resolveMelParams, showValue, type MelParams } from '@hark/dsp';
 import type { ModulationGrid } from '../logmel/modulation-spectrum.js';
+import { PADIM_DEFAULTS } from '../padim/model.js';
+import { PATCHCORE_DEFAULTS } from '../patchcore/model.js';
+import { SPADE_DEFAULTS } from '../spade/model.js';
+import { checkMethodOptions } from './methods.js';
 import { BACKBONE_IDS, backboneSpec, MOBILENETV2_TAPS, type BackboneId } from '../backbones/index.js';
 
 export type MethodId = 'patchcore' | 'padim' | 'spade';
@@ -60,6 +64,11 @@ export interface DetectorConfig {
    * frames per context vector, odd (0: off).
    */
   contextFrames: number;
+  /**
+   * Share of the context memory's vectors kept, in (0, 1]: a greedy k-center coreset (logmel/context-memory.ts
+   * `coresetOf`), as PatchCore reduces its bank; the search's cost scales with it. 1 keeps every vector.
+   */
+  contextCoreset: number;
   /** Tonal envelope fused with the backbone's scores (logmel/tonal-envelope.ts): its margin in dB (0: off). */
   tonalMarginDb: number;
   /**
@@ -136,6 +145,7 @@ export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   embeddingDim: 0,
   frequencyWeight: 1,
   contextFrames: 5,
+  contextCoreset: 1,
   tonalMarginDb: 3,
   modulationBands: 0,
   fusion: 'max',
@@ -171,11 +181,12 @@ const MIN_SIZE: Record<BackboneId, number> = { mobilenetv2: 32, inceptionv3: 75,
 export function resolveDetectorConfig(input: DetectorConfigInput = {}): DetectorConfig {
   const backbone = input.backbone ?? DETECTOR_DEFAULTS.backbone;
   if (!BACKBONE_IDS.includes(backbone)) {
-    throw new Error(`backbone ('${String(backbone)}') must be one of ${BACKBONE_IDS.join(', ')}`);
+    throw new Error(`backbone (${showValue(backbone)}) must be one of ${BACKBONE_IDS.join(', ')}`);
   }
   const method = input.method ?? DETECTOR_DEFAULTS.method;
   if (!METHOD_IDS.includes(method))
-    throw new Error(`method ('${String(method)}') must be one of ${METHOD_IDS.join(', ')}`);
+    throw new Error(`method (${showValue(method)}) must be one of ${METHOD_IDS.join(', ')}`);
+  checkShapes(input, method);
   const melInput = backbone === 'speech' ? { ...SPEECH_MEL, ...input.mel } : input.mel;
   const mel = resolveMelParams({ ...melInput, center: false });
   if (mel.center) throw new Error('mel.center (true) must be false: streaming needs whole frames');
@@ -198,17 +209,72 @@ export function resolveDetectorConfig(input: DetectorConfigInput = {}): Detector
   checkImage(c);
   checkFeatures(c);
   checkScoring(c);
+  checkMethodOptions(method, c.methodOptions);
   if (!Number.isInteger(c.batchSize) || c.batchSize < 1)
-    throw new Error(`batchSize (${c.batchSize}) must be a whole number >= 1`);
+    throw new Error(`batchSize (${showValue(c.batchSize)}) must be a whole number >= 1`);
   return c;
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The option names of each method: the keys of its constructor's defaults. */
+const METHOD_OPTION_NAMES: Record<MethodId, readonly string[]> = {
+  patchcore: Object.keys(PATCHCORE_DEFAULTS),
+  padim: Object.keys(PADIM_DEFAULTS),
+  spade: Object.keys(SPADE_DEFAULTS),
+};
+
+/**
+ * The fields whose type the range checks cannot catch: objects and arrays are spread or read by key (a string
+ * would spread into characters), booleans are tested for truth (any string is true), and a method option that
+ * the method does not have would be ignored without a word.
+ */
+function checkShapes(input: DetectorConfigInput, method: MethodId): void {
+  const given = input as Record<string, unknown>;
+  for (const name of ['mel', 'methodOptions'] as const)
+    if (given[name] !== undefined && !isRecord(given[name]))
+      throw new Error(`${name} (${showValue(given[name])}) must be an object, e.g. ${EXAMPLES[name]}`);
+  const taps = given.taps;
+  if (taps !== undefined && !(Array.isArray(taps) && taps.every((t) => typeof t === 'string')))
+    throw new Error(`taps (${showValue(taps)}) must be an array of layer names, e.g. ${EXAMPLES.taps}`);
+  const pct = given.dbPercentiles;
+  if (
+    pct !== undefined &&
+    !(Array.isArray(pct) && pct.length === 2 && pct.every((v) => typeof v === 'number'))
+  )
+    throw new Error(`dbPercentiles (${showValue(pct)}) must be two numbers [low, high], e.g. [0.5, 99.5]`);
+  for (const name of BOOLEAN_FIELDS)
+    if (given[name] !== undefined && typeof given[name] !== 'boolean')
+      throw new Error(`${name} (${showValue(given[name])}) must be true or false`);
+  const valid = METHOD_OPTION_NAMES[method];
+  const unknown = Object.keys(input.methodOptions ?? {}).filter((k) => !valid.includes(k));
+  if (unknown.length)
+    throw new Error(
+      `methodOptions has ${unknown.map((k) => showValue(k)).join(', ')}, not an option of ${method}; its options: ${valid.join(', ')}`,
+    );
+}
+
+const BOOLEAN_FIELDS = [
+  'standardiseBins',
+  'gainInvariance',
+  'tiltInvariance',
+  'rowCalibration',
+  'refitAfterCalibration',
+] as const satisfies readonly (keyof DetectorConfig)[];
+
+const EXAMPLES = {
+  mel: '{"nMels": 128}',
+  methodOptions: '{"coresetRatio": 0.05}',
+  taps: '["block_5_add", "block_9_add"]',
+};
+
 function positive(name: keyof DetectorConfig, v: number): void {
-  if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} (${v}) must be a number > 0`);
+  if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} (${showValue(v)}) must be a number > 0`);
 }
 
 function nonNegative(name: keyof DetectorConfig, v: number): void {
-  if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${name} (${v}) must be a number >= 0`);
+  if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${name} (${showValue(v)}) must be a number >= 0`);
 }
 
 /** Window length and hops. */
@@ -218,12 +284,12 @@ function checkWindows(c: DetectorConfig): void {
   positive('fitHopSeconds', c.fitHopSeconds);
   if (c.hopSeconds > c.windowSeconds) {
     throw new Error(
-      `hopSeconds (${c.hopSeconds}) must be <= windowSeconds (${c.windowSeconds}) so windows cover every frame`,
+      `hopSeconds (${showValue(c.hopSeconds)}) must be <= windowSeconds (${showValue(c.windowSeconds)}) so windows cover every frame`,
     );
   }
   if (windowFrames(c) < 4)
     throw new Error(
-      `windowSeconds (${c.windowSeconds}) gives ${windowFrames(c)} frames; use a longer window`,
+      `windowSeconds (${showValue(c.windowSeconds)}) gives ${windowFrames(c)} frames; use a longer window`,
     );
 }
 
@@ -237,19 +303,21 @@ function checkImage(c: DetectorConfig): void {
     const min = MIN_SIZE[backbone];
     if (!Number.isInteger(v) || v < min || (backbone === 'mobilenetv2' && v % 2)) {
       throw new Error(
-        `${name} (${v}) must be ${backbone === 'mobilenetv2' ? 'an even' : 'a'} whole number >= ${min} for ${backbone}`,
+        `${name} (${showValue(v)}) must be ${backbone === 'mobilenetv2' ? 'an even' : 'a'} whole number >= ${min} for ${backbone}`,
       );
     }
   }
   const [lo, hi] = c.dbPercentiles;
   if (!(lo >= 0 && hi <= 100 && lo < hi))
-    throw new Error(`dbPercentiles ([${lo}, ${hi}]) must satisfy 0 <= low < high <= 100`);
+    throw new Error(`dbPercentiles (${showValue(c.dbPercentiles)}) must satisfy 0 <= low < high <= 100`);
 }
 
 /** The embeddings and the parts beside the method. */
 function checkFeatures(c: DetectorConfig): void {
   if (!Number.isInteger(c.embeddingDim) || c.embeddingDim < 0) {
-    throw new Error(`embeddingDim (${c.embeddingDim}) must be a whole number >= 0 (0 keeps every channel)`);
+    throw new Error(
+      `embeddingDim (${showValue(c.embeddingDim)}) must be a whole number >= 0 (0 keeps every channel)`,
+    );
   }
   nonNegative('frequencyWeight', c.frequencyWeight);
   if (!(
@@ -257,36 +325,54 @@ function checkFeatures(c: DetectorConfig): void {
     c.contextFrames >= 0 &&
     (c.contextFrames === 0 || c.contextFrames % 2 === 1)
   ))
-    throw new Error(`contextFrames (${c.contextFrames}) must be 0 (off) or an odd whole number, e.g. 5`);
+    throw new Error(
+      `contextFrames (${showValue(c.contextFrames)}) must be 0 (off) or an odd whole number, e.g. 5`,
+    );
+  if (!(c.contextCoreset > 0 && c.contextCoreset <= 1))
+    throw new Error(
+      `contextCoreset (${showValue(c.contextCoreset)}) must be in (0, 1], e.g. 0.25 (1 keeps every context)`,
+    );
   if (c.contextFrames > windowFrames(c))
-    throw new Error(`contextFrames (${c.contextFrames}) must be <= the window's ${windowFrames(c)} frames`);
+    throw new Error(
+      `contextFrames (${showValue(c.contextFrames)}) must be <= the window's ${windowFrames(c)} frames`,
+    );
   nonNegative('tonalMarginDb', c.tonalMarginDb);
   if (!(Number.isInteger(c.modulationBands) && c.modulationBands >= 0 && c.modulationBands <= c.mel.nMels))
     throw new Error(
-      `modulationBands (${c.modulationBands}) must be 0 (off) or a whole number up to nMels (${c.mel.nMels}), e.g. 16`,
+      `modulationBands (${showValue(c.modulationBands)}) must be 0 (off) or a whole number up to nMels (${showValue(c.mel.nMels)}), e.g. 16`,
     );
   if (!FUSION_RULES.includes(c.fusion))
-    throw new Error(`fusion ('${String(c.fusion)}') must be one of ${FUSION_RULES.join(', ')}`);
+    throw new Error(`fusion (${showValue(c.fusion)}) must be one of ${FUSION_RULES.join(', ')}`);
 }
 
 /** The map and the threshold. */
 function checkScoring(c: DetectorConfig): void {
-  if (!(c.timeShare >= 0 && c.timeShare < 1))
-    throw new Error(`timeShare (${c.timeShare}) must be in [0, 1), e.g. 0.6`);
+  if (!(typeof c.timeShare === 'number' && c.timeShare >= 0 && c.timeShare < 1))
+    throw new Error(`timeShare (${showValue(c.timeShare)}) must be in [0, 1), e.g. 0.6`);
   nonNegative('blurSigmaMel', c.blurSigmaMel);
   nonNegative('blurSigmaTime', c.blurSigmaTime);
-  if (!(c.calibrationHoldout > 0 && c.calibrationHoldout < 1)) {
-    throw new Error(`calibrationHoldout (${c.calibrationHoldout}) must be in (0, 1), e.g. 0.25`);
+  if (!(typeof c.calibrationHoldout === 'number' && c.calibrationHoldout > 0 && c.calibrationHoldout < 1)) {
+    throw new Error(`calibrationHoldout (${showValue(c.calibrationHoldout)}) must be in (0, 1), e.g. 0.25`);
   }
-  if (!(c.calibrationQuantile > 0 && c.calibrationQuantile < 1)) {
-    throw new Error(`calibrationQuantile (${c.calibrationQuantile}) must be in (0, 1), e.g. 0.99`);
+  if (!(
+    typeof c.calibrationQuantile === 'number' &&
+    c.calibrationQuantile > 0 &&
+    c.calibrationQuantile < 1
+  )) {
+    throw new Error(`calibrationQuantile (${showValue(c.calibrationQuantile)}) must be in (0, 1), e.g. 0.99`);
   }
   nonNegative('falseAlarmsPerDay', c.falseAlarmsPerDay);
-  if (!(c.falseAlarmConfidence >= 0.5 && c.falseAlarmConfidence < 1))
-    throw new Error(`falseAlarmConfidence (${c.falseAlarmConfidence}) must be in [0.5, 1), e.g. 0.9`);
+  if (!(
+    typeof c.falseAlarmConfidence === 'number' &&
+    c.falseAlarmConfidence >= 0.5 &&
+    c.falseAlarmConfidence < 1
+  ))
+    throw new Error(
+      `falseAlarmConfidence (${showValue(c.falseAlarmConfidence)}) must be in [0.5, 1), e.g. 0.9`,
+    );
   if (!(Number.isInteger(c.alertWindows) && c.alertWindows >= 1))
     throw new Error(
-      `alertWindows (${c.alertWindows}) must be a whole number >= 1, e.g. 2 (the server's openWindows)`,
+      `alertWindows (${showValue(c.alertWindows)}) must be a whole number >= 1, e.g. 2 (the server's openWindows)`,
     );
 }
 

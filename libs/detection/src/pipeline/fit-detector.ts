@@ -418,6 +418,7 @@ function fitParts(
           std.filter((_, w) => cut.fit[w] && !held.has(cut.clipOf[w])),
           nMels,
           config.contextFrames,
+          config.contextCoreset,
         )
       : null;
   let tonal: TonalEnvelope | null = null;

@@ -42,6 +42,11 @@ export function createMethod(id: MethodId, options: Record<string, unknown>): An
   return factory(id).create(options);
 }
 
+/** Throws the method's own error (naming the value) when `options` are not valid options of method `id`. */
+export function checkMethodOptions(id: MethodId, options: Record<string, unknown>): void {
+  createMethod(id, options).dispose();
+}
+
 /** A fitted method restored from its saved state. */
 export function methodFromState(id: MethodId, state: MethodState): AnomalyMethod {
   return factory(id).fromState(state);

@@ -180,6 +180,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
       gainInvariance: false,
       tiltInvariance: false,
       contextFrames: 0,
+      contextCoreset: 1,
       tonalMarginDb: 0,
       timeShare: 0,
       falseAlarmsPerDay: 0,

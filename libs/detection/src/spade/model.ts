@@ -1,3 +1,4 @@
+import { showValue } from '@hark/dsp';
 import { FlatIndex, KnnIndex } from '@hark/native';
 import { checkCount, checkFitInput, checkGrid } from '../method.js';
 import type { AnomalyMethod, FitProgress, MethodState, PatchGrid, WindowScores } from '../method.js';
@@ -65,7 +66,7 @@ export class Spade implements AnomalyMethod {
     checkCount('topK', topK);
     checkCount('patchNeighbors', patchNeighbors);
     if (windowScore !== 'max-patch' && windowScore !== 'global') {
-      throw new RangeError(`windowScore ('${String(windowScore)}') must be 'max-patch' or 'global'`);
+      throw new RangeError(`windowScore (${showValue(windowScore)}) must be 'max-patch' or 'global'`);
     }
   }
 
@@ -172,7 +173,8 @@ export class Spade implements AnomalyMethod {
     const index = new FlatIndex(grid.dim);
     index.add(globals);
     this.#fitted?.index.dispose();
-    this.#fitted = { grid, nWindows, patches, globals, index };
+    // The index's own copy of the global features, viewed without a copy (held once).
+    this.#fitted = { grid, nWindows, patches, globals: index.vectors(), index };
   }
 
   #require(): Fitted {
