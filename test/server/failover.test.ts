@@ -18,7 +18,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { readWav, writeSynthDataset } from '@hark/dsp';
 import type { ScoreEvent, SensorStatus } from '@hark/protocol';
-import { DEFAULT_CHUNK_MS } from '../../apps/cli/src/sensor/types.js';
 import {
   apiCall,
   fitFromFolder,
@@ -44,7 +43,13 @@ let admin = '';
 let sensorToken = '';
 let wavPath = '';
 let wavSeconds = 0;
-/** `hark sensor`'s chunk: --chunk-ms (default `DEFAULT_CHUNK_MS`) in whole frames of the file's rate. */
+/**
+ * `hark sensor`'s chunk in this test: --chunk-ms 20 (`CHUNK_MS`), in whole frames of the file's rate. At 20 ms a
+ * chunk is in flight at almost any moment, so the kill finds unacknowledged chunks to resend, which is what
+ * the test is about; at the default 100 ms the sensor is often idle with everything acknowledged when the
+ * server dies, and then there is nothing to resend (resendFromT null).
+ */
+const CHUNK_MS = 20;
 let chunkSeconds = 0;
 let hopSeconds = 0;
 
@@ -86,7 +91,7 @@ beforeAll(async () => {
   wavPath = join(root, 'synth_pump', 'stream.wav');
   const wav = await readWav(wavPath);
   wavSeconds = wav.samples.length / wav.sampleRate;
-  chunkSeconds = Math.round((DEFAULT_CHUNK_MS / 1000) * wav.sampleRate) / wav.sampleRate;
+  chunkSeconds = Math.round((CHUNK_MS / 1000) * wav.sampleRate) / wav.sampleRate;
   // One data directory: the model fitted once, a sensor token; then copied, so both servers know both.
   const prep = await startServer({ dataDir: dataA, dashboardDir: null });
   try {
@@ -120,6 +125,8 @@ describe('hark sensor --server A,B', () => {
       SENSOR,
       '--token',
       sensorToken,
+      '--chunk-ms',
+      String(CHUNK_MS),
       '--wav',
       wavPath,
       '--json',
