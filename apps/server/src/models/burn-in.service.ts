@@ -189,6 +189,11 @@ export class BurnInService {
     return this.#chain(sensorId, () => this.#sync(sensorId));
   }
 
+  /** Every sensor followed here, read again (the cluster's Redis returned: notices may have been missed). */
+  async syncAll(): Promise<void> {
+    await Promise.all([...this.#local.keys()].map((id) => this.sync(id)));
+  }
+
   /** The sensor left (deleted): forget it. */
   forget(sensorId: string): void {
     this.#local.delete(sensorId);
