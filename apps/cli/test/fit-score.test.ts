@@ -101,7 +101,7 @@ describe('hark fit | score | evaluate', () => {
     expect(r.stdout).toMatch(/\nsynth_fan /);
     expect(r.stdout).toMatch(/\nmean /);
     // --by-kind: the synthetic fan's four kinds, one clip each, then the group's normal clips over the threshold.
-    expect(r.stdout).toMatch(/\nkind\s+clips\s+auc\s+recall\s+boxIoU\nimpacts\s+1\s/);
+    expect(r.stdout).toMatch(/\nkind\s+clips\s+auc\s+recall\s+boxIoU\s+eventIoU\nimpacts\s+1\s/);
     expect(r.stdout).toMatch(/\ngroup\s+normal>=1\s+impacts\s+rub\s+speed\s+whine\nsynth_fan\s+\d+%/);
     const doc = JSON.parse(readFileSync(out, 'utf8'));
     expect(Object.keys(doc)).toEqual(['groups', 'mean', 'byKind']);
@@ -135,6 +135,7 @@ describe('hark fit | score | evaluate', () => {
       'recall',
       'boxIoU',
       'boxIoUClips',
+      'eventBoxIoU',
     ]);
     expect(doc.groups[0].byKind).toEqual(doc.byKind);
     // The clip-level auc is the mean of the clips' rank-AUCs when every clip is of its own kind.
@@ -234,8 +235,18 @@ describe('hark fit | score | evaluate', () => {
       recall: 0.5,
       boxIoU: 0.25,
       boxIoUClips: 2,
+      eventBoxIoU: 0.5,
     };
-    const event = { kind: 'event', type: 'event', clips: 1, auc: 1, recall: 1, boxIoU: null, boxIoUClips: 0 };
+    const event = {
+      kind: 'event',
+      type: 'event',
+      clips: 1,
+      auc: 1,
+      recall: 1,
+      boxIoU: null,
+      boxIoUClips: 0,
+      eventBoxIoU: null,
+    };
     const knock = {
       kind: 'door_knock',
       type: 'event',
@@ -244,6 +255,7 @@ describe('hark fit | score | evaluate', () => {
       recall: 1,
       boxIoU: null,
       boxIoUClips: 0,
+      eventBoxIoU: null,
     };
     const text = byKindTables({
       groups: [
@@ -254,10 +266,10 @@ describe('hark fit | score | evaluate', () => {
       byKind: [tone, event, knock],
     }).split('\n');
     expect(text.slice(0, 4)).toEqual([
-      'kind         clips    auc  recall boxIoU',
-      'tone             2  0.750     50%   0.25',
-      'event            1  1.000    100%      -',
-      '  door_knock     1  1.000    100%      -',
+      'kind         clips    auc  recall boxIoU eventIoU',
+      'tone             2  0.750     50%   0.25     0.50',
+      'event            1  1.000    100%      -        -',
+      '  door_knock     1  1.000    100%      -        -',
     ]);
     expect(text[6]).toMatch(/^m1\s+13%\s+0\.75\/50%\s+-$/);
     expect(text[7]).toMatch(/^e1\s+0%\s+-\s+1\.00\/100%$/);

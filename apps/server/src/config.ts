@@ -58,7 +58,7 @@ export interface ServerConfig {
    */
   maxSensorsPerToken: number;
   /**
-   * Seconds without audio after which a sensor's rings (about 13.7 MB) are given back; the next audio takes
+   * Seconds without audio after which a sensor's rings (about 10.6 MB) are given back; the next audio takes
    * them again. The sensor stays known, with its model, sequence and stream time.
    */
   sensorIdleFreeSeconds: number;
@@ -180,7 +180,7 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   backupIntervalMinutes: 24 * 60,
   backupKeep: 7,
   // 50 MB is 26 min of 16 kHz 16-bit mono; a whole upload of 1 GB is 20 such files (uploads are on disk).
-  // Each known sensor id holds its rings (about 13.7 MB, issue 18 M2): 100 ids are 1.4 GB, more than a 2-core
+  // A streaming sensor holds its rings (about 10.6 MB, issue 18 M2): 100 are 1.1 GB, more than a 2-core
   // server scores live anyway. Raise it with the memory.
   maxSensors: 100,
   // 16: the channels of the larger multi-channel audio interfaces a gateway box forwards; a device with more

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   ContextMemory,
   contextsOf,
+  Calibration,
   fitFusionLevels,
   fitFusionScales,
+  fitPartLevels,
   fuseWindow,
   ModulationSpectrum,
   prominence,
@@ -306,6 +308,35 @@ describe('fusion', () => {
     expect(seen.map((s) => s.length)).toEqual([3, 3, 3, 3]);
     expect(levels).toEqual({ sum: 3, method: 1, context: 1, tonal: 1, modulation: 0 });
     expect(fitFusionLevels(clips, scales, () => 7)).toMatchObject({ sum: 7, method: 7, modulation: 0 });
+  });
+
+  it('with the levels rule each part is over its own level (a gamma quantile of its held-out clip maxima)', () => {
+    // Three held-out clips of one window each: method 4, 5, 2 and context 1, 2, 0.5 (tonal 0.5 each).
+    const clip = (m: number, c: number) => [parts(m, c, 0.5, [[0], [1], [0]])];
+    const clips = [clip(4, 1), clip(5, 2), clip(2, 0.5), clip(4.5, 0.8), clip(3, 1.1)];
+    const scales = fitFusionScales(clips);
+    const levels = fitPartLevels(clips, scales, 0.99);
+    const gamma = (xs: number[]) => Calibration.fit(xs, { method: 'gamma', q: 0.99 }).threshold;
+    // On each part's own scale (method / 5, context / 2): the gamma's 0.99 quantile of its maxima; no sum.
+    expect(levels.method).toBeCloseTo(gamma([4, 5, 2, 4.5, 3].map((x) => x / 5)), 10);
+    expect(levels.context).toBeCloseTo(gamma([1, 2, 0.5, 0.8, 1.1].map((x) => x / 2)), 10);
+    expect(levels).toMatchObject({ sum: 0, modulation: 0 });
+    // The tonal envelope's maxima are all 0.5 (1 on its scale): no spread, no gamma; the level is that value.
+    expect(levels.tonal).toBe(1);
+    // A click that lifts the context memory alone: judged on the memory's level, whatever the method's tail.
+    const click: WindowParts = {
+      method: { windowScore: 2, map: new Float32Array(3) },
+      context: { windowScore: 2.4, map: new Float32Array(3) },
+      tonal: { windowScore: 0.25, map: new Float32Array(3) },
+    };
+    const s = { ...scales, levels };
+    expect(fuseWindow(click, s, 'levels').windowScore).toBeCloseTo(2.4 / 2 / levels.context, 10);
+    expect(() => fuseWindow(click, scales, 'levels')).toThrow(
+      /no levels for rule 'levels'; fit the model again/,
+    );
+    const threshold = Calibration.atLevels([0.8, 0.9, 1.1], 0.99);
+    expect(threshold.toJSON()).toMatchObject({ method: 'levels', q: 0.99, threshold: 1, n: 3 });
+    expect(Calibration.fromJSON(JSON.parse(JSON.stringify(threshold))).normalise(1.5)).toBe(1.5);
   });
 
   it("mixes a share of each frame's mean over bins into its cells", () => {

@@ -71,7 +71,16 @@ describe('kindTable', () => {
       ],
     );
     expect(kindTable([...a, ...b])).toEqual([
-      { kind: 'dropout', type: 'dropout', clips: 1, auc: 0, recall: 0, boxIoU: null, boxIoUClips: 0 },
+      {
+        kind: 'dropout',
+        type: 'dropout',
+        clips: 1,
+        auc: 0,
+        recall: 0,
+        boxIoU: null,
+        boxIoUClips: 0,
+        eventBoxIoU: null,
+      },
       {
         kind: 'tone',
         type: 'tone',
@@ -80,6 +89,7 @@ describe('kindTable', () => {
         recall: 1 / 3,
         boxIoU: 1 / 3,
         boxIoUClips: 3,
+        eventBoxIoU: 1 / 3,
       },
       {
         kind: 'event',
@@ -89,9 +99,28 @@ describe('kindTable', () => {
         recall: 1,
         boxIoU: null,
         boxIoUClips: 0,
+        eventBoxIoU: null,
       },
-      { kind: 'door_knock', type: 'event', clips: 1, auc: 0.875, recall: 1, boxIoU: null, boxIoUClips: 0 },
-      { kind: 'glass_break', type: 'event', clips: 1, auc: 1, recall: 1, boxIoU: null, boxIoUClips: 0 },
+      {
+        kind: 'door_knock',
+        type: 'event',
+        clips: 1,
+        auc: 0.875,
+        recall: 1,
+        boxIoU: null,
+        boxIoUClips: 0,
+        eventBoxIoU: null,
+      },
+      {
+        kind: 'glass_break',
+        type: 'event',
+        clips: 1,
+        auc: 1,
+        recall: 1,
+        boxIoU: null,
+        boxIoUClips: 0,
+        eventBoxIoU: null,
+      },
     ]);
     expect(kindTable([])).toEqual([]);
   });
@@ -107,5 +136,29 @@ describe('kindTable', () => {
     expect(noBox.boxIoU).toBeNull();
     expect(narrow.boxIoU).toBe(0.5);
     expect(kindTable([noBox, narrow])[0]).toMatchObject({ boxIoU: 0.5, boxIoUClips: 1 });
+  });
+
+  it("scores a box on a tone against the tone's band, not the hull of the tone and its harmonic", () => {
+    // A 1 kHz tone and its second harmonic, each +-5 %: the hull 950..2100 Hz is mostly empty.
+    const tone: GroundTruth = {
+      type: 'tone',
+      detail: {},
+      events: [
+        { onset: 1, offset: 2, lowHz: 950, highHz: 1050, label: 'tone' },
+        { onset: 1, offset: 2, lowHz: 1900, highHz: 2100, label: 'tone' },
+      ],
+    };
+    const [onTone, overGap] = kindClips(
+      [1],
+      [
+        { gt: tone, score: 2, normalised: 2, box: { lowHz: 960, highHz: 1060 } },
+        { gt: tone, score: 2, normalised: 2, box: { lowHz: 950, highHz: 2100 } },
+      ],
+    );
+    expect(onTone.boxIoU).toBeCloseTo(100 / 1150, 10);
+    expect(onTone.eventBoxIoU).toBeCloseTo(90 / 110, 10);
+    expect(overGap.boxIoU).toBe(1);
+    expect(overGap.eventBoxIoU).toBeCloseTo(200 / 1150, 10);
+    expect(kindTable([onTone, overGap])[0].eventBoxIoU).toBeCloseTo((90 / 110 + 200 / 1150) / 2, 10);
   });
 });

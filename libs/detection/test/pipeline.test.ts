@@ -104,6 +104,26 @@ describe('detector on a synthetic machine', () => {
     expect(hits / anomalies.length).toBeGreaterThanOrEqual(0.5);
   });
 
+  it('gives a whine a box within a third of an octave around it, and a broadband burst a wide one', async () => {
+    const normal = await readClip(group.test.find((c) => c.label === 'normal')!.path, 16000);
+    const rms = Math.sqrt(normal.reduce((s, x) => s + x * x, 0) / normal.length);
+    // Faint whines (-33 dB of the clip's power): the fused map, blurred over 8 mel bins, gave them 0.69 and 0.42
+    // octaves; the tone map one or two mel filters.
+    for (const hz of [1200, 5000]) {
+      const whine = normal.map((x, i) => x + 0.03 * rms * Math.sin((2 * Math.PI * hz * i) / 16000));
+      const [top] = (await detector.scoreClip(whine)).boxes;
+      expect(top.lowHz).toBeLessThan(hz);
+      expect(top.highHz).toBeGreaterThan(hz);
+      expect(Math.log2(top.highHz / top.lowHz)).toBeLessThanOrEqual(1 / 3);
+    }
+    // White noise from 1.0 to 1.5 s: no bin stands out from its neighbours, so the box keeps the fused extent.
+    let seed = 7;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    const burst = normal.map((x, i) => (i >= 16000 && i < 24000 ? x + 2 * rms * noise() : x));
+    const [wide] = (await detector.scoreClip(burst)).boxes;
+    expect(Math.log2(wide.highHz / wide.lowHz)).toBeGreaterThan(2);
+  });
+
   it('scores a stream window by window with the same numbers as the clip windows', async () => {
     const clip = await readClip(group.test[0].path, 16000);
     const spec = detector.spectrogram(clip);
@@ -275,6 +295,50 @@ describe('the union of the sum and each part', () => {
     } finally {
       await union.release();
     }
+  });
+});
+
+describe('leave-one-out calibration and the levels rule', () => {
+  it('holds every clip out once and puts each part at its own level, threshold 1, through save and load', async () => {
+    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
+    const config = {
+      ...FAST,
+      calibrationFolds: 'leave-one-out',
+      fusion: 'levels',
+      modulationBands: 16,
+    } as const;
+    const det = await fitDetector(train, config);
+    const dir = join(tmp, 'model-levels');
+    try {
+      expect(det.fitted.training).toMatchObject({ clips: train.length, calibrationClips: train.length });
+      expect(det.fitted.calibration).toMatchObject({ method: 'levels', threshold: 1, n: train.length });
+      const levels = det.fitted.fusion!.levels!;
+      for (const k of ['method', 'context', 'tonal', 'modulation'] as const)
+        expect(levels[k], k).toBeGreaterThan(0);
+      expect(levels.sum).toBe(0);
+      const clip = det.spectrogram(await readClip(group.test[3].path, 16000));
+      const win = copyWindow(clip.data, 128, clip.nFrames, 0, det.windowFrames);
+      const [p] = await det.scoreParts([win]);
+      const stats = fusionStatistics(p, det.fitted.fusion!);
+      const largest = Math.max(
+        ...(['method', 'context', 'tonal', 'modulation'] as const).map((k) => stats[k] / levels[k]),
+      );
+      const [r] = await det.scoreWindows([win]);
+      expect(r.normalised).toBeCloseTo(largest, 10);
+      await saveModel(det, dir);
+      const loaded = await loadModel(dir);
+      try {
+        expect(loaded.config).toMatchObject({ calibrationFolds: 'leave-one-out', fusion: 'levels' });
+        expect((await loaded.scoreWindow(win)).normalised).toBeCloseTo(r.normalised, 10);
+      } finally {
+        await loaded.release();
+      }
+    } finally {
+      await det.release();
+    }
+    expect(() => resolveDetectorConfig({ calibrationFolds: 'kfold' as never })).toThrow(
+      /calibrationFolds \('kfold'\) must be one of holdout, leave-one-out/,
+    );
   });
 });
 

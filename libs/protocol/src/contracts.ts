@@ -288,7 +288,7 @@ export interface ModelVersion {
   trainingClips: number;
   trainingWindows: number;
   calibration: {
-    /** 'gamma' / 'empirical' (a quantile of held-out clip scores) or 'rate' (false alerts per day). */
+    /** 'gamma' / 'empirical' (a quantile of held-out clip scores), 'rate' (false alerts per day) or 'levels' (each fused part at its own held-out level, threshold 1). */
     method: string;
     /** Held-out clips whose scores set the threshold, and how many scores were fitted. */
     clips: number;

@@ -80,9 +80,18 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const rates = o.rates ?? [ANALYSIS_RATE];
     const { dataDir, ids, wavs } = await prepareSensors(root, Math.max(...o.sensors), rates, log);
     log(`starting the server with ${ids.length} sensor models...`);
-    // As many sensors as the bench asks for, past the server's default bound.
+    // As many sensors as the bench asks for, past the server's default bounds (all of them stream with one
+    // sensor token, bound to every id).
     const maxSensors = Math.max(SERVER_DEFAULTS.maxSensors, ids.length);
-    const server = await createServer({ port: 0, dataDir, log: () => {}, dashboardDir: null, maxSensors });
+    const maxSensorsPerToken = Math.max(SERVER_DEFAULTS.maxSensorsPerToken, ids.length);
+    const server = await createServer({
+      port: 0,
+      dataDir,
+      log: () => {},
+      dashboardDir: null,
+      maxSensors,
+      maxSensorsPerToken,
+    });
     try {
       const tokens = {
         sensorToken: (await server.tokens.create('sensor', 'bench sensors', ids)).token,

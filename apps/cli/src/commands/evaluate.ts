@@ -63,9 +63,11 @@ export function byKindTables(report: EvaluationReport): string {
   const label = (k: KindResult) => (k.type === 'event' && k.kind !== 'event' ? `  ${k.kind}` : k.kind);
   const pct = (v: number) => (Number.isNaN(v) ? '-' : `${(100 * v).toFixed(0)}%`);
   const kw = Math.max(4, ...kinds.map((k) => label(k).length));
+  const iou = (v: number | null | undefined) =>
+    (v === null || v === undefined ? '-' : v.toFixed(2)).padStart(6);
   const kindLines = kinds.map(
     (k) =>
-      `${label(k).padEnd(kw)} ${String(k.clips).padStart(5)} ${k.auc.toFixed(3).padStart(6)} ${pct(k.recall).padStart(7)} ${(k.boxIoU === null || k.boxIoU === undefined ? '-' : k.boxIoU.toFixed(2)).padStart(6)}`,
+      `${label(k).padEnd(kw)} ${String(k.clips).padStart(5)} ${k.auc.toFixed(3).padStart(6)} ${pct(k.recall).padStart(7)} ${iou(k.boxIoU)} ${iou(k.eventBoxIoU).padStart(8)}`,
   );
   // Per group: the normal clips over the threshold, then auc/recall of each kind (events together).
   const columns = kinds.filter((k) => k.type !== 'event' || k.kind === 'event').map((k) => k.kind);
@@ -77,7 +79,7 @@ export function byKindTables(report: EvaluationReport): string {
   };
   const mean = report.mean.normalOverThreshold;
   return [
-    `${'kind'.padEnd(kw)} ${'clips'.padStart(5)} ${'auc'.padStart(6)} ${'recall'.padStart(7)} ${'boxIoU'.padStart(6)}`,
+    `${'kind'.padEnd(kw)} ${'clips'.padStart(5)} ${'auc'.padStart(6)} ${'recall'.padStart(7)} ${'boxIoU'.padStart(6)} ${'eventIoU'.padStart(8)}`,
     ...kindLines,
     '',
     `${'group'.padEnd(gw)} ${'normal>=1'.padStart(9)} ${columns.map((c) => c.padStart(cw)).join(' ')}`,
@@ -89,7 +91,8 @@ export function byKindTables(report: EvaluationReport): string {
     '',
     "auc: mean rank-AUC of a kind's clips against their group's normal test clips; recall and normal>=1: share of",
     'clips whose normalised score is >= 1; boxIoU: median IoU on the Hz axis of the strongest box with the',
-    "ground truth's band (clips without a box are skipped); group cells: auc/recall.",
+    "ground truth's band, lowest to highest event (clips without a box are skipped); eventIoU: the same with the",
+    'band of the one event the box overlaps most (a tone and its harmonic are two); group cells: auc/recall.',
   ].join('\n');
 }
 
@@ -125,7 +128,7 @@ export function registerEvaluate(program: Command): void {
     .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option(
       '--json <out.json>',
-      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip, normalOverThreshold, byKind}], mean: {...}, byKind: [{kind, type, clips, auc, recall, boxIoU, boxIoUClips}]}',
+      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip, normalOverThreshold, byKind}], mean: {...}, byKind: [{kind, type, clips, auc, recall, boxIoU, boxIoUClips, eventBoxIoU}]}',
     )
     .option(
       '--by-kind',

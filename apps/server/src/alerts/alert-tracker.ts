@@ -12,7 +12,7 @@
  * runs are forgotten, so one opens only after `openWindows` fresh windows once the snooze ends); an alert
  * already open keeps updating and closes normally.
  */
-import { anomalyBoxes, type AnomalyBox } from '@hark/detection';
+import { anomalyBoxes, type AnomalyBox, type ToneEvidence } from '@hark/detection';
 import type { MelParams } from '@hark/dsp';
 import type { AlertBox, AlertKind } from '@hark/protocol';
 import type { MeterReading } from '../ingest/meter.js';
@@ -53,6 +53,8 @@ export interface ScoredWindow {
   map?: Float32Array;
   /** The map before time-share mixing (`WindowResult.localMap`): the boxes' frequency extent, as in the CLI. */
   localMap?: Float32Array;
+  /** What the tonal envelope says of the window (`WindowResult.tone`), or null: a tone's bins, as in the CLI. */
+  tone?: ToneEvidence | null;
 }
 
 export interface AlertTrackerOptions {
@@ -234,7 +236,7 @@ export class AlertTracker {
   }
 
   /** The window's boxes by the CLI's rule; each scores as the window (`AnomalyBox.peak`), so <= the alert's peak. */
-  private boxesOf(map: Float32Array, { localMap, score }: ScoredWindow): AnomalyBox[] {
+  private boxesOf(map: Float32Array, { localMap, tone, score }: ScoredWindow): AnomalyBox[] {
     const frames = map.length / this.mel.nMels;
     if (!Number.isInteger(frames))
       throw new RangeError(
@@ -243,7 +245,13 @@ export class AlertTracker {
     return anomalyBoxes(map, frames, this.mel, {
       maxBoxes: this.maxBoxes,
       localMap,
-      windows: { starts: [0], frames, scores: [score] },
+      toneMap: tone?.map ?? undefined,
+      windows: {
+        starts: [0],
+        frames,
+        scores: [score],
+        ...(tone && { tonal: [tone.tonal], others: [tone.others] }),
+      },
     });
   }
 }

@@ -102,8 +102,8 @@ export class SensorAlerts {
 
   scored(w: ReadyWindow, r: WindowResult): void {
     this.tracker.suppressed = this.o.snoozed();
-    const { normalised: score, map, localMap } = r;
-    const events = this.tracker.observe({ t0: w.t0, t1: w.t1, score, map, localMap });
+    const { normalised: score, map, localMap, tone } = r;
+    const events = this.tracker.observe({ t0: w.t0, t1: w.t1, score, map, localMap, tone });
     if (r.normalised >= 1) {
       const kept = { patches: r.embeddings.slice(), window: w.data.slice() };
       if (this.#anomalyOpen && this.#alertPatches.length < MAX_FEEDBACK_WINDOWS)

@@ -4,6 +4,7 @@
  * would-be alerts and the active model's are counted on exactly the same windows; the shadow's are kept to be
  * shown, never raised. Windows the shadow skipped (the scorer was busy) count for neither model.
  */
+import type { ToneEvidence } from '@hark/detection';
 import type { MelParams } from '@hark/dsp';
 import type { ShadowTrial as ShadowTrialJson, WouldBeAlert } from '@hark/protocol';
 import { AlertTracker, type TrackedAlert } from '../alerts/alert-tracker.js';
@@ -21,6 +22,8 @@ export interface ShadowScores {
   map: Float32Array;
   /** The map before time-share mixing: the boxes' frequency extent, as in the live alerts. */
   localMap?: Float32Array;
+  /** What the tonal envelope says of the window (detection's `WindowResult.tone`), or null. */
+  tone?: ToneEvidence | null;
 }
 
 export class ShadowTrial {
@@ -82,6 +85,7 @@ export class ShadowTrial {
       score: active.normalised,
       map: active.map,
       localMap: active.localMap,
+      tone: active.tone,
     }))
       if (e.type === 'opened') this.#activeAlerts++;
     for (const e of this.#shadow.observe({
@@ -89,6 +93,7 @@ export class ShadowTrial {
       score: shadow.normalised,
       map: shadow.map,
       localMap: shadow.localMap,
+      tone: shadow.tone,
     })) {
       if (e.type === 'opened') {
         this.#shadowAlerts++;

@@ -4,7 +4,7 @@
  * to one place, the sensor's {@link ScoreSink}: scored, or dropped (no model, overload, failure), or skipped
  * (past capacity the {@link HopGovernor} scores every sensor at a wider hop).
  */
-import type { Detector } from '@hark/detection';
+import type { Detector, ToneEvidence } from '@hark/detection';
 import type { ReadyWindow } from '../ingest/sensor-stream.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { DetectorLease } from './leases.js';
@@ -26,6 +26,8 @@ export interface WindowResult {
   map: Float32Array;
   /** The map before time-share mixing (detection's `WindowResult.localMap`): a box's frequency extent. */
   localMap: Float32Array;
+  /** What the tonal envelope says of the window (detection's `WindowResult.tone`): a tone's box extent. */
+  tone: ToneEvidence | null;
   /** The method's patch embeddings (what feedback teaches). */
   embeddings: Float32Array;
 }
@@ -208,6 +210,7 @@ export class WindowScorer {
         raw: r.windowScore,
         map: r.map,
         localMap: r.localMap,
+        tone: r.tone,
         embeddings: r.embeddings,
       };
     } finally {

@@ -112,6 +112,28 @@ describe('AlertTracker', () => {
     expect(e.alert.boxes[0].score).toBe(1.5);
   });
 
+  it("takes a tone's band from the window's tone map when the tone carries it, as the CLI does", () => {
+    const t = new AlertTracker({ mel });
+    // The local map is blurred over mels 50..74; the tone map holds the whine's one mel filter, 62.
+    const mixed = blob(0, 127, 10, 20, 1.5);
+    const local = blob(50, 74, 0, W - 1, 3);
+    const tone = new Float32Array(128 * W);
+    tone.fill(2, 62 * W, 63 * W);
+    const carried = { map: tone, tonal: 3, others: 1.2 };
+    t.observe({ ...win(0, 1.5, mixed), localMap: local, tone: carried });
+    const [e] = t.observe({ ...win(1, 1.1, mixed), localMap: local, tone: carried });
+    const hz = melCentreFrequencies(mel);
+    expect(e.alert.boxes[0].fLow).toBeCloseTo(hz[61], 6);
+    expect(e.alert.boxes[0].fHigh).toBeCloseTo(hz[63], 6);
+    // Another part further over its normal maximum (a speed change), or no tone: the local map's band.
+    for (const evidence of [{ map: tone, tonal: 3, others: 4 }, null]) {
+      const other = new AlertTracker({ mel });
+      other.observe({ ...win(0, 1.5, mixed), localMap: local, tone: evidence });
+      const [f] = other.observe({ ...win(1, 1.1, mixed), localMap: local, tone: evidence });
+      expect(f.alert.boxes[0].fLow).toBeCloseTo(hz[49], 6);
+    }
+  });
+
   it('keeps the strongest boxes only', () => {
     const boxes = Array.from({ length: 8 }, (_, i) => ({
       t0: i * 100,

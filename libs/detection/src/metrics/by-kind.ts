@@ -29,6 +29,13 @@ export interface KindResult {
   boxIoU: number | null;
   /** Clips the median `boxIoU` is taken over. */
   boxIoUClips: number;
+  /**
+   * Median, over the same clips, of the largest frequency IoU of the strongest box with any one event's band.
+   * A tone's truth has two bands, the tone and its second harmonic an octave up, so their hull (`boxIoU`) is
+   * mostly the empty octave between them: a box on the tone alone scores about 0.1 there and one spanning
+   * the empty octave more. This asks whether the box says where one of the events is.
+   */
+  eventBoxIoU: number | null;
 }
 
 /** The kind of an anomalous clip: its ground truth's `type`, the label of its first event for `event`. */
@@ -63,6 +70,8 @@ export interface KindClip {
   normalised: number;
   /** Frequency IoU (Hz) of the strongest box with the ground truth's band; null without a band or a box. */
   boxIoU: number | null;
+  /** The largest frequency IoU of the strongest box with one event's band; null without a band or a box. */
+  eventBoxIoU?: number | null;
 }
 
 /** The band of a ground truth's events, lowest `lowHz` to highest `highHz`; null when no event has both. */
@@ -77,6 +86,12 @@ export function bandIoU(a: { lowHz: number; highHz: number }, b: { lowHz: number
   const inter = Math.max(0, Math.min(a.highHz, b.highHz) - Math.max(a.lowHz, b.lowHz));
   const union = Math.max(a.highHz, b.highHz) - Math.min(a.lowHz, b.lowHz);
   return union > 0 ? inter / union : 0;
+}
+
+/** The largest frequency IoU of `box` with the band of one of `gt`'s events (0 when none has a band). */
+export function bestEventIoU(box: { lowHz: number; highHz: number }, gt: GroundTruth | null): number {
+  const banded = (gt?.events ?? []).filter((e) => Number.isFinite(e.lowHz) && Number.isFinite(e.highHz));
+  return Math.max(0, ...banded.map((e) => bandIoU(box, e)));
 }
 
 const median = (xs: readonly number[]): number => {
@@ -105,6 +120,7 @@ export function kindClips(
       auc: clipRankAuc(a.score, normalScores),
       normalised: a.normalised,
       boxIoU: band && a.box ? bandIoU(a.box, band) : null,
+      eventBoxIoU: band && a.box ? bestEventIoU(a.box, a.gt) : null,
     };
   });
 }
@@ -116,6 +132,7 @@ export function kindClips(
 export function kindTable(clips: readonly KindClip[]): KindResult[] {
   const row = (kind: string, type: string, of: readonly KindClip[]): KindResult => {
     const ious = of.flatMap((c) => (c.boxIoU === null || c.boxIoU === undefined ? [] : [c.boxIoU]));
+    const events = of.flatMap((c) => (typeof c.eventBoxIoU === 'number' ? [c.eventBoxIoU] : []));
     return {
       kind,
       type,
@@ -124,6 +141,7 @@ export function kindTable(clips: readonly KindClip[]): KindResult[] {
       recall: of.filter((c) => c.normalised >= 1).length / of.length,
       boxIoU: ious.length ? median(ious) : null,
       boxIoUClips: ious.length,
+      eventBoxIoU: events.length ? median(events) : null,
     };
   };
   const key = (c: { type: string; kind: string }) => `${c.type === 'event' ? 1 : 0}|${c.kind}`;

@@ -4,7 +4,9 @@
  * above `fallbackLevel` of the map's peak (so an operator still sees where the clip is least normal).
  * Times are frame centre times in seconds; frequencies are the band edges of the mel filters in Hz. With a
  * `localMap` (the map before time-share mixing) a box's frequency extent is taken from it (see
- * `frequencyExtent`): the mixed map spreads every anomaly over all mel bins.
+ * `frequencyExtent`): the mixed map spreads every anomaly over all mel bins. With a `toneMap` (tone-map.ts:
+ * the tonal envelope's unblurred excess, where a tone carries the window) a box over a tone takes the tone's
+ * bins instead: the fused map is blurred over several mel bins, so a whine's box cut from it is too wide.
  *
  * One scale (issue 13 item 6): with `windows` (the normalised scores of the windows the map was made of) a
  * box's `peak` is the largest normalised score of the windows it spans in time, the number the clip's or
@@ -44,6 +46,13 @@ export interface BoxWindows {
   frames: number;
   /** Normalised window scores (1 = threshold), one per start. */
   scores: readonly number[];
+  /**
+   * Each window's tonal envelope score over its held-out normal maximum, and the largest of the other parts'
+   * over theirs (`ToneEvidence`, tone-map.ts), one per start. A box uses `BoxOptions.toneMap` only when, over
+   * the windows it spans, the largest `tonal` is at least the largest `others`; without them it never does.
+   */
+  tonal?: readonly number[];
+  others?: readonly number[];
 }
 
 export interface BoxOptions {
@@ -60,6 +69,12 @@ export interface BoxOptions {
    */
   localMap?: Float32Array;
   /**
+   * Where a tone is (`[nMels, nFrames]`, the overlap-average of the windows' `ToneEvidence.map`s, 0 in windows
+   * without one; tone-map.ts). A box that the tonal envelope carries (`BoxWindows.tonal` and `others`) and
+   * whose frames have a positive value takes its frequency extent from it (`toneExtent`), before `localMap`.
+   */
+  toneMap?: Float32Array;
+  /**
    * The windows the map was made of (a clip's windows; one window at 0 for a live window's map). Each box
    * then scores as the strongest window it spans, on the threshold's scale; see `AnomalyBox.peak`.
    */
@@ -68,11 +83,24 @@ export interface BoxOptions {
 
 /** The largest score of the windows overlapping frames `tLo..tHi`, or null when none does. */
 export function spannedWindowScore(w: BoxWindows, tLo: number, tHi: number): number | null {
+  return spannedMax(w, w.scores, tLo, tHi);
+}
+
+/** The largest of `values` (one per window of `w`) over the windows overlapping frames `tLo..tHi`, or null. */
+function spannedMax(w: BoxWindows, values: readonly number[], tLo: number, tHi: number): number | null {
   let best: number | null = null;
   w.starts.forEach((s, i) => {
-    if (s <= tHi && s + w.frames - 1 >= tLo) best = Math.max(best ?? -Infinity, w.scores[i]);
+    if (s <= tHi && s + w.frames - 1 >= tLo) best = Math.max(best ?? -Infinity, values[i]);
   });
   return best;
+}
+
+/** Whether the tonal envelope carries frames `tLo..tHi`: its largest scaled score there is the parts' largest. */
+function toneCarries(w: BoxWindows | undefined, tLo: number, tHi: number): boolean {
+  if (!w?.tonal || !w.others) return false;
+  const tonal = spannedMax(w, w.tonal, tLo, tHi);
+  const others = spannedMax(w, w.others, tLo, tHi);
+  return tonal !== null && others !== null && tonal >= others;
 }
 
 /**
@@ -102,6 +130,32 @@ export function frequencyExtent(
   return { mLo, mHi };
 }
 
+/**
+ * The tone's mel bins in frames `tLo..tHi` of `tone` (`[nMels, nFrames]`), or null when it is 0 there: each bin's
+ * largest value over those frames forms a profile, and the extent is the contiguous run of bins around its peak
+ * at or above half of it (the full width at half maximum). The map is not blurred, so a whine gives the one or
+ * two mel filters it falls in, about a tenth of an octave above 1 kHz.
+ */
+export function toneExtent(
+  tone: Float32Array,
+  nMels: number,
+  nFrames: number,
+  tLo: number,
+  tHi: number,
+): { mLo: number; mHi: number } | null {
+  const profile = new Float64Array(nMels);
+  for (let m = 0; m < nMels; m++)
+    for (let t = tLo; t <= tHi; t++) profile[m] = Math.max(profile[m], tone[m * nFrames + t]);
+  let at = 0;
+  for (let m = 1; m < nMels; m++) if (profile[m] > profile[at]) at = m;
+  if (!(profile[at] > 0)) return null;
+  let mLo = at;
+  let mHi = at;
+  while (mLo > 0 && profile[mLo - 1] >= profile[at] / 2) mLo--;
+  while (mHi < nMels - 1 && profile[mHi + 1] >= profile[at] / 2) mHi++;
+  return { mLo, mHi };
+}
+
 /** Boxes of `map` (`[nMels, nFrames]`, normalised so 1.0 is the threshold), strongest first. */
 export function anomalyBoxes(
   map: Float32Array,
@@ -113,14 +167,21 @@ export function anomalyBoxes(
   if (map.length !== nMels * nFrames)
     throw new RangeError(`map has ${map.length} values, expected nMels * nFrames = ${nMels} * ${nFrames}`);
   if (nFrames === 0) return [];
-  const local = opts.localMap;
+  const { localMap: local, toneMap: tone } = opts;
   if (local && local.length !== map.length)
     throw new RangeError(`localMap has ${local.length} values; it must have the map's ${map.length}`);
+  if (tone && tone.length !== map.length)
+    throw new RangeError(`toneMap has ${tone.length} values; it must have the map's ${map.length}`);
   const win = opts.windows;
   if (win && win.starts.length !== win.scores.length)
     throw new RangeError(
       `windows has ${win.starts.length} starts and ${win.scores.length} scores; give one score per window`,
     );
+  for (const k of ['tonal', 'others'] as const)
+    if (win?.[k] && win[k].length !== win.starts.length)
+      throw new RangeError(
+        `windows has ${win.starts.length} starts and ${win[k].length} ${k} values; give one per window`,
+      );
   let peak = -Infinity;
   for (const v of map) if (v > peak) peak = v;
   const over = peak > 1;
@@ -159,7 +220,13 @@ export function anomalyBoxes(
   return scored
     .sort((a, b) => b.peak - a.peak)
     .slice(0, opts.maxBoxes ?? 5)
-    .map((b) => (local ? { ...b, ...frequencyExtent(local, nMels, nFrames, b.tLo, b.tHi) } : b))
+    .map((b) => {
+      const extent =
+        (tone && toneCarries(win, b.tLo, b.tHi) && toneExtent(tone, nMels, nFrames, b.tLo, b.tHi)) ||
+        (local && frequencyExtent(local, nMels, nFrames, b.tLo, b.tHi)) ||
+        null;
+      return extent ? { ...b, ...extent } : b;
+    })
     .map((b) => ({
       onset: offset + times[b.tLo],
       offset: offset + times[b.tHi],

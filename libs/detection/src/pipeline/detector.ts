@@ -16,6 +16,7 @@ import type { FeatureExtractor } from './feature-extractor.js';
 import type { InputScaling } from './input-scaling.js';
 import { appendFrequencyPosition } from './frequency-position.js';
 import { fuseWindow, shareTime, type FusionScales, type WindowParts } from './fusion.js';
+import { binLevelRise, toneEvidence, type ToneEvidence } from './tone-map.js';
 import type { Spectrogram } from './types.js';
 import { FeedbackError, planFeedback, type FeedbackItem, type FeedbackSummary } from './feedback.js';
 import type { ContextMemory } from '../logmel/context-memory.js';
@@ -48,6 +49,11 @@ export interface DetectorParts {
 
 /** What every part said of one window, with the method's patch scores and the embeddings they came from. */
 export interface WindowPartsResult extends WindowParts {
+  /**
+   * Each mel bin's level over the window minus its normal (training) mean, dB (`binLevelRise`), or null when
+   * the model keeps no per-bin statistics (`standardiseBins` off). Says whether a bin that stands out rose.
+   */
+  levelRise: Float32Array | null;
   patchScores: Float32Array;
   embeddings: Float32Array;
 }
@@ -77,6 +83,12 @@ export interface WindowResult {
    * over all mel bins by its frame's mean.
    */
   localMap: Float32Array;
+  /**
+   * What the tonal envelope says of the window (tone-map.ts): its map at the spectrogram's own mel resolution
+   * where a bin rose, and its score and the other parts' over their held-out maxima. A box over a tone that
+   * carries it takes its frequency extent from the map instead of `localMap`. Null when the model cannot say.
+   */
+  tone: ToneEvidence | null;
   /** The patch embeddings the method scored, `[grid.height * grid.width, grid.dim]` (operator feedback). */
   embeddings: Float32Array;
 }
@@ -147,6 +159,7 @@ export class Detector {
         patchScores: p.patchScores,
         map,
         localMap,
+        tone: toneEvidence(p, fusion, p.levelRise, this.parts.tonal?.marginDb ?? 0),
         embeddings: p.embeddings,
       };
     });
@@ -178,6 +191,7 @@ export class Detector {
       );
     const shape = mapShape(this.config);
     const { context, tonal, modulation } = this.parts;
+    const { binStd } = this.fitted.input;
     const out: WindowPartsResult[] = [];
     for (let i = 0; i < windows.length; i++) {
       const embeddings = x.subarray(i * per, (i + 1) * per);
@@ -187,6 +201,7 @@ export class Detector {
         context: context ? await context.score(std[i]) : null,
         tonal: tonal ? tonal.score(windows[i]) : null,
         modulation: modulation ? modulation.score(windows[i]) : null,
+        levelRise: binStd ? binLevelRise(std[i], nMels, binStd) : null,
         patchScores,
         embeddings,
       });
@@ -272,6 +287,11 @@ export class Detector {
     const local = new OverlapAverager(nMels, spec.nFrames);
     results.forEach((r, i) => local.add(starts[i], r.localMap, this.windowFrames));
     const localMap = local.result();
+    // Windows without a tone add zeros, so a box spanning a tone window and others still finds the tone.
+    const tones = results.some((r) => r.tone?.map) ? new OverlapAverager(nMels, spec.nFrames) : null;
+    const silent = new Float32Array(nMels * this.windowFrames);
+    results.forEach((r, i) => tones?.add(starts[i], r.tone?.map ?? silent, this.windowFrames));
+    const told = results.every((r) => r.tone);
     const score = Math.max(...results.map((r) => r.windowScore));
     const normalised = this.fitted.calibration.normalise(score);
     const windowScores = results.map((r) => r.normalised);
@@ -284,7 +304,16 @@ export class Detector {
       nFrames: spec.nFrames,
       boxes: anomalyBoxes(map, spec.nFrames, this.config.mel, {
         localMap,
-        windows: { starts, frames: this.windowFrames, scores: windowScores },
+        toneMap: tones?.result(),
+        windows: {
+          starts,
+          frames: this.windowFrames,
+          scores: windowScores,
+          ...(told && {
+            tonal: results.map((r) => r.tone!.tonal),
+            others: results.map((r) => r.tone!.others),
+          }),
+        },
       }),
       windowScores,
       windowStarts: starts,

@@ -14,7 +14,8 @@ export {
   type InputScaling,
 } from './input-scaling.js';
 export { windowAnomalyMap, type MapShape } from './anomaly-map.js';
-export { anomalyBoxes, type AnomalyBox, type BoxOptions } from './boxes.js';
+export { anomalyBoxes, toneExtent, type AnomalyBox, type BoxOptions } from './boxes.js';
+export { binLevelRise, toneEvidence, type ToneEvidence } from './tone-map.js';
 export { appendFrequencyPosition, meanRowNorm } from './frequency-position.js';
 export { availableMethods, createMethod, methodFromState } from './methods.js';
 export { normaliseRows, RowLevels } from './row-calibration.js';

@@ -1,0 +1,78 @@
+/**
+ * Where a tone is, at the spectrogram's own mel resolution, for a box's frequency extent (boxes.ts).
+ *
+ * The fused map is blurred over `blurSigmaMel` bins and the backbone's patch rows span several bins each, so a
+ * whine's box cut from it can span an octave. The tonal envelope's map (logmel/tonal-envelope.ts) is not
+ * blurred: each mel bin's excess over the loudest prominence normal sound had there. But a bin can stand out
+ * from its neighbours without being a tone: beside a lost band (its neighbours fell), in a speed change (a
+ * harmonic moved there), in the ringing of a glass break or a clang. So a box takes the tone's bins only when
+ * both hold (the first per window here, the second per box in boxes.ts):
+ *
+ * 1. **The bin where the excess peaks has itself risen**: its level over the window (after the levelling the
+ *    backbone sees) is above the bin's normal (training) mean by at least half the excess. A new tone adds power
+ *    to its bin, so the bin rises about as much as it stands out; a bin beside a lost band stands out with its
+ *    level unchanged. Half is midway between the two. Otherwise the window has no tone map.
+ * 2. **The tonal envelope carries the box**: over the windows the box spans, the largest tonal window score
+ *    over its held-out normal maximum (`FusionScales.tonal`) is at least the largest of every other part's
+ *    over theirs, so the tone is what is most unlike normal sound there. A speed change lifts the patches and
+ *    the contexts further than its moved harmonics lift the envelope, and a glass break's impact window lifts
+ *    them further than its ringing tail lifts the envelope: their boxes keep the fused map's extent.
+ */
+import type { FusionScales, WindowParts } from './fusion.js';
+
+/** What the tonal envelope says of one window, for the boxes (null when the model cannot say). */
+export interface ToneEvidence {
+  /**
+   * `[nMels, frames]`: the tonal envelope's map (excess / margin per bin, the same in every frame) when the
+   * bin where the excess peaks rose (rule 1 of the header), else null.
+   */
+  map: Float32Array | null;
+  /** The tonal envelope's window score over its held-out normal maximum. */
+  tonal: number;
+  /** The largest of the other parts' window scores, each over its held-out normal maximum. */
+  others: number;
+}
+
+/**
+ * Each mel bin's level over the window minus its normal mean, dB: the mean over frames of the standardised
+ * window (`[nMels, frames]`, z-scores against the training mean and deviation) times the bin's deviation.
+ */
+export function binLevelRise(
+  standardised: Float32Array,
+  nMels: number,
+  binStd: readonly number[],
+): Float32Array {
+  const frames = standardised.length / nMels;
+  const rise = new Float32Array(nMels);
+  for (let m = 0; m < nMels; m++) {
+    let s = 0;
+    for (let t = m * frames; t < (m + 1) * frames; t++) s += standardised[t];
+    rise[m] = (s / frames) * binStd[m];
+  }
+  return rise;
+}
+
+/**
+ * The window's tone evidence (see the header), or null when the model has no tonal envelope, no held-out
+ * scale for it (models fitted before it was kept) or no per-bin statistics (`levelRise` null). `marginDb` is
+ * the envelope's margin.
+ */
+export function toneEvidence(
+  parts: WindowParts,
+  scales: FusionScales | null | undefined,
+  levelRise: Float32Array | null,
+  marginDb: number,
+): ToneEvidence | null {
+  const { tonal, context, modulation } = parts;
+  if (!tonal || !scales || !levelRise || !(scales.tonal !== undefined && scales.tonal > 0)) return null;
+  const nMels = levelRise.length;
+  const frames = tonal.map.length / nMels;
+  let peak = 0;
+  for (let m = 1; m < nMels; m++) if (tonal.map[m * frames] > tonal.map[peak * frames]) peak = m;
+  const excessDb = tonal.map[peak * frames] * marginDb;
+  const rose = excessDb > 0 && levelRise[peak] >= excessDb / 2;
+  let others = parts.method.windowScore / scales.method;
+  if (context && scales.context > 0) others = Math.max(others, context.windowScore / scales.context);
+  if (modulation && scales.modulation) others = Math.max(others, modulation.windowScore / scales.modulation);
+  return { map: rose ? tonal.map : null, tonal: tonal.windowScore / scales.tonal, others };
+}
