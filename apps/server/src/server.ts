@@ -275,7 +275,7 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     log,
   });
   const shadow = new ShadowScorer(scorer.scheduler, models, log);
-  cluster.reloadBurnIn = (id) => burnIn.sync(id);
+  cluster.reloadBurnIn = (id) => (id === null ? burnIn.syncAll() : burnIn.sync(id));
   sensors = new Sensors({
     config,
     store,

@@ -64,8 +64,11 @@ export class Cluster {
    * C`), or, with no sensor id, every record in use here (Redis returned: notices sent meanwhile were missed).
    */
   reloadSensor: (sensorId: string | null, where: string) => Promise<void> = async () => {};
-  /** Reads a sensor's burn-in record again (set by the server): another instance changed it. */
-  reloadBurnIn: (sensorId: string) => Promise<void> = async () => {};
+  /**
+   * Reads a sensor's burn-in record again (set by the server): another instance changed it; with no sensor id,
+   * every one followed here (Redis returned: notices sent meanwhile were missed).
+   */
+  reloadBurnIn: (sensorId: string | null) => Promise<void> = async () => {};
   readonly #redisUp: Gauge | null = null;
   readonly #relayed: Counter<'direction'> | null = null;
 
@@ -137,6 +140,7 @@ export class Cluster {
       void this.ownership?.renew();
       void o.reloadModels().catch(() => undefined);
       void this.reloadSensor(null, 'on another instance while Redis was away').catch(() => undefined);
+      void this.reloadBurnIn(null).catch(() => undefined);
     });
     o.events.on('model:changed', (m) => this.#notice(MODEL_NOTICE_EVENT, m));
     o.events.on('sensor:changed', (m) => this.#notice(SENSOR_NOTICE_EVENT, m));

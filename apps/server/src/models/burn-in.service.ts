@@ -11,7 +11,7 @@
  * - Collecting: the sensor line hands every scored window's normalised score here (in units of the fitted
  *   threshold: nothing is applied while collecting) before anything else sees it. A window more than 1.5 hops
  *   after the previous one (a reconnect, windows dropped under overload or skipped by the hop governor) cuts the
- *   series, as does a dropped window: runs of consecutive windows never cross a break.
+ *   series: runs of consecutive windows never cross a break. Windows scored out of order go in their place.
  * - Never absorbs a fault: when the collection is full, the sensor's alerts overlapping it are read from the
  *   shared store. A window overlapping an alert labelled 'true fault' or 'maintenance' (its latest such label;
  *   maintenance is not the machine's normal operation either) is left out. While an alert overlapping it is
@@ -81,9 +81,9 @@ interface Collect {
   /** Names the record (a restart makes a new one). */
   startedAt: number;
   target: number;
-  series: BurnInSeries;
+  /** Windows collected so far, in stream-time order: [t1, normalised score]. */
+  series: [number, number][];
   collected: number;
-  lastT0: number | null;
   spanStart: number | null;
   spanEnd: number | null;
   /** Stream ms a window spans (t1 - t0): a window overlaps a span when its t1 is within it or this after. */
@@ -157,28 +157,18 @@ export class BurnInService {
   scored(sensorId: string, w: { t0: number; t1: number }, normalised: number): void {
     const c = this.#local.get(sensorId)?.collect;
     if (!c) return;
-    if (c.collected < c.target) {
-      const hopMs = this.o.hopSeconds * 1000;
-      if (c.lastT0 !== null && w.t0 - c.lastT0 > 1.5 * hopMs) this.#gap(c);
-      c.lastT0 = w.t0;
-      if (!Number.isFinite(normalised)) {
-        this.#gap(c);
-        return;
-      }
-      c.series.push([w.t1, normalised]);
+    if (c.collected < c.target && Number.isFinite(normalised)) {
+      // Two windows of a sensor may be scored at once and finish out of order: each goes in its place.
+      let i = c.series.length;
+      while (i > 0 && c.series[i - 1][0] > w.t1) i--;
+      c.series.splice(i, 0, [w.t1, normalised]);
       c.collected++;
-      c.spanStart ??= w.t0;
-      c.spanEnd = w.t1;
+      c.spanStart = Math.min(c.spanStart ?? w.t0, w.t0);
+      c.spanEnd = Math.max(c.spanEnd ?? w.t1, w.t1);
       c.windowMs = w.t1 - w.t0;
       if (c.collected < c.target && c.collected - c.written >= PROGRESS_EVERY) this.#progress(sensorId, c);
     }
     if (c.collected >= c.target && !c.busy && this.#now() >= c.checkAfter) void this.#finish(sensorId, c);
-  }
-
-  /** A window of the sensor was not scored: a break in the series. */
-  dropped(sensorId: string): void {
-    const c = this.#local.get(sensorId)?.collect;
-    if (c && c.collected < c.target) this.#gap(c);
   }
 
   /**
@@ -187,6 +177,11 @@ export class BurnInService {
    */
   sync(sensorId: string): Promise<void> {
     return this.#chain(sensorId, () => this.#sync(sensorId));
+  }
+
+  /** Every sensor followed here, read again (the cluster's Redis returned: notices may have been missed). */
+  async syncAll(): Promise<void> {
+    await Promise.all([...this.#local.keys()].map((id) => this.sync(id)));
   }
 
   /** The sensor left (deleted): forget it. */
@@ -314,7 +309,6 @@ export class BurnInService {
         target: record.target,
         series: [],
         collected: 0,
-        lastT0: null,
         spanStart: null,
         spanEnd: null,
         windowMs: 0,
@@ -331,8 +325,19 @@ export class BurnInService {
     return source === 'enrol' || source === 'upload';
   }
 
-  #gap(c: Collect): void {
-    if (c.series.length && c.series[c.series.length - 1] !== null) c.series.push(null);
+  /**
+   * The collected windows (in time order) with a break wherever the next one starts more than 1.5 hops after
+   * the last: a reconnect, or windows dropped under overload, skipped by the hop governor or not finite. Stream
+   * times count samples, so consecutive windows are exactly one hop apart.
+   */
+  #withBreaks(series: [number, number][]): BurnInSeries {
+    const out: BurnInSeries = [];
+    const hopMs = this.o.hopSeconds * 1000;
+    for (let i = 0; i < series.length; i++) {
+      if (i > 0 && series[i][0] - series[i - 1][0] > 1.5 * hopMs) out.push(null);
+      out.push(series[i]);
+    }
+    return out;
   }
 
   #progress(sensorId: string, c: Collect): void {
@@ -391,10 +396,21 @@ export class BurnInService {
     }
     // A window overlaps an alert's span [start, end] when its t1 is in [start, end + window length].
     for (const a of faults) b.exclude(a.start, (a.end ?? Number.POSITIVE_INFINITY) + windowMs);
-    const r = b.result();
     const inFault = (t: number) =>
       faults.some((a) => t >= a.start && t <= (a.end ?? Number.POSITIVE_INFINITY) + windowMs);
     const excluded = series.filter((p) => p !== null && inFault(p[0])).length;
+    let r: ReturnType<BurnIn['result']>;
+    try {
+      r = b.result();
+    } catch (err) {
+      // fitRate refuses too few run minima to fit a tail (not met by >= 100 windows today): recorded as skipped
+      // rather than tried again every few seconds.
+      return {
+        outcome: null,
+        reason: `the live scores could not be fitted (${(err as Error).message.replace(/held-out /g, '')}), so the fitted threshold stays`,
+        excluded,
+      };
+    }
     if (!r)
       return {
         outcome: null,
@@ -435,7 +451,8 @@ export class BurnInService {
         c.checkAfter = this.#now() + RECHECK_MS;
         return;
       }
-      const { outcome, reason } = this.#fit(sensorId, c.target, c.series, faults, c.windowMs);
+      const series = this.#withBreaks(c.series);
+      const { outcome, reason } = this.#fit(sensorId, c.target, series, faults, c.windowMs);
       const ok = await this.o.store.burnIns.finish(
         sensorId,
         version,
@@ -443,7 +460,7 @@ export class BurnInService {
         {
           outcome,
           reason,
-          series: c.series,
+          series,
           spanStart: c.spanStart,
           spanEnd: c.spanEnd,
           collected: c.collected,

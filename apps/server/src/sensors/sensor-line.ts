@@ -109,7 +109,6 @@ export class SensorLine implements IngestSink, ScoreSink {
   }
 
   dropped(w: ReadyWindow, cause: DropCause): void {
-    this.d.burnIn?.dropped(this.id);
     if (cause === 'overload') this.alerts.dropped();
     this.live.dropped(w);
   }

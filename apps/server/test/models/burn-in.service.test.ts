@@ -126,12 +126,11 @@ describe('BurnInService', () => {
     await expect(off.burnIn.restart('pump-1', 3, 'ana')).rejects.toThrow(/--burn-in-windows 0/);
   });
 
-  it('cuts the series at breaks: a jump in stream time and a dropped window', async () => {
+  it('cuts the series at breaks: a window not scored, a reconnect', async () => {
     const s = setup();
     await s.burnIn.sync('pump-1');
     s.feed(scores(30, 4));
-    s.burnIn.dropped('pump-1');
-    s.feed(scores(30, 5), 30 * HOP);
+    s.feed(scores(30, 5), 31 * HOP); // window 30 was dropped
     s.feed(scores(40, 6), 3_600_000); // a reconnect an hour later
     const r = await settle(s.burnIn);
     expect(r.state).toBe('applied');
@@ -139,6 +138,21 @@ describe('BurnInService', () => {
     expect(series.filter((p) => p === null)).toHaveLength(2);
     // Three runs of 30, 30 and 40 windows: one run minimum fewer per window in each (alert rule of 2).
     expect(r.fit!.n).toBe(100 - 3);
+  });
+
+  it('puts a window scored out of order back in its place', async () => {
+    const s = setup();
+    await s.burnIn.sync('pump-1');
+    const xs = scores(100, 13);
+    const at = (i: number) => ({ t0: i * HOP, t1: i * HOP + WINDOW });
+    for (let i = 0; i < 100; i += 2) {
+      // Two windows scored at once: the later one finishes first.
+      s.burnIn.scored('pump-1', at(i + 1), xs[i + 1]);
+      s.burnIn.scored('pump-1', at(i), xs[i]);
+    }
+    expect((await settle(s.burnIn)).state).toBe('applied');
+    const series = (await s.store.burnIns.series('pump-1', 3))!;
+    expect(series).toEqual(xs.map((x, i) => [at(i).t1, x]));
   });
 
   it('waits while an alert in it is open and unlabelled, then leaves out the span marked as a fault', async () => {
