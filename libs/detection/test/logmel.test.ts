@@ -316,8 +316,9 @@ describe('fusion', () => {
     const clips = [clip(4, 1), clip(5, 2), clip(2, 0.5), clip(4.5, 0.8), clip(3, 1.1)];
     const scales = fitFusionScales(clips);
     const levels = fitPartLevels(clips, scales, 0.99);
-    const gamma = (xs: number[]) => Calibration.fit(xs, { method: 'gamma', q: 0.99 }).threshold;
-    // On each part's own scale (method / 5, context / 2): the gamma's 0.99 quantile of its maxima; no sum.
+    // Three parts share the 1 % (Bonferroni): each level is its gamma's 1 - 0.01 / 3 quantile.
+    const gamma = (xs: number[]) => Calibration.fit(xs, { method: 'gamma', q: 1 - 0.01 / 3 }).threshold;
+    // On each part's own scale (method / 5, context / 2): that quantile of its maxima; no sum.
     expect(levels.method).toBeCloseTo(gamma([4, 5, 2, 4.5, 3].map((x) => x / 5)), 10);
     expect(levels.context).toBeCloseTo(gamma([1, 2, 0.5, 0.8, 1.1].map((x) => x / 2)), 10);
     expect(levels).toMatchObject({ sum: 0, modulation: 0 });

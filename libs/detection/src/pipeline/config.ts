@@ -86,8 +86,8 @@ export interface DetectorConfig {
    * 'sum' adds them (evidence from several parts adds up; the modulation spectrum takes part only in it),
    * 'max' keeps the largest (every model fitted before 'sum' existed), 'union' keeps the largest of the sum
    * and each part alone, each over its level for the same false-alarm rate (a transient that lifts one part
-   * only is not diluted in the sum), 'levels' keeps the largest part, each over its own level (the
-   * `calibrationQuantile` of its own held-out clip maxima), with the threshold at 1 (best with
+   * only is not diluted in the sum), 'levels' keeps the largest part, each over its own level (a quantile of
+   * its own held-out clip maxima, `calibrationQuantile` shared out over the parts), with the threshold at 1 (best with
    * `calibrationFolds` 'leave-one-out': a level from 5 held-out clips is noise).
    */
   fusion: FusionRule;
