@@ -8,10 +8,12 @@
  * harmonic moved there), in the ringing of a glass break or a clang. So a box takes the tone's bins only when
  * all three hold (the first two per window here, the third per box in boxes.ts):
  *
- * 1. **The bin where the excess peaks has itself risen**: its level over the window (after the levelling the
- *    backbone sees) is above the bin's normal (training) mean by at least half the excess. A new tone adds power
- *    to its bin, so the bin rises about as much as it stands out; a bin beside a lost band stands out with its
- *    level unchanged. Half is midway between the two. Otherwise the window has no tone map.
+ * 1. **The bin where the excess peaks has itself risen, and stays risen**: its median level over the window's
+ *    frames (after the levelling the backbone sees) is above the bin's normal (training) mean by at least half
+ *    the excess. A new tone adds power to its bin in every frame, so the bin rises about as much as it stands
+ *    out; a bin beside a lost band stands out with its level unchanged; the ringing of a glass break or a knock
+ *    lifts the window's mean in its bin but only for the few frames it lasts, not the median. Half is midway
+ *    between a tone's rise and none. Otherwise the window has no tone map.
  * 2. **One tone holds most of the excess**: the bins around the peak at or above half of it (the box's extent,
  *    `toneExtent`) hold at least half of the window's excess summed over all bins. A whine is one peak (its
  *    harmonic, when there is one, weaker); a speed change moves every harmonic and a clang rings at several
@@ -23,6 +25,7 @@
  *    them further than its ringing tail lifts the envelope: their boxes keep the fused map's extent.
  */
 import type { FusionScales, WindowParts } from './fusion.js';
+import { median } from './input-scaling.js';
 
 /** What the tonal envelope says of one window, for the boxes (null when the model cannot say). */
 export interface ToneEvidence {
@@ -38,8 +41,9 @@ export interface ToneEvidence {
 }
 
 /**
- * Each mel bin's level over the window minus its normal mean, dB: the mean over frames of the standardised
- * window (`[nMels, frames]`, z-scores against the training mean and deviation) times the bin's deviation.
+ * Each mel bin's level over the window minus its normal mean, dB: the median over frames of the standardised
+ * window (`[nMels, frames]`, z-scores against the training mean and deviation) times the bin's deviation. The
+ * median is what the bin does in most frames, which a steady tone changes and a short event does not.
  */
 export function binLevelRise(
   standardised: Float32Array,
@@ -48,11 +52,8 @@ export function binLevelRise(
 ): Float32Array {
   const frames = standardised.length / nMels;
   const rise = new Float32Array(nMels);
-  for (let m = 0; m < nMels; m++) {
-    let s = 0;
-    for (let t = m * frames; t < (m + 1) * frames; t++) s += standardised[t];
-    rise[m] = (s / frames) * binStd[m];
-  }
+  for (let m = 0; m < nMels; m++)
+    rise[m] = median(standardised.subarray(m * frames, (m + 1) * frames)) * binStd[m];
   return rise;
 }
 
