@@ -166,6 +166,18 @@ describe('toneEvidence', () => {
     expect(toneEvidence(parts(0), scales, rise(60, 6), 3)!.map).toBeNull();
   });
 
+  it('has no map when several peaks share the excess (moved harmonics, a ringing clang)', () => {
+    const p = parts(6);
+    // Two more peaks as high as the first: the first run holds a third of the excess.
+    p.tonal!.map.fill(2, 20 * frames, 21 * frames);
+    p.tonal!.map.fill(2, 100 * frames, 101 * frames);
+    expect(toneEvidence(p, scales, rise(20, 6), 3)!.map).toBeNull();
+    // A weaker harmonic (a quarter of the peak) leaves the tone most of it.
+    const q = parts(6);
+    q.tonal!.map.fill(0.5, 120 * frames, 121 * frames);
+    expect(toneEvidence(q, scales, rise(60, 6), 3)!.map).toBe(q.tonal!.map);
+  });
+
   it('is null without a tonal part, its scale or per-bin statistics', () => {
     expect(toneEvidence({ ...parts(6), tonal: null }, scales, rise(60, 6), 3)).toBeNull();
     expect(toneEvidence(parts(6), { ...scales, tonal: undefined }, rise(60, 6), 3)).toBeNull();

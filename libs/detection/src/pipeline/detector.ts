@@ -50,7 +50,7 @@ export interface DetectorParts {
 /** What every part said of one window, with the method's patch scores and the embeddings they came from. */
 export interface WindowPartsResult extends WindowParts {
   /**
-   * Each mel bin's level over the window minus its normal (training) mean, dB (`binLevelRise`), or null when
+   * Each mel bin's median level over the window minus its normal (training) mean, dB (`binLevelRise`), or null when
    * the model keeps no per-bin statistics (`standardiseBins` off). Says whether a bin that stands out rose.
    */
   levelRise: Float32Array | null;

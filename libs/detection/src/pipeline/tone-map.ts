@@ -6,19 +6,26 @@
  * blurred: each mel bin's excess over the loudest prominence normal sound had there. But a bin can stand out
  * from its neighbours without being a tone: beside a lost band (its neighbours fell), in a speed change (a
  * harmonic moved there), in the ringing of a glass break or a clang. So a box takes the tone's bins only when
- * both hold (the first per window here, the second per box in boxes.ts):
+ * all three hold (the first two per window here, the third per box in boxes.ts):
  *
- * 1. **The bin where the excess peaks has itself risen**: its level over the window (after the levelling the
- *    backbone sees) is above the bin's normal (training) mean by at least half the excess. A new tone adds power
- *    to its bin, so the bin rises about as much as it stands out; a bin beside a lost band stands out with its
- *    level unchanged. Half is midway between the two. Otherwise the window has no tone map.
- * 2. **The tonal envelope carries the box**: over the windows the box spans, the largest tonal window score
+ * 1. **The bin where the excess peaks has itself risen, and stays risen**: its median level over the window's
+ *    frames (after the levelling the backbone sees) is above the bin's normal (training) mean by at least half
+ *    the excess. A new tone adds power to its bin in every frame, so the bin rises about as much as it stands
+ *    out; a bin beside a lost band stands out with its level unchanged; the ringing of a glass break or a knock
+ *    lifts the window's mean in its bin but only for the few frames it lasts, not the median. Half is midway
+ *    between a tone's rise and none. Otherwise the window has no tone map.
+ * 2. **One tone holds most of the excess**: the bins around the peak at or above half of it (the box's extent,
+ *    `toneExtent`) hold at least half of the window's excess summed over all bins. A whine is one peak (its
+ *    harmonic, when there is one, weaker); a speed change moves every harmonic and a clang rings at several
+ *    resonances, each standing out a little, and those are broadband anomalies whose box must stay wide.
+ * 3. **The tonal envelope carries the box**: over the windows the box spans, the largest tonal window score
  *    over its held-out normal maximum (`FusionScales.tonal`) is at least the largest of every other part's
  *    over theirs, so the tone is what is most unlike normal sound there. A speed change lifts the patches and
  *    the contexts further than its moved harmonics lift the envelope, and a glass break's impact window lifts
  *    them further than its ringing tail lifts the envelope: their boxes keep the fused map's extent.
  */
 import type { FusionScales, WindowParts } from './fusion.js';
+import { median } from './input-scaling.js';
 
 /** What the tonal envelope says of one window, for the boxes (null when the model cannot say). */
 export interface ToneEvidence {
@@ -34,8 +41,9 @@ export interface ToneEvidence {
 }
 
 /**
- * Each mel bin's level over the window minus its normal mean, dB: the mean over frames of the standardised
- * window (`[nMels, frames]`, z-scores against the training mean and deviation) times the bin's deviation.
+ * Each mel bin's level over the window minus its normal mean, dB: the median over frames of the standardised
+ * window (`[nMels, frames]`, z-scores against the training mean and deviation) times the bin's deviation. The
+ * median is what the bin does in most frames, which a steady tone changes and a short event does not.
  */
 export function binLevelRise(
   standardised: Float32Array,
@@ -44,11 +52,8 @@ export function binLevelRise(
 ): Float32Array {
   const frames = standardised.length / nMels;
   const rise = new Float32Array(nMels);
-  for (let m = 0; m < nMels; m++) {
-    let s = 0;
-    for (let t = m * frames; t < (m + 1) * frames; t++) s += standardised[t];
-    rise[m] = (s / frames) * binStd[m];
-  }
+  for (let m = 0; m < nMels; m++)
+    rise[m] = median(standardised.subarray(m * frames, (m + 1) * frames)) * binStd[m];
   return rise;
 }
 
@@ -71,8 +76,25 @@ export function toneEvidence(
   for (let m = 1; m < nMels; m++) if (tonal.map[m * frames] > tonal.map[peak * frames]) peak = m;
   const excessDb = tonal.map[peak * frames] * marginDb;
   const rose = excessDb > 0 && levelRise[peak] >= excessDb / 2;
+  const one = rose && peakShare(tonal.map, nMels, frames, peak) >= 1 / 2;
   let others = parts.method.windowScore / scales.method;
   if (context && scales.context > 0) others = Math.max(others, context.windowScore / scales.context);
   if (modulation && scales.modulation) others = Math.max(others, modulation.windowScore / scales.modulation);
-  return { map: rose ? tonal.map : null, tonal: tonal.windowScore / scales.tonal, others };
+  return { map: one ? tonal.map : null, tonal: tonal.windowScore / scales.tonal, others };
+}
+
+/** Share of the excess of all bins (first frame of `map`, `[nMels, frames]`) in the half-maximum run at `peak`. */
+function peakShare(map: Float32Array, nMels: number, frames: number, peak: number): number {
+  const v = (m: number) => map[m * frames];
+  let lo = peak;
+  let hi = peak;
+  while (lo > 0 && v(lo - 1) >= v(peak) / 2) lo--;
+  while (hi < nMels - 1 && v(hi + 1) >= v(peak) / 2) hi++;
+  let run = 0;
+  let all = 0;
+  for (let m = 0; m < nMels; m++) {
+    all += v(m);
+    if (m >= lo && m <= hi) run += v(m);
+  }
+  return run / all;
 }
