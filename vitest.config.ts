@@ -1,3 +1,4 @@
+import vue from '@vitejs/plugin-vue';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
@@ -41,7 +42,8 @@ export default defineConfig({
       project('detection', 'libs/detection'),
       project('cli', 'apps/cli'),
       project('server', 'apps/server', {}, [swcPlugin()]),
-      project('dashboard', 'apps/dashboard'),
+      // Single-file components compile for the banner's render test (`renderToString`, no DOM needed).
+      project('dashboard', 'apps/dashboard', {}, [vue()]),
       project('e2e', 'test', { include: ['**/*.test.ts'], fileParallelism: false }, [swcPlugin()]),
     ],
   },

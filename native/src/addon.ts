@@ -36,6 +36,8 @@ export interface NativeIndex {
   removeIds(ids: BigInt64Array): number;
   reset(): void;
   dispose(): void;
+  /** Flat only: the stored vectors without a copy; pins the index (see KnnIndex.vectors). */
+  vectors(): Float32Array;
   addAsync(vectors: Float32Array): Promise<void>;
   trainAsync(vectors: Float32Array): Promise<void>;
   searchAsync(queries: Float32Array, k: number): Promise<SearchResult>;

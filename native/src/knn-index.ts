@@ -152,6 +152,19 @@ export class KnnIndex {
     this.#impl.dispose();
   }
 
+  /**
+   * The vectors a flat index stores, `[ntotal, dim]`, without a copy: a view of the index's own memory, for
+   * callers that keep a bank for searching and read a few of its rows (a second copy in JavaScript would
+   * double the bank's memory). The view keeps the memory alive after `dispose()` until it is collected.
+   * From the first call the index is pinned: `add`, `removeIds` and `reset` throw ERR_HARK_FAISS_UNSUPPORTED
+   * (they would move or change the vectors under the view); build a new index instead. Read only: writing
+   * into the view changes the index. Other kinds throw ERR_HARK_FAISS_UNSUPPORTED.
+   */
+  vectors(): Float32Array {
+    this.#write();
+    return this.#impl.vectors();
+  }
+
   addAsync(vectors: Float32Array): Promise<void> {
     return this.#async('write', () => this.#impl.addAsync(vectors));
   }

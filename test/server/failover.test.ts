@@ -43,7 +43,13 @@ let admin = '';
 let sensorToken = '';
 let wavPath = '';
 let wavSeconds = 0;
-/** `hark sensor`'s chunk: --chunk-ms 20 (default) in whole frames of the file's rate. */
+/**
+ * `hark sensor`'s chunk in this test: --chunk-ms 20 (`CHUNK_MS`), in whole frames of the file's rate. At 20 ms a
+ * chunk is in flight at almost any moment, so the kill finds unacknowledged chunks to resend, which is what
+ * the test is about; at the default 100 ms the sensor is often idle with everything acknowledged when the
+ * server dies, and then there is nothing to resend (resendFromT null).
+ */
+const CHUNK_MS = 20;
 let chunkSeconds = 0;
 let hopSeconds = 0;
 
@@ -85,7 +91,7 @@ beforeAll(async () => {
   wavPath = join(root, 'synth_pump', 'stream.wav');
   const wav = await readWav(wavPath);
   wavSeconds = wav.samples.length / wav.sampleRate;
-  chunkSeconds = Math.round(0.02 * wav.sampleRate) / wav.sampleRate;
+  chunkSeconds = Math.round((CHUNK_MS / 1000) * wav.sampleRate) / wav.sampleRate;
   // One data directory: the model fitted once, a sensor token; then copied, so both servers know both.
   const prep = await startServer({ dataDir: dataA, dashboardDir: null });
   try {
@@ -119,6 +125,8 @@ describe('hark sensor --server A,B', () => {
       SENSOR,
       '--token',
       sensorToken,
+      '--chunk-ms',
+      String(CHUNK_MS),
       '--wav',
       wavPath,
       '--json',

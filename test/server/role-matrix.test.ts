@@ -147,6 +147,20 @@ const MATRIX: Record<string, Row> = {
     expect: adminOnly(404),
     request: (f) => ({ params: { id: f.sensorId, version: 999999 } }),
   },
+  // Version 999999 has no burn-in: 404; a restart is refused as it is not the active version (409). The
+  // burn-in itself: test/server/burn-in.test.ts.
+  'GET /api/sensors/{id}/models/{version}/burn-in': {
+    expect: operatorUp(404),
+    request: (f) => ({ params: { id: f.sensorId, version: 999999 } }),
+  },
+  'POST /api/sensors/{id}/models/{version}/burn-in/revert': {
+    expect: adminOnly(404),
+    request: (f) => ({ params: { id: f.sensorId, version: 999999 } }),
+  },
+  'POST /api/sensors/{id}/models/{version}/burn-in/restart': {
+    expect: adminOnly(409),
+    request: (f) => ({ params: { id: f.sensorId, version: 999999 } }),
+  },
   'GET /api/sensors/{id}/feedback': {
     expect: operatorUp(200),
     request: (f) => ({ params: { id: f.sensorId } }),

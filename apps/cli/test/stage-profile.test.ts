@@ -89,6 +89,11 @@ describe('stage profile', () => {
           ['append', `${SERVER}/store/score.repository.js`],
           ['run', 'file:///x/node_modules/better-sqlite3/lib/x.js'],
         ],
+        // a statement run from Kysely's driver (after an await: no store frame under it)
+        [
+          ['executeQuery', 'file:///x/node_modules/kysely/dist/esm/dialect/sqlite/sqlite-driver.js'],
+          ['run', ''],
+        ],
         [['(garbage collector)', '']],
         [['(idle)', '']],
         [['(idle)', '']],
@@ -105,7 +110,7 @@ describe('stage profile', () => {
       'backbone (ONNX) and patch features': 1,
       'window standardisation': 1,
       'socket.io and transport': 1,
-      'SQLite writes': 1,
+      'SQLite writes': 2,
       'garbage collection (event loop)': 1,
       'other (event loop)': 1,
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Api, HttpError } from '../src/lib/api';
+import { Api, errorText, HttpError } from '../src/lib/api';
 import { createSession } from '../src/stores/session';
 
 function fakeFetch(status: number, body: unknown) {
@@ -91,6 +91,55 @@ describe('REST client', () => {
     expect(err).toBeInstanceOf(HttpError);
     expect((err as HttpError).status).toBe(404);
     expect((err as HttpError).message).toBe('GET /api/alerts/9: 404 alert 9 not found');
+  });
+
+  it('reads the health without failing on a degraded answer (200)', async () => {
+    const body = {
+      status: 'degraded',
+      storage: { reason: 'storage unreachable' },
+      cluster: { redis: 'off' },
+    };
+    const { fn, calls } = fakeFetch(200, body);
+    expect(await new Api('t', fn).health()).toEqual(body);
+    expect(calls.map((c) => `${c.init?.method} ${c.url}`)).toEqual(['GET /api/health']);
+  });
+
+  it('a 503 says in plain words that nothing was applied and when to retry, and tells its listeners', async () => {
+    // The server's answer while PostgreSQL is down (apps/server/src/http/error.filter.ts).
+    const body = {
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message:
+        'the database cannot be reached (connect ECONNREFUSED 127.0.0.1:5432); nothing was changed: try again ' +
+        'in a few seconds (Retry-After), once GET /api/health says storage.writable',
+    };
+    const fn = async () =>
+      new Response(JSON.stringify(body), { status: 503, headers: { 'Retry-After': '5' } });
+    const api = new Api('t', fn);
+    const heard: string[] = [];
+    const off = api.onUnavailable((e, method) => heard.push(`${method} ${e.retryAfter}`));
+    const ack = (await api.ack(3).catch((e: unknown) => e)) as HttpError;
+    expect(ack).toBeInstanceOf(HttpError);
+    expect(ack).toMatchObject({ status: 503, retryAfter: 5, body });
+    expect(ack.message).toBe(
+      'Not applied: the server cannot store changes right now, so nothing was changed (see the notice at the ' +
+        'top). Retry in 5 s.',
+    );
+    // Views that show the server's own words show these instead.
+    expect(errorText(ack)).toBe(ack.message);
+    const read = (await api.alerts({ limit: 25, offset: 0 }).catch((e: unknown) => e)) as HttpError;
+    expect(read.message).toBe(
+      'Could not load: the server cannot read its storage right now (see the notice at the top). Retry in 5 s.',
+    );
+    expect(heard).toEqual(['POST 5', 'GET 5']);
+    off();
+    await api.resolve(3).catch(() => undefined);
+    expect(heard).toHaveLength(2);
+    // Without Retry-After: no number is made up.
+    const bare = async () => new Response(JSON.stringify(body), { status: 503 });
+    const e = (await new Api('t', bare).ack(3).catch((x: unknown) => x)) as HttpError;
+    expect(e.retryAfter).toBeNull();
+    expect(e.message).toMatch(/Retry in a few seconds\.$/);
   });
 });
 

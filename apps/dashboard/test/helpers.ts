@@ -46,6 +46,7 @@ export function sensor(patch: Partial<SensorStatus> = {}): SensorStatus {
     queueDepth: 0,
     windowsSkipped: 0,
     scoringHopSeconds: 0.5,
+    burnIn: null,
     instance: null,
     lastScore: 0.4,
     threshold: 2.5,

@@ -16,6 +16,11 @@ export interface ServerConfig {
   hopSeconds: number;
   /** Windows over the threshold that open an alert, and under it that close one. */
   alertOpenWindows: number;
+  /**
+   * Live burn-in (issue 13): the first windows an enrolled or uploaded model version scores live refine its
+   * threshold (models/burn-in.service.ts). Windows to collect (1200: 10 minutes at the 0.5 s hop); 0: off.
+   */
+  burnInWindows: number;
   alertCloseWindows: number;
   /** Scoring jobs running at once (whole process) and windows waiting per sensor before drops. */
   scoringConcurrency: number;
@@ -53,7 +58,7 @@ export interface ServerConfig {
    */
   maxSensorsPerToken: number;
   /**
-   * Seconds without audio after which a sensor's rings (about 13.7 MB) are given back; the next audio takes
+   * Seconds without audio after which a sensor's rings (about 10.6 MB) are given back; the next audio takes
    * them again. The sensor stays known, with its model, sequence and stream time.
    */
   sensorIdleFreeSeconds: number;
@@ -140,6 +145,7 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   maxChunkBytes: 1 << 20,
   hopSeconds: 0.5,
   alertOpenWindows: 2,
+  burnInWindows: 1200,
   alertCloseWindows: 2,
   scoringConcurrency: 2,
   queuePerSensor: 2,
@@ -174,7 +180,7 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   backupIntervalMinutes: 24 * 60,
   backupKeep: 7,
   // 50 MB is 26 min of 16 kHz 16-bit mono; a whole upload of 1 GB is 20 such files (uploads are on disk).
-  // Each known sensor id holds its rings (about 13.7 MB, issue 18 M2): 100 ids are 1.4 GB, more than a 2-core
+  // A streaming sensor holds its rings (about 10.6 MB, issue 18 M2): 100 are 1.1 GB, more than a 2-core
   // server scores live anyway. Raise it with the memory.
   maxSensors: 100,
   // 16: the channels of the larger multi-channel audio interfaces a gateway box forwards; a device with more
@@ -211,6 +217,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   database: { flag: '--database', env: 'HARK_DATABASE_URL' },
   maxChunkBytes: { env: 'HARK_MAX_CHUNK_BYTES' },
   hopSeconds: { flag: '--hop-seconds', env: 'HARK_HOP_SECONDS' },
+  burnInWindows: { flag: '--burn-in-windows', env: 'HARK_BURN_IN_WINDOWS' },
   maxClockSkewSeconds: { env: 'HARK_MAX_CLOCK_SKEW_SECONDS' },
   webhookUrl: { flag: '--webhook-url', env: 'HARK_WEBHOOK_URL' },
   webhookSecret: { flag: '--webhook-secret', env: 'HARK_WEBHOOK_SECRET' },
@@ -274,6 +281,7 @@ export function resolveServerConfig(
     database: env.HARK_DATABASE_URL || undefined,
     maxChunkBytes: num('HARK_MAX_CHUNK_BYTES'),
     hopSeconds: num('HARK_HOP_SECONDS'),
+    burnInWindows: num('HARK_BURN_IN_WINDOWS'),
     maxClockSkewSeconds: num('HARK_MAX_CLOCK_SKEW_SECONDS'),
     webhookUrl: env.HARK_WEBHOOK_URL || undefined,
     webhookSecret: env.HARK_WEBHOOK_SECRET || undefined,
@@ -338,6 +346,12 @@ export function resolveServerConfig(
     'queuePerSensor',
   ] as const)
     wholeAtLeast(key, 1);
+  // The tail fit needs at least 100 windows (calibration/burn-in.ts); 0 switches the burn-in off.
+  check(
+    'burnInWindows',
+    c.burnInWindows === 0 || (Number.isInteger(c.burnInWindows) && c.burnInWindows >= 100),
+    'must be 0 (off) or a whole number of windows >= 100 (1200 = 10 minutes at the 0.5 s hop)',
+  );
   check('host', typeof c.host === 'string' && c.host !== '', 'must be an address, e.g. 127.0.0.1 or 0.0.0.0');
   check('modelPollMs', c.modelPollMs >= 10, 'must be at least 10 ms');
   // Two versions: the active one and one to roll back to (or a shadow on trial).

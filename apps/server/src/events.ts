@@ -15,6 +15,13 @@ export interface HarkEventMap {
   'model:changed': [ModelChanged];
   /** An admin changed a sensor's stored record here (name, labels, thresholds, snooze) or deleted it. */
   'sensor:changed': [SensorChanged];
+  /** A live burn-in's record changed here: applied, refitted, reverted, restarted (models/burn-in.service.ts). */
+  'burn-in:changed': [BurnInChanged];
+}
+
+export interface BurnInChanged {
+  sensorId: string;
+  version: number;
 }
 
 export interface SensorChanged {

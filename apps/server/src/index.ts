@@ -32,3 +32,4 @@ export {
   REDUCED_BLOCK_COLUMNS,
 } from './history/history.service.js';
 export { verifySignature } from './notify/signature.js';
+export { AlertTracker, type ScoredWindow, type TrackedAlert } from './alerts/alert-tracker.js';

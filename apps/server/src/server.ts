@@ -28,6 +28,7 @@ import { ModelsPort, SensorsPort } from './http/ports.js';
 import { LiveHub } from './live/live-hub.js';
 import { HarkMetrics } from './metrics/hark.metrics.js';
 import { ModelRegistry } from './models/model-registry.js';
+import { BurnInService } from './models/burn-in.service.js';
 import { ModelService } from './models/model.service.js';
 import { NotificationService } from './notify/notification.service.js';
 import { WebhookNotifier } from './notify/webhook.notifier.js';
@@ -50,6 +51,8 @@ export interface HarkServer {
   tokens: TokenService;
   sensors: Sensors;
   models: ModelRegistry;
+  /** Live burn-ins of enrolled and uploaded model versions (`--burn-in-windows`). */
+  burnIn: BurnInService;
   /** Each alert's clip, pictures and feedback arrays (blobs in the database, read through the cache). */
   media: AlertMediaStore;
   events: HarkEvents;
@@ -124,6 +127,7 @@ interface Runtime {
   alerts: AlertService;
   models: ModelRegistry;
   modelService: ModelService;
+  burnIn: BurnInService;
   sensors: Sensors;
   history: HistoryService;
   webhook: WebhookNotifier | null;
@@ -241,7 +245,16 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     alertRule: { openWindows: config.alertOpenWindows, closeWindows: config.alertCloseWindows },
     log,
   });
-  modelService = new ModelService(models, store, media, events);
+  const burnIn = new BurnInService({
+    store,
+    events,
+    models,
+    windows: config.burnInWindows,
+    hopSeconds: config.hopSeconds,
+    alertWindows: config.alertOpenWindows,
+    log,
+  });
+  modelService = new ModelService(models, store, media, events, burnIn);
   const cluster = new Cluster({
     instance: config.instance,
     redisUrl: config.redisUrl,
@@ -262,12 +275,14 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     log,
   });
   const shadow = new ShadowScorer(scorer.scheduler, models, log);
+  cluster.reloadBurnIn = (id) => (id === null ? burnIn.syncAll() : burnIn.sync(id));
   sensors = new Sensors({
     config,
     store,
     models,
     scorer,
     shadow,
+    burnIn,
     alerts,
     hub,
     metrics,
@@ -321,6 +336,7 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     alerts,
     models,
     modelService,
+    burnIn,
     sensors,
     history,
     webhook,
@@ -441,6 +457,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     tokens: runtime.tokens,
     sensors: runtime.sensors,
     models: runtime.models,
+    burnIn: runtime.burnIn,
     media: runtime.media,
     events: runtime.events,
     metrics: runtime.metrics,
@@ -469,6 +486,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           http.closeIdleConnections?.();
           await app.close();
           await runtime.sensors.stop();
+          await runtime.burnIn.stop();
           // After the sensors stopped: their leases are released for the other instances to take at once.
           await runtime.cluster.stop();
           await runtime.history.stop();

@@ -53,6 +53,47 @@ describe('feature maps (against torch)', () => {
   });
 });
 
+describe('patchEmbeddings (fused pooling, resize and concatenation)', () => {
+  const random = (channels: number, height: number, width: number, seed: number): FeatureMap => {
+    let x = seed;
+    const data = Float32Array.from({ length: channels * height * width }, () => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x / 2 ** 30 - 1;
+    });
+    return { data, channels, height, width };
+  };
+  /** The composition it replaces: pool, resize, then copy each plane into the rows. */
+  const composed = (taps: FeatureMap[]) => {
+    const { height, width } = taps[0];
+    const maps = taps.map((t) => resizeBilinear(avgPool3x3(t), height, width));
+    const dim = maps.reduce((s, m) => s + m.channels, 0);
+    const n = height * width;
+    const out = new Float32Array(n * dim);
+    let offset = 0;
+    for (const m of maps) {
+      for (let ch = 0; ch < m.channels; ch++)
+        for (let p = 0; p < n; p++) out[p * dim + offset + ch] = m.data[ch * n + p];
+      offset += m.channels;
+    }
+    return out;
+  };
+
+  it('gives bit for bit the pooled, resized and concatenated taps, call after call (its scratch reused)', () => {
+    const cases = [
+      [random(4, 8, 12, 1), random(6, 4, 6, 2), random(3, 2, 3, 3)],
+      [random(2, 3, 5, 4)],
+      // A deeper tap larger than the first (resized down), and a scratch that must grow.
+      [random(3, 5, 7, 5), random(9, 10, 14, 6)],
+      [random(4, 8, 12, 7), random(6, 4, 6, 8)],
+    ];
+    for (const taps of cases) {
+      const e = patchEmbeddings(taps);
+      expect([e.height, e.width]).toEqual([taps[0].height, taps[0].width]);
+      expect(Buffer.from(e.data.buffer).equals(Buffer.from(composed(taps).buffer))).toBe(true);
+    }
+  });
+});
+
 describe('gaussianBlur2d (against scipy, mode mirror, truncate 4)', () => {
   it('matches scipy.ndimage.gaussian_filter with different sigmas per axis', () => {
     const { shape, input: m, output, sigmaY, sigmaX } = golden.blur;
@@ -118,6 +159,11 @@ describe('gaussianBlur2d (against scipy, mode mirror, truncate 4)', () => {
         Buffer.from(plain(m, h, w, sy, sx).buffer),
       );
     }
+    // A result is its own array: the next blur (whose first pass reuses a scratch) leaves it as it was.
+    const first = gaussianBlur2d(Float32Array.from({ length: 64 * 63 }, rand), 64, 63, 2, 2);
+    const kept = first.slice();
+    gaussianBlur2d(Float32Array.from({ length: 64 * 63 }, rand), 64, 63, 2, 2);
+    expect(first).toEqual(kept);
   });
 
   it('rejects a map whose size does not match its shape', () => {

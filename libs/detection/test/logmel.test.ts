@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   ContextMemory,
   contextsOf,
+  Calibration,
   fitFusionLevels,
   fitFusionScales,
+  fitPartLevels,
   fuseWindow,
   ModulationSpectrum,
   prominence,
@@ -67,6 +69,42 @@ describe('context memory', () => {
       mem.teach([]);
       expect((await mem.score(other)).windowScore).toBe(before);
     } finally {
+      mem.dispose();
+    }
+  });
+
+  it('keeps a k-center coreset of its contexts: one per kind of normal sound before a second of any', async () => {
+    // Four kinds of normal sound, each steady over time (a fixed level per bin, plus a little noise): the
+    // contexts of one window lie close together, those of two windows far apart.
+    const steady = (seed: number) => {
+      const level = noise(M, seed, 3);
+      const fine = noise(M * F, seed + 100, 0.01);
+      return Float32Array.from(fine, (v, i) => v + level[Math.floor(i / F)]);
+    };
+    const normal = [1, 2, 3, 4].map(steady);
+    const rows = 4 * (F - 4);
+    const all = ContextMemory.fit(normal, M, 5);
+    const mem = ContextMemory.fit(normal, M, 5, 4 / rows);
+    try {
+      expect(mem.size).toBe(4);
+      // Every kept vector is one of the memory's, in the memory's order.
+      const kept = Array.from({ length: 4 }, (_, r) => mem.baseBank.subarray(r * M * 5, (r + 1) * M * 5));
+      const at = kept.map((v) =>
+        Array.from({ length: rows }).findIndex((_, r) =>
+          all.baseBank.subarray(r * M * 5, (r + 1) * M * 5).every((x, i) => x === v[i]),
+        ),
+      );
+      expect(at.every((i) => i >= 0)).toBe(true);
+      expect(at).toEqual([...at].sort((a, b) => a - b));
+      // One per kind: every normal window stays within its own noise, a fifth kind does not.
+      for (const w of normal) expect((await mem.score(w)).windowScore).toBeLessThan(0.05);
+      expect((await mem.score(steady(5))).windowScore).toBeGreaterThan(1);
+      expect(() => ContextMemory.fit(normal, M, 5, 0)).toThrow(/contextCoreset \(0\) must be in \(0, 1\]/);
+      expect(() => resolveDetectorConfig({ contextCoreset: 1.5 })).toThrow(
+        /contextCoreset \(1.5\) must be in \(0, 1\], e.g. 0.25/,
+      );
+    } finally {
+      all.dispose();
       mem.dispose();
     }
   });
@@ -270,6 +308,36 @@ describe('fusion', () => {
     expect(seen.map((s) => s.length)).toEqual([3, 3, 3, 3]);
     expect(levels).toEqual({ sum: 3, method: 1, context: 1, tonal: 1, modulation: 0 });
     expect(fitFusionLevels(clips, scales, () => 7)).toMatchObject({ sum: 7, method: 7, modulation: 0 });
+  });
+
+  it('with the levels rule each part is over its own level (a gamma quantile of its held-out clip maxima)', () => {
+    // Three held-out clips of one window each: method 4, 5, 2 and context 1, 2, 0.5 (tonal 0.5 each).
+    const clip = (m: number, c: number) => [parts(m, c, 0.5, [[0], [1], [0]])];
+    const clips = [clip(4, 1), clip(5, 2), clip(2, 0.5), clip(4.5, 0.8), clip(3, 1.1)];
+    const scales = fitFusionScales(clips);
+    const levels = fitPartLevels(clips, scales, 0.99);
+    // Three parts share the 1 % (Bonferroni): each level is its gamma's 1 - 0.01 / 3 quantile.
+    const gamma = (xs: number[]) => Calibration.fit(xs, { method: 'gamma', q: 1 - 0.01 / 3 }).threshold;
+    // On each part's own scale (method / 5, context / 2): that quantile of its maxima; no sum.
+    expect(levels.method).toBeCloseTo(gamma([4, 5, 2, 4.5, 3].map((x) => x / 5)), 10);
+    expect(levels.context).toBeCloseTo(gamma([1, 2, 0.5, 0.8, 1.1].map((x) => x / 2)), 10);
+    expect(levels).toMatchObject({ sum: 0, modulation: 0 });
+    // The tonal envelope's maxima are all 0.5 (1 on its scale): no spread, no gamma; the level is that value.
+    expect(levels.tonal).toBe(1);
+    // A click that lifts the context memory alone: judged on the memory's level, whatever the method's tail.
+    const click: WindowParts = {
+      method: { windowScore: 2, map: new Float32Array(3) },
+      context: { windowScore: 2.4, map: new Float32Array(3) },
+      tonal: { windowScore: 0.25, map: new Float32Array(3) },
+    };
+    const s = { ...scales, levels };
+    expect(fuseWindow(click, s, 'levels').windowScore).toBeCloseTo(2.4 / 2 / levels.context, 10);
+    expect(() => fuseWindow(click, scales, 'levels')).toThrow(
+      /no levels for rule 'levels'; fit the model again/,
+    );
+    const threshold = Calibration.atLevels([0.8, 0.9, 1.1], 0.99);
+    expect(threshold.toJSON()).toMatchObject({ method: 'levels', q: 0.99, threshold: 1, n: 3 });
+    expect(Calibration.fromJSON(JSON.parse(JSON.stringify(threshold))).normalise(1.5)).toBe(1.5);
   });
 
   it("mixes a share of each frame's mean over bins into its cells", () => {

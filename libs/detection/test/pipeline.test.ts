@@ -298,6 +298,50 @@ describe('the union of the sum and each part', () => {
   });
 });
 
+describe('leave-one-out calibration and the levels rule', () => {
+  it('holds every clip out once and puts each part at its own level, threshold 1, through save and load', async () => {
+    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
+    const config = {
+      ...FAST,
+      calibrationFolds: 'leave-one-out',
+      fusion: 'levels',
+      modulationBands: 16,
+    } as const;
+    const det = await fitDetector(train, config);
+    const dir = join(tmp, 'model-levels');
+    try {
+      expect(det.fitted.training).toMatchObject({ clips: train.length, calibrationClips: train.length });
+      expect(det.fitted.calibration).toMatchObject({ method: 'levels', threshold: 1, n: train.length });
+      const levels = det.fitted.fusion!.levels!;
+      for (const k of ['method', 'context', 'tonal', 'modulation'] as const)
+        expect(levels[k], k).toBeGreaterThan(0);
+      expect(levels.sum).toBe(0);
+      const clip = det.spectrogram(await readClip(group.test[3].path, 16000));
+      const win = copyWindow(clip.data, 128, clip.nFrames, 0, det.windowFrames);
+      const [p] = await det.scoreParts([win]);
+      const stats = fusionStatistics(p, det.fitted.fusion!);
+      const largest = Math.max(
+        ...(['method', 'context', 'tonal', 'modulation'] as const).map((k) => stats[k] / levels[k]),
+      );
+      const [r] = await det.scoreWindows([win]);
+      expect(r.normalised).toBeCloseTo(largest, 10);
+      await saveModel(det, dir);
+      const loaded = await loadModel(dir);
+      try {
+        expect(loaded.config).toMatchObject({ calibrationFolds: 'leave-one-out', fusion: 'levels' });
+        expect((await loaded.scoreWindow(win)).normalised).toBeCloseTo(r.normalised, 10);
+      } finally {
+        await loaded.release();
+      }
+    } finally {
+      await det.release();
+    }
+    expect(() => resolveDetectorConfig({ calibrationFolds: 'kfold' as never })).toThrow(
+      /calibrationFolds \('kfold'\) must be one of holdout, leave-one-out/,
+    );
+  });
+});
+
 describe('parts fused with the method, older models', () => {
   it('loads a model saved before the modulation spectrum with the largest-part rule it was fitted with', async () => {
     const dir = join(tmp, 'model-before-modulation');

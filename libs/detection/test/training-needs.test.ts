@@ -24,4 +24,10 @@ describe('trainingNeeds', () => {
     expect(trainingNeeds({ falseAlarmsPerDay: 1 }, 60).recommendedClips).toBe(MIN_TRAINING_CLIPS);
     expect(() => trainingNeeds({}, 0)).toThrow(/clipSeconds \(0\) must be > 0/);
   });
+
+  it('with every clip held out once, says the threshold rests on one held-out score per clip', () => {
+    const n = trainingNeeds({ calibrationFolds: 'leave-one-out' }, 5);
+    expect(n.recommendedClips).toBe(MIN_NORMAL_SCORES / 0.25);
+    expect(n.reason).toMatch(/every clip's largest score, each scored by a model without it/);
+  });
 });

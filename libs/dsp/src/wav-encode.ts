@@ -4,6 +4,14 @@
  */
 export type WavSampleFormat = 's16' | 'f32';
 
+/** Full scale of 16-bit PCM as hark writes it: a sample x is stored as {@link toS16}(x) / S16_SCALE. */
+export const S16_SCALE = 32767;
+
+/** The 16-bit PCM value of one sample: clipped to [-1, 1], scaled by {@link S16_SCALE} and rounded (NaN: 0). */
+export function toS16(x: number): number {
+  return Math.round(Math.max(-1, Math.min(1, x)) * S16_SCALE) || 0;
+}
+
 /**
  * Encodes mono samples in [-1, 1] as a WAV file.
  * `s16`: 16-bit PCM, values clipped to [-1, 1] and rounded; `f32`: IEEE float, bit-exact.
@@ -37,10 +45,7 @@ export function encodeWav(
   ascii(36, 'data');
   view.setUint32(40, dataBytes, true);
   if (format === 's16') {
-    for (let i = 0; i < samples.length; i++) {
-      const v = Math.max(-1, Math.min(1, samples[i]));
-      view.setInt16(44 + 2 * i, Math.round(v * 32767), true);
-    }
+    for (let i = 0; i < samples.length; i++) view.setInt16(44 + 2 * i, toS16(samples[i]), true);
   } else {
     for (let i = 0; i < samples.length; i++) view.setFloat32(44 + 4 * i, samples[i], true);
   }

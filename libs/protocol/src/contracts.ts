@@ -198,6 +198,76 @@ export interface ShadowTrial {
   wouldBeAlerts: WouldBeAlert[];
 }
 
+/** The tail fitted to a burn-in's live scores (normalised units; calibration/rate.ts `RateFit` without its arrays). */
+export interface BurnInFit {
+  /** False alerts per sensor-day, windows per day, alert rule and confidence the factor was fitted for. */
+  perDay: number;
+  windowsPerDay: number;
+  alertWindows: number;
+  confidence: number;
+  /** The live threshold (the unbounded factor) and the return level at the maximum-likelihood estimate. */
+  threshold: number;
+  estimate: number;
+  /** Level over which the tail is modelled, the share of run minima over it, GPD shape and scale. */
+  u: number;
+  zeta: number;
+  xi: number;
+  sigma: number;
+  /** Run minima fitted, excesses over u, and independent clusters among them. */
+  n: number;
+  excesses: number;
+  clusters: number;
+}
+
+/** A sensor's burn-in as its status carries it (`SensorStatus.burnIn`). */
+export interface SensorBurnIn {
+  version: number;
+  state: ModelBurnIn['state'];
+  windows: number;
+  target: number;
+  /** Applied: the factor in use; otherwise null (the fitted threshold). */
+  factor: number | null;
+}
+
+/**
+ * `GET /api/sensors/:id/models/:version/burn-in`: the live burn-in of an enrolled or uploaded version (issue 13,
+ * `hark serve --burn-in-windows`). It collects the version's first `target` scored windows (normalised scores
+ * in units of the fitted threshold; breaks in the stream cut the series), leaves out every span an operator
+ * marked as a fault (an alert annotated 'true fault' or 'maintenance', whenever the mark arrives), and applies
+ * `factor`: the threshold becomes `factor` times the fitted one, so every normalised score, map and alert peak
+ * of the sensor is divided by it. An admin can revert it (back to the fitted threshold) or restart it.
+ */
+export interface ModelBurnIn {
+  sensorId: string;
+  version: number;
+  /**
+   * 'collecting' (windows so far in `windows`; a full collection may wait for an open alert to be labelled,
+   * see `reason`), 'applied', 'reverted' (by an admin: the fitted threshold again) or 'skipped' (`reason`).
+   */
+  state: 'collecting' | 'applied' | 'reverted' | 'skipped';
+  reason: string | null;
+  /** Windows to collect. */
+  target: number;
+  /** Windows collected so far; once fitted, the windows fitted on. */
+  windows: number;
+  /** Windows left out because an operator marked them as a fault. */
+  excluded: number;
+  /** The threshold in units of the fitted one (within the bounds; null until fitted), and before the bounds. */
+  factor: number | null;
+  unbounded: number | null;
+  fit: BurnInFit | null;
+  /** Stream ms of the first and last window collected (null before the first). */
+  spanStart: number | null;
+  spanEnd: number | null;
+  /** Server ms; `startedBy` null: started by the server for a new version, else the admin who restarted it. */
+  startedAt: number;
+  startedBy: string | null;
+  appliedAt: number | null;
+  revertedAt: number | null;
+  revertedBy: string | null;
+  updatedAt: number;
+}
+
 /** One numbered model version of a sensor, kept on disk with what it was trained on. */
 export interface ModelVersion {
   sensorId: string;
@@ -218,7 +288,7 @@ export interface ModelVersion {
   trainingClips: number;
   trainingWindows: number;
   calibration: {
-    /** 'gamma' / 'empirical' (a quantile of held-out clip scores) or 'rate' (false alerts per day). */
+    /** 'gamma' / 'empirical' (a quantile of held-out clip scores), 'rate' (false alerts per day) or 'levels' (each fused part at its own held-out level, threshold 1). */
     method: string;
     /** Held-out clips whose scores set the threshold, and how many scores were fitted. */
     clips: number;
@@ -238,6 +308,8 @@ export interface ModelVersion {
   activatedBy: string | null;
   /** Its latest shadow trial, if it had one. */
   trial: ShadowTrial | null;
+  /** Its live burn-in (`GET .../models/:version/burn-in`), null when it has none. */
+  burnIn: ModelBurnIn | null;
 }
 
 export interface SensorStatus {
@@ -295,6 +367,12 @@ export interface SensorStatus {
    */
   severityThresholds: SeverityThresholds;
   model: ModelStatus;
+  /**
+   * The live burn-in of the version in use (`ModelBurnIn` in brief), null when it has none: collecting
+   * `windows` of `target`, or applied (`factor`: the threshold in units of the fitted one; 1 = threshold in
+   * `lastScore` and every score already includes it), reverted, skipped.
+   */
+  burnIn: SensorBurnIn | null;
   /**
    * The server instance that receives and scores the sensor's stream now (`hark serve --instance`, default
    * host name and port); null while no instance streams it.
@@ -632,7 +710,11 @@ export interface Me {
   role: Role;
 }
 
-/** `GET /api/health` (no token): whether the server runs and its data directory takes writes. */
+/**
+ * `GET /api/health` (no token): whether the server runs, its store takes writes and the cluster's Redis answers.
+ * The dashboard's degraded banner reads `status`, `storage.engine`, `reason`, `readOnly`, `failingSince` and
+ * `waitingWrites`, and `cluster.redis`, `downSince` and `instance`.
+ */
 export interface Health {
   /**
    * `degraded`: the server runs, but writes fail (a full disk) or wait to be retried, or it was started with

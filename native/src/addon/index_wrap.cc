@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexFlatCodes.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
@@ -40,6 +41,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
                          InstanceMethod<&IndexWrap::RemoveIds>("removeIds"),
                          InstanceMethod<&IndexWrap::Reset>("reset"),
                          InstanceMethod<&IndexWrap::Dispose>("dispose"),
+                         InstanceMethod<&IndexWrap::Vectors>("vectors"),
                          InstanceMethod<&IndexWrap::AddAsync>("addAsync"),
                          InstanceMethod<&IndexWrap::TrainAsync>("trainAsync"),
                          InstanceMethod<&IndexWrap::SearchAsync>("searchAsync"),
@@ -170,9 +172,16 @@ void IndexWrap::SetParam(const Napi::CallbackInfo& info) {
   });
 }
 
+void IndexWrap::RequireUnpinned(const char* what) const {
+  if (pinned_)
+    throw HarkError(code::kUnsupported, std::string("cannot ") + what +
+                                            ": the index lent its vectors to JavaScript (vectors()), so they must not move or change; build a new index");
+}
+
 void IndexWrap::AddLocked(int64_t n, const float* x) {
   faiss::Index* index = Live();
   RequireTrained(index, "add");
+  RequireUnpinned("add");
   if (n > 0) index->add(n, x);
   Publish();
 }
@@ -228,6 +237,7 @@ Napi::Value IndexWrap::RemoveIds(const Napi::CallbackInfo& info) {
     Napi::BigInt64Array ids = GetIds(info[0], "ids");
     auto lock = WriteNow();
     faiss::Index* index = Live();
+    RequireUnpinned("removeIds");
     if (dynamic_cast<faiss::IndexHNSW*>(index))
       throw HarkError(code::kUnsupported,
                       "removeIds is not supported by HNSW indexes (FAISS cannot delete from the graph); rebuild the index without those vectors");
@@ -247,6 +257,7 @@ void IndexWrap::Reset(const Napi::CallbackInfo& info) {
   Guard(info.Env(), [&] {
     auto lock = WriteNow();
     faiss::Index* index = Live();
+    RequireUnpinned("reset");
     index->reset();
     if (auto* flat = dynamic_cast<faiss::IndexFlatCodes*>(index)) flat->codes.shrink_to_fit();
     Publish();
@@ -259,6 +270,34 @@ void IndexWrap::Dispose(const Napi::CallbackInfo& info) {
     index_.reset();
     ntotal_.store(0);
     disposed_.store(true);
+  });
+}
+
+// The vectors of a flat index as a Float32Array over FAISS's own storage (IndexFlat::codes), so a caller that
+// reads a few rows per search (PatchCore's re-weighting, the context memory's residuals) does not keep a
+// second copy of the bank. The external ArrayBuffer holds a shared_ptr to the index: dispose() and the
+// wrapper's collection drop theirs, and the storage is freed when the last view is collected. Pinning
+// forbids whatever could reallocate or rewrite the storage (add, removeIds, reset); the spare capacity of
+// the vector is returned first, while nothing can point into it yet.
+Napi::Value IndexWrap::Vectors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    auto lock = WriteNow();
+    faiss::Index* index = Live();
+    auto* flat = dynamic_cast<faiss::IndexFlat*>(index);
+    if (!flat)
+      throw HarkError(code::kUnsupported, std::string("vectors() needs a flat index; a ") + KindOf(index) +
+                                              " index does not keep its vectors as plain floats");
+    if (!pinned_) flat->codes.shrink_to_fit();
+    pinned_ = true;
+    size_t count = static_cast<size_t>(flat->ntotal) * static_cast<size_t>(flat->d);
+    if (count == 0) return Napi::Float32Array::New(env, 0);
+    auto keep = std::make_unique<std::shared_ptr<faiss::Index>>(index_);
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+        env, flat->get_xb(), count * sizeof(float), [](Napi::Env, void*, std::shared_ptr<faiss::Index>* owner) { delete owner; },
+        keep.get());
+    keep.release();  // owned by the buffer's finaliser now
+    return Napi::Float32Array::New(env, count, buffer, 0);
   });
 }
 

@@ -1,6 +1,9 @@
 // The JS class `Index`: one FAISS index (Flat, HNSW, IVF or anything index_factory builds) behind a
 // reader-writer lock. Searches share the lock; add, train, remove, reset and parameter changes take it
 // alone. Synchronous calls never wait for it: they fail with ERR_HARK_FAISS_BUSY while async work holds it.
+// A flat index can lend its vectors to JavaScript without a copy (vectors()): the view shares ownership of
+// the index, so the memory outlives dispose() until the view is collected, and the index is pinned from then
+// on (add, removeIds and reset would move or change the vectors under the view, so they throw).
 #pragma once
 
 #include <faiss/Index.h>
@@ -53,6 +56,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   Napi::Value RemoveIds(const Napi::CallbackInfo& info);
   void Reset(const Napi::CallbackInfo& info);
   void Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Vectors(const Napi::CallbackInfo& info);
 
   // Asynchronous methods (index_async.cc)
   Napi::Value AddAsync(const Napi::CallbackInfo& info);
@@ -71,6 +75,8 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   std::unique_lock<std::shared_mutex> WriteNow();
   // Shared checks before add/search: trained, and the row count.
   void RequireTrained(faiss::Index* index, const char* what) const;
+  // ERR_HARK_FAISS_UNSUPPORTED once vectors() has lent the storage to JavaScript.
+  void RequireUnpinned(const char* what) const;
   // index->search, except that flat indexes are searched by hark's deterministic FlatSearch
   // (flat_search.h), whatever the batch size and k (see index_wrap.cc).
   static void RunSearch(faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels);
@@ -95,13 +101,16 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   // Copies ntotal and is_trained into the atomics below. Call with the write lock held.
   void Publish();
 
-  std::unique_ptr<faiss::Index> index_;
+  // Shared with the views vectors() returned (each holds a copy until it is collected).
+  std::shared_ptr<faiss::Index> index_;
   std::shared_mutex mutex_;
   int64_t dim_ = 0;
   // Readable while async work runs (the getters never wait for the lock).
   std::atomic<int64_t> ntotal_{0};
   std::atomic<bool> trained_{false};
   std::atomic<bool> disposed_{false};
+  // Set by vectors(); written under the write lock, read under either lock.
+  bool pinned_ = false;
 };
 
 }  // namespace hark

@@ -37,6 +37,8 @@ export class TsIndex implements NativeIndex {
   #count: number;
   #ids: BigInt64Array | null;
   #disposed = false;
+  /** Set by vectors(): #data is shared with the caller and must not move or change. */
+  #pinned = false;
 
   constructor(spec: IndexSpec | FallbackState) {
     const state = 'data' in spec ? spec : TsIndex.#build(spec);
@@ -166,6 +168,7 @@ export class TsIndex implements NativeIndex {
     const n = checkMatrix(vectors, 'vectors', this.dim);
     this.#live();
     this.#requireTrained('add');
+    this.#requireUnpinned('add');
     const need = (this.#count + n) * this.dim;
     if (need > this.#data.length) {
       const grown = new Float32Array(Math.max(need, 2 * this.#data.length));
@@ -203,6 +206,7 @@ export class TsIndex implements NativeIndex {
   removeIds(ids: BigInt64Array): number {
     checkIds(ids, 'ids');
     this.#live();
+    this.#requireUnpinned('removeIds');
     if (this.kind === 'hnsw')
       throw nativeError(
         ErrorCode.UNSUPPORTED,
@@ -227,6 +231,7 @@ export class TsIndex implements NativeIndex {
 
   reset(): void {
     this.#live();
+    this.#requireUnpinned('reset');
     this.#count = 0;
     this.#data = new Float32Array(0);
     if (this.#ids) this.#ids = new BigInt64Array(0);
@@ -234,8 +239,33 @@ export class TsIndex implements NativeIndex {
 
   dispose(): void {
     if (this.#disposed) return;
-    this.reset();
+    // A view from vectors() keeps #data; the index lets go of it.
+    this.#count = 0;
+    this.#data = new Float32Array(0);
+    if (this.#ids) this.#ids = new BigInt64Array(0);
     this.#disposed = true;
+  }
+
+  vectors(): Float32Array {
+    this.#live();
+    if (this.kind !== 'flat')
+      throw nativeError(
+        ErrorCode.UNSUPPORTED,
+        `vectors() needs a flat index; a ${this.kind} index does not keep its vectors as plain floats`,
+      );
+    const used = this.#count * this.dim;
+    // The spare capacity add() grew is dropped first, as the addon does, while nothing points into it.
+    if (!this.#pinned && this.#data.length !== used) this.#data = this.#data.slice(0, used);
+    this.#pinned = true;
+    return this.#data.subarray(0, used);
+  }
+
+  #requireUnpinned(what: string): void {
+    if (this.#pinned)
+      throw nativeError(
+        ErrorCode.UNSUPPORTED,
+        `cannot ${what}: the index lent its vectors to JavaScript (vectors()), so they must not move or change; build a new index`,
+      );
   }
 
   async addAsync(vectors: Float32Array): Promise<void> {

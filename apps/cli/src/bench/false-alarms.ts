@@ -20,6 +20,7 @@ import { readWav } from '@hark/dsp';
 import { configOverrides, positiveNumber } from '../options.js';
 import { DETECTOR_HELP, detectorInput } from '../commands/detector-input.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
+import { NEAR_SECONDS, offlineTables, runOfflineFalseAlarmBench } from './false-alarms-offline.js';
 
 const HARK_BIN = fileURLToPath(new URL('../../bin/hark.js', import.meta.url));
 const SECONDS_PER_DAY = 86_400;
@@ -301,6 +302,10 @@ export function registerBenchFalseAlarms(bench: Command): void {
       'only these groups, comma-separated (default: every group with a normal_stream.wav)',
     )
     .option('--speed <x>', 'playback speed of hark sensor', positiveNumber, 8)
+    .option(
+      '--offline',
+      'no server: score every window of each normal_stream.wav (and stream.wav with its stream.json events) and apply the alert rule of hark serve; exact on a loaded machine',
+    )
     .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option('--json <out.json>', 'write the per-group results as JSON')
     .option('--no-write', 'print the table without updating BENCHMARKS.md')
@@ -313,12 +318,38 @@ export function registerBenchFalseAlarms(bench: Command): void {
           config?: Record<string, unknown>;
           json?: string;
           write: boolean;
+          offline?: boolean;
         },
       ) => {
         const groups = o.groups
           ?.split(',')
           .map((s) => s.trim())
           .filter(Boolean);
+        if (o.offline) {
+          const results = await runOfflineFalseAlarmBench({
+            root,
+            groups,
+            config: resolveDetectorConfig(detectorInput({ config: o.config })),
+            log: (l) => console.log(l),
+          });
+          const tables = offlineTables(results);
+          console.log(`\n${tables}`);
+          if (o.json) writeFileSync(o.json, `${JSON.stringify(results, null, 1)}\n`);
+          if (o.write) {
+            const body =
+              `${tables}\n\n` +
+              'Offline replay (`hark bench false-alarms --offline`): each group fitted on `train/` (default configuration ' +
+              'unless `--config`); every 0.5 s window of `normal_stream.wav` (every alert false) and of `stream.wav` ' +
+              '(events from `stream.json`) scored, none dropped, and fed to the alert rule of `hark serve` ' +
+              '(2 consecutive windows >= 1 open an alert, 2 under close it). An event is found when an alert lies ' +
+              `within ${NEAR_SECONDS} s of it; "two-window score": the largest minimum of two consecutive window ` +
+              'scores near it (>= 1 opens an alert). "normal peak": the same away from every event.';
+            console.log(
+              `written to ${writeBenchmarkSection('false-alarms-offline', 'False alerts on normal streams, offline replay', body)}`,
+            );
+          }
+          return;
+        }
         const results = await runFalseAlarmBench({
           root,
           groups,

@@ -21,6 +21,8 @@ export interface ClientsJob {
   wavs: string[];
   seconds: number;
   warmupSeconds: number;
+  /** Audio per message, ms (`hark sensor --chunk-ms`; the bench's default is `hark sensor`'s). */
+  chunkMs: number;
 }
 
 /** What the child sends over IPC. */
@@ -71,7 +73,7 @@ async function main(job: ClientsJob, onMeasuring: () => void): Promise<ClientsRe
         pacedSource(
           bytes,
           { sampleRate: rate, channels: 1, format: 's16le' },
-          { loop: true, signal: stop.signal },
+          { loop: true, signal: stop.signal, chunkMs: job.chunkMs },
         ),
       ),
     );

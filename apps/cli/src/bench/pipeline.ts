@@ -20,7 +20,8 @@ import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/d
 import { encodeWav, readWav, resample, writeSynthDataset } from '@hark/dsp';
 import { createServer, SERVER_DEFAULTS, type HarkServer } from '@hark/server';
 import { MIN_SAMPLE_RATE } from '@hark/protocol';
-import { positiveInt } from '../options.js';
+import { positiveInt, positiveNumber } from '../options.js';
+import { DEFAULT_CHUNK_MS } from '../sensor/types.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
 import type { ClientsJob, ClientsMessage, ClientsResult } from './pipeline-clients.js';
 import { StageProfiler, type StageProfileResult } from './stage-profile.js';
@@ -55,6 +56,8 @@ export interface PipelineBenchOptions {
   rates?: number[];
   seconds: number;
   warmup: number;
+  /** Audio per sensor message, ms (default: `hark sensor`'s, {@link DEFAULT_CHUNK_MS}). */
+  chunkMs?: number;
   all: boolean;
   /** Profile the measured span of every step (stage-profile.ts). */
   profile?: boolean;
@@ -77,9 +80,18 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const rates = o.rates ?? [ANALYSIS_RATE];
     const { dataDir, ids, wavs } = await prepareSensors(root, Math.max(...o.sensors), rates, log);
     log(`starting the server with ${ids.length} sensor models...`);
-    // As many sensors as the bench asks for, past the server's default bound.
+    // As many sensors as the bench asks for, past the server's default bounds (all of them stream with one
+    // sensor token, bound to every id).
     const maxSensors = Math.max(SERVER_DEFAULTS.maxSensors, ids.length);
-    const server = await createServer({ port: 0, dataDir, log: () => {}, dashboardDir: null, maxSensors });
+    const maxSensorsPerToken = Math.max(SERVER_DEFAULTS.maxSensorsPerToken, ids.length);
+    const server = await createServer({
+      port: 0,
+      dataDir,
+      log: () => {},
+      dashboardDir: null,
+      maxSensors,
+      maxSensorsPerToken,
+    });
     try {
       const tokens = {
         sensorToken: (await server.tokens.create('sensor', 'bench sensors', ids)).token,
@@ -96,6 +108,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
             wavs: wavs.get(rate)!,
             seconds: o.seconds,
             warmupSeconds: o.warmup,
+            chunkMs: o.chunkMs ?? DEFAULT_CHUNK_MS,
           };
           const step = { ...(await measureStep(server, job, !!o.profile)), rate };
           steps.push(step);
@@ -361,6 +374,12 @@ export function registerBenchPipeline(bench: Command): void {
     )
     .option('--seconds <s>', 'measured seconds per step', positiveInt, 30)
     .option('--warmup <s>', 'seconds before measuring, per step', positiveInt, 5)
+    .option(
+      '--chunk-ms <ms>',
+      "audio per sensor message, ms (default: hark sensor's)",
+      positiveNumber,
+      DEFAULT_CHUNK_MS,
+    )
     .option('--all', 'keep stepping after a step drops windows')
     .option(
       '--profile',
@@ -374,6 +393,7 @@ export function registerBenchPipeline(bench: Command): void {
         rates: number[];
         seconds: number;
         warmup: number;
+        chunkMs: number;
         all?: boolean;
         profile?: boolean;
         write: boolean;
@@ -418,7 +438,8 @@ export function registerBenchPipeline(bench: Command): void {
         if (o.write && !stages) {
           const body =
             `${summary}\n\n${table}\n\n` +
-            'Each sensor streams s16le at the rate in the table in 20 ms chunks in real time (synthetic pump / fan / gearbox, looped) ' +
+            `Each sensor streams s16le at the rate in the table in ${o.chunkMs} ms chunks in real time` +
+            ' (synthetic pump / fan / gearbox, looped) ' +
             'through `SensorClient`; one model per sensor, fitted on the machine it plays (default detector: PatchCore, MobileNetV2, ' +
             '1 s windows every 0.5 s). ' +
             'Latency: from the arrival at the server of the chunk completing a window to the `score` event at a dashboard ' +

@@ -10,6 +10,7 @@ import {
   stdinSource,
   wavSource,
   SAMPLE_FORMATS,
+  DEFAULT_CHUNK_MS,
   sensorIdProblem,
   type PcmSource,
   type SampleFormat,
@@ -194,7 +195,13 @@ export function registerSensor(program: Command): void {
         .choices(SAMPLE_FORMATS)
         .default('s16le'),
     )
-    .option('--chunk-ms <ms>', 'audio per message in ms', positiveNumber, 20)
+    .option(
+      '--chunk-ms <ms>',
+      'audio per message in ms: fewer, larger messages cost the server less CPU; a window waits up to one ' +
+        'chunk longer in the sensor',
+      positiveNumber,
+      DEFAULT_CHUNK_MS,
+    )
     .option(
       '--buffer-seconds <s>',
       'audio held while no server takes it (with several servers: while none answers); beyond it the oldest ' +

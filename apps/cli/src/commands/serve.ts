@@ -18,6 +18,7 @@ export interface ServeOptions {
   webhookUrl?: string;
   webhookSecret?: string;
   hopSeconds?: number;
+  burnInWindows?: number;
   dashboard?: string;
   shutdownGrace?: number;
   pingInterval?: number;
@@ -46,6 +47,7 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     webhookUrl: o.webhookUrl,
     webhookSecret: o.webhookSecret,
     hopSeconds: o.hopSeconds,
+    burnInWindows: o.burnInWindows,
     shutdownGraceSeconds: o.shutdownGrace,
     pingIntervalSeconds: o.pingInterval,
     pingTimeoutSeconds: o.pingTimeout,
@@ -208,6 +210,12 @@ export function registerServe(program: Command): void {
       `seconds between scored windows (default: $HARK_HOP_SECONDS, else ${SERVER_DEFAULTS.hopSeconds})`,
       Number,
     )
+    .option(
+      '--burn-in-windows <n>',
+      `windows an enrolled or uploaded model scores live before its threshold is refined on them, 0 = off ` +
+        `(default: $HARK_BURN_IN_WINDOWS, else ${SERVER_DEFAULTS.burnInWindows}: 10 minutes at the 0.5 s hop)`,
+      Number,
+    )
     .option('--dashboard <dir>', 'serve this built dashboard at / (default: apps/dashboard/dist)')
     .option(
       '--shutdown-grace <s>',
@@ -261,7 +269,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--sensor-idle-free <s>',
-      `seconds without audio after which a sensor's rings (~13.5 MB) are freed; its next audio takes them again (default: $HARK_SENSOR_IDLE_FREE_SECONDS, else ${SERVER_DEFAULTS.sensorIdleFreeSeconds})`,
+      `seconds without audio after which a sensor's rings (~10.6 MB) are freed; its next audio takes them again (default: $HARK_SENSOR_IDLE_FREE_SECONDS, else ${SERVER_DEFAULTS.sensorIdleFreeSeconds})`,
       Number,
     )
     .option(

@@ -6,6 +6,22 @@ import { SAMPLE_FORMATS, type SampleFormat } from '@hark/protocol';
 
 export { SAMPLE_FORMATS, type SampleFormat };
 
+/**
+ * Audio per `audio` message when a sensor does not say (`hark sensor --chunk-ms`, every source, the sensors of
+ * `hark bench pipeline`), ms. Why 100:
+ * - Each message costs the server a fixed amount of CPU whatever it carries (socket.io's framing and decoding,
+ *   the ack, a pass through ingest): at the former 20 ms, 50 messages per sensor-second cost more CPU per
+ *   scored window than any stage but the backbone and the searches (BENCHMARKS.md, "CPU per window: fewer
+ *   audio messages, fewer allocations"). 100 ms is 10 a second, 5x fewer.
+ * - A window's last sample waits in the sensor until its chunk is full: up to one chunk (half of one on
+ *   average) more from the sound to the dashboard. The target is p99 < 250 ms from the window to the
+ *   dashboard; 100 ms keeps 150 ms for the network and scoring, where 250 ms would spend all of it.
+ * - 100 ms is a whole number of frames at every common rate (8, 11.025, 16, 22.05, 44.1, 48, 96 kHz).
+ * Servers take chunks of any size up to their `maxChunkBytes` (the hello's ack; 1 MiB by default, 100 ms of
+ * 48 kHz stereo f32 is 38 KB), and a sensor splits what is larger, so older sensors sending 20 ms keep working.
+ */
+export const DEFAULT_CHUNK_MS = 100;
+
 /** What a stream carries: interleaved PCM frames of `channels` samples at `sampleRate` Hz. */
 export interface StreamFormat {
   sampleRate: number;

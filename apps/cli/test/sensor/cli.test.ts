@@ -81,8 +81,9 @@ describe('hark sensor', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/ connecting$/);
     expect(lines[1]).toMatch(/ connected \(stream [0-9a-f-]{36}, next seq 0\)$/);
+    // The default --chunk-ms (100): ten chunks for the 1 s file.
     expect(lines.at(-1)).toBe(
-      'done: streamed 1.00 s in 50 chunks, 50 sent (0 resent), 0 reconnects, dropped 0 chunks (0.00 s)',
+      'done: streamed 1.00 s in 10 chunks, 10 sent (0 resent), 0 reconnects, dropped 0 chunks (0.00 s)',
     );
     const [stream] = server.streamsOf('cli-wav');
     expect(streamBytes(stream).equals(wavPcm)).toBe(true);
@@ -128,7 +129,8 @@ describe('hark sensor', () => {
       'stopped',
       'summary',
     ]);
-    expect(events[3]).toMatchObject({ stopped: false, chunksAcked: 13, dropped: { chunks: 0, seconds: 0 } });
+    // Two 100 ms chunks (800 frames) and the last 50 ms.
+    expect(events[3]).toMatchObject({ stopped: false, chunksAcked: 3, dropped: { chunks: 0, seconds: 0 } });
     expect(events[3].secondsAcked).toBeCloseTo(0.25, 9);
     const [stream] = server.streamsOf('cli-stdin');
     expect(stream.hello).toMatchObject({ sampleRate: 8000, channels: 2, format: 'f32le' });

@@ -75,11 +75,12 @@ describe('SensorClient', () => {
     const summary = await c.run(await wavSource(wav.path, { speed: 1000 }));
     const [stream] = server.streamsOf('pump-1');
     expect(stream.hello).toMatchObject({ sampleRate: 16000, channels: 1, format: 's16le' });
-    expect(stream.chunks.map((ch) => ch.seq)).toEqual([...Array(150).keys()]);
-    expect(stream.chunks.every((ch) => ch.data.length === 640)).toBe(true);
+    // The default chunk (DEFAULT_CHUNK_MS, 100 ms): 1600 frames of 2 bytes.
+    expect(stream.chunks.map((ch) => ch.seq)).toEqual([...Array(30).keys()]);
+    expect(stream.chunks.every((ch) => ch.data.length === 3200)).toBe(true);
     expect(streamBytes(stream).equals(wav.pcm)).toBe(true);
-    expect(acks).toEqual([...Array(150).keys()]);
-    expect(summary).toMatchObject({ stopped: false, chunksAcked: 150, chunksSent: 150, reconnects: 0 });
+    expect(acks).toEqual([...Array(30).keys()]);
+    expect(summary).toMatchObject({ stopped: false, chunksAcked: 30, chunksSent: 30, reconnects: 0 });
     expect(summary.secondsAcked).toBeCloseTo(3, 9);
     expect(summary.streamIds).toEqual([stream.streamId]);
     expect(summary.state).toEqual({ state: 'stopped' });
@@ -115,7 +116,7 @@ describe('SensorClient', () => {
     const c = client(server);
     const states: string[] = [];
     c.on('state', (s) => states.push(s.state));
-    const summary = await c.run(await wavSource(wav.path, { speed: 1000 }));
+    const summary = await c.run(await wavSource(wav.path, { speed: 1000, chunkMs: 20 }));
     const [stream] = server.streamsOf('pump-1');
     expect(server.connections).toBe(2);
     expect(server.streamsOf('pump-1')).toHaveLength(1);
@@ -147,7 +148,7 @@ describe('SensorClient', () => {
     const c = client(server);
     const reasons: string[] = [];
     c.on('state', (st: ConnectionState) => st.state === 'reconnecting' && reasons.push(st.reason));
-    const summary = await c.run(await wavSource(wav.path, { speed: 1000 }));
+    const summary = await c.run(await wavSource(wav.path, { speed: 1000, chunkMs: 20 }));
     expect(reasons).toEqual([message]);
     expect(summary.reconnects).toBe(1);
     const [stream] = server.streamsOf('pump-1');
@@ -162,7 +163,7 @@ describe('SensorClient', () => {
           : undefined,
     });
     const wav = writeTestWav('busy.wav', 0.5);
-    const summary = await client(server).run(await wavSource(wav.path, { speed: 1000 }));
+    const summary = await client(server).run(await wavSource(wav.path, { speed: 1000, chunkMs: 20 }));
     expect(server.connections).toBe(2);
     expect(server.hellos.map((h) => h.takeover)).toEqual([undefined, undefined]);
     expect(streamBytes(server.streamsOf('pump-1')[0]).equals(wav.pcm)).toBe(true);
@@ -179,7 +180,7 @@ describe('SensorClient', () => {
     const dupes: number[] = [];
     const c = client(server);
     c.on('ack', (a) => a.duplicate && dupes.push(a.seq));
-    const summary = await c.run(await wavSource(wav.path, { speed: 1000 }));
+    const summary = await c.run(await wavSource(wav.path, { speed: 1000, chunkMs: 20 }));
     const [stream] = server.streamsOf('pump-1');
     expect(dupes).toEqual([25]);
     expect(stream.duplicates).toBe(1);
@@ -262,7 +263,7 @@ describe('SensorClient', () => {
     });
     const wav = writeTestWav('lost-ack.wav', 1);
     const c = client(server, { ackTimeoutMs: 100 });
-    const summary = await c.run(await wavSource(wav.path, { speed: 1000 }));
+    const summary = await c.run(await wavSource(wav.path, { speed: 1000, chunkMs: 20 }));
     const [stream] = server.streamsOf('pump-1');
     expect(server.connections).toBe(2);
     expect(stream.chunks.map((ch) => ch.seq)).toEqual([...Array(50).keys()]);
@@ -295,7 +296,7 @@ describe('SensorClient', () => {
     });
     const wav = writeTestWav('bad.wav', 1);
     const err = await client(server)
-      .run(await wavSource(wav.path, { speed: 1000 }))
+      .run(await wavSource(wav.path, { speed: 1000, chunkMs: 20 }))
       .catch((e) => e);
     expect(err).toBeInstanceOf(SensorError);
     expect(err.message).toBe('server rejected chunk 3: sample rate does not match the hello (BAD_FORMAT)');
@@ -319,7 +320,7 @@ describe('SensorClient', () => {
     const source = readableSource(
       pieces(),
       { sampleRate: 8000, channels: 2, format: 's16le' },
-      { onWarning: (m) => warnings.push(m) },
+      { chunkMs: 20, onWarning: (m) => warnings.push(m) },
     );
     await client(server).run(source);
     const [stream] = server.streamsOf('pump-1');
@@ -343,7 +344,7 @@ describe('SensorClient', () => {
     const server = await startServer();
     const wav = writeTestWav('loop.wav', 0.5);
     const c = client(server);
-    const done = c.run(await wavSource(wav.path, { speed: 100, loop: true }));
+    const done = c.run(await wavSource(wav.path, { speed: 100, loop: true, chunkMs: 20 }));
     await waitFor(() => expect(c.stats().chunksAcked).toBeGreaterThan(30)); // past the first repeat
     await c.stop();
     const summary = await done;

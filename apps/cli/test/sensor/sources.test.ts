@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   alsaSource,
   arecordArgs,
+  DEFAULT_CHUNK_MS,
   pacedSource,
   PushSource,
   readableSource,
@@ -40,6 +41,21 @@ function fakeClock() {
 
 const mono16k = { sampleRate: 16000, channels: 1, format: 's16le' as const };
 
+describe('the default chunk', () => {
+  it('is 100 ms (DEFAULT_CHUNK_MS) for every source, in whole frames of its rate', async () => {
+    expect(DEFAULT_CHUNK_MS).toBe(100);
+    const stereo441 = { sampleRate: 44100, channels: 2, format: 's16le' as const };
+    const paced = await collect(pacedSource(new Uint8Array(4410 * 4 * 2), stereo441, { speed: Infinity }));
+    expect(paced.map((c) => c.data.length)).toEqual([4410 * 4, 4410 * 4]);
+    async function* reads() {
+      yield new Uint8Array(1600 * 2 * 3);
+    }
+    const read = await collect(readableSource(reads(), mono16k));
+    expect(read.map((c) => c.data.length)).toEqual([3200, 3200, 3200]);
+    expect(read[1].t - read[0].t).toBe(100);
+  });
+});
+
 describe('pacedSource', () => {
   it('releases chunk k at start + (k + 1) * chunk / speed on the monotonic clock, stamped start + k * chunk', async () => {
     const clock = fakeClock();
@@ -58,7 +74,12 @@ describe('pacedSource', () => {
   it('does not drift: after a late reader it catches up at once, on the original schedule', async () => {
     const clock = fakeClock();
     const released: number[] = [];
-    const source = pacedSource(new Uint8Array(320 * 2 * 10), mono16k, { speed: 1, clock, startTime: 0 });
+    const source = pacedSource(new Uint8Array(320 * 2 * 10), mono16k, {
+      speed: 1,
+      clock,
+      startTime: 0,
+      chunkMs: 20,
+    });
     await collect(source, (c) => {
       released.push(clock.now());
       if (c.t === 40) clock.t += 55; // the reader stalls 55 ms after chunk 2
@@ -72,7 +93,7 @@ describe('pacedSource', () => {
     const abort = new AbortController();
     const pcm = new Uint8Array(320 * 2 * 3).map((_, i) => i & 0xff); // 3 chunks
     const chunks = await collect(
-      pacedSource(pcm, mono16k, { loop: true, clock, startTime: 0, signal: abort.signal }),
+      pacedSource(pcm, mono16k, { loop: true, clock, startTime: 0, signal: abort.signal, chunkMs: 20 }),
       (c) => c.t >= 20 * 7 && abort.abort(),
     );
     expect(chunks.map((c) => c.t)).toEqual([0, 20, 40, 60, 80, 100, 120, 140]);
@@ -80,7 +101,7 @@ describe('pacedSource', () => {
   });
 
   it('ends with a shorter last chunk and rejects bytes that are not whole frames', async () => {
-    const chunks = await collect(pacedSource(new Uint8Array(700), mono16k, { speed: Infinity }));
+    const chunks = await collect(pacedSource(new Uint8Array(700), mono16k, { speed: Infinity, chunkMs: 20 }));
     expect(chunks.map((c) => c.data.length)).toEqual([640, 60]);
     expect(() => pacedSource(new Uint8Array(7), mono16k)).toThrow(
       /7 bytes is not a whole number of 2-byte frames/,
@@ -97,7 +118,7 @@ describe('readableSource', () => {
       wall += 40;
       yield new Uint8Array(640);
     }
-    const chunks = await collect(readableSource(reads(), mono16k, { now: () => wall }));
+    const chunks = await collect(readableSource(reads(), mono16k, { now: () => wall, chunkMs: 20 }));
     expect(chunks.map((c) => c.t)).toEqual([9_960, 9_980, 10_000]);
   });
 
@@ -108,7 +129,7 @@ describe('readableSource', () => {
       wall += 5_000;
       yield new Uint8Array(640);
     }
-    const chunks = await collect(readableSource(reads(), mono16k, { now: () => wall }));
+    const chunks = await collect(readableSource(reads(), mono16k, { now: () => wall, chunkMs: 20 }));
     expect(chunks.map((c) => c.t)).toEqual([9_980, 14_980]);
   });
 });

@@ -9,8 +9,10 @@ import type {
   BulkAlertResult,
   ChannelTestResult,
   FeedbackInfo,
+  Health,
   Me,
   MediaTicketUrls,
+  ModelBurnIn,
   ModelStatus,
   ModelVersion,
   NotificationChannel,
@@ -31,15 +33,31 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly body: ApiError | null = null,
+    /** A 503's `Retry-After`, s (null when absent or an HTTP date). */
+    readonly retryAfter: number | null = null,
   ) {
     super(message);
     this.name = 'HttpError';
   }
 }
 
+/**
+ * What an operator reads of a 503 (the server's store cannot be reached or refuses writes: nothing was done). A
+ * change (any method but GET) was not applied and may be retried; the banner says when the store is back.
+ */
+export function unavailableText(method: string, retryAfter: number | null): string {
+  const when = retryAfter !== null ? `in ${retryAfter} s` : 'in a few seconds';
+  return method === 'GET'
+    ? `Could not load: the server cannot read its storage right now (see the notice at the top). Retry ${when}.`
+    : `Not applied: the server cannot store changes right now, so nothing was changed (see the notice at the ` +
+        `top). Retry ${when}.`;
+}
+
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 export class Api {
+  private readonly unavailableListeners = new Set<(e: HttpError, method: string) => void>();
+
   constructor(
     private readonly token: string,
     private readonly fetchImpl: FetchLike = (input, init) => fetch(input, init),
@@ -67,6 +85,13 @@ export class Api {
     }
     if (!res.ok) {
       const err = json as ApiError | null;
+      if (res.status === 503) {
+        const seconds = Number(res.headers.get('Retry-After') ?? NaN);
+        const retryAfter = Number.isInteger(seconds) && seconds >= 0 ? seconds : null;
+        const e = new HttpError(503, unavailableText(method, retryAfter), err, retryAfter);
+        for (const l of this.unavailableListeners) l(e, method);
+        throw e;
+      }
       const message = err?.message ?? (text || res.statusText);
       throw new HttpError(
         res.status,
@@ -75,6 +100,17 @@ export class Api {
       );
     }
     return json as T;
+  }
+
+  /** Calls `l` on every 503 answer (before the request's promise rejects); returns the unsubscribe. */
+  onUnavailable(l: (e: HttpError, method: string) => void): () => void {
+    this.unavailableListeners.add(l);
+    return () => this.unavailableListeners.delete(l);
+  }
+
+  /** `GET /api/health` (no token needed; sent anyway): whether the store and the cluster link work. */
+  health(): Promise<Health> {
+    return this.request('GET', '/api/health');
   }
 
   me(): Promise<Me> {
@@ -149,6 +185,18 @@ export class Api {
 
   discardVersion(id: string, version: number): Promise<ModelVersion> {
     return this.request('POST', `${sensorPath(id)}/models/${version}/discard`);
+  }
+
+  burnIn(id: string, version: number): Promise<ModelBurnIn> {
+    return this.request('GET', `${sensorPath(id)}/models/${version}/burn-in`);
+  }
+
+  revertBurnIn(id: string, version: number): Promise<ModelBurnIn> {
+    return this.request('POST', `${sensorPath(id)}/models/${version}/burn-in/revert`);
+  }
+
+  restartBurnIn(id: string, version: number): Promise<ModelBurnIn> {
+    return this.request('POST', `${sensorPath(id)}/models/${version}/burn-in/restart`);
   }
 
   feedback(id: string): Promise<FeedbackInfo[]> {
@@ -299,8 +347,13 @@ export class Api {
 
 const sensorPath = (id: string) => `/api/sensors/${encodeURIComponent(id)}`;
 
-/** What to show of a failed request: the server's own message, without the method, path and status. */
+/**
+ * What to show of a failed request: the server's own message, without the method, path and status; for a 503
+ * the operator's words (not applied, retry) rather than the server's (which speak of Retry-After and
+ * `/api/health`).
+ */
 export function errorText(e: unknown): string {
+  if (e instanceof HttpError && e.status === 503) return e.message;
   return e instanceof HttpError && e.body?.message ? e.body.message : (e as Error).message;
 }
 

@@ -17,13 +17,16 @@ export type {
   AnnotationLabel,
   ApiError,
   ChannelKind,
+  ClusterHealthReport,
   ChannelTestResult,
   BulkAlertResult,
   ColumnsEvent,
   FeedbackInfo,
   FitProgressEvent,
+  Health,
   MediaTicketUrls,
   Me,
+  ModelBurnIn,
   ModelStatus,
   ModelVersion,
   NotificationChannel,
@@ -47,6 +50,7 @@ export type {
   WouldBeAlert,
   TrendDay,
   SortOrder,
+  StorageHealthReport,
 } from '@hark/protocol';
 
 export {

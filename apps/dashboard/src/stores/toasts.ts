@@ -18,6 +18,9 @@ export function toast(
   ms = kind === 'alert' ? 12_000 : 5000,
 ): void {
   const t = { id: next++, kind, text, href };
+  // The same words already shown (a 503 toasted by the shell and by the view that asked): shown once, anew.
+  const same = toasts.findIndex((o) => o.kind === kind && o.text === text && o.href === href);
+  if (same >= 0) toasts.splice(same, 1);
   toasts.push(t);
   if (toasts.length > 5) toasts.splice(0, toasts.length - 5);
   setTimeout(() => dismiss(t.id), ms);

@@ -9,7 +9,7 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { ClusterHealthReport, ColumnsEvent, SensorStatus } from '@hark/protocol';
 import { Counter, Gauge } from 'prom-client';
 import type { Server as IoServer } from 'socket.io';
-import type { HarkEvents, ModelChanged, SensorChanged } from '../events.js';
+import type { BurnInChanged, HarkEvents, ModelChanged, SensorChanged } from '../events.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import { LiveRelay } from './live-relay.js';
@@ -23,6 +23,11 @@ export const MODEL_NOTICE_EVENT = 'hark:model';
  * admin changed or deleted the sensor there; every other instance reads its record again at once.
  */
 export const SENSOR_NOTICE_EVENT = 'hark:sensor';
+/**
+ * The server-side event on `/live` that carries a burn-in notice ({@link BurnInChanged} + instance): a burn-in's
+ * record changed there (applied, refitted, reverted, restarted); every other instance reads it again at once.
+ */
+export const BURN_IN_NOTICE_EVENT = 'hark:burn-in';
 /** The server-side request on `/live` for a sensor's recent columns, answered by the instance that holds it. */
 export const BACKFILL_EVENT = 'hark:backfill';
 
@@ -59,6 +64,11 @@ export class Cluster {
    * C`), or, with no sensor id, every record in use here (Redis returned: notices sent meanwhile were missed).
    */
   reloadSensor: (sensorId: string | null, where: string) => Promise<void> = async () => {};
+  /**
+   * Reads a sensor's burn-in record again (set by the server): another instance changed it; with no sensor id,
+   * every one followed here (Redis returned: notices sent meanwhile were missed).
+   */
+  reloadBurnIn: (sensorId: string | null) => Promise<void> = async () => {};
   readonly #redisUp: Gauge | null = null;
   readonly #relayed: Counter<'direction'> | null = null;
 
@@ -130,9 +140,11 @@ export class Cluster {
       void this.ownership?.renew();
       void o.reloadModels().catch(() => undefined);
       void this.reloadSensor(null, 'on another instance while Redis was away').catch(() => undefined);
+      void this.reloadBurnIn(null).catch(() => undefined);
     });
     o.events.on('model:changed', (m) => this.#notice(MODEL_NOTICE_EVENT, m));
     o.events.on('sensor:changed', (m) => this.#notice(SENSOR_NOTICE_EVENT, m));
+    o.events.on('burn-in:changed', (m) => this.#notice(BURN_IN_NOTICE_EVENT, m));
   }
 
   /** This instance's name. */
@@ -188,6 +200,14 @@ export class Cluster {
     nsp.on(SENSOR_NOTICE_EVENT, (m: SensorChanged & { instance: string }) => {
       void this.reloadSensor(m.sensorId, `on instance ${m.instance}`).catch((err: Error) =>
         this.o.log(`cluster: reading sensor ${m.sensorId} again failed: ${err.message}`),
+      );
+    });
+    nsp.on(BURN_IN_NOTICE_EVENT, (m: BurnInChanged & { instance: string }) => {
+      this.o.log(
+        `cluster: instance ${m.instance} changed the burn-in of sensor ${m.sensorId} version ${m.version}: reading it again`,
+      );
+      void this.reloadBurnIn(m.sensorId).catch((err: Error) =>
+        this.o.log(`cluster: reading the burn-in of sensor ${m.sensorId} again failed: ${err.message}`),
       );
     });
     nsp.on(
@@ -257,7 +277,7 @@ export class Cluster {
   }
 
   /** Tells the other instances (lost while Redis is away: they read everything again when it returns). */
-  #notice(event: string, m: ModelChanged | SensorChanged): void {
+  #notice(event: string, m: ModelChanged | SensorChanged | BurnInChanged): void {
     if (!this.#io || !this.link?.up) return;
     this.#io.of('/live').serverSideEmit(event, { ...m, instance: this.instance });
   }

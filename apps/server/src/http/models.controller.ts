@@ -17,6 +17,7 @@ import { ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiResponse } from '@nest
 import {
   ENROL_MAX_SECONDS,
   ENROL_MIN_SECONDS,
+  type ModelBurnIn,
   type ModelStatus,
   type ModelVersion,
   type TokenInfo,
@@ -178,6 +179,52 @@ export class ModelsController {
     @Caller() caller: TokenInfo,
   ): Promise<ModelVersion> {
     return this.models.discard(sensorId(id), recordId('version', version), caller.name);
+  }
+
+  @Get('models/:version/burn-in')
+  @ApiRoute({
+    summary:
+      "A version's live burn-in: collecting its first windows (n of target), applied (the threshold's factor, " +
+      'the tail fitted, windows left out as faults), reverted or skipped',
+    ok: ref('ModelBurnIn'),
+    errors: [400, 401, 403, 404],
+  })
+  burnIn(@Param('id') id: string, @Param('version') version: string): Promise<ModelBurnIn> {
+    return this.models.burnIn(sensorId(id), recordId('version', version));
+  }
+
+  @Post('models/:version/burn-in/revert')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiRoute({
+    summary:
+      'Undo an applied burn-in: the version scores against its fitted threshold again (who and when recorded)',
+    ok: ref('ModelBurnIn'),
+    errors: [400, 401, 403, 404, 409],
+  })
+  revertBurnIn(
+    @Param('id') id: string,
+    @Param('version') version: string,
+    @Caller() caller: TokenInfo,
+  ): Promise<ModelBurnIn> {
+    return this.models.revertBurnIn(sensorId(id), recordId('version', version), caller.name);
+  }
+
+  @Post('models/:version/burn-in/restart')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiRoute({
+    summary:
+      'Burn the active version in again: collect its next windows on the fitted threshold, then apply a new factor',
+    ok: ref('ModelBurnIn'),
+    errors: [400, 401, 403, 404, 409],
+  })
+  restartBurnIn(
+    @Param('id') id: string,
+    @Param('version') version: string,
+    @Caller() caller: TokenInfo,
+  ): Promise<ModelBurnIn> {
+    return this.models.restartBurnIn(sensorId(id), recordId('version', version), caller.name);
   }
 
   @Get('feedback')

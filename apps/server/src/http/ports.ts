@@ -2,7 +2,7 @@
  * What the REST controllers need from the live runtime (sensor streams and models). Abstract classes so they
  * double as Nest injection tokens; `sensors/` (`Sensors`) and `models/` (`ModelService`) implement them.
  */
-import type { FeedbackInfo, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
+import type { FeedbackInfo, ModelBurnIn, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
 import type { SensorPatch } from '../store/sensor.repository.js';
 
 export type { FeedbackInfo } from '@hark/protocol';
@@ -47,6 +47,12 @@ export abstract class ModelsPort {
   abstract activate(sensorId: string, version: number, by: string): Promise<ModelVersion>;
   /** Ends the shadow trial of a version without using it. */
   abstract discard(sensorId: string, version: number, by: string): Promise<ModelVersion>;
+  /** A version's live burn-in; `NotFoundError` when it has none. */
+  abstract burnIn(sensorId: string, version: number): Promise<ModelBurnIn>;
+  /** Back to the fitted threshold (an applied burn-in only). */
+  abstract revertBurnIn(sensorId: string, version: number, by: string): Promise<ModelBurnIn>;
+  /** Collects again from now (the active version only). */
+  abstract restartBurnIn(sensorId: string, version: number, by: string): Promise<ModelBurnIn>;
   abstract listFeedback(sensorId: string): Promise<FeedbackInfo[]>;
   /** Adds the alert's patches to the sensor's memory bank. */
   abstract teach(alertId: number, by: string): Promise<FeedbackInfo>;

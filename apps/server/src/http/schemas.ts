@@ -103,6 +103,46 @@ const shadowTrial = obj({
   },
 });
 
+const burnInFit = obj({
+  perDay: { ...num, description: 'false alerts per sensor-day the factor was fitted for' },
+  windowsPerDay: num,
+  alertWindows: int,
+  confidence: num,
+  threshold: { ...num, description: 'the live threshold in units of the fitted one (the unbounded factor)' },
+  estimate: num,
+  u: num,
+  zeta: num,
+  xi: { ...num, description: "GPD shape of the live scores' tail" },
+  sigma: num,
+  n: int,
+  excesses: int,
+  clusters: int,
+});
+
+const modelBurnIn = obj({
+  sensorId: str,
+  version: int,
+  state: { type: 'string', enum: ['collecting', 'applied', 'reverted', 'skipped'] },
+  reason: nullable({ ...str, description: 'why skipped, or what a full collection waits for' }),
+  target: { ...int, description: 'windows to collect (hark serve --burn-in-windows)' },
+  windows: { ...int, description: 'collected so far; once fitted, the windows fitted on' },
+  excluded: { ...int, description: 'windows left out: in spans an operator marked as a fault' },
+  factor: nullable({ ...num, description: 'the threshold in units of the fitted one (bounded to 0.5..2)' }),
+  unbounded: nullable(num),
+  fit: nullable(burnInFit),
+  spanStart: nullable({ ...num, description: 'stream ms of the first window collected' }),
+  spanEnd: nullable({ ...num, description: 'stream ms of the end of the last window collected' }),
+  startedAt: int,
+  startedBy: nullable({
+    ...str,
+    description: 'null: the server (a new version); else the admin who restarted it',
+  }),
+  appliedAt: msNullable,
+  revertedAt: msNullable,
+  revertedBy: nullable(str),
+  updatedAt: int,
+});
+
 const modelVersion = obj({
   sensorId: str,
   version: int,
@@ -132,6 +172,7 @@ const modelVersion = obj({
   activatedAt: msNullable,
   activatedBy: nullable(str),
   trial: nullable(shadowTrial),
+  burnIn: nullable(modelBurnIn),
 });
 
 const sensorStatus = obj({
@@ -178,6 +219,15 @@ const sensorStatus = obj({
     custom: { ...bool, description: "the sensor's own values; false: the server's defaults" },
   }),
   model: { $ref: '#/components/schemas/ModelStatus' },
+  burnIn: nullable(
+    obj({
+      version: int,
+      state: { type: 'string', enum: ['collecting', 'applied', 'reverted', 'skipped'] },
+      windows: { ...int, description: 'windows collected (collecting), or fitted on' },
+      target: int,
+      factor: nullable({ ...num, description: 'applied: the threshold in units of the fitted one' }),
+    }),
+  ),
   instance: {
     ...nullable(str),
     description: 'the server instance that receives and scores the stream now (`hark serve --instance`)',
@@ -341,6 +391,7 @@ export const SCHEMAS = {
   }),
   ModelStatus: modelStatus,
   ModelVersion: modelVersion,
+  ModelBurnIn: modelBurnIn,
   ShadowTrial: shadowTrial,
   FitProgress: fitProgress,
   SensorStatus: sensorStatus,

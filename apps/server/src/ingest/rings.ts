@@ -5,6 +5,7 @@
  * that is only known, never heard, costs nothing), and {@link AudioRing.free} / {@link ColumnRing.free} give
  * it back: the ring then holds nothing, its positions carry on, and the next push allocates again.
  */
+import { S16_SCALE, toS16 } from '@hark/dsp';
 
 /**
  * Ring storage, left uninitialised: no slot is read before a push wrote it (reads clamp to what was pushed).
@@ -18,9 +19,14 @@ function uninitialised<T>(
   return new Kind(Buffer.allocUnsafeSlow(length * Kind.BYTES_PER_ELEMENT).buffer as ArrayBuffer, 0, length);
 }
 
-/** The last `capacity` samples of a signal, addressed by absolute sample index. */
+/**
+ * The last `capacity` samples of a signal, addressed by absolute sample index, held as 16-bit PCM: half the
+ * bytes of floats. What reads it is alert clips, which are written as 16-bit PCM with the same quantiser
+ * (`toS16`): a read sample q / 32767 re-quantises to q exactly (checked for every q), so a clip's bytes are
+ * the same as from float storage; scoring reads the column ring, never this one.
+ */
 export class AudioRing {
-  private data: Float32Array | null = null;
+  private data: Int16Array | null = null;
   private endIndex = 0;
   /** Nothing before this index is held (where the ring was last freed). */
   private floor = 0;
@@ -53,27 +59,27 @@ export class AudioRing {
 
   push(samples: Float32Array): void {
     const cap = this.capacity;
-    const data = (this.data ??= uninitialised(Float32Array, cap));
+    const data = (this.data ??= uninitialised(Int16Array, cap));
     const src = samples.length > cap ? samples.subarray(samples.length - cap) : samples;
     this.endIndex += samples.length - src.length;
     let at = this.endIndex % cap;
-    let i = 0;
-    while (i < src.length) {
-      const n = Math.min(src.length - i, cap - at);
-      data.set(src.subarray(i, i + n), at);
-      i += n;
-      at = (at + n) % cap;
+    for (let i = 0; i < src.length; i++) {
+      data[at] = toS16(src[i]);
+      if (++at === cap) at = 0;
     }
     this.endIndex += src.length;
   }
 
-  /** A copy of samples [from, to) clamped to what is held (possibly empty), and the index it starts at. */
+  /**
+   * A copy of samples [from, to) clamped to what is held (possibly empty), at 16-bit precision (clipped to
+   * [-1, 1]), and the index it starts at.
+   */
   read(from: number, to: number): { start: number; samples: Float32Array } {
     const a = Math.max(from, this.start);
     const b = Math.min(to, this.endIndex);
     const out = new Float32Array(Math.max(b - a, 0));
     const data = this.data;
-    if (data) for (let i = 0; i < out.length; i++) out[i] = data[(a + i) % this.capacity];
+    if (data) for (let i = 0; i < out.length; i++) out[i] = data[(a + i) % this.capacity] / S16_SCALE;
     return { start: a, samples: out };
   }
 }

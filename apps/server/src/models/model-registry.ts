@@ -119,6 +119,8 @@ interface Slot {
   busy: boolean;
   /** The version in use (from its `version.json`), null without one. */
   version: number | null;
+  /** `model.json`'s `burnIn` field of the model in use (null: not set; see models/burn-in.service.ts). */
+  burnIn: boolean | null;
   shadow: Shadow | null;
   onChange: Set<(d: Detector | null) => void>;
 }
@@ -290,6 +292,11 @@ export class ModelRegistry {
 
   detector(sensorId: string): Detector | null {
     return this.#slots.get(sensorId)?.detector ?? null;
+  }
+
+  /** `model.json`'s `burnIn` field of the sensor's model in use (null: not set, or no model). */
+  burnInAsked(sensorId: string): boolean | null {
+    return this.#slots.get(sensorId)?.burnIn ?? null;
   }
 
   /** What a fit needs, for clips of `clipSeconds` (enrolment's by default). */
@@ -551,6 +558,10 @@ export class ModelRegistry {
         .then((t) => JSON.parse(t) as SourceJson)
         .catch(() => null);
       const old = slot.detector;
+      slot.burnIn = await readFile(join(dir, 'model.json'), 'utf8')
+        .then((t) => (JSON.parse(t) as { burnIn?: unknown }).burnIn)
+        .then((b) => (typeof b === 'boolean' ? b : null))
+        .catch(() => null);
       slot.source = src?.source ?? fallbackSource;
       slot.trainingSeconds = src?.seconds ?? detector.fitted.training.seconds;
       slot.trainingClips = src?.files ?? detector.fitted.training.clips;
@@ -807,6 +818,7 @@ export class ModelRegistry {
       activatedAt: meta.activatedAt,
       activatedBy: meta.activatedBy ?? null,
       trial: shadow ? shadow.trial.toJSON() : meta.trial,
+      burnIn: null, // the model service adds it (models/burn-in.service.ts)
     };
   }
 
@@ -920,6 +932,7 @@ export class ModelRegistry {
         error: null,
         busy: false,
         version: null,
+        burnIn: null,
         shadow: null,
         onChange: new Set(),
       };

@@ -4,12 +4,14 @@
  * the detector returns to its fitted state and is taught the active feedback each time it changes.
  */
 import type { FeedbackItem } from '@hark/detection';
-import type { ModelStatus, ModelVersion } from '@hark/protocol';
+import type { ModelBurnIn, ModelStatus, ModelVersion } from '@hark/protocol';
 import type { HarkEvents } from '../events.js';
 import type { AlertMediaStore } from '../alerts/alert-media.js';
 import type { HarkStore } from '../store/store.js';
 import { ModelsPort, type FeedbackInfo, type UploadedWav } from '../http/ports.js';
+import { NotFoundError } from '../store/errors.js';
 import { ModelError } from './errors.js';
+import type { BurnInService } from './burn-in.service.js';
 import type { ModelRegistry } from './model-registry.js';
 
 export class ModelService extends ModelsPort {
@@ -18,6 +20,8 @@ export class ModelService extends ModelsPort {
     readonly store: HarkStore,
     readonly media: AlertMediaStore,
     readonly events: HarkEvents,
+    /** Live burn-ins (absent: none; a version's `burnIn` is then null and its routes answer 404). */
+    readonly burnIns: BurnInService | null = null,
   ) {
     super();
     events.on('model:progress', (p) => {
@@ -60,8 +64,27 @@ export class ModelService extends ModelsPort {
     return this.models.upload(sensorId, files, by, o);
   }
 
-  versions(sensorId: string): Promise<ModelVersion[]> {
-    return this.models.listVersions(sensorId);
+  async versions(sensorId: string): Promise<ModelVersion[]> {
+    const versions = await this.models.listVersions(sensorId);
+    const burnIns = new Map((await this.burnIns?.list(sensorId))?.map((b) => [b.version, b]));
+    return versions.map((v) => ({ ...v, burnIn: burnIns.get(v.version) ?? null }));
+  }
+
+  async burnIn(sensorId: string, version: number): Promise<ModelBurnIn> {
+    return this.#burnIns().get(sensorId, version);
+  }
+
+  revertBurnIn(sensorId: string, version: number, by: string): Promise<ModelBurnIn> {
+    return this.#burnIns().revert(sensorId, version, by);
+  }
+
+  restartBurnIn(sensorId: string, version: number, by: string): Promise<ModelBurnIn> {
+    return this.#burnIns().restart(sensorId, version, by);
+  }
+
+  #burnIns(): BurnInService {
+    if (!this.burnIns) throw new NotFoundError('this server keeps no burn-ins');
+    return this.burnIns;
   }
 
   async activate(sensorId: string, version: number, by: string): Promise<ModelVersion> {

@@ -15,6 +15,7 @@ import { SensorStream, type ReadyWindow } from '../ingest/sensor-stream.js';
 import type { LiveHub } from '../live/live-hub.js';
 import { SensorLive } from '../live/sensor-live.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
+import type { BurnInService } from '../models/burn-in.service.js';
 import type { ShadowScorer } from '../scoring/shadow-scorer.js';
 import type { DropCause, ScoreSink, WindowResult, WindowScorer } from '../scoring/window-scorer.js';
 import type { HarkStore } from '../store/store.js';
@@ -30,6 +31,8 @@ export interface SensorLineDeps {
   metrics: HarkMetrics;
   /** Records the columns sent to dashboards (the spectrogram history), if given. */
   history?: { columns(ev: ColumnsEvent): void };
+  /** Live burn-ins: collects the first windows of a new version and gives the threshold factor (absent: none). */
+  burnIn?: BurnInService;
   /** Something an operator sees changed (`now`: publish at once). */
   onChange: (line: SensorLine, now: boolean) => void;
   log: (line: string) => void;
@@ -96,7 +99,8 @@ export class SensorLine implements IngestSink, ScoreSink {
 
   // ---- scoring hands on ----
 
-  scored(w: ReadyWindow, r: WindowResult): void {
+  scored(w: ReadyWindow, result: WindowResult): void {
+    const r = this.#burnIn(w, result);
     this.live.scored(w, r);
     this.lastScore = r.normalised;
     void this.d.store.health.attempt('scores', () => this.d.store.scores.append(this.id, w.t1, r.normalised));
@@ -107,6 +111,21 @@ export class SensorLine implements IngestSink, ScoreSink {
   dropped(w: ReadyWindow, cause: DropCause): void {
     if (cause === 'overload') this.alerts.dropped();
     this.live.dropped(w);
+  }
+
+  /**
+   * The burn-in sees the window's score in units of the fitted threshold; then, with a burn-in applied, the
+   * score and both maps are divided by its factor (in place: the result is this window's own), so everything
+   * after this point is on the refined threshold's scale (1 = threshold).
+   */
+  #burnIn(w: ReadyWindow, r: WindowResult): WindowResult {
+    const b = this.d.burnIn;
+    if (!b) return r;
+    b.scored(this.id, w, r.normalised);
+    const f = b.factor(this.id);
+    if (f === 1) return r;
+    for (const m of [r.map, r.localMap]) for (let k = 0; k < m.length; k++) m[k] /= f;
+    return { ...r, normalised: r.normalised / f };
   }
 
   // ---- the sensor's model ----

@@ -9,7 +9,7 @@ import type { SensorsDeps } from './sensors.js';
 /** What the status reads: the sensors' own dependencies (models for the model status, scorer for the counters). */
 export type SensorStatusDeps = Pick<
   SensorsDeps,
-  'store' | 'models' | 'scorer' | 'alerts' | 'hub' | 'instance'
+  'store' | 'models' | 'scorer' | 'alerts' | 'hub' | 'instance' | 'burnIn'
 >;
 
 /** Drop rate over the last minute above which a sensor counts as overloaded. */
@@ -77,6 +77,7 @@ export class SensorStatusBoard {
       snoozedUntil,
       severityThresholds: d.alerts.thresholds(line.id),
       model,
+      burnIn: d.burnIn?.summary(line.id) ?? null,
       instance: line.ingest.connected ? (d.instance?.() ?? null) : null,
     };
   }
@@ -99,6 +100,8 @@ export class SensorStatusBoard {
       s.model.state,
       s.model.fittedAt,
       s.model.feedbackWindows,
+      s.burnIn?.state,
+      s.burnIn?.factor,
       s.name,
       s.labels,
     ]);

@@ -19,6 +19,7 @@ import { recordStream } from '../ingest/recorder.js';
 import { melHz } from '../ingest/timing.js';
 import type { LiveHub } from '../live/live-hub.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
+import type { BurnInService } from '../models/burn-in.service.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import { ModelError } from '../models/errors.js';
 import type { ScoringScheduler } from '../scoring/scheduler.js';
@@ -51,6 +52,8 @@ export interface SensorsDeps {
   remoteStatus?: (sensorId: string) => SensorStatus | null;
   /** Every sensor streaming to another instance now (listed here too, though this instance may not know it). */
   remoteStatuses?: () => SensorStatus[];
+  /** Live burn-ins of new model versions (absent: none). */
+  burnIn?: BurnInService;
   /** Told of every change an admin makes here to a sensor's record (the other instances reload theirs). */
   events?: HarkEvents;
   log: (line: string) => void;
@@ -354,6 +357,7 @@ export class Sensors extends SensorsPort {
     line.ingest.closeAll(reason);
     line.alerts.disconnected();
     this.d.scorer.forget(line.id);
+    this.d.burnIn?.forget(line.id);
     await line.alerts.flushClips(true);
     await this.d.scorer.scheduler.idle();
     line.stream.dispose();

@@ -5,6 +5,7 @@ export * from './alert.repository.js';
 export * from './backup.js';
 export * from './blob-cache.js';
 export * from './blob.repository.js';
+export * from './burn-in.repository.js';
 export * from './database.js';
 export * from './dialect.js';
 export * from './schema.js';

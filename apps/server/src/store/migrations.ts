@@ -468,4 +468,36 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_actions_by_alert ON alert_actions (alert_id, id);
     `,
   },
+  {
+    version: 11,
+    name: 'live burn-ins: the threshold refined on the first minutes of live normal sound',
+    sql: `
+      -- One row per sensor and model version (models/burn-in.service.ts): collecting its first windows, then
+      -- applied (the factor multiplies the version's threshold), reverted by an admin, or skipped (why in
+      -- reason). No foreign key to model_versions: a pruned version's burn-in row is harmless and keeps the
+      -- record of what was applied.
+      CREATE TABLE burn_ins (
+        sensor_id   TEXT    NOT NULL,
+        version     INTEGER NOT NULL,
+        state       TEXT    NOT NULL CHECK (state IN ('collecting', 'applied', 'reverted', 'skipped')),
+        reason      TEXT,             -- why skipped, or what a full collection waits for
+        target      INTEGER NOT NULL, -- windows to collect (hark serve --burn-in-windows)
+        windows     INTEGER NOT NULL, -- collected so far; once fitted: the windows fitted on
+        excluded    INTEGER NOT NULL, -- windows in spans an operator marked as a fault
+        factor      REAL,             -- applied: the live threshold in units of the fitted one (bounded)
+        unbounded   REAL,             -- the factor before the bounds
+        fit         TEXT,             -- JSON: the tail fitted to the live scores (calibration/rate.ts)
+        series      TEXT,             -- JSON: [[t1 ms, normalised score] | null (a break), ...], for a refit
+        span_start  REAL,             -- stream ms of the first and last window collected
+        span_end    REAL,
+        started_at  INTEGER NOT NULL, -- server ms
+        started_by  TEXT,             -- null: the server (a new version); else the admin who restarted it
+        applied_at  INTEGER,
+        reverted_at INTEGER,
+        reverted_by TEXT,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (sensor_id, version)
+      );
+    `,
+  },
 ];

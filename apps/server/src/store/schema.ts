@@ -258,6 +258,28 @@ export interface AlertMediaTable {
   size: number;
 }
 
+export interface BurnInsTable {
+  sensor_id: string;
+  version: number;
+  state: string;
+  reason: string | null;
+  target: number;
+  windows: number;
+  excluded: number;
+  factor: number | null;
+  unbounded: number | null;
+  fit: string | null;
+  series: string | null;
+  span_start: number | null;
+  span_end: number | null;
+  started_at: number;
+  started_by: string | null;
+  applied_at: number | null;
+  reverted_at: number | null;
+  reverted_by: string | null;
+  updated_at: number;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied_at: number;
@@ -287,5 +309,6 @@ export interface Schema {
   model_files: ModelFilesTable;
   model_active: ModelActiveTable;
   alert_media: AlertMediaTable;
+  burn_ins: BurnInsTable;
   schema_version: SchemaVersionTable;
 }

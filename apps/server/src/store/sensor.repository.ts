@@ -211,6 +211,7 @@ export class SensorRepository extends Repository {
       await trx.deleteFrom('score_days').where('sensor_id', '=', id).execute();
       await trx.deleteFrom('history_blocks').where('sensor_id', '=', id).execute();
       await trx.deleteFrom('models').where('sensor_id', '=', id).execute();
+      await trx.deleteFrom('burn_ins').where('sensor_id', '=', id).execute();
       await trx.deleteFrom('sensors').where('id', '=', id).execute();
       return ids;
     });

@@ -1,6 +1,7 @@
 import { AlertMediaRepository } from './alert-media.repository.js';
 import { AlertRepository } from './alert.repository.js';
 import { BlobRepository } from './blob.repository.js';
+import { BurnInRepository } from './burn-in.repository.js';
 import { HarkDatabase, type DatabaseLocation, type HarkDatabaseOptions } from './database.js';
 import { FeedbackRepository } from './feedback.repository.js';
 import { HistoryRepository } from './history.repository.js';
@@ -39,6 +40,8 @@ export class HarkStore {
   readonly modelVersions: ModelVersionRepository;
   /** Which blobs hold each alert's clip, pictures and feedback arrays. */
   readonly alertMedia: AlertMediaRepository;
+  /** Live burn-ins of model versions (migration 11). */
+  readonly burnIns: BurnInRepository;
   /** Whether writes succeed; the data path's writes report to it (`attempt`). */
   readonly health: StorageHealth;
 
@@ -63,6 +66,7 @@ export class HarkStore {
     this.blobs = new BlobRepository(this.database);
     this.modelVersions = new ModelVersionRepository(this.database, this.blobs);
     this.alertMedia = new AlertMediaRepository(this.database, this.blobs);
+    this.burnIns = new BurnInRepository(this.database);
     this.health = new StorageHealth({ ...options.health, engine: this.database.engine });
     this.health.addRetry('probe', async () => {
       await this.database.probe(Date.now());

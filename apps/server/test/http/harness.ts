@@ -11,7 +11,7 @@ import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MediaTickets } from '../../src/auth/media-tickets.js';
 import { TokenService } from '../../src/auth/token.service.js';
-import type { Alert, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
+import type { Alert, ModelBurnIn, ModelStatus, ModelVersion, SensorStatus } from '@hark/protocol';
 import { SERVER_DEFAULTS } from '../../src/config.js';
 import { resolveMelParams } from '@hark/dsp';
 import { HarkEvents } from '../../src/events.js';
@@ -151,6 +151,20 @@ export class TestModels extends ModelsPort {
   async discard(sensorId: string, version: number): Promise<ModelVersion> {
     throw new ModelError(`sensor ${sensorId} has no model version ${version}`, 'NO_VERSION');
   }
+
+  // Burn-ins as recorded in the store, like the real service (which also collects and applies them).
+  burnIn(sensorId: string, version: number): Promise<ModelBurnIn> {
+    return this.store.burnIns.require(sensorId, version);
+  }
+
+  revertBurnIn(sensorId: string, version: number, by: string): Promise<ModelBurnIn> {
+    return this.store.burnIns.revert(sensorId, version, by);
+  }
+
+  async restartBurnIn(sensorId: string, version: number, by: string): Promise<ModelBurnIn> {
+    const target = 1200;
+    return (await this.store.burnIns.start({ sensorId, version, target, by, ifAbsent: false })).record;
+  }
 }
 
 /** Sensors as stored, never connected. */
@@ -193,6 +207,7 @@ export class TestSensors extends SensorsPort {
       queueDepth: 0,
       windowsSkipped: 0,
       scoringHopSeconds: 0.5,
+      burnIn: null,
       lastScore: null,
       threshold: 1,
       openAlerts: (await this.store.alerts.unresolvedCounts()).get(s.id) ?? 0,

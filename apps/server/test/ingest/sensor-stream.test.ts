@@ -1,11 +1,22 @@
 import { copyWindow } from '@hark/detection';
-import { logMelSpectrogram, resample, resamplerTableBytes, transpose } from '@hark/dsp';
+import {
+  encodeWav,
+  logMelSpectrogram,
+  resample,
+  resamplerTableBytes,
+  S16_SCALE,
+  toS16,
+  transpose,
+} from '@hark/dsp';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SensorStream, type ReadyWindow } from '../../src/ingest/sensor-stream.js';
 import { chunk, f32Bytes, noise, s16Bytes, sine } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
+
+/** `x` as the audio ring holds it: 16-bit PCM, read back as floats. */
+const pcm16 = (x: ArrayLike<number>) => Float32Array.from(x, (v) => toS16(v) / S16_SCALE);
 
 /** Sends `chunks` with consecutive seqs from `seq0`; returns every window. */
 function send(s: SensorStream, chunks: Uint8Array[], seq0 = 0, now = T0): ReadyWindow[] {
@@ -204,11 +215,13 @@ describe('SensorStream audio ring and tap', () => {
     const a = s.readAudio(T0 + 1500, T0 + 1600);
     expect(a.sampleRate).toBe(16000);
     expect(a.start).toBe(T0 + 1500);
-    expect(a.samples).toEqual(x.subarray(24000, 25600));
+    expect(a.samples).toEqual(pcm16(x.subarray(24000, 25600)));
+    // At the precision of a clip: the 16-bit WAV of what the ring returns is the WAV of the float audio.
+    expect(encodeWav(a.samples, 16000)).toEqual(encodeWav(x.subarray(24000, 25600), 16000));
     // Only the last 2 s are kept: a range reaching further back is clamped to what is held.
     const b = s.readAudio(T0, T0 + 1100);
     expect(b.start).toBeCloseTo(T0 + 1000, 9);
-    expect(b.samples).toEqual(x.subarray(16000, 17600));
+    expect(b.samples).toEqual(pcm16(x.subarray(16000, 17600)));
     expect(s.readAudio(T0 + 5000, T0 + 6000).samples.length).toBe(0);
   });
 
@@ -294,7 +307,7 @@ describe('SensorStream reconfigure', () => {
     // The audio ring survived (same analysis rate).
     expect(s.readAudio(T0, T0 + 2000).samples.length).toBe(32000);
     expect(s.readAudio(T0 + 900, T0 + 1100).samples).toEqual(
-      Float32Array.from([...noise(16000).subarray(14400), ...noise(1600, 0.3, 11)]),
+      pcm16([...noise(16000).subarray(14400), ...noise(1600, 0.3, 11)]),
     );
     expect(() => s.reconfigure({}, 1, 2)).toThrow(
       'hopSeconds (2) must be > 0 with hopSeconds <= windowSeconds',
@@ -358,10 +371,10 @@ describe('SensorStream memory: rings taken on first audio, given back when idle'
     expect(s.columns(0, 100).db.length).toBe(0);
     expect(s.readAudio(0, Infinity).samples.length).toBe(0);
     send(s, [s16Bytes(noise(1600, 0.2))]);
-    // 90 s of 16 kHz float audio, 120 s of 128-band dB and anomaly columns with their times and flags.
+    // 90 s of 16 kHz 16-bit audio, 120 s of 128-band dB and anomaly columns with their times and flags.
     const columns = Math.ceil((120 * 16000) / 256);
-    expect(s.ringBytes).toBe(90 * 16000 * 4 + columns * (128 * 4 * 2 + 8 + 1));
-    expect(s.ringBytes / 1e6).toBeCloseTo(13.5, 1);
+    expect(s.ringBytes).toBe(90 * 16000 * 2 + columns * (128 * 4 * 2 + 8 + 1));
+    expect(s.ringBytes / 1e6).toBeCloseTo(10.6, 1);
   });
 
   it('released, a sensor streams on as before: sequence, stream time and window timing carry on', () => {

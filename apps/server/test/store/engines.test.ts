@@ -3,7 +3,7 @@
  * PostgreSQL 15 (started by `test/support/postgres.ts`; skipped, visibly, where it is not installed).
  */
 import { describe, expect, it } from 'vitest';
-import { HarkStore, MIGRATIONS } from '../../src/store/index.js';
+import { HarkStore, MIGRATIONS, type BurnInSeries } from '../../src/store/index.js';
 import { storeEngines } from './helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -249,6 +249,80 @@ describe.each(ENGINES)('the store on %s', (engine) => {
       expect(Buffer.from(block.spectrogram)).toEqual(Buffer.from(bytes));
       expect(store.history.bytes(0)).toBe(16);
       expect(await store.history.trimTo(0)).toBe(16);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('burn-ins: start once, progress, finish, refit, revert, restart', async () => {
+    const store = await open(engine);
+    try {
+      const b = store.burnIns;
+      const start = { sensorId: 'pump-1', version: 2, target: 100, by: null, ifAbsent: true };
+      const first = await b.start({ ...start, at: T0 });
+      expect(first.started).toBe(true);
+      expect(first.record).toMatchObject({ state: 'collecting', target: 100, windows: 0, startedBy: null });
+      // A new version's burn-in starts once: the server starting again finds it.
+      expect((await b.start({ ...start, at: T0 + 5 })).started).toBe(false);
+      expect(
+        await b.progress('pump-1', 2, T0 + 1, { windows: 9, spanStart: 0, spanEnd: 1, reason: null }),
+      ).toBe(false);
+      const span = { spanStart: 1000.5, spanEnd: 51000.5 };
+      expect(await b.progress('pump-1', 2, T0, { windows: 40, ...span, reason: 'waiting' })).toBe(true);
+      expect(await b.get('pump-1', 2)).toMatchObject({ windows: 40, reason: 'waiting', spanStart: 1000.5 });
+      await expect(b.revert('pump-1', 2, 'ana')).rejects.toThrow(/is collecting \(waiting\), not applied/);
+      const fit = {
+        perDay: 1,
+        windowsPerDay: 172800,
+        alertWindows: 2,
+        confidence: 0.9,
+        threshold: 0.61,
+        estimate: 0.55,
+        u: 0.4,
+        zeta: 0.25,
+        xi: -0.3,
+        sigma: 0.05,
+        n: 99,
+        excesses: 25,
+        clusters: 12,
+      };
+      const series: BurnInSeries = [[1000.5, 0.4], null, [2000.5, 0.5]];
+      const outcome = { factor: 0.61, unbounded: 0.61, windows: 100, excluded: 0, fit };
+      const finish = { outcome, reason: null, series, ...span, collected: 100 };
+      expect(await b.finish('pump-1', 2, T0 + 1, finish, T0 + 60_000)).toBe(false);
+      expect(await b.finish('pump-1', 2, T0, finish, T0 + 60_000)).toBe(true);
+      expect(await b.get('pump-1', 2)).toMatchObject({
+        state: 'applied',
+        factor: 0.61,
+        fit,
+        appliedAt: T0 + 60_000,
+        revertedAt: null,
+      });
+      expect(await b.series('pump-1', 2)).toEqual(series);
+      const refitted = await b.refit(
+        'pump-1',
+        2,
+        { ...outcome, factor: 0.7, windows: 80, excluded: 20 },
+        null,
+        20,
+      );
+      expect(refitted).toMatchObject({ state: 'applied', factor: 0.7, windows: 80, excluded: 20 });
+      const reverted = await b.revert('pump-1', 2, 'ana', T0 + 90_000);
+      expect(reverted).toMatchObject({
+        state: 'reverted',
+        revertedBy: 'ana',
+        revertedAt: T0 + 90_000,
+        factor: 0.7,
+      });
+      await expect(b.revert('pump-1', 2, 'bob')).rejects.toThrow(/already reverted by ana/);
+      expect(await b.refit('pump-1', 2, outcome, null, 0)).toBeNull(); // only an applied one is refitted
+      // An admin's restart replaces the record and collects again.
+      const again = await b.start({ ...start, by: 'ana', ifAbsent: false, at: T0 + 100_000 });
+      expect(again.started).toBe(true);
+      expect(again.record).toMatchObject({ state: 'collecting', windows: 0, factor: null, startedBy: 'ana' });
+      expect(await b.series('pump-1', 2)).toBeNull();
+      expect((await b.listBySensor('pump-1')).map((r) => r.version)).toEqual([2]);
+      await expect(b.require('pump-1', 3)).rejects.toThrow(/sensor 'pump-1' version 3 has no burn-in/);
     } finally {
       await store.close();
     }

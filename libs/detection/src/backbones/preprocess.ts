@@ -17,7 +17,7 @@ export interface DbRange {
 export function toBackboneInput(
   db: Float32Array,
   range: DbRange,
-  out = new Float32Array(db.length),
+  out: Float32Array = new Float32Array(db.length),
 ): Float32Array {
   if (!(range.max > range.min))
     throw new Error(`range.max (${range.max}) must be > range.min (${range.min})`);

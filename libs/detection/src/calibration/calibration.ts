@@ -11,7 +11,7 @@
 import { fitGamma, gammaQuantile, type GammaParams } from './gamma.js';
 import { fitRate, rateFor, type RateFit, type RateOptions } from './rate.js';
 
-export type CalibrationMethod = 'gamma' | 'empirical' | 'rate';
+export type CalibrationMethod = 'gamma' | 'empirical' | 'rate' | 'levels';
 
 /** Fewest normal scores a threshold is fitted on. */
 export const MIN_NORMAL_SCORES = 5;
@@ -102,6 +102,22 @@ export class Calibration implements CalibrationData {
   }
 
   /**
+   * The threshold of scores that are already divided by their own levels (fusion rule 'levels',
+   * pipeline/fusion.ts): 1, where each part reaches the `q` quantile of its held-out normal clips. `normalScores`
+   * (the held-out clips' fused scores, each on levels fitted without it) are kept for their count, mean and
+   * deviation only.
+   */
+  static atLevels(normalScores: ArrayLike<number>, q: number): Calibration {
+    if (!(q > 0 && q < 1)) throw new Error(`q (${q}) must be in (0, 1), e.g. 0.99`);
+    const all = Array.from(normalScores);
+    if (all.length === 0 || !all.every(Number.isFinite))
+      throw new Error('the held-out normal scores must be finite, at least one');
+    const mean = all.reduce((a, b) => a + b, 0) / all.length;
+    const std = Math.sqrt(all.reduce((a, b) => a + (b - mean) ** 2, 0) / all.length);
+    return new Calibration({ method: 'levels', q, threshold: 1, params: null, n: all.length, mean, std });
+  }
+
+  /**
    * Fits a threshold to the scores of normal clips.
    *
    * @param normalScores - at least `MIN_NORMAL_SCORES` finite anomaly scores of normal clips.
@@ -173,9 +189,9 @@ export class Calibration implements CalibrationData {
       return o[key];
     };
     const method = o.method;
-    if (method !== 'gamma' && method !== 'empirical' && method !== 'rate') {
+    if (method !== 'gamma' && method !== 'empirical' && method !== 'rate' && method !== 'levels') {
       throw new Error(
-        `calibration JSON field 'method' (${String(method)}) must be 'gamma', 'empirical' or 'rate'`,
+        `calibration JSON field 'method' (${String(method)}) must be 'gamma', 'empirical', 'rate' or 'levels'`,
       );
     }
     let params: GammaParams | null = null;

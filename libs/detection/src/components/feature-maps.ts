@@ -12,8 +12,14 @@ export interface FeatureMap {
 
 /** 3x3 local average with stride 1 and zero padding (divisor always 9), per channel. */
 export function avgPool3x3(m: FeatureMap): FeatureMap {
+  const out = new Float32Array(m.data.length);
+  avgPool3x3Into(m, out);
+  return { data: out, channels: m.channels, height: m.height, width: m.width };
+}
+
+/** {@link avgPool3x3} written into `out` (at least `data.length` values). */
+function avgPool3x3Into(m: FeatureMap, out: Float32Array): void {
   const { channels: c, height: h, width: w, data } = m;
-  const out = new Float32Array(data.length);
   for (let ch = 0; ch < c; ch++) {
     const base = ch * h * w;
     for (let y = 0; y < h; y++) {
@@ -31,7 +37,6 @@ export function avgPool3x3(m: FeatureMap): FeatureMap {
       }
     }
   }
-  return { data: out, channels: c, height: h, width: w };
 }
 
 /** Source coordinate and weights for align_corners=False bilinear sampling along one axis. */
@@ -78,9 +83,20 @@ export function resizeBilinear(m: FeatureMap, height: number, width: number): Fe
 }
 
 /**
+ * Pooled taps between calls: the live path embeds every window of every sensor, and a fresh array per tap and
+ * window (hundreds of KB) is garbage for the event loop's collector. Only {@link patchEmbeddings} uses it, and
+ * never across an await, so one is enough.
+ */
+let pooledScratch = new Float32Array(0);
+
+/**
  * Patch embeddings from several taps: each tap is 3x3-averaged, resized to the grid of the first (shallowest)
  * tap, and the channels are concatenated. Returns `[height * width, sum(channels)]` row-major: one row per
  * patch, patches in row-major grid order (row = frequency, column = time).
+ *
+ * The same values as `resizeBilinear(avgPool3x3(tap))` transposed into the rows (each value is computed by the
+ * same float operations and stored once), without the intermediate maps: the pooled tap goes to a reused
+ * scratch and the resize writes straight into the rows.
  */
 export function patchEmbeddings(taps: readonly FeatureMap[]): {
   data: Float32Array;
@@ -90,17 +106,53 @@ export function patchEmbeddings(taps: readonly FeatureMap[]): {
 } {
   if (taps.length === 0) throw new RangeError('patchEmbeddings needs at least one feature map');
   const { height, width } = taps[0];
-  const maps = taps.map((t) => resizeBilinear(avgPool3x3(t), height, width));
-  const dim = maps.reduce((s, m) => s + m.channels, 0);
+  const dim = taps.reduce((s, m) => s + m.channels, 0);
   const n = height * width;
   const out = new Float32Array(n * dim);
   let offset = 0;
-  for (const m of maps) {
-    for (let ch = 0; ch < m.channels; ch++) {
-      const plane = ch * n;
-      for (let p = 0; p < n; p++) out[p * dim + offset + ch] = m.data[plane + p];
-    }
-    offset += m.channels;
+  for (const t of taps) {
+    if (pooledScratch.length < t.data.length) pooledScratch = new Float32Array(t.data.length);
+    const pooled = pooledScratch;
+    avgPool3x3Into(t, pooled);
+    if (t.height === height && t.width === width) {
+      for (let ch = 0; ch < t.channels; ch++) {
+        const plane = ch * n;
+        for (let p = 0; p < n; p++) out[p * dim + offset + ch] = pooled[plane + p];
+      }
+    } else resizeIntoRows(pooled, t, height, width, out, dim, offset);
+    offset += t.channels;
   }
   return { data: out, dim, height, width };
+}
+
+/**
+ * `resizeBilinear` of `data` (shaped as `m`) to `[height, width]`, each value written to
+ * `out[(y * width + x) * dim + offset + ch]` instead of its plane: the same expression, rounded to float once.
+ */
+function resizeIntoRows(
+  data: Float32Array,
+  m: FeatureMap,
+  height: number,
+  width: number,
+  out: Float32Array,
+  dim: number,
+  offset: number,
+): void {
+  const ty = axisTaps(height, m.height);
+  const tx = axisTaps(width, m.width);
+  const inPlane = m.height * m.width;
+  for (let ch = 0; ch < m.channels; ch++) {
+    const src = ch * inPlane;
+    for (let y = 0; y < height; y++) {
+      const r0 = src + ty.i0[y] * m.width;
+      const r1 = src + ty.i1[y] * m.width;
+      const wy = ty.w1[y];
+      let at = y * width * dim + offset + ch;
+      for (let x = 0; x < width; x++, at += dim) {
+        const a = data[r0 + tx.i0[x]] * (1 - tx.w1[x]) + data[r0 + tx.i1[x]] * tx.w1[x];
+        const b = data[r1 + tx.i0[x]] * (1 - tx.w1[x]) + data[r1 + tx.i1[x]] * tx.w1[x];
+        out[at] = a * (1 - wy) + b * wy;
+      }
+    }
+  }
 }

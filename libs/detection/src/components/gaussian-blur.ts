@@ -79,7 +79,13 @@ export function gaussianBlur2d(
   }
   let src = map;
   if (sigmaX > 0) {
-    const dst = new Float32Array(map.length);
+    // With both axes blurred, the first pass goes to a scratch reused from call to call (the live path blurs
+    // a map per window); only the result is a new array.
+    let dst: Float32Array;
+    if (sigmaY > 0) {
+      if (rowPass.length < map.length) rowPass = new Float32Array(map.length);
+      dst = rowPass;
+    } else dst = new Float32Array(map.length);
     blurAxis(src, dst, height, width, width, 1, cachedKernel(sigmaX));
     src = dst;
   }
@@ -90,6 +96,9 @@ export function gaussianBlur2d(
   }
   return src === map ? map.slice() : src;
 }
+
+/** The first pass of a blur along both axes (see {@link gaussianBlur2d}); never held across calls. */
+let rowPass = new Float32Array(0);
 
 /**
  * The blur of one axis of `n` cells as a matrix `[n, n]` (row-major, double): `out = B in` equals `blurAxis`

@@ -12,6 +12,7 @@
  */
 import { FlatIndex, type KnnIndex } from '@hark/native';
 import { gaussianBlur2d } from '../components/gaussian-blur.js';
+import { kCenterGreedy } from '../components/kcenter-greedy.js';
 import { SearchedIndexes } from '../components/searched-indexes.js';
 
 /** Blur of the context map in cells (mel bins and frames): a cell's residual is noisy on its own. */
@@ -53,14 +54,23 @@ export class ContextMemory {
     this.#half = (frames - 1) / 2;
     if (bank.length === 0 || bank.length % this.dim !== 0)
       throw new RangeError(`context bank has ${bank.length} values, not whole rows of ${this.dim}`);
-    this.#base = bank;
-    this.#bank = bank;
     this.#index = ContextMemory.#indexOf(bank, this.dim);
+    // The index's own storage, viewed without a copy: the memory is held once (`bank` can be collected).
+    this.#base = this.#index.vectors();
+    this.#bank = this.#base;
   }
 
-  /** A memory of the contexts of `windows` (each `[nMels, windowFrames]`, standardised), thinned to the cap. */
-  static fit(windows: readonly Float32Array[], nMels: number, frames: number): ContextMemory {
-    return new ContextMemory(nMels, frames, thin(contextsOf(windows, nMels, frames), nMels * frames));
+  /**
+   * A memory of the contexts of `windows` (each `[nMels, windowFrames]`, standardised), thinned to the cap,
+   * then reduced to a greedy k-center coreset of `coreset` of its rows (1: all; see `contextCoreset`).
+   */
+  static fit(windows: readonly Float32Array[], nMels: number, frames: number, coreset = 1): ContextMemory {
+    const dim = nMels * frames;
+    return new ContextMemory(
+      nMels,
+      frames,
+      coresetOf(thin(contextsOf(windows, nMels, frames), dim), dim, coreset),
+    );
   }
 
   /** Rows in the memory. */
@@ -81,7 +91,9 @@ export class ContextMemory {
     bank.set(extra, this.#base.length);
     const old = this.#index;
     this.#index = ContextMemory.#indexOf(bank, this.dim);
-    this.#bank = bank;
+    this.#bank = this.#index.vectors();
+    // Nothing taught: the new index is the fitted memory, and the old one's storage can go.
+    if (extra.length === 0) this.#base = this.#bank;
     this.#indexes.retire(old);
   }
 
@@ -160,5 +172,22 @@ function thin(bank: Float32Array, dim: number): Float32Array {
     const r = Math.floor((i * rows) / MAX_CONTEXT_ROWS);
     out.set(bank.subarray(r * dim, (r + 1) * dim), i * dim);
   }
+  return out;
+}
+
+/**
+ * The rows of `bank` a greedy k-center coreset keeps (PatchCore's, in a 128-dimensional random projection),
+ * `ratio` of them, in bank order. Its bound: every dropped context lies within the coreset's covering radius
+ * r of a kept one, so a query's distance to the nearest kept context exceeds its exact nearest distance by at
+ * most r (triangle inequality), and the search costs `ratio` of the exact one.
+ */
+export function coresetOf(bank: Float32Array, dim: number, ratio: number): Float32Array {
+  if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`contextCoreset (${ratio}) must be in (0, 1]`);
+  const rows = bank.length / dim;
+  const count = Math.max(1, Math.round(ratio * rows));
+  if (count >= rows) return bank;
+  const kept = kCenterGreedy(bank, rows, dim, count).sort();
+  const out = new Float32Array(count * dim);
+  kept.forEach((r, i) => out.set(bank.subarray(r * dim, (r + 1) * dim), i * dim));
   return out;
 }

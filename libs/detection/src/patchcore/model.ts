@@ -174,8 +174,7 @@ export class PatchCore implements AnomalyMethod {
     if (dim < 1 || bank.length === 0 || bank.length % dim !== 0) {
       throw new RangeError(`bank has ${bank.length} values, not a whole number of rows of dim ${dim}`);
     }
-    this.#install(bank, dim);
-    this.#base = bank;
+    this.#base = this.#install(bank, dim);
     this.#picked = null;
   }
 
@@ -191,7 +190,8 @@ export class PatchCore implements AnomalyMethod {
       );
     const base = this.#base!;
     if (patches.length === 0) {
-      if (this.#bank !== base) this.#install(base, dim);
+      // The new index holds the fitted coreset; the old base (a view of a retired index) is let go.
+      if (this.#bank !== base) this.#base = this.#install(base, dim);
       return;
     }
     const bank = new Float32Array(base.length + patches.length);
@@ -200,13 +200,18 @@ export class PatchCore implements AnomalyMethod {
     this.#install(bank, dim);
   }
 
-  #install(bank: Float32Array, dim: number): void {
+  /**
+   * Indexes `bank` and keeps the index's own copy of it (`vectors()`, a view without a copy) as the bank the
+   * re-weighting reads, so the coreset is held once; the caller's array can be collected. Returns the view.
+   */
+  #install(bank: Float32Array, dim: number): Float32Array {
     const index = new FlatIndex(dim);
     index.add(bank);
     if (this.#index) this.#indexes.retire(this.#index);
     this.#index = index;
-    this.#bank = bank;
+    this.#bank = index.vectors();
     this.#dim = dim;
+    return this.#bank;
   }
 
   /** s(m^test) for `n` patches (`[n, dim]`), off the event loop. */

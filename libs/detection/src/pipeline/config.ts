@@ -13,8 +13,10 @@ import { checkMethodOptions } from './methods.js';
 import { BACKBONE_IDS, backboneSpec, MOBILENETV2_TAPS, type BackboneId } from '../backbones/index.js';
 
 export type MethodId = 'patchcore' | 'padim' | 'spade';
-export type FusionRule = 'sum' | 'max' | 'union';
-export const FUSION_RULES: readonly FusionRule[] = ['sum', 'max', 'union'];
+export type FusionRule = 'sum' | 'max' | 'union' | 'levels';
+export type CalibrationFolds = 'holdout' | 'leave-one-out';
+export const CALIBRATION_FOLDS: readonly CalibrationFolds[] = ['holdout', 'leave-one-out'];
+export const FUSION_RULES: readonly FusionRule[] = ['sum', 'max', 'union', 'levels'];
 export const METHOD_IDS: readonly MethodId[] = ['patchcore', 'padim', 'spade'];
 
 export interface DetectorConfig {
@@ -64,6 +66,11 @@ export interface DetectorConfig {
    * frames per context vector, odd (0: off).
    */
   contextFrames: number;
+  /**
+   * Share of the context memory's vectors kept, in (0, 1]: a greedy k-center coreset (logmel/context-memory.ts
+   * `coresetOf`), as PatchCore reduces its bank; the search's cost scales with it. 1 keeps every vector.
+   */
+  contextCoreset: number;
   /** Tonal envelope fused with the backbone's scores (logmel/tonal-envelope.ts): its margin in dB (0: off). */
   tonalMarginDb: number;
   /**
@@ -79,7 +86,9 @@ export interface DetectorConfig {
    * 'sum' adds them (evidence from several parts adds up; the modulation spectrum takes part only in it),
    * 'max' keeps the largest (every model fitted before 'sum' existed), 'union' keeps the largest of the sum
    * and each part alone, each over its level for the same false-alarm rate (a transient that lifts one part
-   * only is not diluted in the sum).
+   * only is not diluted in the sum), 'levels' keeps the largest part, each over its own level (a quantile of
+   * its own held-out clip maxima, `calibrationQuantile` shared out over the parts), with the threshold at 1 (best with
+   * `calibrationFolds` 'leave-one-out': a level from 5 held-out clips is noise).
    */
   fusion: FusionRule;
   /**
@@ -90,7 +99,14 @@ export interface DetectorConfig {
   /** Gaussian blur of the window map in spectrogram cells: along mel bins and along frames (0: none). */
   blurSigmaMel: number;
   blurSigmaTime: number;
-  /** Kept so older configurations load: every training clip is now held out once (fit-detector.ts). */
+  /**
+   * How the threshold's held-out normal scores are made (fit-detector.ts): 'leave-one-out' scores every
+   * training clip by a model without it (16 clips of scores from 16, and the model fitted on every clip);
+   * 'holdout' holds `calibrationHoldout` of the clips out (at least 5) and fits the model on the others.
+   * A false-alarm rate (`falseAlarmsPerDay` > 0) always uses 'leave-one-out'.
+   */
+  calibrationFolds: CalibrationFolds;
+  /** With `calibrationFolds` 'holdout', the share of the clips held out (at least 5 clips). */
   calibrationHoldout: number;
   /**
    * The false-alarm rate the threshold is set for: expected false alerts per sensor-day on normal sound, with
@@ -140,12 +156,14 @@ export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   embeddingDim: 0,
   frequencyWeight: 1,
   contextFrames: 5,
+  contextCoreset: 1,
   tonalMarginDb: 3,
   modulationBands: 0,
   fusion: 'max',
   timeShare: 0.6,
   blurSigmaMel: 8,
   blurSigmaTime: 4,
+  calibrationFolds: 'holdout',
   calibrationHoldout: 0.25,
   falseAlarmsPerDay: 0,
   falseAlarmConfidence: 0.9,
@@ -322,6 +340,10 @@ function checkFeatures(c: DetectorConfig): void {
     throw new Error(
       `contextFrames (${showValue(c.contextFrames)}) must be 0 (off) or an odd whole number, e.g. 5`,
     );
+  if (!(c.contextCoreset > 0 && c.contextCoreset <= 1))
+    throw new Error(
+      `contextCoreset (${showValue(c.contextCoreset)}) must be in (0, 1], e.g. 0.25 (1 keeps every context)`,
+    );
   if (c.contextFrames > windowFrames(c))
     throw new Error(
       `contextFrames (${showValue(c.contextFrames)}) must be <= the window's ${windowFrames(c)} frames`,
@@ -341,6 +363,10 @@ function checkScoring(c: DetectorConfig): void {
     throw new Error(`timeShare (${showValue(c.timeShare)}) must be in [0, 1), e.g. 0.6`);
   nonNegative('blurSigmaMel', c.blurSigmaMel);
   nonNegative('blurSigmaTime', c.blurSigmaTime);
+  if (!CALIBRATION_FOLDS.includes(c.calibrationFolds))
+    throw new Error(
+      `calibrationFolds (${showValue(c.calibrationFolds)}) must be one of ${CALIBRATION_FOLDS.join(', ')}`,
+    );
   if (!(typeof c.calibrationHoldout === 'number' && c.calibrationHoldout > 0 && c.calibrationHoldout < 1)) {
     throw new Error(`calibrationHoldout (${showValue(c.calibrationHoldout)}) must be in (0, 1), e.g. 0.25`);
   }

@@ -45,10 +45,15 @@ export class FeatureExtractor {
     let grid: PatchGrid | null = null;
     for (let b = 0; b < windows.length; b += batchSize) {
       const batch = windows.slice(b, b + batchSize);
-      const x = new Float32Array(batch.length * h * w);
-      batch.forEach((win, i) =>
-        x.set(this.image(standardised ? win : this.standardise(win, scaling), scaling), i * h * w),
-      );
+      const image = (win: Float32Array) =>
+        this.image(standardised ? win : this.standardise(win, scaling), scaling);
+      // One window (the live path) runs from its image as it is; a batch is packed.
+      let x: Float32Array;
+      if (batch.length === 1) x = image(batch[0]);
+      else {
+        x = new Float32Array(batch.length * h * w);
+        batch.forEach((win, i) => x.set(image(win), i * h * w));
+      }
       const taps = await this.backbone.run(x, batch.length, h, w);
       for (let i = 0; i < batch.length; i++) {
         const maps = taps.map(({ data, dims: [, c, th, tw] }) => ({
@@ -65,8 +70,11 @@ export class FeatureExtractor {
       onBatch?.(Math.min(b + batchSize, windows.length), windows.length);
     }
     if (!grid) throw new Error('embed() needs at least one window');
-    const data = new Float32Array(parts.length * parts[0].length);
-    parts.forEach((p, i) => data.set(p, i * p.length));
+    let data = parts[0];
+    if (parts.length > 1) {
+      data = new Float32Array(parts.length * parts[0].length);
+      parts.forEach((p, i) => data.set(p, i * p.length));
+    }
     return { data, nWindows: windows.length, grid };
   }
 
@@ -87,7 +95,8 @@ export class FeatureExtractor {
       imageWidth,
     ).data;
     if (this.config.backbone === 'speech') return speechInput(img, scaling.range);
-    return toBackboneInput(img, scaling.range);
+    // Scaled in place when the resize made a new array (not when it returned the window itself).
+    return toBackboneInput(img, scaling.range, img === std ? undefined : img);
   }
 
   release(): Promise<void> {

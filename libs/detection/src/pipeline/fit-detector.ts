@@ -1,9 +1,10 @@
 /**
  * Fitting a detector on normal clips only, stage by stage (`fitDetector`):
  *
- * 1. With a false-alarm rate (`falseAlarmsPerDay` > 0) every clip is held out once (leave one clip out) to
- *    calibrate; without, the older single hold-out: an evenly spread share of the clips
- *    (`calibrationHoldout`, at least 5, `heldOutClips`), and the model is fitted on the others only.
+ * 1. With a false-alarm rate (`falseAlarmsPerDay` > 0) or `calibrationFolds` 'leave-one-out' every clip is
+ *    held out once (leave one clip out) to calibrate; otherwise the older single hold-out: an evenly spread
+ *    share of the clips (`calibrationHoldout`, at least 5, `heldOutClips`), and the model is fitted on the
+ *    others only.
  * 2. Log-mel of every clip; `cutWindows` cuts every clip into levelled windows (at the fitting hop to fit, at
  *    the scoring hop to be scored; the same windows when the hops are equal), and `learnScaling` learns the
  *    backbone's input scaling from them (`learnInputScaling`).
@@ -25,7 +26,8 @@
  *    threshold: the `calibrationQuantile` of a gamma fitted to the clips' largest scores. With
  *    `rowCalibration` the held-out window maps also give each mel bin its own map level. With fusion 'union'
  *    each clip's statistics (the sum and each part) are first divided by their levels, fitted on the other
- *    clips too, and the threshold is set on the largest. No anomalous data is needed.
+ *    clips too, and the threshold is set on the largest. With fusion 'levels' (and no rate) the parts' own
+ *    levels are the threshold (1). No anomalous data is needed.
  * 7. The detector is assembled with its `trainingSummary`.
  */
 import { logMelSpectrogram } from '@hark/dsp';
@@ -57,6 +59,7 @@ import { RowLevels } from './row-calibration.js';
 import {
   fitFusionLevels,
   fitFusionScales,
+  fitPartLevels,
   fuseWindow,
   shareTime,
   type FusionScales,
@@ -88,6 +91,11 @@ function heldOutClips(nClips: number, config: DetectorConfig): Set<number> {
   return new Set(holdoutIndices(nClips, nHeld));
 }
 
+/** Whether every clip is held out once (`calibrationFolds`; a false-alarm rate always is). */
+export function leaveOneOut(config: DetectorConfig): boolean {
+  return config.falseAlarmsPerDay > 0 || config.calibrationFolds === 'leave-one-out';
+}
+
 /** Seconds in a day: a sensor scores 86 400 / hopSeconds windows a day. */
 const SECONDS_PER_DAY = 86_400;
 
@@ -96,6 +104,8 @@ export async function fitDetector(
   clips: readonly (Float32Array | Spectrogram)[],
   input: DetectorConfigInput | DetectorConfig = {},
   onProgress?: FitProgress,
+  /** Receives what every part said of each held-out clip's windows (clip index -> windows), for analysis. */
+  onHeldOut?: (held: ReadonlyMap<number, WindowParts[]>) => void,
 ): Promise<Detector> {
   const t0 = performance.now();
   const config = resolveDetectorConfig(input);
@@ -120,7 +130,7 @@ export async function fitDetector(
     });
     // With a false-alarm rate every clip is held out once and the model is fitted on all; without, the older
     // single hold-out: the model is fitted on the clips not held out.
-    const held = config.falseAlarmsPerDay > 0 ? null : heldOutClips(specs.length, config);
+    const held = leaveOneOut(config) ? null : heldOutClips(specs.length, config);
     const all = cut.clipOf.flatMap((c, w) => (cut.fit[w] && !held?.has(c) ? [w] : []));
     const training = new TrainingEmbeddings(e, all, config.frequencyWeight);
     const method = fitMethod(config, training, all, 'fit', onProgress);
@@ -134,6 +144,7 @@ export async function fitDetector(
       heldParts.set(c, ps);
       onProgress?.('calibrate', i + 1, scored.length);
     }
+    onHeldOut?.(heldParts);
     const { calibration, rowLevels, fusion } = calibrate(config, parts, heldParts);
     const summary = trainingSummary(config, specs, all.length, heldParts.size, t0);
     const { frequencyScale, grid } = training;
@@ -322,6 +333,8 @@ function calibrate(
   const scalesOf = (clips: WindowParts[][]): FusionScales => {
     const scales = fitFusionScales(clips);
     const level = (s: number[][]) => rateThreshold(config, s).threshold;
+    if (config.fusion === 'levels')
+      return { ...scales, levels: fitPartLevels(clips, scales, config.calibrationQuantile) };
     return config.fusion === 'union' ? { ...scales, levels: fitFusionLevels(clips, scales, level) } : scales;
   };
   const fusion = parts.context || parts.tonal || parts.modulation ? scalesOf([...heldParts.values()]) : null;
@@ -341,13 +354,19 @@ function calibrate(
       }),
     );
   }
+  // Rule 'levels' (without a rate): the parts' levels are the threshold, 1 (fusion.ts).
   const calibration =
     config.falseAlarmsPerDay > 0
       ? rateThreshold(config, series)
-      : Calibration.fit(
-          series.map((s) => Math.max(...s)),
-          { method: 'gamma', q: config.calibrationQuantile },
-        );
+      : config.fusion === 'levels' && fusion
+        ? Calibration.atLevels(
+            series.map((s) => Math.max(...s)),
+            config.calibrationQuantile,
+          )
+        : Calibration.fit(
+            series.map((s) => Math.max(...s)),
+            { method: 'gamma', q: config.calibrationQuantile },
+          );
   const rowLevels = rows ? rows.levels(config.calibrationQuantile, calibration.threshold * 1e-6) : null;
   return { calibration, rowLevels, fusion };
 }
@@ -418,6 +437,7 @@ function fitParts(
           std.filter((_, w) => cut.fit[w] && !held.has(cut.clipOf[w])),
           nMels,
           config.contextFrames,
+          config.contextCoreset,
         )
       : null;
   let tonal: TonalEnvelope | null = null;

@@ -180,6 +180,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
       gainInvariance: false,
       tiltInvariance: false,
       contextFrames: 0,
+      contextCoreset: 1,
       tonalMarginDb: 0,
       timeShare: 0,
       falseAlarmsPerDay: 0,
@@ -232,6 +233,10 @@ async function readArray(dir: string, e: ArrayEntry): Promise<Float32Array | Flo
       `${path} is corrupt (${bytes.length} bytes, expected ${e.length * Ctor.BYTES_PER_ELEMENT} with sha256 ${String(e.sha256).slice(0, 12)}...); fit the model again`,
     );
   }
+  // The file's own buffer when it is aligned for the type (readFile gives large files a buffer of their own,
+  // at offset 0): a second copy of a model's arrays at every load is only garbage for the allocator.
+  if (bytes.byteOffset % Ctor.BYTES_PER_ELEMENT === 0)
+    return new Ctor(bytes.buffer, bytes.byteOffset, e.length);
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);
   return new Ctor(copy.buffer);

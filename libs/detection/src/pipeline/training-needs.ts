@@ -15,7 +15,7 @@
 import { MIN_NORMAL_SCORES } from '../calibration/calibration.js';
 import { DEFAULT_TAIL_SHARE as RATE_TAIL_SHARE, MIN_EXCESSES } from '../calibration/rate.js';
 import { resolveDetectorConfig, type DetectorConfig, type DetectorConfigInput } from './config.js';
-import { MIN_TRAINING_CLIPS } from './fit-detector.js';
+import { leaveOneOut, MIN_TRAINING_CLIPS } from './fit-detector.js';
 
 export interface TrainingNeeds {
   /** Fewest clips a fit takes. */
@@ -45,6 +45,14 @@ export function trainingNeeds(
     reason =
       `the false-alarm threshold is extrapolated from the top ${RATE_TAIL_SHARE * 100} % of ${minima} or more ` +
       `held-out window runs; with less sound it rests on too few scores, and normal sound the training missed raises false alarms`;
+  } else if (leaveOneOut(c)) {
+    // Every clip is held out once: the threshold is a quantile of one largest score per clip, extrapolated
+    // by a gamma fit; as many clips as the hold-out asks for give it as many scores, from models of all but one.
+    clips = Math.ceil(MIN_NORMAL_SCORES / c.calibrationHoldout);
+    reason =
+      `the threshold is a ${c.calibrationQuantile} quantile of a gamma fitted to every clip's largest score, each ` +
+      `scored by a model without it; below ${clips} clips it rests on few scores, so normal sound the training ` +
+      `missed raises false alarms`;
   } else {
     clips = Math.ceil(MIN_NORMAL_SCORES / c.calibrationHoldout);
     reason =

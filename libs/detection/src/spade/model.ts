@@ -173,7 +173,8 @@ export class Spade implements AnomalyMethod {
     const index = new FlatIndex(grid.dim);
     index.add(globals);
     this.#fitted?.index.dispose();
-    this.#fitted = { grid, nWindows, patches, globals, index };
+    // The index's own copy of the global features, viewed without a copy (held once).
+    this.#fitted = { grid, nWindows, patches, globals: index.vectors(), index };
   }
 
   #require(): Fitted {

@@ -3,7 +3,7 @@
  * at `speed` times real time.
  *
  * Timestamps: the stream runs on a virtual clock that starts at `startTime` (default: when iteration starts)
- * and advances by samples / rate, whatever the speed. Chunk k of 20 ms carries `t = startTime + 20 k` ms;
+ * and advances by samples / rate, whatever the speed. Chunk k of c ms carries `t = startTime + c k` ms;
  * at `--speed 10` the stream's clock therefore runs ten times faster than the wall clock, as if the file had
  * been recorded live from `startTime` on. With `loop` the clock keeps counting across repeats.
  *
@@ -17,6 +17,7 @@ import { readWav } from '@hark/dsp';
 import { encodePcm } from '../pcm.js';
 import {
   checkedBytesPerFrame,
+  DEFAULT_CHUNK_MS,
   type PcmChunk,
   type PcmSource,
   type SampleFormat,
@@ -25,7 +26,7 @@ import {
 import { monotonicClock, type Clock } from './clock.js';
 
 export interface PacedOptions {
-  /** Chunk length in ms (default 20); the last chunk of the file may be shorter. */
+  /** Chunk length in ms (default {@link DEFAULT_CHUNK_MS}); the last chunk of the file may be shorter. */
   chunkMs?: number;
   /** Times real time (default 1); `Infinity` releases chunks as fast as they are read. */
   speed?: number;
@@ -45,7 +46,7 @@ export function pacedSource(
   options: PacedOptions & { description?: string } = {},
 ): PcmSource {
   const bpf = checkedBytesPerFrame(format);
-  const { chunkMs = 20, speed = 1, loop = false, clock = monotonicClock, signal } = options;
+  const { chunkMs = DEFAULT_CHUNK_MS, speed = 1, loop = false, clock = monotonicClock, signal } = options;
   if (!(chunkMs > 0)) throw new RangeError(`chunkMs (${chunkMs}) must be > 0`);
   if (!(speed > 0)) throw new RangeError(`speed (${speed}) must be > 0`);
   if (pcm.byteLength % bpf !== 0)

@@ -9,10 +9,16 @@
  */
 import { addAbortSignal, type Readable } from 'node:stream';
 import { FrameChunker } from '../pcm.js';
-import { checkedBytesPerFrame, type PcmChunk, type PcmSource, type StreamFormat } from '../types.js';
+import {
+  checkedBytesPerFrame,
+  DEFAULT_CHUNK_MS,
+  type PcmChunk,
+  type PcmSource,
+  type StreamFormat,
+} from '../types.js';
 
 export interface ReadableSourceOptions {
-  /** Chunk length in ms (default 20). */
+  /** Chunk length in ms (default {@link DEFAULT_CHUNK_MS}). */
   chunkMs?: number;
   /** Ends the iteration (without error) when aborted; a Node stream is destroyed. */
   signal?: AbortSignal;
@@ -34,7 +40,7 @@ export function readableSource(
   options: ReadableSourceOptions = {},
 ): PcmSource {
   const bpf = checkedBytesPerFrame(format);
-  const { chunkMs = 20, signal, now = Date.now } = options;
+  const { chunkMs = DEFAULT_CHUNK_MS, signal, now = Date.now } = options;
   if (!(chunkMs > 0)) throw new RangeError(`chunkMs (${chunkMs}) must be > 0`);
   const rate = format.sampleRate;
   const chunkFrames = Math.max(1, Math.round((chunkMs * rate) / 1000));
