@@ -78,6 +78,18 @@ describe('anomalyBoxes', () => {
       anomalyBoxes(mixed, nFrames, mel, { localMap: blurred, toneMap: tone, windows: speed }),
     );
     expect(octaves(kept)).toBeCloseTo(octaves(wide), 10);
+    // A broadband event ringing at 3 kHz: the fused map peaks elsewhere (at 500 Hz), so its box covers it.
+    const bang = new Float32Array(nMels * nFrames).fill(0.3);
+    for (let m = 0; m < nMels; m++)
+      for (let t = 30; t < 70; t++)
+        bang[m * nFrames + t] = 2 + 2 * Math.exp(-0.5 * ((m - nearest(500)) / 10) ** 2);
+    const bangMixed = shareTime(Float32Array.from(bang), nMels, 0.6);
+    const [covered] = anomalyBoxes(bangMixed, nFrames, mel, {
+      localMap: bang,
+      toneMap: tone,
+      windows: carried,
+    });
+    expect(octaves(covered)).toBeGreaterThan(3);
     // Without the parts' scores nothing says the tone carries the box.
     const bare = whine(anomalyBoxes(mixed, nFrames, mel, { localMap: blurred, toneMap: tone }));
     expect(octaves(bare)).toBeCloseTo(octaves(wide), 10);

@@ -117,6 +117,7 @@ describe('AlertTracker', () => {
     // The local map is blurred over mels 50..74; the tone map holds the whine's one mel filter, 62.
     const mixed = blob(0, 127, 10, 20, 1.5);
     const local = blob(50, 74, 0, W - 1, 3);
+    local.fill(4, 62 * W, 63 * W); // the fused map peaks at the tone, as a whine's does
     const tone = new Float32Array(128 * W);
     tone.fill(2, 62 * W, 63 * W);
     const carried = { map: tone, tonal: 3, others: 1.2 };

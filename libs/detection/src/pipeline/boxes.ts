@@ -95,6 +95,26 @@ function spannedMax(w: BoxWindows, values: readonly number[], tLo: number, tHi: 
   return best;
 }
 
+/**
+ * Whether bins `mLo..mHi` hold the peak of `local`'s profile over frames `tLo..tHi` (each bin's largest value):
+ * the fused map, every part together, says the box is most anomalous at the tone. A broadband event that also
+ * rings at a resonance peaks elsewhere in the fused map, and its box must cover the event.
+ */
+function holdsPeak(
+  local: Float32Array,
+  nMels: number,
+  nFrames: number,
+  { tLo, tHi }: { tLo: number; tHi: number },
+  { mLo, mHi }: { mLo: number; mHi: number },
+): boolean {
+  let at = 0;
+  let best = -Infinity;
+  for (let m = 0; m < nMels; m++)
+    for (let t = tLo; t <= tHi; t++)
+      if (local[m * nFrames + t] > best) [best, at] = [local[m * nFrames + t], m];
+  return at >= mLo && at <= mHi;
+}
+
 /** Whether the tonal envelope carries frames `tLo..tHi`: its largest scaled score there is the parts' largest. */
 function toneCarries(w: BoxWindows | undefined, tLo: number, tHi: number): boolean {
   if (!w?.tonal || !w.others) return false;
@@ -221,8 +241,9 @@ export function anomalyBoxes(
     .sort((a, b) => b.peak - a.peak)
     .slice(0, opts.maxBoxes ?? 5)
     .map((b) => {
+      const toned = tone && toneCarries(win, b.tLo, b.tHi) && toneExtent(tone, nMels, nFrames, b.tLo, b.tHi);
       const extent =
-        (tone && toneCarries(win, b.tLo, b.tHi) && toneExtent(tone, nMels, nFrames, b.tLo, b.tHi)) ||
+        (toned && (!local || holdsPeak(local, nMels, nFrames, b, toned)) && toned) ||
         (local && frequencyExtent(local, nMels, nFrames, b.tLo, b.tHi)) ||
         null;
       return extent ? { ...b, ...extent } : b;
