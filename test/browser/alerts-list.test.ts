@@ -120,11 +120,12 @@ describe.runIf(haveChromium)('alert list and phone layout in Chromium', () => {
     await page.getByTestId('sort-sensor').click();
     await page.waitForURL(/sort=sensor/);
     const header = page.locator('th', { has: page.getByTestId('sort-sensor') });
-    expect(await header.getAttribute('aria-sort')).toBe('ascending');
+    // The URL changes before the header re-renders: poll, as for the rows.
+    await expect.poll(() => header.getAttribute('aria-sort')).toBe('ascending');
     await expect.poll(() => rowIds(page)).toEqual(await ids('group=site:plant-a&sort=sensor&order=asc'));
     await page.getByTestId('sort-sensor').click();
     await page.waitForURL(/order=desc/);
-    expect(await header.getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(() => header.getAttribute('aria-sort')).toBe('descending');
     const list = await ids('group=site:plant-a&sort=sensor&order=desc');
     await expect.poll(() => rowIds(page)).toEqual(list);
     // The names say so too: Kiln fan 2's alerts first.
