@@ -3,6 +3,7 @@
  * instance that scores the sensor writes its progress and the fitted factor; any instance answers the REST
  * calls and records an admin's revert or restart (models/burn-in.service.ts applies them).
  */
+import type { Updateable } from 'kysely';
 import type { BurnInFit, ModelBurnIn } from '@hark/protocol';
 import { Repository } from './database.js';
 import { ConflictError, NotFoundError } from './errors.js';
@@ -130,21 +131,13 @@ export class BurnInRepository extends Repository {
     p: { windows: number; spanStart: number | null; spanEnd: number | null; reason: string | null },
     at = Date.now(),
   ): Promise<boolean> {
-    const r = await this.db
-      .updateTable('burn_ins')
-      .set({
-        windows: p.windows,
-        span_start: p.spanStart,
-        span_end: p.spanEnd,
-        reason: p.reason,
-        updated_at: at,
-      })
-      .where('sensor_id', '=', sensorId)
-      .where('version', '=', version)
-      .where('state', '=', 'collecting')
-      .where('started_at', '=', startedAt)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    return this.#updateCollecting(sensorId, version, startedAt, {
+      windows: p.windows,
+      span_start: p.spanStart,
+      span_end: p.spanEnd,
+      reason: p.reason,
+      updated_at: at,
+    });
   }
 
   /**
@@ -167,22 +160,32 @@ export class BurnInRepository extends Repository {
     at = Date.now(),
   ): Promise<boolean> {
     const o = f.outcome;
+    return this.#updateCollecting(sensorId, version, startedAt, {
+      state: o ? 'applied' : 'skipped',
+      reason: f.reason,
+      windows: o ? o.windows : f.collected,
+      excluded: o ? o.excluded : 0,
+      factor: o ? o.factor : null,
+      unbounded: o ? o.unbounded : null,
+      fit: o ? JSON.stringify(o.fit) : null,
+      series: JSON.stringify(f.series),
+      span_start: f.spanStart,
+      span_end: f.spanEnd,
+      applied_at: o ? at : null,
+      updated_at: at,
+    });
+  }
+
+  /** Updates the collection `startedAt` of (sensor, version) if it is still the one running. */
+  async #updateCollecting(
+    sensorId: string,
+    version: number,
+    startedAt: number,
+    set: Updateable<BurnInsTable>,
+  ): Promise<boolean> {
     const r = await this.db
       .updateTable('burn_ins')
-      .set({
-        state: o ? 'applied' : 'skipped',
-        reason: f.reason,
-        windows: o ? o.windows : f.collected,
-        excluded: o ? o.excluded : 0,
-        factor: o ? o.factor : null,
-        unbounded: o ? o.unbounded : null,
-        fit: o ? JSON.stringify(o.fit) : null,
-        series: JSON.stringify(f.series),
-        span_start: f.spanStart,
-        span_end: f.spanEnd,
-        applied_at: o ? at : null,
-        updated_at: at,
-      })
+      .set(set)
       .where('sensor_id', '=', sensorId)
       .where('version', '=', version)
       .where('state', '=', 'collecting')
