@@ -13,9 +13,12 @@
 // the matrix), anything else (file filters, -t) goes to every run. HARK_SKIP_CHECKS=1 skips type check and lint.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { relative } from 'node:path';
 import { familyEnv, kernelFamilies } from '../native/scripts/kernel-families.mjs';
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
+/** Every failed test or check, named again just above the totals line, so a log's tail says what failed. */
+const failures = [];
 let code = 0;
 
 function runChecks() {
@@ -28,10 +31,17 @@ function runChecks() {
     if (check.status === 0) totals.passed++;
     else {
       totals.failed++;
+      failures.push(what);
       code = code || 1;
       console.log(`== ${what} FAILED`);
     }
   }
+}
+
+/** The first line of a failure message, without colour codes, at most 300 characters. */
+function firstLine(message) {
+  const line = (message ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line.trim();
 }
 
 /** Splits vitest arguments into the projects asked for and everything else. */
@@ -64,9 +74,19 @@ function vitest(label, args, env) {
       failed: r.numFailedTests + brokenFiles.length,
       skipped: r.numPendingTests + r.numTodoTests,
     };
+    const where = (f) => relative(process.cwd(), f.name);
+    for (const f of brokenFiles) failures.push(`${label}: ${where(f)} did not load: ${firstLine(f.message)}`);
+    for (const f of r.testResults) {
+      for (const t of f.assertionResults.filter((a) => a.status === 'failed')) {
+        failures.push(`${label}: ${where(f)} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+      }
+    }
     rmSync(report, { force: true });
   }
-  if (run.status !== 0 && counts.failed === 0) counts.failed = 1;
+  if (run.status !== 0 && counts.failed === 0) {
+    counts.failed = 1;
+    failures.push(`${label}: vitest exited with ${run.status ?? run.signal} and no failed test in its report`);
+  }
   if (run.status !== 0) code = code || run.status || 1;
   for (const key of Object.keys(totals)) totals[key] += counts[key];
   console.log(`== ${label}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
@@ -106,5 +126,9 @@ if (wantsNative) {
   }
 }
 
+if (failures.length > 0) {
+  console.log(`== failed (${failures.length}):`);
+  for (const f of failures) console.log(`   ${f}`);
+}
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(code);
