@@ -58,7 +58,8 @@ function struck(w: Float32Array, lo: number, hi: number, rateHz: number, db: num
 }
 
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * xs.length)];
+const median = (xs: number[]) => quantile(xs, 0.5);
 
 describe('impulse train', () => {
   it('finds a resonance struck 11 times a second on an impulsive machine, in its band, and not the machine', () => {
@@ -78,12 +79,14 @@ describe('impulse train', () => {
     }
   });
 
-  it('gives a stationary normal no excess: new stationary windows, a louder or quieter one, a steady tone', () => {
+  it('gives a stationary normal no excess: new stationary windows, a louder one, a steady tone', () => {
     const train = ImpulseTrain.fit(range(120).map(stationary), grid);
-    const fresh = range(60, 300).map((s) => train.score(stationary(s)).windowScore);
-    // The largest of 16 band z-scores of a window like the training ones: a few units at most.
-    expect(Math.max(...fresh)).toBeLessThan(4.5);
-    expect(median(fresh)).toBeLessThan(2.5);
+    // No excess: new windows of the same sound score as the training windows themselves did (the same
+    // median and 90th percentile; the largest of many windows grows with their number, as for any statistic).
+    const own = range(120).map((s) => train.score(stationary(s)).windowScore);
+    const fresh = range(400, 1000).map((s) => train.score(stationary(s)).windowScore);
+    expect(quantile(fresh, 0.5)).toBeLessThan(1.1 * quantile(own, 0.5));
+    expect(quantile(fresh, 0.9)).toBeLessThan(1.1 * quantile(own, 0.9));
     for (const s of range(20, 700)) {
       const w = stationary(s);
       const louder = w.map((v) => v + 12);
@@ -91,19 +94,24 @@ describe('impulse train', () => {
       const tone = w.map((v, i) => (Math.floor(i / F) >= 20 && Math.floor(i / F) < 24 ? v + 20 : v));
       const base = train.score(w).windowScore;
       expect(train.score(louder).windowScore).toBeCloseTo(base, 4);
-      expect(train.score(tone).windowScore).toBeLessThan(4.5);
+      expect(train.score(tone).windowScore).toBeCloseTo(base, 4);
     }
   });
 
-  it('scores the lags of 7-25 Hz strikes over the residual of an 80 ms moving mean, less what all bands share', () => {
+  it('scores 7-25 Hz strike periods at their multiples over the residual of an 80 ms moving mean, less what all bands share', () => {
     const a = new ImpulseAnalysis(grid);
     expect(a.smooth).toBe(5);
-    expect(Array.from(a.lags)).toEqual([3, 4, 5, 6, 7, 8]);
+    // Periods of 2.5-8.9 frames (25-7 Hz) every eighth of a frame; lags up to half the 58-frame residual.
+    expect(a.maxLag).toBe(29);
+    expect([a.periods[0], a.periods.at(-1)]).toEqual([2.5, 8.875]);
+    // 7.5 frames (8.3 Hz): its multiples land on whole frames every other time.
+    expect(Array.from(a.multiples[a.periods.indexOf(7.5)])).toEqual([8, 15, 23]);
     const flat = new Float32Array(M * F).fill(-50);
     expect(Array.from(a.features([flat]))).toEqual(new Array(16).fill(0));
     // A strike every 6 frames in bands 0-1: their residual repeats at lag 6, its autocorrelation near 1.
     const two = a.features([struck(flat, 0, 8, RATE / 6, 4)]);
-    for (const v of two.subarray(0, 2)) expect(v).toBeGreaterThan(0.8);
+    for (const v of two.subarray(0, 2)) expect(v).toBeGreaterThan(0.6);
+    for (const v of two.subarray(2)) expect(v).toBeLessThan(0.2);
     // The same strikes in every band at once are the whole machine's knock: the frame's median removes it.
     expect(Array.from(a.features([struck(flat, 0, M, RATE / 6, 4)]))).toEqual(new Array(16).fill(0));
   });

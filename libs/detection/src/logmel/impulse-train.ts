@@ -10,9 +10,15 @@
  * For each of `bands` groups of adjacent mel bins, the band's envelope is its mean level (dB) per frame; the
  * envelope minus its moving mean over `IMPULSE_SMOOTH_SECONDS` keeps each strike's bump and drops the swells
  * slower than a strike; each frame's median residual over all bands is removed (a knock of the whole machine
- * moves every band at once, a struck resonance one or a few); the feature is the largest normalised autocorrelation of that residual over the lags
- * of the strike rates `IMPULSE_MIN_HZ`-`IMPULSE_MAX_HZ` (the onset-periodicity statistic of tempo estimation,
- * Ellis, J. New Music Research 36(1), 2007, per band). It is scale-free: a louder or quieter machine, or a
+ * moves every band at once, a struck resonance one or a few); the feature is, over the strike periods of
+ * `IMPULSE_MIN_HZ`-`IMPULSE_MAX_HZ`, the largest mean normalised autocorrelation of that residual at the
+ * period's multiples (the onset-periodicity statistic of tempo estimation, Ellis, J. New Music Research 36(1),
+ * 2007, per band, with the summation over multiples of pitch estimators, Tolonen and Karjalainen, IEEE Trans.
+ * Speech Audio Process. 8(6), 2000). A strike train correlates with itself at every multiple of its period:
+ * the mean over the multiples averages the noise of several lags, and reaches whole-frame lags near the
+ * multiples of a period that is not a whole number of frames (8.3 strikes a second are 7.5 frames apart; the
+ * largest single lag, 7 or 8, saw half of it: the development corpus's impacts ranked 0.93-0.97 with one lag,
+ * 0.99-1.00 with the multiples). It is scale-free: a louder or quieter machine, or a
  * band that is impulsive anyway, gives the same value for the same regularity. The normal model is, per band,
  * the median and a robust scale (1.4826 x the median absolute deviation) of the feature over the normal
  * windows (the machine's own rhythm sets its own normal, so an engine's regular firing is not a fault); a
@@ -49,14 +55,23 @@ export interface ImpulseGrid {
   frameRate: number;
 }
 
-/** Each band's largest autocorrelation of its envelope's residual at the strike lags: the model's features. */
+/**
+ * Periods are tried every `PERIOD_STEP` frames: the k-th multiple moves k / 8 frames per step, so up to the
+ * 8th no whole-frame lag between two tried periods is skipped.
+ */
+export const PERIOD_STEP = 1 / 8;
+
+/** Each band's largest mean autocorrelation of its envelope's residual at a strike period's multiples: the model's features. */
 export class ImpulseAnalysis {
   /** First mel bin of each band, and nMels at the end. */
   readonly bandStart: Int32Array;
   /** Frames of the moving mean (odd, >= 3). */
   readonly smooth: number;
-  /** Lags scored, in frames, shortest first. */
-  readonly lags: Int32Array;
+  /** Longest lag, frames: half the residual's span, so every lag correlates at least as many frames as it spans. */
+  readonly maxLag: number;
+  /** The periods tried (frames) and, for each, its multiples' lags (rounded, up to `maxLag`). */
+  readonly periods: Float64Array;
+  readonly multiples: Int32Array[];
 
   constructor(readonly grid: ImpulseGrid) {
     const { nMels, windowFrames, bands, frameRate } = grid;
@@ -65,14 +80,22 @@ export class ImpulseAnalysis {
     this.bandStart = Int32Array.from({ length: bands + 1 }, (_, b) => Math.floor((b * nMels) / bands));
     this.smooth = Math.max(3, 2 * Math.floor((IMPULSE_SMOOTH_SECONDS * frameRate) / 2) + 1);
     const residual = windowFrames - this.smooth + 1;
-    const lo = Math.max(2, Math.ceil(frameRate / IMPULSE_MAX_HZ));
-    // The longest lag leaves at least two periods of residual to correlate.
-    const hi = Math.min(Math.floor(frameRate / IMPULSE_MIN_HZ), Math.floor(residual / 3));
-    if (hi < lo)
+    this.maxLag = Math.floor(residual / 2);
+    // A period under 2 frames is not resolved (a strike's bump is 1-2 frames long).
+    const shortest = Math.max(2, frameRate / IMPULSE_MAX_HZ);
+    const periods: number[] = [];
+    for (let k = Math.ceil(shortest / PERIOD_STEP); k * PERIOD_STEP <= frameRate / IMPULSE_MIN_HZ; k++)
+      if (Math.round(k * PERIOD_STEP) <= this.maxLag) periods.push(k * PERIOD_STEP);
+    if (periods.length === 0)
       throw new RangeError(
         `a window of ${windowFrames} frames at ${frameRate} frames/s resolves no strike rate in ${IMPULSE_MIN_HZ}-${IMPULSE_MAX_HZ} Hz; use a longer window`,
       );
-    this.lags = Int32Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+    this.periods = Float64Array.from(periods);
+    this.multiples = periods.map((p) => {
+      const lags: number[] = [];
+      for (let k = 1; Math.round(k * p) <= this.maxLag; k++) lags.push(Math.round(k * p));
+      return Int32Array.from(lags);
+    });
   }
 
   /** Features of `windows` (each `[nMels, windowFrames]` dB), `[windows.length, bands]`. */
@@ -115,6 +138,7 @@ export class ImpulseAnalysis {
         for (let b = 0; b < bands; b++) res[b * len + i] -= mid;
       }
     }
+    const acf = new Float64Array(this.maxLag + 1);
     for (let b = 0; b < bands; b++) {
       const r = res.subarray(b * len, (b + 1) * len);
       let mean = 0;
@@ -125,11 +149,16 @@ export class ImpulseAnalysis {
       let best = 0;
       // A flat residual (silence, a constant tone, a band that moves with all the others) has no strikes: 0.
       if (energy > 1e-9 * len) {
-        best = -1;
-        for (const lag of this.lags) {
+        for (let lag = 1; lag <= this.maxLag; lag++) {
           let c = 0;
           for (let i = 0; i + lag < len; i++) c += r[i] * r[i + lag];
-          best = Math.max(best, c / energy);
+          acf[lag] = c / energy;
+        }
+        best = -Infinity;
+        for (const lags of this.multiples) {
+          let sum = 0;
+          for (const lag of lags) sum += acf[lag];
+          best = Math.max(best, sum / lags.length);
         }
       }
       out[at + b] = best;
