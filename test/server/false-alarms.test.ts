@@ -5,8 +5,9 @@
  * (`falseAlarmsPerDay: 1`, calibration/rate.ts) and placed in the data directory of a fresh server; the
  * stream is played through the real `hark sensor` command at 4x. Every alert on it would be false: five
  * minutes must raise none. The three groups stream at once, as three sensors of one server (a third of the
- * wall time of one after the other; the server scores every window, late if it must: SCORE_EVERY_WINDOW). (The server's own default is still the older quantile threshold, which raised 27
- * and 7 false alerts on the river and traffic streams; BENCHMARKS.md, issue 13.)
+ * wall time of one after the other; the server scores every window, late if it must: SCORE_EVERY_WINDOW).
+ * (The server's own default is still the older quantile threshold, which raised 27 and 7 false alerts on the
+ * river and traffic streams; BENCHMARKS.md, issue 13.)
  *
  * Skipped, with a message, when the corpus is absent. `hark bench false-alarms` measures the same rate.
  */
