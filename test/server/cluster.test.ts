@@ -9,14 +9,13 @@
  * an instance started while Redis is down starts degraded and joins when Redis comes up.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import { fitDetector, readClip, resolveDetectorConfig, saveModel, trainingNeeds } from '@hark/detection';
-import { writeSynthDataset } from '@hark/dsp';
 import type { Alert, ColumnsEvent, Health, LeaseRefusal, ScoreEvent, SensorStatus } from '@hark/protocol';
 import { leaseKey } from '../../apps/server/src/cluster/ownership.js';
+import { synthPumpModel } from '../support/models.js';
 import { redisOrWarn, startRedis, type TestRedis } from '../support/redis.js';
 import { connectSensor, TestSensor } from '../support/sensor.js';
 import {
@@ -76,23 +75,7 @@ const metrics = (s: TestServer) => s.api<ArrayBuffer>('/metrics').then((b) => Bu
 describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
   beforeAll(async () => {
     redis = await startRedis();
-    const root = tempDir('cluster-synth');
-    const config = resolveDetectorConfig({});
-    writeSynthDataset(root, {
-      machines: ['pump'],
-      trainClips: trainingNeeds(config, 5).minClips,
-      testClips: 0,
-      clipSeconds: 5,
-      streamSeconds: 10,
-    });
-    const train = join(root, 'synth_pump', 'train');
-    const clips = await Promise.all(
-      readdirSync(train).map((f) => readClip(join(train, f), config.mel.sampleRate)),
-    );
-    const d = await fitDetector(clips, config);
-    modelDir = join(root, 'model');
-    await saveModel(d, modelDir);
-    await d.release();
+    modelDir = await synthPumpModel();
     for (const name of ['A', 'B', 'C'] as const) {
       const dataDir = tempDir(`cluster-${name}`);
       // cd-1's model reaches B only by the notice of a change on A (B's own folder check is an hour away).

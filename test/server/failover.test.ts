@@ -1,6 +1,6 @@
 /**
  * A sensor over two servers (issue 17, failover): two real `hark serve` processes on loopback with the same
- * data (one data directory prepared, model fitted once, then copied: same tokens, same model), and one real
+ * data (one data directory prepared with a fitted model, then copied: same tokens, same model), and one real
  * `hark sensor --server A,B` streaming a synthetic pump in real time.
  *
  * - `kill -9` of the server it streams to: it connects to the other and scores again within 5 s (the
@@ -20,7 +20,6 @@ import { readWav, writeSynthDataset } from '@hark/dsp';
 import type { ScoreEvent, SensorStatus } from '@hark/protocol';
 import {
   apiCall,
-  fitFromFolder,
   liveClient,
   runSensor,
   serveChild,
@@ -28,7 +27,9 @@ import {
   startServer,
   tempDir,
   until,
+  waitForModel,
 } from '../support/server.js';
+import { placeSynthPumpModel } from '../support/models.js';
 
 const SENSOR = 'pump-f';
 /** A window of a model the server fits is 1 s (README: "scores a 1 s window every 0.5 s"). */
@@ -99,11 +100,13 @@ beforeAll(async () => {
   const wav = await readWav(wavPath);
   wavSeconds = wav.samples.length / wav.sampleRate;
   chunkSeconds = Math.round((CHUNK_MS / 1000) * wav.sampleRate) / wav.sampleRate;
-  // One data directory: the model fitted once, a sensor token; then copied, so both servers know both.
+  // One data directory: the model (the run's shared fit of this pump), a sensor token; then copied, so both
+  // servers know both.
+  await placeSynthPumpModel(dataA, SENSOR);
   const prep = await startServer({ dataDir: dataA, dashboardDir: null });
   try {
     admin = prep.admin;
-    await fitFromFolder(prep, SENSOR, join(root, 'synth_pump', 'train'));
+    await waitForModel(prep, SENSOR, 60_000);
     sensorToken = await prep.token('sensor', 'pump box');
     hopSeconds = prep.server.config.hopSeconds;
   } finally {

@@ -7,7 +7,7 @@
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { fitDetector, readClip, resolveDetectorConfig, saveModel, trainingNeeds } from '@hark/detection';
+import { trainingNeeds } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
 import type { ModelStatus, ModelVersion } from '@hark/protocol';
 import {
@@ -19,6 +19,7 @@ import {
   waitForModel,
   type TestServer,
 } from '../support/server.js';
+import { synthPumpModel } from '../support/models.js';
 
 const root = tempDir('versions-synth');
 const train = () => join(root, 'synth_pump', 'train');
@@ -35,14 +36,7 @@ beforeAll(async () => {
     clipSeconds: 5,
     streamSeconds: 30,
   });
-  const config = resolveDetectorConfig({});
-  const clips = await Promise.all(
-    readdirSync(train()).map((f) => readClip(join(train(), f), config.mel.sampleRate)),
-  );
-  const d = await fitDetector(clips, config);
-  handDir = join(root, 'by-hand');
-  await saveModel(d, handDir);
-  await d.release();
+  handDir = await synthPumpModel();
   // A data directory from before versions: one model in DATA/models/pump-1/.
   dataDir = tempDir('versions-data');
   cpSync(handDir, join(dataDir, 'models', 'pump-1'), { recursive: true });

@@ -4,14 +4,12 @@
  * model while the sensor keeps being scored, and a false alarm taught to the bank stops the same sound from
  * alerting again (and reverting it brings the alert back).
  */
-import { cpSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
 import type { Alert, FitProgressEvent, ModelStatus, Page } from '@hark/protocol';
-import { readdirSync } from 'node:fs';
 import {
   fitFromFolder,
   liveClient,
@@ -24,6 +22,7 @@ import {
   waitForModel,
   type TestServer,
 } from '../support/server.js';
+import { placeSynthPumpModel } from '../support/models.js';
 
 const root = tempDir('models-synth');
 let s: TestServer;
@@ -74,17 +73,8 @@ const anomalyAlerts = async (sensorId: string) =>
 
 describe('models on a running server', () => {
   test('a model directory written by hark fit and placed in DATA/models is picked up without a restart', async () => {
-    const config = resolveDetectorConfig({});
-    const train = join(root, 'synth_pump', 'train');
-    const clips = await Promise.all(
-      readdirSync(train).map((f) => readClip(join(train, f), config.mel.sampleRate)),
-    );
-    const d = await fitDetector(clips, config);
-    const out = join(root, 'by-hand');
-    await saveModel(d, out);
-    await d.release();
     expect((await s.api<ModelStatus>('/api/sensors/hand-1/model')).state).toBe('none');
-    cpSync(out, join(s.server.config.dataDir, 'models', 'hand-1'), { recursive: true });
+    await placeSynthPumpModel(s.server.config.dataDir, 'hand-1');
     const m = await waitForModel(s, 'hand-1', 30_000);
     expect(m).toMatchObject({
       state: 'ready',

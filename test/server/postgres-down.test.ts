@@ -10,20 +10,12 @@
  * alerts and their updates, the second one's clip, the score points of the outage), reports ok, and takes the
  * acknowledgement. Skipped, visibly, where PostgreSQL is not installed.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSynthDataset } from '@hark/dsp';
 import type { Alert, Health, Page } from '@hark/protocol';
 import { postgresOrWarn, startPostgres, type Postgres } from '../support/postgres.js';
 import { TestSensor } from '../support/sensor.js';
-import {
-  fitFromFolder,
-  liveClient,
-  sleep,
-  startServer,
-  tempDir,
-  type TestServer,
-} from '../support/server.js';
+import { liveClient, sleep, startServer, tempDir, waitForModel, type TestServer } from '../support/server.js';
+import { placeSynthPumpModel } from '../support/models.js';
 
 const enabled = postgresOrWarn('PostgreSQL down while a sensor streams');
 
@@ -57,19 +49,11 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
   let pg: Postgres;
   let s: TestServer | null = null;
   let sensor: TestSensor | null = null;
-  const root = tempDir('pg-down-synth');
   /** Errors that would end a plain `hark serve` process. */
   const fatal: unknown[] = [];
   const onFatal = (err: unknown) => fatal.push(err);
 
   beforeAll(async () => {
-    writeSynthDataset(root, {
-      machines: ['pump'],
-      trainClips: 12,
-      testClips: 0,
-      clipSeconds: 5,
-      streamSeconds: 5,
-    });
     pg = await startPostgres();
   }, 120_000);
   afterAll(async () => {
@@ -83,8 +67,10 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
   it('scores on, queues the writes, answers 503 to an acknowledgement, and writes it all once PostgreSQL is back', async () => {
     process.on('uncaughtException', onFatal);
     process.on('unhandledRejection', onFatal);
-    s = await startServer({ database: pg.url, silenceSeconds: 1, clipPostSeconds: 0.5 });
-    await fitFromFolder(s, 'pump-1', join(root, 'synth_pump', 'train'));
+    const dataDir = tempDir('pg-down-data');
+    await placeSynthPumpModel(dataDir, 'pump-1');
+    s = await startServer({ dataDir, database: pg.url, silenceSeconds: 1, clipPostSeconds: 0.5 });
+    await waitForModel(s, 'pump-1', 60_000);
     const operator = await s.token('operator', 'ana');
     const sensorToken = await s.token('sensor', 'mic-1');
     sensor = await TestSensor.open(s.url, sensorToken, 'pump-1');
