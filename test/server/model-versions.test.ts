@@ -12,12 +12,12 @@ import { writeSynthDataset } from '@hark/dsp';
 import type { ModelStatus, ModelVersion } from '@hark/protocol';
 import {
   runSensor,
-  sleep,
   startServer,
   tempDir,
+  type TestServer,
+  untilValue,
   waitForConnected,
   waitForModel,
-  type TestServer,
 } from '../support/server.js';
 import { synthPumpModel } from '../support/models.js';
 
@@ -62,20 +62,9 @@ async function upload(id: string, query = ''): Promise<Response> {
   });
 }
 
-async function until<T>(
-  what: string,
-  get: () => Promise<T>,
-  ok: (v: T) => boolean,
-  ms = 600_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`${what}: not after ${ms} ms (last: ${JSON.stringify(v)})`);
-    await sleep(250);
-  }
-}
+/** Fits take minutes on a loaded machine: polls here wait up to 10 minutes. */
+const until = <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 600_000) =>
+  untilValue(what, get, ok, ms);
 
 describe('model versions on a running server', () => {
   test("an older data directory's single model is version 1, kept on disk with its training summary", async () => {

@@ -14,7 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert, Health, Page } from '@hark/protocol';
 import { postgresOrWarn, startPostgres, type Postgres } from '../support/postgres.js';
 import { TestSensor } from '../support/sensor.js';
-import { liveClient, sleep, startServer, tempDir, waitForModel, type TestServer } from '../support/server.js';
+import {
+  liveClient,
+  sleep,
+  startServer,
+  tempDir,
+  type TestServer,
+  untilValue,
+  waitForModel,
+} from '../support/server.js';
 import { placeSynthPumpModel } from '../support/models.js';
 
 const enabled = postgresOrWarn('PostgreSQL down while a sensor streams');
@@ -30,17 +38,6 @@ async function metric(s: TestServer, series: string): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   if (!line) throw new Error(`no ${series} in /metrics`);
   return Number(line.slice(series.length + 1));
-}
-
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end)
-      throw new Error(`${what}: not reached within ${ms} ms (last: ${JSON.stringify(v)})`);
-    await sleep(100);
-  }
 }
 
 const SCORED = 'hark_windows_scored_total{sensor="pump-1"}';
@@ -80,7 +77,7 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
     await sensor.stream(1.2, 0);
     await sleep(550);
     await sensor.stream(0.1, 0);
-    const open = await until(
+    const open = await untilValue(
       'silence alert stored',
       () => s!.api<Page<Alert>>('/api/alerts?sensorId=pump-1&kind=silence', { token: operator }),
       (p) => p.total === 1,
@@ -112,7 +109,7 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
     await s.server.sensors.scheduler.idle();
     expect(await metric(s, SCORED)).toBeGreaterThan(scoredReconnected);
 
-    const down = await until(
+    const down = await untilValue(
       'health degraded',
       () => health(s!),
       (h) => h.status === 'degraded' && (h.storage.waitingWrites.alerts ?? 0) >= 3,
@@ -147,7 +144,7 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
 
     pg.restart();
 
-    await until(
+    await untilValue(
       'health ok',
       () => health(s!),
       (h) => h.status === 'ok',
@@ -166,7 +163,7 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
     expect(b.start).toBeGreaterThanOrEqual(a.end as number);
     expect(b).toMatchObject({ active: false });
     // The second alert's clip, cut while PostgreSQL was down, waited in memory and is stored with it.
-    await until(
+    await untilValue(
       'clip of the alert opened during the outage',
       () => s!.api<Alert>(`/api/alerts/${b.id}`, { token: operator }),
       (x) => x.clip.available,
