@@ -342,6 +342,67 @@ describe('leave-one-out calibration and the levels rule', () => {
   });
 });
 
+describe('the impulse train (opt-in)', () => {
+  it('is a part of its own in the levels rule and the largest-part rule, and scores the same after save and load', async () => {
+    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
+    const config = {
+      ...FAST,
+      calibrationFolds: 'leave-one-out',
+      fusion: 'levels',
+      modulationBands: 16,
+      impulseBands: 32,
+    } as const;
+    const det = await fitDetector(train, config);
+    const dir = join(tmp, 'model-impulse');
+    try {
+      expect(det.parts.impulse?.grid.bands).toBe(32);
+      const f = det.fitted.fusion!;
+      expect(f.impulse).toBeGreaterThanOrEqual(1);
+      expect(f.levels!.impulse).toBeGreaterThan(0);
+      const clip = det.spectrogram(await readClip(group.test[3].path, 16000));
+      const win = copyWindow(clip.data, 128, clip.nFrames, 0, det.windowFrames);
+      const [p] = await det.scoreParts([win]);
+      expect(p.impulse?.map).toHaveLength(128 * det.windowFrames);
+      const stats = fusionStatistics(p, f);
+      const parts = ['method', 'context', 'tonal', 'modulation', 'impulse'] as const;
+      const [r] = await det.scoreWindows([win]);
+      expect(r.normalised).toBeCloseTo(Math.max(...parts.map((k) => stats[k] / f.levels![k]!)), 10);
+      await saveModel(det, dir);
+      expect(JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).parts.impulse).toMatchObject({
+        file: 'impulse.features.f32',
+        bands: 32,
+      });
+      const loaded = await loadModel(dir);
+      try {
+        expect(loaded.parts.impulse?.grid.bands).toBe(32);
+        expect((await loaded.scoreWindow(win)).normalised).toBeCloseTo(r.normalised, 10);
+      } finally {
+        await loaded.release();
+      }
+    } finally {
+      await det.release();
+    }
+    // The largest-part rule takes it too, on its held-out maximum.
+    const max = await fitDetector(train, { ...FAST, impulseBands: 32 });
+    try {
+      const clip = max.spectrogram(await readClip(group.test[3].path, 16000));
+      const win = copyWindow(clip.data, 128, clip.nFrames, 0, max.windowFrames);
+      const [p] = await max.scoreParts([win]);
+      const f = max.fitted.fusion!;
+      const [r] = await max.scoreWindows([win]);
+      const largest = Math.max(
+        p.method.windowScore / f.method,
+        p.context!.windowScore / f.context,
+        p.tonal!.windowScore,
+        p.impulse!.windowScore / f.impulse!,
+      );
+      expect(r.windowScore).toBeCloseTo(largest, 10);
+    } finally {
+      await max.release();
+    }
+  });
+});
+
 describe('parts fused with the method, older models', () => {
   it('loads a model saved before the modulation spectrum with the largest-part rule it was fitted with', async () => {
     const dir = join(tmp, 'model-before-modulation');

@@ -208,7 +208,7 @@ export class ModulationSpectrum {
 }
 
 /** Median of `a` (sorted in place). */
-function medianOf(a: Float32Array): number {
+export function medianOf(a: Float32Array): number {
   a.sort();
   const n = a.length;
   return n % 2 ? a[(n - 1) / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);

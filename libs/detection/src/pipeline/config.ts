@@ -6,6 +6,7 @@
  */
 import { resolveMelParams, showValue, type MelParams } from '@hark/dsp';
 import type { ModulationGrid } from '../logmel/modulation-spectrum.js';
+import type { ImpulseGrid } from '../logmel/impulse-train.js';
 import { PADIM_DEFAULTS } from '../padim/model.js';
 import { PATCHCORE_DEFAULTS } from '../patchcore/model.js';
 import { SPADE_DEFAULTS } from '../spade/model.js';
@@ -81,6 +82,13 @@ export interface DetectorConfig {
    * issue 13).
    */
   modulationBands: number;
+  /**
+   * Impulse train fused with the backbone's scores (logmel/impulse-train.ts): bands of adjacent mel bins in
+   * which a short bump recurring at 7-25 Hz (a bearing-like fault striking a resonance) is looked for, each
+   * against its own normal windows (0: off). Opt-in (e.g. 32), measured in BENCHMARKS.md (issue 13, impacts).
+   * It takes part in every fusion rule, 'max' included.
+   */
+  impulseBands: number;
   /**
    * How the parts' window scores, each divided by its held-out normal scale, are fused (pipeline/fusion.ts):
    * 'sum' adds them (evidence from several parts adds up; the modulation spectrum takes part only in it),
@@ -159,6 +167,7 @@ export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   contextCoreset: 1,
   tonalMarginDb: 3,
   modulationBands: 0,
+  impulseBands: 0,
   fusion: 'max',
   timeShare: 0.6,
   blurSigmaMel: 8,
@@ -353,6 +362,10 @@ function checkFeatures(c: DetectorConfig): void {
     throw new Error(
       `modulationBands (${showValue(c.modulationBands)}) must be 0 (off) or a whole number up to nMels (${showValue(c.mel.nMels)}), e.g. 16`,
     );
+  if (!(Number.isInteger(c.impulseBands) && c.impulseBands >= 0 && c.impulseBands <= c.mel.nMels))
+    throw new Error(
+      `impulseBands (${showValue(c.impulseBands)}) must be 0 (off) or a whole number up to nMels (${showValue(c.mel.nMels)}), e.g. 32`,
+    );
   if (!FUSION_RULES.includes(c.fusion))
     throw new Error(`fusion (${showValue(c.fusion)}) must be one of ${FUSION_RULES.join(', ')}`);
 }
@@ -425,6 +438,17 @@ export function modulationGrid(config: DetectorConfig): ModulationGrid {
     nMels,
     windowFrames: windowFrames(config),
     bands: config.modulationBands,
+    frameRate: sampleRate / hopLength,
+  };
+}
+
+/** The impulse train's layout for `config`. */
+export function impulseGrid(config: DetectorConfig): ImpulseGrid {
+  const { nMels, sampleRate, hopLength } = config.mel;
+  return {
+    nMels,
+    windowFrames: windowFrames(config),
+    bands: config.impulseBands,
     frameRate: sampleRate / hopLength,
   };
 }

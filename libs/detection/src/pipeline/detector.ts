@@ -22,6 +22,7 @@ import { FeedbackError, planFeedback, type FeedbackItem, type FeedbackSummary } 
 import type { ContextMemory } from '../logmel/context-memory.js';
 import type { TonalEnvelope } from '../logmel/tonal-envelope.js';
 import type { ModulationSpectrum } from '../logmel/modulation-spectrum.js';
+import type { ImpulseTrain } from '../logmel/impulse-train.js';
 
 /** What was learned at fit time besides the method's own state. */
 export interface FittedParams {
@@ -45,6 +46,8 @@ export interface DetectorParts {
   tonal: TonalEnvelope | null;
   /** Absent or null when the model has none (`modulationBands` 0, or fitted before it existed). */
   modulation?: ModulationSpectrum | null;
+  /** Absent or null when the model has none (`impulseBands` 0, or fitted before it existed). */
+  impulse?: ImpulseTrain | null;
 }
 
 /** What every part said of one window, with the method's patch scores and the embeddings they came from. */
@@ -190,7 +193,7 @@ export class Detector {
         `backbone gave a ${e.grid.height} x ${e.grid.width} grid; the model was fitted on ${grid.height} x ${grid.width}`,
       );
     const shape = mapShape(this.config);
-    const { context, tonal, modulation } = this.parts;
+    const { context, tonal, modulation, impulse } = this.parts;
     const { binStd } = this.fitted.input;
     const out: WindowPartsResult[] = [];
     for (let i = 0; i < windows.length; i++) {
@@ -201,6 +204,7 @@ export class Detector {
         context: context ? await context.score(std[i]) : null,
         tonal: tonal ? tonal.score(windows[i]) : null,
         modulation: modulation ? modulation.score(windows[i]) : null,
+        impulse: impulse ? impulse.score(windows[i]) : null,
         levelRise: binStd ? binLevelRise(std[i], nMels, binStd) : null,
         patchScores,
         embeddings,
@@ -269,6 +273,7 @@ export class Detector {
     this.parts.context?.teach(windows.map((w) => this.standardised(w)));
     this.parts.tonal?.teach(windows);
     this.parts.modulation?.teach(windows);
+    this.parts.impulse?.teach(windows);
   }
 
   /** Scores a whole clip given as samples (at `config.mel.sampleRate`) or as its log-mel spectrogram. */

@@ -11,7 +11,7 @@
  * 3. Every window is embedded once (`TrainingEmbeddings` selects rows and learns the frequency coordinate's
  *    scale from the rows a method is fitted on).
  * 4. The method (`fitMethod`) and the parts beside it (`fitParts`: context memory, tonal envelope,
- *    modulation spectrum) are fitted
+ *    modulation spectrum, impulse train) are fitted
  *    on every clip (not held out): the model scores live sound with all the normal data.
  * 5. Cross-fitting (`scoreLeftOut`, with a rate): each clip is scored by a model without it, as a new normal clip would
  *    be: the parts fitted on the other clips; the method fitted on them too, or, for a memory of selected
@@ -36,6 +36,7 @@ import type { AnomalyMethod, PatchGrid } from '../method.js';
 import { copyWindow, windowStarts } from '../windows.js';
 import {
   hopFrames,
+  impulseGrid,
   modulationGrid,
   resolveDetectorConfig,
   windowFrames,
@@ -68,6 +69,7 @@ import {
 import { ContextMemory } from '../logmel/context-memory.js';
 import { TonalEnvelope } from '../logmel/tonal-envelope.js';
 import { ModulationSpectrum } from '../logmel/modulation-spectrum.js';
+import { ImpulseTrain } from '../logmel/impulse-train.js';
 
 export type FitStage = 'spectrogram' | 'embed' | 'fit' | 'calibrate' | 'refit';
 export type FitProgress = (stage: FitStage, done: number, total: number) => void;
@@ -311,6 +313,7 @@ async function scoreClip(
       context: parts.context ? await parts.context.score(std[w]) : null,
       tonal: parts.tonal ? parts.tonal.score(cut.raw[w]) : null,
       modulation: parts.modulation ? parts.modulation.score(cut.raw[w]) : null,
+      impulse: parts.impulse ? parts.impulse.score(cut.raw[w]) : null,
     });
   }
   return out;
@@ -337,7 +340,10 @@ function calibrate(
       return { ...scales, levels: fitPartLevels(clips, scales, config.calibrationQuantile) };
     return config.fusion === 'union' ? { ...scales, levels: fitFusionLevels(clips, scales, level) } : scales;
   };
-  const fusion = parts.context || parts.tonal || parts.modulation ? scalesOf([...heldParts.values()]) : null;
+  const fusion =
+    parts.context || parts.tonal || parts.modulation || parts.impulse
+      ? scalesOf([...heldParts.values()])
+      : null;
   const rows = config.rowCalibration ? new RowLevels(config.mel.nMels) : null;
   const series: number[][] = [];
   for (const [clip, ps] of heldParts) {
@@ -417,7 +423,7 @@ const EMPTY = new Float32Array(0);
  * The parts fused with the method, fitted on the clips that are not in `held`: the context memory on their
  * levelled, standardised fitting windows (as the backbone sees them), the tonal envelope on their raw
  * windows an eighth of a window apart (its envelope is a maximum: denser windows see more of normal sound's
- * peaks), the modulation spectrum on their scored windows as cut.
+ * peaks), the modulation spectrum and the impulse train on their scored windows as cut.
  */
 function fitParts(
   config: DetectorConfig,
@@ -459,5 +465,14 @@ function fitParts(
           modulationGrid(config),
         )
       : null;
-  return { context, tonal, modulation };
+  // The impulse train's median and spread per band, from the same windows (its feature removes each band's
+  // level and slow swells itself).
+  const impulse =
+    config.impulseBands > 0
+      ? ImpulseTrain.fit(
+          cut.raw.filter((_, w) => cut.score[w] && !held.has(cut.clipOf[w])),
+          impulseGrid(config),
+        )
+      : null;
+  return { context, tonal, modulation, impulse };
 }

@@ -44,6 +44,10 @@
  * clips, as one threshold would (with the plain q, 8 % of the development corpus's normal test clips passed
  * instead of 4 %).
  *
+ * The impulse train (opt-in, `impulseBands`) is a part like the modulation spectrum, on its held-out maximum,
+ * in every rule; in 'max' too (the modulation spectrum is not), since a recurring strike is what its bands
+ * alone see and a largest part is what 'max' decides on. Models without it score as before.
+ *
  * The map says where: the cell-wise largest of the parts' maps on their scales (a sum would add the envelope's
  * and the modulation spectrum's maps, flat in time, to every frame); then `timeShare` of each cell comes from
  * its frame's mean over mel bins (`shareTime`). The threshold is fitted on the fused scores of the held-out
@@ -51,6 +55,7 @@
  */
 import type { ContextScores } from '../logmel/context-memory.js';
 import type { ModulationScores } from '../logmel/modulation-spectrum.js';
+import type { ImpulseScores } from '../logmel/impulse-train.js';
 import type { TonalScores } from '../logmel/tonal-envelope.js';
 import { Calibration } from '../calibration/calibration.js';
 import type { FusionRule } from './config.js';
@@ -67,6 +72,8 @@ export interface FusionScales {
   tonal?: number;
   /** The same for the modulation spectrum (absent in older models, 0 when off). */
   modulation?: number;
+  /** The same for the impulse train (absent in older models and models without it, 0 when off). */
+  impulse?: number;
   /** Rule 'union': each statistic's level (absent for the other rules and older models). */
   levels?: FusionLevels;
 }
@@ -80,15 +87,19 @@ export interface FusionStatistics {
   context: number;
   tonal: number;
   modulation: number;
+  impulse: number;
 }
 
 /**
  * Rule 'union': the level each statistic is divided by, the detector's threshold rule applied to that
  * statistic alone on the held-out clips (`fitFusionLevels`); 0 for a part the model does not have.
  */
-export type FusionLevels = FusionStatistics;
+export type FusionLevels = Omit<FusionStatistics, 'impulse'> & {
+  /** Absent in the levels of models fitted before the impulse train: no level, no test. */
+  impulse?: number;
+};
 
-export const FUSION_STATISTICS = ['sum', 'method', 'context', 'tonal', 'modulation'] as const;
+export const FUSION_STATISTICS = ['sum', 'method', 'context', 'tonal', 'modulation', 'impulse'] as const;
 
 /** What each part said of one window. */
 export interface WindowParts {
@@ -97,9 +108,11 @@ export interface WindowParts {
   tonal: TonalScores | null;
   /** Absent in parts scored before the modulation spectrum existed. */
   modulation?: ModulationScores | null;
+  /** Absent in parts scored before the impulse train existed. */
+  impulse?: ImpulseScores | null;
 }
 
-/** Least scale of the modulation spectrum (a z-score): one robust deviation. */
+/** Least scale of the modulation spectrum and of the impulse train (z-scores): one robust deviation. */
 export const MIN_MODULATION_SCALE = 1;
 
 /** Quantile of the held-out context map cells that its map is divided by. */
@@ -111,7 +124,7 @@ export function fuseWindow(
   scales: FusionScales,
   rule: FusionRule = 'max',
 ): { windowScore: number; map: Float32Array } {
-  const { method, context, tonal, modulation } = parts;
+  const { method, context, tonal, modulation, impulse } = parts;
   const scaled = [method.windowScore / scales.method];
   const map = method.map.slice();
   const inv = 1 / scales.method;
@@ -128,10 +141,20 @@ export function fuseWindow(
     const levels = scales.levels;
     if (!levels) throw new Error(`the fusion has no levels for rule '${rule}'; fit the model again`);
     let score = 0;
-    for (const k of FUSION_STATISTICS) if (levels[k] > 0) score = Math.max(score, stats[k] / levels[k]);
+    // Levels fitted before the impulse train have no `impulse` (undefined): not a test.
+    for (const k of FUSION_STATISTICS) {
+      const level = levels[k] ?? 0;
+      if (level > 0) score = Math.max(score, stats[k] / level);
+    }
     if (tonal) cellMax(tonal.map, 1);
     if (modulation) cellMax(modulation.map, 1 / scaleOf(scales, 'modulation'));
+    if (impulse) cellMax(impulse.map, 1 / scaleOf(scales, 'impulse'));
     return { windowScore: score, map };
+  }
+  if (impulse) {
+    const k = 1 / scaleOf(scales, 'impulse');
+    scaled.push(impulse.windowScore * k);
+    cellMax(impulse.map, k);
   }
   if (rule === 'max') {
     if (tonal) {
@@ -154,15 +177,16 @@ export function fuseWindow(
 
 /** The statistics of rule 'union' for one window: each part on its scale, and their sum. */
 export function fusionStatistics(parts: WindowParts, scales: FusionScales): FusionStatistics {
-  const { context, tonal, modulation } = parts;
+  const { context, tonal, modulation, impulse } = parts;
   const s: FusionStatistics = {
     sum: 0,
     method: parts.method.windowScore / scales.method,
     context: context ? context.windowScore / scales.context : 0,
     tonal: tonal ? tonal.windowScore / scaleOf(scales, 'tonal') : 0,
     modulation: modulation ? modulation.windowScore / scaleOf(scales, 'modulation') : 0,
+    impulse: impulse ? impulse.windowScore / scaleOf(scales, 'impulse') : 0,
   };
-  s.sum = s.method + s.context + s.tonal + s.modulation;
+  s.sum = s.method + s.context + s.tonal + s.modulation + s.impulse;
   return s;
 }
 
@@ -185,7 +209,9 @@ export function fitFusionLevels(
     context: clips.some((ws) => ws.some((p) => p.context)),
     tonal: clips.some((ws) => ws.some((p) => p.tonal)),
     modulation: clips.some((ws) => ws.some((p) => p.modulation)),
+    impulse: clips.some((ws) => ws.some((p) => p.impulse)),
   };
+  // A model without the impulse train has no `impulse` level at all, as models fitted before it.
   const levels: FusionLevels = { sum: 0, method: 0, context: 0, tonal: 0, modulation: 0 };
   for (const k of FUSION_STATISTICS) {
     if (!has[k]) continue;
@@ -218,7 +244,9 @@ export function fitPartLevels(
     context: clips.some((ws) => ws.some((p) => p.context)),
     tonal: clips.some((ws) => ws.some((p) => p.tonal)),
     modulation: clips.some((ws) => ws.some((p) => p.modulation)),
+    impulse: clips.some((ws) => ws.some((p) => p.impulse)),
   };
+  // A model without the impulse train has no `impulse` level at all, as models fitted before it.
   const levels: FusionLevels = { sum: 0, method: 0, context: 0, tonal: 0, modulation: 0 };
   // A union of K tests, each passed by a normal clip with probability 1 - q', is passed with probability at
   // most K (1 - q') (Bonferroni): each part's level is its quantile q' = 1 - (1 - quantile) / K, so the fused
@@ -242,7 +270,7 @@ export function fitPartLevels(
   return levels;
 }
 
-function scaleOf(scales: FusionScales, part: 'tonal' | 'modulation'): number {
+function scaleOf(scales: FusionScales, part: 'tonal' | 'modulation' | 'impulse'): number {
   const v = scales[part];
   if (!(v !== undefined && v > 0))
     throw new Error(`the fusion has no ${part} scale (${v}); fit the model again`);
@@ -278,6 +306,13 @@ export function fitFusionScales(clips: readonly (readonly WindowParts[])[]): Fus
         largest((p) => p.modulation?.windowScore ?? 0),
       )
     : 0;
+  // The impulse train's score is a largest z-score too.
+  const impulse = has((p) => p.impulse)
+    ? Math.max(
+        MIN_MODULATION_SCALE,
+        largest((p) => p.impulse?.windowScore ?? 0),
+      )
+    : 0;
   let contextMap = 0;
   if (hasContext) {
     const cells = clips.flatMap((ws) => ws.map((p) => p.context!.map));
@@ -300,5 +335,5 @@ export function fitFusionScales(clips: readonly (readonly WindowParts[])[]): Fus
         `the held-out normal clips give a ${name} scale of ${v}; they are silent or identical to the training clips`,
       );
   }
-  return { method, context, contextMap, tonal, modulation };
+  return { method, context, contextMap, tonal, modulation, ...(impulse > 0 && { impulse }) };
 }

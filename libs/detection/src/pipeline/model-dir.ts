@@ -9,6 +9,7 @@
  * MODEL_DIR/context.bank.f32    the log-mel context memory's vectors (when the config has one), listed in
  *                               model.json `parts.context`; the tonal envelope's peaks are in `parts.tonal`
  * MODEL_DIR/modulation.features.f32  the modulation spectrum's normal features (`parts.modulation`)
+ * MODEL_DIR/impulse.features.f32     the impulse train's normal features (`parts.impulse`)
  * ```
  * Loading checks the format and version, the backbone hash (a backbone built from other weights or taps
  * would give other embeddings), the arrays' sizes and checksums, and optionally the dsp parameters the caller
@@ -21,11 +22,12 @@ import { join } from 'node:path';
 import type { MelParams } from '@hark/dsp';
 import { Calibration } from '../calibration/index.js';
 import type { MethodState } from '../method.js';
-import { modulationGrid, resolveDetectorConfig, type DetectorConfig } from './config.js';
+import { impulseGrid, modulationGrid, resolveDetectorConfig, type DetectorConfig } from './config.js';
 import { Detector, type DetectorParts, type FittedParams } from './detector.js';
 import { ContextMemory } from '../logmel/context-memory.js';
 import { TonalEnvelope } from '../logmel/tonal-envelope.js';
 import { ModulationSpectrum } from '../logmel/modulation-spectrum.js';
+import { ImpulseTrain } from '../logmel/impulse-train.js';
 import { FeatureExtractor } from './feature-extractor.js';
 import { methodFromState } from './methods.js';
 
@@ -53,6 +55,8 @@ export interface ModelJson {
     tonal: { peaks: number[]; marginDb: number } | null;
     /** Absent in models saved before the modulation spectrum. */
     modulation?: (ArrayEntry & { bands: number }) | null;
+    /** Absent in models saved before the impulse train. */
+    impulse?: (ArrayEntry & { bands: number }) | null;
   };
 }
 
@@ -62,6 +66,7 @@ const CTOR = { f32: Float32Array, f64: Float64Array, i32: Int32Array } as const;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const CONTEXT_FILE = 'context.bank.f32';
 const MODULATION_FILE = 'modulation.features.f32';
+const IMPULSE_FILE = 'impulse.features.f32';
 
 /** Bytes of a typed array, little-endian (the platform order on every machine hark runs on; checked). */
 function bytesOf(a: Float32Array | Float64Array | Int32Array): Uint8Array {
@@ -113,6 +118,19 @@ export async function saveModel(detector: Detector, dir: string): Promise<ModelJ
       bands: detector.parts.modulation.grid.bands,
     };
   }
+  let impulse: (ArrayEntry & { bands: number }) | null = null;
+  if (detector.parts.impulse) {
+    const features = detector.parts.impulse.baseFeatures;
+    const bytes = bytesOf(features);
+    await writeFile(join(dir, IMPULSE_FILE), bytes);
+    impulse = {
+      file: IMPULSE_FILE,
+      dtype: 'f32',
+      length: features.length,
+      sha256: sha256(bytes),
+      bands: detector.parts.impulse.grid.bands,
+    };
+  }
   const json: ModelJson = {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
@@ -120,7 +138,7 @@ export async function saveModel(detector: Detector, dir: string): Promise<ModelJ
     backbone: { id: extractor.backbone.id, taps: config.taps, hash: extractor.backbone.hash },
     fitted: { ...fitted, calibration: fitted.calibration.toJSON() },
     method: { name: detector.method.name, json: state.json, arrays },
-    parts: { context, tonal, modulation },
+    parts: { context, tonal, modulation, ...(impulse && { impulse }) },
   };
   await writeFile(join(dir, 'model.json.tmp'), `${JSON.stringify(json, null, 1)}\n`);
   await rename(join(dir, 'model.json.tmp'), join(dir, 'model.json'));
@@ -185,6 +203,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
       timeShare: 0,
       falseAlarmsPerDay: 0,
       modulationBands: 0,
+      impulseBands: 0,
       fusion: 'max' as const,
     };
     config = resolveDetectorConfig(Object.assign(before, json.config));
@@ -242,7 +261,7 @@ async function readArray(dir: string, e: ArrayEntry): Promise<Float32Array | Flo
   return new Ctor(copy.buffer);
 }
 
-/** The context memory, tonal envelope and modulation spectrum the config names, from `model.json`'s `parts`. */
+/** The context memory, tonal envelope, modulation spectrum and impulse train the config names, from `model.json`'s `parts`. */
 async function loadParts(dir: string, json: ModelJson, config: DetectorConfig): Promise<DetectorParts> {
   const where = join(dir, 'model.json');
   const { context: c, tonal: t } = json.parts ?? { context: null, tonal: null };
@@ -279,5 +298,16 @@ async function loadParts(dir: string, json: ModelJson, config: DetectorConfig): 
       throw new Error(`${where}: parts.modulation has a bad entry ${JSON.stringify(mod)}`);
     modulation = new ModulationSpectrum(modulationGrid(config), (await readArray(dir, mod)) as Float32Array);
   }
-  return { context, tonal, modulation };
+  const imp = json.parts?.impulse ?? null;
+  if (config.impulseBands > 0 && !imp)
+    throw new Error(
+      `${where}: config.impulseBands is ${config.impulseBands} but parts.impulse is missing; fit the model again`,
+    );
+  let impulse: ImpulseTrain | null = null;
+  if (config.impulseBands > 0 && imp) {
+    if (imp.file !== IMPULSE_FILE || imp.dtype !== 'f32' || imp.bands !== config.impulseBands)
+      throw new Error(`${where}: parts.impulse has a bad entry ${JSON.stringify(imp)}`);
+    impulse = new ImpulseTrain(impulseGrid(config), (await readArray(dir, imp)) as Float32Array);
+  }
+  return { context, tonal, modulation, ...(impulse && { impulse }) };
 }

@@ -71,7 +71,7 @@ export function toneEvidence(
   levelRise: Float32Array | null,
   marginDb: number,
 ): ToneEvidence | null {
-  const { tonal, context, modulation } = parts;
+  const { tonal, context, modulation, impulse } = parts;
   if (!tonal || !scales || !levelRise || !(scales.tonal !== undefined && scales.tonal > 0)) return null;
   const nMels = levelRise.length;
   const frames = tonal.map.length / nMels;
@@ -83,6 +83,7 @@ export function toneEvidence(
   let others = parts.method.windowScore / scales.method;
   if (context && scales.context > 0) others = Math.max(others, context.windowScore / scales.context);
   if (modulation && scales.modulation) others = Math.max(others, modulation.windowScore / scales.modulation);
+  if (impulse && scales.impulse) others = Math.max(others, impulse.windowScore / scales.impulse);
   return { map: one ? tonal.map : null, tonal: tonal.windowScore / scales.tonal, others };
 }
 
