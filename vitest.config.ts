@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import vue from '@vitejs/plugin-vue';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
@@ -44,7 +45,18 @@ export default defineConfig({
       project('server', 'apps/server', {}, [swcPlugin()]),
       // Single-file components compile for the banner's render test (`renderToString`, no DOM needed).
       project('dashboard', 'apps/dashboard', {}, [vue()]),
-      project('e2e', 'test', { include: ['**/*.test.ts'], fileParallelism: false }, [swcPlugin()]),
+      // One file at a time (real servers, ports, Chromium, timing); a fitted model shared by the files
+      // (test/support/models.ts) in a directory made for the run.
+      project(
+        'e2e',
+        'test',
+        {
+          include: ['**/*.test.ts'],
+          fileParallelism: false,
+          globalSetup: [fileURLToPath(new URL('./test/support/global-setup.ts', import.meta.url))],
+        },
+        [swcPlugin()],
+      ),
     ],
   },
 });

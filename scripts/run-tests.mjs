@@ -11,9 +11,11 @@
 //
 // Extra arguments go to vitest: `--project <name>` selects projects as usual (`--project native` runs only
 // the matrix), anything else (file filters, -t) goes to every run. HARK_SKIP_CHECKS=1 skips type check and lint.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { familyEnv, kernelFamilies } from '../native/scripts/kernel-families.mjs';
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
@@ -21,26 +23,47 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const failures = [];
 let code = 0;
 
-function runChecks() {
-  for (const [what, cmd] of [
+/** Runs `cmd` with its output held; resolves with its exit status and output once it exits. */
+function runHeld(cmd) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', (err) => resolve({ status: null, out: `${out}${err.message}\n` }));
+    child.on('close', (status) => resolve({ status, out }));
+  });
+}
+
+/**
+ * The type check and the lint run at once (each is one process on one core; together they took as long as
+ * the slower of them); each one's output is printed whole when it is done, under its own heading.
+ */
+async function runChecks() {
+  const checks = [
     ['type check (tsc -p tsconfig.test.json)', ['npx', 'tsc', '-p', 'tsconfig.test.json']],
     ['lint (eslint, prettier --check)', ['npm', 'run', 'lint', '--silent']],
-  ]) {
+  ];
+  const results = await Promise.all(checks.map(([, cmd]) => runHeld(cmd)));
+  checks.forEach(([what], i) => {
     console.log(`== ${what}`);
-    const check = spawnSync(cmd[0], cmd.slice(1), { stdio: 'inherit' });
-    if (check.status === 0) totals.passed++;
+    process.stdout.write(results[i].out);
+    if (results[i].status === 0) totals.passed++;
     else {
       totals.failed++;
       failures.push(what);
       code = code || 1;
       console.log(`== ${what} FAILED`);
     }
-  }
+  });
 }
 
 /** The first line of a failure message, without colour codes, at most 300 characters. */
 function firstLine(message) {
-  const line = (message ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => l.trim() !== '') ?? '';
+  const line =
+    stripVTControlCharacters(message ?? '')
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? '';
   return line.length > 300 ? `${line.slice(0, 300)}...` : line.trim();
 }
 
@@ -85,23 +108,30 @@ function vitest(label, args, env) {
   }
   if (run.status !== 0 && counts.failed === 0) {
     counts.failed = 1;
-    failures.push(`${label}: vitest exited with ${run.status ?? run.signal} and no failed test in its report`);
+    failures.push(
+      `${label}: vitest exited with ${run.status ?? run.signal} and no failed test in its report`,
+    );
   }
   if (run.status !== 0) code = code || run.status || 1;
   for (const key of Object.keys(totals)) totals[key] += counts[key];
   console.log(`== ${label}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
 }
 
-if (process.env.HARK_SKIP_CHECKS !== '1') runChecks();
+if (process.env.HARK_SKIP_CHECKS !== '1') await runChecks();
 
 const { projects, rest } = parseArgs(process.argv.slice(2));
 const wantsNative = projects.length === 0 || projects.includes('native');
 const others = projects.filter((p) => p !== 'native');
 if (projects.length === 0 || others.length > 0) {
   const select = projects.length === 0 ? ['!native'] : others;
+  // One test file per core at once. vitest's default (cores - 1) ran one file at a time on the 2-core machines
+  // this runs on; the e2e project still runs its files one by one, after the others (fileParallelism false).
+  const workers = rest.some((a) => a.startsWith('--maxWorkers'))
+    ? []
+    : [`--maxWorkers=${availableParallelism()}`];
   vitest(
     'tests (every project but native), environment as given',
-    [...select.flatMap((p) => ['--project', p]), ...rest],
+    [...select.flatMap((p) => ['--project', p]), ...workers, ...rest],
     process.env,
   );
 }

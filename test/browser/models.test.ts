@@ -12,10 +12,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { fitDetector, readClip, resolveDetectorConfig, saveModel, trainingNeeds } from '@hark/detection';
+import { trainingNeeds } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
 import type { ModelStatus, ModelVersion } from '@hark/protocol';
 import { chromiumOrWarn, ensureDashboard, launchChromium, openPage, screenshot } from '../support/browser.js';
+import { placeSynthPumpModel } from '../support/models.js';
 import { runSensor, sleep, startServer, tempDir, type TestServer } from '../support/server.js';
 
 const haveChromium = chromiumOrWarn('test/browser/models.test.ts');
@@ -62,15 +63,8 @@ describe.runIf(haveChromium)('model versions in Chromium: shadow, promote, roll 
       clipSeconds: 5,
       streamSeconds: 30,
     });
-    const train = join(root, 'synth_pump', 'train');
-    const config = resolveDetectorConfig({});
-    const clips = await Promise.all(
-      readdirSync(train).map((f) => readClip(join(train, f), config.mel.sampleRate)),
-    );
-    const d = await fitDetector(clips, config);
     const dataDir = tempDir('models-browser-data');
-    await saveModel(d, join(dataDir, 'models', SENSOR));
-    await d.release();
+    await placeSynthPumpModel(dataDir, SENSOR);
     s = await startServer({ dashboardDir, dataDir });
     await uploadShadow(2);
     // The trial sees the live stream (it holds anomalies: would-be alerts to show).

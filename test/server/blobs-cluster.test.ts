@@ -16,10 +16,10 @@ import { TestSensor } from '../support/sensor.js';
 import {
   fitFromFolder,
   liveClient,
-  sleep,
   startServer,
   tempDir,
   type TestServer,
+  untilValue,
 } from '../support/server.js';
 
 const enabled = postgresOrWarn('blobs-cluster.test.ts (two instances, no shared volume)');
@@ -29,16 +29,6 @@ const cachedOn = (s: TestServer): string[] => {
   const dir = join(s.server.config.dataDir, 'cache', 'blobs');
   return existsSync(dir) ? readdirSync(dir) : [];
 };
-
-async function until<T>(what: string, get: () => Promise<T> | T, ok: (v: T) => boolean, ms = 60_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what} (last: ${JSON.stringify(v)})`);
-    await sleep(100);
-  }
-}
 
 describe.runIf(enabled)('two instances on one PostgreSQL, separate data directories', () => {
   let pg: Postgres;
@@ -103,7 +93,7 @@ describe.runIf(enabled)('two instances on one PostgreSQL, separate data director
 
     await sensor.stream(4, 0.3);
     await b.server.sensors.scheduler.idle();
-    await until(
+    await untilValue(
       'B scores bl-1',
       () => scores.length,
       (n) => n > 0,
@@ -139,7 +129,7 @@ describe.runIf(enabled)('two instances on one PostgreSQL, separate data director
     await sensor.stream(2, 0.3);
     await sensor.silenceAlert();
     const operator = await a.token('operator');
-    const alert = await until(
+    const alert = await untilValue(
       'a silence alert with its clip, stored on A',
       async () => (await a.api<Page<Alert>>('/api/alerts?sensorId=bl-2', { token: operator })).items[0],
       (x) => x?.clip.available === true,

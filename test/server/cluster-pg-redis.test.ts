@@ -17,8 +17,7 @@
 import { join } from 'node:path';
 import { resolveDetectorConfig, trainingNeeds } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
-import type { Alert, AlertAction, ColumnsEvent, ScoreEvent, SensorStatus } from '@hark/protocol';
-import type { Socket } from 'socket.io-client';
+import type { Alert, AlertAction, SensorStatus } from '@hark/protocol';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { postgresOrWarn, startPostgres, type Postgres } from '../support/postgres.js';
 import { redisOrWarn, startRedis, type TestRedis } from '../support/redis.js';
@@ -26,6 +25,7 @@ import { connectSensor, TestSensor } from '../support/sensor.js';
 import {
   fitFromFolder,
   liveClient,
+  recordLive,
   serveChild,
   startServer,
   tempDir,
@@ -38,23 +38,6 @@ const enabled =
   redisOrWarn('cluster-pg-redis.test.ts (three instances on PostgreSQL and Redis)');
 /** The bound for a killed instance's sensors to be scored elsewhere. */
 const FAILOVER_MS = 5000;
-
-/** Everything a dashboard receives, by event. */
-function record(c: Socket) {
-  const got = {
-    columns: [] as ColumnsEvent[],
-    score: [] as ScoreEvent[],
-    status: [] as SensorStatus[],
-    alert: [] as Alert[],
-    update: [] as Alert[],
-  };
-  c.on('columns', (e: ColumnsEvent) => got.columns.push(e));
-  c.on('score', (e: ScoreEvent) => got.score.push(e));
-  c.on('sensor:status', (e: SensorStatus) => got.status.push(e));
-  c.on('alert', (e: Alert) => got.alert.push(e));
-  c.on('alert:update', (e: Alert) => got.update.push(e));
-  return got;
-}
 
 describe.runIf(enabled)('three instances on one PostgreSQL and one Redis', () => {
   let pg: Postgres;
@@ -142,8 +125,8 @@ describe.runIf(enabled)('three instances on one PostgreSQL and one Redis', () =>
     const dashC = await liveClient(c.url, await c.token('operator'));
     const dashA = await liveClient(a.url, await c.token('operator'));
     open.push(dashC, dashA);
-    const gotC = record(dashC);
-    const gotA = record(dashA);
+    const gotC = recordLive(dashC);
+    const gotA = recordLive(dashA);
     await dashC.emitWithAck('subscribe', { sensorId: '*' });
     await dashA.emitWithAck('subscribe', { sensorId: '*' });
 
@@ -222,7 +205,7 @@ describe.runIf(enabled)('three instances on one PostgreSQL and one Redis', () =>
   test('kill -9 of A: its sensor is scored on C within 5 s, no window twice, the acknowledgement kept', async () => {
     const dashC = await liveClient(c.url, await c.token('operator'));
     open.push(dashC);
-    const got = record(dashC);
+    const got = recordLive(dashC);
     const onA = await TestSensor.open(a.url, admin, 'pa-1', { takeover: true });
     open.push(onA);
     expect(await dashC.emitWithAck('subscribe', { sensorId: 'pa-1' })).toMatchObject({ ok: true });

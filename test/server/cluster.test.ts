@@ -9,18 +9,17 @@
  * an instance started while Redis is down starts degraded and joins when Redis comes up.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Socket } from 'socket.io-client';
-import { fitDetector, readClip, resolveDetectorConfig, saveModel, trainingNeeds } from '@hark/detection';
-import { writeSynthDataset } from '@hark/dsp';
-import type { Alert, ColumnsEvent, Health, LeaseRefusal, ScoreEvent, SensorStatus } from '@hark/protocol';
+import type { Alert, Health, LeaseRefusal, SensorStatus } from '@hark/protocol';
 import { leaseKey } from '../../apps/server/src/cluster/ownership.js';
+import { synthPumpModel } from '../support/models.js';
 import { redisOrWarn, startRedis, type TestRedis } from '../support/redis.js';
 import { connectSensor, TestSensor } from '../support/sensor.js';
 import {
   liveClient,
+  recordLive,
   serveChild,
   sleep,
   startServer,
@@ -39,21 +38,6 @@ let redis: TestRedis;
 let modelDir: string;
 const servers: Record<'A' | 'B' | 'C', TestServer> = {} as never;
 const open: { close(): void }[] = [];
-
-/** Everything a dashboard receives, by event. */
-function record(c: Socket) {
-  const got = {
-    columns: [] as ColumnsEvent[],
-    score: [] as ScoreEvent[],
-    status: [] as SensorStatus[],
-    alert: [] as Alert[],
-  };
-  c.on('columns', (e: ColumnsEvent) => got.columns.push(e));
-  c.on('score', (e: ScoreEvent) => got.score.push(e));
-  c.on('sensor:status', (e: SensorStatus) => got.status.push(e));
-  c.on('alert', (e: Alert) => got.alert.push(e));
-  return got;
-}
 
 async function sensorOn(s: TestServer, id: string): Promise<TestSensor> {
   const token = (await s.server.tokens.create('sensor', `cluster ${id}`, [id])).token;
@@ -76,23 +60,7 @@ const metrics = (s: TestServer) => s.api<ArrayBuffer>('/metrics').then((b) => Bu
 describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
   beforeAll(async () => {
     redis = await startRedis();
-    const root = tempDir('cluster-synth');
-    const config = resolveDetectorConfig({});
-    writeSynthDataset(root, {
-      machines: ['pump'],
-      trainClips: trainingNeeds(config, 5).minClips,
-      testClips: 0,
-      clipSeconds: 5,
-      streamSeconds: 10,
-    });
-    const train = join(root, 'synth_pump', 'train');
-    const clips = await Promise.all(
-      readdirSync(train).map((f) => readClip(join(train, f), config.mel.sampleRate)),
-    );
-    const d = await fitDetector(clips, config);
-    modelDir = join(root, 'model');
-    await saveModel(d, modelDir);
-    await d.release();
+    modelDir = await synthPumpModel();
     for (const name of ['A', 'B', 'C'] as const) {
       const dataDir = tempDir(`cluster-${name}`);
       // cd-1's model reaches B only by the notice of a change on A (B's own folder check is an hour away).
@@ -122,7 +90,7 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
   test('a dashboard on C gets the columns, scores, status and alerts of sensors on A and B', async () => {
     const dash = await liveClient(servers.C.url, await servers.C.token('operator'));
     open.push(dash);
-    const got = record(dash);
+    const got = recordLive(dash);
     await dash.emitWithAck('subscribe', { sensorId: '*' });
     const a = await sensorOn(servers.A, 'ca-1');
     const b = await sensorOn(servers.B, 'cb-1');
@@ -179,7 +147,7 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
   test('a second connection to B while A holds the lease is refused, and no window is scored twice', async () => {
     const dash = await liveClient(servers.C.url, await servers.C.token('operator'));
     open.push(dash);
-    const got = record(dash);
+    const got = recordLive(dash);
     await dash.emitWithAck('subscribe', { sensorId: '*' });
     const a = open.find((x) => x instanceof TestSensor && x.socket.connected) as TestSensor;
     const token = (await servers.B.server.tokens.create('sensor', 'second', ['ca-1'])).token;
@@ -224,8 +192,8 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
     const dashC = await liveClient(servers.C.url, await servers.C.token('operator'));
     const dashB = await liveClient(servers.B.url, await servers.B.token('operator'));
     open.push(dashC, dashB);
-    const onC = record(dashC);
-    const onB = record(dashB);
+    const onC = recordLive(dashC);
+    const onB = recordLive(dashB);
     await dashC.emitWithAck('subscribe', { sensorId: '*' });
     await dashB.emitWithAck('subscribe', { sensorId: '*' });
     const moved = open.filter((x): x is TestSensor => x instanceof TestSensor && x.socket.connected).at(-1)!;

@@ -1,6 +1,6 @@
 /**
  * A sensor over two servers (issue 17, failover): two real `hark serve` processes on loopback with the same
- * data (one data directory prepared, model fitted once, then copied: same tokens, same model), and one real
+ * data (one data directory prepared with a fitted model, then copied: same tokens, same model), and one real
  * `hark sensor --server A,B` streaming a synthetic pump in real time.
  *
  * - `kill -9` of the server it streams to: it connects to the other and scores again within 5 s (the
@@ -20,14 +20,16 @@ import { readWav, writeSynthDataset } from '@hark/dsp';
 import type { ScoreEvent, SensorStatus } from '@hark/protocol';
 import {
   apiCall,
-  fitFromFolder,
   liveClient,
   runSensor,
   serveChild,
   sleep,
   startServer,
   tempDir,
+  until,
+  waitForModel,
 } from '../support/server.js';
+import { placeSynthPumpModel } from '../support/models.js';
 
 const SENSOR = 'pump-f';
 /** A window of a model the server fits is 1 s (README: "scores a 1 s window every 0.5 s"). */
@@ -44,12 +46,18 @@ let sensorToken = '';
 let wavPath = '';
 let wavSeconds = 0;
 /**
- * `hark sensor`'s chunk in this test: --chunk-ms 20 (`CHUNK_MS`), in whole frames of the file's rate. At 20 ms a
- * chunk is in flight at almost any moment, so the kill finds unacknowledged chunks to resend, which is what
- * the test is about; at the default 100 ms the sensor is often idle with everything acknowledged when the
- * server dies, and then there is nothing to resend (resendFromT null).
+ * `hark sensor`'s chunk in this test: --chunk-ms 20 (`CHUNK_MS`), in whole frames of the file's rate: many
+ * small chunks, so the resent ones are checked for order at a fine grain.
  */
 const CHUNK_MS = 20;
+/**
+ * The server is stopped (SIGSTOP) this long before its kill -9: the sensor keeps capturing and sending, and no
+ * chunk is acknowledged, so the kill always finds chunks to resend (about PAUSE_MS / CHUNK_MS of them), which
+ * is what the test is about. Killing a running server instead found the sensor idle with everything
+ * acknowledged now and then, even at 20 ms chunks (resendFromT null: a failed clean-clone run), and then there
+ * is nothing to resend. A hung server that then dies is also the harder case for the sensor.
+ */
+const PAUSE_MS = 500;
 let chunkSeconds = 0;
 let hopSeconds = 0;
 
@@ -92,11 +100,13 @@ beforeAll(async () => {
   const wav = await readWav(wavPath);
   wavSeconds = wav.samples.length / wav.sampleRate;
   chunkSeconds = Math.round((CHUNK_MS / 1000) * wav.sampleRate) / wav.sampleRate;
-  // One data directory: the model fitted once, a sensor token; then copied, so both servers know both.
+  // One data directory: the model (the run's shared fit of this pump), a sensor token; then copied, so both
+  // servers know both.
+  await placeSynthPumpModel(dataA, SENSOR);
   const prep = await startServer({ dataDir: dataA, dashboardDir: null });
   try {
     admin = prep.admin;
-    await fitFromFolder(prep, SENSOR, join(root, 'synth_pump', 'train'));
+    await waitForModel(prep, SENSOR, 60_000);
     sensorToken = await prep.token('sensor', 'pump box');
     hopSeconds = prep.server.config.hopSeconds;
   } finally {
@@ -142,7 +152,9 @@ describe('hark sensor --server A,B', () => {
     }
     const from = byUrl.get(first)!;
     const to = byUrl.get(first === a.url ? b.url : a.url)!;
-    while (from.got.length < 8) await sleep(100);
+    await until('8 scores on the first server', () => from.got.length >= 8, 120_000);
+    from.served.child.kill('SIGSTOP');
+    await sleep(PAUSE_MS);
     from.served.child.kill('SIGKILL');
     const killedAt = Date.now();
     expect(await from.served.exited).toBeNull();
@@ -155,10 +167,12 @@ describe('hark sensor --server A,B', () => {
     const f = failovers[0] as unknown as {
       from: string;
       to: string;
+      backlogChunks: number;
       resendFromSeq: number;
       resendFromT: number;
     };
     expect(f).toMatchObject({ from: first, to: to.served.url });
+    expect(f.backlogChunks, 'chunks held when the server died').toBeGreaterThan(0);
     const summary = log.find((e) => e.event === 'summary') as unknown as {
       secondsAcked: number;
       dropped: { chunks: number };
@@ -177,8 +191,17 @@ describe('hark sensor --server A,B', () => {
 
     // The other server got exactly the chunks from the first one not acknowledged, in order.
     const api = <T>(path: string) => apiCall<T>(to.served.url, admin, path);
-    await sleep(1500); // the last windows scored
+    // Every chunk is acknowledged (the sensor exited), but a loaded machine may still be scoring the last
+    // windows: wait for the window at the end of the audio (checked below), then for the live events to catch
+    // up with the server's count.
+    const audioEnd = f.resendFromT + (wavSeconds - f.resendFromSeq * chunkSeconds) * 1000;
+    await until(
+      'a score of the last window of the audio on the other server',
+      () => to.got.length > 0 && audioEnd - to.got.at(-1)!.t < 1.1 * hopSeconds * 1000,
+      60_000,
+    );
     const st = await api<SensorStatus>(`/api/sensors/${SENSOR}`);
+    await until('every score on the live socket', () => to.got.length >= st.windowsScored);
     expect(st.streamStartedAt).toBe(f.resendFromT);
     const metrics = await (await fetch(`${to.served.url}/metrics`)).text();
     const audio = Number(
@@ -189,7 +212,6 @@ describe('hark sensor --server A,B', () => {
       /hark_ingest_rejections_total\{code="(OUT_OF_ORDER_SEQ|DUPLICATE_SEQ)"\} [1-9]/,
     );
     // Its windows follow each other at the hop, from the first full window after the resent chunk on.
-    while (to.got.length < st.windowsScored) await sleep(100);
     const ts = to.got.map((e) => e.t);
     expect(Math.abs(ts[0] - f.resendFromT - WINDOW_MS)).toBeLessThan(hopSeconds * 1000);
     // (The hop is a whole number of spectrogram columns: 31 x 16 ms = 496 ms for 0.5 s.)
@@ -198,9 +220,7 @@ describe('hark sensor --server A,B', () => {
     for (let i = 1; i < ts.length; i++) expect(ts[i] - ts[i - 1], `window ${i}`).toBeCloseTo(step, 3);
     // The last window is within a hop of the audio's end, plus the last column the audio did not complete
     // (16 ms: 10 % of the hop covers it; 504 ms was seen).
-    expect(f.resendFromT + (wavSeconds - f.resendFromSeq * chunkSeconds) * 1000 - ts.at(-1)!).toBeLessThan(
-      1.1 * hopSeconds * 1000,
-    );
+    expect(audioEnd - ts.at(-1)!).toBeLessThan(1.1 * hopSeconds * 1000);
     // The killed server had scored up to (about) where the other took over: nothing scored twice.
     expect(from.got.at(-1)!.t).toBeLessThanOrEqual(ts[0]);
     onA.live.close();

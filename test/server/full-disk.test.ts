@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { Alert, HelloAck, Page, SensorAck, SensorStatus } from '@hark/server';
-import { liveClient, sleep, startServer, type TestServer } from '../support/server.js';
+import { liveClient, sleep, startServer, type TestServer, untilValue } from '../support/server.js';
 import { smallDisk } from '../support/tmpfs.js';
 
 /** Room for the server's files at start, and small enough to fill in a moment. */
@@ -30,17 +30,6 @@ async function health(s: TestServer) {
     status: string;
     storage: { writable: boolean; readOnly: boolean; waitingWrites: Record<string, number> };
   };
-}
-
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end)
-      throw new Error(`${what}: not reached within ${ms} ms (last: ${JSON.stringify(v)})`);
-    await sleep(100);
-  }
 }
 
 function sensor(url: string, token: string, sensorId: string): Promise<Socket> {
@@ -131,7 +120,7 @@ describe.skipIf(!mounted)('a full disk', () => {
     ).rejects.toMatchObject({ status: 503 });
 
     disk.free();
-    await until(
+    await untilValue(
       'health ok',
       () => health(s as TestServer),
       (v) => v.status === 'ok',
@@ -163,7 +152,7 @@ describe.skipIf(!mounted)('a full disk', () => {
     await expect(s.token('operator', 'bob')).rejects.toMatchObject({ status: 503 });
 
     disk.free();
-    await until(
+    await untilValue(
       'health ok',
       () => health(s as TestServer),
       (v) => v.status === 'ok',

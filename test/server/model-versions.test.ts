@@ -7,18 +7,19 @@
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { fitDetector, readClip, resolveDetectorConfig, saveModel, trainingNeeds } from '@hark/detection';
+import { trainingNeeds } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
 import type { ModelStatus, ModelVersion } from '@hark/protocol';
 import {
   runSensor,
-  sleep,
   startServer,
   tempDir,
+  type TestServer,
+  untilValue,
   waitForConnected,
   waitForModel,
-  type TestServer,
 } from '../support/server.js';
+import { synthPumpModel } from '../support/models.js';
 
 const root = tempDir('versions-synth');
 const train = () => join(root, 'synth_pump', 'train');
@@ -35,14 +36,7 @@ beforeAll(async () => {
     clipSeconds: 5,
     streamSeconds: 30,
   });
-  const config = resolveDetectorConfig({});
-  const clips = await Promise.all(
-    readdirSync(train()).map((f) => readClip(join(train(), f), config.mel.sampleRate)),
-  );
-  const d = await fitDetector(clips, config);
-  handDir = join(root, 'by-hand');
-  await saveModel(d, handDir);
-  await d.release();
+  handDir = await synthPumpModel();
   // A data directory from before versions: one model in DATA/models/pump-1/.
   dataDir = tempDir('versions-data');
   cpSync(handDir, join(dataDir, 'models', 'pump-1'), { recursive: true });
@@ -68,20 +62,9 @@ async function upload(id: string, query = ''): Promise<Response> {
   });
 }
 
-async function until<T>(
-  what: string,
-  get: () => Promise<T>,
-  ok: (v: T) => boolean,
-  ms = 600_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`${what}: not after ${ms} ms (last: ${JSON.stringify(v)})`);
-    await sleep(250);
-  }
-}
+/** Fits take minutes on a loaded machine: polls here wait up to 10 minutes. */
+const until = <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 600_000) =>
+  untilValue(what, get, ok, ms);
 
 describe('model versions on a running server', () => {
   test("an older data directory's single model is version 1, kept on disk with its training summary", async () => {

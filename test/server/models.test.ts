@@ -4,26 +4,25 @@
  * model while the sensor keeps being scored, and a false alarm taught to the bank stops the same sound from
  * alerting again (and reverting it brings the alert back).
  */
-import { cpSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
 import type { Alert, FitProgressEvent, ModelStatus, Page } from '@hark/protocol';
-import { readdirSync } from 'node:fs';
 import {
-  fitFromFolder,
   liveClient,
   runSensor,
   SCORE_EVERY_WINDOW,
   sleep,
   startServer,
   tempDir,
+  until,
   waitForConnected,
   waitForModel,
   type TestServer,
 } from '../support/server.js';
+import { placeSynthPumpModel } from '../support/models.js';
 
 const root = tempDir('models-synth');
 let s: TestServer;
@@ -69,22 +68,16 @@ async function streamOnce(sensorId: string, speed = 4) {
   await s.server.sensors.scheduler.idle();
 }
 
+const scored = async (sensorId: string) =>
+  (await s.api<{ windowsScored: number }>(`/api/sensors/${sensorId}`)).windowsScored;
+
 const anomalyAlerts = async (sensorId: string) =>
   (await s.api<Page<Alert>>(`/api/alerts?sensorId=${sensorId}&kind=anomaly&limit=100`)).items;
 
 describe('models on a running server', () => {
   test('a model directory written by hark fit and placed in DATA/models is picked up without a restart', async () => {
-    const config = resolveDetectorConfig({});
-    const train = join(root, 'synth_pump', 'train');
-    const clips = await Promise.all(
-      readdirSync(train).map((f) => readClip(join(train, f), config.mel.sampleRate)),
-    );
-    const d = await fitDetector(clips, config);
-    const out = join(root, 'by-hand');
-    await saveModel(d, out);
-    await d.release();
     expect((await s.api<ModelStatus>('/api/sensors/hand-1/model')).state).toBe('none');
-    cpSync(out, join(s.server.config.dataDir, 'models', 'hand-1'), { recursive: true });
+    await placeSynthPumpModel(s.server.config.dataDir, 'hand-1');
     const m = await waitForModel(s, 'hand-1', 30_000);
     expect(m).toMatchObject({
       state: 'ready',
@@ -124,10 +117,8 @@ describe('models on a running server', () => {
       const stages = new Set(progress.filter((p) => p.sensorId === 'enrol-1').map((p) => p.stage));
       for (const st of ['recording', 'embed', 'fit', 'calibrate', 'done']) expect(stages).toContain(st);
       const before = (await s.api<{ windowsScored: number }>('/api/sensors/enrol-1')).windowsScored;
-      await sleep(3000);
-      const after = await s.api<{ windowsScored: number; state: string }>('/api/sensors/enrol-1');
-      expect(after.windowsScored).toBeGreaterThan(before);
-      expect(after.state).toBe('scoring');
+      await until('enrol-1 scored more windows', async () => (await scored('enrol-1')) > before);
+      expect((await s.api<{ state: string }>('/api/sensors/enrol-1')).state).toBe('scoring');
     } finally {
       run.child.kill('SIGINT');
       await run.done;
@@ -135,8 +126,9 @@ describe('models on a running server', () => {
   }, 600_000);
 
   test('a refit replaces the model atomically while the sensor keeps being scored', async () => {
-    await fitFromFolder(s, 'refit-1', join(root, 'synth_pump', 'train'));
-    const first = await s.api<ModelStatus>('/api/sensors/refit-1/model');
+    // The first model is the run's shared fit (the refit below is what is tested).
+    await placeSynthPumpModel(s.server.config.dataDir, 'refit-1');
+    const first = await waitForModel(s, 'refit-1', 60_000);
     const run = runSensor([
       '--server',
       s.url,
@@ -150,7 +142,7 @@ describe('models on a running server', () => {
     ]);
     try {
       await waitForConnected(s, 'refit-1');
-      await sleep(2000);
+      await until('refit-1 scored', async () => (await scored('refit-1')) >= 2);
       const form = new FormData();
       const train = join(root, 'synth_pump', 'train');
       for (const f of readdirSync(train).sort())
@@ -175,10 +167,9 @@ describe('models on a running server', () => {
       expect(during.at(-1)!).toBeGreaterThan(during[0]);
       const after = await waitForModel(s, 'refit-1');
       expect(after.fittedAt).not.toBe(first.fittedAt);
-      const before = (await s.api<{ windowsScored: number }>('/api/sensors/refit-1')).windowsScored;
-      await sleep(2000);
-      const st = await s.api<{ windowsScored: number; windowsDropped: number }>('/api/sensors/refit-1');
-      expect(st.windowsScored).toBeGreaterThan(before);
+      const before = await scored('refit-1');
+      await until('refit-1 scored with the new model', async () => (await scored('refit-1')) > before);
+      const st = await s.api<{ windowsDropped: number }>('/api/sensors/refit-1');
       expect(st.windowsDropped).toBe(0);
     } finally {
       run.child.kill('SIGINT');
@@ -193,7 +184,9 @@ describe('models on a running server', () => {
   });
 
   test('a false alarm taught to the bank does not alert again; reverting it brings the alert back', async () => {
-    await fitFromFolder(s, 'teach-1', join(root, 'synth_pump', 'train'));
+    // The model is the run's shared fit: teaching and reverting are what is tested.
+    await placeSynthPumpModel(s.server.config.dataDir, 'teach-1');
+    await waitForModel(s, 'teach-1', 60_000);
     await streamOnce('teach-1');
     const first = await anomalyAlerts('teach-1');
     expect(first.length).toBeGreaterThan(0);

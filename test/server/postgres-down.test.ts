@@ -10,20 +10,20 @@
  * alerts and their updates, the second one's clip, the score points of the outage), reports ok, and takes the
  * acknowledgement. Skipped, visibly, where PostgreSQL is not installed.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSynthDataset } from '@hark/dsp';
 import type { Alert, Health, Page } from '@hark/protocol';
 import { postgresOrWarn, startPostgres, type Postgres } from '../support/postgres.js';
 import { TestSensor } from '../support/sensor.js';
 import {
-  fitFromFolder,
   liveClient,
   sleep,
   startServer,
   tempDir,
   type TestServer,
+  untilValue,
+  waitForModel,
 } from '../support/server.js';
+import { placeSynthPumpModel } from '../support/models.js';
 
 const enabled = postgresOrWarn('PostgreSQL down while a sensor streams');
 
@@ -40,36 +40,17 @@ async function metric(s: TestServer, series: string): Promise<number> {
   return Number(line.slice(series.length + 1));
 }
 
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end)
-      throw new Error(`${what}: not reached within ${ms} ms (last: ${JSON.stringify(v)})`);
-    await sleep(100);
-  }
-}
-
 const SCORED = 'hark_windows_scored_total{sensor="pump-1"}';
 
 describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
   let pg: Postgres;
   let s: TestServer | null = null;
   let sensor: TestSensor | null = null;
-  const root = tempDir('pg-down-synth');
   /** Errors that would end a plain `hark serve` process. */
   const fatal: unknown[] = [];
   const onFatal = (err: unknown) => fatal.push(err);
 
   beforeAll(async () => {
-    writeSynthDataset(root, {
-      machines: ['pump'],
-      trainClips: 12,
-      testClips: 0,
-      clipSeconds: 5,
-      streamSeconds: 5,
-    });
     pg = await startPostgres();
   }, 120_000);
   afterAll(async () => {
@@ -83,8 +64,10 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
   it('scores on, queues the writes, answers 503 to an acknowledgement, and writes it all once PostgreSQL is back', async () => {
     process.on('uncaughtException', onFatal);
     process.on('unhandledRejection', onFatal);
-    s = await startServer({ database: pg.url, silenceSeconds: 1, clipPostSeconds: 0.5 });
-    await fitFromFolder(s, 'pump-1', join(root, 'synth_pump', 'train'));
+    const dataDir = tempDir('pg-down-data');
+    await placeSynthPumpModel(dataDir, 'pump-1');
+    s = await startServer({ dataDir, database: pg.url, silenceSeconds: 1, clipPostSeconds: 0.5 });
+    await waitForModel(s, 'pump-1', 60_000);
     const operator = await s.token('operator', 'ana');
     const sensorToken = await s.token('sensor', 'mic-1');
     sensor = await TestSensor.open(s.url, sensorToken, 'pump-1');
@@ -94,7 +77,7 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
     await sensor.stream(1.2, 0);
     await sleep(550);
     await sensor.stream(0.1, 0);
-    const open = await until(
+    const open = await untilValue(
       'silence alert stored',
       () => s!.api<Page<Alert>>('/api/alerts?sensorId=pump-1&kind=silence', { token: operator }),
       (p) => p.total === 1,
@@ -126,7 +109,7 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
     await s.server.sensors.scheduler.idle();
     expect(await metric(s, SCORED)).toBeGreaterThan(scoredReconnected);
 
-    const down = await until(
+    const down = await untilValue(
       'health degraded',
       () => health(s!),
       (h) => h.status === 'degraded' && (h.storage.waitingWrites.alerts ?? 0) >= 3,
@@ -161,7 +144,7 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
 
     pg.restart();
 
-    await until(
+    await untilValue(
       'health ok',
       () => health(s!),
       (h) => h.status === 'ok',
@@ -180,7 +163,7 @@ describe.runIf(enabled)('PostgreSQL down while a sensor streams', () => {
     expect(b.start).toBeGreaterThanOrEqual(a.end as number);
     expect(b).toMatchObject({ active: false });
     // The second alert's clip, cut while PostgreSQL was down, waited in memory and is stored with it.
-    await until(
+    await untilValue(
       'clip of the alert opened during the outage',
       () => s!.api<Alert>(`/api/alerts/${b.id}`, { token: operator }),
       (x) => x.clip.available,

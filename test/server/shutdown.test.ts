@@ -17,13 +17,14 @@ import { writeSynthDataset } from '@hark/dsp';
 import type { SensorStatus } from '@hark/protocol';
 import {
   apiCall,
-  fitFromFolder,
   runSensor,
   serveChild,
   sleep,
   startServer,
   tempDir,
+  waitForModel,
 } from '../support/server.js';
+import { placeSynthPumpModel } from '../support/models.js';
 
 const root = tempDir('shutdown-synth');
 const dataDir = tempDir('shutdown-data');
@@ -61,8 +62,9 @@ const scoreRows = (): number => {
 
 describe('clean shutdown', () => {
   test('SIGTERM while a sensor streams: exit 0, no WAL, scores kept, the sensor reconnects', async () => {
+    await placeSynthPumpModel(dataDir, 'pump-1');
     const s = await startServer({ dataDir });
-    await fitFromFolder(s, 'pump-1', join(root, 'synth_pump', 'train'));
+    await waitForModel(s, 'pump-1', 60_000);
     const sensorToken = await s.token('sensor');
     const admin = s.admin;
     await s.close();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import type { ModelStatus, Role } from '@hark/protocol';
+import type { Alert, ColumnsEvent, ModelStatus, Role, ScoreEvent, SensorStatus } from '@hark/protocol';
 import { createServer, type HarkServer, type ServerOptions } from '@hark/server';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -169,6 +169,42 @@ export async function until(what: string, ok: () => boolean | Promise<boolean>, 
     if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * Polls `get()` every 100 ms until `ok` holds for its value, and returns that value; fails naming `what` and
+ * the last value after `ms`.
+ */
+export async function untilValue<T>(
+  what: string,
+  get: () => T | Promise<T>,
+  ok: (v: T) => boolean,
+  ms = 60_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await get();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what} (last: ${JSON.stringify(v)})`);
+    await sleep(100);
+  }
+}
+
+/** Everything a dashboard's `/live` connection receives, by event, in arrival order. */
+export function recordLive(c: Socket) {
+  const got = {
+    columns: [] as ColumnsEvent[],
+    score: [] as ScoreEvent[],
+    status: [] as SensorStatus[],
+    alert: [] as Alert[],
+    update: [] as Alert[],
+  };
+  c.on('columns', (e: ColumnsEvent) => got.columns.push(e));
+  c.on('score', (e: ScoreEvent) => got.score.push(e));
+  c.on('sensor:status', (e: SensorStatus) => got.status.push(e));
+  c.on('alert', (e: Alert) => got.alert.push(e));
+  c.on('alert:update', (e: Alert) => got.update.push(e));
+  return got;
 }
 
 /**

@@ -1,0 +1,66 @@
+/**
+ * A fitted model shared by the e2e files that need a ready model only as setup (the files that test fitting
+ * itself, by upload or enrolment, still fit their own): the synthetic pump of
+ * `writeSynthDataset({ machines: ['pump'], trainClips: 12, clipSeconds: 5 })`, fitted with the default detector
+ * config. Its training clips are the same whatever stream a file writes beside them (seed 7; the stream has a
+ * seed of its own), so the model is the one each file fitted for itself before, and a fit costs 8-15 s on a
+ * 2-core machine.
+ *
+ * The e2e project's global setup (`global-setup.ts`) makes an empty directory for the run and provides it; the
+ * first file that asks fits the model into it, the later ones copy it (the e2e files run one at a time). A file
+ * run under another config, with no such directory, fits its own.
+ */
+import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
+import { writeSynthDataset } from '@hark/dsp';
+import { tempDir } from './server.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The run's directory of shared fitted models (test/support/global-setup.ts). */
+    harkModelCache: string;
+  }
+}
+
+let own: string | null = null;
+
+/** The directory of the synthetic pump's model, fitted on first use in this run; copy it, never change it. */
+export async function synthPumpModel(): Promise<string> {
+  const cache = inject('harkModelCache') ?? (own ??= tempDir('model-cache'));
+  const dir = join(cache, 'synth-pump');
+  if (existsSync(dir)) return dir;
+  const root = tempDir('shared-model-synth');
+  try {
+    writeSynthDataset(root, {
+      machines: ['pump'],
+      trainClips: 12,
+      testClips: 0,
+      clipSeconds: 5,
+      streamSeconds: 0,
+    });
+    const train = join(root, 'synth_pump', 'train');
+    const config = resolveDetectorConfig({});
+    const clips = await Promise.all(
+      readdirSync(train)
+        .filter((f) => f.endsWith('.wav'))
+        .sort()
+        .map((f) => readClip(join(train, f), config.mel.sampleRate)),
+    );
+    const detector = await fitDetector(clips, config);
+    // Written beside and renamed: a file stopped mid-save leaves no half model for the next one.
+    const partial = `${dir}.partial-${process.pid}`;
+    await saveModel(detector, partial);
+    await detector.release();
+    renameSync(partial, dir);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+/** Places a copy of the synthetic pump's model as `sensorId`'s model in `dataDir` (`DATA/models/<id>/`). */
+export async function placeSynthPumpModel(dataDir: string, sensorId: string): Promise<void> {
+  cpSync(await synthPumpModel(), join(dataDir, 'models', sensorId), { recursive: true });
+}
