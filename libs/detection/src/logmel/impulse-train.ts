@@ -28,7 +28,7 @@
  * Why not the impulsiveness of the frames themselves (crest factor, kurtosis, spectral kurtosis, positive
  * spectral flux per band): at the log-mel's 64 ms frames and 16 ms hop a strike is smoothed into a bump of
  * 2-3 dB, and these statistics of single bumps ranked the development corpus's impacts 0.57-0.88 against
- * normal clips, the recurrence 0.93-0.98 (BENCHMARKS.md, issue 13, branch impact13).
+ * normal clips, the recurrence 0.93-1.00 (BENCHMARKS.md, issue 13, "Impacts: an impulse-train part").
  */
 import { medianOf, SCALE_FLOOR_SHARE } from './modulation-spectrum.js';
 
