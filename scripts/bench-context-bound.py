@@ -8,6 +8,8 @@ is the least exact work it can do; the projected pass itself costs r/d of the fl
 
     python3 scripts/bench-context-bound.py MODEL_DIR QUERIES.f32 [MODEL_DIR QUERIES.f32 ...]
 
+    python3 scripts/bench-context-bound.py --projection MODEL_DIR P.f32
+
 QUERIES.f32 from scripts/bench-context-queries.mjs (the test clips' contexts, every 10th used). Distances in
 float64 with numpy; prints, per r, the rows measured exactly per query (median, mean, p95) and the flops of
 projected pass plus exact rows as a fraction of the flat search's.
@@ -19,6 +21,13 @@ import sys
 import numpy as np
 
 args = sys.argv[1:]
+if args[:1] == ['--projection']:
+    # The memory's top 128 principal components, [128, 640] float32, for scripts/bench-context-bound.cc.
+    model, out = args[1], args[2]
+    B = np.fromfile(os.path.join(model, 'context.bank.f32'), dtype=np.float32).reshape(-1, 640).astype(np.float64)
+    V = np.linalg.eigh(np.cov(B.T))[1][:, ::-1]
+    V[:, :128].T.astype(np.float32).tofile(out)
+    sys.exit(0)
 if not args or len(args) % 2:
     sys.exit(__doc__)
 for model, queries in zip(args[::2], args[1::2]):
