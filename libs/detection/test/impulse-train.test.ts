@@ -155,7 +155,7 @@ describe('impulse train', () => {
       /window has 5 values; need nMels x windowFrames = 64 x 62/,
     );
     expect(() => resolveDetectorConfig({ impulseBands: -1 })).toThrow(
-      /impulseBands \(-1\) must be 0 \(off\) or a whole number up to nMels \(128\), e.g. 32/,
+      /impulseBands \(-1\) must be 0 \(off\) or a whole number up to nMels \(128\), e.g. 16/,
     );
     expect(resolveDetectorConfig({}).impulseBands).toBe(0);
   });

@@ -85,8 +85,10 @@ export interface DetectorConfig {
   /**
    * Impulse train fused with the backbone's scores (logmel/impulse-train.ts): bands of adjacent mel bins in
    * which a short bump recurring at 7-25 Hz (a bearing-like fault striking a resonance) is looked for, each
-   * against its own normal windows (0: off). Opt-in (e.g. 32): on the development corpus it lifts impacts to
-   * 0.99-1.00 auc, but costs other kinds a little (BENCHMARKS.md, issue 13, "Impacts: an impulse-train part").
+   * against its own normal windows (0: off). Opt-in (e.g. 16, the modulation spectrum's bands): on the
+   * development corpus it lifts impacts to 0.98-1.00 auc; with 16 bands and the leave-one-out `levels` rule the
+   * other kinds keep their figures but modulation (0.950 -> 0.942), more bands cost more (BENCHMARKS.md, issue
+   * 13, "Impacts: an impulse-train part").
    * It takes part in every fusion rule, 'max' included.
    */
   impulseBands: number;
@@ -365,7 +367,7 @@ function checkFeatures(c: DetectorConfig): void {
     );
   if (!(Number.isInteger(c.impulseBands) && c.impulseBands >= 0 && c.impulseBands <= c.mel.nMels))
     throw new Error(
-      `impulseBands (${showValue(c.impulseBands)}) must be 0 (off) or a whole number up to nMels (${showValue(c.mel.nMels)}), e.g. 32`,
+      `impulseBands (${showValue(c.impulseBands)}) must be 0 (off) or a whole number up to nMels (${showValue(c.mel.nMels)}), e.g. 16`,
     );
   if (!FUSION_RULES.includes(c.fusion))
     throw new Error(`fusion (${showValue(c.fusion)}) must be one of ${FUSION_RULES.join(', ')}`);
