@@ -3,6 +3,7 @@
  * (one process, SQLite in the data directory, models on disk).
  */
 import path from 'node:path';
+import { resolveDetectorConfig, type DetectorConfigInput } from '@hark/detection';
 import { DEFAULT_MAX_QUEUED_SCORES, DEFAULT_SCORE_RETENTION_MS } from './store/score.repository.js';
 
 export interface ServerConfig {
@@ -21,6 +22,12 @@ export interface ServerConfig {
    * threshold (models/burn-in.service.ts). Windows to collect (1200: 10 minutes at the 0.5 s hop); 0: off.
    */
   burnInWindows: number;
+  /**
+   * The detector configuration models fitted by this server use (uploaded clips and enrolment; the same
+   * fields as `hark fit --config`), over the detector's defaults. Empty: the defaults. A model keeps the
+   * configuration it was fitted with.
+   */
+  fitConfig: DetectorConfigInput;
   alertCloseWindows: number;
   /** Scoring jobs running at once (whole process) and windows waiting per sensor before drops. */
   scoringConcurrency: number;
@@ -146,6 +153,7 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   hopSeconds: 0.5,
   alertOpenWindows: 2,
   burnInWindows: 1200,
+  fitConfig: {},
   alertCloseWindows: 2,
   scoringConcurrency: 2,
   queuePerSensor: 2,
@@ -218,6 +226,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   maxChunkBytes: { env: 'HARK_MAX_CHUNK_BYTES' },
   hopSeconds: { flag: '--hop-seconds', env: 'HARK_HOP_SECONDS' },
   burnInWindows: { flag: '--burn-in-windows', env: 'HARK_BURN_IN_WINDOWS' },
+  fitConfig: { flag: '--fit-config', env: 'HARK_FIT_CONFIG' },
   maxClockSkewSeconds: { env: 'HARK_MAX_CLOCK_SKEW_SECONDS' },
   webhookUrl: { flag: '--webhook-url', env: 'HARK_WEBHOOK_URL' },
   webhookSecret: { flag: '--webhook-secret', env: 'HARK_WEBHOOK_SECRET' },
@@ -271,6 +280,20 @@ export function resolveServerConfig(
     if (!Number.isFinite(n)) problems.push(`${name} (${JSON.stringify(v)}) must be a number`);
     return Number.isFinite(n) ? n : undefined;
   };
+  const json = (name: string): DetectorConfigInput | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    try {
+      const o: unknown = JSON.parse(v);
+      if (o && typeof o === 'object' && !Array.isArray(o)) return o as DetectorConfigInput;
+    } catch {
+      // reported below
+    }
+    problems.push(
+      `${name} (${JSON.stringify(v)}) must be a JSON object of detector settings, e.g. {"fusion":"max"}`,
+    );
+    return undefined;
+  };
   const fromEnv: ServerOptions = {
     port: num('HARK_PORT'),
     instance: env.HARK_INSTANCE || undefined,
@@ -282,6 +305,7 @@ export function resolveServerConfig(
     maxChunkBytes: num('HARK_MAX_CHUNK_BYTES'),
     hopSeconds: num('HARK_HOP_SECONDS'),
     burnInWindows: num('HARK_BURN_IN_WINDOWS'),
+    fitConfig: json('HARK_FIT_CONFIG'),
     maxClockSkewSeconds: num('HARK_MAX_CLOCK_SKEW_SECONDS'),
     webhookUrl: env.HARK_WEBHOOK_URL || undefined,
     webhookSecret: env.HARK_WEBHOOK_SECRET || undefined,
@@ -352,6 +376,11 @@ export function resolveServerConfig(
     c.burnInWindows === 0 || (Number.isInteger(c.burnInWindows) && c.burnInWindows >= 100),
     'must be 0 (off) or a whole number of windows >= 100 (1200 = 10 minutes at the 0.5 s hop)',
   );
+  try {
+    resolveDetectorConfig(c.fitConfig);
+  } catch (err) {
+    problems.push(`${named('fitConfig')}: ${(err as Error).message}`);
+  }
   check('host', typeof c.host === 'string' && c.host !== '', 'must be an address, e.g. 127.0.0.1 or 0.0.0.0');
   check('modelPollMs', c.modelPollMs >= 10, 'must be at least 10 ms');
   // Two versions: the active one and one to roll back to (or a shadow on trial).

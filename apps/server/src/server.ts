@@ -219,6 +219,7 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     versionStore: { versions: store.modelVersions, cache: blobCache },
     events,
     pollMs: config.modelPollMs,
+    fitConfig: config.fitConfig,
     record: (id, seconds, progress) => sensors.record(id, seconds, progress),
     activeFeedback: (id) => modelService.activeFeedback(id),
     watchAlerts: (id) => {

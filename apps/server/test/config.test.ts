@@ -54,6 +54,27 @@ describe('server configuration', () => {
     );
   });
 
+  it('reads the detector settings of fitted models from --fit-config or HARK_FIT_CONFIG (default: the detector defaults)', () => {
+    expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).fitConfig).toEqual({});
+    const env = { HARK_FIT_CONFIG: '{"fusion":"max","impulseBands":0}' };
+    expect(resolveServerConfig({ dataDir: '/tmp/x' }, env).fitConfig).toEqual({
+      fusion: 'max',
+      impulseBands: 0,
+    });
+    expect(resolveServerConfig({ dataDir: '/tmp/x', fitConfig: { fusion: 'sum' } }, env).fitConfig).toEqual({
+      fusion: 'sum',
+    });
+    expect(problems({}, { HARK_FIT_CONFIG: 'fusion=max' })).toEqual([
+      'HARK_FIT_CONFIG ("fusion=max") must be a JSON object of detector settings, e.g. {"fusion":"max"}',
+    ]);
+    expect(problems({ fitConfig: { fusion: 'mean' as never } })).toEqual([
+      expect.stringMatching(/^--fit-config: fusion \('mean'\) must be one of /),
+    ]);
+    expect(problems({}, { HARK_FIT_CONFIG: '{"impulseBands":-1}' })).toEqual([
+      expect.stringMatching(/^HARK_FIT_CONFIG: impulseBands \(-1\) must be 0 \(off\)/),
+    ]);
+  });
+
   it('reads HARK_MODEL_VERSIONS_KEPT (default 10, at least 2) and HARK_MAX_SHADOW_MODELS (default 2)', () => {
     const c = resolveServerConfig({ dataDir: '/tmp/x' }, {});
     expect([c.modelVersionsKept, c.maxShadowModels]).toEqual([10, 2]);

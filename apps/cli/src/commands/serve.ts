@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { configOverrides } from '../options.js';
 import { isRole, ROLES, sensorIdProblem, type Role } from '@hark/protocol';
 import {
   createServer,
@@ -19,6 +20,7 @@ export interface ServeOptions {
   webhookSecret?: string;
   hopSeconds?: number;
   burnInWindows?: number;
+  fitConfig?: Record<string, unknown>;
   dashboard?: string;
   shutdownGrace?: number;
   pingInterval?: number;
@@ -48,6 +50,7 @@ export function serveOptions(o: ServeOptions): ServerOptions {
     webhookSecret: o.webhookSecret,
     hopSeconds: o.hopSeconds,
     burnInWindows: o.burnInWindows,
+    fitConfig: o.fitConfig,
     shutdownGraceSeconds: o.shutdownGrace,
     pingIntervalSeconds: o.pingInterval,
     pingTimeoutSeconds: o.pingTimeout,
@@ -215,6 +218,12 @@ export function registerServe(program: Command): void {
       `windows an enrolled or uploaded model scores live before its threshold is refined on them, 0 = off ` +
         `(default: $HARK_BURN_IN_WINDOWS, else ${SERVER_DEFAULTS.burnInWindows}: 10 minutes at the 0.5 s hop)`,
       Number,
+    )
+    .option(
+      '--fit-config <json>',
+      'detector settings of the models this server fits from uploads and enrolment, as `hark fit --config` ' +
+        '(default: $HARK_FIT_CONFIG, else the detector defaults)',
+      configOverrides,
     )
     .option('--dashboard <dir>', 'serve this built dashboard at / (default: apps/dashboard/dist)')
     .option(
