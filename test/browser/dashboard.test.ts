@@ -23,6 +23,7 @@ import {
   screenshot,
 } from '../support/browser.js';
 import { fitFromFolder, runSensor, startServer, tempDir, type TestServer } from '../support/server.js';
+import { SYNTH_STREAM_FIT_CONFIG } from '../support/models.js';
 
 const haveChromium = chromiumOrWarn('test/browser/dashboard.test.ts');
 const SENSOR = 'pump-7';
@@ -102,7 +103,7 @@ describe.runIf(haveChromium)('dashboard in Chromium, live from hark sensor', () 
     dir = join(root, 'synth_pump');
     events = (JSON.parse(readFileSync(join(dir, 'stream.json'), 'utf8')) as { events: GroundTruthEvent[] })
       .events;
-    s = await startServer({ dashboardDir });
+    s = await startServer({ dashboardDir, fitConfig: SYNTH_STREAM_FIT_CONFIG });
     await fitFromFolder(s, SENSOR, join(dir, 'train'));
     operator = await s.token('operator', 'ops-anna');
     sensorToken = await s.token('sensor', 'pump-7-box');

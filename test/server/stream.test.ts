@@ -27,6 +27,7 @@ import {
   type TestServer,
   until,
 } from '../support/server.js';
+import { SYNTH_STREAM_FIT_CONFIG } from '../support/models.js';
 
 const haveCorpus = corpusOrWarn('test/server/stream.test.ts');
 const synthRoot = tempDir('synth');
@@ -103,6 +104,7 @@ for (const c of cases) {
         ...SCORE_EVERY_WINDOW,
         webhookUrl: `http://127.0.0.1:${port}/hook`,
         webhookSecret: 's3cret',
+        fitConfig: SYNTH_STREAM_FIT_CONFIG,
       });
       await fitFromFolder(s, sensorId, join(dir, 'train'));
       const operator = await s.token('operator');

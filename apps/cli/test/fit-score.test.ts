@@ -39,7 +39,8 @@ describe('hark fit | score | evaluate', () => {
       model,
       method: 'patchcore',
       backbone: 'mobilenetv2',
-      training: { clips: 7, calibrationClips: 5 },
+      // Leave-one-out by default: every training clip is held out once.
+      training: { clips: 7, calibrationClips: 7 },
     });
     expect(doc.threshold).toBeGreaterThan(0);
     expect(existsSync(join(model, 'model.json'))).toBe(true);

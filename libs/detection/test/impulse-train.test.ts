@@ -157,6 +157,6 @@ describe('impulse train', () => {
     expect(() => resolveDetectorConfig({ impulseBands: -1 })).toThrow(
       /impulseBands \(-1\) must be 0 \(off\) or a whole number up to nMels \(128\), e.g. 16/,
     );
-    expect(resolveDetectorConfig({}).impulseBands).toBe(0);
+    expect(resolveDetectorConfig({}).impulseBands).toBe(16);
   });
 });

@@ -360,8 +360,10 @@ describe('fusion', () => {
     expect(resolveDetectorConfig()).toMatchObject({
       contextFrames: 5,
       tonalMarginDb: 3,
-      modulationBands: 0,
-      fusion: 'max',
+      modulationBands: 16,
+      impulseBands: 16,
+      fusion: 'levels',
+      calibrationFolds: 'leave-one-out',
       timeShare: 0.6,
     });
     expect(() => resolveDetectorConfig({ contextFrames: 4 })).toThrow(

@@ -76,16 +76,15 @@ export interface DetectorConfig {
   tonalMarginDb: number;
   /**
    * Modulation spectrum fused with the backbone's scores (logmel/modulation-spectrum.ts): bands of adjacent
-   * mel bins whose envelope's rhythm (2-25 Hz) is compared with normal sound's (0: off). Opt-in with
-   * `fusion: 'union'` or 'sum' (e.g. 16): it lifts the weak fault kinds' ranking on the development corpus,
-   * but with either the m16_factory stream's two quietest clicks stay under the threshold (BENCHMARKS.md,
-   * issue 13).
+   * mel bins whose envelope's rhythm (2-25 Hz) is compared with normal sound's (0: off). Default 16, with
+   * `fusion` 'levels': it lifts the weak fault kinds' ranking on the development corpus; with 'union' or 'sum'
+   * the m16_factory stream's two quietest clicks stayed under the threshold (BENCHMARKS.md, issue 13).
    */
   modulationBands: number;
   /**
    * Impulse train fused with the backbone's scores (logmel/impulse-train.ts): bands of adjacent mel bins in
    * which a short bump recurring at 7-25 Hz (a bearing-like fault striking a resonance) is looked for, each
-   * against its own normal windows (0: off). Opt-in (e.g. 16, the modulation spectrum's bands): on the
+   * against its own normal windows (0: off). Default 16, the modulation spectrum's bands: on the
    * development corpus it lifts impacts to 0.98-1.00 auc; with 16 bands and the leave-one-out `levels` rule the
    * other kinds keep their figures but modulation (0.950 -> 0.942), more bands cost more (BENCHMARKS.md, issue
    * 13, "Impacts: an impulse-train part").
@@ -150,7 +149,16 @@ export interface DetectorConfig {
   batchSize: number;
 }
 
-/** Defaults: the best configuration found on the development corpus (mean over groups, BENCHMARKS.md). */
+/**
+ * Defaults: the best configuration found on the development corpus (mean over groups, BENCHMARKS.md, issue 13,
+ * "The default switch"). Each departure from the older defaults has its own reason, not a group's figure:
+ * - `calibrationFolds` 'leave-one-out': every training clip gives held-out scores (16 clips from models of 15,
+ *   where the single hold-out gave 5 from models of 11), so each part's level is a quantile of 16 maxima, not 5;
+ * - `fusion` 'levels': each part is judged on its own level, so a fault that lifts one part only (a tone, a
+ *   modulation, a strike train) is not diluted by the others, and no part's scale sets another's threshold;
+ * - `modulationBands` and `impulseBands` 16: the two band-wise parts that see amplitude modulation and
+ *   recurring strikes, which the backbone's 1 s patches and the 5-frame contexts cannot (the weak kinds).
+ */
 export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   windowSeconds: 1,
   hopSeconds: 0.5,
@@ -169,13 +177,13 @@ export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   contextFrames: 5,
   contextCoreset: 1,
   tonalMarginDb: 3,
-  modulationBands: 0,
-  impulseBands: 0,
-  fusion: 'max',
+  modulationBands: 16,
+  impulseBands: 16,
+  fusion: 'levels',
   timeShare: 0.6,
   blurSigmaMel: 8,
   blurSigmaTime: 4,
-  calibrationFolds: 'holdout',
+  calibrationFolds: 'leave-one-out',
   calibrationHoldout: 0.25,
   falseAlarmsPerDay: 0,
   falseAlarmConfidence: 0.9,

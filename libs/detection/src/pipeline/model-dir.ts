@@ -205,6 +205,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
       modulationBands: 0,
       impulseBands: 0,
       fusion: 'max' as const,
+      calibrationFolds: 'holdout' as const,
     };
     config = resolveDetectorConfig(Object.assign(before, json.config));
   } catch (err) {
