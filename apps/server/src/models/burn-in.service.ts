@@ -23,9 +23,11 @@
  *   and both anomaly maps by it before the live view, the score history, the alerts and the shadow trial see
  *   them, so one scale (threshold = 1) holds everywhere. A sensor's own severity thresholds (`criticalPeak`) are
  *   on that scale too, so they stay multiples of the refined threshold.
- * - Recorded: `burn_ins` (migration 11), shared by every instance. A restart of the server (or a failover to
- *   another instance) during a collection starts collecting again from zero under the same record: the windows
- *   before it were held in memory only, and a series must be in time order without holes it cannot see.
+ * - Recorded: `burn_ins` (migration 11), shared by every instance. The windows collected so far are written
+ *   with the progress (every 50 windows), so a restart of the server (or a failover to another instance) during
+ *   a collection resumes from the last written ones under the same record: the windows since were lost with
+ *   the process (at most 49), and the time the stream was away is a break in the series like any other (stream
+ *   times say where it is). A window the sensor sends again after reconnecting (same stream time) counts once.
  * - Reversible: an admin's revert returns to the fitted threshold (recorded who and when); a restart collects
  *   again. Another instance hears of every change through the cluster's burn-in notice and reads the record.
  */
@@ -161,6 +163,8 @@ export class BurnInService {
       // Two windows of a sensor may be scored at once and finish out of order: each goes in its place.
       let i = c.series.length;
       while (i > 0 && c.series[i - 1][0] > w.t1) i--;
+      // A window already collected (resent after a reconnect, or written before a restart) counts once.
+      if (i > 0 && c.series[i - 1][0] === w.t1) return;
       c.series.splice(i, 0, [w.t1, normalised]);
       c.collected++;
       c.spanStart = Math.min(c.spanStart ?? w.t0, w.t0);
@@ -303,20 +307,31 @@ export class BurnInService {
     }
     local.factor = record.state === 'applied' && record.factor !== null ? record.factor : 1;
     if (record.state !== 'collecting') local.collect = null;
-    else if (local.collect?.startedAt !== record.startedAt)
+    else if (local.collect?.startedAt !== record.startedAt) {
+      // A collection this process is not running yet (a restart, a failover, a new version): it resumes from
+      // the windows its record holds (none for a new one).
+      const stored = await this.o.store.burnIns.series(sensorId, version);
+      if (local.version !== version) return;
+      const series = (stored ?? []).filter((p): p is [number, number] => p !== null);
+      const first = series[0];
       local.collect = {
         startedAt: record.startedAt,
         target: record.target,
-        series: [],
-        collected: 0,
-        spanStart: null,
-        spanEnd: null,
-        windowMs: 0,
-        written: 0,
+        series,
+        collected: series.length,
+        spanStart: series.length ? record.spanStart : null,
+        spanEnd: series.length ? record.spanEnd : null,
+        windowMs: first && record.spanStart !== null ? first[0] - record.spanStart : 0,
+        written: series.length,
         checkAfter: 0,
         busy: false,
         reason: null,
       };
+      if (series.length)
+        this.o.log(
+          `burn-in: ${sensorId} version ${version}: resuming from ${series.length} of ${record.target} windows`,
+        );
+    }
   }
 
   #eligible(sensorId: string, source: ModelStatus['source']): boolean {
@@ -351,6 +366,7 @@ export class BurnInService {
         spanStart: c.spanStart,
         spanEnd: c.spanEnd,
         reason: c.reason,
+        series: c.series.slice(),
       })
       .catch((err: Error) => this.o.log(`burn-in: ${sensorId}: progress not recorded: ${err.message}`));
   }

@@ -66,7 +66,11 @@ export class BurnInRepository extends Repository {
     return rows.map(toRecord);
   }
 
-  /** The windows collected, with their series (null before a fit, or once reverted or skipped). */
+  /**
+   * The windows collected, with their series: while collecting, the windows so far (written with the
+   * progress, so a restart resumes from them); after a fit, the series it was fitted on (null before any
+   * progress, or once reverted or skipped).
+   */
   async series(sensorId: string, version: number): Promise<BurnInSeries | null> {
     const row = await this.#row(sensorId, version);
     return row?.series ? (JSON.parse(row.series) as BurnInSeries) : null;
@@ -121,14 +125,21 @@ export class BurnInRepository extends Repository {
   }
 
   /**
-   * A collecting burn-in's progress: windows so far, the span, and what a full one waits for (`reason`).
+   * A collecting burn-in's progress: windows so far, the span, what a full one waits for (`reason`) and, when
+   * given, the windows themselves (so that a restart or another instance resumes from them).
    * `startedAt` names the collection (a restart meanwhile makes a new one): nothing is written for another.
    */
   async progress(
     sensorId: string,
     version: number,
     startedAt: number,
-    p: { windows: number; spanStart: number | null; spanEnd: number | null; reason: string | null },
+    p: {
+      windows: number;
+      spanStart: number | null;
+      spanEnd: number | null;
+      reason: string | null;
+      series?: BurnInSeries;
+    },
     at = Date.now(),
   ): Promise<boolean> {
     return this.#updateCollecting(sensorId, version, startedAt, {
@@ -136,6 +147,7 @@ export class BurnInRepository extends Repository {
       span_start: p.spanStart,
       span_end: p.spanEnd,
       reason: p.reason,
+      ...(p.series && { series: JSON.stringify(p.series) }),
       updated_at: at,
     });
   }

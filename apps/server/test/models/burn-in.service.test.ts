@@ -1,7 +1,7 @@
 /**
  * The live burn-in's wiring over a real store and event bus: which versions burn in, collecting with breaks,
  * waiting for an open unlabelled alert, leaving out fault spans (also when marked after the factor was
- * applied), revert, restart, and a server restart during a collection. The registry's view of the active model
+ * applied), revert, restart, and a server restart during a collection (resumed from the windows written). The registry's view of the active model
  * is a plain object here (the e2e test in test/server/burn-in.test.ts runs it over real models).
  */
 import type { ModelStatus } from '@hark/protocol';
@@ -249,17 +249,33 @@ describe('BurnInService', () => {
     expect(s.notices.map((n) => n.version)).toEqual([3, 3, 3, 3]);
   });
 
-  it('collects again from zero after a server restart; a new version starts its own', async () => {
+  it('resumes after a server restart from the windows written with its progress; a new version starts its own', async () => {
     const { store, ...first } = setup();
     await first.burnIn.sync('pump-1');
-    first.feed(scores(60, 11));
+    const before = scores(60, 11);
+    first.feed(before);
     await new Promise((r) => setTimeout(r, 50));
     expect((await store.burnIns.get('pump-1', 3))!.windows).toBe(50); // progress written every 50
+    expect((await store.burnIns.series('pump-1', 3))!).toHaveLength(50);
+    // The process dies: its last 10 windows were in memory only. The next one resumes from the 50 written.
     const second = service(store);
     await second.burnIn.sync('pump-1');
-    expect(await second.burnIn.get('pump-1', 3)).toMatchObject({ state: 'collecting', windows: 0 });
-    second.feed(scores(100, 12));
-    expect((await settle(second.burnIn)).state).toBe('applied');
+    expect(await second.burnIn.get('pump-1', 3)).toMatchObject({
+      state: 'collecting',
+      windows: 50,
+      spanStart: 0,
+    });
+    expect(second.logs).toContain('burn-in: pump-1 version 3: resuming from 50 of 100 windows');
+    // The sensor resends from window 45 (not acknowledged before the restart): 45-49 count once.
+    second.feed(scores(55, 12), 45 * HOP);
+    expect(await second.burnIn.get('pump-1', 3)).toMatchObject({ state: 'collecting', windows: 100 });
+    const r = await settle(second.burnIn);
+    expect(r.state).toBe('applied');
+    const series = (await store.burnIns.series('pump-1', 3))!;
+    expect(series).toHaveLength(100);
+    // The first 50 are the first process's windows, unchanged; no window is there twice.
+    expect(series.slice(0, 50)).toEqual(before.slice(0, 50).map((x, i) => [i * HOP + WINDOW, x]));
+    expect(new Set(series.map((p) => p![0])).size).toBe(100);
     second.model.version = 4;
     await second.burnIn.sync('pump-1');
     expect(second.burnIn.factor('pump-1')).toBe(1);
