@@ -97,6 +97,16 @@ describe.runIf(haveChromium)('live burn-in on the model page in Chromium', () =>
     await expect(panel().getByTestId('burn-in-text').innerText()).resolves.toContain(
       `threshold ×${applied.factor!.toFixed(2)} the fitted one, fitted on ${applied.windows} live windows`,
     );
+    // The models table shows the threshold in use: the fitted one times the factor, and says so.
+    const cell = page.getByTestId('model-threshold').first();
+    await until(
+      'the models table to show the applied factor',
+      async () => (await cell.innerText()).includes(`(burn-in x${applied.factor!.toFixed(3)})`),
+      30_000,
+    );
+    await expect(cell.getAttribute('title')).resolves.toMatch(
+      /^the fitted threshold \S+ times the live burn-in's factor/,
+    );
     await screenshot(page, 'models-burn-in');
   });
 

@@ -56,7 +56,8 @@ describe('hark fit | score | evaluate', () => {
     const r = hark('score', '--model', model, ...files, '--json', '--png', png);
     expect(r.status, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(Object.keys(doc)).toEqual(['model', 'threshold', 'files']);
+    expect(Object.keys(doc)).toEqual(['model', 'threshold', 'thresholdFactor', 'thresholdSource', 'files']);
+    expect(doc).toMatchObject({ thresholdFactor: 1, thresholdSource: 'fitted' });
     expect(doc.files).toHaveLength(2);
     for (const f of doc.files) {
       expect(Object.keys(f)).toEqual(['file', 'score', 'normalised', 'overThreshold', 'seconds', 'boxes']);
@@ -82,6 +83,23 @@ describe('hark fit | score | evaluate', () => {
       // 2 s at hop 256 with n_fft 1024 = 122 frames at 7 px, 128 mel bins at 3 px, with axes and legends.
       expect([img.width, img.height]).toEqual([1144, 540]);
     }
+    // A live burn-in's factor: the threshold in use is that times the fitted one, every score on it.
+    const burnt = JSON.parse(
+      hark('score', '--model', model, ...files, '--json', '--threshold-factor', '0.8').stdout,
+    );
+    expect(burnt).toMatchObject({ thresholdFactor: 0.8, thresholdSource: 'burn-in' });
+    expect(burnt.threshold).toBeCloseTo(doc.threshold * 0.8, 10);
+    doc.files.forEach((f: { normalised: number; boxes: { peak: number }[] }, i: number) => {
+      const g = burnt.files[i];
+      expect(g.score).toBe(doc.files[i].score);
+      expect(g.normalised).toBeCloseTo(f.normalised / 0.8, 10);
+      expect(g.overThreshold).toBe(g.normalised > 1);
+      expect(g.boxes[0].peak).toBeCloseTo(f.boxes[0].peak / 0.8, 10);
+      expect(g.boxes[0].overThreshold).toBe(g.boxes[0].peak >= 1);
+    });
+    const bad = hark('score', '--model', model, files[0], '--threshold-factor', '0');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("'0' is not a positive number (a burn-in factor, e.g. 0.85)");
     const text = hark('score', '--model', model, files[0]);
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/normal_0000\.wav: (ANOMALY|normal) \(score \d+\.\d\d x threshold\)/);

@@ -295,6 +295,7 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     log,
   });
   cluster.republish = () => sensors.publishAll();
+  events.on('burn-in:changed', (m) => sensors.burnInChanged(m.sensorId));
   cluster.backfillHere = (id, seconds) => sensors.backfill(id, seconds);
   cluster.reloadSensor = (id, where) =>
     id === null ? sensors.reloadRecords(where) : sensors.recordChanged(id, where);

@@ -1,6 +1,13 @@
 import { basename, extname } from 'node:path';
-import type { Command } from 'commander';
-import { loadModel, readClip, writePng, type AnomalyBox, type Detector } from '@hark/detection';
+import { InvalidArgumentError, type Command } from 'commander';
+import {
+  loadModel,
+  readClip,
+  writePng,
+  type AnomalyBox,
+  type ClipResult,
+  type Detector,
+} from '@hark/detection';
 import { scoreFigure } from '../figure/score-figure.js';
 import { checkWavRates } from './wav-input.js';
 
@@ -9,6 +16,8 @@ export interface ScoreOptions {
   model: string;
   json?: boolean;
   png?: string;
+  /** The threshold in use over the fitted one (a live burn-in's factor); 1: the fitted threshold. */
+  thresholdFactor?: number;
 }
 
 /** One file's entry in the `--json` document. */
@@ -30,18 +39,50 @@ export function pngPath(out: string, file: string, n: number): string {
   return `${stem}-${basename(file, extname(file))}.png`;
 }
 
-/** Scores each file with `detector`, writing pictures when `png` is given. */
+/** `--threshold-factor`: a positive number (a live burn-in's factor is bounded to 0.5-2). */
+export function thresholdFactor(v: string): number {
+  const x = Number(v);
+  if (!(Number.isFinite(x) && x > 0))
+    throw new InvalidArgumentError(`'${v}' is not a positive number (a burn-in factor, e.g. 0.85)`);
+  return x;
+}
+
+/**
+ * `r` against a threshold `factor` times the fitted one, as the server scores once a live burn-in is applied:
+ * every normalised score (the clip's, each window's, each box's) and the map are divided by it, and the
+ * decisions follow (the clip over when its score is over 1, a box when its window's score is at least 1).
+ */
+export function withThresholdFactor(r: ClipResult, factor: number): ClipResult {
+  if (factor === 1) return r;
+  const normalised = r.normalised / factor;
+  return {
+    ...r,
+    normalised,
+    overThreshold: normalised > 1,
+    map: r.map.map((v) => v / factor),
+    windowScores: r.windowScores.map((v) => v / factor),
+    boxes: r.boxes.map((b) => ({
+      ...b,
+      peak: b.peak / factor,
+      mapPeak: b.mapPeak / factor,
+      overThreshold: b.peak / factor >= 1,
+    })),
+  };
+}
+
+/** Scores each file with `detector`, writing pictures when `png` is given; `factor` as `withThresholdFactor`. */
 export async function scoreFiles(
   detector: Detector,
   files: readonly string[],
   png?: string,
+  factor = 1,
 ): Promise<ScoredFile[]> {
   await checkWavRates(files);
   const out: ScoredFile[] = [];
   for (const file of files) {
     const samples = await readClip(file, detector.config.mel.sampleRate);
     const spec = detector.spectrogram(samples);
-    const r = await detector.scoreClip(spec);
+    const r = withThresholdFactor(await detector.scoreClip(spec), factor);
     if (png) {
       const figure = scoreFigure({ title: basename(file), spectrogram: spec, result: r });
       await writePng(pngPath(png, file, files.length), figure.image);
@@ -98,7 +139,13 @@ export function registerScore(program: Command): void {
     .argument('<files...>', 'WAV files (any rate, resampled to the model rate)')
     .option(
       '--json',
-      'print {model, threshold, files: [{file, score, normalised, overThreshold, seconds, boxes}]}',
+      'print {model, threshold, thresholdFactor, thresholdSource, files: [{file, score, normalised, overThreshold, seconds, boxes}]}',
+    )
+    .option(
+      '--threshold-factor <x>',
+      "score against this factor times the fitted threshold: a sensor's applied live burn-in factor " +
+        '(its `burnIn.factor` in GET /api/sensors/:id/models), so the numbers match the server; default 1, the fitted one',
+      thresholdFactor,
     )
     .option(
       '--png <out.png>',
@@ -107,17 +154,22 @@ export function registerScore(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nnormalised = score / threshold: above 1.0 the clip is anomalous. Exit code 0 whether or not it is.',
+      '\nnormalised = score / threshold: above 1.0 the clip is anomalous. Exit code 0 whether or not it is.\n' +
+        'threshold is the one in use: the fitted threshold (thresholdSource "fitted"), or that times\n' +
+        '--threshold-factor (thresholdSource "burn-in"; the model directory does not hold a live burn-in).',
     )
     .action(async (files: string[], o: ScoreOptions) => {
       const detector = await loadModel(o.model);
       try {
-        const results = await scoreFiles(detector, files, o.png);
+        const factor = o.thresholdFactor ?? 1;
+        const results = await scoreFiles(detector, files, o.png, factor);
         if (o.json) {
           console.log(
             JSON.stringify({
               model: o.model,
-              threshold: detector.fitted.calibration.threshold,
+              threshold: detector.fitted.calibration.threshold * factor,
+              thresholdFactor: factor,
+              thresholdSource: o.thresholdFactor === undefined ? 'fitted' : 'burn-in',
               files: results,
             }),
           );

@@ -27,6 +27,7 @@ export type {
   MediaTicketUrls,
   Me,
   ModelBurnIn,
+  SensorBurnIn,
   ModelStatus,
   ModelVersion,
   NotificationChannel,

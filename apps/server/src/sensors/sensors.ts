@@ -246,6 +246,17 @@ export class Sensors extends SensorsPort {
     for (const line of this.#lines.values()) if (line.ingest.connected) this.#status.publish(line, true);
   }
 
+  /**
+   * The sensor's burn-in changed here (collecting, applied, reverted): its status carries the threshold in
+   * use, so dashboards get it at once, also when the stream has ended (unless another instance streams it and
+   * speaks for it).
+   */
+  burnInChanged(sensorId: string): void {
+    const line = this.#lines.get(sensorId);
+    if (line && (line.ingest.connected || !this.d.remoteStatus?.(sensorId)?.connected))
+      this.#status.publish(line, true);
+  }
+
   /** The status seen here, or the streaming instance's when the sensor streams elsewhere. */
   #view(local: SensorStatus | null, id = local?.id ?? ''): SensorStatus | null {
     if (local?.connected) return local;
