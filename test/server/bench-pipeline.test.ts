@@ -1,6 +1,7 @@
 /**
  * `hark bench pipeline` runs end to end (short steps, not written to BENCHMARKS.md): the real server, the
- * sensor clients and the dashboard in their child process, sensors at 16 and 48 kHz, with the stage profile.
+ * sensor clients and the dashboard in their child process, sensors at 16 and 48 kHz, with the stage profile,
+ * the models fitted with a given detector configuration.
  * Figures are not asserted: speed is measured by the benchmark itself, on a quiet machine.
  */
 import { execFile } from 'node:child_process';
@@ -26,9 +27,13 @@ test('hark bench pipeline --no-write --profile prints the steps per rate and a s
       '2',
       '--profile',
       '--no-write',
+      // The models fitted with a detector configuration (as `hark fit --config`): the capacity of another one.
+      '--config',
+      '{"impulseBands":0}',
     ],
     { timeout: 300_000 },
   );
+  expect(stdout).toContain('fitting the configured model on each machine');
   expect(stdout).toMatch(
     /\| sensors \| rate Hz \| windows scored \| dropped \| skipped \(wider hop\) \| scoring hop s \| p50 ms \| p95 ms \| p99 ms \| max ms \| RSS MB \| sustained \|/,
   );
@@ -52,4 +57,14 @@ test('hark bench pipeline --no-write --profile prints the steps per rate and a s
     );
   expect(stdout).toMatch(/\n\| \*\*all threads\*\* \| \d+\.\d\d \| 100 % \|/);
   expect(stdout).not.toMatch(/written to/);
+  // A field the detector does not have is refused before anything is fitted, naming the fields there are.
+  const bad = await promisify(execFile)(
+    process.execPath,
+    [HARK_BIN, 'bench', 'pipeline', '--sensors', '1', '--config', '{"impulse":16}', '--no-write'],
+    { timeout: 60_000 },
+  ).catch((err: { code: number; stderr: string }) => err);
+  expect((bad as { code: number }).code).not.toBe(0);
+  expect((bad as { stderr: string }).stderr).toMatch(
+    /--config: unknown field 'impulse'; fields: .*impulseBands/,
+  );
 }, 300_000);

@@ -16,11 +16,18 @@ import { join } from 'node:path';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
+import {
+  fitDetector,
+  readClip,
+  resolveDetectorConfig,
+  saveModel,
+  type DetectorConfigInput,
+} from '@hark/detection';
 import { encodeWav, readWav, resample, writeSynthDataset } from '@hark/dsp';
 import { createServer, SERVER_DEFAULTS, type HarkServer } from '@hark/server';
 import { MIN_SAMPLE_RATE } from '@hark/protocol';
-import { positiveInt, positiveNumber } from '../options.js';
+import { configOverrides, positiveInt, positiveNumber } from '../options.js';
+import { DETECTOR_HELP, detectorInput } from '../commands/detector-input.js';
 import { DEFAULT_CHUNK_MS } from '../sensor/types.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
 import type { ClientsJob, ClientsMessage, ClientsResult } from './pipeline-clients.js';
@@ -61,6 +68,8 @@ export interface PipelineBenchOptions {
   all: boolean;
   /** Profile the measured span of every step (stage-profile.ts). */
   profile?: boolean;
+  /** Detector configuration overrides of the fitted models (`--config`, as `hark fit`); default: none. */
+  config?: Record<string, unknown>;
   log?: (line: string) => void;
 }
 
@@ -78,7 +87,13 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
   const root = mkdtempSync(join(tmpdir(), 'hark-bench-pipeline-'));
   try {
     const rates = o.rates ?? [ANALYSIS_RATE];
-    const { dataDir, ids, wavs } = await prepareSensors(root, Math.max(...o.sensors), rates, log);
+    const { dataDir, ids, wavs } = await prepareSensors(
+      root,
+      Math.max(...o.sensors),
+      rates,
+      detectorInput({ config: o.config }),
+      log,
+    );
     log(`starting the server with ${ids.length} sensor models...`);
     // As many sensors as the bench asks for, past the server's default bounds (all of them stream with one
     // sensor token, bound to every id).
@@ -137,9 +152,11 @@ async function prepareSensors(
   root: string,
   count: number,
   rates: readonly number[],
+  input: DetectorConfigInput,
   log: (line: string) => void,
 ): Promise<{ dataDir: string; ids: string[]; wavs: Map<number, string[]> }> {
-  log('synthesising sound and fitting the default model on each machine...');
+  const given = Object.keys(input).length > 0;
+  log(`synthesising sound and fitting the ${given ? 'configured' : 'default'} model on each machine...`);
   writeSynthDataset(join(root, 'synth'), {
     machines: [...MACHINES],
     trainClips: 12,
@@ -147,7 +164,7 @@ async function prepareSensors(
     clipSeconds: 5,
     streamSeconds: 60,
   });
-  const config = resolveDetectorConfig({});
+  const config = resolveDetectorConfig(input);
   for (const machine of MACHINES) {
     const trainDir = join(root, 'synth', `synth_${machine}`, 'train');
     const clips = await Promise.all(
@@ -381,6 +398,7 @@ export function registerBenchPipeline(bench: Command): void {
       DEFAULT_CHUNK_MS,
     )
     .option('--all', 'keep stepping after a step drops windows')
+    .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option(
       '--profile',
       "also report, per step, each stage's CPU ms per scored window (V8's sampling profiler on the event loop, " +
@@ -396,6 +414,7 @@ export function registerBenchPipeline(bench: Command): void {
         chunkMs: number;
         all?: boolean;
         profile?: boolean;
+        config?: Record<string, unknown>;
         write: boolean;
       }) => {
         const steps = await runPipelineBench({
@@ -426,7 +445,9 @@ export function registerBenchPipeline(bench: Command): void {
             'are scaled to the event loop thread\'s CPU time from `/proc`. "Off the event loop" is the rest of the ' +
             "process's CPU: FAISS searches of the method and the context memory on libuv's pool, and V8's helper " +
             'threads. Sensors and the dashboard run in a child process and are not counted. Shares are of the ' +
-            "process's CPU. Load average (1, 5, 15 min) at the end: " +
+            "process's CPU. Models: " +
+            (o.config ? `detector \`--config '${JSON.stringify(o.config)}'\`` : 'the default detector') +
+            '. Load average (1, 5, 15 min) at the end: ' +
             `${loadavg()
               .map((x) => x.toFixed(2))
               .join(', ')} on ${cpus().length} cores.`;
@@ -440,8 +461,9 @@ export function registerBenchPipeline(bench: Command): void {
             `${summary}\n\n${table}\n\n` +
             `Each sensor streams s16le at the rate in the table in ${o.chunkMs} ms chunks in real time` +
             ' (synthetic pump / fan / gearbox, looped) ' +
-            'through `SensorClient`; one model per sensor, fitted on the machine it plays (default detector: PatchCore, MobileNetV2, ' +
-            '1 s windows every 0.5 s). ' +
+            'through `SensorClient`; one model per sensor, fitted on the machine it plays (' +
+            (o.config ? `detector \`--config '${JSON.stringify(o.config)}'\`` : 'the default detector') +
+            ': PatchCore, MobileNetV2, 1 s windows every 0.5 s unless the configuration says otherwise). ' +
             'Latency: from the arrival at the server of the chunk completing a window to the `score` event at a dashboard ' +
             'subscribed to every sensor (same machine). Sensors and dashboard run in a child process; RSS is the server ' +
             "process's at the end of the step.";
