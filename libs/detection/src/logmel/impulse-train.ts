@@ -30,7 +30,7 @@
  * 2-3 dB, and these statistics of single bumps ranked the development corpus's impacts 0.57-0.88 against
  * normal clips, the recurrence 0.93-1.00 (BENCHMARKS.md, issue 13, "Impacts: an impulse-train part").
  */
-import { medianOf, SCALE_FLOOR_SHARE } from './modulation-spectrum.js';
+import { RobustCells } from './robust-cells.js';
 
 /** Fastest strike rate scored, Hz: a period of at least 2.5 frames at 62.5 frames/s (the modulation spectrum's top). */
 export const IMPULSE_MAX_HZ = 25;
@@ -96,6 +96,11 @@ export class ImpulseAnalysis {
       for (let k = 1; Math.round(k * p) <= this.maxLag; k++) lags.push(Math.round(k * p));
       return Int32Array.from(lags);
     });
+  }
+
+  /** Features per window: one per band. */
+  get cells(): number {
+    return this.grid.bands;
   }
 
   /** Features of `windows` (each `[nMels, windowFrames]` dB), `[windows.length, bands]`. */
@@ -166,25 +171,13 @@ export class ImpulseAnalysis {
   }
 }
 
-export class ImpulseTrain {
-  readonly analysis: ImpulseAnalysis;
-  readonly #base: Float32Array;
-  #median = new Float32Array(0);
-  #scale = new Float32Array(0);
-
+export class ImpulseTrain extends RobustCells<ImpulseAnalysis> {
   /**
    * @param grid - the window and band layout.
    * @param features - normal windows' features `[rows, bands]` (`ImpulseAnalysis.features`).
    */
   constructor(grid: ImpulseGrid, features: Float32Array) {
-    this.analysis = new ImpulseAnalysis(grid);
-    const { bands } = grid;
-    if (features.length === 0 || features.length % bands !== 0 || !features.every(Number.isFinite))
-      throw new RangeError(
-        `impulse features have ${features.length} values, not whole finite rows of ${bands}`,
-      );
-    this.#base = features;
-    this.#refit(features);
+    super(new ImpulseAnalysis(grid), features, 'impulse');
   }
 
   /** A model of the normal `windows` (each `[nMels, windowFrames]` dB). */
@@ -197,54 +190,18 @@ export class ImpulseTrain {
     return this.analysis.grid;
   }
 
-  /** The fitted features (what a model directory saves), `[rows, bands]`. */
-  get baseFeatures(): Float32Array {
-    return this.#base;
-  }
-
-  /** Refits on the fitted windows and `windows` (taught as normal); `[]` restores the fitted model. */
-  teach(windows: readonly Float32Array[]): void {
-    if (windows.length === 0) return this.#refit(this.#base);
-    const extra = this.analysis.features(windows);
-    const all = new Float32Array(this.#base.length + extra.length);
-    all.set(this.#base);
-    all.set(extra, this.#base.length);
-    this.#refit(all);
-  }
-
-  /** Scores one window `[nMels, windowFrames]` (dB). */
+  /** Scores one window `[nMels, windowFrames]` (dB): each band its z-score (>= 0). */
   score(window: Float32Array): ImpulseScores {
     const { nMels, windowFrames, bands } = this.grid;
     const { bandStart } = this.analysis;
-    const f = new Float32Array(bands);
-    this.analysis.write(window, f, 0);
+    const z = this.zScores(window);
     const map = new Float32Array(nMels * windowFrames);
     let windowScore = 0;
     for (let b = 0; b < bands; b++) {
-      const z = Math.max(0, (f[b] - this.#median[b]) / this.#scale[b]);
-      windowScore = Math.max(windowScore, z);
-      map.fill(z, bandStart[b] * windowFrames, bandStart[b + 1] * windowFrames);
+      const zb = Math.max(0, z[b]);
+      windowScore = Math.max(windowScore, zb);
+      map.fill(zb, bandStart[b] * windowFrames, bandStart[b + 1] * windowFrames);
     }
     return { windowScore, map };
-  }
-
-  #refit(features: Float32Array): void {
-    const { bands } = this.grid;
-    const rows = features.length / bands;
-    const col = new Float32Array(rows);
-    const median = new Float32Array(bands);
-    const scale = new Float32Array(bands);
-    for (let b = 0; b < bands; b++) {
-      for (let r = 0; r < rows; r++) col[r] = features[r * bands + b];
-      median[b] = medianOf(col);
-      for (let r = 0; r < rows; r++) col[r] = Math.abs(features[r * bands + b] - median[b]);
-      scale[b] = 1.4826 * medianOf(col);
-    }
-    // As the modulation spectrum: a band that barely varied on normal windows does not turn a tiny change
-    // into a huge z-score.
-    const floor = SCALE_FLOOR_SHARE * medianOf(scale.slice());
-    for (let b = 0; b < bands; b++) scale[b] = Math.max(scale[b], floor, 1e-6);
-    this.#median = median;
-    this.#scale = scale;
   }
 }

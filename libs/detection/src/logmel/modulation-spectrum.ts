@@ -15,15 +15,14 @@
  * the whole window. Everything is fitted on normal windows only.
  */
 
+import { RobustCells } from './robust-cells.js';
+
+export { medianOf, SCALE_FLOOR_SHARE } from './robust-cells.js';
+
 /** Fewest cycles per window of the slowest modulation scored (2 Hz in a 1 s window): slower swells are gain wander. */
 export const MODULATION_MIN_CYCLES = 2;
 /** Fastest modulation scored, Hz (and at most just under the frame rate's Nyquist frequency). */
 export const MODULATION_MAX_HZ = 25;
-/**
- * A cell's scale is at least this share of the median scale over all cells: a cell that barely varied on
- * the normal windows would otherwise turn a tiny change into a huge z-score.
- */
-export const SCALE_FLOOR_SHARE = 0.5;
 /** Added to the power (dB^2) before the log, so a flat envelope gives a finite value. */
 const POWER_FLOOR = 1e-3;
 
@@ -122,25 +121,13 @@ export class ModulationAnalysis {
   }
 }
 
-export class ModulationSpectrum {
-  readonly analysis: ModulationAnalysis;
-  readonly #base: Float32Array;
-  #median = new Float32Array(0);
-  #scale = new Float32Array(0);
-
+export class ModulationSpectrum extends RobustCells<ModulationAnalysis> {
   /**
    * @param grid - the window and band layout.
    * @param features - normal windows' features `[rows, cells]` (`ModulationAnalysis.features`).
    */
   constructor(grid: ModulationGrid, features: Float32Array) {
-    this.analysis = new ModulationAnalysis(grid);
-    const { cells } = this.analysis;
-    if (features.length === 0 || features.length % cells !== 0 || !features.every(Number.isFinite))
-      throw new RangeError(
-        `modulation features have ${features.length} values, not whole finite rows of ${cells}`,
-      );
-    this.#base = features;
-    this.#refit(features);
+    super(new ModulationAnalysis(grid), features, 'modulation');
   }
 
   /** A model of the normal `windows` (each `[nMels, windowFrames]` dB). */
@@ -154,62 +141,20 @@ export class ModulationSpectrum {
     return this.analysis.grid;
   }
 
-  /** The fitted features (what a model directory saves), `[rows, cells]`. */
-  get baseFeatures(): Float32Array {
-    return this.#base;
-  }
-
-  /** Refits on the fitted windows and `windows` (taught as normal); `[]` restores the fitted model. */
-  teach(windows: readonly Float32Array[]): void {
-    if (windows.length === 0) return this.#refit(this.#base);
-    const extra = this.analysis.features(windows);
-    const all = new Float32Array(this.#base.length + extra.length);
-    all.set(this.#base);
-    all.set(extra, this.#base.length);
-    this.#refit(all);
-  }
-
-  /** Scores one window `[nMels, windowFrames]` (dB). */
+  /** Scores one window `[nMels, windowFrames]` (dB): each band its largest cell's z-score. */
   score(window: Float32Array): ModulationScores {
     const { nMels, windowFrames, bands } = this.grid;
-    const { cells, bins, bandStart } = this.analysis;
-    const f = new Float32Array(cells);
-    this.analysis.write(window, f, 0);
+    const { bins, bandStart } = this.analysis;
+    const z = this.zScores(window);
     const nb = bins.length;
     const map = new Float32Array(nMels * windowFrames);
     let windowScore = 0;
     for (let b = 0; b < bands; b++) {
       let band = 0;
-      for (let i = b * nb; i < (b + 1) * nb; i++)
-        band = Math.max(band, (f[i] - this.#median[i]) / this.#scale[i]);
+      for (let i = b * nb; i < (b + 1) * nb; i++) band = Math.max(band, z[i]);
       windowScore = Math.max(windowScore, band);
       map.fill(band, bandStart[b] * windowFrames, bandStart[b + 1] * windowFrames);
     }
     return { windowScore, map };
   }
-
-  #refit(features: Float32Array): void {
-    const { cells } = this.analysis;
-    const rows = features.length / cells;
-    const col = new Float32Array(rows);
-    const median = new Float32Array(cells);
-    const scale = new Float32Array(cells);
-    for (let c = 0; c < cells; c++) {
-      for (let r = 0; r < rows; r++) col[r] = features[r * cells + c];
-      median[c] = medianOf(col);
-      for (let r = 0; r < rows; r++) col[r] = Math.abs(features[r * cells + c] - median[c]);
-      scale[c] = 1.4826 * medianOf(col);
-    }
-    const floor = SCALE_FLOOR_SHARE * medianOf(scale.slice());
-    for (let c = 0; c < cells; c++) scale[c] = Math.max(scale[c], floor, 1e-6);
-    this.#median = median;
-    this.#scale = scale;
-  }
-}
-
-/** Median of `a` (sorted in place). */
-export function medianOf(a: Float32Array): number {
-  a.sort();
-  const n = a.length;
-  return n % 2 ? a[(n - 1) / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
 }

@@ -369,14 +369,13 @@ function checkFeatures(c: DetectorConfig): void {
       `contextFrames (${showValue(c.contextFrames)}) must be <= the window's ${windowFrames(c)} frames`,
     );
   nonNegative('tonalMarginDb', c.tonalMarginDb);
-  if (!(Number.isInteger(c.modulationBands) && c.modulationBands >= 0 && c.modulationBands <= c.mel.nMels))
-    throw new Error(
-      `modulationBands (${showValue(c.modulationBands)}) must be 0 (off) or a whole number up to nMels (${showValue(c.mel.nMels)}), e.g. 16`,
-    );
-  if (!(Number.isInteger(c.impulseBands) && c.impulseBands >= 0 && c.impulseBands <= c.mel.nMels))
-    throw new Error(
-      `impulseBands (${showValue(c.impulseBands)}) must be 0 (off) or a whole number up to nMels (${showValue(c.mel.nMels)}), e.g. 16`,
-    );
+  for (const key of ['modulationBands', 'impulseBands'] as const) {
+    const v = c[key];
+    if (!(Number.isInteger(v) && v >= 0 && v <= c.mel.nMels))
+      throw new Error(
+        `${key} (${showValue(v)}) must be 0 (off) or a whole number up to nMels (${showValue(c.mel.nMels)}), e.g. 16`,
+      );
+  }
   if (!FUSION_RULES.includes(c.fusion))
     throw new Error(`fusion (${showValue(c.fusion)}) must be one of ${FUSION_RULES.join(', ')}`);
 }
@@ -444,22 +443,16 @@ export function hopFrames(c: Pick<DetectorConfig, 'mel' | 'hopSeconds'>): number
 
 /** The modulation spectrum's layout for `config`. */
 export function modulationGrid(config: DetectorConfig): ModulationGrid {
-  const { nMels, sampleRate, hopLength } = config.mel;
-  return {
-    nMels,
-    windowFrames: windowFrames(config),
-    bands: config.modulationBands,
-    frameRate: sampleRate / hopLength,
-  };
+  return bandGrid(config, config.modulationBands);
 }
 
 /** The impulse train's layout for `config`. */
 export function impulseGrid(config: DetectorConfig): ImpulseGrid {
+  return bandGrid(config, config.impulseBands);
+}
+
+/** A band part's layout: `bands` groups of adjacent mel bins over a window of `config`, at its frame rate. */
+function bandGrid(config: DetectorConfig, bands: number): ModulationGrid & ImpulseGrid {
   const { nMels, sampleRate, hopLength } = config.mel;
-  return {
-    nMels,
-    windowFrames: windowFrames(config),
-    bands: config.impulseBands,
-    frameRate: sampleRate / hopLength,
-  };
+  return { nMels, windowFrames: windowFrames(config), bands, frameRate: sampleRate / hopLength };
 }

@@ -105,32 +105,8 @@ export async function saveModel(detector: Detector, dir: string): Promise<ModelJ
   const tonal = detector.parts.tonal
     ? { peaks: Array.from(detector.parts.tonal.basePeaks), marginDb: detector.parts.tonal.marginDb }
     : null;
-  let modulation: (ArrayEntry & { bands: number }) | null = null;
-  if (detector.parts.modulation) {
-    const features = detector.parts.modulation.baseFeatures;
-    const bytes = bytesOf(features);
-    await writeFile(join(dir, MODULATION_FILE), bytes);
-    modulation = {
-      file: MODULATION_FILE,
-      dtype: 'f32',
-      length: features.length,
-      sha256: sha256(bytes),
-      bands: detector.parts.modulation.grid.bands,
-    };
-  }
-  let impulse: (ArrayEntry & { bands: number }) | null = null;
-  if (detector.parts.impulse) {
-    const features = detector.parts.impulse.baseFeatures;
-    const bytes = bytesOf(features);
-    await writeFile(join(dir, IMPULSE_FILE), bytes);
-    impulse = {
-      file: IMPULSE_FILE,
-      dtype: 'f32',
-      length: features.length,
-      sha256: sha256(bytes),
-      bands: detector.parts.impulse.grid.bands,
-    };
-  }
+  const modulation = await saveBandPart(dir, MODULATION_FILE, detector.parts.modulation ?? null);
+  const impulse = await saveBandPart(dir, IMPULSE_FILE, detector.parts.impulse ?? null);
   const json: ModelJson = {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
@@ -288,27 +264,43 @@ async function loadParts(dir: string, json: ModelJson, config: DetectorConfig): 
       );
     tonal = new TonalEnvelope(Float32Array.from(t.peaks), t.marginDb);
   }
-  const mod = json.parts?.modulation ?? null;
-  if (config.modulationBands > 0 && !mod)
-    throw new Error(
-      `${where}: config.modulationBands is ${config.modulationBands} but parts.modulation is missing; fit the model again`,
-    );
-  let modulation: ModulationSpectrum | null = null;
-  if (config.modulationBands > 0 && mod) {
-    if (mod.file !== MODULATION_FILE || mod.dtype !== 'f32' || mod.bands !== config.modulationBands)
-      throw new Error(`${where}: parts.modulation has a bad entry ${JSON.stringify(mod)}`);
-    modulation = new ModulationSpectrum(modulationGrid(config), (await readArray(dir, mod)) as Float32Array);
-  }
-  const imp = json.parts?.impulse ?? null;
-  if (config.impulseBands > 0 && !imp)
-    throw new Error(
-      `${where}: config.impulseBands is ${config.impulseBands} but parts.impulse is missing; fit the model again`,
-    );
-  let impulse: ImpulseTrain | null = null;
-  if (config.impulseBands > 0 && imp) {
-    if (imp.file !== IMPULSE_FILE || imp.dtype !== 'f32' || imp.bands !== config.impulseBands)
-      throw new Error(`${where}: parts.impulse has a bad entry ${JSON.stringify(imp)}`);
-    impulse = new ImpulseTrain(impulseGrid(config), (await readArray(dir, imp)) as Float32Array);
-  }
+  const bandPart = async (
+    part: 'modulation' | 'impulse',
+    bands: number,
+    file: string,
+  ): Promise<Float32Array | null> => {
+    const entry = json.parts?.[part] ?? null;
+    if (bands > 0 && !entry)
+      throw new Error(
+        `${where}: config.${part}Bands is ${bands} but parts.${part} is missing; fit the model again`,
+      );
+    if (!(bands > 0 && entry)) return null;
+    if (entry.file !== file || entry.dtype !== 'f32' || entry.bands !== bands)
+      throw new Error(`${where}: parts.${part} has a bad entry ${JSON.stringify(entry)}`);
+    return (await readArray(dir, entry)) as Float32Array;
+  };
+  const mod = await bandPart('modulation', config.modulationBands, MODULATION_FILE);
+  const modulation = mod && new ModulationSpectrum(modulationGrid(config), mod);
+  const imp = await bandPart('impulse', config.impulseBands, IMPULSE_FILE);
+  const impulse = imp && new ImpulseTrain(impulseGrid(config), imp);
   return { context, tonal, modulation, ...(impulse && { impulse }) };
+}
+
+/** Writes a band part's normal features to `file`; its `parts` entry (null without the part). */
+async function saveBandPart(
+  dir: string,
+  file: string,
+  part: { baseFeatures: Float32Array; grid: { bands: number } } | null,
+): Promise<(ArrayEntry & { bands: number }) | null> {
+  if (!part) return null;
+  const features = part.baseFeatures;
+  const bytes = bytesOf(features);
+  await writeFile(join(dir, file), bytes);
+  return {
+    file,
+    dtype: 'f32',
+    length: features.length,
+    sha256: sha256(bytes),
+    bands: part.grid.bands,
+  };
 }
