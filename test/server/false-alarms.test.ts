@@ -11,12 +11,11 @@
  *
  * Skipped, with a message, when the corpus is absent. `hark bench false-alarms` measures the same rate.
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
 import type { Alert, Page, SensorStatus } from '@hark/protocol';
 import { CORPUS, corpusOrWarn } from '../support/corpus.js';
+import { fitFolder } from '../support/models.js';
 import { runSensor, SCORE_EVERY_WINDOW, startServer, tempDir, type TestServer } from '../support/server.js';
 
 const haveCorpus = corpusOrWarn('test/server/false-alarms.test.ts');
@@ -27,19 +26,8 @@ describe.runIf(haveCorpus)('normal streams raise no alert at one false alert per
 
   beforeAll(async () => {
     const dataDir = tempDir('false-alarms');
-    const config = resolveDetectorConfig({ falseAlarmsPerDay: 1 });
-    for (const group of GROUPS) {
-      const train = join(CORPUS, group, 'train');
-      const clips = await Promise.all(
-        readdirSync(train)
-          .filter((f) => f.endsWith('.wav'))
-          .sort()
-          .map((f) => readClip(join(train, f), config.mel.sampleRate)),
-      );
-      const detector = await fitDetector(clips, config);
-      await saveModel(detector, join(dataDir, 'models', group));
-      await detector.release();
-    }
+    for (const group of GROUPS)
+      await fitFolder(join(CORPUS, group, 'train'), { falseAlarmsPerDay: 1 }, join(dataDir, 'models', group));
     s = await startServer({ dataDir, ...SCORE_EVERY_WINDOW });
   }, 900_000);
 

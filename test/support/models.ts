@@ -13,7 +13,13 @@
 import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { fitDetector, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
+import {
+  fitDetector,
+  readClip,
+  resolveDetectorConfig,
+  saveModel,
+  type DetectorConfigInput,
+} from '@hark/detection';
 import { writeSynthDataset } from '@hark/dsp';
 import { tempDir } from './server.js';
 
@@ -40,24 +46,31 @@ export async function synthPumpModel(): Promise<string> {
       clipSeconds: 5,
       streamSeconds: 0,
     });
-    const train = join(root, 'synth_pump', 'train');
-    const config = resolveDetectorConfig({});
-    const clips = await Promise.all(
-      readdirSync(train)
-        .filter((f) => f.endsWith('.wav'))
-        .sort()
-        .map((f) => readClip(join(train, f), config.mel.sampleRate)),
-    );
-    const detector = await fitDetector(clips, config);
     // Written beside and renamed: a file stopped mid-save leaves no half model for the next one.
     const partial = `${dir}.partial-${process.pid}`;
-    await saveModel(detector, partial);
-    await detector.release();
+    await fitFolder(join(root, 'synth_pump', 'train'), {}, partial);
     renameSync(partial, dir);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
   return dir;
+}
+
+/** Fits a detector (`config` over the defaults) on the WAVs of `train` in name order and saves it to `out`. */
+export async function fitFolder(train: string, config: DetectorConfigInput, out: string): Promise<void> {
+  const resolved = resolveDetectorConfig(config);
+  const clips = await Promise.all(
+    readdirSync(train)
+      .filter((f) => f.endsWith('.wav'))
+      .sort()
+      .map((f) => readClip(join(train, f), resolved.mel.sampleRate)),
+  );
+  const detector = await fitDetector(clips, resolved);
+  try {
+    await saveModel(detector, out);
+  } finally {
+    await detector.release();
+  }
 }
 
 /** Places a copy of the synthetic pump's model as `sensorId`'s model in `dataDir` (`DATA/models/<id>/`). */

@@ -34,7 +34,33 @@ const SUMMED = {
 } as const;
 const tmp = mkdtempSync(join(tmpdir(), 'hark-pipeline-'));
 let group: DatasetGroup;
+/** The synthetic pump's training clips, read once. */
+let train: Float32Array[];
 let detector: Detector;
+
+/** Window 0 of test clip `k` (a different clip per fault kind) on `det`'s grid. */
+async function testWindow(det: Detector, k = 3): Promise<Float32Array> {
+  const clip = det.spectrogram(await readClip(group.test[k].path, 16000));
+  return copyWindow(clip.data, 128, clip.nFrames, 0, det.windowFrames);
+}
+
+/** Saves `det` to `dir`, loads it back and expects `win` to score as `normalised`; then `check`s the loaded one. */
+async function expectSameAfterLoad(
+  det: Detector,
+  dir: string,
+  win: Float32Array,
+  normalised: number,
+  check: (loaded: Detector) => void = () => {},
+): Promise<void> {
+  await saveModel(det, dir);
+  const loaded = await loadModel(dir);
+  try {
+    check(loaded);
+    expect((await loaded.scoreWindow(win)).normalised).toBeCloseTo(normalised, 10);
+  } finally {
+    await loaded.release();
+  }
+}
 
 beforeAll(async () => {
   writeSynthDataset(tmp, {
@@ -46,7 +72,7 @@ beforeAll(async () => {
     seed: 3,
   });
   group = await readGroup((await listGroups(tmp))[0]);
-  const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
+  train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
   detector = await fitDetector(train, { ...FAST, ...SUMMED });
 });
 
@@ -68,7 +94,6 @@ describe('detector on a synthetic machine', () => {
   });
 
   it('sets the threshold for a false-alarm rate: every clip held out once, the model on all, saved and loaded', async () => {
-    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
     const rated = await fitDetector(train, { ...FAST, falseAlarmsPerDay: 1 });
     try {
       const c = rated.fitted.calibration;
@@ -165,7 +190,6 @@ describe('gain invariance', () => {
     const louder = clip.map((v) => v * 4); // +12.04 dB in every cell
     const [a, b] = [await detector.scoreClip(clip), await detector.scoreClip(louder)];
     expect(b.normalised).toBeCloseTo(a.normalised, 3);
-    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
     const plain = await fitDetector(train, { ...FAST, gainInvariance: false, tiltInvariance: false });
     try {
       const [c, d] = [await plain.scoreClip(clip), await plain.scoreClip(louder)];
@@ -294,7 +318,6 @@ describe('parts fused with the method', () => {
 
 describe('the union of the sum and each part', () => {
   it('divides each statistic by its level, scores the largest, and keeps the levels through save and load', async () => {
-    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
     const union = await fitDetector(train, { ...FAST, fusion: 'union', modulationBands: 16 });
     const dir = join(tmp, 'model-union');
     try {
@@ -304,8 +327,7 @@ describe('the union of the sum and each part', () => {
       for (const k of ['method', 'context', 'tonal', 'modulation', 'impulse'] as const)
         expect(levels[k], k).toBeGreaterThanOrEqual(1);
       expect(levels.sum).toBeGreaterThanOrEqual(1);
-      const clip = union.spectrogram(await readClip(group.test[3].path, 16000));
-      const win = copyWindow(clip.data, 128, clip.nFrames, 0, union.windowFrames);
+      const win = await testWindow(union);
       const [p] = await union.scoreParts([win]);
       const stats = fusionStatistics(p, f);
       const largest = Math.max(
@@ -315,14 +337,9 @@ describe('the union of the sum and each part', () => {
       );
       const [r] = await union.scoreWindows([win]);
       expect(r.windowScore).toBeCloseTo(largest, 10);
-      await saveModel(union, dir);
-      const loaded = await loadModel(dir);
-      try {
-        expect(loaded.fitted.fusion!.levels).toEqual(levels);
-        expect((await loaded.scoreWindow(win)).normalised).toBeCloseTo(r.normalised, 10);
-      } finally {
-        await loaded.release();
-      }
+      await expectSameAfterLoad(union, dir, win, r.normalised, (loaded) =>
+        expect(loaded.fitted.fusion!.levels).toEqual(levels),
+      );
     } finally {
       await union.release();
     }
@@ -331,7 +348,6 @@ describe('the union of the sum and each part', () => {
 
 describe('leave-one-out calibration and the levels rule', () => {
   it('holds every clip out once and puts each part at its own level, threshold 1, through save and load', async () => {
-    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
     const config = {
       ...FAST,
       calibrationFolds: 'leave-one-out',
@@ -347,8 +363,7 @@ describe('leave-one-out calibration and the levels rule', () => {
       for (const k of ['method', 'context', 'tonal', 'modulation', 'impulse'] as const)
         expect(levels[k], k).toBeGreaterThan(0);
       expect(levels.sum).toBe(0);
-      const clip = det.spectrogram(await readClip(group.test[3].path, 16000));
-      const win = copyWindow(clip.data, 128, clip.nFrames, 0, det.windowFrames);
+      const win = await testWindow(det);
       const [p] = await det.scoreParts([win]);
       const stats = fusionStatistics(p, det.fitted.fusion!);
       const largest = Math.max(
@@ -358,14 +373,9 @@ describe('leave-one-out calibration and the levels rule', () => {
       );
       const [r] = await det.scoreWindows([win]);
       expect(r.normalised).toBeCloseTo(largest, 10);
-      await saveModel(det, dir);
-      const loaded = await loadModel(dir);
-      try {
-        expect(loaded.config).toMatchObject({ calibrationFolds: 'leave-one-out', fusion: 'levels' });
-        expect((await loaded.scoreWindow(win)).normalised).toBeCloseTo(r.normalised, 10);
-      } finally {
-        await loaded.release();
-      }
+      await expectSameAfterLoad(det, dir, win, r.normalised, (loaded) =>
+        expect(loaded.config).toMatchObject({ calibrationFolds: 'leave-one-out', fusion: 'levels' }),
+      );
     } finally {
       await det.release();
     }
@@ -377,7 +387,6 @@ describe('leave-one-out calibration and the levels rule', () => {
 
 describe('the impulse train', () => {
   it('is a part of its own in the levels rule and the largest-part rule, and scores the same after save and load', async () => {
-    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
     const config = {
       ...FAST,
       calibrationFolds: 'leave-one-out',
@@ -392,34 +401,27 @@ describe('the impulse train', () => {
       const f = det.fitted.fusion!;
       expect(f.impulse).toBeGreaterThanOrEqual(1);
       expect(f.levels!.impulse).toBeGreaterThan(0);
-      const clip = det.spectrogram(await readClip(group.test[3].path, 16000));
-      const win = copyWindow(clip.data, 128, clip.nFrames, 0, det.windowFrames);
+      const win = await testWindow(det);
       const [p] = await det.scoreParts([win]);
       expect(p.impulse?.map).toHaveLength(128 * det.windowFrames);
       const stats = fusionStatistics(p, f);
       const parts = ['method', 'context', 'tonal', 'modulation', 'impulse'] as const;
       const [r] = await det.scoreWindows([win]);
       expect(r.normalised).toBeCloseTo(Math.max(...parts.map((k) => stats[k] / f.levels![k]!)), 10);
-      await saveModel(det, dir);
-      expect(JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).parts.impulse).toMatchObject({
-        file: 'impulse.features.f32',
-        bands: 32,
-      });
-      const loaded = await loadModel(dir);
-      try {
+      await expectSameAfterLoad(det, dir, win, r.normalised, (loaded) => {
         expect(loaded.parts.impulse?.grid.bands).toBe(32);
-        expect((await loaded.scoreWindow(win)).normalised).toBeCloseTo(r.normalised, 10);
-      } finally {
-        await loaded.release();
-      }
+        expect(JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).parts.impulse).toMatchObject({
+          file: 'impulse.features.f32',
+          bands: 32,
+        });
+      });
     } finally {
       await det.release();
     }
     // The largest-part rule takes it too, on its held-out maximum.
     const max = await fitDetector(train, { ...FAST, fusion: 'max', impulseBands: 32 });
     try {
-      const clip = max.spectrogram(await readClip(group.test[3].path, 16000));
-      const win = copyWindow(clip.data, 128, clip.nFrames, 0, max.windowFrames);
+      const win = await testWindow(max);
       const [p] = await max.scoreParts([win]);
       const f = max.fitted.fusion!;
       const [r] = await max.scoreWindows([win]);
@@ -485,7 +487,6 @@ describe('model directory', () => {
   });
 
   it.each(['padim', 'spade'] as const)('round-trips a %s model through the registry', async (method) => {
-    const train = await Promise.all(group.train.map((p) => readClip(p, 16000)));
     const fitted = await fitDetector(train, { ...FAST, method });
     const dir = join(tmp, `model-${method}`);
     try {
