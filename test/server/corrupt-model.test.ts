@@ -124,6 +124,8 @@ describe('a corrupt model', () => {
   test(
     'is refused with an error naming the file; the server runs on and scores the sound ones',
     async () => {
+      // Said first, so that a failing run can be replayed (its figures are printed only at the end).
+      console.log(`corrupt model: fuzz seed ${SEED} (HARK_FUZZ_SEED=${SEED} replays it)`);
       const served = await serveChild(['--port', '0', '--data', dataDir]);
       children.push(served.child);
       const api = <T>(path: string) => apiCall<T>(served.url, admin, path);

@@ -438,6 +438,32 @@ describe('the impulse train', () => {
   });
 });
 
+describe('a model directory with a bad training summary', () => {
+  it('is refused at load, naming the field (the server shows it: a bad one must not fail there)', async () => {
+    const dir = join(tmp, 'model-bad-training');
+    await saveModel(detector, dir);
+    const path = join(dir, 'model.json');
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    for (const bad of [
+      null,
+      [],
+      { ...json.fitted.training, clips: -1 },
+      { ...json.fitted.training, fittedAt: 3 },
+    ]) {
+      writeFileSync(path, JSON.stringify({ ...json, fitted: { ...json.fitted, training: bad } }));
+      await expect(loadModel(dir)).rejects.toThrow(
+        /model\.json: fitted\.training \(.*\) is not a fit's summary \{clips, seconds, windows, calibrationClips, fittedAt, fitSeconds\}; fit the model again/,
+      );
+    }
+    // Older summaries without the later counts load.
+    const { windows: _w, calibrationClips: _c, fitSeconds: _f, ...older } = json.fitted.training;
+    writeFileSync(path, JSON.stringify({ ...json, fitted: { ...json.fitted, training: older } }));
+    const loaded = await loadModel(dir);
+    expect(loaded.fitted.training.fittedAt).toBe(json.fitted.training.fittedAt);
+    await loaded.release();
+  });
+});
+
 describe('parts fused with the method, older models', () => {
   it('loads a model saved before the modulation spectrum with the largest-part rule it was fitted with', async () => {
     const dir = join(tmp, 'model-before-modulation');

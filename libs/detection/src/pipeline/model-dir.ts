@@ -200,6 +200,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
       throw new Error(`${where}: array '${name}' has a bad entry ${JSON.stringify(e)}`);
     arrays[name] = await readArray(dir, e);
   }
+  checkTraining(json.fitted.training, where);
   const parts = await loadParts(dir, json, config);
   const calibration = Calibration.fromJSON(json.fitted.calibration);
   const method = methodFromState(config.method, { json: json.method.json, arrays });
@@ -215,6 +216,30 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     );
   }
   return new Detector(config, extractor, method, { ...json.fitted, calibration }, parts);
+}
+
+/**
+ * `fitted.training` as `saveModel` writes it: the server shows it (when fitted, on how much sound), so one that
+ * is not what a fit wrote is refused at load rather than failing later where it is read. `clips`, `seconds`
+ * and `fittedAt` are in every model; the counts added since are checked when present.
+ */
+function checkTraining(t: unknown, where: string): void {
+  const o = (typeof t === 'object' && t !== null && !Array.isArray(t) ? t : null) as Record<
+    string,
+    unknown
+  > | null;
+  const amount = (k: string) => typeof o?.[k] === 'number' && Number.isFinite(o[k]) && (o[k] as number) >= 0;
+  const ok =
+    o !== null &&
+    amount('clips') &&
+    amount('seconds') &&
+    typeof o.fittedAt === 'string' &&
+    ['windows', 'calibrationClips', 'fitSeconds'].every((k) => o[k] === undefined || amount(k));
+  if (!ok)
+    throw new Error(
+      `${where}: fitted.training (${JSON.stringify(t)?.slice(0, 200)}) is not a fit's summary ` +
+        '{clips, seconds, windows, calibrationClips, fittedAt, fitSeconds}; fit the model again',
+    );
 }
 
 /** Reads one array file and checks its size and checksum. */
