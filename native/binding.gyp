@@ -11,6 +11,7 @@
         "src/addon/addon.cc",
         "src/addon/args.cc",
         "src/addon/blas.cc",
+        "src/addon/bound_search.cc",
         "src/addon/errors.cc",
         "src/addon/flat_search.cc",
         "src/addon/index_async.cc",

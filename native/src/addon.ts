@@ -38,6 +38,8 @@ export interface NativeIndex {
   dispose(): void;
   /** Flat only: the stored vectors without a copy; pins the index (see KnnIndex.vectors). */
   vectors(): Float32Array;
+  /** Flat L2 only: axes `[r, dim]` for the bounded exact 1-NN search, or null (see FlatIndex.setProjection). */
+  setProjection(axes: Float32Array | null): void;
   addAsync(vectors: Float32Array): Promise<void>;
   trainAsync(vectors: Float32Array): Promise<void>;
   searchAsync(queries: Float32Array, k: number): Promise<SearchResult>;
@@ -85,5 +87,7 @@ export interface Addon {
   blasBlocking(set?: Partial<BlasBlocking>): BlasBlocking;
   /** Greedy k-center: `count` row indices of `features` (`[n, dim]`) in selection order, from row `first`. */
   kCenterGreedy(features: Float32Array, dim: number, count: number, first: number): Int32Array;
+  /** The `count` leading principal axes of `vectors` (`[n, dim]`), `[count, dim]`, largest variance first. */
+  principalAxes(vectors: Float32Array, dim: number, count: number): Float32Array;
   faissVersion: string;
 }

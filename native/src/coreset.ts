@@ -14,3 +14,12 @@ export function nativeKCenterGreedy(
 ): Int32Array | null {
   return loaded.addon ? loaded.addon.kCenterGreedy(features, dim, count, first) : null;
 }
+
+/**
+ * The `count` leading principal axes of `vectors` (`[n, dim]`, n >= 2): unit eigenvectors of their
+ * covariance, largest eigenvalue first, `[count, dim]` (LAPACK in the addon). For FlatIndex.setProjection.
+ * Returns null when the addon is not loaded (the TypeScript backend searches flat, with the same answers).
+ */
+export function principalAxes(vectors: Float32Array, dim: number, count: number): Float32Array | null {
+  return loaded.addon ? loaded.addon.principalAxes(vectors, dim, count) : null;
+}

@@ -15,7 +15,7 @@ export {
   type IndexOptions,
   type IVFOptions,
 } from './knn-index.js';
-export { nativeKCenterGreedy } from './coreset.js';
+export { nativeKCenterGreedy, principalAxes } from './coreset.js';
 export { getMaxConcurrentJobs, setMaxConcurrentJobs } from './jobs.js';
 export { getNumThreads, setNumThreads } from './threads.js';
 export {

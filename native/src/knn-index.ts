@@ -192,6 +192,11 @@ export class KnnIndex {
     return this.#async('read', () => this.#impl.saveAsync(path));
   }
 
+  /** @internal Throws ERR_HARK_FAISS_BUSY while async work holds the index (as add does). */
+  protected checkWritable(): void {
+    this.#write();
+  }
+
   protected getParam(name: ParamName): number | undefined {
     return this.#impl.getParam(name);
   }
@@ -227,9 +232,27 @@ export class KnnIndex {
  * and re-ranked by a fixed-order distance: the same answer on every BLAS, native/src/addon/flat_search.h).
  */
 export class FlatIndex extends KnnIndex {
+  readonly #impl: NativeIndex;
+
   constructor(dim: number, options?: IndexOptions) {
     const b = chooseBackend(options);
-    super(createImpl({ kind: 'flat', dim, metric: options?.metric }, b), b);
+    const impl = createImpl({ kind: 'flat', dim, metric: options?.metric }, b);
+    super(impl, b);
+    this.#impl = impl;
+  }
+
+  /**
+   * Speeds up k = 1 searches of an L2 index whose queries mostly have a near twin in it (the context memory):
+   * `axes` (`[r, dim]`, 1 <= r <= dim; `principalAxes` of the vectors make the bound tight) project the
+   * vectors once, and a search measures exactly only the rows that a lower bound from the projected distance
+   * cannot rule out (native/src/addon/bound_search.h). The answers do not change: the same distances and
+   * labels, bit for bit, as without axes, on every BLAS. `null` drops the axes; so do add, removeIds and
+   * reset. Other k, and the TypeScript backend, search flat (the same answers). Non-finite axes throw
+   * ERR_HARK_FAISS_ARG; an inner-product index throws ERR_HARK_FAISS_UNSUPPORTED.
+   */
+  setProjection(axes: Float32Array | null): void {
+    this.checkWritable();
+    this.#impl.setProjection(axes);
   }
 }
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { familyEnv, kernelFamilies, type KernelFamily } from '../scripts/kernel-families.mjs';
-import { chooseCoretype, cpuFlags, FlatIndex, type Metric } from '../src/index.js';
-import { randomVectors, rows } from './helpers.js';
+import { chooseCoretype, cpuFlags, FlatIndex, principalAxes, type Metric } from '../src/index.js';
+import { clusteredVectors, randomVectors, rows } from './helpers.js';
 
 // The same flat searches, run in child processes under every OpenBLAS kernel family this CPU can run (the
 // family is fixed when OpenBLAS loads, so each needs its own process), give the same bytes: labels and
@@ -29,6 +29,8 @@ interface Case {
   bank: Float32Array;
   queries: Float32Array;
   k: number;
+  /** Search through the bounded search on this many of the bank's principal axes (each process computes its own). */
+  axes?: number;
 }
 
 /** Several tiles of 1024 in both directions, exact duplicates across tiles, k around the old 32 limit, small batches. */
@@ -82,6 +84,25 @@ function cases(): Case[] {
     bank: odd,
     queries: randomVectors(30, 101, 65),
     k: 4,
+  });
+  // The bounded search (bound_search.h): axes computed under each kernel family (they differ in their last
+  // bits), answers that must not. Near twins, fresh draws and far queries of a clustered bank.
+  const clustered = clusteredVectors(4000, 64, 66);
+  const probe = new Float32Array(150 * 64);
+  probe.set(rows(clustered, 64, 0, 50).map((v, i) => v + 0.01 * Math.cos(i)));
+  probe.set(clusteredVectors(80, 64, 67), 50 * 64);
+  probe.set(
+    randomVectors(20, 64, 68).map((v) => 3 * v),
+    130 * 64,
+  );
+  out.push({
+    name: 'l2 bounded d 64, 150 x 4000 k 1',
+    dim: 64,
+    metric: 'l2',
+    bank: clustered,
+    queries: probe,
+    k: 1,
+    axes: 19,
   });
   return out;
 }
@@ -145,6 +166,7 @@ describe('flat search on every OpenBLAS kernel family', () => {
         all.map((c) => {
           const index = new FlatIndex(c.dim, { backend: 'faiss', metric: c.metric });
           index.add(c.bank);
+          if (c.axes) index.setProjection(principalAxes(c.bank, c.dim, c.axes));
           const { distances, labels } = index.search(c.queries, c.k);
           index.dispose();
           return [c.name, { distances: b64(distances), labels: b64(labels) }];

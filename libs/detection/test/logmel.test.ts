@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ContextMemory,
   contextsOf,
+  MIN_BOUND_ROWS,
   Calibration,
   fitFusionLevels,
   fitFusionScales,
@@ -106,6 +107,40 @@ describe('context memory', () => {
     } finally {
       all.dispose();
       mem.dispose();
+    }
+  });
+
+  it("searches a large memory through the bounded search, with the flat search's scores to the bit", async () => {
+    // A machine-like memory: each bin's level drifts slowly over the windows, with a little noise, so most
+    // contexts of a new window have a near twin (the case the bound prunes), and one window has a click.
+    const steady = (seed: number, drift: number) => {
+      const level = noise(M, 7, 3);
+      const fine = noise(M * F, seed, 0.2);
+      return Float32Array.from(fine, (v, i) => v + level[Math.floor(i / F)] + drift * Math.sin(i / F));
+    };
+    const normal = Array.from({ length: 160 }, (_, s) => steady(s + 1, (s % 20) / 20));
+    const fresh = [steady(501, 0.33), steady(502, 0.71)];
+    const click = steady(503, 0.5);
+    for (const m of [4, 5]) click[m * F + 9] += 6;
+    const bounded = ContextMemory.fit(normal, M, 5, 1, { bound: true });
+    const flat = ContextMemory.fit(normal, M, 5);
+    const small = ContextMemory.fit(normal.slice(0, 10), M, 5, 1, { bound: true });
+    try {
+      expect(bounded.size).toBeGreaterThanOrEqual(MIN_BOUND_ROWS);
+      expect([bounded.bounded, flat.bounded, small.bounded]).toEqual([true, false, false]);
+      for (const w of [...fresh, click, normal[3]]) {
+        const [a, b] = [await bounded.score(w), await flat.score(w)];
+        expect(a.windowScore).toBe(b.windowScore);
+        expect(Buffer.from(a.map.buffer).equals(Buffer.from(b.map.buffer))).toBe(true);
+      }
+      // A taught memory keeps the fitted axes, and its answers.
+      bounded.teach([click]);
+      flat.teach([click]);
+      expect(bounded.bounded).toBe(true);
+      expect((await bounded.score(click)).windowScore).toBe(0);
+      expect((await bounded.score(fresh[0])).windowScore).toBe((await flat.score(fresh[0])).windowScore);
+    } finally {
+      [bounded, flat, small].forEach((m) => m.dispose());
     }
   });
 

@@ -6,6 +6,7 @@
 #include "addon_data.h"
 #include "args.h"
 #include "blas.h"
+#include "bound_search.h"
 #include "errors.h"
 #include "index_io.h"
 #include "index_wrap.h"
@@ -59,6 +60,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("benchSgemm", Napi::Function::New(env, BenchSgemm, "benchSgemm"));
   exports.Set("blasInfo", Napi::Function::New(env, BlasInfo, "blasInfo"));
   exports.Set("blasBlocking", Napi::Function::New(env, BlasBlocking, "blasBlocking"));
+  exports.Set("principalAxes", Napi::Function::New(env, PrincipalAxes, "principalAxes"));
   exports.Set("kCenterGreedy", Napi::Function::New(env, KCenterGreedy, "kCenterGreedy"));
   exports.Set("faissVersion", Napi::String::New(env, std::to_string(FAISS_VERSION_MAJOR) + "." + std::to_string(FAISS_VERSION_MINOR) +
                                                          "." + std::to_string(FAISS_VERSION_PATCH)));

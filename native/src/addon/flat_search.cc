@@ -299,7 +299,8 @@ bool FlatSearchApplies(const faiss::Index* index) {
   return flat->d <= (1 << 20);
 }
 
-void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_t k, float* distances, idx_t* labels) {
+void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_t k, float* distances, idx_t* labels, int maxThreads,
+                double* cpuSeconds) {
   const Tile& tile = TileSize();
   const bool l2 = index->metric_type == faiss::METRIC_L2;
   const int d = static_cast<int>(index->d);
@@ -317,24 +318,15 @@ void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_
   const int64_t items = tiles * blocks;
 
   ApplyThreads();
-  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(GetNumThreads(), items)));
+  const int threads = maxThreads > 0 ? std::min(maxThreads, GetNumThreads()) : GetNumThreads();
+  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, items)));
   // A tile is one thread's unit of work. With a single item, OpenBLAS (OpenMP build) would thread the
   // sgemm itself, outside any parallel region: its team's wake-up and spinning cost far more than the
   // product (806 x 97 x 256: 13 ms of CPU against 0.8 on one thread, 2-core EPYC under load), so a search
   // of one item runs on this thread alone. Inside a region of several threads OpenBLAS runs single anyway.
   // The setting is this thread's (an OpenMP ICV of the calling thread) and is put back on return, so a later
   // search of several items on the same libuv thread still gets its team.
-  struct OneThread {
-    int previous = 0;
-    explicit OneThread(bool on) {
-      if (!on) return;
-      previous = omp_get_max_threads();
-      omp_set_num_threads(1);
-    }
-    ~OneThread() {
-      if (previous > 0) omp_set_num_threads(previous);
-    }
-  } oneThread(nt == 1);
+  OneThread oneThread(nt == 1);
   // Everything is allocated here, outside the parallel regions: a std::bad_alloc inside one would
   // terminate the process instead of reaching the caller as an error.
   const size_t lists = static_cast<size_t>(nt) * n;
@@ -364,9 +356,11 @@ void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_
   const size_t scratchSize = static_cast<size_t>(nt) * context.capacity;
   std::vector<Ranked> scratch(static_cast<size_t>(nt) * scratchSize);
 
+  std::vector<double> cpu(static_cast<size_t>(nt), 0.0);
 #pragma omp parallel num_threads(nt)
   {
     const int t = omp_get_thread_num();
+    const double cpu0 = cpuSeconds ? ThreadCpuSeconds() : 0;
     float* p = products.data() + static_cast<size_t>(t) * qb * bb;
     float* yn = norms.data() + static_cast<size_t>(t) * bb;
     Ranked* tscratch = scratch.data() + t * scratchSize;
@@ -391,11 +385,19 @@ void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_
         FoldRow(p + static_cast<size_t>(r) * m, yn, m, j0, bound.Slack(qnorm[i], maxYn), shortlists[t * n + i], context, tscratch);
       }
     }
+    if (cpuSeconds) cpu[t] += ThreadCpuSeconds() - cpu0;
   }
 
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < n; i++)
-    Answer(shortlists, nt, n, i, context, scratch.data() + omp_get_thread_num() * scratchSize, distances, labels);
+#pragma omp parallel num_threads(nt)
+  {
+    const double cpu0 = cpuSeconds ? ThreadCpuSeconds() : 0;
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+      Answer(shortlists, nt, n, i, context, scratch.data() + omp_get_thread_num() * scratchSize, distances, labels);
+    if (cpuSeconds) cpu[omp_get_thread_num()] += ThreadCpuSeconds() - cpu0;
+  }
+  if (cpuSeconds)
+    for (double c : cpu) *cpuSeconds += c;
 }
 
 }  // namespace hark

@@ -38,7 +38,9 @@ float ExactDistance(const float* a, const float* b, int d, bool l2);
 // Exact k-NN of n queries x (n * d floats) against a faiss::IndexFlat (L2 or inner product). Results are
 // n * k, nearest first (smallest L2, largest inner product), the smaller label first on equal distances;
 // rows with fewer than k database vectors are padded with label -1 and distance FLT_MAX (L2) or -FLT_MAX
-// (IP), as FAISS does.
-void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels);
+// (IP), as FAISS does. `maxThreads` > 0 caps the threads (the answer does not depend on them); `cpuSeconds`,
+// when given, receives the CPU time the search's threads spent on it (added to it).
+void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels,
+                int maxThreads = 0, double* cpuSeconds = nullptr);
 
 }  // namespace hark

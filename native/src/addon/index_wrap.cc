@@ -1,5 +1,6 @@
 #include "index_wrap.h"
 
+#include <cmath>
 #include <vector>
 
 #include <faiss/IndexFlat.h>
@@ -42,6 +43,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
                          InstanceMethod<&IndexWrap::Reset>("reset"),
                          InstanceMethod<&IndexWrap::Dispose>("dispose"),
                          InstanceMethod<&IndexWrap::Vectors>("vectors"),
+                         InstanceMethod<&IndexWrap::SetProjection>("setProjection"),
                          InstanceMethod<&IndexWrap::AddAsync>("addAsync"),
                          InstanceMethod<&IndexWrap::TrainAsync>("trainAsync"),
                          InstanceMethod<&IndexWrap::SearchAsync>("searchAsync"),
@@ -182,7 +184,10 @@ void IndexWrap::AddLocked(int64_t n, const float* x) {
   faiss::Index* index = Live();
   RequireTrained(index, "add");
   RequireUnpinned("add");
-  if (n > 0) index->add(n, x);
+  if (n > 0) {
+    projection_.reset();
+    index->add(n, x);
+  }
   Publish();
 }
 
@@ -196,6 +201,18 @@ void IndexWrap::TrainLocked(int64_t n, const float* x) {
 void IndexWrap::SearchLocked(int64_t n, const float* x, int64_t k, float* distances, idx_t* labels) {
   faiss::Index* index = Live();
   RequireTrained(index, "search");
+  if (projection_ && k == 1 && projection_->ntotal == index->ntotal && n > 0) {
+    // The bounded or the flat search, whichever has been cheaper on this index's queries (same answers).
+    const bool bounded = projection_->chooser.Bounded();
+    auto* flat = static_cast<const faiss::IndexFlat*>(index);
+    double cpu = 0;
+    if (bounded)
+      BoundSearch(flat, *projection_, n, x, distances, labels, &cpu);
+    else
+      FlatSearch(flat, n, x, k, distances, labels, 0, &cpu);
+    projection_->chooser.Record(bounded, cpu / static_cast<double>(n));
+    return;
+  }
   RunSearch(index, n, x, k, distances, labels);
 }
 
@@ -241,6 +258,7 @@ Napi::Value IndexWrap::RemoveIds(const Napi::CallbackInfo& info) {
     if (dynamic_cast<faiss::IndexHNSW*>(index))
       throw HarkError(code::kUnsupported,
                       "removeIds is not supported by HNSW indexes (FAISS cannot delete from the graph); rebuild the index without those vectors");
+    projection_.reset();
     faiss::IDSelectorBatch selector(ids.ElementLength(), reinterpret_cast<const idx_t*>(ids.Data()));
     size_t removed = 0;
     try {
@@ -258,6 +276,7 @@ void IndexWrap::Reset(const Napi::CallbackInfo& info) {
     auto lock = WriteNow();
     faiss::Index* index = Live();
     RequireUnpinned("reset");
+    projection_.reset();
     index->reset();
     if (auto* flat = dynamic_cast<faiss::IndexFlatCodes*>(index)) flat->codes.shrink_to_fit();
     Publish();
@@ -298,6 +317,34 @@ Napi::Value IndexWrap::Vectors(const Napi::CallbackInfo& info) {
         keep.get());
     keep.release();  // owned by the buffer's finaliser now
     return Napi::Float32Array::New(env, count, buffer, 0);
+  });
+}
+
+// setProjection(axes | null): axes [r, dim] (1 <= r <= dim) for the bounded exact search of k = 1 queries
+// (bound_search.h); null goes back to the flat search. Flat L2 indexes only. The answers do not change.
+void IndexWrap::SetProjection(const Napi::CallbackInfo& info) {
+  Guard(info.Env(), [&] {
+    if (info[0].IsNull() || info[0].IsUndefined()) {
+      auto lock = WriteNow();
+      Live();
+      projection_.reset();
+      return;
+    }
+    int64_t rows = 0;
+    Napi::Float32Array axes = GetMatrix(info[0], "axes", dim_, &rows);
+    if (rows < 1 || rows > dim_)
+      throw HarkError(code::kArg, "axes must hold 1 to dim (" + std::to_string(dim_) + ") rows, got " + std::to_string(rows),
+                      ErrorKind::Range);
+    for (size_t i = 0; i < axes.ElementLength(); i++)
+      if (!std::isfinite(axes[i])) throw HarkError(code::kArg, "axes hold a non-finite value", ErrorKind::Range);
+    auto lock = WriteNow();
+    faiss::Index* index = Live();
+    auto* flat = dynamic_cast<faiss::IndexFlat*>(index);
+    if (!flat || flat->metric_type != faiss::METRIC_L2 || !FlatSearchApplies(index))
+      throw HarkError(code::kUnsupported, std::string("setProjection needs a flat L2 index; this is a ") +
+                                              (flat ? "flat inner-product" : KindOf(index)) + " index");
+    ApplyThreads();
+    projection_ = BuildProjection(flat, axes.Data(), static_cast<int>(rows));
   });
 }
 

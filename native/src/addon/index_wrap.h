@@ -15,6 +15,8 @@
 #include <shared_mutex>
 #include <string>
 
+#include "bound_search.h"
+
 namespace hark {
 
 // The two typed arrays a search fills, allocated on the JS thread before FAISS writes into them.
@@ -57,6 +59,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   void Reset(const Napi::CallbackInfo& info);
   void Dispose(const Napi::CallbackInfo& info);
   Napi::Value Vectors(const Napi::CallbackInfo& info);
+  void SetProjection(const Napi::CallbackInfo& info);
 
   // Asynchronous methods (index_async.cc)
   Napi::Value AddAsync(const Napi::CallbackInfo& info);
@@ -111,6 +114,9 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   std::atomic<bool> disposed_{false};
   // Set by vectors(); written under the write lock, read under either lock.
   bool pinned_ = false;
+  // Set by setProjection() (flat L2 only): k = 1 searches go through BoundSearch while the index keeps the
+  // size it was built at. Written under the write lock (and dropped by add, removeIds and reset).
+  std::shared_ptr<const Projection> projection_;
 };
 
 }  // namespace hark

@@ -260,6 +260,28 @@ export class TsIndex implements NativeIndex {
     return this.#data.subarray(0, used);
   }
 
+  /**
+   * Checks `axes` as the addon does and keeps nothing: the addon's bounded search returns the flat search's
+   * answers, which this index's exact search already gives.
+   */
+  setProjection(axes: Float32Array | null): void {
+    if (axes === null || axes === undefined) {
+      this.#live();
+      return;
+    }
+    const rows = checkMatrix(axes, 'axes', this.dim);
+    if (rows < 1 || rows > this.dim)
+      throw nativeError(ErrorCode.ARG, `axes must hold 1 to dim (${this.dim}) rows, got ${rows}`, 'range');
+    if (!axes.every(Number.isFinite))
+      throw nativeError(ErrorCode.ARG, 'axes hold a non-finite value', 'range');
+    this.#live();
+    if (this.kind !== 'flat' || this.#metric !== 'l2')
+      throw nativeError(
+        ErrorCode.UNSUPPORTED,
+        `setProjection needs a flat L2 index; this is a ${this.kind === 'flat' ? 'flat inner-product' : this.kind} index`,
+      );
+  }
+
   #requireUnpinned(what: string): void {
     if (this.#pinned)
       throw nativeError(

@@ -10,7 +10,7 @@
  * receptive field averages away (a one-bin change, a 20 ms click), and the fusion (fusion.ts) keeps what each
  * sees best. The window score is the largest frame score.
  */
-import { FlatIndex, type KnnIndex } from '@hark/native';
+import { FlatIndex, principalAxes } from '@hark/native';
 import { gaussianBlur2d } from '../components/gaussian-blur.js';
 import { kCenterGreedy } from '../components/kcenter-greedy.js';
 import { SearchedIndexes } from '../components/searched-indexes.js';
@@ -22,6 +22,33 @@ export const CONTEXT_BLUR = 2;
  * training sound at the fitting windows' overlap); longer training sets are thinned evenly.
  */
 export const MAX_CONTEXT_ROWS = 20_000;
+
+/**
+ * Memories of at least this many rows get a bounded search (`FlatIndex.setProjection` on their leading
+ * principal axes): the same answers, about half the search's CPU on the development corpus's memories
+ * (BENCHMARKS.md, issue 16 lever 3). The axes cost about 0.2 s of CPU once (an eigendecomposition of the d x d
+ * covariance, whatever the rows); below this size a window's flat search costs under 3 ms, and paying the
+ * axes back would take minutes of live sound.
+ */
+export const MIN_BOUND_ROWS = 2048;
+
+/**
+ * Axes of the bounded search for contexts of `dim` values: 0.3 of the dimension (192 at the default 640).
+ * The projected pass costs r / dim of the flat product and a larger r prunes more rows; on four groups of the
+ * development corpus (8496-row memories, every window of their test clips) 0.3 was the best of 0.15-0.5
+ * (search CPU 0.39-0.90 of the flat search's; 0.2 gave 0.36-1.06).
+ */
+export function boundRank(dim: number): number {
+  return Math.max(1, Math.min(dim, Math.round(0.3 * dim)));
+}
+
+export interface ContextMemoryOptions {
+  /**
+   * Build the bounded search (for a memory that will score many windows: a fitted model's, a loaded one's);
+   * memories scored once, such as calibration folds', skip its fixed cost. Only from MIN_BOUND_ROWS rows.
+   */
+  bound?: boolean;
+}
 
 export interface ContextScores {
   /** Largest frame score of the window (RMS distance to the nearest normal context, standardised dB). */
@@ -35,8 +62,10 @@ export class ContextMemory {
   readonly #half: number;
   #base: Float32Array;
   #bank: Float32Array;
-  #index: KnnIndex;
+  #index: FlatIndex;
   readonly #indexes = new SearchedIndexes();
+  /** The fitted memory's leading principal axes, `[r, dim]`, when its search is bounded. */
+  readonly #axes: Float32Array | null;
 
   /**
    * @param nMels - rows of a window.
@@ -47,6 +76,7 @@ export class ContextMemory {
     readonly nMels: number,
     readonly frames: number,
     bank: Float32Array,
+    options: ContextMemoryOptions = {},
   ) {
     if (!Number.isInteger(frames) || frames < 1 || frames % 2 === 0)
       throw new RangeError(`contextFrames (${frames}) must be an odd whole number >= 1`);
@@ -54,22 +84,37 @@ export class ContextMemory {
     this.#half = (frames - 1) / 2;
     if (bank.length === 0 || bank.length % this.dim !== 0)
       throw new RangeError(`context bank has ${bank.length} values, not whole rows of ${this.dim}`);
-    this.#index = ContextMemory.#indexOf(bank, this.dim);
+    const rows = bank.length / this.dim;
+    this.#axes =
+      options.bound && rows >= MIN_BOUND_ROWS ? principalAxes(bank, this.dim, boundRank(this.dim)) : null;
+    this.#index = this.#indexOf(bank);
     // The index's own storage, viewed without a copy: the memory is held once (`bank` can be collected).
     this.#base = this.#index.vectors();
     this.#bank = this.#base;
+  }
+
+  /** Whether searches go through the bounded search (the same answers as the flat one). */
+  get bounded(): boolean {
+    return this.#axes !== null;
   }
 
   /**
    * A memory of the contexts of `windows` (each `[nMels, windowFrames]`, standardised), thinned to the cap,
    * then reduced to a greedy k-center coreset of `coreset` of its rows (1: all; see `contextCoreset`).
    */
-  static fit(windows: readonly Float32Array[], nMels: number, frames: number, coreset = 1): ContextMemory {
+  static fit(
+    windows: readonly Float32Array[],
+    nMels: number,
+    frames: number,
+    coreset = 1,
+    options: ContextMemoryOptions = {},
+  ): ContextMemory {
     const dim = nMels * frames;
     return new ContextMemory(
       nMels,
       frames,
       coresetOf(thin(contextsOf(windows, nMels, frames), dim), dim, coreset),
+      options,
     );
   }
 
@@ -90,7 +135,9 @@ export class ContextMemory {
     bank.set(this.#base);
     bank.set(extra, this.#base.length);
     const old = this.#index;
-    this.#index = ContextMemory.#indexOf(bank, this.dim);
+    // The fitted memory's axes serve the taught one too: any axes keep the answers exact, and these still
+    // hold most of its spread.
+    this.#index = this.#indexOf(bank);
     this.#bank = this.#index.vectors();
     // Nothing taught: the new index is the fitted memory, and the old one's storage can go.
     if (extra.length === 0) this.#base = this.#bank;
@@ -132,9 +179,10 @@ export class ContextMemory {
     this.#indexes.retire(this.#index);
   }
 
-  static #indexOf(bank: Float32Array, dim: number): KnnIndex {
-    const index = new FlatIndex(dim);
+  #indexOf(bank: Float32Array): FlatIndex {
+    const index = new FlatIndex(this.dim);
     index.add(bank);
+    if (this.#axes) index.setProjection(this.#axes);
     return index;
   }
 }

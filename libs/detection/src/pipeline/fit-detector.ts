@@ -136,7 +136,7 @@ export async function fitDetector(
     const all = cut.clipOf.flatMap((c, w) => (cut.fit[w] && !held?.has(c) ? [w] : []));
     const training = new TrainingEmbeddings(e, all, config.frequencyWeight);
     const method = fitMethod(config, training, all, 'fit', onProgress);
-    parts = fitParts(config, specs, held ?? new Set(), std, cut);
+    parts = fitParts(config, specs, held ?? new Set(), std, cut, true);
     const heldParts = new Map<number, WindowParts[]>();
     const scored = held ? [...held] : specs.map((_, c) => c);
     for (const [i, c] of scored.entries()) {
@@ -280,7 +280,7 @@ async function scoreLeftOut(
   const alone =
     method.without?.((row) => cut.clipOf[fitted[Math.floor(row / perWindow)]] === c) ??
     fitMethod(config, training, others, 'calibrate');
-  const parts = fitParts(config, specs, new Set([c]), std, cut);
+  const parts = fitParts(config, specs, new Set([c]), std, cut, false);
   try {
     return await scoreClip(config, training, alone, parts, cut, std, c);
   } finally {
@@ -423,7 +423,8 @@ const EMPTY = new Float32Array(0);
  * The parts fused with the method, fitted on the clips that are not in `held`: the context memory on their
  * levelled, standardised fitting windows (as the backbone sees them), the tonal envelope on their raw
  * windows an eighth of a window apart (its envelope is a maximum: denser windows see more of normal sound's
- * peaks), the modulation spectrum and the impulse train on their scored windows as cut.
+ * peaks), the modulation spectrum and the impulse train on their scored windows as cut. `model`: these are
+ * the model's own parts (not a calibration fold's), whose context memory gets the bounded search.
  */
 function fitParts(
   config: DetectorConfig,
@@ -431,6 +432,7 @@ function fitParts(
   held: ReadonlySet<number>,
   std: readonly Float32Array[],
   cut: CutWindows,
+  model: boolean,
 ): DetectorParts {
   const { nMels } = config.mel;
   const wf = windowFrames(config);
@@ -444,6 +446,8 @@ function fitParts(
           nMels,
           config.contextFrames,
           config.contextCoreset,
+          // The model's own memory scores every window from now on; a calibration fold's scores one clip.
+          { bound: model },
         )
       : null;
   let tonal: TonalEnvelope | null = null;

@@ -279,7 +279,9 @@ async function loadParts(dir: string, json: ModelJson, config: DetectorConfig): 
   if (config.contextFrames > 0 && c) {
     if (c.file !== CONTEXT_FILE || c.dtype !== 'f32' || c.frames !== config.contextFrames)
       throw new Error(`${where}: parts.context has a bad entry ${JSON.stringify(c)}`);
-    context = new ContextMemory(config.mel.nMels, c.frames, (await readArray(dir, c)) as Float32Array);
+    context = new ContextMemory(config.mel.nMels, c.frames, (await readArray(dir, c)) as Float32Array, {
+      bound: true,
+    });
   }
   let tonal: TonalEnvelope | null = null;
   if (config.tonalMarginDb > 0 && t) {
