@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import {
   fusionStatistics,
   listGroups,
   loadModel,
+  MIN_BOUND_ROWS,
   readClip,
   readGroup,
   resolveDetectorConfig,
@@ -342,6 +343,45 @@ describe('the union of the sum and each part', () => {
       );
     } finally {
       await union.release();
+    }
+  });
+});
+
+describe("the context memory's bounded search through save and load", () => {
+  it('saves the axes with the model, loads them, computes them for a model saved without, and refuses a bad entry', async () => {
+    // Denser fitting windows: a memory large enough for the bounded search.
+    const det = await fitDetector(train, { ...FAST, ...SUMMED, fitHopSeconds: 0.1 });
+    const dir = join(tmp, 'model-axes');
+    try {
+      const ctx = det.parts.context!;
+      expect(ctx.size).toBeGreaterThanOrEqual(MIN_BOUND_ROWS);
+      expect(ctx.bounded).toBe(true);
+      const win = await testWindow(det);
+      const { normalised } = await det.scoreWindow(win);
+      await expectSameAfterLoad(det, dir, win, normalised, (loaded) =>
+        expect(Array.from(loaded.parts.context!.axes!)).toEqual(Array.from(ctx.axes!)),
+      );
+      const path = join(dir, 'model.json');
+      const json = JSON.parse(readFileSync(path, 'utf8'));
+      expect(json.parts.context.axes).toMatchObject({ file: 'context.axes.f32', length: ctx.axes!.length });
+      // A model saved before the axes: they are computed at load, and it scores the same, to the bit.
+      const { axes, ...older } = json.parts.context;
+      writeFileSync(path, JSON.stringify({ ...json, parts: { ...json.parts, context: older } }));
+      rmSync(join(dir, 'context.axes.f32'));
+      const loaded = await loadModel(dir);
+      try {
+        expect(loaded.parts.context!.bounded).toBe(true);
+        expect((await loaded.scoreWindow(win)).normalised).toBe(normalised);
+      } finally {
+        await loaded.release();
+      }
+      const bad = { ...json, parts: { ...json.parts, context: { ...older, axes: { ...axes, length: 7 } } } };
+      writeFileSync(path, JSON.stringify(bad));
+      await expect(loadModel(dir)).rejects.toThrow(
+        /parts\.context\.axes has a bad entry .*\(need context\.axes\.f32/,
+      );
+    } finally {
+      await det.release();
     }
   });
 });

@@ -103,20 +103,28 @@ struct QueryBound {
 
 bool SearchChooser::Bounded() {
   std::lock_guard<std::mutex> lock(mutex_);
-  const int64_t batch = batches_++;
-  // Three batches of each first (the bounded one first), then the cheaper, and the other every 16th batch.
-  if (samples_[1] < 3) return true;
-  if (samples_[0] < 3) return false;
+  // Two batches of each first (the bounded one first), then the cheaper; the other is tried again after
+  // `interval_` batches, an interval that doubles (to 256) while the tries confirm the choice.
+  if (samples_[1] < 2) return true;
+  if (samples_[0] < 2) return false;
   const bool cheaper = mean_[1] <= mean_[0];
-  return batch % 16 == 0 ? !cheaper : cheaper;
+  if (++since_ < interval_) return cheaper;
+  since_ = 0;
+  probing_ = true;
+  return !cheaper;
 }
 
 void SearchChooser::Record(bool bounded, double cpuSecondsPerQuery) {
   std::lock_guard<std::mutex> lock(mutex_);
+  const bool before = mean_[1] <= mean_[0];
   const int i = bounded ? 1 : 0;
-  const double weight = samples_[i] < 8 ? 1.0 / (samples_[i] + 1) : 1.0 / 8;
+  const double weight = samples_[i] < 4 ? 1.0 / static_cast<double>(samples_[i] + 1) : 1.0 / 4;
   mean_[i] += weight * (cpuSecondsPerQuery - mean_[i]);
   samples_[i]++;
+  if (!probing_) return;
+  probing_ = false;
+  const bool after = mean_[1] <= mean_[0];
+  interval_ = after == before ? std::min<int64_t>(2 * interval_, 256) : 16;
 }
 
 std::shared_ptr<const Projection> BuildProjection(const faiss::IndexFlat* index, const float* axes, int rows) {

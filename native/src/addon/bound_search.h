@@ -26,9 +26,11 @@ namespace hark {
 // steady machine or a scene have a near twin in the memory and the bounded search measures a few rows of
 // thousands, but broadband noise leaves every context far from its nearest one, and then it measures many and
 // sends queries on to the flat search after paying the projected pass (on the development corpus from 0.39
-// to 1.1 of the flat search's CPU). Both give the same answers, so each memory measures both (wall time per
-// query: the CPU time of the threads that searched, a moving mean over the last ~8 batches of each) and keeps the cheaper, trying the other every 16th
-// batch so that a change of sound is followed.
+// to 1.1 of the flat search's CPU, 1.8 on the synthetic pump). Both give the same answers, so each memory
+// measures both (the CPU time of the threads that searched, per query, a moving mean over the last ~4 batches
+// of each) and keeps the cheaper. The other is tried again after 16 batches, then after 32, 64 ... 256 while
+// the tries confirm the choice, and after 16 again once the choice flips, so a change of sound is followed
+// at little cost.
 class SearchChooser {
  public:
   // Whether the next batch takes the bounded search.
@@ -39,7 +41,9 @@ class SearchChooser {
   std::mutex mutex_;
   double mean_[2] = {0, 0};  // [flat, bounded]
   int64_t samples_[2] = {0, 0};
-  int64_t batches_ = 0;
+  int64_t since_ = 0;      // batches since the last try of the other search
+  int64_t interval_ = 16;  // batches between tries
+  bool probing_ = false;   // the batch in flight is a try (concurrent batches may blur it: harmless)
 };
 
 // What a bounded search needs besides the index: the axes, the database projected onto them, and the

@@ -48,6 +48,8 @@ export interface ContextMemoryOptions {
    * memories scored once, such as calibration folds', skip its fixed cost. Only from MIN_BOUND_ROWS rows.
    */
   bound?: boolean;
+  /** The axes of the bounded search, as `axes` gave them (a saved model's), instead of computing them. */
+  axes?: Float32Array;
 }
 
 export interface ContextScores {
@@ -86,7 +88,8 @@ export class ContextMemory {
       throw new RangeError(`context bank has ${bank.length} values, not whole rows of ${this.dim}`);
     const rows = bank.length / this.dim;
     this.#axes =
-      options.bound && rows >= MIN_BOUND_ROWS ? principalAxes(bank, this.dim, boundRank(this.dim)) : null;
+      options.axes ??
+      (options.bound && rows >= MIN_BOUND_ROWS ? principalAxes(bank, this.dim, boundRank(this.dim)) : null);
     this.#index = this.#indexOf(bank);
     // The index's own storage, viewed without a copy: the memory is held once (`bank` can be collected).
     this.#base = this.#index.vectors();
@@ -96,6 +99,11 @@ export class ContextMemory {
   /** Whether searches go through the bounded search (the same answers as the flat one). */
   get bounded(): boolean {
     return this.#axes !== null;
+  }
+
+  /** The bounded search's axes, `[r, dim]` (what a model directory saves), or null. */
+  get axes(): Float32Array | null {
+    return this.#axes;
   }
 
   /**

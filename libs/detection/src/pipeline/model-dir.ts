@@ -8,6 +8,8 @@
  *                               their length and sha256
  * MODEL_DIR/context.bank.f32    the log-mel context memory's vectors (when the config has one), listed in
  *                               model.json `parts.context`; the tonal envelope's peaks are in `parts.tonal`
+ * MODEL_DIR/context.axes.f32    the axes of its bounded search (`parts.context.axes`; absent in older models
+ *                               and for small memories: computed at load when the memory qualifies)
  * MODEL_DIR/modulation.features.f32  the modulation spectrum's normal features (`parts.modulation`)
  * MODEL_DIR/impulse.features.f32     the impulse train's normal features (`parts.impulse`)
  * ```
@@ -51,7 +53,7 @@ export interface ModelJson {
   method: { name: string; json: Record<string, unknown>; arrays: Record<string, ArrayEntry> };
   /** The parts fused with the method (absent in models saved before them). */
   parts?: {
-    context: (ArrayEntry & { frames: number }) | null;
+    context: (ArrayEntry & { frames: number; axes?: ArrayEntry }) | null;
     tonal: { peaks: number[]; marginDb: number } | null;
     /** Absent in models saved before the modulation spectrum. */
     modulation?: (ArrayEntry & { bands: number }) | null;
@@ -65,6 +67,7 @@ const KIND = (a: MethodState['arrays'][string]): ArrayKind =>
 const CTOR = { f32: Float32Array, f64: Float64Array, i32: Int32Array } as const;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const CONTEXT_FILE = 'context.bank.f32';
+const AXES_FILE = 'context.axes.f32';
 const MODULATION_FILE = 'modulation.features.f32';
 const IMPULSE_FILE = 'impulse.features.f32';
 
@@ -90,16 +93,23 @@ export async function saveModel(detector: Detector, dir: string): Promise<ModelJ
     arrays[name] = { file, dtype, length: a.length, sha256: sha256(bytes) };
   }
   const { extractor, config, fitted } = detector;
-  let context: (ArrayEntry & { frames: number }) | null = null;
+  let context: (ArrayEntry & { frames: number; axes?: ArrayEntry }) | null = null;
   if (detector.parts.context) {
     const bytes = bytesOf(detector.parts.context.baseBank);
     await writeFile(join(dir, CONTEXT_FILE), bytes);
+    const axes = detector.parts.context.axes;
+    const axesBytes = axes && bytesOf(axes);
+    if (axesBytes) await writeFile(join(dir, AXES_FILE), axesBytes);
     context = {
       file: CONTEXT_FILE,
       dtype: 'f32',
       length: detector.parts.context.baseBank.length,
       sha256: sha256(bytes),
       frames: detector.parts.context.frames,
+      ...(axes &&
+        axesBytes && {
+          axes: { file: AXES_FILE, dtype: 'f32', length: axes.length, sha256: sha256(axesBytes) },
+        }),
     };
   }
   const tonal = detector.parts.tonal
@@ -279,9 +289,30 @@ async function loadParts(dir: string, json: ModelJson, config: DetectorConfig): 
   if (config.contextFrames > 0 && c) {
     if (c.file !== CONTEXT_FILE || c.dtype !== 'f32' || c.frames !== config.contextFrames)
       throw new Error(`${where}: parts.context has a bad entry ${JSON.stringify(c)}`);
-    context = new ContextMemory(config.mel.nMels, c.frames, (await readArray(dir, c)) as Float32Array, {
-      bound: true,
-    });
+    const dim = config.mel.nMels * c.frames;
+    const a = c.axes;
+    if (
+      a !== undefined &&
+      (a === null ||
+        typeof a !== 'object' ||
+        a.file !== AXES_FILE ||
+        a.dtype !== 'f32' ||
+        !Number.isInteger(a.length) ||
+        a.length < dim ||
+        a.length > dim * dim ||
+        a.length % dim !== 0)
+    )
+      throw new Error(
+        `${where}: parts.context.axes has a bad entry ${JSON.stringify(a)} (need ${AXES_FILE}, f32, 1 to ${dim} rows of ${dim})`,
+      );
+    // Saved axes, or (older models) computed now: the bounded search gives the same scores either way.
+    const options = a ? { axes: (await readArray(dir, a)) as Float32Array } : { bound: true };
+    context = new ContextMemory(
+      config.mel.nMels,
+      c.frames,
+      (await readArray(dir, c)) as Float32Array,
+      options,
+    );
   }
   let tonal: TonalEnvelope | null = null;
   if (config.tonalMarginDb > 0 && t) {
