@@ -4,7 +4,10 @@
  * window of a dataset group's test clips, as the live path does, one window at a time. Prints the memory's rows
  * and the CPU per window of its search (`process.cpuUsage`: every thread of the process, FAISS's search runs on
  * libuv's pool; the first 6 windows warm up), and writes the windows' query contexts (`[rows, nMels * frames]`
- * float32) to OUT for `scripts/bench-context-bound.py`.
+ * float32) to OUT for `scripts/bench-context-bound.py`. The loaded memory searches through the bounded search
+ * when the model has one (`bounded`); the same windows are also scored by a flat copy of the memory, in the same
+ * run, interleaved, and the two must give the same scores and maps to the bit (`flatCpuMsPerWindow`,
+ * `identical`).
  *
  *   npx hark fit /work/shared/corpus/e03_river --out /tmp/m/e03_river
  *   node scripts/bench-context-queries.mjs /tmp/m/e03_river /work/shared/corpus/e03_river /tmp/e03_river.q.f32
@@ -29,6 +32,9 @@ if (!ctx) {
   process.exit(2);
 }
 const { nMels, frames } = ctx;
+const flat = new det.ContextMemory(nMels, frames, ctx.baseBank);
+let flatCpu = 0;
+let identical = true;
 const files = readdirSync(join(groupDir, 'test')).filter((f) => f.endsWith('.wav'));
 const chunks = [];
 const warm = 6;
@@ -42,9 +48,16 @@ for (const f of files) {
       det.copyWindow(spec.data, nMels, spec.nFrames, s, detector.windowFrames),
     );
     const t = process.cpuUsage();
-    await ctx.score(std);
+    const a = await ctx.score(std);
     const d = process.cpuUsage(t);
-    if (windows >= warm) cpu += (d.user + d.system) / 1000;
+    const b = await flat.score(std);
+    const e = process.cpuUsage(t);
+    if (windows >= warm) {
+      cpu += (d.user + d.system) / 1000;
+      flatCpu += (e.user + e.system - d.user - d.system) / 1000;
+    }
+    identical &&=
+      a.windowScore === b.windowScore && Buffer.from(a.map.buffer).equals(Buffer.from(b.map.buffer));
     windows++;
     chunks.push(det.contextsOf([std], nMels, frames));
   }
@@ -58,6 +71,9 @@ console.log(
     windows,
     memoryRows: ctx.size,
     queries: all.length / ctx.dim,
+    bounded: ctx.bounded,
     searchCpuMsPerWindow: +(cpu / (windows - warm)).toFixed(2),
+    flatCpuMsPerWindow: +(flatCpu / (windows - warm)).toFixed(2),
+    identical,
   }),
 );

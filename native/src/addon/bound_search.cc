@@ -118,7 +118,9 @@ void SearchChooser::Record(bool bounded, double cpuSecondsPerQuery) {
   std::lock_guard<std::mutex> lock(mutex_);
   const bool before = mean_[1] <= mean_[0];
   const int i = bounded ? 1 : 0;
-  const double weight = samples_[i] < 4 ? 1.0 / static_cast<double>(samples_[i] + 1) : 1.0 / 4;
+  // A try replaces what is known of the search it tries (that is older than the interval, so the sound may
+  // have changed since); the search in use keeps a moving mean.
+  const double weight = probing_ ? 1.0 : samples_[i] < 4 ? 1.0 / static_cast<double>(samples_[i] + 1) : 1.0 / 4;
   mean_[i] += weight * (cpuSecondsPerQuery - mean_[i]);
   samples_[i]++;
   if (!probing_) return;

@@ -27,10 +27,10 @@ namespace hark {
 // thousands, but broadband noise leaves every context far from its nearest one, and then it measures many and
 // sends queries on to the flat search after paying the projected pass (on the development corpus from 0.39
 // to 1.1 of the flat search's CPU, 1.8 on the synthetic pump). Both give the same answers, so each memory
-// measures both (the CPU time of the threads that searched, per query, a moving mean over the last ~4 batches
-// of each) and keeps the cheaper. The other is tried again after 16 batches, then after 32, 64 ... 256 while
-// the tries confirm the choice, and after 16 again once the choice flips, so a change of sound is followed
-// at little cost.
+// measures both (the CPU time of the threads that searched, per query: a moving mean over the last ~4 batches
+// for the search in use, the latest try for the other) and keeps the cheaper. The other is tried again after
+// 16 batches, then after 32, 64 ... 256 while the tries confirm the choice, and after 16 again once the choice
+// flips, so a change of sound is followed at little cost.
 class SearchChooser {
  public:
   // Whether the next batch takes the bounded search.
