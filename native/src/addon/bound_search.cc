@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 #include <utility>
 
@@ -13,6 +12,7 @@
 #include "blas.h"
 #include "errors.h"
 #include "flat_search.h"
+#include "rounding.h"
 #include "threads.h"
 
 extern "C" {
@@ -60,18 +60,6 @@ using idx_t = faiss::Index::idx_t;
 // has D > t^2, so F > F*: its (distance, label) pair is larger than the best one found, ties included (a
 // row with F = F* has K <= Limit(F*) and is measured). Limit is computed in double, widened by 1e-9 of its
 // terms (double rounding is 1e-16) and rounded up to a float.
-
-constexpr double kUnitFloat = 0x1p-24;
-constexpr double kUnitDouble = 0x1p-53;
-constexpr float kInf = std::numeric_limits<float>::infinity();
-
-double Gamma(double n, double unit) { return n * unit / (1 - n * unit); }
-
-// The smallest float >= x.
-float RoundUp(double x) {
-  const float f = static_cast<float>(x);
-  return static_cast<double>(f) < x ? std::nextafter(f, kInf) : f;
-}
 
 double SquaredNorm(const float* x, int d) {
   double s = 0;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "blas.h"
+#include "rounding.h"
 #include "threads.h"
 
 namespace hark {
@@ -59,21 +60,6 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 // on the spot, keeps its k best and tightens T to the exact k-th key. Re-ranking costs d operations per
 // entry, no more than checking those near-ties exactly would, so no input makes the search fail or fall
 // back to another path; a bank of all-equal vectors costs one exact pass over it.
-
-constexpr double kUnitFloat = 0x1p-24;
-constexpr double kUnitDouble = 0x1p-53;
-
-double Gamma(double n, double unit) { return n * unit / (1 - n * unit); }
-
-// The smallest float >= x, and the largest float <= x.
-float RoundUp(double x) {
-  const float f = static_cast<float>(x);
-  return static_cast<double>(f) < x ? std::nextafter(f, kInf) : f;
-}
-float RoundDown(double x) {
-  const float f = static_cast<float>(x);
-  return static_cast<double>(f) > x ? std::nextafter(f, -kInf) : f;
-}
 
 // Per-problem coefficients of E (see above): E = scale * (|q| + |y|)^2 for L2, scale * |q||y| for IP.
 struct Bound {
