@@ -86,32 +86,15 @@ export async function saveModel(detector: Detector, dir: string): Promise<ModelJ
   for (const [name, a] of Object.entries(state.arrays)) {
     if (!/^[A-Za-z0-9_-]+$/.test(name))
       throw new Error(`method array name '${name}' must be letters, digits, _ or -`);
-    const dtype = KIND(a);
-    const file = `method.${name}.${dtype}`;
-    const bytes = bytesOf(a);
-    await writeFile(join(dir, file), bytes);
-    arrays[name] = { file, dtype, length: a.length, sha256: sha256(bytes) };
+    arrays[name] = await writeArray(dir, `method.${name}.${KIND(a)}`, a);
   }
   const { extractor, config, fitted } = detector;
-  let context: (ArrayEntry & { frames: number; axes?: ArrayEntry }) | null = null;
-  if (detector.parts.context) {
-    const bytes = bytesOf(detector.parts.context.baseBank);
-    await writeFile(join(dir, CONTEXT_FILE), bytes);
-    const axes = detector.parts.context.axes;
-    const axesBytes = axes && bytesOf(axes);
-    if (axesBytes) await writeFile(join(dir, AXES_FILE), axesBytes);
-    context = {
-      file: CONTEXT_FILE,
-      dtype: 'f32',
-      length: detector.parts.context.baseBank.length,
-      sha256: sha256(bytes),
-      frames: detector.parts.context.frames,
-      ...(axes &&
-        axesBytes && {
-          axes: { file: AXES_FILE, dtype: 'f32', length: axes.length, sha256: sha256(axesBytes) },
-        }),
-    };
-  }
+  const c = detector.parts.context;
+  const context: (ArrayEntry & { frames: number; axes?: ArrayEntry }) | null = c && {
+    ...(await writeArray(dir, CONTEXT_FILE, c.baseBank)),
+    frames: c.frames,
+    ...(c.axes && { axes: await writeArray(dir, AXES_FILE, c.axes) }),
+  };
   const tonal = detector.parts.tonal
     ? { peaks: Array.from(detector.parts.tonal.basePeaks), marginDb: detector.parts.tonal.marginDb }
     : null;
@@ -350,15 +333,16 @@ async function saveBandPart(
   file: string,
   part: { baseFeatures: Float32Array; grid: { bands: number } } | null,
 ): Promise<(ArrayEntry & { bands: number }) | null> {
-  if (!part) return null;
-  const features = part.baseFeatures;
-  const bytes = bytesOf(features);
+  return part && { ...(await writeArray(dir, file, part.baseFeatures)), bands: part.grid.bands };
+}
+
+/** Writes `a` to `dir/file` (little-endian) and returns its model.json entry. */
+async function writeArray(
+  dir: string,
+  file: string,
+  a: Float32Array | Float64Array | Int32Array,
+): Promise<ArrayEntry> {
+  const bytes = bytesOf(a);
   await writeFile(join(dir, file), bytes);
-  return {
-    file,
-    dtype: 'f32',
-    length: features.length,
-    sha256: sha256(bytes),
-    bands: part.grid.bands,
-  };
+  return { file, dtype: KIND(a), length: a.length, sha256: sha256(bytes) };
 }
