@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ModelWatcher } from '../../src/models/model-watcher.js';
 import { tempDir } from '../store/helpers.js';
 
@@ -45,8 +45,9 @@ describe('ModelWatcher', () => {
     expect(calls).toBe(1);
     release();
     await a;
-    await new Promise((r) => setTimeout(r, 20));
-    expect(calls).toBe(2); // the second look, for what was asked during the first
+    // The second look, for what was asked during the first: it starts on a later turn, so wait for it
+    // rather than for a fixed 20 ms (a loaded CI machine took longer once).
+    await vi.waitFor(() => expect(calls).toBe(2), { timeout: 5_000, interval: 5 });
     release();
     await b;
     expect(calls).toBe(2);
