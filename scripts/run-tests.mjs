@@ -124,8 +124,8 @@ const wantsNative = projects.length === 0 || projects.includes('native');
 const others = projects.filter((p) => p !== 'native');
 if (projects.length === 0 || others.length > 0) {
   const select = projects.length === 0 ? ['!native'] : others;
-  // One test file per core at once. vitest's default (cores - 1) ran one file at a time on the 2-core machines
-  // this runs on; the e2e project still runs its files one by one, after the others (fileParallelism false).
+  // One test file per core at once, e2e files included. vitest's default (cores - 1) ran one file at a time
+  // on the 2-core machines this runs on. HARK_E2E_SERIAL=1 runs the e2e files one by one (vitest.config.ts).
   const workers = rest.some((a) => a.startsWith('--maxWorkers'))
     ? []
     : [`--maxWorkers=${availableParallelism()}`];
