@@ -2,7 +2,7 @@
 // types-only module, so the emitted dist/addon.d.ts keeps the public declarations self-contained.
 // The TypeScript fallback (fallback/ts-index.ts) implements the same `NativeIndex` surface.
 
-import type { IndexKind, Metric, SearchResult } from './types.js';
+import type { IndexKind, Metric, ProjectionInfo, SearchResult } from './types.js';
 
 /** The spec `new Index(spec)` accepts; absent optional fields take FAISS's defaults. */
 export interface IndexSpec {
@@ -40,6 +40,8 @@ export interface NativeIndex {
   vectors(): Float32Array;
   /** Flat L2 only: axes `[r, dim]` for the bounded exact 1-NN search, or null (see FlatIndex.setProjection). */
   setProjection(axes: Float32Array | null): void;
+  /** Flat L2 with axes: the bounded search's state, or null (see FlatIndex.projectionInfo). */
+  projectionInfo(): ProjectionInfo | null;
   addAsync(vectors: Float32Array): Promise<void>;
   trainAsync(vectors: Float32Array): Promise<void>;
   searchAsync(queries: Float32Array, k: number): Promise<SearchResult>;

@@ -5,7 +5,7 @@ import { describe } from './fallback/checks.js';
 import { TsIndex } from './fallback/ts-index.js';
 import { schedule } from './jobs.js';
 import { loaded } from './load.js';
-import type { Backend, IndexKind, Metric, SearchResult } from './types.js';
+import type { Backend, IndexKind, Metric, ProjectionInfo, SearchResult } from './types.js';
 
 /** The backend new indexes use: 'faiss' when the addon loaded, else 'typescript' (logged at start-up). */
 export const backend: Backend = loaded.addon ? 'faiss' : 'typescript';
@@ -244,8 +244,10 @@ export class FlatIndex extends KnnIndex {
   /**
    * Speeds up k = 1 searches of an L2 index whose queries mostly have a near twin in it (the context memory):
    * `axes` (`[r, dim]`, 1 <= r <= dim; `principalAxes` of the vectors make the bound tight) project the
-   * vectors once, and a search measures exactly only the rows that a lower bound from the projected distance
-   * cannot rule out (native/src/addon/bound_search.h). The answers do not change: the same distances and
+   * vectors (when a bounded search first needs them), and a search measures exactly only the rows that a lower
+   * bound from the projected distance cannot rule out (native/src/addon/bound_search.h). The index measures
+   * both searches' CPU and keeps the cheaper; the projected vectors (r / dim of the index's memory) are freed
+   * while it keeps the flat one (`projectionInfo`). The answers do not change: the same distances and
    * labels, bit for bit, as without axes, on every BLAS. `null` drops the axes; so do add, removeIds and
    * reset. Other k, and the TypeScript backend, search flat (the same answers). Non-finite axes throw
    * ERR_HARK_FAISS_ARG; an inner-product index throws ERR_HARK_FAISS_UNSUPPORTED.
@@ -253,6 +255,16 @@ export class FlatIndex extends KnnIndex {
   setProjection(axes: Float32Array | null): void {
     this.checkWritable();
     this.#impl.setProjection(axes);
+  }
+
+  /**
+   * The bounded search's state while axes are set and the vectors unchanged, else null (always null on the
+   * TypeScript backend, which keeps no axes). Each index measures the CPU per query of the bounded and the
+   * flat search and keeps the cheaper (`choice`); while it keeps the flat one, the projected database is
+   * freed (`bankBytes` 0) and built again for a try of the bounded one (`builds`).
+   */
+  projectionInfo(): ProjectionInfo | null {
+    return this.#impl.projectionInfo();
   }
 }
 

@@ -17,3 +17,15 @@ export interface SearchResult {
   distances: Float32Array;
   labels: BigInt64Array;
 }
+
+/**
+ * The state of a flat index's bounded search (FlatIndex.projectionInfo): the number of axes, the search the
+ * next batches take ('measuring' while the first two batches of each run), the bytes of the projected
+ * database held now (freed while the flat search is the choice) and how many times it was built.
+ */
+export interface ProjectionInfo {
+  rows: number;
+  choice: 'measuring' | 'bounded' | 'flat';
+  bankBytes: number;
+  builds: number;
+}

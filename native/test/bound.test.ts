@@ -183,6 +183,38 @@ describe('bounded search (faiss)', () => {
     index.dispose();
   });
 
+  it('frees the projected database while the flat search is kept, and builds it again for a try', () => {
+    // Noise: every query is far from every row, so the bound rules out almost nothing and the bounded search
+    // pays its projected pass (r / d = half a flat product) and then the flat search: the flat one is kept.
+    const d = 64;
+    const r = 32;
+    const noise = randomVectors(4096, d, 21);
+    const index = new FlatIndex(d, { backend: 'faiss' });
+    index.add(noise);
+    const reference = new FlatIndex(d, { backend: 'faiss' });
+    reference.add(noise);
+    index.setProjection(principalAxes(noise, d, r));
+    expect(index.projectionInfo()).toEqual({ rows: r, choice: 'measuring', bankBytes: 0, builds: 0 });
+    const perBatch = 128;
+    for (let batch = 0; batch < 48; batch++) {
+      const q = randomVectors(perBatch, d, 100 + batch);
+      expect(bytes(index.search(q, 1))).toEqual(bytes(reference.search(q, 1)));
+      const info = index.projectionInfo()!;
+      // The database is held exactly while the choice is not the flat search: 4096 x (32 + 1) floats.
+      expect(info.bankBytes).toBe(info.choice === 'flat' ? 0 : 4096 * (r + 1) * 4);
+      if (batch === 0) expect(info).toMatchObject({ choice: 'measuring', builds: 1 });
+      if (batch === 3) expect(info).toMatchObject({ choice: 'flat', bankBytes: 0, builds: 1 });
+    }
+    // A try came after 16 batches and 64 r to 96 r (2048-3072) queries: the database was built again, answers
+    // unchanged.
+    expect(index.projectionInfo()).toMatchObject({ choice: 'flat', bankBytes: 0 });
+    expect(index.projectionInfo()!.builds).toBeGreaterThanOrEqual(2);
+    index.setProjection(null);
+    expect(index.projectionInfo()).toBeNull();
+    index.dispose();
+    reference.dispose();
+  });
+
   it('is exact on an empty index and on a bank with a non-finite row (searched flat)', () => {
     const empty = new FlatIndex(D, { backend: 'faiss' });
     empty.setProjection(randomVectors(R, D, 3));

@@ -2,8 +2,10 @@
 
 #include <faiss/utils/distances.h>
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <algorithm>
+#include <new>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -92,18 +94,23 @@ struct QueryBound {
 bool SearchChooser::Bounded() {
   std::lock_guard<std::mutex> lock(mutex_);
   // Two batches of each first (the bounded one first), then the cheaper; the other is tried again after
-  // `interval_` batches, an interval that doubles (to 256) while the tries confirm the choice.
+  // `interval_` batches, an interval that doubles (to 256) while the tries confirm the choice, and, when the
+  // try must rebuild the projected database, after `tryQueries_` queries as well.
   if (samples_[1] < 2) return true;
   if (samples_[0] < 2) return false;
   const bool cheaper = mean_[1] <= mean_[0];
-  if (++since_ < interval_) return cheaper;
+  if (++since_ < interval_ || (!cheaper && queriesSince_ < tryQueries_)) return cheaper;
   since_ = 0;
+  queriesSince_ = 0;
   probing_ = true;
   return !cheaper;
 }
 
-void SearchChooser::Record(bool bounded, double cpuSecondsPerQuery) {
+bool SearchChooser::KeepsBank() const { return samples_[1] < 2 || samples_[0] < 2 || mean_[1] <= mean_[0]; }
+
+bool SearchChooser::Record(bool bounded, double cpuSecondsPerQuery, int64_t queries) {
   std::lock_guard<std::mutex> lock(mutex_);
+  queriesSince_ += queries;
   const bool before = mean_[1] <= mean_[0];
   const int i = bounded ? 1 : 0;
   // A try replaces what is known of the search it tries (that is older than the interval, so the sound may
@@ -111,18 +118,76 @@ void SearchChooser::Record(bool bounded, double cpuSecondsPerQuery) {
   const double weight = probing_ ? 1.0 : samples_[i] < 4 ? 1.0 / static_cast<double>(samples_[i] + 1) : 1.0 / 4;
   mean_[i] += weight * (cpuSecondsPerQuery - mean_[i]);
   samples_[i]++;
-  if (!probing_) return;
+  if (!probing_) return KeepsBank();
   probing_ = false;
   const bool after = mean_[1] <= mean_[0];
   interval_ = after == before ? std::min<int64_t>(2 * interval_, 256) : 16;
+  return KeepsBank();
+}
+
+const char* SearchChooser::Choice() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (samples_[1] < 2 || samples_[0] < 2) return "measuring";
+  return mean_[1] <= mean_[0] ? "bounded" : "flat";
+}
+
+ProjectedBank::ProjectedBank(int64_t ntotal, int rows)
+    : ntotal_(ntotal), rows_(rows), bytes_(static_cast<size_t>(ntotal) * (static_cast<size_t>(rows) + 1) * sizeof(float)), data_(nullptr) {
+  if (bytes_ == 0) return;
+  void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  data_ = static_cast<float*>(p);
+}
+
+ProjectedBank::~ProjectedBank() {
+  if (data_) munmap(data_, bytes_);
+}
+
+std::shared_ptr<const ProjectedBank> Projection::Bank(const faiss::IndexFlat* index) const {
+  std::lock_guard<std::mutex> lock(bankMutex_);
+  if (bank_ || builds_ < 0) return bank_;
+  // fl(P b_j): row-major [nb, r] is column-major [r, nb] = P^T' X.
+  auto bank = std::make_shared<ProjectedBank>(ntotal, rows);
+  if (ntotal > 0) {
+    const float one = 1, zero = 0;
+    const int r = rows, n = static_cast<int>(ntotal), dd = d;
+    sgemm_("Transpose", "Not transpose", &r, &n, &dd, &one, axes.data(), &dd, index->get_xb(), &dd, &zero, bank->projected(), &r);
+    faiss::fvec_norms_L2sqr(bank->norms(), bank->projected(), rows, ntotal);
+    bank->maxNorm = *std::max_element(bank->norms(), bank->norms() + ntotal);
+    // BuildProjection refused vectors long enough to overflow, so this holds; if not, searches stay flat.
+    if (!std::isfinite(bank->maxNorm)) {
+      builds_ = -1;
+      return nullptr;
+    }
+  }
+  builds_++;
+  bank_ = std::move(bank);
+  return bank_;
+}
+
+void Projection::Release() const {
+  std::shared_ptr<const ProjectedBank> old;
+  {
+    std::lock_guard<std::mutex> lock(bankMutex_);
+    old.swap(bank_);
+  }
+}
+
+size_t Projection::BankBytes() const {
+  std::lock_guard<std::mutex> lock(bankMutex_);
+  return bank_ ? bank_->bytes() : 0;
+}
+
+int64_t Projection::Builds() const {
+  std::lock_guard<std::mutex> lock(bankMutex_);
+  return std::max<int64_t>(builds_, 0);
 }
 
 std::shared_ptr<const Projection> BuildProjection(const faiss::IndexFlat* index, const float* axes, int rows) {
   const int d = static_cast<int>(index->d);
   const int64_t nb = index->ntotal;
   const float* xb = index->get_xb();
-  auto p = std::make_shared<Projection>();
-  p->rows = rows;
+  auto p = std::make_shared<Projection>(rows);
   p->d = d;
   p->ntotal = nb;
   p->axes.assign(axes, axes + static_cast<size_t>(rows) * d);
@@ -152,19 +217,10 @@ std::shared_ptr<const Projection> BuildProjection(const faiss::IndexFlat* index,
     maxB = std::max(maxB, s);
   }
   const double bNorm = std::sqrt(maxB * (1 + 2 * Gamma(d, kUnitDouble)));
+  // Every projection is within |P|_F |b| (1 + gamma_d(u)) and its squared norm within the square of that:
+  // below 1e18 both stay far inside float's range (3.4e38), so Bank's projections are finite.
+  if (!(p->frobenius * bNorm < 1e18)) return nullptr;
   p->bankSlack = 2 * Gamma(d, kUnitFloat) * p->frobenius * bNorm + rows * (d + 1.0) * 0x1p-149;
-
-  // 2. The projected database, fl(P b_j): row-major [nb, r] is column-major [r, nb] = P^T' X.
-  p->projected.resize(static_cast<size_t>(nb) * rows);
-  p->norms.resize(static_cast<size_t>(nb));
-  if (nb > 0) {
-    const float one = 1, zero = 0;
-    const int r = rows, n = static_cast<int>(nb);
-    sgemm_("Transpose", "Not transpose", &r, &n, &d, &one, axes, &d, xb, &d, &zero, p->projected.data(), &r);
-    faiss::fvec_norms_L2sqr(p->norms.data(), p->projected.data(), rows, nb);
-    p->maxNorm = *std::max_element(p->norms.begin(), p->norms.end());
-    if (!std::isfinite(p->maxNorm)) return nullptr;
-  }
   return p;
 }
 
@@ -174,6 +230,7 @@ namespace {
 struct Search {
   const faiss::IndexFlat* index;
   const Projection& pr;
+  const ProjectedBank& bank;
   const float* x;
   double eta, passScale, yNorm, passAbsolute;
 };
@@ -186,6 +243,7 @@ void SearchRange(const Search& s, int64_t begin, int64_t end, float* distances, 
   const int d = pr.d, r = pr.rows;
   const int64_t nb = pr.ntotal;
   const float* xb = s.index->get_xb();
+  const float* norms = s.bank.norms();
   const int64_t qb = std::max<int64_t>(1, std::min<int64_t>(end - begin, kBlockProducts / nb));
   std::vector<float> qp(static_cast<size_t>(qb) * r);
   std::vector<float> products(static_cast<size_t>(qb) * nb);
@@ -198,7 +256,7 @@ void SearchRange(const Search& s, int64_t begin, int64_t end, float* distances, 
     // fl(P q) for the block: column-major [r, rows] = P^T' Q.
     sgemm_("Transpose", "Not transpose", &r, &rowsHere, &d, &one, pr.axes.data(), &d, q0, &d, &zero, qp.data(), &r);
     // -2 fl(P q).fl(P b): column-major [nb, rows] = Y^T' (P q), as the flat search lays its tiles out.
-    sgemm_("Transpose", "Not transpose", &nbi, &rowsHere, &r, &minusTwo, pr.projected.data(), &r, qp.data(), &r, &zero,
+    sgemm_("Transpose", "Not transpose", &nbi, &rowsHere, &r, &minusTwo, s.bank.projected(), &r, qp.data(), &r, &zero,
            products.data(), &nbi);
     for (int row = 0; row < rowsHere; row++) {
       const int64_t i = i0 + row;
@@ -221,7 +279,7 @@ void SearchRange(const Search& s, int64_t begin, int64_t end, float* distances, 
       // K = fl(-2 p.y) + fl(|y|^2), as the flat search forms its keys; the row of smallest K is measured first.
       int64_t first = 0;
       for (int64_t j = 0; j < nb; j++) {
-        key[j] += pr.norms[j];
+        key[j] += norms[j];
         if (key[j] < key[first]) first = j;
       }
       float best = ExactDistance(q, xb + first * d, d, true);
@@ -252,7 +310,7 @@ void SearchRange(const Search& s, int64_t begin, int64_t end, float* distances, 
 
 }  // namespace
 
-void BoundSearch(const faiss::IndexFlat* index, const Projection& pr, int64_t n, const float* x, float* distances, idx_t* labels,
+void BoundSearch(const faiss::IndexFlat* index, const Projection& pr, const ProjectedBank& bank, int64_t n, const float* x, float* distances, idx_t* labels,
                  double* cpuSeconds) {
   if (n == 0) return;
   const int d = pr.d, r = pr.rows;
@@ -263,10 +321,11 @@ void BoundSearch(const faiss::IndexFlat* index, const Projection& pr, int64_t n,
   // 3. The projected pass's slack: the flat search's at dimension r, |y| the largest projected norm.
   const Search search{index,
                       pr,
+                      bank,
                       x,
                       2 * (kUnitFloat + Gamma(d + 3, kUnitDouble)),
                       2 * Gamma(r + 1, kUnitFloat),
-                      std::sqrt(static_cast<double>(pr.maxNorm) / (1 - Gamma(r, kUnitFloat))),
+                      std::sqrt(static_cast<double>(bank.maxNorm) / (1 - Gamma(r, kUnitFloat))),
                       (4.0 * r + 4) * 0x1p-149};
   // Queries are split between the addon's threads (at least 16 each: a window of the context memory, 59
   // queries, takes two); each runs its own small products serially (OpenBLAS does inside a parallel region,

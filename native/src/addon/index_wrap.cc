@@ -44,6 +44,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
                          InstanceMethod<&IndexWrap::Dispose>("dispose"),
                          InstanceMethod<&IndexWrap::Vectors>("vectors"),
                          InstanceMethod<&IndexWrap::SetProjection>("setProjection"),
+                         InstanceMethod<&IndexWrap::ProjectionInfo>("projectionInfo"),
                          InstanceMethod<&IndexWrap::AddAsync>("addAsync"),
                          InstanceMethod<&IndexWrap::TrainAsync>("trainAsync"),
                          InstanceMethod<&IndexWrap::SearchAsync>("searchAsync"),
@@ -202,15 +203,23 @@ void IndexWrap::SearchLocked(int64_t n, const float* x, int64_t k, float* distan
   faiss::Index* index = Live();
   RequireTrained(index, "search");
   if (projection_ && k == 1 && projection_->ntotal == index->ntotal && n > 0) {
-    // The bounded or the flat search, whichever has been cheaper on this index's queries (same answers).
-    const bool bounded = projection_->chooser.Bounded();
+    // The bounded or the flat search, whichever has been cheaper on this index's queries (same answers). The
+    // projected database is built for a bounded batch and freed while the flat search is the choice.
+    const Projection& pr = *projection_;
     auto* flat = static_cast<const faiss::IndexFlat*>(index);
+    const bool bounded = pr.chooser.Bounded();
+    std::shared_ptr<const ProjectedBank> bank = bounded ? pr.Bank(flat) : nullptr;
+    if (bounded && !bank) {
+      FlatSearch(flat, n, x, k, distances, labels);
+      return;
+    }
     double cpu = 0;
     if (bounded)
-      BoundSearch(flat, *projection_, n, x, distances, labels, &cpu);
+      BoundSearch(flat, pr, *bank, n, x, distances, labels, &cpu);
     else
       FlatSearch(flat, n, x, k, distances, labels, 0, &cpu);
-    projection_->chooser.Record(bounded, cpu / static_cast<double>(n));
+    bank.reset();
+    if (!pr.chooser.Record(bounded, cpu / static_cast<double>(n), n)) pr.Release();
     return;
   }
   RunSearch(index, n, x, k, distances, labels);
@@ -345,6 +354,24 @@ void IndexWrap::SetProjection(const Napi::CallbackInfo& info) {
                                               (flat ? "flat inner-product" : KindOf(index)) + " index");
     ApplyThreads();
     projection_ = BuildProjection(flat, axes.Data(), static_cast<int>(rows));
+  });
+}
+
+// projectionInfo() -> null, or { rows, choice: 'measuring' | 'bounded' | 'flat', bankBytes, builds }: the axes'
+// count, the search the next batches take, the bytes of the projected database held now (0 while the flat
+// search is kept) and how many times it was built.
+Napi::Value IndexWrap::ProjectionInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    auto lock = ReadNow();
+    faiss::Index* index = Live();
+    if (!projection_ || projection_->ntotal != index->ntotal) return env.Null();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("rows", Napi::Number::New(env, projection_->rows));
+    out.Set("choice", Napi::String::New(env, projection_->chooser.Choice()));
+    out.Set("bankBytes", Napi::Number::New(env, static_cast<double>(projection_->BankBytes())));
+    out.Set("builds", Napi::Number::New(env, static_cast<double>(projection_->Builds())));
+    return out;
   });
 }
 

@@ -60,6 +60,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   void Dispose(const Napi::CallbackInfo& info);
   Napi::Value Vectors(const Napi::CallbackInfo& info);
   void SetProjection(const Napi::CallbackInfo& info);
+  Napi::Value ProjectionInfo(const Napi::CallbackInfo& info);
 
   // Asynchronous methods (index_async.cc)
   Napi::Value AddAsync(const Napi::CallbackInfo& info);

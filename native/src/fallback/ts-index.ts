@@ -282,6 +282,12 @@ export class TsIndex implements NativeIndex {
       );
   }
 
+  /** Null: this index keeps no axes (see setProjection). */
+  projectionInfo(): null {
+    this.#live();
+    return null;
+  }
+
   #requireUnpinned(what: string): void {
     if (this.#pinned)
       throw nativeError(
