@@ -11,8 +11,13 @@ export function describeMachine(): string {
 }
 
 /** The command line as the user typed it, for the record (`hark bench dsp --seconds 60`). */
-export function commandLine(argv: readonly string[] = process.argv): string {
-  return ['hark', ...argv.slice(2)].join(' ');
+export function commandLine(
+  argv: readonly string[] = process.argv,
+  nodeFlags: readonly string[] = process.execArgv,
+): string {
+  // Node's own flags change what is measured (`--single-threaded-gc` does, a lot), so they are part of it.
+  const head = nodeFlags.length > 0 ? ['node', ...nodeFlags, 'apps/cli/bin/hark.js'] : ['hark'];
+  return [...head, ...argv.slice(2)].join(' ');
 }
 
 /** Where BENCHMARKS.md lives: `HARK_BENCHMARKS` if set, else the repository root found from the cwd. */

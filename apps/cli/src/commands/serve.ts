@@ -71,6 +71,13 @@ export function serveOptions(o: ServeOptions): ServerOptions {
 }
 
 /**
+ * The node flag that keeps V8's garbage collection on the main thread: measured on 2 cores at 16 sensors,
+ * 33 against 44 ms of CPU per scored window, with the event loop's share unchanged (BENCHMARKS.md). It cannot
+ * be set once the process runs (V8 aborts) nor through NODE_OPTIONS, so the launchers pass it.
+ */
+export const SINGLE_THREADED_GC = '--single-threaded-gc';
+
+/**
  * `hark serve`: runs the server until SIGINT / SIGTERM, then stops it cleanly and exits 0 (see
  * `HarkServer.close`). A second signal, or a stop that outlasts the grace period, exits 1 at once with a line
  * saying so (the database then replays its WAL at the next start).
@@ -91,6 +98,12 @@ export async function runServe(o: ServeOptions): Promise<void> {
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   const server = await createServer(serveOptions(o));
+  if (!process.execArgv.includes(SINGLE_THREADED_GC))
+    console.log(
+      `note: V8's background garbage-collection threads are on; on a busy server they cost about a quarter of ` +
+        `the CPU of each scored window for no less work on the event loop. Start it as \`node ${SINGLE_THREADED_GC} ` +
+        `apps/cli/bin/hark.js serve ...\` (as the Docker image and \`make demo\` do; BENCHMARKS.md, "V8's background GC").`,
+    );
   const graceSeconds = server.config.shutdownGraceSeconds;
   await new Promise<void>((resolve) => {
     let stopping: string | null = null;
