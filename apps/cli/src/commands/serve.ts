@@ -72,7 +72,8 @@ export function serveOptions(o: ServeOptions): ServerOptions {
 
 /**
  * The node flag that keeps V8's garbage collection on the main thread: measured on 2 cores at 16 sensors,
- * 33 against 44 ms of CPU per scored window, with the event loop's share unchanged (BENCHMARKS.md). It cannot
+ * 33.4 against 39.6 ms of CPU per scored window (8.9 ms less on V8's helper threads, 2.7 ms more on the event
+ * loop; BENCHMARKS.md). It cannot
  * be set once the process runs (V8 aborts) nor through NODE_OPTIONS, so the launchers pass it.
  */
 export const SINGLE_THREADED_GC = '--single-threaded-gc';
@@ -100,8 +101,8 @@ export async function runServe(o: ServeOptions): Promise<void> {
   const server = await createServer(serveOptions(o));
   if (!process.execArgv.includes(SINGLE_THREADED_GC))
     console.log(
-      `note: V8's background garbage-collection threads are on; on a busy server they cost about a quarter of ` +
-        `the CPU of each scored window for no less work on the event loop. Start it as \`node ${SINGLE_THREADED_GC} ` +
+      `note: V8's background garbage-collection threads are on; on a busy server they cost about a sixth of ` +
+        `the CPU of each scored window. Start it as \`node ${SINGLE_THREADED_GC} ` +
         `apps/cli/bin/hark.js serve ...\` (as the Docker image and \`make demo\` do; BENCHMARKS.md, "V8's background GC").`,
     );
   const graceSeconds = server.config.shutdownGraceSeconds;
