@@ -145,7 +145,7 @@ ProjectedBank::~ProjectedBank() {
 
 std::shared_ptr<const ProjectedBank> Projection::Bank(const faiss::IndexFlat* index) const {
   std::lock_guard<std::mutex> lock(bankMutex_);
-  if (bank_ || builds_ < 0) return bank_;
+  if (bank_ || notFinite_) return bank_;
   // fl(P b_j): row-major [nb, r] is column-major [r, nb] = P^T' X.
   auto bank = std::make_shared<ProjectedBank>(ntotal, rows);
   if (ntotal > 0) {
@@ -156,7 +156,7 @@ std::shared_ptr<const ProjectedBank> Projection::Bank(const faiss::IndexFlat* in
     bank->maxNorm = *std::max_element(bank->norms(), bank->norms() + ntotal);
     // BuildProjection refused vectors long enough to overflow, so this holds; if not, searches stay flat.
     if (!std::isfinite(bank->maxNorm)) {
-      builds_ = -1;
+      notFinite_ = true;
       return nullptr;
     }
   }
@@ -180,7 +180,7 @@ size_t Projection::BankBytes() const {
 
 int64_t Projection::Builds() const {
   std::lock_guard<std::mutex> lock(bankMutex_);
-  return std::max<int64_t>(builds_, 0);
+  return builds_;
 }
 
 std::shared_ptr<const Projection> BuildProjection(const faiss::IndexFlat* index, const float* axes, int rows) {

@@ -113,6 +113,7 @@ struct Projection {
   mutable std::mutex bankMutex_;
   mutable std::shared_ptr<const ProjectedBank> bank_;
   mutable int64_t builds_ = 0;
+  mutable bool notFinite_ = false;  // a build gave a non-finite projection: Bank answers null from then on
 };
 
 // The projection of a flat L2 index's vectors onto `axes` (rows x index->d floats), or null when the
