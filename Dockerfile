@@ -54,4 +54,4 @@ EXPOSE 8080
 VOLUME /data
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/api/docs-json').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "--single-threaded-gc", "apps/cli/bin/hark.js", "serve", "--host", "0.0.0.0", "--port", "8080", "--data", "/data"]
+CMD ["node", "--single-threaded-gc", "--initial-old-space-size=256", "apps/cli/bin/hark.js", "serve", "--host", "0.0.0.0", "--port", "8080", "--data", "/data"]

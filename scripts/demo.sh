@@ -183,7 +183,7 @@ done
 
 # --- the server -----------------------------------------------------------------------------------------------
 echo "== starting hark serve on $url (data: $data)"
-spawn node --single-threaded-gc apps/cli/bin/hark.js serve --host "$host" --port "$port" --data "$data" >"$logs/server.log" 2>&1
+spawn node --single-threaded-gc --initial-old-space-size=256 apps/cli/bin/hark.js serve --host "$host" --port "$port" --data "$data" >"$logs/server.log" 2>&1
 server_pid=$!
 http wait-ready "$url" 60 "$server_pid" || {
   cat "$logs/server.log" >&2

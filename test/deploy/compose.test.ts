@@ -42,11 +42,14 @@ if (!hasCompose) {
 }
 
 /**
- * The options `hark serve --help` lists, run as the images run it: with V8's garbage collection on the main
- * thread (`--single-threaded-gc`, BENCHMARKS.md "Pipeline: V8's background GC threads"), a flag node must accept.
+ * The node flags the launchers start `hark serve` with: V8's garbage collection on the main thread and a floor
+ * under the old generation (BENCHMARKS.md, "V8's background GC threads" and "V8's old-generation floor").
  */
+const NODE_FLAGS = ['--single-threaded-gc', '--initial-old-space-size=256'];
+
+/** The options `hark serve --help` lists, run as the images run it: with NODE_FLAGS, which node must accept. */
 function serveOptions(): Set<string> {
-  const r = spawnSync(process.execPath, ['--single-threaded-gc', HARK_BIN, 'serve', '--help'], {
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, HARK_BIN, 'serve', '--help'], {
     encoding: 'utf8',
   });
   expect(r.status).toBe(0);
@@ -57,7 +60,7 @@ function serveOptions(): Set<string> {
 function serveArgs(argv: string[]): Map<string, string> {
   const known = serveOptions();
   const i = argv.indexOf('serve');
-  expect(argv.slice(0, i + 1)).toEqual(['node', '--single-threaded-gc', 'apps/cli/bin/hark.js', 'serve']);
+  expect(argv.slice(0, i + 1)).toEqual(['node', ...NODE_FLAGS, 'apps/cli/bin/hark.js', 'serve']);
   const out = new Map<string, string>();
   for (let k = i + 1; k < argv.length; k += 2) {
     expect(known, `hark serve has no option ${argv[k]}`).toContain(argv[k]);
@@ -223,9 +226,10 @@ describe.skipIf(!hasCompose)('docker-compose.yml profile `cluster`', () => {
     for (const name of INSTANCES) {
       const block = serviceBlock(text, name);
       const argv = listOf(block, 'command');
-      expect(argv.slice(0, 4)).toEqual(['node', '--single-threaded-gc', 'apps/cli/bin/hark.js', 'serve']);
+      const at = argv.indexOf('serve') + 1;
+      expect(argv.slice(0, at)).toEqual(['node', ...NODE_FLAGS, 'apps/cli/bin/hark.js', 'serve']);
       const opts = new Map<string, string>();
-      for (let k = 4; k < argv.length; k += 2) {
+      for (let k = at; k < argv.length; k += 2) {
         if (!pending.includes(argv[k]))
           expect(known, `hark serve has no option ${argv[k]}`).toContain(argv[k]);
         expect(argv[k + 1], `${argv[k]} needs a value`).toMatch(/^[^-]/);

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { resolveServerConfig, SERVER_DEFAULTS } from '@hark/server';
-import { runTokenCreate, serveOptions } from '../src/commands/serve.js';
+import {
+  missingNodeFlags,
+  OLD_SPACE_FLAG,
+  runTokenCreate,
+  serveOptions,
+  SERVER_NODE_FLAGS,
+  SINGLE_THREADED_GC,
+} from '../src/commands/serve.js';
 import { buildProgram } from '../src/program.js';
 
 describe('hark serve options', () => {
@@ -26,6 +33,33 @@ describe('hark serve options', () => {
       port: SERVER_DEFAULTS.port,
       host: SERVER_DEFAULTS.host,
     });
+  });
+});
+
+describe('hark serve node flags', () => {
+  it('names each launcher flag that node was started without', () => {
+    expect(SERVER_NODE_FLAGS).toEqual(['--single-threaded-gc', '--initial-old-space-size=256']);
+    expect(missingNodeFlags([])).toEqual([SINGLE_THREADED_GC, OLD_SPACE_FLAG]);
+    expect(missingNodeFlags([...SERVER_NODE_FLAGS])).toEqual([]);
+    expect(missingNodeFlags(['--single-threaded-gc'])).toEqual([OLD_SPACE_FLAG]);
+    expect(missingNodeFlags([OLD_SPACE_FLAG, '--inspect'])).toEqual([SINGLE_THREADED_GC]);
+  });
+
+  it('takes an old-space size of any value, in either spelling, as chosen', () => {
+    for (const given of [
+      ['--initial-old-space-size=512'],
+      ['--initial_old_space_size=64'],
+      ['--initial-heap-size=300'],
+      ['--initial-old-space-size', '128'],
+    ])
+      expect(missingNodeFlags(['--single-threaded-gc', ...given]), given.join(' ')).toEqual([]);
+    // Not a size of the old space: the note still names the flag.
+    for (const other of [
+      '--max-old-space-size=4096',
+      '--initial-old-space-sizes=1',
+      '--max-semi-space-size=16',
+    ])
+      expect(missingNodeFlags(['--single-threaded-gc', other]), other).toEqual([OLD_SPACE_FLAG]);
   });
 });
 

@@ -28,6 +28,7 @@ import { createServer, SERVER_DEFAULTS, type HarkServer } from '@hark/server';
 import { MIN_SAMPLE_RATE } from '@hark/protocol';
 import { configOverrides, positiveInt, positiveNumber } from '../options.js';
 import { DETECTOR_HELP, detectorInput } from '../commands/detector-input.js';
+import { missingNodeFlags, SERVER_NODE_FLAGS } from '../commands/serve.js';
 import { DEFAULT_CHUNK_MS } from '../sensor/types.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
 import type { ClientsJob, ClientsMessage, ClientsResult } from './pipeline-clients.js';
@@ -95,6 +96,13 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
       log,
     );
     log(`starting the server with ${ids.length} sensor models...`);
+    // The server runs in this process, so node's flags are the server's: say so when they are not the launchers'.
+    const missing = missingNodeFlags(process.execArgv);
+    if (missing.length > 0)
+      log(
+        `note: measuring without ${missing.join(' ')}, which the server's launchers pass ` +
+          `(\`node ${SERVER_NODE_FLAGS.join(' ')} apps/cli/bin/hark.js bench pipeline ...\` measures what they run)`,
+      );
     // As many sensors as the bench asks for, past the server's default bounds (all of them stream with one
     // sensor token, bound to every id).
     const maxSensors = Math.max(SERVER_DEFAULTS.maxSensors, ids.length);

@@ -79,6 +79,33 @@ export function serveOptions(o: ServeOptions): ServerOptions {
 export const SINGLE_THREADED_GC = '--single-threaded-gc';
 
 /**
+ * The node flag that gives V8's old generation a floor of OLD_SPACE_MB before it counts as full. V8 sizes the
+ * old generation from what survives a full collection (about 50 MB of objects here) and counts the bytes of
+ * array buffers allocated since that collection against the same allowance, so a server that streams some 50 MB
+ * of short-lived sample and feature arrays a second through a 50 MB heap ran a full mark-compact every 0.4-0.6 s
+ * (60-70 ms of marking each, on the event loop). With the floor the heap collects every few seconds instead;
+ * it is a floor, not a reservation: memory is taken only as the heap fills (BENCHMARKS.md, "V8's old-generation
+ * floor"). Like SINGLE_THREADED_GC it is read when V8 starts, so the launchers pass it.
+ */
+export const OLD_SPACE_MB = 256;
+export const OLD_SPACE_FLAG = `--initial-old-space-size=${OLD_SPACE_MB}`;
+
+/** The node flags the launchers start `hark serve` with (Dockerfile, docker-compose.yml, scripts/demo.sh). */
+export const SERVER_NODE_FLAGS = [SINGLE_THREADED_GC, OLD_SPACE_FLAG] as const;
+
+/**
+ * Which of SERVER_NODE_FLAGS `execArgv` lacks. An old-space size of any value counts (`--initial-old-space-size`
+ * or `--initial-heap-size`, with `=` or as the next argument): whoever chose one chose it.
+ */
+export function missingNodeFlags(execArgv: readonly string[]): string[] {
+  const missing: string[] = [];
+  if (!execArgv.includes(SINGLE_THREADED_GC)) missing.push(SINGLE_THREADED_GC);
+  if (!execArgv.some((a) => /^--initial[-_](old[-_]space|heap)[-_]size(=|$)/.test(a)))
+    missing.push(OLD_SPACE_FLAG);
+  return missing;
+}
+
+/**
  * `hark serve`: runs the server until SIGINT / SIGTERM, then stops it cleanly and exits 0 (see
  * `HarkServer.close`). A second signal, or a stop that outlasts the grace period, exits 1 at once with a line
  * saying so (the database then replays its WAL at the next start).
@@ -99,11 +126,13 @@ export async function runServe(o: ServeOptions): Promise<void> {
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   const server = await createServer(serveOptions(o));
-  if (!process.execArgv.includes(SINGLE_THREADED_GC))
+  const missing = missingNodeFlags(process.execArgv);
+  if (missing.length > 0)
     console.log(
-      `note: V8's background garbage-collection threads are on; on a busy server they cost about a sixth of ` +
-        `the CPU of each scored window. Start it as \`node ${SINGLE_THREADED_GC} ` +
-        `apps/cli/bin/hark.js serve ...\` (as the Docker image and \`make demo\` do; BENCHMARKS.md, "V8's background GC").`,
+      `note: started without ${missing.join(' ')}; on a busy server V8's garbage collection then costs more of ` +
+        `the CPU of each scored window. Start it as \`node ${SERVER_NODE_FLAGS.join(' ')} ` +
+        `apps/cli/bin/hark.js serve ...\` (as the Docker image and \`make demo\` do; BENCHMARKS.md, "V8's background GC" ` +
+        `and "V8's old-generation floor").`,
     );
   const graceSeconds = server.config.shutdownGraceSeconds;
   await new Promise<void>((resolve) => {
