@@ -17,8 +17,10 @@
  * period, or windows waited on average longer than `queuePerSensor` hops: a real-time sensor's own queue would
  * have overflowed by then, but with many sensors taking turns no single queue overflows while all of them wait
  * longer and longer, so the wait is the signal that sees it. It narrows
- * one step at a time, once the narrower stride has fitted the estimate for `NARROW_PERIODS` periods in a row:
- * the estimate comes from a lighter load than the narrower stride will give, so a quick return would flap.
+ * once the narrower stride has fitted the estimate for `NARROW_PERIODS` periods in a row, and then half the way
+ * to the estimate's stride (at least one step): the estimate comes from a lighter load than the narrower stride
+ * will give, so a quick return would flap, while one step at a time left a sensor scored rarely for minutes
+ * after the load had gone.
  */
 
 /**
@@ -27,7 +29,7 @@
  * slots' time for that.
  */
 export const UTILISATION = 0.8;
-/** Periods in a row the narrower stride must fit before the hop narrows one step. */
+/** Periods in a row the narrower stride must fit before the hop narrows. */
 export const NARROW_PERIODS = 3;
 /**
  * Widest stride: one window in 120, a score a minute at the default 0.5 s hop; a sensor scored more rarely is
@@ -165,7 +167,10 @@ export class HopGovernor {
       this.#fitted = 0;
     } else if (want < this.#stride) {
       if (++this.#fitted >= NARROW_PERIODS) {
-        this.#stride--;
+        // Half the way to the estimate's stride, at least one step: from a wide stride (a burst, a busy
+        // minute) one step at a time took minutes (15 s a step: half an hour from MAX_STRIDE), and half the gap
+        // keeps a margin against an estimate taken at the lighter load.
+        this.#stride -= Math.max(1, Math.floor((this.#stride - want) / 2));
         this.#fitted = 0;
       }
     } else this.#fitted = 0;

@@ -56,7 +56,7 @@ describe('HopGovernor', () => {
     expect(new Set(scored)).toEqual(new Set([5]));
   });
 
-  it('narrows one step at a time, only after the narrower hop has fitted for several periods', () => {
+  it('narrows one step at a time near the fitting stride, only after it has fitted for several periods', () => {
     const clock = { t: 0 };
     const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
     run(g, clock, 64, 1, 40, 1200);
@@ -65,6 +65,21 @@ describe('HopGovernor', () => {
     const { strides } = run(g, clock, 64, 3 * NARROW_PERIODS + 1, 10, 0);
     expect(NARROW_PERIODS).toBe(3);
     expect(strides).toEqual([4, 4, 3, 3, 3, 2, 2, 2, 1, 1]);
+  });
+
+  it('narrows half the way to the fitting stride from a wide one, never below it', () => {
+    const clock = { t: 0 };
+    const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
+    // 64 sensors, 2 slots at 250 ms (8/s): at 80 % utilisation one window in 20.
+    run(g, clock, 64, 1, 250, 1200);
+    expect(g.stride).toBe(20);
+    // Windows got cheaper (50 ms: 40/s, one in 4 fits): 20 -> 12 -> 8 -> 6 -> 5 -> 4, one change per
+    // NARROW_PERIODS periods, each half the gap (at least one step); one step at a time would take 16 changes.
+    const { strides } = run(g, clock, 64, 6 * NARROW_PERIODS, 50, 0);
+    const changes = strides.filter((s, i) => s !== (i === 0 ? 20 : strides[i - 1]));
+    expect(changes).toEqual([12, 8, 6, 5, 4]);
+    expect(strides.at(-1)).toBe(4);
+    expect(Math.min(...strides)).toBe(4);
   });
 
   it('widens at least one step when windows are dropped, up to the widest stride', () => {
