@@ -137,6 +137,37 @@ describe('embeddings and input scaling', () => {
     expect(e[0]).toBeGreaterThanOrEqual(28); // 30 dB over the background, within 2 dB
   });
 
+  it("median is a sorted copy's lower middle value, for any values, lengths and repeats, and leaves x alone", () => {
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+    const sorted = (x: Float32Array) => Float32Array.from(x).sort()[(x.length - 1) >> 1];
+    // Long then short inputs, so the reused scratch holds stale values past the current length.
+    for (const n of [1, 2, 3, 4, 5, 63, 64, 500, 8064, 7, 6, 128, 1, 2]) {
+      for (const kind of ['spread', 'repeats', 'constant', 'ascending', 'descending', 'two values']) {
+        const x = Float32Array.from({ length: n }, (_, i) => {
+          if (kind === 'spread') return rand() * 80 - 40;
+          if (kind === 'repeats') return Math.round(rand() * 3);
+          if (kind === 'constant') return -52.5;
+          if (kind === 'ascending') return i / 7;
+          if (kind === 'descending') return -i / 7;
+          return i % 2 ? 1e-30 : -3.4e38;
+        });
+        const before = x.slice();
+        expect(median(x), `${kind}, n = ${n}`).toBe(sorted(x));
+        expect(x, `${kind}, n = ${n}: input unchanged`).toEqual(before);
+      }
+    }
+    // A NaN is sorted last, as before; infinities are values like any other.
+    expect(median(Float32Array.from([3, NaN, 1, 2]))).toBe(2);
+    expect(median(Float32Array.from([NaN, NaN, 1]))).toBeNaN();
+    expect(median(Float32Array.from([Infinity, -Infinity, 5]))).toBe(5);
+    // Signed zeros: a sort puts -0 first, and toBe tells the two apart.
+    expect(median(Float32Array.from([0, -0, 0]))).toBe(0);
+    expect(median(Float32Array.from([-0, 0, -0]))).toBe(-0);
+    expect(median(Float32Array.from([-1, 0, -0, 2]))).toBe(-0);
+    expect(median(Float32Array.from([-1, 0, -0, 2, 3]))).toBe(0);
+  });
+
   it('tilt invariance removes a level and a straight spectral slope, and keeps a local event', () => {
     // 16 mel bins x 8 frames of a bumpy spectrum, with a 4-frame event in bins 5-6.
     const nMels = 16;
