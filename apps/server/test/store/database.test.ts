@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { HarkDatabase, MIGRATIONS } from '../../src/store/index.js';
+import Database from 'better-sqlite3';
+import { CompiledQuery, sql, SqliteDriver } from 'kysely';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  CachedSqliteConnection,
+  HarkDatabase,
+  MIGRATIONS,
+  SQLITE_STATEMENT_CACHE,
+} from '../../src/store/index.js';
 import { tempDir } from './helpers.js';
 
 describe('HarkDatabase', () => {
@@ -86,5 +93,65 @@ describe('HarkDatabase', () => {
     expect(() => new HarkDatabase(tempDir(), { busyTimeoutMs: -1 })).toThrow(
       'busyTimeoutMs (-1) must be an integer >= 0',
     );
+  });
+
+  it('prepares each SQL text once on SQLite, with the same results, in and out of transactions', async () => {
+    const database = new HarkDatabase(tempDir());
+    const prepare = vi.spyOn(database.sqlite, 'prepare');
+    const count = () =>
+      database.db
+        .selectFrom('sensors')
+        .select(sql<number>`count(*)`.as('n'))
+        .executeTakeFirst();
+    for (let i = 0; i < 20; i++) expect(await count()).toEqual({ n: 0 });
+    const texts = (n: number) => prepare.mock.calls.filter((c) => c[0].includes('count(*)')).length === n;
+    expect(texts(1)).toBe(true);
+    // Writes report their changes; a transaction's begin and commit are kept too.
+    for (let i = 0; i < 3; i++)
+      await database.db.transaction().execute(async (tx) => {
+        const r = await tx
+          .insertInto('sensors')
+          .values({ id: `s${i}`, name: `s${i}`, first_seen: i, last_seen: i })
+          .executeTakeFirst();
+        expect(r.numInsertedOrUpdatedRows).toBe(1n);
+      });
+    expect(await count()).toEqual({ n: 3 });
+    expect(prepare.mock.calls.filter((c) => c[0] === 'begin').length).toBe(1);
+    expect(prepare.mock.calls.filter((c) => c[0] === 'commit').length).toBe(1);
+    // A failing statement throws as before and is not kept.
+    await expect(sql`select * from no_such_table`.execute(database.db)).rejects.toThrow(/no such table/);
+    await expect(sql`select * from no_such_table`.execute(database.db)).rejects.toThrow(/no such table/);
+    // Streams still work (Kysely's own statement), beside the cached one of the same text.
+    const rows: unknown[] = [];
+    for await (const r of database.db.selectFrom('sensors').select('id').orderBy('id').stream()) rows.push(r);
+    expect(rows).toEqual([{ id: 's0' }, { id: 's1' }, { id: 's2' }]);
+    prepare.mockRestore();
+    await database.close();
+  });
+
+  it('keeps at most SQLITE_STATEMENT_CACHE statements, dropping the least recently used', async () => {
+    const db = new Database(':memory:');
+    const driver = new SqliteDriver({ database: db });
+    await driver.init();
+    const conn = new CachedSqliteConnection(db, await driver.acquireConnection());
+    const prepare = vi.spyOn(db, 'prepare');
+    const q = (i: number) => CompiledQuery.raw(`select ${i} as v`);
+    expect((await conn.executeQuery(q(0))).rows).toEqual([{ v: 0 }]);
+    for (let i = 1; i <= SQLITE_STATEMENT_CACHE + 10; i++) {
+      expect((await conn.executeQuery(q(i))).rows).toEqual([{ v: i }]);
+      await conn.executeQuery(q(0)); // kept in use: never the least recently used
+    }
+    expect(conn.cachedStatements).toBe(SQLITE_STATEMENT_CACHE);
+    const before = prepare.mock.calls.length;
+    await conn.executeQuery(q(0)); // still held
+    await conn.executeQuery(q(SQLITE_STATEMENT_CACHE + 10)); // the newest, held
+    expect(prepare.mock.calls.length).toBe(before);
+    await conn.executeQuery(q(1)); // among the oldest: dropped, prepared again
+    expect(prepare.mock.calls.length).toBe(before + 1);
+    const w = await conn.executeQuery(CompiledQuery.raw('create table t (x integer)'));
+    expect(w.numAffectedRows).toBe(0n);
+    const ins = await conn.executeQuery(CompiledQuery.raw('insert into t values (?), (?)', [5, 6]));
+    expect(ins).toEqual({ numAffectedRows: 2n, insertId: 2n, rows: [] });
+    await driver.destroy();
   });
 });
