@@ -167,9 +167,7 @@ export class HopGovernor {
       this.#fitted = 0;
     } else if (want < this.#stride) {
       if (++this.#fitted >= NARROW_PERIODS) {
-        // Half the way to the estimate's stride, at least one step: from a wide stride (a burst, a busy
-        // minute) one step at a time took minutes (15 s a step: half an hour from MAX_STRIDE), and half the gap
-        // keeps a margin against an estimate taken at the lighter load.
+        // Half the way to the estimate's stride, at least one step (why: the header above).
         this.#stride -= Math.max(1, Math.floor((this.#stride - want) / 2));
         this.#fitted = 0;
       }
