@@ -106,6 +106,21 @@ describe.skipIf(!HAVE_REDIS).each([
     expect(a.holds('s-2')).toBe(false);
   });
 
+  // The race that made the test above flaky: the timer's renewal was in flight when the key went, and an
+  // explicit renew() returned at once instead of renewing after it. Redis paused for writes holds the first
+  // renewal's script until after the DEL, so the order is fixed: script, DEL, then our renew().
+  test('a renew() while one is under way renews again after it', async () => {
+    const { o: a } = await instance('A2r');
+    await a.claim('s-2r', 'a1');
+    expect(cli('CLIENT', 'PAUSE', '400', 'WRITE')).toBe('OK');
+    const first = a.renew();
+    await sleep(100); // the script reaches Redis and waits there
+    cli('DEL', leaseKey('s-2r')); // waits for the pause too, queued after the script
+    await a.renew();
+    await first;
+    expect(cli('GET', leaseKey('s-2r'))).toBe(a.owner);
+  });
+
   test('a connection that never came lets its lease go after the TTL', async () => {
     const { o: a } = await instance('A3', [], () => false);
     await a.claim('s-3', 'ghost');

@@ -86,7 +86,9 @@ export class SensorOwnership {
   /** Claims under way per sensor: a release meanwhile must not delete the key the claim just set. */
   readonly #claiming = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
-  #renewing = false;
+  /** The renewal under way, and the one to follow it (`renew()`). */
+  #renewing: Promise<void> | null = null;
+  #renewAgain: Promise<void> | null = null;
 
   constructor(private readonly o: OwnershipOptions) {}
 
@@ -160,29 +162,47 @@ export class SensorOwnership {
       .catch(() => undefined);
   }
 
-  /** Renews every lease held (one round trip); drops the sensors whose lease another instance holds now. */
-  async renew(): Promise<void> {
+  /**
+   * Renews every lease held (one round trip); drops the sensors whose lease another instance holds now. A call
+   * while a renewal is under way waits for it and then renews once more (calls in the meantime share that one):
+   * the round trip under way may have reached Redis before what made the caller ask (Redis back with no data,
+   * a key deleted), so returning at once would leave that unrenewed.
+   */
+  renew(): Promise<void> {
     const now = Date.now();
     for (const [id, sockets] of this.#held)
       for (const [socketId, at] of sockets)
         if (now - at > this.o.ttlMs && !this.o.alive(socketId)) void this.release(id, socketId);
-    if (this.#renewing || this.#held.size === 0 || !this.o.up()) return;
-    this.#renewing = true;
-    try {
-      const ids = [...this.#held.keys()];
-      const res = await this.#claimKeys(ids);
-      ids.forEach((id, i) => {
-        const r = res[i];
-        if (r.ok || !this.#held.has(id)) return;
-        this.#held.delete(id);
-        this.o.log(`cluster: lost the lease of sensor ${id} to ${r.holder}: dropping its connection here`);
-        this.o.onLost(id, r.holder);
-      });
-    } catch {
-      // Redis went away mid-renewal: kept (see the header); the link reports it.
-    } finally {
-      this.#renewing = false;
-    }
+    if (!this.#renewing) return this.#renewOnce();
+    this.#renewAgain ??= this.#renewing.then(() => {
+      this.#renewAgain = null;
+      return this.#renewOnce();
+    });
+    return this.#renewAgain;
+  }
+
+  #renewOnce(): Promise<void> {
+    if (this.#held.size === 0 || !this.o.up()) return Promise.resolve();
+    const run = (async () => {
+      try {
+        const ids = [...this.#held.keys()];
+        const res = await this.#claimKeys(ids);
+        ids.forEach((id, i) => {
+          const r = res[i];
+          if (r.ok || !this.#held.has(id)) return;
+          this.#held.delete(id);
+          this.o.log(`cluster: lost the lease of sensor ${id} to ${r.holder}: dropping its connection here`);
+          this.o.onLost(id, r.holder);
+        });
+      } catch {
+        // Redis went away mid-renewal: kept (see the header); the link reports it.
+      }
+    })();
+    this.#renewing = run;
+    void run.then(() => {
+      if (this.#renewing === run) this.#renewing = null;
+    });
+    return run;
   }
 
   /** Deletes every lease held (a clean stop), so other instances may take the sensors at once. */
