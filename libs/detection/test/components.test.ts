@@ -178,7 +178,8 @@ describe('windowAnomalyMap (upsampling and blur folded into one matrix per axis)
     let seed = 11;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 4;
     for (const [gh, gw, nMels, frames, sy, sx] of [
-      [32, 16, 128, 63, 8, 4], // the defaults (256 x 128 image, stride 8)
+      [32, 16, 128, 63, 8, 4], // the older defaults (256 x 128 image, stride 8)
+      [16, 16, 128, 63, 8, 4], // the defaults (128 x 128 image, stride 8)
       [16, 8, 128, 63, 8, 4], // the window's native size
       [4, 3, 6, 5, 4, 4], // kernels wider than the map: reflected taps add up
       [8, 8, 8, 8, 2, 0], // same size (no upsampling), one axis unblurred
