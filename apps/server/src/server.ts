@@ -2,6 +2,7 @@
  * `createServer`: the whole hark server in one process: SQLite store, models on disk, sensor ingest on
  * `/sensor`, dashboards on `/live`, REST under `/api`, metrics, webhooks, and the dashboard at `/`.
  */
+import { availableParallelism } from 'node:os';
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -33,6 +34,7 @@ import { ModelService } from './models/model.service.js';
 import { NotificationService } from './notify/notification.service.js';
 import { WebhookNotifier } from './notify/webhook.notifier.js';
 import { ShadowScorer } from './scoring/shadow-scorer.js';
+import { cpuTimes } from './scoring/hop-governor.js';
 import { WindowScorer } from './scoring/window-scorer.js';
 import { Sensors } from './sensors/sensors.js';
 import { BackupSchedule, type BackupResult } from './store/backup.js';
@@ -274,6 +276,7 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     models,
     metrics,
     log,
+    cpu: { cores: availableParallelism(), times: cpuTimes },
   });
   const shadow = new ShadowScorer(scorer.scheduler, models, log);
   cluster.reloadBurnIn = (id) => (id === null ? burnIn.syncAll() : burnIn.sync(id));

@@ -21,7 +21,16 @@
  * to the estimate's stride (at least one step): the estimate comes from a lighter load than the narrower stride
  * will give, so a quick return would flap, while one step at a time left a sensor scored rarely for minutes
  * after the load had gone.
+ *
+ * Little's law sees the slots, not the cores: once sensors take turns (`admit`), a window rarely shares the
+ * machine with a burst of others, so its service time, and the capacity read from it, is that of a lighter
+ * load than a narrower stride gives (measured: the governor narrowed 32 sensors to every window and dropped).
+ * So with `cpu` a narrower stride must also fit the machine's CPU: the busy cores of the last period plus the
+ * process's CPU scaled by the extra windows (`stride / narrower - 1`; the whole process's CPU, ingest included,
+ * stands for the scorer's, so the projection errs on the side of the wider stride) must stay under
+ * `UTILISATION` of the cores. Widening does not wait for it.
  */
+import { cpus } from 'node:os';
 
 /**
  * Target utilisation of the scorer's slots. Queueing delay grows without bound as utilisation nears 1, and the
@@ -51,6 +60,22 @@ export interface HopGovernorOptions {
   periodMs?: number;
   /** Clock (ms). Default `Date.now`. */
   now?: () => number;
+  /** The machine's cores and CPU times, for the narrowing's CPU check (the header); none: no check. */
+  cpu?: { cores: number; times: () => CpuTimes };
+}
+
+/** CPU time used so far, seconds: by every core of the machine (busy, not idle), and by this process. */
+export interface CpuTimes {
+  machine: number;
+  process: number;
+}
+
+/** This machine's `CpuTimes` (`os.cpus()` and `process.cpuUsage()`). */
+export function cpuTimes(): CpuTimes {
+  let busy = 0;
+  for (const { times: t } of cpus()) busy += t.user + t.nice + t.sys + t.irq;
+  const u = process.cpuUsage();
+  return { machine: busy / 1000, process: (u.user + u.system) / 1e6 };
 }
 
 /** What the governor measured over its last full period. */
@@ -61,6 +86,9 @@ export interface GovernorReading {
   demand: number;
   /** Windows per second the scorer can score, by Little's law (null before any window was scored). */
   capacity: number | null;
+  /** Cores busy on the machine, and used by this process, over the period (null without `cpu`). */
+  machineCores: number | null;
+  processCores: number | null;
 }
 
 export class HopGovernor {
@@ -73,6 +101,9 @@ export class HopGovernor {
   #now: () => number;
   /** The last admitted window index of each sensor. */
   readonly #last = new Map<string, number>();
+  /** Each sensor's turn (`admit`), and the next one to give. */
+  readonly #turn = new Map<string, number>();
+  #turns = 0;
   #periodStart: number;
   #offered = 0;
   #served = 0;
@@ -81,7 +112,15 @@ export class HopGovernor {
   #waitMs = 0;
   #dropped = 0;
   #fitted = 0;
-  #reading: GovernorReading = { stride: 1, demand: 0, capacity: null };
+  #reading: GovernorReading = {
+    stride: 1,
+    demand: 0,
+    capacity: null,
+    machineCores: null,
+    processCores: null,
+  };
+  readonly #cpu: HopGovernorOptions['cpu'];
+  #cpuAt: CpuTimes | null = null;
 
   constructor(o: HopGovernorOptions) {
     this.concurrency = o.concurrency;
@@ -90,6 +129,8 @@ export class HopGovernor {
     this.behindWaitMs = (o.queuePerSensor ?? 2) * o.hopMs;
     this.#now = o.now ?? Date.now;
     this.#periodStart = this.#now();
+    this.#cpu = o.cpu;
+    this.#cpuAt = o.cpu?.times() ?? null;
     if (!(Number.isInteger(o.concurrency) && o.concurrency >= 1))
       throw new RangeError(`concurrency (${o.concurrency}) must be a whole number >= 1`);
     if (!(o.hopMs > 0)) throw new RangeError(`hopMs (${o.hopMs}) must be > 0`);
@@ -113,17 +154,29 @@ export class HopGovernor {
   }
 
   /**
-   * Whether window `index` (the stream's running number) of `sensorId` is scored: the first window, and each
-   * one at least `stride` windows after the last admitted one. A lower number (the stream started again)
-   * starts over.
+   * Whether window `index` (the stream's running number) of `sensorId` is scored: the first window, then the
+   * windows of the sensor's turn, `(index + turn) % stride === 0`. A lower number (the stream started again)
+   * starts over. Turns are given in the order sensors are first seen, so sensors whose streams started
+   * together (a bench, every sensor reconnecting after a restart) take turns: one in `stride` of them is
+   * scored at each hop, instead of all of them at the same hop and none at the others, which made the windows
+   * queue behind each other (latency) and read as a slow scorer (a wider stride than the load needed).
    */
   admit(sensorId: string, index: number): boolean {
     this.#tick();
     this.#offered++;
+    let turn = this.#turn.get(sensorId);
+    if (turn === undefined) this.#turn.set(sensorId, (turn = this.#turns++));
     const last = this.#last.get(sensorId);
-    if (last !== undefined && index > last && index - last < this.#stride) return false;
+    if (last !== undefined && index > last && (index + turn) % this.#stride !== 0) return false;
     this.#last.set(sensorId, index);
     return true;
+  }
+
+  /** The running number of the sensor's next window after `index` that `admit` scores at the present stride. */
+  nextAdmitted(sensorId: string, index: number): number {
+    const turn = this.#turn.get(sensorId) ?? 0;
+    const n = index + 1;
+    return n + ((this.#stride - ((n + turn) % this.#stride)) % this.#stride);
   }
 
   /** An admitted window started after waiting `waitMs` in the queue. */
@@ -149,6 +202,7 @@ export class HopGovernor {
   /** Forgets a removed sensor. */
   forget(sensorId: string): void {
     this.#last.delete(sensorId);
+    this.#turn.delete(sensorId);
   }
 
   #tick(): void {
@@ -161,18 +215,36 @@ export class HopGovernor {
         ? (this.concurrency * 1000) / (this.#serviceMs / this.#served)
         : this.#reading.capacity;
     const want = capacity ? Math.max(1, Math.ceil(demand / (UTILISATION * capacity))) : this.#stride;
+    let machineCores: number | null = null;
+    let processCores: number | null = null;
+    if (this.#cpu && this.#cpuAt) {
+      const t = this.#cpu.times();
+      machineCores = (t.machine - this.#cpuAt.machine) / (elapsed / 1000);
+      processCores = (t.process - this.#cpuAt.process) / (elapsed / 1000);
+      this.#cpuAt = t;
+    }
+    // Whether scoring one window in `narrower` keeps the machine's CPU under UTILISATION (the header above).
+    const cpuFits = (narrower: number) =>
+      machineCores === null ||
+      processCores === null ||
+      machineCores + processCores * (this.#stride / narrower - 1) <= UTILISATION * this.#cpu!.cores;
     const behind = this.#dropped > 0 || (this.#waited > 0 && this.#waitMs / this.#waited > this.behindWaitMs);
     if (behind) {
       this.#stride = Math.min(MAX_STRIDE, Math.max(this.#stride + 1, want));
       this.#fitted = 0;
     } else if (want < this.#stride) {
       if (++this.#fitted >= NARROW_PERIODS) {
-        // Half the way to the estimate's stride, at least one step (why: the header above).
-        this.#stride -= Math.max(1, Math.floor((this.#stride - want) / 2));
-        this.#fitted = 0;
+        // Half the way to the estimate's stride, at least one step (why: the header above), as far as the CPU
+        // allows; not at all if one step does not fit, and tried again next period.
+        let next = this.#stride - Math.max(1, Math.floor((this.#stride - want) / 2));
+        while (next < this.#stride && !cpuFits(next)) next++;
+        if (next < this.#stride) {
+          this.#stride = next;
+          this.#fitted = 0;
+        }
       }
     } else this.#fitted = 0;
-    this.#reading = { stride: this.#stride, demand, capacity };
+    this.#reading = { stride: this.#stride, demand, capacity, machineCores, processCores };
     this.#periodStart = now;
     this.#offered = this.#served = this.#waited = this.#dropped = 0;
     this.#serviceMs = this.#waitMs = 0;

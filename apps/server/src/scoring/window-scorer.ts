@@ -8,7 +8,7 @@ import type { Detector, ToneEvidence } from '@hark/detection';
 import type { ReadyWindow } from '../ingest/sensor-stream.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { DetectorLease } from './leases.js';
-import { HopGovernor } from './hop-governor.js';
+import { HopGovernor, type HopGovernorOptions } from './hop-governor.js';
 import { ScoringScheduler, type SensorSchedulerStats } from './scheduler.js';
 
 /** Where the scorer takes each sensor's current model from (the model registry). */
@@ -64,6 +64,8 @@ export interface WindowScorerOptions {
   governorPeriodMs?: number;
   /** Clock (ms) of the governor and the wait and service times. Default `Date.now`. */
   now?: () => number;
+  /** The machine's CPU for the governor's narrowing (`HopGovernorOptions.cpu`; the server passes this machine's). */
+  cpu?: HopGovernorOptions['cpu'];
 }
 
 /**
@@ -93,6 +95,7 @@ export class WindowScorer {
       queuePerSensor: o.queuePerSensor,
       periodMs: o.governorPeriodMs,
       now: this.#now,
+      cpu: o.cpu,
     });
   }
 
@@ -112,7 +115,7 @@ export class WindowScorer {
       this.o.metrics.windowsSkipped.inc({ sensor: sensorId });
       // Handed on at once when nothing of the sensor is in flight; else after it, so that the columns of a window
       // scored before it are not sent unscored ahead of their map (the live emitter ignores late results).
-      const frames = this.#skippedFrames(s, w);
+      const frames = this.#skippedFrames(s, w, this.governor.nextAdmitted(sensorId, w.index));
       if (s.pending === 0) sink.dropped(frames, 'skipped');
       else s.held = { w: frames, sink };
       return;
@@ -179,14 +182,14 @@ export class WindowScorer {
   }
 
   /**
-   * A skipped window cut short where the next admitted window will start (`stride` windows after the last
-   * admitted one), so that its columns go out unscored only where no scored window will cover them.
+   * A skipped window cut short where the next admitted window will start (`nextIndex`, the sensor's next turn
+   * at the present stride: `HopGovernor.nextAdmitted`), so that its columns go out unscored only where no scored window will cover them.
    */
-  #skippedFrames(s: SensorWindows, w: ReadyWindow): ReadyWindow {
+  #skippedFrames(s: SensorWindows, w: ReadyWindow, nextIndex: number): ReadyWindow {
     if (!s.last || w.index <= s.last.index) return w;
     const hopFrames = (w.startFrame - s.last.startFrame) / (w.index - s.last.index);
     if (!(hopFrames > 0)) return w;
-    const next = s.last.startFrame + this.governor.stride * hopFrames;
+    const next = s.last.startFrame + (nextIndex - s.last.index) * hopFrames;
     return next < w.endFrame ? { ...w, endFrame: Math.max(w.startFrame, next) } : w;
   }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { HopGovernor, MAX_STRIDE, NARROW_PERIODS } from '../../src/scoring/hop-governor.js';
 
+const streams = new WeakMap<HopGovernor, number[]>();
+
 /**
  * A fleet of `sensors` streams cutting a window every hop (500 ms), run for `periods` periods of 5 s on a fake
  * clock; every admitted window waits `waitMs` and is served in `serviceMs`. Returns how many windows each sensor
@@ -16,7 +18,9 @@ function run(
 ) {
   const scored = new Array<number>(sensors).fill(0);
   const strides: number[] = [];
-  const index = new Array<number>(sensors).fill(0);
+  // The streams carry on from one call to the next on the same governor (their windows' running numbers).
+  const index = streams.get(g) ?? new Array<number>(sensors).fill(0);
+  streams.set(g, index);
   for (let p = 0; p < periods; p++) {
     for (let hop = 0; hop < 10; hop++) {
       for (let s = 0; s < sensors; s++) {
@@ -56,6 +60,29 @@ describe('HopGovernor', () => {
     expect(new Set(scored)).toEqual(new Set([5]));
   });
 
+  it('spreads the scored windows of sensors that started together over the stride: as many at every hop', () => {
+    const clock = { t: 0 };
+    const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
+    run(g, clock, 64, 1, 40, 1200);
+    expect(g.stride).toBe(4);
+    // 64 streams cutting window i at the same moment: 16 of them scored at each hop, each sensor every 4th.
+    const perHop: number[] = [];
+    const gaps = new Set<number>();
+    const last = new Map<number, number>();
+    for (let i = 10; i < 30; i++) {
+      let n = 0;
+      for (let s = 0; s < 64; s++)
+        if (g.admit(`s${s}`, i)) {
+          n++;
+          if (last.has(s)) gaps.add(i - last.get(s)!);
+          last.set(s, i);
+        }
+      perHop.push(n);
+    }
+    expect(new Set(perHop)).toEqual(new Set([16]));
+    expect(gaps).toEqual(new Set([4]));
+  });
+
   it('narrows one step at a time near the fitting stride, only after it has fitted for several periods', () => {
     const clock = { t: 0 };
     const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
@@ -80,6 +107,28 @@ describe('HopGovernor', () => {
     expect(changes).toEqual([12, 8, 6, 5, 4]);
     expect(strides.at(-1)).toBe(4);
     expect(Math.min(...strides)).toBe(4);
+  });
+
+  it("narrows only as far as the machine's CPU holds the extra windows", () => {
+    const clock = { t: 0 };
+    // 2 cores; the machine busy 1.2 cores, this process 1.0 of them, whatever the stride (a fake clock).
+    const times = () => ({ machine: (1.2 * clock.t) / 1000, process: (1.0 * clock.t) / 1000 });
+    const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t, cpu: { cores: 2, times } });
+    run(g, clock, 64, 1, 40, 1200);
+    expect(g.stride).toBe(4);
+    // Windows got cheap (10 ms): Little's law says every window fits. The CPU says 4 -> 3 fits (1.2 + 1.0 x 1/3
+    // = 1.53 cores <= 0.8 x 2) and 3 -> 2 does not (1.2 + 1.0 x 1/2 = 1.7).
+    const { strides } = run(g, clock, 64, 4 * NARROW_PERIODS, 10, 0);
+    expect(strides.slice(0, NARROW_PERIODS + 1)).toEqual([4, 4, 3, 3]);
+    expect(new Set(strides.slice(NARROW_PERIODS))).toEqual(new Set([3]));
+    expect(g.reading.machineCores).toBeCloseTo(1.2, 9);
+    expect(g.reading.processCores).toBeCloseTo(1.0, 9);
+    // Without the CPU check the same run goes down to every window.
+    const c2 = { t: 0 };
+    const free = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => c2.t });
+    run(free, c2, 64, 1, 40, 1200);
+    expect(run(free, c2, 64, 4 * NARROW_PERIODS, 10, 0).strides.at(-1)).toBe(1);
+    expect(free.reading.machineCores).toBeNull();
   });
 
   it('widens at least one step when windows are dropped, up to the widest stride', () => {

@@ -211,8 +211,8 @@ describe('WindowScorer', () => {
     sink.dropped = (w, cause) => void order.push(`${cause} ${w.index} to ${w.endFrame}`);
     // Two windows at once, 1200 and 600 ms: the second waits 1200 ms, the mean wait is longer than the queue's
     // one hop.
-    scorer.submit('pump-1', win(0), sink);
     scorer.submit('pump-1', win(1), sink);
+    scorer.submit('pump-1', win(2), sink);
     await settle();
     clock.t = 1200;
     det.pending[0].finish(0.1);
@@ -222,16 +222,17 @@ describe('WindowScorer', () => {
     await settle();
     // The period is over: 1 window/s offered, 1.1/s served at most: one window in two from now on.
     clock.t = 2000;
-    // Skipped, nothing in flight: handed on at once, up to where window 3 (scored) starts (frame 93 of 62-124).
-    scorer.submit('pump-1', win(2), sink);
-    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2 to 93']);
+    // The sensor's turn (the first sensor's: even windows) skips window 3, nothing in flight: handed on at once,
+    // up to where window 4 (scored) starts (frame 124 of 93-155).
     scorer.submit('pump-1', win(3), sink);
-    scorer.submit('pump-1', win(4), sink); // skipped while 3 is scored: held until 3 is done
+    expect(order).toEqual(['scored 1', 'scored 2', 'skipped 3 to 124']);
+    scorer.submit('pump-1', win(4), sink);
+    scorer.submit('pump-1', win(5), sink); // skipped while 4 is scored: held until 4 is done
     await settle();
-    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2 to 93']);
+    expect(order).toEqual(['scored 1', 'scored 2', 'skipped 3 to 124']);
     det.pending[2].finish(0.3);
     await scorer.scheduler.idle();
-    expect(order).toEqual(['scored 0', 'scored 1', 'skipped 2 to 93', 'scored 3', 'skipped 4 to 155']);
+    expect(order).toEqual(['scored 1', 'scored 2', 'skipped 3 to 124', 'scored 4', 'skipped 5 to 186']);
     expect(scorer.stats('pump-1')).toMatchObject({ scored: 3, dropped: 0, skipped: 2, scoringHopSeconds: 1 });
     const text = (await metrics.text()).body;
     expect(text).toMatch(/hark_windows_skipped_total\{sensor="pump-1"\} 2/);
