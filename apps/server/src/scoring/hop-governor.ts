@@ -25,10 +25,12 @@
  * Little's law sees the slots, not the cores: once sensors take turns (`admit`), a window rarely shares the
  * machine with a burst of others, so its service time, and the capacity read from it, is that of a lighter
  * load than a narrower stride gives (measured: the governor narrowed 32 sensors to every window and dropped).
- * So with `cpu` a narrower stride must also fit the machine's CPU: the busy cores of the last period plus the
- * process's CPU scaled by the extra windows (`stride / narrower - 1`; the whole process's CPU, ingest included,
- * stands for the scorer's, so the projection errs on the side of the wider stride) must stay under
- * `UTILISATION` of the cores. Widening does not wait for it.
+ * So with `cpu` a narrower stride must also fit the CPU, projected from the last period: the process's CPU
+ * grows by `stride / narrower` (the whole process's CPU, ingest included, stands for the scorer's, so the
+ * projection errs on the side of the wider stride) and must stay under `UTILISATION` of the cores it may run
+ * on (`cores`); and the machine's busy share (every CPU `os.cpus()` lists: a container's host, where other
+ * work takes its share) plus that growth must stay under `UTILISATION` of the machine. Widening does not wait
+ * for it.
  */
 import { cpus } from 'node:os';
 
@@ -60,22 +62,30 @@ export interface HopGovernorOptions {
   periodMs?: number;
   /** Clock (ms). Default `Date.now`. */
   now?: () => number;
-  /** The machine's cores and CPU times, for the narrowing's CPU check (the header); none: no check. */
+  /**
+   * For the narrowing's CPU check (the header; none: no check): the cores this process may run on
+   * (`os.availableParallelism()`) and the CPU times.
+   */
   cpu?: { cores: number; times: () => CpuTimes };
 }
 
-/** CPU time used so far, seconds: by every core of the machine (busy, not idle), and by this process. */
+/**
+ * CPU time used so far, seconds: by every CPU of the machine (busy, not idle), of which there are `cpus`, and
+ * by this process.
+ */
 export interface CpuTimes {
   machine: number;
+  cpus: number;
   process: number;
 }
 
 /** This machine's `CpuTimes` (`os.cpus()` and `process.cpuUsage()`). */
 export function cpuTimes(): CpuTimes {
   let busy = 0;
-  for (const { times: t } of cpus()) busy += t.user + t.nice + t.sys + t.irq;
+  const all = cpus();
+  for (const { times: t } of all) busy += t.user + t.nice + t.sys + t.irq;
   const u = process.cpuUsage();
-  return { machine: busy / 1000, process: (u.user + u.system) / 1e6 };
+  return { machine: busy / 1000, cpus: all.length, process: (u.user + u.system) / 1e6 };
 }
 
 /** What the governor measured over its last full period. */
@@ -86,7 +96,7 @@ export interface GovernorReading {
   demand: number;
   /** Windows per second the scorer can score, by Little's law (null before any window was scored). */
   capacity: number | null;
-  /** Cores busy on the machine, and used by this process, over the period (null without `cpu`). */
+  /** CPUs busy on the machine, and used by this process, over the period (null without `cpu`). */
   machineCores: number | null;
   processCores: number | null;
 }
@@ -217,17 +227,23 @@ export class HopGovernor {
     const want = capacity ? Math.max(1, Math.ceil(demand / (UTILISATION * capacity))) : this.#stride;
     let machineCores: number | null = null;
     let processCores: number | null = null;
+    let machineCpus = 1;
     if (this.#cpu && this.#cpuAt) {
       const t = this.#cpu.times();
       machineCores = (t.machine - this.#cpuAt.machine) / (elapsed / 1000);
       processCores = (t.process - this.#cpuAt.process) / (elapsed / 1000);
+      machineCpus = Math.max(1, t.cpus);
       this.#cpuAt = t;
     }
-    // Whether scoring one window in `narrower` keeps the machine's CPU under UTILISATION (the header above).
-    const cpuFits = (narrower: number) =>
-      machineCores === null ||
-      processCores === null ||
-      machineCores + processCores * (this.#stride / narrower - 1) <= UTILISATION * this.#cpu!.cores;
+    // Whether scoring one window in `narrower` keeps the CPU under UTILISATION (the header above).
+    const cpuFits = (narrower: number) => {
+      if (machineCores === null || processCores === null) return true;
+      const grown = processCores * (this.#stride / narrower - 1);
+      return (
+        processCores + grown <= UTILISATION * this.#cpu!.cores &&
+        machineCores + grown <= UTILISATION * machineCpus
+      );
+    };
     const behind = this.#dropped > 0 || (this.#waited > 0 && this.#waitMs / this.#waited > this.behindWaitMs);
     if (behind) {
       this.#stride = Math.min(MAX_STRIDE, Math.max(this.#stride + 1, want));

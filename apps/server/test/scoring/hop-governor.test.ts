@@ -112,7 +112,7 @@ describe('HopGovernor', () => {
   it("narrows only as far as the machine's CPU holds the extra windows", () => {
     const clock = { t: 0 };
     // 2 cores; the machine busy 1.2 cores, this process 1.0 of them, whatever the stride (a fake clock).
-    const times = () => ({ machine: (1.2 * clock.t) / 1000, process: (1.0 * clock.t) / 1000 });
+    const times = () => ({ machine: (1.2 * clock.t) / 1000, cpus: 2, process: (1.0 * clock.t) / 1000 });
     const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t, cpu: { cores: 2, times } });
     run(g, clock, 64, 1, 40, 1200);
     expect(g.stride).toBe(4);
@@ -123,6 +123,18 @@ describe('HopGovernor', () => {
     expect(new Set(strides.slice(NARROW_PERIODS))).toEqual(new Set([3]));
     expect(g.reading.machineCores).toBeCloseTo(1.2, 9);
     expect(g.reading.processCores).toBeCloseTo(1.0, 9);
+    // In a container of 2 cores on a host of 64 CPUs (others busy: 20 of them), the process's own cores decide.
+    const c3 = { t: 0 };
+    const host = () => ({ machine: (20 * c3.t) / 1000, cpus: 64, process: (1.0 * c3.t) / 1000 });
+    const boxed = new HopGovernor({
+      concurrency: 2,
+      hopMs: 500,
+      now: () => c3.t,
+      cpu: { cores: 2, times: host },
+    });
+    run(boxed, c3, 64, 1, 40, 1200);
+    // 4 -> 3: 1.33 cores; 3 -> 2: 1.5 cores (<= 1.6); 2 -> 1: 2 cores, no.
+    expect(run(boxed, c3, 64, 6 * NARROW_PERIODS, 10, 0).strides.at(-1)).toBe(2);
     // Without the CPU check the same run goes down to every window.
     const c2 = { t: 0 };
     const free = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => c2.t });
