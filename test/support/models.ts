@@ -84,10 +84,10 @@ export async function placeSynthPumpModel(dataDir: string, sensorId: string): Pr
  * largest part, no band parts) and the older image, 256 x 128. Seconds 1.5-2.5 of that recording are a rare
  * excursion of the synthetic machine that every configuration sees: 0.99 of the older threshold, 1.04 of the
  * new defaults' levels (BENCHMARKS.md, issue 13, "The default switch"), 1.01 of the older threshold at the
- * default image of 128 x 128 (issue 16, "The backbone at the window's height"). Those files test the server's and the dashboard's paths
- * (an alert per injected anomaly, none before the first); the detector's operating point on normal sound is
- * tested with the defaults on recorded normal streams (server/false-alarms.test.ts, and the m16 stream in
- * server/stream.test.ts).
+ * default image of 128 x 128 (issue 16, "The backbone at the window's height"). Those files test the
+ * server's and the dashboard's paths (an alert per injected anomaly, none before the first); the detector's
+ * operating point on normal sound is tested with the defaults on recorded normal streams
+ * (server/false-alarms.test.ts, and the m16 stream in server/stream.test.ts).
  */
 export const SYNTH_STREAM_FIT_CONFIG = {
   calibrationFolds: 'holdout',

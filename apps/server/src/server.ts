@@ -2,10 +2,10 @@
  * `createServer`: the whole hark server in one process: SQLite store, models on disk, sensor ingest on
  * `/sensor`, dashboards on `/live`, REST under `/api`, metrics, webhooks, and the dashboard at `/`.
  */
-import { availableParallelism } from 'node:os';
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
@@ -33,8 +33,8 @@ import { BurnInService } from './models/burn-in.service.js';
 import { ModelService } from './models/model.service.js';
 import { NotificationService } from './notify/notification.service.js';
 import { WebhookNotifier } from './notify/webhook.notifier.js';
-import { ShadowScorer } from './scoring/shadow-scorer.js';
 import { cpuTimes } from './scoring/hop-governor.js';
+import { ShadowScorer } from './scoring/shadow-scorer.js';
 import { WindowScorer } from './scoring/window-scorer.js';
 import { Sensors } from './sensors/sensors.js';
 import { BackupSchedule, type BackupResult } from './store/backup.js';

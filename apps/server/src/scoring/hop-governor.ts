@@ -182,7 +182,7 @@ export class HopGovernor {
     return true;
   }
 
-  /** The running number of the sensor's next window after `index` that `admit` scores at the present stride. */
+  /** The running number of the sensor's next window after `index` that `admit` scores (present stride). */
   nextAdmitted(sensorId: string, index: number): number {
     const turn = this.#turn.get(sensorId) ?? 0;
     const n = index + 1;

@@ -64,7 +64,7 @@ export interface WindowScorerOptions {
   governorPeriodMs?: number;
   /** Clock (ms) of the governor and the wait and service times. Default `Date.now`. */
   now?: () => number;
-  /** The machine's CPU for the governor's narrowing (`HopGovernorOptions.cpu`; the server passes this machine's). */
+  /** The CPU the governor's narrowing checks (`HopGovernorOptions.cpu`); the server passes this machine's. */
   cpu?: HopGovernorOptions['cpu'];
 }
 
@@ -183,7 +183,8 @@ export class WindowScorer {
 
   /**
    * A skipped window cut short where the next admitted window will start (`nextIndex`, the sensor's next turn
-   * at the present stride: `HopGovernor.nextAdmitted`), so that its columns go out unscored only where no scored window will cover them.
+   * at the present stride: `HopGovernor.nextAdmitted`), so that its columns go out unscored only where no
+   * scored window will cover them.
    */
   #skippedFrames(s: SensorWindows, w: ReadyWindow, nextIndex: number): ReadyWindow {
     if (!s.last || w.index <= s.last.index) return w;
