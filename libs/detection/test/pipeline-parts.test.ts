@@ -25,6 +25,9 @@ describe('pipeline parts', () => {
     expect(() => resolveDetectorConfig({ imageHeight: 33 })).toThrow(
       /imageHeight \(33\) must be an even whole number >= 32/,
     );
+    expect(() => resolveDetectorConfig({ imageHeight: 2 ** 31 })).toThrow(
+      /imageHeight \(2147483648\) must be an even whole number >= 32 and <= 2048/,
+    );
     expect(() => resolveDetectorConfig({ method: 'knn' as never })).toThrow(
       /method \('knn'\) must be one of patchcore, padim, spade/,
     );

@@ -331,6 +331,12 @@ function checkWindows(c: DetectorConfig): void {
     );
 }
 
+/**
+ * Largest image side: a window is 128 mel bins by about 63 frames, so 2048 is already 16x either; a larger
+ * side only costs memory (a model.json saying 2^31 would ask the backbone for gigabytes and end the process).
+ */
+const MAX_IMAGE_SIZE = 2048;
+
 /** The backbone's image: sizes it accepts, and the dB range mapped to its input. */
 function checkImage(c: DetectorConfig): void {
   const { backbone } = c;
@@ -339,9 +345,9 @@ function checkImage(c: DetectorConfig): void {
     ['imageWidth', c.imageWidth],
   ] as const) {
     const min = MIN_SIZE[backbone];
-    if (!Number.isInteger(v) || v < min || (backbone === 'mobilenetv2' && v % 2)) {
+    if (!Number.isInteger(v) || v < min || v > MAX_IMAGE_SIZE || (backbone === 'mobilenetv2' && v % 2)) {
       throw new Error(
-        `${name} (${showValue(v)}) must be ${backbone === 'mobilenetv2' ? 'an even' : 'a'} whole number >= ${min} for ${backbone}`,
+        `${name} (${showValue(v)}) must be ${backbone === 'mobilenetv2' ? 'an even' : 'a'} whole number >= ${min} and <= ${MAX_IMAGE_SIZE} for ${backbone}`,
       );
     }
   }
