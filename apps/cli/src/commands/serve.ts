@@ -321,7 +321,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--sensor-idle-free <s>',
-      `seconds without audio after which a sensor's rings (~10.6 MB) are freed; its next audio takes them again (default: $HARK_SENSOR_IDLE_FREE_SECONDS, else ${SERVER_DEFAULTS.sensorIdleFreeSeconds})`,
+      `seconds without audio after which a sensor's rings (~4.9 MB) are freed; its next audio takes them again (default: $HARK_SENSOR_IDLE_FREE_SECONDS, else ${SERVER_DEFAULTS.sensorIdleFreeSeconds})`,
       Number,
     )
     .option(

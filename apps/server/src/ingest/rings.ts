@@ -6,6 +6,7 @@
  * it back: the ring then holds nothing, its positions carry on, and the next push allocates again.
  */
 import { S16_SCALE, toS16 } from '@hark/dsp';
+import { DEFAULT_ANOMALY_SCALE, DEFAULT_DB_RANGE, toByte } from '../live/quantise.js';
 
 /**
  * Ring storage, left uninitialised: no slot is read before a push wrote it (reads clamp to what was pushed).
@@ -84,50 +85,98 @@ export class AudioRing {
   }
 }
 
-/** Columns [fromFrame, toFrame) copied out of a {@link ColumnRing}, frame-major. */
+/** Columns [fromFrame, toFrame) copied out of a {@link ColumnRing}, frame-major, as the ring holds them. */
 export interface ColumnSlice {
   fromFrame: number;
   toFrame: number;
   nMels: number;
-  /** `[toFrame - fromFrame, nMels]` dB, frame-major (mel bin 0 = lowest). */
-  db: Float32Array;
-  /** `[toFrame - fromFrame, nMels]` normalised anomaly (1 = threshold); 0 where not scored. */
-  anomaly: Float32Array;
+  /**
+   * `[toFrame - fromFrame, nMels]` dB bytes over {@link dbRange}, frame-major (mel bin 0 = lowest): the
+   * encoding of the live `columns` event (`live/quantise.ts`).
+   */
+  spectrogram: Uint8Array;
+  /** `[toFrame - fromFrame, nMels]` normalised anomaly bytes over [0, {@link anomalyScale}]; 0 where not scored. */
+  anomaly: Uint8Array;
+  dbRange: [number, number];
+  anomalyScale: number;
   /** Per column: 1 when its anomaly comes from a scored window, 0 otherwise (not yet emitted, or dropped). */
   scored: Uint8Array;
   /** Per column: stream time in ms (see `timing.ts`). */
   times: Float64Array;
 }
 
-/** The last `capacity` log-mel columns with their stream time and anomaly values. */
-interface ColumnStorage {
-  db: Float32Array;
-  anomaly: Float32Array;
-  scored: Uint8Array;
-  times: Float64Array;
+export interface ColumnRingOptions {
+  /** Absolute frame number of the first column pushed. Default 0. */
+  firstFrame?: number;
+  /**
+   * How many of the newest columns are also held as float dB, for {@link ColumnRing.copyMelMajor} (the
+   * windows scoring reads, cut as their last column arrives). Default: all of them (`capacity`).
+   */
+  floatFrames?: number;
+  /** The byte encoding of the held columns. Default the live columns' (`DEFAULT_DB_RANGE`, `DEFAULT_ANOMALY_SCALE`). */
+  dbRange?: readonly [number, number];
+  anomalyScale?: number;
 }
 
+/** The held columns: the bytes every reader sends or stores, and the newest columns as floats for windows. */
+interface ColumnStorage {
+  spectrogram: Uint8Array;
+  anomaly: Uint8Array;
+  scored: Uint8Array;
+  times: Float64Array;
+  /** `[floatFrames, nMels]` dB of the newest columns, slot `f % floatFrames`. */
+  recent: Float32Array;
+}
+
+/**
+ * The last `capacity` log-mel columns with their stream time and anomaly values. Every reader of the held
+ * columns (the live `columns` events, a new dashboard's backfill, alert pictures, and from those the history)
+ * sends or stores them as bytes (`live/quantise.ts`), so they are held as those bytes: 2 bytes per cell, not 8.
+ * Scoring reads floats, and only the newest window's: a window is copied out when its last column arrives
+ * ({@link copyMelMajor}), so only the newest `floatFrames` columns are also held as float dB.
+ */
 export class ColumnRing {
   private store: ColumnStorage | null = null;
   private endFrame: number;
   private floor: number;
+  readonly floatFrames: number;
+  readonly dbRange: [number, number];
+  readonly anomalyScale: number;
+  /** dB to byte: b = round((dB - lo) * dbScale), clamped (the same arithmetic as `quantiseDb`). */
+  private readonly dbK: number;
 
-  /** @param firstFrame absolute frame number of the first column pushed. */
   constructor(
     readonly capacity: number,
     readonly nMels: number,
-    firstFrame = 0,
+    options: ColumnRingOptions = {},
   ) {
     if (!(Number.isInteger(capacity) && capacity > 0))
       throw new RangeError(`column ring capacity (${capacity}) must be a whole number of frames > 0`);
-    this.endFrame = firstFrame;
-    this.floor = firstFrame;
+    const floatFrames = options.floatFrames ?? capacity;
+    if (!(Number.isInteger(floatFrames) && floatFrames > 0 && floatFrames <= capacity))
+      throw new RangeError(`floatFrames (${floatFrames}) must be a whole number in [1, ${capacity}]`);
+    const [lo, hi] = options.dbRange ?? DEFAULT_DB_RANGE;
+    if (!(hi > lo)) throw new RangeError(`dbRange ([${lo}, ${hi}]) must have dbRange[1] > dbRange[0]`);
+    const anomalyScale = options.anomalyScale ?? DEFAULT_ANOMALY_SCALE;
+    if (!(anomalyScale > 0)) throw new RangeError(`anomalyScale (${anomalyScale}) must be > 0`);
+    this.floatFrames = floatFrames;
+    this.dbRange = [lo, hi];
+    this.anomalyScale = anomalyScale;
+    this.dbK = 1 / (hi - lo);
+    this.endFrame = options.firstFrame ?? 0;
+    this.floor = this.endFrame;
   }
 
   /** Bytes of storage held (0 before the first push and after {@link free}). */
   get bytes(): number {
     const s = this.store;
-    return s ? s.db.byteLength + s.anomaly.byteLength + s.scored.byteLength + s.times.byteLength : 0;
+    return s
+      ? s.spectrogram.byteLength +
+          s.anomaly.byteLength +
+          s.scored.byteLength +
+          s.times.byteLength +
+          s.recent.byteLength
+      : 0;
   }
 
   /** Gives the storage back; nothing is held until the next push, and frame numbers carry on. */
@@ -139,10 +188,11 @@ export class ColumnRing {
   /** The storage, allocated on first use. */
   private storage(): ColumnStorage {
     return (this.store ??= {
-      db: uninitialised(Float32Array, this.capacity * this.nMels),
-      anomaly: uninitialised(Float32Array, this.capacity * this.nMels),
+      spectrogram: uninitialised(Uint8Array, this.capacity * this.nMels),
+      anomaly: uninitialised(Uint8Array, this.capacity * this.nMels),
       scored: uninitialised(Uint8Array, this.capacity),
       times: uninitialised(Float64Array, this.capacity),
+      recent: uninitialised(Float32Array, this.floatFrames * this.nMels),
     });
   }
 
@@ -158,10 +208,16 @@ export class ColumnRing {
 
   /** Appends one `[nMels]` dB column stamped `timeMs`; its anomaly starts at 0, unscored. */
   push(column: ArrayLike<number>, timeMs: number): void {
-    const { db, anomaly, scored, times } = this.storage();
+    const { spectrogram, anomaly, scored, times, recent } = this.storage();
     const slot = this.endFrame % this.capacity;
     const o = slot * this.nMels;
-    for (let m = 0; m < this.nMels; m++) db[o + m] = column[m];
+    const r = (this.endFrame % this.floatFrames) * this.nMels;
+    const lo = this.dbRange[0];
+    const k = this.dbK;
+    for (let m = 0; m < this.nMels; m++) {
+      recent[r + m] = column[m];
+      spectrogram[o + m] = toByte((recent[r + m] - lo) * k); // of the float32, as `quantiseDb` of a float ring
+    }
     anomaly.fill(0, o, o + this.nMels);
     scored[slot] = 0;
     times[slot] = timeMs;
@@ -189,22 +245,29 @@ export class ColumnRing {
     const s = this.store!;
     const slot = f % this.capacity;
     const o = slot * this.nMels;
-    for (let m = 0; m < this.nMels; m++) s.anomaly[o + m] = map ? map[m * windowFrames + t] : 0;
+    const scale = this.anomalyScale;
+    if (map)
+      for (let m = 0; m < this.nMels; m++) s.anomaly[o + m] = toByte(map[m * windowFrames + t] / scale);
+    else s.anomaly.fill(0, o, o + this.nMels);
     s.scored[slot] = scored ? 1 : 0;
   }
 
-  /** Copies columns [from, to) of `nMels` dB values, mel-major `[nMels, to - from]`, into `out`. */
+  /**
+   * Copies columns [from, to) of `nMels` dB values (float, as pushed), mel-major `[nMels, to - from]`, into
+   * `out`. Only the newest `floatFrames` columns are held as floats.
+   */
   copyMelMajor(from: number, to: number, out: Float32Array): void {
     const n = to - from;
-    if (from < this.start || to > this.endFrame)
+    const oldest = Math.max(this.start, this.endFrame - this.floatFrames);
+    if (from < oldest || to > this.endFrame)
       throw new RangeError(
-        `frames [${from}, ${to}) are not all held (ring holds [${this.start}, ${this.endFrame}))`,
+        `frames [${from}, ${to}) are not all held as floats (the ring holds [${oldest}, ${this.endFrame}))`,
       );
     if (n <= 0) return;
-    const { db } = this.store!;
+    const { recent } = this.store!;
     for (let t = 0; t < n; t++) {
-      const o = ((from + t) % this.capacity) * this.nMels;
-      for (let m = 0; m < this.nMels; m++) out[m * n + t] = db[o + m];
+      const o = ((from + t) % this.floatFrames) * this.nMels;
+      for (let m = 0; m < this.nMels; m++) out[m * n + t] = recent[o + m];
     }
   }
 
@@ -218,15 +281,17 @@ export class ColumnRing {
       fromFrame: a,
       toFrame: b,
       nMels,
-      db: new Float32Array(n * nMels),
-      anomaly: new Float32Array(n * nMels),
+      spectrogram: new Uint8Array(n * nMels),
+      anomaly: new Uint8Array(n * nMels),
+      dbRange: [this.dbRange[0], this.dbRange[1]],
+      anomalyScale: this.anomalyScale,
       scored: new Uint8Array(n),
       times: new Float64Array(n),
     };
     const s = this.store;
     for (let i = 0; s && i < n; i++) {
       const slot = (a + i) % this.capacity;
-      slice.db.set(s.db.subarray(slot * nMels, (slot + 1) * nMels), i * nMels);
+      slice.spectrogram.set(s.spectrogram.subarray(slot * nMels, (slot + 1) * nMels), i * nMels);
       slice.anomaly.set(s.anomaly.subarray(slot * nMels, (slot + 1) * nMels), i * nMels);
       slice.scored[i] = s.scored[slot];
       slice.times[i] = s.times[slot];

@@ -376,7 +376,10 @@ export class SensorStream {
     this.resampler = next;
   }
 
-  /** Columns [fromFrame, toFrame) still in the ring (clamped), frame-major `[n, nMels]` dB with their times. */
+  /**
+   * Columns [fromFrame, toFrame) still in the ring (clamped), frame-major `[n, nMels]` bytes (the live columns'
+   * encoding) with their times.
+   */
   columns(fromFrame: number, toFrame: number): ColumnRead {
     const slice = this.columnRing.read(fromFrame, toFrame);
     return {
@@ -446,7 +449,7 @@ export class SensorStream {
     this.winFrames = wf;
     this.hopFrameCount = hf;
     this.extractor = extractor;
-    this.columnRing = new ColumnRing(capacity, mel.nMels, firstFrame);
+    this.columnRing = new ColumnRing(capacity, mel.nMels, { firstFrame, floatFrames: wf });
   }
 
   private makeResampler(inRate: number, mel: MelParams = this.melParams): Resampler {
@@ -496,7 +499,10 @@ export class SensorStream {
     return anchor;
   }
 
-  /** Appends resampled samples to the audio ring, the extractor and the column ring; cuts windows into `out`. */
+  /**
+   * Appends resampled samples to the audio ring, the extractor and the column ring; cuts windows into `out`,
+   * each as its last column arrives (the ring holds only the newest window's columns as floats).
+   */
   private ingest(samples: Float32Array, now: number, out: ReadyWindow[] | null): void {
     if (samples.length === 0) return;
     const seg = this.current();
@@ -506,24 +512,25 @@ export class SensorStream {
     this.audioRing.push(samples);
     for (const listener of this.listeners) listener(samples, t0, mel.sampleRate);
     const ring = this.columnRing;
-    this.extractor.process(samples, (column, k) => ring.push(column, frameTimeMs(anchor, k, mel)));
-    if (!out) return;
     const W = this.winFrames;
-    while (seg.firstFrame + seg.nextWindow + W <= ring.end) {
-      const start = seg.firstFrame + seg.nextWindow;
-      const data = new Float32Array(mel.nMels * W);
-      ring.copyMelMajor(start, start + W, data);
-      const wt0 = frameTimeMs(anchor, seg.nextWindow, mel);
-      out.push({
-        index: this.windowCount++,
-        startFrame: start,
-        endFrame: start + W,
-        t0: wt0,
-        t1: frameTimeMs(anchor, seg.nextWindow + W, mel),
-        data,
-        arrivedAt: now,
-      });
-      seg.nextWindow += this.hopFrameCount;
-    }
+    this.extractor.process(samples, (column, k) => {
+      ring.push(column, frameTimeMs(anchor, k, mel));
+      if (!out) return;
+      while (seg.firstFrame + seg.nextWindow + W <= ring.end) {
+        const start = seg.firstFrame + seg.nextWindow;
+        const data = new Float32Array(mel.nMels * W);
+        ring.copyMelMajor(start, start + W, data);
+        out.push({
+          index: this.windowCount++,
+          startFrame: start,
+          endFrame: start + W,
+          t0: frameTimeMs(anchor, seg.nextWindow, mel),
+          t1: frameTimeMs(anchor, seg.nextWindow + W, mel),
+          data,
+          arrivedAt: now,
+        });
+        seg.nextWindow += this.hopFrameCount;
+      }
+    });
   }
 }

@@ -7,7 +7,6 @@
  * the sensor's column ring, so a new subscriber's backfill shows the same picture.
  */
 import type { ColumnsEvent } from '@hark/protocol';
-import { buildColumnsEvent, DEFAULT_ANOMALY_SCALE, DEFAULT_DB_RANGE } from './quantise.js';
 import type { ColumnRing } from '../ingest/rings.js';
 import type { ColumnRead } from '../ingest/sensor-stream.js';
 
@@ -20,8 +19,6 @@ export interface ColumnSource {
 export interface ColumnEmitterOptions {
   sensorId: string;
   source: ColumnSource;
-  dbRange?: readonly [number, number];
-  anomalyScale?: number;
 }
 
 /** The frames of a window (`ReadyWindow` fits). */
@@ -35,16 +32,12 @@ const GAP_TOLERANCE_MS = 1e-3;
 
 export class ColumnEmitter {
   readonly sensorId: string;
-  readonly dbRange: readonly [number, number];
-  readonly anomalyScale: number;
   private readonly source: ColumnSource;
   private upTo = 0;
 
   constructor(options: ColumnEmitterOptions) {
     this.sensorId = options.sensorId;
     this.source = options.source;
-    this.dbRange = options.dbRange ?? DEFAULT_DB_RANGE;
-    this.anomalyScale = options.anomalyScale ?? DEFAULT_ANOMALY_SCALE;
     this.upTo = options.source.columnStore.start;
   }
 
@@ -104,19 +97,19 @@ export class ColumnEmitter {
         Math.abs(c.times[i] - c.times[i - 1] - hopMs) > GAP_TOLERANCE_MS;
       if (!split) continue;
       const m = c.nMels;
-      out.push(
-        buildColumnsEvent({
-          sensorId: this.sensorId,
-          t0: c.times[a],
-          hopSeconds: c.hopSeconds,
-          nMels: m,
-          db: c.db.subarray(a * m, i * m),
-          anomaly: c.scored[a] ? c.anomaly.subarray(a * m, i * m) : null,
-          scored: c.scored[a] === 1,
-          dbRange: this.dbRange,
-          anomalyScale: this.anomalyScale,
-        }),
-      );
+      // The ring holds the columns in the events' encoding; unscored columns' anomaly bytes are 0.
+      out.push({
+        sensorId: this.sensorId,
+        t0: c.times[a],
+        hopSeconds: c.hopSeconds,
+        nMels: m,
+        nColumns: i - a,
+        spectrogram: a === 0 && i === n ? c.spectrogram : c.spectrogram.slice(a * m, i * m),
+        anomaly: a === 0 && i === n ? c.anomaly : c.anomaly.slice(a * m, i * m),
+        dbRange: [c.dbRange[0], c.dbRange[1]],
+        anomalyScale: c.anomalyScale,
+        scored: c.scored[a] === 1,
+      });
       a = i;
     }
     return out;

@@ -14,7 +14,8 @@ import type { ColumnsEvent } from '@hark/protocol';
 export const DEFAULT_DB_RANGE: readonly [number, number] = [-100, 40];
 export const DEFAULT_ANOMALY_SCALE = 2;
 
-const toByte = (x: number): number => (x > 0 ? (x < 1 ? Math.round(x * 255) : 255) : 0);
+/** A value in [0, 1] to a byte (clamped; NaN gives 0): the one rounding of every encoding here. */
+export const toByte = (x: number): number => (x > 0 ? (x < 1 ? Math.round(x * 255) : 255) : 0);
 
 /** dB values to bytes over `dbRange` (clamped; NaN gives 0). */
 export function quantiseDb(

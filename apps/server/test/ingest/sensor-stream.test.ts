@@ -11,6 +11,7 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SensorStream, type ReadyWindow } from '../../src/ingest/sensor-stream.js';
+import { quantiseDb } from '../../src/live/quantise.js';
 import { chunk, f32Bytes, noise, s16Bytes, sine } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
@@ -57,8 +58,9 @@ describe('SensorStream windows', () => {
     expect(cols.fromFrame).toBe(10);
     expect(cols.t0).toBeCloseTo(T0 + (10 * 256 + 512) / 16, 6);
     expect(cols.hopSeconds).toBe(0.016);
-    expect(Array.from(cols.db.subarray(128, 256))).toEqual(
-      Array.from(transpose(spec.data, 128, spec.nFrames).subarray(11 * 128, 12 * 128)),
+    // Held as the live columns' bytes (the windows above, cut as their last column came, are the floats).
+    expect(cols.spectrogram.subarray(128, 256)).toEqual(
+      quantiseDb(transpose(spec.data, 128, spec.nFrames).subarray(11 * 128, 12 * 128)),
     );
   });
 
@@ -99,7 +101,7 @@ describe('SensorStream windows', () => {
           reference.windows.map((w) => [w.startFrame, w.t0, w.t1]),
         );
         got.windows.forEach((w, i) => expect(w.data).toEqual(reference.windows[i].data));
-        expect(got.columns.db).toEqual(reference.columns.db);
+        expect(got.columns.spectrogram).toEqual(reference.columns.spectrogram);
         expect(got.columns.times).toEqual(reference.columns.times);
       }),
       { numRuns: 12 },
@@ -368,13 +370,14 @@ describe('SensorStream memory: rings taken on first audio, given back when idle'
     const s = new SensorStream({ sensorId: 'lazy', ...RINGS });
     s.hello({ sampleRate: 16000, channels: 1, format: 's16le', streamId: 'a' });
     expect(s.ringBytes).toBe(0);
-    expect(s.columns(0, 100).db.length).toBe(0);
+    expect(s.columns(0, 100).spectrogram.length).toBe(0);
     expect(s.readAudio(0, Infinity).samples.length).toBe(0);
     send(s, [s16Bytes(noise(1600, 0.2))]);
-    // 90 s of 16 kHz 16-bit audio, 120 s of 128-band dB and anomaly columns with their times and flags.
+    // 90 s of 16 kHz 16-bit audio, 120 s of 128-band dB and anomaly columns as bytes with their times and
+    // flags, and the newest window (63 columns) as float dB.
     const columns = Math.ceil((120 * 16000) / 256);
-    expect(s.ringBytes).toBe(90 * 16000 * 2 + columns * (128 * 4 * 2 + 8 + 1));
-    expect(s.ringBytes / 1e6).toBeCloseTo(10.6, 1);
+    expect(s.ringBytes).toBe(90 * 16000 * 2 + columns * (128 * 2 + 8 + 1) + 63 * 128 * 4);
+    expect(s.ringBytes / 1e6).toBeCloseTo(4.9, 1);
   });
 
   it('released, a sensor streams on as before: sequence, stream time and window timing carry on', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ColumnEmitter } from '../../src/live/column-emitter.js';
-import { decodeColumnsEvent, quantiseDb } from '../../src/live/quantise.js';
+import { transpose } from '@hark/dsp';
+import { decodeColumnsEvent, quantiseAnomaly, quantiseDb } from '../../src/live/quantise.js';
 import { SensorStream, type ReadyWindow } from '../../src/ingest/sensor-stream.js';
 import { f32Bytes, noise } from '../ingest/helpers.js';
 
@@ -34,8 +35,10 @@ describe('ColumnEmitter', () => {
       hopSeconds: 0.016,
     });
     expect(first.t0).toBeCloseTo(T0 + 32, 6);
-    const cols = stream.columns(0, 63);
-    expect(first.spectrogram).toEqual(quantiseDb(cols.db));
+    // The bytes the float columns and map quantise to (the window's data is its columns' float dB).
+    expect(first.spectrogram).toEqual(quantiseDb(transpose(windows[0].data, 128, 63)));
+    expect(first.anomaly).toEqual(quantiseAnomaly(transpose(rampMap(), 128, 63)));
+    expect(stream.columns(0, 63).spectrogram).toEqual(first.spectrogram);
     const { anomaly } = decodeColumnsEvent(first);
     // Column 10, mel 5 comes from map[5, 10].
     expect(anomaly[10 * 128 + 5]).toBeCloseTo((10 + 5 / 128) / 40, 2);
