@@ -54,6 +54,9 @@ export interface PipelineStep {
   errors: string[];
   /** The server process's resident set at the end of the step, MB. */
   rssMb: number;
+  /** Of which: V8's heap in use and the memory outside it that V8 knows of (typed arrays, addons), MB. */
+  heapUsedMb: number;
+  externalMb: number;
   /** With `--profile`: the stage table of the measured span. */
   profile?: StageProfileResult;
 }
@@ -136,7 +139,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
           const step = { ...(await measureStep(server, job, !!o.profile)), rate };
           steps.push(step);
           log(
-            `  scored ${step.windowsScored}, dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms, RSS ${step.rssMb} MB${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
+            `  scored ${step.windowsScored}, dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms, RSS ${step.rssMb} MB (V8 heap ${step.heapUsedMb} MB, external ${step.externalMb} MB)${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
           );
           // Let queues and sockets settle between steps.
           await new Promise((r) => setTimeout(r, 2000));
@@ -279,9 +282,16 @@ async function measureStep(
     // dropping windows (issue 16), and such a step is graceful degradation, not sustained.
     sustained: dropped === 0 && skipped === 0 && result.errors.length === 0 && result.scores > 0,
     errors: result.errors.slice(0, 5),
-    rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    ...memoryFigures(),
     ...(stageProfile ? { profile: stageProfile } : {}),
   };
+}
+
+/** The server process's memory now, MB. */
+function memoryFigures(): Pick<PipelineStep, 'rssMb' | 'heapUsedMb' | 'externalMb'> {
+  const m = process.memoryUsage();
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external) };
 }
 
 export function pipelineTable(steps: readonly PipelineStep[]): string {
