@@ -6,7 +6,7 @@
  * it back: the ring then holds nothing, its positions carry on, and the next push allocates again.
  */
 import { S16_SCALE, toS16 } from '@hark/dsp';
-import { DEFAULT_ANOMALY_SCALE, DEFAULT_DB_RANGE, toByte } from '../live/quantise.js';
+import { anomalyByte, dbByte, DEFAULT_ANOMALY_SCALE, DEFAULT_DB_RANGE } from '../live/quantise.js';
 
 /**
  * Ring storage, left uninitialised: no slot is read before a push wrote it (reads clamp to what was pushed).
@@ -142,7 +142,7 @@ export class ColumnRing {
   readonly floatFrames: number;
   readonly dbRange: [number, number];
   readonly anomalyScale: number;
-  /** dB to byte: b = round((dB - lo) * dbScale), clamped (the same arithmetic as `quantiseDb`). */
+  /** 1 / (dbRange[1] - dbRange[0]), for `dbByte`. */
   private readonly dbK: number;
 
   constructor(
@@ -216,7 +216,7 @@ export class ColumnRing {
     const k = this.dbK;
     for (let m = 0; m < this.nMels; m++) {
       recent[r + m] = column[m];
-      spectrogram[o + m] = toByte((recent[r + m] - lo) * k); // of the float32, as `quantiseDb` of a float ring
+      spectrogram[o + m] = dbByte(recent[r + m], lo, k); // of the float32, as `quantiseDb` of a float ring
     }
     anomaly.fill(0, o, o + this.nMels);
     scored[slot] = 0;
@@ -247,7 +247,7 @@ export class ColumnRing {
     const o = slot * this.nMels;
     const scale = this.anomalyScale;
     if (map)
-      for (let m = 0; m < this.nMels; m++) s.anomaly[o + m] = toByte(map[m * windowFrames + t] / scale);
+      for (let m = 0; m < this.nMels; m++) s.anomaly[o + m] = anomalyByte(map[m * windowFrames + t], scale);
     else s.anomaly.fill(0, o, o + this.nMels);
     s.scored[slot] = scored ? 1 : 0;
   }

@@ -7,6 +7,7 @@
  * the sensor's column ring, so a new subscriber's backfill shows the same picture.
  */
 import type { ColumnsEvent } from '@hark/protocol';
+import { columnsEvent } from './quantise.js';
 import type { ColumnRing } from '../ingest/rings.js';
 import type { ColumnRead } from '../ingest/sensor-stream.js';
 
@@ -98,18 +99,19 @@ export class ColumnEmitter {
       if (!split) continue;
       const m = c.nMels;
       // The ring holds the columns in the events' encoding; unscored columns' anomaly bytes are 0.
-      out.push({
-        sensorId: this.sensorId,
-        t0: c.times[a],
-        hopSeconds: c.hopSeconds,
-        nMels: m,
-        nColumns: i - a,
-        spectrogram: a === 0 && i === n ? c.spectrogram : c.spectrogram.slice(a * m, i * m),
-        anomaly: a === 0 && i === n ? c.anomaly : c.anomaly.slice(a * m, i * m),
-        dbRange: [c.dbRange[0], c.dbRange[1]],
-        anomalyScale: c.anomalyScale,
-        scored: c.scored[a] === 1,
-      });
+      out.push(
+        columnsEvent({
+          sensorId: this.sensorId,
+          t0: c.times[a],
+          hopSeconds: c.hopSeconds,
+          nMels: m,
+          spectrogram: a === 0 && i === n ? c.spectrogram : c.spectrogram.slice(a * m, i * m),
+          anomaly: a === 0 && i === n ? c.anomaly : c.anomaly.slice(a * m, i * m),
+          dbRange: c.dbRange,
+          anomalyScale: c.anomalyScale,
+          scored: c.scored[a] === 1,
+        }),
+      );
       a = i;
     }
     return out;

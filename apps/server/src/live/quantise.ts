@@ -14,8 +14,17 @@ import type { ColumnsEvent } from '@hark/protocol';
 export const DEFAULT_DB_RANGE: readonly [number, number] = [-100, 40];
 export const DEFAULT_ANOMALY_SCALE = 2;
 
-/** A value in [0, 1] to a byte (clamped; NaN gives 0): the one rounding of every encoding here. */
-export const toByte = (x: number): number => (x > 0 ? (x < 1 ? Math.round(x * 255) : 255) : 0);
+const toByte = (x: number): number => (x > 0 ? (x < 1 ? Math.round(x * 255) : 255) : 0);
+
+/**
+ * One dB value to its byte over [lo, lo + 1 / perDb] (clamped; NaN gives 0): what {@link quantiseDb} does to
+ * each value, with `perDb` = 1 / (dbRange[1] - dbRange[0]). For who quantises a value at a time (the column
+ * ring), so both give the same byte.
+ */
+export const dbByte = (db: number, lo: number, perDb: number): number => toByte((db - lo) * perDb);
+
+/** One normalised anomaly value to its byte over [0, anomalyScale]: what {@link quantiseAnomaly} does to each. */
+export const anomalyByte = (anomaly: number, anomalyScale: number): number => toByte(anomaly / anomalyScale);
 
 /** dB values to bytes over `dbRange` (clamped; NaN gives 0). */
 export function quantiseDb(
@@ -26,7 +35,7 @@ export function quantiseDb(
   if (!(hi > lo)) throw new RangeError(`dbRange ([${lo}, ${hi}]) must have dbRange[1] > dbRange[0]`);
   const out = new Uint8Array(db.length);
   const k = 1 / (hi - lo);
-  for (let i = 0; i < db.length; i++) out[i] = toByte((db[i] - lo) * k);
+  for (let i = 0; i < db.length; i++) out[i] = dbByte(db[i], lo, k);
   return out;
 }
 
@@ -37,7 +46,7 @@ export function quantiseAnomaly(
 ): Uint8Array {
   if (!(anomalyScale > 0)) throw new RangeError(`anomalyScale (${anomalyScale}) must be > 0`);
   const out = new Uint8Array(anomaly.length);
-  for (let i = 0; i < anomaly.length; i++) out[i] = toByte(anomaly[i] / anomalyScale);
+  for (let i = 0; i < anomaly.length; i++) out[i] = anomalyByte(anomaly[i], anomalyScale);
   return out;
 }
 
@@ -76,20 +85,51 @@ export interface ColumnsInput {
 export function buildColumnsEvent(c: ColumnsInput): ColumnsEvent {
   const dbRange = c.dbRange ?? DEFAULT_DB_RANGE;
   const anomalyScale = c.anomalyScale ?? DEFAULT_ANOMALY_SCALE;
-  if (c.db.length % c.nMels !== 0)
-    throw new RangeError(`db has ${c.db.length} values, not a whole number of ${c.nMels}-mel columns`);
-  if (c.anomaly && c.anomaly.length !== c.db.length)
-    throw new RangeError(`anomaly has ${c.anomaly.length} values; db has ${c.db.length}`);
+  // columnsEvent checks the lengths (quantising keeps them).
+  return columnsEvent({
+    ...c,
+    spectrogram: quantiseDb(c.db, dbRange),
+    anomaly: c.anomaly ? quantiseAnomaly(c.anomaly, anomalyScale) : new Uint8Array(c.db.length),
+    dbRange,
+    anomalyScale,
+  });
+}
+
+/** A run of columns already in this encoding (the column ring holds them so). */
+export interface ColumnsBytes {
+  sensorId: string;
+  /** Stream time (ms) of the first column. */
+  t0: number;
+  hopSeconds: number;
+  nMels: number;
+  /** `[nColumns, nMels]` dB bytes over `dbRange`, frame-major. */
+  spectrogram: Uint8Array;
+  /** `[nColumns, nMels]` anomaly bytes over [0, anomalyScale], frame-major (zeros for unscored columns). */
+  anomaly: Uint8Array;
+  scored: boolean;
+  dbRange: readonly [number, number];
+  anomalyScale: number;
+  melHz?: number[];
+}
+
+/** A `ColumnsEvent` of bytes in this encoding. */
+export function columnsEvent(c: ColumnsBytes): ColumnsEvent {
+  if (c.spectrogram.length % c.nMels !== 0)
+    throw new RangeError(
+      `db has ${c.spectrogram.length} values, not a whole number of ${c.nMels}-mel columns`,
+    );
+  if (c.anomaly.length !== c.spectrogram.length)
+    throw new RangeError(`anomaly has ${c.anomaly.length} values; db has ${c.spectrogram.length}`);
   const event: ColumnsEvent = {
     sensorId: c.sensorId,
     t0: c.t0,
     hopSeconds: c.hopSeconds,
     nMels: c.nMels,
-    nColumns: c.db.length / c.nMels,
-    spectrogram: quantiseDb(c.db, dbRange),
-    anomaly: c.anomaly ? quantiseAnomaly(c.anomaly, anomalyScale) : new Uint8Array(c.db.length),
-    dbRange: [dbRange[0], dbRange[1]],
-    anomalyScale,
+    nColumns: c.spectrogram.length / c.nMels,
+    spectrogram: c.spectrogram,
+    anomaly: c.anomaly,
+    dbRange: [c.dbRange[0], c.dbRange[1]],
+    anomalyScale: c.anomalyScale,
     scored: c.scored,
   };
   if (c.melHz) event.melHz = c.melHz;
