@@ -19,6 +19,7 @@
         "src/addon/index_io.cc",
         "src/addon/index_wrap.cc",
         "src/addon/kcenter.cc",
+        "src/addon/rows.cc",
         "src/addon/threads.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -2,13 +2,15 @@
 // types-only module, so the emitted dist/addon.d.ts keeps the public declarations self-contained.
 // The TypeScript fallback (fallback/ts-index.ts) implements the same `NativeIndex` surface.
 
-import type { IndexKind, Metric, ProjectionInfo, SearchResult } from './types.js';
+import type { IndexKind, Metric, ProjectionInfo, SearchResult, Storage } from './types.js';
 
 /** The spec `new Index(spec)` accepts; absent optional fields take FAISS's defaults. */
 export interface IndexSpec {
   kind: 'flat' | 'hnsw' | 'ivf' | 'factory';
   dim: number;
   metric?: Metric;
+  /** Flat only: how the vectors are held, 'float32' (default) or 'uint8' (FAISS's SQ8 layout, types.ts). */
+  storage?: Storage;
   M?: number;
   efConstruction?: number;
   efSearch?: number;
@@ -27,6 +29,8 @@ export interface NativeIndex {
   readonly isTrained: boolean;
   readonly metric: Metric | 'other';
   readonly kind: IndexKind;
+  /** Flat indexes: how the vectors are held; null for other kinds. */
+  readonly storage: Storage | null;
   readonly disposed: boolean;
   getParam(name: ParamName): number | undefined;
   setParam(name: ParamName, value: number): void;
@@ -38,6 +42,8 @@ export interface NativeIndex {
   dispose(): void;
   /** Flat only: the stored vectors without a copy; pins the index (see KnnIndex.vectors). */
   vectors(): Float32Array;
+  /** Flat only: the stored rows with these labels, `[ids.length, dim]`, decoded (see KnnIndex.reconstruct). */
+  reconstruct(ids: BigInt64Array): Float32Array;
   /** Flat L2 only: axes `[r, dim]` for the bounded exact 1-NN search, or null (see FlatIndex.setProjection). */
   setProjection(axes: Float32Array | null): void;
   /** Flat L2 with axes: the bounded search's state, or null (see FlatIndex.projectionInfo). */

@@ -3,7 +3,7 @@
  * (src/addon, FAISS 1.7.3 + OpenBLAS), with an exact TypeScript fallback when the addon cannot load.
  * See README.md for threads, error codes and the fallback.
  */
-export type { Backend, IndexKind, Metric, ProjectionInfo, SearchResult } from './types.js';
+export type { Backend, IndexKind, Metric, ProjectionInfo, SearchResult, Storage } from './types.js';
 export { ErrorCode, isNativeError, type HarkNativeError } from './errors.js';
 export {
   backend,
@@ -11,6 +11,7 @@ export {
   HNSWIndex,
   IVFIndex,
   KnnIndex,
+  type FlatOptions,
   type HNSWOptions,
   type IndexOptions,
   type IVFOptions,

@@ -5,7 +5,7 @@ import { describe } from './fallback/checks.js';
 import { TsIndex } from './fallback/ts-index.js';
 import { schedule } from './jobs.js';
 import { loaded } from './load.js';
-import type { Backend, IndexKind, Metric, ProjectionInfo, SearchResult } from './types.js';
+import type { Backend, IndexKind, Metric, ProjectionInfo, SearchResult, Storage } from './types.js';
 
 /** The backend new indexes use: 'faiss' when the addon loaded, else 'typescript' (logged at start-up). */
 export const backend: Backend = loaded.addon ? 'faiss' : 'typescript';
@@ -15,6 +15,15 @@ export interface IndexOptions {
   metric?: Metric;
   /** Force a backend (tests, benchmarks); defaults to `backend`. */
   backend?: Backend;
+}
+
+export interface FlatOptions extends IndexOptions {
+  /**
+   * How the vectors are held: 'float32' (default) as given, or 'uint8', one byte per value (a quarter of the
+   * memory; `train` first sets each dimension's range, see `Storage`). Searches are exact over the stored
+   * values, so a uint8 index answers as a float32 index of its decoded vectors (`reconstruct`) would.
+   */
+  storage?: Storage;
 }
 
 export interface HNSWOptions extends IndexOptions {
@@ -69,6 +78,8 @@ export class KnnIndex {
   readonly kind: IndexKind;
   readonly dim: number;
   readonly metric: Metric | 'other';
+  /** How a flat index holds its vectors ('float32', or 'uint8' codes); null for other kinds. */
+  readonly storage: Storage | null;
   readonly #impl: NativeIndex;
   #readers = 0;
   #writers = 0;
@@ -80,6 +91,7 @@ export class KnnIndex {
     this.kind = impl.kind;
     this.dim = impl.dim;
     this.metric = impl.metric;
+    this.storage = impl.storage;
   }
 
   /** An index from a FAISS factory string ('Flat', 'HNSW32', 'IVF1024,Flat', 'PCA64,IVF256,PQ16', ...). */
@@ -165,6 +177,17 @@ export class KnnIndex {
     return this.#impl.vectors();
   }
 
+  /**
+   * The stored rows with these labels (flat indexes), `[ids.length, dim]`: a copy, as searches measure them
+   * (uint8 storage decoded). For a caller that reads a few rows per search of an index whose storage it cannot
+   * view (`vectors()` needs float32 storage). An id outside [0, ntotal) throws ERR_HARK_FAISS_ARG; other kinds
+   * throw ERR_HARK_FAISS_UNSUPPORTED.
+   */
+  reconstruct(ids: BigInt64Array): Float32Array {
+    this.#read();
+    return this.#impl.reconstruct(ids);
+  }
+
   addAsync(vectors: Float32Array): Promise<void> {
     return this.#async('write', () => this.#impl.addAsync(vectors));
   }
@@ -190,6 +213,14 @@ export class KnnIndex {
 
   saveAsync(path: string): Promise<void> {
     return this.#async('read', () => this.#impl.saveAsync(path));
+  }
+
+  /**
+   * @internal The implementation, for the subclasses' own methods. A field of theirs would be missing on
+   * indexes that `adopt` gives their class without running their constructor (loaded ones).
+   */
+  protected impl(): NativeIndex {
+    return this.#impl;
   }
 
   /** @internal Throws ERR_HARK_FAISS_BUSY while async work holds the index (as add does). */
@@ -232,13 +263,9 @@ export class KnnIndex {
  * and re-ranked by a fixed-order distance: the same answer on every BLAS, native/src/addon/flat_search.h).
  */
 export class FlatIndex extends KnnIndex {
-  readonly #impl: NativeIndex;
-
-  constructor(dim: number, options?: IndexOptions) {
+  constructor(dim: number, options?: FlatOptions) {
     const b = chooseBackend(options);
-    const impl = createImpl({ kind: 'flat', dim, metric: options?.metric }, b);
-    super(impl, b);
-    this.#impl = impl;
+    super(createImpl({ kind: 'flat', dim, metric: options?.metric, storage: options?.storage }, b), b);
   }
 
   /**
@@ -254,7 +281,7 @@ export class FlatIndex extends KnnIndex {
    */
   setProjection(axes: Float32Array | null): void {
     this.checkWritable();
-    this.#impl.setProjection(axes);
+    this.impl().setProjection(axes);
   }
 
   /**
@@ -264,7 +291,7 @@ export class FlatIndex extends KnnIndex {
    * freed (`bankBytes` 0) and built again for a try of the bounded one (`builds`).
    */
   projectionInfo(): ProjectionInfo | null {
-    return this.#impl.projectionInfo();
+    return this.impl().projectionInfo();
   }
 }
 

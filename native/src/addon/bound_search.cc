@@ -9,12 +9,14 @@
 #include <cmath>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "args.h"
 #include "blas.h"
 #include "errors.h"
 #include "flat_search.h"
 #include "rounding.h"
+#include "rows.h"
 #include "threads.h"
 
 extern "C" {
@@ -143,15 +145,24 @@ ProjectedBank::~ProjectedBank() {
   if (data_) munmap(data_, bytes_);
 }
 
-std::shared_ptr<const ProjectedBank> Projection::Bank(const faiss::IndexFlat* index) const {
+std::shared_ptr<const ProjectedBank> Projection::Bank(const faiss::Index* index) const {
   std::lock_guard<std::mutex> lock(bankMutex_);
   if (bank_ || notFinite_) return bank_;
   // fl(P b_j): row-major [nb, r] is column-major [r, nb] = P^T' X.
   auto bank = std::make_shared<ProjectedBank>(ntotal, rows);
   if (ntotal > 0) {
     const float one = 1, zero = 0;
-    const int r = rows, n = static_cast<int>(ntotal), dd = d;
-    sgemm_("Transpose", "Not transpose", &r, &n, &dd, &one, axes.data(), &dd, index->get_xb(), &dd, &zero, bank->projected(), &r);
+    const int r = rows, dd = d;
+    const Rows db = RowsOf(index);
+    // Float storage in one product; codes decoded a block of rows at a time (any blocking: the bound holds
+    // for any sgemm).
+    const int64_t block = db.quantized() ? 4096 : ntotal;
+    std::vector<float> decoded(db.quantized() ? static_cast<size_t>(block) * d : 0);
+    for (int64_t j0 = 0; j0 < ntotal; j0 += block) {
+      const int n = static_cast<int>(std::min(block, ntotal - j0));
+      sgemm_("Transpose", "Not transpose", &r, &n, &dd, &one, axes.data(), &dd, db.Block(j0, n, decoded.data()), &dd, &zero,
+             bank->projected() + j0 * r, &r);
+    }
     faiss::fvec_norms_L2sqr(bank->norms(), bank->projected(), rows, ntotal);
     bank->maxNorm = *std::max_element(bank->norms(), bank->norms() + ntotal);
     // BuildProjection refused vectors long enough to overflow, so this holds; if not, searches stay flat.
@@ -183,10 +194,11 @@ int64_t Projection::Builds() const {
   return builds_;
 }
 
-std::shared_ptr<const Projection> BuildProjection(const faiss::IndexFlat* index, const float* axes, int rows) {
+std::shared_ptr<const Projection> BuildProjection(const faiss::Index* index, const float* axes, int rows) {
   const int d = static_cast<int>(index->d);
   const int64_t nb = index->ntotal;
-  const float* xb = index->get_xb();
+  const Rows db = RowsOf(index);
+  std::vector<float> row(static_cast<size_t>(d));
   auto p = std::make_shared<Projection>(rows);
   p->d = d;
   p->ntotal = nb;
@@ -212,7 +224,7 @@ std::shared_ptr<const Projection> BuildProjection(const faiss::IndexFlat* index,
   // The database's largest norm (in double: exact enough, and a non-finite value disables the bound).
   double maxB = 0;
   for (int64_t j = 0; j < nb; j++) {
-    const double s = SquaredNorm(xb + j * d, d);
+    const double s = SquaredNorm(db.Row(j, row.data()), d);
     if (!std::isfinite(s)) return nullptr;
     maxB = std::max(maxB, s);
   }
@@ -228,7 +240,8 @@ namespace {
 
 // The constants of one search, shared by its threads.
 struct Search {
-  const faiss::IndexFlat* index;
+  const faiss::Index* index;
+  Rows rows;
   const Projection& pr;
   const ProjectedBank& bank;
   const float* x;
@@ -242,7 +255,7 @@ void SearchRange(const Search& s, int64_t begin, int64_t end, float* distances, 
   const Projection& pr = s.pr;
   const int d = pr.d, r = pr.rows;
   const int64_t nb = pr.ntotal;
-  const float* xb = s.index->get_xb();
+  std::vector<float> decoded(static_cast<size_t>(d));  // a row decoded from codes (uint8 storage)
   const float* norms = s.bank.norms();
   const int64_t qb = std::max<int64_t>(1, std::min<int64_t>(end - begin, kBlockProducts / nb));
   std::vector<float> qp(static_cast<size_t>(qb) * r);
@@ -282,7 +295,7 @@ void SearchRange(const Search& s, int64_t begin, int64_t end, float* distances, 
         key[j] += norms[j];
         if (key[j] < key[first]) first = j;
       }
-      float best = ExactDistance(q, xb + first * d, d, true);
+      float best = ExactDistance(q, s.rows.Row(first, decoded.data()), d, true);
       idx_t label = first;
       float limit = bound.Limit(best);
       candidates.clear();
@@ -295,7 +308,7 @@ void SearchRange(const Search& s, int64_t begin, int64_t end, float* distances, 
       std::sort(candidates.begin(), candidates.end());
       for (const auto& [k, j] : candidates) {
         if (k > limit) break;
-        const float e = ExactDistance(q, xb + j * d, d, true);
+        const float e = ExactDistance(q, s.rows.Row(j, decoded.data()), d, true);
         if (e < best || (e == best && j < label)) {
           best = e;
           label = j;
@@ -310,7 +323,7 @@ void SearchRange(const Search& s, int64_t begin, int64_t end, float* distances, 
 
 }  // namespace
 
-void BoundSearch(const faiss::IndexFlat* index, const Projection& pr, const ProjectedBank& bank, int64_t n, const float* x, float* distances, idx_t* labels,
+void BoundSearch(const faiss::Index* index, const Projection& pr, const ProjectedBank& bank, int64_t n, const float* x, float* distances, idx_t* labels,
                  double* cpuSeconds) {
   if (n == 0) return;
   const int d = pr.d, r = pr.rows;
@@ -320,6 +333,7 @@ void BoundSearch(const faiss::IndexFlat* index, const Projection& pr, const Proj
   }
   // 3. The projected pass's slack: the flat search's at dimension r, |y| the largest projected norm.
   const Search search{index,
+                      RowsOf(index),
                       pr,
                       bank,
                       x,

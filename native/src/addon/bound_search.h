@@ -102,7 +102,7 @@ struct Projection {
 
   // The projected database of `index` (the one this was built from), built now if it was freed. Null when a
   // projection is not finite (then the search is flat).
-  std::shared_ptr<const ProjectedBank> Bank(const faiss::IndexFlat* index) const;
+  std::shared_ptr<const ProjectedBank> Bank(const faiss::Index* index) const;
   // Frees the projected database (searches holding it keep it until they end).
   void Release() const;
   // What it holds now, and how many times it was built.
@@ -116,15 +116,15 @@ struct Projection {
   mutable bool notFinite_ = false;  // a build gave a non-finite projection: Bank answers null from then on
 };
 
-// The projection of a flat L2 index's vectors onto `axes` (rows x index->d floats), or null when the
+// The projection of a flat L2 index's vectors (float32 or uint8 storage, rows.h: decoded) onto `axes` (rows x index->d floats), or null when the
 // database holds a non-finite value or vectors so long that a projection could overflow (the bound would not
 // hold; searches stay flat). The projected database itself is built by the first bounded search.
-std::shared_ptr<const Projection> BuildProjection(const faiss::IndexFlat* index, const float* axes, int rows);
+std::shared_ptr<const Projection> BuildProjection(const faiss::Index* index, const float* axes, int rows);
 
 // Exact 1-NN of n queries: the same distances and labels as FlatSearch(index, n, x, 1, ...). `projection`
 // must have been built from this index at its current size, and `bank` by projection.Bank(index).
 // `cpuSeconds`, when given, receives the CPU time its threads spent (added to it).
-void BoundSearch(const faiss::IndexFlat* index, const Projection& projection, const ProjectedBank& bank, int64_t n, const float* x, float* distances,
+void BoundSearch(const faiss::Index* index, const Projection& projection, const ProjectedBank& bank, int64_t n, const float* x, float* distances,
                  faiss::Index::idx_t* labels, double* cpuSeconds = nullptr);
 
 // principalAxes(vectors, dim, count) -> Float32Array [count, dim]: the unit eigenvectors of the vectors'

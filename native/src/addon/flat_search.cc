@@ -8,11 +8,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include "blas.h"
 #include "rounding.h"
+#include "rows.h"
 #include "threads.h"
 
 namespace hark {
@@ -85,11 +87,21 @@ struct Bound {
 
 // The shape of one search.
 struct Context {
-  const float* xb;
+  Rows rows;  // the database, read as floats (decoded from codes for uint8 storage, rows.h)
   int d;
   bool l2;
   int64_t k;
   int64_t capacity;  // shortlist entries per query and thread
+};
+
+// One thread's working memory for exact re-ranking: the ranked pairs, and a row decoded from codes.
+struct Scratch {
+  Ranked* ranked;
+  float* row;  // d floats (uint8 storage only)
+
+  float Distance(const float* query, idx_t label, const Context& c) const {
+    return ExactDistance(query, c.rows.Row(label, row), c.d, c.l2);
+  }
 };
 
 // One query's candidates in one thread.
@@ -123,9 +135,9 @@ void ReplaceTop(float* heap, int64_t k, float v) {
 }
 
 // Ranks a shortlist exactly, keeps its k best and tightens its threshold to the exact k-th key.
-void Rerank(Shortlist& s, const Context& c, Ranked* scratch) {
-  for (int64_t i = 0; i < s.count; i++)
-    scratch[i] = {Key(ExactDistance(s.query, c.xb + s.lab[i] * c.d, c.d, c.l2), c.l2), s.lab[i]};
+void Rerank(Shortlist& s, const Context& c, const Scratch& sc) {
+  Ranked* scratch = sc.ranked;
+  for (int64_t i = 0; i < s.count; i++) scratch[i] = {Key(sc.Distance(s.query, s.lab[i], c), c.l2), s.lab[i]};
   const int64_t keep = std::min(s.count, c.k);
   std::partial_sort(scratch, scratch + keep, scratch + s.count);
   for (int64_t i = 0; i < keep; i++) {
@@ -138,7 +150,7 @@ void Rerank(Shortlist& s, const Context& c, Ranked* scratch) {
 
 // Frees room in a full shortlist: drops entries above the threshold, and re-ranks if that freed too little.
 // Afterwards count < capacity (capacity > k whenever a shortlist can fill: see FlatSearch).
-void MakeRoom(Shortlist& s, const Context& c, Ranked* scratch) {
+void MakeRoom(Shortlist& s, const Context& c, const Scratch& scratch) {
   const float threshold = s.Threshold();
   int64_t m = 0;
   for (int64_t i = 0; i < s.count; i++) {
@@ -153,7 +165,7 @@ void MakeRoom(Shortlist& s, const Context& c, Ranked* scratch) {
 }
 
 // Offers a vector with sgemm key K = v and slack e to a shortlist.
-inline void Admit(Shortlist& s, const Context& c, float v, double e, idx_t label, Ranked* scratch) {
+inline void Admit(Shortlist& s, const Context& c, float v, double e, idx_t label, const Scratch& scratch) {
   const float low = RoundDown(v - e);
   if (low > s.Threshold()) return;
   if (s.count == c.capacity) MakeRoom(s, c, scratch);
@@ -171,7 +183,7 @@ inline float Limit(const Shortlist& s, double e) { return RoundUp(s.Threshold() 
 // query's shortlist. Blocks of 16 are first tested against the limit with a branch-free, vectorisable
 // comparison; only blocks holding a candidate take the scalar path.
 __attribute__((target_clones("avx2", "default")))
-void FoldRow(const float* p, const float* yn, int64_t m, idx_t base, double e, Shortlist& s, const Context& c, Ranked* scratch) {
+void FoldRow(const float* p, const float* yn, int64_t m, idx_t base, double e, Shortlist& s, const Context& c, const Scratch& scratch) {
   float limit = Limit(s, e);
   int64_t j = 0;
   float v[16];
@@ -201,7 +213,8 @@ void FoldRow(const float* p, const float* yn, int64_t m, idx_t base, double e, S
 }
 
 // Writes query i's answer from every thread's shortlist: the k smallest (key, label) pairs by exact key.
-void Answer(const std::vector<Shortlist>& lists, int nt, int64_t n, int64_t i, const Context& c, Ranked* scratch, float* distances, idx_t* labels) {
+void Answer(const std::vector<Shortlist>& lists, int nt, int64_t n, int64_t i, const Context& c, const Scratch& sc, float* distances, idx_t* labels) {
+  Ranked* scratch = sc.ranked;
   float threshold = kInf;
   for (int t = 0; t < nt; t++) threshold = std::min(threshold, lists[t * n + i].Threshold());
   int64_t m = 0;
@@ -209,7 +222,7 @@ void Answer(const std::vector<Shortlist>& lists, int nt, int64_t n, int64_t i, c
     const Shortlist& s = lists[t * n + i];
     for (int64_t r = 0; r < s.count; r++)
       if (s.low[r] <= threshold)
-        scratch[m++] = {Key(ExactDistance(s.query, c.xb + s.lab[r] * c.d, c.d, c.l2), c.l2), s.lab[r]};
+        scratch[m++] = {Key(sc.Distance(s.query, s.lab[r], c), c.l2), s.lab[r]};
   }
   const int64_t keep = std::min(m, c.k);
   std::partial_sort(scratch, scratch + keep, scratch + m);
@@ -279,20 +292,19 @@ float ExactDistance(const float* a, const float* b, int d, bool l2) {
 }
 
 bool FlatSearchApplies(const faiss::Index* index) {
-  auto* flat = dynamic_cast<const faiss::IndexFlat*>(index);
-  if (!flat) return false;
-  if (flat->metric_type != faiss::METRIC_L2 && flat->metric_type != faiss::METRIC_INNER_PRODUCT) return false;
-  return flat->d <= (1 << 20);
+  if (!StorageOf(index)) return false;
+  if (index->metric_type != faiss::METRIC_L2 && index->metric_type != faiss::METRIC_INNER_PRODUCT) return false;
+  return index->d <= (1 << 20);
 }
 
-void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_t k, float* distances, idx_t* labels, int maxThreads,
+void FlatSearch(const faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, idx_t* labels, int maxThreads,
                 double* cpuSeconds) {
   const Tile& tile = TileSize();
   const bool l2 = index->metric_type == faiss::METRIC_L2;
   const int d = static_cast<int>(index->d);
   const int64_t nb = index->ntotal;
   // A shortlist holds at most nb entries, so with capacity nb it never fills; otherwise capacity > k.
-  const Context context{index->get_xb(), d, l2, k, std::max<int64_t>(1, std::min<int64_t>(2 * k + 32, nb))};
+  const Context context{RowsOf(index), d, l2, k, std::max<int64_t>(1, std::min<int64_t>(2 * k + 32, nb))};
   const Bound bound(d, l2);
   const int64_t qb = std::min(tile.rows, n);
   const int64_t bb = std::max<int64_t>(1, std::min(tile.cols, nb));
@@ -341,6 +353,14 @@ void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_
   std::vector<float> norms(static_cast<size_t>(nt) * bb);
   const size_t scratchSize = static_cast<size_t>(nt) * context.capacity;
   std::vector<Ranked> scratch(static_cast<size_t>(nt) * scratchSize);
+  // uint8 storage: each thread decodes its tile (the sgemm's operand) and the rows it re-ranks. Uninitialised:
+  // every value is written before it is read.
+  const bool decode = context.rows.quantized();
+  std::unique_ptr<float[]> tileBufs(decode ? new float[static_cast<size_t>(nt) * bb * d] : nullptr);
+  std::unique_ptr<float[]> rowBufs(decode ? new float[static_cast<size_t>(nt) * d] : nullptr);
+  auto scratchOf = [&](int t) {
+    return Scratch{scratch.data() + t * scratchSize, decode ? rowBufs.get() + static_cast<size_t>(t) * d : nullptr};
+  };
 
   std::vector<double> cpu(static_cast<size_t>(nt), 0.0);
 #pragma omp parallel num_threads(nt)
@@ -349,7 +369,8 @@ void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_
     const double cpu0 = cpuSeconds ? ThreadCpuSeconds() : 0;
     float* p = products.data() + static_cast<size_t>(t) * qb * bb;
     float* yn = norms.data() + static_cast<size_t>(t) * bb;
-    Ranked* tscratch = scratch.data() + t * scratchSize;
+    const Scratch tscratch = scratchOf(t);
+    float* decoded = decode ? tileBufs.get() + static_cast<size_t>(t) * bb * d : nullptr;  // the tile `normed`, decoded
     const float alpha = l2 ? -2.0f : -1.0f, beta = 0.0f;
     const int64_t first = items * t / nt, last = items * (t + 1) / nt;
     int64_t normed = -1;  // the tile whose norms yn holds
@@ -358,7 +379,8 @@ void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_
       const int64_t tile = item / blocks, i0 = (item % blocks) * qb;
       const int64_t j0 = tile * bb;
       const int m = static_cast<int>(std::min(bb, nb - j0));
-      const float* y = context.xb + j0 * d;
+      const float* y = decode ? decoded : context.rows.xb + j0 * d;
+      if (decode && tile != normed) context.rows.Block(j0, m, decoded);
       if (tile != normed) {
         faiss::fvec_norms_L2sqr(yn, y, d, m);
         maxYn = *std::max_element(yn, yn + m);
@@ -379,7 +401,7 @@ void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_
     const double cpu0 = cpuSeconds ? ThreadCpuSeconds() : 0;
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < n; i++)
-      Answer(shortlists, nt, n, i, context, scratch.data() + omp_get_thread_num() * scratchSize, distances, labels);
+      Answer(shortlists, nt, n, i, context, scratchOf(omp_get_thread_num()), distances, labels);
     if (cpuSeconds) cpu[omp_get_thread_num()] += ThreadCpuSeconds() - cpu0;
   }
   if (cpuSeconds)

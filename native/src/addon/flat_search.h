@@ -26,7 +26,8 @@
 
 namespace hark {
 
-// True when FlatSearch handles this index: a faiss::IndexFlat with the L2 or inner-product metric.
+// True when FlatSearch handles this index: a flat index (a faiss::IndexFlat, or 8-bit codes: rows.h) with the L2
+// or inner-product metric.
 bool FlatSearchApplies(const faiss::Index* index);
 
 // The distance every flat search returns: squared L2 (l2) or the inner product of a and b (d floats each).
@@ -35,12 +36,13 @@ bool FlatSearchApplies(const faiss::Index* index);
 // no multiply-add is fused; src/fallback/exact.ts performs the same operations in the same order.
 float ExactDistance(const float* a, const float* b, int d, bool l2);
 
-// Exact k-NN of n queries x (n * d floats) against a faiss::IndexFlat (L2 or inner product). Results are
+// Exact k-NN of n queries x (n * d floats) against a flat index (FlatSearchApplies; uint8 storage is searched
+// over its decoded vectors, rows.h, with the same argument). Results are
 // n * k, nearest first (smallest L2, largest inner product), the smaller label first on equal distances;
 // rows with fewer than k database vectors are padded with label -1 and distance FLT_MAX (L2) or -FLT_MAX
 // (IP), as FAISS does. `maxThreads` > 0 caps the threads (the answer does not depend on them); `cpuSeconds`,
 // when given, receives the CPU time the search's threads spent on it (added to it).
-void FlatSearch(const faiss::IndexFlat* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels,
+void FlatSearch(const faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels,
                 int maxThreads = 0, double* cpuSeconds = nullptr);
 
 }  // namespace hark

@@ -4,10 +4,12 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFFlat.h>
+#include <faiss/IndexScalarQuantizer.h>
 #include <faiss/index_factory.h>
 
 #include "args.h"
 #include "errors.h"
+#include "rows.h"
 
 namespace hark {
 
@@ -35,7 +37,15 @@ std::unique_ptr<faiss::Index> BuildIndex(const Napi::Object& spec) {
   std::string kind = GetString(spec.Get("kind"), "kind");
   int64_t dim = GetInt(spec.Get("dim"), "dim", 1, kMaxDim);
   faiss::MetricType metric = ParseMetric(spec.Get("metric"));
-  if (kind == "flat") return std::make_unique<faiss::IndexFlat>(dim, metric);
+  Napi::Value storage = spec.Get("storage");
+  if (!storage.IsUndefined() && kind != "flat") throw HarkError(code::kArg, "storage applies only to flat indexes", ErrorKind::Range);
+  if (kind == "flat") {
+    const std::string s = storage.IsString() ? storage.As<Napi::String>().Utf8Value() : "";
+    if (storage.IsUndefined() || s == "float32") return std::make_unique<faiss::IndexFlat>(dim, metric);
+    if (s == "uint8") return std::make_unique<faiss::IndexScalarQuantizer>(dim, faiss::ScalarQuantizer::QT_8bit, metric);
+    throw HarkError(code::kArg, "storage must be 'float32' or 'uint8', got " + (storage.IsString() ? "'" + s + "'" : Describe(storage)),
+                    ErrorKind::Range);
+  }
   if (kind == "hnsw") {
     int64_t m = Optional(spec, "M", 2, 512, 32);
     int64_t efConstruction = Optional(spec, "efConstruction", 1, 1 << 16, 40);
@@ -68,7 +78,7 @@ std::unique_ptr<faiss::Index> BuildIndex(const Napi::Object& spec) {
 }
 
 const char* KindOf(const faiss::Index* index) {
-  if (dynamic_cast<const faiss::IndexFlat*>(index)) return "flat";
+  if (StorageOf(index)) return "flat";
   if (dynamic_cast<const faiss::IndexHNSW*>(index)) return "hnsw";
   if (dynamic_cast<const faiss::IndexIVF*>(index)) return "ivf";
   return "other";

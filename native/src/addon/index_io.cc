@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "rows.h"
 #include "index_wrap.h"
 #include "job.h"
 
@@ -65,6 +66,7 @@ std::unique_ptr<faiss::Index> ReadBytes(const uint8_t* data, size_t size) {
   if (reader.pos != size)
     throw HarkError(code::kCorrupt, "buffer is not a FAISS index or is damaged: " + std::to_string(size - reader.pos) +
                                         " bytes left after the index");
+  CheckRead(index.get(), "buffer");
   return index;
 }
 
@@ -78,6 +80,7 @@ std::unique_ptr<faiss::Index> ReadFile(const std::string& path) {
   }
   if (std::fgetc(file.f) != EOF)
     throw HarkError(code::kCorrupt, "'" + path + "' is not a FAISS index or is damaged: bytes left after the index");
+  CheckRead(index.get(), "'" + path + "'");
   return index;
 }
 

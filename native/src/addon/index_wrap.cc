@@ -1,6 +1,8 @@
 #include "index_wrap.h"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include <faiss/IndexFlat.h>
@@ -14,6 +16,7 @@
 #include "errors.h"
 #include "flat_search.h"
 #include "index_build.h"
+#include "rows.h"
 #include "threads.h"
 
 namespace hark {
@@ -33,6 +36,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
                          InstanceAccessor<&IndexWrap::IsTrained>("isTrained"),
                          InstanceAccessor<&IndexWrap::Metric>("metric"),
                          InstanceAccessor<&IndexWrap::Kind>("kind"),
+                         InstanceAccessor<&IndexWrap::Storage>("storage"),
                          InstanceAccessor<&IndexWrap::Disposed>("disposed"),
                          InstanceMethod<&IndexWrap::GetParam>("getParam"),
                          InstanceMethod<&IndexWrap::SetParam>("setParam"),
@@ -43,6 +47,7 @@ Napi::Function IndexWrap::Define(Napi::Env env) {
                          InstanceMethod<&IndexWrap::Reset>("reset"),
                          InstanceMethod<&IndexWrap::Dispose>("dispose"),
                          InstanceMethod<&IndexWrap::Vectors>("vectors"),
+                         InstanceMethod<&IndexWrap::Reconstruct>("reconstruct"),
                          InstanceMethod<&IndexWrap::SetProjection>("setProjection"),
                          InstanceMethod<&IndexWrap::ProjectionInfo>("projectionInfo"),
                          InstanceMethod<&IndexWrap::AddAsync>("addAsync"),
@@ -118,7 +123,7 @@ void IndexWrap::RequireTrained(faiss::Index* index, const char* what) const {
 void IndexWrap::RunSearch(faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels) {
   if (n == 0) return;
   if (FlatSearchApplies(index)) {
-    FlatSearch(static_cast<const faiss::IndexFlat*>(index), n, x, k, distances, labels);
+    FlatSearch(index, n, x, k, distances, labels);
     return;
   }
   index->search(n, x, k, distances, labels);
@@ -135,6 +140,13 @@ Napi::Value IndexWrap::Metric(const Napi::CallbackInfo& info) {
 
 Napi::Value IndexWrap::Kind(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), KindOf(Live())); });
+}
+
+Napi::Value IndexWrap::Storage(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    const char* storage = StorageOf(Live());
+    return storage ? Napi::String::New(info.Env(), storage) : info.Env().Null();
+  });
 }
 
 Napi::Value IndexWrap::GetParam(const Napi::CallbackInfo& info) {
@@ -187,7 +199,11 @@ void IndexWrap::AddLocked(int64_t n, const float* x) {
   RequireUnpinned("add");
   if (n > 0) {
     projection_.reset();
-    index->add(n, x);
+    // uint8 storage: hark's encoder (rows.h), so that both backends hold the same codes.
+    if (auto* sq = AsSq8(index))
+      Sq8Add(sq, n, x);
+    else
+      index->add(n, x);
   }
   Publish();
 }
@@ -195,7 +211,10 @@ void IndexWrap::AddLocked(int64_t n, const float* x) {
 void IndexWrap::TrainLocked(int64_t n, const float* x) {
   faiss::Index* index = Live();
   CheckTrainingSize(index, n);
-  index->train(n, x);
+  if (auto* sq = AsSq8(index))
+    Sq8Train(sq, n, x);
+  else
+    index->train(n, x);
   Publish();
 }
 
@@ -206,7 +225,7 @@ void IndexWrap::SearchLocked(int64_t n, const float* x, int64_t k, float* distan
     // The bounded or the flat search, whichever has been cheaper on this index's queries (same answers). The
     // projected database is built for a bounded batch and freed while the flat search is the choice.
     const Projection& pr = *projection_;
-    auto* flat = static_cast<const faiss::IndexFlat*>(index);
+    const faiss::Index* flat = index;
     const bool bounded = pr.chooser.Bounded();
     std::shared_ptr<const ProjectedBank> bank = bounded ? pr.Bank(flat) : nullptr;
     if (bounded && !bank) {
@@ -313,6 +332,9 @@ Napi::Value IndexWrap::Vectors(const Napi::CallbackInfo& info) {
     auto lock = WriteNow();
     faiss::Index* index = Live();
     auto* flat = dynamic_cast<faiss::IndexFlat*>(index);
+    if (AsSq8(index))
+      throw HarkError(code::kUnsupported,
+                      "vectors() needs float32 storage; a uint8 flat index keeps one-byte codes (use reconstruct(ids))");
     if (!flat)
       throw HarkError(code::kUnsupported, std::string("vectors() needs a flat index; a ") + KindOf(index) +
                                               " index does not keep its vectors as plain floats");
@@ -326,6 +348,33 @@ Napi::Value IndexWrap::Vectors(const Napi::CallbackInfo& info) {
         keep.get());
     keep.release();  // owned by the buffer's finaliser now
     return Napi::Float32Array::New(env, count, buffer, 0);
+  });
+}
+
+// reconstruct(ids) -> Float32Array [ids.length, dim]: the rows of a flat index with these labels as searches
+// see them (float32 storage copied, uint8 storage decoded: rows.h). A copy, so nothing is pinned.
+Napi::Value IndexWrap::Reconstruct(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    Napi::BigInt64Array ids = GetIds(info[0], "ids");
+    auto lock = ReadNow();
+    faiss::Index* index = Live();
+    if (!StorageOf(index))
+      throw HarkError(code::kUnsupported, std::string("reconstruct needs a flat index; a ") + KindOf(index) +
+                                              " index is not read back by hark");
+    const Rows rows = RowsOf(index);
+    const size_t count = ids.ElementLength();
+    for (size_t i = 0; i < count; i++)
+      if (ids[i] < 0 || ids[i] >= rows.ntotal)
+        throw HarkError(code::kArg, "id (" + std::to_string(ids[i]) + ") is not in [0, " + std::to_string(rows.ntotal) + ")",
+                        ErrorKind::Range);
+    Napi::Float32Array out = Napi::Float32Array::New(env, count * static_cast<size_t>(rows.d));
+    for (size_t i = 0; i < count; i++) {
+      float* o = out.Data() + i * rows.d;
+      const float* row = rows.Row(ids[i], o);
+      if (row != o) std::copy(row, row + rows.d, o);
+    }
+    return out;
   });
 }
 
@@ -348,12 +397,12 @@ void IndexWrap::SetProjection(const Napi::CallbackInfo& info) {
       if (!std::isfinite(axes[i])) throw HarkError(code::kArg, "axes hold a non-finite value", ErrorKind::Range);
     auto lock = WriteNow();
     faiss::Index* index = Live();
-    auto* flat = dynamic_cast<faiss::IndexFlat*>(index);
-    if (!flat || flat->metric_type != faiss::METRIC_L2 || !FlatSearchApplies(index))
+    const bool flat = StorageOf(index) != nullptr;
+    if (!flat || index->metric_type != faiss::METRIC_L2 || !FlatSearchApplies(index))
       throw HarkError(code::kUnsupported, std::string("setProjection needs a flat L2 index; this is a ") +
                                               (flat ? "flat inner-product" : KindOf(index)) + " index");
     ApplyThreads();
-    projection_ = BuildProjection(flat, axes.Data(), static_cast<int>(rows));
+    projection_ = BuildProjection(index, axes.Data(), static_cast<int>(rows));
   });
 }
 

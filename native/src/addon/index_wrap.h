@@ -47,6 +47,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   Napi::Value IsTrained(const Napi::CallbackInfo& info);
   Napi::Value Metric(const Napi::CallbackInfo& info);
   Napi::Value Kind(const Napi::CallbackInfo& info);
+  Napi::Value Storage(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);
   Napi::Value GetParam(const Napi::CallbackInfo& info);
   void SetParam(const Napi::CallbackInfo& info);
@@ -59,6 +60,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   void Reset(const Napi::CallbackInfo& info);
   void Dispose(const Napi::CallbackInfo& info);
   Napi::Value Vectors(const Napi::CallbackInfo& info);
+  Napi::Value Reconstruct(const Napi::CallbackInfo& info);
   void SetProjection(const Napi::CallbackInfo& info);
   Napi::Value ProjectionInfo(const Napi::CallbackInfo& info);
 

@@ -2,16 +2,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { IndexSpec, NativeIndex, ParamName } from '../addon.js';
 import { ErrorCode, nativeError } from '../errors.js';
-import type { IndexKind, Metric, SearchResult } from '../types.js';
+import type { IndexKind, Metric, SearchResult, Storage } from '../types.js';
 import { checkBytes, checkIds, checkInt, checkMatrix, checkString, describe } from './checks.js';
-import { exactSearch } from './exact.js';
+import { exactSearch, type RowDecoder } from './exact.js';
 import { type FallbackParams, type FallbackState, readState, writeState } from './serialize.js';
+import { decodeRow, encodeRows, RS_MINMAX, type Sq8State, trainRanges } from './sq8.js';
 
 /**
  * The exact TypeScript fallback, with the addon's `Index` surface and error codes. Every kind searches
  * exhaustively (HNSW and IVF keep their parameters and their FAISS behaviour — IVF must be trained,
- * HNSW cannot remove ids — but return exact neighbours). Async methods run on the main thread in slices
- * of about 10 ms, yielding to the event loop between slices.
+ * HNSW cannot remove ids — but return exact neighbours). A flat index holds its vectors as floats or, with
+ * uint8 storage, as FAISS's SQ8 codes (sq8.ts), decoded a block of rows at a time while searching so the bank
+ * stays a quarter of the size; its searches are exact over the decoded vectors. Async methods run on the main
+ * thread in slices of about 10 ms, yielding to the event loop between slices.
  */
 
 const MAX_DIM = 1 << 16;
@@ -20,6 +23,12 @@ const SLICE_FLOPS = 2e7;
 const DEFAULTS: FallbackParams = { M: 32, efConstruction: 40, efSearch: 16, nlist: 0, nprobe: 1 };
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function requireFinite(vectors: Float32Array): void {
+  for (let i = 0; i < vectors.length; i++)
+    if (!Number.isFinite(vectors[i]))
+      throw nativeError(ErrorCode.ARG, 'vectors hold a non-finite value', 'range');
+}
 
 function ioError(path: string, mode: 'reading' | 'writing', err: unknown): Error {
   const reason =
@@ -36,6 +45,8 @@ export class TsIndex implements NativeIndex {
   #data: Float32Array;
   #count: number;
   #ids: BigInt64Array | null;
+  /** A uint8 flat index's ranges and codes (#data stays empty); null for every other index. */
+  #sq: Sq8State | null;
   #disposed = false;
   /** Set by vectors(): #data is shared with the caller and must not move or change. */
   #pinned = false;
@@ -50,6 +61,7 @@ export class TsIndex implements NativeIndex {
     this.#data = state.data;
     this.#count = state.count;
     this.#ids = state.ids ?? (state.kind === 'ivf' ? new BigInt64Array(0) : null);
+    this.#sq = state.sq ? { ...state.sq } : null;
   }
 
   static #build(spec: unknown): FallbackState {
@@ -69,6 +81,17 @@ export class TsIndex implements NativeIndex {
         `metric must be 'l2' or 'ip', got ${typeof metric === 'string' ? `'${metric}'` : describe(metric)}`,
         'range',
       );
+    // A factory string says the storage itself ('Flat', 'SQ8'); only the flat kind takes it as an option.
+    const storage = s.storage === undefined ? 'float32' : s.storage;
+    if (s.storage !== undefined && kind !== 'flat')
+      throw nativeError(ErrorCode.ARG, 'storage applies only to flat indexes', 'range');
+    if (storage !== 'float32' && storage !== 'uint8')
+      throw nativeError(
+        ErrorCode.ARG,
+        `storage must be 'float32' or 'uint8', got ${typeof storage === 'string' ? `'${storage}'` : describe(storage)}`,
+        'range',
+      );
+    let uint8 = storage === 'uint8';
     const opt = (name: keyof FallbackParams, min: number, max: number) =>
       s[name] === undefined ? DEFAULTS[name] : checkInt(s[name], name, min, max);
     const params = { ...DEFAULTS };
@@ -77,12 +100,13 @@ export class TsIndex implements NativeIndex {
       const hnsw = /^HNSW(\d*)(,Flat)?$/.exec(description);
       const ivf = /^IVF(\d+),Flat$/.exec(description);
       if (description === 'Flat') kind = 'flat';
+      else if (description === 'SQ8') [kind, uint8] = ['flat', true];
       else if (hnsw) [kind, params.M] = ['hnsw', hnsw[1] ? Number(hnsw[1]) : DEFAULTS.M];
       else if (ivf) [kind, params.nlist] = ['ivf', Number(ivf[1])];
       else
         throw nativeError(
           ErrorCode.ARG,
-          `index_factory('${description}'): the TypeScript fallback builds only 'Flat', 'HNSW<M>' and 'IVF<nlist>,Flat'`,
+          `index_factory('${description}'): the TypeScript fallback builds only 'Flat', 'SQ8', 'HNSW<M>' and 'IVF<nlist>,Flat'`,
         );
     } else if (kind === 'hnsw') {
       params.M = opt('M', 2, 512);
@@ -101,11 +125,15 @@ export class TsIndex implements NativeIndex {
       kind: k,
       dim,
       metric,
-      trained: k !== 'ivf',
+      // An SQ8 index, like FAISS's, is untrained until train() has taken its ranges from a sample.
+      trained: k !== 'ivf' && !uint8,
       params,
       count: 0,
       data: new Float32Array(0),
       ids: null,
+      sq: uint8
+        ? { rangestat: RS_MINMAX, rangestatArg: 0, vmin: null, vdiff: null, codes: new Uint8Array(0) }
+        : null,
     };
   }
 
@@ -141,6 +169,9 @@ export class TsIndex implements NativeIndex {
   get metric(): Metric {
     return this.#metric;
   }
+  get storage(): Storage | null {
+    return this.kind !== 'flat' ? null : this.#sq ? 'uint8' : 'float32';
+  }
 
   getParam(name: ParamName): number | undefined {
     checkString(name, 'name');
@@ -169,6 +200,10 @@ export class TsIndex implements NativeIndex {
     this.#live();
     this.#requireTrained('add');
     this.#requireUnpinned('add');
+    if (this.#sq) {
+      this.#addCodes(vectors, n, this.#sq);
+      return;
+    }
     const need = (this.#count + n) * this.dim;
     if (need > this.#data.length) {
       const grown = new Float32Array(Math.max(need, 2 * this.#data.length));
@@ -185,6 +220,19 @@ export class TsIndex implements NativeIndex {
     this.#count += n;
   }
 
+  /** add() for uint8 storage: every value is checked before any is stored, so a bad batch adds nothing. */
+  #addCodes(vectors: Float32Array, n: number, sq: Sq8State): void {
+    requireFinite(vectors);
+    const need = (this.#count + n) * this.dim;
+    if (need > sq.codes.length) {
+      const grown = new Uint8Array(Math.max(need, 2 * sq.codes.length));
+      grown.set(sq.codes.subarray(0, this.#count * this.dim));
+      sq.codes = grown;
+    }
+    encodeRows(vectors, n, this.dim, sq.vmin!, sq.vdiff!, sq.codes, this.#count * this.dim);
+    this.#count += n;
+  }
+
   train(vectors: Float32Array): void {
     const n = checkMatrix(vectors, 'vectors', this.dim);
     this.#live();
@@ -194,7 +242,34 @@ export class TsIndex implements NativeIndex {
         `train needs at least nlist (${this.#params.nlist}) vectors, got ${n}`,
         'range',
       );
+    if (this.#sq) this.#trainRanges(vectors, n, this.#sq);
     this.#trained = true;
+  }
+
+  /** train() for uint8 storage: each dimension's range from the sample (sq8.ts, trainRanges). */
+  #trainRanges(vectors: Float32Array, n: number, sq: Sq8State): void {
+    // The checks in the addon's order (rows.cc, Sq8Train), so both backends report the same first problem.
+    if (n < 1) throw nativeError(ErrorCode.ARG, 'train needs at least one vector', 'range');
+    if (this.#count > 0)
+      throw nativeError(
+        ErrorCode.UNSUPPORTED,
+        'train on a uint8 flat index that holds vectors would change what its codes mean; reset() it or build a new index',
+      );
+    requireFinite(vectors);
+    // Ranges are always min-max here, as the addon takes them, whatever statistic a file read from FAISS
+    // names (it is kept, and written back, but only FAISS's own train would use it).
+    const { vmin, vdiff } = trainRanges(vectors, n, this.dim);
+    // Finite values can still span more than a float holds; such a range would decode every value to
+    // infinity, and its bytes would not load again (a range read must be finite).
+    const wide = vdiff.findIndex((x) => !Number.isFinite(x));
+    if (wide >= 0)
+      throw nativeError(
+        ErrorCode.ARG,
+        `vectors span a range wider than float holds in dimension ${wide}`,
+        'range',
+      );
+    sq.vmin = vmin;
+    sq.vdiff = vdiff;
   }
 
   search(queries: Float32Array, k: number): SearchResult {
@@ -214,12 +289,13 @@ export class TsIndex implements NativeIndex {
       );
     const remove = new Set(ids);
     const d = this.dim;
+    const bank = this.#sq ? this.#sq.codes : this.#data;
     let kept = 0;
     for (let i = 0; i < this.#count; i++) {
       const id = this.#ids ? this.#ids[i] : BigInt(i);
       if (remove.has(id)) continue;
       if (kept !== i) {
-        this.#data.copyWithin(kept * d, i * d, (i + 1) * d);
+        bank.copyWithin(kept * d, i * d, (i + 1) * d);
         if (this.#ids) this.#ids[kept] = id;
       }
       kept++;
@@ -234,6 +310,8 @@ export class TsIndex implements NativeIndex {
     this.#requireUnpinned('reset');
     this.#count = 0;
     this.#data = new Float32Array(0);
+    // A uint8 index keeps its ranges and stays trained, as FAISS's IndexScalarQuantizer::reset does.
+    if (this.#sq) this.#sq.codes = new Uint8Array(0);
     if (this.#ids) this.#ids = new BigInt64Array(0);
   }
 
@@ -242,6 +320,7 @@ export class TsIndex implements NativeIndex {
     // A view from vectors() keeps #data; the index lets go of it.
     this.#count = 0;
     this.#data = new Float32Array(0);
+    if (this.#sq) this.#sq.codes = new Uint8Array(0);
     if (this.#ids) this.#ids = new BigInt64Array(0);
     this.#disposed = true;
   }
@@ -253,11 +332,40 @@ export class TsIndex implements NativeIndex {
         ErrorCode.UNSUPPORTED,
         `vectors() needs a flat index; a ${this.kind} index does not keep its vectors as plain floats`,
       );
+    if (this.#sq)
+      throw nativeError(
+        ErrorCode.UNSUPPORTED,
+        'vectors() needs float32 storage; a uint8 flat index keeps one-byte codes (use reconstruct(ids))',
+      );
     const used = this.#count * this.dim;
     // The spare capacity add() grew is dropped first, as the addon does, while nothing points into it.
     if (!this.#pinned && this.#data.length !== used) this.#data = this.#data.slice(0, used);
     this.#pinned = true;
     return this.#data.subarray(0, used);
+  }
+
+  reconstruct(ids: BigInt64Array): Float32Array {
+    checkIds(ids, 'ids');
+    this.#live();
+    if (this.kind !== 'flat')
+      throw nativeError(
+        ErrorCode.UNSUPPORTED,
+        `reconstruct needs a flat index; a ${this.kind} index is not read back by hark`,
+      );
+    // Every id is checked before any row is read, so a bad one returns nothing rather than part of the rows.
+    const count = BigInt(this.#count);
+    for (const id of ids)
+      if (id < 0n || id >= count)
+        throw nativeError(ErrorCode.ARG, `id (${id}) is not in [0, ${this.#count})`, 'range');
+    const d = this.dim;
+    const out = new Float32Array(ids.length * d);
+    const bank = this.#bank();
+    for (let i = 0; i < ids.length; i++) {
+      const row = Number(ids[i]);
+      if (typeof bank === 'function') bank(row, out, i * d);
+      else out.set(bank.subarray(row * d, (row + 1) * d), i * d);
+    }
+    return out;
   }
 
   /**
@@ -308,12 +416,14 @@ export class TsIndex implements NativeIndex {
 
   async searchAsync(queries: Float32Array, k: number): Promise<SearchResult> {
     const { n, out } = this.#prepareSearch(queries, k);
-    const slice = Math.max(1, Math.floor(SLICE_FLOPS / Math.max(1, 2 * this.#count * this.dim)));
-    const [data, count] = [this.#data, this.#count]; // adds during the search do not change its answer
+    // A uint8 slice also decodes the bank once, about one query's work, which the slice leaves room for.
+    const perSlice = Math.floor(SLICE_FLOPS / Math.max(1, 2 * this.#count * this.dim)) - (this.#sq ? 1 : 0);
+    const slice = Math.max(1, perSlice);
+    const [bank, count] = [this.#bank(), this.#count]; // adds during the search do not change its answer
     for (let q0 = 0; q0 < n; q0 += slice) {
       await nextTurn();
       exactSearch(
-        data,
+        bank,
         count,
         this.dim,
         this.#metric === 'ip',
@@ -340,6 +450,7 @@ export class TsIndex implements NativeIndex {
       count: this.#count,
       data: this.#data,
       ids: this.#ids,
+      sq: this.#sq,
     });
   }
 
@@ -369,7 +480,7 @@ export class TsIndex implements NativeIndex {
 
   #searchRange(queries: Float32Array, q0: number, q1: number, k: number, out: SearchResult): void {
     exactSearch(
-      this.#data,
+      this.#bank(),
       this.#count,
       this.dim,
       this.#metric === 'ip',
@@ -381,6 +492,19 @@ export class TsIndex implements NativeIndex {
       out.distances,
       out.labels,
     );
+  }
+
+  /**
+   * What exactSearch reads: the floats, or for uint8 storage a decoder over the codes and ranges held now
+   * (a later add that grows the codes, or a reset, replaces them and leaves this decoder's unchanged).
+   */
+  #bank(): Float32Array | RowDecoder {
+    const sq = this.#sq;
+    if (!sq) return this.#data;
+    const { codes, vmin, vdiff } = sq;
+    const dim = this.dim;
+    if (!vmin || !vdiff) return () => {}; // untrained: it holds no rows, so no row is ever decoded
+    return (row, out, offset) => decodeRow(codes, row, dim, vmin, vdiff, out, offset);
   }
 
   #live(): void {
