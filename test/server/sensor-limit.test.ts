@@ -48,7 +48,7 @@ test('a new sensor id past the limit is refused with TOO_MANY_SENSORS; known ids
   const err = (await connect('lim-4').catch((e: unknown) => e)) as Error & { data?: { code?: string } };
   expect(err.data?.code).toBe('TOO_MANY_SENSORS');
   expect(err.message).toBe(
-    "the server knows 3 sensors, its limit (HARK_MAX_SENSORS = 3): 'lim-4' is a new one; stream as a known id, delete one (DELETE /api/sensors/:id), or raise the limit (each streaming sensor holds about 5 MB of rings besides its model, about 17 MB for a default one fitted on a minute of sound)",
+    "the server knows 3 sensors, its limit (HARK_MAX_SENSORS = 3): 'lim-4' is a new one; stream as a known id, delete one (DELETE /api/sensors/:id), or raise the limit (each streaming sensor holds about 5 MB of rings besides its model, about 10 MB for a default one fitted on a minute of sound)",
   );
   open.at(-1)?.close();
   // A known id reconnects (after its first connection has gone).

@@ -188,9 +188,9 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   backupIntervalMinutes: 24 * 60,
   backupKeep: 7,
   // 50 MB is 26 min of 16 kHz 16-bit mono; a whole upload of 1 GB is 20 such files (uploads are on disk).
-  // A streaming sensor holds its rings (about 4.9 MB, issue 18 M2) and its model (17 MB for a default one
-  // fitted on a minute of sound): 100 are over 2 GB, more than a 2-core server scores live anyway. Raise it
-  // with the memory.
+  // A streaming sensor holds its rings (about 4.9 MB, issue 18 M2) and its model (about 10 MB for a default
+  // one fitted on a minute of sound, its context memory at one byte per value and the bounded search's
+  // projection): 100 are about 1.5 GB, more than a 2-core server scores live anyway. Raise it with the memory.
   maxSensors: 100,
   // 16: the channels of the larger multi-channel audio interfaces a gateway box forwards; a device with more
   // takes more tokens (or the limit is raised).

@@ -37,14 +37,21 @@ describe('context memory', () => {
     expect(Array.from(contextsOf([w], 2, 3))).toEqual([0, 1, 2, 4, 5, 6, 1, 2, 3, 5, 6, 7]);
   });
 
-  it('scores a normal window 0 and puts a click where it is, in time and frequency', async () => {
+  it('scores a normal window 0 (within its one-byte steps) and puts a click where it is, in time and frequency', async () => {
     const normal = [1, 2, 3].map((s) => noise(M * F, s));
     const mem = ContextMemory.fit(normal, M, 5);
+    const exact = ContextMemory.fit(normal, M, 5, 1, { storage: 'float32' });
     try {
       expect(mem.size).toBe(3 * (F - 4));
+      expect([mem.storage, exact.storage]).toEqual(['uint8', 'float32']);
+      // Values span [-1, 1]: a held value is within 2 / 510 of the normal one, and so is the RMS distance.
       const same = await mem.score(normal[1]);
-      expect(same.windowScore).toBe(0);
-      expect(Math.max(...same.map)).toBe(0);
+      expect(same.windowScore).toBeGreaterThan(0);
+      expect(same.windowScore).toBeLessThanOrEqual(2 / 510);
+      expect(Math.max(...same.map)).toBeLessThanOrEqual((2 / 510) ** 2);
+      const held = await exact.score(normal[1]);
+      expect(held.windowScore).toBe(0);
+      expect(Math.max(...held.map)).toBe(0);
       const click = normal[1].slice();
       for (const m of [10, 11]) click[m * F + 12] += 8; // bins 10-11, frame 12
       const r = await mem.score(click);
@@ -54,8 +61,12 @@ describe('context memory', () => {
       expect(Math.floor(best / F)).toBeGreaterThanOrEqual(9);
       expect(Math.floor(best / F)).toBeLessThanOrEqual(12);
       expect(Math.abs((best % F) - 12)).toBeLessThanOrEqual(1);
+      // The one-byte memory moves a score by at most its largest step: the nearest context moved that little.
+      const f = await exact.score(click);
+      expect(Math.abs(r.windowScore - f.windowScore)).toBeLessThanOrEqual(2 / 510);
     } finally {
       mem.dispose();
+      exact.dispose();
     }
   });
 
@@ -65,8 +76,10 @@ describe('context memory', () => {
       const other = noise(M * F, 9, 3);
       const before = (await mem.score(other)).windowScore;
       expect(before).toBeGreaterThan(1);
+      // Taught sound three times louder than the fitted memory's range is held on ranges of its own, not
+      // clipped to the fitted ones: within a step of 6 / 255.
       mem.teach([other]);
-      expect((await mem.score(other)).windowScore).toBe(0);
+      expect((await mem.score(other)).windowScore).toBeLessThanOrEqual(6 / 510);
       mem.teach([]);
       expect((await mem.score(other)).windowScore).toBe(before);
     } finally {
@@ -84,8 +97,9 @@ describe('context memory', () => {
     };
     const normal = [1, 2, 3, 4].map(steady);
     const rows = 4 * (F - 4);
-    const all = ContextMemory.fit(normal, M, 5);
-    const mem = ContextMemory.fit(normal, M, 5, 4 / rows);
+    // Float32 storage: the rows are compared to the bit.
+    const all = ContextMemory.fit(normal, M, 5, 1, { storage: 'float32' });
+    const mem = ContextMemory.fit(normal, M, 5, 4 / rows, { storage: 'float32' });
     try {
       expect(mem.size).toBe(4);
       // Every kept vector is one of the memory's, in the memory's order.
@@ -137,7 +151,8 @@ describe('context memory', () => {
       bounded.teach([click]);
       flat.teach([click]);
       expect(bounded.bounded).toBe(true);
-      expect((await bounded.score(click)).windowScore).toBe(0);
+      expect((await bounded.score(click)).windowScore).toBeLessThan(0.05);
+      expect((await bounded.score(click)).windowScore).toBe((await flat.score(click)).windowScore);
       expect((await bounded.score(fresh[0])).windowScore).toBe((await flat.score(fresh[0])).windowScore);
     } finally {
       [bounded, flat, small].forEach((m) => m.dispose());

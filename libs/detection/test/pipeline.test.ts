@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -375,6 +376,45 @@ describe("the context memory's bounded search through save and load", () => {
       } finally {
         await loaded.release();
       }
+      // A model saved before the one-byte memory (its vectors as floats, context.bank.f32): it loads, holds
+      // them at one byte per value on ranges of their own, and scores within those steps of the saved model.
+      const floats = ctx.baseBank;
+      const bytes = Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
+      writeFileSync(join(dir, 'context.bank.f32'), bytes);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const f32 = {
+        file: 'context.bank.f32',
+        dtype: 'f32',
+        length: floats.length,
+        sha256,
+        frames: older.frames,
+      };
+      writeFileSync(path, JSON.stringify({ ...json, parts: { ...json.parts, context: f32 } }));
+      rmSync(join(dir, 'context.index.faiss'));
+      const old = await loadModel(dir);
+      try {
+        expect([old.parts.context!.storage, old.parts.context!.size]).toEqual(['uint8', ctx.size]);
+        const requantised = old.parts.context!.baseBank;
+        let step = 0;
+        for (let i = 0; i < floats.length; i++) step = Math.max(step, Math.abs(requantised[i] - floats[i]));
+        expect(step).toBeGreaterThan(0);
+        expect(step).toBeLessThan(0.05);
+        const window = await old.scoreWindow(win);
+        expect(Math.abs(window.normalised - normalised)).toBeLessThan(0.02 * normalised);
+      } finally {
+        await old.release();
+      }
+      // Bytes whose checksum holds but that are no index: the error says which file and what to do.
+      writeFileSync(join(dir, 'context.index.faiss'), Buffer.from('not an index'));
+      const junk = {
+        ...older,
+        length: 12,
+        sha256: createHash('sha256').update('not an index').digest('hex'),
+      };
+      writeFileSync(path, JSON.stringify({ ...json, parts: { ...json.parts, context: junk } }));
+      await expect(loadModel(dir)).rejects.toThrow(
+        /context\.index\.faiss is not a readable index \(.*\); fit the model again/,
+      );
       const bad = { ...json, parts: { ...json.parts, context: { ...older, axes: { ...axes, length: 7 } } } };
       writeFileSync(path, JSON.stringify(bad));
       await expect(loadModel(dir)).rejects.toThrow(
@@ -620,7 +660,9 @@ describe('model directory', () => {
     expect(
       await loadError('short', (d) => writeFileSync(join(d, 'method.bank.f32'), Buffer.alloc(8))),
     ).toMatch(/is corrupt \(8 bytes/);
-    expect(await loadError('context', flip('context.bank.f32', 7))).toMatch(/context\.bank\.f32 is corrupt/);
+    expect(await loadError('context', flip('context.index.faiss', 7))).toMatch(
+      /context\.index\.faiss is corrupt/,
+    );
     expect(await loadError('parts', (d, j) => rewrite(d, { ...j, parts: undefined }))).toMatch(
       /config\.contextFrames is 5 but parts\.context is missing; fit the model again/,
     );

@@ -143,7 +143,7 @@ export class Sensors extends SensorsPort {
       return (
         `the server knows ${known} sensors, its limit (HARK_MAX_SENSORS = ${maxSensors}): ` +
         `'${sensorId}' is a new one; stream as a known id, delete one (DELETE /api/sensors/:id), or raise ` +
-        'the limit (each streaming sensor holds about 5 MB of rings besides its model, about 17 MB for a ' +
+        'the limit (each streaming sensor holds about 5 MB of rings besides its model, about 10 MB for a ' +
         'default one fitted on a minute of sound)'
       );
     if (token?.role === 'sensor' && token.sensors) {

@@ -1,4 +1,4 @@
-import type { KnnIndex } from '@hark/native';
+import type { KnnIndex, SearchResult } from '@hark/native';
 
 /**
  * Searches indexes that may be replaced while a search is in flight (a bank extended by operator feedback,
@@ -9,10 +9,19 @@ export class SearchedIndexes {
   readonly #retired = new Set<KnnIndex>();
 
   /** `index.searchAsync(queries, k)`, counted while in flight. */
-  async search(index: KnnIndex, queries: Float32Array, k: number) {
+  search(index: KnnIndex, queries: Float32Array, k: number): Promise<SearchResult>;
+  /** The same, then `read(result)` while the index is still held (before a retired one is disposed). */
+  search<T>(index: KnnIndex, queries: Float32Array, k: number, read: (result: SearchResult) => T): Promise<T>;
+  async search<T>(
+    index: KnnIndex,
+    queries: Float32Array,
+    k: number,
+    read?: (result: SearchResult) => T,
+  ): Promise<T | SearchResult> {
     this.#inFlight.set(index, (this.#inFlight.get(index) ?? 0) + 1);
     try {
-      return await index.searchAsync(queries, k);
+      const result = await index.searchAsync(queries, k);
+      return read ? read(result) : result;
     } finally {
       const left = (this.#inFlight.get(index) ?? 1) - 1;
       if (left > 0) this.#inFlight.set(index, left);

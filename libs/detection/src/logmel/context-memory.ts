@@ -9,8 +9,16 @@
  * baseline of the development corpus's README made frequency-resolved: it sees what an image backbone's
  * receptive field averages away (a one-bin change, a 20 ms click), and the fusion (fusion.ts) keeps what each
  * sees best. The window score is the largest frame score.
+ *
+ * The memory is held at one byte per value (the flat index's 'uint8' storage: each of the `nMels * frames`
+ * dimensions on 255 steps between its smallest and largest normal value), a quarter of float32's memory: the
+ * context memory was most of a server's memory (about 16 of a default model's 17 MB). Scores are exact over the
+ * stored vectors, which lie within half a step of the normal contexts: 0.013-0.019 of a dimension's standard
+ * deviation on the development corpus, where every figure of `hark evaluate --by-kind` was the same with
+ * float32, float16 and 8-bit memories (BENCHMARKS.md, issue 16, session 17). A difference that small is far
+ * below the spread of normal contexts that the memory's distances measure.
  */
-import { FlatIndex, principalAxes } from '@hark/native';
+import { FlatIndex, principalAxes, type KnnIndex, type Storage } from '@hark/native';
 import { gaussianBlur2d } from '../components/gaussian-blur.js';
 import { kCenterGreedy } from '../components/kcenter-greedy.js';
 import { SearchedIndexes } from '../components/searched-indexes.js';
@@ -18,8 +26,8 @@ import { SearchedIndexes } from '../components/searched-indexes.js';
 /** Blur of the context map in cells (mel bins and frames): a cell's residual is noisy on its own. */
 export const CONTEXT_BLUR = 2;
 /**
- * Most context vectors the memory keeps (at the defaults, 128 x 5 values each: 51 MB, about 3 minutes of
- * training sound at the fitting windows' overlap); longer training sets are thinned evenly.
+ * Most context vectors the memory keeps (at the defaults, 128 x 5 values each: 13 MB at one byte per value,
+ * about 3 minutes of training sound at the fitting windows' overlap); longer training sets are thinned evenly.
  */
 export const MAX_CONTEXT_ROWS = 20_000;
 
@@ -50,6 +58,8 @@ export interface ContextMemoryOptions {
   bound?: boolean;
   /** The axes of the bounded search, as `axes` gave them (a saved model's), instead of computing them. */
   axes?: Float32Array;
+  /** How the memory holds its vectors: 'uint8' (default, see above) or 'float32' (for comparisons). */
+  storage?: Storage;
 }
 
 export interface ContextScores {
@@ -61,9 +71,10 @@ export interface ContextScores {
 
 export class ContextMemory {
   readonly dim: number;
+  readonly storage: Storage;
   readonly #half: number;
-  #base: Float32Array;
-  #bank: Float32Array;
+  /** The fitted memory; `#index` is it, or it with taught contexts. */
+  readonly #fitted: FlatIndex;
   #index: FlatIndex;
   readonly #indexes = new SearchedIndexes();
   /** The fitted memory's leading principal axes, `[r, dim]`, when its search is bounded. */
@@ -72,28 +83,49 @@ export class ContextMemory {
   /**
    * @param nMels - rows of a window.
    * @param frames - context length in frames, odd (the scored frame in the middle).
-   * @param bank - normal context vectors `[rows, nMels * frames]` (from `contexts`).
+   * @param bank - normal context vectors `[rows, nMels * frames]` (from `contexts`), or a trained flat L2 index
+   *   of them (a saved model's), which the memory then owns.
    */
   constructor(
     readonly nMels: number,
     readonly frames: number,
-    bank: Float32Array,
+    bank: Float32Array | KnnIndex,
     options: ContextMemoryOptions = {},
   ) {
     if (!Number.isInteger(frames) || frames < 1 || frames % 2 === 0)
       throw new RangeError(`contextFrames (${frames}) must be an odd whole number >= 1`);
     this.dim = nMels * frames;
     this.#half = (frames - 1) / 2;
-    if (bank.length === 0 || bank.length % this.dim !== 0)
-      throw new RangeError(`context bank has ${bank.length} values, not whole rows of ${this.dim}`);
-    const rows = bank.length / this.dim;
+    let rows: number;
+    if (bank instanceof Float32Array) {
+      rows = bank.length / this.dim;
+      if (bank.length === 0 || !Number.isInteger(rows))
+        throw new RangeError(`context bank has ${bank.length} values, not whole rows of ${this.dim}`);
+    } else {
+      rows = bank.ntotal;
+      if (!(bank instanceof FlatIndex) || bank.metric !== 'l2' || !bank.isTrained)
+        throw new RangeError(
+          `a context index must be a trained flat L2 index, not a ${bank.kind} ${bank.metric} one`,
+        );
+      if (bank.dim !== this.dim || rows === 0)
+        throw new RangeError(
+          `context index holds ${rows} rows of ${bank.dim} values, not rows of ${this.dim}`,
+        );
+    }
+    const vectors = () => (bank instanceof Float32Array ? bank : bank.reconstruct(allRows(rows)));
     this.#axes =
       options.axes ??
-      (options.bound && rows >= MIN_BOUND_ROWS ? principalAxes(bank, this.dim, boundRank(this.dim)) : null);
-    this.#index = this.#indexOf(bank);
-    // The index's own storage, viewed without a copy: the memory is held once (`bank` can be collected).
-    this.#base = this.#index.vectors();
-    this.#bank = this.#base;
+      (options.bound && rows >= MIN_BOUND_ROWS
+        ? principalAxes(vectors(), this.dim, boundRank(this.dim))
+        : null);
+    if (bank instanceof FlatIndex) {
+      this.#fitted = bank;
+      if (this.#axes) bank.setProjection(this.#axes);
+    } else {
+      this.#fitted = this.#indexOf(bank as Float32Array, options.storage ?? 'uint8');
+    }
+    this.storage = this.#fitted.storage ?? 'float32';
+    this.#index = this.#fitted;
   }
 
   /** Whether searches go through the bounded search (the same answers as the flat one). */
@@ -128,28 +160,39 @@ export class ContextMemory {
 
   /** Rows in the memory. */
   get size(): number {
-    return this.#bank.length / this.dim;
+    return this.#index.ntotal;
   }
 
-  /** The fitted vectors (what a model directory saves). */
+  /** The fitted memory's index (what a model directory saves, with `toBuffer`). */
+  get fittedIndex(): FlatIndex {
+    return this.#fitted;
+  }
+
+  /** The fitted vectors as the memory holds them (decoded: a copy). */
   get baseBank(): Float32Array {
-    return this.#base;
+    return this.#fitted.reconstruct(allRows(this.#fitted.ntotal));
   }
 
-  /** Adds the contexts of `windows` (taught as normal) to the fitted memory; `[]` restores the fitted one. */
+  /**
+   * Adds the contexts of `windows` (taught as normal) to the fitted memory; `[]` restores the fitted one. A
+   * uint8 memory takes its ranges again from the fitted vectors (as held) and the taught ones together, so that
+   * taught sound outside the fitted ranges is held as it is, not clipped to them.
+   */
   teach(windows: readonly Float32Array[]): void {
     const extra = contextsOf(windows, this.nMels, this.frames);
-    const bank = new Float32Array(this.#base.length + extra.length);
-    bank.set(this.#base);
-    bank.set(extra, this.#base.length);
     const old = this.#index;
-    // The fitted memory's axes serve the taught one too: any axes keep the answers exact, and these still
-    // hold most of its spread.
-    this.#index = this.#indexOf(bank);
-    this.#bank = this.#index.vectors();
-    // Nothing taught: the new index is the fitted memory, and the old one's storage can go.
-    if (extra.length === 0) this.#base = this.#bank;
-    this.#indexes.retire(old);
+    if (extra.length === 0) {
+      this.#index = this.#fitted;
+    } else {
+      const base = this.baseBank;
+      const bank = new Float32Array(base.length + extra.length);
+      bank.set(base);
+      bank.set(extra, base.length);
+      // The fitted memory's axes serve the taught one too: any axes keep the answers exact, and these still
+      // hold most of its spread.
+      this.#index = this.#indexOf(bank, this.storage);
+    }
+    if (old !== this.#fitted && old !== this.#index) this.#indexes.retire(old);
   }
 
   /** Scores one standardised window `[nMels, windowFrames]`. */
@@ -158,19 +201,23 @@ export class ContextMemory {
     const wf = window.length / nMels;
     if (!Number.isInteger(wf) || wf < frames)
       throw new RangeError(`window has ${window.length} values; need nMels (${nMels}) x >= ${frames} frames`);
-    const [index, bank, h, d] = [this.#index, this.#bank, this.#half, this.dim];
+    const [index, h, d] = [this.#index, this.#half, this.dim];
     const n = wf - 2 * h;
     const queries = new Float32Array(n * d);
     writeContexts(window, nMels, wf, frames, queries, 0);
-    const { distances, labels } = await this.#indexes.search(index, queries, 1);
+    // The nearest contexts are read while the search still holds the index (a teach may retire it).
+    const { distances, nearest } = await this.#indexes.search(index, queries, 1, (r) => ({
+      distances: r.distances,
+      nearest: index.reconstruct(r.labels),
+    }));
     const map = new Float32Array(nMels * wf);
     let windowScore = 0;
     for (let j = 0; j < n; j++) {
       const t = j + h;
-      const row = Number(labels[j]) * d;
+      const row = j * d;
       windowScore = Math.max(windowScore, Math.sqrt(Math.max(0, distances[j]) / d));
       for (let m = 0; m < nMels; m++)
-        map[m * wf + t] = (window[m * wf + t] - bank[row + m * frames + h]) ** 2;
+        map[m * wf + t] = (window[m * wf + t] - nearest[row + m * frames + h]) ** 2;
     }
     // The first and last h frames have no full context: they take their nearest scored frame's residual.
     for (let m = 0; m < nMels; m++) {
@@ -184,15 +231,22 @@ export class ContextMemory {
 
   /** Frees the index (once searches in flight have finished). */
   dispose(): void {
-    this.#indexes.retire(this.#index);
+    if (this.#index !== this.#fitted) this.#indexes.retire(this.#index);
+    this.#indexes.retire(this.#fitted);
   }
 
-  #indexOf(bank: Float32Array): FlatIndex {
-    const index = new FlatIndex(this.dim);
+  #indexOf(bank: Float32Array, storage: Storage): FlatIndex {
+    const index = new FlatIndex(this.dim, { storage });
+    if (storage === 'uint8') index.train(bank);
     index.add(bank);
     if (this.#axes) index.setProjection(this.#axes);
     return index;
   }
+}
+
+/** Labels 0 .. rows - 1. */
+function allRows(rows: number): BigInt64Array {
+  return BigInt64Array.from({ length: rows }, (_, i) => BigInt(i));
 }
 
 /** Context vectors of every full-context frame of `windows`, `[rows, nMels * frames]`, bin-major. */

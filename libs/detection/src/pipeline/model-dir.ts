@@ -6,8 +6,11 @@
  *                               frequencyScale, grid, calibration, training}, method {name, json, arrays}}
  * MODEL_DIR/method.<name>.<f32|f64|i32>   the method's arrays, little-endian, listed in model.json with
  *                               their length and sha256
- * MODEL_DIR/context.bank.f32    the log-mel context memory's vectors (when the config has one), listed in
- *                               model.json `parts.context`; the tonal envelope's peaks are in `parts.tonal`
+ * MODEL_DIR/context.index.faiss  the log-mel context memory (when the config has one): its flat index, one
+ *                               byte per value (FAISS's SQ8 layout, `storage` 'uint8'), listed in model.json
+ *                               `parts.context`; the tonal envelope's peaks are in `parts.tonal`. Models saved
+ *                               before it hold context.bank.f32 (the vectors as floats), held at one byte per
+ *                               value from load on, like a new fit's
  * MODEL_DIR/context.axes.f32    the axes of its bounded search (`parts.context.axes`; absent in older models
  *                               and for small memories: computed at load when the memory qualifies)
  * MODEL_DIR/modulation.features.f32  the modulation spectrum's normal features (`parts.modulation`)
@@ -22,6 +25,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MelParams } from '@hark/dsp';
+import { KnnIndex } from '@hark/native';
 import { Calibration } from '../calibration/index.js';
 import type { MethodState } from '../method.js';
 import { impulseGrid, modulationGrid, resolveDetectorConfig, type DetectorConfig } from './config.js';
@@ -36,7 +40,7 @@ import { methodFromState } from './methods.js';
 export const MODEL_FORMAT = 'hark-model';
 export const MODEL_VERSION = 1;
 
-type ArrayKind = 'f32' | 'f64' | 'i32';
+type ArrayKind = 'f32' | 'f64' | 'i32' | 'u8';
 interface ArrayEntry {
   file: string;
   dtype: ArrayKind;
@@ -53,7 +57,7 @@ export interface ModelJson {
   method: { name: string; json: Record<string, unknown>; arrays: Record<string, ArrayEntry> };
   /** The parts fused with the method (absent in models saved before them). */
   parts?: {
-    context: (ArrayEntry & { frames: number; axes?: ArrayEntry }) | null;
+    context: (ArrayEntry & { frames: number; axes?: ArrayEntry; storage?: 'uint8' | 'float32' }) | null;
     tonal: { peaks: number[]; marginDb: number } | null;
     /** Absent in models saved before the modulation spectrum. */
     modulation?: (ArrayEntry & { bands: number }) | null;
@@ -62,17 +66,25 @@ export interface ModelJson {
   };
 }
 
-const KIND = (a: MethodState['arrays'][string]): ArrayKind =>
-  a instanceof Float32Array ? 'f32' : a instanceof Float64Array ? 'f64' : 'i32';
+const KIND = (a: MethodState['arrays'][string] | Uint8Array): ArrayKind =>
+  a instanceof Float32Array
+    ? 'f32'
+    : a instanceof Float64Array
+      ? 'f64'
+      : a instanceof Uint8Array
+        ? 'u8'
+        : 'i32';
 const CTOR = { f32: Float32Array, f64: Float64Array, i32: Int32Array } as const;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** The context memory of models saved before it was held at one byte per value (read only). */
 const CONTEXT_FILE = 'context.bank.f32';
+const CONTEXT_INDEX_FILE = 'context.index.faiss';
 const AXES_FILE = 'context.axes.f32';
 const MODULATION_FILE = 'modulation.features.f32';
 const IMPULSE_FILE = 'impulse.features.f32';
 
 /** Bytes of a typed array, little-endian (the platform order on every machine hark runs on; checked). */
-function bytesOf(a: Float32Array | Float64Array | Int32Array): Uint8Array {
+function bytesOf(a: Float32Array | Float64Array | Int32Array | Uint8Array): Uint8Array {
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
     throw new Error('big-endian machines are not supported');
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -90,9 +102,10 @@ export async function saveModel(detector: Detector, dir: string): Promise<ModelJ
   }
   const { extractor, config, fitted } = detector;
   const c = detector.parts.context;
-  const context: (ArrayEntry & { frames: number; axes?: ArrayEntry }) | null = c && {
-    ...(await writeArray(dir, CONTEXT_FILE, c.baseBank)),
+  const context: NonNullable<ModelJson['parts']>['context'] = c && {
+    ...(await writeArray(dir, CONTEXT_INDEX_FILE, c.fittedIndex.toBuffer())),
     frames: c.frames,
+    storage: c.storage,
     ...(c.axes && { axes: await writeArray(dir, AXES_FILE, c.axes) }),
   };
   const tonal = detector.parts.tonal
@@ -237,16 +250,8 @@ function checkTraining(t: unknown, where: string): void {
 
 /** Reads one array file and checks its size and checksum. */
 async function readArray(dir: string, e: ArrayEntry): Promise<Float32Array | Float64Array | Int32Array> {
-  const path = join(dir, e.file);
-  const bytes = await readFile(path).catch(() => {
-    throw new Error(`${path} is missing; the model directory is incomplete, fit it again`);
-  });
-  const Ctor = CTOR[e.dtype];
-  if (bytes.length !== e.length * Ctor.BYTES_PER_ELEMENT || sha256(bytes) !== e.sha256) {
-    throw new Error(
-      `${path} is corrupt (${bytes.length} bytes, expected ${e.length * Ctor.BYTES_PER_ELEMENT} with sha256 ${String(e.sha256).slice(0, 12)}...); fit the model again`,
-    );
-  }
+  const Ctor = CTOR[e.dtype as keyof typeof CTOR];
+  const bytes = await readBytes(dir, e, Ctor.BYTES_PER_ELEMENT);
   // The file's own buffer when it is aligned for the type (readFile gives large files a buffer of their own,
   // at offset 0): a second copy of a model's arrays at every load is only garbage for the allocator.
   if (bytes.byteOffset % Ctor.BYTES_PER_ELEMENT === 0)
@@ -254,6 +259,20 @@ async function readArray(dir: string, e: ArrayEntry): Promise<Float32Array | Flo
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);
   return new Ctor(copy.buffer);
+}
+
+/** The bytes of an entry's file, checked against its length (of `size`-byte elements) and sha256. */
+async function readBytes(dir: string, e: ArrayEntry, size: number): Promise<Buffer<ArrayBuffer>> {
+  const path = join(dir, e.file);
+  const bytes = await readFile(path).catch(() => {
+    throw new Error(`${path} is missing; the model directory is incomplete, fit it again`);
+  });
+  if (bytes.length !== e.length * size || sha256(bytes) !== e.sha256) {
+    throw new Error(
+      `${path} is corrupt (${bytes.length} bytes, expected ${e.length * size} with sha256 ${String(e.sha256).slice(0, 12)}...); fit the model again`,
+    );
+  }
+  return bytes;
 }
 
 /** The context memory, tonal envelope, modulation spectrum and impulse train the config names, from `model.json`'s `parts`. */
@@ -270,7 +289,8 @@ async function loadParts(dir: string, json: ModelJson, config: DetectorConfig): 
     );
   let context: ContextMemory | null = null;
   if (config.contextFrames > 0 && c) {
-    if (c.file !== CONTEXT_FILE || c.dtype !== 'f32' || c.frames !== config.contextFrames)
+    const saved = c.file === CONTEXT_INDEX_FILE && c.dtype === 'u8';
+    if (!(saved || (c.file === CONTEXT_FILE && c.dtype === 'f32')) || c.frames !== config.contextFrames)
       throw new Error(`${where}: parts.context has a bad entry ${JSON.stringify(c)}`);
     const dim = config.mel.nMels * c.frames;
     const a = c.axes;
@@ -290,12 +310,11 @@ async function loadParts(dir: string, json: ModelJson, config: DetectorConfig): 
       );
     // Saved axes, or (older models) computed now: the bounded search gives the same scores either way.
     const options = a ? { axes: (await readArray(dir, a)) as Float32Array } : { bound: true };
-    context = new ContextMemory(
-      config.mel.nMels,
-      c.frames,
-      (await readArray(dir, c)) as Float32Array,
-      options,
-    );
+    // A saved index as it was fitted; an older model's floats are held at one byte per value from now on.
+    const bank = saved
+      ? await readIndex(join(dir, c.file), await readBytes(dir, c, 1))
+      : await readArray(dir, c);
+    context = new ContextMemory(config.mel.nMels, c.frames, bank as Float32Array | KnnIndex, options);
   }
   let tonal: TonalEnvelope | null = null;
   if (config.tonalMarginDb > 0 && t) {
@@ -340,9 +359,18 @@ async function saveBandPart(
 async function writeArray(
   dir: string,
   file: string,
-  a: Float32Array | Float64Array | Int32Array,
+  a: Float32Array | Float64Array | Int32Array | Uint8Array,
 ): Promise<ArrayEntry> {
   const bytes = bytesOf(a);
   await writeFile(join(dir, file), bytes);
   return { file, dtype: KIND(a), length: a.length, sha256: sha256(bytes) };
+}
+
+/** The index FAISS's bytes hold (a flat index's checks are the memory's: ContextMemory). */
+function readIndex(path: string, bytes: Uint8Array): KnnIndex {
+  try {
+    return KnnIndex.fromBuffer(bytes);
+  } catch (err) {
+    throw new Error(`${path} is not a readable index (${(err as Error).message}); fit the model again`);
+  }
 }
