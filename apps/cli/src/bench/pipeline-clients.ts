@@ -18,6 +18,7 @@ export interface ClientsJob {
   sensorToken: string;
   operatorToken: string;
   sensorIds: string[];
+  /** The streams sensor i plays `wavs[i % wavs.length]` of. */
   wavs: string[];
   seconds: number;
   warmupSeconds: number;
@@ -53,10 +54,16 @@ async function main(job: ClientsJob, onMeasuring: () => void): Promise<ClientsRe
     scores++;
     latencies.push(Date.now() - e.arrivedAt);
   });
+  // Each file read once: a mixed fleet lists a stream per sensor, the same few files over and over.
+  const decoded = new Map<string, Promise<{ bytes: Uint8Array; rate: number }>>();
   const pcm = await Promise.all(
-    job.wavs.map(async (w) => {
-      const a = await readWav(w);
-      return { bytes: encodePcm(a.samples, 's16le'), rate: a.sampleRate };
+    job.wavs.map((w) => {
+      if (!decoded.has(w))
+        decoded.set(
+          w,
+          readWav(w).then((a) => ({ bytes: encodePcm(a.samples, 's16le'), rate: a.sampleRate })),
+        );
+      return decoded.get(w)!;
     }),
   );
   const stop = new AbortController();

@@ -38,6 +38,11 @@ export interface PipelineStep {
   sensors: number;
   /** The rate every sensor streams at (Hz); the server resamples what is not its analysis rate. */
   rate: number;
+  /**
+   * A mixed fleet (`--mixed`): the rates the step's sensors were split between, evenly (sensor i at
+   * `rates[i % rates.length]`); `rate` is then the highest of them.
+   */
+  rates?: number[];
   seconds: number;
   windowsScored: number;
   windowsDropped: number;
@@ -65,6 +70,8 @@ export interface PipelineBenchOptions {
   sensors: number[];
   /** Sensor sample rates to run the steps at, each in turn (default: the analysis rate, 16 kHz). */
   rates?: number[];
+  /** Split each step's sensors evenly between `rates` (a mixed fleet) instead of a step per rate. */
+  mixed?: boolean;
   seconds: number;
   warmup: number;
   /** Audio per sensor message, ms (default: `hark sensor`'s, {@link DEFAULT_CHUNK_MS}). */
@@ -79,6 +86,32 @@ export interface PipelineBenchOptions {
 
 /** The synthetic machines the sensors play, each with its own model. */
 const MACHINES = ['pump', 'fan', 'gearbox'] as const;
+
+/** The rates of each run of steps: one rate each, or (mixed) all of them together. */
+export function fleets(rates: readonly number[], mixed: boolean): number[][] {
+  return mixed && rates.length > 1 ? [[...rates]] : rates.map((r) => [r]);
+}
+
+/** "16000" or, for a mixed fleet, "16000 + 48000". */
+export function fleetLabel(fleet: readonly number[]): string {
+  return fleet.join(' + ');
+}
+
+/**
+ * The stream of each of `n` sensors: sensor i plays machine i % 3 (its model's, `prepareSensors`) at rate
+ * `fleet[i % fleet.length]`, so a mixed fleet of 64 at two rates has 32 at each and every machine at both.
+ * `wavs` holds each rate's streams in machine order.
+ */
+export function fleetWavs(
+  n: number,
+  fleet: readonly number[],
+  wavs: ReadonlyMap<number, string[]>,
+): string[] {
+  if (fleet.length === 1) return wavs.get(fleet[0])!;
+  return Array.from({ length: n }, (_, i) => wavs.get(fleet[i % fleet.length])![i % MACHINES.length]);
+}
+
+const stepFleet = (s: PipelineStep) => s.rates ?? [s.rate];
 
 /** The default detector's analysis rate: what the synthetic streams are written at. */
 const ANALYSIS_RATE = 16000;
@@ -124,19 +157,24 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
         operatorToken: (await server.tokens.create('operator', 'bench dashboard')).token,
       };
       const steps: PipelineStep[] = [];
-      for (const rate of rates) {
+      for (const fleet of fleets(rates, !!o.mixed)) {
+        const rate = Math.max(...fleet);
         for (const n of [...o.sensors].sort((a, b) => a - b)) {
-          log(`${n} sensors at ${rate} Hz: ${o.warmup} s warm-up, ${o.seconds} s measured...`);
+          log(`${n} sensors at ${fleetLabel(fleet)} Hz: ${o.warmup} s warm-up, ${o.seconds} s measured...`);
           const job: ClientsJob = {
             url: server.url,
             ...tokens,
             sensorIds: ids.slice(0, n),
-            wavs: wavs.get(rate)!,
+            wavs: fleetWavs(n, fleet, wavs),
             seconds: o.seconds,
             warmupSeconds: o.warmup,
             chunkMs: o.chunkMs ?? DEFAULT_CHUNK_MS,
           };
-          const step = { ...(await measureStep(server, job, !!o.profile)), rate };
+          const step = {
+            ...(await measureStep(server, job, !!o.profile)),
+            rate,
+            ...(fleet.length > 1 && { rates: fleet }),
+          };
           steps.push(step);
           log(
             `  scored ${step.windowsScored}, dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms, RSS ${step.rssMb} MB (V8 heap ${step.heapUsedMb} MB, external ${step.externalMb} MB)${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
@@ -312,7 +350,7 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
     ],
     steps.map((s) => [
       s.sensors,
-      s.rate,
+      fleetLabel(stepFleet(s)),
       s.windowsScored,
       s.windowsDropped,
       s.windowsSkipped,
@@ -327,12 +365,23 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
   );
 }
 
-/** The capacity found, per sensor rate (one line each when several rates ran). */
-export function pipelineSummary(steps: readonly PipelineStep[], rates: readonly number[]): string {
-  return rates
-    .flatMap((rate) => {
-      const at = steps.filter((s) => s.rate === rate);
-      const on = rates.length > 1 ? ` (sensors at ${rate} Hz)` : '';
+/** The capacity found, per sensor rate (one line each when several rates ran) or per mixed fleet. */
+export function pipelineSummary(
+  steps: readonly PipelineStep[],
+  rates: readonly number[],
+  mixed = false,
+): string {
+  const runs = fleets(rates, mixed);
+  return runs
+    .flatMap((fleet) => {
+      const label = fleetLabel(fleet);
+      const at = steps.filter((s) => fleetLabel(stepFleet(s)) === label);
+      const on =
+        fleet.length > 1
+          ? ` (sensors at ${label} Hz, split evenly)`
+          : runs.length > 1
+            ? ` (sensors at ${label} Hz)`
+            : '';
       const best = at.filter((s) => s.sustained).at(-1);
       const fast = at.filter((x) => x.sustained && x.p99 < 250).at(-1);
       const at16 = at.find((s) => s.sensors === 16);
@@ -374,7 +423,12 @@ export function profileTable(steps: readonly PipelineStep[]): string {
   return markdownTable(
     [
       'stage (CPU ms per scored window)',
-      ...profiled.flatMap((s) => [`${s.sensors} sensors, ${s.rate / 1000} kHz`, 'share']),
+      ...profiled.flatMap((s) => [
+        `${s.sensors} sensors, ${stepFleet(s)
+          .map((r) => r / 1000)
+          .join(' + ')} kHz`,
+        'share',
+      ]),
     ],
     rows,
   );
@@ -407,6 +461,11 @@ export function registerBenchPipeline(bench: Command): void {
       rateList,
       [ANALYSIS_RATE],
     )
+    .option(
+      '--mixed',
+      'with several --rates, one run of steps whose sensors are split evenly between the rates (a mixed fleet: ' +
+        '64 at 16000,48000 is 32 at each), instead of a run per rate',
+    )
     .option('--seconds <s>', 'measured seconds per step', positiveInt, 30)
     .option('--warmup <s>', 'seconds before measuring, per step', positiveInt, 5)
     .option(
@@ -427,6 +486,7 @@ export function registerBenchPipeline(bench: Command): void {
       async (o: {
         sensors: number[];
         rates: number[];
+        mixed?: boolean;
         seconds: number;
         warmup: number;
         chunkMs: number;
@@ -437,13 +497,14 @@ export function registerBenchPipeline(bench: Command): void {
       }) => {
         const steps = await runPipelineBench({
           ...o,
+          mixed: !!o.mixed,
           all: !!o.all,
           profile: !!o.profile,
           log: (l) => console.log(l),
         });
         const table = pipelineTable(steps);
         const stages = profileTable(steps);
-        const summary = pipelineSummary(steps, o.rates);
+        const summary = pipelineSummary(steps, o.rates, !!o.mixed);
         console.log(`\n${table}\n\n${summary}`);
         if (stages) console.log(`\n${stages}`);
         for (const s of steps.filter((x) => x.profile)) {
@@ -477,7 +538,7 @@ export function registerBenchPipeline(bench: Command): void {
         if (o.write && !stages) {
           const body =
             `${summary}\n\n${table}\n\n` +
-            `Each sensor streams s16le at the rate in the table in ${o.chunkMs} ms chunks in real time` +
+            `Each sensor streams s16le at the rate in the table (a mixed fleet, "16000 + 48000": sensors split evenly) in ${o.chunkMs} ms chunks in real time` +
             ' (synthetic pump / fan / gearbox, looped) ' +
             'through `SensorClient`; one model per sensor, fitted on the machine it plays (' +
             (o.config ? `detector \`--config '${JSON.stringify(o.config)}'\`` : 'the default detector') +
