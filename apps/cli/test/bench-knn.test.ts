@@ -61,4 +61,25 @@ describe('bench knn', () => {
     expect(body).not.toContain('An HNSW setting');
     expect(body).toMatch(/load average [\d.]+ at the start, [\d.]+ at the end/);
   }, 60_000);
+
+  it('--storage uint8 times exact indexes that hold one byte per value, and says so', async () => {
+    const body = await runBenchKnn({
+      ...QUICK,
+      sizes: [3000],
+      dims: [16],
+      queries: 32,
+      k: [1],
+      data: 'clustered',
+      M: 16,
+      efConstruction: 40,
+      tsFlops: 1e6,
+      storage: 'uint8',
+      write: false,
+    } as Parameters<typeof runBenchKnn>[0]);
+    const row = body.split('\n').find((l) => l.startsWith('| 3000 | 16 | 1 |'));
+    const cells = row!.split('|').map((c) => c.trim());
+    expect(Number(cells[5])).toBeGreaterThan(0); // Flat q/s, on the codes
+    expect(cells[11]).toMatch(/^[\d.]+x$/); // against the fallback, on the same codes
+    expect(body).toContain('exact indexes hold one byte per value (--storage uint8)');
+  }, 60_000);
 });

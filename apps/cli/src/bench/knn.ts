@@ -10,6 +10,7 @@ import {
   IVFIndex,
   type KnnIndex,
   setNumThreads,
+  type Storage,
 } from '@hark/native';
 import { markdownTable, writeBenchmarkSection } from './report.js';
 
@@ -37,6 +38,8 @@ export interface KnnBenchOptions {
   runs?: number;
   /** Set by --quick: the report goes to its own BENCHMARKS.md section, leaving the full run's alone. */
   quick?: boolean;
+  /** How the exact (Flat) indexes hold the bank: 'float32' (default) or 'uint8' (one byte per value). */
+  storage?: Storage;
 }
 
 const EF_SWEEP = [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512];
@@ -187,6 +190,20 @@ const cpuNow = () => {
   return (user + system) / 1e6;
 };
 
+/** An exact index of `bank` held as `--storage` says (one byte per value: its ranges taken from the bank). */
+async function exactIndex(
+  bank: Float32Array,
+  d: number,
+  o: KnnBenchOptions,
+  b?: 'typescript',
+): Promise<FlatIndex> {
+  const storage = o.storage ?? 'float32';
+  const index = new FlatIndex(d, { storage, ...(b && { backend: b }) });
+  if (storage === 'uint8') await index.trainAsync(bank);
+  await index.addAsync(bank);
+  return index;
+}
+
 /**
  * Flat q/s per k, each batch followed by one sgemm of the ceiling's shape: on a shared machine both see the
  * same conditions, and the best of each (RUNS flat batches, 1 + RUNS * k-count sgemm samples) is kept, by
@@ -202,8 +219,7 @@ async function measureFlat(cell: Cell, o: KnnBenchOptions): Promise<BigInt64Arra
     ceiling.cpu = Math.max(ceiling.cpu, (2 * o.queries * columns * d) / t.cpuSeconds / 1e9);
   };
   sgemm();
-  const flat = new FlatIndex(d);
-  await flat.addAsync(cell.bank);
+  const flat = await exactIndex(cell.bank, d, o);
   const truth = await groundTruth(flat, cell.bank, cell.recallQueries, d);
   const flops = 2 * o.queries * n * d;
   for (const k of o.k) {
@@ -233,10 +249,9 @@ async function measureFlat(cell: Cell, o: KnnBenchOptions): Promise<BigInt64Arra
 }
 
 /** The fallback is single-threaded and ~100x slower: a slice of the batch sized to ~tsFlops, per query. */
-function measureFallback(cell: Cell, o: KnnBenchOptions): void {
+async function measureFallback(cell: Cell, o: KnnBenchOptions): Promise<void> {
   const { n, d } = cell;
-  const ts = new FlatIndex(d, { backend: 'typescript' });
-  ts.add(cell.bank);
+  const ts = await exactIndex(cell.bank, d, o, 'typescript');
   const tsQueries = Math.max(4, Math.min(o.queries, Math.round(o.tsFlops / (2 * n * d))));
   for (const row of cell.rows) {
     const t = now();
@@ -293,7 +308,7 @@ async function benchCell(n: number, d: number, o: KnnBenchOptions): Promise<Row[
   const cell: Cell = { n, d, bank: gen(n, d, 1000 + d), queries, recallQueries, rows: [] };
   log(`n ${n} d ${d}: data ready in ${(now() - t0).toFixed(1)} s`);
   const truth = await measureFlat(cell, o);
-  measureFallback(cell, o);
+  await measureFallback(cell, o);
   if (o.hnsw) await measureHnsw(cell, truth, o);
   if (o.ivf) await measureIvf(cell, truth, o);
   return cell.rows;
@@ -444,7 +459,7 @@ function report(rows: Row[], o: KnnBenchOptions, extra: string[], run: RunInfo):
   return [
     `Backend ${backend}, FAISS threads ${getNumThreads()}, BLAS ${blas.library} (${blas.corename ?? 'unknown kernels'}, ` +
       `OPENBLAS_CORETYPE=${blas.coretype ?? 'unset'}${blas.coretypeSetByHark ? ', set by hark' : ''}); ${o.queries} queries per batch; ` +
-      `${o.data} data; ${run.seconds.toFixed(0)} s in all; load average ${run.load[0].toFixed(1)} at the start, ${run.load[1].toFixed(1)} at the end.`,
+      `${o.data} data; exact indexes hold ${o.storage === 'uint8' ? 'one byte per value (--storage uint8)' : 'float32'}; ${run.seconds.toFixed(0)} s in all; load average ${run.load[0].toFixed(1)} at the start, ${run.load[1].toFixed(1)} at the end.`,
     '',
     '### Exact search against the BLAS ceiling',
     '',
@@ -491,7 +506,12 @@ export async function runBenchKnn(o: KnnBenchOptions): Promise<string> {
     const [id, title] = o.quick
       ? ['knn-quick', 'k-NN exact search, quick check (`hark bench knn --quick`)']
       : ['knn', 'k-NN search (FAISS addon vs BLAS ceiling vs TypeScript)'];
-    console.log(`\nwritten to ${writeBenchmarkSection(id, title, body)}`);
+    // One byte per value has sections of its own: the float32 figures stay where they are.
+    const [sectionId, sectionTitle] =
+      o.storage === 'uint8'
+        ? [`${id}-uint8`, `${title}, one byte per value (\`--storage uint8\`)`]
+        : [id, title];
+    console.log(`\nwritten to ${writeBenchmarkSection(sectionId, sectionTitle, body)}`);
   }
   return body;
 }
@@ -533,10 +553,17 @@ export function registerBenchKnn(bench: Command): void {
     .option('--ts-flops <n>', 'work given to the TypeScript fallback per row (flops)', Number, 4e9)
     .option('--runs <n>', 'timed batches per measurement, the best kept', int('runs'), RUNS)
     .option('--threads <n>', 'FAISS threads (default: all cores)', int('threads'))
+    .option(
+      '--storage <kind>',
+      "how the exact (Flat) indexes hold the bank: 'float32' or 'uint8' (one byte per value, as the context memory)",
+      'float32',
+    )
     .option('--no-write', 'print only, leave BENCHMARKS.md alone')
     .action(async (opts: KnnBenchOptions & { quick?: boolean }) => {
       if (opts.data !== 'clustered' && opts.data !== 'uniform')
         throw new Error(`--data '${opts.data}' must be 'clustered' or 'uniform'`);
+      if (opts.storage !== 'float32' && opts.storage !== 'uint8')
+        throw new Error(`--storage '${opts.storage}' must be 'float32' or 'uint8'`);
       if (opts.quick) Object.assign(opts, QUICK);
       await runBenchKnn(opts);
     });
