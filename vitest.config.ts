@@ -9,6 +9,12 @@ import { defineConfig } from 'vitest/config';
  */
 const conditions = ['source', 'node', 'default'];
 
+/**
+ * Every project's setup file: it removes the temporary directories a test file made with
+ * `test/support/temp.ts` once the file's own hooks have run.
+ */
+const cleanup = fileURLToPath(new URL('./test/support/cleanup.ts', import.meta.url));
+
 const project = (
   name: string,
   root: string,
@@ -17,7 +23,7 @@ const project = (
 ) => ({
   extends: true as const,
   plugins,
-  test: { name, root, include: ['test/**/*.test.ts'], ...extra },
+  test: { name, root, include: ['test/**/*.test.ts'], setupFiles: [cleanup], ...extra },
 });
 
 /** NestJS needs decorator metadata, which esbuild does not emit: swc compiles the server's TypeScript. */

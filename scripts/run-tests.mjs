@@ -9,12 +9,19 @@
 // `make test`), and OpenBLAS picks its kernels when it loads, so each family needs its own process. A family
 // the CPU lacks prints a SKIPPED line and counts as one skipped test, so the totals line shows it too.
 //
+// Temporary files: every run below gets TMPDIR set to one directory made for this invocation
+// (`<tmpdir>/hark-test-XXXXXX`), so whatever a test, a server it starts or a service (PostgreSQL, Redis, Chromium)
+// leaves behind is in one place and removed at the end; tests left about 2 GB in /tmp per run before. What is
+// still there when the runs end was not removed by the test that made it: it is listed, and counted as a
+// failed check, so a leak is fixed where it is made. HARK_KEEP_TMP=1 keeps the directory and what the tests made
+// in it (its path is printed), for a failure's data directory; the check is then skipped.
+//
 // Extra arguments go to vitest: `--project <name>` selects projects as usual (`--project native` runs only
 // the matrix), anything else (file filters, -t) goes to every run. HARK_SKIP_CHECKS=1 skips type check and lint.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { relative } from 'node:path';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { familyEnv, kernelFamilies } from '../native/scripts/kernel-families.mjs';
 
@@ -119,6 +126,21 @@ function vitest(label, args, env) {
 
 if (process.env.HARK_SKIP_CHECKS !== '1') await runChecks();
 
+// The run's temporary directory. World-traversable: PostgreSQL's tests run its server as `postgres`, in
+// directories they make here and hand to that user.
+const runTmp = mkdtempSync(join(tmpdir(), 'hark-test-'));
+chmodSync(runTmp, 0o755);
+const withTmp = (env) => ({ ...env, TMPDIR: runTmp });
+const removeRunTmp = () => {
+  if (process.env.HARK_KEEP_TMP !== '1') rmSync(runTmp, { recursive: true, force: true, maxRetries: 3 });
+};
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    removeRunTmp();
+    process.exit(130);
+  });
+}
+
 const { projects, rest } = parseArgs(process.argv.slice(2));
 const wantsNative = projects.length === 0 || projects.includes('native');
 const others = projects.filter((p) => p !== 'native');
@@ -132,7 +154,7 @@ if (projects.length === 0 || others.length > 0) {
   vitest(
     'tests (every project but native), environment as given',
     [...select.flatMap((p) => ['--project', p]), ...workers, ...rest],
-    process.env,
+    withTmp(process.env),
   );
 }
 if (wantsNative) {
@@ -151,10 +173,48 @@ if (wantsNative) {
     vitest(
       label,
       ['--project', 'native', ...(filtered ? ['--passWithNoTests'] : []), ...rest],
-      familyEnv(family),
+      withTmp(familyEnv(family)),
     );
   }
 }
+
+/**
+ * Files onnxruntime-node 1.30 itself writes to the temporary directory of every process that opens a session
+ * (an empty `mat-debug-<pid>.log`, and `.ses`), whatever hark does: not a test's leak.
+ */
+const runtimeFiles = /^(mat-debug-\d+\.log|\.ses)$/;
+
+/**
+ * What the tests left in the run's temporary directory, grouped by name without mkdtemp's random suffix
+ * (`hark-store-a1B2c3` -> `hark-store-`), largest groups first.
+ */
+function leftovers(dir) {
+  const groups = new Map();
+  for (const name of readdirSync(dir)) {
+    if (runtimeFiles.test(name)) continue;
+    const key = name.replace(/[A-Za-z0-9]{6}$/, '');
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  return [...groups].sort((a, b) => b[1] - a[1]);
+}
+
+const left = leftovers(runTmp);
+const check = 'temporary files (every test removes what it makes)';
+console.log(`== ${check}`);
+if (process.env.HARK_KEEP_TMP === '1') {
+  // The tests keep theirs too (test/support/temp.ts), so there is nothing to check.
+  console.log(`== ${check}: not checked (HARK_KEEP_TMP=1)`);
+} else if (left.length === 0) {
+  totals.passed++;
+} else {
+  totals.failed++;
+  code = code || 1;
+  const names = left.map(([name, n]) => `${name}* x${n}`).join(', ');
+  failures.push(`${check}: left in ${runTmp}: ${names}`);
+  console.log(`== ${check} FAILED: left in ${runTmp}: ${names}`);
+}
+if (process.env.HARK_KEEP_TMP === '1') console.log(`== temporary files kept in ${runTmp} (HARK_KEEP_TMP=1)`);
+removeRunTmp();
 
 if (failures.length > 0) {
   console.log(`== failed (${failures.length}):`);

@@ -1,16 +1,15 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlatIndex, HNSWIndex, IVFIndex, KnnIndex, type SearchResult } from '../src/index.js';
 import { BACKENDS, randomVectors } from './helpers.js';
+import { tempDir } from '../../test/support/temp.js';
 
 // A fitted memory bank survives a restart unchanged: bit-identical results after each round trip.
 
 const D = 16;
 const data = randomVectors(2000, D, 31);
 const queries = randomVectors(50, D, 32);
-const dir = mkdtempSync(join(tmpdir(), 'hark-native-io-'));
+const dir = tempDir('native-io');
 
 function expectIdentical(a: SearchResult, b: SearchResult): void {
   expect(Buffer.from(b.distances.buffer).equals(Buffer.from(a.distances.buffer))).toBe(true);

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { IndexSpec } from '../src/addon.js';
@@ -14,6 +12,7 @@ import {
   type Storage,
 } from '../src/index.js';
 import { caught, clusteredVectors, fixedOrderSearch, randomVectors, rows } from './helpers.js';
+import { tempDir } from '../../test/support/temp.js';
 
 // A flat index with uint8 storage holds one byte per value in FAISS's SQ8 layout (types.ts, Storage): the
 // codes follow the stated formulas to the bit, searches are exact over the decoded vectors, and the bytes are
@@ -427,7 +426,7 @@ describe('uint8 storage: arguments and errors (TypeScript fallback)', () => {
 });
 
 describe('uint8 storage: bytes (TypeScript fallback)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hark-native-sq8-'));
+  const dir = tempDir('native-sq8');
 
   it.each(['l2', 'ip'] as Metric[])(
     'writes FAISS 1.7.3`s IndexScalarQuantizer (QT_8bit) bytes, %s',

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, FlatIndex, HNSWIndex, IVFIndex, KnnIndex } from '../src/index.js';
 import { BACKENDS, caught, randomVectors } from './helpers.js';
+import { tempDir } from '../../test/support/temp.js';
 
 // Every bad argument and every FAISS failure becomes a JS error with a code, identically on both
 // backends, and the process (and the index) carries on.
@@ -155,7 +155,7 @@ describe.each(BACKENDS)('arguments and errors (%s)', (backend) => {
   });
 
   it('reports files that cannot be opened as ERR_HARK_FAISS_IO and foreign files as ERR_HARK_FAISS_CORRUPT', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hark-native-'));
+    const dir = tempDir('native');
     const missing = join(dir, 'missing', 'bank.faiss');
     for (const call of [
       () => KnnIndex.load(missing, { backend }),

@@ -4,20 +4,18 @@
  * real `hark sensor` command.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import type { Alert, ColumnsEvent, ModelStatus, Role, ScoreEvent, SensorStatus } from '@hark/protocol';
 import { createServer, type HarkServer, type ServerOptions } from '@hark/server';
+import { tempDir } from './temp.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const HARK_BIN = join(REPO, 'apps/cli/bin/hark.js');
 
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `hark-${prefix}-`));
-}
+export { tempDir };
 
 export interface TestServer {
   server: HarkServer;

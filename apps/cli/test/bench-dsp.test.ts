@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dspBenchTable, runDspBench } from '../src/bench/dsp.js';
 import { writeBenchmarkSection } from '../src/bench/report.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 describe('bench dsp', () => {
   it('measures every configuration and writes a Markdown table section', () => {
@@ -28,7 +28,7 @@ describe('bench dsp', () => {
     expect(table).toMatch(
       /\| log-mel, default params \| 20 ms \(320 samples\) \| 1 \| \d+\.\d{3} \| \d+\.\d{3} \| \d+x \|/,
     );
-    const path = join(mkdtempSync(join(tmpdir(), 'hark-bench-')), 'BENCHMARKS.md');
+    const path = join(tempDir('bench'), 'BENCHMARKS.md');
     writeBenchmarkSection('dsp', 'DSP', table, path);
     expect(readFileSync(path, 'utf8')).toContain(table);
   });

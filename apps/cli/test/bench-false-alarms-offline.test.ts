@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveDetectorConfig } from '@hark/detection';
@@ -12,6 +11,7 @@ import {
   runOfflineFalseAlarmBench,
   type ReplayWindow,
 } from '../src/bench/false-alarms-offline.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const bin = join(root, 'apps/cli/bin/hark.js');
@@ -66,7 +66,7 @@ describe('offline replay of the alert rule', () => {
 });
 
 describe('hark bench false-alarms --offline', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'hark-bench-fa-offline-'));
+  const tmp = tempDir('bench-fa-offline');
   const data = join(tmp, 'data');
 
   beforeAll(() => {

@@ -1,14 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthDataset } from '@hark/dsp';
 import { falseAlarmTable, runFalseAlarmBench, type FalseAlarmResult } from '../src/bench/false-alarms.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const bin = join(root, 'apps/cli/bin/hark.js');
-const tmp = mkdtempSync(join(tmpdir(), 'hark-bench-fa-'));
+const tmp = tempDir('bench-fa');
 const data = join(tmp, 'data');
 
 describe('bench false-alarms', () => {

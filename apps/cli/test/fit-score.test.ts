@@ -1,16 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthDataset } from '@hark/dsp';
 import { byKindTables, evaluationTable } from '../src/commands/evaluate.js';
 import { pngPath } from '../src/commands/score.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const bin = join(root, 'apps/cli/bin/hark.js');
-const tmp = mkdtempSync(join(tmpdir(), 'hark-fit-score-'));
+const tmp = tempDir('fit-score');
 const data = join(tmp, 'data');
 const model = join(tmp, 'model');
 const hark = (...args: string[]) =>

@@ -1,12 +1,12 @@
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startHeartbeat } from '../src/heartbeat.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 // The watchdog speaks for a step that blocks the main thread and reports nothing (the native coreset).
 
-const dir = mkdtempSync(join(tmpdir(), 'hark-heartbeat-'));
+const dir = tempDir('heartbeat');
 const gate = new Int32Array(new SharedArrayBuffer(4));
 /** Blocks this thread (and its event loop) for `ms`, as a synchronous native call does. */
 const block = (ms: number) => Atomics.wait(gate, 0, 0, ms);

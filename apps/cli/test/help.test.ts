@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +5,7 @@ import { writeSynthDataset } from '@hark/dsp';
 import { MIN_TRAINING_CLIPS } from '@hark/detection';
 import { runFit } from '../src/commands/fit.js';
 import { buildProgram } from '../src/program.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 // `--help` states every default, and what it states is what the code does.
 
@@ -35,7 +34,7 @@ describe('hark --help', () => {
     fit.configureOutput({ writeOut: (s) => (help += s) });
     fit.outputHelp();
     expect(help).toContain(`Needs at least ${MIN_TRAINING_CLIPS} clips`);
-    const data = mkdtempSync(join(tmpdir(), 'hark-help-'));
+    const data = tempDir('help');
     writeSynthDataset(data, {
       machines: ['fan'],
       trainClips: MIN_TRAINING_CLIPS - 1,

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { resolveServerConfig, SERVER_DEFAULTS } from '@hark/server';
 import {
@@ -12,6 +9,7 @@ import {
   SINGLE_THREADED_GC,
 } from '../src/commands/serve.js';
 import { buildProgram } from '../src/program.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 describe('hark serve options', () => {
   it('gives the server only what is on the command line, so HARK_PORT / HARK_HOST / HARK_DATA apply', () => {
@@ -79,7 +77,7 @@ describe('hark token create --sensor', () => {
   };
 
   it('binds a sensor token to the listed ids', async () => {
-    const data = mkdtempSync(join(tmpdir(), 'hark-token-'));
+    const data = tempDir('token');
     const created = JSON.parse(
       await run([
         '--role',

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import {
   type SpectrogramOptions,
 } from '../src/commands/spectrogram.js';
 import { CORPUS, corpusOrWarn } from '../../../test/support/corpus.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const bin = join(root, 'apps/cli/bin/hark.js');
@@ -24,7 +24,7 @@ const defaults: SpectrogramOptions = {
   sampleRate: 16000,
   topDb: 80,
 };
-const tmp = mkdtempSync(join(tmpdir(), 'hark-spectrogram-'));
+const tmp = tempDir('spectrogram');
 
 /** A 48 kHz float WAV: 1 s of a 300 Hz tone (low band) with a 5 kHz tone in its second half. */
 function toneWav(): string {

@@ -1,13 +1,13 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeWav } from '@hark/dsp';
 import { runEvaluate } from '../src/commands/evaluate.js';
 import { runFit } from '../src/commands/fit.js';
 import { checkWavRates } from '../src/commands/wav-input.js';
+import { tempDir } from '../../../test/support/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'hark-wav-rate-'));
+const tmp = tempDir('wav-rate');
 const wav = (name: string, rate: number, seconds = 2) => {
   const path = join(tmp, name);
   writeFileSync(path, encodeWav(new Float32Array(Math.round(rate * seconds)).fill(0.1), rate, 's16'));

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readlinkSync, symlinkSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, readlinkSync, symlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataDirLockedError, LOCK_FILE, lockDataDir } from '../src/data-lock.js';
+import { tempDir } from '../../../test/support/temp.js';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'hark-lock-'));
+const dir = () => tempDir('lock');
 
 describe('the data directory lock', () => {
   it('is taken once, names its holder to the next taker, and is released', () => {

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthDataset } from '@hark/dsp';
@@ -17,10 +15,11 @@ import {
   type Detector,
   type FeedbackItem,
 } from '../src/index.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 /** A fast configuration for the small synthetic set (the defaults are for 5 s clips of real machines). */
 const FAST = { imageHeight: 128, imageWidth: 64, hopSeconds: 0.5 } as const;
-const tmp = mkdtempSync(join(tmpdir(), 'hark-feedback-'));
+const tmp = tempDir('feedback');
 let detector: Detector;
 /** Two windows of anomalous clips and the patches the detector scored in them: a false alarm each. */
 let items: FeedbackItem[];

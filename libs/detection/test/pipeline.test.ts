@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthDataset } from '@hark/dsp';
@@ -20,6 +19,7 @@ import {
   type DatasetGroup,
   type Detector,
 } from '../src/index.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 /** A fast configuration for the small synthetic set (the defaults are for 5 s clips of real machines). */
 const FAST = { imageHeight: 128, imageWidth: 64, hopSeconds: 0.5 } as const;
@@ -34,7 +34,7 @@ const SUMMED = {
   impulseBands: 0,
   calibrationFolds: 'holdout',
 } as const;
-const tmp = mkdtempSync(join(tmpdir(), 'hark-pipeline-'));
+const tmp = tempDir('pipeline');
 let group: DatasetGroup;
 /** The synthetic pump's training clips, read once. */
 let train: Float32Array[];

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeWav, readWav } from '../src/index.js';
 import { fixturePath } from './fixtures.js';
 import { makeWav } from './wav-writer.js';
+import { tempDir } from '../../../test/support/temp.js';
 
 const f32 = (xs: number[]) => Array.from(Float32Array.from(xs));
 
@@ -167,7 +167,7 @@ describe('decodeWav: corrupt files get an error naming the file and the problem'
   });
 
   it('readWav names the path when the file is missing, a directory, or corrupt', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hark-wav-'));
+    const dir = tempDir('wav');
     const bad = join(dir, 'notes.wav');
     writeFileSync(bad, 'hello');
     await expect(readWav(join(dir, 'missing.wav'))).rejects.toThrow(

@@ -1,16 +1,16 @@
 /** The real `hark sensor` binary (apps/cli/bin/hark.js, which runs dist/: `make test` builds it first). */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '@hark/dsp';
 import { FakeSensorServer, GOOD_TOKEN, streamBytes } from './fake-server.js';
+import { tempDir } from '../../../../test/support/temp.js';
 
 const root = new URL('../../../../', import.meta.url).pathname;
 const bin = join(root, 'apps/cli/bin/hark.js');
-const tmp = mkdtempSync(join(tmpdir(), 'hark-sensor-cli-'));
+const tmp = tempDir('sensor-cli');
 
 function withoutToken() {
   const env = { ...process.env };

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeWav, readWav } from '@hark/dsp';
@@ -14,8 +13,9 @@ import {
   type SensorClientOptions,
 } from '../../src/sensor/index.js';
 import { FakeSensorServer, GOOD_TOKEN, streamBytes, type FakeServerOptions } from './fake-server.js';
+import { tempDir } from '../../../../test/support/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'hark-sensor-'));
+const tmp = tempDir('sensor');
 
 /** Deterministic noise with a tone, written as a 16-bit WAV; returns its path and raw sample bytes. */
 function writeTestWav(name: string, seconds: number, sampleRate = 16000) {

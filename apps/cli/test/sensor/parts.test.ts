@@ -1,6 +1,5 @@
 import { Writable } from 'node:stream';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkSensorOptions, sensorToken, type SensorOptions } from '../../src/commands/sensor.js';
@@ -15,6 +14,7 @@ import {
   statusLine,
   type SensorStats,
 } from '../../src/sensor/index.js';
+import { tempDir } from '../../../../test/support/temp.js';
 
 const chunk = (bytes: number, t = 0) => ({ data: new Uint8Array(bytes), t });
 
@@ -201,7 +201,7 @@ describe('checkSensorOptions', () => {
 
 describe('sensorToken', () => {
   it('reads --token-file (first line), else --token / HARK_TOKEN, and names the fix when neither is given', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hark-token-file-'));
+    const dir = tempDir('token-file');
     const file = join(dir, 'token');
     writeFileSync(file, 'hark_s_abc\n');
     expect(sensorToken({ tokenFile: file, token: 'from-env' })).toBe('hark_s_abc');

@@ -1,5 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,8 +12,9 @@ import {
   type PcmChunk,
   type PcmSource,
 } from '../../src/sensor/index.js';
+import { tempDir } from '../../../../test/support/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'hark-sensor-src-'));
+const tmp = tempDir('sensor-src');
 
 async function collect(source: PcmSource, onChunk?: (c: PcmChunk) => void): Promise<PcmChunk[]> {
   const out: PcmChunk[] = [];

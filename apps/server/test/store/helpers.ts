@@ -1,16 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { HarkStore, type HarkStoreOptions } from '../../src/store/index.js';
+import { tempDir as sharedTempDir } from '../../../../test/support/temp.js';
 import { postgresOrWarn, startPostgres, type Postgres } from '../../../../test/support/postgres.js';
 
-/** A fresh temporary directory, removed after the test. */
+/** A fresh temporary directory, removed after the file's tests (`test/support/temp.ts`). */
 export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'hark-store-'));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return sharedTempDir('store');
 }
 
 /** A store on a real file in a temporary directory, closed after the test. */
