@@ -512,6 +512,7 @@ export class ModelRegistry {
       versions: this.versions,
       busy: (id) => this.#slots.get(id)?.busy ?? false,
       seen: this.#seenActive,
+      mayHaveChanged: (id) => this.#watcher.pullMayHaveChanged(id),
       log: this.#log,
     })
       .then(() => undefined)
@@ -532,7 +533,7 @@ export class ModelRegistry {
   async #sync(names: string[]): Promise<void> {
     for (const id of names) {
       const slot = this.#slot(id);
-      if (slot.busy) continue;
+      if (slot.busy || !this.#watcher.mayHaveChanged(id)) continue;
       const sig = await modelSignature(pathInside(this.modelsDir, id));
       if (sig === slot.signature) continue;
       slot.signature = sig;

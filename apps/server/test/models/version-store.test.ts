@@ -212,6 +212,16 @@ describe('model versions', () => {
     });
     const files = await store.modelVersions.files('pump-1', 1);
     expect((await b.cache.list()).sort()).toEqual(files.map((f) => f.sha256).sort());
+    // In line, and its folder reported unchanged (the watcher's kernel reports): not read again, so a
+    // `version.json` changed behind the watcher's back waits for a report (or the watcher's full look); once
+    // reported, the folder is read and the database's version installed again.
+    const versionJson = join(modelsDir, 'pump-1', 'version.json');
+    const installed = JSON.parse(readFileSync(versionJson, 'utf8')) as Record<string, unknown>;
+    writeFileSync(versionJson, JSON.stringify({ ...installed, fittedAt: 'by hand' }));
+    expect(await pullModels({ ...sync, mayHaveChanged: () => false })).toEqual([]);
+    expect(JSON.parse(readFileSync(versionJson, 'utf8'))).toMatchObject({ fittedAt: 'by hand' });
+    expect(await pullModels({ ...sync, mayHaveChanged: () => true })).toEqual(['pump-1']);
+    expect(JSON.parse(readFileSync(versionJson, 'utf8'))).toMatchObject({ fittedAt: 't1' });
     // In line now: nothing to do; removed by hand here, it stays removed until the database names another.
     expect(await pullModels(sync)).toEqual([]);
     rmSync(join(modelsDir, 'pump-1'), { recursive: true });
