@@ -90,6 +90,21 @@ describe('operator feedback (Detector.applyFeedback)', () => {
     }
   });
 
+  it('computes the patches of kept log-mel windows as a live window scored them, bit for bit (embedWindows)', async () => {
+    // The live path scores one window at a time (`scoreWindow`); an alert keeps only its windows.
+    const live: Float32Array[] = [];
+    for (const w of alarms) live.push((await detector.scoreWindow(w)).embeddings);
+    const kept = new Float32Array(alarms[0].length * 2);
+    kept.set(alarms[0]);
+    kept.set(alarms[1], alarms[0].length);
+    const rows = await detector.embedWindows(kept);
+    const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    expect(rows.length).toBe(live[0].length * 2);
+    expect(bytes(rows).equals(Buffer.concat(live.map(bytes)))).toBe(true);
+    expect((await detector.embedWindows(new Float32Array(0))).length).toBe(0);
+    await expect(detector.embedWindows(new Float32Array(5))).rejects.toThrow(/not whole windows of 128 x/);
+  });
+
   it('gives the same detector when the same items are applied again (idempotent)', async () => {
     try {
       detector.applyFeedback(items);

@@ -154,7 +154,10 @@ export class AlertMediaStore {
     return alertPicturePng(kind, await this.readSpectrogramData(alertId), options);
   }
 
-  /** Stores the alert's patch embeddings (float32, little-endian, as the model lays them out). */
+  /**
+   * Stores the alert's patch embeddings (float32, little-endian, as the model lays them out). Alerts kept
+   * them until the patches were computed again from the windows at teach time; theirs are still read.
+   */
   writePatches(alertId: number, patches: Float32Array): Promise<string> {
     return this.#writeF32(alertId, 'patches', patches);
   }
@@ -164,7 +167,7 @@ export class AlertMediaStore {
     return this.#readF32(alertId, 'patches');
   }
 
-  /** Stores the log-mel windows (`[nMels, windowFrames]` dB each, back to back) whose patches were kept. */
+  /** Stores the over-threshold log-mel windows (`[nMels, windowFrames]` dB each, back to back) for feedback. */
   writeWindows(alertId: number, windows: Float32Array): Promise<string> {
     return this.#writeF32(alertId, 'windows', windows);
   }

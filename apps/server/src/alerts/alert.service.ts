@@ -212,23 +212,22 @@ export class AlertService {
     return this.#writes.storedId(id);
   }
 
-  /** Keeps an anomaly alert's log-mel windows and patch embeddings for feedback (in the background). */
-  keepFeedback(id: number, windows: Float32Array, patches: Float32Array): void {
+  /**
+   * Keeps an anomaly alert's over-threshold log-mel windows for feedback (in the background). Teaching
+   * computes the method's patches from them (`ModelService.teach`).
+   */
+  keepFeedback(id: number, windows: Float32Array): void {
     const stored = this.storedId(id);
     if (stored === null) {
-      this.#holdMedia(id, 'feedback windows', windows.byteLength + patches.byteLength, async (real) =>
-        this.keepFeedback(real, windows, patches),
+      this.#holdMedia(id, 'feedback windows', windows.byteLength, async (real) =>
+        this.keepFeedback(real, windows),
       );
       return;
     }
-    // Windows first: an alert is teachable once its patches exist, and then its windows do too.
-    void this.d.media
-      .writeWindows(stored, windows)
-      .then(() => this.d.media.writePatches(stored, patches))
-      .catch((err) => {
-        this.d.store.health.failed('feedback', err);
-        this.d.log(`alert ${stored}: feedback windows not kept: ${(err as Error).message}`);
-      });
+    void this.d.media.writeWindows(stored, windows).catch((err) => {
+      this.d.store.health.failed('feedback', err);
+      this.d.log(`alert ${stored}: feedback windows not kept: ${(err as Error).message}`);
+    });
   }
 
   /** Keeps an alert's audio clip and its picture, then records the clip on the alert. */

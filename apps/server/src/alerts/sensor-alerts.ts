@@ -30,11 +30,13 @@ export interface SensorAlertsOptions {
   log: (line: string) => void;
 }
 
-/** What feedback needs of one over-threshold window: the method's patch embeddings and the log-mel window. */
-interface KeptWindow {
-  patches: Float32Array;
-  window: Float32Array;
-}
+/**
+ * What feedback needs of one over-threshold window: its log-mel window. The method's patch embeddings are
+ * computed again from it when the alert is taught (`Detector.embedWindows`, the same rows bit for bit), so
+ * they are neither held while the alert is open nor written when it closes: with the default model they were
+ * 97 kB a window (16 x 16 patches of 97 values), 3.1 times the window's 32 kB.
+ */
+type KeptWindow = Float32Array;
 
 interface PendingClip {
   alertId: number;
@@ -42,7 +44,7 @@ interface PendingClip {
   to: number;
 }
 
-/** Over-threshold windows of one alert kept for feedback (each ~200 kB with the default model). */
+/** Over-threshold windows of one alert kept for feedback (32 kB each with the default model). */
 const MAX_FEEDBACK_WINDOWS = 40;
 /** Longest alert clip kept (s), pre- and post-roll included. */
 const MAX_CLIP_SECONDS = 60;
@@ -105,7 +107,7 @@ export class SensorAlerts {
     const { normalised: score, map, localMap, tone } = r;
     const events = this.tracker.observe({ t0: w.t0, t1: w.t1, score, map, localMap, tone });
     if (r.normalised >= 1) {
-      const kept = { patches: r.embeddings.slice(), window: w.data.slice() };
+      const kept = w.data.slice();
       if (this.#anomalyOpen && this.#alertPatches.length < MAX_FEEDBACK_WINDOWS)
         this.#alertPatches.push(kept);
       else if (!this.#anomalyOpen) this.#recentOver = [...this.#recentOver, kept].slice(-this.o.openWindows);
@@ -238,11 +240,7 @@ export class SensorAlerts {
     );
     this.#pendingClips.push({ alertId: id, from, to: end + clipPostSeconds * 1000 });
     if (a.kind === 'anomaly' && windows.length > 0) {
-      this.o.alerts.keepFeedback(
-        id,
-        concatSamples(windows.map((k) => k.window)),
-        concatSamples(windows.map((k) => k.patches)),
-      );
+      this.o.alerts.keepFeedback(id, concatSamples(windows));
     }
     this.o.onChange();
   }

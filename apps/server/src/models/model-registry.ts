@@ -64,6 +64,17 @@ export const PULL_WAIT_MS = 5000;
 /** Enrolment cuts its recording into clips of about this many seconds. */
 export const ENROL_CLIP_SECONDS = 5;
 
+/**
+ * One active feedback item as the server keeps it: the alert's log-mel windows, and its patch embeddings
+ * when the alert kept them (alerts raised before the patches were computed at teach time); null patches are
+ * computed with the detector taught (`Detector.embedWindows`).
+ */
+export interface KeptFeedback {
+  id: number;
+  patches: Float32Array | null;
+  windows: Float32Array | null;
+}
+
 export interface ModelRegistryOptions {
   dataDir: string;
   /** Where versions are kept for every instance (the database), and this instance's copies of their files. */
@@ -77,7 +88,7 @@ export interface ModelRegistryOptions {
     progress: (done: number, total: number) => void,
   ) => Promise<Float32Array>;
   /** Active (not reverted) feedback of a sensor, read when a model is (re)loaded. */
-  activeFeedback: (sensorId: string) => Promise<FeedbackItem[]>;
+  activeFeedback: (sensorId: string) => Promise<KeptFeedback[]>;
   /**
    * Starts collecting the sensor's anomaly alerts (open now, or opening later); the function it returns
    * stops and gives their ids. An enrolment watches its recording: such alerts flag it.
@@ -713,7 +724,7 @@ export class ModelRegistry {
   async #teachShadow(sensorId: string, detector: Detector): Promise<void> {
     if (!detector.teachable) return;
     try {
-      detector.applyFeedback(await this.opts.activeFeedback(sensorId));
+      detector.applyFeedback(await this.#feedbackFor(sensorId, detector));
     } catch (err) {
       this.#log(`models: ${sensorId}: feedback not applied to the shadow: ${(err as Error).message}`);
     }
@@ -823,13 +834,35 @@ export class ModelRegistry {
     };
   }
 
+  /**
+   * The sensor's active feedback as `detector` is taught it: an item kept without patches gets the
+   * detector's patches of its windows (`embedWindows`: the rows a live window's score used); one whose
+   * windows do not fit this detector is left out, and said.
+   */
+  async #feedbackFor(sensorId: string, detector: Detector): Promise<FeedbackItem[]> {
+    const size = detector.config.mel.nMels * detector.windowFrames;
+    const out: FeedbackItem[] = [];
+    let misfit = 0;
+    for (const f of await this.opts.activeFeedback(sensorId)) {
+      if (f.patches) out.push({ id: f.id, patches: f.patches, windows: f.windows });
+      else if (f.windows && f.windows.length > 0 && f.windows.length % size === 0)
+        out.push({ id: f.id, patches: await detector.embedWindows(f.windows), windows: f.windows });
+      else misfit++;
+    }
+    if (misfit > 0)
+      this.#log(
+        `models: ${sensorId}: ${misfit} feedback item(s) kept log-mel windows of another size than this model's; they are not taught`,
+      );
+    return out;
+  }
+
   /** Teaches the detector the sensor's active feedback (detection's own API), from its fitted state. */
   async #applyFeedback(sensorId: string, slot: Slot, detector: Detector): Promise<number> {
     if (!detector.teachable) {
       slot.feedbackWindows = 0;
       return 0;
     }
-    const summary = detector.applyFeedback(await this.opts.activeFeedback(sensorId));
+    const summary = detector.applyFeedback(await this.#feedbackFor(sensorId, detector));
     if (summary.refused.length)
       this.#log(
         `models: ${sensorId}: ${summary.refused.length} feedback item(s) do not fit this model's dimension`,

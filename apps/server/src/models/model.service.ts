@@ -3,7 +3,6 @@
  * registry, the store and the alert media, and the record of each fit in the store. Feedback is reversible:
  * the detector returns to its fitted state and is taught the active feedback each time it changes.
  */
-import type { FeedbackItem } from '@hark/detection';
 import type { ModelBurnIn, ModelStatus, ModelVersion } from '@hark/protocol';
 import type { HarkEvents } from '../events.js';
 import type { AlertMediaStore } from '../alerts/alert-media.js';
@@ -12,7 +11,7 @@ import { ModelsPort, type FeedbackInfo, type UploadedWav } from '../http/ports.j
 import { NotFoundError } from '../store/errors.js';
 import { ModelError } from './errors.js';
 import type { BurnInService } from './burn-in.service.js';
-import type { ModelRegistry } from './model-registry.js';
+import type { KeptFeedback, ModelRegistry } from './model-registry.js';
 
 export class ModelService extends ModelsPort {
   constructor(
@@ -130,24 +129,41 @@ export class ModelService extends ModelsPort {
     const existing = await this.store.feedback.latestForAlert(alertId);
     if (existing && existing.revertedAt === null)
       throw new ModelError(`alert ${alertId} was already taught (feedback ${existing.id})`, 'ALREADY_TAUGHT');
+    const { grid } = d.fitted;
+    const perWindow = grid.height * grid.width;
+    // Alerts kept their patches until the patches were computed from the windows (`Detector.embedWindows`);
+    // those are taught as they were kept.
     const patches = await this.media.readPatches(alertId);
-    if (!patches || patches.length === 0)
+    const windows = patches ? null : await this.media.readWindows(alertId);
+    let counts: { windows: number; patches: number; file: 'patches' | 'windows' };
+    if (patches && patches.length > 0) {
+      if (patches.length % grid.dim !== 0)
+        throw new ModelError(
+          `alert ${alertId}'s patches (${patches.length} values) do not fit this model (dim ${grid.dim}); the model changed since`,
+          'NOT_TEACHABLE',
+        );
+      const rows = patches.length / grid.dim;
+      counts = { windows: Math.max(1, Math.round(rows / perWindow)), patches: rows, file: 'patches' };
+    } else if (windows && windows.length > 0) {
+      const size = d.config.mel.nMels * d.windowFrames;
+      if (windows.length % size !== 0)
+        throw new ModelError(
+          `alert ${alertId}'s log-mel windows (${windows.length} values) do not fit this model (${d.config.mel.nMels} x ${d.windowFrames}); the model changed since`,
+          'NOT_TEACHABLE',
+        );
+      const n = windows.length / size;
+      counts = { windows: n, patches: n * perWindow, file: 'windows' };
+    } else
       throw new ModelError(
-        `alert ${alertId} has no kept patches (it is still active, or was raised before a restart)`,
-        'NOT_TEACHABLE',
-      );
-    const dim = d.fitted.grid.dim;
-    if (patches.length % dim !== 0)
-      throw new ModelError(
-        `alert ${alertId}'s patches (${patches.length} values) do not fit this model (dim ${dim}); the model changed since`,
+        `alert ${alertId} has no kept windows (it is still active, or was raised before a restart)`,
         'NOT_TEACHABLE',
       );
     const rec = await this.store.feedback.create({
       sensorId: alert.sensorId,
       alertId,
-      windows: Math.max(1, Math.round(patches.length / (dim * d.fitted.grid.height * d.fitted.grid.width))),
-      patches: patches.length / dim,
-      path: this.media.ref(alertId, 'patches'),
+      windows: counts.windows,
+      patches: counts.patches,
+      path: this.media.ref(alertId, counts.file),
       createdBy: by,
     });
     await this.models.applyFeedback(alert.sensorId);
@@ -162,13 +178,16 @@ export class ModelService extends ModelsPort {
     return info;
   }
 
-  /** Active feedback of a sensor as patch arrays (for the model registry). */
-  async activeFeedback(sensorId: string): Promise<FeedbackItem[]> {
-    const out: FeedbackItem[] = [];
+  /**
+   * Active feedback of a sensor, as kept (for the model registry): the log-mel windows, and the patches of
+   * alerts that kept them (null for the others: the registry computes them with the detector it teaches).
+   */
+  async activeFeedback(sensorId: string): Promise<KeptFeedback[]> {
+    const out: KeptFeedback[] = [];
     for (const f of await this.store.feedback.listBySensor(sensorId, true)) {
       const patches = await this.media.readPatches(f.alertId).catch(() => null);
       const windows = await this.media.readWindows(f.alertId).catch(() => null);
-      if (patches) out.push({ id: f.id, patches, windows });
+      if (patches || windows) out.push({ id: f.id, patches, windows });
     }
     return out;
   }

@@ -119,7 +119,7 @@ describe('AlertService', () => {
     expect(taught).toHaveLength(2);
   });
 
-  it("keeps an alert's clip with its picture and its feedback windows and patches", async () => {
+  it("keeps an alert's clip with its picture and its feedback windows (no patches: teaching computes them)", async () => {
     const s = setup();
     const a = await s.alerts.opened(opening);
     const samples = new Float32Array(16000).map((_, i) => Math.sin(i / 10) / 2);
@@ -148,10 +148,9 @@ describe('AlertService', () => {
     });
 
     const windows = new Float32Array([1, 2, 3, 4]);
-    const patches = new Float32Array([5, 6]);
-    s.alerts.keepFeedback(a.id, windows, patches);
-    await expect.poll(() => s.media.readPatches(a.id)).toEqual(patches);
-    expect(await s.media.readWindows(a.id)).toEqual(windows);
+    s.alerts.keepFeedback(a.id, windows);
+    await expect.poll(() => s.media.readWindows(a.id)).toEqual(windows);
+    expect(await s.media.readPatches(a.id)).toBeNull();
     expect(s.logged).toEqual([]);
   });
 });

@@ -84,10 +84,14 @@ describe('ModelService', () => {
     ]);
   });
 
-  it('hands the registry the active feedback (patches and windows), and reverts it', async () => {
+  it('hands the registry the active feedback (windows, and the patches of alerts that kept them), and reverts it', async () => {
     const s = setup();
     const a = await s.alert();
     const b = await s.alert();
+    const c = await s.alert();
+    const d = await s.alert();
+    // c kept its windows only, as alerts do now (the registry computes the patches); d kept nothing.
+    await s.media.writeWindows(c.id, new Float32Array([9, 10]));
     await s.media.writeWindows(a.id, new Float32Array([1, 2]));
     await s.media.writePatches(a.id, new Float32Array([3, 4, 5, 6]));
     await s.media.writePatches(b.id, new Float32Array([7, 8]));
@@ -107,17 +111,36 @@ describe('ModelService', () => {
       path: s.media.ref(b.id, 'patches'),
       createdBy: 'ana',
     });
+    const fc = await s.store.feedback.create({
+      sensorId: 'pump-1',
+      alertId: c.id,
+      windows: 1,
+      patches: 1,
+      path: s.media.ref(c.id, 'windows'),
+      createdBy: 'ana',
+    });
+    const fd = await s.store.feedback.create({
+      sensorId: 'pump-1',
+      alertId: d.id,
+      windows: 1,
+      patches: 1,
+      path: s.media.ref(d.id, 'windows'),
+      createdBy: 'ana',
+    });
     expect(await s.service.activeFeedback('pump-1')).toEqual([
       { id: fa.id, patches: new Float32Array([3, 4, 5, 6]), windows: new Float32Array([1, 2]) },
       { id: fb.id, patches: new Float32Array([7, 8]), windows: null },
+      { id: fc.id, patches: null, windows: new Float32Array([9, 10]) },
     ]);
     const reverted = await s.service.revert('pump-1', fa.id, 'bob');
     expect(reverted).toMatchObject({ id: fa.id, alertId: a.id, revertedBy: 'bob' });
     expect(reverted).not.toHaveProperty('path');
-    expect((await s.service.activeFeedback('pump-1')).map((f) => f.id)).toEqual([fb.id]);
+    expect((await s.service.activeFeedback('pump-1')).map((f) => f.id)).toEqual([fb.id, fc.id]);
     expect((await s.service.listFeedback('pump-1')).map((f) => [f.id, f.revertedBy])).toEqual([
       [fa.id, 'bob'],
       [fb.id, null],
+      [fc.id, null],
+      [fd.id, null],
     ]);
     await expect(s.service.revert('pump-1', fa.id, 'bob')).rejects.toThrow(/already reverted/);
   });

@@ -213,6 +213,35 @@ export class Detector {
     return out;
   }
 
+  /**
+   * The method's patch embeddings of log-mel windows (`[nMels, windowFrames]` dB each, back to back), back to
+   * back: for each window the rows `scoreWindow` gives as `WindowResult.embeddings`, computed the same way
+   * (one window per backbone run, as a stream scores them), so they are those rows bit for bit. Operator
+   * feedback keeps only the log-mel windows of an alert and teaches the method these.
+   */
+  async embedWindows(windows: Float32Array): Promise<Float32Array> {
+    const size = this.config.mel.nMels * this.windowFrames;
+    if (windows.length % size !== 0)
+      throw new RangeError(
+        `${windows.length} values are not whole windows of ${this.config.mel.nMels} x ${this.windowFrames}`,
+      );
+    const { grid } = this.fitted;
+    const per = grid.height * grid.width * grid.dim;
+    const n = windows.length / size;
+    const out = new Float32Array(n * per);
+    for (let i = 0; i < n; i++) {
+      const std = this.standardised(windows.subarray(i * size, (i + 1) * size));
+      const e = await this.extractor.embed([std], this.fitted.input, undefined, { standardised: true });
+      const x = appendFrequencyPosition(e.data, e.nWindows, e.grid, this.fitted.frequencyScale);
+      if (x.length !== per)
+        throw new Error(
+          `backbone gave a ${e.grid.height} x ${e.grid.width} grid; the model was fitted on ${grid.height} x ${grid.width}`,
+        );
+      out.set(x, i * per);
+    }
+    return out;
+  }
+
   /** A window as the backbone and the context memory see it: levelled, standardised per mel bin (a copy). */
   standardised(window: Float32Array): Float32Array {
     return this.extractor.standardise(window, this.fitted.input);
