@@ -4,7 +4,7 @@
  * was removed. Model folders may be placed or replaced by hand while the server runs.
  *
  * Which folders to read again. The registry tells a changed folder by its signature (every file's name, size
- * and time: `modelSignature`), one `stat` per file. Read for every model at every poll, that was about 700
+ * and time: `modelSignature`), one `stat` per file. Read for every model at every poll, that was about 580
  * file-system calls every 2 s at 64 sensors, 0.6-0.8 ms of the event loop per scored window in the stage
  * profile. So the watcher also asks the kernel (`fs.watch`: inotify on Linux) to report changes in the models
  * folder (a folder placed, renamed or swapped in) and in each model folder (a file written, replaced or
