@@ -55,7 +55,7 @@ export class SensorAlerts {
   anomalyAlertId: number | null = null;
   silenceAlertId: number | null = null;
   /** The over-threshold windows of the active anomaly alert (for feedback). */
-  #alertPatches: KeptWindow[] = [];
+  #alertWindows: KeptWindow[] = [];
   /** Over-threshold windows just before an alert opens (they belong to it once it does). */
   #recentOver: KeptWindow[] = [];
   #pendingClips: PendingClip[] = [];
@@ -108,8 +108,8 @@ export class SensorAlerts {
     const events = this.tracker.observe({ t0: w.t0, t1: w.t1, score, map, localMap, tone });
     if (r.normalised >= 1) {
       const kept = w.data.slice();
-      if (this.#anomalyOpen && this.#alertPatches.length < MAX_FEEDBACK_WINDOWS)
-        this.#alertPatches.push(kept);
+      if (this.#anomalyOpen && this.#alertWindows.length < MAX_FEEDBACK_WINDOWS)
+        this.#alertWindows.push(kept);
       else if (!this.#anomalyOpen) this.#recentOver = [...this.#recentOver, kept].slice(-this.o.openWindows);
     } else if (!this.#anomalyOpen) this.#recentOver = [];
     this.#handle(events);
@@ -168,12 +168,12 @@ export class SensorAlerts {
       let windows: KeptWindow[] = [];
       if (e.alert.kind === 'anomaly' && e.type === 'opened') {
         this.#anomalyOpen = true;
-        this.#alertPatches = this.#recentOver;
+        this.#alertWindows = this.#recentOver;
         this.#recentOver = [];
       } else if (e.alert.kind === 'anomaly' && e.type === 'closed') {
         this.#anomalyOpen = false;
-        windows = this.#alertPatches;
-        this.#alertPatches = [];
+        windows = this.#alertWindows;
+        this.#alertWindows = [];
       }
       void this.#after(() => this.#handleOne(e, windows, signalLost));
     }

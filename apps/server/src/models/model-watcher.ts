@@ -119,9 +119,14 @@ export class ModelWatcher {
       const w = watch(path, { persistent: false }, (_event, name) =>
         changed(name === null ? null : `${name}`),
       );
-      w.on('error', () => {
+      w.on('error', (err: Error) => {
         w.close();
-        if (this.#top === w) this.#top = null;
+        if (this.#top === w) {
+          this.#top = null;
+          this.log(
+            `models: the system stopped reporting changes in ${path} (${err.message}); every model folder is read at every poll`,
+          );
+        }
         for (const [id, fw] of this.#folders) if (fw === w) this.#unwatch(id);
         changed(null);
       });
