@@ -13,15 +13,15 @@
  * `--root` is the repository whose built server is measured (default this one), so the same script measures
  * a build from before a change.
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { fitSynthModels, MACHINES } from './synth-models.mjs';
 
-const MACHINES = ['pump', 'fan', 'gearbox'];
 const { values: o } = parseArgs({
   options: {
     models: { type: 'string', default: '64' },
@@ -40,27 +40,7 @@ const { createServer } = await import(req.resolve('@hark/server'));
 const work = o.keep ? resolve(o.keep) : mkdtempSync(join(tmpdir(), 'hark-idle-server-'));
 const data = mkdtempSync(join(tmpdir(), 'hark-idle-server-data-'));
 try {
-  if (!existsSync(join(work, 'model', MACHINES.at(-1), 'model.json'))) {
-    dsp.writeSynthDataset(join(work, 'synth'), {
-      machines: MACHINES,
-      trainClips: 12,
-      testClips: 0,
-      clipSeconds: 5,
-      streamSeconds: 60,
-    });
-    const config = det.resolveDetectorConfig({});
-    for (const machine of MACHINES) {
-      const train = join(work, 'synth', `synth_${machine}`, 'train');
-      const clips = await Promise.all(
-        readdirSync(train)
-          .filter((f) => f.endsWith('.wav'))
-          .map((f) => det.readClip(join(train, f), config.mel.sampleRate)),
-      );
-      const detector = await det.fitDetector(clips, config);
-      await det.saveModel(detector, join(work, 'model', machine));
-      await detector.release();
-    }
-  }
+  await fitSynthModels({ det, dsp, dir: work, config: {} });
   const count = Number(o.models);
   for (let i = 0; i < count; i++)
     cpSync(join(work, 'model', MACHINES[i % MACHINES.length]), join(data, 'models', `sensor-${i}`), {

@@ -14,13 +14,13 @@
  */
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { fitSynthModels, MACHINES } from './synth-models.mjs';
 
-const MACHINES = ['pump', 'fan', 'gearbox'];
 const { values: o } = parseArgs({
   options: {
     models: { type: 'string', default: '64' },
@@ -75,27 +75,7 @@ if (o.child) {
 
 const dir = o.keep ? resolve(o.keep) : mkdtempSync(join(tmpdir(), 'hark-model-memory-'));
 try {
-  if (!existsSync(join(dir, 'model', MACHINES.at(-1), 'model.json'))) {
-    dsp.writeSynthDataset(join(dir, 'synth'), {
-      machines: MACHINES,
-      trainClips: 12,
-      testClips: 0,
-      clipSeconds: 5,
-      streamSeconds: 60,
-    });
-    const config = det.resolveDetectorConfig(JSON.parse(o.config));
-    for (const machine of MACHINES) {
-      const train = join(dir, 'synth', `synth_${machine}`, 'train');
-      const clips = await Promise.all(
-        readdirSync(train)
-          .filter((f) => f.endsWith('.wav'))
-          .map((f) => det.readClip(join(train, f), config.mel.sampleRate)),
-      );
-      const detector = await det.fitDetector(clips, config);
-      await det.saveModel(detector, join(dir, 'model', machine));
-      await detector.release();
-    }
-  }
+  await fitSynthModels({ det, dsp, dir, config: JSON.parse(o.config) });
   const sizes = MACHINES.map((m) => {
     const files = readdirSync(join(dir, 'model', m));
     const bytes = Number(

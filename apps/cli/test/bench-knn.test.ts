@@ -1,6 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { QUICK, runBenchKnn } from '../src/bench/knn.js';
 
+type KnnOptions = Parameters<typeof runBenchKnn>[0];
+
+/** `--quick` on one small bank (3000 x 16, 32 queries, k 1), not written to BENCHMARKS.md. */
+const small = (o: Partial<KnnOptions>): KnnOptions =>
+  ({
+    ...QUICK,
+    sizes: [3000],
+    dims: [16],
+    queries: 32,
+    k: [1],
+    M: 16,
+    efConstruction: 40,
+    tsFlops: 1e6,
+    write: false,
+    ...o,
+  }) as KnnOptions;
+
 describe('bench knn', () => {
   it('measures Flat, HNSW, IVF and the fallback against the sgemm ceiling and states each target', async () => {
     const body = await runBenchKnn({
@@ -44,18 +61,7 @@ describe('bench knn', () => {
 
   it('--quick measures exact search only and says so', async () => {
     expect([QUICK.hnsw, QUICK.ivf, QUICK.uniformCheck]).toEqual([false, false, false]);
-    const body = await runBenchKnn({
-      ...QUICK,
-      sizes: [3000],
-      dims: [16],
-      queries: 32,
-      k: [1],
-      data: 'uniform',
-      M: 16,
-      efConstruction: 40,
-      tsFlops: 1e6,
-      write: false,
-    } as Parameters<typeof runBenchKnn>[0]);
+    const body = await runBenchKnn(small({ data: 'uniform' }));
     expect(body.split('\n').filter((l) => l.startsWith('| 3000 | 16 | 1 |'))).toHaveLength(1);
     expect(body).toContain('Not measured (--no-hnsw, --no-ivf or --quick).');
     expect(body).not.toContain('An HNSW setting');
@@ -63,19 +69,7 @@ describe('bench knn', () => {
   }, 60_000);
 
   it('--storage uint8 times exact indexes that hold one byte per value, and says so', async () => {
-    const body = await runBenchKnn({
-      ...QUICK,
-      sizes: [3000],
-      dims: [16],
-      queries: 32,
-      k: [1],
-      data: 'clustered',
-      M: 16,
-      efConstruction: 40,
-      tsFlops: 1e6,
-      storage: 'uint8',
-      write: false,
-    } as Parameters<typeof runBenchKnn>[0]);
+    const body = await runBenchKnn(small({ data: 'clustered', storage: 'uint8' }));
     const row = body.split('\n').find((l) => l.startsWith('| 3000 | 16 | 1 |'));
     const cells = row!.split('|').map((c) => c.trim());
     expect(Number(cells[5])).toBeGreaterThan(0); // Flat q/s, on the codes
