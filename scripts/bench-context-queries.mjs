@@ -32,7 +32,9 @@ if (!ctx) {
   process.exit(2);
 }
 const { nMels, frames } = ctx;
-const flat = new det.ContextMemory(nMels, frames, ctx.baseBank);
+// The memory's decoded vectors held as they are (float32): a uint8 copy would take its ranges again from the
+// decoded values and hold other vectors, so its answers would differ from the bounded search's by design.
+const flat = new det.ContextMemory(nMels, frames, ctx.baseBank, { storage: 'float32' });
 let flatCpu = 0;
 let identical = true;
 const files = readdirSync(join(groupDir, 'test')).filter((f) => f.endsWith('.wav'));

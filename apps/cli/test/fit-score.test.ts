@@ -60,8 +60,19 @@ describe('hark fit | score | evaluate', () => {
     expect(doc).toMatchObject({ thresholdFactor: 1, thresholdSource: 'fitted' });
     expect(doc.files).toHaveLength(2);
     for (const f of doc.files) {
-      expect(Object.keys(f)).toEqual(['file', 'score', 'normalised', 'overThreshold', 'seconds', 'boxes']);
+      expect(Object.keys(f)).toEqual([
+        'file',
+        'score',
+        'normalised',
+        'overThreshold',
+        'alertLevel',
+        'seconds',
+        'boxes',
+      ]);
       expect(f.overThreshold).toBe(f.normalised > 1);
+      // The alert rule's level is a run's lowest window: never above the clip's largest window.
+      expect(f.alertLevel).toBeGreaterThan(0);
+      expect(f.alertLevel).toBeLessThanOrEqual(f.normalised);
       expect(f.boxes.length).toBeGreaterThan(0);
       expect(Object.keys(f.boxes[0])).toEqual([
         'onset',
@@ -89,14 +100,17 @@ describe('hark fit | score | evaluate', () => {
     );
     expect(burnt).toMatchObject({ thresholdFactor: 0.8, thresholdSource: 'burn-in' });
     expect(burnt.threshold).toBeCloseTo(doc.threshold * 0.8, 10);
-    doc.files.forEach((f: { normalised: number; boxes: { peak: number }[] }, i: number) => {
-      const g = burnt.files[i];
-      expect(g.score).toBe(doc.files[i].score);
-      expect(g.normalised).toBeCloseTo(f.normalised / 0.8, 10);
-      expect(g.overThreshold).toBe(g.normalised > 1);
-      expect(g.boxes[0].peak).toBeCloseTo(f.boxes[0].peak / 0.8, 10);
-      expect(g.boxes[0].overThreshold).toBe(g.boxes[0].peak >= 1);
-    });
+    doc.files.forEach(
+      (f: { normalised: number; alertLevel: number; boxes: { peak: number }[] }, i: number) => {
+        const g = burnt.files[i];
+        expect(g.score).toBe(doc.files[i].score);
+        expect(g.normalised).toBeCloseTo(f.normalised / 0.8, 10);
+        expect(g.alertLevel).toBeCloseTo(f.alertLevel / 0.8, 10);
+        expect(g.overThreshold).toBe(g.normalised > 1);
+        expect(g.boxes[0].peak).toBeCloseTo(f.boxes[0].peak / 0.8, 10);
+        expect(g.boxes[0].overThreshold).toBe(g.boxes[0].peak >= 1);
+      },
+    );
     const bad = hark('score', '--model', model, files[0], '--threshold-factor', '0');
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain("'0' is not a positive number (a burn-in factor, e.g. 0.85)");
@@ -120,8 +134,10 @@ describe('hark fit | score | evaluate', () => {
     expect(r.stdout).toMatch(/\nsynth_fan /);
     expect(r.stdout).toMatch(/\nmean /);
     // --by-kind: the synthetic fan's four kinds, one clip each, then the group's normal clips over the threshold.
-    expect(r.stdout).toMatch(/\nkind\s+clips\s+auc\s+recall\s+boxIoU\s+eventIoU\nimpacts\s+1\s/);
-    expect(r.stdout).toMatch(/\ngroup\s+normal>=1\s+impacts\s+rub\s+speed\s+whine\nsynth_fan\s+\d+%/);
+    expect(r.stdout).toMatch(/\nkind\s+clips\s+auc\s+recall\s+alert\s+boxIoU\s+eventIoU\nimpacts\s+1\s/);
+    expect(r.stdout).toMatch(
+      /\ngroup\s+normal>=1\s+alerting\s+impacts\s+rub\s+speed\s+whine\nsynth_fan\s+\d+%\s+\d+%/,
+    );
     const doc = JSON.parse(readFileSync(out, 'utf8'));
     expect(Object.keys(doc)).toEqual(['groups', 'mean', 'byKind']);
     expect(Object.keys(doc.groups[0])).toEqual([
@@ -133,6 +149,7 @@ describe('hark fit | score | evaluate', () => {
       'fitSeconds',
       'msPerClip',
       'normalOverThreshold',
+      'normalAlerting',
       'byKind',
     ]);
     expect(Object.keys(doc.mean)).toEqual([
@@ -143,6 +160,7 @@ describe('hark fit | score | evaluate', () => {
       'fitSeconds',
       'msPerClip',
       'normalOverThreshold',
+      'normalAlerting',
     ]);
     expect(doc.groups[0].auc).toBeGreaterThan(0.5);
     expect(doc.byKind.map((k: { kind: string }) => k.kind)).toEqual(['impacts', 'rub', 'speed', 'whine']);
@@ -152,11 +170,16 @@ describe('hark fit | score | evaluate', () => {
       'clips',
       'auc',
       'recall',
+      'alertRecall',
       'boxIoU',
       'boxIoUClips',
       'eventBoxIoU',
     ]);
     expect(doc.groups[0].byKind).toEqual(doc.byKind);
+    // An alert needs consecutive windows over the threshold, a clip over it one: the alert rule's shares are
+    // never larger.
+    for (const k of doc.byKind) expect(k.alertRecall).toBeLessThanOrEqual(k.recall);
+    expect(doc.groups[0].normalAlerting).toBeLessThanOrEqual(doc.groups[0].normalOverThreshold);
     // The clip-level auc is the mean of the clips' rank-AUCs when every clip is of its own kind.
     const meanKindAuc = doc.byKind.reduce((s: number, k: { auc: number }) => s + k.auc, 0) / 4;
     expect(meanKindAuc).toBeCloseTo(doc.groups[0].auc, 10);
@@ -238,6 +261,7 @@ describe('hark fit | score | evaluate', () => {
       fitSeconds: 2,
       msPerClip: 30,
       normalOverThreshold: 0.25,
+      normalAlerting: 0,
     };
     expect(evaluationTable({ groups: [row], mean: row }).split('\n')[1]).toMatch(
       /^g\s+1\.000\s+1\.000\s+-\s+-\s+2\.0\s+30$/,
@@ -252,6 +276,7 @@ describe('hark fit | score | evaluate', () => {
       clips: 2,
       auc: 0.75,
       recall: 0.5,
+      alertRecall: 0,
       boxIoU: 0.25,
       boxIoUClips: 2,
       eventBoxIoU: 0.5,
@@ -262,6 +287,7 @@ describe('hark fit | score | evaluate', () => {
       clips: 1,
       auc: 1,
       recall: 1,
+      alertRecall: 1,
       boxIoU: null,
       boxIoUClips: 0,
       eventBoxIoU: null,
@@ -272,26 +298,27 @@ describe('hark fit | score | evaluate', () => {
       clips: 1,
       auc: 1,
       recall: 1,
+      alertRecall: 1,
       boxIoU: null,
       boxIoUClips: 0,
       eventBoxIoU: null,
     };
     const text = byKindTables({
       groups: [
-        { name: 'm1', ...base, normalOverThreshold: 0.125, byKind: [tone] },
-        { name: 'e1', ...base, normalOverThreshold: 0, byKind: [event, knock] },
+        { name: 'm1', ...base, normalOverThreshold: 0.125, normalAlerting: 0, byKind: [tone] },
+        { name: 'e1', ...base, normalOverThreshold: 0, normalAlerting: 0, byKind: [event, knock] },
       ],
-      mean: { ...base, normalOverThreshold: 0.0625 },
+      mean: { ...base, normalOverThreshold: 0.0625, normalAlerting: 0 },
       byKind: [tone, event, knock],
     }).split('\n');
     expect(text.slice(0, 4)).toEqual([
-      'kind         clips    auc  recall boxIoU eventIoU',
-      'tone             2  0.750     50%   0.25     0.50',
-      'event            1  1.000    100%      -        -',
-      '  door_knock     1  1.000    100%      -        -',
+      'kind         clips    auc  recall  alert boxIoU eventIoU',
+      'tone             2  0.750     50%     0%   0.25     0.50',
+      'event            1  1.000    100%   100%      -        -',
+      '  door_knock     1  1.000    100%   100%      -        -',
     ]);
-    expect(text[6]).toMatch(/^m1\s+13%\s+0\.75\/50%\s+-$/);
-    expect(text[7]).toMatch(/^e1\s+0%\s+-\s+1\.00\/100%$/);
-    expect(text[8]).toMatch(/^mean\s+6%$/);
+    expect(text[6]).toMatch(/^m1\s+13%\s+0%\s+0\.75\/50%\s+-$/);
+    expect(text[7]).toMatch(/^e1\s+0%\s+0%\s+-\s+1\.00\/100%$/);
+    expect(text[8]).toMatch(/^mean\s+6%\s+0%$/);
   });
 });

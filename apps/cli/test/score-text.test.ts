@@ -17,6 +17,7 @@ const file = (name: string, normalised: number, boxes: ScoredFile['boxes']): Sco
   score: normalised * 2,
   normalised,
   overThreshold: normalised > 1,
+  alertLevel: normalised,
   seconds: 5,
   boxes,
 });

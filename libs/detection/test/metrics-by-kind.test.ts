@@ -56,17 +56,31 @@ describe('kindTable', () => {
     const a = kindClips(
       [1, 2, 3, 4],
       [
-        { gt: gt('tone', 'tone'), score: 5, normalised: 1.25, box: { lowHz: 50, highHz: 150 } }, // auc 1, detected; band IoU 50/150
+        // auc 1, detected and alerting; band IoU 50/150
+        {
+          gt: gt('tone', 'tone'),
+          score: 5,
+          normalised: 1.25,
+          alertLevel: 1.1,
+          box: { lowHz: 50, highHz: 150 },
+        },
         { gt: gt('tone', 'tone'), score: 2.5, normalised: 0.625, box: { lowHz: 200, highHz: 300 } }, // auc 0.5, missed; IoU 0
-        { gt: gt('event', 'door_knock'), score: 4, normalised: 1 }, // auc 0.875, detected (>= 1)
+        // auc 0.875, detected (>= 1), but no two windows in a row over the threshold: no alert
+        { gt: gt('event', 'door_knock'), score: 4, normalised: 1, alertLevel: 0.8 },
       ],
     );
     // Group B: other normal scores; the same kinds.
     const b = kindClips(
       [10, 20],
       [
-        { gt: gt('tone', 'tone'), score: 15, normalised: 0.9, box: { lowHz: 0, highHz: 100 } }, // auc 0.5; band IoU 1
-        { gt: gt('event', 'glass_break'), score: 30, normalised: 2 }, // auc 1
+        {
+          gt: gt('tone', 'tone'),
+          score: 15,
+          normalised: 0.9,
+          alertLevel: 0.85,
+          box: { lowHz: 0, highHz: 100 },
+        }, // auc 0.5; band IoU 1
+        { gt: gt('event', 'glass_break'), score: 30, normalised: 2, alertLevel: 2 }, // auc 1
         { gt: gt('dropout', 'dropout'), score: 5, normalised: 0.1 }, // auc 0
       ],
     );
@@ -77,6 +91,7 @@ describe('kindTable', () => {
         clips: 1,
         auc: 0,
         recall: 0,
+        alertRecall: Number.NaN, // no clip of the kind has an alert level
         boxIoU: null,
         boxIoUClips: 0,
         eventBoxIoU: null,
@@ -87,6 +102,7 @@ describe('kindTable', () => {
         clips: 3,
         auc: (1 + 0.5 + 0.5) / 3,
         recall: 1 / 3,
+        alertRecall: 1 / 2, // over the two clips with an alert level
         boxIoU: 1 / 3,
         boxIoUClips: 3,
         eventBoxIoU: 1 / 3,
@@ -97,6 +113,7 @@ describe('kindTable', () => {
         clips: 2,
         auc: (0.875 + 1) / 2,
         recall: 1,
+        alertRecall: 1 / 2,
         boxIoU: null,
         boxIoUClips: 0,
         eventBoxIoU: null,
@@ -107,6 +124,7 @@ describe('kindTable', () => {
         clips: 1,
         auc: 0.875,
         recall: 1,
+        alertRecall: 0,
         boxIoU: null,
         boxIoUClips: 0,
         eventBoxIoU: null,
@@ -117,6 +135,7 @@ describe('kindTable', () => {
         clips: 1,
         auc: 1,
         recall: 1,
+        alertRecall: 1,
         boxIoU: null,
         boxIoUClips: 0,
         eventBoxIoU: null,

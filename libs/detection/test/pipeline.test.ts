@@ -93,6 +93,10 @@ describe('detector on a synthetic machine', () => {
     expect(r.normalised).toBeCloseTo(r.score / detector.fitted.calibration.threshold, 10);
     expect(r.overThreshold).toBe(r.normalised > 1);
     expect(Math.max(...r.windowScores)).toBeCloseTo(r.normalised, 10);
+    // The alert rule's level: the best run of `alertWindows` (2) consecutive windows, at its lower window.
+    const w = r.windowScores;
+    expect(w.length).toBeGreaterThan(2);
+    expect(r.alertLevel).toBe(Math.max(...w.slice(1).map((x, i) => Math.min(x, w[i]))));
   });
 
   it('sets the threshold for a false-alarm rate: every clip held out once, the model on all, saved and loaded', async () => {

@@ -67,7 +67,7 @@ export function byKindTables(report: EvaluationReport): string {
     (v === null || v === undefined ? '-' : v.toFixed(2)).padStart(6);
   const kindLines = kinds.map(
     (k) =>
-      `${label(k).padEnd(kw)} ${String(k.clips).padStart(5)} ${k.auc.toFixed(3).padStart(6)} ${pct(k.recall).padStart(7)} ${iou(k.boxIoU)} ${iou(k.eventBoxIoU).padStart(8)}`,
+      `${label(k).padEnd(kw)} ${String(k.clips).padStart(5)} ${k.auc.toFixed(3).padStart(6)} ${pct(k.recall).padStart(7)} ${pct(k.alertRecall ?? Number.NaN).padStart(6)} ${iou(k.boxIoU)} ${iou(k.eventBoxIoU).padStart(8)}`,
   );
   // Per group: the normal clips over the threshold, then auc/recall of each kind (events together).
   const columns = kinds.filter((k) => k.type !== 'event' || k.kind === 'event').map((k) => k.kind);
@@ -78,21 +78,24 @@ export function byKindTables(report: EvaluationReport): string {
     return (k ? `${k.auc.toFixed(2)}/${pct(k.recall)}` : '-').padStart(cw);
   };
   const mean = report.mean.normalOverThreshold;
+  const meanAlerting = report.mean.normalAlerting;
   return [
-    `${'kind'.padEnd(kw)} ${'clips'.padStart(5)} ${'auc'.padStart(6)} ${'recall'.padStart(7)} ${'boxIoU'.padStart(6)} ${'eventIoU'.padStart(8)}`,
+    `${'kind'.padEnd(kw)} ${'clips'.padStart(5)} ${'auc'.padStart(6)} ${'recall'.padStart(7)} ${'alert'.padStart(6)} ${'boxIoU'.padStart(6)} ${'eventIoU'.padStart(8)}`,
     ...kindLines,
     '',
-    `${'group'.padEnd(gw)} ${'normal>=1'.padStart(9)} ${columns.map((c) => c.padStart(cw)).join(' ')}`,
+    `${'group'.padEnd(gw)} ${'normal>=1'.padStart(9)} ${'alerting'.padStart(8)} ${columns.map((c) => c.padStart(cw)).join(' ')}`,
     ...report.groups.map(
       (g) =>
-        `${g.name.padEnd(gw)} ${pct(g.normalOverThreshold).padStart(9)} ${columns.map((c) => cell(g, c)).join(' ')}`,
+        `${g.name.padEnd(gw)} ${pct(g.normalOverThreshold).padStart(9)} ${pct(g.normalAlerting ?? Number.NaN).padStart(8)} ${columns.map((c) => cell(g, c)).join(' ')}`,
     ),
-    `${'mean'.padEnd(gw)} ${pct(mean ?? Number.NaN).padStart(9)}`,
+    `${'mean'.padEnd(gw)} ${pct(mean ?? Number.NaN).padStart(9)} ${pct(meanAlerting ?? Number.NaN).padStart(8)}`,
     '',
     "auc: mean rank-AUC of a kind's clips against their group's normal test clips; recall and normal>=1: share of",
-    'clips whose normalised score is >= 1; boxIoU: median IoU on the Hz axis of the strongest box with the',
-    "ground truth's band, lowest to highest event (clips without a box are skipped); eventIoU: the same with the",
-    'band of the one event the box overlaps most (a tone and its harmonic are two); group cells: auc/recall.',
+    'clips whose normalised score is >= 1; alert and alerting: share of clips on which a live alert would open',
+    '(alertWindows consecutive windows >= 1, each clip streamed alone); boxIoU: median IoU on the Hz axis of the',
+    "strongest box with the ground truth's band, lowest to highest event (clips without a box are skipped);",
+    'eventIoU: the same with the band of the one event the box overlaps most (a tone and its harmonic are two);',
+    'group cells: auc/recall.',
   ].join('\n');
 }
 
@@ -128,7 +131,7 @@ export function registerEvaluate(program: Command): void {
     .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option(
       '--json <out.json>',
-      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip, normalOverThreshold, byKind}], mean: {...}, byKind: [{kind, type, clips, auc, recall, boxIoU, boxIoUClips, eventBoxIoU}]}',
+      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip, normalOverThreshold, normalAlerting, byKind}], mean: {...}, byKind: [{kind, type, clips, auc, recall, alertRecall, boxIoU, boxIoUClips, eventBoxIoU}]}',
     )
     .option(
       '--by-kind',

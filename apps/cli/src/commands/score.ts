@@ -27,6 +27,11 @@ export interface ScoredFile {
   score: number;
   normalised: number;
   overThreshold: boolean;
+  /**
+   * What the server's alert rule would see of the file streamed alone (`ClipResult.alertLevel`): the best run
+   * of the rule's consecutive windows, at its lowest window. An alert would open at >= 1.
+   */
+  alertLevel: number;
   seconds: number;
   /** Strongest regions, strongest first: seconds and Hz, `peak` the score of the strongest window each spans (>= 1 = over the threshold), `mapPeak` its map value. */
   boxes: AnomalyBox[];
@@ -61,6 +66,7 @@ export function withThresholdFactor(r: ClipResult, factor: number): ClipResult {
     overThreshold: normalised > 1,
     map: r.map.map((v) => v / factor),
     windowScores: r.windowScores.map((v) => v / factor),
+    alertLevel: r.alertLevel / factor,
     boxes: r.boxes.map((b) => ({
       ...b,
       peak: b.peak / factor,
@@ -87,12 +93,13 @@ export async function scoreFiles(
       const figure = scoreFigure({ title: basename(file), spectrogram: spec, result: r });
       await writePng(pngPath(png, file, files.length), figure.image);
     }
-    const { score, normalised, overThreshold, boxes } = r;
+    const { score, normalised, overThreshold, alertLevel, boxes } = r;
     out.push({
       file,
       score,
       normalised,
       overThreshold,
+      alertLevel,
       seconds: samples.length / detector.config.mel.sampleRate,
       boxes,
     });
@@ -139,7 +146,7 @@ export function registerScore(program: Command): void {
     .argument('<files...>', 'WAV files (any rate, resampled to the model rate)')
     .option(
       '--json',
-      'print {model, threshold, thresholdFactor, thresholdSource, files: [{file, score, normalised, overThreshold, seconds, boxes}]}',
+      'print {model, threshold, thresholdFactor, thresholdSource, files: [{file, score, normalised, overThreshold, alertLevel, seconds, boxes}]}',
     )
     .option(
       '--threshold-factor <x>',
@@ -155,6 +162,8 @@ export function registerScore(program: Command): void {
     .addHelpText(
       'after',
       '\nnormalised = score / threshold: above 1.0 the clip is anomalous. Exit code 0 whether or not it is.\n' +
+        'alertLevel: the same for the run of consecutive windows a live alert needs (the best run, at its lowest\n' +
+        'window): at 1.0 or more the server would open an alert on the file streamed alone.\n' +
         'threshold is the one in use: the fitted threshold (thresholdSource "fitted"), or that times\n' +
         '--threshold-factor (thresholdSource "burn-in"; the model directory does not hold a live burn-in).',
     )

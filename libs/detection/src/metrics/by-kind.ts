@@ -6,6 +6,12 @@
  * score reaches the threshold (>= 1). A kind's figures are the mean over its clips, pooled over groups, so a
  * kind that occurs in several groups is judged against each group's own normal sound. Normal clips give the
  * other side of the operating point: the share of them at or over the threshold.
+ *
+ * A live alert needs more than one window over the threshold (the server's `openWindows`, the detector's
+ * `alertWindows`): a clip's `alertLevel` is what that rule sees of it streamed alone. So each kind also gets
+ * its `alertRecall` (clips on which an alert would open) and each group the share of normal clips that would
+ * raise one (`normalAlerting`): a fault shorter than the rule's windows, or one that reaches the threshold in a
+ * single window, counts in `recall` and not in `alertRecall`.
  */
 import type { GroundTruth } from '../dataset/ground-truth.js';
 
@@ -21,6 +27,11 @@ export interface KindResult {
   auc: number;
   /** Share of the clips whose normalised score is >= 1. */
   recall: number;
+  /**
+   * Share of the clips on which the live alert rule would open an alert (`alertLevel` >= 1); `NaN` when no
+   * clip of the kind has an `alertLevel`.
+   */
+  alertRecall: number;
   /**
    * Median frequency IoU, on the Hz axis, of each clip's strongest box with its ground truth's band (the
    * lowest `lowHz` to the highest `highHz` of its events); clips whose events give no band are skipped.
@@ -55,7 +66,7 @@ export function clipRankAuc(score: number, normalScores: readonly number[]): num
   return wins / normalScores.length;
 }
 
-/** Share of normalised scores at or over the threshold (>= 1). */
+/** Share of normalised scores at or over the threshold (>= 1); also of alert levels (`alertLevel`). */
 export function shareOverThreshold(normalised: readonly number[]): number {
   return normalised.length ? normalised.filter((s) => s >= 1).length / normalised.length : Number.NaN;
 }
@@ -68,6 +79,8 @@ export interface KindClip {
   auc: number;
   /** Normalised clip score (1 = threshold). */
   normalised: number;
+  /** What the live alert rule sees of the clip (`ClipResult.alertLevel`; >= 1: an alert would open). */
+  alertLevel?: number;
   /** Frequency IoU (Hz) of the strongest box with the ground truth's band; null without a band or a box. */
   boxIoU: number | null;
   /** The largest frequency IoU of the strongest box with one event's band; null without a band or a box. */
@@ -110,6 +123,7 @@ export function kindClips(
     gt: GroundTruth | null;
     score: number;
     normalised: number;
+    alertLevel?: number;
     box?: { lowHz: number; highHz: number } | null;
   }[],
 ): KindClip[] {
@@ -119,6 +133,7 @@ export function kindClips(
       ...faultKind(a.gt),
       auc: clipRankAuc(a.score, normalScores),
       normalised: a.normalised,
+      ...(a.alertLevel !== undefined && { alertLevel: a.alertLevel }),
       boxIoU: band && a.box ? bandIoU(a.box, band) : null,
       eventBoxIoU: band && a.box ? bestEventIoU(a.box, a.gt) : null,
     };
@@ -139,6 +154,7 @@ export function kindTable(clips: readonly KindClip[]): KindResult[] {
       clips: of.length,
       auc: of.reduce((s, c) => s + c.auc, 0) / of.length,
       recall: of.filter((c) => c.normalised >= 1).length / of.length,
+      alertRecall: shareOverThreshold(of.flatMap((c) => (c.alertLevel === undefined ? [] : [c.alertLevel]))),
       boxIoU: ious.length ? median(ious) : null,
       boxIoUClips: ious.length,
       eventBoxIoU: events.length ? median(events) : null,

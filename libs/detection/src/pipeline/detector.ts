@@ -5,7 +5,7 @@
  * of the window maps; a stream calls `scoreWindow` with its latest `windowFrames` columns.
  */
 import { logMelSpectrogram, type LogMelSpectrogram } from '@hark/dsp';
-import type { Calibration } from '../calibration/index.js';
+import { runMinima, type Calibration } from '../calibration/index.js';
 import type { AnomalyMethod, PatchGrid } from '../method.js';
 import { copyWindow, OverlapAverager, windowStarts } from '../windows.js';
 import { windowAnomalyMap, type MapShape } from './anomaly-map.js';
@@ -110,6 +110,13 @@ export interface ClipResult {
   /** Window scores (normalised) in window order and their start frames. */
   windowScores: number[];
   windowStarts: number[];
+  /**
+   * What the server's alert rule sees of the clip streamed on its own: the largest, over every run of
+   * `alertWindows` consecutive windows, of the run's lowest normalised score (`runMinima`; a clip of fewer
+   * windows: its lowest). >= 1 when an alert would open. `normalised` (the largest single window) can be over 1
+   * while this is not: one window over the threshold opens no alert.
+   */
+  alertLevel: number;
 }
 
 /** The window map's shape and blur for `config`. */
@@ -329,6 +336,7 @@ export class Detector {
     const score = Math.max(...results.map((r) => r.windowScore));
     const normalised = this.fitted.calibration.normalise(score);
     const windowScores = results.map((r) => r.normalised);
+    const alertLevel = Math.max(...runMinima(windowScores, this.config.alertWindows));
     return {
       score,
       normalised,
@@ -351,6 +359,7 @@ export class Detector {
       }),
       windowScores,
       windowStarts: starts,
+      alertLevel,
     };
   }
 

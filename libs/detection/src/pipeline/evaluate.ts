@@ -3,7 +3,7 @@
  * calibration included), score every `test/` clip, and compute clip metrics (auc, pauc) and pixel metrics
  * (pixelAuc, aupro against the ground-truth boxes on the spectrogram grid), with timings. At the threshold:
  * the share of normal test clips over it per group, and per fault kind the mean rank-AUC and the recall
- * (metrics/by-kind.ts).
+ * (metrics/by-kind.ts); the same two shares for the live alert rule (`alertLevel`: consecutive windows).
  */
 import { readWav, resample } from '@hark/dsp';
 import {
@@ -40,6 +40,11 @@ export interface GroupResult {
   msPerClip: number;
   /** Share of the normal test clips whose normalised score is >= 1 (false alarms at the threshold). */
   normalOverThreshold: number;
+  /**
+   * Share of the normal test clips on which the live alert rule would open an alert (`alertWindows`
+   * consecutive windows >= 1: `ClipResult.alertLevel` >= 1), each streamed alone.
+   */
+  normalAlerting: number;
 }
 
 /** A group's row with its anomalous clips by kind (`KindClip`: kind, rank-AUC, normalised score). */
@@ -85,11 +90,12 @@ export async function evaluateGroup(
     const { mel } = config;
     const freqs = melBinCentres(mel.nMels, mel.fMin, mel.fMax, mel.melScale === 'htk');
     let scoringMs = 0;
-    const normal: { score: number; normalised: number }[] = [];
+    const normal: { score: number; normalised: number; alertLevel: number }[] = [];
     const anomalies: {
       gt: (typeof group.test)[number]['groundTruth'];
       score: number;
       normalised: number;
+      alertLevel: number;
       box: AnomalyBox | null;
     }[] = [];
     for (const [i, clip] of group.test.entries()) {
@@ -104,6 +110,7 @@ export async function evaluateGroup(
           gt: clip.groundTruth,
           score: r.score,
           normalised: r.normalised,
+          alertLevel: r.alertLevel,
           box: r.boxes[0] ?? null,
         });
       if (clip.label === 'normal') pixels.update(r.map, null, r.nMels, r.nFrames);
@@ -131,6 +138,7 @@ export async function evaluateGroup(
       fitSeconds,
       msPerClip: scoringMs / group.test.length,
       normalOverThreshold: shareOverThreshold(normal.map((n) => n.normalised)),
+      normalAlerting: shareOverThreshold(normal.map((n) => n.alertLevel)),
       byKind: kindTable(ranked),
       clips: ranked,
     };
@@ -153,6 +161,7 @@ export function meanRow(groups: readonly GroupResult[]): EvaluationReport['mean'
     fitSeconds: mean('fitSeconds'),
     msPerClip: mean('msPerClip'),
     normalOverThreshold: mean('normalOverThreshold'),
+    normalAlerting: mean('normalAlerting'),
   };
 }
 
