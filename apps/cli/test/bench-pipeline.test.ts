@@ -1,9 +1,15 @@
 /**
  * `hark bench pipeline --mixed`: how a mixed fleet's sensors are given their streams, and how its steps are
  * tabled and summed up (the run itself is test/server/bench-pipeline.test.ts's, with a step per rate).
+ * `--dataset`: which machines a dataset gives and what their sensors play.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encodeWav, readWav } from '@hark/dsp';
+import { tempDir } from '../../../test/support/temp.js';
 import {
+  benchMachines,
   fleetWavs,
   fleets,
   pipelineSummary,
@@ -72,5 +78,59 @@ describe('a mixed fleet', () => {
     const apart = pipelineSummary([step(4, 16000), step(4, 48000)], [16000, 48000]);
     expect(apart).toContain('(sensors at 16000 Hz): **4 sensors**');
     expect(apart).toContain('(sensors at 48000 Hz): **4 sensors**');
+  });
+});
+
+describe('--dataset', () => {
+  /** A WAV of `seconds` of a `hz` sine at 16 kHz; its samples say which file it was. */
+  function wav(path: string, seconds: number, hz: number): void {
+    mkdirSync(join(path, '..'), { recursive: true });
+    const x = new Float32Array(16000 * seconds).map((_, i) => 0.1 * Math.sin((2 * Math.PI * hz * i) / 16000));
+    writeFileSync(path, encodeWav(x, 16000));
+  }
+
+  it("plays each group's normal sound: normal_stream.wav, else its normal test clips joined, else stream.wav", async () => {
+    const root = tempDir('bench-dataset');
+    const data = join(root, 'data');
+    wav(join(data, 'a_stream', 'train', '0.wav'), 1, 100);
+    wav(join(data, 'a_stream', 'normal_stream.wav'), 3, 200);
+    wav(join(data, 'a_stream', 'test', 'normal_0000.wav'), 1, 300);
+    wav(join(data, 'b_clips', 'train', '0.wav'), 1, 100);
+    wav(join(data, 'b_clips', 'test', 'normal_0000.wav'), 1, 300);
+    wav(join(data, 'b_clips', 'test', 'normal_0001.wav'), 2, 400);
+    wav(join(data, 'b_clips', 'test', 'anomaly_0000.wav'), 1, 500);
+    wav(join(data, 'b_clips', 'stream.wav'), 4, 600);
+    wav(join(data, 'c_events', 'train', '0.wav'), 1, 100);
+    wav(join(data, 'c_events', 'stream.wav'), 4, 600);
+    wav(join(data, 'd_untrained', 'test', 'normal_0000.wav'), 1, 300);
+    const lines: string[] = [];
+    const work = join(root, 'work');
+    mkdirSync(work);
+    const machines = await benchMachines(work, data, (l) => lines.push(l));
+    expect(machines.map((m) => m.name)).toEqual(['a_stream', 'b_clips', 'c_events']);
+    expect(machines[0].stream).toBe(join(data, 'a_stream', 'normal_stream.wav'));
+    expect(machines[0].train).toEqual([join(data, 'a_stream', 'train', '0.wav')]);
+    // The normal clips one after the other (3 s), not the anomalous clip or the stream with events.
+    const joined = await readWav(machines[1].stream);
+    expect(joined.samples.length).toBe(3 * 16000);
+    const first = await readWav(join(data, 'b_clips', 'test', 'normal_0000.wav'));
+    expect(joined.samples.subarray(0, 16000)).toEqual(first.samples);
+    expect(machines[2].stream).toBe(join(data, 'c_events', 'stream.wav'));
+    expect(lines).toEqual(['d_untrained: left out (no training clips)']);
+    // Without a dataset: the three synthetic machines, each with its training clips and stream.
+    const synth = await benchMachines(work, undefined, () => {});
+    expect(synth.map((m) => m.name)).toEqual(['pump', 'fan', 'gearbox']);
+    for (const m of synth) expect(m.train.length).toBe(12);
+    await expect(benchMachines(work, join(data, 'd_untrained', '..', 'none'), () => {})).rejects.toThrow(
+      /is not a folder/,
+    );
+  });
+
+  it('refuses a dataset whose groups it cannot play', async () => {
+    const data = tempDir('bench-dataset');
+    wav(join(data, 'x', 'test', 'anomaly_0000.wav'), 1, 300);
+    await expect(benchMachines(tempDir('bench-work'), data, () => {})).rejects.toThrow(
+      /no group has training clips and sound to play/,
+    );
   });
 });

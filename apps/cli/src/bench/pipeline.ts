@@ -7,10 +7,14 @@
  * (the default detector fitted once per synthetic machine, pump / fan / gearbox, copied to the sensors that
  * play that machine). Sensors (`SensorClient`
  * playing synthetic machine recordings in real time, looped) and the dashboard run in a child process.
+ * With `--dataset`, the machines are instead the groups of a dataset in the DATASET.md layout (recorded sound:
+ * each group's model fitted on its `train/`, its sensors playing its normal sound), since what a search costs
+ * depends on the sound: the synthetic machines are noise-like, where the context memory's bounded search
+ * never pays (BENCHMARKS.md, issue 16 lever 3).
  * The number of sensors is stepped up; each step warms up, then measures. With `--profile`, each measured
  * span also gets a stage table (stage-profile.ts): CPU ms per scored window of each stage, event-loop lag.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fork } from 'node:child_process';
@@ -19,6 +23,7 @@ import type { Command } from 'commander';
 import {
   fitDetector,
   readClip,
+  readDataset,
   resolveDetectorConfig,
   saveModel,
   type DetectorConfigInput,
@@ -81,7 +86,18 @@ export interface PipelineBenchOptions {
   profile?: boolean;
   /** Detector configuration overrides of the fitted models (`--config`, as `hark fit`); default: none. */
   config?: Record<string, unknown>;
+  /**
+   * A dataset root (DATASET.md layout): its groups are the machines instead of the synthetic ones (`--dataset`).
+   */
+  dataset?: string;
   log?: (line: string) => void;
+}
+
+/** A machine the sensors play: its training clips (its model's) and the recording its sensors loop. */
+export interface BenchMachine {
+  name: string;
+  train: string[];
+  stream: string;
 }
 
 /** The synthetic machines the sensors play, each with its own model. */
@@ -98,9 +114,9 @@ export function fleetLabel(fleet: readonly number[]): string {
 }
 
 /**
- * The stream of each of `n` sensors: sensor i plays machine i % 3 (its model's, `prepareSensors`) at rate
- * `fleet[i % fleet.length]`, so a mixed fleet of 64 at two rates has 32 at each and every machine at both.
- * `wavs` holds each rate's streams in machine order.
+ * The stream of each of `n` sensors: sensor i plays machine i % M (its model's, `prepareSensors`; M machines)
+ * at rate `fleet[i % fleet.length]`, so a mixed fleet of 64 at two rates has 32 at each and every machine at
+ * both. `wavs` holds each rate's streams in machine order.
  */
 export function fleetWavs(
   n: number,
@@ -108,7 +124,10 @@ export function fleetWavs(
   wavs: ReadonlyMap<number, string[]>,
 ): string[] {
   if (fleet.length === 1) return wavs.get(fleet[0])!;
-  return Array.from({ length: n }, (_, i) => wavs.get(fleet[i % fleet.length])![i % MACHINES.length]);
+  return Array.from({ length: n }, (_, i) => {
+    const streams = wavs.get(fleet[i % fleet.length])!;
+    return streams[i % streams.length];
+  });
 }
 
 const stepFleet = (s: PipelineStep) => s.rates ?? [s.rate];
@@ -130,6 +149,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
       rates,
       detectorInput({ config: o.config }),
       log,
+      o.dataset,
     );
     log(`starting the server with ${ids.length} sensor models...`);
     // The server runs in this process, so node's flags are the server's: say so when they are not the launchers'.
@@ -194,8 +214,62 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
 }
 
 /**
- * Synthetic machine sound under `root`, the default detector fitted once per machine and copied as the model
- * of `count` sensors into a fresh data directory; the streams the sensors play.
+ * The machines the sensors play: the synthetic pump, fan and gearbox (written under `root`), or the groups of
+ * the dataset at `dataset`. A group's sensors loop its normal sound: `normal_stream.wav` when it has one, else
+ * its normal test clips one after the other (written under `root`), else its `stream.wav` (which may hold
+ * known events); a group with none of them, or no training clips, is left out and said.
+ */
+export async function benchMachines(
+  root: string,
+  dataset: string | undefined,
+  log: (line: string) => void,
+): Promise<BenchMachine[]> {
+  if (!dataset) {
+    writeSynthDataset(join(root, 'synth'), {
+      machines: [...MACHINES],
+      trainClips: 12,
+      testClips: 0,
+      clipSeconds: 5,
+      streamSeconds: 60,
+    });
+    return MACHINES.map((m) => {
+      const dir = join(root, 'synth', `synth_${m}`);
+      const train = readdirSync(join(dir, 'train'))
+        .filter((f) => f.endsWith('.wav'))
+        .map((f) => join(dir, 'train', f));
+      return { name: m, train, stream: join(dir, 'stream.wav') };
+    });
+  }
+  const machines: BenchMachine[] = [];
+  for (const g of await readDataset(dataset)) {
+    const normalStream = join(g.dir, 'normal_stream.wav');
+    const normals = g.test.filter((c) => c.label === 'normal').map((c) => c.path);
+    let stream: string | null = null;
+    if (existsSync(normalStream)) stream = normalStream;
+    else if (normals.length > 0) {
+      stream = join(root, `normal-${g.name}.wav`);
+      const clips = await Promise.all(normals.map((f) => readWav(f)));
+      const rate = clips[0].sampleRate;
+      const joined = clips.map((c) =>
+        c.sampleRate === rate ? c.samples : resample(c.samples, c.sampleRate, rate),
+      );
+      const all = new Float32Array(joined.reduce((n, c) => n + c.length, 0));
+      joined.reduce((at, c) => (all.set(c, at), at + c.length), 0);
+      writeFileSync(stream, encodeWav(all, rate));
+    } else if (g.stream) stream = g.stream.path;
+    if (g.train.length === 0 || !stream) {
+      log(`${g.name}: left out (${g.train.length === 0 ? 'no training clips' : 'no normal sound to play'})`);
+      continue;
+    }
+    machines.push({ name: g.name, train: g.train, stream });
+  }
+  if (machines.length === 0) throw new Error(`${dataset}: no group has training clips and sound to play`);
+  return machines;
+}
+
+/**
+ * The machines' sound (`benchMachines`), the default detector (or `input`) fitted once per machine and copied
+ * as the model of `count` sensors into a fresh data directory; the streams the sensors play, at each rate.
  */
 async function prepareSensors(
   root: string,
@@ -203,51 +277,39 @@ async function prepareSensors(
   rates: readonly number[],
   input: DetectorConfigInput,
   log: (line: string) => void,
+  dataset?: string,
 ): Promise<{ dataDir: string; ids: string[]; wavs: Map<number, string[]> }> {
   const given = Object.keys(input).length > 0;
-  log(`synthesising sound and fitting the ${given ? 'configured' : 'default'} model on each machine...`);
-  writeSynthDataset(join(root, 'synth'), {
-    machines: [...MACHINES],
-    trainClips: 12,
-    testClips: 0,
-    clipSeconds: 5,
-    streamSeconds: 60,
-  });
+  const machines = await benchMachines(root, dataset, log);
+  log(
+    `fitting the ${given ? 'configured' : 'default'} model on each of ${machines.length} machines (${machines.map((m) => m.name).join(', ')})...`,
+  );
   const config = resolveDetectorConfig(input);
-  for (const machine of MACHINES) {
-    const trainDir = join(root, 'synth', `synth_${machine}`, 'train');
-    const clips = await Promise.all(
-      readdirSync(trainDir)
-        .filter((f) => f.endsWith('.wav'))
-        .map((f) => readClip(join(trainDir, f), config.mel.sampleRate)),
-    );
+  for (const [i, m] of machines.entries()) {
+    const clips = await Promise.all(m.train.map((f) => readClip(f, config.mel.sampleRate)));
     const detector = await fitDetector(clips, config);
-    await saveModel(detector, join(root, 'model', machine));
+    await saveModel(detector, join(root, 'model', String(i)));
     await detector.release();
   }
   const ids = Array.from({ length: count }, (_, i) => `bench-${String(i + 1).padStart(2, '0')}`);
   const dataDir = join(root, 'data');
   mkdirSync(join(dataDir, 'models'), { recursive: true });
-  // Sensor i plays machine i % 3 (pipeline-clients) and has that machine's model, as a plant would: its
+  // Sensor i plays machine i % M (pipeline-clients) and has that machine's model, as a plant would: its
   // windows are mostly normal, so alert writes do not dominate the figures.
   ids.forEach((id, i) =>
-    cpSync(join(root, 'model', MACHINES[i % MACHINES.length]), join(dataDir, 'models', id), {
+    cpSync(join(root, 'model', String(i % machines.length)), join(dataDir, 'models', id), {
       recursive: true,
     }),
   );
-  const streams = MACHINES.map((m) => join(root, 'synth', `synth_${m}`, 'stream.wav'));
   const wavs = new Map<number, string[]>();
   for (const rate of rates) {
-    if (rate === ANALYSIS_RATE) {
-      wavs.set(rate, streams);
-      continue;
-    }
     // The same sound at the sensor's rate (resampled here, once), so only the server's resampling differs.
     wavs.set(
       rate,
       await Promise.all(
-        streams.map(async (path, i) => {
-          const clip = await readWav(path);
+        machines.map(async ({ stream }, i) => {
+          const clip = await readWav(stream);
+          if (clip.sampleRate === rate) return stream;
           const out = join(root, `stream-${i}-${rate}.wav`);
           writeFileSync(out, encodeWav(resample(clip.samples, clip.sampleRate, rate), rate));
           return out;
@@ -477,6 +539,11 @@ export function registerBenchPipeline(bench: Command): void {
     .option('--all', 'keep stepping after a step drops windows')
     .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option(
+      '--dataset <root>',
+      'machines from a dataset in the DATASET.md layout instead of the synthetic pump, fan and gearbox: a model ' +
+        'per group fitted on its train/, its sensors looping its normal sound (normal_stream.wav, else its normal test clips, else stream.wav)',
+    )
+    .option(
       '--profile',
       "also report, per step, each stage's CPU ms per scored window (V8's sampling profiler on the event loop, " +
         'the kernel for thread CPU) and the event-loop lag; written to its own section, instead of the capacity table (default: off)',
@@ -493,8 +560,12 @@ export function registerBenchPipeline(bench: Command): void {
         all?: boolean;
         profile?: boolean;
         config?: Record<string, unknown>;
+        dataset?: string;
         write: boolean;
       }) => {
+        const sound = o.dataset
+          ? `the groups of the dataset \`${o.dataset}\`, each group's normal sound looped`
+          : 'synthetic pump / fan / gearbox, looped';
         const steps = await runPipelineBench({
           ...o,
           mixed: !!o.mixed,
@@ -524,7 +595,7 @@ export function registerBenchPipeline(bench: Command): void {
             'are scaled to the event loop thread\'s CPU time from `/proc`. "Off the event loop" is the rest of the ' +
             "process's CPU: FAISS searches of the method and the context memory on libuv's pool, and V8's helper " +
             'threads. Sensors and the dashboard run in a child process and are not counted. Shares are of the ' +
-            "process's CPU. Models: " +
+            `process's CPU. Sound: ${sound}. Models: ` +
             (o.config ? `detector \`--config '${JSON.stringify(o.config)}'\`` : 'the default detector') +
             '. Load average (1, 5, 15 min) at the end: ' +
             `${loadavg()
@@ -539,7 +610,7 @@ export function registerBenchPipeline(bench: Command): void {
           const body =
             `${summary}\n\n${table}\n\n` +
             `Each sensor streams s16le at the rate in the table (a mixed fleet, "16000 + 48000": sensors split evenly) in ${o.chunkMs} ms chunks in real time` +
-            ' (synthetic pump / fan / gearbox, looped) ' +
+            ` (${sound}) ` +
             'through `SensorClient`; one model per sensor, fitted on the machine it plays (' +
             (o.config ? `detector \`--config '${JSON.stringify(o.config)}'\`` : 'the default detector') +
             ': PatchCore, MobileNetV2, 1 s windows every 0.5 s unless the configuration says otherwise). ' +
