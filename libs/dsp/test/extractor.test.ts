@@ -76,6 +76,20 @@ describe('LogMelExtractor: streaming equals batch', () => {
     expect(expected.length).toBe(59 * 128); // floor((16000 - 1024) / 256) + 1 frames
   });
 
+  it('takes chunks of any array kind, each sample converted to float32 as one assignment would', () => {
+    const x = Float64Array.from(signal(4000, 5), (v, i) => v + (i % 3) * 1e-9); // not all float32 values
+    const asF32 = Float32Array.from(x);
+    const expected = batchColumns(asF32, {});
+    for (const chunks of [
+      splitBySizes(asF32, [700]),
+      [x.subarray(0, 1500), x.subarray(1500)],
+      [Array.from(x.subarray(0, 900)), Array.from(x.subarray(900))],
+    ]) {
+      const ex = new LogMelExtractor();
+      expect(bits(concat(chunks.map((c) => ex.push(c))))).toEqual(bits(expected));
+    }
+  });
+
   it('emits a frame exactly when its last sample arrives; reset() starts a new stream', () => {
     const ex = new LogMelExtractor({ nFft: 256, hopLength: 100, nMels: 16 });
     expect(ex.push(new Float32Array(255)).length).toBe(0);
