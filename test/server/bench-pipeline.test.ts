@@ -5,6 +5,7 @@
  * Figures are not asserted: speed is measured by the benchmark itself, on a quiet machine.
  */
 import { execFile } from 'node:child_process';
+import { cpus } from 'node:os';
 import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
 import { PROFILE_STAGES } from '../../apps/cli/src/bench/stage-profile.js';
@@ -33,10 +34,17 @@ test('hark bench pipeline --no-write --profile prints the steps per rate and a s
     ],
     { timeout: 300_000 },
   );
-  expect(stdout).toContain('fitting the configured model on each machine');
+  expect(stdout).toContain('fitting the configured model on each of 3 machines (pump, fan, gearbox)');
   expect(stdout).toMatch(
-    /\| sensors \| rate Hz \| windows scored \| dropped \| skipped \(wider hop\) \| scoring hop s \| p50 ms \| p95 ms \| p99 ms \| max ms \| RSS MB \| sustained \|/,
+    /\| sensors \| rate Hz \| windows scored \| dropped \| skipped \(wider hop\) \| scoring hop s \| p50 ms \| p95 ms \| p99 ms \| max ms \| RSS MB \| server CPU, cores \| sensors' CPU, cores \| sustained \|/,
   );
+  // Both processes' CPU over the measured span, in cores: some, and at most the machine's.
+  for (const m of stdout.matchAll(/\n\| 2 \| \d+ \|(?: [^|]+ \|){9} ([\d.]+) \| ([\d.]+) \| (?:yes|no) \|/g))
+    for (const cores of [Number(m[1]), Number(m[2])]) {
+      expect(cores, stdout).toBeGreaterThan(0);
+      expect(cores, stdout).toBeLessThanOrEqual(cpus().length + 0.5);
+    }
+  expect([...stdout.matchAll(/\n\| 2 \| \d+ \|(?: [^|]+ \|){9} ([\d.]+) \| ([\d.]+) \|/g)]).toHaveLength(2);
   for (const rate of [16000, 48000]) {
     const row = new RegExp(`\\n\\| 2 \\| ${rate} \\| (\\d+) \\| (\\d+) \\| (\\d+) \\| ([\\d.]+) \\|`).exec(
       stdout,

@@ -40,6 +40,8 @@ function step(sensors: number, rate: number, rates?: number[]): PipelineStep {
     sustained: true,
     errors: [],
     rssMb: 500,
+    serverCores: 1.25,
+    clientsCores: 0.5,
     heapUsedMb: 50,
     externalMb: 100,
   };
@@ -67,6 +69,8 @@ describe('a mixed fleet', () => {
   it('labels its rows and its summary with both rates', () => {
     const steps = [step(4, 48000, [16000, 48000]), step(8, 48000, [16000, 48000])];
     expect(pipelineTable(steps)).toMatch(/\n\| 4 \| 16000 \+ 48000 \| 80 \| 0 \|/);
+    // Each process's CPU in cores, then whether the step was sustained.
+    expect(pipelineTable(steps)).toMatch(/\| 500 \| 1\.25 \| 0\.5 \| yes \|\n/);
     const summary = pipelineSummary(steps, [16000, 48000], true);
     expect(summary).toContain(
       'Sustained without dropping or skipping a window (sensors at 16000 + 48000 Hz, split evenly): **8 sensors**',

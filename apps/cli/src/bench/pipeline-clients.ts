@@ -36,6 +36,9 @@ export interface ClientsResult {
   latenciesMs: number[];
   scores: number;
   errors: string[];
+  /** This process's CPU (every thread) over the measured span, ms, and the span's wall time, ms. */
+  cpuMs: number;
+  wallMs: number;
 }
 
 async function main(job: ClientsJob, onMeasuring: () => void): Promise<ClientsResult> {
@@ -89,13 +92,17 @@ async function main(job: ClientsJob, onMeasuring: () => void): Promise<ClientsRe
   await new Promise((r) => setTimeout(r, job.warmupSeconds * 1000));
   measuring = true;
   onMeasuring();
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
   await new Promise((r) => setTimeout(r, job.seconds * 1000));
   measuring = false;
+  const cpu = process.cpuUsage(cpu0);
+  const wallMs = performance.now() - wall0;
   stop.abort();
   await Promise.all(clients.map(({ c }) => c.stop()));
   for (const { run } of clients) await run.catch((e: Error) => errors.push(e.message));
   live.close();
-  return { latenciesMs: latencies, scores, errors };
+  return { latenciesMs: latencies, scores, errors, cpuMs: (cpu.user + cpu.system) / 1000, wallMs };
 }
 
 if (process.send) {

@@ -64,6 +64,12 @@ export interface PipelineStep {
   errors: string[];
   /** The server process's resident set at the end of the step, MB. */
   rssMb: number;
+  /**
+   * CPU over the measured span, in cores (CPU seconds per second, every thread): the server's process, and the
+   * process of the sensors and the dashboard, which shares the machine with it.
+   */
+  serverCores: number;
+  clientsCores: number;
   /** Of which: V8's heap in use and the memory outside it that V8 knows of (typed arrays, addons), MB. */
   heapUsedMb: number;
   externalMb: number;
@@ -334,6 +340,9 @@ async function measureStep(
   let before = stats();
   const profiler = profile ? new StageProfiler() : null;
   let profiling: Promise<void> | null = null;
+  let cpu0 = process.cpuUsage();
+  let wall0 = performance.now();
+  let serverCores = NaN;
   const result = await new Promise<ClientsResult>((resolve, reject) => {
     const child = fork(fileURLToPath(new URL('./pipeline-clients.js', import.meta.url)), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -342,8 +351,13 @@ async function measureStep(
       if (m.type === 'measuring') {
         before = stats();
         profiling = profiler?.start() ?? null;
+        cpu0 = process.cpuUsage();
+        wall0 = performance.now();
         return;
       }
+      // The span ends here, for this process, a moment after the child's (its sensors stopping).
+      const cpu = process.cpuUsage(cpu0);
+      serverCores = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0);
       child.disconnect();
       if (m.ok) resolve(m.result);
       else reject(new Error(m.error));
@@ -383,9 +397,13 @@ async function measureStep(
     sustained: dropped === 0 && skipped === 0 && result.errors.length === 0 && result.scores > 0,
     errors: result.errors.slice(0, 5),
     ...memoryFigures(),
+    serverCores: round2(serverCores),
+    clientsCores: round2(result.cpuMs / result.wallMs),
     ...(stageProfile ? { profile: stageProfile } : {}),
   };
 }
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** The server process's memory now, MB. */
 function memoryFigures(): Pick<PipelineStep, 'rssMb' | 'heapUsedMb' | 'externalMb'> {
@@ -408,6 +426,8 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
       'p99 ms',
       'max ms',
       'RSS MB',
+      'server CPU, cores',
+      "sensors' CPU, cores",
       'sustained',
     ],
     steps.map((s) => [
@@ -422,6 +442,8 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
       s.p99,
       s.max,
       s.rssMb,
+      s.serverCores,
+      s.clientsCores,
       s.sustained ? 'yes' : 'no',
     ]),
   );
@@ -615,8 +637,9 @@ export function registerBenchPipeline(bench: Command): void {
             (o.config ? `detector \`--config '${JSON.stringify(o.config)}'\`` : 'the default detector') +
             ': PatchCore, MobileNetV2, 1 s windows every 0.5 s unless the configuration says otherwise). ' +
             'Latency: from the arrival at the server of the chunk completing a window to the `score` event at a dashboard ' +
-            'subscribed to every sensor (same machine). Sensors and dashboard run in a child process; RSS is the server ' +
-            "process's at the end of the step.";
+            'subscribed to every sensor (same machine). Sensors and dashboard run in a child process on the same machine; ' +
+            "RSS is the server process's at the end of the step; CPU, cores: each process's CPU seconds per second over " +
+            "the measured span (the sensors' is what a plant's microphones would spend elsewhere).";
           console.log(
             `written to ${writeBenchmarkSection('pipeline', 'Pipeline: concurrent live sensors per server process', body)}`,
           );
