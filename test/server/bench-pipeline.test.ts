@@ -36,7 +36,7 @@ test('hark bench pipeline --no-write --profile prints the steps per rate and a s
   );
   expect(stdout).toContain('fitting the configured model on each of 3 machines (pump, fan, gearbox)');
   expect(stdout).toMatch(
-    /\| sensors \| rate Hz \| windows scored \| dropped \| skipped \(wider hop\) \| scoring hop s \| p50 ms \| p95 ms \| p99 ms \| max ms \| RSS MB \| server CPU, cores \| sensors' CPU, cores \| sustained \|/,
+    /\| sensors \| rate Hz \| windows scored \| dropped \| skipped \(wider hop\) \| scoring hop s, start \/ end \| p50 ms \| p95 ms \| p99 ms \| max ms \| RSS MB \| server CPU, cores \| sensors' CPU, cores \| sustained \|/,
   );
   // Both processes' CPU over the measured span, in cores: some, and at most the machine's.
   for (const m of stdout.matchAll(/\n\| 2 \| \d+ \|(?: [^|]+ \|){9} ([\d.]+) \| ([\d.]+) \| (?:yes|no) \|/g))
@@ -46,9 +46,9 @@ test('hark bench pipeline --no-write --profile prints the steps per rate and a s
     }
   expect([...stdout.matchAll(/\n\| 2 \| \d+ \|(?: [^|]+ \|){9} ([\d.]+) \| ([\d.]+) \|/g)]).toHaveLength(2);
   for (const rate of [16000, 48000]) {
-    const row = new RegExp(`\\n\\| 2 \\| ${rate} \\| (\\d+) \\| (\\d+) \\| (\\d+) \\| ([\\d.]+) \\|`).exec(
-      stdout,
-    );
+    const row = new RegExp(
+      `\\n\\| 2 \\| ${rate} \\| (\\d+) \\| (\\d+) \\| (\\d+) \\| ([\\d.]+) \\/ ([\\d.]+) \\|`,
+    ).exec(stdout);
     expect(row, stdout).not.toBeNull();
     // Windows scored, or skipped when the machine is too busy to score 2 sensors at the full rate (the server
     // then widens the hop instead of dropping): 2 sensors cut 12 windows in 3 s.

@@ -32,6 +32,7 @@ function step(sensors: number, rate: number, rates?: number[]): PipelineStep {
     windowsDropped: 0,
     windowsSkipped: 0,
     scoringHopSeconds: 0.5,
+    scoringHopStartSeconds: 1,
     scoreEvents: 20 * sensors,
     p50: 20,
     p95: 40,
@@ -68,7 +69,7 @@ describe('a mixed fleet', () => {
 
   it('labels its rows and its summary with both rates', () => {
     const steps = [step(4, 48000, [16000, 48000]), step(8, 48000, [16000, 48000])];
-    expect(pipelineTable(steps)).toMatch(/\n\| 4 \| 16000 \+ 48000 \| 80 \| 0 \|/);
+    expect(pipelineTable(steps)).toMatch(/\n\| 4 \| 16000 \+ 48000 \| 80 \| 0 \| 0 \| 1 \/ 0\.5 \|/);
     // Each process's CPU in cores, then whether the step was sustained.
     expect(pipelineTable(steps)).toMatch(/\| 500 \| 1\.25 \| 0\.5 \| yes \|\n/);
     const summary = pipelineSummary(steps, [16000, 48000], true);

@@ -55,6 +55,12 @@ export interface PipelineStep {
   windowsSkipped: number;
   /** The widest scoring hop of the step's sensors at its end, seconds (0.5: every window). */
   scoringHopSeconds: number;
+  /**
+   * The same at the start of the measured span. When it differs from `scoringHopSeconds` the governor was
+   * still settling (after a cold start it widens at once and narrows over minutes: a longer `--warmup`
+   * measures the settled state).
+   */
+  scoringHopStartSeconds: number;
   scoreEvents: number;
   p50: number;
   p95: number;
@@ -338,6 +344,8 @@ async function measureStep(
   const scheduler = server.sensors.scheduler;
   const stats = () => job.sensorIds.map((id) => server.sensors.scorer.stats(id));
   let before = stats();
+  const widestHop = (s: ReturnType<typeof stats>) => Math.max(...s.map((a) => a.scoringHopSeconds));
+  let hopAtStart = NaN;
   const profiler = profile ? new StageProfiler() : null;
   let profiling: Promise<void> | null = null;
   let cpu0 = process.cpuUsage();
@@ -350,6 +358,7 @@ async function measureStep(
     child.on('message', (m: ClientsMessage) => {
       if (m.type === 'measuring') {
         before = stats();
+        hopAtStart = widestHop(before);
         profiling = profiler?.start() ?? null;
         cpu0 = process.cpuUsage();
         wall0 = performance.now();
@@ -386,7 +395,8 @@ async function measureStep(
     windowsScored: scored,
     windowsDropped: dropped,
     windowsSkipped: skipped,
-    scoringHopSeconds: Math.max(...after.map((a) => a.scoringHopSeconds)),
+    scoringHopSeconds: widestHop(after),
+    scoringHopStartSeconds: hopAtStart,
     scoreEvents: result.scores,
     p50: pct(lat, 50),
     p95: pct(lat, 95),
@@ -420,7 +430,7 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
       'windows scored',
       'dropped',
       'skipped (wider hop)',
-      'scoring hop s',
+      'scoring hop s, start / end',
       'p50 ms',
       'p95 ms',
       'p99 ms',
@@ -436,7 +446,7 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
       s.windowsScored,
       s.windowsDropped,
       s.windowsSkipped,
-      s.scoringHopSeconds,
+      `${s.scoringHopStartSeconds} / ${s.scoringHopSeconds}`,
       s.p50,
       s.p95,
       s.p99,
