@@ -572,8 +572,9 @@ export function registerBenchPipeline(bench: Command): void {
     .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option(
       '--dataset <root>',
-      'machines from a dataset in the DATASET.md layout instead of the synthetic pump, fan and gearbox: a model ' +
-        'per group fitted on its train/, its sensors looping its normal sound (normal_stream.wav, else its normal test clips, else stream.wav)',
+      'machines from a dataset in the DATASET.md layout: a model per group fitted on its train/, its sensors ' +
+        'looping its normal sound (normal_stream.wav, else its normal test clips, else stream.wav); default: the ' +
+        'synthetic pump, fan and gearbox',
     )
     .option(
       '--profile',
