@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO } from './server.js';
+import { tempDir } from './temp.js';
 
 export const CHROMIUM = process.env.HARK_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(REPO, 'test-results/screenshots');
@@ -29,9 +30,16 @@ export function chromiumOrWarn(file: string): boolean {
 }
 
 export function launchChromium(): Promise<Browser> {
+  // Chromium's sound library (PulseAudio's client) keeps a runtime directory, `$TMPDIR/pulse-<id>` when
+  // XDG_RUNTIME_DIR is unset (as under `make test`), when a page plays sound (the alert clip). It goes into a
+  // directory of the test's own, removed with the file's other temporary directories.
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  env.XDG_RUNTIME_DIR = tempDir('chromium-runtime');
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
+    env,
     args: [
       '--headless',
       '--no-sandbox',
