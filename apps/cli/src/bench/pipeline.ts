@@ -28,7 +28,7 @@ import {
   saveModel,
   type DetectorConfigInput,
 } from '@hark/detection';
-import { encodeWav, readWav, resample, writeSynthDataset } from '@hark/dsp';
+import { concatSamples, encodeWav, readWav, resample, writeSynthDataset } from '@hark/dsp';
 import { createServer, SERVER_DEFAULTS, type HarkServer } from '@hark/server';
 import { MIN_SAMPLE_RATE } from '@hark/protocol';
 import { configOverrides, positiveInt, positiveNumber } from '../options.js';
@@ -262,12 +262,10 @@ export async function benchMachines(
       stream = join(root, `normal-${g.name}.wav`);
       const clips = await Promise.all(normals.map((f) => readWav(f)));
       const rate = clips[0].sampleRate;
-      const joined = clips.map((c) =>
-        c.sampleRate === rate ? c.samples : resample(c.samples, c.sampleRate, rate),
+      const joined = concatSamples(
+        clips.map((c) => (c.sampleRate === rate ? c.samples : resample(c.samples, c.sampleRate, rate))),
       );
-      const all = new Float32Array(joined.reduce((n, c) => n + c.length, 0));
-      joined.reduce((at, c) => (all.set(c, at), at + c.length), 0);
-      writeFileSync(stream, encodeWav(all, rate));
+      writeFileSync(stream, encodeWav(joined, rate));
     } else if (g.stream) stream = g.stream.path;
     if (g.train.length === 0 || !stream) {
       log(`${g.name}: left out (${g.train.length === 0 ? 'no training clips' : 'no normal sound to play'})`);
