@@ -376,6 +376,12 @@ describe("the context memory's bounded search through save and load", () => {
       const loaded = await loadModel(dir);
       try {
         expect(loaded.parts.context!.bounded).toBe(true);
+        // The warm-up pays the first search's one-time cost (the projected memory is built) and changes no
+        // score.
+        const projection = () => loaded.parts.context!.fittedIndex.projectionInfo();
+        expect(projection()).toMatchObject({ choice: 'measuring', builds: 0 });
+        await loaded.warmUp();
+        expect(projection()?.builds).toBe(1);
         expect((await loaded.scoreWindow(win)).normalised).toBe(normalised);
       } finally {
         await loaded.release();

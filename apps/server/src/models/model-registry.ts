@@ -594,6 +594,7 @@ export class ModelRegistry {
       await this.#applyFeedback(sensorId, slot, detector).catch((err) =>
         this.#log(`models: ${sensorId}: feedback not applied: ${(err as Error).message}`),
       );
+      await this.#warmUp(sensorId, detector);
       slot.detector = detector;
       slot.state = 'ready';
       slot.error = null;
@@ -612,6 +613,17 @@ export class ModelRegistry {
       this.#log(`models: ${sensorId}: ${slot.error}`);
       return false;
     }
+  }
+
+  /**
+   * A model's one-time costs paid before it scores a live window (`Detector.warmUp`), so that they do not
+   * delay its sensor's first windows nor read as a slow scorer to the hop governor. Logged, never fatal: the
+   * model scores as well without it.
+   */
+  async #warmUp(sensorId: string, detector: Detector): Promise<void> {
+    await detector
+      .warmUp()
+      .catch((err) => this.#log(`models: ${sensorId}: warm-up failed: ${(err as Error).message}`));
   }
 
   /**
@@ -689,6 +701,7 @@ export class ModelRegistry {
       return;
     }
     await this.#teachShadow(sensorId, detector);
+    await this.#warmUp(sensorId, detector);
     const trial = new ShadowTrial(
       version,
       {

@@ -150,6 +150,26 @@ export class Detector {
     return (await this.scoreWindows([window]))[0];
   }
 
+  /**
+   * Pays a loaded model's one-time costs before its first live window: scores one window at the model's mean
+   * training level per mel bin (the middle of its dB range when it keeps no bin statistics) and discards the
+   * result. The first window of a model costs several times a steady one (the first searches of its memories
+   * page them in; the context memory's bounded search builds its projected copy of the memory): measured on a
+   * development-corpus model just loaded, 73-179 ms of CPU against 13 ms, and 21-31 ms for the first live
+   * window after this (BENCHMARKS.md, issue 16, session 21). Scores depend on the window only, so nothing a
+   * later window scores changes; the context memory's search chooser counts this batch among its
+   * measurements like any other.
+   */
+  async warmUp(): Promise<void> {
+    const { nMels } = this.config.mel;
+    const wf = this.windowFrames;
+    const { binMean, range } = this.fitted.input;
+    const w = new Float32Array(nMels * wf);
+    for (let m = 0; m < nMels; m++)
+      w.fill(binMean ? binMean[m] : (range.min + range.max) / 2, m * wf, (m + 1) * wf);
+    await this.scoreWindow(w);
+  }
+
   /** Scores windows in backbone batches; each is `[nMels, windowFrames]` dB. */
   async scoreWindows(windows: readonly Float32Array[]): Promise<WindowResult[]> {
     const parts = await this.scoreParts(windows);
