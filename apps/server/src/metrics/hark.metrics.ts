@@ -51,7 +51,7 @@ export class HarkMetrics {
   );
   readonly scoringCapacity = this.#gauge(
     'hark_scoring_capacity_windows_per_second',
-    "Windows per second the scorer can score, by Little's law (slots / mean service time) over its last period.",
+    "Windows per second the scorer can score, by Little's law (slots / mean service time) over its last period, each model's first windows (one-time costs) left out; 0 before any.",
   );
   readonly alerts = this.#counter('hark_alerts_total', 'Alerts opened.', ['sensor', 'kind']);
   readonly sensorsConnected = this.#gauge('hark_sensors_connected', 'Sensors connected to /sensor now.');

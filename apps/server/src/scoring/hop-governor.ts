@@ -16,11 +16,22 @@
  * estimate asks for; a slow model on an idle machine is never thinned. Behind means a window was dropped in the
  * period, or windows waited on average longer than `queuePerSensor` hops: a real-time sensor's own queue would
  * have overflowed by then, but with many sensors taking turns no single queue overflows while all of them wait
- * longer and longer, so the wait is the signal that sees it. It narrows
- * once the narrower stride has fitted the estimate for `NARROW_PERIODS` periods in a row, and then half the way
- * to the estimate's stride (at least one step): the estimate comes from a lighter load than the narrower stride
- * will give, so a quick return would flap, while one step at a time left a sensor scored rarely for minutes
- * after the load had gone.
+ * longer and longer, so the wait is the signal that sees it. A dropped window ends the period early, once a
+ * fifth of it has passed (`DROP_REACTION`): windows are being lost, and waiting out the period loses more
+ * (measured: 430-520 windows dropped in the first 5 s after 64 sensors connected at once). A change of stride is
+ * judged by the windows admitted after it: those admitted before it still wait in the queues, and are dropped,
+ * whatever the new stride, so their waits and drops are not counted. Counted, each second of a queue draining
+ * after a widening widened again (measured: a stride of 3 went to 17 in 6 s, where its capacity asked for 10).
+ * It narrows once the narrower stride has fitted the estimate for `NARROW_PERIODS` periods in a row, and then
+ * half the way to the estimate's stride (at least one step): the estimate comes from a lighter load than the
+ * narrower stride will give, so a quick return would flap, while one step at a time left a sensor scored rarely
+ * for minutes after the load had gone.
+ *
+ * A model's first windows are left out of the service-time mean (`served(ms, cold)`, `COLD_WINDOWS`): they carry
+ * one-time costs (first searches of its memories, the context memory's projected copy being built, the search
+ * chooser measuring both searches), so they say what a start costs, not what the scorer can do. Counted in,
+ * they read as a scorer several times slower than it is: 64 sensors connecting at once widened the hop to 30
+ * windows, from which the narrowing took about 100 s to come back.
  *
  * Little's law sees the slots, not the cores: once sensors take turns (`admit`), a window rarely shares the
  * machine with a burst of others, so its service time, and the capacity read from it, is that of a lighter
@@ -40,6 +51,22 @@ import { cpus } from 'node:os';
  * slots' time for that.
  */
 export const UTILISATION = 0.8;
+/**
+ * Windows of each model (each detector instance) that count as cold, left out of the service-time mean. Their
+ * costs, measured with 64 sensors connecting at once to a server with 64 models (`hark bench pipeline
+ * --dataset`, median service time of each sensor's k-th window): 175, 49, 40, 23 ms for k = 1 to 4, then 19 ms.
+ * The context memory's search chooser (native/src/addon/bound_search.h) measures each of its two searches on
+ * the memory's first two batches, and the first bounded one builds the projected memory: four windows. The
+ * model registry now scores one window at load (`Detector.warmUp`), which takes the largest of these costs out
+ * of the live path (first live window 68 ms, median, in the same bench); the chooser still measures on the
+ * next ones.
+ */
+export const COLD_WINDOWS = 4;
+/**
+ * Share of a period after which a dropped window ends it (the header): a fifth of the default 5 s, two hops, still
+ * enough windows from every sensor for a mean.
+ */
+export const DROP_REACTION = 0.2;
 /** Periods in a row the narrower stride must fit before the hop narrows. */
 export const NARROW_PERIODS = 3;
 /**
@@ -94,7 +121,10 @@ export interface GovernorReading {
   stride: number;
   /** Windows per second the streams offer (0 before the first period). */
   demand: number;
-  /** Windows per second the scorer can score, by Little's law (null before any window was scored). */
+  /**
+   * Windows per second the scorer can score, by Little's law, from the windows served in the period that were
+   * not cold (the last period's figure when all were; null before any such window).
+   */
   capacity: number | null;
   /** CPUs busy on the machine, and used by this process, over the period (null without `cpu`). */
   machineCores: number | null;
@@ -122,6 +152,8 @@ export class HopGovernor {
   #waitMs = 0;
   #dropped = 0;
   #fitted = 0;
+  /** When the stride last changed (the clock's ms). */
+  #changedAt = -Infinity;
   #reading: GovernorReading = {
     stride: 1,
     demand: 0,
@@ -189,23 +221,35 @@ export class HopGovernor {
     return n + ((this.#stride - ((n + turn) % this.#stride)) % this.#stride);
   }
 
-  /** An admitted window started after waiting `waitMs` in the queue. */
+  /**
+   * An admitted window started after waiting `waitMs` in the queue. A window admitted before the stride last
+   * changed is not counted: a change is judged by the windows admitted after it (the header).
+   */
   started(waitMs: number): void {
     this.#tick();
+    if (this.#now() - waitMs < this.#changedAt) return;
     this.#waited++;
     this.#waitMs += waitMs;
   }
 
-  /** A window was scored in `serviceMs` (start to end). */
-  served(serviceMs: number): void {
+  /**
+   * A window was scored in `serviceMs` (start to end). A `cold` one (one of its model's first `COLD_WINDOWS`) is
+   * left out of the capacity (the header).
+   */
+  served(serviceMs: number, cold = false): void {
     this.#tick();
+    if (cold) return;
     this.#served++;
     this.#serviceMs += serviceMs;
   }
 
-  /** An admitted window was dropped (its sensor's queue overflowed). */
-  dropped(): void {
+  /**
+   * An admitted window was dropped (its sensor's queue overflowed; the scheduler drops the oldest). `admittedAt`
+   * (the clock's ms; default now): a window admitted before the stride last changed is not counted (the header).
+   */
+  dropped(admittedAt?: number): void {
     this.#tick();
+    if ((admittedAt ?? this.#now()) < this.#changedAt) return;
     this.#dropped++;
   }
 
@@ -218,7 +262,7 @@ export class HopGovernor {
   #tick(): void {
     const now = this.#now();
     const elapsed = now - this.#periodStart;
-    if (elapsed < this.periodMs) return;
+    if (elapsed < this.periodMs && !(this.#dropped > 0 && elapsed >= DROP_REACTION * this.periodMs)) return;
     const demand = (this.#offered * 1000) / elapsed;
     const capacity =
       this.#served > 0
@@ -246,7 +290,9 @@ export class HopGovernor {
     };
     const behind = this.#dropped > 0 || (this.#waited > 0 && this.#waitMs / this.#waited > this.behindWaitMs);
     if (behind) {
-      this.#stride = Math.min(MAX_STRIDE, Math.max(this.#stride + 1, want));
+      const wider = Math.min(MAX_STRIDE, Math.max(this.#stride + 1, want));
+      if (wider !== this.#stride) this.#changedAt = now;
+      this.#stride = wider;
       this.#fitted = 0;
     } else if (want < this.#stride) {
       if (++this.#fitted >= NARROW_PERIODS) {
@@ -256,6 +302,7 @@ export class HopGovernor {
         while (next < this.#stride && !cpuFits(next)) next++;
         if (next < this.#stride) {
           this.#stride = next;
+          this.#changedAt = now;
           this.#fitted = 0;
         }
       }

@@ -8,7 +8,7 @@ import type { Detector, ToneEvidence } from '@hark/detection';
 import type { ReadyWindow } from '../ingest/sensor-stream.js';
 import type { HarkMetrics } from '../metrics/hark.metrics.js';
 import type { DetectorLease } from './leases.js';
-import { HopGovernor, type HopGovernorOptions } from './hop-governor.js';
+import { COLD_WINDOWS, HopGovernor, type HopGovernorOptions } from './hop-governor.js';
 import { ScoringScheduler, type SensorSchedulerStats } from './scheduler.js';
 
 /** Where the scorer takes each sensor's current model from (the model registry). */
@@ -84,6 +84,8 @@ export class WindowScorer {
   readonly governor: HopGovernor;
   readonly #sensors = new Map<string, SensorWindows>();
   readonly #now: () => number;
+  /** Windows each detector has scored, up to COLD_WINDOWS: the governor leaves its first ones out. */
+  readonly #scoredBy = new WeakMap<Detector, number>();
   #closing = false;
 
   constructor(private readonly o: WindowScorerOptions) {
@@ -143,7 +145,7 @@ export class WindowScorer {
         settled();
       },
       onDrop: () => {
-        this.governor.dropped();
+        this.governor.dropped(submittedAt);
         this.o.metrics.windowsDropped.inc({ sensor: sensorId });
         sink.dropped(w, 'overload');
         settled();
@@ -208,7 +210,9 @@ export class WindowScorer {
     this.governor.started(startedAt - submittedAt);
     try {
       const r = await lease.detector.scoreWindow(w.data);
-      this.governor.served(this.#now() - startedAt);
+      const n = this.#scoredBy.get(lease.detector) ?? 0;
+      if (n < COLD_WINDOWS) this.#scoredBy.set(lease.detector, n + 1);
+      this.governor.served(this.#now() - startedAt, n < COLD_WINDOWS);
       return {
         normalised: r.normalised,
         raw: r.windowScore,

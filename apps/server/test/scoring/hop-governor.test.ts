@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { HopGovernor, MAX_STRIDE, NARROW_PERIODS } from '../../src/scoring/hop-governor.js';
+import {
+  COLD_WINDOWS,
+  DROP_REACTION,
+  HopGovernor,
+  MAX_STRIDE,
+  NARROW_PERIODS,
+} from '../../src/scoring/hop-governor.js';
 
 const streams = new WeakMap<HopGovernor, number[]>();
 
@@ -143,6 +149,37 @@ describe('HopGovernor', () => {
     expect(free.reading.machineCores).toBeNull();
   });
 
+  it("leaves each model's cold first windows out of the capacity", () => {
+    // 64 sensors connect at once: each model's first COLD_WINDOWS windows take 400 ms (one-time costs), the
+    // rest 20 ms. Windows wait 1.2 s in the first period: the scorer is behind.
+    const fleet = (flagged: boolean) => {
+      const clock = { t: 0 };
+      const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
+      const served = new Array<number>(64).fill(0);
+      const strides: number[] = [];
+      for (let p = 0, i = 0; p < 2; p++) {
+        for (let hop = 0; hop < 10; hop++, i++, clock.t += 500)
+          for (let s = 0; s < 64; s++) {
+            if (!g.admit(`s${s}`, i)) continue;
+            const cold = served[s]++ < COLD_WINDOWS;
+            g.started(p === 0 ? 1200 : 0);
+            g.served(cold ? 400 : 20, flagged && cold);
+          }
+        strides.push(g.stride);
+      }
+      return { g, strides };
+    };
+    // Counted in, the first period's mean is 172 ms (4 windows of 10 at 400 ms): 11.6 windows/s, and the hop
+    // widens to one window in 14 at once.
+    const counted = fleet(false);
+    expect(counted.strides[0]).toBe(14);
+    // Left out, the warm windows give 100 windows/s: one window in 2 holds the 128/s offered, and stays.
+    const { g, strides } = fleet(true);
+    expect(strides).toEqual([2, 2]);
+    expect(g.reading.capacity).toBeCloseTo(100, 6);
+    expect(COLD_WINDOWS).toBe(4);
+  });
+
   it('widens at least one step when windows are dropped, up to the widest stride', () => {
     const clock = { t: 0 };
     const g = new HopGovernor({ concurrency: 1, hopMs: 500, now: () => clock.t });
@@ -153,6 +190,60 @@ describe('HopGovernor', () => {
     }
     g.admit('a', 1000);
     expect(g.stride).toBe(MAX_STRIDE);
+  });
+
+  it('widens as soon as a fifth of the period has passed when windows are dropped, not at its end', () => {
+    const clock = { t: 0 };
+    const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
+    // 64 sensors, 2 slots at 40 ms (50/s): windows start dropping at once.
+    const hop = (i: number, drops: boolean) => {
+      for (let s = 0; s < 64; s++) {
+        if (!g.admit(`s${s}`, i)) continue;
+        g.started(0);
+        g.served(40);
+        if (drops && s % 2 === 0) g.dropped();
+      }
+      clock.t += 500;
+    };
+    hop(0, true);
+    expect(g.stride).toBe(1); // 0.5 s: under a fifth of the period
+    hop(1, true);
+    expect(DROP_REACTION * g.periodMs).toBe(1000);
+    expect(g.stride).toBe(4); // 1 s: the reading, as at a period's end (50/s serve one window in 4)
+    expect(g.reading.capacity).toBeCloseTo(50, 6);
+    // The queues drain: for a period the windows that start or are dropped are ones admitted before the change
+    // (at 1 s). They say nothing of the new stride, and the hop stays.
+    for (let i = 2; i < 12; i++) {
+      for (let s = 0; s < 64; s++) {
+        if (!g.admit(`s${s}`, i)) continue;
+        g.started(clock.t - 500);
+        g.served(40);
+        g.dropped(500);
+      }
+      clock.t += 500;
+    }
+    expect([clock.t, g.stride]).toEqual([6000, 4]);
+    // A window admitted after it and dropped is counted: the new stride is not enough.
+    for (let i = 12; i < 15; i++) {
+      for (let s = 0; s < 64; s++) if (g.admit(`s${s}`, i)) g.dropped(clock.t);
+      clock.t += 500;
+    }
+    expect(g.stride).toBe(5);
+    // Without drops a period runs its full length, however long the waits.
+    const quiet = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
+    const start = clock.t;
+    const quietHop = (i: number) => {
+      for (let s = 0; s < 64; s++)
+        if (quiet.admit(`s${s}`, i)) {
+          quiet.started(1200);
+          quiet.served(40);
+        }
+      clock.t += 500;
+    };
+    for (let i = 0; i < 9; i++) quietHop(i);
+    expect([clock.t - start, quiet.stride]).toEqual([4500, 1]);
+    quietHop(9);
+    expect(quiet.stride).toBe(4); // the period's end: 128 windows/s offered
   });
 
   it('admits the first window of a stream that started again, and rejects bad options', () => {

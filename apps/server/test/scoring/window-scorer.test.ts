@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Detector } from '@hark/detection';
 import type { ReadyWindow } from '../../src/ingest/sensor-stream.js';
 import { HarkMetrics } from '../../src/metrics/hark.metrics.js';
+import { COLD_WINDOWS } from '../../src/scoring/hop-governor.js';
 import { DetectorLeases } from '../../src/scoring/leases.js';
 import {
   WindowScorer,
@@ -237,10 +238,53 @@ describe('WindowScorer', () => {
     const text = (await metrics.text()).body;
     expect(text).toMatch(/hark_windows_skipped_total\{sensor="pump-1"\} 2/);
     expect(text).toMatch(/hark_scoring_hop_seconds\{sensor="pump-1"\} 1/);
-    expect(text).toMatch(/hark_scoring_capacity_windows_per_second 1\.11/);
+    // Windows 1, 2 and 4 are the model's first (cold, COLD_WINDOWS): no capacity is read from them (the gauge
+    // stays 0), and the hop widened by one step, as the waits asked.
+    expect(text).toMatch(/^hark_scoring_capacity_windows_per_second 0$/m);
     // A deleted sensor's skipped count goes (the scheduler keeps its own counters); the hop stays the fleet's.
     scorer.forget('pump-1');
     expect(scorer.stats('pump-1')).toMatchObject({ scored: 3, skipped: 0, scoringHopSeconds: 1 });
+  });
+
+  it("reads the capacity from each model's windows after its first COLD_WINDOWS", async () => {
+    const clock = { t: 0 };
+    const models = new Models();
+    const metrics = new HarkMetrics({ defaultMetrics: false });
+    const scorer = new WindowScorer({
+      concurrency: 1,
+      queuePerSensor: 1,
+      governorPeriodMs: 10_000,
+      now: () => clock.t,
+      models,
+      metrics,
+      log: () => {},
+    });
+    const sink = new Sink();
+    const det = new GatedDetector();
+    await models.swap('pump-1', det.asDetector);
+    // One window at a time: the model's first COLD_WINDOWS take 1 s each, the next two 100 ms.
+    for (let i = 0; i < COLD_WINDOWS + 2; i++) {
+      scorer.submit('pump-1', win(i), sink);
+      await settle();
+      clock.t += i < COLD_WINDOWS ? 1000 : 100;
+      det.pending[i].finish(0.1);
+      await scorer.scheduler.idle();
+    }
+    clock.t = 10_000;
+    scorer.submit('pump-1', win(COLD_WINDOWS + 2), sink);
+    // One slot busy 100 ms per window: 10 windows/s (with the cold ones counted in, 4.4 s / 6: 1.4/s).
+    expect(scorer.governor.reading.capacity).toBeCloseTo(10, 9);
+    // A new model (a swap) starts cold again.
+    const next = new GatedDetector();
+    await models.swap('pump-1', next.asDetector);
+    await settle();
+    clock.t += 2000;
+    next.pending[0].finish(0.1);
+    await scorer.scheduler.idle();
+    clock.t = 20_000;
+    scorer.submit('pump-1', win(COLD_WINDOWS + 3), sink);
+    expect(scorer.governor.reading.capacity).toBeCloseTo(10, 9);
+    expect(sink.scoredWindows.length).toBe(COLD_WINDOWS + 3);
   });
 
   it('hands nothing on after close, and waits for the running score', async () => {
