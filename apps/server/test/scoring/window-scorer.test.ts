@@ -101,6 +101,29 @@ function setup(queuePerSensor = 2) {
   return { models, metrics, logged, scorer, sink: new Sink() };
 }
 
+/**
+ * A scorer on a fake clock (one slot, one waiting window per sensor, 0.5 s hop, the governor's period
+ * `periodMs`), with a gated detector as pump-1's model.
+ */
+async function governed(periodMs: number) {
+  const clock = { t: 0 };
+  const models = new Models();
+  const metrics = new HarkMetrics({ defaultMetrics: false });
+  const scorer = new WindowScorer({
+    concurrency: 1,
+    queuePerSensor: 1,
+    hopSeconds: 0.5,
+    governorPeriodMs: periodMs,
+    now: () => clock.t,
+    models,
+    metrics,
+    log: () => {},
+  });
+  const det = new GatedDetector();
+  await models.swap('pump-1', det.asDetector);
+  return { clock, models, metrics, scorer, sink: new Sink(), det };
+}
+
 describe('WindowScorer', () => {
   it("scores a window with the sensor's model and hands the result on, counting it", async () => {
     const s = setup();
@@ -191,22 +214,7 @@ describe('WindowScorer', () => {
   });
 
   it('past capacity skips windows at a wider hop, handing each on after the windows before it', async () => {
-    const clock = { t: 0 };
-    const models = new Models();
-    const metrics = new HarkMetrics({ defaultMetrics: false });
-    const scorer = new WindowScorer({
-      concurrency: 1,
-      queuePerSensor: 1,
-      hopSeconds: 0.5,
-      governorPeriodMs: 2000,
-      now: () => clock.t,
-      models,
-      metrics,
-      log: () => {},
-    });
-    const sink = new Sink();
-    const det = new GatedDetector();
-    await models.swap('pump-1', det.asDetector);
+    const { clock, metrics, scorer, sink, det } = await governed(2000);
     const order: string[] = [];
     sink.scored = (w) => void order.push(`scored ${w.index}`);
     sink.dropped = (w, cause) => void order.push(`${cause} ${w.index} to ${w.endFrame}`);
@@ -247,21 +255,7 @@ describe('WindowScorer', () => {
   });
 
   it("reads the capacity from each model's windows after its first COLD_WINDOWS", async () => {
-    const clock = { t: 0 };
-    const models = new Models();
-    const metrics = new HarkMetrics({ defaultMetrics: false });
-    const scorer = new WindowScorer({
-      concurrency: 1,
-      queuePerSensor: 1,
-      governorPeriodMs: 10_000,
-      now: () => clock.t,
-      models,
-      metrics,
-      log: () => {},
-    });
-    const sink = new Sink();
-    const det = new GatedDetector();
-    await models.swap('pump-1', det.asDetector);
+    const { clock, models, scorer, sink, det } = await governed(10_000);
     // One window at a time: the model's first COLD_WINDOWS take 1 s each, the next two 100 ms.
     for (let i = 0; i < COLD_WINDOWS + 2; i++) {
       scorer.submit('pump-1', win(i), sink);
