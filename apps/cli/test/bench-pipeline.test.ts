@@ -6,9 +6,10 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeWav } from '@hark/dsp';
+import { encodeWav, resample } from '@hark/dsp';
 import { tempDir } from '../../../test/support/temp.js';
 import {
+  atSensorRate,
   benchMachines,
   fleetWavs,
   fleets,
@@ -129,6 +130,22 @@ describe('--dataset', () => {
     await expect(benchMachines(work, join(data, 'd_untrained', '..', 'none'), () => {})).rejects.toThrow(
       /is not a folder/,
     );
+  });
+
+  it("upsamples a stream without taking the top of its band, which the server's downsampling takes once", () => {
+    // A tone at 7.8 kHz, in the top mel bins of a 16 kHz model, inside the default filter's transition band.
+    const x = new Float32Array(16000).map((_, i) => Math.sin((2 * Math.PI * 7800 * i) / 16000));
+    const rms = (y: Float32Array) =>
+      Math.sqrt(y.subarray(y.length / 4, (3 * y.length) / 4).reduce((s, v) => s + v * v, 0) / (y.length / 2));
+    const db = (y: Float32Array) => 20 * Math.log10(rms(y) / rms(x));
+    expect(Math.abs(db(atSensorRate(x, 16000, 48000)))).toBeLessThan(0.1);
+    // What the resampler's default would have sent (and the server then attenuates again).
+    expect(db(resample(x, 16000, 48000))).toBeLessThan(-3);
+    // So the server's downsampling takes from the copy what it takes from a 48 kHz microphone's tone, once.
+    const native = new Float32Array(48000).map((_, i) => Math.sin((2 * Math.PI * 7800 * i) / 48000));
+    const once = db(resample(native, 48000, 16000));
+    expect(once).toBeLessThan(-3);
+    expect(db(resample(atSensorRate(x, 16000, 48000), 48000, 16000))).toBeCloseTo(once, 1);
   });
 
   it('refuses a dataset whose groups it cannot play', async () => {
