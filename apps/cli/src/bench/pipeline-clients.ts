@@ -72,10 +72,21 @@ async function main(job: ClientsJob, onMeasuring: () => void): Promise<ClientsRe
   const stop = new AbortController();
   // Every sensor's source listens on the one signal.
   setMaxListeners(0, stop.signal);
+  // The sensors that play one file start at different points of it, evenly spread, as machines of one kind do:
+  // played in step, the moments of a recording that cost the scorer more would come for all of them at once.
+  const wavOf = (i: number) => job.wavs[i % job.wavs.length];
+  const players = new Map<string, number>();
+  const nth = job.sensorIds.map((_, i) => {
+    const n = players.get(wavOf(i)) ?? 0;
+    players.set(wavOf(i), n + 1);
+    return n;
+  });
   const clients = job.sensorIds.map((sensorId, i) => {
     const c = new SensorClient({ server: job.url, sensorId, token: job.sensorToken });
     c.on('warning', (w) => errors.push(`${sensorId}: ${w}`));
     const { bytes, rate } = pcm[i % pcm.length];
+    const frames = bytes.length / 2;
+    const startFrame = Math.floor((nth[i] * frames) / players.get(wavOf(i))!);
     // Sensors are not synchronised: start each at another offset within a window hop.
     const delay = (i * 500) / job.sensorIds.length;
     const run = new Promise((r) => setTimeout(r, delay)).then(() =>
@@ -83,7 +94,7 @@ async function main(job: ClientsJob, onMeasuring: () => void): Promise<ClientsRe
         pacedSource(
           bytes,
           { sampleRate: rate, channels: 1, format: 's16le' },
-          { loop: true, signal: stop.signal, chunkMs: job.chunkMs },
+          { loop: true, signal: stop.signal, chunkMs: job.chunkMs, startFrame },
         ),
       ),
     );

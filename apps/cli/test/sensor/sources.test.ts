@@ -100,6 +100,32 @@ describe('pacedSource', () => {
     expect(Buffer.from(chunks[4].data).equals(Buffer.from(chunks[1].data))).toBe(true);
   });
 
+  it('starts a loop at a given frame, plays to the end, then on from the start', async () => {
+    const clock = fakeClock();
+    const abort = new AbortController();
+    const pcm = new Uint8Array(320 * 2 * 3).map((_, i) => i & 0xff); // 3 chunks
+    const chunks = await collect(
+      pacedSource(pcm, mono16k, {
+        loop: true,
+        clock,
+        startTime: 0,
+        signal: abort.signal,
+        chunkMs: 20,
+        startFrame: 800,
+      }),
+      (c) => c.t >= 70 && abort.abort(),
+    );
+    // Half a chunk to the end, then whole chunks from the start; the clock counts what was played.
+    expect(chunks.map((c) => c.data.length)).toEqual([320, 640, 640, 640, 640]);
+    expect(chunks.map((c) => c.t)).toEqual([0, 10, 30, 50, 70]);
+    expect(Buffer.from(chunks[0].data).equals(Buffer.from(pcm.subarray(1600)))).toBe(true);
+    expect(Buffer.from(chunks[1].data).equals(Buffer.from(pcm.subarray(0, 640)))).toBe(true);
+    expect(Buffer.from(chunks[4].data).equals(Buffer.from(chunks[1].data))).toBe(true);
+    expect(() => pacedSource(pcm, mono16k, { startFrame: 960 })).toThrow(
+      'startFrame (960) must be a whole frame within the 960 frames',
+    );
+  });
+
   it('ends with a shorter last chunk and rejects bytes that are not whole frames', async () => {
     const chunks = await collect(pacedSource(new Uint8Array(700), mono16k, { speed: Infinity, chunkMs: 20 }));
     expect(chunks.map((c) => c.data.length)).toEqual([640, 60]);

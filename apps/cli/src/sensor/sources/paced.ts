@@ -32,6 +32,11 @@ export interface PacedOptions {
   speed?: number;
   /** Play again from the start at the end, forever. */
   loop?: boolean;
+  /**
+   * Frame of `pcm` to start at (default 0): the first pass plays from there to the end, and a loop goes on from
+   * the start. Sources that play one recording together start at different points of it, as machines do.
+   */
+  startFrame?: number;
   /** Epoch ms of the first sample (default: `Date.now()` when iteration starts). */
   startTime?: number;
   clock?: Clock;
@@ -52,6 +57,9 @@ export function pacedSource(
   if (pcm.byteLength % bpf !== 0)
     throw new RangeError(`PCM of ${pcm.byteLength} bytes is not a whole number of ${bpf}-byte frames`);
   const totalFrames = pcm.byteLength / bpf;
+  const startFrame = options.startFrame ?? 0;
+  if (!(Number.isInteger(startFrame) && startFrame >= 0 && (startFrame < totalFrames || startFrame === 0)))
+    throw new RangeError(`startFrame (${startFrame}) must be a whole frame within the ${totalFrames} frames`);
   const chunkFrames = Math.max(1, Math.round((chunkMs * format.sampleRate) / 1000));
   const rate = format.sampleRate;
 
@@ -60,8 +68,9 @@ export function pacedSource(
     const t0 = options.startTime ?? Date.now();
     const c0 = clock.now();
     let emitted = 0;
+    let from = startFrame;
     do {
-      for (let off = 0; off < totalFrames; off += chunkFrames) {
+      for (let off = from; off < totalFrames; off += chunkFrames) {
         if (signal?.aborted) return;
         const n = Math.min(chunkFrames, totalFrames - off);
         const due = c0 + ((emitted + n) / rate / speed) * 1000;
@@ -71,6 +80,7 @@ export function pacedSource(
         yield { data: pcm.subarray(off * bpf, (off + n) * bpf), t: t0 + (emitted / rate) * 1000 };
         emitted += n;
       }
+      from = 0;
     } while (loop);
   }
 
