@@ -13,6 +13,7 @@ describe('bench dsp', () => {
       ['log-mel, default params', '20 ms (320 samples)'],
       ['resample 48 kHz -> 16 kHz + log-mel', '20 ms (960 samples)'],
       ['resample 48 kHz -> 16 kHz only', '20 ms (960 samples)'],
+      ["resample 48 kHz -> 16 kHz only, pass band 0.95 (the server's)", '20 ms (960 samples)'],
       ['resample 44.1 kHz -> 16 kHz only', '20 ms (882 samples)'],
     ]);
     for (const r of rows) {
@@ -21,7 +22,7 @@ describe('bench dsp', () => {
       expect(r.cpuSeconds).toBeGreaterThanOrEqual(0);
     }
     const table = dspBenchTable(rows);
-    expect(table.split('\n')).toHaveLength(7);
+    expect(table.split('\n')).toHaveLength(8);
     expect(table).toMatch(
       /^\| configuration \| chunk \| audio \(s\) \| wall \(s\) \| CPU \(s\) \| real time \(wall\) \| real time \(CPU\) \|/,
     );

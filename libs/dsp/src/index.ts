@@ -7,7 +7,15 @@
  * {@link powerToDb}.
  */
 export { decodeWav, readWav, type DecodeWavOptions, type WavAudio } from './wav.js';
-export { Resampler, resample, resamplerTableBytes, type ResamplerOptions } from './resample.js';
+export {
+  ANALYSIS_PASSBAND,
+  analysisResampler,
+  Resampler,
+  resample,
+  resamplerTableBytes,
+  toAnalysisRate,
+  type ResamplerOptions,
+} from './resample.js';
 export { concatSamples } from './concat.js';
 export { besselI0, hann, kaiser, kaiserBeta, padWindow } from './window.js';
 export {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Resampler, resample } from '../src/index.js';
+import { ANALYSIS_PASSBAND, analysisResampler, Resampler, resample, toAnalysisRate } from '../src/index.js';
 import { bitDifference, concat, splitBySizes } from './chunks.js';
 import { sharedKernel, TABLE_CACHE_BYTES } from '../src/resample-kernel.js';
 
@@ -157,6 +157,47 @@ describe('Resampler: the documented response (pass band 0.9 F, stop band from F 
       );
       expect(db(rms(image) * Math.SQRT2), `${f} Hz`).toBeLessThanOrEqual(-80);
     }
+  });
+});
+
+describe("toAnalysisRate: the pass band to a model's rate (0.95 F), the stop band still from F", () => {
+  const db = (v: number) => 20 * Math.log10(v);
+
+  it.each([44100, 48000])(
+    '%i Hz -> 16 kHz: the top mel bins keep their tones up to 7.6 kHz, and nothing from 8 kHz up aliases',
+    (rate) => {
+      const r = new Resampler(rate, 16000, { passband: ANALYSIS_PASSBAND });
+      // 7.4-7.6 kHz lie in the default design's transition band (7.2-8 kHz), under the top mel bins.
+      for (const f of [440, 5000, 7200, 7400, 7600]) {
+        const { amplitude } = fitSteady(toAnalysisRate(tone(f, rate, rate / 4, 0.4), rate, 16000), r, f);
+        expect(Math.abs(db(amplitude)), `${f} Hz`).toBeLessThan(0.002);
+      }
+      for (const f of [...Array.from({ length: 16 }, (_, k) => 8010 + 50 * k), 12000, 0.499 * rate]) {
+        const y = toAnalysisRate(tone(f, rate, rate / 4, 0.3), rate, 16000);
+        expect(db(rms(steady(y, r)) * Math.SQRT2), `${f} Hz`).toBeLessThanOrEqual(-80);
+      }
+    },
+  );
+
+  it('falls back to the default design where the longer filter would need too large a table', () => {
+    // Each design's taps and phases, its resampler disposed (its table given back).
+    const design = (r: Resampler) => {
+      const d = [r.halfTaps, r.up];
+      r.dispose();
+      return d;
+    };
+    expect(design(analysisResampler(48000, 16000))).toEqual(
+      design(new Resampler(48000, 16000, { passband: ANALYSIS_PASSBAND })),
+    );
+    // 16000 filter phases: the 0.95 design's table is over the bound, the default's is not.
+    expect(() => new Resampler(44101, 16000, { passband: ANALYSIS_PASSBAND })).toThrow(/filter phases/);
+    expect(design(analysisResampler(44101, 16000))).toEqual(design(new Resampler(44101, 16000)));
+    expect(() => analysisResampler(0, 16000)).toThrow('inRate (0) must be a whole number of Hz > 0');
+  });
+
+  it('leaves a signal at the analysis rate as it is', () => {
+    const x = tone(7900, 16000, 1600);
+    expect(toAnalysisRate(x, 16000, 16000)).toBe(x);
   });
 });
 

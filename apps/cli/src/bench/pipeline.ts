@@ -28,7 +28,7 @@ import {
   saveModel,
   type DetectorConfigInput,
 } from '@hark/detection';
-import { encodeWav, readWav, resample, writeSynthDataset } from '@hark/dsp';
+import { ANALYSIS_PASSBAND, encodeWav, readWav, resample, writeSynthDataset } from '@hark/dsp';
 import { createServer, SERVER_DEFAULTS, type HarkServer } from '@hark/server';
 import { MIN_SAMPLE_RATE } from '@hark/protocol';
 import { configOverrides, positiveInt, positiveNumber } from '../options.js';
@@ -330,17 +330,17 @@ async function prepareSensors(
 
 /**
  * Pass band of the bench's upsampling, a fraction of the source's Nyquist frequency. The resampler's default
- * (0.9) spends the top tenth of the band on its transition, as the server's downsampling must (nothing may
- * alias into the analysis band). A source upsampled with it would lose its top mel bins twice, here and in the
- * server, and a model fitted on the source's rate then flags them: measured, the 5-minute river stream went from
- * 0 alerts to 40 (offline replay; 45 in a 2-minute bench of 7 river sensors). A 48 kHz microphone's sound
- * meets one such filter, the server's; 0.98 leaves the source as it was up to 98 % of its band.
+ * (0.9) spends the top tenth of the band on its transition. A source upsampled with it would lose its top mel
+ * bins twice, here and in the server's downsampling, and a model fitted on the source's rate then flags them:
+ * measured, the 5-minute river stream went from 0 alerts to 40 (offline replay; 45 in a 2-minute bench of 7
+ * river sensors). A 48 kHz microphone's sound meets one filter, the server's ({@link ANALYSIS_PASSBAND});
+ * 0.98 leaves the source as it was up to 98 % of its band.
  */
 export const UPSAMPLE_PASSBAND = 0.98;
 
 /** A stream's sound at a sensor's rate: upsampled with {@link UPSAMPLE_PASSBAND}, downsampled as the server does. */
 export function atSensorRate(samples: Float32Array, from: number, to: number): Float32Array {
-  return resample(samples, from, to, to > from ? { passband: UPSAMPLE_PASSBAND } : {});
+  return resample(samples, from, to, { passband: to > from ? UPSAMPLE_PASSBAND : ANALYSIS_PASSBAND });
 }
 
 /**

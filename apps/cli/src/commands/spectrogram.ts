@@ -4,7 +4,7 @@ import {
   logMelSpectrogram,
   melFilterBank,
   readWav,
-  resample,
+  toAnalysisRate,
   resolveMelParams,
   type LogMelSpectrogram,
   type WavAudio,
@@ -55,10 +55,7 @@ export async function computeSpectrogram(path: string, o: SpectrogramOptions): P
   const params = withFlagNames(() => resolveMelParams({ ...options, center: false }));
   withFlagNames(() => melFilterBank(params)); // too many mels for nFft, before reading the file
   const wav = await readWav(path, { allowTruncated: o.allowTruncated });
-  const x =
-    wav.sampleRate === params.sampleRate
-      ? wav.samples
-      : resample(wav.samples, wav.sampleRate, params.sampleRate);
+  const x = toAnalysisRate(wav.samples, wav.sampleRate, params.sampleRate);
   return { wav, spectrogram: logMelSpectrogram(x, params) };
 }
 

@@ -15,7 +15,13 @@
  * reconfiguration, and keeps everything else (sequence rules, stream time, analysis parameters), so a sensor
  * that comes back streams on as before.
  */
-import { LogMelExtractor, Resampler, resolveMelParams, type MelParams } from '@hark/dsp';
+import {
+  analysisResampler,
+  LogMelExtractor,
+  type Resampler,
+  resolveMelParams,
+  type MelParams,
+} from '@hark/dsp';
 import { DETECTOR_DEFAULTS, hopFrames, windowFrames } from '@hark/detection';
 import type { AudioMessage, HelloAck, HelloMessage, SensorAck } from '@hark/protocol';
 import { StreamError } from './errors.js';
@@ -454,7 +460,7 @@ export class SensorStream {
 
   private makeResampler(inRate: number, mel: MelParams = this.melParams): Resampler {
     try {
-      return new Resampler(inRate, mel.sampleRate);
+      return analysisResampler(inRate, mel.sampleRate);
     } catch (e) {
       throw new StreamError(
         'BAD_SAMPLE_RATE',

@@ -2,7 +2,7 @@ import { copyWindow } from '@hark/detection';
 import {
   encodeWav,
   logMelSpectrogram,
-  resample,
+  toAnalysisRate,
   resamplerTableBytes,
   S16_SCALE,
   toS16,
@@ -75,7 +75,7 @@ describe('SensorStream windows', () => {
       left,
       (l, i) => (Math.round(l * 32768) + Math.round(right[i] * 32768)) / 65536,
     );
-    const spec = logMelSpectrogram(resample(mono, 48000, 16000));
+    const spec = logMelSpectrogram(toAnalysisRate(mono, 48000, 16000));
     expect(windows.map((w) => w.startFrame)).toEqual([0, 31]); // ~121 frames in 2 s
     for (const w of windows)
       expect(w.data).toEqual(copyWindow(spec.data, 128, spec.nFrames, w.startFrame, 63));

@@ -5,7 +5,7 @@
  * the share of normal test clips over it per group, and per fault kind the mean rank-AUC and the recall
  * (metrics/by-kind.ts); the same two shares for the live alert rule (`alertLevel`: consecutive windows).
  */
-import { readWav, resample } from '@hark/dsp';
+import { readWav, toAnalysisRate } from '@hark/dsp';
 import {
   frameCentreTimes,
   groundTruthMask,
@@ -65,7 +65,7 @@ export type EvaluateProgress = (group: string, stage: string, done: number, tota
 /** Mono samples of a WAV file at `sampleRate`. */
 export async function readClip(path: string, sampleRate: number): Promise<Float32Array> {
   const wav = await readWav(path);
-  return wav.sampleRate === sampleRate ? wav.samples : resample(wav.samples, wav.sampleRate, sampleRate);
+  return toAnalysisRate(wav.samples, wav.sampleRate, sampleRate);
 }
 
 /** Fits on a group's training clips and scores its test clips. */
