@@ -28,7 +28,7 @@ import {
   saveModel,
   type DetectorConfigInput,
 } from '@hark/detection';
-import { ANALYSIS_PASSBAND, encodeWav, readWav, resample, writeSynthDataset } from '@hark/dsp';
+import { encodeWav, readWav, resample, toAnalysisRate, writeSynthDataset } from '@hark/dsp';
 import { createServer, SERVER_DEFAULTS, type HarkServer } from '@hark/server';
 import { MIN_SAMPLE_RATE } from '@hark/protocol';
 import { configOverrides, positiveInt, positiveNumber } from '../options.js';
@@ -333,14 +333,16 @@ async function prepareSensors(
  * (0.9) spends the top tenth of the band on its transition. A source upsampled with it would lose its top mel
  * bins twice, here and in the server's downsampling, and a model fitted on the source's rate then flags them:
  * measured, the 5-minute river stream went from 0 alerts to 40 (offline replay; 45 in a 2-minute bench of 7
- * river sensors). A 48 kHz microphone's sound meets one filter, the server's ({@link ANALYSIS_PASSBAND});
+ * river sensors). A 48 kHz microphone's sound meets one filter, the server's (`ANALYSIS_PASSBAND` of @hark/dsp);
  * 0.98 leaves the source as it was up to 98 % of its band.
  */
 export const UPSAMPLE_PASSBAND = 0.98;
 
 /** A stream's sound at a sensor's rate: upsampled with {@link UPSAMPLE_PASSBAND}, downsampled as the server does. */
 export function atSensorRate(samples: Float32Array, from: number, to: number): Float32Array {
-  return resample(samples, from, to, { passband: to > from ? UPSAMPLE_PASSBAND : ANALYSIS_PASSBAND });
+  return to > from
+    ? resample(samples, from, to, { passband: UPSAMPLE_PASSBAND })
+    : toAnalysisRate(samples, from, to);
 }
 
 /**
