@@ -277,8 +277,11 @@ export function analysisResampler(inRate: number, rate: number): Resampler {
 
 /** `signal` at a model's analysis rate `rate`: unchanged at that rate, else through {@link analysisResampler}. */
 export function toAnalysisRate(signal: Float32Array, inRate: number, rate: number): Float32Array {
-  if (inRate === rate) return signal;
-  const r = analysisResampler(inRate, rate);
+  return inRate === rate ? signal : whole(analysisResampler(inRate, rate), signal);
+}
+
+/** `signal` through `r` from start to end (`push` then `flush`), `r` disposed after. */
+function whole(r: Resampler, signal: ArrayLike<number>): Float32Array {
   try {
     return concatSamples([r.push(signal), r.flush()]);
   } finally {
@@ -293,10 +296,5 @@ export function resample(
   outRate: number,
   options?: ResamplerOptions,
 ): Float32Array {
-  const r = new Resampler(inRate, outRate, options);
-  try {
-    return concatSamples([r.push(signal), r.flush()]);
-  } finally {
-    r.dispose();
-  }
+  return whole(new Resampler(inRate, outRate, options), signal);
 }
