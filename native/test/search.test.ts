@@ -118,6 +118,48 @@ describe.each(BACKENDS)('search vs brute force (%s)', (backend) => {
     }
   });
 
+  it.each(['float32', 'uint8'] as const)(
+    'Flat (%s) answers as a fresh index after every change, its kept row norms included',
+    async (storage) => {
+      // The addon keeps the rows' norms from the first search until the index changes; every change below
+      // leaves the row count where it was, so norms kept by mistake would still fit and answer wrongly.
+      const sample = randomVectors(200, D, 31);
+      const make = (contents: Float32Array) => {
+        const index = new FlatIndex(D, { backend, storage });
+        if (storage === 'uint8') index.train(sample);
+        index.add(contents);
+        return index;
+      };
+      const q = rows(queries, D, 0, 40);
+      const same = async (index: FlatIndex, contents: Float32Array) => {
+        const fresh = make(contents);
+        for (const k of [1, 3]) {
+          expect(index.search(q, k)).toEqual(fresh.search(q, k));
+          expect(await index.searchAsync(q, k)).toEqual(fresh.search(q, k));
+        }
+      };
+      const first = rows(data, D, 0, 300);
+      const index = make(first);
+      await same(index, first);
+      // removeIds then add as many other rows: the same count, other rows.
+      index.removeIds(new BigInt64Array([3n, 150n]));
+      index.add(rows(data, D, 1000, 1002));
+      const changed = new Float32Array(300 * D);
+      changed.set(rows(first, D, 0, 3));
+      changed.set(rows(first, D, 4, 150), 3 * D);
+      changed.set(rows(first, D, 151, 300), 149 * D);
+      changed.set(rows(data, D, 1000, 1002), 298 * D);
+      await same(index, changed);
+      // reset, then as many rows again, with a projection: k = 1 goes through the bounded or flat search.
+      const other = rows(data, D, 2000, 2300);
+      index.reset();
+      index.add(other);
+      index.setProjection(randomVectors(4, D, 33));
+      await same(index, other);
+      for (let i = 0; i < 6; i++) expect(index.search(q, 1)).toEqual(make(other).search(q, 1));
+    },
+  );
+
   it('k = 1 on a large batch is exact asynchronously too', async () => {
     const index = new FlatIndex(D, { backend });
     index.add(data);

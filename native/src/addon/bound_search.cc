@@ -324,11 +324,11 @@ void SearchRange(const Search& s, int64_t begin, int64_t end, float* distances, 
 }  // namespace
 
 void BoundSearch(const faiss::Index* index, const Projection& pr, const ProjectedBank& bank, int64_t n, const float* x, float* distances, idx_t* labels,
-                 double* cpuSeconds) {
+                 double* cpuSeconds, const float* rowNorms) {
   if (n == 0) return;
   const int d = pr.d, r = pr.rows;
   if (pr.ntotal == 0) {
-    FlatSearch(index, n, x, 1, distances, labels, 0, cpuSeconds);
+    FlatSearch(index, n, x, 1, distances, labels, 0, cpuSeconds, rowNorms);
     return;
   }
   // 3. The projected pass's slack: the flat search's at dimension r, |y| the largest projected norm.
@@ -375,7 +375,7 @@ void BoundSearch(const faiss::Index* index, const Projection& pr, const Projecte
   for (int64_t k = 0; k < m; k++) std::copy(x + flat[k] * d, x + (flat[k] + 1) * d, gathered.data() + k * d);
   std::vector<float> dist(static_cast<size_t>(m));
   std::vector<idx_t> lab(static_cast<size_t>(m));
-  FlatSearch(index, m, gathered.data(), 1, dist.data(), lab.data(), 0, cpuSeconds);
+  FlatSearch(index, m, gathered.data(), 1, dist.data(), lab.data(), 0, cpuSeconds, rowNorms);
   for (int64_t k = 0; k < m; k++) {
     distances[flat[k]] = dist[k];
     labels[flat[k]] = lab[k];

@@ -123,9 +123,10 @@ std::shared_ptr<const Projection> BuildProjection(const faiss::Index* index, con
 
 // Exact 1-NN of n queries: the same distances and labels as FlatSearch(index, n, x, 1, ...). `projection`
 // must have been built from this index at its current size, and `bank` by projection.Bank(index).
-// `cpuSeconds`, when given, receives the CPU time its threads spent (added to it).
+// `cpuSeconds`, when given, receives the CPU time its threads spent (added to it); `rowNorms`, when given, is
+// RowNorms(index), for the queries that go on to the flat search.
 void BoundSearch(const faiss::Index* index, const Projection& projection, const ProjectedBank& bank, int64_t n, const float* x, float* distances,
-                 faiss::Index::idx_t* labels, double* cpuSeconds = nullptr);
+                 faiss::Index::idx_t* labels, double* cpuSeconds = nullptr, const float* rowNorms = nullptr);
 
 // principalAxes(vectors, dim, count) -> Float32Array [count, dim]: the unit eigenvectors of the vectors'
 // covariance with the `count` largest eigenvalues, largest first (LAPACK dsyevr). They depend on the BLAS's

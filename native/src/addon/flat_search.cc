@@ -297,8 +297,23 @@ bool FlatSearchApplies(const faiss::Index* index) {
   return index->d <= (1 << 20);
 }
 
+std::vector<float> RowNorms(const faiss::Index* index) {
+  const Rows rows = RowsOf(index);
+  const int d = rows.d;
+  const int64_t nb = rows.ntotal;
+  std::vector<float> out(static_cast<size_t>(nb));
+  // Blocks of the tile's height, decoded for uint8 storage (each row's norm depends on that row only).
+  const int64_t bb = std::max<int64_t>(1, std::min<int64_t>(TileSize().cols, nb));
+  std::unique_ptr<float[]> buf(rows.quantized() ? new float[static_cast<size_t>(bb) * d] : nullptr);
+  for (int64_t j0 = 0; j0 < nb; j0 += bb) {
+    const int64_t m = std::min(bb, nb - j0);
+    faiss::fvec_norms_L2sqr(out.data() + j0, rows.Block(j0, m, buf.get()), d, m);
+  }
+  return out;
+}
+
 void FlatSearch(const faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, idx_t* labels, int maxThreads,
-                double* cpuSeconds) {
+                double* cpuSeconds, const float* rowNorms) {
   const Tile& tile = TileSize();
   const bool l2 = index->metric_type == faiss::METRIC_L2;
   const int d = static_cast<int>(index->d);
@@ -350,7 +365,7 @@ void FlatSearch(const faiss::Index* index, int64_t n, const float* x, int64_t k,
     }
   }
   std::vector<float> products(static_cast<size_t>(nt) * qb * bb);
-  std::vector<float> norms(static_cast<size_t>(nt) * bb);
+  std::vector<float> norms(rowNorms ? 0 : static_cast<size_t>(nt) * bb);
   const size_t scratchSize = static_cast<size_t>(nt) * context.capacity;
   std::vector<Ranked> scratch(static_cast<size_t>(nt) * scratchSize);
   // uint8 storage: each thread decodes its tile (the sgemm's operand) and the rows it re-ranks. Uninitialised:
@@ -368,7 +383,8 @@ void FlatSearch(const faiss::Index* index, int64_t n, const float* x, int64_t k,
     const int t = omp_get_thread_num();
     const double cpu0 = cpuSeconds ? ThreadCpuSeconds() : 0;
     float* p = products.data() + static_cast<size_t>(t) * qb * bb;
-    float* yn = norms.data() + static_cast<size_t>(t) * bb;
+    const float* yn = nullptr;  // the norms of tile `normed`: rowNorms', or computed into this thread's part of `norms`
+    float* ynBuf = rowNorms ? nullptr : norms.data() + static_cast<size_t>(t) * bb;
     const Scratch tscratch = scratchOf(t);
     float* decoded = decode ? tileBufs.get() + static_cast<size_t>(t) * bb * d : nullptr;  // the tile `normed`, decoded
     const float alpha = l2 ? -2.0f : -1.0f, beta = 0.0f;
@@ -382,7 +398,12 @@ void FlatSearch(const faiss::Index* index, int64_t n, const float* x, int64_t k,
       const float* y = decode ? decoded : context.rows.xb + j0 * d;
       if (decode && tile != normed) context.rows.Block(j0, m, decoded);
       if (tile != normed) {
-        faiss::fvec_norms_L2sqr(yn, y, d, m);
+        if (rowNorms) {
+          yn = rowNorms + j0;
+        } else {
+          faiss::fvec_norms_L2sqr(ynBuf, y, d, m);
+          yn = ynBuf;
+        }
         maxYn = *std::max_element(yn, yn + m);
         normed = tile;
       }

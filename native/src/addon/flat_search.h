@@ -23,6 +23,7 @@
 #include <faiss/IndexFlat.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace hark {
 
@@ -41,8 +42,15 @@ float ExactDistance(const float* a, const float* b, int d, bool l2);
 // n * k, nearest first (smallest L2, largest inner product), the smaller label first on equal distances;
 // rows with fewer than k database vectors are padded with label -1 and distance FLT_MAX (L2) or -FLT_MAX
 // (IP), as FAISS does. `maxThreads` > 0 caps the threads (the answer does not depend on them); `cpuSeconds`,
-// when given, receives the CPU time the search's threads spent on it (added to it).
+// when given, receives the CPU time the search's threads spent on it (added to it). `rowNorms`, when given, is
+// RowNorms(index) of the index as it is now; without it each search computes them again.
 void FlatSearch(const faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels,
-                int maxThreads = 0, double* cpuSeconds = nullptr);
+                int maxThreads = 0, double* cpuSeconds = nullptr, const float* rowNorms = nullptr);
+
+// The squared norms of a flat index's rows (uint8 storage decoded) as FlatSearch computes them for its tiles:
+// faiss::fvec_norms_L2sqr of each row, one row at a time, so the same floats whichever tiles they were computed
+// in. They cost a pass over the whole database, a sixth to a quarter of a context-memory batch's search (59
+// queries) when computed on every call, so an index keeps them until it changes (index_wrap.h).
+std::vector<float> RowNorms(const faiss::Index* index);
 
 }  // namespace hark

@@ -123,10 +123,22 @@ void IndexWrap::RequireTrained(faiss::Index* index, const char* what) const {
 void IndexWrap::RunSearch(faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels) {
   if (n == 0) return;
   if (FlatSearchApplies(index)) {
-    FlatSearch(index, n, x, k, distances, labels);
+    FlatSearch(index, n, x, k, distances, labels, 0, nullptr, Norms(index)->data());
     return;
   }
   index->search(n, x, k, distances, labels);
+}
+
+void IndexWrap::DropNorms() {
+  std::lock_guard<std::mutex> lock(normsMutex_);
+  norms_.reset();
+}
+
+std::shared_ptr<const std::vector<float>> IndexWrap::Norms(const faiss::Index* index) {
+  std::lock_guard<std::mutex> lock(normsMutex_);
+  if (!norms_ || static_cast<int64_t>(norms_->size()) != index->ntotal)
+    norms_ = std::make_shared<const std::vector<float>>(RowNorms(index));
+  return norms_;
 }
 
 Napi::Value IndexWrap::Dim(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(dim_)); }
@@ -199,6 +211,7 @@ void IndexWrap::AddLocked(int64_t n, const float* x) {
   RequireUnpinned("add");
   if (n > 0) {
     projection_.reset();
+    DropNorms();
     // uint8 storage: hark's encoder (rows.h), so that both backends hold the same codes.
     if (auto* sq = AsSq8(index))
       Sq8Add(sq, n, x);
@@ -211,6 +224,7 @@ void IndexWrap::AddLocked(int64_t n, const float* x) {
 void IndexWrap::TrainLocked(int64_t n, const float* x) {
   faiss::Index* index = Live();
   CheckTrainingSize(index, n);
+  DropNorms();
   if (auto* sq = AsSq8(index))
     Sq8Train(sq, n, x);
   else
@@ -228,15 +242,16 @@ void IndexWrap::SearchLocked(int64_t n, const float* x, int64_t k, float* distan
     const faiss::Index* flat = index;
     const bool bounded = pr.chooser.Bounded();
     std::shared_ptr<const ProjectedBank> bank = bounded ? pr.Bank(flat) : nullptr;
+    const std::shared_ptr<const std::vector<float>> norms = Norms(flat);
     if (bounded && !bank) {
-      FlatSearch(flat, n, x, k, distances, labels);
+      FlatSearch(flat, n, x, k, distances, labels, 0, nullptr, norms->data());
       return;
     }
     double cpu = 0;
     if (bounded)
-      BoundSearch(flat, pr, *bank, n, x, distances, labels, &cpu);
+      BoundSearch(flat, pr, *bank, n, x, distances, labels, &cpu, norms->data());
     else
-      FlatSearch(flat, n, x, k, distances, labels, 0, &cpu);
+      FlatSearch(flat, n, x, k, distances, labels, 0, &cpu, norms->data());
     bank.reset();
     if (!pr.chooser.Record(bounded, cpu / static_cast<double>(n), n)) pr.Release();
     return;
@@ -287,6 +302,7 @@ Napi::Value IndexWrap::RemoveIds(const Napi::CallbackInfo& info) {
       throw HarkError(code::kUnsupported,
                       "removeIds is not supported by HNSW indexes (FAISS cannot delete from the graph); rebuild the index without those vectors");
     projection_.reset();
+    DropNorms();
     faiss::IDSelectorBatch selector(ids.ElementLength(), reinterpret_cast<const idx_t*>(ids.Data()));
     size_t removed = 0;
     try {
@@ -305,6 +321,7 @@ void IndexWrap::Reset(const Napi::CallbackInfo& info) {
     faiss::Index* index = Live();
     RequireUnpinned("reset");
     projection_.reset();
+    DropNorms();
     index->reset();
     if (auto* flat = dynamic_cast<faiss::IndexFlatCodes*>(index)) flat->codes.shrink_to_fit();
     Publish();

@@ -85,7 +85,12 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   void RequireUnpinned(const char* what) const;
   // index->search, except that flat indexes are searched by hark's deterministic FlatSearch
   // (flat_search.h), whatever the batch size and k (see index_wrap.cc).
-  static void RunSearch(faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels);
+  void RunSearch(faiss::Index* index, int64_t n, const float* x, int64_t k, float* distances, faiss::Index::idx_t* labels);
+  // The rows' squared norms of a flat index (FlatSearch's RowNorms), computed by the first search that needs
+  // them and kept until add, train, removeIds or reset changes the index. Call with a lock held.
+  std::shared_ptr<const std::vector<float>> Norms(const faiss::Index* index);
+  // Drops them. Call with the write lock held, before the index changes.
+  void DropNorms();
 
   // The work of add, train and search, the same for the synchronous and the asynchronous methods: the
   // checks on the index's state, then FAISS. Call with the lock held (the write lock for add and train).
@@ -120,6 +125,9 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   // Set by setProjection() (flat L2 only): k = 1 searches go through BoundSearch while the index keeps the
   // size it was built at. Written under the write lock (and dropped by add, removeIds and reset).
   std::shared_ptr<const Projection> projection_;
+  // Norms(): built under normsMutex_ (searches hold only the shared lock), dropped under the write lock.
+  std::mutex normsMutex_;
+  std::shared_ptr<const std::vector<float>> norms_;
 };
 
 }  // namespace hark
