@@ -215,6 +215,53 @@ describe('bounded search (faiss)', () => {
     reference.dispose();
   });
 
+  it('tries the bounded search again 16 batches after costly batches flipped it, its database kept', () => {
+    // A steady memory, where the bound rules out nearly every row: the bounded search is kept. Then far
+    // outliers (an anomalous sound): every query pays the projected pass and then goes on to the flat search,
+    // so the bounded search's moving mean climbs past the flat one's and the flat search takes over. Then the
+    // steady sound again: the bounded search is tried after 16 batches, without building its database again.
+    const d = 256;
+    // Rows in an 8-dimensional subspace (and a trace of noise): 16 principal axes hold all of their spread.
+    const basis = randomVectors(8, d, 42);
+    const latent = randomVectors(8192, 8, 41);
+    const jitter = randomVectors(8192, d, 43);
+    const steadyBank = new Float32Array(8192 * d).map((_, k) => {
+      const [i, j] = [Math.floor(k / d), k % d];
+      let v = 0.001 * jitter[k];
+      for (let t = 0; t < 8; t++) v += (latent[i * 8 + t] - 0.5) * (basis[t * d + j] - 0.5);
+      return v;
+    });
+    const index = new FlatIndex(d, { backend: 'faiss' });
+    index.add(steadyBank);
+    const reference = new FlatIndex(d, { backend: 'faiss' });
+    reference.add(steadyBank);
+    index.setProjection(principalAxes(steadyBank, d, 16));
+    const full = 8192 * (16 + 1) * 4;
+    let seed = 500;
+    const steady = () =>
+      rows(steadyBank, d, 0, 8192)
+        .slice(0, 128 * d)
+        .map((v, i) => v + 0.003 * Math.sin(seed + i));
+    const far = () => randomVectors(128, d, seed).map((v) => 4 * v);
+    const search = (q: Float32Array) => {
+      seed++;
+      expect(bytes(index.search(q, 1))).toEqual(bytes(reference.search(q, 1)));
+      return index.projectionInfo()!;
+    };
+    for (let batch = 0; batch < 24; batch++) search(steady());
+    const { builds } = index.projectionInfo()!;
+    expect(index.projectionInfo()).toEqual({ rows: 16, choice: 'bounded', bankBytes: full, builds });
+    let costly = 0;
+    while (search(far()).choice === 'bounded') expect(++costly).toBeLessThan(40);
+    // Flipped by the search in use: the database is kept for the try.
+    expect(index.projectionInfo()).toEqual({ rows: 16, choice: 'flat', bankBytes: full, builds });
+    let back = 0;
+    while (search(steady()).choice === 'flat') expect(++back).toBeLessThanOrEqual(16);
+    expect(index.projectionInfo()).toEqual({ rows: 16, choice: 'bounded', bankBytes: full, builds });
+    index.dispose();
+    reference.dispose();
+  });
+
   it('is exact on an empty index and on a bank with a non-finite row (searched flat)', () => {
     const empty = new FlatIndex(D, { backend: 'faiss' });
     empty.setProjection(randomVectors(R, D, 3));

@@ -101,18 +101,23 @@ bool SearchChooser::Bounded() {
   if (samples_[1] < 2) return true;
   if (samples_[0] < 2) return false;
   const bool cheaper = mean_[1] <= mean_[0];
-  if (++since_ < interval_ || (!cheaper && queriesSince_ < tryQueries_)) return cheaper;
+  // A try of the bounded search waits for the queries that pay its rebuild, unless the projected database
+  // is still held (a flip that no try has confirmed yet).
+  if (++since_ < interval_ || (!cheaper && !unconfirmed_ && queriesSince_ < tryQueries_)) return cheaper;
   since_ = 0;
   queriesSince_ = 0;
   probing_ = true;
   return !cheaper;
 }
 
-bool SearchChooser::KeepsBank() const { return samples_[1] < 2 || samples_[0] < 2 || mean_[1] <= mean_[0]; }
+bool SearchChooser::KeepsBank() const {
+  return samples_[1] < 2 || samples_[0] < 2 || mean_[1] <= mean_[0] || unconfirmed_;
+}
 
 bool SearchChooser::Record(bool bounded, double cpuSecondsPerQuery, int64_t queries) {
   std::lock_guard<std::mutex> lock(mutex_);
   queriesSince_ += queries;
+  const bool measured = samples_[0] >= 2 && samples_[1] >= 2;
   const bool before = mean_[1] <= mean_[0];
   const int i = bounded ? 1 : 0;
   // A try replaces what is known of the search it tries (that is older than the interval, so the sound may
@@ -120,9 +125,20 @@ bool SearchChooser::Record(bool bounded, double cpuSecondsPerQuery, int64_t quer
   const double weight = probing_ ? 1.0 : samples_[i] < 4 ? 1.0 / static_cast<double>(samples_[i] + 1) : 1.0 / 4;
   mean_[i] += weight * (cpuSecondsPerQuery - mean_[i]);
   samples_[i]++;
-  if (!probing_) return KeepsBank();
-  probing_ = false;
   const bool after = mean_[1] <= mean_[0];
+  if (!probing_) {
+    // The search in use grew dearer than the other's last try: one costly batch (an anomalous window, whose
+    // contexts are far from every normal one, so the bound prunes little) can do that. The other search is
+    // tried again after 16 batches, with the projected database kept until a try confirms the flip.
+    if (measured && after != before) {
+      interval_ = 16;
+      since_ = 0;
+      unconfirmed_ = true;
+    }
+    return KeepsBank();
+  }
+  probing_ = false;
+  unconfirmed_ = false;
   interval_ = after == before ? std::min<int64_t>(2 * interval_, 256) : 16;
   return KeepsBank();
 }
@@ -290,10 +306,18 @@ void SearchRange(const Search& s, int64_t begin, int64_t end, float* distances, 
       bound.add = 2 * s.passScale * (pNorm + s.yNorm) * (pNorm + s.yNorm) + s.passAbsolute + 2 * Gamma(r, kUnitDouble) * pn2;
       bound.eta = s.eta;
       // K = fl(-2 p.y) + fl(|y|^2), as the flat search forms its keys; the row of smallest K is measured first.
+      // The smallest key in a register: reading key[first] back after each store made every row wait for the
+      // previous row's comparison (most of this loop's time). The same row as before: the first of the smallest.
+      key[0] += norms[0];
       int64_t first = 0;
-      for (int64_t j = 0; j < nb; j++) {
-        key[j] += norms[j];
-        if (key[j] < key[first]) first = j;
+      float firstKey = key[0];
+      for (int64_t j = 1; j < nb; j++) {
+        const float v = key[j] + norms[j];
+        key[j] = v;
+        if (v < firstKey) {
+          firstKey = v;
+          first = j;
+        }
       }
       float best = ExactDistance(q, s.rows.Row(first, decoded.data()), d, true);
       idx_t label = first;

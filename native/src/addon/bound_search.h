@@ -31,7 +31,10 @@ namespace hark {
 // measures both (the CPU time of the threads that searched, per query: a moving mean over the last ~4 batches
 // for the search in use, the latest try for the other) and keeps the cheaper. The other is tried again after
 // 16 batches, then after 32, 64 ... 256 while the tries confirm the choice, and after 16 again once the choice
-// flips, so a change of sound is followed at little cost.
+// flips, so a change of sound is followed at little cost. A flip by the search in use (its moving mean passing
+// the other's last try: one anomalous window whose contexts are far from every normal one can do it) is judged
+// the same way, by a try of the search it left after 16 batches, and the projected database is kept until that
+// try: so one costly window does not leave a memory on the dearer search for hundreds of batches.
 //
 // While the flat search is kept, the projected database is freed (Projection::Release): it is as large as r / d
 // of the memory, and a memory the bound does not help should not pay for it. A try of the bounded search then
@@ -64,6 +67,7 @@ class SearchChooser {
   int64_t interval_ = 16;     // batches between tries
   int64_t tryQueries_;        // queries between tries of the bounded search while the flat one is kept
   bool probing_ = false;      // the batch in flight is a try (concurrent batches may blur it: harmless)
+  bool unconfirmed_ = false;  // the search in use flipped the choice and no try has judged it yet
 };
 
 // The database projected onto the axes: built when a bounded search needs it, freed while the flat search is
