@@ -22,6 +22,11 @@ describe('pipeline parts', () => {
     expect(() => resolveDetectorConfig({ hopSeconds: 2 })).toThrow(
       /hopSeconds \(2\) must be <= windowSeconds \(1\)/,
     );
+    // A damaged model file's 1e308 once asked V8 for an array no memory holds, and the server died (fuzz seed
+    // 1464569498 of test/server/corrupt-model.test.ts).
+    expect(() => resolveDetectorConfig({ windowSeconds: 1e308 })).toThrow(
+      /windowSeconds \(1e\+308\) must be <= 60/,
+    );
     expect(() => resolveDetectorConfig({ imageHeight: 33 })).toThrow(
       /imageHeight \(33\) must be an even whole number >= 32/,
     );

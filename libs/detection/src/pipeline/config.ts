@@ -315,9 +315,19 @@ function nonNegative(name: keyof DetectorConfig, v: number): void {
   if (!(Number.isFinite(v) && v >= 0)) throw new Error(`${name} (${showValue(v)}) must be a number >= 0`);
 }
 
+/**
+ * Longest window, s: a window is one moment of sound that the backbone sees as one image, and the server's
+ * audio ring holds 90 s. A larger value (a damaged model file's 1e308) would ask for a window no memory holds.
+ */
+export const MAX_WINDOW_SECONDS = 60;
+
 /** Window length and hops. */
 function checkWindows(c: DetectorConfig): void {
   positive('windowSeconds', c.windowSeconds);
+  if (c.windowSeconds > MAX_WINDOW_SECONDS)
+    throw new Error(
+      `windowSeconds (${showValue(c.windowSeconds)}) must be <= ${MAX_WINDOW_SECONDS}: a window is one moment of sound, e.g. 1`,
+    );
   positive('hopSeconds', c.hopSeconds);
   positive('fitHopSeconds', c.fitHopSeconds);
   if (c.hopSeconds > c.windowSeconds) {
