@@ -29,7 +29,7 @@ export {
   type SelfTest,
 } from './blas.js';
 export type { BlasBlocking, BlasInfo, SgemmTiming } from './addon.js';
-export { chooseCoretype, cpuFlags, defaultThreads } from './load.js';
+export { chooseCoretype, cpuFlags, defaultThreads, requestedThreads } from './load.js';
 
 import { loaded } from './load.js';
 /** Why the FAISS addon is not in use, or null when it is. */

@@ -33,10 +33,10 @@ function setCoretype(): string | null {
 }
 
 /**
- * FAISS's OpenMP thread count when nothing else is said: HARK_FAISS_THREADS, else OMP_NUM_THREADS, else
- * every core. One search job runs at a time by default (see jobs.ts), so on 2 cores FAISS gets both.
+ * The FAISS thread count the environment asks for: HARK_FAISS_THREADS, else OMP_NUM_THREADS (its first
+ * level); null when neither is set or neither is a thread count (that one is named in a warning).
  */
-export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
+export function requestedThreads(env: NodeJS.ProcessEnv = process.env): number | null {
   for (const name of ['HARK_FAISS_THREADS', 'OMP_NUM_THREADS'] as const) {
     const value = env[name];
     if (value === undefined || value === '') continue;
@@ -44,7 +44,16 @@ export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
     if (Number.isInteger(n) && n >= 1 && n <= 1024) return n;
     console.warn(`hark: ${name}='${value}' is not a thread count (an integer >= 1); ignoring it`);
   }
-  return availableParallelism();
+  return null;
+}
+
+/**
+ * FAISS's OpenMP thread count when nothing else is said: `requestedThreads`, else every core. One search
+ * job runs at a time by default (see jobs.ts), so on 2 cores FAISS gets both. The server lowers it when
+ * nothing is requested (apps/server/src/scoring/search-threads.ts).
+ */
+export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
+  return requestedThreads(env) ?? availableParallelism();
 }
 
 function load(): LoadResult {

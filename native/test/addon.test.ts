@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { Addon } from '../src/addon.js';
 import {
@@ -9,6 +10,7 @@ import {
   chooseCoretype,
   cpuFlags,
   defaultThreads,
+  requestedThreads,
   ErrorCode,
   faissVersion,
   getNumThreads,
@@ -103,5 +105,9 @@ describe('start-up choices', () => {
     expect(defaultThreads({ HARK_FAISS_THREADS: '3', OMP_NUM_THREADS: '5' })).toBe(3);
     expect(defaultThreads({ OMP_NUM_THREADS: '5,2' })).toBe(5);
     expect(defaultThreads({ HARK_FAISS_THREADS: 'many' })).toBeGreaterThanOrEqual(1);
+    expect(defaultThreads({})).toBe(availableParallelism());
+    expect(requestedThreads({ OMP_NUM_THREADS: '4' })).toBe(4);
+    expect(requestedThreads({})).toBeNull();
+    expect(requestedThreads({ HARK_FAISS_THREADS: '0' })).toBeNull();
   });
 });

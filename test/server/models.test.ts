@@ -5,10 +5,12 @@
  * alerting again (and reverting it brings the alert back).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { writeSynthDataset } from '@hark/dsp';
+import { getNumThreads, requestedThreads } from '@hark/native';
 import type { Alert, FitProgressEvent, ModelStatus, Page } from '@hark/protocol';
 import {
   liveClient,
@@ -116,6 +118,8 @@ describe('models on a running server', () => {
       expect(m.trainingSeconds).toBeCloseTo(20, 0);
       const stages = new Set(progress.filter((p) => p.sensorId === 'enrol-1').map((p) => p.stage));
       for (const st of ['recording', 'embed', 'fit', 'calibrate', 'done']) expect(stages).toContain(st);
+      // The fit worker loaded the addon too, whose thread count is one per process: it kept the server's.
+      expect(getNumThreads()).toBe(requestedThreads() ?? Math.max(1, availableParallelism() - 1));
       const before = (await s.api<{ windowsScored: number }>('/api/sensors/enrol-1')).windowsScored;
       await until('enrol-1 scored more windows', async () => (await scored('enrol-1')) > before);
       expect((await s.api<{ state: string }>('/api/sensors/enrol-1')).state).toBe('scoring');

@@ -10,10 +10,12 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { writeSynthDataset, type GroundTruthEvent } from '@hark/dsp';
 import type { Alert, ColumnsEvent, Page, ScoreEvent, SensorStatus } from '@hark/protocol';
+import { getNumThreads, requestedThreads } from '@hark/native';
 import { verifySignature } from '@hark/server';
 import { CORPUS, corpusOrWarn } from '../support/corpus.js';
 import {
@@ -188,6 +190,10 @@ for (const c of cases) {
       expect(metrics).toMatch(
         new RegExp(`hark_alerts_total\\{sensor="${sensorId}",kind="anomaly"\\} ${page.total}`),
       );
+      // The searches leave a core to the event loop unless the environment says otherwise.
+      const threads = requestedThreads() ?? Math.max(1, availableParallelism() - 1);
+      expect(metrics).toMatch(new RegExp(`^hark_search_threads ${threads}$`, 'm'));
+      expect(getNumThreads()).toBe(threads);
 
       // Each alert kept its audio (2 s either side), spectrogram and anomaly map.
       const first = await s.api<Alert>(`/api/alerts/${page.items[0].id}`);

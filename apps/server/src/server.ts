@@ -34,6 +34,7 @@ import { ModelService } from './models/model.service.js';
 import { NotificationService } from './notify/notification.service.js';
 import { WebhookNotifier } from './notify/webhook.notifier.js';
 import { cpuTimes } from './scoring/hop-governor.js';
+import { applySearchThreads } from './scoring/search-threads.js';
 import { ShadowScorer } from './scoring/shadow-scorer.js';
 import { WindowScorer } from './scoring/window-scorer.js';
 import { Sensors } from './sensors/sensors.js';
@@ -142,6 +143,14 @@ interface Runtime {
 async function buildRuntime(config: ServerConfig): Promise<Runtime> {
   const log = config.log;
   const metrics = new HarkMetrics();
+  const search = applySearchThreads();
+  metrics.searchThreads.set(search.threads);
+  log(
+    `FAISS searches on ${search.threads} thread(s) of ${availableParallelism()} core(s) (` +
+      (search.source === 'environment'
+        ? 'HARK_FAISS_THREADS or OMP_NUM_THREADS)'
+        : 'a core left to the event loop; HARK_FAISS_THREADS sets it)'),
+  );
   // Score points dropped from the full queue while the store fails: counted, and one ERROR line a minute.
   let scoresDroppedLoggedAt = -Infinity;
   let scoresDroppedUnlogged = 0;

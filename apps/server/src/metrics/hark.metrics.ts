@@ -53,6 +53,10 @@ export class HarkMetrics {
     'hark_scoring_capacity_windows_per_second',
     "Windows per second the scorer can score, by Little's law (slots / mean service time) over its last period, each model's first windows (one-time costs) left out; 0 before any.",
   );
+  readonly searchThreads = this.#gauge(
+    'hark_search_threads',
+    "FAISS's threads per search: HARK_FAISS_THREADS (else OMP_NUM_THREADS) if set, else the cores less one left to the event loop.",
+  );
   readonly alerts = this.#counter('hark_alerts_total', 'Alerts opened.', ['sensor', 'kind']);
   readonly sensorsConnected = this.#gauge('hark_sensors_connected', 'Sensors connected to /sensor now.');
   readonly audioSeconds = this.#counter('hark_audio_seconds_total', 'Seconds of audio received.', ['sensor']);

@@ -4,6 +4,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { DetectorConfigInput } from '@hark/detection';
+import { getNumThreads } from '@hark/native';
 import type { FitProgressEvent } from '@hark/protocol';
 
 export interface FitJob {
@@ -24,6 +25,9 @@ export function runFitWorker(job: FitJob, progress: (p: FitProgress) => void): P
       workerData: job,
       // The worker runs the built libraries: drop the `source` export condition a test runner may set.
       execArgv: withoutConditions(process.execArgv),
+      // The addon's thread count is one per process: the worker's load of it must keep the server's
+      // (scoring/search-threads.ts), not reset it to every core.
+      env: { ...process.env, HARK_FAISS_THREADS: String(getNumThreads()) },
     });
     let settled = false;
     worker.on(
