@@ -3,9 +3,9 @@
  * `hark fit`, which do one thing at a time. The server's live path is never one thing: its event loop takes
  * every sensor's audio, log-mel, fusion and emit, and with `scoringConcurrency` 2 one window's backbone runs
  * beside another's searches. On 2 cores a search on both then waits at OpenMP's barriers for a thread the OS
- * gave to the others, and its window's latency grows past its CPU: at 64 sensors x 48 kHz, 3 settled runs with
- * 2 search threads had build-ups (p99 694-3516 ms, one dropped 26 windows), 4 with 1 had none (BENCHMARKS.md,
- * issue 16, session 24). So, unless the environment asks for a number (HARK_FAISS_THREADS, else
+ * gave to the others, and its window's latency grows past its CPU: at 64 sensors x 48 kHz, 5 settled runs with
+ * 2 search threads gave p99 694-3516 ms (one dropped 26 windows), 5 with 1 gave 279-680 ms, and the searches
+ * took 1.5 ms less CPU per window (BENCHMARKS.md, issue 16, session 24). So, unless the environment asks for a number (HARK_FAISS_THREADS, else
  * OMP_NUM_THREADS), the server leaves a core to the event loop: `cores - 1`, at least 1.
  */
 import { availableParallelism } from 'node:os';
