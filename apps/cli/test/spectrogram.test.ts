@@ -72,7 +72,7 @@ describe('spectrogram command (in process)', () => {
       '--n-fft (1000) must be a power of two',
     );
     await expect(computeSpectrogram('missing.wav', { ...defaults, nFft: 128, nMels: 128 })).rejects.toThrow(
-      '--n-mels (128) is too many for --n-fft (128)',
+      '--n-mels (128) must be <= --n-fft / 2 + 1 (65)',
     );
     await expect(computeSpectrogram('missing.wav', defaults)).rejects.toThrow('missing.wav: no such file');
   });

@@ -27,6 +27,17 @@ describe('pipeline parts', () => {
     expect(() => resolveDetectorConfig({ windowSeconds: 1e308 })).toThrow(
       /windowSeconds \(1e\+308\) must be <= 60/,
     );
+    expect(() => resolveDetectorConfig({ windowSeconds: 60, mel: { hopLength: 16 } })).toThrow(
+      /windowSeconds \(60\) gives 60000 frames at mel.hopLength 16; a window holds at most 16384/,
+    );
+    // A blur as long as the map's axis already spreads over all of it; 1e6 took seconds per window.
+    expect(() => resolveDetectorConfig({ blurSigmaMel: 1e6 })).toThrow(
+      /blurSigmaMel \(1000000\) must be <= nMels \(128\)/,
+    );
+    expect(() => resolveDetectorConfig({ blurSigmaTime: 64 })).toThrow(
+      /blurSigmaTime \(64\) must be <= the window's 63 frames/,
+    );
+    expect(resolveDetectorConfig({ blurSigmaMel: 128, blurSigmaTime: 63 }).blurSigmaTime).toBe(63);
     expect(() => resolveDetectorConfig({ imageHeight: 33 })).toThrow(
       /imageHeight \(33\) must be an even whole number >= 32/,
     );

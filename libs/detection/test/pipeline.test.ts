@@ -376,10 +376,10 @@ describe("the context memory's bounded search through save and load", () => {
       const loaded = await loadModel(dir);
       try {
         expect(loaded.parts.context!.bounded).toBe(true);
-        // The warm-up pays the first search's one-time cost (the projected memory is built) and changes no
-        // score.
+        // The load scores one window (it refuses a model that cannot), which pays the first search's one-time
+        // cost: the projected memory is built once, and no score changes.
         const projection = () => loaded.parts.context!.fittedIndex.projectionInfo();
-        expect(projection()).toMatchObject({ choice: 'measuring', builds: 0 });
+        expect(projection()?.builds).toBe(1);
         await loaded.warmUp();
         expect(projection()?.builds).toBe(1);
         expect((await loaded.scoreWindow(win)).normalised).toBe(normalised);
@@ -550,6 +550,39 @@ describe('a model directory with a bad training summary', () => {
     writeFileSync(path, JSON.stringify({ ...json, fitted: { ...json.fitted, training: older } }));
     const loaded = await loadModel(dir);
     expect(loaded.fitted.training.fittedAt).toBe(json.fitted.training.fittedAt);
+    await loaded.release();
+  });
+});
+
+describe('a model directory whose fitted fields disagree', () => {
+  it('is refused at load, naming model.json, instead of failing every window', async () => {
+    const dir = join(tmp, 'model-bad-fitted');
+    await saveModel(detector, dir);
+    const path = join(dir, 'model.json');
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    const fitted = json.fitted;
+    // Each of these passed the loader's checks and then failed every window (a sweep of model.json's numbers).
+    for (const [bad, says] of [
+      [{ ...fitted, grid: { ...fitted.grid, height: 3 } }, /the model was fitted on 3 x/],
+      [{ ...fitted, frequencyScale: 0 }, /grid/],
+      [
+        { ...fitted, input: { ...fitted.input, range: { min: 3, max: 2 } } },
+        /range\.max \(2\) must be > range\.min \(3\)/,
+      ],
+      [{ ...fitted, fusion: { ...fitted.fusion, modulation: 0 } }, /no modulation scale \(0\)/],
+    ] as const) {
+      writeFileSync(path, JSON.stringify({ ...json, fitted: bad }));
+      const err = await loadModel(dir).then(
+        () => null,
+        (e: Error) => e,
+      );
+      expect(err?.message).toMatch(
+        /model\.json: the model cannot score a window \(.*\); fit the model again$/,
+      );
+      expect(err?.message).toMatch(says);
+    }
+    writeFileSync(path, JSON.stringify(json));
+    const loaded = await loadModel(dir);
     await loaded.release();
   });
 });

@@ -48,6 +48,11 @@ const positiveInteger = (name: string, value: number): void => {
   if (!Number.isInteger(value)) throw new RangeError(`${name} (${showValue(value)}) must be a whole number`);
 };
 
+/** Highest sample rate: 768 kHz, the highest that audio interfaces offer. */
+export const MAX_SAMPLE_RATE = 768_000;
+/** Largest FFT: 65536 samples is 1.4 s at 48 kHz, past any short-time analysis a window of sound uses. */
+export const MAX_NFFT = 65_536;
+
 /**
  * Fills defaults and rejects invalid combinations with a message that quotes the values, e.g.
  * `hopLength (0) must be > 0` or `fMax (9000) must be <= sampleRate / 2 (8000)`.
@@ -68,15 +73,28 @@ export function resolveMelParams(options: Partial<MelParams> = {}): MelParams {
     melScale: options.melScale ?? MEL_DEFAULTS.melScale,
   };
   positiveInteger('sampleRate', p.sampleRate);
+  if (p.sampleRate > MAX_SAMPLE_RATE)
+    throw new RangeError(
+      `sampleRate (${showValue(p.sampleRate)}) must be <= ${MAX_SAMPLE_RATE} Hz, the highest rate audio interfaces offer`,
+    );
   positiveInteger('nFft', p.nFft);
-  if (p.nFft < 4 || (p.nFft & (p.nFft - 1)) !== 0) {
-    throw new RangeError(`nFft (${showValue(p.nFft)}) must be a power of two >= 4 (e.g. 512, 1024, 2048)`);
+  // Checked on the number, not with `n & (n - 1)`: the bitwise test truncates to 32 bits, so it passed 2^31 and 1e308.
+  if (p.nFft < 4 || p.nFft > MAX_NFFT || 2 ** Math.round(Math.log2(p.nFft)) !== p.nFft) {
+    throw new RangeError(
+      `nFft (${showValue(p.nFft)}) must be a power of two >= 4 and <= ${MAX_NFFT} (e.g. 512, 1024, 2048)`,
+    );
   }
   positiveInteger('winLength', p.winLength);
   if (p.winLength > p.nFft)
     throw new RangeError(`winLength (${showValue(p.winLength)}) must be <= nFft (${p.nFft})`);
   positiveInteger('hopLength', p.hopLength);
   positiveInteger('nMels', p.nMels);
+  // Each mel band needs an FFT bin of its own (melFilterBank names the first empty one); more bands than bins
+  // can never work, and a damaged model file's huge count would first ask for windows no memory holds.
+  if (p.nMels > nFreqs(p.nFft))
+    throw new RangeError(
+      `nMels (${showValue(p.nMels)}) must be <= nFft / 2 + 1 (${nFreqs(p.nFft)}), the spectrum's bins`,
+    );
   if (!Number.isFinite(p.fMin) || p.fMin < 0)
     throw new RangeError(`fMin (${showValue(p.fMin)}) must be >= 0 Hz`);
   if (!Number.isFinite(p.fMax) || p.fMax > p.sampleRate / 2) {

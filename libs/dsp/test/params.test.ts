@@ -21,7 +21,12 @@ describe('resolveMelParams', () => {
     [{ hopLength: 0 }, 'hopLength (0) must be > 0'],
     [{ hopLength: 2.5 }, 'hopLength (2.5) must be a whole number'],
     [{ sampleRate: -1 }, 'sampleRate (-1) must be > 0'],
-    [{ nFft: 1000 }, 'nFft (1000) must be a power of two >= 4 (e.g. 512, 1024, 2048)'],
+    [{ nFft: 1000 }, 'nFft (1000) must be a power of two >= 4 and <= 65536 (e.g. 512, 1024, 2048)'],
+    // The bitwise power-of-two test once passed these two (it truncates to 32 bits); a model file said them.
+    [{ nFft: 2 ** 31 }, 'nFft (2147483648) must be a power of two >= 4 and <= 65536'],
+    [{ nFft: 1e308 }, 'nFft (1e+308) must be a power of two >= 4 and <= 65536'],
+    [{ sampleRate: 1e308 }, 'sampleRate (1e+308) must be <= 768000 Hz'],
+    [{ nMels: 600 }, 'nMels (600) must be <= nFft / 2 + 1 (513)'],
     [{ winLength: 2048 }, 'winLength (2048) must be <= nFft (1024)'],
     [{ nMels: 0 }, 'nMels (0) must be > 0'],
     [{ fMin: -5 }, 'fMin (-5) must be >= 0 Hz'],

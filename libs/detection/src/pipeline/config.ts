@@ -339,7 +339,19 @@ function checkWindows(c: DetectorConfig): void {
     throw new Error(
       `windowSeconds (${showValue(c.windowSeconds)}) gives ${windowFrames(c)} frames; use a longer window`,
     );
+  if (windowFrames(c) > MAX_WINDOW_FRAMES)
+    throw new Error(
+      `windowSeconds (${showValue(c.windowSeconds)}) gives ${windowFrames(c)} frames at mel.hopLength ${c.mel.hopLength}; ` +
+        `a window holds at most ${MAX_WINDOW_FRAMES} (a shorter window or a longer hop)`,
+    );
 }
+
+/**
+ * Most frames in a window: 128 mel bins x 16384 frames is 8 MB of float32, and a server holds several windows
+ * per sensor; the backbone sees at most 2048 columns of it anyway (`MAX_IMAGE_SIZE`). 60 s at 16 kHz with the
+ * default hop is 3750 frames.
+ */
+export const MAX_WINDOW_FRAMES = 16_384;
 
 /**
  * Largest image side: a window is 128 mel bins by about 63 frames, so 2048 is already 16x either; a larger
@@ -408,6 +420,16 @@ function checkScoring(c: DetectorConfig): void {
     throw new Error(`timeShare (${showValue(c.timeShare)}) must be in [0, 1), e.g. 0.6`);
   nonNegative('blurSigmaMel', c.blurSigmaMel);
   nonNegative('blurSigmaTime', c.blurSigmaTime);
+  // The blur is over one window's map: a sigma as long as its axis already spreads a cell over all of it, and
+  // a larger one only costs time (a damaged model file's 1e6 took seconds per window, 1e9 failed every one).
+  if (c.blurSigmaMel > c.mel.nMels)
+    throw new Error(
+      `blurSigmaMel (${showValue(c.blurSigmaMel)}) must be <= nMels (${c.mel.nMels}), the map's height, e.g. 8`,
+    );
+  if (c.blurSigmaTime > windowFrames(c))
+    throw new Error(
+      `blurSigmaTime (${showValue(c.blurSigmaTime)}) must be <= the window's ${windowFrames(c)} frames, e.g. 4`,
+    );
   if (!CALIBRATION_FOLDS.includes(c.calibrationFolds))
     throw new Error(
       `calibrationFolds (${showValue(c.calibrationFolds)}) must be one of ${CALIBRATION_FOLDS.join(', ')}`,

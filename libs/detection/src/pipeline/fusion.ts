@@ -58,6 +58,7 @@ import type { ModulationScores } from '../logmel/modulation-spectrum.js';
 import type { ImpulseScores } from '../logmel/impulse-train.js';
 import type { TonalScores } from '../logmel/tonal-envelope.js';
 import { Calibration } from '../calibration/calibration.js';
+import { showValue } from '@hark/dsp';
 import type { FusionRule } from './config.js';
 
 /** Scales of normal sound, from the held-out clips (a part's score divided by its scale is ~1 at most). */
@@ -272,8 +273,8 @@ export function fitPartLevels(
 
 function scaleOf(scales: FusionScales, part: 'tonal' | 'modulation' | 'impulse'): number {
   const v = scales[part];
-  if (!(v !== undefined && v > 0))
-    throw new Error(`the fusion has no ${part} scale (${v}); fit the model again`);
+  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0))
+    throw new Error(`the fusion has no ${part} scale (${showValue(v)}); fit the model again`);
   return v;
 }
 

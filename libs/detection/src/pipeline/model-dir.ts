@@ -221,7 +221,17 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
         '(other weights, taps or converter version); fit the model again',
     );
   }
-  return new Detector(config, extractor, method, { ...json.fitted, calibration }, parts);
+  const detector = new Detector(config, extractor, method, { ...json.fitted, calibration }, parts);
+  // One window scored at load: a model.json whose fitted fields disagree with each other or with the backbone
+  // (a grid, a scale, a range) is refused here, naming the file, rather than failing every live window.
+  try {
+    await detector.warmUp();
+  } catch (err) {
+    await detector.release();
+    const why = (err as Error).message.replace(/; fit the model again$/, '');
+    throw new Error(`${where}: the model cannot score a window (${why}); fit the model again`);
+  }
+  return detector;
 }
 
 /**
