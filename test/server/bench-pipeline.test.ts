@@ -5,7 +5,8 @@
  * Figures are not asserted: speed is measured by the benchmark itself, on a quiet machine.
  */
 import { execFile } from 'node:child_process';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
+import { requestedThreads } from '@hark/native';
 import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
 import { PROFILE_STAGES } from '../../apps/cli/src/bench/stage-profile.js';
@@ -35,6 +36,11 @@ test('hark bench pipeline --no-write --profile prints the steps per rate and a s
     { timeout: 300_000 },
   );
   expect(stdout).toContain('fitting the configured model on each of 3 machines (pump, fan, gearbox)');
+  // The server's own thread setting for its searches (scoring/search-threads.ts), said with the figures.
+  const threads = requestedThreads() ?? Math.max(1, availableParallelism() - 1);
+  expect(stdout).toContain(
+    `the server's FAISS searches run on ${threads} thread(s) of ${cpus().length} cores`,
+  );
   expect(stdout).toMatch(
     /\| sensors \| rate Hz \| windows scored \| dropped \| skipped \(wider hop\) \| scoring hop s, start \/ end \| p50 ms \| p95 ms \| p99 ms \| max ms \| alerts opened \| RSS MB \| server CPU, cores \| sensors' CPU, cores \| sustained \|/,
   );

@@ -29,6 +29,7 @@ import {
   type DetectorConfigInput,
 } from '@hark/detection';
 import { encodeWav, readWav, resample, toAnalysisRate, writeSynthDataset } from '@hark/dsp';
+import { getNumThreads } from '@hark/native';
 import { createServer, SERVER_DEFAULTS, type HarkServer } from '@hark/server';
 import { MIN_SAMPLE_RATE } from '@hark/protocol';
 import { configOverrides, positiveInt, positiveNumber } from '../options.js';
@@ -188,6 +189,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
       maxSensors,
       maxSensorsPerToken,
     });
+    log(`the server's FAISS searches run on ${getNumThreads()} thread(s) of ${cpus().length} cores`);
     try {
       const tokens = {
         sensorToken: (await server.tokens.create('sensor', 'bench sensors', ids)).token,
@@ -653,7 +655,7 @@ export function registerBenchPipeline(bench: Command): void {
             'are scaled to the event loop thread\'s CPU time from `/proc`. "Off the event loop" is the rest of the ' +
             "process's CPU: FAISS searches of the method and the context memory on libuv's pool, and V8's helper " +
             'threads. Sensors and the dashboard run in a child process and are not counted. Shares are of the ' +
-            `process's CPU. Sound: ${sound}. Models: ` +
+            `process's CPU. FAISS searches on ${getNumThreads()} thread(s) (the server's setting). Sound: ${sound}. Models: ` +
             (o.config ? `detector \`--config '${JSON.stringify(o.config)}'\`` : 'the default detector') +
             '. Load average (1, 5, 15 min) at the end: ' +
             `${loadavg()
@@ -675,7 +677,8 @@ export function registerBenchPipeline(bench: Command): void {
             'Latency: from the arrival at the server of the chunk completing a window to the `score` event at a dashboard ' +
             'subscribed to every sensor (same machine). Sensors and dashboard run in a child process on the same machine; ' +
             "RSS is the server process's at the end of the step; CPU, cores: each process's CPU seconds per second over " +
-            "the measured span (the sensors' is what a plant's microphones would spend elsewhere).";
+            "the measured span (the sensors' is what a plant's microphones would spend elsewhere). " +
+            `The server's FAISS searches ran on ${getNumThreads()} thread(s) of ${cpus().length} cores.`;
           console.log(
             `written to ${writeBenchmarkSection('pipeline', 'Pipeline: concurrent live sensors per server process', body)}`,
           );
