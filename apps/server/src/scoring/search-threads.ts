@@ -5,8 +5,9 @@
  * beside another's searches. On 2 cores a search on both then waits at OpenMP's barriers for a thread the OS
  * gave to the others, and its window's latency grows past its CPU: at 64 sensors x 48 kHz, 5 settled runs with
  * 2 search threads gave p99 694-3516 ms (one dropped 26 windows), 5 with 1 gave 279-680 ms, and the searches
- * took 1.5 ms less CPU per window (BENCHMARKS.md, issue 16, session 24). So, unless the environment asks for a number (HARK_FAISS_THREADS, else
- * OMP_NUM_THREADS), the server leaves a core to the event loop: `cores - 1`, at least 1.
+ * took 1.5 ms less CPU per window (BENCHMARKS.md, issue 16, session 24). So, unless the environment asks for a
+ * number (HARK_FAISS_THREADS, else OMP_NUM_THREADS), the server leaves a core to the event loop: `cores - 1`,
+ * at least 1.
  */
 import { availableParallelism } from 'node:os';
 import { requestedThreads, setNumThreads } from '@hark/native';

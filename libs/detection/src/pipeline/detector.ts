@@ -215,10 +215,7 @@ export class Detector {
     const x = appendFrequencyPosition(e.data, e.nWindows, e.grid, this.fitted.frequencyScale);
     const { grid } = this.fitted;
     const per = grid.height * grid.width * grid.dim;
-    if (x.length !== per * windows.length)
-      throw new Error(
-        `backbone gave a ${e.grid.height} x ${e.grid.width} grid; the model was fitted on ${grid.height} x ${grid.width}`,
-      );
+    if (x.length !== per * windows.length) throw new Error(gridMismatch(e.grid, x.length / e.nWindows, grid));
     const shape = mapShape(this.config);
     const { context, tonal, modulation, impulse } = this.parts;
     const { binStd } = this.fitted.input;
@@ -260,10 +257,7 @@ export class Detector {
       const std = this.standardised(windows.subarray(i * size, (i + 1) * size));
       const e = await this.extractor.embed([std], this.fitted.input, undefined, { standardised: true });
       const x = appendFrequencyPosition(e.data, e.nWindows, e.grid, this.fitted.frequencyScale);
-      if (x.length !== per)
-        throw new Error(
-          `backbone gave a ${e.grid.height} x ${e.grid.width} grid; the model was fitted on ${grid.height} x ${grid.width}`,
-        );
+      if (x.length !== per) throw new Error(gridMismatch(e.grid, x.length, grid));
       out.set(x, i * per);
     }
     return out;
@@ -389,4 +383,16 @@ export class Detector {
     this.parts.context?.dispose();
     await this.extractor.release();
   }
+}
+
+/**
+ * The backbone's patches (`got`, and `values` per window with the frequency position) against the fitted grid:
+ * rows, columns and values per patch, so that a dimension that differs is named, not only the rows and columns.
+ */
+function gridMismatch(got: PatchGrid, values: number, fitted: PatchGrid): string {
+  const dim = values / (got.height * got.width);
+  return (
+    `the backbone gives ${got.height} x ${got.width} patches of ${dim} values (frequency position included); ` +
+    `the model was fitted on ${fitted.height} x ${fitted.width} of ${fitted.dim}`
+  );
 }
