@@ -591,10 +591,11 @@ export class ModelRegistry {
               `models: ${sensorId}: version ${slot.version} not made active in the database: ${(err as Error).message}`,
             ),
           );
-      await this.#applyFeedback(sensorId, slot, detector).catch((err) =>
-        this.#log(`models: ${sensorId}: feedback not applied: ${(err as Error).message}`),
-      );
-      await this.#warmUp(sensorId, detector);
+      const taught = await this.#applyFeedback(sensorId, slot, detector).catch((err) => {
+        this.#log(`models: ${sensorId}: feedback not applied: ${(err as Error).message}`);
+        return 0;
+      });
+      if (taught > 0) await this.#warmUp(sensorId, detector);
       slot.detector = detector;
       slot.state = 'ready';
       slot.error = null;
@@ -617,8 +618,9 @@ export class ModelRegistry {
 
   /**
    * A model's one-time costs paid before it scores a live window (`Detector.warmUp`), so that they do not
-   * delay its sensor's first windows nor read as a slow scorer to the hop governor. Logged, never fatal: the
-   * model scores as well without it.
+   * delay its sensor's first windows nor read as a slow scorer to the hop governor. `loadModel` already scored
+   * a window; this is for a model taught feedback since, whose new memories pay their first search again.
+   * Logged, never fatal: the model scores as well without it.
    */
   async #warmUp(sensorId: string, detector: Detector): Promise<void> {
     await detector
@@ -700,8 +702,7 @@ export class ModelRegistry {
       this.#log(`models: ${sensorId}: version ${version} ${warning}`);
       return;
     }
-    await this.#teachShadow(sensorId, detector);
-    await this.#warmUp(sensorId, detector);
+    if (await this.#teachShadow(sensorId, detector)) await this.#warmUp(sensorId, detector);
     const trial = new ShadowTrial(
       version,
       {
@@ -733,13 +734,17 @@ export class ModelRegistry {
     for (const cb of slot.onChange) cb(slot.detector);
   }
 
-  /** The shadow learns the sensor's feedback too, so the trial compares like with like. */
-  async #teachShadow(sensorId: string, detector: Detector): Promise<void> {
-    if (!detector.teachable) return;
+  /**
+   * The shadow learns the sensor's feedback too, so the trial compares like with like. Whether it was taught
+   * anything.
+   */
+  async #teachShadow(sensorId: string, detector: Detector): Promise<boolean> {
+    if (!detector.teachable) return false;
     try {
-      detector.applyFeedback(await this.#feedbackFor(sensorId, detector));
+      return detector.applyFeedback(await this.#feedbackFor(sensorId, detector)).used.length > 0;
     } catch (err) {
       this.#log(`models: ${sensorId}: feedback not applied to the shadow: ${(err as Error).message}`);
+      return false;
     }
   }
 

@@ -56,10 +56,9 @@ export const UTILISATION = 0.8;
  * costs, measured with 64 sensors connecting at once to a server with 64 models (`hark bench pipeline
  * --dataset`, median service time of each sensor's k-th window): 175, 49, 40, 23 ms for k = 1 to 4, then 19 ms.
  * The context memory's search chooser (native/src/addon/bound_search.h) measures each of its two searches on
- * the memory's first two batches, and the first bounded one builds the projected memory: four windows. The
- * model registry now scores one window at load (`Detector.warmUp`), which takes the largest of these costs out
- * of the live path (first live window 68 ms, median, in the same bench); the chooser still measures on the
- * next ones.
+ * the memory's first two batches, and the first bounded one builds the projected memory: four windows.
+ * `loadModel` now scores one window (`Detector.warmUp`), which takes the largest of these costs out of the live
+ * path (first live window 68 ms, median, in the same bench); the chooser still measures on the next ones.
  */
 export const COLD_WINDOWS = 4;
 /**
