@@ -46,6 +46,14 @@ async function testWindow(det: Detector, k = 3): Promise<Float32Array> {
   return copyWindow(clip.data, 128, clip.nFrames, 0, det.windowFrames);
 }
 
+/** The shared detector saved to `tmp/name`, with its `model.json` path and contents (to damage or edit). */
+async function savedModel(name: string) {
+  const dir = join(tmp, name);
+  await saveModel(detector, dir);
+  const path = join(dir, 'model.json');
+  return { dir, path, json: JSON.parse(readFileSync(path, 'utf8')) };
+}
+
 /** Saves `det` to `dir`, loads it back and expects `win` to score as `normalised`; then `check`s the loaded one. */
 async function expectSameAfterLoad(
   det: Detector,
@@ -206,10 +214,7 @@ describe('gain invariance', () => {
   });
 
   it('loads a model saved before the option existed as fitted without it', async () => {
-    const dir = join(tmp, 'model-before-gain');
-    await saveModel(detector, dir);
-    const path = join(dir, 'model.json');
-    const json = JSON.parse(readFileSync(path, 'utf8'));
+    const { dir, path, json } = await savedModel('model-before-gain');
     delete json.config.gainInvariance;
     delete json.config.tiltInvariance;
     writeFileSync(path, JSON.stringify(json));
@@ -283,10 +288,7 @@ describe('parts fused with the method', () => {
   });
 
   it('loads a model saved before the parts existed as the method alone', async () => {
-    const dir = join(tmp, 'model-before-parts');
-    await saveModel(detector, dir);
-    const path = join(dir, 'model.json');
-    const json = JSON.parse(readFileSync(path, 'utf8'));
+    const { dir, path, json } = await savedModel('model-before-parts');
     for (const k of [
       'contextFrames',
       'tonalMarginDb',
@@ -530,10 +532,7 @@ describe('the impulse train', () => {
 
 describe('a model directory with a bad training summary', () => {
   it('is refused at load, naming the field (the server shows it: a bad one must not fail there)', async () => {
-    const dir = join(tmp, 'model-bad-training');
-    await saveModel(detector, dir);
-    const path = join(dir, 'model.json');
-    const json = JSON.parse(readFileSync(path, 'utf8'));
+    const { dir, path, json } = await savedModel('model-bad-training');
     for (const bad of [
       null,
       [],
@@ -556,10 +555,7 @@ describe('a model directory with a bad training summary', () => {
 
 describe('a model directory whose fitted fields disagree', () => {
   it('is refused at load, naming model.json, instead of failing every window', async () => {
-    const dir = join(tmp, 'model-bad-fitted');
-    await saveModel(detector, dir);
-    const path = join(dir, 'model.json');
-    const json = JSON.parse(readFileSync(path, 'utf8'));
+    const { dir, path, json } = await savedModel('model-bad-fitted');
     const fitted = json.fitted;
     // Each of these passed the loader's checks and then failed every window (a sweep of model.json's numbers).
     for (const [bad, says] of [
@@ -595,10 +591,7 @@ describe('a model directory whose fitted fields disagree', () => {
 
 describe('parts fused with the method, older models', () => {
   it('loads a model saved before the modulation spectrum with the largest-part rule it was fitted with', async () => {
-    const dir = join(tmp, 'model-before-modulation');
-    await saveModel(detector, dir);
-    const path = join(dir, 'model.json');
-    const json = JSON.parse(readFileSync(path, 'utf8'));
+    const { dir, path, json } = await savedModel('model-before-modulation');
     delete json.config.modulationBands;
     delete json.config.fusion;
     delete json.parts.modulation;
