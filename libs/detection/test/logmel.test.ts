@@ -7,7 +7,9 @@ import {
   fitFusionLevels,
   fitFusionScales,
   fitPartLevels,
+  comodulation,
   fuseWindow,
+  fusionStatistics,
   ModulationSpectrum,
   prominence,
   resolveDetectorConfig,
@@ -248,6 +250,38 @@ describe('modulation spectrum', () => {
     expect(mod.score(louder).windowScore).toBeCloseTo(mod.score(normal[3]).windowScore, 3);
   });
 
+  it('sees a shallow swell shared by many bands in their comodulation, where no single cell stands out', () => {
+    const mod = ModulationSpectrum.fit(normal, grid);
+    const quiet = Array.from({ length: 20 }, (_, i) => mod.score(window(500 + i)));
+    const quietCell = Math.max(...quiet.map((q) => q.windowScore));
+    const quietCo = Math.max(...quiet.map((q) => q.comodulation));
+    // 6 Hz, 0.5 dB, in every band: each band's cell is hardly over the noise, the bands together are.
+    const swell = Array.from({ length: 20 }, (_, i) =>
+      mod.score(window(500 + i, { hz: 6, depthDb: 0.5, m0: 0, m1: 32 })),
+    );
+    const swellCell = Math.max(...swell.map((q) => q.windowScore));
+    const swellCo = Math.min(...swell.map((q) => q.comodulation));
+    expect(swellCell).toBeLessThan(2 * quietCell);
+    expect(swellCo).toBeGreaterThan(2 * quietCo);
+    // The map keeps the bands' own cells.
+    expect(swell[0].map[10]).toBeLessThanOrEqual(swell[0].windowScore);
+    // Half the bands: the half's group sees it too.
+    const half = mod.score(window(500, { hz: 6, depthDb: 0.5, m0: 16, m1: 32 }));
+    expect(half.comodulation).toBeGreaterThan(2 * quietCo);
+  });
+
+  it('sums z-scores over groups of adjacent bands, over the square root of their size', () => {
+    // 4 bands x 2 modulation frequencies, band-major.
+    const z = [1, 0, 1, 0, 1, 0, 1, 0];
+    // All four bands at frequency 0: 4 / 2.
+    expect(comodulation(z, 4, 2)).toBeCloseTo(2, 12);
+    // One band alone is not a group: the largest pair (bands 2, 3 at frequency 1: 3 / sqrt 2).
+    expect(comodulation([0, 0, 0, 0, 0, 3, 0, 0], 4, 2)).toBeCloseTo(3 / Math.SQRT2, 12);
+    // Never under 0; one band has no groups.
+    expect(comodulation([-1, -2, -1, -2], 2, 2)).toBe(0);
+    expect(comodulation([5, 5], 1, 2)).toBe(0);
+  });
+
   it('learns a taught rhythm and forgets it again', () => {
     const mod = ModulationSpectrum.fit(normal, grid);
     const fault = Array.from({ length: 60 }, (_, i) => window(300 + i, { hz: 5, depthDb: 4, m0: 0, m1: 32 }));
@@ -306,7 +340,7 @@ describe('fusion', () => {
         [4, 0, 8, 0],
         [0, 0, 0, 3],
       ]),
-      modulation: { windowScore: 6, map: Float32Array.from([0, 0, 16, 0]) },
+      modulation: { windowScore: 6, comodulation: 0, map: Float32Array.from([0, 0, 16, 0]) },
     };
     const f = fuseWindow(p, scales, 'sum');
     expect(f.windowScore).toBeCloseTo(1.2 + 0.5 + 1 + 1.5, 10);
@@ -325,7 +359,7 @@ describe('fusion', () => {
         [4, 0, 8, 0],
         [0, 0, 0, 3],
       ]),
-      modulation: { windowScore: 6, map: Float32Array.from([0, 0, 16, 0]) },
+      modulation: { windowScore: 6, comodulation: 0, map: Float32Array.from([0, 0, 16, 0]) },
     };
     // Scaled parts 1.2, 0.5, 1, 1.5 (sum 4.2): over their levels 0.8, 0.25, 0.83, 1.36 and 1.4.
     expect(fuseWindow(p, scales, 'union').windowScore).toBeCloseTo(4.2 / 3, 10);
@@ -335,7 +369,7 @@ describe('fusion', () => {
       method: { windowScore: 5, map: new Float32Array(4) },
       context: { windowScore: 8, map: new Float32Array(4) },
       tonal: { windowScore: 0.25, map: new Float32Array(4) },
-      modulation: { windowScore: 2, map: new Float32Array(4) },
+      modulation: { windowScore: 2, comodulation: 0, map: new Float32Array(4) },
     };
     expect(fuseWindow(click, scales, 'union').windowScore).toBeCloseTo(2, 10);
     expect(Array.from(fuseWindow(p, scales, 'union').map)).toEqual([1, 2, 4, 3]);
@@ -388,6 +422,35 @@ describe('fusion', () => {
     const threshold = Calibration.atLevels([0.8, 0.9, 1.1], 0.99);
     expect(threshold.toJSON()).toMatchObject({ method: 'levels', q: 0.99, threshold: 1, n: 3 });
     expect(Calibration.fromJSON(JSON.parse(JSON.stringify(threshold))).normalise(1.5)).toBe(1.5);
+  });
+
+  it('judges the modulation spectrum on the larger of its cell and its comodulation, each on its own scale', () => {
+    const mod = (windowScore: number, co: number) => ({
+      windowScore,
+      comodulation: co,
+      map: new Float32Array(1),
+    });
+    const clip = (m: number, cell: number, co: number) => [
+      { ...parts(m, 1, 0.5, [[0], [1], [0]]), modulation: mod(cell, co) },
+    ];
+    const clips = [clip(4, 3, 2), clip(5, 4, 3), clip(3, 5, 6), clip(4.5, 2, 1), clip(3.5, 3.5, 2.5)];
+    const scales = fitFusionScales(clips);
+    expect(scales).toMatchObject({ modulation: 5, comodulation: 6 });
+    const window = { ...parts(1, 0, 0, [[0], [0], [0]]), modulation: mod(2.5, 9) };
+    expect(fusionStatistics(window, scales).modulation).toBeCloseTo(9 / 6, 12);
+    expect(fusionStatistics({ ...window, modulation: mod(4, 3) }, scales).modulation).toBeCloseTo(0.8, 12);
+    // A model fitted before the comodulation has no scale for it: the cell alone, as it scored then.
+    const { comodulation: _, ...before } = scales;
+    expect(fusionStatistics(window, before).modulation).toBeCloseTo(0.5, 12);
+    // One test, not two: the levels rule shares its 1 % over the same four parts.
+    const levels = fitPartLevels(clips, scales, 0.99);
+    expect(Object.keys(levels).sort()).toEqual(['context', 'method', 'modulation', 'sum', 'tonal']);
+    const gamma = (xs: number[]) => Calibration.fit(xs, { method: 'gamma', q: 1 - 0.01 / 4 }).threshold;
+    expect(levels.modulation).toBeCloseTo(gamma([0.6, 0.8, 1, 0.4, 0.7]), 10);
+    // A damaged scale is refused by name.
+    expect(() => fusionStatistics(window, { ...scales, comodulation: -1 })).toThrow(
+      /no comodulation scale \(-1\); fit the model again/,
+    );
   });
 
   it("mixes a share of each frame's mean over bins into its cells", () => {

@@ -84,6 +84,8 @@ export function toneEvidence(
   if (context && scales.context > 0) others = Math.max(others, context.windowScore / scales.context);
   if (modulation && scales.modulation) others = Math.max(others, modulation.windowScore / scales.modulation);
   if (impulse && scales.impulse) others = Math.max(others, impulse.windowScore / scales.impulse);
+  if (modulation && scales.comodulation)
+    others = Math.max(others, modulation.comodulation / scales.comodulation);
   return { map: one ? tonal.map : null, tonal: tonal.windowScore / scales.tonal, others };
 }
 
