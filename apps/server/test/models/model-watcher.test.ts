@@ -41,6 +41,9 @@ describe('ModelWatcher', () => {
     const c = watcher.poll();
     expect(b).not.toBe(a);
     expect(c).toBe(b);
+    // The first look reads the folder before it syncs: wait for its sync (a loaded CI machine took more than
+    // 20 ms once), then give a second look time to start wrongly: while the first is held, none may.
+    await vi.waitFor(() => expect(calls).toBe(1), { timeout: 5_000, interval: 5 });
     await new Promise((r) => setTimeout(r, 20));
     expect(calls).toBe(1);
     release();
