@@ -48,7 +48,7 @@ export interface ModulationScores {
   /**
    * Comodulation: the largest, over groups of adjacent bands (all of them, halves, quarters, ... pairs) and
    * modulation frequencies, of the group's summed cell z-scores over the square root of its bands (>= 0; the
-   * header). A fused part of its own (fusion.ts).
+   * header). The fusion judges the larger of it and `windowScore`, each on its own held-out scale (fusion.ts).
    */
   comodulation: number;
   /** `[nMels, windowFrames]`: each band's largest z-score (>= 0) on its mel bins, the same in every frame. */

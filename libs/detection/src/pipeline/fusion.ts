@@ -289,7 +289,7 @@ export function fitPartLevels(
  * The modulation spectrum's statistic: its largest cell on its scale, or its comodulation on its own scale,
  * whichever is larger (models fitted before the comodulation have no scale for it: the cell alone).
  */
-function modulationStatistic(modulation: ModulationScores, scales: FusionScales): number {
+export function modulationStatistic(modulation: ModulationScores, scales: FusionScales): number {
   const cell = modulation.windowScore / scaleOf(scales, 'modulation');
   if (scales.comodulation === undefined) return cell;
   return Math.max(cell, modulation.comodulation / scaleOf(scales, 'comodulation'));
@@ -323,28 +323,19 @@ export function fitFusionScales(clips: readonly (readonly WindowParts[])[]): Fus
   const hasContext = has((p) => p.context);
   const context = hasContext ? largest((p) => p.context?.windowScore ?? 0) : 0;
   const tonal = has((p) => p.tonal) ? largest((p) => p.tonal?.windowScore ?? 0) : 0;
-  // The modulation score is a largest z-score, several units on normal sound; at least 1 keeps perfectly
-  // steady normal sound (every z-score 0) from dividing by 0.
-  const modulation = has((p) => p.modulation)
-    ? Math.max(
-        MIN_MODULATION_SCALE,
-        largest((p) => p.modulation?.windowScore ?? 0),
-      )
-    : 0;
-  // The impulse train's score is a largest z-score too.
-  const impulse = has((p) => p.impulse)
-    ? Math.max(
-        MIN_MODULATION_SCALE,
-        largest((p) => p.impulse?.windowScore ?? 0),
-      )
-    : 0;
-  // Comodulation is a sum of z-scores over the square root of its bands, on the same footing.
-  const comodulation = has((p) => p.modulation)
-    ? Math.max(
-        MIN_MODULATION_SCALE,
-        largest((p) => p.modulation?.comodulation ?? 0),
-      )
-    : 0;
+  // The band parts' scores are z-scores (the modulation spectrum's largest cell and its comodulation, a sum of
+  // z-scores over the square root of its bands; the impulse train's largest band), several units on normal
+  // sound; at least 1 keeps perfectly steady normal sound (every z-score 0) from dividing by 0.
+  const zScale = (score: (p: WindowParts) => number | undefined) =>
+    has(score)
+      ? Math.max(
+          MIN_MODULATION_SCALE,
+          largest((p) => score(p) ?? 0),
+        )
+      : 0;
+  const modulation = zScale((p) => p.modulation?.windowScore);
+  const comodulation = zScale((p) => p.modulation?.comodulation);
+  const impulse = zScale((p) => p.impulse?.windowScore);
   let contextMap = 0;
   if (hasContext) {
     const cells = clips.flatMap((ws) => ws.map((p) => p.context!.map));

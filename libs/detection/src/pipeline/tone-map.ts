@@ -27,7 +27,7 @@
  *    most anomalous at the tone. A broadband event that also rings at a resonance peaks elsewhere, and its box
  *    must cover the event (without this rule the development corpus's glass_break boxes went 0.44 -> 0.15).
  */
-import type { FusionScales, WindowParts } from './fusion.js';
+import { modulationStatistic, type FusionScales, type WindowParts } from './fusion.js';
 import { median } from './input-scaling.js';
 
 /** What the tonal envelope says of one window, for the boxes (null when the model cannot say). */
@@ -82,10 +82,8 @@ export function toneEvidence(
   const one = rose && peakShare(tonal.map, nMels, frames, peak) >= 1 / 2;
   let others = parts.method.windowScore / scales.method;
   if (context && scales.context > 0) others = Math.max(others, context.windowScore / scales.context);
-  if (modulation && scales.modulation) others = Math.max(others, modulation.windowScore / scales.modulation);
+  if (modulation && scales.modulation) others = Math.max(others, modulationStatistic(modulation, scales));
   if (impulse && scales.impulse) others = Math.max(others, impulse.windowScore / scales.impulse);
-  if (modulation && scales.comodulation)
-    others = Math.max(others, modulation.comodulation / scales.comodulation);
   return { map: one ? tonal.map : null, tonal: tonal.windowScore / scales.tonal, others };
 }
 
