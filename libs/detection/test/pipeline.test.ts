@@ -15,9 +15,12 @@ import {
   readClip,
   readGroup,
   resolveDetectorConfig,
+  rethreshold,
   saveModel,
+  windowGate,
+  Detector,
   type DatasetGroup,
-  type Detector,
+  type WindowResult,
 } from '../src/index.js';
 import { tempDir } from '../../../test/support/temp.js';
 
@@ -228,6 +231,77 @@ describe('gain invariance', () => {
   });
 });
 
+describe("the map gated by its window's score", () => {
+  it('multiplies the maps of a window under the threshold by its score and keeps those over it', async () => {
+    expect([2, 1, 0.4, 0, -1, Number.NaN].map(windowGate)).toEqual([1, 1, 0.4, 0, 0, 0]);
+    expect(detector.config.mapWindowGate).toBe(true);
+    const { config, extractor, method, fitted, parts } = detector;
+    // The same model without the gate (sharing its sessions and memories: not released on its own).
+    const plain = new Detector({ ...config, mapWindowGate: false }, extractor, method, fitted, parts);
+    let under = 0;
+    let over = 0;
+    for (const clip of group.test) {
+      const spec = detector.spectrogram(await readClip(clip.path, 16000));
+      const w = detector.windowFrames;
+      for (let s = 0; s + w <= spec.nFrames; s += detector.hopFrames) {
+        const win = copyWindow(spec.data, 128, spec.nFrames, s, w);
+        const [gated, bare] = [await detector.scoreWindow(win), await plain.scoreWindow(win)];
+        expect(gated.normalised).toBe(bare.normalised);
+        expect(bare.mapGate).toBeUndefined();
+        const g = Math.min(1, gated.normalised);
+        expect(gated.mapGate).toBe(g);
+        if (g < 1) under++;
+        else over++;
+        for (const [a, b] of [
+          [gated.map, bare.map],
+          [gated.localMap, bare.localMap],
+        ])
+          for (let k = 0; k < a.length; k += 97) expect(a[k]).toBeCloseTo(b[k] * g, 5);
+      }
+    }
+    // Both cases were seen: the pump's anomalous test clips reach over the threshold, its normal ones do not.
+    expect(under).toBeGreaterThan(0);
+    expect(over).toBeGreaterThan(0);
+  });
+
+  it('gates the maps again when the threshold moves (the burn-in), as the model would have at the new one', () => {
+    const bare = Float32Array.from([0.2, 0.9, 1.4]);
+    const at = (normalised: number, mapGate?: number) => {
+      const g = mapGate ?? 1;
+      const r: Pick<WindowResult, 'normalised' | 'map' | 'localMap' | 'mapGate'> = {
+        normalised,
+        map: bare.map((v) => v * g),
+        localMap: bare.map((v) => v * g * 0.5),
+        ...(mapGate !== undefined && { mapGate }),
+      };
+      return r;
+    };
+    // Under the threshold and over it at the new one, over and under it, under at both, over at both.
+    for (const [score, factor] of [
+      [0.8, 0.5],
+      [1.6, 2],
+      [0.5, 1.25],
+      [1.2, 1.1],
+    ]) {
+      const r = at(score, windowGate(score));
+      const out = rethreshold(r, factor);
+      const g = windowGate(score / factor);
+      expect(out).toEqual({ normalised: score / factor, mapGate: g });
+      r.map.forEach((v, i) => expect(v).toBeCloseTo((bare[i] * g) / factor, 6));
+      r.localMap.forEach((v, i) => expect(v).toBeCloseTo((bare[i] * g * 0.5) / factor, 6));
+    }
+    // A model without the gate: divided only.
+    const plain = at(0.8);
+    expect(rethreshold(plain, 2)).toEqual({ normalised: 0.4 });
+    plain.map.forEach((v, i) => expect(v).toBeCloseTo(bare[i] / 2, 6));
+    // A map gated by 0 stays zeros; a bad factor is refused.
+    const zero = at(0, 0);
+    expect(rethreshold(zero, 0.5)).toEqual({ normalised: 0, mapGate: 0 });
+    expect([...zero.map]).toEqual([0, 0, 0]);
+    expect(() => rethreshold(at(1), 0)).toThrow(/factor \(0\) must be a finite number > 0/);
+  });
+});
+
 describe('parts fused with the method', () => {
   it('fits a context memory, a tonal envelope and a modulation spectrum; the window score is their scaled sum', async () => {
     expect(detector.parts.context?.frames).toBe(5);
@@ -293,6 +367,7 @@ describe('parts fused with the method', () => {
       'contextFrames',
       'tonalMarginDb',
       'timeShare',
+      'mapWindowGate',
       'modulationBands',
       'impulseBands',
       'fusion',
@@ -307,6 +382,7 @@ describe('parts fused with the method', () => {
         contextFrames: 0,
         tonalMarginDb: 0,
         timeShare: 0,
+        mapWindowGate: false,
         modulationBands: 0,
         fusion: 'max',
       });

@@ -26,6 +26,8 @@ export interface WindowResult {
   map: Float32Array;
   /** The map before time-share mixing (detection's `WindowResult.localMap`): a box's frequency extent. */
   localMap: Float32Array;
+  /** What both maps were multiplied by (detection's `WindowResult.mapGate`); absent for a model without it. */
+  mapGate?: number;
   /** What the tonal envelope says of the window (detection's `WindowResult.tone`): a tone's box extent. */
   tone: ToneEvidence | null;
   /** The method's patch embeddings (what feedback teaches). */
@@ -218,6 +220,7 @@ export class WindowScorer {
         raw: r.windowScore,
         map: r.map,
         localMap: r.localMap,
+        ...(r.mapGate !== undefined && { mapGate: r.mapGate }),
         tone: r.tone,
         embeddings: r.embeddings,
       };

@@ -3,7 +3,7 @@
  * scoring, scoring hands each outcome to the dashboards (columns, score), the score history and the alerts.
  * Each step's per-sensor state lives in that step's own class; this one only connects them.
  */
-import type { Detector } from '@hark/detection';
+import { rethreshold, type Detector } from '@hark/detection';
 import type { ColumnsEvent } from '@hark/protocol';
 import type { MelParams } from '@hark/dsp';
 import type { AlertService } from '../alerts/alert.service.js';
@@ -116,7 +116,8 @@ export class SensorLine implements IngestSink, ScoreSink {
   /**
    * The burn-in sees the window's score in units of the fitted threshold; then, with a burn-in applied, the
    * score and both maps are divided by its factor (in place: the result is this window's own), so everything
-   * after this point is on the refined threshold's scale (1 = threshold).
+   * after this point is on the refined threshold's scale (1 = threshold). Maps the model gated at its own
+   * threshold (`mapGate`) are gated again at the refined one, as the model would have gated them there.
    */
   #burnIn(w: ReadyWindow, r: WindowResult): WindowResult {
     const b = this.d.burnIn;
@@ -124,8 +125,7 @@ export class SensorLine implements IngestSink, ScoreSink {
     b.scored(this.id, w, r.normalised);
     const f = b.factor(this.id);
     if (f === 1) return r;
-    for (const m of [r.map, r.localMap]) for (let k = 0; k < m.length; k++) m[k] /= f;
-    return { ...r, normalised: r.normalised / f };
+    return { ...r, ...rethreshold(r, f) };
   }
 
   // ---- the sensor's model ----

@@ -106,6 +106,12 @@ export interface DetectorConfig {
    * modulation is anomalous across the band even where one bin shows little (pipeline/fusion.ts).
    */
   timeShare: number;
+  /**
+   * Each window's map (and the map before the time share) is multiplied by the window's normalised score
+   * when that is under the threshold (`windowGate`, detector.ts): the map says where, the window's score says
+   * whether. A window over the threshold keeps its map. Models saved before the option load with it off.
+   */
+  mapWindowGate: boolean;
   /** Gaussian blur of the window map in spectrogram cells: along mel bins and along frames (0: none). */
   blurSigmaMel: number;
   blurSigmaTime: number;
@@ -187,6 +193,7 @@ export const DETECTOR_DEFAULTS: Omit<DetectorConfig, 'mel' | 'taps'> = {
   impulseBands: 16,
   fusion: 'levels',
   timeShare: 0.6,
+  mapWindowGate: true,
   blurSigmaMel: 8,
   blurSigmaTime: 4,
   calibrationFolds: 'leave-one-out',
@@ -299,6 +306,7 @@ const BOOLEAN_FIELDS = [
   'tiltInvariance',
   'rowCalibration',
   'refitAfterCalibration',
+  'mapWindowGate',
 ] as const satisfies readonly (keyof DetectorConfig)[];
 
 const EXAMPLES = {

@@ -87,6 +87,11 @@ export interface WindowResult {
    */
   localMap: Float32Array;
   /**
+   * With `mapWindowGate`, what `map` and `localMap` were multiplied by: `windowGate(normalised)`. Who moves
+   * the threshold afterwards (the server's burn-in) gates the maps again at the new one. Absent without.
+   */
+  mapGate?: number;
+  /**
    * What the tonal envelope says of the window (tone-map.ts): its map at the spectrogram's own mel resolution
    * where a bin rose, and its score and the other parts' over their held-out maxima. A box over a tone that
    * carries it takes its frequency extent from the map instead of `localMap`. Null when the model cannot say.
@@ -117,6 +122,42 @@ export interface ClipResult {
    * while this is not: one window over the threshold opens no alert.
    */
   alertLevel: number;
+}
+
+/**
+ * What a window's map is multiplied by (`DetectorConfig.mapWindowGate`): its normalised score when that is
+ * under the threshold (1), else 1; 0 for a score of 0 or less.
+ *
+ * Why: the map's cells are each part's local evidence on that part's own scale (fusion.ts), and whether the
+ * window is anomalous is what the fused, calibrated window score decides. A cell of a window that the detector
+ * judges normal is, by that judgement, less likely part of an anomaly than the same value in a window over
+ * the threshold, so the cell keeps the window's share of it: the product of the two pieces of evidence. The
+ * gate stops at the threshold, so the map of a window over it is its parts' own, and a loud fault does not
+ * spread its score over every cell of its window (that measured worse: BENCHMARKS.md, issue 13, session 26).
+ * Normal windows' heatmaps dim with their score; an alert's region reads as before. On the development
+ * corpus the gate raised pixelAuc from 0.912 to 0.933 and aupro from 0.683 to 0.739.
+ */
+export function windowGate(normalised: number): number {
+  return normalised >= 1 ? 1 : normalised > 0 ? normalised : 0;
+}
+
+/**
+ * Puts a scored window on a threshold `factor` times the model's (the server's burn-in), in place: the score
+ * and both maps are divided by `factor`, and maps the model gated (`mapGate`) are gated again at the new
+ * threshold, as the model would have gated them there. Returns the new `normalised` and `mapGate`.
+ */
+export function rethreshold(
+  r: Pick<WindowResult, 'normalised' | 'map' | 'localMap' | 'mapGate'>,
+  factor: number,
+): { normalised: number; mapGate?: number } {
+  if (!(Number.isFinite(factor) && factor > 0))
+    throw new RangeError(`factor (${factor}) must be a finite number > 0`);
+  const normalised = r.normalised / factor;
+  const gate = r.mapGate === undefined ? undefined : windowGate(normalised);
+  // A map gated by 0 is all zeros, and stays so.
+  const k = gate === undefined ? 1 / factor : r.mapGate! > 0 ? gate / (r.mapGate! * factor) : 0;
+  for (const m of [r.map, r.localMap]) for (let i = 0; i < m.length; i++) m[i] *= k;
+  return { normalised, ...(gate !== undefined && { mapGate: gate }) };
 }
 
 /** The window map's shape and blur for `config`. */
@@ -177,18 +218,22 @@ export class Detector {
     const { nMels } = this.config.mel;
     return parts.map((p) => {
       const fused = fusion ? fuseWindow(p, fusion, this.config.fusion) : p.method;
+      const normalised = calibration.normalise(fused.windowScore);
       const localMap = Float32Array.from(fused.map);
       const map = shareTime(fused.map, nMels, this.config.timeShare);
+      const gate = this.config.mapWindowGate ? windowGate(normalised) : undefined;
       for (const m of [map, localMap]) {
         if (rowLevels) normaliseRows(m, rowLevels);
         else for (let k = 0; k < m.length; k++) m[k] = calibration.normalise(m[k]);
+        if (gate !== undefined && gate < 1) for (let k = 0; k < m.length; k++) m[k] *= gate;
       }
       return {
         windowScore: fused.windowScore,
-        normalised: calibration.normalise(fused.windowScore),
+        normalised,
         patchScores: p.patchScores,
         map,
         localMap,
+        ...(gate !== undefined && { mapGate: gate }),
         tone: toneEvidence(p, fusion, p.levelRise, this.parts.tonal?.marginDb ?? 0),
         embeddings: p.embeddings,
       };

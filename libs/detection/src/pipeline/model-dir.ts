@@ -183,6 +183,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
       contextCoreset: 1,
       tonalMarginDb: 0,
       timeShare: 0,
+      mapWindowGate: false,
       falseAlarmsPerDay: 0,
       modulationBands: 0,
       impulseBands: 0,
