@@ -408,6 +408,14 @@ describe('fusion', () => {
     expect(levels).toMatchObject({ sum: 0, modulation: 0 });
     // The tonal envelope's maxima are all 0.5 (1 on its scale): no spread, no gamma; the level is that value.
     expect(levels.tonal).toBe(1);
+    // Maxima at the envelope's floor in 15 clips of 16 and one clip over it: the gamma's quantile (0.85 of
+    // that clip's) would pass a held-out clip; the level is never under the largest held-out maximum.
+    const floor = Array.from({ length: 16 }, (_, i) => [
+      parts(3 + (i % 5) * 0.3, 1 + (i % 3) * 0.2, i === 7 ? 1 : 0.53, [[0], [1], [0]]),
+    ]);
+    const tonal = [...Array(15).fill(0.53), 1];
+    expect(gamma(tonal)).toBeLessThan(0.9);
+    expect(fitPartLevels(floor, fitFusionScales(floor), 0.99).tonal).toBe(1);
     // A click that lifts the context memory alone: judged on the memory's level, whatever the method's tail.
     const click: WindowParts = {
       method: { windowScore: 2, map: new Float32Array(3) },
