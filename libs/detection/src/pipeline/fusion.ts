@@ -32,8 +32,8 @@
  *
  * With rule 'levels' every part is a test of its own: its score over its scale is divided by its *level*, the
  * `calibrationQuantile` of a gamma fitted to its own held-out clip maxima (each clip scored by a model
- * without it, fit-detector.ts), never under the largest of them, and the window score is the largest; the threshold is 1 (a part at its own
- * level). Why: with one threshold on the largest scaled part, the threshold follows whichever part has the
+ * without it, fit-detector.ts), never under the largest of them, and the window score is the largest; the
+ * threshold is 1 (a part at its own level). Why: with one threshold on the largest scaled part, the threshold follows whichever part has the
  * heaviest normal tail, so a part with a steady normal tail must clear another part's outliers (m16_factory:
  * one training clip lifts the method's held-out maximum to 1.37 of the others, the gamma threshold on the
  * largest part rises to 1.13, and two quiet clicks that lift only the context memory sit at 1.00 of it); on its
@@ -274,9 +274,10 @@ export function fitPartLevels(
     // Equal maxima (a tonal envelope that no held-out clip rose over: every clip at its floor) are a
     // distribution with no spread; its quantile is that value, and a gamma cannot be fitted to it.
     // Never under the largest held-out maximum: q' (0.998 at the defaults) is far above the sample's
-    // 1 - 1 / (n + 1), so a level under the largest of n clips says the gamma fits the tail badly (the tonal
-    // envelope's maxima sit at its floor in half the clips: 5 of the development corpus's 9 groups had the
-    // tonal level under a held-out clip's maximum, e07_traffic's at 0.75 of it). Rule 'union' has the same floor.
+    // 1 - 1 / (n + 1), so a level under the largest of n clips says the gamma fits the tail badly (the
+    // tonal envelope's maxima sit at its floor in half the clips: 5 of the development corpus's 9 groups
+    // had the tonal level under a held-out clip's maximum, e07_traffic's at 0.75 of it). Rule 'union' has
+    // the same floor.
     const level = maxima.every((v) => v === maxima[0])
       ? maxima[0]
       : Math.max(Calibration.fit(maxima, { method: 'gamma', q }).threshold, Math.max(...maxima));
