@@ -134,7 +134,9 @@ describe('hark fit | score | evaluate', () => {
     expect(r.stdout).toMatch(/\nsynth_fan /);
     expect(r.stdout).toMatch(/\nmean /);
     // --by-kind: the synthetic fan's four kinds, one clip each, then the group's normal clips over the threshold.
-    expect(r.stdout).toMatch(/\nkind\s+clips\s+auc\s+recall\s+alert\s+boxIoU\s+eventIoU\nimpacts\s+1\s/);
+    expect(r.stdout).toMatch(
+      /\nkind\s+clips\s+auc\s+recall\s+alert\s+boxIoU\s+eventIoU\s+pixelAuc\nimpacts\s+1\s/,
+    );
     expect(r.stdout).toMatch(
       /\ngroup\s+normal>=1\s+alerting\s+impacts\s+rub\s+speed\s+whine\nsynth_fan\s+\d+%\s+\d+%/,
     );
@@ -174,8 +176,12 @@ describe('hark fit | score | evaluate', () => {
       'boxIoU',
       'boxIoUClips',
       'eventBoxIoU',
+      'pixelAuc',
     ]);
     expect(doc.groups[0].byKind).toEqual(doc.byKind);
+    // Every clip of the synthetic fan has pixel truth: each kind's pixelAuc is a share.
+    for (const k of doc.byKind) expect(k.pixelAuc).toBeGreaterThanOrEqual(0);
+    for (const k of doc.byKind) expect(k.pixelAuc).toBeLessThanOrEqual(1);
     // An alert needs consecutive windows over the threshold, a clip over it one: the alert rule's shares are
     // never larger.
     for (const k of doc.byKind) expect(k.alertRecall).toBeLessThanOrEqual(k.recall);
@@ -280,6 +286,7 @@ describe('hark fit | score | evaluate', () => {
       boxIoU: 0.25,
       boxIoUClips: 2,
       eventBoxIoU: 0.5,
+      pixelAuc: 0.8125,
     };
     const event = {
       kind: 'event',
@@ -291,6 +298,7 @@ describe('hark fit | score | evaluate', () => {
       boxIoU: null,
       boxIoUClips: 0,
       eventBoxIoU: null,
+      pixelAuc: 0.95,
     };
     const knock = {
       kind: 'door_knock',
@@ -302,6 +310,7 @@ describe('hark fit | score | evaluate', () => {
       boxIoU: null,
       boxIoUClips: 0,
       eventBoxIoU: null,
+      pixelAuc: null,
     };
     const text = byKindTables({
       groups: [
@@ -312,10 +321,10 @@ describe('hark fit | score | evaluate', () => {
       byKind: [tone, event, knock],
     }).split('\n');
     expect(text.slice(0, 4)).toEqual([
-      'kind         clips    auc  recall  alert boxIoU eventIoU',
-      'tone             2  0.750     50%     0%   0.25     0.50',
-      'event            1  1.000    100%   100%      -        -',
-      '  door_knock     1  1.000    100%   100%      -        -',
+      'kind         clips    auc  recall  alert boxIoU eventIoU pixelAuc',
+      'tone             2  0.750     50%     0%   0.25     0.50    0.813',
+      'event            1  1.000    100%   100%      -        -    0.950',
+      '  door_knock     1  1.000    100%   100%      -        -        -',
     ]);
     expect(text[6]).toMatch(/^m1\s+13%\s+0%\s+0\.75\/50%\s+-$/);
     expect(text[7]).toMatch(/^e1\s+0%\s+0%\s+-\s+1\.00\/100%$/);

@@ -63,8 +63,16 @@ describe('kindTable', () => {
           normalised: 1.25,
           alertLevel: 1.1,
           box: { lowHz: 50, highHz: 150 },
+          pixelAuc: 0.9,
         },
-        { gt: gt('tone', 'tone'), score: 2.5, normalised: 0.625, box: { lowHz: 200, highHz: 300 } }, // auc 0.5, missed; IoU 0
+        // auc 0.5, missed; IoU 0
+        {
+          gt: gt('tone', 'tone'),
+          score: 2.5,
+          normalised: 0.625,
+          box: { lowHz: 200, highHz: 300 },
+          pixelAuc: 0.7,
+        },
         // auc 0.875, detected (>= 1), but no two windows in a row over the threshold: no alert
         { gt: gt('event', 'door_knock'), score: 4, normalised: 1, alertLevel: 0.8 },
       ],
@@ -80,7 +88,8 @@ describe('kindTable', () => {
           alertLevel: 0.85,
           box: { lowHz: 0, highHz: 100 },
         }, // auc 0.5; band IoU 1
-        { gt: gt('event', 'glass_break'), score: 30, normalised: 2, alertLevel: 2 }, // auc 1
+        // auc 1; a clip without pixel truth (null) is left out of its kind's pixelAuc
+        { gt: gt('event', 'glass_break'), score: 30, normalised: 2, alertLevel: 2, pixelAuc: 0.6 },
         { gt: gt('dropout', 'dropout'), score: 5, normalised: 0.1 }, // auc 0
       ],
     );
@@ -95,6 +104,7 @@ describe('kindTable', () => {
         boxIoU: null,
         boxIoUClips: 0,
         eventBoxIoU: null,
+        pixelAuc: null,
       },
       {
         kind: 'tone',
@@ -106,6 +116,7 @@ describe('kindTable', () => {
         boxIoU: 1 / 3,
         boxIoUClips: 3,
         eventBoxIoU: 1 / 3,
+        pixelAuc: (0.9 + 0.7) / 2, // the clip of group B has none,
       },
       {
         kind: 'event',
@@ -117,6 +128,7 @@ describe('kindTable', () => {
         boxIoU: null,
         boxIoUClips: 0,
         eventBoxIoU: null,
+        pixelAuc: 0.6,
       },
       {
         kind: 'door_knock',
@@ -128,6 +140,7 @@ describe('kindTable', () => {
         boxIoU: null,
         boxIoUClips: 0,
         eventBoxIoU: null,
+        pixelAuc: null,
       },
       {
         kind: 'glass_break',
@@ -139,6 +152,7 @@ describe('kindTable', () => {
         boxIoU: null,
         boxIoUClips: 0,
         eventBoxIoU: null,
+        pixelAuc: 0.6,
       },
     ]);
     expect(kindTable([])).toEqual([]);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   aupro,
+  clipPixelAuc,
   connectedComponents8,
   PixelMetricAccumulator,
   pixelAuc,
@@ -86,6 +87,26 @@ describe('pixel metrics against scikit-learn and the MVTec AD AUPRO reference', 
     for (const clip of clips.slice(3)) acc.update(clip.map, clip.mask ?? null, c.nMels, c.nFrames);
     expect(acc.compute().aupro).toBeCloseTo(c.aupro['0.3'], 12);
     expect(pixelMetrics([...clips].reverse()).pixelAuc).toBeCloseTo(c.pixelAuc, 13);
+  });
+});
+
+describe('clipPixelAuc: one clip against normal cells', () => {
+  it('counts the normal cells under each of its anomalous cells, ties one half, and ignores its normal cells', () => {
+    const normal = Float32Array.from([0.1, 0.2, 0.2, 0.5]);
+    // Anomalous cells 0.2 (1 below, 2 tied: 2 of 4) and 0.6 (4 of 4); the cell 9 is outside the mask.
+    expect(clipPixelAuc(normal, [0.2, 9, 0.6], [1, 0, 1])).toBeCloseTo((2 / 4 + 4 / 4) / 2, 12);
+    // The same as the pooled pixelAuc when every cell of the clip is anomalous.
+    const normalClips = [
+      { map: [0.5, 0.1], nMels: 1, nFrames: 2 },
+      { map: [0.2, 0.2], nMels: 1, nFrames: 2 },
+    ];
+    const clip = { map: [0.2, 0.6, 0.05], mask: [1, 1, 1], nMels: 1, nFrames: 3 };
+    expect(clipPixelAuc(normal, clip.map, clip.mask)).toBeCloseTo(pixelAuc([...normalClips, clip]), 12);
+    // Compared at float32 precision, as the accumulator compares them: 0.1 ties the stored float32 0.1.
+    expect(clipPixelAuc(normal, [0.1], [1])).toBeCloseTo(0.5 / 4, 12);
+    expect(clipPixelAuc(normal, [1], [0])).toBeNaN();
+    expect(() => clipPixelAuc(normal, [1, 2], [1])).toThrow(/must have the same length/);
+    expect(() => clipPixelAuc(new Float32Array(0), [1], [1])).toThrow(/needs normal cells/);
   });
 });
 

@@ -67,7 +67,7 @@ export function byKindTables(report: EvaluationReport): string {
     (v === null || v === undefined ? '-' : v.toFixed(2)).padStart(6);
   const kindLines = kinds.map(
     (k) =>
-      `${label(k).padEnd(kw)} ${String(k.clips).padStart(5)} ${k.auc.toFixed(3).padStart(6)} ${pct(k.recall).padStart(7)} ${pct(k.alertRecall ?? Number.NaN).padStart(6)} ${iou(k.boxIoU)} ${iou(k.eventBoxIoU).padStart(8)}`,
+      `${label(k).padEnd(kw)} ${String(k.clips).padStart(5)} ${k.auc.toFixed(3).padStart(6)} ${pct(k.recall).padStart(7)} ${pct(k.alertRecall ?? Number.NaN).padStart(6)} ${iou(k.boxIoU)} ${iou(k.eventBoxIoU).padStart(8)} ${(typeof k.pixelAuc === 'number' ? k.pixelAuc.toFixed(3) : '-').padStart(8)}`,
   );
   // Per group: the normal clips over the threshold, then auc/recall of each kind (events together).
   const columns = kinds.filter((k) => k.type !== 'event' || k.kind === 'event').map((k) => k.kind);
@@ -80,7 +80,7 @@ export function byKindTables(report: EvaluationReport): string {
   const mean = report.mean.normalOverThreshold;
   const meanAlerting = report.mean.normalAlerting;
   return [
-    `${'kind'.padEnd(kw)} ${'clips'.padStart(5)} ${'auc'.padStart(6)} ${'recall'.padStart(7)} ${'alert'.padStart(6)} ${'boxIoU'.padStart(6)} ${'eventIoU'.padStart(8)}`,
+    `${'kind'.padEnd(kw)} ${'clips'.padStart(5)} ${'auc'.padStart(6)} ${'recall'.padStart(7)} ${'alert'.padStart(6)} ${'boxIoU'.padStart(6)} ${'eventIoU'.padStart(8)} ${'pixelAuc'.padStart(8)}`,
     ...kindLines,
     '',
     `${'group'.padEnd(gw)} ${'normal>=1'.padStart(9)} ${'alerting'.padStart(8)} ${columns.map((c) => c.padStart(cw)).join(' ')}`,
@@ -95,7 +95,8 @@ export function byKindTables(report: EvaluationReport): string {
     '(alertWindows consecutive windows >= 1, each clip streamed alone); boxIoU: median IoU on the Hz axis of the',
     "strongest box with the ground truth's band, lowest to highest event (clips without a box are skipped);",
     'eventIoU: the same with the band of the one event the box overlaps most (a tone and its harmonic are two);',
-    'group cells: auc/recall.',
+    "pixelAuc: mean over a kind's clips of the AUC of its ground-truth cells against its group's normal clips'",
+    'cells; group cells: auc/recall.',
   ].join('\n');
 }
 
@@ -131,7 +132,7 @@ export function registerEvaluate(program: Command): void {
     .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option(
       '--json <out.json>',
-      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip, normalOverThreshold, normalAlerting, byKind}], mean: {...}, byKind: [{kind, type, clips, auc, recall, alertRecall, boxIoU, boxIoUClips, eventBoxIoU}]}',
+      'write {groups: [{name, auc, pauc, pixelAuc, aupro, fitSeconds, msPerClip, normalOverThreshold, normalAlerting, byKind}], mean: {...}, byKind: [{kind, type, clips, auc, recall, alertRecall, boxIoU, boxIoUClips, eventBoxIoU, pixelAuc}]}',
     )
     .option(
       '--by-kind',

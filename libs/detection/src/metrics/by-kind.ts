@@ -47,6 +47,12 @@ export interface KindResult {
    * the empty octave more. This asks whether the box says where one of the events is.
    */
   eventBoxIoU: number | null;
+  /**
+   * Mean over the clips with pixel ground truth of each one's pixel AUC: its cells in the ground truth against
+   * every cell of its group's normal test clips (`clipPixelAuc`): where in time and frequency the map puts
+   * this kind. `null` when no clip of the kind has one.
+   */
+  pixelAuc: number | null;
 }
 
 /** The kind of an anomalous clip: its ground truth's `type`, the label of its first event for `event`. */
@@ -85,6 +91,8 @@ export interface KindClip {
   boxIoU: number | null;
   /** The largest frequency IoU of the strongest box with one event's band; null without a band or a box. */
   eventBoxIoU?: number | null;
+  /** The clip's pixel AUC against its group's normal test clips (`clipPixelAuc`); null without pixel truth. */
+  pixelAuc?: number | null;
 }
 
 /** The band of a ground truth's events, lowest `lowHz` to highest `highHz`; null when no event has both. */
@@ -125,6 +133,7 @@ export function kindClips(
     normalised: number;
     alertLevel?: number;
     box?: { lowHz: number; highHz: number } | null;
+    pixelAuc?: number | null;
   }[],
 ): KindClip[] {
   return anomalies.map((a) => {
@@ -136,6 +145,7 @@ export function kindClips(
       ...(a.alertLevel !== undefined && { alertLevel: a.alertLevel }),
       boxIoU: band && a.box ? bandIoU(a.box, band) : null,
       eventBoxIoU: band && a.box ? bestEventIoU(a.box, a.gt) : null,
+      ...(a.pixelAuc !== undefined && { pixelAuc: a.pixelAuc }),
     };
   });
 }
@@ -148,6 +158,9 @@ export function kindTable(clips: readonly KindClip[]): KindResult[] {
   const row = (kind: string, type: string, of: readonly KindClip[]): KindResult => {
     const ious = of.flatMap((c) => (c.boxIoU === null || c.boxIoU === undefined ? [] : [c.boxIoU]));
     const events = of.flatMap((c) => (typeof c.eventBoxIoU === 'number' ? [c.eventBoxIoU] : []));
+    const pixels = of.flatMap((c) =>
+      typeof c.pixelAuc === 'number' && !Number.isNaN(c.pixelAuc) ? [c.pixelAuc] : [],
+    );
     return {
       kind,
       type,
@@ -158,6 +171,7 @@ export function kindTable(clips: readonly KindClip[]): KindResult[] {
       boxIoU: ious.length ? median(ious) : null,
       boxIoUClips: ious.length,
       eventBoxIoU: events.length ? median(events) : null,
+      pixelAuc: pixels.length ? pixels.reduce((a, b) => a + b, 0) / pixels.length : null,
     };
   };
   const key = (c: { type: string; kind: string }) => `${c.type === 'event' ? 1 : 0}|${c.kind}`;

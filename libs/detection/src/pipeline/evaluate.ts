@@ -16,6 +16,7 @@ import {
 } from '../dataset/index.js';
 import {
   ClipMetricAccumulator,
+  clipPixelAuc,
   kindTable,
   kindClips,
   PixelMetricAccumulator,
@@ -97,38 +98,54 @@ export async function evaluateGroup(
       normalised: number;
       alertLevel: number;
       box: AnomalyBox | null;
+      /** The map and mask, until the normal clips' cells are all known (`clipPixelAuc`). */
+      pixels: { map: Float32Array; mask: Uint8Array } | null;
     }[] = [];
+    // Every normal test clip's cells, for each anomalous clip's own pixel AUC.
+    const normalCells: Float32Array[] = [];
     for (const [i, clip] of group.test.entries()) {
       const samples = await readClip(clip.path, sr);
       const t = performance.now();
       const r = await detector.scoreClip(samples);
       scoringMs += performance.now() - t;
       clips.update(r.score, clip.label === 'anomaly');
-      if (clip.label === 'normal') normal.push(r);
-      else
+      const mask =
+        clip.label === 'anomaly' && clip.groundTruth
+          ? groundTruthMask(clip.groundTruth.events, {
+              frameTimes: frameCentreTimes(r.nFrames, mel),
+              melFrequencies: freqs,
+            })
+          : null;
+      if (clip.label === 'normal') {
+        normal.push(r);
+        normalCells.push(r.map);
+        pixels.update(r.map, null, r.nMels, r.nFrames);
+      } else {
         anomalies.push({
           gt: clip.groundTruth,
           score: r.score,
           normalised: r.normalised,
           alertLevel: r.alertLevel,
           box: r.boxes[0] ?? null,
+          pixels: mask ? { map: r.map, mask } : null,
         });
-      if (clip.label === 'normal') pixels.update(r.map, null, r.nMels, r.nFrames);
-      else if (clip.groundTruth) {
-        const mask = groundTruthMask(clip.groundTruth.events, {
-          frameTimes: frameCentreTimes(r.nFrames, mel),
-          melFrequencies: freqs,
-        });
-        pixels.update(r.map, mask, r.nMels, r.nFrames);
+        if (mask) pixels.update(r.map, mask, r.nMels, r.nFrames);
       }
       onProgress?.(group.name, 'score', i + 1, group.test.length);
     }
     const c = clips.compute();
     const hasPixels = pixels.counts.anomalousCells > 0 && pixels.counts.normalCells > 0;
     const p = hasPixels ? pixels.compute() : { pixelAuc: Number.NaN, aupro: Number.NaN };
+    const sortedNormal = new Float32Array(normalCells.reduce((n, m) => n + m.length, 0));
+    normalCells.reduce((at, m) => (sortedNormal.set(m, at), at + m.length), 0);
+    sortedNormal.sort();
+    const clipPixels = (px: (typeof anomalies)[number]['pixels']) => {
+      const auc = px && sortedNormal.length ? clipPixelAuc(sortedNormal, px.map, px.mask) : Number.NaN;
+      return Number.isNaN(auc) ? null : auc;
+    };
     const ranked = kindClips(
       normal.map((n) => n.score),
-      anomalies,
+      anomalies.map(({ pixels: px, ...a }) => ({ ...a, pixelAuc: clipPixels(px) })),
     );
     return {
       name: group.name,
