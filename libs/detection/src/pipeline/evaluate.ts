@@ -3,7 +3,8 @@
  * calibration included), score every `test/` clip, and compute clip metrics (auc, pauc) and pixel metrics
  * (pixelAuc, aupro against the ground-truth boxes on the spectrogram grid), with timings. At the threshold:
  * the share of normal test clips over it per group, and per fault kind the mean rank-AUC and the recall
- * (metrics/by-kind.ts); the same two shares for the live alert rule (`alertLevel`: consecutive windows).
+ * (metrics/by-kind.ts); the same two shares for the live alert rule (`alertLevel`: consecutive windows). Per
+ * fault kind too, where the map puts it: the mean of its clips' pixel AUCs against the normal clips' cells.
  */
 import { readWav, toAnalysisRate } from '@hark/dsp';
 import {
@@ -98,8 +99,8 @@ export async function evaluateGroup(
       normalised: number;
       alertLevel: number;
       box: AnomalyBox | null;
-      /** The map and mask, until the normal clips' cells are all known (`clipPixelAuc`). */
-      pixels: { map: Float32Array; mask: Uint8Array } | null;
+      /** Its map and ground truth, kept until every normal clip's cells are known (`clipPixelAuc`). */
+      truth: { map: Float32Array; mask: Uint8Array } | null;
     }[] = [];
     // Every normal test clip's cells, for each anomalous clip's own pixel AUC.
     const normalCells: Float32Array[] = [];
@@ -127,7 +128,7 @@ export async function evaluateGroup(
           normalised: r.normalised,
           alertLevel: r.alertLevel,
           box: r.boxes[0] ?? null,
-          pixels: mask ? { map: r.map, mask } : null,
+          truth: mask ? { map: r.map, mask } : null,
         });
         if (mask) pixels.update(r.map, mask, r.nMels, r.nFrames);
       }
@@ -137,15 +138,19 @@ export async function evaluateGroup(
     const hasPixels = pixels.counts.anomalousCells > 0 && pixels.counts.normalCells > 0;
     const p = hasPixels ? pixels.compute() : { pixelAuc: Number.NaN, aupro: Number.NaN };
     const sortedNormal = new Float32Array(normalCells.reduce((n, m) => n + m.length, 0));
-    normalCells.reduce((at, m) => (sortedNormal.set(m, at), at + m.length), 0);
+    let at = 0;
+    for (const m of normalCells) {
+      sortedNormal.set(m, at);
+      at += m.length;
+    }
     sortedNormal.sort();
-    const clipPixels = (px: (typeof anomalies)[number]['pixels']) => {
-      const auc = px && sortedNormal.length ? clipPixelAuc(sortedNormal, px.map, px.mask) : Number.NaN;
+    const clipPixels = (truth: (typeof anomalies)[number]['truth']) => {
+      const auc = truth ? clipPixelAuc(sortedNormal, truth.map, truth.mask) : Number.NaN;
       return Number.isNaN(auc) ? null : auc;
     };
     const ranked = kindClips(
       normal.map((n) => n.score),
-      anomalies.map(({ pixels: px, ...a }) => ({ ...a, pixelAuc: clipPixels(px) })),
+      anomalies.map(({ truth, ...a }) => ({ ...a, pixelAuc: clipPixels(truth) })),
     );
     return {
       name: group.name,
