@@ -222,10 +222,12 @@ export class Detector {
       const localMap = Float32Array.from(fused.map);
       const map = shareTime(fused.map, nMels, this.config.timeShare);
       const gate = this.config.mapWindowGate ? windowGate(normalised) : undefined;
+      const g = gate ?? 1;
       for (const m of [map, localMap]) {
-        if (rowLevels) normaliseRows(m, rowLevels);
-        else for (let k = 0; k < m.length; k++) m[k] = calibration.normalise(m[k]);
-        if (gate !== undefined && gate < 1) for (let k = 0; k < m.length; k++) m[k] *= gate;
+        if (rowLevels) {
+          normaliseRows(m, rowLevels);
+          if (g < 1) for (let k = 0; k < m.length; k++) m[k] *= g;
+        } else for (let k = 0; k < m.length; k++) m[k] = calibration.normalise(m[k]) * g;
       }
       return {
         windowScore: fused.windowScore,

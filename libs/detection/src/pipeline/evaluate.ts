@@ -6,7 +6,7 @@
  * (metrics/by-kind.ts); the same two shares for the live alert rule (`alertLevel`: consecutive windows). Per
  * fault kind too, where the map puts it: the mean of its clips' pixel AUCs against the normal clips' cells.
  */
-import { readWav, toAnalysisRate } from '@hark/dsp';
+import { concatSamples, readWav, toAnalysisRate } from '@hark/dsp';
 import {
   frameCentreTimes,
   groundTruthMask,
@@ -137,13 +137,7 @@ export async function evaluateGroup(
     const c = clips.compute();
     const hasPixels = pixels.counts.anomalousCells > 0 && pixels.counts.normalCells > 0;
     const p = hasPixels ? pixels.compute() : { pixelAuc: Number.NaN, aupro: Number.NaN };
-    const sortedNormal = new Float32Array(normalCells.reduce((n, m) => n + m.length, 0));
-    let at = 0;
-    for (const m of normalCells) {
-      sortedNormal.set(m, at);
-      at += m.length;
-    }
-    sortedNormal.sort();
+    const sortedNormal = concatSamples(normalCells).sort();
     const clipPixels = (truth: (typeof anomalies)[number]['truth']) => {
       const auc = truth ? clipPixelAuc(sortedNormal, truth.map, truth.mask) : Number.NaN;
       return Number.isNaN(auc) ? null : auc;

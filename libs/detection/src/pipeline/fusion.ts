@@ -33,11 +33,11 @@
  * With rule 'levels' every part is a test of its own: its score over its scale is divided by its *level*, the
  * `calibrationQuantile` of a gamma fitted to its own held-out clip maxima (each clip scored by a model
  * without it, fit-detector.ts), never under the largest of them, and the window score is the largest; the
- * threshold is 1 (a part at its own level). Why: with one threshold on the largest scaled part, the threshold follows whichever part has the
- * heaviest normal tail, so a part with a steady normal tail must clear another part's outliers (m16_factory:
- * one training clip lifts the method's held-out maximum to 1.37 of the others, the gamma threshold on the
- * largest part rises to 1.13, and two quiet clicks that lift only the context memory sit at 1.00 of it); on its
- * own level each part is judged by its own normal variability, and the tonal envelope and the modulation
+ * threshold is 1 (a part at its own level). Why: with one threshold on the largest scaled part, the threshold
+ * follows whichever part has the heaviest normal tail, so a part with a steady normal tail must clear another
+ * part's outliers (m16_factory: one training clip lifts the method's held-out maximum to 1.37 of the others,
+ * the gamma threshold on the largest part rises to 1.13, and two quiet clicks that lift only the context
+ * memory sit at 1.00 of it); on its own level each part is judged by its own normal variability, and the tonal envelope and the modulation
  * spectrum stand on the same footing as the others (a tone 1-3 dB over the envelope is far over the tonal
  * part's own held-out level) instead of a fixed margin. It is a union of tests, so each level is the
  * quantile 1 - (1 - q) / (number of parts) (Bonferroni): the fused score passes 1 on at most 1 - q of normal
@@ -65,7 +65,7 @@ import type { ModulationScores } from '../logmel/modulation-spectrum.js';
 import type { ImpulseScores } from '../logmel/impulse-train.js';
 import type { TonalScores } from '../logmel/tonal-envelope.js';
 import { Calibration } from '../calibration/calibration.js';
-import { showValue } from '@hark/dsp';
+import { concatSamples, showValue } from '@hark/dsp';
 import type { FusionRule } from './config.js';
 
 /** Scales of normal sound, from the held-out clips (a part's score divided by its scale is ~1 at most). */
@@ -343,14 +343,7 @@ export function fitFusionScales(clips: readonly (readonly WindowParts[])[]): Fus
   const impulse = zScale((p) => p.impulse?.windowScore);
   let contextMap = 0;
   if (hasContext) {
-    const cells = clips.flatMap((ws) => ws.map((p) => p.context!.map));
-    const all = new Float32Array(cells.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of cells) {
-      all.set(c, at);
-      at += c.length;
-    }
-    all.sort();
+    const all = concatSamples(clips.flatMap((ws) => ws.map((p) => p.context!.map))).sort();
     contextMap = all[Math.min(all.length - 1, Math.floor(all.length * CONTEXT_MAP_QUANTILE))];
   }
   for (const [name, v] of [
