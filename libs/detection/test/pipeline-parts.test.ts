@@ -74,6 +74,7 @@ describe('pipeline parts', () => {
       [{ timeShare: '0.5' }, "timeShare ('0.5') must be in [0, 1)"],
       [{ blurSigmaMel: { sigma: 8 } }, 'blurSigmaMel ({"sigma":8}) must be a number >= 0'],
       [{ standardiseBins: 'no' }, "standardiseBins ('no') must be true or false"],
+      [{ mapWindowGate: 1 }, 'mapWindowGate (1) must be true or false'],
       [{ contextFrames: [5] }, 'contextFrames ([5]) must be 0 (off) or an odd whole number'],
     ];
     for (const [input, message] of cases) {
