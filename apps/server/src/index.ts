@@ -33,3 +33,4 @@ export {
 } from './history/history.service.js';
 export { verifySignature } from './notify/signature.js';
 export { AlertTracker, type ScoredWindow, type TrackedAlert } from './alerts/alert-tracker.js';
+export { onTurn } from './scoring/hop-governor.js';

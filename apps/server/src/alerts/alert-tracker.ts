@@ -151,6 +151,16 @@ export class AlertTracker {
     }
   }
 
+  /**
+   * Whether the rule is waiting for the next window to decide: a run at or over the threshold has begun and is
+   * not yet `openWindows` long. A server that scores one window in several (past capacity) scores the next one
+   * whatever its turn, so the rule judges a run of consecutive windows, as at the streams' own hop
+   * (`WindowScorer`).
+   */
+  get confirming(): boolean {
+    return !this.isOpen && this.overRun > 0;
+  }
+
   /** The open alert (a copy), or null. */
   get open(): TrackedAlert | null {
     return this.isOpen && this.candidate ? copy(this.candidate) : null;

@@ -83,6 +83,11 @@ export class SensorAlerts {
     });
   }
 
+  /** Whether the alert rule waits for the sensor's next window to decide (`AlertTracker.confirming`). */
+  get confirming(): boolean {
+    return this.tracker.confirming;
+  }
+
   /** The sensor's active alert (anomaly first), or null. */
   get activeAlertId(): number | null {
     const id = this.anomalyAlertId ?? this.silenceAlertId;

@@ -39,6 +39,11 @@ export class HarkMetrics {
     'Windows not scored because the scoring hop was widened past capacity (their columns still go out unscored).',
     ['sensor'],
   );
+  readonly windowsConfirming = this.#counter(
+    'hark_windows_confirming_total',
+    "Windows scored off their sensor's turn at a widened hop, because the alert rule waited for them (a window over the threshold before).",
+    ['sensor'],
+  );
   readonly scoringHop = new Gauge({
     name: 'hark_scoring_hop_seconds',
     help: "Seconds between the sensor's scored windows: the streams' hop, widened fairly for all sensors past capacity.",
@@ -132,7 +137,13 @@ export class HarkMetrics {
 
   /** Forgets a deleted sensor's labelled series (its counters would otherwise be exported for good). */
   forgetSensor(sensor: string): void {
-    for (const m of [this.windowsScored, this.windowsDropped, this.windowsSkipped, this.audioSeconds])
+    for (const m of [
+      this.windowsScored,
+      this.windowsDropped,
+      this.windowsSkipped,
+      this.windowsConfirming,
+      this.audioSeconds,
+    ])
       m.remove({ sensor });
     this.scoringLatency.remove({ sensor });
     this.scoringHop.remove({ sensor });

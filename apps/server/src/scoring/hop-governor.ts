@@ -33,6 +33,15 @@
  * they read as a scorer several times slower than it is: 64 sensors connecting at once widened the hop to 30
  * windows, from which the narrowing took about 100 s to come back.
  *
+ * A window over the threshold is followed by its neighbour whatever the stride (`admit`'s `confirming`): the alert
+ * rule opens an alert on `openWindows` consecutive windows over the threshold, and at the streams' hop two
+ * consecutive windows overlap (1 s every 0.5 s), so a fault of a second or less lifts both. One in three, they are
+ * 1.5 s apart and do not overlap: a short fault lifts one window of its sensor's turn at most, and the rule never
+ * opened on it (an impact or a click under overload went unalerted). Scoring the next window when the rule waits
+ * for it judges the run the rule was calibrated on; it costs a window for each window over the threshold, rare
+ * on normal sound. A score that comes back after the next window was cut (latency over the hop) still decides:
+ * the scorer holds that window until then (`WindowScorer`).
+ *
  * Little's law sees the slots, not the cores: once sensors take turns (`admit`), a window rarely shares the
  * machine with a burst of others, so its service time, and the capacity read from it, is that of a lighter
  * load than a narrower stride gives (measured: the governor narrowed 32 sensors to every window and dropped).
@@ -76,6 +85,17 @@ export const NARROW_PERIODS = 3;
  * of 20 scored 2.4 windows/s against the 6.4/s the cap let in, and a score reached the dashboard 21 s late).
  */
 export const MAX_STRIDE = 120;
+
+/**
+ * Whether window `index` (a stream's running number) is on the turn `turn` of a sensor scored one window in
+ * `stride` (`HopGovernor.admit`; the offline replay of `hark bench false-alarms --stride` uses it too).
+ */
+export function onTurn(index: number, turn: number, stride: number): boolean {
+  return (index + turn) % stride === 0;
+}
+
+/** Whether `HopGovernor.admit` scores a window: on the sensor's turn, off it for the alert rule, or not. */
+export type Admission = 'turn' | 'confirming' | false;
 
 export interface HopGovernorOptions {
   /** Jobs the scheduler runs at once. */
@@ -201,16 +221,19 @@ export class HopGovernor {
    * together (a bench, every sensor reconnecting after a restart) take turns: one in `stride` of them is
    * scored at each hop, instead of all of them at the same hop and none at the others, which made the windows
    * queue behind each other (latency) and read as a slow scorer (a wider stride than the load needed).
+   * `confirming`: the sensor's alert rule waits for this window to decide (a window over the threshold has just
+   * been scored), so it is scored whatever its turn (`WindowScorer`).
    */
-  admit(sensorId: string, index: number): boolean {
+  admit(sensorId: string, index: number, confirming = false): Admission {
     this.#tick();
     this.#offered++;
     let turn = this.#turn.get(sensorId);
     if (turn === undefined) this.#turn.set(sensorId, (turn = this.#turns++));
     const last = this.#last.get(sensorId);
-    if (last !== undefined && index > last && (index + turn) % this.#stride !== 0) return false;
+    const mine = last === undefined || index <= last || onTurn(index, turn, this.#stride);
+    if (!mine && !confirming) return false;
     this.#last.set(sensorId, index);
-    return true;
+    return mine ? 'turn' : 'confirming';
   }
 
   /** The running number of the sensor's next window after `index` that `admit` scores (present stride). */

@@ -52,6 +52,11 @@ export interface SensorScoringStats extends SensorSchedulerStats {
 export interface ScoreSink {
   scored(w: ReadyWindow, r: WindowResult, latencyMs: number): void;
   dropped(w: ReadyWindow, cause: DropCause): void;
+  /**
+   * Whether the sensor's alert rule waits for its next window to decide (`AlertTracker.confirming`): that window
+   * is then scored whatever the governor's stride (hop-governor.ts).
+   */
+  confirming?(): boolean;
 }
 
 export interface WindowScorerOptions {
@@ -71,14 +76,20 @@ export interface WindowScorerOptions {
 }
 
 /**
- * A sensor's windows in the scorer: admitted and not yet settled, the last admitted one, and the last skipped one
- * not yet handed on.
+ * A sensor's windows in the scorer: admitted and not yet settled, the last admitted one, the last skipped one
+ * not yet handed on, and the window after the one in flight while its fate waits for that one's score.
  */
 interface SensorWindows {
   pending: number;
   skipped: number;
   last: Pick<ReadyWindow, 'index' | 'startFrame'> | null;
   held: { w: ReadyWindow; sink: ScoreSink } | null;
+  /**
+   * The window right after the last admitted one, off the sensor's turn, cut while that one was still being
+   * scored: scored if that score leaves the alert rule waiting (`ScoreSink.confirming`), else skipped. Under load
+   * a score can come back after the next window is cut (latency over the hop).
+   */
+  undecided: { w: ReadyWindow; sink: ScoreSink } | null;
 }
 
 export class WindowScorer {
@@ -110,25 +121,47 @@ export class WindowScorer {
       return;
     }
     const s = this.#windows(sensorId);
-    const admitted = this.governor.admit(sensorId, w.index);
+    // A newer window: one still waiting for the score before it is skipped (scored now, it would come after it).
+    this.#decide(sensorId, s, false);
+    const admitted = this.governor.admit(sensorId, w.index, sink.confirming?.() ?? false);
     const { demand, capacity } = this.governor.reading;
     this.o.metrics.scoringDemand.set(demand);
     if (capacity !== null) this.o.metrics.scoringCapacity.set(capacity);
-    if (!admitted) {
-      s.skipped++;
-      this.o.metrics.windowsSkipped.inc({ sensor: sensorId });
-      // Handed on at once when nothing of the sensor is in flight; else after it, so that the columns of a window
-      // scored before it are not sent unscored ahead of their map (the live emitter ignores late results).
-      const frames = this.#skippedFrames(s, w, this.governor.nextAdmitted(sensorId, w.index));
-      if (s.pending === 0) sink.dropped(frames, 'skipped');
-      else s.held = { w: frames, sink };
-      return;
-    }
+    if (admitted === 'confirming') this.o.metrics.windowsConfirming.inc({ sensor: sensorId });
+    if (admitted) this.#queue(sensorId, s, w, sink);
+    else if (s.pending > 0 && s.last && w.index === s.last.index + 1) s.undecided = { w, sink };
+    else this.#skip(sensorId, s, w, sink);
+  }
+
+  /** The undecided window (if any) is scored when `confirm`, else skipped. */
+  #decide(sensorId: string, s: SensorWindows, confirm: boolean): void {
+    const u = s.undecided;
+    if (!u) return;
+    s.undecided = null;
+    if (this.#closing) return;
+    if (!confirm) return this.#skip(sensorId, s, u.w, u.sink);
+    this.o.metrics.windowsConfirming.inc({ sensor: sensorId });
+    this.#queue(sensorId, s, u.w, u.sink);
+  }
+
+  #skip(sensorId: string, s: SensorWindows, w: ReadyWindow, sink: ScoreSink): void {
+    s.skipped++;
+    this.o.metrics.windowsSkipped.inc({ sensor: sensorId });
+    // Handed on at once when nothing of the sensor is in flight; else after it, so that the columns of a window
+    // scored before it are not sent unscored ahead of their map (the live emitter ignores late results).
+    const frames = this.#skippedFrames(s, w, this.governor.nextAdmitted(sensorId, w.index));
+    if (s.pending === 0) sink.dropped(frames, 'skipped');
+    else s.held = { w: frames, sink };
+  }
+
+  #queue(sensorId: string, s: SensorWindows, w: ReadyWindow, sink: ScoreSink): void {
     s.last = { index: w.index, startFrame: w.startFrame };
     this.o.metrics.scoringHop.set({ sensor: sensorId }, this.governor.scoringHopMs / 1000);
     s.pending++;
     const submittedAt = this.#now();
-    const settled = () => {
+    const settled = (scored: boolean) => {
+      // The window after this one waited for its score (only a scored window can leave the rule waiting).
+      this.#decide(sensorId, s, scored && (sink.confirming?.() ?? false));
       s.pending--;
       if (s.pending > 0 || !s.held) return;
       const { w: held, sink: to } = s.held;
@@ -144,19 +177,19 @@ export class WindowScorer {
             sink.scored(w, r, latencyMs);
           }
         }
-        settled();
+        settled(r !== null);
       },
       onDrop: () => {
         this.governor.dropped(submittedAt);
         this.o.metrics.windowsDropped.inc({ sensor: sensorId });
         sink.dropped(w, 'overload');
-        settled();
+        settled(false);
       },
       onError: (err) => {
         this.o.log(`sensor ${sensorId}: scoring a window failed: ${(err as Error).message}`);
         this.o.metrics.windowsDropped.inc({ sensor: sensorId });
         sink.dropped(w, 'failed');
-        settled();
+        settled(false);
       },
     });
   }
@@ -181,7 +214,8 @@ export class WindowScorer {
 
   #windows(sensorId: string): SensorWindows {
     let s = this.#sensors.get(sensorId);
-    if (!s) this.#sensors.set(sensorId, (s = { pending: 0, skipped: 0, last: null, held: null }));
+    if (!s)
+      this.#sensors.set(sensorId, (s = { pending: 0, skipped: 0, last: null, held: null, undecided: null }));
     return s;
   }
 

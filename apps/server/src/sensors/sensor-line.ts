@@ -113,6 +113,10 @@ export class SensorLine implements IngestSink, ScoreSink {
     this.live.dropped(w);
   }
 
+  confirming(): boolean {
+    return this.alerts.confirming;
+  }
+
   /**
    * The burn-in sees the window's score in units of the fitted threshold; then, with a burn-in applied, the
    * score and both maps are divided by its factor (in place: the result is this window's own), so everything

@@ -168,6 +168,21 @@ describe('AlertTracker', () => {
     expect(t.open!.start).toBe(win(7, 0).t0);
   });
 
+  it('says it is confirming while a run over the threshold is too short to open an alert', () => {
+    const t = new AlertTracker({ mel, openWindows: 3 });
+    const confirming: boolean[] = [];
+    for (const [k, s] of [0.5, 1.2, 0.9, 1.1, 1.3, 1.4, 1.6, 0.2, 0.1].entries()) {
+      t.observe(win(k, s));
+      confirming.push(t.confirming);
+    }
+    // Over at 1, under at 2; over at 3 and 4 (confirming), open at 5: an open alert waits for nothing.
+    expect(confirming).toEqual([false, true, false, true, true, false, false, false, false]);
+    // Suppressed, a run over the threshold is forgotten: nothing to confirm.
+    t.suppressed = true;
+    t.observe(win(9, 2));
+    expect(t.confirming).toBe(false);
+  });
+
   it('close() ends an open alert on demand', () => {
     const t = new AlertTracker({ mel, openWindows: 1 });
     expect(types(t.observe(win(0, 1)))).toEqual(['opened']);

@@ -250,9 +250,15 @@ describe('HopGovernor', () => {
     const clock = { t: 0 };
     const g = new HopGovernor({ concurrency: 2, hopMs: 500, now: () => clock.t });
     run(g, clock, 64, 1, 40, 1200);
-    expect(g.admit('s0', 1000)).toBe(true);
+    expect(g.stride).toBeGreaterThan(2);
+    expect(g.admit('s0', 1000)).toBe('turn');
     expect(g.admit('s0', 1001)).toBe(false);
-    expect(g.admit('s0', 3)).toBe(true); // lower number: the stream started over
+    // The alert rule waits for the window after one over the threshold: scored off its turn, and the turns go on.
+    expect(g.admit('s0', 1002, true)).toBe('confirming');
+    expect(g.admit('s0', 1003)).toBe(false);
+    expect(g.admit('s0', 1000 + g.stride)).toBe('turn');
+    expect(g.admit('s0', 1001 + g.stride, true)).toBe('confirming');
+    expect(g.admit('s0', 3)).toBe('turn'); // lower number: the stream started over
     expect(() => new HopGovernor({ concurrency: 0, hopMs: 500 })).toThrow(/concurrency \(0\)/);
     expect(() => new HopGovernor({ concurrency: 1, hopMs: 0 })).toThrow(/hopMs \(0\)/);
   });

@@ -65,6 +65,7 @@ class Models implements DetectorSource {
 }
 
 class Sink implements ScoreSink {
+  confirming?: () => boolean;
   scoredWindows: { index: number; r: WindowResult }[] = [];
   droppedWindows: { index: number; cause: DropCause }[] = [];
   scored(w: ReadyWindow, r: WindowResult) {
@@ -252,6 +253,120 @@ describe('WindowScorer', () => {
     // A deleted sensor's skipped count goes (the scheduler keeps its own counters); the hop stays the fleet's.
     scorer.forget('pump-1');
     expect(scorer.stats('pump-1')).toMatchObject({ scored: 3, skipped: 0, scoringHopSeconds: 1 });
+  });
+
+  it('past capacity scores the window after one over the threshold whatever its turn, while the alert rule waits for it', async () => {
+    const { clock, metrics, scorer, sink, det } = await governed(2000);
+    const order: string[] = [];
+    // The sink's alert rule: it waits for the next window while the last scored one was over the threshold.
+    let waiting = false;
+    sink.confirming = () => waiting;
+    sink.scored = (w, r) => {
+      order.push(`scored ${w.index}`);
+      waiting = r.normalised >= 1;
+    };
+    sink.dropped = (w, cause) => void order.push(`${cause} ${w.index}`);
+    // The same load as above: one window in two from t = 2000 (the sensor's turn: even windows).
+    scorer.submit('pump-1', win(1), sink);
+    scorer.submit('pump-1', win(2), sink);
+    await settle();
+    clock.t = 1200;
+    det.pending[0].finish(0.1);
+    await settle();
+    clock.t = 1800;
+    det.pending[1].finish(0.2);
+    await settle();
+    clock.t = 2000;
+    scorer.submit('pump-1', win(3), sink); // off its turn, the rule waits for nothing: skipped
+    scorer.submit('pump-1', win(4), sink);
+    await settle();
+    det.pending[2].finish(1.4); // over the threshold: the rule waits for window 5
+    await settle();
+    scorer.submit('pump-1', win(5), sink); // off its turn, scored
+    await settle();
+    det.pending[3].finish(1.2);
+    await settle();
+    scorer.submit('pump-1', win(6), sink); // its turn
+    await settle();
+    det.pending[4].finish(0.4);
+    await settle();
+    scorer.submit('pump-1', win(7), sink); // off its turn, the rule waits for nothing again: skipped
+    await scorer.scheduler.idle();
+    expect(order).toEqual([
+      'scored 1',
+      'scored 2',
+      'skipped 3',
+      'scored 4',
+      'scored 5',
+      'scored 6',
+      'skipped 7',
+    ]);
+    expect(scorer.stats('pump-1')).toMatchObject({ scored: 5, skipped: 2, scoringHopSeconds: 1 });
+    const text = (await metrics.text()).body;
+    expect(text).toMatch(/hark_windows_confirming_total\{sensor="pump-1"\} 1/);
+    expect(text).toMatch(/hark_windows_skipped_total\{sensor="pump-1"\} 2/);
+  });
+
+  it('past capacity, decides on the window after one in flight when its score comes back', async () => {
+    const { clock, metrics, scorer, sink, det } = await governed(2000);
+    const order: string[] = [];
+    let waiting = false;
+    sink.confirming = () => waiting;
+    sink.scored = (w, r) => {
+      order.push(`scored ${w.index}`);
+      waiting = r.normalised >= 1;
+    };
+    sink.dropped = (w, cause) => void order.push(`${cause} ${w.index}`);
+    scorer.submit('pump-1', win(1), sink);
+    scorer.submit('pump-1', win(2), sink);
+    await settle();
+    clock.t = 1200;
+    det.pending[0].finish(0.1);
+    await settle();
+    clock.t = 1800;
+    det.pending[1].finish(0.2);
+    await settle();
+    clock.t = 2000; // one window in two from now on (even windows)
+    // Window 5 is cut while 4 is still scored: it waits for 4's score, which is over the threshold.
+    scorer.submit('pump-1', win(4), sink);
+    scorer.submit('pump-1', win(5), sink);
+    await settle();
+    expect(order).toEqual(['scored 1', 'scored 2']);
+    det.pending[2].finish(1.5);
+    await settle();
+    expect(det.pending).toHaveLength(4); // window 5 is being scored
+    // Window 7 is cut while 6 is scored and 6 comes back under: 7 is skipped then.
+    scorer.submit('pump-1', win(6), sink);
+    det.pending[3].finish(0.3);
+    await settle();
+    scorer.submit('pump-1', win(7), sink);
+    await settle();
+    det.pending[4].finish(0.2);
+    await settle();
+    // Window 9 waits for 8, but window 10 is cut first: 9 would come after it, so it is skipped.
+    scorer.submit('pump-1', win(8), sink);
+    scorer.submit('pump-1', win(9), sink);
+    scorer.submit('pump-1', win(10), sink);
+    await settle();
+    det.pending[5].finish(1.2);
+    await settle();
+    det.pending[6].finish(0.1);
+    await scorer.scheduler.idle();
+    expect(order).toEqual([
+      'scored 1',
+      'scored 2',
+      'scored 4',
+      'scored 5',
+      'scored 6',
+      'skipped 7',
+      'scored 8',
+      'scored 10',
+      'skipped 9', // its columns go out once nothing of the sensor is in flight
+    ]);
+    expect(scorer.stats('pump-1')).toMatchObject({ scored: 7, skipped: 2 });
+    const text = (await metrics.text()).body;
+    expect(text).toMatch(/hark_windows_confirming_total\{sensor="pump-1"\} 1/);
+    expect(text).toMatch(/hark_windows_skipped_total\{sensor="pump-1"\} 2/);
   });
 
   it("reads the capacity from each model's windows after its first COLD_WINDOWS", async () => {

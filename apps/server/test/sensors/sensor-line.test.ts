@@ -144,6 +144,26 @@ describe('SensorLine', () => {
     expect(s.dashboard.of<Alert>('alert:update').at(-1)).toMatchObject({ id: opened[0].id, active: false });
   });
 
+  it('tells the scorer that its alert rule waits for the next window after one over the threshold', async () => {
+    const dry = setup(() => 0.1);
+    stream(dry.line, 4);
+    await dry.scorer.scheduler.idle();
+    const n = dry.dashboard.of<ScoreEvent>('score').length;
+    expect(dry.line.confirming()).toBe(false);
+    // The last window over the threshold: one of the two the rule needs.
+    const s = setup((k) => (k === n - 1 ? 3 : 0.1));
+    stream(s.line, 4);
+    await s.scorer.scheduler.idle();
+    expect(s.line.confirming()).toBe(true);
+    // The last two over: the alert opened, the rule waits for nothing.
+    const t = setup((k) => (k >= n - 2 ? 3 : 0.1));
+    stream(t.line, 4);
+    await t.scorer.scheduler.idle();
+    await t.line.alerts.settled();
+    expect(t.dashboard.of<Alert>('alert')).toHaveLength(1);
+    expect(t.line.confirming()).toBe(false);
+  });
+
   it('lets a second connection stream only when its hello takes over; the first is then closed and answered as replaced', () => {
     const s = setup(() => 0);
     const f = { sampleRate: 16000, channels: 1, format: 'f32le' };
