@@ -8,6 +8,7 @@ import {
   judgeReplay,
   offlineTables,
   replayAlerts,
+  replayAtStride,
   runOfflineFalseAlarmBench,
   type ReplayWindow,
 } from '../src/bench/false-alarms-offline.js';
@@ -65,6 +66,41 @@ describe('offline replay of the alert rule', () => {
   });
 });
 
+describe('offline replay at a wider scoring hop', () => {
+  // A short fault lifts windows 4 and 5, the two that overlap it.
+  const w = series([0.2, 0.3, 0.2, 0.4, 1.5, 1.3, 0.3, 0.2, 0.2]);
+  const fault: GroundTruthEvent = { onset: 2.6, offset: 2.9, lowHz: 100, highHz: 200, label: 'knock' };
+
+  it("scores the first window, the sensor's turns, and the window the rule waits for", () => {
+    // One window in 3, turn 2: windows 0, 1, 4, 7. Window 4 alone is over: without the window after it, no alert.
+    expect(replayAlerts(w, mel, { stride: 3, turn: 2, confirming: false })).toEqual([]);
+    // With it (the server's rule), window 5 is scored too and the alert opens on 4 and 5.
+    expect(replayAlerts(w, mel, { stride: 3, turn: 2 })).toEqual([
+      { start: 2, end: 3.5, peak: 1.5, windows: 2 },
+    ]);
+    // Turn 1 (windows 0, 2, 5, 8): 5 is over, and 6, scored after it, is under.
+    expect(replayAlerts(w, mel, { stride: 3, turn: 1 })).toEqual([]);
+  });
+
+  it('replays every turn and counts what each found', () => {
+    const before = replayAtStride(w, mel, [fault], 5, 3, false);
+    expect(before.turns.map((t) => t.eventsFound)).toEqual([0, 0, 0]);
+    const after = replayAtStride(w, mel, [fault], 5, 3);
+    expect(after.turns).toEqual([
+      { turn: 0, alerts: 0, falseAlerts: 0, eventsFound: 0 },
+      { turn: 1, alerts: 0, falseAlerts: 0, eventsFound: 0 },
+      { turn: 2, alerts: 1, falseAlerts: 0, eventsFound: 1 },
+    ]);
+    // On a normal recording the same alert is false: 1 in 3 turns of 5 s is 240 an hour.
+    expect(replayAtStride(w, mel, [], 5, 3).falseAlertsPerHour).toBe(240);
+    // Every window is every turn.
+    expect(replayAtStride(w, mel, [fault], 5, 1).turns).toEqual([
+      { turn: 0, alerts: 1, falseAlerts: 0, eventsFound: 1 },
+    ]);
+    expect(() => replayAtStride(w, mel, [], 5, 0)).toThrow(/stride \(0\) must be a whole number/);
+  });
+});
+
 describe('hark bench false-alarms --offline', () => {
   const tmp = tempDir('bench-fa-offline');
   const data = join(tmp, 'data');
@@ -91,6 +127,7 @@ describe('hark bench false-alarms --offline', () => {
     const results = await runOfflineFalseAlarmBench({
       root: data,
       config: resolveDetectorConfig({}),
+      stride: 2,
       log: (l) => lines.push(l),
     });
     expect(results.map((r) => r.recording)).toEqual(['normal_stream.wav', 'stream.wav']);
@@ -112,13 +149,34 @@ describe('hark bench false-alarms --offline', () => {
       expect(e.pairScore).toBeGreaterThanOrEqual(1);
     }
     expect(stream.normalPairPeak).toBeLessThan(1);
+    // One window in two, each turn: the strong synthetic events are found on both.
+    expect(stream.atStride?.turns.map((t) => t.eventsFound)).toEqual([truth.length, truth.length]);
+    expect(normal.atStride?.stride).toBe(2);
     const tables = offlineTables(results);
+    expect(tables).toMatch(
+      new RegExp(
+        `\\| synth_pump \\| stream\\.wav \\| 2 \\| \\d+ / \\d+ \\| \\d+ / \\d+ \\| [\\d.]+ \\| ${truth.length} / ${truth.length} of ${truth.length} \\|`,
+      ),
+    );
     expect(tables).toContain('| synth_pump | stream.wav | 0.5 | 59 |');
     expect(tables).toMatch(/\| synth_pump \| \w+ \| 12\.0 \| yes \| \d+\.\d\d \|/);
     expect(lines.some((l) => /synth_pump stream\.wav: \d+ alerts \(\d+ false\) in 59 windows/.test(l))).toBe(
       true,
     );
   }, 300_000);
+
+  it('refuses --stride without --offline, and a stride that is not a whole number', () => {
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [bin, 'bench', 'false-alarms', data, '--no-write', ...args], {
+        encoding: 'utf8',
+      });
+    const live = run('--stride', '3');
+    expect(live.status).not.toBe(0);
+    expect(live.stderr).toMatch(/--stride replays the alert rule offline: give --offline too/);
+    const bad = run('--offline', '--stride', '1.5');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/1\.5/);
+  });
 
   it('names the groups that have a recording when asked for one without', () => {
     const r = spawnSync(

@@ -24,7 +24,7 @@ import {
   type DetectorConfig,
 } from '@hark/detection';
 import type { GroundTruthEvent } from '@hark/dsp';
-import { AlertTracker } from '@hark/server';
+import { AlertTracker, onTurn } from '@hark/server';
 
 /** Seconds of slack around a known event within which an alert counts as near it (test/server/stream.test.ts). */
 export const NEAR_SECONDS = 2.5;
@@ -71,6 +71,26 @@ export interface OfflineStreamResult {
   normalPairPeak: number;
   /** Known events (empty for a normal stream). */
   events: ReplayEvent[];
+  /** With `--stride`: the alert rule at that scoring hop, each turn replayed. */
+  atStride?: StrideReplay;
+}
+
+/**
+ * A server past capacity scores one window in `stride` (hop-governor.ts): the sensor's turn `turn` (0 to stride - 1)
+ * and, with `confirming` (the server's rule), the window after one over the threshold whatever its turn.
+ */
+export interface ReplayStride {
+  stride: number;
+  turn: number;
+  confirming: boolean;
+}
+
+/** What the alert rule made of a recording at a wider scoring hop, one entry per turn. */
+export interface StrideReplay {
+  stride: number;
+  turns: { turn: number; alerts: number; falseAlerts: number; eventsFound: number }[];
+  /** False alerts over every turn, per hour of sensor time (each turn is one sensor's hour). */
+  falseAlertsPerHour: number;
 }
 
 const near = (a: { start: number; end: number }, e: { onset: number; offset: number }) =>
@@ -83,9 +103,10 @@ const near = (a: { start: number; end: number }, e: { onset: number; offset: num
 export function replayAlerts(
   windows: readonly ReplayWindow[],
   mel: DetectorConfig['mel'],
-  options: { openWindows?: number; closeWindows?: number } = {},
+  options: { openWindows?: number; closeWindows?: number } & Partial<ReplayStride> = {},
 ): ReplayAlert[] {
-  const tracker = new AlertTracker({ mel, ...options });
+  const { stride = 1, turn = 0, confirming = true, ...rule } = options;
+  const tracker = new AlertTracker({ mel, ...rule });
   const alerts: ReplayAlert[] = [];
   const record = (
     type: string,
@@ -100,11 +121,43 @@ export function replayAlerts(
     if (type === 'opened') alerts.push(r);
     else if (alerts.length) alerts[alerts.length - 1] = r;
   };
-  for (const w of windows)
+  for (const [i, w] of windows.entries()) {
+    // The server's admission (`HopGovernor.admit`): the first window, the sensor's turns, and the window the
+    // rule waits for.
+    if (i > 0 && !onTurn(i, turn, stride) && !(confirming && tracker.confirming)) continue;
     for (const ev of tracker.observe({ t0: w.t0 * 1000, t1: w.t1 * 1000, score: w.score }))
       record(ev.type, ev.alert);
+  }
   for (const ev of tracker.close()) record(ev.type, ev.alert);
   return alerts;
+}
+
+/**
+ * The alert rule over a recording's windows as a server scoring one window in `stride` sees them (the
+ * confirming window included, `ReplayStride`), once for each of the `stride` turns a sensor can have.
+ */
+export function replayAtStride(
+  windows: readonly ReplayWindow[],
+  mel: DetectorConfig['mel'],
+  events: readonly GroundTruthEvent[],
+  streamSeconds: number,
+  stride: number,
+  confirming = true,
+): StrideReplay {
+  if (!(Number.isInteger(stride) && stride >= 1))
+    throw new RangeError(`stride (${stride}) must be a whole number >= 1`);
+  const turns = Array.from({ length: stride }, (_, turn) => {
+    const alerts = replayAlerts(windows, mel, { stride, turn, confirming });
+    const judged = judgeReplay(windows, alerts, events, streamSeconds);
+    return {
+      turn,
+      alerts: alerts.length,
+      falseAlerts: judged.falseAlerts,
+      eventsFound: judged.events.filter((e) => e.found).length,
+    };
+  });
+  const falseAlerts = turns.reduce((n, t) => n + t.falseAlerts, 0);
+  return { stride, turns, falseAlertsPerHour: (falseAlerts * 3600) / (streamSeconds * stride) };
 }
 
 /** Judges a replay: alerts, false alerts (near no event), each event's found flag and two-window score. */
@@ -181,6 +234,8 @@ export async function runOfflineFalseAlarmBench(o: {
   root: string;
   groups?: string[];
   config: DetectorConfig;
+  /** Also replay the rule as a server past capacity scoring one window in `stride` (each turn). */
+  stride?: number;
   log?: (line: string) => void;
 }): Promise<OfflineStreamResult[]> {
   const log = o.log ?? (() => {});
@@ -227,6 +282,8 @@ export async function runOfflineFalseAlarmBench(o: {
           windows: windows.length,
           alerts,
           ...judgeReplay(windows, alerts, events, streamSeconds),
+          ...(o.stride !== undefined &&
+            o.stride > 1 && { atStride: replayAtStride(windows, mel, events, streamSeconds, o.stride) }),
         };
         log(
           `${group} ${r.recording}: ${alerts.length} alerts (${result.falseAlerts} false) in ${windows.length} windows, ` +
@@ -257,10 +314,27 @@ export function offlineTables(results: readonly OfflineStreamResult[]): string {
       `${r.falseAlerts} | ${r.falseAlertsPerHour.toFixed(1)} | ${f2(r.normalPeak)} / ${f2(r.normalPairPeak)} |`,
   );
   const events = results.flatMap((r) => r.events.map((e) => ({ group: r.group, ...e })));
-  if (events.length === 0) return [...head, ...rows].join('\n');
+  const strided = results.filter((r) => r.atStride);
+  const strides = strided.length
+    ? [
+        '',
+        `| group | recording | scoring hop: one window in | alerts, each turn | false alerts, each turn | per sensor-hour | events found, each turn |`,
+        '| --- | --- | --- | --- | --- | --- | --- |',
+        ...strided.map((r) => {
+          const s = r.atStride!;
+          const each = (k: 'alerts' | 'falseAlerts' | 'eventsFound') => s.turns.map((t) => t[k]).join(' / ');
+          return (
+            `| ${r.group} | ${r.recording} | ${s.stride} | ${each('alerts')} | ${each('falseAlerts')} | ` +
+            `${s.falseAlertsPerHour.toFixed(1)} | ${r.events.length ? `${each('eventsFound')} of ${r.events.length}` : '-'} |`
+          );
+        }),
+      ]
+    : [];
+  if (events.length === 0) return [...head, ...rows, ...strides].join('\n');
   return [
     ...head,
     ...rows,
+    ...strides,
     '',
     '| group | event | onset s | found | two-window score |',
     '| --- | --- | --- | --- | --- |',

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { fitDetector, listGroups, readClip, resolveDetectorConfig, saveModel } from '@hark/detection';
 import { readWav } from '@hark/dsp';
-import { configOverrides, positiveNumber } from '../options.js';
+import { configOverrides, positiveInt, positiveNumber } from '../options.js';
 import { DETECTOR_HELP, detectorInput } from '../commands/detector-input.js';
 import { markdownTable, writeBenchmarkSection } from './report.js';
 import { NEAR_SECONDS, offlineTables, runOfflineFalseAlarmBench } from './false-alarms-offline.js';
@@ -306,6 +306,11 @@ export function registerBenchFalseAlarms(bench: Command): void {
       '--offline',
       'no server: score every window of each normal_stream.wav (and stream.wav with its stream.json events) and apply the alert rule of hark serve; exact on a loaded machine',
     )
+    .option(
+      '--stride <n>',
+      'with --offline: also replay the rule as hark serve past capacity scores one window in n (every turn; the window after one over the threshold scored whatever its turn)',
+      positiveInt,
+    )
     .option('--config <json>', DETECTOR_HELP.config, configOverrides)
     .option('--json <out.json>', 'write the per-group results as JSON')
     .option('--no-write', 'print the table without updating BENCHMARKS.md')
@@ -319,16 +324,20 @@ export function registerBenchFalseAlarms(bench: Command): void {
           json?: string;
           write: boolean;
           offline?: boolean;
+          stride?: number;
         },
       ) => {
         const groups = o.groups
           ?.split(',')
           .map((s) => s.trim())
           .filter(Boolean);
+        if (o.stride !== undefined && !o.offline)
+          throw new Error('--stride replays the alert rule offline: give --offline too');
         if (o.offline) {
           const results = await runOfflineFalseAlarmBench({
             root,
             groups,
+            stride: o.stride,
             config: resolveDetectorConfig(detectorInput({ config: o.config })),
             log: (l) => console.log(l),
           });
