@@ -161,6 +161,15 @@ export class AlertTracker {
     return !this.isOpen && this.overRun > 0;
   }
 
+  /**
+   * Whether a window scored `score` next would begin a run over the threshold that can open an alert: over it,
+   * with no run under way, no alert open and none withheld. The window before it may then belong to the run: a
+   * server scoring one window in several scores that one too, if it skipped it (`WindowScorer`).
+   */
+  wouldBegin(score: number): boolean {
+    return score >= this.threshold && !this.isOpen && this.overRun === 0 && !this.suppressed;
+  }
+
   /** The open alert (a copy), or null. */
   get open(): TrackedAlert | null {
     return this.isOpen && this.candidate ? copy(this.candidate) : null;

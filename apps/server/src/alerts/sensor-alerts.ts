@@ -88,6 +88,12 @@ export class SensorAlerts {
     return this.tracker.confirming;
   }
 
+  /** Whether a window of this score would begin a run over the threshold (`AlertTracker.wouldBegin`). */
+  wouldBegin(score: number): boolean {
+    this.tracker.suppressed = this.o.snoozed();
+    return this.tracker.wouldBegin(score);
+  }
+
   /** The sensor's active alert (anomaly first), or null. */
   get activeAlertId(): number | null {
     const id = this.anomalyAlertId ?? this.silenceAlertId;

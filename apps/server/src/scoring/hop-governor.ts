@@ -38,9 +38,13 @@
  * consecutive windows overlap (1 s every 0.5 s), so a fault of a second or less lifts both. One in three, they are
  * 1.5 s apart and do not overlap: a short fault lifts one window of its sensor's turn at most, and the rule never
  * opened on it (an impact or a click under overload went unalerted). Scoring the next window when the rule waits
- * for it judges the run the rule was calibrated on; it costs a window for each window over the threshold, rare
- * on normal sound. A score that comes back after the next window was cut (latency over the hop) still decides:
- * the scorer holds that window until then (`WindowScorer`).
+ * for it judges the run the rule was calibrated on. A score that comes back after the next window was cut
+ * (latency over the hop) still decides: the scorer holds that window until then. And when the turn falls on the
+ * second of the two windows that hold a short fault, the run began in the window before, which was skipped: a
+ * window that begins a run over the threshold has that one scored too, in its own job, and handed on first
+ * (`WindowScorer`, `ScoreSink.beginsRun`). Scored one in `stride`, a fault that lifts two windows is then alerted
+ * on two turns in `stride` instead of one (`hark bench false-alarms --offline --stride`). Both cost a window for a
+ * window over the threshold, rare on normal sound.
  *
  * Little's law sees the slots, not the cores: once sensors take turns (`admit`), a window rarely shares the
  * machine with a burst of others, so its service time, and the capacity read from it, is that of a lighter

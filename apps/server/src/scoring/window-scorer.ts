@@ -57,6 +57,11 @@ export interface ScoreSink {
    * is then scored whatever the governor's stride (hop-governor.ts).
    */
   confirming?(): boolean;
+  /**
+   * Whether a window scored `r` would begin a run over the threshold (`AlertTracker.wouldBegin`): the window
+   * before it, if it was skipped, is then scored too and handed on first (hop-governor.ts).
+   */
+  beginsRun?(r: WindowResult): boolean;
 }
 
 export interface WindowScorerOptions {
@@ -90,6 +95,16 @@ interface SensorWindows {
    * a score can come back after the next window is cut (latency over the hop).
    */
   undecided: { w: ReadyWindow; sink: ScoreSink } | null;
+  /** The last window skipped, whole: scored after all when the window after it begins a run over the threshold. */
+  lastSkipped: ReadyWindow | null;
+  /** Windows scored that way, in the job of the window after them (the scheduler counts jobs). */
+  scoredBefore: number;
+}
+
+/** What a job scored: its window, and the skipped window before it when that was scored too. */
+interface Scored {
+  r: WindowResult;
+  before: { w: ReadyWindow; r: WindowResult } | null;
 }
 
 export class WindowScorer {
@@ -146,6 +161,7 @@ export class WindowScorer {
 
   #skip(sensorId: string, s: SensorWindows, w: ReadyWindow, sink: ScoreSink): void {
     s.skipped++;
+    s.lastSkipped = w;
     this.o.metrics.windowsSkipped.inc({ sensor: sensorId });
     // Handed on at once when nothing of the sensor is in flight; else after it, so that the columns of a window
     // scored before it are not sent unscored ahead of their map (the live emitter ignores late results).
@@ -168,16 +184,24 @@ export class WindowScorer {
       s.held = null;
       if (!this.#closing) to.dropped(held, 'skipped');
     };
-    this.scheduler.submit<WindowResult | null>(sensorId, () => this.#score(sensorId, w, submittedAt), {
-      onDone: (r, latencyMs) => {
+    this.scheduler.submit<Scored | null>(sensorId, () => this.#score(sensorId, s, w, sink, submittedAt), {
+      onDone: (done, latencyMs) => {
         if (!this.#closing) {
-          if (!r) sink.dropped(w, 'no-model');
+          if (!done) sink.dropped(w, 'no-model');
           else {
+            if (done.before) {
+              // Skipped, then scored after all: counted as scored, not skipped (the status's accounting).
+              s.skipped--;
+              s.scoredBefore++;
+              this.o.metrics.windowsConfirming.inc({ sensor: sensorId });
+              this.o.metrics.windowScored(sensorId, latencyMs / 1000);
+              sink.scored(done.before.w, done.before.r, latencyMs);
+            }
             this.o.metrics.windowScored(sensorId, latencyMs / 1000);
-            sink.scored(w, r, latencyMs);
+            sink.scored(w, done.r, latencyMs);
           }
         }
-        settled(r !== null);
+        settled(done !== null);
       },
       onDrop: () => {
         this.governor.dropped(submittedAt);
@@ -195,9 +219,12 @@ export class WindowScorer {
   }
 
   stats(sensorId: string): SensorScoringStats {
+    const jobs = this.scheduler.stats(sensorId);
+    const s = this.#sensors.get(sensorId);
     return {
-      ...this.scheduler.stats(sensorId),
-      skipped: this.#sensors.get(sensorId)?.skipped ?? 0,
+      ...jobs,
+      scored: jobs.scored + (s?.scoredBefore ?? 0),
+      skipped: s?.skipped ?? 0,
       scoringHopSeconds: this.governor.scoringHopMs / 1000,
     };
   }
@@ -215,7 +242,18 @@ export class WindowScorer {
   #windows(sensorId: string): SensorWindows {
     let s = this.#sensors.get(sensorId);
     if (!s)
-      this.#sensors.set(sensorId, (s = { pending: 0, skipped: 0, last: null, held: null, undecided: null }));
+      this.#sensors.set(
+        sensorId,
+        (s = {
+          pending: 0,
+          skipped: 0,
+          last: null,
+          held: null,
+          undecided: null,
+          lastSkipped: null,
+          scoredBefore: 0,
+        }),
+      );
     return s;
   }
 
@@ -239,27 +277,43 @@ export class WindowScorer {
     await this.scheduler.idle();
   }
 
-  async #score(sensorId: string, w: ReadyWindow, submittedAt: number): Promise<WindowResult | null> {
+  async #score(
+    sensorId: string,
+    s: SensorWindows,
+    w: ReadyWindow,
+    sink: ScoreSink,
+    submittedAt: number,
+  ): Promise<Scored | null> {
     const lease = this.o.models.acquire(sensorId);
     if (!lease) return null;
     const startedAt = this.#now();
     this.governor.started(startedAt - submittedAt);
     try {
-      const r = await lease.detector.scoreWindow(w.data);
+      const r = resultOf(await lease.detector.scoreWindow(w.data));
       const n = this.#scoredBy.get(lease.detector) ?? 0;
       if (n < COLD_WINDOWS) this.#scoredBy.set(lease.detector, n + 1);
       this.governor.served(this.#now() - startedAt, n < COLD_WINDOWS);
-      return {
-        normalised: r.normalised,
-        raw: r.windowScore,
-        map: r.map,
-        localMap: r.localMap,
-        ...(r.mapGate !== undefined && { mapGate: r.mapGate }),
-        tone: r.tone,
-        embeddings: r.embeddings,
-      };
+      // The window before, skipped, overlaps this one: if this one begins a run over the threshold, the run may
+      // have begun there (a short fault lifts the two windows that hold it, and the turn fell on the second).
+      const prev = s.lastSkipped;
+      if (!prev || prev.index !== w.index - 1 || this.#closing || !(sink.beginsRun?.(r) ?? false))
+        return { r, before: null };
+      s.lastSkipped = null;
+      return { r, before: { w: prev, r: resultOf(await lease.detector.scoreWindow(prev.data)) } };
     } finally {
       lease.release();
     }
   }
+}
+
+function resultOf(r: Awaited<ReturnType<Detector['scoreWindow']>>): WindowResult {
+  return {
+    normalised: r.normalised,
+    raw: r.windowScore,
+    map: r.map,
+    localMap: r.localMap,
+    ...(r.mapGate !== undefined && { mapGate: r.mapGate }),
+    tone: r.tone,
+    embeddings: r.embeddings,
+  };
 }

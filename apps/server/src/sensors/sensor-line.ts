@@ -117,6 +117,11 @@ export class SensorLine implements IngestSink, ScoreSink {
     return this.alerts.confirming;
   }
 
+  /** On the refined threshold when a burn-in has moved it, as `scored` will see the window. */
+  beginsRun(r: WindowResult): boolean {
+    return this.alerts.wouldBegin(r.normalised / (this.d.burnIn?.factor(this.id) ?? 1));
+  }
+
   /**
    * The burn-in sees the window's score in units of the fitted threshold; then, with a burn-in applied, the
    * score and both maps are divided by its factor (in place: the result is this window's own), so everything

@@ -177,10 +177,16 @@ describe('AlertTracker', () => {
     }
     // Over at 1, under at 2; over at 3 and 4 (confirming), open at 5: an open alert waits for nothing.
     expect(confirming).toEqual([false, true, false, true, true, false, false, false, false]);
+    // Closed after 7 and 8: a window over the threshold would begin a run, one under would not.
+    expect(t.open).toBeNull();
+    expect([t.wouldBegin(1), t.wouldBegin(0.99)]).toEqual([true, false]);
+    t.observe(win(9, 1.5));
+    expect(t.wouldBegin(2)).toBe(false); // one is under way
     // Suppressed, a run over the threshold is forgotten: nothing to confirm.
     t.suppressed = true;
-    t.observe(win(9, 2));
+    t.observe(win(10, 2));
     expect(t.confirming).toBe(false);
+    expect(t.wouldBegin(2)).toBe(false);
   });
 
   it('close() ends an open alert on demand', () => {

@@ -66,6 +66,7 @@ class Models implements DetectorSource {
 
 class Sink implements ScoreSink {
   confirming?: () => boolean;
+  beginsRun?: (r: WindowResult) => boolean;
   scoredWindows: { index: number; r: WindowResult }[] = [];
   droppedWindows: { index: number; cause: DropCause }[] = [];
   scored(w: ReadyWindow, r: WindowResult) {
@@ -367,6 +368,53 @@ describe('WindowScorer', () => {
     const text = (await metrics.text()).body;
     expect(text).toMatch(/hark_windows_confirming_total\{sensor="pump-1"\} 1/);
     expect(text).toMatch(/hark_windows_skipped_total\{sensor="pump-1"\} 2/);
+  });
+
+  it('past capacity, scores the skipped window before one that begins a run over the threshold, and hands it on first', async () => {
+    const { clock, metrics, scorer, sink, det } = await governed(2000);
+    const order: string[] = [];
+    let run = 0; // windows over the threshold in a row, as the sink's alert rule counts them
+    sink.confirming = () => run === 1;
+    sink.beginsRun = (r) => r.normalised >= 1 && run === 0;
+    sink.scored = (w, r) => {
+      order.push(`scored ${w.index}`);
+      run = r.normalised >= 1 ? run + 1 : 0;
+    };
+    sink.dropped = (w, cause) => void order.push(`${cause} ${w.index}`);
+    scorer.submit('pump-1', win(1), sink);
+    scorer.submit('pump-1', win(2), sink);
+    await settle();
+    clock.t = 1200;
+    det.pending[0].finish(0.1);
+    await settle();
+    clock.t = 1800;
+    det.pending[1].finish(0.2);
+    await settle();
+    clock.t = 2000; // one window in two from now on (even windows)
+    scorer.submit('pump-1', win(3), sink); // skipped
+    scorer.submit('pump-1', win(4), sink);
+    await settle();
+    det.pending[2].finish(1.3); // begins a run: window 3 is scored in the same job
+    await settle();
+    expect(det.pending).toHaveLength(4);
+    expect(det.pending[3].data).toEqual(new Float32Array([3]));
+    expect(order).toEqual(['scored 1', 'scored 2', 'skipped 3']);
+    det.pending[3].finish(1.1);
+    await settle();
+    // 3 before 4, so the rule sees the run in order and opens on it; nothing waits for 5.
+    expect(order).toEqual(['scored 1', 'scored 2', 'skipped 3', 'scored 3', 'scored 4']);
+    scorer.submit('pump-1', win(5), sink); // skipped: the run is 2 long, the rule waits for nothing
+    scorer.submit('pump-1', win(6), sink);
+    await settle();
+    det.pending[4].finish(1.2); // over, but no run begins (one is under way): no window before it is scored
+    await scorer.scheduler.idle();
+    expect(det.pending).toHaveLength(5);
+    expect(order.slice(5)).toEqual(['skipped 5', 'scored 6']);
+    // Window 3 counts as scored, not skipped.
+    expect(scorer.stats('pump-1')).toMatchObject({ scored: 5, skipped: 1 });
+    const text = (await metrics.text()).body;
+    expect(text).toMatch(/hark_windows_confirming_total\{sensor="pump-1"\} 1/);
+    expect(text).toMatch(/hark_windows_scored_total\{sensor="pump-1"\} 5/);
   });
 
   it("reads the capacity from each model's windows after its first COLD_WINDOWS", async () => {

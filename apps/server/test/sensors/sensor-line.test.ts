@@ -13,7 +13,7 @@ import { HarkEvents } from '../../src/events.js';
 import { LiveHub, type LiveSocket } from '../../src/live/live-hub.js';
 import { HarkMetrics } from '../../src/metrics/hark.metrics.js';
 import { DetectorLeases } from '../../src/scoring/leases.js';
-import { WindowScorer, type DetectorSource } from '../../src/scoring/window-scorer.js';
+import { WindowScorer, type DetectorSource, type WindowResult } from '../../src/scoring/window-scorer.js';
 import { SensorLine } from '../../src/sensors/sensor-line.js';
 import { f32Bytes, sine } from '../ingest/helpers.js';
 import { tempStore } from '../store/helpers.js';
@@ -150,11 +150,16 @@ describe('SensorLine', () => {
     await dry.scorer.scheduler.idle();
     const n = dry.dashboard.of<ScoreEvent>('score').length;
     expect(dry.line.confirming()).toBe(false);
+    const result = (normalised: number) => ({ normalised }) as WindowResult;
+    // A window over the threshold would begin a run: the window before it may belong to it.
+    expect(dry.line.beginsRun(result(1.2))).toBe(true);
+    expect(dry.line.beginsRun(result(0.9))).toBe(false);
     // The last window over the threshold: one of the two the rule needs.
     const s = setup((k) => (k === n - 1 ? 3 : 0.1));
     stream(s.line, 4);
     await s.scorer.scheduler.idle();
     expect(s.line.confirming()).toBe(true);
+    expect(s.line.beginsRun(result(3))).toBe(false); // a run is under way
     // The last two over: the alert opened, the rule waits for nothing.
     const t = setup((k) => (k >= n - 2 ? 3 : 0.1));
     stream(t.line, 4);
