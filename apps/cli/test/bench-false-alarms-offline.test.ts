@@ -78,8 +78,14 @@ describe('offline replay at a wider scoring hop', () => {
     expect(replayAlerts(w, mel, { stride: 3, turn: 2 })).toEqual([
       { start: 2, end: 3.5, peak: 1.5, windows: 2 },
     ]);
-    // Turn 1 (windows 0, 2, 5, 8): 5 is over, and 6, scored after it, is under.
-    expect(replayAlerts(w, mel, { stride: 3, turn: 1 })).toEqual([]);
+    // Turn 1 (windows 0, 2, 5, 8): 5 begins a run, so 4, skipped before it, is scored first: the alert opens on 4
+    // and 5 as on turn 2. Without that, 6 (scored after 5) is under and nothing opens.
+    expect(replayAlerts(w, mel, { stride: 3, turn: 1 })).toEqual([
+      { start: 2, end: 3.5, peak: 1.5, windows: 2 },
+    ]);
+    expect(replayAlerts(w, mel, { stride: 3, turn: 1, confirming: false })).toEqual([]);
+    // Turn 0 (windows 0, 3, 6): neither window of the fault.
+    expect(replayAlerts(w, mel, { stride: 3, turn: 0 })).toEqual([]);
   });
 
   it('replays every turn and counts what each found', () => {
@@ -88,11 +94,11 @@ describe('offline replay at a wider scoring hop', () => {
     const after = replayAtStride(w, mel, [fault], 5, 3);
     expect(after.turns).toEqual([
       { turn: 0, alerts: 0, falseAlerts: 0, eventsFound: 0 },
-      { turn: 1, alerts: 0, falseAlerts: 0, eventsFound: 0 },
+      { turn: 1, alerts: 1, falseAlerts: 0, eventsFound: 1 },
       { turn: 2, alerts: 1, falseAlerts: 0, eventsFound: 1 },
     ]);
-    // On a normal recording the same alert is false: 1 in 3 turns of 5 s is 240 an hour.
-    expect(replayAtStride(w, mel, [], 5, 3).falseAlertsPerHour).toBe(240);
+    // On a normal recording the same alerts are false: 2 in 3 turns of 5 s is 480 an hour.
+    expect(replayAtStride(w, mel, [], 5, 3).falseAlertsPerHour).toBe(480);
     // Every window is every turn.
     expect(replayAtStride(w, mel, [fault], 5, 1).turns).toEqual([
       { turn: 0, alerts: 1, falseAlerts: 0, eventsFound: 1 },

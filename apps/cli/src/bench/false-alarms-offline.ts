@@ -77,7 +77,8 @@ export interface OfflineStreamResult {
 
 /**
  * A server past capacity scores one window in `stride` (hop-governor.ts): the sensor's turn `turn` (0 to stride - 1)
- * and, with `confirming` (the server's rule), the window after one over the threshold whatever its turn.
+ * and, with `confirming` (the server's rule), the window after one over the threshold whatever its turn, and the
+ * skipped window before one that begins a run over it.
  */
 export interface ReplayStride {
   stride: number;
@@ -121,12 +122,20 @@ export function replayAlerts(
     if (type === 'opened') alerts.push(r);
     else if (alerts.length) alerts[alerts.length - 1] = r;
   };
-  for (const [i, w] of windows.entries()) {
-    // The server's admission (`HopGovernor.admit`): the first window, the sensor's turns, and the window the
-    // rule waits for.
-    if (i > 0 && !onTurn(i, turn, stride) && !(confirming && tracker.confirming)) continue;
+  const observe = (w: ReplayWindow) => {
     for (const ev of tracker.observe({ t0: w.t0 * 1000, t1: w.t1 * 1000, score: w.score }))
       record(ev.type, ev.alert);
+  };
+  let skipped = -1;
+  for (const [i, w] of windows.entries()) {
+    // The server's admission (`HopGovernor.admit`): the first window, the sensor's turns, and the window the
+    // rule waits for; and a skipped window before one that begins a run (`WindowScorer`), scored first.
+    if (i > 0 && !onTurn(i, turn, stride) && !(confirming && tracker.confirming)) {
+      skipped = i;
+      continue;
+    }
+    if (confirming && skipped === i - 1 && tracker.wouldBegin(w.score)) observe(windows[i - 1]);
+    observe(w);
   }
   for (const ev of tracker.close()) record(ev.type, ev.alert);
   return alerts;
