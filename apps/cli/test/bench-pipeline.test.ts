@@ -32,6 +32,7 @@ function step(sensors: number, rate: number, rates?: number[]): PipelineStep {
     windowsScored: 20 * sensors,
     windowsDropped: 0,
     windowsSkipped: 0,
+    windowsConfirming: 0,
     scoringHopSeconds: 0.5,
     scoringHopStartSeconds: 1,
     scoreEvents: 20 * sensors,

@@ -54,6 +54,11 @@ export interface PipelineStep {
   windowsDropped: number;
   /** Windows not scored because the server widened the scoring hop past capacity (issue 16). */
   windowsSkipped: number;
+  /**
+   * Of the windows scored, those scored off their sensor's turn because the alert rule needed them (a window over
+   * the threshold before, or one beginning a run after: `hark_windows_confirming_total`).
+   */
+  windowsConfirming: number;
   /** The widest scoring hop of the step's sensors at its end, seconds (0.5: every window). */
   scoringHopSeconds: number;
   /**
@@ -216,7 +221,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
           };
           steps.push(step);
           log(
-            `  scored ${step.windowsScored}, dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms, ${step.alertsOpened} alerts opened, RSS ${step.rssMb} MB (V8 heap ${step.heapUsedMb} MB, external ${step.externalMb} MB)${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
+            `  scored ${step.windowsScored} (${step.windowsConfirming} off turn for the alert rule), dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms, ${step.alertsOpened} alerts opened, RSS ${step.rssMb} MB (V8 heap ${step.heapUsedMb} MB, external ${step.externalMb} MB)${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
           );
           // Let queues and sockets settle between steps.
           await new Promise((r) => setTimeout(r, 2000));
@@ -367,6 +372,11 @@ async function measureStep(
       .filter((v) => ids.has(String(v.labels.sensor)))
       .reduce((n, v) => n + v.value, 0);
   let alertsBefore = Promise.resolve(0);
+  const confirming = async () =>
+    (await server.metrics.windowsConfirming.get()).values
+      .filter((v) => ids.has(String(v.labels.sensor)))
+      .reduce((n, v) => n + v.value, 0);
+  let confirmingBefore = Promise.resolve(0);
   const profiler = profile ? new StageProfiler() : null;
   let profiling: Promise<void> | null = null;
   let cpu0 = process.cpuUsage();
@@ -381,6 +391,7 @@ async function measureStep(
         before = stats();
         hopAtStart = widestHop(before);
         alertsBefore = alertsOpened();
+        confirmingBefore = confirming();
         profiling = profiler?.start() ?? null;
         cpu0 = process.cpuUsage();
         wall0 = performance.now();
@@ -412,12 +423,14 @@ async function measureStep(
   const skipped = after.reduce((s, a, i) => s + a.skipped - before[i].skipped, 0);
   const lat = result.latenciesMs.sort((a, b) => a - b);
   const alerts = (await alertsOpened()) - (await alertsBefore);
+  const windowsConfirming = (await confirming()) - (await confirmingBefore);
   return {
     sensors: job.sensorIds.length,
     seconds: job.seconds,
     windowsScored: scored,
     windowsDropped: dropped,
     windowsSkipped: skipped,
+    windowsConfirming,
     scoringHopSeconds: widestHop(after),
     scoringHopStartSeconds: hopAtStart,
     scoreEvents: result.scores,
