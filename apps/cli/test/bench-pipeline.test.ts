@@ -33,6 +33,7 @@ function step(sensors: number, rate: number, rates?: number[]): PipelineStep {
     windowsDropped: 0,
     windowsSkipped: 0,
     windowsConfirming: 0,
+    alertSensors: [],
     scoringHopSeconds: 0.5,
     scoringHopStartSeconds: 1,
     scoreEvents: 20 * sensors,

@@ -59,6 +59,8 @@ export interface PipelineStep {
    * the threshold before, or one beginning a run after: `hark_windows_confirming_total`).
    */
   windowsConfirming: number;
+  /** The sensors that opened alerts in the span: id, how many of which kind, and the recording it plays. */
+  alertSensors: string[];
   /** The widest scoring hop of the step's sensors at its end, seconds (0.5: every window). */
   scoringHopSeconds: number;
   /**
@@ -221,7 +223,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
           };
           steps.push(step);
           log(
-            `  scored ${step.windowsScored} (${step.windowsConfirming} off turn for the alert rule), dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms, ${step.alertsOpened} alerts opened, RSS ${step.rssMb} MB (V8 heap ${step.heapUsedMb} MB, external ${step.externalMb} MB)${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
+            `  scored ${step.windowsScored} (${step.windowsConfirming} off turn for the alert rule), dropped ${step.windowsDropped}, latency p50 ${step.p50} ms p95 ${step.p95} ms p99 ${step.p99} ms, ${step.alertsOpened} alerts opened${step.alertSensors.length ? ` (${step.alertSensors.join(', ')})` : ''}, RSS ${step.rssMb} MB (V8 heap ${step.heapUsedMb} MB, external ${step.externalMb} MB)${step.errors.length ? `; errors: ${step.errors.join('; ')}` : ''}`,
           );
           // Let queues and sockets settle between steps.
           await new Promise((r) => setTimeout(r, 2000));
@@ -367,11 +369,16 @@ async function measureStep(
   const widestHop = (s: ReturnType<typeof stats>) => Math.max(...s.map((a) => a.scoringHopSeconds));
   let hopAtStart = NaN;
   const ids = new Set(job.sensorIds);
-  const alertsOpened = async () =>
-    (await server.metrics.alerts.get()).values
-      .filter((v) => ids.has(String(v.labels.sensor)))
-      .reduce((n, v) => n + v.value, 0);
-  let alertsBefore = Promise.resolve(0);
+  const alertsBySensor = async () => {
+    const by = new Map<string, number>();
+    for (const v of (await server.metrics.alerts.get()).values) {
+      const id = String(v.labels.sensor);
+      const key = `${id} ${String(v.labels.kind)}`;
+      if (ids.has(id)) by.set(key, (by.get(key) ?? 0) + v.value);
+    }
+    return by;
+  };
+  let alertsBefore = Promise.resolve(new Map<string, number>());
   const confirming = async () =>
     (await server.metrics.windowsConfirming.get()).values
       .filter((v) => ids.has(String(v.labels.sensor)))
@@ -390,7 +397,7 @@ async function measureStep(
       if (m.type === 'measuring') {
         before = stats();
         hopAtStart = widestHop(before);
-        alertsBefore = alertsOpened();
+        alertsBefore = alertsBySensor();
         confirmingBefore = confirming();
         profiling = profiler?.start() ?? null;
         cpu0 = process.cpuUsage();
@@ -422,7 +429,14 @@ async function measureStep(
   );
   const skipped = after.reduce((s, a, i) => s + a.skipped - before[i].skipped, 0);
   const lat = result.latenciesMs.sort((a, b) => a - b);
-  const alerts = (await alertsOpened()) - (await alertsBefore);
+  const [alertsAfter, alertsAtStart] = [await alertsBySensor(), await alertsBefore];
+  const alertSensors = [...alertsAfter].flatMap(([key, v]) => {
+    const n = v - (alertsAtStart.get(key) ?? 0);
+    const [id, kind] = key.split(' ');
+    const wav = job.wavs[job.sensorIds.indexOf(id) % job.wavs.length];
+    return n > 0 ? [`${id}: ${n} ${kind}, ${wav}`] : [];
+  });
+  const alerts = [...alertsAfter].reduce((n, [id, v]) => n + v - (alertsAtStart.get(id) ?? 0), 0);
   const windowsConfirming = (await confirming()) - (await confirmingBefore);
   return {
     sensors: job.sensorIds.length,
@@ -435,6 +449,7 @@ async function measureStep(
     scoringHopStartSeconds: hopAtStart,
     scoreEvents: result.scores,
     alertsOpened: alerts,
+    alertSensors,
     p50: pct(lat, 50),
     p95: pct(lat, 95),
     p99: pct(lat, 99),
