@@ -15,6 +15,7 @@ import {
   fleets,
   pipelineSummary,
   pipelineTable,
+  seamlessLoop,
   type PipelineStep,
 } from '../src/bench/pipeline.js';
 
@@ -150,6 +151,38 @@ describe('--dataset', () => {
     expect(once).toBeLessThan(-3);
     expect(db(server(atSensorRate(x, 16000, 48000)))).toBeCloseTo(once, 1);
     expect(db(atSensorRate(atSensorRate(x, 16000, 48000), 48000, 16000))).toBeCloseTo(once, 1);
+  });
+
+  it('loops a recording without a join: its end cross-faded into its start, at the same power', () => {
+    const rate = 1000;
+    // A 50 Hz sine of 10.013 s: looped as it is, its end and start do not meet (a step of about 0.8).
+    const n = 10_013;
+    const x = Float32Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * 50 * i) / rate));
+    const step = (a: Float32Array) => Math.abs(a[0] - a[a.length - 1]);
+    expect(step(x)).toBeGreaterThan(0.5);
+    const y = seamlessLoop(x, rate);
+    // A 2 s cross-fade (under a tenth of 10 s): the loop is 2 s shorter, and its join steps no more than the sine
+    // does from one sample to the next (0.31).
+    expect(y.length).toBe(n - 1001);
+    const maxStep = Math.max(...Array.from(y.subarray(1), (v, i) => Math.abs(v - y[i])));
+    expect(step(y)).toBeLessThanOrEqual(maxStep + 1e-6);
+    expect(maxStep).toBeLessThan(0.32);
+    // Past the cross-fade the recording is as it was.
+    expect(y.subarray(2000)).toEqual(x.subarray(2000, n - 1001));
+    // Equal power: independent noise keeps its level through the cross-fade.
+    let seed = 7;
+    const noise = Float32Array.from({ length: 40_000 }, () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 30 - 1;
+    });
+    const rms = (a: Float32Array) => Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
+    const faded = seamlessLoop(noise, 10_000).subarray(0, 20_000);
+    expect(rms(faded) / rms(noise)).toBeGreaterThan(0.97);
+    expect(rms(faded) / rms(noise)).toBeLessThan(1.03);
+    // A short recording takes a tenth of itself; one too short to fade stays as it is.
+    expect(seamlessLoop(new Float32Array(5000), 1000).length).toBe(4500);
+    const tiny = new Float32Array(5);
+    expect(seamlessLoop(tiny, 1000)).toBe(tiny);
   });
 
   it('refuses a dataset whose groups it cannot play', async () => {
