@@ -460,7 +460,7 @@ async function measureStep(
     const wav = job.wavs[job.sensorIds.indexOf(id) % job.wavs.length];
     return n > 0 ? [`${id}: ${n} ${kind}, ${wav}`] : [];
   });
-  const alerts = [...alertsAfter].reduce((n, [id, v]) => n + v - (alertsAtStart.get(id) ?? 0), 0);
+  const alerts = [...alertsAfter].reduce((n, [key, v]) => n + v - (alertsAtStart.get(key) ?? 0), 0);
   const windowsConfirming = (await confirming()) - (await confirmingBefore);
   return {
     sensors: job.sensorIds.length,

@@ -41,7 +41,7 @@ export class HarkMetrics {
   );
   readonly windowsConfirming = this.#counter(
     'hark_windows_confirming_total',
-    "Windows scored off their sensor's turn at a widened hop, because the alert rule waited for them (a window over the threshold before).",
+    "Windows scored off their sensor's turn at a widened hop because the alert rule needed them: the window after one over the threshold, or the skipped window before one that begins a run (also in hark_windows_skipped_total).",
     ['sensor'],
   );
   readonly scoringHop = new Gauge({
