@@ -296,9 +296,10 @@ export class WindowScorer {
       // The window before, skipped, overlaps this one: if this one begins a run over the threshold, the run may
       // have begun there (a short fault lifts the two windows that hold it, and the turn fell on the second).
       const prev = s.lastSkipped;
+      // A skipped window older than this one can precede no later window: not kept (32 KB) any longer.
+      if (prev && prev.index < w.index) s.lastSkipped = null;
       if (!prev || prev.index !== w.index - 1 || this.#closing || !(sink.beginsRun?.(r) ?? false))
         return { r, before: null };
-      s.lastSkipped = null;
       return { r, before: { w: prev, r: resultOf(await lease.detector.scoreWindow(prev.data)) } };
     } finally {
       lease.release();
