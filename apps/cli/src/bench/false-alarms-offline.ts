@@ -126,7 +126,8 @@ export function replayAlerts(
     for (const ev of tracker.observe({ t0: w.t0 * 1000, t1: w.t1 * 1000, score: w.score }))
       record(ev.type, ev.alert);
   };
-  let skipped = -1;
+  // The index of the last window skipped (none yet).
+  let skipped: number | null = null;
   for (const [i, w] of windows.entries()) {
     // The server's admission (`HopGovernor.admit`): the first window, the sensor's turns, and the window the
     // rule waits for; and a skipped window before one that begins a run (`WindowScorer`), scored first.
@@ -134,7 +135,8 @@ export function replayAlerts(
       skipped = i;
       continue;
     }
-    if (confirming && skipped === i - 1 && tracker.wouldBegin(w.score)) observe(windows[i - 1]);
+    if (confirming && skipped !== null && skipped === i - 1 && tracker.wouldBegin(w.score))
+      observe(windows[i - 1]);
     observe(w);
   }
   for (const ev of tracker.close()) record(ev.type, ev.alert);

@@ -308,7 +308,7 @@ export function registerBenchFalseAlarms(bench: Command): void {
     )
     .option(
       '--stride <n>',
-      'with --offline: also replay the rule as hark serve past capacity scores one window in n (every turn; as the server does, the window after one over the threshold and the skipped one before the first of a run are scored too)',
+      'with --offline: also replay the rule as hark serve past capacity scores one window in n (every turn; as the server does, the window after one over the threshold and the skipped one before the first of a run are scored too; default: none, every window only)',
       positiveInt,
     )
     .option('--config <json>', DETECTOR_HELP.config, configOverrides)
