@@ -126,6 +126,29 @@ async function governed(periodMs: number) {
   return { clock, models, metrics, scorer, sink: new Sink(), det };
 }
 
+/**
+ * Windows 1 and 2 at once on `governed(2000)`, scored in 1200 and 600 ms: the second waits 1200 ms, longer than the
+ * queue's one hop, so when the period ends (the clock at 2000 ms: 1 window/s offered, 1.1/s served at most) the
+ * governor scores one window in two from then on.
+ */
+async function oneInTwo(
+  clock: { t: number },
+  scorer: WindowScorer,
+  sink: ScoreSink,
+  det: GatedDetector,
+): Promise<void> {
+  scorer.submit('pump-1', win(1), sink);
+  scorer.submit('pump-1', win(2), sink);
+  await settle();
+  clock.t = 1200;
+  det.pending[0].finish(0.1);
+  await settle();
+  clock.t = 1800;
+  det.pending[1].finish(0.2);
+  await settle();
+  clock.t = 2000;
+}
+
 describe('WindowScorer', () => {
   it("scores a window with the sensor's model and hands the result on, counting it", async () => {
     const s = setup();
@@ -220,19 +243,7 @@ describe('WindowScorer', () => {
     const order: string[] = [];
     sink.scored = (w) => void order.push(`scored ${w.index}`);
     sink.dropped = (w, cause) => void order.push(`${cause} ${w.index} to ${w.endFrame}`);
-    // Two windows at once, 1200 and 600 ms: the second waits 1200 ms, the mean wait is longer than the queue's
-    // one hop.
-    scorer.submit('pump-1', win(1), sink);
-    scorer.submit('pump-1', win(2), sink);
-    await settle();
-    clock.t = 1200;
-    det.pending[0].finish(0.1);
-    await settle();
-    clock.t = 1800;
-    det.pending[1].finish(0.2);
-    await settle();
-    // The period is over: 1 window/s offered, 1.1/s served at most: one window in two from now on.
-    clock.t = 2000;
+    await oneInTwo(clock, scorer, sink, det);
     // The sensor's turn (the first sensor's: even windows) skips window 3, nothing in flight: handed on at once,
     // up to where window 4 (scored) starts (frame 124 of 93-155).
     scorer.submit('pump-1', win(3), sink);
@@ -267,17 +278,7 @@ describe('WindowScorer', () => {
       waiting = r.normalised >= 1;
     };
     sink.dropped = (w, cause) => void order.push(`${cause} ${w.index}`);
-    // The same load as above: one window in two from t = 2000 (the sensor's turn: even windows).
-    scorer.submit('pump-1', win(1), sink);
-    scorer.submit('pump-1', win(2), sink);
-    await settle();
-    clock.t = 1200;
-    det.pending[0].finish(0.1);
-    await settle();
-    clock.t = 1800;
-    det.pending[1].finish(0.2);
-    await settle();
-    clock.t = 2000;
+    await oneInTwo(clock, scorer, sink, det); // the sensor's turn: even windows
     scorer.submit('pump-1', win(3), sink); // off its turn, the rule waits for nothing: skipped
     scorer.submit('pump-1', win(4), sink);
     await settle();
@@ -318,16 +319,7 @@ describe('WindowScorer', () => {
       waiting = r.normalised >= 1;
     };
     sink.dropped = (w, cause) => void order.push(`${cause} ${w.index}`);
-    scorer.submit('pump-1', win(1), sink);
-    scorer.submit('pump-1', win(2), sink);
-    await settle();
-    clock.t = 1200;
-    det.pending[0].finish(0.1);
-    await settle();
-    clock.t = 1800;
-    det.pending[1].finish(0.2);
-    await settle();
-    clock.t = 2000; // one window in two from now on (even windows)
+    await oneInTwo(clock, scorer, sink, det); // the sensor's turn: even windows
     // Window 5 is cut while 4 is still scored: it waits for 4's score, which is over the threshold.
     scorer.submit('pump-1', win(4), sink);
     scorer.submit('pump-1', win(5), sink);
@@ -381,16 +373,7 @@ describe('WindowScorer', () => {
       run = r.normalised >= 1 ? run + 1 : 0;
     };
     sink.dropped = (w, cause) => void order.push(`${cause} ${w.index}`);
-    scorer.submit('pump-1', win(1), sink);
-    scorer.submit('pump-1', win(2), sink);
-    await settle();
-    clock.t = 1200;
-    det.pending[0].finish(0.1);
-    await settle();
-    clock.t = 1800;
-    det.pending[1].finish(0.2);
-    await settle();
-    clock.t = 2000; // one window in two from now on (even windows)
+    await oneInTwo(clock, scorer, sink, det); // the sensor's turn: even windows
     scorer.submit('pump-1', win(3), sink); // skipped
     scorer.submit('pump-1', win(4), sink);
     await settle();

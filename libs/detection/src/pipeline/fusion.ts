@@ -37,9 +37,9 @@
  * follows whichever part has the heaviest normal tail, so a part with a steady normal tail must clear another
  * part's outliers (m16_factory: one training clip lifts the method's held-out maximum to 1.37 of the others,
  * the gamma threshold on the largest part rises to 1.13, and two quiet clicks that lift only the context
- * memory sit at 1.00 of it); on its own level each part is judged by its own normal variability, and the tonal envelope and the modulation
- * spectrum stand on the same footing as the others (a tone 1-3 dB over the envelope is far over the tonal
- * part's own held-out level) instead of a fixed margin. It is a union of tests, so each level is the
+ * memory sit at 1.00 of it); on its own level each part is judged by its own normal variability, and the
+ * tonal envelope and the modulation spectrum stand on the same footing as the others (a tone 1-3 dB over the
+ * envelope is far over the tonal part's own held-out level) instead of a fixed margin. It is a union of tests, so each level is the
  * quantile 1 - (1 - q) / (number of parts) (Bonferroni): the fused score passes 1 on at most 1 - q of normal
  * clips, as one threshold would (with the plain q, 8 % of the development corpus's normal test clips passed
  * instead of 4 %).
