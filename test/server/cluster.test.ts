@@ -1,12 +1,14 @@
 /**
  * Three `hark serve` instances on one real Redis (`--redis`, issue 17), each with its own data directory
  * (the same model copied into each): a dashboard on C gets the columns, scores, status and alerts of sensors
- * streaming to A and B; a second connection of a sensor to B while A holds its lease is refused with
- * `SENSOR_LEASED` and no window is scored twice; a clean disconnect lets B take the sensor at once; a model
- * change on A makes B reload; Redis killed: every instance keeps scoring its own sensors and says `degraded`,
- * new sensors are refused `LEASE_UNAVAILABLE`, and all of it comes back when Redis returns, without a restart;
- * an instance whose lease another one took drops the sensor; a `kill -9`ed instance's lease expires by itself;
- * an instance started while Redis is down starts degraded and joins when Redis comes up.
+ * streaming to A and B; an instance whose relay subscriber alone was cut says `degraded` until it has
+ * subscribed again, then gets the alert changes it missed (its hello, answered by a replay); a second
+ * connection of a sensor to B while A holds its lease is refused with `SENSOR_LEASED` and no window is scored
+ * twice; a clean disconnect lets B take the sensor at once; a model change on A makes B reload; Redis killed:
+ * every instance keeps scoring its own sensors and says `degraded`, new sensors are refused
+ * `LEASE_UNAVAILABLE`, and all of it comes back when Redis returns, without a restart; an instance whose lease
+ * another one took drops the sensor; a `kill -9`ed instance's lease expires by itself; an instance started
+ * while Redis is down starts degraded and joins when Redis comes up.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync } from 'node:fs';
@@ -54,6 +56,17 @@ const liveSubscribers = () =>
       .trim()
       .split('\n')[1],
   );
+/** The ids of the Redis connections in pub/sub mode (each instance's relay subscriber). */
+const pubsubClients = () =>
+  new Set(
+    [
+      ...spawnSync('redis-cli', ['-p', String(redis.port), 'CLIENT', 'LIST', 'TYPE', 'pubsub'])
+        .stdout.toString()
+        .matchAll(/^id=(\d+) /gm),
+    ].map((m) => m[1]),
+  );
+/** Each instance's relay subscriber, told apart by starting the instances one after the other. */
+const subscriberOf: Partial<Record<'A' | 'B' | 'C', string>> = {};
 const health = (s: TestServer) => fetch(`${s.url}/api/health`).then((r) => r.json() as Promise<Health>);
 const metrics = (s: TestServer) => s.api<ArrayBuffer>('/metrics').then((b) => Buffer.from(b).toString());
 
@@ -61,7 +74,7 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
   beforeAll(async () => {
     redis = await startRedis();
     modelDir = await synthPumpModel();
-    for (const name of ['A', 'B', 'C'] as const) {
+    for (const [i, name] of (['A', 'B', 'C'] as const).entries()) {
       const dataDir = tempDir(`cluster-${name}`);
       // cd-1's model reaches B only by the notice of a change on A (B's own folder check is an hour away).
       for (const id of ['ca-1', 'cb-1']) cpSync(modelDir, join(dataDir, 'models', id), { recursive: true });
@@ -73,6 +86,9 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
         silenceSeconds: 1,
         modelPollMs: 3_600_000,
       });
+      const known = new Set(Object.values(subscriberOf));
+      await until(`${name} subscribed to the relay`, () => liveSubscribers() === i + 1);
+      subscriberOf[name] = [...pubsubClients()].find((id) => !known.has(id));
     }
     await until('every instance reaches Redis', async () =>
       (await Promise.all(Object.values(servers).map(health))).every((h) => h.cluster.redis === 'up'),
@@ -143,6 +159,73 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
     expect(m).toMatch(/hark_cluster_leases_held 1/);
     expect(servers.A.logs.some((l) => l.startsWith('[A] '))).toBe(true);
   }, 120_000);
+
+  test('an instance whose relay subscriber alone dropped says degraded until it is back, then gets what it missed', async () => {
+    const dashC = await liveClient(servers.C.url, await servers.C.token('operator'));
+    const dashB = await liveClient(servers.B.url, await servers.B.token('operator'));
+    open.push(dashC, dashB);
+    const onC = recordLive(dashC);
+    const onB = recordLive(dashB);
+    await dashC.emitWithAck('subscribe', { sensorId: '*' });
+    await dashB.emitWithAck('subscribe', { sensorId: '*' });
+    const acked = (await servers.A.api<{ items: Alert[] }>('/api/alerts?state=acknowledged')).items.find(
+      (a) => a.sensorId === 'ca-1',
+    )!;
+    // Once the alert has ended and its clip is kept, A changes it only when asked: what C gets of it later is
+    // the change it missed, not a newer one.
+    await until('the alert on A has ended and its clip is kept', async () => {
+      const a = await servers.A.api<Alert>(`/api/alerts/${acked.id}`);
+      return !a.active && a.clip.available;
+    });
+    const ofAlert = (a: Alert) => a.sensorId === 'ca-1' && a.id === acked.id;
+    // A replay is the alert's latest state, sent as it was first sent (`alert`): a dashboard merges it by id.
+    const resolved = (got: ReturnType<typeof recordLive>) =>
+      [...got.alert, ...got.update].some((a) => ofAlert(a) && a.state === 'resolved');
+    const logged = servers.C.logs.length;
+    // C's subscriber is cut and kept away (new connections refused; the ones standing, A's and B's, stay).
+    const admin = (...args: string[]) =>
+      spawnSync('redis-cli', [
+        '-p',
+        String(redis.port),
+        '--user',
+        'hark-test',
+        '--pass',
+        'pw',
+        '--no-auth-warning',
+        ...args,
+      ])
+        .stdout.toString()
+        .trim();
+    spawnSync('redis-cli', [
+      '-p',
+      String(redis.port),
+      'ACL',
+      'SETUSER',
+      'hark-test',
+      'on',
+      '>pw',
+      '~*',
+      '&*',
+      '+@all',
+    ]);
+    try {
+      expect(admin('ACL', 'SETUSER', 'default', 'off')).toBe('OK');
+      expect(admin('CLIENT', 'KILL', 'ID', subscriberOf.C!)).toBe('1');
+      await until('C says degraded', async () => (await health(servers.C)).status === 'degraded');
+      // A resolves its alert: B hears it, C cannot.
+      await servers.A.api(`/api/alerts/${acked.id}/resolve`, { method: 'POST', body: '{}' });
+      await until('B got the resolution', () => resolved(onB));
+      await sleep(200);
+      expect(resolved(onC)).toBe(false);
+    } finally {
+      admin('ACL', 'SETUSER', 'default', 'on');
+      admin('ACL', 'DELUSER', 'hark-test');
+    }
+    // Subscribed again, C asks the others for what it missed, and A replays it.
+    await until('C got the resolution made on A while its subscriber was away', () => resolved(onC));
+    expect(servers.C.logs.slice(logged).some((l) => /DEGRADED: Redis .* is unreachable/.test(l))).toBe(true);
+    expect((await health(servers.C)).status).toBe('ok');
+  }, 60_000);
 
   test('a second connection to B while A holds the lease is refused, and no window is scored twice', async () => {
     const dash = await liveClient(servers.C.url, await servers.C.token('operator'));

@@ -277,6 +277,12 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     reloadModels: () => models.poll(),
     log,
   });
+  if (config.redisUrl && store.engine === 'sqlite')
+    log(
+      'cluster: this instance keeps its own SQLite store: its alerts, scores and history are its own, and the ' +
+        "instances number their alerts alike (a dashboard may show one instance's alert in place of another's); " +
+        'for one store shared by every instance use --database postgres://USER@HOST:PORT/DB',
+    );
   events.on('model:progress', (p) => hub.broadcast('model:progress', p));
   const scorer = new WindowScorer({
     concurrency: config.scoringConcurrency,

@@ -128,14 +128,20 @@ export class Cluster {
     this.relay = new LiveRelay({
       hub: o.hub,
       up: () => link.up,
+      instance: () => this.instance,
+      onHello: () => this.republish(),
       staleMs: 3 * o.leaseSeconds * 1000,
       onRelayed: (direction) => this.#relayed?.inc({ direction }),
     });
+    let lostAt = Date.now();
     link.onChange((up) => {
       this.#redisUp?.set(up ? 1 : 0);
-      if (!up) return;
+      if (!up) {
+        lostAt = Date.now();
+        return;
+      }
       // Back: what changed meanwhile (alerts, status, models) reaches the others, and theirs reach us.
-      this.relay?.flush();
+      this.relay?.reconnected(lostAt);
       this.republish();
       void this.ownership?.renew();
       void o.reloadModels().catch(() => undefined);

@@ -10,6 +10,12 @@
  *   caller, so the queue holds only what was in flight when the connection dropped.
  * - `command` (the ownership leases) has no offline queue: a lease command fails at once when Redis is away,
  *   so a sensor is answered `LEASE_UNAVAILABLE` instead of waiting.
+ *
+ * `up` also waits for the adapter's own connections (made with `adapter.duplicate()`): the subscriber that
+ * receives the other instances' relayed events reconnects on its own schedule, and node-redis says it is
+ * ready only once it has subscribed again. Until then this instance would miss what the others send, so it
+ * is not up: what it sends when it comes up (its kept alerts, a hello that asks the others for theirs) is sent
+ * when it can also hear the answers.
  */
 import { createClient } from 'redis';
 
@@ -27,6 +33,8 @@ const MAX_RECONNECT_DELAY_MS = 1000;
 export class RedisLink {
   readonly adapter: RedisClient;
   readonly command: RedisClient;
+  /** The adapter's own connections (its subscriber and its stream reader). */
+  readonly #duplicates = new Set<RedisClient>();
   #up = false;
   #downSince: number | null = Date.now();
   #closing = false;
@@ -43,13 +51,14 @@ export class RedisLink {
     const publish = this.adapter.publish.bind(this.adapter);
     (this.adapter as { publish: unknown }).publish = (channel: string, message: string | Buffer) =>
       publish(channel, message).catch(() => 0);
-    for (const c of [this.adapter, this.command]) {
-      // Errors are the reconnection's business; the state change is what is reported.
-      c.on('error', () => this.#update());
-      c.on('ready', () => this.#update());
-      c.on('end', () => this.#update());
-      c.on('reconnecting', () => this.#update());
-    }
+    const duplicate = this.adapter.duplicate.bind(this.adapter);
+    (this.adapter as { duplicate: unknown }).duplicate = (...args: Parameters<RedisClient['duplicate']>) => {
+      const c = duplicate(...args) as RedisClient;
+      this.#duplicates.add(c);
+      this.#watch(c);
+      return c;
+    };
+    for (const c of [this.adapter, this.command]) this.#watch(c);
     if (opts.onChange) this.#listeners.add(opts.onChange);
   }
 
@@ -59,7 +68,7 @@ export class RedisLink {
     for (const c of [this.adapter, this.command]) c.connect().catch(() => this.#update());
   }
 
-  /** Both connections ready. */
+  /** Both connections ready, and the adapter's own connections that are open. */
   get up(): boolean {
     return this.#up;
   }
@@ -80,9 +89,21 @@ export class RedisLink {
     );
   }
 
+  #watch(c: RedisClient): void {
+    // Errors are the reconnection's business; the state change is what is reported.
+    c.on('error', () => this.#update());
+    c.on('ready', () => this.#update());
+    c.on('end', () => this.#update());
+    c.on('reconnecting', () => this.#update());
+  }
+
   #update(): void {
     if (this.#closing) return;
-    const up = this.adapter.isReady && this.command.isReady;
+    // A duplicate not open (not yet connected by the adapter, or closed with it) does not hold `up` back.
+    const up =
+      this.adapter.isReady &&
+      this.command.isReady &&
+      [...this.#duplicates].every((c) => c.isReady || !c.isOpen);
     if (up === this.#up) return;
     this.#up = up;
     this.#downSince = up ? null : Date.now();

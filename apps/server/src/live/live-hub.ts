@@ -43,11 +43,13 @@ export const LIVE_HUB_DEFAULTS: LiveHubOptions = {
 /**
  * What a broadcast is the latest state of (a newer one with the same key replaces it while it waits), or null
  * when it cannot be coalesced. `alert` and `alert:update` carry the whole alert, `sensor:status` the whole
- * status, `model:progress` a fit's latest progress (libs/protocol `contracts.ts`).
+ * status, `model:progress` a fit's latest progress (libs/protocol `contracts.ts`). An alert is named by its
+ * sensor and its id: instances of a cluster that each keep their own store number their alerts alike.
  */
 export function broadcastKey(event: string, payload: unknown): string | null {
   const p = (payload ?? {}) as { id?: unknown; sensorId?: unknown };
-  if ((event === 'alert' || event === 'alert:update') && p.id !== undefined) return `alert:${String(p.id)}`;
+  if ((event === 'alert' || event === 'alert:update') && p.id !== undefined)
+    return `alert:${String(p.sensorId)}:${String(p.id)}`;
   if (event === 'sensor:status' && typeof p.id === 'string') return `status:${p.id}`;
   if (event === 'model:progress' && typeof p.sensorId === 'string') return `progress:${p.sensorId}`;
   return null;
