@@ -42,21 +42,24 @@ test('hark bench pipeline --no-write --profile prints the steps per rate and a s
     `the server's FAISS searches run on ${threads} thread(s) of ${cpus().length} cores`,
   );
   expect(stdout).toMatch(
-    /\| sensors \| rate Hz \| windows scored \| dropped \| skipped \(wider hop\) \| scoring hop s, start \/ end \| p50 ms \| p95 ms \| p99 ms \| max ms \| alerts opened \| RSS MB \| server CPU, cores \| sensors' CPU, cores \| sustained \|/,
+    /\| sensors \| rate Hz \| windows scored \| dropped \| skipped \(wider hop\) \| scoring hop s, start \/ end \| p50 ms \| p95 ms \| p99 ms \| max ms \| alerts opened \| RSS MB \| server CPU, cores \| server's event loop busy \| sensors' CPU, cores \| sustained \|/,
   );
   // Both processes' CPU over the measured span, in cores: some, and at most the machine's (after the count
-  // of alerts the step's sound opened, and the RSS).
+  // of alerts the step's sound opened, and the RSS); between them the server's event loop's busy share, 0-1.
   const cpuCells = [
     ...stdout.matchAll(
-      /\n\| 2 \| \d+ \|(?: [^|]+ \|){8} \d+ \| \d+ \| ([\d.]+) \| ([\d.]+) \| (?:yes|no) \|/g,
+      /\n\| 2 \| \d+ \|(?: [^|]+ \|){8} \d+ \| \d+ \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| (?:yes|no) \|/g,
     ),
   ];
   expect(cpuCells, stdout).toHaveLength(2);
-  for (const m of cpuCells)
-    for (const cores of [Number(m[1]), Number(m[2])]) {
+  for (const m of cpuCells) {
+    for (const cores of [Number(m[1]), Number(m[3])]) {
       expect(cores, stdout).toBeGreaterThan(0);
       expect(cores, stdout).toBeLessThanOrEqual(cpus().length + 0.5);
     }
+    expect(Number(m[2]), stdout).toBeGreaterThan(0);
+    expect(Number(m[2]), stdout).toBeLessThanOrEqual(1);
+  }
   for (const rate of [16000, 48000]) {
     const row = new RegExp(
       `\\n\\| 2 \\| ${rate} \\| (\\d+) \\| (\\d+) \\| (\\d+) \\| ([\\d.]+) \\/ ([\\d.]+) \\|`,

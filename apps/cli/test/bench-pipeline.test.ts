@@ -47,6 +47,7 @@ function step(sensors: number, rate: number, rates?: number[]): PipelineStep {
     errors: [],
     rssMb: 500,
     serverCores: 1.25,
+    serverLoopBusy: 0.6,
     clientsCores: 0.5,
     heapUsedMb: 50,
     externalMb: 100,
@@ -75,8 +76,9 @@ describe('a mixed fleet', () => {
   it('labels its rows and its summary with both rates', () => {
     const steps = [step(4, 48000, [16000, 48000]), step(8, 48000, [16000, 48000])];
     expect(pipelineTable(steps)).toMatch(/\n\| 4 \| 16000 \+ 48000 \| 80 \| 0 \| 0 \| 1 \/ 0\.5 \|/);
-    // The alerts the sound opened, each process's CPU in cores, then whether the step was sustained.
-    expect(pipelineTable(steps)).toMatch(/\| 400 \| 3 \| 500 \| 1\.25 \| 0\.5 \| yes \|\n/);
+    // The alerts the sound opened, each process's CPU in cores (the server's event loop's busy share between
+    // them), then whether the step was sustained.
+    expect(pipelineTable(steps)).toMatch(/\| 400 \| 3 \| 500 \| 1\.25 \| 0\.6 \| 0\.5 \| yes \|\n/);
     const summary = pipelineSummary(steps, [16000, 48000], true);
     expect(summary).toContain(
       'Sustained without dropping or skipping a window (sensors at 16000 + 48000 Hz, split evenly): **8 sensors**',

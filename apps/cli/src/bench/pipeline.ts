@@ -89,6 +89,8 @@ export interface PipelineStep {
    */
   serverCores: number;
   clientsCores: number;
+  /** The server's event loop: its busy share of the measured span, 0-1 (`performance.eventLoopUtilization`). */
+  serverLoopBusy: number;
   /** Of which: V8's heap in use and the memory outside it that V8 knows of (typed arrays, addons), MB. */
   heapUsedMb: number;
   externalMb: number;
@@ -413,6 +415,8 @@ async function measureStep(
   let cpu0 = process.cpuUsage();
   let wall0 = performance.now();
   let serverCores = NaN;
+  let loop0 = performance.eventLoopUtilization();
+  let serverLoopBusy = NaN;
   const result = await new Promise<ClientsResult>((resolve, reject) => {
     const child = fork(fileURLToPath(new URL('./pipeline-clients.js', import.meta.url)), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -426,11 +430,13 @@ async function measureStep(
         profiling = profiler?.start() ?? null;
         cpu0 = process.cpuUsage();
         wall0 = performance.now();
+        loop0 = performance.eventLoopUtilization();
         return;
       }
       // The span ends here, for this process, a moment after the child's (its sensors stopping).
       const cpu = process.cpuUsage(cpu0);
       serverCores = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0);
+      serverLoopBusy = performance.eventLoopUtilization(loop0).utilization;
       child.disconnect();
       if (m.ok) resolve(m.result);
       else reject(new Error(m.error));
@@ -484,6 +490,7 @@ async function measureStep(
     errors: result.errors.slice(0, 5),
     ...memoryFigures(),
     serverCores: round2(serverCores),
+    serverLoopBusy: round2(serverLoopBusy),
     clientsCores: round2(result.cpuMs / result.wallMs),
     ...(stageProfile ? { profile: stageProfile } : {}),
   };
@@ -514,6 +521,7 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
       'alerts opened',
       'RSS MB',
       'server CPU, cores',
+      "server's event loop busy",
       "sensors' CPU, cores",
       'sustained',
     ],
@@ -531,6 +539,7 @@ export function pipelineTable(steps: readonly PipelineStep[]): string {
       s.alertsOpened,
       s.rssMb,
       s.serverCores,
+      s.serverLoopBusy,
       s.clientsCores,
       s.sustained ? 'yes' : 'no',
     ]),

@@ -62,7 +62,7 @@ export class LiveRelay {
   #nsp: Namespace | null = null;
   /** Alert events made while Redis was away, by alert. */
   readonly #pending = new Map<string, { event: RelayedEvent; payload: unknown }>();
-  /** The latest state of the alerts made here or relayed from elsewhere, by alert, oldest change first. */
+  /** The latest state of the alerts made or changed here (and their later changes elsewhere), oldest first. */
   readonly #log = new Map<string, { event: RelayedEvent; payload: unknown; at: number }>();
   /** The latest status of each sensor streaming on another instance. */
   readonly #remote = new Map<string, { status: SensorStatus; at: number }>();
