@@ -158,6 +158,10 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
     expect(m).toMatch(/hark_redis_up 1/);
     expect(m).toMatch(/hark_cluster_leases_held 1/);
     expect(servers.A.logs.some((l) => l.startsWith('[A] '))).toBe(true);
+    // Each instance here keeps its own SQLite store, and says what that means for a cluster.
+    expect(servers.A.logs.some((l) => /keeps its own SQLite store: .* --database postgres:/.test(l))).toBe(
+      true,
+    );
   }, 120_000);
 
   test('an instance whose relay subscriber alone dropped says degraded until it is back, then gets what it missed', async () => {
