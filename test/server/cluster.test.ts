@@ -48,25 +48,34 @@ async function sensorOn(s: TestServer, id: string): Promise<TestSensor> {
   return sensor;
 }
 
+/** A `redis-cli` command on the test's Redis (`auth`: as that user, password `pw`); its trimmed output. */
+const redisCli = (args: string[], auth?: string) =>
+  spawnSync('redis-cli', [
+    '-p',
+    String(redis.port),
+    ...(auth ? ['--user', auth, '--pass', 'pw', '--no-auth-warning'] : []),
+    ...args,
+  ])
+    .stdout.toString()
+    .trim();
 /** Instances subscribed to the `/live` relay channel of socket.io's adapter. */
-const liveSubscribers = () =>
-  Number(
-    spawnSync('redis-cli', ['-p', String(redis.port), 'PUBSUB', 'NUMSUB', 'socket.io#/live#'])
-      .stdout.toString()
-      .trim()
-      .split('\n')[1],
-  );
+const liveSubscribers = () => Number(redisCli(['PUBSUB', 'NUMSUB', 'socket.io#/live#']).split('\n')[1]);
 /** The ids of the Redis connections in pub/sub mode (each instance's relay subscriber). */
 const pubsubClients = () =>
-  new Set(
-    [
-      ...spawnSync('redis-cli', ['-p', String(redis.port), 'CLIENT', 'LIST', 'TYPE', 'pubsub'])
-        .stdout.toString()
-        .matchAll(/^id=(\d+) /gm),
-    ].map((m) => m[1]),
-  );
+  new Set([...redisCli(['CLIENT', 'LIST', 'TYPE', 'pubsub']).matchAll(/^id=(\d+) /gm)].map((m) => m[1]));
 /** Each instance's relay subscriber, told apart by starting the instances one after the other. */
 const subscriberOf: Partial<Record<'A' | 'B' | 'C', string>> = {};
+/** Operator dashboards on C and B, subscribed to every sensor, and what each receives. */
+async function dashboardsOnCAndB() {
+  const dashC = await liveClient(servers.C.url, await servers.C.token('operator'));
+  const dashB = await liveClient(servers.B.url, await servers.B.token('operator'));
+  open.push(dashC, dashB);
+  const onC = recordLive(dashC);
+  const onB = recordLive(dashB);
+  await dashC.emitWithAck('subscribe', { sensorId: '*' });
+  await dashB.emitWithAck('subscribe', { sensorId: '*' });
+  return { onC, onB };
+}
 const health = (s: TestServer) => fetch(`${s.url}/api/health`).then((r) => r.json() as Promise<Health>);
 const metrics = (s: TestServer) => s.api<ArrayBuffer>('/metrics').then((b) => Buffer.from(b).toString());
 
@@ -165,13 +174,7 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
   }, 120_000);
 
   test('an instance whose relay subscriber alone dropped says degraded until it is back, then gets what it missed', async () => {
-    const dashC = await liveClient(servers.C.url, await servers.C.token('operator'));
-    const dashB = await liveClient(servers.B.url, await servers.B.token('operator'));
-    open.push(dashC, dashB);
-    const onC = recordLive(dashC);
-    const onB = recordLive(dashB);
-    await dashC.emitWithAck('subscribe', { sensorId: '*' });
-    await dashB.emitWithAck('subscribe', { sensorId: '*' });
+    const { onC, onB } = await dashboardsOnCAndB();
     const acked = (await servers.A.api<{ items: Alert[] }>('/api/alerts?state=acknowledged')).items.find(
       (a) => a.sensorId === 'ca-1',
     )!;
@@ -187,31 +190,8 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
       [...got.alert, ...got.update].some((a) => ofAlert(a) && a.state === 'resolved');
     const logged = servers.C.logs.length;
     // C's subscriber is cut and kept away (new connections refused; the ones standing, A's and B's, stay).
-    const admin = (...args: string[]) =>
-      spawnSync('redis-cli', [
-        '-p',
-        String(redis.port),
-        '--user',
-        'hark-test',
-        '--pass',
-        'pw',
-        '--no-auth-warning',
-        ...args,
-      ])
-        .stdout.toString()
-        .trim();
-    spawnSync('redis-cli', [
-      '-p',
-      String(redis.port),
-      'ACL',
-      'SETUSER',
-      'hark-test',
-      'on',
-      '>pw',
-      '~*',
-      '&*',
-      '+@all',
-    ]);
+    const admin = (...args: string[]) => redisCli(args, 'hark-test');
+    redisCli(['ACL', 'SETUSER', 'hark-test', 'on', '>pw', '~*', '&*', '+@all']);
     try {
       expect(admin('ACL', 'SETUSER', 'default', 'off')).toBe('OK');
       expect(admin('CLIENT', 'KILL', 'ID', subscriberOf.C!)).toBe('1');
@@ -276,13 +256,7 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
   }, 60_000);
 
   test('Redis killed: instances keep scoring their own sensors and say degraded; all returns with Redis', async () => {
-    const dashC = await liveClient(servers.C.url, await servers.C.token('operator'));
-    const dashB = await liveClient(servers.B.url, await servers.B.token('operator'));
-    open.push(dashC, dashB);
-    const onC = recordLive(dashC);
-    const onB = recordLive(dashB);
-    await dashC.emitWithAck('subscribe', { sensorId: '*' });
-    await dashB.emitWithAck('subscribe', { sensorId: '*' });
+    const { onC, onB } = await dashboardsOnCAndB();
     const moved = open.filter((x): x is TestSensor => x instanceof TestSensor && x.socket.connected).at(-1)!;
 
     await redis.kill();
@@ -342,16 +316,7 @@ describe.skipIf(!HAVE_REDIS)('three instances on one Redis', () => {
     const b = open.find((x): x is TestSensor => x instanceof TestSensor && x.socket.connected)!;
     const dropped = new Promise<string>((r) => b.socket.once('disconnect', r));
     // Another holder, as if B's renewals had not reached Redis in time and another instance took the sensor.
-    const set = spawnSync('redis-cli', [
-      '-p',
-      String(redis.port),
-      'SET',
-      leaseKey('cb-1'),
-      'Z#00',
-      'PX',
-      '10000',
-    ]);
-    expect(set.stdout.toString().trim()).toBe('OK');
+    expect(redisCli(['SET', leaseKey('cb-1'), 'Z#00', 'PX', '10000'])).toBe('OK');
     expect(await Promise.race([dropped, sleep(LEASE_SECONDS * 1000).then(() => 'still connected')])).toBe(
       'io server disconnect',
     );
