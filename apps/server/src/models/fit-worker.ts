@@ -2,7 +2,7 @@
  * The fitting worker: fits a detector on WAV files in a worker thread (`workers/fit-worker.mjs`, the built
  * libraries) so that scoring never waits for it, writing the model into a staging directory.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { DetectorConfigInput } from '@hark/detection';
 import { getNumThreads } from '@hark/native';
 import type { FitProgressEvent } from '@hark/protocol';
@@ -21,10 +21,8 @@ export type FitProgress = Pick<FitProgressEvent, 'stage' | 'done' | 'total'>;
 /** Resolves when the worker has written the model, rejects with its error (or exit code). */
 export function runFitWorker(job: FitJob, progress: (p: FitProgress) => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const worker = new Worker(new URL('../../workers/fit-worker.mjs', import.meta.url), {
+    const worker = startWorker(new URL('../../workers/fit-worker.mjs', import.meta.url), {
       workerData: job,
-      // The worker runs the built libraries: drop the `source` export condition a test runner may set.
-      execArgv: withoutConditions(process.execArgv),
       // The addon's thread count is one per process: the worker's load of it must keep the server's
       // (scoring/search-threads.ts), not reset it to every core.
       env: { ...process.env, HARK_FAISS_THREADS: String(getNumThreads()) },
@@ -64,4 +62,19 @@ export function withoutConditions(argv: readonly string[]): string[] {
     else if (!a.startsWith('--conditions=')) out.push(a);
   }
   return out;
+}
+
+/**
+ * A worker thread of the server's. It runs the built libraries, so the `source` export condition a test
+ * runner may set is dropped from the process's flags. Flags a worker refuses (per-process V8 flags such as
+ * `--single-threaded-gc`, which `hark bench pipeline` and a tuned `hark serve` may run with) leave it with
+ * none: the worker's code needs none of them.
+ */
+export function startWorker(url: URL, options: Omit<WorkerOptions, 'execArgv'>): Worker {
+  try {
+    return new Worker(url, { ...options, execArgv: withoutConditions(process.execArgv) });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    return new Worker(url, { ...options, execArgv: [] });
+  }
 }
