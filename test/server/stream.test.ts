@@ -194,6 +194,8 @@ for (const c of cases) {
       const threads = requestedThreads() ?? Math.max(1, availableParallelism() - 1);
       expect(metrics).toMatch(new RegExp(`^hark_search_threads ${threads}$`, 'm'));
       expect(getNumThreads()).toBe(threads);
+      // The streams' resampling and log-mel ran in their worker thread (the default).
+      expect(metrics).toMatch(/^hark_dsp_worker 1$/m);
 
       // Each alert kept its audio (2 s either side), spectrogram and anomaly map.
       const first = await s.api<Alert>(`/api/alerts/${page.items[0].id}`);

@@ -95,6 +95,11 @@ export interface ServerConfig {
    * dropped beyond it, counted and logged. Alert writes are never dropped (they have their own queue).
    */
   writeQueueMax: number;
+  /**
+   * The live streams' resampling and log-mel in a worker thread (`ingest/dsp-worker.ts`), off the event loop
+   * that serves the sockets and the scoring; false: on the event loop.
+   */
+  dspWorker: boolean;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /**
@@ -211,6 +216,8 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   scoreRetentionDays: DEFAULT_SCORE_RETENTION_MS / 86_400_000,
   // ~100 bytes a point: 10 MB, 52 minutes of 16 sensors' points (see DEFAULT_MAX_QUEUED_SCORES).
   writeQueueMax: DEFAULT_MAX_QUEUED_SCORES,
+  // On: at 64 sensors at 48 kHz the streams' DSP took about a fifth of the event loop (BENCHMARKS.md, issue 16).
+  dspWorker: true,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -255,6 +262,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   historyBudgetBytes: { env: 'HARK_HISTORY_BUDGET_BYTES' },
   scoreRetentionDays: { flag: '--score-retention', env: 'HARK_SCORE_RETENTION_DAYS' },
   writeQueueMax: { flag: '--write-queue-max', env: 'HARK_WRITE_QUEUE_MAX' },
+  dspWorker: { env: 'HARK_DSP_WORKER' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -295,6 +303,16 @@ export function resolveServerConfig(
     );
     return undefined;
   };
+  const bool = (name: string): boolean | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const b = (
+      { 1: true, true: true, on: true, 0: false, false: false, off: false } as Record<string, boolean>
+    )[v.toLowerCase()];
+    if (b === undefined)
+      problems.push(`${name} (${JSON.stringify(v)}) must be 1 or 0 (true / false, on / off)`);
+    return b;
+  };
   const fromEnv: ServerOptions = {
     port: num('HARK_PORT'),
     instance: env.HARK_INSTANCE || undefined,
@@ -333,6 +351,7 @@ export function resolveServerConfig(
     historyBudgetBytes: num('HARK_HISTORY_BUDGET_BYTES'),
     scoreRetentionDays: num('HARK_SCORE_RETENTION_DAYS'),
     writeQueueMax: num('HARK_WRITE_QUEUE_MAX'),
+    dspWorker: bool('HARK_DSP_WORKER'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;

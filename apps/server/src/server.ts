@@ -41,6 +41,7 @@ import { Sensors } from './sensors/sensors.js';
 import { BackupSchedule, type BackupResult } from './store/backup.js';
 import { BlobCache } from './store/blob-cache.js';
 import { HarkStore } from './store/store.js';
+import { DspWorker } from './ingest/dsp-worker.js';
 
 export interface HarkServer {
   app: INestApplication;
@@ -138,6 +139,8 @@ interface Runtime {
   backups: BackupSchedule;
   scoreRetention: ScoreRetention;
   cluster: Cluster;
+  /** The streams' resampling and log-mel, off the event loop (null: on it). */
+  dsp: DspWorker | null;
 }
 
 async function buildRuntime(config: ServerConfig): Promise<Runtime> {
@@ -294,9 +297,19 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     cpu: { cores: availableParallelism(), times: cpuTimes },
   });
   const shadow = new ShadowScorer(scorer.scheduler, models, log);
+  const dsp = config.dspWorker
+    ? new DspWorker(log, (running) => metrics.dspWorker.set(running ? 1 : 0))
+    : null;
+  metrics.dspWorker.set(dsp ? 1 : 0);
+  log(
+    dsp
+      ? "streams' resampling and log-mel in a worker thread (HARK_DSP_WORKER=0: on the event loop)"
+      : "streams' resampling and log-mel on the event loop (HARK_DSP_WORKER=0)",
+  );
   cluster.reloadBurnIn = (id) => (id === null ? burnIn.syncAll() : burnIn.sync(id));
   sensors = new Sensors({
     config,
+    dsp: dsp ?? undefined,
     store,
     models,
     scorer,
@@ -364,6 +377,7 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     backups,
     scoreRetention,
     cluster,
+    dsp,
   };
 }
 
@@ -445,6 +459,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
     ({ app, io } = await startApp(config, rt));
   } catch (err) {
     await rt?.scoreRetention.stop();
+    await rt?.dsp?.stop();
     await rt?.cluster.stop();
     await rt?.backups.stop();
     await rt?.store.close();
@@ -506,6 +521,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HarkSer
           http.closeIdleConnections?.();
           await app.close();
           await runtime.sensors.stop();
+          await runtime.dsp?.stop();
           await runtime.burnIn.stop();
           // After the sensors stopped: their leases are released for the other instances to take at once.
           await runtime.cluster.stop();

@@ -114,6 +114,16 @@ describe('server configuration', () => {
     ]);
   });
 
+  it("reads HARK_DSP_WORKER (default on: the streams' DSP in a worker thread), 1/0, true/false or on/off", () => {
+    expect(resolveServerConfig({}, {}).dspWorker).toBe(true);
+    expect(resolveServerConfig({}, { HARK_DSP_WORKER: '0' }).dspWorker).toBe(false);
+    expect(resolveServerConfig({}, { HARK_DSP_WORKER: 'Off' }).dspWorker).toBe(false);
+    expect(resolveServerConfig({}, { HARK_DSP_WORKER: 'true' }).dspWorker).toBe(true);
+    expect(problems({}, { HARK_DSP_WORKER: 'yes please' })).toEqual([
+      'HARK_DSP_WORKER ("yes please") must be 1 or 0 (true / false, on / off)',
+    ]);
+  });
+
   it('reads HARK_MAX_CLOCK_SKEW_SECONDS (default 300 s) and refuses less than a second', () => {
     expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).maxClockSkewSeconds).toBe(300);
     expect(

@@ -49,7 +49,13 @@ export class SensorIngest {
     readonly stream: SensorStream,
     private readonly sink: IngestSink,
     private readonly metrics: HarkMetrics,
-  ) {}
+  ) {
+    // Windows that the DSP worker completes after `audio` has answered the chunk.
+    stream.onWindows((windows) => {
+      for (const w of windows) this.sink.window(w);
+      this.sink.audio();
+    });
+  }
 
   get connected(): boolean {
     return this.socketId !== null;

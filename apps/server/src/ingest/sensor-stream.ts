@@ -14,6 +14,12 @@
  * gives it back (and the resampler's table) when the sensor has been idle: that ends the segment, like a
  * reconfiguration, and keeps everything else (sequence rules, stream time, analysis parameters), so a sensor
  * that comes back streams on as before.
+ *
+ * **Where the DSP runs.** Validation, decoding, the meter and the rings are always here. A segment's resampler
+ * and log-mel extractor run on the caller's thread, or, given a {@link DspWorker} (the server's), in that
+ * worker thread: then `audio` acknowledges the chunk at once and the windows it completes reach
+ * {@link SensorStream.onWindows} when the worker answers (in order, a few ms later). A segment's end waits for
+ * every answer before it, so segments never mix.
  */
 import {
   analysisResampler,
@@ -24,6 +30,7 @@ import {
 } from '@hark/dsp';
 import { DETECTOR_DEFAULTS, hopFrames, windowFrames } from '@hark/detection';
 import type { AudioMessage, HelloAck, HelloMessage, SensorAck } from '@hark/protocol';
+import type { DspPipe, DspResult, DspWorker } from './dsp-worker.js';
 import { StreamError } from './errors.js';
 import { LevelMeter, type LevelMeterOptions, type MeterReading } from './meter.js';
 import { decodePcm, pcmBytes, validateHello, type PcmFormat } from './pcm.js';
@@ -50,6 +57,8 @@ export interface SensorStreamOptions extends LevelMeterOptions {
    * (the first chunk of a segment). Default 300 000 (5 min).
    */
   maxClockSkewMs?: number;
+  /** Resample and compute the log-mel in this worker thread (shared by a server's streams). Default: here. */
+  dsp?: DspWorker;
 }
 
 /** Default of `maxClockSkewMs`. */
@@ -97,6 +106,9 @@ export interface AudioRead {
 /** Receives resampled mono samples at the analysis rate; `t0` is the stream time of the first. */
 export type SamplesListener = (samples: Float32Array, t0: number, sampleRate: number) => void;
 
+/** Receives the windows completed by the DSP worker's answer to a chunk (possibly none), after its audio is in. */
+export type WindowsListener = (windows: ReadyWindow[]) => void;
+
 interface Segment {
   /** Stream time (ms) of the segment's analysis sample 0; null until its first chunk. */
   anchor: number | null;
@@ -107,6 +119,121 @@ interface Segment {
   inputFrames: number;
   /** Segment-relative start of the next window. */
   nextWindow: number;
+}
+
+/** What a chunk's (or a segment tail's) samples and columns go into. */
+interface Job {
+  seg: Segment;
+  /** Arrival of the chunk (ms); the windows' `arrivedAt`. */
+  now: number;
+  /** Where completed windows go; null for a segment's tail (no window is cut from it). */
+  out: ReadyWindow[] | null;
+}
+
+/** Puts a segment's resampled samples and columns in the rings and cuts windows. */
+interface PathSink {
+  samples(samples: Float32Array, job: Job): void;
+  column(column: Float32Array, k: number, job: Job): void;
+  /** A worker's answer is in (not called on the caller's thread). */
+  done(job: Job): void;
+}
+
+/** A segment's resampler and log-mel extractor: here, or in the DSP worker. */
+interface DspPath {
+  /** True once the worker it ran in stopped: the segment must end, and a new path be made. */
+  readonly lost: boolean;
+  /** Resamples and extracts a chunk; its results reach the sink now or later, in order. */
+  push(mono: Float32Array, job: Job): void;
+  /** Ends the segment: the resampler's tail goes through, then both restart. Returns with every result in. */
+  flush(job: Job): void;
+  /** Both restart, the tail dropped. Returns with every result in. */
+  reset(): void;
+  dispose(): void;
+}
+
+/** On the caller's thread. */
+class LocalPath implements DspPath {
+  readonly lost = false;
+  constructor(
+    private readonly resampler: Resampler,
+    private readonly extractor: LogMelExtractor,
+    private readonly sink: PathSink,
+  ) {}
+  push(mono: Float32Array, job: Job): void {
+    this.run(this.resampler.push(mono), job);
+  }
+  flush(job: Job): void {
+    this.run(this.resampler.flush(), job);
+    this.reset();
+  }
+  reset(): void {
+    this.resampler.reset();
+    this.extractor.reset();
+  }
+  dispose(): void {
+    this.resampler.dispose();
+  }
+  private run(samples: Float32Array, job: Job): void {
+    if (samples.length === 0) return;
+    this.sink.samples(samples, job);
+    this.extractor.process(samples, (column, k) => this.sink.column(column, k, job));
+  }
+}
+
+/** In the DSP worker: results come back through {@link DspWorker}'s port. */
+class RemotePath implements DspPath {
+  lost = false;
+  /** Requests not answered yet, in order. */
+  private readonly jobs: Job[] = [];
+  private readonly pipe: DspPipe | null;
+  constructor(
+    dsp: DspWorker,
+    inRate: number,
+    mel: MelParams,
+    private readonly sink: PathSink,
+  ) {
+    this.pipe = dsp.open(inRate, mel, {
+      result: (r) => this.result(r, mel.nMels),
+      lost: () => {
+        this.lost = true;
+        this.jobs.length = 0;
+      },
+    });
+    if (!this.pipe) this.lost = true;
+  }
+  push(mono: Float32Array, job: Job): void {
+    if (this.lost) return;
+    this.jobs.push(job);
+    this.pipe!.push(mono);
+  }
+  flush(job: Job): void {
+    if (this.lost) return;
+    this.jobs.push(job);
+    this.pipe!.flush();
+    this.pipe!.drain();
+  }
+  reset(): void {
+    if (this.lost) return;
+    this.pipe!.reset();
+    this.pipe!.drain();
+  }
+  dispose(): void {
+    if (this.lost) return;
+    this.pipe!.drain();
+    this.pipe!.close();
+    this.lost = true;
+  }
+  private result(r: DspResult, nMels: number): void {
+    const job = this.jobs.shift();
+    if (!job) return;
+    if (r.samples.length) {
+      this.sink.samples(r.samples, job);
+      const n = r.columns.length / nMels;
+      for (let i = 0; i < n; i++)
+        this.sink.column(r.columns.subarray(i * nMels, (i + 1) * nMels), r.k0 + i, job);
+    }
+    this.sink.done(job);
+  }
 }
 
 const DEFAULT_MAX_CHUNK_BYTES = 512 * 1024;
@@ -144,12 +271,14 @@ export class SensorStream {
   private readonly sequence = new SequenceTracker();
   private readonly meterState: LevelMeter;
   private readonly listeners = new Set<SamplesListener>();
+  private windowsListener: WindowsListener | null = null;
+  /** Null once the worker stopped: the DSP runs here from then on. */
+  private dsp: DspWorker | null;
   private melParams!: MelParams;
   private winSeconds!: number;
   private hopSecs!: number;
   private winFrames!: number;
   private hopFrameCount!: number;
-  private extractor!: LogMelExtractor;
   private columnRing!: ColumnRing;
   private audioRing!: AudioRing;
   /** Segments whose audio may still be in the audio ring, oldest first; the last is the current one. */
@@ -157,7 +286,15 @@ export class SensorStream {
   private fmt: PcmFormat | null = null;
   /** The format of the current segment (kept across disconnects so a same-stream reconnect continues). */
   private segmentFormat: PcmFormat | null = null;
-  private resampler: Resampler | null = null;
+  /** The current segment's resampler and extractor; null before the first audio and after a release. */
+  private path: DspPath | null = null;
+  private readonly sink: PathSink = {
+    samples: (samples, job) => this.ingestSamples(samples, job),
+    column: (column, k, job) => this.ingestColumn(column, k, job),
+    done: (job) => {
+      if (job.out) this.windowsListener?.(job.out.splice(0));
+    },
+  };
   private windowCount = 0;
   private startedAt: number | null = null;
   private readonly maxClockSkewMs: number;
@@ -168,6 +305,7 @@ export class SensorStream {
     this.audioRingSeconds = options.audioRingSeconds ?? 60;
     this.columnRingSeconds = options.columnRingSeconds ?? 300;
     this.maxClockSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+    this.dsp = options.dsp ?? null;
     if (!(this.maxClockSkewMs > 0))
       throw new RangeError(`maxClockSkewMs (${this.maxClockSkewMs}) must be > 0`);
     if (!(Number.isInteger(this.maxChunkBytes) && this.maxChunkBytes > 0))
@@ -239,12 +377,12 @@ export class SensorStream {
    */
   hello(msg: unknown, _now?: number): HelloAck {
     let hello: HelloMessage;
-    let resampler: Resampler | null = null;
+    let path: DspPath | null = null;
     try {
       hello = validateHello(msg);
       const old = this.segmentFormat;
       if (!old || old.sampleRate !== hello.sampleRate) {
-        resampler = this.makeResampler(hello.sampleRate);
+        path = this.makePath(hello.sampleRate);
       }
     } catch (e) {
       if (e instanceof StreamError) return { ok: false, error: e.message, code: e.code };
@@ -255,7 +393,7 @@ export class SensorStream {
     const old = this.segmentFormat;
     if (newStream || !old || old.sampleRate !== fmt.sampleRate || old.format !== fmt.format) {
       this.endSegment(newStream);
-      if (resampler) this.replaceResampler(resampler);
+      if (path) this.replacePath(path);
       if (newStream) {
         this.startedAt = null;
         this.meterState.reset();
@@ -310,8 +448,14 @@ export class SensorStream {
           seq,
         );
       ({ mono, framePeak } = decodePcm(pcmBytes(m.data, seq), fmt, this.maxChunkBytes, seq));
+      // The DSP worker stopped: the segment ends (its resampler and extractor are gone with it).
+      if (this.path?.lost) {
+        this.path = null;
+        this.dsp = null;
+        this.endSegment(false);
+      }
       // Released while idle (see `release`): the segment's resampler comes back with its audio.
-      if (!this.resampler) this.replaceResampler(this.makeResampler(fmt.sampleRate));
+      if (!this.path) this.replacePath(this.makePath(fmt.sampleRate));
     } catch (e) {
       if (e instanceof StreamError) return { ack: e.toAck(), windows: [], seconds: 0 };
       throw e;
@@ -326,9 +470,10 @@ export class SensorStream {
     const inputT0 = segment.anchor + (segment.inputFrames * 1000) / fmt.sampleRate;
     segment.inputFrames += mono.length;
     this.meterState.push(mono, framePeak, fmt.sampleRate, inputT0);
-    const windows: ReadyWindow[] = [];
-    this.ingest(this.resampler!.push(mono), now, windows);
-    return { ack: { ok: true, seq }, windows, seconds: mono.length / fmt.sampleRate };
+    const seconds = mono.length / fmt.sampleRate;
+    const job: Job = { seg: segment, now, out: [] };
+    this.path!.push(mono, job); // may take `mono` (to the worker)
+    return { ack: { ok: true, seq }, windows: job.out!.splice(0), seconds };
   }
 
   /**
@@ -340,17 +485,15 @@ export class SensorStream {
     const p = resolveMelParams({ ...mel, center: false });
     checkWindowing(p, windowSeconds, hopSeconds, this.columnRingSeconds); // throws before any change
     const rateChanged = p.sampleRate !== this.melParams.sampleRate;
-    const resampler =
-      rateChanged && this.segmentFormat && this.resampler
-        ? this.makeResampler(this.segmentFormat.sampleRate, p)
-        : null;
+    // A new extractor (and resampler, if the rate changed) for the next segment; made first, since it may throw.
+    const path = this.segmentFormat && this.path ? this.makePath(this.segmentFormat.sampleRate, p) : null;
     const anchor = this.endSegment(false);
     this.configure(p, windowSeconds, hopSeconds);
     if (rateChanged) {
       this.audioRing = new AudioRing(Math.ceil(this.audioRingSeconds * p.sampleRate));
       this.segments = [this.newSegment(anchor)];
-      this.replaceResampler(resampler);
     }
+    this.replacePath(path);
   }
 
   /** Bytes the rings hold now (0 before the first audio and after {@link release}). */
@@ -364,7 +507,7 @@ export class SensorStream {
    * analysis parameters are kept, and the next audio allocates again. Reads return nothing until then.
    */
   release(): void {
-    this.replaceResampler(null);
+    this.replacePath(null);
     const anchor = this.endSegment(false);
     this.audioRing.free();
     this.columnRing.free();
@@ -376,10 +519,21 @@ export class SensorStream {
     this.release();
   }
 
-  /** A new resampler; the old one gives its table back to the process-wide kernel. */
-  private replaceResampler(next: Resampler | null): void {
-    if (this.resampler !== next) this.resampler?.dispose();
-    this.resampler = next;
+  /**
+   * A new DSP path; the old one's results are all in first (in the worker), and its resampler gives its table
+   * back to the process-wide kernel.
+   */
+  private replacePath(next: DspPath | null): void {
+    if (this.path !== next) this.path?.dispose();
+    this.path = next;
+  }
+
+  /**
+   * Completed windows from the DSP worker's answers (only with a {@link SensorStreamOptions.dsp}: otherwise
+   * `audio` returns them). Called once per answered chunk, after its audio and columns are in the rings.
+   */
+  onWindows(listener: WindowsListener | null): void {
+    this.windowsListener = listener;
   }
 
   /**
@@ -444,21 +598,30 @@ export class SensorStream {
     return this.meterState.read();
   }
 
-  /** Validates and installs analysis parameters: a new extractor and column ring (frame numbers continue). */
+  /** Validates and installs analysis parameters and a new column ring (frame numbers continue). */
   private configure(mel: MelParams, windowSeconds: number, hopSeconds: number): void {
     const { wf, hf, capacity } = checkWindowing(mel, windowSeconds, hopSeconds, this.columnRingSeconds);
-    const extractor = new LogMelExtractor(mel);
+    new LogMelExtractor(mel); // throws on parameters no extractor takes, before any change
     const firstFrame = this.columnRing ? this.columnRing.end : 0;
     this.melParams = mel;
     this.winSeconds = windowSeconds;
     this.hopSecs = hopSeconds;
     this.winFrames = wf;
     this.hopFrameCount = hf;
-    this.extractor = extractor;
     this.columnRing = new ColumnRing(capacity, mel.nMels, { firstFrame, floatFrames: wf });
   }
 
-  private makeResampler(inRate: number, mel: MelParams = this.melParams): Resampler {
+  /** A resampler from `inRate` and an extractor of `mel`, here or in the DSP worker; `BAD_SAMPLE_RATE` if none. */
+  private makePath(inRate: number, mel: MelParams = this.melParams): DspPath {
+    const resampler = this.makeResampler(inRate, mel);
+    if (this.dsp?.running) {
+      resampler.dispose(); // made to check the rate; the worker makes its own
+      return new RemotePath(this.dsp, inRate, mel, this.sink);
+    }
+    return new LocalPath(resampler, new LogMelExtractor(mel), this.sink);
+  }
+
+  private makeResampler(inRate: number, mel: MelParams): Resampler {
     try {
       return analysisResampler(inRate, mel.sampleRate);
     } catch (e) {
@@ -491,10 +654,8 @@ export class SensorStream {
   private endSegment(newStream: boolean): number | null {
     const seg = this.current();
     const rate = this.segmentFormat?.sampleRate ?? 0;
-    if (seg.anchor !== null && seg.inputFrames > 0 && this.resampler)
-      this.ingest(this.resampler.flush(), 0, null);
-    this.resampler?.reset();
-    this.extractor.reset();
+    if (seg.anchor !== null && seg.inputFrames > 0) this.path?.flush({ seg, now: 0, out: null });
+    else this.path?.reset();
     const carried = seg.anchor === null || rate === 0 ? null : seg.anchor + (seg.inputFrames * 1000) / rate;
     if (seg.anchor === null || seg.inputFrames === 0) this.segments.pop();
     const anchor = newStream ? null : carried;
@@ -505,38 +666,41 @@ export class SensorStream {
     return anchor;
   }
 
+  /** Appends a segment's resampled samples to the audio ring and hands them to the listeners. */
+  private ingestSamples(samples: Float32Array, job: Job): void {
+    const seg = job.seg;
+    const sr = this.melParams.sampleRate;
+    const t0 = seg.anchor! + ((this.audioRing.end - seg.firstSample) * 1000) / sr;
+    this.audioRing.push(samples);
+    for (const listener of this.listeners) listener(samples, t0, sr);
+  }
+
   /**
-   * Appends resampled samples to the audio ring, the extractor and the column ring; cuts windows into `out`,
-   * each as its last column arrives (the ring holds only the newest window's columns as floats).
+   * Appends a column (segment frame `k`) to the column ring; cuts the windows it completes into `job.out`, each
+   * as its last column arrives (the ring holds only the newest window's columns as floats).
    */
-  private ingest(samples: Float32Array, now: number, out: ReadyWindow[] | null): void {
-    if (samples.length === 0) return;
-    const seg = this.current();
+  private ingestColumn(column: Float32Array, k: number, job: Job): void {
+    const { seg, out } = job;
     const anchor = seg.anchor!;
     const mel = this.melParams;
-    const t0 = anchor + ((this.audioRing.end - seg.firstSample) * 1000) / mel.sampleRate;
-    this.audioRing.push(samples);
-    for (const listener of this.listeners) listener(samples, t0, mel.sampleRate);
     const ring = this.columnRing;
     const W = this.winFrames;
-    this.extractor.process(samples, (column, k) => {
-      ring.push(column, frameTimeMs(anchor, k, mel));
-      if (!out) return;
-      while (seg.firstFrame + seg.nextWindow + W <= ring.end) {
-        const start = seg.firstFrame + seg.nextWindow;
-        const data = new Float32Array(mel.nMels * W);
-        ring.copyMelMajor(start, start + W, data);
-        out.push({
-          index: this.windowCount++,
-          startFrame: start,
-          endFrame: start + W,
-          t0: frameTimeMs(anchor, seg.nextWindow, mel),
-          t1: frameTimeMs(anchor, seg.nextWindow + W, mel),
-          data,
-          arrivedAt: now,
-        });
-        seg.nextWindow += this.hopFrameCount;
-      }
-    });
+    ring.push(column, frameTimeMs(anchor, k, mel));
+    if (!out) return;
+    while (seg.firstFrame + seg.nextWindow + W <= ring.end) {
+      const start = seg.firstFrame + seg.nextWindow;
+      const data = new Float32Array(mel.nMels * W);
+      ring.copyMelMajor(start, start + W, data);
+      out.push({
+        index: this.windowCount++,
+        startFrame: start,
+        endFrame: start + W,
+        t0: frameTimeMs(anchor, seg.nextWindow, mel),
+        t1: frameTimeMs(anchor, seg.nextWindow + W, mel),
+        data,
+        arrivedAt: job.now,
+      });
+      seg.nextWindow += this.hopFrameCount;
+    }
   }
 }

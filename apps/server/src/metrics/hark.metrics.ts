@@ -62,6 +62,10 @@ export class HarkMetrics {
     'hark_search_threads',
     "FAISS's threads per search: HARK_FAISS_THREADS (else OMP_NUM_THREADS) if set, else the cores less one left to the event loop.",
   );
+  readonly dspWorker = this.#gauge(
+    'hark_dsp_worker',
+    "1 while the streams' resampling and log-mel run in their worker thread; 0 when they run on the event loop (HARK_DSP_WORKER=0, or the worker stopped).",
+  );
   readonly alerts = this.#counter('hark_alerts_total', 'Alerts opened.', ['sensor', 'kind']);
   readonly sensorsConnected = this.#gauge('hark_sensors_connected', 'Sensors connected to /sensor now.');
   readonly audioSeconds = this.#counter('hark_audio_seconds_total', 'Seconds of audio received.', ['sensor']);

@@ -19,10 +19,13 @@ import type { BurnInService } from '../models/burn-in.service.js';
 import type { ShadowScorer } from '../scoring/shadow-scorer.js';
 import type { DropCause, ScoreSink, WindowResult, WindowScorer } from '../scoring/window-scorer.js';
 import type { HarkStore } from '../store/store.js';
+import type { DspWorker } from '../ingest/dsp-worker.js';
 
 export interface SensorLineDeps {
   config: ServerConfig;
   store: HarkStore;
+  /** The streams' resampling and log-mel in this worker thread (absent: on the event loop). */
+  dsp?: DspWorker;
   scorer: WindowScorer;
   /** Scores the same windows with the sensor's shadow model, if it has one. */
   shadow?: ShadowScorer;
@@ -65,6 +68,7 @@ export class SensorLine implements IngestSink, ScoreSink {
       columnRingSeconds: COLUMN_RING_SECONDS,
       audioRingSeconds: AUDIO_RING_SECONDS,
       maxClockSkewMs: config.maxClockSkewSeconds * 1000,
+      dsp: d.dsp,
     });
     this.ingest = new SensorIngest(this.stream, this, d.metrics);
     this.live = new SensorLive(id, this.stream, d.hub, d.history ? (ev) => d.history!.columns(ev) : null);

@@ -28,12 +28,15 @@ import type { WindowScorer } from '../scoring/window-scorer.js';
 import type { SensorPatch } from '../store/sensor.repository.js';
 import { isStorageFailure } from '../store/storage-health.js';
 import type { HarkStore } from '../store/store.js';
+import type { DspWorker } from '../ingest/dsp-worker.js';
 import { SensorLine } from './sensor-line.js';
 import { SensorStatusBoard } from './sensor-status.js';
 
 export interface SensorsDeps {
   config: ServerConfig;
   store: HarkStore;
+  /** The streams' resampling and log-mel in this worker thread (absent: on the event loop). */
+  dsp?: DspWorker;
   models: ModelRegistry;
   scorer: WindowScorer;
   /** Scores the windows again with a sensor's shadow model, when it has one (absent: no shadows). */
