@@ -107,6 +107,8 @@ for (const c of cases) {
         webhookUrl: `http://127.0.0.1:${port}/hook`,
         webhookSecret: 's3cret',
         fitConfig: SYNTH_STREAM_FIT_CONFIG,
+        // The streams' DSP in its worker thread (opt-in): the whole path through it, checked below.
+        dspWorker: true,
       });
       await fitFromFolder(s, sensorId, join(dir, 'train'));
       const operator = await s.token('operator');
@@ -194,7 +196,7 @@ for (const c of cases) {
       const threads = requestedThreads() ?? Math.max(1, availableParallelism() - 1);
       expect(metrics).toMatch(new RegExp(`^hark_search_threads ${threads}$`, 'm'));
       expect(getNumThreads()).toBe(threads);
-      // The streams' resampling and log-mel ran in their worker thread (the default).
+      // The streams' resampling and log-mel ran in their worker thread (asked for above).
       expect(metrics).toMatch(/^hark_dsp_worker 1$/m);
 
       // Each alert kept its audio (2 s either side), spectrogram and anomaly map.

@@ -216,8 +216,10 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   scoreRetentionDays: DEFAULT_SCORE_RETENTION_MS / 86_400_000,
   // ~100 bytes a point: 10 MB, 52 minutes of 16 sensors' points (see DEFAULT_MAX_QUEUED_SCORES).
   writeQueueMax: DEFAULT_MAX_QUEUED_SCORES,
-  // On: at 64 sensors at 48 kHz the streams' DSP took about a fifth of the event loop (BENCHMARKS.md, issue 16).
-  dspWorker: true,
+  // Off: on 2 cores it took the event loop from 0.75 to 0.69 busy at 64 sensors at 48 kHz, but 2 of its 4 runs
+  // built up a queue (p99 1.5-2.8 s), against none of 3 on the loop: a third busy thread on two cores
+  // (BENCHMARKS.md, session 29). Try it with more cores.
+  dspWorker: false,
 };
 
 export type ServerOptions = Partial<ServerConfig>;

@@ -303,8 +303,8 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
   metrics.dspWorker.set(dsp ? 1 : 0);
   log(
     dsp
-      ? "streams' resampling and log-mel in a worker thread (HARK_DSP_WORKER=0: on the event loop)"
-      : "streams' resampling and log-mel on the event loop (HARK_DSP_WORKER=0)",
+      ? "streams' resampling and log-mel in a worker thread (HARK_DSP_WORKER=1)"
+      : "streams' resampling and log-mel on the event loop (HARK_DSP_WORKER=1 moves them to a worker thread)",
   );
   cluster.reloadBurnIn = (id) => (id === null ? burnIn.syncAll() : burnIn.sync(id));
   sensors = new Sensors({

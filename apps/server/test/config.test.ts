@@ -114,8 +114,8 @@ describe('server configuration', () => {
     ]);
   });
 
-  it("reads HARK_DSP_WORKER (default on: the streams' DSP in a worker thread), 1/0, true/false or on/off", () => {
-    expect(resolveServerConfig({}, {}).dspWorker).toBe(true);
+  it("reads HARK_DSP_WORKER (default off; on: the streams' DSP in a worker thread), 1/0, true/false or on/off", () => {
+    expect(resolveServerConfig({}, {}).dspWorker).toBe(false);
     expect(resolveServerConfig({}, { HARK_DSP_WORKER: '0' }).dspWorker).toBe(false);
     expect(resolveServerConfig({}, { HARK_DSP_WORKER: 'Off' }).dspWorker).toBe(false);
     expect(resolveServerConfig({}, { HARK_DSP_WORKER: 'true' }).dspWorker).toBe(true);

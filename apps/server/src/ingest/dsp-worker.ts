@@ -35,7 +35,7 @@ export interface DspResult {
 export interface DspPipeHandler {
   /** A reply, in request order. */
   result(r: DspResult): void;
-  /** The worker stopped: requests not answered are lost (`pending` of them). */
+  /** The worker stopped: this pipe's requests not answered yet are lost. */
   lost(reason: string): void;
 }
 
@@ -65,11 +65,11 @@ export class DspWorker {
 
   /**
    * @param log where the worker's failure is said
-   * @param running told false when the worker stops (a crash or a drain that timed out), for `/metrics`
+   * @param onRunning told false when the worker stops (a crash or a drain that timed out), for `/metrics`
    */
   constructor(
     private readonly log: (line: string) => void = () => {},
-    private readonly running_: (running: boolean) => void = () => {},
+    private readonly onRunning: (running: boolean) => void = () => {},
   ) {
     const replies = new SharedArrayBuffer(4);
     this.#posted = new Int32Array(replies);
@@ -163,6 +163,7 @@ export class DspWorker {
   }
 
   #reply(m: Reply): void {
+    if (this.#failed !== null || this.#closing) return; // given up with the worker
     this.#handled++;
     const pipe = this.#pipes.get(m.pipe);
     if (!pipe) return; // closed, or lost: its requests were given up
@@ -183,7 +184,7 @@ export class DspWorker {
         `loop from now on; ${lost} chunk${lost === 1 ? '' : 's'} in flight were lost`,
     );
     this.#lose(reason);
-    this.running_(false);
+    this.onRunning(false);
     void this.#worker.terminate();
   }
 
