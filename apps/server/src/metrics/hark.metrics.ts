@@ -64,7 +64,7 @@ export class HarkMetrics {
   );
   readonly dspWorker = this.#gauge(
     'hark_dsp_worker',
-    "1 while the streams' resampling and log-mel run in their worker thread; 0 when they run on the event loop (HARK_DSP_WORKER=0, or the worker stopped).",
+    "1 while the streams' resampling and log-mel run in their worker thread (HARK_DSP_WORKER=1); 0 when they run on the event loop (the default, or the worker stopped).",
   );
   readonly alerts = this.#counter('hark_alerts_total', 'Alerts opened.', ['sensor', 'kind']);
   readonly sensorsConnected = this.#gauge('hark_sensors_connected', 'Sensors connected to /sensor now.');
