@@ -20,7 +20,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import type { MelParams } from '@hark/dsp';
-import { startWorker } from '../models/fit-worker.js';
+import { startWorker } from '../worker-thread.js';
 
 /** What the worker returns for one push or flush. */
 export interface DspResult {

@@ -2,10 +2,10 @@
  * The fitting worker: fits a detector on WAV files in a worker thread (`workers/fit-worker.mjs`, the built
  * libraries) so that scoring never waits for it, writing the model into a staging directory.
  */
-import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { DetectorConfigInput } from '@hark/detection';
 import { getNumThreads } from '@hark/native';
 import type { FitProgressEvent } from '@hark/protocol';
+import { startWorker } from '../worker-thread.js';
 
 export interface FitJob {
   files: string[];
@@ -51,30 +51,4 @@ export function runFitWorker(job: FitJob, progress: (p: FitProgress) => void): P
       settled = true;
     });
   });
-}
-
-/** `argv` without `--conditions X` / `--conditions=X` / `-C X` pairs. */
-export function withoutConditions(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--conditions' || a === '-C') i++;
-    else if (!a.startsWith('--conditions=')) out.push(a);
-  }
-  return out;
-}
-
-/**
- * A worker thread of the server's. It runs the built libraries, so the `source` export condition a test
- * runner may set is dropped from the process's flags. Flags a worker refuses (per-process V8 flags such as
- * `--single-threaded-gc`, which `hark bench pipeline` and a tuned `hark serve` may run with) leave it with
- * none: the worker's code needs none of them.
- */
-export function startWorker(url: URL, options: Omit<WorkerOptions, 'execArgv'>): Worker {
-  try {
-    return new Worker(url, { ...options, execArgv: withoutConditions(process.execArgv) });
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
-    return new Worker(url, { ...options, execArgv: [] });
-  }
 }
