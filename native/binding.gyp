@@ -12,6 +12,7 @@
         "src/addon/args.cc",
         "src/addon/blas.cc",
         "src/addon/bound_search.cc",
+        "src/addon/context_search.cc",
         "src/addon/errors.cc",
         "src/addon/flat_search.cc",
         "src/addon/index_async.cc",

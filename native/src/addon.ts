@@ -97,5 +97,26 @@ export interface Addon {
   kCenterGreedy(features: Float32Array, dim: number, count: number, first: number): Int32Array;
   /** The `count` leading principal axes of `vectors` (`[n, dim]`), `[count, dim]`, largest variance first. */
   principalAxes(vectors: Float32Array, dim: number, count: number): Float32Array;
+  /** Squared norms of a column memory's contexts (context-search.ts). */
+  contextNorms(columns: Float32Array, nMels: number, frames: number, starts: Int32Array): Float32Array;
+  /** Exact nearest context of each full context of a window (context-search.ts). */
+  contextSearch(
+    columns: Float32Array,
+    nMels: number,
+    frames: number,
+    starts: Int32Array,
+    norms: Float32Array,
+    window: Float32Array,
+    windowFrames: number,
+  ): { distances: Float32Array; labels: Int32Array };
+  contextSearchAsync(
+    columns: Float32Array,
+    nMels: number,
+    frames: number,
+    starts: Int32Array,
+    norms: Float32Array,
+    window: Float32Array,
+    windowFrames: number,
+  ): Promise<{ distances: Float32Array; labels: Int32Array }>;
   faissVersion: string;
 }

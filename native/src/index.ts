@@ -17,6 +17,13 @@ export {
   type IVFOptions,
 } from './knn-index.js';
 export { nativeKCenterGreedy, principalAxes } from './coreset.js';
+export {
+  contextNorms,
+  contextSearch,
+  contextSearchAsync,
+  type ContextColumns,
+  type ContextSearchResult,
+} from './context-search.js';
 export { getMaxConcurrentJobs, setMaxConcurrentJobs } from './jobs.js';
 export { getNumThreads, setNumThreads } from './threads.js';
 export {

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "blas.h"
 #include "bound_search.h"
+#include "context_search.h"
 #include "errors.h"
 #include "index_io.h"
 #include "index_wrap.h"
@@ -62,6 +63,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("blasBlocking", Napi::Function::New(env, BlasBlocking, "blasBlocking"));
   exports.Set("principalAxes", Napi::Function::New(env, PrincipalAxes, "principalAxes"));
   exports.Set("kCenterGreedy", Napi::Function::New(env, KCenterGreedy, "kCenterGreedy"));
+  exports.Set("contextNorms", Napi::Function::New(env, ContextNormsJs, "contextNorms"));
+  exports.Set("contextSearch", Napi::Function::New(env, ContextSearchJs, "contextSearch"));
+  exports.Set("contextSearchAsync", Napi::Function::New(env, ContextSearchAsyncJs, "contextSearchAsync"));
   exports.Set("faissVersion", Napi::String::New(env, std::to_string(FAISS_VERSION_MAJOR) + "." + std::to_string(FAISS_VERSION_MINOR) +
                                                          "." + std::to_string(FAISS_VERSION_PATCH)));
   return exports;

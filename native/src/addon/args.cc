@@ -73,6 +73,12 @@ Napi::Float32Array GetMatrix(const Napi::Value& v, const char* name, int64_t dim
   return a;
 }
 
+Napi::Int32Array GetInt32s(const Napi::Value& v, const char* name) {
+  if (!IsTyped(v, napi_int32_array))
+    throw HarkError(code::kArg, std::string(name) + " must be an Int32Array, got " + Describe(v), ErrorKind::Type);
+  return v.As<Napi::Int32Array>();
+}
+
 Napi::BigInt64Array GetIds(const Napi::Value& v, const char* name) {
   if (!IsTyped(v, napi_bigint64_array))
     throw HarkError(code::kArg, std::string(name) + " must be a BigInt64Array, got " + Describe(v), ErrorKind::Type);

@@ -19,6 +19,9 @@ int64_t GetInt(const Napi::Value& v, const char* name, int64_t min, int64_t max)
 Napi::Float32Array GetMatrix(const Napi::Value& v, const char* name, int64_t dim, int64_t* rows);
 
 // A BigInt64Array of ids.
+// An Int32Array argument.
+Napi::Int32Array GetInt32s(const Napi::Value& v, const char* name);
+
 Napi::BigInt64Array GetIds(const Napi::Value& v, const char* name);
 
 // A Uint8Array (Buffer included).

@@ -258,6 +258,19 @@ const Tile& TileSize() {
   return tile;
 }
 
+// out[i] = p0[off + i] + p1[off + 1 + i] + ... + p_{frames-1}[off + frames - 1 + i] for i < len, where p_c is
+// row t + c of the m-wide product tile: the products of `len` consecutive contexts with query t, summed in the
+// same order for every context.
+__attribute__((target_clones("avx2", "default")))
+void SumDiagonals(const float* p, int64_t m, int64_t t, int frames, int64_t off, int64_t len, float* out) {
+  const float* p0 = p + t * m + off;
+  for (int64_t i = 0; i < len; i++) out[i] = p0[i];
+  for (int c = 1; c < frames; c++) {
+    const float* pc = p + (t + c) * m + off + c;
+    for (int64_t i = 0; i < len; i++) out[i] += pc[i];
+  }
+}
+
 }  // namespace
 
 float ExactDistance(const float* a, const float* b, int d, bool l2) {
@@ -427,6 +440,135 @@ void FlatSearch(const faiss::Index* index, int64_t n, const float* x, int64_t k,
   }
   if (cpuSeconds)
     for (double c : cpu) *cpuSeconds += c;
+}
+
+std::vector<float> ContextNorms(const float* columns, const int32_t* starts, int64_t count, int nMels, int frames) {
+  // Each column's squared norm once, in double, then each context's as the sum of its columns', rounded once
+  // to float: within u (1 + gamma_d(v)) Y of Y, inside the gamma_d(u) Y the shortlists' bound allows for fl(Y).
+  const int64_t nCols = count > 0 ? static_cast<int64_t>(starts[count - 1]) + frames : 0;
+  std::vector<double> col(static_cast<size_t>(nCols));
+  for (int64_t i = 0; i < nCols; i++) {
+    const float* v = columns + i * nMels;
+    double sq = 0;
+    for (int m = 0; m < nMels; m++) sq += static_cast<double>(v[m]) * v[m];
+    col[i] = sq;
+  }
+  std::vector<float> out(static_cast<size_t>(count));
+  for (int64_t j = 0; j < count; j++) {
+    double sq = 0;
+    for (int c = 0; c < frames; c++) sq += col[starts[j] + c];
+    out[j] = static_cast<float>(sq);
+  }
+  return out;
+}
+
+void ContextSearch(const ContextColumns& memory, const float* window, int64_t windowFrames, float* distances, idx_t* labels) {
+  const int nMels = memory.nMels, frames = memory.frames, d = nMels * frames;
+  const int64_t n = windowFrames - frames + 1, nb = memory.count, k = 1;
+  Rows rows;
+  rows.d = d;
+  rows.ntotal = nb;
+  rows.columns = memory.columns;
+  rows.starts = memory.starts;
+  rows.nMels = nMels;
+  rows.frames = frames;
+  const Context context{rows, d, true, k, std::max<int64_t>(1, std::min<int64_t>(2 * k + 32, nb))};
+  const Bound bound(d, true);
+  // Tiles of whole contexts spanning at most the flat search's tile width in columns (one context at least).
+  struct Tile {
+    int64_t j0, j1, c0;
+    int m;
+  };
+  const int64_t width = std::max<int64_t>(TileSize().cols, frames);
+  std::vector<Tile> tiles;
+  for (int64_t j0 = 0; j0 < nb;) {
+    const int64_t c0 = memory.starts[j0];
+    int64_t j1 = j0, c1 = c0;
+    while (j1 < nb && memory.starts[j1] + frames - c0 <= width) c1 = std::max<int64_t>(c1, memory.starts[j1++] + frames);
+    tiles.push_back({j0, j1, c0, static_cast<int>(c1 - c0)});
+    j0 = j1;
+  }
+  ApplyThreads();
+  const int nt = static_cast<int>(std::max<size_t>(1, std::min<size_t>(GetNumThreads(), tiles.size())));
+  // One thread: OpenBLAS would thread a lone sgemm itself (see FlatSearch); inside a region it runs serially.
+  OneThread oneThread(nt == 1);
+  // The queries as contexts (bin-major, for ExactDistance) and the window as columns (for the product).
+  std::vector<float> queries(static_cast<size_t>(n) * d);
+  std::vector<float> cols(static_cast<size_t>(windowFrames) * nMels);
+  for (int64_t t = 0; t < n; t++)
+    for (int m = 0; m < nMels; m++)
+      for (int c = 0; c < frames; c++) queries[t * d + m * frames + c] = window[m * windowFrames + t + c];
+  for (int64_t i = 0; i < windowFrames; i++)
+    for (int m = 0; m < nMels; m++) cols[i * nMels + m] = window[m * windowFrames + i];
+  // Every allocation out here, outside the parallel regions (see FlatSearch).
+  const size_t lists = static_cast<size_t>(nt) * n;
+  std::vector<float> bounds(lists * k, kInf);
+  std::vector<float> lows(lists * context.capacity);
+  std::vector<idx_t> labs(lists * context.capacity);
+  std::vector<Shortlist> shortlists(lists);
+  std::vector<double> qnorm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; i++) {
+    const float* q = queries.data() + i * d;
+    double sq = 0;
+    for (int t = 0; t < d; t++) sq += static_cast<double>(q[t]) * q[t];
+    const double sqSlack = 2 * Gamma(d, kUnitDouble) * sq;
+    qnorm[i] = std::sqrt(sq + sqSlack);
+    for (int t = 0; t < nt; t++) {
+      Shortlist& s = shortlists[t * n + i];
+      s.bound = bounds.data() + (t * n + i) * k;
+      s.low = lows.data() + (t * n + i) * context.capacity;
+      s.lab = labs.data() + (t * n + i) * context.capacity;
+      s.query = q;
+      s.shift = sq;
+      s.shiftSlack = sqSlack;
+    }
+  }
+  std::vector<Ranked> ranked(static_cast<size_t>(nt) * context.capacity);
+  std::vector<float> rowBufs(static_cast<size_t>(nt) * d);
+  std::vector<float> products(static_cast<size_t>(nt) * windowFrames * width);
+  std::vector<float> sums(static_cast<size_t>(nt) * width);
+  struct Run {
+    int64_t first, len, off;
+  };
+  std::vector<std::vector<Run>> runs(static_cast<size_t>(nt), std::vector<Run>(static_cast<size_t>(width)));
+  const int wf = static_cast<int>(windowFrames);
+  const int64_t ntiles = static_cast<int64_t>(tiles.size());
+#pragma omp parallel num_threads(nt)
+  {
+    const int th = omp_get_thread_num();
+    const Scratch scratch{ranked.data() + static_cast<size_t>(th) * context.capacity, rowBufs.data() + static_cast<size_t>(th) * d};
+    float* p = products.data() + static_cast<size_t>(th) * windowFrames * width;
+    float* sum = sums.data() + static_cast<size_t>(th) * width;
+    Run* run = runs[th].data();
+    const float alpha = -2.0f, beta = 0.0f;
+    for (int64_t ti = ntiles * th / nt; ti < ntiles * (th + 1) / nt; ti++) {
+      const Tile& tile = tiles[ti];
+      int m = tile.m;
+      // Runs of consecutive starts: their diagonal sums are contiguous.
+      int64_t nr = 0;
+      for (int64_t j = tile.j0; j < tile.j1;) {
+        int64_t r = j + 1;
+        while (r < tile.j1 && memory.starts[r] == memory.starts[r - 1] + 1) r++;
+        run[nr++] = {j - tile.j0, r - j, memory.starts[j] - tile.c0};
+        j = r;
+      }
+      sgemm_("Transpose", "Not transpose", &m, &wf, &nMels, &alpha, memory.columns + tile.c0 * nMels, &nMels, cols.data(), &nMels, &beta,
+             p, &m);
+      const float maxYn = *std::max_element(memory.norms + tile.j0, memory.norms + tile.j1);
+      for (int64_t t = 0; t < n; t++) {
+        for (int64_t r = 0; r < nr; r++) SumDiagonals(p, m, t, frames, run[r].off, run[r].len, sum + run[r].first);
+        FoldRow(sum, memory.norms + tile.j0, tile.j1 - tile.j0, tile.j0, bound.Slack(qnorm[t], maxYn), shortlists[th * n + t], context,
+                scratch);
+      }
+    }
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int th = omp_get_thread_num();
+    const Scratch scratch{ranked.data() + static_cast<size_t>(th) * context.capacity, rowBufs.data() + static_cast<size_t>(th) * d};
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; i++) Answer(shortlists, nt, n, i, context, scratch, distances, labels);
+  }
 }
 
 }  // namespace hark

@@ -54,4 +54,37 @@ void FlatSearch(const faiss::Index* index, int64_t n, const float* x, int64_t k,
 // (index_wrap.h).
 std::vector<float> RowNorms(const faiss::Index* index);
 
+// A memory of contexts held as columns (libs/detection's log-mel context memory): `count` contexts, context j
+// the `frames` columns of `nMels` floats from column starts[j] on (starts ascending), read bin-major (value
+// (m, c) at m * frames + c) as a vector of d = nMels * frames floats. Overlapping contexts share their
+// columns, so a memory of whole windows holds each column once instead of `frames` times.
+struct ContextColumns {
+  const float* columns;   // [*, nMels]
+  const int32_t* starts;  // [count], ascending
+  const float* norms;     // [count]: ContextNorms of the same memory
+  int64_t count;
+  int nMels;
+  int frames;
+};
+
+// The contexts' squared norms, for ContextSearch's shortlists: each column's once, summed per context in
+// double and rounded once to float (starts ascending: the last context ends the columns read).
+std::vector<float> ContextNorms(const float* columns, const int32_t* starts, int64_t count, int nMels, int frames);
+
+// Exact 1-NN of every full context of one window (`window`: [nMels, windowFrames] bin-major; query t is the
+// context of frames t .. t + frames - 1, windowFrames - frames + 1 queries) against `memory`: squared L2
+// distances and labels (context indexes), the same to the bit as FlatSearch of a float32 flat index holding the
+// assembled contexts (ExactDistance ranks the shortlist; the smaller label wins a tie).
+//
+// Speed. A context's dot product with a query context is the sum of `frames` column dot products, q_t . y_j =
+// sum_c w_{t+c} . v_{s_j+c}, so one sgemm of the window's columns by the memory's columns (windowFrames x nMels
+// by nMels x columns) gives every pair's products, and each context's is a sum of `frames` of them along a
+// diagonal: about frames times fewer multiply-adds than the flat search of the assembled contexts (a window of
+// 63 columns against whole 63-column windows: 63 x 63 column products per window pair instead of 59 x 59
+// context products of 5 columns). The sum is a dot product of d terms in another order, so FlatSearch's
+// rounding bound holds for it as it is (flat_search.cc). The tiles of the memory are split over the FAISS
+// threads (one in a server that leaves a core to its event loop), each with its own shortlists, as FlatSearch
+// does; the answer does not depend on the threads.
+void ContextSearch(const ContextColumns& memory, const float* window, int64_t windowFrames, float* distances, faiss::Index::idx_t* labels);
+
 }  // namespace hark

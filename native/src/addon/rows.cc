@@ -47,6 +47,12 @@ const char* StorageOf(const faiss::Index* index) {
 }
 
 const float* Rows::Row(int64_t j, float* buf) const {
+  if (columns) {
+    const float* col = columns + static_cast<int64_t>(starts[j]) * nMels;
+    for (int c = 0; c < frames; c++)
+      for (int m = 0; m < nMels; m++) buf[m * frames + c] = col[c * nMels + m];
+    return buf;
+  }
   if (!codes) return xb + j * d;
   DecodeRows(codes + j * d, 1, d, vmin, vdiff, buf);
   return buf;

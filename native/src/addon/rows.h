@@ -32,8 +32,16 @@ struct Rows {
   const uint8_t* codes = nullptr;  // uint8 storage: [ntotal, d] codes
   const float* vmin = nullptr;     // and per dimension the range's start
   const float* vdiff = nullptr;    // and its width
+  // Contexts of columns (ContextSearch, flat_search.h): row j is the `frames` columns of `nMels` floats from
+  // column starts[j] on, bin-major (value (m, c) at m * frames + c), assembled into the caller's buffer.
+  const float* columns = nullptr;
+  const int32_t* starts = nullptr;
+  int nMels = 0;
+  int frames = 0;
 
   bool quantized() const { return codes != nullptr; }
+  // Whether Row writes into the caller's buffer (decoded codes or assembled contexts).
+  bool buffered() const { return codes != nullptr || columns != nullptr; }
   // Row j as floats: a pointer into the index, or `buf` (d floats) holding it decoded.
   const float* Row(int64_t j, float* buf) const;
   // Rows [j0, j0 + m) as floats: a pointer into the index, or `buf` (m * d floats) holding them decoded.
