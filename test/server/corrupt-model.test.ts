@@ -67,10 +67,10 @@ const DAMAGES: { id: string; file: string; damage: (dir: string) => void }[] = [
   },
   {
     id: 'bad-bank-truncated',
-    file: 'context.index.faiss',
+    file: 'context.columns.f32',
     damage: (d) => {
-      const bank = readFileSync(join(d, 'context.index.faiss'));
-      writeFileSync(join(d, 'context.index.faiss'), bank.subarray(0, bank.length - 3));
+      const bank = readFileSync(join(d, 'context.columns.f32'));
+      writeFileSync(join(d, 'context.columns.f32'), bank.subarray(0, bank.length - 3));
     },
   },
   { id: 'bad-bank-missing', file: 'method.bank.f32', damage: (d) => unlinkSync(join(d, 'method.bank.f32')) },

@@ -41,11 +41,25 @@ describe('context memory', () => {
 
   it('scores a normal window 0 (within its one-byte steps) and puts a click where it is, in time and frequency', async () => {
     const normal = [1, 2, 3].map((s) => noise(M * F, s));
-    const mem = ContextMemory.fit(normal, M, 5);
-    const exact = ContextMemory.fit(normal, M, 5, 1, { storage: 'float32' });
+    const mem = ContextMemory.fit(normal, M, 5, 1, { layout: 'index' });
+    const exact = ContextMemory.fit(normal, M, 5, 1, { layout: 'index', storage: 'float32' });
+    const columns = ContextMemory.fit(normal, M, 5);
     try {
       expect(mem.size).toBe(3 * (F - 4));
-      expect([mem.storage, exact.storage]).toEqual(['uint8', 'float32']);
+      expect(columns.size).toBe(3 * (F - 4));
+      expect([mem.storage, exact.storage, columns.storage]).toEqual(['uint8', 'float32', 'float32']);
+      expect([mem.layout, exact.layout, columns.layout]).toEqual(['index', 'index', 'columns']);
+      // The columns hold each window once, and assemble into the flat index's contexts.
+      expect(columns.fittedColumns!.columns.length).toBe(3 * F * M);
+      expect(Array.from(columns.baseBank)).toEqual(Array.from(exact.baseBank));
+      // And the columns' search answers as the flat float32 index does, to the bit, normal or not.
+      const clicked = normal[2].slice();
+      clicked[7 * F + 3] += 5;
+      for (const w of [normal[0], clicked, noise(M * F, 77)]) {
+        const [a, b] = [await columns.score(w), await exact.score(w)];
+        expect(a.windowScore).toBe(b.windowScore);
+        expect(Buffer.from(a.map.buffer).equals(Buffer.from(b.map.buffer))).toBe(true);
+      }
       // Values span [-1, 1]: a held value is within 2 / 510 of the normal one, and so is the RMS distance.
       const same = await mem.score(normal[1]);
       expect(same.windowScore).toBeGreaterThan(0);
@@ -69,11 +83,29 @@ describe('context memory', () => {
     } finally {
       mem.dispose();
       exact.dispose();
+      columns.dispose();
     }
   });
 
-  it('learns taught windows, and forgets them when the teaching is withdrawn', async () => {
+  it('learns taught windows, and forgets them when the teaching is withdrawn (columns)', async () => {
     const mem = ContextMemory.fit([noise(M * F, 1)], M, 3);
+    try {
+      const other = noise(M * F, 9, 3);
+      const before = (await mem.score(other)).windowScore;
+      expect(before).toBeGreaterThan(1);
+      mem.teach([other]);
+      expect(mem.size).toBe(2 * (F - 2));
+      expect((await mem.score(other)).windowScore).toBe(0);
+      mem.teach([]);
+      expect(mem.size).toBe(F - 2);
+      expect((await mem.score(other)).windowScore).toBe(before);
+    } finally {
+      mem.dispose();
+    }
+  });
+
+  it('learns taught windows, and forgets them when the teaching is withdrawn (flat index)', async () => {
+    const mem = ContextMemory.fit([noise(M * F, 1)], M, 3, 1, { layout: 'index' });
     try {
       const other = noise(M * F, 9, 3);
       const before = (await mem.score(other)).windowScore;
@@ -102,6 +134,7 @@ describe('context memory', () => {
     // Float32 storage: the rows are compared to the bit.
     const all = ContextMemory.fit(normal, M, 5, 1, { storage: 'float32' });
     const mem = ContextMemory.fit(normal, M, 5, 4 / rows, { storage: 'float32' });
+    const indexed = ContextMemory.fit(normal, M, 5, 4 / rows, { layout: 'index', storage: 'float32' });
     try {
       expect(mem.size).toBe(4);
       // Every kept vector is one of the memory's, in the memory's order.
@@ -113,6 +146,8 @@ describe('context memory', () => {
       );
       expect(at.every((i) => i >= 0)).toBe(true);
       expect(at).toEqual([...at].sort((a, b) => a - b));
+      // Held as columns (each kept context its own run of columns) or as a flat index, the same contexts.
+      expect(Array.from(indexed.baseBank)).toEqual(Array.from(mem.baseBank));
       // One per kind: every normal window stays within its own noise, a fifth kind does not.
       for (const w of normal) expect((await mem.score(w)).windowScore).toBeLessThan(0.05);
       expect((await mem.score(steady(5))).windowScore).toBeGreaterThan(1);
@@ -123,6 +158,7 @@ describe('context memory', () => {
     } finally {
       all.dispose();
       mem.dispose();
+      indexed.dispose();
     }
   });
 
@@ -138,12 +174,18 @@ describe('context memory', () => {
     const fresh = [steady(501, 0.33), steady(502, 0.71)];
     const click = steady(503, 0.5);
     for (const m of [4, 5]) click[m * F + 9] += 6;
-    const bounded = ContextMemory.fit(normal, M, 5, 1, { bound: true });
-    const flat = ContextMemory.fit(normal, M, 5);
-    const small = ContextMemory.fit(normal.slice(0, 10), M, 5, 1, { bound: true });
+    const bounded = ContextMemory.fit(normal, M, 5, 1, { layout: 'index', bound: true });
+    const flat = ContextMemory.fit(normal, M, 5, 1, { layout: 'index' });
+    const small = ContextMemory.fit(normal.slice(0, 10), M, 5, 1, { layout: 'index', bound: true });
+    const columns = ContextMemory.fit(normal, M, 5, 1, { bound: true });
     try {
       expect(bounded.size).toBeGreaterThanOrEqual(MIN_BOUND_ROWS);
-      expect([bounded.bounded, flat.bounded, small.bounded]).toEqual([true, false, false]);
+      expect([bounded.bounded, flat.bounded, small.bounded, columns.bounded]).toEqual([
+        true,
+        false,
+        false,
+        false,
+      ]);
       for (const w of [...fresh, click, normal[3]]) {
         const [a, b] = [await bounded.score(w), await flat.score(w)];
         expect(a.windowScore).toBe(b.windowScore);
@@ -157,7 +199,7 @@ describe('context memory', () => {
       expect((await bounded.score(click)).windowScore).toBe((await flat.score(click)).windowScore);
       expect((await bounded.score(fresh[0])).windowScore).toBe((await flat.score(fresh[0])).windowScore);
     } finally {
-      [bounded, flat, small].forEach((m) => m.dispose());
+      [bounded, flat, small, columns].forEach((m) => m.dispose());
     }
   });
 
@@ -166,6 +208,12 @@ describe('context memory', () => {
       /contextFrames \(4\) must be an odd/,
     );
     expect(() => new ContextMemory(M, 3, new Float32Array(10))).toThrow(/not whole rows of 48/);
+    expect(
+      () => new ContextMemory(M, 3, { columns: new Float32Array(10), starts: new Int32Array([0]) }),
+    ).toThrow(/not whole columns of 16/);
+    expect(
+      () => new ContextMemory(M, 3, { columns: new Float32Array(M * 4), starts: new Int32Array([0, 2]) }),
+    ).toThrow(/starts\[1\] \(2\) must be in \[0, 1\]/);
     const mem = ContextMemory.fit([noise(M * F, 1)], M, 3);
     await expect(mem.score(new Float32Array(M * 2))).rejects.toThrow(/>= 3 frames/);
     mem.dispose();

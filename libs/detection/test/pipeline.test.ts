@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthDataset } from '@hark/dsp';
 import { CORPUS, corpusOrWarn } from '../../../test/support/corpus.js';
 import {
+  ContextMemory,
   copyWindow,
   evaluateGroup,
   fitDetector,
@@ -430,25 +431,66 @@ describe('the union of the sum and each part', () => {
   });
 });
 
-describe("the context memory's bounded search through save and load", () => {
-  it('saves the axes with the model, loads them, computes them for a model saved without, and refuses a bad entry', async () => {
-    // Denser fitting windows: a memory large enough for the bounded search.
+describe('the context memory through save and load: columns, and the flat index of older models', () => {
+  it('saves the columns and scores the same after load; loads an older flat index with its axes, computes them for one saved without, and refuses a bad entry', async () => {
+    // Denser fitting windows: a memory large enough for the bounded search of the older layout.
     const det = await fitDetector(train, { ...FAST, ...SUMMED, fitHopSeconds: 0.1 });
     const dir = join(tmp, 'model-axes');
     try {
       const ctx = det.parts.context!;
       expect(ctx.size).toBeGreaterThanOrEqual(MIN_BOUND_ROWS);
-      expect(ctx.bounded).toBe(true);
+      expect([ctx.layout, ctx.storage, ctx.bounded]).toEqual(['columns', 'float32', false]);
       const win = await testWindow(det);
       const { normalised } = await det.scoreWindow(win);
-      await expectSameAfterLoad(det, dir, win, normalised, (loaded) =>
-        expect(Array.from(loaded.parts.context!.axes!)).toEqual(Array.from(ctx.axes!)),
-      );
+      await expectSameAfterLoad(det, dir, win, normalised, (loaded) => {
+        expect(loaded.parts.context!.layout).toBe('columns');
+        expect(loaded.parts.context!.size).toBe(ctx.size);
+      });
       const path = join(dir, 'model.json');
       const json = JSON.parse(readFileSync(path, 'utf8'));
-      expect(json.parts.context.axes).toMatchObject({ file: 'context.axes.f32', length: ctx.axes!.length });
-      // A model saved before the axes: they are computed at load, and it scores the same, to the bit.
-      const { axes, ...older } = json.parts.context;
+      expect(json.parts.context).toMatchObject({
+        file: 'context.columns.f32',
+        layout: 'columns',
+        starts: { file: 'context.starts.i32', dtype: 'i32', length: ctx.size },
+      });
+      // A model saved before the columns: its contexts in a flat index at one byte per value, with the axes of
+      // its bounded search. It loads, searches through the bounded search, and scores within the bytes' steps.
+      const entry = (file: string, bytes: Uint8Array, dtype: string, length: number) => {
+        writeFileSync(join(dir, file), bytes);
+        return { file, dtype, length, sha256: createHash('sha256').update(bytes).digest('hex') };
+      };
+      const floats = ctx.baseBank;
+      const legacy = new ContextMemory(ctx.nMels, ctx.frames, floats, { layout: 'index', bound: true });
+      const axes = legacy.axes!;
+      const indexBytes = legacy.fittedIndex.toBuffer();
+      const older = {
+        ...entry('context.index.faiss', indexBytes, 'u8', indexBytes.length),
+        frames: ctx.frames,
+        storage: 'uint8',
+      };
+      const withAxes = {
+        ...older,
+        axes: entry(
+          'context.axes.f32',
+          new Uint8Array(axes.buffer, axes.byteOffset, axes.byteLength),
+          'f32',
+          axes.length,
+        ),
+      };
+      legacy.dispose();
+      writeFileSync(path, JSON.stringify({ ...json, parts: { ...json.parts, context: withAxes } }));
+      let indexed = 0;
+      const first = await loadModel(dir);
+      try {
+        const c = first.parts.context!;
+        expect([c.layout, c.storage, c.bounded, c.size]).toEqual(['index', 'uint8', true, ctx.size]);
+        expect(Array.from(c.axes!)).toEqual(Array.from(axes));
+        indexed = (await first.scoreWindow(win)).normalised;
+        expect(Math.abs(indexed - normalised)).toBeLessThan(0.02 * normalised);
+      } finally {
+        await first.release();
+      }
+      // Without its axes: they are computed at load, and it scores the same, to the bit.
       writeFileSync(path, JSON.stringify({ ...json, parts: { ...json.parts, context: older } }));
       rmSync(join(dir, 'context.axes.f32'));
       const loaded = await loadModel(dir);
@@ -460,21 +502,19 @@ describe("the context memory's bounded search through save and load", () => {
         expect(projection()?.builds).toBe(1);
         await loaded.warmUp();
         expect(projection()?.builds).toBe(1);
-        expect((await loaded.scoreWindow(win)).normalised).toBe(normalised);
+        expect((await loaded.scoreWindow(win)).normalised).toBe(indexed);
       } finally {
         await loaded.release();
       }
       // A model saved before the one-byte memory (its vectors as floats, context.bank.f32): it loads, holds
       // them at one byte per value on ranges of their own, and scores within those steps of the saved model.
-      const floats = ctx.baseBank;
-      const bytes = Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
-      writeFileSync(join(dir, 'context.bank.f32'), bytes);
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
       const f32 = {
-        file: 'context.bank.f32',
-        dtype: 'f32',
-        length: floats.length,
-        sha256,
+        ...entry(
+          'context.bank.f32',
+          new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength),
+          'f32',
+          floats.length,
+        ),
         frames: older.frames,
       };
       writeFileSync(path, JSON.stringify({ ...json, parts: { ...json.parts, context: f32 } }));
@@ -503,10 +543,23 @@ describe("the context memory's bounded search through save and load", () => {
       await expect(loadModel(dir)).rejects.toThrow(
         /context\.index\.faiss is not a readable index \(.*\); fit the model again/,
       );
-      const bad = { ...json, parts: { ...json.parts, context: { ...older, axes: { ...axes, length: 7 } } } };
+      const bad = {
+        ...json,
+        parts: { ...json.parts, context: { ...older, axes: { ...withAxes.axes, length: 7 } } },
+      };
       writeFileSync(path, JSON.stringify(bad));
       await expect(loadModel(dir)).rejects.toThrow(
         /parts\.context\.axes has a bad entry .*\(need context\.axes\.f32/,
+      );
+      // Columns whose starts pass their checksum but are not ascending: the error says what and what to do.
+      const starts = new Int32Array([5, 3]);
+      const badStarts = {
+        ...json.parts.context,
+        starts: entry('context.starts.i32', new Uint8Array(starts.buffer), 'i32', 2),
+      };
+      writeFileSync(path, JSON.stringify({ ...json, parts: { ...json.parts, context: badStarts } }));
+      await expect(loadModel(dir)).rejects.toThrow(
+        /parts\.context does not hold a context memory \(starts must be ascending.*\); fit the model again/,
       );
     } finally {
       await det.release();
@@ -778,8 +831,11 @@ describe('model directory', () => {
     expect(
       await loadError('short', (d) => writeFileSync(join(d, 'method.bank.f32'), Buffer.alloc(8))),
     ).toMatch(/is corrupt \(8 bytes/);
-    expect(await loadError('context', flip('context.index.faiss', 7))).toMatch(
-      /context\.index\.faiss is corrupt/,
+    expect(await loadError('context', flip('context.columns.f32', 7))).toMatch(
+      /context\.columns\.f32 is corrupt/,
+    );
+    expect(await loadError('starts', (d) => rmSync(join(d, 'context.starts.i32')))).toMatch(
+      /context\.starts\.i32 is missing/,
     );
     expect(await loadError('parts', (d, j) => rewrite(d, { ...j, parts: undefined }))).toMatch(
       /config\.contextFrames is 5 but parts\.context is missing; fit the model again/,

@@ -125,7 +125,7 @@ describe('ModelWatcher', () => {
       rmSync(join(dir, '.old-fan-2-1'), { recursive: true });
       await expectRead(['fan-2']);
       // Its new watch follows the new folder.
-      writeFileSync(join(dir, 'fan-2', 'context.index.faiss'), 'x');
+      writeFileSync(join(dir, 'fan-2', 'context.columns.f32'), 'x');
       await expectRead(['fan-2']);
 
       // A folder placed by hand is read (and watched); a removed one is no longer listed or watched.

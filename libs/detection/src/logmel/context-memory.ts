@@ -17,8 +17,27 @@
  * deviation on the development corpus, where every figure of `hark evaluate --by-kind` was the same with
  * float32, float16 and 8-bit memories (BENCHMARKS.md, issue 16, session 17). A difference that small is far
  * below the spread of normal contexts that the memory's distances measure.
+ *
+ * Memories fitted since issue 16's session 30 hold their windows as columns instead (`layout` 'columns', the
+ * default): each fitted window's `windowFrames` columns of `nMels` values once, in float32, and its contexts as
+ * the runs of `frames` columns inside it (`ContextColumnsBank`). Neighbouring contexts share all but one column,
+ * so this holds a window in `frames` times fewer values (4.6 MB of float32 for an 8496-context memory, against
+ * 5.4 MB at one byte per context value), and the search (`contextSearch` in the addon) multiplies the window's
+ * columns by the memory's columns once and sums each context's products along a diagonal: about a quarter of
+ * the flat search's multiply-adds, with the same exact answers as a flat float32 search of the assembled
+ * contexts (the addon ranks its shortlist with the flat search's exact distance). No quantisation: the
+ * contexts are the normal ones as fitted. Models saved with a flat index (`layout` 'index') load and score as
+ * before.
  */
-import { FlatIndex, principalAxes, type KnnIndex, type Storage } from '@hark/native';
+import {
+  contextNorms,
+  contextSearchAsync,
+  FlatIndex,
+  principalAxes,
+  type ContextColumns,
+  type KnnIndex,
+  type Storage,
+} from '@hark/native';
 import { gaussianBlur2d } from '../components/gaussian-blur.js';
 import { kCenterGreedy } from '../components/kcenter-greedy.js';
 import { SearchedIndexes } from '../components/searched-indexes.js';
@@ -58,8 +77,23 @@ export interface ContextMemoryOptions {
   bound?: boolean;
   /** The axes of the bounded search, as `axes` gave them (a saved model's), instead of computing them. */
   axes?: Float32Array;
-  /** How the memory holds its vectors: 'uint8' (default, see above) or 'float32' (for comparisons). */
+  /** How an 'index' memory holds its vectors: 'uint8' (default, see above) or 'float32' (for comparisons). */
   storage?: Storage;
+  /**
+   * How `fit` holds the memory: 'columns' (default: the windows' columns, searched by `contextSearch`) or
+   * 'index' (a flat index of the assembled contexts, as models saved before session 30 hold it; `bound`,
+   * `axes` and `storage` apply to it only).
+   */
+  layout?: 'columns' | 'index';
+}
+
+/**
+ * A memory held as columns: `columns` `[n, nMels]` (each column's values together) and the first column of each
+ * context, ascending (`ContextColumns` in the addon, without the norms it computes).
+ */
+export interface ContextColumnsBank {
+  columns: Float32Array;
+  starts: Int32Array;
 }
 
 export interface ContextScores {
@@ -72,30 +106,54 @@ export interface ContextScores {
 export class ContextMemory {
   readonly dim: number;
   readonly storage: Storage;
+  readonly layout: 'columns' | 'index';
   readonly #half: number;
-  /** The fitted memory; `#index` is it, or it with taught contexts. */
-  readonly #fitted: FlatIndex;
-  #index: FlatIndex;
+  /** The fitted memory; `#index` is it, or it with taught contexts ('index' layout). */
+  readonly #fitted: FlatIndex | null;
+  #index: FlatIndex | null;
   readonly #indexes = new SearchedIndexes();
+  /** The fitted columns; `#columns` is them, or them with taught windows' ('columns' layout). */
+  readonly #fittedColumns: ContextColumns | null;
+  #columns: ContextColumns | null;
   /** The fitted memory's leading principal axes, `[r, dim]`, when its search is bounded. */
   readonly #axes: Float32Array | null;
 
   /**
    * @param nMels - rows of a window.
    * @param frames - context length in frames, odd (the scored frame in the middle).
-   * @param bank - normal context vectors `[rows, nMels * frames]` (from `contexts`), or a trained flat L2 index
-   *   of them (a saved model's), which the memory then owns.
+   * @param bank - the memory as columns (`ContextColumnsBank`: what `fit` builds, and a saved model holds), or
+   *   normal context vectors `[rows, nMels * frames]` (from `contexts`) for a flat index, or a trained flat L2
+   *   index of them (a saved model's), which the memory then owns.
    */
   constructor(
     readonly nMels: number,
     readonly frames: number,
-    bank: Float32Array | KnnIndex,
+    bank: Float32Array | KnnIndex | ContextColumnsBank,
     options: ContextMemoryOptions = {},
   ) {
     if (!Number.isInteger(frames) || frames < 1 || frames % 2 === 0)
       throw new RangeError(`contextFrames (${frames}) must be an odd whole number >= 1`);
     this.dim = nMels * frames;
     this.#half = (frames - 1) / 2;
+    if (isColumns(bank)) {
+      const { columns, starts } = bank;
+      if (columns.length === 0 || columns.length % nMels !== 0)
+        throw new RangeError(`context columns hold ${columns.length} values, not whole columns of ${nMels}`);
+      this.layout = 'columns';
+      this.storage = 'float32';
+      this.#axes = null;
+      this.#fitted = this.#index = null;
+      this.#fittedColumns = this.#columns = {
+        columns,
+        starts,
+        norms: contextNorms(columns, nMels, frames, starts),
+        nMels,
+        frames,
+      };
+      return;
+    }
+    this.layout = 'index';
+    this.#fittedColumns = this.#columns = null;
     let rows: number;
     if (bank instanceof Float32Array) {
       rows = bank.length / this.dim;
@@ -150,27 +208,62 @@ export class ContextMemory {
     options: ContextMemoryOptions = {},
   ): ContextMemory {
     const dim = nMels * frames;
-    return new ContextMemory(
-      nMels,
-      frames,
-      coresetOf(thin(contextsOf(windows, nMels, frames), dim), dim, coreset),
-      options,
-    );
+    if (options.layout === 'index')
+      return new ContextMemory(
+        nMels,
+        frames,
+        coresetOf(thin(contextsOf(windows, nMels, frames), dim), dim, coreset),
+        options,
+      );
+    const kept = thinWindows(windows, nMels, frames);
+    if (coreset >= 1 || !(coreset > 0)) {
+      if (!(coreset > 0 && coreset <= 1))
+        throw new RangeError(`contextCoreset (${coreset}) must be in (0, 1]`);
+      return new ContextMemory(nMels, frames, columnsOf(kept, nMels, frames), options);
+    }
+    // A coreset keeps contexts, not windows: each kept context is a run of its own `frames` columns.
+    const contexts = contextsOf(kept, nMels, frames);
+    const rows = coresetRows(contexts, dim, coreset);
+    const columns = new Float32Array(rows.length * dim);
+    rows.forEach((r, i) => {
+      for (let m = 0; m < nMels; m++)
+        for (let c = 0; c < frames; c++)
+          columns[(i * frames + c) * nMels + m] = contexts[r * dim + m * frames + c];
+    });
+    const starts = Int32Array.from(rows, (_, i) => i * frames);
+    return new ContextMemory(nMels, frames, { columns, starts }, options);
   }
 
-  /** Rows in the memory. */
+  /** Contexts in the memory. */
   get size(): number {
-    return this.#index.ntotal;
+    return this.#columns ? this.#columns.starts.length : this.#index!.ntotal;
   }
 
-  /** The fitted memory's index (what a model directory saves, with `toBuffer`). */
+  /** The fitted memory's index ('index' layout: what a model directory saves, with `toBuffer`). */
   get fittedIndex(): FlatIndex {
+    if (!this.#fitted)
+      throw new Error('this context memory is held as columns (fittedColumns), not an index');
     return this.#fitted;
   }
 
-  /** The fitted vectors as the memory holds them (decoded: a copy). */
+  /** The fitted memory's columns ('columns' layout: what a model directory saves), or null. */
+  get fittedColumns(): ContextColumnsBank | null {
+    return (
+      this.#fittedColumns && { columns: this.#fittedColumns.columns, starts: this.#fittedColumns.starts }
+    );
+  }
+
+  /** The fitted context vectors as the memory holds them, `[size, dim]` (decoded or assembled: a copy). */
   get baseBank(): Float32Array {
-    return this.#fitted.reconstruct(allRows(this.#fitted.ntotal));
+    const c = this.#fittedColumns;
+    if (!c) return this.#fitted!.reconstruct(allRows(this.#fitted!.ntotal));
+    const { nMels, frames, dim } = this;
+    const out = new Float32Array(c.starts.length * dim);
+    c.starts.forEach((s, j) => {
+      for (let m = 0; m < nMels; m++)
+        for (let f = 0; f < frames; f++) out[j * dim + m * frames + f] = c.columns[(s + f) * nMels + m];
+    });
+    return out;
   }
 
   /**
@@ -179,8 +272,12 @@ export class ContextMemory {
    * taught sound outside the fitted ranges is held as it is, not clipped to them.
    */
   teach(windows: readonly Float32Array[]): void {
+    if (this.#fittedColumns) {
+      this.#columns = windows.length === 0 ? this.#fittedColumns : this.#taught(windows);
+      return;
+    }
     const extra = contextsOf(windows, this.nMels, this.frames);
-    const old = this.#index;
+    const old = this.#index!;
     if (extra.length === 0) {
       this.#index = this.#fitted;
     } else {
@@ -201,23 +298,37 @@ export class ContextMemory {
     const wf = window.length / nMels;
     if (!Number.isInteger(wf) || wf < frames)
       throw new RangeError(`window has ${window.length} values; need nMels (${nMels}) x >= ${frames} frames`);
-    const [index, h, d] = [this.#index, this.#half, this.dim];
+    const [h, d] = [this.#half, this.dim];
     const n = wf - 2 * h;
-    const queries = new Float32Array(n * d);
-    writeContexts(window, nMels, wf, frames, queries, 0);
-    // The nearest contexts are read while the search still holds the index (a teach may retire it).
-    const { distances, nearest } = await this.#indexes.search(index, queries, 1, (r) => ({
-      distances: r.distances,
-      nearest: index.reconstruct(r.labels),
-    }));
     const map = new Float32Array(nMels * wf);
     let windowScore = 0;
-    for (let j = 0; j < n; j++) {
-      const t = j + h;
-      const row = j * d;
-      windowScore = Math.max(windowScore, Math.sqrt(Math.max(0, distances[j]) / d));
-      for (let m = 0; m < nMels; m++)
-        map[m * wf + t] = (window[m * wf + t] - nearest[row + m * frames + h]) ** 2;
+    const held = this.#columns;
+    if (held) {
+      // The memory's arrays are never changed (a teach replaces them), so this search's stay valid.
+      const { distances, labels } = await contextSearchAsync(held, window, wf);
+      const { columns, starts } = held;
+      for (let j = 0; j < n; j++) {
+        const t = j + h;
+        windowScore = Math.max(windowScore, Math.sqrt(Math.max(0, distances[j]) / d));
+        const middle = (starts[labels[j]] + h) * nMels;
+        for (let m = 0; m < nMels; m++) map[m * wf + t] = (window[m * wf + t] - columns[middle + m]) ** 2;
+      }
+    } else {
+      const index = this.#index!;
+      const queries = new Float32Array(n * d);
+      writeContexts(window, nMels, wf, frames, queries, 0);
+      // The nearest contexts are read while the search still holds the index (a teach may retire it).
+      const { distances, nearest } = await this.#indexes.search(index, queries, 1, (r) => ({
+        distances: r.distances,
+        nearest: index.reconstruct(r.labels),
+      }));
+      for (let j = 0; j < n; j++) {
+        const t = j + h;
+        const row = j * d;
+        windowScore = Math.max(windowScore, Math.sqrt(Math.max(0, distances[j]) / d));
+        for (let m = 0; m < nMels; m++)
+          map[m * wf + t] = (window[m * wf + t] - nearest[row + m * frames + h]) ** 2;
+      }
     }
     // The first and last h frames have no full context: they take their nearest scored frame's residual.
     for (let m = 0; m < nMels; m++) {
@@ -231,8 +342,30 @@ export class ContextMemory {
 
   /** Frees the index (once searches in flight have finished). */
   dispose(): void {
-    if (this.#index !== this.#fitted) this.#indexes.retire(this.#index);
+    if (!this.#fitted) return;
+    if (this.#index !== this.#fitted) this.#indexes.retire(this.#index!);
     this.#indexes.retire(this.#fitted);
+  }
+
+  /** The fitted columns with those of `windows` after them. */
+  #taught(windows: readonly Float32Array[]): ContextColumns {
+    const base = this.#fittedColumns!;
+    const extra = columnsOf(windows, this.nMels, this.frames);
+    const offset = base.columns.length / this.nMels;
+    const columns = new Float32Array(base.columns.length + extra.columns.length);
+    columns.set(base.columns);
+    columns.set(extra.columns, base.columns.length);
+    const starts = new Int32Array(base.starts.length + extra.starts.length);
+    starts.set(base.starts);
+    starts.set(
+      extra.starts.map((s) => s + offset),
+      base.starts.length,
+    );
+    const norms = new Float32Array(starts.length);
+    norms.set(base.norms);
+    if (extra.starts.length > 0)
+      norms.set(contextNorms(extra.columns, this.nMels, this.frames, extra.starts), base.norms.length);
+    return { columns, starts, norms, nMels: this.nMels, frames: this.frames };
   }
 
   #indexOf(bank: Float32Array, storage: Storage): FlatIndex {
@@ -242,6 +375,43 @@ export class ContextMemory {
     if (this.#axes) index.setProjection(this.#axes);
     return index;
   }
+}
+
+function isColumns(bank: Float32Array | KnnIndex | ContextColumnsBank): bank is ContextColumnsBank {
+  return !(bank instanceof Float32Array) && 'columns' in bank && 'starts' in bank;
+}
+
+/**
+ * The columns of `windows` (each `[nMels, windowFrames]`), one window after another, and the first column of
+ * each full context inside a window (a context never spans two windows).
+ */
+export function columnsOf(
+  windows: readonly Float32Array[],
+  nMels: number,
+  frames: number,
+): ContextColumnsBank {
+  const total = windows.reduce((n, w) => n + w.length / nMels, 0);
+  const contexts = windows.reduce((n, w) => n + Math.max(0, w.length / nMels - frames + 1), 0);
+  const columns = new Float32Array(total * nMels);
+  const starts = new Int32Array(contexts);
+  let [col, ctx] = [0, 0];
+  for (const w of windows) {
+    const wf = w.length / nMels;
+    for (let t = 0; t < wf; t++)
+      for (let m = 0; m < nMels; m++) columns[(col + t) * nMels + m] = w[m * wf + t];
+    for (let t = 0; t + frames <= wf; t++) starts[ctx++] = col + t;
+    col += wf;
+  }
+  return { columns, starts };
+}
+
+/** The windows whose contexts `fit` keeps: all, or at most `MAX_CONTEXT_ROWS` contexts' worth, evenly strided. */
+function thinWindows(windows: readonly Float32Array[], nMels: number, frames: number): Float32Array[] {
+  const full = windows.filter((w) => w.length / nMels >= frames);
+  const contexts = full.reduce((n, w) => n + w.length / nMels - frames + 1, 0);
+  if (contexts <= MAX_CONTEXT_ROWS) return full;
+  const keep = Math.max(1, Math.floor((full.length * MAX_CONTEXT_ROWS) / contexts));
+  return Array.from({ length: keep }, (_, i) => full[Math.floor((i * full.length) / keep)]);
 }
 
 /** Labels 0 .. rows - 1. */
@@ -292,12 +462,18 @@ function thin(bank: Float32Array, dim: number): Float32Array {
  * most r (triangle inequality), and the search costs `ratio` of the exact one.
  */
 export function coresetOf(bank: Float32Array, dim: number, ratio: number): Float32Array {
+  const kept = coresetRows(bank, dim, ratio);
+  if (kept.length === bank.length / dim) return bank;
+  const out = new Float32Array(kept.length * dim);
+  kept.forEach((r, i) => out.set(bank.subarray(r * dim, (r + 1) * dim), i * dim));
+  return out;
+}
+
+/** The rows of `bank` that `coresetOf` keeps, ascending (all of them at `ratio` 1). */
+export function coresetRows(bank: Float32Array, dim: number, ratio: number): Int32Array {
   if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`contextCoreset (${ratio}) must be in (0, 1]`);
   const rows = bank.length / dim;
   const count = Math.max(1, Math.round(ratio * rows));
-  if (count >= rows) return bank;
-  const kept = kCenterGreedy(bank, rows, dim, count).sort();
-  const out = new Float32Array(count * dim);
-  kept.forEach((r, i) => out.set(bank.subarray(r * dim, (r + 1) * dim), i * dim));
-  return out;
+  if (count >= rows) return Int32Array.from({ length: rows }, (_, i) => i);
+  return Int32Array.from(kCenterGreedy(bank, rows, dim, count)).sort();
 }

@@ -6,7 +6,10 @@
  *                               frequencyScale, grid, calibration, training}, method {name, json, arrays}}
  * MODEL_DIR/method.<name>.<f32|f64|i32>   the method's arrays, little-endian, listed in model.json with
  *                               their length and sha256
- * MODEL_DIR/context.index.faiss  the log-mel context memory (when the config has one): its flat index, one
+ * MODEL_DIR/context.columns.f32 the log-mel context memory (when the config has one), as fitted since issue 16's
+ *                               session 30: its windows' columns (`parts.context`, `layout` 'columns'), and
+ * MODEL_DIR/context.starts.i32  the first column of each of its contexts (`parts.context.starts`)
+ * MODEL_DIR/context.index.faiss  the context memory of models saved before the columns: its flat index, one
  *                               byte per value (FAISS's SQ8 layout, `storage` 'uint8'), listed in model.json
  *                               `parts.context`; the tonal envelope's peaks are in `parts.tonal`. Models saved
  *                               before it hold context.bank.f32 (the vectors as floats), held at one byte per
@@ -57,7 +60,16 @@ export interface ModelJson {
   method: { name: string; json: Record<string, unknown>; arrays: Record<string, ArrayEntry> };
   /** The parts fused with the method (absent in models saved before them). */
   parts?: {
-    context: (ArrayEntry & { frames: number; axes?: ArrayEntry; storage?: 'uint8' | 'float32' }) | null;
+    context:
+      | (ArrayEntry & {
+          frames: number;
+          /** 'columns' (this file: the columns, `starts` their contexts); absent: a flat index or its floats. */
+          layout?: 'columns';
+          starts?: ArrayEntry;
+          axes?: ArrayEntry;
+          storage?: 'uint8' | 'float32';
+        })
+      | null;
     tonal: { peaks: number[]; marginDb: number } | null;
     /** Absent in models saved before the modulation spectrum. */
     modulation?: (ArrayEntry & { bands: number }) | null;
@@ -79,6 +91,8 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** The context memory of models saved before it was held at one byte per value (read only). */
 const CONTEXT_FILE = 'context.bank.f32';
 const CONTEXT_INDEX_FILE = 'context.index.faiss';
+const COLUMNS_FILE = 'context.columns.f32';
+const STARTS_FILE = 'context.starts.i32';
 const AXES_FILE = 'context.axes.f32';
 const MODULATION_FILE = 'modulation.features.f32';
 const IMPULSE_FILE = 'impulse.features.f32';
@@ -102,12 +116,22 @@ export async function saveModel(detector: Detector, dir: string): Promise<ModelJ
   }
   const { extractor, config, fitted } = detector;
   const c = detector.parts.context;
-  const context: NonNullable<ModelJson['parts']>['context'] = c && {
-    ...(await writeArray(dir, CONTEXT_INDEX_FILE, c.fittedIndex.toBuffer())),
-    frames: c.frames,
-    storage: c.storage,
-    ...(c.axes && { axes: await writeArray(dir, AXES_FILE, c.axes) }),
-  };
+  const columns = c?.fittedColumns;
+  const context: NonNullable<ModelJson['parts']>['context'] =
+    c &&
+    (columns
+      ? {
+          ...(await writeArray(dir, COLUMNS_FILE, columns.columns)),
+          frames: c.frames,
+          layout: 'columns',
+          starts: await writeArray(dir, STARTS_FILE, columns.starts),
+        }
+      : {
+          ...(await writeArray(dir, CONTEXT_INDEX_FILE, c.fittedIndex.toBuffer())),
+          frames: c.frames,
+          storage: c.storage,
+          ...(c.axes && { axes: await writeArray(dir, AXES_FILE, c.axes) }),
+        });
   const tonal = detector.parts.tonal
     ? { peaks: Array.from(detector.parts.tonal.basePeaks), marginDb: detector.parts.tonal.marginDb }
     : null;
@@ -299,7 +323,29 @@ async function loadParts(dir: string, json: ModelJson, config: DetectorConfig): 
       `${where}: config.tonalMarginDb is ${config.tonalMarginDb} but parts.tonal is missing; fit the model again`,
     );
   let context: ContextMemory | null = null;
-  if (config.contextFrames > 0 && c) {
+  if (config.contextFrames > 0 && c && c.layout !== undefined) {
+    const st = c.starts;
+    if (
+      c.layout !== 'columns' ||
+      c.file !== COLUMNS_FILE ||
+      c.dtype !== 'f32' ||
+      c.frames !== config.contextFrames ||
+      !st ||
+      typeof st !== 'object' ||
+      st.file !== STARTS_FILE ||
+      st.dtype !== 'i32'
+    )
+      throw new Error(`${where}: parts.context has a bad entry ${JSON.stringify(c)}`);
+    const columns = (await readArray(dir, c)) as Float32Array;
+    const starts = (await readArray(dir, st)) as Int32Array;
+    try {
+      context = new ContextMemory(config.mel.nMels, c.frames, { columns, starts });
+    } catch (err) {
+      throw new Error(
+        `${where}: parts.context does not hold a context memory (${(err as Error).message}); fit the model again`,
+      );
+    }
+  } else if (config.contextFrames > 0 && c) {
     const saved = c.file === CONTEXT_INDEX_FILE && c.dtype === 'u8';
     if (!(saved || (c.file === CONTEXT_FILE && c.dtype === 'f32')) || c.frames !== config.contextFrames)
       throw new Error(`${where}: parts.context has a bad entry ${JSON.stringify(c)}`);
