@@ -45,17 +45,18 @@ import { SearchedIndexes } from '../components/searched-indexes.js';
 /** Blur of the context map in cells (mel bins and frames): a cell's residual is noisy on its own. */
 export const CONTEXT_BLUR = 2;
 /**
- * Most context vectors the memory keeps (at the defaults, 128 x 5 values each: 13 MB at one byte per value,
- * about 3 minutes of training sound at the fitting windows' overlap); longer training sets are thinned evenly.
+ * Most contexts the memory keeps: about 3 minutes of training sound at the fitting windows' overlap (at the
+ * defaults, 339 fitted windows' columns, 10.9 MB of float32; in the 'index' layout 128 x 5 values per context,
+ * 13 MB at one byte per value). Longer training sets keep evenly strided windows ('index': contexts).
  */
 export const MAX_CONTEXT_ROWS = 20_000;
 
 /**
- * Memories of at least this many rows get a bounded search (`FlatIndex.setProjection` on their leading
- * principal axes): the same answers, about half the search's CPU on the development corpus's memories
- * (BENCHMARKS.md, issue 16 lever 3). The axes cost about 0.2 s of CPU once (an eigendecomposition of the d x d
- * covariance, whatever the rows); below this size a window's flat search costs under 3 ms, and paying the
- * axes back would take minutes of live sound.
+ * Flat-index memories ('index' layout: models saved before issue 16's session 30) of at least this many rows
+ * get a bounded search (`FlatIndex.setProjection` on their leading principal axes): the same answers, about
+ * half the search's CPU on the development corpus's memories (BENCHMARKS.md, issue 16 lever 3). The axes cost
+ * about 0.2 s of CPU once (an eigendecomposition of the d x d covariance, whatever the rows); below this size
+ * a window's flat search costs under 3 ms, and paying the axes back would take minutes of live sound.
  */
 export const MIN_BOUND_ROWS = 2048;
 
