@@ -82,6 +82,18 @@ export interface BlasBlocking {
   databaseBlock: number;
 }
 
+/** contextSearch's arguments: the memory's columns, its shape, starts and norms, then the window. */
+type ContextSearchArgs = [
+  columns: Float32Array,
+  nMels: number,
+  frames: number,
+  starts: Int32Array,
+  norms: Float32Array,
+  window: Float32Array,
+  windowFrames: number,
+];
+type ContextSearchAnswer = { distances: Float32Array; labels: Int32Array };
+
 export interface Addon {
   Index: new (spec: IndexSpec) => NativeIndex;
   fromBuffer(buffer: Uint8Array): NativeIndex;
@@ -100,23 +112,7 @@ export interface Addon {
   /** Squared norms of a column memory's contexts (context-search.ts). */
   contextNorms(columns: Float32Array, nMels: number, frames: number, starts: Int32Array): Float32Array;
   /** Exact nearest context of each full context of a window (context-search.ts). */
-  contextSearch(
-    columns: Float32Array,
-    nMels: number,
-    frames: number,
-    starts: Int32Array,
-    norms: Float32Array,
-    window: Float32Array,
-    windowFrames: number,
-  ): { distances: Float32Array; labels: Int32Array };
-  contextSearchAsync(
-    columns: Float32Array,
-    nMels: number,
-    frames: number,
-    starts: Int32Array,
-    norms: Float32Array,
-    window: Float32Array,
-    windowFrames: number,
-  ): Promise<{ distances: Float32Array; labels: Int32Array }>;
+  contextSearch(...args: ContextSearchArgs): ContextSearchAnswer;
+  contextSearchAsync(...args: ContextSearchArgs): Promise<ContextSearchAnswer>;
   faissVersion: string;
 }

@@ -118,6 +118,40 @@ struct Shortlist {
   float Threshold() const { return std::min(bound[0], exact); }
 };
 
+// Every thread's shortlist of every query (`lists[thread * n + query]`) and the queries' norms for the bound,
+// set up before the search: the searches allocate everything outside their parallel regions, where a
+// std::bad_alloc would terminate the process instead of reaching the caller as an error.
+struct Shortlists {
+  std::vector<float> bounds, lows;
+  std::vector<idx_t> labs;
+  std::vector<Shortlist> lists;
+  std::vector<double> qnorm;  // an upper bound of each query's norm
+
+  Shortlists(const float* x, int64_t n, int d, bool l2, int64_t k, int64_t capacity, int nt)
+      : bounds(static_cast<size_t>(nt) * n * k, kInf),
+        lows(static_cast<size_t>(nt) * n * capacity),
+        labs(static_cast<size_t>(nt) * n * capacity),
+        lists(static_cast<size_t>(nt) * n),
+        qnorm(static_cast<size_t>(n)) {
+    for (int64_t i = 0; i < n; i++) {
+      const float* q = x + i * d;
+      double sq = 0;
+      for (int t = 0; t < d; t++) sq += static_cast<double>(q[t]) * q[t];
+      const double sqSlack = 2 * Gamma(d, kUnitDouble) * sq;  // |sq - |q|^2| <= gamma_d(v) |q|^2
+      qnorm[i] = std::sqrt(sq + sqSlack);
+      for (int t = 0; t < nt; t++) {
+        Shortlist& s = lists[t * n + i];
+        s.bound = bounds.data() + (t * n + i) * k;
+        s.low = lows.data() + (t * n + i) * capacity;
+        s.lab = labs.data() + (t * n + i) * capacity;
+        s.query = q;
+        s.shift = l2 ? sq : 0;
+        s.shiftSlack = l2 ? sqSlack : 0;
+      }
+    }
+  }
+};
+
 float Key(float distance, bool l2) { return l2 ? distance : -distance; }
 
 // Replaces a max-heap's top with v (v < heap[0]) and restores the heap.
@@ -355,28 +389,9 @@ void FlatSearch(const faiss::Index* index, int64_t n, const float* x, int64_t k,
   OneThread oneThread(nt == 1);
   // Everything is allocated here, outside the parallel regions: a std::bad_alloc inside one would
   // terminate the process instead of reaching the caller as an error.
-  const size_t lists = static_cast<size_t>(nt) * n;
-  std::vector<float> bounds(lists * k, kInf);
-  std::vector<float> lows(lists * context.capacity);
-  std::vector<idx_t> labs(lists * context.capacity);
-  std::vector<Shortlist> shortlists(lists);
-  std::vector<double> qnorm(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; i++) {
-    const float* q = x + i * d;
-    double sq = 0;
-    for (int t = 0; t < d; t++) sq += static_cast<double>(q[t]) * q[t];
-    const double sqSlack = 2 * Gamma(d, kUnitDouble) * sq;  // |sq - |q|^2| <= gamma_d(v) |q|^2
-    qnorm[i] = std::sqrt(sq + sqSlack);
-    for (int t = 0; t < nt; t++) {
-      Shortlist& s = shortlists[t * n + i];
-      s.bound = bounds.data() + (t * n + i) * k;
-      s.low = lows.data() + (t * n + i) * context.capacity;
-      s.lab = labs.data() + (t * n + i) * context.capacity;
-      s.query = q;
-      s.shift = l2 ? sq : 0;
-      s.shiftSlack = l2 ? sqSlack : 0;
-    }
-  }
+  Shortlists all(x, n, d, l2, k, context.capacity, nt);
+  std::vector<Shortlist>& shortlists = all.lists;
+  const std::vector<double>& qnorm = all.qnorm;
   std::vector<float> products(static_cast<size_t>(nt) * qb * bb);
   std::vector<float> norms(rowNorms ? 0 : static_cast<size_t>(nt) * bb);
   const size_t scratchSize = static_cast<size_t>(nt) * context.capacity;
@@ -501,28 +516,9 @@ void ContextSearch(const ContextColumns& memory, const float* window, int64_t wi
   for (int64_t i = 0; i < windowFrames; i++)
     for (int m = 0; m < nMels; m++) cols[i * nMels + m] = window[m * windowFrames + i];
   // Every allocation out here, outside the parallel regions (see FlatSearch).
-  const size_t lists = static_cast<size_t>(nt) * n;
-  std::vector<float> bounds(lists * k, kInf);
-  std::vector<float> lows(lists * context.capacity);
-  std::vector<idx_t> labs(lists * context.capacity);
-  std::vector<Shortlist> shortlists(lists);
-  std::vector<double> qnorm(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; i++) {
-    const float* q = queries.data() + i * d;
-    double sq = 0;
-    for (int t = 0; t < d; t++) sq += static_cast<double>(q[t]) * q[t];
-    const double sqSlack = 2 * Gamma(d, kUnitDouble) * sq;
-    qnorm[i] = std::sqrt(sq + sqSlack);
-    for (int t = 0; t < nt; t++) {
-      Shortlist& s = shortlists[t * n + i];
-      s.bound = bounds.data() + (t * n + i) * k;
-      s.low = lows.data() + (t * n + i) * context.capacity;
-      s.lab = labs.data() + (t * n + i) * context.capacity;
-      s.query = q;
-      s.shift = sq;
-      s.shiftSlack = sqSlack;
-    }
-  }
+  Shortlists all(queries.data(), n, d, true, k, context.capacity, nt);
+  std::vector<Shortlist>& shortlists = all.lists;
+  const std::vector<double>& qnorm = all.qnorm;
   std::vector<Ranked> ranked(static_cast<size_t>(nt) * context.capacity);
   std::vector<float> rowBufs(static_cast<size_t>(nt) * d);
   std::vector<float> products(static_cast<size_t>(nt) * windowFrames * width);
