@@ -198,6 +198,8 @@ for (const c of cases) {
       expect(getNumThreads()).toBe(threads);
       // The streams' resampling and log-mel ran in their worker thread (asked for above).
       expect(metrics).toMatch(/^hark_dsp_worker 1$/m);
+      // The backbone ran in its worker thread (the default).
+      expect(metrics).toMatch(/^hark_backbone_worker 1$/m);
 
       // Each alert kept its audio (2 s either side), spectrogram and anomaly map.
       const first = await s.api<Alert>(`/api/alerts/${page.items[0].id}`);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { backboneWorkerThreads, loadBackbone } from '@hark/detection';
 import { logMelSpectrogram } from '@hark/dsp';
 import {
   attributeSamples,
+  BACKBONE_WORKER_STAGE,
   eventLoopThreadCpuMs,
   OFF_LOOP_STAGE,
   PROFILE_STAGES,
@@ -125,7 +127,8 @@ describe('stage profile', () => {
       [],
       { processMs: 2000, loopMs: 1200, windows: 100, seconds: 10, lagMs: { p50: 1, p99: 5, max: 9 } },
     );
-    expect(r.rows.map((x) => x.stage)).toEqual([...PROFILE_STAGES, OFF_LOOP_STAGE]);
+    expect(r.rows.map((x) => x.stage)).toEqual([...PROFILE_STAGES, BACKBONE_WORKER_STAGE, OFF_LOOP_STAGE]);
+    expect(r.rows.find((x) => x.stage === BACKBONE_WORKER_STAGE)!.msPerWindow).toBe(0);
     const row = (s: string) => r.rows.find((x) => x.stage === s)!;
     expect(row('log-mel').msPerWindow).toBeCloseTo(3);
     expect(row('backbone (ONNX) and patch features').msPerWindow).toBeCloseTo(9);
@@ -134,6 +137,47 @@ describe('stage profile', () => {
     expect(r.cpuMsPerWindow).toBeCloseTo(20);
     expect(r.eventLoopBusy).toBeCloseTo(0.12);
     expect(r.rows.reduce((s, x) => s + x.share, 0)).toBeCloseTo(1);
+  });
+
+  it("charges the backbone's worker threads their own row, out of the off-loop rest", () => {
+    const r = summarise(new Map([['log-mel', 30]]), [], {
+      processMs: 2000,
+      loopMs: 1200,
+      workerMs: 300,
+      windows: 100,
+      seconds: 10,
+      lagMs: { p50: 1, p99: 5, max: 9 },
+    });
+    const row = (s: string) => r.rows.find((x) => x.stage === s)!;
+    expect(row(BACKBONE_WORKER_STAGE).msPerWindow).toBeCloseTo(3);
+    expect(row(BACKBONE_WORKER_STAGE).share).toBeCloseTo(0.15);
+    expect(row(OFF_LOOP_STAGE).msPerWindow).toBeCloseTo(5);
+    expect(r.rows.reduce((s, x) => s + x.share, 0)).toBeCloseTo(1);
+  });
+
+  it("reads a real backbone worker thread's CPU from the kernel", async () => {
+    const b = await loadBackbone('mobilenetv2', { thread: 'worker' });
+    try {
+      expect(backboneWorkerThreads()).toHaveLength(1);
+      expect(backboneWorkerThreads()[0]).not.toBe(process.pid);
+      const profiler = new StageProfiler(backboneWorkerThreads);
+      await profiler.start();
+      const x = new Float32Array(128 * 128).map((_, i) => Math.sin(i));
+      const until = performance.now() + 400;
+      let runs = 0;
+      while (performance.now() < until) {
+        await b.run(x, 1, 128, 128);
+        runs++;
+      }
+      const r = await profiler.stop(runs);
+      // Each inference's CPU is the worker's (a ms or more); the loop only posts and takes the answers.
+      const worker = r.rows.find((x) => x.stage === BACKBONE_WORKER_STAGE)!;
+      expect(worker.msPerWindow).toBeGreaterThan(0.5);
+      expect(worker.share).toBeGreaterThan(0.3);
+    } finally {
+      await b.release();
+    }
+    expect(backboneWorkerThreads()).toEqual([]);
   });
 
   it('profiles a real load: log-mel computed on the event loop is charged to log-mel', async () => {

@@ -100,6 +100,11 @@ export interface ServerConfig {
    * that serves the sockets and the scoring; false: on the event loop.
    */
   dspWorker: boolean;
+  /**
+   * Each backbone's onnxruntime session in a worker thread of its own (`@hark/detection` `setBackboneThread`),
+   * so its inference does not hold the event loop; false: on the event loop.
+   */
+  backboneWorker: boolean;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /**
@@ -220,6 +225,7 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   // built up a queue (p99 1.5-2.8 s), against none of 3 on the loop: a third busy thread on two cores
   // (BENCHMARKS.md, session 29). Try it with more cores.
   dspWorker: false,
+  backboneWorker: true,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -265,6 +271,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   scoreRetentionDays: { flag: '--score-retention', env: 'HARK_SCORE_RETENTION_DAYS' },
   writeQueueMax: { flag: '--write-queue-max', env: 'HARK_WRITE_QUEUE_MAX' },
   dspWorker: { env: 'HARK_DSP_WORKER' },
+  backboneWorker: { env: 'HARK_BACKBONE_WORKER' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -354,6 +361,7 @@ export function resolveServerConfig(
     scoreRetentionDays: num('HARK_SCORE_RETENTION_DAYS'),
     writeQueueMax: num('HARK_WRITE_QUEUE_MAX'),
     dspWorker: bool('HARK_DSP_WORKER'),
+    backboneWorker: bool('HARK_BACKBONE_WORKER'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import { setBackboneThread } from '@hark/detection';
 import { SERVER_SHUTDOWN_EVENT, type Alert, type ServerShutdown } from '@hark/protocol';
 import type { Server as IoServer, ServerOptions as IoServerOptions } from 'socket.io';
 import { AlertMediaStore } from './alerts/alert-media.js';
@@ -148,6 +149,14 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
   const metrics = new HarkMetrics();
   const search = applySearchThreads();
   metrics.searchThreads.set(search.threads);
+  // Every backbone the process loads from now on (models, enrolments, uploads) runs where this says.
+  setBackboneThread(config.backboneWorker ? 'worker' : 'caller');
+  metrics.backboneWorker.set(config.backboneWorker ? 1 : 0);
+  log(
+    config.backboneWorker
+      ? "backbones' sessions in worker threads (HARK_BACKBONE_WORKER=0 runs them on the event loop)"
+      : "backbones' sessions on the event loop (HARK_BACKBONE_WORKER=0)",
+  );
   log(
     `FAISS searches on ${search.threads} thread(s) of ${availableParallelism()} core(s) (` +
       (search.source === 'environment'

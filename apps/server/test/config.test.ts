@@ -124,6 +124,16 @@ describe('server configuration', () => {
     ]);
   });
 
+  it("reads HARK_BACKBONE_WORKER (default on: the backbones' sessions in worker threads), 1/0", () => {
+    expect(resolveServerConfig({}, {}).backboneWorker).toBe(true);
+    expect(resolveServerConfig({}, { HARK_BACKBONE_WORKER: '0' }).backboneWorker).toBe(false);
+    expect(resolveServerConfig({}, { HARK_BACKBONE_WORKER: 'on' }).backboneWorker).toBe(true);
+    expect(resolveServerConfig({ backboneWorker: false }, {}).backboneWorker).toBe(false);
+    expect(problems({}, { HARK_BACKBONE_WORKER: 'maybe' })).toEqual([
+      'HARK_BACKBONE_WORKER ("maybe") must be 1 or 0 (true / false, on / off)',
+    ]);
+  });
+
   it('reads HARK_MAX_CLOCK_SKEW_SECONDS (default 300 s) and refuses less than a second', () => {
     expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).maxClockSkewSeconds).toBe(300);
     expect(

@@ -49,3 +49,4 @@ export { column, logMelSpectrogram, transpose, type LogMelSpectrogram } from './
 export * from './wav-encode.js';
 export * from './synth/index.js';
 export { showValue, SHOW_VALUE_MAX_CHARS } from './show-value.js';
+export { startWorker, withoutConditions } from './worker-thread.js';

@@ -21,6 +21,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import {
+  backboneWorkerThreads,
   fitDetector,
   readClip,
   readDataset,
@@ -410,7 +411,7 @@ async function measureStep(
       .filter((v) => ids.has(String(v.labels.sensor)))
       .reduce((n, v) => n + v.value, 0);
   let confirmingBefore = Promise.resolve(0);
-  const profiler = profile ? new StageProfiler() : null;
+  const profiler = profile ? new StageProfiler(backboneWorkerThreads) : null;
   let profiling: Promise<void> | null = null;
   let cpu0 = process.cpuUsage();
   let wall0 = performance.now();

@@ -8,6 +8,8 @@
  *   fusion, ONNX Runtime's synchronous `run` as the backbone. The sampled shares are then scaled to the
  *   thread's real CPU time, read from the kernel (`/proc/self/task/<pid>/stat`), so time the process spent
  *   descheduled is not counted.
+ * - **The backbone's worker threads** (`@hark/detection` `backboneWorkerThreads`, where the server runs its
+ *   ONNX sessions by default) are read from the kernel the same way, by thread id, as one row.
  * - **Off the event loop** the process's other threads are FAISS searches (the method's and the context
  *   memory's `searchAsync`, on libuv's pool, OpenMP threads inside) and V8's helper threads (concurrent GC). Linux names them all
  *   `node`, so they are reported as one row: the process's CPU (`process.cpuUsage`) less the event loop's.
@@ -38,7 +40,10 @@ export const PROFILE_STAGES = [
 ] as const;
 export type ProfileStage = (typeof PROFILE_STAGES)[number];
 
-/** The row for CPU spent off the event loop (FAISS searches in libuv's pool, V8 helper threads). */
+/** The row for the backbone's worker threads (ONNX Runtime's inference, when it runs there). */
+export const BACKBONE_WORKER_STAGE = 'backbone (ONNX) in its worker thread';
+
+/** The row for the rest of the CPU spent off the event loop (FAISS searches in libuv's pool, V8 helper threads). */
 export const OFF_LOOP_STAGE = 'off the event loop (FAISS searches, V8 helpers)';
 
 interface Rule {
@@ -174,7 +179,21 @@ function attribute(profile: CpuProfile): { byStage: Map<ProfileStage, number>; h
 
 /** CPU ms (user + system) of the event loop's thread, from the kernel. */
 export function eventLoopThreadCpuMs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const ms = threadCpuMs(process.pid);
+  if (ms === null)
+    throw new Error('no /proc/self/task entry for the event loop: the stage profile needs Linux');
+  return ms;
+}
+
+/** CPU ms (user + system) of this process's thread `tid`, from the kernel; null if there is no such thread. */
+export function threadCpuMs(tid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
   // Fields after the command (which may hold spaces) start after the last ')'; utime and stime are 14 and 15.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(f[11]) + Number(f[12]);
@@ -185,7 +204,7 @@ export function eventLoopThreadCpuMs(): number {
 const clockTicksPerSecond = () => 100;
 
 export interface StageRow {
-  stage: ProfileStage | typeof OFF_LOOP_STAGE;
+  stage: ProfileStage | typeof BACKBONE_WORKER_STAGE | typeof OFF_LOOP_STAGE;
   /** CPU ms per scored window. */
   msPerWindow: number;
   /** Share of the process's CPU. */
@@ -208,9 +227,25 @@ export interface StageProfileResult {
   seconds: number;
 }
 
-/** A profiling span: start, run the load, then `stop(windowsScored)`. One at a time per process. */
+/** CPU ms of each of `tids` now (threads that have ended left out). */
+function threadsCpuMs(tids: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of tids) {
+    const ms = threadCpuMs(tid);
+    if (ms !== null) out.set(tid, ms);
+  }
+  return out;
+}
+
+/**
+ * A profiling span: start, run the load, then `stop(windowsScored)`. One at a time per process.
+ * `workerThreads` lists the backbone's worker threads (default none); a worker that ends within the span
+ * loses its CPU from the row (a restart after a crash: rare, and logged by the server).
+ */
 export class StageProfiler {
+  constructor(private readonly workerThreads: () => readonly number[] = () => []) {}
   #session: Session | null = null;
+  #workers0 = new Map<number, number>();
   #lag: IntervalHistogram | null = null;
   #cpu0 = process.cpuUsage();
   #loop0 = 0;
@@ -227,6 +262,7 @@ export class StageProfiler {
     this.#lag.enable();
     this.#cpu0 = process.cpuUsage();
     this.#loop0 = eventLoopThreadCpuMs();
+    this.#workers0 = threadsCpuMs(this.workerThreads());
     this.#t0 = performance.now();
   }
 
@@ -236,6 +272,9 @@ export class StageProfiler {
     const seconds = (performance.now() - this.#t0) / 1000;
     const cpu = process.cpuUsage(this.#cpu0);
     const loopMs = eventLoopThreadCpuMs() - this.#loop0;
+    let workerMs = 0;
+    for (const [tid, ms] of threadsCpuMs(this.workerThreads()))
+      workerMs += ms - (this.#workers0.get(tid) ?? 0);
     const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
     await session.post('Profiler.disable');
     session.disconnect();
@@ -248,6 +287,7 @@ export class StageProfiler {
     return summarise(byStage, hot.slice(0, 25), {
       processMs,
       loopMs,
+      workerMs,
       windows: windowsScored,
       seconds,
       lagMs: { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 },
@@ -255,13 +295,15 @@ export class StageProfiler {
   }
 }
 
-/** Scales sampled shares to the event loop's CPU and adds the off-loop row. */
+/** Scales sampled shares to the event loop's CPU and adds the backbone worker's and the off-loop rows. */
 export function summarise(
   sampled: Map<ProfileStage, number>,
   hot: HotFunction[],
   m: {
     processMs: number;
     loopMs: number;
+    /** CPU ms of the backbone's worker threads (0 when it runs on the loop). */
+    workerMs?: number;
     windows: number;
     seconds: number;
     lagMs: StageProfileResult['lagMs'];
@@ -271,10 +313,16 @@ export function summarise(
   const per = (ms: number) => (m.windows > 0 ? ms / m.windows : NaN);
   // Samples count wall time on the thread; the kernel's CPU time is what they are scaled to.
   const scale = sampledMs > 0 ? m.loopMs / sampledMs : 0;
-  const offLoop = Math.max(0, m.processMs - m.loopMs);
+  const workerMs = Math.max(0, m.workerMs ?? 0);
+  const offLoop = Math.max(0, m.processMs - m.loopMs - workerMs);
   const rows: StageRow[] = PROFILE_STAGES.map((stage) => {
     const ms = (sampled.get(stage) ?? 0) * scale;
     return { stage, msPerWindow: per(ms), share: m.processMs > 0 ? ms / m.processMs : 0 };
+  });
+  rows.push({
+    stage: BACKBONE_WORKER_STAGE,
+    msPerWindow: per(workerMs),
+    share: m.processMs > 0 ? workerMs / m.processMs : 0,
   });
   rows.push({
     stage: OFF_LOOP_STAGE,

@@ -66,6 +66,10 @@ export class HarkMetrics {
     'hark_dsp_worker',
     "1 while the streams' resampling and log-mel run in their worker thread (HARK_DSP_WORKER=1); 0 when they run on the event loop (the default, or the worker stopped).",
   );
+  readonly backboneWorker = this.#gauge(
+    'hark_backbone_worker',
+    "1 when the backbones' sessions run in worker threads (HARK_BACKBONE_WORKER, the default); 0 when they run on the event loop.",
+  );
   readonly alerts = this.#counter('hark_alerts_total', 'Alerts opened.', ['sensor', 'kind']);
   readonly sensorsConnected = this.#gauge('hark_sensors_connected', 'Sensors connected to /sensor now.');
   readonly audioSeconds = this.#counter('hark_audio_seconds_total', 'Seconds of audio received.', ['sensor']);

@@ -2,10 +2,15 @@
  * Loading a backbone: build (or read from the cache) its ONNX model and open an onnxruntime-node CPU session.
  */
 import { showValue } from '@hark/dsp';
-import * as ort from 'onnxruntime-node';
 import { buildKey, cachedBuild, defaultCacheDir } from './cache.js';
 import type { TapInfo } from './convert/convert-keras.js';
 import { backboneSpec, type BackboneId, type BackboneSpec } from './registry.js';
+import {
+  backboneThread,
+  openSessionRunner,
+  type BackboneThread,
+  type SessionRunner,
+} from './session-runner.js';
 
 /** A feature map the backbone returns. */
 export type BackboneTap = TapInfo;
@@ -27,8 +32,10 @@ export interface Backbone {
   readonly modelPath: string | null;
   /** Whether the model was read from the cache rather than built. */
   readonly fromCache: boolean;
+  /** Where its session runs (`setBackboneThread`, `LoadBackboneOptions.thread`). */
+  readonly thread: BackboneThread;
   /**
-   * Runs a batch off the event loop. `x`: `[n, 1, h, w]` float32, h = frequency, w = time, already scaled to the
+   * Runs a batch (on the event loop unless {@link Backbone.thread} is `'worker'`). `x`: `[n, 1, h, w]` float32, h = frequency, w = time, already scaled to the
    * net's input (see {@link Backbone.inputDoc}). Returns one NCHW tensor per tap, in tap order.
    */
   run(x: Float32Array, n: number, h: number, w: number): Promise<TapOutput[]>;
@@ -43,6 +50,8 @@ export interface LoadBackboneOptions {
   cacheDir?: string;
   /** onnxruntime intra-op threads, default 1 (fastest per core on small machines; scale with workers). */
   intraOpNumThreads?: number;
+  /** Where the session runs: default `backboneThread()` (`'caller'` unless set). */
+  thread?: BackboneThread;
 }
 
 /** Checks `taps` against the backbone's valid taps, naming them all in the error. */
@@ -61,12 +70,12 @@ export function resolveTaps(spec: BackboneSpec, taps: readonly string[] | undefi
 }
 
 /**
- * Open sessions by built model and thread count, shared by every backbone loaded with them: a server holds one
+ * Open sessions by built model, thread count and thread (caller or worker), shared by every backbone loaded with them: a server holds one
  * model per sensor, nearly all on the same backbone, and each session costs about 10 MB (weights, optimised
  * graph, arenas; measured with 8 sessions of MobileNetV2's default taps); onnxruntime's `Run` may be called
  * concurrently on one session. The session is released with the last backbone that holds it.
  */
-const sessions = new Map<string, { session: Promise<ort.InferenceSession>; holders: number }>();
+const sessions = new Map<string, { session: Promise<SessionRunner>; holders: number }>();
 
 /** Sessions open now (a shared one counted once). */
 export function openBackboneSessions(): number {
@@ -85,16 +94,18 @@ export async function loadBackbone(id: BackboneId, opts: LoadBackboneOptions = {
   // The model is read (and checked, rebuilt if corrupt) on every load; only the session is shared, keyed by the
   // hash of what was built, so a shared session always runs the same graph a new one would.
   const built = await cachedBuild(dir, spec.id, hash, () => spec.build(taps));
-  const key = `${hash}:${threads}`;
+  const thread = opts.thread ?? backboneThread();
+  const key = `${hash}:${threads}:${thread}`;
   let entry = sessions.get(key);
   if (!entry) {
+    const options = {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    } as const;
     const created = {
-      session: ort.InferenceSession.create(built.model.bytes, {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      }),
+      session: openSessionRunner(built.model.bytes, options, thread),
       holders: 0,
     };
     sessions.set(key, created);
@@ -104,7 +115,7 @@ export async function loadBackbone(id: BackboneId, opts: LoadBackboneOptions = {
   }
   const held = entry;
   held.holders++;
-  let session: ort.InferenceSession;
+  let session: SessionRunner;
   try {
     session = await held.session;
   } catch (err) {
@@ -122,7 +133,8 @@ export async function loadBackbone(id: BackboneId, opts: LoadBackboneOptions = {
 class OnnxBackbone implements Backbone {
   readonly id: BackboneId;
   readonly inputDoc: string;
-  private session: ort.InferenceSession | null;
+  readonly thread: BackboneThread;
+  private session: SessionRunner | null;
 
   constructor(
     private readonly spec: BackboneSpec,
@@ -130,13 +142,14 @@ class OnnxBackbone implements Backbone {
     readonly taps: readonly BackboneTap[],
     readonly modelPath: string | null,
     readonly fromCache: boolean,
-    session: ort.InferenceSession,
+    session: SessionRunner,
     /** Gives back this backbone's hold on the shared session (released with the last holder). */
     private readonly releaseSession: () => Promise<void>,
   ) {
     this.id = spec.id;
     this.inputDoc = spec.inputDoc;
     this.session = session;
+    this.thread = session.thread;
   }
 
   async run(x: Float32Array, n: number, h: number, w: number): Promise<TapOutput[]> {
@@ -157,11 +170,8 @@ class OnnxBackbone implements Backbone {
       this.taps.map((t) => t.name),
     );
     if (bad) throw new Error(bad);
-    const out = await this.session.run({ x: new ort.Tensor('float32', x, [n, 1, h, w]) });
-    return this.taps.map((t) => {
-      const y = out[t.name];
-      return { data: y.data as Float32Array, dims: y.dims.map(Number) };
-    });
+    const out = await this.session.run(x, [n, 1, h, w]);
+    return this.taps.map((t) => out[t.name]);
   }
 
   async release(): Promise<void> {

@@ -12,6 +12,14 @@ export {
   type TapOutput,
 } from './backbone.js';
 export {
+  backboneThread,
+  backboneWorkerThreads,
+  setBackboneThread,
+  type BackboneThread,
+  type RunOutput,
+  type SessionRunner,
+} from './session-runner.js';
+export {
   BACKBONE_IDS,
   BACKBONES,
   MOBILENETV2_TAPS,
