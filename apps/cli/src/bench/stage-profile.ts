@@ -11,9 +11,9 @@
  * - **The backbone's worker threads** (`@hark/detection` `backboneWorkerThreads`, where the server runs its
  *   ONNX sessions by default) are read from the kernel the same way, by thread id, as one row.
  * - **Off the event loop** the process's other threads are FAISS searches (the method's and the context
- *   memory's `searchAsync`, on libuv's pool, OpenMP threads inside) and V8's helper threads (concurrent GC). Linux names them all
- *   `node`, so they are reported as one row: the process's CPU (`process.cpuUsage`) less the event loop's.
- *   Sensors and dashboard must therefore run in another process (they do: `pipeline-clients`).
+ *   memory's `searchAsync`, on libuv's pool, OpenMP threads inside) and V8's helper threads (concurrent GC).
+ *   Linux names them all `node`, so they are reported as one row: the process's CPU (`process.cpuUsage`) less
+ *   the event loop's and the backbone workers'. Sensors and dashboard must therefore run in another process (they do: `pipeline-clients`).
  * - **Event-loop lag** is `perf_hooks.monitorEventLoopDelay` over the same span.
  */
 import { readFileSync } from 'node:fs';

@@ -35,8 +35,9 @@ export interface Backbone {
   /** Where its session runs (`setBackboneThread`, `LoadBackboneOptions.thread`). */
   readonly thread: BackboneThread;
   /**
-   * Runs a batch (on the event loop unless {@link Backbone.thread} is `'worker'`). `x`: `[n, 1, h, w]` float32, h = frequency, w = time, already scaled to the
-   * net's input (see {@link Backbone.inputDoc}). Returns one NCHW tensor per tap, in tap order.
+   * Runs a batch (on the caller's event loop unless {@link Backbone.thread} is `'worker'`). `x`: `[n, 1, h, w]`
+   * float32, h = frequency, w = time, already scaled to the net's input (see {@link Backbone.inputDoc}). Returns
+   * one NCHW tensor per tap, in tap order.
    */
   run(x: Float32Array, n: number, h: number, w: number): Promise<TapOutput[]>;
   /** Frees the session; `run` afterwards is an error. */
@@ -70,10 +71,11 @@ export function resolveTaps(spec: BackboneSpec, taps: readonly string[] | undefi
 }
 
 /**
- * Open sessions by built model, thread count and thread (caller or worker), shared by every backbone loaded with them: a server holds one
- * model per sensor, nearly all on the same backbone, and each session costs about 10 MB (weights, optimised
- * graph, arenas; measured with 8 sessions of MobileNetV2's default taps); onnxruntime's `Run` may be called
- * concurrently on one session. The session is released with the last backbone that holds it.
+ * Open sessions by built model, thread count and where they run (caller or worker), shared by every backbone
+ * loaded with them: a server holds one model per sensor, nearly all on the same backbone, and each session costs
+ * about 10 MB (weights, optimised graph, arenas; measured with 8 sessions of MobileNetV2's default taps);
+ * onnxruntime's `Run` may be called concurrently on one session. The session is released with the last backbone
+ * that holds it.
  */
 const sessions = new Map<string, { session: Promise<SessionRunner>; holders: number }>();
 

@@ -2,7 +2,7 @@
  * Where a backbone's onnxruntime session runs.
  *
  * - `'caller'`: on the thread that asks. onnxruntime-node's `run` defers by one `setImmediate`, then infers
- *   synchronously: it holds the caller's event loop for the whole inference (about 2.7 ms per window of the
+ *   synchronously: it holds the caller's event loop for the whole inference (about 2.5 ms per window of the
  *   default backbone on this project's 2-core machines).
  * - `'worker'`: in a worker thread of its own (`workers/backbone-worker.mjs`). The caller's event loop only
  *   posts the input and takes the outputs; a live server keeps it for its sockets and the rest of the scoring.
@@ -98,9 +98,9 @@ export function backboneWorkerThreads(): number[] {
 type Answer = { id: number; outputs: Record<string, RunOutput> } | { id: number; error: string };
 
 /**
- * The session in a worker thread. Runs are answered in the order they were asked. If the worker dies (an
- * onnxruntime abort, a thread error), the runs it held fail with an error that says so, and the next run starts
- * a new worker from the same model bytes: one lost window, not a dead sensor. The worker keeps the process
+ * The session in a worker thread. Runs are answered in the order they were asked. If the worker dies (an error
+ * thrown in it, or it was terminated), the runs it held fail with an error that says so, and the next run starts
+ * a new worker from the same model bytes: the windows in flight are lost, not the sensors. The worker keeps the process
  * alive only while it starts or holds a run.
  */
 export class WorkerRunner implements SessionRunner {
