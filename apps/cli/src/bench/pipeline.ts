@@ -714,7 +714,9 @@ export function registerBenchPipeline(bench: Command): void {
             `${stages}\n\n` +
             "Per measured span of each step: the event loop is sampled by V8's CPU profiler (500 us) and every sample " +
             'is charged to the innermost frame a rule of `apps/cli/src/bench/stage-profile.ts` recognises; the shares ' +
-            'are scaled to the event loop thread\'s CPU time from `/proc`. "Off the event loop" is the rest of the ' +
+            "are scaled to the event loop thread's CPU time from `/proc`. The backbone's worker thread (where the " +
+            'server runs its ONNX session unless HARK_BACKBONE_WORKER=0) is read from `/proc` by its thread id. ' +
+            '"Off the event loop" is the rest of the ' +
             "process's CPU: FAISS searches of the method and the context memory on libuv's pool, and V8's helper " +
             'threads. Sensors and the dashboard run in a child process and are not counted. Shares are of the ' +
             `process's CPU. FAISS searches on ${getNumThreads()} thread(s) (the server's setting). Sound: ${sound}. Models: ` +

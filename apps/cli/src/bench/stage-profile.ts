@@ -13,7 +13,8 @@
  * - **Off the event loop** the process's other threads are FAISS searches (the method's and the context
  *   memory's `searchAsync`, on libuv's pool, OpenMP threads inside) and V8's helper threads (concurrent GC).
  *   Linux names them all `node`, so they are reported as one row: the process's CPU (`process.cpuUsage`) less
- *   the event loop's and the backbone workers'. Sensors and dashboard must therefore run in another process (they do: `pipeline-clients`).
+ *   the event loop's and the backbone workers'. Sensors and dashboard must therefore run in another process
+ *   (they do: `pipeline-clients`).
  * - **Event-loop lag** is `perf_hooks.monitorEventLoopDelay` over the same span.
  */
 import { readFileSync } from 'node:fs';
@@ -43,7 +44,7 @@ export type ProfileStage = (typeof PROFILE_STAGES)[number];
 /** The row for the backbone's worker threads (ONNX Runtime's inference, when it runs there). */
 export const BACKBONE_WORKER_STAGE = 'backbone (ONNX) in its worker thread';
 
-/** The row for the rest of the CPU spent off the event loop (FAISS searches in libuv's pool, V8 helper threads). */
+/** The row for the rest of the CPU off the event loop (FAISS searches in libuv's pool, V8 helper threads). */
 export const OFF_LOOP_STAGE = 'off the event loop (FAISS searches, V8 helpers)';
 
 interface Rule {
