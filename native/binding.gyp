@@ -20,6 +20,7 @@
         "src/addon/index_io.cc",
         "src/addon/index_wrap.cc",
         "src/addon/kcenter.cc",
+        "src/addon/residual_map.cc",
         "src/addon/rows.cc",
         "src/addon/threads.cc"
       ],

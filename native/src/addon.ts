@@ -93,6 +93,8 @@ type ContextSearchArgs = [
   windowFrames: number,
 ];
 type ContextSearchAnswer = { distances: Float32Array; labels: Int32Array };
+/** contextSearchAsync's with the residual map's blur kernels: along the frames, then along the bins. */
+type ContextMapArgs = [...ContextSearchArgs, alongFrames: Float32Array, alongBins: Float32Array];
 
 export interface Addon {
   Index: new (spec: IndexSpec) => NativeIndex;
@@ -114,5 +116,7 @@ export interface Addon {
   /** Exact nearest context of each full context of a window (context-search.ts). */
   contextSearch(...args: ContextSearchArgs): ContextSearchAnswer;
   contextSearchAsync(...args: ContextSearchArgs): Promise<ContextSearchAnswer>;
+  /** The same, and the context memory's blurred residual map, built on the same pool thread. */
+  contextSearchAsync(...args: ContextMapArgs): Promise<ContextSearchAnswer & { map: Float32Array }>;
   faissVersion: string;
 }

@@ -28,6 +28,24 @@ export interface ContextSearchResult {
   distances: Float32Array;
   /** That context's index in the memory. */
   labels: Int32Array;
+  /**
+   * `contextSearchAsync` given a `ResidualMapBlur`, on the addon: the context memory's blurred residual map
+   * (native/src/addon/residual_map.h), `[nMels, windowFrames]`. Absent otherwise: the TypeScript backend leaves
+   * it to its caller (libs/detection builds the same map, to the bit).
+   */
+  map?: Float32Array;
+}
+
+/**
+ * The blur of the residual map `contextSearchAsync` builds on the addon's pool thread: the Gaussian kernels'
+ * taps (odd lengths; libs/detection's `gaussianKernel`), along the window's frames, then along its bins.
+ * Each window's map is then built off the event loop: the squared difference of every frame with a full
+ * context and the middle column of its nearest memory context (the first and last frames take their nearest
+ * such frame's), blurred as libs/detection's `gaussianBlur2d` (reflect padding, rows first, in double).
+ */
+export interface ResidualMapBlur {
+  alongFrames: Float32Array;
+  alongBins: Float32Array;
 }
 
 function fail(message: string, code: ErrorCode = ErrorCode.ARG): never {
@@ -147,20 +165,50 @@ export function contextSearch(
   return searchTs(memory, window, windowFrames);
 }
 
-/** `contextSearch` on a libuv pool thread (through the process's queue of FAISS jobs). */
+/**
+ * `contextSearch` on a libuv pool thread (through the process's queue of FAISS jobs); with `blur`, on the
+ * addon, the answer's `map` too (`ResidualMapBlur`).
+ */
 export async function contextSearchAsync(
   memory: ContextColumns,
   window: Float32Array,
   windowFrames: number,
   backend: Backend = defaultBackend,
+  blur?: ResidualMapBlur,
 ): Promise<ContextSearchResult> {
   checkSearch(memory, window, windowFrames);
+  if (blur) checkBlur(memory, blur);
   if (backend === 'faiss' && loaded.addon) {
     const addon = loaded.addon;
     const { columns, nMels, frames, starts, norms } = memory;
     return schedule(() =>
-      addon.contextSearchAsync(columns, nMels, frames, starts, norms, window, windowFrames),
+      blur
+        ? addon.contextSearchAsync(
+            columns,
+            nMels,
+            frames,
+            starts,
+            norms,
+            window,
+            windowFrames,
+            blur.alongFrames,
+            blur.alongBins,
+          )
+        : addon.contextSearchAsync(columns, nMels, frames, starts, norms, window, windowFrames),
     );
   }
   return searchTs(memory, window, windowFrames);
+}
+
+function checkBlur(memory: ContextColumns, blur: ResidualMapBlur): void {
+  if (memory.frames % 2 === 0)
+    fail(`the residual map needs an odd frames (${memory.frames}): the context's middle column`);
+  for (const [name, k] of [
+    ['alongFrames', blur.alongFrames],
+    ['alongBins', blur.alongBins],
+  ] as const) {
+    if (!(k instanceof Float32Array))
+      throw nativeError(ErrorCode.ARG, `blur.${name} must be a Float32Array`, 'type');
+    if (k.length % 2 === 0) fail(`blur.${name} must hold an odd number of taps, got ${k.length}`);
+  }
 }

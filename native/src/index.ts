@@ -23,6 +23,7 @@ export {
   contextSearchAsync,
   type ContextColumns,
   type ContextSearchResult,
+  type ResidualMapBlur,
 } from './context-search.js';
 export { getMaxConcurrentJobs, setMaxConcurrentJobs } from './jobs.js';
 export { getNumThreads, setNumThreads } from './threads.js';

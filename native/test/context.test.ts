@@ -71,6 +71,49 @@ const scattered = memoryOf(
   Int32Array.from({ length: Math.floor((windows * WF - F) / 7) }, (_, j) => 7 * j),
 );
 
+/**
+ * libs/detection's context residual map, written plainly: each full-context frame's squared difference with
+ * its nearest context's middle column, the edges copied in, then a separable blur (rows, then columns; reflect
+ * padding; every sum over the taps in order, in double).
+ */
+function referenceMap(
+  mem: ContextColumns,
+  w: Float32Array,
+  labels: Int32Array,
+  alongFrames: Float32Array,
+  alongBins: Float32Array,
+): Float32Array {
+  const h = (F - 1) / 2;
+  const map = new Float32Array(M * WF);
+  labels.forEach((label, j) => {
+    for (let m = 0; m < M; m++)
+      map[m * WF + j + h] = (w[m * WF + j + h] - mem.columns[(mem.starts[label] + h) * M + m]) ** 2;
+  });
+  for (let m = 0; m < M; m++)
+    for (let t = 0; t < h; t++) {
+      map[m * WF + t] = map[m * WF + h];
+      map[m * WF + WF - 1 - t] = map[m * WF + WF - 1 - h];
+    }
+  const reflect = (i: number, n: number) => {
+    const period = 2 * (n - 1);
+    i = ((i % period) + period) % period;
+    return i < n ? i : period - i;
+  };
+  const pass = (src: Float32Array, k: Float32Array, rows: boolean): Float32Array => {
+    const out = new Float32Array(src.length);
+    const r = (k.length - 1) / 2;
+    for (let m = 0; m < M; m++)
+      for (let t = 0; t < WF; t++) {
+        let s = 0;
+        for (let j = -r; j <= r; j++)
+          s += k[j + r] * (rows ? src[m * WF + reflect(t + j, WF)] : src[reflect(m + j, M) * WF + t]);
+        out[m * WF + t] = s;
+      }
+    return out;
+  };
+  return pass(pass(map, alongFrames, true), alongBins, false);
+}
+
 const probes = (): Float32Array[] => [
   windowOf(columns.subarray(12 * WF * M, 13 * WF * M)), // a fitted window: every context has a twin at 0
   windowOf(columns.subarray(5 * M, (5 + WF) * M)), // columns across two windows: twins, and misses
@@ -137,6 +180,36 @@ describe('contextSearch', () => {
     }
   });
 
+  it('builds the blurred residual map on the pool thread, to the bit of a plain reference', async () => {
+    const kernel = (sigma: number): Float32Array => {
+      const r = Math.floor(4 * sigma + 0.5);
+      const k = Float32Array.from({ length: 2 * r + 1 }, (_, i) =>
+        Math.exp(-((i - r) ** 2) / (2 * sigma ** 2)),
+      );
+      const sum = k.reduce((a, b) => a + b, 0);
+      return k.map((v) => v / sum);
+    };
+    // Kernels narrower and wider than the window's 24 bins and 31 frames (reflected past both ends).
+    for (const [sf, sb] of [
+      [2, 2],
+      [1, 7],
+    ]) {
+      const blur = { alongFrames: kernel(sf), alongBins: kernel(sb) };
+      for (const mem of [whole, scattered])
+        for (const w of probes()) {
+          const got = await contextSearchAsync(mem, w, WF, 'faiss', blur);
+          const plain = contextSearch(mem, w, WF, 'faiss');
+          expect(Buffer.from(got.distances.buffer).equals(Buffer.from(plain.distances.buffer))).toBe(true);
+          expect(Array.from(got.labels)).toEqual(Array.from(plain.labels));
+          const want = referenceMap(mem, w, plain.labels, blur.alongFrames, blur.alongBins);
+          expect(got.map).toBeInstanceOf(Float32Array);
+          expect(Buffer.from(got.map!.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+        }
+      // The TypeScript backend answers the search and leaves the map to its caller.
+      expect((await contextSearchAsync(whole, probes()[0], WF, 'typescript', blur)).map).toBeUndefined();
+    }
+  });
+
   it('refuses a bad memory or window with the value and the rule', async () => {
     const cases: [() => unknown, RegExp][] = [
       [() => contextNorms(new Float32Array(10), M, F, new Int32Array([0])), /not a multiple of dim \(24\)/],
@@ -157,6 +230,33 @@ describe('contextSearch', () => {
       [
         () => contextSearch(whole, new Float32Array(M * 3), 3),
         /windowFrames \(3\) must be an integer >= frames \(5\)/,
+      ],
+      [
+        () =>
+          contextSearchAsync(whole, probes()[0], WF, 'faiss', {
+            alongFrames: new Float32Array(4),
+            alongBins: new Float32Array(5),
+          }),
+        /blur.alongFrames must hold an odd number of taps, got 4/,
+      ],
+      [
+        () =>
+          contextSearchAsync(whole, probes()[0], WF, 'faiss', {
+            alongFrames: new Float32Array(5),
+            alongBins: [1] as unknown as Float32Array,
+          }),
+        /blur.alongBins must be a Float32Array/,
+      ],
+      [
+        () =>
+          contextSearchAsync(
+            { ...whole, frames: 4, norms: contextNorms(whole.columns, M, 4, whole.starts) },
+            windowOf(columns.subarray(0, WF * M)),
+            WF,
+            'faiss',
+            { alongFrames: new Float32Array(5), alongBins: new Float32Array(5) },
+          ),
+        /the residual map needs an odd frames \(4\)/,
       ],
     ];
     for (const [fn, message] of cases) {

@@ -6,6 +6,7 @@
 #include "errors.h"
 #include "flat_search.h"
 #include "job.h"
+#include "residual_map.h"
 
 namespace hark {
 
@@ -89,6 +90,16 @@ void Narrow(const faiss::Index::idx_t* from, int32_t* to, int64_t n) {
   for (int64_t i = 0; i < n; i++) to[i] = static_cast<int32_t>(from[i]);
 }
 
+// A blur kernel: a Float32Array of odd length (gaussianKernel's taps).
+Napi::Float32Array GetKernel(const Napi::Value& v, const char* name) {
+  int64_t length = 0;
+  Napi::Float32Array k = GetMatrix(v, name, 1, &length);
+  if (length % 2 == 0)
+    throw HarkError(code::kArg, std::string(name) + " must hold an odd number of taps, got " + std::to_string(length),
+                    ErrorKind::Range);
+  return k;
+}
+
 }  // namespace
 
 Napi::Value ContextNormsJs(const Napi::CallbackInfo& info) {
@@ -127,15 +138,41 @@ Napi::Value ContextSearchAsyncJs(const Napi::CallbackInfo& info) {
     const int64_t windowFrames = a.windowFrames, n = a.queries;
     float* d = distances.Data();
     int32_t* l = labels.Data();
+    if (info.Length() <= 7 || info[7].IsUndefined())
+      return Job::Start(
+          env,
+          [memory, window, windowFrames, n, d, l] {
+            std::vector<faiss::Index::idx_t> wide(static_cast<size_t>(n));
+            ContextSearch(memory, window, windowFrames, d, wide.data());
+            Narrow(wide.data(), l, n);
+          },
+          [](Napi::Env env, const Job::Kept& kept) -> Napi::Value { return Result(env, kept[4].Value(), kept[5].Value()); },
+          {a.memory.columns, a.memory.starts, a.norms, a.window, distances, labels});
+    // With the blur's kernels: the residual map too (residual_map.h), on the same pool thread.
+    if (memory.frames % 2 == 0)
+      throw HarkError(code::kArg,
+                      "the residual map needs an odd frames (" + std::to_string(memory.frames) + "): the context's middle column",
+                      ErrorKind::Range);
+    Napi::Float32Array alongFrames = GetKernel(info[7], "kernelAlongFrames");
+    Napi::Float32Array alongBins = GetKernel(info[8], "kernelAlongBins");
+    Napi::Float32Array map = Napi::Float32Array::New(env, static_cast<size_t>(memory.nMels * windowFrames));
+    const BlurKernel kf{alongFrames.Data(), static_cast<int64_t>(alongFrames.ElementLength())};
+    const BlurKernel kb{alongBins.Data(), static_cast<int64_t>(alongBins.ElementLength())};
+    float* out = map.Data();
     return Job::Start(
         env,
-        [memory, window, windowFrames, n, d, l] {
+        [memory, window, windowFrames, n, d, l, kf, kb, out] {
           std::vector<faiss::Index::idx_t> wide(static_cast<size_t>(n));
           ContextSearch(memory, window, windowFrames, d, wide.data());
           Narrow(wide.data(), l, n);
+          ResidualMap(memory, window, windowFrames, l, kf, kb, out);
         },
-        [](Napi::Env env, const Job::Kept& kept) -> Napi::Value { return Result(env, kept[4].Value(), kept[5].Value()); },
-        {a.memory.columns, a.memory.starts, a.norms, a.window, distances, labels});
+        [](Napi::Env env, const Job::Kept& kept) -> Napi::Value {
+          Napi::Object out = Result(env, kept[4].Value(), kept[5].Value()).As<Napi::Object>();
+          out.Set("map", kept[8].Value());
+          return out;
+        },
+        {a.memory.columns, a.memory.starts, a.norms, a.window, distances, labels, alongFrames, alongBins, map});
   });
 }
 

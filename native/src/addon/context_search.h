@@ -12,7 +12,9 @@ Napi::Value ContextNormsJs(const Napi::CallbackInfo& info);
 
 // contextSearch(columns, nMels, frames, starts, norms, window: Float32Array, windowFrames) ->
 // {distances: Float32Array, labels: Int32Array}: the exact nearest context of each full context of the
-// window ([nMels, windowFrames], bin-major). contextSearchAsync: the same on a libuv pool thread.
+// window ([nMels, windowFrames], bin-major). contextSearchAsync: the same on a libuv pool thread; given two
+// blur kernels (Float32Arrays, odd lengths: along the frames, then along the bins) after the window frames,
+// its answer also holds `map`, the context memory's blurred residual map (residual_map.h).
 Napi::Value ContextSearchJs(const Napi::CallbackInfo& info);
 Napi::Value ContextSearchAsyncJs(const Napi::CallbackInfo& info);
 

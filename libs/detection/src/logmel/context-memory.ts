@@ -36,14 +36,22 @@ import {
   principalAxes,
   type ContextColumns,
   type KnnIndex,
+  type ResidualMapBlur,
   type Storage,
 } from '@hark/native';
-import { gaussianBlur2d } from '../components/gaussian-blur.js';
+import { gaussianBlur2d, gaussianKernel } from '../components/gaussian-blur.js';
 import { kCenterGreedy } from '../components/kcenter-greedy.js';
 import { SearchedIndexes } from '../components/searched-indexes.js';
 
 /** Blur of the context map in cells (mel bins and frames): a cell's residual is noisy on its own. */
 export const CONTEXT_BLUR = 2;
+
+/** The residual map's blur as the addon takes it (`ContextMemory.score`): `CONTEXT_BLUR` along both axes. */
+const residualBlur: ResidualMapBlur = {
+  alongFrames: gaussianKernel(CONTEXT_BLUR),
+  alongBins: gaussianKernel(CONTEXT_BLUR),
+};
+
 /**
  * Most contexts the memory keeps: about 3 minutes of training sound at the fitting windows' overlap (at the
  * defaults, 339 fitted windows' columns, 10.9 MB of float32; in the 'index' layout 128 x 5 values per context,
@@ -301,20 +309,27 @@ export class ContextMemory {
       throw new RangeError(`window has ${window.length} values; need nMels (${nMels}) x >= ${frames} frames`);
     const [h, d] = [this.#half, this.dim];
     const n = wf - 2 * h;
-    const map = new Float32Array(nMels * wf);
     let windowScore = 0;
+    let map: Float32Array;
     const held = this.#columns;
     if (held) {
-      // The memory's arrays are never changed (a teach replaces them), so this search's stay valid.
-      const { distances, labels } = await contextSearchAsync(held, window, wf);
+      // The memory's arrays are never changed (a teach replaces them), so this search's stay valid. On the
+      // addon, the search's pool thread builds the map below too, to the bit (`ResidualMapBlur`): its
+      // residuals and blur then cost the event loop nothing.
+      const found = await contextSearchAsync(held, window, wf, undefined, residualBlur);
+      const { distances, labels } = found;
+      for (let j = 0; j < n; j++)
+        windowScore = Math.max(windowScore, Math.sqrt(Math.max(0, distances[j]) / d));
+      if (found.map) return { windowScore, map: found.map };
+      map = new Float32Array(nMels * wf);
       const { columns, starts } = held;
       for (let j = 0; j < n; j++) {
         const t = j + h;
-        windowScore = Math.max(windowScore, Math.sqrt(Math.max(0, distances[j]) / d));
         const middle = (starts[labels[j]] + h) * nMels;
         for (let m = 0; m < nMels; m++) map[m * wf + t] = (window[m * wf + t] - columns[middle + m]) ** 2;
       }
     } else {
+      map = new Float32Array(nMels * wf);
       const index = this.#index!;
       const queries = new Float32Array(n * d);
       writeContexts(window, nMels, wf, frames, queries, 0);
