@@ -332,6 +332,25 @@ describe('parts fused with the method', () => {
     );
   });
 
+  it("scores a batch as window by window, the context memory's searches started beside the backbone's run; a backbone that fails fails the call", async () => {
+    const wins = await Promise.all([1, 3, 5].map((k) => testWindow(detector, k)));
+    const batch = await detector.scoreParts(wins);
+    for (const [i, w] of wins.entries()) {
+      const [alone] = await detector.scoreParts([w]);
+      expect(batch[i].method.windowScore).toBe(alone.method.windowScore);
+      expect(batch[i].context!.windowScore).toBe(alone.context!.windowScore);
+      expect(Buffer.from(batch[i].context!.map.buffer).equals(Buffer.from(alone.context!.map.buffer))).toBe(
+        true,
+      );
+    }
+    // A released model's backbone refuses the run after the context searches have started: the call rejects
+    // with the backbone's error, whatever the searches answer after it.
+    const { dir } = await savedModel('released-mid-window');
+    const loaded = await loadModel(dir);
+    await loaded.release();
+    await expect(loaded.scoreParts(wins)).rejects.toThrow(/was released/);
+  });
+
   it('learns taught windows beside the method, and forgets them when the teaching is withdrawn', async () => {
     const anomaly = group.test.find((c) => c.label === 'anomaly' && c.groundTruth)!;
     const spec = detector.spectrogram(await readClip(anomaly.path, 16000));

@@ -258,13 +258,19 @@ export class Detector {
     if (windows.length === 0) return [];
     // Levelled and standardised once: the backbone's image and the context memory both start from it.
     const std = windows.map((w) => this.standardised(w));
+    const { context, tonal, modulation, impulse } = this.parts;
+    // The context memory searches the standardised window, not the backbone's output: its searches start now,
+    // beside the backbone's run (in its worker thread on a live server) and the method's search, and are awaited
+    // in order below. Each answer depends on its window only, so this changes when, not what. A failure before
+    // they are awaited must not leave them rejected and unheard.
+    const contextScores = context ? std.map((s) => context.score(s)) : null;
+    for (const p of contextScores ?? []) p.catch(() => {});
     const e = await this.extractor.embed(std, this.fitted.input, undefined, { standardised: true });
     const x = appendFrequencyPosition(e.data, e.nWindows, e.grid, this.fitted.frequencyScale);
     const { grid } = this.fitted;
     const per = grid.height * grid.width * grid.dim;
     if (x.length !== per * windows.length) throw new Error(gridMismatch(e.grid, x.length / e.nWindows, grid));
     const shape = mapShape(this.config);
-    const { context, tonal, modulation, impulse } = this.parts;
     const { binStd } = this.fitted.input;
     const out: WindowPartsResult[] = [];
     for (let i = 0; i < windows.length; i++) {
@@ -272,7 +278,7 @@ export class Detector {
       const { patchScores, windowScore } = await this.method.score(embeddings);
       out.push({
         method: { windowScore, map: windowAnomalyMap(patchScores, grid, shape) },
-        context: context ? await context.score(std[i]) : null,
+        context: contextScores ? await contextScores[i] : null,
         tonal: tonal ? tonal.score(windows[i]) : null,
         modulation: modulation ? modulation.score(windows[i]) : null,
         impulse: impulse ? impulse.score(windows[i]) : null,
