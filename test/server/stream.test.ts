@@ -200,6 +200,7 @@ for (const c of cases) {
       expect(metrics).toMatch(/^hark_dsp_worker 1$/m);
       // The backbone ran in its worker thread (the default).
       expect(metrics).toMatch(/^hark_backbone_worker 1$/m);
+      expect(metrics).toMatch(/^hark_search_jobs 1$/m);
 
       // Each alert kept its audio (2 s either side), spectrogram and anomaly map.
       const first = await s.api<Alert>(`/api/alerts/${page.items[0].id}`);

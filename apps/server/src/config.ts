@@ -105,6 +105,12 @@ export interface ServerConfig {
    * so its inference does not hold the event loop; false: on the event loop.
    */
   backboneWorker: boolean;
+  /**
+   * FAISS jobs (searches) the process runs at once (`@hark/native` `setMaxConcurrentJobs`): 1 runs them one
+   * after another, each on `hark_search_threads` threads. With more, a search need not wait for the event loop
+   * to take the last one's answer before it starts (BENCHMARKS.md, issue 16, session 32).
+   */
+  searchJobs: number;
   /** How often the models directory is checked for model directories placed by hand (ms). */
   modelPollMs: number;
   /**
@@ -226,6 +232,9 @@ export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataDir' | 'dashboardDir' | 'l
   // (BENCHMARKS.md, session 29). Try it with more cores.
   dspWorker: false,
   backboneWorker: true,
+  // One at a time until alternating runs at the defaults say otherwise: with every window forced, two at once
+  // scored 16 % more windows (BENCHMARKS.md, issue 16, session 32).
+  searchJobs: 1,
 };
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -272,6 +281,7 @@ export const CONFIG_NAMES: Partial<Record<keyof ServerConfig, { flag?: string; e
   writeQueueMax: { flag: '--write-queue-max', env: 'HARK_WRITE_QUEUE_MAX' },
   dspWorker: { env: 'HARK_DSP_WORKER' },
   backboneWorker: { env: 'HARK_BACKBONE_WORKER' },
+  searchJobs: { env: 'HARK_SEARCH_JOBS' },
 };
 
 /** Every bad setting at once, each named as it was given (flag, environment variable or option). */
@@ -362,6 +372,7 @@ export function resolveServerConfig(
     writeQueueMax: num('HARK_WRITE_QUEUE_MAX'),
     dspWorker: bool('HARK_DSP_WORKER'),
     backboneWorker: bool('HARK_BACKBONE_WORKER'),
+    searchJobs: num('HARK_SEARCH_JOBS'),
   };
   const defined = (o: ServerOptions) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ServerOptions;
@@ -400,6 +411,11 @@ export function resolveServerConfig(
     'queuePerSensor',
   ] as const)
     wholeAtLeast(key, 1);
+  check(
+    'searchJobs',
+    Number.isInteger(c.searchJobs) && c.searchJobs >= 1 && c.searchJobs <= 64,
+    'must be a whole number 1..64 (FAISS jobs at once; 1 runs the searches one after another)',
+  );
   // The tail fit needs at least 100 windows (calibration/burn-in.ts); 0 switches the burn-in off.
   check(
     'burnInWindows',

@@ -12,6 +12,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { setBackboneThread } from '@hark/detection';
+import { setMaxConcurrentJobs } from '@hark/native';
 import { SERVER_SHUTDOWN_EVENT, type Alert, type ServerShutdown } from '@hark/protocol';
 import type { Server as IoServer, ServerOptions as IoServerOptions } from 'socket.io';
 import { AlertMediaStore } from './alerts/alert-media.js';
@@ -149,6 +150,8 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
   const metrics = new HarkMetrics();
   const search = applySearchThreads();
   metrics.searchThreads.set(search.threads);
+  setMaxConcurrentJobs(config.searchJobs);
+  metrics.searchJobs.set(config.searchJobs);
   // Every backbone the process loads from now on (models, enrolments, uploads) runs where this says.
   setBackboneThread(config.backboneWorker ? 'worker' : 'caller');
   metrics.backboneWorker.set(config.backboneWorker ? 1 : 0);
@@ -161,7 +164,8 @@ async function buildRuntime(config: ServerConfig): Promise<Runtime> {
     `FAISS searches on ${search.threads} thread(s) of ${availableParallelism()} core(s) (` +
       (search.source === 'environment'
         ? 'HARK_FAISS_THREADS or OMP_NUM_THREADS)'
-        : 'a core left to the event loop; HARK_FAISS_THREADS sets it)'),
+        : 'a core left to the event loop; HARK_FAISS_THREADS sets it)') +
+      `, ${config.searchJobs} search(es) at once (HARK_SEARCH_JOBS)`,
   );
   // Score points dropped from the full queue while the store fails: counted, and one ERROR line a minute.
   let scoresDroppedLoggedAt = -Infinity;

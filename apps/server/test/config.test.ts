@@ -134,6 +134,17 @@ describe('server configuration', () => {
     ]);
   });
 
+  it('reads HARK_SEARCH_JOBS (default 1: the FAISS searches one after another), 1..64', () => {
+    expect(resolveServerConfig({}, {}).searchJobs).toBe(1);
+    expect(resolveServerConfig({}, { HARK_SEARCH_JOBS: '2' }).searchJobs).toBe(2);
+    expect(resolveServerConfig({ searchJobs: 3 }, { HARK_SEARCH_JOBS: '2' }).searchJobs).toBe(3);
+    for (const bad of ['0', '1.5', '65'])
+      expect(problems({}, { HARK_SEARCH_JOBS: bad })).toEqual([
+        `HARK_SEARCH_JOBS (${bad}) must be a whole number 1..64 (FAISS jobs at once; 1 runs the searches one after another)`,
+      ]);
+    expect(problems({}, { HARK_SEARCH_JOBS: 'two' })).toEqual(['HARK_SEARCH_JOBS ("two") must be a number']);
+  });
+
   it('reads HARK_MAX_CLOCK_SKEW_SECONDS (default 300 s) and refuses less than a second', () => {
     expect(resolveServerConfig({ dataDir: '/tmp/x' }, {}).maxClockSkewSeconds).toBe(300);
     expect(

@@ -62,6 +62,10 @@ export class HarkMetrics {
     'hark_search_threads',
     "FAISS's threads per search: HARK_FAISS_THREADS (else OMP_NUM_THREADS) if set, else the cores less one left to the event loop.",
   );
+  readonly searchJobs = this.#gauge(
+    'hark_search_jobs',
+    'FAISS jobs (searches) the process runs at once: HARK_SEARCH_JOBS, default 1 (one after another).',
+  );
   readonly dspWorker = this.#gauge(
     'hark_dsp_worker',
     "1 while the streams' resampling and log-mel run in their worker thread (HARK_DSP_WORKER=1); 0 when they run on the event loop (the default, or the worker stopped).",
