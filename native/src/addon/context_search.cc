@@ -153,8 +153,8 @@ Napi::Value ContextSearchAsyncJs(const Napi::CallbackInfo& info) {
       throw HarkError(code::kArg,
                       "the residual map needs an odd frames (" + std::to_string(memory.frames) + "): the context's middle column",
                       ErrorKind::Range);
-    Napi::Float32Array alongFrames = GetKernel(info[7], "kernelAlongFrames");
-    Napi::Float32Array alongBins = GetKernel(info[8], "kernelAlongBins");
+    Napi::Float32Array alongFrames = GetKernel(info[7], "blur.alongFrames");
+    Napi::Float32Array alongBins = GetKernel(info[8], "blur.alongBins");
     Napi::Float32Array map = Napi::Float32Array::New(env, static_cast<size_t>(memory.nMels * windowFrames));
     const BlurKernel kf{alongFrames.Data(), static_cast<int64_t>(alongFrames.ElementLength())};
     const BlurKernel kb{alongBins.Data(), static_cast<int64_t>(alongBins.ElementLength())};
