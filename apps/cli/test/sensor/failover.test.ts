@@ -101,8 +101,10 @@ describe('SensorClient with several servers', () => {
   it('a server that refuses the token, or is down at the start, is passed over for the next', async () => {
     const refusing = await startServer({ token: 'another-token' });
     const down = await startServer();
-    await down.down();
+    // Every server holds its port before one goes down: started after it, the next could be given the port it
+    // freed, and the list would name one server twice.
     const b = await startServer();
+    await down.down();
     const c = client([refusing.url, down.url, b.url]);
     const failovers: FailoverInfo[] = [];
     c.on('failover', (f) => failovers.push(f));
